@@ -1,0 +1,31 @@
+"""Typed errors whose messages are written for the user, in French.
+
+Pages catch :class:`TerritoryError` only and show ``str(error)`` with ``st.error``;
+the CLI prints it on one line and exits with code 2. Any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+
+class TerritoryError(Exception):
+    """Base class of every error the user can fix (message in French)."""
+
+
+class WorkspaceError(TerritoryError):
+    """The workspace file is missing, empty, corrupted or of another kind."""
+
+
+class InputFileError(TerritoryError):
+    """A file given by the user cannot be read as the expected kind."""
+
+
+class ValidationError(TerritoryError, ValueError):
+    """Arguments or data break a rule; the message lists every problem found."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__(" ; ".join(self.problems))
+
+
+class CRSError(InputFileError):
+    """Coordinates that cannot be in the stated coordinate reference system."""

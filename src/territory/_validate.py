@@ -1,0 +1,141 @@
+"""Shared checks for user files: reading any vector format, CRS plausibility, columns."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from territory._errors import CRSError, InputFileError
+from territory.report import ImportReport
+
+# Plausible extents (x/y order) of metropolitan and overseas France, per CRS kind.
+_FRANCE_LONLAT = (-63.2, -21.5, 55.9, 51.2)
+_METRO_LONLAT = (-5.6, 41.2, 10.0, 51.2)
+_LAMBERT93 = (50_000.0, 6_000_000.0, 1_300_000.0, 7_150_000.0)
+_LAEA = (2_900_000.0, 1_300_000.0, 4_400_000.0, 3_200_000.0)
+
+
+def read_vector(path: Path, *, crs: str | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read GeoJSON / GPKG / SHP / zipped SHP, with a French message when it fails.
+
+    ``crs`` is used when the file declares none; a declared CRS is checked against the
+    coordinates and a file whose numbers cannot be in it is refused with a guess.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"fichier introuvable : {path}")
+    source = f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    try:
+        if layer is None:
+            layers = pyogrio.list_layers(source)
+            spatial = [name for name, geom in layers if geom is not None]
+            layer = (spatial or [layers[0][0]])[0]
+        gdf = pyogrio.read_dataframe(source, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSourceError subclasses
+        raise InputFileError(
+            f"{path.name} n'est pas un fichier géographique lisible (GeoJSON, GeoPackage, "
+            f"Shapefile ou Shapefile zippé) : {str(exc).splitlines()[0]}"
+        ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        raise InputFileError(f"{path.name} ne contient aucune géométrie")
+    if gdf.crs is None:
+        if crs is None:
+            guess = guess_crs(gdf)
+            hint = f" (les coordonnées ressemblent à {guess})" if guess else ""
+            raise CRSError(
+                f"{path.name} ne déclare pas de système de coordonnées : précisez --crs{hint}"
+            )
+        gdf = gdf.set_crs(crs)
+    check_crs_plausible(gdf, name=path.name)
+    return gdf
+
+
+def guess_crs(gdf: gpd.GeoDataFrame) -> str | None:
+    """The CRS the coordinates most probably are in (EPSG code), or None."""
+    xmin, ymin, xmax, ymax = gdf.total_bounds
+    for code, box in (("EPSG:4326", _FRANCE_LONLAT), ("EPSG:2154", _LAMBERT93), ("EPSG:3035", _LAEA)):
+        if _inside((xmin, ymin, xmax, ymax), box):
+            return code
+    if _inside((ymin, xmin, ymax, xmax), _METRO_LONLAT):
+        return "EPSG:4326 avec latitude et longitude inversées"
+    return None
+
+
+def check_crs_plausible(gdf: gpd.GeoDataFrame, *, name: str) -> None:
+    """Refuse a file whose coordinates cannot be in its declared CRS, naming the likely one."""
+    if gdf.empty or gdf.crs is None:
+        return
+    bounds = gdf.total_bounds
+    if not np.all(np.isfinite(bounds)):
+        return
+    declared = CRS.from_user_input(gdf.crs)
+    try:
+        lonlat = gpd.GeoSeries(shapely.box(*bounds), crs=declared).to_crs(4326).total_bounds
+        ok = bool(np.all(np.isfinite(lonlat))) and _inside(tuple(lonlat), _FRANCE_LONLAT)
+    except Exception:  # projection errors on absurd numbers
+        ok = False
+    if declared.is_geographic and not _inside(tuple(bounds), (-180, -90, 180, 90)):
+        ok = False
+    if not ok:
+        guess = guess_crs(gdf)
+        hint = f" ; elles ressemblent plutôt à {guess}" if guess else ""
+        raise CRSError(
+            f"{name} : les coordonnées ({bounds[0]:.6g}, {bounds[1]:.6g}) – ({bounds[2]:.6g}, "
+            f"{bounds[3]:.6g}) ne peuvent pas être en {declared.to_string()} sur la France{hint}"
+        )
+
+
+def find_columns(
+    columns: Iterable[str], synonyms: Mapping[str, Iterable[str]]
+) -> dict[str, str]:
+    """Map canonical names to the file's columns through a synonym table (case/accents ignored)."""
+    by_key = {normalise_name(c): c for c in columns}
+    found: dict[str, str] = {}
+    for canonical, names in synonyms.items():
+        for candidate in (canonical, *names):
+            column = by_key.get(normalise_name(candidate))
+            if column is not None:
+                found[canonical] = column
+                break
+    return found
+
+
+def require_columns(
+    found: Mapping[str, str], required: Iterable[str], *, file: str, columns: Iterable[str], kind: str
+) -> None:
+    """Raise a wrong-kind error naming the expected and found columns."""
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise InputFileError(
+            f"{file} ne ressemble pas à un fichier « {kind} » : colonnes attendues "
+            f"{', '.join(missing)} ; colonnes trouvées : {', '.join(map(str, columns)) or 'aucune'}"
+        )
+
+
+def normalise_name(text: str) -> str:
+    """Lower-case ASCII without accents, spaces, hyphens or underscores (for matching)."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in ascii_text.lower() if ch.isalnum())
+
+
+def fix_geometries(gdf: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
+    """Repair invalid polygons with ``make_valid`` and count them as fixed."""
+    invalid = ~gdf.geometry.is_valid & gdf.geometry.notna()
+    if invalid.any():
+        gdf = gdf.copy()
+        gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
+        report.fix(f"{int(invalid.sum())} géométrie(s) invalide(s) réparée(s) (make_valid)", int(invalid.sum()))
+    return gdf
+
+
+def _inside(bounds: tuple[float, ...], box: tuple[float, ...]) -> bool:
+    xmin, ymin, xmax, ymax = bounds
+    bx0, by0, bx1, by1 = box
+    return bool(xmin >= bx0 and ymin >= by0 and xmax <= bx1 and ymax <= by1)

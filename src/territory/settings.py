@@ -1,0 +1,96 @@
+"""One immutable settings object, overridable with ``TERRITORY_…`` environment variables.
+
+Settings are passed explicitly (never read from a module global) because one Streamlit
+server serves every user of a deployment.
+
+Examples
+--------
+>>> from territory import Settings
+>>> Settings().k
+11
+>>> Settings(k=4)
+Traceback (most recent call last):
+...
+territory._errors.ValidationError: k (seuil de diffusion) doit valoir au moins 5, reçu 4
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from territory._errors import ValidationError
+
+MIN_K = 5
+
+
+def _default_config_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "territory"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Parameters of the disclosure control, the map and the outside world.
+
+    Attributes
+    ----------
+    k
+        Disclosure threshold: a count between 1 and ``k - 1`` is never shown
+        (French norm for person data: 11; never below 5).
+    rounding
+        Shown counts are rounded to a multiple of this number.
+    retention_months
+        Contacts older than this are purged by ``territory purge``.
+    secret_path
+        File holding the HMAC secret that pseudonymises person keys; kept outside
+        the workspace on purpose.
+    stop_buffer_m
+        Walking distance to a served stop (metres) below which an area is not a
+        "zone blanche".
+    http_timeout_s, user_agent, cache_dir
+        Network settings for fetching official data.
+    base_url_path
+        Streamlit ``server.baseUrlPath``, prefixed to the locally served Leaflet assets.
+    """
+
+    k: int = 11
+    rounding: int = 5
+    retention_months: int = 24
+    secret_path: Path = field(default_factory=lambda: _default_config_dir() / "secret.key")
+    stop_buffer_m: float = 500.0
+    http_timeout_s: float = 30.0
+    user_agent: str = "territory/0.1 (outil de planification aller-vers)"
+    cache_dir: Path = field(default_factory=lambda: Path("data/boundaries/cache"))
+    base_url_path: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.k < MIN_K:
+            problems.append(f"k (seuil de diffusion) doit valoir au moins {MIN_K}, reçu {self.k}")
+        if self.rounding < 1:
+            problems.append(f"rounding (arrondi) doit valoir au moins 1, reçu {self.rounding}")
+        if self.retention_months < 1:
+            problems.append(f"retention_months doit valoir au moins 1, reçu {self.retention_months}")
+        if problems:
+            raise ValidationError(problems)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``TERRITORY_<FIELD>`` variables (e.g. ``TERRITORY_K=15``)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"TERRITORY_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(getattr(cls(), f.name))
+            try:
+                values[f.name] = Path(raw) if kind is type(Path()) else kind(raw)
+            except ValueError as exc:
+                raise ValidationError(
+                    f"TERRITORY_{f.name.upper()}={raw!r} n'est pas un(e) {kind.__name__} valide"
+                ) from exc
+        return cls(**values)  # type: ignore[arg-type]

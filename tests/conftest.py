@@ -1,0 +1,36 @@
+"""Shared fixtures: settings with a temporary secret, the demo workspace (built once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from territory import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Default settings whose HMAC secret lives in a temporary folder."""
+    return Settings(secret_path=tmp_path_factory.mktemp("secret") / "secret.key")
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    """The demo workspace, built once per test session through the real importers."""
+    from territory.demo import build_demo_workspace
+
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    build_demo_workspace(path, settings=settings)
+    return path
+
+
+def shared_file(name: str) -> Path:
+    """A real open-data extract from ../shared, or skip the test with the reason."""
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"../shared/data/real/{name} absent : extraits réels non disponibles")
+    return path
