@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_file
+
 from territory import CRSError, InputFileError
 from territory.boundaries import read_communes, read_density_classes, read_qpv
 
@@ -39,10 +39,14 @@ def test_qpv_2015_names_are_linked_to_insee_codes() -> None:
 
 
 def test_qpv_2024_schema_with_several_communes(tmp_path: Path) -> None:
-    feature = {"type": "Feature", "properties": {"code_qp": "QN01301M", "lib_qp": "Test",
-                                                "insee_com": "13055, 13070"},
-               "geometry": {"type": "Polygon", "coordinates": [[[5.3, 43.3], [5.31, 43.3], [5.31, 43.31],
-                                                                 [5.3, 43.3]]]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"code_qp": "QN01301M", "lib_qp": "Test", "insee_com": "13055, 13070"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[5.3, 43.3], [5.31, 43.3], [5.31, 43.31], [5.3, 43.3]]],
+        },
+    }
     path = tmp_path / "qpv.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     qpv, _ = read_qpv(path)
@@ -50,8 +54,11 @@ def test_qpv_2024_schema_with_several_communes(tmp_path: Path) -> None:
 
 
 def test_lambert93_labelled_as_degrees_is_refused_with_a_guess(tmp_path: Path) -> None:
-    feature = {"type": "Feature", "properties": {"code": "59350", "nom": "Lille"},
-               "geometry": {"type": "Point", "coordinates": [704000.0, 7059000.0]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"code": "59350", "nom": "Lille"},
+        "geometry": {"type": "Point", "coordinates": [704000.0, 7059000.0]},
+    }
     path = tmp_path / "lb93.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
     with pytest.raises(CRSError, match="EPSG:2154"):
@@ -59,19 +66,25 @@ def test_lambert93_labelled_as_degrees_is_refused_with_a_guess(tmp_path: Path) -
 
 
 def test_wrong_kind_names_expected_and_found_columns(tmp_path: Path) -> None:
-    feature = {"type": "Feature", "properties": {"foo": 1, "bar": 2},
-               "geometry": {"type": "Point", "coordinates": [2.3, 48.8]}}
+    feature = {
+        "type": "Feature",
+        "properties": {"foo": 1, "bar": 2},
+        "geometry": {"type": "Point", "coordinates": [2.3, 48.8]},
+    }
     path = tmp_path / "x.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
-    with pytest.raises(InputFileError, match="colonnes attendues code, nom.*trouvées : foo, bar"):
+    with pytest.raises(InputFileError, match=r"colonnes attendues code, nom.*trouvées : foo, bar"):
         read_communes(path)
 
 
 def test_density_labels_come_from_the_file(tmp_path: Path) -> None:
     path = tmp_path / "densite.csv"
-    path.write_text("Grille communale de densité 2025\n\nCODGEO;LIBGEO;DENS;LIBDENS\n"
-                    "1001;L'Abergement;6;Rural à habitat dispersé\n14118;Caen;1;Grands centres urbains\n"
-                    "XX;?;;\n", encoding="utf-8")
+    path.write_text(
+        "Grille communale de densité 2025\n\nCODGEO;LIBGEO;DENS;LIBDENS\n"
+        "1001;L'Abergement;6;Rural à habitat dispersé\n14118;Caen;1;Grands centres urbains\n"
+        "XX;?;;\n",
+        encoding="utf-8",
+    )
     classes, report = read_density_classes(path)
     assert classes.set_index("code").loc["01001", "densite_libelle"] == "Rural à habitat dispersé"
     assert (report.accepted, report.fixed, report.refused) == (2, 1, 1)
@@ -80,5 +93,5 @@ def test_density_labels_come_from_the_file(tmp_path: Path) -> None:
 def test_corrupted_file_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "broken.geojson"
     path.write_text('{"type": "FeatureCollection", "features": [')
-    with pytest.raises(InputFileError, match="illisible|lisible"):
+    with pytest.raises(InputFileError, match=r"illisible|lisible"):
         read_communes(path)

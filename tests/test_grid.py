@@ -1,10 +1,9 @@
 """INSEE grid ids in EPSG:3035."""
 
-import numpy as np
 import pytest
+from conftest import shared_file
 
 from territory import ValidationError
-from conftest import shared_file
 from territory.grid import cell_ids, cell_ids_from_lonlat, cell_polygons, parent_ids, parse_ids
 
 
@@ -24,8 +23,9 @@ def test_ids_match_the_real_filosofi_grid() -> None:
     """Snapping the centre of real INSEE cells (stored in Lambert-93) gives their own ids."""
     import pyogrio
 
-    cells = pyogrio.read_dataframe(shared_file("filosofi2017_200m_mel_derived_lb93.gpkg"),
-                                   columns=["id"], max_features=500)
+    cells = pyogrio.read_dataframe(
+        shared_file("filosofi2017_200m_mel_derived_lb93.gpkg"), columns=["id"], max_features=500
+    )
     centres = cells.geometry.centroid.to_crs(4326)
     ids = cell_ids_from_lonlat(centres.x.to_numpy(), centres.y.to_numpy())
     assert list(ids) == cells["id"].tolist()

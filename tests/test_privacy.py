@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from territory import Settings, ValidationError
@@ -59,9 +60,14 @@ def test_rollup_to_1km_then_commune() -> None:
 
 
 contact_sets = st.lists(
-    st.tuples(st.integers(0, 30), st.integers(0, 30), st.sampled_from(["00001", "00002", "00003"]),
-              st.integers(1, 40)),
-    min_size=0, max_size=60,
+    st.tuples(
+        st.integers(0, 30),
+        st.integers(0, 30),
+        st.sampled_from(["00001", "00002", "00003"]),
+        st.integers(1, 40),
+    ),
+    min_size=0,
+    max_size=60,
 )
 
 
@@ -86,7 +92,7 @@ def test_no_value_between_1_and_k_minus_1_and_nothing_recoverable(rows, k, round
 @hsettings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 60), min_size=2, max_size=12), st.sampled_from([5, 11]))
 def test_parts_with_their_total_hide_every_suppressed_value(parts, k) -> None:
-    """An attacker subtracting published parts from the total learns only a sum of ≥ 2 hidden parts."""
+    """Subtracting the published parts from the total gives only a sum of ≥ 2 hidden parts."""
     out = protect(pd.Series(parts), settings=Settings(k=k, rounding=1))
     hidden = out.table["count"].isna()
     if out.total is None:  # nothing at all is shown

@@ -24,7 +24,12 @@ def test_layers_keep_their_metadata_and_are_stored_in_wgs84(ws: Workspace) -> No
     gdf = gpd.GeoDataFrame({"code": ["00001"]}, geometry=[shapely.Point(700000, 6600000)], crs=2154)
     ws.write_layer("communes", gdf, source="a.gpkg", vintage="COG 2026", licence="Licence Ouverte")
     info = ws.layers()["communes"]
-    assert (info.count, info.crs, info.source_crs, info.vintage) == (1, "EPSG:4326", "EPSG:2154", "COG 2026")
+    assert (info.count, info.crs, info.source_crs, info.vintage) == (
+        1,
+        "EPSG:4326",
+        "EPSG:2154",
+        "COG 2026",
+    )
     back = ws.read_layer("communes")
     assert back.crs.to_epsg() == 4326
     assert back.geometry.iloc[0].x == pytest.approx(3.0, abs=1e-6)
@@ -50,11 +55,13 @@ def test_qgis_sees_a_geopackage(ws: Workspace) -> None:
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a database at all" * 100])
-def test_missing_empty_or_corrupted_workspace_gives_a_french_message(tmp_path: Path, content) -> None:
+def test_missing_empty_or_corrupted_workspace_gives_a_french_message(
+    tmp_path: Path, content
+) -> None:
     path = tmp_path / "bad.gpkg"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(WorkspaceError, match="espace de travail|endommagé|vide"):
+    with pytest.raises(WorkspaceError, match=r"espace de travail|endommagé|vide"):
         Workspace.open(path)
 
 

@@ -22,7 +22,9 @@ _LAMBERT93 = (50_000.0, 6_000_000.0, 1_300_000.0, 7_150_000.0)
 _LAEA = (2_900_000.0, 1_300_000.0, 4_400_000.0, 3_200_000.0)
 
 
-def read_vector(path: Path, *, crs: str | None = None, layer: str | None = None) -> gpd.GeoDataFrame:
+def read_vector(
+    path: Path, *, crs: str | None = None, layer: str | None = None
+) -> gpd.GeoDataFrame:
     """Read GeoJSON / GPKG / SHP / zipped SHP, with a French message when it fails.
 
     ``crs`` is used when the file declares none; a declared CRS is checked against the
@@ -60,7 +62,11 @@ def read_vector(path: Path, *, crs: str | None = None, layer: str | None = None)
 def guess_crs(gdf: gpd.GeoDataFrame) -> str | None:
     """The CRS the coordinates most probably are in (EPSG code), or None."""
     xmin, ymin, xmax, ymax = gdf.total_bounds
-    for code, box in (("EPSG:4326", _FRANCE_LONLAT), ("EPSG:2154", _LAMBERT93), ("EPSG:3035", _LAEA)):
+    for code, box in (
+        ("EPSG:4326", _FRANCE_LONLAT),
+        ("EPSG:2154", _LAMBERT93),
+        ("EPSG:3035", _LAEA),
+    ):
         if _inside((xmin, ymin, xmax, ymax), box):
             return code
     if _inside((ymin, xmin, ymax, xmax), _METRO_LONLAT):
@@ -92,9 +98,7 @@ def check_crs_plausible(gdf: gpd.GeoDataFrame, *, name: str) -> None:
         )
 
 
-def find_columns(
-    columns: Iterable[str], synonyms: Mapping[str, Iterable[str]]
-) -> dict[str, str]:
+def find_columns(columns: Iterable[str], synonyms: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """Map canonical names to the file's columns through a synonym table (case/accents ignored)."""
     by_key = {normalise_name(c): c for c in columns}
     found: dict[str, str] = {}
@@ -108,7 +112,12 @@ def find_columns(
 
 
 def require_columns(
-    found: Mapping[str, str], required: Iterable[str], *, file: str, columns: Iterable[str], kind: str
+    found: Mapping[str, str],
+    required: Iterable[str],
+    *,
+    file: str,
+    columns: Iterable[str],
+    kind: str,
 ) -> None:
     """Raise a wrong-kind error naming the expected and found columns."""
     missing = [c for c in required if c not in found]
@@ -131,7 +140,10 @@ def fix_geometries(gdf: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFr
     if invalid.any():
         gdf = gdf.copy()
         gdf.loc[invalid, "geometry"] = shapely.make_valid(gdf.geometry[invalid].to_numpy())
-        report.fix(f"{int(invalid.sum())} géométrie(s) invalide(s) réparée(s) (make_valid)", int(invalid.sum()))
+        report.fix(
+            f"{int(invalid.sum())} géométrie(s) invalide(s) réparée(s) (make_valid)",
+            int(invalid.sum()),
+        )
     return gdf
 
 

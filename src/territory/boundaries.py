@@ -49,8 +49,13 @@ def read_communes(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFra
     report = ImportReport(kind="communes", source=Path(path).name)
     gdf = read_vector(path, crs=crs)
     found = find_columns(gdf.columns.drop("geometry"), _COMMUNE_SYNONYMS)
-    require_columns(found, ["code", "nom"], file=Path(path).name, columns=gdf.columns.drop("geometry"),
-                    kind="communes")
+    require_columns(
+        found,
+        ["code", "nom"],
+        file=Path(path).name,
+        columns=gdf.columns.drop("geometry"),
+        kind="communes",
+    )
     report.read = len(gdf)
     codes = _clean_codes(gdf[found["code"]], report)
     out = gpd.GeoDataFrame(
@@ -79,7 +84,9 @@ def read_communes(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFra
     out = out[~duplicated]
     report.accept(len(out))
     if "population" not in found:
-        report.note("pas de population dans ce fichier : importez une table communale (communes-table)")
+        report.note(
+            "pas de population dans ce fichier : importez une table communale (communes-table)"
+        )
     return out.reset_index(drop=True), report.check()
 
 
@@ -92,14 +99,26 @@ def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
     path = Path(path)
     report = ImportReport(kind="density", source=path.name)
     raw = _read_table_any_header(path, marker="CODGEO")
-    found = find_columns(raw.columns, {"code": ["CODGEO"], "densite": ["DENS"], "densite_libelle": ["LIBDENS"]})
-    require_columns(found, ["code", "densite", "densite_libelle"], file=path.name, columns=raw.columns,
-                    kind="grille communale de densité (CODGEO, DENS, LIBDENS)")
+    found = find_columns(
+        raw.columns, {"code": ["CODGEO"], "densite": ["DENS"], "densite_libelle": ["LIBDENS"]}
+    )
+    require_columns(
+        found,
+        ["code", "densite", "densite_libelle"],
+        file=path.name,
+        columns=raw.columns,
+        kind="grille communale de densité (CODGEO, DENS, LIBDENS)",
+    )
     report.read = len(raw)
     codes = _clean_codes(raw[found["code"]], report)
     level = pd.to_numeric(raw[found["densite"]], errors="coerce").astype("Int64")
-    out = pd.DataFrame({"code": codes, "densite": level,
-                        "densite_libelle": raw[found["densite_libelle"]].astype("string").str.strip()})
+    out = pd.DataFrame(
+        {
+            "code": codes,
+            "densite": level,
+            "densite_libelle": raw[found["densite_libelle"]].astype("string").str.strip(),
+        }
+    )
     ok = codes.str.match(_INSEE_CODE).fillna(False) & level.notna()
     for idx in out.index[~ok]:
         report.refuse(int(idx) + 1, "code INSEE ou niveau de densité illisible")
@@ -108,8 +127,9 @@ def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
     return out.reset_index(drop=True), report.check()
 
 
-def read_qpv(path: Path, *, communes: gpd.GeoDataFrame | None = None,
-             crs: str | None = None) -> tuple[gpd.GeoDataFrame, ImportReport]:
+def read_qpv(
+    path: Path, *, communes: gpd.GeoDataFrame | None = None, crs: str | None = None
+) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read QPV of the 2024 or the 2015 generation and link each to its communes.
 
     The 2024 file gives INSEE codes; the 2015 file gives commune names, matched to
@@ -119,32 +139,55 @@ def read_qpv(path: Path, *, communes: gpd.GeoDataFrame | None = None,
     report = ImportReport(kind="qpv", source=path.name)
     gdf = read_vector(path, crs=crs)
     columns = gdf.columns.drop("geometry")
-    found = find_columns(columns, {"code": ["code_qp", "CODE_QP"], "nom": ["lib_qp", "NOM_QP", "nom_qp"],
-                                   "insee_com": [], "commune_qp": []})
-    require_columns(found, ["code", "nom"], file=path.name, columns=columns,
-                    kind="QPV (code_qp, lib_qp ou CODE_QP, NOM_QP)")
+    found = find_columns(
+        columns,
+        {
+            "code": ["code_qp", "CODE_QP"],
+            "nom": ["lib_qp", "NOM_QP", "nom_qp"],
+            "insee_com": [],
+            "commune_qp": [],
+        },
+    )
+    require_columns(
+        found,
+        ["code", "nom"],
+        file=path.name,
+        columns=columns,
+        kind="QPV (code_qp, lib_qp ou CODE_QP, NOM_QP)",
+    )
     report.read = len(gdf)
     codes = gdf[found["code"]].astype("string").str.strip()
     generation = codes.str.slice(0, 2).map({"QN": 2024, "QP": 2015}).astype("Int64")
     if "insee_com" in found:
         links = gdf[found["insee_com"]].astype("string").fillna("").map(_split_codes)
     elif "commune_qp" in found:
-        links = _link_by_name(gdf, gdf[found["commune_qp"]].astype("string").fillna(""), communes, report)
+        links = _link_by_name(
+            gdf, gdf[found["commune_qp"]].astype("string").fillna(""), communes, report
+        )
     else:
         links = _link_by_overlap(gdf, communes)
         report.note("aucune colonne de communes : rattachement aux communes par recouvrement")
     out = gpd.GeoDataFrame(
-        {"code": codes, "nom": gdf[found["nom"]].astype("string").str.strip(),
-         "generation": generation, "communes": links.astype("string")},
-        geometry=gdf.geometry.to_numpy(), crs=gdf.crs,
+        {
+            "code": codes,
+            "nom": gdf[found["nom"]].astype("string").str.strip(),
+            "generation": generation,
+            "communes": links.astype("string"),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
     )
-    keep = _refuse(out, report, valid_code=codes.str.match(r"^Q[NP]\d{3}\d{2,3}[A-Z]?$").fillna(False))
+    keep = _refuse(
+        out, report, valid_code=codes.str.match(r"^Q[NP]\d{3}\d{2,3}[A-Z]?$").fillna(False)
+    )
     out = fix_geometries(out[keep], report)
     report.accept(len(out))
     return out.reset_index(drop=True), report.check()
 
 
-def with_density(communes: gpd.GeoDataFrame, classes: pd.DataFrame, report: ImportReport) -> gpd.GeoDataFrame:
+def with_density(
+    communes: gpd.GeoDataFrame, classes: pd.DataFrame, report: ImportReport
+) -> gpd.GeoDataFrame:
     """Communes with the density level and label of the INSEE file joined on ``code``."""
     joined = communes.drop(columns=["densite", "densite_libelle"]).merge(
         classes[["code", "densite", "densite_libelle"]], on="code", how="left"
@@ -153,7 +196,9 @@ def with_density(communes: gpd.GeoDataFrame, classes: pd.DataFrame, report: Impo
     if missing.any():
         report.note(f"{int(missing.sum())} commune(s) sans classe de densité dans le fichier INSEE")
     joined["densite_libelle"] = joined["densite_libelle"].fillna("")
-    return gpd.GeoDataFrame(joined, geometry="geometry", crs=communes.crs)[[*COMMUNE_COLUMNS, "geometry"]]
+    return gpd.GeoDataFrame(joined, geometry="geometry", crs=communes.crs)[
+        [*COMMUNE_COLUMNS, "geometry"]
+    ]
 
 
 # ------------------------------------------------------------------ helpers
@@ -163,12 +208,16 @@ def _clean_codes(values: pd.Series, report: ImportReport) -> pd.Series:
     short = codes.str.fullmatch(r"\d{4}").fillna(False)
     if short.any():
         codes = codes.where(~short, codes.str.zfill(5))
-        report.fix(f"{int(short.sum())} code(s) INSEE complété(s) d'un zéro initial", int(short.sum()))
+        report.fix(
+            f"{int(short.sum())} code(s) INSEE complété(s) d'un zéro initial", int(short.sum())
+        )
     return codes
 
 
 def _refuse(out: gpd.GeoDataFrame, report: ImportReport, *, valid_code: pd.Series) -> pd.Series:
-    keep = valid_code.to_numpy() & out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
+    keep = (
+        valid_code.to_numpy() & out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
+    )
     for pos in (~keep).nonzero()[0]:
         reason = "code manquant ou invalide" if not valid_code.iloc[pos] else "géométrie absente"
         report.refuse(int(pos) + 1, f"{reason} ({out['code'].iloc[pos]!s})")
@@ -184,8 +233,9 @@ def _split_codes(text: str) -> str:
     return ", ".join(c.strip() for c in re.split(r"[,;/]", text) if c.strip())
 
 
-def _link_by_name(qpv: gpd.GeoDataFrame, names: pd.Series, communes: gpd.GeoDataFrame | None,
-                  report: ImportReport) -> pd.Series:
+def _link_by_name(
+    qpv: gpd.GeoDataFrame, names: pd.Series, communes: gpd.GeoDataFrame | None, report: ImportReport
+) -> pd.Series:
     if communes is None or communes.empty:
         report.note("QPV 2015 : importez d'abord les communes pour relier les noms aux codes INSEE")
         return pd.Series([""] * len(qpv), index=qpv.index)
@@ -230,22 +280,30 @@ def _read_table_any_header(path: Path, *, marker: str) -> pd.DataFrame:
             grid = pd.read_excel(path, header=None, dtype=str)
         else:
             lines = _read_text(path).splitlines()
-            start = next((i for i, line in enumerate(lines[:30]) if marker.lower() in line.lower()), 0)
+            start = next(
+                (i for i, line in enumerate(lines[:30]) if marker.lower() in line.lower()), 0
+            )
             header = lines[start] if lines else ""
             sep = max((";", ",", "\t"), key=header.count)
-            grid = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep=sep, header=None, dtype=str,
-                               keep_default_na=False)
+            grid = pd.read_csv(
+                io.StringIO("\n".join(lines[start:])),
+                sep=sep,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+            )
     except (ValueError, OSError, ImportError, IndexError) as exc:
         raise InputFileError(f"{path.name} illisible : {exc}") from exc
     for row in range(min(len(grid), 30)):
         values = [normalise_name(v) for v in grid.iloc[row].fillna("")]
         if normalise_name(marker) in values:
-            table = grid.iloc[row + 1:].reset_index(drop=True)
+            table = grid.iloc[row + 1 :].reset_index(drop=True)
             table.columns = [str(c) for c in grid.iloc[row].fillna("")]
             return table
+    found = ", ".join(map(str, grid.iloc[0].tolist())) if len(grid) else "aucune"
     raise InputFileError(
         f"{path.name} : aucune ligne d'en-tête avec la colonne {marker} "
-        f"(colonnes trouvées : {', '.join(map(str, grid.iloc[0].tolist())) if len(grid) else 'aucune'})"
+        f"(colonnes trouvées : {found})"
     )
 
 

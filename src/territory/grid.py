@@ -38,9 +38,7 @@ def cell_ids(x: npt.ArrayLike, y: npt.ArrayLike, *, resolution: int = 200) -> np
     east = (np.floor(np.asarray(x, dtype=float) / resolution) * resolution).astype(np.int64)
     north = (np.floor(np.asarray(y, dtype=float) / resolution) * resolution).astype(np.int64)
     prefix = f"CRS3035RES{resolution}mN"
-    return np.char.add(
-        np.char.add(np.char.add(prefix, north.astype(str)), "E"), east.astype(str)
-    )
+    return np.char.add(np.char.add(np.char.add(prefix, north.astype(str)), "E"), east.astype(str))
 
 
 def cell_ids_from_lonlat(
@@ -71,7 +69,9 @@ def parent_ids(ids: Sequence[str] | pd.Series, *, resolution: int = 1000) -> npt
     """Ids of the coarser cells (default 1 km) that contain the given cells."""
     parsed = parse_ids(ids)
     if (parsed["resolution"] > resolution).any():
-        raise ValidationError(f"un carreau plus grand que {resolution} m n'a pas de parent à cette résolution")
+        raise ValidationError(
+            f"un carreau plus grand que {resolution} m n'a pas de parent à cette résolution"
+        )
     return cell_ids(parsed["east"].to_numpy(), parsed["north"].to_numpy(), resolution=resolution)
 
 
@@ -88,4 +88,6 @@ def cell_polygons(ids: Sequence[str] | pd.Series) -> gpd.GeoSeries:
 
 def _check_resolution(resolution: int) -> None:
     if resolution not in RESOLUTIONS:
-        raise ValidationError(f"résolution de carreau {resolution} m non prise en charge ({RESOLUTIONS})")
+        raise ValidationError(
+            f"résolution de carreau {resolution} m non prise en charge ({RESOLUTIONS})"
+        )

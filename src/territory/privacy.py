@@ -100,7 +100,7 @@ def protect(parts: pd.Series, *, settings: Settings) -> Protected:
     candidates = raw[raw >= k].sort_values(kind="stable")
     for label in candidates.index:
         hidden = below | secondary
-        if not hidden.any() or int(raw[hidden].sum()) >= k and int(hidden.sum()) >= 2:
+        if not hidden.any() or (int(raw[hidden].sum()) >= k and int(hidden.sum()) >= 2):
             break
         secondary.loc[label] = True
     shown = raw.where(~(below | secondary))
@@ -164,20 +164,41 @@ def _rollup(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
     kms = per_km[per_km >= k]
     km_major = (
         rest[rest["km"].isin(kms.index)]
-        .groupby(["km", "commune"])["n"].sum().reset_index()
-        .sort_values("n", ascending=False, kind="stable").drop_duplicates("km")
+        .groupby(["km", "commune"])["n"]
+        .sum()
+        .reset_index()
+        .sort_values("n", ascending=False, kind="stable")
+        .drop_duplicates("km")
         .set_index("km")["commune"]
     )
     left = rest[~rest["km"].isin(kms.index)]
     per_commune = left.groupby("commune")["n"].sum()
 
     frames = [
-        pd.DataFrame({"zone": cells.index, "level": LEVEL_CELL,
-                      "commune": major_commune.reindex(cells.index).to_numpy(), "n": cells.to_numpy()}),
-        pd.DataFrame({"zone": kms.index, "level": LEVEL_KM,
-                      "commune": km_major.reindex(kms.index).to_numpy(), "n": kms.to_numpy()}),
-        pd.DataFrame({"zone": per_commune.index, "level": LEVEL_COMMUNE,
-                      "commune": per_commune.index, "n": per_commune.to_numpy()}),
+        pd.DataFrame(
+            {
+                "zone": cells.index,
+                "level": LEVEL_CELL,
+                "commune": major_commune.reindex(cells.index).to_numpy(),
+                "n": cells.to_numpy(),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "zone": kms.index,
+                "level": LEVEL_KM,
+                "commune": km_major.reindex(kms.index).to_numpy(),
+                "n": kms.to_numpy(),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "zone": per_commune.index,
+                "level": LEVEL_COMMUNE,
+                "commune": per_commune.index,
+                "n": per_commune.to_numpy(),
+            }
+        ),
     ]
     zones = pd.concat([f for f in frames if len(f)], ignore_index=True)
     zones["zone"] = zones["zone"].astype(str)
@@ -189,11 +210,12 @@ def _round(n: int, k: int, step: int) -> int:
     """Round to the nearest multiple of ``step`` (half up), never below k's multiple."""
     if n == 0:
         return 0
-    rounded = int(math.floor(n / step + 0.5)) * step
-    return max(rounded, int(math.ceil(k / step)) * step)
+    rounded = math.floor(n / step + 0.5) * step
+    return max(rounded, math.ceil(k / step) * step)
 
 
-def _format_count(n: object) -> str:
+def _format_count(n: int | None) -> str:
+    """French thousands separator (narrow no-break space); "" for a missing count."""
     if n is pd.NA or n is None:
         return ""
     return f"{int(n):,}".replace(",", "\u202f")

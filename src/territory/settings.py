@@ -73,7 +73,9 @@ class Settings:
         if self.rounding < 1:
             problems.append(f"rounding (arrondi) doit valoir au moins 1, reçu {self.rounding}")
         if self.retention_months < 1:
-            problems.append(f"retention_months doit valoir au moins 1, reçu {self.retention_months}")
+            problems.append(
+                f"retention_months doit valoir au moins 1, reçu {self.retention_months}"
+            )
         if problems:
             raise ValidationError(problems)
 

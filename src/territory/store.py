@@ -78,9 +78,9 @@ class Workspace:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Writing a first attribute table through GDAL makes a valid GeoPackage
         # (application id, gpkg_* tables) that QGIS recognises.
-        meta = pd.DataFrame(
-            {c: pd.Series(dtype="str") for c in _META_COLUMNS}
-        ).astype({"count": "int64", "spatial": "int64"})
+        meta = pd.DataFrame({c: pd.Series(dtype="str") for c in _META_COLUMNS}).astype(
+            {"count": "int64", "spatial": "int64"}
+        )
         pyogrio.write_dataframe(meta, path, layer=_META, driver="GPKG")
         with sqlite3.connect(path) as con:
             con.execute(f"CREATE TABLE {_PROPS} (key TEXT PRIMARY KEY, value TEXT)")
@@ -116,7 +116,9 @@ class Workspace:
                     )
                 con.execute(f"SELECT count(*) FROM {_META}").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"{path} est endommagé ou n'est pas un GeoPackage : {exc}") from exc
+            raise WorkspaceError(
+                f"{path} est endommagé ou n'est pas un GeoPackage : {exc}"
+            ) from exc
         return cls(path)
 
     # --------------------------------------------------------------- properties
@@ -146,7 +148,9 @@ class Workspace:
     def layers(self) -> dict[str, LayerInfo]:
         """Every stored layer and table with its metadata, in insertion order."""
         with self._connect() as con:
-            rows = con.execute(f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} ORDER BY fid").fetchall()
+            rows = con.execute(
+                f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} ORDER BY fid"
+            ).fetchall()
         return {r[0]: LayerInfo(*_meta_row(r)) for r in rows}
 
     def has(self, name: str) -> bool:
@@ -223,7 +227,7 @@ class Workspace:
         with self._connect() as con:
             n = con.execute(f'DELETE FROM "{name}" WHERE {where}', params).rowcount
             con.execute(
-                f"UPDATE {_META} SET count = (SELECT count(*) FROM \"{name}\"), updated = ? "
+                f'UPDATE {_META} SET count = (SELECT count(*) FROM "{name}"), updated = ? '
                 "WHERE name = ?",
                 (_now(), name),
             )
@@ -284,9 +288,7 @@ class Workspace:
 
     @staticmethod
     def _bump(con: sqlite3.Connection) -> None:
-        con.execute(
-            f"UPDATE {_PROPS} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
-        )
+        con.execute(f"UPDATE {_PROPS} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
 
 
 _META_COLUMNS = (
@@ -304,8 +306,17 @@ _META_COLUMNS = (
 
 def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     name, count, spatial, crs, source, vintage, licence, source_crs, updated = row
-    return (name, int(count), bool(spatial), crs, source or "", vintage or "", licence or "",
-            source_crs, updated or "")
+    return (
+        name,
+        int(count),
+        bool(spatial),
+        crs,
+        source or "",
+        vintage or "",
+        licence or "",
+        source_crs,
+        updated or "",
+    )
 
 
 def _now() -> str:

@@ -1,0 +1,16 @@
+"""territory — the Streamlit frame: page config, session state, navigation."""
+
+import streamlit as st
+
+from territory.ui.state import init_session_state
+
+st.set_page_config(
+    page_title="territory — aller-vers", page_icon=":material/explore:", layout="wide"
+)
+init_session_state()
+
+pages = [
+    st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
+    st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,61 @@
+"""Map page: QPV, communes by density class, protected contact density, partners, transit."""
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from territory.maps import legend_html, zone_from_click
+from territory.ui.common import (
+    base_url_path,
+    cached_layers,
+    cached_map,
+    demo_banner,
+    settings,
+    workspace_or_stop,
+)
+from territory.ui.state import Keys
+from territory.views import zone_details
+
+ws = workspace_or_stop()
+demo_banner(ws)
+st.title("Carte du territoire")
+k = settings().k
+key = (str(ws.path), ws.version, k)
+
+with st.sidebar:
+    basemap = st.toggle(
+        "Fond de carte OpenStreetMap (internet)",
+        value=st.session_state[Keys.BASEMAP],
+        key=Keys.W_BASEMAP,
+        help="Sans internet, la carte reste lisible sur fond gris.",
+    )
+    st.session_state[Keys.BASEMAP] = basemap
+
+
+@st.fragment
+def map_and_panel() -> None:
+    """The map and the figures of the clicked zone (a click reruns only this fragment)."""
+    left, right = st.columns([3, 1])
+    with left:
+        fmap = cached_map(*key, basemap, base_url_path())
+        returned = st_folium(
+            fmap,
+            key="territory_map",
+            height=620,
+            use_container_width=True,
+            returned_objects=["last_active_drawing"],
+        )
+    with right:
+        clicked = zone_from_click(returned)
+        if clicked:
+            st.session_state[Keys.SELECTED_ZONE] = clicked
+        selected = st.session_state[Keys.SELECTED_ZONE]
+        if selected:
+            details = zone_details(cached_layers(*key), *selected, k=k)
+            st.subheader(details["title"])
+            st.table(details["rows"])
+        else:
+            st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
+        st.html(legend_html(cached_layers(*key), k=k))
+
+
+map_and_panel()

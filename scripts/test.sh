@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install territory with its test extras into .venv (and, as root, Debian's Chromium for the
+# browser tests), then run the whole test suite. CI runs exactly this (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+.venv/bin/ruff check src tests app.py pages
+.venv/bin/mypy
+exec .venv/bin/python -m pytest "$@"

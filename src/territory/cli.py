@@ -1,0 +1,212 @@
+"""The ``territory`` command: build the demo, import files, inspect and export a workspace.
+
+Errors the user can fix print one French line on stderr and exit with code 2; a
+traceback is shown only with ``TERRITORY_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from territory._errors import TerritoryError
+from territory.settings import Settings
+
+EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return int(args.func(args, settings))
+    except TerritoryError as exc:
+        print(f"territory : erreur : {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("territory : interrompu", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line unless debugging
+        if os.environ.get("TERRITORY_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(
+            f"territory : erreur inattendue ({type(exc).__name__}: {first}) — relancez avec "
+            "TERRITORY_DEBUG=1 et signalez-la",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="territory", description="Planifier l'aller-vers sur une carte."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+
+    demo = sub.add_parser(
+        "demo", help="construire l'espace de travail du territoire fictif de démonstration"
+    )
+    _workspace_arg(demo)
+    demo.add_argument("--seed", type=int, default=2026, help="graine du générateur (défaut : 2026)")
+    demo.add_argument(
+        "--scale",
+        choices=["demo", "departement"],
+        default="demo",
+        help="taille : démo (≈ 40 communes) ou département (≈ 1 550 communes, 1 M contacts)",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="remplacer un espace de travail existant"
+    )
+    demo.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="ne rien faire si l'espace de travail existe et s'ouvre",
+    )
+    demo.set_defaults(func=_demo)
+
+    info = sub.add_parser("info", help="décrire les couches d'un espace de travail")
+    _workspace_arg(info)
+    info.add_argument("--json", action="store_true", help="sortie JSON")
+    info.set_defaults(func=_info)
+
+    imp = sub.add_parser("import", help="importer des fichiers dans un espace de travail")
+    imp.add_argument(
+        "kind",
+        choices=["communes", "density", "qpv", "partners", "gtfs", "contacts"],
+        metavar="TYPE",
+        help="communes, density, qpv, partners, gtfs ou contacts",
+    )
+    imp.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
+    _workspace_arg(imp)
+    imp.add_argument(
+        "--create", metavar="NOM", help="créer l'espace de travail s'il n'existe pas, avec ce nom"
+    )
+    imp.add_argument(
+        "--crs", help="système de coordonnées quand le fichier n'en déclare pas (ex. EPSG:2154)"
+    )
+    imp.add_argument("--vintage", default="", help="millésime de la source (ex. COG 2026)")
+    imp.add_argument("--licence", default="", help="licence de la source")
+    imp.add_argument("--mapping", help='correspondance de colonnes JSON, ex. {"date": "Date RDV"}')
+    imp.add_argument("--json", action="store_true", help="rapport en JSON")
+    imp.set_defaults(func=_import)
+
+    export = sub.add_parser(
+        "export", help="exporter une couche (GeoJSON, GPKG ou CSV selon l'extension)"
+    )
+    export.add_argument("layer", metavar="COUCHE")
+    _workspace_arg(export)
+    export.add_argument("--out", type=Path, required=True, metavar="FICHIER")
+    export.set_defaults(func=_export)
+    return parser
+
+
+def _workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        required=True,
+        metavar="CHEMIN",
+        help="fichier de l'espace de travail (.gpkg)",
+    )
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.demo import build_demo_workspace
+    from territory.store import Workspace
+
+    if args.if_missing and args.workspace.exists():
+        Workspace.open(args.workspace)  # a damaged file is reported, not silently kept
+        print(f"Espace de travail déjà présent : {args.workspace}")
+        return EXIT_OK
+    reports = build_demo_workspace(
+        args.workspace,
+        settings=settings,
+        seed=args.seed,
+        scale=args.scale,
+        overwrite=args.force,
+        progress=lambda m: print(m, file=sys.stderr),
+    )
+    for report in reports:
+        print(report.to_text(max_reasons=3))
+    print(f"Espace de travail prêt : {args.workspace}")
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.store import Workspace
+    from territory.views import info
+
+    data = info(Workspace.open(args.workspace), settings=settings)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{data['name']} — {data['workspace']} (seuil k = {data['k']})")
+    for name, layer in data["layers"].items():
+        print(
+            f"  {name:<18} {layer['count']:>8}  {layer['crs'] or '-':<10} "
+            f"{layer['source']} {layer['vintage']}"
+        )
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.ingest import import_file
+    from territory.store import Workspace
+
+    if args.create and not args.workspace.exists():
+        ws = Workspace.create(args.workspace, name=args.create)
+    else:
+        ws = Workspace.open(args.workspace)
+    mapping = _mapping(args.mapping)
+    reports = [
+        import_file(
+            ws,
+            args.kind,
+            f,
+            settings=settings,
+            crs=args.crs,
+            vintage=args.vintage,
+            licence=args.licence,
+            mapping=mapping,
+        )
+        for f in args.files
+    ]
+    if args.json:
+        payload = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for report in reports:
+            print(report.to_text())
+    return EXIT_OK if any(r.accepted for r in reports) else EXIT_NOTHING
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.export import export_layer
+    from territory.store import Workspace
+
+    n = export_layer(Workspace.open(args.workspace), args.layer, args.out, settings=settings)
+    print(f"{n} entité(s) écrite(s) dans {args.out}")
+    return EXIT_OK
+
+
+def _mapping(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TerritoryError(f"--mapping n'est pas du JSON valide : {exc}") from exc
+    if not isinstance(value, dict):
+        raise TerritoryError('--mapping attend un objet JSON, ex. {"date": "Date RDV"}')
+    return {str(k): str(v) for k, v in value.items()}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

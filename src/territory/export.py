@@ -1,0 +1,65 @@
+"""Export layers to GeoJSON, GeoPackage or CSV (format chosen by the file extension).
+
+Contacts are never exported row by row: the ``density`` layer is the protected
+aggregate of :func:`territory.views.density_layer` (an integer ``count`` ≥ k, or no
+number where suppressed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from territory._errors import ValidationError
+from territory.settings import Settings
+from territory.store import Workspace
+from territory.views import DENSITY, density_layer
+
+FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
+
+
+def exportable_layers(ws: Workspace) -> list[str]:
+    """Names that :func:`export_layer` accepts for this workspace."""
+    names = [n for n, meta in ws.layers().items() if meta.spatial]
+    return [*names, DENSITY] if ws.has("contacts") else names
+
+
+def export_layer(ws: Workspace, name: str, out: str | Path, *, settings: Settings) -> int:
+    """Write layer ``name`` to ``out``; returns the number of features written."""
+    out = Path(out)
+    driver = FORMATS.get(out.suffix.lower())
+    if driver is None:
+        raise ValidationError(
+            f"extension « {out.suffix} » non prise en charge (attendu : {', '.join(FORMATS)})"
+        )
+    if name == "contacts":
+        raise ValidationError(
+            "les contacts ne s'exportent que protégés : exportez la couche « density »"
+        )
+    if name not in exportable_layers(ws):
+        raise ValidationError(
+            f"couche « {name} » absente "
+            f"(disponibles : {', '.join(exportable_layers(ws)) or 'aucune'})"
+        )
+    gdf = density_layer(ws, settings=settings) if name == DENSITY else ws.read_layer(name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    if driver == "CSV":
+        _table(gdf).to_csv(out, index=False)
+    else:
+        pyogrio.write_dataframe(gdf, out, layer=name, driver=driver)
+    return len(gdf)
+
+
+def _table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Attributes, plus lon/lat for point layers (polygons stay in GeoJSON/GPKG)."""
+    table = pd.DataFrame(gdf.drop(columns="geometry"))
+    present = gdf.geometry.notna() & ~gdf.geometry.is_empty
+    if present.any() and gdf.geometry[present].geom_type.eq("Point").all():
+        table["longitude"] = gdf.geometry.x.where(present).round(6)
+        table["latitude"] = gdf.geometry.y.where(present).round(6)
+    return table

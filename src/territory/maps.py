@@ -1,0 +1,1441 @@
+"""The folium map of a territory: layers in, ``folium.Map`` out (no Streamlit here).
+
+:func:`territory_map` draws the workspace layers (:class:`MapLayers`) on one Leaflet map
+that works **offline**: the page loads only the Leaflet files served by Streamlit
+(``{asset_base}/leaflet/leaflet.js`` and ``leaflet.css``) and references no other URL
+unless the caller asks for an online basemap. :func:`legend_html` gives the matching
+legend as plain HTML, and :func:`zone_from_click` reads a clicked zone back from what
+``streamlit_folium.st_folium`` returns.
+
+Design notes (measured at département scale, see the tests for the contract):
+
+* **No CDN, no jQuery.** ``folium.Map`` pulls Leaflet, jQuery, Bootstrap, Font Awesome
+  and awesome-markers from CDNs through its *class* attributes ``default_js`` /
+  ``default_css``; they are replaced on the map *instance* only. Nothing used here needs
+  jQuery: ``folium.Popup``, ``folium.Icon``, ``folium.plugins``, branca colormaps and
+  ``GeoJson(embed=False)`` would (they are not used); popups and tooltips are bound in
+  Leaflet directly.
+* **One Leaflet layer per map layer**, not one object per feature. Each layer is a
+  :class:`_GeoJsonLayer`: a ``folium.map.Layer`` whose script is
+  ``L.geoJson(<compact GeoJSON>, {style, pointToLayer, pane…})``. Styles, tooltips and
+  popups are small JavaScript functions written once per layer that read the feature
+  properties, so nothing is repeated per feature (``folium.GeoJson(style_function=…)``
+  writes one ``case`` per feature and ``properties.style`` one style object per
+  feature; both are larger). The GeoJSON is serialised once, without spaces, when the
+  map is built: ``st_folium`` renders the map twice per rerun and only copies the text.
+* **Small geometry**: communes are simplified with ``shapely.coverage_simplify`` (shared
+  borders stay shared: no gaps), other polygons with a topology-preserving simplify;
+  every coordinate is rounded to ``precision`` decimals (5 ≈ 1 m); only the properties
+  the map needs are kept.
+* **Clicks**: every clickable feature carries ``layer`` (added in the browser, to save
+  bytes) and its identifier (``code``, or ``zone`` for the contact density), so that
+  ``st_folium(..., returned_objects=["last_active_drawing"])`` returns it and
+  :func:`zone_from_click` reads it.
+* **Stacking**: each layer has its own Leaflet pane, so switching a layer off and on
+  never buries another one: communes, then QPV (light fill), contact density (1 km and
+  commune zones beneath 200 m cells), zones blanches, QPV outlines, stops, partners.
+  Zones blanches and QPV outlines are drawn non-interactive, so that they never hide a
+  commune, a QPV or a density zone from the mouse.
+* **Privacy**: the density layer receives only ``zone``, ``level``, ``count``, ``label``
+  and ``area_km2`` (and the colour class derived from them), whatever else the frame
+  holds; a shown count between 1 and k-1 is refused (fail closed).
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> communes = gpd.GeoDataFrame(
+...     {"code": ["59350"], "nom": ["Lille"], "population": [236_710], "densite": [1],
+...      "densite_libelle": ["Grands centres urbains"]},
+...     geometry=[box(3.0, 50.6, 3.1, 50.7)], crs="EPSG:4326")
+>>> m = territory_map(MapLayers(communes=communes))
+>>> html = m.get_root().render()
+>>> "/app/static/leaflet/leaflet.js" in html, "cdn.jsdelivr" in html
+(True, False)
+>>> zone_from_click({"last_active_drawing": {"properties": {"layer": "communes", "code": "59350"}}})
+('communes', '59350')
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import folium.map
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure
+from folium.elements import ElementAddToElement
+from folium.template import Template
+from folium.utilities import JsCode
+
+from territory._errors import CRSError, ValidationError
+
+__all__ = [
+    "CLICKABLE_LAYERS",
+    "DENSITY_BREAKS",
+    "DENSITY_COLUMNS",
+    "RETURNED_OBJECTS",
+    "MapLayers",
+    "legend_html",
+    "territory_map",
+    "zone_from_click",
+]
+
+# --- names (French, shown in the layer control and the legend) -------------------------
+NAME_COMMUNES = "Communes (grille de densité)"
+NAME_QPV = "QPV"
+NAME_DENSITY = "Densité de contacts (protégée)"
+NAME_PARTNERS = "Partenaires"
+NAME_STOPS = "Arrêts de transport"
+
+
+def _name_gaps(stop_buffer_m: float) -> str:
+    return f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi)"
+
+
+# --- identifiers carried by clickable features (``properties.layer``) ------------------
+LAYER_COMMUNES = "communes"
+LAYER_QPV = "qpv"
+LAYER_DENSITY = "density"
+LAYER_PARTNERS = "partners"
+LAYER_STOPS = "stops"
+CLICKABLE_LAYERS = (LAYER_COMMUNES, LAYER_QPV, LAYER_DENSITY, LAYER_PARTNERS, LAYER_STOPS)
+"""Values of ``properties.layer`` that :func:`zone_from_click` may return."""
+
+RETURNED_OBJECTS = ("last_active_drawing",)
+"""What to pass to ``st_folium(returned_objects=…)``: reruns on feature clicks only."""
+
+DENSITY_COLUMNS = ("zone", "level", "count", "label", "area_km2")
+"""The only columns of the contact density that reach the browser."""
+
+# --- palettes ---------------------------------------------------------------------------
+# INSEE density grid, level 1 (large urban centres) → 7 (very scattered rural): dark → light.
+DENSITY_LEVEL_COLOURS = (
+    "#0c2c84",
+    "#225ea8",
+    "#1d91c0",
+    "#41b6c4",
+    "#7fcdbb",
+    "#c7e9b4",
+    "#edf8b1",
+)
+NO_DATA_COLOUR = "#d9d9d9"
+
+QPV_COLOUR = "#d81b60"  # 2024 generation: bold magenta outline
+QPV_2015_COLOUR = "#6a1b9a"  # 2015 generation (comparison): dashed purple outline
+
+# Contacts per km² (protected counts / area): fixed classes, comparable between maps.
+DENSITY_BREAKS = (5, 25, 100, 500, 2000)
+CONTACT_COLOURS = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+SECRET_GREY = "#bdbdbd"
+
+PARTNER_COLOURS = {  # data·inclusion typology codes used by territory.partners
+    "ML": "#e69f00",
+    "FT": "#0072b2",
+    "CS": "#009e73",
+    "E2C": "#cc79a7",
+    "PREVENTION": "#d55e00",
+    "PIJ_BIJ": "#56b4e9",
+    "FRANCE_SERVICES": "#f0e442",
+    "AUTRE": "#7f7f7f",
+}
+STOP_COLOUR = "#3949ab"
+STOP_IDLE_COLOUR = "#9e9e9e"
+GAP_COLOUR = "#37474f"
+
+LEVEL_NAMES_FR = {"200m": "carreau 200 m", "1km": "carreau 1 km", "commune": "reste de la commune"}
+
+FRANCE_CENTRE = (46.6, 2.4)
+_MIN_EXTENT_DEG = 0.02  # a single point is shown with ~1 km around it, never at zoom ∞
+
+_HATCH_SECRET = "territory-hachures-secret"
+_HATCH_GAP = "territory-hachures-zones-blanches"
+
+# Leaflet's overlay pane is at z-index 400, markers at 600, tooltips at 650.
+_PANES = {
+    "communes": ("territory-communes", 405, True),
+    "qpv_fill": ("territory-qpv-fond", 410, True),
+    "density": ("territory-densite", 420, True),
+    "gaps": ("territory-zones-blanches", 430, False),
+    "qpv_line": ("territory-qpv-contour", 440, False),
+    "stops": ("territory-arrets", 450, True),
+    "partners": ("territory-partenaires", 460, True),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class MapLayers:
+    """The layers drawn by :func:`territory_map`; each may be None or empty.
+
+    Every frame is in EPSG:4326 with the workspace schemas (see ``ARCHITECTURE.md``).
+    ``density`` is the protected contact density (``zone``, ``level``, ``count``,
+    ``label``, ``area_km2``); any other column it holds is ignored. ``partners`` may
+    carry ``horaires_fr`` (French rendering of ``horaires``); partners without a
+    position ("à géocoder") are not drawn and are counted by :attr:`pending_partners`.
+    Equality is identity (frames have no meaningful ``==``).
+    """
+
+    communes: gpd.GeoDataFrame | None = None
+    qpv: gpd.GeoDataFrame | None = None
+    partners: gpd.GeoDataFrame | None = None
+    stops: gpd.GeoDataFrame | None = None
+    service_gaps: gpd.GeoDataFrame | None = None
+    density: gpd.GeoDataFrame | None = None
+
+    @property
+    def pending_partners(self) -> int:
+        """Partners without a position (not drawn on the map)."""
+        if _is_empty(self.partners):
+            return 0
+        geometry = _geometry_array(self.partners, "partners")
+        return int((shapely.is_missing(geometry) | shapely.is_empty(geometry)).sum())
+
+
+# ----------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------
+def territory_map(
+    layers: MapLayers,
+    *,
+    asset_base: str = "/app/static",
+    basemap: str | None = None,
+    k: int = 11,
+    precision: int = 5,
+    tolerance: float = 0.0002,
+    stop_buffer_m: float = 500.0,
+    legend: bool = False,
+) -> folium.Map:
+    """Draw the territory on an offline Leaflet map.
+
+    Parameters
+    ----------
+    layers
+        The layers to draw; None or empty layers are left out (and not listed in the
+        layer control).
+    asset_base
+        URL path under which ``leaflet/leaflet.js`` and ``leaflet/leaflet.css`` are
+        served: ``"/app/static"`` with Streamlit static serving, prefixed with
+        ``server.baseUrlPath`` when one is set (``"/prefix/app/static"``).
+    basemap
+        None (default: grey background, no network), ``"osm"`` (OpenStreetMap) or
+        ``"ign"`` (Plan IGN v2, Géoplateforme): online tiles as a switchable layer,
+        never needed by anything else.
+    k
+        Disclosure threshold: the density layer may not show a count in 1..k-1, and
+        suppressed zones without a label read ``"< k"``.
+    precision
+        Decimals kept in coordinates (5 ≈ 1 m).
+    tolerance
+        Simplification tolerance in degrees (0 keeps every vertex); communes are
+        simplified as a coverage, so neighbours keep their shared border.
+    stop_buffer_m
+        Walking distance that defines the zones blanches (``Settings.stop_buffer_m``),
+        used in the layer name.
+    legend
+        Also draw :func:`legend_html` inside the map (bottom left), e.g. for an exported
+        HTML file; a Streamlit page shows it beside the map instead.
+
+    Returns
+    -------
+    folium.Map
+        Feature groups "Communes (grille de densité)", "QPV", "Densité de contacts
+        (protégée)", "Zones blanches (…)", "Arrêts de transport", "Partenaires" and a
+        layer control; fitted to the communes (else to whatever is drawn, else France).
+
+    Raises
+    ------
+    ValidationError
+        A layer lacks an identifying column, ``basemap`` is unknown, or the density
+        layer shows a count under k.
+    CRSError
+        A layer without CRS whose coordinates cannot be longitudes/latitudes.
+    """
+    problems: list[str] = []
+    if basemap not in (None, "osm", "ign"):
+        problems.append(f"fond de carte inconnu : {basemap!r} (choisir None, 'osm' ou 'ign')")
+    if not 0 <= precision <= 9:
+        problems.append(f"precision doit être entre 0 et 9 décimales, reçu {precision}")
+    if tolerance < 0:
+        problems.append(f"tolerance doit être positive ou nulle, reçu {tolerance}")
+    if problems:
+        raise ValidationError(problems)
+
+    m = folium.Map(location=FRANCE_CENTRE, zoom_start=6, tiles=None)
+    # Without tiles Leaflet has no zoom limit (fitting a point would zoom to infinity);
+    # fractional zoom fits the territory snugly (tiles, if any, need whole levels).
+    m.options.update(minZoom=3, maxZoom=19, zoomSnap=0.25 if basemap is None else 1)
+    base = asset_base.rstrip("/")
+    # Instance attributes: the class lists (CDN URLs) stay untouched for other users.
+    m.default_js = [("leaflet", f"{base}/leaflet/leaflet.js")]
+    m.default_css = [("leaflet_css", f"{base}/leaflet/leaflet.css")]
+
+    for pane, z_index, pointer in _PANES.values():
+        folium.map.CustomPane(pane, z_index=z_index, pointer_events=pointer).add_to(m)
+    _Patterns().add_to(m)
+    _MetricScale().add_to(m)
+
+    if basemap is not None:
+        _basemap(basemap).add_to(m)
+
+    built: dict[str, list[_GeoJsonLayer]] = {}
+    groups = [
+        (
+            NAME_COMMUNES,
+            LAYER_COMMUNES,
+            lambda: _communes_layers(layers.communes, precision, tolerance),
+        ),
+        (NAME_QPV, LAYER_QPV, lambda: _qpv_layers(layers.qpv, precision, tolerance)),
+        (
+            NAME_DENSITY,
+            LAYER_DENSITY,
+            lambda: _density_layers(layers.density, precision, tolerance, k),
+        ),
+        (
+            _name_gaps(stop_buffer_m),
+            "gaps",
+            lambda: _gap_layers(layers.service_gaps, precision, tolerance),
+        ),
+        (NAME_STOPS, LAYER_STOPS, lambda: _stop_layers(layers.stops, precision)),
+        (NAME_PARTNERS, LAYER_PARTNERS, lambda: _partner_layers(layers.partners, precision)),
+    ]
+    for name, key, build in groups:
+        parts = build()
+        if not parts:
+            continue
+        group = _FeatureGroup(name=name, overlay=True, control=True, show=True)
+        for part in parts:
+            part.add_to(group)
+        group.add_to(m)
+        built[key] = parts
+
+    if legend:
+        _Legend(legend_html(layers, k=k, stop_buffer_m=stop_buffer_m)).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+    bounds = _bounds_of(built.get(LAYER_COMMUNES) or [p for ps in built.values() for p in ps])
+    if bounds is not None:
+        (south, west), (north, east) = bounds
+        m.location = [(south + north) / 2, (west + east) / 2]
+        m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0) -> str:
+    """A compact French legend of the layers present, as self-contained HTML.
+
+    Inline styles only (no stylesheet, no URL): usable with ``st.html``, with
+    ``st.markdown(..., unsafe_allow_html=True)`` or inside the map. Labels come from the
+    data (density classes from ``densite_libelle``, partner types from ``type_libelle``).
+
+    Parameters
+    ----------
+    layers
+        The layers given to :func:`territory_map`.
+    k
+        Disclosure threshold, explained next to the hatched swatch.
+    stop_buffer_m
+        Walking distance that defines the zones blanches.
+
+    Returns
+    -------
+    str
+        One ``<div>``; says "Aucune couche à afficher." when every layer is empty.
+    """
+    sections: list[str] = []
+    if not _is_empty(layers.communes):
+        labels = _level_labels(layers.communes)
+        levels = pd.to_numeric(_column(layers.communes, "densite"), errors="coerce")
+        rows = [_row(_swatch(_level_colour(level)), label) for level, label in labels.items()]
+        if levels.isna().any():
+            rows.append(_row(_swatch(NO_DATA_COLOUR), "classe de densité non renseignée"))
+        sections.append(_section(NAME_COMMUNES, rows))
+    if not _is_empty(layers.qpv):
+        is_2015 = _column(layers.qpv, "generation").astype(str) == "2015"
+        rows = []
+        if not is_2015.all():
+            rows.append(
+                _row(
+                    _outline(QPV_COLOUR, dashed=False),
+                    "quartier prioritaire (QPV)" + (", génération 2024" if is_2015.any() else ""),
+                )
+            )
+        if is_2015.any():
+            rows.append(
+                _row(_outline(QPV_2015_COLOUR, dashed=True), "QPV génération 2015 (comparaison)")
+            )
+        sections.append(_section(NAME_QPV, rows))
+    if not _is_empty(layers.density):
+        rows = [
+            _row(_swatch(colour), f"{text} contacts par km²")
+            for colour, text in zip(CONTACT_COLOURS, _class_texts(), strict=True)
+        ]
+        rows.append(
+            _row(
+                _hatch(SECRET_GREY, "#757575"),
+                f"« < {k} » — moins de {k} contacts : non affiché (secret statistique)",
+            )
+        )
+        if (_column(layers.density, "label").astype(str) == "secret").any():
+            rows.append(
+                _row(
+                    _hatch(SECRET_GREY, "#757575"),
+                    "« secret » — masqué pour qu'un petit effectif ne puisse pas "
+                    "être retrouvé par différence",
+                )
+            )
+        rows.append(
+            _note(
+                f"Carreaux de 200 m ; sous {k} contacts, regroupés en carreaux de "
+                "1 km puis en reste de la commune. Aucun contact n'est placé "
+                "individuellement."
+            )
+        )
+        sections.append(_section(NAME_DENSITY, rows))
+    if not _is_empty(layers.service_gaps):
+        sections.append(
+            _section(
+                _name_gaps(stop_buffer_m),
+                [
+                    _row(
+                        _hatch("transparent", GAP_COLOUR),
+                        f"à plus de {_fr_number(stop_buffer_m)} m à pied d'un arrêt desservi",
+                    )
+                ],
+            )
+        )
+    if not _is_empty(layers.stops):
+        sections.append(
+            _section(
+                NAME_STOPS,
+                [
+                    _row(
+                        _dot(STOP_COLOUR, 5) + _dot(STOP_COLOUR, 9),
+                        "arrêt desservi (taille selon le nombre de départs par jour)",
+                    ),
+                    _row(
+                        _dot(STOP_IDLE_COLOUR, 4),
+                        "aucun départ le jour de référence, ou non renseigné",
+                    ),
+                ],
+            )
+        )
+    if not _is_empty(layers.partners):
+        types = _partner_types(layers.partners)
+        rows = [
+            _row(_dot(_partner_colour(code), 7, border="#212121"), label)
+            for code, label in types.items()
+        ]
+        pending = layers.pending_partners
+        if pending:
+            rows.append(
+                _note(
+                    f"{_fr_number(pending)} partenaire{'s' if pending > 1 else ''} "
+                    f"à géocoder, non placé{'s' if pending > 1 else ''} sur la carte."
+                )
+            )
+        sections.append(_section(NAME_PARTNERS, rows))
+    if not sections:
+        sections.append(_note("Aucune couche à afficher."))
+    return (
+        '<div class="territory-legende" style="font:13px/1.35 system-ui,-apple-system,'
+        'Segoe UI,Roboto,sans-serif;color:#212121">' + "".join(sections) + "</div>"
+    )
+
+
+def zone_from_click(returned: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """The (layer, code) of the feature last clicked on the map, if any.
+
+    Parameters
+    ----------
+    returned
+        What ``st_folium`` returns (its ``last_active_drawing`` is the clicked GeoJSON
+        feature; pass ``returned_objects=RETURNED_OBJECTS`` to rerun on clicks only).
+
+    Returns
+    -------
+    tuple of str or None
+        ``(layer, code)`` with ``layer`` in :data:`CLICKABLE_LAYERS`: commune INSEE code,
+        QPV code, density ``zone`` (cell id or commune code), partner row label, stop
+        id. None when nothing identifiable was clicked.
+
+    Examples
+    --------
+    >>> zone_from_click({"last_active_drawing": {"type": "Feature", "properties":
+    ...     {"layer": "density", "zone": "CRS3035RES200mN2960000E3780000"}}})
+    ('density', 'CRS3035RES200mN2960000E3780000')
+    >>> zone_from_click(None) is None
+    True
+    """
+    if not isinstance(returned, Mapping):
+        return None
+    feature = returned.get("last_active_drawing")
+    if not isinstance(feature, Mapping):
+        return None
+    properties = feature.get("properties")
+    if not isinstance(properties, Mapping):
+        return None
+    layer = properties.get("layer")
+    code = properties.get("zone") if layer == LAYER_DENSITY else properties.get("code")
+    if layer not in CLICKABLE_LAYERS or code is None or code == "":
+        return None
+    return str(layer), str(code)
+
+
+# ----------------------------------------------------------------------------------------
+# Leaflet elements
+# ----------------------------------------------------------------------------------------
+class _GeoJsonLayer(folium.map.Layer):
+    """One map layer as a single ``L.geoJson`` built from pre-serialised compact GeoJSON.
+
+    Parameters
+    ----------
+    payload
+        FeatureCollection text, already safe inside a ``<script>``.
+    bounds
+        ``[[south, west], [north, east]]`` of the features.
+    options
+        ``L.geoJson`` options (``JsCode`` values are written as JavaScript).
+    bind
+        A JavaScript function expression called with the layer once created (binds
+        tooltips, popups, hover).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson({{ this.payload }},
+            {{ this.options|tojavascript }});
+        {%- if this.bind %}
+        ({{ this.bind }})({{ this.get_name() }});
+        {%- endif %}
+        {%- if this.show %}
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        payload: str,
+        bounds: list[list[float]],
+        *,
+        options: dict[str, Any],
+        bind: str | None = None,
+        count: int = 0,
+    ) -> None:
+        super().__init__(overlay=True, control=False, show=True)
+        self._name = "GeoJsonLayer"
+        self.payload = payload
+        self.bounds = bounds
+        self.options = options
+        self.bind = bind
+        self.count = count
+        self._script_key = ""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Like ``Layer.render``, but the script goes into the page as plain text.
+
+        ``MacroElement.render`` wraps every script in a new Jinja template: megabytes of
+        GeoJSON would be lexed again on each render (≈ 0.6 s at département scale). The
+        ``addTo`` call is part of the script, written with the names of this render (see
+        :class:`_FeatureGroup`).
+        """
+        if self._parent is None:
+            raise TypeError("a map layer renders only inside a feature group or a map")
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError("a map layer renders only inside a folium Figure")
+        script = self._template.module.__dict__["script"]
+        # A map rendered again under new names (st_folium) must not keep the old copy.
+        figure.script._children.pop(self._script_key, None)
+        self._script_key = self.get_name()
+        figure.script.add_child(_Text(str(script(self, kwargs))), name=self._script_key)
+        for child in self._children.values():
+            child.render(**kwargs)
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The features as sent to the browser (parsed back, for tests and debugging)."""
+        return list(json.loads(self.payload)["features"])
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [list(self.bounds[0]), list(self.bounds[1])]
+
+
+def _drop_stale_additions(layer: folium.map.Layer) -> None:
+    """Forget the ``addTo`` statement of a previous render before ``Layer.render``.
+
+    ``Layer.render`` adds a child ``<name>.addTo(<parent>)`` keyed by the names of that
+    render. ``st_folium`` renames every element (``map_div``, ``feature_group_div_1``…)
+    when it renders a map, so the *second* render of the same map object (a cached map,
+    a rerun, another session) would keep the first statement, with names that no longer
+    exist: a ``ReferenceError`` and a blank map. Plain folium layers have this problem.
+    """
+    for name in [n for n, c in layer._children.items() if isinstance(c, ElementAddToElement)]:
+        del layer._children[name]
+
+
+class _FeatureGroup(folium.FeatureGroup):
+    """``folium.FeatureGroup`` that can be rendered again (see :func:`_drop_stale_additions`)."""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        _drop_stale_additions(self)
+        super().render(**kwargs)
+
+
+class _TileLayer(folium.TileLayer):
+    """``folium.TileLayer`` that can be rendered again (see :func:`_drop_stale_additions`)."""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        _drop_stale_additions(self)
+        super().render(**kwargs)
+
+
+class _Text(Element):
+    """Text rendered as is (no template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Patterns(folium.MacroElement):
+    """SVG hatch patterns used as ``fillColor: "url(#…)"`` (SVG renderer only)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            if (document.getElementById({{ this.secret|tojson }})) { return; }
+            // The HTML parser puts <svg> content in the SVG namespace by itself.
+            var holder = document.createElement("div");
+            holder.style.cssText = "position:absolute;width:0;height:0;overflow:hidden";
+            holder.setAttribute("aria-hidden", "true");
+            holder.innerHTML = '<svg width="0" height="0">' + {{ this.defs|tojson }} + "</svg>";
+            document.body.appendChild(holder);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Patterns"
+        self.secret = _HATCH_SECRET
+        self.defs = (
+            f'<defs><pattern id="{_HATCH_SECRET}" patternUnits="userSpaceOnUse" width="6" '
+            f'height="6" patternTransform="rotate(45)"><rect width="6" height="6" '
+            f'fill="{SECRET_GREY}" fill-opacity="0.55"/><line x1="0" y1="0" x2="0" y2="6" '
+            f'stroke="#757575" stroke-width="2"/></pattern>'
+            f'<pattern id="{_HATCH_GAP}" patternUnits="userSpaceOnUse" width="8" height="8" '
+            f'patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="8" '
+            f'stroke="{GAP_COLOUR}" stroke-width="1.5" stroke-opacity="0.6"/></pattern></defs>'
+        )
+
+
+class _MetricScale(folium.MacroElement):
+    """Scale bar in metres and kilometres only (folium's also shows miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+class _Legend(folium.MacroElement):
+    """The legend as a Leaflet control (bottom left)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomleft"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "leaflet-control");
+                div.style.cssText = "background:rgba(255,255,255,.92);padding:6px 9px;"
+                    + "border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);"
+                    + "max-height:45vh;overflow:auto;max-width:22rem";
+                div.innerHTML = {{ this.content }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.content = _js(content)
+
+
+def _basemap(kind: str) -> folium.TileLayer:
+    if kind == "ign":
+        return _TileLayer(
+            tiles=(
+                "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&FORMAT=image/png"
+                "&TILEMATRIXSET=PM&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+            ),
+            attr="Plan IGN v2 © IGN – Géoplateforme",
+            name="Fond de carte Plan IGN (en ligne)",
+            overlay=True,
+            control=True,
+            max_zoom=19,
+        )
+    return _TileLayer(
+        "OpenStreetMap", name="Fond de carte OpenStreetMap (en ligne)", overlay=True, control=True
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# JavaScript shared by the layers (written once per layer, never per feature)
+# ----------------------------------------------------------------------------------------
+_JS_HELPERS = r"""
+    var esc = function (v) {
+        return v === null || v === undefined ? "" : String(v).replace(/[&<>"']/g,
+            function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                                   "'": "&#39;"}[c]; });
+    };
+    var num = function (v) {
+        return String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
+    };
+    // A DOM node (what st_folium reads); line breaks doubled with "\n" so that its
+    // text (last_object_clicked_tooltip / _popup) keeps one line per row.
+    var box = function (h) {
+        var d = document.createElement("div");
+        d.innerHTML = h.replace(/<br>/g, "<br>\n");
+        return d;
+    };
+"""
+
+
+def _hover(weight: float, colour: str, *, to_front: bool) -> str:
+    front = " e.layer.bringToFront();" if to_front else ""
+    return (
+        f'layer.on("mouseover", function (e) {{ e.layer.setStyle({{weight: {weight}, '
+        f'color: "{colour}"}});{front} }});\n'
+        'layer.on("mouseout", function (e) { layer.resetStyle(e.layer); });'
+    )
+
+
+def _tag(layer: str) -> JsCode:
+    return JsCode(f'function (feature) {{ feature.properties.layer = "{layer}"; }}')
+
+
+# ----------------------------------------------------------------------------------------
+# Layers
+# ----------------------------------------------------------------------------------------
+def _communes_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "communes", required=("code",))
+    geometry, keep = _prepared(
+        gdf, "communes", precision=precision, tolerance=tolerance, coverage=True
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    levels = pd.to_numeric(_column(rows, "densite"), errors="coerce").astype("Int64")
+    props = _records(
+        {
+            "code": _text(rows["code"]),
+            "nom": _text(_column(rows, "nom")),
+            "population": _ints(_column(rows, "population")),
+            "densite": _ints(levels),
+        }
+    )
+    labels = {str(level): label for level, label in _level_labels(gdf).items()}
+    colours = {str(i + 1): c for i, c in enumerate(DENSITY_LEVEL_COLOURS)}
+    style = JsCode(
+        f"""(function () {{
+        var C = {_js(colours)};
+        return function (f) {{
+            return {{fillColor: C[f.properties.densite] || "{NO_DATA_COLOUR}", fillOpacity: 0.75,
+                     color: "#ffffff", weight: 0.6, opacity: 0.9}};
+        }};
+    }})()"""
+    )
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    var LABELS = {_js(labels)};
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        var level = p.densite === null || p.densite === undefined ? "non renseignée"
+            : (LABELS[p.densite] || ("niveau " + p.densite));
+        return box("<b>" + esc(p.nom) + "</b> (" + esc(p.code) + ")<br>Population : "
+            + (p.population === null || p.population === undefined ? "non renseignée"
+               : num(p.population))
+            + "<br>Densité : " + esc(level));
+    }}, {{sticky: true}});
+    {_hover(2, "#212121", to_front=True)}
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="communes",
+            precision=precision,
+            bind=bind,
+            options={"style": style, "on_each_feature": _tag(LAYER_COMMUNES)},
+        )
+    ]
+
+
+def _qpv_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "qpv", required=("code",))
+    geometry, keep = _prepared(
+        gdf, "qpv", precision=precision, tolerance=tolerance / 4, coverage=False
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    generation = _column(rows, "generation")
+    numeric = pd.to_numeric(generation, errors="coerce")
+    generation_out = [
+        int(n) if pd.notna(n) else (None if pd.isna(g) else str(g))
+        for n, g in zip(numeric, generation, strict=True)
+    ]
+    props = _records(
+        {
+            "code": _text(rows["code"]),
+            "nom": _text(_column(rows, "nom")),
+            "generation": generation_out,
+        }
+    )
+    fill_style = JsCode(f"""function () {{
+        return {{stroke: false, fillColor: "{QPV_COLOUR}", fillOpacity: 0.1}};
+    }}""")
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.nom) + "</b><br>QPV " + esc(p.code)
+            + (p.generation === null || p.generation === undefined ? ""
+               : " — génération " + esc(p.generation)));
+    }}, {{sticky: true}});
+    layer.on("mouseover", function (e) {{ e.layer.setStyle({{fillOpacity: 0.25}}); }});
+    layer.on("mouseout", function (e) {{ layer.resetStyle(e.layer); }});
+}}"""
+    fill = _layer(
+        props,
+        geometry,
+        pane="qpv_fill",
+        precision=precision,
+        options={"style": fill_style, "on_each_feature": _tag(LAYER_QPV)},
+        bind=bind,
+    )
+    # Outline on top of the density and the zones blanches, never catching the mouse.
+    outline_props = [{"generation": p["generation"]} for p in props]
+    line_style = JsCode(f"""function (f) {{
+        return String(f.properties.generation) === "2015"
+            ? {{color: "{QPV_2015_COLOUR}", weight: 2, dashArray: "6 4", fill: false}}
+            : {{color: "{QPV_COLOUR}", weight: 3, fill: false}};
+    }}""")
+    outline = _layer(
+        outline_props,
+        geometry,
+        pane="qpv_line",
+        precision=precision,
+        options={"style": line_style, "interactive": False},
+    )
+    return [fill, outline]
+
+
+def _density_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float, k: int
+) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "density", required=DENSITY_COLUMNS)
+    # Privacy: from here on only the protected columns exist.
+    gdf = gdf[[*DENSITY_COLUMNS, gdf.geometry.name]]
+    counts = pd.to_numeric(gdf["count"], errors="coerce").astype("Int64")
+    labels = gdf["label"].astype("object")
+    _check_protected(counts, labels, k)
+
+    geometry, keep = _prepared(
+        gdf, "density", precision=precision, tolerance=tolerance / 4, coverage=False
+    )
+    if not keep.any():
+        return []
+    order = np.argsort(
+        gdf["level"].map({"commune": 0, "1km": 1, "200m": 2}).fillna(0).to_numpy(dtype=float)[keep],
+        kind="stable",
+    )
+    rows = gdf.loc[keep].iloc[order]
+    geometry = geometry[order]
+    counts = counts.loc[keep].iloc[order]
+    area = pd.to_numeric(rows["area_km2"], errors="coerce")
+    shown = counts.notna().to_numpy()
+    label_out = [
+        str(lab) if pd.notna(lab) and str(lab).strip() else (_fr_number(int(c)) if s else f"< {k}")
+        for lab, c, s in zip(rows["label"], counts, shown, strict=True)
+    ]
+    props = _records(
+        {
+            "zone": _text(rows["zone"]),
+            "level": _text(rows["level"]),
+            "count": _ints(counts),
+            "label": label_out,
+            "area_km2": [None if pd.isna(a) else round(float(a), 4) for a in area],
+            "classe": _ints(pd.Series(_density_classes(counts, area), dtype="Int64")),
+        }
+    )
+    style = JsCode(
+        f"""(function () {{
+        var P = {_js(list(CONTACT_COLOURS))};
+        return function (f) {{
+            var p = f.properties;
+            if (p.count === null || p.count === undefined) {{
+                return {{fillColor: "url(#{_HATCH_SECRET}) {SECRET_GREY}", fillOpacity: 1,
+                         color: "#9e9e9e", weight: 0.5, opacity: 0.9}};
+            }}
+            return {{fillColor: P[p.classe === null || p.classe === undefined ? 0 : p.classe],
+                     fillOpacity: 0.8, color: "#ffffff", weight: 0.4, opacity: 0.8}};
+        }};
+    }})()"""
+    )
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    var LEVELS = {_js(LEVEL_NAMES_FR)};
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        var suppressed = p.count === null || p.count === undefined;
+        var text = "<b>" + esc(p.label) + " contacts</b><br>" + esc(LEVELS[p.level] || p.level);
+        if (suppressed) {{
+            text += "<br>non affiché (secret statistique)";
+        }} else if (p.area_km2) {{
+            var d = p.count / p.area_km2;
+            text += "<br>soit " + (d >= 10 ? num(d) : d.toFixed(1).replace(".", ","))
+                + " contacts par km²";
+        }}
+        return box(text);
+    }}, {{sticky: true}});
+    {_hover(1.5, "#212121", to_front=False)}
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="density",
+            precision=precision,
+            options={"style": style, "on_each_feature": _tag(LAYER_DENSITY)},
+            bind=bind,
+        )
+    ]
+
+
+def _gap_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "service_gaps", required=())
+    geometry, keep = _prepared(
+        gdf, "service_gaps", precision=precision, tolerance=tolerance, coverage=False
+    )
+    if not keep.any():
+        return []
+    props: list[dict[str, Any]] = [{} for _ in range(int(keep.sum()))]
+    style = JsCode(f"""function () {{
+        return {{fillColor: "url(#{_HATCH_GAP}) {GAP_COLOUR}", fillOpacity: 1,
+                 color: "{GAP_COLOUR}", weight: 1, opacity: 0.7, dashArray: "4 3"}};
+    }}""")
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="gaps",
+            precision=precision,
+            options={"style": style, "interactive": False},
+        )
+    ]
+
+
+def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "stops", required=("stop_id",))
+    geometry, keep = _prepared(gdf, "stops", precision=precision, tolerance=0, coverage=False)
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    departures = pd.to_numeric(_column(rows, "departs_jour"), errors="coerce").astype("Int64")
+    top = departures.max()
+    top = 1 if pd.isna(top) or top < 1 else int(top)
+    props = _records(
+        {
+            "code": _text(rows["stop_id"]),
+            "nom": _text(_column(rows, "nom")),
+            "departs_jour": _ints(departures),
+            "lignes": _text(_column(rows, "lignes")),
+        }
+    )
+    style = JsCode(f"""function (f) {{
+        var d = f.properties.departs_jour;
+        if (!d || d <= 0) {{
+            return {{radius: 2.5, fillColor: "{STOP_IDLE_COLOUR}", fillOpacity: 0.8,
+                     color: "#ffffff", weight: 0.5}};
+        }}
+        return {{radius: 3 + 7 * Math.sqrt(Math.min(d, {top}) / {top}), fillColor: "{STOP_COLOUR}",
+                 fillOpacity: 0.85, color: "#ffffff", weight: 0.8}};
+    }}""")
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties, d = p.departs_jour;
+        var service = d === null || d === undefined ? "départs non renseignés"
+            : (d === 0 ? "aucun départ le jour de référence"
+               : num(d) + " départ" + (d > 1 ? "s" : "") + " par jour");
+        return box("<b>" + esc(p.nom || p.code) + "</b><br>" + service
+            + (p.lignes ? "<br>Lignes : " + esc(p.lignes) : ""));
+    }});
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="stops",
+            precision=precision,
+            bind=bind,
+            options={
+                "style": style,
+                "point_to_layer": _circle("stops"),
+                "on_each_feature": _tag(LAYER_STOPS),
+            },
+        )
+    ]
+
+
+def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "partners", required=())
+    geometry, keep = _prepared(gdf, "partners", precision=precision, tolerance=0, coverage=False)
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    hours_fr = _text(_column(rows, "horaires_fr"))
+    hours_osm = _text(_column(rows, "horaires"))
+    hours = [fr if fr else osm for fr, osm in zip(hours_fr, hours_osm, strict=True)]
+    props = _records(
+        {
+            "code": [str(i) for i in rows.index],
+            "nom": _text(_column(rows, "nom")),
+            "type": _text(_column(rows, "type")),
+            "type_libelle": _text(_column(rows, "type_libelle")),
+            "adresse": _text(_column(rows, "adresse")),
+            "horaires": hours,
+            "telephone": _text(_column(rows, "telephone")),
+        }
+    )
+    style = JsCode(
+        f"""(function () {{
+        var C = {_js(PARTNER_COLOURS)};
+        return function (f) {{
+            return {{radius: 7, fillColor: C[f.properties.type] || C.AUTRE, fillOpacity: 0.95,
+                     color: "#212121", weight: 1.5}};
+        }};
+    }})()"""
+    )
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    var line = function (label, v) {{
+        return v ? "<br>" + label + esc(v).replace(/ ; |\\n/g, "<br>") : "";
+    }};
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.nom) + "</b>"
+            + (p.type_libelle ? "<br>" + esc(p.type_libelle) : ""));
+    }});
+    layer.bindPopup(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.nom) + "</b>" + (p.type_libelle ? "<br><i>" + esc(p.type_libelle)
+            + "</i>" : "") + line("", p.adresse) + line("<b>Horaires</b><br>", p.horaires)
+            + line("Tél. : ", p.telephone));
+    }}, {{maxWidth: 320}});
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="partners",
+            precision=precision,
+            bind=bind,
+            options={
+                "style": style,
+                "point_to_layer": _circle("partners"),
+                "on_each_feature": _tag(LAYER_PARTNERS),
+            },
+        )
+    ]
+
+
+def _circle(pane_key: str) -> JsCode:
+    pane = _PANES[pane_key][0]
+    return JsCode(
+        f'function (feature, latlng) {{ return L.circleMarker(latlng, {{pane: "{pane}"}}); }}'
+    )
+
+
+def _layer(
+    props: list[dict[str, Any]],
+    geometry: np.ndarray,
+    *,
+    pane: str,
+    precision: int,
+    options: dict[str, Any],
+    bind: str | None = None,
+) -> _GeoJsonLayer:
+    payload, bounds = _feature_collection(props, geometry, precision)
+    return _GeoJsonLayer(
+        payload, bounds, options={"pane": _PANES[pane][0], **options}, bind=bind, count=len(props)
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Data preparation
+# ----------------------------------------------------------------------------------------
+def _is_empty(gdf: pd.DataFrame | None) -> bool:
+    return gdf is None or len(gdf) == 0
+
+
+def _geometry_array(gdf: pd.DataFrame, name: str) -> np.ndarray:
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf:
+        raise ValidationError(f"la couche « {name} » n'a pas de colonne de géométrie")
+    return np.asarray(gdf.geometry.array, dtype=object)
+
+
+def _checked(gdf: gpd.GeoDataFrame, name: str, *, required: Sequence[str]) -> gpd.GeoDataFrame:
+    """The layer in EPSG:4326 with its identifying columns, or every problem at once."""
+    problems = []
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf._geometry_column_name not in gdf:
+        problems.append(f"la couche « {name} » n'a pas de colonne de géométrie")
+    missing = [c for c in required if c not in gdf.columns]
+    if missing:
+        problems.append(f"la couche « {name} » n'a pas les colonnes : {', '.join(missing)}")
+    if problems:
+        raise ValidationError(problems)
+    if gdf.crs is None:
+        geometry = _geometry_array(gdf, name)
+        present = geometry[~(shapely.is_missing(geometry) | shapely.is_empty(geometry))]
+        if len(present):
+            west, south, east, north = shapely.total_bounds(present)
+            if west < -180 or east > 180 or south < -90 or north > 90:
+                raise CRSError(
+                    f"la couche « {name} » n'a pas de système de coordonnées et ses "
+                    f"coordonnées ({west:.0f}, {south:.0f}, {east:.0f}, {north:.0f}) ne sont "
+                    "pas des longitudes/latitudes : attendu EPSG:4326"
+                )
+    elif not (gdf.crs.to_epsg() == 4326 or gdf.crs.equals("OGC:CRS84")):
+        warnings.warn(
+            f"la couche « {name} » est en {gdf.crs.to_string()} : convertie en "
+            "EPSG:4326 pour la carte",
+            UserWarning,
+            stacklevel=3,
+        )
+        gdf = gdf.to_crs(4326)
+    return gdf
+
+
+def _prepared(
+    gdf: gpd.GeoDataFrame, name: str, *, precision: int, tolerance: float, coverage: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simplified, rounded geometries of the drawable rows, and the mask of those rows."""
+    geometry = _geometry_array(gdf, name)
+    keep = ~(shapely.is_missing(geometry) | shapely.is_empty(geometry))
+    geometry = geometry[keep]
+    if tolerance > 0 and len(geometry):
+        polygonal = np.isin(shapely.get_type_id(geometry), (3, 6))
+        simplified = None
+        if coverage and polygonal.all():
+            try:
+                simplified = shapely.coverage_simplify(geometry, tolerance)
+            except shapely.errors.GEOSException:  # not a valid coverage: per polygon
+                simplified = None
+        if simplified is None:
+            simplified = geometry.copy()
+            lines_or_polygons = shapely.get_dimensions(geometry) > 0
+            simplified[lines_or_polygons] = shapely.simplify(
+                geometry[lines_or_polygons], tolerance, preserve_topology=True
+            )
+        geometry = simplified
+    if len(geometry):
+        # Pointwise rounding keeps shared vertices shared and is ~15 times faster than the
+        # topology-safe mode; a ring made invalid by a 1 m shift still draws fine.
+        geometry = shapely.set_precision(geometry, 10.0**-precision, mode="pointwise")
+    drawn = ~shapely.is_empty(geometry)
+    mask = keep.copy()
+    mask[np.flatnonzero(keep)[~drawn]] = False
+    return geometry[drawn], mask
+
+
+# GEOS writes a few grid-rounded numbers with 17 digits (50.972410000000004); once
+# rounded to at most 9 decimals, no coordinate needs 12 or more: those are shortened.
+def _feature_collection(
+    props: list[dict[str, Any]], geometry: np.ndarray, precision: int
+) -> tuple[str, list[list[float]]]:
+    """Compact FeatureCollection text, safe inside ``<script>``, and its bounds."""
+    texts = shapely.to_geojson(geometry)
+    fraction = re.compile(r"\.\d{" + str(precision + 1) + r",}(?:[eE][-+]?\d+)?")
+
+    def fixed(text: str) -> str:
+        # GEOS's JSON writer (grisu2) misses the shortest form of ~0.1 % of numbers and
+        # writes 50.972410000000004 for 50.97241. Such a number holds a run of 0s or 9s:
+        # checking for one first spares the search on nearly every geometry.
+        if precision <= 6 and "0000" not in text and "9999" not in text:
+            return text
+        pieces, last = [], 0
+        for match in fraction.finditer(text):
+            start = match.start()
+            while start > 0 and text[start - 1] in "-0123456789":
+                start -= 1
+            pieces += [text[last:start], repr(round(float(text[start : match.end()]), precision))]
+            last = match.end()
+        return "".join([*pieces, text[last:]])
+
+    features = ",".join(
+        f'{{"type":"Feature","properties":{_json(p)},"geometry":{fixed(g)}}}'
+        for p, g in zip(props, texts, strict=True)
+    )
+    payload = _script_safe('{"type":"FeatureCollection","features":[' + features + "]}")
+    west, south, east, north = shapely.total_bounds(geometry)
+    return payload, [[float(south), float(west)], [float(north), float(east)]]
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _json(value: Any) -> str:
+    return _ENCODER.encode(value)
+
+
+def _script_safe(text: str) -> str:
+    """JSON text that can sit in a ``<script>`` and in a folium (Jinja) template.
+
+    ``<``, ``>``, ``&`` and ``'`` become ``\\u`` escapes (no ``</script>`` can close the
+    block); a ``{`` followed by ``{``, ``%`` or ``#`` (Jinja syntax, only ever inside a
+    JSON string) becomes ``\\u007b``.
+    """
+    text = (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+    return _JINJA_OPENING.sub(r"\\u007b", text)
+
+
+_JINJA_OPENING = re.compile(r"\{(?=[{%#])")
+
+
+def _js(value: Any) -> str:
+    """A Python value as a JavaScript literal, safe inside ``<script>``."""
+    return _script_safe(_json(value))
+
+
+def _column(gdf: pd.DataFrame, name: str) -> pd.Series:
+    if name in gdf.columns:
+        return gdf[name]
+    return pd.Series([None] * len(gdf), index=gdf.index, dtype="object")
+
+
+def _text(series: pd.Series) -> list[str | None]:
+    return [None if _missing(v) else str(v) for v in series.astype("object")]
+
+
+def _ints(series: pd.Series | Sequence[Any]) -> list[int | None]:
+    return [None if _missing(v) else int(v) for v in pd.Series(series).astype("object")]
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists, arrays: present
+        return False
+
+
+def _records(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _check_protected(counts: pd.Series, labels: pd.Series, k: int) -> None:
+    """Fail closed: a density layer showing a count in 1..k-1 never reaches the browser."""
+    problems = []
+    low = counts.notna() & (counts >= 1) & (counts < k)
+    if low.any():
+        problems.append(
+            f"{int(low.sum())} zone(s) de densité montrent un effectif entre 1 et "
+            f"{k - 1} : la couche doit venir de privacy.protect_density()"
+        )
+    distinct = pd.Series(labels.dropna().astype(str).unique())
+    digits = distinct.str.replace(r"[\s\u202f\u00a0]", "", regex=True)
+    numeric = pd.to_numeric(digits.where(digits.str.fullmatch(r"\d+")), errors="coerce")
+    low_labels = set(distinct[numeric.notna() & (numeric >= 1) & (numeric < k)])
+    if low_labels:
+        n = int(labels.astype(str).isin(low_labels).sum())
+        problems.append(f"{n} libellé(s) de densité affichent un effectif entre 1 et {k - 1}")
+    if problems:
+        raise ValidationError(problems)
+
+
+def _density_classes(counts: pd.Series, area: pd.Series) -> list[int | None]:
+    """Class of contacts per km² (index in :data:`CONTACT_COLOURS`); None when suppressed."""
+    shown = counts.notna().to_numpy()
+    km2 = pd.to_numeric(area, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    number = counts.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_km2 = np.where(km2 > 0, number / km2, 0.0)
+    classes = np.searchsorted(DENSITY_BREAKS, np.nan_to_num(per_km2), side="right")
+    return [int(c) if s else None for c, s in zip(classes, shown, strict=True)]
+
+
+def _class_texts() -> list[str]:
+    edges = [_fr_number(b) for b in DENSITY_BREAKS]
+    return (
+        [f"moins de {edges[0]}"]
+        + [f"{lo} à {hi}" for lo, hi in itertools.pairwise(edges)]
+        + [f"{edges[-1]} ou plus"]
+    )
+
+
+def _level_labels(communes: gpd.GeoDataFrame) -> dict[int, str]:
+    """Density level → label, read from the data (most frequent label of each level)."""
+    levels = pd.to_numeric(_column(communes, "densite"), errors="coerce")
+    labels = _column(communes, "densite_libelle")
+    frame = pd.DataFrame({"level": levels, "label": labels}).dropna(subset=["level"])
+    out: dict[int, str] = {}
+    for level, group in frame.groupby("level", sort=True):
+        named = group["label"].dropna().astype(str)
+        named = named[named.str.strip() != ""]
+        out[int(level)] = named.mode().iloc[0] if len(named) else f"niveau {int(level)}"
+    return out
+
+
+def _level_colour(level: int) -> str:
+    return DENSITY_LEVEL_COLOURS[level - 1] if 1 <= level <= 7 else NO_DATA_COLOUR
+
+
+def _partner_colour(code: str) -> str:
+    return PARTNER_COLOURS.get(code, PARTNER_COLOURS["AUTRE"])
+
+
+def _partner_types(partners: gpd.GeoDataFrame) -> dict[str, str]:
+    """Type code → label of the partners present, in the palette's order."""
+    codes = _column(partners, "type").fillna("AUTRE").astype(str)
+    labels = _column(partners, "type_libelle")
+    frame = pd.DataFrame({"code": codes, "label": labels})
+    order = {code: i for i, code in enumerate(PARTNER_COLOURS)}
+    out: dict[str, str] = {}
+    for code in sorted(frame["code"].unique(), key=lambda c: (order.get(c, len(order)), c)):
+        named = frame.loc[frame["code"] == code, "label"].dropna().astype(str)
+        out[code] = named.mode().iloc[0] if len(named) else code
+    return out
+
+
+def _fr_number(value: float) -> str:
+    """French number: narrow no-break space between thousands, decimal comma."""
+    if float(value).is_integer():
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _bounds_of(parts: list[_GeoJsonLayer]) -> list[list[float]] | None:
+    boxes = [p.bounds for p in parts if p.count]
+    if not boxes:
+        return None
+    south = min(b[0][0] for b in boxes)
+    west = min(b[0][1] for b in boxes)
+    north = max(b[1][0] for b in boxes)
+    east = max(b[1][1] for b in boxes)
+    if north - south < _MIN_EXTENT_DEG:
+        middle = (north + south) / 2
+        south, north = middle - _MIN_EXTENT_DEG / 2, middle + _MIN_EXTENT_DEG / 2
+    if east - west < _MIN_EXTENT_DEG:
+        middle = (east + west) / 2
+        west, east = middle - _MIN_EXTENT_DEG / 2, middle + _MIN_EXTENT_DEG / 2
+    return [[south, west], [north, east]]
+
+
+# --- legend building blocks (inline styles only) ----------------------------------------
+def _section(title: str, rows: list[str]) -> str:
+    return f'<div style="font-weight:600;margin:8px 0 3px">{html.escape(title)}</div>' + "".join(
+        rows
+    )
+
+
+def _row(symbol: str, text: str) -> str:
+    return (
+        '<div style="display:flex;align-items:center;gap:6px;margin:1px 0">'
+        f'<span style="display:inline-flex;align-items:center;gap:2px;min-width:18px">'
+        f"{symbol}</span><span>{html.escape(text)}</span></div>"
+    )
+
+
+def _note(text: str) -> str:
+    return f'<div style="color:#555;font-size:12px;margin:2px 0">{html.escape(text)}</div>'
+
+
+def _swatch(colour: str) -> str:
+    return (
+        f'<span style="display:inline-block;width:16px;height:11px;background:{colour};'
+        'border:1px solid #fff;outline:1px solid #ccc"></span>'
+    )
+
+
+def _outline(colour: str, *, dashed: bool) -> str:
+    style = "dashed" if dashed else "solid"
+    width = 2 if dashed else 3
+    return (
+        f'<span style="display:inline-block;width:14px;height:9px;'
+        f'border:{width}px {style} {colour};background:rgba(216,27,96,.1)"></span>'
+    )
+
+
+def _hatch(background: str, line: str) -> str:
+    return (
+        '<span style="display:inline-block;width:16px;height:11px;border:1px solid '
+        f"{line};background:repeating-linear-gradient(45deg,{line} 0 1.5px,"
+        f'{background} 1.5px 5px)"></span>'
+    )
+
+
+def _dot(colour: str, size: int, *, border: str = "#ffffff") -> str:
+    return (
+        f'<span style="display:inline-block;width:{size}px;height:{size}px;'
+        f'border-radius:50%;background:{colour};border:1px solid {border}"></span>'
+    )

@@ -1,0 +1,148 @@
+"""Real browser: the map page in headless Debian Chromium, offline, with its layers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    demo_workspace: Path, settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port, on the demo workspace; stopped at the end."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TERRITORY_WORKSPACE": str(demo_workspace),
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+    }
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("streamlit n'a pas démarré en 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    external: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+
+        def block_outside(route) -> None:  # the machine is offline: prove we need nothing outside
+            if route.request.url.startswith(app_url):
+                route.continue_()
+            else:
+                external.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", block_outside)
+        # as a new user: the home page first, then the "Carte" entry of the navigation
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+        page.get_by_role("link", name="Carte").first.click()
+        frame_el = page.wait_for_selector(
+            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
+        )
+        frame = frame_el.content_frame()
+        assert frame is not None
+        frame.wait_for_selector(".leaflet-container", timeout=60_000)
+        frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+        paths = frame.locator(".leaflet-container path.leaflet-interactive").count()
+        controls = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "carte.png"), full_page=False)
+        html = frame.content()
+        browser.close()
+    assert paths > 50, f"only {paths} vector shapes drawn"
+    assert any("QPV" in c for c in controls) and any("Partenaires" in c for c in controls)
+    assert "fingerprint" not in html and "personne" not in html
+    assert not [u for u in external if "leaflet" in u or "jquery" in u], external
+
+
+def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
+    """Opening /carte first (a bookmark) still finds the workspace and draws the map."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{app_url}/carte", wait_until="domcontentloaded")
+        frame = page.wait_for_selector(
+            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
+        ).content_frame()
+        assert frame is not None
+        frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+        browser.close()

@@ -1,0 +1,722 @@
+"""The folium map: offline HTML, layers, colours, privacy of the density layer, clicks.
+
+Fixtures are small synthetic layers around (2.0 E, 48.8 N): nine square communes
+sharing their borders, two QPV (2024 and 2015), published and suppressed density zones
+at the three levels, partners (one still "à géocoder"), stops and one zone blanche.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from jinja2.utils import htmlsafe_json_dumps
+from shapely.geometry import Point, box
+
+from territory import CRSError, ValidationError
+from territory.maps import (
+    CLICKABLE_LAYERS,
+    DENSITY_LEVEL_COLOURS,
+    RETURNED_OBJECTS,
+    MapLayers,
+    _GeoJsonLayer,
+    legend_html,
+    territory_map,
+    zone_from_click,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s\"'<>)]*")
+ALLOWED_DENSITY_KEYS = {"zone", "level", "count", "label", "area_km2", "classe"}
+# Labels that are not INSEE's, to prove the legend and tooltips read them from the data.
+LEVEL_LABELS = {
+    1: "Très dense (fichier)",
+    4: "Petite ville (fichier)",
+    6: "Rural dispersé (fichier)",
+}
+
+NAMES = [
+    "Communes (grille de densité)",
+    "QPV",
+    "Densité de contacts (protégée)",
+    "Zones blanches (> 500 m d'un arrêt desservi)",
+    "Arrêts de transport",
+    "Partenaires",
+]
+
+
+# --- fixtures ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def communes() -> gpd.GeoDataFrame:
+    """Nine 0.1° square communes in a 3 × 3 block (shared borders), levels 1, 4, 6."""
+    geoms, codes, levels = [], [], []
+    for i in range(3):
+        for j in range(3):
+            x, y = 2.0 + 0.1 * i, 48.8 + 0.1 * j
+            # Densified edges: something for the simplification to remove.
+            geoms.append(shapely.segmentize(box(x, y, x + 0.1, y + 0.1), 0.005))
+            codes.append(f"9100{i * 3 + j}")
+            levels.append((1, 4, 6)[(i + j) % 3])
+    levels[-1] = None  # a commune without density class
+    return gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "nom": [f"Commune {c}" for c in codes],
+            "population": pd.array([1200, 560, None, 80, 3400, 15000, 70, 900, 42_000], "Int64"),
+            "epci": "200000001",
+            "departement": "91",
+            "densite": pd.array(levels, dtype="Int64"),
+            "densite_libelle": [LEVEL_LABELS.get(v) if v else None for v in levels],
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def qpv() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "code": ["QN09101M", "QP091001"],
+            "nom": ["Les Tilleuls", "Le Bourg"],
+            "generation": [2024, 2015],
+            "communes": ["91000", "91004"],
+        },
+        geometry=[box(2.02, 48.82, 2.05, 48.85), box(2.12, 48.92, 2.16, 48.95)],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def density() -> gpd.GeoDataFrame:
+    """Protected zones, in the order protect_density() might give them (200 m first)."""
+    return gpd.GeoDataFrame(
+        {
+            "zone": [
+                "CRS3035RES200mN2880000E3760000",
+                "CRS3035RES200mN2880200E3760000",
+                "CRS3035RES1000mN2881000E3761000",
+                "91004",
+                "91008",
+            ],
+            "level": ["200m", "200m", "1km", "commune", "commune"],
+            "commune": ["91000", "91000", "91001", "91004", "91008"],
+            "count": pd.array([25, None, 15, 40, None], dtype="Int64"),
+            "label": ["25", "< 11", "15", "40", "secret"],
+            "area_km2": [0.04, 0.04, 1.0, 80.0, 80.0],
+            # Never to reach the browser, whatever the caller leaves in the frame:
+            "raw_n": [27, 3, 14, 41, 12],
+            "personne": ["hmac-aaaa", "hmac-bbbb", None, None, None],
+        },
+        geometry=[
+            box(2.010, 48.810, 2.0127, 48.8118),
+            box(2.0127, 48.810, 2.0154, 48.8118),
+            box(2.110, 48.810, 2.124, 48.819),
+            box(2.1, 49.0, 2.2, 49.1),
+            box(2.2, 49.0, 2.3, 49.1),
+        ],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def partners() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "nom": ["Mission locale <Essonne> & co", "Centre social {{ x }}", "À géocoder"],
+            "type": ["ML", "CS", "FT"],
+            "type_libelle": ["Mission locale", "Centre social", "France Travail"],
+            "adresse": ["1 rue A 91000 X", "2 rue B 91001 Y", "3 rue C 91002 Z"],
+            "code_insee": ["91000", "91001", "91002"],
+            "horaires": ["Mo-Fr 09:00-12:00", "Tu 14:00-17:00", ""],
+            "horaires_fr": ["lun.–ven. 09:00–12:00", None, ""],
+            "telephone": ["01 00 00 00 00", None, None],
+            "statut": ["géocodé", "fourni", "à géocoder"],
+        },
+        geometry=[Point(2.03, 48.83), Point(2.13, 48.93), None],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def stops() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "stop_id": ["S1", "S2", "S3"],
+            "nom": ["Gare", "Mairie", "Hameau"],
+            "departs_jour": pd.array([120, 0, None], dtype="Int64"),
+            "lignes": ["1, 2", "2", None],
+        },
+        geometry=[Point(2.05, 48.85), Point(2.15, 48.95), Point(2.25, 49.05)],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def gaps() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"label": ["> 500 m d'un arrêt desservi"]},
+        geometry=[box(2.2, 48.8, 2.3, 48.9)],
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture(scope="module")
+def layers(communes, qpv, density, partners, stops, gaps) -> MapLayers:
+    return MapLayers(
+        communes=communes,
+        qpv=qpv,
+        partners=partners,
+        stops=stops,
+        service_gaps=gaps,
+        density=density,
+    )
+
+
+@pytest.fixture(scope="module")
+def html(layers: MapLayers) -> str:
+    return territory_map(layers).get_root().render()
+
+
+def parts(m: folium.Map) -> dict[str, list[_GeoJsonLayer]]:
+    """Feature-group name → its GeoJSON layers."""
+    out: dict[str, list[_GeoJsonLayer]] = {}
+    for child in m._children.values():
+        if isinstance(child, folium.FeatureGroup):
+            out[child.layer_name] = [
+                c for c in child._children.values() if isinstance(c, _GeoJsonLayer)
+            ]
+    return out
+
+
+def features(m: folium.Map, name: str) -> list[dict]:
+    return parts(m)[name][0].features
+
+
+# --- offline ---------------------------------------------------------------------------
+def test_html_loads_only_local_leaflet(html: str) -> None:
+    assert '<script src="/app/static/leaflet/leaflet.js"></script>' in html
+    assert 'href="/app/static/leaflet/leaflet.css"' in html
+    assert URL.findall(html) == []
+    for cdn in (
+        "jsdelivr",
+        "jquery",
+        "bootstrap",
+        "cdnjs",
+        "netdna",
+        "fontawesome",
+        "awesome-markers",
+        "unpkg",
+    ):
+        assert cdn not in html.lower()
+    assert "$(" not in html  # nothing needs jQuery
+    assert len(re.findall(r"<script src=", html)) == 1
+    assert len(re.findall(r'<link rel="stylesheet"', html)) == 1
+
+
+def test_folium_class_defaults_untouched(layers: MapLayers) -> None:
+    before = (list(folium.Map.default_js), list(folium.Map.default_css))
+    territory_map(layers)
+    assert (list(folium.Map.default_js), list(folium.Map.default_css)) == before
+    assert any("jsdelivr" in url for _, url in folium.Map.default_js)  # still folium's own
+
+
+def test_asset_base_follows_base_url_path(communes) -> None:
+    html = (
+        territory_map(MapLayers(communes=communes), asset_base="/outils/app/static/")
+        .get_root()
+        .render()
+    )
+    assert "/outils/app/static/leaflet/leaflet.js" in html
+    assert "/outils/app/static/leaflet/leaflet.css" in html
+
+
+@pytest.mark.parametrize(
+    ("basemap", "host"), [("osm", "openstreetmap.org"), ("ign", "data.geopf.fr")]
+)
+def test_basemap_is_the_only_url(layers: MapLayers, basemap: str, host: str) -> None:
+    html = territory_map(layers, basemap=basemap).get_root().render()
+    urls = URL.findall(html)
+    assert urls and all(host in url for url in urls)
+    assert "/app/static/leaflet/leaflet.js" in html
+    assert "Fond de carte" in html
+
+
+def test_unknown_basemap_is_refused(layers: MapLayers) -> None:
+    with pytest.raises(ValidationError, match="fond de carte inconnu"):
+        territory_map(layers, basemap="google")
+
+
+def test_st_folium_receives_only_local_links(tmp_path: Path, communes) -> None:
+    """Through streamlit-folium's own path (AppTest): the links it loads in its iframe."""
+    from streamlit.testing.v1 import AppTest
+
+    data = tmp_path / "communes.gpkg"
+    communes.to_file(data)
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import geopandas as gpd\n"
+        "from streamlit_folium import st_folium\n"
+        "from territory.maps import RETURNED_OBJECTS, MapLayers, territory_map\n"
+        f"layers = MapLayers(communes=gpd.read_file({str(data)!r}))\n"
+        "st_folium(territory_map(layers), key='carte', height=500,\n"
+        "          returned_objects=list(RETURNED_OBJECTS))\n",
+        encoding="utf-8",
+    )
+    at = AppTest.from_file(str(script), default_timeout=60).run()
+    assert not at.exception
+    (element,) = [e for e in at.main if type(e).__name__ == "UnknownElement"]
+    args = json.loads(element.proto.json_args)
+    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    assert args["returned_objects"] == ["last_active_drawing"]
+    assert URL.findall(args["script"] + args["header"] + args["html"]) == []
+    assert 'feature.properties.layer = "communes"' in args["script"]
+    assert '"code":"91000"' in args["script"]
+
+
+def test_map_renders_again_identically_through_st_folium(layers: MapLayers) -> None:
+    """A cached map rendered on every rerun: no statement may keep the names of a
+    previous render (st_folium renames elements; plain folium layers break here)."""
+    from streamlit_folium import _get_map_string
+
+    m = territory_map(layers, basemap="osm", legend=True)
+    scripts = []
+    for _ in range(3):
+        m.get_root().render()
+        scripts.append(_get_map_string(m))
+    assert scripts[0] == scripts[1] == scripts[2]
+    assert re.findall(r"\w+_[0-9a-f]{32}", scripts[2]) == []
+    assert scripts[2].count(".addTo(feature_group_") == 7  # 7 GeoJSON layers in 6 groups
+
+
+# --- layers ------------------------------------------------------------------------------
+def test_layer_names_and_control(layers: MapLayers, html: str) -> None:
+    m = territory_map(layers)
+    assert list(parts(m)) == NAMES
+    assert all(parts(m)[name] for name in NAMES)
+    assert any(
+        isinstance(c, folium.LayerControl) and c.options["collapsed"] is False
+        for c in m._children.values()
+    )
+    for name in NAMES:  # as written by folium's LayerControl template
+        assert str(htmlsafe_json_dumps(name)) in html
+
+
+def test_gap_layer_name_follows_stop_buffer(gaps) -> None:
+    m = territory_map(MapLayers(service_gaps=gaps), stop_buffer_m=800)
+    name = "Zones blanches (> 800 m d'un arrêt desservi)"
+    assert list(parts(m)) == [name]
+    assert parts(m)[name][0].options["interactive"] is False
+
+
+def test_communes_colours_follow_levels(layers: MapLayers, communes) -> None:
+    m = territory_map(layers)
+    (layer,) = parts(m)[NAMES[0]]
+    by_code = {f["properties"]["code"]: f["properties"] for f in layer.features}
+    assert len(by_code) == len(communes)
+    for code, level in zip(communes["code"], communes["densite"], strict=True):
+        assert by_code[code]["densite"] == (None if pd.isna(level) else int(level))
+    assert set(by_code["91000"]) == {"code", "nom", "population", "densite"}
+    # The style maps level n to the n-th colour of the fixed palette…
+    palette = {str(i + 1): c for i, c in enumerate(DENSITY_LEVEL_COLOURS)}
+    assert json.dumps(palette, separators=(",", ":")) in str(layer.options["style"])
+    # …which runs from dark (urban, level 1) to light (rural, level 7).
+    lightness = [
+        colorsys.rgb_to_hls(*(int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)))[1]
+        for c in DENSITY_LEVEL_COLOURS
+    ]
+    assert lightness == sorted(lightness)
+
+
+def test_density_labels_come_from_the_data(layers: MapLayers, html: str) -> None:
+    for label in LEVEL_LABELS.values():
+        assert label in html  # tooltip table
+        assert label in legend_html(layers)
+    assert "Grands centres urbains" not in html + legend_html(layers)
+
+
+def test_qpv_fill_and_outline(layers: MapLayers) -> None:
+    fill, outline = parts(territory_map(layers))["QPV"]
+    assert [f["properties"] for f in fill.features] == [
+        {"code": "QN09101M", "nom": "Les Tilleuls", "generation": 2024},
+        {"code": "QP091001", "nom": "Le Bourg", "generation": 2015},
+    ]
+    assert outline.options["interactive"] is False  # never hides a zone from the mouse
+    assert fill.options["pane"] != outline.options["pane"]
+
+
+def test_stops_sized_by_departures(layers: MapLayers) -> None:
+    (layer,) = parts(territory_map(layers))["Arrêts de transport"]
+    assert [f["properties"]["departs_jour"] for f in layer.features] == [120, 0, None]
+    assert [f["properties"]["code"] for f in layer.features] == ["S1", "S2", "S3"]
+    style = str(layer.options["style"])
+    assert "Math.sqrt(Math.min(d, 120) / 120)" in style
+
+
+# --- privacy -------------------------------------------------------------------------------
+def test_density_carries_only_protected_columns(layers: MapLayers, html: str) -> None:
+    (layer,) = parts(territory_map(layers))["Densité de contacts (protégée)"]
+    assert len(layer.features) == 5
+    for feature in layer.features:
+        assert set(feature["properties"]) <= ALLOWED_DENSITY_KEYS
+    assert '"commune":' not in layer.payload
+    for secret in ("raw_n", "personne", "hmac-aaaa", "hmac-bbbb"):
+        assert secret not in html
+
+
+def test_suppressed_zones_read_below_k(layers: MapLayers) -> None:
+    feats = features(territory_map(layers), "Densité de contacts (protégée)")
+    by_zone = {f["properties"]["zone"]: f["properties"] for f in feats}
+    suppressed = by_zone["CRS3035RES200mN2880200E3760000"]
+    assert suppressed["label"] == "< 11"
+    assert suppressed["count"] is None and suppressed["classe"] is None
+    assert by_zone["91008"]["label"] == "secret" and by_zone["91008"]["count"] is None
+    shown = by_zone["CRS3035RES200mN2880000E3760000"]
+    assert (shown["count"], shown["label"], shown["classe"]) == (25, "25", 4)  # 625 / km²
+    assert by_zone["91004"]["classe"] == 0  # 0.5 / km²
+
+
+def test_missing_label_of_a_suppressed_zone_reads_below_k(density) -> None:
+    unlabelled = density.assign(label=[None, None, None, None, None])
+    feats = features(
+        territory_map(MapLayers(density=unlabelled), k=15), "Densité de contacts (protégée)"
+    )
+    labels = {f["properties"]["zone"]: f["properties"]["label"] for f in feats}
+    assert labels["CRS3035RES200mN2880200E3760000"] == "< 15"
+    assert labels["CRS3035RES200mN2880000E3760000"] == "25"
+
+
+def test_coarse_zones_are_drawn_beneath_200m_cells(layers: MapLayers) -> None:
+    feats = features(territory_map(layers), "Densité de contacts (protégée)")
+    assert [f["properties"]["level"] for f in feats] == [
+        "commune",
+        "commune",
+        "1km",
+        "200m",
+        "200m",
+    ]
+
+
+@pytest.mark.parametrize(("column", "value"), [("count", 7), ("label", "7")])
+def test_unprotected_density_is_refused(density, column: str, value: object) -> None:
+    leaky = density.copy()
+    leaky.loc[leaky.index[0], column] = value
+    with pytest.raises(ValidationError, match="entre 1 et 10"):
+        territory_map(MapLayers(density=leaky))
+
+
+def test_legend_explains_secret(layers: MapLayers) -> None:
+    legend = legend_html(layers, k=11)
+    assert "« &lt; 11 » — moins de 11 contacts : non affiché (secret statistique)" in legend
+    assert "« secret » — masqué" in legend
+    assert "2\u202f000 ou plus contacts par km²" in legend
+    assert URL.findall(legend) == [] and "<script" not in legend
+
+
+# --- empty layers, bounds ----------------------------------------------------------------------
+def test_everything_empty_centres_on_france() -> None:
+    empty = gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
+    for layers in (
+        MapLayers(),
+        MapLayers(
+            communes=empty,
+            qpv=empty,
+            partners=empty,
+            stops=empty,
+            service_gaps=empty,
+            density=gpd.GeoDataFrame(),
+        ),
+    ):
+        m = territory_map(layers)
+        html = m.get_root().render()
+        assert parts(m) == {}
+        assert m.location == [46.6, 2.4]
+        assert m.get_bounds() == [[None, None], [None, None]]
+        assert "/app/static/leaflet/leaflet.js" in html
+        assert "Aucune couche à afficher." in legend_html(layers)
+
+
+def test_layers_with_only_null_geometries_are_left_out(partners) -> None:
+    pending = partners[partners.geometry.isna()]
+    m = territory_map(MapLayers(partners=pending))
+    assert parts(m) == {}
+    assert MapLayers(partners=pending).pending_partners == 1
+
+
+def test_bounds_match_the_communes(layers: MapLayers, communes) -> None:
+    m = territory_map(layers)
+    west, south, east, north = communes.total_bounds
+    np.testing.assert_allclose(
+        np.array(m.get_bounds(), dtype=float), [[south, west], [north, east]], atol=1e-4
+    )
+    fit = [c for c in m._children.values() if type(c).__name__ == "FitBounds"]
+    assert len(fit) == 1
+    np.testing.assert_allclose(
+        np.array(fit[0].bounds, dtype=float), [[south, west], [north, east]], atol=1e-4
+    )
+
+
+def test_fit_to_other_layers_without_communes(stops) -> None:
+    m = territory_map(MapLayers(stops=stops))
+    west, south, east, north = stops.total_bounds
+    np.testing.assert_allclose(
+        np.array(m.get_bounds(), dtype=float), [[south, west], [north, east]], atol=1e-4
+    )
+    one = territory_map(MapLayers(stops=stops.iloc[:1]))
+    (fit,) = [c for c in one._children.values() if type(c).__name__ == "FitBounds"]
+    (south, west), (north, east) = fit.bounds
+    assert north - south > 0.01 and east - west > 0.01  # never a zero-size box (zoom ∞)
+
+
+# --- partners -------------------------------------------------------------------------------
+def test_partners_without_position_are_skipped_and_counted(layers: MapLayers) -> None:
+    feats = features(territory_map(layers), "Partenaires")
+    assert [f["properties"]["nom"] for f in feats] == [
+        "Mission locale <Essonne> & co",
+        "Centre social {{ x }}",
+    ]
+    assert layers.pending_partners == 1
+    assert "1 partenaire à géocoder, non placé sur la carte." in legend_html(layers)
+
+
+def test_partner_popup_data(layers: MapLayers, html: str) -> None:
+    first, second = features(territory_map(layers), "Partenaires")
+    assert first["properties"]["horaires"] == "lun.–ven. 09:00–12:00"  # French rendering
+    assert second["properties"]["horaires"] == "Tu 14:00-17:00"  # OSM string as fallback
+    assert set(first["properties"]) == {
+        "code",
+        "nom",
+        "type",
+        "type_libelle",
+        "adresse",
+        "horaires",
+        "telephone",
+    }
+    # Text reaches the page escaped: no markup, no Jinja syntax left.
+    assert "<Essonne>" not in html and "{{ x }}" not in html
+    assert "Mission locale \\u003cEssonne\\u003e \\u0026 co" in html
+
+
+def test_partner_legend_lists_types_present(layers: MapLayers) -> None:
+    legend = legend_html(layers)
+    assert "Mission locale" in legend and "Centre social" in legend and "France Travail" in legend
+    assert "Prévention" not in legend
+
+
+# --- clicks ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("returned", "expected"),
+    [
+        (
+            {
+                "last_active_drawing": {
+                    "type": "Feature",
+                    "geometry": {"type": "Polygon"},
+                    "properties": {"layer": "communes", "code": "91004", "nom": "X"},
+                }
+            },
+            ("communes", "91004"),
+        ),
+        (
+            {
+                "last_active_drawing": {
+                    "properties": {"layer": "density", "zone": "91008", "label": "secret"}
+                }
+            },
+            ("density", "91008"),
+        ),
+        (
+            {
+                "last_active_drawing": {"properties": {"layer": "qpv", "code": "QN09101M"}},
+                "last_object_clicked": {"lat": 48.8, "lng": 2.0},
+            },
+            ("qpv", "QN09101M"),
+        ),
+        (
+            {"last_active_drawing": {"properties": {"layer": "stops", "code": "S1"}}},
+            ("stops", "S1"),
+        ),
+        (None, None),
+        ({}, None),
+        ({"last_active_drawing": None}, None),
+        ({"last_active_drawing": {"type": "Feature", "properties": None}}, None),
+        ({"last_active_drawing": {"properties": {"code": "91004"}}}, None),  # a drawing
+        ({"last_active_drawing": {"properties": {"layer": "autre", "code": "1"}}}, None),
+        ({"last_active_drawing": {"properties": {"layer": "density", "code": "x"}}}, None),
+    ],
+)
+def test_zone_from_click(returned, expected) -> None:
+    assert zone_from_click(returned) == expected
+
+
+def test_every_clickable_layer_tags_its_features(html: str) -> None:
+    assert RETURNED_OBJECTS == ("last_active_drawing",)
+    for layer in CLICKABLE_LAYERS:
+        assert f'feature.properties.layer = "{layer}"' in html
+
+
+# --- geometry -------------------------------------------------------------------------------
+def test_communes_simplified_without_gaps(communes) -> None:
+    m = territory_map(MapLayers(communes=communes), tolerance=0.001)
+    (layer,) = parts(m)[NAMES[0]]
+    shapes = np.array([shapely.geometry.shape(f["geometry"]) for f in layer.features])
+    assert (
+        shapely.get_num_coordinates(shapes).sum()
+        < shapely.get_num_coordinates(communes.geometry.values).sum() / 4
+    )
+    union = shapely.union_all(shapes)
+    assert union.area == pytest.approx(shapely.union_all(communes.geometry.values).area, rel=1e-6)
+    assert sum(s.area for s in shapes) == pytest.approx(union.area, rel=1e-6)  # no overlap
+
+
+@pytest.mark.parametrize("precision", [3, 5, 6])
+def test_coordinates_are_rounded(communes, precision: int) -> None:
+    jittered = communes.copy()  # coordinates with 15+ significant digits
+    jittered.geometry = shapely.transform(
+        communes.geometry.values, lambda xy: xy + 1e-9 * np.sin(xy * 1000) + 1 / 3 * 1e-7
+    )
+    layer = parts(territory_map(MapLayers(communes=jittered), precision=precision))[NAMES[0]][0]
+    geometry = layer.payload[layer.payload.index('"geometry"') :]
+    decimals = [len(d) for d in re.findall(r"\.(\d+)", geometry)]
+    assert decimals and max(decimals) <= precision
+
+
+def test_other_crs_is_converted_with_a_warning(communes) -> None:
+    lambert = communes.to_crs(2154)
+    with pytest.warns(UserWarning, match="convertie en EPSG:4326"):
+        m = territory_map(MapLayers(communes=lambert))
+    west, south, east, north = communes.total_bounds
+    np.testing.assert_allclose(
+        np.array(m.get_bounds(), dtype=float), [[south, west], [north, east]], atol=1e-4
+    )
+
+
+def test_projected_coordinates_without_crs_are_refused(communes) -> None:
+    unknown = communes.to_crs(2154).set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match="EPSG:4326"):
+        territory_map(MapLayers(communes=unknown))
+
+
+def test_missing_identifying_column_is_reported(communes, density) -> None:
+    with pytest.raises(ValidationError) as error:
+        territory_map(
+            MapLayers(
+                communes=communes.drop(columns="code"), density=density.drop(columns=["label"])
+            )
+        )
+    assert "communes" in str(error.value) and "code" in str(error.value)
+
+
+def test_no_warning_on_workspace_layers(layers: MapLayers) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        territory_map(layers, legend=True).get_root().render()
+
+
+# --- real browser ------------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
+    """Leaflet from local files only: no request leaves the machine, tooltips in French."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium absent (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "carte.html"
+    m = territory_map(layers, asset_base=(ROOT / "static").as_uri(), legend=True)
+    page_file.write_text(m.get_root().render(), encoding="utf-8")
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--allow-file-access-from-files",
+    ]
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(r.url),
+            )
+            page.goto(page_file.as_uri())
+            page.wait_for_function(
+                "document.querySelectorAll('path.leaflet-interactive').length > 0", timeout=30_000
+            )
+            state = page.evaluate(
+                """() => {
+                const map = Object.values(window).find(v => v instanceof L.Map);
+                const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {}};
+                map.eachLayer(l => {
+                    if (!l.feature) { return; }
+                    const p = l.feature.properties;
+                    if (p.layer) { out.layers[p.layer] = (out.layers[p.layer] || 0) + 1; }
+                    if (p.layer === "communes") {
+                        out.fills[p.code] = l._path.getAttribute("fill");
+                    }
+                    if (p.layer === "density" && p.count === null && p.label === "< 11") {
+                        out.secret = l._path.getAttribute("fill");
+                    }
+                });
+                map.eachLayer(l => {
+                    if (l.getTooltip && l.getTooltip() && l.feature === undefined) {
+                        l.eachLayer(f => {
+                            const p = f.feature.properties;
+                            out.tips[p.layer + ":" + (p.code || p.zone)] =
+                                l.getTooltip().getContent()(f).innerText;
+                        });
+                    }
+                });
+                map.eachLayer(l => {
+                    if (l.feature && l.feature.properties.layer === "partners" && !out.popup) {
+                        l.fire("click", {latlng: l.getLatLng()}, true);
+                        out.popup = document.querySelector(".leaflet-popup-content").innerText;
+                    }
+                });
+                out.hatch = !!document.getElementById("territory-hachures-secret");
+                out.overlays = document.querySelector(".leaflet-control-layers-overlays").innerText;
+                return out;
+            }"""
+            )
+        finally:
+            browser.close()
+    assert problems == []
+    assert state["layers"] == {"communes": 9, "qpv": 2, "density": 5, "stops": 3, "partners": 2}
+    for code, level in [("91000", 1), ("91001", 4), ("91002", 6)]:
+        assert state["fills"][code] == DENSITY_LEVEL_COLOURS[level - 1]
+    assert state["fills"]["91008"] == "#d9d9d9"  # no class: neutral grey
+    assert state["secret"].startswith("url(#territory-hachures-secret)") and state["hatch"]
+    assert state["tips"]["communes:91000"] == (
+        "Commune 91000 (91000)\nPopulation : 1\u202f200\nDensité : Très dense (fichier)"
+    )
+    assert state["tips"]["density:CRS3035RES200mN2880200E3760000"] == (
+        "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)"
+    )
+    assert state["tips"]["density:CRS3035RES200mN2880000E3760000"] == (
+        "25 contacts\ncarreau 200 m\nsoit 625 contacts par km²"
+    )
+    assert state["tips"]["density:91004"].startswith("40 contacts\nreste de la commune")
+    assert state["tips"]["stops:S3"] == "Hameau\ndéparts non renseignés"
+    assert state["tips"]["qpv:QP091001"] == "Le Bourg\nQPV QP091001 — génération 2015"
+    assert state["popup"].startswith("Mission locale <Essonne> & co\nMission locale\n1 rue A")
+    assert "Horaires\nlun.–ven. 09:00–12:00" in state["popup"]
+    for name in NAMES:
+        assert name in state["overlays"]

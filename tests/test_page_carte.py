@@ -1,0 +1,91 @@
+"""AppTest of the map page: the component's arguments hold the layers, no CDN, no raw data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from territory.ui.state import Keys
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def map_page(workspace: Path) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = str(workspace)
+    at.run()
+    at.switch_page("pages/carte.py")
+    return at.run()
+
+
+def component(at: AppTest) -> dict:
+    elements = [
+        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
+    ]
+    assert len(elements) == 1
+    return json.loads(elements[0].proto.json_args)
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_workspace: Path) -> tuple[AppTest, dict]:
+    at = map_page(demo_workspace)
+    assert not at.exception, at.exception
+    return at, component(at)
+
+
+def test_map_holds_the_layers_and_no_cdn(rendered: tuple[AppTest, dict]) -> None:
+    _, args = rendered
+    script = args["script"]
+    for name in (
+        "Communes (grille de densité)",
+        "QPV",
+        "Densité de contacts (protégée)",
+        "Partenaires",
+        "Arrêts de transport",
+        "Zones blanches",
+    ):
+        assert json.dumps(name)[1:-1] in script, name
+    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    assert not re.search(r"https?://", json.dumps(args))
+
+
+def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], settings) -> None:
+    _, args = rendered
+    script = args["script"]
+    counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]
+    assert counts and all(c >= settings.k for c in counts)
+    assert '"count":null' in script  # suppressed zones are drawn without a number
+    for forbidden in ("fingerprint", "personne", "id_personne", "commentaire", "hour"):
+        assert f'"{forbidden}"' not in script
+
+
+def test_clicking_a_commune_shows_its_figures(
+    demo_workspace: Path, rendered: tuple[AppTest, dict]
+) -> None:
+    at, args = rendered
+    code = re.search(r'"code":"(\d{5})"', args["script"]).group(1)
+    element = next(
+        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
+    )
+    at.session_state[element.key] = {
+        "last_active_drawing": {
+            "type": "Feature",
+            "properties": {"layer": "communes", "code": code},
+        }
+    }
+    at.run()
+    assert not at.exception
+    table = at.table[0].value
+    assert "Population" in table["Indicateur"].tolist()
+    assert "Classe de densité" in table["Indicateur"].tolist()
+
+
+def test_without_workspace_the_page_points_home(tmp_path: Path) -> None:
+    at = map_page(tmp_path / "absent.gpkg")
+    assert not at.exception
+    assert "introuvable" in at.error[0].value
