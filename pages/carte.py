@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from territory.maps import legend_html, zone_from_click
+from territory.maps import RETURNED_OBJECTS, legend_html, zone_from_click
 from territory.ui.common import (
     base_url_path,
     cached_layers,
@@ -42,7 +42,7 @@ def map_and_panel() -> None:
             key="territory_map",
             height=620,
             use_container_width=True,
-            returned_objects=["last_active_drawing"],
+            returned_objects=list(RETURNED_OBJECTS),
         )
     with right:
         clicked = zone_from_click(returned)
@@ -55,7 +55,7 @@ def map_and_panel() -> None:
             st.table(details["rows"])
         else:
             st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
-        st.html(legend_html(cached_layers(*key), k=k))
+        st.html(legend_html(cached_layers(*key), k=k, stop_buffer_m=settings().stop_buffer_m))
 
 
 map_and_panel()

@@ -104,6 +104,18 @@ def _parser() -> argparse.ArgumentParser:
     _workspace_arg(export)
     export.add_argument("--out", type=Path, required=True, metavar="FICHIER")
     export.set_defaults(func=_export)
+
+    bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
+    bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
+    bench.add_argument("--json", action="store_true", help="sortie JSON")
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bench-results"),
+        metavar="DOSSIER",
+        help="dossier du fichier bench.json (défaut : bench-results)",
+    )
+    bench.set_defaults(func=_bench)
     return parser
 
 
@@ -193,6 +205,19 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
     n = export_layer(Workspace.open(args.workspace), args.layer, args.out, settings=settings)
     print(f"{n} entité(s) écrite(s) dans {args.out}")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from territory import bench
+
+    results = bench.run(
+        quick=args.quick,
+        settings=settings,
+        out_dir=args.out,
+        say=lambda m: print(m, file=sys.stderr),
+    )
+    print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else bench.table(results))
     return EXIT_OK
 
 

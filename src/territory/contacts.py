@@ -10,7 +10,6 @@ lists, and no free text. Counts leave the store only through :mod:`territory.pri
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 import io
 import secrets
@@ -341,11 +340,12 @@ def _anonymise_chunk(
             "partenaire": sub[found["partenaire"]].str.strip().str.lower().to_numpy()
             if "partenaire" in found
             else "",
-            "personne": [_hmac(secret, p) if p else "" for p in person],
+            "personne": _hmac_column(secret, person),
         }
     )
-    raw_keys = sub.drop(columns=[c for c in sub.columns if c == found.get("adresse")]).astype(str)
-    rows["fingerprint"] = [_hmac(secret, "\x1f".join(v)) for v in raw_keys.itertuples(index=False)]
+    columns = [c for c in sub.columns if c != found.get("adresse")]
+    whole_row = sub[columns[0]].str.cat([sub[c] for c in columns[1:]], sep="\x1f")
+    rows["fingerprint"] = [_hmac(secret, v) for v in whole_row]
     return rows, pending
 
 
@@ -411,8 +411,9 @@ def _normalise(
     lookup = {normalise_name(k): k for k in table}
     lookup.update({normalise_name(s): k for k, syn in table.items() for s in syn})
     raw = sub[found[column]].str.strip()
-    keys = raw.map(normalise_name)
-    result = keys.map(lookup)
+    # few distinct values: normalise each once, not once per row
+    canonical = {value: lookup.get(normalise_name(value)) for value in raw.unique()}
+    result = raw.map(canonical)
     unknown = result.isna() & (raw != "")
     if unknown.any():
         values = ", ".join(sorted(set(raw[unknown]))[:5])
@@ -447,4 +448,11 @@ def _sex(sub: pd.DataFrame, found: dict[str, str]) -> np.ndarray:
 
 
 def _hmac(secret: bytes, value: str) -> str:
-    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+    """HMAC-SHA256 of ``value``, 80 bits in hex (enough to tell people and rows apart)."""
+    return hmac.digest(secret, value.encode("utf-8"), "sha256")[:10].hex()
+
+
+def _hmac_column(secret: bytes, values: pd.Series) -> np.ndarray:
+    """HMAC of each person key, computed once per distinct key; "" stays ""."""
+    keys = {v: _hmac(secret, v) if v else "" for v in values.unique()}
+    return values.map(keys).to_numpy(dtype=object)

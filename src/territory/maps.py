@@ -916,12 +916,18 @@ def _density_layers(
         var P = {_js(list(CONTACT_COLOURS))};
         return function (f) {{
             var p = f.properties;
+            // What is left of a commune is drawn light and dashed: it is spread over
+            // the whole commune, and the commune's density class must stay readable.
+            var rest = p.level === "commune";
             if (p.count === null || p.count === undefined) {{
-                return {{fillColor: "url(#{_HATCH_SECRET}) {SECRET_GREY}", fillOpacity: 1,
-                         color: "#9e9e9e", weight: 0.5, opacity: 0.9}};
+                return {{fillColor: "url(#{_HATCH_SECRET}) {SECRET_GREY}",
+                         fillOpacity: rest ? 0.45 : 1, color: "#9e9e9e",
+                         weight: rest ? 1 : 0.5, opacity: 0.9, dashArray: rest ? "4 3" : null}};
             }}
-            return {{fillColor: P[p.classe === null || p.classe === undefined ? 0 : p.classe],
-                     fillOpacity: 0.8, color: "#ffffff", weight: 0.4, opacity: 0.8}};
+            var fill = P[p.classe === null || p.classe === undefined ? 0 : p.classe];
+            return {{fillColor: fill, fillOpacity: rest ? 0.3 : 0.8,
+                     color: rest ? fill : "#ffffff", weight: rest ? 1.5 : 0.4, opacity: 0.9,
+                     dashArray: rest ? "4 3" : null}};
         }};
     }})()"""
     )

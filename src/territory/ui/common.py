@@ -69,7 +69,11 @@ def cached_map(path: str, version: int, k: int, basemap: bool, base_url: str) ->
     """The folium map, built once per workspace version and option set."""
     layers = cached_layers(path, version, k)
     return territory_map(
-        layers, asset_base=f"{base_url}/app/static", basemap="osm" if basemap else None, k=k
+        layers,
+        asset_base=f"{base_url}/app/static",
+        basemap="osm" if basemap else None,
+        k=k,
+        stop_buffer_m=settings().stop_buffer_m,
     )
 
 

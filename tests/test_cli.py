@@ -1,0 +1,118 @@
+"""The territory command: demo, info, import, export, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import shared_file
+
+from territory.cli import main
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a subprocess (exit code, stdout, stderr)."""
+    return subprocess.run(
+        [sys.executable, "-m", "territory.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_info_json_lists_the_five_layers(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", "--workspace", str(demo_workspace), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["k"] == 11
+    for name in ("communes", "qpv", "partners", "stops", "density"):
+        layer = data["layers"][name]
+        assert layer["count"] > 0 and layer["source"] and layer["crs"] == "EPSG:4326", name
+    assert "contacts" not in data["layers"]  # only the protected aggregate is listed
+
+
+def test_export_density_has_no_small_counts(demo_workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "density.geojson"
+    assert main(["export", "density", "--workspace", str(demo_workspace), "--out", str(out)]) == 0
+    features = json.loads(out.read_text())["features"]
+    counts = [f["properties"]["count"] for f in features]
+    assert counts and all(c is None or (isinstance(c, int) and c >= 11) for c in counts)
+    assert any(c is None for c in counts)
+    assert set(features[0]["properties"]) <= {
+        "zone",
+        "level",
+        "commune",
+        "count",
+        "label",
+        "area_km2",
+    }
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".csv"])
+def test_export_other_formats(demo_workspace: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"communes{suffix}"
+    assert main(["export", "communes", "--workspace", str(demo_workspace), "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+
+
+def test_contacts_cannot_be_exported_row_by_row(demo_workspace: Path, tmp_path: Path) -> None:
+    result = run("export", "contacts", "--workspace", demo_workspace, "--out", tmp_path / "c.csv")
+    assert result.returncode == 2
+    assert "protégés" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content", [None, b"", b"garbage" * 40])
+def test_missing_empty_or_corrupted_workspace_is_one_line(tmp_path: Path, content) -> None:
+    path = tmp_path / "w.gpkg"
+    if content is not None:
+        path.write_bytes(content)
+    result = run("info", "--workspace", path, "--json")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("territory : erreur :")
+
+
+def test_import_real_communes_then_france_services(tmp_path: Path) -> None:
+    ws = tmp_path / "calvados.gpkg"
+    communes = run(
+        "import",
+        "communes",
+        shared_file("communes-14-calvados.geojson"),
+        "--workspace",
+        ws,
+        "--create",
+        "Calvados",
+        "--json",
+    )
+    assert communes.returncode == 0, communes.stderr
+    report = json.loads(communes.stdout)
+    assert report["read"] == report["accepted"] + report["refused"] == 537
+    partners = run(
+        "import",
+        "partners",
+        shared_file("france_services_20240801.geojson"),
+        "--workspace",
+        ws,
+        "--json",
+    )
+    assert partners.returncode == 0, partners.stderr
+    assert json.loads(partners.stdout)["accepted"] > 200
+
+
+def test_wrong_kind_of_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "communes.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = run("import", "communes", bad, "--workspace", tmp_path / "w.gpkg", "--create", "X")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_demo_refuses_to_overwrite_and_if_missing_keeps(demo_workspace: Path) -> None:
+    again = run("demo", "--workspace", demo_workspace)
+    assert again.returncode == 2 and "existe déjà" in again.stderr
+    keep = run("demo", "--workspace", demo_workspace, "--if-missing")
+    assert keep.returncode == 0
