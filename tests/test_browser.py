@@ -2,94 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from territory._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = chromium_path()
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(
-    demo_workspace: Path, settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+def app_url(demo_workspace: Path, settings) -> Iterator[str]:
     """``streamlit run app.py`` on a free port, on the demo workspace; stopped at the end."""
-    if not Path(CHROMIUM).exists():
+    if CHROMIUM is None:
         pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
-    port = _free_port()
     env = {
-        **os.environ,
         "TERRITORY_WORKSPACE": str(demo_workspace),
         "TERRITORY_SECRET_PATH": str(settings.secret_path),
     }
-    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("streamlit n'a pas démarré en 60 s")
+    with streamlit_server(ROOT / "app.py", env=env) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import colorsys
 import json
 import re
-import shutil
 import warnings
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from shapely.geometry import Point, box
 
 from territory import CRSError, ValidationError
+from territory._browser import CHROMIUM_ARGS, chromium_path
 from territory.maps import (
     CLICKABLE_LAYERS,
     DENSITY_LEVEL_COLOURS,
@@ -625,28 +625,19 @@ def test_no_warning_on_workspace_layers(layers: MapLayers) -> None:
 
 
 # --- real browser ------------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = chromium_path()
 
 
 @pytest.mark.browser
 def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
     """Leaflet from local files only: no request leaves the machine, tooltips in French."""
-    if not Path(CHROMIUM).exists():
+    if CHROMIUM is None:
         pytest.skip("Chromium absent (apt-get install chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
     page_file = tmp_path / "carte.html"
     m = territory_map(layers, asset_base=(ROOT / "static").as_uri(), legend=True)
     page_file.write_text(m.get_root().render(), encoding="utf-8")
-    args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--allow-file-access-from-files",
-    ]
+    args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         try:

@@ -17,33 +17,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from territory._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from territory.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 NAIVE_PAGE = textwrap.dedent('''
     """The naive map page: raw layers, folium.GeoJson each, rebuilt on every rerun."""
@@ -128,13 +111,17 @@ def _first_paint(workspace: Path, *, settings: Settings, repeats: int = 3) -> di
     The floor is the first paint of a one-line Streamlit app (a title) measured the same
     way: what no page of any Streamlit app can beat here.
     """
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return {"first_paint_note": "playwright absent (pip install -e '.[test]')"}
-    if not Path(chromium).exists():
+    if chromium is None:
         return {"first_paint_note": "chromium absent (apt-get install chromium)"}
+    env = {
+        "TERRITORY_WORKSPACE": str(workspace),
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+    }
 
     def shapes(page: Any) -> None:
         frame = page.wait_for_selector(
@@ -145,7 +132,7 @@ def _first_paint(workspace: Path, *, settings: Settings, repeats: int = 3) -> di
     with tempfile.TemporaryDirectory(prefix="territory-floor-") as tmp:
         hello = Path(tmp) / "hello.py"
         hello.write_text('import streamlit as st\nst.title("floor")\n')
-        with _server(hello, workspace, settings=settings) as url, sync_playwright() as p:
+        with streamlit_server(hello, env=env) as url, sync_playwright() as p:
             floor = _paint_times(
                 p,
                 chromium,
@@ -153,7 +140,7 @@ def _first_paint(workspace: Path, *, settings: Settings, repeats: int = 3) -> di
                 lambda page: page.wait_for_selector("h1", timeout=120_000),
                 repeats,
             )
-    with _server(ROOT / "app.py", workspace, settings=settings) as url, sync_playwright() as p:
+    with streamlit_server(ROOT / "app.py", env=env) as url, sync_playwright() as p:
         ours = _paint_times(p, chromium, f"{url}/carte", shapes, repeats)
     return {
         "first_paint_s": ours,
@@ -163,7 +150,7 @@ def _first_paint(workspace: Path, *, settings: Settings, repeats: int = 3) -> di
 
 
 def _paint_times(
-    p: Any, chromium: str, url: str, ready: Callable[[Any], Any], repeats: int
+    p: Any, chromium: Path, url: str, ready: Callable[[Any], Any], repeats: int
 ) -> float:
     browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     times = []
@@ -177,50 +164,6 @@ def _paint_times(
         page.close()
     browser.close()
     return statistics.median(times)
-
-
-@contextmanager
-def _server(script: Path, workspace: Path, *, settings: Settings) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "TERRITORY_WORKSPACE": str(workspace),
-        "TERRITORY_SECRET_PATH": str(settings.secret_path),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def run(
