@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
 from territory.store import Workspace
-from territory.ui.common import cached_summary, demo_banner, settings
+from territory.ui.common import cached_info, cached_summary, demo_banner, known_workspaces, settings
 from territory.ui.state import Keys, init_session_state
 
 init_session_state()
@@ -15,21 +16,28 @@ st.caption(
     "Où et quand aller à la rencontre des jeunes et des personnes que plus aucun guichet ne voit."
 )
 
-path = st.text_input(
-    "Espace de travail (fichier .gpkg)",
-    value=st.session_state[Keys.WORKSPACE],
-    key=Keys.W_WORKSPACE,
-    help="Un fichier unique qui contient les couches du territoire ; QGIS l'ouvre directement.",
+OTHER = "Autre fichier…"
+choices = [*known_workspaces(st.session_state[Keys.WORKSPACE]), OTHER]
+picked = st.selectbox(
+    "Espace de travail",
+    choices,
+    key=Keys.W_WORKSPACE_CHOICE,
+    help="Un fichier unique (.gpkg) qui contient les couches du territoire ; "
+    "QGIS l'ouvre directement.",
 )
-st.session_state[Keys.WORKSPACE] = path
+if picked == OTHER:
+    picked = st.text_input("Chemin du fichier .gpkg", key=Keys.W_WORKSPACE)
+st.session_state[Keys.WORKSPACE] = picked
 
 try:
-    ws = Workspace.open(Path(path))
+    ws = Workspace.open(Path(picked))
     figures = cached_summary(str(ws.path), ws.version, settings().k)
 except TerritoryError as exc:
     st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")
     st.markdown("Pour créer le territoire fictif de démonstration :")
-    st.code(f".venv/bin/territory demo --workspace {path}", language="bash")
+    st.code(
+        f".venv/bin/territory demo --workspace {picked or 'workspaces/demo.gpkg'}", language="bash"
+    )
     st.stop()
 
 demo_banner(ws)
@@ -50,3 +58,23 @@ cols[5].metric(
 )
 
 st.page_link("pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
+
+with st.expander("Couches de l'espace de travail : sources et millésimes"):
+    layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Couche": name,
+                    "Entités": meta["count"],
+                    "Source": meta["source"],
+                    "Millésime": meta["vintage"],
+                    "Licence": meta["licence"],
+                    "Mise à jour": meta["updated"],
+                }
+                for name, meta in layers.items()
+            ]
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )

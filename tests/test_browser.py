@@ -48,6 +48,8 @@ def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
         # as a new user: the home page first, then the "Carte" entry of the navigation
         page.goto(app_url, wait_until="domcontentloaded")
         page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+        page.get_by_text("Contacts (protégés)").wait_for(timeout=90_000)
+        page.screenshot(path=str(ARTIFACTS / "accueil.png"))
         page.get_by_role("link", name="Carte").first.click()
         frame_el = page.wait_for_selector(
             'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000

@@ -11,7 +11,7 @@ from territory import Settings, TerritoryError
 from territory.maps import MapLayers, territory_map
 from territory.store import Workspace
 from territory.ui.state import Keys, init_session_state
-from territory.views import map_layers, summary
+from territory.views import info, map_layers, summary
 
 HOME = "pages/accueil.py"
 
@@ -56,6 +56,18 @@ def demo_banner(ws: Workspace) -> None:
 def cached_summary(path: str, version: int, k: int) -> dict[str, object]:
     """Home-page figures, keyed on the workspace file, its version and k."""
     return summary(Workspace.open(path), settings=settings())
+
+
+@st.cache_data(max_entries=16)
+def cached_info(path: str, version: int, k: int) -> dict[str, object]:
+    """Layers with their sources and vintages (:func:`territory.views.info`)."""
+    return info(Workspace.open(path), settings=settings())
+
+
+def known_workspaces(current: str, folder: str = "workspaces") -> list[str]:
+    """The current workspace first, then the ``.gpkg`` files of ``folder``."""
+    found = sorted(str(p) for p in Path(folder).glob("*.gpkg"))
+    return list(dict.fromkeys([current, *found])) if current else found
 
 
 @st.cache_data(max_entries=8, show_spinner="Chargement des couches…")

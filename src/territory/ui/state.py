@@ -20,6 +20,7 @@ class Keys:
     SELECTED_ZONE = "selected_zone"
     BASEMAP = "basemap"
     W_WORKSPACE = "widget_workspace_path"
+    W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_BASEMAP = "widget_basemap"
 
 
