@@ -35,9 +35,8 @@ NAIVE_PAGE = textwrap.dedent('''
     import streamlit as st
     from streamlit_folium import st_folium
 
-    path = {path!r}
     m = folium.Map(location=[46.5, 2.5], zoom_start=10)
-    for name in {layers!r}:
+    for path, name in {layers!r}:
         folium.GeoJson(pyogrio.read_dataframe(path, layer=name), name=name).add_to(m)
     folium.LayerControl().add_to(m)
     st_folium(m, key="naive", height=620)
@@ -49,12 +48,17 @@ def map_page_benchmark(
 ) -> dict[str, Any]:
     """Payload, rerun time and first paint of the map page, ours and naive, on ``workspace``."""
     from territory.store import Workspace
+    from territory.views import density_layer
 
     ws = Workspace.open(workspace)
-    raw_layers = [n for n in ("communes", "qpv", "partners", "stops", "service_gaps") if ws.has(n)]
+    names = [n for n in ("communes", "qpv", "partners", "stops", "service_gaps") if ws.has(n)]
     with tempfile.TemporaryDirectory(prefix="territory-bench-") as tmp:
+        # The naive page draws the same layers, the protected density included, as they are.
+        density = Path(tmp) / "density.gpkg"
+        density_layer(ws, settings=settings).to_file(density, layer="density")
+        layers = [(str(workspace), n) for n in names] + [(str(density), "density")]
         naive_page = Path(tmp) / "naive.py"
-        naive_page.write_text(NAIVE_PAGE.format(path=str(workspace), layers=raw_layers))
+        naive_page.write_text(NAIVE_PAGE.format(layers=layers))
         ours = _apptest_rerun(ROOT / "app.py", workspace, repeats=repeats, page="pages/carte.py")
         naive = _apptest_rerun(naive_page, workspace, repeats=repeats)
     result: dict[str, Any] = {
@@ -140,12 +144,29 @@ def _first_paint(workspace: Path, *, settings: Settings, repeats: int = 3) -> di
                 lambda page: page.wait_for_selector("h1", timeout=120_000),
                 repeats,
             )
+
+    def navigate(page: Any) -> float:
+        page.get_by_text("Contacts (protégés)").wait_for(timeout=120_000)
+        start = time.perf_counter()
+        page.get_by_role("link", name="Carte").first.click()
+        shapes(page)
+        return time.perf_counter() - start
+
     with streamlit_server(ROOT / "app.py", env=env) as url, sync_playwright() as p:
         ours = _paint_times(p, chromium, f"{url}/carte", shapes, repeats)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        clicks = []
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{url}/", wait_until="commit")
+            clicks.append(navigate(page))
+            page.close()
+        browser.close()
     return {
         "first_paint_s": ours,
         "first_paint_streamlit_floor_s": floor,
         "first_paint_above_floor_s": ours - floor,
+        "navigation_to_map_s": statistics.median(clicks),
     }
 
 
@@ -206,6 +227,10 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {scale} | premier affichage (s) | "
             f"{f.get('first_paint_s', float('nan')):.2f} | — | — |"
+        )
+        lines.append(
+            f"| {scale} | depuis l'accueil, clic → carte (s) | "
+            f"{f.get('navigation_to_map_s', float('nan')):.2f} | — | — |"
         )
         lines.append(
             f"| {scale} | dont plancher Streamlit (s) | "

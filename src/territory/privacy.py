@@ -137,11 +137,10 @@ def protect_density(cell_counts: pd.DataFrame, *, settings: Settings) -> pd.Data
     pandas.DataFrame
         One row per published or suppressed zone: ``zone`` (cell id, or commune code
         for what is left of a commune), ``level`` (``200m``, ``1km``, ``commune``),
-        ``commune`` (for the commune level, else the commune holding most of the
-        zone's contacts), ``count`` (Int64, NA when suppressed), ``label``, ``status``.
-        No raw count is returned.
+        ``count`` (Int64, NA when suppressed), ``label``, ``status``, sorted by level
+        then zone. No raw count is returned.
     """
-    columns = ["zone", "level", "commune", "count", "label", "status"]
+    columns = ["zone", "level", "count", "label", "status"]
     if cell_counts.empty:
         return pd.DataFrame(columns=columns)
     zones = _rollup(cell_counts, settings.k)
@@ -152,57 +151,20 @@ def protect_density(cell_counts: pd.DataFrame, *, settings: Settings) -> pd.Data
 
 def _rollup(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
     """Zones and their raw counts (private: raw counts never leave this module)."""
-    counts = cell_counts.groupby(["cell", "commune"], as_index=False, sort=True)["n"].sum()
-    per_cell = counts.groupby("cell")["n"].sum()
-    major = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("cell")
-    major_commune = major.set_index("cell")["commune"]
-
+    per_cell = cell_counts.groupby("cell")["n"].sum()
     cells = per_cell[per_cell >= k]
-    rest = counts[~counts["cell"].isin(cells.index)].copy()
+    rest = cell_counts[~cell_counts["cell"].isin(cells.index)].copy()
     rest["km"] = parent_ids(rest["cell"]) if len(rest) else np.array([], dtype=str)
     per_km = rest.groupby("km")["n"].sum()
     kms = per_km[per_km >= k]
-    km_major = (
-        rest[rest["km"].isin(kms.index)]
-        .groupby(["km", "commune"])["n"]
-        .sum()
-        .reset_index()
-        .sort_values("n", ascending=False, kind="stable")
-        .drop_duplicates("km")
-        .set_index("km")["commune"]
+    per_commune = rest[~rest["km"].isin(kms.index)].groupby("commune")["n"].sum()
+    zones = pd.concat(
+        [
+            pd.DataFrame({"zone": part.index.astype(str), "level": level, "n": part.to_numpy()})
+            for part, level in ((cells, LEVEL_CELL), (kms, LEVEL_KM), (per_commune, LEVEL_COMMUNE))
+        ],
+        ignore_index=True,
     )
-    left = rest[~rest["km"].isin(kms.index)]
-    per_commune = left.groupby("commune")["n"].sum()
-
-    frames = [
-        pd.DataFrame(
-            {
-                "zone": cells.index,
-                "level": LEVEL_CELL,
-                "commune": major_commune.reindex(cells.index).to_numpy(),
-                "n": cells.to_numpy(),
-            }
-        ),
-        pd.DataFrame(
-            {
-                "zone": kms.index,
-                "level": LEVEL_KM,
-                "commune": km_major.reindex(kms.index).to_numpy(),
-                "n": kms.to_numpy(),
-            }
-        ),
-        pd.DataFrame(
-            {
-                "zone": per_commune.index,
-                "level": LEVEL_COMMUNE,
-                "commune": per_commune.index,
-                "n": per_commune.to_numpy(),
-            }
-        ),
-    ]
-    zones = pd.concat([f for f in frames if len(f)], ignore_index=True)
-    zones["zone"] = zones["zone"].astype(str)
-    zones["commune"] = zones["commune"].astype(str)
     return zones
 
 

@@ -56,13 +56,21 @@ def density_layer(
             columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326"
         )
     is_commune = zones["level"] == LEVEL_COMMUNE
+    communes = ws.read_layer("communes", columns=["code"])
     squares = cell_polygons(zones.loc[~is_commune, "zone"]).to_crs(4326)
     geometry = gpd.GeoSeries([None] * len(zones), index=zones.index, crs="EPSG:4326")
     geometry[~is_commune] = squares
-    if is_commune.any():
-        communes = ws.read_layer("communes", columns=["code"]).set_index("code").geometry
-        geometry[is_commune] = communes.reindex(zones.loc[is_commune, "zone"]).to_numpy()
+    geometry[is_commune] = (
+        communes.set_index("code").geometry.reindex(zones.loc[is_commune, "zone"]).to_numpy()
+    )
     out = gpd.GeoDataFrame(zones, geometry=geometry, crs="EPSG:4326")
+    # The commune of a grid zone is the one under its centre: geometry only, nothing
+    # about where its contacts were.
+    out["commune"] = out["zone"].where(is_commune)
+    centres = gpd.GeoDataFrame(geometry=squares.to_crs(2154).centroid.to_crs(4326))
+    under = centres.sjoin(communes, predicate="within", how="left")
+    under = under[~under.index.duplicated()]
+    out.loc[~is_commune, "commune"] = under["code"].reindex(squares.index).to_numpy()
     out["area_km2"] = out.geometry.to_crs(2154).area / 1e6
     return out[[*DENSITY_COLUMNS, "geometry"]]
 

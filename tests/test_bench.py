@@ -1,0 +1,17 @@
+"""The benchmark measures ours and the naive way in one run (behaviour, not budgets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from territory import bench
+
+
+def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settings) -> None:
+    figures = bench.map_page_benchmark(demo_workspace, settings=settings, repeats=1, browser=False)
+    ratios = {k: v for k, v in figures.items() if "ratio" in k}
+    assert set(ratios) == {"payload_ratio", "rerun_ratio"}
+    assert all(v > 0 for v in ratios.values())
+    assert figures["payload_bytes"] > 10_000 and figures["rerun_s"] > 0
+    text = bench.table({"territories": {"demo": {**figures, "build_s": 1.0}}})
+    assert "| demo | charge utile (Mo) |" in text

@@ -1,0 +1,43 @@
+"""What leaves the store: protected density layer, summary, zone details."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from territory.store import Workspace
+from territory.views import DENSITY_COLUMNS, density_layer, map_layers, summary, zone_details
+
+
+def test_density_layer_has_only_protected_columns(demo_workspace: Path, settings) -> None:
+    density = density_layer(Workspace.open(demo_workspace), settings=settings)
+    assert list(density.columns) == [*DENSITY_COLUMNS, "geometry"]
+    shown = density["count"].dropna()
+    assert len(shown) and (shown >= settings.k).all() and (shown % settings.rounding == 0).all()
+    assert density["count"].isna().sum() != 1  # secondary suppression
+    assert set(density["level"]) == {"200m", "1km", "commune"}  # urban cells and rural roll-ups
+    assert density["commune"].str.fullmatch(r"\d{5}").all()
+    assert density.crs.to_epsg() == 4326 and density.geometry.is_valid.all()
+
+
+def test_summary_total_is_rounded_and_protected(demo_workspace: Path, settings) -> None:
+    figures = summary(Workspace.open(demo_workspace), settings=settings)
+    total = int(figures["contacts"].replace("\u202f", ""))
+    assert total % settings.rounding == 0 and total > 10_000
+    assert figures["communes"] >= 30 and figures["qpv"] >= 3 and figures["population"] > 0
+
+
+def test_zone_details_in_french(demo_workspace: Path, settings) -> None:
+    layers = map_layers(Workspace.open(demo_workspace), settings=settings)
+    code = layers.communes["code"].iloc[0]
+    commune = zone_details(layers, "communes", code, k=settings.k)
+    assert isinstance(commune["rows"], pd.DataFrame)
+    assert {"Population", "Classe de densité", "EPCI"} <= set(commune["rows"]["Indicateur"])
+    qpv = zone_details(layers, "qpv", layers.qpv["code"].iloc[0], k=settings.k)
+    assert qpv["title"].startswith("QPV")
+    zone = layers.density.dropna(subset=["count"]).iloc[0]
+    cell = zone_details(layers, "density", zone["zone"], k=settings.k)
+    assert (
+        cell["rows"].set_index("Indicateur").loc["Contacts (protégés)", "Valeur"] == zone["label"]
+    )
