@@ -12,5 +12,6 @@ init_session_state()
 pages = [
     st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
     st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
+    st.Page("pages/donnees.py", title="Données", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -2,13 +2,20 @@
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
 from territory.store import Workspace
-from territory.ui.common import cached_info, cached_summary, demo_banner, known_workspaces, settings
+from territory.ui.common import (
+    cached_info,
+    cached_summary,
+    demo_banner,
+    known_workspaces,
+    settings,
+    territory_selector,
+)
 from territory.ui.state import Keys, init_session_state
+from territory.views import layers_table
 
 init_session_state()
 st.title("Planifier l'aller-vers")
@@ -31,7 +38,8 @@ st.session_state[Keys.WORKSPACE] = picked
 
 try:
     ws = Workspace.open(Path(picked))
-    figures = cached_summary(str(ws.path), ws.version, settings().k)
+    territory = territory_selector(ws)
+    figures = cached_summary(str(ws.path), ws.version, settings().k, territory)
 except TerritoryError as exc:
     st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")
     st.markdown("Pour créer le territoire fictif de démonstration :")
@@ -41,7 +49,7 @@ except TerritoryError as exc:
     st.stop()
 
 demo_banner(ws)
-st.subheader(str(figures["name"]))
+st.subheader(" — ".join(str(n) for n in (figures["name"], figures["territory"]) if n))
 population = figures["population"]
 cols = st.columns(6)
 cols[0].metric("Communes", f"{figures['communes']:,}".replace(",", "\u202f"))
@@ -58,23 +66,12 @@ cols[5].metric(
 )
 
 st.page_link("pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
+st.page_link(
+    "pages/donnees.py",
+    label="Importer des données, définir des territoires",
+    icon=":material/database:",
+)
 
 with st.expander("Couches de l'espace de travail : sources et millésimes"):
     layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Couche": name,
-                    "Entités": meta["count"],
-                    "Source": meta["source"],
-                    "Millésime": meta["vintage"],
-                    "Licence": meta["licence"],
-                    "Mise à jour": meta["updated"],
-                }
-                for name, meta in layers.items()
-            ]
-        ),
-        hide_index=True,
-        use_container_width=True,
-    )
+    st.dataframe(layers_table(layers), hide_index=True, width="stretch")

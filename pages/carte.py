@@ -4,10 +4,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from territory.maps import RETURNED_OBJECTS, legend_html, zone_from_click
+from territory.territories import WHOLE_WORKSPACE
 from territory.ui.common import (
     base_url_path,
     cached_layers,
     cached_map,
+    current_territory,
     demo_banner,
     settings,
     workspace_or_stop,
@@ -19,7 +21,9 @@ ws = workspace_or_stop()
 demo_banner(ws)
 st.title("Carte du territoire")
 k = settings().k
+territory = current_territory(ws)
 key = (str(ws.path), ws.version, k)
+st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 
 with st.sidebar:
     basemap = st.toggle(
@@ -36,7 +40,7 @@ def map_and_panel() -> None:
     """The map and the figures of the clicked zone (a click reruns only this fragment)."""
     left, right = st.columns([3, 1])
     with left:
-        fmap = cached_map(*key, basemap, base_url_path())
+        fmap = cached_map(*key, basemap, base_url_path(), territory)
         returned = st_folium(
             fmap,
             key="territory_map",
@@ -50,12 +54,14 @@ def map_and_panel() -> None:
             st.session_state[Keys.SELECTED_ZONE] = clicked
         selected = st.session_state[Keys.SELECTED_ZONE]
         if selected:
-            details = zone_details(cached_layers(*key), *selected, k=k)
+            details = zone_details(cached_layers(*key, territory), *selected, k=k)
             st.subheader(details["title"])
             st.table(details["rows"])
         else:
             st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
-        st.html(legend_html(cached_layers(*key), k=k, stop_buffer_m=settings().stop_buffer_m))
+        st.html(
+            legend_html(cached_layers(*key, territory), k=k, stop_buffer_m=settings().stop_buffer_m)
+        )
 
 
 map_and_panel()

@@ -9,6 +9,7 @@ contact count goes through; :mod:`territory.maps` builds the folium map.
 from territory._errors import (
     CRSError,
     InputFileError,
+    NetworkError,
     TerritoryError,
     ValidationError,
     WorkspaceError,
@@ -18,6 +19,7 @@ from territory.settings import Settings
 __all__ = [
     "CRSError",
     "InputFileError",
+    "NetworkError",
     "Settings",
     "TerritoryError",
     "ValidationError",

@@ -29,3 +29,20 @@ class ValidationError(TerritoryError, ValueError):
 
 class CRSError(InputFileError):
     """Coordinates that cannot be in the stated coordinate reference system."""
+
+
+class NetworkError(TerritoryError):
+    """A download failed: offline, timeout, HTTP error or corrupted file (message in French).
+
+    Attributes
+    ----------
+    host
+        Host name of the URL that failed (``geo.api.gouv.fr``).
+    status
+        HTTP status of the last answer, or ``None`` when no answer came.
+    """
+
+    def __init__(self, message: str, *, host: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+        self.status = status

@@ -29,6 +29,9 @@ from territory.report import ImportReport
 
 COMMUNE_COLUMNS = ["code", "nom", "population", "epci", "departement", "densite", "densite_libelle"]
 QPV_COLUMNS = ["code", "nom", "generation", "communes"]
+NO_POPULATION_NOTE = (
+    "pas de population dans ce fichier : importez une table communale (communes-table)"
+)
 
 _COMMUNE_SYNONYMS = {
     "code": ["INSEE_COM", "code_insee", "codgeo", "insee"],
@@ -84,9 +87,7 @@ def read_communes(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFra
     out = out[~duplicated]
     report.accept(len(out))
     if "population" not in found:
-        report.note(
-            "pas de population dans ce fichier : importez une table communale (communes-table)"
-        )
+        report.note(NO_POPULATION_NOTE)
     return out.reset_index(drop=True), report.check()
 
 
@@ -277,7 +278,7 @@ def _read_table_any_header(path: Path, *, marker: str) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xls", ".ods"):
-            grid = pd.read_excel(path, header=None, dtype=str)
+            grid = pd.read_excel(path, header=None, dtype=str, engine="calamine")
         else:
             lines = _read_text(path).splitlines()
             start = next(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from territory._errors import TerritoryError
+from territory.ingest import KINDS
 from territory.settings import Settings
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -79,9 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="importer des fichiers dans un espace de travail")
     imp.add_argument(
         "kind",
-        choices=["communes", "density", "qpv", "partners", "gtfs", "contacts"],
+        choices=KINDS,
         metavar="TYPE",
-        help="communes, density, qpv, partners, gtfs ou contacts",
+        help=", ".join(KINDS),
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
     _workspace_arg(imp)
@@ -104,6 +105,52 @@ def _parser() -> argparse.ArgumentParser:
     _workspace_arg(export)
     export.add_argument("--out", type=Path, required=True, metavar="FICHIER")
     export.set_defaults(func=_export)
+
+    fetch = sub.add_parser("fetch", help="télécharger les données officielles d'un territoire réel")
+    fetch.add_argument(
+        "--departement", required=True, metavar="DEP", help="code du département (ex. 14, 2A, 974)"
+    )
+    fetch.add_argument(
+        "--epci",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="SIREN",
+        help="ne garder que les communes de ces EPCI",
+    )
+    fetch.add_argument(
+        "--communes",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="CODE",
+        help="ne garder que ces communes (codes INSEE)",
+    )
+    _workspace_arg(fetch)
+    fetch.add_argument(
+        "--create", metavar="NOM", help="créer l'espace de travail s'il n'existe pas, avec ce nom"
+    )
+    fetch.add_argument("--json", action="store_true", help="rapports en JSON")
+    fetch.set_defaults(func=_fetch)
+
+    terr = sub.add_parser("territory", help="territoires du programme (communes, EPCI, QPV)")
+    actions = terr.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="définir un territoire")
+    add.add_argument("name", metavar="NOM")
+    add.add_argument("--communes", nargs="+", default=[], metavar="INSEE")
+    add.add_argument("--epci", nargs="+", default=[], metavar="SIREN")
+    add.add_argument("--qpv", nargs="+", default=[], metavar="CODE")
+    add.add_argument("--replace", action="store_true", help="remplacer un territoire du même nom")
+    _workspace_arg(add)
+    add.set_defaults(func=_territory_add)
+    listing = actions.add_parser("list", help="lister les territoires")
+    _workspace_arg(listing)
+    listing.add_argument("--json", action="store_true", help="sortie JSON")
+    listing.set_defaults(func=_territory_list)
+    delete = actions.add_parser("delete", help="supprimer un territoire")
+    delete.add_argument("name", metavar="NOM")
+    _workspace_arg(delete)
+    delete.set_defaults(func=_territory_delete)
 
     bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
     bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
@@ -205,6 +252,88 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
     n = export_layer(Workspace.open(args.workspace), args.layer, args.out, settings=settings)
     print(f"{n} entité(s) écrite(s) dans {args.out}")
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.fetch import fetch_territory
+    from territory.store import Workspace
+
+    created = bool(args.create) and not args.workspace.exists()
+    ws = (
+        Workspace.create(args.workspace, name=args.create)
+        if created
+        else Workspace.open(args.workspace)
+    )
+    try:
+        reports = fetch_territory(
+            ws,
+            departement=args.departement.upper(),
+            epci=_codes(args.epci),
+            communes=_codes(args.communes),
+            settings=settings,
+            progress=lambda m: print(m, file=sys.stderr),
+        )
+    except TerritoryError:
+        if created:  # do not leave an empty workspace behind
+            args.workspace.unlink(missing_ok=True)
+        raise
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for report in reports:
+            print(report.to_text(max_reasons=5))
+    return EXIT_OK if any(r.accepted for r in reports) else EXIT_NOTHING
+
+
+def _codes(values: list[str]) -> list[str]:
+    """Codes given as ``a b`` or ``a,b``."""
+    return [c.strip() for v in values for c in v.split(",") if c.strip()]
+
+
+def _territory_add(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.store import Workspace
+    from territory.territories import define_territory, resolve
+
+    ws = Workspace.open(args.workspace)
+    defined = define_territory(
+        ws,
+        args.name,
+        communes=_codes(args.communes),
+        epci=_codes(args.epci),
+        qpv=_codes(args.qpv),
+        replace=args.replace,
+    )
+    print(
+        f"Territoire « {defined.name} » enregistré : {defined.description}, "
+        f"{len(resolve(ws, defined.name))} commune(s)"
+    )
+    return EXIT_OK
+
+
+def _territory_list(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.store import Workspace
+    from territory.territories import list_territories, resolve
+
+    ws = Workspace.open(args.workspace)
+    rows = [t.to_dict() | {"resolved": sorted(resolve(ws, t.name))} for t in list_territories(ws)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for r in rows:
+        print(
+            f"  {r['name']:<30} {len(r['resolved']):>5} commune(s)  "
+            f"EPCI {', '.join(r['epci']) or '-'}  QPV {', '.join(r['qpv']) or '-'}"
+        )
+    return EXIT_OK
+
+
+def _territory_delete(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.store import Workspace
+    from territory.territories import delete_territory
+
+    delete_territory(Workspace.open(args.workspace), args.name)
+    print(f"Territoire « {args.name} » supprimé")
     return EXIT_OK
 
 

@@ -205,7 +205,7 @@ def _chunks(
         raise InputFileError(f"fichier introuvable : {path}")
     if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
         try:
-            table = pd.read_excel(path, dtype=str, keep_default_na=False)
+            table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
         except (ValueError, OSError, ImportError) as exc:
             raise InputFileError(f"{path.name} illisible : {exc}") from exc
         reader: Any = contextlib.nullcontext([table])

@@ -266,7 +266,19 @@ def build_demo_workspace(
                     today=CONTACTS_END.date(),
                 )
             )
+    _demo_territories(ws)
     return reports
+
+
+def _demo_territories(ws: Any) -> None:
+    """Two programme territories, as a team would define them: the town's EPCI, the rural belt."""
+    from territory.territories import define_territory
+
+    communes = ws.read_table("communes", columns=["code", "epci", "densite"])
+    define_territory(ws, "Agglomération de l'Ardoise", epci=[communes["epci"].min()])
+    define_territory(
+        ws, "Communes rurales", communes=communes.loc[communes["densite"] >= 5, "code"]
+    )
 
 
 _DEMO_VINTAGE = "démo fictive"

@@ -3,10 +3,17 @@
 ``import_file(ws, kind, path)`` reads the file with the reader of its kind, stores
 what was accepted and returns the :class:`~territory.report.ImportReport`. The demo
 territory goes through exactly these functions.
+
+When a commune attribute table (kind ``communes-table``, stored as the table
+``commune_table``) is present, every commune code that enters the workspace is
+brought to its COG vintage, whatever the import order: communes (renamed, merged
+communes dissolved, population and EPCI filled), QPV links, partner ``code_insee``
+and contact communes. Each translation is listed in the import's report.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -14,13 +21,16 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from territory import boundaries, contacts, mobility, partners
+from territory import boundaries, cog, contacts, mobility, partners
 from territory._errors import ValidationError, WorkspaceError
 from territory.report import ImportReport
 from territory.settings import Settings
 from territory.store import Workspace
 
-KINDS = ("communes", "density", "qpv", "partners", "gtfs", "contacts")
+KINDS = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "contacts")
+COMMUNE_TABLE = "commune_table"
+"""Workspace table holding the commune attribute table (COG vintage in its metadata)."""
+_COMMUNES_VINTAGE = "communes_vintage"  # vintage given for the commune boundaries themselves
 
 
 def import_file(
@@ -38,6 +48,7 @@ def import_file(
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report."""
     importers: dict[str, Callable[..., ImportReport]] = {
         "communes": _communes,
+        "communes-table": _communes_table,
         "density": _density,
         "qpv": _qpv,
         "partners": _partners,
@@ -62,6 +73,13 @@ def _communes(
     ws: Workspace, path: Path, *, crs: str | None, vintage: str, licence: str, **_: object
 ) -> ImportReport:
     communes, report = boundaries.read_communes(path, crs=crs)
+    ws.set_property(_COMMUNES_VINTAGE, vintage)
+    stored = _commune_table(ws)
+    if stored is not None:  # table imported first: translate and complete now
+        table, cog_vintage = stored
+        communes = cog.apply_commune_table(communes, table, report)
+        _drop_population_note(communes, report)
+        vintage = _codes_vintage(vintage, cog_vintage)
     if ws.has("density_classes"):  # density imported first: join it now
         communes = boundaries.with_density(communes, ws.read_table("density_classes"), report)
     ws.write_layer(
@@ -97,6 +115,9 @@ def _qpv(
 ) -> ImportReport:
     communes = ws.read_layer("communes") if ws.has("communes") else None
     qpv, report = boundaries.read_qpv(path, communes=communes, crs=crs)
+    stored = _commune_table(ws)
+    if stored is not None:
+        qpv = _translate_qpv(qpv, cog.translation_table(stored[0]), report)[0]
     if ws.has("qpv"):  # keep the other generation (2015 and 2024 live side by side)
         kept = ws.read_layer("qpv")
         kept = kept[~kept["generation"].isin(qpv["generation"].dropna().unique())]
@@ -113,6 +134,9 @@ def _partners(
     ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
 ) -> ImportReport:
     layer, report = partners.read_partners(path)
+    stored = _commune_table(ws)
+    if stored is not None:
+        layer = _translate_partners(layer, cog.translation_table(stored[0]), report)[0]
     ws.write_layer("partners", layer, source=path.name, vintage=vintage, licence=licence)
     return report
 
@@ -180,6 +204,147 @@ def _contacts(
         append=True,
     )
     return result.report
+
+
+def _communes_table(
+    ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
+) -> ImportReport:
+    table, report = cog.read_commune_table(path)
+    if not vintage:
+        guessed = cog.guess_vintage(path.name)
+        vintage = guessed or cog.UNKNOWN_VINTAGE
+        report.note(
+            f"millésime « {guessed} » déduit du nom du fichier (précisez --vintage sinon)"
+            if guessed
+            else f"millésime du COG inconnu (« {cog.UNKNOWN_VINTAGE} ») : précisez --vintage, "
+            "par exemple « COG 2026 »"
+        )
+    ws.write_table(COMMUNE_TABLE, table, source=path.name, vintage=vintage, licence=licence)
+    translation = cog.translation_table(table)
+    if ws.has("communes"):
+        info = ws.layers()["communes"]
+        communes = cog.apply_commune_table(
+            ws.read_layer("communes"), table, report, translation=translation
+        )
+        if ws.has("density_classes"):  # codes changed: join the density classes again
+            communes = boundaries.with_density(communes, ws.read_table("density_classes"), report)
+        ws.write_layer(
+            "communes",
+            communes,
+            source=info.source,
+            vintage=_codes_vintage(_communes_vintage(ws, info.vintage), vintage),
+            licence=info.licence,
+            source_crs=info.source_crs,
+        )
+    else:
+        report.note(
+            "aucune commune dans l'espace de travail : leurs codes seront traduits et complétés "
+            "à leur import"
+        )
+    if ws.has("qpv"):
+        info = ws.layers()["qpv"]
+        qpv, changed = _translate_qpv(ws.read_layer("qpv"), translation, report)
+        if changed:
+            ws.write_layer(
+                "qpv",
+                qpv,
+                source=info.source,
+                vintage=info.vintage,
+                licence=info.licence,
+                source_crs=info.source_crs,
+            )
+    if ws.has("partners"):
+        info = ws.layers()["partners"]
+        layer, changed = _translate_partners(ws.read_layer("partners"), translation, report)
+        if changed:
+            ws.write_layer(
+                "partners",
+                layer,
+                source=info.source,
+                vintage=info.vintage,
+                licence=info.licence,
+                source_crs=info.source_crs,
+            )
+    if ws.has("contacts"):
+        _translate_contacts(ws, translation, report)
+    return report
+
+
+def _commune_table(ws: Workspace) -> tuple[pd.DataFrame, str] | None:
+    """The stored commune table (typed as when read) and its COG vintage, if any."""
+    if not ws.has(COMMUNE_TABLE):
+        return None
+    vintage = ws.layers()[COMMUNE_TABLE].vintage or cog.UNKNOWN_VINTAGE
+    return cog.normalise_table(ws.read_table(COMMUNE_TABLE)), vintage
+
+
+def _communes_vintage(ws: Workspace, stored: str) -> str:
+    """Vintage of the commune boundaries themselves, without any ``(codes …)`` suffix."""
+    given = ws.get_property(_COMMUNES_VINTAGE)  # set by every communes import
+    return given if given is not None else re.sub(r"\s*\(codes [^)]*\)$", "", stored)
+
+
+def _codes_vintage(vintage: str, cog_vintage: str) -> str:
+    """Communes vintage once their codes are translated: ``"2018 (codes COG 2026)"``."""
+    return f"{vintage} (codes {cog_vintage})" if vintage else cog_vintage
+
+
+def _drop_population_note(communes: gpd.GeoDataFrame, report: ImportReport) -> None:
+    """The "no population in this file" note is stale once the table filled it."""
+    if communes["population"].notna().any():
+        report.notes = [n for n in report.notes if n != boundaries.NO_POPULATION_NOTE]
+
+
+def _translate_qpv(
+    qpv: gpd.GeoDataFrame, translation: cog.CodeTranslation, report: ImportReport
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """QPV ``communes`` links in current codes; one fix per translation, naming the QPV."""
+    links = qpv["communes"].astype("string").fillna("")
+    translated, pairs = cog.translate_code_lists(links, translation)
+    if not pairs:
+        return qpv, False
+    members = [set(re.split(r"\s*,\s*", text)) for text in links]
+    for old, new in pairs:
+        hit = [str(code) for code, m in zip(qpv["code"], members, strict=True) if old in m]
+        report.fix(f"QPV {', '.join(hit)} : commune {translation.describe(old, new)}", len(hit))
+    out = qpv.copy()
+    out["communes"] = translated
+    return out, True
+
+
+def _translate_partners(
+    layer: gpd.GeoDataFrame, translation: cog.CodeTranslation, report: ImportReport
+) -> tuple[gpd.GeoDataFrame, bool]:
+    """Partner ``code_insee`` in current codes; one fix per translation with its count."""
+    codes = layer["code_insee"].astype("string")
+    translated, pairs = cog.translate_codes(codes, translation)
+    if not pairs:
+        return layer, False
+    for old, new in pairs:
+        n = int((codes == old).sum())
+        report.fix(f"code INSEE {translation.describe(old, new)} : {n} partenaire(s)", n)
+    out = layer.copy()
+    out["code_insee"] = translated.fillna("").astype(str)
+    return out, True
+
+
+def _translate_contacts(
+    ws: Workspace, translation: cog.CodeTranslation, report: ImportReport
+) -> None:
+    """Stored contacts attached to a former commune code move to the current one."""
+    rows = ws.read_table("contacts")
+    codes = rows["commune"].astype("string")
+    translated, pairs = cog.translate_codes(codes, translation)
+    if not pairs:
+        return
+    info = ws.layers()["contacts"]
+    rows["commune"] = translated.astype(object).where(translated.notna(), None)
+    ws.write_table("contacts", rows, source=info.source, vintage=info.vintage, licence=info.licence)
+    moved = int((codes != translated).fillna(False).sum())
+    report.note(
+        f"{moved} contact(s) rattaché(s) à leur commune actuelle : "
+        + ", ".join(translation.describe(o, n) for o, n in pairs)
+    )
 
 
 def _period(rows: pd.DataFrame) -> str:

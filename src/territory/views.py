@@ -3,6 +3,11 @@
 Pages, the CLI and exports read the workspace through these functions, never the
 ``contacts`` table directly: contact numbers come out of :mod:`territory.privacy`.
 
+:func:`map_layers`, :func:`summary` and :func:`density_layer` take an optional
+``territory`` (see :mod:`territory.territories`): layers are clipped to its communes and
+contacts are restricted to them *before* protection, so every published figure of a
+territory is protected as a whole.
+
 Examples
 --------
 >>> import tempfile
@@ -15,42 +20,78 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from territory.grid import cell_polygons
 from territory.maps import MapLayers
 from territory.partners import format_hours_fr
-from territory.privacy import LEVEL_COMMUNE, protect, protect_density
+from territory.privacy import LEVEL_COMMUNE, SECONDARY, protect, protect_density
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
 
 DENSITY = "density"
 DENSITY_COLUMNS = ["zone", "level", "commune", "count", "label", "area_km2"]
+LAYER_LABELS = {
+    "communes": "Communes",
+    "commune_table": "Table des communes (COG)",
+    "density_classes": "Grille communale de densité",
+    "qpv": "Quartiers prioritaires (QPV)",
+    "partners": "Partenaires",
+    "stops": "Arrêts de transport",
+    "service_gaps": "Zones blanches",
+    "territories": "Territoires du programme",
+    DENSITY: "Densité de contacts (protégée)",
+}
 
 
-def contact_cell_counts(ws: Workspace, *, period: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Raw counts per (cell, commune) — private input of the protection step."""
+def contact_cell_counts(
+    ws: Workspace,
+    *,
+    period: tuple[str, str] | None = None,
+    communes: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Raw counts per (cell, commune) — private input of the protection step.
+
+    ``communes`` keeps only the contacts of those communes (a territory), before any
+    protection: the protection step then sees only what it will publish.
+    """
     if not ws.has("contacts"):
         return pd.DataFrame({"cell": [], "commune": [], "n": []})
     where, params = ("WHERE date BETWEEN ? AND ?", period) if period else ("", ())
-    return ws.query(
+    counts = ws.query(
         f"SELECT cell, commune, count(*) AS n FROM contacts {where} GROUP BY cell, commune",
         tuple(params),
     )
+    if communes is not None:
+        counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
+    return counts
 
 
 def density_layer(
-    ws: Workspace, *, settings: Settings, period: tuple[str, str] | None = None
+    ws: Workspace,
+    *,
+    settings: Settings,
+    period: tuple[str, str] | None = None,
+    territory: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The protected contact density as polygons (EPSG:4326), ready for the map or export.
 
     200 m and 1 km zones are grid squares; what is left of a commune is drawn as the
     commune itself. Only the protected columns :data:`DENSITY_COLUMNS` are present.
+
+    With ``territory`` (a name of :func:`territory.territories.list_territories`), the
+    zones shown are those of the whole workspace that touch the territory: protection
+    runs once over every contact, so a zone shows the same value in every view and two
+    views can never be subtracted to isolate a few contacts at a territory's border.
     """
-    zones = protect_density(contact_cell_counts(ws, period=period), settings=settings)
+    counts = contact_cell_counts(ws, period=period)
+    zones = protect_density(counts, settings=settings)
     if zones.empty:
         return gpd.GeoDataFrame(
             columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326"
@@ -71,48 +112,163 @@ def density_layer(
     under = centres.sjoin(communes, predicate="within", how="left")
     under = under[~under.index.duplicated()]
     out.loc[~is_commune, "commune"] = under["code"].reindex(squares.index).to_numpy()
+    scope = _scope(ws, territory)
+    if scope is not None:
+        area = communes[communes["code"].isin(scope)].union_all()
+        out = out[out.geometry.intersects(area) & ~out.geometry.touches(area)]
     out["area_km2"] = out.geometry.to_crs(2154).area / 1e6
     return out[[*DENSITY_COLUMNS, "geometry"]]
 
 
-def map_layers(ws: Workspace, *, settings: Settings) -> MapLayers:
-    """Every layer the map shows, read once from the workspace."""
+def map_layers(ws: Workspace, *, settings: Settings, territory: str | None = None) -> MapLayers:
+    """Every layer the map shows, read once from the workspace.
 
-    def read(name: str) -> gpd.GeoDataFrame | None:
-        return ws.read_layer(name) if ws.has(name) else None
-
-    partners = read("partners")
+    With ``territory``, every layer is restricted to the territory's communes (see
+    :func:`territory_layers`) and the density is that of :func:`density_layer` for the
+    same territory.
+    """
+    scope = _scope(ws, territory)
+    layers = _read_layers(ws) if scope is None else territory_layers(ws, scope)
+    partners = layers["partners"]
     if partners is not None:
         partners["horaires_fr"] = partners["horaires"].fillna("").map(format_hours_fr)
     return MapLayers(
-        communes=read("communes"),
-        qpv=read("qpv"),
+        communes=layers["communes"],
+        qpv=layers["qpv"],
         partners=partners,
-        stops=read("stops"),
-        service_gaps=read("service_gaps"),
-        density=density_layer(ws, settings=settings),
+        stops=layers["stops"],
+        service_gaps=layers["service_gaps"],
+        density=density_layer(ws, settings=settings, territory=territory),
     )
 
 
-def summary(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
-    """Headline figures of the territory (the home page); the contact total is protected."""
-    layers = ws.layers()
-    counts = contact_cell_counts(ws)
+def territory_layers(
+    ws: Workspace, communes: Collection[str]
+) -> dict[str, gpd.GeoDataFrame | None]:
+    """The spatial layers clipped to a set of communes (None for an absent layer).
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    communes
+        INSEE codes, usually :func:`territory.territories.resolve` of a territory.
+
+    Returns
+    -------
+    dict
+        ``communes``: the communes of the set; ``qpv``: QPV linked to one of them (their
+        ``communes`` column) or overlapping them (touching the border is not enough);
+        ``partners`` and ``stops``: points inside them (a partner without position is
+        kept when its ``code_insee`` is in the set); ``service_gaps``: cut to them.
+    """
+    codes = {str(c) for c in communes}
+    layers = _read_layers(ws)
+    all_communes = layers["communes"]
+    if all_communes is None:
+        return layers
+    inside = all_communes[all_communes["code"].isin(codes)].reset_index(drop=True)
+    area = shapely.union_all(inside.geometry.to_numpy())
+    shapely.prepare(area)
+    layers["communes"] = inside
+    qpv = layers["qpv"]
+    if qpv is not None:
+        linked = (
+            qpv["communes"]
+            .fillna("")
+            .map(lambda text: bool(codes & {c.strip() for c in str(text).split(",")}))
+        )
+        geometry = qpv.geometry.to_numpy()
+        overlaps = shapely.intersects(area, geometry) & ~shapely.touches(area, geometry)
+        layers["qpv"] = qpv[linked.to_numpy(dtype=bool) | overlaps].reset_index(drop=True)
+    for name in ("partners", "stops"):
+        points = layers[name]
+        if points is None:
+            continue
+        keep = shapely.covers(area, points.geometry.to_numpy())
+        if "code_insee" in points:
+            keep |= points.geometry.isna().to_numpy() & points["code_insee"].isin(codes).to_numpy()
+        layers[name] = points[keep].reset_index(drop=True)
+    gaps = layers["service_gaps"]
+    if gaps is not None and area.is_empty:  # a territory whose communes were all removed
+        layers["service_gaps"] = gaps.iloc[:0]
+    elif gaps is not None:
+        cut = gaps.clip(area, keep_geom_type=True)
+        layers["service_gaps"] = cut[~cut.geometry.is_empty].reset_index(drop=True)
+    return layers
+
+
+def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) -> dict[str, Any]:
+    """Headline figures of the territory (the home page); the contact total is protected.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    settings
+        Gives ``k`` and ``rounding``.
+    territory
+        A defined territory: communes, QPV, partners and stops as in
+        :func:`territory_layers`, contacts of its communes only. ``None`` (or
+        :data:`~territory.territories.WHOLE_WORKSPACE`) for the whole workspace.
+
+    Returns
+    -------
+    dict
+        ``name`` (workspace), ``territory`` (None for the whole workspace), counts of
+        ``communes``, ``qpv``, ``partners``, ``stops``, the ``population`` and the
+        protected ``contacts`` label. A territory's contact total is also ``secret``
+        when it differs by 1 to k-1 contacts from the total of a larger territory
+        holding it (or of the whole workspace): the difference would tell a small count.
+    """
+    scope = _scope(ws, territory)
+    per_commune = _contacts_per_commune(ws)
+    if scope is None:
+        layers = ws.layers()
+        counts = {name: layers[name].count if name in layers else 0 for name in _COUNTED}
+        population = None
+        if "communes" in layers:
+            population = ws.query("SELECT sum(population) AS p FROM communes")["p"].iloc[0]
+        raw_total = int(per_commune.sum())
+    else:
+        clipped = territory_layers(ws, scope)
+        counts = {name: _length(clipped[name]) for name in _COUNTED}
+        communes = clipped["communes"]
+        population = None if communes is None else communes["population"].sum(min_count=1)
+        raw_total = int(per_commune[per_commune.index.isin(scope)].sum())
     total = protect(
-        pd.Series([int(counts["n"].sum())] if len(counts) else [], dtype="int64"), settings=settings
+        pd.Series([raw_total] if len(per_commune) else [], dtype="int64"), settings=settings
     ).total_label
-    population = None
-    if "communes" in layers:
-        population = ws.query("SELECT sum(population) AS p FROM communes")["p"].iloc[0]
+    if scope is not None and _isolates_a_small_count(ws, scope, raw_total, per_commune, settings):
+        total = SECONDARY
     return {
         "name": ws.name,
-        "communes": layers["communes"].count if "communes" in layers else 0,
-        "qpv": layers["qpv"].count if "qpv" in layers else 0,
+        "territory": None if scope is None else territory,
+        **counts,
         "population": None if population is None or pd.isna(population) else int(population),
-        "partners": layers["partners"].count if "partners" in layers else 0,
-        "stops": layers["stops"].count if "stops" in layers else 0,
         "contacts": total,
     }
+
+
+def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """The ``layers`` of :func:`info` as a French table (one row per layer)."""
+    rows = [
+        {
+            "Couche": LAYER_LABELS.get(name, name),
+            "Table": name,
+            "Entités": meta["count"],
+            "Source": meta["source"],
+            "Millésime": meta["vintage"],
+            "Licence": meta["licence"],
+            "SCR d'origine": meta.get("source_crs") or "—",
+            "SCR stocké": meta["crs"] or "— (table)",
+            "Mise à jour": meta["updated"],
+        }
+        for name, meta in layers.items()
+    ]
+    columns = ["Couche", "Table", "Entités", "Source", "Millésime", "Licence"]
+    columns += ["SCR d'origine", "SCR stocké", "Mise à jour"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
@@ -127,6 +283,7 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
             "source": meta.source,
             "vintage": meta.vintage,
             "licence": meta.licence,
+            "source_crs": meta.source_crs,
             "updated": meta.updated,
         }
     if "contacts" in ws.layers():
@@ -138,6 +295,7 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
             "source": f"contacts protégés (k={settings.k}, arrondi {settings.rounding})",
             "vintage": meta.vintage,
             "licence": meta.licence,
+            "source_crs": None,
             "updated": meta.updated,
         }
     return {
@@ -208,3 +366,51 @@ def _density_row(density: gpd.GeoDataFrame | None, code: str, k: int) -> tuple[s
     if shown.empty:
         return ("Contacts (protégés)", f"< {k} ou aucun")
     return ("Contacts affichés sur ses zones", f"{int(shown.sum()):,}".replace(",", "\u202f"))
+
+
+# ------------------------------------------------------------------------------ private
+_COUNTED = ("communes", "qpv", "partners", "stops")
+_SPATIAL = ("communes", "qpv", "partners", "stops", "service_gaps")
+
+
+def _scope(ws: Workspace, territory: str | None) -> set[str] | None:
+    """The communes of ``territory``, or None for the whole workspace (no restriction)."""
+    return None if is_whole(territory) else resolve(ws, territory)
+
+
+def _read_layers(ws: Workspace) -> dict[str, gpd.GeoDataFrame | None]:
+    return {name: ws.read_layer(name) if ws.has(name) else None for name in _SPATIAL}
+
+
+def _length(gdf: gpd.GeoDataFrame | None) -> int:
+    return 0 if gdf is None else len(gdf)
+
+
+def _contacts_per_commune(ws: Workspace) -> pd.Series:
+    """Raw contact counts per commune (private: only totals of them are protected)."""
+    if not ws.has("contacts"):
+        return pd.Series([], dtype="int64")
+    counts = ws.query("SELECT commune, count(*) AS n FROM contacts GROUP BY commune")
+    return counts.set_index("commune")["n"].astype("int64")
+
+
+def _isolates_a_small_count(
+    ws: Workspace,
+    scope: set[str],
+    raw_total: int,
+    per_commune: pd.Series,
+    settings: Settings,
+) -> bool:
+    """Whether a larger nested territory's total minus this one gives 1 to k-1 contacts.
+
+    The whole workspace and every defined territory whose communes strictly contain
+    ``scope`` are checked: their totals are shown elsewhere, so this total is withheld
+    (the larger one keeps its figure).
+    """
+    scopes = [resolve(ws, WHOLE_WORKSPACE), *(resolve(ws, t.name) for t in list_territories(ws))]
+    for other in scopes:
+        if scope < other:
+            difference = int(per_commune[per_commune.index.isin(other)].sum()) - raw_total
+            if 0 < difference < settings.k:
+                return True
+    return False

@@ -19,9 +19,26 @@ class Keys:
     WORKSPACE = "workspace_path"
     SELECTED_ZONE = "selected_zone"
     BASEMAP = "basemap"
+    TERRITORY = "territory_name"  # None: the whole workspace
+    FLASH = "flash_message"  # a success message shown once, after a rerun
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_BASEMAP = "widget_basemap"
+    W_TERRITORY = "widget_territory"
+    # "Données" page: the import form and the programme-territory forms
+    W_IMPORT_FORM = "widget_import_form"
+    W_IMPORT_FILE = "widget_import_file"
+    W_IMPORT_KIND = "widget_import_kind"
+    W_IMPORT_VINTAGE = "widget_import_vintage"
+    W_IMPORT_LICENCE = "widget_import_licence"
+    W_IMPORT_CRS = "widget_import_crs"
+    W_DEFINE_FORM = "widget_define_territory_form"
+    W_DEFINE_NAME = "widget_define_territory_name"
+    W_DEFINE_EPCI = "widget_define_territory_epci"
+    W_DEFINE_COMMUNES = "widget_define_territory_communes"
+    W_DEFINE_QPV = "widget_define_territory_qpv"
+    W_DELETE_FORM = "widget_delete_territory_form"
+    W_DELETE_NAME = "widget_delete_territory_name"
 
 
 def init_session_state() -> None:
@@ -30,6 +47,8 @@ def init_session_state() -> None:
         Keys.WORKSPACE: os.environ.get("TERRITORY_WORKSPACE", DEFAULT_WORKSPACE),
         Keys.SELECTED_ZONE: None,
         Keys.BASEMAP: False,
+        Keys.TERRITORY: None,
+        Keys.FLASH: None,
     }
     for key, value in defaults.items():
         if key not in st.session_state:

@@ -1,0 +1,105 @@
+"""Data page: layers with sources and vintages, file imports with their reports, territories."""
+
+import streamlit as st
+
+from territory import TerritoryError
+from territory.territories import choices, define_territory, delete_territory, territories_table
+from territory.ui.common import (
+    cached_info,
+    cached_territory_names,
+    demo_banner,
+    flash,
+    import_kinds,
+    import_label,
+    import_upload,
+    settings,
+    show_flash,
+    show_import_report,
+    workspace_or_stop,
+)
+from territory.ui.state import Keys
+from territory.views import layers_table
+
+DEFINE_WIDGETS = (Keys.W_DEFINE_NAME, Keys.W_DEFINE_EPCI, Keys.W_DEFINE_COMMUNES, Keys.W_DEFINE_QPV)
+
+ws = workspace_or_stop()
+demo_banner(ws)
+st.title("Données du territoire")
+show_flash()
+
+st.subheader("Couches de l'espace de travail")
+layers_box = st.container()  # filled at the end: an import below changes the layers
+
+st.subheader("Importer un fichier")
+with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
+    upload = st.file_uploader("Fichier", key=Keys.W_IMPORT_FILE)
+    kind = st.selectbox(
+        "Type de données", import_kinds(), format_func=import_label, key=Keys.W_IMPORT_KIND
+    )
+    left, middle, right = st.columns(3)
+    vintage = left.text_input("Millésime (facultatif)", key=Keys.W_IMPORT_VINTAGE)
+    licence = middle.text_input("Licence (facultatif)", key=Keys.W_IMPORT_LICENCE)
+    crs = right.text_input(
+        "Système de coordonnées (facultatif)",
+        key=Keys.W_IMPORT_CRS,
+        placeholder="EPSG:2154",
+        help="Seulement pour un fichier géographique qui n'en déclare pas.",
+    )
+    imported = st.form_submit_button("Importer", icon=":material/upload:")
+if imported and upload is None:
+    st.warning("Choisissez d'abord un fichier à importer.")
+elif imported and upload is not None:
+    try:
+        with st.spinner("Import en cours…"):
+            report = import_upload(
+                ws, str(kind), upload.name, upload.getvalue(), settings=settings(),
+                vintage=vintage, licence=licence, crs=crs,
+            )  # fmt: skip
+    except TerritoryError as exc:
+        st.error(f"Import impossible : {exc}")
+    else:
+        show_import_report(report)
+
+st.subheader("Territoires du programme")
+st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
+table = territories_table(ws)
+if table.empty:
+    st.info("Aucun territoire défini : tout l'espace de travail est étudié.")
+else:
+    st.dataframe(table, hide_index=True, width="stretch")
+
+options = choices(ws)
+with st.form(Keys.W_DEFINE_FORM):
+    name = st.text_input("Nom du nouveau territoire", key=Keys.W_DEFINE_NAME)
+    picked = {
+        kind: st.multiselect(
+            label, list(labels), format_func=labels.get, key=key, placeholder="Choisir…"
+        )
+        for kind, label, labels, key in (
+            ("epci", "EPCI", options.epci, Keys.W_DEFINE_EPCI),
+            ("communes", "Communes", options.communes, Keys.W_DEFINE_COMMUNES),
+            ("qpv", "QPV", options.qpv, Keys.W_DEFINE_QPV),
+        )
+    }
+    if st.form_submit_button("Enregistrer le territoire", icon=":material/add_location_alt:"):
+        try:
+            defined = define_territory(ws, name, **picked)
+        except TerritoryError as exc:
+            st.error(f"Territoire non enregistré : {exc}")
+        else:
+            flash(f"Territoire « {defined.name} » enregistré.", clear=DEFINE_WIDGETS)
+
+if names := cached_territory_names(str(ws.path), ws.version):
+    with st.form(Keys.W_DELETE_FORM):
+        doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
+        if st.form_submit_button("Supprimer", icon=":material/delete:"):
+            try:  # deleted meanwhile from another tab or the command line?
+                delete_territory(ws, str(doomed))
+            except TerritoryError as exc:
+                st.error(f"Suppression impossible : {exc}")
+            else:
+                flash(f"Territoire « {doomed} » supprimé.")
+
+with layers_box:
+    layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
+    st.dataframe(layers_table(layers), hide_index=True, width="stretch")

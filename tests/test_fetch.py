@@ -1,0 +1,437 @@
+"""Fetching a real territory, on recorded answers of the official sources (no real network).
+
+The recorded answers are in ``tests/data/recorded`` (see its README); the GTFS feed, the
+QPV 2015 shapefile zip and the INSEE density workbook are built here, in their real
+formats, because they are binary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import requests
+import responses
+import shapely
+
+from territory import Settings, ValidationError, _http, sources
+from territory._http import NetworkError
+from territory.fetch import TOKEN_ENV, fetch_territory, select_communes
+from territory.sources import SOURCES
+from territory.store import Workspace
+
+RECORDED = Path(__file__).parent / "data" / "recorded"
+DATAGOUV_QPV = SOURCES["qpv2024"].url
+QPV2024_URL = (
+    "https://static.data.gouv.fr/resources/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/"
+    "20240822-094712/qp2024-france-hexagonale-outre-mer-wgs84.geojson"
+)
+QPV2015_URL = (
+    "https://static.data.gouv.fr/resources/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/"
+    "20150622-160316/qp-politiquedelaville-shp.zip"
+)
+GTFS_URL = "https://transport.data.gouv.fr/resources/80931/download"
+CAEN_LA_MER = "200065597"
+
+
+def recorded(name: str) -> bytes:
+    return (RECORDED / name).read_bytes()
+
+
+# ------------------------------------------------------------------ binary answers
+def gtfs_zip() -> bytes:
+    """A small Twisto-like feed: three stops in Caen and Hérouville, two trips a weekday."""
+    files = {
+        "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\n"
+        "TWISTO,Twisto,https://www.twisto.fr,Europe/Paris\n",
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+        "CHV,Chemin Vert,49.1925,-0.3910\nTHE,Théâtre,49.1850,-0.3600\n"
+        "GPA,Grand Parc,49.2040,-0.3240\n",
+        "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type\n"
+        "T2,TWISTO,T2,Chemin Vert - Grand Parc,0\n",
+        "trips.txt": "route_id,service_id,trip_id\nT2,SEM,T2-1\nT2,SEM,T2-2\n",
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "T2-1,07:00:00,07:00:00,CHV,1\nT2-1,07:12:00,07:12:00,THE,2\n"
+        "T2-1,07:25:00,07:25:00,GPA,3\nT2-2,17:00:00,17:00:00,GPA,1\n"
+        "T2-2,17:13:00,17:13:00,THE,2\nT2-2,17:25:00,17:25:00,CHV,3\n",
+        "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+        "start_date,end_date\nSEM,1,1,1,1,1,0,0,20260831,20270704\n",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
+
+
+def qpv2015_zip(tmp_path: Path) -> bytes:
+    """The official 2015 zip layout: several shapefiles, QP_METROPOLE_LB93 in Lambert-93."""
+    folder = tmp_path / "qp2015"
+    folder.mkdir()
+    chemin_vert = shapely.box(-0.397, 49.188, -0.385, 49.197)
+    metro = gpd.GeoDataFrame(
+        {"CODE_QP": ["QP014003"], "NOM_QP": ["Chemin Vert"], "COMMUNE_QP": ["Caen"]},
+        geometry=[chemin_vert],
+        crs=4326,
+    ).to_crs(2154)
+    guadeloupe = gpd.GeoDataFrame(
+        {"CODE_QP": ["QP971001"], "NOM_QP": ["Carénage"], "COMMUNE_QP": ["Pointe-à-Pitre"]},
+        geometry=[shapely.box(-61.54, 16.23, -61.53, 16.24)],
+        crs=4326,
+    ).to_crs(32620)
+    pyogrio.write_dataframe(guadeloupe, folder / "QP_GUADELOUPE_UTM20.shp")
+    pyogrio.write_dataframe(metro, folder / "QP_METROPOLE_LB93.shp")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, path.name)
+    return buffer.getvalue()
+
+
+def density_xlsx() -> bytes:
+    """The INSEE workbook layout: a presentation sheet, then « Maille communale »."""
+    table = """CODGEO;LIBGEO;DENS;LIBDENS;PMUN22;P1;P2;P3;DENS_AAV;LIBDENS_AAV;DENS7;LIBDENS7
+14118;Caen;1;Urbain dense;108200;94.1;5.9;0;1;Urbain dense;1;Grands centres urbains
+14327;Hérouville-Saint-Clair;1;Urbain dense;23400;88;12;0;1;Urbain dense;1;Grands centres urbains
+14257;Évrecy;3;Rural;2050;0;41.2;58.8;3;Rural;5;Bourgs ruraux"""
+    titles = [["Grille communale de densité 2025"], ["Géographie au 01/01/2025"], [], ["Insee"]]
+    rows = titles + [line.split(";") for line in table.splitlines()]
+    return _xlsx({"Présentation": [["Grille communale de densité"]], "Maille communale": rows})
+
+
+def _xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    n = range(1, len(sheets) + 1)
+
+    def cell(row: int, col: int, value: str) -> str:
+        ref = f"{chr(65 + col)}{row}"
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr(
+            "[Content_Types].xml",
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            f'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
+            + "".join(
+                f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+                f'ContentType="{ct}.worksheet+xml"/>'
+                for i in n
+            )
+            + "</Types>",
+        )
+        zf.writestr(
+            "_rels/.rels",
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        zf.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+            + "".join(
+                f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
+                for i, name in zip(n, sheets, strict=True)
+            )
+            + "</sheets></workbook>",
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{pkg}">'
+            + "".join(
+                f'<Relationship Id="rId{i}" Type="{rel}/worksheet" '
+                f'Target="worksheets/sheet{i}.xml"/>'
+                for i in n
+            )
+            + "</Relationships>",
+        )
+        for i, rows in zip(n, sheets.values(), strict=True):
+            data = "".join(
+                f'<row r="{r}">' + "".join(cell(r, c, v) for c, v in enumerate(row)) + "</row>"
+                for r, row in enumerate(rows, 1)
+            )
+            zf.writestr(
+                f"xl/worksheets/sheet{i}.xml",
+                f'<worksheet xmlns="{main}"><sheetData>{data}</sheetData></worksheet>',
+            )
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------ fixtures
+@pytest.fixture
+def settings(tmp_path: Path, settings: Settings) -> Settings:
+    return dataclasses.replace(settings, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.create(tmp_path / "caen.gpkg", name="Caen la Mer")
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    recorded_waits: list[float] = []
+    monkeypatch.setattr(_http, "_sleep", recorded_waits.append)
+    return recorded_waits
+
+
+@pytest.fixture
+def official(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> responses.RequestsMock:
+    """Every official source answering with its recorded (or built) answer."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(
+            SOURCES["communes"].url_for(dep="14"), body=recorded("geo_api_communes_14.geojson")
+        )
+        mock.get(SOURCES["density"].url, body=density_xlsx())
+        mock.get(DATAGOUV_QPV, body=recorded("datagouv_qpv_dataset.json"))
+        mock.get(QPV2024_URL, body=recorded("qpv_2024_wgs84.geojson"))
+        mock.get(QPV2015_URL, body=qpv2015_zip(tmp_path))
+        mock.get(SOURCES["france_services"].url, body=recorded("liste-fs-extract.csv"))
+        mock.get(
+            SOURCES["data_inclusion"].url, body=recorded("data_inclusion_search_services.json")
+        )
+        mock.get(SOURCES["transport"].url, body=recorded("transport_datasets.json"))
+        mock.get(GTFS_URL, body=gtfs_zip())
+        yield mock
+
+
+def _notes(reports: list[Any], kind: str) -> str:
+    return " | ".join(n for r in reports if r.kind == kind for n in r.notes)
+
+
+# --------------------------------------------------------------------------- tests
+def test_fetched_communes_land_with_population_and_epci(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    said: list[str] = []
+    reports = fetch_territory(
+        ws, departement="14", epci=[CAEN_LA_MER], settings=settings, progress=said.append
+    )
+    communes = ws.read_layer("communes").set_index("code")
+    assert sorted(communes.index) == ["14118", "14327"]  # Évrecy is in another EPCI
+    assert communes.loc["14118", "population"] == 109400
+    assert set(communes["epci"]) == {CAEN_LA_MER}
+    assert communes.loc["14118", "densite_libelle"] == "Grands centres urbains"
+    assert "2 commune(s) gardée(s) sur 3" in _notes(reports, "communes")
+    assert "grille à 7 niveaux" in _notes(reports, "density")
+    info = ws.layers()
+    assert info["communes"].licence == sources.LICENCE_OUVERTE
+    assert info["communes"].vintage.startswith("COG en vigueur au ")
+    assert info["qpv"].vintage == "QPV 2015 (2015-06-22)"
+    assert info["stops"].licence == "ODbL 1.0"
+    assert any(m.startswith("Téléchargement : communes") for m in said)
+    assert all(r.read for r in reports), [r.to_text() for r in reports]
+
+
+def test_qpv_of_both_generations_are_cut_to_the_territory(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    qpv = ws.read_layer("qpv").set_index("code")
+    # Charlotte Corday lies outside both communes, Lille Sud outside the box, Guadeloupe
+    # is another shapefile of the zip.
+    assert sorted(qpv.index) == ["QN01403M", "QP014003"]
+    assert qpv.loc["QN01403M", "generation"] == 2024
+    assert qpv.loc["QP014003", "communes"] == "14118"  # 2015 names matched to codes
+    assert "QP2024_France_Hexagonale_Outre_Mer_WGS84" in _notes(reports, "qpv")
+    dataset_calls = [c for c in official.calls if c.request.url == DATAGOUV_QPV]
+    assert len(dataset_calls) == 1  # the second generation reads the cached dataset answer
+
+
+def test_partners_merge_france_services_and_data_inclusion(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    partners = ws.read_layer("partners").set_index("nom")
+    assert sorted(partners["type"]) == ["CS", "FRANCE_SERVICES", "FRANCE_SERVICES", "ML"]
+    assert "France services Evrecy" not in partners.index
+    assert partners.loc["Mission locale Caen la Mer Calvados Centre", "horaires"] == (
+        "Mo-Fr 08:30-12:30,13:30-17:30; PH closed"
+    )
+    assert partners.loc["Centre socioculturel du Grand Parc", "horaires"] == "Tu,Th 14:00-18:00"
+    assert partners.loc["France services Caen Pierre Heuzé", "horaires"].startswith("Mo-Fr 09:00")
+    assert (partners["statut"] == "fourni").all()
+    search = next(
+        c for c in official.calls if c.request.url.startswith(SOURCES["data_inclusion"].url)
+    )
+    assert "code_commune=14118" in search.request.url  # the most populated commune anchors
+    assert "Authorization" not in search.request.headers
+    assert "2 France services" in _notes(reports, "partners")
+
+
+def test_the_data_inclusion_token_is_sent_when_set(
+    official: responses.RequestsMock,
+    ws: Workspace,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "jeton-de-test")
+    fetch_territory(ws, departement="14", communes=["14118"], settings=settings)
+    search = next(
+        c for c in official.calls if c.request.url.startswith(SOURCES["data_inclusion"].url)
+    )
+    assert search.request.headers["Authorization"] == "Bearer jeton-de-test"
+
+
+def test_stops_come_from_the_network_covering_the_territory(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    stops = ws.read_layer("stops")
+    assert sorted(stops["nom"]) == ["Chemin Vert", "Grand Parc", "Théâtre"]
+    assert ws.has("service_gaps")
+    notes = _notes(reports, "gtfs")
+    assert "Réseau urbain Twisto" in notes and "Nomad" not in notes
+    assert ws.layers()["stops"].source == "gtfs-reseau-urbain-twisto.zip"
+
+
+def test_a_failing_source_does_not_stop_the_others(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings, waits: list[float]
+) -> None:
+    official.replace(responses.GET, SOURCES["density"].url, status=404)
+    official.replace(responses.GET, SOURCES["transport"].url, status=503)
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    by_kind = {r.kind: r for r in reports}
+    assert "non importé : www.insee.fr : ressource introuvable (HTTP 404)" in _notes(
+        reports, "density"
+    )
+    assert by_kind["gtfs"].read == 0
+    assert "transport.data.gouv.fr ne répond pas correctement : HTTP 503" in _notes(reports, "gtfs")
+    assert len(waits) == _http.MAX_ATTEMPTS - 1
+    assert {"communes", "qpv", "partners"} <= set(ws.layers())
+    assert not ws.has("stops") and not ws.has("density_classes")
+    assert ws.read_layer("communes")["densite"].isna().all()
+
+
+def test_a_partner_source_failing_keeps_the_other(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    official.replace(responses.GET, SOURCES["data_inclusion"].url, status=401)
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    assert set(ws.read_layer("partners")["type"]) == {"FRANCE_SERVICES"}
+    notes = _notes(reports, "partners")
+    assert "data·inclusion non téléchargé" in notes and TOKEN_ENV in notes
+
+
+def test_the_next_feed_is_tried_when_the_best_one_cannot_be_downloaded(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    official.replace(responses.GET, GTFS_URL, status=404)
+    official.get("https://transport.data.gouv.fr/resources/70001/download", body=gtfs_zip())
+    reports = fetch_territory(
+        ws, departement="14", epci=[CAEN_LA_MER], communes=["14257"], settings=settings
+    )
+    assert "flux Réseau urbain Twisto non téléchargé" in _notes(reports, "gtfs")
+    assert ws.layers()["stops"].source == "gtfs-tad-vallees-orne-odon.zip"
+
+
+def test_an_unreadable_download_is_dropped_from_the_cache(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    official.replace(responses.GET, SOURCES["density"].url, body=b"<html>maintenance</html>")
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    assert "fichier téléchargé illisible" in _notes(reports, "density")
+    assert not _http.cache_path(SOURCES["density"].url, settings=settings).exists()
+
+
+def test_offline_everywhere_raises_one_french_error(
+    ws: Workspace, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.GET, re.compile(r"https://.*"), callback=_offline)
+        with pytest.raises(NetworkError) as info:
+            fetch_territory(ws, departement="14", settings=settings)
+    message = str(info.value)
+    assert message.startswith("aucune source n'a pu être téléchargée : communes (geo.api.gouv.fr)")
+    assert "hors ligne ? les fichiers déjà téléchargés restent utilisables" in message
+    assert not ws.has("communes")
+    assert [p.name for p in Path(settings.cache_dir).iterdir()] == ["territoires"]  # no answer
+
+
+def _offline(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+    raise requests.ConnectionError(f"Failed to resolve {request.url}")
+
+
+def test_codes_are_checked_before_any_download(ws: Workspace, settings: Settings) -> None:
+    with pytest.raises(ValidationError) as info:
+        fetch_territory(ws, departement="140", epci=["2000"], communes=["1418"], settings=settings)
+    assert info.value.problems == [
+        "code département invalide : « 140 »",
+        "code EPCI invalide : « 2000 »",
+        "code commune invalide : « 1418 »",
+    ]
+
+
+# ------------------------------------------------------------------ answer readers
+def test_select_communes_keeps_epci_and_communes_and_names_the_unknown() -> None:
+    collection = json.loads(recorded("geo_api_communes_14.geojson"))
+    kept, notes = select_communes(collection, epci=["200066728"], communes=["14327", "14999"])
+    assert [f["properties"]["code"] for f in kept["features"]] == ["14327", "14257"]
+    assert "2 commune(s) gardée(s) sur 3" in notes[0]
+    assert notes[1] == "codes introuvables dans le département : 14999"
+    assert select_communes(collection, epci=[], communes=[]) == (collection, [])
+    with pytest.raises(ValidationError, match="aucune commune du département"):
+        select_communes(collection, epci=["200093201"], communes=[])
+
+
+def test_pick_resource_prefers_the_wgs84_geojson_and_finds_the_2015_zip() -> None:
+    dataset = json.loads(recorded("datagouv_qpv_dataset.json"))
+    rule_2024, rule_2015 = SOURCES["qpv2024"].rule, SOURCES["qpv2015"].rule
+    assert rule_2024 is not None and rule_2015 is not None
+    assert sources.pick_resource(dataset, rule_2024).url == QPV2024_URL
+    chosen = sources.pick_resource(dataset, rule_2015)
+    assert (chosen.url, chosen.modified[:10]) == (QPV2015_URL, "2015-06-22")
+    with pytest.raises(sources.InputFileError, match=r"ressources : listeqp2024-cog2024\.csv"):
+        sources.pick_resource({"resources": dataset["resources"][:1]}, rule_2024)
+
+
+def test_inclusion_places_read_structures_and_networks() -> None:
+    rows = sources.inclusion_places(json.loads(recorded("data_inclusion_search_services.json")))
+    assert [(r["nom"], r["typologie"], r["code_insee"]) for r in rows] == [
+        ("Mission locale Caen la Mer Calvados Centre", "ML", "14118"),
+        ("Centre socioculturel du Grand Parc", "CS", "14327"),
+    ]
+    assert rows[1]["horaires_accueil"] == "Tu,Th 14:00-18:00"  # the service's, structure has none
+    assert (
+        rows[1]["adresse"]
+        == "Place du Marché, Quartier du Grand Parc, 14200 Hérouville-Saint-Clair"
+    )
+    v0 = {"items": [{"service": {"nom": "PIJ", "typologie": "PIJ_BIJ", "code_insee": "14118"}}]}
+    assert sources.inclusion_places(v0)[0]["typologie"] == "PIJ_BIJ"
+    with pytest.raises(sources.InputFileError, match="items"):
+        sources.inclusion_places({"detail": "Not authenticated"})
+
+
+def test_gtfs_feeds_match_current_and_older_answer_shapes() -> None:
+    answer = json.loads(recorded("transport_datasets.json"))
+    caen = {("epci", CAEN_LA_MER), ("commune", "14118"), ("departement", "14")}
+    feeds = sources.gtfs_feeds(answer, caen)
+    assert [(d["slug"], r["url"]) for d, r in feeds] == [("reseau-urbain-twisto", GTFS_URL)]
+    evrecy = {("commune", "14257"), ("departement", "14")}
+    assert [d["slug"] for d, _ in sources.gtfs_feeds(answer, evrecy)] == ["tad-vallees-orne-odon"]
+    assert sources.gtfs_feeds({"data": answer}, {("region", "28")}) == []
+
+
+def test_france_services_rows_convert_weekday_hours() -> None:
+    import pandas as pd
+
+    table = pd.read_csv(RECORDED / "liste-fs-extract.csv", dtype=str, keep_default_na=False)
+    rows = sources.france_services_rows(table)
+    assert [r["code_insee"] for r in rows] == ["14118", "14257", "14327"]
+    assert rows[1]["adresse"] == "4 rue du Colonel Arnaud Beltrame, BP 3, 14210 Évrecy"
+    assert rows[1]["horaires_accueil"].startswith("Mo,We,Fr 09:00-12:30,14:00-17:00")
