@@ -100,7 +100,11 @@ def test_import_real_communes_then_france_services(tmp_path: Path) -> None:
         "--json",
     )
     assert partners.returncode == 0, partners.stderr
-    assert json.loads(partners.stdout)["accepted"] > 200
+    report = json.loads(partners.stdout)
+    # the national list: Calvados' 45 sites and its neighbours' within 10 km are kept
+    assert 45 <= report["accepted"] < 80
+    assert report["read"] == report["accepted"] + report["refused"] + report["pending"] == 223
+    assert all("hors du territoire" in r["reason"] for r in report["refusals"])
 
 
 def test_wrong_kind_of_file_is_one_line(tmp_path: Path) -> None:

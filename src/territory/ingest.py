@@ -137,8 +137,33 @@ def _partners(
     stored = _commune_table(ws)
     if stored is not None:
         layer = _translate_partners(layer, cog.translation_table(stored[0]), report)[0]
+    if ws.has("communes"):
+        layer = _near_territory(layer, ws.read_layer("communes", columns=["code"]), report)
     ws.write_layer("partners", layer, source=path.name, vintage=vintage, licence=licence)
     return report
+
+
+PARTNER_REACH_M = 10_000
+
+
+def _near_territory(
+    layer: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, report: ImportReport
+) -> gpd.GeoDataFrame:
+    """Keep partners within :data:`PARTNER_REACH_M` of the communes (people cross borders).
+
+    A national list (France services) thus gives the territory's partners and its
+    neighbours'; the others are refused with the reason, and partners still waiting
+    for geocoding are kept.
+    """
+    reach = communes.to_crs(2154).union_all().buffer(PARTNER_REACH_M)
+    located = layer.geometry.notna()
+    inside = pd.Series(True, index=layer.index)
+    inside[located] = layer.loc[located].to_crs(2154).within(reach).to_numpy()
+    for name in layer.loc[~inside, "nom"]:
+        report.accepted -= 1
+        report.refuse(str(name), f"hors du territoire (à plus de {PARTNER_REACH_M // 1000} km)")
+    report.check()
+    return layer[inside]
 
 
 def _gtfs(

@@ -352,10 +352,24 @@ def zone_details(layers: MapLayers, layer: str, code: str, *, k: int) -> dict[st
         match = layers.density[layers.density["zone"] == code]
         if len(match):
             z = match.iloc[0]
-            title = {"200m": "Carreau de 200 m", "1km": "Carreau de 1 km"}.get(
-                z["level"], "Reste de la commune"
+            names = (
+                {}
+                if layers.communes is None
+                else dict(zip(layers.communes["code"], layers.communes["nom"], strict=True))
             )
-            rows += [("Contacts (protégés)", str(z["label"])), ("Zone", code)]
+            commune = f"{names.get(z['commune'], '')} ({z['commune']})".strip()
+            if z["level"] == LEVEL_COMMUNE:
+                title = f"Reste de la commune {names.get(code, code)}"
+                note = "contacts hors des carreaux publiés de la commune"
+            else:
+                title = {"200m": "Carreau de 200 m", "1km": "Carreau de 1 km"}[z["level"]]
+                note = "carreau INSEE (identifiant Filosofi)"
+            rows += [
+                ("Contacts (protégés)", str(z["label"])),
+                ("Commune", commune),
+                ("Zone", code),
+                ("Lecture", note),
+            ]
     return {"title": title, "rows": pd.DataFrame(rows, columns=["Indicateur", "Valeur"])}
 
 
