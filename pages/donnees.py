@@ -3,6 +3,7 @@
 import streamlit as st
 
 from territory import TerritoryError
+from territory.fetch import fetch_territory
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import (
     cached_info,
@@ -59,6 +60,35 @@ elif imported and upload is not None:
         st.error(f"Import impossible : {exc}")
     else:
         show_import_report(report)
+
+with st.expander(
+    "Télécharger les données officielles (internet)", icon=":material/cloud_download:"
+):
+    with st.form(Keys.W_FETCH_FORM):
+        dep = st.text_input("Département", key=Keys.W_FETCH_DEP, placeholder="14")
+        epci = st.text_input(
+            "EPCI (SIREN, facultatif)",
+            key=Keys.W_FETCH_EPCI,
+            help="Plusieurs codes séparés par des virgules.",
+        )
+        fetch = st.form_submit_button("Télécharger et importer", icon=":material/download:")
+    if fetch:
+        with st.status("Téléchargement des sources officielles…", expanded=True) as status:
+            try:
+                reports = fetch_territory(
+                    ws,
+                    departement=dep.strip().upper(),
+                    settings=settings(),
+                    epci=[c.strip() for c in epci.split(",") if c.strip()],
+                    progress=status.write,
+                )
+            except TerritoryError as exc:
+                status.update(label="Téléchargement impossible", state="error")
+                st.error(str(exc))
+            else:
+                status.update(label="Données téléchargées et importées", state="complete")
+                for report in reports:
+                    show_import_report(report)
 
 st.subheader("Territoires du programme")
 st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")

@@ -95,3 +95,43 @@ def test_corrupted_file_is_an_input_error(tmp_path: Path) -> None:
     path.write_text('{"type": "FeatureCollection", "features": [')
     with pytest.raises(InputFileError, match=r"illisible|lisible"):
         read_communes(path)
+
+
+def test_insee_workbook_density_sheet_and_seven_levels(tmp_path: Path) -> None:
+    """The INSEE layout: documentation sheet first, header on row 5, DENS (3) and DENS7."""
+    from test_fetch import density_xlsx
+
+    path = tmp_path / "fichier_diffusion_2025.xlsx"
+    path.write_bytes(density_xlsx())
+    classes, report = read_density_classes(path)
+    assert report.accepted == len(classes) > 0
+    assert classes["densite"].max() > 3  # the 7-level grid, not the 3-level DENS
+    assert classes["densite_libelle"].str.len().gt(0).all()
+
+
+def test_swapped_lat_lon_is_refused_with_a_guess(tmp_path: Path) -> None:
+    feature = {
+        "type": "Feature",
+        "properties": {"code": "14118", "nom": "Caen"},
+        "geometry": {"type": "Point", "coordinates": [49.18, -0.37]},
+    }
+    path = tmp_path / "swapped.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    with pytest.raises(CRSError, match="inversées"):
+        read_communes(path)
+
+
+def test_zipped_shapefile_in_lambert93(tmp_path: Path) -> None:
+    import zipfile
+
+    communes, _ = read_communes(shared_file("communes-14-calvados.geojson"))
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    admin_express = communes.head(20).rename(columns={"code": "INSEE_COM", "nom": "NOM"})
+    admin_express[["INSEE_COM", "NOM", "geometry"]].to_crs(2154).to_file(folder / "communes.shp")
+    archive = tmp_path / "communes.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, part.name)
+    again, report = read_communes(archive)
+    assert report.accepted == 20 and again.crs.to_epsg() == 2154

@@ -252,3 +252,18 @@ def test_home_territory_choice_restricts_the_map(demo_copy: Path, settings: Sett
     assert shown == codes  # communes of the territory only
     counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]
     assert counts and all(c >= settings.k for c in counts)
+
+
+def test_fetch_offline_says_so_in_french(demo_copy: Path) -> None:
+    """No internet: the page says which sources failed, no traceback, workspace unchanged."""
+    import responses
+
+    at = open_page(demo_copy)
+    version = Workspace.open(demo_copy).version
+    at.text_input(key=Keys.W_FETCH_DEP).input("14")
+    submit = next(b for b in at.button if "Télécharger" in str(b.label))
+    with responses.RequestsMock(assert_all_requests_are_fired=False):  # every request fails
+        at = submit.click().run()
+    assert not at.exception
+    assert any("aucune source" in e.value for e in at.error)
+    assert Workspace.open(demo_copy).version == version

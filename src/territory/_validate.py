@@ -16,8 +16,17 @@ from territory._errors import CRSError, InputFileError
 from territory.report import ImportReport
 
 # Plausible extents (x/y order) of metropolitan and overseas France, per CRS kind.
-_FRANCE_LONLAT = (-63.2, -21.5, 55.9, 51.2)
 _METRO_LONLAT = (-5.6, 41.2, 10.0, 51.2)
+# Mainland France and Corsica, then the overseas départements and Saint-Pierre-et-Miquelon:
+# one box each, so that swapped metropolitan coordinates do not pass for the Indian Ocean.
+_FRANCE_LONLAT = (
+    _METRO_LONLAT,
+    (-63.2, 14.3, -60.8, 18.2),  # Guadeloupe, Martinique, Saint-Martin, Saint-Barthélemy
+    (-54.7, 2.1, -51.5, 5.8),  # Guyane
+    (55.1, -21.5, 56.0, -20.8),  # La Réunion
+    (44.9, -13.1, 45.4, -12.5),  # Mayotte
+    (-56.5, 46.7, -56.1, 47.2),  # Saint-Pierre-et-Miquelon
+)
 _LAMBERT93 = (50_000.0, 6_000_000.0, 1_300_000.0, 7_150_000.0)
 _LAEA = (2_900_000.0, 1_300_000.0, 4_400_000.0, 3_200_000.0)
 
@@ -62,11 +71,9 @@ def read_vector(
 def guess_crs(gdf: gpd.GeoDataFrame) -> str | None:
     """The CRS the coordinates most probably are in (EPSG code), or None."""
     xmin, ymin, xmax, ymax = gdf.total_bounds
-    for code, box in (
-        ("EPSG:4326", _FRANCE_LONLAT),
-        ("EPSG:2154", _LAMBERT93),
-        ("EPSG:3035", _LAEA),
-    ):
+    if _in_france((xmin, ymin, xmax, ymax)):
+        return "EPSG:4326"
+    for code, box in (("EPSG:2154", _LAMBERT93), ("EPSG:3035", _LAEA)):
         if _inside((xmin, ymin, xmax, ymax), box):
             return code
     if _inside((ymin, xmin, ymax, xmax), _METRO_LONLAT):
@@ -84,7 +91,7 @@ def check_crs_plausible(gdf: gpd.GeoDataFrame, *, name: str) -> None:
     declared = CRS.from_user_input(gdf.crs)
     try:
         lonlat = gpd.GeoSeries(shapely.box(*bounds), crs=declared).to_crs(4326).total_bounds
-        ok = bool(np.all(np.isfinite(lonlat))) and _inside(tuple(lonlat), _FRANCE_LONLAT)
+        ok = bool(np.all(np.isfinite(lonlat))) and _in_france(tuple(lonlat))
     except Exception:  # projection errors on absurd numbers
         ok = False
     if declared.is_geographic and not _inside(tuple(bounds), (-180, -90, 180, 90)):
@@ -145,6 +152,10 @@ def fix_geometries(gdf: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFr
             int(invalid.sum()),
         )
     return gdf
+
+
+def _in_france(bounds: tuple[float, ...]) -> bool:
+    return any(_inside(bounds, box) for box in _FRANCE_LONLAT)
 
 
 def _inside(bounds: tuple[float, ...], box: tuple[float, ...]) -> bool:

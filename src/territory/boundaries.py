@@ -101,7 +101,13 @@ def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
     report = ImportReport(kind="density", source=path.name)
     raw = _read_table_any_header(path, marker="CODGEO")
     found = find_columns(
-        raw.columns, {"code": ["CODGEO"], "densite": ["DENS"], "densite_libelle": ["LIBDENS"]}
+        # the 7-level grid when the file has both (INSEE 2025 ships DENS = 3 levels, DENS7)
+        raw.columns,
+        {
+            "code": ["CODGEO"],
+            "densite": ["DENS7", "DENS"],
+            "densite_libelle": ["LIBDENS7", "LIBDENS"],
+        },
     )
     require_columns(
         found,
@@ -278,7 +284,12 @@ def _read_table_any_header(path: Path, *, marker: str) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xls", ".ods"):
-            grid = pd.read_excel(path, header=None, dtype=str, engine="calamine")
+            sheets = pd.read_excel(path, header=None, dtype=str, engine="calamine", sheet_name=None)
+            # the sheet holding the marker (INSEE workbooks open on a documentation sheet)
+            grid = next(
+                (g for g in sheets.values() if g.head(30).isin([marker]).any().any()),
+                next(iter(sheets.values())),
+            )
         else:
             lines = _read_text(path).splitlines()
             start = next(

@@ -23,6 +23,9 @@ class Keys:
     FLASH = "flash_message"  # a success message shown once, after a rerun
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
+    W_FETCH_FORM = "widget_fetch_form"
+    W_FETCH_DEP = "widget_fetch_departement"
+    W_FETCH_EPCI = "widget_fetch_epci"
     W_BASEMAP = "widget_basemap"
     W_TERRITORY = "widget_territory"
     # "Données" page: the import form and the programme-territory forms
