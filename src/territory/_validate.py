@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
@@ -162,3 +165,56 @@ def _inside(bounds: tuple[float, ...], box: tuple[float, ...]) -> bool:
     xmin, ymin, xmax, ymax = bounds
     bx0, by0, bx1, by1 = box
     return bool(xmin >= bx0 and ymin >= by0 and xmax <= bx1 and ymax <= by1)
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a user file: UTF-8 (with or without BOM), else Windows-1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def read_tabular(path: Path, *, markers: Iterable[str]) -> pd.DataFrame:
+    """A CSV / XLSX / ODS table as text cells under its header row, wherever that row is.
+
+    The header is the first row, among the first 30 of any sheet, holding one of
+    ``markers`` (compared with :func:`normalise_name`), else the first row: official
+    files often start with titles, and INSEE workbooks open on a documentation sheet.
+    The index is the 0-based line in the file, so reports can name the line.
+    """
+    wanted = {normalise_name(m) for m in markers}
+
+    def is_header(cells: Iterable[object]) -> bool:
+        return any(normalise_name(str(c).strip().strip('"')) in wanted for c in cells)
+
+    if not path.is_file():
+        raise InputFileError(f"fichier introuvable : {path}")
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
+            sheets = pd.read_excel(path, header=None, dtype=str, engine="calamine", sheet_name=None)
+            grids = [g.fillna("").astype(str) for g in sheets.values()]
+            grid = next(
+                (g for g in grids if any(is_header(r) for r in g.head(30).values)), grids[0]
+            )
+        else:
+            lines = decode_text(path.read_bytes()).splitlines()
+            start = next(
+                (i for i, ln in enumerate(lines[:30]) if is_header(re.split(r"[;,\t]", ln))), 0
+            )
+            header = lines[start] if lines else ""
+            grid = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep=max((";", ",", "\t"),
+                               key=header.count), header=None, dtype=str, keep_default_na=False,
+                               skip_blank_lines=False)  # fmt: skip
+            grid.index = grid.index + start
+    except (ValueError, OSError, ImportError, IndexError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path.name} illisible : {str(exc).splitlines()[0]}") from exc
+    if grid.empty:
+        raise InputFileError(f"{path.name} est vide")
+    # no marker: the first row, so that the caller names the columns it expected and found
+    head = next((r for r in grid.index[:30] if is_header(grid.loc[r])), grid.index[0])
+    table = grid.loc[grid.index > head].copy()
+    table.columns = pd.Index([str(c).strip() for c in grid.loc[head]])
+    return table.loc[:, [c != "" for c in table.columns]]

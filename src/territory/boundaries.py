@@ -10,18 +10,17 @@ hard-coded.
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
-from territory._errors import InputFileError
 from territory._validate import (
     find_columns,
     fix_geometries,
     normalise_name,
+    read_tabular,
     read_vector,
     require_columns,
 )
@@ -99,7 +98,7 @@ def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
     """
     path = Path(path)
     report = ImportReport(kind="density", source=path.name)
-    raw = _read_table_any_header(path, marker="CODGEO")
+    raw = read_tabular(path, markers=["CODGEO"])
     found = find_columns(
         # the 7-level grid when the file has both (INSEE 2025 ships DENS = 3 levels, DENS7)
         raw.columns,
@@ -277,53 +276,3 @@ def _link_by_overlap(qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame | None) -
     pieces = pieces.sort_values(["qpv_row", "area"], ascending=[True, False])
     joined = pieces.groupby("qpv_row")["code"].agg(", ".join)
     return pd.Series(joined.reindex(range(len(qpv))).fillna("").to_numpy(), index=qpv.index)
-
-
-def _read_table_any_header(path: Path, *, marker: str) -> pd.DataFrame:
-    """Read a CSV or XLSX whose header row (the one holding ``marker``) may be anywhere."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xls", ".ods"):
-            sheets = pd.read_excel(path, header=None, dtype=str, engine="calamine", sheet_name=None)
-            # the sheet holding the marker (INSEE workbooks open on a documentation sheet)
-            grid = next(
-                (g for g in sheets.values() if g.head(30).isin([marker]).any().any()),
-                next(iter(sheets.values())),
-            )
-        else:
-            lines = _read_text(path).splitlines()
-            start = next(
-                (i for i, line in enumerate(lines[:30]) if marker.lower() in line.lower()), 0
-            )
-            header = lines[start] if lines else ""
-            sep = max((";", ",", "\t"), key=header.count)
-            grid = pd.read_csv(
-                io.StringIO("\n".join(lines[start:])),
-                sep=sep,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-            )
-    except (ValueError, OSError, ImportError, IndexError) as exc:
-        raise InputFileError(f"{path.name} illisible : {exc}") from exc
-    for row in range(min(len(grid), 30)):
-        values = [normalise_name(v) for v in grid.iloc[row].fillna("")]
-        if normalise_name(marker) in values:
-            table = grid.iloc[row + 1 :].reset_index(drop=True)
-            table.columns = [str(c) for c in grid.iloc[row].fillna("")]
-            return table
-    found = ", ".join(map(str, grid.iloc[0].tolist())) if len(grid) else "aucune"
-    raise InputFileError(
-        f"{path.name} : aucune ligne d'en-tête avec la colonne {marker} "
-        f"(colonnes trouvées : {found})"
-    )
-
-
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InputFileError(f"{path.name} : encodage de caractères non reconnu")

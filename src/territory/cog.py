@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import InputFileError
-from territory._validate import find_columns, normalise_name, require_columns
+from territory._validate import find_columns, normalise_name, read_tabular, require_columns
 from territory.boundaries import COMMUNE_COLUMNS
 from territory.report import ImportReport
 
@@ -403,7 +402,7 @@ def read_commune_table(path: str | Path) -> tuple[pd.DataFrame, ImportReport]:
     """
     path = Path(path)
     report = ImportReport(kind=KIND, source=path.name)
-    raw = _read_any(path)
+    raw = read_tabular(path, markers=_HEADER_MARKERS)
     found = find_columns(raw.columns, _SYNONYMS)
     require_columns(found, ["code", "nom"], file=path.name, columns=raw.columns, kind=_EXPECTED)
     if not any(k in found for k in ("population", "epci", "anciens_codes", "typecom")):
@@ -583,55 +582,3 @@ def _to_int(values: pd.Series) -> pd.Series:
         .str.replace(",", ".", regex=False)
     )
     return pd.to_numeric(cleaned, errors="coerce").round().astype("Int64")
-
-
-def _read_any(path: Path) -> pd.DataFrame:
-    """The file as text cells under its header row; the index is the 0-based line in the file."""
-    if not path.is_file():
-        raise InputFileError(f"fichier introuvable : {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-            grid = pd.read_excel(path, header=None, dtype=str, engine="calamine")
-            grid = grid.fillna("").astype(str)
-        else:
-            text = _decode(path.read_bytes())
-            lines = text.splitlines()
-            start = next((i for i, ln in enumerate(lines[:30]) if _is_header(ln)), 0)
-            header = lines[start] if lines else ""
-            sep = max((";", ",", "\t"), key=header.count)
-            grid = pd.read_csv(
-                io.StringIO("\n".join(lines[start:])),
-                sep=sep,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-            )
-            grid.index = grid.index + start
-    except (ValueError, OSError, ImportError, IndexError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"{path.name} illisible : {str(exc).splitlines()[0]}") from exc
-    if grid.empty:
-        raise InputFileError(f"{path.name} est vide")
-    rows = grid.index[: min(len(grid), 30)]
-    head = next((r for r in rows if any(_is_marker(v) for v in grid.loc[r])), grid.index[0])
-    table = grid.loc[grid.index > head].copy()
-    table.columns = pd.Index([str(c).strip() for c in grid.loc[head]])
-    return table.loc[:, [c != "" for c in table.columns]]
-
-
-def _is_header(line: str) -> bool:
-    return any(_is_marker(cell) for cell in re.split(r"[;,\t]", line))
-
-
-def _is_marker(cell: object) -> bool:
-    return normalise_name(str(cell).strip().strip('"')) in _HEADER_MARKERS
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
