@@ -97,16 +97,8 @@ def _density(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: obje
     classes, report = boundaries.read_density_classes(path)
     ws.write_table("density_classes", classes, source=path.name, vintage=vintage, licence=licence)
     if ws.has("communes"):
-        info = ws.layers()["communes"]
         communes = boundaries.with_density(ws.read_layer("communes"), classes, report)
-        ws.write_layer(
-            "communes",
-            communes,
-            source=info.source,
-            vintage=info.vintage,
-            licence=info.licence,
-            source_crs=info.source_crs,
-        )
+        _rewrite(ws, "communes", communes)
     return report
 
 
@@ -267,32 +259,29 @@ def _communes_table(
             "à leur import"
         )
     if ws.has("qpv"):
-        info = ws.layers()["qpv"]
         qpv, changed = _translate_qpv(ws.read_layer("qpv"), translation, report)
         if changed:
-            ws.write_layer(
-                "qpv",
-                qpv,
-                source=info.source,
-                vintage=info.vintage,
-                licence=info.licence,
-                source_crs=info.source_crs,
-            )
+            _rewrite(ws, "qpv", qpv)
     if ws.has("partners"):
-        info = ws.layers()["partners"]
         layer, changed = _translate_partners(ws.read_layer("partners"), translation, report)
         if changed:
-            ws.write_layer(
-                "partners",
-                layer,
-                source=info.source,
-                vintage=info.vintage,
-                licence=info.licence,
-                source_crs=info.source_crs,
-            )
+            _rewrite(ws, "partners", layer)
     if ws.has("contacts"):
         _translate_contacts(ws, translation, report)
     return report
+
+
+def _rewrite(ws: Workspace, name: str, layer: gpd.GeoDataFrame) -> None:
+    """Write ``layer`` back under ``name``, keeping its source, vintage and licence."""
+    info = ws.layers()[name]
+    ws.write_layer(
+        name,
+        layer,
+        source=info.source,
+        vintage=info.vintage,
+        licence=info.licence,
+        source_crs=info.source_crs,
+    )
 
 
 def _commune_table(ws: Workspace) -> tuple[pd.DataFrame, str] | None:
