@@ -239,7 +239,7 @@ def test_geojson_team_file_and_given_report(tmp_path: Path) -> None:
     [
         ("contacts.csv", "date;tranche_age;sexe\n2024-01-01;16-17;F\n", "colonnes trouvées : date"),
         ("noms.csv", "nom;commentaire\nA;b\n", "latitude et longitude"),
-        ("partenaires.xlsx", "PK", "CSV"),
+        ("partenaires.xlsx", "PK", "tableur lisible"),
         ("partenaires.shp", "x", "format attendu"),
     ],
 )
@@ -253,3 +253,28 @@ def test_wrong_kind_of_file(tmp_path: Path, name: str, content: str, message: st
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="introuvable"):
         read_partners(tmp_path / "absent.csv")
+
+
+def test_workbook_of_partners(tmp_path: Path) -> None:
+    """A partner list kept in a spreadsheet (XLSX), French decimal commas included."""
+    from test_fetch import _xlsx
+
+    rows = [
+        ["nom", "typologie", "adresse", "code_insee", "latitude", "longitude", "horaires"],
+        [
+            "Mission locale de Caen",
+            "ML",
+            "1 rue X, 14000 Caen",
+            "14118",
+            "49,1829",
+            "-0,3707",
+            "Mo-Fr 09:00-12:00",
+        ],
+        ["Centre social", "CS", "2 rue Y, 14000 Caen", "14118", "", "", ""],
+    ]
+    path = tmp_path / "partenaires.xlsx"
+    path.write_bytes(_xlsx({"Partenaires": rows}))
+    gdf, report = read_partners(path)
+    assert (report.read, report.accepted, report.pending) == (2, 1, 1)
+    assert gdf.geometry.iloc[0].y == pytest.approx(49.1829)
+    assert gdf["horaires"].iloc[0] == "Mo-Fr 09:00-12:00"

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import python_calamine
 import shapely
 from pyproj import CRS
 
@@ -167,6 +168,10 @@ def _inside(bounds: tuple[float, ...], box: tuple[float, ...]) -> bool:
     return bool(xmin >= bx0 and ymin >= by0 and xmax <= bx1 and ymax <= by1)
 
 
+SPREADSHEET_ERRORS = (ValueError, OSError, python_calamine.CalamineError)
+"""What reading a damaged or mislabelled workbook raises (calamine's error is its own)."""
+
+
 def decode_text(data: bytes) -> str:
     """Text of a user file: UTF-8 (with or without BOM), else Windows-1252."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -209,7 +214,7 @@ def read_tabular(path: Path, *, markers: Iterable[str]) -> pd.DataFrame:
                                key=header.count), header=None, dtype=str, keep_default_na=False,
                                skip_blank_lines=False)  # fmt: skip
             grid.index = grid.index + start
-    except (ValueError, OSError, ImportError, IndexError, pd.errors.ParserError) as exc:
+    except (*SPREADSHEET_ERRORS, IndexError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path.name} illisible : {str(exc).splitlines()[0]}") from exc
     if grid.empty:
         raise InputFileError(f"{path.name} est vide")

@@ -24,7 +24,12 @@ import pandas as pd
 import shapely
 
 from territory._errors import InputFileError
-from territory._validate import find_columns, normalise_name, require_columns
+from territory._validate import (
+    SPREADSHEET_ERRORS,
+    find_columns,
+    normalise_name,
+    require_columns,
+)
 from territory.grid import cell_ids_from_lonlat
 from territory.report import ImportReport
 from territory.settings import Settings
@@ -206,7 +211,7 @@ def _chunks(
     if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
         try:
             table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
-        except (ValueError, OSError, ImportError) as exc:
+        except SPREADSHEET_ERRORS as exc:
             raise InputFileError(f"{path.name} illisible : {exc}") from exc
         reader: Any = contextlib.nullcontext([table])
     else:

@@ -35,6 +35,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import InputFileError, ValidationError
+from territory._validate import SPREADSHEET_ERRORS
 from territory.report import ImportReport
 
 __all__ = [
@@ -557,13 +558,10 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[tuple[float, float] | No
         return _read_csv(path), None
     if suffix in (".geojson", ".json"):
         return _read_geojson(path)
-    if suffix in (".xlsx", ".xls", ".ods"):
-        raise InputFileError(
-            f"{path.name} : format tableur non pris en charge ; enregistrez la feuille en CSV "
-            "(séparateur « ; », UTF-8) puis importez ce fichier"
-        )
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        return _read_sheet(path), None
     raise InputFileError(
-        f"{path.name} : format attendu CSV (.csv) ou GeoJSON (.geojson), "
+        f"{path.name} : format attendu CSV (.csv), tableur (.xlsx, .ods) ou GeoJSON (.geojson), "
         f"reçu « {suffix or 'sans extension'} »"
     )
 
@@ -591,6 +589,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise InputFileError(
             f"{path.name} n'est pas un CSV lisible (séparateur détecté « {sep} ») : {exc}"
         ) from exc
+    return _without_blank_rows(table)
+
+
+def _read_sheet(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook, header on its first row, as text cells."""
+    try:
+        table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
+    except SPREADSHEET_ERRORS as exc:
+        raise InputFileError(f"{path.name} n'est pas un tableur lisible : {exc}") from exc
+    return _without_blank_rows(table.astype(str))
+
+
+def _without_blank_rows(table: pd.DataFrame) -> pd.DataFrame:
     table.columns = [str(c).strip() for c in table.columns]
     blank = table.apply(lambda col: col.str.strip() == "").all(axis=1)
     kept = table.loc[~blank]  # the index keeps each row's position, for line numbers
