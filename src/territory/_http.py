@@ -7,6 +7,9 @@ responses are stored (written to a temporary file, then renamed), so a failed or
 truncated download never poisons the cache; a file already downloaded is used without
 touching the network, which is what keeps the tool usable offline.
 
+Uploads (:func:`post_csv`, the BAN batch geocoder) are cached the same way under the
+sha256 of their URL, form fields and body.
+
 ``429`` and ``5xx`` answers are retried a few times with exponential backoff, honouring
 ``Retry-After``; a refused connection (offline, DNS failure) is not retried, it fails
 at once with a message that says so.
@@ -29,6 +32,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -167,7 +171,88 @@ def get_json(
         ) from exc
 
 
+def post_cache_path(
+    url: str, *, settings: Settings, csv_bytes: bytes, fields: Mapping[str, str]
+) -> Path:
+    """Where the answer to a :func:`post_csv` upload is (or would be) cached.
+
+    The key is the sha256 of the URL, the form fields (sorted) and the uploaded bytes,
+    so the same batch sent again is answered from the cache.
+    """
+    digest = hashlib.sha256(url.encode("utf-8"))
+    digest.update(b"\n" + json.dumps(sorted(fields.items()), ensure_ascii=False).encode("utf-8"))
+    digest.update(b"\n" + csv_bytes)
+    return Path(settings.cache_dir) / (digest.hexdigest() + ".csv")
+
+
+def post_csv(
+    url: str,
+    *,
+    settings: Settings,
+    csv_bytes: bytes,
+    fields: Mapping[str, str],
+    filename: str = "data.csv",
+    cache: bool = True,
+) -> bytes:
+    """Upload ``csv_bytes`` as the multipart file ``data`` with form ``fields``; the answer.
+
+    Same retries, timeout and errors as :func:`get_file`. With ``cache`` a ``200``
+    answer is stored under :func:`post_cache_path` and reused without any request.
+
+    Parameters
+    ----------
+    url
+        Endpoint, e.g. ``https://api-adresse.data.gouv.fr/search/csv/``.
+    settings
+        Gives ``cache_dir``, ``http_timeout_s`` and ``user_agent``.
+    csv_bytes
+        The CSV file sent as the multipart part ``data``.
+    fields
+        Other form fields (e.g. ``{"columns": "adresse", "citycode": "code_insee"}``).
+    filename
+        File name announced for the ``data`` part.
+    cache
+        Read and write the on-disk cache.
+
+    Returns
+    -------
+    bytes
+        The body of the answer.
+
+    Raises
+    ------
+    NetworkError
+        Offline, timeout, or HTTP error after the retries.
+    """
+    upload = _Upload(fields=dict(fields), files={"data": (filename, csv_bytes, "text/csv")})
+    if not cache:
+        buffer = io.BytesIO()
+        _download(url, buffer, settings=settings, accept="text/csv", headers=None, upload=upload)
+        return buffer.getvalue()
+    path = post_cache_path(url, settings=settings, csv_bytes=csv_bytes, fields=fields)
+    if path.is_file():
+        return path.read_bytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _download(url, out, settings=settings, accept="text/csv", headers=None, upload=upload)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()
+
+
 # --------------------------------------------------------------------------- private
+@dataclass(frozen=True)
+class _Upload:
+    """Form fields and multipart files of a POST request."""
+
+    fields: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+
+
 def _download(
     url: str,
     out: IO[bytes],
@@ -175,16 +260,29 @@ def _download(
     settings: Settings,
     accept: str | None,
     headers: Mapping[str, str] | None,
+    upload: _Upload | None = None,
 ) -> None:
-    """Stream ``url`` into ``out`` (``.write(bytes)``), retrying 429/5xx; raise NetworkError."""
+    """Stream ``url`` into ``out`` (``.write(bytes)``), retrying 429/5xx; raise NetworkError.
+
+    With ``upload`` the request is a multipart POST of its fields and files.
+    """
     host = _host(url)
     sent = {"User-Agent": settings.user_agent, **({"Accept": accept} if accept else {})}
     sent.update(headers or {})
     status: int | None = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            with requests.get(
-                url, headers=sent, timeout=settings.http_timeout_s, stream=True
+            with (
+                requests.get(url, headers=sent, timeout=settings.http_timeout_s, stream=True)
+                if upload is None
+                else requests.post(
+                    url,
+                    data=upload.fields,
+                    files=upload.files,
+                    headers=sent,
+                    timeout=settings.http_timeout_s,
+                    stream=True,
+                )
             ) as response:
                 status = response.status_code
                 if status == 200:

@@ -264,6 +264,7 @@ def build_demo_workspace(
                     vintage=_DEMO_VINTAGE,
                     licence="données fictives (démonstration)",
                     today=CONTACTS_END.date(),
+                    geocode=False,  # the demo is offline by design: fictitious addresses
                 )
             )
     _demo_territories(ws)

@@ -21,8 +21,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from territory import boundaries, cog, contacts, mobility, partners
-from territory._errors import ValidationError, WorkspaceError
+from territory import boundaries, cog, contacts, geocoding, mobility, partners
+from territory._errors import NetworkError, ValidationError, WorkspaceError
 from territory.report import ImportReport
 from territory.settings import Settings
 from territory.store import Workspace
@@ -44,8 +44,14 @@ def import_file(
     licence: str = "",
     mapping: Mapping[str, str] | None = None,
     today: date | None = None,
+    geocode: bool = True,
 ) -> ImportReport:
-    """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report."""
+    """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
+
+    With ``geocode`` (the default), partners given by their address only are geocoded
+    with the BAN (network, cached); ``geocode=False`` keeps them « à géocoder » without
+    any request (the demo, tests).
+    """
     importers: dict[str, Callable[..., ImportReport]] = {
         "communes": _communes,
         "communes-table": _communes_table,
@@ -66,6 +72,7 @@ def import_file(
         licence=licence,
         mapping=mapping,
         today=today,
+        geocode=geocode,
     )
 
 
@@ -123,12 +130,21 @@ def _qpv(
 
 
 def _partners(
-    ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
+    ws: Workspace,
+    path: Path,
+    *,
+    settings: Settings,
+    vintage: str,
+    licence: str,
+    geocode: bool = False,
+    **_: object,
 ) -> ImportReport:
     layer, report = partners.read_partners(path)
     stored = _commune_table(ws)
     if stored is not None:
         layer = _translate_partners(layer, cog.translation_table(stored[0]), report)[0]
+    if geocode:
+        layer = _geocode_partners(layer, report, settings=settings)
     if ws.has("communes"):
         layer = _near_territory(layer, ws.read_layer("communes", columns=["code"]), report)
     ws.write_layer("partners", layer, source=path.name, vintage=vintage, licence=licence)
@@ -136,6 +152,52 @@ def _partners(
 
 
 PARTNER_REACH_M = 10_000
+_MAX_NAMED = 10  # partners named in a "still to geocode" note
+
+
+def _geocode_partners(
+    layer: gpd.GeoDataFrame, report: ImportReport, *, settings: Settings
+) -> gpd.GeoDataFrame:
+    """Place the partners « à géocoder » with the BAN; offline, they simply stay pending.
+
+    A geocoded partner gets its point and the ``statut`` « géocodé (BAN, score 0,87) »
+    and moves from pending to accepted (one fix line); the others stay pending with
+    their reason in a note. Never raises on network trouble, never drops a row.
+    """
+    pending = layer["statut"] == partners.STATUS_PENDING
+    n = int(pending.sum())
+    if not n:
+        return layer
+    try:
+        found, notes = geocoding.geocode_addresses(
+            layer.loc[pending, ["adresse", "code_insee"]], settings=settings
+        )
+    except NetworkError:
+        report.note(f"BAN injoignable : {n} partenaire(s) restent « à géocoder »")
+        report.check()
+        return layer
+    done = found.index[found["reason"].isna()]
+    out = layer.copy()
+    if len(done):
+        points = gpd.points_from_xy(found.loc[done, "longitude"], found.loc[done, "latitude"])
+        geometry = out.geometry.copy()
+        geometry.loc[done] = gpd.GeoSeries(points, index=done, crs=out.crs)
+        out = out.set_geometry(geometry)
+        out.loc[done, "statut"] = [
+            f"géocodé (BAN, score {geocoding.format_score(s)})" for s in found.loc[done, "score"]
+        ]
+        report.pending -= len(done)
+        report.accept(len(done))
+        report.fix(f"{len(done)} adresse(s) géocodée(s) avec la BAN", len(done))
+    for message in notes:
+        report.note(message)
+    left = found.index[found["reason"].notna()]
+    for label in left[:_MAX_NAMED]:
+        report.note(f"« {out.at[label, 'nom']} » reste à géocoder : {found.at[label, 'reason']}")
+    if len(left) > _MAX_NAMED:
+        report.note(f"… et {len(left) - _MAX_NAMED} autre(s) partenaire(s) à géocoder")
+    report.check()
+    return out
 
 
 def _near_territory(
