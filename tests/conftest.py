@@ -34,3 +34,18 @@ def shared_file(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/data/real/{name} absent : extraits réels non disponibles")
     return path
+
+
+def demo_copy_without_territories(demo_workspace: Path, folder: Path) -> Path:
+    """A private copy of the demo workspace without its two demo territories."""
+    import shutil
+
+    from territory.store import Workspace
+    from territory.territories import delete_territory, list_territories
+
+    path = folder / "demo-copy.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    for defined in list_territories(ws):
+        delete_territory(ws, defined.name)
+    return path

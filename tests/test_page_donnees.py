@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import demo_copy_without_territories
 from streamlit.testing.v1 import AppTest
 
 from territory import Settings
@@ -22,7 +22,6 @@ from territory.store import Workspace
 from territory.territories import (
     WHOLE_WORKSPACE,
     define_territory,
-    delete_territory,
     list_territories,
     resolve,
 )
@@ -55,12 +54,7 @@ def layers_frame(at: AppTest):
 @pytest.fixture
 def demo_copy(demo_workspace: Path, tmp_path: Path) -> Path:
     """A copy of the demo workspace without its two demo territories."""
-    path = tmp_path / "demo-copy.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    ws = Workspace.open(path)
-    for defined in list_territories(ws):
-        delete_territory(ws, defined.name)
-    return path
+    return demo_copy_without_territories(demo_workspace, tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ shared one. Raw contact counts are read here only to check the protected outputs
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import shapely
+from conftest import demo_copy_without_territories
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -42,12 +42,7 @@ from territory.views import (
 
 def copy_of(demo_workspace: Path, folder: Path) -> Workspace:
     """A private copy of the demo workspace without its two demo territories."""
-    path = folder / "demo-copy.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    ws = Workspace.open(path)
-    for defined in list_territories(ws):
-        delete_territory(ws, defined.name)
-    return ws
+    return Workspace.open(demo_copy_without_territories(demo_workspace, folder))
 
 
 @pytest.fixture
