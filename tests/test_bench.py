@@ -15,3 +15,16 @@ def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settin
     assert figures["payload_bytes"] > 10_000 and figures["rerun_s"] > 0
     text = bench.table({"territories": {"demo": {**figures, "build_s": 1.0}}})
     assert "| demo | charge utile (Mo) |" in text
+
+
+def test_contacts_benchmark_compares_with_the_naive_way(settings) -> None:
+    figures = bench.contacts_benchmark((1_000, 2_000), settings=settings, communes=40)
+    for n in (1_000, 2_000):
+        for key in ("s", "s_naive", "ratio", "peak_mb", "peak_mb_naive"):
+            assert f"contacts_{n}_{key}" in figures
+        assert figures[f"contacts_{n}_ratio"] > 0
+        assert figures[f"contacts_{n}_cells"] > 0
+        assert f"contacts_{n}_naive_capped" not in figures
+    assert figures["contacts_growth_2000_s"] > 0 and figures["contacts_growth_2000_s_naive"] > 0
+    text = bench.table({"territories": {}, "contacts": figures})
+    assert "| 2 000 | temps (s) |" in text

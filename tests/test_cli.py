@@ -120,3 +120,72 @@ def test_demo_refuses_to_overwrite_and_if_missing_keeps(demo_workspace: Path) ->
     assert again.returncode == 2 and "existe déjà" in again.stderr
     keep = run("demo", "--workspace", demo_workspace, "--if-missing")
     assert keep.returncode == 0
+
+
+def contacts_workspace(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A workspace with the two test communes, and an environment with a private secret."""
+    import os
+
+    import geopandas as gpd
+    import shapely
+
+    from territory.store import Workspace
+
+    communes = gpd.GeoDataFrame(
+        {"code": ["00001", "00002"], "population": [1000, 500]},
+        geometry=[shapely.box(2.70, 46.40, 2.76, 46.50), shapely.box(2.76, 46.40, 2.80, 46.50)],
+        crs=4326,
+    )
+    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
+    ws.write_layer("communes", communes, source="test", vintage="")
+    return ws.path, {**os.environ, "TERRITORY_SECRET_PATH": str(tmp_path / "secret" / "key")}
+
+
+def run_env(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "territory.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_import_contacts_json_names_the_refused_rows_file(tmp_path: Path) -> None:
+    from test_contacts import ROWS, write
+
+    ws, env = contacts_workspace(tmp_path)
+    source = write(tmp_path / "equipe.csv", ROWS)
+    result = run_env(env, "import", "contacts", source, "--workspace", ws, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["read"] == report["accepted"] + report["refused"] + report["pending"] == 8
+    assert report["refused"] == 3 and report["pending"] == 0
+    assert report["refused_file"] == str(tmp_path / "equipe.refus.csv")
+    assert report["pending_file"] is None
+    assert (tmp_path / "equipe.refus.csv").read_text(encoding="utf-8-sig").count("\n") == 4
+
+
+def test_purge_command(tmp_path: Path) -> None:
+    from test_contacts import spanning_years
+
+    ws, env = contacts_workspace(tmp_path)
+    source = spanning_years(tmp_path / "c.csv")
+    assert run_env(env, "import", "contacts", source, "--workspace", ws).returncode == 0
+    common = ("purge", "--workspace", ws, "--today", "2026-03-15")
+    result = run_env(env, *common, "--older-than", "24m")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "30 contact(s) supprimé(s) (antérieurs au 2024-03-15)"
+    result = run_env(env, *common)  # default: settings.retention_months (24)
+    assert result.stdout.strip() == "0 contact(s) supprimé(s) (antérieurs au 2024-03-15)"
+    result = run_env({**env, "TERRITORY_RETENTION_MONTHS": "6"}, *common)
+    assert result.stdout.startswith("30 contact(s) supprimé(s) (antérieurs au 2025-09-15)")
+    assert run_env(env, *common, "--older-than", "1").stdout.startswith("5 contact(s)")
+
+
+@pytest.mark.parametrize("value", ["24 ans", "0", "2m4", "x"])
+def test_purge_bad_duration_is_one_line(tmp_path: Path, value: str) -> None:
+    ws, env = contacts_workspace(tmp_path)
+    result = run_env(env, "purge", "--workspace", ws, "--older-than", value)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "--older-than" in result.stderr

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
-from territory import InputFileError, Settings
-from territory.contacts import read_contacts
+from territory import InputFileError, Settings, ValidationError
+from territory.contacts import purge, read_contacts, retention_cutoff
 from territory.ingest import import_file
 from territory.store import Workspace
+from territory.views import density_layer, summary
 
 SECRET = b"0" * 32
 HEADER = (
@@ -139,3 +142,123 @@ def scan_for_personal_data(path: Path) -> None:
     assert not re.search(r"\b\d{1,2}\.\d{3,}\b", text), "a decimal coordinate is stored"
     assert not re.search(r"\bP\d{4}\b", text), "a raw person key is stored"
     assert "stade" not in text and "rue" not in text
+
+
+# ------------------------------------------------------------------ retention purge
+def spanning_years(path: Path) -> Path:
+    """ROWS (February 2026) plus 30 contacts of 2022 and 30 of 2025 in one place."""
+    old = [
+        f"0{1 + i % 9}/03/2022 {8 + i % 12}:00;2,7512;46,4512;suivi;18-21;F;;Q{i:03d};"
+        for i in range(30)
+    ]
+    recent = [
+        f"0{1 + i % 9}/06/2025 {8 + i % 12}:00;2,7512;46,4512;suivi;18-21;H;;R{i:03d};"
+        for i in range(30)
+    ]
+    return write(path, [*ROWS, *old, *recent])
+
+
+def contact_workspace(tmp_path: Path, communes: gpd.GeoDataFrame) -> Workspace:
+    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
+    ws.write_layer("communes", communes.assign(population=1000), source="test", vintage="")
+    return ws
+
+
+def test_purge_deletes_contacts_older_than_the_retention(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    report = import_file(ws, "contacts", spanning_years(tmp_path / "c.csv"), settings=settings)
+    assert report.accepted == ws.layers()["contacts"].count == 65
+    assert summary(ws, settings=settings)["contacts"] == "65"
+    before = density_layer(ws, settings=settings)["count"].sum()
+
+    assert purge(ws, older_than_months=24, today=date(2026, 3, 15)) == 30
+    assert ws.layers()["contacts"].count == 35
+    assert ws.read_table("contacts")["date"].min() >= "2024-03-15"
+    assert summary(ws, settings=settings)["contacts"] == "35"
+    assert density_layer(ws, settings=settings)["count"].sum() < before
+    # nothing left to purge; a shorter retention takes the 2025 contacts too
+    assert purge(ws, older_than_months=24, today=date(2026, 3, 15)) == 0
+    assert purge(ws, older_than_months=6, today=date(2026, 3, 15)) == 30
+    assert ws.layers()["contacts"].count == 5
+
+
+def test_retention_cutoff_keeps_the_cutoff_day() -> None:
+    assert retention_cutoff(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert retention_cutoff(date(2026, 1, 15), 24) == date(2024, 1, 15)
+    assert retention_cutoff(date(2024, 3, 31), 1) == date(2024, 2, 29)
+    with pytest.raises(ValidationError):
+        retention_cutoff(date(2026, 1, 1), 0)
+
+
+def test_purge_without_contacts_is_zero(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
+    assert (
+        purge(contact_workspace(tmp_path, communes), older_than_months=24, today=date.today()) == 0
+    )
+
+
+# ------------------------------------------------------------------ refused and pending rows
+def read_side_file(path: Path) -> pd.DataFrame:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for spreadsheets
+    return pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def test_refused_rows_file_holds_the_original_lines_and_reasons(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    source = write(tmp_path / "c.csv", ROWS)
+    report = import_file(ws, "contacts", source, settings=settings)
+    refus = tmp_path / "c.refus.csv"
+    table = read_side_file(refus)
+    assert list(table.columns) == [*HEADER.split(";"), "motif_refus"]
+    assert [";".join(r[:-1]) for r in table.to_numpy().tolist()] == [ROWS[3], ROWS[4], ROWS[6]]
+    assert table["motif_refus"].tolist() == [r.reason for r in report.refusals]
+    assert any(str(refus) in n for n in report.notes)
+    assert not (tmp_path / "c.a_geocoder.csv").exists()
+    scan_for_personal_data(ws.path)
+    assert b"P0003" not in ws.path.read_bytes()  # the refused rows never enter the workspace
+
+    # re-importing neither doubles the contacts nor appends to the file: it is overwritten
+    refus.write_text("ancien contenu\n", encoding="utf-8")
+    import_file(ws, "contacts", source, settings=settings)
+    assert ws.layers()["contacts"].count == 5
+    assert read_side_file(refus).equals(table)
+    # once the file is corrected, the stale list of refusals goes away
+    write(source, [ROWS[0], ROWS[1]])
+    import_file(ws, "contacts", source, settings=settings)
+    assert not refus.exists()
+
+
+def test_ragged_and_repeated_lines_are_in_the_refused_rows(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    ragged = "07/02/2026 15:00;2,75;46,45;a;b;c;d;e;f;g;h;i"
+    path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ragged, ROWS[1]])
+    result = read_contacts(path, communes=communes, secret=SECRET, chunksize=2)
+    r = result.report
+    assert (r.read, r.accepted, r.refused) == (4, 2, 2)
+    refused = result.refused_rows
+    assert refused.columns[-1] == "motif_refus" and len(refused) == 2
+    assert refused.iloc[0, 0] == ragged and "nombre de champs" in refused.iloc[0, -1]
+    assert ";".join(refused.iloc[1, :-1]) == ROWS[1] and "en double" in refused.iloc[1, -1]
+    assert sorted(x.reason for x in r.refusals) == sorted(refused["motif_refus"])
+
+
+def test_rows_to_geocode_are_kept_beside_the_file(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    path = tmp_path / "adresses.csv"
+    line = "03/02/2026 14:00;1 rue de la Paix 00001 Fictive;premier contact"
+    path.write_text(f"date;adresse;statut\n{line}\n", encoding="utf-8")
+    report = import_file(ws, "contacts", path, settings=settings)
+    assert (report.read, report.pending) == (1, 1)
+    kept = read_side_file(tmp_path / "adresses.a_geocoder.csv")
+    assert [";".join(r) for r in kept.to_numpy().tolist()] == [line]
+    assert not (tmp_path / "adresses.refus.csv").exists()
+    assert b"rue de la Paix" not in ws.path.read_bytes()

@@ -6,17 +6,28 @@
 * **rerun**: server time of a page rerun that does not change the map (Streamlit's
   ``AppTest`` runs the real page: caches, ``st_folium`` serialisation and all);
 * **first paint**: from navigation to the first vector shape drawn by Leaflet in
-  headless Chromium (needs the ``test`` extra and Debian's ``chromium``).
+  headless Chromium (needs the ``test`` extra and Debian's ``chromium``);
+* **contacts**: time and peak memory of a contact export turned into protected density
+  (read, anonymise, snap to the 200 m grid, count, protect), at several sizes.
 
 The naive way is what a first prototype does: a page that reads the raw layers and
 draws each with ``folium.GeoJson`` on every rerun, with no cache and no simplification.
+For contacts, the naive way is the geopandas one: read the whole CSV, make points, build
+the polygons of every 200 m cell of the territory's bounding box and ``sjoin`` the points
+in them (and in the communes), then count. Each contacts measurement runs in its own
+spawned process, so that peak memories (``ru_maxrss`` above the process's own baseline)
+do not mix.
+
 Every comparison has a key containing ``ratio`` (naive / ours: ≥ 1 means ours is better).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 import os
+import secrets
 import statistics
 import tempfile
 import textwrap
@@ -27,6 +38,11 @@ from typing import Any
 
 from territory._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from territory.settings import Settings
+
+CONTACT_SIZES_QUICK = (10_000, 100_000)
+CONTACT_SIZES_FULL = (10_000, 100_000, 1_000_000)
+NAIVE_TIME_CAP_S = 300.0
+MAX_NAIVE_CELLS = 3_000_000  # beyond, the naive grid is restricted to the communes' boxes
 
 NAIVE_PAGE = textwrap.dedent('''
     """The naive map page: raw layers, folium.GeoJson each, rebuilt on every rerun."""
@@ -187,6 +203,199 @@ def _paint_times(
     return statistics.median(times)
 
 
+def contacts_benchmark(
+    sizes: tuple[int, ...],
+    *,
+    settings: Settings,
+    communes: int = 1_550,
+    naive_cap_s: float = NAIVE_TIME_CAP_S,
+    say: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Contact export → protected density, ours and naive, at each size in ``sizes``.
+
+    Keys per size ``n``: ``contacts_{n}_s`` / ``_s_naive`` / ``_ratio`` (naive / ours),
+    ``contacts_{n}_peak_mb`` / ``_peak_mb_naive`` / ``_peak_ratio``, ``contacts_{n}_cells``
+    (200 m cells counted, ours) and, when the naive way hit ``naive_cap_s``,
+    ``contacts_{n}_naive_capped`` (its time is then a lower bound and its memory the peak
+    reached so far is unknown: NaN). Between consecutive sizes, ``contacts_growth_{n}_s``
+    (and ``_s_naive``): time at ``n`` over time at the previous size.
+    """
+    from territory.demo import DemoScale, write_demo_sources
+
+    secret = secrets.token_bytes(32)
+    result: dict[str, Any] = {"contacts_sizes": list(sizes), "contacts_communes": communes}
+    with tempfile.TemporaryDirectory(prefix="territory-bench-contacts-") as tmp:
+        for n in sizes:
+            say(f"Contacts : génération de {n:,} lignes ({communes} communes)…")
+            folder = Path(tmp) / str(n)
+            sources = write_demo_sources(folder, scale=DemoScale(communes=communes, contacts=n))
+            args = (str(sources.contacts), str(sources.communes), secret, settings)
+            say(f"Contacts : mesure de {n:,} lignes, nous…")
+            ours = _in_subprocess(_measure_ours, args, timeout=None)
+            assert ours is not None  # no timeout
+            say(f"Contacts : mesure de {n:,} lignes, manière naïve…")
+            naive = _in_subprocess(_measure_naive, args, timeout=naive_cap_s)
+            if naive is None:
+                naive = {"s": naive_cap_s, "peak_mb": float("nan"), "zones": -1}
+                result[f"contacts_{n}_naive_capped"] = True
+            result[f"contacts_{n}_s"] = ours["s"]
+            result[f"contacts_{n}_s_naive"] = naive["s"]
+            result[f"contacts_{n}_ratio"] = naive["s"] / ours["s"]
+            result[f"contacts_{n}_peak_mb"] = ours["peak_mb"]
+            result[f"contacts_{n}_peak_mb_naive"] = naive["peak_mb"]
+            # Under 1 MB, ours did not rise above the setup's own peak: no ratio.
+            result[f"contacts_{n}_peak_ratio"] = (
+                naive["peak_mb"] / ours["peak_mb"] if ours["peak_mb"] >= 1 else float("nan")
+            )
+            result[f"contacts_{n}_cells"] = ours["cells"]
+            result[f"contacts_{n}_zones"] = ours["zones"]
+            result[f"contacts_{n}_zones_naive"] = naive["zones"]
+            if "grid_cells" in naive:
+                result[f"contacts_{n}_naive_grid_cells"] = naive["grid_cells"]
+    for previous, n in itertools.pairwise(sizes):
+        for suffix in ("s", "s_naive"):
+            result[f"contacts_growth_{n}_{suffix}"] = (
+                result[f"contacts_{n}_{suffix}"] / result[f"contacts_{previous}_{suffix}"]
+            )
+    return result
+
+
+def _in_subprocess(
+    func: Callable[..., dict[str, Any]], args: tuple[Any, ...], *, timeout: float | None
+) -> dict[str, Any] | None:
+    """``func(*args)`` in a fresh spawned process; None when it ran past ``timeout``."""
+    import sys
+
+    ctx = multiprocessing.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_child, args=(send, func, args), daemon=True)
+    main = sys.modules["__main__"]
+    main_file = getattr(main, "__file__", None)
+    if main_file and not Path(main_file).exists():
+        # Streamlit's AppTest leaves ``__main__`` naming a page script that is gone by
+        # now; spawn would re-run it in the child and fail.
+        del main.__file__
+    try:
+        process.start()
+    finally:
+        if main_file and not hasattr(main, "__file__"):
+            main.__file__ = main_file
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            return None
+        ok, value = receive.recv()
+    except EOFError:
+        ok, value = False, f"le processus de mesure s'est arrêté (code {process.exitcode})"
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+    if not ok:
+        raise RuntimeError(f"{getattr(func, '__name__', func)} : {value}")
+    return value
+
+
+def _child(send: Any, func: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> None:
+    try:
+        send.send((True, func(*args)))
+    except BaseException as exc:  # reported to the parent, which raises
+        send.send((False, repr(exc)))
+
+
+def _peak_mb() -> float:
+    import resource
+
+    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _setup(communes_path: str) -> Any:
+    """What both ways need before the clock starts: libraries and communes, loaded."""
+    import geopandas as gpd
+
+    import territory.contacts
+    import territory.grid
+    import territory.privacy  # noqa: F401
+
+    return gpd.read_file(communes_path)
+
+
+def _measure_ours(
+    contacts_path: str, communes_path: str, secret: bytes, settings: Settings
+) -> dict[str, Any]:
+    from territory.contacts import count_by_cell, read_contacts
+    from territory.privacy import protect_density
+
+    communes = _setup(communes_path)
+    base = _peak_mb()
+    start = time.perf_counter()
+    read = read_contacts(Path(contacts_path), communes=communes, secret=secret)
+    counts = count_by_cell(read.rows)
+    density = protect_density(counts, settings=settings)
+    seconds = time.perf_counter() - start
+    return {
+        "s": seconds,
+        "peak_mb": _peak_mb() - base,
+        "cells": int(counts["cell"].nunique()),
+        "zones": len(density),
+    }
+
+
+def _measure_naive(
+    contacts_path: str, communes_path: str, secret: bytes, settings: Settings
+) -> dict[str, Any]:
+    """The geopandas way: whole file, points, every cell polygon of the bbox, sjoin, count."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from territory.grid import GRID_CRS, cell_ids, cell_polygons
+    from territory.privacy import protect_density
+
+    communes = _setup(communes_path)
+    base = _peak_mb()
+    start = time.perf_counter()
+    table = pd.read_csv(contacts_path, sep=";", decimal=",", encoding="utf-8-sig")
+    table = table.dropna(subset=["longitude", "latitude"])
+    points = gpd.GeoDataFrame(
+        table,
+        geometry=gpd.points_from_xy(table["longitude"], table["latitude"]),
+        crs="EPSG:4326",
+    )
+    points = gpd.sjoin(points, communes[["code", "geometry"]], predicate="within")
+    points = points[~points.index.duplicated()].drop(columns="index_right")
+    points = points.rename(columns={"code": "commune"}).to_crs(GRID_CRS)
+    # Every 200 m cell of the territory's bounding box, as polygons.
+    boxes = [communes.to_crs(GRID_CRS).total_bounds]
+    if _cells_in(boxes[0]) > MAX_NAIVE_CELLS:  # absurd: the communes' own boxes only
+        boxes = list(communes.to_crs(GRID_CRS).bounds.to_numpy())
+    parts = []
+    for x0, y0, x1, y1 in boxes:
+        xs = np.arange(np.floor(x0 / 200) * 200, x1, 200)
+        ys = np.arange(np.floor(y0 / 200) * 200, y1, 200)
+        gx, gy = np.meshgrid(xs, ys)
+        parts.append(cell_ids(gx.ravel(), gy.ravel()))
+    ids = pd.unique(np.concatenate(parts))
+    cells = gpd.GeoDataFrame({"cell": ids}, geometry=cell_polygons(ids).to_numpy(), crs=GRID_CRS)
+    joined = gpd.sjoin(points, cells, predicate="within")
+    counts = joined.groupby(["cell", "commune"], as_index=False).size()
+    counts = counts.rename(columns={"size": "n"})
+    density = protect_density(counts, settings=settings)
+    seconds = time.perf_counter() - start
+    return {
+        "s": seconds,
+        "peak_mb": _peak_mb() - base,
+        "zones": len(density),
+        "grid_cells": len(ids),
+    }
+
+
+def _cells_in(bounds: Any) -> float:
+    x0, y0, x1, y1 = bounds
+    return float((x1 - x0) / 200 + 1) * float((y1 - y0) / 200 + 1)
+
+
 def run(
     *, quick: bool, settings: Settings, out_dir: Path, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -207,6 +416,12 @@ def run(
                 path, settings=settings, repeats=3 if quick else 5, browser=True
             )
             results["territories"][scale] = {"build_s": build, **figures}
+    results["contacts"] = contacts_benchmark(
+        CONTACT_SIZES_QUICK if quick else CONTACT_SIZES_FULL,
+        settings=settings,
+        communes=300 if quick else 1_550,
+        say=say,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -237,7 +452,35 @@ def table(results: dict[str, Any]) -> str:
             f"{f.get('first_paint_streamlit_floor_s', float('nan')):.2f} | — | — |"
         )
         lines.append(f"| {scale} | construction (s) | {f['build_s']:.1f} | — | — |")
+    if "contacts" in results:
+        lines += ["", *_contacts_table(results["contacts"])]
     return "\n".join(lines)
+
+
+def _contacts_table(c: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Contacts → densité protégée ({c['contacts_communes']} communes)",
+        "",
+        "| lignes | mesure | nous | naïf | ratio |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for n in c["contacts_sizes"]:
+        bound = "≥ " if c.get(f"contacts_{n}_naive_capped") else ""
+        lines.append(
+            f"| {n:,} | temps (s) | {c[f'contacts_{n}_s']:.2f} | "
+            f"{bound}{c[f'contacts_{n}_s_naive']:.2f} | {bound}{c[f'contacts_{n}_ratio']:.1f}× |"
+        )
+        lines.append(
+            f"| {n:,} | mémoire max (Mo) | {c[f'contacts_{n}_peak_mb']:.0f} | "
+            f"{c[f'contacts_{n}_peak_mb_naive']:.0f} | {c[f'contacts_{n}_peak_ratio']:.1f}× |"
+        )
+        if f"contacts_growth_{n}_s" in c:
+            lines.append(
+                f"| {n:,} | croissance du temps (× / taille précédente) | "
+                f"{c[f'contacts_growth_{n}_s']:.1f}× | "
+                f"{bound}{c[f'contacts_growth_{n}_s_naive']:.1f}× | — |"
+            )
+    return [line.replace(",", " ") for line in lines]
 
 
 def _machine() -> dict[str, Any]:

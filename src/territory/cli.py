@@ -9,12 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from territory._errors import TerritoryError
+from territory._errors import TerritoryError, ValidationError
 from territory.ingest import KINDS
+from territory.report import ImportReport
 from territory.settings import Settings
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -152,6 +156,23 @@ def _parser() -> argparse.ArgumentParser:
     _workspace_arg(delete)
     delete.set_defaults(func=_territory_delete)
 
+    purge = sub.add_parser(
+        "purge", help="supprimer les contacts plus anciens que la durée de conservation"
+    )
+    _workspace_arg(purge)
+    purge.add_argument(
+        "--older-than",
+        metavar="DURÉE",
+        help="durée de conservation en mois, ex. 24m ou 24 (défaut : réglage retention_months)",
+    )
+    purge.add_argument(
+        "--today",
+        type=_iso_date,
+        metavar="AAAA-MM-JJ",
+        help="date de référence (défaut : aujourd'hui)",
+    )
+    purge.set_defaults(func=_purge)
+
     bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
     bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
     bench.add_argument("--json", action="store_true", help="sortie JSON")
@@ -238,12 +259,55 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         for f in args.files
     ]
     if args.json:
-        payload = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
+        dicts = [_report_dict(r, f, args.kind) for r, f in zip(reports, args.files, strict=True)]
+        payload = dicts[0] if len(dicts) == 1 else dicts
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         for report in reports:
             print(report.to_text())
     return EXIT_OK if any(r.accepted for r in reports) else EXIT_NOTHING
+
+
+def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
+    """The report's JSON, plus for contacts the files of refused and pending rows."""
+    data: dict[str, Any] = report.to_dict()
+    if kind == "contacts":
+        from territory.contacts import side_file_paths
+
+        paths = side_file_paths(file)
+        for key, path in (("refused_file", paths.refused), ("pending_file", paths.pending)):
+            data[key] = str(path) if path is not None and path.exists() else None
+    return data
+
+
+def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.contacts import purge, retention_cutoff
+    from territory.store import Workspace
+
+    months = settings.retention_months if args.older_than is None else _months(args.older_than)
+    today = args.today or date.today()
+    ws = Workspace.open(args.workspace)
+    n = purge(ws, older_than_months=months, today=today)
+    cutoff = retention_cutoff(today, months)
+    print(f"{n} contact(s) supprimé(s) (antérieurs au {cutoff.isoformat()})")
+    return EXIT_OK
+
+
+def _months(text: str) -> int:
+    """``24m`` or ``24`` → 24; anything else is a French one-line error."""
+    match = re.fullmatch(r"\s*(\d+)\s*m?\s*", text, flags=re.IGNORECASE)
+    if match is None or int(match.group(1)) < 1:
+        raise ValidationError(
+            f"--older-than « {text} » invalide : attendu un nombre de mois, ex. 24m ou 24"
+        )
+    return int(match.group(1))
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"date invalide « {text} » (attendu AAAA-MM-JJ)") from exc
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,16 +5,22 @@ memory. What comes out (and is stored) is the anonymised table of ``ARCHITECTURE
 the 200 m cell (EPSG:3035 id) instead of the location, date + hour instead of the
 time, an HMAC of the person key instead of the key, categories normalised to fixed
 lists, and no free text. Counts leave the store only through :mod:`territory.privacy`.
+
+Refused rows and rows waiting for geocoding keep their original content in memory and
+are written only beside the team's own file (:func:`write_side_files`); stored contacts
+older than the retention period are deleted by :func:`purge`.
 """
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import hmac
 import io
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory._errors import InputFileError
+from territory._errors import InputFileError, ValidationError
 from territory._validate import (
     SPREADSHEET_ERRORS,
     find_columns,
@@ -33,6 +39,7 @@ from territory._validate import (
 from territory.grid import cell_ids_from_lonlat
 from territory.report import ImportReport
 from territory.settings import Settings
+from territory.store import Workspace
 
 STORED_COLUMNS = [
     "cell",
@@ -87,15 +94,97 @@ _DATE_FORMATS = (
     "%Y-%m-%dT%H:%M",
 )
 _METRO = (-5.6, 41.2, 10.0, 51.2)
+REASON_COLUMN = "motif_refus"
+"""Column added to the refused rows: why each one was refused (French)."""
+DUPLICATE_REASON = "ligne en double dans le fichier (même date, lieu, personne)"
 
 
 @dataclass(frozen=True)
 class ContactsRead:
-    """The anonymised rows of one file and their report (``pending`` rows wait for geocoding)."""
+    """The anonymised rows of one file and their report.
+
+    ``pending`` (rows waiting for geocoding) and ``refused_rows`` (refused rows plus
+    :data:`REASON_COLUMN`; a line with the wrong number of fields as its raw text in
+    the first column) hold the ORIGINAL, person-level content: they exist in memory
+    only, and :func:`write_side_files` writes them beside the team's own file, never
+    into the workspace.
+    """
 
     rows: pd.DataFrame
     report: ImportReport
     pending: pd.DataFrame
+    refused_rows: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SideFiles:
+    """Where the refused and pending rows of an import were written (``None``: none)."""
+
+    refused: Path | None
+    pending: Path | None
+
+
+def side_file_paths(path: Path) -> SideFiles:
+    """``<stem>.refus.csv`` and ``<stem>.a_geocoder.csv``, beside the input file."""
+    path = Path(path)
+    return SideFiles(
+        refused=path.with_name(f"{path.stem}.refus.csv"),
+        pending=path.with_name(f"{path.stem}.a_geocoder.csv"),
+    )
+
+
+def write_side_files(result: ContactsRead, path: Path) -> SideFiles:
+    """Write the refused and pending rows beside ``path`` (``;``, UTF-8 with BOM).
+
+    Each file is overwritten on every import, and removed when this import has no
+    such row, so that it always describes the last import. The report gets a note
+    naming each file written (or saying why it could not be).
+    """
+    targets = side_file_paths(path)
+    written: dict[str, Path | None] = {}
+    for key, rows, target, what in (
+        ("refused", result.refused_rows, targets.refused, "ligne(s) refusée(s)"),
+        ("pending", result.pending, targets.pending, "ligne(s) à géocoder"),
+    ):
+        assert target is not None
+        written[key] = None
+        try:
+            if len(rows):
+                rows.to_csv(target, sep=";", index=False, encoding="utf-8-sig")
+                written[key] = target
+                result.report.note(
+                    f"{len(rows)} {what} écrite(s) dans {target} (données personnelles : "
+                    "à garder avec le fichier d'origine)"
+                )
+            else:
+                target.unlink(missing_ok=True)
+        except OSError as exc:
+            result.report.note(f"{what} : impossible d'écrire {target} ({exc.strerror or exc})")
+    return SideFiles(refused=written["refused"], pending=written["pending"])
+
+
+def retention_cutoff(today: date, months: int) -> date:
+    """``today`` minus ``months`` months (the day clamped to the month's length)."""
+    if months < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois (au moins 1)")
+    index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(index, 12)
+    if year < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois")
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
+
+
+def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
+    """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
+
+    Returns the number of contacts deleted (0 when the workspace holds none).
+    Contacts dated exactly on the cutoff day are kept.
+    """
+    cutoff = retention_cutoff(today, older_than_months)
+    if not ws.has("contacts"):
+        return 0
+    return ws.delete_rows("contacts", "date < ?", (cutoff.isoformat(),))
 
 
 def load_secret(settings: Settings) -> bytes:
@@ -137,32 +226,30 @@ def read_contacts(
     index = shapely.STRtree(communes.geometry.to_numpy())
     codes = communes["code"].astype(str).to_numpy()
     try:
-        parts, waiting = _read_all(
+        parts, waiting, refused = _read_all(
             path, mapping, chunksize, index, codes, secret, report, strict=True
         )
     except _RaggedFile:
         # Some lines have the wrong number of fields: read again with the tolerant
         # parser, which reports each such line instead of dropping it.
         report = ImportReport(kind="contacts", source=path.name)
-        parts, waiting = _read_all(
+        parts, waiting, refused = _read_all(
             path, mapping, chunksize, index, codes, secret, report, strict=False
         )
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=STORED_COLUMNS)
-    duplicated = rows["fingerprint"].duplicated()
-    if duplicated.any():
-        n = int(duplicated.sum())
-        rows = rows[~duplicated]
-        report.accepted -= n
-        for _ in range(n):
-            report.refuse("-", "ligne en double dans le fichier (même date, lieu, personne)")
     report.accepted = len(rows)
     pending = pd.concat(waiting, ignore_index=True) if waiting else pd.DataFrame()
+    refused_rows = pd.DataFrame(columns=[REASON_COLUMN], dtype=object)
+    if refused:
+        refused_rows = pd.concat(refused, ignore_index=True).fillna("")
+        columns = [c for c in refused_rows.columns if c != REASON_COLUMN]
+        refused_rows = refused_rows[[*columns, REASON_COLUMN]]
     report.pending = len(pending)
     if report.pending:
         report.note(
             f"{report.pending} ligne(s) avec une adresse seulement : « à géocoder », conservées"
         )
-    return ContactsRead(rows.reset_index(drop=True), report.check(), pending)
+    return ContactsRead(rows.reset_index(drop=True), report.check(), pending, refused_rows)
 
 
 def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -187,15 +274,53 @@ def _read_all(
     report: ImportReport,
     *,
     strict: bool,
-) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
-    parts, waiting = [], []
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame], list[pd.DataFrame]]:
+    """Anonymised rows, pending rows and refused rows (original content), per chunk.
+
+    Refused rows are few (bounded by the errors in the file); rows repeated within
+    the file are refused here, chunk by chunk, so that their content is still at hand.
+    """
+    parts: list[pd.DataFrame] = []
+    waiting: list[pd.DataFrame] = []
+    refused: list[pd.DataFrame] = []
+    bad_lines: list[tuple[str, str]] = []  # (raw text, reason) of ragged lines
+    seen: set[str] = set()  # fingerprints of the rows already accepted
     first_row = 2  # line 1 is the header
-    for chunk, found in _chunks(path, mapping, chunksize, report, strict=strict):
-        rows, pending = _anonymise_chunk(chunk, found, index, codes, secret, report, first_row)
-        parts.append(rows)
+    first_column = "ligne"
+    for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, strict=strict):
+        first_column = str(chunk.columns[0]) if len(chunk.columns) else first_column
+        if bad_lines:
+            refused.append(_ragged_rows(bad_lines, first_column))
+        rows, pending, reasons = _anonymise_chunk(
+            chunk, found, index, codes, secret, report, first_row
+        )
+        fingerprints = rows["fingerprint"]
+        repeated = fingerprints.duplicated().to_numpy() | np.fromiter(
+            (f in seen for f in fingerprints), dtype=bool, count=len(rows)
+        )
+        if repeated.any():
+            position = chunk.index.get_indexer(rows.index[repeated])
+            reasons[position] = DUPLICATE_REASON
+            for p in position:
+                report.refuse(first_row + int(p), DUPLICATE_REASON)
+            report.accepted -= int(repeated.sum())
+            rows = rows[~repeated]
+        seen.update(rows["fingerprint"])
+        if (reasons != "").any():
+            refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
+        parts.append(rows.reset_index(drop=True))
         waiting.append(pending)
         first_row += len(chunk)
-    return parts, waiting
+    if bad_lines:  # ragged lines after the last chunk
+        refused.append(_ragged_rows(bad_lines, first_column))
+    return parts, waiting, refused
+
+
+def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
+    """Ragged lines as refused rows: raw text in the first column; empties ``bad_lines``."""
+    text, reasons = zip(*bad_lines, strict=True)
+    bad_lines.clear()
+    return pd.DataFrame({column: list(text), REASON_COLUMN: list(reasons)}, dtype=object)
 
 
 def _chunks(
@@ -203,6 +328,7 @@ def _chunks(
     mapping: Mapping[str, str] | None,
     chunksize: int,
     report: ImportReport,
+    bad_lines: list[tuple[str, str]],
     *,
     strict: bool,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
@@ -218,8 +344,10 @@ def _chunks(
         encoding, sep = _sniff(path)
 
         def ragged(fields: list[str]) -> None:
+            why = f"nombre de champs incorrect ({len(fields)}) : ligne ignorée"
             report.read += 1
-            report.refuse("?", f"nombre de champs incorrect ({len(fields)}) : ligne ignorée")
+            report.refuse("?", why)
+            bad_lines.append((sep.join(fields), why))
             return None
 
         options = (
@@ -291,7 +419,9 @@ def _anonymise_chunk(
     secret: bytes,
     report: ImportReport,
     first_row: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Anonymised accepted rows (indexed like ``chunk``), pending rows (original
+    content) and the refusal reason of each row of ``chunk`` (``""``: not refused)."""
     n = len(chunk)
     report.read += n
     line = np.arange(first_row, first_row + n)
@@ -322,7 +452,7 @@ def _anonymise_chunk(
     for row, why in zip(line[reason != ""], reason[reason != ""], strict=True):
         report.refuse(int(row), str(why))
     ok = reason == ""
-    pending = pd.DataFrame({"ligne": line[is_pending], "adresse": address[is_pending].to_numpy()})
+    pending = chunk[is_pending]
     accepted = ok & has_xy
     report.accept(int(accepted.sum()))
 
@@ -346,12 +476,13 @@ def _anonymise_chunk(
             if "partenaire" in found
             else "",
             "personne": _hmac_column(secret, person),
-        }
+        },
+        index=sub.index,
     )
     columns = [c for c in sub.columns if c != found.get("adresse")]
     whole_row = sub[columns[0]].str.cat([sub[c] for c in columns[1:]], sep="\x1f")
     rows["fingerprint"] = [_hmac(secret, v) for v in whole_row]
-    return rows, pending
+    return rows, pending, reason
 
 
 def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> pd.Series:

@@ -265,6 +265,9 @@ def _contacts(
         secret=contacts.load_secret(settings),
         mapping=mapping,
     )
+    # Refused and pending rows are person-level: written beside the team's own file
+    # (which already holds them), never into the workspace.
+    contacts.write_side_files(result, path)
     rows = result.rows
     if ws.has("contacts"):
         known = set(ws.read_table("contacts", columns=["fingerprint"])["fingerprint"])
