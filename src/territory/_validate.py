@@ -173,9 +173,11 @@ SPREADSHEET_ERRORS = (ValueError, OSError, python_calamine.CalamineError)
 
 
 def decode_text(data: bytes) -> str:
-    """Text of a user file: UTF-8 (with or without BOM), else Windows-1252."""
+    """Text of a user file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

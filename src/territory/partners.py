@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import InputFileError, ValidationError
-from territory._validate import SPREADSHEET_ERRORS
+from territory._validate import SPREADSHEET_ERRORS, decode_text
 from territory.report import ImportReport
 
 __all__ = [
@@ -566,19 +566,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[tuple[float, float] | No
     )
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def _read_csv(path: Path) -> pd.DataFrame:
-    text = _decode(path.read_bytes())
+    text = decode_text(path.read_bytes())
     header = text.lstrip("\r\n").split("\n", 1)[0]
     sep = max((";", ",", "\t"), key=header.count)
     try:
