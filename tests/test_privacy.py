@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from territory import Settings, ValidationError
 from territory.grid import cell_ids
-from territory.privacy import protect, protect_density
+from territory.privacy import protect, protect_breakdown, protect_density, protect_density_by
 
 SETTINGS = Settings()
 
@@ -104,3 +104,85 @@ def test_parts_with_their_total_hide_every_suppressed_value(parts, k) -> None:
         # one of which is ≥ k, so it never equals a single small value
         difference = out.total - int(out.table["count"].dropna().sum())
         assert difference >= k
+
+
+# ----------------------------------------------------------- tables shown with both totals
+def _determined(raw: np.ndarray, hidden: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> list:
+    """Hidden cells that the shown row and column totals fix exactly (linear algebra)."""
+    cells = list(zip(*np.nonzero(hidden), strict=True))
+    if not cells:
+        return []
+    equations = [[1.0 if i == r else 0.0 for i, _ in cells] for r in np.flatnonzero(rows)]
+    equations += [[1.0 if j == c else 0.0 for _, j in cells] for c in np.flatnonzero(cols)]
+    a = np.array(equations) if equations else np.zeros((0, len(cells)))
+    rank = np.linalg.matrix_rank(a) if len(a) else 0
+    return [
+        cell
+        for n, cell in enumerate(cells)
+        if np.linalg.matrix_rank(np.vstack([a, np.eye(len(cells))[n]])) == rank
+    ]
+
+
+small_counts = st.one_of(st.just(0), st.integers(1, 14), st.integers(0, 60))
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda r: st.integers(1, 5).flatmap(
+            lambda c: st.tuples(
+                st.lists(st.lists(small_counts, min_size=c, max_size=c), min_size=r, max_size=r),
+            )
+        )
+    ),
+    st.sampled_from([5, 11]),
+)
+def test_breakdown_hides_every_suppressed_cell_from_both_totals(table, k) -> None:
+    """Rows (zones) and columns (quarters, categories) shown with their totals: no cell in
+    1..k-1, and no hidden cell recoverable by adding and subtracting what is shown."""
+    (values,) = table
+    raw = np.array(values, dtype="int64")
+    settings = Settings(k=k, rounding=1)
+    totals = raw.sum(axis=1)  # a zone's total is shown unless under k (or secret)
+    assume((totals > 0).all())  # a zone exists because it holds contacts
+    zones = protect(pd.Series(totals), settings=settings).table  # the unfiltered map
+    rows_open = (zones["status"] == "publié").to_numpy()
+    frame = pd.DataFrame(raw, index=[f"z{i}" for i in range(len(raw))])
+    out = protect_breakdown(
+        frame, shown_rows=pd.Series(rows_open, index=frame.index), settings=settings
+    )
+    shown = out["count"].dropna()
+    assert not ((shown >= 1) & (shown < k)).any()
+    hidden = out["count"].isna().to_numpy().reshape(raw.shape)
+    cols_open = (
+        protect(pd.Series(raw.sum(axis=0)), settings=settings).table["status"] == "publié"
+    ).to_numpy()
+    for line_raw, line_hidden, is_open in [
+        *zip(raw, hidden, rows_open, strict=True),
+        *zip(raw.T, hidden.T, cols_open, strict=True),
+    ]:
+        if is_open and line_raw.sum() > 0 and line_hidden.any():  # (a total 0 tells no one)
+            assert line_hidden.sum() >= 2 and line_raw[line_hidden].sum() >= k
+    assert _determined(raw, hidden, rows_open, cols_open) == []
+    # what is shown is exact with rounding 1
+    assert (out.loc[out["count"].notna(), "count"].to_numpy() == raw.ravel()[~hidden.ravel()]).all()
+
+
+def test_breakdown_of_the_density_keeps_its_zones() -> None:
+    cells = _cells([0, 0, 1, 2, 40], [0, 0, 1, 2, 40])
+    df = pd.DataFrame(
+        {
+            "cell": cells,
+            "commune": ["00001"] * 4 + ["00002"],
+            "part": ["2026-T1", "2026-T2", "2026-T1", "2026-T2", "2026-T1"],
+            "n": [20, 15, 6, 7, 30],
+        }
+    )
+    whole = protect_density(
+        df.groupby(["cell", "commune"], as_index=False)["n"].sum(), settings=SETTINGS
+    )
+    split = protect_density_by(df, settings=SETTINGS, parts=["2026-T1", "2026-T2", "2026-T3"])
+    assert set(split["zone"]) == set(whole["zone"])
+    assert split.groupby("zone").size().eq(3).all()
+    empty_quarter = split[split["part"] == "2026-T3"]
+    assert (empty_quarter["label"].isin(["0", "< 11"])).all()

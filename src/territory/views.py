@@ -27,10 +27,18 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from territory._errors import ValidationError
+from territory.contacts import AGE_BANDS, STATUSES, UNKNOWN
 from territory.grid import cell_polygons
 from territory.maps import MapLayers
 from territory.partners import format_hours_fr
-from territory.privacy import LEVEL_COMMUNE, SECONDARY, protect, protect_density
+from territory.privacy import (
+    LEVEL_COMMUNE,
+    SECONDARY,
+    protect,
+    protect_density,
+    protect_density_by,
+)
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
@@ -50,24 +58,63 @@ LAYER_LABELS = {
 }
 
 
+BREAKDOWNS = {
+    "periode": "Trimestre",
+    "statut": "Statut",
+    "tranche_age": "Tranche d'âge",
+    "sexe": "Sexe",
+}
+"""The filters of the density map: ONE partition at a time (see :func:`density_layer`)."""
+_PART_SQL = {
+    "periode": "substr(date, 1, 4) || '-T' || ((CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3)",
+    "statut": "statut",
+    "tranche_age": "tranche_age",
+    "sexe": "sexe",
+}
+
+
+def breakdown_choices(ws: Workspace) -> dict[str, list[str]]:
+    """The values each filter of :data:`BREAKDOWNS` offers.
+
+    Categories offer their fixed vocabulary (never values read from the data);
+    periods are the calendar quarters between the first and the last stored contact.
+    """
+    choices = {
+        "periode": [],
+        "statut": [*STATUSES, UNKNOWN],
+        "tranche_age": [*AGE_BANDS, UNKNOWN],
+        "sexe": ["F", "H", UNKNOWN],
+    }
+    if ws.has("contacts"):
+        span = ws.query("SELECT min(date) AS first, max(date) AS last FROM contacts")
+        first, last = span["first"].iloc[0], span["last"].iloc[0]
+        if isinstance(first, str) and isinstance(last, str):
+            quarters = pd.period_range(first, last, freq="Q")
+            choices["periode"] = [f"{q.year}-T{q.quarter}" for q in quarters]
+    return choices
+
+
 def contact_cell_counts(
     ws: Workspace,
     *,
-    period: tuple[str, str] | None = None,
+    by: str | None = None,
     communes: Collection[str] | None = None,
 ) -> pd.DataFrame:
-    """Raw counts per (cell, commune) — private input of the protection step.
+    """Raw counts per (cell, commune[, part]) — private input of the protection step.
 
-    ``communes`` keeps only the contacts of those communes (a territory), before any
-    protection: the protection step then sees only what it will publish.
+    ``by`` (a key of :data:`BREAKDOWNS`) adds a ``part`` column: the quarter or the
+    category of the counted contacts. ``communes`` keeps only the contacts of those
+    communes (a territory), before any protection.
     """
+    part = ""
+    if by is not None:
+        if by not in _PART_SQL:
+            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
+        part = f", {_PART_SQL[by]} AS part"
     if not ws.has("contacts"):
-        return pd.DataFrame({"cell": [], "commune": [], "n": []})
-    where, params = ("WHERE date BETWEEN ? AND ?", period) if period else ("", ())
-    counts = ws.query(
-        f"SELECT cell, commune, count(*) AS n FROM contacts {where} GROUP BY cell, commune",
-        tuple(params),
-    )
+        return pd.DataFrame({"cell": [], "commune": [], **({"part": []} if by else {}), "n": []})
+    group = "cell, commune, part" if by else "cell, commune"
+    counts = ws.query(f"SELECT cell, commune{part}, count(*) AS n FROM contacts GROUP BY {group}")
     if communes is not None:
         counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
     return counts
@@ -77,8 +124,8 @@ def density_layer(
     ws: Workspace,
     *,
     settings: Settings,
-    period: tuple[str, str] | None = None,
     territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """The protected contact density as polygons (EPSG:4326), ready for the map or export.
 
@@ -89,9 +136,27 @@ def density_layer(
     zones shown are those of the whole workspace that touch the territory: protection
     runs once over every contact, so a zone shows the same value in every view and two
     views can never be subtracted to isolate a few contacts at a territory's border.
+
+    With ``breakdown`` = ``(filter, value)`` (a key of :data:`BREAKDOWNS` and one of its
+    :func:`breakdown_choices`), each zone shows only the contacts of that quarter or
+    category: the zones stay those of the unfiltered map, and the figures come from
+    :func:`territory.privacy.protect_density_by`, protected with every other value of
+    the same filter, so that no pair of views can be subtracted to isolate a few
+    contacts. Filters are not combined (a quarter AND a category would be a
+    three-way table).
     """
-    counts = contact_cell_counts(ws, period=period)
-    zones = protect_density(counts, settings=settings)
+    if breakdown is None:
+        zones = protect_density(contact_cell_counts(ws), settings=settings)
+    else:
+        by, value = breakdown
+        values = breakdown_choices(ws).get(by, [])
+        if value not in values:
+            raise ValidationError(
+                f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}"
+            )
+        counts = contact_cell_counts(ws, by=by)
+        parts = protect_density_by(counts, settings=settings, parts=values)
+        zones = parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
     if zones.empty:
         return gpd.GeoDataFrame(
             columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326"
