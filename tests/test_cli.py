@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import shared_file
 
@@ -50,6 +51,38 @@ def test_export_density_has_no_small_counts(demo_workspace: Path, tmp_path: Path
         "label",
         "area_km2",
     }
+
+
+def test_export_filtered_density_is_protected_like_the_map(
+    demo_workspace: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "hors-radars.csv"
+    args = ["export", "density", "--workspace", str(demo_workspace), "--out", str(out)]
+    assert main([*args, "--filter", "statut=hors radars"]) == 0
+    table = pd.read_csv(out)
+    shown = table["count"].dropna()
+    assert len(shown) and ((shown == 0) | (shown >= 11)).all() and (shown >= 11).any()
+    assert table["count"].isna().any()
+    assert set(table["label"].dropna()) >= {"< 11", "secret"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("statut", "FILTRE=VALEUR"),
+        ("couleur=bleu", "filtre inconnu"),
+        ("sexe=X", "valeur inconnue"),
+    ],
+)
+def test_export_bad_filter_is_one_line(
+    demo_workspace: Path, tmp_path: Path, value: str, message: str
+) -> None:
+    out = tmp_path / "d.csv"
+    result = run(
+        "export", "density", "--workspace", demo_workspace, "--out", out, "--filter", value
+    )
+    assert result.returncode == 2 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and not out.exists()
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".csv"])

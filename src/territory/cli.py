@@ -108,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("layer", metavar="COUCHE")
     _workspace_arg(export)
     export.add_argument("--out", type=Path, required=True, metavar="FICHIER")
+    export.add_argument(
+        "--filter",
+        metavar="FILTRE=VALEUR",
+        help="densité d'un trimestre ou d'une catégorie : periode=2026-T1, statut=hors radars, "
+        "tranche_age=18-21, sexe=F",
+    )
     export.set_defaults(func=_export)
 
     fetch = sub.add_parser("fetch", help="télécharger les données officielles d'un territoire réel")
@@ -314,7 +320,14 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from territory.export import export_layer
     from territory.store import Workspace
 
-    n = export_layer(Workspace.open(args.workspace), args.layer, args.out, settings=settings)
+    breakdown = None
+    if args.filter:
+        by, _, value = args.filter.partition("=")
+        if not value:
+            raise ValidationError(f"--filter attend FILTRE=VALEUR, reçu « {args.filter} »")
+        breakdown = (by.strip(), value.strip())
+    ws = Workspace.open(args.workspace)
+    n = export_layer(ws, args.layer, args.out, settings=settings, breakdown=breakdown)
     print(f"{n} entité(s) écrite(s) dans {args.out}")
     return EXIT_OK
 

@@ -27,8 +27,19 @@ def exportable_layers(ws: Workspace) -> list[str]:
     return [*names, DENSITY] if ws.has("contacts") else names
 
 
-def export_layer(ws: Workspace, name: str, out: str | Path, *, settings: Settings) -> int:
-    """Write layer ``name`` to ``out``; returns the number of features written."""
+def export_layer(
+    ws: Workspace,
+    name: str,
+    out: str | Path,
+    *,
+    settings: Settings,
+    breakdown: tuple[str, str] | None = None,
+) -> int:
+    """Write layer ``name`` to ``out``; returns the number of features written.
+
+    ``breakdown`` (a filter of :data:`territory.views.BREAKDOWNS` and its value) applies
+    to the ``density`` layer only, protected exactly as the map shows it.
+    """
     out = Path(out)
     driver = FORMATS.get(out.suffix.lower())
     if driver is None:
@@ -44,7 +55,13 @@ def export_layer(ws: Workspace, name: str, out: str | Path, *, settings: Setting
             f"couche « {name} » absente "
             f"(disponibles : {', '.join(exportable_layers(ws)) or 'aucune'})"
         )
-    gdf = density_layer(ws, settings=settings) if name == DENSITY else ws.read_layer(name)
+    if breakdown is not None and name != DENSITY:
+        raise ValidationError(f"--filter ne s'applique qu'à la couche « {DENSITY} »")
+    gdf = (
+        density_layer(ws, settings=settings, breakdown=breakdown)
+        if name == DENSITY
+        else ws.read_layer(name)
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()

@@ -149,7 +149,9 @@ def density_layer(
         zones = protect_density(contact_cell_counts(ws), settings=settings)
     else:
         by, value = breakdown
-        values = breakdown_choices(ws).get(by, [])
+        if by not in BREAKDOWNS:
+            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
+        values = breakdown_choices(ws)[by]
         if value not in values:
             raise ValidationError(
                 f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}"
@@ -185,12 +187,18 @@ def density_layer(
     return out[[*DENSITY_COLUMNS, "geometry"]]
 
 
-def map_layers(ws: Workspace, *, settings: Settings, territory: str | None = None) -> MapLayers:
+def map_layers(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+) -> MapLayers:
     """Every layer the map shows, read once from the workspace.
 
     With ``territory``, every layer is restricted to the territory's communes (see
     :func:`territory_layers`) and the density is that of :func:`density_layer` for the
-    same territory.
+    same territory (and the same ``breakdown``, a filter and its value).
     """
     scope = _scope(ws, territory)
     layers = _read_layers(ws) if scope is None else territory_layers(ws, scope)
@@ -203,7 +211,7 @@ def map_layers(ws: Workspace, *, settings: Settings, territory: str | None = Non
         partners=partners,
         stops=layers["stops"],
         service_gaps=layers["service_gaps"],
-        density=density_layer(ws, settings=settings, territory=territory),
+        density=density_layer(ws, settings=settings, territory=territory, breakdown=breakdown),
     )
 
 
