@@ -222,3 +222,27 @@ def test_purge_bad_duration_is_one_line(tmp_path: Path, value: str) -> None:
     result = run_env(env, "purge", "--workspace", ws, "--older-than", value)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "--older-than" in result.stderr
+
+
+def test_priorities_json_and_ranking_export(demo_workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "priorites.geojson"
+    result = run("priorities", "--workspace", demo_workspace, "--json", "--out", out)
+    assert result.returncode == 0, result.stderr
+    zones = json.loads(result.stdout)
+    assert zones and [z["rang"] for z in zones] == list(range(1, len(zones) + 1))
+    assert all(z["reasons"] and {"code", "name", "score", "components"} <= z.keys() for z in zones)
+    features = json.loads(out.read_text())["features"]
+    assert [f["properties"]["code"] for f in features] == [z["code"] for z in zones]
+    assert features[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    # the weights move the ranking: access alone puts the farthest from partners first
+    access = run("priorities", "--workspace", demo_workspace, "--json",
+                 "--weights", "need=0,coverage=0,access=1,mobility=0")  # fmt: skip
+    assert json.loads(access.stdout)[0]["code"] != zones[0]["code"]
+
+
+def test_when_json_for_a_zone(demo_workspace: Path) -> None:
+    first = json.loads(run("priorities", "--workspace", demo_workspace, "--json").stdout)[0]
+    result = run("when", "--workspace", demo_workspace, "--zone", first["code"], "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["slots"] and all("phrase" in s for s in answer["slots"])

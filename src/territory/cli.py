@@ -179,6 +179,37 @@ def _parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(func=_purge)
 
+    prio = sub.add_parser("priorities", help="classer les zones par priorité, avec les raisons")
+    _workspace_arg(prio)
+    prio.add_argument("--territory", metavar="NOM", help="territoire (défaut : tout l'espace)")
+    prio.add_argument(
+        "--weights",
+        metavar="POIDS",
+        help="ex. need=1,coverage=1,access=1,mobility=1 (défaut : poids enregistrés du territoire)",
+    )
+    prio.add_argument(
+        "--zones", choices=("commune", "qpv", "cell"), default="commune", help="type de zone"
+    )
+    prio.add_argument("--at", metavar="AAAA-MM-JJTHH", help="moment (défaut : mardi 17 h)")
+    prio.add_argument("--top", type=int, default=20, help="zones affichées sans --json")
+    prio.add_argument("--json", action="store_true", help="sortie JSON")
+    prio.add_argument(
+        "--out", type=Path, metavar="FICHIER", help="écrire le classement (.geojson, .gpkg, .csv)"
+    )
+    prio.set_defaults(func=_priorities)
+
+    when = sub.add_parser("when", help="créneaux recommandés pour une zone")
+    _workspace_arg(when)
+    when.add_argument("--zone", required=True, metavar="CODE", help="code INSEE, QPV ou carreau")
+    when.add_argument("--territory", metavar="NOM", help="territoire du profil de repli")
+    when.add_argument("--week", type=_iso_date, metavar="AAAA-MM-JJ", help="semaine à planifier")
+    when.add_argument(
+        "--open-type", metavar="TYPE", help="garder les créneaux où ce type est ouvert"
+    )
+    when.add_argument("--top", type=int, default=5, help="nombre de créneaux")
+    when.add_argument("--json", action="store_true", help="sortie JSON")
+    when.set_defaults(func=_when)
+
     bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
     bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
     bench.add_argument("--json", action="store_true", help="sortie JSON")
@@ -424,6 +455,60 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         say=lambda m: print(m, file=sys.stderr),
     )
     print(json.dumps(results, indent=2, ensure_ascii=False) if args.json else bench.table(results))
+    return EXIT_OK
+
+
+def _priorities(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from territory.priority import Weights, priorities
+    from territory.store import Workspace
+
+    at = datetime.fromisoformat(args.at) if args.at else None
+    weights = Weights.parse(args.weights) if args.weights else None
+    ranking = priorities(
+        Workspace.open(args.workspace),
+        settings=settings,
+        territory=args.territory,
+        weights=weights,
+        kind=args.zones,
+        at=at,
+    )
+    if args.out:
+        from territory.export import export_ranking
+
+        n = export_ranking(ranking, args.out)
+        print(f"{n} zone(s) classée(s) écrite(s) dans {args.out}", file=sys.stderr)
+    if args.json:
+        for note in ranking.notes:
+            print(f"note : {note}", file=sys.stderr)
+        print(json.dumps(ranking.records(), ensure_ascii=False, indent=2))
+    else:
+        print(ranking.to_text(top=args.top))
+    return EXIT_OK
+
+
+def _when(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.slots import when
+    from territory.store import Workspace
+
+    result = when(
+        Workspace.open(args.workspace),
+        args.zone,
+        settings=settings,
+        territory=args.territory,
+        week_start=args.week,
+        open_type=args.open_type,
+        top=args.top,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"{result.name} ({result.code}) — semaine du {result.week_start:%d/%m/%Y}")
+    for phrase in result.slots["phrase"]:
+        print(f"  {phrase}")
+    for note in result.notes:
+        print(f"  note : {note}")
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pyogrio
 
 from territory._errors import ValidationError
+from territory.priority import Ranking
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.views import DENSITY, density_layer
@@ -80,3 +81,34 @@ def _table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
         table["longitude"] = gdf.geometry.x.where(present).round(6)
         table["latitude"] = gdf.geometry.y.where(present).round(6)
     return table
+
+
+def ranking_layer(ranking: Ranking) -> gpd.GeoDataFrame:
+    """The ranked zones with their score, group scores and reasons (EPSG:4326).
+
+    One row per zone, best first: ``rang``, ``code``, ``nom``, ``score`` (0-100), one
+    column per weight group, ``pourquoi``, and the zone's geometry. Contact figures in
+    the reasons are the protected ones of :mod:`territory.indicators`.
+    """
+    table = ranking.table.drop(columns=["raisons"], errors="ignore")
+    zones = ranking.indicators.zones
+    geometry = zones.geometry.reindex(table["code"].to_numpy()).to_numpy()
+    return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=zones.crs)
+
+
+def export_ranking(ranking: Ranking, out: str | Path) -> int:
+    """Write :func:`ranking_layer` to ``out`` (GeoJSON, GPKG or CSV by extension)."""
+    out = Path(out)
+    driver = FORMATS.get(out.suffix.lower())
+    if driver is None:
+        raise ValidationError(
+            f"extension « {out.suffix} » non prise en charge (attendu : {', '.join(FORMATS)})"
+        )
+    gdf = ranking_layer(ranking)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
+    if driver == "CSV":
+        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(out, index=False)
+    else:
+        pyogrio.write_dataframe(gdf, out, layer="priorites", driver=driver)
+    return len(gdf)
