@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 
-from territory import InputFileError, Settings, ValidationError
+from territory import InputFileError, Settings, ValidationError, contacts
 from territory.contacts import purge, read_contacts, retention_cutoff
 from territory.ingest import import_file
 from territory.store import Workspace
@@ -262,3 +264,273 @@ def test_rows_to_geocode_are_kept_beside_the_file(
     assert [";".join(r) for r in kept.to_numpy().tolist()] == [line]
     assert not (tmp_path / "adresses.refus.csv").exists()
     assert b"rue de la Paix" not in ws.path.read_bytes()
+
+
+# ------------------------------------------------------------------ fast paths, same answers
+def test_arrow_reading_gives_what_pandas_gives(
+    tmp_path: Path, communes: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        *ROWS,
+        ROWS[0].replace("P0001", "P0009"),
+        "2026-02-04 17:05;2.752;46.452;suivi;;;;;",
+        '05/02/2026 09:00;2,7514;46,4514;suivi;;;;P0010;"sur deux\nlignes"',
+        '31/02/2026 09:00;2,7514;46,4514;suivi;;;;P0011;"sur deux\nlignes"',
+    ]
+    path = write(tmp_path / "c.csv", rows)
+    fast = read_contacts(path, communes=communes, secret=SECRET, chunksize=3)
+    monkeypatch.setattr(contacts, "_READERS", ("c", "python"))
+    slow = read_contacts(path, communes=communes, secret=SECRET, chunksize=3)
+    assert fast.report.to_dict() == slow.report.to_dict()
+    pd.testing.assert_frame_equal(fast.rows, slow.rows)
+    pd.testing.assert_frame_equal(fast.refused_rows, slow.refused_rows)
+
+
+def test_arrow_reader_hands_over_to_pandas(tmp_path: Path) -> None:
+    def arrow_reads(text: str, encoding: str = "utf-8") -> bool:
+        path = tmp_path / "c.csv"
+        path.write_bytes(text.encode(encoding))
+        try:
+            list(
+                contacts._arrow_chunks(
+                    path, "utf-8-sig" if encoding == "utf-8" else encoding, ";", 10
+                )
+            )
+        except contacts._Retry:
+            return False
+        return True
+
+    assert arrow_reads("date;lon\n01/02/2026 10:00;2,7\n")
+    assert arrow_reads("date;lon\n01/02/2026 10:00;2,7\n", "cp1252")
+    assert not arrow_reads("date;lon\n01/02/2026 10:00;2,7;trop\n")  # ragged
+    assert not arrow_reads("date;lon\n01/02/2026 10:00\n")  # too few fields
+    assert not arrow_reads("date;date\n01/02/2026 10:00;x\n")  # pandas renames it date.1
+    assert not arrow_reads("date;\n01/02/2026 10:00;x\n")  # pandas names it Unnamed: 1
+
+
+def test_dates_parsed_without_strptime_as_strptime_does() -> None:
+    text = pd.Series(
+        [
+            "03/02/2026 14:35",
+            "29/02/2024 23:59",  # leap day
+            "29/02/2025 10:00",  # no such day
+            "31/04/2026 10:00",
+            "01/13/2026 10:00",
+            "00/01/2026 10:00",
+            "01/02/2026 24:00",
+            "01/02/2026 10:60",
+            "1/2/2026 9:05",  # not zero-padded: strptime reads it
+            "03/02/2026 14:35:59",
+            "03/02/2026 14:35:60",
+            "2026-02-04 17:05",
+            "2026-02-04T17:05",
+            "2026-02-04T17:05:07",
+            "2026-02-04 17:05:07",
+            "1899-12-31 10:00",
+            "2026-02-30 10:00",
+            "03-02-2026 14:35",
+            "",
+            "demain",
+            "０3/02/2026 14:35",  # a full-width digit
+        ],
+        dtype=str,
+    )
+    chunk = pd.DataFrame({"date": text})
+    fast = contacts._parse_dates(chunk, {"date": "date"})
+    expected = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    for fmt in contacts._DATE_FORMATS:
+        missing = expected.isna()
+        expected[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
+    np.testing.assert_array_equal(fast, expected.to_numpy())
+    assert np.isnat(fast).sum() == 11
+
+
+def test_numbers_parsed_as_pandas_does() -> None:
+    values = pd.Series(
+        ["2.75", "-0.5", "46", "1e3", "+2.5", "2.", ".5", "abc", "", "2.7.1", "nan", "１２"],
+        dtype=str,
+    )
+    expected = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    np.testing.assert_array_equal(contacts._to_float(values), expected)
+
+
+def test_communes_per_cell_equal_communes_per_point() -> None:
+    # A jagged commune beside a square one, a hole, and points on, near and off borders.
+    angle = np.linspace(0, 2 * np.pi, 41)[:-1]
+    reach = 1 + np.arange(40) % 2
+    star = shapely.Polygon(
+        np.c_[2.70 + 0.03 * np.cos(angle) * reach, 46.45 + 0.02 * np.sin(angle) * reach]
+    )
+    square = shapely.box(2.76, 46.40, 2.80, 46.50).difference(shapely.box(2.77, 46.44, 2.78, 46.46))
+    bowtie = shapely.Polygon(
+        [(2.82, 46.40), (2.86, 46.50), (2.86, 46.40), (2.82, 46.50)]
+    )  # invalid
+    gdf = gpd.GeoDataFrame({"code": ["A", "B", "C"]}, geometry=[star, square, bowtie], crs=4326)
+    rng = np.random.default_rng(4)
+    lon = np.r_[
+        rng.uniform(2.62, 2.88, 20_000), [2.76, 2.76, 2.77, 2.84], 2.76 + 1e-9 * np.arange(-3, 4)
+    ]
+    lat = np.r_[rng.uniform(46.38, 46.52, 20_000), [46.45, 46.40, 46.45, 46.45], np.full(7, 46.47)]
+    context = contacts._Context.build(gdf, SECRET)
+    _, by_cell = context.place(lon, lat)
+    hit_point, hit_poly = shapely.STRtree(gdf.geometry.to_numpy()).query(
+        shapely.points(lon, lat), predicate="intersects"
+    )
+    per_point = np.full(len(lon), -1)
+    per_point[hit_point[::-1]] = hit_poly[::-1]
+    np.testing.assert_array_equal(by_cell, per_point)
+    classes = context.cell_class
+    assert (classes >= 0).any() and (classes == -1).any() and (classes == -2).any()
+    assert {0, 1, 2} <= set(by_cell)
+
+
+def test_fast_person_hmac_is_hmac_sha256() -> None:
+    for secret in (SECRET, b"k", bytes(range(100))):
+        fast = contacts._hmac_function(secret)
+        for key in ("P0001", "", "é" * 80, "x" * 1000):
+            assert fast(key) == contacts._hmac(secret, key)
+    # once per distinct key over a whole read, whatever the chunk: same answers
+    people = contacts._PersonKeys(contacts._hmac_function(SECRET))
+    first = people.hashes(pd.Series(["P1", " P2", "P1", ""], dtype=str))
+    second = people.hashes(pd.Series(["P3", "P2 ", "P1"], dtype=str))
+    assert list(first) == [contacts._hmac(SECRET, k) for k in ("P1", "P2", "P1")] + [""]
+    assert list(second) == [contacts._hmac(SECRET, k) for k in ("P3", "P2", "P1")]
+    assert len(people.known) == 4  # P1, P2, "", P3
+
+
+def test_fingerprints_are_keyed_and_tell_rows_apart() -> None:
+    rows = pd.DataFrame({"a": ["x", "x", "x", "xy", "x"], "b": ["y", "y", "z", "", "y"]}, dtype=str)
+    first = contacts.row_fingerprints(rows, SECRET)
+    assert first.dtype == np.uint64
+    assert first[0] == first[1] and first[4] == first[0]
+    assert len(set(first[[0, 2, 3]])) == 3  # "x|y", "x|z", "xy|" differ
+    other = contacts.row_fingerprints(rows, b"1" * 32)
+    assert not set(first) & set(other)  # another secret, other fingerprints
+    text = contacts.fingerprint_text(first)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", t) for t in text)
+    assert int(text[2], 16) == int(first[2])
+
+
+def test_repeated_row_in_a_later_chunk_is_refused(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ROWS[2], ROWS[0]])
+    result = read_contacts(path, communes=communes, secret=SECRET, chunksize=2)
+    assert (result.report.accepted, result.report.refused) == (3, 1)
+    assert result.report.refusals[0].row == 5 and "en double" in result.report.refusals[0].reason
+    assert result.rows["fingerprint"].is_unique
+
+
+def test_import_streams_into_a_valid_geopackage_table(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    import pyogrio
+
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    more = [r.replace("P0001", f"Q{i:04d}") for i in range(50) for r in ROWS[:1]]
+    report = import_file(
+        ws, "contacts", write(tmp_path / "c.csv", [*ROWS, *more]), settings=settings
+    )
+    assert report.accepted == ws.layers()["contacts"].count == 55
+    assert ws.layers()["contacts"].vintage == "2026-02-03 → 2026-02-06"
+    assert pyogrio.read_info(ws.path, layer="contacts")["features"] == 55
+    with sqlite3.connect(ws.path) as con:
+        triggers = {
+            r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        }
+        assert "trigger_insert_feature_count_contacts" in triggers
+        (hour_type,) = con.execute(
+            "SELECT type FROM pragma_table_info('contacts') WHERE name = 'hour'"
+        ).fetchone()
+    assert hour_type.upper().startswith("INT")
+    # a second file appends, the feature count follows, the first rows are not doubled
+    second = write(tmp_path / "d.csv", [ROWS[0], ROWS[0].replace("P0001", "Z0001")])
+    again = import_file(ws, "contacts", second, settings=settings)
+    assert any("1 contact(s) déjà présents" in n for n in again.notes)
+    assert ws.layers()["contacts"].count == 56
+    assert pyogrio.read_info(ws.path, layer="contacts")["features"] == 56
+    scan_for_personal_data(ws.path)
+
+
+def test_failed_import_stores_nothing(
+    tmp_path: Path, communes: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    import_file(ws, "contacts", write(tmp_path / "c.csv", ROWS[:2]), settings=settings)
+    original = contacts._anonymise_chunk
+    calls = []
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("panne au milieu du fichier")
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contacts, "_anonymise_chunk", failing)
+    # small chunks: the failure comes after a first chunk was appended
+    monkeypatch.setattr(
+        contacts, "read_contacts", functools.partial(contacts.read_contacts, chunksize=2)
+    )
+    with pytest.raises(RuntimeError, match="panne"):
+        import_file(ws, "contacts", write(tmp_path / "e.csv", ROWS[2:]), settings=settings)
+    assert ws.layers()["contacts"].count == 2 == len(ws.read_table("contacts"))
+    with sqlite3.connect(ws.path) as con:
+        assert con.execute(
+            "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = 'contacts'"
+        ).fetchone() == (2,)
+        trigger = "trigger_insert_feature_count_contacts"
+        assert con.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = ?", (trigger,)
+        ).fetchone() == (1,)
+
+
+def test_ragged_file_read_again_stores_each_row_once(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    ragged = "07/02/2026 15:00;2,75;46,45;a;b;c;d;e;f;g;h;i"
+    report = import_file(
+        ws, "contacts", write(tmp_path / "c.csv", [*ROWS[:3], ragged]), settings=settings
+    )
+    assert (report.read, report.accepted, report.refused) == (4, 3, 1)
+    assert ws.layers()["contacts"].count == 3
+    assert not any("déjà présents" in n for n in report.notes)
+
+
+def test_spreadsheet_export_gives_the_rows_of_its_csv(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    from test_fetch import _xlsx
+
+    table = [HEADER.split(";"), *(row.split(";") for row in ROWS)]
+    path = tmp_path / "c.xlsx"
+    path.write_bytes(_xlsx({"Contacts": table}))
+    sheet = read_contacts(path, communes=communes, secret=SECRET)
+    text = read_contacts(write(tmp_path / "c.csv", ROWS), communes=communes, secret=SECRET)
+    assert sheet.report.to_dict() | {"source": ""} == text.report.to_dict() | {"source": ""}
+    pd.testing.assert_frame_equal(sheet.rows, text.rows)
+
+
+def test_lambert_93_and_an_explicit_mapping(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 2154, always_xy=True).transform(2.75, 46.45)
+    path = tmp_path / "c.csv"
+    path.write_text(
+        f"quand;X;Y;situation\n03/02/2026 14:35;{x:.1f};{y:.1f};premier\n".replace(".", ","),
+        encoding="utf-8",
+    )
+    mapping = {"date": "quand", "x": "X", "y": "Y"}
+    rows = read_contacts(path, communes=communes, secret=SECRET, mapping=mapping).rows
+    points = read_contacts(
+        write(tmp_path / "p.csv", ["03/02/2026 14:35;2,75;46,45;premier;;;;;"]),
+        communes=communes,
+        secret=SECRET,
+    ).rows
+    assert rows[["cell", "commune", "date", "hour", "statut"]].equals(
+        points[["cell", "commune", "date", "hour", "statut"]]
+    )
+    assert rows["statut"].tolist() == ["premier contact"]

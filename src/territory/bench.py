@@ -7,22 +7,26 @@
   ``AppTest`` runs the real page: caches, ``st_folium`` serialisation and all);
 * **first paint**: from navigation to the first vector shape drawn by Leaflet in
   headless Chromium (needs the ``test`` extra and Debian's ``chromium``);
-* **contacts**: time and peak memory of a contact export turned into protected density
-  (read, anonymise, snap to the 200 m grid, count, protect), at several sizes.
+* **contacts**: time and peak memory of a contact export turned into stored rows and
+  protected density, at several sizes. Ours is the whole import (``import_file``: read,
+  anonymise, snap to the 200 m grid, store in a workspace), then the density computed
+  from the store as the map does (count per cell in SQLite, ``protect_density``).
 
 The naive way is what a first prototype does: a page that reads the raw layers and
 draws each with ``folium.GeoJson`` on every rerun, with no cache and no simplification.
 For contacts, the naive way is the geopandas one: read the whole CSV, make points, build
 the polygons of every 200 m cell of the territory's bounding box and ``sjoin`` the points
-in them (and in the communes), then count. Each contacts measurement runs in its own
-spawned process, so that peak memories (``ru_maxrss`` above the process's own baseline)
-do not mix.
+in them (and in the communes), store the joined rows with ``to_sql``, then count. Each
+contacts measurement runs in its own spawned process, so that peak memories do not mix:
+the peak resident memory above what the process held when the clock started (Linux resets
+the high-water mark then; elsewhere ``ru_maxrss`` above the setup's own peak).
 
 Every comparison has a key containing ``ratio`` (naive / ours: ≥ 1 means ours is better).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -214,10 +218,12 @@ def contacts_benchmark(
     """Contact export → protected density, ours and naive, at each size in ``sizes``.
 
     Keys per size ``n``: ``contacts_{n}_s`` / ``_s_naive`` / ``_ratio`` (naive / ours),
+    ``contacts_{n}_cpu_s`` / ``_cpu_s_naive`` / ``_cpu_ratio`` (processor time, all threads),
     ``contacts_{n}_peak_mb`` / ``_peak_mb_naive`` / ``_peak_ratio``, ``contacts_{n}_cells``
     (200 m cells counted, ours) and, when the naive way hit ``naive_cap_s``,
     ``contacts_{n}_naive_capped`` (its time is then a lower bound and its memory the peak
-    reached so far is unknown: NaN). Between consecutive sizes, ``contacts_growth_{n}_s``
+    reached so far is unknown: NaN), ``contacts_{n}_stored`` (and ``_stored_naive``):
+    rows each way stored. Between consecutive sizes, ``contacts_growth_{n}_s``
     (and ``_s_naive``): time at ``n`` over time at the previous size.
     """
     from territory.demo import DemoScale, write_demo_sources
@@ -241,6 +247,10 @@ def contacts_benchmark(
             result[f"contacts_{n}_s"] = ours["s"]
             result[f"contacts_{n}_s_naive"] = naive["s"]
             result[f"contacts_{n}_ratio"] = naive["s"] / ours["s"]
+            # CPU time (all threads): what the machine's other load changes least.
+            result[f"contacts_{n}_cpu_s"] = ours["cpu_s"]
+            result[f"contacts_{n}_cpu_s_naive"] = naive.get("cpu_s", float("nan"))
+            result[f"contacts_{n}_cpu_ratio"] = naive.get("cpu_s", float("nan")) / ours["cpu_s"]
             result[f"contacts_{n}_peak_mb"] = ours["peak_mb"]
             result[f"contacts_{n}_peak_mb_naive"] = naive["peak_mb"]
             # Under 1 MB, ours did not rise above the setup's own peak: no ratio.
@@ -250,6 +260,9 @@ def contacts_benchmark(
             result[f"contacts_{n}_cells"] = ours["cells"]
             result[f"contacts_{n}_zones"] = ours["zones"]
             result[f"contacts_{n}_zones_naive"] = naive["zones"]
+            result[f"contacts_{n}_stored"] = ours["stored"]
+            if "stored" in naive:
+                result[f"contacts_{n}_stored_naive"] = naive["stored"]
             if "grid_cells" in naive:
                 result[f"contacts_{n}_naive_grid_cells"] = naive["grid_cells"]
     for previous, n in itertools.pairwise(sizes):
@@ -304,10 +317,32 @@ def _child(send: Any, func: Callable[..., dict[str, Any]], args: tuple[Any, ...]
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process (MB) since the last :func:`_reset_peak`."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     import resource
 
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> float:
+    """Start measuring the peak from now (Linux); returns the memory in use (MB).
+
+    Without the reset, the peak of the setup (libraries, communes) would hide a smaller
+    peak of what is measured. Elsewhere the peak is the process's whole high-water mark.
+    """
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return _peak_mb()
 
 
 def _setup(communes_path: str) -> Any:
@@ -316,7 +351,9 @@ def _setup(communes_path: str) -> Any:
 
     import territory.contacts
     import territory.grid
-    import territory.privacy  # noqa: F401
+    import territory.ingest
+    import territory.privacy
+    import territory.views  # noqa: F401
 
     return gpd.read_file(communes_path)
 
@@ -324,28 +361,53 @@ def _setup(communes_path: str) -> Any:
 def _measure_ours(
     contacts_path: str, communes_path: str, secret: bytes, settings: Settings
 ) -> dict[str, Any]:
-    from territory.contacts import count_by_cell, read_contacts
+    """Ours, the whole path: the CSV imported into a workspace, then the protected density.
+
+    The workspace (with its communes) and the secret are made before the clock starts;
+    then ``import_file`` reads, anonymises and stores the contacts (refused rows written
+    beside the file), and the density is computed from the store as the map does.
+    """
+    import dataclasses
+
+    from territory.ingest import import_file
     from territory.privacy import protect_density
+    from territory.store import Workspace
+    from territory.views import contact_cell_counts
 
     communes = _setup(communes_path)
-    base = _peak_mb()
-    start = time.perf_counter()
-    read = read_contacts(Path(contacts_path), communes=communes, secret=secret)
-    counts = count_by_cell(read.rows)
-    density = protect_density(counts, settings=settings)
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="territory-bench-ours-") as tmp:
+        settings = dataclasses.replace(settings, secret_path=Path(tmp) / "secret.key")
+        settings.secret_path.write_bytes(secret)
+        ws = Workspace.create(Path(tmp) / "ours.gpkg", name="bench")
+        ws.write_layer("communes", communes, source="bench", vintage="")
+        base = _reset_peak()
+        start, cpu = time.perf_counter(), time.process_time()
+        report = import_file(ws, "contacts", contacts_path, settings=settings)
+        counts = contact_cell_counts(ws)
+        density = protect_density(counts, settings=settings)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        stored = ws.layers()["contacts"].count
     return {
         "s": seconds,
+        "cpu_s": cpu,
         "peak_mb": _peak_mb() - base,
         "cells": int(counts["cell"].nunique()),
         "zones": len(density),
+        "stored": stored,
+        "accepted": report.accepted,
     }
 
 
 def _measure_naive(
     contacts_path: str, communes_path: str, secret: bytes, settings: Settings
 ) -> dict[str, Any]:
-    """The geopandas way: whole file, points, every cell polygon of the bbox, sjoin, count."""
+    """The geopandas way: whole file, points, every cell polygon of the bbox, sjoin, count.
+
+    Like ours, it stores its rows (cell, commune, date and categories: no coordinates,
+    no hashing) in a SQLite file, with ``DataFrame.to_sql``.
+    """
+    import sqlite3
+
     import geopandas as gpd
     import numpy as np
     import pandas as pd
@@ -354,40 +416,50 @@ def _measure_naive(
     from territory.privacy import protect_density
 
     communes = _setup(communes_path)
-    base = _peak_mb()
-    start = time.perf_counter()
-    table = pd.read_csv(contacts_path, sep=";", decimal=",", encoding="utf-8-sig")
-    table = table.dropna(subset=["longitude", "latitude"])
-    points = gpd.GeoDataFrame(
-        table,
-        geometry=gpd.points_from_xy(table["longitude"], table["latitude"]),
-        crs="EPSG:4326",
-    )
-    points = gpd.sjoin(points, communes[["code", "geometry"]], predicate="within")
-    points = points[~points.index.duplicated()].drop(columns="index_right")
-    points = points.rename(columns={"code": "commune"}).to_crs(GRID_CRS)
-    # Every 200 m cell of the territory's bounding box, as polygons.
-    boxes = [communes.to_crs(GRID_CRS).total_bounds]
-    if _cells_in(boxes[0]) > MAX_NAIVE_CELLS:  # absurd: the communes' own boxes only
-        boxes = list(communes.to_crs(GRID_CRS).bounds.to_numpy())
-    parts = []
-    for x0, y0, x1, y1 in boxes:
-        xs = np.arange(np.floor(x0 / 200) * 200, x1, 200)
-        ys = np.arange(np.floor(y0 / 200) * 200, y1, 200)
-        gx, gy = np.meshgrid(xs, ys)
-        parts.append(cell_ids(gx.ravel(), gy.ravel()))
-    ids = pd.unique(np.concatenate(parts))
-    cells = gpd.GeoDataFrame({"cell": ids}, geometry=cell_polygons(ids).to_numpy(), crs=GRID_CRS)
-    joined = gpd.sjoin(points, cells, predicate="within")
-    counts = joined.groupby(["cell", "commune"], as_index=False).size()
-    counts = counts.rename(columns={"size": "n"})
-    density = protect_density(counts, settings=settings)
-    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="territory-bench-naive-") as tmp:
+        base = _reset_peak()
+        start, cpu = time.perf_counter(), time.process_time()
+        table = pd.read_csv(contacts_path, sep=";", decimal=",", encoding="utf-8-sig")
+        table = table.dropna(subset=["longitude", "latitude"])
+        points = gpd.GeoDataFrame(
+            table,
+            geometry=gpd.points_from_xy(table["longitude"], table["latitude"]),
+            crs="EPSG:4326",
+        )
+        points = gpd.sjoin(points, communes[["code", "geometry"]], predicate="within")
+        points = points[~points.index.duplicated()].drop(columns="index_right")
+        points = points.rename(columns={"code": "commune"}).to_crs(GRID_CRS)
+        # Every 200 m cell of the territory's bounding box, as polygons.
+        boxes = [communes.to_crs(GRID_CRS).total_bounds]
+        if _cells_in(boxes[0]) > MAX_NAIVE_CELLS:  # absurd: the communes' own boxes only
+            boxes = list(communes.to_crs(GRID_CRS).bounds.to_numpy())
+        parts = []
+        for x0, y0, x1, y1 in boxes:
+            xs = np.arange(np.floor(x0 / 200) * 200, x1, 200)
+            ys = np.arange(np.floor(y0 / 200) * 200, y1, 200)
+            gx, gy = np.meshgrid(xs, ys)
+            parts.append(cell_ids(gx.ravel(), gy.ravel()))
+        ids = pd.unique(np.concatenate(parts))
+        cells = gpd.GeoDataFrame(
+            {"cell": ids}, geometry=cell_polygons(ids).to_numpy(), crs=GRID_CRS
+        )
+        joined = gpd.sjoin(points, cells, predicate="within")
+        kept = ["cell", "commune", "date_contact", "statut", "tranche_age", "sexe"]
+        kept += ["partenaire_orientation", "id_personne"]
+        with contextlib.closing(sqlite3.connect(Path(tmp) / "naive.sqlite")) as con:
+            joined[kept].to_sql("contacts", con, index=False)
+            con.commit()
+        counts = joined.groupby(["cell", "commune"], as_index=False).size()
+        counts = counts.rename(columns={"size": "n"})
+        density = protect_density(counts, settings=settings)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {
         "s": seconds,
+        "cpu_s": cpu,
         "peak_mb": _peak_mb() - base,
         "zones": len(density),
         "grid_cells": len(ids),
+        "stored": len(joined),
     }
 
 
@@ -470,6 +542,12 @@ def _contacts_table(c: dict[str, Any]) -> list[str]:
             f"| {n:,} | temps (s) | {c[f'contacts_{n}_s']:.2f} | "
             f"{bound}{c[f'contacts_{n}_s_naive']:.2f} | {bound}{c[f'contacts_{n}_ratio']:.1f}× |"
         )
+        if f"contacts_{n}_cpu_s" in c:
+            lines.append(
+                f"| {n:,} | temps processeur (s) | {c[f'contacts_{n}_cpu_s']:.2f} | "
+                f"{bound}{c[f'contacts_{n}_cpu_s_naive']:.2f} | "
+                f"{bound}{c[f'contacts_{n}_cpu_ratio']:.1f}× |"
+            )
         lines.append(
             f"| {n:,} | mémoire max (Mo) | {c[f'contacts_{n}_peak_mb']:.0f} | "
             f"{c[f'contacts_{n}_peak_mb_naive']:.0f} | {c[f'contacts_{n}_peak_ratio']:.1f}× |"

@@ -25,7 +25,7 @@ from territory import boundaries, cog, contacts, geocoding, mobility, partners
 from territory._errors import NetworkError, ValidationError, WorkspaceError
 from territory.report import ImportReport
 from territory.settings import Settings
-from territory.store import Workspace
+from territory.store import TableAppender, Workspace
 
 KINDS = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "contacts")
 COMMUNE_TABLE = "commune_table"
@@ -255,37 +255,80 @@ def _gtfs(
 def _contacts(
     ws: Workspace, path: Path, *, settings: Settings, mapping: Mapping[str, str] | None, **_: object
 ) -> ImportReport:
+    """Read, anonymise and append the contacts chunk by chunk, in one transaction.
+
+    Rows already stored (same fingerprint, from an earlier import of the same file) are
+    not added again. Memory holds one chunk of the file, and the stored fingerprints
+    when the workspace already has contacts.
+    """
     if not ws.has("communes"):
         raise WorkspaceError(
             "importez d'abord les communes : chaque contact est rattaché à sa commune"
         )
-    result = contacts.read_contacts(
-        path,
-        communes=ws.read_layer("communes", columns=["code"]),
-        secret=contacts.load_secret(settings),
-        mapping=mapping,
-    )
+    communes = ws.read_layer("communes", columns=["code"])
+    secret = contacts.load_secret(settings)
+    with ws.appending(
+        "contacts",
+        schema=_CONTACTS_SCHEMA,
+        source=path.name,
+        licence="données de l'équipe (pseudonymisées)",
+    ) as table:
+        fresh = _FreshContacts(table, _stored_fingerprints(ws))
+        result = contacts.read_contacts(
+            path, communes=communes, secret=secret, mapping=mapping, sink=fresh
+        )
+        table.vintage = fresh.period()
     # Refused and pending rows are person-level: written beside the team's own file
     # (which already holds them), never into the workspace.
     contacts.write_side_files(result, path)
-    rows = result.rows
-    if ws.has("contacts"):
-        known = set(ws.read_table("contacts", columns=["fingerprint"])["fingerprint"])
-        fresh = ~rows["fingerprint"].isin(known)
-        if (~fresh).any():
-            result.report.note(
-                f"{int((~fresh).sum())} contact(s) déjà présents (import précédent) : non ajoutés"
-            )
-        rows = rows[fresh]
-    ws.write_table(
-        "contacts",
-        rows,
-        source=path.name,
-        vintage=_period(result.rows),
-        licence="données de l'équipe (pseudonymisées)",
-        append=True,
-    )
+    if fresh.already:
+        result.report.note(
+            f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
+        )
     return result.report
+
+
+_CONTACTS_SCHEMA = pd.DataFrame(
+    {c: pd.Series(dtype="int64" if c == "hour" else "str") for c in contacts.STORED_COLUMNS}
+)
+
+
+def _stored_fingerprints(ws: Workspace) -> pd.Index:
+    """Fingerprints of the contacts already stored (unique, hashed once for lookups)."""
+    if not ws.has("contacts"):
+        return pd.Index([], dtype=object)
+    stored = ws.read_table("contacts", columns=["fingerprint"])["fingerprint"]
+    return pd.Index(stored.to_numpy(dtype=object, na_value=""), dtype=object).unique()
+
+
+class _FreshContacts:
+    """The sink of :func:`contacts.read_contacts`: appends the rows not stored yet."""
+
+    def __init__(self, table: TableAppender, known: pd.Index) -> None:
+        self.table, self.known = table, known
+        self.already = 0
+        self.first: str | None = None
+        self.last: str | None = None
+
+    def write(self, rows: pd.DataFrame) -> None:
+        if len(rows):
+            first, last = rows["date"].min(), rows["date"].max()
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
+        if len(self.known):
+            stored = self.known.get_indexer(rows["fingerprint"].to_numpy(dtype=object)) >= 0
+            self.already += int(stored.sum())
+            rows = rows[~stored]
+        self.table.append(rows)
+
+    def discard(self) -> None:
+        self.table.discard()
+        self.already = 0
+        self.first = self.last = None
+
+    def period(self) -> str:
+        """``first → last`` date of the rows read (stored before or not): the vintage."""
+        return f"{self.first} → {self.last}" if self.first is not None else ""
 
 
 def _communes_table(
@@ -424,10 +467,6 @@ def _translate_contacts(
         f"{moved} contact(s) rattaché(s) à leur commune actuelle : "
         + ", ".join(translation.describe(o, n) for o, n in pairs)
     )
-
-
-def _period(rows: pd.DataFrame) -> str:
-    return f"{rows['date'].min()} → {rows['date'].max()}" if len(rows) else ""
 
 
 def _crs_name(gdf: gpd.GeoDataFrame) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -187,8 +188,19 @@ class Workspace:
         licence: str = "",
         append: bool = False,
     ) -> None:
-        """Write (or append to) the attribute table ``name`` (no geometry)."""
+        """Write (or append to) the attribute table ``name`` (no geometry).
+
+        Appending goes through :meth:`appending` (one transaction, multi-row inserts)
+        when every column is text, integer, float or boolean; an object column must then
+        hold str, int, float or None.
+        """
         if append and self.has(name):
+            if len(df) and _appendable(df):
+                with self.appending(
+                    name, schema=df.iloc[:0], source=source, vintage=vintage, licence=licence
+                ) as table:
+                    table.append(df)
+                return
             if len(df):
                 pyogrio.write_dataframe(
                     df.reset_index(drop=True), self.path, layer=name, driver="GPKG", append=True
@@ -198,6 +210,52 @@ class Workspace:
             pyogrio.write_dataframe(df.reset_index(drop=True), self.path, layer=name, driver="GPKG")
             count = len(df)
         self._record(name, count, False, None, source, vintage, licence, None)
+
+    @contextlib.contextmanager
+    def appending(
+        self,
+        name: str,
+        *,
+        schema: pd.DataFrame,
+        source: str,
+        vintage: str = "",
+        licence: str = "",
+    ) -> Iterator[TableAppender]:
+        """Append rows to the attribute table ``name``, chunk by chunk, in one transaction.
+
+        The table is created from ``schema`` (an empty frame: its columns and dtypes)
+        when missing. Everything appended is committed when the block ends, or rolled
+        back if it raises; then the table's metadata row is updated (``vintage`` may be
+        changed on the appender inside the block). Memory holds one chunk at a time.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "w.gpkg", name="Essai")
+        >>> schema = pd.DataFrame({"code": pd.Series(dtype=str), "n": pd.Series(dtype="int64")})
+        >>> with ws.appending("t", schema=schema, source="test") as table:
+        ...     table.append(pd.DataFrame({"code": ["a", "b"], "n": [1, 2]}))
+        ...     table.append(pd.DataFrame({"code": ["c"], "n": [3]}))
+        >>> ws.layers()["t"].count
+        3
+        """
+        table = TableAppender(self, name, schema)
+        try:
+            yield table
+            table.commit()
+        except BaseException:
+            table.rollback()
+            raise
+        self._record(
+            name,
+            self._row_count(name),
+            False,
+            None,
+            source,
+            table.vintage or vintage,
+            licence,
+            None,
+        )
 
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         """A stored spatial layer, in EPSG:4326."""
@@ -289,6 +347,162 @@ class Workspace:
     @staticmethod
     def _bump(con: sqlite3.Connection) -> None:
         con.execute(f"UPDATE {_PROPS} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+
+
+class TableAppender:
+    """Rows appended to one attribute table in one transaction: see :meth:`Workspace.appending`.
+
+    Rows go in through multi-row ``INSERT`` statements (a few hundred rows each) on one
+    connection. GDAL's feature-count trigger, which would run one ``UPDATE`` per row, is
+    dropped for the transaction and re-created, with the count set once, before the
+    commit (as GDAL's own bulk writes do): the file stays a valid GeoPackage and, the
+    whole being one transaction, a failure or a crash leaves it as it was before. No
+    ``PRAGMA`` that trades safety for speed is used.
+    """
+
+    def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
+        self.ws, self.name, self.schema = ws, name, schema
+        self.vintage = ""
+        self._con: sqlite3.Connection | None = None
+        self._triggers: list[tuple[str, str]] = []
+
+    def append(self, df: pd.DataFrame) -> None:
+        """Insert the rows of ``df`` (its columns must be columns of the table)."""
+        if not len(df):
+            return
+        con = self._begin()
+        columns = [str(c) for c in df.columns]
+        values = np.empty((len(df), len(columns)), dtype=object)
+        for j, column in enumerate(columns):
+            values[:, j] = _sql_values(df[column])
+        flat = values.ravel().tolist()
+        width = len(columns)
+        limit = con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(_ROWS_PER_INSERT, limit // width))
+        names = ", ".join(f'"{c}"' for c in columns)
+        one = "(" + ", ".join("?" * width) + ")"
+
+        def insert(rows: int) -> str:
+            return f'INSERT INTO "{self.name}" ({names}) VALUES ' + ", ".join([one] * rows)
+
+        full = len(df) // per * per
+        step = per * width
+        try:
+            if full:
+                con.executemany(
+                    insert(per), (flat[i : i + step] for i in range(0, full * width, step))
+                )
+            if full < len(df):
+                con.execute(insert(len(df) - full), flat[full * width :])
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+
+    def discard(self) -> None:
+        """Forget every row appended so far (the transaction goes on)."""
+        if self._con is not None:
+            self._con.execute("ROLLBACK TO appending")
+
+    def commit(self) -> None:
+        """Make the appended rows permanent (the table is created even without rows)."""
+        con = self._begin()
+        try:
+            con.execute("RELEASE appending")
+            if self._triggers:
+                con.execute(
+                    "UPDATE gpkg_ogr_contents SET feature_count = "
+                    f'(SELECT count(*) FROM "{self.name}") WHERE lower(table_name) = lower(?)',
+                    (self.name,),
+                )
+            for _, sql in self._triggers:
+                con.execute(sql)
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+        finally:
+            self._close()
+
+    def rollback(self) -> None:
+        """Undo everything appended (the triggers come back with the rollback)."""
+        if self._con is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+            self._close()
+
+    def _begin(self) -> sqlite3.Connection:
+        if self._con is not None:
+            return self._con
+        if not self._exists():  # GDAL creates it, so that it is a proper GeoPackage table
+            pyogrio.write_dataframe(
+                self.schema.iloc[:0].reset_index(drop=True),
+                self.ws.path,
+                layer=self.name,
+                driver="GPKG",
+            )
+        con = sqlite3.connect(self.ws.path, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            self._triggers = con.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+                "AND name LIKE 'trigger_insert_feature_count_%'",
+                (self.name,),
+            ).fetchall()
+            for trigger, _ in self._triggers:
+                con.execute(f'DROP TRIGGER "{trigger}"')
+            con.execute("SAVEPOINT appending")
+        except sqlite3.Error as exc:
+            con.close()
+            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+        self._con = con
+        return con
+
+    def _exists(self) -> bool:
+        with contextlib.closing(sqlite3.connect(self.ws.path)) as con:
+            row = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.name,)
+            ).fetchone()
+        return row is not None
+
+    def _close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+_ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
+
+
+def _appendable(df: pd.DataFrame) -> bool:
+    """Whether every column of ``df`` can be bound as it is by :class:`TableAppender`."""
+    return all(_kind(df[c]) is not None for c in df.columns)
+
+
+def _kind(column: pd.Series) -> str | None:
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if not isinstance(dtype, np.dtype):
+        return None
+    if dtype.kind == "O":
+        return "text"
+    if dtype.kind in "ib" or (dtype.kind == "u" and dtype.itemsize < 8):
+        return "integer"
+    return "float" if dtype.kind == "f" else None
+
+
+def _sql_values(column: pd.Series) -> np.ndarray:
+    """The column as Python objects SQLite binds: str, int, float, None for missing.
+
+    An object column is passed as it is: its missing values must be None or NaN
+    (SQLite stores a NaN as NULL).
+    """
+    kind = _kind(column)
+    if kind is None:
+        raise WorkspaceError(f"colonne « {column.name} » : type {column.dtype} non pris en charge")
+    if kind == "integer":
+        return column.to_numpy().astype(np.int64).astype(object)
+    if column.dtype.kind == "O":  # None and NaN are bound as NULL as they are
+        return column.to_numpy(copy=False)
+    return column.to_numpy(dtype=object, na_value=None)
 
 
 _META_COLUMNS = (
