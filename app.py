@@ -12,6 +12,8 @@ init_session_state()
 pages = [
     st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
     st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
+    st.Page("pages/contacts.py", title="Contacts", icon=":material/groups:"),
+    st.Page("pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
     st.Page("pages/donnees.py", title="Données", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -10,10 +10,12 @@ from territory.ui.common import (
     cached_territory_names,
     demo_banner,
     flash,
+    import_contacts_upload,
     import_kinds,
     import_label,
     import_upload,
     settings,
+    show_contacts_import,
     show_flash,
     show_import_report,
     workspace_or_stop,
@@ -52,14 +54,19 @@ if imported and upload is None:
 elif imported and upload is not None:
     try:
         with st.spinner("Import en cours…"):
-            report = import_upload(
-                ws, str(kind), upload.name, upload.getvalue(), settings=settings(),
-                vintage=vintage, licence=licence, crs=crs,
-            )  # fmt: skip
+            if kind == "contacts":  # refused rows are offered for download, never stored
+                done = import_contacts_upload(
+                    ws, upload.name, upload.getvalue(), settings=settings()
+                )
+                show_contacts_import(done, upload.name)
+            else:
+                report = import_upload(
+                    ws, str(kind), upload.name, upload.getvalue(), settings=settings(),
+                    vintage=vintage, licence=licence, crs=crs,
+                )  # fmt: skip
+                show_import_report(report)
     except TerritoryError as exc:
         st.error(f"Import impossible : {exc}")
-    else:
-        show_import_report(report)
 
 with st.expander(
     "Télécharger les données officielles (internet)", icon=":material/cloud_download:"

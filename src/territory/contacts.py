@@ -303,6 +303,60 @@ def read_contacts(
     return ContactsRead(rows.reset_index(drop=True), report.check(), pending, refused_rows)
 
 
+FIELD_LABELS = {
+    "date": "Date (et heure)",
+    "heure": "Heure (colonne à part)",
+    "longitude": "Longitude (WGS84)",
+    "latitude": "Latitude (WGS84)",
+    "x": "X (Lambert-93)",
+    "y": "Y (Lambert-93)",
+    "adresse": "Adresse (à géocoder)",
+    "statut": "Statut",
+    "tranche_age": "Tranche d'âge",
+    "date_naissance": "Date de naissance",
+    "sexe": "Sexe",
+    "partenaire": "Partenaire d'orientation",
+    "personne": "Identifiant de la personne",
+}
+"""The fields a contact export can map, with their French labels (the page's mapping)."""
+
+
+@dataclass(frozen=True)
+class ContactsPreview:
+    """The first rows of a contact export and the columns recognised by their names.
+
+    ``rows`` is person-level: it is shown to the user who chose the file, never stored.
+    """
+
+    rows: pd.DataFrame
+    found: dict[str, str]
+
+
+def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
+    """The first ``rows`` rows of a contact export (read as text) and its recognised columns.
+
+    Raises :class:`~territory.InputFileError` (French) for a missing, empty or
+    unreadable file, like :func:`read_contacts`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"fichier introuvable : {path}")
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+            table = pd.read_excel(
+                path, dtype=str, keep_default_na=False, engine="calamine", nrows=rows
+            )
+        else:
+            encoding, sep = _sniff(path)
+            table = pd.read_csv(
+                path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
+                nrows=rows, on_bad_lines="skip", engine="python",
+            )  # fmt: skip
+    except (*SPREADSHEET_ERRORS, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path.name} illisible : {exc}") from exc
+    return ContactsPreview(table, find_columns(table.columns, _SYNONYMS))
+
+
 def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
     """Raw counts per (cell, commune): input of :func:`territory.privacy.protect_density`."""
     return (

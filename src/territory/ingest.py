@@ -237,6 +237,11 @@ def _gtfs(
         "stops", stops, source=path.name, vintage=vintage or day.isoformat(), licence=licence
     )
     ws.set_property("gtfs_reference_day", day.isoformat())
+    # Departures per stop, weekday and hour of the reference week (Où et quand page).
+    from territory.priority import save_stop_hours
+
+    if not save_stop_hours(ws, feed, today=today or date.today()):
+        report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
     if ws.has("communes"):
         area = ws.read_layer("communes", columns=["code"])
         gaps = mobility.service_gaps(area, stops, buffer_m=settings.stop_buffer_m)

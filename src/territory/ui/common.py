@@ -7,21 +7,31 @@ whole workspace).
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import altair as alt
 import folium
 import pandas as pd
 import streamlit as st
 
 from territory import Settings, TerritoryError
+from territory.contacts import ContactsPreview, preview_contacts, side_file_paths
+from territory.export import ranking_layer
+from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
 from territory.maps import MapLayers, territory_map
+from territory.priority import Ranking, Weights, ZoneIndicators, load_weights, zone_indicators
 from territory.report import ImportReport
+from territory.slots import Profile, WhenResult, when
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
 from territory.ui.state import Keys, init_session_state
-from territory.views import info, map_layers, summary
+from territory.views import breakdown_choices, info, map_layers, summary
 
 HOME = "pages/accueil.py"
 IMPORT_LABELS = {
@@ -121,6 +131,12 @@ def territory_selector(ws: Workspace) -> str | None:
 
 
 @st.cache_data(max_entries=16)
+def cached_breakdown_choices(path: str, version: int) -> dict[str, list[str]]:
+    """The density filters' values (:func:`territory.views.breakdown_choices`)."""
+    return breakdown_choices(Workspace.open(path))
+
+
+@st.cache_data(max_entries=16)
 def cached_info(path: str, version: int, k: int) -> dict[str, object]:
     """Layers with their sources and vintages (:func:`territory.views.info`)."""
     return info(Workspace.open(path), settings=settings())
@@ -133,9 +149,30 @@ def known_workspaces(current: str, folder: str = "workspaces") -> list[str]:
 
 
 @st.cache_data(max_entries=8, show_spinner="Chargement des couches…")
-def cached_layers(path: str, version: int, k: int, territory: str | None = None) -> MapLayers:
-    """Map layers (contact density already protected), keyed like :func:`cached_summary`."""
-    return map_layers(Workspace.open(path), settings=settings(), territory=territory)
+def cached_layers(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+) -> MapLayers:
+    """Map layers (contact density already protected), keyed like :func:`cached_summary`
+    and on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered)."""
+    return map_layers(
+        Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
+    )
+
+
+def contact_layers(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+) -> MapLayers:
+    """Communes, QPV and the (filtered) protected density: the Contacts page's map."""
+    layers = cached_layers(path, version, k, territory, breakdown)
+    return dataclasses.replace(layers, partners=None, stops=None, service_gaps=None)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
@@ -146,9 +183,18 @@ def cached_map(
     basemap: bool,
     base_url: str,
     territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+    contacts_only: bool = False,
 ) -> folium.Map:
-    """The folium map, built once per workspace version, territory and option set."""
-    layers = cached_layers(path, version, k, territory)
+    """The folium map, built once per workspace version, territory, filter and option set.
+
+    ``contacts_only`` draws only :func:`contact_layers` (the Contacts page).
+    """
+    layers = (
+        contact_layers(path, version, k, territory, breakdown)
+        if contacts_only
+        else cached_layers(path, version, k, territory, breakdown)
+    )
     return territory_map(
         layers,
         asset_base=f"{base_url}/app/static",
@@ -234,10 +280,7 @@ def import_upload(
         The importer's report. A :class:`~territory.TerritoryError` (unreadable file,
         wrong kind, missing prerequisite) propagates: the page shows it in French.
     """
-    name = Path(filename.replace("\\", "/")).name or "fichier"
-    with tempfile.TemporaryDirectory(prefix="territory-import-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
+    with _uploaded(filename, data) as path:
         return import_file(
             ws,
             kind,
@@ -247,6 +290,77 @@ def import_upload(
             licence=licence.strip(),
             crs=(crs or "").strip() or None,
         )
+
+
+@dataclass(frozen=True)
+class ContactsImport:
+    """An uploaded contact export, imported: the report and the rows kept out of the store.
+
+    ``refused`` and ``pending`` are the CSV files the importer wrote beside the upload
+    (refused rows with their reason, rows waiting for geocoding): person-level data,
+    offered for download to the user who uploaded them, never stored.
+    """
+
+    report: ImportReport
+    refused: bytes | None
+    pending: bytes | None
+
+
+def preview_upload(filename: str, data: bytes) -> ContactsPreview:
+    """The first rows and the detected columns of an uploaded contact export."""
+    with _uploaded(filename, data) as path:
+        return preview_contacts(path)
+
+
+def import_contacts_upload(
+    ws: Workspace,
+    filename: str,
+    data: bytes,
+    *,
+    settings: Settings,
+    mapping: dict[str, str] | None = None,
+) -> ContactsImport:
+    """Import an uploaded contact export with an explicit column ``mapping``.
+
+    The refused and pending rows written beside the temporary copy are read back
+    before it is deleted (see :class:`ContactsImport`).
+    """
+    with _uploaded(filename, data) as path:
+        report = import_file(ws, "contacts", path, settings=settings, mapping=mapping)
+        side = side_file_paths(path)
+
+        def read(target: Path | None) -> bytes | None:
+            return target.read_bytes() if target is not None and target.exists() else None
+
+        return ContactsImport(report, read(side.refused), read(side.pending))
+
+
+def show_contacts_import(done: ContactsImport, filename: str) -> None:
+    """The report of a contact import, and its refused / pending rows to download."""
+    show_import_report(done.report)
+    stem = Path(filename).stem
+    for data, label, suffix in (
+        (done.refused, "Lignes refusées, avec le motif", "refus"),
+        (done.pending, "Lignes à géocoder", "a_geocoder"),
+    ):
+        if data:
+            st.download_button(
+                label,
+                data,
+                file_name=f"{stem}.{suffix}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+            )
+
+
+@contextmanager
+def _uploaded(filename: str, data: bytes) -> Iterator[Path]:
+    """The uploaded bytes as a file in a private temporary folder, deleted afterwards."""
+    name = Path(filename.replace("\\", "/")).name or "fichier"
+    with tempfile.TemporaryDirectory(prefix="territory-import-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        yield path
 
 
 def show_import_report(report: ImportReport) -> None:
@@ -274,3 +388,117 @@ def show_import_report(report: ImportReport) -> None:
         st.markdown("**Corrections**\n\n" + "\n".join(f"- {fix}" for fix in report.fixes))
     if report.notes:
         st.markdown("**À savoir**\n\n" + "\n".join(f"- {note}" for note in report.notes))
+
+
+# ------------------------------------------------------------------ "Où et quand"
+@st.cache_data(max_entries=8)
+def cached_saved_weights(path: str, version: int, territory: str | None) -> Weights:
+    """The weights saved for the territory (defaults when none)."""
+    return load_weights(Workspace.open(path), territory=territory)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Calcul des indicateurs…")
+def cached_indicators(
+    path: str, version: int, k: int, territory: str | None, kind: ZoneKind
+) -> ZoneIndicators:
+    """Zone indicators (the slow part); re-ranking on new weights reuses them."""
+    ws = Workspace.open(path)
+    return zone_indicators(ws, settings=settings(), kind=kind, territory=territory)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Recherche des créneaux…")
+def cached_when(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    kind: ZoneKind,
+    zone: str,
+    open_type: str | None,
+) -> WhenResult:
+    """Recommended slots of one zone (:func:`territory.slots.when`)."""
+    return when(
+        Workspace.open(path),
+        zone,
+        settings=settings(),
+        kind=kind,
+        territory=territory,
+        open_type=open_type,
+    )
+
+
+def ranking_downloads(ranking: Ranking) -> None:
+    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`)."""
+    layer = ranking_layer(ranking)
+    left, right = st.columns(2)
+    left.download_button(
+        "Classement (CSV)",
+        pd.DataFrame(layer.drop(columns="geometry")).to_csv(index=False).encode("utf-8-sig"),
+        file_name="priorites.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Classement (GeoJSON)",
+        layer.to_json(drop_id=True).encode("utf-8"),
+        file_name="priorites.geojson",
+        mime="application/geo+json",
+        icon=":material/map:",
+    )
+
+
+def zone_card(ranking: Ranking, zone: str) -> None:
+    """A zone's score and the reasons of its rank, in French."""
+    row = ranking.table.set_index("code").loc[zone]
+    st.metric(f"{row['nom']} — rang {int(row['rang'])}", f"{row['score']:.0f} / 100")
+    for reason in row["raisons"]:
+        st.markdown(f"- {reason}")
+
+
+def zone_indicator_table(ranking: Ranking, zone: str) -> None:
+    """A zone's indicators: French label, value, unit and source."""
+    values = ranking.indicators.values.loc[zone]
+    lines = [
+        {
+            "Indicateur": meta.label_fr,
+            "Valeur": _shown(values[name]),
+            "Unité": meta.unit,
+            "Source": meta.source,
+        }
+        for name, meta in INDICATORS.items()
+        if name in values.index and not _missing(values[name])
+    ]
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+
+
+def slot_heatmap(profile: Profile) -> None:
+    """The protected weekday × 2-hour profile as a heatmap (suppressed slots left blank)."""
+    table = profile.table.assign(jour_fr=profile.table["jour"].map(dict(enumerate(WEEKDAYS_FR))))
+    scope = "de la zone" if profile.scope == "zone" else "du territoire (repli)"
+    chart = (
+        alt.Chart(table)
+        .mark_rect()
+        .encode(
+            x=alt.X("debut:O", title="Heure de début du créneau"),
+            y=alt.Y("jour_fr:N", sort=list(WEEKDAYS_FR), title=None),
+            color=alt.Color("contacts:Q", title="Contacts", scale=alt.Scale(scheme="blues")),
+            tooltip=[
+                alt.Tooltip("creneau", title="Créneau"),
+                alt.Tooltip("libelle", title="Contacts"),
+            ],
+        )
+    )
+    st.markdown(f"**Présence observée par créneau**, profil {scope} (chiffres protégés)")
+    st.altair_chart(chart, width="stretch")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",").removesuffix(",00")
+    return str(value)

@@ -42,6 +42,18 @@ class Keys:
     W_DEFINE_QPV = "widget_define_territory_qpv"
     W_DELETE_FORM = "widget_delete_territory_form"
     W_DELETE_NAME = "widget_delete_territory_name"
+    # "Contacts" page: upload, column mapping, density filter
+    W_CONTACTS_FILE = "widget_contacts_file"
+    W_CONTACTS_FORM = "widget_contacts_form"
+    W_CONTACTS_FIELD = "widget_contacts_field"  # + "_<field>"
+    W_CONTACTS_FILTER = "widget_contacts_filter"
+    W_CONTACTS_VALUE = "widget_contacts_value"  # + "_<filter>"
+    # "Où et quand" page
+    W_PRIORITY_KIND = "widget_priority_kind"
+    W_PRIORITY_WEIGHT = "widget_priority_weight"  # + "_<group>"
+    W_PRIORITY_SAVE = "widget_priority_save"
+    W_PRIORITY_ZONE = "widget_priority_zone"  # + "_<kind>"
+    W_PRIORITY_OPEN = "widget_priority_open"
 
 
 def init_session_state() -> None:
