@@ -10,6 +10,8 @@ from __future__ import annotations
 import colorsys
 import json
 import re
+import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from shapely.geometry import Point, box
 
 from territory import CRSError, ValidationError
 from territory._browser import CHROMIUM_ARGS, chromium_path
+from territory.grid import cell_polygons
 from territory.maps import (
     CLICKABLE_LAYERS,
     DENSITY_LEVEL_COLOURS,
@@ -103,9 +106,9 @@ def density() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {
             "zone": [
-                "CRS3035RES200mN2880000E3760000",
-                "CRS3035RES200mN2880200E3760000",
-                "CRS3035RES1000mN2881000E3761000",
+                "CRS3035RES200mN2886000E3736000",
+                "CRS3035RES200mN2886200E3736000",
+                "CRS3035RES1000mN2887000E3737000",
                 "91004",
                 "91008",
             ],
@@ -118,10 +121,15 @@ def density() -> gpd.GeoDataFrame:
             "raw_n": [27, 3, 14, 41, 12],
             "personne": ["hmac-aaaa", "hmac-bbbb", None, None, None],
         },
+        # Grid zones are their id's square, as views.density_layer() gives them.
         geometry=[
-            box(2.010, 48.810, 2.0127, 48.8118),
-            box(2.0127, 48.810, 2.0154, 48.8118),
-            box(2.110, 48.810, 2.124, 48.819),
+            *cell_polygons(
+                [
+                    "CRS3035RES200mN2886000E3736000",
+                    "CRS3035RES200mN2886200E3736000",
+                    "CRS3035RES1000mN2887000E3737000",
+                ]
+            ).to_crs(4326),
             box(2.1, 49.0, 2.2, 49.1),
             box(2.2, 49.0, 2.3, 49.1),
         ],
@@ -378,11 +386,11 @@ def test_density_carries_only_protected_columns(layers: MapLayers, html: str) ->
 def test_suppressed_zones_read_below_k(layers: MapLayers) -> None:
     feats = features(territory_map(layers), "Densité de contacts (protégée)")
     by_zone = {f["properties"]["zone"]: f["properties"] for f in feats}
-    suppressed = by_zone["CRS3035RES200mN2880200E3760000"]
+    suppressed = by_zone["CRS3035RES200mN2886200E3736000"]
     assert suppressed["label"] == "< 11"
     assert suppressed["count"] is None and suppressed["classe"] is None
     assert by_zone["91008"]["label"] == "secret" and by_zone["91008"]["count"] is None
-    shown = by_zone["CRS3035RES200mN2880000E3760000"]
+    shown = by_zone["CRS3035RES200mN2886000E3736000"]
     assert (shown["count"], shown["label"], shown["classe"]) == (25, "25", 4)  # 625 / km²
     assert by_zone["91004"]["classe"] == 0  # 0.5 / km²
 
@@ -393,8 +401,8 @@ def test_missing_label_of_a_suppressed_zone_reads_below_k(density) -> None:
         territory_map(MapLayers(density=unlabelled), k=15), "Densité de contacts (protégée)"
     )
     labels = {f["properties"]["zone"]: f["properties"]["label"] for f in feats}
-    assert labels["CRS3035RES200mN2880200E3760000"] == "< 15"
-    assert labels["CRS3035RES200mN2880000E3760000"] == "25"
+    assert labels["CRS3035RES200mN2886200E3736000"] == "< 15"
+    assert labels["CRS3035RES200mN2886000E3736000"] == "25"
 
 
 def test_coarse_zones_are_drawn_beneath_200m_cells(layers: MapLayers) -> None:
@@ -414,6 +422,209 @@ def test_unprotected_density_is_refused(density, column: str, value: object) -> 
     leaky.loc[leaky.index[0], column] = value
     with pytest.raises(ValidationError, match="entre 1 et 10"):
         territory_map(MapLayers(density=leaky))
+
+
+# --- compact grid squares (density layer) --------------------------------------------------
+DENSITY = "Densité de contacts (protégée)"
+# EPSG:3035 extents: a département (≈ 150 km, Nord) and metropolitan France.
+DEPARTEMENT = (3_760_000, 3_910_000, 2_990_000, 3_130_000)
+FRANCE = (3_210_000, 4_270_000, 2_040_000, 3_160_000)
+
+
+def grid_zones(ids: list[str], *, count: int | None = 20) -> gpd.GeoDataFrame:
+    """Zones as views.density_layer() draws them: each id's square in EPSG:4326."""
+    levels = ["200m" if "RES200m" in i else "1km" for i in ids]
+    return gpd.GeoDataFrame(
+        {
+            "zone": ids,
+            "level": levels,
+            "count": pd.array([count] * len(ids), dtype="Int64"),
+            "label": [str(count) if count else "< 11"] * len(ids),
+            "area_km2": [0.04 if level == "200m" else 1.0 for level in levels],
+        },
+        geometry=cell_polygons(ids).to_crs(4326).to_numpy(),
+        crs="EPSG:4326",
+    )
+
+
+def random_ids(extent: tuple[int, int, int, int], n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    west, east, south, north = extent
+    out = set()
+    for size, label in ((200, "200m"), (1000, "1000m")):
+        e = rng.integers(west // size, east // size, n) * size
+        nn = rng.integers(south // size, north // size, n) * size
+        out |= {f"CRS3035RES{label}N{y}E{x}" for x, y in zip(e, nn, strict=True)}
+    return sorted(out)
+
+
+def density_part(gdf: gpd.GeoDataFrame, **kwargs) -> _GeoJsonLayer:
+    (layer,) = parts(territory_map(MapLayers(density=gdf), **kwargs))[DENSITY]
+    return layer
+
+
+def corner_error_m(features: list[dict], expected: gpd.GeoDataFrame) -> float:
+    """Largest distance (m) between drawn corners and the given squares', zone by zone."""
+    by_zone = {f["properties"]["zone"]: f["geometry"]["coordinates"][0] for f in features}
+    drawn = np.array([by_zone[z] for z in expected["zone"]], dtype=float)
+    given = shapely.get_coordinates(expected.geometry.to_numpy()).reshape(len(expected), 5, 2)
+    cos = np.cos(np.radians(given[..., 1]))
+    return float((np.hypot((drawn - given)[..., 0] * cos, (drawn - given)[..., 1]) * 111_195).max())
+
+
+@pytest.mark.parametrize(("extent", "n"), [(DEPARTEMENT, 3000), (FRANCE, 3000)])
+def test_grid_squares_are_rebuilt_from_their_ids(extent, n: int) -> None:
+    zones = grid_zones(random_ids(extent, n))
+    layer = density_part(zones)
+    assert layer.encoded.rows and layer.encoded.fit is not None
+    assert layer.encoded.fit.error_m < 1
+    assert layer.payload.count("CRS3035RES") == 1  # ids are rebuilt in the browser
+    feats = layer.features
+    assert sorted(f["properties"]["zone"] for f in feats) == sorted(zones["zone"])
+    assert corner_error_m(feats, zones) < 1
+    # A few bytes per zone instead of a GeoJSON polygon (≈ 300 bytes).
+    assert len(layer.payload) < 40 * len(zones)
+    # Levels still stacked: 1 km squares beneath 200 m cells.
+    ranks = [{"1km": 1, "200m": 2}[f["properties"]["level"]] for f in feats]
+    assert ranks == sorted(ranks)
+
+
+def test_neighbouring_squares_share_their_corners_exactly() -> None:
+    ids = ["CRS3035RES200mN2886000E3736000", "CRS3035RES200mN2886000E3736200"]
+    ids += ["CRS3035RES200mN2886200E3736000", "CRS3035RES1000mN2887000E3736000"]
+    ids += ["CRS3035RES200mN2886800E3736000"]
+    feats = {
+        f["properties"]["zone"]: f["geometry"]["coordinates"][0]
+        for f in density_part(grid_zones(ids)).features
+    }
+    west, east, north = feats[ids[0]], feats[ids[1]], feats[ids[2]]
+    assert west[0] == east[3] and west[1] == east[2]  # shared east edge
+    assert west[1] == north[0] and west[2] == north[3]  # shared north edge
+    assert feats[ids[4]][2] == feats[ids[3]][3]  # a 200 m corner on the 1 km cell's corner
+
+
+def test_properties_of_compact_squares_are_unchanged(density) -> None:
+    feats = density_part(density).features
+    assert [f["properties"] for f in feats] == [
+        {
+            "zone": "91004",
+            "level": "commune",
+            "count": 40,
+            "label": "40",
+            "area_km2": 80.0,
+            "classe": 0,
+        },
+        {
+            "zone": "91008",
+            "level": "commune",
+            "count": None,
+            "label": "secret",
+            "area_km2": 80.0,
+            "classe": None,
+        },
+        {
+            "zone": "CRS3035RES1000mN2887000E3737000",
+            "level": "1km",
+            "count": 15,
+            "label": "15",
+            "area_km2": 1.0,
+            "classe": 1,
+        },
+        {
+            "zone": "CRS3035RES200mN2886000E3736000",
+            "level": "200m",
+            "count": 25,
+            "label": "25",
+            "area_km2": 0.04,
+            "classe": 4,
+        },
+        {
+            "zone": "CRS3035RES200mN2886200E3736000",
+            "level": "200m",
+            "count": None,
+            "label": "< 11",
+            "area_km2": 0.04,
+            "classe": None,
+        },
+    ]
+
+
+def test_other_zones_are_sent_as_given() -> None:
+    ids = ["CRS3035RES200mN2886000E3736000", "CRS3035RES200mN2886200E3736000"]
+    ids += ["CRS3035RES1000mN2887000E3737000", "CRS3035RES200mN2886400E3736000"]
+    zones = grid_zones(ids)
+    odd = box(2.010, 48.810, 2.0127, 48.8118)  # not the square its id names
+    zones.loc[0, "geometry"] = odd
+    zones.loc[1, "zone"] = "CRS3035RES200mN02886200E3736000"  # not written as the browser would
+    zones.loc[2, "level"] = "200m"  # a 1 km id at another level
+    layer = density_part(zones)
+    sent = layer.encoded.rows
+    assert len(sent) == 3  # only the last zone travels as a row
+    feats = {f["properties"]["zone"]: f for f in layer.features}
+    assert set(feats) == {*zones["zone"]}
+    assert shapely.geometry.shape(feats[ids[0]]["geometry"]).equals(odd)
+    assert '"CRS3035RES200mN02886200E3736000"' in layer.payload
+    assert corner_error_m(list(feats.values()), zones.iloc[1:]) < 1
+
+
+def test_without_a_good_fit_squares_are_sent_as_coordinates(monkeypatch) -> None:
+    zones = grid_zones(random_ids(FRANCE, 200))
+    monkeypatch.setattr("territory.maps._FIT_DEGREES", range(1, 3))  # too coarse for France
+    layer = density_part(zones)
+    assert not layer.encoded.rows and layer.payload.startswith('{"type":"FeatureCollection"')
+    assert corner_error_m(layer.features, zones) < 1
+
+
+def test_privacy_check_runs_on_what_is_sent(monkeypatch, density) -> None:
+    from territory import maps
+
+    encode = maps._CompactGrid.encode
+
+    def leaky(**kwargs):
+        grid = encode(**kwargs)
+        return maps._CompactGrid(
+            grid.explicit, [[*e[:1], 3, "3", *e[3:]] for e in grid.table], grid.rows, grid.fit
+        )
+
+    monkeypatch.setattr(maps._CompactGrid, "encode", staticmethod(leaky))
+    with pytest.raises(ValidationError, match="entre 1 et 10"):
+        territory_map(MapLayers(density=density))
+
+
+def test_page_shows_no_count_under_k() -> None:
+    zones = grid_zones(random_ids(DEPARTEMENT, 300))
+    zones["count"] = pd.array(np.resize([None, 15, 20, 35, 11, 1200], len(zones)), dtype="Int64")
+    zones["label"] = [("< 11" if pd.isna(c) else str(c)) for c in zones["count"]]
+    html = territory_map(MapLayers(density=zones)).get_root().render()
+    layer = density_part(zones)
+    for entry in layer.encoded.table:  # [level, count, label, area, class]
+        assert entry[1] is None or entry[1] >= 11
+        assert entry[2] == "< 11" or int(entry[2]) >= 11
+    assert {f["properties"]["count"] for f in layer.features} == {None, 15, 20, 35, 11, 1200}
+    (table,) = re.findall(r"var P = (\[.*?\]\]);", html)
+    assert json.loads(table) == layer.encoded.table
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="node absent : le programme est vérifié dans Chromium")
+def test_browser_program_builds_the_same_features(tmp_path: Path, density) -> None:
+    zones = pd.concat([density, grid_zones(random_ids(DEPARTEMENT, 500))], ignore_index=True)
+    layer = density_part(zones)
+    script = tmp_path / "density.js"
+    script.write_text(f"process.stdout.write(JSON.stringify({layer.payload}));", encoding="utf-8")
+    out = subprocess.run([NODE, str(script)], capture_output=True, check=True, text=True)
+    built = json.loads(out.stdout)["features"]
+    expected = layer.features
+    assert [f["properties"] for f in built] == [f["properties"] for f in expected]
+    for got, want in zip(built, expected, strict=True):
+        np.testing.assert_allclose(
+            np.array(got["geometry"]["coordinates"][0], dtype=float),
+            np.array(want["geometry"]["coordinates"][0], dtype=float),
+            rtol=0,
+            atol=1e-9,
+        )
 
 
 def test_legend_explains_secret(layers: MapLayers) -> None:
@@ -655,7 +866,8 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
             state = page.evaluate(
                 """() => {
                 const map = Object.values(window).find(v => v instanceof L.Map);
-                const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {}};
+                const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
+                             clicked: {}};
                 map.eachLayer(l => {
                     if (!l.feature) { return; }
                     const p = l.feature.properties;
@@ -665,6 +877,9 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                     }
                     if (p.layer === "density" && p.count === null && p.label === "< 11") {
                         out.secret = l._path.getAttribute("fill");
+                    }
+                    if (p.layer === "density") {  // what st_folium returns on a click
+                        out.clicked[p.zone] = l.toGeoJSON();
                     }
                 });
                 map.eachLayer(l => {
@@ -698,14 +913,19 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
     assert state["tips"]["communes:91000"] == (
         "Commune 91000 (91000)\nPopulation : 1\u202f200\nDensité : Très dense (fichier)"
     )
-    assert state["tips"]["density:CRS3035RES200mN2880200E3760000"] == (
+    assert state["tips"]["density:CRS3035RES200mN2886200E3736000"] == (
         "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)"
     )
-    assert state["tips"]["density:CRS3035RES200mN2880000E3760000"] == (
+    assert state["tips"]["density:CRS3035RES200mN2886000E3736000"] == (
         "25 contacts\ncarreau 200 m\nsoit 625 contacts par km²"
     )
     assert state["tips"]["density:91004"].startswith("40 contacts\nreste de la commune")
     assert state["tips"]["stops:S3"] == "Hameau\ndéparts non renseignés"
+    for zone, clicked in state["clicked"].items():  # squares rebuilt in the browser too
+        assert zone_from_click({"last_active_drawing": clicked}) == ("density", zone)
+    assert set(state["clicked"]) == set(layers.density["zone"])
+    grid = layers.density[layers.density["level"] != "commune"]
+    assert corner_error_m([state["clicked"][z] for z in grid["zone"]], grid) < 1
     assert state["tips"]["qpv:QP091001"] == "Le Bourg\nQPV QP091001 — génération 2015"
     assert state["popup"].startswith("Mission locale <Essonne> & co\nMission locale\n1 rue A")
     assert "Horaires\nlun.–ven. 09:00–12:00" in state["popup"]

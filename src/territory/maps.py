@@ -27,6 +27,10 @@ Design notes (measured at département scale, see the tests for the contract):
   borders stay shared: no gaps), other polygons with a topology-preserving simplify;
   every coordinate is rounded to ``precision`` decimals (5 ≈ 1 m); only the properties
   the map needs are kept.
+* **Grid squares as rows**: 200 m and 1 km density zones whose geometry is their id's
+  square are sent as three integers each and rebuilt in the browser (id and corners, from
+  a polynomial fitted to PROJ, checked ≤ 0.1 m on every corner; see :class:`_CompactGrid`):
+  about 25 times smaller than GeoJSON. Anything else is sent as GeoJSON.
 * **Clicks**: every clickable feature carries ``layer`` (added in the browser, to save
   bytes) and its identifier (``code``, or ``zone`` for the contact density), so that
   ``st_folium(..., returned_objects=["last_active_drawing"])`` returns it and
@@ -77,6 +81,7 @@ from branca.element import Element, Figure
 from folium.elements import ElementAddToElement
 from folium.template import Template
 from folium.utilities import JsCode
+from pyproj import Transformer
 
 from territory._errors import CRSError, ValidationError
 
@@ -883,34 +888,49 @@ def _density_layers(
     labels = gdf["label"].astype("object")
     _check_protected(counts, labels, k)
 
+    # Grid squares whose geometry is their id's square travel as compact rows (see
+    # _CompactGrid); the others (commune zones, anything unexpected) as GeoJSON.
+    grid = _grid_squares(gdf)
     geometry, keep = _prepared(
-        gdf, "density", precision=precision, tolerance=tolerance / 4, coverage=False
+        gdf.loc[~grid.mask],
+        "density",
+        precision=precision,
+        tolerance=tolerance / 4,
+        coverage=False,
     )
-    if not keep.any():
+    kept = grid.mask.copy()
+    kept[np.flatnonzero(~grid.mask)[keep]] = True
+    if not kept.any():
         return []
-    order = np.argsort(
-        gdf["level"].map({"commune": 0, "1km": 1, "200m": 2}).fillna(0).to_numpy(dtype=float)[keep],
-        kind="stable",
+    props = _density_props(gdf.loc[kept], counts.loc[kept], k)
+    compact = grid.mask[kept]
+    explicit = [p for p, c in zip(props, compact, strict=True) if not c]
+    explicit_order = np.argsort([_RANKS.get(p["level"] or "", 0) for p in explicit], kind="stable")
+    explicit = [explicit[i] for i in explicit_order]
+    geometry = geometry[explicit_order]
+    squares = [p for p, c in zip(props, compact, strict=True) if c]
+    encoded = _CompactGrid.encode(
+        explicit=_features_text(explicit, geometry, precision) if explicit else "",
+        squares=squares,
+        east=grid.east[grid.mask],
+        north=grid.north[grid.mask],
+        fit=grid.fit,
     )
-    rows = gdf.loc[keep].iloc[order]
-    geometry = geometry[order]
-    counts = counts.loc[keep].iloc[order]
-    area = pd.to_numeric(rows["area_km2"], errors="coerce")
-    shown = counts.notna().to_numpy()
-    label_out = [
-        str(lab) if pd.notna(lab) and str(lab).strip() else (_fr_number(int(c)) if s else f"< {k}")
-        for lab, c, s in zip(rows["label"], counts, shown, strict=True)
-    ]
-    props = _records(
-        {
-            "zone": _text(rows["zone"]),
-            "level": _text(rows["level"]),
-            "count": _ints(counts),
-            "label": label_out,
-            "area_km2": [None if pd.isna(a) else round(float(a), 4) for a in area],
-            "classe": _ints(pd.Series(_density_classes(counts, area), dtype="Int64")),
-        }
+    # Fail closed on what is actually sent: every count and label of the page.
+    sent = encoded.sent_properties()
+    _check_protected(
+        pd.Series([p["count"] for p in sent], dtype="Int64"),
+        pd.Series([p["label"] for p in sent], dtype="object"),
+        k,
     )
+    boxes = [shapely.total_bounds(geometry)] if len(geometry) else []
+    if grid.mask.any():
+        boxes.append(shapely.total_bounds(grid.geometry[grid.mask]))
+    west = min(b[0] for b in boxes)
+    south = min(b[1] for b in boxes)
+    east = max(b[2] for b in boxes)
+    north = max(b[3] for b in boxes)
+    bounds = [[float(south), float(west)], [float(north), float(east)]]
     style = JsCode(
         f"""(function () {{
         var P = {_js(list(CONTACT_COLOURS))};
@@ -950,15 +970,354 @@ def _density_layers(
     {_hover(1.5, "#212121", to_front=False)}
 }}"""
     return [
-        _layer(
-            props,
-            geometry,
-            pane="density",
-            precision=precision,
-            options={"style": style, "on_each_feature": _tag(LAYER_DENSITY)},
+        _CompactGeoJsonLayer(
+            encoded,
+            bounds,
+            options={
+                "pane": _PANES["density"][0],
+                "style": style,
+                "on_each_feature": _tag(LAYER_DENSITY),
+            },
             bind=bind,
+            count=len(props),
         )
     ]
+
+
+def _density_props(rows: pd.DataFrame, counts: pd.Series, k: int) -> list[dict[str, Any]]:
+    """The properties of each density zone, as the browser receives them."""
+    area = pd.to_numeric(rows["area_km2"], errors="coerce")
+    shown = counts.notna().to_numpy()
+    label_out = [
+        str(lab) if pd.notna(lab) and str(lab).strip() else (_fr_number(int(c)) if s else f"< {k}")
+        for lab, c, s in zip(rows["label"], counts, shown, strict=True)
+    ]
+    return _records(
+        {
+            "zone": _text(rows["zone"]),
+            "level": _text(rows["level"]),
+            "count": _ints(counts),
+            "label": label_out,
+            "area_km2": [None if pd.isna(a) else round(float(a), 4) for a in area],
+            "classe": _ints(pd.Series(_density_classes(counts, area), dtype="Int64")),
+        }
+    )
+
+
+# --- compact grid squares ----------------------------------------------------------------
+# Drawing order of the density levels: coarse zones beneath 200 m cells.
+_RANKS = {"commune": 0, "1km": 1, "200m": 2}
+_GRID_SIZES = {"200m": 200, "1km": 1000}
+_GRID_UNIT = 200  # metres: every 200 m and 1 km corner is a multiple of it
+_GRID_ID = re.compile(r"^CRS3035RES(200|1000)mN(\d+)E(\d+)$")
+_FIT_DEGREES = range(3, 10)
+_MAX_FIT_ERROR_M = 0.1
+"""Largest distance between a corner computed in the browser and PROJ's."""
+_MAX_SHIFT_M = 1.0
+"""Largest distance between a given square's corner and its id's (else sent as is)."""
+_TO_LONLAT = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
+_M_PER_DEGREE = 111_195.0  # mean Earth radius × π / 180
+
+
+@dataclass(frozen=True)
+class _LonLatFit:
+    """``lon, lat = f(E, N)``: a polynomial of EPSG:3035 metres, on an extent.
+
+    With ``x = (E - e0) / scale`` and ``y = (N - n0) / scale``, ``lon`` is the sum of
+    ``lon_terms[t] * x**i * y**j`` over ``t`` enumerating ``i`` in ``0..degree`` then
+    ``j`` in ``0..degree - i`` (same for ``lat``). Fitted by least squares on the
+    corners to draw and checked on each of them against PROJ.
+    """
+
+    e0: float
+    n0: float
+    scale: float
+    degree: int
+    lon_terms: tuple[float, ...]
+    lat_terms: tuple[float, ...]
+    error_m: float
+
+    @staticmethod
+    def fitted(east: np.ndarray, north: np.ndarray) -> _LonLatFit | None:
+        """The lowest degree within :data:`_MAX_FIT_ERROR_M` on every given point."""
+        if not len(east):
+            return None
+        lon, lat = _TO_LONLAT.transform(east, north)
+        e0 = (float(east.min()) + float(east.max())) / 2
+        n0 = (float(north.min()) + float(north.max())) / 2
+        scale = max(float(east.max() - east.min()), float(north.max() - north.min()), 2.0) / 2
+        x, y = (east - e0) / scale, (north - n0) / scale
+        for degree in _FIT_DEGREES:
+            terms = _monomials(x, y, degree)
+            lon_terms = np.linalg.lstsq(terms, lon, rcond=None)[0]
+            lat_terms = np.linalg.lstsq(terms, lat, rcond=None)[0]
+            error = _distance_m(terms @ lon_terms, terms @ lat_terms, lon, lat).max()
+            if error <= _MAX_FIT_ERROR_M:
+                return _LonLatFit(
+                    e0,
+                    n0,
+                    scale,
+                    degree,
+                    tuple(float(c) for c in lon_terms),
+                    tuple(float(c) for c in lat_terms),
+                    float(error),
+                )
+        return None
+
+    def lonlat(self, east: np.ndarray, north: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Longitudes and latitudes of EPSG:3035 points (what the browser computes)."""
+        terms = _monomials(
+            (east - self.e0) / self.scale, (north - self.n0) / self.scale, self.degree
+        )
+        return terms @ np.array(self.lon_terms), terms @ np.array(self.lat_terms)
+
+
+def _monomials(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return np.stack(
+        [x**i * y**j for i in range(degree + 1) for j in range(degree + 1 - i)], axis=-1
+    )
+
+
+def _distance_m(lon: np.ndarray, lat: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Distance in metres between nearby points (local flat approximation, < 0.5 %)."""
+    cos = np.cos(np.radians(lat2))
+    return np.hypot((lon - lon2) * cos, lat - lat2) * _M_PER_DEGREE
+
+
+@dataclass(frozen=True)
+class _GridSquares:
+    """Which density rows are plain grid squares, their lower-left corner and the fit."""
+
+    mask: np.ndarray  # rows sent as compact squares
+    east: np.ndarray  # metres (EPSG:3035), meaningful where mask
+    north: np.ndarray
+    geometry: np.ndarray  # the given geometries (for the bounds)
+    fit: _LonLatFit | None
+
+
+def _grid_squares(gdf: gpd.GeoDataFrame) -> _GridSquares:
+    """Rows whose geometry is exactly (≤ 1 m) their id's square, drawable from the id.
+
+    A 200 m or 1 km zone id names its square (``CRS3035RES200mN{north}E{east}``): the
+    browser can rebuild the id and the corners from ``east`` and ``north``, provided the
+    id is written the one way the browser writes it, the geometry given is that square,
+    and a polynomial reproduces PROJ within :data:`_MAX_FIT_ERROR_M` on every corner.
+    Any other row is sent as GeoJSON, as is.
+    """
+    geometry = _geometry_array(gdf, "density")
+    n = len(gdf)
+    empty = np.zeros(n, dtype=bool)
+    zero = np.zeros(n, dtype=np.int64)
+    parts = gdf["zone"].astype("string").str.extract(_GRID_ID.pattern)
+    level = gdf["level"].astype("string")
+    size = level.map(_GRID_SIZES).astype("Float64").fillna(0).to_numpy(dtype=np.int64)
+    candidate = (
+        parts[0].notna().to_numpy()
+        & (parts[0].astype("Float64").fillna(-1).to_numpy(dtype=np.int64) == size)
+        & np.isin(shapely.get_type_id(geometry), (3,))
+        & (shapely.get_num_coordinates(geometry) == 5)
+    )
+    if not candidate.any():
+        return _GridSquares(empty, zero, zero, geometry, None)
+    east = zero.copy()
+    north = zero.copy()
+    east[candidate] = parts.loc[candidate, 2].astype("int64").to_numpy()
+    north[candidate] = parts.loc[candidate, 1].astype("int64").to_numpy()
+    rebuilt = np.char.add(
+        np.char.add(
+            np.char.add(np.char.add("CRS3035RES", size.astype(str)), "mN"), north.astype(str)
+        ),
+        np.char.add("E", east.astype(str)),
+    )
+    candidate &= (east % _GRID_UNIT == 0) & (north % _GRID_UNIT == 0) & (east > 0) & (north > 0)
+    candidate &= rebuilt == gdf["zone"].astype(str).to_numpy()
+    if not candidate.any():
+        return _GridSquares(empty, zero, zero, geometry, None)
+    # Corners in the order of shapely.box: (E+s, N), (E+s, N+s), (E, N+s), (E, N).
+    e, nn, s = east[candidate], north[candidate], size[candidate]
+    corner_e = np.stack([e + s, e + s, e, e], axis=1).astype(float)
+    corner_n = np.stack([nn, nn + s, nn + s, nn], axis=1).astype(float)
+    lon, lat = _TO_LONLAT.transform(corner_e, corner_n)
+    given = shapely.get_coordinates(geometry[candidate]).reshape(-1, 5, 2)[:, :4]
+    # Each expected corner has a given vertex within 1 m, and each given vertex too
+    # (whatever the ring's start and direction).
+    gap = _distance_m(given[:, None, :, 0], given[:, None, :, 1], lon[:, :, None], lat[:, :, None])
+    matches = (gap.min(axis=2).max(axis=1) <= _MAX_SHIFT_M) & (
+        gap.min(axis=1).max(axis=1) <= _MAX_SHIFT_M
+    )
+    candidate[np.flatnonzero(candidate)[~matches]] = False
+    if not candidate.any():
+        return _GridSquares(empty, zero, zero, geometry, None)
+    corners = np.unique(
+        np.concatenate(
+            [corner_e[matches].reshape(-1, 1), corner_n[matches].reshape(-1, 1)], axis=1
+        ),
+        axis=0,
+    )
+    fit = _LonLatFit.fitted(corners[:, 0], corners[:, 1])
+    if fit is None:  # the extent is too large for a polynomial: send coordinates
+        return _GridSquares(empty, zero, zero, geometry, None)
+    return _GridSquares(candidate, east, north, geometry, fit)
+
+
+@dataclass(frozen=True)
+class _CompactGrid:
+    """The density layer as a small JavaScript program that returns its GeoJSON.
+
+    Instead of a GeoJSON polygon each (≈ 300 bytes), grid squares travel as three
+    integers: the index of their properties in a table of distinct property sets
+    (level, count, label, area, class: a few hundred at most, counts being rounded), and
+    the change in ``east / 200`` and ``north / 200`` from the previous square (rows
+    sorted by level, north, east: mostly ``…,0,1,…``). The browser rebuilds each id
+    (``CRS3035RES200mN…E…``, exactly as given) and the four corners with the polynomial
+    of :class:`_LonLatFit` (coefficients sent once); neighbours share their corners
+    exactly. Other zones are plain GeoJSON features. All are then sorted by level,
+    coarse zones first (a stable sort: the order of the plain GeoJSON is kept).
+    """
+
+    explicit: str  # features, comma-separated
+    table: list[list[Any]]  # [level, count, label, area_km2, classe]
+    rows: list[int]  # [table index, Δeast, Δnorth] per square, flat
+    fit: _LonLatFit | None
+
+    @staticmethod
+    def encode(
+        *,
+        explicit: str,
+        squares: list[dict[str, Any]],
+        east: np.ndarray,
+        north: np.ndarray,
+        fit: _LonLatFit | None,
+    ) -> _CompactGrid:
+        table: dict[tuple[Any, ...], int] = {}
+        index = [
+            table.setdefault(
+                (p["level"], p["count"], p["label"], p["area_km2"], p["classe"]), len(table)
+            )
+            for p in squares
+        ]
+        if not squares:
+            return _CompactGrid(explicit, [], [], None)
+        e, n = east // _GRID_UNIT, north // _GRID_UNIT
+        ranks = np.array([_RANKS[p["level"]] for p in squares])
+        order = np.lexsort((e, n, ranks))
+        e, n = e[order], n[order]
+        de = np.diff(e, prepend=0)
+        dn = np.diff(n, prepend=0)
+        rows = np.stack([np.asarray(index)[order], de, dn], axis=1).ravel()
+        return _CompactGrid(explicit, [list(key) for key in table], rows.tolist(), fit)
+
+    def script(self) -> str:
+        """The JavaScript expression that evaluates to the FeatureCollection."""
+        if not self.rows:
+            return _script_safe('{"type":"FeatureCollection","features":[' + self.explicit + "]}")
+        assert self.fit is not None
+        fit = {
+            "o": [self.fit.e0, self.fit.n0, self.fit.scale],
+            "d": self.fit.degree,
+            "x": list(self.fit.lon_terms),
+            "y": list(self.fit.lat_terms),
+        }
+        return (
+            "(function () {\n"
+            f"var X = {_script_safe('[' + self.explicit + ']')};\n"
+            f"var P = {_js(self.table)};\n"
+            f"var G = {_js(fit)};\n"
+            f"var R = {_js(self.rows)};\n"
+            f"{_COMPACT_GRID_JS}"
+            "})()"
+        )
+
+    def sent_properties(self) -> list[dict[str, Any]]:
+        """Every distinct property set the page holds (for the privacy check)."""
+        plain = [f["properties"] for f in json.loads("[" + self.explicit + "]")]
+        keys = ("level", "count", "label", "area_km2", "classe")
+        return plain + [dict(zip(keys, entry, strict=True)) for entry in self.table]
+
+    def features(self) -> list[dict[str, Any]]:
+        """The features the browser builds (same arithmetic, in Python)."""
+        features = list(json.loads("[" + self.explicit + "]"))
+        if self.rows:
+            assert self.fit is not None
+            rows = np.asarray(self.rows, dtype=np.int64).reshape(-1, 3)
+            east = np.cumsum(rows[:, 1]) * _GRID_UNIT
+            north = np.cumsum(rows[:, 2]) * _GRID_UNIT
+            size = np.array([_GRID_SIZES[self.table[i][0]] for i in rows[:, 0]])
+            corner_e = np.stack([east + size, east + size, east, east], axis=1)
+            corner_n = np.stack([north, north + size, north + size, north], axis=1)
+            lon, lat = self.fit.lonlat(corner_e.astype(float), corner_n.astype(float))
+            for r, (i, e, n, s) in enumerate(zip(rows[:, 0], east, north, size, strict=True)):
+                level, count, label, area, classe = self.table[i]
+                ring = [[float(lon[r, c]), float(lat[r, c])] for c in (0, 1, 2, 3, 0)]
+                features.append(
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "zone": f"CRS3035RES{s}mN{n}E{e}",
+                            "level": level,
+                            "count": count,
+                            "label": label,
+                            "area_km2": area,
+                            "classe": classe,
+                        },
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                )
+        return sorted(features, key=lambda f: _RANKS.get(f["properties"].get("level") or "", 0))
+
+
+# Mirrors _CompactGrid.features; ES5 like the rest of the page.
+_COMPACT_GRID_JS = """var SIZES = {"200m": 200, "1km": 1000}, RANKS = {"1km": 1, "200m": 2};
+var corner = function (e, n) {
+    var x = (e - G.o[0]) / G.o[2], y = (n - G.o[1]) / G.o[2], px = [1], py = [1];
+    var lon = 0, lat = 0, t = 0, i, j, m;
+    for (i = 1; i <= G.d; i++) { px.push(px[i - 1] * x); py.push(py[i - 1] * y); }
+    for (i = 0; i <= G.d; i++) {
+        for (j = 0; i + j <= G.d; j++, t++) {
+            m = px[i] * py[j];
+            lon += G.x[t] * m;
+            lat += G.y[t] * m;
+        }
+    }
+    return [lon, lat];
+};
+var features = X, e = 0, n = 0;
+for (var r = 0; r < R.length; r += 3) {
+    var q = P[R[r]], s = SIZES[q[0]];
+    e += R[r + 1];
+    n += R[r + 2];
+    var E = e * 200, N = n * 200, a = corner(E + s, N);
+    features.push({type: "Feature", properties: {zone: "CRS3035RES" + s + "mN" + N + "E" + E,
+        level: q[0], count: q[1], label: q[2], area_km2: q[3], classe: q[4]},
+        geometry: {type: "Polygon", coordinates: [[a, corner(E + s, N + s), corner(E, N + s),
+            corner(E, N), a]]}});
+}
+var rank = function (f) { return RANKS[f.properties.level] || 0; };
+features.sort(function (f, g) { return rank(f) - rank(g); });
+return {type: "FeatureCollection", features: features};
+"""
+
+
+class _CompactGeoJsonLayer(_GeoJsonLayer):
+    """A :class:`_GeoJsonLayer` whose payload is a :class:`_CompactGrid` program."""
+
+    def __init__(
+        self,
+        encoded: _CompactGrid,
+        bounds: list[list[float]],
+        *,
+        options: dict[str, Any],
+        bind: str | None = None,
+        count: int = 0,
+    ) -> None:
+        super().__init__(encoded.script(), bounds, options=options, bind=bind, count=count)
+        self.encoded = encoded
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The features the browser builds (computed again in Python)."""
+        return self.encoded.features()
 
 
 def _gap_layers(
@@ -1215,6 +1574,14 @@ def _feature_collection(
     props: list[dict[str, Any]], geometry: np.ndarray, precision: int
 ) -> tuple[str, list[list[float]]]:
     """Compact FeatureCollection text, safe inside ``<script>``, and its bounds."""
+    features = _features_text(props, geometry, precision)
+    payload = _script_safe('{"type":"FeatureCollection","features":[' + features + "]}")
+    west, south, east, north = shapely.total_bounds(geometry)
+    return payload, [[float(south), float(west)], [float(north), float(east)]]
+
+
+def _features_text(props: list[dict[str, Any]], geometry: np.ndarray, precision: int) -> str:
+    """Comma-separated GeoJSON features (not yet made safe for ``<script>``)."""
     texts = shapely.to_geojson(geometry)
     fraction = re.compile(r"\.\d{" + str(precision + 1) + r",}(?:[eE][-+]?\d+)?")
 
@@ -1233,13 +1600,10 @@ def _feature_collection(
             last = match.end()
         return "".join([*pieces, text[last:]])
 
-    features = ",".join(
+    return ",".join(
         f'{{"type":"Feature","properties":{_json(p)},"geometry":{fixed(g)}}}'
         for p, g in zip(props, texts, strict=True)
     )
-    payload = _script_safe('{"type":"FeatureCollection","features":[' + features + "]}")
-    west, south, east, north = shapely.total_bounds(geometry)
-    return payload, [[float(south), float(west)], [float(north), float(east)]]
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
