@@ -13,7 +13,9 @@ and contact communes. Each translation is listed in the import's report.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -258,13 +260,21 @@ def _gtfs(
 
 
 def _contacts(
-    ws: Workspace, path: Path, *, settings: Settings, mapping: Mapping[str, str] | None, **_: object
+    ws: Workspace,
+    path: Path,
+    *,
+    settings: Settings,
+    mapping: Mapping[str, str] | None,
+    geocode: bool = False,
+    **_: object,
 ) -> ImportReport:
     """Read, anonymise and append the contacts chunk by chunk, in one transaction.
 
     Rows already stored (same fingerprint, from an earlier import of the same file) are
     not added again. Memory holds one chunk of the file, and the stored fingerprints
-    when the workspace already has contacts.
+    when the workspace already has contacts. With ``geocode``, rows given by an address
+    only are geocoded with the BAN (:func:`_geocode_contacts`); offline they stay
+    « à géocoder », written beside the file.
     """
     if not ws.has("communes"):
         raise WorkspaceError(
@@ -282,6 +292,11 @@ def _contacts(
         result = contacts.read_contacts(
             path, communes=communes, secret=secret, mapping=mapping, sink=fresh
         )
+        if geocode and len(result.pending):
+            result = _geocode_contacts(
+                result, path, mapping=mapping, communes=communes, secret=secret,
+                sink=fresh, settings=settings,
+            )  # fmt: skip
         table.vintage = fresh.period()
     # Refused and pending rows are person-level: written beside the team's own file
     # (which already holds them), never into the workspace.
@@ -291,6 +306,65 @@ def _contacts(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
         )
     return result.report
+
+
+def _geocode_contacts(
+    result: contacts.ContactsRead,
+    path: Path,
+    *,
+    mapping: Mapping[str, str] | None,
+    communes: gpd.GeoDataFrame,
+    secret: bytes,
+    sink: contacts.RowSink,
+    settings: Settings,
+) -> contacts.ContactsRead:
+    """Geocode the rows « à géocoder » with the BAN, then anonymise them like the others.
+
+    The geocoded rows get the BAN's longitude and latitude and go through
+    :func:`contacts.read_contacts` again (a temporary copy, deleted at once): the cell,
+    not the address, is stored. Rows the BAN cannot place stay pending with the reason;
+    offline, every such row stays pending. The report moves the geocoded rows from
+    pending to accepted or refused, so that read = accepted + refused + pending holds.
+    """
+    report, pending = result.report, result.pending
+    columns = contacts.preview_contacts(path).found | dict(mapping or {})
+    address = columns.get("adresse")
+    if address is None or address not in pending:
+        return result
+    try:
+        found, notes = geocoding.geocode_addresses(
+            pending[[address]].assign(code_insee=""), settings=settings, address=address
+        )
+    except NetworkError:
+        report.note(f"BAN injoignable : {len(pending)} contact(s) restent « à géocoder »")
+        return result
+    for message in notes:
+        report.note(message.replace("adresse(s)", "adresse(s) de contact"))
+    done = found["reason"].isna().to_numpy()
+    if not done.any():
+        return result
+    lon = columns.get("longitude", "longitude_ban")
+    lat = columns.get("latitude", "latitude_ban")
+    placed = pending[done].assign(
+        **{lon: found.loc[done, "longitude"].map("{:.6f}".format),
+           lat: found.loc[done, "latitude"].map("{:.6f}".format)}
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="territory-geocoded-") as folder:
+        copy = Path(folder) / "geocodes.csv"
+        placed.to_csv(copy, sep=";", index=False, encoding="utf-8")
+        again = contacts.read_contacts(
+            copy, communes=communes, secret=secret,
+            mapping={**columns, "longitude": lon, "latitude": lat}, sink=sink,
+        )  # fmt: skip
+    report.pending -= int(done.sum())
+    report.accept(again.report.accepted)
+    for refusal in again.report.refusals:
+        report.refuse("adresse", f"{refusal.reason} (adresse géocodée)")
+    report.fix(f"{int(done.sum())} adresse(s) de contact géocodée(s) avec la BAN", int(done.sum()))
+    refused = pd.concat([result.refused_rows, again.refused_rows], ignore_index=True)
+    return dataclasses.replace(
+        result, report=report.check(), pending=pending[~done], refused_rows=refused
+    )
 
 
 _CONTACTS_SCHEMA = pd.DataFrame(
