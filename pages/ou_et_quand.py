@@ -1,12 +1,16 @@
 """Où et quand: zones ranked by a transparent priority score, with reasons and slots."""
 
 import streamlit as st
+from streamlit_folium import st_folium
 
 from territory.indicators import ZONE_KIND_LABELS
+from territory.maps import RETURNED_OBJECTS, legend_html, zone_from_click
 from territory.priority import GROUP_LABELS, GROUPS, Weights, rank_zones, save_weights
 from territory.ui.common import (
+    base_url_path,
     cached_indicators,
     cached_saved_weights,
+    cached_score_map,
     cached_when,
     current_territory,
     demo_banner,
@@ -75,13 +79,26 @@ st.dataframe(
 )
 ranking_downloads(ranking)
 
-st.subheader("Fiche d'une zone")
 names = dict(zip(ranking.table["code"], ranking.table["nom"], strict=True))
+zone_key = f"{Keys.W_PRIORITY_ZONE}_{kind}"
+fmap, drawn = cached_score_map(*key, kind, tuple(chosen.values()), base_url_path())
+left, right = st.columns([3, 1])
+with left:
+    clicked = zone_from_click(
+        st_folium(fmap, key=f"score_map_{kind}", height=480, use_container_width=True,
+                  returned_objects=list(RETURNED_OBJECTS))
+    )  # fmt: skip
+    if clicked and clicked[0] == "scores" and clicked[1] in names:
+        st.session_state[zone_key] = clicked[1]  # the card below follows the click
+with right:
+    st.html(legend_html(drawn, k=key[2]))
+
+st.subheader("Fiche d'une zone")
 zone = st.selectbox(
     "Zone",
     list(names),
     format_func=lambda c: f"{names[c]} ({c})",
-    key=f"{Keys.W_PRIORITY_ZONE}_{kind}",
+    key=zone_key,
 )
 open_types = {
     "": "Tous les créneaux",

@@ -774,7 +774,22 @@ def test_zone_from_click(returned, expected) -> None:
 def test_every_clickable_layer_tags_its_features(html: str) -> None:
     assert RETURNED_OBJECTS == ("last_active_drawing",)
     for layer in CLICKABLE_LAYERS:
-        assert f'feature.properties.layer = "{layer}"' in html
+        if layer != "scores":  # only on the "Où et quand" map: see the test below
+            assert f'feature.properties.layer = "{layer}"' in html
+
+
+def test_scores_are_a_clickable_choropleth_with_its_legend(communes) -> None:
+    scores = communes[["code", "nom", "geometry"]].assign(
+        rang=range(1, len(communes) + 1),
+        score=np.linspace(95, 5, len(communes)),
+        pourquoi="peu de contacts depuis 3 mois",
+    )
+    layers = MapLayers(scores=scores)
+    html = territory_map(layers).get_root().render()
+    assert 'feature.properties.layer = "scores"' in html and "peu de contacts" in html
+    assert "Score de priorité" in legend_html(layers)
+    click = {"last_active_drawing": {"properties": {"layer": "scores", "code": "00001"}}}
+    assert zone_from_click(click) == ("scores", "00001")
 
 
 # --- geometry -------------------------------------------------------------------------------

@@ -66,3 +66,18 @@ def test_qpv_zones(page: AppTest) -> None:
     page.get("button_group")[0].set_value("qpv").run()
     assert not page.exception, page.exception
     assert len(ranking(page)) >= 1
+
+
+def test_score_map_holds_the_ranked_zones(page: AppTest) -> None:
+    import json
+
+    elements = [
+        e
+        for e in page.main.get("component_instance")
+        if "streamlit_folium" in e.proto.component_name
+    ]
+    assert len(elements) == 1
+    script = json.loads(elements[0].proto.json_args)["script"]
+    assert "Score de priorit" in script and '"pourquoi"' in script
+    codes = ranking(page)["code"].tolist()
+    assert all(f'"code":"{c}"' in script for c in codes[:5])

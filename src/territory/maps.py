@@ -114,7 +114,18 @@ LAYER_QPV = "qpv"
 LAYER_DENSITY = "density"
 LAYER_PARTNERS = "partners"
 LAYER_STOPS = "stops"
-CLICKABLE_LAYERS = (LAYER_COMMUNES, LAYER_QPV, LAYER_DENSITY, LAYER_PARTNERS, LAYER_STOPS)
+LAYER_SCORES = "scores"
+CLICKABLE_LAYERS = (
+    LAYER_COMMUNES,
+    LAYER_QPV,
+    LAYER_DENSITY,
+    LAYER_PARTNERS,
+    LAYER_STOPS,
+    LAYER_SCORES,
+)
+NAME_SCORES = "Score de priorité"
+SCORE_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
+"""Priority score 0-20, 20-40, 40-60, 60-80, 80-100: light (low) → dark (high)."""
 """Values of ``properties.layer`` that :func:`zone_from_click` may return."""
 
 RETURNED_OBJECTS = ("last_active_drawing",)
@@ -187,6 +198,8 @@ class MapLayers:
     ``label``, ``area_km2``); any other column it holds is ignored. ``partners`` may
     carry ``horaires_fr`` (French rendering of ``horaires``); partners without a
     position ("à géocoder") are not drawn and are counted by :attr:`pending_partners`.
+    ``scores`` (the "Où et quand" page) are ranked zones (``code``, ``nom``, ``rang``,
+    ``score`` 0-100, ``pourquoi``), drawn as a choropleth of the priority score.
     Equality is identity (frames have no meaningful ``==``).
     """
 
@@ -196,6 +209,7 @@ class MapLayers:
     stops: gpd.GeoDataFrame | None = None
     service_gaps: gpd.GeoDataFrame | None = None
     density: gpd.GeoDataFrame | None = None
+    scores: gpd.GeoDataFrame | None = None
 
     @property
     def pending_partners(self) -> int:
@@ -299,6 +313,11 @@ def territory_map(
             LAYER_COMMUNES,
             lambda: _communes_layers(layers.communes, precision, tolerance),
         ),
+        (
+            NAME_SCORES,
+            LAYER_SCORES,
+            lambda: _score_layers(layers.scores, precision, tolerance),
+        ),
         (NAME_QPV, LAYER_QPV, lambda: _qpv_layers(layers.qpv, precision, tolerance)),
         (
             NAME_DENSITY,
@@ -364,6 +383,13 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         if levels.isna().any():
             rows.append(_row(_swatch(NO_DATA_COLOUR), "classe de densité non renseignée"))
         sections.append(_section(NAME_COMMUNES, rows))
+    if not _is_empty(layers.scores):
+        rows = [
+            _row(_swatch(colour), f"score de {20 * i} à {20 * (i + 1)}")
+            for i, colour in enumerate(SCORE_COLOURS)
+        ]
+        rows.append(_note("Somme pondérée des indicateurs ; survolez une zone pour ses raisons."))
+        sections.append(_section(NAME_SCORES, rows))
     if not _is_empty(layers.qpv):
         is_2015 = _column(layers.qpv, "generation").astype(str) == "2015"
         rows = []
@@ -806,6 +832,62 @@ def _communes_layers(
             precision=precision,
             bind=bind,
             options={"style": style, "on_each_feature": _tag(LAYER_COMMUNES)},
+        )
+    ]
+
+
+def _score_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "scores", required=("code", "score"))
+    geometry, keep = _prepared(
+        gdf, "scores", precision=precision, tolerance=tolerance, coverage=False
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    score = pd.to_numeric(rows["score"], errors="coerce")
+    props = _records(
+        {
+            "code": _text(rows["code"]),
+            "nom": _text(_column(rows, "nom")),
+            "rang": _ints(_column(rows, "rang")),
+            "score": [None if pd.isna(v) else round(float(v), 1) for v in score],
+            "pourquoi": _text(_column(rows, "pourquoi")),
+        }
+    )
+    style = JsCode(
+        f"""(function () {{
+        var C = {_js(list(SCORE_COLOURS))};
+        return function (f) {{
+            var s = f.properties.score;
+            var fill = s === null || s === undefined ? "{NO_DATA_COLOUR}"
+                : C[Math.min(4, Math.floor(s / 20))];
+            return {{fillColor: fill, fillOpacity: 0.8, color: "#ffffff", weight: 0.6}};
+        }};
+    }})()"""
+    )
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.rang) + ". " + esc(p.nom) + "</b> — score "
+            + esc(p.score === null || p.score === undefined ? "—" : Math.round(p.score))
+            + "<br>" + esc(p.pourquoi));
+    }}, {{sticky: true}});
+    {_hover(2, "#212121", to_front=True)}
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="communes",
+            precision=precision,
+            options={"style": style, "on_each_feature": _tag(LAYER_SCORES)},
+            bind=bind,
         )
     ]
 

@@ -25,7 +25,14 @@ from territory.export import ranking_layer
 from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
 from territory.maps import MapLayers, territory_map
-from territory.priority import Ranking, Weights, ZoneIndicators, load_weights, zone_indicators
+from territory.priority import (
+    Ranking,
+    Weights,
+    ZoneIndicators,
+    load_weights,
+    rank_zones,
+    zone_indicators,
+)
 from territory.report import ImportReport
 from territory.slots import Profile, WhenResult, when
 from territory.store import Workspace
@@ -425,6 +432,27 @@ def cached_when(
         territory=territory,
         open_type=open_type,
     )
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
+def cached_score_map(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    kind: ZoneKind,
+    weights: tuple[float, ...],
+    base_url: str,
+) -> tuple[folium.Map, MapLayers]:
+    """The zones coloured by priority score, with the QPV and the partners (same
+    component as the Carte page), and the layers drawn (for the legend)."""
+    ranking = rank_zones(cached_indicators(path, version, k, territory, kind), Weights(*weights))
+    base = cached_layers(path, version, k, territory)
+    layers = MapLayers(scores=ranking_layer(ranking), qpv=base.qpv, partners=base.partners)
+    fmap = territory_map(
+        layers, asset_base=f"{base_url}/app/static", k=k, stop_buffer_m=settings().stop_buffer_m
+    )
+    return fmap, layers
 
 
 def ranking_downloads(ranking: Ranking) -> None:
