@@ -186,3 +186,43 @@ def test_breakdown_of_the_density_keeps_its_zones() -> None:
     assert split.groupby("zone").size().eq(3).all()
     empty_quarter = split[split["part"] == "2026-T3"]
     assert (empty_quarter["label"].isin(["0", "< 11"])).all()
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 12),
+            st.integers(0, 12),
+            st.sampled_from(["00001", "00002"]),
+            st.sampled_from(["2026-T1", "2026-T2", "2026-T3"]),
+            st.integers(1, 30),
+        ),
+        max_size=50,
+    ),
+    st.sampled_from([5, 11]),
+)
+def test_every_filter_value_of_random_contacts_is_protected(rows, k) -> None:
+    """Random contact sets through the filtered density, every value the UI offers: no
+    value in 1..k-1, and each zone's hidden parts are never one, never a small sum."""
+    settings = Settings(k=k, rounding=1)
+    df = pd.DataFrame(rows, columns=["x", "y", "commune", "part", "n"])
+    df["cell"] = _cells(df["x"].tolist(), df["y"].tolist()) if len(df) else []
+    df = df.groupby(["cell", "commune", "part"], as_index=False)["n"].sum()
+    values = ["2026-T1", "2026-T2", "2026-T3", "2026-T4"]
+    out = protect_density_by(df[["cell", "commune", "part", "n"]], settings=settings, parts=values)
+    whole = protect_density(
+        df.groupby(["cell", "commune"], as_index=False)["n"].sum(), settings=settings
+    ).set_index("zone")
+    shown = out["count"].dropna()
+    assert not ((shown >= 1) & (shown < k)).any()
+    table = out.pivot(index="zone", columns="part", values="count")
+    for zone, parts in table.iterrows():
+        total = whole.loc[zone, "count"]
+        hidden = parts.isna()
+        if pd.isna(total):
+            assert hidden.all()
+        elif hidden.any():
+            assert hidden.sum() >= 2 and total - parts.dropna().sum() >= k
+        else:
+            assert parts.sum() == total
