@@ -13,11 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError, WorkspaceError
 from territory.priority import (
     GROUPS,
+    STOP_HOURS_TABLE,
     Weights,
     ZoneIndicators,
     build_indicators,
@@ -198,7 +200,7 @@ def test_hourly_transit_components_and_open_partners(
 
 
 def test_missing_layers_leave_their_group_out_and_say_so(
-    demo_workspace: Path, settings: Settings
+    demo_workspace: Path, settings: Settings, tmp_path: Path
 ) -> None:
     ws = Workspace.open(demo_workspace)
     zones = load_zones(ws, "commune")
@@ -211,11 +213,16 @@ def test_missing_layers_leave_their_group_out_and_say_so(
     assert any("sans effet" in n for n in ranking.notes)
     with pytest.raises(ValidationError, match="poids nul"):
         rank_zones(bare, Weights(need=0, coverage=1))
-    # Without the hourly table, daily departures stand in (and it is said).
-    daily = zone_indicators(ws, settings=settings, at=TUESDAY_17)
+    # The GTFS import stores departures by hour: the hourly indicator is used...
+    hourly = zone_indicators(ws, settings=settings, at=TUESDAY_17)
+    assert "departs_heure" in hourly.components and load_stop_hours(ws) is not None
+    # ...and without the hourly table, daily departures stand in (and it is said).
+    copy = Workspace.open(demo_copy_without_territories(demo_workspace, tmp_path))
+    copy.delete_rows(STOP_HOURS_TABLE, "1 = 1")
+    daily = zone_indicators(copy, settings=settings, at=TUESDAY_17)
     assert "departs_jour" in daily.components and "departs_heure" not in daily.components
     assert any("desserte par heure" in n for n in daily.notes)
-    assert load_stop_hours(ws) is None
+    assert load_stop_hours(copy) is None
 
 
 def test_population_and_target_notes(indicators: dict[str, ZoneIndicators]) -> None:
