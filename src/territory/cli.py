@@ -210,6 +210,25 @@ def _parser() -> argparse.ArgumentParser:
     when.add_argument("--json", action="store_true", help="sortie JSON")
     when.set_defaults(func=_when)
 
+    plan = sub.add_parser(
+        "plan",
+        help="planifier les tournées d'une semaine (plan export : .ics, .csv)",
+        description="Sans action : optimise la semaine et enregistre une nouvelle version "
+        "(les visites verrouillées restent). « plan export » écrit la dernière version.",
+    )
+    plan.add_argument("action", nargs="?", choices=["export"], help="exporter le plan enregistré")
+    _workspace_arg(plan)
+    plan.add_argument("--week", required=True, metavar="AAAA-Wnn", help="semaine ISO, ex. 2026-W49")
+    plan.add_argument("--teams", type=Path, metavar="FICHIER", help="équipes (CSV ou JSON)")
+    plan.add_argument(
+        "--time-limit", type=float, default=5.0, metavar="S", help="durée de recherche"
+    )
+    plan.add_argument(
+        "--out", type=Path, metavar="FICHIER", help="export : .ics (par équipe) ou .csv"
+    )
+    plan.add_argument("--json", action="store_true", help="sortie JSON")
+    plan.set_defaults(func=_plan)
+
     bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
     bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
     bench.add_argument("--json", action="store_true", help="sortie JSON")
@@ -508,6 +527,41 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
     for phrase in result.slots["phrase"]:
         print(f"  {phrase}")
     for note in result.notes:
+        print(f"  note : {note}")
+    return EXIT_OK
+
+
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from territory import plans
+    from territory.store import Workspace
+
+    ws = Workspace.open(args.workspace)
+    if args.action == "export":
+        if args.out is None:
+            raise ValidationError("plan export : --out FICHIER (.ics ou .csv) est requis")
+        saved = plans.load_plan(ws, args.week)
+        if saved is None:
+            raise ValidationError(f"aucun plan enregistré pour {args.week} : lancez « plan »")
+        suffix = args.out.suffix.lower()
+        if suffix == ".ics":
+            written = plans.write_ics(saved, args.out)
+        elif suffix == ".csv":
+            written = [plans.write_csv(saved, args.out)]
+        else:
+            raise ValidationError(f"extension « {suffix} » non prise en charge (.ics, .csv)")
+        print("\n".join(f"écrit : {path}" for path in written))
+        return EXIT_OK
+    if args.teams is not None:
+        plans.save_teams(ws, plans.read_teams(args.teams))
+    plan, places = plans.plan_week(ws, args.week, settings=settings, time_limit=args.time_limit)
+    saved = plans.save_plan(ws, args.week, plan, places, change="optimisation (CLI)")
+    if args.json:
+        print(json.dumps(saved.to_dict(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"Semaine {saved.week}, version {saved.version} : {len(saved.visits)} visite(s)")
+    for row in saved.visits.itertuples(index=False):
+        print(f"  {row.team:<20} {row.start:%a %d/%m %H:%M}-{row.end:%H:%M}  {row.place_name}")
+    for note in saved.notes:
         print(f"  note : {note}")
     return EXIT_OK
 

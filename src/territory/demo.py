@@ -268,6 +268,7 @@ def build_demo_workspace(
                 )
             )
     _demo_territories(ws)
+    _demo_teams_and_places(ws)
     return reports
 
 
@@ -279,6 +280,100 @@ def _demo_territories(ws: Any) -> None:
     define_territory(ws, "Agglomération de l'Ardoise", epci=[communes["epci"].min()])
     define_territory(
         ws, "Communes rurales", communes=communes.loc[communes["densite"] >= 5, "code"]
+    )
+
+
+def _demo_teams_and_places(ws: Any) -> None:
+    """Three teams and the candidate places of the rounds, so a first plan needs no set-up.
+
+    Places are the partners and transit hubs (:func:`territory.planning.suggest_places`)
+    plus outreach spots a team would add: a city stade by each QPV (after school), a park
+    and a Tuesday market in the main town.
+    """
+    import geopandas as gpd
+
+    from territory.plans import PLACES, candidate_places, save_teams
+
+    communes = ws.read_layer("communes").to_crs(2154)
+    main = communes.sort_values("population", ascending=False).iloc[0]
+    rural = communes[communes["densite"] >= 5].sort_values("code").iloc[0]
+
+    def lonlat(point: Any) -> tuple[float, float]:
+        p = gpd.GeoSeries([point], crs=2154).to_crs(4326).iloc[0]
+        return round(p.x, 6), round(p.y, 6)
+
+    town = main.geometry.representative_point()
+    (tx, ty), (rx, ry) = lonlat(town), lonlat(rural.geometry.representative_point())
+    save_teams(
+        ws,
+        pd.DataFrame(
+            {
+                "nom": ["Équipe centre", "Équipe quartiers", "Équipe rurale"],
+                "mode": ["marche", "transports en commun", "voiture"],
+                "taille": [2, 2, 2],
+                "base_lon": [tx, tx, rx],
+                "base_lat": [ty, ty, ry],
+                "disponibilites": [
+                    "Mo-Fr 09:30-12:30,14:00-18:30",
+                    "Tu-Sa 13:30-20:00",
+                    "Mo-Th 09:00-17:00",
+                ],
+                "max_tournees": [8, 5, 4],
+                "max_heures": [28, 30, 26],
+            }
+        ),
+    )
+    places = candidate_places(ws).to_crs(2154)
+    qpv = ws.read_layer("qpv").to_crs(2154) if ws.has("qpv") else None
+    extra = [
+        (
+            "Parc de la mairie",
+            "parc",
+            town.buffer(300).boundary.interpolate(0.1, normalized=True),
+            "Mo-Su 10:00-19:00",
+        ),
+        ("Marché du mardi", "marché", town, "Tu 08:00-12:30"),
+    ]
+    for c in communes[communes["densite"] >= 5].itertuples():
+        extra.append(
+            (
+                f"Place du village – {c.nom}",
+                "place de village",
+                c.geometry.representative_point(),
+                "Mo-Sa 09:00-18:00",
+            )
+        )
+    for q in [] if qpv is None else qpv.itertuples():
+        extra.append(
+            (
+                f"City stade {q.nom}",
+                "city stade",
+                q.geometry.representative_point(),
+                "Mo-Sa 16:00-20:00",
+            )
+        )
+    added = gpd.GeoDataFrame(
+        {
+            "id": [f"lieu-{i + 1}" for i in range(len(extra))],
+            "nom": [e[0] for e in extra],
+            "type": [e[1] for e in extra],
+            "duree": 60,
+            "priorite": 1.5,
+            "horaires": [e[3] for e in extra],
+            "source": "lieu d'aller-vers (démo)",
+        },
+        geometry=[e[2] for e in extra],
+        crs=2154,
+    )
+    under = added.sjoin(communes[["code", "geometry"]], predicate="within", how="left")
+    added["zone"] = under["code"].groupby(level=0).first().reindex(added.index).fillna("")
+    layer = pd.concat([places, added[places.columns]], ignore_index=True).to_crs(4326)
+    ws.write_layer(
+        PLACES,
+        layer,
+        source="lieux suggérés (démo)",
+        vintage=_DEMO_VINTAGE,
+        licence="données fictives (démonstration)",
     )
 
 
@@ -477,16 +572,75 @@ def _levels(rng: np.random.Generator, terr: _Territory, dist: _Floats) -> None:
     terr.level = level
 
 
-_POP_RANGE = {1: (9e3, 26e3), 2: (9e3, 22e3), 3: (2.5e3, 9e3), 4: (1.8e3, 4.5e3),
-              5: (700, 2e3), 6: (220, 800), 7: (70, 260)}  # fmt: skip
-_STARTS = ("Ardol", "Brel", "Cal", "Fict", "Gren", "Lor", "Morv", "Pel", "Quen",
-           "Ros", "Sarv", "Taur", "Vel", "Vir", "Orb", "Chaml", "Dral", "Fen",
-           "Gland", "Lisb", "Noir", "Tiv", "Ambr", "Bourl", "Cléd", "Escl", "Jarn",
-           "Mervil", "Pontr", "Tréb")  # fmt: skip
-_ENDS = ("ac", "ières", "ange", "ay", "iers", "oux", "elle", "ignac", "ois", "ain",
-         "eux", "ard", "eville", "ecourt", "emont", "ival", "ouze", "y")  # fmt: skip
-_QUALIFIERS = ("-sur-Ardoise", "-le-Fictif", "-en-Vallée", "-les-Bois",
-               "-lès-Ardoise", "-la-Fictive")  # fmt: skip
+_POP_RANGE = {
+    1: (9e3, 26e3),
+    2: (9e3, 22e3),
+    3: (2.5e3, 9e3),
+    4: (1.8e3, 4.5e3),
+    5: (700, 2e3),
+    6: (220, 800),
+    7: (70, 260),
+}
+_STARTS = (
+    "Ardol",
+    "Brel",
+    "Cal",
+    "Fict",
+    "Gren",
+    "Lor",
+    "Morv",
+    "Pel",
+    "Quen",
+    "Ros",
+    "Sarv",
+    "Taur",
+    "Vel",
+    "Vir",
+    "Orb",
+    "Chaml",
+    "Dral",
+    "Fen",
+    "Gland",
+    "Lisb",
+    "Noir",
+    "Tiv",
+    "Ambr",
+    "Bourl",
+    "Cléd",
+    "Escl",
+    "Jarn",
+    "Mervil",
+    "Pontr",
+    "Tréb",
+)
+_ENDS = (
+    "ac",
+    "ières",
+    "ange",
+    "ay",
+    "iers",
+    "oux",
+    "elle",
+    "ignac",
+    "ois",
+    "ain",
+    "eux",
+    "ard",
+    "eville",
+    "ecourt",
+    "emont",
+    "ival",
+    "ouze",
+    "y",
+)
+_QUALIFIERS = (
+    "-sur-Ardoise",
+    "-le-Fictif",
+    "-en-Vallée",
+    "-les-Bois",
+    "-lès-Ardoise",
+    "-la-Fictive",
+)
 
 
 def _populate(rng: np.random.Generator, terr: _Territory) -> None:
@@ -500,10 +654,13 @@ def _populate(rng: np.random.Generator, terr: _Territory) -> None:
     cand = [
         ("Saint-" if u < 0.12 else "Sainte-" if u < 0.16 else "") + a + e + (q if u > 0.65 else "")
         for a, e, q, u in zip(
-            rng.choice(_STARTS, m), rng.choice(_ENDS, m), rng.choice(_QUALIFIERS, m),
-            rng.uniform(size=m), strict=True,
+            rng.choice(_STARTS, m),
+            rng.choice(_ENDS, m),
+            rng.choice(_QUALIFIERS, m),
+            rng.uniform(size=m),
+            strict=True,
         )
-    ]  # fmt: skip
+    ]
     terr.names = [c for c in dict.fromkeys(cand) if c != TOWN_NAME][: n - 1]
     terr.names.insert(int(terr.core_host[0]), TOWN_NAME)
     # One département up to 999 communes, else a west and an east one.
@@ -574,11 +731,23 @@ def _write_geojson(path: Path, geoms: list[shapely.Geometry], props: list[dict[s
     path.write_text(text, encoding="utf-8")
 
 
-_QPV_NAMES = ("Les Tilleuls", "La Chênaie", "Les Hauts de l'Ardoise",
-              "Le Clos Fleuri", "Les Peupliers", "La Source", "Les Marronniers",
-              "Le Plateau", "Les Glycines", "Bellevue", "Les Tisserands",
-              "Le Moulin Neuf", "La Croix des Ardoisiers", "Les Coteaux",
-              "Le Champ Fleuri")  # fmt: skip
+_QPV_NAMES = (
+    "Les Tilleuls",
+    "La Chênaie",
+    "Les Hauts de l'Ardoise",
+    "Le Clos Fleuri",
+    "Les Peupliers",
+    "La Source",
+    "Les Marronniers",
+    "Le Plateau",
+    "Les Glycines",
+    "Bellevue",
+    "Les Tisserands",
+    "Le Moulin Neuf",
+    "La Croix des Ardoisiers",
+    "Les Coteaux",
+    "Le Champ Fleuri",
+)
 
 
 def _qpv(
@@ -650,34 +819,90 @@ def _qpv(
 # --- partners -----------------------------------------------------------------------------
 
 # 25 partners: 2 ML, 2 FT, 8 CS, 1 E2C, 4 PREVENTION, 4 PIJ_BIJ, 4 FS
-_PARTNER_PATTERN = ("ML", "CS", "FT", "PREVENTION", "PIJ_BIJ", "FRANCE_SERVICES",
-                    "CS", "E2C", "CS", "PREVENTION", "FRANCE_SERVICES", "ML", "CS",
-                    "PIJ_BIJ", "FT", "CS", "FRANCE_SERVICES", "PREVENTION", "CS",
-                    "PIJ_BIJ", "CS", "PREVENTION", "PIJ_BIJ", "FRANCE_SERVICES", "CS")  # fmt: skip
+_PARTNER_PATTERN = (
+    "ML",
+    "CS",
+    "FT",
+    "PREVENTION",
+    "PIJ_BIJ",
+    "FRANCE_SERVICES",
+    "CS",
+    "E2C",
+    "CS",
+    "PREVENTION",
+    "FRANCE_SERVICES",
+    "ML",
+    "CS",
+    "PIJ_BIJ",
+    "FT",
+    "CS",
+    "FRANCE_SERVICES",
+    "PREVENTION",
+    "CS",
+    "PIJ_BIJ",
+    "CS",
+    "PREVENTION",
+    "PIJ_BIJ",
+    "FRANCE_SERVICES",
+    "CS",
+)
 _HOURS = {  # OSM opening_hours, as data·inclusion publishes them
-    "ML": ["Mo-Fr 08:30-12:30,13:30-17:00; PH off",
-           "Mo-Th 09:00-12:00,14:00-17:30; Fr 09:00-12:00; PH off"],
-    "FT": ["Mo-Fr 08:30-12:30; Mo-Th 13:30-16:30; PH off",
-           "Mo-We 08:30-16:30; Th 08:30-12:30; Fr 08:30-15:30; PH off"],
-    "CS": ["Mo-Fr 09:00-12:00,14:00-18:30; PH off",
-           "Mo,Tu,Th,Fr 08:45-12:15,13:45-18:00; We 08:45-18:00",
-           "Tu-Fr 14:00-19:00; Sa 10:00-12:30; Aug off"],
+    "ML": [
+        "Mo-Fr 08:30-12:30,13:30-17:00; PH off",
+        "Mo-Th 09:00-12:00,14:00-17:30; Fr 09:00-12:00; PH off",
+    ],
+    "FT": [
+        "Mo-Fr 08:30-12:30; Mo-Th 13:30-16:30; PH off",
+        "Mo-We 08:30-16:30; Th 08:30-12:30; Fr 08:30-15:30; PH off",
+    ],
+    "CS": [
+        "Mo-Fr 09:00-12:00,14:00-18:30; PH off",
+        "Mo,Tu,Th,Fr 08:45-12:15,13:45-18:00; We 08:45-18:00",
+        "Tu-Fr 14:00-19:00; Sa 10:00-12:30; Aug off",
+    ],
     "E2C": ["Mo-Fr 08:30-17:00; PH off"],
-    "PREVENTION": ["Mo-Fr 10:00-19:00; PH off", "Tu-Sa 14:00-20:00; Aug off",
-                   "Mo,We,Fr 13:30-20:00; Tu,Th 10:00-18:00"],
-    "PIJ_BIJ": ["Tu,Th 14:00-18:00; We 09:00-12:00,13:30-18:00", "We 13:30-18:30; Sa 10:00-17:00",
-                "Mo-Fr 13:30-18:00; We 09:30-12:00; PH off"],
-    "FRANCE_SERVICES": ["Mo-Fr 09:00-12:30,13:30-17:00; PH off",
-                        "Mo 13:30-17:30; Tu-Fr 09:00-12:30,13:30-17:30",
-                        "Tu,Th 09:00-12:00,14:00-17:00; Sa 09:00-12:00"],
-}  # fmt: skip
-_SOCIAL = ("La Passerelle", "L'Escale", "Le Trait d'union", "Arc-en-ciel",
-           "Les Tilleuls", "La Maison du Quartier", "Le Lien", "La Boussole",
-           "Les Ardoisiers", "Le Carrefour")  # fmt: skip
-_STREETS = ("rue des Écoles", "avenue de la Gare", "place de la Mairie",
-            "rue du Marché", "rue des Tilleuls", "boulevard de l'Ardoise",
-            "rue de la République", "allée des Peupliers", "rue du Stade",
-            "place de l'Église", "rue des Ardoisiers", "chemin du Moulin")  # fmt: skip
+    "PREVENTION": [
+        "Mo-Fr 10:00-19:00; PH off",
+        "Tu-Sa 14:00-20:00; Aug off",
+        "Mo,We,Fr 13:30-20:00; Tu,Th 10:00-18:00",
+    ],
+    "PIJ_BIJ": [
+        "Tu,Th 14:00-18:00; We 09:00-12:00,13:30-18:00",
+        "We 13:30-18:30; Sa 10:00-17:00",
+        "Mo-Fr 13:30-18:00; We 09:30-12:00; PH off",
+    ],
+    "FRANCE_SERVICES": [
+        "Mo-Fr 09:00-12:30,13:30-17:00; PH off",
+        "Mo 13:30-17:30; Tu-Fr 09:00-12:30,13:30-17:30",
+        "Tu,Th 09:00-12:00,14:00-17:00; Sa 09:00-12:00",
+    ],
+}
+_SOCIAL = (
+    "La Passerelle",
+    "L'Escale",
+    "Le Trait d'union",
+    "Arc-en-ciel",
+    "Les Tilleuls",
+    "La Maison du Quartier",
+    "Le Lien",
+    "La Boussole",
+    "Les Ardoisiers",
+    "Le Carrefour",
+)
+_STREETS = (
+    "rue des Écoles",
+    "avenue de la Gare",
+    "place de la Mairie",
+    "rue du Marché",
+    "rue des Tilleuls",
+    "boulevard de l'Ardoise",
+    "rue de la République",
+    "allée des Peupliers",
+    "rue du Stade",
+    "place de l'Église",
+    "rue des Ardoisiers",
+    "chemin du Moulin",
+)
 
 
 def _partner_name(kind: str, town: str, j: int) -> str:
@@ -758,17 +983,54 @@ def _write_partners(
 
 # --- GTFS -------------------------------------------------------------------------------
 
-_STOP_NAMES = ("Mairie", "Place du Marché", "Collège", "Lycée", "Hôpital", "Piscine",
-               "Stade", "Médiathèque", "Les Tilleuls", "Les Peupliers", "Église",
-               "La Poste", "Parc", "Cimetière", "Zone artisanale", "Rond-point",
-               "Résidence du Lac", "Gendarmerie", "Salle des fêtes", "Les Coteaux")  # fmt: skip
-_HAMLETS = ("La Croix-Blanche", "Le Moulin", "Les Granges", "La Fourche", "Le Pont",
-            "Le Carrefour")  # fmt: skip
+_STOP_NAMES = (
+    "Mairie",
+    "Place du Marché",
+    "Collège",
+    "Lycée",
+    "Hôpital",
+    "Piscine",
+    "Stade",
+    "Médiathèque",
+    "Les Tilleuls",
+    "Les Peupliers",
+    "Église",
+    "La Poste",
+    "Parc",
+    "Cimetière",
+    "Zone artisanale",
+    "Rond-point",
+    "Résidence du Lac",
+    "Gendarmerie",
+    "Salle des fêtes",
+    "Les Coteaux",
+)
+_HAMLETS = ("La Croix-Blanche", "Le Moulin", "Les Granges", "La Fourche", "Le Pont", "Le Carrefour")
 # French public holidays within the feed's validity
-_HOLIDAYS = ("20251101", "20251111", "20251225", "20260101", "20260406", "20260501",
-             "20260508", "20260514", "20260525", "20260714", "20260815", "20261101",
-             "20261111", "20261225", "20270101", "20270329", "20270501", "20270506",
-             "20270508", "20270517", "20270714", "20270815")  # fmt: skip
+_HOLIDAYS = (
+    "20251101",
+    "20251111",
+    "20251225",
+    "20260101",
+    "20260406",
+    "20260501",
+    "20260508",
+    "20260514",
+    "20260525",
+    "20260714",
+    "20260815",
+    "20261101",
+    "20261111",
+    "20261225",
+    "20270101",
+    "20270329",
+    "20270501",
+    "20270506",
+    "20270508",
+    "20270517",
+    "20270714",
+    "20270815",
+)
 _AGENCY = "Réseau fictif de l'Ardoise"
 _Line = tuple[str, str, list[int]]  # short name, kind ("main", "town", "rural"), stops
 
@@ -943,15 +1205,47 @@ def _write_gtfs(rng: np.random.Generator, terr: _Territory, path: Path) -> None:
 # --- contacts ---------------------------------------------------------------------------
 
 _PARTNERS = ("mission locale", "France Travail", "centre social", "E2C")
-_COMMENTS = ("rencontré près du city stade", "revu au marché avec des amis",
-             "cherche un stage", "besoin d'aide pour le permis",
-             "orienté vers la mission locale", "rencontré à la gare",
-             "présent au parc en fin d'après-midi", "à rappeler la semaine prochaine",
-             "intéressé par une formation", "rencontré devant le centre commercial")  # fmt: skip
+_COMMENTS = (
+    "rencontré près du city stade",
+    "revu au marché avec des amis",
+    "cherche un stage",
+    "besoin d'aide pour le permis",
+    "orienté vers la mission locale",
+    "rencontré à la gare",
+    "présent au parc en fin d'après-midi",
+    "à rappeler la semaine prochaine",
+    "intéressé par une formation",
+    "rencontré devant le centre commercial",
+)
 _DOW_WEIGHT = np.array([1.0, 1.0, 1.25, 1.0, 1.05, 1.1, 0.35])
-_HOUR_WEIGHT = np.array([0.05, 0.02, 0.01, 0.01, 0.01, 0.02, 0.05, 0.15, 0.35, 0.55, 0.7,
-                         0.75, 0.6, 0.65, 1.0, 1.15, 1.3, 1.4, 1.35, 1.2, 0.95, 0.55, 0.25,
-                         0.12])  # fmt: skip
+_HOUR_WEIGHT = np.array(
+    [
+        0.05,
+        0.02,
+        0.01,
+        0.01,
+        0.01,
+        0.02,
+        0.05,
+        0.15,
+        0.35,
+        0.55,
+        0.7,
+        0.75,
+        0.6,
+        0.65,
+        1.0,
+        1.15,
+        1.3,
+        1.4,
+        1.35,
+        1.2,
+        0.95,
+        0.55,
+        0.25,
+        0.12,
+    ]
+)
 # Where people are met: QPV, hot spots (station, park, shopping centre), the rest of the
 # towns, bourgs, and anywhere in dispersed rural communes.
 _WHERE = {"qpv": 0.42, "hotspot": 0.24, "urban": 0.12, "bourg": 0.14, "rural": 0.08}

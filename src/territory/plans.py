@@ -1,0 +1,555 @@
+"""Weekly plans in the workspace: teams, places, saved versions and field outputs.
+
+:mod:`territory.planning` is the optimiser; this module is what the page and the CLI
+call around it:
+
+* **teams** (``teams`` table) and **places** (``places`` layer) stored in the workspace,
+  read from a team's CSV / JSON file, or — for places — suggested from the partners and
+  the transit hubs (:func:`territory.planning.suggest_places`) when none are stored;
+* the **value** of a visit: the place's priority × its zone's priority score (the
+  "Où et quand" ranking) × the protected contact yield of the slot (the territory's
+  weekday × 2 h profile, :func:`territory.slots.contact_profile`), so that only protected
+  figures drive the plan;
+* **versions**: every saved plan is a new version of its ISO week, with when, who and
+  what changed (``plans`` and ``plan_visits`` tables); locked visits are kept when a
+  week is re-optimised;
+* **field outputs**: one calendar (.ics, RFC 5545 through ``icalendar``) per team and a
+  CSV of the visits.
+
+Weeks are ISO weeks written ``2026-W49``; times are local (Europe/Paris).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from territory._errors import InputFileError, ValidationError
+from territory.planning import (
+    MODES,
+    Plan,
+    Team,
+    Visit,
+    plan_rounds,
+    suggest_places,
+    windows_from_opening_hours,
+)
+from territory.settings import Settings
+from territory.store import Workspace
+
+TEAMS = "teams"
+PLACES = "places"
+PLANS = "plans"
+VISITS = "plan_visits"
+TIMEZONE = ZoneInfo("Europe/Paris")
+SLOT_MINUTES = 120
+FIRST_SLOT = 8 * 60
+TEAM_COLUMNS = ["nom", "mode", "taille", "base_lon", "base_lat", "disponibilites"]
+TEAM_COLUMNS += ["max_tournees", "max_heures"]
+"""Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
+``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``)."""
+DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    """A plan of one ISO week, as stored: its visits with place names and dates."""
+
+    week: str
+    version: int
+    visits: pd.DataFrame
+    notes: tuple[str, ...]
+    objective: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}`` with
+        ISO datetimes (local time, with offset)."""
+        visits = [
+            {
+                "team": row.team,
+                "place": row.place,
+                "place_name": row.place_name,
+                "kind": row.kind,
+                "zone": row.zone,
+                "start": row.start.isoformat(),
+                "end": row.end.isoformat(),
+                "locked": bool(row.locked),
+                "value": round(float(row.value), 3),
+            }
+            for row in self.visits.itertuples(index=False)
+        ]
+        return {
+            "week": self.week,
+            "version": self.version,
+            "objective": round(self.objective, 3),
+            "visits": visits,
+            "notes": list(self.notes),
+        }
+
+
+def week_monday(week: str) -> date:
+    """Monday of an ISO week written ``2026-W49``."""
+    match = re.fullmatch(r"(\d{4})-W(\d{1,2})", week.strip())
+    if not match:
+        raise ValidationError(f"semaine invalide « {week} » (attendu AAAA-Wnn, ex. 2026-W49)")
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError as exc:
+        raise ValidationError(f"semaine invalide « {week} » : {exc}") from exc
+
+
+# ---------------------------------------------------------------------------- teams
+def read_teams(path: Path) -> pd.DataFrame:
+    """A teams file (CSV ``;`` or ``,``, or JSON list) as a checked :data:`TEAM_COLUMNS` table.
+
+    Every problem is listed at once (:class:`~territory.ValidationError`).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"fichier d'équipes introuvable : {path}")
+    try:
+        if path.suffix.lower() == ".json":
+            table = pd.DataFrame(json.loads(path.read_text(encoding="utf-8-sig")))
+        else:
+            table = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path.name} illisible : {exc}") from exc
+    return _checked_teams(table, path.name)
+
+
+def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
+    """Store the teams (replacing the previous ones)."""
+    ws.write_table(TEAMS, _checked_teams(teams, TEAMS), source="équipes", vintage="", licence="")
+
+
+def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
+    """The stored teams as :class:`~territory.planning.Team` (availability read on ``week``)."""
+    if not ws.has(TEAMS):
+        raise ValidationError(
+            "aucune équipe dans l'espace de travail : donnez un fichier (--teams FICHIER)"
+        )
+    return teams_from_table(ws.read_table(TEAMS), week=week)
+
+
+def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
+    """:class:`~territory.planning.Team` objects from a :data:`TEAM_COLUMNS` table."""
+    teams = []
+    for row in _checked_teams(table, TEAMS).itertuples(index=False):
+        windows = windows_from_opening_hours(str(row.disponibilites), week=week)
+        teams.append(
+            Team(
+                name=str(row.nom),
+                mode=str(row.mode),
+                size=int(row.taille),
+                base=(float(row.base_lon), float(row.base_lat)),
+                availability=windows if windows is not None else {},
+                max_rounds=None if pd.isna(row.max_tournees) else int(row.max_tournees),
+                max_hours=None if pd.isna(row.max_heures) else float(row.max_heures),
+            )
+        )
+    return teams
+
+
+def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    problems = []
+    missing = [c for c in ("nom", "mode", "base_lon", "base_lat") if c not in table.columns]
+    if missing:
+        raise ValidationError(f"{source} : colonne(s) manquante(s) : {', '.join(missing)}")
+    out = table.reindex(columns=TEAM_COLUMNS).copy()
+    out["nom"] = out["nom"].astype(str).str.strip()
+    out["mode"] = out["mode"].astype(str).str.strip().str.lower()
+    out["disponibilites"] = out["disponibilites"].fillna(DEFAULT_AVAILABILITY).astype(str)
+    out["taille"] = pd.to_numeric(out["taille"], errors="coerce").fillna(2).astype("int64")
+    for column in ("base_lon", "base_lat", "max_tournees", "max_heures"):
+        text = out[column].astype(str).str.replace(",", ".", regex=False)
+        out[column] = pd.to_numeric(text.where(out[column].notna()), errors="coerce")
+    for line, row in enumerate(out.itertuples(index=False), start=2):
+        if row.mode not in MODES:
+            problems.append(f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)})")
+        if not (-5.6 <= row.base_lon <= 10 and 41 <= row.base_lat <= 51.5):
+            problems.append(f"ligne {line} : base ({row.base_lon}, {row.base_lat}) hors France")
+        if windows_from_opening_hours(row.disponibilites) is None:
+            problems.append(f"ligne {line} : disponibilités illisibles « {row.disponibilites} »")
+    if out["nom"].duplicated().any():
+        problems.append(f"équipes en double : {', '.join(out.loc[out['nom'].duplicated(), 'nom'])}")
+    if out.empty:
+        problems.append(f"{source} : aucune équipe")
+    if problems:
+        raise ValidationError(problems)
+    return out
+
+
+# --------------------------------------------------------------------------- places
+def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
+    """The stored places, else places suggested from partners and transit hubs (EPSG:4326)."""
+    if ws.has(PLACES):
+        return ws.read_layer(PLACES)
+    partners = ws.read_layer("partners") if ws.has("partners") else None
+    if partners is not None:
+        partners = partners[partners.geometry.notna()]
+    stops = ws.read_layer("stops") if ws.has("stops") else None
+    zones = ws.read_layer("communes", columns=["code"]) if ws.has("communes") else None
+    places = suggest_places(partners, stops, zones=zones)
+    if places.empty:
+        raise ValidationError(
+            "aucun lieu : importez des lieux, des partenaires ou un réseau de transport"
+        )
+    return places.to_crs(4326)
+
+
+def place_values(
+    ws: Workspace,
+    places: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    slots: int = 6,
+) -> np.ndarray:
+    """Value of a visit per place × day × 2-hour slot (from 8 h).
+
+    ``priorite`` × (0.5 + the zone's priority score / 100) × the slot's relative yield in
+    the territory's **protected** weekday × 2 h profile (0.5 where a slot is suppressed or
+    no contact is stored). Zones are communes (the ``zone`` column of the places).
+    """
+    from territory.priority import priorities
+    from territory.slots import contact_profile
+
+    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
+    priority = pd.Series(priority, index=places.index).fillna(1.0).to_numpy(dtype=float)
+    scores = pd.Series(dtype=float)
+    if ws.has("communes"):
+        table = priorities(ws, settings=settings).table
+        scores = table.set_index("code")["score"]
+    zone = places.get("zone", pd.Series("", index=places.index)).astype(str)
+    factor = 0.5 + zone.map(scores).fillna(50.0).to_numpy(dtype=float) / 100
+    yield_ = np.full((len(days), slots), 0.5)
+    if ws.has("contacts"):
+        profile = contact_profile(ws, settings=settings).table
+        counts = pd.to_numeric(profile["contacts"], errors="coerce")
+        top = counts.max()
+        for day_pos, day in enumerate(days):
+            for slot in range(slots):
+                start = (FIRST_SLOT + slot * SLOT_MINUTES) // 60
+                match = counts[(profile["jour"] == day) & (profile["debut"] == start)]
+                if len(match) and pd.notna(match.iloc[0]) and top:
+                    yield_[day_pos, slot] = 0.2 + 0.8 * float(match.iloc[0]) / float(top)
+    return (priority * factor)[:, None, None] * yield_[None, :, :]
+
+
+# ------------------------------------------------------------------------- coverage
+def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -> list[str]:
+    """Zones (commune codes) to visit during the week of ``monday``.
+
+    The default rules of a lead: every commune holding a QPV **every week**, and every
+    rural commune (INSEE density level 5 to 7) **once a month**: the rural communes are
+    split, by code, into ``rural_every_weeks`` groups and the ISO week number picks the
+    group whose turn it is.
+    """
+    if not ws.has("communes"):
+        return []
+    communes = ws.read_table("communes", columns=["code", "densite"])
+    with_qpv: set[str] = set()
+    if ws.has("qpv"):
+        for text in ws.read_table("qpv", columns=["communes"])["communes"].fillna(""):
+            with_qpv |= {c.strip() for c in str(text).split(",") if c.strip()}
+    rural = sorted(communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"])
+    turn = monday.isocalendar().week % rural_every_weeks
+    due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
+    return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+
+
+# ---------------------------------------------------------------------------- plans
+def plan_week(
+    ws: Workspace,
+    week: str,
+    *,
+    settings: Settings,
+    teams: Sequence[Team] | None = None,
+    required_zones: Sequence[str] | None = None,
+    keep_locked: bool = True,
+    time_limit: float = 5.0,
+) -> tuple[Plan, gpd.GeoDataFrame]:
+    """Optimise the rounds of ``week`` (the visits locked in its last version stay).
+
+    ``required_zones`` default to :func:`coverage_zones`; zones without any candidate
+    place are left out with a note. Returns the plan and the candidate places.
+    """
+    monday = week_monday(week)
+    teams = list(teams) if teams is not None else load_teams(ws, week=monday)
+    places = candidate_places(ws)
+    if "id" not in places:
+        places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
+    locked: list[Visit] = []
+    if keep_locked and (last := load_plan(ws, week)) is not None:
+        rows = last.visits[last.visits["locked"]]
+        locked = [
+            Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
+            for r in rows.itertuples(index=False)
+        ]
+    notes: list[str] = []
+    if required_zones is None:
+        required_zones = coverage_zones(ws, monday)
+        placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
+        unplaced = [z for z in required_zones if z not in placed]
+        if unplaced:
+            notes.append(
+                f"{len(unplaced)} commune(s) à couvrir sans lieu candidat : "
+                f"{', '.join(unplaced[:8])}{' …' if len(unplaced) > 8 else ''} (ajoutez des lieux)"
+            )
+        required_zones = [z for z in required_zones if z in placed]
+    plan = plan_rounds(
+        places,
+        teams,
+        value=place_values(ws, places, settings=settings),
+        week=monday,
+        base_crs="EPSG:4326",
+        first_slot=FIRST_SLOT,
+        slot_minutes=SLOT_MINUTES,
+        required_zones=required_zones,
+        locked=locked,
+        time_limit=time_limit,
+    )
+    if notes:
+        plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
+    return plan, places
+
+
+def save_plan(
+    ws: Workspace,
+    week: str,
+    plan: Plan,
+    places: gpd.GeoDataFrame,
+    *,
+    change: str,
+    author: str | None = None,
+) -> WeekPlan:
+    """Store ``plan`` as the next version of ``week`` (who, when, what changed)."""
+    monday = week_monday(week)
+    previous = load_plan(ws, week)
+    version = 1 + (previous.version if previous is not None else 0)
+    visits = _visit_table(plan.visits, places, monday).assign(week=week, version=version)
+    stored = visits.assign(
+        start=visits["start"].map(datetime.isoformat), end=visits["end"].map(datetime.isoformat)
+    )
+    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
+    meta = pd.DataFrame(
+        {
+            "week": [week],
+            "version": [version],
+            "created": [datetime.now(TIMEZONE).isoformat(timespec="seconds")],
+            "author": [author or _user()],
+            "change": [change],
+            "objective": [float(plan.objective)],
+            "notes": [json.dumps(list(plan.notes), ensure_ascii=False)],
+        }
+    )
+    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
+    return WeekPlan(
+        week, version, visits.drop(columns=["week", "version"]), plan.notes, float(plan.objective)
+    )
+
+
+def save_edited(ws: Workspace, week: str, visits: pd.DataFrame, *, change: str) -> WeekPlan:
+    """Store an edited plan (visits locked, moved or deleted) as the next version.
+
+    ``visits`` is :attr:`WeekPlan.visits` after the lead's changes; a visit whose
+    ``locked`` is true stays where it is when the week is re-optimised (:func:`plan_week`).
+    """
+    previous = load_plan(ws, week)
+    if previous is None:
+        raise ValidationError(f"aucun plan enregistré pour {week} : optimisez d'abord")
+    version = previous.version + 1
+    stored = visits.assign(
+        week=week,
+        version=version,
+        start=visits["start"].map(datetime.isoformat),
+        end=visits["end"].map(datetime.isoformat),
+        locked=visits["locked"].astype(bool),
+    )
+    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
+    value = float(visits["value"].sum())
+    meta = pd.DataFrame(
+        {
+            "week": [week],
+            "version": [version],
+            "created": [datetime.now(TIMEZONE).isoformat(timespec="seconds")],
+            "author": [_user()],
+            "change": [change],
+            "objective": [value],
+            "notes": [json.dumps(list(previous.notes), ensure_ascii=False)],
+        }
+    )
+    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
+    return WeekPlan(week, version, visits.reset_index(drop=True), previous.notes, value)
+
+
+def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPlan | None:
+    """The last (or a given) saved version of ``week``; None when never planned."""
+    if not ws.has(PLANS):
+        return None
+    history = ws.read_table(PLANS)
+    history = history[history["week"] == week]
+    if version is not None:
+        history = history[history["version"] == version]
+    if history.empty:
+        return None
+    meta = history.sort_values("version").iloc[-1]
+    visits = ws.read_table(VISITS)
+    visits = visits[(visits["week"] == week) & (visits["version"] == meta["version"])]
+    visits = visits.drop(columns=["week", "version"]).reset_index(drop=True)
+    for column in ("start", "end"):
+        visits[column] = visits[column].map(datetime.fromisoformat)
+    visits["locked"] = visits["locked"].astype(bool)
+    return WeekPlan(
+        week,
+        int(meta["version"]),
+        visits,
+        tuple(json.loads(meta["notes"])),
+        float(meta["objective"]),
+    )
+
+
+def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
+    """Versions of ``week``: ``version``, ``created``, ``author``, ``change``, ``objective``."""
+    if not ws.has(PLANS):
+        return pd.DataFrame(columns=["version", "created", "author", "change", "objective"])
+    history = ws.read_table(PLANS)
+    history = history[history["week"] == week].sort_values("version")
+    return history[["version", "created", "author", "change", "objective"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- outputs
+def write_ics(plan: WeekPlan, out: Path) -> list[Path]:
+    """One calendar per team: ``out`` itself for one team, else ``<stem>-<team>.ics``."""
+    from icalendar import Calendar, Event
+
+    out = Path(out)
+    teams = sorted(plan.visits["team"].unique())
+    written = []
+    for team in teams or [""]:
+        calendar = Calendar()
+        calendar.add("prodid", "-//territory//aller-vers//FR")
+        calendar.add("version", "2.0")
+        calendar.add("x-wr-calname", f"Tournées {team} — {plan.week}")
+        for row in plan.visits[plan.visits["team"] == team].itertuples(index=False):
+            event = Event()
+            event.add("uid", f"{plan.week}-{plan.version}-{_slug(team)}-{row.place}@territory")
+            event.add("summary", f"Aller-vers : {row.place_name}")
+            event.add("dtstart", row.start)
+            event.add("dtend", row.end)
+            event.add("dtstamp", datetime.now(TIMEZONE))
+            event.add("location", f"{row.place_name} ({row.kind})")
+            event.add("geo", (float(row.lat), float(row.lon)))
+            event.add(
+                "description",
+                f"Équipe {team} — zone {row.zone or '—'}"
+                + (" — visite verrouillée" if row.locked else ""),
+            )
+            calendar.add_component(event)
+        target = out if len(teams) <= 1 else out.with_name(f"{out.stem}-{_slug(team)}.ics")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(calendar.to_ical())
+        written.append(target)
+    return written
+
+
+def write_csv(plan: WeekPlan, out: Path) -> Path:
+    """The visits as CSV (``;``, UTF-8 with BOM for spreadsheets), in French columns."""
+    table = plan.visits.assign(
+        jour=plan.visits["start"].map(lambda t: f"{t:%d/%m/%Y}"),
+        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
+        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+    )
+    columns = {
+        "team": "equipe",
+        "jour": "jour",
+        "debut": "debut",
+        "fin": "fin",
+        "place_name": "lieu",
+        "kind": "type",
+        "zone": "zone",
+        "lon": "longitude",
+        "lat": "latitude",
+        "locked": "verrouillee",
+    }
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    table[list(columns)].rename(columns=columns).to_csv(
+        out, sep=";", index=False, encoding="utf-8-sig"
+    )
+    return Path(out)
+
+
+# --------------------------------------------------------------------------- private
+def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date) -> pd.DataFrame:
+    """Visits with place name, kind, zone, position and local datetimes."""
+    by_id = places.set_index(places["id"].astype(str))
+    points = by_id.geometry.to_crs(4326)
+    rows = []
+    for v in visits:
+        day = monday + timedelta(days=v.day)
+        start = datetime.combine(day, datetime.min.time(), TIMEZONE) + timedelta(minutes=v.start)
+        rows.append(
+            {
+                "team": v.team,
+                "place": v.place,
+                "place_name": str(by_id.at[v.place, "nom"]),
+                "kind": str(by_id.at[v.place, "type"]),
+                "zone": str(by_id.at[v.place, "zone"]) if "zone" in by_id else "",
+                "lon": round(float(points[v.place].x), 6),
+                "lat": round(float(points[v.place].y), 6),
+                "start": start,
+                "end": start + timedelta(minutes=v.end - v.start),
+                "locked": bool(v.locked),
+                "value": float(v.value),
+            }
+        )
+    columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
+    return pd.DataFrame(rows, columns=[*columns, "locked", "value"])
+
+
+def _minutes(moment: datetime) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "equipe"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "territory"
+
+
+__all__ = [
+    "TEAM_COLUMNS",
+    "WeekPlan",
+    "candidate_places",
+    "coverage_zones",
+    "load_plan",
+    "load_teams",
+    "place_values",
+    "plan_history",
+    "plan_week",
+    "read_teams",
+    "save_edited",
+    "save_plan",
+    "save_teams",
+    "teams_from_table",
+    "week_monday",
+    "write_csv",
+    "write_ics",
+]
