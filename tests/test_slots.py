@@ -11,12 +11,13 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
+from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError
 from territory.grid import cell_ids
 from territory.partners import is_open
-from territory.priority import load_zones, save_stop_hours
+from territory.priority import STOP_HOURS_TABLE, load_zones, save_stop_hours
 from territory.slots import (
     DEFAULT_HOURS,
     contact_profile,
@@ -237,7 +238,7 @@ def test_recommended_slots_have_french_sentences(
 
 
 def test_recommendations_degrade_without_partners_or_transit(
-    demo_workspace: Path, settings: Settings
+    demo_workspace: Path, settings: Settings, tmp_path: Path
 ) -> None:
     ws = Workspace.open(demo_workspace)
     profile = contact_profile(ws, settings=settings)
@@ -245,6 +246,9 @@ def test_recommendations_degrade_without_partners_or_transit(
     assert len(slots) == 7 * 7
     assert slots["phrase"].str.contains("aucun partenaire proche ouvert").all()
     assert slots["phrase"].str.contains("desserte inconnue").all()
-    result = when(ws, "00017", settings=settings, week_start=HOLIDAY_WEEK)
+    # The demo's GTFS import stored departures by hour; without them, it is said.
+    copy = Workspace.open(demo_copy_without_territories(demo_workspace, tmp_path))
+    copy.delete_rows(STOP_HOURS_TABLE, "1 = 1")
+    result = when(copy, "00017", settings=settings, week_start=HOLIDAY_WEEK)
     assert any("desserte par heure inconnue" in n for n in result.notes)
     assert DEFAULT_HOURS == (8, 22)
