@@ -810,9 +810,7 @@ def _communes_layers(
         }};
     }})()"""
     )
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    var LABELS = {_js(labels)};
+    tooltip = f"""var LABELS = {_js(labels)};
     layer.bindTooltip(function (l) {{
         var p = l.feature.properties;
         var level = p.densite === null || p.densite === undefined ? "non renseignée"
@@ -821,7 +819,23 @@ def _communes_layers(
             + (p.population === null || p.population === undefined ? "non renseignée"
                : num(p.population))
             + "<br>Densité : " + esc(level));
-    }}, {{sticky: true}});
+    }}, {{sticky: true}});"""
+    return _choropleth(props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES)
+
+
+def _choropleth(
+    props: list[dict[str, Any]],
+    geometry: np.ndarray,
+    precision: int,
+    *,
+    style: JsCode,
+    tooltip: str,
+    tag: str,
+) -> list[_GeoJsonLayer]:
+    """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag."""
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    {tooltip}
     {_hover(2, "#212121", to_front=True)}
 }}"""
     return [
@@ -830,8 +844,8 @@ def _communes_layers(
             geometry,
             pane="communes",
             precision=precision,
+            options={"style": style, "on_each_feature": _tag(tag)},
             bind=bind,
-            options={"style": style, "on_each_feature": _tag(LAYER_COMMUNES)},
         )
     ]
 
@@ -870,26 +884,13 @@ def _score_layers(
         }};
     }})()"""
     )
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    layer.bindTooltip(function (l) {{
+    tooltip = """layer.bindTooltip(function (l) {
         var p = l.feature.properties;
         return box("<b>" + esc(p.rang) + ". " + esc(p.nom) + "</b> — score "
             + esc(p.score === null || p.score === undefined ? "—" : Math.round(p.score))
             + "<br>" + esc(p.pourquoi));
-    }}, {{sticky: true}});
-    {_hover(2, "#212121", to_front=True)}
-}}"""
-    return [
-        _layer(
-            props,
-            geometry,
-            pane="communes",
-            precision=precision,
-            options={"style": style, "on_each_feature": _tag(LAYER_SCORES)},
-            bind=bind,
-        )
-    ]
+    }, {sticky: true});"""
+    return _choropleth(props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES)
 
 
 def _qpv_layers(
