@@ -534,3 +534,18 @@ def test_lambert_93_and_an_explicit_mapping(tmp_path: Path, communes: gpd.GeoDat
         points[["cell", "commune", "date", "hour", "statut"]]
     )
     assert rows["statut"].tolist() == ["premier contact"]
+
+
+def test_an_empty_hour_column_keeps_the_time_of_the_date_column(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "date;heure;longitude;latitude\n"
+        "2026-02-03 15:30;;2,72;46,45\n"
+        "03/02/2026;09:15;2,72;46,45\n",
+        encoding="utf-8",
+    )
+    r = read_contacts(path, communes=communes, secret=SECRET)
+    assert (r.report.accepted, r.report.refused) == (2, 0)
+    assert sorted(r.rows["hour"]) == [9, 15]

@@ -893,8 +893,9 @@ def _day_text(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.object_]:
 def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> npt.NDArray[np.datetime64]:
     """Date and time of each row (``datetime64[us]``, NaT when unreadable)."""
     text = chunk[found["date"]].str.strip()
-    if "heure" in found:
-        text = text + " " + chunk[found["heure"]].str.strip()
+    if "heure" in found:  # an empty hour keeps the date column as it is ("2026-03-07 15:30")
+        hour = chunk[found["heure"]].str.strip()
+        text = text.where(hour == "", text + " " + hour)
     result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
     done = _fast_dates(text, result)
     if not done.all():  # other spellings ("1/2/2026 9:05"…) and impossible dates
