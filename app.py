@@ -14,6 +14,7 @@ pages = [
     st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
     st.Page("pages/contacts.py", title="Contacts", icon=":material/groups:"),
     st.Page("pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
+    st.Page("pages/tournees.py", title="Tournées", icon=":material/route:"),
     st.Page("pages/donnees.py", title="Données", icon=":material/database:"),
 ]
 st.navigation(pages).run()

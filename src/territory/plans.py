@@ -39,6 +39,7 @@ import pandas as pd
 from territory._errors import InputFileError, ValidationError
 from territory.planning import (
     MODES,
+    WEEKDAYS_FR,
     Plan,
     Team,
     Visit,
@@ -431,6 +432,28 @@ def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- outputs
+def day_label(moment: datetime) -> str:
+    """``"lundi 30/11"``."""
+    return f"{WEEKDAYS_FR[moment.weekday()]} {moment:%d/%m}"
+
+
+def week_grid(plan: WeekPlan) -> pd.DataFrame:
+    """The week at a glance: one row per day, one column per team, the visits in order
+    (``"14:30 Parc de la mairie · 15:20 Gare"``)."""
+    visits = plan.visits.sort_values(["team", "start"])
+    days = visits["start"].map(day_label)
+    lines = visits["start"].map(lambda t: f"{t:%H:%M}") + " " + visits["place_name"]
+    grid = (
+        pd.DataFrame({"jour": days, "equipe": visits["team"], "visite": lines})
+        .groupby(["jour", "equipe"], sort=False)["visite"]
+        .agg(" · ".join)
+        .unstack("equipe")
+        .fillna("")
+    )
+    order = visits.assign(jour=days).groupby("jour")["start"].min().sort_values().index
+    return grid.reindex(order)
+
+
 def write_ics(plan: WeekPlan, out: Path) -> list[Path]:
     """One calendar per team: ``out`` itself for one team, else ``<stem>-<team>.ics``."""
     from icalendar import Calendar, Event
@@ -539,6 +562,7 @@ __all__ = [
     "WeekPlan",
     "candidate_places",
     "coverage_zones",
+    "day_label",
     "load_plan",
     "load_teams",
     "place_values",
@@ -549,6 +573,7 @@ __all__ = [
     "save_plan",
     "save_teams",
     "teams_from_table",
+    "week_grid",
     "week_monday",
     "write_csv",
     "write_ics",

@@ -25,6 +25,7 @@ from territory.export import ranking_layer
 from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
 from territory.maps import MapLayers, territory_map
+from territory.plans import TEAM_COLUMNS, TEAMS, WeekPlan, save_teams, write_csv, write_ics
 from territory.priority import (
     Ranking,
     Weights,
@@ -530,3 +531,62 @@ def _shown(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",").removesuffix(",00")
     return str(value)
+
+
+# ------------------------------------------------------------------------ "Tournées"
+def teams_editor(ws: Workspace) -> None:
+    """The stored teams in an editable table, saved on request (every problem listed)."""
+    table = ws.read_table(TEAMS) if ws.has(TEAMS) else pd.DataFrame(columns=TEAM_COLUMNS)
+    edited = st.data_editor(
+        table[TEAM_COLUMNS],
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        key=Keys.W_TEAMS_EDIT,
+        column_config={
+            "disponibilites": st.column_config.TextColumn(
+                "disponibilites", help="Syntaxe OSM, ex. Mo-Fr 09:00-12:30,14:00-18:00"
+            )
+        },
+    )
+    if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
+        try:
+            save_teams(ws, edited)
+        except TerritoryError as exc:
+            st.error(f"Équipes non enregistrées : {exc}")
+        else:
+            st.success("Équipes enregistrées.")
+
+
+def plan_downloads(plan: WeekPlan) -> None:
+    """Download the plan: CSV of every visit, and the calendar (.ics) of one team."""
+    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
+        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
+        calendars = {
+            team: write_ics(replace_visits(plan, team), Path(folder) / f"{team}.ics")[
+                0
+            ].read_bytes()
+            for team in sorted(plan.visits["team"].unique())
+        }
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Plan (CSV)",
+        csv,
+        file_name=f"tournees-{plan.week}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    if calendars:
+        team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
+        right.download_button(
+            "Calendrier (.ics)",
+            calendars[team],
+            file_name=f"tournees-{plan.week}-{team}.ics",
+            mime="text/calendar",
+            icon=":material/calendar_month:",
+        )
+
+
+def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
+    """The plan restricted to one team's visits."""
+    return dataclasses.replace(plan, visits=plan.visits[plan.visits["team"] == team])

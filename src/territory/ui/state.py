@@ -54,6 +54,14 @@ class Keys:
     W_PRIORITY_SAVE = "widget_priority_save"
     W_PRIORITY_ZONE = "widget_priority_zone"  # + "_<kind>"
     W_PRIORITY_OPEN = "widget_priority_open"
+    # "Tournées" page
+    W_PLAN_WEEK = "widget_plan_week"
+    W_PLAN_RUN = "widget_plan_run"
+    W_PLAN_EDIT = "widget_plan_edit"  # + "_<week>_<version>"
+    W_PLAN_SAVE = "widget_plan_save"
+    W_PLAN_TEAM = "widget_plan_team"
+    W_TEAMS_EDIT = "widget_teams_edit"
+    W_TEAMS_SAVE = "widget_teams_save"
 
 
 def init_session_state() -> None:

@@ -1,0 +1,90 @@
+"""Tournées: optimise a week of rounds, review it per team, lock or delete visits, export."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from territory import TerritoryError
+from territory.plans import (
+    day_label,
+    load_plan,
+    plan_history,
+    plan_week,
+    save_edited,
+    save_plan,
+    week_grid,
+)
+from territory.ui.common import (
+    demo_banner,
+    plan_downloads,
+    settings,
+    teams_editor,
+    workspace_or_stop,
+)
+from territory.ui.state import Keys
+
+ws = workspace_or_stop()
+demo_banner(ws)
+st.title("Tournées de la semaine")
+monday = st.date_input(
+    "Semaine du",
+    value=date.today() + timedelta(days=7 - date.today().weekday()),
+    format="DD/MM/YYYY",
+    key=Keys.W_PLAN_WEEK,
+)
+year, number, _ = monday.isocalendar()
+week = f"{year}-W{number:02d}"
+st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nouvelle version.")
+
+with st.expander("Équipes", icon=":material/groups:"):
+    teams_editor(ws)
+
+if st.button("Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN):
+    with st.status("Optimisation des tournées…", expanded=True) as status:
+        try:
+            status.write("Lieux, équipes, valeur des créneaux (chiffres protégés)…")
+            plan, places = plan_week(ws, week, settings=settings(), time_limit=5.0)
+            status.write(
+                f"{len(plan.visits)} visite(s) trouvée(s) en {plan.stats.get('time_s', 0):.1f} s"
+            )
+            save_plan(ws, week, plan, places, change="optimisation (page Tournées)")
+            status.update(label="Plan enregistré", state="complete")
+        except TerritoryError as exc:
+            status.update(label="Optimisation impossible", state="error")
+            st.error(str(exc))
+
+saved = load_plan(ws, week)
+if saved is None:
+    st.info("Aucun plan pour cette semaine : lancez l'optimisation.")
+    st.stop()
+st.subheader(f"Version {saved.version} — {len(saved.visits)} visite(s)")
+for note in saved.notes:
+    st.warning(note, icon=":material/info:")
+st.dataframe(week_grid(saved), width="stretch")
+
+st.markdown("**Visites** — cochez pour verrouiller, supprimez une ligne pour retirer la visite.")
+view = saved.visits.assign(
+    jour=saved.visits["start"].map(day_label),
+    debut=saved.visits["start"].map(lambda t: f"{t:%H:%M}"),
+    fin=saved.visits["end"].map(lambda t: f"{t:%H:%M}"),
+)
+columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
+edited = st.data_editor(
+    view[columns],
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    disabled=columns[:-1],
+    key=f"{Keys.W_PLAN_EDIT}_{week}_{saved.version}",
+    column_config={"team": "Équipe", "place_name": "Lieu", "kind": "Type", "locked": "Verrouillée"},
+)
+if st.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
+    rows = edited.index.intersection(saved.visits.index)  # deleted rows are gone
+    kept = saved.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
+    done = save_edited(ws, week, kept, change="modifications (page Tournées)")
+    st.success(f"Version {done.version} enregistrée.")
+    st.rerun()
+
+plan_downloads(saved)
+with st.expander("Historique des versions", icon=":material/history:"):
+    st.dataframe(plan_history(ws, week), hide_index=True, width="stretch")

@@ -1,0 +1,65 @@
+"""AppTest of the "Tournées" page: optimise a week, the grid, lock and delete, exports."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from territory.plans import load_plan, plan_history
+from territory.store import Workspace
+from territory.ui.state import Keys
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+MONDAY = date(2026, 11, 30)  # ISO week 2026-W49
+
+
+@pytest.fixture(scope="module")
+def page(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[AppTest, Path]:
+    path = tmp_path_factory.mktemp("tournees") / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state[Keys.WORKSPACE] = str(path)
+    at.run()
+    at.switch_page("pages/tournees.py")
+    at.run()
+    at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
+    assert not at.exception, at.exception
+    return at, path
+
+
+def test_a_week_without_plan_invites_to_optimise(page) -> None:
+    at, _ = page
+    assert "Aucun plan" in at.info[0].value
+
+
+def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
+    at, path = page
+    at.button(key=Keys.W_PLAN_RUN).click().run()
+    assert not at.exception, at.exception
+    saved = load_plan(Workspace.open(path), "2026-W49")
+    assert saved is not None and saved.version == 1 and len(saved.visits) >= 10
+    grid = next(d.value for d in at.dataframe if "Équipe centre" in d.value.columns)
+    assert set(grid.columns) == set(saved.visits["team"]) and "lundi 30/11" in grid.index
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Plan (CSV)", "Calendrier (.ics)"]
+
+
+def test_lock_and_delete_make_a_new_version(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
+    state = {"edited_rows": {"0": {"locked": True}}, "added_rows": [], "deleted_rows": [1]}
+    at.session_state[editor_key] = state
+    at.run()
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    after = load_plan(ws, "2026-W49")
+    assert after.version == before.version + 1
+    assert len(after.visits) == len(before.visits) - 1
+    assert after.visits["locked"].sum() == 1
+    assert plan_history(ws, "2026-W49")["change"].iloc[-1].startswith("modifications")
