@@ -85,6 +85,6 @@ if st.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W
     st.success(f"Version {done.version} enregistrée.")
     st.rerun()
 
-plan_downloads(saved)
+plan_downloads(saved, ws)
 with st.expander("Historique des versions", icon=":material/history:"):
     st.dataframe(plan_history(ws, week), hide_index=True, width="stretch")

@@ -27,6 +27,7 @@ from territory.plans import (
     week_monday,
     write_csv,
     write_ics,
+    write_sheet,
 )
 from territory.store import Workspace
 
@@ -183,3 +184,15 @@ def test_infeasible_week_gives_notes_not_an_exception(
     for visit in answer["visits"]:
         start, end = datetime.fromisoformat(visit["start"]), datetime.fromisoformat(visit["end"])
         assert start.weekday() == 0 and start.hour >= 10 and end - start <= timedelta(hours=1)
+
+
+def test_field_sheet_prints_each_round_with_partners_nearby(planned, tmp_path: Path) -> None:
+    ws, saved, _ = planned
+    html = write_sheet(saved, ws, tmp_path / "feuille.html").read_text(encoding="utf-8")
+    rounds = saved.visits.groupby([saved.visits["team"], saved.visits["start"].map(datetime.date)])
+    assert html.count("<section>") == rounds.ngroups and html.count("<svg") == rounds.ngroups
+    for visit in saved.visits.itertuples():
+        assert f"{visit.start:%H:%M}–{visit.end:%H:%M}" in html
+    assert "Mission locale" in html and "fermé les jours fériés" in html  # hours in French
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in html

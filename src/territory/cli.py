@@ -224,7 +224,10 @@ def _parser() -> argparse.ArgumentParser:
         "--time-limit", type=float, default=5.0, metavar="S", help="durée de recherche"
     )
     plan.add_argument(
-        "--out", type=Path, metavar="FICHIER", help="export : .ics (par équipe) ou .csv"
+        "--out",
+        type=Path,
+        metavar="FICHIER",
+        help="export : .ics (par équipe), .csv ou .html (feuille de route)",
     )
     plan.add_argument("--json", action="store_true", help="sortie JSON")
     plan.set_defaults(func=_plan)
@@ -547,8 +550,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             written = plans.write_ics(saved, args.out)
         elif suffix == ".csv":
             written = [plans.write_csv(saved, args.out)]
+        elif suffix in (".html", ".htm"):
+            written = [plans.write_sheet(saved, ws, args.out)]
         else:
-            raise ValidationError(f"extension « {suffix} » non prise en charge (.ics, .csv)")
+            raise ValidationError(
+                f"extension « {suffix} » non prise en charge (.ics, .csv, .html : feuille de route)"
+            )
         print("\n".join(f"écrit : {path}" for path in written))
         return EXIT_OK
     if args.teams is not None:

@@ -25,7 +25,15 @@ from territory.export import ranking_layer
 from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
 from territory.maps import MapLayers, territory_map
-from territory.plans import TEAM_COLUMNS, TEAMS, WeekPlan, save_teams, write_csv, write_ics
+from territory.plans import (
+    TEAM_COLUMNS,
+    TEAMS,
+    WeekPlan,
+    save_teams,
+    write_csv,
+    write_ics,
+    write_sheet,
+)
 from territory.priority import (
     Ranking,
     Weights,
@@ -558,10 +566,11 @@ def teams_editor(ws: Workspace) -> None:
             st.success("Équipes enregistrées.")
 
 
-def plan_downloads(plan: WeekPlan) -> None:
-    """Download the plan: CSV of every visit, and the calendar (.ics) of one team."""
+def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
+    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team."""
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
         csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
+        sheet = write_sheet(plan, ws, Path(folder) / "feuilles.html").read_bytes()
         calendars = {
             team: write_ics(replace_visits(plan, team), Path(folder) / f"{team}.ics")[
                 0
@@ -575,6 +584,13 @@ def plan_downloads(plan: WeekPlan) -> None:
         file_name=f"tournees-{plan.week}.csv",
         mime="text/csv",
         icon=":material/download:",
+    )
+    left.download_button(
+        "Feuilles de route (HTML à imprimer)",
+        sheet,
+        file_name=f"feuilles-{plan.week}.html",
+        mime="text/html",
+        icon=":material/print:",
     )
     if calendars:
         team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
