@@ -16,6 +16,7 @@ from territory.plans import (
 )
 from territory.ui.common import (
     demo_banner,
+    feedback_form,
     plan_downloads,
     settings,
     teams_editor,
@@ -86,5 +87,7 @@ if st.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W
     st.rerun()
 
 plan_downloads(saved, ws)
+with st.expander("Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"):
+    feedback_form(ws, saved)
 with st.expander("Historique des versions", icon=":material/history:"):
     st.dataframe(plan_history(ws, week), hide_index=True, width="stretch")

@@ -63,3 +63,15 @@ def test_lock_and_delete_make_a_new_version(page) -> None:
     assert len(after.visits) == len(before.visits) - 1
     assert after.visits["locked"].sum() == 1
     assert plan_history(ws, "2026-W49")["change"].iloc[-1].startswith("modifications")
+
+
+def test_feedback_form_records_aggregated_contacts(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = ws.layers()["contacts"].count
+    at.number_input(key=f"{Keys.W_FEEDBACK_N}_2").set_value(6)  # hors radars
+    at.button(key="FormSubmitter:" + Keys.W_FEEDBACK_FORM + "-Enregistrer le retour").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("6 contact(s) enregistré(s)" in s.value for s in at.success)
+    assert ws.layers()["contacts"].count == before + 6

@@ -196,3 +196,33 @@ def test_field_sheet_prints_each_round_with_partners_nearby(planned, tmp_path: P
     assert "Mission locale" in html and "fermé les jours fériés" in html  # hours in French
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html
+
+
+def test_feedback_feeds_the_contacts_through_the_same_privacy_rules(
+    planned, settings: Settings
+) -> None:
+    from territory.plans import record_feedback
+    from territory.views import density_layer
+
+    ws, saved, _ = planned
+    visit = saved.visits.iloc[0]
+    before = ws.layers()["contacts"].count
+    assert (
+        record_feedback(
+            ws, WEEK, visit, {"hors radars": 3, "premier contact": 2}, settings=settings
+        )
+        == 5
+    )
+    assert ws.layers()["contacts"].count == before + 5
+    # recording the same visit again replaces its numbers
+    assert record_feedback(ws, WEEK, visit, {"hors radars": 4}, settings=settings) == 4
+    assert ws.layers()["contacts"].count == before + 4
+    rows = ws.query(
+        "SELECT * FROM contacts WHERE date = ? AND hour = ? AND personne = ''",
+        (visit["start"].date().isoformat(), visit["start"].hour),
+    )
+    assert set(rows["statut"]) >= {"hors radars"} and rows["cell"].str.startswith("CRS3035").all()
+    counts = density_layer(ws, settings=settings)["count"].dropna()
+    assert ((counts == 0) | (counts >= settings.k)).all()
+    with pytest.raises(ValidationError, match="statut inconnu"):
+        record_feedback(ws, WEEK, visit, {"vu Kevin": 1}, settings=settings)

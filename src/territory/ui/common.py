@@ -606,3 +606,41 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
 def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
     """The plan restricted to one team's visits."""
     return dataclasses.replace(plan, visits=plan.visits[plan.visits["team"] == team])
+
+
+def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
+    """Record what a visit gave: contacts by status, aggregated (no names)."""
+    from territory.contacts import STATUSES
+    from territory.plans import day_label, record_feedback
+
+    visits = plan.visits
+    labels = {
+        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
+        for i, v in visits.iterrows()
+    }
+    with st.form(Keys.W_FEEDBACK_FORM, clear_on_submit=True):
+        chosen = st.selectbox(
+            "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
+        )
+        columns = st.columns(3)
+        counts = {
+            status: columns[i % 3].number_input(status, 0, 500, 0, key=f"{Keys.W_FEEDBACK_N}_{i}")
+            for i, status in enumerate(STATUSES)
+        }
+        sent = st.form_submit_button("Enregistrer le retour", icon=":material/task_alt:")
+    if sent and chosen is not None:
+        try:
+            n = record_feedback(
+                ws,
+                plan.week,
+                visits.loc[chosen],
+                {s: int(c) for s, c in counts.items() if c},
+                settings=settings(),
+            )
+        except TerritoryError as exc:
+            st.error(f"Retour non enregistré : {exc}")
+        else:
+            st.success(
+                f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
+                "de 200 m) : ils comptent dans la densité protégée."
+            )

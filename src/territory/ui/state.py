@@ -62,6 +62,9 @@ class Keys:
     W_PLAN_TEAM = "widget_plan_team"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
+    W_FEEDBACK_FORM = "widget_feedback_form"
+    W_FEEDBACK_VISIT = "widget_feedback_visit"
+    W_FEEDBACK_N = "widget_feedback_n"  # + "_<status index>"
 
 
 def init_session_state() -> None:
