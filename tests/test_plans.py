@@ -226,3 +226,33 @@ def test_feedback_feeds_the_contacts_through_the_same_privacy_rules(
     assert ((counts == 0) | (counts >= settings.k)).all()
     with pytest.raises(ValidationError, match="statut inconnu"):
         record_feedback(ws, WEEK, visit, {"vu Kevin": 1}, settings=settings)
+
+
+def test_places_file_is_imported_with_a_report(
+    demo_workspace: Path, tmp_path: Path, settings: Settings
+) -> None:
+    from territory.ingest import import_file
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    before = ws.layers()["places"].count
+    places = tmp_path / "lieux.csv"
+    places.write_text(
+        "Nom;Type;Horaires;Durée;Longitude;Latitude\n"
+        "Square des Tilleuls;parc;Mo-Sa 15:00-19:00;60;2,760263;46,426155\n"
+        "Bus info;camion;;;2,76;46,42\n"
+        "Sans lieu;parc;;;;\n"
+        "Vieux-Port;marché;;;5,37;43,29\n"
+        "Skate park;city stade;après l'école;;2,7605;46,4262\n",
+        encoding="cp1252",
+    )
+    report = import_file(ws, "places", places, settings=settings)
+    assert (report.read, report.accepted, report.refused) == (5, 2, 3)
+    reasons = " ".join(r.reason for r in report.refusals)
+    assert "camion" in reasons and "position" in reasons and "aucune commune" in reasons
+    assert any("après l'école" in fix for fix in report.fixes)
+    stored = ws.read_layer("places")
+    assert len(stored) == before + 2
+    square = stored.set_index("nom").loc["Square des Tilleuls"]
+    assert square["zone"] == "00001" and square["duree"] == 60 and square["type"] == "parc"

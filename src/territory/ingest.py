@@ -29,7 +29,16 @@ from territory.report import ImportReport
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
 
-KINDS = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "contacts")
+KINDS = (
+    "communes",
+    "communes-table",
+    "density",
+    "qpv",
+    "partners",
+    "gtfs",
+    "contacts",
+    "places",
+)
 COMMUNE_TABLE = "commune_table"
 """Workspace table holding the commune attribute table (COG vintage in its metadata)."""
 _COMMUNES_VINTAGE = "communes_vintage"  # vintage given for the commune boundaries themselves
@@ -62,6 +71,7 @@ def import_file(
         "partners": _partners,
         "gtfs": _gtfs,
         "contacts": _contacts,
+        "places": _places,
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
@@ -306,6 +316,21 @@ def _contacts(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
         )
     return result.report
+
+
+def _places(ws: Workspace, path: Path, *, crs: str | None, **_: object) -> ImportReport:
+    """Candidate places of the rounds (parc, gare, marché…), added to those stored."""
+    from territory import plans
+
+    if not ws.has("communes"):
+        raise WorkspaceError(
+            "importez d'abord les communes : chaque lieu est rattaché à sa commune"
+        )
+    places, report = plans.read_places(path, communes=ws.read_layer("communes"), crs=crs)
+    if len(places):
+        total = plans.add_places(ws, places, source=path.name)
+        report.note(f"{len(places)} lieu(x) ajouté(s) : {total} lieu(x) candidat(s) en tout")
+    return report
 
 
 def _geocode_contacts(

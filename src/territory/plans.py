@@ -37,9 +37,11 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError
 from territory.planning import (
+    KINDS,
     MODES,
     WEEKDAYS_FR,
     Plan,
@@ -49,6 +51,7 @@ from territory.planning import (
     suggest_places,
     windows_from_opening_hours,
 )
+from territory.report import ImportReport
 from territory.settings import Settings
 from territory.store import Workspace
 
@@ -195,6 +198,126 @@ def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- places
+PLACE_SYNONYMS = {
+    "nom": ["name", "lieu", "libelle"],
+    "type": ["kind", "categorie", "type_lieu"],
+    "horaires": ["opening_hours", "presence", "heures"],
+    "duree": ["duree_min", "duration"],
+    "priorite": ["priority", "poids"],
+    "longitude": ["lon", "lng", "x_wgs84"],
+    "latitude": ["lat", "y_wgs84"],
+}
+
+
+def read_places(
+    path: Path, *, communes: gpd.GeoDataFrame, crs: str | None = None
+) -> tuple[gpd.GeoDataFrame, ImportReport]:
+    """A team's places (GeoJSON / GeoPackage, or CSV / XLSX with longitude and latitude).
+
+    Columns (French or English names): ``nom``, ``type`` (one of
+    :data:`territory.planning.KINDS`), optional ``horaires`` (OSM opening_hours: when a
+    team can find people there), ``duree`` (minutes, default 45), ``priorite`` (default 1).
+    A place with an unknown type, no position or outside every commune is refused with
+    the reason; unreadable hours are dropped (any time) with a fix line. The ``zone`` is
+    the commune under the place.
+    """
+    from territory._validate import find_columns, read_tabular, read_vector
+
+    path = Path(path)
+    report = ImportReport(kind="places", source=path.name)
+    if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls", ".ods"):
+        table = read_tabular(path, markers=["nom", "name", "lieu"])
+        found = find_columns(table.columns, PLACE_SYNONYMS)
+        lon = pd.to_numeric(
+            table.get(found.get("longitude", ""), pd.Series(dtype=str)).str.replace(
+                ",", ".", regex=False
+            ),
+            errors="coerce",
+        )
+        lat = pd.to_numeric(
+            table.get(found.get("latitude", ""), pd.Series(dtype=str)).str.replace(
+                ",", ".", regex=False
+            ),
+            errors="coerce",
+        )
+        if "longitude" not in found or "latitude" not in found:
+            raise ValidationError(f"{path.name} : colonnes longitude et latitude attendues")
+        gdf = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+        gdf.loc[lon.isna() | lat.isna(), "geometry"] = None
+    else:
+        gdf = read_vector(path, crs=crs).to_crs(4326)
+        found = find_columns(gdf.columns, PLACE_SYNONYMS)
+    missing = [c for c in ("nom", "type") if c not in found]
+    if missing:
+        raise ValidationError(
+            f"{path.name} : colonne(s) {', '.join(missing)} introuvable(s) "
+            f"(colonnes lues : {', '.join(map(str, gdf.columns))})"
+        )
+    zone = (
+        gpd.sjoin(
+            gdf[[gdf.geometry.name]],
+            communes[["code", "geometry"]].to_crs(4326),
+            predicate="within",
+            how="left",
+        )["code"]
+        .groupby(level=0)
+        .first()
+    )
+    rows = []
+    for index, row in gdf.iterrows():
+        report.read += 1
+        line = int(index) + 1 if isinstance(index, int | np.integer) else str(index)
+        kind = str(row[found["type"]]).strip().lower()
+        hours = str(row.get(found.get("horaires", ""), "") or "").strip()
+        if kind not in KINDS:
+            report.refuse(line, f"type « {kind} » inconnu (attendu : {', '.join(KINDS)})")
+        elif not isinstance(row.geometry, BaseGeometry) or row.geometry.is_empty:
+            report.refuse(line, "position manquante ou illisible")
+        elif pd.isna(zone.get(index)):
+            report.refuse(line, "hors du territoire (aucune commune)")
+        else:
+            if hours and windows_from_opening_hours(hours) is None:
+                report.fix(f"ligne {line} : horaires « {hours} » illisibles → à toute heure")
+                hours = ""
+            report.accept()
+            rows.append(
+                {
+                    "id": f"import-{path.stem}-{line}",
+                    "nom": str(row[found["nom"]]).strip(),
+                    "type": kind,
+                    "zone": str(zone[index]),
+                    "horaires": hours,
+                    "duree": _number(row.get(found.get("duree", ""), ""), 45),
+                    "priorite": _number(row.get(found.get("priorite", ""), ""), 1.0),
+                    "source": f"lieux importés ({path.name})",
+                    "geometry": row.geometry,
+                }
+            )
+    columns = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source", "geometry"]
+    places = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=4326)
+    return places, report.check()
+
+
+def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
+    """Add places to the workspace's candidates (the suggestions first, when none stored);
+    a place with the same ``id`` as a stored one replaces it. Returns the count stored."""
+    current = candidate_places(ws) if ws.has(PLACES) or _has_suggestions(ws) else None
+    if current is not None:
+        current = current[~current["id"].astype(str).isin(set(places["id"].astype(str)))]
+        places = pd.concat([current, places.to_crs(current.crs)], ignore_index=True)
+    ws.write_layer(PLACES, gpd.GeoDataFrame(places, crs=4326), source=source, vintage="")
+    return len(places)
+
+
+def _has_suggestions(ws: Workspace) -> bool:
+    return ws.has("partners") or ws.has("stops")
+
+
+def _number(value: object, default: float) -> float:
+    number = pd.to_numeric(str(value).replace(",", "."), errors="coerce")
+    return default if pd.isna(number) else float(number)
+
+
 def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
     """The stored places, else places suggested from partners and transit hubs (EPSG:4326)."""
     if ws.has(PLACES):
@@ -770,6 +893,7 @@ def _user() -> str:
 __all__ = [
     "TEAM_COLUMNS",
     "WeekPlan",
+    "add_places",
     "candidate_places",
     "coverage_zones",
     "day_label",
@@ -778,6 +902,7 @@ __all__ = [
     "place_values",
     "plan_history",
     "plan_week",
+    "read_places",
     "read_teams",
     "record_feedback",
     "save_edited",

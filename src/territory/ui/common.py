@@ -58,6 +58,7 @@ IMPORT_LABELS = {
     "partners": "Partenaires (CSV, XLSX, liste France services)",
     "gtfs": "Réseau de transport en commun (GTFS, .zip)",
     "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
+    "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
 }
 """French label of each import kind, in the order of the form."""
 
