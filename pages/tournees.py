@@ -18,6 +18,7 @@ from territory.ui.common import (
     demo_banner,
     feedback_form,
     plan_downloads,
+    route_map,
     settings,
     teams_editor,
     workspace_or_stop,
@@ -62,6 +63,14 @@ st.subheader(f"Version {saved.version} — {len(saved.visits)} visite(s)")
 for note in saved.notes:
     st.warning(note, icon=":material/info:")
 st.dataframe(week_grid(saved), width="stretch")
+days = sorted({t.date() for t in saved.visits["start"]})
+day = st.selectbox(
+    "Carte des tournées",
+    [None, *days],
+    key=Keys.W_PLAN_DAY,
+    format_func=lambda d: "toute la semaine" if d is None else day_label(d),
+)
+route_map(ws, saved, day)
 
 st.markdown("**Visites** — cochez pour verrouiller, supprimez une ligne pour retirer la visite.")
 view = saved.visits.assign(

@@ -75,3 +75,18 @@ def test_feedback_form_records_aggregated_contacts(page) -> None:
     assert not at.exception, at.exception
     assert any("6 contact(s) enregistré(s)" in s.value for s in at.success)
     assert ws.layers()["contacts"].count == before + 6
+
+
+def test_route_map_draws_every_visit_of_the_week(page) -> None:
+    import json
+
+    at, path = page
+    saved = load_plan(Workspace.open(path), "2026-W49")
+    maps = [
+        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
+    ]
+    assert len(maps) == 1
+    script = json.loads(maps[0].proto.json_args)["script"]
+    assert json.dumps("Tournées")[1:-1] in script and script.count('"ordre":') >= len(saved.visits)
+    for name in saved.visits["place_name"].head(5):
+        assert name in script or json.dumps(name)[1:-1] in script

@@ -124,6 +124,9 @@ CLICKABLE_LAYERS = (
     LAYER_SCORES,
 )
 NAME_SCORES = "Score de priorité"
+NAME_ROUTES = "Tournées"
+ROUTE_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+"""One colour per team, in the order of the teams' names."""
 SCORE_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 """Priority score 0-20, 20-40, 40-60, 60-80, 80-100: light (low) → dark (high)."""
 """Values of ``properties.layer`` that :func:`zone_from_click` may return."""
@@ -200,6 +203,8 @@ class MapLayers:
     position ("à géocoder") are not drawn and are counted by :attr:`pending_partners`.
     ``scores`` (the "Où et quand" page) are ranked zones (``code``, ``nom``, ``rang``,
     ``score`` 0-100, ``pourquoi``), drawn as a choropleth of the priority score.
+    ``routes`` (the "Tournées" page) are rounds as lines (``team``, ``label``) and their
+    stops as points (``team``, ``label``, ``ordre``), one colour per team.
     Equality is identity (frames have no meaningful ``==``).
     """
 
@@ -210,6 +215,7 @@ class MapLayers:
     service_gaps: gpd.GeoDataFrame | None = None
     density: gpd.GeoDataFrame | None = None
     scores: gpd.GeoDataFrame | None = None
+    routes: gpd.GeoDataFrame | None = None
 
     @property
     def pending_partners(self) -> int:
@@ -330,6 +336,7 @@ def territory_map(
             lambda: _gap_layers(layers.service_gaps, precision, tolerance),
         ),
         (NAME_STOPS, LAYER_STOPS, lambda: _stop_layers(layers.stops, precision)),
+        (NAME_ROUTES, "routes", lambda: _route_layers(layers.routes, precision)),
         (NAME_PARTNERS, LAYER_PARTNERS, lambda: _partner_layers(layers.partners, precision)),
     ]
     for name, key, build in groups:
@@ -390,6 +397,14 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         ]
         rows.append(_note("Somme pondérée des indicateurs ; survolez une zone pour ses raisons."))
         sections.append(_section(NAME_SCORES, rows))
+    if not _is_empty(layers.routes):
+        teams = sorted(_column(layers.routes, "team").dropna().astype(str).unique())
+        rows = [
+            _row(_dot(ROUTE_COLOURS[i % len(ROUTE_COLOURS)], 7), team)
+            for i, team in enumerate(teams)
+        ]
+        rows.append(_note("Pointillés : trajets depuis la base ; points : visites, dans l'ordre."))
+        sections.append(_section(NAME_ROUTES, rows))
     if not _is_empty(layers.qpv):
         is_2015 = _column(layers.qpv, "generation").astype(str) == "2015"
         rows = []
@@ -1483,6 +1498,50 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
                 "point_to_layer": _circle("stops"),
                 "on_each_feature": _tag(LAYER_STOPS),
             },
+        )
+    ]
+
+
+def _route_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "routes", required=("team", "label"))
+    geometry, keep = _prepared(gdf, "routes", precision=precision, tolerance=0, coverage=False)
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    teams = sorted(rows["team"].astype(str).unique())
+    colours = {team: ROUTE_COLOURS[i % len(ROUTE_COLOURS)] for i, team in enumerate(teams)}
+    props = _records(
+        {
+            "team": _text(rows["team"]),
+            "label": _text(rows["label"]),
+            "ordre": _ints(_column(rows, "ordre")),
+            "colour": [colours[str(t)] for t in rows["team"]],
+        }
+    )
+    style = JsCode("""function (f) {
+        var c = f.properties.colour;
+        return f.geometry.type === "Point"
+            ? {radius: 7, fillColor: c, fillOpacity: 0.95, color: "#ffffff", weight: 1.5}
+            : {color: c, weight: 3, opacity: 0.8, dashArray: "6 4"};
+    }""")
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.team) + "</b><br>" + esc(p.label));
+    }}, {{sticky: true}});
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="partners",
+            precision=precision,
+            bind=bind,
+            options={"style": style, "point_to_layer": _circle("partners")},
         )
     ]
 

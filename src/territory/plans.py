@@ -648,7 +648,7 @@ def _keyed(secret: bytes, text: str) -> str:
 
 
 # --------------------------------------------------------------------------- outputs
-def day_label(moment: datetime) -> str:
+def day_label(moment: date) -> str:
     """``"lundi 30/11"``."""
     return f"{WEEKDAYS_FR[moment.weekday()]} {moment:%d/%m}"
 
@@ -728,6 +728,45 @@ def write_csv(plan: WeekPlan, out: Path) -> Path:
         out, sep=";", index=False, encoding="utf-8-sig"
     )
     return Path(out)
+
+
+def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
+    """The rounds as lines (base → stops → base) and their stops as numbered points
+    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line)."""
+    import shapely
+
+    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
+    visits = plan.visits.sort_values(["team", "start"])
+    if day is not None:
+        visits = visits[visits["start"].map(date_of) == day]
+    features: list[dict[str, Any]] = []
+    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
+        points = [shapely.Point(x, y) for x, y in zip(rows["lon"], rows["lat"], strict=True)]
+        base = []
+        if team in teams.index:
+            base = [shapely.Point(teams.at[team, "base_lon"], teams.at[team, "base_lat"])]
+        first = rows["start"].iloc[0]
+        features.append(
+            {
+                "team": team,
+                "ordre": 0,
+                "geometry": shapely.LineString([*base, *points, *base])
+                if len(base + points) >= 2
+                else points[0],
+                "label": f"{day_label(first)} : {len(rows)} visite(s)",
+            }
+        )
+        for n, (row, point) in enumerate(zip(rows.itertuples(), points, strict=True), start=1):
+            features.append(
+                {
+                    "team": team,
+                    "ordre": n,
+                    "geometry": point,
+                    "label": f"{n}. {row.start:%H:%M}–{row.end:%H:%M} {row.place_name}",
+                }
+            )
+    columns = ["team", "ordre", "label", "geometry"]
+    return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
 
 
 def write_sheet(plan: WeekPlan, ws: Workspace, out: Path, *, nearby_m: float = 1_000) -> Path:
@@ -905,6 +944,7 @@ __all__ = [
     "read_places",
     "read_teams",
     "record_feedback",
+    "route_layer",
     "save_edited",
     "save_plan",
     "save_teams",

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import altair as alt
@@ -645,3 +646,30 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
                 f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
                 "de 200 m) : ils comptent dans la densité protégée."
             )
+
+
+def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
+    """The rounds of the plan (one day, or the whole week) on the map component."""
+    from streamlit_folium import st_folium
+
+    from territory.maps import RETURNED_OBJECTS, legend_html
+    from territory.plans import route_layer
+
+    routes = route_layer(plan, ws, day=day)
+    if routes.empty:
+        st.info("Aucune visite ce jour-là.")
+        return
+    qpv = cached_layers(str(ws.path), ws.version, settings().k).qpv
+    layers = MapLayers(routes=routes, qpv=qpv)
+    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
+    left, right = st.columns([3, 1])
+    with left:
+        st_folium(
+            fmap,
+            key=f"routes_{plan.week}_{plan.version}_{day}",
+            height=460,
+            use_container_width=True,
+            returned_objects=list(RETURNED_OBJECTS),
+        )
+    with right:
+        st.html(legend_html(layers, k=settings().k))

@@ -59,6 +59,7 @@ class Keys:
     W_PLAN_RUN = "widget_plan_run"
     W_PLAN_EDIT = "widget_plan_edit"  # + "_<week>_<version>"
     W_PLAN_SAVE = "widget_plan_save"
+    W_PLAN_DAY = "widget_plan_day"
     W_PLAN_TEAM = "widget_plan_team"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
