@@ -15,12 +15,14 @@ from territory.plans import (
     week_grid,
 )
 from territory.ui.common import (
+    apply_edits,
     demo_banner,
     feedback_form,
     plan_downloads,
     route_map,
     settings,
     teams_editor,
+    visits_editor,
     workspace_or_stop,
 )
 from territory.ui.state import Keys
@@ -72,28 +74,19 @@ day = st.selectbox(
 )
 route_map(ws, saved, day)
 
-st.markdown("**Visites** — cochez pour verrouiller, supprimez une ligne pour retirer la visite.")
-view = saved.visits.assign(
-    jour=saved.visits["start"].map(day_label),
-    debut=saved.visits["start"].map(lambda t: f"{t:%H:%M}"),
-    fin=saved.visits["end"].map(lambda t: f"{t:%H:%M}"),
+st.markdown(
+    "**Visites** — cochez pour verrouiller, changez l'heure de début pour déplacer (la visite "
+    "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
-columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
-edited = st.data_editor(
-    view[columns],
-    num_rows="dynamic",
-    hide_index=True,
-    width="stretch",
-    disabled=columns[:-1],
-    key=f"{Keys.W_PLAN_EDIT}_{week}_{saved.version}",
-    column_config={"team": "Équipe", "place_name": "Lieu", "kind": "Type", "locked": "Verrouillée"},
-)
+edited = visits_editor(saved)
 if st.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
-    rows = edited.index.intersection(saved.visits.index)  # deleted rows are gone
-    kept = saved.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
-    done = save_edited(ws, week, kept, change="modifications (page Tournées)")
-    st.success(f"Version {done.version} enregistrée.")
-    st.rerun()
+    try:
+        done = save_edited(ws, week, apply_edits(saved, edited), change="modifications (page)")
+    except TerritoryError as exc:
+        st.error(f"Modifications non enregistrées : {exc}")
+    else:
+        st.success(f"Version {done.version} enregistrée.")
+        st.rerun()
 
 plan_downloads(saved, ws)
 with st.expander("Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"):

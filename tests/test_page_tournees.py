@@ -90,3 +90,25 @@ def test_route_map_draws_every_visit_of_the_week(page) -> None:
     assert json.dumps("Tournées")[1:-1] in script and script.count('"ordre":') >= len(saved.visits)
     for name in saved.visits["place_name"].head(5):
         assert name in script or json.dumps(name)[1:-1] in script
+
+
+def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
+    old = before.visits.iloc[2]
+    at.session_state[editor_key] = {
+        "edited_rows": {"2": {"debut": "09:05"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    after = load_plan(ws, "2026-W49").visits
+    moved = after[
+        (after["place"] == old["place"]) & (after["team"] == old["team"]) & after["locked"]
+    ]
+    assert [f"{t:%H:%M}" for t in moved["start"]] == ["09:05"]
+    assert (moved["end"] - moved["start"]).iloc[0] == old["end"] - old["start"]

@@ -487,6 +487,23 @@ def save_plan(
     )
 
 
+def move_visit(visits: pd.DataFrame, index: Any, new_start: str) -> pd.DataFrame:
+    """Move one visit to ``new_start`` (``"HH:MM"``, same day and length) and lock it there.
+
+    The move is the lead's decision: the visit is locked so that re-optimising keeps it
+    (and plans the rest around it, or says why it could not).
+    """
+    match = re.fullmatch(r"\s*(\d{1,2})[:h](\d{2})\s*", new_start)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValidationError(f"heure invalide « {new_start} » (attendu HH:MM)")
+    out = visits.copy()
+    start, end = out.at[index, "start"], out.at[index, "end"]
+    moved = start.replace(hour=int(match[1]), minute=int(match[2]))
+    out.at[index, "start"], out.at[index, "end"] = moved, moved + (end - start)
+    out.at[index, "locked"] = True
+    return out
+
+
 def save_edited(ws: Workspace, week: str, visits: pd.DataFrame, *, change: str) -> WeekPlan:
     """Store an edited plan (visits locked, moved or deleted) as the next version.
 
@@ -938,6 +955,7 @@ __all__ = [
     "day_label",
     "load_plan",
     "load_teams",
+    "move_visit",
     "place_values",
     "plan_history",
     "plan_week",

@@ -673,3 +673,43 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
         )
     with right:
         st.html(legend_html(layers, k=settings().k))
+
+
+def visits_editor(plan: WeekPlan) -> pd.DataFrame:
+    """The plan's visits in an editable table: lock, new start time, delete a row."""
+    from territory.plans import day_label
+
+    view = plan.visits.assign(
+        jour=plan.visits["start"].map(day_label),
+        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
+        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+    )
+    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
+    return st.data_editor(
+        view[columns],
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        disabled=[c for c in columns if c not in ("debut", "locked")],
+        key=f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}",
+        column_config={
+            "team": "Équipe",
+            "debut": "Début",
+            "fin": "Fin",
+            "place_name": "Lieu",
+            "kind": "Type",
+            "locked": "Verrouillée",
+        },
+    )
+
+
+def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
+    """The plan's visits after the editor: deleted rows gone, locks and moves applied."""
+    from territory.plans import move_visit
+
+    rows = edited.index.intersection(plan.visits.index)  # deleted rows are gone
+    visits = plan.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
+    for index in rows:
+        if edited.at[index, "debut"] != f"{plan.visits.at[index, 'start']:%H:%M}":
+            visits = move_visit(visits, index, str(edited.at[index, "debut"]))
+    return visits
