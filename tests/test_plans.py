@@ -105,6 +105,7 @@ def test_ics_opens_in_a_calendar_parser(planned, tmp_path: Path) -> None:
     _, saved, _ = planned
     written = write_ics(saved, tmp_path / "tournees.ics")
     assert len(written) == saved.visits["team"].nunique()
+    assert tmp_path / "tournees-equipe-centre.ics" in written  # « Équipe centre », accent folded
     events = 0
     for path in written:
         calendar = Calendar.from_ical(path.read_bytes())

@@ -26,6 +26,7 @@ import getpass
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -936,7 +937,9 @@ def _minutes(moment: datetime) -> int:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "equipe"
+    """``"Équipe Caen"`` → ``"equipe-caen"`` (accents folded, for file names)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "equipe"
 
 
 def _user() -> str:
