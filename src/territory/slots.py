@@ -191,21 +191,24 @@ def _presence(table: pd.DataFrame) -> pd.Series:
 
 def _profile_table(parts: pd.Series, settings: Settings, hours: tuple[int, int]) -> pd.DataFrame:
     protected = protect(parts, settings=settings).table.drop(index=_OUTSIDE)
+    table = _slot_frame(hours)
+    table["contacts"] = protected["count"].to_numpy()
+    table["libelle"] = protected["label"].to_numpy()
+    table["statut"] = protected["status"].to_numpy()
+    table["presence"] = _presence(table).to_numpy()
+    return table
+
+
+def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
+    """One row per weekday × 2-hour slot: ``jour``, ``debut``, ``fin``, ``creneau``."""
     index = _slot_index(hours)
     table = pd.DataFrame(
-        {
-            "jour": index.get_level_values("jour"),
-            "debut": index.get_level_values("debut"),
-        }
+        {"jour": index.get_level_values("jour"), "debut": index.get_level_values("debut")}
     )
     table["fin"] = table["debut"] + SLOT_HOURS
     table["creneau"] = [
         slot_label(d, s) for d, s in zip(table["jour"], table["debut"], strict=True)
     ]
-    table["contacts"] = protected["count"].to_numpy()
-    table["libelle"] = protected["label"].to_numpy()
-    table["statut"] = protected["status"].to_numpy()
-    table["presence"] = _presence(table).to_numpy()
     return table
 
 
@@ -267,19 +270,9 @@ def contact_profile(
     Profile
         Protected counts only; ``scope`` says whose profile it is.
     """
-    index = _slot_index(hours)
     period = _profile_period(ws, months)
     if period is None:
-        empty = pd.DataFrame(
-            {
-                "jour": index.get_level_values("jour"),
-                "debut": index.get_level_values("debut"),
-            }
-        )
-        empty["fin"] = empty["debut"] + SLOT_HOURS
-        empty["creneau"] = [
-            slot_label(d, s) for d, s in zip(empty["jour"], empty["debut"], strict=True)
-        ]
+        empty = _slot_frame(hours)
         empty["contacts"] = pd.array([pd.NA] * len(empty), dtype="Int64")
         empty["libelle"] = "aucun contact importé"
         empty["statut"] = "absent"
