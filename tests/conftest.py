@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,3 +50,19 @@ def demo_copy_without_territories(demo_workspace: Path, folder: Path) -> Path:
     for defined in list_territories(ws):
         delete_territory(ws, defined.name)
     return path
+
+
+def map_element(at: Any) -> Any:
+    """The one ``st_folium`` component a page rendered in an ``AppTest`` (asserts one)."""
+    elements = [
+        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
+    ]
+    assert len(elements) == 1
+    return elements[0]
+
+
+def map_args(at: Any) -> dict[str, Any]:
+    """The arguments the page sent to the map component (``script``, ``js_links``…)."""
+    import json
+
+    return json.loads(map_element(at).proto.json_args)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import map_args, map_element
 from streamlit.testing.v1 import AppTest
 
 from territory.ui.state import Keys
@@ -23,11 +24,7 @@ def map_page(workspace: Path) -> AppTest:
 
 
 def component(at: AppTest) -> dict:
-    elements = [
-        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
-    ]
-    assert len(elements) == 1
-    return json.loads(elements[0].proto.json_args)
+    return map_args(at)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +66,7 @@ def test_clicking_a_commune_shows_its_figures(
 ) -> None:
     at, args = rendered
     code = re.search(r'"code":"(\d{5})"', args["script"]).group(1)
-    element = next(
-        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
-    )
+    element = map_element(at)
     at.session_state[element.key] = {
         "last_active_drawing": {
             "type": "Feature",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import map_args
 from streamlit.testing.v1 import AppTest
 
 from territory.store import Workspace
@@ -25,11 +25,7 @@ def contacts_page(workspace: Path) -> AppTest:
 
 
 def map_script(at: AppTest) -> str:
-    elements = [
-        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
-    ]
-    assert len(elements) == 1
-    return json.loads(elements[0].proto.json_args)["script"]
+    return map_args(at)["script"]
 
 
 def published_counts(script: str) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import map_args
 from streamlit.testing.v1 import AppTest
 
 from territory.priority import GROUPS
@@ -69,15 +70,7 @@ def test_qpv_zones(page: AppTest) -> None:
 
 
 def test_score_map_holds_the_ranked_zones(page: AppTest) -> None:
-    import json
-
-    elements = [
-        e
-        for e in page.main.get("component_instance")
-        if "streamlit_folium" in e.proto.component_name
-    ]
-    assert len(elements) == 1
-    script = json.loads(elements[0].proto.json_args)["script"]
+    script = map_args(page)["script"]
     assert "Score de priorit" in script and '"pourquoi"' in script
     codes = ranking(page)["code"].tolist()
     assert all(f'"code":"{c}"' in script for c in codes[:5])

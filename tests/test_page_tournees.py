@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import map_args
 from streamlit.testing.v1 import AppTest
 
 from territory.plans import load_plan, plan_history
@@ -82,11 +83,7 @@ def test_route_map_draws_every_visit_of_the_week(page) -> None:
 
     at, path = page
     saved = load_plan(Workspace.open(path), "2026-W49")
-    maps = [
-        e for e in at.main.get("component_instance") if "streamlit_folium" in e.proto.component_name
-    ]
-    assert len(maps) == 1
-    script = json.loads(maps[0].proto.json_args)["script"]
+    script = map_args(at)["script"]
     assert json.dumps("Tournées")[1:-1] in script and script.count('"ordre":') >= len(saved.visits)
     for name in saved.visits["place_name"].head(5):
         assert name in script or json.dumps(name)[1:-1] in script
