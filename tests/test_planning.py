@@ -683,3 +683,42 @@ def test_benchmark_reports_ratios() -> None:
     )
     assert any("ratio" in key for key in result)
     assert "| 15 |" in bench_planning.table(result)
+
+
+def test_a_lock_reached_from_the_previous_lock_is_kept() -> None:
+    """Found by the random weeks: the base is 16 min from p3 but p1 → p3 takes 0, so the
+    second lock fits after the first although it would not fit straight from the base."""
+    places = [Place(f"p{i}", f"Lieu {i}", "parc", duration=15) for i in range(5)]
+    teams = [
+        Team("T0", "marche", availability={0: ((720, 751),)}),
+        Team("T1", "marche", availability={0: ((480, 750),)}),
+    ]
+    travel = np.zeros((7, 7))
+    travel[5, 3] = 16  # T0's base → p3
+    locks = [
+        Visit("T0", "p1", 0, 720, 735, locked=True),
+        Visit("T0", "p3", 0, 735, 750, locked=True),
+    ]
+    plan = plan_from_matrix(
+        places, teams, {"marche": travel}, days=[0], locked=locks, time_limit=0.5
+    )
+    kept = {(v.team, v.place, v.start, v.end) for v in plan.visits if v.locked}
+    assert kept == {("T0", "p1", 720, 735), ("T0", "p3", 735, 750)}
+    assert not plan.notes
+
+
+def test_a_lock_followed_by_another_needs_no_trip_back_between_them() -> None:
+    """Found by the random weeks: p3 → base takes 16 min, but p3 is followed by p2."""
+    places = [Place(f"p{i}", f"Lieu {i}", "parc", duration=15) for i in range(5)]
+    teams = [Team("T1", "marche", availability={1: ((480, 1095),)})]
+    travel = np.zeros((6, 6))
+    travel[3, 5] = 16  # p3 → T1's base
+    locks = [
+        Visit("T1", "p3", 1, 1065, 1080, locked=True),
+        Visit("T1", "p2", 1, 1080, 1095, locked=True),
+    ]
+    plan = plan_from_matrix(
+        places, teams, {"marche": travel}, days=[1], locked=locks, time_limit=0.5
+    )
+    kept = {(v.place, v.start) for v in plan.visits if v.locked}
+    assert kept == {("p3", 1065), ("p2", 1080)} and not plan.notes

@@ -789,7 +789,16 @@ class _Builder:
     def add_locks(self, locked: Sequence[Visit]) -> None:
         team_index = {t.name: k for k, t in enumerate(self.teams)}
         by_vehicle: dict[int, list[tuple[Visit, int]]] = defaultdict(list)
-        for lock in sorted(locked, key=lambda v: (v.team, v.day, v.start)):
+        ordered = sorted(locked, key=lambda v: (v.team, v.day, v.start))
+        for position, lock in enumerate(ordered):
+            later = [
+                (u, self.index[u.place])
+                for u in ordered[position + 1 :]
+                if u.team == lock.team
+                and u.day == lock.day
+                and u.place in self.index
+                and 0 <= u.start < u.end <= DAY_MINUTES
+            ]
             place = self.index.get(lock.place)
             label = f"« {self.places[place].name} »" if place is not None else repr(lock.place)
             what = f"La visite verrouillée {label} ({lock.team}, {_day_fr(lock.day)} "
@@ -812,15 +821,20 @@ class _Builder:
                     f"{what} est abandonnée : le lieu a déjà une visite verrouillée ce jour-là."
                 )
                 continue
+            # The window must hold the visit; the trips are checked by ``_fits`` on the
+            # whole sequence of locks (a lock may follow another, not the base).
             candidates = [
                 v
                 for v, veh in enumerate(self.vehicles)
                 if veh.team == k
                 and veh.day == d
-                and (r := self.vehicle_range(v, place, duration)) is not None
-                and r[0] <= lock.start <= r[1]
+                and veh.open <= lock.start
+                and lock.start + duration <= veh.close
+                and self._reachable(v, place)
             ]
-            chosen = next((v for v in candidates if self._fits(v, by_vehicle[v], lock)), None)
+            chosen = next(
+                (v for v in candidates if self._fits(v, by_vehicle[v], lock, later)), None
+            )
             if chosen is None:
                 reason = (
                     "elle ne tient pas avec les autres visites verrouillées (trajets compris)"
@@ -853,12 +867,34 @@ class _Builder:
                 )
             )
 
-    def _fits(self, v: int, kept: list[tuple[Visit, int]], lock: Visit) -> bool:
+    def _reachable(self, v: int, place: int) -> bool:
+        """Whether vehicle ``v``'s team can travel from its base to ``place`` and back."""
+        team, base = self.vehicles[v].team, self.base[self.vehicles[v].team]
+        return max(self.travel(team, base, place), self.travel(team, place, base)) < _UNREACHABLE
+
+    def _fits(
+        self,
+        v: int,
+        kept: list[tuple[Visit, int]],
+        lock: Visit,
+        later: Sequence[tuple[Visit, int]] = (),
+    ) -> bool:
+        """Whether ``lock`` fits in vehicle ``v`` after the locks ``kept`` there.
+
+        The locks still to come on the same day (``later``) are tried with it first: a
+        lock may be followed by another one instead of the trip back to the base.
+        """
         veh = self.vehicles[v]
         place = self.index[lock.place]
-        sequence = sorted([*kept, (lock, place)], key=lambda item: item[0].start)
+        following = [(u, p) for u, p in later if veh.open <= u.start and u.end <= veh.close]
+        return self._sequence_fits(veh, [*kept, (lock, place), *following]) or (
+            bool(following) and self._sequence_fits(veh, [*kept, (lock, place)])
+        )
+
+    def _sequence_fits(self, veh: _Vehicle, visits: list[tuple[Visit, int]]) -> bool:
+        """Whether the visits, in time order, fit in the window with every trip."""
         here, free = self.base[veh.team], veh.open
-        for visit, p in sequence:
+        for visit, p in sorted(visits, key=lambda item: item[0].start):
             if free + self.travel(veh.team, here, p) > visit.start:
                 return False
             here, free = p, visit.end
