@@ -23,7 +23,12 @@ from territory.ui.common import (
 from territory.ui.state import Keys
 from territory.views import layers_table
 
-DEFINE_WIDGETS = (Keys.W_DEFINE_NAME, Keys.W_DEFINE_EPCI, Keys.W_DEFINE_COMMUNES, Keys.W_DEFINE_QPV)
+DEFINE_EMPTY = {
+    Keys.W_DEFINE_NAME: "",
+    Keys.W_DEFINE_EPCI: [],
+    Keys.W_DEFINE_COMMUNES: [],
+    Keys.W_DEFINE_QPV: [],
+}
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -124,7 +129,7 @@ with st.form(Keys.W_DEFINE_FORM):
         except TerritoryError as exc:
             st.error(f"Territoire non enregistré : {exc}")
         else:
-            flash(f"Territoire « {defined.name} » enregistré.", clear=DEFINE_WIDGETS)
+            flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
 
 if names := cached_territory_names(str(ws.path), ws.version):
     with st.form(Keys.W_DELETE_FORM):

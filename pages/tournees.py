@@ -14,22 +14,22 @@ from territory.plans import (
     save_plan,
     week_grid,
 )
-from territory.ui.common import (
+from territory.ui.common import demo_banner, settings, show_flash, workspace_or_stop
+from territory.ui.state import Keys
+from territory.ui.tournees import (
     apply_edits,
-    demo_banner,
     feedback_form,
+    places_panel,
     plan_downloads,
     route_map,
-    settings,
     teams_editor,
     visits_editor,
-    workspace_or_stop,
 )
-from territory.ui.state import Keys
 
 ws = workspace_or_stop()
 demo_banner(ws)
 st.title("Tournées de la semaine")
+show_flash()
 monday = st.date_input(
     "Semaine du",
     value=date.today() + timedelta(days=7 - date.today().weekday()),
@@ -42,6 +42,8 @@ st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nou
 
 with st.expander("Équipes", icon=":material/groups:"):
     teams_editor(ws)
+if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
+    places_panel(ws)
 
 if st.button("Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN):
     with st.status("Optimisation des tournées…", expanded=True) as status:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from conftest import map_args
 from streamlit.testing.v1 import AppTest
 
-from territory.plans import load_plan, plan_history
+from territory.plans import candidate_places, load_plan, plan_history
 from territory.store import Workspace
 from territory.ui.state import Keys
 
@@ -79,8 +80,6 @@ def test_feedback_form_records_aggregated_contacts(page) -> None:
 
 
 def test_route_map_draws_every_visit_of_the_week(page) -> None:
-    import json
-
     at, path = page
     saved = load_plan(Workspace.open(path), "2026-W49")
     script = map_args(at)["script"]
@@ -109,3 +108,78 @@ def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
     ]
     assert [f"{t:%H:%M}" for t in moved["start"]] == ["09:05"]
     assert (moved["end"] - moved["start"]).iloc[0] == old["end"] - old["start"]
+
+
+# ------------------------------------------------------------------------------ places
+def _folium_scripts(at: AppTest) -> list[str]:
+    import json
+
+    return [
+        json.loads(e.proto.json_args)["script"]
+        for e in at.main.get("component_instance")
+        if "streamlit_folium" in e.proto.component_name
+    ]
+
+
+def _inside_a_commune(path: Path) -> tuple[str, float, float]:
+    communes = Workspace.open(path).read_layer("communes").to_crs(4326)
+    point = communes.geometry.iloc[3].representative_point()
+    return str(communes["code"].iloc[3]), point.x, point.y
+
+
+def test_places_map_shows_the_candidates(page) -> None:
+    at, path = page
+    at.toggle(key=Keys.W_PLACES_SHOW).set_value(True).run()
+    assert not at.exception, at.exception
+    places = candidate_places(Workspace.open(path))
+    scripts = [s for s in _folium_scripts(at) if "Lieux d\\u0027aller-vers" in s]
+    assert len(scripts) == 1
+    for name in places["nom"].head(5):  # as the map escapes text in its script
+        assert name.replace("'", "\\u0027") in scripts[0]
+
+
+def test_a_place_added_by_position_gets_its_commune(page) -> None:
+    at, path = page
+    code, lon, lat = _inside_a_commune(path)
+    before = len(candidate_places(Workspace.open(path)))
+    at.text_input(key=Keys.W_PLACE_NAME).input("Square des Tilleuls")
+    at.selectbox(key=Keys.W_PLACE_KIND).set_value("parc")
+    at.number_input(key=Keys.W_PLACE_LAT).set_value(lat)
+    at.number_input(key=Keys.W_PLACE_LON).set_value(lon)
+    at.text_input(key=Keys.W_PLACE_HOURS).input("We 14:00-18:00")
+    at.button(key="FormSubmitter:" + Keys.W_PLACE_FORM + "-Ajouter le lieu").click().run()
+    assert not at.exception, at.exception
+    assert any("Square des Tilleuls" in s.value for s in at.success)
+    places = candidate_places(Workspace.open(path))
+    assert len(places) == before + 1
+    added = places[places["nom"] == "Square des Tilleuls"].iloc[0]
+    assert (added["zone"], added["type"], added["horaires"]) == (code, "parc", "We 14:00-18:00")
+    assert at.text_input(key=Keys.W_PLACE_NAME).value == ""  # the form starts empty again
+
+
+def test_a_place_outside_the_territory_is_refused_with_every_reason(page) -> None:
+    at, path = page
+    before = len(candidate_places(Workspace.open(path)))
+    at.text_input(key=Keys.W_PLACE_NAME).input("")
+    at.number_input(key=Keys.W_PLACE_LAT).set_value(43.2965)  # Marseille
+    at.number_input(key=Keys.W_PLACE_LON).set_value(5.3698)
+    at.text_input(key=Keys.W_PLACE_HOURS).input("le mercredi")
+    at.button(key="FormSubmitter:" + Keys.W_PLACE_FORM + "-Ajouter le lieu").click().run()
+    assert not at.exception, at.exception
+    message = at.error[0].value
+    assert message.startswith("Lieu non ajouté")
+    assert "nom manquant" in message and "hors des communes" in message
+    assert "illisible" in message
+    assert len(candidate_places(Workspace.open(path))) == before
+
+
+def test_removing_a_place(page) -> None:
+    at, path = page
+    places = candidate_places(Workspace.open(path))
+    gone = places.loc[places["nom"] == "Square des Tilleuls", "id"].iloc[0]
+    at.multiselect(key=Keys.W_PLACES_REMOVE).set_value([gone]).run()
+    at.button(key=Keys.W_PLACES_REMOVE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    left = candidate_places(Workspace.open(path))
+    assert len(left) == len(places) - 1 and gone not in set(left["id"])
+    assert any("1 lieu(x) retiré(s)" in s.value for s in at.success)

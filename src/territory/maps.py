@@ -84,6 +84,7 @@ from folium.utilities import JsCode
 from pyproj import Transformer
 
 from territory._errors import CRSError, ValidationError
+from territory.planning import KINDS
 
 __all__ = [
     "CLICKABLE_LAYERS",
@@ -126,6 +127,9 @@ CLICKABLE_LAYERS = (
 NAME_SCORES = "Score de priorité"
 NAME_ROUTES = "Tournées"
 ROUTE_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+NAME_PLACES = "Lieux d'aller-vers"
+PLACE_COLOURS = (*ROUTE_COLOURS, "#5d4037", "#ad1457", "#455a64")
+"""One colour per kind of place (:data:`territory.planning.KINDS`, in that order)."""
 """One colour per team, in the order of the teams' names."""
 SCORE_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 """Priority score 0-20, 20-40, 40-60, 60-80, 80-100: light (low) → dark (high)."""
@@ -204,7 +208,9 @@ class MapLayers:
     ``scores`` (the "Où et quand" page) are ranked zones (``code``, ``nom``, ``rang``,
     ``score`` 0-100, ``pourquoi``), drawn as a choropleth of the priority score.
     ``routes`` (the "Tournées" page) are rounds as lines (``team``, ``label``) and their
-    stops as points (``team``, ``label``, ``ordre``), one colour per team.
+    stops as points (``team``, ``label``, ``ordre``), one colour per team. ``places`` are
+    the candidate places of the rounds (``nom``, ``type``, optional ``horaires``), one
+    colour per kind.
     Equality is identity (frames have no meaningful ``==``).
     """
 
@@ -216,6 +222,7 @@ class MapLayers:
     density: gpd.GeoDataFrame | None = None
     scores: gpd.GeoDataFrame | None = None
     routes: gpd.GeoDataFrame | None = None
+    places: gpd.GeoDataFrame | None = None
 
     @property
     def pending_partners(self) -> int:
@@ -337,6 +344,7 @@ def territory_map(
         ),
         (NAME_STOPS, LAYER_STOPS, lambda: _stop_layers(layers.stops, precision)),
         (NAME_ROUTES, "routes", lambda: _route_layers(layers.routes, precision)),
+        (NAME_PLACES, "places", lambda: _place_layers(layers.places, precision)),
         (NAME_PARTNERS, LAYER_PARTNERS, lambda: _partner_layers(layers.partners, precision)),
     ]
     for name, key, build in groups:
@@ -405,6 +413,11 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         ]
         rows.append(_note("Pointillés : trajets depuis la base ; points : visites, dans l'ordre."))
         sections.append(_section(NAME_ROUTES, rows))
+    if not _is_empty(layers.places):
+        kinds = set(_column(layers.places, "type").dropna().astype(str))
+        rows = [_row(_dot(_place_colour(kind), 7), kind) for kind in KINDS if kind in kinds]
+        rows.append(_note("Cliquez sur la carte pour placer un nouveau lieu."))
+        sections.append(_section(NAME_PLACES, rows))
     if not _is_empty(layers.qpv):
         is_2015 = _column(layers.qpv, "generation").astype(str) == "2015"
         rows = []
@@ -1544,6 +1557,51 @@ def _route_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
             options={"style": style, "point_to_layer": _circle("partners")},
         )
     ]
+
+
+def _place_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonLayer]:
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "places", required=("nom", "type"))
+    geometry, keep = _prepared(gdf, "places", precision=precision, tolerance=0, coverage=False)
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    props = _records(
+        {
+            "nom": _text(rows["nom"]),
+            "type": _text(rows["type"]),
+            "horaires": _text(_column(rows, "horaires")),
+            "colour": [_place_colour(str(kind)) for kind in rows["type"]],
+        }
+    )
+    style = JsCode("""function (f) {
+        return {radius: 6, fillColor: f.properties.colour, fillOpacity: 0.9,
+                color: "#ffffff", weight: 1.5};
+    }""")
+    bind = f"""function (layer) {{
+    {_JS_HELPERS}
+    layer.bindTooltip(function (l) {{
+        var p = l.feature.properties;
+        return box("<b>" + esc(p.nom) + "</b><br>" + esc(p.type)
+            + (p.horaires ? "<br>" + esc(p.horaires) : ""));
+    }});
+}}"""
+    return [
+        _layer(
+            props,
+            geometry,
+            pane="partners",
+            precision=precision,
+            bind=bind,
+            options={"style": style, "point_to_layer": _circle("partners")},
+        )
+    ]
+
+
+def _place_colour(kind: str) -> str:
+    return PLACE_COLOURS[KINDS.index(kind) % len(PLACE_COLOURS)] if kind in KINDS else "#757575"
 
 
 def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonLayer]:

@@ -27,7 +27,8 @@ import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from html import escape as html_escape
@@ -38,6 +39,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError
@@ -308,6 +310,87 @@ def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
         places = pd.concat([current, places.to_crs(current.crs)], ignore_index=True)
     ws.write_layer(PLACES, gpd.GeoDataFrame(places, crs=4326), source=source, vintage="")
     return len(places)
+
+
+def new_place(
+    ws: Workspace,
+    *,
+    name: str,
+    kind: str,
+    lon: float | None,
+    lat: float | None,
+    hours: str = "",
+    duration: int = 45,
+    priority: float = 1.0,
+) -> gpd.GeoDataFrame:
+    """One place created by hand (a click on the map), checked, with its zone.
+
+    The zone is the commune under the point. Unlike a file import, where unreadable
+    hours are dropped with a fix line, a form is corrected on the spot: every problem
+    (no name, unknown kind, no position or outside the workspace's communes, unreadable
+    presence hours, duration or priority out of range) raises one
+    :class:`~territory.ValidationError` listing them all.
+    """
+    problems = []
+    name, kind, hours = name.strip(), kind.strip().lower(), hours.strip()
+    if not name:
+        problems.append("nom manquant")
+    if kind not in KINDS:
+        problems.append(f"type « {kind} » inconnu (attendu : {', '.join(KINDS)})")
+    if hours and windows_from_opening_hours(hours) is None:
+        problems.append(
+            f"présence « {hours} » illisible (syntaxe OSM, ex. « We 14:00-18:00; Sa 10:00-12:00 »)"
+        )
+    if not 5 <= duration <= 600:
+        problems.append(f"durée de {duration} min hors de 5 à 600 min")
+    if not 0 < priority <= 10:
+        problems.append(f"priorité {priority} hors de ]0 ; 10]")
+    zone = None
+    if lon is None or lat is None or not (np.isfinite(lon) and np.isfinite(lat)):
+        problems.append("position manquante : cliquez sur la carte ou saisissez-la")
+    elif not ws.has("communes"):
+        problems.append("aucune commune dans l'espace de travail : importez d'abord les communes")
+    else:
+        point = Point(lon, lat)
+        communes = ws.read_layer("communes", columns=["code"]).to_crs(4326)
+        under = communes[communes.contains(point)]
+        if under.empty:
+            problems.append(
+                f"position {lat:.5f}, {lon:.5f} hors des communes de l'espace de travail"
+            )
+        else:
+            zone = str(under["code"].iloc[0])
+    if problems:
+        raise ValidationError(problems)
+    row = {
+        "id": f"carte-{uuid.uuid4().hex[:8]}",
+        "nom": name,
+        "type": kind,
+        "zone": zone,
+        "horaires": hours,
+        "duree": float(duration),
+        "priorite": float(priority),
+        "source": "lieu créé sur la carte",
+    }
+    return gpd.GeoDataFrame([row], geometry=[Point(lon, lat)], crs=4326)
+
+
+def remove_places(ws: Workspace, ids: Collection[str]) -> int:
+    """Remove places by ``id`` from the stored candidates; returns how many are left.
+
+    Visits already planned keep their place name; a locked visit of a removed place is
+    reported (not planned) when the week is re-optimised.
+    """
+    if not ws.has(PLACES):
+        raise ValidationError("aucun lieu enregistré : les lieux suggérés ne se retirent pas")
+    places = ws.read_layer(PLACES)
+    known = set(places["id"].astype(str))
+    unknown = sorted(set(map(str, ids)) - known)
+    if unknown:
+        raise ValidationError(f"lieu(x) inconnu(s) : {', '.join(unknown)}")
+    kept = places[~places["id"].astype(str).isin(set(map(str, ids)))]
+    ws.write_layer(PLACES, kept, source="lieux (retraits sur la page Tournées)", vintage="")
+    return len(kept)
 
 
 def _has_suggestions(ws: Workspace) -> bool:
@@ -959,12 +1042,14 @@ __all__ = [
     "load_plan",
     "load_teams",
     "move_visit",
+    "new_place",
     "place_values",
     "plan_history",
     "plan_week",
     "read_places",
     "read_teams",
     "record_feedback",
+    "remove_places",
     "route_layer",
     "save_edited",
     "save_plan",

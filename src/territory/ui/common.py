@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import altair as alt
@@ -26,15 +25,6 @@ from territory.export import ranking_layer
 from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
 from territory.maps import MapLayers, territory_map
-from territory.plans import (
-    TEAM_COLUMNS,
-    TEAMS,
-    WeekPlan,
-    save_teams,
-    write_csv,
-    write_ics,
-    write_sheet,
-)
 from territory.priority import (
     Ranking,
     Weights,
@@ -228,13 +218,14 @@ def base_url_path() -> str:
     return f"/{prefix}" if prefix else ""
 
 
-def flash(message: str, *, clear: tuple[str, ...] = ()) -> None:
+def flash(message: str, *, reset: Mapping[str, object] | None = None) -> None:
     """Rerun the page now and show ``message`` once at :func:`show_flash`.
 
-    ``clear`` names widget keys to reset on that rerun (a form that succeeded starts
-    empty again; one that failed keeps what the user typed).
+    ``reset`` gives widget keys and the value they start from on that rerun (a form that
+    succeeded starts empty again; one that failed keeps what the user typed). Values are
+    set, not deleted: a deleted key would leave the browser showing the old text.
     """
-    st.session_state[Keys.FLASH] = (message, clear)
+    st.session_state[Keys.FLASH] = (message, dict(reset or {}))
     st.rerun()
 
 
@@ -242,10 +233,10 @@ def show_flash() -> None:
     """Show (once) the message left by :func:`flash`; call it before the widgets."""
     flashed = st.session_state.get(Keys.FLASH)
     if flashed:
-        message, clear = flashed
+        message, reset = flashed
         st.session_state[Keys.FLASH] = None
-        for key in clear:
-            st.session_state.pop(key, None)
+        for key, value in reset.items():
+            st.session_state[key] = value
         st.success(message, icon=":material/check_circle:")
 
 
@@ -541,175 +532,3 @@ def _shown(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",").removesuffix(",00")
     return str(value)
-
-
-# ------------------------------------------------------------------------ "Tournées"
-def teams_editor(ws: Workspace) -> None:
-    """The stored teams in an editable table, saved on request (every problem listed)."""
-    table = ws.read_table(TEAMS) if ws.has(TEAMS) else pd.DataFrame(columns=TEAM_COLUMNS)
-    edited = st.data_editor(
-        table[TEAM_COLUMNS],
-        num_rows="dynamic",
-        hide_index=True,
-        width="stretch",
-        key=Keys.W_TEAMS_EDIT,
-        column_config={
-            "disponibilites": st.column_config.TextColumn(
-                "disponibilites", help="Syntaxe OSM, ex. Mo-Fr 09:00-12:30,14:00-18:00"
-            )
-        },
-    )
-    if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
-        try:
-            save_teams(ws, edited)
-        except TerritoryError as exc:
-            st.error(f"Équipes non enregistrées : {exc}")
-        else:
-            st.success("Équipes enregistrées.")
-
-
-def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
-    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team."""
-    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
-        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-        sheet = write_sheet(plan, ws, Path(folder) / "feuilles.html").read_bytes()
-        calendars = {
-            team: write_ics(replace_visits(plan, team), Path(folder) / f"{team}.ics")[
-                0
-            ].read_bytes()
-            for team in sorted(plan.visits["team"].unique())
-        }
-    left, middle, right = st.columns(3)
-    left.download_button(
-        "Plan (CSV)",
-        csv,
-        file_name=f"tournees-{plan.week}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
-    left.download_button(
-        "Feuilles de route (HTML à imprimer)",
-        sheet,
-        file_name=f"feuilles-{plan.week}.html",
-        mime="text/html",
-        icon=":material/print:",
-    )
-    if calendars:
-        team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
-        right.download_button(
-            "Calendrier (.ics)",
-            calendars[team],
-            file_name=f"tournees-{plan.week}-{team}.ics",
-            mime="text/calendar",
-            icon=":material/calendar_month:",
-        )
-
-
-def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
-    """The plan restricted to one team's visits."""
-    return dataclasses.replace(plan, visits=plan.visits[plan.visits["team"] == team])
-
-
-def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
-    """Record what a visit gave: contacts by status, aggregated (no names)."""
-    from territory.contacts import STATUSES
-    from territory.plans import day_label, record_feedback
-
-    visits = plan.visits
-    labels = {
-        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
-        for i, v in visits.iterrows()
-    }
-    with st.form(Keys.W_FEEDBACK_FORM, clear_on_submit=True):
-        chosen = st.selectbox(
-            "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
-        )
-        columns = st.columns(3)
-        counts = {
-            status: columns[i % 3].number_input(status, 0, 500, 0, key=f"{Keys.W_FEEDBACK_N}_{i}")
-            for i, status in enumerate(STATUSES)
-        }
-        sent = st.form_submit_button("Enregistrer le retour", icon=":material/task_alt:")
-    if sent and chosen is not None:
-        try:
-            n = record_feedback(
-                ws,
-                plan.week,
-                visits.loc[chosen],
-                {s: int(c) for s, c in counts.items() if c},
-                settings=settings(),
-            )
-        except TerritoryError as exc:
-            st.error(f"Retour non enregistré : {exc}")
-        else:
-            st.success(
-                f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
-                "de 200 m) : ils comptent dans la densité protégée."
-            )
-
-
-def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
-    """The rounds of the plan (one day, or the whole week) on the map component."""
-    from streamlit_folium import st_folium
-
-    from territory.maps import RETURNED_OBJECTS, legend_html
-    from territory.plans import route_layer
-
-    routes = route_layer(plan, ws, day=day)
-    if routes.empty:
-        st.info("Aucune visite ce jour-là.")
-        return
-    qpv = cached_layers(str(ws.path), ws.version, settings().k).qpv
-    layers = MapLayers(routes=routes, qpv=qpv)
-    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
-    left, right = st.columns([3, 1])
-    with left:
-        st_folium(
-            fmap,
-            key=f"routes_{plan.week}_{plan.version}_{day}",
-            height=460,
-            use_container_width=True,
-            returned_objects=list(RETURNED_OBJECTS),
-        )
-    with right:
-        st.html(legend_html(layers, k=settings().k))
-
-
-def visits_editor(plan: WeekPlan) -> pd.DataFrame:
-    """The plan's visits in an editable table: lock, new start time, delete a row."""
-    from territory.plans import day_label
-
-    view = plan.visits.assign(
-        jour=plan.visits["start"].map(day_label),
-        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
-        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
-    )
-    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
-    return st.data_editor(
-        view[columns],
-        num_rows="dynamic",
-        hide_index=True,
-        width="stretch",
-        disabled=[c for c in columns if c not in ("debut", "locked")],
-        key=f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}",
-        column_config={
-            "team": "Équipe",
-            "debut": "Début",
-            "fin": "Fin",
-            "place_name": "Lieu",
-            "kind": "Type",
-            "locked": "Verrouillée",
-        },
-    )
-
-
-def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
-    """The plan's visits after the editor: deleted rows gone, locks and moves applied."""
-    from territory.plans import move_visit
-
-    rows = edited.index.intersection(plan.visits.index)  # deleted rows are gone
-    visits = plan.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
-    for index in rows:
-        if edited.at[index, "debut"] != f"{plan.visits.at[index, 'start']:%H:%M}":
-            visits = move_visit(visits, index, str(edited.at[index, "debut"]))
-    return visits

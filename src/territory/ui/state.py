@@ -21,6 +21,7 @@ class Keys:
     BASEMAP = "basemap"
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
+    PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"
@@ -66,6 +67,18 @@ class Keys:
     W_FEEDBACK_FORM = "widget_feedback_form"
     W_FEEDBACK_VISIT = "widget_feedback_visit"
     W_FEEDBACK_N = "widget_feedback_n"  # + "_<status index>"
+    W_PLACES_SHOW = "widget_places_show"
+    W_PLACES_MAP = "widget_places_map"  # + "_<workspace version>"
+    W_PLACE_FORM = "widget_place_form"
+    W_PLACE_NAME = "widget_place_name"
+    W_PLACE_KIND = "widget_place_kind"
+    W_PLACE_LAT = "widget_place_lat"
+    W_PLACE_LON = "widget_place_lon"
+    W_PLACE_HOURS = "widget_place_hours"
+    W_PLACE_DURATION = "widget_place_duration"
+    W_PLACE_PRIORITY = "widget_place_priority"
+    W_PLACES_REMOVE = "widget_places_remove"
+    W_PLACES_REMOVE_BUTTON = "widget_places_remove_button"
 
 
 def init_session_state() -> None:
@@ -76,6 +89,7 @@ def init_session_state() -> None:
         Keys.BASEMAP: False,
         Keys.TERRITORY: None,
         Keys.FLASH: None,
+        Keys.PLACE_CLICK: None,
     }
     for key, value in defaults.items():
         if key not in st.session_state:

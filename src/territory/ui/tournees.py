@@ -1,0 +1,326 @@
+"""The "Tournées" page's widgets: teams, places, the visits editor, the route map, exports,
+feedback. Each calls the tested core in :mod:`territory.plans`."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from territory import TerritoryError
+from territory.maps import MapLayers, territory_map
+from territory.planning import KINDS
+from territory.plans import (
+    PLACES,
+    TEAM_COLUMNS,
+    TEAMS,
+    WeekPlan,
+    add_places,
+    candidate_places,
+    new_place,
+    remove_places,
+    save_teams,
+    write_csv,
+    write_ics,
+    write_sheet,
+)
+from territory.store import Workspace
+from territory.ui.common import base_url_path, cached_layers, flash, settings
+from territory.ui.state import Keys
+
+
+def teams_editor(ws: Workspace) -> None:
+    """The stored teams in an editable table, saved on request (every problem listed)."""
+    table = ws.read_table(TEAMS) if ws.has(TEAMS) else pd.DataFrame(columns=TEAM_COLUMNS)
+    edited = st.data_editor(
+        table[TEAM_COLUMNS],
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        key=Keys.W_TEAMS_EDIT,
+        column_config={
+            "disponibilites": st.column_config.TextColumn(
+                "disponibilites", help="Syntaxe OSM, ex. Mo-Fr 09:00-12:30,14:00-18:00"
+            )
+        },
+    )
+    if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
+        try:
+            save_teams(ws, edited)
+        except TerritoryError as exc:
+            st.error(f"Équipes non enregistrées : {exc}")
+        else:
+            st.success("Équipes enregistrées.")
+
+
+def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
+    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team."""
+    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
+        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
+        sheet = write_sheet(plan, ws, Path(folder) / "feuilles.html").read_bytes()
+        calendars = {
+            team: write_ics(replace_visits(plan, team), Path(folder) / f"{team}.ics")[
+                0
+            ].read_bytes()
+            for team in sorted(plan.visits["team"].unique())
+        }
+    left, middle, right = st.columns(3)
+    left.download_button(
+        "Plan (CSV)",
+        csv,
+        file_name=f"tournees-{plan.week}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    left.download_button(
+        "Feuilles de route (HTML à imprimer)",
+        sheet,
+        file_name=f"feuilles-{plan.week}.html",
+        mime="text/html",
+        icon=":material/print:",
+    )
+    if calendars:
+        team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
+        right.download_button(
+            "Calendrier (.ics)",
+            calendars[team],
+            file_name=f"tournees-{plan.week}-{team}.ics",
+            mime="text/calendar",
+            icon=":material/calendar_month:",
+        )
+
+
+def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
+    """The plan restricted to one team's visits."""
+    return dataclasses.replace(plan, visits=plan.visits[plan.visits["team"] == team])
+
+
+def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
+    """Record what a visit gave: contacts by status, aggregated (no names)."""
+    from territory.contacts import STATUSES
+    from territory.plans import day_label, record_feedback
+
+    visits = plan.visits
+    labels = {
+        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
+        for i, v in visits.iterrows()
+    }
+    with st.form(Keys.W_FEEDBACK_FORM, clear_on_submit=True):
+        chosen = st.selectbox(
+            "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
+        )
+        columns = st.columns(3)
+        counts = {
+            status: columns[i % 3].number_input(status, 0, 500, 0, key=f"{Keys.W_FEEDBACK_N}_{i}")
+            for i, status in enumerate(STATUSES)
+        }
+        sent = st.form_submit_button("Enregistrer le retour", icon=":material/task_alt:")
+    if sent and chosen is not None:
+        try:
+            n = record_feedback(
+                ws,
+                plan.week,
+                visits.loc[chosen],
+                {s: int(c) for s, c in counts.items() if c},
+                settings=settings(),
+            )
+        except TerritoryError as exc:
+            st.error(f"Retour non enregistré : {exc}")
+        else:
+            st.success(
+                f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
+                "de 200 m) : ils comptent dans la densité protégée."
+            )
+
+
+def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
+    """The rounds of the plan (one day, or the whole week) on the map component."""
+    from streamlit_folium import st_folium
+
+    from territory.maps import RETURNED_OBJECTS, legend_html
+    from territory.plans import route_layer
+
+    routes = route_layer(plan, ws, day=day)
+    if routes.empty:
+        st.info("Aucune visite ce jour-là.")
+        return
+    qpv = cached_layers(str(ws.path), ws.version, settings().k).qpv
+    layers = MapLayers(routes=routes, qpv=qpv)
+    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
+    left, right = st.columns([3, 1])
+    with left:
+        st_folium(
+            fmap,
+            key=f"routes_{plan.week}_{plan.version}_{day}",
+            height=460,
+            use_container_width=True,
+            returned_objects=list(RETURNED_OBJECTS),
+        )
+    with right:
+        st.html(legend_html(layers, k=settings().k))
+
+
+def visits_editor(plan: WeekPlan) -> pd.DataFrame:
+    """The plan's visits in an editable table: lock, new start time, delete a row."""
+    from territory.plans import day_label
+
+    view = plan.visits.assign(
+        jour=plan.visits["start"].map(day_label),
+        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
+        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+    )
+    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
+    return st.data_editor(
+        view[columns],
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        disabled=[c for c in columns if c not in ("debut", "locked")],
+        key=f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}",
+        column_config={
+            "team": "Équipe",
+            "debut": "Début",
+            "fin": "Fin",
+            "place_name": "Lieu",
+            "kind": "Type",
+            "locked": "Verrouillée",
+        },
+    )
+
+
+def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
+    """The plan's visits after the editor: deleted rows gone, locks and moves applied."""
+    from territory.plans import move_visit
+
+    rows = edited.index.intersection(plan.visits.index)  # deleted rows are gone
+    visits = plan.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
+    for index in rows:
+        if edited.at[index, "debut"] != f"{plan.visits.at[index, 'start']:%H:%M}":
+            visits = move_visit(visits, index, str(edited.at[index, "debut"]))
+    return visits
+
+
+# ------------------------------------------------------------------------------ places
+@st.cache_data(max_entries=8)
+def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
+    """The candidate places: stored, else suggested (:func:`territory.plans.candidate_places`)."""
+    return candidate_places(Workspace.open(path))
+
+
+def places_panel(ws: Workspace) -> None:
+    """The candidate places on a map: click to place a new one, or remove some."""
+    from streamlit_folium import st_folium
+
+    from territory.maps import legend_html
+
+    try:
+        places = cached_places(str(ws.path), ws.version)
+    except TerritoryError as exc:  # no place stored, nothing to suggest from
+        st.info(str(exc))
+        places = None
+    stored = ws.has(PLACES)
+    origin = "enregistré(s)" if stored else "suggéré(s) (partenaires, pôles de transport)"
+    st.caption(
+        f"{0 if places is None else len(places)} lieu(x) {origin}. Cliquez sur la carte pour "
+        "placer un nouveau lieu, puis complétez le formulaire."
+    )
+    layers = MapLayers(
+        communes=cached_layers(str(ws.path), ws.version, settings().k).communes, places=places
+    )
+    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
+    left, right = st.columns([3, 1])
+    with left:
+        clicked = st_folium(
+            fmap,
+            key=f"{Keys.W_PLACES_MAP}_{ws.version}",
+            height=420,
+            use_container_width=True,
+            returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
+        )
+    with right:
+        st.html(legend_html(layers, k=settings().k))
+    point = (clicked or {}).get("last_clicked")
+    if point and point != st.session_state.get(Keys.PLACE_CLICK):
+        # A new click fills the form's position; typed coordinates stay until then.
+        st.session_state[Keys.PLACE_CLICK] = point
+        st.session_state[Keys.W_PLACE_LAT] = round(float(point["lat"]), 6)
+        st.session_state[Keys.W_PLACE_LON] = round(float(point["lng"]), 6)
+    _new_place_form(ws)
+    if places is not None and stored:
+        _remove_places(ws, places)
+
+
+_EMPTY_FORM = {
+    Keys.W_PLACE_NAME: "",
+    Keys.W_PLACE_HOURS: "",
+    Keys.W_PLACE_LAT: None,
+    Keys.W_PLACE_LON: None,
+}
+
+
+def _new_place_form(ws: Workspace) -> None:
+    with st.form(Keys.W_PLACE_FORM):
+        st.markdown("**Nouveau lieu**")
+        left, right = st.columns(2)
+        name = left.text_input("Nom", key=Keys.W_PLACE_NAME)
+        kind = right.selectbox("Type", KINDS, key=Keys.W_PLACE_KIND)
+        for key in (Keys.W_PLACE_LAT, Keys.W_PLACE_LON):
+            st.session_state.setdefault(key, None)  # empty until a click or typing
+        lat = left.number_input("Latitude", -90.0, 90.0, format="%.6f", key=Keys.W_PLACE_LAT)
+        lon = right.number_input("Longitude", -180.0, 180.0, format="%.6f", key=Keys.W_PLACE_LON)
+        hours = st.text_input(
+            "Présence (facultatif)",
+            key=Keys.W_PLACE_HOURS,
+            placeholder="We 14:00-18:00; Sa 10:00-12:00",
+            help="Quand on y trouve du monde, syntaxe OSM opening_hours ; vide : à toute heure.",
+        )
+        left, right = st.columns(2)
+        duration = left.number_input("Durée (min)", 10, 480, 45, 5, key=Keys.W_PLACE_DURATION)
+        priority = right.number_input("Priorité", 0.1, 5.0, 1.0, 0.1, key=Keys.W_PLACE_PRIORITY)
+        sent = st.form_submit_button("Ajouter le lieu", icon=":material/add_location:")
+    if not sent:
+        return
+    try:
+        place = new_place(
+            ws,
+            name=name,
+            kind=kind,
+            lon=lon,
+            lat=lat,
+            hours=hours,
+            duration=int(duration),
+            priority=float(priority),
+        )
+        add_places(ws, place, source="lieux créés sur la page Tournées")
+    except TerritoryError as exc:
+        st.error(f"Lieu non ajouté : {exc}")
+    else:
+        flash(
+            f"Lieu « {place['nom'].iloc[0]} » ajouté (commune {place['zone'].iloc[0]}).",
+            reset=_EMPTY_FORM,
+        )
+
+
+def _remove_places(ws: Workspace, places: gpd.GeoDataFrame) -> None:
+    labels = dict(zip(places["id"].astype(str), places["nom"].astype(str), strict=True))
+    chosen = st.multiselect(
+        "Retirer des lieux",
+        list(labels),
+        format_func=lambda i: f"{labels[i]} ({i})",
+        key=Keys.W_PLACES_REMOVE,
+    )
+    if chosen and st.button("Retirer", icon=":material/delete:", key=Keys.W_PLACES_REMOVE_BUTTON):
+        try:
+            left = remove_places(ws, chosen)
+        except TerritoryError as exc:
+            st.error(f"Lieux non retirés : {exc}")
+        else:
+            flash(
+                f"{len(chosen)} lieu(x) retiré(s), {left} restant(s).",
+                reset={Keys.W_PLACES_REMOVE: []},
+            )
