@@ -25,6 +25,7 @@ import pandas as pd
 
 from territory import boundaries, cog, contacts, geocoding, mobility, partners
 from territory._errors import NetworkError, ValidationError, WorkspaceError
+from territory.planning import WEEKDAYS_FR
 from territory.report import ImportReport
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
@@ -254,6 +255,14 @@ def _gtfs(
 
     if not save_stop_hours(ws, feed, today=today or date.today()):
         report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
+    # Stop-to-stop hops and headways of the reference day (round planner).
+    if not mobility.save_transit_links(ws, feed, day=day):
+        h0, h1 = mobility.TRANSIT_HOURS
+        report.note(
+            f"aucun horaire GTFS exploitable le {WEEKDAYS_FR[day.weekday()]} "
+            f"{day:%d/%m/%Y} entre {h0} h et {h1} h : les temps en transports en commun des "
+            "tournées seront estimés à vitesse moyenne"
+        )
     if ws.has("communes"):
         area = ws.read_layer("communes", columns=["code"])
         gaps = mobility.service_gaps(area, stops, buffer_m=settings.stop_buffer_m)

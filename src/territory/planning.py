@@ -11,7 +11,8 @@ Two layers, as in ``spopt`` (``from_cost_matrix`` / ``from_geodataframe``):
   (one matrix per mode or per team) and a value array. No geometry, no CRS.
 * :func:`plan_rounds` is the geo adapter: it reads a places layer, checks its CRS,
   projects to Lambert-93 (EPSG:2154), builds travel times from straight-line distances
-  (:func:`travel_time_matrix`) and delegates.
+  (:func:`travel_time_matrix`) or, for public transport, from a timetable network
+  (:func:`transit_time_matrix`), and delegates.
 
 The model
 ---------
@@ -51,9 +52,16 @@ inputs (a negative duration, a matrix of the wrong shape) raise
 :class:`~territory.ValidationError` listing every problem.
 
 Times are minutes since midnight (``1050`` is 17:30); days are weekdays, ``0`` = Monday.
-Transit times from GTFS timetables are not used yet: public transport is a speed plus a
-fixed access and waiting time (:data:`ACCESS_MINUTES`); a GTFS-based matrix can be passed
-to :func:`plan_from_matrix` per team when it exists.
+
+Travel times
+------------
+Walking, cycling and driving times are straight-line distances × :data:`DETOUR_FACTOR`
+at a speed per mode (:data:`SPEED_KMH`) plus a fixed access time (:data:`ACCESS_MINUTES`).
+Public-transport times come from the GTFS timetables when the workspace has them
+(:func:`transit_time_matrix` on a :class:`~territory.mobility.TransitNetwork`, built at
+the GTFS import for the reference Tuesday, 9 h–19 h): walk to a stop, wait half the
+headway, ride, change, walk, never slower than walking. Without timetables, public
+transport is a speed plus a fixed access and waiting time, bounded by walking.
 
 Examples
 --------
@@ -79,7 +87,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -88,6 +96,10 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
+from territory.mobility import TransitNetwork
+
+if TYPE_CHECKING:  # scipy is imported when transit times are computed (the map needs none)
+    from scipy import sparse
 
 __all__ = [
     "ACCESS_MINUTES",
@@ -95,6 +107,10 @@ __all__ = [
     "KINDS",
     "MODES",
     "SPEED_KMH",
+    "TRANSIT",
+    "TRANSIT_ACCESS_M",
+    "TRANSIT_MAX_WAIT",
+    "TRANSIT_TRANSFER_M",
     "WEEKDAYS_FR",
     "Place",
     "Plan",
@@ -106,6 +122,7 @@ __all__ = [
     "plan_from_matrix",
     "plan_rounds",
     "suggest_places",
+    "transit_time_matrix",
     "travel_time_matrix",
     "windows_from_opening_hours",
 ]
@@ -148,6 +165,20 @@ ACCESS_MINUTES: Mapping[str, float] = {
 }
 """Fixed time added to every non-zero trip, by mode (minutes). Public transport never
 takes longer than walking the same trip: short hops are walked."""
+
+TRANSIT = "transports en commun"
+"""The mode whose times come from the GTFS timetables when a network is given."""
+
+TRANSIT_ACCESS_M = 800.0
+"""Straight-line distance walked to or from a stop (m): about 10 min on foot with the
+detour, the usual catchment of a bus stop."""
+
+TRANSIT_TRANSFER_M = 300.0
+"""Straight-line distance walked between two stops to change lines (m)."""
+
+TRANSIT_MAX_WAIT = 30.0
+"""Cap on the boarding wait (half the headway), in minutes: on a line with fewer than
+one bus an hour a team times its trip on the timetable rather than waits at random."""
 
 DAY_MINUTES = 24 * 60
 _UNREACHABLE = 10 * DAY_MINUTES  # transit of a forbidden arc: beyond any time window
@@ -1526,6 +1557,138 @@ def travel_time_matrix(
     return result
 
 
+def transit_time_matrix(
+    xy: ArrayLike,
+    network: TransitNetwork,
+    *,
+    detour: float = DETOUR_FACTOR,
+    walk_kmh: float = SPEED_KMH["marche"],
+    access_m: float = TRANSIT_ACCESS_M,
+    transfer_m: float = TRANSIT_TRANSFER_M,
+    max_wait: float = TRANSIT_MAX_WAIT,
+) -> npt.NDArray[np.float64]:
+    """Door-to-door public-transport minutes between points, from a timetable network.
+
+    A trip walks to a stop within ``access_m``, waits for a route (half the headway of
+    that route at that stop, at most ``max_wait``), rides, may change (walking to a stop
+    within ``transfer_m``, or staying at the stop, then a new wait) and walks from the
+    last stop to its destination; walking the whole way is always an option. Walking
+    times are ``distance × detour / walk_kmh``. The times are **not** symmetric: headways
+    and ride times depend on the direction.
+
+    The graph has a node per origin point, per destination point, per stop and per
+    (route, stop) pair: walking arcs from an origin to its stops, from stops to a
+    destination and between nearby stops; *ride* arcs along each route between
+    (route, stop) nodes; *alight* arcs from a (route, stop) node to its stop (0 min); and
+    *board* arcs from a stop to the (route, next stop) node of each hop leaving it, worth
+    the wait plus the ride, so that the wait is the one of the route in that direction
+    even when the feed has no ``direction_id``. Shortest paths from every origin come from
+    :func:`scipy.sparse.csgraph.dijkstra`.
+
+    Parameters
+    ----------
+    xy
+        Points, shape ``(n, 2)``, in metres in the CRS of ``network`` (Lambert-93).
+    network
+        Hops, headways and stop positions (:func:`territory.mobility.transit_network`).
+    detour, walk_kmh
+        Walking detour factor and speed.
+    access_m
+        Straight-line distance walked to or from a stop (metres).
+    transfer_m
+        Straight-line distance walked between two stops to change (metres).
+    max_wait
+        Cap on the boarding wait (minutes): below one bus every hour, a team looks up
+        the timetable rather than waits at random.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n)`` minutes, row = from, column = to; 0 on the diagonal.
+
+    Examples
+    --------
+    One route, stops 1 km apart, a bus every 10 min taking 3 min; points 100 m from each
+    stop: walk 1.7 min, wait 5, ride 3, walk 1.7.
+
+    >>> from territory.mobility import TransitNetwork
+    >>> network = TransitNetwork(
+    ...     stop_xy=np.array([[0.0, 0.0], [1000.0, 0.0]]), route=np.array([0]),
+    ...     origin=np.array([0]), target=np.array([1]), minutes=np.array([3.0]),
+    ...     departs=np.array([60]))
+    >>> transit_time_matrix([[0, 100], [1000, 100]], network).round(1).tolist()
+    [[0.0, 11.5], [17.3, 0.0]]
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = len(points)
+    per_metre = detour / (walk_kmh * 1000 / 60)
+    walking = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) * per_metre
+    if n == 0 or len(network.route) == 0:
+        return walking
+    graph = _transit_graph(
+        points,
+        network,
+        per_metre=per_metre,
+        access_m=access_m,
+        transfer_m=transfer_m,
+        max_wait=max_wait,
+    )
+    result = np.empty((n, n))
+    for start in range(0, n, 256):  # bounded memory: 256 rows of the full node range
+        rows = np.arange(start, min(start + 256, n))
+        result[rows] = dijkstra(graph, directed=True, indices=rows)[:, n : 2 * n]
+    result = np.minimum(result, walking)
+    np.fill_diagonal(result, 0.0)
+    return result
+
+
+def _transit_graph(
+    points: npt.NDArray[np.float64],
+    network: TransitNetwork,
+    *,
+    per_metre: float,
+    access_m: float,
+    transfer_m: float,
+    max_wait: float,
+) -> sparse.csr_array:
+    """The weighted directed graph of :func:`transit_time_matrix` (minutes).
+
+    Nodes: origins ``[0, n)``, destinations ``[n, 2n)``, stops ``[2n, 2n + s)``, then
+    one node per (route, stop) pair. Every (row, column) pair is set at most once.
+    """
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
+    n, s = len(points), len(network.stop_xy)
+    hops = len(network.route)
+    pairs, inverse = np.unique(
+        np.r_[network.route * s + network.origin, network.route * s + network.target],
+        return_inverse=True,
+    )
+    on_board_from, on_board_to = inverse[:hops] + 2 * n + s, inverse[hops:] + 2 * n + s
+    stop_node = 2 * n + np.arange(s)
+    wait = np.minimum(network.headway / 2, max_wait)
+    stops = cKDTree(network.stop_xy)
+    near = stops.sparse_distance_matrix(cKDTree(points), access_m, output_type="ndarray")
+    changes = stops.query_pairs(transfer_m, output_type="ndarray")
+    change_m = np.hypot(*(network.stop_xy[changes[:, 0]] - network.stop_xy[changes[:, 1]]).T)
+    arcs = [
+        (near["j"], stop_node[near["i"]], near["v"] * per_metre),  # walk to a stop
+        (stop_node[near["i"]], n + near["j"], near["v"] * per_metre),  # walk from a stop
+        (stop_node[changes[:, 0]], stop_node[changes[:, 1]], change_m * per_metre),
+        (stop_node[changes[:, 1]], stop_node[changes[:, 0]], change_m * per_metre),
+        (stop_node[network.origin], on_board_to, wait + network.minutes),  # board and ride
+        (on_board_from, on_board_to, network.minutes),  # stay on board
+        (2 * n + s + np.arange(len(pairs)), stop_node[pairs % s], np.zeros(len(pairs))),
+    ]
+    row, column, minutes = (np.concatenate(part) for part in zip(*arcs, strict=True))
+    size = 2 * n + s + len(pairs)
+    # Explicit zeros stay arcs in a CSR graph (alighting costs nothing).
+    return sparse.csr_array((minutes, (row, column)), shape=(size, size))
+
+
 _COLUMNS = {"id", "nom", "type", "zone", "duree", "priorite", "horaires"}
 
 
@@ -1647,6 +1810,8 @@ def plan_rounds(
     metric_crs: str = "EPSG:2154",
     detour: float = DETOUR_FACTOR,
     speeds: Mapping[str, float] = SPEED_KMH,
+    travel: Mapping[str, ArrayLike] | None = None,
+    transit: TransitNetwork | None = None,
     first_slot: int = 8 * 60,
     slot_minutes: int = 120,
     required_zones: Collection[str] = (),
@@ -1658,8 +1823,10 @@ def plan_rounds(
     """Plan a week of rounds on a places layer (the geo adapter).
 
     Checks the layer's CRS, projects places and team bases to ``metric_crs``, builds the
-    travel times of each team mode with :func:`travel_time_matrix` (straight-line distance
-    × ``detour`` / speed + access time) and calls :func:`plan_from_matrix`.
+    travel times of each team mode and calls :func:`plan_from_matrix`. Times come, in
+    this order, from ``travel`` (matrices given by the caller), from the timetables of
+    ``transit`` for public transport (:func:`transit_time_matrix`), else from
+    :func:`travel_time_matrix` (straight-line distance × ``detour`` / speed + access time).
 
     Parameters
     ----------
@@ -1681,6 +1848,14 @@ max_candidates, locked, time_limit
     detour, speeds
         Network detour factor and speeds by mode (:data:`DETOUR_FACTOR`,
         :data:`SPEED_KMH`).
+    travel
+        Precomputed travel minutes keyed by mode or team name, used as they are (rows and
+        columns: the places in layer order, then the base of each team), as in
+        :func:`plan_from_matrix`.
+    transit
+        A timetable network (:func:`territory.mobility.load_transit_network`) in
+        ``metric_crs``: the teams moving by public transport get door-to-door times from
+        it instead of an average speed.
 
     Returns
     -------
@@ -1689,7 +1864,7 @@ max_candidates, locked, time_limit
     Raises
     ------
     CRSError
-        When the layer has no CRS.
+        When the layer has no CRS, or ``transit`` is in another CRS than ``metric_crs``.
     ValidationError
         When a place has no geometry, a team no base, or :func:`plan_from_matrix` refuses
         the inputs.
@@ -1712,6 +1887,11 @@ max_candidates, locked, time_limit
             "la couche des lieux ne déclare pas de système de coordonnées : "
             "utilisez set_crs (EPSG:4326 pour des longitudes/latitudes)"
         )
+    if transit is not None and transit.crs != metric_crs:
+        raise CRSError(
+            f"réseau de transport en {transit.crs} mais distances en {metric_crs} : "
+            f"construisez le réseau avec metric_crs={metric_crs!r}"
+        )
     problems = []
     empty = places.geometry.isna() | places.geometry.is_empty
     if empty.any():
@@ -1733,15 +1913,19 @@ max_candidates, locked, time_limit
             np.array([p.y for p in candidates] + list(bases.y), dtype=np.float64),
         ]
     )
-    travel = {
-        mode: travel_time_matrix(xy, mode, detour=detour, speeds=speeds)
-        for mode in {t.mode for t in teams}
-        if mode in MODES
-    }
+    given = dict(travel or {})
+    matrices: dict[str, ArrayLike] = {}
+    for mode in {t.mode for t in teams if t.name not in given} - set(given):
+        if mode == TRANSIT and transit is not None:
+            matrices[mode] = transit_time_matrix(
+                xy, transit, detour=detour, walk_kmh=speeds["marche"]
+            )
+        elif mode in MODES:
+            matrices[mode] = travel_time_matrix(xy, mode, detour=detour, speeds=speeds)
     return plan_from_matrix(
         candidates,
         teams,
-        travel,
+        {**matrices, **given},
         value=value,
         days=days,
         first_slot=first_slot,

@@ -43,9 +43,16 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError
+from territory.mobility import TransitNetwork, load_transit_network
 from territory.planning import (
+    ACCESS_MINUTES,
     KINDS,
     MODES,
+    SPEED_KMH,
+    TRANSIT,
+    TRANSIT_ACCESS_M,
+    TRANSIT_MAX_WAIT,
+    TRANSIT_TRANSFER_M,
     WEEKDAYS_FR,
     Plan,
     Team,
@@ -494,7 +501,10 @@ def plan_week(
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
 
     ``required_zones`` default to :func:`coverage_zones`; zones without any candidate
-    place are left out with a note. Returns the plan and the candidate places.
+    place are left out with a note. Teams moving by public transport get door-to-door
+    times from the GTFS timetables stored at import when there are some
+    (:func:`territory.mobility.load_transit_network`), else an average speed; a note
+    says which (:func:`transit_model_note`). Returns the plan and the candidate places.
     """
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
@@ -519,12 +529,17 @@ def plan_week(
                 f"{', '.join(unplaced[:8])}{' …' if len(unplaced) > 8 else ''} (ajoutez des lieux)"
             )
         required_zones = [z for z in required_zones if z in placed]
+    transit = None
+    if any(team.mode == TRANSIT for team in teams):
+        transit = load_transit_network(ws)
+        notes.append(transit_model_note(transit, has_stops=ws.has("stops")))
     plan = plan_rounds(
         places,
         teams,
         value=place_values(ws, places, settings=settings),
         week=monday,
         base_crs="EPSG:4326",
+        transit=transit,
         first_slot=FIRST_SLOT,
         slot_minutes=SLOT_MINUTES,
         required_zones=required_zones,
@@ -534,6 +549,40 @@ def plan_week(
     if notes:
         plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     return plan, places
+
+
+def transit_model_note(transit: TransitNetwork | None, *, has_stops: bool = False) -> str:
+    """The French note saying how public-transport times were computed.
+
+    Examples
+    --------
+    >>> print(transit_model_note(None))
+    Aucun horaire GTFS : temps en transports en commun estimés à 15 km/h de moyenne plus 10 min d'accès et d'attente.
+    """  # noqa: E501
+    if transit is None:
+        fallback = (
+            f"temps en transports en commun estimés à {SPEED_KMH[TRANSIT]:g} km/h de moyenne "
+            f"plus {ACCESS_MINUTES[TRANSIT]:g} min d'accès et d'attente."
+        )
+        if has_stops:
+            return (
+                "Aucun horaire GTFS exploitable dans l'espace de travail (réimportez le flux "
+                f"GTFS avec ses stop_times pour des temps réels) : {fallback}"
+            )
+        return f"Aucun horaire GTFS : {fallback}"
+    day = (
+        f"du {WEEKDAYS_FR[transit.day.weekday()]} {transit.day:%d/%m/%Y}"
+        if transit.day is not None
+        else "du jour de référence"
+    )
+    h0, h1 = transit.hours
+    return (
+        f"Temps en transports en commun calculés sur les horaires GTFS {day}, {h0} h–{h1} h : "
+        f"marche jusqu'à un arrêt à moins de {TRANSIT_ACCESS_M:g} m, attente de la moitié de "
+        f"l'intervalle entre deux passages ({TRANSIT_MAX_WAIT:g} min au plus), "
+        f"correspondances à pied jusqu'à {TRANSIT_TRANSFER_M:g} m ; jamais plus long qu'à "
+        "pied."
+    )
 
 
 def save_plan(
@@ -1055,6 +1104,7 @@ __all__ = [
     "save_plan",
     "save_teams",
     "teams_from_table",
+    "transit_model_note",
     "week_grid",
     "week_monday",
     "write_csv",
