@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
+from html import escape as html_escape
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,8 @@ from icalendar import Calendar
 from territory import Settings, ValidationError
 from territory.planning import windows_from_opening_hours
 from territory.plans import (
+    commune_ranking,
+    communes_with_qpv,
     coverage_zones,
     load_plan,
     plan_history,
@@ -83,6 +86,20 @@ def test_coverage_rules_cover_qpv_communes_every_week(planned) -> None:
     assert all(z in " ".join(saved.notes) for z in missed)  # whatever is missed is said
 
 
+def test_every_visit_says_why_and_the_reasons_are_stored(planned, settings: Settings) -> None:
+    ws, saved, _ = planned
+    weekly = communes_with_qpv(ws)
+    ranking = commune_ranking(ws, settings=settings)
+    assert (saved.visits["pourquoi"].str.len() > 0).all()
+    for visit in saved.visits.itertuples():
+        rank = int(ranking.at[visit.zone, "rang"])
+        assert f"commune n° {rank} sur {len(ranking)}" in visit.pourquoi
+        assert ("chaque semaine" in visit.pourquoi) == (visit.zone in weekly)
+    assert saved.visits["pourquoi"].str.contains("créneau").any()  # the slot's part
+    loaded = load_plan(ws, WEEK, version=saved.version)
+    assert loaded.visits["pourquoi"].tolist() == saved.visits["pourquoi"].tolist()
+
+
 def test_locked_visits_stay_after_reoptimising(planned, settings: Settings) -> None:
     ws, saved, _ = planned
     visits = saved.visits.copy()
@@ -122,6 +139,7 @@ def test_csv_is_french_and_complete(planned, tmp_path: Path) -> None:
     table = pd.read_csv(write_csv(saved, tmp_path / "plan.csv"), sep=";", encoding="utf-8-sig")
     assert list(table.columns[:5]) == ["equipe", "jour", "debut", "fin", "lieu"]
     assert len(table) == len(saved.visits)
+    assert table["pourquoi"].tolist() == saved.visits["pourquoi"].tolist()
 
 
 def test_teams_file_problems_are_listed_at_once(tmp_path: Path) -> None:
@@ -194,6 +212,7 @@ def test_field_sheet_prints_each_round_with_partners_nearby(planned, tmp_path: P
     assert html.count("<section>") == rounds.ngroups and html.count("<svg") == rounds.ngroups
     for visit in saved.visits.itertuples():
         assert f"{visit.start:%H:%M}–{visit.end:%H:%M}" in html
+        assert f"Pourquoi : {html_escape(visit.pourquoi)}" in html
     assert "Mission locale" in html and "fermé les jours fériés" in html  # hours in French
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in html

@@ -433,24 +433,51 @@ def place_values(
     settings: Settings,
     days: Sequence[int] = (0, 1, 2, 3, 4),
     slots: int = 6,
+    ranking: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Value of a visit per place × day × 2-hour slot (from 8 h).
 
     ``priorite`` × (0.5 + the zone's priority score / 100) × the slot's relative yield in
     the territory's **protected** weekday × 2 h profile (0.5 where a slot is suppressed or
-    no contact is stored). Zones are communes (the ``zone`` column of the places).
+    no contact is stored). Zones are communes (the ``zone`` column of the places);
+    ``ranking`` is :func:`commune_ranking`, computed when not given.
     """
-    from territory.priority import priorities
-    from territory.slots import contact_profile
+    if ranking is None:
+        ranking = commune_ranking(ws, settings=settings)
+    factor = place_factor(places, ranking)
+    return factor[:, None, None] * slot_yield(ws, settings=settings, days=days, slots=slots)
 
+
+def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
+    """The communes' priority rank and score (index ``code``; empty without communes)."""
+    from territory.priority import priorities
+
+    if not ws.has("communes"):
+        return pd.DataFrame({"rang": [], "score": []}, index=pd.Index([], name="code"))
+    table = priorities(ws, settings=settings).table
+    return table.set_index("code")[["rang", "score"]]
+
+
+def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
+    """``priorite`` × (0.5 + the zone's score / 100): a visit's value before the slot."""
     priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
     priority = pd.Series(priority, index=places.index).fillna(1.0).to_numpy(dtype=float)
-    scores = pd.Series(dtype=float)
-    if ws.has("communes"):
-        table = priorities(ws, settings=settings).table
-        scores = table.set_index("code")["score"]
     zone = places.get("zone", pd.Series("", index=places.index)).astype(str)
-    factor = 0.5 + zone.map(scores).fillna(50.0).to_numpy(dtype=float) / 100
+    score = zone.map(ranking["score"]).fillna(50.0).to_numpy(dtype=float)
+    return priority * (0.5 + score / 100)
+
+
+def slot_yield(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    slots: int = 6,
+) -> np.ndarray:
+    """Relative yield of each day × 2-hour slot, from 0.2 to 1, in the territory's
+    protected weekday profile (0.5 where a slot is suppressed or nothing is stored)."""
+    from territory.slots import contact_profile
+
     yield_ = np.full((len(days), slots), 0.5)
     if ws.has("contacts"):
         profile = contact_profile(ws, settings=settings).table
@@ -462,7 +489,61 @@ def place_values(
                 match = counts[(profile["jour"] == day) & (profile["debut"] == start)]
                 if len(match) and pd.notna(match.iloc[0]) and top:
                     yield_[day_pos, slot] = 0.2 + 0.8 * float(match.iloc[0]) / float(top)
-    return (priority * factor)[:, None, None] * yield_[None, :, :]
+    return yield_
+
+
+def place_reasons(
+    places: gpd.GeoDataFrame,
+    ranking: pd.DataFrame,
+    *,
+    weekly: Collection[str] = (),
+    due: Collection[str] = (),
+) -> pd.Series:
+    """Why each place is worth a visit, in French: its zone's coverage rule (``weekly``:
+    communes with a QPV; ``due``: other zones to cover this week), the zone's priority
+    rank and score, and the place's own priority when it is not 1.
+
+    Examples
+    --------
+    >>> places = gpd.GeoDataFrame({"zone": ["14118", "14200"], "priorite": [1, 2]},
+    ...                           geometry=[None, None])
+    >>> ranking = pd.DataFrame({"rang": [1, 2], "score": [81.4, 40.0]},
+    ...                        index=pd.Index(["14118", "14200"], name="code"))
+    >>> for reason in place_reasons(places, ranking, weekly={"14118"}):
+    ...     print(reason)
+    commune avec QPV : chaque semaine · commune n° 1 sur 2 (score 81)
+    commune n° 2 sur 2 (score 40) · priorité du lieu × 2
+    """
+    weekly, due = set(weekly), set(due)
+    zones = places.get("zone", pd.Series("", index=places.index)).astype(str)
+    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
+    priority = pd.Series(priority, index=places.index).fillna(1.0)
+    reasons = []
+    for zone, weight in zip(zones, priority, strict=True):
+        parts = []
+        if zone in weekly:
+            parts.append("commune avec QPV : chaque semaine")
+        elif zone in due:
+            parts.append("zone à couvrir cette semaine (tour mensuel des communes rurales)")
+        if zone in ranking.index:
+            rank, score = ranking.at[zone, "rang"], ranking.at[zone, "score"]
+            parts.append(f"commune n° {int(rank)} sur {len(ranking)} (score {score:.0f})")
+        if weight != 1:
+            parts.append(f"priorité du lieu × {_fr_number(float(weight))}")
+        reasons.append(" · ".join(parts))
+    return pd.Series(reasons, index=places.index, dtype=str)
+
+
+def _fr_number(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def _slot_reason(slot_yield: float) -> str:
+    if slot_yield >= 0.7:
+        return "créneau fort (beaucoup de contacts à cette heure)"
+    if slot_yield < 0.45:
+        return "créneau calme (peu de contacts à cette heure)"
+    return ""
 
 
 # ------------------------------------------------------------------------- coverage
@@ -477,14 +558,20 @@ def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -
     if not ws.has("communes"):
         return []
     communes = ws.read_table("communes", columns=["code", "densite"])
-    with_qpv: set[str] = set()
-    if ws.has("qpv"):
-        for text in ws.read_table("qpv", columns=["communes"])["communes"].fillna(""):
-            with_qpv |= {c.strip() for c in str(text).split(",") if c.strip()}
+    with_qpv = communes_with_qpv(ws)
     rural = sorted(communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"])
     turn = monday.isocalendar().week % rural_every_weeks
     due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
     return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+
+
+def communes_with_qpv(ws: Workspace) -> set[str]:
+    """Codes of the communes that hold (part of) a QPV."""
+    found: set[str] = set()
+    if ws.has("qpv"):
+        for text in ws.read_table("qpv", columns=["communes"])["communes"].fillna(""):
+            found |= {c.strip() for c in str(text).split(",") if c.strip()}
+    return found
 
 
 # ---------------------------------------------------------------------------- plans
@@ -529,6 +616,13 @@ def plan_week(
                 f"{', '.join(unplaced[:8])}{' …' if len(unplaced) > 8 else ''} (ajoutez des lieux)"
             )
         required_zones = [z for z in required_zones if z in placed]
+    ranking = commune_ranking(ws, settings=settings)
+    places = places.assign(
+        pourquoi=place_reasons(
+            places, ranking, weekly=communes_with_qpv(ws), due=set(required_zones)
+        ),
+        valeur_lieu=place_factor(places, ranking),
+    )
     transit = None
     if any(team.mode == TRANSIT for team in teams):
         transit = load_transit_network(ws)
@@ -536,7 +630,7 @@ def plan_week(
     plan = plan_rounds(
         places,
         teams,
-        value=place_values(ws, places, settings=settings),
+        value=place_values(ws, places, settings=settings, ranking=ranking),
         week=monday,
         base_crs="EPSG:4326",
         transit=transit,
@@ -688,6 +782,9 @@ def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPl
     for column in ("start", "end"):
         visits[column] = visits[column].map(datetime.fromisoformat)
     visits["locked"] = visits["locked"].astype(bool)
+    if "pourquoi" not in visits:  # saved before the reasons were stored
+        visits["pourquoi"] = ""
+    visits["pourquoi"] = visits["pourquoi"].fillna("").astype(str)
     return WeekPlan(
         week,
         int(meta["version"]),
@@ -872,6 +969,7 @@ def write_csv(plan: WeekPlan, out: Path) -> Path:
         "lon": "longitude",
         "lat": "latitude",
         "locked": "verrouillee",
+        "pourquoi": "pourquoi",
     }
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table[list(columns)].rename(columns=columns).to_csv(
@@ -951,7 +1049,8 @@ def write_sheet(plan: WeekPlan, ws: Workspace, out: Path, *, nearby_m: float = 1
             near = _nearby(partners, point, nearby_m)
             items.append(
                 f"<li><b>{row.start:%H:%M}–{row.end:%H:%M} · {_esc(row.place_name)}</b> "
-                f"({_esc(row.kind)}{', verrouillée' if row.locked else ''}){near}</li>"
+                f"({_esc(row.kind)}{', verrouillée' if row.locked else ''})"
+                f"{_why(getattr(row, 'pourquoi', ''))}{near}</li>"
             )
         title = f"{_esc(team)} — {day_label(rows['start'].iloc[0])} ({plan.week})"
         pages.append(
@@ -1058,10 +1157,24 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
                 "end": start + timedelta(minutes=v.end - v.start),
                 "locked": bool(v.locked),
                 "value": float(v.value),
+                "pourquoi": _visit_reason(by_id.loc[v.place], v.value),
             }
         )
     columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
-    return pd.DataFrame(rows, columns=[*columns, "locked", "value"])
+    return pd.DataFrame(rows, columns=[*columns, "locked", "value", "pourquoi"])
+
+
+def _why(reason: str) -> str:
+    return f"<br><small>Pourquoi : {_esc(reason)}</small>" if reason else ""
+
+
+def _visit_reason(place: pd.Series, value: float) -> str:
+    """The place's reasons (:func:`place_reasons`) and what the slot adds."""
+    reasons = [str(place.get("pourquoi", "") or "")]
+    factor = pd.to_numeric(place.get("valeur_lieu"), errors="coerce")
+    if pd.notna(factor) and factor > 0:
+        reasons.append(_slot_reason(value / float(factor)))
+    return " · ".join(r for r in reasons if r)
 
 
 def _minutes(moment: datetime) -> int:
@@ -1086,12 +1199,16 @@ __all__ = [
     "WeekPlan",
     "add_places",
     "candidate_places",
+    "commune_ranking",
+    "communes_with_qpv",
     "coverage_zones",
     "day_label",
     "load_plan",
     "load_teams",
     "move_visit",
     "new_place",
+    "place_factor",
+    "place_reasons",
     "place_values",
     "plan_history",
     "plan_week",
@@ -1103,6 +1220,7 @@ __all__ = [
     "save_edited",
     "save_plan",
     "save_teams",
+    "slot_yield",
     "teams_from_table",
     "transit_model_note",
     "week_grid",

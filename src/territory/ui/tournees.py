@@ -174,7 +174,7 @@ def visits_editor(plan: WeekPlan) -> pd.DataFrame:
         debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
         fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
     )
-    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "locked"]
+    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "pourquoi", "locked"]
     return st.data_editor(
         view[columns],
         num_rows="dynamic",
@@ -188,6 +188,7 @@ def visits_editor(plan: WeekPlan) -> pd.DataFrame:
             "fin": "Fin",
             "place_name": "Lieu",
             "kind": "Type",
+            "pourquoi": st.column_config.TextColumn("Pourquoi", width="large"),
             "locked": "Verrouillée",
         },
     )
