@@ -33,3 +33,27 @@ def test_contacts_benchmark_compares_with_the_naive_way(settings) -> None:
     assert figures["contacts_growth_2000_s"] > 0 and figures["contacts_growth_2000_s_naive"] > 0
     text = bench.table({"territories": {}, "contacts": figures})
     assert "| 2 000 | temps (s) |" in text
+
+
+def test_table_lists_every_section() -> None:
+    from territory import bench_planning
+
+    planner = bench_planning.planning_benchmark(
+        sizes=(15,), budget_s=0.5, long_s=1.0, all_candidates=False, say=lambda _: None
+    )
+    priorities = {
+        "zones": {"commune": 40, "qpv": 4, "cell": 1021},
+        "cold_s": 3.1,
+        "cold_runs_s": [3.1],
+        "rerank_s": {"commune": 0.005, "qpv": 0.004, "cell": 0.03},
+        "naive": {"total_s": 4.2},
+        "naive_kinds": ["commune", "qpv"],
+        "cold_same_kinds_s": 2.0,
+        "cold_ratio": 2.1,
+        "rerank_ratio": 453,
+        "load_average_before": [1.0, 1.0, 1.0],
+        "cpus": 2,
+    }
+    text = bench.table({"territories": {}, "priorities": {"demo": priorities}, "planner": planner})
+    assert "[demo] Où et quand" in text and "×2.1" in text
+    assert "Planificateur de tournées" in text and "| 15 |" in text

@@ -677,9 +677,9 @@ def test_benchmark_reports_ratios() -> None:
     result = bench_planning.planning_benchmark(
         sizes=(15,), budget_s=0.5, long_s=1.0, say=lambda _: None
     )
-    assert 0 < result["p15_objective_ratio"] <= 1
+    assert 0 < result["p15_objective_share"] <= 1
     assert result["p15_gap_pct"] == pytest.approx(
-        100 * (1 - result["p15_objective_ratio"]), abs=0.01
+        100 * (1 - result["p15_objective_share"]), abs=0.01
     )
     assert any("ratio" in key for key in result)
     assert "| 15 |" in bench_planning.table(result)

@@ -10,7 +10,10 @@
 * **contacts**: time and peak memory of a contact export turned into stored rows and
   protected density, at several sizes. Ours is the whole import (``import_file``: read,
   anonymise, snap to the 200 m grid, store in a workspace), then the density computed
-  from the store as the map does (count per cell in SQLite, ``protect_density``).
+  from the store as the map does (count per cell in SQLite, ``protect_density``);
+* **priorities** and **planner**: :mod:`territory.bench_priorities` (indicators and
+  ranking, cold and when only the weights change) and :mod:`territory.bench_planning`
+  (the 10-s plan against the best plan of a longer search).
 
 The naive way is what a first prototype does: a page that reads the raw layers and
 draws each with ``folium.GeoJson`` on every rerun, with no cache and no simplification.
@@ -43,6 +46,8 @@ from typing import Any
 from territory._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from territory.settings import Settings
 
+_LARGER_SCALES = ("departement",)
+"""Scales measured by the full run after the demo (the demo generator's scale option)."""
 CONTACT_SIZES_QUICK = (10_000, 100_000)
 CONTACT_SIZES_FULL = (10_000, 100_000, 1_000_000)
 NAIVE_TIME_CAP_S = 300.0
@@ -471,11 +476,25 @@ def _cells_in(bounds: Any) -> float:
 def run(
     *, quick: bool, settings: Settings, out_dir: Path, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Build the benchmark territories and measure them; write ``bench.json`` in ``out_dir``."""
+    """Build the benchmark territories and measure everything; write ``bench.json``.
+
+    Sections: ``territories`` (the map page at each scale), ``contacts``, ``priorities``
+    (indicators and ranking, at each scale) and ``planner`` (the 10-s plan against a long
+    search). Quick mode: the demo scale, contacts up to 100 k rows, the planner at 60 places
+    against a 30-s search (about 4 minutes). Full: demo, département and regional scales,
+    contacts up to 1 M rows, the planner at 60 / 120 / 240 places against 5-minute searches
+    (about 40 minutes).
+    """
+    from territory import bench_planning, bench_priorities
     from territory.demo import build_demo_workspace
 
-    scales = ["demo"] if quick else ["demo", "departement"]
-    results: dict[str, Any] = {"machine": _machine(), "quick": quick, "territories": {}}
+    scales = ["demo"] if quick else ["demo", *_LARGER_SCALES]
+    results: dict[str, Any] = {
+        "machine": _machine(),
+        "quick": quick,
+        "territories": {},
+        "priorities": {},
+    }
     with tempfile.TemporaryDirectory(prefix="territory-bench-") as tmp:
         for scale in scales:
             path = Path(tmp) / f"{scale}.gpkg"
@@ -488,10 +507,25 @@ def run(
                 path, settings=settings, repeats=3 if quick else 5, browser=True
             )
             results["territories"][scale] = {"build_s": build, **figures}
+            say(f"Indicateurs et classement « {scale} »…")
+            results["priorities"][scale] = bench_priorities.priorities_benchmark(
+                settings=settings,
+                workspace=path,
+                repeats=3,
+                # the naive 1 km cells take a quarter of an hour at département scale
+                naive_kinds=bench_priorities.KINDS if scale == "demo" else ("commune", "qpv"),
+                say=say,
+            )
     results["contacts"] = contacts_benchmark(
         CONTACT_SIZES_QUICK if quick else CONTACT_SIZES_FULL,
         settings=settings,
         communes=300 if quick else 1_550,
+        say=say,
+    )
+    results["planner"] = bench_planning.planning_benchmark(
+        sizes=(60,) if quick else bench_planning.SIZES,
+        long_s=bench_planning.LONG_S_QUICK if quick else bench_planning.LONG_S_FULL,
+        all_candidates=False,
         say=say,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -526,6 +560,15 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"| {scale} | construction (s) | {f['build_s']:.1f} | — | — |")
     if "contacts" in results:
         lines += ["", *_contacts_table(results["contacts"])]
+    if results.get("priorities"):
+        from territory import bench_priorities
+
+        for scale, figures in results["priorities"].items():
+            lines += ["", f"[{scale}] " + bench_priorities.table(figures)]
+    if "planner" in results:
+        from territory import bench_planning
+
+        lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
     return "\n".join(lines)
 
 

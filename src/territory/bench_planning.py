@@ -15,7 +15,7 @@ Measured, in the same run:
 * **long**: the same call with a 5-minute budget (30 s in quick mode) and, in the full
   run, a second 5-minute search on every candidate node (no candidate selection); the
   best objective of the run is the reference;
-* ``p{n}_objective_ratio`` = plan objective / best objective (goal ≥ 0.95 at 60 places),
+* ``p{n}_objective_share`` = plan objective / best objective (goal ≥ 0.95 at 60 places),
   ``p{n}_gap_pct`` the gap in percent, ``p{n}_time_ratio`` = long time / plan time.
 
 Run it with ``python -m territory.bench_planning [--quick]``.
@@ -210,7 +210,7 @@ def planning_benchmark(
     dict
         Per size ``n``: ``p{n}_time_s``, ``p{n}_objective``, ``p{n}_long_time_s``,
         ``p{n}_long_objective`` (and ``p{n}_long_all_…``), ``p{n}_best_objective``,
-        ``p{n}_objective_ratio`` (plan / best, goal ≥ 0.95), ``p{n}_gap_pct``,
+        ``p{n}_objective_share`` (plan / best, goal ≥ 0.95), ``p{n}_gap_pct``,
         ``p{n}_time_ratio`` (long time / plan time), visits, candidate nodes and missed
         coverage of every plan.
     """
@@ -251,7 +251,7 @@ def planning_benchmark(
         best = max(objectives)
         ratio = objectives[0] / best if best > 0 else 1.0
         result[f"p{n}_best_objective"] = round(best, 3)
-        result[f"p{n}_objective_ratio"] = round(ratio, 4)
+        result[f"p{n}_objective_share"] = round(ratio, 4)
         result[f"p{n}_gap_pct"] = round(100 * (1 - ratio), 2)
         result[f"p{n}_time_ratio"] = round(
             result[f"p{n}_long_time_s"] / max(result[f"p{n}_time_s"], 1e-9), 1
