@@ -203,6 +203,22 @@ def test_infeasible_week_gives_notes_not_an_exception(
     for visit in answer["visits"]:
         start, end = datetime.fromisoformat(visit["start"]), datetime.fromisoformat(visit["end"])
         assert start.weekday() == 0 and start.hour >= 10 and end - start <= timedelta(hours=1)
+        assert visit["pourquoi"]
+
+
+def test_cli_plan_lists_the_visits_in_french(
+    demo_workspace: Path, tmp_path: Path, settings: Settings, capsys, monkeypatch
+) -> None:
+    from territory.cli import main
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(settings.secret_path))
+    argv = ["plan", "--workspace", str(path), "--week", WEEK, "--time-limit", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"Semaine {WEEK}, version 1 :")
+    assert "lundi 30/11" in out and "Mon " not in out
 
 
 def test_field_sheet_prints_each_round_with_partners_nearby(planned, tmp_path: Path) -> None:

@@ -567,7 +567,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     print(f"Semaine {saved.week}, version {saved.version} : {len(saved.visits)} visite(s)")
     for row in saved.visits.itertuples(index=False):
-        print(f"  {row.team:<20} {row.start:%a %d/%m %H:%M}-{row.end:%H:%M}  {row.place_name}")
+        when = f"{plans.day_label(row.start):<14} {row.start:%H:%M}-{row.end:%H:%M}"
+        print(f"  {row.team:<20} {when}  {row.place_name}")
     for note in saved.notes:
         print(f"  note : {note}")
     return EXIT_OK

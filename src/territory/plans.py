@@ -103,6 +103,7 @@ class WeekPlan:
                 "end": row.end.isoformat(),
                 "locked": bool(row.locked),
                 "value": round(float(row.value), 3),
+                "pourquoi": str(getattr(row, "pourquoi", "") or ""),
             }
             for row in self.visits.itertuples(index=False)
         ]
