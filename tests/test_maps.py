@@ -8,6 +8,7 @@ at the three levels, partners (one still "à géocoder"), stops and one zone bla
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import shared_file
 from jinja2.utils import htmlsafe_json_dumps
 from shapely.geometry import Point, box
 
@@ -32,7 +34,12 @@ from territory.maps import (
     DENSITY_LEVEL_COLOURS,
     RETURNED_OBJECTS,
     MapLayers,
+    _Collection,
+    _CompactCollection,
+    _CompactGrid,
+    _Decoder,
     _GeoJsonLayer,
+    _PlainCollection,
     legend_html,
     territory_map,
     zone_from_click,
@@ -101,8 +108,12 @@ def qpv() -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def density() -> gpd.GeoDataFrame:
-    """Protected zones, in the order protect_density() might give them (200 m first)."""
+def density(communes) -> gpd.GeoDataFrame:
+    """Protected zones, in the order protect_density() might give them (200 m first).
+
+    The rest of 91004 is drawn as its commune (as views.density_layer() draws it); the
+    rest of 91008 has another shape (sent as given).
+    """
     return gpd.GeoDataFrame(
         {
             "zone": [
@@ -130,7 +141,7 @@ def density() -> gpd.GeoDataFrame:
                     "CRS3035RES1000mN2887000E3737000",
                 ]
             ).to_crs(4326),
-            box(2.1, 49.0, 2.2, 49.1),
+            communes.set_index("code").geometry["91004"],
             box(2.2, 49.0, 2.3, 49.1),
         ],
         crs="EPSG:4326",
@@ -209,6 +220,11 @@ def parts(m: folium.Map) -> dict[str, list[_GeoJsonLayer]]:
 
 def features(m: folium.Map, name: str) -> list[dict]:
     return parts(m)[name][0].features
+
+
+def collections(m: folium.Map) -> list[_Collection]:
+    """The data of the page, in the order the page defines it."""
+    return [c for c in m._children.values() if isinstance(c, _Collection)]
 
 
 # --- offline ---------------------------------------------------------------------------
@@ -463,6 +479,11 @@ def density_part(gdf: gpd.GeoDataFrame, **kwargs) -> _GeoJsonLayer:
     return layer
 
 
+def grid_of(layer: _GeoJsonLayer) -> _CompactGrid:
+    assert isinstance(layer.data.encoded, _CompactGrid)
+    return layer.data.encoded
+
+
 def corner_error_m(features: list[dict], expected: gpd.GeoDataFrame) -> float:
     """Largest distance (m) between drawn corners and the given squares', zone by zone."""
     by_zone = {f["properties"]["zone"]: f["geometry"]["coordinates"][0] for f in features}
@@ -476,8 +497,9 @@ def corner_error_m(features: list[dict], expected: gpd.GeoDataFrame) -> float:
 def test_grid_squares_are_rebuilt_from_their_ids(extent, n: int) -> None:
     zones = grid_zones(random_ids(extent, n))
     layer = density_part(zones)
-    assert layer.encoded.rows and layer.encoded.fit is not None
-    assert layer.encoded.fit.error_m < 1
+    grid = grid_of(layer)
+    assert grid.rows and grid.fit is not None
+    assert grid.fit.error_m < 1
     assert layer.payload.count("CRS3035RES") == 1  # ids are rebuilt in the browser
     feats = layer.features
     assert sorted(f["properties"]["zone"] for f in feats) == sorted(zones["zone"])
@@ -558,7 +580,7 @@ def test_other_zones_are_sent_as_given() -> None:
     zones.loc[1, "zone"] = "CRS3035RES200mN02886200E3736000"  # not written as the browser would
     zones.loc[2, "level"] = "200m"  # a 1 km id at another level
     layer = density_part(zones)
-    sent = layer.encoded.rows
+    sent = grid_of(layer).rows
     assert len(sent) == 3  # only the last zone travels as a row
     feats = {f["properties"]["zone"]: f for f in layer.features}
     assert set(feats) == {*zones["zone"]}
@@ -571,7 +593,7 @@ def test_without_a_good_fit_squares_are_sent_as_coordinates(monkeypatch) -> None
     zones = grid_zones(random_ids(FRANCE, 200))
     monkeypatch.setattr("territory.maps._FIT_DEGREES", range(1, 3))  # too coarse for France
     layer = density_part(zones)
-    assert not layer.encoded.rows and layer.payload.startswith('{"type":"FeatureCollection"')
+    assert not grid_of(layer).rows and layer.payload.startswith('{"type":"FeatureCollection"')
     assert corner_error_m(layer.features, zones) < 1
 
 
@@ -582,9 +604,8 @@ def test_privacy_check_runs_on_what_is_sent(monkeypatch, density) -> None:
 
     def leaky(**kwargs):
         grid = encode(**kwargs)
-        return maps._CompactGrid(
-            grid.explicit, [[*e[:1], 3, "3", *e[3:]] for e in grid.table], grid.rows, grid.fit
-        )
+        leak = [{**e, "count": 3, "label": "3"} for e in grid.table]
+        return maps._CompactGrid(grid.explicit, leak, grid.rows, grid.fit, grid.refs)
 
     monkeypatch.setattr(maps._CompactGrid, "encode", staticmethod(leaky))
     with pytest.raises(ValidationError, match="entre 1 et 10"):
@@ -597,34 +618,67 @@ def test_page_shows_no_count_under_k() -> None:
     zones["label"] = [("< 11" if pd.isna(c) else str(c)) for c in zones["count"]]
     html = territory_map(MapLayers(density=zones)).get_root().render()
     layer = density_part(zones)
-    for entry in layer.encoded.table:  # [level, count, label, area, class]
-        assert entry[1] is None or entry[1] >= 11
-        assert entry[2] == "< 11" or int(entry[2]) >= 11
+    for entry in grid_of(layer).table:
+        assert entry["count"] is None or entry["count"] >= 11
+        assert entry["label"] == "< 11" or int(entry["label"]) >= 11
     assert {f["properties"]["count"] for f in layer.features} == {None, 15, 20, 35, 11, 1200}
-    (table,) = re.findall(r"var P = (\[.*?\]\]);", html)
-    assert json.loads(table) == layer.encoded.table
+    (table,) = re.findall(r"var P = (\[.*?\}\]);", html)
+    assert json.loads(table) == grid_of(layer).table
+    # Every count of the page reads "count":n, as the page tests look for them.
+    counts = [int(c) for c in re.findall(r'"count":(\d+)', html)]
+    assert sorted(set(counts)) == [11, 15, 20, 35, 1200]
 
 
 NODE = shutil.which("node")
 
 
-@pytest.mark.skipif(NODE is None, reason="node absent : le programme est vérifié dans Chromium")
-def test_browser_program_builds_the_same_features(tmp_path: Path, density) -> None:
-    zones = pd.concat([density, grid_zones(random_ids(DEPARTEMENT, 500))], ignore_index=True)
-    layer = density_part(zones)
-    script = tmp_path / "density.js"
-    script.write_text(f"process.stdout.write(JSON.stringify({layer.payload}));", encoding="utf-8")
+def browser_features(tmp_path: Path, m: folium.Map) -> dict[str, list[dict]]:
+    """Run the page's data (decoder and collections, as the page writes them) in node."""
+    m.get_root().render()
+    data = [c for c in m._children.values() if isinstance(c, (_Collection, _Decoder))]
+    names = [c.get_name() for c in data if isinstance(c, _Collection)]
+    script = tmp_path / "data.js"
+    script.write_text(
+        "\n".join(c._template.module.script(c) for c in data)
+        + "\nprocess.stdout.write(JSON.stringify({"
+        + ",".join(f"{n}: {n}.features" for n in names)
+        + "}));",
+        encoding="utf-8",
+    )
+    assert NODE is not None
     out = subprocess.run([NODE, str(script)], capture_output=True, check=True, text=True)
-    built = json.loads(out.stdout)["features"]
-    expected = layer.features
-    assert [f["properties"] for f in built] == [f["properties"] for f in expected]
-    for got, want in zip(built, expected, strict=True):
-        np.testing.assert_allclose(
-            np.array(got["geometry"]["coordinates"][0], dtype=float),
-            np.array(want["geometry"]["coordinates"][0], dtype=float),
-            rtol=0,
-            atol=1e-9,
-        )
+    return json.loads(out.stdout)
+
+
+@pytest.mark.skipif(NODE is None, reason="node absent : le programme est vérifié dans Chromium")
+def test_browser_programs_build_the_same_features(tmp_path: Path, layers: MapLayers) -> None:
+    """Every decoder of the page (compact collections, density program with its
+    references to the communes) builds in JavaScript what the Python mirror builds."""
+    zones = pd.concat([layers.density, grid_zones(random_ids(DEPARTEMENT, 500))])
+    routes = gpd.GeoDataFrame(
+        {"team": ["A", "A"], "label": ["trajet", "retour"]},
+        geometry=[
+            shapely.LineString([(2.01, 48.81), (2.05, 48.86), (2.1, 48.9)]),
+            shapely.MultiLineString([[(2.1, 48.9), (2.0, 48.8)], [(2.2, 48.9), (2.21, 48.91)]]),
+        ],
+        crs="EPSG:4326",
+    )
+    m = territory_map(dataclasses.replace(layers, density=zones, routes=routes))
+    kinds = {type(c.encoded) for c in collections(m)}
+    assert kinds == {_CompactCollection, _CompactGrid}
+    assert any(c.needs is not None for c in collections(m))  # the rests of communes
+    built = browser_features(tmp_path, m)
+    for data in collections(m):
+        got, want = built[data.get_name()], data.features()
+        assert [f["properties"] for f in got] == [f["properties"] for f in want]
+        for g, w in zip(got, want, strict=True):
+            assert g["geometry"]["type"] == w["geometry"]["type"]
+            np.testing.assert_allclose(
+                shapely.get_coordinates(shapely.geometry.shape(g["geometry"])),
+                shapely.get_coordinates(shapely.geometry.shape(w["geometry"])),
+                rtol=0,
+                atol=1e-9,
+            )
 
 
 def test_legend_explains_secret(layers: MapLayers) -> None:
@@ -792,6 +846,205 @@ def test_scores_are_a_clickable_choropleth_with_its_legend(communes) -> None:
     assert zone_from_click(click) == ("scores", "00001")
 
 
+# --- compact collections: integer coordinates, shared borders, fallbacks -------------------
+QUANTUM = 1e-5  # precision 5
+FRAME = box(2.0, 48.6, 2.6, 49.0)
+
+
+@pytest.fixture(scope="module")
+def coverage() -> gpd.GeoDataFrame:
+    """About 120 Voronoi communes with wiggly borders sharing every vertex, an enclave
+    (a commune inside another, the hole of its host) and a commune in two parts."""
+    rng = np.random.default_rng(7)
+    seeds = shapely.points(np.c_[rng.uniform(2.0, 2.6, 120), rng.uniform(48.6, 49.0, 120)])
+    cells = shapely.intersection(
+        shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=FRAME, ordered=True)
+        ),
+        FRAME,
+    )
+    # The enclave: a small disc around the seed farthest from its cell's border.
+    room = shapely.distance(seeds, shapely.boundary(cells))
+    enclave = seeds[np.argmax(room)].buffer(room.max() / 3, quad_segs=4)
+    # Borders noded once and densified once: neighbours have the very same vertices.
+    lines = shapely.union_all([*shapely.boundary(cells), enclave.boundary])
+    faces = shapely.get_parts(
+        shapely.polygonize(shapely.get_parts(shapely.segmentize(lines, 0.002)))
+    )
+
+    def wiggle(xy: np.ndarray) -> np.ndarray:
+        return xy + 0.0005 * np.c_[np.sin(xy[:, 1] * 300), np.cos(xy[:, 0] * 300)]
+
+    faces = list(shapely.transform(faces, wiggle))
+    # Two faces far apart make one commune in two parts.
+    far = int(np.argmax([f.centroid.distance(faces[0].centroid) for f in faces]))
+    faces[0] = shapely.union(faces[0], faces.pop(far))
+    assert faces[0].geom_type == "MultiPolygon" and shapely.coverage_is_valid(np.array(faces))
+    codes = [f"91{i:03d}" for i in range(len(faces))]
+    return gpd.GeoDataFrame({"code": codes, "nom": codes}, geometry=faces, crs="EPSG:4326")
+
+
+def drawn_shapes(layer: _GeoJsonLayer) -> np.ndarray:
+    return np.array([shapely.geometry.shape(f["geometry"]) for f in layer.features])
+
+
+def test_shared_borders_stay_shared_after_simplification(coverage) -> None:
+    tolerance = 0.001
+    (layer,) = parts(territory_map(MapLayers(communes=coverage), tolerance=tolerance))[NAMES[0]]
+    encoded = layer.data.encoded
+    assert isinstance(encoded, _CompactCollection)
+    drawn = drawn_shapes(layer)
+    source = coverage.geometry.to_numpy()
+    assert [g.geom_type for g in drawn] == [g.geom_type for g in source]
+    assert shapely.get_num_coordinates(drawn).sum() < shapely.get_num_coordinates(source).sum() / 3
+    # Still a coverage: no overlap, neighbours' borders are the same points…
+    assert shapely.coverage_is_valid(drawn)
+    # …no gap opened between them (the union is the frame, without holes)…
+    union = shapely.coverage_union_all(drawn)
+    assert union.geom_type == "Polygon" and not union.interiors
+    assert union.area == pytest.approx(FRAME.area, rel=1e-4)
+    # …and each drawn commune is its simplified shape, within the rounding (these smooth
+    # borders move by less than the tolerance; Visvalingam-Whyatt's tolerance bounds
+    # the area of what is removed, about tolerance², not the distance).
+    simplified = shapely.coverage_simplify(source, tolerance)
+    assert (shapely.hausdorff_distance(drawn, simplified) <= QUANTUM).all()
+    assert (shapely.hausdorff_distance(drawn, source) <= tolerance + QUANTUM).all()
+    # Every inner border travels once: a shared arc is referenced by its two rings.
+    refs = [r for f in encoded.geometries for ring in _rings_of(f) for r in ring]
+    used = np.bincount([r if r >= 0 else ~r for r in refs])
+    assert set(used) == {1, 2} and (used == 2).sum() > len(coverage)
+    # Each point travels once, but for the ends of arcs.
+    sent = sum(len(a) for a in encoded.arcs) // 2
+    distinct = len(np.unique(shapely.get_coordinates(drawn), axis=0))
+    assert sent <= distinct + 2 * len(encoded.arcs)
+    assert sent < 0.7 * shapely.get_num_coordinates(drawn).sum()
+
+
+def _rings_of(geometry: list) -> list[list[int]]:
+    """The rings (arc references) of a compact polygon or multipolygon."""
+    return geometry if isinstance(geometry[0][0], int) else [r for p in geometry for r in p]
+
+
+def test_an_enclave_and_its_hole_are_one_arc(coverage) -> None:
+    (layer,) = parts(territory_map(MapLayers(communes=coverage)))[NAMES[0]]
+    encoded = layer.data.encoded
+    drawn = drawn_shapes(layer)
+    (host,) = [i for i, g in enumerate(drawn) if g.geom_type == "Polygon" and g.interiors]
+    hole = shapely.Polygon(drawn[host].interiors[0])
+    inner = int(np.argmin(shapely.hausdorff_distance(drawn, hole)))  # the enclave
+    ((arc,),) = encoded.geometries[inner]  # one ring, one arc: no junction on it
+    _, (hole_arc,) = encoded.geometries[host]
+    assert {arc, ~arc} & {hole_arc}  # the same arc (in whichever direction each ring runs)
+    assert drawn[inner].equals(hole)
+
+
+def test_communes_payload_is_less_than_half_the_geojson(coverage) -> None:
+    (layer,) = parts(territory_map(MapLayers(communes=coverage)))[NAMES[0]]
+    plain = json.dumps({"type": "FeatureCollection", "features": layer.features})
+    assert len(layer.payload) < len(plain) / 2
+
+
+@pytest.mark.real_data
+def test_real_communes_keep_their_shared_borders() -> None:
+    """648 communes of the Nord (IGN, simplified by mapshaper): borders, enclaves. The
+    file is already simplified about as much as the default: a coarser tolerance."""
+    communes = gpd.read_file(shared_file("communes-59-nord.geojson"))
+    m = territory_map(MapLayers(communes=communes), tolerance=0.001)
+    (layer,) = parts(m)[NAMES[0]]
+    drawn = drawn_shapes(layer)
+    given = communes.geometry.to_numpy()
+    assert shapely.get_num_coordinates(drawn).sum() < shapely.get_num_coordinates(given).sum()
+    assert shapely.coverage_is_valid(drawn)
+    # What is drawn is the simplified coverage, within the rounding.
+    simplified = shapely.coverage_simplify(given, 0.001)
+    assert (shapely.hausdorff_distance(drawn, simplified) <= QUANTUM).all()
+    union = shapely.coverage_union_all(drawn)
+    expected = shapely.coverage_union_all(communes.geometry.to_numpy())
+    assert shapely.get_num_interior_rings(shapely.get_parts(union)).sum() == (
+        shapely.get_num_interior_rings(shapely.get_parts(expected)).sum()
+    )
+
+
+def test_points_round_trip_within_half_a_unit(layers: MapLayers) -> None:
+    m = territory_map(layers)
+    for name, given in [("Arrêts de transport", layers.stops), ("Partenaires", layers.partners)]:
+        (layer,) = parts(m)[name]
+        assert isinstance(layer.data.encoded, _CompactCollection)
+        drawn = np.array([f["geometry"]["coordinates"] for f in layer.features])
+        placed = given[given.geometry.notna()]
+        assert np.abs(drawn - shapely.get_coordinates(placed.geometry)).max() <= QUANTUM / 2
+
+
+def test_lines_round_trip_and_mixed_kinds_fall_back_to_geojson() -> None:
+    lines = [
+        shapely.LineString([(2.012344, 48.81), (2.05, 48.86), (2.1, 48.9)]),
+        shapely.MultiLineString([[(2.1, 48.9), (2.0, 48.8)], [(2.2, 48.9), (2.21, 48.91)]]),
+    ]
+    routes = gpd.GeoDataFrame(
+        {"team": ["A", "B"], "label": ["aller", "retour"]}, geometry=lines, crs="EPSG:4326"
+    )
+    (layer,) = parts(territory_map(MapLayers(routes=routes)))["Tournées"]
+    assert isinstance(layer.data.encoded, _CompactCollection)
+    drawn = drawn_shapes(layer)
+    assert [g.geom_type for g in drawn] == ["LineString", "MultiLineString"]
+    assert (shapely.hausdorff_distance(drawn, np.array(lines)) <= QUANTUM).all()
+    # Rounds as lines and their visits as points in one layer: plain GeoJSON.
+    visits = gpd.GeoDataFrame(
+        {"team": ["A"], "label": ["visite"], "ordre": [1]},
+        geometry=[shapely.Point(2.05, 48.86)],
+        crs="EPSG:4326",
+    )
+    mixed = pd.concat([routes, visits], ignore_index=True)
+    (layer,) = parts(territory_map(MapLayers(routes=mixed)))["Tournées"]
+    assert isinstance(layer.data.encoded, _PlainCollection)
+    assert layer.payload.startswith('{"type":"FeatureCollection"')
+    assert [f["geometry"]["type"] for f in layer.features] == [
+        "LineString",
+        "MultiLineString",
+        "Point",
+    ]
+
+
+def test_qpv_outline_draws_the_fill_features(layers: MapLayers, html: str) -> None:
+    fill, outline = parts(territory_map(layers))["QPV"]
+    assert outline.data is fill.data  # sent once, drawn twice
+    assert html.count('"nom":"Les Tilleuls"') == 1
+
+
+def test_rest_of_a_commune_is_drawn_from_the_commune_shape(layers: MapLayers) -> None:
+    m = territory_map(layers)
+    (communes,) = parts(m)[NAMES[0]]
+    (density,) = parts(m)[DENSITY]
+    grid = grid_of(density)
+    assert density.data.needs is communes.data
+    assert len(grid.refs) == 2  # one zone: [table index, commune index]
+    shapes = {f["properties"]["code"]: f["geometry"] for f in communes.features}
+    zones = {f["properties"]["zone"]: f for f in density.features}
+    assert zones["91004"]["geometry"] == shapes["91004"]  # the very shape drawn beneath
+    assert zones["91004"]["properties"] == {
+        "zone": "91004",
+        "level": "commune",
+        "count": 40,
+        "label": "40",
+        "area_km2": 80.0,
+        "classe": 0,
+    }
+    assert '"91004"' not in density.payload  # its id comes from the communes too
+    # The rest of 91008 has its own shape: sent as given.
+    assert '"zone":"91008"' in density.payload
+    assert zones["91008"]["geometry"] != shapes["91008"]
+
+
+def test_rest_of_a_commune_not_drawn_is_sent_as_given(layers: MapLayers, communes) -> None:
+    others = communes[communes["code"] != "91004"]
+    m = territory_map(dataclasses.replace(layers, communes=others))
+    (density,) = parts(m)[DENSITY]
+    assert density.data.needs is None and not grid_of(density).refs
+    zones = {f["properties"]["zone"]: f for f in density.features}
+    given = layers.density.set_index("zone").geometry["91004"]
+    assert shapely.geometry.shape(zones["91004"]["geometry"]).equals(given)
+
+
 # --- geometry -------------------------------------------------------------------------------
 def test_communes_simplified_without_gaps(communes) -> None:
     m = territory_map(MapLayers(communes=communes), tolerance=0.001)
@@ -813,9 +1066,16 @@ def test_coordinates_are_rounded(communes, precision: int) -> None:
         communes.geometry.values, lambda xy: xy + 1e-9 * np.sin(xy * 1000) + 1 / 3 * 1e-7
     )
     layer = parts(territory_map(MapLayers(communes=jittered), precision=precision))[NAMES[0]][0]
-    geometry = layer.payload[layer.payload.index('"geometry"') :]
-    decimals = [len(d) for d in re.findall(r"\.(\d+)", geometry)]
-    assert decimals and max(decimals) <= precision
+    # Sent as integers in units of 10**-precision degrees…
+    assert f'"s":{10**precision},' in layer.payload
+    geometry = layer.payload[layer.payload.index('"a":') :]
+    assert re.fullmatch(r'"a":[-0-9,\[\]]+,"g":[-0-9,\[\]]+\}\)', geometry)
+    # …which the browser turns back into numbers of at most `precision` decimals.
+    coordinates = np.concatenate(
+        [shapely.get_coordinates(shapely.geometry.shape(f["geometry"])) for f in layer.features]
+    )
+    decimals = [len(repr(float(v)).split(".")[1]) for v in coordinates.ravel()]
+    assert max(decimals) <= precision
 
 
 def test_other_crs_is_converted_with_a_warning(communes) -> None:
@@ -886,7 +1146,9 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                 map.eachLayer(l => {
                     if (!l.feature) { return; }
                     const p = l.feature.properties;
-                    if (p.layer) { out.layers[p.layer] = (out.layers[p.layer] || 0) + 1; }
+                    if (p.layer && l.options.interactive !== false) {  // not the QPV outline
+                        out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
+                    }
                     if (p.layer === "communes") {
                         out.fills[p.code] = l._path.getAttribute("fill");
                     }

@@ -41,3 +41,29 @@ def test_zone_details_in_french(demo_workspace: Path, settings) -> None:
     assert (
         cell["rows"].set_index("Indicateur").loc["Contacts (protégés)", "Valeur"] == zone["label"]
     )
+
+
+def test_rest_of_commune_zones_are_drawn_from_the_commune_shapes(
+    demo_workspace: Path, settings
+) -> None:
+    """Every "rest of the commune" zone of the map references a commune the map draws,
+    shows its protected figures, and takes the commune's drawn shape."""
+    from territory.maps import territory_map
+
+    layers = map_layers(Workspace.open(demo_workspace), settings=settings)
+    rests = layers.density[layers.density["level"] == "commune"]
+    assert len(rests) and rests["zone"].isin(layers.communes["code"]).all()
+    m = territory_map(layers, k=settings.k)
+    groups = {g.layer_name: g for g in m._children.values() if hasattr(g, "layer_name")}
+    (communes,) = groups["Communes (grille de densité)"]._children.values()
+    (density,) = groups["Densité de contacts (protégée)"]._children.values()
+    assert density.data.needs is communes.data
+    assert '"level":"commune"' not in density.data.encoded.explicit  # none sent as given
+    shapes = {f["properties"]["code"]: f["geometry"] for f in communes.features}
+    drawn = {f["properties"]["zone"]: f for f in density.features}
+    for zone in rests.itertuples():
+        feature = drawn[zone.zone]
+        assert feature["geometry"] == shapes[zone.zone]
+        assert feature["properties"]["label"] == zone.label
+        assert feature["properties"]["count"] == (None if pd.isna(zone.count) else zone.count)
+        assert feature["properties"]["area_km2"] == round(zone.area_km2, 4)

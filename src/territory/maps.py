@@ -17,16 +17,25 @@ Design notes (measured at département scale, see the tests for the contract):
   Leaflet directly.
 * **One Leaflet layer per map layer**, not one object per feature. Each layer is a
   :class:`_GeoJsonLayer`: a ``folium.map.Layer`` whose script is
-  ``L.geoJson(<compact GeoJSON>, {style, pointToLayer, pane…})``. Styles, tooltips and
+  ``L.geoJson(<collection>, {style, pointToLayer, pane…})``. Styles, tooltips and
   popups are small JavaScript functions written once per layer that read the feature
   properties, so nothing is repeated per feature (``folium.GeoJson(style_function=…)``
   writes one ``case`` per feature and ``properties.style`` one style object per
-  feature; both are larger). The GeoJSON is serialised once, without spaces, when the
-  map is built: ``st_folium`` renders the map twice per rerun and only copies the text.
+  feature; both are larger).
+* **Data once per page**: each layer draws a :class:`_Collection`, a variable of the page
+  written before the layers, serialised once when the map is built (``st_folium``
+  renders the map twice per rerun and only copies the text). The QPV fill and outline
+  draw the same collection; the density's "rest of the commune" zones take the shapes
+  of the communes' collection (referenced by index, the id being the commune code).
 * **Small geometry**: communes are simplified with ``shapely.coverage_simplify`` (shared
   borders stay shared: no gaps), other polygons with a topology-preserving simplify;
   every coordinate is rounded to ``precision`` decimals (5 ≈ 1 m); only the properties
   the map needs are kept.
+* **Integer geometry** (:class:`_CompactCollection`): coordinates travel as integers in
+  units of the rounding, each the change from the previous point, and polygons as a
+  topology (TopoJSON-like arcs): a border shared by two communes is sent once and drawn
+  by both from the same points. About 3 times smaller than GeoJSON for the communes.
+  Layers mixing points and lines (rounds and their visits) stay plain GeoJSON.
 * **Grid squares as rows**: 200 m and 1 km density zones whose geometry is their id's
   square are sent as three integers each and rebuilt in the browser (id and corners, from
   a polynomial fitted to PROJ, checked ≤ 0.1 m on every corner; see :class:`_CompactGrid`):
@@ -68,7 +77,7 @@ import json
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -266,10 +275,21 @@ def territory_map(
         Disclosure threshold: the density layer may not show a count in 1..k-1, and
         suppressed zones without a label read ``"< k"``.
     precision
-        Decimals kept in coordinates (5 ≈ 1 m).
+        Decimals kept in coordinates; they travel as integers in these units. At 5,
+        a point moves by 0.6 m at most (at 46-51° N): under a pixel up to zoom 17
+        (0.8 m per pixel), where the map can go no further than 19.
     tolerance
-        Simplification tolerance in degrees (0 keeps every vertex); communes are
-        simplified as a coverage, so neighbours keep their shared border.
+        Simplification tolerance in degrees (0 keeps every vertex). Communes are
+        simplified as a coverage (Visvalingam-Whyatt: details of an area up to about
+        tolerance² go), so neighbours keep their shared border, and the density's "rest
+        of the commune" zones use the same shapes; other polygons with Douglas-Peucker
+        (a border moves by the tolerance at most), QPV and density zones sent as given
+        with a quarter of it. The default 0.0002° (22 m north-south, 15 m east-west)
+        removes details of about 20 m: under a pixel up to zoom 12 (26 m per pixel, a
+        25 km wide view; a département fits at about zoom 9), 1-2 pixels at zoom 13,
+        3-4 at zoom 14 (street level). On the département demo no commune border moves
+        by more than 5 m. Borders are drawn for context; the density squares are exact
+        (see :class:`_LonLatFit`).
     stop_buffer_m
         Walking distance that defines the zones blanches (``Settings.stop_buffer_m``),
         used in the layer name.
@@ -319,13 +339,9 @@ def territory_map(
     if basemap is not None:
         _basemap(basemap).add_to(m)
 
-    built: dict[str, list[_GeoJsonLayer]] = {}
+    communes, shapes = _communes_layers(layers.communes, precision, tolerance)
     groups = [
-        (
-            NAME_COMMUNES,
-            LAYER_COMMUNES,
-            lambda: _communes_layers(layers.communes, precision, tolerance),
-        ),
+        (NAME_COMMUNES, LAYER_COMMUNES, lambda: communes),
         (
             NAME_SCORES,
             LAYER_SCORES,
@@ -335,7 +351,7 @@ def territory_map(
         (
             NAME_DENSITY,
             LAYER_DENSITY,
-            lambda: _density_layers(layers.density, precision, tolerance, k),
+            lambda: _density_layers(layers.density, precision, tolerance, k, shapes),
         ),
         (
             _name_gaps(stop_buffer_m),
@@ -347,21 +363,29 @@ def territory_map(
         (NAME_PLACES, "places", lambda: _place_layers(layers.places, precision)),
         (NAME_PARTNERS, LAYER_PARTNERS, lambda: _partner_layers(layers.partners, precision)),
     ]
-    for name, key, build in groups:
-        parts = build()
-        if not parts:
-            continue
+    built = {key: (name, parts) for name, key, build in groups if (parts := build())}
+    # The data first (each collection once, before the layers that draw it), then the
+    # layers, one feature group each.
+    _Decoder().add_to(m)
+    added: set[int] = set()
+    for _, parts in built.values():
+        for part in parts:
+            for data in (part.data.needs, part.data):
+                if data is not None and id(data) not in added:
+                    added.add(id(data))
+                    data.add_to(m)
+    for name, parts in built.values():
         group = _FeatureGroup(name=name, overlay=True, control=True, show=True)
         for part in parts:
             part.add_to(group)
         group.add_to(m)
-        built[key] = parts
 
     if legend:
         _Legend(legend_html(layers, k=k, stop_buffer_m=stop_buffer_m)).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
-    bounds = _bounds_of(built.get(LAYER_COMMUNES) or [p for ps in built.values() for p in ps])
+    drawn = [p for _, parts in built.values() for p in parts]
+    bounds = _bounds_of(built[LAYER_COMMUNES][1] if LAYER_COMMUNES in built else drawn)
     if bounds is not None:
         (south, west), (north, east) = bounds
         m.location = [(south + north) / 2, (west + east) / 2]
@@ -554,12 +578,12 @@ def zone_from_click(returned: Mapping[str, Any] | None) -> tuple[str, str] | Non
 # Leaflet elements
 # ----------------------------------------------------------------------------------------
 class _GeoJsonLayer(folium.map.Layer):
-    """One map layer as a single ``L.geoJson`` built from pre-serialised compact GeoJSON.
+    """One map layer as a single ``L.geoJson`` of a :class:`_Collection` of the page.
 
     Parameters
     ----------
-    payload
-        FeatureCollection text, already safe inside a ``<script>``.
+    data
+        The collection drawn (several layers may draw the same one).
     bounds
         ``[[south, west], [north, east]]`` of the features.
     options
@@ -572,7 +596,7 @@ class _GeoJsonLayer(folium.map.Layer):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.payload }},
+        var {{ this.get_name() }} = L.geoJson({{ this.data.get_name() }},
             {{ this.options|tojavascript }});
         {%- if this.bind %}
         ({{ this.bind }})({{ this.get_name() }});
@@ -586,7 +610,7 @@ class _GeoJsonLayer(folium.map.Layer):
 
     def __init__(
         self,
-        payload: str,
+        data: _Collection,
         bounds: list[list[float]],
         *,
         options: dict[str, Any],
@@ -595,7 +619,7 @@ class _GeoJsonLayer(folium.map.Layer):
     ) -> None:
         super().__init__(overlay=True, control=False, show=True)
         self._name = "GeoJsonLayer"
-        self.payload = payload
+        self.data = data
         self.bounds = bounds
         self.options = options
         self.bind = bind
@@ -605,31 +629,87 @@ class _GeoJsonLayer(folium.map.Layer):
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Like ``Layer.render``, but the script goes into the page as plain text.
 
-        ``MacroElement.render`` wraps every script in a new Jinja template: megabytes of
-        GeoJSON would be lexed again on each render (≈ 0.6 s at département scale). The
-        ``addTo`` call is part of the script, written with the names of this render (see
-        :class:`_FeatureGroup`).
+        The ``addTo`` call is part of the script, written with the names of this render
+        (see :class:`_FeatureGroup`).
         """
         if self._parent is None:
             raise TypeError("a map layer renders only inside a feature group or a map")
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            raise TypeError("a map layer renders only inside a folium Figure")
-        script = self._template.module.__dict__["script"]
-        # A map rendered again under new names (st_folium) must not keep the old copy.
-        figure.script._children.pop(self._script_key, None)
-        self._script_key = self.get_name()
-        figure.script.add_child(_Text(str(script(self, kwargs))), name=self._script_key)
-        for child in self._children.values():
-            child.render(**kwargs)
+        self._script_key = _render_as_text(self, self._script_key, kwargs)
+
+    @property
+    def payload(self) -> str:
+        """The JavaScript expression of the collection drawn (for tests and debugging)."""
+        return self.data.payload
 
     @property
     def features(self) -> list[dict[str, Any]]:
-        """The features as sent to the browser (parsed back, for tests and debugging)."""
-        return list(json.loads(self.payload)["features"])
+        """The features the browser builds (decoded again in Python)."""
+        return self.data.features()
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         return [list(self.bounds[0]), list(self.bounds[1])]
+
+
+class _Collection(folium.MacroElement):
+    """The features of one or more layers: one JavaScript variable of the page.
+
+    Collections are children of the map added before the layers, so that two layers can
+    draw the same features (QPV fill and outline) and a collection can be a function of
+    another one (``needs``): the density's "rest of the commune" zones take their shapes
+    from the communes. The text is made once, when the map is built: ``st_folium``
+    renders the map twice per rerun and only copies it.
+
+    Parameters
+    ----------
+    encoded
+        :class:`_PlainCollection`, :class:`_CompactCollection` or :class:`_CompactGrid`.
+    needs
+        The collection ``encoded`` is a function of, if any.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.payload }}
+        {%- if this.needs %}({{ this.needs.get_name() }}){% endif %};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, encoded: _Encoded, *, needs: _Collection | None = None) -> None:
+        super().__init__()
+        self._name = "Collection"
+        self.encoded = encoded
+        self.needs = needs
+        self.payload = encoded.script()
+        self._script_key = ""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Like ``MacroElement.render``, but the script goes into the page as plain text."""
+        self._script_key = _render_as_text(self, self._script_key, kwargs)
+
+    def features(self) -> list[dict[str, Any]]:
+        """The features the browser builds (decoded again in Python)."""
+        return self.encoded.features(None if self.needs is None else self.needs.features())
+
+
+def _render_as_text(element: folium.MacroElement, key: str, kwargs: dict[str, Any]) -> str:
+    """Put the element's script into the page as plain text; returns its new key.
+
+    ``MacroElement.render`` wraps every script in a new Jinja template: megabytes of
+    data would be lexed again on each render (≈ 0.6 s at département scale).
+    """
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        raise TypeError("a map element renders only inside a folium Figure")
+    script = element._template.module.__dict__["script"]
+    # A map rendered again under new names (st_folium) must not keep the old copy.
+    figure.script._children.pop(key, None)
+    key = element.get_name()
+    figure.script.add_child(_Text(str(script(element, kwargs))), name=key)
+    for child in element._children.values():
+        child.render(**kwargs)
+    return key
 
 
 def _drop_stale_additions(layer: folium.map.Layer) -> None:
@@ -805,18 +885,27 @@ def _tag(layer: str) -> JsCode:
 # ----------------------------------------------------------------------------------------
 # Layers
 # ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Shapes:
+    """The communes as the communes layer draws them, for the density to reuse."""
+
+    data: _Collection
+    index: dict[str, int]  # commune code → feature index in ``data``
+    given: np.ndarray  # the geometry each feature was drawn from (before simplification)
+
+
 def _communes_layers(
     gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
-) -> list[_GeoJsonLayer]:
+) -> tuple[list[_GeoJsonLayer], _Shapes | None]:
     if _is_empty(gdf):
-        return []
+        return [], None
     assert gdf is not None
     gdf = _checked(gdf, "communes", required=("code",))
     geometry, keep = _prepared(
         gdf, "communes", precision=precision, tolerance=tolerance, coverage=True
     )
     if not keep.any():
-        return []
+        return [], None
     rows = gdf.loc[keep]
     levels = pd.to_numeric(_column(rows, "densite"), errors="coerce").astype("Int64")
     props = _records(
@@ -848,7 +937,11 @@ def _communes_layers(
                : num(p.population))
             + "<br>Densité : " + esc(level));
     }}, {{sticky: true}});"""
-    return _choropleth(props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES)
+    layers = _choropleth(
+        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES
+    )
+    codes = {p["code"]: i for i, p in enumerate(props) if p["code"] is not None}
+    return layers, _Shapes(layers[0].data, codes, _geometry_array(gdf, "communes")[keep])
 
 
 def _choropleth(
@@ -969,25 +1062,28 @@ def _qpv_layers(
         options={"style": fill_style, "on_each_feature": _tag(LAYER_QPV)},
         bind=bind,
     )
-    # Outline on top of the density and the zones blanches, never catching the mouse.
-    outline_props = [{"generation": p["generation"]} for p in props]
+    # Outline on top of the density and the zones blanches, never catching the mouse:
+    # the same features, drawn a second time.
     line_style = JsCode(f"""function (f) {{
         return String(f.properties.generation) === "2015"
             ? {{color: "{QPV_2015_COLOUR}", weight: 2, dashArray: "6 4", fill: false}}
             : {{color: "{QPV_COLOUR}", weight: 3, fill: false}};
     }}""")
-    outline = _layer(
-        outline_props,
-        geometry,
-        pane="qpv_line",
-        precision=precision,
-        options={"style": line_style, "interactive": False},
+    outline = _GeoJsonLayer(
+        fill.data,
+        fill.bounds,
+        options={"pane": _PANES["qpv_line"][0], "style": line_style, "interactive": False},
+        count=fill.count,
     )
     return [fill, outline]
 
 
 def _density_layers(
-    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float, k: int
+    gdf: gpd.GeoDataFrame | None,
+    precision: int,
+    tolerance: float,
+    k: int,
+    shapes: _Shapes | None,
 ) -> list[_GeoJsonLayer]:
     if _is_empty(gdf):
         return []
@@ -999,33 +1095,37 @@ def _density_layers(
     labels = gdf["label"].astype("object")
     _check_protected(counts, labels, k)
 
-    # Grid squares whose geometry is their id's square travel as compact rows (see
-    # _CompactGrid); the others (commune zones, anything unexpected) as GeoJSON.
+    # Grid squares whose geometry is their id's square travel as compact rows, and "rest
+    # of the commune" zones drawn as their commune as references to the communes' shapes
+    # (see _CompactGrid); the others (anything unexpected) as GeoJSON.
     grid = _grid_squares(gdf)
+    commune = _commune_shapes(gdf, shapes)
+    plain = ~grid.mask & (commune < 0)
     geometry, keep = _prepared(
-        gdf.loc[~grid.mask],
+        gdf.loc[plain],
         "density",
         precision=precision,
         tolerance=tolerance / 4,
         coverage=False,
     )
-    kept = grid.mask.copy()
-    kept[np.flatnonzero(~grid.mask)[keep]] = True
+    kept = ~plain
+    kept[np.flatnonzero(plain)[keep]] = True
     if not kept.any():
         return []
     props = _density_props(gdf.loc[kept], counts.loc[kept], k)
-    compact = grid.mask[kept]
-    explicit = [p for p, c in zip(props, compact, strict=True) if not c]
+    sent_as = np.where(grid.mask, "square", np.where(commune >= 0, "commune", "plain"))[kept]
+    explicit = [p for p, c in zip(props, sent_as, strict=True) if c == "plain"]
     explicit_order = np.argsort([_RANKS.get(p["level"] or "", 0) for p in explicit], kind="stable")
     explicit = [explicit[i] for i in explicit_order]
     geometry = geometry[explicit_order]
-    squares = [p for p, c in zip(props, compact, strict=True) if c]
     encoded = _CompactGrid.encode(
         explicit=_features_text(explicit, geometry, precision) if explicit else "",
-        squares=squares,
+        squares=[p for p, c in zip(props, sent_as, strict=True) if c == "square"],
         east=grid.east[grid.mask],
         north=grid.north[grid.mask],
         fit=grid.fit,
+        rests=[p for p, c in zip(props, sent_as, strict=True) if c == "commune"],
+        communes=commune[commune >= 0],
     )
     # Fail closed on what is actually sent: every count and label of the page.
     sent = encoded.sent_properties()
@@ -1034,14 +1134,7 @@ def _density_layers(
         pd.Series([p["label"] for p in sent], dtype="object"),
         k,
     )
-    boxes = [shapely.total_bounds(geometry)] if len(geometry) else []
-    if grid.mask.any():
-        boxes.append(shapely.total_bounds(grid.geometry[grid.mask]))
-    west = min(b[0] for b in boxes)
-    south = min(b[1] for b in boxes)
-    east = max(b[2] for b in boxes)
-    north = max(b[3] for b in boxes)
-    bounds = [[float(south), float(west)], [float(north), float(east)]]
+    bounds = _box(np.concatenate([geometry, grid.geometry[~plain]]))
     style = JsCode(
         f"""(function () {{
         var P = {_js(list(CONTACT_COLOURS))};
@@ -1080,9 +1173,10 @@ def _density_layers(
     }}, {{sticky: true}});
     {_hover(1.5, "#212121", to_front=False)}
 }}"""
+    data = _Collection(encoded, needs=shapes.data if encoded.refs and shapes else None)
     return [
-        _CompactGeoJsonLayer(
-            encoded,
+        _GeoJsonLayer(
+            data,
             bounds,
             options={
                 "pane": _PANES["density"][0],
@@ -1093,6 +1187,26 @@ def _density_layers(
             count=len(props),
         )
     ]
+
+
+def _commune_shapes(gdf: gpd.GeoDataFrame, shapes: _Shapes | None) -> np.ndarray:
+    """Index in the communes' collection of each "rest of the commune" zone that is
+    drawn as its commune (its geometry is the one the communes layer was given), else -1.
+
+    Such a zone (what :func:`territory.views.density_layer` gives) is sent as a
+    reference: it takes the commune's simplified shape, so that its outline is the
+    commune's and not a second, finer copy of it.
+    """
+    out = np.full(len(gdf), -1, dtype=np.int64)
+    if shapes is None:
+        return out
+    index = np.array([-1 if z is None else shapes.index.get(z, -1) for z in _text(gdf["zone"])])
+    level = gdf["level"].astype("string").fillna("").to_numpy(dtype=object)
+    candidate = (level == "commune") & (index >= 0)
+    geometry = _geometry_array(gdf, "density")[candidate]
+    same = shapely.equals_exact(geometry, shapes.given[index[candidate]], tolerance=1e-9)
+    out[np.flatnonzero(candidate)[same]] = index[candidate][same]
+    return out
 
 
 def _density_props(rows: pd.DataFrame, counts: pd.Series, k: int) -> list[dict[str, Any]]:
@@ -1278,19 +1392,26 @@ class _CompactGrid:
 
     Instead of a GeoJSON polygon each (≈ 300 bytes), grid squares travel as three
     integers: the index of their properties in a table of distinct property sets
-    (level, count, label, area, class: a few hundred at most, counts being rounded), and
+    (level, count, label, area, class: a few hundred at most, counts being rounded;
+    written as objects, so that every value sent reads ``"count":25``), and
     the change in ``east / 200`` and ``north / 200`` from the previous square (rows
     sorted by level, north, east: mostly ``…,0,1,…``). The browser rebuilds each id
     (``CRS3035RES200mN…E…``, exactly as given) and the four corners with the polynomial
     of :class:`_LonLatFit` (coefficients sent once); neighbours share their corners
-    exactly. Other zones are plain GeoJSON features. All are then sorted by level,
-    coarse zones first (a stable sort: the order of the plain GeoJSON is kept).
+    exactly. A "rest of the commune" zone drawn as its commune travels as two integers,
+    the index of its properties and the change in the index of its commune in the
+    communes' collection (``refs``, sorted by commune): the program is then a function
+    of that collection, and the zone takes the commune's code as id and its shape (the
+    one the communes layer draws). Other zones are plain GeoJSON features. All are then
+    sorted by level, coarse zones first (a stable sort: the order of the plain GeoJSON
+    is kept).
     """
 
     explicit: str  # features, comma-separated
-    table: list[list[Any]]  # [level, count, label, area_km2, classe]
+    table: list[dict[str, Any]]  # {level, count, label, area_km2, classe}
     rows: list[int]  # [table index, Δeast, Δnorth] per square, flat
     fit: _LonLatFit | None
+    refs: list[int] = field(default_factory=list)  # [table index, Δcommune] per zone, flat
 
     @staticmethod
     def encode(
@@ -1300,83 +1421,106 @@ class _CompactGrid:
         east: np.ndarray,
         north: np.ndarray,
         fit: _LonLatFit | None,
+        rests: Sequence[dict[str, Any]] = (),
+        communes: np.ndarray | None = None,
     ) -> _CompactGrid:
         table: dict[tuple[Any, ...], int] = {}
-        index = [
-            table.setdefault(
-                (p["level"], p["count"], p["label"], p["area_km2"], p["classe"]), len(table)
+
+        def indices(zones: Sequence[dict[str, Any]]) -> np.ndarray:
+            keys = [tuple(p[k] for k in _TABLE_KEYS) for p in zones]
+            return np.array([table.setdefault(key, len(table)) for key in keys], dtype=np.int64)
+
+        def entries() -> list[dict[str, Any]]:
+            return [dict(zip(_TABLE_KEYS, key, strict=True)) for key in table]
+
+        refs: list[int] = []
+        if len(rests):
+            assert communes is not None
+            order = np.argsort(communes, kind="stable")
+            at = np.asarray(communes, dtype=np.int64)[order]
+            refs = (
+                np.stack([indices(rests)[order], np.diff(at, prepend=0)], axis=1).ravel().tolist()
             )
-            for p in squares
-        ]
+        index = indices(squares)
         if not squares:
-            return _CompactGrid(explicit, [], [], None)
+            return _CompactGrid(explicit, entries(), [], None, refs)
         e, n = east // _GRID_UNIT, north // _GRID_UNIT
         ranks = np.array([_RANKS[p["level"]] for p in squares])
         order = np.lexsort((e, n, ranks))
         e, n = e[order], n[order]
         de = np.diff(e, prepend=0)
         dn = np.diff(n, prepend=0)
-        rows = np.stack([np.asarray(index)[order], de, dn], axis=1).ravel()
-        return _CompactGrid(explicit, [list(key) for key in table], rows.tolist(), fit)
+        rows = np.stack([index[order], de, dn], axis=1).ravel()
+        return _CompactGrid(explicit, entries(), rows.tolist(), fit, refs)
 
     def script(self) -> str:
-        """The JavaScript expression that evaluates to the FeatureCollection."""
-        if not self.rows:
+        """The JavaScript expression of the FeatureCollection, or of a function of the
+        communes' FeatureCollection that returns it (when ``refs``)."""
+        if not self.rows and not self.refs:
             return _script_safe('{"type":"FeatureCollection","features":[' + self.explicit + "]}")
-        assert self.fit is not None
-        fit = {
-            "o": [self.fit.e0, self.fit.n0, self.fit.scale],
-            "d": self.fit.degree,
-            "x": list(self.fit.lon_terms),
-            "y": list(self.fit.lat_terms),
-        }
+        fit = None
+        if self.rows:
+            assert self.fit is not None
+            fit = {
+                "o": [self.fit.e0, self.fit.n0, self.fit.scale],
+                "d": self.fit.degree,
+                "x": list(self.fit.lon_terms),
+                "y": list(self.fit.lat_terms),
+            }
         return (
-            "(function () {\n"
-            f"var X = {_script_safe('[' + self.explicit + ']')};\n"
+            ("(function (C) {\n" if self.refs else "(function () {\n")
+            + f"var X = {_script_safe('[' + self.explicit + ']')};\n"
             f"var P = {_js(self.table)};\n"
             f"var G = {_js(fit)};\n"
             f"var R = {_js(self.rows)};\n"
-            f"{_COMPACT_GRID_JS}"
-            "})()"
+            f"var K = {_js(self.refs)};\n"
+            f"{_COMPACT_GRID_JS}" + ("})" if self.refs else "})()")
         )
 
     def sent_properties(self) -> list[dict[str, Any]]:
         """Every distinct property set the page holds (for the privacy check)."""
         plain = [f["properties"] for f in json.loads("[" + self.explicit + "]")]
-        keys = ("level", "count", "label", "area_km2", "classe")
-        return plain + [dict(zip(keys, entry, strict=True)) for entry in self.table]
+        return plain + self.table
 
-    def features(self) -> list[dict[str, Any]]:
-        """The features the browser builds (same arithmetic, in Python)."""
+    def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The features the browser builds (same arithmetic, in Python); ``shared`` are
+        the communes' features when the zones reference them."""
         features = list(json.loads("[" + self.explicit + "]"))
+        commune = 0
+        for r in range(0, len(self.refs), 2):
+            assert shared is not None
+            commune += self.refs[r + 1]
+            shape = shared[commune]
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"zone": shape["properties"]["code"], **self.table[self.refs[r]]},
+                    "geometry": shape["geometry"],
+                }
+            )
         if self.rows:
             assert self.fit is not None
             rows = np.asarray(self.rows, dtype=np.int64).reshape(-1, 3)
             east = np.cumsum(rows[:, 1]) * _GRID_UNIT
             north = np.cumsum(rows[:, 2]) * _GRID_UNIT
-            size = np.array([_GRID_SIZES[self.table[i][0]] for i in rows[:, 0]])
+            size = np.array([_GRID_SIZES[self.table[i]["level"]] for i in rows[:, 0]])
             corner_e = np.stack([east + size, east + size, east, east], axis=1)
             corner_n = np.stack([north, north + size, north + size, north], axis=1)
             lon, lat = self.fit.lonlat(corner_e.astype(float), corner_n.astype(float))
             for r, (i, e, n, s) in enumerate(zip(rows[:, 0], east, north, size, strict=True)):
-                level, count, label, area, classe = self.table[i]
                 ring = [[float(lon[r, c]), float(lat[r, c])] for c in (0, 1, 2, 3, 0)]
                 features.append(
                     {
                         "type": "Feature",
-                        "properties": {
-                            "zone": f"CRS3035RES{s}mN{n}E{e}",
-                            "level": level,
-                            "count": count,
-                            "label": label,
-                            "area_km2": area,
-                            "classe": classe,
-                        },
+                        "properties": {"zone": f"CRS3035RES{s}mN{n}E{e}", **self.table[i]},
                         "geometry": {"type": "Polygon", "coordinates": [ring]},
                     }
                 )
         return sorted(features, key=lambda f: _RANKS.get(f["properties"].get("level") or "", 0))
 
+
+_TABLE_KEYS = ("level", "count", "label", "area_km2", "classe")
+"""The properties of a density zone besides its id, in the order the page gives them."""
 
 # Mirrors _CompactGrid.features; ES5 like the rest of the page.
 _COMPACT_GRID_JS = """var SIZES = {"200m": 200, "1km": 1000}, RANKS = {"1km": 1, "200m": 2};
@@ -1393,14 +1537,25 @@ var corner = function (e, n) {
     }
     return [lon, lat];
 };
-var features = X, e = 0, n = 0;
-for (var r = 0; r < R.length; r += 3) {
-    var q = P[R[r]], s = SIZES[q[0]];
+var zone = function (id, entry) {
+    var p = {zone: id};
+    for (var key in entry) { p[key] = entry[key]; }
+    return p;
+};
+var features = X, e = 0, n = 0, c = 0, r, f;
+for (r = 0; r < K.length; r += 2) {
+    c += K[r + 1];
+    f = C.features[c];
+    features.push({type: "Feature", properties: zone(f.properties.code, P[K[r]]),
+        geometry: f.geometry});
+}
+for (r = 0; r < R.length; r += 3) {
+    var s = SIZES[P[R[r]].level];
     e += R[r + 1];
     n += R[r + 2];
     var E = e * 200, N = n * 200, a = corner(E + s, N);
-    features.push({type: "Feature", properties: {zone: "CRS3035RES" + s + "mN" + N + "E" + E,
-        level: q[0], count: q[1], label: q[2], area_km2: q[3], classe: q[4]},
+    var id = "CRS3035RES" + s + "mN" + N + "E" + E;
+    features.push({type: "Feature", properties: zone(id, P[R[r]]),
         geometry: {type: "Polygon", coordinates: [[a, corner(E + s, N + s), corner(E, N + s),
             corner(E, N), a]]}});
 }
@@ -1410,25 +1565,271 @@ return {type: "FeatureCollection", features: features};
 """
 
 
-class _CompactGeoJsonLayer(_GeoJsonLayer):
-    """A :class:`_GeoJsonLayer` whose payload is a :class:`_CompactGrid` program."""
+# --- compact collections ------------------------------------------------------------------
+_KIND_POINTS, _KIND_LINES, _KIND_POLYGONS = 1, 2, 3
+_KINDS = {0: _KIND_POINTS, 1: _KIND_LINES, 5: _KIND_LINES, 3: _KIND_POLYGONS, 6: _KIND_POLYGONS}
+"""Shapely type id → kind of a compact collection (any other type: plain GeoJSON)."""
 
-    def __init__(
-        self,
-        encoded: _CompactGrid,
-        bounds: list[list[float]],
-        *,
-        options: dict[str, Any],
-        bind: str | None = None,
-        count: int = 0,
-    ) -> None:
-        super().__init__(encoded.script(), bounds, options=options, bind=bind, count=count)
-        self.encoded = encoded
 
-    @property
-    def features(self) -> list[dict[str, Any]]:
-        """The features the browser builds (computed again in Python)."""
-        return self.encoded.features()
+@dataclass(frozen=True)
+class _PlainCollection:
+    """A FeatureCollection sent as GeoJSON text: the fallback of every compact encoding."""
+
+    text: str  # already safe inside <script>
+
+    def script(self) -> str:
+        """The JavaScript expression (here plain JSON) of the FeatureCollection."""
+        return self.text
+
+    def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The features, parsed back."""
+        return list(json.loads(self.text)["features"])
+
+
+@dataclass(frozen=True)
+class _CompactCollection:
+    """A FeatureCollection whose geometry travels as integers, rebuilt in the browser.
+
+    * **Integer coordinates**: units of ``10**-precision`` degrees (the rounding
+      :func:`_prepared` already made, so nothing moves), each written as the change from
+      the previous point of the collection: ``-41,17`` instead of ``[2.41236,48.80127]``.
+    * **Polygons as a topology**, as in TopoJSON: rings are cut into arcs where their
+      neighbours change, each arc is sent once and rings list their arcs (``~i``: arc
+      ``i`` backwards). The border of two communes is one arc: drawn twice from the same
+      points, it cannot open, and it costs half.
+
+    Properties stay one object per feature, as in GeoJSON: the names cost about a
+    fifth of the département page (0.3 MB), but every value sent can still be read in
+    the page's text as ``"name":value`` (the page tests read counts and codes so).
+    Only a collection of one kind (points, lines or polygons) is compact; any other
+    (a geometry collection, points mixed with lines) is sent as :class:`_PlainCollection`.
+    The browser's decoder is :data:`_COMPACT_JS`; :meth:`features` mirrors it.
+    """
+
+    scale: int  # coordinates are integers / scale
+    kind: int  # _KIND_POINTS, _KIND_LINES or _KIND_POLYGONS
+    props: list[dict[str, Any]]  # per feature
+    arcs: list[list[int]]  # polygons: [Δx, Δy, Δx, Δy…] per arc
+    geometries: list[Any]  # per feature: [Δx, Δy] | [Δx, Δy…] | rings of arc references
+
+    @staticmethod
+    def encode(
+        props: list[dict[str, Any]], geometry: np.ndarray, precision: int
+    ) -> _CompactCollection | None:
+        """The compact form of the features, or None when they are of mixed kinds."""
+        kinds = {_KINDS.get(int(t)) for t in np.unique(shapely.get_type_id(geometry))}
+        if len(kinds) != 1 or None in kinds:
+            return None
+        (kind,) = kinds
+        assert kind is not None
+        scale = 10**precision
+        if kind == _KIND_POINTS:
+            xy = _quantized(shapely.get_coordinates(geometry), scale)
+            return _CompactCollection(scale, kind, props, [], _deltas(xy).tolist())
+        if kind == _KIND_LINES:
+            parts, owner = shapely.get_parts(geometry, return_index=True)
+            xy = _quantized(shapely.get_coordinates(parts), scale)
+            lines = _split(_deltas(xy), shapely.get_num_coordinates(parts))
+            by_geometry: list[list[list[int]]] = [[] for _ in geometry]
+            for line, owner_of in zip(lines, owner, strict=True):
+                by_geometry[owner_of].append(line)
+            multi = shapely.get_type_id(geometry) == 5
+            geometries = [p if multi[g] else p[0] for g, p in enumerate(by_geometry)]
+            return _CompactCollection(scale, kind, props, [], geometries)
+        arcs, geometries = _topology(geometry, scale)
+        return _CompactCollection(scale, kind, props, arcs, geometries)
+
+    def script(self) -> str:
+        """The JavaScript expression that evaluates to the FeatureCollection."""
+        data = {"s": self.scale, "k": self.kind, "p": self.props, "a": self.arcs}
+        return f"territoryCompact({_js({**data, 'g': self.geometries})})"
+
+    def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The features the browser builds (same arithmetic as :data:`_COMPACT_JS`)."""
+        cursor = [0, 0]
+
+        def points(flat: list[int]) -> list[list[float]]:
+            out = []
+            for i in range(0, len(flat), 2):
+                cursor[0] += flat[i]
+                cursor[1] += flat[i + 1]
+                out.append([cursor[0] / self.scale, cursor[1] / self.scale])
+            return out
+
+        arcs = [points(a) for a in self.arcs]
+
+        def ring(refs: list[int]) -> list[list[float]]:
+            out: list[list[float]] = []
+            for i, r in enumerate(refs):
+                arc = arcs[~r][::-1] if r < 0 else arcs[r]
+                out += arc[1:] if i else arc
+            return out
+
+        def geometry(g: Any) -> dict[str, Any]:
+            if self.kind == _KIND_POINTS:
+                return {"type": "Point", "coordinates": points(g)[0]}
+            if self.kind == _KIND_LINES:
+                if isinstance(g[0], int):
+                    return {"type": "LineString", "coordinates": points(g)}
+                return {"type": "MultiLineString", "coordinates": [points(line) for line in g]}
+            if isinstance(g[0][0], int):
+                return {"type": "Polygon", "coordinates": [ring(r) for r in g]}
+            return {"type": "MultiPolygon", "coordinates": [[ring(r) for r in p] for p in g]}
+
+        return [
+            {"type": "Feature", "properties": dict(p), "geometry": geometry(g)}
+            for p, g in zip(self.props, self.geometries, strict=True)
+        ]
+
+
+def _quantized(xy: np.ndarray, scale: int) -> np.ndarray:
+    return np.rint(np.asarray(xy, dtype=float) * scale).astype(np.int64)
+
+
+def _deltas(xy: np.ndarray) -> np.ndarray:
+    """Each point as the change from the previous one (the first from 0, 0)."""
+    return np.diff(xy, axis=0, prepend=np.zeros((1, 2), dtype=np.int64))
+
+
+def _split(deltas: np.ndarray, sizes: np.ndarray) -> list[list[int]]:
+    """Flat ``[Δx, Δy, …]`` lists of consecutive runs of ``sizes`` points."""
+    return [d.ravel().tolist() for d in np.split(deltas, np.cumsum(sizes)[:-1])]
+
+
+def _topology(geometry: np.ndarray, scale: int) -> tuple[list[list[int]], list[Any]]:
+    """Polygons as arcs (each sent once) and rings of arc references, per feature.
+
+    A point of a ring is a junction where the ring's neighbours change: it has more than
+    one pair of (unordered) neighbours over all the rings it is on. Rings are cut at
+    their junctions; a ring without any (an island, an enclave and the hole it fills) is
+    one closed arc starting at its smallest point, so that both sides find it. An arc
+    already met, in either direction, is referenced instead of sent again: the rings of
+    a coverage share their borders exactly (``coverage_simplify``, then rounding to the
+    same grid), so every shared border is found.
+    """
+    parts, part_owner = shapely.get_parts(geometry, return_index=True)
+    rings, ring_owner = shapely.get_rings(parts, return_index=True)
+    xy = _quantized(shapely.get_coordinates(rings), scale)
+    opened = []
+    for ring in np.split(xy, np.cumsum(shapely.get_num_coordinates(rings))[:-1]):
+        ring = ring[np.r_[True, (ring[1:] != ring[:-1]).any(axis=1)]]  # rounding can merge
+        opened.append(ring[:-1] if len(ring) > 1 and (ring[-1] == ring[0]).all() else ring)
+    sizes = np.array([len(r) for r in opened])
+    starts = np.cumsum(sizes) - sizes
+    points = np.concatenate(opened)
+    ids = _row_ids(points)
+    first = np.repeat(starts, sizes)
+    size = np.repeat(sizes, sizes)
+    position = np.arange(len(points)) - first
+    before = ids[first + (position - 1) % size]
+    after = ids[first + (position + 1) % size]
+    pairs = np.stack([ids, np.minimum(before, after), np.maximum(before, after)], axis=1)
+    distinct = pairs[np.unique(_row_ids(pairs), return_index=True)[1]]
+    junction = (np.bincount(distinct[:, 0], minlength=len(points)) > 1)[ids]
+
+    arcs: list[np.ndarray] = []
+    known: dict[bytes, int] = {}
+
+    def reference(arc: np.ndarray) -> int:
+        key = arc.tobytes()
+        if key in known:
+            return known[key]
+        backwards = arc[::-1].tobytes()
+        if backwards in known:
+            return ~known[backwards]
+        known[key] = len(arcs)
+        arcs.append(arc)
+        return known[key]
+
+    refs: list[list[int]] = []
+    for ring, start in zip(opened, starts, strict=True):
+        cuts = np.flatnonzero(junction[start : start + len(ring)])
+        if not len(cuts):
+            cuts = np.array([int(np.argmin(ids[start : start + len(ring)]))])
+        rolled = np.roll(ring, -int(cuts[0]), axis=0)
+        closed = np.vstack([rolled, rolled[:1]])
+        ends = [*(cuts[1:] - cuts[0]), len(ring)]
+        refs.append(
+            [reference(closed[a : b + 1]) for a, b in zip(cuts - cuts[0], ends, strict=True)]
+        )
+
+    sent = _split(_deltas(np.concatenate(arcs)), np.array([len(a) for a in arcs]))
+    by_part: list[list[list[int]]] = [[] for _ in parts]
+    for r, part in enumerate(ring_owner):
+        by_part[part].append(refs[r])
+    polygons: list[list[list[list[int]]]] = [[] for _ in geometry]
+    for p, owner in enumerate(part_owner):
+        polygons[owner].append(by_part[p])
+    multi = shapely.get_type_id(geometry) == 6
+    return sent, [polygons[g] if multi[g] else polygons[g][0] for g in range(len(geometry))]
+
+
+def _row_ids(rows: np.ndarray) -> np.ndarray:
+    """The rank of each row of an integer array among its distinct rows (lexicographic)."""
+    order = np.lexsort(rows.T[::-1])
+    ordered = rows[order]
+    new = np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)]
+    ids = np.empty(len(rows), dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids
+
+
+_COMPACT_JS = """var territoryCompact = function (d) {
+    // Mirrors _CompactCollection.features (maps.py); ES5 like the rest of the page.
+    var x = 0, y = 0;
+    var points = function (flat) {
+        var out = [];
+        for (var i = 0; i < flat.length; i += 2) {
+            x += flat[i];
+            y += flat[i + 1];
+            out.push([x / d.s, y / d.s]);
+        }
+        return out;
+    };
+    var arcs = d.a.map(function (a) { return points(a); });
+    var ring = function (refs) {
+        var out = [];
+        for (var i = 0; i < refs.length; i++) {
+            var arc = refs[i] < 0 ? arcs[~refs[i]].slice().reverse() : arcs[refs[i]];
+            out = out.concat(i ? arc.slice(1) : arc);
+        }
+        return out;
+    };
+    var rings = function (polygon) { return polygon.map(function (r) { return ring(r); }); };
+    var geometry = function (g) {
+        if (d.k === 1) { return {type: "Point", coordinates: points(g)[0]}; }
+        if (d.k === 2) {
+            return typeof g[0] === "number" ? {type: "LineString", coordinates: points(g)}
+                : {type: "MultiLineString", coordinates: g.map(function (l) { return points(l); })};
+        }
+        return typeof g[0][0] === "number" ? {type: "Polygon", coordinates: rings(g)}
+            : {type: "MultiPolygon", coordinates: g.map(function (p) { return rings(p); })};
+    };
+    return {type: "FeatureCollection", features: d.g.map(function (g, f) {
+        return {type: "Feature", properties: d.p[f], geometry: geometry(g)};
+    })};
+};"""
+
+
+_Encoded = _PlainCollection | _CompactCollection | _CompactGrid
+"""What a :class:`_Collection` holds."""
+
+
+class _Decoder(folium.MacroElement):
+    """The browser's decoder of :class:`_CompactCollection` (written once per page)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.code }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Decoder"
+        self.code = _COMPACT_JS
 
 
 def _gap_layers(
@@ -1685,9 +2086,23 @@ def _layer(
     options: dict[str, Any],
     bind: str | None = None,
 ) -> _GeoJsonLayer:
-    payload, bounds = _feature_collection(props, geometry, precision)
     return _GeoJsonLayer(
-        payload, bounds, options={"pane": _PANES[pane][0], **options}, bind=bind, count=len(props)
+        _collection(props, geometry, precision),
+        _box(geometry),
+        options={"pane": _PANES[pane][0], **options},
+        bind=bind,
+        count=len(props),
+    )
+
+
+def _collection(props: list[dict[str, Any]], geometry: np.ndarray, precision: int) -> _Collection:
+    """The features as a compact collection, or as plain GeoJSON when they cannot be."""
+    compact = _CompactCollection.encode(props, geometry, precision)
+    if compact is not None:
+        return _Collection(compact)
+    features = _features_text(props, geometry, precision)
+    return _Collection(
+        _PlainCollection(_script_safe('{"type":"FeatureCollection","features":[' + features + "]}"))
     )
 
 
@@ -1768,16 +2183,14 @@ def _prepared(
     return geometry[drawn], mask
 
 
+def _box(geometry: np.ndarray) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the geometries."""
+    west, south, east, north = shapely.total_bounds(geometry)
+    return [[float(south), float(west)], [float(north), float(east)]]
+
+
 # GEOS writes a few grid-rounded numbers with 17 digits (50.972410000000004); once
 # rounded to at most 9 decimals, no coordinate needs 12 or more: those are shortened.
-def _feature_collection(
-    props: list[dict[str, Any]], geometry: np.ndarray, precision: int
-) -> tuple[str, list[list[float]]]:
-    """Compact FeatureCollection text, safe inside ``<script>``, and its bounds."""
-    features = _features_text(props, geometry, precision)
-    payload = _script_safe('{"type":"FeatureCollection","features":[' + features + "]}")
-    west, south, east, north = shapely.total_bounds(geometry)
-    return payload, [[float(south), float(west)], [float(north), float(east)]]
 
 
 def _features_text(props: list[dict[str, Any]], geometry: np.ndarray, precision: int) -> str:
