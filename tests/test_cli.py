@@ -140,6 +140,33 @@ def test_import_real_communes_then_france_services(tmp_path: Path) -> None:
     assert all("hors du territoire" in r["reason"] for r in report["refusals"])
 
 
+def test_several_communes_files_make_one_territory(tmp_path: Path) -> None:
+    """Nord and Pas-de-Calais in one command: both kept (each file used to replace the last)."""
+    ws = tmp_path / "npdc.gpkg"
+    nord, pdc = (
+        shared_file("communes-59-nord.geojson"),
+        shared_file("communes-62-pas-de-calais.geojson"),
+    )
+    both = run("import", "communes", nord, pdc, "--workspace", ws, "--create", "NPdC", "--json")
+    assert both.returncode == 0, both.stderr
+    first, second = json.loads(both.stdout)
+    assert (first["accepted"], second["accepted"]) == (648, 891)
+    assert any("891 commune(s) ajoutée(s) aux 648" in n for n in second["notes"])
+    info = json.loads(run("info", "--workspace", ws, "--json").stdout)
+    assert info["layers"]["communes"]["count"] == 648 + 891
+    calvados = shared_file("communes-14-calvados.geojson")
+    assert run("import", "communes", calvados, "--workspace", ws, "--add").returncode == 0
+    assert (
+        json.loads(run("info", "--workspace", ws, "--json").stdout)["layers"]["communes"]["count"]
+        == 648 + 891 + 537
+    )
+    assert run("import", "communes", calvados, "--workspace", ws).returncode == 0  # replaces
+    assert (
+        json.loads(run("info", "--workspace", ws, "--json").stdout)["layers"]["communes"]["count"]
+        == 537
+    )
+
+
 def test_wrong_kind_of_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "communes.csv"
     bad.write_text("a,b\n1,2\n")

@@ -96,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--crs", help="système de coordonnées quand le fichier n'en déclare pas (ex. EPSG:2154)"
     )
+    imp.add_argument(
+        "--add",
+        action="store_true",
+        help="communes : ajouter aux communes déjà importées au lieu de les remplacer "
+        "(plusieurs fichiers d'une même commande s'ajoutent toujours)",
+    )
     imp.add_argument("--vintage", default="", help="millésime de la source (ex. COG 2026)")
     imp.add_argument("--licence", default="", help="licence de la source")
     imp.add_argument("--mapping", help='correspondance de colonnes JSON, ex. {"date": "Date RDV"}')
@@ -314,8 +320,9 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             vintage=args.vintage,
             licence=args.licence,
             mapping=mapping,
+            add=args.add or i > 0,  # several communes files: one territory
         )
-        for f in args.files
+        for i, f in enumerate(args.files)
     ]
     if args.json:
         dicts = [_report_dict(r, f, args.kind) for r, f in zip(reports, args.files, strict=True)]

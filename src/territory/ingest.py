@@ -57,12 +57,15 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     today: date | None = None,
     geocode: bool = True,
+    add: bool = False,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
     With ``geocode`` (the default), partners given by their address only are geocoded
     with the BAN (network, cached); ``geocode=False`` keeps them « à géocoder » without
-    any request (the demo, tests).
+    any request (the demo, tests). Communes replace the stored ones unless ``add``: then
+    they join them (a territory over several départements, one file each); a commune
+    already stored is replaced by the file's.
     """
     importers: dict[str, Callable[..., ImportReport]] = {
         "communes": _communes,
@@ -86,13 +89,22 @@ def import_file(
         mapping=mapping,
         today=today,
         geocode=geocode,
+        add=add,
     )
 
 
 def _communes(
-    ws: Workspace, path: Path, *, crs: str | None, vintage: str, licence: str, **_: object
+    ws: Workspace,
+    path: Path,
+    *,
+    crs: str | None,
+    vintage: str,
+    licence: str,
+    add: bool = False,
+    **_: object,
 ) -> ImportReport:
     communes, report = boundaries.read_communes(path, crs=crs)
+    source = path.name
     ws.set_property(_COMMUNES_VINTAGE, vintage)
     stored = _commune_table(ws)
     if stored is not None:  # table imported first: translate and complete now
@@ -102,10 +114,19 @@ def _communes(
         vintage = _codes_vintage(vintage, cog_vintage)
     if ws.has("density_classes"):  # density imported first: join it now
         communes = boundaries.with_density(communes, ws.read_table("density_classes"), report)
+    if add and ws.has("communes"):
+        stored_communes = ws.read_layer("communes")
+        kept = stored_communes[~stored_communes["code"].isin(set(communes["code"]))]
+        report.note(
+            f"{len(communes)} commune(s) ajoutée(s) aux {len(kept)} déjà importée(s) "
+            f"({len(stored_communes) - len(kept)} remplacée(s))"
+        )
+        communes = pd.concat([kept, communes.to_crs(kept.crs)], ignore_index=True)
+        source = f"{ws.layers()['communes'].source}, {path.name}"
     ws.write_layer(
         "communes",
         communes,
-        source=path.name,
+        source=source,
         vintage=vintage,
         licence=licence,
         source_crs=_crs_name(communes),
