@@ -18,7 +18,7 @@ from territory import InputFileError, Settings, ValidationError, contacts
 from territory.contacts import purge, read_contacts, retention_cutoff
 from territory.ingest import import_file
 from territory.store import Workspace
-from territory.views import density_layer, summary
+from territory.views import contact_cell_counts, density_layer, summary
 
 SECRET = b"0" * 32
 HEADER = (
@@ -199,6 +199,58 @@ def test_purge_without_contacts_is_zero(tmp_path: Path, communes: gpd.GeoDataFra
     assert (
         purge(contact_workspace(tmp_path, communes), older_than_months=24, today=date.today()) == 0
     )
+
+
+def assert_counts_kept(ws: Workspace) -> None:
+    """The counts per (cell, commune) kept by the store equal a scan of every contact."""
+    scan = ws.query(
+        "SELECT cell, commune, count(*) AS n FROM contacts "
+        "GROUP BY cell, commune ORDER BY cell, commune"
+    )
+    kept = ws.query("SELECT cell, commune, n FROM territory_counts_contacts ORDER BY cell, commune")
+    pd.testing.assert_frame_equal(kept, scan)
+    pd.testing.assert_frame_equal(contact_cell_counts(ws), scan)
+
+
+def test_counts_per_cell_stay_exact_through_every_write(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    from datetime import datetime
+
+    from territory.plans import record_feedback
+
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    source = spanning_years(tmp_path / "c.csv")
+    import_file(ws, "contacts", source, settings=settings)
+    assert_counts_kept(ws)
+    assert contact_cell_counts(ws)["n"].sum() == 65
+    # imported again: nothing added; a second file: only its new rows are counted
+    import_file(ws, "contacts", source, settings=settings)
+    second = write(tmp_path / "d.csv", [ROWS[0], ROWS[0].replace("P0001", "Z0001")])
+    assert import_file(ws, "contacts", second, settings=settings).accepted == 2
+    assert_counts_kept(ws)
+    assert contact_cell_counts(ws)["n"].sum() == 66
+    # feedback of a visit, recorded then replaced
+    visit = pd.Series(
+        {"start": datetime(2026, 2, 5, 10), "team": "Équipe A", "place": "p1",
+         "place_name": "Parc", "lon": 2.7512, "lat": 46.4512}
+    )  # fmt: skip
+    record_feedback(ws, "2026-W06", visit, {"hors radars": 3}, settings=settings)
+    assert_counts_kept(ws)
+    record_feedback(ws, "2026-W06", visit, {"premier contact": 1}, settings=settings)
+    assert_counts_kept(ws)
+    assert contact_cell_counts(ws)["n"].sum() == 67
+    # the retention purge
+    assert purge(ws, older_than_months=24, today=date(2026, 3, 15)) == 30
+    assert_counts_kept(ws)
+    assert contact_cell_counts(ws)["n"].sum() == 37
+    # the table written again as a whole (as when communes get their current code)
+    rows = ws.read_table("contacts")
+    rows.loc[rows["commune"] == "00001", "commune"] = "00003"
+    ws.write_table("contacts", rows, source="test", vintage="")
+    assert_counts_kept(ws)
+    assert set(contact_cell_counts(ws)["commune"]) == {"00003"}
 
 
 # ------------------------------------------------------------------ refused and pending rows
@@ -384,18 +436,29 @@ def test_communes_per_cell_equal_communes_per_point() -> None:
     assert {0, 1, 2} <= set(by_cell)
 
 
-def test_fast_person_hmac_is_hmac_sha256() -> None:
-    for secret in (SECRET, b"k", bytes(range(100))):
-        fast = contacts._hmac_function(secret)
-        for key in ("P0001", "", "é" * 80, "x" * 1000):
-            assert fast(key) == contacts._hmac(secret, key)
-    # once per distinct key over a whole read, whatever the chunk: same answers
-    people = contacts._PersonKeys(contacts._hmac_function(SECRET))
-    first = people.hashes(pd.Series(["P1", " P2", "P1", ""], dtype=str))
-    second = people.hashes(pd.Series(["P3", "P2 ", "P1"], dtype=str))
-    assert list(first) == [contacts._hmac(SECRET, k) for k in ("P1", "P2", "P1")] + [""]
-    assert list(second) == [contacts._hmac(SECRET, k) for k in ("P3", "P2", "P1")]
-    assert len(people.known) == 4  # P1, P2, "", P3
+def test_person_pseudonyms_are_keyed_hashes_of_the_stripped_key(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    keys = pd.Series(["P1", " P2", "P1", "", "P2 ", "é" * 80, "x" * 1000], dtype=str)
+    first = contacts.person_pseudonyms(keys, SECRET)
+    assert first[0] == first[2] and first[1] == first[4] and first[3] == ""
+    named = first[[0, 1, 5, 6]]
+    assert len(set(named)) == 4
+    assert all(re.fullmatch(r"[0-9a-f]{16}", t) for t in named)
+    # keyed: another secret gives other pseudonyms
+    assert not set(named) & set(contacts.person_pseudonyms(keys, b"1" * 32))
+    # stable: a person imported now and again in a later version keeps one pseudonym
+    pinned = contacts.person_pseudonyms(pd.Series(["P1", "ééé"], dtype=str), SECRET)
+    assert list(pinned) == ["5430782c3c2a4b0d", "d301ff1965a7ab37"]
+    # and a key of its own: not the fingerprint of a row holding only the person key
+    row = contacts.row_fingerprints(pd.DataFrame({"id": ["P1"]}, dtype=str), SECRET)
+    assert contacts.fingerprint_text(row)[0] != first[0]
+    # hashed per chunk: the same person gets the same pseudonym in every chunk
+    path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ROWS[2], ROWS[0].replace("14:35", "16:35")])
+    result = read_contacts(path, communes=communes, secret=SECRET, chunksize=1)
+    assert result.rows["personne"].tolist() == [
+        *contacts.person_pseudonyms(pd.Series(["P0001", "P0002", "P0001", "P0001"]), SECRET)
+    ]
 
 
 def test_fingerprints_are_keyed_and_tell_rows_apart() -> None:
@@ -409,6 +472,14 @@ def test_fingerprints_are_keyed_and_tell_rows_apart() -> None:
     text = contacts.fingerprint_text(first)
     assert all(re.fullmatch(r"[0-9a-f]{16}", t) for t in text)
     assert int(text[2], 16) == int(first[2])
+
+
+def test_fingerprints_keep_the_format_stored_in_existing_workspaces() -> None:
+    # computed by the version that first stored them: a file imported then and imported
+    # again now must be recognised as already stored
+    rows = pd.DataFrame({"a": ["x", "é à 漢字"], "b": ["y", ""]}, dtype=str)
+    text = contacts.fingerprint_text(contacts.row_fingerprints(rows, SECRET))
+    assert list(text) == ["82f2268fb7ff3be4", "23672acc96826809"]
 
 
 def test_repeated_row_in_a_later_chunk_is_refused(
@@ -484,6 +555,7 @@ def test_failed_import_stores_nothing(
         assert con.execute(
             "SELECT count(*) FROM sqlite_master WHERE name = ?", (trigger,)
         ).fetchone() == (1,)
+    assert_counts_kept(ws)
 
 
 def test_ragged_file_read_again_stores_each_row_once(
@@ -498,6 +570,7 @@ def test_ragged_file_read_again_stores_each_row_once(
     assert (report.read, report.accepted, report.refused) == (4, 3, 1)
     assert ws.layers()["contacts"].count == 3
     assert not any("déjà présents" in n for n in report.notes)
+    assert_counts_kept(ws)  # the rows of the first reading were forgotten, counts too
 
 
 def test_spreadsheet_export_gives_the_rows_of_its_csv(

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 import shapely
 
-from territory import WorkspaceError
+from territory import WorkspaceError, store
 from territory.store import Workspace
 
 
@@ -76,3 +76,107 @@ def test_another_sqlite_file_is_not_a_workspace(tmp_path: Path) -> None:
 def test_unknown_layer_lists_what_exists(ws: Workspace) -> None:
     with pytest.raises(WorkspaceError, match="n'existe pas"):
         ws.read_layer("qpv")
+
+
+# ------------------------------------------------------------------ counts per group
+def scanned(ws: Workspace) -> pd.DataFrame:
+    return ws.query(
+        "SELECT cell, commune, count(*) AS n FROM contacts "
+        "GROUP BY cell, commune ORDER BY cell, commune"
+    )
+
+
+def assert_counts_kept(ws: Workspace) -> None:
+    """The count table is in place, equals a scan of the table, and is what is read."""
+    with sqlite3.connect(ws.path) as con:
+        assert store._counts_in_place(con, "contacts")
+    kept = ws.query("SELECT cell, commune, n FROM territory_counts_contacts ORDER BY cell, commune")
+    pd.testing.assert_frame_equal(kept, scanned(ws))
+    pd.testing.assert_frame_equal(ws.group_counts("contacts"), scanned(ws))
+
+
+def rows(cells: str, communes: str) -> pd.DataFrame:
+    return pd.DataFrame({"cell": list(cells), "commune": list(communes), "hour": range(len(cells))})
+
+
+def test_group_counts_follow_every_write(ws: Workspace) -> None:
+    ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
+    assert_counts_kept(ws)
+    schema = rows("", "")
+    with ws.appending("contacts", schema=schema, source="s") as table:
+        table.append(rows("abc", "111"))
+        # categorical columns are counted from their codes (an unused category, a missing value)
+        categorical = rows("cca", "221").astype({"cell": "category", "commune": "category"})
+        categorical["cell"] = categorical["cell"].cat.add_categories(["zz"])
+        categorical.loc[1, "commune"] = None
+        table.append(categorical)
+        table.append(pd.DataFrame({"cell": ["a", None], "commune": [None, None], "hour": [1, 2]}))
+        with sqlite3.connect(ws.path, timeout=0.1) as other:  # nothing is visible yet
+            assert other.execute("SELECT count(*) FROM contacts").fetchone() == (3,)
+    assert ws.layers()["contacts"].count == 11
+    assert_counts_kept(ws)
+    assert ws.group_counts("contacts").query("cell.isna()")["n"].tolist() == [1]
+
+    # rows read again from the start: what was appended before is forgotten
+    with ws.appending("contacts", schema=schema, source="s") as table:
+        table.append(rows("dd", "33"))
+        table.discard()
+        table.append(rows("d", "3"))
+    assert_counts_kept(ws)
+    assert (scanned(ws)["cell"] == "d").sum() == 1
+
+    # a failure in the middle leaves the table and its counts as they were
+    before = scanned(ws)
+    with pytest.raises(RuntimeError), ws.appending("contacts", schema=schema, source="s") as table:
+        table.append(rows("eee", "444"))
+        raise RuntimeError("panne")
+    pd.testing.assert_frame_equal(scanned(ws), before)
+    assert_counts_kept(ws)
+
+    # deletions, and other programs' writes (GDAL, QGIS, SQLite) go through the triggers
+    assert ws.delete_rows("contacts", "cell = ?", ("a",)) == 5
+    assert_counts_kept(ws)
+    pyogrio.write_dataframe(rows("ffb", "551"), ws.path, layer="contacts", append=True)
+    assert_counts_kept(ws)
+    with sqlite3.connect(ws.path) as con:
+        con.execute("UPDATE contacts SET commune = '9' WHERE cell = 'f'")
+        con.execute("UPDATE contacts SET cell = NULL WHERE cell = 'c' AND commune = '2'")
+        con.execute("INSERT INTO contacts (cell, commune, hour) VALUES ('g', NULL, 1)")
+        con.execute("DELETE FROM contacts WHERE cell = 'b'")
+    assert_counts_kept(ws)
+
+    # a table replaced through GDAL gets its counts built again
+    ws.write_table("contacts", rows("xyx", "777"), source="s", vintage="")
+    assert_counts_kept(ws)
+    assert ws.group_counts("contacts")["n"].tolist() == [2, 1]
+
+
+def test_group_counts_of_an_older_workspace(ws: Workspace) -> None:
+    ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
+    with sqlite3.connect(ws.path) as con:  # as made before the count table existed
+        con.execute("DROP TABLE territory_counts_contacts")
+        for trigger in store._count_triggers("contacts"):
+            con.execute(f'DROP TRIGGER "{trigger}"')
+        con.execute("INSERT INTO contacts (cell, commune, hour) VALUES ('a', '1', 1)")
+    pd.testing.assert_frame_equal(ws.group_counts("contacts"), scanned(ws))  # counted
+    assert ws.group_counts("contacts")["n"].tolist() == [3, 1]
+    with ws.appending("contacts", schema=rows("", ""), source="s") as table:  # then kept
+        table.append(rows("c", "1"))
+    assert_counts_kept(ws)
+    # a count table without its triggers is stale: it is not read
+    with sqlite3.connect(ws.path) as con:
+        con.execute(f'DROP TRIGGER "{store._count_triggers("contacts")[1]}"')
+        con.execute("DELETE FROM contacts WHERE cell = 'c'")
+    pd.testing.assert_frame_equal(ws.group_counts("contacts"), scanned(ws))
+
+
+def test_counted_columns_must_hold_text(ws: Workspace) -> None:
+    ws.write_table("contacts", rows("a", "1"), source="s", vintage="")
+    # 1 and 1.0 are one value in Python, two texts in SQLite: refused, nothing written
+    mixed = pd.DataFrame({"cell": ["b", "b"], "commune": [1, 1.0], "hour": [1, 2]}, dtype=object)
+    with pytest.raises(WorkspaceError, match="commune"):
+        ws.write_table(
+            "contacts", mixed.astype({"hour": "int64"}), source="s", vintage="", append=True
+        )
+    assert ws.layers()["contacts"].count == 1
+    assert_counts_kept(ws)

@@ -3,16 +3,18 @@
 Person-level data exists only inside :func:`read_contacts`, chunk by chunk, in
 memory. What comes out (and is stored) is the anonymised table of ``ARCHITECTURE.md``:
 the 200 m cell (EPSG:3035 id) instead of the location, date + hour instead of the
-time, an HMAC of the person key instead of the key, categories normalised to fixed
-lists, and no free text. Counts leave the store only through :mod:`territory.privacy`.
+time, a keyed hash of the person key instead of the key (:func:`person_pseudonyms`),
+categories normalised to fixed lists, and no free text. Counts leave the store only
+through :mod:`territory.privacy`.
 
 Refused rows and rows waiting for geocoding keep their original content in memory and
 are written only beside the team's own file (:func:`write_side_files`); stored contacts
 older than the retention period are deleted by :func:`purge`.
 
 Speed (figures in ``BENCHMARKS.md``): Arrow parses the CSV, every step per row is
-vectorised, Python runs once per distinct value (categories, person keys), communes are
-found per 200 m cell, and the store appends the rows chunk by chunk in one transaction
+vectorised, Python runs once per distinct value (categories), person keys and rows are
+hashed by one vectorised keyed hash (SipHash-2-4), communes are found per 200 m cell,
+and the store appends the rows chunk by chunk in one transaction
 (:meth:`territory.store.Workspace.appending`), so that memory does not grow with the file.
 """
 
@@ -21,10 +23,8 @@ from __future__ import annotations
 import calendar
 import codecs
 import csv
-import hashlib
 import hmac
 import io
-import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -214,7 +214,11 @@ class RowSink(Protocol):
     """Where :func:`read_contacts` hands the anonymised rows, chunk by chunk."""
 
     def write(self, rows: pd.DataFrame) -> None:
-        """Take the anonymised rows of one chunk (columns :data:`STORED_COLUMNS`)."""
+        """Take the anonymised rows of one chunk (columns :data:`STORED_COLUMNS`).
+
+        ``cell`` and ``commune`` are categorical (the store counts the rows per cell
+        from their codes), ``hour`` is an integer, the other columns hold ``str``.
+        """
 
     def discard(self) -> None:
         """Forget every row written so far: the file is about to be read again."""
@@ -240,7 +244,8 @@ def read_contacts(
     communes
         The territory's communes (EPSG:4326): a contact outside all of them is refused.
     secret
-        Key of the person-key HMAC and of the row fingerprints (kept outside the workspace).
+        Secret of the person pseudonyms and of the row fingerprints (kept outside the
+        workspace).
     mapping
         Optional explicit ``{canonical name: file column}`` overriding the synonyms.
     chunksize
@@ -249,7 +254,8 @@ def read_contacts(
         Where to hand the anonymised rows, chunk by chunk, instead of keeping them: the
         ``rows`` of the result are then empty, and memory does not grow with the file.
         ``sink.discard()`` is called when the file must be read again from its start
-        (lines with the wrong number of fields are only found on the way).
+        (lines with the wrong number of fields are only found on the way). Kept rows
+        have object columns; the sink's have categorical ``cell`` and ``commune``.
 
     Notes
     -----
@@ -257,8 +263,8 @@ def read_contacts(
     pandas would (wrong number of fields on a line, quoted line breaks, duplicate or
     empty column names, undecodable bytes) is read again by pandas, whose tolerant
     parser reports each bad line. Everything per row is vectorised; what is computed in
-    Python is computed once per distinct value: normalised categories once per chunk,
-    the person-key HMAC once per person of the whole file. Communes are found once per
+    Python is computed once per distinct value of a chunk (normalised categories), and
+    person keys are hashed once per distinct key of a chunk. Communes are found once per
     200 m cell: a cell that no commune boundary crosses gives its commune to all its
     points, and only the points of cells crossed by a boundary are tested one by one
     (same answer as testing every point).
@@ -284,7 +290,7 @@ def read_contacts(
         except _Retry:
             continue
     rows = (
-        pd.concat(kept, ignore_index=True)
+        pd.concat(kept, ignore_index=True).astype({"cell": object, "commune": object})
         if kept
         else pd.DataFrame({c: pd.Series(dtype=object) for c in STORED_COLUMNS})
     )
@@ -382,18 +388,13 @@ def row_fingerprints(rows: pd.DataFrame, secret: bytes) -> npt.NDArray[np.uint64
     format (20 hex characters, HMAC-SHA256 of the row) never equal these: a file
     imported before the change and imported again would be stored a second time.
     """
-    result = np.empty(len(rows), dtype=np.uint64)
     if not len(rows):
-        return result
+        return np.empty(0, dtype=np.uint64)
     arrays = [_to_arrow(rows[c]) for c in rows.columns]
     joined = pc.binary_join_element_wise(
         *arrays, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement=""
     )
-    key = _fingerprint_key(secret)
-    for start in range(0, len(rows), _HASHED_AT_ONCE):  # few row texts in Python at a time
-        text = joined.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
-        result[start : start + len(text)] = pd.util.hash_array(text, hash_key=key, categorize=False)
-    return result
+    return _keyed_hashes(joined, _siphash_key(secret, _FINGERPRINT_PURPOSE))
 
 
 def fingerprint_text(fingerprints: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
@@ -402,13 +403,19 @@ def fingerprint_text(fingerprints: npt.NDArray[np.uint64]) -> npt.NDArray[np.obj
     digits = np.empty((len(raw), 16), dtype=np.uint8)
     digits[:, 0::2] = _HEX_DIGITS[raw >> 4]
     digits[:, 1::2] = _HEX_DIGITS[raw & 15]
-    return digits.view("S16").ravel().astype(str).astype(object)
+    # Python strings made by Arrow from the bytes: faster than through numpy's "U16"
+    offsets = np.arange(0, 16 * len(raw) + 1, 16, dtype=np.int64)
+    text = pa.Array.from_buffers(
+        pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
+    )
+    return text.to_numpy(zero_copy_only=False)
 
 
 # ------------------------------------------------------------------ private
 _READERS = ("arrow", "c", "python")
 """CSV readers in the order they are tried (each one gives up with :class:`_Retry`)."""
-_HASHED_AT_ONCE = 25_000  # row texts made into Python strings at a time
+_TYPED = ("cell", "commune", "hour")  # columns of the anonymised rows that are not object
+_HASHED_AT_ONCE = 25_000  # texts made into Python bytes at a time
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CELL = 200  # metres: the only resolution stored
 _KEY_SHIFT = 24  # cell key: (east / 200) << 24 | (north / 200)
@@ -439,25 +446,30 @@ class _Context:
     index: shapely.STRtree  # the communes
     geoms: np.ndarray  # their geometries, prepared
     borders: shapely.STRtree  # their boundaries, in pieces of a few vertices
-    codes: np.ndarray
+    code_of: npt.NDArray[np.intp]  # each commune's code, as an index into ``codes``
+    codes: pd.Index  # the distinct commune codes (str objects)
     secret: bytes
-    person: _PersonKeys
+    person_key: str  # SipHash key of the person pseudonyms
     cell_keys: npt.NDArray[np.int64]  # sorted keys of the cells already classified
     cell_class: npt.NDArray[np.intp]  # their commune (index), -1 border, -2 no commune
+    cell_names: npt.NDArray[np.object_]  # their INSEE ids
 
     @classmethod
     def build(cls, communes: gpd.GeoDataFrame, secret: bytes) -> _Context:
         geoms = communes.geometry.to_numpy()
         shapely.prepare(geoms)
+        code_of, codes = pd.factorize(communes["code"].astype(str).to_numpy(dtype=object))
         return cls(
             index=shapely.STRtree(geoms),
             geoms=geoms,
             borders=shapely.STRtree(_boundary_pieces(geoms)),
-            codes=communes["code"].astype(str).to_numpy(dtype=object),
+            code_of=code_of,
+            codes=pd.Index(codes, dtype=object),
             secret=secret,
-            person=_PersonKeys(_hmac_function(secret)),
+            person_key=_siphash_key(secret, _PERSON_PURPOSE),
             cell_keys=np.empty(0, dtype=np.int64),
             cell_class=np.empty(0, dtype=np.intp),
+            cell_names=np.empty(0, dtype=object),
         )
 
     def classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -467,12 +479,23 @@ class _Context:
         known[known] = self.cell_keys[where[known]] == keys[known]
         if not known.all():
             new = keys[~known]
+            east = (new >> _KEY_SHIFT) * _CELL
+            north = (new & ((1 << _KEY_SHIFT) - 1)) * _CELL
+            names = cell_ids(east, north, resolution=_CELL).astype(object)
             self.cell_keys = np.concatenate([self.cell_keys, new])
             self.cell_class = np.concatenate([self.cell_class, self._classify(new)])
+            self.cell_names = np.concatenate([self.cell_names, names])
             order = np.argsort(self.cell_keys, kind="stable")
-            self.cell_keys, self.cell_class = self.cell_keys[order], self.cell_class[order]
+            self.cell_keys = self.cell_keys[order]
+            self.cell_class, self.cell_names = self.cell_class[order], self.cell_names[order]
             where = np.searchsorted(self.cell_keys, keys)
         return self.cell_class[where]
+
+    def cell_ids(self, keys: npt.NDArray[np.int64]) -> pd.Categorical:
+        """INSEE ids of the cells of ``keys`` (classified already), as a categorical."""
+        unique, inverse = np.unique(keys, return_inverse=True)
+        names = self.cell_names[np.searchsorted(self.cell_keys, unique)]
+        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(names, dtype=object))
 
     def _classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
         # The cell's corners in lon/lat, boxed and widened by about a metre: every point
@@ -560,15 +583,6 @@ def _boundary_pieces(geoms: np.ndarray, vertices: int = 16) -> npt.NDArray[np.ob
     return shapely.linestrings(points[sort], indices=owner[sort])
 
 
-def _cell_ids(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-    """INSEE ids of the cells of ``keys``, built once per distinct cell."""
-    unique, inverse = np.unique(keys, return_inverse=True)
-    east = (unique >> _KEY_SHIFT) * _CELL
-    north = (unique & ((1 << _KEY_SHIFT) - 1)) * _CELL
-    ids = cell_ids(east, north, resolution=_CELL).astype(object)
-    return ids[inverse]
-
-
 def _read_all(
     path: Path,
     mapping: Mapping[str, str] | None,
@@ -625,7 +639,10 @@ def _among(values: npt.NDArray[np.uint64], sorted_set: npt.NDArray[np.uint64]) -
     """Whether each value is in ``sorted_set`` (a sorted array)."""
     if not len(sorted_set) or not len(values):
         return np.zeros(len(values), dtype=bool)
-    where = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    order = np.argsort(values)  # sorted needles: each search starts near the last one
+    where = np.empty(len(values), dtype=np.intp)
+    where[order] = np.searchsorted(sorted_set, values[order])
+    where = np.minimum(where, len(sorted_set) - 1)
     return sorted_set[where] == values
 
 
@@ -833,17 +850,22 @@ def _anonymise_chunk(
     report.accept(int(accepted.sum()))
 
     take = np.flatnonzero(accepted)
-    sub = chunk.take(take)
+    # Hashes are computed on every row and taken after; only the category columns are
+    # taken (a copy of each column of the chunk would cost more).
+    categories = ("statut", "tranche_age", "date_naissance", "sexe", "partenaire")
+    sub = chunk[list(dict.fromkeys(found[c] for c in categories if c in found))].take(take)
     dates = pd.Series(when[take], index=sub.index)
     days = when[take].astype("datetime64[D]")
     person = (
-        context.person.hashes(sub[found["personne"]])
+        _person_hashes(chunk[found["personne"]], context.person_key)[take]
         if "personne" in found
         else np.full(len(sub), "", dtype=object)
     )
     columns: dict[str, Any] = {
-        "cell": _cell_ids(keys[take]),
-        "commune": context.codes[commune[take]],
+        "cell": context.cell_ids(keys[take]),
+        "commune": pd.Categorical.from_codes(
+            context.code_of[commune[take]], categories=context.codes
+        ),
         "date": _day_text(days),
         "hour": ((when[take] - days) // np.timedelta64(1, "h")).astype(np.int64),
         "statut": _normalise(sub, found, "statut", STATUSES, report),
@@ -854,12 +876,14 @@ def _anonymise_chunk(
         else np.full(len(sub), "", dtype=object),
         "personne": person,
     }
-    hashed = [c for c in sub.columns if c != found.get("adresse")]
-    fingerprints = row_fingerprints(sub[hashed], context.secret)
+    hashed = [c for c in chunk.columns if c != found.get("adresse")]
+    fingerprints = row_fingerprints(chunk[hashed], context.secret)[take]
     columns["fingerprint"] = fingerprint_text(fingerprints)
+    # Object columns of shared str objects; cell and commune categorical, so that the
+    # store counts the rows per (cell, commune) from their codes.
     rows = pd.DataFrame(
         {
-            name: pd.Series(values, index=sub.index, dtype=None if name == "hour" else object)
+            name: pd.Series(values, index=sub.index, dtype=None if name in _TYPED else object)
             for name, values in columns.items()
         }
     )
@@ -1095,64 +1119,65 @@ def _sex(sub: pd.DataFrame, found: dict[str, str]) -> np.ndarray:
     return _per_distinct(sub[found["sexe"]], sex)
 
 
-def _hmac(secret: bytes, value: str) -> str:
-    """HMAC-SHA256 of ``value``, 80 bits in hex (enough to tell people and rows apart)."""
-    return hmac.digest(secret, value.encode("utf-8"), "sha256")[:10].hex()
+def person_pseudonyms(keys: pd.Series, secret: bytes) -> npt.NDArray[np.object_]:
+    """What is stored instead of each person key: its keyed hash, 16 hex characters.
 
+    The key is stripped; an empty or missing key stays ``""``. The hash is the keyed
+    SipHash-2-4 of :func:`row_fingerprints`, with its own key (another purpose string
+    in the derivation from the secret): the same person gets the same pseudonym in
+    every import made with the same secret, so that distinct people can be counted,
+    and without the secret a pseudonym cannot be linked to its key, nor a guessed key
+    checked against the stored pseudonyms. Computed once per distinct key. Among ``n``
+    people, the chance that two share a pseudonym (and count as one) is about
+    ``n² / 2⁶⁵`` (3 × 10⁻⁹ for 350,000 people).
 
-def _hmac_function(secret: bytes) -> Callable[[str], str]:
-    """:func:`_hmac` with ``secret`` fixed, about three times faster per call.
+    Pseudonyms stored by earlier versions (20 hex characters, HMAC-SHA256 of the key)
+    never equal these: a person met in contacts imported before the change and in
+    contacts imported after it has two pseudonyms.
 
-    HMAC(K, m) = H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)) (RFC 2104): the two padded-key
-    blocks are hashed once here, and each call continues from copies of those states
-    instead of setting the key up again.
+    Examples
+    --------
+    >>> keys = pd.Series(["P1", " P1", "P2", ""])
+    >>> pseudonyms = person_pseudonyms(keys, b"0" * 32)
+    >>> pseudonyms[0] == pseudonyms[1] != pseudonyms[2], len(pseudonyms[0]), pseudonyms[3]
+    (True, 16, '')
     """
-    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key)).copy
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key)).copy
-
-    def digest(value: str) -> str:
-        first = inner()
-        first.update(value.encode("utf-8"))
-        second = outer()
-        second.update(first.digest())
-        return second.digest()[:10].hex()
-
-    return digest
+    return _person_hashes(keys, _siphash_key(secret, _PERSON_PURPOSE))
 
 
-class _PersonKeys:
-    """The HMAC of each person key, computed once per distinct key of a whole read.
+def _person_hashes(values: pd.Series, key: str) -> npt.NDArray[np.object_]:
+    """:func:`person_pseudonyms` with the SipHash key already derived."""
+    encoded = pc.dictionary_encode(_to_arrow(values.str.strip().fillna("")))
+    distinct = encoded.dictionary
+    text = fingerprint_text(_keyed_hashes(distinct, key))
+    text[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ""
+    return text[encoded.indices.to_numpy()]
 
-    The keys met so far and their hashes are kept for the duration of the read, in
-    memory only: a person met in several chunks is hashed once. That memory grows with
-    the number of people (about 150 bytes each), not of rows.
+
+def _keyed_hashes(texts: pa.Array, key: str) -> npt.NDArray[np.uint64]:
+    """SipHash-2-4 of the UTF-8 bytes of each text, then pandas' bijective mixing.
+
+    The same numbers as ``pandas.util.hash_array(texts, hash_key=key, categorize=False)``
+    on the texts as Python strings; the bytes are handed over as they are (Python
+    ``bytes``, not ``str``: no decoding then encoding again), a slice at a time.
     """
-
-    def __init__(self, digest: Callable[[str], str]) -> None:
-        self.digest = digest
-        self.position: dict[str, int] = {}  # key -> index in ``known``
-        self.known = np.empty(0, dtype=object)
-
-    def hashes(self, values: pd.Series) -> npt.NDArray[np.object_]:
-        """The HMAC of each stripped key ("" stays "", a missing key counts as "")."""
-        encoded = pc.dictionary_encode(_to_arrow(values.str.strip().fillna("")))
-        distinct = encoded.dictionary.to_pylist()
-        where = np.fromiter(
-            map(self.position.get, distinct, itertools.repeat(-1)), np.intp, len(distinct)
-        )
-        new = np.flatnonzero(where < 0)
-        if len(new):
-            keys = [distinct[i] for i in new]
-            where[new] = len(self.known) + np.arange(len(new))
-            self.position.update(zip(keys, where[new].tolist(), strict=True))
-            fresh = np.array([self.digest(k) if k else "" for k in keys], dtype=object)
-            self.known = np.concatenate([self.known, fresh])
-        return self.known[where[encoded.indices.to_numpy()]]
+    result = np.empty(len(texts), dtype=np.uint64)
+    raw = texts.cast(pa.large_binary())
+    for start in range(0, len(raw), _HASHED_AT_ONCE):  # few Python objects at a time
+        part = raw.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
+        result[start : start + len(part)] = pd.util.hash_array(part, hash_key=key, categorize=False)
+    return result
 
 
-def _fingerprint_key(secret: bytes) -> str:
-    """The 16-character SipHash key of :func:`row_fingerprints` (112 secret bits)."""
-    digest = hmac.digest(secret, b"territory row fingerprint v2", "sha256")
+_FINGERPRINT_PURPOSE = b"territory row fingerprint v2"
+_PERSON_PURPOSE = b"territory person key v3"
+
+
+def _siphash_key(secret: bytes, purpose: bytes) -> str:
+    """The 16-character SipHash key of one use of the secret (112 secret bits).
+
+    ``HMAC-SHA256(secret, purpose)``, 7 bits of each of its first 16 bytes (pandas
+    takes the key as 16 characters encoded in UTF-8: ASCII keeps them 16 bytes).
+    """
+    digest = hmac.digest(secret, purpose, "sha256")
     return "".join(chr(b & 0x7F) for b in digest[:16])

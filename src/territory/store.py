@@ -6,7 +6,9 @@ file a team keeps on one laptop and that QGIS opens directly.
 
 Spatial layers are stored in EPSG:4326. Every layer and table has a row in
 ``territory_layers`` (source, vintage, licence, source CRS, count, update time), and
-every write bumps ``version``, which caches use as their key.
+every write bumps ``version``, which caches use as their key. The tables of
+:data:`GROUP_COUNTS` also keep their number of rows per group in a count table, so that
+reading those counts does not scan them (:meth:`Workspace.group_counts`).
 
 Examples
 --------
@@ -40,6 +42,23 @@ STORAGE_CRS = "EPSG:4326"
 SCHEMA_VERSION = 1
 _META = "territory_layers"
 _PROPS = "territory_workspace"
+GROUP_COUNTS: dict[str, tuple[str, ...]] = {"contacts": ("cell", "commune")}
+"""Tables whose number of rows per group is kept up to date: name → grouping columns.
+
+The count table ``territory_counts_<name>`` holds one row ``(columns…, n)`` per group,
+equal to ``SELECT columns, count(*) AS n FROM name GROUP BY columns`` at all times:
+
+* SQLite triggers on the table add and remove each inserted, deleted or updated row,
+  whatever program writes it (this module, GDAL, QGIS…);
+* :class:`TableAppender`, which appends many rows at once, sets its insert trigger aside
+  for its transaction and adds the appended rows per group, once, before the commit;
+* a table replaced through GDAL loses its triggers: the count table is built again
+  from the table after each such write (:meth:`Workspace.write_table`).
+
+The count table is used only while its three triggers are in place (a workspace made
+before, or a table replaced by another program, is counted from the table itself);
+the next append builds it.
+"""
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,7 @@ class Workspace:
         pyogrio.write_dataframe(
             out.reset_index(drop=True), self.path, layer=name, driver="GPKG", promote_to_multi=None
         )
+        self._keep_counts(name)
         self._record(name, len(out), True, STORAGE_CRS, source, vintage, licence, src_crs)
 
     def write_table(
@@ -209,6 +229,7 @@ class Workspace:
         else:
             pyogrio.write_dataframe(df.reset_index(drop=True), self.path, layer=name, driver="GPKG")
             count = len(df)
+        self._keep_counts(name)
         self._record(name, count, False, None, source, vintage, licence, None)
 
     @contextlib.contextmanager
@@ -279,11 +300,61 @@ class Workspace:
         with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
             return pd.read_sql_query(sql, con, params=params)
 
-    def delete_rows(self, name: str, where: str, params: tuple[Any, ...] = ()) -> int:
-        """Delete the rows of table ``name`` matching ``where``; returns how many."""
+    def group_counts(self, name: str) -> pd.DataFrame:
+        """Rows of the table ``name`` per group of its :data:`GROUP_COUNTS` columns.
+
+        The same frame as ``SELECT columns, count(*) AS n FROM name GROUP BY columns
+        ORDER BY columns``, read from the count table kept with the table (one row per
+        group instead of a scan of every row) when it is in place, else counted from
+        the table.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "w.gpkg", name="Essai")
+        >>> rows = pd.DataFrame({"cell": ["a", "b", "a"], "commune": ["1", "1", "1"]})
+        >>> ws.write_table("contacts", rows, source="test", vintage="")
+        >>> ws.group_counts("contacts")
+          cell commune  n
+        0    a       1  2
+        1    b       1  1
+        """
         self._require(name)
-        with self._connect() as con:
+        keys = _columns(GROUP_COUNTS[name])
+        counts = _counts_table(name)
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            con.execute("BEGIN")  # one snapshot for the check and the read
+            if _counts_in_place(con, name):
+                sql = f'SELECT {keys}, n FROM "{counts}" ORDER BY {keys}'
+            else:
+                sql = f'SELECT {keys}, count(*) AS n FROM "{name}" GROUP BY {keys} ORDER BY {keys}'
+            return pd.read_sql_query(sql, con)
+
+    def delete_rows(self, name: str, where: str, params: tuple[Any, ...] = ()) -> int:
+        """Delete the rows of table ``name`` matching ``where``; returns how many.
+
+        The counts of a :data:`GROUP_COUNTS` table are lowered once per group (its delete
+        trigger, once per row, is set aside meanwhile), in the same transaction.
+        """
+        self._require(name)
+        with _transaction(self.path, what=name) as con:
+            trigger = None  # the SQL of the delete trigger set aside
+            if name in GROUP_COUNTS and _counts_in_place(con, name):
+                delete, keys = _count_triggers(name)[1], _columns(GROUP_COUNTS[name])
+                (trigger,) = con.execute(
+                    "SELECT sql FROM sqlite_master WHERE name = ?", (delete,)
+                ).fetchone()
+                con.execute(f'DROP TRIGGER "{delete}"')
+                _create_added(con, name)
+                con.execute(
+                    f"INSERT INTO temp.{_ADDED} "
+                    f'SELECT {keys}, -count(*) FROM "{name}" WHERE {where} GROUP BY {keys}',
+                    params,
+                )
             n = con.execute(f'DELETE FROM "{name}" WHERE {where}', params).rowcount
+            if trigger is not None:
+                _add_counts(con, name)
+                con.execute(trigger)
             con.execute(
                 f'UPDATE {_META} SET count = (SELECT count(*) FROM "{name}"), updated = ? '
                 "WHERE name = ?",
@@ -306,6 +377,17 @@ class Workspace:
             raise WorkspaceError(f"{self.path} est endommagé : {exc}") from exc
         finally:
             con.close()
+
+    def _keep_counts(self, name: str) -> None:
+        """Build the count table of ``name`` (:data:`GROUP_COUNTS`) if it is not in place.
+
+        Called after every write through GDAL: replacing a table drops its triggers.
+        """
+        if name not in GROUP_COUNTS:
+            return
+        with _transaction(self.path, what=name) as con:
+            if not _counts_in_place(con, name):
+                _build_counts(con, name)
 
     def _require(self, name: str) -> None:
         if not self.has(name):
@@ -358,6 +440,11 @@ class TableAppender:
     commit (as GDAL's own bulk writes do): the file stays a valid GeoPackage and, the
     whole being one transaction, a failure or a crash leaves it as it was before. No
     ``PRAGMA`` that trades safety for speed is used.
+
+    A table of :data:`GROUP_COUNTS` gets the same treatment: its insert trigger is set
+    aside, the rows of each appended frame are counted per group (from the codes of a
+    categorical column, without hashing its values), those counts wait in a temporary
+    table, and they are added to the count table once, before the commit.
     """
 
     def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
@@ -365,35 +452,18 @@ class TableAppender:
         self.vintage = ""
         self._con: sqlite3.Connection | None = None
         self._triggers: list[tuple[str, str]] = []
+        self._keys = GROUP_COUNTS.get(name)
 
     def append(self, df: pd.DataFrame) -> None:
         """Insert the rows of ``df`` (its columns must be columns of the table)."""
         if not len(df):
             return
         con = self._begin()
-        columns = [str(c) for c in df.columns]
-        values = np.empty((len(df), len(columns)), dtype=object)
-        for j, column in enumerate(columns):
-            values[:, j] = _sql_values(df[column])
-        flat = values.ravel().tolist()
-        width = len(columns)
-        limit = con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        per = max(1, min(_ROWS_PER_INSERT, limit // width))
-        names = ", ".join(f'"{c}"' for c in columns)
-        one = "(" + ", ".join("?" * width) + ")"
-
-        def insert(rows: int) -> str:
-            return f'INSERT INTO "{self.name}" ({names}) VALUES ' + ", ".join([one] * rows)
-
-        full = len(df) // per * per
-        step = per * width
+        sizes = None if self._keys is None else _group_sizes(df, self._keys, table=self.name)
         try:
-            if full:
-                con.executemany(
-                    insert(per), (flat[i : i + step] for i in range(0, full * width, step))
-                )
-            if full < len(df):
-                con.execute(insert(len(df) - full), flat[full * width :])
+            _insert(con, f'"{self.name}"', df)
+            if sizes is not None:
+                _insert(con, f"temp.{_ADDED}", sizes)
         except sqlite3.Error as exc:
             raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
 
@@ -407,12 +477,14 @@ class TableAppender:
         con = self._begin()
         try:
             con.execute("RELEASE appending")
-            if self._triggers:
+            if any(name.startswith(_FEATURE_COUNT) for name, _ in self._triggers):
                 con.execute(
                     "UPDATE gpkg_ogr_contents SET feature_count = "
                     f'(SELECT count(*) FROM "{self.name}") WHERE lower(table_name) = lower(?)',
                     (self.name,),
                 )
+            if self._keys is not None:
+                _add_counts(con, self.name)
             for _, sql in self._triggers:
                 con.execute(sql)
             con.execute("COMMIT")
@@ -441,10 +513,14 @@ class TableAppender:
         con = sqlite3.connect(self.ws.path, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE")
+            if self._keys is not None:
+                if not _counts_in_place(con, self.name):
+                    _build_counts(con, self.name)
+                _create_added(con, self.name)
             self._triggers = con.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
-                "AND name LIKE 'trigger_insert_feature_count_%'",
-                (self.name,),
+                "AND (name LIKE ? OR name = ?)",
+                (self.name, f"{_FEATURE_COUNT}%", _count_triggers(self.name)[0]),
             ).fetchall()
             for trigger, _ in self._triggers:
                 con.execute(f'DROP TRIGGER "{trigger}"')
@@ -469,6 +545,189 @@ class TableAppender:
 
 
 _ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
+_FEATURE_COUNT = "trigger_insert_feature_count_"  # GDAL's triggers, one UPDATE per row
+_ADDED = "territory_added"  # temporary table: rows appended per group, not counted yet
+_GROUPED = "territory_grouped"  # the same, one row per group
+
+
+def _insert(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
+    """Insert the rows of ``df`` into ``table`` (a quoted name) with multi-row statements."""
+    columns = [str(c) for c in df.columns]
+    width = len(columns)
+    values = np.empty((len(df), width), dtype=object)
+    for j, column in enumerate(columns):
+        values[:, j] = _sql_values(df[column])
+    flat = values.ravel().tolist()
+    limit = con.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(_ROWS_PER_INSERT, limit // width))
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join("?" * width) + ")"
+
+    def insert(rows: int) -> str:
+        return f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * rows)
+
+    full = len(df) // per * per
+    step = per * width
+    if full:
+        con.executemany(insert(per), (flat[i : i + step] for i in range(0, full * width, step)))
+    if full < len(df):
+        con.execute(insert(len(df) - full), flat[full * width :])
+
+
+# ------------------------------------------------------------ counts per group
+def _counts_table(name: str) -> str:
+    return f"territory_counts_{name}"
+
+
+def _columns(names: tuple[str, ...], prefix: str = "") -> str:
+    return ", ".join(f'{prefix}"{c}"' for c in names)
+
+
+def _count_triggers(name: str) -> tuple[str, str, str]:
+    """Names of the insert, delete and update triggers that keep the counts of ``name``."""
+    counts = _counts_table(name)
+    return f"{counts}_insert", f"{counts}_delete", f"{counts}_update"
+
+
+def _counts_in_place(con: sqlite3.Connection, name: str) -> bool:
+    """Whether the count table of ``name`` and its three triggers are in the file."""
+    names = (_counts_table(name), *_count_triggers(name))
+    (found,) = con.execute(
+        f"SELECT count(*) FROM sqlite_master WHERE name IN ({', '.join('?' * len(names))})",
+        names,
+    ).fetchone()
+    return int(found) == len(names)
+
+
+def _typed_keys(con: sqlite3.Connection, name: str) -> str:
+    """The grouping columns of ``name`` with their declared types (same affinity)."""
+    declared = dict(con.execute("SELECT name, type FROM pragma_table_info(?)", (name,)))
+    return ", ".join(f'"{k}" {declared.get(k, "")}' for k in GROUP_COUNTS[name])
+
+
+def _build_counts(con: sqlite3.Connection, name: str) -> None:
+    """(Re)make the count table of ``name`` from its rows, and its triggers.
+
+    Runs inside the caller's transaction.
+    """
+    keys = GROUP_COUNTS[name]
+    counts = _counts_table(name)
+    columns = _columns(keys)
+    con.execute(f'DROP TABLE IF EXISTS "{counts}"')
+    con.execute(f'CREATE TABLE "{counts}" ({_typed_keys(con, name)}, n INTEGER NOT NULL)')
+    con.execute(
+        f'INSERT INTO "{counts}" ({columns}, n) '
+        f'SELECT {columns}, count(*) FROM "{name}" GROUP BY {columns}'
+    )
+    con.execute(f'CREATE INDEX "{counts}_key" ON "{counts}" ({columns})')
+
+    def same(row: str) -> str:  # IS: a NULL key is a group, as in GROUP BY
+        return " AND ".join(f'"{k}" IS {row}."{k}"' for k in keys)
+
+    def add(row: str) -> str:
+        return (
+            f'INSERT INTO "{counts}" ({columns}, n) SELECT {_columns(keys, f"{row}.")}, 0 '
+            f'WHERE NOT EXISTS (SELECT 1 FROM "{counts}" WHERE {same(row)}); '
+            f'UPDATE "{counts}" SET n = n + 1 WHERE {same(row)};'
+        )
+
+    def remove(row: str) -> str:
+        return (
+            f'UPDATE "{counts}" SET n = n - 1 WHERE {same(row)}; '
+            f'DELETE FROM "{counts}" WHERE n = 0 AND {same(row)};'
+        )
+
+    insert, delete, update = _count_triggers(name)
+    for trigger, event, body in (
+        (insert, "INSERT", add("NEW")),
+        (delete, "DELETE", remove("OLD")),
+        (update, f"UPDATE OF {columns}", remove("OLD") + " " + add("NEW")),
+    ):
+        con.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+        con.execute(
+            f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{name}" FOR EACH ROW BEGIN {body} END'
+        )
+
+
+def _create_added(con: sqlite3.Connection, name: str) -> None:
+    """The temporary table where :class:`TableAppender` keeps its counts until the commit."""
+    con.execute(f"DROP TABLE IF EXISTS temp.{_ADDED}")
+    con.execute(f"CREATE TEMP TABLE {_ADDED} ({_typed_keys(con, name)}, n INTEGER NOT NULL)")
+
+
+def _add_counts(con: sqlite3.Connection, name: str) -> None:
+    """Add the counts waiting in the temporary table (negative: rows deleted) to the count table.
+
+    They are grouped first, in SQL: a group appended in several frames, or two values
+    that the columns' declared type stores alike, is one group.
+    """
+    keys = GROUP_COUNTS[name]
+    counts = _counts_table(name)
+    columns = _columns(keys)
+    same = " AND ".join(f'c."{k}" IS g."{k}"' for k in keys)
+    con.execute(
+        f"CREATE TEMP TABLE {_GROUPED} AS "
+        f"SELECT {columns}, sum(n) AS n FROM temp.{_ADDED} GROUP BY {columns}"
+    )
+    con.execute(f'UPDATE "{counts}" AS c SET n = c.n + g.n FROM temp.{_GROUPED} AS g WHERE {same}')
+    con.execute(
+        f'INSERT INTO "{counts}" ({columns}, n) SELECT {columns}, n FROM temp.{_GROUPED} AS g '
+        f'WHERE NOT EXISTS (SELECT 1 FROM "{counts}" AS c WHERE {same})'
+    )
+    con.execute(f'DELETE FROM "{counts}" WHERE n = 0')  # groups left without a row
+    con.execute(f"DROP TABLE temp.{_GROUPED}")
+    con.execute(f"DROP TABLE temp.{_ADDED}")
+
+
+def _group_sizes(df: pd.DataFrame, keys: tuple[str, ...], *, table: str) -> pd.DataFrame:
+    """Rows of ``df`` per distinct combination of the ``keys`` columns (``n``).
+
+    A categorical column is grouped on its codes (its categories are distinct); any
+    other column must hold text or missing values, grouped like SQLite groups them
+    (two numbers equal in Python, ``1`` and ``1.0``, are different texts in SQLite).
+    """
+    codes, values = [], []
+    for key in keys:
+        column = df[key]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            code = column.cat.codes.to_numpy().astype(np.intp)
+            unique = np.array([*column.cat.categories, None], dtype=object)
+            code[code < 0] = len(unique) - 1  # missing values
+        else:
+            if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+                raise WorkspaceError(
+                    f"écriture de « {table} » impossible : la colonne « {key} » "
+                    "doit contenir du texte"
+                )
+            code, unique = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+            unique = np.asarray(unique, dtype=object)
+        codes.append(code)
+        values.append(unique)
+    shape = tuple(len(v) for v in values)
+    group, inverse = np.unique(np.ravel_multi_index(codes, shape), return_inverse=True)
+    where = np.unravel_index(group, shape)
+    sizes = {key: v[w] for key, v, w in zip(keys, values, where, strict=True)}
+    return pd.DataFrame({**sizes, "n": np.bincount(inverse.ravel(), minlength=len(group))})
+
+
+@contextlib.contextmanager
+def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
+    """A connection in an immediate transaction, committed at the end (rolled back on error)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        yield con
+        con.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        raise WorkspaceError(f"écriture de « {what} » impossible : {exc}") from exc
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
 
 
 def _appendable(df: pd.DataFrame) -> bool:
@@ -480,6 +739,10 @@ def _kind(column: pd.Series) -> str | None:
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype):
         return "text"
+    if isinstance(dtype, pd.CategoricalDtype):  # bound as its values: text categories only
+        categories = dtype.categories.dtype
+        text = isinstance(categories, pd.StringDtype) or categories.kind == "O"
+        return "text" if text else None
     if not isinstance(dtype, np.dtype):
         return None
     if dtype.kind == "O":

@@ -113,8 +113,12 @@ def contact_cell_counts(
         part = f", {_PART_SQL[by]} AS part"
     if not ws.has("contacts"):
         return pd.DataFrame({"cell": [], "commune": [], **({"part": []} if by else {}), "n": []})
-    group = "cell, commune, part" if by else "cell, commune"
-    counts = ws.query(f"SELECT cell, commune{part}, count(*) AS n FROM contacts GROUP BY {group}")
+    if by is None:  # kept per (cell, commune) by the store: no scan of every contact
+        counts = ws.group_counts("contacts")
+    else:
+        counts = ws.query(
+            f"SELECT cell, commune{part}, count(*) AS n FROM contacts GROUP BY cell, commune, part"
+        )
     if communes is not None:
         counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
     return counts
