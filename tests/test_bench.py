@@ -57,3 +57,18 @@ def test_table_lists_every_section() -> None:
     text = bench.table({"territories": {}, "priorities": {"demo": priorities}, "planner": planner})
     assert "[demo] Où et quand" in text and "×2.1" in text
     assert "Planificateur de tournées" in text and "| 15 |" in text
+
+
+def test_real_extracts_make_a_six_departement_workspace(tmp_path: Path, settings) -> None:
+    from conftest import shared_file
+
+    from territory.store import Workspace
+
+    real = shared_file("communes-59-nord.geojson").parent
+    path = bench.real_extracts_workspace(tmp_path / "reel.gpkg", settings=settings, real=real)
+    assert path is not None
+    layers = Workspace.open(path).layers()
+    assert layers["communes"].count > 3_000 and layers["partners"].count > 200
+    assert (
+        bench.real_extracts_workspace(tmp_path / "x.gpkg", settings=settings, real=tmp_path) is None
+    )

@@ -10,7 +10,8 @@
 * **contacts**: time and peak memory of a contact export turned into stored rows and
   protected density, at several sizes. Ours is the whole import (``import_file``: read,
   anonymise, snap to the 200 m grid, store in a workspace), then the density computed
-  from the store as the map does (count per cell in SQLite, ``protect_density``);
+  from the store as the map does (the counts per cell kept by the store,
+  ``protect_density``);
 * **priorities** and **planner**: :mod:`territory.bench_priorities` (indicators and
   ranking, cold and when only the weights change) and :mod:`territory.bench_planning`
   (the 10-s plan against the best plan of a longer search).
@@ -523,6 +524,13 @@ def run(
                 naive_kinds=bench_priorities.KINDS if scale == "demo" else ("commune", "qpv"),
                 say=say,
             )
+        start = time.perf_counter()
+        real = real_extracts_workspace(Path(tmp) / "reel.gpkg", settings=settings)
+        if real is not None:
+            build = time.perf_counter() - start
+            say("Mesure de la page carte sur les extraits réels (six départements)…")
+            figures = map_page_benchmark(real, settings=settings, repeats=3, browser=not quick)
+            results["territories"][REAL_SCALE] = {"build_s": build, **figures}
     results["contacts"] = contacts_benchmark(
         CONTACT_SIZES_QUICK if quick else CONTACT_SIZES_FULL,
         settings=settings,
@@ -538,6 +546,36 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
+
+
+REAL_SCALE = "reel-6-departements"
+"""The real-extract territory: six départements' communes (3,115 after the COG's mergers)."""
+REAL_DATA = ROOT.parent / "shared" / "data" / "real"
+
+
+def real_extracts_workspace(
+    path: Path, *, settings: Settings, real: Path = REAL_DATA
+) -> Path | None:
+    """A workspace of the real extracts of ``../shared`` (None when they are absent).
+
+    The communes of six départements (Calvados, Maine-et-Loire, Nord, Pas-de-Calais,
+    Bas-Rhin, Haut-Rhin: real borders, far more vertices than the generator's), the COG
+    table and the France services list; no contacts, QPV codes or timetables in these
+    extracts.
+    """
+    from territory.ingest import import_file
+    from territory.store import Workspace
+
+    communes = sorted(real.glob("communes-*.geojson"))
+    if len(communes) < 6:
+        return None
+    ws = Workspace.create(path, name="Six départements (extraits réels)", overwrite=True)
+    for i, file in enumerate(communes):
+        import_file(ws, "communes", file, settings=settings, add=i > 0)
+    import_file(ws, "communes-table", real / "communes_cog2026_pop_epci.csv", settings=settings)
+    services = real / "france_services_20240801.geojson"
+    import_file(ws, "partners", services, settings=settings, geocode=False)
+    return path
 
 
 def table(results: dict[str, Any]) -> str:

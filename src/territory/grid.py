@@ -14,13 +14,14 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
@@ -28,7 +29,7 @@ from territory._errors import ValidationError
 
 GRID_CRS = "EPSG:3035"
 RESOLUTIONS = (200, 1000)
-_ID = re.compile(r"^CRS3035RES(\d+)mN(\d+)E(\d+)$")
+_ID_NAMED = r"^CRS3035RES(?P<resolution>\d+)mN(?P<north>\d+)E(?P<east>\d+)$"
 _TO_GRID = Transformer.from_crs("EPSG:4326", GRID_CRS, always_xy=True)
 
 
@@ -50,17 +51,23 @@ def cell_ids_from_lonlat(
 
 
 def parse_ids(ids: Sequence[str] | pd.Series) -> pd.DataFrame:
-    """Resolution, north and east (metres) of each id; raises on a malformed id."""
-    parts = pd.Series(list(ids), dtype="string").str.extract(_ID.pattern)
-    bad = parts[0].isna()
+    """Resolution, north and east (metres) of each id; raises on a malformed id.
+
+    Examples
+    --------
+    >>> parse_ids(["CRS3035RES200mN2890000E3760200"]).to_dict("records")
+    [{'resolution': 200, 'north': 2890000, 'east': 3760200}]
+    """
+    text = pa.array(pd.Series(list(ids), dtype=object), type=pa.string(), from_pandas=True)
+    parts = pc.extract_regex(text, _ID_NAMED)  # Arrow: no Python loop over the ids
+    bad = np.asarray(parts.is_null(), dtype=bool)
     if bad.any():
-        examples = ", ".join(repr(i) for i in pd.Series(list(ids))[bad.to_numpy()].head(3))
+        examples = ", ".join(repr(i) for i in pd.Series(list(ids))[bad].head(3))
         raise ValidationError(f"identifiants de carreau INSEE invalides : {examples}")
     return pd.DataFrame(
         {
-            "resolution": parts[0].astype("int64").to_numpy(),
-            "north": parts[1].astype("int64").to_numpy(),
-            "east": parts[2].astype("int64").to_numpy(),
+            name: pc.cast(parts.field(name), pa.int64()).to_numpy(zero_copy_only=False)
+            for name in ("resolution", "north", "east")
         }
     )
 
