@@ -57,14 +57,17 @@ def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
         frame = frame_el.content_frame()
         assert frame is not None
         frame.wait_for_selector(".leaflet-container", timeout=60_000)
-        frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+        frame.wait_for_selector(".leaflet-overlay-pane canvas", timeout=60_000)
+        # polygons, lines and circles on the one canvas; partners as SVG paths
+        shapes = frame.evaluate("() => Object.keys(territoryCanvas.renderer._layers).length")
         paths = frame.locator(".leaflet-container path.leaflet-interactive").count()
         controls = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "carte.png"), full_page=False)
         html = frame.content()
         browser.close()
-    assert paths > 50, f"only {paths} vector shapes drawn"
+    assert shapes > 50, f"only {shapes} shapes drawn on the canvas"
+    assert paths > 5, f"only {paths} partners drawn"
     assert any("QPV" in c for c in controls) and any("Partenaires" in c for c in controls)
     assert "fingerprint" not in html and "personne" not in html
     assert not [u for u in external if "leaflet" in u or "jquery" in u], external
@@ -84,3 +87,75 @@ def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
         assert frame is not None
         frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
         browser.close()
+
+
+# The first point (frame pixels, on a grid) where the mouse meets the canvas (no control
+# above it) and the topmost shape Leaflet hit-tests there is of the given layer: what a
+# click or a hover there reaches.
+FIND_JS = """(kind) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const size = map.getSize(), box = map.getContainer().getBoundingClientRect();
+    const top = (point) => {
+        let hit = null;
+        for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
+            if (o.layer.options.interactive && o.layer._containsPoint(point)) { hit = o.layer; }
+        }
+        return hit;
+    };
+    for (let y = 60; y < size.y - 60; y += 12) {
+        for (let x = 60; x < size.x - 60; x += 12) {
+            const seen = document.elementFromPoint(box.left + x, box.top + y);
+            if (seen !== territoryCanvas.renderer._container) { continue; }
+            const hit = top(map.containerPointToLayerPoint([x, y]));
+            if (hit && hit.feature.properties.layer === kind) {
+                return {x: box.left + x, y: box.top + y, properties: hit.feature.properties};
+            }
+        }
+    }
+    return null;
+}"""
+
+
+def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
+    """With a real mouse: hovering a density zone shows its tooltip, and a click on a
+    commune reaches the page, which shows the commune's figures."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{app_url}/carte", wait_until="domcontentloaded")
+        frame_el = page.wait_for_selector(
+            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
+        )
+        frame = frame_el.content_frame()
+        assert frame is not None
+        frame.wait_for_selector(".leaflet-overlay-pane canvas", timeout=60_000)
+        page.get_by_text("Cliquez sur une commune").wait_for(timeout=30_000)
+        frame_el.scroll_into_view_if_needed()
+        offset = frame_el.bounding_box()
+        assert offset is not None
+
+        def on_page(found: dict) -> tuple[float, float]:
+            return offset["x"] + found["x"], offset["y"] + found["y"]
+
+        zone = frame.evaluate(FIND_JS, "density")
+        assert zone is not None, "no density zone on top anywhere on the map"
+        x, y = on_page(zone)
+        page.mouse.move(x, y)
+        page.mouse.move(x + 1, y + 1)
+        tip = frame.locator(".leaflet-tooltip").inner_text(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "carte_survol.png"))
+        commune = frame.evaluate(FIND_JS, "communes")
+        if commune is None:  # the demo's density covers every commune: switch it off
+            frame.get_by_role("checkbox", name="Densité de contacts (protégée)").uncheck()
+            commune = frame.evaluate(FIND_JS, "communes")
+        assert commune is not None, "no commune on top anywhere on the map"
+        page.mouse.click(*on_page(commune))
+        name = commune["properties"]["nom"]
+        title = f"{name} ({commune['properties']['code']})"
+        page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "carte_clic_commune.png"))
+        browser.close()
+    assert f"{zone['properties']['label']} contacts" in tip

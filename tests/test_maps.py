@@ -40,6 +40,7 @@ from territory.maps import (
     _Decoder,
     _GeoJsonLayer,
     _PlainCollection,
+    _rgba,
     legend_html,
     territory_map,
     zone_from_click,
@@ -377,7 +378,79 @@ def test_qpv_fill_and_outline(layers: MapLayers) -> None:
         {"code": "QP091001", "nom": "Le Bourg", "generation": 2015},
     ]
     assert outline.options["interactive"] is False  # never hides a zone from the mouse
-    assert fill.options["pane"] != outline.options["pane"]
+    assert fill.rank < outline.rank  # the outline is drawn above the density
+
+
+CANVAS = "territoryCanvas.renderer"
+
+
+def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
+    """Every polygon, line and circle layer draws on the map's one canvas renderer, so
+    that Leaflet hit-tests all of them together; only the point layers on top (partners,
+    places, routes) are SVG, in a pane that lets the mouse through to the canvas."""
+    routes = gpd.GeoDataFrame(
+        {"team": ["A", "A"], "label": ["trajet", "visite 1"], "ordre": [None, 1]},
+        geometry=[shapely.LineString([(2.01, 48.81), (2.1, 48.9)]), Point(2.1, 48.9)],
+        crs="EPSG:4326",
+    )
+    places = gpd.GeoDataFrame(
+        {"nom": ["Square"], "type": ["parc"]}, geometry=[Point(2.05, 48.85)], crs="EPSG:4326"
+    )
+    scores = communes[["code", "nom", "geometry"]].assign(score=50.0)
+    m = territory_map(dataclasses.replace(layers, routes=routes, places=places, scores=scores))
+    by_name = parts(m)
+    svg = {"Partenaires", "Tournées", "Lieux d'aller-vers"}
+    assert svg < set(by_name) and len(by_name) == 9
+    for name, drawn in by_name.items():
+        for layer in drawn:
+            if name in svg:
+                assert (
+                    layer.options["pane"] == "territory-points" and "renderer" not in layer.options
+                )
+            else:
+                assert str(layer.options["renderer"]) == CANVAS and "pane" not in layer.options
+            circle = str(layer.options.get("point_to_layer", ""))
+            if name == "Arrêts de transport":
+                assert f"L.circleMarker(latlng, {{renderer: {CANVAS}}})" in circle
+            elif name in svg:
+                assert 'L.circleMarker(latlng, {pane: "territory-points"})' in circle
+    # Drawing order: communes < QPV fill < density < zones blanches < QPV outline < stops
+    # < partners < rounds and places (one canvas draws in the order of these ranks).
+    rank = {name: [layer.rank for layer in drawn] for name, drawn in by_name.items()}
+    assert rank["Communes (grille de densité)"] == rank["Score de priorité"] == [0]
+    qpv_fill, qpv_outline = rank["QPV"]
+    order = [
+        rank["Communes (grille de densité)"][0],
+        qpv_fill,
+        rank["Densité de contacts (protégée)"][0],
+        rank["Zones blanches (> 500 m d'un arrêt desservi)"][0],
+        qpv_outline,
+        rank["Arrêts de transport"][0],
+        rank["Partenaires"][0],
+    ]
+    assert order == sorted(set(order))
+    assert rank["Tournées"] == rank["Lieux d'aller-vers"] == [order[-1] + 1]
+    html = m.get_root().render()
+    # The renderer exists before any layer; each layer keeps its rank when added again.
+    assert html.count("var territoryCanvas = ") == 1
+    assert html.index("var territoryCanvas = ") < html.index("L.geoJson(")
+    assert html.count("L.geoJson(") == html.count("territoryCanvas.stack(") == 10
+    assert ".style.pointerEvents = 'none'" in html.split('"territory-points")', 1)[1][:200]
+    assert "url(#" not in html  # no SVG pattern left: the hatches are canvas patterns
+
+
+def test_hatches_match_the_legend(layers: MapLayers, html: str) -> None:
+    """Suppressed zones and zones blanches are hatched on the canvas as in the legend."""
+    (density,) = parts(territory_map(layers))["Densité de contacts (protégée)"]
+    (gaps,) = parts(territory_map(layers))["Zones blanches (> 500 m d'un arrêt desservi)"]
+    assert "fillColor: territoryCanvas.secret" in str(density.options["style"])
+    assert "fillColor: territoryCanvas.gaps" in str(gaps.options["style"])
+    legend = legend_html(layers)
+    assert "background:repeating-linear-gradient(45deg,#757575 0 1.5px,#bdbdbd" in legend
+    assert "repeating-linear-gradient(45deg,#37474f 0 1.5px,transparent" in legend
+    canvas = html[html.index("var territoryCanvas = ") :]
+    assert f'secret: hatch(8, "{_rgba("#bdbdbd", 0.55)}", "#757575"' in canvas
+    assert f'gaps: hatch(11, null, "{_rgba("#37474f", 0.6)}"' in canvas
 
 
 def test_stops_sized_by_departures(layers: MapLayers) -> None:
@@ -1135,25 +1208,26 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                 lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(r.url),
             )
             page.goto(page_file.as_uri())
-            page.wait_for_function(
-                "document.querySelectorAll('path.leaflet-interactive').length > 0", timeout=30_000
-            )
+            page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
             state = page.evaluate(
                 """() => {
                 const map = Object.values(window).find(v => v instanceof L.Map);
                 const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
-                             clicked: {}};
+                             clicked: {}, drawn: {}};
                 map.eachLayer(l => {
                     if (!l.feature) { return; }
                     const p = l.feature.properties;
                     if (p.layer && l.options.interactive !== false) {  // not the QPV outline
                         out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
                     }
+                    const on = l._renderer === territoryCanvas.renderer ? "canvas"
+                        : (l._renderer instanceof L.SVG ? "svg" : "?");
+                    out.drawn[p.layer || "zones blanches"] = on;
                     if (p.layer === "communes") {
-                        out.fills[p.code] = l._path.getAttribute("fill");
+                        out.fills[p.code] = l.options.fillColor;
                     }
                     if (p.layer === "density" && p.count === null && p.label === "< 11") {
-                        out.secret = l._path.getAttribute("fill");
+                        out.secret = l.options.fillColor instanceof CanvasPattern;
                     }
                     if (p.layer === "density") {  // what st_folium returns on a click
                         out.clicked[p.zone] = l.toGeoJSON();
@@ -1174,7 +1248,6 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                         out.popup = document.querySelector(".leaflet-popup-content").innerText;
                     }
                 });
-                out.hatch = !!document.getElementById("territory-hachures-secret");
                 out.overlays = document.querySelector(".leaflet-control-layers-overlays").innerText;
                 return out;
             }"""
@@ -1186,7 +1259,15 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
     for code, level in [("91000", 1), ("91001", 4), ("91002", 6)]:
         assert state["fills"][code] == DENSITY_LEVEL_COLOURS[level - 1]
     assert state["fills"]["91008"] == "#d9d9d9"  # no class: neutral grey
-    assert state["secret"].startswith("url(#territory-hachures-secret)") and state["hatch"]
+    assert state["secret"] is True  # a hatch pattern (see test_canvas_draws_hatches…)
+    assert state["drawn"] == {
+        "communes": "canvas",
+        "qpv": "canvas",
+        "density": "canvas",
+        "zones blanches": "canvas",
+        "stops": "canvas",
+        "partners": "svg",
+    }
     assert state["tips"]["communes:91000"] == (
         "Commune 91000 (91000)\nPopulation : 1\u202f200\nDensité : Très dense (fichier)"
     )
@@ -1208,3 +1289,113 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
     assert "Horaires\nlun.–ven. 09:00–12:00" in state["popup"]
     for name in NAMES:
         assert name in state["overlays"]
+
+
+# Where each kind of shape sits in the canvas' drawing list (runs of one kind), as Leaflet
+# draws them: first to last.
+DRAWING_ORDER_JS = """() => {
+    const runs = [];
+    for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
+        const l = o.layer, p = l.feature.properties;
+        const kind = p.layer === undefined ? "zones blanches"
+            : (l.options.interactive ? p.layer : p.layer + " (contour)");
+        if (runs[runs.length - 1] !== kind) { runs.push(kind); }
+    }
+    return runs;
+}"""
+EXPECTED_ORDER = ["communes", "qpv", "density", "zones blanches", "qpv (contour)", "stops"]
+# The centre of a shape, in pixels of the page, after centring the map on it.
+CENTRE_JS = """([kind, key, zoom]) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let found = null;
+    map.eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.layer === kind && (p.code === key || p.zone === key)) { found = l; }
+    });
+    map.setView(found.getBounds().getCenter(), zoom, {animate: false});
+    const c = map.latLngToContainerPoint(found.getBounds().getCenter());
+    const box = map.getContainer().getBoundingClientRect();
+    return {x: box.left + c.x, y: box.top + c.y};
+}"""
+
+
+def colour_spread(png: bytes) -> float:
+    """Largest standard deviation of a colour channel of a screenshot (0: plain colour)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(png)).convert("RGB"), dtype=float)
+    return float(pixels.reshape(-1, 3).std(axis=0).max())
+
+
+@pytest.mark.browser
+def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
+    """With a real mouse on the one canvas: a zone blanche does not hide the commune
+    beneath it (click reaches the commune and the map, as st_folium needs), hovering a
+    suppressed zone shows its tooltip, suppressed zones are hatched, and switching layers
+    off and on in the layer control keeps the drawing order."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "carte.html"
+    m = territory_map(layers, asset_base=(ROOT / "static").as_uri())
+    page_file.write_text(m.get_root().render(), encoding="utf-8")
+    args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
+            # What st_folium listens to: clicks on the layers and on the map.
+            page.evaluate(
+                """() => {
+                const map = Object.values(window).find(v => v instanceof L.Map);
+                window.heard = [];
+                map.on("click", e => window.heard.push("map"));
+                map.eachLayer(l => { if (l instanceof L.GeoJSON) {
+                    l.on("click", e => window.heard.push(e.layer.feature.properties.code));
+                } });
+            }"""
+            )
+            order_at_load = page.evaluate(DRAWING_ORDER_JS)
+            # Commune 91006 lies under the (non-interactive, hatched) zone blanche.
+            at = page.evaluate(CENTRE_JS, ["communes", "91006", 12])
+            page.mouse.move(at["x"], at["y"])
+            page.mouse.move(at["x"] + 2, at["y"] + 2)
+            commune_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+            page.mouse.click(at["x"], at["y"])
+            heard = page.evaluate("window.heard")
+            page.locator(".leaflet-control-layers").hover()  # off the canvas: tooltip closes
+            page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
+            # A suppressed 200 m square and its published neighbour, at street level.
+            at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886200E3736000", 16])
+            page.mouse.move(at["x"], at["y"])
+            page.mouse.move(at["x"] + 2, at["y"] + 2)
+            density_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+            page.locator(".leaflet-control-layers").hover()  # no hover outline in the picture
+            page.wait_for_timeout(300)
+            clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
+            secret = colour_spread(page.screenshot(clip=clip, path=tmp_path / "secret.png"))
+            at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886000E3736000", 16])
+            page.wait_for_timeout(300)
+            clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
+            published = colour_spread(page.screenshot(clip=clip, path=tmp_path / "shown.png"))
+            orders = {}
+            for name in ("Communes", "QPV", "Densité de contacts", "Arrêts"):
+                box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
+                box.locator("input").click()
+                box.locator("input").click()
+                orders[name] = page.evaluate(DRAWING_ORDER_JS)
+        finally:
+            browser.close()
+    assert problems == []
+    assert order_at_load == EXPECTED_ORDER
+    assert orders == {name: EXPECTED_ORDER for name in orders}
+    assert commune_tip.startswith("Commune 91006 (91006)")
+    assert heard == ["91006", "map"]  # last_active_drawing, then last_clicked
+    assert density_tip == "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)"
+    assert secret > 10 and published < 1, (secret, published)  # hatched, plain

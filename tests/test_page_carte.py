@@ -72,6 +72,24 @@ def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], setting
         assert f'"{forbidden}"' not in script
 
 
+def test_every_vector_layer_draws_on_the_shared_canvas(rendered: tuple[AppTest, dict]) -> None:
+    """The page's polygons, lines and circles share one canvas renderer (Leaflet then
+    hit-tests them all); only the partners, on top, are SVG (in a pane the mouse
+    passes through). Every layer keeps its drawing rank when switched on again."""
+    _, args = rendered
+    script = args["script"]
+    drawn_on = re.findall(
+        r'L\.geoJson\(collection_\w+,\s*\{\s*"(renderer|pane)": ([^,\n]+)', script
+    )
+    assert len(drawn_on) == script.count("L.geoJson(") == 7  # QPV fill and outline: 2
+    assert drawn_on.count(("renderer", "territoryCanvas.renderer")) == 6
+    assert drawn_on.count(("pane", '"territory-points"')) == 1  # the partners
+    circles = re.findall(r"L\.circleMarker\(latlng, \{([^}]*)\}\)", script)
+    assert circles == ["renderer: territoryCanvas.renderer", 'pane: "territory-points"']
+    assert script.count("territoryCanvas.stack(") == 7
+    assert script.index("var territoryCanvas = ") < script.index("L.geoJson(")
+
+
 def test_clicking_a_commune_shows_its_figures(
     demo_workspace: Path, rendered: tuple[AppTest, dict]
 ) -> None:

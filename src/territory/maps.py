@@ -44,11 +44,18 @@ Design notes (measured at département scale, see the tests for the contract):
   bytes) and its identifier (``code``, or ``zone`` for the contact density), so that
   ``st_folium(..., returned_objects=["last_active_drawing"])`` returns it and
   :func:`zone_from_click` reads it.
-* **Stacking**: each layer has its own Leaflet pane, so switching a layer off and on
-  never buries another one: communes, then QPV (light fill), contact density (1 km and
-  commune zones beneath 200 m cells), zones blanches, QPV outlines, stops, partners.
-  Zones blanches and QPV outlines are drawn non-interactive, so that they never hide a
-  commune, a QPV or a density zone from the mouse.
+* **One canvas** (:class:`_Canvas`): the polygon, line and circle layers all draw on
+  one shared ``L.canvas()`` renderer (as SVG paths, the ~23,000 shapes of a département
+  took 7.7 s to build and 17 s to paint in headless Chromium; on the canvas, 2 s for
+  both: see BENCHMARKS.md). Leaflet hit-tests the shapes of a canvas itself, so hover,
+  tooltips and clicks work on every layer (a canvas per pane would take the mouse from
+  the panes beneath); zones blanches and QPV outlines are drawn non-interactive, so
+  that they never hide a commune, a QPV or a density zone from the mouse. Drawing
+  order: communes, QPV (light fill), contact density (1 km and commune zones beneath
+  200 m cells), zones blanches, QPV outlines, stops, then partners and the rounds'
+  places and routes, kept when the layer control switches a layer off and on. Hatches
+  are canvas patterns. The few point layers on top (partners, places, routes) stay
+  SVG, in a pane that lets the mouse through to the canvas elsewhere.
 * **Privacy**: the density layer receives only ``zone``, ``level``, ``count``, ``label``
   and ``area_km2`` (and the colour class derived from them), whatever else the frame
   holds; a shown count between 1 and k-1 is refused (fail closed).
@@ -190,19 +197,24 @@ LEVEL_NAMES_FR = {"200m": "carreau 200 m", "1km": "carreau 1 km", "commune": "re
 FRANCE_CENTRE = (46.6, 2.4)
 _MIN_EXTENT_DEG = 0.02  # a single point is shown with ~1 km around it, never at zoom ∞
 
-_HATCH_SECRET = "territory-hachures-secret"
-_HATCH_GAP = "territory-hachures-zones-blanches"
-
-# Leaflet's overlay pane is at z-index 400, markers at 600, tooltips at 650.
-_PANES = {
-    "communes": ("territory-communes", 405, True),
-    "qpv_fill": ("territory-qpv-fond", 410, True),
-    "density": ("territory-densite", 420, True),
-    "gaps": ("territory-zones-blanches", 430, False),
-    "qpv_line": ("territory-qpv-contour", 440, False),
-    "stops": ("territory-arrets", 450, True),
-    "partners": ("territory-partenaires", 460, True),
+# Drawing order of the layers (low first), kept when the layer control adds one again.
+_STACK = {
+    "communes": 0,  # and the priority scores
+    "qpv_fill": 1,
+    "density": 2,
+    "gaps": 3,
+    "qpv_line": 4,
+    "stops": 5,
+    "partners": 6,
+    "routes": 7,
+    "places": 7,
 }
+_SVG_LAYERS = frozenset({"partners", "routes", "places"})
+"""Layers drawn as SVG, in :data:`_POINTS_PANE`; every other one on the shared canvas."""
+# Leaflet's overlay pane (the canvas) is at z-index 400, markers at 600, tooltips at 650.
+_POINTS_PANE = "territory-points"
+_RENDERER = JsCode("territoryCanvas.renderer")
+"""The map's one canvas renderer (created by :class:`_Canvas`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -331,9 +343,10 @@ def territory_map(
     m.default_js = [("leaflet", f"{base}/leaflet/leaflet.js")]
     m.default_css = [("leaflet_css", f"{base}/leaflet/leaflet.css")]
 
-    for pane, z_index, pointer in _PANES.values():
-        folium.map.CustomPane(pane, z_index=z_index, pointer_events=pointer).add_to(m)
-    _Patterns().add_to(m)
+    # The pane does not take the mouse: only the SVG shapes in it do (Leaflet's CSS), so
+    # the canvas beneath gets every other mouse event.
+    folium.map.CustomPane(_POINTS_PANE, z_index=450, pointer_events=False).add_to(m)
+    _Canvas().add_to(m)
     _MetricScale().add_to(m)
 
     if basemap is not None:
@@ -588,6 +601,8 @@ class _GeoJsonLayer(folium.map.Layer):
         ``[[south, west], [north, east]]`` of the features.
     options
         ``L.geoJson`` options (``JsCode`` values are written as JavaScript).
+    rank
+        Drawing order (:data:`_STACK`): kept by ``territoryCanvas.stack`` (:class:`_Canvas`).
     bind
         A JavaScript function expression called with the layer once created (binds
         tooltips, popups, hover).
@@ -601,6 +616,7 @@ class _GeoJsonLayer(folium.map.Layer):
         {%- if this.bind %}
         ({{ this.bind }})({{ this.get_name() }});
         {%- endif %}
+        territoryCanvas.stack({{ this.get_name() }}, {{ this.rank }});
         {%- if this.show %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {%- endif %}
@@ -614,6 +630,7 @@ class _GeoJsonLayer(folium.map.Layer):
         bounds: list[list[float]],
         *,
         options: dict[str, Any],
+        rank: int,
         bind: str | None = None,
         count: int = 0,
     ) -> None:
@@ -622,6 +639,7 @@ class _GeoJsonLayer(folium.map.Layer):
         self.data = data
         self.bounds = bounds
         self.options = options
+        self.rank = rank
         self.bind = bind
         self.count = count
         self._script_key = ""
@@ -752,38 +770,79 @@ class _Text(Element):
         return self.text
 
 
-class _Patterns(folium.MacroElement):
-    """SVG hatch patterns used as ``fillColor: "url(#…)"`` (SVG renderer only)."""
+class _Canvas(folium.MacroElement):
+    """``territoryCanvas``: the one canvas renderer of the map and what goes with it.
+
+    Leaflet gives each pane its own renderer; a canvas per pane would take the mouse from
+    every pane beneath it. The polygon, line and circle layers therefore all draw on this
+    one canvas (``renderer: territoryCanvas.renderer``; all but the few points on top,
+    :data:`_SVG_LAYERS`) and Leaflet hit-tests every shape of it itself: hover,
+    tooltips, popups and clicks work on all the layers; shapes drawn with
+    ``interactive: false`` are skipped. On one canvas the drawing order is the
+    order in which shapes are added, so ``territoryCanvas.stack(layer, rank)`` keeps the
+    order of :data:`_STACK`: whenever a layer is added (again, by the layer control) and
+    thus drawn last, the layers of higher rank on the map are brought back in front, in
+    order. ``territoryCanvas.secret`` and ``territoryCanvas.gaps`` are the hatches of the
+    suppressed zones and of the zones blanches: ``CanvasPattern`` objects used as
+    ``fillColor`` (the canvas renderer sets ``ctx.fillStyle`` to it), drawn like the
+    legend's swatches (:func:`_hatch`).
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            if (document.getElementById({{ this.secret|tojson }})) { return; }
-            // The HTML parser puts <svg> content in the SVG namespace by itself.
-            var holder = document.createElement("div");
-            holder.style.cssText = "position:absolute;width:0;height:0;overflow:hidden";
-            holder.setAttribute("aria-hidden", "true");
-            holder.innerHTML = '<svg width="0" height="0">' + {{ this.defs|tojson }} + "</svg>";
-            document.body.appendChild(holder);
-        })();
+        var territoryCanvas = (function (map) {
+            // A tile of lines at 45 degrees ("/" or, mirrored, "\\"), size / sqrt(2) px
+            // apart, over an optional background; the tiles join into continuous lines.
+            var hatch = function (size, background, colour, width, mirrored) {
+                var tile = document.createElement("canvas");
+                tile.width = tile.height = size;
+                var ctx = tile.getContext("2d");
+                if (background) { ctx.fillStyle = background; ctx.fillRect(0, 0, size, size); }
+                if (mirrored) { ctx.setTransform(-1, 0, 0, 1, size, 0); }
+                ctx.strokeStyle = colour;
+                ctx.lineWidth = width;
+                ctx.beginPath();
+                for (var k = -1; k <= 1; k++) {
+                    ctx.moveTo(k * size, size);
+                    ctx.lineTo((k + 1) * size, 0);
+                }
+                ctx.stroke();
+                return ctx.createPattern(tile, "repeat");
+            };
+            var stacked = [];
+            return {
+                renderer: L.canvas(),
+                secret: hatch(8, {{ this.secret_fill|tojson }}, {{ this.secret_line|tojson }},
+                              2, false),
+                gaps: hatch(11, null, {{ this.gap_line|tojson }}, 1.5, true),
+                stack: function (layer, rank) {
+                    stacked.push({rank: rank, layer: layer});
+                    stacked.sort(function (a, b) { return a.rank - b.rank; });
+                    layer.on("add", function () {
+                        stacked.forEach(function (s) {
+                            if (s.rank > rank && map.hasLayer(s.layer)) { s.layer.bringToFront(); }
+                        });
+                    });
+                }
+            };
+        })({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
 
     def __init__(self) -> None:
         super().__init__()
-        self._name = "Patterns"
-        self.secret = _HATCH_SECRET
-        self.defs = (
-            f'<defs><pattern id="{_HATCH_SECRET}" patternUnits="userSpaceOnUse" width="6" '
-            f'height="6" patternTransform="rotate(45)"><rect width="6" height="6" '
-            f'fill="{SECRET_GREY}" fill-opacity="0.55"/><line x1="0" y1="0" x2="0" y2="6" '
-            f'stroke="#757575" stroke-width="2"/></pattern>'
-            f'<pattern id="{_HATCH_GAP}" patternUnits="userSpaceOnUse" width="8" height="8" '
-            f'patternTransform="rotate(-45)"><line x1="0" y1="0" x2="0" y2="8" '
-            f'stroke="{GAP_COLOUR}" stroke-width="1.5" stroke-opacity="0.6"/></pattern></defs>'
-        )
+        self._name = "Canvas"
+        self.secret_fill = _rgba(SECRET_GREY, 0.55)
+        self.secret_line = "#757575"
+        self.gap_line = _rgba(GAP_COLOUR, 0.6)
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """``#rrggbb`` and an opacity as a CSS ``rgba()`` colour."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
 
 
 class _MetricScale(folium.MacroElement):
@@ -869,11 +928,11 @@ _JS_HELPERS = r"""
 """
 
 
-def _hover(weight: float, colour: str, *, to_front: bool) -> str:
-    front = " e.layer.bringToFront();" if to_front else ""
+def _hover(weight: float, colour: str) -> str:
+    # No bringToFront: on the shared canvas it would draw the shape above every layer.
     return (
         f'layer.on("mouseover", function (e) {{ e.layer.setStyle({{weight: {weight}, '
-        f'color: "{colour}"}});{front} }});\n'
+        f'color: "{colour}"}}); }});\n'
         'layer.on("mouseout", function (e) { layer.resetStyle(e.layer); });'
     )
 
@@ -957,13 +1016,13 @@ def _choropleth(
     bind = f"""function (layer) {{
     {_JS_HELPERS}
     {tooltip}
-    {_hover(2, "#212121", to_front=True)}
+    {_hover(2, "#212121")}
 }}"""
     return [
         _layer(
             props,
             geometry,
-            pane="communes",
+            stack="communes",
             precision=precision,
             options={"style": style, "on_each_feature": _tag(tag)},
             bind=bind,
@@ -1057,7 +1116,7 @@ def _qpv_layers(
     fill = _layer(
         props,
         geometry,
-        pane="qpv_fill",
+        stack="qpv_fill",
         precision=precision,
         options={"style": fill_style, "on_each_feature": _tag(LAYER_QPV)},
         bind=bind,
@@ -1072,7 +1131,8 @@ def _qpv_layers(
     outline = _GeoJsonLayer(
         fill.data,
         fill.bounds,
-        options={"pane": _PANES["qpv_line"][0], "style": line_style, "interactive": False},
+        options={"renderer": _RENDERER, "style": line_style, "interactive": False},
+        rank=_STACK["qpv_line"],
         count=fill.count,
     )
     return [fill, outline]
@@ -1144,7 +1204,7 @@ def _density_layers(
             // the whole commune, and the commune's density class must stay readable.
             var rest = p.level === "commune";
             if (p.count === null || p.count === undefined) {{
-                return {{fillColor: "url(#{_HATCH_SECRET}) {SECRET_GREY}",
+                return {{fillColor: territoryCanvas.secret,
                          fillOpacity: rest ? 0.45 : 1, color: "#9e9e9e",
                          weight: rest ? 1 : 0.5, opacity: 0.9, dashArray: rest ? "4 3" : null}};
             }}
@@ -1171,7 +1231,7 @@ def _density_layers(
         }}
         return box(text);
     }}, {{sticky: true}});
-    {_hover(1.5, "#212121", to_front=False)}
+    {_hover(1.5, "#212121")}
 }}"""
     data = _Collection(encoded, needs=shapes.data if encoded.refs and shapes else None)
     return [
@@ -1179,10 +1239,11 @@ def _density_layers(
             data,
             bounds,
             options={
-                "pane": _PANES["density"][0],
+                "renderer": _RENDERER,
                 "style": style,
                 "on_each_feature": _tag(LAYER_DENSITY),
             },
+            rank=_STACK["density"],
             bind=bind,
             count=len(props),
         )
@@ -1846,14 +1907,14 @@ def _gap_layers(
         return []
     props: list[dict[str, Any]] = [{} for _ in range(int(keep.sum()))]
     style = JsCode(f"""function () {{
-        return {{fillColor: "url(#{_HATCH_GAP}) {GAP_COLOUR}", fillOpacity: 1,
+        return {{fillColor: territoryCanvas.gaps, fillOpacity: 1,
                  color: "{GAP_COLOUR}", weight: 1, opacity: 0.7, dashArray: "4 3"}};
     }}""")
     return [
         _layer(
             props,
             geometry,
-            pane="gaps",
+            stack="gaps",
             precision=precision,
             options={"style": style, "interactive": False},
         )
@@ -1904,7 +1965,7 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
         _layer(
             props,
             geometry,
-            pane="stops",
+            stack="stops",
             precision=precision,
             bind=bind,
             options={
@@ -1952,10 +2013,10 @@ def _route_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
         _layer(
             props,
             geometry,
-            pane="partners",
+            stack="routes",
             precision=precision,
             bind=bind,
-            options={"style": style, "point_to_layer": _circle("partners")},
+            options={"style": style, "point_to_layer": _circle("routes")},
         )
     ]
 
@@ -1993,10 +2054,10 @@ def _place_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
         _layer(
             props,
             geometry,
-            pane="partners",
+            stack="places",
             precision=precision,
             bind=bind,
-            options={"style": style, "point_to_layer": _circle("partners")},
+            options={"style": style, "point_to_layer": _circle("places")},
         )
     ]
 
@@ -2058,7 +2119,7 @@ def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJs
         _layer(
             props,
             geometry,
-            pane="partners",
+            stack="partners",
             precision=precision,
             bind=bind,
             options={
@@ -2070,18 +2131,22 @@ def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJs
     ]
 
 
-def _circle(pane_key: str) -> JsCode:
-    pane = _PANES[pane_key][0]
-    return JsCode(
-        f'function (feature, latlng) {{ return L.circleMarker(latlng, {{pane: "{pane}"}}); }}'
-    )
+def _circle(stack: str) -> JsCode:
+    """``pointToLayer``: a circle marker drawn where the layer's other shapes are."""
+    where = f'pane: "{_POINTS_PANE}"' if stack in _SVG_LAYERS else f"renderer: {_RENDERER}"
+    return JsCode(f"function (feature, latlng) {{ return L.circleMarker(latlng, {{{where}}}); }}")
+
+
+def _drawn_on(stack: str) -> dict[str, Any]:
+    """The option that puts a layer's shapes on the shared canvas, or in the SVG pane."""
+    return {"pane": _POINTS_PANE} if stack in _SVG_LAYERS else {"renderer": _RENDERER}
 
 
 def _layer(
     props: list[dict[str, Any]],
     geometry: np.ndarray,
     *,
-    pane: str,
+    stack: str,
     precision: int,
     options: dict[str, Any],
     bind: str | None = None,
@@ -2089,7 +2154,8 @@ def _layer(
     return _GeoJsonLayer(
         _collection(props, geometry, precision),
         _box(geometry),
-        options={"pane": _PANES[pane][0], **options},
+        options={**_drawn_on(stack), **options},
+        rank=_STACK[stack],
         bind=bind,
         count=len(props),
     )
