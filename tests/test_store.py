@@ -151,6 +151,50 @@ def test_group_counts_follow_every_write(ws: Workspace) -> None:
     assert ws.group_counts("contacts")["n"].tolist() == [2, 1]
 
 
+def test_a_frame_that_cannot_be_written_rolls_everything_back(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
+    before = scanned(ws)
+    original, calls = store._insert, []
+
+    def failing(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
+        calls.append(table)
+        if len(calls) == 10:  # the tenth frame: after the counts of 8 frames were summed
+            raise sqlite3.OperationalError("disque plein")
+        original(con, table, df)
+
+    monkeypatch.setattr(store, "_insert", failing)
+    with (
+        pytest.raises(WorkspaceError, match="disque plein"),
+        ws.appending("contacts", schema=rows("", ""), source="s") as table,
+    ):
+        for i in range(12):
+            table.append(rows("cd", f"{i % 3}{i % 2}"))
+    assert len(calls) == 10
+    pd.testing.assert_frame_equal(scanned(ws), before)
+    assert ws.layers()["contacts"].count == 3
+    assert_counts_kept(ws)
+    with sqlite3.connect(ws.path) as con:  # GDAL's feature count trigger is back
+        assert con.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = ?",
+            ("trigger_insert_feature_count_contacts",),
+        ).fetchone() == (1,)
+
+
+def test_counts_of_many_frames_are_summed_exactly(ws: Workspace) -> None:
+    ws.write_table("contacts", rows("ab", "12"), source="s", vintage="")
+    with ws.appending("contacts", schema=rows("", ""), source="s") as table:
+        for i in range(20):  # more frames than are kept before summing
+            frame = rows("abc"[: 1 + i % 3], "123"[: 1 + i % 3])
+            if i % 4 == 0:
+                frame = frame.astype({"cell": "category", "commune": "category"})
+                frame.loc[0, "commune"] = None
+            table.append(frame)
+    assert_counts_kept(ws)
+    assert ws.layers()["contacts"].count == 2 + sum(1 + i % 3 for i in range(20))
+
+
 def test_group_counts_of_an_older_workspace(ws: Workspace) -> None:
     ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
     with sqlite3.connect(ws.path) as con:  # as made before the count table existed

@@ -297,7 +297,8 @@ def _assign(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
     else its 1 km parent if that reaches k, else its commune (the roll-up)."""
     out = cell_counts.copy()
     per_cell = out.groupby("cell")["n"].transform("sum")
-    km = pd.Series(parent_ids(out["cell"]) if len(out) else [], index=out.index, dtype=object)
+    cells = out["cell"].to_numpy(dtype=object)  # parsed faster than an Arrow-backed column
+    km = pd.Series(parent_ids(cells) if len(out) else [], index=out.index, dtype=object)
     rest = per_cell < k
     per_km = out["n"].where(rest, 0).groupby(km).transform("sum")
     out["zone"] = out["cell"].astype(str)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -443,8 +443,8 @@ class TableAppender:
 
     A table of :data:`GROUP_COUNTS` gets the same treatment: its insert trigger is set
     aside, the rows of each appended frame are counted per group (from the codes of a
-    categorical column, without hashing its values), those counts wait in a temporary
-    table, and they are added to the count table once, before the commit.
+    categorical column, without hashing its values), those counts are summed in memory
+    (one row per group), and they are added to the count table once, before the commit.
     """
 
     def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
@@ -453,6 +453,7 @@ class TableAppender:
         self._con: sqlite3.Connection | None = None
         self._triggers: list[tuple[str, str]] = []
         self._keys = GROUP_COUNTS.get(name)
+        self._sizes: list[pd.DataFrame] = []  # rows appended per group, frame by frame
 
     def append(self, df: pd.DataFrame) -> None:
         """Insert the rows of ``df`` (its columns must be columns of the table)."""
@@ -462,15 +463,18 @@ class TableAppender:
         sizes = None if self._keys is None else _group_sizes(df, self._keys, table=self.name)
         try:
             _insert(con, f'"{self.name}"', df)
-            if sizes is not None:
-                _insert(con, f"temp.{_ADDED}", sizes)
         except sqlite3.Error as exc:
             raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+        if sizes is not None:
+            self._sizes.append(sizes)
+            if len(self._sizes) >= _SUMMED_EVERY:  # memory: about one row per group
+                self._sizes = [_sum_sizes(self._sizes, sizes.columns[:-1])]
 
     def discard(self) -> None:
         """Forget every row appended so far (the transaction goes on)."""
         if self._con is not None:
             self._con.execute("ROLLBACK TO appending")
+            self._sizes.clear()
 
     def commit(self) -> None:
         """Make the appended rows permanent (the table is created even without rows)."""
@@ -484,6 +488,8 @@ class TableAppender:
                     (self.name,),
                 )
             if self._keys is not None:
+                if self._sizes:
+                    _insert(con, f"temp.{_ADDED}", _sum_sizes(self._sizes, self._keys))
                 _add_counts(con, self.name)
             for _, sql in self._triggers:
                 con.execute(sql)
@@ -544,6 +550,7 @@ class TableAppender:
             self._con = None
 
 
+_SUMMED_EVERY = 8  # frames of counts per group kept before they are summed into one
 _ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
 _FEATURE_COUNT = "trigger_insert_feature_count_"  # GDAL's triggers, one UPDATE per row
 _ADDED = "territory_added"  # temporary table: rows appended per group, not counted yet
@@ -708,6 +715,15 @@ def _group_sizes(df: pd.DataFrame, keys: tuple[str, ...], *, table: str) -> pd.D
     where = np.unravel_index(group, shape)
     sizes = {key: v[w] for key, v, w in zip(keys, values, where, strict=True)}
     return pd.DataFrame({**sizes, "n": np.bincount(inverse.ravel(), minlength=len(group))})
+
+
+def _sum_sizes(sizes: list[pd.DataFrame], keys: Iterable[str]) -> pd.DataFrame:
+    """The frames of :func:`_group_sizes` as one, one row per group (``None`` a group)."""
+    if len(sizes) == 1:
+        return sizes[0]
+    every = pd.concat(sizes, ignore_index=True)
+    summed = every.groupby(list(keys), dropna=False, sort=False)["n"].sum()
+    return summed.reset_index()
 
 
 @contextlib.contextmanager
