@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from territory import bench
+from territory._browser import chromium_path
 
 
 def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settings) -> None:
@@ -72,3 +75,111 @@ def test_real_extracts_make_a_six_departement_workspace(tmp_path: Path, settings
     assert (
         bench.real_extracts_workspace(tmp_path / "x.gpkg", settings=settings, real=tmp_path) is None
     )
+
+
+def _browser_or_skip() -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright absent (extra « test »)")
+    if chromium_path() is None:
+        pytest.skip("chromium absent (apt-get install chromium)")
+
+
+def _naive_page(workspace: Path, folder: Path) -> Path:
+    page = folder / "naive.py"
+    layers = [(str(workspace), name) for name in ("communes", "qpv", "partners")]
+    page.write_text(bench.NAIVE_PAGE.format(layers=layers))
+    return page
+
+
+def test_first_paint_of_ours_and_of_the_naive_page_offline(
+    demo_workspace: Path, settings, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    figures = bench._first_paint(
+        demo_workspace,
+        settings=settings,
+        repeats=1,
+        naive_page=_naive_page(demo_workspace, tmp_path),
+        naive_repeats=1,
+        naive_cap_s=120.0,
+    )
+    # the naive page drew its shapes with folium's CDN Leaflet served from static/
+    assert "first_paint_naive_capped" not in figures
+    assert 0 < figures["first_paint_s_naive"] < 120
+    assert figures["first_paint_ratio"] == figures["first_paint_s_naive"] / figures["first_paint_s"]
+    assert figures["first_paint_s"] > 0 and figures["first_paint_streamlit_floor_s"] > 0
+
+
+def test_naive_first_paint_is_capped_as_a_lower_bound(demo_workspace: Path, tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    from territory._browser import streamlit_server
+
+    chromium = chromium_path()
+    assert chromium is not None
+    page = _naive_page(demo_workspace, tmp_path)
+    with streamlit_server(page) as url, sync_playwright() as p:
+        capped = bench._paint_times(
+            p, chromium, f"{url}/", bench._leaflet_shape, 2, cap_s=0.5, offline_cdn=True
+        )
+    assert capped == (0.5, True)
+
+
+def test_table_and_json_keys_of_the_three_scales() -> None:
+    def scale(communes: int, payload: float, rerun: float, paint: float) -> dict[str, float]:
+        return {
+            "communes": communes,
+            "build_s": 1.0,
+            "payload_bytes": payload,
+            "payload_bytes_naive": 8 * payload,
+            "payload_ratio": 8.0,
+            "rerun_s": rerun,
+            "rerun_s_naive": 40 * rerun,
+            "rerun_ratio": 40.0,
+            "first_paint_s": paint,
+            "first_paint_s_naive": 3 * paint,
+            "first_paint_ratio": 3.0,
+        }
+
+    territories = {
+        "demo": scale(40, 80e3, 0.1, 3.0),
+        "departement": scale(1550, 1.6e6, 0.3, 5.0),
+        "region": {
+            **scale(3996, 4e6, 0.6, 10.0),
+            "first_paint_s_naive": 180.0,
+            "first_paint_ratio": 18.0,
+            "first_paint_naive_capped": True,
+        },
+    }
+    growth = bench.map_growth(territories, ["demo", "departement", "region"])
+    assert growth["map_growth_region_payload"] == 2.5
+    assert growth["map_growth_region_rerun"] == 2.0 and growth["map_growth_region_first_paint"] == 2
+    assert growth["map_growth_region_first_paint_naive"] == 12.0
+    assert growth["map_growth_departement_payload_naive"] == 20.0
+    assert not any(k.startswith("map_growth_demo") for k in growth)
+    text = bench.table({"territories": territories, "scaling": growth})
+    assert "| region | premier affichage (s) | 10.00 | ≥ 180.00 | ≥ 18.0× |" in text
+    assert "| departement | premier affichage (s) | 5.00 | 15.00 | 3.0× |" in text
+    assert "| region | croissance charge utile (× / échelle précédente) | 2.5× | 2.5× | — |" in text
+    assert (
+        "| region | croissance premier affichage (× / échelle précédente) | 2.0× | ≥ 12.0× |"
+        in (text)
+    )
+    assert "| region | taille (× communes / échelle précédente) | 2.6× |" in text
+
+
+def test_spawned_measures_survive_a_page_script_that_is_gone(
+    demo_workspace: Path, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from territory import bench_priorities
+
+    # what Streamlit's AppTest leaves behind after the naive page's folder is removed
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(tmp_path / "gone.py"))
+    assert bench._in_subprocess(dict, (), timeout=120) == {}
+    cold = bench_priorities._spawned(
+        bench_priorities._ours_cold, demo_workspace, settings.secret_path, ("qpv",)
+    )
+    assert cold["zones_qpv"] == 4
+    assert sys.modules["__main__"].__file__ == str(tmp_path / "gone.py")

@@ -182,6 +182,13 @@ def test_demo_refuses_to_overwrite_and_if_missing_keeps(demo_workspace: Path) ->
     assert keep.returncode == 0
 
 
+def test_demo_scales_include_the_region(demo_workspace: Path) -> None:
+    keep = run("demo", "--workspace", demo_workspace, "--scale", "region", "--if-missing")
+    assert keep.returncode == 0 and "déjà présent" in keep.stdout
+    bad = run("demo", "--workspace", demo_workspace, "--scale", "pays")
+    assert bad.returncode == 2 and "'region'" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def contacts_workspace(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A workspace with the two test communes, and an environment with a private secret."""
     import os

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import opening_hours
 import pandas as pd
 import pytest
@@ -56,8 +57,67 @@ def _gtfs(demo: DemoSources) -> dict[str, pd.DataFrame]:
 def test_scale_presets_and_validation() -> None:
     dep = DemoScale.departement()
     assert (dep.communes, dep.qpv, dep.partners, dep.contacts) == (1550, 160, 500, 1_000_000)
-    with pytest.raises(ValidationError, match="communes doit être entre 7 et 1998"):
+    region = DemoScale.region()
+    assert (region.communes, region.qpv, region.partners) == (3996, 1600, 1500)
+    assert region.contacts == 1_000_000
+    assert DemoScale.named("region") == region and DemoScale.named("demo") == DemoScale()
+    with pytest.raises(ValidationError, match="échelle « pays » inconnue"):
+        DemoScale.named("pays")
+    with pytest.raises(ValidationError, match="communes doit être entre 7 et 3996"):
         DemoScale(communes=3)
+    with pytest.raises(ValidationError, match="communes doit être entre 7 et 3996"):
+        DemoScale(communes=3997)
+
+
+# INSEE commune code prefixes any real commune has today: the départements 01-19, 21-95
+# (Corsica's 2A / 2B are letters) and the overseas 97x / 98x.
+REAL_PREFIXES = {f"{d:02d}" for d in [*range(1, 20), *range(21, 96)]} | {"97", "98"}
+
+
+def test_commune_codes_stay_fictional_up_to_the_regional_scale() -> None:
+    from territory.demo import _commune_codes
+
+    rng = np.random.default_rng(0)
+    for n in (40, 999, 1000, 1998, 1999, 3996):
+        names = [f"Commune {i:04d}" for i in rng.permutation(n)]
+        x = rng.uniform(0, 100_000, n)
+        deps, codes = _commune_codes(x, names)
+        assert len(set(codes)) == n, n
+        assert all(re.fullmatch(r"\d{5}", c) for c in codes)  # the importers' check
+        assert all(c[:2] == d for c, d in zip(codes, deps, strict=True))
+        assert not {c[:2] for c in codes} & REAL_PREFIXES
+        count = pd.Series(deps).value_counts()
+        assert count.max() <= 999 and len(count) == -(-n // 999)
+        # strips from west to east: 00 first, 96 last
+        west_to_east = pd.Series(x).groupby(deps).mean().sort_values().index.tolist()
+        assert west_to_east[0] == "00" and (n <= 999 or west_to_east[-1] == "96")
+        # numbered from 001 in alphabetical order in each département
+        table = pd.DataFrame({"dep": deps, "code": codes, "name": names})
+        for _, group in table.groupby("dep"):
+            ordered = group.sort_values("name")["code"].str[2:].astype(int).tolist()
+            assert ordered == list(range(1, len(group) + 1))
+    assert set(deps) == {"00", "20", "99", "96"}
+
+
+def test_enough_distinct_town_names_for_the_regional_scale() -> None:
+    from territory.demo import TOWN_NAME, _all_town_names
+
+    names = _all_town_names()
+    assert len(set(names)) == len(names) >= DemoScale.region().communes
+    assert TOWN_NAME not in names and not any(re.search(r"\d", n) for n in names)
+
+
+def test_many_qpv_get_three_digit_codes_the_importer_accepts(tmp_path: Path) -> None:
+    from territory.boundaries import read_communes, read_qpv
+
+    scale = DemoScale(communes=60, qpv=150, partners=5, contacts=100)  # > 99 for one département
+    sources = write_demo_sources(tmp_path, scale=scale)
+    few = json.loads(write_demo_sources(tmp_path / "few", scale=SCALE).qpv.read_text())
+    communes, read = read_communes(sources.communes)
+    qpv, report = read_qpv(sources.qpv, communes=communes)
+    assert read.refused == 0 and report.refused == 0 and len(qpv) > len(few["features"])
+    assert qpv["code"].str.fullmatch(r"QN000\d{3}M").all() and qpv["code"].is_unique
+    assert qpv["code"].iloc[0] == "QN000001M"
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(demo: DemoSources, tmp_path: Path) -> None:

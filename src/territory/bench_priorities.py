@@ -200,8 +200,10 @@ def _spawned(
     secret: Path,
     kinds: tuple[ZoneKind, ...] = KINDS,
 ) -> Any:
+    from territory.bench import spawnable_main
+
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
+    with spawnable_main(), ctx.Pool(1) as pool:
         return pool.apply(fn, (str(workspace), str(secret), kinds))
 
 

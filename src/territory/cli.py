@@ -62,9 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2026, help="graine du générateur (défaut : 2026)")
     demo.add_argument(
         "--scale",
-        choices=["demo", "departement"],
+        choices=["demo", "departement", "region"],
         default="demo",
-        help="taille : démo (≈ 40 communes) ou département (≈ 1 550 communes, 1 M contacts)",
+        help="taille : démo (≈ 40 communes), département (1 550 communes, 1 M contacts) ou "
+        "région (3 996 communes, environ 1 000 QPV, 1 M contacts)",
     )
     demo.add_argument(
         "--force", action="store_true", help="remplacer un espace de travail existant"
@@ -238,8 +239,14 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="sortie JSON")
     plan.set_defaults(func=_plan)
 
-    bench = sub.add_parser("bench", help="mesurer la page carte, face à la manière naïve")
-    bench.add_argument("--quick", action="store_true", help="territoire de démo seulement")
+    bench = sub.add_parser(
+        "bench",
+        help="mesurer la carte (démo, département, région), les contacts, le classement et "
+        "le planificateur, face à la manière naïve",
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="mesure rapide : territoire de démo seulement"
+    )
     bench.add_argument("--json", action="store_true", help="sortie JSON")
     bench.add_argument(
         "--out",

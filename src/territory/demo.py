@@ -8,8 +8,20 @@ Lambert-93 (EPSG:2154) and written in EPSG:4326 with 6 decimals; the same seed a
 give byte-identical files (with the same library versions).
 
 Nothing can be mistaken for real data: the territory is named "fictif", communes are in
-the never-assigned départements ``00`` (and ``96`` beyond 999 communes), EPCI SIRENs are
+the never-assigned département ``00`` (and ``96`` beyond 999 communes), EPCI SIRENs are
 ``2000000xx``, QPV codes ``QN000xxM`` (``QN096xxM``) and phones ``01 99 00 xx xx``.
+
+A commune code is the département's two digits and a three-digit serial, so a département
+holds at most 999 communes, and only two prefixes were never given to any département:
+``00`` and ``96``. Beyond 1,998 communes (the regional scale, :meth:`DemoScale.region`),
+the generator takes the two prefixes that no current commune can have either: ``20``,
+retired in 1976 when Corsica became ``2A`` / ``2B``, and ``99``, which INSEE gives to
+countries abroad (places of birth), never to a commune. That makes at most 3,996 communes
+in four fictional départements, from west to east ``00``, ``20``, ``99``, ``96`` (``00``
+and ``96`` alone up to 1,998, as before). Their QPV codes are ``QN0ddnnM`` with the
+département's two digits (``QN020``, ``QN099`` never existed: Corsica's are ``QN02A`` /
+``QN02B``), and three-digit serials ``QN0ddnnnM`` when more than 99 QPV per département are
+asked; the postcodes of ``20`` start with ``00``, as Corsica's still start with ``20``.
 
 The contact export holds a few malformed rows on purpose, about 0.1 % of the rows per
 kind (20 each at the default scale; exact counts in :attr:`DemoSources.malformed`):
@@ -52,7 +64,15 @@ from territory.settings import Settings
 
 DEMO_NAME = "Territoire fictif de la Vallée de l'Ardoise"
 TOWN_NAME = "Ardoise-la-Ville"
-DEPARTEMENTS = ("00", "96")  # never assigned to a real département
+DEPARTEMENTS = ("00", "96", "20", "99")  # no current commune code starts with these
+"""Fictional département prefixes, in the order they are taken (see the module docs)."""
+_DEP_NAMES = {
+    "00": "Département fictif",
+    "96": "Département fictif de l'Est",
+    "20": "Département fictif des Confins",
+    "99": "Département fictif des Marches",
+}
+_POSTCODE_PREFIX = {"20": "00"}  # Corsica's postcodes still start with 20
 DENSITY_LABELS = {
     1: "Grands centres urbains",
     2: "Centres urbains intermédiaires",
@@ -95,10 +115,12 @@ class DemoScale:
     Attributes
     ----------
     communes
-        Number of communes, 7 to 1,998 (two fictional départements beyond 999).
+        Number of communes, 7 to 3,996 (999 per fictional département: one up to 999,
+        two up to 1,998, four beyond).
     qpv
-        Number of QPV wanted; an upper bound, as a QPV with no room left in the urban
-        communes is left out (a few dozen fit in the default territory).
+        Number of QPV wanted, up to 3,996; an upper bound, as a QPV with no room left in
+        the urban communes is left out (a few dozen fit in the default territory, about
+        a thousand in the regional one).
     partners, contacts
         Rows of the partner list and of the contact export.
     months
@@ -116,7 +138,7 @@ class DemoScale:
             f"{name} doit être entre {lo} et {hi}, reçu {value}"
             for name, value, lo, hi in [
                 ("communes", self.communes, 7, 999 * len(DEPARTEMENTS)),
-                ("qpv", self.qpv, 0, 180),
+                ("qpv", self.qpv, 0, 999 * len(DEPARTEMENTS)),
                 ("partners", self.partners, 3, 10_000),
                 ("contacts", self.contacts, 1, 10_000_000),
                 ("months", self.months, 1, 36),
@@ -130,6 +152,39 @@ class DemoScale:
     def departement(cls) -> DemoScale:
         """A benchmark with the commune count of Nord + Pas-de-Calais and 1 M contacts."""
         return cls(communes=1_550, qpv=160, partners=500, contacts=1_000_000)
+
+    @classmethod
+    def region(cls) -> DemoScale:
+        """A regional benchmark: the most communes the fictional codes allow, 1 M contacts.
+
+        3,996 communes in four fictional départements (a region such as
+        Auvergne-Rhône-Alpes or Hauts-de-France has 3,800-4,000), 1,600 QPV asked (all of
+        France has about 1,600; 1,039 find room in the urban communes with the default
+        seed) and 1,500 partners. About 90 s of processor time to build.
+        """
+        return cls(communes=999 * len(DEPARTEMENTS), qpv=1_600, partners=1_500, contacts=1_000_000)
+
+    @classmethod
+    def named(cls, name: str) -> DemoScale:
+        """The preset called ``name``: ``"demo"``, ``"departement"`` or ``"region"``.
+
+        Examples
+        --------
+        >>> DemoScale.named("region").communes
+        3996
+        >>> DemoScale.named("pays")
+        Traceback (most recent call last):
+        ...
+        territory._errors.ValidationError: échelle « pays » inconnue (demo, departement, region)
+        """
+        presets: dict[str, Callable[[], DemoScale]] = {
+            "demo": cls,
+            "departement": cls.departement,
+            "region": cls.region,
+        }
+        if name not in presets:
+            raise ValidationError(f"échelle « {name} » inconnue ({', '.join(presets)})")
+        return presets[name]()
 
 
 @dataclass(frozen=True)
@@ -220,7 +275,8 @@ def build_demo_workspace(
     settings
         Gives the HMAC secret and the stop buffer used by the importers.
     seed, scale
-        Generator seed; ``"demo"``, ``"departement"`` or a :class:`DemoScale`.
+        Generator seed; ``"demo"``, ``"departement"``, ``"region"`` (see
+        :meth:`DemoScale.named`) or a :class:`DemoScale`.
     overwrite
         Replace an existing workspace instead of refusing.
     progress
@@ -234,11 +290,7 @@ def build_demo_workspace(
     from territory.ingest import import_file
     from territory.store import Workspace
 
-    size = (
-        scale
-        if isinstance(scale, DemoScale)
-        else (DemoScale.departement() if scale == "departement" else DemoScale())
-    )
+    size = scale if isinstance(scale, DemoScale) else DemoScale.named(scale)
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="territory-demo-") as tmp:
         say("Génération des fichiers sources du territoire fictif…")
@@ -643,6 +695,57 @@ _QUALIFIERS = (
 )
 
 
+def _departements(count: int) -> tuple[str, ...]:
+    """The prefixes of ``count`` fictional départements, from west to east.
+
+    ``00`` stays the first and ``96`` the last (the east), as in the smaller territories;
+    the others come in between.
+
+    Examples
+    --------
+    >>> _departements(1), _departements(2), _departements(4)
+    (('00',), ('00', '96'), ('00', '20', '99', '96'))
+    """
+    if not 1 <= count <= len(DEPARTEMENTS):
+        raise ValidationError(f"{count} départements fictifs demandés, {len(DEPARTEMENTS)} au plus")
+    if count == 1:
+        return DEPARTEMENTS[:1]
+    return (DEPARTEMENTS[0], *DEPARTEMENTS[2:count], DEPARTEMENTS[1])
+
+
+def _commune_codes(x: _Floats, names: list[str]) -> tuple[list[str], list[str]]:
+    """Département and INSEE-style code of each commune, from its easting and its name.
+
+    Départements of up to 999 communes in strips from west to east (:func:`_departements`),
+    codes numbered from 001 in the alphabetical order of the names in each.
+
+    Examples
+    --------
+    >>> _commune_codes(np.array([3.0, 1.0, 2.0]), ["Brel", "Cal", "Ardol"])
+    (['00', '00', '00'], ['00002', '00003', '00001'])
+    """
+    n = len(names)
+    prefixes = _departements(-(-n // 999))
+    rank = np.argsort(np.argsort(x, kind="stable"), kind="stable")
+    dep = rank * len(prefixes) // n
+    codes = [""] * n
+    for d, prefix in enumerate(prefixes):
+        for j, i in enumerate(sorted(np.flatnonzero(dep == d), key=lambda i: names[i]), start=1):
+            codes[i] = f"{prefix}{j:03d}"
+    return [prefixes[d] for d in dep], codes
+
+
+def _all_town_names() -> list[str]:
+    """Every name the town-name parts can make, in a fixed order (11,340 of them)."""
+    return [
+        saint + start + end + qualifier
+        for saint in ("", "Saint-", "Sainte-")
+        for start in _STARTS
+        for end in _ENDS
+        for qualifier in ("", *_QUALIFIERS)
+    ]
+
+
 def _populate(rng: np.random.Generator, terr: _Territory) -> None:
     """Populations, unique names, codes (alphabetical per département) and EPCI."""
     n = len(terr.level)
@@ -661,18 +764,14 @@ def _populate(rng: np.random.Generator, terr: _Territory) -> None:
             strict=True,
         )
     ]
-    terr.names = [c for c in dict.fromkeys(cand) if c != TOWN_NAME][: n - 1]
+    names = [c for c in dict.fromkeys(cand) if c != TOWN_NAME]
+    if len(names) < n - 1:  # large territories: the combinations not drawn, shuffled
+        drawn = {*names, TOWN_NAME}
+        spare = [c for c in _all_town_names() if c not in drawn]
+        names += [spare[i] for i in rng.permutation(len(spare))]
+    terr.names = names[: n - 1]
     terr.names.insert(int(terr.core_host[0]), TOWN_NAME)
-    # One département up to 999 communes, else a west and an east one.
-    n_dep = -(-n // 999)
-    dep = np.argsort(np.argsort(terr.centre[:, 0], kind="stable"), kind="stable") * n_dep // n
-    terr.deps = [DEPARTEMENTS[d] for d in dep]
-    terr.codes = [""] * n
-    for d in range(n_dep):
-        for j, i in enumerate(
-            sorted(np.flatnonzero(dep == d), key=lambda i: terr.names[i]), start=1
-        ):
-            terr.codes[i] = f"{DEPARTEMENTS[d]}{j:03d}"
+    terr.deps, terr.codes = _commune_codes(terr.centre[:, 0], terr.names)
     # EPCI: Lloyd iterations on village centres, started at the towns.
     k = min(99, 3 if n <= 60 else round(n / 30))
     start = list(dict.fromkeys([*terr.core_host.tolist(), *rng.permutation(n).tolist()]))[:k]
@@ -750,10 +849,32 @@ _QPV_NAMES = (
 )
 
 
+_HOST_PATIENCE = 40
+
+
+def _near(
+    geom: shapely.Geometry, others: list[shapely.Geometry], boxes: _Floats, gap: float
+) -> bool:
+    """Whether ``geom`` is closer than ``gap`` to one of ``others`` (their ``boxes`` given)."""
+    x0, y0, x1, y1 = geom.bounds
+    close = np.flatnonzero(
+        (boxes[:, 0] < x1 + gap)
+        & (boxes[:, 2] > x0 - gap)
+        & (boxes[:, 1] < y1 + gap)
+        & (boxes[:, 3] > y0 - gap)
+    )
+    return any(geom.distance(others[i]) < gap for i in close)
+
+
 def _qpv(
     rng: np.random.Generator, terr: _Territory, n: int
 ) -> tuple[list[shapely.Geometry], list[dict[str, Any]]]:
-    """QPV 2024 of 30-120 ha in urban communes; the first spans the town and a neighbour."""
+    """QPV 2024 of 30-120 ha in urban communes; the first spans the town and a neighbour.
+
+    Each QPV is drawn in a host commune picked by population (the main town every fourth
+    try), and kept when it is large enough and at least 150 m from the others. The
+    placement stops after 500 misses in a row, or when the QPV asked are there.
+    """
     if n == 0:
         return [], []
     urban = np.flatnonzero(terr.level <= 3)
@@ -764,34 +885,65 @@ def _qpv(
     pair = int(np.argmax([e.length for e in edges]))
     first = shapely.line_interpolate_point(shapely.line_merge(edges[pair]), 0.5, normalized=True)
     hosts = urban[np.argsort(-terr.population[urban], kind="stable")]
-    p = terr.population[hosts] ** 1.5 / (terr.population[hosts] ** 1.5).sum()
+    weight = terr.population[hosts] ** 1.5
+    misses = np.zeros(len(hosts), dtype=np.int64)  # in a row, per host
     ang = np.linspace(0, 2 * np.pi, 28, endpoint=False)
     polys: list[shapely.Geometry] = []
+    boxes = np.empty((n, 4))  # bounds of the QPV placed, for the distance check
     hosts_of: list[int] = []
-    last = 0  # the try that placed the last QPV: give up after 500 misses in a row
+    # Two-digit serials (QN000xxM, as the real ones), three when more are asked.
+    n_dep = len(set(terr.deps))
+    last_serial = 99 if n <= 99 * n_dep else 999
+    # Give up after 500 misses in a row. With three-digit serials (the regional scale),
+    # a host that missed _HOST_PATIENCE times in a row is full and no longer drawn, and the
+    # patience is longer (the smaller territories keep their QPV, byte for byte).
+    large = last_serial > 99
+    patience, host_patience = (5_000, _HOST_PATIENCE) if large else (500, np.inf)
+    placed: dict[str, int] = dict.fromkeys(terr.deps, 0)  # QPV per département
+
+    def missed(k: int) -> None:
+        misses[k] += 1
+        weight[k] *= misses[k] < host_patience
+
+    last = 0  # the try that placed the last QPV
     for tries in range(100 * n):
-        if len(polys) == n or tries - last > 500:
+        if len(polys) == n or tries - last > patience or not weight.any():
             break
         radius = np.sqrt(rng.uniform(45e4, 110e4) / np.pi)
         if polys:
-            host = int(hosts[0] if tries % 4 == 0 else rng.choice(hosts, p=p))
+            k = int(
+                0
+                if tries % 4 == 0 and weight[0]
+                else rng.choice(len(hosts), p=weight / weight.sum())
+            )
+            host = int(hosts[k])
             room = terr.geoms[host].buffer(-0.6 * radius)
             centre = rng.uniform(*_bounds(room)) if not room.is_empty else np.zeros(2)
             if room.is_empty or not shapely.contains_xy(room, *centre):
+                missed(k)
                 continue
             clip = terr.geoms[host]
         else:
-            host, centre = main, shapely.get_coordinates(first)[0]
+            k, host, centre = -1, main, shapely.get_coordinates(first)[0]
             clip = terr.geoms[main].union(terr.geoms[nbrs[pair]])
         noise = 1 + 0.18 * np.sin(2 * ang + rng.uniform(0, 6)) + rng.uniform(-0.06, 0.06, 28)
         blob = shapely.Polygon(centre + np.c_[np.cos(ang), np.sin(ang)] * (radius * noise)[:, None])
         poly = blob.intersection(clip.buffer(-20))
-        crowded = any(poly.distance(q) < 150 for q in polys)
-        full = sum(terr.deps[h] == terr.deps[host] for h in hosts_of) >= 99  # 2-digit serials
-        if poly.area >= 30e4 and poly.geom_type == "Polygon" and not crowded and not full:
+        if (
+            poly.area >= 30e4
+            and poly.geom_type == "Polygon"
+            and placed[terr.deps[host]] < last_serial
+            and not _near(poly, polys, boxes[: len(polys)], 150.0)
+        ):
+            boxes[len(polys)] = poly.bounds
             polys.append(poly)
             hosts_of.append(host)
+            placed[terr.deps[host]] += 1
             last = tries
+            if k >= 0:
+                misses[k] = 0
+        elif k >= 0:
+            missed(k)
     props = []
     for i, poly in enumerate(polys):
         cand = terr.tree.query(poly, predicate="intersects")
@@ -802,12 +954,12 @@ def _qpv(
         lap = f" {i // len(_QPV_NAMES) + 1}" if i >= len(_QPV_NAMES) else ""
         props.append(
             {
-                "code_qp": f"QN0{dep}{serial:02d}M",
+                "code_qp": f"QN0{dep}{serial:0{len(str(last_serial))}d}M",
                 "lib_qp": f"{_QPV_NAMES[i % len(_QPV_NAMES)]}{lap} – Fictif",
                 "insee_reg": "00",
                 "lib_reg": "Région fictive",
                 "insee_dep": dep,
-                "lib_dep": "Département fictif" + ("" if dep == "00" else " de l'Est"),
+                "lib_dep": _DEP_NAMES[dep],
                 "insee_com": ", ".join(terr.codes[c] for c in com),
                 "lib_com": ", ".join(terr.names[c] for c in com),
                 "siren_epci": terr.epci[com[0]],
@@ -963,7 +1115,9 @@ def _write_partners(
                 f"{rng.integers(1, 80)} {_STREETS[rng.integers(len(_STREETS))]}" for _ in kinds
             ],
             "code_postal": [
-                f"{terr.deps[c]}{100 + 10 * (int(terr.codes[c][2:]) // 4) % 900:03d}" for c in com
+                f"{_POSTCODE_PREFIX.get(terr.deps[c], terr.deps[c])}"
+                f"{100 + 10 * (int(terr.codes[c][2:]) // 4) % 900:03d}"
+                for c in com
             ],
             "commune": [terr.names[c] for c in com],
             "code_insee": [terr.codes[c] for c in com],
