@@ -90,9 +90,10 @@ def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
 
 
 # The first point (frame pixels, on a grid) where the mouse meets the canvas (no control
-# above it) and the topmost shape Leaflet hit-tests there is of the given layer: what a
-# click or a hover there reaches.
-FIND_JS = """(kind) => {
+# above it) and the topmost shape Leaflet hit-tests there is of the given layer (and, if
+# given, of one of the given density levels): what a click or a hover there reaches. The
+# grid squares are one canvas shape that stands for the square last hit-tested.
+FIND_JS = """([kind, levels]) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     const size = map.getSize(), box = map.getContainer().getBoundingClientRect();
     const top = (point) => {
@@ -107,8 +108,10 @@ FIND_JS = """(kind) => {
             const seen = document.elementFromPoint(box.left + x, box.top + y);
             if (seen !== territoryCanvas.renderer._container) { continue; }
             const hit = top(map.containerPointToLayerPoint([x, y]));
-            if (hit && hit.feature.properties.layer === kind) {
-                return {x: box.left + x, y: box.top + y, properties: hit.feature.properties};
+            const p = hit && hit.feature.properties;
+            if (p && p.layer === kind && (!levels || levels.includes(p.level))) {
+                return {x: box.left + x, y: box.top + y, properties: p,
+                        square: hit instanceof territoryCanvas.Squares};
             }
         }
     }
@@ -117,8 +120,10 @@ FIND_JS = """(kind) => {
 
 
 def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
-    """With a real mouse: hovering a density zone shows its tooltip, and a click on a
-    commune reaches the page, which shows the commune's figures."""
+    """With a real mouse: hovering a density zone shows its tooltip, hovering a grid
+    square (one canvas shape for all squares) shows that square's values, a click on a
+    commune reaches the page, which shows the commune's figures, and the squares come
+    back when the density layer is switched on again."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -140,22 +145,42 @@ def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
         def on_page(found: dict) -> tuple[float, float]:
             return offset["x"] + found["x"], offset["y"] + found["y"]
 
-        zone = frame.evaluate(FIND_JS, "density")
+        zone = frame.evaluate(FIND_JS, ["density", None])
         assert zone is not None, "no density zone on top anywhere on the map"
         x, y = on_page(zone)
         page.mouse.move(x, y)
         page.mouse.move(x + 1, y + 1)
         tip = frame.locator(".leaflet-tooltip").inner_text(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "carte_survol.png"))
-        commune = frame.evaluate(FIND_JS, "communes")
+        page.mouse.move(offset["x"] + 5, offset["y"] + 5)  # off the shapes
+        frame.locator(".leaflet-tooltip").wait_for(state="detached", timeout=10_000)
+        square = frame.evaluate(FIND_JS, ["density", ["200m", "1km"]])
+        assert square is not None and square["square"], "no grid square on top anywhere"
+        x, y = on_page(square)
+        page.mouse.move(x, y)
+        page.mouse.move(x + 1, y + 1)
+        square_tip = frame.locator(".leaflet-tooltip").inner_text(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "carte_survol_carreau.png"))
+        density = frame.get_by_role("checkbox", name="Densité de contacts (protégée)")
+        commune = frame.evaluate(FIND_JS, ["communes", None])
         if commune is None:  # the demo's density covers every commune: switch it off
-            frame.get_by_role("checkbox", name="Densité de contacts (protégée)").uncheck()
-            commune = frame.evaluate(FIND_JS, "communes")
+            density.uncheck()
+            commune = frame.evaluate(FIND_JS, ["communes", None])
         assert commune is not None, "no commune on top anywhere on the map"
         page.mouse.click(*on_page(commune))
         name = commune["properties"]["nom"]
         title = f"{name} ({commune['properties']['code']})"
         page.get_by_role("heading", name=title).wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "carte_clic_commune.png"))
+        density.check()  # the squares come back, above the communes
+        again = frame.evaluate(FIND_JS, ["density", ["200m", "1km"]])
         browser.close()
     assert f"{zone['properties']['label']} contacts" in tip
+    p = square["properties"]
+    level = {"200m": "carreau 200 m", "1km": "carreau 1 km"}[p["level"]]
+    assert square_tip.startswith(f"{p['label']} contacts\n{level}\n"), square_tip
+    if p["count"] is None:
+        assert square_tip.endswith("non affiché (secret statistique)")
+    else:
+        assert "contacts par km²" in square_tip
+    assert again is not None and again["square"]

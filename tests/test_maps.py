@@ -706,15 +706,19 @@ NODE = shutil.which("node")
 
 
 def browser_features(tmp_path: Path, m: folium.Map) -> dict[str, list[dict]]:
-    """Run the page's data (decoder and collections, as the page writes them) in node."""
+    """Run the page's data (decoder and collections, as the page writes them) in node:
+    the features of each collection, then those of its grid squares (``squares``, as
+    the canvas shape of the squares gives them)."""
     m.get_root().render()
     data = [c for c in m._children.values() if isinstance(c, (_Collection, _Decoder))]
     names = [c.get_name() for c in data if isinstance(c, _Collection)]
     script = tmp_path / "data.js"
     script.write_text(
         "\n".join(c._template.module.script(c) for c in data)
+        + "\nvar all = function (c) { var s = c.squares, out = c.features.slice();"
+        + " for (var i = 0; s && i < s.n; i++) { out.push(s.feature(i)); } return out; };"
         + "\nprocess.stdout.write(JSON.stringify({"
-        + ",".join(f"{n}: {n}.features" for n in names)
+        + ",".join(f"{n}: all({n})" for n in names)
         + "}));",
         encoding="utf-8",
     )
@@ -803,6 +807,10 @@ def test_bounds_match_the_communes(layers: MapLayers, communes) -> None:
     np.testing.assert_allclose(
         np.array(fit[0].bounds, dtype=float), [[south, west], [north, east]], atol=1e-4
     )
+    # The view is set at once, before any layer: Leaflet projects and draws each once.
+    html = m.get_root().render()
+    assert '"animate": false' in html.split(".fitBounds(", 1)[1][:200]
+    assert html.index(".fitBounds(") < html.index("L.geoJson(")
 
 
 def test_fit_to_other_layers_without_communes(stops) -> None:
@@ -1213,9 +1221,21 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                 """() => {
                 const map = Object.values(window).find(v => v instanceof L.Map);
                 const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
-                             clicked: {}, drawn: {}};
-                map.eachLayer(l => {
-                    if (!l.feature) { return; }
+                             clicked: {}, drawn: {}, squares: 0};
+                // Every shape as the mouse finds it: a feature's own layer, or the one
+                // shape of the grid squares hit-tested at each square's centre (it then
+                // stands for that square).
+                const shapes = (group, f) => group.eachLayer(l => {
+                    if (l instanceof territoryCanvas.Squares) {
+                        for (let i = 0; i < l._data.n; i++) {
+                            const ring = l._data.feature(i).geometry.coordinates[0];
+                            const centre = L.latLngBounds(ring.map(c => [c[1], c[0]])).getCenter();
+                            if (l._containsPoint(map.latLngToLayerPoint(centre))) { f(l); }
+                        }
+                    } else if (l.feature) { f(l); }
+                });
+                map.eachLayer(l => { out.squares += l instanceof territoryCanvas.Squares; });
+                shapes(map, l => {
                     const p = l.feature.properties;
                     if (p.layer && l.options.interactive !== false) {  // not the QPV outline
                         out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
@@ -1227,7 +1247,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                         out.fills[p.code] = l.options.fillColor;
                     }
                     if (p.layer === "density" && p.count === null && p.label === "< 11") {
-                        out.secret = l.options.fillColor instanceof CanvasPattern;
+                        out.secret = l.options.style(l.feature).fillColor instanceof CanvasPattern;
                     }
                     if (p.layer === "density") {  // what st_folium returns on a click
                         out.clicked[p.zone] = l.toGeoJSON();
@@ -1235,7 +1255,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                 });
                 map.eachLayer(l => {
                     if (l.getTooltip && l.getTooltip() && l.feature === undefined) {
-                        l.eachLayer(f => {
+                        shapes(l, f => {
                             const p = f.feature.properties;
                             out.tips[p.layer + ":" + (p.code || p.zone)] =
                                 l.getTooltip().getContent()(f).innerText;
@@ -1255,6 +1275,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
         finally:
             browser.close()
     assert problems == []
+    assert state["squares"] == 1  # the three grid squares are one shape of the canvas
     assert state["layers"] == {"communes": 9, "qpv": 2, "density": 5, "stops": 3, "partners": 2}
     for code, level in [("91000", 1), ("91001", 4), ("91002", 6)]:
         assert state["fills"][code] == DENSITY_LEVEL_COLOURS[level - 1]
@@ -1296,21 +1317,35 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
 DRAWING_ORDER_JS = """() => {
     const runs = [];
     for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
-        const l = o.layer, p = l.feature.properties;
-        const kind = p.layer === undefined ? "zones blanches"
-            : (l.options.interactive ? p.layer : p.layer + " (contour)");
+        const l = o.layer, p = l.feature && l.feature.properties;
+        const kind = l instanceof territoryCanvas.Squares ? "density squares"
+            : (p.layer === undefined ? "zones blanches"
+               : (l.options.interactive ? p.layer : p.layer + " (contour)"));
         if (runs[runs.length - 1] !== kind) { runs.push(kind); }
     }
     return runs;
 }"""
-EXPECTED_ORDER = ["communes", "qpv", "density", "zones blanches", "qpv (contour)", "stops"]
-# The centre of a shape, in pixels of the page, after centring the map on it.
+EXPECTED_ORDER = [
+    "communes",
+    "qpv",
+    "density",  # the rests of communes, then the grid squares above them
+    "density squares",
+    "zones blanches",
+    "qpv (contour)",
+    "stops",
+]
+# The centre of a shape (a feature's layer or a grid square), in pixels of the page,
+# after centring the map on it.
 CENTRE_JS = """([kind, key, zoom]) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     let found = null;
     map.eachLayer(l => {
         const p = l.feature && l.feature.properties;
         if (p && p.layer === kind && (p.code === key || p.zone === key)) { found = l; }
+        for (let i = 0; l instanceof territoryCanvas.Squares && i < l._data.n; i++) {
+            const square = l._data.feature(i);
+            if (square.properties.zone === key) { found = L.geoJSON(square); }
+        }
     });
     map.setView(found.getBounds().getCenter(), zoom, {animate: false});
     const c = map.latLngToContainerPoint(found.getBounds().getCenter());
@@ -1399,3 +1434,97 @@ def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapL
     assert heard == ["91006", "map"]  # last_active_drawing, then last_clicked
     assert density_tip == "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)"
     assert secret > 10 and published < 1, (secret, published)  # hatched, plain
+
+
+# Where a grid square's centre is, in pixels of the page (the map does not move).
+SQUARE_AT_JS = """(key) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    let found = null;
+    map.eachLayer(l => {
+        for (let i = 0; l instanceof territoryCanvas.Squares && i < l._data.n; i++) {
+            const square = l._data.feature(i);
+            if (square.properties.zone === key) { found = L.geoJSON(square).getBounds(); }
+        }
+    });
+    const c = map.latLngToContainerPoint(found.getCenter());
+    const box = map.getContainer().getBoundingClientRect();
+    return {x: box.left + c.x, y: box.top + c.y};
+}"""
+
+
+@pytest.mark.browser
+def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
+    """The grid squares are one canvas shape, yet the mouse meets each square: passing
+    from a suppressed square to its published neighbour changes the tooltip and moves
+    the hover outline (drawn, then wiped when the mouse leaves), and a click gives
+    st_folium the square under the mouse (``last_active_drawing``)."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    page_file = tmp_path / "carte.html"
+    m = territory_map(layers, asset_base=(ROOT / "static").as_uri())
+    page_file.write_text(m.get_root().render(), encoding="utf-8")
+    suppressed, published = "CRS3035RES200mN2886200E3736000", "CRS3035RES200mN2886000E3736000"
+    args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(page_file.as_uri())
+            page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
+            # st_folium's handler on the layers: last_active_drawing = e.layer.toGeoJSON().
+            page.evaluate(
+                """() => {
+                const map = Object.values(window).find(v => v instanceof L.Map);
+                window.drawings = [];
+                map.eachLayer(l => { if (l instanceof L.GeoJSON) {
+                    l.on("click", e => window.drawings.push(e.layer.toGeoJSON()));
+                } });
+            }"""
+            )
+            page.evaluate(CENTRE_JS, ["density", suppressed, 16])
+            first = page.evaluate(SQUARE_AT_JS, suppressed)
+            second = page.evaluate(SQUARE_AT_JS, published)
+            clip = {"x": second["x"] - 70, "y": second["y"] - 70, "width": 140, "height": 140}
+            page.wait_for_timeout(300)
+            before = page.screenshot(clip=clip)
+
+            def hover(at: dict) -> str:
+                page.mouse.move(at["x"], at["y"], steps=4)
+                page.wait_for_timeout(100)  # past Leaflet's 32 ms hover throttle
+                page.mouse.move(at["x"] + 1, at["y"] + 1)
+                page.wait_for_timeout(300)  # tooltips closed on the way fade out in 200 ms
+                return page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+
+            tips = [hover(first), hover(second)]
+            page.wait_for_timeout(300)
+            outlined = page.screenshot(clip=clip)
+            page.mouse.click(second["x"], second["y"])
+            drawings = page.evaluate("window.drawings")
+            page.locator(".leaflet-control-layers").hover()  # off the canvas
+            page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
+            page.wait_for_timeout(300)
+            after = page.screenshot(clip=clip)
+        finally:
+            browser.close()
+    assert problems == []
+    assert tips == [
+        "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)",
+        "25 contacts\ncarreau 200 m\nsoit 625 contacts par km²",
+    ]
+    assert [zone_from_click({"last_active_drawing": d}) for d in drawings] == [
+        ("density", published)
+    ]
+    assert corner_error_m(drawings, layers.density[layers.density["zone"] == published]) < 1
+
+    def pixels(png: bytes) -> np.ndarray:
+        from io import BytesIO
+
+        from PIL import Image
+
+        return np.asarray(Image.open(BytesIO(png)).convert("RGB"), dtype=float)
+
+    assert np.abs(pixels(outlined) - pixels(before)).max() > 100  # the dark outline
+    assert np.abs(pixels(after) - pixels(before)).max() < 3  # wiped when the mouse left

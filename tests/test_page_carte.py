@@ -88,6 +88,9 @@ def test_every_vector_layer_draws_on_the_shared_canvas(rendered: tuple[AppTest, 
     assert circles == ["renderer: territoryCanvas.renderer", 'pane: "territory-points"']
     assert script.count("territoryCanvas.stack(") == 7
     assert script.index("var territoryCanvas = ") < script.index("L.geoJson(")
+    # The density's grid squares are one shape of the canvas, added to the density layer
+    # (above its rests of communes), not one polygon each.
+    assert script.count("territoryCanvas.squares(") == 1
 
 
 def test_clicking_a_commune_shows_its_figures(

@@ -56,6 +56,14 @@ Design notes (measured at département scale, see the tests for the contract):
   places and routes, kept when the layer control switches a layer off and on. Hatches
   are canvas patterns. The few point layers on top (partners, places, routes) stay
   SVG, in a pane that lets the mouse through to the canvas elsewhere.
+* **Grid squares as one shape** (``territoryCanvas.squares``, :data:`_SQUARES_JS`): the
+  ~16,000 density squares of a département are one object of the canvas, not one
+  ``L.Polygon`` each (Leaflet spent about 2 s building, projecting and hit-testing
+  them): projected into typed arrays, drawn in runs of one style, the square under the
+  mouse found in buckets; tooltips, hover outline and clicks still work per square.
+* **The view is set first, at once**: ``fitBounds`` without animation before any layer,
+  so that Leaflet projects and draws every shape once (fitted after the layers, with its
+  zoom animation, everything was projected and drawn twice).
 * **Privacy**: the density layer receives only ``zone``, ``level``, ``count``, ``label``
   and ``area_km2`` (and the colour class derived from them), whatever else the frame
   holds; a shown count between 1 and k-1 is refused (fail closed).
@@ -377,8 +385,19 @@ def territory_map(
         (NAME_PARTNERS, LAYER_PARTNERS, lambda: _partner_layers(layers.partners, precision)),
     ]
     built = {key: (name, parts) for name, key, build in groups if (parts := build())}
-    # The data first (each collection once, before the layers that draw it), then the
-    # layers, one feature group each.
+    # The view first, at once (no zoom animation): fitted after the layers, or animated
+    # (Leaflet's default), it made Leaflet project and draw every shape of the page
+    # twice, once at the view of folium.Map and again when the animation ended.
+    drawn = [p for _, parts in built.values() for p in parts]
+    bounds = _bounds_of(built[LAYER_COMMUNES][1] if LAYER_COMMUNES in built else drawn)
+    if bounds is not None:
+        (south, west), (north, east) = bounds
+        m.location = [(south + north) / 2, (west + east) / 2]
+        fit = folium.map.FitBounds([[south, west], [north, east]])
+        fit.options["animate"] = False
+        fit.add_to(m)
+    # The data (each collection once, before the layers that draw it), then the layers,
+    # one feature group each.
     _Decoder().add_to(m)
     added: set[int] = set()
     for _, parts in built.values():
@@ -396,13 +415,6 @@ def territory_map(
     if legend:
         _Legend(legend_html(layers, k=k, stop_buffer_m=stop_buffer_m)).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-
-    drawn = [p for _, parts in built.values() for p in parts]
-    bounds = _bounds_of(built[LAYER_COMMUNES][1] if LAYER_COMMUNES in built else drawn)
-    if bounds is not None:
-        (south, west), (north, east) = bounds
-        m.location = [(south + north) / 2, (west + east) / 2]
-        m.fit_bounds([[south, west], [north, east]])
     return m
 
 
@@ -606,6 +618,10 @@ class _GeoJsonLayer(folium.map.Layer):
     bind
         A JavaScript function expression called with the layer once created (binds
         tooltips, popups, hover).
+    squares
+        The collection also holds grid squares (``squares``, see :class:`_CompactGrid`):
+        they are drawn by one ``territoryCanvas.squares`` shape added to the layer, after
+        (above) its features, with the layer's options (style, renderer, tag).
     """
 
     _template = Template(
@@ -613,6 +629,10 @@ class _GeoJsonLayer(folium.map.Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.geoJson({{ this.data.get_name() }},
             {{ this.options|tojavascript }});
+        {%- if this.squares %}
+        {{ this.get_name() }}.addLayer(territoryCanvas.squares(
+            {{ this.data.get_name() }}.squares, {{ this.get_name() }}.options));
+        {%- endif %}
         {%- if this.bind %}
         ({{ this.bind }})({{ this.get_name() }});
         {%- endif %}
@@ -633,6 +653,7 @@ class _GeoJsonLayer(folium.map.Layer):
         rank: int,
         bind: str | None = None,
         count: int = 0,
+        squares: bool = False,
     ) -> None:
         super().__init__(overlay=True, control=False, show=True)
         self._name = "GeoJsonLayer"
@@ -642,6 +663,7 @@ class _GeoJsonLayer(folium.map.Layer):
         self.rank = rank
         self.bind = bind
         self.count = count
+        self.squares = squares
         self._script_key = ""
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
@@ -785,7 +807,8 @@ class _Canvas(folium.MacroElement):
     order. ``territoryCanvas.secret`` and ``territoryCanvas.gaps`` are the hatches of the
     suppressed zones and of the zones blanches: ``CanvasPattern`` objects used as
     ``fillColor`` (the canvas renderer sets ``ctx.fillStyle`` to it), drawn like the
-    legend's swatches (:func:`_hatch`).
+    legend's swatches (:func:`_hatch`). ``territoryCanvas.squares(data, options)`` draws
+    the grid squares of a density layer as one shape of the canvas (:data:`_SQUARES_JS`).
     """
 
     _template = Template(
@@ -811,8 +834,11 @@ class _Canvas(folium.MacroElement):
                 return ctx.createPattern(tile, "repeat");
             };
             var stacked = [];
+            {{ this.squares_js }}
             return {
                 renderer: L.canvas(),
+                Squares: Squares,
+                squares: function (data, options) { return new Squares(data, options); },
                 secret: hatch(8, {{ this.secret_fill|tojson }}, {{ this.secret_line|tojson }},
                               2, false),
                 gaps: hatch(11, null, {{ this.gap_line|tojson }}, 1.5, true),
@@ -834,9 +860,244 @@ class _Canvas(folium.MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "Canvas"
+        self.squares_js = _SQUARES_JS
         self.secret_fill = _rgba(SECRET_GREY, 0.55)
         self.secret_line = "#757575"
         self.gap_line = _rgba(GAP_COLOUR, 0.6)
+
+
+_SQUARES_JS = """// The grid squares of a density layer (the "squares" of its collection, see
+// _CompactGrid) as ONE shape of the canvas instead of one L.Polygon each: Leaflet
+// builds, projects and hit-tests ~16,000 polygons slowly (2 s at département scale).
+// * Drawing: corners projected into typed arrays (once in metres, then scaled at each
+//   zoom, rounded to pixels as Leaflet does), filled and stroked in runs of one style,
+//   level by level (coarse squares first, as the data is sorted), each style given by
+//   the layer's own style function for each distinct property set; squares off the
+//   part of the canvas being drawn are skipped.
+// * Mouse: the square under a point is found in buckets of squares (built at the first
+//   hit test) and tested exactly (a convex quadrilateral). The shape then stands for
+//   that square: `feature` and `toGeoJSON()` (what tooltips and st_folium read) are
+//   the square's, tagged by the layer's onEachFeature; when the mouse passes to
+//   another square, "mouseout" then "mouseover" are fired again, so that tooltips
+//   show the new square; `highlight(style)` outlines the square (null: no longer).
+var Squares = L.Path.extend({
+    initialize: function (data, options) {
+        L.setOptions(this, options);
+        this._data = data;
+        this._at = -1;  // the square under the mouse at the last hit test
+        this._shown = -1;  // the square of the last "mouseover"
+        this._lit = -1;  // the highlighted square
+        var paints = [], keys = [], fills = [], group = [], t;
+        for (t = 0; t < data.table.length; t++) {
+            // Squares of a level never overlap; "nonzero" fills a duplicate only once.
+            var o = L.extend({}, L.Path.prototype.options, {fill: true, fillRule: "nonzero"},
+                options.style({properties: data.table[t]}));
+            if (fills.indexOf(o.fillColor) < 0) { fills.push(o.fillColor); }
+            var key = [fills.indexOf(o.fillColor), o.fillOpacity, o.color, o.weight,
+                       o.opacity, o.dashArray].join("|");
+            group[t] = keys.indexOf(key);
+            if (group[t] < 0) {
+                group[t] = keys.push(key) - 1;
+                paints.push(this._paint(o));
+            }
+        }
+        // Drawing order: level by level (the data's order), then style. A run is one
+        // style of one level (coarse squares stay beneath finer ones).
+        var n = data.n, sort = new Float64Array(n), level = 0, i, run = -1;
+        for (i = 0; i < n; i++) {
+            if (i && data.table[data.kind[i]].level !== data.table[data.kind[i - 1]].level) {
+                level++;
+            }
+            sort[i] = (level * paints.length + group[data.kind[i]]) * n + i;
+        }
+        sort.sort();
+        this._sequence = new Int32Array(n);
+        this._runs = [];  // [first, end, paint] in this._sequence
+        for (i = 0; i < n; i++) {
+            this._sequence[i] = sort[i] % n;
+            if (Math.floor(sort[i] / n) !== run) {
+                run = Math.floor(sort[i] / n);
+                this._runs.push(i, i, run % paints.length);
+            }
+            this._runs[this._runs.length - 2] = i + 1;
+        }
+        this._paints = paints;
+        this._group = group;  // paint of each property set
+        this.on("mousemove", function (e) {
+            if (this._at >= 0 && this._at !== this._shown) {
+                this.fire("mouseout", e, true);
+                this.fire("mouseover", e, true);
+            }
+        });
+        this.on("mouseover", function () { this._shown = this._at; });
+        this.on("mouseout", function () { this._shown = -1; });
+    },
+    // What the canvas renderer's _fillStroke reads, for a style.
+    _paint: function (style) {
+        var paint = {options: style};
+        L.Canvas.prototype._updateDashArray(paint);
+        return paint;
+    },
+    _project: function () {
+        var map = this._map, crs = map.options.crs, d = this._data, m = this._m, i;
+        if (!m) {
+            m = this._m = new Float64Array(8 * d.n);
+            for (i = 0; i < 4 * d.n; i++) {
+                var q = crs.projection.project(L.latLng(d.lonlat[2 * i + 1], d.lonlat[2 * i]));
+                m[2 * i] = q.x;
+                m[2 * i + 1] = q.y;
+            }
+        }
+        // Projected metres to pixels of the map's layer: an affine map (L.Transformation).
+        var scale = crs.scale(map.getZoom()), origin = map.getPixelOrigin();
+        var p0 = crs.transformation.transform(L.point(0, 0), scale);
+        var p1 = crs.transformation.transform(L.point(1, 1), scale);
+        var a = this._affine = [p0.x - origin.x, p0.y - origin.y, p1.x - p0.x, p1.y - p0.y];
+        var px = this._px = this._px || new Float64Array(8 * d.n);
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (i = 0; i < 8 * d.n; i += 2) {  // rounded like map.latLngToLayerPoint
+            px[i] = Math.round(p0.x + a[2] * m[i]) - origin.x;
+            px[i + 1] = Math.round(p0.y + a[3] * m[i + 1]) - origin.y;
+            x0 = Math.min(x0, px[i]); x1 = Math.max(x1, px[i]);
+            y0 = Math.min(y0, px[i + 1]); y1 = Math.max(y1, px[i + 1]);
+        }
+        this._pxBounds = d.n ? L.bounds([x0, y0], [x1, y1]) : null;
+    },
+    _update: function () {
+        if (this._map) { this._updatePath(); }
+    },
+    onRemove: function (map) {  // switched off: no square stays hovered or outlined
+        this._at = this._shown = this._lit = -1;
+        L.Path.prototype.onRemove.call(this, map);
+    },
+    // Whether square i (its pixel box, with room for its outline) meets `bounds`.
+    _meets: function (i, bounds) {
+        var px = this._px, k = 8 * i, pad = 2;
+        return Math.max(px[k], px[k + 2], px[k + 4], px[k + 6]) + pad >= bounds.min.x
+            && Math.min(px[k], px[k + 2], px[k + 4], px[k + 6]) - pad <= bounds.max.x
+            && Math.max(px[k + 1], px[k + 3], px[k + 5], px[k + 7]) + pad >= bounds.min.y
+            && Math.min(px[k + 1], px[k + 3], px[k + 5], px[k + 7]) - pad <= bounds.max.y;
+    },
+    // Square i as a subpath, closed by a line back to its first corner: closePath()
+    // takes time in the size of the whole path in Chromium (16,000 squares: 1 s).
+    _trace: function (ctx, i) {
+        var px = this._px, k = 8 * i;
+        ctx.moveTo(px[k], px[k + 1]);
+        ctx.lineTo(px[k + 2], px[k + 3]);
+        ctx.lineTo(px[k + 4], px[k + 5]);
+        ctx.lineTo(px[k + 6], px[k + 7]);
+        ctx.lineTo(px[k], px[k + 1]);
+    },
+    _updatePath: function () {
+        var renderer = this._renderer;
+        if (!renderer._drawing || !this._px) { return; }
+        var ctx = renderer._ctx, bounds = renderer._redrawBounds || renderer._bounds;
+        var runs = this._runs, order = this._sequence, r, j, drawn;
+        for (r = 0; r < runs.length; r += 3) {
+            ctx.beginPath();
+            drawn = false;
+            for (j = runs[r]; j < runs[r + 1]; j++) {
+                if (this._meets(order[j], bounds)) {
+                    this._trace(ctx, order[j]);
+                    drawn = true;
+                }
+            }
+            if (drawn) { renderer._fillStroke(ctx, this._paints[runs[r + 2]]); }
+        }
+        if (this._lit >= 0 && this._meets(this._lit, bounds)) {
+            ctx.beginPath();
+            this._trace(ctx, this._lit);
+            renderer._fillStroke(ctx, this._litPaint);
+        }
+    },
+    _containsPoint: function (p) {
+        if (!this._pxBounds || !this._pxBounds.contains(p)) { return false; }
+        var a = this._affine;
+        var i = this._find((p.x - a[0]) / a[2], (p.y - a[1]) / a[3]);
+        if (i >= 0 && i !== this._at) {
+            this.feature = this._data.feature(i);
+            if (this.options.onEachFeature) { this.options.onEachFeature(this.feature, this); }
+        }
+        this._at = i;
+        return i >= 0;
+    },
+    // The square (topmost: last in the data) holding the point (x, y) in metres, or -1.
+    _find: function (x, y) {
+        var b = this._buckets || this._bucket(), m = this._m;
+        var list = b.cells.get(Math.floor((y - b.y0) / b.size) * b.nx
+                               + Math.floor((x - b.x0) / b.size)) || [];
+        for (var l = list.length - 1; l >= 0; l--) {
+            var k = 8 * list[l], c, inside = true;
+            for (c = 0; c < 8 && inside; c += 2) {  // left of every edge (counter-clockwise)
+                var ax = m[k + c], ay = m[k + c + 1];
+                var bx = m[k + (c + 2) % 8], by = m[k + (c + 3) % 8];
+                inside = (bx - ax) * (y - ay) - (by - ay) * (x - ax) >= 0;
+            }
+            if (inside) { return list[l]; }
+        }
+        return -1;
+    },
+    // Squares by cell of a grid in metres as fine as the smallest square.
+    _bucket: function () {
+        var m = this._m, n = this._data.n, box = new Float64Array(4 * n), i, c;
+        var size = Infinity, x0 = Infinity, y0 = Infinity, x1 = -Infinity;
+        for (i = 0; i < n; i++) {
+            var k = 8 * i;
+            box[4 * i] = Math.min(m[k], m[k + 2], m[k + 4], m[k + 6]);
+            box[4 * i + 1] = Math.min(m[k + 1], m[k + 3], m[k + 5], m[k + 7]);
+            box[4 * i + 2] = Math.max(m[k], m[k + 2], m[k + 4], m[k + 6]);
+            box[4 * i + 3] = Math.max(m[k + 1], m[k + 3], m[k + 5], m[k + 7]);
+            size = Math.min(size, box[4 * i + 2] - box[4 * i]);
+            x0 = Math.min(x0, box[4 * i]); y0 = Math.min(y0, box[4 * i + 1]);
+            x1 = Math.max(x1, box[4 * i + 2]);
+        }
+        var b = {size: size, x0: x0, y0: y0, nx: Math.floor((x1 - x0) / size) + 1,
+                 cells: new Map()};
+        for (i = 0; i < n; i++) {
+            var cx0 = Math.floor((box[4 * i] - x0) / size);
+            var cx1 = Math.floor((box[4 * i + 2] - x0) / size);
+            var cy0 = Math.floor((box[4 * i + 1] - y0) / size);
+            var cy1 = Math.floor((box[4 * i + 3] - y0) / size);
+            for (var cy = cy0; cy <= cy1; cy++) {
+                for (c = cx0; c <= cx1; c++) {
+                    var list = b.cells.get(cy * b.nx + c);
+                    if (list) { list.push(i); } else { b.cells.set(cy * b.nx + c, [i]); }
+                }
+            }
+        }
+        return (this._buckets = b);
+    },
+    // Outline the square under the mouse with `style` (null: no square outlined).
+    highlight: function (style) {
+        var before = this._lit;
+        this._lit = style ? this._shown : -1;
+        if (style && this._lit >= 0) {
+            var own = this._paints[this._group[this._data.kind[this._lit]]].options;
+            this._litPaint = this._paint(L.extend({}, own, style, {fill: false}));
+        }
+        this._redrawSquare(before);
+        this._redrawSquare(this._lit);
+        return this;
+    },
+    // Ask the renderer to redraw around square i (what it reads of a layer: a box).
+    _redrawSquare: function (i) {
+        if (i < 0 || !this._map || !this._px) { return; }
+        var px = this._px, k = 8 * i;
+        var box = L.bounds([[px[k], px[k + 1]], [px[k + 2], px[k + 3]],
+                            [px[k + 4], px[k + 5]], [px[k + 6], px[k + 7]]]);
+        this._renderer._requestRedraw({_pxBounds: box, options: {weight: 3}});
+    },
+    toGeoJSON: function () { return this.feature; },
+    getBounds: function () {
+        var d = this._data, bounds = L.latLngBounds([]);
+        for (var i = 0; i < 4 * d.n; i++) {
+            bounds.extend([d.lonlat[2 * i + 1], d.lonlat[2 * i]]);
+        }
+        return bounds;
+    }
+});
+"""
+"""The JavaScript of ``territoryCanvas.Squares`` (in :class:`_Canvas`)."""
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -929,12 +1190,16 @@ _JS_HELPERS = r"""
 
 
 def _hover(weight: float, colour: str) -> str:
+    """Outline the shape under the mouse; grid squares (``territoryCanvas.squares``)
+    outline the one square under the mouse instead of restyling the whole shape."""
     # No bringToFront: on the shared canvas it would draw the shape above every layer.
-    return (
-        f'layer.on("mouseover", function (e) {{ e.layer.setStyle({{weight: {weight}, '
-        f'color: "{colour}"}}); }});\n'
-        'layer.on("mouseout", function (e) { layer.resetStyle(e.layer); });'
-    )
+    return f"""var HOVER = {{weight: {weight}, color: "{colour}"}};
+    layer.on("mouseover", function (e) {{
+        if (e.layer.highlight) {{ e.layer.highlight(HOVER); }} else {{ e.layer.setStyle(HOVER); }}
+    }});
+    layer.on("mouseout", function (e) {{
+        if (e.layer.highlight) {{ e.layer.highlight(null); }} else {{ layer.resetStyle(e.layer); }}
+    }});"""
 
 
 def _tag(layer: str) -> JsCode:
@@ -1246,6 +1511,7 @@ def _density_layers(
             rank=_STACK["density"],
             bind=bind,
             count=len(props),
+            squares=bool(encoded.rows),
         )
     ]
 
@@ -1463,9 +1729,18 @@ class _CompactGrid:
     the index of its properties and the change in the index of its commune in the
     communes' collection (``refs``, sorted by commune): the program is then a function
     of that collection, and the zone takes the commune's code as id and its shape (the
-    one the communes layer draws). Other zones are plain GeoJSON features. All are then
-    sorted by level, coarse zones first (a stable sort: the order of the plain GeoJSON
-    is kept).
+    one the communes layer draws). Other zones are plain GeoJSON features, sorted by
+    level, coarse zones first (a stable sort: the order of the plain GeoJSON is kept).
+
+    The program returns a FeatureCollection of those features (what ``L.geoJson``
+    draws) with a foreign member ``squares`` (null without rows): ``n`` squares, their
+    ``table`` index (``kind``), ``east`` and ``north`` (units of 200 m), the ``lonlat``
+    of their four corners (8 numbers each) and ``feature(i)``, square ``i`` as a GeoJSON
+    feature. The squares are drawn by one canvas shape, above the features
+    (``territoryCanvas.squares``, see :class:`_Canvas`), not as one polygon each; the
+    plain zones are anomalies (:func:`views.density_layer` gives only squares and
+    communes), so a plain 200 m zone under a 1 km square is not a case that occurs.
+    :meth:`features` lists the features in that drawing order, squares last.
     """
 
     explicit: str  # features, comma-separated
@@ -1544,8 +1819,10 @@ class _CompactGrid:
         return plain + self.table
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """The features the browser builds (same arithmetic, in Python); ``shared`` are
-        the communes' features when the zones reference them."""
+        """The features the browser builds (same arithmetic, in Python), in drawing
+        order: plain zones and rests of communes, then the squares (``feature(i)`` of
+        the program); ``shared`` are the communes' features when the zones reference
+        them."""
         features = list(json.loads("[" + self.explicit + "]"))
         commune = 0
         for r in range(0, len(self.refs), 2):
@@ -1559,6 +1836,7 @@ class _CompactGrid:
                     "geometry": shape["geometry"],
                 }
             )
+        features.sort(key=lambda f: _RANKS.get(f["properties"].get("level") or "", 0))
         if self.rows:
             assert self.fit is not None
             rows = np.asarray(self.rows, dtype=np.int64).reshape(-1, 3)
@@ -1577,7 +1855,7 @@ class _CompactGrid:
                         "geometry": {"type": "Polygon", "coordinates": [ring]},
                     }
                 )
-        return sorted(features, key=lambda f: _RANKS.get(f["properties"].get("level") or "", 0))
+        return features
 
 
 _TABLE_KEYS = ("level", "count", "label", "area_km2", "classe")
@@ -1585,10 +1863,13 @@ _TABLE_KEYS = ("level", "count", "label", "area_km2", "classe")
 
 # Mirrors _CompactGrid.features; ES5 like the rest of the page.
 _COMPACT_GRID_JS = """var SIZES = {"200m": 200, "1km": 1000}, RANKS = {"1km": 1, "200m": 2};
-var corner = function (e, n) {
-    var x = (e - G.o[0]) / G.o[2], y = (n - G.o[1]) / G.o[2], px = [1], py = [1];
+var powers = [new Float64Array(G ? G.d + 1 : 0), new Float64Array(G ? G.d + 1 : 0)];
+// Longitude and latitude of the EPSG:3035 point (e, n), written at out[at], out[at + 1].
+var corner = function (e, n, out, at) {
+    var x = (e - G.o[0]) / G.o[2], y = (n - G.o[1]) / G.o[2], px = powers[0], py = powers[1];
     var lon = 0, lat = 0, t = 0, i, j, m;
-    for (i = 1; i <= G.d; i++) { px.push(px[i - 1] * x); py.push(py[i - 1] * y); }
+    px[0] = py[0] = 1;
+    for (i = 1; i <= G.d; i++) { px[i] = px[i - 1] * x; py[i] = py[i - 1] * y; }
     for (i = 0; i <= G.d; i++) {
         for (j = 0; i + j <= G.d; j++, t++) {
             m = px[i] * py[j];
@@ -1596,33 +1877,46 @@ var corner = function (e, n) {
             lat += G.y[t] * m;
         }
     }
-    return [lon, lat];
+    out[at] = lon;
+    out[at + 1] = lat;
 };
 var zone = function (id, entry) {
     var p = {zone: id};
     for (var key in entry) { p[key] = entry[key]; }
     return p;
 };
-var features = X, e = 0, n = 0, c = 0, r, f;
+var features = X, e = 0, n = 0, c = 0, r, f, i;
 for (r = 0; r < K.length; r += 2) {
     c += K[r + 1];
     f = C.features[c];
     features.push({type: "Feature", properties: zone(f.properties.code, P[K[r]]),
         geometry: f.geometry});
 }
-for (r = 0; r < R.length; r += 3) {
-    var s = SIZES[P[R[r]].level];
-    e += R[r + 1];
-    n += R[r + 2];
-    var E = e * 200, N = n * 200, a = corner(E + s, N);
-    var id = "CRS3035RES" + s + "mN" + N + "E" + E;
-    features.push({type: "Feature", properties: zone(id, P[R[r]]),
-        geometry: {type: "Polygon", coordinates: [[a, corner(E + s, N + s), corner(E, N + s),
-            corner(E, N), a]]}});
-}
 var rank = function (f) { return RANKS[f.properties.level] || 0; };
 features.sort(function (f, g) { return rank(f) - rank(g); });
-return {type: "FeatureCollection", features: features};
+var count = R.length / 3, kind = new Int32Array(count), east = new Int32Array(count),
+    north = new Int32Array(count), lonlat = new Float64Array(8 * count);
+for (i = 0; i < count; i++) {
+    var s = SIZES[P[R[3 * i]].level];
+    kind[i] = R[3 * i];
+    east[i] = e += R[3 * i + 1];
+    north[i] = n += R[3 * i + 2];
+    // Corners (E + s, N), (E + s, N + s), (E, N + s), (E, N): counter-clockwise.
+    corner(e * 200 + s, n * 200, lonlat, 8 * i);
+    corner(e * 200 + s, n * 200 + s, lonlat, 8 * i + 2);
+    corner(e * 200, n * 200 + s, lonlat, 8 * i + 4);
+    corner(e * 200, n * 200, lonlat, 8 * i + 6);
+}
+var feature = function (i) {
+    var s = SIZES[P[kind[i]].level], E = east[i] * 200, N = north[i] * 200, ring = [];
+    for (var k = 0; k <= 8; k += 2) {  // closed: the first corner again
+        ring.push([lonlat[8 * i + k % 8], lonlat[8 * i + k % 8 + 1]]);
+    }
+    return {type: "Feature", properties: zone("CRS3035RES" + s + "mN" + N + "E" + E, P[kind[i]]),
+        geometry: {type: "Polygon", coordinates: [ring]}};
+};
+return {type: "FeatureCollection", features: features, squares: count ? {n: count, table: P,
+    kind: kind, east: east, north: north, lonlat: lonlat, feature: feature} : null};
 """
 
 
