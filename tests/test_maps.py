@@ -8,13 +8,16 @@ at the three levels, partners (one still "à géocoder"), stops and one zone bla
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import dataclasses
 import json
 import re
 import shutil
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -1195,14 +1198,18 @@ def test_no_warning_on_workspace_layers(layers: MapLayers) -> None:
 CHROMIUM = chromium_path()
 
 
-@pytest.mark.browser
-def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
-    """Leaflet from local files only: no request leaves the machine, tooltips in French."""
+@contextlib.contextmanager
+def map_in_chromium(
+    tmp_path: Path, layers: MapLayers, *, legend: bool = False
+) -> Iterator[tuple[Any, list[str]]]:
+    """The map of ``layers`` as a local HTML file, open in headless Chromium once its canvas
+    is there: yields the page and the list where page errors and any request leaving the
+    machine are recorded."""
     if CHROMIUM is None:
         pytest.skip("Chromium absent (apt-get install chromium)")
     playwright = pytest.importorskip("playwright.sync_api")
     page_file = tmp_path / "carte.html"
-    m = territory_map(layers, asset_base=(ROOT / "static").as_uri(), legend=True)
+    m = territory_map(layers, asset_base=(ROOT / "static").as_uri(), legend=legend)
     page_file.write_text(m.get_root().render(), encoding="utf-8")
     args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
     with playwright.sync_playwright() as pw:
@@ -1217,63 +1224,70 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
             )
             page.goto(page_file.as_uri())
             page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
-            state = page.evaluate(
-                """() => {
-                const map = Object.values(window).find(v => v instanceof L.Map);
-                const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
-                             clicked: {}, drawn: {}, squares: 0};
-                // Every shape as the mouse finds it: a feature's own layer, or the one
-                // shape of the grid squares hit-tested at each square's centre (it then
-                // stands for that square).
-                const shapes = (group, f) => group.eachLayer(l => {
-                    if (l instanceof territoryCanvas.Squares) {
-                        for (let i = 0; i < l._data.n; i++) {
-                            const ring = l._data.feature(i).geometry.coordinates[0];
-                            const centre = L.latLngBounds(ring.map(c => [c[1], c[0]])).getCenter();
-                            if (l._containsPoint(map.latLngToLayerPoint(centre))) { f(l); }
-                        }
-                    } else if (l.feature) { f(l); }
-                });
-                map.eachLayer(l => { out.squares += l instanceof territoryCanvas.Squares; });
-                shapes(map, l => {
-                    const p = l.feature.properties;
-                    if (p.layer && l.options.interactive !== false) {  // not the QPV outline
-                        out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
-                    }
-                    const on = l._renderer === territoryCanvas.renderer ? "canvas"
-                        : (l._renderer instanceof L.SVG ? "svg" : "?");
-                    out.drawn[p.layer || "zones blanches"] = on;
-                    if (p.layer === "communes") {
-                        out.fills[p.code] = l.options.fillColor;
-                    }
-                    if (p.layer === "density" && p.count === null && p.label === "< 11") {
-                        out.secret = l.options.style(l.feature).fillColor instanceof CanvasPattern;
-                    }
-                    if (p.layer === "density") {  // what st_folium returns on a click
-                        out.clicked[p.zone] = l.toGeoJSON();
-                    }
-                });
-                map.eachLayer(l => {
-                    if (l.getTooltip && l.getTooltip() && l.feature === undefined) {
-                        shapes(l, f => {
-                            const p = f.feature.properties;
-                            out.tips[p.layer + ":" + (p.code || p.zone)] =
-                                l.getTooltip().getContent()(f).innerText;
-                        });
-                    }
-                });
-                map.eachLayer(l => {
-                    if (l.feature && l.feature.properties.layer === "partners" && !out.popup) {
-                        l.fire("click", {latlng: l.getLatLng()}, true);
-                        out.popup = document.querySelector(".leaflet-popup-content").innerText;
-                    }
-                });
-                out.overlays = document.querySelector(".leaflet-control-layers-overlays").innerText;
-                return out;
-            }"""
-            )
+            yield page, problems
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
+    """Leaflet from local files only: no request leaves the machine, tooltips in French."""
+    with map_in_chromium(tmp_path, layers, legend=True) as (page, problems):
+        state = page.evaluate(
+            """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
+                         clicked: {}, drawn: {}, squares: 0};
+            // Every shape as the mouse finds it: a feature's own layer, or the one
+            // shape of the grid squares hit-tested at each square's centre (it then
+            // stands for that square).
+            const shapes = (group, f) => group.eachLayer(l => {
+                if (l instanceof territoryCanvas.Squares) {
+                    for (let i = 0; i < l._data.n; i++) {
+                        const ring = l._data.feature(i).geometry.coordinates[0];
+                        const centre = L.latLngBounds(ring.map(c => [c[1], c[0]])).getCenter();
+                        if (l._containsPoint(map.latLngToLayerPoint(centre))) { f(l); }
+                    }
+                } else if (l.feature) { f(l); }
+            });
+            map.eachLayer(l => { out.squares += l instanceof territoryCanvas.Squares; });
+            shapes(map, l => {
+                const p = l.feature.properties;
+                if (p.layer && l.options.interactive !== false) {  // not the QPV outline
+                    out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
+                }
+                const on = l._renderer === territoryCanvas.renderer ? "canvas"
+                    : (l._renderer instanceof L.SVG ? "svg" : "?");
+                out.drawn[p.layer || "zones blanches"] = on;
+                if (p.layer === "communes") {
+                    out.fills[p.code] = l.options.fillColor;
+                }
+                if (p.layer === "density" && p.count === null && p.label === "< 11") {
+                    out.secret = l.options.style(l.feature).fillColor instanceof CanvasPattern;
+                }
+                if (p.layer === "density") {  // what st_folium returns on a click
+                    out.clicked[p.zone] = l.toGeoJSON();
+                }
+            });
+            map.eachLayer(l => {
+                if (l.getTooltip && l.getTooltip() && l.feature === undefined) {
+                    shapes(l, f => {
+                        const p = f.feature.properties;
+                        out.tips[p.layer + ":" + (p.code || p.zone)] =
+                            l.getTooltip().getContent()(f).innerText;
+                    });
+                }
+            });
+            map.eachLayer(l => {
+                if (l.feature && l.feature.properties.layer === "partners" && !out.popup) {
+                    l.fire("click", {latlng: l.getLatLng()}, true);
+                    out.popup = document.querySelector(".leaflet-popup-content").innerText;
+                }
+            });
+            out.overlays = document.querySelector(".leaflet-control-layers-overlays").innerText;
+            return out;
+        }"""
+        )
     assert problems == []
     assert state["squares"] == 1  # the three grid squares are one shape of the canvas
     assert state["layers"] == {"communes": 9, "qpv": 2, "density": 5, "stops": 3, "partners": 2}
@@ -1370,63 +1384,47 @@ def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapL
     beneath it (click reaches the commune and the map, as st_folium needs), hovering a
     suppressed zone shows its tooltip, suppressed zones are hatched, and switching layers
     off and on in the layer control keeps the drawing order."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium absent (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    page_file = tmp_path / "carte.html"
-    m = territory_map(layers, asset_base=(ROOT / "static").as_uri())
-    page_file.write_text(m.get_root().render(), encoding="utf-8")
-    args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(page_file.as_uri())
-            page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
-            # What st_folium listens to: clicks on the layers and on the map.
-            page.evaluate(
-                """() => {
-                const map = Object.values(window).find(v => v instanceof L.Map);
-                window.heard = [];
-                map.on("click", e => window.heard.push("map"));
-                map.eachLayer(l => { if (l instanceof L.GeoJSON) {
-                    l.on("click", e => window.heard.push(e.layer.feature.properties.code));
-                } });
-            }"""
-            )
-            order_at_load = page.evaluate(DRAWING_ORDER_JS)
-            # Commune 91006 lies under the (non-interactive, hatched) zone blanche.
-            at = page.evaluate(CENTRE_JS, ["communes", "91006", 12])
-            page.mouse.move(at["x"], at["y"])
-            page.mouse.move(at["x"] + 2, at["y"] + 2)
-            commune_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
-            page.mouse.click(at["x"], at["y"])
-            heard = page.evaluate("window.heard")
-            page.locator(".leaflet-control-layers").hover()  # off the canvas: tooltip closes
-            page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
-            # A suppressed 200 m square and its published neighbour, at street level.
-            at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886200E3736000", 16])
-            page.mouse.move(at["x"], at["y"])
-            page.mouse.move(at["x"] + 2, at["y"] + 2)
-            density_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
-            page.locator(".leaflet-control-layers").hover()  # no hover outline in the picture
-            page.wait_for_timeout(300)
-            clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
-            secret = colour_spread(page.screenshot(clip=clip, path=tmp_path / "secret.png"))
-            at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886000E3736000", 16])
-            page.wait_for_timeout(300)
-            clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
-            published = colour_spread(page.screenshot(clip=clip, path=tmp_path / "shown.png"))
-            orders = {}
-            for name in ("Communes", "QPV", "Densité de contacts", "Arrêts"):
-                box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
-                box.locator("input").click()
-                box.locator("input").click()
-                orders[name] = page.evaluate(DRAWING_ORDER_JS)
-        finally:
-            browser.close()
+    with map_in_chromium(tmp_path, layers) as (page, problems):
+        # What st_folium listens to: clicks on the layers and on the map.
+        page.evaluate(
+            """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            window.heard = [];
+            map.on("click", e => window.heard.push("map"));
+            map.eachLayer(l => { if (l instanceof L.GeoJSON) {
+                l.on("click", e => window.heard.push(e.layer.feature.properties.code));
+            } });
+        }"""
+        )
+        order_at_load = page.evaluate(DRAWING_ORDER_JS)
+        # Commune 91006 lies under the (non-interactive, hatched) zone blanche.
+        at = page.evaluate(CENTRE_JS, ["communes", "91006", 12])
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.move(at["x"] + 2, at["y"] + 2)
+        commune_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+        page.mouse.click(at["x"], at["y"])
+        heard = page.evaluate("window.heard")
+        page.locator(".leaflet-control-layers").hover()  # off the canvas: tooltip closes
+        page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
+        # A suppressed 200 m square and its published neighbour, at street level.
+        at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886200E3736000", 16])
+        page.mouse.move(at["x"], at["y"])
+        page.mouse.move(at["x"] + 2, at["y"] + 2)
+        density_tip = page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+        page.locator(".leaflet-control-layers").hover()  # no hover outline in the picture
+        page.wait_for_timeout(300)
+        clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
+        secret = colour_spread(page.screenshot(clip=clip, path=tmp_path / "secret.png"))
+        at = page.evaluate(CENTRE_JS, ["density", "CRS3035RES200mN2886000E3736000", 16])
+        page.wait_for_timeout(300)
+        clip = {"x": at["x"] - 20, "y": at["y"] - 20, "width": 40, "height": 40}
+        published = colour_spread(page.screenshot(clip=clip, path=tmp_path / "shown.png"))
+        orders = {}
+        for name in ("Communes", "QPV", "Densité de contacts", "Arrêts"):
+            box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
+            box.locator("input").click()
+            box.locator("input").click()
+            orders[name] = page.evaluate(DRAWING_ORDER_JS)
     assert problems == []
     assert order_at_load == EXPECTED_ORDER
     assert orders == {name: EXPECTED_ORDER for name in orders}
@@ -1458,57 +1456,41 @@ def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLa
     from a suppressed square to its published neighbour changes the tooltip and moves
     the hover outline (drawn, then wiped when the mouse leaves), and a click gives
     st_folium the square under the mouse (``last_active_drawing``)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium absent (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    page_file = tmp_path / "carte.html"
-    m = territory_map(layers, asset_base=(ROOT / "static").as_uri())
-    page_file.write_text(m.get_root().render(), encoding="utf-8")
     suppressed, published = "CRS3035RES200mN2886200E3736000", "CRS3035RES200mN2886000E3736000"
-    args = [*CHROMIUM_ARGS, "--allow-file-access-from-files"]
-    with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            problems: list[str] = []
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(page_file.as_uri())
-            page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
-            # st_folium's handler on the layers: last_active_drawing = e.layer.toGeoJSON().
-            page.evaluate(
-                """() => {
-                const map = Object.values(window).find(v => v instanceof L.Map);
-                window.drawings = [];
-                map.eachLayer(l => { if (l instanceof L.GeoJSON) {
-                    l.on("click", e => window.drawings.push(e.layer.toGeoJSON()));
-                } });
-            }"""
-            )
-            page.evaluate(CENTRE_JS, ["density", suppressed, 16])
-            first = page.evaluate(SQUARE_AT_JS, suppressed)
-            second = page.evaluate(SQUARE_AT_JS, published)
-            clip = {"x": second["x"] - 70, "y": second["y"] - 70, "width": 140, "height": 140}
-            page.wait_for_timeout(300)
-            before = page.screenshot(clip=clip)
+    with map_in_chromium(tmp_path, layers) as (page, problems):
+        # st_folium's handler on the layers: last_active_drawing = e.layer.toGeoJSON().
+        page.evaluate(
+            """() => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            window.drawings = [];
+            map.eachLayer(l => { if (l instanceof L.GeoJSON) {
+                l.on("click", e => window.drawings.push(e.layer.toGeoJSON()));
+            } });
+        }"""
+        )
+        page.evaluate(CENTRE_JS, ["density", suppressed, 16])
+        first = page.evaluate(SQUARE_AT_JS, suppressed)
+        second = page.evaluate(SQUARE_AT_JS, published)
+        clip = {"x": second["x"] - 70, "y": second["y"] - 70, "width": 140, "height": 140}
+        page.wait_for_timeout(300)
+        before = page.screenshot(clip=clip)
 
-            def hover(at: dict) -> str:
-                page.mouse.move(at["x"], at["y"], steps=4)
-                page.wait_for_timeout(100)  # past Leaflet's 32 ms hover throttle
-                page.mouse.move(at["x"] + 1, at["y"] + 1)
-                page.wait_for_timeout(300)  # tooltips closed on the way fade out in 200 ms
-                return page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
+        def hover(at: dict) -> str:
+            page.mouse.move(at["x"], at["y"], steps=4)
+            page.wait_for_timeout(100)  # past Leaflet's 32 ms hover throttle
+            page.mouse.move(at["x"] + 1, at["y"] + 1)
+            page.wait_for_timeout(300)  # tooltips closed on the way fade out in 200 ms
+            return page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
 
-            tips = [hover(first), hover(second)]
-            page.wait_for_timeout(300)
-            outlined = page.screenshot(clip=clip)
-            page.mouse.click(second["x"], second["y"])
-            drawings = page.evaluate("window.drawings")
-            page.locator(".leaflet-control-layers").hover()  # off the canvas
-            page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
-            page.wait_for_timeout(300)
-            after = page.screenshot(clip=clip)
-        finally:
-            browser.close()
+        tips = [hover(first), hover(second)]
+        page.wait_for_timeout(300)
+        outlined = page.screenshot(clip=clip)
+        page.mouse.click(second["x"], second["y"])
+        drawings = page.evaluate("window.drawings")
+        page.locator(".leaflet-control-layers").hover()  # off the canvas
+        page.locator(".leaflet-tooltip").wait_for(state="detached", timeout=5_000)
+        page.wait_for_timeout(300)
+        after = page.screenshot(clip=clip)
     assert problems == []
     assert tips == [
         "< 11 contacts\ncarreau 200 m\nnon affiché (secret statistique)",
