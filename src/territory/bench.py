@@ -650,8 +650,8 @@ def run(
     demo, département and regional scales (the naive page rerun 5, 2 and 1 times, its first
     paint measured once beyond the demo, capped at :data:`NAIVE_PAINT_CAP_S`; the naive
     indicators without the 1 km cells at the département, none at the region), contacts up
-    to 1 M rows, the planner at 60 / 120 / 240 places against 5-minute searches (about 55
-    minutes on a busy 2-core machine, 13 of them for the region).
+    to 1 M rows, the planner at 60 / 120 / 240 places against 5-minute searches (33
+    minutes on a quiet 2-core machine, 16 of them for the planner's searches).
     """
     from territory import bench_planning, bench_priorities
     from territory.demo import build_demo_workspace
