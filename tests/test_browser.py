@@ -58,15 +58,19 @@ def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
         assert frame is not None
         frame.wait_for_selector(".leaflet-container", timeout=60_000)
         frame.wait_for_selector(".leaflet-overlay-pane canvas", timeout=60_000)
-        # polygons, lines and circles on the one canvas; partners as SVG paths
-        shapes = frame.evaluate("() => Object.keys(territoryCanvas.renderer._layers).length")
+        # polygons and circles on the one canvas (one shape per layer, each drawing many
+        # features: counted here); partners as SVG paths
+        shapes = frame.evaluate(
+            "() => Object.values(territoryCanvas.renderer._layers)"
+            ".reduce((n, l) => n + (l._data ? l._data.n : 1), 0)"
+        )
         paths = frame.locator(".leaflet-container path.leaflet-interactive").count()
         controls = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "carte.png"), full_page=False)
         html = frame.content()
         browser.close()
-    assert shapes > 50, f"only {shapes} shapes drawn on the canvas"
+    assert shapes > 50, f"only {shapes} features drawn on the canvas"
     assert paths > 5, f"only {paths} partners drawn"
     assert any("QPV" in c for c in controls) and any("Partenaires" in c for c in controls)
     assert "fingerprint" not in html and "personne" not in html
@@ -91,8 +95,9 @@ def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
 
 # The first point (frame pixels, on a grid) where the mouse meets the canvas (no control
 # above it) and the topmost shape Leaflet hit-tests there is of the given layer (and, if
-# given, of one of the given density levels): what a click or a hover there reaches. The
-# grid squares are one canvas shape that stands for the square last hit-tested.
+# given, of one of the given density levels): what a click or a hover there reaches. Each
+# canvas layer is a shape that stands for the feature last hit-tested (the grid squares:
+# a shape with a table of property sets).
 FIND_JS = """([kind, levels]) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     const size = map.getSize(), box = map.getContainer().getBoundingClientRect();
@@ -111,7 +116,7 @@ FIND_JS = """([kind, levels]) => {
             const p = hit && hit.feature.properties;
             if (p && p.layer === kind && (!levels || levels.includes(p.level))) {
                 return {x: box.left + x, y: box.top + y, properties: p,
-                        square: hit instanceof territoryCanvas.Squares};
+                        square: !!hit._data.table};
             }
         }
     }

@@ -70,6 +70,10 @@ NAMES = [
 
 
 # --- fixtures ----------------------------------------------------------------------------
+# Where the page makes a map layer: one shape per layer on the canvas, L.geoJson in SVG.
+LAYER_MADE = re.compile(r"(territoryCanvas\.layer|L\.geoJson)\(collection_")
+
+
 @pytest.fixture(scope="module")
 def communes() -> gpd.GeoDataFrame:
     """Nine 0.1° square communes in a 3 × 3 block (shared borders), levels 1, 4, 6."""
@@ -436,8 +440,9 @@ def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
     html = m.get_root().render()
     # The renderer exists before any layer; each layer keeps its rank when added again.
     assert html.count("var territoryCanvas = ") == 1
-    assert html.index("var territoryCanvas = ") < html.index("L.geoJson(")
-    assert html.count("L.geoJson(") == html.count("territoryCanvas.stack(") == 10
+    made = [m.start() for m in LAYER_MADE.finditer(html)]
+    assert html.index("var territoryCanvas = ") < made[0]
+    assert len(made) == html.count("territoryCanvas.stack(") == 10
     assert ".style.pointerEvents = 'none'" in html.split('"territory-points")', 1)[1][:200]
     assert "url(#" not in html  # no SVG pattern left: the hatches are canvas patterns
 
@@ -813,7 +818,7 @@ def test_bounds_match_the_communes(layers: MapLayers, communes) -> None:
     # The view is set at once, before any layer: Leaflet projects and draws each once.
     html = m.get_root().render()
     assert '"animate": false' in html.split(".fitBounds(", 1)[1][:200]
-    assert html.index(".fitBounds(") < html.index("L.geoJson(")
+    assert html.index(".fitBounds(") < LAYER_MADE.search(html).start()
 
 
 def test_fit_to_other_layers_without_communes(stops) -> None:
@@ -1237,20 +1242,24 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
             """() => {
             const map = Object.values(window).find(v => v instanceof L.Map);
             const out = {fills: {}, secret: null, tips: {}, popup: null, layers: {},
-                         clicked: {}, drawn: {}, squares: 0};
-            // Every shape as the mouse finds it: a feature's own layer, or the one
-            // shape of the grid squares hit-tested at each square's centre (it then
-            // stands for that square).
+                         clicked: {}, drawn: {}, shapes: 0, loose: 0};
+            // Every feature as the mouse finds it: a feature's own layer, or a shape of
+            // the canvas hit-tested at the centre of each of its features' boxes (it
+            // then stands for that feature).
             const shapes = (group, f) => group.eachLayer(l => {
-                if (l instanceof territoryCanvas.Squares) {
+                if (l instanceof territoryCanvas.Shapes) {
                     for (let i = 0; i < l._data.n; i++) {
-                        const ring = l._data.feature(i).geometry.coordinates[0];
-                        const centre = L.latLngBounds(ring.map(c => [c[1], c[0]])).getCenter();
-                        if (l._containsPoint(map.latLngToLayerPoint(centre))) { f(l); }
+                        const b = l._box.slice(4 * i, 4 * i + 4);
+                        l._containsPoint(L.point((b[0] + b[2]) / 2, (b[1] + b[3]) / 2));
+                        if (l._at === i) { f(l); }
                     }
                 } else if (l.feature) { f(l); }
             });
-            map.eachLayer(l => { out.squares += l instanceof territoryCanvas.Squares; });
+            map.eachLayer(l => {
+                out.shapes += l instanceof territoryCanvas.Shapes;
+                out.loose += l._renderer === territoryCanvas.renderer
+                    && !(l instanceof territoryCanvas.Shapes);
+            });
             shapes(map, l => {
                 const p = l.feature.properties;
                 if (p.layer && l.options.interactive !== false) {  // not the QPV outline
@@ -1260,7 +1269,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                     : (l._renderer instanceof L.SVG ? "svg" : "?");
                 out.drawn[p.layer || "zones blanches"] = on;
                 if (p.layer === "communes") {
-                    out.fills[p.code] = l.options.fillColor;
+                    out.fills[p.code] = l.options.style(l.feature).fillColor;
                 }
                 if (p.layer === "density" && p.count === null && p.label === "< 11") {
                     out.secret = l.options.style(l.feature).fillColor instanceof CanvasPattern;
@@ -1289,7 +1298,9 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
         }"""
         )
     assert problems == []
-    assert state["squares"] == 1  # the three grid squares are one shape of the canvas
+    # One shape per canvas layer (QPV fill and outline: 2; density: rests, then squares),
+    # no feature of the canvas as a Leaflet object of its own.
+    assert (state["shapes"], state["loose"]) == (7, 0)
     assert state["layers"] == {"communes": 9, "qpv": 2, "density": 5, "stops": 3, "partners": 2}
     for code, level in [("91000", 1), ("91001", 4), ("91002", 6)]:
         assert state["fills"][code] == DENSITY_LEVEL_COLOURS[level - 1]
@@ -1331,8 +1342,9 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
 DRAWING_ORDER_JS = """() => {
     const runs = [];
     for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
-        const l = o.layer, p = l.feature && l.feature.properties;
-        const kind = l instanceof territoryCanvas.Squares ? "density squares"
+        const l = o.layer, f = l._data.feature(0), p = f.properties;
+        if (l.options.onEachFeature) { l.options.onEachFeature(f, l); }  // the tag
+        const kind = l._data.table ? "density squares"
             : (p.layer === undefined ? "zones blanches"
                : (l.options.interactive ? p.layer : p.layer + " (contour)"));
         if (runs[runs.length - 1] !== kind) { runs.push(kind); }
@@ -1354,11 +1366,10 @@ CENTRE_JS = """([kind, key, zoom]) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     let found = null;
     map.eachLayer(l => {
-        const p = l.feature && l.feature.properties;
-        if (p && p.layer === kind && (p.code === key || p.zone === key)) { found = l; }
-        for (let i = 0; l instanceof territoryCanvas.Squares && i < l._data.n; i++) {
-            const square = l._data.feature(i);
-            if (square.properties.zone === key) { found = L.geoJSON(square); }
+        for (let i = 0; l instanceof territoryCanvas.Shapes && i < l._data.n; i++) {
+            const f = l._data.feature(i), p = f.properties;
+            if (l.options.onEachFeature) { l.options.onEachFeature(f, l); }  // the tag
+            if (p.layer === kind && (p.code === key || p.zone === key)) { found = L.geoJSON(f); }
         }
     });
     map.setView(found.getBounds().getCenter(), zoom, {animate: false});
@@ -1439,15 +1450,34 @@ SQUARE_AT_JS = """(key) => {
     const map = Object.values(window).find(v => v instanceof L.Map);
     let found = null;
     map.eachLayer(l => {
-        for (let i = 0; l instanceof territoryCanvas.Squares && i < l._data.n; i++) {
-            const square = l._data.feature(i);
-            if (square.properties.zone === key) { found = L.geoJSON(square).getBounds(); }
+        for (let i = 0; l instanceof territoryCanvas.Shapes && i < l._data.n; i++) {
+            const f = l._data.feature(i);
+            if (f.properties.zone === key) { found = L.geoJSON(f).getBounds(); }
         }
     });
     const c = map.latLngToContainerPoint(found.getCenter());
     const box = map.getContainer().getBoundingClientRect();
     return {x: box.left + c.x, y: box.top + c.y};
 }"""
+
+
+RECORD_CLICKS_JS = """() => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    window.drawings = [];
+    map.eachLayer(l => { if (l instanceof L.GeoJSON) {
+        l.on("click", e => window.drawings.push(e.layer.toGeoJSON()));
+    } });
+}"""
+"""st_folium's handler on the layers, recording: last_active_drawing = e.layer.toGeoJSON()."""
+
+
+def hover_tooltip(page: Any, at: dict) -> str:
+    """Move the real mouse onto ``at`` (page pixels) and read the tooltip shown there."""
+    page.mouse.move(at["x"], at["y"], steps=4)
+    page.wait_for_timeout(100)  # past Leaflet's 32 ms hover throttle
+    page.mouse.move(at["x"] + 1, at["y"] + 1)
+    page.wait_for_timeout(300)  # tooltips closed on the way fade out in 200 ms
+    return page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
 
 
 @pytest.mark.browser
@@ -1458,16 +1488,7 @@ def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLa
     st_folium the square under the mouse (``last_active_drawing``)."""
     suppressed, published = "CRS3035RES200mN2886200E3736000", "CRS3035RES200mN2886000E3736000"
     with map_in_chromium(tmp_path, layers) as (page, problems):
-        # st_folium's handler on the layers: last_active_drawing = e.layer.toGeoJSON().
-        page.evaluate(
-            """() => {
-            const map = Object.values(window).find(v => v instanceof L.Map);
-            window.drawings = [];
-            map.eachLayer(l => { if (l instanceof L.GeoJSON) {
-                l.on("click", e => window.drawings.push(e.layer.toGeoJSON()));
-            } });
-        }"""
-        )
+        page.evaluate(RECORD_CLICKS_JS)
         page.evaluate(CENTRE_JS, ["density", suppressed, 16])
         first = page.evaluate(SQUARE_AT_JS, suppressed)
         second = page.evaluate(SQUARE_AT_JS, published)
@@ -1475,14 +1496,7 @@ def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLa
         page.wait_for_timeout(300)
         before = page.screenshot(clip=clip)
 
-        def hover(at: dict) -> str:
-            page.mouse.move(at["x"], at["y"], steps=4)
-            page.wait_for_timeout(100)  # past Leaflet's 32 ms hover throttle
-            page.mouse.move(at["x"] + 1, at["y"] + 1)
-            page.wait_for_timeout(300)  # tooltips closed on the way fade out in 200 ms
-            return page.locator(".leaflet-tooltip").inner_text(timeout=5_000)
-
-        tips = [hover(first), hover(second)]
+        tips = [hover_tooltip(page, first), hover_tooltip(page, second)]
         page.wait_for_timeout(300)
         outlined = page.screenshot(clip=clip)
         page.mouse.click(second["x"], second["y"])
@@ -1510,3 +1524,71 @@ def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLa
 
     assert np.abs(pixels(outlined) - pixels(before)).max() > 100  # the dark outline
     assert np.abs(pixels(after) - pixels(before)).max() < 3  # wiped when the mouse left
+
+
+# The topmost shape of the canvas the mouse meets at a point of the page, and its feature.
+HIT_AT_JS = """([x, y]) => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const box = map.getContainer().getBoundingClientRect();
+    const point = map.containerPointToLayerPoint([x - box.left, y - box.top]);
+    let hit = null;
+    for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
+        if (o.layer.options.interactive && o.layer._containsPoint(point)) { hit = o.layer; }
+    }
+    return hit && hit.feature.properties;
+}"""
+
+
+@pytest.mark.browser
+def test_communes_follow_the_mouse_in_chromium(tmp_path: Path) -> None:
+    """The communes are one canvas shape, yet the mouse meets each commune: passing to the
+    neighbour changes the tooltip, a click gives st_folium that commune, the hole of a
+    commune is not a hit (what is in it is), and a layer switched off is not hit."""
+    ring = box(2.0, 48.0, 2.3, 48.3).difference(box(2.1, 48.1, 2.2, 48.2))
+    communes = gpd.GeoDataFrame(
+        {"code": ["91001", "91002", "91003"], "nom": ["Anneau", "Voisine", "Enclave"]},
+        geometry=[ring, box(2.3, 48.0, 2.6, 48.3), box(2.12, 48.12, 2.18, 48.18)],
+        crs="EPSG:4326",
+    )
+    with map_in_chromium(tmp_path, MapLayers(communes=communes)) as (page, problems):
+        page.evaluate(RECORD_CLICKS_JS)
+        neighbour_at = page.evaluate(CENTRE_JS, ["communes", "91002", 10])
+        # The same view for every point: the map is centred on 91002 at zoom 10.
+        to_page = page.evaluate(
+            """(points) => {
+            const map = Object.values(window).find(v => v instanceof L.Map);
+            const box = map.getContainer().getBoundingClientRect();
+            return points.map(p => { const c = map.latLngToContainerPoint([p[1], p[0]]);
+                                     return {x: box.left + c.x, y: box.top + c.y}; });
+        }""",
+            [[2.05, 48.15], [2.15, 48.15], [2.11, 48.11]],
+        )
+        ring_at, enclave_at, hole_at = to_page
+
+        tips = [hover_tooltip(page, p) for p in (ring_at, neighbour_at, enclave_at)]
+        page.mouse.click(neighbour_at["x"], neighbour_at["y"])
+        drawings = page.evaluate("window.drawings")
+        hits = [page.evaluate(HIT_AT_JS, [p["x"], p["y"]]) for p in (hole_at, enclave_at)]
+        box_ = page.locator(".leaflet-control-layers-overlays label", has_text="Communes")
+        box_.locator("input").click()  # switched off
+        off = page.evaluate(HIT_AT_JS, [ring_at["x"], ring_at["y"]])
+    assert problems == []
+    assert [t.split("\n")[0] for t in tips] == [
+        "Anneau (91001)",
+        "Voisine (91002)",
+        "Enclave (91003)",
+    ]
+    assert [zone_from_click({"last_active_drawing": d}) for d in drawings] == [
+        ("communes", "91002")
+    ]
+    assert hits == [
+        None,
+        {
+            "code": "91003",
+            "nom": "Enclave",
+            "population": None,
+            "densite": None,
+            "layer": "communes",
+        },
+    ]
+    assert off is None

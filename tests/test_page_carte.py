@@ -52,7 +52,8 @@ def test_map_holds_the_layers_and_no_cdn(rendered: tuple[AppTest, dict]) -> None
     # The data is defined once, before the layers that draw it (QPV twice, the communes'
     # shapes also for the density's rests of communes).
     data = script.index("var territoryCompact")
-    assert data < script.index("var collection_") < script.index("L.geoJson(collection_")
+    first_layer = re.search(r"(territoryCanvas\.layer|L\.geoJson)\(collection_", script)
+    assert data < script.index("var collection_") < first_layer.start()
 
 
 def test_page_payload_stays_small(rendered: tuple[AppTest, dict]) -> None:
@@ -78,19 +79,19 @@ def test_every_vector_layer_draws_on_the_shared_canvas(rendered: tuple[AppTest, 
     passes through). Every layer keeps its drawing rank when switched on again."""
     _, args = rendered
     script = args["script"]
+    # A canvas layer is made by territoryCanvas.layer (its features as one shape), an
+    # SVG one by L.geoJson.
     drawn_on = re.findall(
-        r'L\.geoJson\(collection_\w+,\s*\{\s*"(renderer|pane)": ([^,\n]+)', script
+        r'(territoryCanvas\.layer|L\.geoJson)\(collection_\w+,\s*\{\s*"(renderer|pane)": ([^,\n]+)',
+        script,
     )
-    assert len(drawn_on) == script.count("L.geoJson(") == 7  # QPV fill and outline: 2
-    assert drawn_on.count(("renderer", "territoryCanvas.renderer")) == 6
-    assert drawn_on.count(("pane", '"territory-points"')) == 1  # the partners
+    assert len(drawn_on) == 7  # QPV fill and outline: 2
+    assert drawn_on.count(("territoryCanvas.layer", "renderer", "territoryCanvas.renderer")) == 6
+    assert drawn_on.count(("L.geoJson", "pane", '"territory-points"')) == 1  # the partners
     circles = re.findall(r"L\.circleMarker\(latlng, \{([^}]*)\}\)", script)
     assert circles == ["renderer: territoryCanvas.renderer", 'pane: "territory-points"']
     assert script.count("territoryCanvas.stack(") == 7
-    assert script.index("var territoryCanvas = ") < script.index("L.geoJson(")
-    # The density's grid squares are one shape of the canvas, added to the density layer
-    # (above its rests of communes), not one polygon each.
-    assert script.count("territoryCanvas.squares(") == 1
+    assert script.index("var territoryCanvas = ") < script.index("territoryCanvas.layer(")
 
 
 def test_clicking_a_commune_shows_its_figures(

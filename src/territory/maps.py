@@ -56,11 +56,13 @@ Design notes (measured at département scale, see the tests for the contract):
   places and routes, kept when the layer control switches a layer off and on. Hatches
   are canvas patterns. The few point layers on top (partners, places, routes) stay
   SVG, in a pane that lets the mouse through to the canvas elsewhere.
-* **Grid squares as one shape** (``territoryCanvas.squares``, :data:`_SQUARES_JS`): the
-  ~16,000 density squares of a département are one object of the canvas, not one
-  ``L.Polygon`` each (Leaflet spent about 2 s building, projecting and hit-testing
-  them): projected into typed arrays, drawn in runs of one style, the square under the
-  mouse found in buckets; tooltips, hover outline and clicks still work per square.
+* **A canvas layer is one shape** (``territoryCanvas.layer``, :data:`_SHAPES_JS`): the
+  ~16,000 density squares, 1,550 communes, 1,360 rests of communes and 2,665 stops of a
+  département are a few objects of the canvas, not one ``L.Polygon`` or
+  ``L.CircleMarker`` each (Leaflet spent about 2 s on the squares alone, building,
+  projecting and hit-testing them): projected into typed arrays, coverages drawn in runs
+  of one style, the feature under the mouse found in buckets; tooltips, hover outline
+  and clicks still work per feature.
 * **The view is set first, at once**: ``fitBounds`` without animation before any layer,
   so that Leaflet projects and draws every shape once (fitted after the layers, with its
   zoom animation, everything was projected and drawn twice).
@@ -618,21 +620,18 @@ class _GeoJsonLayer(folium.map.Layer):
     bind
         A JavaScript function expression called with the layer once created (binds
         tooltips, popups, hover).
-    squares
-        The collection also holds grid squares (``squares``, see :class:`_CompactGrid`):
-        they are drawn by one ``territoryCanvas.squares`` shape added to the layer, after
-        (above) its features, with the layer's options (style, renderer, tag).
+
+    A layer of the shared canvas (``renderer`` in ``options``) is made by
+    ``territoryCanvas.layer``: an ``L.geoJson`` group holding one shape of its features
+    and, if the collection has grid squares (``squares``, see :class:`_CompactGrid`),
+    one of them, above; an SVG layer is a plain ``L.geoJson``.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJson({{ this.data.get_name() }},
-            {{ this.options|tojavascript }});
-        {%- if this.squares %}
-        {{ this.get_name() }}.addLayer(territoryCanvas.squares(
-            {{ this.data.get_name() }}.squares, {{ this.get_name() }}.options));
-        {%- endif %}
+        var {{ this.get_name() }} = {{ "territoryCanvas.layer" if this.on_canvas else "L.geoJson"
+            }}({{ this.data.get_name() }}, {{ this.options|tojavascript }});
         {%- if this.bind %}
         ({{ this.bind }})({{ this.get_name() }});
         {%- endif %}
@@ -653,7 +652,6 @@ class _GeoJsonLayer(folium.map.Layer):
         rank: int,
         bind: str | None = None,
         count: int = 0,
-        squares: bool = False,
     ) -> None:
         super().__init__(overlay=True, control=False, show=True)
         self._name = "GeoJsonLayer"
@@ -663,7 +661,7 @@ class _GeoJsonLayer(folium.map.Layer):
         self.rank = rank
         self.bind = bind
         self.count = count
-        self.squares = squares
+        self.on_canvas = "renderer" in options
         self._script_key = ""
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
@@ -807,8 +805,8 @@ class _Canvas(folium.MacroElement):
     order. ``territoryCanvas.secret`` and ``territoryCanvas.gaps`` are the hatches of the
     suppressed zones and of the zones blanches: ``CanvasPattern`` objects used as
     ``fillColor`` (the canvas renderer sets ``ctx.fillStyle`` to it), drawn like the
-    legend's swatches (:func:`_hatch`). ``territoryCanvas.squares(data, options)`` draws
-    the grid squares of a density layer as one shape of the canvas (:data:`_SQUARES_JS`).
+    legend's swatches (:func:`_hatch`). ``territoryCanvas.layer(data, options)`` makes a
+    layer of the canvas: its features (and grid squares) as shapes (:data:`_SHAPES_JS`).
     """
 
     _template = Template(
@@ -834,11 +832,11 @@ class _Canvas(folium.MacroElement):
                 return ctx.createPattern(tile, "repeat");
             };
             var stacked = [];
-            {{ this.squares_js }}
+            {{ this.shapes_js }}
             return {
                 renderer: L.canvas(),
-                Squares: Squares,
-                squares: function (data, options) { return new Squares(data, options); },
+                Shapes: Shapes,
+                layer: layer,
                 secret: hatch(8, {{ this.secret_fill|tojson }}, {{ this.secret_line|tojson }},
                               2, false),
                 gaps: hatch(11, null, {{ this.gap_line|tojson }}, 1.5, true),
@@ -860,69 +858,65 @@ class _Canvas(folium.MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "Canvas"
-        self.squares_js = _SQUARES_JS
+        self.shapes_js = _SHAPES_JS
         self.secret_fill = _rgba(SECRET_GREY, 0.55)
         self.secret_line = "#757575"
         self.gap_line = _rgba(GAP_COLOUR, 0.6)
 
 
-_SQUARES_JS = """// The grid squares of a density layer (the "squares" of its collection, see
-// _CompactGrid) as ONE shape of the canvas instead of one L.Polygon each: Leaflet
-// builds, projects and hit-tests ~16,000 polygons slowly (2 s at département scale).
-// * Drawing: corners projected into typed arrays (once in metres, then scaled at each
-//   zoom, rounded to pixels as Leaflet does), filled and stroked in runs of one style,
-//   level by level (coarse squares first, as the data is sorted), each style given by
-//   the layer's own style function for each distinct property set; squares off the
-//   part of the canvas being drawn are skipped.
-// * Mouse: the square under a point is found in buckets of squares (built at the first
-//   hit test) and tested exactly (a convex quadrilateral). The shape then stands for
-//   that square: `feature` and `toGeoJSON()` (what tooltips and st_folium read) are
-//   the square's, tagged by the layer's onEachFeature; when the mouse passes to
-//   another square, "mouseout" then "mouseover" are fired again, so that tooltips
-//   show the new square; `highlight(style)` outlines the square (null: no longer).
-var Squares = L.Path.extend({
+_SHAPES_JS = """// Features of a canvas layer as one shape: see _SHAPES_JS in maps.py.
+var Shapes = L.Path.extend({
     initialize: function (data, options) {
         L.setOptions(this, options);
         this._data = data;
-        this._at = -1;  // the square under the mouse at the last hit test
-        this._shown = -1;  // the square of the last "mouseover"
-        this._lit = -1;  // the highlighted square
-        var paints = [], keys = [], fills = [], group = [], t;
-        for (t = 0; t < data.table.length; t++) {
-            // Squares of a level never overlap; "nonzero" fills a duplicate only once.
-            var o = L.extend({}, L.Path.prototype.options, {fill: true, fillRule: "nonzero"},
-                options.style({properties: data.table[t]}));
+        this._at = -1;  // the feature under the mouse at the last hit test
+        this._shown = -1;  // the feature of the last "mouseover"
+        this._lit = -1;  // the highlighted feature
+        var base = data.circles ? L.CircleMarker.prototype.options : L.Polygon.prototype.options;
+        var paints = [], keys = [], fills = [], group = new Int32Array(data.n), i;
+        var cache = data.table ? [] : null;  // squares: one style per property set
+        for (i = 0; i < data.n; i++) {
+            var t = cache ? data.kind[i] : -1;
+            if (cache && cache[t] !== undefined) { group[i] = cache[t]; continue; }
+            var o = L.extend({}, base, {fillRule: data.fillRule || "evenodd"},
+                             options.style(data.feature(i, true)));
             if (fills.indexOf(o.fillColor) < 0) { fills.push(o.fillColor); }
-            var key = [fills.indexOf(o.fillColor), o.fillOpacity, o.color, o.weight,
-                       o.opacity, o.dashArray].join("|");
-            group[t] = keys.indexOf(key);
-            if (group[t] < 0) {
-                group[t] = keys.push(key) - 1;
+            var key = [fills.indexOf(o.fillColor), o.fillOpacity, o.fill, o.color, o.weight,
+                       o.opacity, o.stroke, o.dashArray, o.radius].join("|");
+            group[i] = keys.indexOf(key);
+            if (group[i] < 0) {
+                group[i] = keys.push(key) - 1;
                 paints.push(this._paint(o));
             }
+            if (cache) { cache[t] = group[i]; }
         }
-        // Drawing order: level by level (the data's order), then style. A run is one
-        // style of one level (coarse squares stay beneath finer ones).
-        var n = data.n, sort = new Float64Array(n), level = 0, i, run = -1;
-        for (i = 0; i < n; i++) {
-            if (i && data.table[data.kind[i]].level !== data.table[data.kind[i - 1]].level) {
-                level++;
-            }
-            sort[i] = (level * paints.length + group[data.kind[i]]) * n + i;
-        }
-        sort.sort();
+        // Drawing order: a coverage by level (the data's order), then style; a run is
+        // one style of one level. Anything else feature by feature, in order.
+        var n = data.n, run = -1;
         this._sequence = new Int32Array(n);
         this._runs = [];  // [first, end, paint] in this._sequence
-        for (i = 0; i < n; i++) {
-            this._sequence[i] = sort[i] % n;
-            if (Math.floor(sort[i] / n) !== run) {
-                run = Math.floor(sort[i] / n);
-                this._runs.push(i, i, run % paints.length);
+        if (data.sorted) {
+            var sort = new Float64Array(n);
+            for (i = 0; i < n; i++) {
+                sort[i] = ((data.level ? data.level[i] : 0) * paints.length + group[i]) * n + i;
             }
-            this._runs[this._runs.length - 2] = i + 1;
+            sort.sort();
+            for (i = 0; i < n; i++) {
+                this._sequence[i] = sort[i] % n;
+                if (Math.floor(sort[i] / n) !== run) {
+                    run = Math.floor(sort[i] / n);
+                    this._runs.push(i, i, run % paints.length);
+                }
+                this._runs[this._runs.length - 2] = i + 1;
+            }
+        } else {
+            for (i = 0; i < n; i++) {
+                this._sequence[i] = i;
+                this._runs.push(i, i + 1, group[i]);
+            }
         }
         this._paints = paints;
-        this._group = group;  // paint of each property set
+        this._group = group;  // paint of each feature
         this.on("mousemove", function (e) {
             if (this._at >= 0 && this._at !== this._shown) {
                 this.fire("mouseout", e, true);
@@ -939,10 +933,11 @@ var Squares = L.Path.extend({
         return paint;
     },
     _project: function () {
-        var map = this._map, crs = map.options.crs, d = this._data, m = this._m, i;
+        var map = this._map, crs = map.options.crs, d = this._data, m = this._m, i, j;
+        var points = d.lonlat.length / 2;
         if (!m) {
-            m = this._m = new Float64Array(8 * d.n);
-            for (i = 0; i < 4 * d.n; i++) {
+            m = this._m = new Float64Array(2 * points);
+            for (i = 0; i < points; i++) {
                 var q = crs.projection.project(L.latLng(d.lonlat[2 * i + 1], d.lonlat[2 * i]));
                 m[2 * i] = q.x;
                 m[2 * i + 1] = q.y;
@@ -953,51 +948,73 @@ var Squares = L.Path.extend({
         var p0 = crs.transformation.transform(L.point(0, 0), scale);
         var p1 = crs.transformation.transform(L.point(1, 1), scale);
         var a = this._affine = [p0.x - origin.x, p0.y - origin.y, p1.x - p0.x, p1.y - p0.y];
-        var px = this._px = this._px || new Float64Array(8 * d.n);
-        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-        for (i = 0; i < 8 * d.n; i += 2) {  // rounded like map.latLngToLayerPoint
+        var px = this._px = this._px || new Float64Array(2 * points);
+        for (i = 0; i < 2 * points; i += 2) {  // rounded like map.latLngToLayerPoint
             px[i] = Math.round(p0.x + a[2] * m[i]) - origin.x;
             px[i + 1] = Math.round(p0.y + a[3] * m[i + 1]) - origin.y;
-            x0 = Math.min(x0, px[i]); x1 = Math.max(x1, px[i]);
-            y0 = Math.min(y0, px[i + 1]); y1 = Math.max(y1, px[i + 1]);
         }
-        this._pxBounds = d.n ? L.bounds([x0, y0], [x1, y1]) : null;
+        // Pixel box of each feature, with room for its outline (and radius).
+        var box = this._box = this._box || new Float64Array(4 * d.n);
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (i = 0; i < d.n; i++) {
+            var o = this._paints[this._group[i]].options;
+            var pad = (o.stroke ? o.weight / 2 : 0) + 1 + (d.circles ? o.radius : 0);
+            var bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
+            for (j = 2 * d.start[d.first[i]]; j < 2 * d.start[d.first[i + 1]]; j += 2) {
+                bx0 = Math.min(bx0, px[j]); bx1 = Math.max(bx1, px[j]);
+                by0 = Math.min(by0, px[j + 1]); by1 = Math.max(by1, px[j + 1]);
+            }
+            box[4 * i] = bx0 - pad; box[4 * i + 1] = by0 - pad;
+            box[4 * i + 2] = bx1 + pad; box[4 * i + 3] = by1 + pad;
+            x0 = Math.min(x0, box[4 * i]); x1 = Math.max(x1, box[4 * i + 2]);
+            y0 = Math.min(y0, box[4 * i + 1]); y1 = Math.max(y1, box[4 * i + 3]);
+        }
+        this._pxBounds = x0 <= x1 ? L.bounds([x0, y0], [x1, y1]) : null;
     },
     _update: function () {
         if (this._map) { this._updatePath(); }
     },
-    onRemove: function (map) {  // switched off: no square stays hovered or outlined
+    onRemove: function (map) {  // switched off: no feature stays hovered or outlined
         this._at = this._shown = this._lit = -1;
         L.Path.prototype.onRemove.call(this, map);
     },
-    // Whether square i (its pixel box, with room for its outline) meets `bounds`.
+    // Whether feature i (its pixel box) meets `bounds`.
     _meets: function (i, bounds) {
-        var px = this._px, k = 8 * i, pad = 2;
-        return Math.max(px[k], px[k + 2], px[k + 4], px[k + 6]) + pad >= bounds.min.x
-            && Math.min(px[k], px[k + 2], px[k + 4], px[k + 6]) - pad <= bounds.max.x
-            && Math.max(px[k + 1], px[k + 3], px[k + 5], px[k + 7]) + pad >= bounds.min.y
-            && Math.min(px[k + 1], px[k + 3], px[k + 5], px[k + 7]) - pad <= bounds.max.y;
+        var b = this._box, k = 4 * i;
+        return b[k + 2] >= bounds.min.x && b[k] <= bounds.max.x
+            && b[k + 3] >= bounds.min.y && b[k + 1] <= bounds.max.y;
     },
-    // Square i as a subpath, closed by a line back to its first corner: closePath()
-    // takes time in the size of the whole path in Chromium (16,000 squares: 1 s).
+    // Feature i as subpaths, each ring closed by a line back to its first point:
+    // closePath() takes time in the size of the whole path in Chromium (16,000
+    // squares: 1 s). A circle as L.circleMarker draws it.
     _trace: function (ctx, i) {
-        var px = this._px, k = 8 * i;
-        ctx.moveTo(px[k], px[k + 1]);
-        ctx.lineTo(px[k + 2], px[k + 3]);
-        ctx.lineTo(px[k + 4], px[k + 5]);
-        ctx.lineTo(px[k + 6], px[k + 7]);
-        ctx.lineTo(px[k], px[k + 1]);
+        var d = this._data, px = this._px, r, k, end;
+        if (d.circles) {
+            k = 2 * d.start[d.first[i]];
+            var radius = Math.max(Math.round(this._paints[this._group[i]].options.radius), 1);
+            ctx.moveTo(px[k] + radius, px[k + 1]);
+            ctx.arc(px[k], px[k + 1], radius, 0, Math.PI * 2, false);
+            return;
+        }
+        for (r = d.first[i]; r < d.first[i + 1]; r++) {
+            k = 2 * d.start[r];
+            end = 2 * d.start[r + 1];
+            ctx.moveTo(px[k], px[k + 1]);
+            for (var j = k + 2; j < end; j += 2) { ctx.lineTo(px[j], px[j + 1]); }
+            ctx.lineTo(px[k], px[k + 1]);
+        }
     },
     _updatePath: function () {
         var renderer = this._renderer;
         if (!renderer._drawing || !this._px) { return; }
         var ctx = renderer._ctx, bounds = renderer._redrawBounds || renderer._bounds;
         var runs = this._runs, order = this._sequence, r, j, drawn;
+        var skip = this._litPaint && this._litPaint.options.fill ? this._lit : -1;
         for (r = 0; r < runs.length; r += 3) {
-            ctx.beginPath();
             drawn = false;
             for (j = runs[r]; j < runs[r + 1]; j++) {
-                if (this._meets(order[j], bounds)) {
+                if (order[j] !== skip && this._meets(order[j], bounds)) {
+                    if (!drawn) { ctx.beginPath(); }
                     this._trace(ctx, order[j]);
                     drawn = true;
                 }
@@ -1012,8 +1029,7 @@ var Squares = L.Path.extend({
     },
     _containsPoint: function (p) {
         if (!this._pxBounds || !this._pxBounds.contains(p)) { return false; }
-        var a = this._affine;
-        var i = this._find((p.x - a[0]) / a[2], (p.y - a[1]) / a[3]);
+        var i = this._find(p);
         if (i >= 0 && i !== this._at) {
             this.feature = this._data.feature(i);
             if (this.options.onEachFeature) { this.options.onEachFeature(this.feature, this); }
@@ -1021,39 +1037,71 @@ var Squares = L.Path.extend({
         this._at = i;
         return i >= 0;
     },
-    // The square (topmost: last in the data) holding the point (x, y) in metres, or -1.
-    _find: function (x, y) {
-        var b = this._buckets || this._bucket(), m = this._m;
-        var list = b.cells.get(Math.floor((y - b.y0) / b.size) * b.nx
-                               + Math.floor((x - b.x0) / b.size)) || [];
-        for (var l = list.length - 1; l >= 0; l--) {
-            var k = 8 * list[l], c, inside = true;
-            for (c = 0; c < 8 && inside; c += 2) {  // left of every edge (counter-clockwise)
-                var ax = m[k + c], ay = m[k + c + 1];
-                var bx = m[k + (c + 2) % 8], by = m[k + (c + 3) % 8];
-                inside = (bx - ax) * (y - ay) - (by - ay) * (x - ax) >= 0;
+    // The feature (topmost: last in the data) under the pixel p, or -1.
+    _find: function (p) {
+        var b = this._buckets || this._bucket(), a = this._affine, d = this._data;
+        var x = (p.x - a[0]) / a[2], y = (p.y - a[1]) / a[3];  // metres
+        var reach = d.circles ? b.radius / Math.abs(a[2]) : 0;  // pixels to metres
+        var cell = function (v, v0) { return Math.floor((v - v0) / b.size); };
+        var best = -1, cx, cy, l;
+        for (cy = cell(y - reach, b.y0); cy <= cell(y + reach, b.y0); cy++) {
+            for (cx = cell(x - reach, b.x0); cx <= cell(x + reach, b.x0); cx++) {
+                var list = b.cells.get(cy * b.nx + cx) || [];
+                for (l = list.length - 1; l >= 0 && list[l] > best; l--) {
+                    if (d.circles ? this._onCircle(list[l], p) : this._inside(list[l], x, y)) {
+                        best = list[l];
+                    }
+                }
             }
-            if (inside) { return list[l]; }
         }
-        return -1;
+        return best;
     },
-    // Squares by cell of a grid in metres as fine as the smallest square.
-    _bucket: function () {
-        var m = this._m, n = this._data.n, box = new Float64Array(4 * n), i, c;
-        var size = Infinity, x0 = Infinity, y0 = Infinity, x1 = -Infinity;
-        for (i = 0; i < n; i++) {
-            var k = 8 * i;
-            box[4 * i] = Math.min(m[k], m[k + 2], m[k + 4], m[k + 6]);
-            box[4 * i + 1] = Math.min(m[k + 1], m[k + 3], m[k + 5], m[k + 7]);
-            box[4 * i + 2] = Math.max(m[k], m[k + 2], m[k + 4], m[k + 6]);
-            box[4 * i + 3] = Math.max(m[k + 1], m[k + 3], m[k + 5], m[k + 7]);
-            size = Math.min(size, box[4 * i + 2] - box[4 * i]);
-            x0 = Math.min(x0, box[4 * i]); y0 = Math.min(y0, box[4 * i + 1]);
-            x1 = Math.max(x1, box[4 * i + 2]);
+    // Whether pixel p is on circle i (with its outline, as L.circleMarker hit-tests).
+    _onCircle: function (i, p) {
+        var o = this._paints[this._group[i]].options, k = 2 * this._data.start[this._data.first[i]];
+        var dx = p.x - this._px[k], dy = p.y - this._px[k + 1];
+        var reach = o.radius + (o.stroke ? o.weight / 2 : 0);
+        return dx * dx + dy * dy <= reach * reach;
+    },
+    // Whether the point (x, y) in metres is inside feature i ("evenodd" over its rings).
+    _inside: function (i, x, y) {
+        var d = this._data, m = this._m, inside = false, r, j, k, end;
+        for (r = d.first[i]; r < d.first[i + 1]; r++) {
+            k = 2 * d.start[r];
+            end = 2 * d.start[r + 1];
+            for (j = k; j < end; j += 2) {
+                var ax = m[j], ay = m[j + 1], b = j + 2 < end ? j + 2 : k;
+                var bx = m[b], by = m[b + 1];
+                if ((ay > y) !== (by > y) && x < (bx - ax) * (y - ay) / (by - ay) + ax) {
+                    inside = !inside;
+                }
+            }
         }
-        var b = {size: size, x0: x0, y0: y0, nx: Math.floor((x1 - x0) / size) + 1,
-                 cells: new Map()};
+        return inside;
+    },
+    // Features by cell of a grid in metres (about one feature per cell on average).
+    _bucket: function () {
+        var m = this._m, d = this._data, n = d.n, box = new Float64Array(4 * n), i, j, c;
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, radius = 0;
         for (i = 0; i < n; i++) {
+            box[4 * i] = box[4 * i + 1] = Infinity;
+            box[4 * i + 2] = box[4 * i + 3] = -Infinity;
+            for (j = 2 * d.start[d.first[i]]; j < 2 * d.start[d.first[i + 1]]; j += 2) {
+                box[4 * i] = Math.min(box[4 * i], m[j]);
+                box[4 * i + 1] = Math.min(box[4 * i + 1], m[j + 1]);
+                box[4 * i + 2] = Math.max(box[4 * i + 2], m[j]);
+                box[4 * i + 3] = Math.max(box[4 * i + 3], m[j + 1]);
+            }
+            x0 = Math.min(x0, box[4 * i]); y0 = Math.min(y0, box[4 * i + 1]);
+            x1 = Math.max(x1, box[4 * i + 2]); y1 = Math.max(y1, box[4 * i + 3]);
+            var o = this._paints[this._group[i]].options;
+            if (d.circles) { radius = Math.max(radius, o.radius + (o.stroke ? o.weight / 2 : 0)); }
+        }
+        var size = Math.sqrt((x1 - x0) * (y1 - y0) / n) || (x1 - x0) || 1;
+        var b = {size: size, x0: x0, y0: y0, nx: Math.floor((x1 - x0) / size) + 1,
+                 cells: new Map(), radius: radius};
+        for (i = 0; i < n; i++) {
+            if (!(box[4 * i] <= box[4 * i + 2])) { continue; }  // no point
             var cx0 = Math.floor((box[4 * i] - x0) / size);
             var cx1 = Math.floor((box[4 * i + 2] - x0) / size);
             var cy0 = Math.floor((box[4 * i + 1] - y0) / size);
@@ -1067,37 +1115,141 @@ var Squares = L.Path.extend({
         }
         return (this._buckets = b);
     },
-    // Outline the square under the mouse with `style` (null: no square outlined).
+    // Restyle the feature under the mouse with `style` (null: no feature restyled): an
+    // outline drawn above the layer, or, when the style changes the fill, the feature
+    // drawn again in that style above the others (its usual drawing left out).
     highlight: function (style) {
         var before = this._lit;
         this._lit = style ? this._shown : -1;
+        this._litPaint = null;
         if (style && this._lit >= 0) {
-            var own = this._paints[this._group[this._data.kind[this._lit]]].options;
-            this._litPaint = this._paint(L.extend({}, own, style, {fill: false}));
+            var own = this._paints[this._group[this._lit]].options;
+            var fill = "fillOpacity" in style || "fillColor" in style;
+            this._litPaint = this._paint(L.extend({}, own, style, fill ? {} : {fill: false}));
         }
-        this._redrawSquare(before);
-        this._redrawSquare(this._lit);
+        this._redrawFeature(before);
+        this._redrawFeature(this._lit);
         return this;
     },
-    // Ask the renderer to redraw around square i (what it reads of a layer: a box).
-    _redrawSquare: function (i) {
-        if (i < 0 || !this._map || !this._px) { return; }
-        var px = this._px, k = 8 * i;
-        var box = L.bounds([[px[k], px[k + 1]], [px[k + 2], px[k + 3]],
-                            [px[k + 4], px[k + 5]], [px[k + 6], px[k + 7]]]);
-        this._renderer._requestRedraw({_pxBounds: box, options: {weight: 3}});
+    // Ask the renderer to redraw around feature i (what it reads of a layer: a box).
+    _redrawFeature: function (i) {
+        if (i < 0 || !this._map || !this._box) { return; }
+        var b = this._box, k = 4 * i;
+        this._renderer._requestRedraw({_pxBounds: L.bounds([b[k], b[k + 1]], [b[k + 2], b[k + 3]]),
+                                       options: {weight: 3}});
     },
     toGeoJSON: function () { return this.feature; },
     getBounds: function () {
-        var d = this._data, bounds = L.latLngBounds([]);
-        for (var i = 0; i < 4 * d.n; i++) {
-            bounds.extend([d.lonlat[2 * i + 1], d.lonlat[2 * i]]);
-        }
+        var ll = this._data.lonlat, bounds = L.latLngBounds([]);
+        for (var i = 0; i < ll.length; i += 2) { bounds.extend([ll[i + 1], ll[i]]); }
         return bounds;
     }
 });
+// The grid squares of a density layer (the "squares" of its collection, see
+// _CompactGrid) as a source of Shapes: one ring of four corners each.
+var fromSquares = function (squares) {
+    var n = squares.n, first = new Int32Array(n + 1), start = new Int32Array(n + 1);
+    var level = new Int32Array(n), i;
+    for (i = 0; i <= n; i++) { first[i] = i; start[i] = 4 * i; }
+    for (i = 1; i < n; i++) {
+        var t = squares.table;
+        level[i] = level[i - 1] + (t[squares.kind[i]].level !== t[squares.kind[i - 1]].level);
+    }
+    // Squares of a level never overlap; "nonzero" fills a duplicate only once.
+    return {n: n, lonlat: squares.lonlat, first: first, start: start, level: level,
+            sorted: true, fillRule: "nonzero", table: squares.table, kind: squares.kind,
+            feature: function (i, bare) {
+                return bare ? {properties: squares.table[squares.kind[i]]} : squares.feature(i);
+            }};
+};
+// Features as a source of Shapes (`sorted`: they never overlap), or null when they are
+// not all (multi)polygons, or all points drawn as circles.
+var fromFeatures = function (features, circles, sorted) {
+    var rings = 0, points = 0, i, g, p, r;
+    var parts = function (g) {
+        return g.type === "Polygon" ? [g.coordinates]
+            : (g.type === "MultiPolygon" ? g.coordinates : null);
+    };
+    for (i = 0; i < features.length; i++) {
+        g = features[i].geometry;
+        if (circles) {
+            if (!g || g.type !== "Point") { return null; }
+            rings++;
+            points++;
+            continue;
+        }
+        var polygons = g && parts(g);
+        if (!polygons) { return null; }
+        for (p = 0; p < polygons.length; p++) {
+            for (r = 0; r < polygons[p].length; r++) {
+                rings++;
+                points += polygons[p][r].length - 1;  // rings are closed: one point less
+            }
+        }
+    }
+    var first = new Int32Array(features.length + 1), start = new Int32Array(rings + 1);
+    var lonlat = new Float64Array(2 * points), at = 0, ring = 0;
+    for (i = 0; i < features.length; i++) {
+        first[i] = ring;
+        g = features[i].geometry;
+        var list = circles ? [[[g.coordinates, g.coordinates]]] : parts(g);  // a closed ring
+        for (p = 0; p < list.length; p++) {
+            for (r = 0; r < list[p].length; r++) {
+                start[ring++] = at / 2;
+                var c = list[p][r];
+                for (var k = 0; k < c.length - 1; k++) {
+                    lonlat[at++] = c[k][0];
+                    lonlat[at++] = c[k][1];
+                }
+            }
+        }
+    }
+    first[features.length] = ring;
+    start[ring] = at / 2;
+    return {n: features.length, lonlat: lonlat, first: first, start: start,
+            circles: circles, sorted: sorted,
+            feature: function (i) { return features[i]; }};
+};
+// A canvas layer: an L.geoJson group holding one shape of its features (or, when they
+// cannot be one shape, the features as Leaflet objects) and one of its grid squares.
+var layer = function (data, options) {
+    var group = L.geoJson(null, options), features = data.features;
+    var source = features.length
+        ? fromFeatures(features, !!options.pointToLayer, !!options.coverage) : null;
+    if (source) {
+        group.addLayer(new Shapes(source, group.options));
+    } else if (features.length) {
+        group.addData(data);
+    }
+    if (data.squares) { group.addLayer(new Shapes(fromSquares(data.squares), group.options)); }
+    return group;
+};
 """
-"""The JavaScript of ``territoryCanvas.Squares`` (in :class:`_Canvas`)."""
+"""The JavaScript of ``territoryCanvas.Shapes`` and ``.layer`` (in :class:`_Canvas`).
+
+The features of a canvas layer as ONE shape of the canvas instead of one Leaflet
+object each: Leaflet builds, projects and hit-tests thousands of polygons and circles
+slowly (the ~16,000 grid squares of a département took 2 s; its 1,550 communes, 1,360
+rests of communes and 2,665 stops ~0.5 s more, with as much again in garbage).
+
+* Data (a "source", see fromFeatures and fromSquares): n features, the longitude and
+  latitude of their points in one typed array, the points of each ring (``start``,
+  rings not closed) and the rings of each feature (``first``); a point feature is a
+  circle of the radius its style gives, in pixels, as L.circleMarker draws it.
+* Drawing: points projected once in metres, then scaled at each zoom (rounded to
+  pixels as Leaflet does); each style given by the layer's own style function. A
+  coverage (features that never overlap, ``sorted``) is filled and stroked in runs of
+  one style, level by level (the data's order), holes by the "evenodd" rule; other
+  features are drawn one by one in their order, as Leaflet draws them. Features off
+  the part of the canvas being drawn are skipped.
+* Mouse: the feature under a point is found in buckets (built at the first hit test)
+  and tested exactly (point in rings, "evenodd": holes are not hits; circles by
+  distance). The shape then stands for that feature: ``feature`` and ``toGeoJSON()``
+  (what tooltips and st_folium read) are the feature's, tagged by the layer's
+  onEachFeature; when the mouse passes to another feature, "mouseout" then
+  "mouseover" are fired again, so that tooltips show the new feature;
+  ``highlight(style)`` restyles the feature under the mouse (null: no longer).
+"""
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -1190,8 +1342,8 @@ _JS_HELPERS = r"""
 
 
 def _hover(weight: float, colour: str) -> str:
-    """Outline the shape under the mouse; grid squares (``territoryCanvas.squares``)
-    outline the one square under the mouse instead of restyling the whole shape."""
+    """Outline the feature under the mouse; a shape of many features
+    (``territoryCanvas.Shapes``) outlines the one under the mouse."""
     # No bringToFront: on the shared canvas it would draw the shape above every layer.
     return f"""var HOVER = {{weight: {weight}, color: "{colour}"}};
     layer.on("mouseover", function (e) {{
@@ -1262,7 +1414,7 @@ def _communes_layers(
             + "<br>Densité : " + esc(level));
     }}, {{sticky: true}});"""
     layers = _choropleth(
-        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES
+        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
     )
     codes = {p["code"]: i for i, p in enumerate(props) if p["code"] is not None}
     return layers, _Shapes(layers[0].data, codes, _geometry_array(gdf, "communes")[keep])
@@ -1276,8 +1428,10 @@ def _choropleth(
     style: JsCode,
     tooltip: str,
     tag: str,
+    coverage: bool,
 ) -> list[_GeoJsonLayer]:
-    """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag."""
+    """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag;
+    ``coverage``: they never overlap (drawn in runs of one style)."""
     bind = f"""function (layer) {{
     {_JS_HELPERS}
     {tooltip}
@@ -1289,7 +1443,7 @@ def _choropleth(
             geometry,
             stack="communes",
             precision=precision,
-            options={"style": style, "on_each_feature": _tag(tag)},
+            options={"style": style, "on_each_feature": _tag(tag), "coverage": coverage},
             bind=bind,
         )
     ]
@@ -1335,7 +1489,10 @@ def _score_layers(
             + esc(p.score === null || p.score === undefined ? "—" : Math.round(p.score))
             + "<br>" + esc(p.pourquoi));
     }, {sticky: true});"""
-    return _choropleth(props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES)
+    # Simplified one by one: neighbours may overlap a little, so drawn one by one.
+    return _choropleth(
+        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES, coverage=False
+    )
 
 
 def _qpv_layers(
@@ -1375,8 +1532,13 @@ def _qpv_layers(
             + (p.generation === null || p.generation === undefined ? ""
                : " — génération " + esc(p.generation)));
     }}, {{sticky: true}});
-    layer.on("mouseover", function (e) {{ e.layer.setStyle({{fillOpacity: 0.25}}); }});
-    layer.on("mouseout", function (e) {{ layer.resetStyle(e.layer); }});
+    var HOVER = {{fillOpacity: 0.25}};
+    layer.on("mouseover", function (e) {{
+        if (e.layer.highlight) {{ e.layer.highlight(HOVER); }} else {{ e.layer.setStyle(HOVER); }}
+    }});
+    layer.on("mouseout", function (e) {{
+        if (e.layer.highlight) {{ e.layer.highlight(null); }} else {{ layer.resetStyle(e.layer); }}
+    }});
 }}"""
     fill = _layer(
         props,
@@ -1507,11 +1669,11 @@ def _density_layers(
                 "renderer": _RENDERER,
                 "style": style,
                 "on_each_feature": _tag(LAYER_DENSITY),
+                "coverage": True,
             },
             rank=_STACK["density"],
             bind=bind,
             count=len(props),
-            squares=bool(encoded.rows),
         )
     ]
 
@@ -1737,7 +1899,7 @@ class _CompactGrid:
     ``table`` index (``kind``), ``east`` and ``north`` (units of 200 m), the ``lonlat``
     of their four corners (8 numbers each) and ``feature(i)``, square ``i`` as a GeoJSON
     feature. The squares are drawn by one canvas shape, above the features
-    (``territoryCanvas.squares``, see :class:`_Canvas`), not as one polygon each; the
+    (``territoryCanvas.layer``, see :class:`_Canvas`), not as one polygon each; the
     plain zones are anomalies (:func:`views.density_layer` gives only squares and
     communes), so a plain 200 m zone under a 1 km square is not a case that occurs.
     :meth:`features` lists the features in that drawing order, squares last.
