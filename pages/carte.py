@@ -3,11 +3,12 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from territory.maps import RETURNED_OBJECTS, legend_html, zone_from_click
+from territory.maps import RETURNED_OBJECTS, zone_from_click
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.common import (
     base_url_path,
     cached_layers,
+    cached_legend,
     cached_map,
     current_territory,
     demo_banner,
@@ -39,6 +40,11 @@ with st.sidebar:
 def map_and_panel() -> None:
     """The map and the figures of the clicked zone (a click reruns only this fragment)."""
     left, right = st.columns([3, 1])
+    with right:
+        panel = st.container()  # the clicked zone's figures, once the map has answered
+        # The legend goes out before the map: sent with it, its element's script (loaded
+        # on first use) held the map back by about 0.3 s.
+        st.html(cached_legend(*key, territory))
     with left:
         fmap = cached_map(*key, basemap, base_url_path(), territory)
         returned = st_folium(
@@ -48,7 +54,7 @@ def map_and_panel() -> None:
             use_container_width=True,
             returned_objects=list(RETURNED_OBJECTS),
         )
-    with right:
+    with panel:
         clicked = zone_from_click(returned)
         if clicked:
             st.session_state[Keys.SELECTED_ZONE] = clicked
@@ -59,9 +65,6 @@ def map_and_panel() -> None:
             st.table(details["rows"])
         else:
             st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
-        st.html(
-            legend_html(cached_layers(*key, territory), k=k, stop_buffer_m=settings().stop_buffer_m)
-        )
 
 
 map_and_panel()

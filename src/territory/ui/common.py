@@ -24,7 +24,7 @@ from territory.contacts import ContactsPreview, preview_contacts, side_file_path
 from territory.export import ranking_layer
 from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
 from territory.ingest import KINDS, import_file
-from territory.maps import MapLayers, territory_map
+from territory.maps import MapLayers, legend_html, territory_map
 from territory.priority import (
     Ranking,
     Weights,
@@ -169,6 +169,14 @@ def cached_layers(
     return map_layers(
         Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
     )
+
+
+@st.cache_data(max_entries=8)
+def cached_legend(path: str, version: int, k: int, territory: str | None = None) -> str:
+    """The Carte page's legend (:func:`territory.maps.legend_html`), keyed like
+    :func:`cached_layers`: made once, not unpickled from the layers' cache on each run."""
+    layers = cached_layers(path, version, k, territory)
+    return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
 
 
 def contact_layers(
