@@ -1255,6 +1255,17 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
                     }
                 } else if (l.feature) { f(l); }
             });
+            // Points of the shapes projected as Leaflet projects them, to the bit.
+            out.projected = [0, 0];
+            map.eachLayer(l => {
+                if (l instanceof territoryCanvas.Shapes) {
+                    const ll = l._data.lonlat, P = map.options.crs.projection;
+                    for (let i = 0; i < ll.length; i += 2) {
+                        const q = P.project(L.latLng(ll[i + 1], ll[i]));
+                        out.projected[+(q.x === l._m[i] && q.y === l._m[i + 1])]++;
+                    }
+                }
+            });
             map.eachLayer(l => {
                 out.shapes += l instanceof territoryCanvas.Shapes;
                 out.loose += l._renderer === territoryCanvas.renderer
@@ -1301,6 +1312,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
     # One shape per canvas layer (QPV fill and outline: 2; density: rests, then squares),
     # no feature of the canvas as a Leaflet object of its own.
     assert (state["shapes"], state["loose"]) == (7, 0)
+    assert state["projected"][0] == 0 and state["projected"][1] > 100
     assert state["layers"] == {"communes": 9, "qpv": 2, "density": 5, "stops": 3, "partners": 2}
     for code, level in [("91000", 1), ("91001", 4), ("91002", 6)]:
         assert state["fills"][code] == DENSITY_LEVEL_COLOURS[level - 1]

@@ -937,10 +937,20 @@ var Shapes = L.Path.extend({
         var points = d.lonlat.length / 2;
         if (!m) {
             m = this._m = new Float64Array(2 * points);
-            for (i = 0; i < points; i++) {
-                var q = crs.projection.project(L.latLng(d.lonlat[2 * i + 1], d.lonlat[2 * i]));
-                m[2 * i] = q.x;
-                m[2 * i + 1] = q.y;
+            var ll = d.lonlat, P = crs.projection;
+            if (P === L.Projection.SphericalMercator) {  // P.project, without an object a point
+                var rad = Math.PI / 180, max = P.MAX_LATITUDE;
+                for (i = 0; i < 2 * points; i += 2) {
+                    var sin = Math.sin(Math.max(Math.min(max, ll[i + 1]), -max) * rad);
+                    m[i] = P.R * ll[i] * rad;
+                    m[i + 1] = P.R * Math.log((1 + sin) / (1 - sin)) / 2;
+                }
+            } else {
+                for (i = 0; i < 2 * points; i += 2) {
+                    var q = P.project(L.latLng(ll[i + 1], ll[i]));
+                    m[i] = q.x;
+                    m[i + 1] = q.y;
+                }
             }
         }
         // Projected metres to pixels of the map's layer: an affine map (L.Transformation).
@@ -2305,10 +2315,11 @@ _COMPACT_JS = """var territoryCompact = function (d) {
     };
     var arcs = d.a.map(function (a) { return points(a); });
     var ring = function (refs) {
-        var out = [];
-        for (var i = 0; i < refs.length; i++) {
-            var arc = refs[i] < 0 ? arcs[~refs[i]].slice().reverse() : arcs[refs[i]];
-            out = out.concat(i ? arc.slice(1) : arc);
+        var out = [], i, j;
+        // An arc after the first starts where the previous one ends: its first point is left out.
+        for (i = 0; i < refs.length; i++) {
+            var arc = arcs[refs[i] < 0 ? ~refs[i] : refs[i]], last = arc.length - 1;
+            for (j = i ? 1 : 0; j <= last; j++) { out.push(arc[refs[i] < 0 ? last - j : j]); }
         }
         return out;
     };
