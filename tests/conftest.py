@@ -66,3 +66,9 @@ def map_args(at: Any) -> dict[str, Any]:
     import json
 
     return json.loads(map_element(at).proto.json_args)
+
+
+def map_text(at: Any) -> str:
+    """The map's data (JSON elements of its ``html``), then its ``script``."""
+    args = map_args(at)
+    return str(args["html"] + args["script"])

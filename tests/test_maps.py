@@ -314,7 +314,7 @@ def test_st_folium_receives_only_local_links(tmp_path: Path, communes) -> None:
     assert args["returned_objects"] == ["last_active_drawing"]
     assert URL.findall(args["script"] + args["header"] + args["html"]) == []
     assert 'feature.properties.layer = "communes"' in args["script"]
-    assert '"code":"91000"' in args["script"]
+    assert '"code":"91000"' in args["html"]  # the data, as JSON elements
 
 
 def test_map_renders_again_identically_through_st_folium(layers: MapLayers) -> None:
@@ -581,7 +581,8 @@ def test_grid_squares_are_rebuilt_from_their_ids(extent, n: int) -> None:
     grid = grid_of(layer)
     assert grid.rows and grid.fit is not None
     assert grid.fit.error_m < 1
-    assert layer.payload.count("CRS3035RES") == 1  # ids are rebuilt in the browser
+    # ids are rebuilt in the browser: the prefix is written once, in the program
+    assert (layer.payload + layer.data.code).count("CRS3035RES") == 1
     feats = layer.features
     assert sorted(f["properties"]["zone"] for f in feats) == sorted(zones["zone"])
     assert corner_error_m(feats, zones) < 1
@@ -703,7 +704,7 @@ def test_page_shows_no_count_under_k() -> None:
         assert entry["count"] is None or entry["count"] >= 11
         assert entry["label"] == "< 11" or int(entry["label"]) >= 11
     assert {f["properties"]["count"] for f in layer.features} == {None, 15, 20, 35, 11, 1200}
-    (table,) = re.findall(r"var P = (\[.*?\}\]);", html)
+    (table,) = re.findall(r'"P":(\[.*?\}\]),"G":', html)
     assert json.loads(table) == grid_of(layer).table
     # Every count of the page reads "count":n, as the page tests look for them.
     counts = [int(c) for c in re.findall(r'"count":(\d+)', html)]
@@ -721,8 +722,12 @@ def browser_features(tmp_path: Path, m: folium.Map) -> dict[str, list[dict]]:
     data = [c for c in m._children.values() if isinstance(c, (_Collection, _Decoder))]
     names = [c.get_name() for c in data if isinstance(c, _Collection)]
     script = tmp_path / "data.js"
+    elements = {c.data_id: c.payload for c in data if isinstance(c, _Collection)}
     script.write_text(
-        "\n".join(c._template.module.script(c) for c in data)
+        f"var ELEMENTS = {json.dumps(elements)};\n"
+        + "var document = {getElementById: function (id) {"
+        + " return {textContent: ELEMENTS[id]}; }};\n"
+        + "\n".join(c._template.module.script(c) for c in data)
         + "\nvar all = function (c) { var s = c.squares, out = c.features.slice();"
         + " for (var i = 0; s && i < s.n; i++) { out.push(s.feature(i)); } return out; };"
         + "\nprocess.stdout.write(JSON.stringify({"
@@ -1158,7 +1163,7 @@ def test_coordinates_are_rounded(communes, precision: int) -> None:
     # Sent as integers in units of 10**-precision degrees…
     assert f'"s":{10**precision},' in layer.payload
     geometry = layer.payload[layer.payload.index('"a":') :]
-    assert re.fullmatch(r'"a":[-0-9,\[\]]+,"g":[-0-9,\[\]]+\}\)', geometry)
+    assert re.fullmatch(r'"a":[-0-9,\[\]]+,"g":[-0-9,\[\]]+\}', geometry)
     # …which the browser turns back into numbers of at most `precision` decimals.
     coordinates = np.concatenate(
         [shapely.get_coordinates(shapely.geometry.shape(f["geometry"])) for f in layer.features]

@@ -58,14 +58,16 @@ def test_map_holds_the_layers_and_no_cdn(rendered: tuple[AppTest, dict]) -> None
 
 def test_page_payload_stays_small(rendered: tuple[AppTest, dict]) -> None:
     """The demo page's map: 256 KB in the first version, 165 KB with compact grid squares,
-    71 KB since geometry travels as integers and shared shapes are sent once."""
+    71 KB since geometry travels as integers and shared shapes are sent once; 99.6 KB
+    with later layers, 101.6 KB since the data travels outside the script as JSON
+    elements, each in its wrapper."""
     _, args = rendered
-    assert len(json.dumps(args, ensure_ascii=False).encode()) < 100_000
+    assert len(json.dumps(args, ensure_ascii=False).encode()) < 105_000
 
 
 def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], settings) -> None:
     _, args = rendered
-    script = args["script"]
+    script = args["html"] + args["script"]
     counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]
     assert counts and all(c >= settings.k for c in counts)
     assert '"count":null' in script  # suppressed zones are drawn without a number
@@ -98,7 +100,7 @@ def test_clicking_a_commune_shows_its_figures(
     demo_workspace: Path, rendered: tuple[AppTest, dict]
 ) -> None:
     at, args = rendered
-    code = re.search(r'"code":"(\d{5})"', args["script"]).group(1)
+    code = re.search(r'"code":"(\d{5})"', args["html"]).group(1)
     element = map_element(at)
     at.session_state[element.key] = {
         "last_active_drawing": {

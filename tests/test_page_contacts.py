@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import map_args
+from conftest import map_text
 from streamlit.testing.v1 import AppTest
 
 from territory.store import Workspace
@@ -25,7 +25,7 @@ def contacts_page(workspace: Path) -> AppTest:
 
 
 def map_script(at: AppTest) -> str:
-    return map_args(at)["script"]
+    return map_text(at)
 
 
 def published_counts(script: str) -> list[int]:

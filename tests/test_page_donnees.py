@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import demo_copy_without_territories, map_args
+from conftest import demo_copy_without_territories, map_text
 from streamlit.testing.v1 import AppTest
 
 from territory import Settings
@@ -238,7 +238,7 @@ def test_home_territory_choice_restricts_the_map(demo_copy: Path, settings: Sett
     at.run()
     assert not at.exception, at.exception
     assert "Centre-ville" in at.caption[0].value
-    script = map_args(at)["script"]
+    script = map_text(at)
     shown = set(re.findall(r'"code":"(\d{5})"', script))
     assert shown == codes  # communes of the territory only
     counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]

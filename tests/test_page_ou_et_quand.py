@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import map_args
+from conftest import map_text
 from streamlit.testing.v1 import AppTest
 
 from territory.priority import GROUPS
@@ -70,7 +70,7 @@ def test_qpv_zones(page: AppTest) -> None:
 
 
 def test_score_map_holds_the_ranked_zones(page: AppTest) -> None:
-    script = map_args(page)["script"]
+    script = map_text(page)
     assert "Score de priorit" in script and '"pourquoi"' in script
     codes = ranking(page)["code"].tolist()
     assert all(f'"code":"{c}"' in script for c in codes[:5])

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import map_args
+from conftest import map_text
 from streamlit.testing.v1 import AppTest
 
 from territory.plans import candidate_places, load_plan, plan_history
@@ -82,7 +82,7 @@ def test_feedback_form_records_aggregated_contacts(page) -> None:
 def test_route_map_draws_every_visit_of_the_week(page) -> None:
     at, path = page
     saved = load_plan(Workspace.open(path), "2026-W49")
-    script = map_args(at)["script"]
+    script = map_text(at)
     assert json.dumps("Tournées")[1:-1] in script and script.count('"ordre":') >= len(saved.visits)
     for name in saved.visits["place_name"].head(5):
         assert name in script or json.dumps(name)[1:-1] in script
@@ -115,7 +115,7 @@ def _folium_scripts(at: AppTest) -> list[str]:
     import json
 
     return [
-        json.loads(e.proto.json_args)["script"]
+        json.loads(e.proto.json_args)["html"] + json.loads(e.proto.json_args)["script"]
         for e in at.main.get("component_instance")
         if "streamlit_folium" in e.proto.component_name
     ]

@@ -88,6 +88,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
 import json
@@ -708,7 +709,8 @@ class _Collection(folium.MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.payload }}
+        var {{ this.get_name() }} = (function (D) { return {{ this.code }}; })(territoryData(
+            "{{ this.data_id }}"))
         {%- if this.needs %}({{ this.needs.get_name() }}){% endif %};
         {% endmacro %}
         """
@@ -719,11 +721,27 @@ class _Collection(folium.MacroElement):
         self._name = "Collection"
         self.encoded = encoded
         self.needs = needs
-        self.payload = encoded.script()
+        self.payload, self.code = encoded.parts()
+        # The data's element id, from its content: without "_", which st_folium would take
+        # for the end of a folium name and rename.
+        digest = hashlib.blake2b(self.payload.encode(), digest_size=8).hexdigest()
+        self.data_id = f"territory-data-{digest}"
         self._script_key = ""
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
-        """Like ``MacroElement.render``, but the script goes into the page as plain text."""
+        """The data into the page's HTML as JSON, the script that reads it as plain text.
+
+        Outside the script, the data is not lexed by st_folium's passes over the script
+        (regular expressions, dedent) nor parsed as JavaScript by the browser: JSON.parse
+        reads it faster.
+        """
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise TypeError("a map element renders only inside a folium Figure")
+        figure.html.add_child(
+            _Text(f'<script type="application/json" id="{self.data_id}">{self.payload}</script>'),
+            name=self.data_id,
+        )
         self._script_key = _render_as_text(self, self._script_key, kwargs)
 
     def features(self) -> list[dict[str, Any]]:
@@ -1961,11 +1979,12 @@ class _CompactGrid:
         rows = np.stack([index[order], de, dn], axis=1).ravel()
         return _CompactGrid(explicit, entries(), rows.tolist(), fit, refs)
 
-    def script(self) -> str:
-        """The JavaScript expression of the FeatureCollection, or of a function of the
-        communes' FeatureCollection that returns it (when ``refs``)."""
+    def parts(self) -> tuple[str, str]:
+        """The data (JSON) and the expression (of ``D``: the data) of the FeatureCollection,
+        or of a function of the communes' FeatureCollection that returns it (``refs``)."""
         if not self.rows and not self.refs:
-            return _script_safe('{"type":"FeatureCollection","features":[' + self.explicit + "]}")
+            text = '{"type":"FeatureCollection","features":[' + self.explicit + "]}"
+            return _script_safe(text), "D"
         fit = None
         if self.rows:
             assert self.fit is not None
@@ -1975,15 +1994,17 @@ class _CompactGrid:
                 "x": list(self.fit.lon_terms),
                 "y": list(self.fit.lat_terms),
             }
-        return (
-            ("(function (C) {\n" if self.refs else "(function () {\n")
-            + f"var X = {_script_safe('[' + self.explicit + ']')};\n"
-            f"var P = {_js(self.table)};\n"
-            f"var G = {_js(fit)};\n"
-            f"var R = {_js(self.rows)};\n"
-            f"var K = {_js(self.refs)};\n"
-            f"{_COMPACT_GRID_JS}" + ("})" if self.refs else "})()")
+        data = (
+            f'{{"X":{_script_safe("[" + self.explicit + "]")},"P":{_js(self.table)},'
+            f'"G":{_js(fit)},"R":{_js(self.rows)},"K":{_js(self.refs)}}}'
         )
+        code = (
+            ("(function (C) {\n" if self.refs else "(function () {\n")
+            + "var X = D.X, P = D.P, G = D.G, R = D.R, K = D.K;\n"
+            + _COMPACT_GRID_JS
+            + ("})" if self.refs else "})()")
+        )
+        return data, code
 
     def sent_properties(self) -> list[dict[str, Any]]:
         """Every distinct property set the page holds (for the privacy check)."""
@@ -2104,9 +2125,10 @@ class _PlainCollection:
 
     text: str  # already safe inside <script>
 
-    def script(self) -> str:
-        """The JavaScript expression (here plain JSON) of the FeatureCollection."""
-        return self.text
+    def parts(self) -> tuple[str, str]:
+        """The data (JSON, safe in ``<script>``) and the JavaScript expression of the
+        FeatureCollection made from it (``D``), see :class:`_Collection`."""
+        return self.text, "D"
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """The features, parsed back."""
@@ -2166,10 +2188,10 @@ class _CompactCollection:
         arcs, geometries = _topology(geometry, scale)
         return _CompactCollection(scale, kind, props, arcs, geometries)
 
-    def script(self) -> str:
-        """The JavaScript expression that evaluates to the FeatureCollection."""
+    def parts(self) -> tuple[str, str]:
+        """The data (JSON) and the expression of the FeatureCollection (``D``: the data)."""
         data = {"s": self.scale, "k": self.kind, "p": self.props, "a": self.arcs}
-        return f"territoryCompact({_js({**data, 'g': self.geometries})})"
+        return _js({**data, "g": self.geometries}), "territoryCompact(D)"
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """The features the browser builds (same arithmetic as :data:`_COMPACT_JS`)."""
@@ -2301,7 +2323,11 @@ def _row_ids(rows: np.ndarray) -> np.ndarray:
     return ids
 
 
-_COMPACT_JS = """var territoryCompact = function (d) {
+_COMPACT_JS = """// The data of a collection, JSON in an element of the page (see _Collection).
+var territoryData = function (id) {
+    return JSON.parse(document.getElementById(id).textContent);
+};
+var territoryCompact = function (d) {
     // Mirrors _CompactCollection.features (maps.py); ES5 like the rest of the page.
     var x = 0, y = 0;
     var points = function (flat) {
