@@ -10,11 +10,11 @@ st.set_page_config(
 init_session_state()
 
 pages = [
-    st.Page("pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
-    st.Page("pages/carte.py", title="Carte", icon=":material/map:"),
-    st.Page("pages/contacts.py", title="Contacts", icon=":material/groups:"),
-    st.Page("pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
-    st.Page("pages/tournees.py", title="Tournées", icon=":material/route:"),
-    st.Page("pages/donnees.py", title="Données", icon=":material/database:"),
+    st.Page("app_pages/accueil.py", title="Accueil", icon=":material/home:", default=True),
+    st.Page("app_pages/carte.py", title="Carte", icon=":material/map:"),
+    st.Page("app_pages/contacts.py", title="Contacts", icon=":material/groups:"),
+    st.Page("app_pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
+    st.Page("app_pages/tournees.py", title="Tournées", icon=":material/route:"),
+    st.Page("app_pages/donnees.py", title="Données", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -78,19 +78,28 @@ def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
 
 
 def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
-    """Opening /carte first (a bookmark) still finds the workspace and draws the map."""
+    """Opening /carte first (a bookmark) runs it inside app.py: the French navigation,
+    the page title and the wide layout, the workspace found and the map drawn."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(f"{app_url}/carte", wait_until="domcontentloaded")
         frame = page.wait_for_selector(
             'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
         ).content_frame()
         assert frame is not None
         frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        title = page.title()
+        map_width = page.locator('iframe[title="streamlit_folium.st_folium"]').bounding_box()
         browser.close()
+    # A pages/ folder would list the file names (app, carte, ou et quand…) instead.
+    assert "Où et quand" in navigation and "ou et quand" not in navigation, navigation
+    assert title == "territory — aller-vers", title  # app.py's page config
+    # The wide layout (centred, the map is about 510 px wide)
+    assert map_width is not None and map_width["width"] > 600, map_width
 
 
 # The first point (frame pixels, on a grid) where the mouse meets the canvas (no control

@@ -19,7 +19,7 @@ def map_page(workspace: Path) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[Keys.WORKSPACE] = str(workspace)
     at.run()
-    at.switch_page("pages/carte.py")
+    at.switch_page("app_pages/carte.py")
     return at.run()
 
 

@@ -20,7 +20,7 @@ def contacts_page(workspace: Path) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[Keys.WORKSPACE] = str(workspace)
     at.run()
-    at.switch_page("pages/contacts.py")
+    at.switch_page("app_pages/contacts.py")
     return at.run()
 
 

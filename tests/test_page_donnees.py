@@ -29,7 +29,7 @@ from territory.ui.common import IMPORT_LABELS, import_kinds, import_upload
 from territory.ui.state import Keys
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/donnees.py"
+PAGE = "app_pages/donnees.py"
 
 
 def open_page(workspace: Path, page: str = PAGE) -> AppTest:
@@ -234,7 +234,7 @@ def test_home_territory_choice_restricts_the_map(demo_copy: Path, settings: Sett
     assert contacts == "secret" or (int(contacts) >= settings.k and int(contacts) % 5 == 0)
     assert "Centre-ville" in at.subheader[0].value
 
-    at.switch_page("pages/carte.py")
+    at.switch_page("app_pages/carte.py")
     at.run()
     assert not at.exception, at.exception
     assert "Centre-ville" in at.caption[0].value

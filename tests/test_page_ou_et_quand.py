@@ -19,7 +19,7 @@ def page(demo_workspace: Path) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state[Keys.WORKSPACE] = str(demo_workspace)
     at.run()
-    at.switch_page("pages/ou_et_quand.py")
+    at.switch_page("app_pages/ou_et_quand.py")
     at.run()
     assert not at.exception, at.exception
     return at

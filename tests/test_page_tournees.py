@@ -26,7 +26,7 @@ def page(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state[Keys.WORKSPACE] = str(path)
     at.run()
-    at.switch_page("pages/tournees.py")
+    at.switch_page("app_pages/tournees.py")
     at.run()
     at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
     assert not at.exception, at.exception

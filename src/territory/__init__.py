@@ -1,6 +1,6 @@
 """territory: plan "aller vers" outreach rounds on a map.
 
-The package is the tested core behind the Streamlit pages in ``pages/``: a workspace
+The package is the tested core behind the Streamlit pages in ``app_pages/``: a workspace
 file (:mod:`territory.store`) holds a territory's layers; importers read official and
 team files into it; :mod:`territory.privacy` is the one disclosure-control step every
 contact count goes through; :mod:`territory.maps` builds the folium map.

@@ -144,7 +144,9 @@ def map_page_benchmark(
         layers = [(str(workspace), n) for n in names] + [(str(density), "density")]
         naive_page = Path(tmp) / "naive.py"
         naive_page.write_text(NAIVE_PAGE.format(layers=layers))
-        ours = _apptest_rerun(ROOT / "app.py", workspace, repeats=repeats, page="pages/carte.py")
+        ours = _apptest_rerun(
+            ROOT / "app.py", workspace, repeats=repeats, page="app_pages/carte.py"
+        )
         naive = _apptest_rerun(
             naive_page, workspace, repeats=repeats if naive_repeats is None else naive_repeats
         )

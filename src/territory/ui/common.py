@@ -37,10 +37,10 @@ from territory.report import ImportReport
 from territory.slots import Profile, WhenResult, when
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
-from territory.ui.state import Keys, init_session_state
+from territory.ui.state import Keys
 from territory.views import breakdown_choices, info, map_layers, summary
 
-HOME = "pages/accueil.py"
+HOME = "app_pages/accueil.py"
 IMPORT_LABELS = {
     "communes": "Contours des communes (GeoJSON, GeoPackage, Shapefile)",
     "communes-table": "Table des communes du COG (CSV, XLSX)",
@@ -62,9 +62,6 @@ def settings() -> Settings:
 
 def workspace_or_stop() -> Workspace:
     """The selected workspace, or a French message with a link home and ``st.stop()``."""
-    # A deep link opened first after the server starts runs the page without app.py
-    # (Streamlit's pages/ directory fallback): initialise the state here too.
-    init_session_state()
     path = st.session_state.get(Keys.WORKSPACE)
     if not path:
         st.info("Aucun espace de travail choisi.")

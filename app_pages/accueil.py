@@ -14,10 +14,9 @@ from territory.ui.common import (
     settings,
     territory_selector,
 )
-from territory.ui.state import Keys, init_session_state
+from territory.ui.state import Keys
 from territory.views import layers_table
 
-init_session_state()
 st.title("Planifier l'aller-vers")
 st.caption(
     "Où et quand aller à la rencontre des jeunes et des personnes que plus aucun guichet ne voit."
@@ -65,9 +64,9 @@ cols[5].metric(
     help=f"Total arrondi à {settings().rounding} ; jamais de nombre entre 1 et {settings().k - 1}.",
 )
 
-st.page_link("pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
+st.page_link("app_pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
 st.page_link(
-    "pages/donnees.py",
+    "app_pages/donnees.py",
     label="Importer des données, définir des territoires",
     icon=":material/database:",
 )
