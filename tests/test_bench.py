@@ -107,6 +107,14 @@ def test_first_paint_of_ours_and_of_the_naive_page_offline(
     assert 0 < figures["first_paint_s_naive"] < 120
     assert figures["first_paint_ratio"] == figures["first_paint_s_naive"] / figures["first_paint_s"]
     assert figures["first_paint_s"] > 0 and figures["first_paint_streamlit_floor_s"] > 0
+    # both maps were panned and zoomed for real (gestures() checks that the view moved)
+    for name in bench.GESTURE_FIGURES:
+        assert 0 < figures[name] < 60 and 0 < figures[f"{name}_naive"] < 120
+        ratio = figures[name.removesuffix("_s") + "_ratio"]
+        assert ratio == figures[f"{name}_naive"] / figures[name]
+    assert "gestures_capped" not in figures and "gestures_naive_capped" not in figures
+    # a drag of the demo map is drawn frame by frame (no frame of a second)
+    assert figures["pan_drag_longest_frame_s"] < 1.0
 
 
 def test_naive_first_paint_is_capped_as_a_lower_bound(demo_workspace: Path, tmp_path: Path) -> None:
@@ -125,6 +133,18 @@ def test_naive_first_paint_is_capped_as_a_lower_bound(demo_workspace: Path, tmp_
     assert capped == (0.5, True)
 
 
+def test_longest_frame_counts_from_the_input_to_the_end() -> None:
+    from territory.bench_smoothness import _longest
+
+    # frames at 16 ms, one of 200 ms; stamps outside [start, end] are not counted
+    frames = [0.0, 116.0, 132.0, 332.0, 348.0, 900.0]
+    assert _longest(frames, 100.0, 360.0) == pytest.approx(0.2)
+    # a first frame long after the input is one long frame; so is a last one
+    assert _longest([400.0, 416.0], 100.0, 420.0) == pytest.approx(0.3)
+    assert _longest([116.0], 100.0, 500.0) == pytest.approx(0.384)
+    assert _longest([], 100.0, float("inf")) == 0.0
+
+
 def test_table_and_json_keys_of_the_three_scales() -> None:
     def scale(communes: int, payload: float, rerun: float, paint: float) -> dict[str, float]:
         return {
@@ -139,6 +159,9 @@ def test_table_and_json_keys_of_the_three_scales() -> None:
             "first_paint_s": paint,
             "first_paint_s_naive": 3 * paint,
             "first_paint_ratio": 3.0,
+            "pan_settle_s": 0.25,
+            "pan_settle_s_naive": 1.0,
+            "pan_settle_ratio": 4.0,
         }
 
     territories = {
@@ -166,6 +189,7 @@ def test_table_and_json_keys_of_the_three_scales() -> None:
         in (text)
     )
     assert "| region | taille (× communes / échelle précédente) | 2.6× |" in text
+    assert "| demo | déplacement : carte redessinée (s) | 0.250 | 1.000 | 4.0× |" in text
 
 
 def test_spawned_measures_survive_a_page_script_that_is_gone(

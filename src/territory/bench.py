@@ -14,6 +14,11 @@
   page every download, so its time is a lower bound, and the ratio favours it. Its wait is
   capped (:data:`NAIVE_PAINT_CAP_S`): a capped time is a lower bound too
   (``first_paint_naive_capped``);
+* **smoothness**: the loaded map panned and zoomed with Chromium's mouse, frame by frame
+  (:mod:`territory.bench_smoothness`): the longest frame while dragging, the time to the
+  redrawn map after a drag and after a wheel notch, the longest frame of a zoom; ours and
+  the naive page's (which returns nothing to the server, so that a pan does not rerun
+  it: that favours it);
 * **contacts**: time and peak memory of a contact export turned into stored rows and
   protected density, at several sizes. Ours is the whole import (``import_file``: read,
   anonymise, snap to the 200 m grid, store in a workspace), then the density computed
@@ -63,6 +68,13 @@ from territory.settings import Settings
 
 _LARGER_SCALES = ("departement", "region")
 """Scales measured by the full run after the demo (the demo generator's scale option)."""
+GESTURE_FIGURES = (
+    "pan_drag_longest_frame_s",
+    "pan_settle_s",
+    "zoom_settle_s",
+    "zoom_longest_frame_s",
+)
+"""Figures of :func:`territory.bench_smoothness.gestures` compared with the naive page's."""
 _NAIVE_RERUNS = {"demo": 5, "departement": 2, "region": 1}
 """Reruns of the naive page per scale in the full run: one takes about 19 s at
 département scale and a minute at the regional one (ours: 5 at every scale)."""
@@ -89,7 +101,7 @@ NAIVE_PAGE = textwrap.dedent('''
     for path, name in {layers!r}:
         folium.GeoJson(pyogrio.read_dataframe(path, layer=name), name=name).add_to(m)
     folium.LayerControl().add_to(m)
-    st_folium(m, key="naive", height=620)
+    st_folium(m, key="naive", height=620, returned_objects=[])
 ''')
 
 
@@ -227,6 +239,7 @@ def _first_paint(
     naive_page: Path | None = None,
     naive_repeats: int = 1,
     naive_cap_s: float = NAIVE_PAINT_CAP_S,
+    gesture_repeats: int = 2,
 ) -> dict[str, Any]:
     """Median time to the first Leaflet shape, ours and naive, and Streamlit's own floor.
 
@@ -234,6 +247,10 @@ def _first_paint(
     way: what no page of any Streamlit app can beat here. ``naive_page`` (a Streamlit
     script) is measured in the same run when given, with folium's CDN assets served by
     :func:`_offline_cdn`, each load waited for at most ``naive_cap_s``.
+
+    Then the map is panned and zoomed (:mod:`territory.bench_smoothness`) on one more
+    load: ours ``gesture_repeats`` times each way, the naive page's once (when its first
+    paint was not capped), each of its gestures waited for at most ``naive_cap_s``.
     """
     chromium = chromium_path()
     try:
@@ -268,6 +285,7 @@ def _first_paint(
 
     with streamlit_server(ROOT / "app.py", env=env) as url, sync_playwright() as p:
         ours, _ = _paint_times(p, chromium, f"{url}/carte", _leaflet_shape, repeats)
+        smooth = _smoothness(p, chromium, f"{url}/carte", repeats=gesture_repeats)
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         clicks = []
         for _ in range(repeats):
@@ -281,6 +299,7 @@ def _first_paint(
         "first_paint_streamlit_floor_s": floor,
         "first_paint_above_floor_s": ours - floor,
         "navigation_to_map_s": statistics.median(clicks),
+        **smooth,
     }
     if naive_page is not None:
         with streamlit_server(naive_page, env=env) as url, sync_playwright() as p:
@@ -294,21 +313,62 @@ def _first_paint(
                 cap_s=naive_cap_s,
                 offline_cdn=True,
             )
+            if not capped:  # a page that never painted in time cannot be panned either
+                naive_smooth = _smoothness(
+                    p, chromium, f"{url}/", repeats=1, offline_cdn=True, timeout_s=naive_cap_s
+                )
         result["first_paint_s_naive"] = naive
         result["first_paint_ratio"] = naive / ours
         if capped:
             result["first_paint_naive_capped"] = True
+        else:
+            for name in GESTURE_FIGURES:
+                result[f"{name}_naive"] = naive_smooth[name]
+                result[name.removesuffix("_s") + "_ratio"] = naive_smooth[name] / smooth[name]
+            if naive_smooth.get("gestures_capped"):
+                result["gestures_naive_capped"] = True
     return result
 
 
-def _leaflet_shape(page: Any, timeout_ms: float) -> None:
-    """Wait for the map component's frame, then for its first interactive vector shape."""
+def _leaflet_shape(page: Any, timeout_ms: float) -> Any:
+    """Wait for the map component's frame, then for its first interactive vector shape.
+
+    Returns the frame (a Playwright ``Frame``).
+    """
     start = time.perf_counter()
     frame = page.wait_for_selector(
         'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=timeout_ms
     ).content_frame()
     left = max(1.0, timeout_ms - 1000 * (time.perf_counter() - start))
     frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=left)
+    return frame
+
+
+def _smoothness(
+    p: Any,
+    chromium: Path,
+    url: str,
+    *,
+    repeats: int,
+    offline_cdn: bool = False,
+    timeout_s: float = 120.0,
+) -> dict[str, Any]:
+    """Pan and zoom figures (:func:`territory.bench_smoothness.gestures`) on a new load of ``url``.
+
+    ``timeout_s`` bounds the load and each gesture; ``offline_cdn`` as in :func:`_paint_times`.
+    """
+    from territory.bench_smoothness import gestures
+
+    browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        if offline_cdn:
+            page.route(_OUTSIDE, _offline_cdn)
+        page.goto(url, wait_until="commit", timeout=1000 * timeout_s)
+        frame = _leaflet_shape(page, 1000 * timeout_s)
+        return gestures(page, frame, repeats=repeats, timeout_s=timeout_s)
+    finally:
+        browser.close()
 
 
 def _paint_times(
@@ -812,6 +872,19 @@ def table(results: dict[str, Any]) -> str:
                 f"| {scale} | premier affichage (s) | "
                 f"{f.get('first_paint_s', float('nan')):.2f} | — | — |"
             )
+        for name, label in _GESTURE_LABELS.items():
+            if name in f:
+                naive = f.get(f"{name}_naive")
+                bound = "≥ " if f.get("gestures_naive_capped") else ""
+                lines.append(
+                    f"| {scale} | {label} (s) | {f[name]:.3f} | "
+                    + (
+                        "— | — |"
+                        if naive is None
+                        else f"{bound}{naive:.3f} | "
+                        f"{bound}{f[name.removesuffix('_s') + '_ratio']:.1f}× |"
+                    )
+                )
         lines.append(
             f"| {scale} | depuis l'accueil, clic → carte (s) | "
             f"{f.get('navigation_to_map_s', float('nan')):.2f} | — | — |"
@@ -853,6 +926,14 @@ def table(results: dict[str, Any]) -> str:
 
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
     return "\n".join(lines)
+
+
+_GESTURE_LABELS = {
+    "pan_drag_longest_frame_s": "déplacement : image la plus longue",
+    "pan_settle_s": "déplacement : carte redessinée",
+    "zoom_settle_s": "zoom (molette) : carte redessinée",
+    "zoom_longest_frame_s": "zoom (molette) : image la plus longue",
+}
 
 
 def _contacts_table(c: dict[str, Any]) -> list[str]:
