@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from territory import bench
+from territory import bench, bench_smoothness
 from territory._browser import chromium_path
 
 
@@ -108,7 +108,7 @@ def test_first_paint_of_ours_and_of_the_naive_page_offline(
     assert figures["first_paint_ratio"] == figures["first_paint_s_naive"] / figures["first_paint_s"]
     assert figures["first_paint_s"] > 0 and figures["first_paint_streamlit_floor_s"] > 0
     # both maps were panned and zoomed for real (gestures() checks that the view moved)
-    for name in bench.GESTURE_FIGURES:
+    for name in bench_smoothness.FIGURES:
         assert 0 < figures[name] < 60 and 0 < figures[f"{name}_naive"] < 120
         ratio = figures[name.removesuffix("_s") + "_ratio"]
         assert ratio == figures[f"{name}_naive"] / figures[name]

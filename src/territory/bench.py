@@ -64,17 +64,11 @@ from pathlib import Path
 from typing import Any
 
 from territory._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+from territory.bench_smoothness import FIGURES, gestures
 from territory.settings import Settings
 
 _LARGER_SCALES = ("departement", "region")
 """Scales measured by the full run after the demo (the demo generator's scale option)."""
-GESTURE_FIGURES = (
-    "pan_drag_longest_frame_s",
-    "pan_settle_s",
-    "zoom_settle_s",
-    "zoom_longest_frame_s",
-)
-"""Figures of :func:`territory.bench_smoothness.gestures` compared with the naive page's."""
 _NAIVE_RERUNS = {"demo": 5, "departement": 2, "region": 1}
 """Reruns of the naive page per scale in the full run: one takes about 19 s at
 département scale and a minute at the regional one (ours: 5 at every scale)."""
@@ -322,7 +316,7 @@ def _first_paint(
         if capped:
             result["first_paint_naive_capped"] = True
         else:
-            for name in GESTURE_FIGURES:
+            for name in FIGURES:
                 result[f"{name}_naive"] = naive_smooth[name]
                 result[name.removesuffix("_s") + "_ratio"] = naive_smooth[name] / smooth[name]
             if naive_smooth.get("gestures_capped"):
@@ -357,8 +351,6 @@ def _smoothness(
 
     ``timeout_s`` bounds the load and each gesture; ``offline_cdn`` as in :func:`_paint_times`.
     """
-    from territory.bench_smoothness import gestures
-
     browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -928,12 +920,18 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-_GESTURE_LABELS = {
-    "pan_drag_longest_frame_s": "déplacement : image la plus longue",
-    "pan_settle_s": "déplacement : carte redessinée",
-    "zoom_settle_s": "zoom (molette) : carte redessinée",
-    "zoom_longest_frame_s": "zoom (molette) : image la plus longue",
-}
+_GESTURE_LABELS = dict(
+    zip(
+        FIGURES,
+        (
+            "déplacement : image la plus longue",
+            "déplacement : carte redessinée",
+            "zoom (molette) : carte redessinée",
+            "zoom (molette) : image la plus longue",
+        ),
+        strict=True,
+    )
+)
 
 
 def _contacts_table(c: dict[str, Any]) -> list[str]:

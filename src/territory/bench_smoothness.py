@@ -27,6 +27,13 @@ import statistics
 import time
 from typing import Any
 
+FIGURES = (
+    "pan_drag_longest_frame_s",
+    "pan_settle_s",
+    "zoom_settle_s",
+    "zoom_longest_frame_s",
+)
+"""What :func:`gestures` returns (medians, seconds)."""
 PAN_PX = 200
 """Length of a drag, in CSS pixels (a third of the map's height)."""
 PAN_STEPS = 20
@@ -68,19 +75,13 @@ def gestures(page: Any, frame: Any, *, repeats: int = 2, timeout_s: float = 60.0
     """Pan and zoom the map of ``frame`` (a Playwright frame holding one Leaflet map).
 
     ``page`` is the Playwright page (its mouse); the map must be drawn already. Returns
-    ``pan_drag_longest_frame_s``, ``pan_settle_s``, ``zoom_settle_s`` and
-    ``zoom_longest_frame_s`` (medians, seconds), and ``gestures_capped`` when a gesture
-    did not settle within ``timeout_s``.
+    the :data:`FIGURES`, and ``gestures_capped`` when a gesture did not settle within
+    ``timeout_s``.
     """
     frame.evaluate(_PROBE_JS)
     box = frame.locator(".leaflet-container").first.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    figures: dict[str, list[float]] = {
-        "pan_drag_longest_frame_s": [],
-        "pan_settle_s": [],
-        "zoom_settle_s": [],
-        "zoom_longest_frame_s": [],
-    }
+    figures: dict[str, list[float]] = {name: [] for name in FIGURES}
     capped = False
     for _ in range(repeats):
         for direction in (1, -1):
