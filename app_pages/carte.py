@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from territory.maps import RETURNED_OBJECTS, zone_from_click
+from territory.map.build import RETURNED_OBJECTS, zone_from_click
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.common import (
     base_url_path,

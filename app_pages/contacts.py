@@ -5,8 +5,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from territory import TerritoryError
-from territory.contacts import FIELD_LABELS
-from territory.maps import RETURNED_OBJECTS, legend_html
+from territory.io.contacts import FIELD_LABELS
+from territory.map.build import RETURNED_OBJECTS, legend_html
 from territory.ui.common import (
     base_url_path,
     cached_breakdown_choices,

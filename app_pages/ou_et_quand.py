@@ -3,9 +3,9 @@
 import streamlit as st
 from streamlit_folium import st_folium
 
-from territory.indicators import ZONE_KIND_LABELS
-from territory.maps import RETURNED_OBJECTS, legend_html, zone_from_click
-from territory.priority import GROUP_LABELS, GROUPS, Weights, rank_zones, save_weights
+from territory.analysis.indicators import ZONE_KIND_LABELS
+from territory.analysis.priority import GROUP_LABELS, GROUPS, Weights, rank_zones, save_weights
+from territory.map.build import RETURNED_OBJECTS, legend_html, zone_from_click
 from territory.ui.common import (
     base_url_path,
     cached_indicators,

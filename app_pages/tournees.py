@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from territory import TerritoryError
-from territory.plans import (
+from territory.rounds.week import (
     day_label,
     load_plan,
     plan_history,

@@ -23,10 +23,11 @@ import requests
 import responses
 import shapely
 
-from territory import Settings, ValidationError, _http, sources
-from territory._http import NetworkError
+from territory import Settings, ValidationError
 from territory.fetch import TOKEN_ENV, fetch_territory, select_communes
-from territory.sources import SOURCES
+from territory.io import _http, sources
+from territory.io._http import NetworkError
+from territory.io.sources import SOURCES
 from territory.store import Workspace
 
 RECORDED = Path(__file__).parent / "data" / "recorded"

@@ -18,7 +18,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from territory import Settings, ValidationError
-from territory.privacy import SECONDARY
+from territory.privacy.protect import SECONDARY
 from territory.store import Workspace
 from territory.territories import (
     WHOLE_WORKSPACE,

@@ -2,8 +2,8 @@
 
 The package is the tested core behind the Streamlit pages in ``app_pages/``: a workspace
 file (:mod:`territory.store`) holds a territory's layers; importers read official and
-team files into it; :mod:`territory.privacy` is the one disclosure-control step every
-contact count goes through; :mod:`territory.maps` builds the folium map.
+team files into it; :mod:`territory.privacy.protect` is the one disclosure-control step every
+contact count goes through; :mod:`territory.map.build` builds the folium map.
 """
 
 from territory._errors import (

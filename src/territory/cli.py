@@ -18,7 +18,7 @@ from typing import Any
 
 from territory._errors import TerritoryError, ValidationError
 from territory.ingest import KINDS
-from territory.report import ImportReport
+from territory.io.report import ImportReport
 from territory.settings import Settings
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -270,7 +270,7 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.demo import build_demo_workspace
+    from territory.demo.build import build_demo_workspace
     from territory.store import Workspace
 
     if args.if_missing and args.workspace.exists():
@@ -345,7 +345,7 @@ def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
     """The report's JSON, plus for contacts the files of refused and pending rows."""
     data: dict[str, Any] = report.to_dict()
     if kind == "contacts":
-        from territory.contacts import side_file_paths
+        from territory.io.contacts import side_file_paths
 
         paths = side_file_paths(file)
         for key, path in (("refused_file", paths.refused), ("pending_file", paths.pending)):
@@ -354,7 +354,7 @@ def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.contacts import purge, retention_cutoff
+    from territory.io.contacts import purge, retention_cutoff
     from territory.store import Workspace
 
     months = settings.retention_months if args.older_than is None else _months(args.older_than)
@@ -481,8 +481,23 @@ def _territory_delete(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _bench_package() -> Any:
+    """The checkout's ``bench`` package (benchmarks are not part of the installed package)."""
+    import importlib
+
+    checkout = Path(__file__).resolve().parents[2]
+    if not (checkout / "bench" / "__init__.py").is_file():
+        raise ValidationError(
+            "territory bench se lance depuis un dépôt cloné (dossier bench/ introuvable à côté "
+            f"de src/) : {checkout}"
+        )
+    if str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    return importlib.import_module("bench.map_page")
+
+
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from territory import bench
+    bench = _bench_package()
 
     results = bench.run(
         quick=args.quick,
@@ -497,7 +512,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _priorities(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime
 
-    from territory.priority import Weights, priorities
+    from territory.analysis.priority import Weights, priorities
     from territory.store import Workspace
 
     at = datetime.fromisoformat(args.at) if args.at else None
@@ -525,7 +540,7 @@ def _priorities(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _when(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.slots import when
+    from territory.analysis.slots import when
     from territory.store import Workspace
 
     result = when(
@@ -549,7 +564,7 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
-    from territory import plans
+    from territory.rounds import week as plans
     from territory.store import Workspace
 
     ws = Workspace.open(args.workspace)

@@ -14,7 +14,7 @@ import pandas as pd
 import pyogrio
 
 from territory._errors import ValidationError
-from territory.priority import Ranking
+from territory.analysis.priority import Ranking
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.views import DENSITY, density_layer
@@ -88,7 +88,7 @@ def ranking_layer(ranking: Ranking) -> gpd.GeoDataFrame:
 
     One row per zone, best first: ``rang``, ``code``, ``nom``, ``score`` (0-100), one
     column per weight group, ``pourquoi``, and the zone's geometry. Contact figures in
-    the reasons are the protected ones of :mod:`territory.indicators`.
+    the reasons are the protected ones of :mod:`territory.analysis.indicators`.
     """
     table = ranking.table.drop(columns=["raisons"], errors="ignore")
     zones = ranking.indicators.zones

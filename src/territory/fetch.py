@@ -1,6 +1,6 @@
 """Fetch a real territory's official data and import it through the ordinary importers.
 
-:func:`fetch_territory` downloads each source of :data:`territory.sources.SOURCES` into
+:func:`fetch_territory` downloads each source of :data:`territory.io.sources.SOURCES` into
 the HTTP cache, cuts it down to the territory (the département, or the requested EPCI
 and communes) into a small file in the source's own schema, and imports that file with
 :func:`territory.ingest.import_file`: fetched data and user files go through the same
@@ -28,13 +28,13 @@ import pandas as pd
 import pyogrio
 from python_calamine import CalamineError
 
-from territory import _http, sources
 from territory._errors import InputFileError, ValidationError
-from territory._http import NetworkError
 from territory.ingest import import_file
-from territory.report import ImportReport
+from territory.io import _http, sources
+from territory.io._http import NetworkError
+from territory.io.report import ImportReport
+from territory.io.sources import SOURCES, Source
 from territory.settings import Settings
-from territory.sources import SOURCES, Source
 from territory.store import Workspace
 
 TOKEN_ENV = "TERRITORY_DATA_INCLUSION_TOKEN"

@@ -1,7 +1,7 @@
 """Import user and official files into a workspace: one entry point, one report each.
 
 ``import_file(ws, kind, path)`` reads the file with the reader of its kind, stores
-what was accepted and returns the :class:`~territory.report.ImportReport`. The demo
+what was accepted and returns the :class:`~territory.io.report.ImportReport`. The demo
 territory goes through exactly these functions.
 
 When a commune attribute table (kind ``communes-table``, stored as the table
@@ -23,10 +23,11 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from territory import boundaries, cog, contacts, geocoding, mobility, partners
 from territory._errors import NetworkError, ValidationError, WorkspaceError
-from territory.planning import WEEKDAYS_FR
-from territory.report import ImportReport
+from territory.io import boundaries, cog, contacts, geocoding, partners
+from territory.io import gtfs as mobility
+from territory.io.report import ImportReport
+from territory.rounds.solver import WEEKDAYS_FR
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
 
@@ -272,7 +273,7 @@ def _gtfs(
     )
     ws.set_property("gtfs_reference_day", day.isoformat())
     # Departures per stop, weekday and hour of the reference week (Où et quand page).
-    from territory.priority import save_stop_hours
+    from territory.analysis.priority import save_stop_hours
 
     if not save_stop_hours(ws, feed, today=today or date.today()):
         report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
@@ -350,7 +351,7 @@ def _contacts(
 
 def _places(ws: Workspace, path: Path, *, crs: str | None, **_: object) -> ImportReport:
     """Candidate places of the rounds (parc, gare, marché…), added to those stored."""
-    from territory import plans
+    from territory.rounds import week as plans
 
     if not ws.has("communes"):
         raise WorkspaceError(

@@ -1,7 +1,7 @@
 """What leaves the store: layers, summaries and figures, every contact count protected.
 
 Pages, the CLI and exports read the workspace through these functions, never the
-``contacts`` table directly: contact numbers come out of :mod:`territory.privacy`.
+``contacts`` table directly: contact numbers come out of :mod:`territory.privacy.protect`.
 
 :func:`map_layers`, :func:`summary` and :func:`density_layer` take an optional
 ``territory`` (see :mod:`territory.territories`): layers are clipped to its communes and
@@ -28,11 +28,11 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
-from territory.contacts import AGE_BANDS, STATUSES, UNKNOWN
 from territory.grid import cell_polygons
-from territory.maps import MapLayers
-from territory.partners import format_hours_fr
-from territory.privacy import (
+from territory.io.contacts import AGE_BANDS, STATUSES, UNKNOWN
+from territory.io.partners import format_hours_fr
+from territory.map.build import MapLayers
+from territory.privacy.protect import (
     LEVEL_COMMUNE,
     SECONDARY,
     protect,
@@ -144,7 +144,7 @@ def density_layer(
     With ``breakdown`` = ``(filter, value)`` (a key of :data:`BREAKDOWNS` and one of its
     :func:`breakdown_choices`), each zone shows only the contacts of that quarter or
     category: the zones stay those of the unfiltered map, and the figures come from
-    :func:`territory.privacy.protect_density_by`, protected with every other value of
+    :func:`territory.privacy.protect.protect_density_by`, protected with every other value of
     the same filter, so that no pair of views can be subtracted to isolate a few
     contacts. Filters are not combined (a quarter AND a category would be a
     three-way table).

@@ -20,12 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from territory import Settings, TerritoryError
-from territory.contacts import ContactsPreview, preview_contacts, side_file_paths
-from territory.export import ranking_layer
-from territory.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
-from territory.ingest import KINDS, import_file
-from territory.maps import MapLayers, legend_html, territory_map
-from territory.priority import (
+from territory.analysis.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
+from territory.analysis.priority import (
     Ranking,
     Weights,
     ZoneIndicators,
@@ -33,8 +29,12 @@ from territory.priority import (
     rank_zones,
     zone_indicators,
 )
-from territory.report import ImportReport
-from territory.slots import Profile, WhenResult, when
+from territory.analysis.slots import Profile, WhenResult, when
+from territory.export import ranking_layer
+from territory.ingest import KINDS, import_file
+from territory.io.contacts import ContactsPreview, preview_contacts, side_file_paths
+from territory.io.report import ImportReport
+from territory.map.build import MapLayers, legend_html, territory_map
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
 from territory.ui.state import Keys
@@ -170,7 +170,7 @@ def cached_layers(
 
 @st.cache_data(max_entries=8)
 def cached_legend(path: str, version: int, k: int, territory: str | None = None) -> str:
-    """The Carte page's legend (:func:`territory.maps.legend_html`), keyed like
+    """The Carte page's legend (:func:`territory.map.build.legend_html`), keyed like
     :func:`cached_layers`: made once, not unpickled from the layers' cache on each run."""
     layers = cached_layers(path, version, k, territory)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
@@ -430,7 +430,7 @@ def cached_when(
     zone: str,
     open_type: str | None,
 ) -> WhenResult:
-    """Recommended slots of one zone (:func:`territory.slots.when`)."""
+    """Recommended slots of one zone (:func:`territory.analysis.slots.when`)."""
     return when(
         Workspace.open(path),
         zone,

@@ -1,5 +1,5 @@
 """The "Tournées" page's widgets: teams, places, the visits editor, the route map, exports,
-feedback. Each calls the tested core in :mod:`territory.plans`."""
+feedback. Each calls the tested core in :mod:`territory.rounds.week`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
-from territory.maps import MapLayers, territory_map
-from territory.planning import KINDS
-from territory.plans import (
+from territory.map.build import MapLayers, territory_map
+from territory.rounds.solver import KINDS
+from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
     TEAMS,
@@ -102,8 +102,8 @@ def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
 
 def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     """Record what a visit gave: contacts by status, aggregated (no names)."""
-    from territory.contacts import STATUSES
-    from territory.plans import day_label, record_feedback
+    from territory.io.contacts import STATUSES
+    from territory.rounds.week import day_label, record_feedback
 
     visits = plan.visits
     labels = {
@@ -142,8 +142,8 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     """The rounds of the plan (one day, or the whole week) on the map component."""
     from streamlit_folium import st_folium
 
-    from territory.maps import RETURNED_OBJECTS, legend_html
-    from territory.plans import route_layer
+    from territory.map.build import RETURNED_OBJECTS, legend_html
+    from territory.rounds.week import route_layer
 
     routes = route_layer(plan, ws, day=day)
     if routes.empty:
@@ -167,7 +167,7 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
 
 def visits_editor(plan: WeekPlan) -> pd.DataFrame:
     """The plan's visits in an editable table: lock, new start time, delete a row."""
-    from territory.plans import day_label
+    from territory.rounds.week import day_label
 
     view = plan.visits.assign(
         jour=plan.visits["start"].map(day_label),
@@ -196,7 +196,7 @@ def visits_editor(plan: WeekPlan) -> pd.DataFrame:
 
 def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
     """The plan's visits after the editor: deleted rows gone, locks and moves applied."""
-    from territory.plans import move_visit
+    from territory.rounds.week import move_visit
 
     rows = edited.index.intersection(plan.visits.index)  # deleted rows are gone
     visits = plan.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
@@ -209,7 +209,7 @@ def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ places
 @st.cache_data(max_entries=8)
 def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
-    """The candidate places: stored, else suggested (:func:`territory.plans.candidate_places`)."""
+    """The candidate places: stored, else suggested (``rounds.week.candidate_places``)."""
     return candidate_places(Workspace.open(path))
 
 
@@ -217,7 +217,7 @@ def places_panel(ws: Workspace) -> None:
     """The candidate places on a map: click to place a new one, or remove some."""
     from streamlit_folium import st_folium
 
-    from territory.maps import legend_html
+    from territory.map.build import legend_html
 
     try:
         places = cached_places(str(ws.path), ws.version)

@@ -1,0 +1,1 @@
+"""``territory bench``: our pages and computations against the naive way (not installed)."""

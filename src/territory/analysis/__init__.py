@@ -1,0 +1,1 @@
+"""Zone indicators, the priority score and the "when" slots."""

@@ -1,0 +1,796 @@
+"""When to go: protected weekday × 2-hour contact profiles, partner hours, transit by hour.
+
+A **profile** counts the contacts of the last :data:`PROFILE_MONTHS` whole months per
+weekday and 2-hour slot of an outreach day (:data:`DEFAULT_HOURS`), and goes through
+:func:`territory.privacy.protect.protect` with the slots as parts (plus one part for the
+contacts outside those hours). A zone gets its own profile only when **every** slot of
+the zone reaches k, and every slot of the rest of the territory is 0 or reaches k (so
+that the territory's profile minus the zone's cannot isolate a few contacts);
+otherwise the territory's profile is used, and the notes say so (``privacy.md`` rule 4).
+
+Slots are then combined with the opening hours of the partners near the zone (a
+partner counts as open in a slot only when it is open for the **whole** slot on the
+actual date of the chosen week, public holidays included) and with the departures at
+the best-served stop within 500 m (GTFS reference week), into recommended slots with a
+French sentence, e.g. "mardi 16-18 h : forte présence observée sur le territoire,
+mission locale ouverte, un départ toutes les 20 min (arrêt Gare)".
+
+Examples
+--------
+>>> slot_label(1, 16)
+'mardi 16-18 h'
+>>> open_during("Mo-Fr 08:30-12:30", datetime(2026, 11, 3, 8), datetime(2026, 11, 3, 10))
+False
+>>> open_during("Mo-Fr 08:30-12:30", datetime(2026, 11, 3, 10), datetime(2026, 11, 3, 12))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import opening_hours
+import pandas as pd
+import shapely
+
+from territory._errors import ValidationError, WorkspaceError
+from territory.analysis.indicators import (
+    PARTNER_PHRASES,
+    STOP_RADIUS_M,
+    WEEKDAYS_FR,
+    ZoneKind,
+    cells_in_zones,
+    format_distance,
+    zone_centres,
+)
+from territory.analysis.priority import load_stop_hours, load_zones
+from territory.grid import GRID_CRS, cell_ids
+from territory.privacy.protect import BELOW_K, PUBLISHED, protect
+from territory.settings import Settings
+from territory.store import Workspace
+from territory.territories import is_whole, resolve
+
+__all__ = [
+    "DEFAULT_HOURS",
+    "PROFILE_MONTHS",
+    "SLOT_HOURS",
+    "Profile",
+    "WhenResult",
+    "contact_profile",
+    "open_during",
+    "partner_slots",
+    "recommend_slots",
+    "slot_label",
+    "transit_slots",
+    "when",
+]
+
+SLOT_HOURS = 2
+"""Length of a slot in hours."""
+DEFAULT_HOURS = (8, 22)
+"""Outreach day: slots from 8 h to 22 h (7 slots a day)."""
+PROFILE_MONTHS = 12
+"""Whole calendar months of contacts in a profile, ending with the latest contact's."""
+PARTNER_RADIUS_M = 5_000.0
+"""Partners within this distance of the zone's centre are considered (and the nearest of
+each type in any case)."""
+PRESENCE = {
+    "forte": "forte présence observée",
+    "moyenne": "présence moyenne observée",
+    "faible": "faible présence observée",
+    "aucune": "aucun contact observé",
+    "inconnue": "présence inconnue (secret statistique)",
+}
+_PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
+_OUTSIDE = "hors plage"
+_MAX_TYPES = 3  # partner types named in a sentence (nearest first)
+_GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
+
+
+def _slot_starts(hours: tuple[int, int]) -> list[int]:
+    h0, h1 = hours
+    if not (0 <= h0 < h1 <= 24) or (h1 - h0) % SLOT_HOURS or h0 % SLOT_HOURS:
+        raise ValidationError(
+            f"plage horaire {hours} invalide : heures paires, 0 ≤ début < fin ≤ 24 (ex. (8, 22))"
+        )
+    return list(range(h0, h1, SLOT_HOURS))
+
+
+def slot_label(weekday: int, start: int) -> str:
+    """French label of a slot: ``"mardi 16-18 h"``."""
+    return f"{WEEKDAYS_FR[weekday]} {start}-{start + SLOT_HOURS} h"
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A protected weekday × slot profile of contacts.
+
+    Attributes
+    ----------
+    table
+        One row per slot: ``jour`` (0 = Monday), ``debut``, ``fin``, ``creneau`` (French
+        label), ``contacts`` (``Int64``, NA when suppressed), ``libelle``, ``statut``
+        and ``presence`` (``forte``, ``moyenne``, ``faible``, ``aucune``, ``inconnue``).
+    scope
+        ``"zone"`` or ``"territoire"`` (the zone's own profile could not be published).
+    period
+        First and last day of the contacts counted.
+    notes
+        French notes (fallback to the territory, no contacts…).
+    """
+
+    table: pd.DataFrame
+    scope: str
+    period: tuple[date, date] | None
+    notes: tuple[str, ...] = ()
+
+
+def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
+    starts = _slot_starts(hours)
+    return pd.MultiIndex.from_product([range(7), starts], names=["jour", "debut"])
+
+
+def _raw_profile(
+    ws: Workspace, period: tuple[date, date], where: str = "", params: tuple[Any, ...] = ()
+) -> pd.DataFrame:
+    """Raw counts per (commune, weekday, hour) — private, never returned."""
+    sql = (
+        "SELECT commune, CAST(strftime('%w', date) AS INTEGER) AS dow, hour, count(*) AS n "
+        "FROM contacts WHERE date >= ? AND date <= ?"
+        + (f" AND {where}" if where else "")
+        + " GROUP BY commune, dow, hour"
+    )
+    raw = ws.query(sql, (period[0].isoformat(), period[1].isoformat(), *params))
+    raw["jour"] = (raw["dow"] + 6) % 7  # SQLite: 0 = Sunday
+    return raw
+
+
+def _slotted(raw: pd.DataFrame, hours: tuple[int, int]) -> pd.Series:
+    """Raw counts per slot of ``hours`` plus one :data:`_OUTSIDE` part (private)."""
+    index = _slot_index(hours)
+    h0, h1 = hours
+    inside = (raw["hour"] >= h0) & (raw["hour"] < h1)
+    start = h0 + (raw["hour"] - h0) // SLOT_HOURS * SLOT_HOURS
+    counts = (
+        raw[inside]
+        .assign(debut=start[inside])
+        .groupby(["jour", "debut"])["n"]
+        .sum()
+        .reindex(index, fill_value=0)
+    )
+    # String keys: protect() indexes parts with .loc, where a tuple would mean two axes.
+    keys = [f"{d}:{h}" for d, h in index]
+    parts = pd.Series(counts.to_numpy(dtype="int64"), index=pd.Index(keys, dtype=object))
+    parts[_OUTSIDE] = int(raw.loc[~inside, "n"].sum())
+    return parts
+
+
+def _presence(table: pd.DataFrame) -> pd.Series:
+    counts = table["contacts"]
+    shown = counts[(table["statut"] == PUBLISHED) & (counts > 0)].astype(float)
+    level = pd.Series("inconnue", index=table.index, dtype=object)
+    level[table["statut"] == BELOW_K] = "faible"
+    level[(table["statut"] == PUBLISHED) & (counts == 0)] = "aucune"
+    if len(shown):
+        q1, q2 = shown.quantile([1 / 3, 2 / 3])
+        level[shown.index] = np.where(
+            shown > q2, "forte", np.where(shown > q1, "moyenne", "faible")
+        )
+    return level
+
+
+def _profile_table(parts: pd.Series, settings: Settings, hours: tuple[int, int]) -> pd.DataFrame:
+    protected = protect(parts, settings=settings).table.drop(index=_OUTSIDE)
+    table = _slot_frame(hours)
+    table["contacts"] = protected["count"].to_numpy()
+    table["libelle"] = protected["label"].to_numpy()
+    table["statut"] = protected["status"].to_numpy()
+    table["presence"] = _presence(table).to_numpy()
+    return table
+
+
+def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
+    """One row per weekday × 2-hour slot: ``jour``, ``debut``, ``fin``, ``creneau``."""
+    index = _slot_index(hours)
+    table = pd.DataFrame(
+        {"jour": index.get_level_values("jour"), "debut": index.get_level_values("debut")}
+    )
+    table["fin"] = table["debut"] + SLOT_HOURS
+    table["creneau"] = [
+        slot_label(d, s) for d, s in zip(table["jour"], table["debut"], strict=True)
+    ]
+    return table
+
+
+def _profile_period(ws: Workspace, months: int) -> tuple[date, date] | None:
+    if not ws.has("contacts"):
+        return None
+    last = ws.query("SELECT max(date) AS d FROM contacts")["d"].iloc[0]
+    if last is None or pd.isna(last):
+        return None
+    end = (pd.Timestamp(str(last)) + pd.offsets.MonthEnd(0)).date()
+    start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
+    return start, end
+
+
+def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
+    """The 200 m cells attributed to the zone (same rule as the indicators)."""
+    grid = zone.to_crs(GRID_CRS)
+    xmin, ymin, xmax, ymax = grid.total_bounds
+    xs = np.arange(math.floor(xmin / 200) * 200, xmax, 200)
+    ys = np.arange(math.floor(ymin / 200) * 200, ymax, 200)
+    ex, ny = (a.ravel() for a in np.meshgrid(xs, ys))
+    candidates = cell_ids(ex + 1, ny + 1, resolution=200).astype(object)
+    owner = cells_in_zones(candidates, zone, kind=kind)
+    return [str(c) for c, o in zip(candidates, owner, strict=True) if o is not None]
+
+
+def contact_profile(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    zone: gpd.GeoDataFrame | None = None,
+    kind: ZoneKind = "commune",
+    communes: set[str] | None = None,
+    months: int = PROFILE_MONTHS,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+) -> Profile:
+    """The protected weekday × 2-hour profile of a zone, or of the territory.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    settings
+        Gives ``k`` and ``rounding``.
+    zone
+        One zone (a row of :func:`territory.analysis.priority.load_zones`, with ``code``); None
+        for the territory's profile.
+    kind
+        How contacts are attributed to the zone (``commune``, ``qpv``, ``cell``).
+    communes
+        The territory's communes (None: the whole workspace).
+    months
+        Whole months counted, ending with the month of the latest contact.
+    hours
+        Even hours of the outreach day, ``(start, end)``.
+
+    Returns
+    -------
+    Profile
+        Protected counts only; ``scope`` says whose profile it is.
+    """
+    period = _profile_period(ws, months)
+    if period is None:
+        empty = _slot_frame(hours)
+        empty["contacts"] = pd.array([pd.NA] * len(empty), dtype="Int64")
+        empty["libelle"] = "aucun contact importé"
+        empty["statut"] = "absent"
+        empty["presence"] = "inconnue"
+        return Profile(
+            empty, "territoire", None, ("aucun contact importé : pas de profil horaire",)
+        )
+    raw = _raw_profile(ws, period)
+    if communes is not None:
+        raw = raw[raw["commune"].isin(communes)]
+    territory_parts = _slotted(raw, hours)
+    notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
+    if zone is not None:
+        code = str(zone["code"].iloc[0])
+        if kind == "commune":
+            zone_raw = raw[raw["commune"] == code]
+        else:
+            cells = _zone_candidate_cells(zone, kind)
+            marks = ", ".join("?" * len(cells))
+            zone_raw = (
+                _raw_profile(ws, period, f"cell IN ({marks})", tuple(cells))
+                if cells
+                else raw.iloc[:0]
+            )
+            if communes is not None:
+                zone_raw = zone_raw[zone_raw["commune"].isin(communes)]
+        zone_parts = _slotted(zone_raw, hours)
+        slots = zone_parts.drop(_OUTSIDE)
+        rest = (territory_parts - zone_parts).drop(_OUTSIDE)
+        k = settings.k
+        if (slots >= k).all() and ((rest == 0) | (rest >= k)).all():
+            return Profile(
+                _profile_table(zone_parts, settings, hours), "zone", period, tuple(notes)
+            )
+        notes.append(
+            "profil de la zone non publiable (des créneaux de la zone ou du reste du territoire "
+            f"comptent moins de {k} contacts) : profil du territoire utilisé"
+        )
+    return Profile(
+        _profile_table(territory_parts, settings, hours), "territoire", period, tuple(notes)
+    )
+
+
+# ---------------------------------------------------------------------------- partners
+
+
+@lru_cache(maxsize=4096)
+def _hours(osm: str) -> opening_hours.OpeningHours | None:
+    try:
+        return opening_hours.OpeningHours(osm, country="FR")
+    except Exception:  # the library raises its own ParserError (not in its stubs)
+        return None
+
+
+def open_during(osm: str, start: datetime, end: datetime) -> bool | None:
+    """Whether a place is open during the **whole** of ``[start, end)`` (local time).
+
+    Returns ``None`` when the hours are empty, invalid or unknown over the slot.
+    """
+    text = (osm or "").strip()
+    if not text:
+        return None
+    parsed = _hours(text)
+    if parsed is None:
+        return None
+    states = {
+        str(state).rsplit(".", 1)[-1].upper() for _, _, state, _ in parsed.intervals(start, end)
+    }
+    if not states or "CLOSED" in states:
+        return False
+    if "UNKNOWN" in states:
+        return None
+    return states == {"OPEN"}
+
+
+def partner_slots(
+    partners: pd.DataFrame, *, week_start: date, hours: tuple[int, int] = DEFAULT_HOURS
+) -> pd.DataFrame:
+    """Whether each partner is open for the whole of each slot of the week of ``week_start``.
+
+    Parameters
+    ----------
+    partners
+        Rows with ``horaires`` (OSM opening_hours).
+    week_start
+        Any day of the week (snapped to its Monday); actual dates, so public holidays
+        (``PH off``) close the partner.
+    hours
+        Even hours of the outreach day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Booleans, one row per partner (same index), columns ``(jour, debut)``; unknown
+        hours count as closed.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"horaires": ["Mo-Fr 08:30-12:30,13:30-17:00; PH off"]})
+    >>> open_slots = partner_slots(p, week_start=date(2026, 11, 9), hours=(8, 18))
+    >>> [s for s in open_slots.columns if open_slots.loc[0, s]][:3]
+    [(0, 10), (0, 14), (1, 10)]
+    >>> bool(open_slots.loc[0, (2, 10)])  # Wednesday 11 November 2026 is a public holiday
+    False
+    """
+    monday = week_start - timedelta(days=week_start.weekday())
+    index = _slot_index(hours)
+    texts = partners["horaires"].fillna("").astype(str) if "horaires" in partners else None
+    rows = []
+    cache: dict[str, list[bool]] = {}
+    for text in texts if texts is not None else [""] * len(partners):
+        if text not in cache:
+            cache[text] = [
+                open_during(
+                    text,
+                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
+                    + timedelta(hours=s),
+                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
+                    + timedelta(hours=s + SLOT_HOURS),
+                )
+                is True
+                for d, s in index
+            ]
+        rows.append(cache[text])
+    return pd.DataFrame(rows, index=partners.index, columns=index, dtype=bool)
+
+
+# ---------------------------------------------------------------------------- transit
+
+
+def transit_slots(
+    stop_hours: pd.DataFrame,
+    stop_ids: list[str],
+    *,
+    stop_names: dict[str, str] | None = None,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+) -> pd.DataFrame:
+    """Departures per hour at the best-served of ``stop_ids`` in each slot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``(jour, debut)``: ``departs_par_heure`` (mean over the slot's hours
+        at the stop with most departures in the slot, 0 when none) and ``arret`` (its
+        name, ``""`` when none).
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"stop_id": ["a", "a", "b"], "weekday": [1, 1, 1],
+    ...                   "hour": [16, 17, 16], "departs": [3, 3, 4]})
+    >>> t = transit_slots(h, ["a", "b"], hours=(16, 18))
+    >>> t.loc[(1, 16), "departs_par_heure"], t.loc[(1, 16), "arret"]
+    (np.float64(3.0), 'a')
+    """
+    index = _slot_index(hours)
+    out = pd.DataFrame({"departs_par_heure": 0.0, "arret": ""}, index=index)
+    near = stop_hours[stop_hours["stop_id"].isin(set(stop_ids))]
+    h0, h1 = hours
+    near = near[(near["hour"] >= h0) & (near["hour"] < h1)]
+    if near.empty:
+        return out
+    start = h0 + (near["hour"] - h0) // SLOT_HOURS * SLOT_HOURS
+    per = (
+        near.assign(jour=near["weekday"], debut=start)
+        .groupby(["jour", "debut", "stop_id"])["departs"]
+        .sum()
+        .reset_index()
+        .sort_values(["jour", "debut", "departs", "stop_id"], ascending=[True, True, False, True])
+        .drop_duplicates(["jour", "debut"])
+        .set_index(["jour", "debut"])
+    )
+    names = stop_names or {}
+    out.loc[per.index, "departs_par_heure"] = per["departs"].to_numpy(float) / SLOT_HOURS
+    out.loc[per.index, "arret"] = [names.get(s, s) for s in per["stop_id"]]
+    return out
+
+
+# ---------------------------------------------------------------------------- combine
+
+
+def _partner_text(types: list[str]) -> str:
+    if not types:
+        return "aucun partenaire proche ouvert"
+    nouns = [PARTNER_PHRASES.get(t, t) for t in types[:_MAX_TYPES]]
+    more = len(types) - len(nouns)
+    verb = "ouvert" if len(nouns) == 1 else "ouverts"
+    if len(nouns) == 1 and nouns[0] in ("mission locale", "école de la 2e chance"):
+        verb = "ouverte"
+    joined = nouns[0] if len(nouns) == 1 else ", ".join(nouns[:-1]) + " et " + nouns[-1]
+    if more:
+        return f"{', '.join(nouns)} et {more} autre(s) type(s) ouverts"
+    return f"{joined} {verb}"
+
+
+def _transit_text(per_hour: float | None, stop: str) -> str:
+    if per_hour is None or (isinstance(per_hour, float) and math.isnan(per_hour)):
+        return "desserte inconnue"
+    if per_hour <= 0:
+        return "aucun départ à moins de 500 m"
+    where = f" (arrêt {stop})" if stop else ""
+    if per_hour < 1:
+        n = round(per_hour * SLOT_HOURS)
+        return f"{n} départ{'s' if n > 1 else ''} sur le créneau{where}"
+    if per_hour >= 12:
+        return f"{round(per_hour)} départs par heure{where}"
+    return f"un départ toutes les {round(60 / per_hour)} min{where}"
+
+
+def recommend_slots(
+    profile: Profile,
+    *,
+    partners: pd.DataFrame | None = None,
+    partner_open: pd.DataFrame | None = None,
+    transit: pd.DataFrame | None = None,
+    open_type: str | None = None,
+    top: int | None = 5,
+) -> pd.DataFrame:
+    """Slots ranked by observed presence, open partners and transit, with a sentence.
+
+    Parameters
+    ----------
+    profile
+        :func:`contact_profile` (protected).
+    partners
+        The partners considered (``nom``, ``type``), same index as ``partner_open``.
+    partner_open
+        :func:`partner_slots` of ``partners``.
+    transit
+        :func:`transit_slots` (None: transit unknown).
+    open_type
+        Keep only slots where a partner of this type is open for the whole slot.
+    top
+        Keep the best ``top`` slots (None: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Best first: the profile's columns, ``types_ouverts`` and ``partenaires_ouverts``
+        (lists), ``departs_par_heure``, ``arret``, ``score`` and ``phrase``.
+        Ranking: presence first (forte 3, moyenne 2, faible or unknown 1, none 0), then
+        the number of open partner types, then departures per hour (capped at 6);
+        ties by weekday and hour.
+    """
+    table = profile.table.copy()
+    keys = list(zip(table["jour"], table["debut"], strict=True))
+    types_open: list[list[str]] = [[] for _ in keys]
+    names_open: list[list[str]] = [[] for _ in keys]
+    if partners is not None and partner_open is not None and len(partners):
+        kinds = partners["type"].astype(str).to_numpy()
+        names = partners["nom"].astype(str).to_numpy()
+        matrix = partner_open.reindex(columns=pd.MultiIndex.from_tuples(keys)).to_numpy(bool)
+        for j in range(len(keys)):
+            rows = np.flatnonzero(matrix[:, j])
+            types_open[j] = list(dict.fromkeys(kinds[rows]))
+            names_open[j] = [str(n) for n in names[rows]]
+    table["types_ouverts"] = types_open
+    table["partenaires_ouverts"] = names_open
+    if transit is not None:
+        t = transit.reindex(pd.MultiIndex.from_tuples(keys))
+        table["departs_par_heure"] = t["departs_par_heure"].to_numpy(float)
+        table["arret"] = t["arret"].fillna("").to_numpy(object)
+    else:
+        table["departs_par_heure"] = np.nan
+        table["arret"] = ""
+    presence_score = table["presence"].map(_PRESENCE_SCORE).to_numpy(float)
+    departs = np.nan_to_num(table["departs_par_heure"].to_numpy(float), nan=0.0)
+    table["score"] = (
+        presence_score * 100
+        + table["types_ouverts"].map(len).to_numpy() * 10
+        + np.minimum(departs, 6)
+    )
+    where = " sur le territoire" if profile.scope == "territoire" else ""
+    table["phrase"] = [
+        ", ".join(
+            [
+                f"{row.creneau} : {PRESENCE[row.presence]}"
+                + (where if row.presence != "inconnue" else ""),
+                _partner_text(row.types_ouverts),
+                _transit_text(None if transit is None else row.departs_par_heure, row.arret),
+            ]
+        )
+        for row in table.itertuples(index=False)
+    ]
+    if open_type is not None:
+        table = table[table["types_ouverts"].map(lambda ts: open_type in ts)]
+    table = table.sort_values(
+        ["score", "jour", "debut"], ascending=[False, True, True], kind="stable"
+    )
+    table = table.reset_index(drop=True)
+    return table.head(top) if top is not None else table
+
+
+# ---------------------------------------------------------------------------- workspace
+
+
+@dataclass(frozen=True)
+class WhenResult:
+    """Recommended slots of one zone (what ``territory when --json`` prints).
+
+    Attributes
+    ----------
+    code, name, kind
+        The zone.
+    week_start
+        Monday of the week whose dates (public holidays) the partner hours use.
+    profile
+        The protected profile used (zone or territory).
+    slots
+        :func:`recommend_slots` output (best first).
+    partners
+        Partners considered: ``nom``, ``type``, ``type_libelle``, ``horaires``,
+        ``distance_m``.
+    notes
+        French notes.
+    """
+
+    code: str
+    name: str
+    kind: ZoneKind
+    week_start: date
+    profile: Profile
+    slots: pd.DataFrame
+    partners: pd.DataFrame
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        slots = [
+            {
+                "jour": WEEKDAYS_FR[int(r.jour)],
+                "debut": int(r.debut),
+                "fin": int(r.fin),
+                "creneau": r.creneau,
+                "contacts": r.libelle,
+                "presence": r.presence,
+                "partenaires_ouverts": list(r.partenaires_ouverts),
+                "types_ouverts": list(r.types_ouverts),
+                "departs_par_heure": None
+                if pd.isna(r.departs_par_heure)
+                else round(float(r.departs_par_heure), 1),
+                "arret": r.arret or None,
+                "phrase": r.phrase,
+            }
+            for r in self.slots.itertuples(index=False)
+        ]
+        profile = [
+            {
+                "jour": WEEKDAYS_FR[int(r.jour)],
+                "debut": int(r.debut),
+                "fin": int(r.fin),
+                "contacts": None if pd.isna(r.contacts) else int(r.contacts),
+                "libelle": r.libelle,
+                "presence": r.presence,
+            }
+            for r in self.profile.table.itertuples(index=False)
+        ]
+        partners = [
+            {
+                "nom": str(r.nom),
+                "type": str(r.type),
+                "horaires": str(r.horaires),
+                "distance_m": round(float(r.distance_m)),
+            }
+            for r in self.partners.itertuples(index=False)
+        ]
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "week_start": self.week_start.isoformat(),
+            "profile_scope": self.profile.scope,
+            "slots": slots,
+            "profile": profile,
+            "partners": partners,
+            "notes": list(self.notes),
+        }
+
+
+def _find_zone(
+    ws: Workspace, code: str, kind: ZoneKind | None, territory: str | None
+) -> tuple[gpd.GeoDataFrame, ZoneKind]:
+    if kind is None:
+        if _GRID_ID.match(code):
+            kind = "cell"
+        elif ws.has("qpv") and code in set(ws.read_table("qpv", columns=["code"])["code"]):
+            kind = "qpv"
+        else:
+            kind = "commune"
+    zones = load_zones(ws, kind, territory=territory)
+    match = zones[zones["code"].astype(str) == code]
+    if match.empty:
+        raise ValidationError(
+            f"zone « {code} » introuvable parmi les {len(zones)} zones de type {kind} "
+            "(code INSEE de commune, code QPV ou identifiant de carreau 1 km attendu)"
+        )
+    return match.reset_index(drop=True), kind
+
+
+def _near_partners(ws: Workspace, zone: gpd.GeoDataFrame, radius_m: float) -> pd.DataFrame:
+    columns = ["nom", "type", "type_libelle", "horaires", "distance_m"]
+    if not ws.has("partners"):
+        return pd.DataFrame(columns=columns)
+    partners = ws.read_layer("partners")
+    partners = partners[~(partners.geometry.isna() | partners.geometry.is_empty)]
+    if partners.empty:
+        return pd.DataFrame(columns=columns)
+    centre = zone_centres(zone).iloc[0]
+    dist = shapely.distance(
+        np.asarray(partners.to_crs("EPSG:2154").geometry.to_numpy(), dtype=object), centre
+    )
+    partners = partners.assign(distance_m=dist).sort_values(["distance_m", "nom"], kind="stable")
+    nearest_of_type = ~partners["type"].duplicated()
+    keep = (partners["distance_m"] <= radius_m) | nearest_of_type
+    out = pd.DataFrame(partners.loc[keep, [c for c in columns if c in partners]])
+    return out.reset_index(drop=True)
+
+
+def when(
+    ws: Workspace,
+    zone: str,
+    *,
+    settings: Settings,
+    kind: ZoneKind | None = None,
+    territory: str | None = None,
+    week_start: date | None = None,
+    open_type: str | None = None,
+    top: int | None = 5,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+    partner_radius_m: float = PARTNER_RADIUS_M,
+) -> WhenResult:
+    """Recommended slots for a zone (``territory when --zone CODE``).
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    zone
+        Commune INSEE code, QPV code or 1 km cell id.
+    settings
+        Gives ``k`` and ``rounding``.
+    kind
+        Zone kind (guessed from the code when omitted).
+    territory
+        Territory whose profile is the fallback (None: the whole workspace).
+    week_start
+        A day of the week to plan (default: next week).
+    open_type
+        Keep only slots where a partner of this type (``ML``, ``FT``…) is open.
+    top
+        Number of slots kept (None: every slot).
+    hours
+        Even hours of the outreach day.
+    partner_radius_m
+        Partners within this distance of the zone's centre, plus the nearest of each type.
+    """
+    if not ws.has("communes"):
+        raise WorkspaceError(
+            "aucune commune dans l'espace de travail : importez d'abord les communes"
+        )
+    found, kind = _find_zone(ws, zone, kind, territory)
+    scope = None if is_whole(territory) else resolve(ws, territory)
+    today = date.today()
+    week = week_start or today + timedelta(days=7 - today.weekday())
+    monday = week - timedelta(days=week.weekday())
+    profile = contact_profile(
+        ws, settings=settings, zone=found, kind=kind, communes=scope, hours=hours
+    )
+    notes = list(profile.notes)
+    partners = _near_partners(ws, found, partner_radius_m)
+    partner_open = (
+        partner_slots(partners, week_start=monday, hours=hours) if len(partners) else None
+    )
+    if partners.empty:
+        notes.append("aucun partenaire localisé : horaires des partenaires non pris en compte")
+    if open_type is not None and open_type not in set(partners.get("type", pd.Series(dtype=str))):
+        notes.append(
+            f"aucun partenaire de type « {PARTNER_PHRASES.get(open_type, open_type)} » proche"
+        )
+    transit = None
+    stop_hours = load_stop_hours(ws) if ws.has("stops") else None
+    if stop_hours is not None:
+        stops = ws.read_layer("stops")
+        zone_m = found.to_crs("EPSG:2154").geometry.iloc[0]
+        stops_m = np.asarray(stops.to_crs("EPSG:2154").geometry.to_numpy(), dtype=object)
+        near = shapely.dwithin(stops_m, zone_m, STOP_RADIUS_M)
+        ids = stops.loc[near, "stop_id"].astype(str).tolist()
+        names = dict(zip(stops["stop_id"].astype(str), stops["nom"].astype(str), strict=True))
+        transit = transit_slots(stop_hours, ids, stop_names=names, hours=hours)
+        notes.append(
+            f"desserte : semaine de référence du GTFS ({ws.layers()['stop_hours'].vintage}), "
+            "arrêt le mieux desservi à moins de 500 m"
+        )
+    else:
+        notes.append("desserte par heure inconnue (horaires du GTFS non stockés)")
+    slots = recommend_slots(
+        profile,
+        partners=partners,
+        partner_open=partner_open,
+        transit=transit,
+        open_type=open_type,
+        top=top,
+    )
+    if partners is not None and len(partners):
+        notes.append(
+            "partenaires : ouverts sur tout le créneau, semaine du "
+            f"{monday:%d/%m/%Y} (jours fériés compris) ; "
+            + ", ".join(
+                f"{r.nom} ({format_distance(float(r.distance_m))})"
+                for r in partners.head(5).itertuples(index=False)
+            )
+        )
+    return WhenResult(
+        code=str(found["code"].iloc[0]),
+        name=str(found["nom"].iloc[0]) if "nom" in found else str(found["code"].iloc[0]),
+        kind=kind,
+        week_start=monday,
+        profile=profile,
+        slots=slots,
+        partners=partners,
+        notes=tuple(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,1 @@
+"""The fictional demo territory, written as official-format source files."""

@@ -1,0 +1,1183 @@
+"""Contact logs: read a team's export, anonymise at the door, count for the map.
+
+Person-level data exists only inside :func:`read_contacts`, chunk by chunk, in
+memory. What comes out (and is stored) is the anonymised table of ``ARCHITECTURE.md``:
+the 200 m cell (EPSG:3035 id) instead of the location, date + hour instead of the
+time, a keyed hash of the person key instead of the key (:func:`person_pseudonyms`),
+categories normalised to fixed lists, and no free text. Counts leave the store only
+through :mod:`territory.privacy.protect`.
+
+Refused rows and rows waiting for geocoding keep their original content in memory and
+are written only beside the team's own file (:func:`write_side_files`); stored contacts
+older than the retention period are deleted by :func:`purge`.
+
+Speed (figures in ``BENCHMARKS.md``): Arrow parses the CSV, every step per row is
+vectorised, Python runs once per distinct value (categories), person keys and rows are
+hashed by one vectorised keyed hash (SipHash-2-4), communes are found per 200 m cell,
+and the store appends the rows chunk by chunk in one transaction
+(:meth:`territory.store.Workspace.appending`), so that memory does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import csv
+import hmac
+import io
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import shapely
+from pyproj import Transformer
+
+from territory._errors import InputFileError, ValidationError
+from territory.grid import GRID_CRS, cell_ids
+from territory.io._validate import (
+    SPREADSHEET_ERRORS,
+    find_columns,
+    normalise_name,
+    require_columns,
+)
+from territory.io.report import ImportReport
+from territory.settings import Settings
+from territory.store import Workspace
+
+STORED_COLUMNS = [
+    "cell",
+    "commune",
+    "date",
+    "hour",
+    "statut",
+    "tranche_age",
+    "sexe",
+    "partenaire",
+    "personne",
+    "fingerprint",
+]
+
+STATUSES = {
+    "premier contact": ["premier", "1er contact", "nouveau", "first contact", "premiere rencontre"],
+    "contact répété": ["contact repete", "repete", "repeat", "suivi", "deja rencontre"],
+    "hors radars": [
+        "invisible",
+        "hors radar",
+        "hors radars / invisible",
+        "inconnu des institutions",
+    ],
+    "entrée en parcours": ["entree en parcours", "parcours", "entree parcours"],
+    "accompagné": ["accompagne", "accompagnement"],
+    "sortie positive": ["sortie", "sortie positive", "emploi", "formation"],
+}
+UNKNOWN = "non renseigné"
+AGE_BANDS = ["16-17", "18-21", "22-25", "26-29"]
+
+_SYNONYMS: dict[str, list[str]] = {
+    "date": ["date_contact", "date_heure", "datetime", "date_rencontre", "horodatage"],
+    "heure": ["heure", "heure_contact", "time"],
+    "longitude": ["lon", "lng", "long"],
+    "latitude": ["lat"],
+    "x": ["x_l93", "x_lambert93", "coord_x"],
+    "y": ["y_l93", "y_lambert93", "coord_y"],
+    "adresse": ["address", "adresse_contact", "lieu"],
+    "statut": ["status", "situation", "type_contact"],
+    "tranche_age": ["age", "tranche", "age_band", "classe_age"],
+    "date_naissance": ["naissance", "birth_date"],
+    "sexe": ["sex", "genre"],
+    "partenaire": ["partenaire_orientation", "orientation", "orientation_vers"],
+    "personne": ["id_personne", "person_key", "identifiant", "id_jeune", "pseudo"],
+}
+_DATE_FORMATS = (
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+)
+_METRO = (-5.6, 41.2, 10.0, 51.2)
+REASON_COLUMN = "motif_refus"
+"""Column added to the refused rows: why each one was refused (French)."""
+DUPLICATE_REASON = "ligne en double dans le fichier (même date, lieu, personne)"
+
+
+@dataclass(frozen=True)
+class ContactsRead:
+    """The anonymised rows of one file and their report.
+
+    ``pending`` (rows waiting for geocoding) and ``refused_rows`` (refused rows plus
+    :data:`REASON_COLUMN`; a line with the wrong number of fields as its raw text in
+    the first column) hold the ORIGINAL, person-level content: they exist in memory
+    only, and :func:`write_side_files` writes them beside the team's own file, never
+    into the workspace.
+    """
+
+    rows: pd.DataFrame
+    report: ImportReport
+    pending: pd.DataFrame
+    refused_rows: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SideFiles:
+    """Where the refused and pending rows of an import were written (``None``: none)."""
+
+    refused: Path | None
+    pending: Path | None
+
+
+def side_file_paths(path: Path) -> SideFiles:
+    """``<stem>.refus.csv`` and ``<stem>.a_geocoder.csv``, beside the input file."""
+    path = Path(path)
+    return SideFiles(
+        refused=path.with_name(f"{path.stem}.refus.csv"),
+        pending=path.with_name(f"{path.stem}.a_geocoder.csv"),
+    )
+
+
+def write_side_files(result: ContactsRead, path: Path) -> SideFiles:
+    """Write the refused and pending rows beside ``path`` (``;``, UTF-8 with BOM).
+
+    Each file is overwritten on every import, and removed when this import has no
+    such row, so that it always describes the last import. The report gets a note
+    naming each file written (or saying why it could not be).
+    """
+    targets = side_file_paths(path)
+    written: dict[str, Path | None] = {}
+    for key, rows, target, what in (
+        ("refused", result.refused_rows, targets.refused, "ligne(s) refusée(s)"),
+        ("pending", result.pending, targets.pending, "ligne(s) à géocoder"),
+    ):
+        assert target is not None
+        written[key] = None
+        try:
+            if len(rows):
+                rows.to_csv(target, sep=";", index=False, encoding="utf-8-sig")
+                written[key] = target
+                result.report.note(
+                    f"{len(rows)} {what} écrite(s) dans {target} (données personnelles : "
+                    "à garder avec le fichier d'origine)"
+                )
+            else:
+                target.unlink(missing_ok=True)
+        except OSError as exc:
+            result.report.note(f"{what} : impossible d'écrire {target} ({exc.strerror or exc})")
+    return SideFiles(refused=written["refused"], pending=written["pending"])
+
+
+def retention_cutoff(today: date, months: int) -> date:
+    """``today`` minus ``months`` months (the day clamped to the month's length)."""
+    if months < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois (au moins 1)")
+    index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(index, 12)
+    if year < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois")
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
+
+
+def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
+    """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
+
+    Returns the number of contacts deleted (0 when the workspace holds none).
+    Contacts dated exactly on the cutoff day are kept.
+    """
+    cutoff = retention_cutoff(today, older_than_months)
+    if not ws.has("contacts"):
+        return 0
+    return ws.delete_rows("contacts", "date < ?", (cutoff.isoformat(),))
+
+
+def load_secret(settings: Settings) -> bytes:
+    """The HMAC secret, created (32 random bytes, mode 600) on first use, outside the workspace."""
+    path = Path(settings.secret_path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+class RowSink(Protocol):
+    """Where :func:`read_contacts` hands the anonymised rows, chunk by chunk."""
+
+    def write(self, rows: pd.DataFrame) -> None:
+        """Take the anonymised rows of one chunk (columns :data:`STORED_COLUMNS`).
+
+        ``cell`` and ``commune`` are categorical (the store counts the rows per cell
+        from their codes), ``hour`` is an integer, the other columns hold ``str``.
+        """
+
+    def discard(self) -> None:
+        """Forget every row written so far: the file is about to be read again."""
+
+
+def read_contacts(
+    path: Path,
+    *,
+    communes: gpd.GeoDataFrame,
+    secret: bytes,
+    mapping: Mapping[str, str] | None = None,
+    chunksize: int = 100_000,
+    sink: RowSink | None = None,
+) -> ContactsRead:
+    """Read a CSV or XLSX contact export and return only anonymised rows.
+
+    Parameters
+    ----------
+    path
+        CSV in French or international conventions (``;`` or ``,``, UTF-8 with or
+        without BOM or Windows-1252, decimal comma, ``dd/mm/yyyy HH:MM`` or ISO), or a
+        spreadsheet (``.xlsx``, ``.xls``, ``.ods``).
+    communes
+        The territory's communes (EPSG:4326): a contact outside all of them is refused.
+    secret
+        Secret of the person pseudonyms and of the row fingerprints (kept outside the
+        workspace).
+    mapping
+        Optional explicit ``{canonical name: file column}`` overriding the synonyms.
+    chunksize
+        Rows per chunk: memory stays bounded whatever the file size.
+    sink
+        Where to hand the anonymised rows, chunk by chunk, instead of keeping them: the
+        ``rows`` of the result are then empty, and memory does not grow with the file.
+        ``sink.discard()`` is called when the file must be read again from its start
+        (lines with the wrong number of fields are only found on the way). Kept rows
+        have object columns; the sink's have categorical ``cell`` and ``commune``.
+
+    Notes
+    -----
+    A CSV is parsed by Arrow's multi-threaded reader; a file it cannot read exactly as
+    pandas would (wrong number of fields on a line, quoted line breaks, duplicate or
+    empty column names, undecodable bytes) is read again by pandas, whose tolerant
+    parser reports each bad line. Everything per row is vectorised; what is computed in
+    Python is computed once per distinct value of a chunk (normalised categories), and
+    person keys are hashed once per distinct key of a chunk. Communes are found once per
+    200 m cell: a cell that no commune boundary crosses gives its commune to all its
+    points, and only the points of cells crossed by a boundary are tested one by one
+    (same answer as testing every point).
+
+    The row fingerprint (``fingerprint``, which makes re-imports idempotent) is a keyed
+    SipHash-2-4 of the row's fields, see :func:`row_fingerprints`.
+    """
+    path = Path(path)
+    context = _Context.build(communes, secret)
+    kept: list[pd.DataFrame] = []
+    emit = sink.write if sink is not None else kept.append
+    for attempt, reader in enumerate(_READERS):
+        report = ImportReport(kind="contacts", source=path.name)
+        if attempt:  # the previous reader gave up: read again from the start
+            kept.clear()
+            if sink is not None:
+                sink.discard()
+        try:
+            accepted, waiting, refused = _read_all(
+                path, mapping, chunksize, context, report, emit, reader=reader
+            )
+            break
+        except _Retry:
+            continue
+    rows = (
+        pd.concat(kept, ignore_index=True).astype({"cell": object, "commune": object})
+        if kept
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in STORED_COLUMNS})
+    )
+    report.accepted = accepted
+    pending = pd.concat(waiting, ignore_index=True) if waiting else pd.DataFrame()
+    refused_rows = pd.DataFrame(columns=[REASON_COLUMN], dtype=object)
+    if refused:
+        refused_rows = pd.concat(refused, ignore_index=True).fillna("")
+        columns = [c for c in refused_rows.columns if c != REASON_COLUMN]
+        refused_rows = refused_rows[[*columns, REASON_COLUMN]]
+    report.pending = len(pending)
+    if report.pending:
+        report.note(
+            f"{report.pending} ligne(s) avec une adresse seulement : « à géocoder », conservées"
+        )
+    return ContactsRead(rows.reset_index(drop=True), report.check(), pending, refused_rows)
+
+
+FIELD_LABELS = {
+    "date": "Date (et heure)",
+    "heure": "Heure (colonne à part)",
+    "longitude": "Longitude (WGS84)",
+    "latitude": "Latitude (WGS84)",
+    "x": "X (Lambert-93)",
+    "y": "Y (Lambert-93)",
+    "adresse": "Adresse (à géocoder)",
+    "statut": "Statut",
+    "tranche_age": "Tranche d'âge",
+    "date_naissance": "Date de naissance",
+    "sexe": "Sexe",
+    "partenaire": "Partenaire d'orientation",
+    "personne": "Identifiant de la personne",
+}
+"""The fields a contact export can map, with their French labels (the page's mapping)."""
+
+
+@dataclass(frozen=True)
+class ContactsPreview:
+    """The first rows of a contact export and the columns recognised by their names.
+
+    ``rows`` is person-level: it is shown to the user who chose the file, never stored.
+    """
+
+    rows: pd.DataFrame
+    found: dict[str, str]
+
+
+def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
+    """The first ``rows`` rows of a contact export (read as text) and its recognised columns.
+
+    Raises :class:`~territory.InputFileError` (French) for a missing, empty or
+    unreadable file, like :func:`read_contacts`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"fichier introuvable : {path}")
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+            table = pd.read_excel(
+                path, dtype=str, keep_default_na=False, engine="calamine", nrows=rows
+            )
+        else:
+            encoding, sep = _sniff(path)
+            table = pd.read_csv(
+                path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
+                nrows=rows, on_bad_lines="skip", engine="python",
+            )  # fmt: skip
+    except (*SPREADSHEET_ERRORS, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path.name} illisible : {exc}") from exc
+    return ContactsPreview(table, find_columns(table.columns, _SYNONYMS))
+
+
+def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
+    """Raw counts per (cell, commune), the input of ``protect_density``."""
+    return (
+        contacts.groupby(["cell", "commune"], as_index=False).size().rename(columns={"size": "n"})
+    )
+
+
+def row_fingerprints(rows: pd.DataFrame, secret: bytes) -> npt.NDArray[np.uint64]:
+    """Keyed 64-bit fingerprint of each row of a contact file (all its fields, in order).
+
+    The fields of a row are joined with ``\\x1f`` and hashed with SipHash-2-4 (the hash
+    of :func:`pandas.util.hash_array`, followed by its fixed bijective mixing). Its
+    128-bit key is 16 ASCII characters (112 secret bits) taken from
+    ``HMAC-SHA256(secret, "territory row fingerprint v2")``. SipHash is a keyed
+    pseudo-random function: without the secret, a fingerprint tells nothing about its
+    row and a guessed row cannot be checked against the stored fingerprints. It replaces
+    a per-row HMAC-SHA256 computed in a Python loop, several times slower.
+
+    64 bits make accidental equality unlikely but not impossible: among ``n`` distinct
+    rows, the chance that two share a fingerprint is about ``n² / 2⁶⁵`` (3 × 10⁻⁸ for
+    a million rows, 3 × 10⁻⁶ for ten million); such a row would be taken for a
+    duplicate and not stored. Stored as 16 hex characters. Fingerprints of the earlier
+    format (20 hex characters, HMAC-SHA256 of the row) never equal these: a file
+    imported before the change and imported again would be stored a second time.
+    """
+    if not len(rows):
+        return np.empty(0, dtype=np.uint64)
+    arrays = [_to_arrow(rows[c]) for c in rows.columns]
+    joined = pc.binary_join_element_wise(
+        *arrays, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement=""
+    )
+    return _keyed_hashes(joined, _siphash_key(secret, _FINGERPRINT_PURPOSE))
+
+
+def fingerprint_text(fingerprints: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
+    """Fingerprints as stored: 16 lowercase hex characters each."""
+    raw = np.ascontiguousarray(fingerprints, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.empty((len(raw), 16), dtype=np.uint8)
+    digits[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    digits[:, 1::2] = _HEX_DIGITS[raw & 15]
+    # Python strings made by Arrow from the bytes: faster than through numpy's "U16"
+    offsets = np.arange(0, 16 * len(raw) + 1, 16, dtype=np.int64)
+    text = pa.Array.from_buffers(
+        pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
+    )
+    return text.to_numpy(zero_copy_only=False)
+
+
+# ------------------------------------------------------------------ private
+_READERS = ("arrow", "c", "python")
+"""CSV readers in the order they are tried (each one gives up with :class:`_Retry`)."""
+_TYPED = ("cell", "commune", "hour")  # columns of the anonymised rows that are not object
+_HASHED_AT_ONCE = 25_000  # texts made into Python bytes at a time
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_CELL = 200  # metres: the only resolution stored
+_KEY_SHIFT = 24  # cell key: (east / 200) << 24 | (north / 200)
+_CELL_MARGIN_DEG = 1e-5  # about 1 m: a cell's lon/lat box is widened by this much
+_TO_GRID = Transformer.from_crs("EPSG:4326", GRID_CRS, always_xy=True)
+_FROM_GRID = Transformer.from_crs(GRID_CRS, "EPSG:4326", always_xy=True)
+_STRICT_NUMBER = r"^-?[0-9]{1,15}(\.[0-9]{1,20})?$"
+# Layouts parsed without strptime; anything else goes through _DATE_FORMATS. Each one is
+# also one of _DATE_FORMATS, and any of them that reads such a string reads the same moment.
+_DATE_LAYOUTS = (
+    "DD/MM/YYYY hh:mm",
+    "DD/MM/YYYY hh:mm:ss",
+    "YYYY-MM-DD hh:mm",
+    "YYYY-MM-DDThh:mm:ss",
+    "YYYY-MM-DD hh:mm:ss",
+    "YYYY-MM-DDThh:mm",
+)
+
+
+class _Retry(Exception):
+    """This CSV reader cannot read the file exactly: the next one must (from the start)."""
+
+
+@dataclass
+class _Context:
+    """What every chunk needs: the communes, their indexes, the keyed hashes, a cell cache."""
+
+    index: shapely.STRtree  # the communes
+    geoms: np.ndarray  # their geometries, prepared
+    borders: shapely.STRtree  # their boundaries, in pieces of a few vertices
+    code_of: npt.NDArray[np.intp]  # each commune's code, as an index into ``codes``
+    codes: pd.Index  # the distinct commune codes (str objects)
+    secret: bytes
+    person_key: str  # SipHash key of the person pseudonyms
+    cell_keys: npt.NDArray[np.int64]  # sorted keys of the cells already classified
+    cell_class: npt.NDArray[np.intp]  # their commune (index), -1 border, -2 no commune
+    cell_names: npt.NDArray[np.object_]  # their INSEE ids
+
+    @classmethod
+    def build(cls, communes: gpd.GeoDataFrame, secret: bytes) -> _Context:
+        geoms = communes.geometry.to_numpy()
+        shapely.prepare(geoms)
+        code_of, codes = pd.factorize(communes["code"].astype(str).to_numpy(dtype=object))
+        return cls(
+            index=shapely.STRtree(geoms),
+            geoms=geoms,
+            borders=shapely.STRtree(_boundary_pieces(geoms)),
+            code_of=code_of,
+            codes=pd.Index(codes, dtype=object),
+            secret=secret,
+            person_key=_siphash_key(secret, _PERSON_PURPOSE),
+            cell_keys=np.empty(0, dtype=np.int64),
+            cell_class=np.empty(0, dtype=np.intp),
+            cell_names=np.empty(0, dtype=object),
+        )
+
+    def classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Commune index of each cell (sorted unique ``keys``), -1 border, -2 none."""
+        where = np.searchsorted(self.cell_keys, keys)
+        known = where < len(self.cell_keys)
+        known[known] = self.cell_keys[where[known]] == keys[known]
+        if not known.all():
+            new = keys[~known]
+            east = (new >> _KEY_SHIFT) * _CELL
+            north = (new & ((1 << _KEY_SHIFT) - 1)) * _CELL
+            names = cell_ids(east, north, resolution=_CELL).astype(object)
+            self.cell_keys = np.concatenate([self.cell_keys, new])
+            self.cell_class = np.concatenate([self.cell_class, self._classify(new)])
+            self.cell_names = np.concatenate([self.cell_names, names])
+            order = np.argsort(self.cell_keys, kind="stable")
+            self.cell_keys = self.cell_keys[order]
+            self.cell_class, self.cell_names = self.cell_class[order], self.cell_names[order]
+            where = np.searchsorted(self.cell_keys, keys)
+        return self.cell_class[where]
+
+    def cell_ids(self, keys: npt.NDArray[np.int64]) -> pd.Categorical:
+        """INSEE ids of the cells of ``keys`` (classified already), as a categorical."""
+        unique, inverse = np.unique(keys, return_inverse=True)
+        names = self.cell_names[np.searchsorted(self.cell_keys, unique)]
+        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(names, dtype=object))
+
+    def _classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        # The cell's corners in lon/lat, boxed and widened by about a metre: every point
+        # snapped to the cell lies inside (the edges of a 200 m square bend by well under
+        # a millimetre between the two projections).
+        east = (keys >> _KEY_SHIFT).astype(float) * _CELL
+        north = (keys & ((1 << _KEY_SHIFT) - 1)).astype(float) * _CELL
+        xs = np.stack([east, east + _CELL, east, east + _CELL], axis=1)
+        ys = np.stack([north, north, north + _CELL, north + _CELL], axis=1)
+        lon, lat = _FROM_GRID.transform(xs.ravel(), ys.ravel())
+        lon, lat = np.reshape(lon, xs.shape), np.reshape(lat, ys.shape)
+        boxes = shapely.box(
+            lon.min(axis=1) - _CELL_MARGIN_DEG,
+            lat.min(axis=1) - _CELL_MARGIN_DEG,
+            lon.max(axis=1) + _CELL_MARGIN_DEG,
+            lat.max(axis=1) + _CELL_MARGIN_DEG,
+        )
+        # A box that no commune boundary crosses is connected and boundary-free: the
+        # communes holding one of its points hold them all, so its centre decides for
+        # every point of the cell (whatever the communes' validity or overlaps).
+        crossed = np.zeros(len(keys), dtype=bool)
+        crossed[self.borders.query(boxes, predicate="intersects")[0]] = True
+        result = np.full(len(keys), -1, dtype=np.intp)
+        clear = np.flatnonzero(~crossed)
+        centre = self.communes_of_points(lon[clear].mean(axis=1), lat[clear].mean(axis=1))
+        result[clear] = np.where(centre >= 0, centre, -2)
+        return result
+
+    def communes_of_points(
+        self, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.intp]:
+        """Commune index of each point (-1: none), tested point by point.
+
+        Same pairs, in the same order, as ``query(points, predicate="intersects")``:
+        the candidates by bounding box, then one vectorised test against the prepared
+        communes.
+        """
+        inside = np.full(len(lon), -1, dtype=np.intp)
+        if len(lon):
+            points = shapely.points(lon, lat)
+            hit_point, hit_poly = self.index.query(points)
+            hit = shapely.intersects(self.geoms[hit_poly], points[hit_point])
+            hit_point, hit_poly = hit_point[hit], hit_poly[hit]
+            inside[hit_point[::-1]] = hit_poly[::-1]  # first commune wins on borders
+        return inside
+
+    def place(
+        self, lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+        """200 m cell key and commune index (-1: none) of each point."""
+        x, y = _TO_GRID.transform(lon, lat)
+        east = np.floor(np.asarray(x) / _CELL).astype(np.int64)
+        north = np.floor(np.asarray(y) / _CELL).astype(np.int64)
+        keys = (east << _KEY_SHIFT) | north
+        unique, inverse = np.unique(keys, return_inverse=True)
+        commune = self.classify(unique)[inverse]
+        border = np.flatnonzero(commune == -1)
+        if len(border):
+            commune[border] = self.communes_of_points(lon[border], lat[border])
+        commune[commune == -2] = -1
+        return keys, commune
+
+
+def _boundary_pieces(geoms: np.ndarray, vertices: int = 16) -> npt.NDArray[np.object_]:
+    """The rings of ``geoms`` cut into linestrings of at most ``vertices`` segments.
+
+    Short pieces keep an index of boundaries precise (a box is tested against a few
+    segments, not against a whole commune outline).
+    """
+    rings = shapely.get_rings(shapely.get_parts(geoms[~shapely.is_missing(geoms)]))
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    if len(coords) < 2:
+        return np.empty(0, dtype=object)
+    # Segment i joins coords[i] and coords[i + 1] when both belong to the same ring.
+    segment = np.flatnonzero(ring[:-1] == ring[1:])
+    first = np.r_[0, np.flatnonzero(np.diff(ring)) + 1]  # first coordinate of each ring
+    piece = ring[segment] * 1_000_000 + (segment - first[ring[segment]]) // vertices
+    _, piece = np.unique(piece, return_inverse=True)
+    # Each piece: the start of each of its segments, then the end of its last segment.
+    last = np.r_[piece[1:] != piece[:-1], True]
+    points = np.concatenate([coords[segment], coords[segment[last] + 1]])
+    owner = np.concatenate([piece, piece[last]])
+    order = np.concatenate([np.arange(len(segment)) * 2, np.flatnonzero(last) * 2 + 1])
+    sort = np.lexsort((order, owner))
+    return shapely.linestrings(points[sort], indices=owner[sort])
+
+
+def _read_all(
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    chunksize: int,
+    context: _Context,
+    report: ImportReport,
+    emit: Callable[[pd.DataFrame], None],
+    *,
+    reader: str,
+) -> tuple[int, list[pd.DataFrame], list[pd.DataFrame]]:
+    """Hand the anonymised rows to ``emit``; accepted count, pending and refused rows.
+
+    Refused rows are few (bounded by the errors in the file); rows repeated within
+    the file are refused here, chunk by chunk, so that their content is still at hand.
+    """
+    waiting: list[pd.DataFrame] = []
+    refused: list[pd.DataFrame] = []
+    bad_lines: list[tuple[str, str]] = []  # (raw text, reason) of ragged lines
+    seen = np.empty(0, dtype=np.uint64)  # sorted fingerprints of the rows accepted so far
+    accepted = 0
+    first_row = 2  # line 1 is the header
+    first_column = "ligne"
+    for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, reader=reader):
+        first_column = str(chunk.columns[0]) if len(chunk.columns) else first_column
+        if bad_lines:
+            refused.append(_ragged_rows(bad_lines, first_column))
+        rows, pending, reasons, fingerprints = _anonymise_chunk(
+            chunk, found, context, report, first_row
+        )
+        repeated = pd.Series(fingerprints).duplicated().to_numpy() | _among(fingerprints, seen)
+        if repeated.any():
+            position = chunk.index.get_indexer(rows.index[repeated])
+            reasons[position] = DUPLICATE_REASON
+            for p in position:
+                report.refuse(first_row + int(p), DUPLICATE_REASON)
+            report.accepted -= int(repeated.sum())
+            rows = rows[~repeated]
+        # Two sorted runs: the stable sort (timsort) merges them in linear time.
+        seen = np.sort(np.concatenate([seen, np.sort(fingerprints[~repeated])]), kind="stable")
+        if (reasons != "").any():
+            refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
+        if len(rows):
+            emit(rows.reset_index(drop=True))
+        accepted += len(rows)
+        if len(pending):
+            waiting.append(pending)
+        first_row += len(chunk)
+    if bad_lines:  # ragged lines after the last chunk
+        refused.append(_ragged_rows(bad_lines, first_column))
+    return accepted, waiting, refused
+
+
+def _among(values: npt.NDArray[np.uint64], sorted_set: npt.NDArray[np.uint64]) -> np.ndarray:
+    """Whether each value is in ``sorted_set`` (a sorted array)."""
+    if not len(sorted_set) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    order = np.argsort(values)  # sorted needles: each search starts near the last one
+    where = np.empty(len(values), dtype=np.intp)
+    where[order] = np.searchsorted(sorted_set, values[order])
+    where = np.minimum(where, len(sorted_set) - 1)
+    return sorted_set[where] == values
+
+
+def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
+    """Ragged lines as refused rows: raw text in the first column; empties ``bad_lines``."""
+    text, reasons = zip(*bad_lines, strict=True)
+    bad_lines.clear()
+    return pd.DataFrame({column: list(text), REASON_COLUMN: list(reasons)}, dtype=object)
+
+
+def _chunks(
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    chunksize: int,
+    report: ImportReport,
+    bad_lines: list[tuple[str, str]],
+    *,
+    reader: str,
+) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
+    if not path.exists():
+        raise InputFileError(f"fichier introuvable : {path}")
+    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+        try:
+            table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
+        except SPREADSHEET_ERRORS as exc:
+            raise InputFileError(f"{path.name} illisible : {exc}") from exc
+        yield from _checked([table], path, mapping)
+        return
+    encoding, sep = _sniff(path)
+    if reader == "arrow":
+        yield from _checked(_arrow_chunks(path, encoding, sep, chunksize), path, mapping)
+        return
+    strict = reader == "c"
+
+    def ragged(fields: list[str]) -> None:
+        why = f"nombre de champs incorrect ({len(fields)}) : ligne ignorée"
+        report.read += 1
+        report.refuse("?", why)
+        bad_lines.append((sep.join(fields), why))
+        return None
+
+    options = (
+        {"on_bad_lines": "error", "engine": "c"}
+        if strict
+        else {"on_bad_lines": ragged, "engine": "python"}
+    )
+    chunks: Any = pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=str,
+        keep_default_na=False,
+        chunksize=chunksize,
+        **options,
+    )
+    try:
+        with chunks:
+            yield from _checked(chunks, path, mapping)
+    except pd.errors.ParserError as exc:
+        if strict:
+            raise _Retry from exc
+        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+
+
+def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterator[pd.DataFrame]:
+    """Chunks of ``chunksize`` rows read by Arrow, as pandas would read them (``str``).
+
+    Raises :class:`_Retry` whenever Arrow's reading could differ from pandas'.
+    """
+    names = _header(path, encoding, sep)
+    if not names or len(set(names)) != len(names) or "" in names:
+        raise _Retry  # pandas renames such columns ("Unnamed: 1", "a.1")
+    try:
+        stream = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                # Arrow skips a UTF-8 BOM itself; other encodings go through Python's codec.
+                encoding="utf8" if encoding == "utf-8-sig" else encoding,
+                block_size=1 << 20,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        if stream.schema.names != names:
+            raise _Retry
+        held: list[pa.RecordBatch] = []
+        count = start = 0
+        for batch in stream:
+            held.append(batch)
+            count += batch.num_rows
+            while count >= chunksize:
+                table = pa.Table.from_batches(held, schema=stream.schema)
+                yield _frame(table.slice(0, chunksize), start)
+                start += chunksize
+                rest = table.slice(chunksize)
+                held, count = rest.to_batches(), rest.num_rows
+        if count or not start:
+            yield _frame(pa.Table.from_batches(held, schema=stream.schema), start)
+    except (pa.ArrowInvalid, UnicodeError) as exc:
+        raise _Retry from exc
+
+
+def _header(path: Path, encoding: str, sep: str) -> list[str] | None:
+    """Column names of the CSV's first line (None when it cannot be read here)."""
+    with open(path, encoding=encoding, errors="strict", newline="") as fh:
+        try:
+            return next(csv.reader(fh, delimiter=sep))
+        except (StopIteration, UnicodeError, csv.Error):
+            return None
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str"
+
+
+def _frame(table: pa.Table, start: int) -> pd.DataFrame:
+    frame = table.to_pandas(types_mapper={pa.large_string(): _STR}.get)
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+def _checked(
+    chunks: Iterable[pd.DataFrame], path: Path, mapping: Mapping[str, str] | None
+) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
+    """Chunks with the column mapping, checked once on the header."""
+    found: dict[str, str] | None = None
+    for chunk in chunks:
+        if found is None:
+            found = find_columns(chunk.columns, _SYNONYMS)
+            if mapping:
+                found.update({k: v for k, v in mapping.items() if v in chunk.columns})
+            require_columns(found, ["date"], file=path.name, columns=chunk.columns, kind="contacts")
+            has_location = {"longitude", "latitude"} <= found.keys() or {"x", "y"} <= found.keys()
+            if not has_location and "adresse" not in found:
+                require_columns(
+                    found,
+                    ["longitude", "latitude"],
+                    file=path.name,
+                    columns=chunk.columns,
+                    kind="contacts",
+                )
+        yield chunk, found
+
+
+def _sniff(path: Path) -> tuple[str, str]:
+    """Encoding and separator, from the first 64 KB only (not the whole file)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        raise InputFileError(f"{path.name} est vide")
+    try:
+        # Not final: a character cut by the 64 KB limit is no reason to leave UTF-8.
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        text, encoding = decoder.decode(head, final=False), "utf-8-sig"
+    except UnicodeDecodeError:
+        text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
+    first = io.StringIO(text).readline()
+    sep = max((";", ",", "\t"), key=first.count)
+    return encoding, sep
+
+
+def _anonymise_chunk(
+    chunk: pd.DataFrame,
+    found: dict[str, str],
+    context: _Context,
+    report: ImportReport,
+    first_row: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, npt.NDArray[np.uint64]]:
+    """Anonymised accepted rows (indexed like ``chunk``), pending rows (original
+    content), the refusal reason of each row of ``chunk`` (``""``: not refused) and
+    the fingerprints of the accepted rows."""
+    n = len(chunk)
+    report.read += n
+    line = np.arange(first_row, first_row + n)
+    reason = np.full(n, "", dtype=object)
+
+    when = _parse_dates(chunk, found)
+    reason[np.isnat(when)] = "date illisible"
+
+    lon, lat = _locations(chunk, found, report)
+    has_xy = np.isfinite(lon) & np.isfinite(lat)
+    if "adresse" in found:
+        has_address = (chunk[found["adresse"]].str.strip() != "").to_numpy(dtype=bool)
+    else:
+        has_address = np.zeros(n, dtype=bool)
+    is_pending = ~has_xy & has_address & (reason == "")
+    reason[~has_xy & ~is_pending & (reason == "")] = "localisation manquante ou illisible"
+
+    keys = np.zeros(n, dtype=np.int64)
+    commune = np.full(n, -1, dtype=np.intp)
+    if has_xy.any():
+        keys[has_xy], commune[has_xy] = context.place(lon[has_xy], lat[has_xy])
+    reason[has_xy & (commune < 0) & (reason == "")] = "hors du territoire (aucune commune)"
+
+    for row, why in zip(line[reason != ""], reason[reason != ""], strict=True):
+        report.refuse(int(row), str(why))
+    ok = reason == ""
+    pending = chunk[is_pending]
+    accepted = ok & has_xy
+    report.accept(int(accepted.sum()))
+
+    take = np.flatnonzero(accepted)
+    # Hashes are computed on every row and taken after; only the category columns are
+    # taken (a copy of each column of the chunk would cost more).
+    categories = ("statut", "tranche_age", "date_naissance", "sexe", "partenaire")
+    sub = chunk[list(dict.fromkeys(found[c] for c in categories if c in found))].take(take)
+    dates = pd.Series(when[take], index=sub.index)
+    days = when[take].astype("datetime64[D]")
+    person = (
+        _person_hashes(chunk[found["personne"]], context.person_key)[take]
+        if "personne" in found
+        else np.full(len(sub), "", dtype=object)
+    )
+    columns: dict[str, Any] = {
+        "cell": context.cell_ids(keys[take]),
+        "commune": pd.Categorical.from_codes(
+            context.code_of[commune[take]], categories=context.codes
+        ),
+        "date": _day_text(days),
+        "hour": ((when[take] - days) // np.timedelta64(1, "h")).astype(np.int64),
+        "statut": _normalise(sub, found, "statut", STATUSES, report),
+        "tranche_age": _age_band(sub, found, dates, report),
+        "sexe": _sex(sub, found),
+        "partenaire": _per_distinct(sub[found["partenaire"]], lambda v: v.str.strip().str.lower())
+        if "partenaire" in found
+        else np.full(len(sub), "", dtype=object),
+        "personne": person,
+    }
+    hashed = [c for c in chunk.columns if c != found.get("adresse")]
+    fingerprints = row_fingerprints(chunk[hashed], context.secret)[take]
+    columns["fingerprint"] = fingerprint_text(fingerprints)
+    # Object columns of shared str objects; cell and commune categorical, so that the
+    # store counts the rows per (cell, commune) from their codes.
+    rows = pd.DataFrame(
+        {
+            name: pd.Series(values, index=sub.index, dtype=None if name in _TYPED else object)
+            for name, values in columns.items()
+        }
+    )
+    return rows, pending, reason, fingerprints
+
+
+def _per_distinct(
+    values: pd.Series,
+    vectorised: Callable[[pd.Series], pd.Series],
+    each: Callable[[str], str] | None = None,
+) -> npt.NDArray[np.object_]:
+    """``vectorised`` (then ``each``, "" kept as "") applied once per distinct value.
+
+    A missing value (a short line read by the tolerant parser) counts as "".
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = vectorised(pd.Series(uniques, dtype=values.dtype)).fillna("")
+    result = distinct.to_numpy(dtype=object)
+    if each is not None:
+        result = np.array([each(v) if v else "" for v in result], dtype=object)
+    return result[codes]
+
+
+def _day_text(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.object_]:
+    """``YYYY-MM-DD`` of each day, formatted once per distinct day."""
+    unique, inverse = np.unique(days, return_inverse=True)
+    text = pd.DatetimeIndex(unique).strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return text[inverse]
+
+
+def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> npt.NDArray[np.datetime64]:
+    """Date and time of each row (``datetime64[us]``, NaT when unreadable)."""
+    text = chunk[found["date"]].str.strip()
+    if "heure" in found:  # an empty hour keeps the date column as it is ("2026-03-07 15:30")
+        hour = chunk[found["heure"]].str.strip()
+        text = text.where(hour == "", text + " " + hour)
+    result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    done = _fast_dates(text, result)
+    if not done.all():  # other spellings ("1/2/2026 9:05"…) and impossible dates
+        rest = text[~done]
+        parsed = pd.Series(pd.NaT, index=rest.index, dtype="datetime64[us]")
+        for fmt in _DATE_FORMATS:
+            missing = parsed.isna()
+            if not missing.any():
+                break
+            parsed[missing] = pd.to_datetime(rest[missing], format=fmt, errors="coerce")
+        result[~done] = parsed.to_numpy(dtype="datetime64[us]")
+    return result
+
+
+def _fast_dates(text: pd.Series, out: npt.NDArray[np.datetime64]) -> npt.NDArray[np.bool_]:
+    """Fill ``out`` where ``text`` is a valid date in one of :data:`_DATE_LAYOUTS`.
+
+    Only what strptime with the same format would read identically is taken (zero-padded
+    fields, a real calendar day, years 1900-2199); the rest is left to it.
+    """
+    done = np.zeros(len(text), dtype=bool)
+    if not len(text):
+        return done
+    values = _to_arrow(text)
+    for width in sorted({len(layout) for layout in _DATE_LAYOUTS}):
+        rows, data = _fixed_width(values, width)
+        if not len(rows):
+            continue
+        digit = data - ord("0")
+        for layout in (lay for lay in _DATE_LAYOUTS if len(lay) == width):
+            fields: dict[str, np.ndarray] = {}
+            match = np.ones(len(rows), dtype=bool)
+            for position, char in enumerate(layout):
+                if char.isalpha():
+                    match &= digit[:, position] <= 9  # uint8: below '0' wraps round
+                else:
+                    match &= data[:, position] == ord(char)
+            if not match.any():
+                continue
+            for letter in "YMDhms":
+                places = [i for i, c in enumerate(layout) if c == letter]
+                value = np.zeros(len(rows), dtype=np.int64)
+                for i in places:
+                    value = value * 10 + digit[:, i]
+                fields[letter] = value
+            year, month, day = fields["Y"], fields["M"], fields["D"]
+            hour, minute, second = fields["h"], fields["m"], fields["s"]
+            match &= (year >= 1900) & (year <= 2199) & (month >= 1) & (month <= 12)
+            match &= (day >= 1) & (hour <= 23) & (minute <= 59) & (second <= 59)
+            months = np.where(match, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+            first = months.astype("datetime64[D]")
+            length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)
+            match &= day <= length
+            if not match.any():
+                continue
+            moment = (
+                first.astype("datetime64[us]")
+                + (day - 1) * np.timedelta64(86_400_000_000, "us")
+                + hour * np.timedelta64(3_600_000_000, "us")
+                + minute * np.timedelta64(60_000_000, "us")
+                + second * np.timedelta64(1_000_000, "us")
+            )
+            out[rows[match]] = moment[match]
+            done[rows[match]] = True
+            rows, data, digit = rows[~match], data[~match], digit[~match]
+            if not len(rows):
+                break
+    return done
+
+
+def _to_arrow(values: pd.Series) -> pa.Array:
+    """The values as one Arrow ``large_string`` array (no copy for pandas' ``str``)."""
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array
+
+
+def _fixed_width(values: pa.Array, width: int) -> tuple[npt.NDArray[np.intp], np.ndarray]:
+    """Positions of the values of exactly ``width`` bytes and their bytes (rows × width)."""
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int64)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    ok = np.diff(offsets) == width
+    if values.null_count:
+        ok &= values.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(ok)
+    if buffers[2] is None or not len(rows):
+        return rows[:0], np.empty((0, width), dtype=np.uint8)
+    data = np.frombuffer(buffers[2], dtype=np.uint8)
+    return rows, data[offsets[rows][:, None] + np.arange(width)]
+
+
+def _locations(
+    chunk: pd.DataFrame, found: dict[str, str], report: ImportReport
+) -> tuple[np.ndarray, np.ndarray]:
+    def number(column: str) -> np.ndarray:
+        values = chunk[found[column]].str.strip().str.replace(",", ".", regex=False)
+        return _to_float(values)
+
+    n = len(chunk)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if {"longitude", "latitude"} <= found.keys():
+        lon, lat = number("longitude"), number("latitude")
+        swapped = _in_metro(lat, lon) & ~_in_metro(lon, lat)
+        if swapped.any():
+            lon[swapped], lat[swapped] = lat[swapped].copy(), lon[swapped].copy()
+            report.fix(
+                f"{int(swapped.sum())} ligne(s) : latitude et longitude inversées, corrigées",
+                int(swapped.sum()),
+            )
+    if {"x", "y"} <= found.keys():
+        x, y = number("x"), number("y")
+        use = ~np.isfinite(lon) & np.isfinite(x) & np.isfinite(y)
+        if use.any():
+            tx, ty = Transformer.from_crs(2154, 4326, always_xy=True).transform(x[use], y[use])
+            lon[use], lat[use] = tx, ty
+    bad = ~_in_metro(lon, lat)
+    lon[bad], lat[bad] = np.nan, np.nan
+    return lon, lat
+
+
+def _to_float(values: pd.Series) -> npt.NDArray[np.float64]:
+    """Like ``pd.to_numeric(values, errors="coerce")``, plain decimals parsed by Arrow."""
+    result = np.full(len(values), np.nan)
+    if not len(values):
+        return result
+    array = _to_arrow(values)
+    plain = pc.fill_null(pc.match_substring_regex(array, _STRICT_NUMBER), False)
+    is_plain = plain.to_numpy(zero_copy_only=False)
+    if is_plain.any():
+        result[is_plain] = pc.cast(array.filter(plain), pa.float64()).to_numpy()
+    rest = ~is_plain & (values != "").to_numpy(dtype=bool)
+    if rest.any():  # anything else ("1e3", "  ", text): pandas decides, as before
+        result[rest] = pd.to_numeric(values[rest], errors="coerce").to_numpy(dtype=float)
+    return result
+
+
+def _in_metro(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (lon >= _METRO[0]) & (lon <= _METRO[2]) & (lat >= _METRO[1]) & (lat <= _METRO[3])
+
+
+def _normalise(
+    sub: pd.DataFrame,
+    found: dict[str, str],
+    column: str,
+    table: Mapping[str, list[str]],
+    report: ImportReport,
+) -> np.ndarray:
+    if column not in found:
+        return np.full(len(sub), UNKNOWN, dtype=object)
+    lookup = {normalise_name(k): k for k in table}
+    lookup.update({normalise_name(s): k for k, syn in table.items() for s in syn})
+    # few distinct values: normalise each once, not once per row
+    codes, uniques = pd.factorize(sub[found[column]], use_na_sentinel=False)
+    raw = pd.Series(uniques, dtype=sub[found[column]].dtype).str.strip().fillna("")
+    canonical = pd.Series([lookup.get(normalise_name(v)) for v in raw], dtype=object)
+    unknown = (canonical.isna() & (raw != "")).to_numpy(dtype=bool)
+    if unknown.any():
+        n = int(np.bincount(codes, minlength=len(raw))[unknown].sum())
+        values = ", ".join(sorted(set(raw[unknown]))[:5])
+        report.fix(f"{n} {column} inconnu(s) ({values}) → « {UNKNOWN} »", n)
+    return canonical.fillna(UNKNOWN).to_numpy(dtype=object)[codes]
+
+
+def _age_band(
+    sub: pd.DataFrame, found: dict[str, str], dates: pd.Series, report: ImportReport
+) -> np.ndarray:
+    if "tranche_age" in found:
+
+        def band(raw: pd.Series) -> pd.Series:
+            raw = raw.str.strip().str.replace(" ", "", regex=False)
+            raw = raw.str.replace(r"(\d+)(?:ans)?[-–à]+(\d+)(?:ans)?", r"\1-\2", regex=True)
+            return raw.where(raw.isin(AGE_BANDS), UNKNOWN)
+
+        return _per_distinct(sub[found["tranche_age"]], band)
+    if "date_naissance" in found:
+        born = pd.to_datetime(sub[found["date_naissance"]], format="%d/%m/%Y", errors="coerce")
+        age = (dates - born).dt.days // 365.25
+        bands = pd.cut(age, [15, 17, 21, 25, 29], labels=AGE_BANDS)
+        report.note("dates de naissance converties en tranches d'âge (non conservées)")
+        return bands.astype(object).where(bands.notna(), UNKNOWN).to_numpy(dtype=object)
+    return np.full(len(sub), UNKNOWN, dtype=object)
+
+
+def _sex(sub: pd.DataFrame, found: dict[str, str]) -> np.ndarray:
+    if "sexe" not in found:
+        return np.full(len(sub), UNKNOWN, dtype=object)
+
+    def sex(raw: pd.Series) -> pd.Series:
+        first = raw.str.strip().str.upper().str[:1]
+        return first.map({"F": "F", "H": "H", "M": "H"}).fillna(UNKNOWN)
+
+    return _per_distinct(sub[found["sexe"]], sex)
+
+
+def person_pseudonyms(keys: pd.Series, secret: bytes) -> npt.NDArray[np.object_]:
+    """What is stored instead of each person key: its keyed hash, 16 hex characters.
+
+    The key is stripped; an empty or missing key stays ``""``. The hash is the keyed
+    SipHash-2-4 of :func:`row_fingerprints`, with its own key (another purpose string
+    in the derivation from the secret): the same person gets the same pseudonym in
+    every import made with the same secret, so that distinct people can be counted,
+    and without the secret a pseudonym cannot be linked to its key, nor a guessed key
+    checked against the stored pseudonyms. Computed once per distinct key. Among ``n``
+    people, the chance that two share a pseudonym (and count as one) is about
+    ``n² / 2⁶⁵`` (3 × 10⁻⁹ for 350,000 people).
+
+    Pseudonyms stored by earlier versions (20 hex characters, HMAC-SHA256 of the key)
+    never equal these: a person met in contacts imported before the change and in
+    contacts imported after it has two pseudonyms.
+
+    Examples
+    --------
+    >>> keys = pd.Series(["P1", " P1", "P2", ""])
+    >>> pseudonyms = person_pseudonyms(keys, b"0" * 32)
+    >>> pseudonyms[0] == pseudonyms[1] != pseudonyms[2], len(pseudonyms[0]), pseudonyms[3]
+    (True, 16, '')
+    """
+    return _person_hashes(keys, _siphash_key(secret, _PERSON_PURPOSE))
+
+
+def _person_hashes(values: pd.Series, key: str) -> npt.NDArray[np.object_]:
+    """:func:`person_pseudonyms` with the SipHash key already derived."""
+    encoded = pc.dictionary_encode(_to_arrow(values.str.strip().fillna("")))
+    distinct = encoded.dictionary
+    text = fingerprint_text(_keyed_hashes(distinct, key))
+    text[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ""
+    return text[encoded.indices.to_numpy()]
+
+
+def _keyed_hashes(texts: pa.Array, key: str) -> npt.NDArray[np.uint64]:
+    """SipHash-2-4 of the UTF-8 bytes of each text, then pandas' bijective mixing.
+
+    The same numbers as ``pandas.util.hash_array(texts, hash_key=key, categorize=False)``
+    on the texts as Python strings; the bytes are handed over as they are (Python
+    ``bytes``, not ``str``: no decoding then encoding again), a slice at a time.
+    """
+    result = np.empty(len(texts), dtype=np.uint64)
+    raw = texts.cast(pa.large_binary())
+    for start in range(0, len(raw), _HASHED_AT_ONCE):  # few Python objects at a time
+        part = raw.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
+        result[start : start + len(part)] = pd.util.hash_array(part, hash_key=key, categorize=False)
+    return result
+
+
+_FINGERPRINT_PURPOSE = b"territory row fingerprint v2"
+_PERSON_PURPOSE = b"territory person key v3"
+
+
+def _siphash_key(secret: bytes, purpose: bytes) -> str:
+    """The 16-character SipHash key of one use of the secret (112 secret bits).
+
+    ``HMAC-SHA256(secret, purpose)``, 7 bits of each of its first 16 bytes (pandas
+    takes the key as 16 characters encoded in UTF-8: ASCII keeps them 16 bytes).
+    """
+    digest = hmac.digest(secret, purpose, "sha256")
+    return "".join(chr(b & 0x7F) for b in digest[:16])

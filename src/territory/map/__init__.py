@@ -1,0 +1,1 @@
+"""The folium map: layers in, ``folium.Map`` out."""

@@ -1,0 +1,1 @@
+"""Disclosure control: every contact figure that leaves the store goes through here."""

@@ -1,0 +1,1 @@
+"""The weekly rounds: model, solver, travel, week versions, outputs, feedback."""

@@ -1,0 +1,210 @@
+"""The benchmark measures ours and the naive way in one run (behaviour, not budgets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import map_page as bench
+from bench import smoothness as bench_smoothness
+from bench._browser import chromium_path
+
+
+def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settings) -> None:
+    figures = bench.map_page_benchmark(demo_workspace, settings=settings, repeats=1, browser=False)
+    ratios = {k: v for k, v in figures.items() if "ratio" in k}
+    assert set(ratios) == {"payload_ratio", "rerun_ratio"}
+    assert all(v > 0 for v in ratios.values())
+    assert figures["payload_bytes"] > 10_000 and figures["rerun_s"] > 0
+    text = bench.table({"territories": {"demo": {**figures, "build_s": 1.0}}})
+    assert "| demo | charge utile (Mo) |" in text
+
+
+def test_contacts_benchmark_compares_with_the_naive_way(settings) -> None:
+    figures = bench.contacts_benchmark((1_000, 2_000), settings=settings, communes=40)
+    for n in (1_000, 2_000):
+        for key in ("s", "s_naive", "ratio", "peak_mb", "peak_mb_naive"):
+            assert f"contacts_{n}_{key}" in figures
+        assert figures[f"contacts_{n}_ratio"] > 0
+        assert figures[f"contacts_{n}_cells"] > 0
+        assert f"contacts_{n}_naive_capped" not in figures
+        # both ways stored their rows (ours: the malformed rows refused, about 0.4 %)
+        stored, naive = figures[f"contacts_{n}_stored"], figures[f"contacts_{n}_stored_naive"]
+        assert 0.98 * n < stored <= n and 0.98 * n < naive <= n
+        # and published the same protected density
+        assert figures[f"contacts_{n}_zones"] == figures[f"contacts_{n}_zones_naive"]
+    assert figures["contacts_growth_2000_s"] > 0 and figures["contacts_growth_2000_s_naive"] > 0
+    text = bench.table({"territories": {}, "contacts": figures})
+    assert "| 2 000 | temps (s) |" in text
+
+
+def test_table_lists_every_section() -> None:
+    from bench import planning as bench_planning
+
+    planner = bench_planning.planning_benchmark(
+        sizes=(15,), budget_s=0.5, long_s=1.0, all_candidates=False, say=lambda _: None
+    )
+    priorities = {
+        "zones": {"commune": 40, "qpv": 4, "cell": 1021},
+        "cold_s": 3.1,
+        "cold_runs_s": [3.1],
+        "rerank_s": {"commune": 0.005, "qpv": 0.004, "cell": 0.03},
+        "naive": {"total_s": 4.2},
+        "naive_kinds": ["commune", "qpv"],
+        "cold_same_kinds_s": 2.0,
+        "cold_ratio": 2.1,
+        "rerank_ratio": 453,
+        "load_average_before": [1.0, 1.0, 1.0],
+        "cpus": 2,
+    }
+    text = bench.table({"territories": {}, "priorities": {"demo": priorities}, "planner": planner})
+    assert "[demo] Où et quand" in text and "×2.1" in text
+    assert "Planificateur de tournées" in text and "| 15 |" in text
+
+
+def test_real_extracts_make_a_six_departement_workspace(tmp_path: Path, settings) -> None:
+    from conftest import shared_file
+
+    from territory.store import Workspace
+
+    real = shared_file("communes-59-nord.geojson").parent
+    path = bench.real_extracts_workspace(tmp_path / "reel.gpkg", settings=settings, real=real)
+    assert path is not None
+    layers = Workspace.open(path).layers()
+    assert layers["communes"].count > 3_000 and layers["partners"].count > 200
+    assert (
+        bench.real_extracts_workspace(tmp_path / "x.gpkg", settings=settings, real=tmp_path) is None
+    )
+
+
+def _browser_or_skip() -> None:
+    pytest.importorskip("playwright.sync_api", reason="playwright absent (extra « test »)")
+    if chromium_path() is None:
+        pytest.skip("chromium absent (apt-get install chromium)")
+
+
+def _naive_page(workspace: Path, folder: Path) -> Path:
+    page = folder / "naive.py"
+    layers = [(str(workspace), name) for name in ("communes", "qpv", "partners")]
+    page.write_text(bench.NAIVE_PAGE.format(layers=layers))
+    return page
+
+
+def test_first_paint_of_ours_and_of_the_naive_page_offline(
+    demo_workspace: Path, settings, tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    figures = bench._first_paint(
+        demo_workspace,
+        settings=settings,
+        repeats=1,
+        naive_page=_naive_page(demo_workspace, tmp_path),
+        naive_repeats=1,
+        naive_cap_s=120.0,
+    )
+    # the naive page drew its shapes with folium's CDN Leaflet served from static/
+    assert "first_paint_naive_capped" not in figures
+    assert 0 < figures["first_paint_s_naive"] < 120
+    assert figures["first_paint_ratio"] == figures["first_paint_s_naive"] / figures["first_paint_s"]
+    assert figures["first_paint_s"] > 0 and figures["first_paint_streamlit_floor_s"] > 0
+    # both maps were panned and zoomed for real (gestures() checks that the view moved)
+    for name in bench_smoothness.FIGURES:
+        assert 0 < figures[name] < 60 and 0 < figures[f"{name}_naive"] < 120
+        ratio = figures[name.removesuffix("_s") + "_ratio"]
+        assert ratio == figures[f"{name}_naive"] / figures[name]
+    assert "gestures_capped" not in figures and "gestures_naive_capped" not in figures
+    # a drag of the demo map is drawn frame by frame (no frame of a second)
+    assert figures["pan_drag_longest_frame_s"] < 1.0
+
+
+def test_naive_first_paint_is_capped_as_a_lower_bound(demo_workspace: Path, tmp_path: Path) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    from bench._browser import streamlit_server
+
+    chromium = chromium_path()
+    assert chromium is not None
+    page = _naive_page(demo_workspace, tmp_path)
+    with streamlit_server(page) as url, sync_playwright() as p:
+        capped = bench._paint_times(
+            p, chromium, f"{url}/", bench._leaflet_shape, 2, cap_s=0.5, offline_cdn=True
+        )
+    assert capped == (0.5, True)
+
+
+def test_longest_frame_counts_from_the_input_to_the_end() -> None:
+    from bench.smoothness import _longest
+
+    # frames at 16 ms, one of 200 ms; stamps outside [start, end] are not counted
+    frames = [0.0, 116.0, 132.0, 332.0, 348.0, 900.0]
+    assert _longest(frames, 100.0, 360.0) == pytest.approx(0.2)
+    # a first frame long after the input is one long frame; so is a last one
+    assert _longest([400.0, 416.0], 100.0, 420.0) == pytest.approx(0.3)
+    assert _longest([116.0], 100.0, 500.0) == pytest.approx(0.384)
+    assert _longest([], 100.0, float("inf")) == 0.0
+
+
+def test_table_and_json_keys_of_the_three_scales() -> None:
+    def scale(communes: int, payload: float, rerun: float, paint: float) -> dict[str, float]:
+        return {
+            "communes": communes,
+            "build_s": 1.0,
+            "payload_bytes": payload,
+            "payload_bytes_naive": 8 * payload,
+            "payload_ratio": 8.0,
+            "rerun_s": rerun,
+            "rerun_s_naive": 40 * rerun,
+            "rerun_ratio": 40.0,
+            "first_paint_s": paint,
+            "first_paint_s_naive": 3 * paint,
+            "first_paint_ratio": 3.0,
+            "pan_settle_s": 0.25,
+            "pan_settle_s_naive": 1.0,
+            "pan_settle_ratio": 4.0,
+        }
+
+    territories = {
+        "demo": scale(40, 80e3, 0.1, 3.0),
+        "departement": scale(1550, 1.6e6, 0.3, 5.0),
+        "region": {
+            **scale(3996, 4e6, 0.6, 10.0),
+            "first_paint_s_naive": 180.0,
+            "first_paint_ratio": 18.0,
+            "first_paint_naive_capped": True,
+        },
+    }
+    growth = bench.map_growth(territories, ["demo", "departement", "region"])
+    assert growth["map_growth_region_payload"] == 2.5
+    assert growth["map_growth_region_rerun"] == 2.0 and growth["map_growth_region_first_paint"] == 2
+    assert growth["map_growth_region_first_paint_naive"] == 12.0
+    assert growth["map_growth_departement_payload_naive"] == 20.0
+    assert not any(k.startswith("map_growth_demo") for k in growth)
+    text = bench.table({"territories": territories, "scaling": growth})
+    assert "| region | premier affichage (s) | 10.00 | ≥ 180.00 | ≥ 18.0× |" in text
+    assert "| departement | premier affichage (s) | 5.00 | 15.00 | 3.0× |" in text
+    assert "| region | croissance charge utile (× / échelle précédente) | 2.5× | 2.5× | — |" in text
+    assert (
+        "| region | croissance premier affichage (× / échelle précédente) | 2.0× | ≥ 12.0× |"
+        in (text)
+    )
+    assert "| region | taille (× communes / échelle précédente) | 2.6× |" in text
+    assert "| demo | déplacement : carte redessinée (s) | 0.250 | 1.000 | 4.0× |" in text
+
+
+def test_spawned_measures_survive_a_page_script_that_is_gone(
+    demo_workspace: Path, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from bench import priorities as bench_priorities
+
+    # what Streamlit's AppTest leaves behind after the naive page's folder is removed
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(tmp_path / "gone.py"))
+    assert bench._in_subprocess(dict, (), timeout=120) == {}
+    cold = bench_priorities._spawned(
+        bench_priorities._ours_cold, demo_workspace, settings.secret_path, ("qpv",)
+    )
+    assert cold["zones_qpv"] == 4
+    assert sys.modules["__main__"].__file__ == str(tmp_path / "gone.py")

@@ -1,0 +1,121 @@
+"""AppTest of the map page: the component's arguments hold the layers, no CDN, no raw data."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import map_args, map_element
+from streamlit.testing.v1 import AppTest
+
+from territory.ui.state import Keys
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def map_page(workspace: Path) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = str(workspace)
+    at.run()
+    at.switch_page("app_pages/carte.py")
+    return at.run()
+
+
+def component(at: AppTest) -> dict:
+    return map_args(at)
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_workspace: Path) -> tuple[AppTest, dict]:
+    at = map_page(demo_workspace)
+    assert not at.exception, at.exception
+    return at, component(at)
+
+
+def test_map_holds_the_layers_and_no_cdn(rendered: tuple[AppTest, dict]) -> None:
+    _, args = rendered
+    script = args["script"]
+    for name in (
+        "Communes (grille de densité)",
+        "QPV",
+        "Densité de contacts (protégée)",
+        "Partenaires",
+        "Arrêts de transport",
+        "Zones blanches",
+    ):
+        assert json.dumps(name)[1:-1] in script, name
+    assert args["js_links"] == ["/app/static/leaflet/leaflet.js"]
+    assert args["css_links"] == ["/app/static/leaflet/leaflet.css"]
+    assert not re.search(r"https?://", json.dumps(args))
+    # The data is defined once, before the layers that draw it (QPV twice, the communes'
+    # shapes also for the density's rests of communes).
+    data = script.index("var territoryCompact")
+    first_layer = re.search(r"(territoryCanvas\.layer|L\.geoJson)\(collection_", script)
+    assert data < script.index("var collection_") < first_layer.start()
+
+
+def test_page_payload_stays_small(rendered: tuple[AppTest, dict]) -> None:
+    """The demo page's map: 256 KB in the first version, 165 KB with compact grid squares,
+    71 KB since geometry travels as integers and shared shapes are sent once; 99.6 KB
+    with later layers, 101.6 KB since the data travels outside the script as JSON
+    elements, each in its wrapper."""
+    _, args = rendered
+    assert len(json.dumps(args, ensure_ascii=False).encode()) < 105_000
+
+
+def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], settings) -> None:
+    _, args = rendered
+    script = args["html"] + args["script"]
+    counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]
+    assert counts and all(c >= settings.k for c in counts)
+    assert '"count":null' in script  # suppressed zones are drawn without a number
+    for forbidden in ("fingerprint", "personne", "id_personne", "commentaire", "hour"):
+        assert f'"{forbidden}"' not in script
+
+
+def test_every_vector_layer_draws_on_the_shared_canvas(rendered: tuple[AppTest, dict]) -> None:
+    """The page's polygons, lines and circles share one canvas renderer (Leaflet then
+    hit-tests them all); only the partners, on top, are SVG (in a pane the mouse
+    passes through). Every layer keeps its drawing rank when switched on again."""
+    _, args = rendered
+    script = args["script"]
+    # A canvas layer is made by territoryCanvas.layer (its features as one shape), an
+    # SVG one by L.geoJson.
+    drawn_on = re.findall(
+        r'(territoryCanvas\.layer|L\.geoJson)\(collection_\w+,\s*\{\s*"(renderer|pane)": ([^,\n]+)',
+        script,
+    )
+    assert len(drawn_on) == 7  # QPV fill and outline: 2
+    assert drawn_on.count(("territoryCanvas.layer", "renderer", "territoryCanvas.renderer")) == 6
+    assert drawn_on.count(("L.geoJson", "pane", '"territory-points"')) == 1  # the partners
+    circles = re.findall(r"L\.circleMarker\(latlng, \{([^}]*)\}\)", script)
+    assert circles == ["renderer: territoryCanvas.renderer", 'pane: "territory-points"']
+    assert script.count("territoryCanvas.stack(") == 7
+    assert script.index("var territoryCanvas = ") < script.index("territoryCanvas.layer(")
+
+
+def test_clicking_a_commune_shows_its_figures(
+    demo_workspace: Path, rendered: tuple[AppTest, dict]
+) -> None:
+    at, args = rendered
+    code = re.search(r'"code":"(\d{5})"', args["html"]).group(1)
+    element = map_element(at)
+    at.session_state[element.key] = {
+        "last_active_drawing": {
+            "type": "Feature",
+            "properties": {"layer": "communes", "code": code},
+        }
+    }
+    at.run()
+    assert not at.exception
+    table = at.table[0].value
+    assert "Population" in table["Indicateur"].tolist()
+    assert "Classe de densité" in table["Indicateur"].tolist()
+
+
+def test_without_workspace_the_page_points_home(tmp_path: Path) -> None:
+    at = map_page(tmp_path / "absent.gpkg")
+    assert not at.exception
+    assert "introuvable" in at.error[0].value

@@ -1,0 +1,260 @@
+"""AppTest of the "Données" page (layers, imports, programme territories), the import
+helper it calls, and the home page's territory choice, which restricts the map.
+
+Workspaces are copies (or new files) under ``tmp_path``: the session's demo workspace is
+never written to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import demo_copy_without_territories, map_text
+from streamlit.testing.v1 import AppTest
+
+from territory import Settings
+from territory.demo.build import DemoScale, write_demo_sources
+from territory.ingest import KINDS
+from territory.store import Workspace
+from territory.territories import (
+    WHOLE_WORKSPACE,
+    define_territory,
+    list_territories,
+    resolve,
+)
+from territory.ui.common import IMPORT_LABELS, import_kinds, import_upload
+from territory.ui.state import Keys
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PAGE = "app_pages/donnees.py"
+
+
+def open_page(workspace: Path, page: str = PAGE) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = str(workspace)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click()
+    return at.run()
+
+
+def layers_frame(at: AppTest):
+    return next(d.value for d in at.dataframe if "Couche" in d.value.columns)
+
+
+@pytest.fixture
+def demo_copy(demo_workspace: Path, tmp_path: Path) -> Path:
+    """A copy of the demo workspace without its two demo territories."""
+    return demo_copy_without_territories(demo_workspace, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory):
+    return write_demo_sources(tmp_path_factory.mktemp("sources"), scale=DemoScale(contacts=300))
+
+
+@pytest.fixture
+def communes_with_a_bad_row(sources, tmp_path: Path) -> bytes:
+    """Five demo communes, the second without its INSEE code."""
+    data = json.loads(sources.communes.read_text(encoding="utf-8"))
+    data["features"] = data["features"][:5]
+    data["features"][1]["properties"]["code"] = ""
+    return json.dumps(data).encode()
+
+
+# ------------------------------------------------------------------------- the page
+def test_page_lists_the_layers_with_their_sources(demo_copy: Path) -> None:
+    at = open_page(demo_copy)
+    assert not at.exception, at.exception
+    assert any("fictif" in w.value for w in at.warning)  # demo banner
+    layers = layers_frame(at)
+    assert {"communes", "qpv", "partners", "stops", "service_gaps", "density"} <= set(
+        layers["Table"]
+    )
+    assert "contacts" not in set(layers["Table"])  # only the protected density is listed
+    for column in ("Source", "Millésime", "Licence", "SCR d'origine", "SCR stocké", "Entités"):
+        assert column in layers.columns
+    communes = layers.set_index("Table").loc["communes"]
+    assert communes["Couche"] == "Communes" and communes["SCR stocké"] == "EPSG:4326"
+    assert communes["Entités"] >= 30 and communes["Source"] == "communes.geojson"
+    kinds = at.selectbox(key=Keys.W_IMPORT_KIND)
+    assert kinds.options == [IMPORT_LABELS.get(k, k) for k in import_kinds()]
+    assert "Aucun territoire défini" in at.info[0].value
+
+
+def test_upload_shows_the_french_report(tmp_path: Path, communes_with_a_bad_row: bytes) -> None:
+    path = tmp_path / "nouveau.gpkg"
+    Workspace.create(path, name="Mon territoire")
+    at = open_page(path)
+    assert not at.exception and not at.warning  # not the demo: no banner
+    at.file_uploader(key=Keys.W_IMPORT_FILE).set_value(
+        ("communes.geojson", communes_with_a_bad_row, "application/geo+json")
+    )
+    at.selectbox(key=Keys.W_IMPORT_KIND).set_value("communes")
+    at.text_input(key=Keys.W_IMPORT_VINTAGE).set_value("2026")
+    at = click(at, "Importer")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Lues": "5",
+        "Acceptées": "4",
+        "dont corrigées": "0",
+        "Refusées": "1",
+        "En attente": "0",
+    }
+    refusals = next(d.value for d in at.dataframe if "Motif" in d.value.columns)
+    assert refusals["Ligne"].tolist() == ["2"] and "code" in refusals["Motif"].iloc[0]
+    assert "communes.geojson" in at.warning[0].value
+    layers = layers_frame(at)  # filled after the import: already up to date
+    row = layers.set_index("Table").loc["communes"]
+    assert row["Entités"] == 4 and row["Source"] == "communes.geojson"
+    assert row["Millésime"] == "2026"
+    assert Workspace.open(path).layers()["communes"].count == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind", "expected"),
+    [
+        ("carte.geojson", b"\x00pas du geojson" * 20, "communes", "lisible"),
+        ("contacts.csv", b"date;lon;lat\n01/02/2026 10:00;2.7;46.4\n", "contacts", "communes"),
+    ],
+)
+def test_a_bad_upload_is_a_french_error(
+    tmp_path: Path, name: str, content: bytes, kind: str, expected: str
+) -> None:
+    path = tmp_path / "vide.gpkg"
+    Workspace.create(path, name="Vide")
+    at = open_page(path)
+    at.file_uploader(key=Keys.W_IMPORT_FILE).set_value((name, content, "text/plain"))
+    at.selectbox(key=Keys.W_IMPORT_KIND).set_value(kind)
+    at = click(at, "Importer")
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith("Import impossible")
+    assert expected in at.error[0].value and "Traceback" not in at.error[0].value
+
+
+def test_submitting_without_a_file_asks_for_one(demo_workspace: Path) -> None:
+    at = click(open_page(demo_workspace), "Importer")
+    assert not at.exception
+    assert any("Choisissez d'abord un fichier" in w.value for w in at.warning)
+
+
+def test_define_and_delete_a_territory(demo_copy: Path) -> None:
+    at = open_page(demo_copy)
+    at.text_input(key=Keys.W_DEFINE_NAME).set_value("Bassin nord")
+    epci = at.multiselect(key=Keys.W_DEFINE_EPCI)
+    epci.set_value([epci.options[0].split(" ")[0]])
+    at = click(at, "Enregistrer le territoire")
+    assert not at.exception, at.exception
+    assert "« Bassin nord » enregistré" in at.success[0].value
+    [territory] = list_territories(Workspace.open(demo_copy))
+    assert territory.name == "Bassin nord" and len(territory.epci) == 1
+    table = next(d.value for d in at.dataframe if "Territoire" in d.value.columns)
+    assert table["Territoire"].tolist() == ["Bassin nord"]
+
+    at.text_input(key=Keys.W_DEFINE_NAME).set_value("")  # no name, no code: both reported
+    at = click(at, "Enregistrer le territoire")
+    assert not at.exception
+    message = at.error[0].value
+    assert "nom du territoire vide" in message and "au moins un code" in message
+
+    at.selectbox(key=Keys.W_DELETE_NAME).set_value("Bassin nord")
+    at = click(at, "Supprimer")
+    assert not at.exception
+    assert "supprimé" in at.success[0].value
+    assert list_territories(Workspace.open(demo_copy)) == []
+    assert "Aucun territoire défini" in at.info[0].value
+
+
+def test_without_workspace_the_page_points_home(tmp_path: Path) -> None:
+    at = open_page(tmp_path / "absent.gpkg")
+    assert not at.exception
+    assert "introuvable" in at.error[0].value
+
+
+# --------------------------------------------------------------- the import helper
+def test_import_upload_keeps_the_file_name_and_imports(
+    tmp_path: Path, sources, settings: Settings
+) -> None:
+    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
+    communes = import_upload(
+        ws,
+        "communes",
+        "dossier/../communes.geojson",  # any folder part is dropped
+        sources.communes.read_bytes(),
+        settings=settings,
+        vintage=" 2026 ",
+        licence="Licence Ouverte",
+    )
+    assert communes.accepted == communes.read > 0
+    meta = ws.layers()["communes"]
+    assert (meta.source, meta.vintage, meta.licence) == (
+        "communes.geojson",
+        "2026",
+        "Licence Ouverte",
+    )
+    contacts = import_upload(
+        ws, "contacts", "export.csv", sources.contacts.read_bytes(), settings=settings
+    )
+    assert contacts.read == 300 and contacts.accepted + contacts.refused == 300
+    assert ws.layers()["contacts"].source == "export.csv"
+    assert set(import_kinds()) == set(KINDS)
+
+
+# ------------------------------------------------------------- home page territory
+def test_home_territory_choice_restricts_the_map(demo_copy: Path, settings: Settings) -> None:
+    at = open_page(demo_copy, page="")
+    assert not at.exception
+    assert not [s for s in at.selectbox if s.label == "Territoire"]  # none defined yet
+    whole = {m.label: m.value for m in at.metric}
+
+    ws = Workspace.open(demo_copy)
+    define_territory(ws, "Centre-ville", qpv=["QN00001M"])
+    codes = resolve(ws, "Centre-ville")
+    at.run()
+    choice = at.selectbox(key=Keys.W_TERRITORY)
+    assert choice.options == [WHOLE_WORKSPACE, "Centre-ville"]
+    assert choice.value == WHOLE_WORKSPACE
+    choice.set_value("Centre-ville")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state[Keys.TERRITORY] == "Centre-ville"
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Communes"]) == len(codes) < int(whole["Communes"])
+    contacts = metrics["Contacts (protégés)"].replace("\u202f", "")
+    assert contacts == "secret" or (int(contacts) >= settings.k and int(contacts) % 5 == 0)
+    assert "Centre-ville" in at.subheader[0].value
+
+    at.switch_page("app_pages/carte.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "Centre-ville" in at.caption[0].value
+    script = map_text(at)
+    shown = set(re.findall(r'"code":"(\d{5})"', script))
+    assert shown == codes  # communes of the territory only
+    counts = [int(c) for c in re.findall(r'"count":(\d+)', script)]
+    assert counts and all(c >= settings.k for c in counts)
+
+
+def test_fetch_offline_says_so_in_french(demo_copy: Path) -> None:
+    """No internet: the page says which sources failed, no traceback, workspace unchanged."""
+    import responses
+
+    at = open_page(demo_copy)
+    version = Workspace.open(demo_copy).version
+    at.text_input(key=Keys.W_FETCH_DEP).input("14")
+    submit = next(b for b in at.button if "Télécharger" in str(b.label))
+    with responses.RequestsMock(assert_all_requests_are_fired=False):  # every request fails
+        at = submit.click().run()
+    assert not at.exception
+    assert any("aucune source" in e.value for e in at.error)
+    assert Workspace.open(demo_copy).version == version

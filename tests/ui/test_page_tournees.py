@@ -1,0 +1,185 @@
+"""AppTest of the "Tournées" page: optimise a week, the grid, lock and delete, exports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import map_text
+from streamlit.testing.v1 import AppTest
+
+from territory.rounds.week import candidate_places, load_plan, plan_history
+from territory.store import Workspace
+from territory.ui.state import Keys
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+MONDAY = date(2026, 11, 30)  # ISO week 2026-W49
+
+
+@pytest.fixture(scope="module")
+def page(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[AppTest, Path]:
+    path = tmp_path_factory.mktemp("tournees") / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state[Keys.WORKSPACE] = str(path)
+    at.run()
+    at.switch_page("app_pages/tournees.py")
+    at.run()
+    at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
+    assert not at.exception, at.exception
+    return at, path
+
+
+def test_a_week_without_plan_invites_to_optimise(page) -> None:
+    at, _ = page
+    assert "Aucun plan" in at.info[0].value
+
+
+def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
+    at, path = page
+    at.button(key=Keys.W_PLAN_RUN).click().run()
+    assert not at.exception, at.exception
+    saved = load_plan(Workspace.open(path), "2026-W49")
+    assert saved is not None and saved.version == 1 and len(saved.visits) >= 10
+    grid = next(d.value for d in at.dataframe if "Équipe centre" in d.value.columns)
+    assert set(grid.columns) == set(saved.visits["team"]) and "lundi 30/11" in grid.index
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Plan (CSV)", "Feuilles de route (HTML à imprimer)", "Calendrier (.ics)"]
+
+
+def test_lock_and_delete_make_a_new_version(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
+    state = {"edited_rows": {"0": {"locked": True}}, "added_rows": [], "deleted_rows": [1]}
+    at.session_state[editor_key] = state
+    at.run()
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    after = load_plan(ws, "2026-W49")
+    assert after.version == before.version + 1
+    assert len(after.visits) == len(before.visits) - 1
+    assert after.visits["locked"].sum() == 1
+    assert plan_history(ws, "2026-W49")["change"].iloc[-1].startswith("modifications")
+
+
+def test_feedback_form_records_aggregated_contacts(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = ws.layers()["contacts"].count
+    at.number_input(key=f"{Keys.W_FEEDBACK_N}_2").set_value(6)  # hors radars
+    at.button(key="FormSubmitter:" + Keys.W_FEEDBACK_FORM + "-Enregistrer le retour").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("6 contact(s) enregistré(s)" in s.value for s in at.success)
+    assert ws.layers()["contacts"].count == before + 6
+
+
+def test_route_map_draws_every_visit_of_the_week(page) -> None:
+    at, path = page
+    saved = load_plan(Workspace.open(path), "2026-W49")
+    script = map_text(at)
+    assert json.dumps("Tournées")[1:-1] in script and script.count('"ordre":') >= len(saved.visits)
+    for name in saved.visits["place_name"].head(5):
+        assert name in script or json.dumps(name)[1:-1] in script
+
+
+def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
+    old = before.visits.iloc[2]
+    at.session_state[editor_key] = {
+        "edited_rows": {"2": {"debut": "09:05"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    after = load_plan(ws, "2026-W49").visits
+    moved = after[
+        (after["place"] == old["place"]) & (after["team"] == old["team"]) & after["locked"]
+    ]
+    assert [f"{t:%H:%M}" for t in moved["start"]] == ["09:05"]
+    assert (moved["end"] - moved["start"]).iloc[0] == old["end"] - old["start"]
+
+
+# ------------------------------------------------------------------------------ places
+def _folium_scripts(at: AppTest) -> list[str]:
+    import json
+
+    return [
+        json.loads(e.proto.json_args)["html"] + json.loads(e.proto.json_args)["script"]
+        for e in at.main.get("component_instance")
+        if "streamlit_folium" in e.proto.component_name
+    ]
+
+
+def _inside_a_commune(path: Path) -> tuple[str, float, float]:
+    communes = Workspace.open(path).read_layer("communes").to_crs(4326)
+    point = communes.geometry.iloc[3].representative_point()
+    return str(communes["code"].iloc[3]), point.x, point.y
+
+
+def test_places_map_shows_the_candidates(page) -> None:
+    at, path = page
+    at.toggle(key=Keys.W_PLACES_SHOW).set_value(True).run()
+    assert not at.exception, at.exception
+    places = candidate_places(Workspace.open(path))
+    scripts = [s for s in _folium_scripts(at) if "Lieux d\\u0027aller-vers" in s]
+    assert len(scripts) == 1
+    for name in places["nom"].head(5):  # as the map escapes text in its script
+        assert name.replace("'", "\\u0027") in scripts[0]
+
+
+def test_a_place_added_by_position_gets_its_commune(page) -> None:
+    at, path = page
+    code, lon, lat = _inside_a_commune(path)
+    before = len(candidate_places(Workspace.open(path)))
+    at.text_input(key=Keys.W_PLACE_NAME).input("Square des Tilleuls")
+    at.selectbox(key=Keys.W_PLACE_KIND).set_value("parc")
+    at.number_input(key=Keys.W_PLACE_LAT).set_value(lat)
+    at.number_input(key=Keys.W_PLACE_LON).set_value(lon)
+    at.text_input(key=Keys.W_PLACE_HOURS).input("We 14:00-18:00")
+    at.button(key="FormSubmitter:" + Keys.W_PLACE_FORM + "-Ajouter le lieu").click().run()
+    assert not at.exception, at.exception
+    assert any("Square des Tilleuls" in s.value for s in at.success)
+    places = candidate_places(Workspace.open(path))
+    assert len(places) == before + 1
+    added = places[places["nom"] == "Square des Tilleuls"].iloc[0]
+    assert (added["zone"], added["type"], added["horaires"]) == (code, "parc", "We 14:00-18:00")
+    assert at.text_input(key=Keys.W_PLACE_NAME).value == ""  # the form starts empty again
+
+
+def test_a_place_outside_the_territory_is_refused_with_every_reason(page) -> None:
+    at, path = page
+    before = len(candidate_places(Workspace.open(path)))
+    at.text_input(key=Keys.W_PLACE_NAME).input("")
+    at.number_input(key=Keys.W_PLACE_LAT).set_value(43.2965)  # Marseille
+    at.number_input(key=Keys.W_PLACE_LON).set_value(5.3698)
+    at.text_input(key=Keys.W_PLACE_HOURS).input("le mercredi")
+    at.button(key="FormSubmitter:" + Keys.W_PLACE_FORM + "-Ajouter le lieu").click().run()
+    assert not at.exception, at.exception
+    message = at.error[0].value
+    assert message.startswith("Lieu non ajouté")
+    assert "nom manquant" in message and "hors des communes" in message
+    assert "illisible" in message
+    assert len(candidate_places(Workspace.open(path))) == before
+
+
+def test_removing_a_place(page) -> None:
+    at, path = page
+    places = candidate_places(Workspace.open(path))
+    gone = places.loc[places["nom"] == "Square des Tilleuls", "id"].iloc[0]
+    at.multiselect(key=Keys.W_PLACES_REMOVE).set_value([gone]).run()
+    at.button(key=Keys.W_PLACES_REMOVE_BUTTON).click().run()
+    assert not at.exception, at.exception
+    left = candidate_places(Workspace.open(path))
+    assert len(left) == len(places) - 1 and gone not in set(left["id"])
+    assert any("1 lieu(x) retiré(s)" in s.value for s in at.success)
