@@ -88,7 +88,7 @@ def _naive_kind(workspace: Path, kind: str, settings: Settings) -> int:
     from territory.analysis.indicators import contact_windows
     from territory.analysis.priority import cell_zones
     from territory.grid import parse_ids
-    from territory.io.partners import is_open
+    from territory.hours import is_open
     from territory.privacy.protect import protect
     from territory.store import Workspace
 

@@ -27,9 +27,9 @@ from territory._errors import NetworkError, ValidationError, WorkspaceError
 from territory.io import boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
 from territory.io.report import ImportReport
-from territory.rounds.solver import WEEKDAYS_FR
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
+from territory.vocab import WEEKDAYS_FR
 
 KINDS = (
     "communes",

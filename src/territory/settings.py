@@ -54,6 +54,12 @@ class Settings:
         Network settings for fetching official data.
     base_url_path
         Streamlit ``server.baseUrlPath``, prefixed to the locally served Leaflet assets.
+    detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
+        The travel model (:class:`territory.travel.TravelModel`): network distance /
+        straight-line distance, and the door-to-door speed of each mode (km/h).
+    bike_access_min, car_access_min, transit_access_min
+        Minutes added to every trip by bike (unlock, lock), car (park, walk to the spot)
+        and public transport (walk to the stop, average wait).
     """
 
     k: int = 11
@@ -65,6 +71,14 @@ class Settings:
     user_agent: str = "territory/0.1 (outil de planification aller-vers)"
     cache_dir: Path = field(default_factory=lambda: Path("data/boundaries/cache"))
     base_url_path: str = ""
+    detour_factor: float = 1.3
+    walk_kmh: float = 4.5
+    bike_kmh: float = 15.0
+    car_kmh: float = 40.0
+    transit_kmh: float = 15.0
+    bike_access_min: float = 2.0
+    car_access_min: float = 5.0
+    transit_access_min: float = 10.0
 
     def __post_init__(self) -> None:
         problems = []

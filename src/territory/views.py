@@ -29,8 +29,7 @@ import shapely
 
 from territory._errors import ValidationError
 from territory.grid import cell_polygons
-from territory.io.contacts import AGE_BANDS, STATUSES, UNKNOWN
-from territory.io.partners import format_hours_fr
+from territory.hours import format_hours_fr
 from territory.map.build import MapLayers
 from territory.privacy.protect import (
     LEVEL_COMMUNE,
@@ -42,6 +41,7 @@ from territory.privacy.protect import (
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
+from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
 
 DENSITY = "density"
 DENSITY_COLUMNS = ["zone", "level", "commune", "count", "label", "area_km2"]

@@ -19,14 +19,13 @@ from territory.analysis.priority import STOP_HOURS_TABLE, load_zones, save_stop_
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     contact_profile,
-    open_during,
     partner_slots,
     recommend_slots,
     transit_slots,
     when,
 )
 from territory.grid import cell_ids
-from territory.io.partners import is_open
+from territory.hours import is_open, open_during
 from territory.store import Workspace
 
 HOLIDAY_WEEK = date(2026, 11, 9)  # Wednesday 11 November is a public holiday

@@ -11,16 +11,10 @@ import shapely
 from conftest import shared_file
 
 from territory._errors import InputFileError, ValidationError
-from territory.io.partners import (
-    PARTNER_COLUMNS,
-    PARTNER_TYPES,
-    format_hours_fr,
-    is_open,
-    normalize_hours,
-    read_partners,
-    weekday_columns_to_osm,
-)
+from territory.hours import format_hours_fr, is_open, normalize_hours
+from territory.io.partners import PARTNER_COLUMNS, read_partners, weekday_columns_to_osm
 from territory.io.report import ImportReport
+from territory.vocab import PARTNER_TYPES
 
 COLUMNS = [*PARTNER_COLUMNS, "geometry"]
 

@@ -17,9 +17,9 @@ from shapely.geometry import Point, box
 
 from bench import planning as bench_planning
 from territory import CRSError, ValidationError
+from territory.hours import windows_from_opening_hours
 from territory.rounds import solver as planning
 from territory.rounds.solver import (
-    MODES,
     Place,
     Plan,
     Team,
@@ -29,8 +29,8 @@ from territory.rounds.solver import (
     plan_rounds,
     suggest_places,
     travel_time_matrix,
-    windows_from_opening_hours,
 )
+from territory.vocab import MODES
 
 FAST = 0.3  # seconds of search: tiny instances converge at once
 

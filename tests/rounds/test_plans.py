@@ -16,7 +16,7 @@ import pytest
 from icalendar import Calendar
 
 from territory import Settings, ValidationError
-from territory.rounds.solver import windows_from_opening_hours
+from territory.hours import windows_from_opening_hours
 from territory.rounds.week import (
     commune_ranking,
     communes_with_qpv,

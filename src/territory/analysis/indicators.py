@@ -53,11 +53,12 @@ from pyproj import Transformer
 
 from territory._errors import CRSError, ValidationError
 from territory.grid import GRID_CRS, cell_ids, parse_ids
+from territory.hours import is_open
 from territory.io.gtfs import GtfsFeed, departures_by_hour
-from territory.io.partners import PARTNER_TYPES, is_open
 from territory.privacy.protect import protect
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
 
 __all__ = [
     "AGE_COLUMN",
@@ -71,7 +72,6 @@ __all__ = [
     "PARTNER_PHRASES",
     "STOP_RADIUS_M",
     "WALK_KMH",
-    "WEEKDAYS_FR",
     "ZONE_KINDS",
     "ZONE_KIND_LABELS",
     "ContactWindows",
@@ -133,7 +133,6 @@ AGE_COLUMN = "population_16_29"
 """Zone column holding the 16-29 population when age data exists (e.g. from Filosofi)."""
 HORS_RADARS = "hors radars"
 """Contact status counted by :func:`hors_radars_share` (see ``contacts.STATUSES``)."""
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 """French weekday names, 0 = Monday."""
 REST = "__hors_zones__"
 """Index of the part that holds the contacts of the scope outside every zone."""

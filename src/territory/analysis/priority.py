@@ -74,7 +74,6 @@ from territory.analysis.indicators import (
     COVERAGE_MONTHS,
     PARTNER_PHRASES,
     STOP_RADIUS_M,
-    WEEKDAYS_FR,
     ContactWindows,
     ZoneKind,
     contact_rate,
@@ -98,11 +97,11 @@ from territory.analysis.indicators import (
 )
 from territory.grid import GRID_CRS, cell_ids
 from territory.io.gtfs import GtfsFeed, reference_weekday
-from territory.io.partners import PARTNER_TYPES
 from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, resolve
+from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
 
 __all__ = [
     "COMPONENTS_DOC",

@@ -31,12 +31,10 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import opening_hours
 import pandas as pd
 import shapely
 
@@ -44,7 +42,6 @@ from territory._errors import ValidationError, WorkspaceError
 from territory.analysis.indicators import (
     PARTNER_PHRASES,
     STOP_RADIUS_M,
-    WEEKDAYS_FR,
     ZoneKind,
     cells_in_zones,
     format_distance,
@@ -52,10 +49,12 @@ from territory.analysis.indicators import (
 )
 from territory.analysis.priority import load_stop_hours, load_zones
 from territory.grid import GRID_CRS, cell_ids
+from territory.hours import open_during
 from territory.privacy.protect import BELOW_K, PUBLISHED, protect
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
+from territory.vocab import WEEKDAYS_FR
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -317,35 +316,6 @@ def contact_profile(
 
 
 # ---------------------------------------------------------------------------- partners
-
-
-@lru_cache(maxsize=4096)
-def _hours(osm: str) -> opening_hours.OpeningHours | None:
-    try:
-        return opening_hours.OpeningHours(osm, country="FR")
-    except Exception:  # the library raises its own ParserError (not in its stubs)
-        return None
-
-
-def open_during(osm: str, start: datetime, end: datetime) -> bool | None:
-    """Whether a place is open during the **whole** of ``[start, end)`` (local time).
-
-    Returns ``None`` when the hours are empty, invalid or unknown over the slot.
-    """
-    text = (osm or "").strip()
-    if not text:
-        return None
-    parsed = _hours(text)
-    if parsed is None:
-        return None
-    states = {
-        str(state).rsplit(".", 1)[-1].upper() for _, _, state, _ in parsed.intervals(start, end)
-    }
-    if not states or "CLOSED" in states:
-        return False
-    if "UNKNOWN" in states:
-        return None
-    return states == {"OPEN"}
 
 
 def partner_slots(

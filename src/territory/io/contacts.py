@@ -53,6 +53,7 @@ from territory.io._validate import (
 from territory.io.report import ImportReport
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
 
 STORED_COLUMNS = [
     "cell",
@@ -67,21 +68,6 @@ STORED_COLUMNS = [
     "fingerprint",
 ]
 
-STATUSES = {
-    "premier contact": ["premier", "1er contact", "nouveau", "first contact", "premiere rencontre"],
-    "contact répété": ["contact repete", "repete", "repeat", "suivi", "deja rencontre"],
-    "hors radars": [
-        "invisible",
-        "hors radar",
-        "hors radars / invisible",
-        "inconnu des institutions",
-    ],
-    "entrée en parcours": ["entree en parcours", "parcours", "entree parcours"],
-    "accompagné": ["accompagne", "accompagnement"],
-    "sortie positive": ["sortie", "sortie positive", "emploi", "formation"],
-}
-UNKNOWN = "non renseigné"
-AGE_BANDS = ["16-17", "18-21", "22-25", "26-29"]
 
 _SYNONYMS: dict[str, list[str]] = {
     "date": ["date_contact", "date_heure", "datetime", "date_rencontre", "horodatage"],

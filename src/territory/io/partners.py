@@ -1,4 +1,4 @@
-"""Partner files (team lists, data·inclusion exports, France services) and opening hours.
+"""Partner files (team lists, data·inclusion exports, France services).
 
 Opening hours are stored in the OSM ``opening_hours`` syntax (``Mo-Fr 08:30-12:30; PH off``),
 the syntax of data·inclusion's ``horaires_accueil``. The France services list gives one
@@ -10,10 +10,6 @@ Examples
 >>> weekday_columns_to_osm({"h_lundi": "09:00 - 12:00 / 14:00 - 17:00",
 ...                         "h_mardi": "09:00 - 12:00 / 14:00 - 17:00", "h_samedi": None})
 'Mo-Tu 09:00-12:00,14:00-17:00'
->>> format_hours_fr("Mo-Fr 08:30-12:30,13:30-17:00; PH off")
-'lun.–ven. 08:30–12:30, 13:30–17:00 ; fermé les jours fériés'
->>> is_open("Mo-Fr 08:30-12:30", datetime(2024, 7, 15, 9, 0))
-True
 """
 
 from __future__ import annotations
@@ -24,41 +20,23 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
-import opening_hours
 import pandas as pd
 import shapely
 
 from territory._errors import InputFileError, ValidationError
+from territory.hours import normalize_hours
 from territory.io._validate import SPREADSHEET_ERRORS, decode_text
 from territory.io.report import ImportReport
+from territory.vocab import PARTNER_TYPES, WEEKDAYS
 
 __all__ = [
     "PARTNER_COLUMNS",
-    "PARTNER_TYPES",
-    "format_hours_fr",
-    "is_open",
-    "normalize_hours",
     "read_partners",
     "weekday_columns_to_osm",
 ]
-
-PARTNER_TYPES: dict[str, str] = {
-    "ML": "Mission locale",
-    "FT": "France Travail",
-    "CS": "Centre social",
-    "E2C": "École de la 2e chance",
-    "PREVENTION": "Prévention spécialisée",
-    "PIJ_BIJ": "Point / bureau information jeunesse",
-    "FRANCE_SERVICES": "France services",
-    "AUTRE": "Autre partenaire",
-}
-"""Typology code (data·inclusion where it exists) → French label."""
 
 PARTNER_COLUMNS: tuple[str, ...] = (
     "nom",
@@ -89,15 +67,6 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "horaires": ("horaires_accueil", "horaires", "opening_hours", "horaires_ouverture"),
     "telephone": ("telephone", "tel", "phone", "numero_telephone"),
 }
-_DAYS: tuple[tuple[str, str, str], ...] = (
-    ("lundi", "Mo", "lun."),
-    ("mardi", "Tu", "mar."),
-    ("mercredi", "We", "mer."),
-    ("jeudi", "Th", "jeu."),
-    ("vendredi", "Fr", "ven."),
-    ("samedi", "Sa", "sam."),
-    ("dimanche", "Su", "dim."),
-)
 _TYPE_ALIASES: dict[str, str] = {
     "MISSION_LOCALE": "ML",
     "PE": "FT",
@@ -128,158 +97,6 @@ _RANGE = re.compile(
 _CLOSED_WORDS = {"ferme", "fermee", "closed", "off", "-", "/"}
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _MAX_ROW_NOTES = 20
-# The library raises ParserError (missing from its type stubs, which say SyntaxError).
-_OH_ERRORS: tuple[type[Exception], ...] = (
-    getattr(opening_hours, "ParserError", SyntaxError),
-    SyntaxError,
-    ValueError,
-)
-
-
-# --------------------------------------------------------------------------- opening hours
-
-
-def normalize_hours(value: str) -> str:
-    """Check an OSM ``opening_hours`` string and return its normalised spelling.
-
-    The shorter of the library's canonical and normalised forms is kept
-    (``Mo 09:00-12:00; Tu 09:00-12:00`` becomes ``Mo-Tu 09:00-12:00``).
-
-    Raises
-    ------
-    ValidationError
-        The string is not valid ``opening_hours`` syntax.
-
-    Examples
-    --------
-    >>> normalize_hours("mo-fr 9:00-12:00 ; PH off")
-    'Mo-Fr 09:00-12:00; PH closed'
-    """
-    text = value.strip()
-    if not text:
-        return ""
-    try:
-        parsed = opening_hours.OpeningHours(text)
-    except _OH_ERRORS as exc:
-        raise ValidationError(
-            f"horaires « {text} » illisibles : syntaxe OSM opening_hours attendue, "
-            "par ex. « Mo-Fr 08:30-12:30; PH off »"
-        ) from exc
-    canonical = str(parsed)
-    try:
-        normalised = str(parsed.normalize())
-        opening_hours.OpeningHours(normalised)
-    except _OH_ERRORS:
-        return canonical
-    return normalised if len(normalised) < len(canonical) else canonical
-
-
-@lru_cache(maxsize=4096)
-def _parsed(osm: str, country: str) -> opening_hours.OpeningHours | None:
-    try:
-        return opening_hours.OpeningHours(osm, country=country or None)
-    except _OH_ERRORS:
-        return None
-
-
-def is_open(
-    osm: str, when: datetime, *, country: str = "FR", timezone: str = "Europe/Paris"
-) -> bool | None:
-    """Whether a place with these opening hours is open at ``when``.
-
-    Parameters
-    ----------
-    osm
-        OSM ``opening_hours`` string.
-    when
-        Local time of the place; an aware datetime is first converted to ``timezone``.
-    country
-        ISO code whose public holidays ``PH`` refers to.
-    timezone
-        IANA name of the place's time zone (``Europe/Paris`` in mainland France).
-
-    Returns
-    -------
-    bool or None
-        ``None`` when the hours are empty, invalid or state ``unknown`` at that time.
-    """
-    if not osm or not osm.strip():
-        return None
-    parsed = _parsed(osm.strip(), country)
-    if parsed is None:
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-    if parsed.is_unknown(when):
-        return None
-    return bool(parsed.is_open(when))
-
-
-_DAY_TOKEN = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)"  # school holidays (SH) are left untranslated
-_TIME_RANGE = r"\d\d:\d\d-\d\d:\d\d"
-_RULE = re.compile(
-    rf"^(?P<days>{_DAY_TOKEN}(?:[-,]{_DAY_TOKEN})*)?\s*"
-    rf"(?P<times>{_TIME_RANGE}(?:,{_TIME_RANGE})*)?\s*"
-    r"(?P<state>open|closed|off|unknown)?\s*"
-    r'(?:"(?P<comment>[^"]*)")?$'
-)
-_DAY_FR = {osm: fr for _, osm, fr in _DAYS} | {"PH": "jours fériés"}
-
-
-def format_hours_fr(osm: str) -> str:
-    """Short French rendering of OSM opening hours, for popups and tables.
-
-    Common forms (weekday selectors, time ranges, ``PH off``, ``closed``, comments) are
-    translated rule by rule; anything else comes back as the raw string.
-
-    Examples
-    --------
-    >>> format_hours_fr("Mo-Tu,Th-Fr 09:00-12:00; We 14:00-17:00")
-    'lun.–mar., jeu.–ven. 09:00–12:00 ; mer. 14:00–17:00'
-    >>> format_hours_fr("")
-    'horaires non renseignés'
-    """
-    raw = osm.strip()
-    if not raw:
-        return "horaires non renseignés"
-    parsed = _parsed(raw, "")
-    if parsed is None:
-        return raw
-    canonical = str(parsed)
-    if canonical == "24/7":
-        return "ouvert 24 h/24, 7 j/7"
-    if canonical in ("24/7 closed", "24/7 off"):
-        return "fermé"
-    parts: list[str] = []
-    for rule in re.split(r";\s*|,\s+(?=[A-Z])", canonical):
-        text = _rule_fr(rule.strip())
-        if text is None:
-            return raw
-        parts.append(text)
-    return " ; ".join(parts)
-
-
-def _rule_fr(rule: str) -> str | None:
-    match = _RULE.match(rule)
-    if match is None or not rule:
-        return None
-    days, times, state, comment = match.group("days", "times", "state", "comment")
-    if days == "PH" and state in ("closed", "off") and not times:
-        return "fermé les jours fériés"
-    words: list[str] = []
-    if days:
-        words.append(
-            ", ".join("–".join(_DAY_FR[d] for d in run.split("-")) for run in days.split(","))
-        )
-    if times:
-        words.append(", ".join(t.replace("-", "–") for t in times.split(",")))
-    elif state in ("closed", "off"):
-        words.append("fermé")
-    elif state != "unknown" and not comment:
-        words.append("24 h/24")
-    if comment:
-        words.append(f"({comment})" if times or state in ("closed", "off") else comment)
-    return " ".join(words) if words else None
 
 
 @dataclass
@@ -339,7 +156,7 @@ def _weekday_hours(row: Mapping[str, object]) -> tuple[str, list[str], int]:
     problems: list[str] = []
     empty_slots = 0
     any_value = False
-    for index, (name, _, _) in enumerate(_DAYS):
+    for index, (name, _, _) in enumerate(WEEKDAYS):
         value = by_key.get(f"h_{name}", by_key.get(name))
         if _text(value):
             any_value = True
@@ -394,7 +211,7 @@ def _day_selector(days: list[int]) -> str:
             runs[-1].append(d)
         else:
             runs.append([d])
-    names = [_DAYS[i][1] for i in range(len(_DAYS))]
+    names = [WEEKDAYS[i][1] for i in range(len(WEEKDAYS))]
     return ",".join(names[r[0]] if len(r) == 1 else f"{names[r[0]]}-{names[r[-1]]}" for r in runs)
 
 
@@ -442,7 +259,7 @@ def read_partners(
     table, points = _read_table(path)
     found = {_key(c): str(c) for c in table.columns}
     cols = _match_columns(found)
-    day_cols = {name: found[f"h_{name}"] for name, _, _ in _DAYS if f"h_{name}" in found}
+    day_cols = {name: found[f"h_{name}"] for name, _, _ in WEEKDAYS if f"h_{name}" in found}
     has_coords = ("latitude" in cols and "longitude" in cols) or points is not None
     if "nom" not in cols or not (has_coords or "adresse" in cols):
         raise InputFileError(

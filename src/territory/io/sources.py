@@ -28,6 +28,7 @@ import pandas as pd
 
 from territory._errors import InputFileError
 from territory.io.partners import weekday_columns_to_osm
+from territory.vocab import WEEKDAYS_FR
 
 PARTNER_FIELDS = (
     "nom",
@@ -319,7 +320,6 @@ _RESEAUX = {
     "france-service": "FRANCE_SERVICES",
     "msap": "FRANCE_SERVICES",
 }
-_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 def inclusion_places(answer: object) -> list[dict[str, str]]:
@@ -369,7 +369,7 @@ def france_services_rows(table: pd.DataFrame) -> list[dict[str, str]]:
     for rec in table.to_dict("records"):
         town = f"{_text(rec.get('code_postal'))} {_text(rec.get('lib_com'))}".strip()
         parts = (rec.get("adresse"), rec.get("complement_adresse"), town)
-        days = {f"h_{d}": _text(rec.get(f"h_{d}")) or None for d in _DAYS}
+        days = {f"h_{d}": _text(rec.get(f"h_{d}")) or None for d in WEEKDAYS_FR}
         rows.append(
             {
                 "nom": _text(rec["lib_fs"]),

@@ -117,7 +117,7 @@ from folium.utilities import JsCode
 from pyproj import Transformer
 
 from territory._errors import CRSError, ValidationError
-from territory.rounds.solver import KINDS
+from territory.vocab import KINDS
 
 __all__ = [
     "CLICKABLE_LAYERS",

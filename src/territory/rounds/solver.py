@@ -86,7 +86,7 @@ import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -96,7 +96,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
+from territory.hours import windows_from_opening_hours
 from territory.io.gtfs import TransitNetwork
+from territory.vocab import KINDS, MODES, WEEKDAYS_FR
 
 if TYPE_CHECKING:  # scipy is imported when transit times are computed (the map needs none)
     from scipy import sparse
@@ -104,14 +106,11 @@ if TYPE_CHECKING:  # scipy is imported when transit times are computed (the map 
 __all__ = [
     "ACCESS_MINUTES",
     "DETOUR_FACTOR",
-    "KINDS",
-    "MODES",
     "SPEED_KMH",
     "TRANSIT",
     "TRANSIT_ACCESS_M",
     "TRANSIT_MAX_WAIT",
     "TRANSIT_TRANSFER_M",
-    "WEEKDAYS_FR",
     "Place",
     "Plan",
     "Round",
@@ -124,26 +123,7 @@ __all__ = [
     "suggest_places",
     "transit_time_matrix",
     "travel_time_matrix",
-    "windows_from_opening_hours",
 ]
-
-KINDS = (
-    "parc",
-    "gare",
-    "centre commercial",
-    "marché",
-    "city stade",
-    "pied d'immeuble",
-    "place de village",
-    "local partenaire",
-    "événement",
-)
-"""Kinds of outreach places (lieux d'aller-vers)."""
-
-MODES = ("marche", "transports en commun", "voiture", "vélo")
-"""How a team moves between places."""
-
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 DETOUR_FACTOR = 1.3
 """Network distance / straight-line distance. 1.3 is the usual urban-rural average for
@@ -184,7 +164,6 @@ DAY_MINUTES = 24 * 60
 _UNREACHABLE = 10 * DAY_MINUTES  # transit of a forbidden arc: beyond any time window
 _VALUE_SCALE = 1_000_000  # integer cost of the most valuable visit in the solver
 _COVERAGE_KEEP = 10  # nodes kept per zone to cover when candidates are capped
-_REFERENCE_MONDAY = date(2025, 3, 10)  # a week without public holiday in France
 
 Windows = Mapping[int, Sequence[tuple[int, int]]]
 """Time windows per weekday: ``{0: ((540, 720), (840, 1080))}`` = Monday 9-12 and 14-18."""
@@ -1753,50 +1732,6 @@ def _number(row: pd.Series, column: str, default: float) -> float:
         raise ValidationError(
             f"lieu « {_cell(row, 'nom')} » : {column} {text!r} n'est pas un nombre"
         ) from None
-
-
-def windows_from_opening_hours(
-    osm: str, *, week: date | None = None, step: int = 15
-) -> _Windows | None:
-    """Presence windows per weekday from OSM ``opening_hours`` (partners' ``horaires``).
-
-    The hours are read on the actual dates of ``week`` (its Monday), so that ``PH off``
-    closes public holidays; without ``week``, on a reference week without holiday. The
-    result is sampled every ``step`` minutes.
-
-    Returns
-    -------
-    dict or None
-        ``None`` when the hours are empty, invalid or unknown (no restriction).
-
-    Examples
-    --------
-    >>> windows_from_opening_hours("Mo-Fr 09:00-12:00,14:00-17:30")[0]
-    ((540, 720), (840, 1050))
-    >>> windows_from_opening_hours("Mo 09:00-12:00; PH off", week=date(2026, 4, 6))
-    {}
-    """
-    from territory.io.partners import is_open
-
-    if not osm or not osm.strip():
-        return None
-    monday = week - timedelta(days=week.weekday()) if week else _REFERENCE_MONDAY
-    windows: _Windows = {}
-    known = False
-    for weekday in range(7):
-        day = datetime.combine(monday + timedelta(days=weekday), datetime.min.time())
-        spans: list[tuple[int, int]] = []
-        for minute in range(0, DAY_MINUTES, step):
-            state = is_open(osm, day + timedelta(minutes=minute))
-            known = known or state is not None
-            if state:
-                if spans and spans[-1][1] == minute:
-                    spans[-1] = (spans[-1][0], minute + step)
-                else:
-                    spans.append((minute, minute + step))
-        if spans:
-            windows[weekday] = tuple(spans)
-    return windows if known else None
 
 
 def plan_rounds(

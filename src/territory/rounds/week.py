@@ -43,27 +43,25 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError
+from territory.hours import windows_from_opening_hours
 from territory.io.gtfs import TransitNetwork, load_transit_network
 from territory.io.report import ImportReport
 from territory.rounds.solver import (
     ACCESS_MINUTES,
-    KINDS,
-    MODES,
     SPEED_KMH,
     TRANSIT,
     TRANSIT_ACCESS_M,
     TRANSIT_MAX_WAIT,
     TRANSIT_TRANSFER_M,
-    WEEKDAYS_FR,
     Plan,
     Team,
     Visit,
     plan_rounds,
     suggest_places,
-    windows_from_opening_hours,
 )
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.vocab import KINDS, MODES, WEEKDAYS_FR
 
 TEAMS = "teams"
 PLACES = "places"
@@ -827,7 +825,8 @@ def record_feedback(
     Returns the number of contacts now recorded for the visit.
     """
     from territory.grid import cell_ids_from_lonlat
-    from territory.io.contacts import STATUSES, STORED_COLUMNS, UNKNOWN, load_secret
+    from territory.io.contacts import STORED_COLUMNS, load_secret
+    from territory.vocab import STATUSES, UNKNOWN
 
     unknown = [s for s in counts if s not in STATUSES]
     wrong = [f"{s} : {n}" for s, n in counts.items() if not 0 <= int(n) <= FEEDBACK_MAX]
@@ -1082,7 +1081,7 @@ def date_of(moment: datetime) -> date:
 
 def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> str:
     """Partners within ``radius`` metres: name, type, hours (French), phone."""
-    from territory.io.partners import format_hours_fr
+    from territory.hours import format_hours_fr
 
     if partners is None or partners.empty:
         return ""

@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from territory import Settings, TerritoryError
-from territory.analysis.indicators import INDICATORS, WEEKDAYS_FR, ZoneKind
+from territory.analysis.indicators import INDICATORS, ZoneKind
 from territory.analysis.priority import (
     Ranking,
     Weights,
@@ -39,6 +39,7 @@ from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
 from territory.ui.state import Keys
 from territory.views import breakdown_choices, info, map_layers, summary
+from territory.vocab import WEEKDAYS_FR
 
 HOME = "app_pages/accueil.py"
 IMPORT_LABELS = {

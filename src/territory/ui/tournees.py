@@ -14,7 +14,6 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.map.build import MapLayers, territory_map
-from territory.rounds.solver import KINDS
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -32,6 +31,7 @@ from territory.rounds.week import (
 from territory.store import Workspace
 from territory.ui.common import base_url_path, cached_layers, flash, settings
 from territory.ui.state import Keys
+from territory.vocab import KINDS
 
 
 def teams_editor(ws: Workspace) -> None:
@@ -102,8 +102,8 @@ def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
 
 def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     """Record what a visit gave: contacts by status, aggregated (no names)."""
-    from territory.io.contacts import STATUSES
     from territory.rounds.week import day_label, record_feedback
+    from territory.vocab import STATUSES
 
     visits = plan.visits
     labels = {

@@ -1,0 +1,77 @@
+"""The domain's words: contact statuses, age bands, partner types, place kinds, modes, weekdays.
+
+Shared by readers, analysis, rounds and the map, so that each word is written once.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGE_BANDS",
+    "KINDS",
+    "MODES",
+    "PARTNER_TYPES",
+    "STATUSES",
+    "UNKNOWN",
+    "WEEKDAYS",
+    "WEEKDAYS_FR",
+]
+
+STATUSES: dict[str, list[str]] = {
+    "premier contact": ["premier", "1er contact", "nouveau", "first contact", "premiere rencontre"],
+    "contact répété": ["contact repete", "repete", "repeat", "suivi", "deja rencontre"],
+    "hors radars": [
+        "invisible",
+        "hors radar",
+        "hors radars / invisible",
+        "inconnu des institutions",
+    ],
+    "entrée en parcours": ["entree en parcours", "parcours", "entree parcours"],
+    "accompagné": ["accompagne", "accompagnement"],
+    "sortie positive": ["sortie", "sortie positive", "emploi", "formation"],
+}
+UNKNOWN = "non renseigné"
+"""The value of a category a row does not give."""
+AGE_BANDS: list[str] = ["16-17", "18-21", "22-25", "26-29"]
+"""Contact statuses (canonical French label → spellings read in team files), age bands."""
+
+PARTNER_TYPES: dict[str, str] = {
+    "ML": "Mission locale",
+    "FT": "France Travail",
+    "CS": "Centre social",
+    "E2C": "École de la 2e chance",
+    "PREVENTION": "Prévention spécialisée",
+    "PIJ_BIJ": "Point / bureau information jeunesse",
+    "FRANCE_SERVICES": "France services",
+    "AUTRE": "Autre partenaire",
+}
+"""Typology code (data·inclusion where it exists) → French label."""
+
+KINDS = (
+    "parc",
+    "gare",
+    "centre commercial",
+    "marché",
+    "city stade",
+    "pied d'immeuble",
+    "place de village",
+    "local partenaire",
+    "événement",
+)
+"""Kinds of outreach places (lieux d'aller-vers)."""
+
+MODES = ("marche", "transports en commun", "voiture", "vélo")
+"""How a team moves between places."""
+
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+"""French weekday names, Monday first (``date.weekday()`` order)."""
+
+WEEKDAYS: tuple[tuple[str, str, str], ...] = (
+    ("lundi", "Mo", "lun."),
+    ("mardi", "Tu", "mar."),
+    ("mercredi", "We", "mer."),
+    ("jeudi", "Th", "jeu."),
+    ("vendredi", "Fr", "ven."),
+    ("samedi", "Sa", "sam."),
+    ("dimanche", "Su", "dim."),
+)
+"""Each weekday (Monday first): French name, OSM ``opening_hours`` token, French abbreviation."""
