@@ -3,6 +3,7 @@
 import streamlit as st
 
 from territory import TerritoryError
+from territory.crs import METRIC_CRS
 from territory.fetch import fetch_territory
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import (
@@ -50,7 +51,7 @@ with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
     crs = right.text_input(
         "Système de coordonnées (facultatif)",
         key=Keys.W_IMPORT_CRS,
-        placeholder="EPSG:2154",
+        placeholder=METRIC_CRS,
         help="Seulement pour un fichier géographique qui n'en déclare pas.",
     )
     imported = st.form_submit_button("Importer", icon=":material/upload:")

@@ -26,8 +26,8 @@ import shapely
 from pyproj import Transformer
 
 from territory._errors import ValidationError
+from territory.crs import GRID_CRS
 
-GRID_CRS = "EPSG:3035"
 RESOLUTIONS = (200, 1000)
 _ID_NAMED = r"^CRS3035RES(?P<resolution>\d+)mN(?P<north>\d+)E(?P<east>\d+)$"
 _TO_GRID = Transformer.from_crs("EPSG:4326", GRID_CRS, always_xy=True)

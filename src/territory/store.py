@@ -37,8 +37,8 @@ import pandas as pd
 import pyogrio
 
 from territory._errors import WorkspaceError
+from territory.crs import STORAGE_CRS
 
-STORAGE_CRS = "EPSG:4326"
 SCHEMA_VERSION = 1
 _META = "territory_layers"
 _PROPS = "territory_workspace"

@@ -16,6 +16,7 @@ from conftest import shared_file
 import territory.analysis.indicators as indicators_module
 from territory import Settings
 from territory._errors import CRSError, ValidationError
+from territory._fr import format_distance, format_duration
 from territory.analysis.indicators import (
     CAR_KMH,
     DETOUR_FACTOR,
@@ -27,8 +28,6 @@ from territory.analysis.indicators import (
     contact_windows,
     departures_per_day,
     departures_per_hour,
-    format_distance,
-    format_duration,
     hors_radars_share,
     indicator_sources,
     mobility_barrier,

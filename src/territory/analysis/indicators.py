@@ -26,10 +26,10 @@ Examples
 >>> zones = gpd.GeoDataFrame(
 ...     {"code": ["A", "B"], "population": [2400, 150]},
 ...     geometry=[shapely.box(700_000, 6_600_000, 701_000, 6_601_000),
-...               shapely.box(705_000, 6_600_000, 706_000, 6_601_000)], crs="EPSG:2154")
+...               shapely.box(705_000, 6_600_000, 706_000, 6_601_000)], crs=METRIC_CRS)
 >>> partners = gpd.GeoDataFrame(
 ...     {"type": ["ML"], "horaires": ["Mo-Fr 09:00-17:00"]},
-...     geometry=[shapely.Point(700_500, 6_609_500)], crs="EPSG:2154")
+...     geometry=[shapely.Point(700_500, 6_609_500)], crs=METRIC_CRS)
 >>> partner_distance(zones, partners, types=["ML"]).round().tolist()
 [9000.0, 10296.0]
 >>> travel_time(pd.Series([9000.0]), mode="car").round(1).tolist()
@@ -52,13 +52,14 @@ import shapely
 from pyproj import Transformer
 
 from territory._errors import CRSError, ValidationError
+from territory.crs import METRIC_CRS
 from territory.grid import GRID_CRS, cell_ids, parse_ids
 from territory.hours import is_open
 from territory.io.gtfs import GtfsFeed, departures_by_hour
 from territory.privacy.protect import protect
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
+from territory.vocab import PARTNER_TYPES
 
 __all__ = [
     "AGE_COLUMN",
@@ -68,7 +69,6 @@ __all__ = [
     "DETOUR_FACTOR",
     "HORS_RADARS",
     "INDICATORS",
-    "METRIC_CRS",
     "PARTNER_PHRASES",
     "STOP_RADIUS_M",
     "WALK_KMH",
@@ -84,15 +84,9 @@ __all__ = [
     "default_windows",
     "departures_per_day",
     "departures_per_hour",
-    "format_distance",
-    "format_distances",
-    "format_duration",
-    "format_durations",
-    "format_number",
     "hors_radars_share",
     "indicator_sources",
     "mobility_barrier",
-    "moment_fr",
     "nearest_partner",
     "open_partners",
     "partner_distance",
@@ -115,8 +109,6 @@ ZONE_KIND_LABELS: dict[str, str] = {
     "cell": "Carreaux de 1 km",
 }
 
-METRIC_CRS = "EPSG:2154"
-"""Lambert-93: every distance, area and buffer (mainland France)."""
 WALK_KMH = 4.5
 """Walking speed used for travel times (km/h)."""
 CAR_KMH = 50.0
@@ -383,7 +375,7 @@ def zone_centres(zones: gpd.GeoDataFrame) -> gpd.GeoSeries:
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:2154")
+    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs=METRIC_CRS)
     >>> zone_centres(z).iloc[0].wkt
     'POINT (5 5)'
     """
@@ -450,8 +442,8 @@ def population(
     --------
     >>> import geopandas as gpd, shapely
     >>> communes = gpd.GeoDataFrame({"population": [1000]},
-    ...     geometry=[shapely.box(0, 0, 2000, 1000)], crs="EPSG:2154")
-    >>> zones = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 500, 1000)], crs="EPSG:2154")
+    ...     geometry=[shapely.box(0, 0, 2000, 1000)], crs=METRIC_CRS)
+    >>> zones = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 500, 1000)], crs=METRIC_CRS)
     >>> population(zones, communes).tolist(), population(zones, communes, method="centre").tolist()
     ([250.0], [250.0])
     """
@@ -969,9 +961,9 @@ def partner_distance(
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:2154")
+    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs=METRIC_CRS)
     >>> p = gpd.GeoDataFrame({"type": ["ML", "CS"], "horaires": ["Mo 09:00-12:00", ""]},
-    ...     geometry=[shapely.Point(5, 105), shapely.Point(5, 25)], crs="EPSG:2154")
+    ...     geometry=[shapely.Point(5, 105), shapely.Point(5, 25)], crs=METRIC_CRS)
     >>> partner_distance(z, p).tolist(), partner_distance(z, p, types=["ML"]).tolist()
     ([20.0], [100.0])
     >>> partner_distance(z, p, open_at=datetime(2026, 11, 3, 10)).tolist()
@@ -1148,9 +1140,9 @@ def departures_per_hour(
     --------
     >>> import geopandas as gpd, shapely
     >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100),
-    ...     shapely.box(5000, 0, 5100, 100)], crs="EPSG:2154")
+    ...     shapely.box(5000, 0, 5100, 100)], crs=METRIC_CRS)
     >>> s = gpd.GeoDataFrame({"stop_id": ["a", "b"]},
-    ...     geometry=[shapely.Point(300, 50), shapely.Point(50, 50)], crs="EPSG:2154")
+    ...     geometry=[shapely.Point(300, 50), shapely.Point(50, 50)], crs=METRIC_CRS)
     >>> h = pd.DataFrame({"stop_id": ["a", "b", "a"], "weekday": [1, 1, 1],
     ...     "hour": [18, 18, 19], "departs": [3, 1, 2]})
     >>> departures_per_hour(z, s, h, weekday=1, hour=18).tolist()
@@ -1174,9 +1166,9 @@ def departures_per_day(
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:2154")
+    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs=METRIC_CRS)
     >>> s = gpd.GeoDataFrame({"stop_id": ["a"], "departs_jour": [40]},
-    ...     geometry=[shapely.Point(300, 50)], crs="EPSG:2154")
+    ...     geometry=[shapely.Point(300, 50)], crs=METRIC_CRS)
     >>> departures_per_day(z, s).tolist()
     [40.0]
     """
@@ -1202,9 +1194,9 @@ def served_stop_distance(
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:2154")
+    >>> z = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 100, 100)], crs=METRIC_CRS)
     >>> s = gpd.GeoDataFrame({"stop_id": ["a", "b"], "departs_jour": [0, 12]},
-    ...     geometry=[shapely.Point(50, 150), shapely.Point(50, 1050)], crs="EPSG:2154")
+    ...     geometry=[shapely.Point(50, 150), shapely.Point(50, 1050)], crs=METRIC_CRS)
     >>> served_stop_distance(z, s).tolist()
     [1000.0]
     """
@@ -1253,9 +1245,9 @@ def rural_zones(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Serie
     --------
     >>> import geopandas as gpd, shapely
     >>> c = gpd.GeoDataFrame({"densite_libelle": ["Bourgs ruraux", "Petites villes"]},
-    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs="EPSG:2154")
+    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=METRIC_CRS)
     >>> z = gpd.GeoDataFrame(geometry=[shapely.box(1, 1, 2, 2), shapely.box(15, 1, 16, 2)],
-    ...     crs="EPSG:2154")
+    ...     crs=METRIC_CRS)
     >>> rural_zones(z, c).tolist()
     [True, False]
     """
@@ -1304,85 +1296,3 @@ def mobility_barrier(
         }
     )
     return parts.mean(axis=1, skipna=True).astype("Float64").rename("barriere_mobilite")
-
-
-# ------------------------------------------------------------------------------ formats
-
-
-def format_number(value: float | int, *, decimals: int = 0) -> str:
-    """French number: narrow no-break space for thousands, decimal comma.
-
-    Examples
-    --------
-    >>> format_number(2400), format_number(3.14159, decimals=1)
-    ('2\u202f400', '3,1')
-    """
-    text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
-
-
-def _distance_key(metres: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Distances rounded as they are shown: 50 m below 1 km, 100 m below 10 km, then 1 km."""
-    m = np.asarray(metres, dtype=float)
-    step = np.where(m < 950, 50.0, np.where(m < 9_950, 100.0, 1000.0))
-    return np.round(m / step) * step
-
-
-def _distance_text(key: float) -> str:
-    if key < 1000:
-        return f"{key:.0f} m"
-    if key < 10_000:
-        return f"{format_number(key / 1000, decimals=1).removesuffix(',0')} km"
-    return f"{format_number(key / 1000)} km"
-
-
-def format_distance(metres: float) -> str:
-    """French distance: ``"800 m"``, ``"1,2 km"``, ``"9 km"``.
-
-    Examples
-    --------
-    >>> format_distance(812), format_distance(1240), format_distance(9040), format_distance(980)
-    ('800 m', '1,2 km', '9 km', '1 km')
-    """
-    return _distance_text(float(_distance_key(metres)))
-
-
-def format_distances(metres: npt.ArrayLike) -> list[str]:
-    """:func:`format_distance` of many values at once (``""`` for a missing value).
-
-    Examples
-    --------
-    >>> format_distances([812.0, float("nan"), 812.4])
-    ['800 m', '', '800 m']
-    """
-    keys = _distance_key(metres)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    texts = np.array([_distance_text(k) if np.isfinite(k) else "" for k in unique], dtype=object)
-    return [str(t) for t in texts[inverse.ravel()]]
-
-
-def format_duration(minutes: float) -> str:
-    """French duration: ``"14 min"``, ``"2 h 05"``.
-
-    Examples
-    --------
-    >>> format_duration(14.2), format_duration(125)
-    ('14 min', '2 h 05')
-    """
-    total = round(minutes)
-    if total < 60:
-        return f"{max(total, 1)} min"
-    return f"{total // 60} h {total % 60:02d}"
-
-
-def format_durations(minutes: npt.ArrayLike) -> list[str]:
-    """:func:`format_duration` of many values at once (``""`` for a missing value)."""
-    keys = np.round(np.asarray(minutes, dtype=float))
-    unique, inverse = np.unique(keys, return_inverse=True)
-    texts = np.array([format_duration(k) if np.isfinite(k) else "" for k in unique], dtype=object)
-    return [str(t) for t in texts[inverse.ravel()]]
-
-
-def moment_fr(weekday: int, hour: int) -> str:
-    """``"mardi 18 h"``."""
-    return f"{WEEKDAYS_FR[weekday]} {hour} h"

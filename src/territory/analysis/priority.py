@@ -46,7 +46,7 @@ Examples
 ...     {"code": ["A", "B", "C"], "nom": ["Alpha", "Bêta", "Gamma"],
 ...      "population": [2400, 800, 5000]},
 ...     geometry=[shapely.box(x, 0, x + 1000, 1000) for x in (0, 3000, 6000)],
-...     crs="EPSG:2154")
+...     crs=METRIC_CRS)
 >>> ind = build_indicators(zones, kind="commune", settings=Settings())
 >>> ranking = rank_zones(ind, Weights(need=1, coverage=0, access=0, mobility=0))
 >>> ranking.table["code"].tolist()
@@ -70,6 +70,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError, WorkspaceError
+from territory._fr import format_distances, format_durations, format_number
 from territory.analysis.indicators import (
     COVERAGE_MONTHS,
     PARTNER_PHRASES,
@@ -81,9 +82,6 @@ from territory.analysis.indicators import (
     default_windows,
     departures_per_day,
     departures_per_hour,
-    format_distances,
-    format_durations,
-    format_number,
     mobility_barrier,
     partner_distance,
     population,
@@ -95,6 +93,7 @@ from territory.analysis.indicators import (
     travel_time,
     zone_centres,
 )
+from territory.crs import METRIC_CRS
 from territory.grid import GRID_CRS, cell_ids
 from territory.io.gtfs import GtfsFeed, reference_weekday
 from territory.privacy.protect import BELOW_K, PUBLISHED
@@ -540,10 +539,10 @@ def build_indicators(
             windows=windows,
             normalisation=normalisation,
         )
-    metric = zones.to_crs("EPSG:2154").reset_index(drop=True)
+    metric = zones.to_crs(METRIC_CRS).reset_index(drop=True)
     index = pd.Index(metric["code"].astype(str), name="code")
     names = metric["nom"].astype(str) if "nom" in metric else pd.Series(index, dtype="str")
-    communes_m = communes.to_crs("EPSG:2154") if communes is not None else None
+    communes_m = communes.to_crs(METRIC_CRS) if communes is not None else None
     values = pd.DataFrame(index=metric.index)
     comps: dict[str, pd.Series] = {}
     phrases: dict[str, list[str]] = {}
@@ -556,7 +555,7 @@ def build_indicators(
 
     # --- need
     # Centres once: distances from a point "zone" are distances from the zone's centre.
-    centres = gpd.GeoDataFrame(geometry=zone_centres(metric), crs="EPSG:2154")
+    centres = gpd.GeoDataFrame(geometry=zone_centres(metric), crs=METRIC_CRS)
     method: Literal["intersection", "centre"] = "centre" if kind == "cell" else "intersection"
     has_pop = "population" in metric or communes_m is not None
     pop = population(metric, communes_m, method=method) if has_pop else None
@@ -642,7 +641,7 @@ def build_indicators(
             notes_out.append(
                 f"{pending} partenaire(s) sans position (à géocoder) ignoré(s) dans les distances"
             )
-        located = located.to_crs("EPSG:2154")
+        located = located.to_crs(METRIC_CRS)
         present = set(located["type"].astype(str))
         for code in access_types:
             label = PARTNER_PHRASES.get(code, code)
@@ -690,7 +689,7 @@ def build_indicators(
     if stops is None or len(stops) == 0:
         notes_out.append("aucun flux GTFS importé : mobilité (desserte, barrières) hors du score")
     else:
-        stops_m = stops.to_crs("EPSG:2154")
+        stops_m = stops.to_crs(METRIC_CRS)
         stop_names = dict(
             zip(stops_m["stop_id"].astype(str), stops_m.get("nom", stops_m["stop_id"]), strict=True)
         )

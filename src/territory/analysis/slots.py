@@ -39,15 +39,16 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError, WorkspaceError
+from territory._fr import format_distance
 from territory.analysis.indicators import (
     PARTNER_PHRASES,
     STOP_RADIUS_M,
     ZoneKind,
     cells_in_zones,
-    format_distance,
     zone_centres,
 )
 from territory.analysis.priority import load_stop_hours, load_zones
+from territory.crs import METRIC_CRS
 from territory.grid import GRID_CRS, cell_ids
 from territory.hours import open_during
 from territory.privacy.protect import BELOW_K, PUBLISHED, protect
@@ -651,7 +652,7 @@ def _near_partners(ws: Workspace, zone: gpd.GeoDataFrame, radius_m: float) -> pd
         return pd.DataFrame(columns=columns)
     centre = zone_centres(zone).iloc[0]
     dist = shapely.distance(
-        np.asarray(partners.to_crs("EPSG:2154").geometry.to_numpy(), dtype=object), centre
+        np.asarray(partners.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object), centre
     )
     partners = partners.assign(distance_m=dist).sort_values(["distance_m", "nom"], kind="stable")
     nearest_of_type = ~partners["type"].duplicated()
@@ -725,8 +726,8 @@ def when(
     stop_hours = load_stop_hours(ws) if ws.has("stops") else None
     if stop_hours is not None:
         stops = ws.read_layer("stops")
-        zone_m = found.to_crs("EPSG:2154").geometry.iloc[0]
-        stops_m = np.asarray(stops.to_crs("EPSG:2154").geometry.to_numpy(), dtype=object)
+        zone_m = found.to_crs(METRIC_CRS).geometry.iloc[0]
+        stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
         near = shapely.dwithin(stops_m, zone_m, STOP_RADIUS_M)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
         names = dict(zip(stops["stop_id"].astype(str), stops["nom"].astype(str), strict=True))

@@ -59,6 +59,7 @@ import shapely
 from pyproj import Transformer
 
 from territory._errors import ValidationError
+from territory.crs import METRIC_CRS
 from territory.io.report import ImportReport
 from territory.settings import Settings
 
@@ -101,8 +102,8 @@ CONTACTS_END = pd.Timestamp("2026-10-31")
 GTFS_START, GTFS_END = "20250901", "20270831"
 
 _CENTER_LONLAT = (2.75, 46.45)
-_TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
-_TO_WGS84 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+_TO_L93 = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
+_TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
 _Floats = npt.NDArray[np.float64]
 _Ints = npt.NDArray[np.int64]
 _Objects = npt.NDArray[np.object_]

@@ -17,6 +17,7 @@ import shapely
 from pyproj import CRS
 
 from territory._errors import CRSError, InputFileError
+from territory.crs import METRIC_CRS
 from territory.io.report import ImportReport
 
 # Plausible extents (x/y order) of metropolitan and overseas France, per CRS kind.
@@ -77,7 +78,7 @@ def guess_crs(gdf: gpd.GeoDataFrame) -> str | None:
     xmin, ymin, xmax, ymax = gdf.total_bounds
     if _in_france((xmin, ymin, xmax, ymax)):
         return "EPSG:4326"
-    for code, box in (("EPSG:2154", _LAMBERT93), ("EPSG:3035", _LAEA)):
+    for code, box in ((METRIC_CRS, _LAMBERT93), ("EPSG:3035", _LAEA)):
         if _inside((xmin, ymin, xmax, ymax), box):
             return code
     if _inside((ymin, xmin, ymax, xmax), _METRO_LONLAT):

@@ -42,6 +42,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import CRSError, InputFileError, ValidationError
+from territory.crs import METRIC_CRS
 from territory.io.report import ImportReport
 from territory.store import Workspace
 
@@ -801,7 +802,7 @@ def service_gaps(
     *,
     buffer_m: float = 500.0,
     min_departures: int = 1,
-    metric_crs: str = "EPSG:2154",
+    metric_crs: str = METRIC_CRS,
     explode: bool = False,
 ) -> gpd.GeoDataFrame:
     """Zones blanches: the parts of ``area`` farther than ``buffer_m`` from any served stop.
@@ -1004,7 +1005,7 @@ class TransitNetwork:
     departs: npt.NDArray[np.int64]
     hours: tuple[int, int] = TRANSIT_HOURS
     day: date | None = None
-    crs: str = "EPSG:2154"
+    crs: str = METRIC_CRS
 
     @property
     def window_minutes(self) -> float:
@@ -1023,7 +1024,7 @@ def transit_network(
     *,
     hours: tuple[int, int] = TRANSIT_HOURS,
     day: date | None = None,
-    metric_crs: str = "EPSG:2154",
+    metric_crs: str = METRIC_CRS,
 ) -> TransitNetwork:
     """:class:`TransitNetwork` from a :func:`transit_links` table and the stops' positions.
 
@@ -1043,7 +1044,7 @@ def transit_network(
     --------
     >>> from shapely.geometry import Point
     >>> stops = gpd.GeoDataFrame({"stop_id": ["a", "b"]},
-    ...     geometry=[Point(700000, 6600000), Point(701000, 6600000)], crs="EPSG:2154")
+    ...     geometry=[Point(700000, 6600000), Point(701000, 6600000)], crs=METRIC_CRS)
     >>> links = pd.DataFrame({"route_id": ["1"], "from_stop": ["a"], "to_stop": ["b"],
     ...                       "minutes": [3.0], "departs": [60]})
     >>> network = transit_network(links, stops)
@@ -1109,7 +1110,7 @@ def save_transit_links(
     return len(links)
 
 
-def load_transit_network(ws: Workspace, *, metric_crs: str = "EPSG:2154") -> TransitNetwork | None:
+def load_transit_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> TransitNetwork | None:
     """The stored transit network (:func:`save_transit_links`) with the ``stops`` layer's
     positions, or ``None`` when the workspace has no timetable network."""
     if not (ws.has(TRANSIT_LINKS) and ws.has("stops")) or ws.layers()[TRANSIT_LINKS].count == 0:

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from territory._errors import InputFileError
+from territory.crs import METRIC_CRS
 from territory.io.partners import weekday_columns_to_osm
 from territory.vocab import WEEKDAYS_FR
 
@@ -174,7 +175,7 @@ SOURCES: dict[str, Source] = {
             licence=LICENCE_OUVERTE,
             attribution="ANCT, quartiers prioritaires de la politique de la ville 2015",
             vintage="QPV 2015",
-            crs="EPSG:2154",
+            crs=METRIC_CRS,
             rows=1296,
             rule=ResourceRule(
                 formats=("zip", "shp"),

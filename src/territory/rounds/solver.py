@@ -96,6 +96,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
+from territory.crs import METRIC_CRS
 from territory.hours import windows_from_opening_hours
 from territory.io.gtfs import TransitNetwork
 from territory.vocab import KINDS, MODES, WEEKDAYS_FR
@@ -1742,7 +1743,7 @@ def plan_rounds(
     days: Sequence[int] = (0, 1, 2, 3, 4),
     week: date | None = None,
     base_crs: Any = None,
-    metric_crs: str = "EPSG:2154",
+    metric_crs: str = METRIC_CRS,
     detour: float = DETOUR_FACTOR,
     speeds: Mapping[str, float] = SPEED_KMH,
     travel: Mapping[str, ArrayLike] | None = None,
@@ -1885,7 +1886,7 @@ def suggest_places(
     zone_column: str = "code",
     min_departures: int = 40,
     merge_distance: float = 150.0,
-    metric_crs: str = "EPSG:2154",
+    metric_crs: str = METRIC_CRS,
 ) -> gpd.GeoDataFrame:
     """Candidate places from the partners and transit hubs of a workspace.
 
