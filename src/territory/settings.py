@@ -31,6 +31,15 @@ def _default_config_dir() -> Path:
     return Path(base) / "territory"
 
 
+def _flag(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in {"1", "true", "yes", "on", "oui", "vrai"}:
+        return True
+    if text in {"", "0", "false", "no", "off", "non", "faux"}:
+        return False
+    raise ValueError(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Parameters of the disclosure control, the map and the outside world.
@@ -53,7 +62,14 @@ class Settings:
     http_timeout_s, user_agent, cache_dir
         Network settings for fetching official data.
     base_url_path
-        Streamlit ``server.baseUrlPath``, prefixed to the locally served Leaflet assets.
+        Streamlit ``server.baseUrlPath``, prefixed to the locally served Leaflet assets
+        (the app reads Streamlit's own option when this is empty).
+    workspace
+        The workspace file the app opens first.
+    data_inclusion_token
+        API token of data·inclusion, for ``territory fetch`` (partners); empty: skipped.
+    debug
+        Show Python tracebacks in the command line instead of one French line.
     detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
         The travel model (:class:`territory.travel.TravelModel`): network distance /
         straight-line distance, and the door-to-door speed of each mode (km/h).
@@ -71,6 +87,9 @@ class Settings:
     user_agent: str = "territory/0.1 (outil de planification aller-vers)"
     cache_dir: Path = field(default_factory=lambda: Path("data/boundaries/cache"))
     base_url_path: str = ""
+    workspace: Path = Path("workspaces/demo.gpkg")
+    data_inclusion_token: str = field(default="", repr=False)
+    debug: bool = False
     detour_factor: float = 1.3
     walk_kmh: float = 4.5
     bike_kmh: float = 15.0
@@ -104,7 +123,10 @@ class Settings:
                 continue
             kind = type(getattr(cls(), f.name))
             try:
-                values[f.name] = Path(raw) if kind is type(Path()) else kind(raw)
+                if kind is bool:
+                    values[f.name] = _flag(raw)
+                else:
+                    values[f.name] = Path(raw) if kind is type(Path()) else kind(raw)
             except ValueError as exc:
                 raise ValidationError(
                     f"TERRITORY_{f.name.upper()}={raw!r} n'est pas un(e) {kind.__name__} valide"
