@@ -1,4 +1,24 @@
-"""Readers of official and team files: boundaries, COG, partners, contacts, GTFS, geocoding.
+"""Readers of official and team files, each returning frames and an import report.
 
-Nothing here writes to the workspace except through :mod:`territory.ingest`.
+``boundaries`` (communes, QPV, density grid), ``cog`` (commune tables, old → current codes),
+``partners`` (team lists, data·inclusion, France services), ``contacts`` (team contact
+exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zones
+blanches), ``geocoding`` (BAN), ``sources`` (the catalogue of official sources), and the
+plumbing they share: ``_http`` (every network call), ``_validate`` (tabular and vector
+reading, column finding), ``report`` (:class:`~territory.io.report.ImportReport`).
+
+May import the ground floor (``territory._errors``, ``settings``, ``vocab``, ``crs``,
+``hours``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader pseudonymises
+at the door). Nothing here writes to a workspace: :mod:`territory.ingest` does.
 """
+
+__all__ = [
+    "boundaries",
+    "cog",
+    "contacts",
+    "geocoding",
+    "gtfs",
+    "partners",
+    "report",
+    "sources",
+]
