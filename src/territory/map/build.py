@@ -62,7 +62,7 @@ Design notes (measured at département scale, see the tests for the contract):
   places and routes, kept when the layer control switches a layer off and on. Hatches
   are canvas patterns. The few point layers on top (partners, places, routes) stay
   SVG, in a pane that lets the mouse through to the canvas elsewhere.
-* **A canvas layer is one shape** (``territoryCanvas.layer``, :data:`_SHAPES_JS`): the
+* **A canvas layer is one shape** (``territoryCanvas.layer``, ``js/shapes.js``): the
   ~16,000 density squares, 1,550 communes, 1,360 rests of communes and 2,665 stops of a
   département are a few objects of the canvas, not one ``L.Polygon`` or
   ``L.CircleMarker`` each (Leaflet spent about 2 s on the squares alone, building,

@@ -52,7 +52,7 @@ class _CompactCollection:
     the page's text as ``"name":value`` (the page tests read counts and codes so).
     Only a collection of one kind (points, lines or polygons) is compact; any other
     (a geometry collection, points mixed with lines) is sent as :class:`_PlainCollection`.
-    The browser's decoder is :data:`_COMPACT_JS`; :meth:`features` mirrors it.
+    The browser's decoder is ``js/compact.js``; :meth:`features` mirrors it.
     """
 
     scale: int  # coordinates are integers / scale
@@ -94,7 +94,7 @@ class _CompactCollection:
         return _js({**data, "g": self.geometries}), "territoryCompact(D)"
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """The features the browser builds (same arithmetic as :data:`_COMPACT_JS`)."""
+        """The features the browser builds (same arithmetic as ``js/compact.js``)."""
         cursor = [0, 0]
 
         def points(flat: list[int]) -> list[list[float]]:

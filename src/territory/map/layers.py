@@ -16,7 +16,6 @@ from territory.map.elements import _RENDERER, _Collection, _GeoJsonLayer
 from territory.map.encode import (
     _CompactCollection,
     _features_text,
-    _js,
     _PlainCollection,
     _script_safe,
 )
@@ -32,6 +31,7 @@ from territory.map.prepare import (
     _records,
     _text,
 )
+from territory.map.scripts import snippet
 from territory.map.squares import _RANKS, _CompactGrid, _grid_squares
 from territory.map.styles import (
     _POINTS_PANE,
@@ -73,43 +73,9 @@ __all__ = [
     "_stop_layers",
 ]
 
-# ----------------------------------------------------------------------------------------
-# JavaScript shared by the layers (written once per layer, never per feature)
-# ----------------------------------------------------------------------------------------
-_JS_HELPERS = r"""
-    var esc = function (v) {
-        return v === null || v === undefined ? "" : String(v).replace(/[&<>"']/g,
-            function (c) { return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-                                   "'": "&#39;"}[c]; });
-    };
-    var num = function (v) {
-        return String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
-    };
-    // A DOM node (what st_folium reads); line breaks doubled with "\n" so that its
-    // text (last_object_clicked_tooltip / _popup) keeps one line per row.
-    var box = function (h) {
-        var d = document.createElement("div");
-        d.innerHTML = h.replace(/<br>/g, "<br>\n");
-        return d;
-    };
-"""
-
-
-def _hover(weight: float, colour: str) -> str:
-    """Outline the feature under the mouse; a shape of many features
-    (``territoryCanvas.Shapes``) outlines the one under the mouse."""
-    # No bringToFront: on the shared canvas it would draw the shape above every layer.
-    return f"""var HOVER = {{weight: {weight}, color: "{colour}"}};
-    layer.on("mouseover", function (e) {{
-        if (e.layer.highlight) {{ e.layer.highlight(HOVER); }} else {{ e.layer.setStyle(HOVER); }}
-    }});
-    layer.on("mouseout", function (e) {{
-        if (e.layer.highlight) {{ e.layer.highlight(null); }} else {{ layer.resetStyle(e.layer); }}
-    }});"""
-
 
 def _tag(layer: str) -> JsCode:
-    return JsCode(f'function (feature) {{ feature.properties.layer = "{layer}"; }}')
+    return JsCode(snippet("common.js.j2", "tag", layer))
 
 
 # ----------------------------------------------------------------------------------------
@@ -148,25 +114,8 @@ def _communes_layers(
     )
     labels = {str(level): label for level, label in _level_labels(gdf).items()}
     colours = {str(i + 1): c for i, c in enumerate(DENSITY_LEVEL_COLOURS)}
-    style = JsCode(
-        f"""(function () {{
-        var C = {_js(colours)};
-        return function (f) {{
-            return {{fillColor: C[f.properties.densite] || "{NO_DATA_COLOUR}", fillOpacity: 0.75,
-                     color: "#ffffff", weight: 0.6, opacity: 0.9}};
-        }};
-    }})()"""
-    )
-    tooltip = f"""var LABELS = {_js(labels)};
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        var level = p.densite === null || p.densite === undefined ? "non renseignée"
-            : (LABELS[p.densite] || ("niveau " + p.densite));
-        return box("<b>" + esc(p.nom) + "</b> (" + esc(p.code) + ")<br>Population : "
-            + (p.population === null || p.population === undefined ? "non renseignée"
-               : num(p.population))
-            + "<br>Densité : " + esc(level));
-    }}, {{sticky: true}});"""
+    style = JsCode(snippet("communes.js.j2", "style", colours, NO_DATA_COLOUR))
+    tooltip = snippet("communes.js.j2", "tooltip", labels)
     layers = _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
     )
@@ -186,11 +135,7 @@ def _choropleth(
 ) -> list[_GeoJsonLayer]:
     """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag;
     ``coverage``: they never overlap (drawn in runs of one style)."""
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    {tooltip}
-    {_hover(2, "#212121")}
-}}"""
+    bind = snippet("common.js.j2", "choropleth_bind", tooltip)
     return [
         _layer(
             props,
@@ -226,23 +171,8 @@ def _score_layers(
             "pourquoi": _text(_column(rows, "pourquoi")),
         }
     )
-    style = JsCode(
-        f"""(function () {{
-        var C = {_js(list(SCORE_COLOURS))};
-        return function (f) {{
-            var s = f.properties.score;
-            var fill = s === null || s === undefined ? "{NO_DATA_COLOUR}"
-                : C[Math.min(4, Math.floor(s / 20))];
-            return {{fillColor: fill, fillOpacity: 0.8, color: "#ffffff", weight: 0.6}};
-        }};
-    }})()"""
-    )
-    tooltip = """layer.bindTooltip(function (l) {
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.rang) + ". " + esc(p.nom) + "</b> — score "
-            + esc(p.score === null || p.score === undefined ? "—" : Math.round(p.score))
-            + "<br>" + esc(p.pourquoi));
-    }, {sticky: true});"""
+    style = JsCode(snippet("scores.js.j2", "style", list(SCORE_COLOURS), NO_DATA_COLOUR))
+    tooltip = snippet("scores.js.j2", "tooltip")
     # Simplified one by one: neighbours may overlap a little, so drawn one by one.
     return _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES, coverage=False
@@ -275,25 +205,8 @@ def _qpv_layers(
             "generation": generation_out,
         }
     )
-    fill_style = JsCode(f"""function () {{
-        return {{stroke: false, fillColor: "{QPV_COLOUR}", fillOpacity: 0.1}};
-    }}""")
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.nom) + "</b><br>QPV " + esc(p.code)
-            + (p.generation === null || p.generation === undefined ? ""
-               : " — génération " + esc(p.generation)));
-    }}, {{sticky: true}});
-    var HOVER = {{fillOpacity: 0.25}};
-    layer.on("mouseover", function (e) {{
-        if (e.layer.highlight) {{ e.layer.highlight(HOVER); }} else {{ e.layer.setStyle(HOVER); }}
-    }});
-    layer.on("mouseout", function (e) {{
-        if (e.layer.highlight) {{ e.layer.highlight(null); }} else {{ layer.resetStyle(e.layer); }}
-    }});
-}}"""
+    fill_style = JsCode(snippet("qpv.js.j2", "fill_style", QPV_COLOUR))
+    bind = snippet("qpv.js.j2", "bind")
     fill = _layer(
         props,
         geometry,
@@ -304,11 +217,7 @@ def _qpv_layers(
     )
     # Outline on top of the density and the zones blanches, never catching the mouse:
     # the same features, drawn a second time.
-    line_style = JsCode(f"""function (f) {{
-        return String(f.properties.generation) === "2015"
-            ? {{color: "{QPV_2015_COLOUR}", weight: 2, dashArray: "6 4", fill: false}}
-            : {{color: "{QPV_COLOUR}", weight: 3, fill: false}};
-    }}""")
+    line_style = JsCode(snippet("qpv.js.j2", "line_style", QPV_COLOUR, QPV_2015_COLOUR))
     outline = _GeoJsonLayer(
         fill.data,
         fill.bounds,
@@ -376,47 +285,8 @@ def _density_layers(
         k,
     )
     bounds = _box(np.concatenate([geometry, grid.geometry[~plain]]))
-    style = JsCode(
-        f"""(function () {{
-        var P = {_js(list(CONTACT_COLOURS))};
-        return function (f) {{
-            var p = f.properties;
-            // What is left of a commune is drawn light and dashed: it is spread over
-            // the whole commune, and the commune's density class must stay readable.
-            // Its outline is 1 px: at 1.5 px, rasterising the dashes without a GPU (a
-            // remote desktop, headless Chromium) took 0.07-0.1 s more at each redraw
-            // of a département (every pan and zoom).
-            var rest = p.level === "commune";
-            if (p.count === null || p.count === undefined) {{
-                return {{fillColor: territoryCanvas.secret,
-                         fillOpacity: rest ? 0.45 : 1, color: "#9e9e9e",
-                         weight: rest ? 1 : 0.5, opacity: 0.9, dashArray: rest ? "4 3" : null}};
-            }}
-            var fill = P[p.classe === null || p.classe === undefined ? 0 : p.classe];
-            return {{fillColor: fill, fillOpacity: rest ? 0.3 : 0.8,
-                     color: rest ? fill : "#ffffff", weight: rest ? 1 : 0.4, opacity: 0.9,
-                     dashArray: rest ? "4 3" : null}};
-        }};
-    }})()"""
-    )
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    var LEVELS = {_js(LEVEL_NAMES_FR)};
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        var suppressed = p.count === null || p.count === undefined;
-        var text = "<b>" + esc(p.label) + " contacts</b><br>" + esc(LEVELS[p.level] || p.level);
-        if (suppressed) {{
-            text += "<br>non affiché (secret statistique)";
-        }} else if (p.area_km2) {{
-            var d = p.count / p.area_km2;
-            text += "<br>soit " + (d >= 10 ? num(d) : d.toFixed(1).replace(".", ","))
-                + " contacts par km²";
-        }}
-        return box(text);
-    }}, {{sticky: true}});
-    {_hover(1.5, "#212121")}
-}}"""
+    style = JsCode(snippet("density.js.j2", "style", list(CONTACT_COLOURS)))
+    bind = snippet("density.js.j2", "bind", LEVEL_NAMES_FR)
     data = _Collection(encoded, needs=shapes.data if encoded.refs and shapes else None)
     return [
         _GeoJsonLayer(
@@ -488,10 +358,7 @@ def _gap_layers(
     if not keep.any():
         return []
     props: list[dict[str, Any]] = [{} for _ in range(int(keep.sum()))]
-    style = JsCode(f"""function () {{
-        return {{fillColor: territoryCanvas.gaps, fillOpacity: 1,
-                 color: "{GAP_COLOUR}", weight: 1, opacity: 0.7, dashArray: "4 3"}};
-    }}""")
+    style = JsCode(snippet("gaps.js.j2", "style", GAP_COLOUR))
     return [
         _layer(
             props,
@@ -523,26 +390,8 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
             "lignes": _text(_column(rows, "lignes")),
         }
     )
-    style = JsCode(f"""function (f) {{
-        var d = f.properties.departs_jour;
-        if (!d || d <= 0) {{
-            return {{radius: 2.5, fillColor: "{STOP_IDLE_COLOUR}", fillOpacity: 0.8,
-                     color: "#ffffff", weight: 0.5}};
-        }}
-        return {{radius: 3 + 7 * Math.sqrt(Math.min(d, {top}) / {top}), fillColor: "{STOP_COLOUR}",
-                 fillOpacity: 0.85, color: "#ffffff", weight: 0.8}};
-    }}""")
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties, d = p.departs_jour;
-        var service = d === null || d === undefined ? "départs non renseignés"
-            : (d === 0 ? "aucun départ le jour de référence"
-               : num(d) + " départ" + (d > 1 ? "s" : "") + " par jour");
-        return box("<b>" + esc(p.nom || p.code) + "</b><br>" + service
-            + (p.lignes ? "<br>Lignes : " + esc(p.lignes) : ""));
-    }});
-}}"""
+    style = JsCode(snippet("stops.js.j2", "style", STOP_COLOUR, STOP_IDLE_COLOUR, top))
+    bind = snippet("stops.js.j2", "bind")
     return [
         _layer(
             props,
@@ -578,19 +427,8 @@ def _route_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
             "colour": [colours[str(t)] for t in rows["team"]],
         }
     )
-    style = JsCode("""function (f) {
-        var c = f.properties.colour;
-        return f.geometry.type === "Point"
-            ? {radius: 7, fillColor: c, fillOpacity: 0.95, color: "#ffffff", weight: 1.5}
-            : {color: c, weight: 3, opacity: 0.8, dashArray: "6 4"};
-    }""")
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.team) + "</b><br>" + esc(p.label));
-    }}, {{sticky: true}});
-}}"""
+    style = JsCode(snippet("routes.js.j2", "style"))
+    bind = snippet("routes.js.j2", "bind")
     return [
         _layer(
             props,
@@ -620,18 +458,8 @@ def _place_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
             "colour": [_place_colour(str(kind)) for kind in rows["type"]],
         }
     )
-    style = JsCode("""function (f) {
-        return {radius: 6, fillColor: f.properties.colour, fillOpacity: 0.9,
-                color: "#ffffff", weight: 1.5};
-    }""")
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.nom) + "</b><br>" + esc(p.type)
-            + (p.horaires ? "<br>" + esc(p.horaires) : ""));
-    }});
-}}"""
+    style = JsCode(snippet("places.js.j2", "style"))
+    bind = snippet("places.js.j2", "bind")
     return [
         _layer(
             props,
@@ -667,32 +495,8 @@ def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJs
             "telephone": _text(_column(rows, "telephone")),
         }
     )
-    style = JsCode(
-        f"""(function () {{
-        var C = {_js(PARTNER_COLOURS)};
-        return function (f) {{
-            return {{radius: 7, fillColor: C[f.properties.type] || C.AUTRE, fillOpacity: 0.95,
-                     color: "#212121", weight: 1.5}};
-        }};
-    }})()"""
-    )
-    bind = f"""function (layer) {{
-    {_JS_HELPERS}
-    var line = function (label, v) {{
-        return v ? "<br>" + label + esc(v).replace(/ ; |\\n/g, "<br>") : "";
-    }};
-    layer.bindTooltip(function (l) {{
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.nom) + "</b>"
-            + (p.type_libelle ? "<br>" + esc(p.type_libelle) : ""));
-    }});
-    layer.bindPopup(function (l) {{
-        var p = l.feature.properties;
-        return box("<b>" + esc(p.nom) + "</b>" + (p.type_libelle ? "<br><i>" + esc(p.type_libelle)
-            + "</i>" : "") + line("", p.adresse) + line("<b>Horaires</b><br>", p.horaires)
-            + line("Tél. : ", p.telephone));
-    }}, {{maxWidth: 320}});
-}}"""
+    style = JsCode(snippet("partners.js.j2", "style", PARTNER_COLOURS))
+    bind = snippet("partners.js.j2", "bind")
     return [
         _layer(
             props,
@@ -711,8 +515,14 @@ def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJs
 
 def _circle(stack: str) -> JsCode:
     """``pointToLayer``: a circle marker drawn where the layer's other shapes are."""
-    where = f'pane: "{_POINTS_PANE}"' if stack in _SVG_LAYERS else f"renderer: {_RENDERER}"
-    return JsCode(f"function (feature, latlng) {{ return L.circleMarker(latlng, {{{where}}}); }}")
+    return JsCode(
+        snippet(
+            "common.js.j2",
+            "circle",
+            _POINTS_PANE if stack in _SVG_LAYERS else "",
+            _RENDERER.js_code,
+        )
+    )
 
 
 def _drawn_on(stack: str) -> dict[str, Any]:
