@@ -242,9 +242,10 @@ class _Canvas(folium.MacroElement):
     layer of the canvas: its features (and grid squares) as shapes (``js/shapes.js``).
 
     ``js/shapes.js`` (``territoryCanvas.Shapes`` and ``.layer``) draws the features of a
-    canvas layer as ONE shape of the canvas instead of one Leaflet object each: Leaflet builds, projects and hit-tests thousands of polygons and circles
-    slowly (the ~16,000 grid squares of a département took 2 s; its 1,550 communes, 1,360
-    rests of communes and 2,665 stops ~0.5 s more, with as much again in garbage).
+    canvas layer as ONE shape of the canvas instead of one Leaflet object each: Leaflet
+    builds, projects and hit-tests thousands of polygons and circles slowly (the ~16,000
+    grid squares of a département took 2 s; its 1,550 communes, 1,360 rests of communes
+    and 2,665 stops ~0.5 s more, with as much again in garbage).
 
     * Data (a "source", see fromFeatures and fromSquares): n features, the longitude and
       latitude of their points in one typed array, the points of each ring (``start``,
