@@ -30,7 +30,7 @@ import shapely
 from territory._errors import ValidationError
 from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
-from territory.map.build import MapLayers
+from territory.map.model import MapLayers
 from territory.privacy.protect import (
     LEVEL_COMMUNE,
     SECONDARY,

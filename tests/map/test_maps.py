@@ -34,20 +34,16 @@ from territory import CRSError, ValidationError
 from territory.grid import cell_polygons
 from territory.map.build import (
     CLICKABLE_LAYERS,
-    DENSITY_LEVEL_COLOURS,
     RETURNED_OBJECTS,
     MapLayers,
-    _Collection,
-    _CompactCollection,
-    _CompactGrid,
-    _Decoder,
-    _GeoJsonLayer,
-    _PlainCollection,
-    _rgba,
     legend_html,
     territory_map,
     zone_from_click,
 )
+from territory.map.elements import _Collection, _Decoder, _GeoJsonLayer
+from territory.map.encode import _CompactCollection, _PlainCollection
+from territory.map.squares import _CompactGrid
+from territory.map.styles import DENSITY_LEVEL_COLOURS, _rgba
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s\"'<>)]*")
@@ -673,14 +669,14 @@ def test_other_zones_are_sent_as_given() -> None:
 
 def test_without_a_good_fit_squares_are_sent_as_coordinates(monkeypatch) -> None:
     zones = grid_zones(random_ids(FRANCE, 200))
-    monkeypatch.setattr("territory.map.build._FIT_DEGREES", range(1, 3))  # too coarse for France
+    monkeypatch.setattr("territory.map.squares._FIT_DEGREES", range(1, 3))  # too coarse for France
     layer = density_part(zones)
     assert not grid_of(layer).rows and layer.payload.startswith('{"type":"FeatureCollection"')
     assert corner_error_m(layer.features, zones) < 1
 
 
 def test_privacy_check_runs_on_what_is_sent(monkeypatch, density) -> None:
-    from territory.map import build as maps
+    from territory.map import squares as maps
 
     encode = maps._CompactGrid.encode
 

@@ -1,0 +1,183 @@
+"""Names, colours and drawing order of the map layers (plain values, no folium).
+
+The French names shown in the layer control and the legend, the identifiers clickable
+features carry, the palettes and classes, and the stacking order of the shared canvas.
+"""
+
+from __future__ import annotations
+
+from territory._fr import format_number
+from territory.vocab import KINDS
+
+__all__ = [
+    "CLICKABLE_LAYERS",
+    "CONTACT_COLOURS",
+    "DENSITY_BREAKS",
+    "DENSITY_COLUMNS",
+    "DENSITY_LEVEL_COLOURS",
+    "FRANCE_CENTRE",
+    "GAP_COLOUR",
+    "LAYER_COMMUNES",
+    "LAYER_DENSITY",
+    "LAYER_PARTNERS",
+    "LAYER_QPV",
+    "LAYER_SCORES",
+    "LAYER_STOPS",
+    "LEVEL_NAMES_FR",
+    "NAME_COMMUNES",
+    "NAME_DENSITY",
+    "NAME_PARTNERS",
+    "NAME_PLACES",
+    "NAME_QPV",
+    "NAME_ROUTES",
+    "NAME_SCORES",
+    "NAME_STOPS",
+    "NO_DATA_COLOUR",
+    "PARTNER_COLOURS",
+    "PLACE_COLOURS",
+    "QPV_2015_COLOUR",
+    "QPV_COLOUR",
+    "RETURNED_OBJECTS",
+    "ROUTE_COLOURS",
+    "SCORE_COLOURS",
+    "SECRET_GREY",
+    "STOP_COLOUR",
+    "STOP_IDLE_COLOUR",
+    "_MIN_EXTENT_DEG",
+    "_POINTS_PANE",
+    "_STACK",
+    "_SVG_LAYERS",
+    "_fr_number",
+    "_level_colour",
+    "_name_gaps",
+    "_partner_colour",
+    "_place_colour",
+    "_rgba",
+]
+
+# --- names (French, shown in the layer control and the legend) -------------------------
+NAME_COMMUNES = "Communes (grille de densité)"
+NAME_QPV = "QPV"
+NAME_DENSITY = "Densité de contacts (protégée)"
+NAME_PARTNERS = "Partenaires"
+NAME_STOPS = "Arrêts de transport"
+
+
+def _name_gaps(stop_buffer_m: float) -> str:
+    return f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi)"
+
+
+# --- identifiers carried by clickable features (``properties.layer``) ------------------
+LAYER_COMMUNES = "communes"
+LAYER_QPV = "qpv"
+LAYER_DENSITY = "density"
+LAYER_PARTNERS = "partners"
+LAYER_STOPS = "stops"
+LAYER_SCORES = "scores"
+CLICKABLE_LAYERS = (
+    LAYER_COMMUNES,
+    LAYER_QPV,
+    LAYER_DENSITY,
+    LAYER_PARTNERS,
+    LAYER_STOPS,
+    LAYER_SCORES,
+)
+"""Values of ``properties.layer`` that :func:`zone_from_click` may return."""
+NAME_SCORES = "Score de priorité"
+NAME_ROUTES = "Tournées"
+ROUTE_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+"""One colour per team, in the order of the teams' names."""
+NAME_PLACES = "Lieux d'aller-vers"
+PLACE_COLOURS = (*ROUTE_COLOURS, "#5d4037", "#ad1457", "#455a64")
+"""One colour per kind of place (:data:`territory.vocab.KINDS`, in that order)."""
+SCORE_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
+"""Priority score 0-20, 20-40, 40-60, 60-80, 80-100: light (low) → dark (high)."""
+
+RETURNED_OBJECTS = ("last_active_drawing",)
+"""What to pass to ``st_folium(returned_objects=…)``: reruns on feature clicks only."""
+
+DENSITY_COLUMNS = ("zone", "level", "count", "label", "area_km2")
+"""The only columns of the contact density that reach the browser."""
+
+# --- palettes ---------------------------------------------------------------------------
+# INSEE density grid, level 1 (large urban centres) → 7 (very scattered rural): dark → light.
+DENSITY_LEVEL_COLOURS = (
+    "#0c2c84",
+    "#225ea8",
+    "#1d91c0",
+    "#41b6c4",
+    "#7fcdbb",
+    "#c7e9b4",
+    "#edf8b1",
+)
+NO_DATA_COLOUR = "#d9d9d9"
+
+QPV_COLOUR = "#d81b60"  # 2024 generation: bold magenta outline
+QPV_2015_COLOUR = "#6a1b9a"  # 2015 generation (comparison): dashed purple outline
+
+# Contacts per km² (protected counts / area): fixed classes, comparable between maps.
+DENSITY_BREAKS = (5, 25, 100, 500, 2000)
+CONTACT_COLOURS = ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+SECRET_GREY = "#bdbdbd"
+
+PARTNER_COLOURS = {  # data·inclusion typology codes used by territory.io.partners
+    "ML": "#e69f00",
+    "FT": "#0072b2",
+    "CS": "#009e73",
+    "E2C": "#cc79a7",
+    "PREVENTION": "#d55e00",
+    "PIJ_BIJ": "#56b4e9",
+    "FRANCE_SERVICES": "#f0e442",
+    "AUTRE": "#7f7f7f",
+}
+STOP_COLOUR = "#3949ab"
+STOP_IDLE_COLOUR = "#9e9e9e"
+GAP_COLOUR = "#37474f"
+
+LEVEL_NAMES_FR = {"200m": "carreau 200 m", "1km": "carreau 1 km", "commune": "reste de la commune"}
+
+FRANCE_CENTRE = (46.6, 2.4)
+_MIN_EXTENT_DEG = 0.02  # a single point is shown with ~1 km around it, never at zoom ∞
+
+# Drawing order of the layers (low first), kept when the layer control adds one again.
+_STACK = {
+    "communes": 0,  # and the priority scores
+    "qpv_fill": 1,
+    "density": 2,
+    "gaps": 3,
+    "qpv_line": 4,
+    "stops": 5,
+    "partners": 6,
+    "routes": 7,
+    "places": 7,
+}
+_SVG_LAYERS = frozenset({"partners", "routes", "places"})
+"""Layers drawn as SVG, in :data:`_POINTS_PANE`; every other one on the shared canvas."""
+# Leaflet's overlay pane (the canvas) is at z-index 400, markers at 600, tooltips at 650.
+_POINTS_PANE = "territory-points"
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """``#rrggbb`` and an opacity as a CSS ``rgba()`` colour."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _place_colour(kind: str) -> str:
+    return PLACE_COLOURS[KINDS.index(kind) % len(PLACE_COLOURS)] if kind in KINDS else "#757575"
+
+
+def _level_colour(level: int) -> str:
+    return DENSITY_LEVEL_COLOURS[level - 1] if 1 <= level <= 7 else NO_DATA_COLOUR
+
+
+def _partner_colour(code: str) -> str:
+    return PARTNER_COLOURS.get(code, PARTNER_COLOURS["AUTRE"])
+
+
+def _fr_number(value: float) -> str:
+    """French number (:func:`territory._fr.format_number`): integers without decimals,
+    other values with one."""
+    if float(value).is_integer():
+        return format_number(int(value))
+    return format_number(value, decimals=1)
