@@ -15,7 +15,8 @@ from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError
-from territory.analysis.priority import STOP_HOURS_TABLE, load_zones, save_stop_hours
+from territory.analysis.priority import STOP_HOURS_TABLE, load_zones
+from territory.ingest import save_stop_hours
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     contact_profile,
