@@ -15,9 +15,12 @@ import pyogrio
 
 from territory._errors import ValidationError
 from territory.analysis.priority import Ranking
+from territory.privacy.raw import CONTACTS, has_contacts
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.views import DENSITY, density_layer
+
+__all__ = ["FORMATS", "export_layer", "export_ranking", "exportable_layers", "ranking_layer"]
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
 
@@ -25,7 +28,7 @@ FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "
 def exportable_layers(ws: Workspace) -> list[str]:
     """Names that :func:`export_layer` accepts for this workspace."""
     names = [n for n, meta in ws.layers().items() if meta.spatial]
-    return [*names, DENSITY] if ws.has("contacts") else names
+    return [*names, DENSITY] if has_contacts(ws) else names
 
 
 def export_layer(
@@ -47,7 +50,7 @@ def export_layer(
         raise ValidationError(
             f"extension « {out.suffix} » non prise en charge (attendu : {', '.join(FORMATS)})"
         )
-    if name == "contacts":
+    if name == CONTACTS:
         raise ValidationError(
             "les contacts ne s'exportent que protégés : exportez la couche « density »"
         )

@@ -17,19 +17,24 @@ import dataclasses
 import re
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from territory._errors import NetworkError, ValidationError, WorkspaceError
+from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.io import boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
 from territory.io.report import ImportReport
+from territory.privacy import raw
+from territory.privacy.pseudonyms import load_secret
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
 from territory.vocab import WEEKDAYS_FR
+
+__all__ = ["COMMUNE_TABLE", "KINDS", "PARTNER_REACH_M", "import_file", "save_stop_hours"]
 
 KINDS = (
     "communes",
@@ -273,8 +278,6 @@ def _gtfs(
     )
     ws.set_property("gtfs_reference_day", day.isoformat())
     # Departures per stop, weekday and hour of the reference week (Où et quand page).
-    from territory.analysis.priority import save_stop_hours
-
     if not save_stop_hours(ws, feed, today=today or date.today()):
         report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
     # Stop-to-stop hops and headways of the reference day (round planner).
@@ -300,6 +303,31 @@ def _gtfs(
     return report
 
 
+def save_stop_hours(ws: Workspace, feed: mobility.GtfsFeed, *, today: date) -> int:
+    """Store departures per stop, weekday and hour of the feed's reference week.
+
+    The week is the one of :func:`territory.io.gtfs.reference_weekday` (a normal
+    Tuesday close to ``today``), so it matches the ``departs_jour`` of the stops layer.
+    Called by the GTFS import; returns the number of rows written. A feed without a
+    schedule empties the table (departures per hour become unknown). Read back by
+    :func:`territory.analysis.priority.load_stop_hours`.
+    """
+    if not feed.has_schedule:
+        if ws.has(STOP_HOURS_TABLE):  # a previous feed's hours must not outlive it
+            ws.delete_rows(STOP_HOURS_TABLE, "1 = 1")
+        return 0
+    day = mobility.reference_weekday(feed, today=today)
+    table = mobility.stop_hours_table(feed, week_start=day)
+    monday = day - timedelta(days=day.weekday())
+    ws.write_table(
+        STOP_HOURS_TABLE,
+        table,
+        source="GTFS (départs par arrêt, jour et heure)",
+        vintage=f"semaine du {monday.isoformat()}",
+    )
+    return len(table)
+
+
 def _contacts(
     ws: Workspace,
     path: Path,
@@ -322,14 +350,11 @@ def _contacts(
             "importez d'abord les communes : chaque contact est rattaché à sa commune"
         )
     communes = ws.read_layer("communes", columns=["code"])
-    secret = contacts.load_secret(settings)
-    with ws.appending(
-        "contacts",
-        schema=_CONTACTS_SCHEMA,
-        source=path.name,
-        licence="données de l'équipe (pseudonymisées)",
+    secret = load_secret(settings)
+    with raw.contact_writer(
+        ws, source=path.name, licence="données de l'équipe (pseudonymisées)"
     ) as table:
-        fresh = _FreshContacts(table, _stored_fingerprints(ws))
+        fresh = _FreshContacts(table, raw.stored_fingerprints(ws))
         result = contacts.read_contacts(
             path, communes=communes, secret=secret, mapping=mapping, sink=fresh
         )
@@ -423,19 +448,6 @@ def _geocode_contacts(
     )
 
 
-_CONTACTS_SCHEMA = pd.DataFrame(
-    {c: pd.Series(dtype="int64" if c == "hour" else "str") for c in contacts.STORED_COLUMNS}
-)
-
-
-def _stored_fingerprints(ws: Workspace) -> pd.Index:
-    """Fingerprints of the contacts already stored (unique, hashed once for lookups)."""
-    if not ws.has("contacts"):
-        return pd.Index([], dtype=object)
-    stored = ws.read_table("contacts", columns=["fingerprint"])["fingerprint"]
-    return pd.Index(stored.to_numpy(dtype=object, na_value=""), dtype=object).unique()
-
-
 class _FreshContacts:
     """The sink of :func:`contacts.read_contacts`: appends the rows not stored yet."""
 
@@ -509,7 +521,7 @@ def _communes_table(
         layer, changed = _translate_partners(ws.read_layer("partners"), translation, report)
         if changed:
             _rewrite(ws, "partners", layer)
-    if ws.has("contacts"):
+    if raw.has_contacts(ws):
         _translate_contacts(ws, translation, report)
     return report
 
@@ -589,19 +601,19 @@ def _translate_contacts(
     ws: Workspace, translation: cog.CodeTranslation, report: ImportReport
 ) -> None:
     """Stored contacts attached to a former commune code move to the current one."""
-    rows = ws.read_table("contacts")
-    codes = rows["commune"].astype("string")
-    translated, pairs = cog.translate_codes(codes, translation)
-    if not pairs:
-        return
-    info = ws.layers()["contacts"]
-    rows["commune"] = translated.astype(object).where(translated.notna(), None)
-    ws.write_table("contacts", rows, source=info.source, vintage=info.vintage, licence=info.licence)
-    moved = int((codes != translated).fillna(False).sum())
-    report.note(
-        f"{moved} contact(s) rattaché(s) à leur commune actuelle : "
-        + ", ".join(translation.describe(o, n) for o, n in pairs)
-    )
+
+    def recode(codes: pd.Series) -> pd.Series | None:
+        translated, pairs = cog.translate_codes(codes, translation)
+        if not pairs:
+            return None
+        moved = int((codes != translated).fillna(False).sum())
+        report.note(
+            f"{moved} contact(s) rattaché(s) à leur commune actuelle : "
+            + ", ".join(translation.describe(o, n) for o, n in pairs)
+        )
+        return translated
+
+    raw.recode_communes(ws, recode)
 
 
 def _crs_name(gdf: gpd.GeoDataFrame) -> str | None:

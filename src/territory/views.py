@@ -1,7 +1,8 @@
 """What leaves the store: layers, summaries and figures, every contact count protected.
 
 Pages, the CLI and exports read the workspace through these functions, never the
-``contacts`` table directly: contact numbers come out of :mod:`territory.privacy.protect`.
+``contacts`` table directly: contact numbers come out of :mod:`territory.privacy.published`
+(read by :mod:`territory.privacy.raw`, protected by :mod:`territory.privacy.protect`).
 
 :func:`map_layers`, :func:`summary` and :func:`density_layer` take an optional
 ``territory`` (see :mod:`territory.territories`): layers are clipped to its communes and
@@ -28,20 +29,34 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
+from territory._fr import format_number
+from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
 from territory.map.model import MapLayers
-from territory.privacy.protect import (
-    LEVEL_COMMUNE,
-    SECONDARY,
-    protect,
-    protect_density,
-    protect_density_by,
-)
+from territory.privacy import published, raw
+from territory.privacy.protect import LEVEL_COMMUNE
+from territory.privacy.raw import contact_cell_counts
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
+from territory.territories import is_whole, resolve
 from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
+
+__all__ = [
+    "BREAKDOWNS",
+    "DENSITY",
+    "DENSITY_COLUMNS",
+    "LAYER_LABELS",
+    "breakdown_choices",
+    "contact_cell_counts",  # re-exported from territory.privacy.raw for earlier callers
+    "density_layer",
+    "info",
+    "layers_table",
+    "map_layers",
+    "summary",
+    "territory_layers",
+    "zone_details",
+]
 
 DENSITY = "density"
 DENSITY_COLUMNS = ["zone", "level", "commune", "count", "label", "area_km2"]
@@ -65,12 +80,6 @@ BREAKDOWNS = {
     "sexe": "Sexe",
 }
 """The filters of the density map: ONE partition at a time (see :func:`density_layer`)."""
-_PART_SQL = {
-    "periode": "substr(date, 1, 4) || '-T' || ((CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3)",
-    "statut": "statut",
-    "tranche_age": "tranche_age",
-    "sexe": "sexe",
-}
 
 
 def breakdown_choices(ws: Workspace) -> dict[str, list[str]]:
@@ -79,49 +88,14 @@ def breakdown_choices(ws: Workspace) -> dict[str, list[str]]:
     Categories offer their fixed vocabulary (never values read from the data);
     periods are the calendar quarters between the first and the last stored contact.
     """
-    choices = {
+    choices: dict[str, list[str]] = {
         "periode": [],
         "statut": [*STATUSES, UNKNOWN],
         "tranche_age": [*AGE_BANDS, UNKNOWN],
         "sexe": ["F", "H", UNKNOWN],
     }
-    if ws.has("contacts"):
-        span = ws.query("SELECT min(date) AS first, max(date) AS last FROM contacts")
-        first, last = span["first"].iloc[0], span["last"].iloc[0]
-        if isinstance(first, str) and isinstance(last, str):
-            quarters = pd.period_range(first, last, freq="Q")
-            choices["periode"] = [f"{q.year}-T{q.quarter}" for q in quarters]
+    choices["periode"] = published.quarters(ws)
     return choices
-
-
-def contact_cell_counts(
-    ws: Workspace,
-    *,
-    by: str | None = None,
-    communes: Collection[str] | None = None,
-) -> pd.DataFrame:
-    """Raw counts per (cell, commune[, part]) — private input of the protection step.
-
-    ``by`` (a key of :data:`BREAKDOWNS`) adds a ``part`` column: the quarter or the
-    category of the counted contacts. ``communes`` keeps only the contacts of those
-    communes (a territory), before any protection.
-    """
-    part = ""
-    if by is not None:
-        if by not in _PART_SQL:
-            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
-        part = f", {_PART_SQL[by]} AS part"
-    if not ws.has("contacts"):
-        return pd.DataFrame({"cell": [], "commune": [], **({"part": []} if by else {}), "n": []})
-    if by is None:  # kept per (cell, commune) by the store: no scan of every contact
-        counts = ws.group_counts("contacts")
-    else:
-        counts = ws.query(
-            f"SELECT cell, commune{part}, count(*) AS n FROM contacts GROUP BY cell, commune, part"
-        )
-    if communes is not None:
-        counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
-    return counts
 
 
 def density_layer(
@@ -150,7 +124,7 @@ def density_layer(
     three-way table).
     """
     if breakdown is None:
-        zones = protect_density(contact_cell_counts(ws), settings=settings)
+        zones = published.density(ws, settings=settings)
     else:
         by, value = breakdown
         if by not in BREAKDOWNS:
@@ -160,26 +134,25 @@ def density_layer(
             raise ValidationError(
                 f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}"
             )
-        counts = contact_cell_counts(ws, by=by)
-        parts = protect_density_by(counts, settings=settings, parts=values)
+        parts = published.density_by(ws, by, settings=settings, parts=values)
         zones = parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
     if zones.empty:
         return gpd.GeoDataFrame(
-            columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326"
+            columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS
         )
     is_commune = zones["level"] == LEVEL_COMMUNE
     communes = ws.read_layer("communes", columns=["code"])
-    squares = cell_polygons(zones.loc[~is_commune, "zone"]).to_crs(4326)
-    geometry = gpd.GeoSeries([None] * len(zones), index=zones.index, crs="EPSG:4326")
+    squares = cell_polygons(zones.loc[~is_commune, "zone"]).to_crs(STORAGE_CRS)
+    geometry = gpd.GeoSeries([None] * len(zones), index=zones.index, crs=STORAGE_CRS)
     geometry[~is_commune] = squares
     geometry[is_commune] = (
         communes.set_index("code").geometry.reindex(zones.loc[is_commune, "zone"]).to_numpy()
     )
-    out = gpd.GeoDataFrame(zones, geometry=geometry, crs="EPSG:4326")
+    out = gpd.GeoDataFrame(zones, geometry=geometry, crs=STORAGE_CRS)
     # The commune of a grid zone is the one under its centre: geometry only, nothing
     # about where its contacts were.
     out["commune"] = out["zone"].where(is_commune)
-    centres = gpd.GeoDataFrame(geometry=squares.to_crs(2154).centroid.to_crs(4326))
+    centres = gpd.GeoDataFrame(geometry=squares.to_crs(METRIC_CRS).centroid.to_crs(STORAGE_CRS))
     under = centres.sjoin(communes, predicate="within", how="left")
     under = under[~under.index.duplicated()]
     out.loc[~is_commune, "commune"] = under["code"].reindex(squares.index).to_numpy()
@@ -187,7 +160,7 @@ def density_layer(
     if scope is not None:
         area = communes[communes["code"].isin(scope)].union_all()
         out = out[out.geometry.intersects(area) & ~out.geometry.touches(area)]
-    out["area_km2"] = out.geometry.to_crs(2154).area / 1e6
+    out["area_km2"] = out.geometry.to_crs(METRIC_CRS).area / 1e6
     return out[[*DENSITY_COLUMNS, "geometry"]]
 
 
@@ -299,25 +272,18 @@ def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) 
         holding it (or of the whole workspace): the difference would tell a small count.
     """
     scope = _scope(ws, territory)
-    per_commune = _contacts_per_commune(ws)
     if scope is None:
         layers = ws.layers()
         counts = {name: layers[name].count if name in layers else 0 for name in _COUNTED}
         population = None
         if "communes" in layers:
             population = ws.query("SELECT sum(population) AS p FROM communes")["p"].iloc[0]
-        raw_total = int(per_commune.sum())
     else:
         clipped = territory_layers(ws, scope)
         counts = {name: _length(clipped[name]) for name in _COUNTED}
         communes = clipped["communes"]
         population = None if communes is None else communes["population"].sum(min_count=1)
-        raw_total = int(per_commune[per_commune.index.isin(scope)].sum())
-    total = protect(
-        pd.Series([raw_total] if len(per_commune) else [], dtype="int64"), settings=settings
-    ).total_label
-    if scope is not None and _isolates_a_small_count(ws, scope, raw_total, per_commune, settings):
-        total = SECONDARY
+    total = published.contact_total(ws, scope=scope, settings=settings)
     return {
         "name": ws.name,
         "territory": None if scope is None else territory,
@@ -352,7 +318,7 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
     """What ``territory info --json`` prints: layers with count, CRS, source, vintage; k."""
     layers: dict[str, Any] = {}
     for name, meta in ws.layers().items():
-        if name == "contacts":
+        if name == raw.CONTACTS:
             continue  # person-level (pseudonymised) rows: only the protected layer is listed
         layers[name] = {
             "count": meta.count,
@@ -363,12 +329,12 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
             "source_crs": meta.source_crs,
             "updated": meta.updated,
         }
-    if "contacts" in ws.layers():
-        meta = ws.layers()["contacts"]
-        density = protect_density(contact_cell_counts(ws), settings=settings)
+    if raw.CONTACTS in ws.layers():
+        meta = ws.layers()[raw.CONTACTS]
+        density = published.density(ws, settings=settings)
         layers[DENSITY] = {
             "count": len(density),
-            "crs": "EPSG:4326",
+            "crs": STORAGE_CRS,
             "source": f"contacts protégés (k={settings.k}, arrondi {settings.rounding})",
             "vintage": meta.vintage,
             "licence": meta.licence,
@@ -402,7 +368,7 @@ def zone_details(layers: MapLayers, layer: str, code: str, *, k: int) -> dict[st
             rows += [
                 (
                     "Population",
-                    "—" if pd.isna(population) else f"{int(population):,}".replace(",", "\u202f"),
+                    "—" if pd.isna(population) else format_number(int(population)),
                 ),
                 ("Classe de densité", str(c.get("densite_libelle") or "—")),
                 ("EPCI", str(c.get("epci") or "—")),
@@ -456,7 +422,7 @@ def _density_row(density: gpd.GeoDataFrame | None, code: str, k: int) -> tuple[s
     shown = density.loc[density["commune"] == code, "count"].dropna()
     if shown.empty:
         return ("Contacts (protégés)", f"< {k} ou aucun")
-    return ("Contacts affichés sur ses zones", f"{int(shown.sum()):,}".replace(",", "\u202f"))
+    return ("Contacts affichés sur ses zones", format_number(int(shown.sum())))
 
 
 # ------------------------------------------------------------------------------ private
@@ -475,33 +441,3 @@ def _read_layers(ws: Workspace) -> dict[str, gpd.GeoDataFrame | None]:
 
 def _length(gdf: gpd.GeoDataFrame | None) -> int:
     return 0 if gdf is None else len(gdf)
-
-
-def _contacts_per_commune(ws: Workspace) -> pd.Series:
-    """Raw contact counts per commune (private: only totals of them are protected)."""
-    if not ws.has("contacts"):
-        return pd.Series([], dtype="int64")
-    counts = ws.query("SELECT commune, count(*) AS n FROM contacts GROUP BY commune")
-    return counts.set_index("commune")["n"].astype("int64")
-
-
-def _isolates_a_small_count(
-    ws: Workspace,
-    scope: set[str],
-    raw_total: int,
-    per_commune: pd.Series,
-    settings: Settings,
-) -> bool:
-    """Whether a larger nested territory's total minus this one gives 1 to k-1 contacts.
-
-    The whole workspace and every defined territory whose communes strictly contain
-    ``scope`` are checked: their totals are shown elsewhere, so this total is withheld
-    (the larger one keeps its figure).
-    """
-    scopes = [resolve(ws, WHOLE_WORKSPACE), *(resolve(ws, t.name) for t in list_territories(ws))]
-    for other in scopes:
-        if scope < other:
-            difference = int(per_commune[per_commune.index.isin(other)].sum()) - raw_total
-            if 0 < difference < settings.k:
-                return True
-    return False

@@ -18,10 +18,7 @@ from territory import Settings
 from territory._errors import CRSError, ValidationError
 from territory._fr import format_distance, format_duration
 from territory.analysis.indicators import (
-    CAR_KMH,
-    DETOUR_FACTOR,
     INDICATORS,
-    WALK_KMH,
     cells_in_zones,
     contact_rate,
     contact_trend,
@@ -37,17 +34,19 @@ from territory.analysis.indicators import (
     protected_contacts,
     rural_zones,
     served_stop_distance,
-    stop_hours_table,
     target_population,
     travel_time,
     zone_centres,
 )
 from territory.analysis.priority import cell_zones, load_zones
 from territory.grid import cell_ids
-from territory.io.gtfs import WEEKDAYS, GtfsFeed, departures_by_hour
+from territory.io.gtfs import WEEKDAYS, GtfsFeed, departures_by_hour, stop_hours_table
 from territory.store import Workspace
 
 L93 = "EPSG:2154"
+# The travel model's parameters (territory.travel), formerly constants of indicators.
+WALK_KMH, CAR_KMH = Settings().walk_kmh, Settings().car_kmh
+DETOUR_FACTOR, CAR_ACCESS_MIN = Settings().detour_factor, Settings().car_access_min
 
 
 def squares(n: int, *, size: float = 1000.0, index: list[str] | None = None) -> gpd.GeoDataFrame:
@@ -191,7 +190,8 @@ def test_rates_never_use_a_denominator_under_k() -> None:
 def test_travel_times_state_their_constants() -> None:
     d = pd.Series([WALK_KMH * 1000 / DETOUR_FACTOR, CAR_KMH * 1000 / DETOUR_FACTOR])
     assert travel_time(d, mode="walk").iloc[0] == pytest.approx(60)
-    assert travel_time(d, mode="car").iloc[1] == pytest.approx(60)
+    # One travel model (territory.travel): the car's access time is added (was 60).
+    assert travel_time(d, mode="car").iloc[1] == pytest.approx(60 + CAR_ACCESS_MIN)
     with pytest.raises(ValidationError, match="mode"):
         travel_time(d, mode="bike")  # type: ignore[arg-type]
 

@@ -28,11 +28,11 @@ from territory.analysis.priority import (
     load_zones,
     priorities,
     rank_zones,
-    save_stop_hours,
     save_weights,
     zone_indicators,
     zone_indicators_many,
 )
+from territory.ingest import save_stop_hours
 from territory.store import Workspace
 
 TUESDAY_17 = datetime(2026, 11, 3, 17)

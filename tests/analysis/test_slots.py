@@ -15,7 +15,7 @@ from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError
-from territory.analysis.priority import STOP_HOURS_TABLE, load_zones, save_stop_hours
+from territory.analysis.priority import STOP_HOURS_TABLE, load_zones
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     contact_profile,
@@ -26,6 +26,7 @@ from territory.analysis.slots import (
 )
 from territory.grid import cell_ids
 from territory.hours import is_open, open_during
+from territory.ingest import save_stop_hours
 from territory.store import Workspace
 
 HOLIDAY_WEEK = date(2026, 11, 9)  # Wednesday 11 November is a public holiday

@@ -17,9 +17,10 @@ import shapely
 from territory import InputFileError, Settings, ValidationError
 from territory.ingest import import_file
 from territory.io import contacts
-from territory.io.contacts import purge, read_contacts, retention_cutoff
+from territory.io.contacts import read_contacts
+from territory.privacy.raw import contact_cell_counts, purge, retention_cutoff
 from territory.store import Workspace
-from territory.views import contact_cell_counts, density_layer, summary
+from territory.views import density_layer, summary
 
 SECRET = b"0" * 32
 HEADER = (

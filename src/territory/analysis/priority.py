@@ -67,14 +67,12 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from territory._errors import ValidationError, WorkspaceError
-from territory._fr import format_distances, format_durations, format_number
+from territory._fr import format_distance, format_distances, format_durations, format_number
 from territory.analysis.indicators import (
     COVERAGE_MONTHS,
     PARTNER_PHRASES,
-    STOP_RADIUS_M,
     ContactWindows,
     ZoneKind,
     contact_rate,
@@ -88,14 +86,12 @@ from territory.analysis.indicators import (
     protected_contacts_many,
     rural_zones,
     served_stop_distance,
-    stop_hours_table,
     target_population,
     travel_time,
     zone_centres,
 )
+from territory.analysis.zones import cell_zones, load_zones
 from territory.crs import METRIC_CRS
-from territory.grid import GRID_CRS, cell_ids
-from territory.io.gtfs import GtfsFeed, reference_weekday
 from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
 from territory.store import Workspace
@@ -118,7 +114,6 @@ __all__ = [
     "load_zones",
     "priorities",
     "rank_zones",
-    "save_stop_hours",
     "save_weights",
     "zone_indicators",
     "zone_indicators_many",
@@ -140,7 +135,10 @@ DEFAULT_HOUR = 17
 """17 h: school is out and most partners are still open."""
 Normalisation = Literal["rang", "minmax"]
 STOP_HOURS_TABLE = "stop_hours"
-"""Workspace table of departures per stop, weekday and hour (:func:`save_stop_hours`)."""
+"""Workspace table of departures per stop, weekday and hour.
+
+Written by the GTFS import (:func:`territory.ingest.save_stop_hours`), read by
+:func:`load_stop_hours`."""
 _WEIGHTS_KEY = "priorites.poids"
 _COMMUNES_ONLY: tuple[ZoneKind, ...] = ("commune",)
 _NEUTRAL = 0.5
@@ -243,30 +241,6 @@ def load_weights(ws: Workspace, *, territory: str | None = None) -> Weights:
 # ------------------------------------------------------------------------- stop hours
 
 
-def save_stop_hours(ws: Workspace, feed: GtfsFeed, *, today: date) -> int:
-    """Store departures per stop, weekday and hour of the feed's reference week.
-
-    The week is the one of :func:`territory.io.gtfs.reference_weekday` (a normal
-    Tuesday close to ``today``), so it matches the ``departs_jour`` of the stops layer.
-    Meant to be called by the GTFS import; returns the number of rows written. A feed
-    without a schedule empties the table (departures per hour become unknown).
-    """
-    if not feed.has_schedule:
-        if ws.has(STOP_HOURS_TABLE):  # a previous feed's hours must not outlive it
-            ws.delete_rows(STOP_HOURS_TABLE, "1 = 1")
-        return 0
-    day = reference_weekday(feed, today=today)
-    table = stop_hours_table(feed, week_start=day)
-    monday = day - timedelta(days=day.weekday())
-    ws.write_table(
-        STOP_HOURS_TABLE,
-        table,
-        source="GTFS (départs par arrêt, jour et heure)",
-        vintage=f"semaine du {monday.isoformat()}",
-    )
-    return len(table)
-
-
 def load_stop_hours(
     ws: Workspace, *, weekday: int | None = None, hour: int | None = None
 ) -> pd.DataFrame | None:
@@ -297,108 +271,6 @@ def default_moment(ws: Workspace | None = None, *, today: date | None = None) ->
         day = base + timedelta(days=(DEFAULT_WEEKDAY - base.weekday()) % 7 or 7)
     day = day - timedelta(days=day.weekday()) + timedelta(days=DEFAULT_WEEKDAY)
     return datetime.combine(day, time(DEFAULT_HOUR))
-
-
-# ------------------------------------------------------------------------------ zones
-
-
-def cell_zones(communes: gpd.GeoDataFrame, *, resolution: int = 1000) -> gpd.GeoDataFrame:
-    """The grid cells (EPSG:3035) that overlap the communes, named after the commune under
-    their centre.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        EPSG:3035 squares with ``code`` (INSEE grid id) and ``nom``.
-    """
-    grid = communes.to_crs(GRID_CRS)
-    geoms = np.asarray(grid.geometry.to_numpy(), dtype=object)
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    xs = np.arange(math.floor(xmin / resolution) * resolution, xmax, resolution)
-    ys = np.arange(math.floor(ymin / resolution) * resolution, ymax, resolution)
-    mesh_x, mesh_y = np.meshgrid(xs, ys)
-    ex, ny = mesh_x.ravel(), mesh_y.ravel()
-    boxes = shapely.box(ex, ny, ex + resolution, ny + resolution)
-    tree = shapely.STRtree(geoms)
-    bi, _ = tree.query(boxes, predicate="intersects")
-    keep = np.unique(bi)
-    # Drop squares that only touch the territory's outline.
-    union = shapely.coverage_union_all(geoms) if len(geoms) else shapely.Polygon()
-    shapely.prepare(union)
-    overlap = shapely.intersects(union, boxes[keep]) & ~shapely.touches(union, boxes[keep])
-    keep = keep[overlap]
-    centres = shapely.points(ex[keep] + resolution / 2, ny[keep] + resolution / 2)
-    ci, com = tree.query(centres, predicate="within")
-    names = np.full(len(keep), "", dtype=object)
-    first = ~pd.Series(ci).duplicated().to_numpy()
-    nom = communes["nom"].astype(str).to_numpy(dtype=object) if "nom" in communes else None
-    if nom is not None:
-        names[ci[first]] = nom[com[first]]
-    codes = cell_ids(ex[keep] + 1, ny[keep] + 1, resolution=resolution).astype(object)
-    label = np.where(names != "", "Carreau 1 km – " + names.astype(str), "Carreau 1 km")
-    return gpd.GeoDataFrame(
-        {"code": codes, "nom": label}, geometry=boxes[keep], crs=GRID_CRS
-    ).astype({"code": "str", "nom": "str"})
-
-
-def load_zones(
-    ws: Workspace,
-    kind: ZoneKind,
-    *,
-    territory: str | None = None,
-    communes: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    """The zones of a territory: its communes, its QPV (latest generation) or 1 km cells.
-
-    Parameters
-    ----------
-    ws
-        The workspace.
-    kind
-        ``"commune"``, ``"qpv"`` or ``"cell"``.
-    territory
-        A defined territory (``None``: the whole workspace).
-    communes
-        The ``communes`` layer if already read (avoids reading it again).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``code``, ``nom`` and geometry; communes keep ``population``, ``densite`` and
-        ``densite_libelle``. Raises :class:`WorkspaceError` when a layer is missing.
-    """
-    if kind not in ("commune", "qpv", "cell"):
-        raise ValidationError(f"type de zone inconnu « {kind} » (attendu : commune, qpv, cell)")
-    if communes is None:
-        if not ws.has("communes"):
-            raise WorkspaceError(
-                "aucune commune dans l'espace de travail : importez d'abord les communes"
-            )
-        communes = ws.read_layer("communes")
-    scope = None if is_whole(territory) else resolve(ws, territory)
-    inside = communes if scope is None else communes[communes["code"].isin(scope)]
-    inside = inside.reset_index(drop=True)
-    if kind == "commune":
-        return inside
-    if kind == "cell":
-        return cell_zones(inside)
-    if not ws.has("qpv"):
-        raise WorkspaceError("aucun QPV dans l'espace de travail : importez la couche qpv")
-    qpv = ws.read_layer("qpv")
-    if "generation" in qpv and qpv["generation"].notna().any():
-        latest = pd.to_numeric(qpv["generation"], errors="coerce").max()
-        qpv = qpv[pd.to_numeric(qpv["generation"], errors="coerce") == latest]
-    if scope is not None:
-        linked = (
-            qpv["communes"]
-            .fillna("")
-            .map(lambda text: bool(scope & {c.strip() for c in str(text).split(",")}))
-            .to_numpy(dtype=bool)
-        )
-        area = shapely.union_all(inside.geometry.to_numpy())
-        centre = shapely.point_on_surface(qpv.geometry.to_numpy())
-        qpv = qpv[linked | shapely.covers(area, centre)]
-    return qpv.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------- indicators
@@ -496,7 +368,7 @@ def build_indicators(
     partners, stops
         Partner and stop layers.
     stop_hours
-        :func:`territory.analysis.indicators.stop_hours_table`; without it, daily departures
+        :func:`load_stop_hours` (as stored by the GTFS import); without it, daily departures
         (``departs_jour``) are used.
     contacts
         :func:`territory.analysis.indicators.protected_contacts` of these zones (protected only).
@@ -649,8 +521,8 @@ def build_indicators(
                 notes_out.append(f"aucun partenaire de type « {label} » : distance ignorée")
                 continue
             dist = partner_distance(centres, located, types=[code])
-            car = travel_time(dist, mode="car")
-            walk = travel_time(dist, mode="walk")
+            car = travel_time(dist, mode="car", settings=settings)
+            walk = travel_time(dist, mode="walk", settings=settings)
             values[f"distance_{code}"] = dist.to_numpy()
             values[f"temps_voiture_{code}"] = car.to_numpy()
             values[f"temps_pied_{code}"] = walk.to_numpy()
@@ -696,9 +568,15 @@ def build_indicators(
         rural_s = (
             rural if rural is not None else pd.Series(pd.NA, index=metric.index, dtype="boolean")
         )
+        near = format_distance(settings.stop_buffer_m)
         if stop_hours is not None:
             dep = departures_per_hour(
-                metric, stops_m, stop_hours, weekday=at.weekday(), hour=at.hour
+                metric,
+                stops_m,
+                stop_hours,
+                weekday=at.weekday(),
+                hour=at.hour,
+                radius_m=settings.stop_buffer_m,
             )
             served = served_stop_distance(
                 centres, stops_m, stop_hours, weekday=at.weekday(), hour=at.hour
@@ -708,7 +586,7 @@ def build_indicators(
                 "departs_heure",
                 dep,
                 [
-                    _departures_phrase(n, stop_names.get(s or "", ""), at)
+                    _departures_phrase(n, stop_names.get(s or "", ""), at, near)
                     for n, s in zip(dep, dep.attrs["arret"], strict=True)
                 ],
             )
@@ -718,7 +596,7 @@ def build_indicators(
                 "desserte par heure non disponible (horaires du GTFS non stockés : réimportez "
                 "le flux) : départs du jour de référence utilisés"
             )
-            dep = departures_per_day(metric, stops_m)
+            dep = departures_per_day(metric, stops_m, radius_m=settings.stop_buffer_m)
             served = served_stop_distance(centres, stops_m)
             values["departs_jour"] = dep.to_numpy()
             if dep.notna().any():
@@ -726,15 +604,15 @@ def build_indicators(
                     "departs_jour",
                     dep,
                     [
-                        f"{_int(n)} départs par jour à moins de 500 m"
+                        f"{_int(n)} départs par jour à moins de {near}"
                         if n
-                        else "aucun arrêt desservi à moins de 500 m"
+                        else f"aucun arrêt desservi à moins de {near}"
                         for n in dep.fillna(0)
                     ],
                 )
             when = "dans la journée"
         values["distance_arret_desservi"] = served.to_numpy()
-        barrier = mobility_barrier(dep.fillna(0), served, rural_s, radius_m=STOP_RADIUS_M)
+        barrier = mobility_barrier(dep.fillna(0), served, rural_s, radius_m=settings.stop_buffer_m)
         values["barriere_mobilite"] = barrier.to_numpy()
         add(
             "barriere_mobilite",
@@ -826,12 +704,12 @@ def _trend_phrase(trend: object, months: int) -> str:
     return f"contacts stables ({span})"
 
 
-def _departures_phrase(n: object, stop: str, at: datetime) -> str:
+def _departures_phrase(n: object, stop: str, at: datetime, near: str) -> str:
     day = WEEKDAYS_FR[at.weekday()]
     span = f"le {day} entre {at.hour} h et {at.hour + 1} h"
     count = 0 if n is None or pd.isna(n) else int(n)  # type: ignore[call-overload]
     if count == 0:
-        return f"aucun arrêt desservi à moins de 500 m {span}"
+        return f"aucun arrêt desservi à moins de {near} {span}"
     where = f" (arrêt {stop})" if stop else ""
     return f"{count} départ{'s' if count > 1 else ''} {span}{where}"
 
@@ -878,9 +756,8 @@ def zone_indicators_many(
     for kind in kinds:
         zone_sets[kind] = load_zones(ws, kind, territory=territory, communes=communes)
     contacts = None
-    windows = None
-    if ws.has("contacts"):
-        windows = default_windows(ws)
+    windows = default_windows(ws)
+    if windows is not None:
         contacts = protected_contacts_many(
             ws, zone_sets, settings=settings, windows=windows, communes=scope
         )

@@ -11,9 +11,9 @@ otherwise the territory's profile is used, and the notes say so (``privacy.md`` 
 Slots are then combined with the opening hours of the partners near the zone (a
 partner counts as open in a slot only when it is open for the **whole** slot on the
 actual date of the chosen week, public holidays included) and with the departures at
-the best-served stop within 500 m (GTFS reference week), into recommended slots with a
-French sentence, e.g. "mardi 16-18 h : forte présence observée sur le territoire,
-mission locale ouverte, un départ toutes les 20 min (arrêt Gare)".
+the best-served stop within ``Settings.stop_buffer_m`` (GTFS reference week), into
+recommended slots with a French sentence, e.g. "mardi 16-18 h : forte présence observée
+sur le territoire, mission locale ouverte, un départ toutes les 20 min (arrêt Gare)".
 
 Examples
 --------
@@ -42,7 +42,6 @@ from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance
 from territory.analysis.indicators import (
     PARTNER_PHRASES,
-    STOP_RADIUS_M,
     ZoneKind,
     cells_in_zones,
     zone_centres,
@@ -51,7 +50,8 @@ from territory.analysis.priority import load_stop_hours, load_zones
 from territory.crs import METRIC_CRS
 from territory.grid import GRID_CRS, cell_ids
 from territory.hours import open_during
-from territory.privacy.protect import BELOW_K, PUBLISHED, protect
+from territory.privacy import published
+from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
@@ -89,7 +89,6 @@ PRESENCE = {
     "inconnue": "présence inconnue (secret statistique)",
 }
 _PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
-_OUTSIDE = "hors plage"
 _MAX_TYPES = 3  # partner types named in a sentence (nearest first)
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
 
@@ -140,41 +139,6 @@ def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
     return pd.MultiIndex.from_product([range(7), starts], names=["jour", "debut"])
 
 
-def _raw_profile(
-    ws: Workspace, period: tuple[date, date], where: str = "", params: tuple[Any, ...] = ()
-) -> pd.DataFrame:
-    """Raw counts per (commune, weekday, hour) — private, never returned."""
-    sql = (
-        "SELECT commune, CAST(strftime('%w', date) AS INTEGER) AS dow, hour, count(*) AS n "
-        "FROM contacts WHERE date >= ? AND date <= ?"
-        + (f" AND {where}" if where else "")
-        + " GROUP BY commune, dow, hour"
-    )
-    raw = ws.query(sql, (period[0].isoformat(), period[1].isoformat(), *params))
-    raw["jour"] = (raw["dow"] + 6) % 7  # SQLite: 0 = Sunday
-    return raw
-
-
-def _slotted(raw: pd.DataFrame, hours: tuple[int, int]) -> pd.Series:
-    """Raw counts per slot of ``hours`` plus one :data:`_OUTSIDE` part (private)."""
-    index = _slot_index(hours)
-    h0, h1 = hours
-    inside = (raw["hour"] >= h0) & (raw["hour"] < h1)
-    start = h0 + (raw["hour"] - h0) // SLOT_HOURS * SLOT_HOURS
-    counts = (
-        raw[inside]
-        .assign(debut=start[inside])
-        .groupby(["jour", "debut"])["n"]
-        .sum()
-        .reindex(index, fill_value=0)
-    )
-    # String keys: protect() indexes parts with .loc, where a tuple would mean two axes.
-    keys = [f"{d}:{h}" for d, h in index]
-    parts = pd.Series(counts.to_numpy(dtype="int64"), index=pd.Index(keys, dtype=object))
-    parts[_OUTSIDE] = int(raw.loc[~inside, "n"].sum())
-    return parts
-
-
 def _presence(table: pd.DataFrame) -> pd.Series:
     counts = table["contacts"]
     shown = counts[(table["statut"] == PUBLISHED) & (counts > 0)].astype(float)
@@ -189,8 +153,8 @@ def _presence(table: pd.DataFrame) -> pd.Series:
     return level
 
 
-def _profile_table(parts: pd.Series, settings: Settings, hours: tuple[int, int]) -> pd.DataFrame:
-    protected = protect(parts, settings=settings).table.drop(index=_OUTSIDE)
+def _profile_table(protected: pd.DataFrame, hours: tuple[int, int]) -> pd.DataFrame:
+    """The slots of ``hours`` with their protected counts (one row per slot, in order)."""
     table = _slot_frame(hours)
     table["contacts"] = protected["count"].to_numpy()
     table["libelle"] = protected["label"].to_numpy()
@@ -213,12 +177,11 @@ def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
 
 
 def _profile_period(ws: Workspace, months: int) -> tuple[date, date] | None:
-    if not ws.has("contacts"):
+    """The ``months`` whole months ending with the month of the latest contact."""
+    month = published.latest_month(ws)
+    if month is None:
         return None
-    last = ws.query("SELECT max(date) AS d FROM contacts")["d"].iloc[0]
-    if last is None or pd.isna(last):
-        return None
-    end = (pd.Timestamp(str(last)) + pd.offsets.MonthEnd(0)).date()
+    end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
     start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
     return start, end
 
@@ -280,40 +243,31 @@ def contact_profile(
         return Profile(
             empty, "territoire", None, ("aucun contact importé : pas de profil horaire",)
         )
-    raw = _raw_profile(ws, period)
-    if communes is not None:
-        raw = raw[raw["commune"].isin(communes)]
-    territory_parts = _slotted(raw, hours)
     notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
+    zone_commune = zone_cells = None
     if zone is not None:
-        code = str(zone["code"].iloc[0])
         if kind == "commune":
-            zone_raw = raw[raw["commune"] == code]
+            zone_commune = str(zone["code"].iloc[0])
         else:
-            cells = _zone_candidate_cells(zone, kind)
-            marks = ", ".join("?" * len(cells))
-            zone_raw = (
-                _raw_profile(ws, period, f"cell IN ({marks})", tuple(cells))
-                if cells
-                else raw.iloc[:0]
-            )
-            if communes is not None:
-                zone_raw = zone_raw[zone_raw["commune"].isin(communes)]
-        zone_parts = _slotted(zone_raw, hours)
-        slots = zone_parts.drop(_OUTSIDE)
-        rest = (territory_parts - zone_parts).drop(_OUTSIDE)
-        k = settings.k
-        if (slots >= k).all() and ((rest == 0) | (rest >= k)).all():
-            return Profile(
-                _profile_table(zone_parts, settings, hours), "zone", period, tuple(notes)
-            )
+            zone_cells = _zone_candidate_cells(zone, kind)
+    table, own = published.slot_profile(
+        ws,
+        period=period,
+        slots=_slot_index(hours),
+        slot_hours=SLOT_HOURS,
+        settings=settings,
+        communes=communes,
+        zone_commune=zone_commune,
+        zone_cells=zone_cells,
+    )
+    if own:
+        return Profile(_profile_table(table, hours), "zone", period, tuple(notes))
+    if zone is not None:
         notes.append(
             "profil de la zone non publiable (des créneaux de la zone ou du reste du territoire "
-            f"comptent moins de {k} contacts) : profil du territoire utilisé"
+            f"comptent moins de {settings.k} contacts) : profil du territoire utilisé"
         )
-    return Profile(
-        _profile_table(territory_parts, settings, hours), "territoire", period, tuple(notes)
-    )
+    return Profile(_profile_table(table, hours), "territoire", period, tuple(notes))
 
 
 # ---------------------------------------------------------------------------- partners
@@ -728,13 +682,13 @@ def when(
         stops = ws.read_layer("stops")
         zone_m = found.to_crs(METRIC_CRS).geometry.iloc[0]
         stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
-        near = shapely.dwithin(stops_m, zone_m, STOP_RADIUS_M)
+        near = shapely.dwithin(stops_m, zone_m, settings.stop_buffer_m)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
         names = dict(zip(stops["stop_id"].astype(str), stops["nom"].astype(str), strict=True))
         transit = transit_slots(stop_hours, ids, stop_names=names, hours=hours)
         notes.append(
             f"desserte : semaine de référence du GTFS ({ws.layers()['stop_hours'].vintage}), "
-            "arrêt le mieux desservi à moins de 500 m"
+            f"arrêt le mieux desservi à moins de {format_distance(settings.stop_buffer_m)}"
         )
     else:
         notes.append("desserte par heure inconnue (horaires du GTFS non stockés)")

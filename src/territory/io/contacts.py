@@ -9,7 +9,10 @@ through :mod:`territory.privacy.protect`.
 
 Refused rows and rows waiting for geocoding keep their original content in memory and
 are written only beside the team's own file (:func:`write_side_files`); stored contacts
-older than the retention period are deleted by :func:`purge`.
+older than the retention period are deleted by :func:`territory.privacy.raw.purge`.
+Pseudonyms and fingerprints are those of :mod:`territory.privacy.pseudonyms`; the rows
+are stored by :func:`territory.privacy.raw.contact_writer` (names re-exported here for
+the callers of earlier versions).
 
 Speed (figures in ``BENCHMARKS.md``): Arrow parses the CSV, every step per row is
 vectorised, Python runs once per distinct value (categories), person keys and rows are
@@ -20,15 +23,11 @@ and the store appends the rows chunk by chunk in one transaction
 
 from __future__ import annotations
 
-import calendar
 import codecs
 import csv
-import hmac
 import io
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +41,7 @@ import pyarrow.csv as pacsv
 import shapely
 from pyproj import Transformer
 
-from territory._errors import InputFileError, ValidationError
+from territory._errors import InputFileError
 from territory.grid import GRID_CRS, cell_ids
 from territory.io._validate import (
     SPREADSHEET_ERRORS,
@@ -51,23 +50,39 @@ from territory.io._validate import (
     require_columns,
 )
 from territory.io.report import ImportReport
-from territory.settings import Settings
-from territory.store import Workspace
+from territory.privacy.pseudonyms import (
+    fingerprint_text,
+    load_secret,
+    person_hashes,
+    person_key,
+    person_pseudonyms,
+    row_fingerprints,
+)
+from territory.privacy.pseudonyms import to_arrow as _to_arrow
+from territory.privacy.raw import STORED_COLUMNS, count_by_cell, purge, retention_cutoff
 from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
 
-STORED_COLUMNS = [
-    "cell",
-    "commune",
-    "date",
-    "hour",
-    "statut",
-    "tranche_age",
-    "sexe",
-    "partenaire",
-    "personne",
-    "fingerprint",
+__all__ = [
+    "DUPLICATE_REASON",
+    "FIELD_LABELS",
+    "REASON_COLUMN",
+    "STORED_COLUMNS",
+    "ContactsPreview",
+    "ContactsRead",
+    "RowSink",
+    "SideFiles",
+    "count_by_cell",
+    "fingerprint_text",
+    "load_secret",
+    "person_pseudonyms",
+    "preview_contacts",
+    "purge",
+    "read_contacts",
+    "retention_cutoff",
+    "row_fingerprints",
+    "side_file_paths",
+    "write_side_files",
 ]
-
 
 _SYNONYMS: dict[str, list[str]] = {
     "date": ["date_contact", "date_heure", "datetime", "date_rencontre", "horodatage"],
@@ -160,40 +175,6 @@ def write_side_files(result: ContactsRead, path: Path) -> SideFiles:
         except OSError as exc:
             result.report.note(f"{what} : impossible d'écrire {target} ({exc.strerror or exc})")
     return SideFiles(refused=written["refused"], pending=written["pending"])
-
-
-def retention_cutoff(today: date, months: int) -> date:
-    """``today`` minus ``months`` months (the day clamped to the month's length)."""
-    if months < 1:
-        raise ValidationError(f"durée de conservation invalide : {months} mois (au moins 1)")
-    index = today.year * 12 + today.month - 1 - months
-    year, month = divmod(index, 12)
-    if year < 1:
-        raise ValidationError(f"durée de conservation invalide : {months} mois")
-    day = min(today.day, calendar.monthrange(year, month + 1)[1])
-    return date(year, month + 1, day)
-
-
-def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
-    """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
-
-    Returns the number of contacts deleted (0 when the workspace holds none).
-    Contacts dated exactly on the cutoff day are kept.
-    """
-    cutoff = retention_cutoff(today, older_than_months)
-    if not ws.has("contacts"):
-        return 0
-    return ws.delete_rows("contacts", "date < ?", (cutoff.isoformat(),))
-
-
-def load_secret(settings: Settings) -> bytes:
-    """The HMAC secret, created (32 random bytes, mode 600) on first use, outside the workspace."""
-    path = Path(settings.secret_path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
 
 
 class RowSink(Protocol):
@@ -349,60 +330,10 @@ def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
     return ContactsPreview(table, find_columns(table.columns, _SYNONYMS))
 
 
-def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Raw counts per (cell, commune), the input of ``protect_density``."""
-    return (
-        contacts.groupby(["cell", "commune"], as_index=False).size().rename(columns={"size": "n"})
-    )
-
-
-def row_fingerprints(rows: pd.DataFrame, secret: bytes) -> npt.NDArray[np.uint64]:
-    """Keyed 64-bit fingerprint of each row of a contact file (all its fields, in order).
-
-    The fields of a row are joined with ``\\x1f`` and hashed with SipHash-2-4 (the hash
-    of :func:`pandas.util.hash_array`, followed by its fixed bijective mixing). Its
-    128-bit key is 16 ASCII characters (112 secret bits) taken from
-    ``HMAC-SHA256(secret, "territory row fingerprint v2")``. SipHash is a keyed
-    pseudo-random function: without the secret, a fingerprint tells nothing about its
-    row and a guessed row cannot be checked against the stored fingerprints. It replaces
-    a per-row HMAC-SHA256 computed in a Python loop, several times slower.
-
-    64 bits make accidental equality unlikely but not impossible: among ``n`` distinct
-    rows, the chance that two share a fingerprint is about ``n² / 2⁶⁵`` (3 × 10⁻⁸ for
-    a million rows, 3 × 10⁻⁶ for ten million); such a row would be taken for a
-    duplicate and not stored. Stored as 16 hex characters. Fingerprints of the earlier
-    format (20 hex characters, HMAC-SHA256 of the row) never equal these: a file
-    imported before the change and imported again would be stored a second time.
-    """
-    if not len(rows):
-        return np.empty(0, dtype=np.uint64)
-    arrays = [_to_arrow(rows[c]) for c in rows.columns]
-    joined = pc.binary_join_element_wise(
-        *arrays, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement=""
-    )
-    return _keyed_hashes(joined, _siphash_key(secret, _FINGERPRINT_PURPOSE))
-
-
-def fingerprint_text(fingerprints: npt.NDArray[np.uint64]) -> npt.NDArray[np.object_]:
-    """Fingerprints as stored: 16 lowercase hex characters each."""
-    raw = np.ascontiguousarray(fingerprints, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    digits = np.empty((len(raw), 16), dtype=np.uint8)
-    digits[:, 0::2] = _HEX_DIGITS[raw >> 4]
-    digits[:, 1::2] = _HEX_DIGITS[raw & 15]
-    # Python strings made by Arrow from the bytes: faster than through numpy's "U16"
-    offsets = np.arange(0, 16 * len(raw) + 1, 16, dtype=np.int64)
-    text = pa.Array.from_buffers(
-        pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
-    )
-    return text.to_numpy(zero_copy_only=False)
-
-
 # ------------------------------------------------------------------ private
 _READERS = ("arrow", "c", "python")
 """CSV readers in the order they are tried (each one gives up with :class:`_Retry`)."""
 _TYPED = ("cell", "commune", "hour")  # columns of the anonymised rows that are not object
-_HASHED_AT_ONCE = 25_000  # texts made into Python bytes at a time
-_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CELL = 200  # metres: the only resolution stored
 _KEY_SHIFT = 24  # cell key: (east / 200) << 24 | (north / 200)
 _CELL_MARGIN_DEG = 1e-5  # about 1 m: a cell's lon/lat box is widened by this much
@@ -452,7 +383,7 @@ class _Context:
             code_of=code_of,
             codes=pd.Index(codes, dtype=object),
             secret=secret,
-            person_key=_siphash_key(secret, _PERSON_PURPOSE),
+            person_key=person_key(secret),
             cell_keys=np.empty(0, dtype=np.int64),
             cell_class=np.empty(0, dtype=np.intp),
             cell_names=np.empty(0, dtype=object),
@@ -843,7 +774,7 @@ def _anonymise_chunk(
     dates = pd.Series(when[take], index=sub.index)
     days = when[take].astype("datetime64[D]")
     person = (
-        _person_hashes(chunk[found["personne"]], context.person_key)[take]
+        person_hashes(chunk[found["personne"]], context.person_key)[take]
         if "personne" in found
         else np.full(len(sub), "", dtype=object)
     )
@@ -976,14 +907,6 @@ def _fast_dates(text: pd.Series, out: npt.NDArray[np.datetime64]) -> npt.NDArray
     return done
 
 
-def _to_arrow(values: pd.Series) -> pa.Array:
-    """The values as one Arrow ``large_string`` array (no copy for pandas' ``str``)."""
-    array = pa.array(values, type=pa.large_string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return array
-
-
 def _fixed_width(values: pa.Array, width: int) -> tuple[npt.NDArray[np.intp], np.ndarray]:
     """Positions of the values of exactly ``width`` bytes and their bytes (rows × width)."""
     buffers = values.buffers()
@@ -1103,67 +1026,3 @@ def _sex(sub: pd.DataFrame, found: dict[str, str]) -> np.ndarray:
         return first.map({"F": "F", "H": "H", "M": "H"}).fillna(UNKNOWN)
 
     return _per_distinct(sub[found["sexe"]], sex)
-
-
-def person_pseudonyms(keys: pd.Series, secret: bytes) -> npt.NDArray[np.object_]:
-    """What is stored instead of each person key: its keyed hash, 16 hex characters.
-
-    The key is stripped; an empty or missing key stays ``""``. The hash is the keyed
-    SipHash-2-4 of :func:`row_fingerprints`, with its own key (another purpose string
-    in the derivation from the secret): the same person gets the same pseudonym in
-    every import made with the same secret, so that distinct people can be counted,
-    and without the secret a pseudonym cannot be linked to its key, nor a guessed key
-    checked against the stored pseudonyms. Computed once per distinct key. Among ``n``
-    people, the chance that two share a pseudonym (and count as one) is about
-    ``n² / 2⁶⁵`` (3 × 10⁻⁹ for 350,000 people).
-
-    Pseudonyms stored by earlier versions (20 hex characters, HMAC-SHA256 of the key)
-    never equal these: a person met in contacts imported before the change and in
-    contacts imported after it has two pseudonyms.
-
-    Examples
-    --------
-    >>> keys = pd.Series(["P1", " P1", "P2", ""])
-    >>> pseudonyms = person_pseudonyms(keys, b"0" * 32)
-    >>> pseudonyms[0] == pseudonyms[1] != pseudonyms[2], len(pseudonyms[0]), pseudonyms[3]
-    (True, 16, '')
-    """
-    return _person_hashes(keys, _siphash_key(secret, _PERSON_PURPOSE))
-
-
-def _person_hashes(values: pd.Series, key: str) -> npt.NDArray[np.object_]:
-    """:func:`person_pseudonyms` with the SipHash key already derived."""
-    encoded = pc.dictionary_encode(_to_arrow(values.str.strip().fillna("")))
-    distinct = encoded.dictionary
-    text = fingerprint_text(_keyed_hashes(distinct, key))
-    text[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ""
-    return text[encoded.indices.to_numpy()]
-
-
-def _keyed_hashes(texts: pa.Array, key: str) -> npt.NDArray[np.uint64]:
-    """SipHash-2-4 of the UTF-8 bytes of each text, then pandas' bijective mixing.
-
-    The same numbers as ``pandas.util.hash_array(texts, hash_key=key, categorize=False)``
-    on the texts as Python strings; the bytes are handed over as they are (Python
-    ``bytes``, not ``str``: no decoding then encoding again), a slice at a time.
-    """
-    result = np.empty(len(texts), dtype=np.uint64)
-    raw = texts.cast(pa.large_binary())
-    for start in range(0, len(raw), _HASHED_AT_ONCE):  # few Python objects at a time
-        part = raw.slice(start, _HASHED_AT_ONCE).to_numpy(zero_copy_only=False)
-        result[start : start + len(part)] = pd.util.hash_array(part, hash_key=key, categorize=False)
-    return result
-
-
-_FINGERPRINT_PURPOSE = b"territory row fingerprint v2"
-_PERSON_PURPOSE = b"territory person key v3"
-
-
-def _siphash_key(secret: bytes, purpose: bytes) -> str:
-    """The 16-character SipHash key of one use of the secret (112 secret bits).
-
-    ``HMAC-SHA256(secret, purpose)``, 7 bits of each of its first 16 bytes (pandas
-    takes the key as 16 characters encoded in UTF-8: ASCII keeps them 16 bytes).
-    """
-    digest = hmac.digest(secret, purpose, "sha256")
-    return "".join(chr(b & 0x7F) for b in digest[:16])

@@ -640,6 +640,43 @@ def departures_by_hour(feed: GtfsFeed, day: date) -> pd.DataFrame:
     return frame
 
 
+def stop_hours_table(feed: GtfsFeed, *, week_start: date) -> pd.DataFrame:
+    """Departures per stop, weekday and clock hour over the week starting ``week_start``.
+
+    Parameters
+    ----------
+    feed
+        A GTFS feed with a schedule (:attr:`GtfsFeed.has_schedule`).
+    week_start
+        First day of the reference week (snapped back to its Monday). Each of its seven
+        days is counted with its own calendar (public holidays included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stop_id`` (str), ``weekday`` (0 = Monday), ``hour`` (0-23), ``departs`` (int),
+        only rows with at least one departure.
+    """
+    monday = week_start - timedelta(days=week_start.weekday())
+    frames = []
+    for offset in range(7):
+        grid = departures_by_hour(feed, monday + timedelta(days=offset))
+        values = grid.to_numpy()
+        stop_pos, hour = np.nonzero(values)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "stop_id": grid.index.to_numpy(dtype=object)[stop_pos],
+                    "weekday": offset,
+                    "hour": hour,
+                    "departs": values[stop_pos, hour],
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"stop_id": "str", "weekday": "int64", "hour": "int64", "departs": "int64"})
+
+
 def reference_weekday(feed: GtfsFeed, *, today: date) -> date:
     """A typical weekday (a Tuesday) inside the feed's validity period, close to ``today``.
 

@@ -1,0 +1,297 @@
+"""The only code that reads or writes the stored contacts and their raw counts.
+
+The ``contacts`` table holds pseudonymised person-level rows (see ``privacy.md``), and
+its count table (``territory_counts_contacts``) their raw counts per cell and commune.
+Every SQL query on them, every read of their rows or counts, the purge, the one contact
+writer (:func:`contact_writer`, :func:`append_contacts`) and the one delete
+(:func:`delete_contacts`) live here, so that an audit of what can leave the store reads
+one module. What this module returns is **raw**: it is handed to
+:mod:`territory.privacy.protect` (directly, or through :mod:`territory.privacy.published`)
+and never shown.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "w.gpkg", name="Essai")
+>>> has_contacts(ws), latest_date(ws)
+(False, None)
+>>> rows = pd.DataFrame({"cell": ["c1", "c1"], "commune": ["01001", "01001"],
+...     "date": ["2026-03-02", "2026-04-10"], "hour": [9, 15], "statut": ["x", "y"],
+...     "tranche_age": "", "sexe": "", "partenaire": "", "personne": "",
+...     "fingerprint": ["a", "b"]})
+>>> append_contacts(ws, rows, source="test", vintage="", licence="")
+2
+>>> contact_cell_counts(ws)["n"].tolist(), latest_date(ws)
+([2], datetime.date(2026, 4, 10))
+>>> delete_contacts(ws, ["a"]), counts_per_commune(ws).tolist()
+(1, [1])
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import date
+
+import pandas as pd
+
+from territory._errors import ValidationError
+from territory.store import TableAppender, Workspace
+
+__all__ = [
+    "CONTACTS",
+    "PART_SQL",
+    "STORED_COLUMNS",
+    "append_contacts",
+    "contact_cell_counts",
+    "contact_writer",
+    "count_by_cell",
+    "counts_per_commune",
+    "date_span",
+    "delete_contacts",
+    "has_contacts",
+    "latest_date",
+    "profile_counts",
+    "purge",
+    "recode_communes",
+    "retention_cutoff",
+    "stored_fingerprints",
+    "window_cell_counts",
+]
+
+CONTACTS = "contacts"
+"""The workspace table of the pseudonymised contacts."""
+STORED_COLUMNS = [
+    "cell",
+    "commune",
+    "date",
+    "hour",
+    "statut",
+    "tranche_age",
+    "sexe",
+    "partenaire",
+    "personne",
+    "fingerprint",
+]
+"""The columns of a stored contact (no location finer than the 200 m cell, no free text)."""
+PART_SQL = {
+    "periode": "substr(date, 1, 4) || '-T' || ((CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3)",
+    "statut": "statut",
+    "tranche_age": "tranche_age",
+    "sexe": "sexe",
+}
+"""SQL of the part of each contact for each filter of the density map."""
+
+_SCHEMA = pd.DataFrame(
+    {c: pd.Series(dtype="int64" if c == "hour" else "str") for c in STORED_COLUMNS}
+)
+_BOUND_AT_ONCE = 900  # SQL parameters per statement (SQLite allows 999 at least)
+
+
+def has_contacts(ws: Workspace) -> bool:
+    """Whether the workspace holds a contact table (empty or not)."""
+    return ws.has(CONTACTS)
+
+
+def date_span(ws: Workspace) -> tuple[date, date] | None:
+    """First and last contact date (None without contacts)."""
+    if not has_contacts(ws):
+        return None
+    span = ws.query(f"SELECT min(date) AS first, max(date) AS last FROM {CONTACTS}")
+    first, last = span["first"].iloc[0], span["last"].iloc[0]
+    if not (isinstance(first, str) and isinstance(last, str)):
+        return None
+    return date.fromisoformat(first), date.fromisoformat(last)
+
+
+def latest_date(ws: Workspace) -> date | None:
+    """Date of the latest stored contact (None without contacts)."""
+    if not has_contacts(ws):
+        return None
+    last = ws.query(f"SELECT max(date) AS d FROM {CONTACTS}")["d"].iloc[0]
+    if last is None or pd.isna(last):
+        return None
+    return date.fromisoformat(str(last))
+
+
+def contact_cell_counts(
+    ws: Workspace,
+    *,
+    by: str | None = None,
+    communes: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Raw counts per (cell, commune[, part]) — private input of the protection step.
+
+    ``by`` (a key of :data:`PART_SQL`) adds a ``part`` column: the quarter or the
+    category of the counted contacts. ``communes`` keeps only the contacts of those
+    communes (a territory), before any protection.
+    """
+    part = ""
+    if by is not None:
+        if by not in PART_SQL:
+            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(PART_SQL)})")
+        part = f", {PART_SQL[by]} AS part"
+    if not has_contacts(ws):
+        return pd.DataFrame({"cell": [], "commune": [], **({"part": []} if by else {}), "n": []})
+    if by is None:  # kept per (cell, commune) by the store: no scan of every contact
+        counts = ws.group_counts(CONTACTS)
+    else:
+        counts = ws.query(
+            f"SELECT cell, commune{part}, count(*) AS n FROM {CONTACTS} "
+            "GROUP BY cell, commune, part"
+        )
+    if communes is not None:
+        counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
+    return counts
+
+
+def counts_per_commune(ws: Workspace) -> pd.Series:
+    """Raw contact counts per commune (only totals of them are protected)."""
+    if not has_contacts(ws):
+        return pd.Series([], dtype="int64")
+    counts = ws.query(f"SELECT commune, count(*) AS n FROM {CONTACTS} GROUP BY commune")
+    return counts.set_index("commune")["n"].astype("int64")
+
+
+def window_cell_counts(
+    ws: Workspace, *, recent: tuple[date, date], previous: tuple[date, date], status: str
+) -> pd.DataFrame:
+    """Raw counts per (cell, commune, window and status group ``k``, ``n``).
+
+    ``k`` is 0 for recent contacts of ``status``, 1 for the other recent ones, 2 for
+    the previous window (which must end the day before ``recent`` starts).
+    """
+    (r0, r1), (p0, _) = recent, previous
+    return ws.query(
+        "SELECT cell, commune, "
+        "CASE WHEN date >= ? THEN (CASE WHEN statut = ? THEN 0 ELSE 1 END) ELSE 2 END AS k, "
+        f"count(*) AS n FROM {CONTACTS} WHERE date >= ? AND date <= ? "
+        "GROUP BY cell, commune, k",
+        (r0.isoformat(), status, p0.isoformat(), r1.isoformat()),
+    )
+
+
+def profile_counts(
+    ws: Workspace, period: tuple[date, date], *, cells: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Raw counts per (commune, ``jour`` (0 = Monday), ``hour``) over ``period``.
+
+    ``cells`` keeps only the contacts of those 200 m cells (an empty collection: none).
+    """
+    if cells is not None and not cells:
+        return pd.DataFrame(
+            {"commune": pd.Series(dtype=object), "dow": pd.Series(dtype="int64"),
+             "hour": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
+             "jour": pd.Series(dtype="int64")}
+        )  # fmt: skip
+    where = ""
+    params: tuple[str, ...] = ()
+    if cells is not None:
+        where = f" AND cell IN ({', '.join('?' * len(cells))})"
+        params = tuple(cells)
+    sql = (
+        "SELECT commune, CAST(strftime('%w', date) AS INTEGER) AS dow, hour, count(*) AS n "
+        f"FROM {CONTACTS} WHERE date >= ? AND date <= ?{where} GROUP BY commune, dow, hour"
+    )
+    raw = ws.query(sql, (period[0].isoformat(), period[1].isoformat(), *params))
+    raw["jour"] = (raw["dow"] + 6) % 7  # SQLite: 0 = Sunday
+    return raw
+
+
+def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
+    """Raw counts per (cell, commune) of contact rows in memory (input of ``protect_density``)."""
+    return (
+        contacts.groupby(["cell", "commune"], as_index=False).size().rename(columns={"size": "n"})
+    )
+
+
+def stored_fingerprints(ws: Workspace) -> pd.Index:
+    """Fingerprints of the contacts already stored (unique, hashed once for lookups)."""
+    if not has_contacts(ws):
+        return pd.Index([], dtype=object)
+    stored = ws.read_table(CONTACTS, columns=["fingerprint"])["fingerprint"]
+    return pd.Index(stored.to_numpy(dtype=object, na_value=""), dtype=object).unique()
+
+
+@contextlib.contextmanager
+def contact_writer(
+    ws: Workspace, *, source: str, licence: str, vintage: str = ""
+) -> Iterator[TableAppender]:
+    """The one way contacts are written: append anonymised rows in one transaction.
+
+    Yields the appender of :meth:`territory.store.Workspace.appending` on the contact
+    table (created with :data:`STORED_COLUMNS` when missing): ``append`` rows of those
+    columns chunk by chunk, ``discard`` what was appended, set ``vintage``; everything is
+    committed when the block ends, or nothing if it raises.
+    """
+    with ws.appending(
+        CONTACTS, schema=_SCHEMA, source=source, vintage=vintage, licence=licence
+    ) as table:
+        yield table
+
+
+def append_contacts(
+    ws: Workspace, rows: pd.DataFrame, *, source: str, vintage: str, licence: str
+) -> int:
+    """Append anonymised contact rows (columns :data:`STORED_COLUMNS`); returns how many."""
+    missing = [c for c in STORED_COLUMNS if c not in rows]
+    if missing:
+        raise ValidationError(f"contacts sans colonne(s) : {', '.join(missing)}")
+    with contact_writer(ws, source=source, vintage=vintage, licence=licence) as table:
+        table.append(rows[STORED_COLUMNS].astype({"hour": "int64"}).reset_index(drop=True))
+    return len(rows)
+
+
+def delete_contacts(ws: Workspace, fingerprints: Iterable[str]) -> int:
+    """Delete the stored contacts with these fingerprints; returns how many were deleted."""
+    if not has_contacts(ws):
+        return 0
+    prints = list(dict.fromkeys(fingerprints))
+    deleted = 0
+    for start in range(0, len(prints), _BOUND_AT_ONCE):
+        part = tuple(prints[start : start + _BOUND_AT_ONCE])
+        deleted += ws.delete_rows(CONTACTS, f"fingerprint IN ({','.join('?' * len(part))})", part)
+    return deleted
+
+
+def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | None]) -> None:
+    """Rewrite the commune of every stored contact as ``recode`` says (COG translation).
+
+    ``recode`` receives the communes (``string`` dtype) and returns the new ones on the
+    same index, or None to leave the table as it is.
+    """
+    if not has_contacts(ws):
+        return
+    rows = ws.read_table(CONTACTS)
+    translated = recode(rows["commune"].astype("string"))
+    if translated is None:
+        return
+    info = ws.layers()[CONTACTS]
+    rows["commune"] = translated.astype(object).where(translated.notna(), None)
+    ws.write_table(CONTACTS, rows, source=info.source, vintage=info.vintage, licence=info.licence)
+
+
+def retention_cutoff(today: date, months: int) -> date:
+    """``today`` minus ``months`` months (the day clamped to the month's length)."""
+    if months < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois (au moins 1)")
+    index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(index, 12)
+    if year < 1:
+        raise ValidationError(f"durée de conservation invalide : {months} mois")
+    day = min(today.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
+
+
+def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
+    """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
+
+    Returns the number of contacts deleted (0 when the workspace holds none).
+    Contacts dated exactly on the cutoff day are kept.
+    """
+    cutoff = retention_cutoff(today, older_than_months)
+    if not has_contacts(ws):
+        return 0
+    return ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),))
