@@ -1,1 +1,19 @@
-"""``territory bench``: our pages and computations against the naive way (not installed)."""
+"""``territory bench``: our pages and computations against the naive way (not installed).
+
+The folder sits beside ``src/``, outside the installed package: ``territory bench`` loads
+it from the checkout. It holds
+
+- :mod:`bench.map_page`: the map page (payload, rerun, first paint, smoothness) at each
+  scale, and :func:`bench.map_page.run` / :func:`bench.map_page.table`, the whole bench;
+- :mod:`bench.contacts`: a contact export → stored rows → protected density;
+- :mod:`bench.priorities`: indicators and ranking, cold and after a change of weights;
+- :mod:`bench.planning`: the weekly round planner within budget against a long search;
+- :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
+  ``smoothness_probe.js``);
+- :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`
+  (spawned measurements, peak memory), the helpers.
+
+It may import anything of ``territory``, streamlit and playwright (the only place besides
+the tests that imports playwright); ``map_page`` imports the other modules, never the
+reverse, and the helpers import no other bench module.
+"""

@@ -19,51 +19,48 @@
   redrawn map after a drag and after a wheel notch, the longest frame of a zoom; ours and
   the naive page's (which returns nothing to the server, so that a pan does not rerun
   it: that favours it);
-* **contacts**: time and peak memory of a contact export turned into stored rows and
-  protected density, at several sizes. Ours is the whole import (``import_file``: read,
-  anonymise, snap to the 200 m grid, store in a workspace), then the density computed
-  from the store as the map does (the counts per cell kept by the store,
-  ``protect_density``);
-* **priorities** and **planner**: :mod:`bench.priorities` (indicators and
-  ranking, cold and when only the weights change) and :mod:`bench.planning`
-  (the 10-s plan against the best plan of a longer search).
+* **contacts**, **priorities** and **planner**: :mod:`bench.contacts` (a contact export
+  turned into stored rows and protected density, at several sizes), :mod:`bench.priorities`
+  (indicators and ranking, cold and when only the weights change) and
+  :mod:`bench.planning` (the 10-s plan against the best plan of a longer search).
 
 The naive way is what a first prototype does: a page that reads the raw layers and
 draws each with ``folium.GeoJson`` on every rerun, with no cache and no simplification.
-For contacts, the naive way is the geopandas one: read the whole CSV, make points, build
-the polygons of every 200 m cell of the territory's bounding box and ``sjoin`` the points
-in them (and in the communes), store the joined rows with ``to_sql``, then count. Each
-contacts measurement runs in its own spawned process, so that peak memories do not mix:
-the peak resident memory above what the process held when the clock started (Linux resets
-the high-water mark then; elsewhere ``ru_maxrss`` above the setup's own peak).
+
+:func:`run` measures every section and :func:`table` shows them: ``territory bench``.
 
 Every comparison has a key containing ``ratio`` (naive / ours: ≥ 1 means ours is better).
 Scaling: the full run measures the map at three sizes of synthetic territory (the demo,
-the département and the region of :class:`territory.demo.build.DemoScale`); ``scaling`` holds
+the département and the region of :class:`territory.demo.DemoScale`); ``scaling`` holds
 each figure's growth from one size to the next (``map_growth_region_payload``: payload of
 the region over the département's, and ``_naive`` for the naive page's).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import json
-import multiprocessing
-import os
 import re
-import secrets
 import statistics
-import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import planning as bench_planning
+from bench import priorities as bench_priorities
 from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+from bench._common import in_subprocess as _in_subprocess
+from bench._common import machine
+from bench.contacts import (
+    CONTACT_SIZES_FULL,
+    CONTACT_SIZES_QUICK,
+    contacts_benchmark,
+    contacts_table,
+)
 from bench.smoothness import FIGURES, gestures
 from territory.settings import Settings
 
@@ -79,10 +76,6 @@ _MAP_GROWTH = {
     "rerun": "rerun_s",
     "first_paint": "first_paint_s",
 }
-CONTACT_SIZES_QUICK = (10_000, 100_000)
-CONTACT_SIZES_FULL = (10_000, 100_000, 1_000_000)
-NAIVE_TIME_CAP_S = 300.0
-MAX_NAIVE_CELLS = 3_000_000  # beyond, the naive grid is restricted to the communes' boxes
 
 NAIVE_PAGE = textwrap.dedent('''
     """The naive map page: raw layers, folium.GeoJson each, rebuilt on every rerun."""
@@ -427,282 +420,6 @@ def _offline_cdn(route: Any) -> None:
         route.fulfill(status=200, body="", content_type=kind or "application/octet-stream")
 
 
-def contacts_benchmark(
-    sizes: tuple[int, ...],
-    *,
-    settings: Settings,
-    communes: int = 1_550,
-    naive_cap_s: float = NAIVE_TIME_CAP_S,
-    say: Callable[[str], None] = lambda _: None,
-) -> dict[str, Any]:
-    """Contact export → protected density, ours and naive, at each size in ``sizes``.
-
-    Keys per size ``n``: ``contacts_{n}_s`` / ``_s_naive`` / ``_ratio`` (naive / ours),
-    ``contacts_{n}_import_s`` and ``_density_s`` (ours split: the import, then the
-    protected density read from the store),
-    ``contacts_{n}_cpu_s`` / ``_cpu_s_naive`` / ``_cpu_ratio`` (processor time, all threads),
-    ``contacts_{n}_peak_mb`` / ``_peak_mb_naive`` / ``_peak_ratio``, ``contacts_{n}_cells``
-    (200 m cells counted, ours) and, when the naive way hit ``naive_cap_s``,
-    ``contacts_{n}_naive_capped`` (its time is then a lower bound and its memory the peak
-    reached so far is unknown: NaN), ``contacts_{n}_stored`` (and ``_stored_naive``):
-    rows each way stored. Between consecutive sizes, ``contacts_growth_{n}_s``
-    (and ``_s_naive``): time at ``n`` over time at the previous size.
-    """
-    from territory.demo.build import DemoScale, write_demo_sources
-
-    secret = secrets.token_bytes(32)
-    result: dict[str, Any] = {"contacts_sizes": list(sizes), "contacts_communes": communes}
-    with tempfile.TemporaryDirectory(prefix="territory-bench-contacts-") as tmp:
-        for n in sizes:
-            say(f"Contacts : génération de {n:,} lignes ({communes} communes)…")
-            folder = Path(tmp) / str(n)
-            sources = write_demo_sources(folder, scale=DemoScale(communes=communes, contacts=n))
-            args = (str(sources.contacts), str(sources.communes), secret, settings)
-            say(f"Contacts : mesure de {n:,} lignes, nous…")
-            ours = _in_subprocess(_measure_ours, args, timeout=None)
-            assert ours is not None  # no timeout
-            say(f"Contacts : mesure de {n:,} lignes, manière naïve…")
-            naive = _in_subprocess(_measure_naive, args, timeout=naive_cap_s)
-            if naive is None:
-                naive = {"s": naive_cap_s, "peak_mb": float("nan"), "zones": -1}
-                result[f"contacts_{n}_naive_capped"] = True
-            result[f"contacts_{n}_s"] = ours["s"]
-            result[f"contacts_{n}_import_s"] = ours["import_s"]
-            result[f"contacts_{n}_density_s"] = ours["density_s"]
-            result[f"contacts_{n}_s_naive"] = naive["s"]
-            result[f"contacts_{n}_ratio"] = naive["s"] / ours["s"]
-            # CPU time (all threads): what the machine's other load changes least.
-            result[f"contacts_{n}_cpu_s"] = ours["cpu_s"]
-            result[f"contacts_{n}_cpu_s_naive"] = naive.get("cpu_s", float("nan"))
-            result[f"contacts_{n}_cpu_ratio"] = naive.get("cpu_s", float("nan")) / ours["cpu_s"]
-            result[f"contacts_{n}_peak_mb"] = ours["peak_mb"]
-            result[f"contacts_{n}_peak_mb_naive"] = naive["peak_mb"]
-            # Under 1 MB, ours did not rise above the setup's own peak: no ratio.
-            result[f"contacts_{n}_peak_ratio"] = (
-                naive["peak_mb"] / ours["peak_mb"] if ours["peak_mb"] >= 1 else float("nan")
-            )
-            result[f"contacts_{n}_cells"] = ours["cells"]
-            result[f"contacts_{n}_zones"] = ours["zones"]
-            result[f"contacts_{n}_zones_naive"] = naive["zones"]
-            result[f"contacts_{n}_stored"] = ours["stored"]
-            if "stored" in naive:
-                result[f"contacts_{n}_stored_naive"] = naive["stored"]
-            if "grid_cells" in naive:
-                result[f"contacts_{n}_naive_grid_cells"] = naive["grid_cells"]
-    for previous, n in itertools.pairwise(sizes):
-        for suffix in ("s", "s_naive"):
-            result[f"contacts_growth_{n}_{suffix}"] = (
-                result[f"contacts_{n}_{suffix}"] / result[f"contacts_{previous}_{suffix}"]
-            )
-    return result
-
-
-def _in_subprocess(
-    func: Callable[..., dict[str, Any]], args: tuple[Any, ...], *, timeout: float | None
-) -> dict[str, Any] | None:
-    """``func(*args)`` in a fresh spawned process; None when it ran past ``timeout``."""
-    ctx = multiprocessing.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child, args=(send, func, args), daemon=True)
-    with spawnable_main():
-        process.start()
-    send.close()
-    try:
-        if not receive.poll(timeout):
-            return None
-        ok, value = receive.recv()
-    except EOFError:
-        ok, value = False, f"le processus de mesure s'est arrêté (code {process.exitcode})"
-    finally:
-        if process.is_alive():
-            process.kill()
-        process.join()
-    if not ok:
-        raise RuntimeError(f"{getattr(func, '__name__', func)} : {value}")
-    return value
-
-
-@contextlib.contextmanager
-def spawnable_main() -> Iterator[None]:
-    """Hide a ``__main__`` script that is gone, while processes are spawned.
-
-    Streamlit's ``AppTest`` leaves ``__main__`` naming a page script that may be removed
-    by now (the naive page's temporary file); spawn would re-run it in the child, which
-    would fail (and a ``multiprocessing.Pool`` would restart it forever).
-    """
-    main = sys.modules["__main__"]
-    main_file = getattr(main, "__file__", None)
-    if main_file and not Path(main_file).exists():
-        del main.__file__
-    try:
-        yield
-    finally:
-        if main_file and not hasattr(main, "__file__"):
-            main.__file__ = main_file
-
-
-def _child(send: Any, func: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> None:
-    try:
-        send.send((True, func(*args)))
-    except BaseException as exc:  # reported to the parent, which raises
-        send.send((False, repr(exc)))
-
-
-def _peak_mb() -> float:
-    """Peak resident memory of this process (MB) since the last :func:`_reset_peak`."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-
-    # ru_maxrss is in kilobytes on Linux (bytes on macOS).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> float:
-    """Start measuring the peak from now (Linux); returns the memory in use (MB).
-
-    Without the reset, the peak of the setup (libraries, communes) would hide a smaller
-    peak of what is measured. Elsewhere the peak is the process's whole high-water mark.
-    """
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return _peak_mb()
-
-
-def _setup(communes_path: str) -> Any:
-    """What both ways need before the clock starts: libraries and communes, loaded."""
-    import geopandas as gpd
-
-    import territory.grid
-    import territory.ingest
-    import territory.io.contacts
-    import territory.privacy.protect
-    import territory.views  # noqa: F401
-
-    return gpd.read_file(communes_path)
-
-
-def _measure_ours(
-    contacts_path: str, communes_path: str, secret: bytes, settings: Settings
-) -> dict[str, Any]:
-    """Ours, the whole path: the CSV imported into a workspace, then the protected density.
-
-    The workspace (with its communes) and the secret are made before the clock starts;
-    then ``import_file`` reads, anonymises and stores the contacts (refused rows written
-    beside the file), and the density is computed from the store as the map does.
-    """
-    import dataclasses
-
-    from territory.ingest import import_file
-    from territory.privacy.protect import protect_density
-    from territory.store import Workspace
-    from territory.views import contact_cell_counts
-
-    communes = _setup(communes_path)
-    with tempfile.TemporaryDirectory(prefix="territory-bench-ours-") as tmp:
-        settings = dataclasses.replace(settings, secret_path=Path(tmp) / "secret.key")
-        settings.secret_path.write_bytes(secret)
-        ws = Workspace.create(Path(tmp) / "ours.gpkg", name="bench")
-        ws.write_layer("communes", communes, source="bench", vintage="")
-        base = _reset_peak()
-        start, cpu = time.perf_counter(), time.process_time()
-        report = import_file(ws, "contacts", contacts_path, settings=settings)
-        imported = time.perf_counter()
-        counts = contact_cell_counts(ws)
-        density = protect_density(counts, settings=settings)
-        end, cpu = time.perf_counter(), time.process_time() - cpu
-        stored = ws.layers()["contacts"].count
-    return {
-        "s": end - start,
-        "import_s": imported - start,
-        "density_s": end - imported,
-        "cpu_s": cpu,
-        "peak_mb": _peak_mb() - base,
-        "cells": int(counts["cell"].nunique()),
-        "zones": len(density),
-        "stored": stored,
-        "accepted": report.accepted,
-    }
-
-
-def _measure_naive(
-    contacts_path: str, communes_path: str, secret: bytes, settings: Settings
-) -> dict[str, Any]:
-    """The geopandas way: whole file, points, every cell polygon of the bbox, sjoin, count.
-
-    Like ours, it stores its rows (cell, commune, date and categories: no coordinates,
-    no hashing) in a SQLite file, with ``DataFrame.to_sql``.
-    """
-    import sqlite3
-
-    import geopandas as gpd
-    import numpy as np
-    import pandas as pd
-
-    from territory.grid import GRID_CRS, cell_ids, cell_polygons
-    from territory.privacy.protect import protect_density
-
-    communes = _setup(communes_path)
-    with tempfile.TemporaryDirectory(prefix="territory-bench-naive-") as tmp:
-        base = _reset_peak()
-        start, cpu = time.perf_counter(), time.process_time()
-        table = pd.read_csv(contacts_path, sep=";", decimal=",", encoding="utf-8-sig")
-        table = table.dropna(subset=["longitude", "latitude"])
-        points = gpd.GeoDataFrame(
-            table,
-            geometry=gpd.points_from_xy(table["longitude"], table["latitude"]),
-            crs="EPSG:4326",
-        )
-        points = gpd.sjoin(points, communes[["code", "geometry"]], predicate="within")
-        points = points[~points.index.duplicated()].drop(columns="index_right")
-        points = points.rename(columns={"code": "commune"}).to_crs(GRID_CRS)
-        # Every 200 m cell of the territory's bounding box, as polygons.
-        boxes = [communes.to_crs(GRID_CRS).total_bounds]
-        if _cells_in(boxes[0]) > MAX_NAIVE_CELLS:  # absurd: the communes' own boxes only
-            boxes = list(communes.to_crs(GRID_CRS).bounds.to_numpy())
-        parts = []
-        for x0, y0, x1, y1 in boxes:
-            xs = np.arange(np.floor(x0 / 200) * 200, x1, 200)
-            ys = np.arange(np.floor(y0 / 200) * 200, y1, 200)
-            gx, gy = np.meshgrid(xs, ys)
-            parts.append(cell_ids(gx.ravel(), gy.ravel()))
-        ids = pd.unique(np.concatenate(parts))
-        cells = gpd.GeoDataFrame(
-            {"cell": ids}, geometry=cell_polygons(ids).to_numpy(), crs=GRID_CRS
-        )
-        joined = gpd.sjoin(points, cells, predicate="within")
-        kept = ["cell", "commune", "date_contact", "statut", "tranche_age", "sexe"]
-        kept += ["partenaire_orientation", "id_personne"]
-        with contextlib.closing(sqlite3.connect(Path(tmp) / "naive.sqlite")) as con:
-            joined[kept].to_sql("contacts", con, index=False)
-            con.commit()
-        counts = joined.groupby(["cell", "commune"], as_index=False).size()
-        counts = counts.rename(columns={"size": "n"})
-        density = protect_density(counts, settings=settings)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return {
-        "s": seconds,
-        "cpu_s": cpu,
-        "peak_mb": _peak_mb() - base,
-        "zones": len(density),
-        "grid_cells": len(ids),
-        "stored": len(joined),
-    }
-
-
-def _cells_in(bounds: Any) -> float:
-    x0, y0, x1, y1 = bounds
-    return float((x1 - x0) / 200 + 1) * float((y1 - y0) / 200 + 1)
-
-
 def run(
     *, quick: bool, settings: Settings, out_dir: Path, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -718,13 +435,11 @@ def run(
     to 1 M rows, the planner at 60 / 120 / 240 places against 5-minute searches (33
     minutes on a quiet 2-core machine, 16 of them for the planner's searches).
     """
-    from bench import planning as bench_planning
-    from bench import priorities as bench_priorities
-    from territory.demo.build import build_demo_workspace
+    from territory.demo import build_demo_workspace
 
     scales = ["demo"] if quick else ["demo", *_LARGER_SCALES]
     results: dict[str, Any] = {
-        "machine": _machine(),
+        "machine": machine(),
         "quick": quick,
         "territories": {},
         "priorities": {},
@@ -908,15 +623,11 @@ def table(results: dict[str, Any]) -> str:
                     f"{ours:.1f}× | {shown} | — |"
                 )
     if "contacts" in results:
-        lines += ["", *_contacts_table(results["contacts"])]
+        lines += ["", *contacts_table(results["contacts"])]
     if results.get("priorities"):
-        from bench import priorities as bench_priorities
-
         for scale, figures in results["priorities"].items():
             lines += ["", f"[{scale}] " + bench_priorities.table(figures)]
     if "planner" in results:
-        from bench import planning as bench_planning
-
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
     return "\n".join(lines)
 
@@ -933,45 +644,3 @@ _GESTURE_LABELS = dict(
         strict=True,
     )
 )
-
-
-def _contacts_table(c: dict[str, Any]) -> list[str]:
-    lines = [
-        f"Contacts → densité protégée ({c['contacts_communes']} communes)",
-        "",
-        "| lignes | mesure | nous | naïf | ratio |",
-        "|---:|---|---:|---:|---:|",
-    ]
-    for n in c["contacts_sizes"]:
-        bound = "≥ " if c.get(f"contacts_{n}_naive_capped") else ""
-        lines.append(
-            f"| {n:,} | temps (s) | {c[f'contacts_{n}_s']:.2f} | "
-            f"{bound}{c[f'contacts_{n}_s_naive']:.2f} | {bound}{c[f'contacts_{n}_ratio']:.1f}× |"
-        )
-        if f"contacts_{n}_cpu_s" in c:
-            lines.append(
-                f"| {n:,} | temps processeur (s) | {c[f'contacts_{n}_cpu_s']:.2f} | "
-                f"{bound}{c[f'contacts_{n}_cpu_s_naive']:.2f} | "
-                f"{bound}{c[f'contacts_{n}_cpu_ratio']:.1f}× |"
-            )
-        lines.append(
-            f"| {n:,} | mémoire max (Mo) | {c[f'contacts_{n}_peak_mb']:.0f} | "
-            f"{c[f'contacts_{n}_peak_mb_naive']:.0f} | {c[f'contacts_{n}_peak_ratio']:.1f}× |"
-        )
-        if f"contacts_growth_{n}_s" in c:
-            lines.append(
-                f"| {n:,} | croissance du temps (× / taille précédente) | "
-                f"{c[f'contacts_growth_{n}_s']:.1f}× | "
-                f"{bound}{c[f'contacts_growth_{n}_s_naive']:.1f}× | — |"
-            )
-    return [line.replace(",", " ") for line in lines]
-
-
-def _machine() -> dict[str, Any]:
-    import platform
-
-    return {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-    }

@@ -1,6 +1,6 @@
 """Benchmark of the "Où et quand" core: indicators and ranking, ours against the naive way.
 
-Measured on the département-scale demo (:meth:`territory.demo.build.DemoScale.departement`:
+Measured on the département-scale demo (:meth:`territory.demo.DemoScale.departement`:
 1,550 communes, 160 QPV, about 15,000 1 km cells, a GTFS feed of about 2,700 stops and
 1 M contacts), or on any workspace given:
 
@@ -34,6 +34,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from bench._common import spawnable_main
 from territory.analysis.indicators import ZoneKind
 from territory.settings import Settings
 
@@ -200,8 +201,6 @@ def _spawned(
     secret: Path,
     kinds: tuple[ZoneKind, ...] = KINDS,
 ) -> Any:
-    from bench.map_page import spawnable_main
-
     ctx = multiprocessing.get_context("spawn")
     with spawnable_main(), ctx.Pool(1) as pool:
         return pool.apply(fn, (str(workspace), str(secret), kinds))
@@ -212,7 +211,7 @@ def prepare_workspace(
 ) -> tuple[Path, float, float]:
     """Build the département demo and store its GTFS hours; returns path and both times."""
     from territory.analysis.priority import save_stop_hours
-    from territory.demo.build import DemoScale, build_demo_workspace, write_demo_sources
+    from territory.demo import DemoScale, build_demo_workspace, write_demo_sources
     from territory.io.gtfs import read_gtfs
     from territory.store import Workspace
 

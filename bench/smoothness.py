@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 FIGURES = (
@@ -39,36 +40,8 @@ PAN_PX = 200
 PAN_STEPS = 20
 """Mouse moves per drag."""
 
-_PROBE_JS = """() => {
-  const map = Object.values(window).find((v) => v instanceof L.Map);
-  if (!map) { throw new Error("no Leaflet map in this frame"); }
-  const probe = {frames: [], recording: false, marks: {}, settled: null, view: null};
-  const view = () => {
-    const c = map.project(map.getCenter());
-    return {x: c.x, y: c.y, zoom: map.getZoom()};
-  };
-  const tick = (t) => {
-    if (probe.recording) { probe.frames.push(t); }
-    requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
-  map.on("moveend", () => {
-    probe.view = view();
-    requestAnimationFrame(() => requestAnimationFrame((t) => { probe.settled = t; }));
-  });
-  probe.start = () => {
-    probe.frames = []; probe.marks = {start: performance.now()}; probe.settled = null;
-    probe.before = view(); probe.view = null;
-    probe.recording = true;
-  };
-  probe.mark = (name) => { probe.marks[name] = performance.now(); };
-  probe.stop = () => {
-    probe.recording = false;
-    const {frames, marks, settled, before, view: after} = probe;
-    return {frames, marks, settled, before, after};
-  };
-  window.__territoryProbe = probe;
-}"""
+_PROBE_JS = (Path(__file__).parent / "smoothness_probe.js").read_text(encoding="utf-8")
+"""The frame probe, a JavaScript function evaluated in the map's frame."""
 
 
 def gestures(page: Any, frame: Any, *, repeats: int = 2, timeout_s: float = 60.0) -> dict[str, Any]:

@@ -13,6 +13,10 @@ from conftest import shared_file
 
 from territory.cli import main
 
+# The contacts test helpers live in tests/io/ since the layout move; pytest puts that folder
+# on the path only when it collects it, so name it here for this file to run alone too.
+sys.path.append(str(Path(__file__).parent / "io"))
+
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a subprocess (exit code, stdout, stderr)."""
@@ -280,3 +284,53 @@ def test_when_json_for_a_zone(demo_workspace: Path) -> None:
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["slots"] and all("phrase" in s for s in answer["slots"])
+
+
+# --- a fast command line -------------------------------------------------------------------
+
+HEAVY = ("geopandas", "pandas", "shapely", "pyproj", "folium", "ortools", "streamlit")
+
+
+def test_import_kinds_are_the_importers_kinds() -> None:
+    from territory import ingest
+    from territory.cli import IMPORT_KINDS
+
+    assert IMPORT_KINDS == ingest.KINDS
+
+
+def test_help_and_package_import_load_no_heavy_library() -> None:
+    probe = (
+        "import contextlib, io, sys\n"
+        "import territory\n"
+        "from territory.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['import', '--help'])\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_debug_comes_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import territory.cli as cli
+
+    def bug(*_: object) -> int:
+        raise RuntimeError("bogue\nsur deux lignes")
+
+    monkeypatch.setattr(cli, "_info", bug)
+    args = ["info", "--workspace", str(tmp_path / "w.gpkg")]
+    monkeypatch.delenv("TERRITORY_DEBUG", raising=False)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "RuntimeError: bogue)" in err and "TERRITORY_DEBUG=1" in err
+    monkeypatch.setenv("TERRITORY_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="bogue"):
+        main(args)
+    monkeypatch.setenv("TERRITORY_DEBUG", "0")  # a flag: "0" is off
+    assert main(args) == 2

@@ -278,9 +278,8 @@ def test_the_data_inclusion_token_is_sent_when_set(
     official: responses.RequestsMock,
     ws: Workspace,
     settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(TOKEN_ENV, "jeton-de-test")
+    settings = dataclasses.replace(settings, data_inclusion_token="jeton-de-test")
     fetch_territory(ws, departement="14", communes=["14118"], settings=settings)
     search = next(
         c for c in official.calls if c.request.url.startswith(SOURCES["data_inclusion"].url)

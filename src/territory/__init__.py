@@ -1,9 +1,21 @@
 """territory: plan "aller vers" outreach rounds on a map.
 
-The package is the tested core behind the Streamlit pages in ``app_pages/``: a workspace
-file (:mod:`territory.store`) holds a territory's layers; importers read official and
-team files into it; :mod:`territory.privacy.protect` is the one disclosure-control step every
-contact count goes through; :mod:`territory.map.build` builds the folium map.
+The package is the tested core behind the Streamlit pages in ``app_pages/``, in pipeline
+folders that import the ground floor and never a folder after them (``analysis/`` no
+``io/`` either, ``map/`` the ground floor only):
+
+- ground floor: :mod:`~territory.settings`, :mod:`~territory._errors`, :mod:`~territory.vocab`
+  (the domain's words), :mod:`~territory.hours`, :mod:`~territory.travel`,
+  :mod:`~territory._fr` (French formatting), :mod:`~territory.crs`, :mod:`~territory.grid`,
+  :mod:`~territory.store` (the workspace file) and :mod:`~territory.territories`;
+- ``io/`` reads official and team files → ``privacy/`` (the one disclosure-control step
+  every contact count goes through) → ``analysis/`` (indicators, priorities, slots) →
+  ``rounds/`` (the weekly plan) → ``map/`` (the folium map) → ``ui/`` (the pages' parts);
+- services on top: :mod:`~territory.ingest`, :mod:`~territory.fetch`,
+  :mod:`~territory.export`, :mod:`~territory.views`, :mod:`~territory.cli`; ``demo/``
+  writes and imports the fictional territory.
+
+Importing the package stays light (the settings and errors only): no geopandas here.
 """
 
 from territory._errors import (

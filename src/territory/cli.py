@@ -1,35 +1,58 @@
 """The ``territory`` command: build the demo, import files, inspect and export a workspace.
 
 Errors the user can fix print one French line on stderr and exit with code 2; a
-traceback is shown only with ``TERRITORY_DEBUG=1``.
+traceback is shown only with ``TERRITORY_DEBUG=1`` (:attr:`Settings.debug
+<territory.settings.Settings.debug>`).
+
+Only the ground floor is imported at the top, so that ``territory --help`` answers at
+once: each command imports what it needs (geopandas, ortools, the bench…) when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from territory._errors import TerritoryError, ValidationError
-from territory.ingest import KINDS
-from territory.io.report import ImportReport
 from territory.settings import Settings
 
+if TYPE_CHECKING:
+    from territory.io.report import ImportReport
+
+__all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_USAGE", "IMPORT_KINDS", "main"]
+
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+IMPORT_KINDS = (
+    "communes",
+    "communes-table",
+    "density",
+    "qpv",
+    "partners",
+    "gtfs",
+    "contacts",
+    "places",
+)
+"""The kinds ``territory import`` accepts, those of :data:`territory.ingest.KINDS`.
+
+Named here so that the parser does not import the importers, and with them geopandas; a
+test keeps the two equal.
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    debug = False
     try:
         settings = Settings.from_env()
+        debug = settings.debug
         return int(args.func(args, settings))
     except TerritoryError as exc:
         print(f"territory : erreur : {exc}", file=sys.stderr)
@@ -38,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("territory : interrompu", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one line unless debugging
-        if os.environ.get("TERRITORY_DEBUG"):
+        if debug:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
         print(
@@ -85,9 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="importer des fichiers dans un espace de travail")
     imp.add_argument(
         "kind",
-        choices=KINDS,
+        choices=IMPORT_KINDS,
         metavar="TYPE",
-        help=", ".join(KINDS),
+        help=", ".join(IMPORT_KINDS),
     )
     imp.add_argument("files", nargs="+", type=Path, metavar="FICHIER")
     _workspace_arg(imp)
@@ -270,7 +293,7 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.demo.build import build_demo_workspace
+    from territory.demo import build_demo_workspace
     from territory.store import Workspace
 
     if args.if_missing and args.workspace.exists():

@@ -6,16 +6,16 @@ and communes) into a small file in the source's own schema, and imports that fil
 :func:`territory.ingest.import_file`: fetched data and user files go through the same
 readers. A source that fails is reported in French and the others go on.
 
-The data·inclusion token is read from the ``TERRITORY_DATA_INCLUSION_TOKEN`` environment
-variable (there is no :class:`~territory.settings.Settings` field for it yet); without
-it the production API answers 401 and the partners come from the France services list.
+The data·inclusion token is :attr:`Settings.data_inclusion_token
+<territory.settings.Settings.data_inclusion_token>` (the ``TERRITORY_DATA_INCLUSION_TOKEN``
+environment variable); without it the production API answers 401 and the partners come
+from the France services list.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 from collections.abc import Callable
@@ -37,7 +37,10 @@ from territory.io.sources import SOURCES, Source
 from territory.settings import Settings
 from territory.store import Workspace
 
+__all__ = ["ANCHOR_RADIUS_M", "MAX_PAGES", "TOKEN_ENV", "fetch_territory", "select_communes"]
+
 TOKEN_ENV = "TERRITORY_DATA_INCLUSION_TOKEN"
+"""The environment variable of :attr:`Settings.data_inclusion_token`, named in messages."""
 ANCHOR_RADIUS_M = 40_000.0
 """data·inclusion returns services within 50 km of a commune's centre: one query per 40 km."""
 MAX_PAGES = 20
@@ -288,7 +291,7 @@ def _partners(run: _Run) -> ImportReport:
         notes.append(f"{len(found)} structure(s) data·inclusion{without}")
         rows += found
     except (NetworkError, InputFileError) as exc:
-        hint = "" if os.environ.get(TOKEN_ENV) else f" (jeton : variable {TOKEN_ENV})"
+        hint = "" if _token(run.settings) else f" (jeton : variable {TOKEN_ENV})"
         notes.append(f"data·inclusion non téléchargé : {exc}{hint}")
     if not rows:
         raise NetworkError(" ; ".join(notes))
@@ -306,7 +309,7 @@ def _partners(run: _Run) -> ImportReport:
 def _inclusion(
     run: _Run, codes: set[str], *, skip_france_services: bool, notes: list[str]
 ) -> list[dict[str, str]]:
-    token = os.environ.get(TOKEN_ENV, "").strip()
+    token = _token(run.settings)
     headers = {"Authorization": f"Bearer {token}"} if token else None
     places: dict[str, dict[str, str]] = {}
     for anchor in _anchors(run.territory()):
@@ -329,6 +332,11 @@ def _inclusion(
                 f"la commune {anchor} ont été lues (sur {pages} pages)"
             )
     return list(places.values())
+
+
+def _token(settings: Settings) -> str:
+    """The data·inclusion API token of the settings, ``""`` when there is none."""
+    return settings.data_inclusion_token.strip()
 
 
 def _anchors(area: gpd.GeoDataFrame) -> list[str]:

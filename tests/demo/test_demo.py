@@ -15,7 +15,7 @@ import pytest
 import shapely
 
 from territory import ValidationError
-from territory.demo.build import (
+from territory.demo import (
     DEMO_NAME,
     DENSITY_LABELS,
     MALFORMED_KINDS,
@@ -75,7 +75,7 @@ REAL_PREFIXES = {f"{d:02d}" for d in [*range(1, 20), *range(21, 96)]} | {"97", "
 
 
 def test_commune_codes_stay_fictional_up_to_the_regional_scale() -> None:
-    from territory.demo.build import _commune_codes
+    from territory.demo.geography import _commune_codes
 
     rng = np.random.default_rng(0)
     for n in (40, 999, 1000, 1998, 1999, 3996):
@@ -100,7 +100,7 @@ def test_commune_codes_stay_fictional_up_to_the_regional_scale() -> None:
 
 
 def test_enough_distinct_town_names_for_the_regional_scale() -> None:
-    from territory.demo.build import TOWN_NAME, _all_town_names
+    from territory.demo.geography import TOWN_NAME, _all_town_names
 
     names = _all_town_names()
     assert len(set(names)) == len(names) >= DemoScale.region().communes
