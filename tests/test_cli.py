@@ -15,7 +15,6 @@ from territory.cli import main
 
 # The contacts test helpers live in tests/io/ since the layout move; pytest puts that folder
 # on the path only when it collects it, so name it here for this file to run alone too.
-sys.path.append(str(Path(__file__).parent / "io"))
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -223,7 +222,7 @@ def run_env(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProce
 
 
 def test_import_contacts_json_names_the_refused_rows_file(tmp_path: Path) -> None:
-    from test_contacts import ROWS, write
+    from samples import ROWS, write
 
     ws, env = contacts_workspace(tmp_path)
     source = write(tmp_path / "equipe.csv", ROWS)
@@ -238,7 +237,7 @@ def test_import_contacts_json_names_the_refused_rows_file(tmp_path: Path) -> Non
 
 
 def test_purge_command(tmp_path: Path) -> None:
-    from test_contacts import spanning_years
+    from samples import spanning_years
 
     ws, env = contacts_workspace(tmp_path)
     source = spanning_years(tmp_path / "c.csv")

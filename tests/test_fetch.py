@@ -14,7 +14,6 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import geopandas as gpd
 import pyogrio
@@ -95,79 +94,6 @@ def qpv2015_zip(tmp_path: Path) -> bytes:
     with zipfile.ZipFile(buffer, "w") as zf:
         for path in sorted(folder.iterdir()):
             zf.write(path, path.name)
-    return buffer.getvalue()
-
-
-def density_xlsx() -> bytes:
-    """The INSEE workbook layout: a presentation sheet, then « Maille communale »."""
-    table = """CODGEO;LIBGEO;DENS;LIBDENS;PMUN22;P1;P2;P3;DENS_AAV;LIBDENS_AAV;DENS7;LIBDENS7
-14118;Caen;1;Urbain dense;108200;94.1;5.9;0;1;Urbain dense;1;Grands centres urbains
-14327;Hérouville-Saint-Clair;1;Urbain dense;23400;88;12;0;1;Urbain dense;1;Grands centres urbains
-14257;Évrecy;3;Rural;2050;0;41.2;58.8;3;Rural;5;Bourgs ruraux"""
-    titles = [["Grille communale de densité 2025"], ["Géographie au 01/01/2025"], [], ["Insee"]]
-    rows = titles + [line.split(";") for line in table.splitlines()]
-    return _xlsx({"Présentation": [["Grille communale de densité"]], "Maille communale": rows})
-
-
-def _xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
-    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
-    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    n = range(1, len(sheets) + 1)
-
-    def cell(row: int, col: int, value: str) -> str:
-        ref = f"{chr(65 + col)}{row}"
-        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr(
-            "[Content_Types].xml",
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-            f'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
-            + "".join(
-                f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
-                f'ContentType="{ct}.worksheet+xml"/>'
-                for i in n
-            )
-            + "</Types>",
-        )
-        zf.writestr(
-            "_rels/.rels",
-            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>',
-        )
-        zf.writestr(
-            "xl/workbook.xml",
-            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
-            + "".join(
-                f'<sheet name="{escape(name)}" sheetId="{i}" r:id="rId{i}"/>'
-                for i, name in zip(n, sheets, strict=True)
-            )
-            + "</sheets></workbook>",
-        )
-        zf.writestr(
-            "xl/_rels/workbook.xml.rels",
-            f'<Relationships xmlns="{pkg}">'
-            + "".join(
-                f'<Relationship Id="rId{i}" Type="{rel}/worksheet" '
-                f'Target="worksheets/sheet{i}.xml"/>'
-                for i in n
-            )
-            + "</Relationships>",
-        )
-        for i, rows in zip(n, sheets.values(), strict=True):
-            data = "".join(
-                f'<row r="{r}">' + "".join(cell(r, c, v) for c, v in enumerate(row)) + "</row>"
-                for r, row in enumerate(rows, 1)
-            )
-            zf.writestr(
-                f"xl/worksheets/sheet{i}.xml",
-                f'<worksheet xmlns="{main}"><sheetData>{data}</sheetData></worksheet>',
-            )
     return buffer.getvalue()
 
 

@@ -99,7 +99,7 @@ def test_corrupted_file_is_an_input_error(tmp_path: Path) -> None:
 
 def test_insee_workbook_density_sheet_and_seven_levels(tmp_path: Path) -> None:
     """The INSEE layout: documentation sheet first, header on row 5, DENS (3) and DENS7."""
-    from test_fetch import density_xlsx
+    from samples import density_xlsx
 
     path = tmp_path / "fichier_diffusion_2025.xlsx"
     path.write_bytes(density_xlsx())

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from samples import HEADER, ROWS, spanning_years, write, xlsx
 
 from territory import InputFileError, Settings, ValidationError
 from territory.ingest import import_file
@@ -23,21 +24,6 @@ from territory.store import Workspace
 from territory.views import density_layer, summary
 
 SECRET = b"0" * 32
-HEADER = (
-    "date_contact;longitude;latitude;statut;tranche_age;sexe;partenaire_orientation;"
-    "id_personne;commentaire"
-)
-ROWS = [
-    "03/02/2026 14:35;2,751234;46,451234;premier contact;18-21;F;mission locale;P0001;"
-    "près du city stade",
-    "03/02/2026 14:50;2,751300;46,451200;hors radars;22-25;H;;P0002;",
-    "2026-02-04T17:05:00;2,752;46,452;Contact répété;26-29;M;;P0001;",
-    "31/02/2026 14:00;2,75;46,45;premier contact;18-21;F;;P0003;",  # impossible date
-    "05/02/2026 10:00;;;premier contact;18-21;F;;P0004;",  # no location
-    "05/02/2026 11:00;46,4512;2,7512;premier contact;18-21;F;;P0005;",  # lat/lon swapped
-    "05/02/2026 12:00;5,9;43,1;premier contact;18-21;F;;P0006;",  # outside the territory
-    "06/02/2026 15:00;2,7515;46,4515;statut inventé;18-21;F;;P0007;",  # unknown status
-]
 
 
 @pytest.fixture
@@ -47,11 +33,6 @@ def communes() -> gpd.GeoDataFrame:
         geometry=[shapely.box(2.70, 46.40, 2.76, 46.50), shapely.box(2.76, 46.40, 2.80, 46.50)],
         crs=4326,
     )
-
-
-def write(path: Path, rows: list[str], *, encoding: str = "utf-8-sig") -> Path:
-    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding=encoding)
-    return path
 
 
 def test_exact_accounting_with_reasons(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
@@ -149,17 +130,6 @@ def scan_for_personal_data(path: Path) -> None:
 
 
 # ------------------------------------------------------------------ retention purge
-def spanning_years(path: Path) -> Path:
-    """ROWS (February 2026) plus 30 contacts of 2022 and 30 of 2025 in one place."""
-    old = [
-        f"0{1 + i % 9}/03/2022 {8 + i % 12}:00;2,7512;46,4512;suivi;18-21;F;;Q{i:03d};"
-        for i in range(30)
-    ]
-    recent = [
-        f"0{1 + i % 9}/06/2025 {8 + i % 12}:00;2,7512;46,4512;suivi;18-21;H;;R{i:03d};"
-        for i in range(30)
-    ]
-    return write(path, [*ROWS, *old, *recent])
 
 
 def contact_workspace(tmp_path: Path, communes: gpd.GeoDataFrame) -> Workspace:
@@ -578,11 +548,10 @@ def test_ragged_file_read_again_stores_each_row_once(
 def test_spreadsheet_export_gives_the_rows_of_its_csv(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
-    from test_fetch import _xlsx
 
     table = [HEADER.split(";"), *(row.split(";") for row in ROWS)]
     path = tmp_path / "c.xlsx"
-    path.write_bytes(_xlsx({"Contacts": table}))
+    path.write_bytes(xlsx({"Contacts": table}))
     sheet = read_contacts(path, communes=communes, secret=SECRET)
     text = read_contacts(write(tmp_path / "c.csv", ROWS), communes=communes, secret=SECRET)
     assert sheet.report.to_dict() | {"source": ""} == text.report.to_dict() | {"source": ""}

@@ -10,7 +10,8 @@ import pytest
 import requests
 import responses
 from conftest import demo_copy_without_territories
-from test_geocoding import RECORDED, _form
+from samples import RECORDED
+from samples import multipart_form as _form
 
 from territory import Settings
 from territory.ingest import import_file

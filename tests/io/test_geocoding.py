@@ -8,7 +8,6 @@ result_label, result_score, …, result_citycode, …, result_status``); no netw
 from __future__ import annotations
 
 import dataclasses
-import email
 import io
 import math
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 import pytest
 import requests
 import responses
+from samples import RECORDED, multipart_form
 
 from territory import Settings
 from territory._errors import NetworkError
@@ -26,7 +26,6 @@ from territory.io.geocoding import BAN_CSV_URL, REASON_NOT_FOUND, geocode_addres
 from territory.io.partners import STATUS_PENDING
 from territory.store import Workspace
 
-RECORDED = Path(__file__).parents[1] / "data" / "recorded"
 THREE = pd.DataFrame(
     {
         "adresse": [
@@ -55,19 +54,6 @@ def partners_file(tmp_path: Path) -> Path:
     path = tmp_path / "partenaires.csv"
     path.write_text(PARTNERS_CSV, encoding="utf-8")
     return path
-
-
-def _form(request: requests.PreparedRequest) -> dict[str, bytes]:
-    """The multipart parts of a recorded request, by field name."""
-    body = request.body
-    assert isinstance(body, bytes)
-    head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
-    message = email.message_from_bytes(head + body)
-    parts = {}
-    for part in message.get_payload():
-        name = part.get_param("name", header="content-disposition")
-        parts[str(name)] = part.get_payload(decode=True)
-    return parts
 
 
 @responses.activate
@@ -101,7 +87,7 @@ def test_the_request_carries_the_file_and_the_form_fields(settings: Settings) ->
     assert call.request.method == "POST" and call.request.url == BAN_CSV_URL
     assert call.request.headers["Content-Type"].startswith("multipart/form-data")
     assert call.request.headers["User-Agent"] == settings.user_agent
-    form = _form(call.request)
+    form = multipart_form(call.request)
     assert form["columns"] == b"adresse"
     assert form["citycode"] == b"code_insee"
     sent = pd.read_csv(io.BytesIO(form["data"]), dtype=str)
@@ -136,7 +122,7 @@ def test_large_frames_are_sent_in_chunks(
     """A fake BAN that echoes each uploaded row with a perfect score."""
 
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
-        sent = pd.read_csv(io.BytesIO(_form(request)["data"]), dtype=str)
+        sent = pd.read_csv(io.BytesIO(multipart_form(request)["data"]), dtype=str)
         sent["latitude"], sent["longitude"] = "49.18", "-0.37"
         sent["result_label"], sent["result_score"] = sent["adresse"], "0.99"
         return 200, {}, sent.to_csv(index=False).encode()
@@ -185,7 +171,7 @@ def test_import_geocodes_address_only_partners(
     ]
     point = layer.geometry["Centre social des Chanoines"]
     assert (point.x, point.y) == pytest.approx((-0.360493, 49.186921))
-    assert _form(responses.calls[0].request)["columns"] == b"adresse"
+    assert multipart_form(responses.calls[0].request)["columns"] == b"adresse"
 
 
 @responses.activate

@@ -251,7 +251,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_workbook_of_partners(tmp_path: Path) -> None:
     """A partner list kept in a spreadsheet (XLSX), French decimal commas included."""
-    from test_fetch import _xlsx
+    from samples import xlsx as _xlsx
 
     rows = [
         ["nom", "typologie", "adresse", "code_insee", "latitude", "longitude", "horaires"],
