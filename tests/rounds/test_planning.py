@@ -18,19 +18,12 @@ from shapely.geometry import Point, box
 from bench import planning as bench_planning
 from territory import CRSError, ValidationError
 from territory.hours import windows_from_opening_hours
-from territory.rounds import solver as planning
-from territory.rounds.solver import (
-    Place,
-    Plan,
-    Team,
-    Visit,
-    hhmm,
-    plan_from_matrix,
-    plan_rounds,
-    suggest_places,
-    travel_time_matrix,
-)
-from territory.vocab import MODES
+from territory.rounds import geo as planning
+from territory.rounds.geo import plan_rounds, suggest_places, travel_time_matrix
+from territory.rounds.model import Place, Plan, Team, Visit, hhmm
+from territory.rounds.solver import plan_from_matrix
+from territory.travel import TravelModel
+from territory.vocab import KINDS, MODES
 
 FAST = 0.3  # seconds of search: tiny instances converge at once
 
@@ -420,7 +413,7 @@ def weeks(draw: st.DrawFn) -> dict[str, object]:
             Place(
                 f"p{i}",
                 f"Lieu {i}",
-                draw(st.sampled_from(planning.KINDS)),
+                draw(st.sampled_from(KINDS)),
                 zone=draw(st.sampled_from(["", "Z1", "Z2"])),
                 windows={d: windows(8 * 60, 21 * 60) for d in days} if present else None,
                 duration=draw(st.integers(15, 90)),
@@ -531,7 +524,7 @@ def test_travel_time_matrix_by_mode() -> None:
     transit = travel_time_matrix(xy, "transports en commun")
     assert transit[0, 1] == pytest.approx(walk[0, 1])  # a short hop is walked
     assert transit[0, 2] == pytest.approx(10 + 5 * 1.3 / 15 * 60)
-    car = travel_time_matrix(xy, "voiture", detour=1.0)
+    car = travel_time_matrix(xy, "voiture", travel_model=TravelModel(detour=1.0))
     assert car[0, 2] == pytest.approx(5 + 5 / 40 * 60)
     with pytest.raises(ValidationError, match="mode 'avion' inconnu"):
         travel_time_matrix(xy, "avion")

@@ -17,10 +17,9 @@ from icalendar import Calendar
 
 from territory import Settings, ValidationError
 from territory.hours import windows_from_opening_hours
+from territory.rounds.outputs import write_csv, write_ics, write_sheet
+from territory.rounds.value import commune_ranking, communes_with_qpv, coverage_zones
 from territory.rounds.week import (
-    commune_ranking,
-    communes_with_qpv,
-    coverage_zones,
     load_plan,
     plan_history,
     plan_week,
@@ -28,9 +27,6 @@ from territory.rounds.week import (
     save_edited,
     save_plan,
     week_monday,
-    write_csv,
-    write_ics,
-    write_sheet,
 )
 from territory.store import Workspace
 
@@ -237,7 +233,7 @@ def test_field_sheet_prints_each_round_with_partners_nearby(planned, tmp_path: P
 def test_feedback_feeds_the_contacts_through_the_same_privacy_rules(
     planned, settings: Settings
 ) -> None:
-    from territory.rounds.week import record_feedback
+    from territory.rounds.feedback import record_feedback
     from territory.views import density_layer
 
     ws, saved, _ = planned

@@ -17,21 +17,17 @@ from pyproj import Transformer
 
 from territory import Settings
 from territory.ingest import import_file
-from territory.io.gtfs import (
+from territory.io.gtfs import read_gtfs, reference_weekday, stops_layer
+from territory.rounds.geo import travel_time_matrix
+from territory.rounds.model import Plan
+from territory.rounds.transit import (
+    TRANSIT,
     TRANSIT_LINKS,
     TransitNetwork,
     load_transit_network,
-    read_gtfs,
-    reference_weekday,
-    stops_layer,
     transit_links,
     transit_network,
-)
-from territory.rounds.solver import (
-    TRANSIT,
-    Plan,
     transit_time_matrix,
-    travel_time_matrix,
 )
 from territory.rounds.week import load_teams, plan_week
 from territory.store import Workspace

@@ -12,11 +12,9 @@ Departures are counted per calendar day: trips of the previous service day runni
 midnight (times ``24:00:00`` and later) count on the next day, at their clock hour. A
 "departure" is a stop event of ``stop_times`` (a bus passing at the stop).
 
-For the round planner, the GTFS import also stores a **frequency-based network**
-(:func:`transit_links`, table :data:`TRANSIT_LINKS`): for the reference Tuesday between
-9 h and 19 h (:data:`TRANSIT_HOURS`), each route's stop-to-stop hops with their median
-ride time and number of trips, from which the headways follow. :class:`TransitNetwork` is
-its numeric form in metres, read by :func:`territory.rounds.solver.transit_time_matrix`.
+For the round planner, the GTFS import also stores a **frequency-based network** built
+from a feed read here (:mod:`territory.rounds.transit`: ``transit_links``,
+``save_transit_links``, ``TransitNetwork``).
 """
 
 from __future__ import annotations
@@ -44,24 +42,16 @@ from shapely.geometry.base import BaseGeometry
 from territory._errors import CRSError, InputFileError, ValidationError
 from territory.crs import METRIC_CRS
 from territory.io.report import ImportReport
-from territory.store import Workspace
 
 __all__ = [
-    "TRANSIT_HOURS",
-    "TRANSIT_LINKS",
     "GtfsFeed",
-    "TransitNetwork",
     "active_services",
     "departures_by_hour",
     "departures_per_stop",
-    "load_transit_network",
     "read_gtfs",
     "reference_weekday",
-    "save_transit_links",
     "service_gaps",
     "stops_layer",
-    "transit_links",
-    "transit_network",
 ]
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -903,266 +893,3 @@ def service_gaps(
         if explode:
             result = result.explode(index_parts=False).reset_index(drop=True)
     return result.to_crs("EPSG:4326")
-
-
-# --------------------------------------------------------------------------- transit network
-
-TRANSIT_HOURS = (9, 19)
-"""Clock hours ``[start, end)`` of the timetable window the round planner uses: outreach
-teams work in the daytime, and the evening and night services (much sparser) would
-otherwise lengthen the headways."""
-
-TRANSIT_LINKS = "transit_links"
-"""Workspace table of the frequency-based transit network (:func:`save_transit_links`)."""
-
-_TRANSIT_HOURS_KEY = "gtfs_transit_hours"
-
-
-def transit_links(
-    feed: GtfsFeed, day: date, *, hours: tuple[int, int] = TRANSIT_HOURS
-) -> pd.DataFrame:
-    """The frequency-based transit network of ``day``: one row per route and stop-to-stop hop.
-
-    For every trip running on ``day`` (its service day; trips of the day before that run
-    after midnight are left out, the window being a daytime one), the consecutive stops
-    are taken in ``stop_sequence`` order (file order when the feed has no readable
-    ``stop_sequence``). Each hop whose departure falls in the clock-hour window
-    ``[h0, h1)`` counts: per route and pair of stops, the ride time is the median over
-    those trips of the difference of the departure times (ride plus dwell at the next
-    stop), and ``departs`` the number of trips. Hops without a time, going back in time or
-    from a stop to itself are left out.
-
-    Parameters
-    ----------
-    feed
-        A feed with ``stop_times``, ``trips`` and a calendar (:attr:`GtfsFeed.has_schedule`).
-    day
-        The service day (the import's reference weekday, :func:`reference_weekday`).
-    hours
-        Clock-hour window, ``0 <= h0 < h1 <= 24``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``route_id``, ``from_stop``, ``to_stop`` (str), ``minutes`` (float) and
-        ``departs`` (int64), sorted by route and stops; empty when no trip runs in the
-        window.
-
-    Raises
-    ------
-    ValidationError
-        The feed has no schedule, or ``hours`` is not a window.
-    """
-    _require_schedule(feed)
-    h0, h1 = hours
-    if not (0 <= h0 < h1 <= 24):
-        raise ValidationError(f"plage horaire invalide {hours} : attendu 0 ≤ début < fin ≤ 24")
-    st = feed.stop_times
-    trip_of_category = feed.trips.drop_duplicates("trip_id").set_index("trip_id")
-    trip_of_category = trip_of_category.reindex(st["trip_id"].cat.categories)
-    running = trip_of_category["service_id"].isin(active_services(feed, day)).to_numpy()
-    route_codes, routes = pd.factorize(trip_of_category["route_id"])
-    usable = np.append(running & (route_codes >= 0), False)  # code -1 (no trip) → False
-    route_codes = np.append(route_codes, -1)
-
-    trip = st["trip_id"].cat.codes.to_numpy().astype("int64")
-    sequence = st["stop_sequence"]
-    if len(st) and not sequence.isna().any():
-        rank = sequence.to_numpy(dtype="int64")
-    else:
-        rank = np.arange(len(st), dtype="int64")
-    order = np.lexsort((rank, trip))  # by trip, then stop order (stable: file order on ties)
-    here, after = order[:-1], order[1:]
-    stop = st["stop_id"].cat.codes.to_numpy().astype("int64")
-    seconds = st["departure_s"].to_numpy(dtype="int64", na_value=-1)
-    depart, arrive = seconds[here], seconds[after]
-    keep = (
-        (trip[here] == trip[after])
-        & usable[trip[here]]
-        & (stop[here] >= 0)
-        & (stop[after] >= 0)
-        & (stop[here] != stop[after])
-        & (depart >= h0 * 3600)
-        & (depart < h1 * 3600)
-        & (arrive >= depart)
-    )
-    hops = pd.DataFrame(
-        {
-            "route": route_codes[trip[here][keep]],
-            "origin": stop[here][keep],
-            "target": stop[after][keep],
-            "minutes": (arrive[keep] - depart[keep]) / 60.0,
-        }
-    )
-    grouped = hops.groupby(["route", "origin", "target"], sort=True)["minutes"]
-    table = grouped.agg(["median", "size"]).reset_index()
-    stop_names = np.asarray(st["stop_id"].cat.categories, dtype=object)
-    return (
-        pd.DataFrame(
-            {
-                "route_id": np.asarray(routes, dtype=object)[table["route"].to_numpy()],
-                "from_stop": stop_names[table["origin"].to_numpy()],
-                "to_stop": stop_names[table["target"].to_numpy()],
-                "minutes": table["median"].to_numpy(dtype="float64"),
-                "departs": table["size"].to_numpy(dtype="int64"),
-            }
-        )
-        .astype({"route_id": "str", "from_stop": "str", "to_stop": "str"})
-        .sort_values(["route_id", "from_stop", "to_stop"], ignore_index=True)
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class TransitNetwork:
-    """A frequency-based transit network in a projected CRS: the numeric form of
-    :func:`transit_links`, ready for door-to-door times
-    (:func:`territory.rounds.solver.transit_time_matrix`).
-
-    Attributes
-    ----------
-    stop_xy
-        ``(n_stops, 2)`` stop coordinates in metres (``crs``).
-    route, origin, target
-        Per hop: route index, and the indices (rows of ``stop_xy``) of its two stops.
-    minutes, departs
-        Per hop: median ride minutes and number of trips in the window.
-    hours
-        The clock-hour window ``[h0, h1)`` the departures were counted in.
-    day
-        The service day of the timetables (``None`` when unknown).
-    crs
-        CRS of ``stop_xy`` (Lambert-93 by default).
-    """
-
-    stop_xy: npt.NDArray[np.float64]
-    route: npt.NDArray[np.int64]
-    origin: npt.NDArray[np.int64]
-    target: npt.NDArray[np.int64]
-    minutes: npt.NDArray[np.float64]
-    departs: npt.NDArray[np.int64]
-    hours: tuple[int, int] = TRANSIT_HOURS
-    day: date | None = None
-    crs: str = METRIC_CRS
-
-    @property
-    def window_minutes(self) -> float:
-        """Length of the timetable window (minutes)."""
-        return float(60 * (self.hours[1] - self.hours[0]))
-
-    @property
-    def headway(self) -> npt.NDArray[np.float64]:
-        """Minutes between two departures of each hop's route at its first stop."""
-        return self.window_minutes / np.maximum(self.departs, 1)
-
-
-def transit_network(
-    links: pd.DataFrame,
-    stops: gpd.GeoDataFrame,
-    *,
-    hours: tuple[int, int] = TRANSIT_HOURS,
-    day: date | None = None,
-    metric_crs: str = METRIC_CRS,
-) -> TransitNetwork:
-    """:class:`TransitNetwork` from a :func:`transit_links` table and the stops' positions.
-
-    Parameters
-    ----------
-    links
-        :func:`transit_links` (or the stored ``transit_links`` table).
-    stops
-        Points with a ``stop_id`` column, in any declared CRS (the ``stops`` layer).
-        Hops whose stops have no position are left out.
-    hours, day
-        The window and service day ``links`` was computed for.
-    metric_crs
-        Projected CRS in metres for the stop coordinates.
-
-    Examples
-    --------
-    >>> from shapely.geometry import Point
-    >>> stops = gpd.GeoDataFrame({"stop_id": ["a", "b"]},
-    ...     geometry=[Point(700000, 6600000), Point(701000, 6600000)], crs=METRIC_CRS)
-    >>> links = pd.DataFrame({"route_id": ["1"], "from_stop": ["a"], "to_stop": ["b"],
-    ...                       "minutes": [3.0], "departs": [60]})
-    >>> network = transit_network(links, stops)
-    >>> network.stop_xy.tolist(), network.headway.tolist()
-    ([[700000.0, 6600000.0], [701000.0, 6600000.0]], [10.0])
-    """
-    if stops.crs is None:
-        raise CRSError("couche des arrêts sans système de coordonnées : attendu EPSG:4326")
-    located = stops[~(stops.geometry.isna() | stops.geometry.is_empty)]
-    located = located.drop_duplicates("stop_id").to_crs(metric_crs)
-    position = pd.Series(np.arange(len(located)), index=located["stop_id"].astype(str).to_numpy())
-    origin = position.reindex(links["from_stop"].astype(str).to_numpy()).to_numpy()
-    target = position.reindex(links["to_stop"].astype(str).to_numpy()).to_numpy()
-    known = ~(np.isnan(origin) | np.isnan(target))
-    used, inverse = np.unique(np.r_[origin[known], target[known]], return_inverse=True)
-    points = located.geometry.iloc[used.astype("int64")]
-    route_codes = pd.factorize(links["route_id"].astype(str).to_numpy()[known])[0]
-    count = int(known.sum())
-    return TransitNetwork(
-        stop_xy=np.column_stack([points.x.to_numpy(), points.y.to_numpy()]).astype("float64"),
-        route=route_codes.astype("int64"),
-        origin=inverse[:count].astype("int64"),
-        target=inverse[count:].astype("int64"),
-        minutes=links["minutes"].to_numpy(dtype="float64")[known],
-        departs=links["departs"].to_numpy(dtype="int64")[known],
-        hours=(int(hours[0]), int(hours[1])),
-        day=day,
-        crs=metric_crs,
-    )
-
-
-def save_transit_links(
-    ws: Workspace, feed: GtfsFeed, *, day: date, hours: tuple[int, int] = TRANSIT_HOURS
-) -> int:
-    """Store the :func:`transit_links` of ``day`` as the :data:`TRANSIT_LINKS` table.
-
-    Meant to be called by the GTFS import with its reference weekday; returns the number
-    of hops written. A feed without a schedule, or without any trip in the window that
-    day, leaves the table empty: the planner then falls back on an average speed.
-    """
-    if feed.has_schedule:
-        links = transit_links(feed, day, hours=hours)
-    else:
-        links = pd.DataFrame(
-            {
-                "route_id": pd.Series(dtype="str"),
-                "from_stop": pd.Series(dtype="str"),
-                "to_stop": pd.Series(dtype="str"),
-                "minutes": pd.Series(dtype="float64"),
-                "departs": pd.Series(dtype="int64"),
-            }
-        )
-    if links.empty and ws.has(TRANSIT_LINKS):  # a previous feed's network must not outlive it
-        ws.delete_rows(TRANSIT_LINKS, "1 = 1")
-    elif not links.empty:
-        ws.write_table(
-            TRANSIT_LINKS,
-            links,
-            source=f"GTFS (réseau cadencé, {hours[0]} h–{hours[1]} h)",
-            vintage=day.isoformat(),
-        )
-    ws.set_property(_TRANSIT_HOURS_KEY, f"{hours[0]}-{hours[1]}")
-    return len(links)
-
-
-def load_transit_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> TransitNetwork | None:
-    """The stored transit network (:func:`save_transit_links`) with the ``stops`` layer's
-    positions, or ``None`` when the workspace has no timetable network."""
-    if not (ws.has(TRANSIT_LINKS) and ws.has("stops")) or ws.layers()[TRANSIT_LINKS].count == 0:
-        return None
-    links = ws.read_table(TRANSIT_LINKS)
-    stops = ws.read_layer("stops", columns=["stop_id"])
-    stored_hours = (ws.get_property(_TRANSIT_HOURS_KEY) or "").split("-")
-    hours = (
-        (int(stored_hours[0]), int(stored_hours[1]))
-        if len(stored_hours) == 2 and all(h.isdigit() for h in stored_hours)
-        else TRANSIT_HOURS
-    )
-    vintage = ws.layers()[TRANSIT_LINKS].vintage
-    try:
-        day: date | None = date.fromisoformat(vintage)
-    except ValueError:
-        day = None
-    return transit_network(links, stops, hours=hours, day=day, metric_crs=metric_crs)

@@ -1,37 +1,34 @@
-"""Weekly plans in the workspace: teams, places, saved versions and field outputs.
+"""Weekly plans in the workspace: teams, places, the week's optimisation and its versions.
 
-:mod:`territory.rounds.solver` is the optimiser; this module is what the page and the CLI
+:mod:`territory.rounds.geo` is the planner; this module is what the page and the CLI
 call around it:
 
 * **teams** (``teams`` table) and **places** (``places`` layer) stored in the workspace,
   read from a team's CSV / JSON file, or — for places — suggested from the partners and
-  the transit hubs (:func:`territory.rounds.solver.suggest_places`) when none are stored;
-* the **value** of a visit: the place's priority × its zone's priority score (the
-  "Où et quand" ranking) × the protected contact yield of the slot (the territory's
-  weekday × 2 h profile, :func:`territory.analysis.slots.contact_profile`), so that only protected
-  figures drive the plan;
+  the transit hubs (:func:`territory.rounds.geo.suggest_places`) when none are stored;
+* :func:`plan_week`: the week's rounds, valued by :mod:`territory.rounds.value`, with
+  the zones to cover, the locked visits of the last version and the travel model of the
+  settings (:class:`territory.travel.TravelModel`; public transport from the GTFS
+  timetables, :mod:`territory.rounds.transit`);
 * **versions**: every saved plan is a new version of its ISO week, with when, who and
-  what changed (``plans`` and ``plan_visits`` tables); locked visits are kept when a
-  week is re-optimised;
-* **field outputs**: one calendar (.ics, RFC 5545 through ``icalendar``) per team and a
-  CSV of the visits.
+  what changed (``plans`` and ``plan_visits`` tables); visits moved by the lead are
+  locked, and locked visits are kept when a week is re-optimised.
 
-Weeks are ISO weeks written ``2026-W49``; times are local (Europe/Paris).
+Field outputs are in :mod:`territory.rounds.outputs`, feedback in
+:mod:`territory.rounds.feedback`. Weeks are ISO weeks written ``2026-W49``; times are
+local (Europe/Paris).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import getpass
-import hmac
 import json
 import re
-import unicodedata
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,33 +40,61 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError
+from territory.crs import STORAGE_CRS
 from territory.hours import windows_from_opening_hours
-from territory.io.gtfs import TransitNetwork, load_transit_network
 from territory.io.report import ImportReport
-from territory.rounds.solver import (
-    ACCESS_MINUTES,
-    SPEED_KMH,
-    TRANSIT,
-    TRANSIT_ACCESS_M,
-    TRANSIT_MAX_WAIT,
-    TRANSIT_TRANSFER_M,
-    Plan,
-    Team,
-    Visit,
-    plan_rounds,
-    suggest_places,
+from territory.rounds.geo import plan_rounds, suggest_places
+from territory.rounds.model import Plan, Team, Visit
+from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
+from territory.rounds.value import (
+    FIRST_SLOT,
+    SLOT_MINUTES,
+    commune_ranking,
+    communes_with_qpv,
+    coverage_zones,
+    place_factor,
+    place_reasons,
+    place_values,
+    visit_reason,
 )
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import KINDS, MODES, WEEKDAYS_FR
+from territory.travel import TravelModel
+from territory.vocab import KINDS, MODES
+
+__all__ = [
+    "DEFAULT_AVAILABILITY",
+    "PLACES",
+    "PLACE_SYNONYMS",
+    "PLANS",
+    "TEAMS",
+    "TEAM_COLUMNS",
+    "TIMEZONE",
+    "VISITS",
+    "WeekPlan",
+    "add_places",
+    "candidate_places",
+    "load_plan",
+    "load_teams",
+    "move_visit",
+    "new_place",
+    "plan_history",
+    "plan_week",
+    "read_places",
+    "read_teams",
+    "remove_places",
+    "save_edited",
+    "save_plan",
+    "save_teams",
+    "teams_from_table",
+    "week_monday",
+]
 
 TEAMS = "teams"
 PLACES = "places"
 PLANS = "plans"
 VISITS = "plan_visits"
 TIMEZONE = ZoneInfo("Europe/Paris")
-SLOT_MINUTES = 120
-FIRST_SLOT = 8 * 60
 TEAM_COLUMNS = ["nom", "mode", "taille", "base_lon", "base_lat", "disponibilites"]
 TEAM_COLUMNS += ["max_tournees", "max_heures"]
 """Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
@@ -150,7 +175,7 @@ def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
 
 
 def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
-    """The stored teams as :class:`~territory.rounds.solver.Team` (availability of ``week``)."""
+    """The stored teams as :class:`~territory.rounds.model.Team` (availability of ``week``)."""
     if not ws.has(TEAMS):
         raise ValidationError(
             "aucune équipe dans l'espace de travail : donnez un fichier (--teams FICHIER)"
@@ -159,7 +184,7 @@ def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
 
 
 def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
-    """:class:`~territory.rounds.solver.Team` objects from a :data:`TEAM_COLUMNS` table."""
+    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table."""
     teams = []
     for row in _checked_teams(table, TEAMS).itertuples(index=False):
         windows = windows_from_opening_hours(str(row.disponibilites), week=week)
@@ -224,7 +249,7 @@ def read_places(
     """A team's places (GeoJSON / GeoPackage, or CSV / XLSX with longitude and latitude).
 
     Columns (French or English names): ``nom``, ``type`` (one of
-    :data:`territory.rounds.solver.KINDS`), optional ``horaires`` (OSM opening_hours: when a
+    :data:`territory.vocab.KINDS`), optional ``horaires`` (OSM opening_hours: when a
     team can find people there), ``duree`` (minutes, default 45), ``priorite`` (default 1).
     A place with an unknown type, no position or outside every commune is refused with
     the reason; unreadable hours are dropped (any time) with a fix line. The ``zone`` is
@@ -425,154 +450,6 @@ def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
     return places.to_crs(4326)
 
 
-def place_values(
-    ws: Workspace,
-    places: gpd.GeoDataFrame,
-    *,
-    settings: Settings,
-    days: Sequence[int] = (0, 1, 2, 3, 4),
-    slots: int = 6,
-    ranking: pd.DataFrame | None = None,
-) -> np.ndarray:
-    """Value of a visit per place × day × 2-hour slot (from 8 h).
-
-    ``priorite`` × (0.5 + the zone's priority score / 100) × the slot's relative yield in
-    the territory's **protected** weekday × 2 h profile (0.5 where a slot is suppressed or
-    no contact is stored). Zones are communes (the ``zone`` column of the places);
-    ``ranking`` is :func:`commune_ranking`, computed when not given.
-    """
-    if ranking is None:
-        ranking = commune_ranking(ws, settings=settings)
-    factor = place_factor(places, ranking)
-    return factor[:, None, None] * slot_yield(ws, settings=settings, days=days, slots=slots)
-
-
-def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
-    """The communes' priority rank and score (index ``code``; empty without communes)."""
-    from territory.analysis.priority import priorities
-
-    if not ws.has("communes"):
-        return pd.DataFrame({"rang": [], "score": []}, index=pd.Index([], name="code"))
-    table = priorities(ws, settings=settings).table
-    return table.set_index("code")[["rang", "score"]]
-
-
-def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
-    """``priorite`` × (0.5 + the zone's score / 100): a visit's value before the slot."""
-    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
-    priority = pd.Series(priority, index=places.index).fillna(1.0).to_numpy(dtype=float)
-    zone = places.get("zone", pd.Series("", index=places.index)).astype(str)
-    score = zone.map(ranking["score"]).fillna(50.0).to_numpy(dtype=float)
-    return priority * (0.5 + score / 100)
-
-
-def slot_yield(
-    ws: Workspace,
-    *,
-    settings: Settings,
-    days: Sequence[int] = (0, 1, 2, 3, 4),
-    slots: int = 6,
-) -> np.ndarray:
-    """Relative yield of each day × 2-hour slot, from 0.2 to 1, in the territory's
-    protected weekday profile (0.5 where a slot is suppressed or nothing is stored)."""
-    from territory.analysis.slots import contact_profile
-
-    yield_ = np.full((len(days), slots), 0.5)
-    if ws.has("contacts"):
-        profile = contact_profile(ws, settings=settings).table
-        counts = pd.to_numeric(profile["contacts"], errors="coerce")
-        top = counts.max()
-        for day_pos, day in enumerate(days):
-            for slot in range(slots):
-                start = (FIRST_SLOT + slot * SLOT_MINUTES) // 60
-                match = counts[(profile["jour"] == day) & (profile["debut"] == start)]
-                if len(match) and pd.notna(match.iloc[0]) and top:
-                    yield_[day_pos, slot] = 0.2 + 0.8 * float(match.iloc[0]) / float(top)
-    return yield_
-
-
-def place_reasons(
-    places: gpd.GeoDataFrame,
-    ranking: pd.DataFrame,
-    *,
-    weekly: Collection[str] = (),
-    due: Collection[str] = (),
-) -> pd.Series:
-    """Why each place is worth a visit, in French: its zone's coverage rule (``weekly``:
-    communes with a QPV; ``due``: other zones to cover this week), the zone's priority
-    rank and score, and the place's own priority when it is not 1.
-
-    Examples
-    --------
-    >>> places = gpd.GeoDataFrame({"zone": ["14118", "14200"], "priorite": [1, 2]},
-    ...                           geometry=[None, None])
-    >>> ranking = pd.DataFrame({"rang": [1, 2], "score": [81.4, 40.0]},
-    ...                        index=pd.Index(["14118", "14200"], name="code"))
-    >>> for reason in place_reasons(places, ranking, weekly={"14118"}):
-    ...     print(reason)
-    commune avec QPV : chaque semaine · commune n° 1 sur 2 (score 81)
-    commune n° 2 sur 2 (score 40) · priorité du lieu × 2
-    """
-    weekly, due = set(weekly), set(due)
-    zones = places.get("zone", pd.Series("", index=places.index)).astype(str)
-    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
-    priority = pd.Series(priority, index=places.index).fillna(1.0)
-    reasons = []
-    for zone, weight in zip(zones, priority, strict=True):
-        parts = []
-        if zone in weekly:
-            parts.append("commune avec QPV : chaque semaine")
-        elif zone in due:
-            parts.append("zone à couvrir cette semaine (tour mensuel des communes rurales)")
-        if zone in ranking.index:
-            rank, score = ranking.at[zone, "rang"], ranking.at[zone, "score"]
-            parts.append(f"commune n° {int(rank)} sur {len(ranking)} (score {score:.0f})")
-        if weight != 1:
-            parts.append(f"priorité du lieu × {_fr_number(float(weight))}")
-        reasons.append(" · ".join(parts))
-    return pd.Series(reasons, index=places.index, dtype=str)
-
-
-def _fr_number(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
-
-
-def _slot_reason(slot_yield: float) -> str:
-    if slot_yield >= 0.7:
-        return "créneau fort (beaucoup de contacts à cette heure)"
-    if slot_yield < 0.45:
-        return "créneau calme (peu de contacts à cette heure)"
-    return ""
-
-
-# ------------------------------------------------------------------------- coverage
-def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -> list[str]:
-    """Zones (commune codes) to visit during the week of ``monday``.
-
-    The default rules of a lead: every commune holding a QPV **every week**, and every
-    rural commune (INSEE density level 5 to 7) **once a month**: the rural communes are
-    split, by code, into ``rural_every_weeks`` groups and the ISO week number picks the
-    group whose turn it is.
-    """
-    if not ws.has("communes"):
-        return []
-    communes = ws.read_table("communes", columns=["code", "densite"])
-    with_qpv = communes_with_qpv(ws)
-    rural = sorted(communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"])
-    turn = monday.isocalendar().week % rural_every_weeks
-    due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
-    return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
-
-
-def communes_with_qpv(ws: Workspace) -> set[str]:
-    """Codes of the communes that hold (part of) a QPV."""
-    found: set[str] = set()
-    if ws.has("qpv"):
-        for text in ws.read_table("qpv", columns=["communes"])["communes"].fillna(""):
-            found |= {c.strip() for c in str(text).split(",") if c.strip()}
-    return found
-
-
 # ---------------------------------------------------------------------------- plans
 def plan_week(
     ws: Workspace,
@@ -586,11 +463,14 @@ def plan_week(
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
 
-    ``required_zones`` default to :func:`coverage_zones`; zones without any candidate
-    place are left out with a note. Teams moving by public transport get door-to-door
-    times from the GTFS timetables stored at import when there are some
-    (:func:`territory.io.gtfs.load_transit_network`), else an average speed; a note
-    says which (:func:`transit_model_note`). Returns the plan and the candidate places.
+    ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
+    without any candidate place are left out with a note. Travel times follow the travel
+    model of ``settings`` (:meth:`territory.travel.TravelModel.from_settings`). Teams
+    moving by public transport get door-to-door times from the GTFS timetables stored at
+    import when there are some (:func:`territory.rounds.transit.load_transit_network`),
+    else an average speed; a note says which
+    (:func:`~territory.rounds.transit.transit_model_note`). Returns the plan and the
+    candidate places.
     """
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
@@ -622,16 +502,20 @@ def plan_week(
         ),
         valeur_lieu=place_factor(places, ranking),
     )
+    travel_model = TravelModel.from_settings(settings)
     transit = None
     if any(team.mode == TRANSIT for team in teams):
         transit = load_transit_network(ws)
-        notes.append(transit_model_note(transit, has_stops=ws.has("stops")))
+        notes.append(
+            transit_model_note(transit, has_stops=ws.has("stops"), travel_model=travel_model)
+        )
     plan = plan_rounds(
         places,
         teams,
         value=place_values(ws, places, settings=settings, ranking=ranking),
         week=monday,
-        base_crs="EPSG:4326",
+        base_crs=STORAGE_CRS,
+        travel_model=travel_model,
         transit=transit,
         first_slot=FIRST_SLOT,
         slot_minutes=SLOT_MINUTES,
@@ -642,40 +526,6 @@ def plan_week(
     if notes:
         plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     return plan, places
-
-
-def transit_model_note(transit: TransitNetwork | None, *, has_stops: bool = False) -> str:
-    """The French note saying how public-transport times were computed.
-
-    Examples
-    --------
-    >>> print(transit_model_note(None))
-    Aucun horaire GTFS : temps en transports en commun estimés à 15 km/h de moyenne plus 10 min d'accès et d'attente.
-    """  # noqa: E501
-    if transit is None:
-        fallback = (
-            f"temps en transports en commun estimés à {SPEED_KMH[TRANSIT]:g} km/h de moyenne "
-            f"plus {ACCESS_MINUTES[TRANSIT]:g} min d'accès et d'attente."
-        )
-        if has_stops:
-            return (
-                "Aucun horaire GTFS exploitable dans l'espace de travail (réimportez le flux "
-                f"GTFS avec ses stop_times pour des temps réels) : {fallback}"
-            )
-        return f"Aucun horaire GTFS : {fallback}"
-    day = (
-        f"du {WEEKDAYS_FR[transit.day.weekday()]} {transit.day:%d/%m/%Y}"
-        if transit.day is not None
-        else "du jour de référence"
-    )
-    h0, h1 = transit.hours
-    return (
-        f"Temps en transports en commun calculés sur les horaires GTFS {day}, {h0} h–{h1} h : "
-        f"marche jusqu'à un arrêt à moins de {TRANSIT_ACCESS_M:g} m, attente de la moitié de "
-        f"l'intervalle entre deux passages ({TRANSIT_MAX_WAIT:g} min au plus), "
-        f"correspondances à pied jusqu'à {TRANSIT_TRANSFER_M:g} m ; jamais plus long qu'à "
-        "pied."
-    )
 
 
 def save_plan(
@@ -802,339 +652,6 @@ def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
     return history[["version", "created", "author", "change", "objective"]].reset_index(drop=True)
 
 
-# -------------------------------------------------------------------------- feedback
-FEEDBACK_MAX = 500
-"""Most contacts of one category recorded for one visit."""
-
-
-def record_feedback(
-    ws: Workspace,
-    week: str,
-    visit: pd.Series,
-    counts: dict[str, int],
-    *,
-    settings: Settings,
-) -> int:
-    """Record what a visit gave: numbers of contacts by status, aggregated, no names.
-
-    The numbers become anonymised contact rows at the place's 200 m cell, on the visit's
-    date and starting hour, with the status and nothing else (age band and sex « non
-    renseigné », no person key), appended to the ``contacts`` table: from there every
-    figure goes through :mod:`territory.privacy.protect` like any imported contact, and the
-    retention purge applies. Recording the same visit again replaces its numbers.
-    Returns the number of contacts now recorded for the visit.
-    """
-    from territory.grid import cell_ids_from_lonlat
-    from territory.io.contacts import STORED_COLUMNS, load_secret
-    from territory.vocab import STATUSES, UNKNOWN
-
-    unknown = [s for s in counts if s not in STATUSES]
-    wrong = [f"{s} : {n}" for s, n in counts.items() if not 0 <= int(n) <= FEEDBACK_MAX]
-    if unknown or wrong:
-        raise ValidationError(
-            [f"statut inconnu : {s}" for s in unknown]
-            + [f"nombre invalide (0 à {FEEDBACK_MAX}) : {w}" for w in wrong]
-        )
-    secret = load_secret(settings)
-    start = visit["start"]
-    key = f"{week}|{visit['team']}|{visit['place']}|{start.isoformat()}"
-
-    def prints(status: str, n: int) -> list[str]:
-        return [_keyed(secret, f"retour|{key}|{status}|{i}") for i in range(n)]
-
-    if ws.has("contacts"):  # replace what was recorded before for this visit
-        old = [f for status in STATUSES for f in prints(status, FEEDBACK_MAX)]
-        for chunk in range(0, len(old), 900):
-            part = old[chunk : chunk + 900]
-            ws.delete_rows("contacts", f"fingerprint IN ({','.join('?' * len(part))})", tuple(part))
-    cell = str(cell_ids_from_lonlat(np.array([visit["lon"]]), np.array([visit["lat"]]))[0])
-    commune = _commune_at(ws, float(visit["lon"]), float(visit["lat"]))
-    if commune is None:
-        raise ValidationError(f"le lieu « {visit['place_name']} » n'est dans aucune commune")
-    rows = [
-        {
-            "cell": cell,
-            "commune": commune,
-            "date": start.date().isoformat(),
-            "hour": int(start.hour),
-            "statut": status,
-            "tranche_age": UNKNOWN,
-            "sexe": UNKNOWN,
-            "partenaire": "",
-            "personne": "",
-            "fingerprint": fingerprint,
-        }
-        for status, n in counts.items()
-        for fingerprint in prints(status, int(n))
-    ]
-    if rows:
-        table = pd.DataFrame(rows, columns=STORED_COLUMNS).astype({"hour": "int64"})
-        ws.write_table(
-            "contacts",
-            table,
-            source="retours de tournée",
-            vintage=week,
-            licence="données de l'équipe (agrégées)",
-            append=True,
-        )
-    return len(rows)
-
-
-def _commune_at(ws: Workspace, lon: float, lat: float) -> str | None:
-    """INSEE code of the commune under a point (None outside every commune)."""
-    import shapely
-
-    communes = ws.read_layer("communes", columns=["code"])
-    hit = communes[communes.geometry.intersects(shapely.Point(lon, lat))]
-    return None if hit.empty else str(hit["code"].iloc[0])
-
-
-def _keyed(secret: bytes, text: str) -> str:
-    """16 hex characters of HMAC-SHA256: the fingerprint of a contact from feedback."""
-    return hmac.digest(secret, text.encode("utf-8"), "sha256")[:8].hex()
-
-
-# --------------------------------------------------------------------------- outputs
-def day_label(moment: date) -> str:
-    """``"lundi 30/11"``."""
-    return f"{WEEKDAYS_FR[moment.weekday()]} {moment:%d/%m}"
-
-
-def week_grid(plan: WeekPlan) -> pd.DataFrame:
-    """The week at a glance: one row per day, one column per team, the visits in order
-    (``"14:30 Parc de la mairie · 15:20 Gare"``)."""
-    visits = plan.visits.sort_values(["team", "start"])
-    days = visits["start"].map(day_label)
-    lines = visits["start"].map(lambda t: f"{t:%H:%M}") + " " + visits["place_name"]
-    grid = (
-        pd.DataFrame({"jour": days, "equipe": visits["team"], "visite": lines})
-        .groupby(["jour", "equipe"], sort=False)["visite"]
-        .agg(" · ".join)
-        .unstack("equipe")
-        .fillna("")
-    )
-    order = visits.assign(jour=days).groupby("jour")["start"].min().sort_values().index
-    return grid.reindex(order)
-
-
-def write_ics(plan: WeekPlan, out: Path) -> list[Path]:
-    """One calendar per team: ``out`` itself for one team, else ``<stem>-<team>.ics``."""
-    from icalendar import Calendar, Event
-
-    out = Path(out)
-    teams = sorted(plan.visits["team"].unique())
-    written = []
-    for team in teams or [""]:
-        calendar = Calendar()
-        calendar.add("prodid", "-//territory//aller-vers//FR")
-        calendar.add("version", "2.0")
-        calendar.add("x-wr-calname", f"Tournées {team} — {plan.week}")
-        for row in plan.visits[plan.visits["team"] == team].itertuples(index=False):
-            event = Event()
-            event.add("uid", f"{plan.week}-{plan.version}-{_slug(team)}-{row.place}@territory")
-            event.add("summary", f"Aller-vers : {row.place_name}")
-            event.add("dtstart", row.start)
-            event.add("dtend", row.end)
-            event.add("dtstamp", datetime.now(TIMEZONE))
-            event.add("location", f"{row.place_name} ({row.kind})")
-            event.add("geo", (float(row.lat), float(row.lon)))
-            event.add(
-                "description",
-                f"Équipe {team} — zone {row.zone or '—'}"
-                + (" — visite verrouillée" if row.locked else ""),
-            )
-            calendar.add_component(event)
-        target = out if len(teams) <= 1 else out.with_name(f"{out.stem}-{_slug(team)}.ics")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(calendar.to_ical())
-        written.append(target)
-    return written
-
-
-def write_csv(plan: WeekPlan, out: Path) -> Path:
-    """The visits as CSV (``;``, UTF-8 with BOM for spreadsheets), in French columns."""
-    table = plan.visits.assign(
-        jour=plan.visits["start"].map(lambda t: f"{t:%d/%m/%Y}"),
-        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
-        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
-    )
-    columns = {
-        "team": "equipe",
-        "jour": "jour",
-        "debut": "debut",
-        "fin": "fin",
-        "place_name": "lieu",
-        "kind": "type",
-        "zone": "zone",
-        "lon": "longitude",
-        "lat": "latitude",
-        "locked": "verrouillee",
-        "pourquoi": "pourquoi",
-    }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table[list(columns)].rename(columns=columns).to_csv(
-        out, sep=";", index=False, encoding="utf-8-sig"
-    )
-    return Path(out)
-
-
-def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
-    """The rounds as lines (base → stops → base) and their stops as numbered points
-    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line)."""
-    import shapely
-
-    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
-    visits = plan.visits.sort_values(["team", "start"])
-    if day is not None:
-        visits = visits[visits["start"].map(date_of) == day]
-    features: list[dict[str, Any]] = []
-    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
-        points = [shapely.Point(x, y) for x, y in zip(rows["lon"], rows["lat"], strict=True)]
-        base = []
-        if team in teams.index:
-            base = [shapely.Point(teams.at[team, "base_lon"], teams.at[team, "base_lat"])]
-        first = rows["start"].iloc[0]
-        features.append(
-            {
-                "team": team,
-                "ordre": 0,
-                "geometry": shapely.LineString([*base, *points, *base])
-                if len(base + points) >= 2
-                else points[0],
-                "label": f"{day_label(first)} : {len(rows)} visite(s)",
-            }
-        )
-        for n, (row, point) in enumerate(zip(rows.itertuples(), points, strict=True), start=1):
-            features.append(
-                {
-                    "team": team,
-                    "ordre": n,
-                    "geometry": point,
-                    "label": f"{n}. {row.start:%H:%M}–{row.end:%H:%M} {row.place_name}",
-                }
-            )
-    columns = ["team", "ordre", "label", "geometry"]
-    return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
-
-
-def write_sheet(plan: WeekPlan, ws: Workspace, out: Path, *, nearby_m: float = 1_000) -> Path:
-    """A printable field sheet (self-contained HTML, no URL): one page per team and day.
-
-    Each page has the round drawn from the base (an inline SVG, Lambert-93), the stops in
-    order with their times, and the partners within ``nearby_m`` of a stop with their
-    opening hours (in French) and phone. Print it from the browser (one day per page).
-    """
-    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
-    partners = ws.read_layer("partners") if ws.has("partners") else None
-    if partners is not None:
-        partners = partners[partners.geometry.notna()].to_crs(2154)
-    pages = []
-    visits = plan.visits.sort_values(["team", "start"])
-    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
-        stops = gpd.GeoSeries(
-            gpd.points_from_xy(rows["lon"], rows["lat"]), crs=4326, index=rows.index
-        ).to_crs(2154)
-        base = None
-        if team in teams.index:
-            base = (
-                gpd.GeoSeries(
-                    gpd.points_from_xy([teams.at[team, "base_lon"]], [teams.at[team, "base_lat"]]),
-                    crs=4326,
-                )
-                .to_crs(2154)
-                .iloc[0]
-            )
-        items = []
-        for row, point in zip(rows.itertuples(), stops, strict=True):
-            near = _nearby(partners, point, nearby_m)
-            items.append(
-                f"<li><b>{row.start:%H:%M}–{row.end:%H:%M} · {_esc(row.place_name)}</b> "
-                f"({_esc(row.kind)}{', verrouillée' if row.locked else ''})"
-                f"{_why(getattr(row, 'pourquoi', ''))}{near}</li>"
-            )
-        title = f"{_esc(team)} — {day_label(rows['start'].iloc[0])} ({plan.week})"
-        pages.append(
-            f"<section><h1>{title}</h1>{_round_svg(base, list(stops))}"
-            f"<ol>{''.join(items)}</ol></section>"
-        )
-    html = (
-        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
-        f"<title>Feuilles de route {plan.week}</title><style>{_SHEET_CSS}</style></head>"
-        f"<body>{''.join(pages) or '<p>Aucune visite.</p>'}</body></html>"
-    )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(html, encoding="utf-8")
-    return Path(out)
-
-
-_SHEET_CSS = (
-    "body{font-family:sans-serif;margin:1cm}section{page-break-after:always}"
-    "h1{font-size:16pt}li{margin:.4em 0}ul{font-size:10pt;color:#444}"
-    "svg{border:1px solid #ccc;margin:.5em 0}"
-)
-
-
-def date_of(moment: datetime) -> date:
-    """The calendar day of a visit."""
-    return moment.date()
-
-
-def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> str:
-    """Partners within ``radius`` metres: name, type, hours (French), phone."""
-    from territory.hours import format_hours_fr
-
-    if partners is None or partners.empty:
-        return ""
-    distance = partners.geometry.distance(point)
-    close = partners[distance <= radius].assign(d=distance).sort_values("d").head(3)
-    if close.empty:
-        return ""
-
-    def text(value: object) -> str:
-        return value if isinstance(value, str) else ""
-
-    lines = [
-        f"<li>{_esc(r.nom)} ({_esc(text(r.type_libelle) or text(r.type))}, {r.d:.0f} m) — "
-        f"{_esc(format_hours_fr(text(r.horaires)) or 'horaires inconnus')}"
-        f"{' — ' + _esc(r.telephone) if text(r.telephone) else ''}</li>"
-        for r in close.itertuples()
-    ]
-    return f"<ul>{''.join(lines)}</ul>"
-
-
-def _round_svg(base: Any, stops: list[Any], size: int = 320) -> str:
-    """The round as an inline SVG: base (square), stops numbered in order, the path."""
-    points = [p for p in [base, *stops, base] if p is not None]
-    xs, ys = [p.x for p in points], [p.y for p in points]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 200.0)
-    scale, pad = (size - 40) / span, 20
-
-    def xy(p: Any) -> tuple[float, float]:
-        return pad + (p.x - min(xs)) * scale, size - pad - (p.y - min(ys)) * scale
-
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
-    marks = [
-        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='9' fill='#c62828'/>"
-        f"<text x='{x:.1f}' y='{y + 4:.1f}' font-size='10' fill='#fff' "
-        f"text-anchor='middle'>{n}</text>"
-        for n, (x, y) in enumerate(map(xy, stops), start=1)
-    ]
-    if base is not None:
-        bx, by = xy(base)
-        marks.insert(0, f"<rect x='{bx - 6:.1f}' y='{by - 6:.1f}' width='12' height='12'/>")
-    side = f"{span / 1000:.1f}".replace(".", ",")
-    scale_bar = f"<text x='{pad}' y='{size - 4}' font-size='9'>côté : {side} km</text>"
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}'>"
-        f"<polyline points='{path}' fill='none' stroke='#555' stroke-dasharray='4 3'/>"
-        f"{''.join(marks)}{scale_bar}</svg>"
-    )
-
-
-def _esc(text: object) -> str:
-    return html_escape(str(text), quote=True)
-
-
 # --------------------------------------------------------------------------- private
 def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date) -> pd.DataFrame:
     """Visits with place name, kind, zone, position and local datetimes."""
@@ -1157,34 +674,15 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
                 "end": start + timedelta(minutes=v.end - v.start),
                 "locked": bool(v.locked),
                 "value": float(v.value),
-                "pourquoi": _visit_reason(by_id.loc[v.place], v.value),
+                "pourquoi": visit_reason(by_id.loc[v.place], v.value),
             }
         )
     columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
     return pd.DataFrame(rows, columns=[*columns, "locked", "value", "pourquoi"])
 
 
-def _why(reason: str) -> str:
-    return f"<br><small>Pourquoi : {_esc(reason)}</small>" if reason else ""
-
-
-def _visit_reason(place: pd.Series, value: float) -> str:
-    """The place's reasons (:func:`place_reasons`) and what the slot adds."""
-    reasons = [str(place.get("pourquoi", "") or "")]
-    factor = pd.to_numeric(place.get("valeur_lieu"), errors="coerce")
-    if pd.notna(factor) and factor > 0:
-        reasons.append(_slot_reason(value / float(factor)))
-    return " · ".join(r for r in reasons if r)
-
-
 def _minutes(moment: datetime) -> int:
     return moment.hour * 60 + moment.minute
-
-
-def _slug(text: str) -> str:
-    """``"Équipe Caen"`` → ``"equipe-caen"`` (accents folded, for file names)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "equipe"
 
 
 def _user() -> str:
@@ -1192,40 +690,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "territory"
-
-
-__all__ = [
-    "TEAM_COLUMNS",
-    "WeekPlan",
-    "add_places",
-    "candidate_places",
-    "commune_ranking",
-    "communes_with_qpv",
-    "coverage_zones",
-    "day_label",
-    "load_plan",
-    "load_teams",
-    "move_visit",
-    "new_place",
-    "place_factor",
-    "place_reasons",
-    "place_values",
-    "plan_history",
-    "plan_week",
-    "read_places",
-    "read_teams",
-    "record_feedback",
-    "remove_places",
-    "route_layer",
-    "save_edited",
-    "save_plan",
-    "save_teams",
-    "slot_yield",
-    "teams_from_table",
-    "transit_model_note",
-    "week_grid",
-    "week_monday",
-    "write_csv",
-    "write_ics",
-    "write_sheet",
-]

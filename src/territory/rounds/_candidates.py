@@ -1,0 +1,405 @@
+"""The candidate visits of the solver: one node per place, day and slot, locks and notes.
+
+Private to :mod:`territory.rounds.solver`: :class:`Candidates` turns places, teams,
+travel minutes and values into the visit nodes the OR-Tools model is built on (the
+locked visits first, then every place × day × run of equal-valued slots a team can reach
+in its windows), keeps the best ``max_candidates`` of them, and writes a French note for
+every place or lock that cannot be planned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from territory.rounds.model import (
+    DAY_MINUTES,
+    Place,
+    Team,
+    Visit,
+    _day_fr,
+    _hhmm_fr,
+)
+
+__all__ = ["UNREACHABLE", "Candidates", "at_or_after", "at_or_before"]
+
+_Interval = tuple[int, int]  # inclusive range of start times (minutes)
+
+UNREACHABLE = 10 * DAY_MINUTES
+"""Travel minutes of a forbidden arc: beyond any time window."""
+
+_COVERAGE_KEEP = 10  # nodes kept per zone to cover when candidates are capped
+
+# --------------------------------------------------------------------------------------
+# Interval helpers (inclusive ranges of start times)
+
+
+def _intersect(a: Sequence[_Interval], b: Sequence[_Interval]) -> list[_Interval]:
+    out = []
+    for lo1, hi1 in a:
+        for lo2, hi2 in b:
+            lo, hi = max(lo1, lo2), min(hi1, hi2)
+            if lo <= hi:
+                out.append((lo, hi))
+    return _union(out)
+
+
+def _union(spans: Iterable[_Interval]) -> list[_Interval]:
+    out: list[_Interval] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _starts(windows: Sequence[tuple[int, int]], duration: int) -> list[_Interval]:
+    """Start times at which a visit of ``duration`` fits in one of ``windows``."""
+    return _union((a, b - duration) for a, b in windows if b - duration >= a)
+
+
+def at_or_after(domain: Sequence[_Interval], t: int) -> int | None:
+    """The earliest start of ``domain`` at or after ``t`` (None: none)."""
+    for lo, hi in domain:
+        if t <= hi:
+            return max(lo, t)
+    return None
+
+
+def at_or_before(domain: Sequence[_Interval], t: int) -> int | None:
+    """The latest start of ``domain`` at or before ``t`` (None: none)."""
+    for lo, hi in reversed(domain):
+        if t >= lo:
+            return min(hi, t)
+    return None
+
+
+@dataclass(frozen=True)
+class _Vehicle:
+    team: int
+    day: int  # index in ``days``
+    open: int
+    close: int
+
+
+@dataclass
+class _Node:
+    place: int
+    day: int  # index in ``days``
+    value: float
+    domain: list[_Interval]
+    vehicles: list[int]
+    duration: int
+    lock: Visit | None = None
+    copy_of: int | None = None  # coverage copy of this node
+
+
+class Candidates:
+    """Candidate nodes, locks and notes: what the OR-Tools model is built on."""
+
+    def __init__(
+        self,
+        places: Sequence[Place],
+        teams: Sequence[Team],
+        matrices: Mapping[str, npt.NDArray[np.float64]],
+        team_key: Sequence[str],
+        values: npt.NDArray[np.float64],
+        slots: Sequence[tuple[int, int]],
+        days: Sequence[int],
+        *,
+        required_zones: set[str],
+        max_visits_per_place: int | None,
+        max_candidates: int | None,
+    ) -> None:
+        self.places = places
+        self.teams = teams
+        self.days = list(days)
+        self.values = values
+        self.slots = slots
+        self.required = required_zones
+        self.max_visits = max_visits_per_place
+        self.max_candidates = max_candidates
+        self.notes: list[str] = []
+        self.index = {p.id: i for i, p in enumerate(places)}
+        n = len(places)
+        # Travel minutes per team, rounded up; unreachable pairs become UNREACHABLE.
+        self.keys = sorted(set(team_key))
+        self.key_of_team = [self.keys.index(k) for k in team_key]
+        self.minutes = []
+        for key in self.keys:
+            m = matrices[key]
+            rounded = np.where(np.isfinite(m), np.ceil(m - 1e-9), UNREACHABLE)
+            self.minutes.append(np.minimum(rounded, UNREACHABLE).astype(np.int64))
+        self.base = [n + k for k in range(len(teams))]
+        self.vehicles: list[_Vehicle] = []
+        for k, team in enumerate(teams):
+            available = False
+            for d, weekday in enumerate(self.days):
+                for a, b in team.availability.get(weekday, ()):
+                    self.vehicles.append(_Vehicle(k, d, a, b))
+                    available = True
+            if not available:
+                self.notes.append(
+                    f"Équipe « {team.name} » : aucune disponibilité les jours planifiés."
+                )
+        self.nodes: list[_Node] = []
+        self.locked_days: set[tuple[int, int]] = set()  # (place, day) pairs with a lock
+        self.lock_count: dict[int, int] = defaultdict(int)
+        self.covered_by_locks: set[str] = set()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def travel(self, team: int, i: int, j: int) -> int:
+        return int(self.minutes[self.key_of_team[team]][i, j])
+
+    def place_label(self, i: int) -> str:
+        place = self.places[i]
+        return f"« {place.name} » ({place.kind})"
+
+    def vehicle_range(self, v: int, place: int, duration: int) -> _Interval | None:
+        """Start times at ``place`` that fit in vehicle ``v``'s window, trips included."""
+        veh = self.vehicles[v]
+        base = self.base[veh.team]
+        t_in, t_out = self.travel(veh.team, base, place), self.travel(veh.team, place, base)
+        if t_in >= UNREACHABLE or t_out >= UNREACHABLE:
+            return None
+        lo, hi = veh.open + t_in, veh.close - duration - t_out
+        return (lo, hi) if lo <= hi else None
+
+    def place_windows(self, i: int, d: int) -> list[tuple[int, int]]:
+        windows = self.places[i].windows
+        if windows is None:
+            return [(0, DAY_MINUTES)]
+        return list(windows.get(self.days[d], ()))
+
+    def slot_value(self, i: int, d: int, start: int) -> float:
+        for s, (a, b) in enumerate(self.slots):
+            if a <= start < b:
+                return float(self.values[i, d, s])
+        return 0.0
+
+    # -- locks ---------------------------------------------------------------------------
+
+    def add_locks(self, locked: Sequence[Visit]) -> None:
+        team_index = {t.name: k for k, t in enumerate(self.teams)}
+        by_vehicle: dict[int, list[tuple[Visit, int]]] = defaultdict(list)
+        ordered = sorted(locked, key=lambda v: (v.team, v.day, v.start))
+        for position, lock in enumerate(ordered):
+            later = [
+                (u, self.index[u.place])
+                for u in ordered[position + 1 :]
+                if u.team == lock.team
+                and u.day == lock.day
+                and u.place in self.index
+                and 0 <= u.start < u.end <= DAY_MINUTES
+            ]
+            place = self.index.get(lock.place)
+            label = f"« {self.places[place].name} »" if place is not None else repr(lock.place)
+            what = f"La visite verrouillée {label} ({lock.team}, {_day_fr(lock.day)} "
+            what += f"{_hhmm_fr(lock.start)})"
+            k = team_index.get(lock.team)
+            if place is None or k is None:
+                missing = "lieu" if place is None else "équipe"
+                self.notes.append(f"{what} est abandonnée : {missing} inconnu(e).")
+                continue
+            if lock.day not in self.days:
+                self.notes.append(f"{what} est abandonnée : ce jour n'est pas planifié.")
+                continue
+            if not 0 <= lock.start < lock.end <= DAY_MINUTES:
+                self.notes.append(f"{what} est abandonnée : horaires invalides.")
+                continue
+            d = self.days.index(lock.day)
+            duration = lock.end - lock.start
+            if (place, d) in self.locked_days:
+                self.notes.append(
+                    f"{what} est abandonnée : le lieu a déjà une visite verrouillée ce jour-là."
+                )
+                continue
+            # The window must hold the visit; the trips are checked by ``_fits`` on the
+            # whole sequence of locks (a lock may follow another, not the base).
+            candidates = [
+                v
+                for v, veh in enumerate(self.vehicles)
+                if veh.team == k
+                and veh.day == d
+                and veh.open <= lock.start
+                and lock.start + duration <= veh.close
+                and self._reachable(v, place)
+            ]
+            chosen = next(
+                (v for v in candidates if self._fits(v, by_vehicle[v], lock, later)), None
+            )
+            if chosen is None:
+                reason = (
+                    "elle ne tient pas avec les autres visites verrouillées (trajets compris)"
+                    if candidates
+                    else "elle sort des disponibilités de l'équipe (trajets depuis et vers "
+                    "la base compris)"
+                )
+                self.notes.append(f"{what} est abandonnée : {reason}.")
+                continue
+            windows = self.place_windows(place, d)
+            if not any(a <= lock.start and lock.end <= b for a, b in windows):
+                self.notes.append(
+                    f"{what} est conservée hors des horaires de présence du lieu "
+                    f"{self.place_label(place)}."
+                )
+            by_vehicle[chosen].append((lock, place))
+            by_vehicle[chosen].sort(key=lambda item: item[0].start)
+            self.locked_days.add((place, d))
+            self.lock_count[place] += 1
+            self.covered_by_locks.add(self.places[place].zone)
+            self.nodes.append(
+                _Node(
+                    place,
+                    d,
+                    self.slot_value(place, d, lock.start),
+                    [(lock.start, lock.start)],
+                    [chosen],
+                    duration,
+                    lock=lock,
+                )
+            )
+
+    def _reachable(self, v: int, place: int) -> bool:
+        """Whether vehicle ``v``'s team can travel from its base to ``place`` and back."""
+        team, base = self.vehicles[v].team, self.base[self.vehicles[v].team]
+        return max(self.travel(team, base, place), self.travel(team, place, base)) < UNREACHABLE
+
+    def _fits(
+        self,
+        v: int,
+        kept: list[tuple[Visit, int]],
+        lock: Visit,
+        later: Sequence[tuple[Visit, int]] = (),
+    ) -> bool:
+        """Whether ``lock`` fits in vehicle ``v`` after the locks ``kept`` there.
+
+        The locks still to come on the same day (``later``) are tried with it first: a
+        lock may be followed by another one instead of the trip back to the base.
+        """
+        veh = self.vehicles[v]
+        place = self.index[lock.place]
+        following = [(u, p) for u, p in later if veh.open <= u.start and u.end <= veh.close]
+        return self._sequence_fits(veh, [*kept, (lock, place), *following]) or (
+            bool(following) and self._sequence_fits(veh, [*kept, (lock, place)])
+        )
+
+    def _sequence_fits(self, veh: _Vehicle, visits: list[tuple[Visit, int]]) -> bool:
+        """Whether the visits, in time order, fit in the window with every trip."""
+        here, free = self.base[veh.team], veh.open
+        for visit, p in sorted(visits, key=lambda item: item[0].start):
+            if free + self.travel(veh.team, here, p) > visit.start:
+                return False
+            here, free = p, visit.end
+        return free + self.travel(veh.team, here, self.base[veh.team]) <= veh.close
+
+    # -- candidates ----------------------------------------------------------------------
+
+    def add_candidates(self) -> None:
+        for i, place in enumerate(self.places):
+            if self.max_visits is not None and self.lock_count[i] >= self.max_visits:
+                continue
+            present = reachable = False
+            # A place of a zone to cover may be visited for coverage alone (value 0).
+            to_cover = place.zone in self.required and place.zone not in self.covered_by_locks
+            any_value = to_cover
+            for d in range(len(self.days)):
+                if (i, d) in self.locked_days:
+                    continue
+                starts = _starts(self.place_windows(i, d), place.duration)
+                present = present or bool(starts)
+                ranges: dict[int, _Interval] = {}
+                for v, veh in enumerate(self.vehicles):
+                    if veh.day != d:
+                        continue
+                    r = self.vehicle_range(v, i, place.duration)
+                    if r is not None:
+                        ranges[v] = r
+                reachable = reachable or bool(ranges)
+                runs: list[_Node] = []
+                last_slot = -2
+                for s, (a, b) in enumerate(self.slots):
+                    v_s = float(self.values[i, d, s])
+                    if v_s <= 0 and not to_cover:
+                        continue
+                    any_value = True
+                    domain = _intersect(starts, [(a, b - 1)])
+                    allowed = [v for v, r in ranges.items() if _intersect(domain, [r])]
+                    if not allowed:
+                        continue
+                    domain = _intersect(domain, _union(ranges[v] for v in allowed))
+                    if runs and last_slot == s - 1 and runs[-1].value == v_s:
+                        # Same value as the previous slot: one node for both.
+                        runs[-1].domain = _union([*runs[-1].domain, *domain])
+                        runs[-1].vehicles = sorted({*runs[-1].vehicles, *allowed})
+                    else:
+                        runs.append(_Node(i, d, v_s, domain, allowed, place.duration))
+                    last_slot = s
+                self.nodes.extend(runs)
+            has_nodes = any(node.place == i and node.lock is None for node in self.nodes)
+            if not has_nodes and any_value:
+                if not present:
+                    why = "il n'est présent aucun des jours planifiés (horaires trop courts)"
+                elif not reachable:
+                    why = "aucune équipe ne peut l'atteindre et revenir à sa base dans ses créneaux"
+                else:
+                    why = "ses horaires de présence ne croisent les créneaux utiles d'aucune équipe"
+                self.notes.append(f"Lieu {self.place_label(i)} : jamais visitable, {why}.")
+        self._select()
+        # Coverage copies (best slot of each place and day) for the required zones not
+        # already covered by a locked visit.
+        self.zone_copies: dict[str, list[int]] = defaultdict(list)
+        best_of: dict[tuple[int, int], int] = {}
+        for n, node in enumerate(self.nodes):
+            zone = self.places[node.place].zone
+            if node.lock is None and zone in self.required and zone not in self.covered_by_locks:
+                key = (node.place, node.day)
+                if key not in best_of or node.value > self.nodes[best_of[key]].value:
+                    best_of[key] = n
+        for n in best_of.values():
+            node = self.nodes[n]
+            self.zone_copies[self.places[node.place].zone].append(len(self.nodes))
+            self.nodes.append(
+                _Node(
+                    node.place,
+                    node.day,
+                    node.value,
+                    node.domain,
+                    node.vehicles,
+                    node.duration,
+                    copy_of=n,
+                )
+            )
+
+    def _score(self, n: int) -> float:
+        """Value per minute of a visit node: the visit and the trip from the nearest base."""
+        node = self.nodes[n]
+        access = min(
+            self.travel(self.vehicles[v].team, self.base[self.vehicles[v].team], node.place)
+            for v in node.vehicles
+        )
+        return node.value / (node.duration + access)
+
+    def _select(self) -> None:
+        """Keep the ``max_candidates`` visit nodes of best value per minute."""
+        free = [n for n, node in enumerate(self.nodes) if node.lock is None]
+        if self.max_candidates is None or len(free) <= self.max_candidates:
+            return
+
+        ranked = sorted(free, key=self._score, reverse=True)
+        kept = set(ranked[: self.max_candidates])
+        per_zone: dict[str, int] = defaultdict(int)
+        for n in ranked:  # the best nodes of every zone to cover, whatever their rank
+            zone = self.places[self.nodes[n].place].zone
+            if zone in self.required and per_zone[zone] < _COVERAGE_KEEP:
+                kept.add(n)
+                per_zone[zone] += 1
+        self.nodes = [
+            node for n, node in enumerate(self.nodes) if node.lock is not None or n in kept
+        ]

@@ -1,0 +1,425 @@
+"""The geo adapter of the round planner: places layers, travel times, suggestions.
+
+* :func:`plan_rounds` reads a places layer, checks its CRS, projects places and team
+  bases to a metric CRS (:data:`territory.crs.METRIC_CRS`), builds the travel times of
+  each team's mode and delegates to :func:`territory.rounds.solver.plan_from_matrix`.
+* :func:`travel_time_matrix`: walking, cycling and driving times from straight-line
+  distances with the one travel model (:class:`territory.travel.TravelModel`: detour
+  factor, speed and access time per mode, all in :class:`~territory.Settings`).
+  Public-transport times come from the GTFS timetables when the workspace has them
+  (:func:`territory.rounds.transit.transit_time_matrix`): walk to a stop, wait half the
+  headway, ride, change, walk, never slower than walking. Without timetables, public
+  transport is a speed plus a fixed access and waiting time, bounded by walking.
+* :func:`places_from_frame` reads :class:`~territory.rounds.model.Place` objects from a
+  table; :func:`suggest_places` proposes candidate places from the partners and the busy
+  transit hubs of a workspace.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from territory._errors import CRSError, ValidationError
+from territory.crs import METRIC_CRS, STORAGE_CRS
+from territory.hours import windows_from_opening_hours
+from territory.rounds.model import Place, Plan, Team, Visit
+from territory.rounds.solver import plan_from_matrix
+from territory.rounds.transit import TRANSIT, TransitNetwork, transit_time_matrix
+from territory.travel import TravelModel
+from territory.vocab import MODES
+
+__all__ = ["places_from_frame", "plan_rounds", "suggest_places", "travel_time_matrix"]
+
+
+def travel_time_matrix(
+    xy: ArrayLike, mode: str, *, travel_model: TravelModel | None = None
+) -> npt.NDArray[np.float64]:
+    """Travel minutes between points from straight-line distances in metres.
+
+    ``minutes = access + distance × detour / speed`` of ``mode`` in the travel model; 0
+    between identical points; public transport is never slower than walking.
+
+    Parameters
+    ----------
+    xy
+        Projected coordinates in metres, shape ``(n, 2)`` (Lambert-93 in mainland France).
+    mode
+        One of :data:`territory.vocab.MODES`.
+    travel_model
+        Detour factor, speeds and access times
+        (``TravelModel.from_settings(settings)``; default: :class:`TravelModel` ``()``,
+        the defaults of :class:`~territory.Settings`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n)`` minutes.
+
+    Examples
+    --------
+    >>> travel_time_matrix([[0, 0], [3000, 4000]], "marche").round(1).tolist()
+    [[0.0, 86.7], [86.7, 0.0]]
+    >>> travel_time_matrix([[0, 0], [3000, 4000]], "transports en commun").round(1).tolist()
+    [[0.0, 36.0], [36.0, 0.0]]
+    """
+    if mode not in MODES:
+        raise ValidationError(f"mode {mode!r} inconnu (attendu : {', '.join(MODES)})")
+    model = travel_model if travel_model is not None else TravelModel()
+    points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+    result = model.minutes(distance, mode)
+    if mode == TRANSIT:
+        result = np.minimum(result, model.minutes(distance, "marche"))
+    return result
+
+
+def places_from_frame(
+    places: pd.DataFrame, *, week: date | None = None, default_duration: int = 45
+) -> list[Place]:
+    """Places from a table or layer (columns in French, as in the workspace).
+
+    Columns: ``nom``, ``type`` (one of :data:`territory.vocab.KINDS`), optional ``id``
+    (default: the index), ``zone``, ``duree`` (minutes), ``priorite`` and ``horaires``
+    (OSM ``opening_hours``, read for ``week`` by
+    :func:`~territory.hours.windows_from_opening_hours`; empty means any time).
+    Coordinates are taken from a point geometry when there is one.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"nom": ["Marché"], "type": ["marché"],
+    ...                       "horaires": ["Tu 08:00-12:30"]})
+    >>> places_from_frame(frame)[0].windows
+    {1: ((480, 750),)}
+    """
+    missing = [c for c in ("nom", "type") if c not in places.columns]
+    if missing:
+        raise ValidationError(f"lieux : colonne(s) {', '.join(missing)} manquante(s)")
+    geometry = places.geometry if isinstance(places, gpd.GeoDataFrame) else None
+    result = []
+    for position, (label, row) in enumerate(places.iterrows()):
+        x = y = None
+        if geometry is not None:
+            shape = geometry.iloc[position]
+            if shape is not None and not shape.is_empty:
+                point = shape if shape.geom_type == "Point" else shape.representative_point()
+                x, y = float(point.x), float(point.y)
+        hours = _cell(row, "horaires")
+        result.append(
+            Place(
+                id=_cell(row, "id") or str(label),
+                name=_cell(row, "nom"),
+                kind=_cell(row, "type"),
+                zone=_cell(row, "zone"),
+                x=x,
+                y=y,
+                windows=windows_from_opening_hours(hours, week=week) if hours else None,
+                duration=int(_number(row, "duree", default_duration)),
+                priority=float(_number(row, "priorite", 1.0)),
+            )
+        )
+    return result
+
+
+def _cell(row: pd.Series, column: str) -> str:
+    value = row.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _number(row: pd.Series, column: str, default: float) -> float:
+    text = _cell(row, column).replace(",", ".")
+    try:
+        return float(text) if text else default
+    except ValueError:
+        raise ValidationError(
+            f"lieu « {_cell(row, 'nom')} » : {column} {text!r} n'est pas un nombre"
+        ) from None
+
+
+def plan_rounds(
+    places: gpd.GeoDataFrame,
+    teams: Sequence[Team],
+    *,
+    value: ArrayLike | None = None,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    week: date | None = None,
+    base_crs: Any = None,
+    metric_crs: str = METRIC_CRS,
+    travel_model: TravelModel | None = None,
+    travel: Mapping[str, ArrayLike] | None = None,
+    transit: TransitNetwork | None = None,
+    first_slot: int = 8 * 60,
+    slot_minutes: int = 120,
+    required_zones: Collection[str] = (),
+    max_visits_per_place: int | None = None,
+    max_candidates: int | None = 400,
+    locked: Sequence[Visit] = (),
+    time_limit: float = 5.0,
+) -> Plan:
+    """Plan a week of rounds on a places layer (the geo adapter).
+
+    Checks the layer's CRS, projects places and team bases to ``metric_crs``, builds the
+    travel times of each team mode and calls
+    :func:`~territory.rounds.solver.plan_from_matrix`. Times come, in this order, from
+    ``travel`` (matrices given by the caller), from the timetables of ``transit`` for
+    public transport (:func:`~territory.rounds.transit.transit_time_matrix`), else from
+    :func:`travel_time_matrix` (straight-line distance × detour / speed + access time, the
+    ``travel_model``).
+
+    Parameters
+    ----------
+    places
+        Places layer in any CRS, columns read by :func:`places_from_frame` (``nom``,
+        ``type``, optional ``id``, ``zone``, ``duree``, ``priorite``, ``horaires``).
+    teams
+        Teams; every team needs a ``base``.
+    value, days, first_slot, slot_minutes, required_zones, max_visits_per_place, \
+max_candidates, locked, time_limit
+        As in :func:`~territory.rounds.solver.plan_from_matrix`.
+    week
+        Monday of the planned week: opening hours are read on its dates (public holidays).
+    base_crs
+        CRS of the team bases (default: the layer's CRS).
+    metric_crs
+        Projected CRS in metres for distances: Lambert-93 in mainland France, the local
+        UTM CRS overseas (``"EPSG:2975"`` in La Réunion).
+    travel_model
+        Detour factor, speeds and access times by mode, for walking too in the transit
+        times (``TravelModel.from_settings(settings)``; default: the defaults of
+        :class:`~territory.Settings`).
+    travel
+        Precomputed travel minutes keyed by mode or team name, used as they are (rows and
+        columns: the places in layer order, then the base of each team), as in
+        :func:`~territory.rounds.solver.plan_from_matrix`.
+    transit
+        A timetable network (:func:`territory.rounds.transit.load_transit_network`) in
+        ``metric_crs``: the teams moving by public transport get door-to-door times from
+        it instead of an average speed.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    CRSError
+        When the layer has no CRS, or ``transit`` is in another CRS than ``metric_crs``.
+    ValidationError
+        When a place has no geometry, a team no base, or
+        :func:`~territory.rounds.solver.plan_from_matrix` refuses the inputs.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> layer = gpd.GeoDataFrame(
+    ...     {"nom": ["Parc", "Gare"], "type": ["parc", "gare"], "zone": ["QN03001M", ""]},
+    ...     geometry=[Point(2.3522, 48.8566), Point(2.3600, 48.8600)], crs="EPSG:4326")
+    >>> team = Team("Équipe", "marche", base=(2.3550, 48.8580),
+    ...             availability={2: ((14 * 60, 17 * 60),)})
+    >>> plan = plan_rounds(layer, [team], days=(2,), required_zones={"QN03001M"},
+    ...                    time_limit=0.5)
+    >>> sorted(v.place for v in plan.visits), plan.notes
+    (['0', '1'], ())
+    """
+    if places.crs is None:
+        raise CRSError(
+            "la couche des lieux ne déclare pas de système de coordonnées : "
+            "utilisez set_crs (EPSG:4326 pour des longitudes/latitudes)"
+        )
+    if transit is not None and transit.crs != metric_crs:
+        raise CRSError(
+            f"réseau de transport en {transit.crs} mais distances en {metric_crs} : "
+            f"construisez le réseau avec metric_crs={metric_crs!r}"
+        )
+    problems = []
+    empty = places.geometry.isna() | places.geometry.is_empty
+    if empty.any():
+        rows = ", ".join(str(i) for i in places.index[empty][:10])
+        problems.append(f"lieux sans géométrie (à géocoder) : {rows}")
+    problems += [f"équipe « {t.name} » : base manquante" for t in teams if t.base is None]
+    if problems:
+        raise ValidationError(problems)
+    projected = places.to_crs(metric_crs)
+    candidates = places_from_frame(projected, week=week)
+    bases = gpd.GeoSeries.from_xy(
+        [t.base[0] for t in teams if t.base is not None],
+        [t.base[1] for t in teams if t.base is not None],
+        crs=base_crs if base_crs is not None else places.crs,
+    ).to_crs(metric_crs)
+    xy = np.column_stack(
+        [
+            np.array([p.x for p in candidates] + list(bases.x), dtype=np.float64),
+            np.array([p.y for p in candidates] + list(bases.y), dtype=np.float64),
+        ]
+    )
+    model = travel_model if travel_model is not None else TravelModel()
+    given = dict(travel or {})
+    matrices: dict[str, ArrayLike] = {}
+    for mode in {t.mode for t in teams if t.name not in given} - set(given):
+        if mode == TRANSIT and transit is not None:
+            matrices[mode] = transit_time_matrix(xy, transit, travel_model=model)
+        elif mode in MODES:
+            matrices[mode] = travel_time_matrix(xy, mode, travel_model=model)
+    return plan_from_matrix(
+        candidates,
+        teams,
+        {**matrices, **given},
+        value=value,
+        days=days,
+        first_slot=first_slot,
+        slot_minutes=slot_minutes,
+        required_zones=required_zones,
+        max_visits_per_place=max_visits_per_place,
+        max_candidates=max_candidates,
+        locked=locked,
+        time_limit=time_limit,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Place suggestions
+
+
+def suggest_places(
+    partners: gpd.GeoDataFrame | None = None,
+    stops: gpd.GeoDataFrame | None = None,
+    *,
+    zones: gpd.GeoDataFrame | None = None,
+    zone_column: str = "code",
+    min_departures: int = 40,
+    merge_distance: float = 150.0,
+    metric_crs: str = METRIC_CRS,
+) -> gpd.GeoDataFrame:
+    """Candidate places from the partners and transit hubs of a workspace.
+
+    * Each geocoded partner becomes a ``local partenaire`` with its opening hours.
+    * Stops with the same name within ``merge_distance`` metres are merged into one hub
+      (platforms of one station); hubs with at least ``min_departures`` departures on the
+      reference weekday become a ``gare`` with priority ``1 + log10(departures /
+      min_departures)``, any time.
+
+    Parameters
+    ----------
+    partners
+        Partners layer (``nom``, ``type``, ``type_libelle``, ``horaires``), any CRS.
+    stops
+        Stops layer (``stop_id``, ``nom``, ``departs_jour``), any CRS.
+    zones
+        Optional polygons (QPV, communes) whose ``zone_column`` fills the ``zone`` column.
+    min_departures
+        Busy-hub threshold (departures a day).
+    merge_distance
+        Stops of the same name closer than this (metres) are one hub.
+    metric_crs
+        Projected CRS for distances and merges.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, columns ``id``, ``nom``, ``type``, ``zone``, ``duree``, ``priorite``,
+        ``horaires``, ``source``, ready for :func:`plan_rounds`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> stops = gpd.GeoDataFrame(
+    ...     {"stop_id": ["1", "2", "3"], "nom": ["Gare", "Gare", "Mairie"],
+    ...      "departs_jour": [120, 80, 12]},
+    ...     geometry=[Point(3.42, 46.12), Point(3.4205, 46.1201), Point(3.43, 46.13)],
+    ...     crs="EPSG:4326")
+    >>> suggest_places(stops=stops)[["nom", "type", "priorite"]].to_dict("records")
+    [{'nom': 'Gare', 'type': 'gare', 'priorite': 1.7}]
+    """
+    columns = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source"]
+    rows: list[dict[str, Any]] = []
+    geometries: list[Any] = []
+    if partners is not None and len(partners):
+        if partners.crs is None:
+            raise CRSError("la couche des partenaires ne déclare pas de système de coordonnées")
+        located = partners[~(partners.geometry.isna() | partners.geometry.is_empty)]
+        located = located.to_crs(metric_crs)
+        for position, (label, row) in enumerate(located.iterrows()):
+            kind = _cell(row, "type_libelle") or _cell(row, "type")
+            rows.append(
+                {
+                    "id": f"partenaire-{label}",
+                    "nom": _cell(row, "nom"),
+                    "type": "local partenaire",
+                    "zone": "",
+                    "duree": 45,
+                    "priorite": 1.0,
+                    "horaires": _cell(row, "horaires"),
+                    "source": f"partenaire ({kind})" if kind else "partenaire",
+                }
+            )
+            geometries.append(located.geometry.iloc[position])
+    if stops is not None and len(stops):
+        if stops.crs is None:
+            raise CRSError("la couche des arrêts ne déclare pas de système de coordonnées")
+        projected = stops[~(stops.geometry.isna() | stops.geometry.is_empty)].to_crs(metric_crs)
+        for hub in _hubs(projected, merge_distance):
+            if hub["departs"] < min_departures:
+                continue
+            rows.append(
+                {
+                    "id": f"arret-{hub['stop_id']}",
+                    "nom": hub["nom"],
+                    "type": "gare",
+                    "zone": "",
+                    "duree": 30,
+                    "priorite": round(1 + math.log10(hub["departs"] / max(min_departures, 1)), 2),
+                    "horaires": "",
+                    "source": f"arrêt de transport ({hub['departs']} départs/jour)",
+                }
+            )
+            geometries.append(hub["geometry"])
+    result = gpd.GeoDataFrame(rows, columns=columns, geometry=geometries, crs=metric_crs)
+    if zones is not None and len(result):
+        joined = gpd.sjoin(
+            result,
+            zones[[zone_column, "geometry"]].to_crs(metric_crs),
+            how="left",
+            predicate="within",
+        )
+        joined = joined[~joined.index.duplicated(keep="first")]
+        result["zone"] = joined[zone_column].fillna("").astype(str).to_numpy()
+    return result.to_crs(STORAGE_CRS).reset_index(drop=True)
+
+
+def _hubs(stops: gpd.GeoDataFrame, merge_distance: float) -> list[dict[str, Any]]:
+    """Stops of the same name within ``merge_distance`` of the group's first stop, merged."""
+    from shapely.geometry import MultiPoint
+
+    hubs: list[dict[str, Any]] = []
+    names = stops["nom"].fillna("").astype(str).str.strip()
+    departures = pd.to_numeric(stops["departs_jour"], errors="coerce").fillna(0)
+    for name in dict.fromkeys(names):
+        if not name:
+            continue
+        group = stops[names == name]
+        counts = departures[names == name]
+        left = list(range(len(group)))
+        while left:
+            anchor = group.geometry.iloc[left[0]]
+            close = [i for i in left if group.geometry.iloc[i].distance(anchor) <= merge_distance]
+            left = [i for i in left if i not in close]
+            members = group.iloc[close]
+            hubs.append(
+                {
+                    "stop_id": str(members["stop_id"].iloc[0]),
+                    "nom": name,
+                    "departs": int(counts.iloc[close].sum()),
+                    "geometry": MultiPoint(list(members.geometry)).centroid,
+                }
+            )
+    return hubs

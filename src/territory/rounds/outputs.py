@@ -1,0 +1,289 @@
+"""Field outputs of a weekly plan: calendars, CSV, printable sheets, map layers, grid.
+
+* one calendar (.ics, RFC 5545 through ``icalendar``) per team (:func:`write_ics`) and a
+  CSV of the visits (:func:`write_csv`);
+* a printable field sheet per team and day, with the round drawn and the partners near
+  each stop (:func:`write_sheet`);
+* the rounds as lines and numbered stops for the map (:func:`route_layer`) and the week
+  at a glance, one row per day and one column per team (:func:`week_grid`).
+
+All read a stored :class:`~territory.rounds.week.WeekPlan`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from html import escape as html_escape
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from territory._fr import format_number
+from territory.crs import METRIC_CRS
+from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan
+from territory.store import Workspace
+from territory.vocab import WEEKDAYS_FR
+
+__all__ = [
+    "date_of",
+    "day_label",
+    "route_layer",
+    "week_grid",
+    "write_csv",
+    "write_ics",
+    "write_sheet",
+]
+
+
+def day_label(moment: date) -> str:
+    """``"lundi 30/11"``."""
+    return f"{WEEKDAYS_FR[moment.weekday()]} {moment:%d/%m}"
+
+
+def week_grid(plan: WeekPlan) -> pd.DataFrame:
+    """The week at a glance: one row per day, one column per team, the visits in order
+    (``"14:30 Parc de la mairie · 15:20 Gare"``)."""
+    visits = plan.visits.sort_values(["team", "start"])
+    days = visits["start"].map(day_label)
+    lines = visits["start"].map(lambda t: f"{t:%H:%M}") + " " + visits["place_name"]
+    grid = (
+        pd.DataFrame({"jour": days, "equipe": visits["team"], "visite": lines})
+        .groupby(["jour", "equipe"], sort=False)["visite"]
+        .agg(" · ".join)
+        .unstack("equipe")
+        .fillna("")
+    )
+    order = visits.assign(jour=days).groupby("jour")["start"].min().sort_values().index
+    return grid.reindex(order)
+
+
+def write_ics(plan: WeekPlan, out: Path) -> list[Path]:
+    """One calendar per team: ``out`` itself for one team, else ``<stem>-<team>.ics``."""
+    from icalendar import Calendar, Event
+
+    out = Path(out)
+    teams = sorted(plan.visits["team"].unique())
+    written = []
+    for team in teams or [""]:
+        calendar = Calendar()
+        calendar.add("prodid", "-//territory//aller-vers//FR")
+        calendar.add("version", "2.0")
+        calendar.add("x-wr-calname", f"Tournées {team} — {plan.week}")
+        for row in plan.visits[plan.visits["team"] == team].itertuples(index=False):
+            event = Event()
+            event.add("uid", f"{plan.week}-{plan.version}-{_slug(team)}-{row.place}@territory")
+            event.add("summary", f"Aller-vers : {row.place_name}")
+            event.add("dtstart", row.start)
+            event.add("dtend", row.end)
+            event.add("dtstamp", datetime.now(TIMEZONE))
+            event.add("location", f"{row.place_name} ({row.kind})")
+            event.add("geo", (float(row.lat), float(row.lon)))
+            event.add(
+                "description",
+                f"Équipe {team} — zone {row.zone or '—'}"
+                + (" — visite verrouillée" if row.locked else ""),
+            )
+            calendar.add_component(event)
+        target = out if len(teams) <= 1 else out.with_name(f"{out.stem}-{_slug(team)}.ics")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(calendar.to_ical())
+        written.append(target)
+    return written
+
+
+def write_csv(plan: WeekPlan, out: Path) -> Path:
+    """The visits as CSV (``;``, UTF-8 with BOM for spreadsheets), in French columns."""
+    table = plan.visits.assign(
+        jour=plan.visits["start"].map(lambda t: f"{t:%d/%m/%Y}"),
+        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
+        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+    )
+    columns = {
+        "team": "equipe",
+        "jour": "jour",
+        "debut": "debut",
+        "fin": "fin",
+        "place_name": "lieu",
+        "kind": "type",
+        "zone": "zone",
+        "lon": "longitude",
+        "lat": "latitude",
+        "locked": "verrouillee",
+        "pourquoi": "pourquoi",
+    }
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    table[list(columns)].rename(columns=columns).to_csv(
+        out, sep=";", index=False, encoding="utf-8-sig"
+    )
+    return Path(out)
+
+
+def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
+    """The rounds as lines (base → stops → base) and their stops as numbered points
+    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line)."""
+    import shapely
+
+    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
+    visits = plan.visits.sort_values(["team", "start"])
+    if day is not None:
+        visits = visits[visits["start"].map(date_of) == day]
+    features: list[dict[str, Any]] = []
+    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
+        points = [shapely.Point(x, y) for x, y in zip(rows["lon"], rows["lat"], strict=True)]
+        base = []
+        if team in teams.index:
+            base = [shapely.Point(teams.at[team, "base_lon"], teams.at[team, "base_lat"])]
+        first = rows["start"].iloc[0]
+        features.append(
+            {
+                "team": team,
+                "ordre": 0,
+                "geometry": shapely.LineString([*base, *points, *base])
+                if len(base + points) >= 2
+                else points[0],
+                "label": f"{day_label(first)} : {len(rows)} visite(s)",
+            }
+        )
+        for n, (row, point) in enumerate(zip(rows.itertuples(), points, strict=True), start=1):
+            features.append(
+                {
+                    "team": team,
+                    "ordre": n,
+                    "geometry": point,
+                    "label": f"{n}. {row.start:%H:%M}–{row.end:%H:%M} {row.place_name}",
+                }
+            )
+    columns = ["team", "ordre", "label", "geometry"]
+    return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
+
+
+def write_sheet(plan: WeekPlan, ws: Workspace, out: Path, *, nearby_m: float = 1_000) -> Path:
+    """A printable field sheet (self-contained HTML, no URL): one page per team and day.
+
+    Each page has the round drawn from the base (an inline SVG, Lambert-93), the stops in
+    order with their times, and the partners within ``nearby_m`` of a stop with their
+    opening hours (in French) and phone. Print it from the browser (one day per page).
+    """
+    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
+    partners = ws.read_layer("partners") if ws.has("partners") else None
+    if partners is not None:
+        partners = partners[partners.geometry.notna()].to_crs(METRIC_CRS)
+    pages = []
+    visits = plan.visits.sort_values(["team", "start"])
+    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
+        stops = gpd.GeoSeries(
+            gpd.points_from_xy(rows["lon"], rows["lat"]), crs=4326, index=rows.index
+        ).to_crs(METRIC_CRS)
+        base = None
+        if team in teams.index:
+            base = (
+                gpd.GeoSeries(
+                    gpd.points_from_xy([teams.at[team, "base_lon"]], [teams.at[team, "base_lat"]]),
+                    crs=4326,
+                )
+                .to_crs(METRIC_CRS)
+                .iloc[0]
+            )
+        items = []
+        for row, point in zip(rows.itertuples(), stops, strict=True):
+            near = _nearby(partners, point, nearby_m)
+            items.append(
+                f"<li><b>{row.start:%H:%M}–{row.end:%H:%M} · {_esc(row.place_name)}</b> "
+                f"({_esc(row.kind)}{', verrouillée' if row.locked else ''})"
+                f"{_why(getattr(row, 'pourquoi', ''))}{near}</li>"
+            )
+        title = f"{_esc(team)} — {day_label(rows['start'].iloc[0])} ({plan.week})"
+        pages.append(
+            f"<section><h1>{title}</h1>{_round_svg(base, list(stops))}"
+            f"<ol>{''.join(items)}</ol></section>"
+        )
+    html = (
+        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
+        f"<title>Feuilles de route {plan.week}</title><style>{_SHEET_CSS}</style></head>"
+        f"<body>{''.join(pages) or '<p>Aucune visite.</p>'}</body></html>"
+    )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(html, encoding="utf-8")
+    return Path(out)
+
+
+_SHEET_CSS = (
+    "body{font-family:sans-serif;margin:1cm}section{page-break-after:always}"
+    "h1{font-size:16pt}li{margin:.4em 0}ul{font-size:10pt;color:#444}"
+    "svg{border:1px solid #ccc;margin:.5em 0}"
+)
+
+
+def date_of(moment: datetime) -> date:
+    """The calendar day of a visit."""
+    return moment.date()
+
+
+def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> str:
+    """Partners within ``radius`` metres: name, type, hours (French), phone."""
+    from territory.hours import format_hours_fr
+
+    if partners is None or partners.empty:
+        return ""
+    distance = partners.geometry.distance(point)
+    close = partners[distance <= radius].assign(d=distance).sort_values("d").head(3)
+    if close.empty:
+        return ""
+
+    def text(value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    lines = [
+        f"<li>{_esc(r.nom)} ({_esc(text(r.type_libelle) or text(r.type))}, {r.d:.0f} m) — "
+        f"{_esc(format_hours_fr(text(r.horaires)) or 'horaires inconnus')}"
+        f"{' — ' + _esc(r.telephone) if text(r.telephone) else ''}</li>"
+        for r in close.itertuples()
+    ]
+    return f"<ul>{''.join(lines)}</ul>"
+
+
+def _round_svg(base: Any, stops: list[Any], size: int = 320) -> str:
+    """The round as an inline SVG: base (square), stops numbered in order, the path."""
+    points = [p for p in [base, *stops, base] if p is not None]
+    xs, ys = [p.x for p in points], [p.y for p in points]
+    span = max(max(xs) - min(xs), max(ys) - min(ys), 200.0)
+    scale, pad = (size - 40) / span, 20
+
+    def xy(p: Any) -> tuple[float, float]:
+        return pad + (p.x - min(xs)) * scale, size - pad - (p.y - min(ys)) * scale
+
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
+    marks = [
+        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='9' fill='#c62828'/>"
+        f"<text x='{x:.1f}' y='{y + 4:.1f}' font-size='10' fill='#fff' "
+        f"text-anchor='middle'>{n}</text>"
+        for n, (x, y) in enumerate(map(xy, stops), start=1)
+    ]
+    if base is not None:
+        bx, by = xy(base)
+        marks.insert(0, f"<rect x='{bx - 6:.1f}' y='{by - 6:.1f}' width='12' height='12'/>")
+    side = format_number(span / 1000, decimals=1)
+    scale_bar = f"<text x='{pad}' y='{size - 4}' font-size='9'>côté : {side} km</text>"
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}'>"
+        f"<polyline points='{path}' fill='none' stroke='#555' stroke-dasharray='4 3'/>"
+        f"{''.join(marks)}{scale_bar}</svg>"
+    )
+
+
+def _esc(text: object) -> str:
+    return html_escape(str(text), quote=True)
+
+
+def _why(reason: str) -> str:
+    return f"<br><small>Pourquoi : {_esc(reason)}</small>" if reason else ""
+
+
+def _slug(text: str) -> str:
+    """``"Équipe Caen"`` → ``"equipe-caen"`` (accents folded, for file names)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "equipe"

@@ -1,0 +1,197 @@
+"""What a visit is worth and which zones are due: the values of the weekly plan.
+
+* the **value** of a visit: the place's priority × its zone's priority score (the
+  "Où et quand" ranking) × the protected contact yield of the slot (the territory's
+  weekday × 2 h profile, :func:`territory.analysis.slots.contact_profile`), so that only
+  protected figures drive the plan;
+* the **reasons** of a visit, in French ("pourquoi"), shown on the page and the sheets;
+* the **zones to cover** in a week: every commune with a QPV each week, the rural
+  communes in turn once a month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from territory.rounds.model import _number_fr
+from territory.settings import Settings
+from territory.store import Workspace
+
+__all__ = [
+    "FIRST_SLOT",
+    "SLOT_MINUTES",
+    "commune_ranking",
+    "communes_with_qpv",
+    "coverage_zones",
+    "place_factor",
+    "place_reasons",
+    "place_values",
+    "slot_yield",
+    "visit_reason",
+]
+
+SLOT_MINUTES = 120
+"""Length of a slot of the values (minutes): the 2-hour slots of the contact profile."""
+FIRST_SLOT = 8 * 60
+"""Start of the first slot (minutes since midnight)."""
+
+
+def place_values(
+    ws: Workspace,
+    places: gpd.GeoDataFrame,
+    *,
+    settings: Settings,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    slots: int = 6,
+    ranking: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Value of a visit per place × day × 2-hour slot (from 8 h).
+
+    ``priorite`` × (0.5 + the zone's priority score / 100) × the slot's relative yield in
+    the territory's **protected** weekday × 2 h profile (0.5 where a slot is suppressed or
+    no contact is stored). Zones are communes (the ``zone`` column of the places);
+    ``ranking`` is :func:`commune_ranking`, computed when not given.
+    """
+    if ranking is None:
+        ranking = commune_ranking(ws, settings=settings)
+    factor = place_factor(places, ranking)
+    return factor[:, None, None] * slot_yield(ws, settings=settings, days=days, slots=slots)
+
+
+def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
+    """The communes' priority rank and score (index ``code``; empty without communes)."""
+    from territory.analysis.priority import priorities
+
+    if not ws.has("communes"):
+        return pd.DataFrame({"rang": [], "score": []}, index=pd.Index([], name="code"))
+    table = priorities(ws, settings=settings).table
+    return table.set_index("code")[["rang", "score"]]
+
+
+def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
+    """``priorite`` × (0.5 + the zone's score / 100): a visit's value before the slot."""
+    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
+    priority = pd.Series(priority, index=places.index).fillna(1.0).to_numpy(dtype=float)
+    zone = places.get("zone", pd.Series("", index=places.index)).astype(str)
+    score = zone.map(ranking["score"]).fillna(50.0).to_numpy(dtype=float)
+    return priority * (0.5 + score / 100)
+
+
+def slot_yield(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    slots: int = 6,
+) -> np.ndarray:
+    """Relative yield of each day × 2-hour slot, from 0.2 to 1, in the territory's
+    protected weekday profile (0.5 where a slot is suppressed or nothing is stored)."""
+    from territory.analysis.slots import contact_profile
+
+    yield_ = np.full((len(days), slots), 0.5)
+    if ws.has("contacts"):
+        profile = contact_profile(ws, settings=settings).table
+        counts = pd.to_numeric(profile["contacts"], errors="coerce")
+        top = counts.max()
+        for day_pos, day in enumerate(days):
+            for slot in range(slots):
+                start = (FIRST_SLOT + slot * SLOT_MINUTES) // 60
+                match = counts[(profile["jour"] == day) & (profile["debut"] == start)]
+                if len(match) and pd.notna(match.iloc[0]) and top:
+                    yield_[day_pos, slot] = 0.2 + 0.8 * float(match.iloc[0]) / float(top)
+    return yield_
+
+
+def place_reasons(
+    places: gpd.GeoDataFrame,
+    ranking: pd.DataFrame,
+    *,
+    weekly: Collection[str] = (),
+    due: Collection[str] = (),
+) -> pd.Series:
+    """Why each place is worth a visit, in French: its zone's coverage rule (``weekly``:
+    communes with a QPV; ``due``: other zones to cover this week), the zone's priority
+    rank and score, and the place's own priority when it is not 1.
+
+    Examples
+    --------
+    >>> places = gpd.GeoDataFrame({"zone": ["14118", "14200"], "priorite": [1, 2]},
+    ...                           geometry=[None, None])
+    >>> ranking = pd.DataFrame({"rang": [1, 2], "score": [81.4, 40.0]},
+    ...                        index=pd.Index(["14118", "14200"], name="code"))
+    >>> for reason in place_reasons(places, ranking, weekly={"14118"}):
+    ...     print(reason)
+    commune avec QPV : chaque semaine · commune n° 1 sur 2 (score 81)
+    commune n° 2 sur 2 (score 40) · priorité du lieu × 2
+    """
+    weekly, due = set(weekly), set(due)
+    zones = places.get("zone", pd.Series("", index=places.index)).astype(str)
+    priority = pd.to_numeric(places.get("priorite", 1.0), errors="coerce")
+    priority = pd.Series(priority, index=places.index).fillna(1.0)
+    reasons = []
+    for zone, weight in zip(zones, priority, strict=True):
+        parts = []
+        if zone in weekly:
+            parts.append("commune avec QPV : chaque semaine")
+        elif zone in due:
+            parts.append("zone à couvrir cette semaine (tour mensuel des communes rurales)")
+        if zone in ranking.index:
+            rank, score = ranking.at[zone, "rang"], ranking.at[zone, "score"]
+            parts.append(f"commune n° {int(rank)} sur {len(ranking)} (score {score:.0f})")
+        if weight != 1:
+            parts.append(f"priorité du lieu × {_number_fr(float(weight))}")
+        reasons.append(" · ".join(parts))
+    return pd.Series(reasons, index=places.index, dtype=str)
+
+
+def _slot_reason(slot_yield: float) -> str:
+    if slot_yield >= 0.7:
+        return "créneau fort (beaucoup de contacts à cette heure)"
+    if slot_yield < 0.45:
+        return "créneau calme (peu de contacts à cette heure)"
+    return ""
+
+
+def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -> list[str]:
+    """Zones (commune codes) to visit during the week of ``monday``.
+
+    The default rules of a lead: every commune holding a QPV **every week**, and every
+    rural commune (INSEE density level 5 to 7) **once a month**: the rural communes are
+    split, by code, into ``rural_every_weeks`` groups and the ISO week number picks the
+    group whose turn it is.
+    """
+    if not ws.has("communes"):
+        return []
+    communes = ws.read_table("communes", columns=["code", "densite"])
+    with_qpv = communes_with_qpv(ws)
+    rural = sorted(communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"])
+    turn = monday.isocalendar().week % rural_every_weeks
+    due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
+    return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+
+
+def communes_with_qpv(ws: Workspace) -> set[str]:
+    """Codes of the communes that hold (part of) a QPV."""
+    found: set[str] = set()
+    if ws.has("qpv"):
+        for text in ws.read_table("qpv", columns=["communes"])["communes"].fillna(""):
+            found |= {c.strip() for c in str(text).split(",") if c.strip()}
+    return found
+
+
+def visit_reason(place: pd.Series, value: float) -> str:
+    """The place's reasons (:func:`place_reasons`) and what the slot adds.
+
+    ``place`` is a row of the places with their ``pourquoi`` and ``valeur_lieu``
+    (:func:`place_factor`); ``value`` the visit's value.
+    """
+    reasons = [str(place.get("pourquoi", "") or "")]
+    factor = pd.to_numeric(place.get("valeur_lieu"), errors="coerce")
+    if pd.notna(factor) and factor > 0:
+        reasons.append(_slot_reason(value / float(factor)))
+    return " · ".join(r for r in reasons if r)
