@@ -142,8 +142,8 @@ def _measure_ours(
 
     from territory.ingest import import_file
     from territory.privacy.protect import protect_density
+    from territory.privacy.raw import contact_cell_counts
     from territory.store import Workspace
-    from territory.views import contact_cell_counts
 
     communes = _setup(communes_path)
     with tempfile.TemporaryDirectory(prefix="territory-bench-ours-") as tmp:

@@ -36,12 +36,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from territory.rounds.solver import (
-    Place,
-    Team,
-    plan_from_matrix,
-    travel_time_matrix,
-)
+from territory.rounds.geo import travel_time_matrix
+from territory.rounds.model import Place, Team
+from territory.rounds.solver import plan_from_matrix
 
 SIZES = (60, 120, 240)
 BUDGET_S = 10.0

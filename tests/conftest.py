@@ -22,7 +22,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
     """The demo workspace, built once per test session through the real importers."""
-    from territory.demo.build import build_demo_workspace
+    from territory.demo import build_demo_workspace
 
     path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
     build_demo_workspace(path, settings=settings)

@@ -1,4 +1,4 @@
-"""Sample files shared by several test modules: XLSX workbooks, contact exports, recorded BAN forms."""
+"""Sample files shared by test modules: XLSX workbooks, contact exports, recorded BAN forms."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def xlsx(sheets: dict[str, list[list[str]]]) -> bytes:
     return buffer.getvalue()
 
 
-def densityxlsx() -> bytes:
+def density_xlsx() -> bytes:
     """The INSEE workbook layout: a presentation sheet, then « Maille communale »."""
     table = """CODGEO;LIBGEO;DENS;LIBDENS;PMUN22;P1;P2;P3;DENS_AAV;LIBDENS_AAV;DENS7;LIBDENS7
 14118;Caen;1;Urbain dense;108200;94.1;5.9;0;1;Urbain dense;1;Grands centres urbains

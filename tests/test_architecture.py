@@ -103,7 +103,7 @@ def sources(src: Path) -> dict[str, Path]:
 
 
 def imports(name: str, path: Path, known: set[str]) -> Iterator[Import]:
-    """The imports of one module, resolved (``from a import b`` is ``a.b`` when that is a module)."""
+    """The imports of one module, resolved (``from a import b``: ``a.b`` when it is a module)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     top = {id(node) for node in tree.body}
@@ -366,7 +366,9 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
         ({"territory/cli.py": "from playwright.sync_api import sync_playwright\n"}, "playwright"),
         (
             {
-                "territory/analysis/s.py": 'def f(ws):\n    return ws.query("SELECT * FROM contacts")\n'
+                "territory/analysis/s.py": (
+                    'def f(ws):\n    return ws.query("SELECT * FROM contacts")\n'
+                )
             },
             "SQL on the contact tables",
         ),

@@ -21,6 +21,7 @@ import pytest
 import requests
 import responses
 import shapely
+from samples import density_xlsx
 
 from territory import Settings, ValidationError
 from territory.fetch import TOKEN_ENV, fetch_territory, select_communes

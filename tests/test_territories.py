@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from territory import Settings, ValidationError
 from territory.privacy.protect import SECONDARY
+from territory.privacy.raw import contact_cell_counts
 from territory.store import Workspace
 from territory.territories import (
     WHOLE_WORKSPACE,
@@ -32,7 +33,6 @@ from territory.territories import (
     territories_table,
 )
 from territory.views import (
-    contact_cell_counts,
     density_layer,
     map_layers,
     summary,

@@ -377,7 +377,7 @@ def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.io.contacts import purge, retention_cutoff
+    from territory.privacy.raw import purge, retention_cutoff
     from territory.store import Workspace
 
     months = settings.retention_months if args.older_than is None else _months(args.older_than)
@@ -587,6 +587,7 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.rounds import outputs
     from territory.rounds import week as plans
     from territory.store import Workspace
 
@@ -599,11 +600,11 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             raise ValidationError(f"aucun plan enregistré pour {args.week} : lancez « plan »")
         suffix = args.out.suffix.lower()
         if suffix == ".ics":
-            written = plans.write_ics(saved, args.out)
+            written = outputs.write_ics(saved, args.out)
         elif suffix == ".csv":
-            written = [plans.write_csv(saved, args.out)]
+            written = [outputs.write_csv(saved, args.out)]
         elif suffix in (".html", ".htm"):
-            written = [plans.write_sheet(saved, ws, args.out)]
+            written = [outputs.write_sheet(saved, ws, args.out)]
         else:
             raise ValidationError(
                 f"extension « {suffix} » non prise en charge (.ics, .csv, .html : feuille de route)"
@@ -619,7 +620,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     print(f"Semaine {saved.week}, version {saved.version} : {len(saved.visits)} visite(s)")
     for row in saved.visits.itertuples(index=False):
-        when = f"{plans.day_label(row.start):<14} {row.start:%H:%M}-{row.end:%H:%M}"
+        when = f"{outputs.day_label(row.start):<14} {row.start:%H:%M}-{row.end:%H:%M}"
         print(f"  {row.team:<20} {when}  {row.place_name}")
     for note in saved.notes:
         print(f"  note : {note}")

@@ -30,6 +30,7 @@ from territory.io import gtfs as mobility
 from territory.io.report import ImportReport
 from territory.privacy import raw
 from territory.privacy.pseudonyms import load_secret
+from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
 from territory.vocab import WEEKDAYS_FR
@@ -281,8 +282,8 @@ def _gtfs(
     if not save_stop_hours(ws, feed, today=today or date.today()):
         report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
     # Stop-to-stop hops and headways of the reference day (round planner).
-    if not mobility.save_transit_links(ws, feed, day=day):
-        h0, h1 = mobility.TRANSIT_HOURS
+    if not transit.save_transit_links(ws, feed, day=day):
+        h0, h1 = transit.TRANSIT_HOURS
         report.note(
             f"aucun horaire GTFS exploitable le {WEEKDAYS_FR[day.weekday()]} "
             f"{day:%d/%m/%Y} entre {h0} h et {h1} h : les temps en transports en commun des "

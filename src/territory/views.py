@@ -36,7 +36,6 @@ from territory.hours import format_hours_fr
 from territory.map.model import MapLayers
 from territory.privacy import published, raw
 from territory.privacy.protect import LEVEL_COMMUNE
-from territory.privacy.raw import contact_cell_counts
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
@@ -48,7 +47,6 @@ __all__ = [
     "DENSITY_COLUMNS",
     "LAYER_LABELS",
     "breakdown_choices",
-    "contact_cell_counts",  # re-exported from territory.privacy.raw for earlier callers
     "density_layer",
     "info",
     "layers_table",

@@ -339,7 +339,7 @@ def test_stop_hours_honour_calendar_and_stop_times() -> None:
 
 
 def test_stop_hours_match_departures_by_hour_on_the_demo_feed(tmp_path: Path) -> None:
-    from territory.demo.build import DemoScale, write_demo_sources
+    from territory.demo import DemoScale, write_demo_sources
     from territory.io.gtfs import read_gtfs
 
     sources = write_demo_sources(tmp_path, scale=DemoScale(contacts=50))

@@ -41,7 +41,7 @@ TUESDAY_17 = datetime(2026, 11, 3, 17)
 @pytest.fixture(scope="module")
 def hourly_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the demo workspace with the GTFS departures per hour stored."""
-    from territory.demo.build import DemoScale, write_demo_sources
+    from territory.demo import DemoScale, write_demo_sources
     from territory.io.gtfs import read_gtfs
 
     folder = tmp_path_factory.mktemp("priority")

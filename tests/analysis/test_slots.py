@@ -34,7 +34,7 @@ HOLIDAY_WEEK = date(2026, 11, 9)  # Wednesday 11 November is a public holiday
 
 @pytest.fixture(scope="module")
 def hourly_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from territory.demo.build import DemoScale, write_demo_sources
+    from territory.demo import DemoScale, write_demo_sources
     from territory.io.gtfs import read_gtfs
 
     folder = tmp_path_factory.mktemp("slots")

@@ -189,7 +189,7 @@ def test_counts_per_cell_stay_exact_through_every_write(
 ) -> None:
     from datetime import datetime
 
-    from territory.rounds.week import record_feedback
+    from territory.rounds.feedback import record_feedback
 
     settings = Settings(secret_path=tmp_path / "secret" / "key")
     ws = contact_workspace(tmp_path, communes)

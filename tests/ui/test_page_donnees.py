@@ -16,7 +16,7 @@ from conftest import demo_copy_without_territories, map_text
 from streamlit.testing.v1 import AppTest
 
 from territory import Settings
-from territory.demo.build import DemoScale, write_demo_sources
+from territory.demo import DemoScale, write_demo_sources
 from territory.ingest import KINDS
 from territory.store import Workspace
 from territory.territories import (

@@ -32,6 +32,7 @@ from territory.settings import Settings
 __all__ = [
     "feedback_fingerprints",
     "fingerprint_text",
+    "legacy_feedback_fingerprints",
     "load_secret",
     "person_pseudonyms",
     "row_fingerprints",
@@ -149,6 +150,18 @@ def feedback_fingerprints(secret: bytes, visit_key: str, status: str, n: int) ->
     texts = pa.array([f"retour|{visit_key}|{status}|{i}" for i in range(n)], type=pa.large_string())
     hashed = keyed_hashes(texts, siphash_key(secret, _FEEDBACK_PURPOSE))
     return [str(t) for t in fingerprint_text(hashed)]
+
+
+def legacy_feedback_fingerprints(secret: bytes, visit_key: str, status: str, n: int) -> list[str]:
+    """Fingerprints that round feedback was given before :func:`feedback_fingerprints`.
+
+    16 hex characters of HMAC-SHA256 of the same texts. Never written any more: only read,
+    so that recording a visit again also replaces numbers recorded before the change.
+    """
+    return [
+        hmac.digest(secret, f"retour|{visit_key}|{status}|{i}".encode(), "sha256")[:8].hex()
+        for i in range(max(n, 0))
+    ]
 
 
 def keyed_hashes(texts: pa.Array, key: str) -> npt.NDArray[np.uint64]:

@@ -1,20 +1,28 @@
 """Feedback of a visit: numbers of contacts by status, recorded as anonymised contacts.
 
-:func:`record_feedback` turns what a team saw at a visit into contact rows of the
-``contacts`` table (aggregated, no names), so that every figure drawn from them goes
-through the disclosure control like any imported contact.
+:func:`record_feedback` turns what a team saw at a visit into contact rows written by
+the one contact writer (:func:`territory.privacy.raw.append_contacts`), fingerprinted by
+the one scheme (:func:`territory.privacy.pseudonyms.feedback_fingerprints`), aggregated and
+without names, so that every figure drawn from them goes through the disclosure control
+like any imported contact.
 """
 
 from __future__ import annotations
-
-import hmac
 
 import numpy as np
 import pandas as pd
 
 from territory._errors import ValidationError
+from territory.grid import cell_ids_from_lonlat
+from territory.privacy.pseudonyms import (
+    feedback_fingerprints,
+    legacy_feedback_fingerprints,
+    load_secret,
+)
+from territory.privacy.raw import STORED_COLUMNS, append_contacts, delete_contacts
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.vocab import STATUSES, UNKNOWN
 
 __all__ = ["FEEDBACK_MAX", "record_feedback"]
 
@@ -39,10 +47,6 @@ def record_feedback(
     retention purge applies. Recording the same visit again replaces its numbers.
     Returns the number of contacts now recorded for the visit.
     """
-    from territory.grid import cell_ids_from_lonlat
-    from territory.io.contacts import STORED_COLUMNS, load_secret
-    from territory.vocab import STATUSES, UNKNOWN
-
     unknown = [s for s in counts if s not in STATUSES]
     wrong = [f"{s} : {n}" for s, n in counts.items() if not 0 <= int(n) <= FEEDBACK_MAX]
     if unknown or wrong:
@@ -53,15 +57,16 @@ def record_feedback(
     secret = load_secret(settings)
     start = visit["start"]
     key = f"{week}|{visit['team']}|{visit['place']}|{start.isoformat()}"
-
-    def prints(status: str, n: int) -> list[str]:
-        return [_keyed(secret, f"retour|{key}|{status}|{i}") for i in range(n)]
-
-    if ws.has("contacts"):  # replace what was recorded before for this visit
-        old = [f for status in STATUSES for f in prints(status, FEEDBACK_MAX)]
-        for chunk in range(0, len(old), 900):
-            part = old[chunk : chunk + 900]
-            ws.delete_rows("contacts", f"fingerprint IN ({','.join('?' * len(part))})", tuple(part))
+    # replace what was recorded before for this visit (also under the scheme used before)
+    delete_contacts(
+        ws,
+        (
+            fingerprint
+            for status in STATUSES
+            for recorded in (feedback_fingerprints, legacy_feedback_fingerprints)
+            for fingerprint in recorded(secret, key, status, FEEDBACK_MAX)
+        ),
+    )
     cell = str(cell_ids_from_lonlat(np.array([visit["lon"]]), np.array([visit["lat"]]))[0])
     commune = _commune_at(ws, float(visit["lon"]), float(visit["lat"]))
     if commune is None:
@@ -80,19 +85,17 @@ def record_feedback(
             "fingerprint": fingerprint,
         }
         for status, n in counts.items()
-        for fingerprint in prints(status, int(n))
+        for fingerprint in feedback_fingerprints(secret, key, status, int(n))
     ]
-    if rows:
-        table = pd.DataFrame(rows, columns=STORED_COLUMNS).astype({"hour": "int64"})
-        ws.write_table(
-            "contacts",
-            table,
-            source="retours de tournée",
-            vintage=week,
-            licence="données de l'équipe (agrégées)",
-            append=True,
-        )
-    return len(rows)
+    if not rows:
+        return 0
+    return append_contacts(
+        ws,
+        pd.DataFrame(rows, columns=STORED_COLUMNS),
+        source="retours de tournée",
+        vintage=week,
+        licence="données de l'équipe (agrégées)",
+    )
 
 
 def _commune_at(ws: Workspace, lon: float, lat: float) -> str | None:
@@ -102,8 +105,3 @@ def _commune_at(ws: Workspace, lon: float, lat: float) -> str | None:
     communes = ws.read_layer("communes", columns=["code"])
     hit = communes[communes.geometry.intersects(shapely.Point(lon, lat))]
     return None if hit.empty else str(hit["code"].iloc[0])
-
-
-def _keyed(secret: bytes, text: str) -> str:
-    """16 hex characters of HMAC-SHA256: the fingerprint of a contact from feedback."""
-    return hmac.digest(secret, text.encode("utf-8"), "sha256")[:8].hex()
