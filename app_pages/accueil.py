@@ -6,15 +6,9 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.store import Workspace
-from territory.ui.common import (
-    cached_info,
-    cached_summary,
-    demo_banner,
-    known_workspaces,
-    settings,
-    territory_selector,
-)
-from territory.ui.state import Keys
+from territory.ui.accueil import key_figures, workspace_picker
+from territory.ui.common import demo_banner, territory_selector
+from territory.ui.loaders import cached_info, cached_summary, settings
 from territory.views import layers_table
 
 st.title("Planifier l'aller-vers")
@@ -22,19 +16,7 @@ st.caption(
     "Où et quand aller à la rencontre des jeunes et des personnes que plus aucun guichet ne voit."
 )
 
-OTHER = "Autre fichier…"
-choices = [*known_workspaces(st.session_state[Keys.WORKSPACE]), OTHER]
-picked = st.selectbox(
-    "Espace de travail",
-    choices,
-    key=Keys.W_WORKSPACE_CHOICE,
-    help="Un fichier unique (.gpkg) qui contient les couches du territoire ; "
-    "QGIS l'ouvre directement.",
-)
-if picked == OTHER:
-    picked = st.text_input("Chemin du fichier .gpkg", key=Keys.W_WORKSPACE)
-st.session_state[Keys.WORKSPACE] = picked
-
+picked = workspace_picker()
 try:
     ws = Workspace.open(Path(picked))
     territory = territory_selector(ws)
@@ -49,20 +31,7 @@ except TerritoryError as exc:
 
 demo_banner(ws)
 st.subheader(" — ".join(str(n) for n in (figures["name"], figures["territory"]) if n))
-population = figures["population"]
-cols = st.columns(6)
-cols[0].metric("Communes", f"{figures['communes']:,}".replace(",", "\u202f"))
-cols[1].metric("QPV", figures["qpv"])
-cols[2].metric(
-    "Population", "—" if population is None else f"{population:,}".replace(",", "\u202f")
-)
-cols[3].metric("Partenaires", figures["partners"])
-cols[4].metric("Arrêts de transport", figures["stops"])
-cols[5].metric(
-    "Contacts (protégés)",
-    str(figures["contacts"]),
-    help=f"Total arrondi à {settings().rounding} ; jamais de nombre entre 1 et {settings().k - 1}.",
-)
+key_figures(figures, settings=settings())
 
 st.page_link("app_pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
 st.page_link(

@@ -1,22 +1,13 @@
 """Map page: QPV, communes by density class, protected contact density, partners, transit."""
 
 import streamlit as st
-from streamlit_folium import st_folium
 
-from territory.map.build import RETURNED_OBJECTS, zone_from_click
+from territory.map.build import RETURNED_OBJECTS
 from territory.territories import WHOLE_WORKSPACE
-from territory.ui.common import (
-    base_url_path,
-    cached_layers,
-    cached_legend,
-    cached_map,
-    current_territory,
-    demo_banner,
-    settings,
-    workspace_or_stop,
-)
-from territory.ui.state import Keys
-from territory.views import zone_details
+from territory.ui.carte import basemap_toggle, zone_panel
+from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
+from territory.ui.loaders import cached_legend, cached_map, settings
+from territory.ui.mapview import show_map
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -25,15 +16,7 @@ k = settings().k
 territory = current_territory(ws)
 key = (str(ws.path), ws.version, k)
 st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
-
-with st.sidebar:
-    basemap = st.toggle(
-        "Fond de carte OpenStreetMap (internet)",
-        value=st.session_state[Keys.BASEMAP],
-        key=Keys.W_BASEMAP,
-        help="Sans internet, la carte reste lisible sur fond gris.",
-    )
-    st.session_state[Keys.BASEMAP] = basemap
+basemap = basemap_toggle()
 
 
 @st.fragment
@@ -46,25 +29,14 @@ def map_and_panel() -> None:
         # on first use) held the map back by about 0.3 s.
         st.html(cached_legend(*key, territory))
     with left:
-        fmap = cached_map(*key, basemap, base_url_path(), territory)
-        returned = st_folium(
-            fmap,
+        returned = show_map(
+            cached_map(*key, basemap, base_url_path(), territory),
             key="territory_map",
             height=620,
-            use_container_width=True,
-            returned_objects=list(RETURNED_OBJECTS),
+            returned_objects=RETURNED_OBJECTS,
         )
     with panel:
-        clicked = zone_from_click(returned)
-        if clicked:
-            st.session_state[Keys.SELECTED_ZONE] = clicked
-        selected = st.session_state[Keys.SELECTED_ZONE]
-        if selected:
-            details = zone_details(cached_layers(*key, territory), *selected, k=k)
-            st.subheader(details["title"])
-            st.table(details["rows"])
-        else:
-            st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
+        zone_panel(returned, path=key[0], version=key[1], k=k, territory=territory)
 
 
 map_and_panel()

@@ -2,34 +2,10 @@
 
 import streamlit as st
 
-from territory import TerritoryError
-from territory.crs import METRIC_CRS
-from territory.fetch import fetch_territory
-from territory.territories import choices, define_territory, delete_territory, territories_table
-from territory.ui.common import (
-    cached_info,
-    cached_territory_names,
-    demo_banner,
-    flash,
-    import_contacts_upload,
-    import_kinds,
-    import_label,
-    import_upload,
-    settings,
-    show_contacts_import,
-    show_flash,
-    show_import_report,
-    workspace_or_stop,
-)
-from territory.ui.state import Keys
+from territory.ui.common import demo_banner, show_flash, workspace_or_stop
+from territory.ui.donnees import fetch_form, import_form, territories_section
+from territory.ui.loaders import cached_info, settings
 from territory.views import layers_table
-
-DEFINE_EMPTY = {
-    Keys.W_DEFINE_NAME: "",
-    Keys.W_DEFINE_EPCI: [],
-    Keys.W_DEFINE_COMMUNES: [],
-    Keys.W_DEFINE_QPV: [],
-}
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -40,108 +16,12 @@ st.subheader("Couches de l'espace de travail")
 layers_box = st.container()  # filled at the end: an import below changes the layers
 
 st.subheader("Importer un fichier")
-with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
-    upload = st.file_uploader("Fichier", key=Keys.W_IMPORT_FILE)
-    kind = st.selectbox(
-        "Type de données", import_kinds(), format_func=import_label, key=Keys.W_IMPORT_KIND
-    )
-    left, middle, right = st.columns(3)
-    vintage = left.text_input("Millésime (facultatif)", key=Keys.W_IMPORT_VINTAGE)
-    licence = middle.text_input("Licence (facultatif)", key=Keys.W_IMPORT_LICENCE)
-    crs = right.text_input(
-        "Système de coordonnées (facultatif)",
-        key=Keys.W_IMPORT_CRS,
-        placeholder=METRIC_CRS,
-        help="Seulement pour un fichier géographique qui n'en déclare pas.",
-    )
-    imported = st.form_submit_button("Importer", icon=":material/upload:")
-if imported and upload is None:
-    st.warning("Choisissez d'abord un fichier à importer.")
-elif imported and upload is not None:
-    try:
-        with st.spinner("Import en cours…"):
-            if kind == "contacts":  # refused rows are offered for download, never stored
-                done = import_contacts_upload(
-                    ws, upload.name, upload.getvalue(), settings=settings()
-                )
-                show_contacts_import(done, upload.name)
-            else:
-                report = import_upload(
-                    ws, str(kind), upload.name, upload.getvalue(), settings=settings(),
-                    vintage=vintage, licence=licence, crs=crs,
-                )  # fmt: skip
-                show_import_report(report)
-    except TerritoryError as exc:
-        st.error(f"Import impossible : {exc}")
-
-with st.expander(
-    "Télécharger les données officielles (internet)", icon=":material/cloud_download:"
-):
-    with st.form(Keys.W_FETCH_FORM):
-        dep = st.text_input("Département", key=Keys.W_FETCH_DEP, placeholder="14")
-        epci = st.text_input(
-            "EPCI (SIREN, facultatif)",
-            key=Keys.W_FETCH_EPCI,
-            help="Plusieurs codes séparés par des virgules.",
-        )
-        fetch = st.form_submit_button("Télécharger et importer", icon=":material/download:")
-    if fetch:
-        with st.status("Téléchargement des sources officielles…", expanded=True) as status:
-            try:
-                reports = fetch_territory(
-                    ws,
-                    departement=dep.strip().upper(),
-                    settings=settings(),
-                    epci=[c.strip() for c in epci.split(",") if c.strip()],
-                    progress=status.write,
-                )
-            except TerritoryError as exc:
-                status.update(label="Téléchargement impossible", state="error")
-                st.error(str(exc))
-            else:
-                status.update(label="Données téléchargées et importées", state="complete")
-                for report in reports:
-                    show_import_report(report)
+import_form(ws, settings=settings())
+fetch_form(ws, settings=settings())
 
 st.subheader("Territoires du programme")
 st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
-table = territories_table(ws)
-if table.empty:
-    st.info("Aucun territoire défini : tout l'espace de travail est étudié.")
-else:
-    st.dataframe(table, hide_index=True, width="stretch")
-
-options = choices(ws)
-with st.form(Keys.W_DEFINE_FORM):
-    name = st.text_input("Nom du nouveau territoire", key=Keys.W_DEFINE_NAME)
-    picked = {
-        kind: st.multiselect(
-            label, list(labels), format_func=labels.get, key=key, placeholder="Choisir…"
-        )
-        for kind, label, labels, key in (
-            ("epci", "EPCI", options.epci, Keys.W_DEFINE_EPCI),
-            ("communes", "Communes", options.communes, Keys.W_DEFINE_COMMUNES),
-            ("qpv", "QPV", options.qpv, Keys.W_DEFINE_QPV),
-        )
-    }
-    if st.form_submit_button("Enregistrer le territoire", icon=":material/add_location_alt:"):
-        try:
-            defined = define_territory(ws, name, **picked)
-        except TerritoryError as exc:
-            st.error(f"Territoire non enregistré : {exc}")
-        else:
-            flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
-
-if names := cached_territory_names(str(ws.path), ws.version):
-    with st.form(Keys.W_DELETE_FORM):
-        doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
-        if st.form_submit_button("Supprimer", icon=":material/delete:"):
-            try:  # deleted meanwhile from another tab or the command line?
-                delete_territory(ws, str(doomed))
-            except TerritoryError as exc:
-                st.error(f"Suppression impossible : {exc}")
-            else:
-                flash(f"Territoire « {doomed} » supprimé.")
+territories_section(ws)
 
 with layers_box:
     layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]

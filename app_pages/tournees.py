@@ -14,7 +14,8 @@ from territory.rounds.week import (
     save_plan,
     week_grid,
 )
-from territory.ui.common import demo_banner, settings, show_flash, workspace_or_stop
+from territory.ui.common import demo_banner, show_flash, workspace_or_stop
+from territory.ui.loaders import settings
 from territory.ui.state import Keys
 from territory.ui.tournees import (
     apply_edits,

@@ -25,8 +25,8 @@ from territory.territories import (
     list_territories,
     resolve,
 )
-from territory.ui.common import IMPORT_LABELS, import_kinds, import_upload
 from territory.ui.state import Keys
+from territory.ui.uploads import IMPORT_LABELS, import_kinds, import_upload
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "app_pages/donnees.py"

@@ -6,11 +6,11 @@ other pages rely on.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
-DEFAULT_WORKSPACE = "workspaces/demo.gpkg"
+from territory.settings import Settings
+
+__all__ = ["Keys", "init_session_state"]
 
 
 class Keys:
@@ -82,9 +82,9 @@ class Keys:
 
 
 def init_session_state() -> None:
-    """Set every key once per session (``TERRITORY_WORKSPACE`` picks the workspace)."""
+    """Set every key once per session (``Settings.workspace`` is the first workspace)."""
     defaults = {
-        Keys.WORKSPACE: os.environ.get("TERRITORY_WORKSPACE", DEFAULT_WORKSPACE),
+        Keys.WORKSPACE: str(Settings.from_env().workspace),
         Keys.SELECTED_ZONE: None,
         Keys.BASEMAP: False,
         Keys.TERRITORY: None,

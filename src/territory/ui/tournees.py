@@ -13,15 +13,17 @@ import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
-from territory.map.build import MapLayers, territory_map
+from territory.map.build import RETURNED_OBJECTS
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
     TEAMS,
     WeekPlan,
     add_places,
-    candidate_places,
+    day_label,
+    move_visit,
     new_place,
+    record_feedback,
     remove_places,
     save_teams,
     write_csv,
@@ -29,9 +31,22 @@ from territory.rounds.week import (
     write_sheet,
 )
 from territory.store import Workspace
-from territory.ui.common import base_url_path, cached_layers, flash, settings
+from territory.ui.common import base_url_path, flash
+from territory.ui.loaders import cached_places, cached_places_map, cached_route_map, settings
+from territory.ui.mapview import show_map
 from territory.ui.state import Keys
-from territory.vocab import KINDS
+from territory.vocab import KINDS, STATUSES
+
+__all__ = [
+    "apply_edits",
+    "feedback_form",
+    "places_panel",
+    "plan_downloads",
+    "replace_visits",
+    "route_map",
+    "teams_editor",
+    "visits_editor",
+]
 
 
 def teams_editor(ws: Workspace) -> None:
@@ -102,9 +117,6 @@ def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
 
 def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     """Record what a visit gave: contacts by status, aggregated (no names)."""
-    from territory.rounds.week import day_label, record_feedback
-    from territory.vocab import STATUSES
-
     visits = plan.visits
     labels = {
         i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
@@ -140,35 +152,27 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
 
 def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     """The rounds of the plan (one day, or the whole week) on the map component."""
-    from streamlit_folium import st_folium
-
-    from territory.map.build import RETURNED_OBJECTS, legend_html
-    from territory.rounds.week import route_layer
-
-    routes = route_layer(plan, ws, day=day)
-    if routes.empty:
+    drawn = cached_route_map(
+        str(ws.path), ws.version, settings().k, base_url_path(), plan.week, day
+    )
+    if drawn is None:
         st.info("Aucune visite ce jour-là.")
         return
-    qpv = cached_layers(str(ws.path), ws.version, settings().k).qpv
-    layers = MapLayers(routes=routes, qpv=qpv)
-    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
+    rendered, legend = drawn
     left, right = st.columns([3, 1])
     with left:
-        st_folium(
-            fmap,
+        show_map(
+            rendered,
             key=f"routes_{plan.week}_{plan.version}_{day}",
             height=460,
-            use_container_width=True,
-            returned_objects=list(RETURNED_OBJECTS),
+            returned_objects=RETURNED_OBJECTS,
         )
     with right:
-        st.html(legend_html(layers, k=settings().k))
+        st.html(legend)
 
 
 def visits_editor(plan: WeekPlan) -> pd.DataFrame:
     """The plan's visits in an editable table: lock, new start time, delete a row."""
-    from territory.rounds.week import day_label
-
     view = plan.visits.assign(
         jour=plan.visits["start"].map(day_label),
         debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
@@ -196,8 +200,6 @@ def visits_editor(plan: WeekPlan) -> pd.DataFrame:
 
 def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
     """The plan's visits after the editor: deleted rows gone, locks and moves applied."""
-    from territory.rounds.week import move_visit
-
     rows = edited.index.intersection(plan.visits.index)  # deleted rows are gone
     visits = plan.visits.loc[rows].assign(locked=edited.loc[rows, "locked"].astype(bool))
     for index in rows:
@@ -207,18 +209,8 @@ def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ places
-@st.cache_data(max_entries=8)
-def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
-    """The candidate places: stored, else suggested (``rounds.week.candidate_places``)."""
-    return candidate_places(Workspace.open(path))
-
-
 def places_panel(ws: Workspace) -> None:
     """The candidate places on a map: click to place a new one, or remove some."""
-    from streamlit_folium import st_folium
-
-    from territory.map.build import legend_html
-
     try:
         places = cached_places(str(ws.path), ws.version)
     except TerritoryError as exc:  # no place stored, nothing to suggest from
@@ -230,21 +222,17 @@ def places_panel(ws: Workspace) -> None:
         f"{0 if places is None else len(places)} lieu(x) {origin}. Cliquez sur la carte pour "
         "placer un nouveau lieu, puis complétez le formulaire."
     )
-    layers = MapLayers(
-        communes=cached_layers(str(ws.path), ws.version, settings().k).communes, places=places
-    )
-    fmap = territory_map(layers, asset_base=f"{base_url_path()}/app/static", k=settings().k)
+    rendered, legend = cached_places_map(str(ws.path), ws.version, settings().k, base_url_path())
     left, right = st.columns([3, 1])
     with left:
-        clicked = st_folium(
-            fmap,
+        clicked = show_map(
+            rendered,
             key=f"{Keys.W_PLACES_MAP}_{ws.version}",
             height=420,
-            use_container_width=True,
             returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
         )
     with right:
-        st.html(legend_html(layers, k=settings().k))
+        st.html(legend)
     point = (clicked or {}).get("last_clicked")
     if point and point != st.session_state.get(Keys.PLACE_CLICK):
         # A new click fills the form's position; typed coordinates stay until then.

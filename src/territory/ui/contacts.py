@@ -1,0 +1,83 @@
+"""The "Contacts" page's widgets: the export's upload (preview, column mapping, import)
+and the density's one filter."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from territory import Settings, TerritoryError
+from territory.io.contacts import FIELD_LABELS
+from territory.store import Workspace
+from territory.ui.state import Keys
+from territory.ui.uploads import import_contacts_upload, preview_upload, show_contacts_import
+from territory.views import BREAKDOWNS
+
+__all__ = ["NONE", "contacts_upload", "density_filter"]
+
+NONE = "—"
+"""The "no column" and "no filter" choice."""
+
+
+def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
+    """Upload an export, preview it, map its columns, then import and anonymise it."""
+    upload = st.file_uploader(
+        "Fichier CSV ou XLSX", type=["csv", "txt", "xlsx"], key=Keys.W_CONTACTS_FILE
+    )
+    if upload is None:
+        return
+    try:
+        preview = preview_upload(upload.name, upload.getvalue())
+    except TerritoryError as exc:
+        st.error(f"Fichier illisible : {exc}")
+        st.stop()
+    st.caption("Aperçu des premières lignes (rien n'est encore enregistré).")
+    st.dataframe(preview.rows, hide_index=True, width="stretch")
+    with st.form(Keys.W_CONTACTS_FORM):
+        st.markdown("**Colonnes** : reconnues automatiquement, modifiables.")
+        columns = [NONE, *preview.rows.columns]
+        mapping = {}
+        for box, (field, label) in zip(st.columns(3) * 5, FIELD_LABELS.items(), strict=False):
+            found = preview.found.get(field)
+            choice = box.selectbox(
+                label,
+                columns,
+                index=columns.index(found) if found in columns else 0,
+                key=f"{Keys.W_CONTACTS_FIELD}_{field}",
+            )
+            if choice != NONE:
+                mapping[field] = str(choice)
+        submitted = st.form_submit_button("Importer et anonymiser", icon=":material/upload:")
+    if submitted:
+        try:
+            with st.spinner("Import et anonymisation…"):
+                done = import_contacts_upload(
+                    ws, upload.name, upload.getvalue(), settings=settings, mapping=mapping
+                )
+        except TerritoryError as exc:
+            st.error(f"Import impossible : {exc}")
+        else:
+            show_contacts_import(done, upload.name)
+
+
+def density_filter(choices: dict[str, list[str]]) -> tuple[str, str] | None:
+    """One filter of the density (:data:`territory.views.BREAKDOWNS`) and its value.
+
+    Stops the page with a message when a filter is chosen but no contact is stored.
+    """
+    left, right = st.columns(2)
+    by = left.selectbox(
+        "Filtre",
+        [NONE, *BREAKDOWNS],
+        format_func=lambda b: BREAKDOWNS.get(b, "Aucun"),
+        key=Keys.W_CONTACTS_FILTER,
+        help="Un seul filtre à la fois, sur des périodes fixes (trimestres) : deux vues ne "
+        "peuvent jamais être soustraites pour isoler quelques personnes.",
+    )
+    if by == NONE:
+        return None
+    values = choices.get(str(by), [])
+    if not values:
+        st.info("Aucun contact enregistré : importez d'abord un export.")
+        st.stop()
+    value = right.selectbox("Valeur", values, key=f"{Keys.W_CONTACTS_VALUE}_{by}")
+    return (str(by), str(value))

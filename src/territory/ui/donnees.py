@@ -1,0 +1,146 @@
+"""The "Données" page's widgets: the import form, the official data download, the
+programme territories (table, definition, deletion)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from territory import Settings, TerritoryError
+from territory.crs import METRIC_CRS
+from territory.fetch import fetch_territory
+from territory.store import Workspace
+from territory.territories import choices, define_territory, delete_territory, territories_table
+from territory.ui.common import flash
+from territory.ui.loaders import cached_territory_names
+from territory.ui.state import Keys
+from territory.ui.uploads import (
+    import_contacts_upload,
+    import_kinds,
+    import_label,
+    import_upload,
+    show_contacts_import,
+    show_import_report,
+)
+
+__all__ = ["DEFINE_EMPTY", "fetch_form", "import_form", "territories_section"]
+
+DEFINE_EMPTY = {
+    Keys.W_DEFINE_NAME: "",
+    Keys.W_DEFINE_EPCI: [],
+    Keys.W_DEFINE_COMMUNES: [],
+    Keys.W_DEFINE_QPV: [],
+}
+"""The territory form's widgets, empty again after a territory is saved."""
+
+
+def import_form(ws: Workspace, *, settings: Settings) -> None:
+    """Import a file of any kind, with its vintage, licence and CRS; show the report."""
+    with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
+        upload = st.file_uploader("Fichier", key=Keys.W_IMPORT_FILE)
+        kind = st.selectbox(
+            "Type de données", import_kinds(), format_func=import_label, key=Keys.W_IMPORT_KIND
+        )
+        left, middle, right = st.columns(3)
+        vintage = left.text_input("Millésime (facultatif)", key=Keys.W_IMPORT_VINTAGE)
+        licence = middle.text_input("Licence (facultatif)", key=Keys.W_IMPORT_LICENCE)
+        crs = right.text_input(
+            "Système de coordonnées (facultatif)",
+            key=Keys.W_IMPORT_CRS,
+            placeholder=METRIC_CRS,
+            help="Seulement pour un fichier géographique qui n'en déclare pas.",
+        )
+        imported = st.form_submit_button("Importer", icon=":material/upload:")
+    if imported and upload is None:
+        st.warning("Choisissez d'abord un fichier à importer.")
+    elif imported and upload is not None:
+        try:
+            with st.spinner("Import en cours…"):
+                if kind == "contacts":  # refused rows are offered for download, never stored
+                    done = import_contacts_upload(
+                        ws, upload.name, upload.getvalue(), settings=settings
+                    )
+                    show_contacts_import(done, upload.name)
+                else:
+                    report = import_upload(
+                        ws, str(kind), upload.name, upload.getvalue(), settings=settings,
+                        vintage=vintage, licence=licence, crs=crs,
+                    )  # fmt: skip
+                    show_import_report(report)
+        except TerritoryError as exc:
+            st.error(f"Import impossible : {exc}")
+
+
+def fetch_form(ws: Workspace, *, settings: Settings) -> None:
+    """Download and import a département's official data (internet), in an expander."""
+    with st.expander(
+        "Télécharger les données officielles (internet)", icon=":material/cloud_download:"
+    ):
+        with st.form(Keys.W_FETCH_FORM):
+            dep = st.text_input("Département", key=Keys.W_FETCH_DEP, placeholder="14")
+            epci = st.text_input(
+                "EPCI (SIREN, facultatif)",
+                key=Keys.W_FETCH_EPCI,
+                help="Plusieurs codes séparés par des virgules.",
+            )
+            fetch = st.form_submit_button("Télécharger et importer", icon=":material/download:")
+        if not fetch:
+            return
+        with st.status("Téléchargement des sources officielles…", expanded=True) as status:
+            try:
+                reports = fetch_territory(
+                    ws,
+                    departement=dep.strip().upper(),
+                    settings=settings,
+                    epci=[c.strip() for c in epci.split(",") if c.strip()],
+                    progress=status.write,
+                )
+            except TerritoryError as exc:
+                status.update(label="Téléchargement impossible", state="error")
+                st.error(str(exc))
+            else:
+                status.update(label="Données téléchargées et importées", state="complete")
+                for report in reports:
+                    show_import_report(report)
+
+
+def territories_section(ws: Workspace) -> None:
+    """The programme territories: their table, a form to define one, one to delete one."""
+    table = territories_table(ws)
+    if table.empty:
+        st.info("Aucun territoire défini : tout l'espace de travail est étudié.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+
+    options = choices(ws)
+    with st.form(Keys.W_DEFINE_FORM):
+        name = st.text_input("Nom du nouveau territoire", key=Keys.W_DEFINE_NAME)
+        picked = {
+            kind: st.multiselect(
+                label, list(labels), format_func=labels.__getitem__, key=key, placeholder="Choisir…"
+            )
+            for kind, label, labels, key in (
+                ("epci", "EPCI", options.epci, Keys.W_DEFINE_EPCI),
+                ("communes", "Communes", options.communes, Keys.W_DEFINE_COMMUNES),
+                ("qpv", "QPV", options.qpv, Keys.W_DEFINE_QPV),
+            )
+        }
+        if st.form_submit_button("Enregistrer le territoire", icon=":material/add_location_alt:"):
+            try:
+                defined = define_territory(
+                    ws, name, epci=picked["epci"], communes=picked["communes"], qpv=picked["qpv"]
+                )
+            except TerritoryError as exc:
+                st.error(f"Territoire non enregistré : {exc}")
+            else:
+                flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
+
+    if names := cached_territory_names(str(ws.path), ws.version):
+        with st.form(Keys.W_DELETE_FORM):
+            doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
+            if st.form_submit_button("Supprimer", icon=":material/delete:"):
+                try:  # deleted meanwhile from another tab or the command line?
+                    delete_territory(ws, str(doomed))
+                except TerritoryError as exc:
+                    st.error(f"Suppression impossible : {exc}")
+                else:
+                    flash(f"Territoire « {doomed} » supprimé.")

@@ -1,0 +1,277 @@
+"""Every cached loader of the app: the only ``st.cache_data`` / ``st.cache_resource`` uses.
+
+Loaders are keyed on hashable inputs: the workspace file, its version (bumped by every
+write, territory definitions and plans included), ``k``, the programme territory
+(``None`` for the whole workspace) and the page's options.
+
+Caches are shared by every session of the server, each in its own thread, so nothing a
+cache holds may be changed by its users:
+
+* ``st.cache_data`` hands each call its own copy (unpickled): frames and layers;
+* ``st.cache_resource`` hands out the object it holds, to every session at once. It
+  keeps only immutable values (:class:`~territory.settings.Settings`, rendered maps:
+  :class:`~territory.ui.mapview.RenderedMap`, strings) and the zone indicators and slots
+  (:class:`~territory.analysis.priority.ZoneIndicators`,
+  :class:`~territory.analysis.slots.WhenResult`: frozen dataclasses, costly to copy on
+  every rerun), which the pages and :func:`territory.analysis.priority.rank_zones` only
+  read (with pandas' copy-on-write, a frame derived from them is a copy).
+
+A ``folium.Map`` is never cached: ``st_folium`` changes the map it renders. The map
+loaders build and render a map of their own once (:func:`~territory.ui.mapview.render_map`)
+and cache the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import geopandas as gpd
+import streamlit as st
+
+from territory import Settings, TerritoryError
+from territory.analysis.indicators import ZoneKind
+from territory.analysis.priority import (
+    Weights,
+    ZoneIndicators,
+    load_weights,
+    rank_zones,
+    zone_indicators,
+)
+from territory.analysis.slots import WhenResult, when
+from territory.export import ranking_layer
+from territory.map.build import MapLayers, legend_html, territory_map
+from territory.rounds.week import candidate_places, load_plan, route_layer
+from territory.store import Workspace
+from territory.territories import list_territories
+from territory.ui.mapview import RenderedMap, render_map
+from territory.views import breakdown_choices, info, map_layers, summary
+
+__all__ = [
+    "cached_breakdown_choices",
+    "cached_indicators",
+    "cached_info",
+    "cached_layers",
+    "cached_legend",
+    "cached_map",
+    "cached_places",
+    "cached_places_map",
+    "cached_route_map",
+    "cached_saved_weights",
+    "cached_score_map",
+    "cached_summary",
+    "cached_territory_names",
+    "cached_when",
+    "contact_layers",
+    "settings",
+]
+
+
+@st.cache_resource
+def settings() -> Settings:
+    """Settings read once from the environment (frozen: shared safely)."""
+    return Settings.from_env()
+
+
+# ------------------------------------------------------------------ figures and lists
+@st.cache_data(max_entries=16, show_spinner="Chargement des couches…")
+def cached_summary(
+    path: str, version: int, k: int, territory: str | None = None
+) -> dict[str, object]:
+    """Home-page figures, keyed on the workspace file, its version, k and the territory."""
+    return summary(Workspace.open(path), settings=settings(), territory=territory)
+
+
+@st.cache_data(max_entries=16)
+def cached_territory_names(path: str, version: int) -> list[str]:
+    """Names of the programme territories defined in the workspace."""
+    return [t.name for t in list_territories(Workspace.open(path))]
+
+
+@st.cache_data(max_entries=16)
+def cached_breakdown_choices(path: str, version: int) -> dict[str, list[str]]:
+    """The density filters' values (:func:`territory.views.breakdown_choices`)."""
+    return breakdown_choices(Workspace.open(path))
+
+
+@st.cache_data(max_entries=16)
+def cached_info(path: str, version: int, k: int) -> dict[str, object]:
+    """Layers with their sources and vintages (:func:`territory.views.info`)."""
+    return info(Workspace.open(path), settings=settings())
+
+
+# ------------------------------------------------------------------ Carte, Contacts
+@st.cache_data(max_entries=8, show_spinner="Chargement des couches…")
+def cached_layers(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+) -> MapLayers:
+    """Map layers (contact density already protected), keyed like :func:`cached_summary`
+    and on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered)."""
+    return map_layers(
+        Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
+    )
+
+
+def contact_layers(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+) -> MapLayers:
+    """Communes, QPV and the (filtered) protected density: the Contacts page's map."""
+    layers = cached_layers(path, version, k, territory, breakdown)
+    return dataclasses.replace(layers, partners=None, stops=None, service_gaps=None)
+
+
+def _layers(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    breakdown: tuple[str, str] | None,
+    contacts_only: bool,
+) -> MapLayers:
+    if contacts_only:
+        return contact_layers(path, version, k, territory, breakdown)
+    return cached_layers(path, version, k, territory, breakdown)
+
+
+@st.cache_resource(max_entries=16)
+def cached_legend(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+    contacts_only: bool = False,
+) -> str:
+    """The legend of :func:`cached_map` (:func:`territory.map.build.legend_html`): made
+    once, not unpickled from the layers' cache on each run."""
+    layers = _layers(path, version, k, territory, breakdown, contacts_only)
+    return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
+def cached_map(
+    path: str,
+    version: int,
+    k: int,
+    basemap: bool,
+    base_url: str,
+    territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
+    contacts_only: bool = False,
+) -> RenderedMap:
+    """The rendered map, once per workspace version, territory, filter and option set.
+
+    ``contacts_only`` draws only :func:`contact_layers` (the Contacts page).
+    """
+    fmap = territory_map(
+        _layers(path, version, k, territory, breakdown, contacts_only),
+        asset_base=f"{base_url}/app/static",
+        basemap="osm" if basemap else None,
+        k=k,
+        stop_buffer_m=settings().stop_buffer_m,
+    )
+    return render_map(fmap)
+
+
+# ------------------------------------------------------------------ Où et quand
+@st.cache_data(max_entries=8)
+def cached_saved_weights(path: str, version: int, territory: str | None) -> Weights:
+    """The weights saved for the territory (defaults when none)."""
+    return load_weights(Workspace.open(path), territory=territory)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Calcul des indicateurs…")
+def cached_indicators(
+    path: str, version: int, k: int, territory: str | None, kind: ZoneKind
+) -> ZoneIndicators:
+    """Zone indicators (the slow part); re-ranking on new weights reuses them. Read only."""
+    ws = Workspace.open(path)
+    return zone_indicators(ws, settings=settings(), kind=kind, territory=territory)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Recherche des créneaux…")
+def cached_when(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    kind: ZoneKind,
+    zone: str,
+    open_type: str | None,
+) -> WhenResult:
+    """Recommended slots of one zone (:func:`territory.analysis.slots.when`). Read only."""
+    return when(
+        Workspace.open(path),
+        zone,
+        settings=settings(),
+        kind=kind,
+        territory=territory,
+        open_type=open_type,
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
+def cached_score_map(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    kind: ZoneKind,
+    weights: tuple[float, ...],
+    base_url: str,
+) -> tuple[RenderedMap, str]:
+    """The zones coloured by priority score, with the QPV and the partners (same
+    component as the Carte page), rendered, and the legend of the layers drawn."""
+    ranking = rank_zones(cached_indicators(path, version, k, territory, kind), Weights(*weights))
+    base = cached_layers(path, version, k, territory)
+    layers = MapLayers(scores=ranking_layer(ranking), qpv=base.qpv, partners=base.partners)
+    fmap = territory_map(
+        layers, asset_base=f"{base_url}/app/static", k=k, stop_buffer_m=settings().stop_buffer_m
+    )
+    return render_map(fmap), legend_html(layers, k=k)
+
+
+# ------------------------------------------------------------------ Tournées
+@st.cache_data(max_entries=8)
+def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
+    """The candidate places: stored, else suggested (``rounds.week.candidate_places``)."""
+    return candidate_places(Workspace.open(path))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
+def cached_places_map(path: str, version: int, k: int, base_url: str) -> tuple[RenderedMap, str]:
+    """The communes and the candidate places (none when there is nothing to suggest
+    from), rendered, and their legend."""
+    try:
+        places = cached_places(path, version)
+    except TerritoryError:
+        places = None
+    layers = MapLayers(communes=cached_layers(path, version, k).communes, places=places)
+    fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
+    return render_map(fmap), legend_html(layers, k=k)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Préparation de la carte…")
+def cached_route_map(
+    path: str, version: int, k: int, base_url: str, week: str, day: date | None
+) -> tuple[RenderedMap, str] | None:
+    """The rounds of the week's last plan (one day, or the whole week) with the QPV,
+    rendered, and their legend; None when there is no visit to draw."""
+    ws = Workspace.open(path)
+    plan = load_plan(ws, week)
+    if plan is None:
+        return None
+    routes = route_layer(plan, ws, day=day)
+    if routes.empty:
+        return None
+    layers = MapLayers(routes=routes, qpv=cached_layers(path, version, k).qpv)
+    fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
+    return render_map(fmap), legend_html(layers, k=k)

@@ -1,0 +1,192 @@
+"""The "Où et quand" page's widgets: zone kind, weights, the ranking, a zone's card,
+its recommended slots and the presence heatmap."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from territory._fr import format_number
+from territory.analysis.indicators import INDICATORS, ZONE_KIND_LABELS, ZoneKind
+from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
+from territory.analysis.slots import Profile, WhenResult
+from territory.export import ranking_layer
+from territory.store import Workspace
+from territory.ui.state import Keys
+from territory.vocab import WEEKDAYS_FR
+
+__all__ = [
+    "OPEN_TYPES",
+    "open_type_choice",
+    "ranking_downloads",
+    "ranking_table",
+    "slot_heatmap",
+    "weights_sidebar",
+    "zone_card",
+    "zone_indicator_table",
+    "zone_kind_choice",
+    "zone_slots",
+]
+
+OPEN_TYPES = {
+    "": "Tous les créneaux",
+    "ML": "Mission locale ouverte",
+    "FT": "France Travail ouvert",
+}
+"""Slot filters: any slot, or only while a partner of that type is open."""
+
+
+def zone_kind_choice() -> ZoneKind:
+    """The zones ranked: communes (default), QPV or grid cells."""
+    kind = st.segmented_control(
+        "Zones",
+        list(ZONE_KIND_LABELS),
+        format_func=ZONE_KIND_LABELS.__getitem__,
+        default="commune",
+        key=Keys.W_PRIORITY_KIND,
+    )
+    return cast(ZoneKind, kind or "commune")
+
+
+def weights_sidebar(ws: Workspace, territory: str | None, saved: Weights) -> dict[str, float]:
+    """The score's weights in the sidebar (from the saved ones), saved on request."""
+    with st.sidebar:
+        st.markdown("**Poids du score de priorité**")
+        chosen: dict[str, float] = {
+            g: st.slider(
+                GROUP_LABELS[g],
+                0.0,
+                3.0,
+                float(getattr(saved, g)),
+                0.5,
+                key=f"{Keys.W_PRIORITY_WEIGHT}_{g}",
+            )
+            for g in GROUPS
+        }
+        if st.button("Enregistrer ces poids", icon=":material/save:", key=Keys.W_PRIORITY_SAVE):
+            save_weights(ws, Weights(**chosen), territory=territory)
+            st.toast("Poids enregistrés pour ce territoire.")
+    return chosen
+
+
+def ranking_table(ranking: Ranking) -> None:
+    """The ranked zones: rank, name, score bar, group scores and the reasons."""
+    columns = ["rang", "nom", "code", "score", *GROUPS, "pourquoi"]
+    config: dict[str, Any] = {
+        "score": st.column_config.ProgressColumn(
+            "Score", min_value=0, max_value=100, format="%.0f"
+        ),
+        **{g: st.column_config.NumberColumn(GROUP_LABELS[g], format="%.0f") for g in GROUPS},
+        "pourquoi": st.column_config.TextColumn("Pourquoi", width="large"),
+    }
+    st.dataframe(
+        ranking.table[columns], hide_index=True, width="stretch", height=320, column_config=config
+    )
+
+
+def ranking_downloads(ranking: Ranking) -> None:
+    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`)."""
+    layer = ranking_layer(ranking)
+    left, right = st.columns(2)
+    left.download_button(
+        "Classement (CSV)",
+        pd.DataFrame(layer.drop(columns="geometry")).to_csv(index=False).encode("utf-8-sig"),
+        file_name="priorites.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Classement (GeoJSON)",
+        layer.to_json(drop_id=True).encode("utf-8"),
+        file_name="priorites.geojson",
+        mime="application/geo+json",
+        icon=":material/map:",
+    )
+
+
+def open_type_choice() -> str | None:
+    """The slot filter (:data:`OPEN_TYPES`); None for every slot."""
+    open_type = st.radio(
+        "Créneaux",
+        list(OPEN_TYPES),
+        format_func=OPEN_TYPES.get,
+        horizontal=True,
+        key=Keys.W_PRIORITY_OPEN,
+    )
+    return open_type or None
+
+
+def zone_slots(ranking: Ranking, zone: str, result: WhenResult) -> None:
+    """A zone's card, its recommended slots, the presence heatmap and its indicators."""
+    left, right = st.columns(2)
+    with left:
+        zone_card(ranking, zone)
+    with right:
+        st.markdown(f"**Créneaux recommandés** — semaine du {result.week_start:%d/%m/%Y}")
+        for phrase in result.slots["phrase"] if len(result.slots) else ["aucun créneau retenu"]:
+            st.markdown(f"- {phrase}")
+        for note in result.notes:
+            st.caption(f"ℹ️ {note}")
+    slot_heatmap(result.profile)
+    with st.expander("Indicateurs de la zone (unités, sources)", icon=":material/table:"):
+        zone_indicator_table(ranking, zone)
+
+
+def zone_card(ranking: Ranking, zone: str) -> None:
+    """A zone's score and the reasons of its rank, in French."""
+    row = ranking.table.set_index("code").loc[zone]
+    st.metric(f"{row['nom']} — rang {int(row['rang'])}", f"{row['score']:.0f} / 100")
+    for reason in row["raisons"]:
+        st.markdown(f"- {reason}")
+
+
+def zone_indicator_table(ranking: Ranking, zone: str) -> None:
+    """A zone's indicators: French label, value, unit and source."""
+    values = ranking.indicators.values.loc[zone]
+    lines = [
+        {
+            "Indicateur": meta.label_fr,
+            "Valeur": _shown(values[name]),
+            "Unité": meta.unit,
+            "Source": meta.source,
+        }
+        for name, meta in INDICATORS.items()
+        if name in values.index and not _missing(values[name])
+    ]
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+
+
+def slot_heatmap(profile: Profile) -> None:
+    """The protected weekday × 2-hour profile as a heatmap (suppressed slots left blank)."""
+    table = profile.table.assign(jour_fr=profile.table["jour"].map(dict(enumerate(WEEKDAYS_FR))))
+    scope = "de la zone" if profile.scope == "zone" else "du territoire (repli)"
+    chart = (
+        alt.Chart(table)
+        .mark_rect()
+        .encode(
+            x=alt.X("debut:O", title="Heure de début du créneau"),
+            y=alt.Y("jour_fr:N", sort=list(WEEKDAYS_FR), title=None),
+            color=alt.Color("contacts:Q", title="Contacts", scale=alt.Scale(scheme="blues")),
+            tooltip=[
+                alt.Tooltip("creneau", title="Créneau"),
+                alt.Tooltip("libelle", title="Contacts"),
+            ],
+        )
+    )
+    st.markdown(f"**Présence observée par créneau**, profil {scope} (chiffres protégés)")
+    st.altair_chart(chart, width="stretch")
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return format_number(value, decimals=2).removesuffix(",00")
+    return str(value)

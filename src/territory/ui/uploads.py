@@ -1,0 +1,203 @@
+"""Uploaded files into the workspace: imports with their French report, contact exports
+previewed then imported (the Données and Contacts pages share them)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from territory import Settings
+from territory._fr import format_number
+from territory.ingest import KINDS, import_file
+from territory.io.contacts import ContactsPreview, preview_contacts, side_file_paths
+from territory.io.report import ImportReport
+from territory.store import Workspace
+
+__all__ = [
+    "IMPORT_LABELS",
+    "ContactsImport",
+    "import_contacts_upload",
+    "import_kinds",
+    "import_label",
+    "import_upload",
+    "preview_upload",
+    "show_contacts_import",
+    "show_import_report",
+]
+
+IMPORT_LABELS = {
+    "communes": "Contours des communes (GeoJSON, GeoPackage, Shapefile)",
+    "communes-table": "Table des communes du COG (CSV, XLSX)",
+    "density": "Grille communale de densité INSEE (CSV, XLSX)",
+    "qpv": "Quartiers prioritaires, QPV 2024 ou 2015 (GeoJSON, GeoPackage, Shapefile)",
+    "partners": "Partenaires (CSV, XLSX, liste France services)",
+    "gtfs": "Réseau de transport en commun (GTFS, .zip)",
+    "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
+    "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
+}
+"""French label of each import kind, in the order of the form."""
+
+
+def import_label(kind: str) -> str:
+    """French label of an import kind (:data:`IMPORT_LABELS`, else the kind itself)."""
+    return IMPORT_LABELS.get(kind, kind)
+
+
+def import_kinds() -> list[str]:
+    """Import kinds the importer knows, in the order of :data:`IMPORT_LABELS`."""
+    return sorted(
+        KINDS,
+        key=lambda kind: (
+            list(IMPORT_LABELS).index(kind) if kind in IMPORT_LABELS else len(IMPORT_LABELS)
+        ),
+    )
+
+
+def import_upload(
+    ws: Workspace,
+    kind: str,
+    filename: str,
+    data: bytes,
+    *,
+    settings: Settings,
+    vintage: str = "",
+    licence: str = "",
+    crs: str | None = None,
+) -> ImportReport:
+    """Import an uploaded file: write it to a temporary folder, then :func:`import_file`.
+
+    Parameters
+    ----------
+    ws
+        The workspace to import into.
+    kind
+        One of :data:`territory.ingest.KINDS`.
+    filename
+        The uploaded file's name: its extension tells the reader the format, and it
+        is recorded as the layer's source. Any folder part is dropped.
+    data
+        The file's content.
+    settings, vintage, licence, crs
+        Passed to :func:`territory.ingest.import_file` (``crs`` for files that declare
+        none).
+
+    Returns
+    -------
+    ImportReport
+        The importer's report. A :class:`~territory.TerritoryError` (unreadable file,
+        wrong kind, missing prerequisite) propagates: the page shows it in French.
+    """
+    with _uploaded(filename, data) as path:
+        return import_file(
+            ws,
+            kind,
+            path,
+            settings=settings,
+            vintage=vintage.strip(),
+            licence=licence.strip(),
+            crs=(crs or "").strip() or None,
+        )
+
+
+@dataclass(frozen=True)
+class ContactsImport:
+    """An uploaded contact export, imported: the report and the rows kept out of the store.
+
+    ``refused`` and ``pending`` are the CSV files the importer wrote beside the upload
+    (refused rows with their reason, rows waiting for geocoding): person-level data,
+    offered for download to the user who uploaded them, never stored.
+    """
+
+    report: ImportReport
+    refused: bytes | None
+    pending: bytes | None
+
+
+def preview_upload(filename: str, data: bytes) -> ContactsPreview:
+    """The first rows and the detected columns of an uploaded contact export."""
+    with _uploaded(filename, data) as path:
+        return preview_contacts(path)
+
+
+def import_contacts_upload(
+    ws: Workspace,
+    filename: str,
+    data: bytes,
+    *,
+    settings: Settings,
+    mapping: dict[str, str] | None = None,
+) -> ContactsImport:
+    """Import an uploaded contact export with an explicit column ``mapping``.
+
+    The refused and pending rows written beside the temporary copy are read back
+    before it is deleted (see :class:`ContactsImport`).
+    """
+    with _uploaded(filename, data) as path:
+        report = import_file(ws, "contacts", path, settings=settings, mapping=mapping)
+        side = side_file_paths(path)
+
+        def read(target: Path | None) -> bytes | None:
+            return target.read_bytes() if target is not None and target.exists() else None
+
+        return ContactsImport(report, read(side.refused), read(side.pending))
+
+
+def show_contacts_import(done: ContactsImport, filename: str) -> None:
+    """The report of a contact import, and its refused / pending rows to download."""
+    show_import_report(done.report)
+    stem = Path(filename).stem
+    for data, label, suffix in (
+        (done.refused, "Lignes refusées, avec le motif", "refus"),
+        (done.pending, "Lignes à géocoder", "a_geocoder"),
+    ):
+        if data:
+            st.download_button(
+                label,
+                data,
+                file_name=f"{stem}.{suffix}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+            )
+
+
+def show_import_report(report: ImportReport) -> None:
+    """The import report in French: counts as metrics, refusals in a table, fixes, notes."""
+    label = IMPORT_LABELS.get(report.kind, report.kind)
+    message = f"Import terminé : {report.source} ({label})."
+    if report.refused:
+        st.warning(f"{message} {report.refused} ligne(s) refusée(s) : voir le détail.")
+    else:
+        st.success(message)
+    figures = [
+        ("Lues", report.read),
+        ("Acceptées", report.accepted),
+        ("dont corrigées", report.fixed),
+        ("Refusées", report.refused),
+        ("En attente", report.pending),
+    ]
+    for column, (title, value) in zip(st.columns(len(figures)), figures, strict=True):
+        column.metric(title, format_number(value))
+    if report.refusals:
+        st.markdown("**Lignes refusées**")
+        refusals = [{"Ligne": str(r.row), "Motif": r.reason} for r in report.refusals]
+        st.dataframe(pd.DataFrame(refusals), hide_index=True, use_container_width=True)
+    if report.fixes:
+        st.markdown("**Corrections**\n\n" + "\n".join(f"- {fix}" for fix in report.fixes))
+    if report.notes:
+        st.markdown("**À savoir**\n\n" + "\n".join(f"- {note}" for note in report.notes))
+
+
+@contextmanager
+def _uploaded(filename: str, data: bytes) -> Iterator[Path]:
+    """The uploaded bytes as a file in a private temporary folder, deleted afterwards."""
+    name = Path(filename.replace("\\", "/")).name or "fichier"
+    with tempfile.TemporaryDirectory(prefix="territory-import-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        yield path
