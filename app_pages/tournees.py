@@ -5,14 +5,13 @@ from datetime import date, timedelta
 import streamlit as st
 
 from territory import TerritoryError
+from territory.rounds.outputs import day_label, week_grid
 from territory.rounds.week import (
-    day_label,
     load_plan,
     plan_history,
     plan_week,
     save_edited,
     save_plan,
-    week_grid,
 )
 from territory.ui.common import demo_banner, show_flash, workspace_or_stop
 from territory.ui.loaders import settings

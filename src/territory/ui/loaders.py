@@ -41,7 +41,11 @@ from territory.analysis.priority import (
 from territory.analysis.slots import WhenResult, when
 from territory.export import ranking_layer
 from territory.map.build import MapLayers, legend_html, territory_map
-from territory.rounds.week import candidate_places, load_plan, route_layer
+from territory.rounds.outputs import route_layer
+from territory.rounds.week import (
+    candidate_places,
+    load_plan,
+)
 from territory.store import Workspace
 from territory.territories import list_territories
 from territory.ui.mapview import RenderedMap, render_map

@@ -14,21 +14,18 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.map.build import RETURNED_OBJECTS
+from territory.rounds.feedback import record_feedback
+from territory.rounds.outputs import day_label, write_csv, write_ics, write_sheet
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
     TEAMS,
     WeekPlan,
     add_places,
-    day_label,
     move_visit,
     new_place,
-    record_feedback,
     remove_places,
     save_teams,
-    write_csv,
-    write_ics,
-    write_sheet,
 )
 from territory.store import Workspace
 from territory.ui.common import base_url_path, flash
