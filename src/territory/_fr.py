@@ -17,6 +17,7 @@ __all__ = [
     "format_duration",
     "format_durations",
     "format_number",
+    "format_short",
     "moment_fr",
 ]
 
@@ -31,6 +32,17 @@ def format_number(value: float | int, *, decimals: int = 0) -> str:
     """
     text = f"{float(value):,.{decimals}f}"
     return text.replace(",", "\u202f").replace(".", ",")
+
+
+def format_short(value: float) -> str:
+    """Shortest French decimal, for small factors and speeds (Python's ``:g``).
+
+    Examples
+    --------
+    >>> format_short(1.5), format_short(15.0), format_short(0.25)
+    ('1,5', '15', '0,25')
+    """
+    return f"{value:g}".replace(".", ",")
 
 
 def _distance_key(metres: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,11 +60,7 @@ def test_a_click_on_the_map_fills_the_position_and_adds_the_place(served) -> Non
         page.get_by_label("Nom").fill("Square du test navigateur")
         page.get_by_role("button", name="Ajouter le lieu").click()
         page.get_by_text("Square du test navigateur » ajouté").wait_for(timeout=60_000)
-        frame = page.wait_for_selector(
-            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
-        ).content_frame()
-        assert frame is not None
-        frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+        _map_drawn_again(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "tournees_lieux.png"))
         name_after = page.get_by_label("Nom").input_value()
@@ -73,3 +70,21 @@ def test_a_click_on_the_map_fills_the_position_and_adds_the_place(served) -> Non
     assert len(places) == before + 1
     added = places[places["nom"] == "Square du test navigateur"].iloc[0]
     assert added["zone"] and added["type"] == "parc"
+
+
+def _map_drawn_again(page: Any) -> None:
+    """Wait for the map redrawn after the rerun (the old frame may be replaced meanwhile)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    for _ in range(3):
+        frame = page.wait_for_selector(
+            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
+        ).content_frame()
+        assert frame is not None
+        try:
+            frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
+            return
+        except PlaywrightError as error:  # the map's frame was replaced by the new map's
+            if "detached" not in str(error):
+                raise
+    raise AssertionError("the map's frame kept being replaced")

@@ -1,1 +1,19 @@
-"""Zone indicators, the priority score and the "when" slots."""
+"""Where and when to go: zone indicators, the priority score and the "when" slots.
+
+* :mod:`~territory.analysis.zones`: the zones (communes, QPV, 1 km cells), their centres,
+  and which cells fall in which zone;
+* :mod:`~territory.analysis.access`: distances to partners, travel times (the one travel
+  model, :class:`territory.travel.TravelModel`), transit service and mobility barriers;
+* :mod:`~territory.analysis.indicators`: the indicator registry, need (population) and
+  coverage (protected contacts), as pure functions aligned on the zones' index;
+* :mod:`~territory.analysis.priority`: the transparent weighted score, its French
+  reasons, the saved weights;
+* :mod:`~territory.analysis.slots`: protected weekday × 2-hour profiles, partner hours and
+  transit by hour, the recommended slots of a zone.
+
+Imports: the ground floor and :mod:`territory.privacy` (contact figures arrive already
+protected, through :mod:`territory.privacy.published`); never ``territory.io``,
+``rounds``, ``map`` or ``ui`` (checked by ``tests/test_architecture.py``).
+"""
+
+__all__ = ["access", "indicators", "priority", "slots", "zones"]

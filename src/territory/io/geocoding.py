@@ -26,6 +26,7 @@ import math
 import pandas as pd
 
 from territory._errors import NetworkError
+from territory._fr import format_number
 from territory.io import _http
 from territory.settings import Settings
 
@@ -113,7 +114,7 @@ def geocode_addresses(
 
 def format_score(score: float) -> str:
     """A BAN score with a French decimal comma: ``0.8712`` → ``"0,87"``."""
-    return f"{score:.2f}".replace(".", ",")
+    return format_number(score, decimals=2)
 
 
 # --------------------------------------------------------------------------- private

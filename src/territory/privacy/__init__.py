@@ -12,4 +12,4 @@ May import the ground floor (``settings``, ``store``, ``grid``, ``territories``â
 nothing from ``io``, ``analysis``, ``rounds``, ``map`` or ``ui``.
 """
 
-__all__: list[str] = []
+__all__ = ["protect", "pseudonyms", "published", "raw"]

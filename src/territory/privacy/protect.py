@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from territory._fr import format_number
 from territory.grid import parent_ids
 from territory.settings import Settings
 
@@ -427,4 +428,4 @@ def _format_count(n: int | None) -> str:
     """French thousands separator (narrow no-break space); "" for a missing count."""
     if n is pd.NA or n is None:
         return ""
-    return f"{int(n):,}".replace(",", "\u202f")
+    return format_number(int(n))

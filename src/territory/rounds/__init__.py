@@ -23,10 +23,11 @@ Modules, from the ground up:
 
 Imports: the ground floor (``territory._errors``, ``_fr``, ``crs``, ``hours``, ``grid``,
 ``settings``, ``store``, ``travel``, ``vocab``), ``territory.io`` (GTFS feeds, import
-reports, contact storage) and ``territory.analysis`` (priorities and the protected contact
+reports), ``territory.privacy`` (the one contact writer and fingerprint scheme, for
+feedback) and ``territory.analysis`` (priorities and the protected contact
 profile, in :mod:`~territory.rounds.value`); never ``territory.map`` nor ``territory.ui``.
 Inside the folder, each module imports only those listed above it (``outputs`` reads the
 stored plans of ``week``).
 """
 
-__all__: list[str] = []
+__all__ = ["feedback", "geo", "model", "outputs", "solver", "transit", "value", "week"]

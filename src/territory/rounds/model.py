@@ -251,11 +251,6 @@ def _hhmm_fr(minutes: int) -> str:
     return f"{minutes // 60} h {minutes % 60:02d}"
 
 
-def _number_fr(value: float) -> str:
-    """Shortest French decimal: ``1.5`` → ``"1,5"``, ``15.0`` → ``"15"`` (``:g``)."""
-    return f"{value:g}".replace(".", ",")
-
-
 def _hours_fr(minutes: float) -> str:
     return f"{format_number(minutes / 60, decimals=1)} h"
 

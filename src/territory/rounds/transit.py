@@ -24,10 +24,9 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
-from territory._fr import format_number
+from territory._fr import format_number, format_short
 from territory.crs import METRIC_CRS
 from territory.io.gtfs import GtfsFeed, _require_schedule, active_services
-from territory.rounds.model import _number_fr
 from territory.store import Workspace
 from territory.travel import TravelModel
 from territory.vocab import WEEKDAYS_FR
@@ -479,8 +478,8 @@ def transit_model_note(
     """  # noqa: E501
     if transit is None:
         model = travel_model if travel_model is not None else TravelModel()
-        speed = _number_fr(model.speed(TRANSIT))
-        access = _number_fr(model.access_minutes.get(TRANSIT, 0.0))
+        speed = format_short(model.speed(TRANSIT))
+        access = format_short(model.access_minutes.get(TRANSIT, 0.0))
         fallback = (
             f"temps en transports en commun estimés à {speed} km/h de moyenne "
             f"plus {access} min d'accès et d'attente."

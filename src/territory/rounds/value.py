@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from territory.rounds.model import _number_fr
+from territory._fr import format_short
 from territory.settings import Settings
 from territory.store import Workspace
 
@@ -144,7 +144,7 @@ def place_reasons(
             rank, score = ranking.at[zone, "rang"], ranking.at[zone, "score"]
             parts.append(f"commune n° {int(rank)} sur {len(ranking)} (score {score:.0f})")
         if weight != 1:
-            parts.append(f"priorité du lieu × {_number_fr(float(weight))}")
+            parts.append(f"priorité du lieu × {format_short(float(weight))}")
         reasons.append(" · ".join(parts))
     return pd.Series(reasons, index=places.index, dtype=str)
 

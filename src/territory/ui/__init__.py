@@ -24,4 +24,16 @@ outside it). It reads no environment variable: settings come from
 :class:`~territory.settings.Settings`.
 """
 
-__all__: list[str] = []
+__all__ = [
+    "accueil",
+    "carte",
+    "common",
+    "contacts",
+    "donnees",
+    "loaders",
+    "mapview",
+    "ou_et_quand",
+    "state",
+    "tournees",
+    "uploads",
+]
