@@ -1,5 +1,6 @@
 """Contacts page: import a team's export (preview, column mapping, report), then the
-protected density with one filter at a time (a quarter or a category)."""
+protected density with one filter at a time (a quarter or a category).
+"""
 
 import streamlit as st
 

@@ -155,7 +155,7 @@ def synthetic_week(n_places: int, *, seed: int = 0) -> Week:
             "marche",
             size=2,
             base=(0.0, 0.0),
-            availability={d: ((13 * 60 + 30, 20 * 60),) for d in range(5)},
+            availability=dict.fromkeys(range(5), ((13 * 60 + 30, 20 * 60),)),
             max_hours=24,
         ),
         Team(
@@ -163,7 +163,7 @@ def synthetic_week(n_places: int, *, seed: int = 0) -> Week:
             "transports en commun",
             size=3,
             base=(1500.0, -1000.0),
-            availability={d: ((10 * 60, 12 * 60 + 30), (14 * 60, 19 * 60)) for d in range(5)},
+            availability=dict.fromkeys(range(5), ((10 * 60, 12 * 60 + 30), (14 * 60, 19 * 60))),
             max_hours=26,
             max_rounds=8,
         ),
@@ -172,7 +172,7 @@ def synthetic_week(n_places: int, *, seed: int = 0) -> Week:
             "voiture",
             size=2,
             base=(6000.0, 3000.0),
-            availability={d: ((9 * 60, 17 * 60),) for d in range(5)},
+            availability=dict.fromkeys(range(5), ((9 * 60, 17 * 60),)),
             max_hours=30,
         ),
     ]
@@ -279,8 +279,10 @@ def table(result: dict[str, Any]) -> str:
     """A Markdown table of the figures (in French, like the other benchmark tables)."""
     long = f"{result['long_s']:.0f} s"
     lines = [
-        f"| lieux | nœuds | plan : temps (s) | plan : objectif | {long} : objectif | "
-        f"{long}, tous nœuds : objectif | écart au meilleur | zones manquées |",
+        (
+            f"| lieux | nœuds | plan : temps (s) | plan : objectif | {long} : objectif | "
+            f"{long}, tous nœuds : objectif | écart au meilleur | zones manquées |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in result["sizes"]:

@@ -343,10 +343,14 @@ def table(results: dict[str, Any]) -> str:
     zones = results.get("zones", {})
     lines = [
         "Où et quand — indicateurs et classement",
-        f"  zones : {zones.get('commune')} communes, {zones.get('qpv')} QPV, "
-        f"{zones.get('cell')} carreaux de 1 km",
-        f"  à froid : {results['cold_s']:.2f} s (budget {COLD_BUDGET_S:g} s ; essais "
-        f"{', '.join(f'{t:.2f}' for t in results['cold_runs_s'])})",
+        (
+            f"  zones : {zones.get('commune')} communes, {zones.get('qpv')} QPV, "
+            f"{zones.get('cell')} carreaux de 1 km"
+        ),
+        (
+            f"  à froid : {results['cold_s']:.2f} s (budget {COLD_BUDGET_S:g} s ; essais "
+            f"{', '.join(f'{t:.2f}' for t in results['cold_runs_s'])})"
+        ),
         "  reclassement (poids seuls) : "
         + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in results["rerank_s"].items())
         + f" (budget {RERANK_BUDGET_S * 1000:.0f} ms par type de zone)",

@@ -92,8 +92,10 @@ HEADER = (
     "id_personne;commentaire"
 )
 ROWS = [
-    "03/02/2026 14:35;2,751234;46,451234;premier contact;18-21;F;mission locale;P0001;"
-    "près du city stade",
+    (
+        "03/02/2026 14:35;2,751234;46,451234;premier contact;18-21;F;mission locale;P0001;"
+        "près du city stade"
+    ),
     "03/02/2026 14:50;2,751300;46,451200;hors radars;22-25;H;;P0002;",
     "2026-02-04T17:05:00;2,752;46,452;Contact répété;26-29;M;;P0001;",
     "31/02/2026 14:00;2,75;46,45;premier contact;18-21;F;;P0003;",  # impossible date

@@ -47,7 +47,8 @@ def test_rest_of_commune_zones_are_drawn_from_the_commune_shapes(
     demo_workspace: Path, settings
 ) -> None:
     """Every "rest of the commune" zone of the map references a commune the map draws,
-    shows its protected figures, and takes the commune's drawn shape."""
+    shows its protected figures, and takes the commune's drawn shape.
+    """
     from territory.map.build import territory_map
 
     layers = map_layers(Workspace.open(demo_workspace), settings=settings)

@@ -132,9 +132,11 @@ def select_communes(
             f"ni aux communes {', '.join(communes) or '-'}"
         )
     notes = [
-        f"territoire : {len(kept)} commune(s) gardée(s) sur {len(features)} du département "
-        f"(EPCI {', '.join(epci) or '-'} ; communes {', '.join(communes) or '-'}), filtrées "
-        "avant l'import : les autres ne sont pas dans l'espace de travail"
+        (
+            f"territoire : {len(kept)} commune(s) gardée(s) sur {len(features)} du département "
+            f"(EPCI {', '.join(epci) or '-'} ; communes {', '.join(communes) or '-'}), filtrées "
+            "avant l'import : les autres ne sont pas dans l'espace de travail"
+        )
     ]
     found = {
         str(p.get(k)) for p, ok in zip(props, keep, strict=True) if ok for k in ("code", "codeEpci")

@@ -281,8 +281,7 @@ class Workspace:
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         """A stored spatial layer, in EPSG:4326."""
         self._require(name)
-        gdf = pyogrio.read_dataframe(self.path, layer=name, columns=columns)
-        return gdf
+        return pyogrio.read_dataframe(self.path, layer=name, columns=columns)
 
     def read_table(
         self, name: str, *, columns: list[str] | None = None, where: str | None = None

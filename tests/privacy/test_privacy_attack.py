@@ -71,7 +71,8 @@ def test_no_hidden_value_follows_from_all_the_views_together(
     demo_workspace: Path, exact: Settings, whole: pd.Series, by: str
 ) -> None:
     """Linear algebra: the zone totals, every shown cell and even the filters' true
-    totals (not shown, given to the attacker anyway) fix no hidden cell."""
+    totals (not shown, given to the attacker anyway) fix no hidden cell.
+    """
     ws = Workspace.open(demo_workspace)
     table = _views(ws, exact, by)
     hidden = table.isna().to_numpy()

@@ -172,7 +172,7 @@ def test_place_windows_and_split_availability() -> None:
 
 def test_no_place_twice_a_day_but_every_day() -> None:
     places = [Place("G", "Gare", "gare", duration=30)]
-    team = Team("Équipe", "marche", availability={d: ((9 * 60, 19 * 60),) for d in range(3)})
+    team = Team("Équipe", "marche", availability=dict.fromkeys(range(3), ((9 * 60, 19 * 60),)))
     travel = {"marche": [[0, 5], [5, 0]]}
     value = np.ones((1, 3, 5))
     plan = plan_from_matrix(places, [team], travel, value=value, days=(0, 1, 2), time_limit=FAST)
@@ -242,7 +242,7 @@ def test_required_zones_are_covered_before_value() -> None:
         time_limit=FAST,
     )
     check_plan(worthless, places, [team], travel, days=(0,), required_zones={"QN01401M"})
-    assert sorted((v.place, v.value) for v in worthless.visits)[0] == ("Q", 0.0)
+    assert min((v.place, v.value) for v in worthless.visits) == ("Q", 0.0)
     assert worthless.objective == 5.0
 
 
@@ -437,7 +437,7 @@ def weeks(draw: st.DrawFn) -> dict[str, object]:
     np.fill_diagonal(matrix, 0)
     if draw(st.booleans()):
         matrix[0, -1] = math.inf  # a one-way gap: unreachable from the last base
-    travel = {mode: matrix for mode in MODES}
+    travel = dict.fromkeys(MODES, matrix)
     value = np.array(
         draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=n * len(days) * 6,
                       max_size=n * len(days) * 6))
@@ -682,7 +682,8 @@ def test_benchmark_reports_ratios() -> None:
 
 def test_a_lock_reached_from_the_previous_lock_is_kept() -> None:
     """Found by the random weeks: the base is 16 min from p3 but p1 → p3 takes 0, so the
-    second lock fits after the first although it would not fit straight from the base."""
+    second lock fits after the first although it would not fit straight from the base.
+    """
     places = [Place(f"p{i}", f"Lieu {i}", "parc", duration=15) for i in range(5)]
     teams = [
         Team("T0", "marche", availability={0: ((720, 751),)}),

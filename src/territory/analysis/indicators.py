@@ -629,7 +629,8 @@ def _zone_table(
     shown: Mapping[str, pd.DataFrame], zones: gpd.GeoDataFrame, settings: Settings
 ) -> pd.DataFrame:
     """The protected parts of :func:`territory.privacy.published.zone_window_counts` as
-    the contact columns of ``zones`` (and the share, computed on protected counts)."""
+    the contact columns of ``zones`` (and the share, computed on protected counts).
+    """
     parts = {name: table.set_axis(zones.index) for name, table in shown.items()}
     out = pd.DataFrame(index=zones.index)
     for name in ("contacts_recents", "contacts_precedents"):

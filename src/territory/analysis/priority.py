@@ -245,7 +245,8 @@ def load_stop_hours(
     ws: Workspace, *, weekday: int | None = None, hour: int | None = None
 ) -> pd.DataFrame | None:
     """The stored :data:`STOP_HOURS_TABLE` (optionally one weekday and hour only), or None
-    when the GTFS hours were not stored (or the last feed had none)."""
+    when the GTFS hours were not stored (or the last feed had none).
+    """
     if not ws.has(STOP_HOURS_TABLE) or ws.layers()[STOP_HOURS_TABLE].count == 0:
         return None
     where, params = [], []
@@ -858,7 +859,8 @@ class Ranking:
 
     def records(self) -> list[dict[str, Any]]:
         """Plain-JSON zones, best first: ``rang``, ``code``, ``name``, ``score``,
-        ``groups``, ``components``, ``indicators`` and ``reasons``."""
+        ``groups``, ``components``, ``indicators`` and ``reasons``.
+        """
         ind = self.indicators
         comps = ind.components.reindex(self.table["code"]).to_dict("records")
         values = ind.values.reindex(self.table["code"]).drop(columns="nom").to_dict("records")

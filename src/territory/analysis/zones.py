@@ -120,7 +120,8 @@ def grid_coords(
     cells: npt.NDArray[np.object_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Resolution, east and north (m) of grid ids: a fast path for well-formed ids (as
-    stored by the importer), :func:`territory.grid.parse_ids` (with its error) otherwise."""
+    stored by the importer), :func:`territory.grid.parse_ids` (with its error) otherwise.
+    """
     n = len(cells)
     fixed = _fixed_width_coords(cells)
     if fixed is not None:
@@ -204,7 +205,8 @@ def zones_of_cells(
     kind: ZoneKind,
 ) -> npt.NDArray[np.object_]:
     """:func:`cells_in_zones` of cells already parsed by :func:`grid_coords` (parse once,
-    attribute to several zone sets)."""
+    attribute to several zone sets).
+    """
     res, east, north = coords
     codes = zones["code"].astype(str).to_numpy(dtype=object)
     out = np.full(len(res), None, dtype=object)

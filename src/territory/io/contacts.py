@@ -599,7 +599,7 @@ def _chunks(
         report.read += 1
         report.refuse("?", why)
         bad_lines.append((sep.join(fields), why))
-        return None
+        return
 
     options = (
         {"on_bad_lines": "error", "engine": "c"}
@@ -735,7 +735,8 @@ def _anonymise_chunk(
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, npt.NDArray[np.uint64]]:
     """Anonymised accepted rows (indexed like ``chunk``), pending rows (original
     content), the refusal reason of each row of ``chunk`` (``""``: not refused) and
-    the fingerprints of the accepted rows."""
+    the fingerprints of the accepted rows.
+    """
     n = len(chunk)
     report.read += n
     line = np.arange(first_row, first_row + n)

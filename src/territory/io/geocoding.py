@@ -184,8 +184,10 @@ def _notes(result: pd.DataFrame, *, min_score: float) -> list[str]:
     """French summary: how many were geocoded, and why the others were not."""
     geocoded = int(result["reason"].isna().sum())
     notes = [
-        f"géocodage BAN : {geocoded} adresse(s) sur {len(result)} géocodée(s) "
-        f"(score minimal {format_score(min_score)}) ; source : {BAN_ATTRIBUTION}"
+        (
+            f"géocodage BAN : {geocoded} adresse(s) sur {len(result)} géocodée(s) "
+            f"(score minimal {format_score(min_score)}) ; source : {BAN_ATTRIBUTION}"
+        )
     ]
     reasons = result["reason"].dropna()
     groups = {

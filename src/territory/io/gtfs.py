@@ -548,7 +548,8 @@ def _require_schedule(feed: GtfsFeed) -> None:
 
 def _day_events(feed: GtfsFeed, day: date) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Stop code (in ``stop_times.stop_id`` categories) and clock second of each departure
-    on calendar day ``day`` (``-1`` when the time is unknown)."""
+    on calendar day ``day`` (``-1`` when the time is unknown).
+    """
     st = feed.stop_times
     day = _as_date(day)
     trip_codes = st["trip_id"].cat.codes.to_numpy()

@@ -88,9 +88,11 @@ class ImportReport:
     def to_text(self, *, max_reasons: int = 20) -> str:
         """French summary: counts, then the first refusals, fixes and notes."""
         lines = [
-            f"Import « {self.kind} » depuis {self.source} : {self.read} lu(s), "
-            f"{self.accepted} accepté(s) dont {self.fixed} corrigé(s), {self.refused} refusé(s), "
-            f"{self.pending} en attente."
+            (
+                f"Import « {self.kind} » depuis {self.source} : {self.read} lu(s), "
+                f"{self.accepted} accepté(s) dont {self.fixed} corrigé(s), {self.refused} refusé(s), "
+                f"{self.pending} en attente."
+            )
         ]
         lines += [f"  corrigé : {f}" for f in self.fixes]
         for r in self.refusals[:max_reasons]:

@@ -27,7 +27,8 @@ class _PlainCollection:
 
     def parts(self) -> tuple[str, str]:
         """The data (JSON, safe in ``<script>``) and the JavaScript expression of the
-        FeatureCollection made from it (``D``), see :class:`_Collection`."""
+        FeatureCollection made from it (``D``), see :class:`_Collection`.
+        """
         return self.text, "D"
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -260,11 +261,11 @@ def _json(value: Any) -> str:
 
 
 def _script_safe(text: str) -> str:
-    """JSON text that can sit in a ``<script>`` and in a folium (Jinja) template.
+    r"""JSON text that can sit in a ``<script>`` and in a folium (Jinja) template.
 
-    ``<``, ``>``, ``&`` and ``'`` become ``\\u`` escapes (no ``</script>`` can close the
+    ``<``, ``>``, ``&`` and ``'`` become ``\u`` escapes (no ``</script>`` can close the
     block); a ``{`` followed by ``{``, ``%`` or ``#`` (Jinja syntax, only ever inside a
-    JSON string) becomes ``\\u007b``.
+    JSON string) becomes ``\u007b``.
     """
     text = (
         text.replace("<", "\\u003c")

@@ -134,7 +134,8 @@ def _choropleth(
     coverage: bool,
 ) -> list[_GeoJsonLayer]:
     """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag;
-    ``coverage``: they never overlap (drawn in runs of one style)."""
+    ``coverage``: they never overlap (drawn in runs of one style).
+    """
     bind = snippet("common.js.j2", "choropleth_bind", tooltip)
     return [
         _layer(
@@ -483,7 +484,7 @@ def _partner_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJs
     rows = gdf.loc[keep]
     hours_fr = _text(_column(rows, "horaires_fr"))
     hours_osm = _text(_column(rows, "horaires"))
-    hours = [fr if fr else osm for fr, osm in zip(hours_fr, hours_osm, strict=True)]
+    hours = [fr or osm for fr, osm in zip(hours_fr, hours_osm, strict=True)]
     props = _records(
         {
             "code": [str(i) for i in rows.index],

@@ -253,7 +253,8 @@ class _CompactGrid:
 
     def parts(self) -> tuple[str, str]:
         """The data (JSON) and the expression (of ``D``: the data) of the FeatureCollection,
-        or of a function of the communes' FeatureCollection that returns it (``refs``)."""
+        or of a function of the communes' FeatureCollection that returns it (``refs``).
+        """
         if not self.rows and not self.refs:
             text = '{"type":"FeatureCollection","features":[' + self.explicit + "]}"
             return _script_safe(text), "D"
@@ -282,7 +283,8 @@ class _CompactGrid:
         """The features the browser builds (same arithmetic, in Python), in drawing
         order: plain zones and rests of communes, then the squares (``feature(i)`` of
         the program); ``shared`` are the communes' features when the zones reference
-        them."""
+        them.
+        """
         features = list(json.loads("[" + self.explicit + "]"))
         commune = 0
         for r in range(0, len(self.refs), 2):

@@ -51,9 +51,9 @@ def load_secret(settings: Settings) -> bytes:
 
 
 def row_fingerprints(rows: pd.DataFrame, secret: bytes) -> npt.NDArray[np.uint64]:
-    """Keyed 64-bit fingerprint of each row of a contact file (all its fields, in order).
+    r"""Keyed 64-bit fingerprint of each row of a contact file (all its fields, in order).
 
-    The fields of a row are joined with ``\\x1f`` and hashed with SipHash-2-4 (the hash
+    The fields of a row are joined with ``\x1f`` and hashed with SipHash-2-4 (the hash
     of :func:`pandas.util.hash_array`, followed by its fixed bijective mixing). Its
     128-bit key is 16 ASCII characters (112 secret bits) taken from
     ``HMAC-SHA256(secret, "territory row fingerprint v2")``. SipHash is a keyed

@@ -97,7 +97,7 @@ class Place:
 
 
 def _default_availability() -> _Windows:
-    return {day: ((9 * 60, 18 * 60),) for day in range(5)}
+    return dict.fromkeys(range(5), ((9 * 60, 18 * 60),))
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ class Plan:
 
     def to_frame(self) -> pd.DataFrame:
         """The visits as a table (one row per visit, columns named after :class:`Visit`)."""
-        columns = [f for f in Visit.__dataclass_fields__]
+        columns = list(Visit.__dataclass_fields__)
         return pd.DataFrame([asdict(v) for v in self.visits], columns=columns)
 
 

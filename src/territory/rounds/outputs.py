@@ -46,7 +46,8 @@ def day_label(moment: date) -> str:
 
 def week_grid(plan: WeekPlan) -> pd.DataFrame:
     """The week at a glance: one row per day, one column per team, the visits in order
-    (``"14:30 Parc de la mairie · 15:20 Gare"``)."""
+    (``"14:30 Parc de la mairie · 15:20 Gare"``).
+    """
     visits = plan.visits.sort_values(["team", "start"])
     days = visits["start"].map(day_label)
     lines = visits["start"].map(lambda t: f"{t:%H:%M}") + " " + visits["place_name"]
@@ -124,7 +125,8 @@ def write_csv(plan: WeekPlan, out: Path) -> Path:
 
 def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
     """The rounds as lines (base → stops → base) and their stops as numbered points
-    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line)."""
+    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line).
+    """
     import shapely
 
     teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()

@@ -491,7 +491,8 @@ class _Builder(Candidates):
 
     def _greedy(self, hours: list[int], rounds: list[int]) -> dict[int, list[int]]:
         """Visit nodes per window: locks, then one visit per zone to cover, then the
-        nodes of best value per minute, each at its cheapest feasible position."""
+        nodes of best value per minute, each at its cheapest feasible position.
+        """
         routes: dict[int, list[int]] = defaultdict(list)
         used: set[tuple[int, int]] = set()
         count: dict[int, int] = defaultdict(int)

@@ -309,7 +309,8 @@ def save_transit_links(
 
 def load_transit_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> TransitNetwork | None:
     """The stored transit network (:func:`save_transit_links`) with the ``stops`` layer's
-    positions, or ``None`` when the workspace has no timetable network."""
+    positions, or ``None`` when the workspace has no timetable network.
+    """
     if not (ws.has(TRANSIT_LINKS) and ws.has("stops")) or ws.layers()[TRANSIT_LINKS].count == 0:
         return None
     links = ws.read_table(TRANSIT_LINKS)

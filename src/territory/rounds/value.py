@@ -90,7 +90,8 @@ def slot_yield(
     slots: int = 6,
 ) -> np.ndarray:
     """Relative yield of each day × 2-hour slot, from 0.2 to 1, in the territory's
-    protected weekday profile (0.5 where a slot is suppressed or nothing is stored)."""
+    protected weekday profile (0.5 where a slot is suppressed or nothing is stored).
+    """
     from territory.analysis.slots import contact_profile
 
     yield_ = np.full((len(days), slots), 0.5)

@@ -114,7 +114,8 @@ class WeekPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}`` with
-        ISO datetimes (local time, with offset)."""
+        ISO datetimes (local time, with offset).
+        """
         visits = [
             {
                 "team": row.team,
@@ -334,7 +335,8 @@ def read_places(
 
 def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
     """Add places to the workspace's candidates (the suggestions first, when none stored);
-    a place with the same ``id`` as a stored one replaces it. Returns the count stored."""
+    a place with the same ``id`` as a stored one replaces it. Returns the count stored.
+    """
     current = candidate_places(ws) if ws.has(PLACES) or _has_suggestions(ws) else None
     if current is not None:
         current = current[~current["id"].astype(str).isin(set(places["id"].astype(str)))]

@@ -1,5 +1,6 @@
 """The "Contacts" page's widgets: the export's upload (preview, column mapping, import)
-and the density's one filter."""
+and the density's one filter.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The "Données" page's widgets: the import form, the official data download, the
-programme territories (table, definition, deletion)."""
+programme territories (table, definition, deletion).
+"""
 
 from __future__ import annotations
 

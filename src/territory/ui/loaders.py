@@ -114,7 +114,8 @@ def cached_layers(
     breakdown: tuple[str, str] | None = None,
 ) -> MapLayers:
     """Map layers (contact density already protected), keyed like :func:`cached_summary`
-    and on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered)."""
+    and on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered).
+    """
     return map_layers(
         Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
     )
@@ -155,7 +156,8 @@ def cached_legend(
     contacts_only: bool = False,
 ) -> str:
     """The legend of :func:`cached_map` (:func:`territory.map.build.legend_html`): made
-    once, not unpickled from the layers' cache on each run."""
+    once, not unpickled from the layers' cache on each run.
+    """
     layers = _layers(path, version, k, territory, breakdown, contacts_only)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
 
@@ -233,7 +235,8 @@ def cached_score_map(
     base_url: str,
 ) -> tuple[RenderedMap, str]:
     """The zones coloured by priority score, with the QPV and the partners (same
-    component as the Carte page), rendered, and the legend of the layers drawn."""
+    component as the Carte page), rendered, and the legend of the layers drawn.
+    """
     ranking = rank_zones(cached_indicators(path, version, k, territory, kind), Weights(*weights))
     base = cached_layers(path, version, k, territory)
     layers = MapLayers(scores=ranking_layer(ranking), qpv=base.qpv, partners=base.partners)
@@ -253,7 +256,8 @@ def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
 def cached_places_map(path: str, version: int, k: int, base_url: str) -> tuple[RenderedMap, str]:
     """The communes and the candidate places (none when there is nothing to suggest
-    from), rendered, and their legend."""
+    from), rendered, and their legend.
+    """
     try:
         places = cached_places(path, version)
     except TerritoryError:
@@ -268,7 +272,8 @@ def cached_route_map(
     path: str, version: int, k: int, base_url: str, week: str, day: date | None
 ) -> tuple[RenderedMap, str] | None:
     """The rounds of the week's last plan (one day, or the whole week) with the QPV,
-    rendered, and their legend; None when there is no visit to draw."""
+    rendered, and their legend; None when there is no visit to draw.
+    """
     ws = Workspace.open(path)
     plan = load_plan(ws, week)
     if plan is None:

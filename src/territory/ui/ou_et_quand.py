@@ -1,5 +1,6 @@
 """The "Où et quand" page's widgets: zone kind, weights, the ranking, a zone's card,
-its recommended slots and the presence heatmap."""
+its recommended slots and the presence heatmap.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Uploaded files into the workspace: imports with their French report, contact exports
-previewed then imported (the Données and Contacts pages share them)."""
+previewed then imported (the Données and Contacts pages share them).
+"""
 
 from __future__ import annotations
 
