@@ -1,5 +1,7 @@
-"""Contacts page: import a team's export (preview, column mapping, report), then the
-protected density with one filter at a time (a quarter or a category).
+"""Contacts page: import a team's export, then see its protected density.
+
+The import shows a preview, the column mapping and the report; the density shows one filter
+at a time (a quarter or a category).
 """
 
 import streamlit as st

@@ -367,7 +367,7 @@ def _paint_times(
     cap_s: float | None = None,
     offline_cdn: bool = False,
 ) -> tuple[float, bool]:
-    """Median time from opening ``url`` in a new tab until ``ready`` returns; capped?
+    """Median time from opening ``url`` in a new tab until ``ready`` returns, and if capped.
 
     A first load warms the server's caches when ``warm_up``. With ``cap_s``, a load that
     takes longer stops the measure: the result is then ``(cap_s, True)``, a lower bound;

@@ -259,8 +259,10 @@ def planning_benchmark(
 def run(
     *, quick: bool, out_dir: Path | None = None, say: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """The planner benchmark; quick mode shortens the long search to 30 s and skips the
-    all-candidates search (CI, about 2 minutes; the full run takes about 32 minutes).
+    """The planner benchmark, in full or quick mode.
+
+    Quick mode shortens the long search to 30 s and skips the all-candidates search (CI,
+    about 2 minutes; the full run takes about 32 minutes).
 
     Writes ``bench_planning.json`` in ``out_dir`` when given.
     """

@@ -93,7 +93,7 @@ def gestures(page: Any, frame: Any, *, repeats: int = 2, timeout_s: float = 60.0
 
 
 def _settled(frame: Any, timeout_s: float) -> tuple[dict[str, Any], bool]:
-    """The probe's record once the map has settled (or after ``timeout_s``), and late?"""
+    """The probe's record once the map has settled (or after ``timeout_s``), and if late."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     late = False

@@ -46,8 +46,9 @@ def test_zone_details_in_french(demo_workspace: Path, settings) -> None:
 def test_rest_of_commune_zones_are_drawn_from_the_commune_shapes(
     demo_workspace: Path, settings
 ) -> None:
-    """Every "rest of the commune" zone of the map references a commune the map draws,
-    shows its protected figures, and takes the commune's drawn shape.
+    """Every "rest of the commune" zone of the map references a commune the map draws.
+
+    Each shows its protected figures and takes the commune's drawn shape.
     """
     from territory.map.build import territory_map
 

@@ -118,8 +118,9 @@ def test_open_type_keeps_only_slots_with_that_partner_open(
 
 
 def _profile_workspace(tmp_path: Path, per_slot: dict[str, int], extra: int = 0) -> Workspace:
-    """Two communes; ``per_slot[code]`` contacts in every 2-hour slot of the week (8-22 h),
-    and ``extra`` more contacts in commune 00002 on Tuesday at 10 h.
+    """Two communes with ``per_slot[code]`` contacts in every 2-hour slot of the week (8-22 h).
+
+    Commune 00002 has ``extra`` more contacts on Tuesday at 10 h.
     """
     ws = Workspace.create(tmp_path / "p.gpkg", name="Essai")
     origin = {"00001": 3_760_000, "00002": 3_780_000}

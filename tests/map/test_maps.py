@@ -314,8 +314,9 @@ def test_st_folium_receives_only_local_links(tmp_path: Path, communes) -> None:
 
 
 def test_map_renders_again_identically_through_st_folium(layers: MapLayers) -> None:
-    """A cached map rendered on every rerun: no statement may keep the names of a
-    previous render (st_folium renames elements; plain folium layers break here).
+    """A cached map rendered on every rerun: no statement keeps the names of a previous render.
+
+    st_folium renames elements; plain folium layers break here.
     """
     from streamlit_folium import _get_map_string
 
@@ -389,8 +390,9 @@ CANVAS = "territoryCanvas.renderer"
 
 
 def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
-    """Every polygon, line and circle layer draws on the map's one canvas renderer, so
-    that Leaflet hit-tests all of them together; only the point layers on top (partners,
+    """Every polygon, line and circle layer draws on the map's one canvas renderer.
+
+    So Leaflet hit-tests all of them together; only the point layers on top (partners,
     places, routes) are SVG, in a pane that lets the mouse through to the canvas.
     """
     routes = gpd.GeoDataFrame(
@@ -713,9 +715,10 @@ NODE = shutil.which("node")
 
 
 def browser_features(tmp_path: Path, m: folium.Map) -> dict[str, list[dict]]:
-    """Run the page's data (decoder and collections, as the page writes them) in node:
-    the features of each collection, then those of its grid squares (``squares``, as
-    the canvas shape of the squares gives them).
+    """Run the page's data (decoder and collections, as the page writes them) in node.
+
+    The features of each collection, then those of its grid squares (``squares``, as the
+    canvas shape of the squares gives them).
     """
     m.get_root().render()
     data = [c for c in m._children.values() if isinstance(c, (_Collection, _Decoder))]
@@ -741,8 +744,9 @@ def browser_features(tmp_path: Path, m: folium.Map) -> dict[str, list[dict]]:
 
 @pytest.mark.skipif(NODE is None, reason="node absent : le programme est vérifié dans Chromium")
 def test_browser_programs_build_the_same_features(tmp_path: Path, layers: MapLayers) -> None:
-    """Every decoder of the page (compact collections, density program with its
-    references to the communes) builds in JavaScript what the Python mirror builds.
+    """Every decoder of the page builds in JavaScript what the Python mirror builds.
+
+    The decoders: compact collections, density program with its references to the communes.
     """
     zones = pd.concat([layers.density, grid_zones(random_ids(DEPARTEMENT, 500))])
     routes = gpd.GeoDataFrame(
@@ -947,8 +951,10 @@ FRAME = box(2.0, 48.6, 2.6, 49.0)
 
 @pytest.fixture(scope="module")
 def coverage() -> gpd.GeoDataFrame:
-    """About 120 Voronoi communes with wiggly borders sharing every vertex, an enclave
-    (a commune inside another, the hole of its host) and a commune in two parts.
+    """About 120 Voronoi communes with wiggly borders sharing every vertex.
+
+    With an enclave (a commune inside another, the hole of its host) and a commune in two
+    parts.
     """
     rng = np.random.default_rng(7)
     seeds = shapely.points(np.c_[rng.uniform(2.0, 2.6, 120), rng.uniform(48.6, 49.0, 120)])
@@ -1041,8 +1047,9 @@ def test_communes_payload_is_less_than_half_the_geojson(coverage) -> None:
 
 @pytest.mark.real_data
 def test_real_communes_keep_their_shared_borders() -> None:
-    """648 communes of the Nord (IGN, simplified by mapshaper): borders, enclaves. The
-    file is already simplified about as much as the default: a coarser tolerance.
+    """648 communes of the Nord (IGN, simplified by mapshaper): borders, enclaves.
+
+    The file is already simplified about as much as the default: a coarser tolerance.
     """
     communes = gpd.read_file(shared_file("communes-59-nord.geojson"))
     m = territory_map(MapLayers(communes=communes), tolerance=0.001)
@@ -1214,9 +1221,10 @@ CHROMIUM = chromium_path()
 def map_in_chromium(
     tmp_path: Path, layers: MapLayers, *, legend: bool = False
 ) -> Iterator[tuple[Any, list[str]]]:
-    """The map of ``layers`` as a local HTML file, open in headless Chromium once its canvas
-    is there: yields the page and the list where page errors and any request leaving the
-    machine are recorded.
+    """The map of ``layers`` as a local HTML file, open in headless Chromium.
+
+    Once its canvas is there, yields the page and the list where page errors and any request
+    leaving the machine are recorded.
     """
     if CHROMIUM is None:
         pytest.skip("Chromium absent (apt-get install chromium)")
@@ -1411,10 +1419,12 @@ def colour_spread(png: bytes) -> float:
 
 @pytest.mark.browser
 def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
-    """With a real mouse on the one canvas: a zone blanche does not hide the commune
-    beneath it (click reaches the commune and the map, as st_folium needs), hovering a
-    suppressed zone shows its tooltip, suppressed zones are hatched, and switching layers
-    off and on in the layer control keeps the drawing order.
+    """With a real mouse on the one canvas: clicks, tooltips, hatches and drawing order.
+
+    A zone blanche does not hide the commune beneath it (click reaches the commune and the
+    map, as st_folium needs), hovering a suppressed zone shows its tooltip, suppressed zones
+    are hatched, and switching layers off and on in the layer control keeps the drawing
+    order.
     """
     with map_in_chromium(tmp_path, layers) as (page, problems):
         # What st_folium listens to: clicks on the layers and on the map.
@@ -1503,9 +1513,10 @@ def hover_tooltip(page: Any, at: dict) -> str:
 
 @pytest.mark.browser
 def test_grid_squares_follow_the_mouse_in_chromium(tmp_path: Path, layers: MapLayers) -> None:
-    """The grid squares are one canvas shape, yet the mouse meets each square: passing
-    from a suppressed square to its published neighbour changes the tooltip and moves
-    the hover outline (drawn, then wiped when the mouse leaves), and a click gives
+    """The grid squares are one canvas shape, yet the mouse meets each square.
+
+    Passing from a suppressed square to its published neighbour changes the tooltip and
+    moves the hover outline (drawn, then wiped when the mouse leaves), and a click gives
     st_folium the square under the mouse (``last_active_drawing``).
     """
     suppressed, published = "CRS3035RES200mN2886200E3736000", "CRS3035RES200mN2886000E3736000"
@@ -1563,9 +1574,10 @@ HIT_AT_JS = """([x, y]) => {
 
 @pytest.mark.browser
 def test_communes_follow_the_mouse_in_chromium(tmp_path: Path) -> None:
-    """The communes are one canvas shape, yet the mouse meets each commune: passing to the
-    neighbour changes the tooltip, a click gives st_folium that commune, the hole of a
-    commune is not a hit (what is in it is), and a layer switched off is not hit.
+    """The communes are one canvas shape, yet the mouse meets each commune.
+
+    Passing to the neighbour changes the tooltip, a click gives st_folium that commune, the
+    hole of a commune is not a hit (what is in it is), and a layer switched off is not hit.
     """
     ring = box(2.0, 48.0, 2.3, 48.3).difference(box(2.1, 48.1, 2.2, 48.2))
     communes = gpd.GeoDataFrame(

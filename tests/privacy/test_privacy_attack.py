@@ -70,8 +70,9 @@ def test_a_filter_beside_the_whole_and_its_complement_isolates_nothing(
 def test_no_hidden_value_follows_from_all_the_views_together(
     demo_workspace: Path, exact: Settings, whole: pd.Series, by: str
 ) -> None:
-    """Linear algebra: the zone totals, every shown cell and even the filters' true
-    totals (not shown, given to the attacker anyway) fix no hidden cell.
+    """Linear algebra: zone totals, shown cells and the filters' true totals fix no hidden cell.
+
+    The filters' true totals are not shown; the attacker is given them anyway.
     """
     ws = Workspace.open(demo_workspace)
     table = _views(ws, exact, by)

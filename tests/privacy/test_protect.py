@@ -143,8 +143,9 @@ small_counts = st.one_of(st.just(0), st.integers(1, 14), st.integers(0, 60))
     st.sampled_from([5, 11]),
 )
 def test_breakdown_hides_every_suppressed_cell_from_both_totals(table, k) -> None:
-    """Rows (zones) and columns (quarters, categories) shown with their totals: no cell in
-    1..k-1, and no hidden cell recoverable by adding and subtracting what is shown.
+    """Rows (zones) and columns (quarters, categories) shown with their totals.
+
+    No cell in 1..k-1, and no hidden cell recoverable by adding and subtracting what is shown.
     """
     (values,) = table
     raw = np.array(values, dtype="int64")
@@ -209,8 +210,9 @@ def test_breakdown_of_the_density_keeps_its_zones() -> None:
     st.sampled_from([5, 11]),
 )
 def test_every_filter_value_of_random_contacts_is_protected(rows, k) -> None:
-    """Random contact sets through the filtered density, every value the UI offers: no
-    value in 1..k-1, and each zone's hidden parts are never one, never a small sum.
+    """Random contact sets through the filtered density, every value the UI offers.
+
+    No value in 1..k-1, and each zone's hidden parts are never one, never a small sum.
     """
     settings = Settings(k=k, rounding=1)
     df = pd.DataFrame(rows, columns=["x", "y", "commune", "part", "n"])

@@ -681,8 +681,10 @@ def test_benchmark_reports_ratios() -> None:
 
 
 def test_a_lock_reached_from_the_previous_lock_is_kept() -> None:
-    """Found by the random weeks: the base is 16 min from p3 but p1 → p3 takes 0, so the
-    second lock fits after the first although it would not fit straight from the base.
+    """Found by the random weeks: a lock that fits after another, not from the base.
+
+    The base is 16 min from p3 but p1 → p3 takes 0, so the second lock fits after the first
+    although it would not fit straight from the base.
     """
     places = [Place(f"p{i}", f"Lieu {i}", "parc", duration=15) for i in range(5)]
     teams = [

@@ -78,8 +78,10 @@ def test_map_page_renders_offline_with_its_layers(app_url: str) -> None:
 
 
 def test_a_deep_link_to_the_map_works_on_a_fresh_server(app_url: str) -> None:
-    """Opening /carte first (a bookmark) runs it inside app.py: the French navigation,
-    the page title and the wide layout, the workspace found and the map drawn.
+    """Opening /carte first (a bookmark) runs it inside app.py.
+
+    The French navigation, the page title and the wide layout, the workspace found and the
+    map drawn.
     """
     from playwright.sync_api import sync_playwright
 
@@ -135,10 +137,12 @@ FIND_JS = """([kind, levels]) => {
 
 
 def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
-    """With a real mouse: hovering a density zone shows its tooltip, hovering a grid
-    square (one canvas shape for all squares) shows that square's values, a click on a
-    commune reaches the page, which shows the commune's figures, and the squares come
-    back when the density layer is switched on again.
+    """With a real mouse: tooltips of zones and squares, a commune's click, squares back.
+
+    Hovering a density zone shows its tooltip, hovering a grid square (one canvas shape for
+    all squares) shows that square's values, a click on a commune reaches the page, which
+    shows the commune's figures, and the squares come back when the density layer is
+    switched on again.
     """
     from playwright.sync_api import sync_playwright
 

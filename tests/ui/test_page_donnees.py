@@ -1,5 +1,7 @@
-"""AppTest of the "Données" page (layers, imports, programme territories), the import
-helper it calls, and the home page's territory choice, which restricts the map.
+"""AppTest of the "Données" page, its import helper and the home page's territory choice.
+
+The page shows layers, imports and programme territories; the territory choice restricts
+the map.
 
 Workspaces are copies (or new files) under ``tmp_path``: the session's demo workspace is
 never written to.

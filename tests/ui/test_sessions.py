@@ -109,8 +109,9 @@ def test_two_sessions_render_two_territories_at_once(
 def test_rendering_leaves_the_cached_map_unchanged(
     demo_workspace: Path, territories: dict[str, set[str]]
 ) -> None:
-    """What the map cache hands out is the same before and after sessions showed it,
-    one after the other and two at once.
+    """What the map cache hands out is the same before and after sessions showed it.
+
+    Sessions one after the other and two at once.
     """
     from territory.ui.loaders import cached_map, settings
 
@@ -155,8 +156,9 @@ def _both_ways(path: str, territory: str | None) -> None:
 
 @pytest.mark.parametrize("territory", [None, "Communes rurales"])
 def test_show_map_sends_what_st_folium_sends(demo_workspace: Path, territory: str | None) -> None:
-    """The rendered map reaches the browser exactly as ``st_folium`` would send it (a
-    streamlit-folium upgrade that changes the component's arguments fails here).
+    """The rendered map reaches the browser exactly as ``st_folium`` would send it.
+
+    A streamlit-folium upgrade that changes the component's arguments fails here.
     """
     sent = {}
     for way in ("st_folium", "show_map"):

@@ -240,7 +240,9 @@ def departures_per_hour(
     hour: int,
     radius_m: float = _DEFAULT_STOP_BUFFER_M,
 ) -> pd.Series:
-    """Departures during ``[hour, hour + 1)`` on ``weekday`` at the best-served stop inside
+    """Departures in one hour at the best-served stop of each zone.
+
+    Departures during ``[hour, hour + 1)`` on ``weekday``, at the best-served stop inside
     each zone or within ``radius_m`` of it.
 
     The best stop (not the sum over stops) is taken so that "a bus every 20 minutes" is
@@ -289,8 +291,10 @@ def departures_per_hour(
 def departures_per_day(
     zones: gpd.GeoDataFrame, stops: gpd.GeoDataFrame, *, radius_m: float = _DEFAULT_STOP_BUFFER_M
 ) -> pd.Series:
-    """Departures on the GTFS reference day (``departs_jour``) at the best-served stop inside
-    each zone or within ``radius_m``; NA when the feed gave no departures.
+    """Departures on the GTFS reference day at the best-served stop of each zone.
+
+    Departures (``departs_jour``) at the best-served stop inside each zone or within
+    ``radius_m``; NA when the feed gave no departures.
 
     Examples
     --------
@@ -316,9 +320,10 @@ def served_stop_distance(
     weekday: int | None = None,
     hour: int | None = None,
 ) -> pd.Series:
-    """Distance (m) from each zone's centre to the nearest stop served at ``weekday`` and
-    ``hour`` (with ``stop_hours``), or served during the reference day (``departs_jour``
-    > 0), or any stop when departures are unknown.
+    """Distance (m) from each zone's centre to the nearest served stop.
+
+    Served at ``weekday`` and ``hour`` (with ``stop_hours``), or during the reference day
+    (``departs_jour`` > 0), or any stop when departures are unknown.
 
     Examples
     --------
@@ -400,7 +405,9 @@ def mobility_barrier(
     radius_m: float = _DEFAULT_STOP_BUFFER_M,
     far_m: float = BARRIER_FAR_M,
 ) -> pd.Series:
-    """Mobility-barrier index in [0, 1]: the mean of its known parts among
+    """Mobility-barrier index in [0, 1]: the mean of its known parts.
+
+    Its parts:
 
     - no departure within ``radius_m`` at the chosen hour (1) or some (0);
     - distance to the nearest served stop: 0 up to ``radius_m``, 1 from ``far_m``,

@@ -628,8 +628,10 @@ def _absent(zones: gpd.GeoDataFrame) -> pd.DataFrame:
 def _zone_table(
     shown: Mapping[str, pd.DataFrame], zones: gpd.GeoDataFrame, settings: Settings
 ) -> pd.DataFrame:
-    """The protected parts of :func:`territory.privacy.published.zone_window_counts` as
-    the contact columns of ``zones`` (and the share, computed on protected counts).
+    """The contact columns of ``zones``, from protected counts.
+
+    The protected parts of :func:`territory.privacy.published.zone_window_counts`, and the
+    share, computed on protected counts.
     """
     parts = {name: table.set_axis(zones.index) for name, table in shown.items()}
     out = pd.DataFrame(index=zones.index)
@@ -646,8 +648,9 @@ def _zone_table(
 def contact_rate(
     contacts: pd.Series, population: pd.Series, *, k: int, per: float = 1_000.0
 ) -> pd.Series:
-    """Protected contacts per ``per`` inhabitants; NA when the population is under ``k``
-    or the count is not published.
+    """Protected contacts per ``per`` inhabitants.
+
+    NA when the population is under ``k`` or the count is not published.
 
     Parameters
     ----------
@@ -673,8 +676,9 @@ def contact_rate(
 
 
 def contact_trend(recent: pd.Series, previous: pd.Series, *, k: int) -> pd.Series:
-    """Relative change of protected contacts between two windows; NA when the previous
-    count is under ``k`` or either count is not published.
+    """Relative change of protected contacts between two windows.
+
+    NA when the previous count is under ``k`` or either count is not published.
 
     Examples
     --------
@@ -689,8 +693,9 @@ def contact_trend(recent: pd.Series, previous: pd.Series, *, k: int) -> pd.Serie
 
 
 def hors_radars_share(hors: pd.Series, others: pd.Series, *, k: int) -> pd.Series:
-    """Share of "hors radars" contacts, from protected counts; NA unless both parts are
-    published (or zero) and their sum reaches ``k``.
+    """Share of "hors radars" contacts, from protected counts.
+
+    NA unless both parts are published (or zero) and their sum reaches ``k``.
 
     Requiring both parts keeps the share from revealing a small complementary count.
 

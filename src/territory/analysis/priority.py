@@ -244,8 +244,9 @@ def load_weights(ws: Workspace, *, territory: str | None = None) -> Weights:
 def load_stop_hours(
     ws: Workspace, *, weekday: int | None = None, hour: int | None = None
 ) -> pd.DataFrame | None:
-    """The stored :data:`STOP_HOURS_TABLE` (optionally one weekday and hour only), or None
-    when the GTFS hours were not stored (or the last feed had none).
+    """The stored :data:`STOP_HOURS_TABLE`, optionally one weekday and hour only.
+
+    None when the GTFS hours were not stored (or the last feed had none).
     """
     if not ws.has(STOP_HOURS_TABLE) or ws.layers()[STOP_HOURS_TABLE].count == 0:
         return None
@@ -858,8 +859,10 @@ class Ranking:
         return "\n".join([*lines, *notes])
 
     def records(self) -> list[dict[str, Any]]:
-        """Plain-JSON zones, best first: ``rang``, ``code``, ``name``, ``score``,
-        ``groups``, ``components``, ``indicators`` and ``reasons``.
+        """Plain-JSON zones, best first.
+
+        Each has ``rang``, ``code``, ``name``, ``score``, ``groups``, ``components``,
+        ``indicators`` and ``reasons``.
         """
         ind = self.indicators
         comps = ind.components.reindex(self.table["code"]).to_dict("records")

@@ -82,8 +82,10 @@ def points(
 
 
 def zone_centres(zones: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    """Centre of each zone in Lambert-93: its centroid, or a point on its surface when the
-    centroid falls outside (a crescent-shaped commune).
+    """Centre of each zone in Lambert-93.
+
+    Its centroid, or a point on its surface when the centroid falls outside (a
+    crescent-shaped commune).
 
     Examples
     --------
@@ -119,8 +121,10 @@ def nearest(
 def grid_coords(
     cells: npt.NDArray[np.object_],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Resolution, east and north (m) of grid ids: a fast path for well-formed ids (as
-    stored by the importer), :func:`territory.grid.parse_ids` (with its error) otherwise.
+    """Resolution, east and north (m) of grid ids.
+
+    A fast path for well-formed ids (as stored by the importer),
+    :func:`territory.grid.parse_ids` (with its error) otherwise.
     """
     n = len(cells)
     fixed = _fixed_width_coords(cells)
@@ -204,8 +208,9 @@ def zones_of_cells(
     zones: gpd.GeoDataFrame,
     kind: ZoneKind,
 ) -> npt.NDArray[np.object_]:
-    """:func:`cells_in_zones` of cells already parsed by :func:`grid_coords` (parse once,
-    attribute to several zone sets).
+    """:func:`cells_in_zones` of cells already parsed by :func:`grid_coords`.
+
+    Parse once, attribute to several zone sets.
     """
     res, east, north = coords
     codes = zones["code"].astype(str).to_numpy(dtype=object)
@@ -231,8 +236,9 @@ def zones_of_cells(
 
 
 def cell_zones(communes: gpd.GeoDataFrame, *, resolution: int = 1000) -> gpd.GeoDataFrame:
-    """The grid cells (EPSG:3035) that overlap the communes, named after the commune under
-    their centre.
+    """The grid cells (EPSG:3035) that overlap the communes.
+
+    Each cell is named after the commune under its centre.
 
     Returns
     -------

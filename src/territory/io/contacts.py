@@ -353,7 +353,7 @@ _DATE_LAYOUTS = (
 
 
 class _Retry(Exception):
-    """This CSV reader cannot read the file exactly: the next one must (from the start)."""
+    """Raised when a CSV reader cannot read the file exactly: the next one must (from the start)."""
 
 
 @dataclass
@@ -733,9 +733,11 @@ def _anonymise_chunk(
     report: ImportReport,
     first_row: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, npt.NDArray[np.uint64]]:
-    """Anonymised accepted rows (indexed like ``chunk``), pending rows (original
-    content), the refusal reason of each row of ``chunk`` (``""``: not refused) and
-    the fingerprints of the accepted rows.
+    """Anonymised accepted rows, pending rows, refusal reasons and fingerprints of a chunk.
+
+    Accepted rows are indexed like ``chunk``, pending rows keep their original content, the
+    refusal reason is given for each row of ``chunk`` (``""``: not refused) and the
+    fingerprints are those of the accepted rows.
     """
     n = len(chunk)
     report.read += n

@@ -495,8 +495,10 @@ def _as_date(day: date) -> date:
 
 
 def active_services(feed: GtfsFeed, day: date) -> set[str]:
-    """Service ids running on ``day``: ``calendar`` weekday flags and validity, then
-    ``calendar_dates`` exceptions (type 1 adds the service, type 2 removes it).
+    """Service ids running on ``day``.
+
+    ``calendar`` weekday flags and validity, then ``calendar_dates`` exceptions (type 1 adds
+    the service, type 2 removes it).
 
     Examples
     --------
@@ -547,8 +549,10 @@ def _require_schedule(feed: GtfsFeed) -> None:
 
 
 def _day_events(feed: GtfsFeed, day: date) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Stop code (in ``stop_times.stop_id`` categories) and clock second of each departure
-    on calendar day ``day`` (``-1`` when the time is unknown).
+    """Stop code and clock second of each departure on calendar day ``day``.
+
+    Stop codes are in ``stop_times.stop_id`` categories; the second is ``-1`` when the time
+    is unknown.
     """
     st = feed.stop_times
     day = _as_date(day)

@@ -26,8 +26,10 @@ class _PlainCollection:
     text: str  # already safe inside <script>
 
     def parts(self) -> tuple[str, str]:
-        """The data (JSON, safe in ``<script>``) and the JavaScript expression of the
-        FeatureCollection made from it (``D``), see :class:`_Collection`.
+        """The data and the JavaScript expression of the FeatureCollection made from it.
+
+        The data is JSON, safe in ``<script>``; the expression reads it as ``D``, see
+        :class:`_Collection`.
         """
         return self.text, "D"
 

@@ -133,7 +133,8 @@ def _choropleth(
     tag: str,
     coverage: bool,
 ) -> list[_GeoJsonLayer]:
-    """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag;
+    """Zones filling the communes' pane, with a tooltip, a hover outline and a click tag.
+
     ``coverage``: they never overlap (drawn in runs of one style).
     """
     bind = snippet("common.js.j2", "choropleth_bind", tooltip)
@@ -307,8 +308,10 @@ def _density_layers(
 
 
 def _commune_shapes(gdf: gpd.GeoDataFrame, shapes: _Shapes | None) -> np.ndarray:
-    """Index in the communes' collection of each "rest of the commune" zone that is
-    drawn as its commune (its geometry is the one the communes layer was given), else -1.
+    """Index in the communes' collection of each "rest of the commune" zone, else -1.
+
+    A zone has an index when it is drawn as its commune (its geometry is the one the
+    communes layer was given).
 
     Such a zone (what :func:`territory.views.density_layer` gives) is sent as a
     reference: it takes the commune's simplified shape, so that its outline is the

@@ -252,8 +252,10 @@ class _CompactGrid:
         return _CompactGrid(explicit, entries(), rows.tolist(), fit, refs)
 
     def parts(self) -> tuple[str, str]:
-        """The data (JSON) and the expression (of ``D``: the data) of the FeatureCollection,
-        or of a function of the communes' FeatureCollection that returns it (``refs``).
+        """The data (JSON) and the expression (of ``D``: the data) of the FeatureCollection.
+
+        With ``refs``, the expression is that of a function of the communes'
+        FeatureCollection that returns it.
         """
         if not self.rows and not self.refs:
             text = '{"type":"FeatureCollection","features":[' + self.explicit + "]}"
@@ -280,10 +282,10 @@ class _CompactGrid:
         return plain + self.table
 
     def features(self, shared: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """The features the browser builds (same arithmetic, in Python), in drawing
-        order: plain zones and rests of communes, then the squares (``feature(i)`` of
-        the program); ``shared`` are the communes' features when the zones reference
-        them.
+        """The features the browser builds (same arithmetic, in Python), in drawing order.
+
+        Plain zones and rests of communes, then the squares (``feature(i)`` of the program);
+        ``shared`` are the communes' features when the zones reference them.
         """
         features = list(json.loads("[" + self.explicit + "]"))
         commune = 0

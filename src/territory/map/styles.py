@@ -176,8 +176,9 @@ def _partner_colour(code: str) -> str:
 
 
 def _fr_number(value: float) -> str:
-    """French number (:func:`territory._fr.format_number`): integers without decimals,
-    other values with one.
+    """French number (:func:`territory._fr.format_number`).
+
+    Integers without decimals, other values with one.
     """
     if float(value).is_integer():
         return format_number(int(value))

@@ -294,8 +294,10 @@ def _zones(cell_counts: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame,
 
 
 def _assign(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Each input row with the zone it is counted in: its cell if the cell reaches k,
-    else its 1 km parent if that reaches k, else its commune (the roll-up).
+    """Each input row with the zone it is counted in.
+
+    Its cell if the cell reaches k, else its 1 km parent if that reaches k, else its commune
+    (the roll-up).
     """
     out = cell_counts.copy()
     per_cell = out.groupby("cell")["n"].transform("sum")
@@ -315,8 +317,10 @@ def _assign(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _hide_one_more(raw: np.ndarray, hidden: np.ndarray, open_lines: np.ndarray, k: int) -> bool:
-    """Hide, in each shown line (row of ``raw``) whose hidden cells are exactly one or add
-    up to less than k, its smallest visible cell (non-zero first). In place; whether any.
+    """Hide one more cell in each shown line whose hidden cells could be recovered.
+
+    A shown line (row of ``raw``) whose hidden cells are exactly one or add up to less than
+    k loses its smallest visible cell (non-zero first). In place; whether any.
     """
     count = hidden.sum(axis=1)
     total = np.where(hidden, raw, 0).sum(axis=1)

@@ -45,8 +45,9 @@ def day_label(moment: date) -> str:
 
 
 def week_grid(plan: WeekPlan) -> pd.DataFrame:
-    """The week at a glance: one row per day, one column per team, the visits in order
-    (``"14:30 Parc de la mairie · 15:20 Gare"``).
+    """The week at a glance: one row per day, one column per team, the visits in order.
+
+    A cell reads ``"14:30 Parc de la mairie · 15:20 Gare"``.
     """
     visits = plan.visits.sort_values(["team", "start"])
     days = visits["start"].map(day_label)
@@ -124,8 +125,9 @@ def write_csv(plan: WeekPlan, out: Path) -> Path:
 
 
 def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
-    """The rounds as lines (base → stops → base) and their stops as numbered points
-    (EPSG:4326): ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line).
+    """The rounds as lines (base → stops → base) and their stops as numbered points.
+
+    In EPSG:4326, with ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line).
     """
     import shapely
 

@@ -490,8 +490,10 @@ class _Builder(Candidates):
         return self._plan(routes, stats, started)
 
     def _greedy(self, hours: list[int], rounds: list[int]) -> dict[int, list[int]]:
-        """Visit nodes per window: locks, then one visit per zone to cover, then the
-        nodes of best value per minute, each at its cheapest feasible position.
+        """Visit nodes per window, in the order they are placed.
+
+        Locks, then one visit per zone to cover, then the nodes of best value per minute,
+        each at its cheapest feasible position.
         """
         routes: dict[int, list[int]] = defaultdict(list)
         used: set[tuple[int, int]] = set()

@@ -174,8 +174,9 @@ def transit_links(
 
 @dataclass(frozen=True, eq=False)
 class TransitNetwork:
-    """A frequency-based transit network in a projected CRS: the numeric form of
-    :func:`transit_links`, ready for door-to-door times
+    """A frequency-based transit network in a projected CRS.
+
+    The numeric form of :func:`transit_links`, ready for door-to-door times
     (:func:`transit_time_matrix`).
 
     Attributes
@@ -308,8 +309,10 @@ def save_transit_links(
 
 
 def load_transit_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> TransitNetwork | None:
-    """The stored transit network (:func:`save_transit_links`) with the ``stops`` layer's
-    positions, or ``None`` when the workspace has no timetable network.
+    """The stored transit network (:func:`save_transit_links`) with the stops' positions.
+
+    The positions are those of the ``stops`` layer; ``None`` when the workspace has no
+    timetable network.
     """
     if not (ws.has(TRANSIT_LINKS) and ws.has("stops")) or ws.layers()[TRANSIT_LINKS].count == 0:
         return None

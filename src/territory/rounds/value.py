@@ -89,8 +89,10 @@ def slot_yield(
     days: Sequence[int] = (0, 1, 2, 3, 4),
     slots: int = 6,
 ) -> np.ndarray:
-    """Relative yield of each day × 2-hour slot, from 0.2 to 1, in the territory's
-    protected weekday profile (0.5 where a slot is suppressed or nothing is stored).
+    """Relative yield of each day × 2-hour slot, from 0.2 to 1.
+
+    Read in the territory's protected weekday profile (0.5 where a slot is suppressed or
+    nothing is stored).
     """
     from territory.analysis.slots import contact_profile
 
@@ -115,9 +117,11 @@ def place_reasons(
     weekly: Collection[str] = (),
     due: Collection[str] = (),
 ) -> pd.Series:
-    """Why each place is worth a visit, in French: its zone's coverage rule (``weekly``:
-    communes with a QPV; ``due``: other zones to cover this week), the zone's priority
-    rank and score, and the place's own priority when it is not 1.
+    """Why each place is worth a visit, in French.
+
+    Its zone's coverage rule (``weekly``: communes with a QPV; ``due``: other zones to
+    cover this week), the zone's priority rank and score, and the place's own priority when
+    it is not 1.
 
     Examples
     --------

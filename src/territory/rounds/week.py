@@ -113,8 +113,9 @@ class WeekPlan:
     objective: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}`` with
-        ISO datetimes (local time, with offset).
+        """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}``.
+
+        Datetimes are ISO (local time, with offset).
         """
         visits = [
             {
@@ -334,8 +335,10 @@ def read_places(
 
 
 def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
-    """Add places to the workspace's candidates (the suggestions first, when none stored);
-    a place with the same ``id`` as a stored one replaces it. Returns the count stored.
+    """Add places to the workspace's candidates; returns the count stored.
+
+    When none is stored, the suggestions are stored first; a place with the same ``id`` as
+    a stored one replaces it.
     """
     current = candidate_places(ws) if ws.has(PLACES) or _has_suggestions(ws) else None
     if current is not None:

@@ -1,5 +1,7 @@
-"""What every page shares: the workspace (or a way home), the demo banner, the territory
-choice, the URL prefix and the one-shot success message after a rerun.
+"""What every page shares.
+
+The workspace (or a way home), the demo banner, the territory choice, the URL prefix and the
+one-shot success message after a rerun.
 """
 
 from __future__ import annotations

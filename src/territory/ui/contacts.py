@@ -1,5 +1,6 @@
-"""The "Contacts" page's widgets: the export's upload (preview, column mapping, import)
-and the density's one filter.
+"""The "Contacts" page's widgets: the export's upload and the density's one filter.
+
+The upload shows a preview and the column mapping, then imports.
 """
 
 from __future__ import annotations

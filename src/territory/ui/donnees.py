@@ -1,5 +1,7 @@
-"""The "Données" page's widgets: the import form, the official data download, the
-programme territories (table, definition, deletion).
+"""The "Données" page's widgets: imports, official data and programme territories.
+
+The import form, the official data download, the programme territories (table, definition,
+deletion).
 """
 
 from __future__ import annotations

@@ -113,8 +113,9 @@ def cached_layers(
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
 ) -> MapLayers:
-    """Map layers (contact density already protected), keyed like :func:`cached_summary`
-    and on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered).
+    """Map layers (contact density already protected), keyed like :func:`cached_summary`.
+
+    Also keyed on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered).
     """
     return map_layers(
         Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
@@ -155,8 +156,9 @@ def cached_legend(
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
 ) -> str:
-    """The legend of :func:`cached_map` (:func:`territory.map.build.legend_html`): made
-    once, not unpickled from the layers' cache on each run.
+    """The legend of :func:`cached_map` (:func:`territory.map.build.legend_html`).
+
+    Made once, not unpickled from the layers' cache on each run.
     """
     layers = _layers(path, version, k, territory, breakdown, contacts_only)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
@@ -234,8 +236,10 @@ def cached_score_map(
     weights: tuple[float, ...],
     base_url: str,
 ) -> tuple[RenderedMap, str]:
-    """The zones coloured by priority score, with the QPV and the partners (same
-    component as the Carte page), rendered, and the legend of the layers drawn.
+    """The zones coloured by priority score, with the QPV and the partners, rendered.
+
+    Drawn with the same component as the Carte page; returned with the legend of the layers
+    drawn.
     """
     ranking = rank_zones(cached_indicators(path, version, k, territory, kind), Weights(*weights))
     base = cached_layers(path, version, k, territory)
@@ -255,8 +259,9 @@ def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
 def cached_places_map(path: str, version: int, k: int, base_url: str) -> tuple[RenderedMap, str]:
-    """The communes and the candidate places (none when there is nothing to suggest
-    from), rendered, and their legend.
+    """The communes and the candidate places, rendered, and their legend.
+
+    No place is drawn when there is nothing to suggest from.
     """
     try:
         places = cached_places(path, version)
@@ -271,8 +276,9 @@ def cached_places_map(path: str, version: int, k: int, base_url: str) -> tuple[R
 def cached_route_map(
     path: str, version: int, k: int, base_url: str, week: str, day: date | None
 ) -> tuple[RenderedMap, str] | None:
-    """The rounds of the week's last plan (one day, or the whole week) with the QPV,
-    rendered, and their legend; None when there is no visit to draw.
+    """The rounds of the week's last plan with the QPV, rendered, and their legend.
+
+    One day, or the whole week; None when there is no visit to draw.
     """
     ws = Workspace.open(path)
     plan = load_plan(ws, week)

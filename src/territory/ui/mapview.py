@@ -118,8 +118,9 @@ def show_map(
     height: int,
     returned_objects: Sequence[str],
 ) -> dict[str, Any] | None:
-    """Show a rendered map: ``st_folium(map, key=…, height=…, use_container_width=True,
-    returned_objects=…)`` without rendering the map again.
+    """Show a rendered map as ``st_folium`` does, without rendering the map again.
+
+    As ``st_folium(map, key=…, height=…, use_container_width=True, returned_objects=…)``.
 
     Returns
     -------

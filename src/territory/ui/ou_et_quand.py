@@ -1,5 +1,7 @@
-"""The "Où et quand" page's widgets: zone kind, weights, the ranking, a zone's card,
-its recommended slots and the presence heatmap.
+"""The "Où et quand" page's widgets, from the choice of zones to a zone's best slots.
+
+The zone kind, the weights, the ranking, a zone's card, its recommended slots and the
+presence heatmap.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The "Tournées" page's widgets: teams, places, the visits editor, the route map, exports,
-feedback. Each calls the tested core in :mod:`territory.rounds.week`.
+"""The "Tournées" page's widgets: teams, places, visits editor, route map, exports, feedback.
+
+Each calls the tested core in :mod:`territory.rounds.week`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Uploaded files into the workspace: imports with their French report, contact exports
-previewed then imported (the Données and Contacts pages share them).
+"""Uploaded files into the workspace, shared by the Données and Contacts pages.
+
+Imports with their French report, contact exports previewed then imported.
 """
 
 from __future__ import annotations
