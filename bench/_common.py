@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["in_subprocess", "machine", "peak_mb", "reset_peak", "spawnable_main"]
 
@@ -39,7 +39,7 @@ def in_subprocess(
         process.join()
     if not ok:
         raise RuntimeError(f"{getattr(func, '__name__', func)} : {value}")
-    return value
+    return cast("dict[str, Any]", value)
 
 
 @contextlib.contextmanager
@@ -64,7 +64,7 @@ def spawnable_main() -> Iterator[None]:
 def _child(send: Any, func: Callable[..., dict[str, Any]], args: tuple[Any, ...]) -> None:
     try:
         send.send((True, func(*args)))
-    except BaseException as exc:  # reported to the parent, which raises
+    except BaseException as exc:  # noqa: BLE001 - the parent is told of any failure and raises
         send.send((False, repr(exc)))
 
 

@@ -128,7 +128,7 @@ def _since(record: dict[str, Any], mark: str, cap_s: float) -> float:
     """Seconds from the mark to the settled frame (``cap_s`` when it never settled)."""
     if record["settled"] is None:
         return cap_s
-    return (record["settled"] - record["marks"][mark]) / 1000
+    return float(record["settled"] - record["marks"][mark]) / 1000
 
 
 def _longest(frames: list[float], start: float, end: float) -> float:

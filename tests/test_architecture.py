@@ -252,13 +252,13 @@ def shared_paths(src: Path) -> list[str]:
     """String constants in the package that lead to the ``../shared`` folder."""
     problems = []
     for name, path in sources(src).items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and re.search(r"(^|[/\\])\.\./shared\b|^shared$", node.value)
-            ):
-                problems.append(f"{name}:{node.lineno} {node.value!r}")
+        problems.extend(
+            f"{name}:{node.lineno} {node.value!r}"
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.search(r"(^|[/\\])\.\./shared\b|^shared$", node.value)
+        )
     return problems
 
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -777,10 +777,10 @@ def _sql_values(column: pd.Series) -> np.ndarray:
     if kind is None:
         raise WorkspaceError(f"colonne « {column.name} » : type {column.dtype} non pris en charge")
     if kind == "integer":
-        return column.to_numpy().astype(np.int64).astype(object)
+        return cast("np.ndarray", column.to_numpy().astype(np.int64).astype(object))
     if column.dtype.kind == "O":  # None and NaN are bound as NULL as they are
-        return column.to_numpy(copy=False)
-    return column.to_numpy(dtype=object, na_value=None)
+        return cast("np.ndarray", column.to_numpy(copy=False))
+    return cast("np.ndarray", column.to_numpy(dtype=object, na_value=None))
 
 
 _META_COLUMNS = (

@@ -136,16 +136,16 @@ def _profile_workspace(tmp_path: Path, per_slot: dict[str, int], extra: int = 0)
         cell = str(cell_ids([origin[code] + 5100], [2_605_100])[0])
         for day in range(7):
             for start in range(8, 22, 2):
-                for i in range(n):
-                    rows.append(
-                        {
-                            "cell": cell,
-                            "commune": code,
-                            "date": (monday + timedelta(days=day)).isoformat(),
-                            "hour": start + i % 2,
-                            "statut": "premier contact",
-                        }
-                    )
+                rows.extend(
+                    {
+                        "cell": cell,
+                        "commune": code,
+                        "date": (monday + timedelta(days=day)).isoformat(),
+                        "hour": start + i % 2,
+                        "statut": "premier contact",
+                    }
+                    for i in range(n)
+                )
     cell = str(cell_ids([origin["00002"] + 5100], [2_605_100])[0])
     rows += [
         {"cell": cell, "commune": "00002", "date": "2026-10-06", "hour": 10, "statut": "x"}

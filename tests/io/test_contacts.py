@@ -320,7 +320,7 @@ def test_arrow_reader_hands_over_to_pandas(tmp_path: Path) -> None:
                     path, "utf-8-sig" if encoding == "utf-8" else encoding, ";", 10
                 )
             )
-        except contacts._Retry:
+        except contacts._RetryError:
             return False
         return True
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -208,7 +208,8 @@ def _per_stop(
 ) -> npt.NDArray[np.float64]:
     sel = stop_hours[(stop_hours["weekday"] == weekday) & (stop_hours["hour"] == hour)]
     by_stop = sel.groupby("stop_id")["departs"].sum()
-    return by_stop.reindex(stops["stop_id"].astype(str)).fillna(0).to_numpy(float)
+    per_stop = by_stop.reindex(stops["stop_id"].astype(str)).fillna(0)
+    return cast("npt.NDArray[np.float64]", per_stop.to_numpy(float))
 
 
 def _best_near(

@@ -928,9 +928,11 @@ def rank_zones(ind: ZoneIndicators, weights: Weights, *, reasons: int = 3) -> Ra
     notes = list(ind.notes)
     per_group = {g: sum(1 for n in names if ind.groups[n] == g) for g in GROUPS}
     present = [g for g in GROUPS if per_group[g]]
-    for g in GROUPS:
-        if w[g] > 0 and not per_group[g]:
-            notes.append(f"poids « {GROUP_LABELS[g]} » sans effet : aucune donnée pour ce groupe")
+    notes.extend(
+        f"poids « {GROUP_LABELS[g]} » sans effet : aucune donnée pour ce groupe"
+        for g in GROUPS
+        if w[g] > 0 and not per_group[g]
+    )
     total = sum(w[g] for g in present)
     if total <= 0:
         raise ValidationError(

@@ -150,7 +150,7 @@ def write_contacts(
     chrono = np.argsort(minutes, kind="stable")
     cols = {k: v[chrono] for k, v in cols.items()}
     malformed = _spoil(rng, cols)
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
         fh.write(";".join(cols) + "\n")
         for start in range(0, n, 100_000):  # plain text: no field holds ";", '"' or a newline
             part = [v[start : start + 100_000].tolist() for v in cols.values()]

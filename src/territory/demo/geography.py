@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -181,7 +181,7 @@ def _lloyd_seeds(
         pts = rng.uniform(*bounds(outline), (m, 2))
         g = comp > 0
         pts[g] = cores[comp[g] - 1] + rng.normal(size=(g.sum(), 2)) * spread[comp[g] - 1, None]
-        return pts[shapely.contains_xy(outline, pts[:, 0], pts[:, 1])]
+        return cast("Floats", pts[shapely.contains_xy(outline, pts[:, 0], pts[:, 1])])
 
     start = sample(np.r_[background, around], sigma * np.sqrt(2), 4 * n)
     centres = start[rng.choice(len(start), n, replace=False)]

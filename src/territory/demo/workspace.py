@@ -158,24 +158,24 @@ def _demo_teams_and_places(ws: Any) -> None:
         ),
         ("Marché du mardi", "marché", town, "Tu 08:00-12:30"),
     ]
-    for c in communes[communes["densite"] >= 5].itertuples():
-        extra.append(
-            (
-                f"Place du village – {c.nom}",
-                "place de village",
-                c.geometry.representative_point(),
-                "Mo-Sa 09:00-18:00",
-            )
+    extra.extend(
+        (
+            f"Place du village – {c.nom}",
+            "place de village",
+            c.geometry.representative_point(),
+            "Mo-Sa 09:00-18:00",
         )
-    for q in [] if qpv is None else qpv.itertuples():
-        extra.append(
-            (
-                f"City stade {q.nom}",
-                "city stade",
-                q.geometry.representative_point(),
-                "Mo-Sa 16:00-20:00",
-            )
+        for c in communes[communes["densite"] >= 5].itertuples()
+    )
+    extra.extend(
+        (
+            f"City stade {q.nom}",
+            "city stade",
+            q.geometry.representative_point(),
+            "Mo-Sa 16:00-20:00",
         )
+        for q in ([] if qpv is None else qpv.itertuples())
+    )
     added = gpd.GeoDataFrame(
         {
             "id": [f"lieu-{i + 1}" for i in range(len(extra))],

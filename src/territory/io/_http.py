@@ -115,7 +115,7 @@ def get_file(
             _download(target, out, settings=settings, accept=accept, headers=headers)
         if checksum is not None:
             _check_checksum(tmp, checksum, target)
-        os.replace(tmp, path)
+        tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -238,7 +238,7 @@ def post_csv(
     try:
         with os.fdopen(fd, "wb") as out:
             _download(url, out, settings=settings, accept="text/csv", headers=None, upload=upload)
-        os.replace(tmp, path)
+        tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_bytes()

@@ -15,6 +15,7 @@ import pyogrio
 import python_calamine
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import ProjError
 
 from territory._errors import CRSError, InputFileError
 from territory.crs import METRIC_CRS
@@ -97,7 +98,7 @@ def check_crs_plausible(gdf: gpd.GeoDataFrame, *, name: str) -> None:
     try:
         lonlat = gpd.GeoSeries(shapely.box(*bounds), crs=declared).to_crs(4326).total_bounds
         ok = bool(np.all(np.isfinite(lonlat))) and _in_france(tuple(lonlat))
-    except Exception:  # projection errors on absurd numbers
+    except (ProjError, ValueError):  # no transformation to WGS 84, or absurd numbers
         ok = False
     if declared.is_geographic and not _inside(tuple(bounds), (-180, -90, 180, 90)):
         ok = False

@@ -29,7 +29,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import geopandas as gpd
 import numpy as np
@@ -254,7 +254,7 @@ def read_contacts(
                 path, mapping, chunksize, context, report, emit, reader=reader
             )
             break
-        except _Retry:
+        except _RetryError:
             continue
     rows = (
         pd.concat(kept, ignore_index=True).astype({"cell": object, "commune": object})
@@ -332,7 +332,7 @@ def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
 
 # ------------------------------------------------------------------ private
 _READERS = ("arrow", "c", "python")
-"""CSV readers in the order they are tried (each one gives up with :class:`_Retry`)."""
+"""CSV readers in the order they are tried (each one gives up with :class:`_RetryError`)."""
 _TYPED = ("cell", "commune", "hour")  # columns of the anonymised rows that are not object
 _CELL = 200  # metres: the only resolution stored
 _KEY_SHIFT = 24  # cell key: (east / 200) << 24 | (north / 200)
@@ -352,7 +352,7 @@ _DATE_LAYOUTS = (
 )
 
 
-class _Retry(Exception):
+class _RetryError(Exception):
     """Raised when a CSV reader cannot read the file exactly: the next one must (from the start)."""
 
 
@@ -497,7 +497,7 @@ def _boundary_pieces(geoms: np.ndarray, vertices: int = 16) -> npt.NDArray[np.ob
     owner = np.concatenate([piece, piece[last]])
     order = np.concatenate([np.arange(len(segment)) * 2, np.flatnonzero(last) * 2 + 1])
     sort = np.lexsort((order, owner))
-    return shapely.linestrings(points[sort], indices=owner[sort])
+    return cast("npt.NDArray[np.object_]", shapely.linestrings(points[sort], indices=owner[sort]))
 
 
 def _read_all(
@@ -560,7 +560,7 @@ def _among(values: npt.NDArray[np.uint64], sorted_set: npt.NDArray[np.uint64]) -
     where = np.empty(len(values), dtype=np.intp)
     where[order] = np.searchsorted(sorted_set, values[order])
     where = np.minimum(where, len(sorted_set) - 1)
-    return sorted_set[where] == values
+    return cast("np.ndarray", sorted_set[where] == values)
 
 
 def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
@@ -620,7 +620,7 @@ def _chunks(
             yield from _checked(chunks, path, mapping)
     except pd.errors.ParserError as exc:
         if strict:
-            raise _Retry from exc
+            raise _RetryError from exc
         raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
     except UnicodeDecodeError as exc:
         raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
@@ -629,11 +629,11 @@ def _chunks(
 def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterator[pd.DataFrame]:
     """Chunks of ``chunksize`` rows read by Arrow, as pandas would read them (``str``).
 
-    Raises :class:`_Retry` whenever Arrow's reading could differ from pandas'.
+    Raises :class:`_RetryError` whenever Arrow's reading could differ from pandas'.
     """
     names = _header(path, encoding, sep)
     if not names or len(set(names)) != len(names) or "" in names:
-        raise _Retry  # pandas renames such columns ("Unnamed: 1", "a.1")
+        raise _RetryError  # pandas renames such columns ("Unnamed: 1", "a.1")
     try:
         stream = pacsv.open_csv(
             path,
@@ -650,7 +650,7 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
             ),
         )
         if stream.schema.names != names:
-            raise _Retry
+            raise _RetryError
         held: list[pa.RecordBatch] = []
         count = start = 0
         for batch in stream:
@@ -665,12 +665,12 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
         if count or not start:
             yield _frame(pa.Table.from_batches(held, schema=stream.schema), start)
     except (pa.ArrowInvalid, UnicodeError) as exc:
-        raise _Retry from exc
+        raise _RetryError from exc
 
 
 def _header(path: Path, encoding: str, sep: str) -> list[str] | None:
     """Column names of the CSV's first line (None when it cannot be read here)."""
-    with open(path, encoding=encoding, errors="strict", newline="") as fh:
+    with path.open(encoding=encoding, errors="strict", newline="") as fh:
         try:
             return next(csv.reader(fh, delimiter=sep))
         except (StopIteration, UnicodeError, csv.Error):
@@ -711,7 +711,7 @@ def _checked(
 
 def _sniff(path: Path) -> tuple[str, str]:
     """Encoding and separator, from the first 64 KB only (not the whole file)."""
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         head = fh.read(65536)
     if not head.strip():
         raise InputFileError(f"{path.name} est vide")
@@ -824,14 +824,14 @@ def _per_distinct(
     result = distinct.to_numpy(dtype=object)
     if each is not None:
         result = np.array([each(v) if v else "" for v in result], dtype=object)
-    return result[codes]
+    return cast("npt.NDArray[np.object_]", result[codes])
 
 
 def _day_text(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.object_]:
     """``YYYY-MM-DD`` of each day, formatted once per distinct day."""
     unique, inverse = np.unique(days, return_inverse=True)
     text = pd.DatetimeIndex(unique).strftime("%Y-%m-%d").to_numpy(dtype=object)
-    return text[inverse]
+    return cast("npt.NDArray[np.object_]", text[inverse])
 
 
 def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> npt.NDArray[np.datetime64]:
@@ -997,7 +997,7 @@ def _normalise(
         n = int(np.bincount(codes, minlength=len(raw))[unknown].sum())
         values = ", ".join(sorted(set(raw[unknown]))[:5])
         report.fix(f"{n} {column} inconnu(s) ({values}) → « {UNKNOWN} »", n)
-    return canonical.fillna(UNKNOWN).to_numpy(dtype=object)[codes]
+    return cast("np.ndarray", canonical.fillna(UNKNOWN).to_numpy(dtype=object)[codes])
 
 
 def _age_band(
@@ -1016,7 +1016,8 @@ def _age_band(
         age = (dates - born).dt.days // 365.25
         bands = pd.cut(age, [15, 17, 21, 25, 29], labels=AGE_BANDS)
         report.note("dates de naissance converties en tranches d'âge (non conservées)")
-        return bands.astype(object).where(bands.notna(), UNKNOWN).to_numpy(dtype=object)
+        banded = bands.astype(object).where(bands.notna(), UNKNOWN)
+        return cast("np.ndarray", banded.to_numpy(dtype=object))
     return np.full(len(sub), UNKNOWN, dtype=object)
 
 

@@ -164,7 +164,7 @@ class _Source:
             with self.zip.open(self.members[name]) as handle:
                 yield handle
         else:
-            with open(self.members[name], "rb") as handle:
+            with Path(self.members[name]).open("rb") as handle:
                 yield handle
 
     def close(self) -> None:

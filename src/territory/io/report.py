@@ -90,7 +90,8 @@ class ImportReport:
         lines = [
             (
                 f"Import « {self.kind} » depuis {self.source} : {self.read} lu(s), "
-                f"{self.accepted} accepté(s) dont {self.fixed} corrigé(s), {self.refused} refusé(s), "
+                f"{self.accepted} accepté(s) dont {self.fixed} corrigé(s), "
+                f"{self.refused} refusé(s), "
                 f"{self.pending} en attente."
             )
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
 import folium
 import folium.map
@@ -32,7 +32,7 @@ __all__ = [
 
 def _script_template(name: str) -> Template:
     """The folium template of ``js/<name>`` (see :mod:`territory.map.scripts`)."""
-    return Template(source(name))
+    return cast("Template", Template(source(name)))
 
 
 _RENDERER = JsCode("territoryCanvas.renderer")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -135,7 +135,7 @@ class _CompactCollection:
 
 
 def _quantized(xy: np.ndarray, scale: int) -> np.ndarray:
-    return np.rint(np.asarray(xy, dtype=float) * scale).astype(np.int64)
+    return cast("np.ndarray", np.rint(np.asarray(xy, dtype=float) * scale).astype(np.int64))
 
 
 def _deltas(xy: np.ndarray) -> np.ndarray:

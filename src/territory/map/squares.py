@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -96,7 +96,7 @@ def _monomials(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
 def _distance_m(lon: np.ndarray, lat: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
     """Distance in metres between nearby points (local flat approximation, < 0.5 %)."""
     cos = np.cos(np.radians(lat2))
-    return np.hypot((lon - lon2) * cos, lat - lat2) * _M_PER_DEGREE
+    return cast("np.ndarray", np.hypot((lon - lon2) * cos, lat - lat2) * _M_PER_DEGREE)
 
 
 @dataclass(frozen=True)

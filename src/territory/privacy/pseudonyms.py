@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -88,7 +89,7 @@ def fingerprint_text(fingerprints: npt.NDArray[np.uint64]) -> npt.NDArray[np.obj
     text = pa.Array.from_buffers(
         pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
     )
-    return text.to_numpy(zero_copy_only=False)
+    return cast("npt.NDArray[np.object_]", text.to_numpy(zero_copy_only=False))
 
 
 def person_pseudonyms(keys: pd.Series, secret: bytes) -> npt.NDArray[np.object_]:
@@ -128,7 +129,7 @@ def person_hashes(values: pd.Series, key: str) -> npt.NDArray[np.object_]:
     distinct = encoded.dictionary
     text = fingerprint_text(keyed_hashes(distinct, key))
     text[pc.equal(distinct, "").to_numpy(zero_copy_only=False)] = ""
-    return text[encoded.indices.to_numpy()]
+    return cast("npt.NDArray[np.object_]", text[encoded.indices.to_numpy()])
 
 
 def feedback_fingerprints(secret: bytes, visit_key: str, status: str, n: int) -> list[str]:

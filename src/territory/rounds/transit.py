@@ -399,7 +399,9 @@ def transit_time_matrix(
     n = len(points)
     model = travel_model if travel_model is not None else TravelModel()
     per_metre = model.detour / (model.speed("marche") * 1000 / 60)
-    walking = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) * per_metre
+    walking: npt.NDArray[np.float64] = (
+        np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) * per_metre
+    )
     if n == 0 or len(network.route) == 0:
         return walking
     graph = _transit_graph(
@@ -410,7 +412,7 @@ def transit_time_matrix(
         transfer_m=transfer_m,
         max_wait=max_wait,
     )
-    result = np.empty((n, n))
+    result: npt.NDArray[np.float64] = np.empty((n, n))
     for start in range(0, n, 256):  # bounded memory: 256 rows of the full node range
         rows = np.arange(start, min(start + 256, n))
         result[rows] = dijkstra(graph, directed=True, indices=rows)[:, n : 2 * n]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -60,7 +61,8 @@ def place_values(
     if ranking is None:
         ranking = commune_ranking(ws, settings=settings)
     factor = place_factor(places, ranking)
-    return factor[:, None, None] * slot_yield(ws, settings=settings, days=days, slots=slots)
+    yields = slot_yield(ws, settings=settings, days=days, slots=slots)
+    return cast("np.ndarray", factor[:, None, None] * yields)
 
 
 def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
@@ -79,7 +81,7 @@ def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
     priority = pd.Series(priority, index=places.index).fillna(1.0).to_numpy(dtype=float)
     zone = places.get("zone", pd.Series("", index=places.index)).astype(str)
     score = zone.map(ranking["score"]).fillna(50.0).to_numpy(dtype=float)
-    return priority * (0.5 + score / 100)
+    return cast("np.ndarray", priority * (0.5 + score / 100))
 
 
 def slot_yield(
