@@ -290,13 +290,6 @@ def test_when_json_for_a_zone(demo_workspace: Path) -> None:
 HEAVY = ("geopandas", "pandas", "shapely", "pyproj", "folium", "ortools", "streamlit")
 
 
-def test_import_kinds_are_the_importers_kinds() -> None:
-    from territory import ingest
-    from territory.cli import IMPORT_KINDS
-
-    assert IMPORT_KINDS == ingest.KINDS
-
-
 def test_help_and_package_import_load_no_heavy_library() -> None:
     probe = (
         "import contextlib, io, sys\n"

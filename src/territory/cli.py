@@ -21,28 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from territory._errors import TerritoryError, ValidationError
 from territory.settings import Settings
+from territory.vocab import IMPORT_KINDS
 
 if TYPE_CHECKING:
     from territory.io.report import ImportReport
 
-__all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_USAGE", "IMPORT_KINDS", "main"]
+__all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-IMPORT_KINDS = (
-    "communes",
-    "communes-table",
-    "density",
-    "qpv",
-    "partners",
-    "gtfs",
-    "contacts",
-    "places",
-)
-"""The kinds ``territory import`` accepts, those of :data:`territory.ingest.KINDS`.
-
-Named here so that the parser does not import the importers, and with them geopandas; a
-test keeps the two equal.
-"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,20 +33,12 @@ from territory.privacy.pseudonyms import load_secret
 from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import TableAppender, Workspace
-from territory.vocab import WEEKDAYS_FR
+from territory.vocab import IMPORT_KINDS, WEEKDAYS_FR
 
 __all__ = ["COMMUNE_TABLE", "KINDS", "PARTNER_REACH_M", "import_file", "save_stop_hours"]
 
-KINDS = (
-    "communes",
-    "communes-table",
-    "density",
-    "qpv",
-    "partners",
-    "gtfs",
-    "contacts",
-    "places",
-)
+KINDS = IMPORT_KINDS
+"""The kinds of file :func:`import_file` reads (:data:`territory.vocab.IMPORT_KINDS`)."""
 COMMUNE_TABLE = "commune_table"
 """Workspace table holding the commune attribute table (COG vintage in its metadata)."""
 _COMMUNES_VINTAGE = "communes_vintage"  # vintage given for the commune boundaries themselves

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "AGE_BANDS",
+    "IMPORT_KINDS",
     "KINDS",
     "MODES",
     "PARTNER_TYPES",
@@ -75,3 +76,15 @@ WEEKDAYS: tuple[tuple[str, str, str], ...] = (
     ("dimanche", "Su", "dim."),
 )
 """Each weekday (Monday first): French name, OSM ``opening_hours`` token, French abbreviation."""
+
+IMPORT_KINDS = (
+    "communes",
+    "communes-table",
+    "density",
+    "qpv",
+    "partners",
+    "gtfs",
+    "contacts",
+    "places",
+)
+"""The kinds of file ``territory import`` and the Données page read, in the order shown."""

@@ -50,7 +50,9 @@ __all__ = [
     "departures_per_stop",
     "read_gtfs",
     "reference_weekday",
+    "require_schedule",
     "service_gaps",
+    "stop_hours_table",
     "stops_layer",
 ]
 
@@ -529,7 +531,8 @@ def active_services(feed: GtfsFeed, day: date) -> set[str]:
     return services
 
 
-def _require_schedule(feed: GtfsFeed) -> None:
+def require_schedule(feed: GtfsFeed) -> None:
+    """Raise a French ``ValidationError`` unless the feed has its timetables (stop times)."""
     if not feed.has_schedule:
         missing = [
             name
@@ -602,7 +605,7 @@ def departures_per_stop(
     ValidationError
         The feed cannot give departures (missing files), or ``hours`` is not a window.
     """
-    _require_schedule(feed)
+    require_schedule(feed)
     codes, clock = _day_events(feed, day)
     if hours is not None:
         h0, h1 = hours
@@ -623,7 +626,7 @@ def departures_by_hour(feed: GtfsFeed, day: date) -> pd.DataFrame:
     Stop events without a time are left out. Raises :class:`ValidationError` like
     :func:`departures_per_stop`.
     """
-    _require_schedule(feed)
+    require_schedule(feed)
     codes, clock = _day_events(feed, day)
     known = clock >= 0
     categories = feed.stop_times["stop_id"].cat.categories

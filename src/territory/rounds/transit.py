@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike
 from territory._errors import CRSError, ValidationError
 from territory._fr import format_number, format_short
 from territory.crs import METRIC_CRS
-from territory.io.gtfs import GtfsFeed, _require_schedule, active_services
+from territory.io.gtfs import GtfsFeed, active_services, require_schedule
 from territory.store import Workspace
 from territory.travel import TravelModel
 from territory.vocab import WEEKDAYS_FR
@@ -113,7 +113,7 @@ def transit_links(
     ValidationError
         The feed has no schedule, or ``hours`` is not a window.
     """
-    _require_schedule(feed)
+    require_schedule(feed)
     h0, h1 = hours
     if not (0 <= h0 < h1 <= 24):
         raise ValidationError(f"plage horaire invalide {hours} : attendu 0 ≤ début < fin ≤ 24")
