@@ -11,5 +11,6 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
 .venv/bin/ruff check src bench tests app.py app_pages
+.venv/bin/ruff format --check src bench tests app.py app_pages
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import geopandas as gpd
@@ -92,6 +93,7 @@ __all__ = [
     "departures_per_day",
     "departures_per_hour",
     "hors_radars_share",
+    "indicator_registry",
     "indicator_sources",
     "mobility_barrier",
     "nearest_partner",
@@ -113,8 +115,6 @@ AGE_COLUMN = "population_16_29"
 """Zone column holding the 16-29 population when age data exists (e.g. from Filosofi)."""
 HORS_RADARS = "hors radars"
 """Contact status counted by :func:`hors_radars_share` (see ``vocab.STATUSES``)."""
-_DEFAULTS = Settings()  # the registry states the default parameters (TERRITORY_* change them)
-_STOP_BUFFER = format_distance(_DEFAULTS.stop_buffer_m)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,15 @@ class Indicator:
     layers: tuple[str, ...]
 
 
-def _registry() -> dict[str, Indicator]:
+@lru_cache(maxsize=8)
+def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]:
+    """Every indicator by name: French label, unit, method and source layers.
+
+    The method texts state the parameters of ``settings`` (stop radius, speeds, detour):
+    the defaults when None.
+    """
+    params = settings or Settings()
+    stop_buffer = format_distance(params.stop_buffer_m)
     base = [
         Indicator(
             "population",
@@ -211,20 +219,20 @@ def _registry() -> dict[str, Indicator]:
         ),
         Indicator(
             "departs_heure",
-            f"Départs par heure à moins de {_STOP_BUFFER}",
+            f"Départs par heure à moins de {stop_buffer}",
             "départs / heure",
             "passages à l'arrêt le mieux desservi situé dans la zone ou à moins de "
-            f"{_STOP_BUFFER}, "
+            f"{stop_buffer}, "
             "pendant l'heure choisie, semaine de référence du GTFS (calendar, calendar_dates, "
             "stop_times)",
             ("stops", "stop_hours"),
         ),
         Indicator(
             "departs_jour",
-            f"Départs par jour à moins de {_STOP_BUFFER}",
+            f"Départs par jour à moins de {stop_buffer}",
             "départs / jour",
             "passages à l'arrêt le mieux desservi dans la zone ou à moins de "
-            f"{_STOP_BUFFER}, jour de "
+            f"{stop_buffer}, jour de "
             "référence du GTFS (utilisé quand la desserte par heure n'est pas disponible)",
             ("stops",),
         ),
@@ -248,9 +256,9 @@ def _registry() -> dict[str, Indicator]:
             "barriere_mobilite",
             "Indice de barrière de mobilité",
             "indice (0-1)",
-            f"moyenne de trois parts : aucun départ à moins de {_STOP_BUFFER} à l'heure "
+            f"moyenne de trois parts : aucun départ à moins de {stop_buffer} à l'heure "
             "choisie (0/1), "
-            f"distance à l'arrêt desservi le plus proche (0 à {_STOP_BUFFER}, "
+            f"distance à l'arrêt desservi le plus proche (0 à {stop_buffer}, "
             f"1 à {BARRIER_FAR_M:g} m "
             "et au-delà), zone rurale (0/1)",
             ("stops", "stop_hours", "communes"),
@@ -271,7 +279,7 @@ def _registry() -> dict[str, Indicator]:
                 f"temps_pied_{code}",
                 f"Temps à pied : {label.lower()}",
                 "min",
-                f"distance × {_DEFAULTS.detour_factor:g} à {_DEFAULTS.walk_kmh:g} km/h "
+                f"distance × {params.detour_factor:g} à {params.walk_kmh:g} km/h "
                 "(modèle de déplacement des tournées ; TERRITORY_WALK_KMH, "
                 "TERRITORY_DETOUR_FACTOR)",
                 ("partners",),
@@ -280,8 +288,8 @@ def _registry() -> dict[str, Indicator]:
                 f"temps_voiture_{code}",
                 f"Temps en voiture : {label.lower()}",
                 "min",
-                f"distance × {_DEFAULTS.detour_factor:g} à {_DEFAULTS.car_kmh:g} km/h, plus "
-                f"{_DEFAULTS.car_access_min:g} min pour stationner (modèle de déplacement des "
+                f"distance × {params.detour_factor:g} à {params.car_kmh:g} km/h, plus "
+                f"{params.car_access_min:g} min pour stationner (modèle de déplacement des "
                 "tournées ; TERRITORY_CAR_KMH, TERRITORY_CAR_ACCESS_MIN, "
                 "TERRITORY_DETOUR_FACTOR)",
                 ("partners",),
@@ -290,8 +298,9 @@ def _registry() -> dict[str, Indicator]:
     return {i.name: i for i in [*base, *per_type]}
 
 
-INDICATORS: dict[str, Indicator] = _registry()
-"""Every indicator by name: French label, unit, source and source layers."""
+INDICATORS: dict[str, Indicator] = indicator_registry()
+"""The registry at the default settings (names, labels, units); method texts that follow the
+settings in use come from :func:`indicator_registry`."""
 
 PARTNER_PHRASES: dict[str, str] = {
     "ML": "mission locale",
@@ -306,13 +315,15 @@ PARTNER_PHRASES: dict[str, str] = {
 """Partner type → French noun used in sentences (lower case except proper names)."""
 
 
-def indicator_sources(ws: Workspace) -> pd.DataFrame:
+def indicator_sources(ws: Workspace, *, settings: Settings | None = None) -> pd.DataFrame:
     """Every indicator with its label, unit, method, source layers and their vintages.
 
     Parameters
     ----------
     ws
         The workspace whose layer vintages date the indicators.
+    settings
+        Whose parameters the method texts state (the defaults when None).
 
     Returns
     -------
@@ -322,7 +333,7 @@ def indicator_sources(ws: Workspace) -> pd.DataFrame:
     """
     layers = ws.layers()
     rows = []
-    for ind in INDICATORS.values():
+    for ind in indicator_registry(settings).values():
         vintages = [f"{n} : {layers[n].vintage}" for n in ind.layers if n in layers]
         rows.append(
             {

@@ -13,7 +13,7 @@ component                  group       direction
 ``tendance_contacts``      coverage    falling contacts → higher
 ``distance_<type>``        access      farther from the nearest partner of the type → higher
 ``distance_partenaire_ouvert`` access  farther from a partner open at the moment → higher
-``departs_heure``          mobility    fewer departures within 500 m at the moment → higher
+``departs_heure``          mobility    fewer departures near the zone at the moment → higher
 ``barriere_mobilite``      mobility    higher barrier index → higher
 ========================== =========== =================================================
 
@@ -149,8 +149,16 @@ COMPONENTS_DOC: dict[str, tuple[Group, bool, str]] = {
     "contacts_pour_1000": ("coverage", False, "Contacts pour 1 000 habitants"),
     "tendance_contacts": ("coverage", False, "Évolution des contacts"),
     "distance_partenaire_ouvert": ("access", True, "Distance au partenaire ouvert"),
-    "departs_heure": ("mobility", False, "Départs par heure à moins de 500 m"),
-    "departs_jour": ("mobility", False, "Départs par jour à moins de 500 m"),
+    "departs_heure": (
+        "mobility",
+        False,
+        "Départs par heure aux arrêts proches",
+    ),
+    "departs_jour": (
+        "mobility",
+        False,
+        "Départs par jour aux arrêts proches",
+    ),
     "barriere_mobilite": ("mobility", True, "Barrière de mobilité"),
     **{
         f"distance_{code}": ("access", True, f"Distance : {label.lower()}")

@@ -392,11 +392,11 @@ def _partner_text(types: list[str]) -> str:
     return f"{joined} {verb}"
 
 
-def _transit_text(per_hour: float | None, stop: str) -> str:
+def _transit_text(per_hour: float | None, stop: str, radius_m: float) -> str:
     if per_hour is None or (isinstance(per_hour, float) and math.isnan(per_hour)):
         return "desserte inconnue"
     if per_hour <= 0:
-        return "aucun départ à moins de 500 m"
+        return f"aucun départ à moins de {format_distance(radius_m)}"
     where = f" (arrêt {stop})" if stop else ""
     if per_hour < 1:
         n = round(per_hour * SLOT_HOURS)
@@ -414,6 +414,7 @@ def recommend_slots(
     transit: pd.DataFrame | None = None,
     open_type: str | None = None,
     top: int | None = 5,
+    stop_radius_m: float = 500.0,
 ) -> pd.DataFrame:
     """Slots ranked by observed presence, open partners and transit, with a sentence.
 
@@ -431,6 +432,9 @@ def recommend_slots(
         Keep only slots where a partner of this type is open for the whole slot.
     top
         Keep the best ``top`` slots (None: all).
+    stop_radius_m
+        The walking distance to a stop that ``transit`` was counted within
+        (``settings.stop_buffer_m``), named in the sentences.
 
     Returns
     -------
@@ -476,7 +480,9 @@ def recommend_slots(
                 f"{row.creneau} : {PRESENCE[row.presence]}"
                 + (where if row.presence != "inconnue" else ""),
                 _partner_text(row.types_ouverts),
-                _transit_text(None if transit is None else row.departs_par_heure, row.arret),
+                _transit_text(
+                    None if transit is None else row.departs_par_heure, row.arret, stop_radius_m
+                ),
             ]
         )
         for row in table.itertuples(index=False)
@@ -699,6 +705,7 @@ def when(
         transit=transit,
         open_type=open_type,
         top=top,
+        stop_radius_m=settings.stop_buffer_m,
     )
     if partners is not None and len(partners):
         notes.append(

@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from territory._fr import format_number
-from territory.analysis.indicators import INDICATORS, ZONE_KIND_LABELS, ZoneKind
+from territory.analysis.indicators import ZONE_KIND_LABELS, ZoneKind, indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
 from territory.export import ranking_layer
 from territory.store import Workspace
+from territory.ui.loaders import settings
 from territory.ui.state import Keys
 from territory.vocab import WEEKDAYS_FR
 
@@ -156,7 +157,7 @@ def zone_indicator_table(ranking: Ranking, zone: str) -> None:
             "Unité": meta.unit,
             "Source": meta.source,
         }
-        for name, meta in INDICATORS.items()
+        for name, meta in indicator_registry(settings()).items()
         if name in values.index and not _missing(values[name])
     ]
     st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
