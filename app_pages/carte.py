@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from territory.map.build import RETURNED_OBJECTS
+from territory.map import RETURNED_OBJECTS
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.carte import basemap_toggle, zone_panel
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop

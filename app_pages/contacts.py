@@ -6,7 +6,7 @@ at a time (a quarter or a category).
 
 import streamlit as st
 
-from territory.map.build import RETURNED_OBJECTS
+from territory.map import RETURNED_OBJECTS
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
 from territory.ui.contacts import contacts_upload, density_filter
 from territory.ui.loaders import cached_breakdown_choices, cached_legend, cached_map, settings

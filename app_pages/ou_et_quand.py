@@ -3,7 +3,8 @@
 import streamlit as st
 
 from territory.analysis.priority import Weights, rank_zones
-from territory.map.build import RETURNED_OBJECTS, zone_from_click
+from territory.map import RETURNED_OBJECTS
+from territory.map.build import zone_from_click
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
 from territory.ui.loaders import (
     cached_indicators,

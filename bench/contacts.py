@@ -186,7 +186,8 @@ def _measure_naive(
     import numpy as np
     import pandas as pd
 
-    from territory.grid import GRID_CRS, cell_ids, cell_polygons
+    from territory.crs import GRID_CRS
+    from territory.grid import cell_ids, cell_polygons
     from territory.privacy.protect import protect_density
 
     communes = _setup(communes_path)

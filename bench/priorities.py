@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import spawnable_main
-from territory.analysis.indicators import ZoneKind
+from territory.analysis.zones import ZoneKind
 from territory.settings import Settings
 
 COLD_BUDGET_S = 5.0
@@ -87,7 +87,7 @@ def _naive_kind(workspace: Path, kind: str, settings: Settings) -> int:
     import pandas as pd
 
     from territory.analysis.indicators import contact_windows
-    from territory.analysis.priority import cell_zones
+    from territory.analysis.zones import cell_zones
     from territory.grid import parse_ids
     from territory.hours import is_open
     from territory.privacy.protect import protect

@@ -17,28 +17,28 @@ import territory.analysis.indicators as indicators_module
 from territory import Settings
 from territory._errors import CRSError, ValidationError
 from territory._fr import format_distance, format_duration
-from territory.analysis.indicators import (
-    INDICATORS,
-    cells_in_zones,
-    contact_rate,
-    contact_trend,
-    contact_windows,
+from territory.analysis.access import (
     departures_per_day,
     departures_per_hour,
-    hors_radars_share,
-    indicator_sources,
     mobility_barrier,
     open_partners,
     partner_distance,
-    population,
-    protected_contacts,
     rural_zones,
     served_stop_distance,
-    target_population,
     travel_time,
-    zone_centres,
 )
-from territory.analysis.priority import cell_zones, load_zones
+from territory.analysis.indicators import (
+    INDICATORS,
+    contact_rate,
+    contact_trend,
+    contact_windows,
+    hors_radars_share,
+    indicator_sources,
+    population,
+    protected_contacts,
+    target_population,
+)
+from territory.analysis.zones import cell_zones, cells_in_zones, load_zones, zone_centres
 from territory.grid import cell_ids
 from territory.io.gtfs import WEEKDAYS, GtfsFeed, departures_by_hour, stop_hours_table
 from territory.store import Workspace

@@ -25,13 +25,13 @@ from territory.analysis.priority import (
     build_indicators,
     load_stop_hours,
     load_weights,
-    load_zones,
     priorities,
     rank_zones,
     save_weights,
     zone_indicators,
     zone_indicators_many,
 )
+from territory.analysis.zones import load_zones
 from territory.ingest import save_stop_hours
 from territory.store import Workspace
 

@@ -15,7 +15,7 @@ from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError
-from territory.analysis.priority import STOP_HOURS_TABLE, load_zones
+from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     contact_profile,
@@ -24,6 +24,7 @@ from territory.analysis.slots import (
     transit_slots,
     when,
 )
+from territory.analysis.zones import load_zones
 from territory.grid import cell_ids
 from territory.hours import is_open, open_during
 from territory.ingest import save_stop_hours

@@ -19,6 +19,7 @@ from territory import InputFileError, Settings, ValidationError
 from territory.ingest import import_file
 from territory.io import contacts
 from territory.io.contacts import read_contacts
+from territory.privacy import pseudonyms
 from territory.privacy.raw import contact_cell_counts, purge, retention_cutoff
 from territory.store import Workspace
 from territory.views import density_layer, summary
@@ -412,46 +413,25 @@ def test_person_pseudonyms_are_keyed_hashes_of_the_stripped_key(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
     keys = pd.Series(["P1", " P2", "P1", "", "P2 ", "é" * 80, "x" * 1000], dtype=str)
-    first = contacts.person_pseudonyms(keys, SECRET)
+    first = pseudonyms.person_pseudonyms(keys, SECRET)
     assert first[0] == first[2] and first[1] == first[4] and first[3] == ""
     named = first[[0, 1, 5, 6]]
     assert len(set(named)) == 4
     assert all(re.fullmatch(r"[0-9a-f]{16}", t) for t in named)
     # keyed: another secret gives other pseudonyms
-    assert not set(named) & set(contacts.person_pseudonyms(keys, b"1" * 32))
+    assert not set(named) & set(pseudonyms.person_pseudonyms(keys, b"1" * 32))
     # stable: a person imported now and again in a later version keeps one pseudonym
-    pinned = contacts.person_pseudonyms(pd.Series(["P1", "ééé"], dtype=str), SECRET)
+    pinned = pseudonyms.person_pseudonyms(pd.Series(["P1", "ééé"], dtype=str), SECRET)
     assert list(pinned) == ["5430782c3c2a4b0d", "d301ff1965a7ab37"]
     # and a key of its own: not the fingerprint of a row holding only the person key
-    row = contacts.row_fingerprints(pd.DataFrame({"id": ["P1"]}, dtype=str), SECRET)
-    assert contacts.fingerprint_text(row)[0] != first[0]
+    row = pseudonyms.row_fingerprints(pd.DataFrame({"id": ["P1"]}, dtype=str), SECRET)
+    assert pseudonyms.fingerprint_text(row)[0] != first[0]
     # hashed per chunk: the same person gets the same pseudonym in every chunk
     path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ROWS[2], ROWS[0].replace("14:35", "16:35")])
     result = read_contacts(path, communes=communes, secret=SECRET, chunksize=1)
     assert result.rows["personne"].tolist() == [
-        *contacts.person_pseudonyms(pd.Series(["P0001", "P0002", "P0001", "P0001"]), SECRET)
+        *pseudonyms.person_pseudonyms(pd.Series(["P0001", "P0002", "P0001", "P0001"]), SECRET)
     ]
-
-
-def test_fingerprints_are_keyed_and_tell_rows_apart() -> None:
-    rows = pd.DataFrame({"a": ["x", "x", "x", "xy", "x"], "b": ["y", "y", "z", "", "y"]}, dtype=str)
-    first = contacts.row_fingerprints(rows, SECRET)
-    assert first.dtype == np.uint64
-    assert first[0] == first[1] and first[4] == first[0]
-    assert len(set(first[[0, 2, 3]])) == 3  # "x|y", "x|z", "xy|" differ
-    other = contacts.row_fingerprints(rows, b"1" * 32)
-    assert not set(first) & set(other)  # another secret, other fingerprints
-    text = contacts.fingerprint_text(first)
-    assert all(re.fullmatch(r"[0-9a-f]{16}", t) for t in text)
-    assert int(text[2], 16) == int(first[2])
-
-
-def test_fingerprints_keep_the_format_stored_in_existing_workspaces() -> None:
-    # computed by the version that first stored them: a file imported then and imported
-    # again now must be recognised as already stored
-    rows = pd.DataFrame({"a": ["x", "é à 漢字"], "b": ["y", ""]}, dtype=str)
-    text = contacts.fingerprint_text(contacts.row_fingerprints(rows, SECRET))
-    assert list(text) == ["82f2268fb7ff3be4", "23672acc96826809"]
 
 
 def test_repeated_row_in_a_later_chunk_is_refused(

@@ -15,8 +15,8 @@ from samples import multipart_form as _form
 
 from territory import Settings
 from territory.ingest import import_file
-from territory.io.contacts import STORED_COLUMNS
 from territory.io.geocoding import BAN_CSV_URL
+from territory.privacy.raw import STORED_COLUMNS
 from territory.store import Workspace
 
 

@@ -32,14 +32,8 @@ from shapely.geometry import Point, box
 from bench._browser import CHROMIUM_ARGS, chromium_path
 from territory import CRSError, ValidationError
 from territory.grid import cell_polygons
-from territory.map.build import (
-    CLICKABLE_LAYERS,
-    RETURNED_OBJECTS,
-    MapLayers,
-    legend_html,
-    territory_map,
-    zone_from_click,
-)
+from territory.map import CLICKABLE_LAYERS, RETURNED_OBJECTS, MapLayers, legend_html
+from territory.map.build import territory_map, zone_from_click
 from territory.map.elements import _Collection, _Decoder, _GeoJsonLayer
 from territory.map.encode import _CompactCollection, _PlainCollection
 from territory.map.squares import _CompactGrid

@@ -260,6 +260,43 @@ def test_feedback_feeds_the_contacts_through_the_same_privacy_rules(
         record_feedback(ws, WEEK, visit, {"vu Kevin": 1}, settings=settings)
 
 
+def test_feedback_recorded_before_the_one_fingerprint_scheme_is_replaced_too(
+    planned, settings: Settings
+) -> None:
+    """Rows written with the earlier HMAC fingerprints are found when a visit is recorded again."""
+    from territory.privacy.pseudonyms import legacy_feedback_fingerprints, load_secret
+    from territory.privacy.raw import STORED_COLUMNS, append_contacts
+    from territory.rounds.feedback import record_feedback
+
+    ws, saved, _ = planned
+    visit = saved.visits.iloc[1]
+    before = ws.layers()["contacts"].count
+    key = f"{WEEK}|{visit['team']}|{visit['place']}|{visit['start'].isoformat()}"
+    old = legacy_feedback_fingerprints(load_secret(settings), key, "hors radars", 3)
+    recorded_earlier = pd.DataFrame(
+        [
+            {
+                "cell": "CRS3035RES200mN2000000E3000000",
+                "commune": "00001",
+                "date": visit["start"].date().isoformat(),
+                "hour": int(visit["start"].hour),
+                "statut": "hors radars",
+                "tranche_age": "non renseigné",
+                "sexe": "non renseigné",
+                "partenaire": "",
+                "personne": "",
+                "fingerprint": fingerprint,
+            }
+            for fingerprint in old
+        ],
+        columns=STORED_COLUMNS,
+    )
+    append_contacts(ws, recorded_earlier, source="retours", vintage=WEEK, licence="équipe")
+    assert ws.layers()["contacts"].count == before + 3
+    assert record_feedback(ws, WEEK, visit, {"hors radars": 2}, settings=settings) == 2
+    assert ws.layers()["contacts"].count == before + 2
+
+
 def test_places_file_is_imported_with_a_report(
     demo_workspace: Path, tmp_path: Path, settings: Settings
 ) -> None:

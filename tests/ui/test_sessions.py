@@ -134,7 +134,8 @@ def _both_ways(path: str, territory: str | None) -> None:
     import streamlit as st
     from streamlit_folium import st_folium
 
-    from territory.map.build import RETURNED_OBJECTS, territory_map
+    from territory.map import RETURNED_OBJECTS
+    from territory.map.build import territory_map
     from territory.store import Workspace
     from territory.ui.loaders import cached_layers
     from territory.ui.mapview import render_map, show_map

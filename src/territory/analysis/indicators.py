@@ -7,7 +7,7 @@ which documents its French label, unit, source layers and method; the vintage of
 source is that of its workspace layer (:func:`indicator_sources`). Zones and their
 centres are in :mod:`territory.analysis.zones`; distances, travel times (the one travel
 model, :class:`territory.travel.TravelModel`) and transit service in
-:mod:`territory.analysis.access` (their names are re-exported here).
+:mod:`territory.analysis.access`.
 
 Contact figures come only out of :mod:`territory.privacy.published`:
 :func:`protected_contacts` hands it the zones (and how a 200 m cell is attributed to
@@ -48,21 +48,9 @@ from territory._errors import ValidationError
 from territory._fr import format_distance
 from territory.analysis.access import (
     BARRIER_FAR_M,
-    departures_per_day,
-    departures_per_hour,
-    mobility_barrier,
-    nearest_partner,
-    open_partners,
-    partner_distance,
-    rural_zones,
-    served_stop_distance,
-    travel_time,
 )
 from territory.analysis.zones import (
-    ZONE_KIND_LABELS,
-    ZONE_KINDS,
     ZoneKind,
-    cells_in_zones,
     grid_coords,
     metric_geometries,
     zone_centres,
@@ -75,38 +63,23 @@ from territory.vocab import PARTNER_TYPES
 
 __all__ = [
     "AGE_COLUMN",
-    "BARRIER_FAR_M",
     "COVERAGE_MONTHS",
     "HORS_RADARS",
     "INDICATORS",
     "PARTNER_PHRASES",
-    "ZONE_KINDS",
-    "ZONE_KIND_LABELS",
     "ContactWindows",
     "Indicator",
-    "ZoneKind",
-    "cells_in_zones",
     "contact_rate",
     "contact_trend",
     "contact_windows",
     "default_windows",
-    "departures_per_day",
-    "departures_per_hour",
     "hors_radars_share",
     "indicator_registry",
     "indicator_sources",
-    "mobility_barrier",
-    "nearest_partner",
-    "open_partners",
-    "partner_distance",
     "population",
     "protected_contacts",
     "protected_contacts_many",
-    "rural_zones",
-    "served_stop_distance",
     "target_population",
-    "travel_time",
-    "zone_centres",
 ]
 
 COVERAGE_MONTHS = 3

@@ -70,27 +70,27 @@ import pandas as pd
 
 from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance, format_distances, format_durations, format_number
-from territory.analysis.indicators import (
-    COVERAGE_MONTHS,
-    PARTNER_PHRASES,
-    ContactWindows,
-    ZoneKind,
-    contact_rate,
-    contact_trend,
-    default_windows,
+from territory.analysis.access import (
     departures_per_day,
     departures_per_hour,
     mobility_barrier,
     partner_distance,
-    population,
-    protected_contacts_many,
     rural_zones,
     served_stop_distance,
-    target_population,
     travel_time,
-    zone_centres,
 )
-from territory.analysis.zones import cell_zones, load_zones
+from territory.analysis.indicators import (
+    COVERAGE_MONTHS,
+    PARTNER_PHRASES,
+    ContactWindows,
+    contact_rate,
+    contact_trend,
+    default_windows,
+    population,
+    protected_contacts_many,
+    target_population,
+)
+from territory.analysis.zones import ZoneKind, load_zones, zone_centres
 from territory.crs import METRIC_CRS
 from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
@@ -107,11 +107,9 @@ __all__ = [
     "Weights",
     "ZoneIndicators",
     "build_indicators",
-    "cell_zones",
     "default_moment",
     "load_stop_hours",
     "load_weights",
-    "load_zones",
     "priorities",
     "rank_zones",
     "save_weights",

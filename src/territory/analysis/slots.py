@@ -40,15 +40,11 @@ import shapely
 
 from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance
-from territory.analysis.indicators import (
-    PARTNER_PHRASES,
-    ZoneKind,
-    cells_in_zones,
-    zone_centres,
-)
-from territory.analysis.priority import load_stop_hours, load_zones
-from territory.crs import METRIC_CRS
-from territory.grid import GRID_CRS, cell_ids
+from territory.analysis.indicators import PARTNER_PHRASES
+from territory.analysis.priority import load_stop_hours
+from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
+from territory.crs import GRID_CRS, METRIC_CRS
+from territory.grid import cell_ids
 from territory.hours import open_during
 from territory.privacy import published
 from territory.privacy.protect import BELOW_K, PUBLISHED

@@ -11,8 +11,7 @@ Refused rows and rows waiting for geocoding keep their original content in memor
 are written only beside the team's own file (:func:`write_side_files`); stored contacts
 older than the retention period are deleted by :func:`territory.privacy.raw.purge`.
 Pseudonyms and fingerprints are those of :mod:`territory.privacy.pseudonyms`; the rows
-are stored by :func:`territory.privacy.raw.contact_writer` (names re-exported here for
-the callers of earlier versions).
+are stored by :func:`territory.privacy.raw.contact_writer`.
 
 Speed (figures in ``BENCHMARKS.md``): Arrow parses the CSV, every step per row is
 vectorised, Python runs once per distinct value (categories), person keys and rows are
@@ -42,7 +41,8 @@ import shapely
 from pyproj import Transformer
 
 from territory._errors import InputFileError
-from territory.grid import GRID_CRS, cell_ids
+from territory.crs import GRID_CRS
+from territory.grid import cell_ids
 from territory.io._validate import (
     SPREADSHEET_ERRORS,
     find_columns,
@@ -52,34 +52,24 @@ from territory.io._validate import (
 from territory.io.report import ImportReport
 from territory.privacy.pseudonyms import (
     fingerprint_text,
-    load_secret,
     person_hashes,
     person_key,
-    person_pseudonyms,
     row_fingerprints,
 )
 from territory.privacy.pseudonyms import to_arrow as _to_arrow
-from territory.privacy.raw import STORED_COLUMNS, count_by_cell, purge, retention_cutoff
+from territory.privacy.raw import STORED_COLUMNS
 from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
 
 __all__ = [
     "DUPLICATE_REASON",
     "FIELD_LABELS",
     "REASON_COLUMN",
-    "STORED_COLUMNS",
     "ContactsPreview",
     "ContactsRead",
     "RowSink",
     "SideFiles",
-    "count_by_cell",
-    "fingerprint_text",
-    "load_secret",
-    "person_pseudonyms",
     "preview_contacts",
-    "purge",
     "read_contacts",
-    "retention_cutoff",
-    "row_fingerprints",
     "side_file_paths",
     "write_side_files",
 ]

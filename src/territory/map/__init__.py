@@ -31,14 +31,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from territory.map.build import (
-        CLICKABLE_LAYERS,
-        RETURNED_OBJECTS,
-        territory_map,
-        zone_from_click,
-    )
+    from territory.map.build import territory_map, zone_from_click
     from territory.map.legend import legend_html
     from territory.map.model import MapLayers
+    from territory.map.styles import CLICKABLE_LAYERS, RETURNED_OBJECTS
 
 __all__ = [
     "CLICKABLE_LAYERS",

@@ -127,8 +127,6 @@ from territory.map.styles import (
     _MIN_EXTENT_DEG,
     _POINTS_PANE,
     CLICKABLE_LAYERS,
-    DENSITY_BREAKS,
-    DENSITY_COLUMNS,
     FRANCE_CENTRE,
     LAYER_COMMUNES,
     LAYER_DENSITY,
@@ -144,17 +142,10 @@ from territory.map.styles import (
     NAME_ROUTES,
     NAME_SCORES,
     NAME_STOPS,
-    RETURNED_OBJECTS,
     _name_gaps,
 )
 
 __all__ = [
-    "CLICKABLE_LAYERS",
-    "DENSITY_BREAKS",
-    "DENSITY_COLUMNS",
-    "RETURNED_OBJECTS",
-    "MapLayers",
-    "legend_html",
     "territory_map",
     "zone_from_click",
 ]

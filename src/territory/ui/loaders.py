@@ -30,7 +30,6 @@ import geopandas as gpd
 import streamlit as st
 
 from territory import Settings, TerritoryError
-from territory.analysis.indicators import ZoneKind
 from territory.analysis.priority import (
     Weights,
     ZoneIndicators,
@@ -39,8 +38,10 @@ from territory.analysis.priority import (
     zone_indicators,
 )
 from territory.analysis.slots import WhenResult, when
+from territory.analysis.zones import ZoneKind
 from territory.export import ranking_layer
-from territory.map.build import MapLayers, legend_html, territory_map
+from territory.map import MapLayers, legend_html
+from territory.map.build import territory_map
 from territory.rounds.outputs import route_layer
 from territory.rounds.week import (
     candidate_places,

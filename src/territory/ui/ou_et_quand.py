@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from territory._fr import format_number
-from territory.analysis.indicators import ZONE_KIND_LABELS, ZoneKind, indicator_registry
+from territory.analysis.indicators import indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
+from territory.analysis.zones import ZONE_KIND_LABELS, ZoneKind
 from territory.export import ranking_layer
 from territory.store import Workspace
 from territory.ui.loaders import settings

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
-from territory.map.build import RETURNED_OBJECTS
+from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import record_feedback
 from territory.rounds.outputs import day_label, write_csv, write_ics, write_sheet
 from territory.rounds.week import (
