@@ -289,7 +289,7 @@ def test_st_folium_receives_only_local_links(tmp_path: Path, communes) -> None:
     script.write_text(
         "import geopandas as gpd\n"
         "from streamlit_folium import st_folium\n"
-        "from territory.map.build import RETURNED_OBJECTS, MapLayers, territory_map\n"
+        "from territory.map import RETURNED_OBJECTS, MapLayers, territory_map\n"
         f"layers = MapLayers(communes=gpd.read_file({str(data)!r}))\n"
         "st_folium(territory_map(layers), key='carte', height=500,\n"
         "          returned_objects=list(RETURNED_OBJECTS))\n",
