@@ -157,7 +157,7 @@ def cached_legend(
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
 ) -> str:
-    """The legend of :func:`cached_map` (:func:`territory.map.build.legend_html`).
+    """The legend of :func:`cached_map` (:func:`territory.map.legend.legend_html`).
 
     Made once, not unpickled from the layers' cache on each run.
     """
