@@ -362,11 +362,26 @@ class Workspace:
             self._bump(con)
         return int(n)
 
+    def compact(self) -> None:
+        """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.
+
+        Deleted rows are already overwritten with zeros (``secure_delete``, set by every
+        connection of the store whatever the platform's SQLite default); this also drops the
+        pages that other writers (GDAL) freed, and shrinks the file.
+        """
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as con:
+                con.execute(_SECURE_DELETE)
+                con.execute("VACUUM")
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"compactage de {self.path.name} impossible : {exc}") from exc
+
     # ----------------------------------------------------------------- private
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
             con = sqlite3.connect(self.path)
+            con.execute(_SECURE_DELETE)
         except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
             raise WorkspaceError(f"impossible d'ouvrir {self.path} : {exc}") from exc
         try:
@@ -517,6 +532,7 @@ class TableAppender:
             )
         con = sqlite3.connect(self.ws.path, isolation_level=None)
         try:
+            con.execute(_SECURE_DELETE)
             con.execute("BEGIN IMMEDIATE")
             if self._keys is not None:
                 if not _counts_in_place(con, self.name):
@@ -549,6 +565,7 @@ class TableAppender:
             self._con = None
 
 
+_SECURE_DELETE = "PRAGMA secure_delete = ON"  # deleted content overwritten, on every platform
 _SUMMED_EVERY = 8  # frames of counts per group kept before they are summed into one
 _ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
 _FEATURE_COUNT = "trigger_insert_feature_count_"  # GDAL's triggers, one UPDATE per row
@@ -730,6 +747,7 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
     """A connection in an immediate transaction, committed at the end (rolled back on error)."""
     con = sqlite3.connect(path, isolation_level=None)
     try:
+        con.execute(_SECURE_DELETE)
         con.execute("BEGIN IMMEDIATE")
         yield con
         con.execute("COMMIT")

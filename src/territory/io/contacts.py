@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,17 +155,29 @@ def write_side_files(result: ContactsRead, path: Path) -> SideFiles:
         written[key] = None
         try:
             if len(rows):
-                rows.to_csv(target, sep=";", index=False, encoding="utf-8-sig")
+                _write_private_csv(rows, target)
                 written[key] = target
                 result.report.note(
-                    f"{len(rows)} {what} écrite(s) dans {target} (données personnelles : "
-                    "à garder avec le fichier d'origine)"
+                    f"{len(rows)} {what} écrite(s) dans {target} (données personnelles, "
+                    "fichier lisible par vous seul : à garder avec le fichier d'origine)"
                 )
             else:
                 target.unlink(missing_ok=True)
         except OSError as exc:
             result.report.note(f"{what} : impossible d'écrire {target} ({exc.strerror or exc})")
     return SideFiles(refused=written["refused"], pending=written["pending"])
+
+
+def _write_private_csv(rows: pd.DataFrame, target: Path) -> None:
+    """Write ``rows`` to ``target`` readable and writable by its owner only (mode 0600).
+
+    The file is created with that mode (no moment when others may read it), and a file
+    left by an earlier import gets it too before it is overwritten.
+    """
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as out:
+        rows.to_csv(out, sep=";", index=False)
 
 
 class RowSink(Protocol):

@@ -271,6 +271,7 @@ def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | Non
     info = ws.layers()[CONTACTS]
     rows["commune"] = translated.astype(object).where(translated.notna(), None)
     ws.write_table(CONTACTS, rows, source=info.source, vintage=info.vintage, licence=info.licence)
+    ws.compact()  # the rewritten table's old pages, freed by GDAL, leave the file
 
 
 def retention_cutoff(today: date, months: int) -> date:
@@ -289,9 +290,14 @@ def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
     """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
 
     Returns the number of contacts deleted (0 when the workspace holds none).
-    Contacts dated exactly on the cutoff day are kept.
+    Contacts dated exactly on the cutoff day are kept. Nothing of the deleted rows stays
+    in the file: the store overwrites deleted content (``secure_delete``) and the file is
+    then rebuilt without its free pages (:meth:`~territory.store.Workspace.compact`).
     """
     cutoff = retention_cutoff(today, older_than_months)
     if not has_contacts(ws):
         return 0
-    return ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),))
+    deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),))
+    if deleted:
+        ws.compact()
+    return deleted

@@ -1,0 +1,61 @@
+"""Nothing personal left behind: purged rows leave the file, refused rows stay private."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from datetime import date
+from pathlib import Path
+
+from samples import ROWS, write
+
+from territory import Settings
+from territory.ingest import import_file
+from territory.io.contacts import side_file_paths
+from territory.privacy.raw import purge
+from territory.store import Workspace
+
+
+def test_purged_contacts_leave_no_trace_in_the_file(demo_workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    cutoff = "2026-05-01"
+    gone = ws.query(
+        "SELECT fingerprint, personne FROM contacts WHERE date < ? "
+        "AND personne NOT IN (SELECT personne FROM contacts WHERE date >= ?)",
+        (cutoff, cutoff),
+    )
+    prints = {str(f).encode() for f in gone["fingerprint"].head(300)}
+    people = {str(p).encode() for p in gone["personne"].dropna().head(300) if p}
+    assert prints and people
+    before = path.read_bytes()
+    assert all(f in before for f in prints)  # the scan finds what is there
+
+    deleted = purge(ws, older_than_months=6, today=date(2026, 11, 1))
+
+    assert deleted >= len(prints)
+    after = path.read_bytes()
+    assert [f for f in prints if f in after] == []
+    assert [p for p in people if p in after] == []
+    assert not path.with_name(path.name + "-journal").exists()
+    assert ws.layers()["contacts"].count == len(ws.read_table("contacts"))
+
+
+def test_refused_rows_are_written_for_their_owner_only(
+    demo_workspace: Path, tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    export = write(tmp_path / "equipe.csv", [*ROWS, "pas une date;2,75;46,45;suivi;18-21;F;;P9;"])
+    refused = side_file_paths(export).refused
+    assert refused is not None
+    refused.write_text("ancien fichier lisible par tous\n")
+    refused.chmod(0o644)  # left by an earlier version
+
+    report = import_file(Workspace.open(path), "contacts", export, settings=settings)
+
+    assert report.refused >= 1
+    assert stat.S_IMODE(refused.stat().st_mode) == 0o600
+    assert "pas une date" in refused.read_text(encoding="utf-8-sig")
+    assert any("lisible par vous seul" in note for note in report.notes)
