@@ -241,7 +241,9 @@ def test_purge_command(tmp_path: Path) -> None:
 
     ws, env = contacts_workspace(tmp_path)
     source = spanning_years(tmp_path / "c.csv")
-    assert run_env(env, "import", "contacts", source, "--workspace", ws).returncode == 0
+    # imported while the programme kept contacts five years (the file spans 2022-2026)
+    kept_longer = {**env, "TERRITORY_RETENTION_MONTHS": "60"}
+    assert run_env(kept_longer, "import", "contacts", source, "--workspace", ws).returncode == 0
     common = ("purge", "--workspace", ws, "--today", "2026-03-15")
     result = run_env(env, *common, "--older-than", "24m")
     assert result.returncode == 0, result.stderr

@@ -328,9 +328,13 @@ def _contacts(
     settings: Settings,
     mapping: Mapping[str, str] | None,
     geocode: bool = False,
+    today: date | None = None,
     **_: object,
 ) -> ImportReport:
     """Read, anonymise and append the contacts chunk by chunk, in one transaction.
+
+    Contacts dated after ``today`` (default: the day of the import) or before the
+    retention period (``settings.retention_months``) are refused with their reason.
 
     Rows already stored (same fingerprint, from an earlier import of the same file) are
     not added again. Memory holds one chunk of the file, and the stored fingerprints
@@ -344,17 +348,19 @@ def _contacts(
         )
     communes = ws.read_layer("communes", columns=["code"])
     secret = load_secret(settings)
+    day = today or date.today()
     with raw.contact_writer(
         ws, source=path.name, licence="données de l'équipe (pseudonymisées)"
     ) as table:
         fresh = _FreshContacts(table, raw.stored_fingerprints(ws))
+        dates = (raw.retention_cutoff(day, settings.retention_months), day)
         result = contacts.read_contacts(
-            path, communes=communes, secret=secret, mapping=mapping, sink=fresh
+            path, communes=communes, secret=secret, mapping=mapping, sink=fresh, dates=dates
         )
         if geocode and len(result.pending):
             result = _geocode_contacts(
                 result, path, mapping=mapping, communes=communes, secret=secret,
-                sink=fresh, settings=settings,
+                sink=fresh, settings=settings, dates=dates,
             )  # fmt: skip
         table.vintage = fresh.period()
     # Refused and pending rows are person-level: written beside the team's own file
@@ -391,6 +397,7 @@ def _geocode_contacts(
     secret: bytes,
     sink: contacts.RowSink,
     settings: Settings,
+    dates: tuple[date, date],
 ) -> contacts.ContactsRead:
     """Geocode the rows « à géocoder » with the BAN, then anonymise them like the others.
 
@@ -428,7 +435,7 @@ def _geocode_contacts(
         placed.to_csv(copy, sep=";", index=False, encoding="utf-8")
         again = contacts.read_contacts(
             copy, communes=communes, secret=secret,
-            mapping={**columns, "longitude": lon, "latitude": lat}, sink=sink,
+            mapping={**columns, "longitude": lon, "latitude": lat}, sink=sink, dates=dates,
         )  # fmt: skip
     report.pending -= int(done.sum())
     report.accept(again.report.accepted)

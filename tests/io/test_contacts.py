@@ -142,7 +142,8 @@ def contact_workspace(tmp_path: Path, communes: gpd.GeoDataFrame) -> Workspace:
 def test_purge_deletes_contacts_older_than_the_retention(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
-    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    # imported while the programme kept contacts five years, purged after it chose two
+    settings = Settings(secret_path=tmp_path / "secret" / "key", retention_months=60)
     ws = contact_workspace(tmp_path, communes)
     report = import_file(ws, "contacts", spanning_years(tmp_path / "c.csv"), settings=settings)
     assert report.accepted == ws.layers()["contacts"].count == 65
@@ -158,6 +159,22 @@ def test_purge_deletes_contacts_older_than_the_retention(
     assert purge(ws, older_than_months=24, today=date(2026, 3, 15)) == 0
     assert purge(ws, older_than_months=6, today=date(2026, 3, 15)) == 30
     assert ws.layers()["contacts"].count == 5
+
+
+def test_contacts_in_the_future_or_beyond_retention_are_refused(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")  # 24 months
+    ws = contact_workspace(tmp_path, communes)
+    row = "{} 10:00;2,7512;46,4512;suivi;18-21;F;;P{};"
+    days = ("16/03/2026", "15/03/2026", "15/03/2024", "14/03/2024", "01/01/2027")
+    source = write(tmp_path / "c.csv", [row.format(d, i) for i, d in enumerate(days)])
+    report = import_file(ws, "contacts", source, settings=settings, today=date(2026, 3, 15))
+    assert report.accepted == 2 and report.refused == 3
+    reasons = sorted(r.reason for r in report.refusals)
+    assert reasons[0].startswith("date avant le 15/03/2024 : au-delà de la durée de conservation")
+    assert reasons[1:] == ["date future (après le 15/03/2026, jour de l'import)"] * 2
+    assert sorted(ws.read_table("contacts")["date"]) == ["2024-03-15", "2026-03-15"]
 
 
 def test_retention_cutoff_keeps_the_cutoff_day() -> None:
@@ -192,7 +209,8 @@ def test_counts_per_cell_stay_exact_through_every_write(
 
     from territory.rounds.feedback import record_feedback
 
-    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    # a programme that keeps contacts five years (the file spans 2022-2026)
+    settings = Settings(secret_path=tmp_path / "secret" / "key", retention_months=60)
     ws = contact_workspace(tmp_path, communes)
     source = spanning_years(tmp_path / "c.csv")
     import_file(ws, "contacts", source, settings=settings)

@@ -28,6 +28,7 @@ import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -202,6 +203,7 @@ def read_contacts(
     mapping: Mapping[str, str] | None = None,
     chunksize: int = 100_000,
     sink: RowSink | None = None,
+    dates: tuple[date, date] | None = None,
 ) -> ContactsRead:
     """Read a CSV or XLSX contact export and return only anonymised rows.
 
@@ -226,6 +228,10 @@ def read_contacts(
         ``sink.discard()`` is called when the file must be read again from its start
         (lines with the wrong number of fields are only found on the way). Kept rows
         have object columns; the sink's have categorical ``cell`` and ``commune``.
+    dates
+        The first and last day a contact may be dated (both kept): a row dated after the
+        last (in the future) or before the first (beyond the retention period: it would
+        be purged at once) is refused with its reason. None: any readable date.
 
     Notes
     -----
@@ -243,7 +249,7 @@ def read_contacts(
     SipHash-2-4 of the row's fields, see :func:`row_fingerprints`.
     """
     path = Path(path)
-    context = _Context.build(communes, secret)
+    context = _Context.build(communes, secret, dates=dates)
     kept: list[pd.DataFrame] = []
     emit = sink.write if sink is not None else kept.append
     for attempt, reader in enumerate(_READERS):
@@ -373,9 +379,12 @@ class _Context:
     cell_keys: npt.NDArray[np.int64]  # sorted keys of the cells already classified
     cell_class: npt.NDArray[np.intp]  # their commune (index), -1 border, -2 no commune
     cell_names: npt.NDArray[np.object_]  # their INSEE ids
+    dates: tuple[date, date] | None  # first and last day a contact may be dated
 
     @classmethod
-    def build(cls, communes: gpd.GeoDataFrame, secret: bytes) -> _Context:
+    def build(
+        cls, communes: gpd.GeoDataFrame, secret: bytes, *, dates: tuple[date, date] | None = None
+    ) -> _Context:
         geoms = communes.geometry.to_numpy()
         shapely.prepare(geoms)
         code_of, codes = pd.factorize(communes["code"].astype(str).to_numpy(dtype=object))
@@ -390,6 +399,7 @@ class _Context:
             cell_keys=np.empty(0, dtype=np.int64),
             cell_class=np.empty(0, dtype=np.intp),
             cell_names=np.empty(0, dtype=object),
+            dates=dates,
         )
 
     def classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -749,6 +759,17 @@ def _anonymise_chunk(
 
     when = _parse_dates(chunk, found)
     reason[np.isnat(when)] = "date illisible"
+    if context.dates is not None:
+        first, last = context.dates
+        day = when.astype("datetime64[D]")
+        dated = ~np.isnat(when)
+        reason[dated & (day > np.datetime64(last, "D"))] = (
+            f"date future (après le {last:%d/%m/%Y}, jour de l'import)"
+        )
+        reason[dated & (day < np.datetime64(first, "D"))] = (
+            f"date avant le {first:%d/%m/%Y} : au-delà de la durée de conservation, "
+            "elle serait effacée aussitôt"
+        )
 
     lon, lat = _locations(chunk, found, report)
     has_xy = np.isfinite(lon) & np.isfinite(lat)
