@@ -10,6 +10,7 @@ __all__ = [
     "IMPORT_KINDS",
     "KINDS",
     "MODES",
+    "PARTNER_SPELLINGS",
     "PARTNER_TYPES",
     "STATUSES",
     "UNKNOWN",
@@ -46,6 +47,18 @@ PARTNER_TYPES: dict[str, str] = {
     "AUTRE": "Autre partenaire",
 }
 """Typology code (data·inclusion where it exists) → French label."""
+
+PARTNER_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "ML": ("mission locale", "missions locales", "ML"),
+    "FT": ("France Travail", "Pôle emploi", "FT", "PE"),
+    "CS": ("centre social", "centres sociaux", "CS"),
+    "E2C": ("E2C", "école de la 2e chance", "école de la deuxième chance"),
+    "PREVENTION": ("prévention", "prévention spécialisée", "éducateurs de rue"),
+    "PIJ_BIJ": ("PIJ", "BIJ", "point information jeunesse", "information jeunesse"),
+    "FRANCE_SERVICES": ("France services", "maison France services", "MSAP"),
+    "AUTRE": ("autre", "autre partenaire"),
+}
+"""How team exports write each partner type (compared without case, accents or spaces)."""
 
 KINDS = (
     "parc",

@@ -177,6 +177,33 @@ def test_contacts_in_the_future_or_beyond_retention_are_refused(
     assert sorted(ws.read_table("contacts")["date"]) == ["2024-03-15", "2026-03-15"]
 
 
+def test_free_text_is_never_stored_nor_echoed(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
+    settings = Settings(secret_path=tmp_path / "secret" / "key")
+    ws = contact_workspace(tmp_path, communes)
+    row = "03/02/2026 14:35;2,7512;46,4512;{};18-21;F;{};P{};"
+    given = [
+        ("suivi", "Mission Locale", 1),
+        ("suivi", "pôle emploi", 2),
+        ("suivi", "Mme Durand 06 12 34 56 78", 3),
+        ("vu chez sa tante, enceinte", "", 4),
+    ]
+    source = write(tmp_path / "c.csv", [row.format(s, p, i) for s, p, i in given])
+    report = import_file(ws, "contacts", source, settings=settings, today=date(2026, 3, 1))
+    assert report.accepted == 4
+    stored = ws.read_table("contacts")
+    assert sorted(stored["partenaire"]) == [
+        "",
+        "Autre partenaire",
+        "France Travail",
+        "Mission locale",
+    ]
+    assert set(stored["statut"]) == {"contact répété", "non renseigné"}
+    text = " ".join([*report.fixes, *report.notes])
+    assert "Durand" not in text and "06 12" not in text and "tante" not in text
+    assert "1 partenaire(s) d'orientation hors des types de partenaires" in text
+    assert b"Durand" not in ws.path.read_bytes() and b"tante" not in ws.path.read_bytes()
+
+
 def test_retention_cutoff_keeps_the_cutoff_day() -> None:
     assert retention_cutoff(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert retention_cutoff(date(2026, 1, 15), 24) == date(2024, 1, 15)

@@ -60,7 +60,7 @@ from territory.privacy.pseudonyms import (
 )
 from territory.privacy.pseudonyms import to_arrow as _to_arrow
 from territory.privacy.raw import STORED_COLUMNS
-from territory.vocab import AGE_BANDS, STATUSES, UNKNOWN
+from territory.vocab import AGE_BANDS, PARTNER_SPELLINGS, PARTNER_TYPES, STATUSES, UNKNOWN
 
 __all__ = [
     "DUPLICATE_REASON",
@@ -815,9 +815,7 @@ def _anonymise_chunk(
         "statut": _normalise(sub, found, "statut", STATUSES, report),
         "tranche_age": _age_band(sub, found, dates, report),
         "sexe": _sex(sub, found),
-        "partenaire": _per_distinct(sub[found["partenaire"]], lambda v: v.str.strip().str.lower())
-        if "partenaire" in found
-        else np.full(len(sub), "", dtype=object),
+        "partenaire": _partner_type(sub, found, report),
         "personne": person,
     }
     hashed = [c for c in chunk.columns if c != found.get("adresse")]
@@ -1017,11 +1015,45 @@ def _normalise(
     raw = pd.Series(uniques, dtype=sub[found[column]].dtype).str.strip().fillna("")
     canonical = pd.Series([lookup.get(normalise_name(v)) for v in raw], dtype=object)
     unknown = (canonical.isna() & (raw != "")).to_numpy(dtype=bool)
-    if unknown.any():
+    if unknown.any():  # counted, never echoed: a free-text value may name someone
         n = int(np.bincount(codes, minlength=len(raw))[unknown].sum())
-        values = ", ".join(sorted(set(raw[unknown]))[:5])
-        report.fix(f"{n} {column} inconnu(s) ({values}) → « {UNKNOWN} »", n)
+        report.fix(
+            f"{n} {column} hors de la liste ({int(unknown.sum())} valeur(s) distincte(s), "
+            f"non conservées) → « {UNKNOWN} »",
+            n,
+        )
     return cast("np.ndarray", canonical.fillna(UNKNOWN).to_numpy(dtype=object)[codes])
+
+
+def _partner_type(sub: pd.DataFrame, found: dict[str, str], report: ImportReport) -> np.ndarray:
+    """The partner type a contact was oriented to, from a closed list; never the text.
+
+    A value spelt as one of :data:`territory.vocab.PARTNER_SPELLINGS` becomes that type's
+    label (:data:`territory.vocab.PARTNER_TYPES`), any other text « Autre partenaire »
+    (counted in the report, not echoed: it may be a name, a phone number, a note), an
+    empty value "" (not oriented).
+    """
+    if "partenaire" not in found:
+        return np.full(len(sub), "", dtype=object)
+    lookup = {
+        normalise_name(spelling): PARTNER_TYPES[code]
+        for code, spellings in PARTNER_SPELLINGS.items()
+        for spelling in (code, PARTNER_TYPES[code], *spellings)
+    }
+    codes, uniques = pd.factorize(sub[found["partenaire"]], use_na_sentinel=False)
+    raw = pd.Series(uniques, dtype=object).fillna("").astype(str).str.strip()
+    typed = [lookup.get(normalise_name(v)) if v else "" for v in raw]
+    other = np.array([t is None for t in typed], dtype=bool)
+    if other.any():
+        n = int(np.bincount(codes, minlength=len(raw))[other].sum())
+        report.fix(
+            f"{n} partenaire(s) d'orientation hors des types de partenaires "
+            f"({int(other.sum())} valeur(s) distincte(s), non conservées) "
+            f"→ « {PARTNER_TYPES['AUTRE']} »",
+            n,
+        )
+    labels = np.array([PARTNER_TYPES["AUTRE"] if t is None else t for t in typed], dtype=object)
+    return cast("np.ndarray", labels[codes])
 
 
 def _age_band(
