@@ -352,7 +352,7 @@ def _contacts(
     with raw.contact_writer(
         ws, source=path.name, licence="données de l'équipe (pseudonymisées)"
     ) as table:
-        fresh = _FreshContacts(table, raw.stored_fingerprints(ws))
+        fresh = _FreshContacts(table, raw.stored_fingerprints(ws), k=settings.k)
         dates = (raw.retention_cutoff(day, settings.retention_months), day)
         result = contacts.read_contacts(
             path, communes=communes, secret=secret, mapping=mapping, sink=fresh, dates=dates
@@ -449,19 +449,23 @@ def _geocode_contacts(
 
 
 class _FreshContacts:
-    """The sink of :func:`contacts.read_contacts`: appends the rows not stored yet."""
+    """The sink of :func:`contacts.read_contacts`: appends the rows not stored yet.
 
-    def __init__(self, table: TableAppender, known: pd.Index) -> None:
-        self.table, self.known = table, known
+    It also counts the distinct people of each month read, so that the layer's vintage
+    names only months with at least ``k`` people (:meth:`period`).
+    """
+
+    def __init__(self, table: TableAppender, known: pd.Index, *, k: int) -> None:
+        self.table, self.known, self.k = table, known, k
         self.already = 0
-        self.first: str | None = None
-        self.last: str | None = None
+        self.people: dict[str, set[str]] = {}
 
     def write(self, rows: pd.DataFrame) -> None:
         if len(rows):
-            first, last = rows["date"].min(), rows["date"].max()
-            self.first = first if self.first is None else min(self.first, first)
-            self.last = last if self.last is None else max(self.last, last)
+            person = rows["personne"].astype(object).where(rows["personne"] != "", None)
+            who = person.fillna("row:" + rows["fingerprint"].astype(str))
+            for month, people in who.groupby(rows["date"].astype(str).str[:7]):
+                self.people.setdefault(str(month), set()).update(people)
         if len(self.known):
             stored = self.known.get_indexer(rows["fingerprint"].to_numpy(dtype=object)) >= 0
             self.already += int(stored.sum())
@@ -471,11 +475,18 @@ class _FreshContacts:
     def discard(self) -> None:
         self.table.discard()
         self.already = 0
-        self.first = self.last = None
+        self.people = {}
 
     def period(self) -> str:
-        """``first → last`` date of the rows read (stored before or not): the vintage."""
-        return f"{self.first} → {self.last}" if self.first is not None else ""
+        """First and last month of the rows read that hold ``k`` people or more: the vintage.
+
+        ``"2025-11 → 2026-10"``; a month of fewer people is never named (it would tell
+        when they were met), and without such a month the vintage says so.
+        """
+        months = sorted(m for m, people in self.people.items() if len(people) >= self.k)
+        if not months:
+            return f"mois non publiés (moins de {self.k} personnes)" if self.people else ""
+        return f"{months[0]} → {months[-1]}"
 
 
 def _communes_table(

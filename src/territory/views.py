@@ -80,11 +80,13 @@ BREAKDOWNS = {
 """The filters of the density map: ONE partition at a time (see :func:`density_layer`)."""
 
 
-def breakdown_choices(ws: Workspace) -> dict[str, list[str]]:
+def breakdown_choices(ws: Workspace, *, settings: Settings | None = None) -> dict[str, list[str]]:
     """The values each filter of :data:`BREAKDOWNS` offers.
 
     Categories offer their fixed vocabulary (never values read from the data);
-    periods are the calendar quarters between the first and the last stored contact.
+    periods are the calendar quarters between the first and the last month with at
+    least ``k`` people (:func:`territory.privacy.published.published_months`; the
+    default settings when None).
     """
     choices: dict[str, list[str]] = {
         "periode": [],
@@ -92,7 +94,7 @@ def breakdown_choices(ws: Workspace) -> dict[str, list[str]]:
         "tranche_age": [*AGE_BANDS, UNKNOWN],
         "sexe": ["F", "H", UNKNOWN],
     }
-    choices["periode"] = published.quarters(ws)
+    choices["periode"] = published.quarters(ws, settings=settings or Settings())
     return choices
 
 
@@ -127,7 +129,7 @@ def density_layer(
         by, value = breakdown
         if by not in BREAKDOWNS:
             raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
-        values = breakdown_choices(ws)[by]
+        values = breakdown_choices(ws, settings=settings)[by]
         if value not in values:
             raise ValidationError(
                 f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}"

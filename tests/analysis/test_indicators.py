@@ -96,7 +96,7 @@ def test_registry_documents_every_indicator() -> None:
 def test_indicator_sources_carry_layer_vintages(demo_workspace: Path) -> None:
     table = indicator_sources(Workspace.open(demo_workspace))
     assert "communes : démo fictive" in table.loc["population", "millesime"]
-    assert table.loc["contacts_recents", "millesime"].startswith("contacts : 2025-11-01")
+    assert table.loc["contacts_recents", "millesime"] == "contacts : 2025-11 → 2026-10"  # months
 
 
 def test_doctests_run() -> None:

@@ -204,6 +204,28 @@ def test_free_text_is_never_stored_nor_echoed(tmp_path: Path, communes: gpd.GeoD
     assert b"Durand" not in ws.path.read_bytes() and b"tante" not in ws.path.read_bytes()
 
 
+def test_dates_said_about_the_contacts_are_months_of_k_people(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    from territory.privacy.published import latest_month, published_months, quarters
+    from territory.views import breakdown_choices
+
+    settings = Settings(secret_path=tmp_path / "secret" / "key")  # k = 11
+    ws = contact_workspace(tmp_path, communes)
+    row = "{} 10:00;2,7512;46,4512;suivi;18-21;F;;{};"
+    march = [row.format(f"{1 + i % 28:02d}/03/2026", f"M{i}") for i in range(12)]
+    april = [row.format(f"{1 + i:02d}/04/2026", "A0") for i in range(20)]  # one person
+    may = [row.format("05/05/2026", f"Z{i}") for i in range(3)]  # three people, one day
+    source = write(tmp_path / "c.csv", [*march, *april, *may])
+    import_file(ws, "contacts", source, settings=settings, today=date(2026, 6, 1))
+    assert ws.layers()["contacts"].vintage == "2026-03 → 2026-03"
+    assert published_months(ws, settings=settings) == ["2026-03"]
+    assert latest_month(ws, settings=settings) == date(2026, 3, 1)
+    assert quarters(ws, settings=settings) == ["2026-T1"]
+    assert breakdown_choices(ws, settings=settings)["periode"] == ["2026-T1"]
+    assert "05/05" not in str(ws.layers()["contacts"]) and "2026-05" not in str(ws.layers())
+
+
 def test_retention_cutoff_keeps_the_cutoff_day() -> None:
     assert retention_cutoff(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert retention_cutoff(date(2026, 1, 15), 24) == date(2024, 1, 15)
@@ -501,7 +523,7 @@ def test_import_streams_into_a_valid_geopackage_table(
         ws, "contacts", write(tmp_path / "c.csv", [*ROWS, *more]), settings=settings
     )
     assert report.accepted == ws.layers()["contacts"].count == 55
-    assert ws.layers()["contacts"].vintage == "2026-02-03 → 2026-02-06"
+    assert ws.layers()["contacts"].vintage == "2026-02 → 2026-02"  # months, 54 people
     assert pyogrio.read_info(ws.path, layer="contacts")["features"] == 55
     with sqlite3.connect(ws.path) as con:
         triggers = {

@@ -520,7 +520,7 @@ def protected_contacts_many(
             dup = ", ".join(codes[codes.duplicated()].unique()[:3])
             raise ValidationError(f"zones : codes en double ({dup}) ; chaque zone doit être unique")
     if windows is None:
-        windows = default_windows(ws)
+        windows = default_windows(ws, settings=settings)
     if windows is None:
         return {kind: _absent(zones) for kind, zones in zone_sets.items()}
 
@@ -592,9 +592,9 @@ def protected_contacts(
     )[kind]
 
 
-def default_windows(ws: Workspace) -> ContactWindows | None:
-    """Windows ending with the month of the latest stored contact (None without contacts)."""
-    month = published.latest_month(ws)
+def default_windows(ws: Workspace, *, settings: Settings) -> ContactWindows | None:
+    """Windows ending with the latest published month (None when no month has k people)."""
+    month = published.latest_month(ws, settings=settings)
     return None if month is None else contact_windows(month)
 
 

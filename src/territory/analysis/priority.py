@@ -764,7 +764,7 @@ def zone_indicators_many(
     for kind in kinds:
         zone_sets[kind] = load_zones(ws, kind, territory=territory, communes=communes)
     contacts = None
-    windows = default_windows(ws)
+    windows = default_windows(ws, settings=settings)
     if windows is not None:
         contacts = protected_contacts_many(
             ws, zone_sets, settings=settings, windows=windows, communes=scope

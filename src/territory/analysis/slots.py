@@ -172,9 +172,9 @@ def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
     return table
 
 
-def _profile_period(ws: Workspace, months: int) -> tuple[date, date] | None:
-    """The ``months`` whole months ending with the month of the latest contact."""
-    month = published.latest_month(ws)
+def _profile_period(ws: Workspace, months: int, settings: Settings) -> tuple[date, date] | None:
+    """The ``months`` whole months ending with the latest published month."""
+    month = published.latest_month(ws, settings=settings)
     if month is None:
         return None
     end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
@@ -229,7 +229,7 @@ def contact_profile(
     Profile
         Protected counts only; ``scope`` says whose profile it is.
     """
-    period = _profile_period(ws, months)
+    period = _profile_period(ws, months, settings)
     if period is None:
         empty = _slot_frame(hours)
         empty["contacts"] = pd.array([pd.NA] * len(empty), dtype="Int64")

@@ -11,8 +11,11 @@ Examples
 >>> from pathlib import Path
 >>> from territory.store import Workspace
 >>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "w.gpkg", name="Vide")
->>> contact_total(ws, scope=None, settings=Settings()), latest_month(ws), quarters(ws)
-('0', None, [])
+>>> s = Settings()
+>>> contact_total(ws, scope=None, settings=s), latest_month(ws, settings=s)
+('0', None)
+>>> quarters(ws, settings=s), published_months(ws, settings=s)
+([], [])
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ __all__ = [
     "density",
     "density_by",
     "latest_month",
+    "published_months",
     "quarters",
     "slot_profile",
     "zone_window_counts",
@@ -62,18 +66,28 @@ def density_by(
     return protect_density_by(counts, settings=settings, parts=parts)
 
 
-def quarters(ws: Workspace) -> list[str]:
-    """The calendar quarters (``"2026-T1"``) from the first to the last stored contact."""
-    span = raw.date_span(ws)
-    if span is None:
+def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
+    """The months (``"2026-03"``) in which at least ``k`` distinct people were met.
+
+    The only dates said about the contact layer come from these months: a month of a few
+    people would tell when they were met.
+    """
+    people = raw.people_per_month(ws)
+    return [str(m) for m in people.index[people.to_numpy() >= settings.k]]
+
+
+def quarters(ws: Workspace, *, settings: Settings) -> list[str]:
+    """The calendar quarters (``"2026-T1"``) from the first to the last published month."""
+    months = published_months(ws, settings=settings)
+    if not months:
         return []
-    return [f"{q.year}-T{q.quarter}" for q in pd.period_range(*span, freq="Q")]
+    return [f"{q.year}-T{q.quarter}" for q in pd.period_range(months[0], months[-1], freq="Q")]
 
 
-def latest_month(ws: Workspace) -> date | None:
-    """First day of the month of the latest stored contact (None without contacts)."""
-    last = raw.latest_date(ws)
-    return None if last is None else last.replace(day=1)
+def latest_month(ws: Workspace, *, settings: Settings) -> date | None:
+    """First day of the latest published month (None when no month has ``k`` people)."""
+    months = published_months(ws, settings=settings)
+    return None if not months else date.fromisoformat(f"{months[-1]}-01")
 
 
 def contact_total(ws: Workspace, *, scope: set[str] | None, settings: Settings) -> str:

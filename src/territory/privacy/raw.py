@@ -53,6 +53,7 @@ __all__ = [
     "delete_contacts",
     "has_contacts",
     "latest_date",
+    "people_per_month",
     "profile_counts",
     "purge",
     "recode_communes",
@@ -114,6 +115,28 @@ def latest_date(ws: Workspace) -> date | None:
     if last is None or pd.isna(last):
         return None
     return date.fromisoformat(str(last))
+
+
+def people_per_month(ws: Workspace) -> pd.Series:
+    """Raw number of distinct people per month (``"2026-03"``), in month order.
+
+    A person is a pseudonym; a contact without one counts as one person. Empty without
+    contacts.
+    """
+    if not has_contacts(ws):
+        return pd.Series([], dtype="int64")
+    columns = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
+    person = (
+        "count(DISTINCT CASE WHEN coalesce(personne, '') != '' THEN personne "
+        "ELSE 'row:' || rowid END)"
+        if "personne" in columns
+        else "count(*)"  # no person key stored: every contact is a person
+    )
+    counts = ws.query(
+        f"SELECT substr(date, 1, 7) AS month, {person} AS n FROM {CONTACTS} "
+        "GROUP BY month ORDER BY month"
+    )
+    return counts.set_index("month")["n"].astype("int64")
 
 
 def contact_cell_counts(

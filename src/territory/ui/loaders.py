@@ -96,7 +96,7 @@ def cached_territory_names(path: str, version: int) -> list[str]:
 @st.cache_data(max_entries=16)
 def cached_breakdown_choices(path: str, version: int) -> dict[str, list[str]]:
     """The density filters' values (:func:`territory.views.breakdown_choices`)."""
-    return breakdown_choices(Workspace.open(path))
+    return breakdown_choices(Workspace.open(path), settings=settings())
 
 
 @st.cache_data(max_entries=16)
