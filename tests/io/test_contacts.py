@@ -224,6 +224,11 @@ def test_dates_said_about_the_contacts_are_months_of_k_people(
     assert quarters(ws, settings=settings) == ["2026-T1"]
     assert breakdown_choices(ws, settings=settings)["periode"] == ["2026-T1"]
     assert "05/05" not in str(ws.layers()["contacts"]) and "2026-05" not in str(ws.layers())
+    # eight more people in May: the month is published at once (nothing kept from before)
+    more = write(tmp_path / "d.csv", [row.format("06/05/2026", f"Y{i}") for i in range(8)])
+    import_file(ws, "contacts", more, settings=settings, today=date(2026, 6, 1))
+    assert published_months(ws, settings=settings) == ["2026-03", "2026-05"]
+    assert latest_month(ws, settings=settings) == date(2026, 5, 1)
 
 
 def test_retention_cutoff_keeps_the_cutoff_day() -> None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -72,8 +74,19 @@ def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
     The only dates said about the contact layer come from these months: a month of a few
     people would tell when they were met.
     """
-    people = raw.people_per_month(ws)
-    return [str(m) for m in people.index[people.to_numpy() >= settings.k]]
+    stat = ws.path.stat()
+    return list(_published_months(str(ws.path), stat.st_mtime_ns, ws.version, settings.k))
+
+
+@lru_cache(maxsize=32)
+def _published_months(path: str, mtime_ns: int, version: int, k: int) -> tuple[str, ...]:
+    """The months of :func:`published_months`, kept per file state (a scan of every contact).
+
+    Keyed on the file's path, modification time and write counter: any write, here or by
+    another process, reads the contacts again. Immutable, so sessions may share it.
+    """
+    people = raw.people_per_month(Workspace.open(Path(path)))
+    return tuple(str(m) for m in people.index[people.to_numpy() >= k])
 
 
 def quarters(ws: Workspace, *, settings: Settings) -> list[str]:
