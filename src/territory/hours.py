@@ -187,14 +187,6 @@ def _rule_fr(rule: str) -> str | None:
     return " ".join(words) if words else None
 
 
-@lru_cache(maxsize=4096)
-def _hours(osm: str) -> opening_hours.OpeningHours | None:
-    try:
-        return opening_hours.OpeningHours(osm, country="FR")
-    except _OH_ERRORS:
-        return None
-
-
 def open_during(osm: str, start: datetime, end: datetime) -> bool | None:
     """Whether a place is open during the **whole** of ``[start, end)`` (local time).
 
@@ -203,7 +195,7 @@ def open_during(osm: str, start: datetime, end: datetime) -> bool | None:
     text = (osm or "").strip()
     if not text:
         return None
-    parsed = _hours(text)
+    parsed = _parsed(text, "FR")
     if parsed is None:
         return None
     states = {

@@ -465,7 +465,7 @@ class _FreshContacts:
             person = rows["personne"].astype(object).where(rows["personne"] != "", None)
             who = person.fillna("row:" + rows["fingerprint"].astype(str))
             for month, people in who.groupby(rows["date"].astype(str).str[:7]):
-                self.people.setdefault(str(month), set()).update(people)
+                self.people.setdefault(str(month), set()).update(people.unique())
         if len(self.known):
             stored = self.known.get_indexer(rows["fingerprint"].to_numpy(dtype=object)) >= 0
             self.already += int(stored.sum())
