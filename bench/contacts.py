@@ -141,7 +141,7 @@ def _measure_ours(
     import dataclasses
 
     from territory.ingest import import_file
-    from territory.privacy.protect import protect_density
+    from territory.privacy.published import density as published_density
     from territory.privacy.raw import contact_cell_counts
     from territory.store import Workspace
 
@@ -155,9 +155,9 @@ def _measure_ours(
         start, cpu = time.perf_counter(), time.process_time()
         report = import_file(ws, "contacts", contacts_path, settings=settings)
         imported = time.perf_counter()
-        counts = contact_cell_counts(ws)
-        density = protect_density(counts, settings=settings)
+        density = published_density(ws, settings=settings)
         end, cpu = time.perf_counter(), time.process_time() - cpu
+        counts = contact_cell_counts(ws)
         stored = ws.layers()["contacts"].count
     return {
         "s": end - start,
@@ -224,9 +224,16 @@ def _measure_naive(
         with contextlib.closing(sqlite3.connect(Path(tmp) / "naive.sqlite")) as con:
             joined[kept].to_sql("contacts", con, index=False)
             con.commit()
-        counts = joined.groupby(["cell", "commune"], as_index=False).size()
-        counts = counts.rename(columns={"size": "n"})
-        density = protect_density(counts, settings=settings)
+        records = pd.DataFrame(
+            {
+                "cell": joined["cell"].to_numpy(),
+                "commune": joined["commune"].to_numpy(),
+                "person": pd.factorize(joined["id_personne"].fillna("").astype(str))[0],
+                "n": 1,
+                "key": 0,
+            }
+        )
+        density = protect_density(records, settings=settings)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {
         "s": seconds,

@@ -147,7 +147,8 @@ def _naive_kind(workspace: Path, kind: str, settings: Settings) -> int:
             counts = joined.groupby("code").size()
         parts = counts.reindex(zones["code"]).fillna(0).astype("int64")
         parts.loc["reste"] = len(rows) - int(parts.sum())
-        return protect(parts, settings=settings).table["count"].iloc[:-1]
+        tallies = pd.DataFrame({"n": parts, "people": parts, "key": 0})  # a contact, a person
+        return protect(tallies, settings=settings).table["count"].iloc[:-1]
 
     zones["recents"] = per_zone(recent).to_numpy()
     zones["precedents"] = per_zone(previous).to_numpy()

@@ -363,15 +363,17 @@ def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.privacy.published import count_before
     from territory.privacy.raw import purge, retention_cutoff
     from territory.store import Workspace
 
     months = settings.retention_months if args.older_than is None else _months(args.older_than)
     today = args.today or date.today()
     ws = Workspace.open(args.workspace)
-    n = purge(ws, older_than_months=months, today=today)
     cutoff = retention_cutoff(today, months)
-    print(f"{n} contact(s) supprimé(s) (antérieurs au {cutoff.isoformat()})")
+    label = count_before(ws, cutoff, settings=settings)  # protected, like every count
+    purge(ws, older_than_months=months, today=today)
+    print(f"{label} contact(s) supprimé(s) (antérieurs au {cutoff.isoformat()}, valeur protégée)")
     return EXIT_OK
 
 

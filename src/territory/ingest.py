@@ -32,7 +32,7 @@ from territory.privacy import raw
 from territory.privacy.pseudonyms import load_secret
 from territory.rounds import transit
 from territory.settings import Settings
-from territory.store import TableAppender, Workspace
+from territory.store import Workspace
 from territory.vocab import IMPORT_KINDS, WEEKDAYS_FR
 
 __all__ = ["COMMUNE_TABLE", "KINDS", "PARTNER_REACH_M", "import_file", "save_stop_hours"]
@@ -455,7 +455,7 @@ class _FreshContacts:
     names only months with at least ``k`` people (:meth:`period`).
     """
 
-    def __init__(self, table: TableAppender, known: pd.Index, *, k: int) -> None:
+    def __init__(self, table: raw.ContactAppender, known: pd.Index, *, k: int) -> None:
         self.table, self.known, self.k = table, known, k
         self.already = 0
         self.people: dict[str, set[str]] = {}

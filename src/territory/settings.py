@@ -24,6 +24,7 @@ from pathlib import Path
 from territory._errors import ValidationError
 
 MIN_K = 5
+MIN_ROUNDING = 5
 
 
 def _default_config_dir() -> Path:
@@ -47,10 +48,11 @@ class Settings:
     Attributes
     ----------
     k
-        Disclosure threshold: a count between 1 and ``k - 1`` is never shown
-        (French norm for person data: 11; never below 5).
+        Disclosure threshold: a value made by fewer than ``k`` distinct people is never
+        shown (French norm for person data: 11; never below 5).
     rounding
-        Shown counts are rounded to a multiple of this number.
+        Published counts, once perturbed, are rounded to a multiple of this number
+        (never below 5: with the perturbation, the protection of ``privacy.md``).
     retention_months
         Contacts older than this are purged by ``territory purge``.
     secret_path
@@ -103,8 +105,10 @@ class Settings:
         problems = []
         if self.k < MIN_K:
             problems.append(f"k (seuil de diffusion) doit valoir au moins {MIN_K}, reçu {self.k}")
-        if self.rounding < 1:
-            problems.append(f"rounding (arrondi) doit valoir au moins 1, reçu {self.rounding}")
+        if self.rounding < MIN_ROUNDING:
+            problems.append(
+                f"rounding (arrondi) doit valoir au moins {MIN_ROUNDING}, reçu {self.rounding}"
+            )
         if self.retention_months < 1:
             problems.append(
                 f"retention_months doit valoir au moins 1, reçu {self.retention_months}"

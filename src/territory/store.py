@@ -34,7 +34,9 @@ from typing import Any, cast
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import pyogrio.raw
 
 from territory._errors import WorkspaceError
 from territory.crs import STORAGE_CRS
@@ -293,6 +295,52 @@ class Workspace:
         with self._connect() as con:
             df = pd.read_sql_query(sql, con)
         return df.drop(columns=["fid"], errors="ignore")
+
+    def read_arrow(
+        self, name: str, *, columns: list[str], where: str | None = None
+    ) -> tuple[pa.Table, np.ndarray]:
+        """Columns of the attribute table ``name`` as an Arrow table, and the rows' fids.
+
+        Read through GDAL's Arrow stream (several times faster than rows through
+        ``sqlite3``); ``where`` is an SQL filter on the table's columns.
+        """
+        self._require(name)
+        _, table = pyogrio.raw.read_arrow(
+            self.path,
+            layer=name,
+            columns=columns,
+            where=where,
+            read_geometry=False,
+            return_fids=True,
+        )
+        fid = next(c for c in table.column_names if c not in columns)
+        return table.select(columns), table.column(fid).to_numpy()
+
+    def add_column(self, name: str, column: str, sql_type: str, fill: str) -> bool:
+        """Add ``column`` to table ``name`` if it is missing, filled with the SQL ``fill``.
+
+        One transaction; returns whether the column was added (a migration of an older
+        workspace).
+        """
+        self._require(name)
+        with _transaction(self.path, what=name) as con:
+            present = {r[0] for r in con.execute("SELECT name FROM pragma_table_info(?)", (name,))}
+            if column in present:
+                return False
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
+            con.execute(f'UPDATE "{name}" SET "{column}" = {fill}')
+            self._bump(con)
+        return True
+
+    def update_rows(self, name: str, assignments: str, where: str, params: tuple[Any, ...]) -> int:
+        """``UPDATE name SET assignments WHERE where`` in one transaction; rows changed."""
+        self._require(name)
+        with _transaction(self.path, what=name) as con:
+            sql = f'UPDATE "{name}" SET {assignments} WHERE {where}'
+            changed = con.execute(sql, params).rowcount
+            if changed:
+                self._bump(con)
+        return int(changed)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
         """Run a read-only SQL query (aggregations over tables stay in SQLite)."""

@@ -2,13 +2,13 @@
 
 The user lays the filtered density maps (each quarter, each category) beside the
 unfiltered one and beside each territory's, and subtracts: overlapping zones, adjacent
-periods, a filter and its complement. Rounding is set to 1 so that what is shown is
-exact and only suppression protects (the strongest case for the attacker).
+periods, a filter and its complement. Published values are perturbed (cell key) and
+rounded; these tests check the suppression pattern, which must hold even for an attacker
+who would know every true total.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from territory.views import BREAKDOWNS, breakdown_choices, density_layer
 
 @pytest.fixture(scope="module")
 def exact(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, rounding=1)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,8 @@ def test_a_filter_beside_the_whole_and_its_complement_isolates_nothing(
     # it must never be one hidden value, nor a small number.
     hidden = table.isna()
     published = whole.notna()
-    left = whole[published] - table[published].sum(axis=1, skipna=True)
     some_hidden = hidden[published].any(axis=1)
     assert (hidden[published].sum(axis=1)[some_hidden] >= 2).all()
-    assert (left[some_hidden] >= k).all()
-    assert (left[~some_hidden] == 0).all()  # nothing hidden: the parts add up exactly
     # A zone hidden on the unfiltered map is hidden under every filter.
     assert hidden[~published].all(axis=None)
 

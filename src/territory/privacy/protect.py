@@ -1,43 +1,53 @@
 """Disclosure control: the one step every count goes through before it leaves the store.
 
-The rules are those of ``privacy.md``:
+The rules are those of ``privacy.md`` (version 2). The input is always **records**:
+contacts grouped per person and place (columns ``person``, ``n`` — contacts — and
+``key`` — the sum of their record keys — plus the columns they are counted by), never
+a bare count, because the threshold is on people and the perturbation on record keys.
 
-1. **threshold k** (``Settings.k``, default 11, never below 5): a count between 1 and
-   k-1 is never shown as a number;
-2. **roll-up before suppression** (density only): a 200 m cell under k is merged into
-   its 1 km parent, then into its commune; what is still under k is suppressed;
+1. **threshold k on people** (``Settings.k``, default 11, never below 5): a value is
+   shown only when at least k distinct people contribute to it (a contact without a
+   person key is its own person);
+2. **roll-up before suppression** (:func:`partition`): a 200 m cell of fewer than k
+   people is merged into its 1 km parent, then into the rest of its commune; every
+   sub-commune output reads this one partition;
 3. **secondary suppression**: when parts are shown with their total, the hidden parts
-   must be at least two and add up to at least k; the smallest published parts are
-   suppressed too until they do, so that subtraction never isolates a small value;
-4. **fixed coarse filters**: a filtered density (:func:`protect_density_by`) keeps the
-   zones of the unfiltered one and splits each zone into the parts of ONE partition
-   (calendar quarters, or the values of one category): every filtered figure is a part
-   of a published zone total and of a published filter total, and the zone × part
-   table is protected in both directions (:func:`protect_breakdown`), so that no two
-   views (a period and the whole, a category and its complement, two adjacent
-   quarters) can be subtracted to isolate a suppressed value;
-5. **rounding** to a multiple of ``Settings.rounding`` (default 5).
+   must be at least two and hold at least k contacts; the smallest published parts are
+   suppressed too until they do (:func:`protect`), in both directions for a table
+   (:func:`protect_breakdown`);
+4. **cell-key perturbation** (the ONS 2021 census method), then rounding: each stored
+   contact carries a random record key in ``[0, KEY_RANGE)``; the key of a value is the
+   sum of its records' keys modulo ``KEY_RANGE``; :data:`NOISE` turns (true value, key)
+   into a noise in ``[-MAX_NOISE, MAX_NOISE]``; the noisy value is rounded to the
+   nearest multiple of ``Settings.rounding`` (≥ 5), and never below the first multiple
+   at or above k (:func:`publish`). The same records always give the same published
+   value, in any view; two overlapping aggregates differ by noise.
 
-Rounding choice (written down because ``privacy.md`` is silent on it): a published
-count is at least k, and rounding must never turn it into a number under k (11 would
-round to 10). Published counts are therefore rounded to the nearest multiple, then
-raised to the smallest multiple that is at least k: with k=11 and rounding 5, every
-published number is 15 or more. The total is rounded the same way, independently.
+The perturbation table (documented here because ``privacy.md`` asks for it fixed and
+public; its protection comes from the keys, which never leave the store): the 256 key
+positions are shared among the noises -5…+5 in proportion to the triangular weights
+1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1 (7, 14, 21, 28, 36, 44, 36, 28, 21, 14, 7 positions:
+mean 0, standard deviation 2.4); the noise of true value ``n`` with cell key ``c`` is
+the one at position ``(c + 97 n) mod 256`` — each true value reads the table from its
+own offset, so that adding one record changes the noise unpredictably. Zero is
+published as zero (no record, no key).
 
-:func:`protect` is the gate for parts and their total; :func:`protect_breakdown` is the
-same rule for a table whose rows and columns are both shown with their totals.
-:func:`protect_density` and :func:`protect_density_by` only decide the zones (the
-roll-up, from raw counts that never leave this module) and hand them to those two.
+Choices where ``privacy.md`` is silent (the safer option): the published number is the
+count of **contacts** (the map's density), thresholded on people; when the people of a
+union of parts is not computed, its lower bound (the largest part) is used, so that a
+value may be hidden that could be shown, never the reverse.
 
 Examples
 --------
 >>> import pandas as pd
 >>> from territory import Settings
->>> out = protect(pd.Series({"a": 40, "b": 12, "c": 3}), settings=Settings())
->>> out.table["label"].tolist()
-['40', 'secret', '< 11']
->>> out.total_label
-'55'
+>>> parts = pd.DataFrame({"n": [40, 12, 3], "people": [30, 12, 2], "key": [7, 99, 5]},
+...                      index=["a", "b", "c"])
+>>> out = protect(parts, settings=Settings())
+>>> out.table["status"].tolist()
+['publié', 'secret', 'sous le seuil']
+>>> out.table.loc["c", "label"], out.total_label
+('< 11', '55')
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from territory._fr import format_number
@@ -60,6 +71,18 @@ LEVEL_CELL = "200m"
 LEVEL_KM = "1km"
 LEVEL_COMMUNE = "commune"
 
+KEY_RANGE = 256
+"""Record keys are drawn uniformly in ``[0, KEY_RANGE)``; cell keys are sums modulo it."""
+MAX_NOISE = 5
+"""The largest perturbation, in contacts (before rounding)."""
+_WEIGHTS = np.array([7, 14, 21, 28, 36, 44, 36, 28, 21, 14, 7])
+NOISE = np.repeat(np.arange(-MAX_NOISE, MAX_NOISE + 1), _WEIGHTS)
+"""The perturbation table: the noise at each of the ``KEY_RANGE`` key positions."""
+_ROW_OFFSET = 97  # odd, so that each true value reads the table from its own offset
+TALLY = ["n", "people", "key"]
+"""The columns of a tally: contacts, distinct people, sum of record keys."""
+DENSITY_COLUMNS = ["zone", "level", "count", "label", "status"]
+
 
 @dataclass(frozen=True)
 class Protected:
@@ -72,7 +95,7 @@ class Protected:
         suppressed), ``label`` (what to display), ``status`` (published, under the
         threshold, or secondary suppression).
     total, total_label
-        The rounded total (None when under k) and how to display it.
+        The published total (None when under k) and how to display it.
     """
 
     table: pd.DataFrame
@@ -80,83 +103,180 @@ class Protected:
     total_label: str
 
 
-def protect(parts: pd.Series, *, settings: Settings) -> Protected:
-    """Apply threshold, secondary suppression and rounding to parts shown with their total.
+def publish(n: npt.ArrayLike, key: npt.ArrayLike, *, settings: Settings) -> npt.NDArray[np.int64]:
+    """The published value of true counts ``n`` whose records' keys sum to ``key``.
+
+    Perturbed by :data:`NOISE`, rounded to ``settings.rounding``, never below the first
+    multiple of the rounding at or above k; 0 stays 0. Only for values that passed the
+    threshold (the callers hide the others).
+
+    Examples
+    --------
+    >>> from territory import Settings
+    >>> publish([0, 11, 200], [3, 3, 3], settings=Settings()).tolist()
+    [0, 15, 200]
+    """
+    true = np.asarray(n, dtype=np.int64)
+    position = (np.asarray(key, dtype=np.int64) + _ROW_OFFSET * true) % KEY_RANGE
+    noisy = true + NOISE[position]
+    step = settings.rounding
+    rounded = np.floor(noisy / step + 0.5).astype(np.int64) * step
+    floor = math.ceil(settings.k / step) * step
+    return np.where(true == 0, 0, np.maximum(rounded, floor)).astype(np.int64)
+
+
+def tally(records: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """Contacts, distinct people and key sum of ``records`` per value of ``by``.
+
+    ``records`` has columns ``person``, ``n`` and ``key`` (one row per person and
+    place, or finer). Returns one row per group, columns :data:`TALLY`.
+    """
+    grouped = records.groupby(by, sort=False, observed=True)
+    out = grouped[["n", "key"]].sum()
+    out["people"] = grouped["person"].nunique()
+    return out[TALLY].astype("int64")
+
+
+def whole(records: pd.DataFrame) -> tuple[int, int, int]:
+    """The tally of every record: ``(n, people, key)``."""
+    return int(records["n"].sum()), int(records["person"].nunique()), int(records["key"].sum())
+
+
+def protect(
+    parts: pd.DataFrame,
+    *,
+    settings: Settings,
+    total_people: int | None = None,
+) -> Protected:
+    """Threshold on people, secondary suppression and perturbation of parts and their total.
 
     Parameters
     ----------
     parts
-        Raw, non-negative integer counts of disjoint parts (zones, categories…),
-        indexed by part.
+        Tallies of disjoint sets of contacts (zones, categories…), indexed by part,
+        columns :data:`TALLY`.
     settings
         Gives ``k`` and ``rounding``.
+    total_people
+        Distinct people of all the parts together (a person may be in several parts);
+        None: the largest part's, a lower bound.
 
     Returns
     -------
     Protected
-        Only protected values: no count between 1 and k-1, no suppressed part
+        Only published values: no value from fewer than k people, no suppressed part
         recoverable from the total and the other parts.
     """
-    k, step = settings.k, settings.rounding
-    raw = pd.Series(parts, dtype="int64")
-    if (raw < 0).any():
-        raise ValueError("protect() reçoit des effectifs négatifs")
-    below = (raw > 0) & (raw < k)
-    secondary = pd.Series(False, index=raw.index)
-    # Hidden parts must hide together at least k: otherwise the total minus the shown
-    # parts gives a small number (or the one hidden value). Add the smallest published
+    k = settings.k
+    n = parts["n"].astype("int64")
+    people = parts["people"].astype("int64")
+    if (n < 0).any() or (people > n).any():
+        raise ValueError("protect() reçoit des effectifs incohérents")
+    below = (n > 0) & (people < k)
+    secondary = pd.Series(False, index=n.index)
+    # Hidden parts must hide together at least two parts and k contacts: otherwise the
+    # total minus the shown parts gives one hidden value. Add the smallest published
     # parts, in a stable order, until that holds.
-    candidates = raw[raw >= k].sort_values(kind="stable")
-    for label in candidates.index:
+    for label in n[~below & (n > 0)].sort_values(kind="stable").index:
         hidden = below | secondary
-        if not hidden.any() or (int(raw[hidden].sum()) >= k and int(hidden.sum()) >= 2):
+        if not hidden.any() or (int(n[hidden].sum()) >= k and int(hidden.sum()) >= 2):
             break
         secondary.loc[label] = True
-    shown = raw.where(~(below | secondary))
-    counts = shown.map(lambda n: _round(int(n), k, step) if pd.notna(n) else pd.NA).astype("Int64")
-    label = counts.map(_format_count).astype("object")
-    label[below] = f"< {k}"
-    label[secondary] = SECONDARY
-    status = pd.Series(PUBLISHED, index=raw.index, dtype="object")
-    status[below] = BELOW_K
-    status[secondary] = SECONDARY
-    table = pd.DataFrame({"count": counts, "label": label, "status": status}, index=raw.index)
-    total_raw = int(raw.sum())
-    if 0 < total_raw < k:
+    shown = ~(below | secondary)
+    values = publish(n.to_numpy(), parts["key"].to_numpy(), settings=settings)
+    counts = pd.array(np.where(shown, values, 0), dtype="Int64")
+    counts[~shown.to_numpy()] = pd.NA
+    table = pd.DataFrame({"count": counts}, index=n.index)
+    table["label"] = table["count"].map(_format_count).astype("object")
+    table.loc[below, "label"] = f"< {k}"
+    table.loc[secondary, "label"] = SECONDARY
+    table["status"] = PUBLISHED
+    table.loc[below, "status"] = BELOW_K
+    table.loc[secondary, "status"] = SECONDARY
+    total_n = int(n.sum())
+    everyone = total_people if total_people is not None else int(people.max()) if len(people) else 0
+    if total_n > 0 and everyone < k:
         # Nothing is shown, not even the zeros: they would tell which part holds everyone.
         table["count"] = pd.array([pd.NA] * len(table), dtype="Int64")
         table["label"] = f"< {k}"
         table["status"] = BELOW_K
         return Protected(table, None, f"< {k}")
-    total = _round(total_raw, k, step) if total_raw else 0
+    total = int(publish([total_n], [int(parts["key"].sum())], settings=settings)[0])
     return Protected(table, total, _format_count(total))
 
 
-def protect_density(cell_counts: pd.DataFrame, *, settings: Settings) -> pd.DataFrame:
-    """Protected contact density: roll 200 m cells up to 1 km, then commune, then protect.
+def protect_total(records: pd.DataFrame, *, settings: Settings) -> Protected:
+    """One published total: the contacts of ``records``, shown when they are k people."""
+    n, people, key = whole(records)
+    parts = pd.DataFrame({"n": [n], "people": [people], "key": [key]}, index=["total"])
+    return protect(parts, settings=settings, total_people=people)
 
-    Parameters
-    ----------
-    cell_counts
-        Raw counts with columns ``cell`` (200 m id), ``commune`` (INSEE code) and ``n``.
-        A cell split between two communes appears once per commune.
+
+def partition(records: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """The protected partition: the zone each (cell, commune) of ``records`` is counted in.
+
+    A 200 m cell of at least k people is its own zone; the others of a 1 km square are
+    merged when they hold k people together, and what is left of each commune is one
+    zone. Returns one row per distinct (``cell``, ``commune``) with ``zone`` (cell id,
+    1 km id or commune code) and ``level``.
+    """
+    places = records[["cell", "commune"]].drop_duplicates().reset_index(drop=True)
+    if places.empty:
+        return places.assign(zone=pd.Series(dtype=object), level=pd.Series(dtype=object))
+    cell_people = records.groupby("cell", sort=False)["person"].nunique()
+    rest_cells = cell_people.index[cell_people.to_numpy() < k]
+    cells = places["cell"].to_numpy(dtype=object)
+    km = pd.Series(parent_ids(cells), index=places.index, dtype=object)
+    rest = places["cell"].isin(rest_cells).to_numpy()
+    small = records[records["cell"].isin(rest_cells)]
+    km_of = dict(zip(cells, km.to_numpy(), strict=True))
+    km_people = small.assign(km=small["cell"].map(km_of)).groupby("km")["person"].nunique()
+    in_km = rest & (km.map(km_people).fillna(0).to_numpy() >= k)
+    places["zone"] = places["cell"].astype(str).astype(object)
+    places["level"] = LEVEL_CELL
+    places.loc[in_km, "zone"] = km[in_km]
+    places.loc[in_km, "level"] = LEVEL_KM
+    in_commune = rest & ~in_km
+    places.loc[in_commune, "zone"] = places.loc[in_commune, "commune"].astype(str)
+    places.loc[in_commune, "level"] = LEVEL_COMMUNE
+    return places
+
+
+def protect_density(
+    records: pd.DataFrame, *, settings: Settings, zones: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Protected contact density of ``records``, on the protected partition.
+
+    ``records`` has columns ``cell``, ``commune``, ``person``, ``n``, ``key``; ``zones``
+    (a :func:`partition`, by default that of ``records``) lets a subset of the contacts
+    (a territory) be drawn on the partition of the whole.
 
     Returns
     -------
     pandas.DataFrame
-        One row per published or suppressed zone: ``zone`` (cell id, or commune code
-        for what is left of a commune), ``level`` (``200m``, ``1km``, ``commune``),
-        ``count`` (Int64, NA when suppressed), ``label``, ``status``, sorted by level
-        then zone. No raw count is returned.
+        One row per zone: ``zone`` (cell id, 1 km id, or commune code for what is left of
+        a commune), ``level`` (``200m``, ``1km``, ``commune``), ``count`` (Int64, NA when
+        suppressed), ``label``, ``status``, sorted by level then zone.
     """
-    if cell_counts.empty:
+    if records.empty:
         return pd.DataFrame(columns=DENSITY_COLUMNS)
-    zones, _ = _zones(cell_counts, settings)
-    return zones[DENSITY_COLUMNS].reset_index(drop=True)
+    placed = place(records, zones if zones is not None else partition(records, k=settings.k))
+    table = _zone_order(tally(placed, ["zone", "level"]).reset_index())
+    protected = protect(
+        table.set_index("zone")[TALLY],
+        settings=settings,
+        total_people=int(records["person"].nunique()),
+    ).table
+    out = table[["zone", "level"]].join(protected, on="zone")
+    return out[DENSITY_COLUMNS].reset_index(drop=True)
 
 
 def protect_density_by(
-    cell_counts: pd.DataFrame, *, settings: Settings, parts: list[str] | None = None
+    records: pd.DataFrame,
+    *,
+    settings: Settings,
+    parts: list[str] | None = None,
+    zones: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The protected density split by one partition (quarters, or one category's values).
 
@@ -168,13 +288,14 @@ def protect_density_by(
 
     Parameters
     ----------
-    cell_counts
-        Raw counts with columns ``cell``, ``commune``, ``part`` (the partition's value:
-        every contact in exactly one part) and ``n``.
+    records
+        Records with a ``part`` column (every contact in exactly one part).
     settings
         Gives ``k`` and ``rounding``.
     parts
         Every value of the partition, those nobody has included (shown as 0).
+    zones
+        The partition (by default that of ``records``).
 
     Returns
     -------
@@ -182,42 +303,56 @@ def protect_density_by(
         One row per zone and part: the columns of :func:`protect_density` plus ``part``.
     """
     columns = [*DENSITY_COLUMNS[:2], "part", *DENSITY_COLUMNS[2:]]
-    if cell_counts.empty:
+    if records.empty:
         return pd.DataFrame(columns=columns)
-    zones, assigned = _zones(cell_counts, settings)
-    table = assigned.pivot_table(
-        index="zone", columns="part", values="n", aggfunc="sum", fill_value=0
-    ).reindex(zones["zone"], fill_value=0)
-    if parts is not None:
-        table = table.reindex(columns=list(dict.fromkeys([*parts, *table.columns])), fill_value=0)
-    shown = pd.Series((zones["status"] == PUBLISHED).to_numpy(), index=zones["zone"].to_numpy())
-    cells = protect_breakdown(table, shown_rows=shown, settings=settings)
-    out = cells.join(zones.set_index("zone")["level"], on="zone")
+    zones = zones if zones is not None else partition(records, k=settings.k)
+    whole_map = protect_density(records, settings=settings, zones=zones)
+    placed = place(records, zones)
+    values = list(dict.fromkeys([*(parts or []), *placed["part"].unique()]))
+    shown = pd.Series(
+        (whole_map["status"] == PUBLISHED).to_numpy(), index=whole_map["zone"].to_numpy()
+    )
+    cells = protect_breakdown(
+        placed.rename(columns={"zone": "row", "part": "column"}),
+        rows=list(whole_map["zone"]),
+        columns=values,
+        shown_rows=shown,
+        settings=settings,
+    )
+    out = cells.join(whole_map.set_index("zone")["level"], on="zone")
     return out[columns].reset_index(drop=True)
 
 
 def protect_breakdown(
-    parts: pd.DataFrame, *, shown_rows: pd.Series, settings: Settings
+    records: pd.DataFrame,
+    *,
+    rows: list[str],
+    columns: list[str],
+    shown_rows: pd.Series,
+    settings: Settings,
 ) -> pd.DataFrame:
     """Protect a table whose rows and columns are both shown with their totals.
 
     Each row (a zone) is split into the columns (a partition: quarters, categories);
     the row totals were protected elsewhere (``shown_rows`` says which are shown) and
-    the column totals are protected here with :func:`protect`. A cell is hidden when it
-    is under k, when its row or its column total is hidden, and then, until no row or
-    column has a single hidden cell or hidden cells adding up to less than k, the
-    smallest visible cell of each offending row or column is hidden too (secondary
-    suppression, in both directions until nothing changes). Last, an audit: a hidden
-    cell that the shown totals and cells determine (by addition and subtraction: the
-    hidden cells seen as edges between rows and columns, it is then a bridge) gets
-    one more hidden cell that closes a cycle through it. Shown cells are rounded.
+    the column totals are protected here with :func:`protect`. A cell is hidden when
+    fewer than k people make it, when its row or its column total is hidden, and then,
+    until no row or column has a single hidden cell or hidden cells of fewer than k
+    contacts, the smallest visible cell of each offending row or column is hidden too
+    (secondary suppression, in both directions until nothing changes). Last, an audit:
+    a hidden cell that the shown totals and cells determine (by addition and
+    subtraction: the hidden cells seen as edges between rows and columns, it is then a
+    bridge) gets one more hidden cell that closes a cycle through it. Shown cells are
+    published (:func:`publish`).
 
     Parameters
     ----------
-    parts
-        Raw non-negative counts, index = rows (zones), columns = parts.
+    records
+        Records with columns ``row``, ``column``, ``person``, ``n``, ``key``.
+    rows, columns
+        Every row and column, in order (those without records are zeros).
     shown_rows
-        Whether each row's total is shown (same index as ``parts``).
+        Whether each row's total is shown (indexed by row).
     settings
         Gives ``k`` and ``rounding``.
 
@@ -226,27 +361,20 @@ def protect_breakdown(
     pandas.DataFrame
         Long table: ``zone`` (the row), ``part``, ``count`` (Int64, NA when hidden),
         ``label`` and ``status``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from territory import Settings
-    >>> table = pd.DataFrame(
-    ...     {"T1": [30, 20, 40], "T2": [3, 25, 30], "T3": [12, 14, 30]}, index=["a", "b", "c"]
-    ... )
-    >>> out = protect_breakdown(table, shown_rows=pd.Series(True, index=table.index),
-    ...                         settings=Settings())
-    >>> labels = out.pivot(index="zone", columns="part", values="label")  # 3 is under k
-    >>> labels.to_numpy().tolist()  # zones a, b, c × quarters T1, T2, T3
-    [['30', '< 11', 'secret'], ['20', 'secret', 'secret'], ['40', '30', '30']]
     """
-    k, step = settings.k, settings.rounding
-    raw = parts.to_numpy(dtype="int64")
-    if (raw < 0).any():
-        raise ValueError("protect_breakdown() reçoit des effectifs négatifs")
-    below = (raw > 0) & (raw < k)
-    rows_open = shown_rows.reindex(parts.index).fillna(False).to_numpy(dtype=bool)
-    column_status = protect(pd.Series(raw.sum(axis=0)), settings=settings).table["status"]
+    k = settings.k
+    cells = tally(records, ["row", "column"])
+    full = pd.MultiIndex.from_product([rows, columns], names=["row", "column"])
+    cells = cells.reindex(full, fill_value=0)
+    shape = (len(rows), len(columns))
+    raw = cells["n"].to_numpy(dtype="int64").reshape(shape)
+    people = cells["people"].to_numpy(dtype="int64").reshape(shape)
+    below = (raw > 0) & (people < k)
+    rows_open = shown_rows.reindex(rows).fillna(False).to_numpy(dtype=bool)
+    column_tally = tally(records, "column").reindex(columns, fill_value=0)
+    column_status = protect(
+        column_tally, settings=settings, total_people=int(records["person"].nunique())
+    ).table["status"]
     columns_open = (column_status == PUBLISHED).to_numpy()
     column_small = (column_status == BELOW_K).to_numpy()
     hidden = below | ~rows_open[:, None] | ~columns_open[None, :]
@@ -257,63 +385,48 @@ def protect_breakdown(
             break
     status = np.where(hidden, SECONDARY, PUBLISHED).astype(object)
     status[below | (column_small[None, :] & np.ones_like(hidden))] = BELOW_K
-    status[~rows_open[:, None] & (raw < k)] = BELOW_K  # a zone under k: "< k" throughout
+    status[~rows_open[:, None] & (raw > 0) & (people < k)] = BELOW_K
     long = pd.DataFrame(
         {
-            "zone": np.repeat(parts.index.to_numpy(), raw.shape[1]),
-            "part": np.tile(parts.columns.to_numpy(), raw.shape[0]),
-            "raw": raw.ravel(),
+            "zone": np.repeat(np.asarray(rows, dtype=object), len(columns)),
+            "part": np.tile(np.asarray(columns, dtype=object), len(rows)),
             "status": status.ravel(),
         }
     )
-    shown = long["status"] == PUBLISHED
-    rounded = [_round(int(n), k, step) for n in long["raw"]]
-    long["count"] = pd.Series(rounded, dtype="Int64").where(shown, pd.NA)
+    values = publish(cells["n"].to_numpy(), cells["key"].to_numpy(), settings=settings)
+    shown = (long["status"] == PUBLISHED).to_numpy()
+    long["count"] = pd.array(np.where(shown, values, 0), dtype="Int64")
+    long.loc[~shown, "count"] = pd.NA
     long["label"] = long["count"].map(_format_count).astype(object)
     long.loc[long["status"] == BELOW_K, "label"] = f"< {k}"
     long.loc[long["status"] == SECONDARY, "label"] = SECONDARY
     return long[["zone", "part", "count", "label", "status"]]
 
 
-DENSITY_COLUMNS = ["zone", "level", "count", "label", "status"]
 _ZERO_KEY = np.iinfo(np.int64).max // 2
 _HIDDEN_KEY = np.iinfo(np.int64).max
 
 
-def _zones(cell_counts: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Protected zones and the input rows with their ``zone`` (private: raw counts)."""
-    assigned = _assign(cell_counts, settings.k)
-    zones = assigned.groupby(["zone", "level"], as_index=False, sort=False)["n"].sum()
+def place(records: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
+    """``records`` with the ``zone`` and ``level`` of their (cell, commune) in ``zones``.
+
+    A record whose place the partition does not know (it cannot happen when the partition
+    was made from a superset of the records) is counted in its commune.
+    """
+    placed = records.merge(zones, on=["cell", "commune"], how="left", sort=False)
+    unknown = placed["zone"].isna()
+    if unknown.any():
+        placed.loc[unknown, "zone"] = placed.loc[unknown, "commune"].astype(str)
+        placed.loc[unknown, "level"] = LEVEL_COMMUNE
+    return placed
+
+
+def _zone_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Zones sorted by level (200 m, 1 km, commune), then id."""
     order = {LEVEL_CELL: 0, LEVEL_KM: 1, LEVEL_COMMUNE: 2}
-    zones = zones.sort_values(
+    return table.sort_values(
         ["level", "zone"], key=lambda c: c.map(order) if c.name == "level" else c
     ).reset_index(drop=True)
-    protected = protect(zones.set_index("zone")["n"], settings=settings).table
-    zones = zones.drop(columns="n").join(protected, on="zone")
-    return zones, assigned
-
-
-def _assign(cell_counts: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Each input row with the zone it is counted in.
-
-    Its cell if the cell reaches k, else its 1 km parent if that reaches k, else its commune
-    (the roll-up).
-    """
-    out = cell_counts.copy()
-    per_cell = out.groupby("cell")["n"].transform("sum")
-    cells = out["cell"].to_numpy(dtype=object)  # parsed faster than an Arrow-backed column
-    km = pd.Series(parent_ids(cells) if len(out) else [], index=out.index, dtype=object)
-    rest = per_cell < k
-    per_km = out["n"].where(rest, 0).groupby(km).transform("sum")
-    out["zone"] = out["cell"].astype(str)
-    out["level"] = LEVEL_CELL
-    in_km = rest & (per_km >= k)
-    out.loc[in_km, "zone"] = km[in_km]
-    out.loc[in_km, "level"] = LEVEL_KM
-    in_commune = rest & ~in_km
-    out.loc[in_commune, "zone"] = out.loc[in_commune, "commune"].astype(str)
-    out.loc[in_commune, "level"] = LEVEL_COMMUNE
-    return out
 
 
 def _hide_one_more(raw: np.ndarray, hidden: np.ndarray, open_lines: np.ndarray, k: int) -> bool:
@@ -420,14 +533,6 @@ def _bridges(
                     if low[node] > entry[parent]:
                         bridges.append((via, node))
     return bridges, component, entry, leave
-
-
-def _round(n: int, k: int, step: int) -> int:
-    """Round to the nearest multiple of ``step`` (half up), never below k's multiple."""
-    if n == 0:
-        return 0
-    rounded = math.floor(n / step + 0.5) * step
-    return max(rounded, math.ceil(k / step) * step)
 
 
 def _format_count(n: int | None) -> str:

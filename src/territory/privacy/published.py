@@ -3,7 +3,16 @@
 What views and analysis know about contacts comes from here, already through
 :mod:`territory.privacy.protect`: densities, totals, zone counts over two windows, the
 weekday × slot profile, the months and quarters the data spans. No function returns a
-raw count; the raw frames of :mod:`territory.privacy.raw` live only inside them.
+raw count; the contact rows of :mod:`territory.privacy.raw` live only inside them.
+
+Every figure below a commune reads **one protected partition** (:func:`zones`, made
+once per state of the file from every contact): a 1 km cell, a QPV or a zone's profile
+counts the contacts of the partition's zones that lie inside it, and the contacts that
+the partition merged into the rest of their commune are counted in no sub-commune unit.
+
+The contacts are read once per state of the file (path, modification time, write
+counter) and kept compact in memory: a second view, another filter or another zone
+costs a few milliseconds, and any write, here or by another process, reads them again.
 
 Examples
 --------
@@ -30,15 +39,29 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from territory.grid import parent_ids
 from territory.privacy import raw
-from territory.privacy.protect import SECONDARY, protect, protect_density, protect_density_by
+from territory.privacy.protect import (
+    LEVEL_CELL,
+    LEVEL_KM,
+    TALLY,
+    partition,
+    place,
+    protect,
+    protect_density,
+    protect_density_by,
+    protect_total,
+    tally,
+)
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.territories import WHOLE_WORKSPACE, list_territories, resolve
+from territory.vocab import UNKNOWN
 
 __all__ = [
+    "FILTERS",
     "WINDOW_PARTS",
     "contact_total",
+    "count_before",
     "density",
     "density_by",
     "latest_month",
@@ -46,26 +69,47 @@ __all__ = [
     "quarters",
     "slot_profile",
     "zone_window_counts",
+    "zones",
 ]
 
 K = TypeVar("K", bound=Hashable)
+FILTERS = ("periode", "statut", "tranche_age", "sexe")
+"""The filters of the density map (one partition of the contacts each)."""
 WINDOW_PARTS = ("contacts_recents", "contacts_precedents", "hors_radars", "autres")
 """The parts of :func:`zone_window_counts`: recent, previous, recent of the status, others."""
 _REST = "__hors_zones__"  # the part holding the contacts of the scope outside every zone
 _OUTSIDE = "hors plage"  # the part holding the contacts outside the slots' hours
+_COLUMNS = ("date", "hour", "statut", "tranche_age", "sexe")
 
 
 def density(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
-    """The protected contact density of the whole workspace (:func:`protect_density`)."""
-    return protect_density(raw.contact_cell_counts(ws), settings=settings)
+    """The protected contact density of the whole workspace, on :func:`zones`."""
+    return protect_density(_contacts(ws), settings=settings, zones=zones(ws, settings=settings))
 
 
 def density_by(
     ws: Workspace, by: str, *, parts: list[str] | None, settings: Settings
 ) -> pd.DataFrame:
-    """The protected density split by one filter of :data:`raw.PART_SQL` (all its parts)."""
-    counts = raw.contact_cell_counts(ws, by=by)
-    return protect_density_by(counts, settings=settings, parts=parts)
+    """The protected density split by one filter of :data:`FILTERS` (all its parts)."""
+    if by not in FILTERS:
+        raise ValueError(f"filtre inconnu : {by}")
+    frame = _contacts(ws)
+    part = _quarter(frame["date"]) if by == "periode" else frame[by].astype(str)
+    return protect_density_by(
+        frame.assign(part=part.to_numpy()),
+        settings=settings,
+        parts=parts,
+        zones=zones(ws, settings=settings),
+    )
+
+
+def zones(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
+    """The protected partition of every contact: the zone of each (cell, commune).
+
+    See :func:`territory.privacy.protect.partition`; kept per state of the file.
+    """
+    stat = ws.path.stat()
+    return _zones(str(ws.path), stat.st_mtime_ns, ws.version, settings.k)
 
 
 def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
@@ -74,19 +118,11 @@ def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
     The only dates said about the contact layer come from these months: a month of a few
     people would tell when they were met.
     """
-    stat = ws.path.stat()
-    return list(_published_months(str(ws.path), stat.st_mtime_ns, ws.version, settings.k))
-
-
-@lru_cache(maxsize=32)
-def _published_months(path: str, mtime_ns: int, version: int, k: int) -> tuple[str, ...]:
-    """The months of :func:`published_months`, kept per file state (a scan of every contact).
-
-    Keyed on the file's path, modification time and write counter: any write, here or by
-    another process, reads the contacts again. Immutable, so sessions may share it.
-    """
-    people = raw.people_per_month(Workspace.open(Path(path)))
-    return tuple(str(m) for m in people.index[people.to_numpy() >= k])
+    frame = _contacts(ws)
+    if frame.empty:
+        return []
+    people = frame.groupby(frame["date"].dt.strftime("%Y-%m"))["person"].nunique()
+    return [str(m) for m in people.index[people.to_numpy() >= settings.k]]
 
 
 def quarters(ws: Workspace, *, settings: Settings) -> list[str]:
@@ -104,31 +140,25 @@ def latest_month(ws: Workspace, *, settings: Settings) -> date | None:
 
 
 def contact_total(ws: Workspace, *, scope: set[str] | None, settings: Settings) -> str:
-    """The protected label of the number of contacts of ``scope`` (None: everything).
+    """The published number of contacts of ``scope`` (None: everything), as a label.
 
-    A territory's total is also ``secret`` when it differs by 1 to k-1 contacts from
-    the total of the whole workspace or of a defined territory strictly holding it: that
-    total is shown elsewhere, and the difference would tell a small count.
+    Perturbed like every count: the totals of two overlapping territories differ by
+    noise, not by the contacts that differ.
     """
-    per_commune = raw.counts_per_commune(ws)
-    if scope is None:
-        total = int(per_commune.sum())
-    else:
-        total = int(per_commune[per_commune.index.isin(scope)].sum())
-    label = protect(
-        pd.Series([total] if len(per_commune) else [], dtype="int64"), settings=settings
-    ).total_label
+    frame = _contacts(ws)
     if scope is not None:
-        larger = [
-            resolve(ws, WHOLE_WORKSPACE),
-            *(resolve(ws, t.name) for t in list_territories(ws)),
-        ]
-        for other in larger:
-            if scope < other:
-                difference = int(per_commune[per_commune.index.isin(other)].sum()) - total
-                if 0 < difference < settings.k:
-                    return SECONDARY
-    return label
+        frame = frame[frame["commune"].isin(scope)]
+    return protect_total(frame, settings=settings).total_label
+
+
+def count_before(ws: Workspace, cutoff: date, *, settings: Settings) -> str:
+    """The published number of contacts dated before ``cutoff`` (what a purge deletes).
+
+    A purge's own count would be exact: fake contacts imported, then purged with the
+    real ones, would tell how many real contacts there were.
+    """
+    frame = _contacts(ws)
+    return protect_total(frame[frame["date"] < pd.Timestamp(cutoff)], settings=settings).total_label
 
 
 def zone_window_counts(
@@ -144,10 +174,12 @@ def zone_window_counts(
 ) -> dict[K, dict[str, pd.DataFrame]]:
     """Protected contact counts per zone over two windows, for several zone sets.
 
-    Contacts are counted per zone privately, then each of :data:`WINDOW_PARTS` goes
-    through :func:`~territory.privacy.protect.protect` with the zones as parts and the
-    contacts of the scope outside every zone as one more part (so that the total of the
-    scope cannot be used to recover a hidden zone).
+    Contacts are placed on the protected partition (:func:`zones`); a zone of a set
+    counts the partition's zones inside it (the 200 m and 1 km zones whose cells
+    ``attribute`` gives it, a 1 km zone only when every cell of its square belongs to
+    the same zone); contacts of zones inside none, and of the rest of a commune, are one
+    more part (so that the total of the scope cannot be used to recover a hidden zone).
+    Each of :data:`WINDOW_PARTS` goes through :func:`~territory.privacy.protect.protect`.
 
     Parameters
     ----------
@@ -156,9 +188,9 @@ def zone_window_counts(
     zone_codes
         The unique codes of each zone set.
     attribute
-        Given the distinct 200 m cell ids holding contacts, the zone code of each cell
-        for each zone set (None outside every zone); a set mapped to None (not an
-        array) counts each contact in its commune.
+        Given 200 m cell ids, the zone code of each cell for each zone set (None outside
+        every zone); a set mapped to None (not an array) counts each contact in its
+        commune.
     recent, previous
         The windows (inclusive dates; ``previous`` ends the day before ``recent``).
     status
@@ -174,41 +206,38 @@ def zone_window_counts(
         Per zone set, per part, the protected table (``count``, ``label``, ``status``)
         indexed by zone code in the order of ``zone_codes``.
     """
-    counts = raw.window_cell_counts(ws, recent=recent, previous=previous, status=status)
+    frame = _contacts(ws)
     if communes is not None:
-        counts = counts[counts["commune"].isin(set(communes))]
-    cells = np.asarray(counts["cell"].unique(), dtype=object)
+        frame = frame[frame["commune"].isin(set(communes))]
+    start, end = pd.Timestamp(previous[0]), pd.Timestamp(recent[1])
+    frame = frame[(frame["date"] >= start) & (frame["date"] <= end)]
+    placed = place(frame, zones(ws, settings=settings))
+    is_recent = (placed["date"] >= pd.Timestamp(recent[0])).to_numpy()
+    is_status = (placed["statut"].astype(str) == status).to_numpy()
+    windows = {
+        "contacts_recents": is_recent,
+        "contacts_precedents": ~is_recent,
+        "hors_radars": is_recent & is_status,
+        "autres": is_recent & ~is_status,
+    }
+    cells = np.asarray(placed["cell"].astype(str).unique(), dtype=object)
     owners = attribute(cells)
     out: dict[K, dict[str, pd.DataFrame]] = {}
     for kind, codes in zone_codes.items():
         owner = owners.get(kind)
         if owner is None:
-            known = set(codes)
-            zone = counts["commune"].where(counts["commune"].isin(known), _REST)
+            commune = placed["commune"].astype(str)
+            unit = commune.where(commune.isin(set(codes)), _REST).to_numpy(dtype=object)
         else:
-            zone = pd.Series(owner, index=cells).reindex(counts["cell"]).fillna(_REST)
-        table = (
-            pd.DataFrame(
-                {
-                    "zone": zone.to_numpy(dtype=object),
-                    "k": counts["k"].to_numpy(),
-                    "n": counts["n"].to_numpy(),
-                }
+            unit = _units(placed, pd.Series(owner, index=cells))
+        out[kind] = {}
+        for name, rows in windows.items():
+            subset = placed.loc[rows, ["person", "n", "key"]].assign(unit=unit[rows])
+            parts = tally(subset, "unit").reindex([*codes, _REST], fill_value=0)
+            protected = protect(
+                parts[TALLY], settings=settings, total_people=int(subset["person"].nunique())
             )
-            .groupby(["zone", "k"])["n"]
-            .sum()
-            .unstack("k")
-            .reindex(columns=[0, 1, 2])
-            .reindex([*codes, _REST])
-            .fillna(0)
-            .astype("int64")
-        )
-        values = (table[0] + table[1], table[2], table[0], table[1])
-        parts = dict(zip(WINDOW_PARTS, values, strict=True))
-        out[kind] = {
-            name: protect(series, settings=settings).table.iloc[:-1]
-            for name, series in parts.items()
-        }
+            out[kind][name] = protected.table.iloc[:-1]
     return out
 
 
@@ -228,10 +257,11 @@ def slot_profile(
     Contacts of ``period`` are counted per slot of ``slots`` (levels ``jour``, 0 =
     Monday, and ``debut``, the slot's first hour; each slot lasts ``slot_hours``), plus
     one part for the contacts outside those hours, and protected together. The zone (the
-    contacts of ``zone_commune``, or of the 200 m cells ``zone_cells``) gets its own
-    profile only when every slot of the zone reaches k and every slot of the rest of the
-    territory is 0 or reaches k (so that the territory's profile minus the zone's cannot
-    isolate a few contacts); otherwise the territory's profile is returned.
+    contacts of ``zone_commune``, or those of the partition's zones inside the 200 m
+    cells ``zone_cells``) gets its own profile only when every slot of the zone has k
+    people and every slot of the rest of the territory has none or k (so that the
+    territory's profile minus the zone's cannot isolate a few people); otherwise the
+    territory's profile is returned.
 
     Returns
     -------
@@ -239,44 +269,108 @@ def slot_profile(
         The protected table (``count``, ``label``, ``status``), one row per slot in the
         order of ``slots``, and whether it is the zone's own profile.
     """
-    counts = raw.profile_counts(ws, period)
+    frame = _contacts(ws)
     if communes is not None:
-        counts = counts[counts["commune"].isin(set(communes))]
-    territory = _slotted(counts, slots, slot_hours)
+        frame = frame[frame["commune"].isin(set(communes))]
+    frame = frame[
+        (frame["date"] >= pd.Timestamp(period[0])) & (frame["date"] <= pd.Timestamp(period[1]))
+    ]
+    slotted = frame[["person", "n", "key"]].assign(slot=_slots(frame, slots, slot_hours))
+    keys = [*(f"{d}:{h}" for d, h in slots), _OUTSIDE]
     if zone_commune is not None or zone_cells is not None:
         if zone_commune is not None:
-            zone_counts = counts[counts["commune"] == zone_commune]
+            inside = (frame["commune"].astype(str) == zone_commune).to_numpy()
         else:
-            zone_counts = raw.profile_counts(ws, period, cells=list(zone_cells or ()))
-            if communes is not None:
-                zone_counts = zone_counts[zone_counts["commune"].isin(set(communes))]
-        zone = _slotted(zone_counts, slots, slot_hours)
-        inside = zone.drop(_OUTSIDE)
-        rest = (territory - zone).drop(_OUTSIDE)
-        if (inside >= settings.k).all() and ((rest == 0) | (rest >= settings.k)).all():
-            return _protected_slots(zone, settings), True
-    return _protected_slots(territory, settings), False
+            inside = _inside_cells(place(frame, zones(ws, settings=settings)), zone_cells or ())
+        zone = tally(slotted[inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE)
+        rest = tally(slotted[~inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE)
+        k = settings.k
+        if (zone["people"] >= k).all() and ((rest["n"] == 0) | (rest["people"] >= k)).all():
+            return _protected_slots(slotted[inside], keys, settings), True
+    return _protected_slots(slotted, keys, settings), False
 
 
-def _slotted(counts: pd.DataFrame, slots: pd.MultiIndex, slot_hours: int) -> pd.Series:
-    """Raw counts per slot plus one :data:`_OUTSIDE` part (private)."""
+# ---------------------------------------------------------------------------- private
+def _contacts(ws: Workspace) -> pd.DataFrame:
+    """Every stored contact, compact (:func:`raw.contact_frame`), kept per state of the file.
+
+    ``date`` is a datetime; the categories are categorical. Private: raw rows.
+    """
+    raw.migrate(ws)  # before the state is read: a migration is a write
+    stat = ws.path.stat()
+    return _read_contacts(str(ws.path), stat.st_mtime_ns, ws.version)
+
+
+@lru_cache(maxsize=2)
+def _read_contacts(path: str, mtime_ns: int, version: int) -> pd.DataFrame:
+    frame = raw.contact_frame(Workspace.open(Path(path)), columns=_COLUMNS)
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    frame["hour"] = pd.to_numeric(frame["hour"]).fillna(-1).astype("int64")
+    for name in ("statut", "tranche_age", "sexe"):  # a missing category is « non renseigné »
+        frame[name] = frame[name].fillna(UNKNOWN).replace("", UNKNOWN).astype("category")
+    return frame
+
+
+@lru_cache(maxsize=8)
+def _zones(path: str, mtime_ns: int, version: int, k: int) -> pd.DataFrame:
+    """The partition of :func:`zones` for one state of the file (immutable once made)."""
+    return partition(_read_contacts(path, mtime_ns, version), k=k)
+
+
+def _quarter(dates: pd.Series) -> pd.Series:
+    """``"2026-T1"`` for each date."""
+    return dates.dt.year.astype(str) + "-T" + dates.dt.quarter.astype(str)
+
+
+def _units(placed: pd.DataFrame, owner: pd.Series) -> npt.NDArray[np.object_]:
+    """The unit of each placed contact: its 200 m zone's, or its 1 km zone's when whole.
+
+    A 1 km zone belongs to a unit only when the 25 cells of its square all do; the rest
+    of a commune belongs to none (:data:`_REST`).
+    """
+    cell = placed["cell"].astype(str)
+    unit = cell.map(owner).astype(object).where(lambda u: u.notna(), _REST)
+    level = placed["level"].to_numpy()
+    km_owner = _whole_squares(owner)
+    km_unit = placed["zone"].map(km_owner).astype(object).where(lambda u: u.notna(), _REST)
+    out = np.where(level == LEVEL_CELL, unit.to_numpy(), _REST).astype(object)
+    at_km = level == LEVEL_KM
+    out[at_km] = km_unit.to_numpy()[at_km]
+    return out
+
+
+def _whole_squares(owner: pd.Series) -> pd.Series:
+    """The 1 km squares whose 25 cells (among ``owner``'s index) all have the same unit."""
+    known = owner.dropna()
+    if known.empty:
+        return pd.Series(dtype=object)
+    frame = pd.DataFrame({"km": parent_ids(known.index.to_numpy(dtype=object)), "unit": known})
+    per = frame.groupby("km")["unit"].agg(["nunique", "size", "first"])
+    whole = per[(per["nunique"] == 1) & (per["size"] == 25)]
+    return whole["first"]
+
+
+def _inside_cells(placed: pd.DataFrame, cells: Collection[str]) -> npt.NDArray[np.bool_]:
+    """Contacts of the partition's zones inside ``cells`` (200 m zones, whole 1 km squares)."""
+    owner = pd.Series("zone", index=pd.Index(list(cells), dtype=object), dtype=object)
+    return np.asarray(_units(placed, owner) != _REST)
+
+
+def _slots(frame: pd.DataFrame, slots: pd.MultiIndex, slot_hours: int) -> npt.NDArray[np.object_]:
+    """The slot key (``"jour:debut"``) of each contact, or :data:`_OUTSIDE`."""
     starts = sorted(set(slots.get_level_values("debut")))
     h0, h1 = starts[0], starts[-1] + slot_hours
-    inside = (counts["hour"] >= h0) & (counts["hour"] < h1)
-    start = h0 + (counts["hour"] - h0) // slot_hours * slot_hours
-    per_slot = (
-        counts[inside]
-        .assign(debut=start[inside])
-        .groupby(["jour", "debut"])["n"]
-        .sum()
-        .reindex(slots, fill_value=0)
-    )
-    # String keys: protect() indexes parts with .loc, where a tuple would mean two axes.
-    keys = [f"{d}:{h}" for d, h in slots]
-    parts = pd.Series(per_slot.to_numpy(dtype="int64"), index=pd.Index(keys, dtype=object))
-    parts[_OUTSIDE] = int(counts.loc[~inside, "n"].sum())
-    return parts
+    hour = frame["hour"].to_numpy()
+    day = frame["date"].dt.day_of_week.to_numpy()
+    inside = (hour >= h0) & (hour < h1)
+    start = h0 + (hour - h0) // slot_hours * slot_hours
+    keys = np.char.add(np.char.add(day.astype(str), ":"), start.astype(str)).astype(object)
+    known = {f"{d}:{h}" for d, h in slots}
+    keys[~inside | ~np.isin(keys, list(known))] = _OUTSIDE
+    return keys
 
 
-def _protected_slots(parts: pd.Series, settings: Settings) -> pd.DataFrame:
-    return protect(parts, settings=settings).table.drop(index=_OUTSIDE).reset_index(drop=True)
+def _protected_slots(records: pd.DataFrame, keys: list[str], settings: Settings) -> pd.DataFrame:
+    parts = tally(records, "slot").reindex(keys, fill_value=0)
+    table = protect(parts, settings=settings, total_people=int(records["person"].nunique())).table
+    return table.drop(index=_OUTSIDE).reset_index(drop=True)

@@ -14,17 +14,17 @@ Examples
 >>> import tempfile
 >>> from pathlib import Path
 >>> ws = Workspace.create(Path(tempfile.mkdtemp()) / "w.gpkg", name="Essai")
->>> has_contacts(ws), latest_date(ws)
-(False, None)
+>>> has_contacts(ws)
+False
 >>> rows = pd.DataFrame({"cell": ["c1", "c1"], "commune": ["01001", "01001"],
 ...     "date": ["2026-03-02", "2026-04-10"], "hour": [9, 15], "statut": ["x", "y"],
 ...     "tranche_age": "", "sexe": "", "partenaire": "", "personne": "",
 ...     "fingerprint": ["a", "b"]})
 >>> append_contacts(ws, rows, source="test", vintage="", licence="")
 2
->>> contact_cell_counts(ws)["n"].tolist(), latest_date(ws)
-([2], datetime.date(2026, 4, 10))
->>> delete_contacts(ws, ["a"]), counts_per_commune(ws).tolist()
+>>> contact_cell_counts(ws)["n"].tolist(), contact_frame(ws)["key"].between(0, 255).all()
+([2], np.True_)
+>>> delete_contacts(ws, ["a"]), contact_cell_counts(ws)["n"].tolist()
 (1, [1])
 """
 
@@ -35,31 +35,31 @@ import contextlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from territory._errors import ValidationError
+from territory.privacy.protect import KEY_RANGE
 from territory.store import TableAppender, Workspace
+from territory.vocab import PARTNER_TYPES
 
 __all__ = [
     "CONTACTS",
-    "PART_SQL",
     "STORED_COLUMNS",
+    "ContactAppender",
     "append_contacts",
     "contact_cell_counts",
+    "contact_frame",
     "contact_writer",
-    "count_by_cell",
-    "counts_per_commune",
-    "date_span",
     "delete_contacts",
     "has_contacts",
-    "latest_date",
-    "people_per_month",
-    "profile_counts",
+    "migrate",
     "purge",
     "recode_communes",
     "retention_cutoff",
     "stored_fingerprints",
-    "window_cell_counts",
 ]
 
 CONTACTS = "contacts"
@@ -75,18 +75,16 @@ STORED_COLUMNS = [
     "partenaire",
     "personne",
     "fingerprint",
+    "cle",
 ]
-"""The columns of a stored contact (no location finer than the 200 m cell, no free text)."""
-PART_SQL = {
-    "periode": "substr(date, 1, 4) || '-T' || ((CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3)",
-    "statut": "statut",
-    "tranche_age": "tranche_age",
-    "sexe": "sexe",
-}
-"""SQL of the part of each contact for each filter of the density map."""
+"""The columns of a stored contact (no location finer than the 200 m cell, no free text).
+
+``cle`` is the contact's record key, drawn at random in ``[0, KEY_RANGE)`` when it is
+written (:func:`contact_writer`): the cell-key perturbation of
+:mod:`territory.privacy.protect` reads it, nothing shows it."""
 
 _SCHEMA = pd.DataFrame(
-    {c: pd.Series(dtype="int64" if c == "hour" else "str") for c in STORED_COLUMNS}
+    {c: pd.Series(dtype="int64" if c in ("hour", "cle") else "str") for c in STORED_COLUMNS}
 )
 _BOUND_AT_ONCE = 900  # SQL parameters per statement (SQLite allows 999 at least)
 
@@ -96,138 +94,18 @@ def has_contacts(ws: Workspace) -> bool:
     return ws.has(CONTACTS)
 
 
-def date_span(ws: Workspace) -> tuple[date, date] | None:
-    """First and last contact date (None without contacts)."""
-    if not has_contacts(ws):
-        return None
-    span = ws.query(f"SELECT min(date) AS first, max(date) AS last FROM {CONTACTS}")
-    first, last = span["first"].iloc[0], span["last"].iloc[0]
-    if not (isinstance(first, str) and isinstance(last, str)):
-        return None
-    return date.fromisoformat(first), date.fromisoformat(last)
+def contact_cell_counts(ws: Workspace, *, communes: Collection[str] | None = None) -> pd.DataFrame:
+    """Raw numbers of contacts per (cell, commune), read from the store's count table.
 
-
-def latest_date(ws: Workspace) -> date | None:
-    """Date of the latest stored contact (None without contacts)."""
-    if not has_contacts(ws):
-        return None
-    last = ws.query(f"SELECT max(date) AS d FROM {CONTACTS}")["d"].iloc[0]
-    if last is None or pd.isna(last):
-        return None
-    return date.fromisoformat(str(last))
-
-
-def people_per_month(ws: Workspace) -> pd.Series:
-    """Raw number of distinct people per month (``"2026-03"``), in month order.
-
-    A person is a pseudonym; a contact without one counts as one person. Empty without
-    contacts.
+    ``communes`` keeps only the contacts of those communes. Raw: for checks of the
+    store; the published figures count people (:func:`contact_frame`).
     """
     if not has_contacts(ws):
-        return pd.Series([], dtype="int64")
-    columns = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
-    person = (
-        "count(DISTINCT CASE WHEN coalesce(personne, '') != '' THEN personne "
-        "ELSE 'row:' || rowid END)"
-        if "personne" in columns
-        else "count(*)"  # no person key stored: every contact is a person
-    )
-    counts = ws.query(
-        f"SELECT substr(date, 1, 7) AS month, {person} AS n FROM {CONTACTS} "
-        "GROUP BY month ORDER BY month"
-    )
-    return counts.set_index("month")["n"].astype("int64")
-
-
-def contact_cell_counts(
-    ws: Workspace,
-    *,
-    by: str | None = None,
-    communes: Collection[str] | None = None,
-) -> pd.DataFrame:
-    """Raw counts per (cell, commune[, part]) — private input of the protection step.
-
-    ``by`` (a key of :data:`PART_SQL`) adds a ``part`` column: the quarter or the
-    category of the counted contacts. ``communes`` keeps only the contacts of those
-    communes (a territory), before any protection.
-    """
-    part = ""
-    if by is not None:
-        if by not in PART_SQL:
-            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(PART_SQL)})")
-        part = f", {PART_SQL[by]} AS part"
-    if not has_contacts(ws):
-        return pd.DataFrame({"cell": [], "commune": [], **({"part": []} if by else {}), "n": []})
-    if by is None:  # kept per (cell, commune) by the store: no scan of every contact
-        counts = ws.group_counts(CONTACTS)
-    else:
-        counts = ws.query(
-            f"SELECT cell, commune{part}, count(*) AS n FROM {CONTACTS} "
-            "GROUP BY cell, commune, part"
-        )
+        return pd.DataFrame({"cell": [], "commune": [], "n": []})
+    counts = ws.group_counts(CONTACTS)
     if communes is not None:
         counts = counts[counts["commune"].isin(set(communes))].reset_index(drop=True)
     return counts
-
-
-def counts_per_commune(ws: Workspace) -> pd.Series:
-    """Raw contact counts per commune (only totals of them are protected)."""
-    if not has_contacts(ws):
-        return pd.Series([], dtype="int64")
-    counts = ws.query(f"SELECT commune, count(*) AS n FROM {CONTACTS} GROUP BY commune")
-    return counts.set_index("commune")["n"].astype("int64")
-
-
-def window_cell_counts(
-    ws: Workspace, *, recent: tuple[date, date], previous: tuple[date, date], status: str
-) -> pd.DataFrame:
-    """Raw counts per (cell, commune, window and status group ``k``, ``n``).
-
-    ``k`` is 0 for recent contacts of ``status``, 1 for the other recent ones, 2 for
-    the previous window (which must end the day before ``recent`` starts).
-    """
-    (r0, r1), (p0, _) = recent, previous
-    return ws.query(
-        "SELECT cell, commune, "
-        "CASE WHEN date >= ? THEN (CASE WHEN statut = ? THEN 0 ELSE 1 END) ELSE 2 END AS k, "
-        f"count(*) AS n FROM {CONTACTS} WHERE date >= ? AND date <= ? "
-        "GROUP BY cell, commune, k",
-        (r0.isoformat(), status, p0.isoformat(), r1.isoformat()),
-    )
-
-
-def profile_counts(
-    ws: Workspace, period: tuple[date, date], *, cells: Collection[str] | None = None
-) -> pd.DataFrame:
-    """Raw counts per (commune, ``jour`` (0 = Monday), ``hour``) over ``period``.
-
-    ``cells`` keeps only the contacts of those 200 m cells (an empty collection: none).
-    """
-    if cells is not None and not cells:
-        return pd.DataFrame(
-            {"commune": pd.Series(dtype=object), "dow": pd.Series(dtype="int64"),
-             "hour": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
-             "jour": pd.Series(dtype="int64")}
-        )  # fmt: skip
-    where = ""
-    params: tuple[str, ...] = ()
-    if cells is not None:
-        where = f" AND cell IN ({', '.join('?' * len(cells))})"
-        params = tuple(cells)
-    sql = (
-        "SELECT commune, CAST(strftime('%w', date) AS INTEGER) AS dow, hour, count(*) AS n "
-        f"FROM {CONTACTS} WHERE date >= ? AND date <= ?{where} GROUP BY commune, dow, hour"
-    )
-    raw = ws.query(sql, (period[0].isoformat(), period[1].isoformat(), *params))
-    raw["jour"] = (raw["dow"] + 6) % 7  # SQLite: 0 = Sunday
-    return raw
-
-
-def count_by_cell(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Raw counts per (cell, commune) of contact rows in memory (input of ``protect_density``)."""
-    return (
-        contacts.groupby(["cell", "commune"], as_index=False).size().rename(columns={"size": "n"})
-    )
 
 
 def stored_fingerprints(ws: Workspace) -> pd.Index:
@@ -241,29 +119,150 @@ def stored_fingerprints(ws: Workspace) -> pd.Index:
 @contextlib.contextmanager
 def contact_writer(
     ws: Workspace, *, source: str, licence: str, vintage: str = ""
-) -> Iterator[TableAppender]:
+) -> Iterator[ContactAppender]:
     """The one way contacts are written: append anonymised rows in one transaction.
 
-    Yields the appender of :meth:`territory.store.Workspace.appending` on the contact
-    table (created with :data:`STORED_COLUMNS` when missing): ``append`` rows of those
-    columns chunk by chunk, ``discard`` what was appended, set ``vintage``; everything is
-    committed when the block ends, or nothing if it raises.
+    Yields an appender on the contact table (created with :data:`STORED_COLUMNS` when
+    missing): ``append`` rows of those columns but ``cle`` chunk by chunk (each row gets
+    a fresh random record key), ``discard`` what was appended, set ``vintage``;
+    everything is committed when the block ends, or nothing if it raises.
     """
+    migrate(ws)
     with ws.appending(
         CONTACTS, schema=_SCHEMA, source=source, vintage=vintage, licence=licence
     ) as table:
-        yield table
+        yield ContactAppender(table)
+
+
+class ContactAppender:
+    """A :class:`~territory.store.TableAppender` that draws each row's record key."""
+
+    def __init__(self, table: TableAppender) -> None:
+        self._table = table
+        self._draw = np.random.default_rng()  # fresh OS entropy: keys are never reproducible
+
+    @property
+    def vintage(self) -> str:
+        """The vintage set on the table when the block ends."""
+        return self._table.vintage
+
+    @vintage.setter
+    def vintage(self, value: str) -> None:
+        self._table.vintage = value
+
+    def append(self, df: pd.DataFrame) -> None:
+        """Append rows (the stored columns but ``cle``), each with a new record key."""
+        keyed = df.drop(columns="cle", errors="ignore").assign(
+            cle=self._draw.integers(0, KEY_RANGE, len(df), dtype=np.int64)
+        )
+        self._table.append(keyed)
+
+    def discard(self) -> None:
+        """Forget every row appended so far."""
+        self._table.discard()
+
+
+def migrate(ws: Workspace) -> None:
+    """Bring an older workspace's contacts up to the current rules, once.
+
+    Rows stored before record keys get one each (drawn by SQLite's ``random()``, seeded
+    from the OS); a partner value that is not one of the partner types' labels (stored
+    verbatim before closed vocabularies: a name, a phone number, a note) becomes
+    « Autre partenaire », and the file is compacted so that the old text is gone.
+    """
+    if not has_contacts(ws) or ws.get_property(_RULES) == _RULES_VERSION:
+        return
+    ws.add_column(CONTACTS, "cle", "INTEGER", f"abs(random()) % {KEY_RANGE}")
+    columns = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
+    changed = 0
+    if "partenaire" in columns:
+        labels = ["", *PARTNER_TYPES.values()]
+        marks = ", ".join("?" * len(labels))
+        changed = ws.update_rows(
+            CONTACTS,
+            "partenaire = ?",
+            f"partenaire IS NOT NULL AND partenaire NOT IN ({marks})",
+            (PARTNER_TYPES["AUTRE"], *labels),
+        )
+    ws.set_property(_RULES, _RULES_VERSION)
+    if changed:
+        ws.compact()
+
+
+_RULES = "contacts_rules"  # workspace property: the privacy rules the rows were brought to
+_RULES_VERSION = "2"
+
+
+def contact_frame(
+    ws: Workspace, *, columns: Collection[str] = (), where: str | None = None
+) -> pd.DataFrame:
+    """Every stored contact (or those matching ``where``), compact, for the protection step.
+
+    Columns ``cell`` and ``commune`` (categorical), ``person`` (an integer per distinct
+    pseudonym; a contact without one is a person of its own), ``n`` (1) and ``key`` (the
+    record key), plus ``columns`` of :data:`STORED_COLUMNS`. Raw: it never leaves
+    :mod:`territory.privacy`.
+    """
+    extra = [c for c in columns if c not in ("cell", "commune", "personne", "cle")]
+    if not has_contacts(ws):
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in ("cell", "commune")}
+            | {"person": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
+               "key": pd.Series(dtype="int64")}
+            | {c: pd.Series(dtype=object) for c in extra}
+        )  # fmt: skip
+    migrate(ws)
+    present = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
+    wanted = ["cell", "commune", "personne", "cle", *extra]
+    table, fids = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
+    rows = table.num_rows
+    code = np.arange(rows, dtype=np.int64)  # without pseudonyms, every contact is a person
+    if "personne" in present:
+        person = table.column("personne")
+        missing = pc.or_(pc.is_null(person), pc.equal(person, "")).to_numpy(zero_copy_only=False)
+        codes = pc.dictionary_encode(person).combine_chunks()
+        code = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        own = np.flatnonzero(missing)
+        code[own] = len(codes.dictionary) + np.arange(len(own))  # one person per keyless row
+    key = (
+        pc.fill_null(table.column("cle"), 0).to_numpy().astype(np.int64)
+        if "cle" in present
+        else np.zeros(rows, dtype=np.int64)
+    )
+    out = pd.DataFrame(
+        {
+            "cell": _categorical(table.column("cell")),
+            "commune": _categorical(table.column("commune")),
+            "person": code,
+            "n": np.ones(rows, dtype=np.int64),
+            "key": key,
+        },
+        index=pd.Index(fids, name="fid"),
+    )
+    for name in extra:
+        out[name] = table.column(name).to_pandas() if name in present else ""
+    return out.reset_index(drop=True)
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """A text column as a pandas categorical (codes from Arrow's dictionary encoding)."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return pd.Categorical.from_codes(
+        encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
+        categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object),
+    )
 
 
 def append_contacts(
     ws: Workspace, rows: pd.DataFrame, *, source: str, vintage: str, licence: str
 ) -> int:
-    """Append anonymised contact rows (columns :data:`STORED_COLUMNS`); returns how many."""
-    missing = [c for c in STORED_COLUMNS if c not in rows]
+    """Append anonymised contact rows (:data:`STORED_COLUMNS` but ``cle``); returns how many."""
+    given = [c for c in STORED_COLUMNS if c != "cle"]
+    missing = [c for c in given if c not in rows]
     if missing:
         raise ValidationError(f"contacts sans colonne(s) : {', '.join(missing)}")
     with contact_writer(ws, source=source, vintage=vintage, licence=licence) as table:
-        table.append(rows[STORED_COLUMNS].astype({"hour": "int64"}).reset_index(drop=True))
+        table.append(rows[given].astype({"hour": "int64"}).reset_index(drop=True))
     return len(rows)
 
 
