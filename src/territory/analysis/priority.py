@@ -248,19 +248,27 @@ def load_weights(ws: Workspace, *, territory: str | None = None) -> Weights:
 
 
 def load_stop_hours(
-    ws: Workspace, *, weekday: int | None = None, hour: int | None = None
+    ws: Workspace,
+    *,
+    weekday: int | None = None,
+    hour: int | None = None,
+    stop_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame | None:
-    """The stored :data:`STOP_HOURS_TABLE`, optionally one weekday and hour only.
+    """The stored :data:`STOP_HOURS_TABLE`, optionally one weekday, hour or set of stops.
 
     None when the GTFS hours were not stored (or the last feed had none).
     """
     if not ws.has(STOP_HOURS_TABLE) or ws.layers()[STOP_HOURS_TABLE].count == 0:
         return None
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     for column, value in (("weekday", weekday), ("hour", hour)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(int(value))
+    if stop_ids is not None:
+        where.append("stop_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps([str(s) for s in stop_ids]))
     table = ws.query(
         f"SELECT stop_id, weekday, hour, departs FROM {STOP_HOURS_TABLE}"
         + (f" WHERE {' AND '.join(where)}" if where else ""),

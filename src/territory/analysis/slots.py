@@ -679,13 +679,15 @@ def when(
             f"aucun partenaire de type « {PARTNER_PHRASES.get(open_type, open_type)} » proche"
         )
     transit = None
-    stop_hours = load_stop_hours(ws) if ws.has("stops") else None
-    if stop_hours is not None:
-        stops = ws.read_layer("stops")
+    stops = ws.read_layer("stops") if ws.has("stops") else None
+    ids: list[str] = []
+    if stops is not None:
         zone_m = found.to_crs(METRIC_CRS).geometry.iloc[0]
         stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
         near = shapely.dwithin(stops_m, zone_m, settings.stop_buffer_m)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
+    stop_hours = None if stops is None else load_stop_hours(ws, stop_ids=ids)
+    if stops is not None and stop_hours is not None:
         names = dict(zip(stops["stop_id"].astype(str), stops["nom"].astype(str), strict=True))
         transit = transit_slots(stop_hours, ids, stop_names=names, hours=hours)
         notes.append(

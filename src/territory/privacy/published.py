@@ -78,7 +78,6 @@ FILTERS = ("periode", "statut", "tranche_age", "sexe")
 WINDOW_PARTS = ("contacts_recents", "contacts_precedents", "hors_radars", "autres")
 """The parts of :func:`zone_window_counts`: recent, previous, recent of the status, others."""
 _REST = "__hors_zones__"  # the part holding the contacts of the scope outside every zone
-_OUTSIDE = "hors plage"  # the part holding the contacts outside the slots' hours
 _COLUMNS = ("date", "hour", "statut", "tranche_age", "sexe")
 
 
@@ -116,13 +115,21 @@ def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
     """The months (``"2026-03"``) in which at least ``k`` distinct people were met.
 
     The only dates said about the contact layer come from these months: a month of a few
-    people would tell when they were met.
+    people would tell when they were met. Kept per state of the file.
     """
-    frame = _contacts(ws)
+    _contacts(ws)  # migrated, read
+    stat = ws.path.stat()
+    return list(_published_months(str(ws.path), stat.st_mtime_ns, ws.version, settings.k))
+
+
+@lru_cache(maxsize=8)
+def _published_months(path: str, mtime_ns: int, version: int, k: int) -> tuple[str, ...]:
+    frame = _read_contacts(path, mtime_ns, version)
     if frame.empty:
-        return []
-    people = frame.groupby(frame["date"].dt.strftime("%Y-%m"))["person"].nunique()
-    return [str(m) for m in people.index[people.to_numpy() >= settings.k]]
+        return ()
+    month = frame["date"].to_numpy().astype("datetime64[M]")
+    people = frame.groupby(month)["person"].nunique()
+    return tuple(str(m)[:7] for m in people.index[people.to_numpy() >= k].to_numpy())
 
 
 def quarters(ws: Workspace, *, settings: Settings) -> list[str]:
@@ -276,14 +283,14 @@ def slot_profile(
         (frame["date"] >= pd.Timestamp(period[0])) & (frame["date"] <= pd.Timestamp(period[1]))
     ]
     slotted = frame[["person", "n", "key"]].assign(slot=_slots(frame, slots, slot_hours))
-    keys = [*(f"{d}:{h}" for d, h in slots), _OUTSIDE]
+    keys = [*(_slot_code(d, h) for d, h in slots), _OUTSIDE_CODE]
     if zone_commune is not None or zone_cells is not None:
         if zone_commune is not None:
-            inside = (frame["commune"].astype(str) == zone_commune).to_numpy()
+            inside = (frame["commune"] == zone_commune).to_numpy()
         else:
             inside = _inside_cells(place(frame, zones(ws, settings=settings)), zone_cells or ())
-        zone = tally(slotted[inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE)
-        rest = tally(slotted[~inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE)
+        zone = tally(slotted[inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE_CODE)
+        rest = tally(slotted[~inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE_CODE)
         k = settings.k
         if (zone["people"] >= k).all() and ((rest["n"] == 0) | (rest["people"] >= k)).all():
             return _protected_slots(slotted[inside], keys, settings), True
@@ -356,21 +363,29 @@ def _inside_cells(placed: pd.DataFrame, cells: Collection[str]) -> npt.NDArray[n
     return np.asarray(_units(placed, owner) != _REST)
 
 
-def _slots(frame: pd.DataFrame, slots: pd.MultiIndex, slot_hours: int) -> npt.NDArray[np.object_]:
-    """The slot key (``"jour:debut"``) of each contact, or :data:`_OUTSIDE`."""
+def _slot_code(day: int, start: int) -> int:
+    """The integer code of a slot (weekday, first hour)."""
+    return day * 100 + start
+
+
+_OUTSIDE_CODE = -1  # the slot code of the contacts outside the slots' hours
+
+
+def _slots(frame: pd.DataFrame, slots: pd.MultiIndex, slot_hours: int) -> npt.NDArray[np.int64]:
+    """The slot code (:func:`_slot_code`) of each contact, or :data:`_OUTSIDE_CODE`."""
     starts = sorted(set(slots.get_level_values("debut")))
     h0, h1 = starts[0], starts[-1] + slot_hours
     hour = frame["hour"].to_numpy()
     day = frame["date"].dt.day_of_week.to_numpy()
-    inside = (hour >= h0) & (hour < h1)
     start = h0 + (hour - h0) // slot_hours * slot_hours
-    keys = np.char.add(np.char.add(day.astype(str), ":"), start.astype(str)).astype(object)
-    known = {f"{d}:{h}" for d, h in slots}
-    keys[~inside | ~np.isin(keys, list(known))] = _OUTSIDE
-    return keys
+    codes = np.asarray(day * 100 + start, dtype=np.int64)  # _slot_code, vectorised
+    known = np.array([_slot_code(d, h) for d, h in slots], dtype=np.int64)
+    outside = (hour < h0) | (hour >= h1) | ~np.isin(codes, known)
+    codes[outside] = _OUTSIDE_CODE
+    return codes
 
 
-def _protected_slots(records: pd.DataFrame, keys: list[str], settings: Settings) -> pd.DataFrame:
+def _protected_slots(records: pd.DataFrame, keys: list[int], settings: Settings) -> pd.DataFrame:
     parts = tally(records, "slot").reindex(keys, fill_value=0)
     table = protect(parts, settings=settings, total_people=int(records["person"].nunique())).table
-    return table.drop(index=_OUTSIDE).reset_index(drop=True)
+    return table.drop(index=_OUTSIDE_CODE).reset_index(drop=True)
