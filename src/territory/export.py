@@ -173,7 +173,7 @@ PUBLIC_TABLES = ("commune_table", "density_classes", "stop_hours", "transit_link
 """Attribute tables copied as they are: the COG, the INSEE density grid, the GTFS timetable."""
 NOT_SHARED = {
     "contacts": "journal des contacts pseudonymisés (donnée personnelle)",
-    "territory_counts_contacts": "effectifs bruts des contacts",
+    "territory_counts_*": "effectifs bruts des contacts (tenus par le stockage)",
     "teams": "équipes (bases, disponibilités : organisation interne)",
     "places": "lieux des tournées (organisation interne)",
     "plans": "versions des plans (auteurs, notes)",
