@@ -48,8 +48,8 @@ from territory.territories import (
 from territory.views import (
     DENSITY,
     LAYER_LABELS,
-    breakdown_choices,
     density_layer,
+    density_parts,
     summary,
     territory_layers,
 )
@@ -475,21 +475,19 @@ def _density_layers(
 ) -> None:
     """``density`` and ``density_quarters``: the map's protected density, as it shows it."""
 
-    def shown(breakdown: tuple[str, str] | None) -> gpd.GeoDataFrame:
+    def union(views: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
         # Protection runs over the whole workspace: a zone shows the same value in the
         # view of every territory, so the union of their views is one partition.
-        views = [
-            density_layer(ws, settings=settings, territory=t, breakdown=breakdown) for t in scopes
-        ]
         zones = pd.concat(views, ignore_index=True).drop_duplicates("zone", ignore_index=True)
         return gpd.GeoDataFrame(zones, geometry="geometry", crs=STORAGE_CRS)
 
-    density = shown(None)
+    density = union([density_layer(ws, settings=settings, territory=t) for t in scopes])
     if len(density):
         layers[DENSITY] = (density, _DESCRIPTIONS[DENSITY])
+    per_scope = [density_parts(ws, "periode", settings=settings, territory=t) for t in scopes]
     quarters = [
-        shown(("periode", quarter)).assign(periode=quarter)
-        for quarter in breakdown_choices(ws, settings=settings)["periode"]
+        union([parts[quarter] for parts in per_scope]).assign(periode=quarter)
+        for quarter in per_scope[0]
     ]
     quarters = [q for q in quarters if len(q)]
     if quarters:
