@@ -336,3 +336,15 @@ def test_refusals_write_nothing(
         export_shareable(ws, out, settings=settings, territories=territories)
     assert demo_workspace.stat().st_mtime_ns == before
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_french_error(
+    demo_workspace: Path, settings: Settings, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "fichier"
+    blocker.write_text("pas un dossier")
+    with pytest.raises(ValidationError, match="impossible d'écrire"):
+        export_shareable(
+            Workspace.open(demo_workspace), blocker / "partage.gpkg", settings=settings
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fichier"]

@@ -26,6 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import shapely
 
 from territory import __version__
@@ -653,10 +654,17 @@ def _layers_table(
 
 
 def _write_fresh(out: Path, layers: Layers) -> None:
-    """Write every layer into a new file beside ``out``, compact it, then move it in place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write every layer into a new file beside ``out``, compact it, then move it in place.
+
+    A folder that cannot be written is a French :class:`ValidationError`, and nothing is
+    left behind.
+    """
     partial = out.with_name(f".{out.stem}.en-cours{SHAREABLE_SUFFIX}")
-    partial.unlink(missing_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"impossible d'écrire {out} : {exc.strerror or exc}") from exc
     try:
         for name, (frame, description) in layers.items():
             pyogrio.write_dataframe(
@@ -669,6 +677,9 @@ def _write_fresh(out: Path, layers: Layers) -> None:
         with contextlib.closing(sqlite3.connect(partial)) as con:
             con.execute("VACUUM")  # no free page: the file holds its layers and nothing else
         partial.replace(out)
+    except (OSError, pyogrio.errors.DataSourceError) as exc:
+        partial.unlink(missing_ok=True)
+        raise ValidationError(f"impossible d'écrire {out} : {exc}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
