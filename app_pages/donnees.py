@@ -1,9 +1,9 @@
-"""Data page: layers with sources and vintages, file imports with their reports, territories."""
+"""Data page: layers with sources and vintages, imports with their reports, territories, sharing."""
 
 import streamlit as st
 
 from territory.ui.common import demo_banner, show_flash, workspace_or_stop
-from territory.ui.donnees import fetch_form, import_form, territories_section
+from territory.ui.donnees import fetch_form, import_form, share_section, territories_section
 from territory.ui.loaders import cached_info, settings
 from territory.views import layers_table
 
@@ -22,6 +22,9 @@ fetch_form(ws, settings=settings())
 st.subheader("Territoires du programme")
 st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
 territories_section(ws)
+
+st.subheader("Partager")
+share_section(ws, settings=settings())
 
 with layers_box:
     layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyogrio
 import pytest
 from conftest import shared_file
 
@@ -100,6 +101,37 @@ def test_contacts_cannot_be_exported_row_by_row(demo_workspace: Path, tmp_path: 
     result = run("export", "contacts", "--workspace", demo_workspace, "--out", tmp_path / "c.csv")
     assert result.returncode == 2
     assert "protégés" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_partage_prints_one_line(demo_workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "partage.gpkg"
+    result = run(
+        "export-partage", out, "--workspace", demo_workspace, "--territoire", "Communes rurales"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"Fichier partageable écrit : {out} (« Communes rurales »)")
+    layers = {str(name) for name, _ in pyogrio.list_layers(out)}
+    assert {"communes", "density", "indicators_communes", "shareable_metadata"} <= layers
+    assert not any("contact" in name for name in layers)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        ("partage.csv", [], "GeoPackage"),
+        ("partage.gpkg", ["--territoire", "Nulle part"], "« Nulle part » inconnu"),
+        (None, [], "remplacer l'espace de travail"),
+    ],
+)
+def test_export_partage_errors_are_one_line(
+    demo_workspace: Path, tmp_path: Path, name: str | None, extra: list[str], message: str
+) -> None:
+    out = demo_workspace if name is None else tmp_path / name
+    result = run("export-partage", out, "--workspace", demo_workspace, *extra)
+    assert result.returncode == 2 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("territory : erreur :")
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("content", [None, b"", b"garbage" * 40])

@@ -6,6 +6,13 @@ traceback is shown only with ``TERRITORY_DEBUG=1`` (:attr:`Settings.debug
 
 Only the ground floor is imported at the top, so that ``territory --help`` answers at
 once: each command imports what it needs (geopandas, ortools, the bench…) when it runs.
+
+The shareable file is its own command, ``territory export-partage OUT.gpkg --workspace W
+[--territoire NOM …]``, rather than a flag of ``export``: ``export`` writes one layer in
+the format of its extension, ``export-partage`` writes the one GeoPackage that may be
+handed to an evaluation team, a partner or a funder (published values only, see
+:func:`territory.export.export_shareable`); a separate name keeps the two from being
+confused.
 """
 
 from __future__ import annotations
@@ -131,6 +138,28 @@ def _parser() -> argparse.ArgumentParser:
         "tranche_age=18-21, sexe=F",
     )
     export.set_defaults(func=_export)
+
+    share = sub.add_parser(
+        "export-partage",
+        help="écrire le fichier partageable (.gpkg) : valeurs publiées seulement, sans contacts",
+        description="Écrit un nouveau GeoPackage qui ne contient que des valeurs publiées "
+        "(couches publiques, densité protégée, indicateurs, territoires, métadonnées) : il "
+        "peut être remis à une équipe d'évaluation, un partenaire ou un financeur. "
+        "L'espace de travail, lui, contient des contacts pseudonymisés et ne se partage pas.",
+    )
+    share.add_argument("out", type=Path, metavar="FICHIER.gpkg")
+    _workspace_arg(share)
+    share.add_argument(
+        "--territoire",
+        "--territory",
+        dest="territoires",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NOM",
+        help="territoire(s) du programme à exporter (défaut : tout l'espace de travail)",
+    )
+    share.set_defaults(func=_export_shareable)
 
     fetch = sub.add_parser("fetch", help="télécharger les données officielles d'un territoire réel")
     fetch.add_argument(
@@ -407,6 +436,18 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     ws = Workspace.open(args.workspace)
     n = export_layer(ws, args.layer, args.out, settings=settings, breakdown=breakdown)
     print(f"{n} entité(s) écrite(s) dans {args.out}")
+    return EXIT_OK
+
+
+def _export_shareable(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.export import export_shareable
+    from territory.store import Workspace
+
+    ws = Workspace.open(args.workspace)
+    report = export_shareable(ws, args.out, settings=settings, territories=args.territoires)
+    for note in report.notes:
+        print(f"note : {note}", file=sys.stderr)
+    print(report.to_text())
     return EXIT_OK
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "LAYER_LABELS",
     "breakdown_choices",
     "density_layer",
+    "density_parts",
     "info",
     "layers_table",
     "map_layers",
@@ -124,18 +125,42 @@ def density_layer(
     three-way table).
     """
     if breakdown is None:
-        zones = published.density(ws, settings=settings)
-    else:
-        by, value = breakdown
-        if by not in BREAKDOWNS:
-            raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
-        values = breakdown_choices(ws, settings=settings)[by]
-        if value not in values:
-            raise ValidationError(
-                f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}"
-            )
-        parts = published.density_by(ws, by, settings=settings, parts=values)
-        zones = parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
+        return _drawn(ws, published.density(ws, settings=settings), territory)
+    by, value = breakdown
+    if by not in BREAKDOWNS:
+        raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
+    values = breakdown_choices(ws, settings=settings)[by]
+    if value not in values:
+        raise ValidationError(f"valeur inconnue pour le filtre {BREAKDOWNS.get(by, by)} : {value}")
+    parts = published.density_by(ws, by, settings=settings, parts=values)
+    return _drawn(ws, _part(parts, value), territory)
+
+
+def density_parts(
+    ws: Workspace, by: str, *, settings: Settings, territory: str | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """:func:`density_layer` for every value of the filter ``by``, protected once.
+
+    The same layers as ``density_layer(ws, breakdown=(by, value))`` for each value of
+    :func:`breakdown_choices` (in their order), from one protection of the whole
+    partition instead of one per value (the shareable export writes every quarter).
+    """
+    if by not in BREAKDOWNS:
+        raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
+    values = breakdown_choices(ws, settings=settings)[by]
+    if not values:
+        return {}
+    parts = published.density_by(ws, by, settings=settings, parts=values)
+    return {value: _drawn(ws, _part(parts, value), territory) for value in values}
+
+
+def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:
+    """The zones of one value of a protected partition (:func:`published.density_by`)."""
+    return parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
+
+
+def _drawn(ws: Workspace, zones: pd.DataFrame, territory: str | None) -> gpd.GeoDataFrame:
+    """Protected zones as polygons with their commune, restricted to ``territory``."""
     if zones.empty:
         return gpd.GeoDataFrame(
             columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS

@@ -27,6 +27,7 @@ from territory.territories import (
     list_territories,
     resolve,
 )
+from territory.ui.donnees import SHARING_RULE, shareable_name
 from territory.ui.state import Keys
 from territory.ui.uploads import IMPORT_LABELS, import_kinds, import_upload
 
@@ -260,3 +261,29 @@ def test_fetch_offline_says_so_in_french(demo_copy: Path) -> None:
     assert not at.exception
     assert any("aucune source" in e.value for e in at.error)
     assert Workspace.open(demo_copy).version == version
+
+
+# ------------------------------------------------------------------ the shareable file
+def test_page_says_what_may_be_shared_and_offers_the_shareable_file(
+    demo_workspace: Path,
+) -> None:
+    at = open_page(demo_workspace)  # the page only reads: the file is built on click
+    assert not at.exception, at.exception
+    rule = next(i.value for i in at.info if "partageable" in i.value)
+    assert rule == SHARING_RULE
+    assert "il ne se partage pas" in rule and "équipe d'évaluation" in rule
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert set(buttons) == {"Fichier partageable (.gpkg)"}  # never the workspace file
+    assert "aucun contact" in buttons["Fichier partageable (.gpkg)"].help
+    choice = at.multiselect(key=Keys.W_SHARE_TERRITORIES)
+    assert choice.options == [t.name for t in list_territories(Workspace.open(demo_workspace))]
+    choice.set_value(["Communes rurales"])
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_shareable_file_name_is_plain_ascii() -> None:
+    assert shareable_name("Territoire fictif de la Vallée de l'Ardoise") == (
+        "territoire-fictif-de-la-vallee-de-l-ardoise-partageable.gpkg"
+    )
+    assert shareable_name("???") == "territoire-partageable.gpkg"

@@ -1,15 +1,19 @@
-"""The "Données" page's widgets: imports, official data and programme territories.
+"""The "Données" page's widgets: imports, official data, territories, the shareable file.
 
 The import form, the official data download, the programme territories (table, definition,
-deletion).
+deletion), and the download of the shareable file with what may and may not be shared.
 """
 
 from __future__ import annotations
+
+import re
+import unicodedata
 
 import streamlit as st
 
 from territory import Settings, TerritoryError
 from territory.crs import METRIC_CRS
+from territory.export import shareable_bytes
 from territory.fetch import fetch_territory
 from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
@@ -25,7 +29,15 @@ from territory.ui.uploads import (
     show_import_report,
 )
 
-__all__ = ["DEFINE_EMPTY", "fetch_form", "import_form", "territories_section"]
+__all__ = [
+    "DEFINE_EMPTY",
+    "SHARING_RULE",
+    "fetch_form",
+    "import_form",
+    "share_section",
+    "shareable_name",
+    "territories_section",
+]
 
 DEFINE_EMPTY = {
     Keys.W_DEFINE_NAME: "",
@@ -34,6 +46,13 @@ DEFINE_EMPTY = {
     Keys.W_DEFINE_QPV: [],
 }
 """The territory form's widgets, empty again after a territory is saved."""
+SHARING_RULE = (
+    "Le fichier de l'espace de travail (.gpkg) contient des contacts pseudonymisés : c'est "
+    "une donnée personnelle, **il ne se partage pas**. Le fichier **partageable** ne contient "
+    "que des valeurs publiées (protégées par le secret statistique) : il peut être remis à "
+    "une équipe d'évaluation, un partenaire ou un financeur."
+)
+"""What may be shared and what may not, in French (the "Données" page says it)."""
 
 
 def import_form(ws: Workspace, *, settings: Settings) -> None:
@@ -147,3 +166,47 @@ def territories_section(ws: Workspace) -> None:
                     st.error(f"Suppression impossible : {exc}")
                 else:
                     flash(f"Territoire « {doomed} » supprimé.")
+
+
+def share_section(ws: Workspace, *, settings: Settings) -> None:
+    """What may be shared, and the download of the shareable file (built on click)."""
+    st.info(SHARING_RULE, icon=":material/lock:")
+    names = cached_territory_names(str(ws.path), ws.version)
+    chosen: list[str] = []
+    if names:
+        chosen = st.multiselect(
+            "Territoires du fichier partageable",
+            names,
+            key=Keys.W_SHARE_TERRITORIES,
+            placeholder="Tout l'espace de travail",
+            help="Sans choix : tout l'espace de travail.",
+        )
+    path, territories = ws.path, tuple(chosen)
+
+    def build() -> bytes:  # runs when the button is clicked, outside the page's run
+        return shareable_bytes(Workspace.open(path), settings=settings, territories=territories)
+
+    st.download_button(
+        "Fichier partageable (.gpkg)",
+        build,
+        file_name=shareable_name(ws.name, territories),
+        mime="application/geopackage+sqlite3",
+        on_click="ignore",
+        icon=":material/share:",
+        help="Couches publiques, densité protégée, indicateurs et classements, territoires "
+        "et leurs totaux protégés, métadonnées : aucun contact. S'ouvre dans QGIS.",
+    )
+
+
+def shareable_name(workspace: str, territories: tuple[str, ...] = ()) -> str:
+    """The downloaded file's name: the workspace's and the territories' names, in ASCII.
+
+    Examples
+    --------
+    >>> shareable_name("Vallée de l'Ardoise", ("Communes rurales",))
+    'vallee-de-l-ardoise-communes-rurales-partageable.gpkg'
+    """
+    words = [workspace, *territories]
+    text = unicodedata.normalize("NFKD", " ".join(words)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-")
+    return f"{slug or 'territoire'}-partageable.gpkg"

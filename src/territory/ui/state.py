@@ -43,6 +43,7 @@ class Keys:
     W_DEFINE_QPV = "widget_define_territory_qpv"
     W_DELETE_FORM = "widget_delete_territory_form"
     W_DELETE_NAME = "widget_delete_territory_name"
+    W_SHARE_TERRITORIES = "widget_share_territories"  # the shareable file's territories
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"

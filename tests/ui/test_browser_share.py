@@ -1,0 +1,54 @@
+"""Real browser: the "Données" page's shareable file downloads, built when it is clicked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyogrio
+import pytest
+
+from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+
+CHROMIUM = chromium_path()
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_workspace: Path, settings) -> Iterator[str]:
+    """``streamlit run app.py`` on the demo workspace (the page only reads it)."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    env = {
+        "TERRITORY_WORKSPACE": str(demo_workspace),
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+    }
+    with streamlit_server(ROOT / "app.py", env=env) as url:
+        yield url
+
+
+def test_the_shareable_file_downloads_with_published_layers_only(
+    app_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+        page.get_by_role("link", name="Données").first.click()
+        page.get_by_text("il ne se partage pas").wait_for(timeout=90_000)
+        button = page.get_by_role("button", name="Fichier partageable (.gpkg)")
+        with page.expect_download(timeout=120_000) as info:
+            button.click()
+        download = info.value
+        name = download.suggested_filename
+        path = tmp_path / name
+        download.save_as(path)
+        browser.close()
+    assert name.endswith("-partageable.gpkg")
+    layers = {str(layer) for layer, _ in pyogrio.list_layers(path)}
+    assert {"communes", "density", "indicators_communes", "shareable_metadata"} <= layers
+    assert not any("contact" in layer for layer in layers)
