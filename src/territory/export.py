@@ -289,12 +289,15 @@ class ShareReport:
 def disclosure_method(settings: Settings) -> str:
     """The disclosure rules of every published value, in French, with their parameters."""
     return (
-        f"aucune valeur publiée sous le seuil k = {settings.k} ; carreaux de 200 m sous le "
-        "seuil regroupés dans leur carreau de 1 km puis dans le reste de la commune avant "
-        "toute suppression ; secret secondaire (aucune valeur masquée ne se retrouve par "
-        "addition ou soustraction) ; valeurs publiées arrondies au multiple de "
-        f"{settings.rounding} ; taux jamais calculés sur un dénominateur sous k "
-        f"(règles de diffusion, version {RULES_VERSION})"
+        f"aucune valeur publiée pour moins de k = {settings.k} personnes distinctes ; "
+        "carreaux de 200 m sous le seuil regroupés dans leur carreau de 1 km puis dans le "
+        "reste de la commune avant toute suppression (une seule partition protégée pour "
+        "toutes les sorties infra-communales) ; secret secondaire (aucune valeur masquée "
+        "ne se retrouve par addition ou soustraction) ; perturbation par clé de cellule "
+        "(méthode de l'ONS, recensement 2021 : bruit de -5 à +5 tiré d'une table fixe par "
+        "les clés aléatoires des enregistrements, le même pour les mêmes enregistrements) "
+        f"puis arrondi au multiple de {settings.rounding} ; taux jamais calculés sur un "
+        f"dénominateur sous k (règles de diffusion, version {RULES_VERSION})"
     )
 
 

@@ -132,6 +132,8 @@ def contact_writer(
         CONTACTS, schema=_SCHEMA, source=source, vintage=vintage, licence=licence
     ) as table:
         yield ContactAppender(table)
+    if ws.get_property(_RULES) != _RULES_VERSION:  # a new table: its rows follow the rules
+        ws.set_property(_RULES, _RULES_VERSION)
 
 
 class ContactAppender:
