@@ -326,6 +326,17 @@ def test_when_json_for_a_zone(demo_workspace: Path) -> None:
     assert answer["slots"] and all("phrase" in s for s in answer["slots"])
 
 
+def test_when_several_zones_in_one_call(demo_workspace: Path) -> None:
+    ranked = json.loads(run("priorities", "--workspace", demo_workspace, "--json").stdout)
+    codes = [z["code"] for z in ranked[:3]]
+    result = run("when", "--workspace", demo_workspace, "--zone", *codes, "--json")
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    assert [a["code"] for a in answers] == codes
+    text = run("when", "--workspace", demo_workspace, "--zone", *codes).stdout
+    assert all(f"({code})" in text for code in codes)
+
+
 # --- a fast command line -------------------------------------------------------------------
 
 HEAVY = ("geopandas", "pandas", "shapely", "pyproj", "folium", "ortools", "streamlit")

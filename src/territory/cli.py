@@ -243,9 +243,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     prio.set_defaults(func=_priorities)
 
-    when = sub.add_parser("when", help="créneaux recommandés pour une zone")
+    when = sub.add_parser("when", help="créneaux recommandés pour une ou plusieurs zones")
     _workspace_arg(when)
-    when.add_argument("--zone", required=True, metavar="CODE", help="code INSEE, QPV ou carreau")
+    when.add_argument(
+        "--zone",
+        required=True,
+        nargs="+",
+        metavar="CODE",
+        help="code INSEE, QPV ou carreau (plusieurs : les contacts ne sont lus qu'une fois)",
+    )
     when.add_argument("--territory", metavar="NOM", help="territoire du profil de repli")
     when.add_argument("--week", type=_iso_date, metavar="AAAA-MM-JJ", help="semaine à planifier")
     when.add_argument(
@@ -595,23 +601,29 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
     from territory.analysis.slots import when
     from territory.store import Workspace
 
-    result = when(
-        Workspace.open(args.workspace),
-        args.zone,
-        settings=settings,
-        territory=args.territory,
-        week_start=args.week,
-        open_type=args.open_type,
-        top=args.top,
-    )
+    ws = Workspace.open(args.workspace)
+    results = [
+        when(
+            ws,
+            zone,
+            settings=settings,
+            territory=args.territory,
+            week_start=args.week,
+            open_type=args.open_type,
+            top=args.top,
+        )
+        for zone in args.zone
+    ]
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        dicts = [r.to_dict() for r in results]
+        print(json.dumps(dicts[0] if len(dicts) == 1 else dicts, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(f"{result.name} ({result.code}) — semaine du {result.week_start:%d/%m/%Y}")
-    for phrase in result.slots["phrase"]:
-        print(f"  {phrase}")
-    for note in result.notes:
-        print(f"  note : {note}")
+    for result in results:
+        print(f"{result.name} ({result.code}) — semaine du {result.week_start:%d/%m/%Y}")
+        for phrase in result.slots["phrase"]:
+            print(f"  {phrase}")
+        for note in result.notes:
+            print(f"  note : {note}")
     return EXIT_OK
 
 

@@ -311,11 +311,20 @@ def _contacts(ws: Workspace) -> pd.DataFrame:
 @lru_cache(maxsize=2)
 def _read_contacts(path: str, mtime_ns: int, version: int) -> pd.DataFrame:
     frame = raw.contact_frame(Workspace.open(Path(path)), columns=_COLUMNS)
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    frame["date"] = pd.to_datetime(frame["date"])
     frame["hour"] = pd.to_numeric(frame["hour"]).fillna(-1).astype("int64")
-    for name in ("statut", "tranche_age", "sexe"):  # a missing category is « non renseigné »
-        frame[name] = frame[name].fillna(UNKNOWN).replace("", UNKNOWN).astype("category")
+    for name in ("statut", "tranche_age", "sexe"):
+        frame[name] = _known(frame[name])
     return frame
+
+
+def _known(column: pd.Series) -> pd.Categorical:
+    """A category column where a missing or empty value is « non renseigné »."""
+    column = column.astype("category")
+    named = [UNKNOWN if c == "" else str(c) for c in column.cat.categories]
+    categories = list(dict.fromkeys([*named, UNKNOWN]))
+    lookup = np.array([*(categories.index(c) for c in named), categories.index(UNKNOWN)])
+    return pd.Categorical.from_codes(lookup[column.cat.codes.to_numpy()], categories=categories)
 
 
 @lru_cache(maxsize=8)

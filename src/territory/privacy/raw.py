@@ -202,8 +202,8 @@ def contact_frame(
 
     Columns ``cell`` and ``commune`` (categorical), ``person`` (an integer per distinct
     pseudonym; a contact without one is a person of its own), ``n`` (1) and ``key`` (the
-    record key), plus ``columns`` of :data:`STORED_COLUMNS`. Raw: it never leaves
-    :mod:`territory.privacy`.
+    record key), plus ``columns`` of :data:`STORED_COLUMNS` (``date`` as a datetime, text
+    as categorical). Raw: it never leaves :mod:`territory.privacy`.
     """
     extra = [c for c in columns if c not in ("cell", "commune", "personne", "cle")]
     if not has_contacts(ws):
@@ -216,7 +216,7 @@ def contact_frame(
     migrate(ws)
     present = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
     wanted = ["cell", "commune", "personne", "cle", *extra]
-    table, fids = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
+    table, _ = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
     rows = table.num_rows
     code = np.arange(rows, dtype=np.int64)  # without pseudonyms, every contact is a person
     if "personne" in present:
@@ -238,12 +238,20 @@ def contact_frame(
             "person": code,
             "n": np.ones(rows, dtype=np.int64),
             "key": key,
-        },
-        index=pd.Index(fids, name="fid"),
+        }
     )
     for name in extra:
-        out[name] = table.column(name).to_pandas() if name in present else ""
-    return out.reset_index(drop=True)
+        if name not in present:
+            out[name] = ""
+        elif name == "date":  # ISO text → datetime64, in Arrow (ten times faster than pandas)
+            out[name] = pc.cast(table.column(name), pa.timestamp("s")).to_numpy()
+        elif pa.types.is_string(table.column(name).type) or pa.types.is_large_string(
+            table.column(name).type
+        ):
+            out[name] = _categorical(table.column(name))
+        else:
+            out[name] = table.column(name).to_numpy()
+    return out
 
 
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
