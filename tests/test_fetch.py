@@ -8,6 +8,7 @@ formats, because they are binary.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import io
 import json
 import re
@@ -21,6 +22,7 @@ import pytest
 import requests
 import responses
 import shapely
+from ban_sample import CALVADOS, ban_csv
 from samples import density_xlsx
 
 from territory import Settings, ValidationError
@@ -134,6 +136,7 @@ def official(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> responses.Reque
         )
         mock.get(SOURCES["transport"].url, body=recorded("transport_datasets.json"))
         mock.get(GTFS_URL, body=gtfs_zip())
+        mock.get(SOURCES["ban"].url_for(dep="14"), body=gzip.compress(ban_csv().encode()))
         yield mock
 
 
@@ -292,6 +295,43 @@ def test_offline_everywhere_raises_one_french_error(
 
 def _offline(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
     raise requests.ConnectionError(f"Failed to resolve {request.url}")
+
+
+def test_the_departements_ban_is_downloaded_and_imported(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    reports = fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    report = next(r for r in reports if r.kind == "ban")
+    assert (report.read, report.accepted) == (len(CALVADOS), len(CALVADOS))
+    info = ws.layers()["ban_adresses"]
+    assert info.source == "adresses-14.csv.gz" and info.vintage.startswith("14 : BAN au ")
+    assert (Path(settings.cache_dir) / "territoires" / "14" / "adresses-14.csv.gz").is_file()
+    assert [r.kind for r in reports].index("ban") < [r.kind for r in reports].index("partners")
+
+
+def test_an_unreachable_ban_is_one_french_line_and_the_rest_goes_on(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    official.replace(
+        responses.GET,
+        SOURCES["ban"].url_for(dep="14"),
+        body=requests.ConnectionError("Failed to resolve adresse.data.gouv.fr"),
+    )
+    said: list[str] = []
+    reports = fetch_territory(
+        ws, departement="14", epci=[CAEN_LA_MER], settings=settings, progress=said.append
+    )
+    failed = [m for m in said if m.startswith("Échec : adresses du département")]
+    assert failed == [
+        (
+            "Échec : adresses du département (Base Adresse Nationale) : adresse.data.gouv.fr ne "
+            "répond pas : connexion impossible (hors ligne ? les fichiers déjà téléchargés "
+            "restent utilisables)"
+        )
+    ]
+    assert "\n" not in failed[0]
+    assert _notes(reports, "ban").startswith("non importé : adresse.data.gouv.fr ne répond pas")
+    assert not ws.has("ban_adresses") and ws.has("partners") and ws.has("stops")
 
 
 def test_codes_are_checked_before_any_download(ws: Workspace, settings: Settings) -> None:

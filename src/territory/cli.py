@@ -122,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--vintage", default="", help="millésime de la source (ex. COG 2026)")
     imp.add_argument("--licence", default="", help="licence de la source")
     imp.add_argument("--mapping", help='correspondance de colonnes JSON, ex. {"date": "Date RDV"}')
+    imp.add_argument(
+        "--geocodage-en-ligne",
+        dest="geocode_online",
+        action="store_true",
+        help="contacts : envoyer au service en ligne de la BAN (api-adresse.data.gouv.fr) les "
+        "adresses que la BAN importée ne trouve pas ; les adresses des personnes quittent "
+        "alors la machine (réponses jamais gardées en cache). Sans cette option, elles sont "
+        "géocodées sur place ou restent « à géocoder »",
+    )
     imp.add_argument("--json", action="store_true", help="rapport en JSON")
     imp.set_defaults(func=_import)
 
@@ -356,11 +365,19 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     from territory.ingest import import_file
     from territory.store import Workspace
 
+    if args.geocode_online and args.kind != "contacts":
+        raise ValidationError("--geocodage-en-ligne ne concerne que l'import de contacts")
     if args.create and not args.workspace.exists():
         ws = Workspace.create(args.workspace, name=args.create)
     else:
         ws = Workspace.open(args.workspace)
     mapping = _mapping(args.mapping)
+    if args.geocode_online:
+        print(
+            "attention : les adresses de contacts introuvables dans la BAN importée seront "
+            "envoyées à api-adresse.data.gouv.fr (service en ligne)",
+            file=sys.stderr,
+        )
     reports = [
         import_file(
             ws,
@@ -371,6 +388,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             vintage=args.vintage,
             licence=args.licence,
             mapping=mapping,
+            geocode_online=args.geocode_online,
             add=args.add or i > 0,  # several communes files: one territory
         )
         for i, f in enumerate(args.files)

@@ -66,7 +66,8 @@ def fetch_territory(
     Parameters
     ----------
     ws
-        Workspace to fill: communes, density classes, QPV 2024 and 2015, partners, stops.
+        Workspace to fill: communes, density classes, QPV 2024 and 2015, the
+        département's BAN addresses (to geocode contacts on this machine), partners, stops.
     departement
         Département code (``"14"``, ``"2A"``, ``"974"``).
     epci, communes
@@ -275,6 +276,29 @@ def _qpv(name: str) -> Callable[[_Run], ImportReport]:
     return step
 
 
+def _ban(run: _Run) -> ImportReport:
+    """The département's BAN addresses: downloaded into the cache, imported as they are.
+
+    The whole département is imported (a re-import replaces its addresses, those of
+    other départements stay): contacts given by an address are then geocoded on this
+    machine, and partners try it before the online BAN.
+    """
+    source = SOURCES["ban"]
+    url = source.url_for(dep=run.dep)
+    cached = _http.get_file(url, settings=run.settings)
+    out = run.folder / f"adresses-{run.dep}.csv.gz"  # the cache keeps no « .gz » suffix
+    shutil.copyfile(cached, out)
+    day = date.fromtimestamp(cached.stat().st_mtime)
+    try:
+        return run.load(
+            "ban", out, source, vintage=f"BAN au {day.isoformat()}", licence=source.licence,
+            notes=[f"fichier : {url}"],
+        )  # fmt: skip
+    except InputFileError:
+        cached.unlink(missing_ok=True)  # a damaged download is fetched again next time
+        raise
+
+
 def _partners(run: _Run) -> ImportReport:
     source, listing = SOURCES["data_inclusion"], SOURCES["france_services"]
     codes = set(run.territory()["code"])
@@ -400,6 +424,7 @@ _STEPS: list[tuple[str, Callable[[_Run], ImportReport]]] = [
     ("density", _density),
     ("qpv2024", _qpv("qpv2024")),
     ("qpv2015", _qpv("qpv2015")),
+    ("ban", _ban),
     ("data_inclusion", _partners),
     ("transport", _gtfs),
 ]

@@ -14,6 +14,7 @@ and contact communes. Each translation is listed in the import's report.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import tempfile
 from collections.abc import Callable, Mapping
@@ -21,11 +22,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from territory._errors import NetworkError, ValidationError, WorkspaceError
 from territory.analysis.priority import STOP_HOURS_TABLE
-from territory.io import boundaries, cog, contacts, geocoding, partners
+from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
 from territory.io.report import ImportReport
 from territory.privacy import raw
@@ -56,15 +58,20 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     today: date | None = None,
     geocode: bool = True,
+    geocode_online: bool = False,
     add: bool = False,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
-    With ``geocode`` (the default), partners given by their address only are geocoded
-    with the BAN (network, cached); ``geocode=False`` keeps them « à géocoder » without
-    any request (the demo, tests). Communes replace the stored ones unless ``add``: then
-    they join them (a territory over several départements, one file each); a commune
-    already stored is replaced by the file's.
+    With ``geocode`` (the default), rows given by their address only are geocoded:
+    partners (public addresses) against the BAN imported into the workspace (kind
+    ``ban``), then with the online BAN (network, cached); contacts (people's addresses)
+    against the imported BAN only, on this machine, unless ``geocode_online`` (an
+    explicit opt-in for this import): then the addresses not found locally are sent to
+    the online BAN, and its answers are never cached on disk. ``geocode=False`` keeps
+    them all « à géocoder » (the demo, tests). Communes replace the stored ones unless
+    ``add``: then they join them (a territory over several départements, one file each);
+    a commune already stored is replaced by the file's.
     """
     importers: dict[str, Callable[..., ImportReport]] = {
         "communes": _communes,
@@ -75,6 +82,7 @@ def import_file(
         "gtfs": _gtfs,
         "contacts": _contacts,
         "places": _places,
+        "ban": _ban,
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
@@ -88,6 +96,7 @@ def import_file(
         mapping=mapping,
         today=today,
         geocode=geocode,
+        geocode_online=geocode_online,
         add=add,
     )
 
@@ -177,7 +186,7 @@ def _partners(
     if stored is not None:
         layer = _translate_partners(layer, cog.translation_table(stored[0]), report)[0]
     if geocode:
-        layer = _geocode_partners(layer, report, settings=settings)
+        layer = _geocode_partners(layer, report, settings=settings, ws=ws)
     if ws.has("communes"):
         layer = _near_territory(layer, ws.read_layer("communes", columns=["code"]), report)
     ws.write_layer("partners", layer, source=path.name, vintage=vintage, licence=licence)
@@ -189,15 +198,25 @@ _MAX_NAMED = 10  # partners named in a "still to geocode" note
 
 
 def _geocode_partners(
-    layer: gpd.GeoDataFrame, report: ImportReport, *, settings: Settings
+    layer: gpd.GeoDataFrame,
+    report: ImportReport,
+    *,
+    settings: Settings,
+    ws: Workspace | None = None,
 ) -> gpd.GeoDataFrame:
     """Place the partners « à géocoder » with the BAN; offline, they simply stay pending.
 
-    A geocoded partner gets its point and the ``statut`` « géocodé (BAN, score 0,87) »
-    and moves from pending to accepted (one fix line); the others stay pending with
-    their reason in a note. Never raises on network trouble, never drops a row.
+    The BAN imported into ``ws`` is tried first, on this machine (statut « géocodé (BAN
+    locale, numéro, score 1,00) »); the online BAN then places the others (« géocodé
+    (BAN, score 0,87) », answers cached: partner addresses are public). A geocoded
+    partner moves from pending to accepted (one fix line each way); the others stay
+    pending with their reason in a note. Never raises on network trouble, never drops a
+    row.
     """
     pending = layer["statut"] == partners.STATUS_PENDING
+    if ws is not None and pending.any():
+        layer = _geocode_partners_locally(layer, pending, report, ws)
+        pending = layer["statut"] == partners.STATUS_PENDING
     n = int(pending.sum())
     if not n:
         return layer
@@ -231,6 +250,65 @@ def _geocode_partners(
         report.note(f"… et {len(left) - _MAX_NAMED} autre(s) partenaire(s) à géocoder")
     report.check()
     return out
+
+
+def _geocode_partners_locally(
+    layer: gpd.GeoDataFrame, pending: pd.Series, report: ImportReport, ws: Workspace
+) -> gpd.GeoDataFrame:
+    """The partners « à géocoder » that the imported BAN places (no network)."""
+    codes = layer.loc[pending, "code_insee"].fillna("").astype(str)
+    index = _ban_index(ws, None if (codes == "").any() else set(codes))
+    if index is None:
+        return layer
+    found, notes = addresses.geocode_locally(
+        layer.loc[pending, ["adresse", "code_insee"]], index, citycode="code_insee",
+        communes=_commune_names(ws),
+    )  # fmt: skip
+    for message in notes:
+        report.note(message.replace("adresse(s)", "adresse(s) de partenaire"))
+    done = found.index[found["reason"].isna()]
+    if not len(done):
+        return layer
+    out = layer.copy()
+    points = gpd.points_from_xy(found.loc[done, "longitude"], found.loc[done, "latitude"])
+    geometry = out.geometry.copy()
+    geometry.loc[done] = gpd.GeoSeries(points, index=done, crs=out.crs)
+    out = out.set_geometry(geometry)
+    out.loc[done, "statut"] = [
+        f"géocodé (BAN locale, {kind}, score {geocoding.format_score(score)})"
+        for kind, score in zip(found.loc[done, "type"], found.loc[done, "score"], strict=True)
+    ]
+    report.pending -= len(done)
+    report.accept(len(done))
+    report.fix(f"{len(done)} adresse(s) géocodée(s) avec la BAN importée (sans réseau)", len(done))
+    return out
+
+
+def _ban_index(ws: Workspace, codes: set[str] | None) -> addresses.BanIndex | None:
+    """The imported BAN addresses of these communes (all when None), arranged; or None."""
+    if not ws.has(ban.TABLE):
+        return None
+    where = None
+    if codes is not None:
+        valid = sorted(c for c in codes if re.fullmatch(r"\d{5}|2[AB]\d{3}", c))
+        if not valid:
+            return None
+        where = "code_insee IN (" + ", ".join(f"'{c}'" for c in valid) + ")"
+    columns = ["numero", "rep", "voie", "code_postal", "code_insee", "lon", "lat"]
+    frame = ws.read_table(ban.TABLE, columns=columns, where=where)
+    return (
+        addresses.BanIndex.build(frame.fillna({"rep": "", "code_postal": ""}))
+        if len(frame)
+        else None
+    )
+
+
+def _commune_names(ws: Workspace) -> dict[str, str]:
+    """INSEE code → name of the stored communes (to find commune names in addresses)."""
+    if not ws.has("communes"):
+        return {}
+    table = ws.read_table("communes", columns=["code", "nom"]).dropna()
+    return dict(zip(table["code"].astype(str), table["nom"].astype(str), strict=True))
 
 
 def _near_territory(
@@ -328,6 +406,7 @@ def _contacts(
     settings: Settings,
     mapping: Mapping[str, str] | None,
     geocode: bool = False,
+    geocode_online: bool = False,
     today: date | None = None,
     **_: object,
 ) -> ImportReport:
@@ -339,8 +418,9 @@ def _contacts(
     Rows already stored (same fingerprint, from an earlier import of the same file) are
     not added again. Memory holds one chunk of the file, and the stored fingerprints
     when the workspace already has contacts. With ``geocode``, rows given by an address
-    only are geocoded with the BAN (:func:`_geocode_contacts`); offline they stay
-    « à géocoder », written beside the file.
+    only are geocoded on this machine against the imported BAN, and with the online BAN
+    only if ``geocode_online`` (:func:`_geocode_contacts`); the others stay « à géocoder »,
+    written beside the file.
     """
     if not ws.has("communes"):
         raise WorkspaceError(
@@ -360,7 +440,7 @@ def _contacts(
         if geocode and len(result.pending):
             result = _geocode_contacts(
                 result, path, mapping=mapping, communes=communes, secret=secret,
-                sink=fresh, settings=settings, dates=dates,
+                sink=fresh, settings=settings, dates=dates, ws=ws, online=geocode_online,
             )  # fmt: skip
         table.vintage = fresh.period()
     # Refused and pending rows are person-level: written beside the team's own file
@@ -371,6 +451,60 @@ def _contacts(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
         )
     return result.report
+
+
+_BAN_FILES = "ban_departements"  # property: {département: [file name, vintage]} (JSON)
+
+
+def _ban(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object) -> ImportReport:
+    """The BAN addresses of a département: they replace that département's, keep the others.
+
+    The file is read block by block (:func:`territory.io.ban.read_ban`); the first block
+    of a département deletes its addresses of an earlier import, in the same transaction
+    as the new rows, so that a failed import changes nothing. Contacts and partners
+    given by an address are then geocoded against this table, on this machine.
+    """
+    vintage = vintage or f"fichier du {date.fromtimestamp(path.stat().st_mtime).isoformat()}"
+    files: dict[str, list[str]] = json.loads(ws.get_property(_BAN_FILES) or "{}")
+    replaced: dict[str, int] = {}
+    added: dict[str, int] = {}
+
+    def write(rows: pd.DataFrame) -> None:
+        for dep, count in rows["departement"].value_counts(sort=False).items():
+            if dep not in replaced:
+                replaced[str(dep)] = table.delete("departement = ?", (str(dep),))
+            added[str(dep)] = added.get(str(dep), 0) + int(count)
+        table.append(rows)
+
+    with ws.appending(
+        ban.TABLE, schema=ban.empty_table(), source=path.name, licence=licence or ban.LICENCE
+    ) as table:
+        report = ban.read_ban(path, sink=write)
+        files |= {dep: [path.name, vintage] for dep in added}
+        table.vintage = ", ".join(f"{dep} : {v}" for dep, (_, v) in sorted(files.items()))
+        table.source = ", ".join(dict.fromkeys(name for _, (name, _v) in sorted(files.items())))
+    if added:
+        ws.set_property(_BAN_FILES, json.dumps(files, ensure_ascii=False))
+    for dep in sorted(added):
+        report.note(
+            f"département {dep} : {replaced[dep]} adresse(s) de l'import précédent remplacée(s) "
+            f"par les {added[dep]} de ce fichier"
+            if replaced[dep]
+            else f"département {dep} : {added[dep]} adresse(s) ajoutée(s)"
+        )
+    if not added:
+        report.note("aucune adresse acceptée : les adresses déjà importées sont inchangées")
+    counts = ws.query(
+        f'SELECT departement, count(*) AS n FROM "{ban.TABLE}" GROUP BY departement'
+    ).set_index("departement")["n"]
+    kept = [f"{dep} ({int(n)} adresse(s))" for dep, n in counts.items() if dep not in added]
+    if kept:
+        report.note(f"adresses des autres départements conservées : {', '.join(kept)}")
+    report.note(
+        f"source : {ban.ATTRIBUTION} ({licence or ban.LICENCE}) ; adresses publiques, qui "
+        "servent à géocoder les contacts sur cette machine, sans réseau"
+    )
+    return report
 
 
 def _places(ws: Workspace, path: Path, *, crs: str | None, **_: object) -> ImportReport:
@@ -398,50 +532,92 @@ def _geocode_contacts(
     sink: contacts.RowSink,
     settings: Settings,
     dates: tuple[date, date],
+    ws: Workspace,
+    online: bool = False,
 ) -> contacts.ContactsRead:
-    """Geocode the rows « à géocoder » with the BAN, then anonymise them like the others.
+    """Geocode the rows « à géocoder », then anonymise them like the others.
 
-    The geocoded rows get the BAN's longitude and latitude and go through
-    :func:`contacts.read_contacts` again (a temporary copy, deleted at once): the cell,
-    not the address, is stored. Rows the BAN cannot place stay pending with the reason;
-    offline, every such row stays pending. The report moves the geocoded rows from
-    pending to accepted or refused, so that read = accepted + refused + pending holds.
+    People's addresses never leave the machine by default (privacy v2): they are matched
+    against the BAN imported into the workspace (:func:`addresses.geocode_locally`).
+    Only with ``online`` (an explicit opt-in for this import) are the addresses still
+    unplaced sent to the online BAN, without its on-disk cache (``cache=False``: neither
+    the request nor the answer is written anywhere). The geocoded rows get a longitude
+    and latitude and go through :func:`contacts.read_contacts` again (a temporary copy,
+    deleted at once): the cell, not the address, is stored. Rows not placed stay
+    pending; the report moves the placed ones from pending to accepted or refused, so
+    that read = accepted + refused + pending holds, and says how many were placed
+    locally, online, or left pending (never which addresses).
     """
     report, pending = result.report, result.pending
     columns = contacts.preview_contacts(path).found | dict(mapping or {})
     address = columns.get("adresse")
     if address is None or address not in pending:
         return result
-    try:
-        found, notes = geocoding.geocode_addresses(
-            pending[[address]].assign(code_insee=""), settings=settings, address=address
+    n = len(pending)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    local = np.zeros(n, dtype=bool)
+    index = _ban_index(ws, set(communes["code"].astype(str)))
+    if index is None:
+        report.note(
+            "géocodage sur place impossible : aucune adresse de la BAN importée pour ces "
+            "communes (territory import ban adresses-XX.csv.gz, ou territory fetch)"
         )
-    except NetworkError:
-        report.note(f"BAN injoignable : {len(pending)} contact(s) restent « à géocoder »")
-        return result
-    for message in notes:
-        report.note(message.replace("adresse(s)", "adresse(s) de contact"))
-    done = found["reason"].isna().to_numpy()
+    else:
+        found, notes = addresses.geocode_locally(
+            pending[[address]], index, address=address, communes=_commune_names(ws)
+        )
+        for message in notes:
+            report.note(message.replace("adresse(s)", "adresse(s) de contact"))
+        local = found["reason"].isna().to_numpy()
+        lon[local] = found["longitude"].to_numpy()[local]
+        lat[local] = found["latitude"].to_numpy()[local]
+    remote = np.zeros(n, dtype=bool)
+    rest = ~local
+    if online and rest.any():
+        try:
+            found, notes = geocoding.geocode_addresses(
+                pending.loc[rest, [address]].assign(code_insee=""),
+                settings=settings, address=address, cache=False,
+            )  # fmt: skip
+        except NetworkError:
+            report.note(f"BAN en ligne injoignable : {int(rest.sum())} contact(s) non géocodé(s)")
+        else:
+            for message in notes:
+                report.note(message.replace("adresse(s)", "adresse(s) de contact"))
+            remote[rest] = found["reason"].isna().to_numpy()
+            lon[remote] = found["longitude"].to_numpy()[remote[rest]]
+            lat[remote] = found["latitude"].to_numpy()[remote[rest]]
+    done = local | remote
+    left = n - int(done.sum())
+    report.note(
+        f"géocodage des contacts : {int(local.sum())} sur cette machine (BAN importée), "
+        f"{int(remote.sum())} en ligne, {left} restent « à géocoder »"
+        + ("" if online or not left else " (géocodage en ligne non demandé pour cet import)")
+    )
     if not done.any():
         return result
-    lon = columns.get("longitude", "longitude_ban")
-    lat = columns.get("latitude", "latitude_ban")
+    x = columns.get("longitude", "longitude_ban")
+    y = columns.get("latitude", "latitude_ban")
     placed = pending[done].assign(
-        **{lon: found.loc[done, "longitude"].map("{:.6f}".format),
-           lat: found.loc[done, "latitude"].map("{:.6f}".format)}
-    )  # fmt: skip
+        **{x: [f"{v:.6f}" for v in lon[done]], y: [f"{v:.6f}" for v in lat[done]]}
+    )
     with tempfile.TemporaryDirectory(prefix="territory-geocoded-") as folder:
         copy = Path(folder) / "geocodes.csv"
         placed.to_csv(copy, sep=";", index=False, encoding="utf-8")
         again = contacts.read_contacts(
             copy, communes=communes, secret=secret,
-            mapping={**columns, "longitude": lon, "latitude": lat}, sink=sink, dates=dates,
+            mapping={**columns, "longitude": x, "latitude": y}, sink=sink, dates=dates,
         )  # fmt: skip
     report.pending -= int(done.sum())
     report.accept(again.report.accepted)
     for refusal in again.report.refusals:
         report.refuse("adresse", f"{refusal.reason} (adresse géocodée)")
-    report.fix(f"{int(done.sum())} adresse(s) de contact géocodée(s) avec la BAN", int(done.sum()))
+    for count, where in (
+        (int(local.sum()), "sur cette machine (BAN importée)"),
+        (int(remote.sum()), "en ligne (BAN, réponses non conservées)"),
+    ):
+        if count:
+            report.fix(f"{count} adresse(s) de contact géocodée(s) {where}", count)
     refused = pd.concat([result.refused_rows, again.refused_rows], ignore_index=True)
     return dataclasses.replace(
         result, report=report.check(), pending=pending[~done], refused_rows=refused

@@ -248,8 +248,9 @@ class Workspace:
 
         The table is created from ``schema`` (an empty frame: its columns and dtypes)
         when missing. Everything appended is committed when the block ends, or rolled
-        back if it raises; then the table's metadata row is updated (``vintage`` may be
-        changed on the appender inside the block). Memory holds one chunk at a time.
+        back if it raises; then the table's metadata row is updated (``vintage`` and
+        ``source`` may be changed on the appender inside the block). Memory holds one
+        chunk at a time.
 
         Examples
         --------
@@ -274,7 +275,7 @@ class Workspace:
             self._row_count(name),
             False,
             None,
-            source,
+            table.source or source,
             table.vintage or vintage,
             licence,
             None,
@@ -497,11 +498,12 @@ class TableAppender:
     """Rows appended to one attribute table in one transaction: see :meth:`Workspace.appending`.
 
     Rows go in through multi-row ``INSERT`` statements (a few hundred rows each) on one
-    connection. GDAL's feature-count trigger, which would run one ``UPDATE`` per row, is
-    dropped for the transaction and re-created, with the count set once, before the
-    commit (as GDAL's own bulk writes do): the file stays a valid GeoPackage and, the
-    whole being one transaction, a failure or a crash leaves it as it was before. No
-    ``PRAGMA`` that trades safety for speed is used.
+    connection. GDAL's feature-count triggers, which would run one ``UPDATE`` per row
+    inserted or deleted (:meth:`delete`), are dropped for the transaction and
+    re-created, with the count set once, before the commit (as GDAL's own bulk writes
+    do): the file stays a valid GeoPackage and, the whole being one transaction, a
+    failure or a crash leaves it as it was before. No ``PRAGMA`` that trades safety for
+    speed is used.
 
     A table of :data:`GROUP_COUNTS` gets the same treatment: its insert trigger is set
     aside, the rows of each appended frame are counted per group (from the codes of a
@@ -512,6 +514,7 @@ class TableAppender:
     def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
         self.ws, self.name, self.schema = ws, name, schema
         self.vintage = ""
+        self.source = ""
         self._con: sqlite3.Connection | None = None
         self._triggers: list[tuple[str, str]] = []
         self._keys = GROUP_COUNTS.get(name)
@@ -532,6 +535,22 @@ class TableAppender:
             if len(self._sizes) >= _SUMMED_EVERY:  # memory: about one row per group
                 self._sizes = [_sum_sizes(self._sizes, sizes.columns[:-1])]
 
+    def delete(self, where: str, params: tuple[Any, ...] = ()) -> int:
+        """Delete the table's rows matching ``where`` in the same transaction; how many.
+
+        What is deleted and what is appended are committed, or rolled back, together: a
+        table whose rows are replaced part by part (a département's addresses) never
+        holds half of an import. Not for the tables of :data:`GROUP_COUNTS`, whose
+        counts :meth:`Workspace.delete_rows` keeps.
+        """
+        if self._keys is not None:
+            raise WorkspaceError(f"« {self.name} » : supprimez ses lignes avec delete_rows")
+        con = self._begin()
+        try:
+            return int(con.execute(f'DELETE FROM "{self.name}" WHERE {where}', params).rowcount)
+        except sqlite3.Error as exc:
+            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+
     def discard(self) -> None:
         """Forget every row appended so far (the transaction goes on)."""
         if self._con is not None:
@@ -543,7 +562,7 @@ class TableAppender:
         con = self._begin()
         try:
             con.execute("RELEASE appending")
-            if any(name.startswith(_FEATURE_COUNT) for name, _ in self._triggers):
+            if any(name.startswith(_FEATURE_COUNTS) for name, _ in self._triggers):
                 con.execute(
                     "UPDATE gpkg_ogr_contents SET feature_count = "
                     f'(SELECT count(*) FROM "{self.name}") WHERE lower(table_name) = lower(?)',
@@ -588,8 +607,13 @@ class TableAppender:
                 _create_added(con, self.name)
             self._triggers = con.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
-                "AND (name LIKE ? OR name = ?)",
-                (self.name, f"{_FEATURE_COUNT}%", _count_triggers(self.name)[0]),
+                "AND (name LIKE ? OR name LIKE ? OR name = ?)",
+                (
+                    self.name,
+                    f"{_FEATURE_COUNTS[0]}%",
+                    f"{_FEATURE_COUNTS[1]}%",
+                    _count_triggers(self.name)[0],
+                ),
             ).fetchall()
             for trigger, _ in self._triggers:
                 con.execute(f'DROP TRIGGER "{trigger}"')
@@ -616,7 +640,8 @@ class TableAppender:
 _SECURE_DELETE = "PRAGMA secure_delete = ON"  # deleted content overwritten, on every platform
 _SUMMED_EVERY = 8  # frames of counts per group kept before they are summed into one
 _ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
-_FEATURE_COUNT = "trigger_insert_feature_count_"  # GDAL's triggers, one UPDATE per row
+# GDAL's triggers, one UPDATE per row inserted or deleted
+_FEATURE_COUNTS = ("trigger_insert_feature_count_", "trigger_delete_feature_count_")
 _ADDED = "territory_added"  # temporary table: rows appended per group, not counted yet
 _GROUPED = "territory_grouped"  # the same, one row per group
 

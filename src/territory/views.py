@@ -67,6 +67,7 @@ LAYER_LABELS = {
     "partners": "Partenaires",
     "stops": "Arrêts de transport",
     "service_gaps": "Zones blanches",
+    "ban_adresses": "Adresses de la BAN (géocodage sur place)",
     "territories": "Territoires du programme",
     DENSITY: "Densité de contacts (protégée)",
 }

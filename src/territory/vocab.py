@@ -99,5 +99,6 @@ IMPORT_KINDS = (
     "gtfs",
     "contacts",
     "places",
+    "ban",
 )
 """The kinds of file ``territory import`` and the Données page read, in the order shown."""

@@ -3,7 +3,9 @@
 ``boundaries`` (communes, QPV, density grid), ``cog`` (commune tables, old → current codes),
 ``partners`` (team lists, data·inclusion, France services), ``contacts`` (team contact
 exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zones
-blanches), ``geocoding`` (BAN), ``sources`` (the catalogue of official sources), and the
+blanches), ``geocoding`` (the online BAN), ``ban`` (a département's BAN addresses file),
+``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
+network), ``sources`` (the catalogue of official sources), and the
 plumbing they share: ``_http`` (every network call), ``_validate`` (tabular and vector
 reading, column finding), ``report`` (:class:`~territory.io.report.ImportReport`).
 
@@ -13,6 +15,8 @@ at the door). Nothing here writes to a workspace: :mod:`territory.ingest` does.
 """
 
 __all__ = [
+    "addresses",
+    "ban",
     "boundaries",
     "cog",
     "contacts",

@@ -160,6 +160,15 @@ def fix_geometries(gdf: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFr
     return gdf
 
 
+def in_france(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Whether each point (WGS84) lies in mainland France, Corsica or an overseas box."""
+    inside = np.zeros(np.shape(lon), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for xmin, ymin, xmax, ymax in _FRANCE_LONLAT:
+            inside |= (lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax)
+    return inside
+
+
 def _in_france(bounds: tuple[float, ...]) -> bool:
     return any(_inside(bounds, box) for box in _FRANCE_LONLAT)
 

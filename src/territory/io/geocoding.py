@@ -5,7 +5,9 @@ uploaded CSV holds an ``id`` column, the address and the INSEE code (``citycode`
 filter), and the BAN answers the same rows with ``latitude, longitude, result_label,
 result_score, result_type, result_id, …, result_citycode, …, result_status`` appended.
 Answers go through :mod:`territory.io._http`, so a batch already geocoded is answered from
-the on-disk cache, and an unreachable BAN raises :class:`~territory.NetworkError`.
+the on-disk cache (``cache=False`` for people's addresses: nothing is written to disk),
+and an unreachable BAN raises :class:`~territory.NetworkError`. Addresses can also be
+geocoded without any network against an imported BAN: :mod:`territory.io.addresses`.
 
 Examples
 --------
@@ -51,6 +53,7 @@ def geocode_addresses(
     address: str = "adresse",
     citycode: str = "code_insee",
     min_score: float = 0.5,
+    cache: bool = True,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Geocode the addresses of ``frame`` with the BAN, in batches of :data:`CHUNK_ROWS`.
 
@@ -67,6 +70,10 @@ def geocode_addresses(
         filter (an empty code does not filter).
     min_score
         Lowest BAN score (0 to 1) accepted; a result below it is not used.
+    cache
+        Read and write the on-disk cache of :mod:`territory.io._http`. ``False`` for
+        people's addresses (contacts): nothing of the request or the answer is written
+        to disk (privacy v2).
 
     Returns
     -------
@@ -97,7 +104,7 @@ def geocode_addresses(
     hits: dict[int, tuple[float, float, float, str]] = {}
     for start in range(0, len(batch), CHUNK_ROWS):
         chunk = batch.iloc[start : start + CHUNK_ROWS]
-        answer = _ask_ban(chunk, settings=settings, address=address, citycode=citycode)
+        answer = _ask_ban(chunk, settings=settings, address=address, citycode=citycode, cache=cache)
         hits.update({positions[row_id]: hit for row_id, hit in answer.items()})
     rows: list[tuple[float, float, float, str, str | None]] = []
     for i in range(len(frame)):
@@ -119,12 +126,14 @@ def format_score(score: float) -> str:
 
 # --------------------------------------------------------------------------- private
 def _ask_ban(
-    chunk: pd.DataFrame, *, settings: Settings, address: str, citycode: str
+    chunk: pd.DataFrame, *, settings: Settings, address: str, citycode: str, cache: bool = True
 ) -> dict[int, tuple[float, float, float, str]]:
     """Send one batch; ``id`` → (lon, lat, score, label), NaN score when nothing found."""
     body = chunk.to_csv(index=False, lineterminator="\n").encode("utf-8")
     fields = {"columns": address, "citycode": citycode}
-    data = _http.post_csv(BAN_CSV_URL, settings=settings, csv_bytes=body, fields=fields)
+    data = _http.post_csv(
+        BAN_CSV_URL, settings=settings, csv_bytes=body, fields=fields, cache=cache
+    )
     try:
         return _parse_answer(data, expected=set(chunk[_ID]))
     except (ValueError, KeyError, pd.errors.ParserError) as exc:

@@ -236,6 +236,22 @@ SOURCES: dict[str, Source] = {
             to_verify="a fresher official list (ANCT on data.gouv.fr): dataset slug unknown",
         ),
         Source(
+            name="ban",
+            title="adresses du département (Base Adresse Nationale)",
+            url="https://adresse.data.gouv.fr/data/ban/adresses/latest/csv/adresses-{dep}.csv.gz",
+            kind="ban",
+            format="csv.gz",
+            licence=LICENCE_OUVERTE,
+            attribution="Base Adresse Nationale (adresse.data.gouv.fr)",
+            vintage="BAN au téléchargement",
+            checked="URL and columns from the schema « Format .csv pour un usage classique » "
+            "(adresse.data.gouv.fr, public/schemas/adresses-csv.md): ; separator, UTF-8, "
+            "id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;…;lon;lat;…; "
+            "read by io.ban.read_ban",
+            to_verify="live file (300,000 to 700,000 rows a département); the « latest » folder "
+            "is rebuilt about weekly",
+        ),
+        Source(
             name="transport",
             title="réseaux de transport (transport.data.gouv.fr)",
             url="https://transport.data.gouv.fr/api/datasets",

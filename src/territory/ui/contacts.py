@@ -11,7 +11,13 @@ from territory import Settings, TerritoryError
 from territory.io.contacts import FIELD_LABELS
 from territory.store import Workspace
 from territory.ui.state import Keys
-from territory.ui.uploads import import_contacts_upload, preview_upload, show_contacts_import
+from territory.ui.uploads import (
+    ONLINE_GEOCODING_LABEL,
+    ONLINE_GEOCODING_WARNING,
+    import_contacts_upload,
+    preview_upload,
+    show_contacts_import,
+)
 from territory.views import BREAKDOWNS
 
 __all__ = ["NONE", "contacts_upload", "density_filter"]
@@ -48,13 +54,16 @@ def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
             )
             if choice != NONE:
                 mapping[field] = str(choice)
+        online = st.checkbox(ONLINE_GEOCODING_LABEL, key=Keys.W_CONTACTS_ONLINE)
+        st.caption(ONLINE_GEOCODING_WARNING)
         submitted = st.form_submit_button("Importer et anonymiser", icon=":material/upload:")
     if submitted:
         try:
             with st.spinner("Import et anonymisation…"):
                 done = import_contacts_upload(
-                    ws, upload.name, upload.getvalue(), settings=settings, mapping=mapping
-                )
+                    ws, upload.name, upload.getvalue(), settings=settings, mapping=mapping,
+                    geocode_online=online,
+                )  # fmt: skip
         except TerritoryError as exc:
             st.error(f"Import impossible : {exc}")
         else:

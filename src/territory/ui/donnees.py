@@ -21,6 +21,8 @@ from territory.ui.common import flash
 from territory.ui.loaders import cached_territory_names
 from territory.ui.state import Keys
 from territory.ui.uploads import (
+    ONLINE_GEOCODING_LABEL,
+    ONLINE_GEOCODING_WARNING,
     import_contacts_upload,
     import_kinds,
     import_label,
@@ -71,6 +73,8 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
             placeholder=METRIC_CRS,
             help="Seulement pour un fichier géographique qui n'en déclare pas.",
         )
+        online = st.checkbox(ONLINE_GEOCODING_LABEL, key=Keys.W_IMPORT_ONLINE)
+        st.caption(ONLINE_GEOCODING_WARNING)
         imported = st.form_submit_button("Importer", icon=":material/upload:")
     if imported and upload is None:
         st.warning("Choisissez d'abord un fichier à importer.")
@@ -79,8 +83,9 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
             with st.spinner("Import en cours…"):
                 if kind == "contacts":  # refused rows are offered for download, never stored
                     done = import_contacts_upload(
-                        ws, upload.name, upload.getvalue(), settings=settings
-                    )
+                        ws, upload.name, upload.getvalue(), settings=settings,
+                        geocode_online=online,
+                    )  # fmt: skip
                     show_contacts_import(done, upload.name)
                 else:
                     report = import_upload(

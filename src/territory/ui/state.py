@@ -36,6 +36,7 @@ class Keys:
     W_IMPORT_VINTAGE = "widget_import_vintage"
     W_IMPORT_LICENCE = "widget_import_licence"
     W_IMPORT_CRS = "widget_import_crs"
+    W_IMPORT_ONLINE = "widget_import_online_geocoding"
     W_DEFINE_FORM = "widget_define_territory_form"
     W_DEFINE_NAME = "widget_define_territory_name"
     W_DEFINE_EPCI = "widget_define_territory_epci"
@@ -48,6 +49,7 @@ class Keys:
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
     W_CONTACTS_FIELD = "widget_contacts_field"  # + "_<field>"
+    W_CONTACTS_ONLINE = "widget_contacts_online_geocoding"
     W_CONTACTS_FILTER = "widget_contacts_filter"
     W_CONTACTS_VALUE = "widget_contacts_value"  # + "_<filter>"
     # "Où et quand" page

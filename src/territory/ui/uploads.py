@@ -23,6 +23,8 @@ from territory.store import Workspace
 
 __all__ = [
     "IMPORT_LABELS",
+    "ONLINE_GEOCODING_LABEL",
+    "ONLINE_GEOCODING_WARNING",
     "ContactsImport",
     "import_contacts_upload",
     "import_kinds",
@@ -42,8 +44,17 @@ IMPORT_LABELS = {
     "gtfs": "Réseau de transport en commun (GTFS, .zip)",
     "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
     "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
+    "ban": "Adresses de la BAN d'un département (adresses-XX.csv.gz : géocodage sur place)",
 }
 """French label of each import kind, in the order of the form."""
+ONLINE_GEOCODING_LABEL = "Contacts : géocoder en ligne les adresses introuvables sur place"
+"""The per-import opt-in of the online BAN for contacts (unchecked by default)."""
+ONLINE_GEOCODING_WARNING = (
+    "⚠️ Les adresses des personnes que la BAN importée ne trouve pas seront envoyées à un "
+    "service en ligne (api-adresse.data.gouv.fr) : elles quittent alors cet ordinateur. "
+    "Les réponses ne sont jamais gardées. Sans cette case, ces lignes restent « à géocoder »."
+)
+"""What checking :data:`ONLINE_GEOCODING_LABEL` means, shown beside the box."""
 
 
 def import_label(kind: str) -> str:
@@ -134,14 +145,20 @@ def import_contacts_upload(
     *,
     settings: Settings,
     mapping: dict[str, str] | None = None,
+    geocode_online: bool = False,
 ) -> ContactsImport:
     """Import an uploaded contact export with an explicit column ``mapping``.
 
-    The refused and pending rows written beside the temporary copy are read back
-    before it is deleted (see :class:`ContactsImport`).
+    Addresses are geocoded against the imported BAN, and online only with
+    ``geocode_online`` (the page's opt-in box, :data:`ONLINE_GEOCODING_LABEL`). The
+    refused and pending rows written beside the temporary copy are read back before it
+    is deleted (see :class:`ContactsImport`).
     """
     with _uploaded(filename, data) as path:
-        report = import_file(ws, "contacts", path, settings=settings, mapping=mapping)
+        report = import_file(
+            ws, "contacts", path, settings=settings, mapping=mapping,
+            geocode_online=geocode_online,
+        )  # fmt: skip
         side = side_file_paths(path)
 
         def read(target: Path | None) -> bytes | None:
