@@ -82,6 +82,28 @@ def parent_ids(ids: Sequence[str] | pd.Series, *, resolution: int = 1000) -> npt
     return cell_ids(parsed["east"].to_numpy(), parsed["north"].to_numpy(), resolution=resolution)
 
 
+def child_ids(ids: Sequence[str] | pd.Series, *, resolution: int = 200) -> npt.NDArray[np.str_]:
+    """Ids of the finer cells (default 200 m) of each cell, cell after cell.
+
+    Examples
+    --------
+    >>> kids = child_ids(["CRS3035RES1000mN2890000E3760000"])
+    >>> len(kids), str(kids[0]), str(kids[-1])
+    (25, 'CRS3035RES200mN2890000E3760000', 'CRS3035RES200mN2890800E3760800')
+    """
+    _check_resolution(resolution)
+    parsed = parse_ids(ids)
+    size = int(parsed["resolution"].max()) if len(parsed) else resolution
+    steps = np.arange(0, size, resolution)
+    per = (parsed["resolution"].to_numpy() // resolution) ** 2
+    if (per != len(steps) ** 2).any():
+        raise ValidationError("child_ids : carreaux de tailles différentes")
+    north, east = np.meshgrid(steps, steps, indexing="ij")
+    x = (parsed["east"].to_numpy()[:, None] + east.ravel()[None, :]).ravel()
+    y = (parsed["north"].to_numpy()[:, None] + north.ravel()[None, :]).ravel()
+    return cell_ids(x, y, resolution=resolution)
+
+
 def cell_polygons(ids: Sequence[str] | pd.Series) -> gpd.GeoSeries:
     """Square polygons (EPSG:3035) of the given cell ids, in the same order."""
     parsed = parse_ids(ids)

@@ -145,3 +145,34 @@ def test_reimporting_the_same_rows_adds_nothing(ws: Workspace, settings: Setting
     )
     assert middle == before + 12 and ws.layers()["contacts"].count == middle
     assert HEADER.startswith("date_contact")
+
+
+def test_a_1km_zone_of_the_map_is_counted_in_its_1km_square(
+    ws: Workspace, settings: Settings
+) -> None:
+    """The partition's 1 km zones (small cells merged) feed the 1 km ranking, not only 200 m."""
+    spots = [(2.7600 + 0.0028 * (i % 4), 46.4600 + 0.0019 * (i // 4)) for i in range(16)]
+    rows = [
+        f"{1 + i:02d}/10/2026 10:00;{lon:.4f};{lat:.4f};suivi;18-21;F;;ETALE{i:02d};".replace(
+            ".", ","
+        )
+        for i, (lon, lat) in enumerate(spots)
+    ]
+    import_file(
+        ws, "contacts", write(ws.path.with_name("spread.csv"), rows), settings=settings, today=TODAY
+    )
+    zones = published.zones(ws, settings=settings)
+    squares = set(zones.loc[zones["level"] == "1km", "zone"])
+    cells = load_zones(ws, "cell")
+    table = protected_contacts(ws, cells, kind="cell", settings=settings).set_axis(cells["code"])
+    recent = ws.query(
+        "SELECT cell, personne FROM contacts WHERE date >= '2026-09-01' AND personne LIKE '%'"
+    )
+    recent["km"] = parent_ids(recent["cell"].to_numpy(dtype=object))
+    people = recent[recent["km"].isin(squares)].groupby("km")["personne"].nunique()
+    assert (people >= settings.k).any()  # the spread people made a 1 km zone
+    for km in people.index[people >= settings.k]:
+        if km in table.index:
+            assert table.loc[km, "contacts_recents_statut"] in ("publié", "secret")
+    shown = table.loc[table.index.isin(list(people.index)), "contacts_recents"].dropna()
+    assert (shown >= settings.k).any()

@@ -495,13 +495,16 @@ def contact_windows(last: date, *, months: int = COVERAGE_MONTHS) -> ContactWind
     ['2026-08-01', '2026-10-31', '2026-05-01', '2026-07-31']
     >>> w.label_fr
     'août à octobre 2026 (contre mai à juillet 2026)'
+    >>> [d.isoformat() for d in contact_windows(date(2026, 11, 1)).recent]  # a 30-day month
+    ['2026-09-01', '2026-11-30']
     """
     if months < 1:
         raise ValidationError(f"months doit valoir au moins 1, reçu {months}")
-    end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
-    start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
+    month = pd.Period(last, freq="M")
+    end = month.end_time.date()
+    start = (month - (months - 1)).start_time.date()
     prev_end = start - timedelta(days=1)
-    prev_start = (pd.Timestamp(start) - pd.DateOffset(months=months)).date()
+    prev_start = (month - (2 * months - 1)).start_time.date()
     return ContactWindows(recent=(start, end), previous=(prev_start, prev_end), months=months)
 
 

@@ -177,9 +177,8 @@ def _profile_period(ws: Workspace, months: int, settings: Settings) -> tuple[dat
     month = published.latest_month(ws, settings=settings)
     if month is None:
         return None
-    end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
-    start = (pd.Timestamp(end) - pd.DateOffset(months=months) + pd.Timedelta(days=1)).date()
-    return start, end
+    last = pd.Period(month, freq="M")
+    return (last - (months - 1)).start_time.date(), last.end_time.date()
 
 
 def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
@@ -261,7 +260,7 @@ def contact_profile(
     if zone is not None:
         notes.append(
             "profil de la zone non publiable (des créneaux de la zone ou du reste du territoire "
-            f"comptent moins de {settings.k} contacts) : profil du territoire utilisé"
+            f"comptent moins de {settings.k} personnes) : profil du territoire utilisé"
         )
     return Profile(_profile_table(table, hours), "territoire", period, tuple(notes))
 

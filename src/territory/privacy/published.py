@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from territory.grid import parent_ids
+from territory.grid import child_ids, parent_ids
 from territory.privacy import raw
 from territory.privacy.protect import (
     LEVEL_CELL,
@@ -195,9 +195,9 @@ def zone_window_counts(
     zone_codes
         The unique codes of each zone set.
     attribute
-        Given 200 m cell ids, the zone code of each cell for each zone set (None outside
-        every zone); a set mapped to None (not an array) counts each contact in its
-        commune.
+        Given 200 m cell ids (those holding contacts and every cell of the partition's
+        1 km zones), the zone code of each cell for each zone set (None outside every
+        zone); a set mapped to None (not an array) counts each contact in its commune.
     recent, previous
         The windows (inclusive dates; ``previous`` ends the day before ``recent``).
     status
@@ -228,7 +228,10 @@ def zone_window_counts(
         "autres": is_recent & ~is_status,
     }
     cells = np.asarray(placed["cell"].astype(str).unique(), dtype=object)
-    owners = attribute(cells)
+    squares = placed.loc[placed["level"] == LEVEL_KM, "zone"].unique()
+    children = np.asarray(child_ids(squares) if len(squares) else [], dtype=object)
+    looked_up = np.asarray(list(dict.fromkeys([*cells, *children])), dtype=object)
+    owners = attribute(looked_up)
     out: dict[K, dict[str, pd.DataFrame]] = {}
     for kind, codes in zone_codes.items():
         owner = owners.get(kind)
@@ -236,7 +239,7 @@ def zone_window_counts(
             commune = placed["commune"].astype(str)
             unit = commune.where(commune.isin(set(codes)), _REST).to_numpy(dtype=object)
         else:
-            unit = _units(placed, pd.Series(owner, index=cells))
+            unit = _units(placed, pd.Series(owner, index=looked_up))
         out[kind] = {}
         for name, rows in windows.items():
             subset = placed.loc[rows, ["person", "n", "key"]].assign(unit=unit[rows])
@@ -341,8 +344,8 @@ def _quarter(dates: pd.Series) -> pd.Series:
 def _units(placed: pd.DataFrame, owner: pd.Series) -> npt.NDArray[np.object_]:
     """The unit of each placed contact: its 200 m zone's, or its 1 km zone's when whole.
 
-    A 1 km zone belongs to a unit only when the 25 cells of its square all do; the rest
-    of a commune belongs to none (:data:`_REST`).
+    A 1 km zone belongs to a unit only when the 25 cells of its square all do (``owner``
+    must then know them all); the rest of a commune belongs to none (:data:`_REST`).
     """
     cell = placed["cell"].astype(str)
     unit = cell.map(owner).astype(object).where(lambda u: u.notna(), _REST)
