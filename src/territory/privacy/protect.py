@@ -410,14 +410,25 @@ _HIDDEN_KEY = np.iinfo(np.int64).max
 def place(records: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
     """``records`` with the ``zone`` and ``level`` of their (cell, commune) in ``zones``.
 
-    A record whose place the partition does not know (it cannot happen when the partition
-    was made from a superset of the records) is counted in its commune.
+    Both come out categorical (a group-by on them reads integer codes). A record whose
+    place the partition does not know (it cannot happen when the partition was made from
+    a superset of the records) is counted in its commune.
     """
-    placed = records.merge(zones, on=["cell", "commune"], how="left", sort=False)
-    unknown = placed["zone"].isna()
-    if unknown.any():
-        placed.loc[unknown, "zone"] = placed.loc[unknown, "commune"].astype(str)
-        placed.loc[unknown, "level"] = LEVEL_COMMUNE
+    known = pd.MultiIndex.from_arrays([zones["cell"], zones["commune"]])
+    at = known.get_indexer(pd.MultiIndex.from_arrays([records["cell"], records["commune"]]))
+    zone = zones["zone"].astype(str).to_numpy(dtype=object)
+    level = zones["level"].astype(str).to_numpy(dtype=object)
+    missing = at < 0
+    placed = records.copy()
+    if missing.any():
+        zone = np.concatenate([zone, records.loc[missing, "commune"].astype(str).to_numpy()])
+        level = np.concatenate([level, np.full(int(missing.sum()), LEVEL_COMMUNE, dtype=object)])
+        at = at.copy()
+        at[missing] = len(zones) + np.arange(int(missing.sum()))
+    zone_codes, zone_names = pd.factorize(zone)
+    level_codes, level_names = pd.factorize(level)
+    placed["zone"] = pd.Categorical.from_codes(zone_codes[at], categories=zone_names)
+    placed["level"] = pd.Categorical.from_codes(level_codes[at], categories=level_names)
     return placed
 
 

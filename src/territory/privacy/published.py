@@ -93,9 +93,9 @@ def density_by(
     if by not in FILTERS:
         raise ValueError(f"filtre inconnu : {by}")
     frame = _contacts(ws)
-    part = _quarter(frame["date"]) if by == "periode" else frame[by].astype(str)
+    part = _quarter(frame["date"]) if by == "periode" else frame[by]
     return protect_density_by(
-        frame.assign(part=part.to_numpy()),
+        frame.assign(part=part),
         settings=settings,
         parts=parts,
         zones=zones(ws, settings=settings),
@@ -336,9 +336,12 @@ def _zones(path: str, mtime_ns: int, version: int, k: int) -> pd.DataFrame:
     return partition(_read_contacts(path, mtime_ns, version), k=k)
 
 
-def _quarter(dates: pd.Series) -> pd.Series:
-    """``"2026-T1"`` for each date."""
-    return dates.dt.year.astype(str) + "-T" + dates.dt.quarter.astype(str)
+def _quarter(dates: pd.Series) -> pd.Categorical:
+    """``"2026-T1"`` for each date (categorical: one string per quarter, not per contact)."""
+    code = dates.dt.year.to_numpy() * 4 + (dates.dt.quarter.to_numpy() - 1)
+    codes, uniques = pd.factorize(code, sort=True)
+    names = [f"{q // 4}-T{q % 4 + 1}" for q in uniques]
+    return pd.Categorical.from_codes(codes, categories=names)
 
 
 def _units(placed: pd.DataFrame, owner: pd.Series) -> npt.NDArray[np.object_]:
