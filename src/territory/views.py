@@ -361,7 +361,10 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
         layers[DENSITY] = {
             "count": len(density),
             "crs": STORAGE_CRS,
-            "source": f"contacts protégés (k={settings.k}, arrondi {settings.rounding})",
+            "source": (
+                f"contacts protégés (k={settings.k} personnes, perturbés, "
+                f"arrondi {settings.rounding})"
+            ),
             "vintage": meta.vintage,
             "licence": meta.licence,
             "source_crs": None,

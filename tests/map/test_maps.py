@@ -771,7 +771,7 @@ def test_browser_programs_build_the_same_features(tmp_path: Path, layers: MapLay
 
 def test_legend_explains_secret(layers: MapLayers) -> None:
     legend = legend_html(layers, k=11)
-    assert "« &lt; 11 » — moins de 11 contacts : non affiché (secret statistique)" in legend
+    assert "« &lt; 11 » — moins de 11 personnes : non affiché (secret statistique)" in legend
     assert "« secret » — masqué" in legend
     assert "2\u202f000 ou plus contacts par km²" in legend
     assert URL.findall(legend) == [] and "<script" not in legend

@@ -258,3 +258,12 @@ def test_breakdown_of_the_density_keeps_its_zones() -> None:
     empty_quarter = split[split["part"] == "2026-T3"]
     assert (empty_quarter["label"].isin(["0", "< 11"])).all()
     assert parent_ids(np.array([str(_cells([1], [1])[0])], dtype=object))[0] in set(whole["zone"])
+
+
+def test_the_density_is_plain_text_and_integers_for_its_callers() -> None:
+    rows = [(0, 0, "00001", f"a{i}") for i in range(12)] + [(9, 9, "00002", "b")]
+    out = protect_density(_records(rows, ["x", "y", "commune", "person"]), settings=SETTINGS)
+    for name in ("zone", "level"):
+        assert not isinstance(out[name].dtype, pd.CategoricalDtype)
+        assert pd.api.types.is_string_dtype(out[name])
+    assert str(out["count"].dtype) == "Int64"

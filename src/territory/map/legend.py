@@ -114,7 +114,7 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         rows.append(
             _row(
                 _hatch(SECRET_GREY, "#757575"),
-                f"« < {k} » — moins de {k} contacts : non affiché (secret statistique)",
+                f"« < {k} » — moins de {k} personnes : non affiché (secret statistique)",
             )
         )
         if (_column(layers.density, "label").astype(str) == "secret").any():
@@ -127,9 +127,9 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
             )
         rows.append(
             _note(
-                f"Carreaux de 200 m ; sous {k} contacts, regroupés en carreaux de "
-                "1 km puis en reste de la commune. Aucun contact n'est placé "
-                "individuellement."
+                f"Carreaux de 200 m ; sous {k} personnes, regroupés en carreaux de "
+                "1 km puis en reste de la commune. Nombres de contacts légèrement "
+                "perturbés puis arrondis à 5 : aucun contact n'est placé individuellement."
             )
         )
         sections.append(_section(NAME_DENSITY, rows))

@@ -261,7 +261,10 @@ def protect_density(
     if records.empty:
         return pd.DataFrame(columns=DENSITY_COLUMNS)
     placed = place(records, zones if zones is not None else partition(records, k=settings.k))
-    table = _zone_order(tally(placed, ["zone", "level"]).reset_index())
+    table = tally(placed, ["zone", "level"]).reset_index()
+    for name in ("zone", "level"):  # plain text out: the callers add categories of their own
+        table[name] = table[name].astype(str).to_numpy(dtype=object)
+    table = _zone_order(table)
     protected = protect(
         table.set_index("zone")[TALLY],
         settings=settings,
