@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,6 +241,7 @@ class Workspace:
         source: str,
         vintage: str = "",
         licence: str = "",
+        constant: Mapping[str, Any] | None = None,
     ) -> Iterator[TableAppender]:
         """Append rows to the attribute table ``name``, chunk by chunk, in one transaction.
 
@@ -248,6 +249,7 @@ class Workspace:
         when missing. Everything appended is committed when the block ends, or rolled
         back if it raises; then the table's metadata row is updated (``vintage`` may be
         changed on the appender inside the block). Memory holds one chunk at a time.
+        ``constant`` gives columns the same value in every appended row (a batch id).
 
         Examples
         --------
@@ -260,7 +262,7 @@ class Workspace:
         >>> ws.layers()["t"].count
         3
         """
-        table = TableAppender(self, name, schema)
+        table = TableAppender(self, name, schema, constant=constant)
         try:
             yield table
             table.commit()
@@ -329,11 +331,20 @@ class Workspace:
                 sql = f'SELECT {keys}, count(*) AS n FROM "{name}" GROUP BY {keys} ORDER BY {keys}'
             return pd.read_sql_query(sql, con)
 
-    def delete_rows(self, name: str, where: str, params: tuple[Any, ...] = ()) -> int:
+    def delete_rows(
+        self,
+        name: str,
+        where: str,
+        params: tuple[Any, ...] = (),
+        *,
+        then: Callable[[sqlite3.Connection, int], None] | None = None,
+    ) -> int:
         """Delete the rows of table ``name`` matching ``where``; returns how many.
 
         The counts of a :data:`GROUP_COUNTS` table are lowered once per group (its delete
-        trigger, once per row, is set aside meanwhile), in the same transaction.
+        trigger, once per row, is set aside meanwhile), in the same transaction. ``then``
+        runs in that transaction too, with the connection and the number of rows deleted
+        (the batch log records what was deleted): if it raises, nothing is deleted.
         """
         self._require(name)
         with _transaction(self.path, what=name) as con:
@@ -359,8 +370,115 @@ class Workspace:
                 "WHERE name = ?",
                 (_now(), name),
             )
+            if then is not None:
+                then(con, int(n))
             self._bump(con)
+            _stamp(con, name)
         return int(n)
+
+    @contextlib.contextmanager
+    def transaction(self, *, what: str) -> Iterator[sqlite3.Connection]:
+        """A connection in one immediate transaction, committed at the end of the block.
+
+        For the workspace's own bookkeeping tables (the batch log): an error rolls back
+        everything done in the block (SQLite errors become a French
+        :class:`~territory.WorkspaceError` naming ``what``). The workspace's version is
+        bumped with the commit.
+        """
+        with _transaction(self.path, what=what) as con:
+            yield con
+            self._bump(con)
+
+    def stamps(self) -> dict[str, int]:
+        """The workspace version at which each table was last written through the store.
+
+        Set by every write of this module (a table replaced, appended to, deleted from or
+        restored), so that a later change of a table can be told from its state right
+        after an import. Writes by other programs (GDAL, QGIS) leave no stamp.
+        """
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT key, value FROM {_PROPS} WHERE key LIKE ?", (f"{_STAMP}%",)
+            ).fetchall()
+        return {str(k)[len(_STAMP) :]: int(v) for k, v in rows}
+
+    def add_column(self, name: str, column: str, sql_type: str) -> bool:
+        """Add ``column`` to table ``name`` when it lacks it (earlier files); whether added.
+
+        Rows already stored get NULL.
+        """
+        self._require(name)
+        with _transaction(self.path, what=name) as con:
+            if column in _column_types(con, name):
+                return False
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
+            self._bump(con)
+        return True
+
+    # ------------------------------------------------------------ table copies
+    def copy_table(self, name: str, copy: str) -> dict[str, Any] | None:
+        """Keep a copy of table ``name`` under ``copy``: what :meth:`restore_tables` needs.
+
+        The copy holds the rows (with their ``fid``), the entries of the spatial index and
+        the table's registration (GeoPackage contents, geometry column, the metadata row of
+        ``territory_layers``), returned as plain JSON data. None when ``name`` is not
+        stored. The copy is an unregistered table: GDAL and QGIS do not list it.
+        """
+        if not self.has(name):
+            return None
+        with _transaction(self.path, what=name) as con:
+            return _copy_table(con, name, copy)
+
+    def restore_tables(
+        self,
+        saved: Iterable[dict[str, Any]],
+        *,
+        absent: Iterable[str] = (),
+        properties: Mapping[str, str | None] | None = None,
+        stamps: Mapping[str, int | None] | None = None,
+        then: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """Put back tables copied by :meth:`copy_table`, in one transaction.
+
+        Each table of ``saved`` gets its copied rows, spatial index entries, columns and
+        registration back; each table of ``absent`` (not stored before) is dropped with its
+        registration; each of ``properties`` is set back (None: removed). The tables get
+        the write stamps of ``stamps`` back (the state they are in again; None: none), or
+        new ones. ``then`` runs in the same transaction (the batch log). Any error leaves
+        the file as it was.
+        """
+        saved, absent = list(saved), list(absent)
+        with _transaction(self.path, what="restauration") as con:
+            for table in saved:
+                _restore_table(con, table)
+            for name in absent:
+                _drop_registered(con, name)
+                con.execute(f"DELETE FROM {_META} WHERE name = ?", (name,))
+            for key, value in (properties or {}).items():
+                if value is None:
+                    con.execute(f"DELETE FROM {_PROPS} WHERE key = ?", (key,))
+                else:
+                    con.execute(f"INSERT OR REPLACE INTO {_PROPS} VALUES (?, ?)", (key, value))
+            if then is not None:
+                then(con)
+            self._bump(con)
+            for name in [*(table["name"] for table in saved), *absent]:
+                if stamps is None or name not in stamps:
+                    _stamp(con, name)
+                elif stamps[name] is None:
+                    con.execute(f"DELETE FROM {_PROPS} WHERE key = ?", (f"{_STAMP}{name}",))
+                else:
+                    con.execute(
+                        f"INSERT OR REPLACE INTO {_PROPS} VALUES (?, ?)",
+                        (f"{_STAMP}{name}", str(stamps[name])),
+                    )
+
+    def drop_copies(self, copies: Iterable[str]) -> None:
+        """Drop copies made by :meth:`copy_table`, with their index entries (missing: skipped)."""
+        with _transaction(self.path, what="copies") as con:
+            for copy in copies:
+                con.execute(f'DROP TABLE IF EXISTS "{copy}"')
+                con.execute(f'DROP TABLE IF EXISTS "{copy}{_INDEX_COPY}"')
 
     def compact(self) -> None:
         """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.
@@ -439,6 +557,7 @@ class Workspace:
                     values,
                 )
             self._bump(con)
+            _stamp(con, name)
 
     @staticmethod
     def _bump(con: sqlite3.Connection) -> None:
@@ -461,8 +580,16 @@ class TableAppender:
     (one row per group), and they are added to the count table once, before the commit.
     """
 
-    def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        name: str,
+        schema: pd.DataFrame,
+        *,
+        constant: Mapping[str, Any] | None = None,
+    ) -> None:
         self.ws, self.name, self.schema = ws, name, schema
+        self.constant = dict(constant or {})
         self.vintage = ""
         self._con: sqlite3.Connection | None = None
         self._triggers: list[tuple[str, str]] = []
@@ -473,6 +600,8 @@ class TableAppender:
         """Insert the rows of ``df`` (its columns must be columns of the table)."""
         if not len(df):
             return
+        if self.constant:
+            df = df.assign(**self.constant)
         con = self._begin()
         sizes = None if self._keys is None else _group_sizes(df, self._keys, table=self.name)
         try:
@@ -761,6 +890,173 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
         raise
     finally:
         con.close()
+
+
+# ------------------------------------------------------------ stamps and table copies
+_STAMP = "written:"  # property key prefix: the version at which a table was last written
+_INDEX_COPY = "__index"  # suffix of the copy of a table's spatial index entries
+_GPKG_TABLES = (  # GeoPackage tables that register a table by its name
+    "gpkg_contents",
+    "gpkg_geometry_columns",
+    "gpkg_ogr_contents",
+    "gpkg_extensions",
+    "gpkg_data_columns",
+    "gpkg_metadata_reference",
+)
+
+
+def _stamp(con: sqlite3.Connection, name: str) -> None:
+    """Record that table ``name`` was written at the current version (:meth:`Workspace.stamps`)."""
+    con.execute(
+        f"INSERT OR REPLACE INTO {_PROPS} (key, value) "
+        f"SELECT ?, value FROM {_PROPS} WHERE key = 'version'",
+        (f"{_STAMP}{name}",),
+    )
+
+
+def _column_types(con: sqlite3.Connection, name: str) -> dict[str, str]:
+    return {str(r[1]): str(r[2]) for r in con.execute(f'PRAGMA table_info("{name}")')}
+
+
+def _column_info(con: sqlite3.Connection, name: str) -> list[list[Any]]:
+    """``[name, declared type, part of the primary key]`` of each column of ``name``."""
+    return [[str(r[1]), str(r[2]), int(r[5])] for r in con.execute(f'PRAGMA table_info("{name}")')]
+
+
+def _exists(con: sqlite3.Connection, name: str) -> bool:
+    return (
+        con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
+
+
+def _row(con: sqlite3.Connection, table: str, name: str) -> dict[str, Any] | None:
+    """The row of a registration table (``table_name`` = ``name``) as a dict, if any."""
+    if not _exists(con, table):
+        return None
+    cursor = con.execute(f"SELECT * FROM {table} WHERE lower(table_name) = lower(?)", (name,))
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def _spatial_index(con: sqlite3.Connection, name: str) -> str | None:
+    """The R-tree table of the GeoPackage layer ``name`` (None: no spatial index)."""
+    geometry = _row(con, "gpkg_geometry_columns", name)
+    if geometry is None:
+        return None
+    index = f"rtree_{name}_{geometry['column_name']}"
+    return index if _exists(con, index) else None
+
+
+def _copy_table(con: sqlite3.Connection, name: str, copy: str) -> dict[str, Any]:
+    """Copy ``name`` as ``copy``, same columns and declared types (:meth:`Workspace.copy_table`)."""
+    columns = _column_info(con, name)
+    if not columns:
+        raise WorkspaceError(f"la table « {name} » est absente du fichier")
+    names = ", ".join(f'"{c}"' for c, _, _ in columns)
+    con.execute(f'DROP TABLE IF EXISTS "{copy}"')
+    con.execute(f'DROP TABLE IF EXISTS "{copy}{_INDEX_COPY}"')
+    definitions = ", ".join(f'"{c}" {t}' for c, t, _ in columns)
+    con.execute(f'CREATE TABLE "{copy}" ({definitions})')
+    con.execute(f'INSERT INTO "{copy}" ({names}) SELECT {names} FROM "{name}"')
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(
+            f'CREATE TABLE "{copy}{_INDEX_COPY}" '
+            "(id INTEGER, minx REAL, maxx REAL, miny REAL, maxy REAL)"
+        )
+        con.execute(
+            f'INSERT INTO "{copy}{_INDEX_COPY}" SELECT id, minx, maxx, miny, maxy FROM "{index}"'
+        )
+    meta = con.execute(
+        f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} WHERE name = ?", (name,)
+    ).fetchone()
+    return {
+        "name": name,
+        "copy": copy,
+        "columns": columns,
+        "index": index is not None,
+        "meta": None if meta is None else list(meta),
+        "contents": _row(con, "gpkg_contents", name),
+        "geometry": _row(con, "gpkg_geometry_columns", name),
+    }
+
+
+def _restore_table(con: sqlite3.Connection, saved: dict[str, Any]) -> None:
+    """Give table ``saved["name"]`` the rows, columns and registration of its copy.
+
+    Runs inside the caller's transaction. The table's triggers (spatial index, GDAL's
+    feature count) are set aside while its rows are replaced, the spatial index entries
+    are copied back rather than computed (SQLite alone cannot read a geometry), then the
+    triggers come back.
+    """
+    name, copy = str(saved["name"]), str(saved["copy"])
+    live = _column_info(con, name)
+    if not live or not _exists(con, copy):
+        missing = name if not live else f"la copie de « {name} »"
+        raise WorkspaceError(f"{missing} absente du fichier : restauration impossible")
+    wanted = {c: t for c, t, _ in saved["columns"]}
+    if [c for c, _, pk in live if pk] != [c for c, _, pk in saved["columns"] if pk]:
+        raise WorkspaceError(f"la clé de « {name} » a changé : restauration impossible")
+    triggers = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (name,)
+    ).fetchall()
+    for trigger, _ in triggers:
+        con.execute(f'DROP TRIGGER "{trigger}"')
+    for column, declared, pk in live:
+        if not pk and wanted.get(column, "").upper() != declared.upper():
+            con.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
+    present = _column_types(con, name)
+    for column, declared, _ in saved["columns"]:
+        if column not in present:
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {declared}')
+    names = ", ".join(f'"{c}"' for c in wanted)
+    con.execute(f'DELETE FROM "{name}"')
+    con.execute(f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{copy}"')
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(f'DELETE FROM "{index}"')
+        if saved["index"]:
+            entries = f'"{copy}{_INDEX_COPY}"'
+            con.execute(f'INSERT INTO "{index}" SELECT id, minx, maxx, miny, maxy FROM {entries}')
+    for _, sql in triggers:
+        con.execute(sql)
+    if _exists(con, "gpkg_ogr_contents"):
+        con.execute(
+            "UPDATE gpkg_ogr_contents SET feature_count = "
+            f'(SELECT count(*) FROM "{name}") WHERE lower(table_name) = lower(?)',
+            (name,),
+        )
+    for table in ("contents", "geometry"):
+        row = saved[table]
+        if row:
+            fields = [k for k in row if k != "table_name"]
+            con.execute(
+                f"UPDATE gpkg_{'contents' if table == 'contents' else 'geometry_columns'} SET "
+                + ", ".join(f'"{k}" = ?' for k in fields)
+                + " WHERE lower(table_name) = lower(?)",
+                (*(row[k] for k in fields), name),
+            )
+    if saved["meta"] is not None:
+        values = dict(zip(_META_COLUMNS, saved["meta"], strict=True))
+        fields = [c for c in _META_COLUMNS if c != "name"]
+        con.execute(
+            f"UPDATE {_META} SET " + ", ".join(f'"{c}" = ?' for c in fields) + " WHERE name = ?",
+            (*(values[c] for c in fields), name),
+        )
+
+
+def _drop_registered(con: sqlite3.Connection, name: str) -> None:
+    """Drop table ``name``, its spatial index and its GeoPackage registration (as GDAL does)."""
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(f'DROP TABLE "{index}"')
+    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for table in _GPKG_TABLES:
+        if _exists(con, table):
+            con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (name,))
 
 
 def _appendable(df: pd.DataFrame) -> bool:
