@@ -32,6 +32,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.travel",
         "territory.grid",
         "territory.store",
+        "territory.batches",
         "territory.territories",
     ),
     ("territory.privacy",),

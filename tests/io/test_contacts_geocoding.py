@@ -16,7 +16,7 @@ from samples import multipart_form as _form
 from territory import Settings
 from territory.ingest import import_file
 from territory.io.geocoding import BAN_CSV_URL
-from territory.privacy.raw import STORED_COLUMNS
+from territory.privacy.raw import BATCH_COLUMN, STORED_COLUMNS
 from territory.store import Workspace
 
 
@@ -52,7 +52,7 @@ def test_contacts_given_by_address_are_geocoded_then_anonymised(
     assert ws.layers()["contacts"].count == before + 2
     # the address is only in the request, never stored; the unplaced row waits beside the file
     stored = ws.query("SELECT * FROM contacts ORDER BY rowid DESC LIMIT 2")
-    assert set(stored.columns) - {"fid"} == set(STORED_COLUMNS)
+    assert set(stored.columns) - {"fid"} == {*STORED_COLUMNS, BATCH_COLUMN}
     assert not stored.astype(str).apply(lambda c: c.str.contains("Mairie")).any(axis=None)
     assert stored["cell"].str.startswith("CRS3035RES200m").all()
     waiting = pd.read_csv(tmp_path / "contacts.a_geocoder.csv", sep=";", encoding="utf-8-sig")

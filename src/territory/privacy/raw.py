@@ -3,11 +3,12 @@
 The ``contacts`` table holds pseudonymised person-level rows (see ``privacy.md``), and
 its count table (``territory_counts_contacts``) their raw counts per cell and commune.
 Every SQL query on them, every read of their rows or counts, the purge, the one contact
-writer (:func:`contact_writer`, :func:`append_contacts`) and the one delete
-(:func:`delete_contacts`) live here, so that an audit of what can leave the store reads
-one module. What this module returns is **raw**: it is handed to
+writer (:func:`contact_writer`, :func:`append_contacts`) and the deletes
+(:func:`delete_contacts`, :func:`delete_batches`) live here, so that an audit of what can
+leave the store reads one module. What this module returns is **raw**: it is handed to
 :mod:`territory.privacy.protect` (directly, or through :mod:`territory.privacy.published`)
-and never shown.
+and never shown. Each stored contact carries the id of its import batch
+(:data:`BATCH_COLUMN`, see :mod:`territory.batches`; NULL: stored before batches).
 
 Examples
 --------
@@ -34,13 +35,19 @@ import calendar
 import contextlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from territory import batches
 from territory._errors import ValidationError
 from territory.store import TableAppender, Workspace
 
+if TYPE_CHECKING:
+    import sqlite3
+
 __all__ = [
+    "BATCH_COLUMN",
     "CONTACTS",
     "PART_SQL",
     "STORED_COLUMNS",
@@ -50,14 +57,17 @@ __all__ = [
     "count_by_cell",
     "counts_per_commune",
     "date_span",
+    "delete_batches",
     "delete_contacts",
     "has_contacts",
+    "has_rows_before_batches",
     "latest_date",
     "people_per_month",
     "profile_counts",
     "purge",
     "recode_communes",
     "retention_cutoff",
+    "stored_batches",
     "stored_fingerprints",
     "window_cell_counts",
 ]
@@ -77,6 +87,8 @@ STORED_COLUMNS = [
     "fingerprint",
 ]
 """The columns of a stored contact (no location finer than the 200 m cell, no free text)."""
+BATCH_COLUMN = "lot"
+"""Stored beside :data:`STORED_COLUMNS` by the writer: the id of the row's import batch."""
 PART_SQL = {
     "periode": "substr(date, 1, 4) || '-T' || ((CAST(substr(date, 6, 2) AS INTEGER) + 2) / 3)",
     "statut": "statut",
@@ -86,7 +98,10 @@ PART_SQL = {
 """SQL of the part of each contact for each filter of the density map."""
 
 _SCHEMA = pd.DataFrame(
-    {c: pd.Series(dtype="int64" if c == "hour" else "str") for c in STORED_COLUMNS}
+    {
+        c: pd.Series(dtype="int64" if c in ("hour", BATCH_COLUMN) else "str")
+        for c in [*STORED_COLUMNS, BATCH_COLUMN]
+    }
 )
 _BOUND_AT_ONCE = 900  # SQL parameters per statement (SQLite allows 999 at least)
 
@@ -240,29 +255,44 @@ def stored_fingerprints(ws: Workspace) -> pd.Index:
 
 @contextlib.contextmanager
 def contact_writer(
-    ws: Workspace, *, source: str, licence: str, vintage: str = ""
+    ws: Workspace, *, source: str, licence: str, vintage: str = "", lot: int | None = None
 ) -> Iterator[TableAppender]:
     """The one way contacts are written: append anonymised rows in one transaction.
 
     Yields the appender of :meth:`territory.store.Workspace.appending` on the contact
-    table (created with :data:`STORED_COLUMNS` when missing): ``append`` rows of those
-    columns chunk by chunk, ``discard`` what was appended, set ``vintage``; everything is
-    committed when the block ends, or nothing if it raises.
+    table (created with :data:`STORED_COLUMNS` and :data:`BATCH_COLUMN` when missing):
+    ``append`` rows of :data:`STORED_COLUMNS` chunk by chunk (each gets ``lot``, the id
+    of the import batch; None only outside any batch), ``discard`` what was appended, set
+    ``vintage``; everything is committed when the block ends, or nothing if it raises. A
+    table stored before batches gets the column first (its rows: NULL).
     """
+    if has_contacts(ws):
+        ws.add_column(CONTACTS, BATCH_COLUMN, "INTEGER")
     with ws.appending(
-        CONTACTS, schema=_SCHEMA, source=source, vintage=vintage, licence=licence
+        CONTACTS,
+        schema=_SCHEMA,
+        source=source,
+        vintage=vintage,
+        licence=licence,
+        constant={BATCH_COLUMN: lot},
     ) as table:
         yield table
 
 
 def append_contacts(
-    ws: Workspace, rows: pd.DataFrame, *, source: str, vintage: str, licence: str
+    ws: Workspace,
+    rows: pd.DataFrame,
+    *,
+    source: str,
+    vintage: str,
+    licence: str,
+    lot: int | None = None,
 ) -> int:
-    """Append anonymised contact rows (columns :data:`STORED_COLUMNS`); returns how many."""
+    """Append anonymised contact rows (:data:`STORED_COLUMNS`) of batch ``lot``; how many."""
     missing = [c for c in STORED_COLUMNS if c not in rows]
     if missing:
         raise ValidationError(f"contacts sans colonne(s) : {', '.join(missing)}")
-    with contact_writer(ws, source=source, vintage=vintage, licence=licence) as table:
+    with contact_writer(ws, source=source, vintage=vintage, licence=licence, lot=lot) as table:
         table.append(rows[STORED_COLUMNS].astype({"hour": "int64"}).reset_index(drop=True))
     return len(rows)
 
@@ -279,6 +309,80 @@ def delete_contacts(ws: Workspace, fingerprints: Iterable[str]) -> int:
     return deleted
 
 
+def stored_batches(ws: Workspace, fingerprints: Iterable[str]) -> tuple[set[int], list[str]]:
+    """Batches holding contacts with these fingerprints, and those stored before batches.
+
+    Returns the batch ids, and the fingerprints found on rows without one (stored before
+    batches existed): together, what :func:`delete_batches` deletes to replace them.
+    """
+    if not has_contacts(ws):
+        return set(), []
+    prints = list(dict.fromkeys(fingerprints))
+    lot = BATCH_COLUMN if _has_batch_column(ws) else "NULL"
+    lots: set[int] = set()
+    before: list[str] = []
+    for start in range(0, len(prints), _BOUND_AT_ONCE):
+        part = tuple(prints[start : start + _BOUND_AT_ONCE])
+        found = ws.query(
+            f"SELECT {lot} AS lot, fingerprint FROM {CONTACTS} "
+            f"WHERE fingerprint IN ({','.join('?' * len(part))})",
+            part,
+        )
+        held = found["lot"].notna()
+        lots.update(int(v) for v in found.loc[held, "lot"])
+        before += [str(f) for f in found.loc[~held, "fingerprint"]]
+    return lots, before
+
+
+def has_rows_before_batches(ws: Workspace) -> bool:
+    """Whether some stored contacts have no batch id (imported before batches existed)."""
+    if not has_contacts(ws):
+        return False
+    if not _has_batch_column(ws):
+        return not ws.query(f"SELECT 1 FROM {CONTACTS} LIMIT 1").empty
+    return not ws.query(f"SELECT 1 FROM {CONTACTS} WHERE {BATCH_COLUMN} IS NULL LIMIT 1").empty
+
+
+def delete_batches(
+    ws: Workspace,
+    lots: Collection[int],
+    *,
+    before_batches: Collection[str] = (),
+    then: Callable[[sqlite3.Connection, int], None] | None = None,
+) -> int:
+    """Delete whole batches of contacts in one transaction, then compact the file.
+
+    Deletes the contacts of the batches ``lots`` and the contacts stored before batches
+    whose fingerprint is in ``before_batches``; ``then`` runs in the same transaction
+    with the number deleted (the batch log records the undo): if it fails, nothing is
+    deleted. Nothing of the deleted rows stays in the file (``secure_delete``, then
+    :meth:`~territory.store.Workspace.compact`). Returns the number deleted.
+    """
+    where: list[str] = []
+    params: list[object] = []
+    if has_contacts(ws) and lots and _has_batch_column(ws):
+        where.append(f"{BATCH_COLUMN} IN ({','.join('?' * len(lots))})")
+        params += [int(v) for v in lots]
+    if has_contacts(ws) and before_batches:
+        held = f"{BATCH_COLUMN} IS NULL AND " if _has_batch_column(ws) else ""
+        where.append(f"({held}fingerprint IN ({','.join('?' * len(before_batches))}))")
+        params += list(before_batches)
+    if not where:
+        with ws.transaction(what=CONTACTS) as con:
+            if then is not None:
+                then(con, 0)
+        return 0
+    deleted = ws.delete_rows(CONTACTS, " OR ".join(where), tuple(params), then=then)
+    if deleted:
+        ws.compact()
+    return deleted
+
+
+def _has_batch_column(ws: Workspace) -> bool:
+    columns = ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"]
+    return BATCH_COLUMN in set(columns)
+
+
 def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | None]) -> None:
     """Rewrite the commune of every stored contact as ``recode`` says (COG translation).
 
@@ -293,6 +397,8 @@ def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | Non
         return
     info = ws.layers()[CONTACTS]
     rows["commune"] = translated.astype(object).where(translated.notna(), None)
+    if BATCH_COLUMN in rows:  # read as float beside NULLs: written back as integers
+        rows[BATCH_COLUMN] = rows[BATCH_COLUMN].astype("Int64")
     ws.write_table(CONTACTS, rows, source=info.source, vintage=info.vintage, licence=info.licence)
     ws.compact()  # the rewritten table's old pages, freed by GDAL, leave the file
 
@@ -309,18 +415,26 @@ def retention_cutoff(today: date, months: int) -> date:
     return date(year, month + 1, day)
 
 
-def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
+def purge(ws: Workspace, *, older_than_months: int, today: date, author: str | None = None) -> int:
     """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
 
     Returns the number of contacts deleted (0 when the workspace holds none).
     Contacts dated exactly on the cutoff day are kept. Nothing of the deleted rows stays
     in the file: the store overwrites deleted content (``secure_delete``) and the file is
     then rebuilt without its free pages (:meth:`~territory.store.Workspace.compact`).
+    Every purge is logged with the batches (:func:`territory.batches.log_purge`, in the
+    same transaction): when, by whom, how many rows and the cutoff's month, nothing else.
     """
     cutoff = retention_cutoff(today, older_than_months)
+
+    def log(con: sqlite3.Connection, deleted: int) -> None:
+        batches.log_purge(con, deleted=deleted, cutoff=cutoff.isoformat()[:7], author=author)
+
     if not has_contacts(ws):
+        with ws.transaction(what=CONTACTS) as con:
+            log(con, 0)
         return 0
-    deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),))
+    deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),), then=log)
     if deleted:
         ws.compact()
     return deleted
