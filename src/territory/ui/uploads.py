@@ -22,6 +22,7 @@ from territory.io.report import ImportReport
 from territory.store import Workspace
 
 __all__ = [
+    "APP_AUTHOR",
     "IMPORT_LABELS",
     "ContactsImport",
     "import_contacts_upload",
@@ -44,6 +45,8 @@ IMPORT_LABELS = {
     "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
 }
 """French label of each import kind, in the order of the form."""
+APP_AUTHOR = "application"
+"""The author the app records in the batch log (it has no user accounts)."""
 
 
 def import_label(kind: str) -> str:
@@ -104,6 +107,7 @@ def import_upload(
             vintage=vintage.strip(),
             licence=licence.strip(),
             crs=(crs or "").strip() or None,
+            author=APP_AUTHOR,
         )
 
 
@@ -141,7 +145,9 @@ def import_contacts_upload(
     before it is deleted (see :class:`ContactsImport`).
     """
     with _uploaded(filename, data) as path:
-        report = import_file(ws, "contacts", path, settings=settings, mapping=mapping)
+        report = import_file(
+            ws, "contacts", path, settings=settings, mapping=mapping, author=APP_AUTHOR
+        )
         side = side_file_paths(path)
 
         def read(target: Path | None) -> bytes | None:
@@ -172,6 +178,8 @@ def show_import_report(report: ImportReport) -> None:
     """The import report in French: counts as metrics, refusals in a table, fixes, notes."""
     label = IMPORT_LABELS.get(report.kind, report.kind)
     message = f"Import terminé : {report.source} ({label})."
+    if report.batch is not None:
+        message += f" Lot n° {report.batch} : il s'annule plus bas, dans « Lots d'import »."
     if report.refused:
         st.warning(f"{message} {report.refused} ligne(s) refusée(s) : voir le détail.")
     else:
