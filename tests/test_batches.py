@@ -304,6 +304,18 @@ def test_undoing_the_first_import_of_a_layer_removes_it(
     assert again.accepted == ws.layers()["qpv"].count > 0
 
 
+def test_only_the_tables_an_import_wrote_are_its_to_put_back(
+    tmp_path: Path, sources, settings: Settings
+) -> None:
+    """The density grid rewrites the communes only when they are there."""
+    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
+    density = import_file(ws, "density", sources.density, settings=settings)
+    assert log.get_batch(ws, density.batch or 0).tables() == ["density_classes"]
+    import_file(ws, "communes", sources.communes, settings=settings)
+    undo_batch(ws, density.batch or 0)  # the communes imported since are not in the way
+    assert not ws.has("density_classes") and ws.has("communes")
+
+
 def test_a_layer_changed_since_its_import_is_not_undone(
     tmp_path: Path, sources, settings: Settings
 ) -> None:

@@ -228,26 +228,34 @@ def begin(
 def finish(ws: Workspace, batch: Batch, *, counts: Mapping[str, Any], blocked: str = "") -> Batch:
     """Close a batch that succeeded: its counts, state ``active``, the older copies dropped.
 
-    For a layer batch, the state of each table written is noted (its write stamp), and
-    the copies kept by earlier batches of the same tables are dropped: one previous state
-    per table is kept. A table the import changed without declaring it (the contacts
-    moved to their current commune by a COG table, for instance) makes the batch one
-    that cannot be undone, with ``blocked`` saying why.
+    For a layer batch, the state of each table written is noted (its write stamp), the
+    copies of the tables it did not write after all are dropped, and so are the copies kept
+    by earlier batches of the tables it wrote: one previous state per table is kept. A
+    table the import changed without declaring it (the contacts moved to their current
+    commune by a COG table, for instance) makes the batch one that cannot be undone, with
+    ``blocked`` saying why.
     """
     backup = batch.backup
     if backup is not None:
         stamps = ws.stamps()
-        written = set(batch.tables())
-        others = sorted(
-            t for t, v in stamps.items() if v != backup["before"].get(t) and t not in written
-        )
+        changed = {t for t, v in stamps.items() if v != backup["before"].get(t)}
+        declared = set(batch.tables())
+        others = sorted(changed - declared)
         if others and not blocked:
             blocked = (
                 "cet import a aussi modifié "
                 + ", ".join(_TABLE_LABELS.get(t, f"« {t} »") for t in others)
                 + " : il ne peut pas être annulé"
             )
-        backup = {**backup, "after": {t: stamps.get(t) for t in written}}
+        # a table the import did not write after all is not its to put back
+        written = changed & declared
+        ws.drop_copies(t["copy"] for t in backup["tables"] if t["name"] not in written)
+        backup = {
+            **backup,
+            "tables": [t for t in backup["tables"] if t["name"] in written],
+            "absent": [t for t in backup["absent"] if t in written],
+            "after": {t: stamps.get(t) for t in written},
+        }
         ws.drop_copies(
             t["copy"]
             for b in list_batches(ws)
