@@ -31,6 +31,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.hours",
         "territory.travel",
         "territory.grid",
+        "territory._gpkg",
         "territory.store",
         "territory.batches",
         "territory.territories",

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from territory import _gpkg
 from territory._errors import WorkspaceError
 from territory.crs import STORAGE_CRS
 
@@ -409,7 +410,7 @@ class Workspace:
         """
         self._require(name)
         with _transaction(self.path, what=name) as con:
-            if column in _column_types(con, name):
+            if column in _gpkg.column_types(con, name):
                 return False
             con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
             self._bump(con)
@@ -427,7 +428,11 @@ class Workspace:
         if not self.has(name):
             return None
         with _transaction(self.path, what=name) as con:
-            return _copy_table(con, name, copy)
+            saved = _gpkg.copy_table(con, name, copy)
+            meta = con.execute(
+                f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} WHERE name = ?", (name,)
+            ).fetchone()
+        return {**saved, "meta": None if meta is None else list(meta)}
 
     def restore_tables(
         self,
@@ -450,9 +455,16 @@ class Workspace:
         saved, absent = list(saved), list(absent)
         with _transaction(self.path, what="restauration") as con:
             for table in saved:
-                _restore_table(con, table)
+                _gpkg.restore_table(con, table)
+                if table["meta"] is not None:  # its source, vintage, count, update time
+                    values = dict(zip(_META_COLUMNS, table["meta"], strict=True))
+                    name = values.pop("name")
+                    assignments = ", ".join(f"{c} = ?" for c in values)
+                    con.execute(
+                        f"UPDATE {_META} SET {assignments} WHERE name = ?", (*values.values(), name)
+                    )
             for name in absent:
-                _drop_registered(con, name)
+                _gpkg.drop_registered(con, name)
                 con.execute(f"DELETE FROM {_META} WHERE name = ?", (name,))
             for key, value in (properties or {}).items():
                 if value is None:
@@ -478,7 +490,7 @@ class Workspace:
         with _transaction(self.path, what="copies") as con:
             for copy in copies:
                 con.execute(f'DROP TABLE IF EXISTS "{copy}"')
-                con.execute(f'DROP TABLE IF EXISTS "{copy}{_INDEX_COPY}"')
+                con.execute(f'DROP TABLE IF EXISTS "{copy}{_gpkg.INDEX_COPY}"')
 
     def compact(self) -> None:
         """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.
@@ -894,15 +906,6 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
 
 # ------------------------------------------------------------ stamps and table copies
 _STAMP = "written:"  # property key prefix: the version at which a table was last written
-_INDEX_COPY = "__index"  # suffix of the copy of a table's spatial index entries
-_GPKG_TABLES = (  # GeoPackage tables that register a table by its name
-    "gpkg_contents",
-    "gpkg_geometry_columns",
-    "gpkg_ogr_contents",
-    "gpkg_extensions",
-    "gpkg_data_columns",
-    "gpkg_metadata_reference",
-)
 
 
 def _stamp(con: sqlite3.Connection, name: str) -> None:
@@ -912,151 +915,6 @@ def _stamp(con: sqlite3.Connection, name: str) -> None:
         f"SELECT ?, value FROM {_PROPS} WHERE key = 'version'",
         (f"{_STAMP}{name}",),
     )
-
-
-def _column_types(con: sqlite3.Connection, name: str) -> dict[str, str]:
-    return {str(r[1]): str(r[2]) for r in con.execute(f'PRAGMA table_info("{name}")')}
-
-
-def _column_info(con: sqlite3.Connection, name: str) -> list[list[Any]]:
-    """``[name, declared type, part of the primary key]`` of each column of ``name``."""
-    return [[str(r[1]), str(r[2]), int(r[5])] for r in con.execute(f'PRAGMA table_info("{name}")')]
-
-
-def _exists(con: sqlite3.Connection, name: str) -> bool:
-    return (
-        con.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        is not None
-    )
-
-
-def _row(con: sqlite3.Connection, table: str, name: str) -> dict[str, Any] | None:
-    """The row of a registration table (``table_name`` = ``name``) as a dict, if any."""
-    if not _exists(con, table):
-        return None
-    cursor = con.execute(f"SELECT * FROM {table} WHERE lower(table_name) = lower(?)", (name,))
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
-def _spatial_index(con: sqlite3.Connection, name: str) -> str | None:
-    """The R-tree table of the GeoPackage layer ``name`` (None: no spatial index)."""
-    geometry = _row(con, "gpkg_geometry_columns", name)
-    if geometry is None:
-        return None
-    index = f"rtree_{name}_{geometry['column_name']}"
-    return index if _exists(con, index) else None
-
-
-def _copy_table(con: sqlite3.Connection, name: str, copy: str) -> dict[str, Any]:
-    """Copy ``name`` as ``copy``, same columns and declared types (:meth:`Workspace.copy_table`)."""
-    columns = _column_info(con, name)
-    if not columns:
-        raise WorkspaceError(f"la table « {name} » est absente du fichier")
-    names = ", ".join(f'"{c}"' for c, _, _ in columns)
-    con.execute(f'DROP TABLE IF EXISTS "{copy}"')
-    con.execute(f'DROP TABLE IF EXISTS "{copy}{_INDEX_COPY}"')
-    definitions = ", ".join(f'"{c}" {t}' for c, t, _ in columns)
-    con.execute(f'CREATE TABLE "{copy}" ({definitions})')
-    con.execute(f'INSERT INTO "{copy}" ({names}) SELECT {names} FROM "{name}"')
-    index = _spatial_index(con, name)
-    if index is not None:
-        con.execute(
-            f'CREATE TABLE "{copy}{_INDEX_COPY}" '
-            "(id INTEGER, minx REAL, maxx REAL, miny REAL, maxy REAL)"
-        )
-        con.execute(
-            f'INSERT INTO "{copy}{_INDEX_COPY}" SELECT id, minx, maxx, miny, maxy FROM "{index}"'
-        )
-    meta = con.execute(
-        f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} WHERE name = ?", (name,)
-    ).fetchone()
-    return {
-        "name": name,
-        "copy": copy,
-        "columns": columns,
-        "index": index is not None,
-        "meta": None if meta is None else list(meta),
-        "contents": _row(con, "gpkg_contents", name),
-        "geometry": _row(con, "gpkg_geometry_columns", name),
-    }
-
-
-def _restore_table(con: sqlite3.Connection, saved: dict[str, Any]) -> None:
-    """Give table ``saved["name"]`` the rows, columns and registration of its copy.
-
-    Runs inside the caller's transaction. The table's triggers (spatial index, GDAL's
-    feature count) are set aside while its rows are replaced, the spatial index entries
-    are copied back rather than computed (SQLite alone cannot read a geometry), then the
-    triggers come back.
-    """
-    name, copy = str(saved["name"]), str(saved["copy"])
-    live = _column_info(con, name)
-    if not live or not _exists(con, copy):
-        missing = name if not live else f"la copie de « {name} »"
-        raise WorkspaceError(f"{missing} absente du fichier : restauration impossible")
-    wanted = {c: t for c, t, _ in saved["columns"]}
-    if [c for c, _, pk in live if pk] != [c for c, _, pk in saved["columns"] if pk]:
-        raise WorkspaceError(f"la clé de « {name} » a changé : restauration impossible")
-    triggers = con.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (name,)
-    ).fetchall()
-    for trigger, _ in triggers:
-        con.execute(f'DROP TRIGGER "{trigger}"')
-    for column, declared, pk in live:
-        if not pk and wanted.get(column, "").upper() != declared.upper():
-            con.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
-    present = _column_types(con, name)
-    for column, declared, _ in saved["columns"]:
-        if column not in present:
-            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {declared}')
-    names = ", ".join(f'"{c}"' for c in wanted)
-    con.execute(f'DELETE FROM "{name}"')
-    con.execute(f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{copy}"')
-    index = _spatial_index(con, name)
-    if index is not None:
-        con.execute(f'DELETE FROM "{index}"')
-        if saved["index"]:
-            entries = f'"{copy}{_INDEX_COPY}"'
-            con.execute(f'INSERT INTO "{index}" SELECT id, minx, maxx, miny, maxy FROM {entries}')
-    for _, sql in triggers:
-        con.execute(sql)
-    if _exists(con, "gpkg_ogr_contents"):
-        con.execute(
-            "UPDATE gpkg_ogr_contents SET feature_count = "
-            f'(SELECT count(*) FROM "{name}") WHERE lower(table_name) = lower(?)',
-            (name,),
-        )
-    for table in ("contents", "geometry"):
-        row = saved[table]
-        if row:
-            fields = [k for k in row if k != "table_name"]
-            con.execute(
-                f"UPDATE gpkg_{'contents' if table == 'contents' else 'geometry_columns'} SET "
-                + ", ".join(f'"{k}" = ?' for k in fields)
-                + " WHERE lower(table_name) = lower(?)",
-                (*(row[k] for k in fields), name),
-            )
-    if saved["meta"] is not None:
-        values = dict(zip(_META_COLUMNS, saved["meta"], strict=True))
-        fields = [c for c in _META_COLUMNS if c != "name"]
-        con.execute(
-            f"UPDATE {_META} SET " + ", ".join(f'"{c}" = ?' for c in fields) + " WHERE name = ?",
-            (*(values[c] for c in fields), name),
-        )
-
-
-def _drop_registered(con: sqlite3.Connection, name: str) -> None:
-    """Drop table ``name``, its spatial index and its GeoPackage registration (as GDAL does)."""
-    index = _spatial_index(con, name)
-    if index is not None:
-        con.execute(f'DROP TABLE "{index}"')
-    con.execute(f'DROP TABLE IF EXISTS "{name}"')
-    for table in _GPKG_TABLES:
-        if _exists(con, table):
-            con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (name,))
 
 
 def _appendable(df: pd.DataFrame) -> bool:
