@@ -3,7 +3,13 @@
 import streamlit as st
 
 from territory.ui.common import demo_banner, show_flash, workspace_or_stop
-from territory.ui.donnees import fetch_form, import_form, share_section, territories_section
+from territory.ui.donnees import (
+    batches_section,
+    fetch_form,
+    import_form,
+    share_section,
+    territories_section,
+)
 from territory.ui.loaders import cached_info, settings
 from territory.views import layers_table
 
@@ -18,6 +24,13 @@ layers_box = st.container()  # filled at the end: an import below changes the la
 st.subheader("Importer un fichier")
 import_form(ws, settings=settings())
 fetch_form(ws, settings=settings())
+
+st.subheader("Lots d'import")
+st.caption(
+    "Chaque import, retour de tournée, purge et annulation, du plus récent au plus ancien "
+    "(heure de Paris). Annuler un lot efface ses contacts, ou remet les couches comme avant lui."
+)
+batches_section(ws)
 
 st.subheader("Territoires du programme")
 st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")

@@ -52,6 +52,7 @@ from typing import Any
 
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
+from bench import privacy as bench_privacy
 from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from bench._common import in_subprocess as _in_subprocess
 from bench._common import machine
@@ -443,6 +444,7 @@ def run(
         "quick": quick,
         "territories": {},
         "priorities": {},
+        "privacy": {},
     }
     with tempfile.TemporaryDirectory(prefix="territory-bench-") as tmp:
         for scale in scales:
@@ -462,6 +464,11 @@ def run(
             )
             results["territories"][scale] = {"build_s": build, **figures}
             say(f"Indicateurs et classement « {scale} »…")
+            if scale in ("demo", "departement"):
+                say(f"Protection des contacts « {scale} », contre l'arbre d'avant…")
+                results["privacy"][scale] = bench_privacy.privacy_benchmark(
+                    path, secret=settings.secret_path, repeats=1 if quick else 3
+                )
             results["priorities"][scale] = bench_priorities.priorities_benchmark(
                 settings=settings,
                 workspace=path,
@@ -627,6 +634,8 @@ def table(results: dict[str, Any]) -> str:
     if results.get("priorities"):
         for scale, figures in results["priorities"].items():
             lines += ["", f"[{scale}] " + bench_priorities.table(figures)]
+    for scale, figures in results.get("privacy", {}).items():
+        lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
     return "\n".join(lines)

@@ -72,14 +72,18 @@ def privacy_benchmark(
     out: dict[str, Any] = {"contacts": _count(workspace), "zones": len(codes)}
     trees = {"ours": checkout / "src"}
     with tempfile.TemporaryDirectory(prefix="territory-bench-previous-") as tmp:
+        before = Path(tmp) / "tree"
         if previous is not None:
-            before = Path(tmp) / "tree"
-            subprocess.run(
+            added = subprocess.run(
                 ["git", "-C", str(checkout), "worktree", "add", "--detach", str(before), previous],
-                check=True,
+                check=False,
                 capture_output=True,
             )
-            trees["previous"] = before / "src"
+            if added.returncode == 0:
+                trees["previous"] = before / "src"
+            else:  # a shallow clone, or no git: ours only
+                out["previous_missing"] = previous
+                previous = None
         try:
             for name, src in trees.items():
                 runs = [
@@ -105,6 +109,20 @@ def privacy_benchmark(
         out["when_ratio"] = out["previous_when_next_s"] / out["ours_when_next_s"]
     out["when_met"] = out["ours_when_next_s"] <= WHEN_BUDGET_S
     return out
+
+
+def table(figures: dict[str, Any]) -> str:
+    """A short French summary of :func:`privacy_benchmark`."""
+    lines = [f"Protection des contacts ({figures['contacts']:,} contacts, nous / arbre d'avant)"]
+    for key, label in (
+        ("density_by_s", "densité filtrée, à froid (s)"),
+        ("when_first_s", "« quand », première zone (s)"),
+        ("when_next_s", "« quand », zones suivantes (s)"),
+    ):
+        before = figures.get(f"previous_{key}")
+        shown = "—" if before is None else f"{before:.2f}"
+        lines.append(f"  {label} : {figures[f'ours_{key}']:.2f} / {shown}")
+    return "\n".join(lines)
 
 
 def _probe(src: Path, workspace: Path, secret: Path, codes: list[str], *, copy: Path) -> Any:

@@ -378,3 +378,53 @@ def test_debug_comes_from_the_settings(
         main(args)
     monkeypatch.setenv("TERRITORY_DEBUG", "0")  # a flag: "0" is off
     assert main(args) == 2
+
+
+def test_batches_list_and_undo(tmp_path: Path) -> None:
+    from samples import ROWS, write
+
+    ws, env = contacts_workspace(tmp_path)
+    source = write(tmp_path / "equipe.csv", ROWS)
+    imported = run_env(env, "import", "contacts", source, "--workspace", ws, "--auteur", "camille")
+    assert imported.returncode == 0, imported.stderr
+    assert "lot n° 1" in imported.stdout
+    listed = run_env(env, "batches", "list", "--workspace", ws)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["Lot", "Type", "Auteur", "Date", "Fichier", "Comptes", "État"]
+    assert row.split()[:3] == ["1", "contacts", "camille"] and "equipe.csv" in row
+    assert "8 lue(s), 5 acceptée(s)" in row and row.endswith("actif")
+
+    undone = run_env(env, "batches", "undo", "1", "--workspace", ws)
+    assert undone.returncode == 0, undone.stderr
+    assert undone.stdout.strip() == "Lot 1 annulé (annulation n° 2) : lot 1 — 5 ligne(s) effacée(s)"
+    data = json.loads(run_env(env, "batches", "list", "--workspace", ws, "--json").stdout)
+    assert [(b["id"], b["kind"], b["state"]) for b in data] == [
+        (1, "contacts", "undone"),
+        (2, "undo", "done"),
+    ]
+    info = json.loads(run_env(env, "info", "--workspace", ws, "--json").stdout)
+    assert info["layers"]["density"]["count"] == 0  # no contact left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("undo", "42"), "lot 42 inconnu"),
+        (("undo", "1"), "lot 1 : déjà annulé"),
+        (("undo", "deux"), "invalid int value"),
+    ],
+)
+def test_batches_undo_errors_are_one_line_with_exit_code_2(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    from samples import ROWS, write
+
+    ws, env = contacts_workspace(tmp_path)
+    run_env(env, "import", "contacts", write(tmp_path / "c.csv", ROWS), "--workspace", ws)
+    assert run_env(env, "batches", "undo", "1", "--workspace", ws).returncode == 0
+    result = run_env(env, "batches", *args, "--workspace", ws)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr
+    if message != "invalid int value":  # argparse's own usage lines
+        assert result.stderr.count("\n") == 1

@@ -224,3 +224,54 @@ def test_counted_columns_must_hold_text(ws: Workspace) -> None:
         )
     assert ws.layers()["contacts"].count == 1
     assert_counts_kept(ws)
+
+
+def test_a_table_copy_puts_back_rows_columns_index_and_registration(ws: Workspace) -> None:
+    points = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c"], "n": [1, 2, 3]},
+        geometry=[shapely.Point(2.0, 46.0), shapely.Point(3.0, 47.0), shapely.Point(4.0, 48.0)],
+        crs=4326,
+    )
+    ws.write_layer("points", points, source="a.csv", vintage="2025")
+    before, meta, stamp = ws.read_layer("points"), ws.layers()["points"], ws.stamps()["points"]
+    saved = ws.copy_table("points", "copie_points")
+    assert saved is not None and ws.copy_table("absente", "copie") is None
+    other = gpd.GeoDataFrame(
+        {"code": ["z"], "extra": [1.5]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326
+    )
+    ws.write_layer("points", other, source="b.csv", vintage="2026")  # other columns, geometry
+    assert ws.stamps()["points"] > stamp
+
+    ws.restore_tables([saved], stamps={"points": stamp})
+
+    pd.testing.assert_frame_equal(ws.read_layer("points"), before)
+    assert ws.layers()["points"] == meta and ws.stamps()["points"] == stamp
+    info = pyogrio.read_info(ws.path, layer="points")
+    assert (info["features"], info["geometry_type"]) == (3, "Point")
+    assert info["fields"].tolist() == ["code", "n"]
+    assert len(pyogrio.read_dataframe(ws.path, layer="points", bbox=(2.5, 46.5, 3.5, 47.5))) == 1
+    ws.drop_copies(["copie_points"])
+    assert ws.query("SELECT name FROM sqlite_master WHERE name LIKE 'copie%'").empty
+
+
+def test_a_failed_restore_leaves_the_file_as_it_was(ws: Workspace) -> None:
+    ws.write_table("t", pd.DataFrame({"a": [1, 2]}), source="x", vintage="")
+    saved = ws.copy_table("t", "copie_t")
+    assert saved is not None
+    ws.write_table("t", pd.DataFrame({"a": [3]}), source="y", vintage="")
+    version = ws.version
+
+    def fails(con: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disque plein")
+
+    with pytest.raises(WorkspaceError, match="disque plein"):
+        ws.restore_tables([saved], properties={"name": "Autre"}, then=fails)
+    assert ws.read_table("t")["a"].tolist() == [3]
+    assert (ws.name, ws.version, ws.layers()["t"].source) == ("Essai", version, "y")
+
+
+def test_a_column_is_added_to_an_older_table_once(ws: Workspace) -> None:
+    ws.write_table("t", pd.DataFrame({"a": [1]}), source="x", vintage="")
+    assert ws.add_column("t", "lot", "INTEGER") is True
+    assert ws.add_column("t", "lot", "INTEGER") is False
+    assert ws.read_table("t")["lot"].isna().all()

@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         "géocodées sur place ou restent « à géocoder »",
     )
     imp.add_argument("--json", action="store_true", help="rapport en JSON")
+    _author_arg(imp)
     imp.set_defaults(func=_import)
 
     export = sub.add_parser(
@@ -231,7 +232,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="AAAA-MM-JJ",
         help="date de référence (défaut : aujourd'hui)",
     )
+    _author_arg(purge)
     purge.set_defaults(func=_purge)
+
+    lots = sub.add_parser(
+        "batches", help="lots d'import (imports, retours, purges) : les lister, en annuler un"
+    )
+    lot_actions = lots.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lot_list = lot_actions.add_parser("list", help="lister les lots, du plus ancien au plus récent")
+    _optional_workspace_arg(lot_list)
+    lot_list.add_argument("--json", action="store_true", help="sortie JSON")
+    lot_list.set_defaults(func=_batches_list)
+    lot_undo = lot_actions.add_parser(
+        "undo",
+        help="annuler un lot : ses contacts effacés, ou les couches remises comme avant lui",
+    )
+    lot_undo.add_argument("batch", type=int, metavar="ID", help="numéro du lot (batches list)")
+    _optional_workspace_arg(lot_undo)
+    _author_arg(lot_undo)
+    lot_undo.set_defaults(func=_batches_undo)
 
     prio = sub.add_parser("priorities", help="classer les zones par priorité, avec les raisons")
     _workspace_arg(prio)
@@ -322,6 +341,23 @@ def _workspace_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _optional_workspace_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="CHEMIN",
+        help="fichier de l'espace de travail (.gpkg ; défaut : TERRITORY_WORKSPACE)",
+    )
+
+
+def _author_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--auteur",
+        metavar="NOM",
+        help="auteur inscrit au journal des lots (défaut : l'utilisateur du système)",
+    )
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from territory.demo import build_demo_workspace
     from territory.store import Workspace
@@ -390,6 +426,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             mapping=mapping,
             geocode_online=args.geocode_online,
             add=args.add or i > 0,  # several communes files: one territory
+            author=args.auteur,
         )
         for i, f in enumerate(args.files)
     ]
@@ -425,8 +462,41 @@ def _purge(args: argparse.Namespace, settings: Settings) -> int:
     ws = Workspace.open(args.workspace)
     cutoff = retention_cutoff(today, months)
     label = count_before(ws, cutoff, settings=settings)  # protected, like every count
-    purge(ws, older_than_months=months, today=today)
+    purge(ws, older_than_months=months, today=today, author=args.auteur, published=label)
     print(f"{label} contact(s) supprimé(s) (antérieurs au {cutoff.isoformat()}, valeur protégée)")
+    return EXIT_OK
+
+
+def _batches_list(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.batches import batches_table, list_batches
+    from territory.store import Workspace
+
+    found = list_batches(Workspace.open(args.workspace or settings.workspace))
+    if args.json:
+        keys = ("id", "kind", "author", "time", "file", "counts", "state", "undone_at")
+        rows = [{k: getattr(b, k) for k in (*keys, "undone_by", "target")} for b in found]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        print("Aucun lot enregistré dans cet espace de travail.")
+        return EXIT_OK
+    table = batches_table(found).astype(str)
+    widths = {c: max(len(c), *table[c].str.len()) for c in table.columns}
+    print("  ".join(f"{c:<{widths[c]}}" for c in table.columns).rstrip())
+    for row in table.itertuples(index=False):
+        cells = (f"{v:<{widths[c]}}" for c, v in zip(table.columns, row, strict=True))
+        print("  ".join(cells).rstrip())
+    return EXIT_OK
+
+
+def _batches_undo(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.batches import counts_text
+    from territory.ingest import undo_batch
+    from territory.store import Workspace
+
+    ws = Workspace.open(args.workspace or settings.workspace)
+    entry = undo_batch(ws, args.batch, author=args.auteur)
+    print(f"Lot {args.batch} annulé (annulation n° {entry.id}) : {counts_text(entry)}")
     return EXIT_OK
 
 

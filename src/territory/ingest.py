@@ -9,13 +9,19 @@ When a commune attribute table (kind ``communes-table``, stored as the table
 brought to its COG vintage, whatever the import order: communes (renamed, merged
 communes dissolved, population and EPCI filled), QPV links, partner ``code_insee``
 and contact communes. Each translation is listed in the import's report.
+
+Every import is a batch of the workspace's log (:mod:`territory.batches`): its author,
+time, file name and counts are recorded, and :func:`undo_batch` undoes it (the contacts
+of the batch deleted, or the layers it wrote put back as they were).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
+import sqlite3
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
@@ -25,25 +31,54 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from territory._errors import NetworkError, ValidationError, WorkspaceError
+from territory import batches
+from territory._errors import NetworkError, TerritoryError, ValidationError, WorkspaceError
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
 from territory.io.report import ImportReport
 from territory.privacy import raw
-from territory.privacy.pseudonyms import load_secret
+from territory.privacy.pseudonyms import Occurrences, load_secret
 from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.vocab import IMPORT_KINDS, WEEKDAYS_FR
 
-__all__ = ["COMMUNE_TABLE", "KINDS", "PARTNER_REACH_M", "import_file", "save_stop_hours"]
+__all__ = [
+    "COMMUNE_TABLE",
+    "KINDS",
+    "PARTNER_REACH_M",
+    "WRITES",
+    "import_file",
+    "save_stop_hours",
+    "undo_batch",
+]
 
 KINDS = IMPORT_KINDS
 """The kinds of file :func:`import_file` reads (:data:`territory.vocab.IMPORT_KINDS`)."""
 COMMUNE_TABLE = "commune_table"
 """Workspace table holding the commune attribute table (COG vintage in its metadata)."""
 _COMMUNES_VINTAGE = "communes_vintage"  # vintage given for the commune boundaries themselves
+WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "communes": (("communes",), (_COMMUNES_VINTAGE,)),
+    "communes-table": ((COMMUNE_TABLE, "communes", "qpv", "partners"), ()),
+    "density": (("density_classes", "communes"), ()),
+    "qpv": (("qpv",), ()),
+    "partners": (("partners",), ()),
+    # rounds.transit keeps the hours of its links in "gtfs_transit_hours"
+    "gtfs": (
+        ("stops", STOP_HOURS_TABLE, transit.TRANSIT_LINKS, "service_gaps"),
+        ("gtfs_reference_day", "gtfs_transit_hours"),
+    ),
+    "places": (("places",), ()),  # rounds.week.PLACES
+    "ban": ((ban.TABLE,), ()),
+}
+"""Tables and properties each layer import may write: kept as they were, to undo it.
+
+A table an import changes without being listed here makes its batch one that cannot be
+undone (:func:`territory.batches.finish`). Contacts are not copied: their batch is undone
+by deleting its rows.
+"""
 
 
 def import_file(
@@ -60,6 +95,7 @@ def import_file(
     geocode: bool = True,
     geocode_online: bool = False,
     add: bool = False,
+    author: str | None = None,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
@@ -72,6 +108,11 @@ def import_file(
     them all « à géocoder » (the demo, tests). Communes replace the stored ones unless
     ``add``: then they join them (a territory over several départements, one file each);
     a commune already stored is replaced by the file's.
+
+    The import is recorded as a batch (:mod:`territory.batches`) by ``author`` (default:
+    the OS user), with the file's base name and the report's counts; the report's
+    ``batch`` is its id. An import that fails leaves no batch, and the layers it had
+    begun to write are put back.
     """
     importers: dict[str, Callable[..., ImportReport]] = {
         "communes": _communes,
@@ -86,19 +127,60 @@ def import_file(
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
-    return importers[kind](
-        ws,
-        Path(path),
-        settings=settings,
-        crs=crs,
-        vintage=vintage,
-        licence=licence,
-        mapping=mapping,
-        today=today,
-        geocode=geocode,
-        geocode_online=geocode_online,
-        add=add,
+    tables, properties = WRITES.get(kind, ((), ()))
+    batch = batches.begin(
+        ws, kind, file=Path(path).name, author=author, tables=tables, properties=properties
     )
+    try:
+        report = importers[kind](
+            ws,
+            Path(path),
+            settings=settings,
+            crs=crs,
+            vintage=vintage,
+            licence=licence,
+            mapping=mapping,
+            today=today,
+            geocode=geocode,
+            geocode_online=geocode_online,
+            add=add,
+            lot=batch.id,
+        )
+    except BaseException:
+        with contextlib.suppress(TerritoryError, sqlite3.Error):  # the import's error matters
+            batches.abort(ws, batch)
+        raise
+    report.batch = batch.id
+    counts = {
+        key: getattr(report, key)
+        for key in ("read", "accepted", "fixed", "refused", "pending", "already")
+    }
+    batches.finish(ws, batch, counts=counts)
+    return report
+
+
+def undo_batch(ws: Workspace, batch_id: int, *, author: str | None = None) -> batches.Batch:
+    """Undo the batch ``batch_id``; returns the undo's own entry of the log.
+
+    A batch of contacts or round feedback: its rows are deleted in one transaction with
+    the log's update, then the file is compacted (nothing of them stays in it). A layer
+    batch: the tables it wrote are put back as they were before it, when it is still the
+    latest import of each of them. Anything that prevents it raises a French
+    :class:`~territory.ValidationError`, and a failure leaves the workspace as it was.
+    """
+    batch = batches.get_batch(ws, batch_id)
+    reason = batches.why_not_undoable(ws, batch)
+    if reason:
+        raise ValidationError(f"lot {batch.id} : {reason}")
+    if batch.kind not in batches.ROW_KINDS:
+        return batches.get_batch(ws, batches.undo_layers(ws, batch, author=author))
+    entries: list[int] = []
+
+    def log(con: sqlite3.Connection, deleted: int) -> None:
+        entries.append(batches.log_undo(con, batch, author=author, counts={"deleted": deleted}))
+
+    raw.delete_batches(ws, [batch.id], then=log)
+    return batches.get_batch(ws, entries[0])
 
 
 def _communes(
@@ -408,19 +490,23 @@ def _contacts(
     geocode: bool = False,
     geocode_online: bool = False,
     today: date | None = None,
+    lot: int | None = None,
     **_: object,
 ) -> ImportReport:
-    """Read, anonymise and append the contacts chunk by chunk, in one transaction.
+    """Read, anonymise and append the contacts of batch ``lot``, in one transaction.
 
     Contacts dated after ``today`` (default: the day of the import) or before the
     retention period (``settings.retention_months``) are refused with their reason.
 
-    Rows already stored (same fingerprint, from an earlier import of the same file) are
-    not added again. Memory holds one chunk of the file, and the stored fingerprints
-    when the workspace already has contacts. With ``geocode``, rows given by an address
-    only are geocoded on this machine against the imported BAN, and with the online BAN
-    only if ``geocode_online`` (:func:`_geocode_contacts`); the others stay « à géocoder »,
-    written beside the file.
+    Rows already stored (same fingerprint: the same normalised rows, from an earlier
+    import of the file or of another layout of it) are not added again, and the report
+    says how many (``already``). Rows stored before batches existed were fingerprinted
+    from the file's fields: while the workspace holds some, that earlier fingerprint is
+    computed too, so that a file imported then is not doubled now. Memory holds one chunk
+    of the file, and the stored fingerprints when the workspace already has contacts.
+    With ``geocode``, rows given by an address only are geocoded on this machine against
+    the imported BAN, and with the online BAN only if ``geocode_online``
+    (:func:`_geocode_contacts`); the others stay « à géocoder », written beside the file.
     """
     if not ws.has("communes"):
         raise WorkspaceError(
@@ -429,10 +515,11 @@ def _contacts(
     communes = ws.read_layer("communes", columns=["code"])
     secret = load_secret(settings)
     day = today or date.today()
+    legacy = raw.has_rows_before_batches(ws)
     with raw.contact_writer(
-        ws, source=path.name, licence="données de l'équipe (pseudonymisées)"
+        ws, source=path.name, licence="données de l'équipe (pseudonymisées)", lot=lot
     ) as table:
-        fresh = _FreshContacts(table, raw.stored_fingerprints(ws), k=settings.k)
+        fresh = _FreshContacts(table, raw.stored_fingerprints(ws), k=settings.k, legacy=legacy)
         dates = (raw.retention_cutoff(day, settings.retention_months), day)
         result = contacts.read_contacts(
             path, communes=communes, secret=secret, mapping=mapping, sink=fresh, dates=dates
@@ -446,6 +533,7 @@ def _contacts(
     # Refused and pending rows are person-level: written beside the team's own file
     # (which already holds them), never into the workspace.
     contacts.write_side_files(result, path)
+    result.report.already = fresh.already
     if fresh.already:
         result.report.note(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
@@ -628,11 +716,16 @@ class _FreshContacts:
     """The sink of :func:`contacts.read_contacts`: appends the rows not stored yet.
 
     It also counts the distinct people of each month read, so that the layer's vintage
-    names only months with at least ``k`` people (:meth:`period`).
+    names only months with at least ``k`` people (:meth:`period`). With ``legacy``, a row
+    whose fingerprint of the earlier scheme is stored counts as stored too.
     """
 
-    def __init__(self, table: raw.ContactAppender, known: pd.Index, *, k: int) -> None:
+    def __init__(
+        self, table: raw.ContactAppender, known: pd.Index, *, k: int, legacy: bool = False
+    ) -> None:
         self.table, self.known, self.k = table, known, k
+        self.legacy = legacy
+        self.occurrences = Occurrences()
         self.already = 0
         self.people: dict[str, set[str]] = {}
 
@@ -644,9 +737,12 @@ class _FreshContacts:
                 self.people.setdefault(str(month), set()).update(people.unique())
         if len(self.known):
             stored = self.known.get_indexer(rows["fingerprint"].to_numpy(dtype=object)) >= 0
+            if contacts.LEGACY_FINGERPRINT in rows:
+                earlier = rows[contacts.LEGACY_FINGERPRINT].to_numpy(dtype=object)
+                stored |= self.known.get_indexer(earlier) >= 0
             self.already += int(stored.sum())
             rows = rows[~stored]
-        self.table.append(rows)
+        self.table.append(rows.drop(columns=contacts.LEGACY_FINGERPRINT, errors="ignore"))
 
     def discard(self) -> None:
         self.table.discard()

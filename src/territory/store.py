@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyogrio
 import pyogrio.raw
 
+from territory import _gpkg
 from territory._errors import WorkspaceError
 from territory.crs import STORAGE_CRS
 
@@ -243,6 +244,7 @@ class Workspace:
         source: str,
         vintage: str = "",
         licence: str = "",
+        constant: Mapping[str, Any] | None = None,
     ) -> Iterator[TableAppender]:
         """Append rows to the attribute table ``name``, chunk by chunk, in one transaction.
 
@@ -250,7 +252,8 @@ class Workspace:
         when missing. Everything appended is committed when the block ends, or rolled
         back if it raises; then the table's metadata row is updated (``vintage`` and
         ``source`` may be changed on the appender inside the block). Memory holds one
-        chunk at a time.
+        chunk at a time. ``constant`` gives columns the same value in every appended row
+        (a batch id).
 
         Examples
         --------
@@ -263,7 +266,7 @@ class Workspace:
         >>> ws.layers()["t"].count
         3
         """
-        table = TableAppender(self, name, schema)
+        table = TableAppender(self, name, schema, constant=constant)
         try:
             yield table
             table.commit()
@@ -317,22 +320,6 @@ class Workspace:
         fid = next(c for c in table.column_names if c not in columns)
         return table.select(columns), table.column(fid).to_numpy()
 
-    def add_column(self, name: str, column: str, sql_type: str, fill: str) -> bool:
-        """Add ``column`` to table ``name`` if it is missing, filled with the SQL ``fill``.
-
-        One transaction; returns whether the column was added (a migration of an older
-        workspace).
-        """
-        self._require(name)
-        with _transaction(self.path, what=name) as con:
-            present = {r[0] for r in con.execute("SELECT name FROM pragma_table_info(?)", (name,))}
-            if column in present:
-                return False
-            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
-            con.execute(f'UPDATE "{name}" SET "{column}" = {fill}')
-            self._bump(con)
-        return True
-
     def update_rows(self, name: str, assignments: str, where: str, params: tuple[Any, ...]) -> int:
         """``UPDATE name SET assignments WHERE where`` in one transaction; rows changed."""
         self._require(name)
@@ -378,11 +365,20 @@ class Workspace:
                 sql = f'SELECT {keys}, count(*) AS n FROM "{name}" GROUP BY {keys} ORDER BY {keys}'
             return pd.read_sql_query(sql, con)
 
-    def delete_rows(self, name: str, where: str, params: tuple[Any, ...] = ()) -> int:
+    def delete_rows(
+        self,
+        name: str,
+        where: str,
+        params: tuple[Any, ...] = (),
+        *,
+        then: Callable[[sqlite3.Connection, int], None] | None = None,
+    ) -> int:
         """Delete the rows of table ``name`` matching ``where``; returns how many.
 
         The counts of a :data:`GROUP_COUNTS` table are lowered once per group (its delete
-        trigger, once per row, is set aside meanwhile), in the same transaction.
+        trigger, once per row, is set aside meanwhile), in the same transaction. ``then``
+        runs in that transaction too, with the connection and the number of rows deleted
+        (the batch log records what was deleted): if it raises, nothing is deleted.
         """
         self._require(name)
         with _transaction(self.path, what=name) as con:
@@ -408,8 +404,128 @@ class Workspace:
                 "WHERE name = ?",
                 (_now(), name),
             )
+            if then is not None:
+                then(con, int(n))
             self._bump(con)
+            _stamp(con, name)
         return int(n)
+
+    @contextlib.contextmanager
+    def transaction(self, *, what: str) -> Iterator[sqlite3.Connection]:
+        """A connection in one immediate transaction, committed at the end of the block.
+
+        For the workspace's own bookkeeping tables (the batch log): an error rolls back
+        everything done in the block (SQLite errors become a French
+        :class:`~territory.WorkspaceError` naming ``what``). The workspace's version is
+        bumped with the commit.
+        """
+        with _transaction(self.path, what=what) as con:
+            yield con
+            self._bump(con)
+
+    def stamps(self) -> dict[str, int]:
+        """The workspace version at which each table was last written through the store.
+
+        Set by every write of this module (a table replaced, appended to, deleted from or
+        restored), so that a later change of a table can be told from its state right
+        after an import. Writes by other programs (GDAL, QGIS) leave no stamp.
+        """
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT key, value FROM {_PROPS} WHERE key LIKE ?", (f"{_STAMP}%",)
+            ).fetchall()
+        return {str(k)[len(_STAMP) :]: int(v) for k, v in rows}
+
+    def add_column(self, name: str, column: str, sql_type: str, fill: str | None = None) -> bool:
+        """Add ``column`` to table ``name`` when it lacks it (earlier files); whether added.
+
+        Rows already stored get NULL, or the SQL expression ``fill`` (one transaction).
+        """
+        self._require(name)
+        with _transaction(self.path, what=name) as con:
+            if column in _gpkg.column_types(con, name):
+                return False
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {sql_type}')
+            if fill is not None:
+                con.execute(f'UPDATE "{name}" SET "{column}" = {fill}')
+            self._bump(con)
+        return True
+
+    # ------------------------------------------------------------ table copies
+    def copy_table(self, name: str, copy: str) -> dict[str, Any] | None:
+        """Keep a copy of table ``name`` under ``copy``: what :meth:`restore_tables` needs.
+
+        The copy holds the rows (with their ``fid``), the entries of the spatial index and
+        the table's registration (GeoPackage contents, geometry column, the metadata row of
+        ``territory_layers``), returned as plain JSON data. None when ``name`` is not
+        stored. The copy is an unregistered table: GDAL and QGIS do not list it.
+        """
+        if not self.has(name):
+            return None
+        with _transaction(self.path, what=name) as con:
+            saved = _gpkg.copy_table(con, name, copy)
+            meta = con.execute(
+                f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} WHERE name = ?", (name,)
+            ).fetchone()
+        return {**saved, "meta": None if meta is None else list(meta)}
+
+    def restore_tables(
+        self,
+        saved: Iterable[dict[str, Any]],
+        *,
+        absent: Iterable[str] = (),
+        properties: Mapping[str, str | None] | None = None,
+        stamps: Mapping[str, int | None] | None = None,
+        then: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """Put back tables copied by :meth:`copy_table`, in one transaction.
+
+        Each table of ``saved`` gets its copied rows, spatial index entries, columns and
+        registration back; each table of ``absent`` (not stored before) is dropped with its
+        registration; each of ``properties`` is set back (None: removed). The tables get
+        the write stamps of ``stamps`` back (the state they are in again; None: none), or
+        new ones. ``then`` runs in the same transaction (the batch log). Any error leaves
+        the file as it was.
+        """
+        saved, absent = list(saved), list(absent)
+        with _transaction(self.path, what="restauration") as con:
+            for table in saved:
+                _gpkg.restore_table(con, table)
+                if table["meta"] is not None:  # its source, vintage, count, update time
+                    values = dict(zip(_META_COLUMNS, table["meta"], strict=True))
+                    name = values.pop("name")
+                    assignments = ", ".join(f"{c} = ?" for c in values)
+                    con.execute(
+                        f"UPDATE {_META} SET {assignments} WHERE name = ?", (*values.values(), name)
+                    )
+            for name in absent:
+                _gpkg.drop_registered(con, name)
+                con.execute(f"DELETE FROM {_META} WHERE name = ?", (name,))
+            for key, value in (properties or {}).items():
+                if value is None:
+                    con.execute(f"DELETE FROM {_PROPS} WHERE key = ?", (key,))
+                else:
+                    con.execute(f"INSERT OR REPLACE INTO {_PROPS} VALUES (?, ?)", (key, value))
+            if then is not None:
+                then(con)
+            self._bump(con)
+            for name in [*(table["name"] for table in saved), *absent]:
+                if stamps is None or name not in stamps:
+                    _stamp(con, name)
+                elif stamps[name] is None:
+                    con.execute(f"DELETE FROM {_PROPS} WHERE key = ?", (f"{_STAMP}{name}",))
+                else:
+                    con.execute(
+                        f"INSERT OR REPLACE INTO {_PROPS} VALUES (?, ?)",
+                        (f"{_STAMP}{name}", str(stamps[name])),
+                    )
+
+    def drop_copies(self, copies: Iterable[str]) -> None:
+        """Drop copies made by :meth:`copy_table`, with their index entries (missing: skipped)."""
+        with _transaction(self.path, what="copies") as con:
+            for copy in copies:
+                con.execute(f'DROP TABLE IF EXISTS "{copy}"')
+                con.execute(f'DROP TABLE IF EXISTS "{copy}{_gpkg.INDEX_COPY}"')
 
     def compact(self) -> None:
         """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.
@@ -488,6 +604,7 @@ class Workspace:
                     values,
                 )
             self._bump(con)
+            _stamp(con, name)
 
     @staticmethod
     def _bump(con: sqlite3.Connection) -> None:
@@ -511,8 +628,16 @@ class TableAppender:
     (one row per group), and they are added to the count table once, before the commit.
     """
 
-    def __init__(self, ws: Workspace, name: str, schema: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        name: str,
+        schema: pd.DataFrame,
+        *,
+        constant: Mapping[str, Any] | None = None,
+    ) -> None:
         self.ws, self.name, self.schema = ws, name, schema
+        self.constant = dict(constant or {})
         self.vintage = ""
         self.source = ""
         self._con: sqlite3.Connection | None = None
@@ -524,6 +649,8 @@ class TableAppender:
         """Insert the rows of ``df`` (its columns must be columns of the table)."""
         if not len(df):
             return
+        if self.constant:
+            df = df.assign(**self.constant)
         con = self._begin()
         sizes = None if self._keys is None else _group_sizes(df, self._keys, table=self.name)
         try:
@@ -834,6 +961,19 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
         raise
     finally:
         con.close()
+
+
+# ------------------------------------------------------------ stamps and table copies
+_STAMP = "written:"  # property key prefix: the version at which a table was last written
+
+
+def _stamp(con: sqlite3.Connection, name: str) -> None:
+    """Record that table ``name`` was written at the current version (:meth:`Workspace.stamps`)."""
+    con.execute(
+        f"INSERT OR REPLACE INTO {_PROPS} (key, value) "
+        f"SELECT ?, value FROM {_PROPS} WHERE key = 'version'",
+        (f"{_STAMP}{name}",),
+    )
 
 
 def _appendable(df: pd.DataFrame) -> bool:

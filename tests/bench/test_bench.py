@@ -208,3 +208,17 @@ def test_spawned_measures_survive_a_page_script_that_is_gone(
     )
     assert cold["zones_qpv"] == 4
     assert sys.modules["__main__"].__file__ == str(tmp_path / "gone.py")
+
+
+def test_privacy_benchmark_measures_the_filtered_density_and_when(
+    demo_workspace: Path, settings
+) -> None:
+    from bench.privacy import privacy_benchmark, table
+
+    figures = privacy_benchmark(
+        demo_workspace, secret=settings.secret_path, zones=3, previous=None, repeats=1
+    )
+    assert figures["contacts"] > 0 and figures["zones"] == 3
+    assert 0 < figures["ours_density_by_s"] < 60 and 0 < figures["ours_when_next_s"] < 60
+    assert isinstance(figures["when_met"], bool)
+    assert "densité filtrée" in table(figures)

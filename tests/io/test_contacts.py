@@ -339,19 +339,20 @@ def test_refused_rows_file_holds_the_original_lines_and_reasons(
     assert not refus.exists()
 
 
-def test_ragged_and_repeated_lines_are_in_the_refused_rows(
+def test_ragged_lines_are_in_the_refused_rows_repeated_ones_are_kept(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
     ragged = "07/02/2026 15:00;2,75;46,45;a;b;c;d;e;f;g;h;i"
     path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ragged, ROWS[1]])
     result = read_contacts(path, communes=communes, secret=SECRET, chunksize=2)
     r = result.report
-    assert (r.read, r.accepted, r.refused) == (4, 2, 2)
+    assert (r.read, r.accepted, r.refused) == (4, 3, 1)
     refused = result.refused_rows
-    assert refused.columns[-1] == "motif_refus" and len(refused) == 2
+    assert refused.columns[-1] == "motif_refus" and len(refused) == 1
     assert refused.iloc[0, 0] == ragged and "nombre de champs" in refused.iloc[0, -1]
-    assert ";".join(refused.iloc[1, :-1]) == ROWS[1] and "en double" in refused.iloc[1, -1]
-    assert sorted(x.reason for x in r.refusals) == sorted(refused["motif_refus"])
+    assert [x.reason for x in r.refusals] == refused["motif_refus"].tolist()
+    assert any("1 ligne(s) identique(s)" in n for n in r.notes)  # a second contact, kept
+    assert result.rows["fingerprint"].is_unique
 
 
 def test_rows_to_geocode_are_kept_beside_the_file(
@@ -513,14 +514,16 @@ def test_person_pseudonyms_are_keyed_hashes_of_the_stripped_key(
     ]
 
 
-def test_repeated_row_in_a_later_chunk_is_refused(
+def test_repeated_row_in_a_later_chunk_is_numbered_not_refused(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
     path = write(tmp_path / "c.csv", [ROWS[0], ROWS[1], ROWS[2], ROWS[0]])
     result = read_contacts(path, communes=communes, secret=SECRET, chunksize=2)
-    assert (result.report.accepted, result.report.refused) == (3, 1)
-    assert result.report.refusals[0].row == 5 and "en double" in result.report.refusals[0].reason
+    assert (result.report.accepted, result.report.refused) == (4, 0)
     assert result.rows["fingerprint"].is_unique
+    # the same rows in one chunk: the same fingerprints (the numbering goes on across chunks)
+    whole = read_contacts(path, communes=communes, secret=SECRET)
+    assert whole.rows["fingerprint"].tolist() == result.rows["fingerprint"].tolist()
 
 
 def test_import_streams_into_a_valid_geopackage_table(

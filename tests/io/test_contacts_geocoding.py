@@ -22,7 +22,7 @@ from territory import Settings
 from territory.ingest import import_file
 from territory.io import _http, geocoding
 from territory.io.geocoding import BAN_CSV_URL
-from territory.privacy.raw import STORED_COLUMNS
+from territory.privacy.raw import BATCH_COLUMN, STORED_COLUMNS
 from territory.store import Workspace
 
 TODAY = date(2026, 6, 1)
@@ -99,7 +99,7 @@ def test_by_default_addresses_are_geocoded_here_without_any_request(
     assert pending_rows(export) == UNKNOWN
     # only cells are stored; the report names no address
     stored = ws.query("SELECT * FROM contacts")
-    assert set(stored.columns) - {"fid"} == set(STORED_COLUMNS)
+    assert set(stored.columns) - {"fid"} == {*STORED_COLUMNS, BATCH_COLUMN}
     assert stored["cell"].str.startswith("CRS3035RES200m").all()
     assert set(stored["commune"]) == {"14118"}
     text = stored_text(ws) + report.to_text()

@@ -1,4 +1,4 @@
-"""Nothing personal left behind: purged rows leave the file, refused rows stay private."""
+"""Nothing personal left behind: purged or undone rows leave the file, refused rows stay private."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 from samples import ROWS, write
 
 from territory import Settings
-from territory.ingest import import_file
+from territory.batches import list_batches
+from territory.ingest import import_file, undo_batch
 from territory.io.contacts import side_file_paths
 from territory.privacy.raw import purge
 from territory.store import Workspace
@@ -40,6 +41,26 @@ def test_purged_contacts_leave_no_trace_in_the_file(demo_workspace: Path, tmp_pa
     assert [p for p in people if p in after] == []
     assert not path.with_name(path.name + "-journal").exists()
     assert ws.layers()["contacts"].count == len(ws.read_table("contacts"))
+
+
+def test_an_undone_import_leaves_no_trace_in_the_file(demo_workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    batch = next(b for b in list_batches(ws) if b.kind == "contacts")
+    gone = ws.query("SELECT fingerprint, personne FROM contacts WHERE lot = ?", (batch.id,))
+    prints = {str(f).encode() for f in gone["fingerprint"]}
+    people = {str(p).encode() for p in gone["personne"].dropna() if p}
+    before = path.read_bytes()
+    assert prints and people and all(f in before for f in prints)
+
+    undo_batch(ws, batch.id)
+
+    after = path.read_bytes()
+    assert [f for f in prints if f in after] == []
+    assert [p for p in people if p in after] == []
+    assert not path.with_name(path.name + "-journal").exists()
+    assert ws.layers()["contacts"].count == len(ws.read_table("contacts")) == 0
 
 
 def test_refused_rows_are_written_for_their_owner_only(

@@ -31,3 +31,27 @@ def test_fingerprints_keep_the_format_stored_in_existing_workspaces() -> None:
     rows = pd.DataFrame({"a": ["x", "é à 漢字"], "b": ["y", ""]}, dtype=str)
     text = pseudonyms.fingerprint_text(pseudonyms.row_fingerprints(rows, SECRET))
     assert list(text) == ["82f2268fb7ff3be4", "23672acc96826809"]
+
+
+def test_content_fingerprints_are_keyed_and_number_identical_rows() -> None:
+    rows = pd.DataFrame(
+        {
+            "date": ["2026-03-02", "2026-03-02", "2026-03-02"],
+            "hour": [9, 9, 9],
+            "cell": pd.Categorical(["c1", "c1", "c2"]),
+            "personne": ["", "", "ab"],
+        }
+    )
+    first = pseudonyms.content_fingerprints(rows, SECRET, pseudonyms.Occurrences())
+    assert len(set(first)) == 3  # the second row is the first's repeat: numbered, kept
+    # the same content as text, in another order: the same fingerprints
+    text = rows.astype({"hour": str, "cell": object})[["date", "hour", "cell", "personne"]]
+    assert (pseudonyms.content_fingerprints(text, SECRET, pseudonyms.Occurrences()) == first).all()
+    # keyed, and not the earlier scheme's fingerprint of the same fields
+    other = pseudonyms.content_fingerprints(rows, b"1" * 32, pseudonyms.Occurrences())
+    assert not set(first) & set(other)
+    assert not set(first) & set(pseudonyms.row_fingerprints(text, SECRET))
+    # the numbering goes on from one chunk to the next
+    seen = pseudonyms.Occurrences()
+    parts = [pseudonyms.content_fingerprints(rows.iloc[i : i + 1], SECRET, seen) for i in range(3)]
+    assert [int(p[0]) for p in parts] == [int(f) for f in first]

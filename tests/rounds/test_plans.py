@@ -297,6 +297,37 @@ def test_feedback_recorded_before_the_one_fingerprint_scheme_is_replaced_too(
     assert ws.layers()["contacts"].count == before + 2
 
 
+def test_feedback_is_a_batch_and_a_correction_replaces_it(planned, settings: Settings) -> None:
+    """Each recording is a batch; recording the visit again replaces it, history kept."""
+    from territory import batches
+    from territory.ingest import undo_batch
+    from territory.rounds.feedback import record_feedback
+
+    ws, saved, _ = planned
+    visit = saved.visits.iloc[2]
+    before = ws.layers()["contacts"].count
+    record_feedback(ws, WEEK, visit, {"hors radars": 3}, settings=settings, author="équipe A")
+    first = batches.list_batches(ws)[-1]
+    prints = ws.query("SELECT fingerprint FROM contacts WHERE lot = ?", (first.id,))["fingerprint"]
+    assert len(prints) == 3 and first.kind == "feedback" and first.author == "équipe A"
+    assert first.counts == {"contacts": 3, "statuts": {"hors radars": 3}}
+    assert visit["place_name"] in first.file and WEEK in first.file
+
+    record_feedback(ws, WEEK, visit, {"premier contact": 2}, settings=settings)
+    second = batches.list_batches(ws)[-1]
+    first = batches.get_batch(ws, first.id)
+    assert (first.state, first.undone_by) == ("replaced", second.id)
+    assert batches.state_text(first).startswith(f"remplacé par le lot {second.id} le ")
+    assert ws.layers()["contacts"].count == before + 2
+    assert not any(f.encode() in ws.path.read_bytes() for f in prints)
+
+    undo_batch(ws, second.id)
+    assert ws.layers()["contacts"].count == before
+    assert batches.get_batch(ws, second.id).state == "undone"
+    with pytest.raises(ValidationError, match="déjà remplacé"):
+        undo_batch(ws, first.id)
+
+
 def test_places_file_is_imported_with_a_report(
     demo_workspace: Path, tmp_path: Path, settings: Settings
 ) -> None:

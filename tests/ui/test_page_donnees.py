@@ -184,6 +184,45 @@ def test_without_workspace_the_page_points_home(tmp_path: Path) -> None:
     assert "introuvable" in at.error[0].value
 
 
+def test_batches_are_listed_and_one_is_undone_after_confirmation(demo_copy: Path) -> None:
+    from territory import batches
+
+    contacts_batch = next(
+        b for b in batches.list_batches(Workspace.open(demo_copy)) if b.kind == "contacts"
+    )
+    at = open_page(demo_copy)
+    table = next(d.value for d in at.dataframe if "Comptes" in d.value.columns)
+    assert {"Lot", "Type", "Auteur", "Date", "Fichier", "État"} <= set(table.columns)
+    assert "contacts" in set(table["Type"]) and set(table["État"]) == {"actif"}
+    choice = at.selectbox(key=Keys.W_UNDO_BATCH)
+    assert f"Lot {contacts_batch.id} — contacts — contacts.csv" in choice.options
+    choice.set_value(contacts_batch.id)
+    at = click(at, "Annuler ce lot")  # not confirmed: nothing happens
+    assert not at.exception, at.exception
+    assert any("Cochez la confirmation" in w.value for w in at.warning)
+    assert batches.get_batch(Workspace.open(demo_copy), contacts_batch.id).state == "active"
+
+    at.checkbox(key=Keys.W_UNDO_CONFIRM).check()
+    at = click(at, "Annuler ce lot")
+    assert not at.exception, at.exception
+    assert f"Lot {contacts_batch.id} annulé" in at.success[0].value
+    ws = Workspace.open(demo_copy)
+    assert batches.get_batch(ws, contacts_batch.id).state == "undone"
+    assert ws.layers()["contacts"].count == 0
+    table = next(d.value for d in at.dataframe if "Comptes" in d.value.columns)
+    assert table["Type"].iloc[0] == "annulation"  # the newest first
+    assert not [o for o in at.selectbox(key=Keys.W_UNDO_BATCH).options if "contacts" in o]
+    assert at.checkbox(key=Keys.W_UNDO_CONFIRM).value is False
+
+    layer = next(b for b in batches.list_batches(ws) if b.kind == "communes")
+    at.selectbox(key=Keys.W_UNDO_BATCH).set_value(layer.id)
+    at.checkbox(key=Keys.W_UNDO_CONFIRM).check()
+    at = click(at, "Annuler ce lot")  # other layers were built on the communes since
+    assert not at.exception, at.exception
+    assert at.error and at.error[0].value.startswith("Annulation impossible")
+    assert "Traceback" not in at.error[0].value
+
+
 # --------------------------------------------------------------- the import helper
 def test_import_upload_keeps_the_file_name_and_imports(
     tmp_path: Path, sources, settings: Settings

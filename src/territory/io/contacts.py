@@ -53,6 +53,8 @@ from territory.io._validate import (
 )
 from territory.io.report import ImportReport
 from territory.privacy.pseudonyms import (
+    Occurrences,
+    content_fingerprints,
     fingerprint_text,
     person_hashes,
     person_key,
@@ -63,8 +65,9 @@ from territory.privacy.raw import STORED_COLUMNS
 from territory.vocab import AGE_BANDS, PARTNER_SPELLINGS, PARTNER_TYPES, STATUSES, UNKNOWN
 
 __all__ = [
-    "DUPLICATE_REASON",
     "FIELD_LABELS",
+    "IDENTITY_COLUMNS",
+    "LEGACY_FINGERPRINT",
     "REASON_COLUMN",
     "ContactsPreview",
     "ContactsRead",
@@ -102,7 +105,20 @@ _DATE_FORMATS = (
 _METRO = (-5.6, 41.2, 10.0, 51.2)
 REASON_COLUMN = "motif_refus"
 """Column added to the refused rows: why each one was refused (French)."""
-DUPLICATE_REASON = "ligne en double dans le fichier (même date, lieu, personne)"
+IDENTITY_COLUMNS = (
+    "date",
+    "hour",
+    "cell",
+    "commune",
+    "statut",
+    "tranche_age",
+    "sexe",
+    "partenaire",
+    "personne",
+)
+"""What makes a row the same row: its normalised stored content (:func:`content_fingerprints`)."""
+LEGACY_FINGERPRINT = "fingerprint_v2"
+"""Column of the rows read with ``legacy=True``: their fingerprint in the earlier scheme."""
 
 
 @dataclass(frozen=True)
@@ -182,10 +198,19 @@ def _write_private_csv(rows: pd.DataFrame, target: Path) -> None:
 
 
 class RowSink(Protocol):
-    """Where :func:`read_contacts` hands the anonymised rows, chunk by chunk."""
+    """Where :func:`read_contacts` hands the anonymised rows, chunk by chunk.
+
+    ``occurrences`` numbers the rows identical to an earlier one over every file handed
+    to the sink (an import and its geocoded rows); with ``legacy``, each row also carries
+    its fingerprint in the scheme used before (column :data:`LEGACY_FINGERPRINT`), to
+    recognise rows imported before the change.
+    """
+
+    occurrences: Occurrences
+    legacy: bool
 
     def write(self, rows: pd.DataFrame) -> None:
-        """Take the anonymised rows of one chunk (columns :data:`STORED_COLUMNS`).
+        """Take the anonymised rows of one chunk (:data:`STORED_COLUMNS`, maybe one more).
 
         ``cell`` and ``commune`` are categorical (the store counts the rows per cell
         from their codes), ``hour`` is an integer, the other columns hold ``str``.
@@ -227,7 +252,9 @@ def read_contacts(
         ``rows`` of the result are then empty, and memory does not grow with the file.
         ``sink.discard()`` is called when the file must be read again from its start
         (lines with the wrong number of fields are only found on the way). Kept rows
-        have object columns; the sink's have categorical ``cell`` and ``commune``.
+        have object columns; the sink's have categorical ``cell`` and ``commune``. The
+        sink's ``occurrences`` number the identical rows over every file it is handed
+        (one import), and its ``legacy`` asks for the fingerprints of the earlier scheme.
     dates
         The first and last day a contact may be dated (both kept): a row dated after the
         last (in the future) or before the first (beyond the retention period: it would
@@ -245,11 +272,16 @@ def read_contacts(
     points, and only the points of cells crossed by a boundary are tested one by one
     (same answer as testing every point).
 
-    The row fingerprint (``fingerprint``, which makes re-imports idempotent) is a keyed
-    SipHash-2-4 of the row's fields, see :func:`row_fingerprints`.
+    The row fingerprint (``fingerprint``, which makes re-imports idempotent) is the keyed
+    hash of the row's normalised content (:data:`IDENTITY_COLUMNS`) and of its occurrence
+    number among the identical rows of the file, see :func:`content_fingerprints`: the
+    same rows in another column order, under other column names, with a column that is
+    not stored added or dropped, get the same fingerprints. Identical rows are all kept
+    (two contacts of one person the same hour in one cell), and the report says how many.
     """
     path = Path(path)
-    context = _Context.build(communes, secret, dates=dates)
+    occurrences = sink.occurrences if sink is not None else Occurrences()
+    context = _Context.build(communes, secret, dates=dates, legacy=sink is not None and sink.legacy)
     kept: list[pd.DataFrame] = []
     emit = sink.write if sink is not None else kept.append
     for attempt, reader in enumerate(_READERS):
@@ -258,13 +290,18 @@ def read_contacts(
             kept.clear()
             if sink is not None:
                 sink.discard()
+        counter = occurrences.copy()  # read again: numbered again from the same start
         try:
             accepted, waiting, refused = _read_all(
-                path, mapping, chunksize, context, report, emit, reader=reader
+                path, mapping, chunksize, context, report, emit, reader=reader, seen=counter
             )
             break
         except _RetryError:
             continue
+    repeated = counter.repeated - occurrences.repeated
+    # the next file of this import (the geocoded rows) goes on from here
+    occurrences.keys, occurrences.counts = counter.keys, counter.counts
+    occurrences.repeated = counter.repeated
     rows = (
         pd.concat(kept, ignore_index=True).astype({"cell": object, "commune": object})
         if kept
@@ -278,6 +315,11 @@ def read_contacts(
         columns = [c for c in refused_rows.columns if c != REASON_COLUMN]
         refused_rows = refused_rows[[*columns, REASON_COLUMN]]
     report.pending = len(pending)
+    if repeated:
+        report.note(
+            f"{repeated} ligne(s) identique(s) à une ligne précédente du fichier (même jour, "
+            "heure, carreau, catégories et personne) : gardées, chacune est un contact"
+        )
     if report.pending:
         report.note(
             f"{report.pending} ligne(s) avec une adresse seulement : « à géocoder », conservées"
@@ -380,10 +422,16 @@ class _Context:
     cell_class: npt.NDArray[np.intp]  # their commune (index), -1 border, -2 no commune
     cell_names: npt.NDArray[np.object_]  # their INSEE ids
     dates: tuple[date, date] | None  # first and last day a contact may be dated
+    legacy: bool  # also give the rows their fingerprint in the earlier scheme
 
     @classmethod
     def build(
-        cls, communes: gpd.GeoDataFrame, secret: bytes, *, dates: tuple[date, date] | None = None
+        cls,
+        communes: gpd.GeoDataFrame,
+        secret: bytes,
+        *,
+        dates: tuple[date, date] | None = None,
+        legacy: bool = False,
     ) -> _Context:
         geoms = communes.geometry.to_numpy()
         shapely.prepare(geoms)
@@ -400,6 +448,7 @@ class _Context:
             cell_class=np.empty(0, dtype=np.intp),
             cell_names=np.empty(0, dtype=object),
             dates=dates,
+            legacy=legacy,
         )
 
     def classify(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -522,16 +571,16 @@ def _read_all(
     emit: Callable[[pd.DataFrame], None],
     *,
     reader: str,
+    seen: Occurrences,
 ) -> tuple[int, list[pd.DataFrame], list[pd.DataFrame]]:
     """Hand the anonymised rows to ``emit``; accepted count, pending and refused rows.
 
-    Refused rows are few (bounded by the errors in the file); rows repeated within
-    the file are refused here, chunk by chunk, so that their content is still at hand.
+    Refused rows are few (bounded by the errors in the file). ``seen`` numbers the
+    identical rows from chunk to chunk (their fingerprints).
     """
     waiting: list[pd.DataFrame] = []
     refused: list[pd.DataFrame] = []
     bad_lines: list[tuple[str, str]] = []  # (raw text, reason) of ragged lines
-    seen = np.empty(0, dtype=np.uint64)  # sorted fingerprints of the rows accepted so far
     accepted = 0
     first_row = 2  # line 1 is the header
     first_column = "ligne"
@@ -539,19 +588,7 @@ def _read_all(
         first_column = str(chunk.columns[0]) if len(chunk.columns) else first_column
         if bad_lines:
             refused.append(_ragged_rows(bad_lines, first_column))
-        rows, pending, reasons, fingerprints = _anonymise_chunk(
-            chunk, found, context, report, first_row
-        )
-        repeated = pd.Series(fingerprints).duplicated().to_numpy() | _among(fingerprints, seen)
-        if repeated.any():
-            position = chunk.index.get_indexer(rows.index[repeated])
-            reasons[position] = DUPLICATE_REASON
-            for p in position:
-                report.refuse(first_row + int(p), DUPLICATE_REASON)
-            report.accepted -= int(repeated.sum())
-            rows = rows[~repeated]
-        # Two sorted runs: the stable sort (timsort) merges them in linear time.
-        seen = np.sort(np.concatenate([seen, np.sort(fingerprints[~repeated])]), kind="stable")
+        rows, pending, reasons = _anonymise_chunk(chunk, found, context, report, first_row, seen)
         if (reasons != "").any():
             refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
         if len(rows):
@@ -563,17 +600,6 @@ def _read_all(
     if bad_lines:  # ragged lines after the last chunk
         refused.append(_ragged_rows(bad_lines, first_column))
     return accepted, waiting, refused
-
-
-def _among(values: npt.NDArray[np.uint64], sorted_set: npt.NDArray[np.uint64]) -> np.ndarray:
-    """Whether each value is in ``sorted_set`` (a sorted array)."""
-    if not len(sorted_set) or not len(values):
-        return np.zeros(len(values), dtype=bool)
-    order = np.argsort(values)  # sorted needles: each search starts near the last one
-    where = np.empty(len(values), dtype=np.intp)
-    where[order] = np.searchsorted(sorted_set, values[order])
-    where = np.minimum(where, len(sorted_set) - 1)
-    return cast("np.ndarray", sorted_set[where] == values)
 
 
 def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
@@ -745,12 +771,13 @@ def _anonymise_chunk(
     context: _Context,
     report: ImportReport,
     first_row: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, npt.NDArray[np.uint64]]:
-    """Anonymised accepted rows, pending rows, refusal reasons and fingerprints of a chunk.
+    seen: Occurrences,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Anonymised accepted rows, pending rows and refusal reasons of a chunk.
 
     Accepted rows are indexed like ``chunk``, pending rows keep their original content, the
-    refusal reason is given for each row of ``chunk`` (``""``: not refused) and the
-    fingerprints are those of the accepted rows.
+    refusal reason is given for each row of ``chunk`` (``""``: not refused). ``seen``
+    numbers the rows identical to an earlier one (see :func:`content_fingerprints`).
     """
     n = len(chunk)
     report.read += n
@@ -818,9 +845,12 @@ def _anonymise_chunk(
         "partenaire": _partner_type(sub, found, report),
         "personne": person,
     }
-    hashed = [c for c in chunk.columns if c != found.get("adresse")]
-    fingerprints = row_fingerprints(chunk[hashed], context.secret)[take]
-    columns["fingerprint"] = fingerprint_text(fingerprints)
+    identity = [columns[c] for c in IDENTITY_COLUMNS]
+    columns["fingerprint"] = fingerprint_text(content_fingerprints(identity, context.secret, seen))
+    if context.legacy:  # the fields of the file, as fingerprinted before (address aside)
+        hashed = [c for c in chunk.columns if c != found.get("adresse")]
+        legacy = row_fingerprints(chunk[hashed], context.secret)[take]
+        columns[LEGACY_FINGERPRINT] = fingerprint_text(legacy)
     # Object columns of shared str objects; cell and commune categorical, so that the
     # store counts the rows per (cell, commune) from their codes.
     rows = pd.DataFrame(
@@ -829,7 +859,7 @@ def _anonymise_chunk(
             for name, values in columns.items()
         }
     )
-    return rows, pending, reason, fingerprints
+    return rows, pending, reason
 
 
 def _per_distinct(

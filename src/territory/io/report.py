@@ -29,7 +29,12 @@ class Refusal:
 
 @dataclass
 class ImportReport:
-    """Counts and reasons of one import; French text for the page, JSON for the CLI."""
+    """Counts and reasons of one import; French text for the page, JSON for the CLI.
+
+    ``already`` counts accepted rows that were stored already (an earlier import of the
+    same rows: not added again); ``batch`` is the id the import got in the batch log
+    (:mod:`territory.batches`), to undo it.
+    """
 
     kind: str
     source: str
@@ -38,6 +43,8 @@ class ImportReport:
     fixed: int = 0
     refused: int = 0
     pending: int = 0
+    already: int = 0
+    batch: int | None = None
     refusals: list[Refusal] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -80,6 +87,8 @@ class ImportReport:
             "fixed": self.fixed,
             "refused": self.refused,
             "pending": self.pending,
+            "already": self.already,
+            "batch": self.batch,
             "refusals": [{"row": r.row, "reason": r.reason} for r in self.refusals],
             "fixes": list(self.fixes),
             "notes": list(self.notes),
@@ -101,4 +110,8 @@ class ImportReport:
         if len(self.refusals) > max_reasons:
             lines.append(f"  … et {len(self.refusals) - max_reasons} autre(s) refus")
         lines += [f"  note : {n}" for n in self.notes]
+        if self.batch is not None:
+            lines.append(
+                f"  lot n° {self.batch} (pour l'annuler : territory batches undo {self.batch})"
+            )
         return "\n".join(lines)

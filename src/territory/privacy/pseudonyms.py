@@ -1,12 +1,13 @@
 """The one key and fingerprint scheme: what is stored instead of who and which row.
 
 Every keyed hash of the product comes from here: the person pseudonyms
-(:func:`person_pseudonyms`), the fingerprints of imported rows (:func:`row_fingerprints`)
-and of the contacts recorded from a round's feedback (:func:`feedback_fingerprints`).
-All three are SipHash-2-4 (the keyed hash of :func:`pandas.util.hash_array`, followed by
-its fixed bijective mixing), each with its own 128-bit key derived from the secret
-(:func:`load_secret`, kept outside the workspace) and a purpose string, and are stored
-as 16 lowercase hex characters (:func:`fingerprint_text`).
+(:func:`person_pseudonyms`), the fingerprints of imported rows (:func:`content_fingerprints`;
+:func:`row_fingerprints`, the earlier scheme, is still read) and of the contacts recorded
+from a round's feedback (:func:`feedback_fingerprints`). All are SipHash-2-4 (the keyed
+hash of :func:`pandas.util.hash_array`, followed by its fixed bijective mixing), each with
+its own 128-bit key derived from the secret (:func:`load_secret`, kept outside the
+workspace) and a purpose string, and are stored as 16 lowercase hex characters
+(:func:`fingerprint_text`).
 
 Examples
 --------
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +33,8 @@ import pyarrow.compute as pc
 from territory.settings import Settings
 
 __all__ = [
+    "Occurrences",
+    "content_fingerprints",
     "feedback_fingerprints",
     "fingerprint_text",
     "legacy_feedback_fingerprints",
@@ -51,8 +55,126 @@ def load_secret(settings: Settings) -> bytes:
     return path.read_bytes()
 
 
+class Occurrences:
+    """How many times each content was met so far in one import (see :func:`content_fingerprints`).
+
+    Keeps one 64-bit hash and one count per distinct content (sorted arrays), so that the
+    numbering goes on from chunk to chunk of a file.
+
+    Examples
+    --------
+    >>> seen = Occurrences()
+    >>> seen.number(np.array([7, 7, 3], dtype=np.uint64)).tolist()
+    [0, 1, 0]
+    >>> seen.number(np.array([3, 7], dtype=np.uint64)).tolist(), seen.repeated
+    ([1, 2], 3)
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.counts = np.empty(0, dtype=np.int64)
+        self.repeated = 0  # rows numbered 1 or more: identical to an earlier row
+
+    def copy(self) -> Occurrences:
+        """An independent copy (a file read again from its start restarts from it)."""
+        other = Occurrences()
+        other.keys, other.counts, other.repeated = self.keys, self.counts.copy(), self.repeated
+        return other
+
+    def number(self, hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """The occurrence number of each hash (0: first time met), in order; counts them."""
+        if not len(hashes):
+            return np.empty(0, dtype=np.int64)
+        order = np.argsort(hashes, kind="stable")  # equal hashes together, in file order
+        ordered = hashes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(hashes)]))
+        unique, counts = ordered[starts], np.diff(np.r_[starts, len(hashes)])
+        where = np.minimum(np.searchsorted(self.keys, unique), max(len(self.keys) - 1, 0))
+        found = self.keys[where] == unique if len(self.keys) else np.zeros(len(unique), bool)
+        before = np.where(found, self.counts[where] if len(self.keys) else 0, 0)
+        result = np.empty(len(hashes), dtype=np.int64)
+        result[order] = before[group] + np.arange(len(hashes)) - starts[group]
+        self.counts[where[found]] += counts[found]
+        new = ~found
+        if new.any():  # two sorted runs: the stable sort merges them in linear time
+            keys = np.concatenate([self.keys, unique[new]])
+            merged = np.argsort(keys, kind="stable")
+            self.keys = keys[merged]
+            self.counts = np.concatenate([self.counts, counts[new]])[merged]
+        self.repeated += int((result > 0).sum())
+        return result
+
+
+def content_fingerprints(
+    rows: pd.DataFrame | Sequence[Any], secret: bytes, occurrences: Occurrences
+) -> npt.NDArray[np.uint64]:
+    r"""Keyed 64-bit fingerprint of each anonymised row: its normalised content and rank.
+
+    The identity of a row is what is stored of it, not its file's layout (``privacy.md``):
+    the values of ``rows`` (date, hour, cell, commune, categories, person pseudonym: the
+    caller's columns, in its order, as a frame or a list of columns; a categorical or
+    integer column as its text, a missing value as ``""``) joined with ``\x1f`` and
+    hashed with SipHash-2-4 under a key of their own (purpose
+    ``"territory row content v3"``). The same rows with their columns
+    reordered, renamed, or with a column that is not stored added or dropped get the same
+    fingerprints.
+
+    Identical rows of one file are told apart by their occurrence number, counted by
+    ``occurrences`` over the whole import: the ``n``-th repeat (``n`` ≥ 1) has ``"\x1f#n"``
+    appended before it is hashed. Two genuine identical contacts of a file are thus both
+    kept, and importing the file again gives the same fingerprints (nothing added). A file
+    that repeats a row of an earlier file only once counts it as already stored.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"date": ["2026-03-02"] * 3, "hour": [9, 9, 10]})
+    >>> a = content_fingerprints(rows, b"0" * 32, Occurrences())
+    >>> b = content_fingerprints(rows[["date", "hour"]], b"0" * 32, Occurrences())
+    >>> len(set(a)), (a == b).all()
+    (3, np.True_)
+    """
+    columns = [rows[c] for c in rows.columns] if isinstance(rows, pd.DataFrame) else list(rows)
+    if not columns or not len(columns[0]):
+        return np.empty(0, dtype=np.uint64)
+    arrays = [_text(c) for c in columns]
+    joined = pc.binary_join_element_wise(
+        *arrays, pa.scalar("\x1f", pa.large_string()), null_handling="replace", null_replacement=""
+    )
+    key = siphash_key(secret, _CONTENT_PURPOSE)
+    hashes = keyed_hashes(joined, key)
+    rank = occurrences.number(hashes)
+    again = rank > 0
+    if again.any():
+        suffix = pa.array([f"\x1f#{n}" for n in rank[again]], type=pa.large_string())
+        empty = pa.scalar("", pa.large_string())
+        repeated = pc.binary_join_element_wise(joined.filter(pa.array(again)), suffix, empty)
+        hashes[again] = keyed_hashes(repeated, key)
+    return hashes
+
+
+def _text(values: Any) -> pa.Array:
+    """A column as Arrow text: categories decoded, integers written out, missing as null."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        categories = pd.Series(values.categories, dtype=object).astype(str)
+        arrow = pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0), to_arrow(categories)
+        )
+        return arrow.cast(pa.large_string())
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return pc.cast(pa.array(values, from_pandas=True), pa.large_string())
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def row_fingerprints(rows: pd.DataFrame, secret: bytes) -> npt.NDArray[np.uint64]:
     r"""Keyed 64-bit fingerprint of each row of a contact file (all its fields, in order).
+
+    The earlier scheme (rows imported before :func:`content_fingerprints`): still computed
+    on a re-import into a workspace that holds such rows, so that they are not doubled.
 
     The fields of a row are joined with ``\x1f`` and hashed with SipHash-2-4 (the hash
     of :func:`pandas.util.hash_array`, followed by its fixed bijective mixing). Its
@@ -199,6 +321,7 @@ def to_arrow(values: pd.Series) -> pa.Array:
 
 
 _FINGERPRINT_PURPOSE = b"territory row fingerprint v2"
+_CONTENT_PURPOSE = b"territory row content v3"
 _PERSON_PURPOSE = b"territory person key v3"
 _FEEDBACK_PURPOSE = b"territory round feedback v1"
 _HASHED_AT_ONCE = 25_000  # texts made into Python bytes at a time

@@ -3,11 +3,12 @@
 The ``contacts`` table holds pseudonymised person-level rows (see ``privacy.md``), and
 its count table (``territory_counts_contacts``) their raw counts per cell and commune.
 Every SQL query on them, every read of their rows or counts, the purge, the one contact
-writer (:func:`contact_writer`, :func:`append_contacts`) and the one delete
-(:func:`delete_contacts`) live here, so that an audit of what can leave the store reads
-one module. What this module returns is **raw**: it is handed to
+writer (:func:`contact_writer`, :func:`append_contacts`) and the deletes
+(:func:`delete_contacts`, :func:`delete_batches`) live here, so that an audit of what can
+leave the store reads one module. What this module returns is **raw**: it is handed to
 :mod:`territory.privacy.protect` (directly, or through :mod:`territory.privacy.published`)
-and never shown.
+and never shown. Each stored contact carries the id of its import batch
+(:data:`BATCH_COLUMN`, see :mod:`territory.batches`; NULL: stored before batches).
 
 Examples
 --------
@@ -34,18 +35,24 @@ import calendar
 import contextlib
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from territory import batches
 from territory._errors import ValidationError
 from territory.privacy.protect import KEY_RANGE
 from territory.store import TableAppender, Workspace
 from territory.vocab import PARTNER_TYPES
 
+if TYPE_CHECKING:
+    import sqlite3
+
 __all__ = [
+    "BATCH_COLUMN",
     "CONTACTS",
     "STORED_COLUMNS",
     "ContactAppender",
@@ -53,12 +60,15 @@ __all__ = [
     "contact_cell_counts",
     "contact_frame",
     "contact_writer",
+    "delete_batches",
     "delete_contacts",
     "has_contacts",
+    "has_rows_before_batches",
     "migrate",
     "purge",
     "recode_communes",
     "retention_cutoff",
+    "stored_batches",
     "stored_fingerprints",
 ]
 
@@ -82,9 +92,14 @@ STORED_COLUMNS = [
 ``cle`` is the contact's record key, drawn at random in ``[0, KEY_RANGE)`` when it is
 written (:func:`contact_writer`): the cell-key perturbation of
 :mod:`territory.privacy.protect` reads it, nothing shows it."""
+BATCH_COLUMN = "lot"
+"""Stored beside :data:`STORED_COLUMNS` by the writer: the id of the row's import batch."""
 
 _SCHEMA = pd.DataFrame(
-    {c: pd.Series(dtype="int64" if c in ("hour", "cle") else "str") for c in STORED_COLUMNS}
+    {
+        c: pd.Series(dtype="int64" if c in ("hour", "cle", BATCH_COLUMN) else "str")
+        for c in [*STORED_COLUMNS, BATCH_COLUMN]
+    }
 )
 _BOUND_AT_ONCE = 900  # SQL parameters per statement (SQLite allows 999 at least)
 
@@ -118,18 +133,28 @@ def stored_fingerprints(ws: Workspace) -> pd.Index:
 
 @contextlib.contextmanager
 def contact_writer(
-    ws: Workspace, *, source: str, licence: str, vintage: str = ""
+    ws: Workspace, *, source: str, licence: str, vintage: str = "", lot: int | None = None
 ) -> Iterator[ContactAppender]:
     """The one way contacts are written: append anonymised rows in one transaction.
 
-    Yields an appender on the contact table (created with :data:`STORED_COLUMNS` when
-    missing): ``append`` rows of those columns but ``cle`` chunk by chunk (each row gets
-    a fresh random record key), ``discard`` what was appended, set ``vintage``;
-    everything is committed when the block ends, or nothing if it raises.
+    Yields an appender on the contact table (created with :data:`STORED_COLUMNS` and
+    :data:`BATCH_COLUMN` when missing): ``append`` rows of :data:`STORED_COLUMNS` but
+    ``cle`` chunk by chunk (each row gets a fresh random record key, and ``lot``, the id
+    of the import batch; None only outside any batch), ``discard`` what was appended, set
+    ``vintage``; everything is committed when the block ends, or nothing if it raises. A
+    table stored before batches gets the column first (its rows: NULL); one stored before
+    record keys is migrated (:func:`migrate`).
     """
     migrate(ws)
+    if has_contacts(ws):
+        ws.add_column(CONTACTS, BATCH_COLUMN, "INTEGER")
     with ws.appending(
-        CONTACTS, schema=_SCHEMA, source=source, vintage=vintage, licence=licence
+        CONTACTS,
+        schema=_SCHEMA,
+        source=source,
+        vintage=vintage,
+        licence=licence,
+        constant={BATCH_COLUMN: lot},
     ) as table:
         yield ContactAppender(table)
     if ws.get_property(_RULES) != _RULES_VERSION:  # a new table: its rows follow the rules
@@ -264,14 +289,20 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
 
 
 def append_contacts(
-    ws: Workspace, rows: pd.DataFrame, *, source: str, vintage: str, licence: str
+    ws: Workspace,
+    rows: pd.DataFrame,
+    *,
+    source: str,
+    vintage: str,
+    licence: str,
+    lot: int | None = None,
 ) -> int:
-    """Append anonymised contact rows (:data:`STORED_COLUMNS` but ``cle``); returns how many."""
+    """Append anonymised contact rows (:data:`STORED_COLUMNS` but ``cle``) of batch ``lot``."""
     given = [c for c in STORED_COLUMNS if c != "cle"]
     missing = [c for c in given if c not in rows]
     if missing:
         raise ValidationError(f"contacts sans colonne(s) : {', '.join(missing)}")
-    with contact_writer(ws, source=source, vintage=vintage, licence=licence) as table:
+    with contact_writer(ws, source=source, vintage=vintage, licence=licence, lot=lot) as table:
         table.append(rows[given].astype({"hour": "int64"}).reset_index(drop=True))
     return len(rows)
 
@@ -288,6 +319,80 @@ def delete_contacts(ws: Workspace, fingerprints: Iterable[str]) -> int:
     return deleted
 
 
+def stored_batches(ws: Workspace, fingerprints: Iterable[str]) -> tuple[set[int], list[str]]:
+    """Batches holding contacts with these fingerprints, and those stored before batches.
+
+    Returns the batch ids, and the fingerprints found on rows without one (stored before
+    batches existed): together, what :func:`delete_batches` deletes to replace them.
+    """
+    if not has_contacts(ws):
+        return set(), []
+    prints = list(dict.fromkeys(fingerprints))
+    lot = BATCH_COLUMN if _has_batch_column(ws) else "NULL"
+    lots: set[int] = set()
+    before: list[str] = []
+    for start in range(0, len(prints), _BOUND_AT_ONCE):
+        part = tuple(prints[start : start + _BOUND_AT_ONCE])
+        found = ws.query(
+            f"SELECT {lot} AS lot, fingerprint FROM {CONTACTS} "
+            f"WHERE fingerprint IN ({','.join('?' * len(part))})",
+            part,
+        )
+        held = found["lot"].notna()
+        lots.update(int(v) for v in found.loc[held, "lot"])
+        before += [str(f) for f in found.loc[~held, "fingerprint"]]
+    return lots, before
+
+
+def has_rows_before_batches(ws: Workspace) -> bool:
+    """Whether some stored contacts have no batch id (imported before batches existed)."""
+    if not has_contacts(ws):
+        return False
+    if not _has_batch_column(ws):
+        return not ws.query(f"SELECT 1 FROM {CONTACTS} LIMIT 1").empty
+    return not ws.query(f"SELECT 1 FROM {CONTACTS} WHERE {BATCH_COLUMN} IS NULL LIMIT 1").empty
+
+
+def delete_batches(
+    ws: Workspace,
+    lots: Collection[int],
+    *,
+    before_batches: Collection[str] = (),
+    then: Callable[[sqlite3.Connection, int], None] | None = None,
+) -> int:
+    """Delete whole batches of contacts in one transaction, then compact the file.
+
+    Deletes the contacts of the batches ``lots`` and the contacts stored before batches
+    whose fingerprint is in ``before_batches``; ``then`` runs in the same transaction
+    with the number deleted (the batch log records the undo): if it fails, nothing is
+    deleted. Nothing of the deleted rows stays in the file (``secure_delete``, then
+    :meth:`~territory.store.Workspace.compact`). Returns the number deleted.
+    """
+    where: list[str] = []
+    params: list[object] = []
+    if has_contacts(ws) and lots and _has_batch_column(ws):
+        where.append(f"{BATCH_COLUMN} IN ({','.join('?' * len(lots))})")
+        params += [int(v) for v in lots]
+    if has_contacts(ws) and before_batches:
+        held = f"{BATCH_COLUMN} IS NULL AND " if _has_batch_column(ws) else ""
+        where.append(f"({held}fingerprint IN ({','.join('?' * len(before_batches))}))")
+        params += list(before_batches)
+    if not where:
+        with ws.transaction(what=CONTACTS) as con:
+            if then is not None:
+                then(con, 0)
+        return 0
+    deleted = ws.delete_rows(CONTACTS, " OR ".join(where), tuple(params), then=then)
+    if deleted:
+        ws.compact()
+    return deleted
+
+
+def _has_batch_column(ws: Workspace) -> bool:
+    columns = ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"]
+    return BATCH_COLUMN in set(columns)
+
+
 def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | None]) -> None:
     """Rewrite the commune of every stored contact as ``recode`` says (COG translation).
 
@@ -302,6 +407,8 @@ def recode_communes(ws: Workspace, recode: Callable[[pd.Series], pd.Series | Non
         return
     info = ws.layers()[CONTACTS]
     rows["commune"] = translated.astype(object).where(translated.notna(), None)
+    if BATCH_COLUMN in rows:  # read as float beside NULLs: written back as integers
+        rows[BATCH_COLUMN] = rows[BATCH_COLUMN].astype("Int64")
     ws.write_table(CONTACTS, rows, source=info.source, vintage=info.vintage, licence=info.licence)
     ws.compact()  # the rewritten table's old pages, freed by GDAL, leave the file
 
@@ -318,18 +425,37 @@ def retention_cutoff(today: date, months: int) -> date:
     return date(year, month + 1, day)
 
 
-def purge(ws: Workspace, *, older_than_months: int, today: date) -> int:
+def purge(
+    ws: Workspace,
+    *,
+    older_than_months: int,
+    today: date,
+    author: str | None = None,
+    published: str = "non publié",
+) -> int:
     """Delete the stored contacts dated before ``today`` minus ``older_than_months``.
 
     Returns the number of contacts deleted (0 when the workspace holds none).
     Contacts dated exactly on the cutoff day are kept. Nothing of the deleted rows stays
     in the file: the store overwrites deleted content (``secure_delete``) and the file is
     then rebuilt without its free pages (:meth:`~territory.store.Workspace.compact`).
+    Every purge is logged with the batches (:func:`territory.batches.log_purge`, in the
+    same transaction): when, by whom, the cutoff's month and ``published``, the protected
+    number of contacts deleted (:func:`territory.privacy.published.count_before`, made by
+    the caller before the purge), never the raw number: a user who imports fake old
+    contacts and purges them would read how many real ones went with them.
     """
     cutoff = retention_cutoff(today, older_than_months)
+
+    def log(con: sqlite3.Connection, deleted: int) -> None:
+        del deleted  # raw: not logged
+        batches.log_purge(con, deleted=published, cutoff=cutoff.isoformat()[:7], author=author)
+
     if not has_contacts(ws):
+        with ws.transaction(what=CONTACTS) as con:
+            log(con, 0)
         return 0
-    deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),))
+    deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),), then=log)
     if deleted:
         ws.compact()
     return deleted

@@ -4,22 +4,28 @@
 the one contact writer (:func:`territory.privacy.raw.append_contacts`), fingerprinted by
 the one scheme (:func:`territory.privacy.pseudonyms.feedback_fingerprints`), aggregated and
 without names, so that every figure drawn from them goes through the disclosure control
-like any imported contact.
+like any imported contact. Each recording is a batch of the log (:mod:`territory.batches`,
+kind ``feedback``): it can be undone like an import, and recording a visit again is a new
+batch that replaces the earlier one (kept in the log as « remplacé par le lot N »).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+
 import numpy as np
 import pandas as pd
 
-from territory._errors import ValidationError
+from territory import batches
+from territory._errors import TerritoryError, ValidationError
 from territory.grid import cell_ids_from_lonlat
 from territory.privacy.pseudonyms import (
     feedback_fingerprints,
     legacy_feedback_fingerprints,
     load_secret,
 )
-from territory.privacy.raw import STORED_COLUMNS, append_contacts, delete_contacts
+from territory.privacy.raw import STORED_COLUMNS, append_contacts, delete_batches, stored_batches
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.vocab import STATUSES, UNKNOWN
@@ -37,6 +43,7 @@ def record_feedback(
     counts: dict[str, int],
     *,
     settings: Settings,
+    author: str | None = None,
 ) -> int:
     """Record what a visit gave: numbers of contacts by status, aggregated, no names.
 
@@ -44,8 +51,10 @@ def record_feedback(
     date and starting hour, with the status and nothing else (age band and sex « non
     renseigné », no person key), appended to the ``contacts`` table: from there every
     figure goes through :mod:`territory.privacy.protect` like any imported contact, and the
-    retention purge applies. Recording the same visit again replaces its numbers.
-    Returns the number of contacts now recorded for the visit.
+    retention purge applies. The recording is a batch by ``author`` (default: the OS
+    user). Recording the same visit again is a new batch that replaces the earlier one:
+    its rows are deleted (the file compacted) and it shows as replaced. Returns the
+    number of contacts now recorded for the visit.
     """
     unknown = [s for s in counts if s not in STATUSES]
     wrong = [f"{s} : {n}" for s, n in counts.items() if not 0 <= int(n) <= FEEDBACK_MAX]
@@ -57,8 +66,8 @@ def record_feedback(
     secret = load_secret(settings)
     start = visit["start"]
     key = f"{week}|{visit['team']}|{visit['place']}|{start.isoformat()}"
-    # replace what was recorded before for this visit (also under the scheme used before)
-    delete_contacts(
+    # what was recorded before for this visit (also under the scheme used before)
+    earlier, before_batches = stored_batches(
         ws,
         (
             fingerprint
@@ -87,15 +96,37 @@ def record_feedback(
         for status, n in counts.items()
         for fingerprint in feedback_fingerprints(secret, key, status, int(n))
     ]
-    if not rows:
-        return 0
-    return append_contacts(
-        ws,
-        pd.DataFrame(rows, columns=STORED_COLUMNS),
-        source="retours de tournée",
-        vintage=week,
-        licence="données de l'équipe (agrégées)",
-    )
+    what = f"{week}, {visit['team']}, {visit['place_name']}, {start:%d/%m %H:%M}"
+    earlier |= {  # a visit recorded with no contact has no row to be found by
+        b.id
+        for b in batches.list_batches(ws)
+        if b.kind == batches.FEEDBACK and b.state == "active" and b.file == what
+    }
+    batch = batches.begin(ws, batches.FEEDBACK, file=what, author=author)
+    recorded = {s: int(n) for s, n in counts.items() if int(n)}
+
+    def replace(con: sqlite3.Connection, _deleted: int) -> None:
+        for earlier_batch in sorted(earlier):
+            batches.mark_replaced(con, earlier_batch, by=batch.id)
+        batches.settle(con, batch.id, counts={"contacts": len(rows), "statuts": recorded})
+
+    try:
+        if rows:
+            append_contacts(
+                ws,
+                pd.DataFrame(rows, columns=STORED_COLUMNS),
+                source="retours de tournée",
+                vintage=week,
+                licence="données de l'équipe (agrégées)",
+                lot=batch.id,
+            )
+        delete_batches(ws, earlier, before_batches=before_batches, then=replace)
+    except BaseException:
+        with contextlib.suppress(TerritoryError, sqlite3.Error):  # its own error matters
+            delete_batches(ws, [batch.id])
+            batches.abort(ws, batch)
+        raise
+    return len(rows)
 
 
 def _commune_at(ws: Workspace, lon: float, lat: float) -> str | None:

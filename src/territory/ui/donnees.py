@@ -1,7 +1,8 @@
-"""The "Données" page's widgets: imports, official data, territories, the shareable file.
+"""The "Données" page's widgets: imports, official data, batches, territories, sharing.
 
-The import form, the official data download, the programme territories (table, definition,
-deletion), and the download of the shareable file with what may and may not be shared.
+The import form, the official data download, the batch log with its undo form, the
+programme territories (table, definition, deletion), and the download of the shareable
+file with what may and may not be shared.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import unicodedata
 import streamlit as st
 
 from territory import Settings, TerritoryError
+from territory.batches import batches_table, counts_text, list_batches
 from territory.crs import METRIC_CRS
 from territory.export import shareable_bytes
 from territory.fetch import fetch_territory
+from territory.ingest import undo_batch
 from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import flash
 from territory.ui.loaders import cached_territory_names
 from territory.ui.state import Keys
 from territory.ui.uploads import (
+    APP_AUTHOR,
     ONLINE_GEOCODING_LABEL,
     ONLINE_GEOCODING_WARNING,
     import_contacts_upload,
@@ -34,6 +38,7 @@ from territory.ui.uploads import (
 __all__ = [
     "DEFINE_EMPTY",
     "SHARING_RULE",
+    "batches_section",
     "fetch_form",
     "import_form",
     "share_section",
@@ -128,6 +133,43 @@ def fetch_form(ws: Workspace, *, settings: Settings) -> None:
                 status.update(label="Données téléchargées et importées", state="complete")
                 for report in reports:
                     show_import_report(report)
+
+
+def batches_section(ws: Workspace) -> None:
+    """The batch log (imports, round feedback, purges, undos) and a form to undo a batch."""
+    found = list_batches(ws)
+    if not found:
+        st.info("Aucun lot enregistré : chaque import en crée un.")
+        return
+    st.dataframe(batches_table(reversed(found)), hide_index=True, width="stretch")
+    active = {
+        b.id: f"Lot {b.id} — {b.label} — {b.file}".rstrip(" —")
+        for b in reversed(found)
+        if b.state == "active"
+    }
+    if not active:
+        return
+    with st.form(Keys.W_UNDO_FORM):
+        chosen = st.selectbox(
+            "Lot à annuler", list(active), format_func=active.__getitem__, key=Keys.W_UNDO_BATCH
+        )
+        sure = st.checkbox(
+            "Je confirme l'annulation : les contacts du lot seront effacés définitivement, "
+            "ou les couches qu'il a importées remises comme avant lui.",
+            key=Keys.W_UNDO_CONFIRM,
+        )
+        undo = st.form_submit_button("Annuler ce lot", icon=":material/undo:")
+    if not undo or chosen is None:
+        return
+    if not sure:
+        st.warning("Cochez la confirmation pour annuler le lot.")
+        return
+    try:
+        entry = undo_batch(ws, int(chosen), author=APP_AUTHOR)
+    except TerritoryError as exc:
+        st.error(f"Annulation impossible : {exc}")
+    else:
+        flash(f"Lot {chosen} annulé : {counts_text(entry)}.", reset={Keys.W_UNDO_CONFIRM: False})
 
 
 def territories_section(ws: Workspace) -> None:

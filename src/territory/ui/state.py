@@ -29,7 +29,7 @@ class Keys:
     W_FETCH_EPCI = "widget_fetch_epci"
     W_BASEMAP = "widget_basemap"
     W_TERRITORY = "widget_territory"
-    # "Données" page: the import form and the programme-territory forms
+    # "Données" page: the import form, the programme-territory forms, the batch undo
     W_IMPORT_FORM = "widget_import_form"
     W_IMPORT_FILE = "widget_import_file"
     W_IMPORT_KIND = "widget_import_kind"
@@ -45,6 +45,9 @@ class Keys:
     W_DELETE_FORM = "widget_delete_territory_form"
     W_DELETE_NAME = "widget_delete_territory_name"
     W_SHARE_TERRITORIES = "widget_share_territories"  # the shareable file's territories
+    W_UNDO_FORM = "widget_undo_batch_form"
+    W_UNDO_BATCH = "widget_undo_batch"
+    W_UNDO_CONFIRM = "widget_undo_batch_confirm"
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"

@@ -34,6 +34,7 @@ from territory.ui.common import base_url_path, flash
 from territory.ui.loaders import cached_places, cached_places_map, cached_route_map, settings
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
+from territory.ui.uploads import APP_AUTHOR
 from territory.vocab import KINDS, STATUSES
 
 __all__ = [
@@ -139,6 +140,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
                 visits.loc[chosen],
                 {s: int(c) for s, c in counts.items() if c},
                 settings=settings(),
+                author=APP_AUTHOR,
             )
         except TerritoryError as exc:
             st.error(f"Retour non enregistré : {exc}")

@@ -22,6 +22,7 @@ from territory.io.report import ImportReport
 from territory.store import Workspace
 
 __all__ = [
+    "APP_AUTHOR",
     "IMPORT_LABELS",
     "ONLINE_GEOCODING_LABEL",
     "ONLINE_GEOCODING_WARNING",
@@ -55,6 +56,8 @@ ONLINE_GEOCODING_WARNING = (
     "Les réponses ne sont jamais gardées. Sans cette case, ces lignes restent « à géocoder »."
 )
 """What checking :data:`ONLINE_GEOCODING_LABEL` means, shown beside the box."""
+APP_AUTHOR = "application"
+"""The author the app records in the batch log (it has no user accounts)."""
 
 
 def import_label(kind: str) -> str:
@@ -115,6 +118,7 @@ def import_upload(
             vintage=vintage.strip(),
             licence=licence.strip(),
             crs=(crs or "").strip() or None,
+            author=APP_AUTHOR,
         )
 
 
@@ -157,7 +161,7 @@ def import_contacts_upload(
     with _uploaded(filename, data) as path:
         report = import_file(
             ws, "contacts", path, settings=settings, mapping=mapping,
-            geocode_online=geocode_online,
+            geocode_online=geocode_online, author=APP_AUTHOR,
         )  # fmt: skip
         side = side_file_paths(path)
 
@@ -189,6 +193,8 @@ def show_import_report(report: ImportReport) -> None:
     """The import report in French: counts as metrics, refusals in a table, fixes, notes."""
     label = IMPORT_LABELS.get(report.kind, report.kind)
     message = f"Import terminé : {report.source} ({label})."
+    if report.batch is not None:
+        message += f" Lot n° {report.batch} : il s'annule plus bas, dans « Lots d'import »."
     if report.refused:
         st.warning(f"{message} {report.refused} ligne(s) refusée(s) : voir le détail.")
     else:

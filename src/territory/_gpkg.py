@@ -1,0 +1,177 @@
+"""GeoPackage tables copied and put back: SQL on a connection the store opened.
+
+:class:`territory.store.Workspace` keeps a copy of a table before an import writes it and
+puts it back on an undo (:meth:`~territory.store.Workspace.copy_table`,
+:meth:`~territory.store.Workspace.restore_tables`); the SQL of a GeoPackage table, its
+spatial index (an R-tree kept by triggers that call GDAL's functions, which SQLite alone
+does not have) and its registration tables lives here. Nothing here opens the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from territory._errors import WorkspaceError
+
+__all__ = [
+    "INDEX_COPY",
+    "column_info",
+    "column_types",
+    "copy_table",
+    "drop_registered",
+    "exists",
+    "restore_table",
+]
+
+INDEX_COPY = "__index"
+"""Suffix of the copy of a table's spatial index entries."""
+_REGISTRATION = (  # GeoPackage tables that register a table by its name
+    "gpkg_contents",
+    "gpkg_geometry_columns",
+    "gpkg_ogr_contents",
+    "gpkg_extensions",
+    "gpkg_data_columns",
+    "gpkg_metadata_reference",
+)
+
+
+def column_types(con: sqlite3.Connection, name: str) -> dict[str, str]:
+    """The declared type of each column of ``name``."""
+    return {str(r[1]): str(r[2]) for r in con.execute(f'PRAGMA table_info("{name}")')}
+
+
+def column_info(con: sqlite3.Connection, name: str) -> list[list[Any]]:
+    """``[name, declared type, part of the primary key]`` of each column of ``name``."""
+    return [[str(r[1]), str(r[2]), int(r[5])] for r in con.execute(f'PRAGMA table_info("{name}")')]
+
+
+def exists(con: sqlite3.Connection, name: str) -> bool:
+    """Whether the file holds a table named ``name``."""
+    return (
+        con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        is not None
+    )
+
+
+def _row(con: sqlite3.Connection, table: str, name: str) -> dict[str, Any] | None:
+    """The row of a registration table (``table_name`` = ``name``) as a dict, if any."""
+    if not exists(con, table):
+        return None
+    cursor = con.execute(f"SELECT * FROM {table} WHERE lower(table_name) = lower(?)", (name,))
+    found = cursor.fetchone()
+    return (
+        None if found is None else dict(zip([d[0] for d in cursor.description], found, strict=True))
+    )
+
+
+def _spatial_index(con: sqlite3.Connection, name: str) -> str | None:
+    """The R-tree table of the GeoPackage layer ``name`` (None: no spatial index)."""
+    geometry = _row(con, "gpkg_geometry_columns", name)
+    if geometry is None:
+        return None
+    index = f"rtree_{name}_{geometry['column_name']}"
+    return index if exists(con, index) else None
+
+
+def copy_table(con: sqlite3.Connection, name: str, copy: str) -> dict[str, Any]:
+    """Copy table ``name`` as ``copy``: its rows (same columns and types), index and registration.
+
+    Returns what :func:`restore_table` needs, as plain JSON data.
+    """
+    columns = column_info(con, name)
+    if not columns:
+        raise WorkspaceError(f"la table « {name} » est absente du fichier")
+    names = ", ".join(f'"{c}"' for c, _, _ in columns)
+    con.execute(f'DROP TABLE IF EXISTS "{copy}"')
+    con.execute(f'DROP TABLE IF EXISTS "{copy}{INDEX_COPY}"')
+    definitions = ", ".join(f'"{c}" {t}' for c, t, _ in columns)
+    con.execute(f'CREATE TABLE "{copy}" ({definitions})')
+    con.execute(f'INSERT INTO "{copy}" ({names}) SELECT {names} FROM "{name}"')
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(
+            f'CREATE TABLE "{copy}{INDEX_COPY}" '
+            "(id INTEGER, minx REAL, maxx REAL, miny REAL, maxy REAL)"
+        )
+        con.execute(
+            f'INSERT INTO "{copy}{INDEX_COPY}" SELECT id, minx, maxx, miny, maxy FROM "{index}"'
+        )
+    return {
+        "name": name,
+        "copy": copy,
+        "columns": columns,
+        "index": index is not None,
+        "contents": _row(con, "gpkg_contents", name),
+        "geometry": _row(con, "gpkg_geometry_columns", name),
+    }
+
+
+def restore_table(con: sqlite3.Connection, saved: dict[str, Any]) -> None:
+    """Give table ``saved["name"]`` the rows, columns and registration of its copy.
+
+    Runs inside the caller's transaction. The table's triggers (spatial index, GDAL's
+    feature count) are set aside while its rows are replaced, the spatial index entries
+    are copied back rather than computed (SQLite alone cannot read a geometry), then the
+    triggers come back.
+    """
+    name, copy = str(saved["name"]), str(saved["copy"])
+    live = column_info(con, name)
+    if not live or not exists(con, copy):
+        missing = name if not live else f"la copie de « {name} »"
+        raise WorkspaceError(f"{missing} absente du fichier : restauration impossible")
+    wanted = {c: t for c, t, _ in saved["columns"]}
+    if [c for c, _, pk in live if pk] != [c for c, _, pk in saved["columns"] if pk]:
+        raise WorkspaceError(f"la clé de « {name} » a changé : restauration impossible")
+    triggers = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (name,)
+    ).fetchall()
+    for trigger, _ in triggers:
+        con.execute(f'DROP TRIGGER "{trigger}"')
+    for column, declared, pk in live:
+        if not pk and wanted.get(column, "").upper() != declared.upper():
+            con.execute(f'ALTER TABLE "{name}" DROP COLUMN "{column}"')
+    present = column_types(con, name)
+    for column, declared, _ in saved["columns"]:
+        if column not in present:
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {declared}')
+    names = ", ".join(f'"{c}"' for c in wanted)
+    con.execute(f'DELETE FROM "{name}"')
+    con.execute(f'INSERT INTO "{name}" ({names}) SELECT {names} FROM "{copy}"')
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(f'DELETE FROM "{index}"')
+        if saved["index"]:
+            entries = f'"{copy}{INDEX_COPY}"'
+            con.execute(f'INSERT INTO "{index}" SELECT id, minx, maxx, miny, maxy FROM {entries}')
+    for _, sql in triggers:
+        con.execute(sql)
+    if exists(con, "gpkg_ogr_contents"):
+        con.execute(
+            "UPDATE gpkg_ogr_contents SET feature_count = "
+            f'(SELECT count(*) FROM "{name}") WHERE lower(table_name) = lower(?)',
+            (name,),
+        )
+    for table in ("contents", "geometry"):
+        row = saved[table]
+        if row:
+            fields = [k for k in row if k != "table_name"]
+            con.execute(
+                f"UPDATE gpkg_{'contents' if table == 'contents' else 'geometry_columns'} SET "
+                + ", ".join(f'"{k}" = ?' for k in fields)
+                + " WHERE lower(table_name) = lower(?)",
+                (*(row[k] for k in fields), name),
+            )
+
+
+def drop_registered(con: sqlite3.Connection, name: str) -> None:
+    """Drop table ``name``, its spatial index and its GeoPackage registration (as GDAL does)."""
+    index = _spatial_index(con, name)
+    if index is not None:
+        con.execute(f'DROP TABLE "{index}"')
+    con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for table in _REGISTRATION:
+        if exists(con, table):
+            con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (name,))
