@@ -33,7 +33,7 @@ from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -220,15 +220,15 @@ def zone_window_counts(
     frame = frame[(frame["date"] >= start) & (frame["date"] <= end)]
     placed = place(frame, zones(ws, settings=settings))
     is_recent = (placed["date"] >= pd.Timestamp(recent[0])).to_numpy()
-    is_status = (placed["statut"].astype(str) == status).to_numpy()
+    is_status = (placed["statut"] == status).to_numpy(dtype=bool)
     windows = {
         "contacts_recents": is_recent,
         "contacts_precedents": ~is_recent,
         "hors_radars": is_recent & is_status,
         "autres": is_recent & ~is_status,
     }
-    cells = np.asarray(placed["cell"].astype(str).unique(), dtype=object)
-    squares = placed.loc[placed["level"] == LEVEL_KM, "zone"].unique()
+    cells = np.asarray(_present(placed["cell"]), dtype=object)
+    squares = _present(placed.loc[placed["level"] == LEVEL_KM, "zone"])
     children = np.asarray(child_ids(squares) if len(squares) else [], dtype=object)
     looked_up = np.asarray(list(dict.fromkeys([*cells, *children])), dtype=object)
     owners = attribute(looked_up)
@@ -236,8 +236,7 @@ def zone_window_counts(
     for kind, codes in zone_codes.items():
         owner = owners.get(kind)
         if owner is None:
-            commune = placed["commune"].astype(str)
-            unit = commune.where(commune.isin(set(codes)), _REST).to_numpy(dtype=object)
+            unit = _per_category(placed["commune"], dict(zip(codes, codes, strict=True)).get)
         else:
             unit = _units(placed, pd.Series(owner, index=looked_up))
         out[kind] = {}
@@ -350,15 +349,32 @@ def _units(placed: pd.DataFrame, owner: pd.Series) -> npt.NDArray[np.object_]:
     A 1 km zone belongs to a unit only when the 25 cells of its square all do (``owner``
     must then know them all); the rest of a commune belongs to none (:data:`_REST`).
     """
-    cell = placed["cell"].astype(str)
-    unit = cell.map(owner).astype(object).where(lambda u: u.notna(), _REST)
-    level = placed["level"].to_numpy()
-    km_owner = _whole_squares(owner)
-    km_unit = placed["zone"].map(km_owner).astype(object).where(lambda u: u.notna(), _REST)
-    out = np.where(level == LEVEL_CELL, unit.to_numpy(), _REST).astype(object)
+    known = owner.dropna()
+    owned = dict(zip(known.index.to_numpy(object), known.to_numpy(object), strict=True))
+    unit = _per_category(placed["cell"], owned.get)
+    whole = _whole_squares(owner)
+    squares = dict(zip(whole.index.to_numpy(object), whole.to_numpy(object), strict=True))
+    km_unit = _per_category(placed["zone"], squares.get)
+    level = np.asarray(placed["level"], dtype=object)
+    out = np.where(level == LEVEL_CELL, unit, _REST).astype(object)
     at_km = level == LEVEL_KM
-    out[at_km] = km_unit.to_numpy()[at_km]
+    out[at_km] = km_unit[at_km]
     return out
+
+
+def _present(column: pd.Series) -> list[str]:
+    """The distinct values of a (categorical) column, as text."""
+    return [str(v) for v in pd.unique(column)]
+
+
+def _per_category(
+    column: pd.Series, value: Callable[[str], object | None]
+) -> npt.NDArray[np.object_]:
+    """``value`` of each row's category (:data:`_REST` when None), computed once a category."""
+    categorical = pd.Categorical(column)
+    lookup = [value(str(c)) for c in categorical.categories]
+    table = np.array([_REST if v is None else v for v in [*lookup, None]], dtype=object)
+    return cast("npt.NDArray[np.object_]", table[categorical.codes])
 
 
 def _whole_squares(owner: pd.Series) -> pd.Series:
