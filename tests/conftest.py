@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,22 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory, settings: Settings)
     path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
     build_demo_workspace(path, settings=settings)
     return path
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_workspace: Path, settings: Settings) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port, on the demo workspace; stopped at the end."""
+    from bench._browser import ROOT as CHECKOUT
+    from bench._browser import chromium_path, streamlit_server
+
+    if chromium_path() is None:
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    env = {
+        "TERRITORY_WORKSPACE": str(demo_workspace),
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+    }
+    with streamlit_server(CHECKOUT / "app.py", env=env) as url:
+        yield url
 
 
 def shared_file(name: str) -> Path:

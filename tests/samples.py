@@ -8,7 +8,11 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import geopandas as gpd
 import requests
+import shapely
+
+from territory.store import Workspace
 
 RECORDED = Path(__file__).resolve().parent / "data" / "recorded"
 
@@ -136,3 +140,15 @@ def multipart_form(request: requests.PreparedRequest) -> dict[str, bytes]:
         name = part.get_param("name", header="content-disposition")
         parts[str(name)] = part.get_payload(decode=True)
     return parts
+
+
+def two_communes_workspace(path: Path) -> Workspace:
+    """A workspace of two square communes (00001, 00002) that hold the sample contacts."""
+    communes = gpd.GeoDataFrame(
+        {"code": ["00001", "00002"], "population": [1000, 500]},
+        geometry=[shapely.box(2.70, 46.40, 2.76, 46.50), shapely.box(2.76, 46.40, 2.80, 46.50)],
+        crs=4326,
+    )
+    ws = Workspace.create(path, name="Essai")
+    ws.write_layer("communes", communes, source="test", vintage="")
+    return ws

@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 import shapely
 from conftest import shared_file
-from samples import ROWS, write
+from samples import ROWS, two_communes_workspace, write
 
 from territory import InputFileError, Settings, ValidationError, WorkspaceError
 from territory import batches as log
@@ -41,14 +41,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     """Two square communes holding the sample contacts."""
-    communes = gpd.GeoDataFrame(
-        {"code": ["00001", "00002"], "population": [1000, 500]},
-        geometry=[shapely.box(2.70, 46.40, 2.76, 46.50), shapely.box(2.76, 46.40, 2.80, 46.50)],
-        crs=4326,
-    )
-    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
-    ws.write_layer("communes", communes, source="test", vintage="")
-    return ws
+    return two_communes_workspace(tmp_path / "w.gpkg")
 
 
 def people(prefix: str, n: int) -> list[str]:

@@ -293,9 +293,9 @@ def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) 
     dict
         ``name`` (workspace), ``territory`` (None for the whole workspace), counts of
         ``communes``, ``qpv``, ``partners``, ``stops``, the ``population`` and the
-        protected ``contacts`` label. A territory's contact total is also ``secret``
-        when it differs by 1 to k-1 contacts from the total of a larger territory
-        holding it (or of the whole workspace): the difference would tell a small count.
+        protected ``contacts`` label: perturbed from the keys of the territory's own
+        contacts, so that the totals of two nested territories differ by noise, not by
+        the few contacts that differ.
     """
     scope = _scope(ws, territory)
     if scope is None:

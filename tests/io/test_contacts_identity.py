@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from samples import HEADER, ROWS, write
+from samples import HEADER, ROWS, two_communes_workspace, write
 
 from territory import Settings
 from territory.ingest import import_file
@@ -27,14 +27,8 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
-    communes = gpd.GeoDataFrame(
-        {"code": ["00001", "00002"], "population": [1000, 500]},
-        geometry=[shapely.box(2.70, 46.40, 2.76, 46.50), shapely.box(2.76, 46.40, 2.80, 46.50)],
-        crs=4326,
-    )
-    ws = Workspace.create(tmp_path / "w.gpkg", name="Essai")
-    ws.write_layer("communes", communes, source="test", vintage="")
-    return ws
+    """Two square communes holding the sample contacts."""
+    return two_communes_workspace(tmp_path / "w.gpkg")
 
 
 def relaid(path: Path, source: Path, *, order: list[str], rename: dict[str, str]) -> Path:

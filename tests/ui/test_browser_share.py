@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
 import pytest
 
-from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+from bench._browser import CHROMIUM_ARGS, chromium_path
 
 CHROMIUM = chromium_path()
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def app_url(demo_workspace: Path, settings) -> Iterator[str]:
-    """``streamlit run app.py`` on the demo workspace (the page only reads it)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
-    env = {
-        "TERRITORY_WORKSPACE": str(demo_workspace),
-        "TERRITORY_SECRET_PATH": str(settings.secret_path),
-    }
-    with streamlit_server(ROOT / "app.py", env=env) as url:
-        yield url
 
 
 def test_the_shareable_file_downloads_with_published_layers_only(
