@@ -898,13 +898,7 @@ def test_the_same_records_publish_the_same_values_before_and_after_an_import(
         pd.testing.assert_series_equal(again[name], values, obj=name)
 
 
-# ------------------------------------------------------------------ a known failure
-@pytest.mark.xfail(
-    reason="published.zone_window_counts counts a 1 km zone of the partition in its 1 km "
-    "cell (or QPV) only when each of its 25 cells of 200 m holds a contact of the windows "
-    "(_whole_squares is given only the cells with contacts): the 1 km indicator of a "
-    "square that the map shows as one 1 km zone is published as 0"
-)
+# ------------------------------------------------------------------ a 1 km zone of the map
 def test_a_1km_zone_counts_in_its_1km_indicator(
     pool: Pool, fresh: Callable[[], Workspace], settings: Settings
 ) -> None:

@@ -29,7 +29,7 @@ from territory import Settings
 from territory.ingest import import_file
 from territory.io.contacts import side_file_paths
 from territory.io.geocoding import BAN_CSV_URL
-from territory.privacy.raw import STORED_COLUMNS, purge
+from territory.privacy.raw import BATCH_COLUMN, STORED_COLUMNS, purge
 from territory.store import Workspace
 
 TODAY = date(2026, 6, 1)
@@ -201,7 +201,7 @@ def test_nothing_personal_is_left_after_an_import_and_after_a_purge(
     assert (second.accepted, second.pending) == (1, 0)
     assert len(responses.calls) == 2
     stored = ws.query("SELECT * FROM contacts")
-    assert set(stored.columns) - {"fid"} == set(STORED_COLUMNS)
+    assert set(stored.columns) - {"fid"} == {*STORED_COLUMNS, BATCH_COLUMN}
     assert stored["cell"].str.fullmatch(r"CRS3035RES200mN\d+E\d+").all()
     # the scan finds what is there: the side files hold the rows, the cache the partner's
     refused, pending = side_file_paths(export).refused, side_file_paths(export).pending
