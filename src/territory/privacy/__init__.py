@@ -2,8 +2,9 @@
 
 - :mod:`~territory.privacy.raw`: the only code that reads or writes the stored contacts
   and their raw counts (queries, the one writer, the one delete, the purge);
-- :mod:`~territory.privacy.protect`: the disclosure-control step (threshold, roll-up,
-  secondary suppression, rounding);
+- :mod:`~territory.privacy.protect`: the disclosure-control step (threshold on distinct
+  people, the protected partition, secondary suppression, cell-key perturbation and
+  rounding);
 - :mod:`~territory.privacy.published`: protected figures read through ``raw`` (what views
   and analysis use);
 - :mod:`~territory.privacy.pseudonyms`: the one key and fingerprint scheme.
