@@ -729,7 +729,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             raise ValidationError(f"aucun plan enregistré pour {args.week} : lancez « plan »")
         suffix = args.out.suffix.lower()
         if suffix == ".ics":
-            written = outputs.write_ics(saved, args.out)
+            earlier = plans.plan_versions(ws, args.week, before=saved.version)
+            written = outputs.write_ics(saved, args.out, earlier=earlier)
         elif suffix == ".csv":
             written = [outputs.write_csv(saved, args.out)]
         elif suffix in (".html", ".htm"):

@@ -1,7 +1,8 @@
 """Field outputs of a weekly plan: calendars, CSV, printable sheets, map layers, grid.
 
-* one calendar (.ics, RFC 5545 through ``icalendar``) per team (:func:`write_ics`) and a
-  CSV of the visits (:func:`write_csv`);
+* one calendar (.ics, RFC 5545 through ``icalendar``) per team (:func:`write_ics`,
+  :func:`ics_calendars`) whose events keep one UID per visit across the week's versions
+  (:func:`visit_uids`), and a CSV of the visits (:func:`write_csv`);
 * a printable field sheet per team and day, with the round drawn and the partners near
   each stop (:func:`write_sheet`);
 * the rounds as lines and numbered stops for the map (:func:`route_layer`) and the week
@@ -12,9 +13,11 @@ All read a stored :class:`~territory.rounds.week.WeekPlan`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
@@ -24,14 +27,16 @@ import pandas as pd
 
 from territory._fr import format_number
 from territory.crs import METRIC_CRS
-from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan
+from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan, week_monday
 from territory.store import Workspace
 from territory.vocab import WEEKDAYS_FR
 
 __all__ = [
     "date_of",
     "day_label",
+    "ics_calendars",
     "route_layer",
+    "visit_uids",
     "week_grid",
     "write_csv",
     "write_ics",
@@ -63,36 +68,125 @@ def week_grid(plan: WeekPlan) -> pd.DataFrame:
     return grid.reindex(order)
 
 
-def write_ics(plan: WeekPlan, out: Path) -> list[Path]:
-    """One calendar per team: ``out`` itself for one team, else ``<stem>-<team>.ics``."""
-    from icalendar import Calendar, Event
+def visit_uids(plan: WeekPlan) -> pd.Series:
+    """The calendar UID of each visit (indexed like ``plan.visits``), the same in every version.
 
-    out = Path(out)
-    teams = sorted(plan.visits["team"].unique())
-    written = []
+    A stored visit has no id of its own: a version is a new set of rows. What identifies a
+    visit in its week is its **team**, its **place** and its **rank** among that team's
+    visits to that place that week (by start time: 1 for the first, 2 for the second…).
+    The UID is ``<week>-<team>-<place>-<rank>-<key>@territory``: the readable part with
+    team and place folded, and ``key`` the first 10 hex of the SHA-256 of the exact week,
+    team, place id and rank, so that two teams or places whose folded names meet still
+    get distinct UIDs. The plan version is never part of it.
+
+    So a visit moved in time (by the lead's edit, or by a re-optimisation that keeps its
+    place for that team) keeps its UID and its event is updated, not duplicated. When a
+    team's second visit to a place is removed, the first keeps rank 1; when the first is
+    removed, the second takes rank 1 (its event is moved to the remaining visit's time)
+    and rank 2 is cancelled: the calendar ends with the same events as the plan either
+    way. UIDs are distinct within a week, hence within each team's calendar.
+    """
+    visits = plan.visits
+    if visits.empty:
+        return pd.Series([], index=visits.index, dtype=object)
+    order = visits.assign(_row=range(len(visits))).sort_values(["start", "end", "_row"])
+    rank = order.groupby(["team", "place"], sort=False).cumcount() + 1
+    uids = {
+        index: _uid(plan.week, str(order.at[index, "team"]), str(order.at[index, "place"]), n)
+        for index, n in rank.items()
+    }
+    return pd.Series([uids[i] for i in visits.index], index=visits.index, dtype=object)
+
+
+def _uid(week: str, team: str, place: str, rank: int) -> str:
+    key = hashlib.sha256("\x1f".join([week, team, place, str(rank)]).encode()).hexdigest()
+    return f"{week}-{_slug(team)}-{_slug(place, 'lieu')}-{rank}-{key[:10]}@territory"
+
+
+def ics_calendars(plan: WeekPlan, *, earlier: Sequence[WeekPlan] = ()) -> dict[str, bytes]:
+    """One calendar (.ics bytes) per team of ``plan``: ``{team: bytes}``, teams sorted.
+
+    Every visit is one event with its UID from :func:`visit_uids`, ``SEQUENCE`` the plan
+    version and ``DTSTAMP`` the version's time (:attr:`WeekPlan.created`, now when
+    unsaved), so that importing a newer version's file updates the events already in a
+    calendar app instead of adding copies. Times are local, ``DTSTART;TZID=Europe/Paris``,
+    with the ``VTIMEZONE`` in the file.
+
+    ``earlier`` are the week's older versions (:func:`territory.rounds.week.plan_versions`;
+    only those of lower version count): a visit present in one of them and absent from
+    ``plan`` is written as a ``STATUS:CANCELLED`` event with its UID, the same higher
+    ``SEQUENCE`` and its last known time and place, so that importing the new file
+    removes it. A team with only cancelled visits still gets its calendar.
+    """
+    from icalendar import Calendar
+
+    uids = visit_uids(plan)
+    current = plan.visits.assign(ics_uid=uids)
+    removed: dict[str, Any] = {}
+    for old in sorted(earlier, key=lambda p: p.version):
+        if old.week != plan.week or old.version >= plan.version:
+            continue
+        removed.update(zip(visit_uids(old), old.visits.itertuples(index=False), strict=True))
+    for uid in set(uids):
+        removed.pop(uid, None)
+    stamp = (plan.created or datetime.now(TIMEZONE)).astimezone(UTC)
+    monday = week_monday(plan.week)
+    teams = sorted({*map(str, current["team"]), *(str(r.team) for r in removed.values())})
+    calendars = {}
     for team in teams or [""]:
         calendar = Calendar()
         calendar.add("prodid", "-//territory//aller-vers//FR")
         calendar.add("version", "2.0")
+        calendar.add("method", "PUBLISH")
         calendar.add("x-wr-calname", f"Tournées {team} — {plan.week}")
-        for row in plan.visits[plan.visits["team"] == team].itertuples(index=False):
-            event = Event()
-            event.add("uid", f"{plan.week}-{plan.version}-{_slug(team)}-{row.place}@territory")
-            event.add("summary", f"Aller-vers : {row.place_name}")
-            event.add("dtstart", row.start)
-            event.add("dtend", row.end)
-            event.add("dtstamp", datetime.now(TIMEZONE))
-            event.add("location", f"{row.place_name} ({row.kind})")
-            event.add("geo", (float(row.lat), float(row.lon)))
-            event.add(
-                "description",
-                f"Équipe {team} — zone {row.zone or '—'}"
-                + (" — visite verrouillée" if row.locked else ""),
-            )
-            calendar.add_component(event)
-        target = out if len(teams) <= 1 else out.with_name(f"{out.stem}-{_slug(team)}.ics")
+        calendar.add("x-wr-timezone", "Europe/Paris")
+        for row in current[current["team"] == team].itertuples(index=False):
+            calendar.add_component(_event(row, row.ics_uid, plan.version, stamp))
+        for uid in sorted(u for u, r in removed.items() if str(r.team) == team):
+            calendar.add_component(_event(removed[uid], uid, plan.version, stamp, cancelled=True))
+        calendar.add_missing_timezones(
+            first_date=date(monday.year - 1, 1, 1), last_date=date(monday.year + 2, 1, 1)
+        )
+        calendars[team] = calendar.to_ical()
+    return calendars
+
+
+def _event(row: Any, uid: str, sequence: int, stamp: datetime, *, cancelled: bool = False) -> Any:
+    """One VEVENT of a visit (French summary and description); cancelled when removed."""
+    from icalendar import Event
+
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", int(sequence))
+    event.add("dtstamp", stamp)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("summary", f"Aller-vers : {row.place_name}")
+    event.add("dtstart", row.start.astimezone(TIMEZONE))
+    event.add("dtend", row.end.astimezone(TIMEZONE))
+    event.add("location", f"{row.place_name} ({row.kind})")
+    event.add("geo", (float(row.lat), float(row.lon)))
+    event.add(
+        "description",
+        f"Équipe {row.team} — zone {row.zone or '—'}"
+        + (" — visite verrouillée" if row.locked and not cancelled else "")
+        + (f" — visite annulée (version {sequence})" if cancelled else ""),
+    )
+    return event
+
+
+def write_ics(plan: WeekPlan, out: Path, *, earlier: Sequence[WeekPlan] = ()) -> list[Path]:
+    """Write :func:`ics_calendars`: ``out`` itself for one team, else ``<stem>-<team>.ics``.
+
+    Pass the week's older versions as ``earlier`` so that the visits they had and ``plan``
+    no longer has are cancelled in the calendars.
+    """
+    out = Path(out)
+    calendars = ics_calendars(plan, earlier=earlier)
+    written = []
+    for team, content in calendars.items():
+        target = out if len(calendars) <= 1 else out.with_name(f"{out.stem}-{_slug(team)}.ics")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(calendar.to_ical())
+        target.write_bytes(content)
         written.append(target)
     return written
 
@@ -287,7 +381,7 @@ def _why(reason: str) -> str:
     return f"<br><small>Pourquoi : {_esc(reason)}</small>" if reason else ""
 
 
-def _slug(text: str) -> str:
-    """``"Équipe Caen"`` → ``"equipe-caen"`` (accents folded, for file names)."""
+def _slug(text: str, empty: str = "equipe") -> str:
+    """``"Équipe Caen"`` → ``"equipe-caen"`` (accents folded, for file names and UIDs)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "equipe"
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or empty

@@ -79,6 +79,7 @@ __all__ = [
     "move_visit",
     "new_place",
     "plan_history",
+    "plan_versions",
     "plan_week",
     "read_places",
     "read_teams",
@@ -104,13 +105,18 @@ DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
 
 @dataclass(frozen=True)
 class WeekPlan:
-    """A plan of one ISO week, as stored: its visits with place names and dates."""
+    """A plan of one ISO week, as stored: its visits with place names and dates.
+
+    ``created`` is when the version was saved (local time; None for a plan built in
+    memory and never saved): the calendars stamp their events with it.
+    """
 
     week: str
     version: int
     visits: pd.DataFrame
     notes: tuple[str, ...]
     objective: float
+    created: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}``.
@@ -551,11 +557,12 @@ def save_plan(
         start=visits["start"].map(datetime.isoformat), end=visits["end"].map(datetime.isoformat)
     )
     ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
+    created = datetime.now(TIMEZONE).replace(microsecond=0)
     meta = pd.DataFrame(
         {
             "week": [week],
             "version": [version],
-            "created": [datetime.now(TIMEZONE).isoformat(timespec="seconds")],
+            "created": [created.isoformat()],
             "author": [author or _user()],
             "change": [change],
             "objective": [float(plan.objective)],
@@ -564,7 +571,12 @@ def save_plan(
     )
     ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
     return WeekPlan(
-        week, version, visits.drop(columns=["week", "version"]), plan.notes, float(plan.objective)
+        week,
+        version,
+        visits.drop(columns=["week", "version"]),
+        plan.notes,
+        float(plan.objective),
+        created,
     )
 
 
@@ -604,11 +616,12 @@ def save_edited(ws: Workspace, week: str, visits: pd.DataFrame, *, change: str) 
     )
     ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
     value = float(visits["value"].sum())
+    created = datetime.now(TIMEZONE).replace(microsecond=0)
     meta = pd.DataFrame(
         {
             "week": [week],
             "version": [version],
-            "created": [datetime.now(TIMEZONE).isoformat(timespec="seconds")],
+            "created": [created.isoformat()],
             "author": [_user()],
             "change": [change],
             "objective": [value],
@@ -616,7 +629,7 @@ def save_edited(ws: Workspace, week: str, visits: pd.DataFrame, *, change: str) 
         }
     )
     ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
-    return WeekPlan(week, version, visits.reset_index(drop=True), previous.notes, value)
+    return WeekPlan(week, version, visits.reset_index(drop=True), previous.notes, value, created)
 
 
 def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPlan | None:
@@ -630,7 +643,31 @@ def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPl
     if history.empty:
         return None
     meta = history.sort_values("version").iloc[-1]
+    return _week_plan(meta, ws.read_table(VISITS))
+
+
+def plan_versions(ws: Workspace, week: str, *, before: int | None = None) -> list[WeekPlan]:
+    """Every saved version of ``week``, oldest first (only those before ``before`` if given).
+
+    The calendars read them to cancel the visits that a newer version removed
+    (:func:`territory.rounds.outputs.write_ics`).
+    """
+    if not ws.has(PLANS):
+        return []
+    history = ws.read_table(PLANS)
+    history = history[history["week"] == week].sort_values("version")
+    if before is not None:
+        history = history[history["version"] < before]
+    if history.empty:
+        return []
     visits = ws.read_table(VISITS)
+    visits = visits[visits["week"] == week]
+    return [_week_plan(meta, visits) for _, meta in history.iterrows()]
+
+
+def _week_plan(meta: pd.Series, visits: pd.DataFrame) -> WeekPlan:
+    """One stored version: its ``plans`` row and the ``plan_visits`` rows (any week)."""
+    week = str(meta["week"])
     visits = visits[(visits["week"] == week) & (visits["version"] == meta["version"])]
     visits = visits.drop(columns=["week", "version"]).reset_index(drop=True)
     for column in ("start", "end"):
@@ -639,12 +676,14 @@ def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPl
     if "pourquoi" not in visits:  # saved before the reasons were stored
         visits["pourquoi"] = ""
     visits["pourquoi"] = visits["pourquoi"].fillna("").astype(str)
+    created = meta.get("created")
     return WeekPlan(
         week,
         int(meta["version"]),
         visits,
         tuple(json.loads(meta["notes"])),
         float(meta["objective"]),
+        datetime.fromisoformat(created) if isinstance(created, str) and created else None,
     )
 
 

@@ -17,7 +17,7 @@ import streamlit as st
 from territory import TerritoryError
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import record_feedback
-from territory.rounds.outputs import day_label, write_csv, write_ics, write_sheet
+from territory.rounds.outputs import day_label, ics_calendars, write_csv, write_sheet
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -26,6 +26,7 @@ from territory.rounds.week import (
     add_places,
     move_visit,
     new_place,
+    plan_versions,
     remove_places,
     save_teams,
 )
@@ -74,16 +75,20 @@ def teams_editor(ws: Workspace) -> None:
 
 
 def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
-    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team."""
+    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team.
+
+    The calendars cancel the visits that older versions of the week had and this one has
+    not (:func:`~territory.rounds.outputs.ics_calendars`).
+    """
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
         csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
         sheet = write_sheet(plan, ws, Path(folder) / "feuilles.html").read_bytes()
-        calendars = {
-            team: write_ics(replace_visits(plan, team), Path(folder) / f"{team}.ics")[
-                0
-            ].read_bytes()
-            for team in sorted(plan.visits["team"].unique())
-        }
+    earlier = plan_versions(ws, plan.week, before=plan.version)
+    calendars = {
+        team: content
+        for team, content in ics_calendars(plan, earlier=earlier).items()
+        if team  # "" is the empty calendar of a plan without visits
+    }
     left, middle, right = st.columns(3)
     left.download_button(
         "Plan (CSV)",
