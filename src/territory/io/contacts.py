@@ -348,7 +348,10 @@ def read_contacts(
     context = _Context.build(communes, secret, dates=dates, legacy=sink is not None and sink.legacy)
     kept: list[pd.DataFrame] = []
     emit = sink.write if sink is not None else kept.append
+    skip: set[str] = set()
     for attempt, reader in enumerate(_READERS):
+        if reader in skip:
+            continue
         report = ImportReport(kind="contacts", source=path.name)
         if attempt:  # the previous reader gave up: read again from the start
             kept.clear()
@@ -360,6 +363,8 @@ def read_contacts(
                 path, mapping, chunksize, context, report, emit, reader=reader, seen=counter
             )
             break
+        except _FieldCountError:
+            skip.add("c")  # it pads short lines silently: the tolerant parser reports them
         except _RetryError:
             continue
     repeated = counter.repeated - occurrences.repeated
@@ -469,6 +474,13 @@ _DATE_LAYOUTS = (
 
 class _RetryError(Exception):
     """Raised when a CSV reader cannot read the file exactly: the next one must (from the start)."""
+
+
+class _FieldCountError(_RetryError):
+    """Raised by Arrow for a line with the wrong number of fields: pandas' tolerant parser must.
+
+    (Pandas' C parser would silently pad a short line with empty fields.)
+    """
 
 
 @dataclass
@@ -644,15 +656,14 @@ def _read_all(
     """
     waiting: list[pd.DataFrame] = []
     refused: list[pd.DataFrame] = []
-    bad_lines: list[tuple[str, str]] = []  # (raw text, reason) of ragged lines
+    bad_lines: list[tuple[str, int]] = []  # (raw text, number of fields) of long lines
     accepted = 0
     first_row = 2  # line 1 is the header
-    first_column = "ligne"
     for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, reader=reader):
-        first_column = str(chunk.columns[0]) if len(chunk.columns) else first_column
-        if bad_lines:
-            refused.append(_ragged_rows(bad_lines, first_column))
-        rows, pending, reasons = _anonymise_chunk(chunk, found, context, report, first_row, seen)
+        chunk, shape = _shape_reasons(chunk, bad_lines)
+        rows, pending, reasons = _anonymise_chunk(
+            chunk, found, context, report, first_row, seen, shape=shape
+        )
         if (reasons != "").any():
             refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
         if len(rows):
@@ -661,16 +672,41 @@ def _read_all(
         if len(pending):
             waiting.append(pending)
         first_row += len(chunk)
-    if bad_lines:  # ragged lines after the last chunk
-        refused.append(_ragged_rows(bad_lines, first_column))
     return accepted, waiting, refused
 
 
-def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
-    """Ragged lines as refused rows: raw text in the first column; empties ``bad_lines``."""
-    text, reasons = zip(*bad_lines, strict=True)
-    bad_lines.clear()
-    return pd.DataFrame({column: list(text), REASON_COLUMN: list(reasons)}, dtype=object)
+_LONG_LINE = "\x00ligne trop longue\x00"
+"""First field of the row that stands in for a line with too many fields (see :func:`_chunks`)."""
+
+
+def _shape_reasons(
+    chunk: pd.DataFrame, bad_lines: list[tuple[str, int]]
+) -> tuple[pd.DataFrame, npt.NDArray[np.object_] | None]:
+    """Refusal reason of each line with the wrong number of fields ("": none), in place.
+
+    A line with too many fields stands in the chunk as a row whose first field is
+    :data:`_LONG_LINE` (its raw text and field count in ``bad_lines``, in order; they are
+    consumed here): it gets its raw text back in the first column. A line with too few
+    fields was padded with missing values by the parser. Each one is refused by itself,
+    the rows around it are read as usual.
+    """
+    width = len(chunk.columns)
+    if not width:
+        return chunk, None
+    missing = chunk.isna().to_numpy().sum(axis=1)
+    long = (chunk.iloc[:, 0] == _LONG_LINE).to_numpy(dtype=bool)
+    if not missing.any() and not long.any():
+        return chunk, None
+    reason = np.full(len(chunk), "", dtype=object)
+    short = (missing > 0) & ~long
+    for i in np.flatnonzero(short):
+        reason[i] = f"ligne de {width - int(missing[i])} champs au lieu de {width}"
+    chunk = chunk.copy()
+    for i in np.flatnonzero(long):
+        text, fields = bad_lines.pop(0) if bad_lines else ("", 0)
+        reason[i] = f"ligne de {fields} champs au lieu de {width}"
+        chunk.iloc[i, 0] = text
+    return chunk, reason
 
 
 def _chunks(
@@ -678,7 +714,7 @@ def _chunks(
     mapping: Mapping[str, str] | None,
     chunksize: int,
     report: ImportReport,
-    bad_lines: list[tuple[str, str]],
+    bad_lines: list[tuple[str, int]],
     *,
     reader: str,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
@@ -697,12 +733,13 @@ def _chunks(
         return
     strict = reader == "c"
 
-    def ragged(fields: list[str]) -> None:
-        why = f"nombre de champs incorrect ({len(fields)}) : ligne ignorée"
-        report.read += 1
-        report.refuse("?", why)
-        bad_lines.append((sep.join(fields), why))
-        return
+    width = len(_header(path, encoding, sep) or [])
+
+    def ragged(fields: list[str]) -> list[str]:
+        # Keeps the line's place (and the line numbers of the rows after it): a row that
+        # _shape_reasons refuses with its own reason.
+        bad_lines.append((sep.join(fields), len(fields)))
+        return [_LONG_LINE, *[""] * (width - 1)]
 
     options = (
         {"on_bad_lines": "error", "engine": "c"}
@@ -768,6 +805,8 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
         if count or not start:
             yield _frame(pa.Table.from_batches(held, schema=stream.schema), start)
     except (pa.ArrowInvalid, UnicodeError) as exc:
+        if "columns, got" in str(exc):
+            raise _FieldCountError from exc
         raise _RetryError from exc
 
 
@@ -861,6 +900,8 @@ def _anonymise_chunk(
     report: ImportReport,
     first_row: int,
     seen: Occurrences,
+    *,
+    shape: npt.NDArray[np.object_] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Anonymised accepted rows, pending rows and refusal reasons of a chunk.
 
@@ -887,6 +928,9 @@ def _anonymise_chunk(
             f"date avant le {first:%d/%m/%Y} : au-delà de la durée de conservation, "
             "elle serait effacée aussitôt"
         )
+
+    if shape is not None:  # a line with the wrong number of fields: that is its reason
+        reason[shape != ""] = shape[shape != ""]
 
     lon, lat = _locations(chunk, found, report)
     has_xy = np.isfinite(lon) & np.isfinite(lat)
