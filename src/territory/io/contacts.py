@@ -26,6 +26,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +67,7 @@ from territory.vocab import AGE_BANDS, PARTNER_SPELLINGS, PARTNER_TYPES, STATUSE
 
 __all__ = [
     "FIELD_LABELS",
+    "HOUR_UNKNOWN",
     "IDENTITY_COLUMNS",
     "LEGACY_FINGERPRINT",
     "REASON_COLUMN",
@@ -80,20 +82,76 @@ __all__ = [
 ]
 
 _SYNONYMS: dict[str, list[str]] = {
-    "date": ["date_contact", "date_heure", "datetime", "date_rencontre", "horodatage"],
-    "heure": ["heure", "heure_contact", "time"],
+    # Compared after normalise_name (no accents, case, spaces or punctuation): "N° jeune",
+    # "Nº jeune" and "No jeune" are "njeune" / "nojeune", "Date du contact" "dateducontact".
+    "date": [
+        "date_contact",
+        "date_du_contact",
+        "date_de_contact",
+        "date_heure",
+        "date_et_heure",
+        "datetime",
+        "date_rencontre",
+        "date_de_rencontre",
+        "date_de_la_rencontre",
+        "horodatage",
+        "jour",
+    ],
+    "heure": ["heure", "heure_contact", "heure_du_contact", "heure_de_contact", "time"],
     "longitude": ["lon", "lng", "long"],
     "latitude": ["lat"],
     "x": ["x_l93", "x_lambert93", "coord_x"],
     "y": ["y_l93", "y_lambert93", "coord_y"],
-    "adresse": ["address", "adresse_contact", "lieu"],
-    "statut": ["status", "situation", "type_contact"],
-    "tranche_age": ["age", "tranche", "age_band", "classe_age"],
-    "date_naissance": ["naissance", "birth_date"],
-    "sexe": ["sex", "genre"],
-    "partenaire": ["partenaire_orientation", "orientation", "orientation_vers"],
-    "personne": ["id_personne", "person_key", "identifiant", "id_jeune", "pseudo"],
+    "adresse": ["address", "adresse_contact", "adresse_du_contact", "lieu", "lieu_du_contact"],
+    "statut": [
+        "status",
+        "statut_du_jeune",
+        "statut_jeune",
+        "statut_du_contact",
+        "situation",
+        "situation_du_jeune",
+        "type_contact",
+        "type_de_contact",
+    ],
+    "tranche_age": [
+        "age",
+        "tranche",
+        "tranche_d_age",
+        "tranche_age_du_jeune",
+        "age_du_jeune",
+        "age_band",
+        "classe_age",
+        "classe_d_age",
+    ],
+    "date_naissance": ["naissance", "date_de_naissance", "birth_date"],
+    "sexe": ["sex", "genre", "sexe_du_jeune"],
+    "partenaire": [
+        "partenaire_orientation",
+        "partenaire_d_orientation",
+        "partenaire_de_l_orientation",
+        "orientation",
+        "orientation_vers",
+        "oriente_vers",
+    ],
+    "personne": [
+        "id_personne",
+        "person_key",
+        "identifiant",
+        "identifiant_jeune",
+        "identifiant_du_jeune",
+        "id_jeune",
+        "n_jeune",
+        "no_jeune",
+        "num_jeune",
+        "numero_jeune",
+        "numero_du_jeune",
+        "n_personne",
+        "no_personne",
+        "numero_personne",
+        "pseudo",
+    ],
 }
+
 _DATE_FORMATS = (
     "%d/%m/%Y %H:%M",
     "%d/%m/%Y %H:%M:%S",
@@ -117,6 +175,12 @@ IDENTITY_COLUMNS = (
     "personne",
 )
 """What makes a row the same row: its normalised stored content (:func:`content_fingerprints`)."""
+HOUR_UNKNOWN = -1
+"""The stored ``hour`` of a contact whose hour is unknown (a date without an hour).
+
+Such a contact is counted everywhere (maps, totals, indicators, months, weekdays) but
+falls outside every hourly slot: :mod:`territory.privacy.published` puts hours outside
+the slots' range in the "outside" part of the hourly profiles."""
 LEGACY_FINGERPRINT = "fingerprint_v2"
 """Column of the rows read with ``legacy=True``: their fingerprint in the earlier scheme."""
 
@@ -284,7 +348,10 @@ def read_contacts(
     context = _Context.build(communes, secret, dates=dates, legacy=sink is not None and sink.legacy)
     kept: list[pd.DataFrame] = []
     emit = sink.write if sink is not None else kept.append
+    skip: set[str] = set()
     for attempt, reader in enumerate(_READERS):
+        if reader in skip:
+            continue
         report = ImportReport(kind="contacts", source=path.name)
         if attempt:  # the previous reader gave up: read again from the start
             kept.clear()
@@ -296,6 +363,8 @@ def read_contacts(
                 path, mapping, chunksize, context, report, emit, reader=reader, seen=counter
             )
             break
+        except _FieldCountError:
+            skip.add("c")  # it pads short lines silently: the tolerant parser reports them
         except _RetryError:
             continue
     repeated = counter.repeated - occurrences.repeated
@@ -405,6 +474,13 @@ _DATE_LAYOUTS = (
 
 class _RetryError(Exception):
     """Raised when a CSV reader cannot read the file exactly: the next one must (from the start)."""
+
+
+class _FieldCountError(_RetryError):
+    """Raised by Arrow for a line with the wrong number of fields: pandas' tolerant parser must.
+
+    (Pandas' C parser would silently pad a short line with empty fields.)
+    """
 
 
 @dataclass
@@ -580,15 +656,14 @@ def _read_all(
     """
     waiting: list[pd.DataFrame] = []
     refused: list[pd.DataFrame] = []
-    bad_lines: list[tuple[str, str]] = []  # (raw text, reason) of ragged lines
+    bad_lines: list[tuple[str, int]] = []  # (raw text, number of fields) of long lines
     accepted = 0
     first_row = 2  # line 1 is the header
-    first_column = "ligne"
     for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, reader=reader):
-        first_column = str(chunk.columns[0]) if len(chunk.columns) else first_column
-        if bad_lines:
-            refused.append(_ragged_rows(bad_lines, first_column))
-        rows, pending, reasons = _anonymise_chunk(chunk, found, context, report, first_row, seen)
+        chunk, shape = _shape_reasons(chunk, bad_lines)
+        rows, pending, reasons = _anonymise_chunk(
+            chunk, found, context, report, first_row, seen, shape=shape
+        )
         if (reasons != "").any():
             refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
         if len(rows):
@@ -597,16 +672,41 @@ def _read_all(
         if len(pending):
             waiting.append(pending)
         first_row += len(chunk)
-    if bad_lines:  # ragged lines after the last chunk
-        refused.append(_ragged_rows(bad_lines, first_column))
     return accepted, waiting, refused
 
 
-def _ragged_rows(bad_lines: list[tuple[str, str]], column: str) -> pd.DataFrame:
-    """Ragged lines as refused rows: raw text in the first column; empties ``bad_lines``."""
-    text, reasons = zip(*bad_lines, strict=True)
-    bad_lines.clear()
-    return pd.DataFrame({column: list(text), REASON_COLUMN: list(reasons)}, dtype=object)
+_LONG_LINE = "\x00ligne trop longue\x00"
+"""First field of the row that stands in for a line with too many fields (see :func:`_chunks`)."""
+
+
+def _shape_reasons(
+    chunk: pd.DataFrame, bad_lines: list[tuple[str, int]]
+) -> tuple[pd.DataFrame, npt.NDArray[np.object_] | None]:
+    """Refusal reason of each line with the wrong number of fields ("": none), in place.
+
+    A line with too many fields stands in the chunk as a row whose first field is
+    :data:`_LONG_LINE` (its raw text and field count in ``bad_lines``, in order; they are
+    consumed here): it gets its raw text back in the first column. A line with too few
+    fields was padded with missing values by the parser. Each one is refused by itself,
+    the rows around it are read as usual.
+    """
+    width = len(chunk.columns)
+    if not width:
+        return chunk, None
+    missing = chunk.isna().to_numpy().sum(axis=1)
+    long = (chunk.iloc[:, 0] == _LONG_LINE).to_numpy(dtype=bool)
+    if not missing.any() and not long.any():
+        return chunk, None
+    reason = np.full(len(chunk), "", dtype=object)
+    short = (missing > 0) & ~long
+    for i in np.flatnonzero(short):
+        reason[i] = f"ligne de {width - int(missing[i])} champs au lieu de {width}"
+    chunk = chunk.copy()
+    for i in np.flatnonzero(long):
+        text, fields = bad_lines.pop(0) if bad_lines else ("", 0)
+        reason[i] = f"ligne de {fields} champs au lieu de {width}"
+        chunk.iloc[i, 0] = text
+    return chunk, reason
 
 
 def _chunks(
@@ -614,7 +714,7 @@ def _chunks(
     mapping: Mapping[str, str] | None,
     chunksize: int,
     report: ImportReport,
-    bad_lines: list[tuple[str, str]],
+    bad_lines: list[tuple[str, int]],
     *,
     reader: str,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
@@ -633,12 +733,13 @@ def _chunks(
         return
     strict = reader == "c"
 
-    def ragged(fields: list[str]) -> None:
-        why = f"nombre de champs incorrect ({len(fields)}) : ligne ignorée"
-        report.read += 1
-        report.refuse("?", why)
-        bad_lines.append((sep.join(fields), why))
-        return
+    width = len(_header(path, encoding, sep) or [])
+
+    def ragged(fields: list[str]) -> list[str]:
+        # Keeps the line's place (and the line numbers of the rows after it): a row that
+        # _shape_reasons refuses with its own reason.
+        bad_lines.append((sep.join(fields), len(fields)))
+        return [_LONG_LINE, *[""] * (width - 1)]
 
     options = (
         {"on_bad_lines": "error", "engine": "c"}
@@ -704,6 +805,8 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
         if count or not start:
             yield _frame(pa.Table.from_batches(held, schema=stream.schema), start)
     except (pa.ArrowInvalid, UnicodeError) as exc:
+        if "columns, got" in str(exc):
+            raise _FieldCountError from exc
         raise _RetryError from exc
 
 
@@ -749,20 +852,45 @@ def _checked(
 
 
 def _sniff(path: Path) -> tuple[str, str]:
-    """Encoding and separator, from the first 64 KB only (not the whole file)."""
+    """Encoding and separator, from the first 64 KB only (not the whole file).
+
+    UTF-16 is recognised by its BOM (Excel's « Texte Unicode », tab-separated) or, without
+    one, by the zero byte of every other byte; then UTF-8 (with or without BOM), else
+    Windows-1252. The separator is the most frequent of ``;``, ``,`` and tab on the first line.
+    """
     with path.open("rb") as fh:
         head = fh.read(65536)
     if not head.strip():
         raise InputFileError(f"{path.name} est vide")
-    try:
-        # Not final: a character cut by the 64 KB limit is no reason to leave UTF-8.
-        decoder = codecs.getincrementaldecoder("utf-8-sig")()
-        text, encoding = decoder.decode(head, final=False), "utf-8-sig"
-    except UnicodeDecodeError:
-        text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
+    encoding = _utf16(head)
+    if encoding is not None:
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+        if not text.strip():
+            raise InputFileError(f"{path.name} est vide")
+    else:
+        try:
+            # Not final: a character cut by the 64 KB limit is no reason to leave UTF-8.
+            decoder = codecs.getincrementaldecoder("utf-8-sig")()
+            text, encoding = decoder.decode(head, final=False), "utf-8-sig"
+        except UnicodeDecodeError:
+            text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
     first = io.StringIO(text).readline()
     sep = max((";", ",", "\t"), key=first.count)
     return encoding, sep
+
+
+def _utf16(head: bytes) -> str | None:
+    """``utf-16`` (BOM), ``utf-16-le`` / ``utf-16-be`` (no BOM, ASCII-rich text), or None."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    pairs = head[: len(head) // 2 * 2]
+    if len(pairs) >= 4:
+        even, odd = pairs[0::2], pairs[1::2]
+        if odd.count(0) > 0.4 * len(odd) and not even.count(0):
+            return "utf-16-le"
+        if even.count(0) > 0.4 * len(even) and not odd.count(0):
+            return "utf-16-be"
+    return None
 
 
 def _anonymise_chunk(
@@ -772,6 +900,8 @@ def _anonymise_chunk(
     report: ImportReport,
     first_row: int,
     seen: Occurrences,
+    *,
+    shape: npt.NDArray[np.object_] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Anonymised accepted rows, pending rows and refusal reasons of a chunk.
 
@@ -784,8 +914,9 @@ def _anonymise_chunk(
     line = np.arange(first_row, first_row + n)
     reason = np.full(n, "", dtype=object)
 
-    when = _parse_dates(chunk, found)
+    when, hour_known, day_read = _parse_dates(chunk, found)
     reason[np.isnat(when)] = "date illisible"
+    reason[np.isnat(when) & day_read] = "heure illisible (date lisible)"
     if context.dates is not None:
         first, last = context.dates
         day = when.astype("datetime64[D]")
@@ -797,6 +928,9 @@ def _anonymise_chunk(
             f"date avant le {first:%d/%m/%Y} : au-delà de la durée de conservation, "
             "elle serait effacée aussitôt"
         )
+
+    if shape is not None:  # a line with the wrong number of fields: that is its reason
+        reason[shape != ""] = shape[shape != ""]
 
     lon, lat = _locations(chunk, found, report)
     has_xy = np.isfinite(lon) & np.isfinite(lat)
@@ -819,6 +953,9 @@ def _anonymise_chunk(
     pending = chunk[is_pending]
     accepted = ok & has_xy
     report.accept(int(accepted.sum()))
+    no_hour = int((accepted & ~hour_known).sum())
+    if no_hour:
+        report.note(f"{no_hour} contact(s) sans heure : comptés, hors profils horaires")
 
     take = np.flatnonzero(accepted)
     # Hashes are computed on every row and taken after; only the category columns are
@@ -838,7 +975,9 @@ def _anonymise_chunk(
             context.code_of[commune[take]], categories=context.codes
         ),
         "date": _day_text(days),
-        "hour": ((when[take] - days) // np.timedelta64(1, "h")).astype(np.int64),
+        "hour": np.where(
+            hour_known[take], (when[take] - days) // np.timedelta64(1, "h"), HOUR_UNKNOWN
+        ).astype(np.int64),
         "statut": _normalise(sub, found, "statut", STATUSES, report),
         "tranche_age": _age_band(sub, found, dates, report),
         "sexe": _sex(sub, found),
@@ -886,15 +1025,25 @@ def _day_text(days: npt.NDArray[np.datetime64]) -> npt.NDArray[np.object_]:
     return cast("npt.NDArray[np.object_]", text[inverse])
 
 
-def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> npt.NDArray[np.datetime64]:
-    """Date and time of each row (``datetime64[us]``, NaT when unreadable)."""
-    text = chunk[found["date"]].str.strip()
+def _parse_dates(
+    chunk: pd.DataFrame, found: dict[str, str]
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Date and time of each row, whether its hour is known, whether its date was read.
+
+    The moment is ``datetime64[us]``: NaT when the date or the hour cannot be read, the
+    day at midnight when the hour is unknown (a date alone, an empty hour column). The
+    hour may follow the date or sit in its own column, written ``17:00``, ``17h00``,
+    ``17h``, ``17 h 30``, ``9h05`` or ``09:30:00``.
+    """
+    text = chunk[found["date"]].str.strip().fillna("")
     if "heure" in found:  # an empty hour keeps the date column as it is ("2026-03-07 15:30")
-        hour = chunk[found["heure"]].str.strip()
+        hour = chunk[found["heure"]].str.strip().fillna("")
         text = text.where(hour == "", text + " " + hour)
     result = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    known = np.ones(len(text), dtype=bool)
+    day_read = np.ones(len(text), dtype=bool)
     done = _fast_dates(text, result)
-    if not done.all():  # other spellings ("1/2/2026 9:05"…) and impossible dates
+    if not done.all():  # other spellings ("1/2/2026 9:05", "12/03/2026 17h00"…)
         rest = text[~done]
         parsed = pd.Series(pd.NaT, index=rest.index, dtype="datetime64[us]")
         for fmt in _DATE_FORMATS:
@@ -902,8 +1051,64 @@ def _parse_dates(chunk: pd.DataFrame, found: dict[str, str]) -> npt.NDArray[np.d
             if not missing.any():
                 break
             parsed[missing] = pd.to_datetime(rest[missing], format=fmt, errors="coerce")
+        missing = parsed.isna().to_numpy(dtype=bool)
+        rest_known = np.ones(len(rest), dtype=bool)
+        rest_day = np.ones(len(rest), dtype=bool)
+        if missing.any():  # a date, then maybe an hour in French spelling
+            moment, unknown_hour, has_day = _date_and_hour(rest[missing])
+            parsed[missing] = moment
+            rest_known[missing] = ~unknown_hour
+            rest_day[missing] = has_day
+        known[~done] = rest_known
+        day_read[~done] = rest_day
         result[~done] = parsed.to_numpy(dtype="datetime64[us]")
-    return result
+    return result, known, day_read
+
+
+_DAY_PART = re.compile(
+    r"^(?P<day>[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})"
+    r"(?:(?:\s+|T)(?:0?0:00(?::00)?\s+)?(?P<time>.*?))?\s*$"
+)
+_TIME_PART = re.compile(
+    r"^(?P<h>[0-9]{1,2})\s*(?:[hH]\s*(?P<m1>[0-9]{2})?|:\s*(?P<m2>[0-9]{2})(?::(?P<s>[0-9]{2}))?)$"
+)
+_DAY_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d")
+
+
+def _date_and_hour(
+    text: pd.Series,
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Moments of dates followed by an hour in French spelling, or by no hour at all.
+
+    Returns the moments (NaT: unreadable), whether the hour is unknown (a date alone:
+    midnight of its day), and whether the day itself could be read (a readable day with
+    an unreadable hour is NaT, its hour "unknown" False).
+    """
+    parts = text.str.extract(_DAY_PART)
+    day_text = parts["day"].fillna("")
+    day = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    for fmt in _DAY_FORMATS:
+        missing = day.isna() & (day_text != "")
+        if not missing.any():
+            break
+        day[missing] = pd.to_datetime(day_text[missing], format=fmt, errors="coerce")
+    time_text = parts["time"].fillna("")
+    clock = time_text.str.extract(_TIME_PART)
+    hour = pd.to_numeric(clock["h"], errors="coerce")
+    minute = pd.to_numeric(clock["m1"].fillna(clock["m2"]).fillna("0"), errors="coerce")
+    second = pd.to_numeric(clock["s"].fillna("0"), errors="coerce")
+    valid_time = hour.le(23) & minute.le(59) & second.le(59)
+    no_time = (time_text == "").to_numpy(dtype=bool)
+    has_day = day.notna().to_numpy(dtype=bool)
+    offset = (
+        pd.to_timedelta(hour.where(valid_time, 0).fillna(0), unit="h")
+        + pd.to_timedelta(minute.where(valid_time, 0).fillna(0), unit="m")
+        + pd.to_timedelta(second.where(valid_time, 0).fillna(0), unit="s")
+    )
+    moment = (day + offset).to_numpy(dtype="datetime64[us]", copy=True)
+    readable = has_day & (no_time | valid_time.to_numpy(dtype=bool))
+    moment[~readable] = np.datetime64("NaT")
+    return moment, has_day & no_time, has_day
 
 
 def _fast_dates(text: pd.Series, out: npt.NDArray[np.datetime64]) -> npt.NDArray[np.bool_]:
@@ -1090,13 +1295,7 @@ def _age_band(
     sub: pd.DataFrame, found: dict[str, str], dates: pd.Series, report: ImportReport
 ) -> np.ndarray:
     if "tranche_age" in found:
-
-        def band(raw: pd.Series) -> pd.Series:
-            raw = raw.str.strip().str.replace(" ", "", regex=False)
-            raw = raw.str.replace(r"(\d+)(?:ans)?[-–à]+(\d+)(?:ans)?", r"\1-\2", regex=True)
-            return raw.where(raw.isin(AGE_BANDS), UNKNOWN)
-
-        return _per_distinct(sub[found["tranche_age"]], band)
+        return _bands(sub[found["tranche_age"]], report)
     if "date_naissance" in found:
         born = pd.to_datetime(sub[found["date_naissance"]], format="%d/%m/%Y", errors="coerce")
         age = (dates - born).dt.days // 365.25
@@ -1105,6 +1304,41 @@ def _age_band(
         banded = bands.astype(object).where(bands.notna(), UNKNOWN)
         return cast("np.ndarray", banded.to_numpy(dtype=object))
     return np.full(len(sub), UNKNOWN, dtype=object)
+
+
+def _bands(values: pd.Series, report: ImportReport) -> np.ndarray:
+    """Age band of each value: a band as written ("18-21", "18 à 21 ans") or an exact age.
+
+    An exact age ("21", "21 ans") of 16 to 29 becomes its band (:data:`AGE_BANDS`); one
+    outside 16-29, or any other text, becomes « non renseigné ». Each conversion is
+    counted in the report (never echoing the value).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    counts = np.bincount(codes, minlength=len(uniques))
+    raw = pd.Series(uniques, dtype=object).fillna("").astype(str).str.strip()
+    compact = raw.str.lower().str.replace(" ", "", regex=False)
+    compact = compact.str.replace(r"(\d+)(?:ans)?[-–à]+(\d+)(?:ans)?", r"\1-\2", regex=True)
+    age = pd.to_numeric(compact.str.extract(r"^([0-9]{1,3})(?:ans?)?$")[0], errors="coerce")
+    exact = age.notna().to_numpy(dtype=bool)
+    edges = np.array([int(b.split("-")[1]) for b in AGE_BANDS])  # 17, 21, 25, 29
+    ages = age.fillna(-1).to_numpy(dtype=np.int64)
+    in_range = exact & (ages >= 16) & (ages <= edges[-1])
+    banded = np.array(AGE_BANDS, dtype=object)[
+        np.searchsorted(edges, np.clip(ages, 0, None))[in_range]
+    ]
+    result = np.where(compact.isin(AGE_BANDS), compact, UNKNOWN).astype(object)
+    result[in_range] = banded
+    empty = (raw == "").to_numpy(dtype=bool)
+    other = ~exact & ~empty & (result == UNKNOWN)
+    for mask, what in (
+        (in_range, "âge(s) converti(s) en tranches d'âge"),
+        (exact & ~in_range, f"âge(s) hors 16-29 ans → « {UNKNOWN} »"),
+        (other, f"tranche(s) d'âge illisible(s) (non conservées) → « {UNKNOWN} »"),
+    ):
+        n = int(counts[mask].sum())
+        if n:
+            report.fix(f"{n} {what}", n)
+    return cast("np.ndarray", result[codes])
 
 
 def _sex(sub: pd.DataFrame, found: dict[str, str]) -> np.ndarray:
