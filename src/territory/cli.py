@@ -119,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         help="communes : ajouter aux communes déjà importées au lieu de les remplacer "
         "(plusieurs fichiers d'une même commande s'ajoutent toujours)",
     )
+    imp.add_argument(
+        "--remplacer",
+        dest="replace",
+        action="store_true",
+        help="partenaires : remplacer les partenaires déjà importés au lieu de les compléter "
+        "(par défaut, un fichier ajoute ses partenaires et met à jour ceux qu'il reconnaît)",
+    )
     imp.add_argument("--vintage", default="", help="millésime de la source (ex. COG 2026)")
     imp.add_argument("--licence", default="", help="licence de la source")
     imp.add_argument("--mapping", help='correspondance de colonnes JSON, ex. {"date": "Date RDV"}')
@@ -408,6 +415,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     else:
         ws = Workspace.open(args.workspace)
     mapping = _mapping(args.mapping)
+    if args.replace and args.kind != "partners":
+        raise ValidationError("--remplacer ne concerne que l'import de partenaires")
     if args.geocode_online:
         print(
             "attention : les adresses de contacts introuvables dans la BAN importée seront "
@@ -426,6 +435,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             mapping=mapping,
             geocode_online=args.geocode_online,
             add=args.add or i > 0,  # several communes files: one territory
+            replace=args.replace and i == 0,  # several partner files: the first replaces
             author=args.auteur,
         )
         for i, f in enumerate(args.files)

@@ -36,6 +36,7 @@ from territory._errors import NetworkError, TerritoryError, ValidationError, Wor
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
+from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
 from territory.privacy import raw
 from territory.privacy.pseudonyms import Occurrences, load_secret
@@ -95,6 +96,7 @@ def import_file(
     geocode: bool = True,
     geocode_online: bool = False,
     add: bool = False,
+    replace: bool = False,
     author: str | None = None,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
@@ -107,7 +109,10 @@ def import_file(
     the online BAN, and its answers are never cached on disk. ``geocode=False`` keeps
     them all « à géocoder » (the demo, tests). Communes replace the stored ones unless
     ``add``: then they join them (a territory over several départements, one file each);
-    a commune already stored is replaced by the file's.
+    a commune already stored is replaced by the file's. Partners join the stored ones:
+    a partner of the file with a stored partner's id, or name and address, updates it
+    (« mis à jour »), the others are added, and stored partners absent from the file are
+    kept; with ``replace``, the file's partners replace them all.
 
     The import is recorded as a batch (:mod:`territory.batches`) by ``author`` (default:
     the OS user), with the file's base name and the report's counts; the report's
@@ -144,6 +149,7 @@ def import_file(
             geocode=geocode,
             geocode_online=geocode_online,
             add=add,
+            replace=replace,
             lot=batch.id,
         )
     except BaseException:
@@ -234,10 +240,42 @@ def _density(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: obje
 
 
 def _qpv(
-    ws: Workspace, path: Path, *, crs: str | None, vintage: str, licence: str, **_: object
+    ws: Workspace,
+    path: Path,
+    *,
+    crs: str | None,
+    vintage: str,
+    licence: str,
+    mapping: Mapping[str, str] | None = None,
+    **_: object,
 ) -> ImportReport:
-    communes = ws.read_layer("communes") if ws.has("communes") else None
-    qpv, report = boundaries.read_qpv(path, communes=communes, crs=crs)
+    """QPV of the territory: those of the file in the stored communes, whole; others left out.
+
+    A file that leaves no QPV to store (every row refused or out of the territory) is
+    refused as a whole: the QPV layer stays as it was (the batch puts it back).
+    """
+    if not ws.has("communes"):
+        raise WorkspaceError(
+            "importez d'abord les communes : seuls les QPV du territoire sont importés"
+        )
+    communes = ws.read_layer("communes")
+    qpv, report = boundaries.read_qpv(path, communes=communes, crs=crs, mapping=mapping)
+    inside = boundaries.in_communes(qpv, communes)
+    outside = qpv[~inside]
+    if len(outside):
+        for code in outside["code"]:
+            report.refuse(str(code), "hors du territoire (aucune commune importée ne le contient)")
+        report.accepted -= len(outside)
+        report.note(f"{len(outside)} QPV hors du territoire, non importés")
+        qpv = qpv[inside.to_numpy()].reset_index(drop=True)
+    report.check()
+    if qpv.empty:
+        reasons = sorted({r.reason for r in report.refusals})
+        raise ValidationError(
+            f"{path.name} : aucun QPV à importer ({report.read} lu(s), {report.refused} "
+            f"refusé(s) : {' ; '.join(reasons[:3]) or 'fichier vide'}"
+            f"{' ; …' if len(reasons) > 3 else ''}). Les QPV déjà importés sont inchangés."
+        )
     stored = _commune_table(ws)
     if stored is not None:
         qpv = _translate_qpv(qpv, cog.translation_table(stored[0]), report)[0]
@@ -261,8 +299,10 @@ def _partners(
     vintage: str,
     licence: str,
     geocode: bool = False,
+    replace: bool = False,
     **_: object,
 ) -> ImportReport:
+    """Partners of the file added to those stored (or replacing them with ``replace``)."""
     layer, report = partners.read_partners(path)
     stored = _commune_table(ws)
     if stored is not None:
@@ -271,8 +311,69 @@ def _partners(
         layer = _geocode_partners(layer, report, settings=settings, ws=ws)
     if ws.has("communes"):
         layer = _near_territory(layer, ws.read_layer("communes", columns=["code"]), report)
-    ws.write_layer("partners", layer, source=path.name, vintage=vintage, licence=licence)
+    source = path.name
+    if ws.has("partners") and replace:
+        before = len(ws.read_table("partners", columns=["nom"]))
+        report.note(
+            f"partenaires remplacés : {len(layer)} partenaire(s) de ce fichier, {before} "
+            "de l'import précédent retiré(s)"
+        )
+    elif ws.has("partners"):
+        layer, counts = _merge_partners(ws.read_layer("partners"), layer)
+        report.note(
+            f"partenaires : {counts['added']} ajouté(s), {counts['updated']} mis à jour, "
+            f"{counts['kept']} conservé(s) de l'import précédent (absents de ce fichier)"
+        )
+        source = f"{ws.layers()['partners'].source}, {path.name}"
+    ws.write_layer("partners", layer, source=source, vintage=vintage, licence=licence)
     return report
+
+
+def _partner_keys(layer: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each partner's id (``""`` when none) and its normalised name and address."""
+    ids = (
+        layer["identifiant"].fillna("").astype(str).str.strip()
+        if "identifiant" in layer
+        else pd.Series("", index=layer.index)
+    )
+    names = layer["nom"].fillna("").astype(str).map(normalise_name)
+    where = layer["adresse"].fillna("").astype(str).map(normalise_name)
+    return ids, names + "|" + where
+
+
+def _merge_partners(
+    stored: gpd.GeoDataFrame, layer: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """The stored partners updated and completed by ``layer`` (a new file), and the counts.
+
+    A partner of the file with the id of a stored one, or else with its name and
+    address (accents, case, spacing and punctuation ignored), updates it in place;
+    the others are added; stored partners absent from the file are kept.
+    """
+    for column in partners.PARTNER_COLUMNS:  # a layer stored before a column existed
+        if column not in stored:
+            stored[column] = ""
+    stored = stored.to_crs(layer.crs)[[*partners.PARTNER_COLUMNS, "geometry"]]
+    stored_ids, stored_keys = _partner_keys(stored)
+    new_ids, new_keys = _partner_keys(layer)
+    by_id = {v: i for i, v in stored_ids.items() if v}
+    by_key = {v: i for i, v in stored_keys.items()}
+    target = []
+    for label in layer.index:
+        found = by_id.get(new_ids[label]) if new_ids[label] else None
+        target.append(found if found is not None else by_key.get(new_keys[label]))
+    matched = pd.Series(target, index=layer.index, dtype=object)
+    updated = matched.dropna()
+    columns = [*partners.PARTNER_COLUMNS, "geometry"]
+    news = layer.loc[updated.index, columns].set_axis(updated.to_numpy())
+    news = news[~news.index.duplicated(keep="last")]  # a partner twice in the file: the last
+    out = pd.concat([stored.drop(index=news.index), news]).loc[stored.index]
+    added = layer.loc[matched.isna().to_numpy(), columns]
+    kept = len(stored) - updated.nunique()
+    merged = gpd.GeoDataFrame(
+        pd.concat([out, added], ignore_index=True), geometry="geometry", crs=layer.crs
+    )
+    return merged, {"added": len(added), "updated": len(updated), "kept": kept}
 
 
 PARTNER_REACH_M = 10_000

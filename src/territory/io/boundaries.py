@@ -11,11 +11,14 @@ hard-coded.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
+from territory._errors import InputFileError
+from territory.crs import METRIC_CRS
 from territory.io._validate import (
     find_columns,
     fix_geometries,
@@ -134,12 +137,22 @@ def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
 
 
 def read_qpv(
-    path: Path, *, communes: gpd.GeoDataFrame | None = None, crs: str | None = None
+    path: Path,
+    *,
+    communes: gpd.GeoDataFrame | None = None,
+    crs: str | None = None,
+    mapping: Mapping[str, str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read QPV of the 2024 or the 2015 generation and link each to its communes.
 
     The 2024 file gives INSEE codes; the 2015 file gives commune names, matched to
     ``communes`` by name (accents, case and spacing ignored), then by overlap.
+
+    Codes are read, never made up: a file without a code column (``code_qp``,
+    ``CODE_QP``, ``code``) is refused unless ``mapping`` names it (``{"code":
+    "identifiant"}``; ``nom``, ``insee_com`` and ``commune_qp`` may be named too). A code
+    found on several rows is refused on each of them: which row is right cannot be told,
+    and the others of the file are unaffected.
     """
     path = Path(path)
     report = ImportReport(kind="qpv", source=path.name)
@@ -154,6 +167,14 @@ def read_qpv(
             "commune_qp": [],
         },
     )
+    found |= _mapped(mapping, columns, file=path.name)
+    if "code" not in found:
+        raise InputFileError(
+            f"{path.name} : aucune colonne de codes QPV (code_qp, CODE_QP ou code) ; les "
+            "codes ne sont jamais inventés. Si le fichier les porte sous un autre nom, "
+            'indiquez-le, par ex. --mapping \'{"code": "identifiant"}\' ; colonnes '
+            f"trouvées : {', '.join(map(str, columns)) or 'aucune'}"
+        )
     require_columns(
         found,
         ["code", "nom"],
@@ -187,8 +208,27 @@ def read_qpv(
         out, report, valid_code=codes.str.match(r"^Q[NP]\d{3}\d{2,3}[A-Z]?$").fillna(False)
     )
     out = fix_geometries(out[keep], report)
+    out = _refuse_duplicates(out, report)
     report.accept(len(out))
     return out.reset_index(drop=True), report.check()
+
+
+def in_communes(
+    qpv: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, share: float = 0.01
+) -> pd.Series:
+    """Whether each QPV lies in ``communes`` for more than ``share`` of its area.
+
+    A QPV that only touches the territory's edge (or a sliver of a neighbour's border)
+    is not in it; a QPV across the edge is, whole. Computed in Lambert-93.
+    """
+    if qpv.empty or communes.empty:
+        return pd.Series(False, index=qpv.index, dtype=bool)
+    shapes = qpv.geometry.to_crs(METRIC_CRS).make_valid()
+    area = communes.geometry.to_crs(METRIC_CRS).make_valid().union_all()
+    near = shapes.intersects(area)
+    inside = pd.Series(0.0, index=qpv.index)
+    inside[near] = shapes[near].intersection(area).area
+    return (inside > share * shapes.area) & near
 
 
 def with_density(
@@ -228,6 +268,42 @@ def _refuse(out: gpd.GeoDataFrame, report: ImportReport, *, valid_code: pd.Serie
         reason = "code manquant ou invalide" if not valid_code.iloc[pos] else "géométrie absente"
         report.refuse(int(pos) + 1, f"{reason} ({out['code'].iloc[pos]!s})")
     return pd.Series(keep, index=out.index)
+
+
+def _mapped(mapping: Mapping[str, str] | None, columns: pd.Index, *, file: str) -> dict[str, str]:
+    """The columns an explicit mapping names (canonical → file column), checked."""
+    if not mapping:
+        return {}
+    known = {"code", "nom", "insee_com", "commune_qp"}
+    unknown = sorted(set(mapping) - known)
+    if unknown:
+        raise InputFileError(
+            f"{file} : correspondance inconnue pour des QPV : {', '.join(unknown)} "
+            f"(attendu : {', '.join(sorted(known))})"
+        )
+    missing = sorted(c for c in mapping.values() if c not in columns)
+    if missing:
+        raise InputFileError(
+            f"{file} : colonne(s) {', '.join(missing)} de la correspondance absente(s) ; "
+            f"colonnes trouvées : {', '.join(map(str, columns)) or 'aucune'}"
+        )
+    return dict(mapping)
+
+
+def _refuse_duplicates(out: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
+    """Refuse every row of a code found more than once (none of them can be trusted)."""
+    twice = out["code"].duplicated(keep=False).to_numpy()
+    if not twice.any():
+        return out
+    for code, group in out[twice].groupby("code", sort=True):
+        features = ", ".join(str(int(i) + 1) for i in group.index)
+        for label in group.index:
+            report.refuse(
+                int(label) + 1,
+                f"code QPV {code} en double (entités {features}) : aucune n'est importée, "
+                "faute de savoir laquelle est la bonne ; corrigez le fichier",
+            )
+    return out[~twice]
 
 
 def _to_int(values: pd.Series) -> pd.Series:

@@ -47,8 +47,13 @@ PARTNER_COLUMNS: tuple[str, ...] = (
     "horaires",
     "telephone",
     "statut",
+    "identifiant",
 )
-"""Attribute columns of the partners layer, in order (plus ``geometry``)."""
+"""Attribute columns of the partners layer, in order (plus ``geometry``).
+
+``identifiant`` is the file's own id of the partner (``id``, ``id_fs``…), empty when
+the file has none: a later file with the same id updates the partner.
+"""
 
 STATUS_GIVEN = "fourni"
 STATUS_PENDING = "à géocoder"
@@ -66,6 +71,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "longitude": ("longitude", "lon", "lng", "long"),
     "horaires": ("horaires_accueil", "horaires", "opening_hours", "horaires_ouverture"),
     "telephone": ("telephone", "tel", "phone", "numero_telephone"),
+    "identifiant": ("identifiant", "id", "id_fs", "id_structure", "id_service", "key"),
 }
 _TYPE_ALIASES: dict[str, str] = {
     "MISSION_LOCALE": "ML",
@@ -314,6 +320,7 @@ def read_partners(
                 "horaires": _row_hours(values, cells, day_cols, row_no, acc),
                 "telephone": _phone(values.get("telephone", ""), row_no, acc),
                 "statut": STATUS_GIVEN if point is not None else STATUS_PENDING,
+                "identifiant": values.get("identifiant", ""),
             }
         )
         geoms.append(point)
@@ -324,6 +331,12 @@ def read_partners(
             report.accept()
     report.read += n
     acc.flush(report)
+    unknown = sum(1 for r in records if not r["horaires"])
+    if unknown:
+        report.note(
+            f"{unknown} partenaire(s) aux horaires inconnus (non renseignés ou illisibles) : "
+            "jamais comptés comme ouverts"
+        )
     frame = pd.DataFrame(records, columns=list(PARTNER_COLUMNS), dtype="str")
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"), crs="EPSG:4326")
     return gdf, report.check()
