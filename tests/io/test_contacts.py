@@ -17,7 +17,7 @@ from samples import HEADER, ROWS, spanning_years, write, xlsx
 
 from territory import InputFileError, Settings, ValidationError
 from territory.ingest import import_file
-from territory.io import contacts
+from territory.io import _dates, contacts
 from territory.io.contacts import read_contacts
 from territory.privacy import pseudonyms
 from territory.privacy.protect import MAX_NOISE
@@ -443,9 +443,9 @@ def test_dates_parsed_without_strptime_as_strptime_does() -> None:
         dtype=str,
     )
     chunk = pd.DataFrame({"date": text})
-    fast, known, _ = contacts._parse_dates(chunk, {"date": "date"})
+    fast, known, _ = _dates.parse_dates(chunk, {"date": "date"})
     expected = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    for fmt in contacts._DATE_FORMATS:
+    for fmt in _dates._DATE_FORMATS:
         missing = expected.isna()
         expected[missing] = pd.to_datetime(text[missing], format=fmt, errors="coerce")
     # a French spelling strptime does not read: day-month-year with hyphens
