@@ -64,11 +64,11 @@ def test_export_filtered_density_is_protected_like_the_map(
     out = tmp_path / "hors-radars.csv"
     args = ["export", "density", "--workspace", str(demo_workspace), "--out", str(out)]
     assert main([*args, "--filter", "statut=hors radars"]) == 0
-    table = pd.read_csv(out)
-    shown = table["count"].dropna()
+    table = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    shown = table["Contacts (protégés)"].dropna()
     assert len(shown) and ((shown == 0) | (shown >= 11)).all() and (shown >= 11).any()
-    assert table["count"].isna().any()
-    assert set(table["label"].dropna()) >= {"< 11", "secret"}
+    assert table["Contacts (protégés)"].isna().any()
+    assert set(table["Libellé"].dropna()) >= {"< 11", "secret"}
 
 
 @pytest.mark.parametrize(
