@@ -1044,3 +1044,54 @@ def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ the app's folder
+WORKSPACES_DIR_SETTING = "TERRITORY_WORKSPACES_DIR"
+
+
+def workspace_in(folder: str | Path, path: str | Path) -> Path:
+    """``path`` resolved, when it names a ``.gpkg`` file inside ``folder``; else refused.
+
+    The app opens only these (``Settings.workspaces_dir``). A relative ``path`` is read from
+    the working directory, as ``Settings.workspace`` (``workspaces/demo.gpkg``) is. Refused,
+    with one French line (:class:`WorkspaceError`) that names the file and the folder,
+    never their server path: a path with ``..``, another extension, and a path whose resolved form (symbolic
+    links followed) is not under the resolved folder. The file need not exist yet (opening
+    it says so).
+
+    Examples
+    --------
+    >>> workspace_in("workspaces", "workspaces/../secret.gpkg")
+    Traceback (most recent call last):
+    ...
+    territory._errors.WorkspaceError: chemin refusé (« .. ») : choisissez un fichier .gpkg du dossier des espaces de travail « workspaces »
+    """  # noqa: E501
+    given = Path(path)
+    where = f"du dossier des espaces de travail « {Path(folder).resolve().name} »"
+    if ".." in given.parts:
+        raise WorkspaceError(f"chemin refusé (« .. ») : choisissez un fichier .gpkg {where}")
+    if given.suffix.lower() != ".gpkg":
+        raise WorkspaceError(f"« {given.name} » n'est pas un fichier .gpkg {where}")
+    root = Path(folder).resolve()
+    resolved = given.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise WorkspaceError(
+            f"« {given.name} » est hors {where} : l'application n'ouvre que les fichiers "
+            f".gpkg de ce dossier (réglage {WORKSPACES_DIR_SETTING})"
+        )
+    return resolved
+
+
+def workspaces_in(folder: str | Path) -> list[Path]:
+    """The ``.gpkg`` files directly in ``folder`` that :func:`workspace_in` accepts, sorted."""
+    base = Path(folder)
+    if not base.is_dir():
+        return []
+    found = []
+    for candidate in sorted(base.glob("*.gpkg")):
+        with contextlib.suppress(WorkspaceError, OSError):
+            workspace_in(base, candidate)
+            if candidate.is_file():
+                found.append(candidate)
+    return found
