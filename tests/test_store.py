@@ -161,7 +161,7 @@ def test_a_frame_that_cannot_be_written_rolls_everything_back(
     def failing(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
         calls.append(table)
         if len(calls) == 10:  # the tenth frame: after the counts of 8 frames were summed
-            raise sqlite3.OperationalError("disque plein")
+            raise sqlite3.OperationalError("database or disk is full")
         original(con, table, df)
 
     monkeypatch.setattr(store, "_insert", failing)
@@ -262,7 +262,7 @@ def test_a_failed_restore_leaves_the_file_as_it_was(ws: Workspace) -> None:
     version = ws.version
 
     def fails(con: sqlite3.Connection) -> None:
-        raise sqlite3.OperationalError("disque plein")
+        raise sqlite3.OperationalError("database or disk is full")
 
     with pytest.raises(WorkspaceError, match="disque plein"):
         ws.restore_tables([saved], properties={"name": "Autre"}, then=fails)

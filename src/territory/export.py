@@ -30,7 +30,7 @@ import pyogrio.errors
 import shapely
 
 from territory import __version__
-from territory._errors import ValidationError
+from territory._errors import ValidationError, plain_reason
 from territory._fr import french_csv
 from territory.analysis.indicators import indicator_sources
 from territory.analysis.priority import (
@@ -765,7 +765,7 @@ def _write_fresh(out: Path, layers: Layers) -> None:
         partial.replace(out)
     except (OSError, pyogrio.errors.DataSourceError) as exc:
         partial.unlink(missing_ok=True)
-        raise ValidationError(f"impossible d'écrire {out} : {exc}") from exc
+        raise ValidationError(f"impossible d'écrire {out} : {plain_reason(exc)}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
