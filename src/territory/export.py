@@ -107,6 +107,7 @@ CSV_HEADERS: dict[str, str] = {
     "departs_jour": "Départs par jour",
     "lignes": "Lignes",
     "id": "Identifiant",
+    "identifiant": "Identifiant (fichier source)",
     "duree": "Durée (min)",
     "priorite": "Priorité",
     "source": "Source",
