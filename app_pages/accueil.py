@@ -1,13 +1,10 @@
 """Home page: choose the workspace, see the territory at a glance, go to the pages."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from territory import TerritoryError
-from territory.store import Workspace
-from territory.ui.accueil import key_figures, workspace_picker
-from territory.ui.common import demo_banner, territory_selector
+from territory.ui.accueil import demo_target, key_figures, workspace_picker
+from territory.ui.common import demo_banner, open_workspace, territory_selector
 from territory.ui.loaders import cached_info, cached_summary, settings
 from territory.views import layers_table
 
@@ -18,15 +15,13 @@ st.caption(
 
 picked = workspace_picker()
 try:
-    ws = Workspace.open(Path(picked))
+    ws = open_workspace(picked)
     territory = territory_selector(ws)
     figures = cached_summary(str(ws.path), ws.version, settings().k, territory)
 except TerritoryError as exc:
     st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")
     st.markdown("Pour créer le territoire fictif de démonstration :")
-    st.code(
-        f".venv/bin/territory demo --workspace {picked or 'workspaces/demo.gpkg'}", language="bash"
-    )
+    st.code(f".venv/bin/territory demo --workspace {demo_target(picked)}", language="bash")
     st.stop()
 
 demo_banner(ws)

@@ -249,6 +249,7 @@ def _first_paint(
         return {"first_paint_note": "chromium absent (apt-get install chromium)"}
     env = {
         "TERRITORY_WORKSPACE": str(workspace),
+        "TERRITORY_WORKSPACES_DIR": str(Path(workspace).parent),
         "TERRITORY_SECRET_PATH": str(settings.secret_path),
     }
 

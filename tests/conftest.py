@@ -14,6 +14,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "real"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def workspaces_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The app's workspace folder (``TERRITORY_WORKSPACES_DIR``): pytest's temporary root.
+
+    The app opens only the workspaces of this folder; the page tests and the served app
+    (which inherits the environment) open workspaces under ``tmp_path``, all inside it.
+    Set once for the session, before any page reads the (cached) settings.
+    """
+    root = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERRITORY_WORKSPACES_DIR", str(root))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Default settings whose HMAC secret lives in a temporary folder."""

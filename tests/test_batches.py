@@ -197,7 +197,7 @@ def test_a_failed_undo_leaves_the_workspace_as_it_was(
     prints, _ = stored_print(ws, "1 = 1")
 
     def broken(*args: object, **kwargs: object) -> int:
-        raise sqlite3.OperationalError("disque plein")
+        raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(log, "log_undo", broken)
     with pytest.raises(WorkspaceError, match="disque plein"):
@@ -342,7 +342,7 @@ def test_a_failed_layer_undo_or_import_leaves_the_layer_as_it_was(
     current = ws.read_layer("communes")
 
     def broken(*args: object, **kwargs: object) -> int:
-        raise sqlite3.OperationalError("disque plein")
+        raise sqlite3.OperationalError("database or disk is full")
 
     with monkeypatch.context() as patched:
         patched.setattr(log, "log_undo", broken)

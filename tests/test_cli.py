@@ -64,11 +64,11 @@ def test_export_filtered_density_is_protected_like_the_map(
     out = tmp_path / "hors-radars.csv"
     args = ["export", "density", "--workspace", str(demo_workspace), "--out", str(out)]
     assert main([*args, "--filter", "statut=hors radars"]) == 0
-    table = pd.read_csv(out)
-    shown = table["count"].dropna()
+    table = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    shown = table["Contacts (protégés)"].dropna()
     assert len(shown) and ((shown == 0) | (shown >= 11)).all() and (shown >= 11).any()
-    assert table["count"].isna().any()
-    assert set(table["label"].dropna()) >= {"< 11", "secret"}
+    assert table["Contacts (protégés)"].isna().any()
+    assert set(table["Libellé"].dropna()) >= {"< 11", "secret"}
 
 
 @pytest.mark.parametrize(
@@ -372,7 +372,8 @@ def test_debug_comes_from_the_settings(
     monkeypatch.delenv("TERRITORY_DEBUG", raising=False)
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert "RuntimeError: bogue)" in err and "TERRITORY_DEBUG=1" in err
+    assert "erreur inattendue" in err and "TERRITORY_DEBUG=1" in err
+    assert "bogue" not in err and "RuntimeError" not in err and err.count("\n") == 1
     monkeypatch.setenv("TERRITORY_DEBUG", "1")
     with pytest.raises(RuntimeError, match="bogue"):
         main(args)
@@ -428,3 +429,22 @@ def test_batches_undo_errors_are_one_line_with_exit_code_2(
     assert message in result.stderr
     if message != "invalid int value":  # argparse's own usage lines
         assert result.stderr.count("\n") == 1
+
+
+def test_library_errors_reach_the_user_in_french(tmp_path: Path) -> None:
+    """No codec name, SQLite English text nor temporary path in an error line (#19)."""
+    teams = tmp_path / "equipes.csv"
+    teams.write_bytes("nom;mode\nÉquipe;marche\n".encode("utf-16"))
+    bad = tmp_path / "bad.gpkg"
+    bad.write_bytes(b"SQLite format 3\x00" + b"\x00garbage" * 200)
+    from territory import TerritoryError
+    from territory.rounds.week import read_teams
+    from territory.store import Workspace
+
+    for attempt in (lambda: read_teams(teams), lambda: Workspace.open(bad).version):
+        with pytest.raises(TerritoryError) as error:
+            attempt()
+        text = str(error.value)
+        assert str(tmp_path) not in text and "codec" not in text and "database" not in text
+    result = run("import", "contacts", tmp_path / "c.csv", "--workspace", bad, "--mapping", "{")
+    assert result.returncode == 2 and "Expecting" not in result.stderr

@@ -161,7 +161,7 @@ def test_a_frame_that_cannot_be_written_rolls_everything_back(
     def failing(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
         calls.append(table)
         if len(calls) == 10:  # the tenth frame: after the counts of 8 frames were summed
-            raise sqlite3.OperationalError("disque plein")
+            raise sqlite3.OperationalError("database or disk is full")
         original(con, table, df)
 
     monkeypatch.setattr(store, "_insert", failing)
@@ -262,7 +262,7 @@ def test_a_failed_restore_leaves_the_file_as_it_was(ws: Workspace) -> None:
     version = ws.version
 
     def fails(con: sqlite3.Connection) -> None:
-        raise sqlite3.OperationalError("disque plein")
+        raise sqlite3.OperationalError("database or disk is full")
 
     with pytest.raises(WorkspaceError, match="disque plein"):
         ws.restore_tables([saved], properties={"name": "Autre"}, then=fails)
@@ -275,3 +275,42 @@ def test_a_column_is_added_to_an_older_table_once(ws: Workspace) -> None:
     assert ws.add_column("t", "lot", "INTEGER") is True
     assert ws.add_column("t", "lot", "INTEGER") is False
     assert ws.read_table("t")["lot"].isna().all()
+
+
+# --- the app's folder of workspaces (issue #19, item 8) -----------------------------------
+def test_workspace_in_accepts_the_files_of_the_folder_only(tmp_path: Path) -> None:
+    from territory._errors import WorkspaceError
+    from territory.store import workspace_in, workspaces_in
+
+    folder = tmp_path / "espaces"
+    folder.mkdir()
+    (folder / "a.gpkg").write_bytes(b"x")
+    (folder / "notes.txt").write_text("x")
+    elsewhere = tmp_path / "ailleurs.gpkg"
+    elsewhere.write_bytes(b"x")
+    (folder / "lien.gpkg").symlink_to(elsewhere)
+    assert workspace_in(folder, folder / "a.gpkg") == (folder / "a.gpkg").resolve()
+    assert workspace_in(folder, folder / "pas-encore.gpkg").name == "pas-encore.gpkg"
+    refused = {
+        elsewhere: "hors du dossier",
+        folder / ".." / "ailleurs.gpkg": "« .. »",
+        folder / ".." / "espaces" / "a.gpkg": "« .. »",
+        folder / "lien.gpkg": "hors du dossier",
+        folder / "notes.txt": "n'est pas un fichier .gpkg",
+        Path("/etc/passwd"): "n'est pas un fichier .gpkg",
+    }
+    for path, message in refused.items():
+        with pytest.raises(WorkspaceError, match=message) as error:
+            workspace_in(folder, path)
+        assert str(tmp_path) not in str(error.value)  # names the file, not the server path
+    assert workspaces_in(folder) == [folder / "a.gpkg"]
+    assert workspaces_in(tmp_path / "absent") == []
+
+
+def test_workspaces_dir_setting(tmp_path: Path) -> None:
+    from territory import Settings
+
+    assert Settings().workspaces_dir == Path("workspaces")
+    assert Settings().workspace.parent == Settings().workspaces_dir  # the README's demo
+    env = {"TERRITORY_WORKSPACES_DIR": str(tmp_path)}
+    assert Settings.from_env(env).workspaces_dir == tmp_path

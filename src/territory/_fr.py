@@ -2,14 +2,25 @@
 
 Narrow no-break space (U+202F) between thousands, decimal comma, as the French
 typographic norm and the Imprimerie nationale write them.
+
+Every CSV written for people (exports, downloads, plans) goes through :func:`french_csv`:
+the format a French office's spreadsheet opens in columns.
 """
 
 from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from territory.vocab import WEEKDAYS_FR
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "format_distance",
@@ -18,8 +29,12 @@ __all__ = [
     "format_durations",
     "format_number",
     "format_short",
+    "french_csv",
     "moment_fr",
 ]
+
+CSV_DECIMALS = 2
+"""Decimals of a number column of :func:`french_csv` unless told otherwise."""
 
 
 def format_number(value: float | int, *, decimals: int = 0) -> str:
@@ -110,3 +125,54 @@ def format_durations(minutes: npt.ArrayLike) -> list[str]:
 def moment_fr(weekday: int, hour: int) -> str:
     """``"mardi 18 h"``."""
     return f"{WEEKDAYS_FR[weekday]} {hour} h"
+
+
+def french_csv(
+    frame: pd.DataFrame,
+    out: str | Path | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    decimals: Mapping[str, int] | None = None,
+) -> bytes:
+    r"""Write ``frame`` as a CSV that a French spreadsheet opens in columns; returns its bytes.
+
+    ``;`` between fields, decimal comma, UTF-8 with a byte-order mark (Excel reads the
+    accents), ``oui`` / ``non`` for booleans. Each number column is rounded to
+    ``decimals[column]`` (by its name in ``frame``; :data:`CSV_DECIMALS` otherwise) and
+    written as an integer when every value is whole (a count with gaps stays ``12``, not
+    ``12,0``). Text columns are written as they are: codes (INSEE, SIREN, QPV) keep their
+    leading zeros in the file (read them back as text). ``headers`` renames columns (the
+    French label of each English or technical name); columns it does not name keep theirs.
+    ``out`` is written when given (its folder created); the bytes serve downloads.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"code": ["01004"], "rate": [12.3456], "ok": [True]})
+    >>> french_csv(table, headers={"rate": "Taux (%)"}, decimals={"rate": 1}).decode("utf-8-sig")
+    'code;Taux (%);ok\r\n01004;12,3;oui\r\n'
+    """
+    import pandas as pd
+
+    places = dict(decimals or {})
+    table = pd.DataFrame(frame).copy()
+    for name in table.columns:
+        column = table[name]
+        if pd.api.types.is_bool_dtype(column):
+            table[name] = column.map({True: "oui", False: "non"})
+        elif pd.api.types.is_float_dtype(column):
+            rounded = column.round(places.get(name, CSV_DECIMALS))
+            whole = rounded.dropna()
+            if whole.eq(whole.round()).all() and whole.abs().lt(2**53).all():
+                table[name] = rounded.astype("Int64")
+            else:
+                table[name] = rounded
+    if headers:
+        table = table.rename(columns=dict(headers))
+    buffer = io.StringIO()
+    table.to_csv(buffer, sep=";", decimal=",", index=False, lineterminator="\r\n")
+    data = buffer.getvalue().encode("utf-8-sig")
+    if out is not None:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_bytes(data)
+    return data

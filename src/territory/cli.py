@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from territory._errors import TerritoryError, ValidationError
+from territory._errors import TerritoryError, ValidationError, plain_reason
 from territory.settings import Settings
 from territory.vocab import IMPORT_KINDS
 
@@ -53,13 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("territory : interrompu", file=sys.stderr)
         return 130
-    except Exception as exc:  # a bug: one line unless debugging
+    except Exception:  # a bug: one line unless debugging
         if debug:
             raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        print(
-            f"territory : erreur inattendue ({type(exc).__name__}: {first}) — relancez avec "
-            "TERRITORY_DEBUG=1 et signalez-la",
+        print(  # no library text, path or type name: TERRITORY_DEBUG=1 shows them
+            "territory : erreur inattendue — relancez avec TERRITORY_DEBUG=1 pour le détail "
+            "et signalez-la",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -773,7 +772,7 @@ def _mapping(text: str | None) -> dict[str, str] | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TerritoryError(f"--mapping n'est pas du JSON valide : {exc}") from exc
+        raise TerritoryError(f"--mapping n'est pas du JSON valide : {plain_reason(exc)}") from exc
     if not isinstance(value, dict):
         raise TerritoryError('--mapping attend un objet JSON, ex. {"date": "Date RDV"}')
     return {str(k): str(v) for k, v in value.items()}

@@ -30,9 +30,17 @@ import pyogrio.errors
 import shapely
 
 from territory import __version__
-from territory._errors import ValidationError
+from territory._errors import ValidationError, plain_reason
+from territory._fr import french_csv
 from territory.analysis.indicators import indicator_sources
-from territory.analysis.priority import Ranking, load_weights, rank_zones, zone_indicators_many
+from territory.analysis.priority import (
+    GROUP_LABELS,
+    GROUPS,
+    Ranking,
+    load_weights,
+    rank_zones,
+    zone_indicators_many,
+)
 from territory.analysis.zones import ZoneKind
 from territory.crs import STORAGE_CRS
 from territory.privacy.published import published_months
@@ -56,6 +64,8 @@ from territory.views import (
 )
 
 __all__ = [
+    "CSV_DECIMALS",
+    "CSV_HEADERS",
     "FORMATS",
     "NOT_SHARED",
     "PUBLIC_LAYERS",
@@ -67,11 +77,67 @@ __all__ = [
     "export_ranking",
     "export_shareable",
     "exportable_layers",
+    "layer_csv",
+    "ranking_csv",
     "ranking_layer",
     "shareable_bytes",
 ]
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
+
+CSV_HEADERS: dict[str, str] = {
+    # communes, QPV, partners, stops, service gaps, places (the workspace's layers)
+    "code": "Code",
+    "nom": "Nom",
+    "population": "Population",
+    "epci": "EPCI (SIREN)",
+    "departement": "Département",
+    "densite": "Niveau de densité (INSEE)",
+    "densite_libelle": "Densité (INSEE)",
+    "generation": "Génération",
+    "communes": "Communes (codes INSEE)",
+    "type": "Type",
+    "type_libelle": "Type (libellé)",
+    "adresse": "Adresse",
+    "code_insee": "Code INSEE",
+    "horaires": "Horaires",
+    "telephone": "Téléphone",
+    "statut": "Statut",
+    "stop_id": "Identifiant de l'arrêt",
+    "departs_jour": "Départs par jour",
+    "lignes": "Lignes",
+    "id": "Identifiant",
+    "identifiant": "Identifiant (fichier source)",
+    "duree": "Durée (min)",
+    "priorite": "Priorité",
+    "source": "Source",
+    "longitude": "Longitude",
+    "latitude": "Latitude",
+    # the protected density
+    "zone": "Zone",
+    "level": "Niveau de la zone",
+    "commune": "Commune (code INSEE)",
+    "count": "Contacts (protégés)",
+    "label": "Libellé",
+    "area_km2": "Surface (km²)",
+    # the ranking
+    "rang": "Rang",
+    "score": "Score de priorité (0-100)",
+    **{g: f"Score {GROUP_LABELS[g].lower()} (0-100)" for g in GROUPS},
+    "pourquoi": "Pourquoi",
+}
+"""French headers of the CSV exports, by column name; other columns keep their name.
+
+Spreadsheets show these; GeoJSON and GeoPackage keep the short names (QGIS, scripts).
+"""
+CSV_DECIMALS: dict[str, int] = {
+    "longitude": 6,
+    "latitude": 6,
+    "area_km2": 2,
+    "score": 1,
+    **dict.fromkeys(GROUPS, 1),
+}
+"""Decimals of the CSV exports' number columns (others: :data:`territory._fr.CSV_DECIMALS`)."""
 
 
 def exportable_layers(ws: Workspace) -> list[str]:
@@ -119,10 +185,19 @@ def export_layer(
     if out.exists():
         out.unlink()
     if driver == "CSV":
-        _table(gdf).to_csv(out, index=False)
+        layer_csv(gdf, out)
     else:
         pyogrio.write_dataframe(gdf, out, layer=name, driver=driver)
     return len(gdf)
+
+
+def layer_csv(gdf: gpd.GeoDataFrame, out: str | Path | None = None) -> bytes:
+    """A layer as a French CSV (:func:`territory._fr.french_csv`): :data:`CSV_HEADERS`.
+
+    Attributes, plus longitude and latitude (6 decimals) for point layers; returns the
+    bytes, written to ``out`` when given.
+    """
+    return french_csv(_table(gdf), out, headers=CSV_HEADERS, decimals=CSV_DECIMALS)
 
 
 def _table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -148,6 +223,15 @@ def ranking_layer(ranking: Ranking) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=zones.crs)
 
 
+def ranking_csv(ranking: Ranking, out: str | Path | None = None) -> bytes:
+    """:func:`ranking_layer` without its geometry as a French CSV; returns the bytes.
+
+    Scores with one decimal, French headers (:data:`CSV_HEADERS`), zone codes as text.
+    """
+    table = pd.DataFrame(ranking_layer(ranking).drop(columns="geometry"))
+    return french_csv(table, out, headers=CSV_HEADERS, decimals=CSV_DECIMALS)
+
+
 def export_ranking(ranking: Ranking, out: str | Path) -> int:
     """Write :func:`ranking_layer` to ``out`` (GeoJSON, GPKG or CSV by extension)."""
     out = Path(out)
@@ -160,7 +244,7 @@ def export_ranking(ranking: Ranking, out: str | Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     if driver == "CSV":
-        pd.DataFrame(gdf.drop(columns="geometry")).to_csv(out, index=False)
+        ranking_csv(ranking, out)
     else:
         pyogrio.write_dataframe(gdf, out, layer="priorites", driver=driver)
     return len(gdf)
@@ -682,7 +766,7 @@ def _write_fresh(out: Path, layers: Layers) -> None:
         partial.replace(out)
     except (OSError, pyogrio.errors.DataSourceError) as exc:
         partial.unlink(missing_ok=True)
-        raise ValidationError(f"impossible d'écrire {out} : {exc}") from exc
+        raise ValidationError(f"impossible d'écrire {out} : {plain_reason(exc)}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

@@ -67,7 +67,13 @@ class Settings:
         Streamlit ``server.baseUrlPath``, prefixed to the locally served Leaflet assets
         (the app reads Streamlit's own option when this is empty).
     workspace
-        The workspace file the app opens first.
+        The workspace file the app opens first; the app refuses it (one French line) when
+        it is not inside ``workspaces_dir``.
+    workspaces_dir
+        The only folder whose ``.gpkg`` files the app lists and opens
+        (:func:`territory.store.workspace_in`): whoever reaches the app cannot open another
+        file of the server. Relative to the working directory. The command line is not
+        bound by it (its user already has the file system).
     data_inclusion_token
         API token of data·inclusion, for ``territory fetch`` (partners); empty: skipped.
     debug
@@ -90,6 +96,7 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path("data/boundaries/cache"))
     base_url_path: str = ""
     workspace: Path = Path("workspaces/demo.gpkg")
+    workspaces_dir: Path = Path("workspaces")
     data_inclusion_token: str = field(default="", repr=False)
     debug: bool = False
     detour_factor: float = 1.3
@@ -113,6 +120,8 @@ class Settings:
             problems.append(
                 f"retention_months doit valoir au moins 1, reçu {self.retention_months}"
             )
+        if not str(self.workspaces_dir).strip():
+            problems.append("workspaces_dir (dossier des espaces de travail) ne peut être vide")
         if problems:
             raise ValidationError(problems)
 

@@ -39,7 +39,7 @@ import pyogrio
 import pyogrio.raw
 
 from territory import _gpkg
-from territory._errors import WorkspaceError
+from territory._errors import WorkspaceError, plain_reason
 from territory.crs import STORAGE_CRS
 
 SCHEMA_VERSION = 1
@@ -140,7 +140,7 @@ class Workspace:
                 con.execute(f"SELECT count(*) FROM {_META}").fetchone()
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(
-                f"{path} est endommagé ou n'est pas un GeoPackage : {exc}"
+                f"{path.name} est endommagé ou n'est pas un GeoPackage : {plain_reason(exc)}"
             ) from exc
         return cls(path)
 
@@ -539,7 +539,9 @@ class Workspace:
                 con.execute(_SECURE_DELETE)
                 con.execute("VACUUM")
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"compactage de {self.path.name} impossible : {exc}") from exc
+            raise WorkspaceError(
+                f"compactage de {self.path.name} impossible : {plain_reason(exc)}"
+            ) from exc
 
     # ----------------------------------------------------------------- private
     @contextlib.contextmanager
@@ -548,12 +550,14 @@ class Workspace:
             con = sqlite3.connect(self.path)
             con.execute(_SECURE_DELETE)
         except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
-            raise WorkspaceError(f"impossible d'ouvrir {self.path} : {exc}") from exc
+            raise WorkspaceError(
+                f"impossible d'ouvrir {self.path.name} : {plain_reason(exc)}"
+            ) from exc
         try:
             with con:
                 yield con
         except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"{self.path} est endommagé : {exc}") from exc
+            raise WorkspaceError(f"{self.path.name} est endommagé : {plain_reason(exc)}") from exc
         finally:
             con.close()
 
@@ -656,7 +660,9 @@ class TableAppender:
         try:
             _insert(con, f'"{self.name}"', df)
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+            raise WorkspaceError(
+                f"écriture de « {self.name} » impossible : {plain_reason(exc)}"
+            ) from exc
         if sizes is not None:
             self._sizes.append(sizes)
             if len(self._sizes) >= _SUMMED_EVERY:  # memory: about one row per group
@@ -676,7 +682,9 @@ class TableAppender:
         try:
             return int(con.execute(f'DELETE FROM "{self.name}" WHERE {where}', params).rowcount)
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+            raise WorkspaceError(
+                f"écriture de « {self.name} » impossible : {plain_reason(exc)}"
+            ) from exc
 
     def discard(self) -> None:
         """Forget every row appended so far (the transaction goes on)."""
@@ -703,7 +711,9 @@ class TableAppender:
                 con.execute(sql)
             con.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+            raise WorkspaceError(
+                f"écriture de « {self.name} » impossible : {plain_reason(exc)}"
+            ) from exc
         finally:
             self._close()
 
@@ -747,7 +757,9 @@ class TableAppender:
             con.execute("SAVEPOINT appending")
         except sqlite3.Error as exc:
             con.close()
-            raise WorkspaceError(f"écriture de « {self.name} » impossible : {exc}") from exc
+            raise WorkspaceError(
+                f"écriture de « {self.name} » impossible : {plain_reason(exc)}"
+            ) from exc
         self._con = con
         return con
 
@@ -954,7 +966,7 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
     except sqlite3.Error as exc:
         with contextlib.suppress(sqlite3.Error):
             con.execute("ROLLBACK")
-        raise WorkspaceError(f"écriture de « {what} » impossible : {exc}") from exc
+        raise WorkspaceError(f"écriture de « {what} » impossible : {plain_reason(exc)}") from exc
     except BaseException:
         with contextlib.suppress(sqlite3.Error):
             con.execute("ROLLBACK")
@@ -1044,3 +1056,54 @@ def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ the app's folder
+WORKSPACES_DIR_SETTING = "TERRITORY_WORKSPACES_DIR"
+
+
+def workspace_in(folder: str | Path, path: str | Path) -> Path:
+    """``path`` resolved, when it names a ``.gpkg`` file inside ``folder``; else refused.
+
+    The app opens only these (``Settings.workspaces_dir``). A relative ``path`` is read from
+    the working directory, as ``Settings.workspace`` (``workspaces/demo.gpkg``) is. Refused,
+    with one French line (:class:`WorkspaceError`) that names the file and the folder,
+    never their server path: a path with ``..``, another extension, and a path whose resolved form (symbolic
+    links followed) is not under the resolved folder. The file need not exist yet (opening
+    it says so).
+
+    Examples
+    --------
+    >>> workspace_in("workspaces", "workspaces/../secret.gpkg")
+    Traceback (most recent call last):
+    ...
+    territory._errors.WorkspaceError: chemin refusé (« .. ») : choisissez un fichier .gpkg du dossier des espaces de travail « workspaces »
+    """  # noqa: E501
+    given = Path(path)
+    where = f"du dossier des espaces de travail « {Path(folder).resolve().name} »"
+    if ".." in given.parts:
+        raise WorkspaceError(f"chemin refusé (« .. ») : choisissez un fichier .gpkg {where}")
+    if given.suffix.lower() != ".gpkg":
+        raise WorkspaceError(f"« {given.name} » n'est pas un fichier .gpkg {where}")
+    root = Path(folder).resolve()
+    resolved = given.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        raise WorkspaceError(
+            f"« {given.name} » est hors {where} : l'application n'ouvre que les fichiers "
+            f".gpkg de ce dossier (réglage {WORKSPACES_DIR_SETTING})"
+        )
+    return resolved
+
+
+def workspaces_in(folder: str | Path) -> list[Path]:
+    """The ``.gpkg`` files directly in ``folder`` that :func:`workspace_in` accepts, sorted."""
+    base = Path(folder)
+    if not base.is_dir():
+        return []
+    found = []
+    for candidate in sorted(base.glob("*.gpkg")):
+        with contextlib.suppress(WorkspaceError, OSError):
+            workspace_in(base, candidate)
+            if candidate.is_file():
+                found.append(candidate)
+    return found

@@ -132,10 +132,17 @@ def test_ics_opens_in_a_calendar_parser(planned, tmp_path: Path) -> None:
 
 def test_csv_is_french_and_complete(planned, tmp_path: Path) -> None:
     _, saved, _ = planned
-    table = pd.read_csv(write_csv(saved, tmp_path / "plan.csv"), sep=";", encoding="utf-8-sig")
-    assert list(table.columns[:5]) == ["equipe", "jour", "debut", "fin", "lieu"]
+    out = write_csv(saved, tmp_path / "plan.csv")
+    table = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    assert list(table.columns[:5]) == ["Équipe", "Jour", "Début", "Fin", "Lieu"]
     assert len(table) == len(saved.visits)
-    assert table["pourquoi"].tolist() == saved.visits["pourquoi"].tolist()
+    assert table["Pourquoi"].tolist() == saved.visits["pourquoi"].tolist()
+    assert table["Latitude"].dtype == float and table["Latitude"].between(41, 52).all()
+    assert set(table["Verrouillée"]) <= {"oui", "non"}
+    text = pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype=str)
+    for name in ("Longitude", "Latitude"):
+        decimals = text[name].str.extract(r",(\d+)$")[0].str.len()
+        assert "." not in "".join(text[name]) and decimals.max() <= 6
 
 
 def test_teams_file_problems_are_listed_at_once(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from territory._errors import InputFileError
+from territory._errors import InputFileError, plain_reason
 from territory.io._validate import in_france
 from territory.io.addresses import normalise_street
 from territory.io.report import ImportReport
@@ -169,7 +169,7 @@ def read_ban(
                     sink(rows)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise InputFileError(
-            f"{path.name} : fichier compressé endommagé ou incomplet ({exc}) ; "
+            f"{path.name} : fichier compressé endommagé ou incomplet ({plain_reason(exc)}) ; "
             "téléchargez-le à nouveau"
         ) from exc
     if bad_postcodes:
@@ -236,7 +236,7 @@ def _parse(
     except pa.ArrowInvalid as exc:
         raise InputFileError(
             f"{name} illisible après la ligne {first_line - 1} (fichier UTF-8 attendu) : "
-            f"{str(exc).splitlines()[0]}"
+            f"{plain_reason(exc)}"
         ) from exc
     return table, invalid
 

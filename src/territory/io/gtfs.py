@@ -39,7 +39,7 @@ import pyarrow.csv as pacsv
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from territory._errors import CRSError, InputFileError, ValidationError
+from territory._errors import CRSError, InputFileError, ValidationError, plain_reason
 from territory.crs import METRIC_CRS
 from territory.io.report import ImportReport
 
@@ -151,7 +151,7 @@ class _Source:
             except (zipfile.BadZipFile, OSError) as exc:
                 raise InputFileError(
                     f"{path.name} n'est pas une archive GTFS lisible : attendu un fichier .zip "
-                    f"ou un dossier contenant stops.txt ({exc})"
+                    f"ou un dossier contenant stops.txt ({plain_reason(exc)})"
                 ) from exc
             for member in sorted(self.zip.namelist(), key=lambda m: m.count("/")):
                 name = member.rsplit("/", 1)[-1]
@@ -219,7 +219,9 @@ def _read_arrow(source: _Source, name: str, notes: list[str]) -> pa.Table | None
             break
         except pa.ArrowInvalid as exc:
             if encoding == "cp1252":
-                raise InputFileError(f"{name} illisible dans le flux GTFS : {exc}") from exc
+                raise InputFileError(
+                    f"{name} illisible dans le flux GTFS : {plain_reason(exc)}"
+                ) from exc
     assert table is not None
     table = table.rename_columns([c.strip().lstrip("\ufeff") for c in table.column_names])
     if name == "stop_times.txt":  # big: values are trimmed on the dictionaries, see _encode

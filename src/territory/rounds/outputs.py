@@ -25,13 +25,14 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from territory._fr import format_number
+from territory._fr import format_number, french_csv
 from territory.crs import METRIC_CRS
 from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan, week_monday
 from territory.store import Workspace
 from territory.vocab import WEEKDAYS_FR
 
 __all__ = [
+    "PLAN_CSV_HEADERS",
     "date_of",
     "day_label",
     "ics_calendars",
@@ -191,29 +192,38 @@ def write_ics(plan: WeekPlan, out: Path, *, earlier: Sequence[WeekPlan] = ()) ->
     return written
 
 
+PLAN_CSV_HEADERS = {
+    "team": "Équipe",
+    "jour": "Jour",
+    "debut": "Début",
+    "fin": "Fin",
+    "place_name": "Lieu",
+    "kind": "Type de lieu",
+    "zone": "Zone",
+    "lon": "Longitude",
+    "lat": "Latitude",
+    "locked": "Verrouillée",
+    "pourquoi": "Pourquoi",
+}
+"""The plan CSV's columns, in order, and their French headers."""
+
+
 def write_csv(plan: WeekPlan, out: Path) -> Path:
-    """The visits as CSV (``;``, UTF-8 with BOM for spreadsheets), in French columns."""
+    """The visits as a French CSV (:func:`territory._fr.french_csv`), French headers.
+
+    Coordinates keep 6 decimals (about 10 cm); ``Verrouillée`` reads ``oui`` / ``non``.
+    """
     table = plan.visits.assign(
         jour=plan.visits["start"].map(lambda t: f"{t:%d/%m/%Y}"),
         debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
         fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+        locked=plan.visits["locked"].astype(bool),
     )
-    columns = {
-        "team": "equipe",
-        "jour": "jour",
-        "debut": "debut",
-        "fin": "fin",
-        "place_name": "lieu",
-        "kind": "type",
-        "zone": "zone",
-        "lon": "longitude",
-        "lat": "latitude",
-        "locked": "verrouillee",
-        "pourquoi": "pourquoi",
-    }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    table[list(columns)].rename(columns=columns).to_csv(
-        out, sep=";", index=False, encoding="utf-8-sig"
+    french_csv(
+        table[list(PLAN_CSV_HEADERS)],
+        out,
+        headers=PLAN_CSV_HEADERS,
+        decimals={"lon": 6, "lat": 6},
     )
     return Path(out)
 

@@ -39,7 +39,7 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from territory._errors import InputFileError, ValidationError
+from territory._errors import InputFileError, ValidationError, plain_reason
 from territory.crs import STORAGE_CRS
 from territory.hours import windows_from_opening_hours
 from territory.io.report import ImportReport
@@ -173,7 +173,7 @@ def read_teams(path: Path) -> pd.DataFrame:
         else:
             table = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"{path.name} illisible : {exc}") from exc
+        raise InputFileError(f"{path.name} illisible : {plain_reason(exc)}") from exc
     return _checked_teams(table, path.name)
 
 

@@ -6,36 +6,77 @@ from pathlib import Path
 
 import streamlit as st
 
-from territory import Settings
+from territory import Settings, WorkspaceError
 from territory._fr import format_number
+from territory.store import workspace_in, workspaces_in
+from territory.ui.loaders import settings
 from territory.ui.state import Keys
 
-__all__ = ["OTHER", "key_figures", "known_workspaces", "workspace_picker"]
-
-OTHER = "Autre fichier…"
-"""The workspace choice that asks for a path."""
+__all__ = ["demo_target", "key_figures", "known_workspaces", "workspace_picker"]
 
 
-def known_workspaces(current: str, folder: str = "workspaces") -> list[str]:
-    """The current workspace first, then the ``.gpkg`` files of ``folder``."""
-    found = sorted(str(p) for p in Path(folder).glob("*.gpkg"))
+def demo_target(picked: str) -> str:
+    """Where the home page suggests building the demo: the chosen file if allowed."""
+    folder = settings().workspaces_dir
+    try:
+        workspace_in(folder, picked)
+    except WorkspaceError:
+        return str(Path(folder) / "demo.gpkg")
+    return picked
+
+
+def known_workspaces(current: str, folder: str | Path) -> list[str]:
+    """The current workspace first (when inside ``folder``), then the ``.gpkg`` of ``folder``.
+
+    Only files that :func:`territory.store.workspace_in` accepts: the app offers no other
+    file of the server, and no free path to type.
+    """
+    found = [str(p) for p in workspaces_in(folder)]
+    try:
+        workspace_in(folder, current)
+    except WorkspaceError:
+        return found
     return list(dict.fromkeys([current, *found])) if current else found
 
 
 def workspace_picker() -> str:
-    """The workspace chosen (a known file or a typed path), kept in the session."""
-    choices = [*known_workspaces(st.session_state[Keys.WORKSPACE]), OTHER]
+    """The workspace chosen among :func:`known_workspaces`, kept in the session.
+
+    A session's workspace outside the folder (``TERRITORY_WORKSPACE`` elsewhere) is not
+    offered: it stays chosen until another is picked, and opening it gives the French
+    refusal of :func:`territory.ui.common.open_workspace`.
+    """
+    folder = settings().workspaces_dir
+    current = str(st.session_state[Keys.WORKSPACE] or "")
+    choices = known_workspaces(current, folder)
+    if not choices:
+        st.info(
+            f"Aucun espace de travail dans le dossier « {folder} » (réglage "
+            "TERRITORY_WORKSPACES_DIR) : l'application n'ouvre que les fichiers .gpkg de ce "
+            "dossier."
+        )
+        return current
+    if current not in choices:
+        return current
     picked = st.selectbox(
         "Espace de travail",
         choices,
+        index=choices.index(current),
+        format_func=lambda p: _shown(p, folder),
         key=Keys.W_WORKSPACE_CHOICE,
-        help="Un fichier unique (.gpkg) qui contient les couches du territoire ; "
-        "QGIS l'ouvre directement.",
+        help=f"Les fichiers .gpkg du dossier « {folder} » : chacun contient les couches "
+        "d'un territoire ; QGIS l'ouvre directement.",
     )
-    if picked == OTHER:
-        picked = st.text_input("Chemin du fichier .gpkg", key=Keys.W_WORKSPACE)
     st.session_state[Keys.WORKSPACE] = picked
     return str(picked)
+
+
+def _shown(path: str, folder: str | Path) -> str:
+    """The file's path inside the folder (never the server's absolute path)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(folder).resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def key_figures(figures: dict[str, object], *, settings: Settings) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from territory import TerritoryError
-from territory.store import Workspace
+from territory.store import Workspace, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
 from territory.ui.state import Keys
@@ -23,12 +23,23 @@ __all__ = [
     "current_territory",
     "demo_banner",
     "flash",
+    "open_workspace",
     "show_flash",
     "territory_selector",
     "workspace_or_stop",
 ]
 
 HOME = "app_pages/accueil.py"
+
+
+def open_workspace(path: str | Path) -> Workspace:
+    """Open ``path`` if it is a workspace of ``Settings.workspaces_dir``; the app's only door.
+
+    Raises :class:`~territory.WorkspaceError` (one French line) for a file outside the
+    folder (:func:`territory.store.workspace_in`), missing or damaged.
+    """
+    workspace_in(settings().workspaces_dir, path)
+    return Workspace.open(path)  # as given: its messages name no resolved server path
 
 
 def workspace_or_stop() -> Workspace:
@@ -39,7 +50,7 @@ def workspace_or_stop() -> Workspace:
         st.page_link(HOME, label="Choisir un espace de travail", icon=":material/home:")
         st.stop()
     try:
-        ws = Workspace.open(Path(path))
+        ws = open_workspace(path)
         ws.version  # noqa: B018 - reads the file: a damaged one fails here, not later
     except TerritoryError as exc:
         st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")

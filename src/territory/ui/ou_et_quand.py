@@ -17,7 +17,7 @@ from territory.analysis.indicators import indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
 from territory.analysis.zones import ZONE_KIND_LABELS, ZoneKind
-from territory.export import ranking_layer
+from territory.export import ranking_csv, ranking_layer
 from territory.store import Workspace
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
@@ -98,7 +98,7 @@ def ranking_downloads(ranking: Ranking) -> None:
     left, right = st.columns(2)
     left.download_button(
         "Classement (CSV)",
-        pd.DataFrame(layer.drop(columns="geometry")).to_csv(index=False).encode("utf-8-sig"),
+        ranking_csv(ranking),
         file_name="priorites.csv",
         mime="text/csv",
         icon=":material/download:",
