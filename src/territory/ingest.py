@@ -152,6 +152,8 @@ def import_file(
             replace=replace,
             lot=batch.id,
         )
+        if report.accepted == 0 and kind in _REPLACING:
+            raise ValidationError(_nothing_accepted(report, Path(path).name, kind))
     except BaseException:
         with contextlib.suppress(TerritoryError, sqlite3.Error):  # the import's error matters
             batches.abort(ws, batch)
@@ -163,6 +165,20 @@ def import_file(
     }
     batches.finish(ws, batch, counts=counts)
     return report
+
+
+_REPLACING = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban")
+"""Layer kinds whose import writes its tables: one that accepts nothing is refused whole."""
+
+
+def _nothing_accepted(report: ImportReport, file: str, kind: str) -> str:
+    """The French line of an import that accepted no row (its tables are put back)."""
+    reasons = "; ".join(list(dict.fromkeys(r.reason for r in report.refusals))[:3])
+    why = f" — {reasons}" if reasons else ""
+    return (
+        f"{file} : aucune ligne acceptée ({report.read} lue(s), {report.refused} refusée(s))"
+        f"{why} ; import « {kind} » annulé, l'espace de travail est inchangé"
+    )
 
 
 def undo_batch(ws: Workspace, batch_id: int, *, author: str | None = None) -> batches.Batch:
@@ -630,7 +646,9 @@ def _contacts(
                 result, path, mapping=mapping, communes=communes, secret=secret,
                 sink=fresh, settings=settings, dates=dates, ws=ws, online=geocode_online,
             )  # fmt: skip
-        table.vintage = fresh.period()
+        layers = ws.layers()
+        before = layers[raw.CONTACTS].vintage if raw.CONTACTS in layers else ""
+        table.vintage = fresh.period() if fresh.people else before  # nothing new: kept
     # Refused and pending rows are person-level: written beside the team's own file
     # (which already holds them), never into the workspace.
     contacts.write_side_files(result, path)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from territory._errors import InputFileError
 from territory.crs import METRIC_CRS
@@ -261,9 +262,9 @@ def _clean_codes(values: pd.Series, report: ImportReport) -> pd.Series:
 
 
 def _refuse(out: gpd.GeoDataFrame, report: ImportReport, *, valid_code: pd.Series) -> pd.Series:
-    keep = (
-        valid_code.to_numpy() & out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
-    )
+    geometry = out.geometry.to_numpy()  # shapely's own checks: no geopandas warning
+    present = ~shapely.is_missing(geometry) & ~shapely.is_empty(geometry)
+    keep = valid_code.to_numpy() & present
     for pos in (~keep).nonzero()[0]:
         reason = "code manquant ou invalide" if not valid_code.iloc[pos] else "géométrie absente"
         report.refuse(int(pos) + 1, f"{reason} ({out['code'].iloc[pos]!s})")

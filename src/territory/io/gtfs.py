@@ -217,7 +217,7 @@ def _read_arrow(source: _Source, name: str, notes: list[str]) -> pa.Table | None
                     convert_options=convert,
                 )
             break
-        except pa.ArrowInvalid as exc:
+        except (pa.ArrowInvalid, pa.ArrowKeyError) as exc:  # a column missing: KeyError
             if encoding == "cp1252":
                 raise InputFileError(
                     f"{name} illisible dans le flux GTFS : {plain_reason(exc)}"
