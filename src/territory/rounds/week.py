@@ -735,15 +735,18 @@ def check_visit_times(ws: Workspace, week: str, visits: pd.DataFrame) -> list[st
     One French line per problem (empty when every visit fits): the whole visit must fit
     in one window of the team's ``disponibilites`` and, when the place has ``horaires``,
     in one of its presence windows, on the visit's day of ``week``. A team or place no
-    longer stored is not checked on that side.
+    longer stored (or suggested: :func:`candidate_places`) is not checked on that side.
     """
     if visits.empty:
         return []
     monday = week_monday(week)
     teams = {t.name: t.availability for t in load_teams(ws, week=monday)} if ws.has(TEAMS) else {}
     hours: dict[str, str] = {}
-    if ws.has(PLACES):
-        places = ws.read_layer(PLACES)
+    try:
+        places = candidate_places(ws)  # stored, else suggested (with the partners' hours)
+    except ValidationError:
+        places = None
+    if places is not None and "id" in places and "horaires" in places:
         hours = dict(
             zip(places["id"].astype(str), places["horaires"].fillna("").astype(str), strict=True)
         )
