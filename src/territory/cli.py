@@ -743,10 +743,10 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "restore":
         if args.version is None:
             raise ValidationError("plan restore : --version N (la version à restaurer) est requis")
-        saved = plans.restore_version(ws, args.week, args.version, author=args.auteur)
+        restored = plans.restore_version(ws, args.week, args.version, author=args.auteur)
         print(
-            f"Semaine {saved.week} : version {args.version} restaurée comme version "
-            f"{saved.version} ({len(saved.visits)} visite(s))"
+            f"Semaine {restored.week} : version {args.version} restaurée comme version "
+            f"{restored.version} ({len(restored.visits)} visite(s))"
         )
         return EXIT_OK
     if args.action == "export":
