@@ -12,7 +12,13 @@ call around it:
   timetables, :mod:`territory.rounds.transit`);
 * **versions**: every saved plan is a new version of its ISO week, with when, who and
   what changed (``plans`` and ``plan_visits`` tables); visits moved by the lead are
-  locked, and locked visits are kept when a week is re-optimised.
+  locked, and locked visits are kept when a week is re-optimised. An edit is saved on the
+  version it was made on (:func:`save_edited` ``base_version``): when the week was saved
+  meanwhile it is refused with what changed (two editors never overwrite each other);
+  no version without change, nor an emptied one unless confirmed, is saved; a move
+  outside the team's availability or the place's hours is refused (there are no
+  "forced" visits: the solver could not keep them); :func:`restore_version` saves an
+  earlier version again.
 
 Field outputs are in :mod:`territory.rounds.outputs`, feedback in
 :mod:`territory.rounds.feedback`. Weeks are ISO weeks written ``2026-W49``; times are
