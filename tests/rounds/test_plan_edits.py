@@ -194,3 +194,25 @@ def test_feedback_before_the_visit_is_refused_and_what_is_recorded_is_shown(
         ws, WEEK, visit, {"premier contact": 1}, settings=settings, now=visit["start"]
     )  # from its start on
     assert recorded_feedback(ws, WEEK, visit) == {"premier contact": 1}
+
+
+def test_a_version_saved_during_the_checks_is_a_conflict_too(planned, monkeypatch) -> None:
+    """Two saves at the same moment: the one that writes second is refused."""
+    from territory.rounds import week as plans
+
+    ws, first = planned
+    other = first.visits.iloc[:5]
+    checks = plans.check_visit_times
+
+    def meanwhile(*args, **kwargs):  # the other editor's save lands during our checks
+        monkeypatch.setattr(plans, "check_visit_times", checks)
+        save_edited(ws, WEEK, other, change="5 gardées", base_version=first.version)
+        return checks(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "check_visit_times", meanwhile)
+    mine = first.visits.drop(index=first.visits.index[0])
+    with pytest.raises(ValidationError, match=r"modifiée entre-temps \(version 2\)"):
+        save_edited(ws, WEEK, mine, change="1 retirée", base_version=first.version)
+    latest = load_plan(ws, WEEK)
+    assert latest.version == 2 and _records(latest.visits) == _records(other)
+    assert plan_history(ws, WEEK)["version"].tolist() == [1, 2]

@@ -574,31 +574,15 @@ def save_plan(
                 raise ValidationError(_conflict_message(ws, week, base, previous))
         _refuse_empty(previous, len(plan.visits), allow_empty)
     version = 1 + (previous.version if previous is not None else 0)
-    visits = _visit_table(plan.visits, places, monday).assign(week=week, version=version)
-    stored = visits.assign(
-        start=visits["start"].map(datetime.isoformat), end=visits["end"].map(datetime.isoformat)
-    )
-    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
-    created = datetime.now(TIMEZONE).replace(microsecond=0)
-    meta = pd.DataFrame(
-        {
-            "week": [week],
-            "version": [version],
-            "created": [created.isoformat()],
-            "author": [author or _user()],
-            "change": [change],
-            "objective": [float(plan.objective)],
-            "notes": [json.dumps(list(plan.notes), ensure_ascii=False)],
-        }
-    )
-    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
-    return WeekPlan(
+    return _store_version(
+        ws,
         week,
-        version,
-        visits.drop(columns=["week", "version"]),
-        plan.notes,
-        float(plan.objective),
-        created,
+        _visit_table(plan.visits, places, monday),
+        version=version,
+        change=change,
+        author=author,
+        objective=float(plan.objective),
+        notes=tuple(plan.notes),
     )
 
 
@@ -852,7 +836,19 @@ def _store_version(
     objective: float,
     notes: tuple[str, ...],
 ) -> WeekPlan:
-    """Append one version (its visits, then its ``plans`` row) and return it."""
+    """Append one version (its visits, then its ``plans`` row) and return it.
+
+    The last version is read again just before writing: a version saved by someone else
+    since the caller's checks is a conflict, not a second version ``version``.
+    """
+    if ws.has(PLANS):
+        last = ws.query("SELECT MAX(version) AS v FROM plans WHERE week = ?", (week,))["v"]
+        stored_last = 0 if last.empty or pd.isna(last.iloc[0]) else int(last.iloc[0])
+        if stored_last != version - 1:
+            raise ValidationError(
+                f"la semaine a été modifiée entre-temps (version {stored_last}) : "
+                "rechargez la semaine et refaites votre modification"
+            )
     visits = visits.reset_index(drop=True)
     stored = visits.assign(
         week=week,
