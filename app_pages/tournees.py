@@ -7,24 +7,25 @@ import streamlit as st
 from territory import TerritoryError
 from territory.rounds.outputs import day_label, week_grid
 from territory.rounds.week import (
-    load_plan,
-    plan_history,
     plan_week,
     save_edited,
     save_plan,
 )
-from territory.ui.common import demo_banner, show_flash, workspace_or_stop
+from territory.ui.common import demo_banner, flash, show_flash, workspace_or_stop
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
 from territory.ui.tournees import (
     apply_edits,
+    base_plan,
     feedback_form,
+    history_panel,
     places_panel,
     plan_downloads,
     route_map,
     teams_editor,
     visits_editor,
 )
+from territory.ui.uploads import APP_AUTHOR
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -39,6 +40,7 @@ monday = st.date_input(
 year, number, _ = monday.isocalendar()
 week = f"{year}-W{number:02d}"
 st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nouvelle version.")
+base_key = f"{Keys.PLAN_BASE}_{week}"  # the version this session works on
 
 with st.expander("Équipes", icon=":material/groups:"):
     teams_editor(ws)
@@ -53,13 +55,22 @@ if st.button("Optimiser la semaine", icon=":material/route:", type="primary", ke
             status.write(
                 f"{len(plan.visits)} visite(s) trouvée(s) en {plan.stats.get('time_s', 0):.1f} s"
             )
-            save_plan(ws, week, plan, places, change="optimisation (page Tournées)")
+            done = save_plan(
+                ws,
+                week,
+                plan,
+                places,
+                change="optimisation (page Tournées)",
+                author=APP_AUTHOR,
+                base_version=st.session_state.get(base_key),
+            )
+            st.session_state[base_key] = done.version
             status.update(label="Plan enregistré", state="complete")
         except TerritoryError as exc:
             status.update(label="Optimisation impossible", state="error")
             st.error(str(exc))
 
-saved = load_plan(ws, week)
+saved = base_plan(ws, week, base_key)
 if saved is None:
     st.info("Aucun plan pour cette semaine : lancez l'optimisation.")
     st.stop()
@@ -81,17 +92,31 @@ st.markdown(
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
 edited = visits_editor(saved)
-if st.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
+left, right = st.columns([1, 2])
+empty = right.checkbox(
+    "Confirmer : vider la semaine (aucune visite)",
+    key=Keys.W_PLAN_EMPTY,
+    help="Sans cette case, une version sans aucune visite n'est pas enregistrée.",
+)
+if left.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
     try:
-        done = save_edited(ws, week, apply_edits(saved, edited), change="modifications (page)")
+        done = save_edited(
+            ws,
+            week,
+            apply_edits(saved, edited),
+            change="modifications (page)",
+            base_version=saved.version,
+            author=APP_AUTHOR,
+            allow_empty=empty,
+        )
     except TerritoryError as exc:
         st.error(f"Modifications non enregistrées : {exc}")
     else:
-        st.success(f"Version {done.version} enregistrée.")
-        st.rerun()
+        st.session_state[base_key] = done.version
+        flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
 
 plan_downloads(saved, ws)
 with st.expander("Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"):
     feedback_form(ws, saved)
 with st.expander("Historique des versions", icon=":material/history:"):
-    st.dataframe(plan_history(ws, week), hide_index=True, width="stretch")
+    history_panel(ws, week, base_key)

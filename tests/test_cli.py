@@ -448,3 +448,56 @@ def test_library_errors_reach_the_user_in_french(tmp_path: Path) -> None:
         assert str(tmp_path) not in text and "codec" not in text and "database" not in text
     result = run("import", "contacts", tmp_path / "c.csv", "--workspace", bad, "--mapping", "{")
     assert result.returncode == 2 and "Expecting" not in result.stderr
+
+
+def test_plan_restore_saves_an_earlier_version_again(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import shutil
+
+    from territory.rounds.week import load_plan, plan_history, save_edited
+    from territory.store import Workspace
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    week = ["--week", "2026-W49", "--workspace", str(path)]
+    assert main(["plan", *week, "--time-limit", "1"]) == 0
+    ws = Workspace.open(path)
+    first = load_plan(ws, "2026-W49")
+    save_edited(ws, "2026-W49", first.visits.iloc[:3], change="3 gardées", base_version=1)
+    capsys.readouterr()
+
+    assert main(["plan", "restore", *week, "--version", "1", "--auteur", "chef"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert (
+        out
+        == f"Semaine 2026-W49 : version 1 restaurée comme version 3 ({len(first.visits)} visite(s))"
+    )
+    history = plan_history(ws, "2026-W49")
+    assert history[["version", "author"]].iloc[-1].tolist() == [3, "chef"]
+    assert history["change"].iloc[-1] == "restauration de la version 1"
+    assert len(load_plan(ws, "2026-W49").visits) == len(first.visits)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--version N (la version à restaurer) est requis"),
+        (("--version", "7"), "version 7 inconnue pour 2026-W49"),
+    ],
+)
+def test_plan_restore_errors_are_one_line_with_exit_code_2(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch, args, message
+) -> None:
+    import shutil
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    week = ["--week", "2026-W49", "--workspace", str(path)]
+    assert main(["plan", *week, "--time-limit", "1"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "restore", *week, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("territory : erreur : ") and message in err and err.count("\n") == 1

@@ -297,11 +297,18 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser(
         "plan",
-        help="planifier les tournées d'une semaine (plan export : .ics, .csv)",
+        help="planifier les tournées d'une semaine (plan export : .ics, .csv ; plan restore)",
         description="Sans action : optimise la semaine et enregistre une nouvelle version "
-        "(les visites verrouillées restent). « plan export » écrit la dernière version.",
+        "(les visites verrouillées restent). « plan export » écrit la dernière version. "
+        "« plan restore --version N » enregistre une nouvelle version égale à la version N "
+        "(l'historique reste).",
     )
-    plan.add_argument("action", nargs="?", choices=["export"], help="exporter le plan enregistré")
+    plan.add_argument(
+        "action",
+        nargs="?",
+        choices=["export", "restore"],
+        help="exporter le plan enregistré, ou restaurer une version antérieure",
+    )
     _workspace_arg(plan)
     plan.add_argument("--week", required=True, metavar="AAAA-Wnn", help="semaine ISO, ex. 2026-W49")
     plan.add_argument("--teams", type=Path, metavar="FICHIER", help="équipes (CSV ou JSON)")
@@ -314,6 +321,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FICHIER",
         help="export : .ics (par équipe), .csv ou .html (feuille de route)",
     )
+    plan.add_argument("--version", type=int, metavar="N", help="restore : la version à restaurer")
+    _author_arg(plan)
     plan.add_argument("--json", action="store_true", help="sortie JSON")
     plan.set_defaults(func=_plan)
 
@@ -730,6 +739,15 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from territory.store import Workspace
 
     ws = Workspace.open(args.workspace)
+    if args.action == "restore":
+        if args.version is None:
+            raise ValidationError("plan restore : --version N (la version à restaurer) est requis")
+        restored = plans.restore_version(ws, args.week, args.version, author=args.auteur)
+        print(
+            f"Semaine {restored.week} : version {args.version} restaurée comme version "
+            f"{restored.version} ({len(restored.visits)} visite(s))"
+        )
+        return EXIT_OK
     if args.action == "export":
         if args.out is None:
             raise ValidationError("plan export : --out FICHIER (.ics ou .csv) est requis")
@@ -753,7 +771,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.teams is not None:
         plans.save_teams(ws, plans.read_teams(args.teams))
     plan, places = plans.plan_week(ws, args.week, settings=settings, time_limit=args.time_limit)
-    saved = plans.save_plan(ws, args.week, plan, places, change="optimisation (CLI)")
+    saved = plans.save_plan(
+        ws, args.week, plan, places, change="optimisation (CLI)", author=args.auteur
+    )
     if args.json:
         print(json.dumps(saved.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK

@@ -45,7 +45,9 @@ def versions(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory, set
     moved_index = visits.index[0]
     start = visits.at[moved_index, "start"]
     visits = move_visit(visits, moved_index, f"{(start + timedelta(minutes=30)):%H:%M}")
-    second = save_edited(ws, WEEK, visits, change="2 visites retirées, 1 déplacée")
+    second = save_edited(
+        ws, WEEK, visits, change="2 visites retirées, 1 déplacée", base_version=first.version
+    )
     plan, places = plan_week(ws, WEEK, settings=settings, time_limit=3)
     third = save_plan(ws, WEEK, plan, places, change="ré-optimisation", author="test")
     return ws, path, first, second, third, moved_index

@@ -100,7 +100,9 @@ def test_locked_visits_stay_after_reoptimising(planned, settings: Settings) -> N
     ws, saved, _ = planned
     visits = saved.visits.copy()
     visits.loc[visits.index[:2], "locked"] = True
-    edited = save_edited(ws, WEEK, visits.iloc[:5], change="2 visites verrouillées")
+    edited = save_edited(
+        ws, WEEK, visits.iloc[:5], change="2 visites verrouillées", base_version=saved.version
+    )
     assert edited.version == saved.version + 1
     plan, places = plan_week(ws, WEEK, settings=settings, time_limit=3)
     again = save_plan(ws, WEEK, plan, places, change="ré-optimisation")

@@ -11,7 +11,13 @@ import pytest
 from conftest import map_text
 from streamlit.testing.v1 import AppTest
 
-from territory.rounds.week import candidate_places, load_plan, plan_history
+from territory.rounds.week import (
+    candidate_places,
+    check_visit_times,
+    load_plan,
+    move_visit,
+    plan_history,
+)
 from territory.store import Workspace
 from territory.ui.state import Keys
 
@@ -77,6 +83,10 @@ def test_feedback_form_records_aggregated_contacts(page) -> None:
     assert not at.exception, at.exception
     assert any("6 contact(s) enregistré(s)" in s.value for s in at.success)
     assert ws.layers()["contacts"].count == before + 6
+    at.run()  # the form shows what is now recorded for the visit
+    assert any(
+        c.value.startswith("Déjà enregistré pour cette visite : 6 hors radars") for c in at.caption
+    )
 
 
 def test_route_map_draws_every_visit_of_the_week(page) -> None:
@@ -88,14 +98,27 @@ def test_route_map_draws_every_visit_of_the_week(page) -> None:
         assert name in script or json.dumps(name)[1:-1] in script
 
 
+def _a_time_that_fits(ws: Workspace, visits, row: int) -> str:
+    """A start time (HH:MM, a new one) in the team's and the place's hours."""
+    for minute in range(9 * 60 + 35, 18 * 60, 5):
+        start = f"{minute // 60:02d}:{minute % 60:02d}"
+        if start == f"{visits.iloc[row]['start']:%H:%M}":
+            continue
+        moved = move_visit(visits, visits.index[row], start)
+        if not check_visit_times(ws, "2026-W49", moved.iloc[[row]]):
+            return start
+    raise AssertionError("no time fits the visit")
+
+
 def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
     at, path = page
     ws = Workspace.open(path)
     before = load_plan(ws, "2026-W49")
     editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
     old = before.visits.iloc[2]
+    new_start = _a_time_that_fits(ws, before.visits, 2)
     at.session_state[editor_key] = {
-        "edited_rows": {"2": {"debut": "09:05"}},
+        "edited_rows": {"2": {"debut": new_start}},
         "added_rows": [],
         "deleted_rows": [],
     }
@@ -106,8 +129,93 @@ def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
     moved = after[
         (after["place"] == old["place"]) & (after["team"] == old["team"]) & after["locked"]
     ]
-    assert [f"{t:%H:%M}" for t in moved["start"]] == ["09:05"]
+    assert [f"{t:%H:%M}" for t in moved["start"]] == [new_start]
     assert (moved["end"] - moved["start"]).iloc[0] == old["end"] - old["start"]
+
+
+@pytest.mark.parametrize("new_start", ["06:00", "23:30"])
+def test_a_move_outside_the_team_hours_is_refused_with_its_reason(page, new_start) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    at.session_state[f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"] = {
+        "edited_rows": {"0": {"debut": new_start}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    message = at.error[0].value
+    assert message.startswith("Modifications non enregistrées")
+    assert "hors des disponibilités de l'équipe" in message and new_start in message
+    assert load_plan(ws, "2026-W49").version == before.version
+    at.session_state[f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"] = {
+        "edited_rows": {},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+
+
+def test_two_editors_the_second_is_refused_and_nothing_is_lost(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    other = AppTest.from_file(APP, default_timeout=300)  # a second session on the same week
+    other.session_state[Keys.WORKSPACE] = str(path)
+    other.run()
+    other.switch_page("app_pages/tournees.py")
+    other.run()
+    other.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
+    editor_key = f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"
+    other.session_state[editor_key] = {
+        "edited_rows": {},
+        "added_rows": [],
+        "deleted_rows": [0],
+    }
+    other.run()
+    other.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not other.exception, other.exception
+    first = load_plan(ws, "2026-W49")
+    assert first.version == before.version + 1 and len(first.visits) == len(before.visits) - 1
+
+    at.session_state[editor_key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [1]}
+    at.run()  # this session still shows (and edits) the version it opened
+    assert any("modifiée depuis que vous l'avez ouverte" in w.value for w in at.warning)
+    at.button(key=Keys.W_PLAN_SAVE).click().run()
+    assert not at.exception, at.exception
+    message = at.error[0].value
+    assert "la semaine a été modifiée entre-temps" in message
+    assert "1 visite retirée" in message and "rechargez la semaine" in message
+    after = load_plan(ws, "2026-W49")  # nothing lost, nothing overwritten
+    assert after.version == first.version and len(after.visits) == len(first.visits)
+
+    at.button(key=Keys.W_PLAN_RELOAD).click().run()
+    assert not at.exception, at.exception
+    assert at.session_state[f"{Keys.PLAN_BASE}_2026-W49"] == first.version
+    assert not any("modifiée depuis" in w.value for w in at.warning)
+
+
+def test_restoring_an_earlier_version(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = load_plan(ws, "2026-W49")
+    at.selectbox(key=Keys.W_PLAN_RESTORE_VERSION).set_value(1).run()
+    at.button(key=Keys.W_PLAN_RESTORE).click().run()
+    assert not at.exception, at.exception
+    after = load_plan(ws, "2026-W49")
+    assert after.version == before.version + 1
+    assert len(after.visits) == len(load_plan(ws, "2026-W49", version=1).visits)
+    assert any(f"restaurée comme version {after.version}" in s.value for s in at.success)
+    assert plan_history(ws, "2026-W49")["change"].iloc[-1] == "restauration de la version 1"
+
+
+def test_feedback_shows_what_is_recorded_for_the_visit(page) -> None:
+    at, _ = page
+    at.run()
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(("Déjà enregistré", "Aucun retour enregistré")) for c in captions)
 
 
 # ------------------------------------------------------------------------------ places

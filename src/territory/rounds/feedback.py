@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,12 @@ from territory.privacy.pseudonyms import (
     load_secret,
 )
 from territory.privacy.raw import STORED_COLUMNS, append_contacts, delete_batches, stored_batches
+from territory.rounds.week import TIMEZONE
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import STATUSES, UNKNOWN
+from territory.vocab import STATUSES, UNKNOWN, WEEKDAYS_FR
 
-__all__ = ["FEEDBACK_MAX", "record_feedback"]
+__all__ = ["FEEDBACK_MAX", "record_feedback", "recorded_feedback"]
 
 FEEDBACK_MAX = 500
 """Most contacts of one category recorded for one visit."""
@@ -44,6 +46,7 @@ def record_feedback(
     *,
     settings: Settings,
     author: str | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Record what a visit gave: numbers of contacts by status, aggregated, no names.
 
@@ -55,7 +58,17 @@ def record_feedback(
     user). Recording the same visit again is a new batch that replaces the earlier one:
     its rows are deleted (the file compacted) and it shows as replaced. Returns the
     number of contacts now recorded for the visit.
+
+    A visit that has not started yet at ``now`` (default: the current time, Europe/Paris)
+    is refused: its feedback would be made up.
     """
+    start = visit["start"]
+    moment = _local(now if now is not None else datetime.now(TIMEZONE))
+    if _local(start) > moment:
+        raise ValidationError(
+            f"la visite n'a pas encore commencé (début {WEEKDAYS_FR[start.weekday()]} "
+            f"{start:%d/%m} à {start:%H:%M}) : le retour s'enregistre après la visite"
+        )
     unknown = [s for s in counts if s not in STATUSES]
     wrong = [f"{s} : {n}" for s, n in counts.items() if not 0 <= int(n) <= FEEDBACK_MAX]
     if unknown or wrong:
@@ -64,7 +77,6 @@ def record_feedback(
             + [f"nombre invalide (0 à {FEEDBACK_MAX}) : {w}" for w in wrong]
         )
     secret = load_secret(settings)
-    start = visit["start"]
     key = f"{week}|{visit['team']}|{visit['place']}|{start.isoformat()}"
     # what was recorded before for this visit (also under the scheme used before)
     earlier, before_batches = stored_batches(
@@ -96,7 +108,7 @@ def record_feedback(
         for status, n in counts.items()
         for fingerprint in feedback_fingerprints(secret, key, status, int(n))
     ]
-    what = f"{week}, {visit['team']}, {visit['place_name']}, {start:%d/%m %H:%M}"
+    what = _label(week, visit)
     earlier |= {  # a visit recorded with no contact has no row to be found by
         b.id
         for b in batches.list_batches(ws)
@@ -127,6 +139,35 @@ def record_feedback(
             batches.abort(ws, batch)
         raise
     return len(rows)
+
+
+def recorded_feedback(ws: Workspace, week: str, visit: pd.Series) -> dict[str, int] | None:
+    """What is recorded for a visit now: contacts by status, or None when nothing is.
+
+    ``{}`` when the visit was recorded with no contact; None when it was never recorded
+    (or its recording was undone). Read from the batch log: the numbers the team gave,
+    not the contact rows.
+    """
+    what = _label(week, visit)
+    active = [
+        b
+        for b in batches.list_batches(ws)
+        if b.kind == batches.FEEDBACK and b.state == "active" and b.file == what
+    ]
+    if not active:
+        return None
+    statuses = active[-1].counts.get("statuts", {})
+    return {str(s): int(n) for s, n in statuses.items()} if isinstance(statuses, dict) else {}
+
+
+def _label(week: str, visit: pd.Series) -> str:
+    """The batch's ``file``: which visit it records."""
+    return f"{week}, {visit['team']}, {visit['place_name']}, {visit['start']:%d/%m %H:%M}"
+
+
+def _local(moment: datetime) -> datetime:
+    """An aware local time (a naive one is taken as Europe/Paris)."""
+    return moment.replace(tzinfo=TIMEZONE) if moment.tzinfo is None else moment
 
 
 def _commune_at(ws: Workspace, lon: float, lat: float) -> str | None:

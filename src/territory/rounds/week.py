@@ -12,7 +12,13 @@ call around it:
   timetables, :mod:`territory.rounds.transit`);
 * **versions**: every saved plan is a new version of its ISO week, with when, who and
   what changed (``plans`` and ``plan_visits`` tables); visits moved by the lead are
-  locked, and locked visits are kept when a week is re-optimised.
+  locked, and locked visits are kept when a week is re-optimised. An edit is saved on the
+  version it was made on (:func:`save_edited` ``base_version``): when the week was saved
+  meanwhile it is refused with what changed (two editors never overwrite each other);
+  no version without change, nor an emptied one unless confirmed, is saved; a move
+  outside the team's availability or the place's hours is refused (there are no
+  "forced" visits: the solver could not keep them); :func:`restore_version` saves an
+  earlier version again.
 
 Field outputs are in :mod:`territory.rounds.outputs`, feedback in
 :mod:`territory.rounds.feedback`. Weeks are ISO weeks written ``2026-W49``; times are
@@ -44,7 +50,7 @@ from territory.crs import STORAGE_CRS
 from territory.hours import windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
-from territory.rounds.model import Plan, Team, Visit
+from territory.rounds.model import Plan, Team, Visit, hhmm
 from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
 from territory.rounds.value import (
     FIRST_SLOT,
@@ -60,7 +66,7 @@ from territory.rounds.value import (
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.travel import TravelModel
-from territory.vocab import KINDS, MODES
+from territory.vocab import KINDS, MODES, WEEKDAYS_FR
 
 __all__ = [
     "DEFAULT_AVAILABILITY",
@@ -74,6 +80,7 @@ __all__ = [
     "WeekPlan",
     "add_places",
     "candidate_places",
+    "check_visit_times",
     "load_plan",
     "load_teams",
     "move_visit",
@@ -84,10 +91,12 @@ __all__ = [
     "read_places",
     "read_teams",
     "remove_places",
+    "restore_version",
     "save_edited",
     "save_plan",
     "save_teams",
     "teams_from_table",
+    "visit_changes",
     "week_monday",
 ]
 
@@ -547,36 +556,33 @@ def save_plan(
     *,
     change: str,
     author: str | None = None,
+    base_version: int | None = None,
+    allow_empty: bool = False,
 ) -> WeekPlan:
-    """Store ``plan`` as the next version of ``week`` (who, when, what changed)."""
+    """Store ``plan`` as the next version of ``week`` (who, when, what changed).
+
+    Refused (French :class:`~territory.ValidationError`, nothing written) when the plan
+    has no visit while the last version had some, unless ``allow_empty``; and, when
+    ``base_version`` is given, when the week was saved again since that version.
+    """
     monday = week_monday(week)
     previous = load_plan(ws, week)
+    if previous is not None:
+        if base_version is not None and previous.version != base_version:
+            base = load_plan(ws, week, version=base_version)
+            if base is not None and base.version == base_version:
+                raise ValidationError(_conflict_message(ws, week, base, previous))
+        _refuse_empty(previous, len(plan.visits), allow_empty)
     version = 1 + (previous.version if previous is not None else 0)
-    visits = _visit_table(plan.visits, places, monday).assign(week=week, version=version)
-    stored = visits.assign(
-        start=visits["start"].map(datetime.isoformat), end=visits["end"].map(datetime.isoformat)
-    )
-    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
-    created = datetime.now(TIMEZONE).replace(microsecond=0)
-    meta = pd.DataFrame(
-        {
-            "week": [week],
-            "version": [version],
-            "created": [created.isoformat()],
-            "author": [author or _user()],
-            "change": [change],
-            "objective": [float(plan.objective)],
-            "notes": [json.dumps(list(plan.notes), ensure_ascii=False)],
-        }
-    )
-    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
-    return WeekPlan(
+    return _store_version(
+        ws,
         week,
-        version,
-        visits.drop(columns=["week", "version"]),
-        plan.notes,
-        float(plan.objective),
-        created,
+        _visit_table(plan.visits, places, monday),
+        version=version,
+        change=change,
+        author=author,
+        objective=float(plan.objective),
+        notes=tuple(plan.notes),
     )
 
 
@@ -597,39 +603,161 @@ def move_visit(visits: pd.DataFrame, index: Any, new_start: str) -> pd.DataFrame
     return out
 
 
-def save_edited(ws: Workspace, week: str, visits: pd.DataFrame, *, change: str) -> WeekPlan:
+def save_edited(
+    ws: Workspace,
+    week: str,
+    visits: pd.DataFrame,
+    *,
+    change: str,
+    base_version: int,
+    author: str | None = None,
+    allow_empty: bool = False,
+) -> WeekPlan:
     """Store an edited plan (visits locked, moved or deleted) as the next version.
 
-    ``visits`` is :attr:`WeekPlan.visits` after the lead's changes; a visit whose
-    ``locked`` is true stays where it is when the week is re-optimised (:func:`plan_week`).
+    ``visits`` is :attr:`WeekPlan.visits` of version ``base_version`` after the lead's
+    changes; a visit whose ``locked`` is true stays where it is when the week is
+    re-optimised (:func:`plan_week`). Refused, with a French
+    :class:`~territory.ValidationError`:
+
+    * when the week was saved again since ``base_version`` (optimistic concurrency: two
+      editors of one week; the message says what changed meanwhile, nothing is written);
+    * when nothing changed (no empty version), or when every visit was removed from a
+      version that had some, unless ``allow_empty``;
+    * when a moved (or added) visit falls outside its team's availability or its place's
+      presence hours (:func:`check_visit_times`): a move is refused, never kept "forced".
     """
-    previous = load_plan(ws, week)
-    if previous is None:
+    latest = load_plan(ws, week)
+    if latest is None:
         raise ValidationError(f"aucun plan enregistré pour {week} : optimisez d'abord")
-    version = previous.version + 1
-    stored = visits.assign(
-        week=week,
-        version=version,
-        start=visits["start"].map(datetime.isoformat),
-        end=visits["end"].map(datetime.isoformat),
-        locked=visits["locked"].astype(bool),
+    base = latest if latest.version == base_version else load_plan(ws, week, version=base_version)
+    if base is None or base.version != base_version:
+        raise ValidationError(f"version {base_version} inconnue pour {week}")
+    if latest.version != base_version:
+        raise ValidationError(_conflict_message(ws, week, base, latest))
+    changes = visit_changes(base.visits, visits)
+    if not changes:
+        raise ValidationError("aucune modification : rien à enregistrer")
+    _refuse_empty(base, len(visits), allow_empty)
+    moved = _moved_or_added(base.visits, visits)
+    problems = check_visit_times(ws, week, visits.loc[moved])
+    if problems:
+        raise ValidationError(problems)
+    return _store_version(
+        ws,
+        week,
+        visits,
+        version=latest.version + 1,
+        change=change,
+        author=author,
+        objective=float(visits["value"].sum()),
+        notes=latest.notes,
     )
-    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
-    value = float(visits["value"].sum())
-    created = datetime.now(TIMEZONE).replace(microsecond=0)
-    meta = pd.DataFrame(
-        {
-            "week": [week],
-            "version": [version],
-            "created": [created.isoformat()],
-            "author": [_user()],
-            "change": [change],
-            "objective": [value],
-            "notes": [json.dumps(list(previous.notes), ensure_ascii=False)],
-        }
+
+
+def restore_version(
+    ws: Workspace, week: str, version: int, *, author: str | None = None
+) -> WeekPlan:
+    """Save a new version of ``week`` equal to its earlier ``version`` (history kept).
+
+    Refused (French :class:`~territory.ValidationError`) when the version does not exist
+    or when it is the same as the current one (nothing would change).
+    """
+    latest = load_plan(ws, week)
+    if latest is None:
+        raise ValidationError(f"aucun plan enregistré pour {week}")
+    old = load_plan(ws, week, version=version)
+    if old is None or old.version != version:
+        raise ValidationError(
+            f"version {version} inconnue pour {week} (versions 1 à {latest.version})"
+        )
+    if version == latest.version:
+        raise ValidationError(f"la version {version} est déjà la version en cours de {week}")
+    if not visit_changes(latest.visits, old.visits):
+        raise ValidationError(
+            f"la version {version} a les mêmes visites que la version en cours "
+            f"({latest.version}) : rien à restaurer"
+        )
+    return _store_version(
+        ws,
+        week,
+        old.visits,
+        version=latest.version + 1,
+        change=f"restauration de la version {version}",
+        author=author,
+        objective=old.objective,
+        notes=old.notes,
     )
-    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
-    return WeekPlan(week, version, visits.reset_index(drop=True), previous.notes, value, created)
+
+
+def visit_changes(before: pd.DataFrame, after: pd.DataFrame) -> str:
+    """What changed between two versions' visits, in French (``""`` when nothing).
+
+    Visits are matched by team, place and day: a matched visit at another time is
+    « déplacée », one whose lock changed « verrouillée » / « déverrouillée ».
+
+    Examples: ``"3 visites déplacées, 1 ajoutée"``.
+    """
+    old, new = _by_key(before), _by_key(after)
+    moved = sum(
+        1 for k in old.keys() & new.keys() if (old[k][0], old[k][1]) != (new[k][0], new[k][1])
+    )
+    locked = sum(1 for k in old.keys() & new.keys() if new[k][2] and not old[k][2])
+    unlocked = sum(1 for k in old.keys() & new.keys() if old[k][2] and not new[k][2])
+    added, removed = len(new.keys() - old.keys()), len(old.keys() - new.keys())
+    parts = [
+        (moved, "déplacée", "déplacées"),
+        (added, "ajoutée", "ajoutées"),
+        (removed, "retirée", "retirées"),
+        (locked, "verrouillée", "verrouillées"),
+        (unlocked, "déverrouillée", "déverrouillées"),
+    ]
+    words = [f"{n} {one if n == 1 else many}" for n, one, many in parts if n]
+    if words:  # the first says what: « 3 visites déplacées, 1 ajoutée »
+        n, rest = words[0].split(" ", 1)
+        words[0] = f"{n} visite{'' if n == '1' else 's'} {rest}"
+    return ", ".join(words)
+
+
+def check_visit_times(ws: Workspace, week: str, visits: pd.DataFrame) -> list[str]:
+    """Why some visits fall outside their team's availability or their place's hours.
+
+    One French line per problem (empty when every visit fits): the whole visit must fit
+    in one window of the team's ``disponibilites`` and, when the place has ``horaires``,
+    in one of its presence windows, on the visit's day of ``week``. A team or place no
+    longer stored (or suggested: :func:`candidate_places`) is not checked on that side.
+    """
+    if visits.empty:
+        return []
+    monday = week_monday(week)
+    teams = {t.name: t.availability for t in load_teams(ws, week=monday)} if ws.has(TEAMS) else {}
+    hours: dict[str, str] = {}
+    try:
+        places = candidate_places(ws)  # stored, else suggested (with the partners' hours)
+    except ValidationError:
+        places = None
+    if places is not None and "id" in places and "horaires" in places:
+        hours = dict(
+            zip(places["id"].astype(str), places["horaires"].fillna("").astype(str), strict=True)
+        )
+    problems = []
+    for v in visits.itertuples(index=False):
+        day = v.start.weekday()
+        start = _minutes(v.start)
+        end = start + int((v.end - v.start).total_seconds() // 60)
+        what = f"{v.team}, {WEEKDAYS_FR[day]} {v.start:%d/%m} {v.start:%H:%M}–{v.end:%H:%M}"
+        what += f", {v.place_name}"
+        if v.team in teams and not _fits(teams[v.team].get(day, ()), start, end):
+            problems.append(
+                f"{what} : hors des disponibilités de l'équipe ({_spans(teams[v.team], day)})"
+            )
+        text = hours.get(str(v.place), "")
+        windows = windows_from_opening_hours(text, week=monday) if text else None
+        if windows is not None and not _fits(windows.get(day, ()), start, end):
+            problems.append(
+                f"{what} : hors des horaires de présence du lieu ({_spans(windows, day)})"
+            )
+    return problems
 
 
 def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPlan | None:
@@ -697,6 +825,113 @@ def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- private
+def _store_version(
+    ws: Workspace,
+    week: str,
+    visits: pd.DataFrame,
+    *,
+    version: int,
+    change: str,
+    author: str | None,
+    objective: float,
+    notes: tuple[str, ...],
+) -> WeekPlan:
+    """Append one version (its visits, then its ``plans`` row) and return it.
+
+    The last version is read again just before writing: a version saved by someone else
+    since the caller's checks is a conflict, not a second version ``version``.
+    """
+    if ws.has(PLANS):
+        last = ws.query("SELECT MAX(version) AS v FROM plans WHERE week = ?", (week,))["v"]
+        stored_last = 0 if last.empty or pd.isna(last.iloc[0]) else int(last.iloc[0])
+        if stored_last != version - 1:
+            raise ValidationError(
+                f"la semaine a été modifiée entre-temps (version {stored_last}) : "
+                "rechargez la semaine et refaites votre modification"
+            )
+    visits = visits.reset_index(drop=True)
+    stored = visits.assign(
+        week=week,
+        version=version,
+        start=visits["start"].map(datetime.isoformat),
+        end=visits["end"].map(datetime.isoformat),
+        locked=visits["locked"].astype(bool),
+    )
+    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
+    created = datetime.now(TIMEZONE).replace(microsecond=0)
+    meta = pd.DataFrame(
+        {
+            "week": [week],
+            "version": [version],
+            "created": [created.isoformat()],
+            "author": [author or _user()],
+            "change": [change],
+            "objective": [float(objective)],
+            "notes": [json.dumps(list(notes), ensure_ascii=False)],
+        }
+    )
+    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
+    return WeekPlan(week, version, visits, tuple(notes), float(objective), created)
+
+
+def _conflict_message(ws: Workspace, week: str, base: WeekPlan, latest: WeekPlan) -> str:
+    """« la semaine a été modifiée entre-temps (version M par X à HH:MM) : … »."""
+    history = plan_history(ws, week)
+    meta = history[history["version"] == latest.version].iloc[-1]
+    created = str(meta["created"] or "")
+    when = f" à {datetime.fromisoformat(created):%H:%M}" if created else ""
+    which = (
+        f"version {latest.version}"
+        if latest.version == base.version + 1
+        else f"versions {base.version + 1} à {latest.version}, la dernière"
+    )
+    what = visit_changes(base.visits, latest.visits) or "mêmes visites"
+    return (
+        f"la semaine a été modifiée entre-temps ({which} par {meta['author']}{when}, "
+        f"« {meta['change']} ») : {what} ; rechargez la semaine et refaites votre modification"
+    )
+
+
+def _refuse_empty(base: WeekPlan, visits: int, allow_empty: bool) -> None:
+    if not visits and not base.visits.empty and not allow_empty:
+        raise ValidationError(
+            f"la nouvelle version n'aurait aucune visite (la version {base.version} en a "
+            f"{len(base.visits)}) : confirmez pour vider la semaine"
+        )
+
+
+def _by_key(visits: pd.DataFrame) -> dict[tuple[str, str, date, int], tuple[Any, Any, bool]]:
+    """Visits by (team, place, day, rank that day): (start, end, locked)."""
+    out: dict[tuple[str, str, date, int], tuple[Any, Any, bool]] = {}
+    for v in visits.sort_values("start").itertuples(index=False):
+        key = (str(v.team), str(v.place), v.start.date(), 0)
+        while key in out:
+            key = (*key[:3], key[3] + 1)
+        out[key] = (v.start, v.end, bool(v.locked))
+    return out
+
+
+def _moved_or_added(before: pd.DataFrame, after: pd.DataFrame) -> list[Any]:
+    """Index labels of ``after`` whose visit is new or at another time than in ``before``."""
+    old = {(str(v.team), str(v.place), v.start, v.end) for v in before.itertuples(index=False)}
+    return [
+        index
+        for index, v in zip(after.index, after.itertuples(index=False), strict=True)
+        if (str(v.team), str(v.place), v.start, v.end) not in old
+    ]
+
+
+def _fits(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in spans)
+
+
+def _spans(windows: Any, day: int) -> str:
+    spans = windows.get(day, ())
+    if not spans:
+        return f"aucune le {WEEKDAYS_FR[day]}"
+    return ", ".join(f"{hhmm(a)}–{hhmm(b)}" for a, b in spans)
+
+
 def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date) -> pd.DataFrame:
     """Visits with place name, kind, zone, position and local datetimes."""
     by_id = places.set_index(places["id"].astype(str))

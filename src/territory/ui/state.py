@@ -22,6 +22,7 @@ class Keys:
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
+    PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"
@@ -68,6 +69,10 @@ class Keys:
     W_PLAN_SAVE = "widget_plan_save"
     W_PLAN_DAY = "widget_plan_day"
     W_PLAN_TEAM = "widget_plan_team"
+    W_PLAN_RELOAD = "widget_plan_reload"
+    W_PLAN_EMPTY = "widget_plan_empty"
+    W_PLAN_RESTORE_VERSION = "widget_plan_restore_version"
+    W_PLAN_RESTORE = "widget_plan_restore"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_FEEDBACK_FORM = "widget_feedback_form"

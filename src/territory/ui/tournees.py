@@ -16,7 +16,7 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.map import RETURNED_OBJECTS
-from territory.rounds.feedback import record_feedback
+from territory.rounds.feedback import record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv, write_sheet
 from territory.rounds.week import (
     PLACES,
@@ -24,10 +24,13 @@ from territory.rounds.week import (
     TEAMS,
     WeekPlan,
     add_places,
+    load_plan,
     move_visit,
     new_place,
+    plan_history,
     plan_versions,
     remove_places,
+    restore_version,
     save_teams,
 )
 from territory.store import Workspace
@@ -40,7 +43,9 @@ from territory.vocab import KINDS, STATUSES
 
 __all__ = [
     "apply_edits",
+    "base_plan",
     "feedback_form",
+    "history_panel",
     "places_panel",
     "plan_downloads",
     "replace_visits",
@@ -72,6 +77,67 @@ def teams_editor(ws: Workspace) -> None:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
             st.success("Équipes enregistrées.")
+
+
+def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
+    """The version this session works on (kept in ``st.session_state[base_key]``).
+
+    The first view of a week takes its last version. When another session saved the
+    week since, the page says so and keeps showing this session's version until the
+    user reloads: an edit is saved on the version it was made on, or refused
+    (:func:`~territory.rounds.week.save_edited`), never over someone else's.
+    """
+    latest = load_plan(ws, week)
+    if latest is None:
+        return None
+    base = st.session_state.get(base_key)
+    shown = latest if base in (None, latest.version) else load_plan(ws, week, version=base)
+    if shown is None or shown.version != base:
+        shown = latest
+    st.session_state[base_key] = shown.version
+    if shown.version != latest.version:
+        meta = plan_history(ws, week).set_index("version").loc[latest.version]
+        left, right = st.columns([3, 1])
+        left.warning(
+            f"La semaine a été modifiée depuis que vous l'avez ouverte : version "
+            f"{latest.version} par {meta['author']} (« {meta['change']} »). Vous voyez la "
+            f"version {shown.version} ; rechargez avant de la modifier.",
+            icon=":material/sync_problem:",
+        )
+        if right.button("Recharger la semaine", icon=":material/refresh:", key=Keys.W_PLAN_RELOAD):
+            st.session_state[base_key] = latest.version
+            st.rerun()
+    return shown
+
+
+def history_panel(ws: Workspace, week: str, base_key: str) -> None:
+    """The versions of the week, and restoring an earlier one as a new version."""
+    history = plan_history(ws, week)
+    st.dataframe(history, hide_index=True, width="stretch")
+    versions = [int(v) for v in history["version"]]
+    if len(versions) < 2:
+        return
+    left, right = st.columns([2, 1])
+    chosen = left.selectbox(
+        "Version à restaurer",
+        versions[:-1][::-1],
+        key=Keys.W_PLAN_RESTORE_VERSION,
+        format_func=lambda v: f"version {v}",
+    )
+    if right.button("Restaurer", icon=":material/restore:", key=Keys.W_PLAN_RESTORE):
+        if st.session_state.get(base_key) != versions[-1]:
+            st.error(
+                "Version non restaurée : la semaine a été modifiée depuis que vous l'avez "
+                "ouverte ; rechargez la semaine d'abord."
+            )
+            return
+        try:
+            done = restore_version(ws, week, int(chosen), author=APP_AUTHOR)
+        except TerritoryError as exc:
+            st.error(f"Version non restaurée : {exc}")
+        else:
+            st.session_state[base_key] = done.version
+            flash(f"Version {chosen} restaurée comme version {done.version}.")
 
 
 def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
@@ -121,16 +187,29 @@ def replace_visits(plan: WeekPlan, team: str) -> WeekPlan:
 
 
 def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
-    """Record what a visit gave: contacts by status, aggregated (no names)."""
+    """Record what a visit gave: contacts by status, aggregated (no names).
+
+    Shows what is already recorded for the chosen visit; a visit not started yet is
+    refused by :func:`~territory.rounds.feedback.record_feedback`.
+    """
     visits = plan.visits
     labels = {
         i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
         for i, v in visits.iterrows()
     }
+    chosen = st.selectbox(
+        "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
+    )
+    if chosen is not None:
+        recorded = recorded_feedback(ws, plan.week, visits.loc[chosen])
+        if recorded is None:
+            st.caption("Aucun retour enregistré pour cette visite.")
+        else:
+            known = ", ".join(f"{n} {s}" for s, n in recorded.items()) or "aucun contact"
+            st.caption(
+                f"Déjà enregistré pour cette visite : {known}. Un nouveau retour le remplace."
+            )
     with st.form(Keys.W_FEEDBACK_FORM, clear_on_submit=True):
-        chosen = st.selectbox(
-            "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
-        )
         columns = st.columns(3)
         counts = {
             status: columns[i % 3].number_input(status, 0, 500, 0, key=f"{Keys.W_FEEDBACK_N}_{i}")

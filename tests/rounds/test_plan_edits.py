@@ -1,0 +1,218 @@
+"""Plans that survive two editors: base version, no empty version, restore, moves, feedback."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from territory import Settings, ValidationError
+from territory.rounds.feedback import record_feedback, recorded_feedback
+from territory.rounds.week import (
+    TIMEZONE,
+    candidate_places,
+    check_visit_times,
+    load_plan,
+    move_visit,
+    plan_history,
+    plan_week,
+    restore_version,
+    save_edited,
+    save_plan,
+    visit_changes,
+)
+from territory.store import Workspace
+
+WEEK = "2026-W49"
+KEY = ["team", "place", "start", "end", "locked"]
+AFTER_THE_WEEK = datetime(2026, 12, 31, tzinfo=TIMEZONE)
+
+
+@pytest.fixture
+def planned(demo_workspace: Path, tmp_path: Path, settings: Settings):
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    plan, places = plan_week(ws, WEEK, settings=settings, time_limit=2)
+    return ws, save_plan(ws, WEEK, plan, places, change="optimisation", author="test")
+
+
+def _records(visits: pd.DataFrame) -> list[dict]:
+    return visits[KEY].sort_values(["team", "start"]).to_dict("records")
+
+
+def test_the_second_editor_is_refused_and_nothing_is_lost(planned) -> None:
+    ws, first = planned
+    alice = load_plan(ws, WEEK)  # both open version 1
+    bob = load_plan(ws, WEEK)
+    mine = alice.visits.copy()
+    mine.loc[mine.index[:3], "locked"] = True
+    mine = mine.drop(index=mine.index[-1])
+    saved = save_edited(
+        ws, WEEK, mine, change="3 verrouillées", base_version=alice.version, author="alice"
+    )
+    assert saved.version == first.version + 1
+
+    theirs = bob.visits.drop(index=bob.visits.index[4])
+    with pytest.raises(ValidationError) as refused:
+        save_edited(ws, WEEK, theirs, change="1 retirée", base_version=bob.version, author="bob")
+    message = str(refused.value)
+    assert message.startswith(f"la semaine a été modifiée entre-temps (version {saved.version}")
+    assert "par alice à " in message and "3 verrouillées" in message
+    assert "1 visite retirée, 3 verrouillées" in message and "rechargez la semaine" in message
+    latest = load_plan(ws, WEEK)  # alice's version stands, nothing written for bob
+    assert latest.version == saved.version and _records(latest.visits) == _records(mine)
+
+    # bob reloads and makes his change again: both changes are kept
+    again = latest.visits.drop(index=latest.visits.index[4])
+    third = save_edited(ws, WEEK, again, change="1 retirée", base_version=latest.version)
+    assert third.version == saved.version + 1
+    assert len(third.visits) == len(first.visits) - 2 and third.visits["locked"].sum() == 3
+
+
+def test_an_optimisation_on_an_old_version_is_refused(planned, settings: Settings) -> None:
+    ws, first = planned
+    plan, places = plan_week(ws, WEEK, settings=settings, time_limit=1)
+    visits = first.visits.copy()
+    visits.loc[visits.index[0], "locked"] = True
+    save_edited(ws, WEEK, visits, change="1 verrouillée", base_version=first.version)
+    with pytest.raises(ValidationError, match="modifiée entre-temps"):
+        save_plan(ws, WEEK, plan, places, change="optimisation", base_version=first.version)
+
+
+def test_no_empty_or_unchanged_version_is_saved(planned, settings: Settings) -> None:
+    ws, first = planned
+    with pytest.raises(ValidationError, match="aucune modification"):
+        save_edited(ws, WEEK, first.visits, change="rien", base_version=first.version)
+    with pytest.raises(ValidationError, match=r"aucune visite.*confirmez"):
+        save_edited(ws, WEEK, first.visits.iloc[:0], change="tout", base_version=first.version)
+    plan, places = plan_week(ws, WEEK, settings=settings, time_limit=1)
+    empty = dataclasses.replace(plan, visits=())
+    with pytest.raises(ValidationError, match="aucune visite"):
+        save_plan(ws, WEEK, empty, places, change="vide")
+    assert plan_history(ws, WEEK)["version"].tolist() == [first.version]
+    emptied = save_edited(
+        ws, WEEK, first.visits.iloc[:0], change="semaine annulée", base_version=1, allow_empty=True
+    )
+    assert emptied.visits.empty and load_plan(ws, WEEK).version == 2
+
+
+def test_visit_changes_in_french() -> None:
+    start = datetime(2026, 11, 30, 10, tzinfo=TIMEZONE)
+    rows = [
+        {
+            "team": "A",
+            "place": p,
+            "start": start,
+            "end": start + timedelta(hours=1),
+            "locked": False,
+        }
+        for p in ("x", "y", "z")
+    ]
+    before = pd.DataFrame(rows).assign(locked=False)
+    after = before.copy()
+    after.loc[0, ["start", "end"]] = [start + timedelta(hours=2), start + timedelta(hours=3)]
+    after.loc[1, "locked"] = True
+    after = pd.concat([after.drop(index=2), before.iloc[[2]].assign(place="w")])
+    assert visit_changes(before, after) == (
+        "1 visite déplacée, 1 ajoutée, 1 retirée, 1 verrouillée"
+    )
+    assert visit_changes(before, before) == ""
+    assert visit_changes(before, before.iloc[:1]) == "2 visites retirées"
+
+
+def test_restore_an_earlier_version(planned) -> None:
+    ws, first = planned
+    edited = save_edited(
+        ws, WEEK, first.visits.iloc[:4], change="4 gardées", base_version=first.version
+    )
+    restored = restore_version(ws, WEEK, first.version, author="chef")
+    assert restored.version == edited.version + 1
+    assert _records(load_plan(ws, WEEK).visits) == _records(first.visits)
+    history = plan_history(ws, WEEK)
+    assert history["version"].tolist() == [1, 2, 3]  # history kept
+    assert history["change"].iloc[-1] == "restauration de la version 1"
+    assert history["author"].iloc[-1] == "chef"
+    with pytest.raises(ValidationError, match="version 9 inconnue"):
+        restore_version(ws, WEEK, 9)
+    with pytest.raises(ValidationError, match="déjà la version en cours"):
+        restore_version(ws, WEEK, 3)
+    with pytest.raises(ValidationError, match="mêmes visites"):
+        restore_version(ws, WEEK, 1)
+
+
+@pytest.mark.parametrize("new_start", ["06:00", "23:30"])
+def test_a_move_outside_the_team_hours_is_refused(planned, new_start: str) -> None:
+    ws, first = planned
+    visits = move_visit(first.visits, first.visits.index[0], new_start)
+    with pytest.raises(ValidationError, match="hors des disponibilités de l'équipe") as refused:
+        save_edited(ws, WEEK, visits, change="déplacée", base_version=first.version)
+    visit = first.visits.iloc[0]
+    assert f"{visit['team']}, " in str(refused.value) and new_start in str(refused.value)
+    assert load_plan(ws, WEEK).version == first.version
+
+
+def test_a_move_outside_the_place_hours_is_refused(planned) -> None:
+    ws, first = planned
+    places = candidate_places(ws)
+    hours = dict(zip(places["id"].astype(str), places["horaires"].fillna(""), strict=True))
+    limited = first.visits[first.visits["place"].astype(str).map(hours).astype(bool)]
+    assert not limited.empty
+    moves = [
+        (i, f"{m // 60:02d}:{m % 60:02d}") for i in limited.index for m in range(570, 1080, 30)
+    ]
+    for index, new_start in moves:  # a time in the team's hours when the place is closed
+        visits = move_visit(first.visits, index, new_start)
+        problems = check_visit_times(ws, WEEK, visits.loc[[index]])
+        if problems and all("présence du lieu" in p for p in problems):
+            with pytest.raises(ValidationError, match="hors des horaires de présence du lieu"):
+                save_edited(ws, WEEK, visits, change="déplacée", base_version=first.version)
+            break
+    else:
+        pytest.fail("no move outside a place's hours found in the demo week")
+    # a move that fits both is saved
+    assert check_visit_times(ws, WEEK, first.visits) == []
+
+
+def test_feedback_before_the_visit_is_refused_and_what_is_recorded_is_shown(
+    planned, settings: Settings
+) -> None:
+    ws, first = planned
+    visit = first.visits.iloc[0]
+    before = visit["start"] - timedelta(minutes=1)
+    with pytest.raises(ValidationError, match="pas encore commencé") as refused:
+        record_feedback(ws, WEEK, visit, {"hors radars": 2}, settings=settings, now=before)
+    assert f"à {visit['start']:%H:%M}" in str(refused.value)
+    assert recorded_feedback(ws, WEEK, visit) is None
+    record_feedback(ws, WEEK, visit, {"hors radars": 2}, settings=settings, now=AFTER_THE_WEEK)
+    assert recorded_feedback(ws, WEEK, visit) == {"hors radars": 2}
+    record_feedback(
+        ws, WEEK, visit, {"premier contact": 1}, settings=settings, now=visit["start"]
+    )  # from its start on
+    assert recorded_feedback(ws, WEEK, visit) == {"premier contact": 1}
+
+
+def test_a_version_saved_during_the_checks_is_a_conflict_too(planned, monkeypatch) -> None:
+    """Two saves at the same moment: the one that writes second is refused."""
+    from territory.rounds import week as plans
+
+    ws, first = planned
+    other = first.visits.iloc[:5]
+    checks = plans.check_visit_times
+
+    def meanwhile(*args, **kwargs):  # the other editor's save lands during our checks
+        monkeypatch.setattr(plans, "check_visit_times", checks)
+        save_edited(ws, WEEK, other, change="5 gardées", base_version=first.version)
+        return checks(*args, **kwargs)
+
+    monkeypatch.setattr(plans, "check_visit_times", meanwhile)
+    mine = first.visits.drop(index=first.visits.index[0])
+    with pytest.raises(ValidationError, match=r"modifiée entre-temps \(version 2\)"):
+        save_edited(ws, WEEK, mine, change="1 retirée", base_version=first.version)
+    latest = load_plan(ws, WEEK)
+    assert latest.version == 2 and _records(latest.visits) == _records(other)
+    assert plan_history(ws, WEEK)["version"].tolist() == [1, 2]
