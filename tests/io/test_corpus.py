@@ -94,6 +94,11 @@ def feature_collection(features: list[dict[str, Any]]) -> str:
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[2.70, 46.40], [2.76, 46.46], [2.76, 46.40], [2.70, 46.46], [2.70, 46.40]]]}  # fmt: skip
 EMPTY_POLYGON = {"type": "Polygon", "coordinates": []}
+EMPTY_GEOMETRY_BUG = (
+    "boundaries._refuse calls GeoSeries.notna() on geometries that include empty ones: "
+    "geopandas raises a UserWarning (an error under filterwarnings=error, 4 English lines "
+    "on the CLI's stderr)"
+)
 
 
 def with_geometry(features: list[dict[str, Any]], geometry: Any, n: int) -> list[dict[str, Any]]:
@@ -226,7 +231,7 @@ def _self_intersecting(src: Sources) -> str:
     return feature_collection(with_geometry(src.geojson("communes.geojson")["features"], BOWTIE, 3))
 
 
-@case("communes", "communes.geojson")
+@case("communes", "communes.geojson", xfail=EMPTY_GEOMETRY_BUG)
 def _empty_geometries(src: Sources) -> str:
     features = src.geojson("communes.geojson")["features"]
     return feature_collection(with_geometry(features, EMPTY_POLYGON, 2))
@@ -434,7 +439,7 @@ def _self_intersecting(src: Sources) -> str:
     return feature_collection(with_geometry(src.geojson("qpv.geojson")["features"], BOWTIE, 2))
 
 
-@case("qpv", "qpv.geojson")
+@case("qpv", "qpv.geojson", xfail=EMPTY_GEOMETRY_BUG)
 def _empty_geometries(src: Sources) -> str:
     features = src.geojson("qpv.geojson")["features"]
     return feature_collection(with_geometry(features, EMPTY_POLYGON, len(features)))
@@ -585,12 +590,37 @@ def _nested_folder(src: Sources) -> bytes:
     return zip_bytes({f"export/{name}": data for name, data in gtfs_files(src).items()})
 
 
-@case("gtfs", "gtfs.zip")
-def _stops_bom_crlf_cp1252(src: Sources) -> bytes:
+def stops_as(src: Sources, encode: Callable[[str], bytes]) -> bytes:
     files = gtfs_files(src)
-    text = files["stops.txt"].decode("utf-8-sig").replace("\n", "\r\n")
-    files["stops.txt"] = "\ufeff".encode() + text.encode("cp1252", errors="replace")
+    text = files["stops.txt"].decode("utf-8-sig").replace("Gare", "Gare – Hôtel de Ville")
+    files["stops.txt"] = encode(text)
     return zip_bytes(files)
+
+
+@case("gtfs", "gtfs.zip")
+def _stops_bom_crlf(src: Sources) -> bytes:
+    return stops_as(src, lambda t: t.replace("\n", "\r\n").encode("utf-8-sig"))
+
+
+@case("gtfs", "gtfs.zip")
+def _stops_cp1252(src: Sources) -> bytes:
+    return stops_as(src, lambda t: t.encode("cp1252", errors="replace"))
+
+
+@case("gtfs", "gtfs.zip")
+def _stops_utf16(src: Sources) -> bytes:
+    return stops_as(src, lambda t: t.encode("utf-16"))
+
+
+@case(
+    "gtfs",
+    "gtfs.zip",
+    xfail="io/gtfs._read_arrow: a stops.txt with a UTF-8 BOM and cp1252 bytes; the cp1252 "
+    "retry reads the header as 'ï»¿stop_id', include_columns names 'stop_id' and "
+    "pyarrow's ArrowKeyError (not ArrowInvalid) escapes instead of an InputFileError",
+)
+def _stops_bom_then_cp1252(src: Sources) -> bytes:
+    return stops_as(src, lambda t: "\ufeff".encode() + t.encode("cp1252", errors="replace"))
 
 
 @case("gtfs", "gtfs.zip")
@@ -973,11 +1003,20 @@ def empty(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def workspace_for(c: Case, request: pytest.FixtureRequest, folder: Path) -> Path:
+_BASE_SNAPSHOTS: dict[Path, dict[str, Any]] = {}
+
+
+def workspace_for(
+    c: Case, request: pytest.FixtureRequest, folder: Path
+) -> tuple[Path, dict[str, Any]]:
+    """A private copy of the case's workspace, and its snapshot (taken once per original)."""
     base = {"demo": "demo_workspace", "calvados": "calvados", "empty": "empty"}[c.workspace]
+    original = Path(request.getfixturevalue(base))
     path = folder / "ws.gpkg"
-    shutil.copyfile(request.getfixturevalue(base), path)
-    return path
+    shutil.copyfile(original, path)
+    if original not in _BASE_SNAPSHOTS:
+        _BASE_SNAPSHOTS[original] = snapshot(original)
+    return path, _BASE_SNAPSHOTS[original]
 
 
 def as_text(column: pd.Series) -> pd.Series:
@@ -1006,7 +1045,12 @@ def snapshot(path: Path) -> dict[str, Any]:
         for k, v in zip(properties["key"], properties["value"], strict=True)
         if k != "version" and not k.startswith("written:")
     )
-    state["batches"] = ws.query("SELECT * FROM territory_batches ORDER BY id").to_dict("records")
+    tables = set(ws.query("SELECT name FROM sqlite_master WHERE type = 'table'")["name"])
+    state["batches"] = (
+        ws.query("SELECT * FROM territory_batches ORDER BY id").to_dict("records")
+        if "territory_batches" in tables
+        else []
+    )
     return state
 
 
@@ -1035,8 +1079,7 @@ def test_file_is_reported_or_refused_cleanly(
     from territory.store import Workspace
 
     path = c.build(sources, tmp_path)
-    ws_path = workspace_for(c, request, tmp_path)
-    before = snapshot(ws_path)
+    ws_path, before = workspace_for(c, request, tmp_path)
     try:
         report = import_file(Workspace.open(ws_path), c.kind, path, settings=settings, **OPTIONS)
     except TerritoryError as exc:
@@ -1077,10 +1120,9 @@ def test_cli_exits_cleanly(
         folder.mkdir()
         try:
             path = c.build(sources, folder)
-            ws_path = workspace_for(c, request, folder)
+            ws_path, before = workspace_for(c, request, folder)
         except pytest.skip.Exception:
             continue
-        before = snapshot(ws_path)
         command = [sys.executable, "-m", "territory.cli", "import", c.kind, str(path)]
         command += ["--workspace", str(ws_path)]
         process = subprocess.Popen(
@@ -1106,12 +1148,12 @@ def test_cli_exits_cleanly(
 def test_summary() -> None:
     """The corpus figures (issue #19), printed: run with -s to read them."""
     assert len(CORPUS) >= 60
+    known = {c.name for c in CORPUS if c.xfail}
     counts = pd.Series(RESULTS).value_counts().to_dict() if RESULTS else {}
     kinds = pd.Series([c.kind for c in CORPUS]).value_counts().to_dict()
+    tracebacks = sorted(n for n, r in RESULTS.items() if r == "traceback")
     print(
         f"\ncorpus : {len(CORPUS)} fichiers ({kinds}) ; résultats : {counts} ; "
-        f"tracebacks={counts.get('traceback', 0)}"
+        f"tracebacks={len(tracebacks)} (bogues connus, xfail : {sorted(known)})"
     )
-    assert counts.get("traceback", 0) == 0 or any(c.xfail for c in CORPUS)
-
-
+    assert set(tracebacks) <= known, tracebacks
