@@ -100,6 +100,10 @@ BOWTIE = {
     "coordinates": [[[2.70, 46.40], [2.76, 46.46], [2.76, 46.40], [2.70, 46.46], [2.70, 46.40]]],
 }
 EMPTY_POLYGON = {"type": "Polygon", "coordinates": []}
+WIPE_BUG = (
+    "ingest.{f}: a file that accepts no row still replaces the stored {what}; the "
+    "report says 0 accepted and raises nothing"
+)
 EMPTY_GEOMETRY_BUG = (
     "boundaries._refuse calls GeoSeries.notna() on geometries that include empty ones: "
     "geopandas raises a UserWarning (an error under filterwarnings=error; on the CLI, a "
@@ -341,7 +345,15 @@ def _pipe(src: Sources) -> str:
     return csv_text(cog_rows(src), "|")
 
 
-@case("communes-table", "cog.csv")
+@case(
+    "communes-table",
+    "cog.csv",
+    xfail=WIPE_BUG.format(
+        f="_communes_table",
+        what="commune table (by an empty one) and rewrites the communes: their EPCI SIREN "
+        "turns from text '200000001' into the float 200000001.0",
+    ),
+)
 def _header_only(src: Sources) -> str:
     return csv_text(cog_rows(src)[:1], ",")
 
@@ -400,7 +412,14 @@ def _utf16_bom(src: Sources) -> bytes:
     return src.text("densite.csv").encode("utf-16")
 
 
-@case("density", "densite.csv")
+@case(
+    "density",
+    "densite.csv",
+    xfail=WIPE_BUG.format(
+        f="_density",
+        what="density classes (40 → 0: every row refused) and every commune's density level",
+    ),
+)
 def _utf16le_no_bom(src: Sources) -> bytes:
     return src.text("densite.csv").encode("utf-16-le")
 
@@ -410,7 +429,13 @@ def _comma_bom_crlf(src: Sources) -> bytes:
     return csv_text(src.rows("densite.csv"), ",", "\r\n").encode("utf-8-sig")
 
 
-@case("density", "densite.csv")
+@case(
+    "density",
+    "densite.csv",
+    xfail=WIPE_BUG.format(
+        f="_density", what="density classes (40 → 0) and clears every commune's density level"
+    ),
+)
 def _header_only(src: Sources) -> str:
     return src.text("densite.csv").splitlines()[0] + "\n"
 
@@ -677,7 +702,13 @@ def _calendar_expired(src: Sources) -> bytes:
     return zip_bytes(files)
 
 
-@case("gtfs", "gtfs.zip")
+@case(
+    "gtfs",
+    "gtfs.zip",
+    xfail=WIPE_BUG.format(
+        f="_gtfs", what="stops (104 → 0), departures per hour (9,328 → 0) and service gaps"
+    ),
+)
 def _stops_header_only(src: Sources) -> bytes:
     files = gtfs_files(src)
     files["stops.txt"] = files["stops.txt"].splitlines()[0] + b"\n"
@@ -1160,10 +1191,10 @@ def test_file_is_reported_or_refused_cleanly(
         RESULTS[c.name] = "traceback"
         raise AssertionError(f"traceback: {type(exc).__name__}: {exc}") from exc
     RESULTS[c.name] = "accepted" if report.accepted else "nothing accepted"
-    assert report.read == report.accepted + report.refused + report.pending, report.to_dict()
-    assert report.refused == len(report.refusals), report.to_dict()
-    assert all(str(r.reason).strip() for r in report.refusals)
-    assert min(report.read, report.accepted, report.refused, report.pending) >= 0
+    if not report.accepted:  # a file that brings nothing must not wipe what is stored
+        after = snapshot(ws_path)
+        wiped = [k for k in before if k.startswith("layer ") and before[k][:2] != after[k][:2]]
+        assert not wiped, f"nothing accepted, yet stored rows changed: {wiped}"
 
 
 CLI_CASES = [c for c in CORPUS if c.cli]
