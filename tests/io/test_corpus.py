@@ -1184,6 +1184,7 @@ def test_file_is_reported_or_refused_cleanly(
         RESULTS[c.name] = "refused"
         message = str(exc)
         assert message.strip(), "an error without its message"
+        assert "\n" not in message.strip(), f"a message of several lines: {message!r}"
         changed = differences(before, snapshot(ws_path))
         assert not changed, f"failed import changed the workspace: {changed}"
         return
