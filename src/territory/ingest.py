@@ -633,6 +633,8 @@ def _contacts(
     secret = load_secret(settings)
     day = today or date.today()
     legacy = raw.has_rows_before_batches(ws)
+    layers = ws.layers()  # read before the writer's transaction, which locks the file
+    before = layers[raw.CONTACTS].vintage if raw.CONTACTS in layers else ""
     with raw.contact_writer(
         ws, source=path.name, licence="données de l'équipe (pseudonymisées)", lot=lot
     ) as table:
@@ -646,8 +648,6 @@ def _contacts(
                 result, path, mapping=mapping, communes=communes, secret=secret,
                 sink=fresh, settings=settings, dates=dates, ws=ws, online=geocode_online,
             )  # fmt: skip
-        layers = ws.layers()
-        before = layers[raw.CONTACTS].vintage if raw.CONTACTS in layers else ""
         table.vintage = fresh.period() if fresh.people else before  # nothing new: kept
     # Refused and pending rows are person-level: written beside the team's own file
     # (which already holds them), never into the workspace.

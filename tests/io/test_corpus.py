@@ -100,15 +100,6 @@ BOWTIE = {
     "coordinates": [[[2.70, 46.40], [2.76, 46.46], [2.76, 46.40], [2.70, 46.46], [2.70, 46.40]]],
 }
 EMPTY_POLYGON = {"type": "Polygon", "coordinates": []}
-WIPE_BUG = (
-    "ingest.{f}: a file that accepts no row still replaces the stored {what}; the "
-    "report says 0 accepted and raises nothing"
-)
-EMPTY_GEOMETRY_BUG = (
-    "boundaries._refuse calls GeoSeries.notna() on geometries that include empty ones: "
-    "geopandas raises a UserWarning (an error under filterwarnings=error; on the CLI, a "
-    "6-line English warning on stderr, exit 0)"
-)
 
 
 def with_geometry(features: list[dict[str, Any]], geometry: Any, n: int) -> list[dict[str, Any]]:
@@ -243,7 +234,7 @@ def _self_intersecting(src: Sources) -> str:
     return feature_collection(with_geometry(src.geojson("communes.geojson")["features"], BOWTIE, 3))
 
 
-@case("communes", "communes.geojson", xfail=EMPTY_GEOMETRY_BUG)
+@case("communes", "communes.geojson")
 def _empty_geometries(src: Sources) -> str:
     features = src.geojson("communes.geojson")["features"]
     return feature_collection(with_geometry(features, EMPTY_POLYGON, 2))
@@ -348,11 +339,6 @@ def _pipe(src: Sources) -> str:
 @case(
     "communes-table",
     "cog.csv",
-    xfail=WIPE_BUG.format(
-        f="_communes_table",
-        what="commune table (by an empty one) and rewrites the communes: their EPCI SIREN "
-        "turns from text '200000001' into the float 200000001.0",
-    ),
 )
 def _header_only(src: Sources) -> str:
     return csv_text(cog_rows(src)[:1], ",")
@@ -415,10 +401,6 @@ def _utf16_bom(src: Sources) -> bytes:
 @case(
     "density",
     "densite.csv",
-    xfail=WIPE_BUG.format(
-        f="_density",
-        what="density classes (40 → 0: every row refused) and every commune's density level",
-    ),
 )
 def _utf16le_no_bom(src: Sources) -> bytes:
     return src.text("densite.csv").encode("utf-16-le")
@@ -432,9 +414,6 @@ def _comma_bom_crlf(src: Sources) -> bytes:
 @case(
     "density",
     "densite.csv",
-    xfail=WIPE_BUG.format(
-        f="_density", what="density classes (40 → 0) and clears every commune's density level"
-    ),
 )
 def _header_only(src: Sources) -> str:
     return src.text("densite.csv").splitlines()[0] + "\n"
@@ -494,7 +473,7 @@ def _self_intersecting(src: Sources) -> str:
     return feature_collection(with_geometry(src.geojson("qpv.geojson")["features"], BOWTIE, 2))
 
 
-@case("qpv", "qpv.geojson", xfail=EMPTY_GEOMETRY_BUG)
+@case("qpv", "qpv.geojson")
 def _empty_geometries(src: Sources) -> str:
     features = src.geojson("qpv.geojson")["features"]
     return feature_collection(with_geometry(features, EMPTY_POLYGON, len(features)))
@@ -684,9 +663,6 @@ def _stops_utf16(src: Sources) -> bytes:
 @case(
     "gtfs",
     "gtfs.zip",
-    xfail="io/gtfs._read_arrow: a stops.txt with a UTF-8 BOM and cp1252 bytes; the cp1252 "
-    "retry reads the header as 'ï»¿stop_id', include_columns names 'stop_id' and "
-    "pyarrow's ArrowKeyError (not ArrowInvalid) escapes instead of an InputFileError",
 )
 def _stops_bom_then_cp1252(src: Sources) -> bytes:
     return stops_as(src, lambda t: "\ufeff".encode() + t.encode("cp1252", errors="replace"))
@@ -705,9 +681,6 @@ def _calendar_expired(src: Sources) -> bytes:
 @case(
     "gtfs",
     "gtfs.zip",
-    xfail=WIPE_BUG.format(
-        f="_gtfs", what="stops (104 → 0), departures per hour (9,328 → 0) and service gaps"
-    ),
 )
 def _stops_header_only(src: Sources) -> bytes:
     files = gtfs_files(src)

@@ -720,3 +720,20 @@ def test_a_lock_followed_by_another_needs_no_trip_back_between_them() -> None:
     )
     kept = {(v.place, v.start) for v in plan.visits if v.locked}
     assert kept == {("p3", 1065), ("p2", 1080)} and not plan.notes
+
+
+def test_partners_with_unknown_hours_are_never_suggested_as_open_any_time() -> None:
+    """« Horaires inconnus » (#19): empty or unreadable hours never become "any time"."""
+
+    partners = gpd.GeoDataFrame(
+        {
+            "nom": ["Mission locale", "Lycée (sur rendez-vous)", "Centre social"],
+            "type": ["ML", "AUTRE", "CS"],
+            "horaires": ["Mo-Fr 09:00-12:00", "", "sur rendez-vous"],
+        },
+        geometry=gpd.points_from_xy([2.75, 2.76, 2.77], [46.45, 46.45, 46.45]),
+        crs=4326,
+    )
+    places = suggest_places(partners=partners)
+    assert places["nom"].tolist() == ["Mission locale"]
+    assert places["horaires"].tolist() == ["Mo-Fr 09:00-12:00"]

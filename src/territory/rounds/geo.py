@@ -302,7 +302,9 @@ def suggest_places(
 ) -> gpd.GeoDataFrame:
     """Candidate places from the partners and transit hubs of a workspace.
 
-    * Each geocoded partner becomes a ``local partenaire`` with its opening hours.
+    * Each geocoded partner becomes a ``local partenaire`` with its opening hours; a
+      partner whose hours are unknown or unreadable is left out (« horaires inconnus »:
+      a visit there could find it closed, and an empty value would mean any time).
     * Stops with the same name within ``merge_distance`` metres are merged into one hub
       (platforms of one station); hubs with at least ``min_departures`` departures on the
       reference weekday become a ``gare`` with priority ``1 + log10(departures /
@@ -349,6 +351,8 @@ def suggest_places(
         located = partners[~(partners.geometry.isna() | partners.geometry.is_empty)]
         located = located.to_crs(metric_crs)
         for position, (label, row) in enumerate(located.iterrows()):
+            if windows_from_opening_hours(_cell(row, "horaires")) is None:
+                continue  # hours unknown or unreadable: never a place open at any time
             kind = _cell(row, "type_libelle") or _cell(row, "type")
             rows.append(
                 {
