@@ -152,7 +152,7 @@ def import_file(
             replace=replace,
             lot=batch.id,
         )
-        if report.accepted == 0 and kind in _REPLACING:
+        if report.accepted == 0 and report.pending == 0 and kind in _REPLACING:
             raise ValidationError(_nothing_accepted(report, Path(path).name, kind))
     except BaseException:
         with contextlib.suppress(TerritoryError, sqlite3.Error):  # the import's error matters
@@ -168,7 +168,8 @@ def import_file(
 
 
 _REPLACING = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban")
-"""Layer kinds whose import writes its tables: one that accepts nothing is refused whole."""
+"""Layer kinds whose import writes its tables: one that accepts (or keeps pending) nothing
+is refused whole, its tables put back."""
 
 
 def _nothing_accepted(report: ImportReport, file: str, kind: str) -> str:
