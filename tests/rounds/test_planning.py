@@ -724,7 +724,6 @@ def test_a_lock_followed_by_another_needs_no_trip_back_between_them() -> None:
 
 def test_partners_with_unknown_hours_are_never_suggested_as_open_any_time() -> None:
     """« Horaires inconnus » (#19): empty or unreadable hours never become "any time"."""
-
     partners = gpd.GeoDataFrame(
         {
             "nom": ["Mission locale", "Lycée (sur rendez-vous)", "Centre social"],
