@@ -360,12 +360,16 @@ def latest_month(truth: pd.DataFrame, k: int) -> date | None:
     return None if not len(shown) else date(shown[-1].year, shown[-1].month, 1)
 
 
-# ------------------------------------------------------------------ 1. density views
-@hsettings(
+WORKSPACE_EXAMPLES = hsettings(
     max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+"""Each example writes a contact set into a workspace: twenty per property."""
+
+
+# ------------------------------------------------------------------ 1. density views
+@WORKSPACE_EXAMPLES
 @given(
     drawn=contact_sets(),
     territories=st.tuples(
@@ -617,11 +621,7 @@ def dense_rows(pool: Pool, *, tag: str) -> pd.DataFrame:
     )
 
 
-@hsettings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@WORKSPACE_EXAMPLES
 @given(
     drawn=contact_sets(),
     territory=st.sets(st.sampled_from(POOL_COMMUNES + OTHER_COMMUNES), min_size=1, max_size=4),
@@ -832,11 +832,7 @@ def records(truth: pd.DataFrame, by: str | list[str]) -> pd.Series:
     return truth.groupby(by, observed=True)["fingerprint"].agg(frozenset)
 
 
-@hsettings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@WORKSPACE_EXAMPLES
 @given(
     drawn=contact_sets(min_size=100, max_size=260),
     extra=contact_sets(min_size=5, max_size=60),
