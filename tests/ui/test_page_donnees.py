@@ -326,3 +326,26 @@ def test_shareable_file_name_is_plain_ascii() -> None:
         "territoire-fictif-de-la-vallee-de-l-ardoise-partageable.gpkg"
     )
     assert shareable_name("???") == "territoire-partageable.gpkg"
+
+
+def test_a_second_partner_file_adds_unless_replace_is_ticked(demo_copy: Path) -> None:
+    """#19: a partner file adds to the stored ones; the page's box replaces them, explicitly."""
+    before = Workspace.open(demo_copy).layers()["partners"].count
+    one = "nom;type;adresse;code_insee;longitude;latitude;horaires\n"
+    one += "Point jeunes de test;PIJ_BIJ;1 rue du Test;00001;2,7500;46,4500;Mo-Fr 09:00-12:00\n"
+
+    def upload(replace: bool) -> AppTest:
+        at = open_page(demo_copy)
+        at.file_uploader(key=Keys.W_IMPORT_FILE).set_value(
+            ("partenaires_test.csv", one.encode("utf-8"), "text/csv")
+        )
+        at.selectbox(key=Keys.W_IMPORT_KIND).set_value("partners")
+        at.checkbox(key=Keys.W_IMPORT_REPLACE).set_value(replace)
+        at = click(at, "Importer")
+        assert not at.exception, at.exception
+        return at
+
+    upload(replace=False)
+    assert Workspace.open(demo_copy).layers()["partners"].count == before + 1
+    upload(replace=True)
+    assert Workspace.open(demo_copy).layers()["partners"].count == 1

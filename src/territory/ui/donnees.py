@@ -37,6 +37,7 @@ from territory.ui.uploads import (
 
 __all__ = [
     "DEFINE_EMPTY",
+    "REPLACE_PARTNERS_LABEL",
     "SHARING_RULE",
     "batches_section",
     "fetch_form",
@@ -62,6 +63,13 @@ SHARING_RULE = (
 """What may be shared and what may not, in French (the "Données" page says it)."""
 
 
+REPLACE_PARTNERS_LABEL = (
+    "Partenaires : remplacer tous les partenaires enregistrés (sinon, le fichier ajoute "
+    "et met à jour)"
+)
+"""The explicit choice to replace the stored partners (a new file adds and updates)."""
+
+
 def import_form(ws: Workspace, *, settings: Settings) -> None:
     """Import a file of any kind, with its vintage, licence and CRS; show the report."""
     with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
@@ -80,6 +88,7 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
         )
         online = st.checkbox(ONLINE_GEOCODING_LABEL, key=Keys.W_IMPORT_ONLINE)
         st.caption(ONLINE_GEOCODING_WARNING)
+        replace = st.checkbox(REPLACE_PARTNERS_LABEL, key=Keys.W_IMPORT_REPLACE)
         imported = st.form_submit_button("Importer", icon=":material/upload:")
     if imported and upload is None:
         st.warning("Choisissez d'abord un fichier à importer.")
@@ -96,6 +105,7 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
                     report = import_upload(
                         ws, str(kind), upload.name, upload.getvalue(), settings=settings,
                         vintage=vintage, licence=licence, crs=crs,
+                        replace=replace and kind == "partners",
                     )  # fmt: skip
                     show_import_report(report)
         except TerritoryError as exc:

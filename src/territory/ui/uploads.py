@@ -85,6 +85,7 @@ def import_upload(
     vintage: str = "",
     licence: str = "",
     crs: str | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Import an uploaded file: write it to a temporary folder, then :func:`import_file`.
 
@@ -99,9 +100,9 @@ def import_upload(
         is recorded as the layer's source. Any folder part is dropped.
     data
         The file's content.
-    settings, vintage, licence, crs
+    settings, vintage, licence, crs, replace
         Passed to :func:`territory.ingest.import_file` (``crs`` for files that declare
-        none).
+        none; ``replace``: partners replace the stored ones instead of adding to them).
 
     Returns
     -------
@@ -118,6 +119,7 @@ def import_upload(
             vintage=vintage.strip(),
             licence=licence.strip(),
             crs=(crs or "").strip() or None,
+            replace=replace,
             author=APP_AUTHOR,
         )
 
