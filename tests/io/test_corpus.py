@@ -162,14 +162,13 @@ class Case:
     build: Build
     workspace: str = "demo"  # "demo" (a copy), "calvados" (real communes), "empty"
     cli: bool = False  # also imported through the command line
-    xfail: str = ""  # a real bug, reported (strict)
 
 
 CORPUS: list[Case] = []
 
 
 def case(
-    kind: str, filename: str, *, workspace: str = "demo", cli: bool = False, xfail: str = ""
+    kind: str, filename: str, *, workspace: str = "demo", cli: bool = False
 ) -> Callable[[Callable[[Sources], bytes | str]], None]:
     """Register the function returning the file's bytes (str: UTF-8) as a corpus case."""
 
@@ -181,7 +180,7 @@ def case(
             return path
 
         name = f"{kind}:{content.__name__.removeprefix('_')}"
-        CORPUS.append(Case(name, kind, build, workspace, cli, xfail))
+        CORPUS.append(Case(name, kind, build, workspace, cli))
 
     return register
 
@@ -1137,8 +1136,7 @@ RESULTS: dict[str, str] = {}  # case name → "accepted" / "refused" (error) / "
 
 def params() -> Iterator[Any]:
     for c in CORPUS:
-        marks = [pytest.mark.xfail(strict=True, reason=c.xfail)] if c.xfail else []
-        yield pytest.param(c, id=c.name, marks=marks)
+        yield pytest.param(c, id=c.name)
 
 
 @pytest.mark.parametrize("c", list(params()))
@@ -1220,12 +1218,11 @@ def test_cli_exits_cleanly(
 def test_summary() -> None:
     """The corpus figures (issue #19), printed: run with -s to read them."""
     assert len(CORPUS) >= 60
-    known = {c.name for c in CORPUS if c.xfail}
     counts = pd.Series(RESULTS).value_counts().to_dict() if RESULTS else {}
     kinds = pd.Series([c.kind for c in CORPUS]).value_counts().to_dict()
     tracebacks = sorted(n for n, r in RESULTS.items() if r == "traceback")
     print(  # noqa: T201 (the figures of issue #19, read with -s)
         f"\ncorpus : {len(CORPUS)} fichiers ({kinds}) ; résultats : {counts} ; "
-        f"tracebacks={len(tracebacks)} (bogues connus, xfail : {sorted(known)})"
+        f"tracebacks={len(tracebacks)}"
     )
-    assert set(tracebacks) <= known, tracebacks
+    assert tracebacks == [], tracebacks
