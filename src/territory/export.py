@@ -43,6 +43,7 @@ from territory.analysis.priority import (
 )
 from territory.analysis.zones import ZoneKind
 from territory.crs import STORAGE_CRS
+from territory.hours import format_hours_fr
 from territory.privacy.published import published_months
 from territory.privacy.raw import CONTACTS, has_contacts
 from territory.settings import Settings
@@ -100,7 +101,8 @@ CSV_HEADERS: dict[str, str] = {
     "type_libelle": "Type (libellé)",
     "adresse": "Adresse",
     "code_insee": "Code INSEE",
-    "horaires": "Horaires",
+    "horaires": "Horaires (OSM)",
+    "horaires_fr": "Horaires",
     "telephone": "Téléphone",
     "statut": "Statut",
     "stop_id": "Identifiant de l'arrêt",
@@ -194,10 +196,16 @@ def export_layer(
 def layer_csv(gdf: gpd.GeoDataFrame, out: str | Path | None = None) -> bytes:
     """A layer as a French CSV (:func:`territory._fr.french_csv`): :data:`CSV_HEADERS`.
 
-    Attributes, plus longitude and latitude (6 decimals) for point layers; returns the
-    bytes, written to ``out`` when given.
+    Attributes, plus longitude and latitude (6 decimals) for point layers, and opening
+    hours in French beside their OSM spelling; returns the bytes, written to ``out`` when
+    given.
     """
-    return french_csv(_table(gdf), out, headers=CSV_HEADERS, decimals=CSV_DECIMALS)
+    table = _table(gdf)
+    if "horaires" in table:
+        at = table.columns.get_loc("horaires")
+        french = table["horaires"].fillna("").astype(str).map(format_hours_fr)
+        table.insert(int(at), "horaires_fr", french)
+    return french_csv(table, out, headers=CSV_HEADERS, decimals=CSV_DECIMALS)
 
 
 def _table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -66,9 +66,9 @@ def test_normalize_hours() -> None:
     [
         (
             "Mo-Fr 08:30-12:30,13:30-17:00; PH off",
-            "lun.–ven. 08:30–12:30, 13:30–17:00 ; fermé les jours fériés",
+            "lun.–ven. 8h30–12h30, 13h30–17h ; fermé les jours fériés",
         ),
-        ("Mo-Sa 09:00-12:00; Su off", "lun.–sam. 09:00–12:00 ; dim. fermé"),
+        ("Mo-Sa 09:00-12:00; Su off", "lun.–sam. 9h–12h ; dim. fermé"),
         ('Mo unknown "sur rendez-vous"', "lun. sur rendez-vous"),
         ("24/7", "ouvert 24 h/24, 7 j/7"),
         ("Jul-Aug Mo-Fr 09:00-12:00", "Jul-Aug Mo-Fr 09:00-12:00"),  # fallback: raw string
@@ -171,12 +171,12 @@ def test_team_csv_french_conventions(tmp_path: Path, encoding: str) -> None:
     assert pending["telephone"] == "0474000000"
     swapped = rows.loc["Prévention Lisieux"]
     assert swapped.geometry.equals(shapely.Point(0.2256, 49.1463))
-    assert swapped["horaires"] == ""  # invalid hours kept empty, row kept
+    assert swapped["horaires"] == "Mo 09:00-12:00"  # « Lundi 9h-12h » read, and said
     assert rows.loc["E2C Hérouville", "type_libelle"] == "École de la 2e chance"
     assert "Maison des jeunes" not in rows.index
     text = report.to_text()
     assert "inversées" in text and "zéros à gauche" in text
-    assert "ligne 4 : horaires « Lundi 9h-12h » illisibles" in text
+    assert "horaires écrits en français convertis en horaires OSM (ligne 4)" in text
     assert "1 ligne(s) vide(s) ignorée(s)" in report.notes
     reasons = {r.row: r.reason for r in report.refusals}
     assert "hors de France" in reasons[5]

@@ -156,7 +156,7 @@ def partners() -> gpd.GeoDataFrame:
             "adresse": ["1 rue A 91000 X", "2 rue B 91001 Y", "3 rue C 91002 Z"],
             "code_insee": ["91000", "91001", "91002"],
             "horaires": ["Mo-Fr 09:00-12:00", "Tu 14:00-17:00", ""],
-            "horaires_fr": ["lun.–ven. 09:00–12:00", None, ""],
+            "horaires_fr": ["lun.–ven. 9h–12h", None, ""],
             "telephone": ["01 00 00 00 00", None, None],
             "statut": ["géocodé", "fourni", "à géocoder"],
         },
@@ -849,7 +849,7 @@ def test_partners_without_position_are_skipped_and_counted(layers: MapLayers) ->
 
 def test_partner_popup_data(layers: MapLayers, html: str) -> None:
     first, second = features(territory_map(layers), "Partenaires")
-    assert first["properties"]["horaires"] == "lun.–ven. 09:00–12:00"  # French rendering
+    assert first["properties"]["horaires"] == "lun.–ven. 9h–12h"  # French rendering
     assert second["properties"]["horaires"] == "Tu 14:00-17:00"  # OSM string as fallback
     assert set(first["properties"]) == {
         "code",
@@ -1354,7 +1354,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
     assert corner_error_m([state["clicked"][z] for z in grid["zone"]], grid) < 1
     assert state["tips"]["qpv:QP091001"] == "Le Bourg\nQPV QP091001 — génération 2015"
     assert state["popup"].startswith("Mission locale <Essonne> & co\nMission locale\n1 rue A")
-    assert "Horaires\nlun.–ven. 09:00–12:00" in state["popup"]
+    assert "Horaires\nlun.–ven. 9h–12h" in state["popup"]
     for name in NAMES:
         assert name in state["overlays"]
 

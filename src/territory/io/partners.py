@@ -26,8 +26,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from territory._errors import InputFileError, ValidationError
-from territory.hours import normalize_hours
+from territory._errors import InputFileError
+from territory.hours import hours_known, read_hours
 from territory.io._validate import SPREADSHEET_ERRORS, decode_text
 from territory.io.report import ImportReport
 from territory.vocab import PARTNER_TYPES, WEEKDAYS
@@ -331,7 +331,7 @@ def read_partners(
             report.accept()
     report.read += n
     acc.flush(report)
-    unknown = sum(1 for r in records if not r["horaires"])
+    unknown = sum(1 for r in records if not hours_known(r["horaires"]))
     if unknown:
         report.note(
             f"{unknown} partenaire(s) aux horaires inconnus (non renseignés ou illisibles) : "
@@ -597,11 +597,13 @@ def _row_hours(
             acc.note("horaires non renseignés (toutes les colonnes de jours vides)", row_no)
     if not raw:
         return ""
-    try:
-        return normalize_hours(raw)
-    except ValidationError:
+    osm, how = read_hours(raw)
+    if how == "fr":
+        acc.fix("horaires écrits en français convertis en horaires OSM", row_no)
+    elif how == "texte":
         acc.row_notes.append(
-            f"ligne {row_no} : horaires « {source} » illisibles (syntaxe OSM opening_hours "
-            "attendue, par ex. « Mo-Fr 08:30-12:30; PH off ») : laissés vides"
+            f"ligne {row_no} : horaires « {source} » non lus sans deviner : gardés tels quels "
+            "et signalés « horaires inconnus » (jamais comptés comme ouverts) ; écrivez par "
+            "ex. « du lundi au vendredi de 9h à 12h » ou « Mo-Fr 09:00-12:00 »"
         )
-        return ""
+    return osm

@@ -47,7 +47,7 @@ from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError, plain_reason
 from territory.crs import STORAGE_CRS
-from territory.hours import windows_from_opening_hours
+from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
@@ -237,8 +237,13 @@ def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
             problems.append(f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)})")
         if not (-5.6 <= row.base_lon <= 10 and 41 <= row.base_lat <= 51.5):
             problems.append(f"ligne {line} : base ({row.base_lon}, {row.base_lat}) hors France")
-        if windows_from_opening_hours(row.disponibilites) is None:
-            problems.append(f"ligne {line} : disponibilités illisibles « {row.disponibilites} »")
+        available, how = read_hours(row.disponibilites)
+        if how == "texte" or windows_from_opening_hours(available) is None:
+            problems.append(
+                f"ligne {line} : disponibilités illisibles « {row.disponibilites} » (écrivez "
+                "par ex. « du lundi au vendredi de 9h à 17h » ou « Mo-Fr 09:00-17:00 »)"
+            )
+        out.iloc[line - 2, out.columns.get_loc("disponibilites")] = available
     if out["nom"].duplicated().any():
         problems.append(f"équipes en double : {', '.join(out.loc[out['nom'].duplicated(), 'nom'])}")
     if out.empty:
@@ -327,9 +332,13 @@ def read_places(
         elif pd.isna(zone.get(index)):
             report.refuse(line, "hors du territoire (aucune commune)")
         else:
-            if hours and windows_from_opening_hours(hours) is None:
+            read, how = read_hours(hours)
+            if how == "fr":
+                report.fix(f"ligne {line} : horaires « {hours} » lus comme « {read} »")
+            if how == "texte" or (read and windows_from_opening_hours(read) is None):
                 report.fix(f"ligne {line} : horaires « {hours} » illisibles → à toute heure")
-                hours = ""
+                read = ""
+            hours = read
             report.accept()
             rows.append(
                 {
@@ -388,9 +397,12 @@ def new_place(
         problems.append("nom manquant")
     if kind not in KINDS:
         problems.append(f"type « {kind} » inconnu (attendu : {', '.join(KINDS)})")
-    if hours and windows_from_opening_hours(hours) is None:
+    written = hours
+    hours, how = read_hours(written)
+    if how == "texte" or (hours and windows_from_opening_hours(hours) is None):
         problems.append(
-            f"présence « {hours} » illisible (syntaxe OSM, ex. « We 14:00-18:00; Sa 10:00-12:00 »)"
+            f"présence « {written} » illisible (ex. « mercredi 14h-18h ; samedi 10h-12h » "
+            "ou « We 14:00-18:00; Sa 10:00-12:00 »)"
         )
     if not 5 <= duration <= 600:
         problems.append(f"durée de {duration} min hors de 5 à 600 min")

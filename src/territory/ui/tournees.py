@@ -66,7 +66,9 @@ def teams_editor(ws: Workspace) -> None:
         key=Keys.W_TEAMS_EDIT,
         column_config={
             "disponibilites": st.column_config.TextColumn(
-                "disponibilites", help="Syntaxe OSM, ex. Mo-Fr 09:00-12:30,14:00-18:00"
+                "disponibilites",
+                help="En français (« du lundi au vendredi de 9h à 12h30 et de 14h à 18h ») "
+                "ou en syntaxe OSM (« Mo-Fr 09:00-12:30,14:00-18:00 »)",
             )
         },
     )
