@@ -85,6 +85,10 @@ def test_upload_preview_mapping_and_report(
     assert Workspace.open(path).layers()["contacts"].count == before + 30
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Lignes refusées, avec le motif"]
+    notes = "\n".join(m.value for m in at.markdown)
+    # the note points to the download, not to the temporary copy deleted after the import
+    assert "1 ligne(s) refusée(s) à télécharger ci-dessous" in notes
+    assert "territory-import-" not in notes
 
 
 def test_an_unreadable_upload_is_a_french_error(demo_workspace: Path) -> None:

@@ -170,6 +170,13 @@ def import_contacts_upload(
         def read(target: Path | None) -> bytes | None:
             return target.read_bytes() if target is not None and target.exists() else None
 
+        # the side files live in the temporary folder, deleted below: the page offers them
+        # as downloads, so the notes point there, not to a path that no longer exists
+        report.notes = [
+            note.replace(f"écrite(s) dans {target}", "à télécharger ci-dessous")
+            for note in report.notes
+            for target in [side.refused if "refusée" in note else side.pending]
+        ]
         return ContactsImport(report, read(side.refused), read(side.pending))
 
 
