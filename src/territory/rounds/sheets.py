@@ -441,7 +441,7 @@ def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> pd.
     return located[located["d"] <= radius].sort_values("d").head(3)
 
 
-def _round_svg(base: Any, stops: list[Any], size: int = 170) -> str:
+def _round_svg(base: Any, stops: list[Any], size: int = 150) -> str:
     """The round as an inline SVG: base (square), stops numbered in order, the path."""
     points = [p for p in [base, *stops, base] if p is not None]
     xs, ys = [p.x for p in points], [p.y for p in points]
@@ -495,9 +495,9 @@ table { border-collapse: collapse; }
 table.top { margin-bottom: 6pt; }
 table.top td { vertical-align: top; padding: 0 12pt 0 0; }
 td.map svg { border: 1px solid #ccc; display: block; }
-table.summary th { text-align: left; padding: 1.5pt 10pt 1.5pt 0; }
-table.summary td { padding: 1.5pt 0; }
-table.steps { width: 100%; table-layout: fixed; }
+table.summary th { text-align: left; padding: 1pt 10pt 1pt 0; }
+table.summary td { padding: 1pt 0; }
+table.steps { width: 100%; table-layout: fixed; font-size: 8.5pt; }
 col.c-n { width: 8mm; }
 col.c-t { width: 13mm; }
 col.c-v { width: 21mm; }
@@ -506,7 +506,7 @@ col.c-w { width: 14mm; }
 table.steps thead { display: table-header-group; }
 table.steps th { text-align: left; font-size: 7.5pt; vertical-align: bottom;
                  border-bottom: 1.2pt solid #333; padding: 2pt 3pt; }
-table.steps td { vertical-align: top; border-bottom: 0.5pt solid #bbb; padding: 2pt 3pt; }
+table.steps td { vertical-align: top; border-bottom: 0.5pt solid #bbb; padding: 1.5pt 3pt; }
 table.steps tr { break-inside: avoid; page-break-inside: avoid; }
 tr.base td { background: #eee; }
 td.n { text-align: center; }
@@ -514,9 +514,9 @@ td.t { white-space: nowrap; }
 .dot { display: inline-block; min-width: 12pt; border-radius: 6pt; background: #c62828;
        color: #fff; font-weight: bold; text-align: center; }
 .square { display: inline-block; width: 8pt; height: 8pt; background: #000; }
-.why, .near { font-size: 7.5pt; color: #444; }
-small { font-size: 7.5pt; color: #444; }
-.partners ul { margin: 0; padding-left: 12pt; font-size: 7.5pt; }
+.why, .near { font-size: 7pt; color: #444; line-height: 1.2; }
+small { font-size: 7pt; color: #444; }
+.partners ul { margin: 0; padding-left: 12pt; font-size: 7pt; line-height: 1.25; }
 .partners li { break-inside: avoid; }
 .late { color: #b00020; font-weight: bold; }
 .note { font-size: 7.5pt; color: #555; margin-top: 6pt; }
