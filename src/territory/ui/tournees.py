@@ -164,16 +164,17 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         mime="text/csv",
         icon=":material/download:",
     )
+    config = settings()  # read here: the sheets are made outside the script run, on click
     left.download_button(
         "Feuilles de route (PDF, A4)",
-        lambda: sheet_pdf(plan, ws, settings=settings()),
+        lambda: sheet_pdf(plan, ws, settings=config),
         file_name=f"feuilles-{plan.week}.pdf",
         mime="application/pdf",
         icon=":material/print:",
     )
     left.download_button(
         "Feuilles de route (HTML)",
-        lambda: sheet_html(plan, ws, settings=settings()),
+        lambda: sheet_html(plan, ws, settings=config),
         file_name=f"feuilles-{plan.week}.html",
         mime="text/html",
         icon=":material/code:",
