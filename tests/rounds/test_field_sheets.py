@@ -182,6 +182,8 @@ def test_a_team_no_longer_in_the_teams_table_prints_without_legs(planned, settin
     days = [d for d in _team_days(plan) if d[0] == "Équipe X"]
     assert html.count("Équipe absente du tableau des équipes : trajets non calculés") == len(days)
     assert "@page" in html and "size: A4" in html
+    # a stop without partner within 1 km lists none (no rows made up from the distances)
+    assert not re.search(r"\bnan\b", html)
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
 
 
@@ -197,3 +199,11 @@ def test_cli_exports_the_pdf_and_the_html(planned, tmp_path: Path, settings, mon
     html = (tmp_path / "feuilles.html").read_text(encoding="utf-8")
     assert html.count("<section>") == len(reader.pages)
     assert sheet_html(saved, ws, settings=settings) == html  # one source for both files
+
+
+def test_an_empty_week_prints_one_page_saying_so(planned) -> None:
+    ws, _, saved = planned
+    empty = dataclasses.replace(saved, visits=saved.visits.iloc[:0])
+    assert round_legs(empty, ws).empty
+    reader = PdfReader(io.BytesIO(sheet_pdf(empty, ws)))
+    assert len(reader.pages) == 1 and "Aucune visite." in reader.pages[0].extract_text()
