@@ -319,7 +319,7 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         metavar="FICHIER",
-        help="export : .ics (par équipe), .csv ou .html (feuille de route)",
+        help="export : .ics (par équipe), .csv, .pdf (feuilles de route A4) ou .html",
     )
     plan.add_argument("--version", type=int, metavar="N", help="restore : la version à restaurer")
     _author_arg(plan)
@@ -734,7 +734,7 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.rounds import outputs
+    from territory.rounds import outputs, sheets
     from territory.rounds import week as plans
     from territory.store import Workspace
 
@@ -750,7 +750,9 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     if args.action == "export":
         if args.out is None:
-            raise ValidationError("plan export : --out FICHIER (.ics ou .csv) est requis")
+            raise ValidationError(
+                "plan export : --out FICHIER (.ics, .csv, .pdf ou .html) est requis"
+            )
         saved = plans.load_plan(ws, args.week)
         if saved is None:
             raise ValidationError(f"aucun plan enregistré pour {args.week} : lancez « plan »")
@@ -760,11 +762,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             written = outputs.write_ics(saved, args.out, earlier=earlier)
         elif suffix == ".csv":
             written = [outputs.write_csv(saved, args.out)]
-        elif suffix in (".html", ".htm"):
-            written = [outputs.write_sheet(saved, ws, args.out)]
+        elif suffix in (".pdf", ".html", ".htm"):
+            written = [sheets.write_sheet(saved, ws, args.out, settings=settings)]
         else:
             raise ValidationError(
-                f"extension « {suffix} » non prise en charge (.ics, .csv, .html : feuille de route)"
+                f"extension « {suffix} » non prise en charge "
+                "(.ics, .csv, .pdf ou .html : feuilles de route)"
             )
         print("\n".join(f"écrit : {path}" for path in written))
         return EXIT_OK

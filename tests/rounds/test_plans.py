@@ -17,7 +17,8 @@ from icalendar import Calendar
 
 from territory import Settings, ValidationError
 from territory.hours import windows_from_opening_hours
-from territory.rounds.outputs import write_csv, write_ics, write_sheet
+from territory.rounds.outputs import write_csv, write_ics
+from territory.rounds.sheets import write_sheet
 from territory.rounds.value import commune_ranking, communes_with_qpv, coverage_zones
 from territory.rounds.week import (
     load_plan,

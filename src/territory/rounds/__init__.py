@@ -17,8 +17,10 @@ Modules, from the ground up:
   yield of the slot), why, and which zones are due in a week;
 * :mod:`~territory.rounds.week`: the workspace side: teams, stored places,
   :func:`~territory.rounds.week.plan_week`, saved versions, locks and moves, history;
-* :mod:`~territory.rounds.outputs`: calendars (.ics), CSV, field sheets, map layers and
-  the week at a glance;
+* :mod:`~territory.rounds.outputs`: calendars (.ics), CSV, map layers and the week at a
+  glance;
+* :mod:`~territory.rounds.sheets`: the field sheets (HTML, and PDF on A4 through
+  WeasyPrint) with the legs between stops;
 * :mod:`~territory.rounds.feedback`: what a visit gave, recorded as anonymised contacts.
 
 Imports: the ground floor (``territory._errors``, ``_fr``, ``crs``, ``hours``, ``grid``,
@@ -27,7 +29,18 @@ reports), ``territory.privacy`` (the one contact writer and fingerprint scheme, 
 feedback) and ``territory.analysis`` (priorities and the protected contact
 profile, in :mod:`~territory.rounds.value`); never ``territory.map`` nor ``territory.ui``.
 Inside the folder, each module imports only those listed above it (``outputs`` reads the
-stored plans of ``week``).
+stored plans of ``week``; ``sheets`` reads ``outputs``, ``week``, ``geo`` and
+``transit``).
 """
 
-__all__ = ["feedback", "geo", "model", "outputs", "solver", "transit", "value", "week"]
+__all__ = [
+    "feedback",
+    "geo",
+    "model",
+    "outputs",
+    "sheets",
+    "solver",
+    "transit",
+    "value",
+    "week",
+]

@@ -1,14 +1,13 @@
-"""Field outputs of a weekly plan: calendars, CSV, printable sheets, map layers, grid.
+"""Field outputs of a weekly plan: calendars, CSV, map layers, the week at a glance.
 
 * one calendar (.ics, RFC 5545 through ``icalendar``) per team (:func:`write_ics`,
   :func:`ics_calendars`) whose events keep one UID per visit across the week's versions
   (:func:`visit_uids`), and a CSV of the visits (:func:`write_csv`);
-* a printable field sheet per team and day, with the round drawn and the partners near
-  each stop (:func:`write_sheet`);
 * the rounds as lines and numbered stops for the map (:func:`route_layer`) and the week
   at a glance, one row per day and one column per team (:func:`week_grid`).
 
-All read a stored :class:`~territory.rounds.week.WeekPlan`.
+All read a stored :class:`~territory.rounds.week.WeekPlan`. The printable field sheets
+(HTML and PDF, A4) are in :mod:`territory.rounds.sheets`.
 """
 
 from __future__ import annotations
@@ -18,15 +17,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from territory._fr import format_number, french_csv
-from territory.crs import METRIC_CRS
+from territory._fr import french_csv
 from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan, week_monday
 from territory.store import Workspace
 from territory.vocab import WEEKDAYS_FR
@@ -41,7 +38,6 @@ __all__ = [
     "week_grid",
     "write_csv",
     "write_ics",
-    "write_sheet",
 ]
 
 
@@ -269,126 +265,9 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
     return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
 
 
-def write_sheet(plan: WeekPlan, ws: Workspace, out: Path, *, nearby_m: float = 1_000) -> Path:
-    """A printable field sheet (self-contained HTML, no URL): one page per team and day.
-
-    Each page has the round drawn from the base (an inline SVG, Lambert-93), the stops in
-    order with their times, and the partners within ``nearby_m`` of a stop with their
-    opening hours (in French) and phone. Print it from the browser (one day per page).
-    """
-    teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
-    partners = ws.read_layer("partners") if ws.has("partners") else None
-    if partners is not None:
-        partners = partners[partners.geometry.notna()].to_crs(METRIC_CRS)
-    pages = []
-    visits = plan.visits.sort_values(["team", "start"])
-    for (team, _), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
-        stops = gpd.GeoSeries(
-            gpd.points_from_xy(rows["lon"], rows["lat"]), crs=4326, index=rows.index
-        ).to_crs(METRIC_CRS)
-        base = None
-        if team in teams.index:
-            base = (
-                gpd.GeoSeries(
-                    gpd.points_from_xy([teams.at[team, "base_lon"]], [teams.at[team, "base_lat"]]),
-                    crs=4326,
-                )
-                .to_crs(METRIC_CRS)
-                .iloc[0]
-            )
-        items = []
-        for row, point in zip(rows.itertuples(), stops, strict=True):
-            near = _nearby(partners, point, nearby_m)
-            items.append(
-                f"<li><b>{row.start:%H:%M}–{row.end:%H:%M} · {_esc(row.place_name)}</b> "
-                f"({_esc(row.kind)}{', verrouillée' if row.locked else ''})"
-                f"{_why(getattr(row, 'pourquoi', ''))}{near}</li>"
-            )
-        title = f"{_esc(team)} — {day_label(rows['start'].iloc[0])} ({plan.week})"
-        pages.append(
-            f"<section><h1>{title}</h1>{_round_svg(base, list(stops))}"
-            f"<ol>{''.join(items)}</ol></section>"
-        )
-    html = (
-        "<!doctype html><html lang='fr'><head><meta charset='utf-8'>"
-        f"<title>Feuilles de route {plan.week}</title><style>{_SHEET_CSS}</style></head>"
-        f"<body>{''.join(pages) or '<p>Aucune visite.</p>'}</body></html>"
-    )
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(html, encoding="utf-8")
-    return Path(out)
-
-
-_SHEET_CSS = (
-    "body{font-family:sans-serif;margin:1cm}section{page-break-after:always}"
-    "h1{font-size:16pt}li{margin:.4em 0}ul{font-size:10pt;color:#444}"
-    "svg{border:1px solid #ccc;margin:.5em 0}"
-)
-
-
 def date_of(moment: datetime) -> date:
     """The calendar day of a visit."""
     return moment.date()
-
-
-def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> str:
-    """Partners within ``radius`` metres: name, type, hours (French), phone."""
-    from territory.hours import format_hours_fr
-
-    if partners is None or partners.empty:
-        return ""
-    distance = partners.geometry.distance(point)
-    close = partners[distance <= radius].assign(d=distance).sort_values("d").head(3)
-    if close.empty:
-        return ""
-
-    def text(value: object) -> str:
-        return value if isinstance(value, str) else ""
-
-    lines = [
-        f"<li>{_esc(r.nom)} ({_esc(text(r.type_libelle) or text(r.type))}, {r.d:.0f} m) — "
-        f"{_esc(format_hours_fr(text(r.horaires)) or 'horaires inconnus')}"
-        f"{' — ' + _esc(r.telephone) if text(r.telephone) else ''}</li>"
-        for r in close.itertuples()
-    ]
-    return f"<ul>{''.join(lines)}</ul>"
-
-
-def _round_svg(base: Any, stops: list[Any], size: int = 320) -> str:
-    """The round as an inline SVG: base (square), stops numbered in order, the path."""
-    points = [p for p in [base, *stops, base] if p is not None]
-    xs, ys = [p.x for p in points], [p.y for p in points]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 200.0)
-    scale, pad = (size - 40) / span, 20
-
-    def xy(p: Any) -> tuple[float, float]:
-        return pad + (p.x - min(xs)) * scale, size - pad - (p.y - min(ys)) * scale
-
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
-    marks = [
-        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='9' fill='#c62828'/>"
-        f"<text x='{x:.1f}' y='{y + 4:.1f}' font-size='10' fill='#fff' "
-        f"text-anchor='middle'>{n}</text>"
-        for n, (x, y) in enumerate(map(xy, stops), start=1)
-    ]
-    if base is not None:
-        bx, by = xy(base)
-        marks.insert(0, f"<rect x='{bx - 6:.1f}' y='{by - 6:.1f}' width='12' height='12'/>")
-    side = format_number(span / 1000, decimals=1)
-    scale_bar = f"<text x='{pad}' y='{size - 4}' font-size='9'>côté : {side} km</text>"
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}'>"
-        f"<polyline points='{path}' fill='none' stroke='#555' stroke-dasharray='4 3'/>"
-        f"{''.join(marks)}{scale_bar}</svg>"
-    )
-
-
-def _esc(text: object) -> str:
-    return html_escape(str(text), quote=True)
-
-
-def _why(reason: str) -> str:
-    return f"<br><small>Pourquoi : {_esc(reason)}</small>" if reason else ""
 
 
 def _slug(text: str, empty: str = "equipe") -> str:

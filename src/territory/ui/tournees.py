@@ -17,7 +17,8 @@ import streamlit as st
 from territory import TerritoryError
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import record_feedback, recorded_feedback
-from territory.rounds.outputs import day_label, ics_calendars, write_csv, write_sheet
+from territory.rounds.outputs import day_label, ics_calendars, write_csv
+from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -143,14 +144,14 @@ def history_panel(ws: Workspace, week: str, base_key: str) -> None:
 
 
 def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
-    """Download the plan: CSV, the printable field sheets, the calendar (.ics) of a team.
+    """Download the plan: CSV, the field sheets (PDF, A4; HTML), the calendar (.ics) of a team.
 
     The calendars cancel the visits that older versions of the week had and this one has
-    not (:func:`~territory.rounds.outputs.ics_calendars`).
+    not (:func:`~territory.rounds.outputs.ics_calendars`). The sheets are made only when
+    their button is clicked (the PDF takes seconds, :mod:`territory.rounds.sheets`).
     """
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
         csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-        sheet = write_sheet(plan, ws, Path(folder) / "feuilles.html").read_bytes()
     earlier = plan_versions(ws, plan.week, before=plan.version)
     calendars = {
         team: content
@@ -165,12 +166,20 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         mime="text/csv",
         icon=":material/download:",
     )
+    config = settings()  # read here: the sheets are made outside the script run, on click
     left.download_button(
-        "Feuilles de route (HTML à imprimer)",
-        sheet,
+        "Feuilles de route (PDF, A4)",
+        lambda: sheet_pdf(plan, ws, settings=config),
+        file_name=f"feuilles-{plan.week}.pdf",
+        mime="application/pdf",
+        icon=":material/print:",
+    )
+    left.download_button(
+        "Feuilles de route (HTML)",
+        lambda: sheet_html(plan, ws, settings=config),
         file_name=f"feuilles-{plan.week}.html",
         mime="text/html",
-        icon=":material/print:",
+        icon=":material/code:",
     )
     if calendars:
         team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
