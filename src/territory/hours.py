@@ -128,13 +128,23 @@ def is_open(
 
 _DAY_TOKEN = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)"  # school holidays (SH) are left untranslated
 _TIME_RANGE = r"\d\d:\d\d-\d\d:\d\d"
+_MONTH_TOKEN = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _RULE = re.compile(
-    rf"^(?P<days>{_DAY_TOKEN}(?:[-,]{_DAY_TOKEN})*)?\s*"
+    rf"^(?P<months>{_MONTH_TOKEN}(?:[-,]{_MONTH_TOKEN})*)?\s*"
+    rf"(?P<days>{_DAY_TOKEN}(?:[-,]{_DAY_TOKEN})*)?\s*"
     rf"(?P<times>{_TIME_RANGE}(?:,{_TIME_RANGE})*)?\s*"
     r"(?P<state>open|closed|off|unknown)?\s*"
     r'(?:"(?P<comment>[^"]*)")?$'
 )
 _DAY_FR = {osm: fr for _, osm, fr in WEEKDAYS} | {"PH": "jours fériés"}
+_MONTHS_FR = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc."
+_MONTH_FR = dict(
+    zip(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        _MONTHS_FR.split(" "),
+        strict=True,
+    )
+)
 
 
 def format_hours_fr(osm: str) -> str:
@@ -175,15 +185,20 @@ def _rule_fr(rule: str) -> str | None:
     match = _RULE.match(rule)
     if match is None or not rule:
         return None
-    days, times, state, comment = match.group("days", "times", "state", "comment")
-    if days == "PH" and state in ("closed", "off") and not times:
+    months, days, times, state, comment = match.group("months", "days", "times", "state", "comment")
+    if days == "PH" and state in ("closed", "off") and not times and not months:
         return "fermé les jours fériés"
     words: list[str] = []
+    if months:
+        spans = ", ".join(
+            "–".join(_MONTH_FR[m] for m in run.split("-")) for run in months.split(",")
+        )
+        words.append(f"en {spans} :")
     if days:
         words.append(
             ", ".join("–".join(_DAY_FR[d] for d in run.split("-")) for run in days.split(","))
         )
-    elif times:
+    elif times and not months:
         words.append("tous les jours")
     if times:
         words.append(", ".join("–".join(map(_time_fr, t.split("-"))) for t in times.split(",")))

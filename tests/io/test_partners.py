@@ -71,7 +71,9 @@ def test_normalize_hours() -> None:
         ("Mo-Sa 09:00-12:00; Su off", "lun.–sam. 9h–12h ; dim. fermé"),
         ('Mo unknown "sur rendez-vous"', "lun. sur rendez-vous"),
         ("24/7", "ouvert 24 h/24, 7 j/7"),
-        ("Jul-Aug Mo-Fr 09:00-12:00", "Jul-Aug Mo-Fr 09:00-12:00"),  # fallback: raw string
+        ("Jul-Aug Mo-Fr 09:00-12:00", "en juil.–août : lun.–ven. 9h–12h"),
+        ("Tu-Fr 14:00-19:00; Aug closed", "mar.–ven. 14h–19h ; en août : fermé"),
+        ("Mo-Fr 09:00-12:00; Dec 24 off", "Mo-Fr 09:00-12:00; Dec 24 off"),  # fallback: raw string
         ("n'importe quoi", "n'importe quoi"),
         ("", "horaires non renseignés"),
     ],

@@ -105,5 +105,6 @@ def test_partners_with_dropped_hours_are_stored_as_unknown_and_never_open(
         "comme ouverts" in report.notes
     )
     stored = ws.read_layer("partners").set_index("nom")
-    assert stored.loc["Agence France Travail", "horaires"] == 'unknown "n\'importe quoi"'  # as written
+    # kept as written, never open
+    assert stored.loc["Agence France Travail", "horaires"] == 'unknown "n\'importe quoi"'
     assert not open_partners(stored, TUESDAY_17)["Agence France Travail"]
