@@ -46,9 +46,11 @@ from territory._errors import InputFileError
 from territory.crs import GRID_CRS
 from territory.grid import cell_ids
 from territory.io._dates import day_text, parse_dates
+from territory.io._sheets import SheetPick, is_spreadsheet, pick_sheet, read_sheet
 from territory.io._validate import (
     SPREADSHEET_ERRORS,
     find_columns,
+    header_test,
     normalise_name,
     require_columns,
 )
@@ -285,6 +287,7 @@ def read_contacts(
     chunksize: int = 100_000,
     sink: RowSink | None = None,
     dates: tuple[date, date] | None = None,
+    sheet: str | None = None,
 ) -> ContactsRead:
     """Read a CSV or XLSX contact export and return only anonymised rows.
 
@@ -315,6 +318,9 @@ def read_contacts(
         The first and last day a contact may be dated (both kept): a row dated after the
         last (in the future) or before the first (beyond the retention period: it would
         be purged at once) is refused with its reason. None: any readable date.
+    sheet
+        The sheet of a workbook to read; None: the only one, or the only one with a date
+        column (:func:`territory.io._sheets.pick_sheet`; the report names it).
 
     Notes
     -----
@@ -352,8 +358,9 @@ def read_contacts(
         counter = occurrences.copy()  # read again: numbered again from the same start
         try:
             accepted, waiting, refused = _read_all(
-                path, mapping, chunksize, context, report, emit, reader=reader, seen=counter
-            )
+                path, mapping, chunksize, context, report, emit,
+                reader=reader, seen=counter, sheet=sheet,
+            )  # fmt: skip
             break
         except _FieldCountError:
             skip.add("c")  # it pads short lines silently: the tolerant parser reports them
@@ -417,7 +424,7 @@ class ContactsPreview:
     found: dict[str, str]
 
 
-def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
+def preview_contacts(path: Path, *, rows: int = 5, sheet: str | None = None) -> ContactsPreview:
     """The first ``rows`` rows of a contact export (read as text) and its recognised columns.
 
     Raises :class:`~territory.InputFileError` (French) for a missing, empty or
@@ -427,10 +434,8 @@ def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
     if not path.exists():
         raise InputFileError(f"fichier introuvable : {path}")
     try:
-        if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-            table = pd.read_excel(
-                path, dtype=str, keep_default_na=False, engine="calamine", nrows=rows
-            )
+        if is_spreadsheet(path):
+            table = read_sheet(path, _pick(path, sheet)).head(rows)
         else:
             encoding, sep = _sniff(path)
             table = pd.read_csv(
@@ -630,6 +635,7 @@ def _read_all(
     *,
     reader: str,
     seen: Occurrences,
+    sheet: str | None = None,
 ) -> tuple[int, list[pd.DataFrame], list[pd.DataFrame]]:
     """Hand the anonymised rows to ``emit``; accepted count, pending and refused rows.
 
@@ -641,7 +647,8 @@ def _read_all(
     bad_lines: list[tuple[str, int]] = []  # (raw text, number of fields) of long lines
     accepted = 0
     first_row = 2  # line 1 is the header
-    for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, reader=reader):
+    chunks = _chunks(path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet)
+    for chunk, found in chunks:
         chunk, shape = _shape_reasons(chunk, bad_lines)
         rows, pending, reasons = _anonymise_chunk(
             chunk, found, context, report, first_row, seen, shape=shape
@@ -699,15 +706,14 @@ def _chunks(
     bad_lines: list[tuple[str, int]],
     *,
     reader: str,
+    sheet: str | None = None,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
     if not path.exists():
         raise InputFileError(f"fichier introuvable : {path}")
-    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-        try:
-            table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
-        except SPREADSHEET_ERRORS as exc:
-            raise InputFileError(f"{path.name} illisible : {exc}") from exc
-        yield from _checked([table], path, mapping)
+    if is_spreadsheet(path):
+        pick = _pick(path, sheet)
+        report.note(pick.note())
+        yield from _checked([read_sheet(path, pick)], path, mapping)
         return
     encoding, sep = _sniff(path)
     if reader == "arrow":
@@ -790,6 +796,11 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
         if "columns, got" in str(exc):
             raise _FieldCountError from exc
         raise _RetryError from exc
+
+
+def _pick(path: Path, sheet: str | None) -> SheetPick:
+    """The workbook's sheet of contacts: the chosen one, else the one with a date column."""
+    return pick_sheet(path, sheet, is_header=header_test(["date", *_SYNONYMS["date"]]))
 
 
 def _header(path: Path, encoding: str, sep: str) -> list[str] | None:
