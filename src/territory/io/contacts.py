@@ -26,6 +26,7 @@ import codecs
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +47,7 @@ from territory._errors import InputFileError
 from territory.crs import GRID_CRS
 from territory.grid import cell_ids
 from territory.io._dates import day_text, parse_dates
+from territory.io._quotes import QuoteScan, unquoted_copy
 from territory.io._sheets import SheetPick, is_spreadsheet, pick_sheet, read_sheet
 from territory.io._validate import (
     SPREADSHEET_ERRORS,
@@ -647,9 +649,13 @@ def _read_all(
     bad_lines: list[tuple[str, int]] = []  # (raw text, number of fields) of long lines
     accepted = 0
     first_row = 2  # line 1 is the header
-    chunks = _chunks(path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet)
+    quotes = QuoteScan("")  # its rows with an unclosed quote, filled by _chunks
+    chunks = _chunks(
+        path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet, quotes=quotes
+    )
     for chunk, found in chunks:
         chunk, shape = _shape_reasons(chunk, bad_lines)
+        shape = quotes.mark(shape, first_row - 2, len(chunk))
         rows, pending, reasons = _anonymise_chunk(
             chunk, found, context, report, first_row, seen, shape=shape
         )
@@ -707,6 +713,7 @@ def _chunks(
     *,
     reader: str,
     sheet: str | None = None,
+    quotes: QuoteScan | None = None,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
     if not path.exists():
         raise InputFileError(f"fichier introuvable : {path}")
@@ -716,42 +723,47 @@ def _chunks(
         yield from _checked([read_sheet(path, pick)], path, mapping)
         return
     encoding, sep = _sniff(path)
-    if reader == "arrow":
-        yield from _checked(_arrow_chunks(path, encoding, sep, chunksize), path, mapping)
-        return
-    strict = reader == "c"
+    with tempfile.TemporaryDirectory(prefix="territory-quotes-") as folder:
+        # a row with an unclosed quote is cut out of the rows it swallowed (_quotes)
+        path, encoding, scan = unquoted_copy(path, encoding, sep, Path(folder))
+        if quotes is not None:
+            quotes.lines.update(scan.lines)
+        if reader == "arrow":
+            yield from _checked(_arrow_chunks(path, encoding, sep, chunksize), path, mapping)
+            return
+        strict = reader == "c"
 
-    width = len(_header(path, encoding, sep) or [])
+        width = len(_header(path, encoding, sep) or [])
 
-    def ragged(fields: list[str]) -> list[str]:
-        # Keeps the line's place (and the line numbers of the rows after it): a row that
-        # _shape_reasons refuses with its own reason.
-        bad_lines.append((sep.join(fields), len(fields)))
-        return [_LONG_LINE, *[""] * (width - 1)]
+        def ragged(fields: list[str]) -> list[str]:
+            # Keeps the line's place (and the line numbers of the rows after it): a row that
+            # _shape_reasons refuses with its own reason.
+            bad_lines.append((sep.join(fields), len(fields)))
+            return [_LONG_LINE, *[""] * (width - 1)]
 
-    options = (
-        {"on_bad_lines": "error", "engine": "c"}
-        if strict
-        else {"on_bad_lines": ragged, "engine": "python"}
-    )
-    chunks: Any = pd.read_csv(
-        path,
-        sep=sep,
-        encoding=encoding,
-        dtype=str,
-        keep_default_na=False,
-        chunksize=chunksize,
-        **options,
-    )
-    try:
-        with chunks:
-            yield from _checked(chunks, path, mapping)
-    except pd.errors.ParserError as exc:
-        if strict:
-            raise _RetryError from exc
-        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+        options = (
+            {"on_bad_lines": "error", "engine": "c"}
+            if strict
+            else {"on_bad_lines": ragged, "engine": "python"}
+        )
+        chunks: Any = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunksize,
+            **options,
+        )
+        try:
+            with chunks:
+                yield from _checked(chunks, path, mapping)
+        except pd.errors.ParserError as exc:
+            if strict:
+                raise _RetryError from exc
+            raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
 
 
 def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterator[pd.DataFrame]:

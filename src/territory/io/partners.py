@@ -28,6 +28,7 @@ import shapely
 
 from territory._errors import InputFileError, ValidationError
 from territory.hours import normalize_hours
+from territory.io._quotes import QuoteScan, scan_quotes
 from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
 from territory.io._validate import decode_text, header_test, note_guessed
 from territory.io.report import ImportReport
@@ -347,12 +348,16 @@ def read_partners(
     geoms: list[shapely.Point | None] = []
     n = len(table)
     first_row = 2 if points is None else 1  # CSV: line number after the header; GeoJSON: feature
+    unclosed: QuoteScan = table.attrs.get("quotes", QuoteScan(""))
     skipped = int(table.attrs.get("blank_rows", 0))
     if skipped:
         report.note(f"{skipped} ligne(s) vide(s) ignorée(s)")
     for i, (label, cells) in enumerate(zip(table.index, table.to_dict("records"), strict=True)):
         row_no = int(label) + first_row
         values = {canon: _text(cells[col]) for canon, col in cols.items()}
+        if label in unclosed.lines:  # the row was cut out of the rows it had swallowed
+            report.refuse(row_no, unclosed.reason(int(label)))
+            continue
         name = values.get("nom", "")
         if not name:
             report.refuse(row_no, "nom du partenaire manquant")
@@ -462,15 +467,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     text = decode_text(path.read_bytes())
     header = text.lstrip("\r\n").split("\n", 1)[0]
     sep = max((";", ",", "\t"), key=header.count)
+    scan = scan_quotes(text.lstrip("\r\n"), sep)
     try:
         table = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
+            io.StringIO(scan.text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputFileError(
             f"{path.name} n'est pas un CSV lisible (séparateur détecté « {sep} ») : {exc}"
         ) from exc
-    return _without_blank_rows(table)
+    table = _without_blank_rows(table)
+    table.attrs["quotes"] = scan
+    return table
 
 
 def _read_sheet(path: Path, sheet: str | None, report: ImportReport) -> pd.DataFrame:
