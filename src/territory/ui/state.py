@@ -55,6 +55,7 @@ class Keys:
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
+    W_CONTACTS_SHEET = "widget_contacts_sheet"
     W_CONTACTS_FIELD = "widget_contacts_field"  # + "_<field>"
     W_CONTACTS_ONLINE = "widget_contacts_online_geocoding"
     W_CONTACTS_FILTER = "widget_contacts_filter"

@@ -17,6 +17,7 @@ import streamlit as st
 from territory import Settings
 from territory._fr import format_number
 from territory.ingest import KINDS, import_file
+from territory.io._sheets import is_spreadsheet, sheet_names
 from territory.io.contacts import ContactsPreview, preview_contacts, side_file_paths
 from territory.io.report import ImportReport
 from territory.store import Workspace
@@ -34,6 +35,7 @@ __all__ = [
     "preview_upload",
     "show_contacts_import",
     "show_import_report",
+    "upload_sheets",
 ]
 
 IMPORT_LABELS = {
@@ -139,6 +141,14 @@ class ContactsImport:
     report: ImportReport
     refused: bytes | None
     pending: bytes | None
+
+
+def upload_sheets(filename: str, data: bytes) -> list[str]:
+    """The non-empty sheets of an uploaded workbook (none for another kind of file)."""
+    if not is_spreadsheet(Path(filename)):
+        return []
+    with _uploaded(filename, data) as path:
+        return sheet_names(path)
 
 
 def preview_upload(filename: str, data: bytes, *, sheet: str | None = None) -> ContactsPreview:
