@@ -105,3 +105,31 @@ def test_partners_lose_no_row_to_an_unclosed_quote(tmp_path: Path) -> None:
     assert (report.read, report.accepted, report.refused) == (12, 11, 1)
     assert report.refusals[0].row == 5 and "guillemet non fermé" in report.refusals[0].reason
     assert "9, rue X" in set(gdf["adresse"]) and "Centre social" not in set(gdf["nom"])
+
+
+def test_places_commune_tables_and_teams_refuse_the_file_naming_the_line(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    from territory import InputFileError
+    from territory.io.cog import read_commune_table
+    from territory.rounds.week import read_places, read_teams
+
+    places = tmp_path / "lieux.csv"
+    places.write_text(
+        "Lieux de la semaine\n\nnom;type;longitude;latitude\nParc;parc;2,75;46,45\n"
+        '"Gare;gare;2,76;46,45\nMarché;marché;2,77;46,45\nHalle;"marché";2,78;46,45\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFileError, match=r"lieux.csv : guillemet non fermé à la ligne 5 "):
+        read_places(places, communes=communes)
+    table = tmp_path / "communes.csv"
+    table.write_text('CODGEO;LIBGEO;P21_POP\n00001;"Ville;10\n00002;Bourg;20\n', encoding="utf-8")
+    with pytest.raises(InputFileError, match="à la ligne 2 "):
+        read_commune_table(table)
+    teams = tmp_path / "equipes.csv"
+    teams.write_text(
+        'nom;mode;base_lon;base_lat\n"Nord;marche;2,75;46,45\nSud;vélo;2,76;46,44\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputFileError, match="à la ligne 2 "):
+        read_teams(teams)

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from territory._errors import InputFileError
+
 REASON = "guillemet non fermé"
 """The refusal reason of a row whose quote is never closed."""
 
@@ -71,6 +73,20 @@ def scan_quotes(text: str, sep: str) -> QuoteScan:
     lines = iter(text.splitlines(keepends=True))
     broken = unquote_lines(lines, sep, out.append)
     return QuoteScan("".join(out), broken) if broken else QuoteScan(text)
+
+
+def refuse_unclosed_quotes(text: str, sep: str, *, name: str, offset: int = 0) -> None:
+    """Refuse a file with an unclosed quote, naming its line (readers that refuse files).
+
+    ``offset`` is the number of lines of the file before ``text`` (titles above the header).
+    """
+    scan = scan_quotes(text, sep)
+    if scan.lines:
+        lines = ", ".join(str(n + offset) for n in list(scan.lines.values())[:5])
+        raise InputFileError(
+            f"{name} : {REASON} à la ligne {lines} (la cellule avalerait les lignes "
+            "suivantes) : fermez ou retirez ce guillemet, puis importez le fichier à nouveau"
+        )
 
 
 def unquoted_copy(path: Path, encoding: str, sep: str, folder: Path) -> tuple[Path, str, QuoteScan]:

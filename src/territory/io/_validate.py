@@ -19,6 +19,7 @@ from pyproj.exceptions import ProjError
 
 from territory._errors import CRSError, InputFileError
 from territory.crs import METRIC_CRS
+from territory.io._quotes import refuse_unclosed_quotes
 from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
 from territory.io.report import ImportReport
 
@@ -257,9 +258,11 @@ def read_tabular(
                 (i for i, ln in enumerate(lines[:30]) if is_header(re.split(r"[;,\t]", ln))), 0
             )
             header = lines[start] if lines else ""
-            grid = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep=max((";", ",", "\t"),
-                               key=header.count), header=None, dtype=str, keep_default_na=False,
-                               skip_blank_lines=False)  # fmt: skip
+            sep = max((";", ",", "\t"), key=header.count)
+            text = "\n".join(lines[start:])
+            refuse_unclosed_quotes(text, sep, name=path.name, offset=start)
+            grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str,
+                               keep_default_na=False, skip_blank_lines=False)  # fmt: skip
             grid.index = grid.index + start
     except (*SPREADSHEET_ERRORS, IndexError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path.name} illisible : {str(exc).splitlines()[0]}") from exc

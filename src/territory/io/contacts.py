@@ -54,6 +54,7 @@ from territory.io._validate import (
     find_columns,
     header_test,
     normalise_name,
+    note_guessed,
     require_columns,
 )
 from territory.io.report import ImportReport
@@ -720,7 +721,7 @@ def _chunks(
     if is_spreadsheet(path):
         pick = _pick(path, sheet)
         report.note(pick.note())
-        yield from _checked([read_sheet(path, pick)], path, mapping)
+        yield from _checked([read_sheet(path, pick)], path, mapping, report)
         return
     encoding, sep = _sniff(path)
     with tempfile.TemporaryDirectory(prefix="territory-quotes-") as folder:
@@ -729,7 +730,8 @@ def _chunks(
         if quotes is not None:
             quotes.lines.update(scan.lines)
         if reader == "arrow":
-            yield from _checked(_arrow_chunks(path, encoding, sep, chunksize), path, mapping)
+            arrow = _arrow_chunks(path, encoding, sep, chunksize)
+            yield from _checked(arrow, path, mapping, report)
             return
         strict = reader == "c"
 
@@ -757,7 +759,7 @@ def _chunks(
         )
         try:
             with chunks:
-                yield from _checked(chunks, path, mapping)
+                yield from _checked(chunks, path, mapping, report)
         except pd.errors.ParserError as exc:
             if strict:
                 raise _RetryError from exc
@@ -834,15 +836,19 @@ def _frame(table: pa.Table, start: int) -> pd.DataFrame:
 
 
 def _checked(
-    chunks: Iterable[pd.DataFrame], path: Path, mapping: Mapping[str, str] | None
+    chunks: Iterable[pd.DataFrame],
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    report: ImportReport,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
-    """Chunks with the column mapping, checked once on the header."""
+    """Chunks with the column mapping, checked once on the header (guessed names noted)."""
     found: dict[str, str] | None = None
     for chunk in chunks:
         if found is None:
             found = find_columns(chunk.columns, _SYNONYMS)
             if mapping:
                 found.update({k: v for k, v in mapping.items() if v in chunk.columns})
+            note_guessed(found, report, given=mapping or {})
             require_columns(found, ["date"], file=path.name, columns=chunk.columns, kind="contacts")
             has_location = {"longitude", "latitude"} <= found.keys() or {"x", "y"} <= found.keys()
             if not has_location and "adresse" not in found:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import io
 import json
 import re
 import uuid
@@ -197,6 +198,7 @@ def read_teams(
     problem is listed at once (:class:`~territory.ValidationError`). Returns the
     :data:`TEAM_COLUMNS` table.
     """
+    from territory.io._quotes import refuse_unclosed_quotes
     from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
     from territory.io._validate import find_columns, header_test, note_guessed
 
@@ -213,7 +215,10 @@ def read_teams(
             table = read_sheet(path, pick)
             table = table.mask(table.apply(lambda column: column.str.strip() == ""))
         else:
-            table = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+            text = path.read_text(encoding="utf-8-sig")
+            sep = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
+            refuse_unclosed_quotes(text, sep, name=path.name)
+            table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path.name} illisible : {plain_reason(exc)}") from exc
     found = find_columns(map(str, table.columns), TEAM_SYNONYMS)
