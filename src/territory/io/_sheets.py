@@ -122,7 +122,7 @@ def pick_sheet(
     raise SheetChoiceError(
         f"{path.name} : classeur de {len(names)} feuilles ({listed}) et {why} : choisissez "
         "la feuille à importer (--feuille NOM en ligne de commande, « Feuille à importer » "
-        "sur la page Données)",
+        "dans l'application)",
         names,
     )
 
