@@ -501,3 +501,34 @@ def test_plan_restore_errors_are_one_line_with_exit_code_2(
     assert main(["plan", "restore", *week, *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("territory : erreur : ") and message in err and err.count("\n") == 1
+
+
+def test_import_feuille_picks_the_sheet_of_a_workbook(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """#19: ``--feuille NOM``; without it, several candidate sheets are one French line."""
+    import shutil
+
+    from samples import xlsx
+
+    from territory.store import Workspace
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    communes = Workspace.open(path).read_layer("communes").to_crs(4326)
+    point = communes.geometry.iloc[0].representative_point()
+    rows = [["Nom du lieu", "Type", "Longitude", "Latitude"]]
+    rows.append(["Marché du jeudi", "marché", f"{point.x:.6f}", f"{point.y:.6f}"])
+    book = tmp_path / "lieux.xlsx"
+    book.write_bytes(xlsx({"Brouillon": rows, "Lieux": rows, "Notes": [["à voir"]]}))
+    args = ["import", "places", str(book), "--workspace", str(path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "« Brouillon », « Lieux », « Notes »" in err
+    assert main([*args, "--feuille", "Lieux", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["accepted"] == 1
+    assert "feuille « Lieux » lue ; feuilles ignorées : « Brouillon », « Notes »" in report["notes"]
+    assert main([*args[:2], str(tmp_path / "x.csv"), *args[3:], "--feuille", "A"]) == 2
+    assert "n'est pas un classeur" in capsys.readouterr().err

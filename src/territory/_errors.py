@@ -10,6 +10,7 @@ import json
 import sqlite3
 import zipfile
 import zlib
+from collections.abc import Sequence
 
 
 class TerritoryError(Exception):
@@ -22,6 +23,17 @@ class WorkspaceError(TerritoryError):
 
 class InputFileError(TerritoryError):
     """A file given by the user cannot be read as the expected kind."""
+
+
+class SheetChoiceError(InputFileError):
+    """A workbook with several sheets, none of which can be chosen for the user.
+
+    ``sheets`` lists its non-empty sheets, in the workbook's order: the user picks one.
+    """
+
+    def __init__(self, message: str, sheets: Sequence[str]) -> None:
+        super().__init__(message)
+        self.sheets = tuple(sheets)
 
 
 class ValidationError(TerritoryError, ValueError):

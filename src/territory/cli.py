@@ -137,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
         "alors la machine (réponses jamais gardées en cache). Sans cette option, elles sont "
         "géocodées sur place ou restent « à géocoder »",
     )
+    imp.add_argument(
+        "--feuille",
+        dest="sheet",
+        metavar="NOM",
+        help="classeur (.xlsx, .ods) : la feuille à importer (contacts, partenaires, lieux, "
+        "table des communes, grille de densité) ; sans elle, un classeur de plusieurs "
+        "feuilles qui ressemblent au tableau attendu est refusé avec leurs noms",
+    )
     imp.add_argument("--json", action="store_true", help="rapport en JSON")
     _author_arg(imp)
     imp.set_defaults(func=_import)
@@ -311,7 +319,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _workspace_arg(plan)
     plan.add_argument("--week", required=True, metavar="AAAA-Wnn", help="semaine ISO, ex. 2026-W49")
-    plan.add_argument("--teams", type=Path, metavar="FICHIER", help="équipes (CSV ou JSON)")
+    plan.add_argument(
+        "--teams", type=Path, metavar="FICHIER", help="équipes (CSV, XLSX, ODS ou JSON)"
+    )
+    plan.add_argument(
+        "--feuille", dest="sheet", metavar="NOM", help="--teams : la feuille du classeur"
+    )
     plan.add_argument(
         "--time-limit", type=float, default=5.0, metavar="S", help="durée de recherche"
     )
@@ -445,6 +458,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             add=args.add or i > 0,  # several communes files: one territory
             replace=args.replace and i == 0,  # several partner files: the first replaces
             author=args.auteur,
+            sheet=args.sheet,
         )
         for i, f in enumerate(args.files)
     ]
@@ -734,10 +748,13 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.io.report import ImportReport
     from territory.rounds import outputs, sheets
     from territory.rounds import week as plans
     from territory.store import Workspace
 
+    if args.sheet is not None and args.teams is None:
+        raise ValidationError("--feuille ne concerne que le classeur des équipes (--teams)")
     ws = Workspace.open(args.workspace)
     if args.action == "restore":
         if args.version is None:
@@ -772,7 +789,10 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         print("\n".join(f"écrit : {path}" for path in written))
         return EXIT_OK
     if args.teams is not None:
-        plans.save_teams(ws, plans.read_teams(args.teams))
+        read = ImportReport(kind="teams", source=args.teams.name)
+        plans.save_teams(ws, plans.read_teams(args.teams, sheet=args.sheet, report=read))
+        for note in read.notes:
+            print(f"équipes : {note}", file=sys.stderr)
     plan, places = plans.plan_week(ws, args.week, settings=settings, time_limit=args.time_limit)
     saved = plans.save_plan(
         ws, args.week, plan, places, change="optimisation (CLI)", author=args.auteur

@@ -36,6 +36,7 @@ from territory._errors import NetworkError, TerritoryError, ValidationError, Wor
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
+from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
 from territory.privacy import raw
@@ -49,6 +50,7 @@ __all__ = [
     "COMMUNE_TABLE",
     "KINDS",
     "PARTNER_REACH_M",
+    "SHEET_KINDS",
     "WRITES",
     "import_file",
     "save_stop_hours",
@@ -98,6 +100,7 @@ def import_file(
     add: bool = False,
     replace: bool = False,
     author: str | None = None,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
@@ -113,6 +116,11 @@ def import_file(
     a partner of the file with a stored partner's id, or name and address, updates it
     (« mis à jour »), the others are added, and stored partners absent from the file are
     kept; with ``replace``, the file's partners replace them all.
+
+    ``sheet`` names the sheet to read in a workbook (contacts, partners, places, commune
+    table, density grid); without it, a workbook with several candidate sheets is
+    refused with their names (:class:`territory.io._sheets.SheetChoiceError`). The
+    report names the sheet read.
 
     The import is recorded as a batch (:mod:`territory.batches`) by ``author`` (default:
     the OS user), with the file's base name and the report's counts; the report's
@@ -132,6 +140,11 @@ def import_file(
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
+    if sheet is not None and (kind not in SHEET_KINDS or not is_spreadsheet(Path(path))):
+        raise ValidationError(
+            f"feuille « {sheet} » demandée, mais {Path(path).name} n'est pas un classeur "
+            f"(.xlsx, .ods) d'un type qui en a ({', '.join(SHEET_KINDS)})"
+        )
     tables, properties = WRITES.get(kind, ((), ()))
     batch = batches.begin(
         ws, kind, file=Path(path).name, author=author, tables=tables, properties=properties
@@ -151,6 +164,7 @@ def import_file(
             add=add,
             replace=replace,
             lot=batch.id,
+            sheet=sheet,
         )
         if report.accepted == 0 and report.pending == 0 and kind in _REPLACING:
             raise ValidationError(_nothing_accepted(report, Path(path).name, kind))
@@ -167,6 +181,8 @@ def import_file(
     return report
 
 
+SHEET_KINDS = ("communes-table", "density", "partners", "contacts", "places")
+"""Import kinds read from workbooks too (their ``sheet`` can be chosen)."""
 _REPLACING = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban")
 """Layer kinds whose import writes its tables: one that accepts (or keeps pending) nothing
 is refused whole, its tables put back."""
@@ -247,8 +263,16 @@ def _communes(
     return report
 
 
-def _density(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object) -> ImportReport:
-    classes, report = boundaries.read_density_classes(path)
+def _density(
+    ws: Workspace,
+    path: Path,
+    *,
+    vintage: str,
+    licence: str,
+    sheet: str | None = None,
+    **_: object,
+) -> ImportReport:
+    classes, report = boundaries.read_density_classes(path, sheet=sheet)
     ws.write_table("density_classes", classes, source=path.name, vintage=vintage, licence=licence)
     if ws.has("communes"):
         communes = boundaries.with_density(ws.read_layer("communes"), classes, report)
@@ -317,10 +341,11 @@ def _partners(
     licence: str,
     geocode: bool = False,
     replace: bool = False,
+    sheet: str | None = None,
     **_: object,
 ) -> ImportReport:
     """Partners of the file added to those stored (or replacing them with ``replace``)."""
-    layer, report = partners.read_partners(path)
+    layer, report = partners.read_partners(path, sheet=sheet)
     stored = _commune_table(ws)
     if stored is not None:
         layer = _translate_partners(layer, cog.translation_table(stored[0]), report)[0]
@@ -609,6 +634,7 @@ def _contacts(
     geocode_online: bool = False,
     today: date | None = None,
     lot: int | None = None,
+    sheet: str | None = None,
     **_: object,
 ) -> ImportReport:
     """Read, anonymise and append the contacts of batch ``lot``, in one transaction.
@@ -642,12 +668,14 @@ def _contacts(
         fresh = _FreshContacts(table, raw.stored_fingerprints(ws), k=settings.k, legacy=legacy)
         dates = (raw.retention_cutoff(day, settings.retention_months), day)
         result = contacts.read_contacts(
-            path, communes=communes, secret=secret, mapping=mapping, sink=fresh, dates=dates
-        )
+            path, communes=communes, secret=secret, mapping=mapping, sink=fresh, dates=dates,
+            sheet=sheet,
+        )  # fmt: skip
         if geocode and len(result.pending):
             result = _geocode_contacts(
                 result, path, mapping=mapping, communes=communes, secret=secret,
                 sink=fresh, settings=settings, dates=dates, ws=ws, online=geocode_online,
+                sheet=sheet,
             )  # fmt: skip
         table.vintage = fresh.period() if fresh.people else before  # nothing new: kept
     # Refused and pending rows are person-level: written beside the team's own file
@@ -715,7 +743,9 @@ def _ban(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object) 
     return report
 
 
-def _places(ws: Workspace, path: Path, *, crs: str | None, **_: object) -> ImportReport:
+def _places(
+    ws: Workspace, path: Path, *, crs: str | None, sheet: str | None = None, **_: object
+) -> ImportReport:
     """Candidate places of the rounds (parc, gare, marché…), added to those stored."""
     from territory.rounds import week as plans
 
@@ -723,7 +753,8 @@ def _places(ws: Workspace, path: Path, *, crs: str | None, **_: object) -> Impor
         raise WorkspaceError(
             "importez d'abord les communes : chaque lieu est rattaché à sa commune"
         )
-    places, report = plans.read_places(path, communes=ws.read_layer("communes"), crs=crs)
+    communes = ws.read_layer("communes")
+    places, report = plans.read_places(path, communes=communes, crs=crs, sheet=sheet)
     if len(places):
         total = plans.add_places(ws, places, source=path.name)
         report.note(f"{len(places)} lieu(x) ajouté(s) : {total} lieu(x) candidat(s) en tout")
@@ -742,6 +773,7 @@ def _geocode_contacts(
     dates: tuple[date, date],
     ws: Workspace,
     online: bool = False,
+    sheet: str | None = None,
 ) -> contacts.ContactsRead:
     """Geocode the rows « à géocoder », then anonymise them like the others.
 
@@ -757,7 +789,7 @@ def _geocode_contacts(
     locally, online, or left pending (never which addresses).
     """
     report, pending = result.report, result.pending
-    columns = contacts.preview_contacts(path).found | dict(mapping or {})
+    columns = contacts.preview_contacts(path, sheet=sheet).found | dict(mapping or {})
     address = columns.get("adresse")
     if address is None or address not in pending:
         return result
@@ -882,9 +914,15 @@ class _FreshContacts:
 
 
 def _communes_table(
-    ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
+    ws: Workspace,
+    path: Path,
+    *,
+    vintage: str,
+    licence: str,
+    sheet: str | None = None,
+    **_: object,
 ) -> ImportReport:
-    table, report = cog.read_commune_table(path)
+    table, report = cog.read_commune_table(path, sheet=sheet)
     if not vintage:
         guessed = cog.guess_vintage(path.name)
         vintage = guessed or cog.UNKNOWN_VINTAGE

@@ -620,6 +620,8 @@ def test_spreadsheet_export_gives_the_rows_of_its_csv(
     path.write_bytes(xlsx({"Contacts": table}))
     sheet = read_contacts(path, communes=communes, secret=SECRET)
     text = read_contacts(write(tmp_path / "c.csv", ROWS), communes=communes, secret=SECRET)
+    assert sheet.report.notes[0] == "feuille « Contacts » lue"  # the report names the sheet
+    sheet.report.notes.pop(0)
     assert sheet.report.to_dict() | {"source": ""} == text.report.to_dict() | {"source": ""}
     pd.testing.assert_frame_equal(sheet.rows, text.rows)
 

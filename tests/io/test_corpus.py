@@ -7,6 +7,8 @@ into a private copy of a workspace. For each one:
    :class:`territory.TerritoryError`, never another exception (and the CLI, for a
    subset, exits 0, 1 or 2 with one French line and no traceback);
 2. no silent loss: ``read == accepted + refused + pending`` and one reason per refusal;
+   for the files where each line is one row (``lines_are_rows``: unclosed quotes), ``read``
+   is the number of lines;
 3. a failed import leaves the workspace's layers, their metadata, its properties (but
    the version counter and write stamps) and its batch log exactly as they were:
    compared, table by table, with a snapshot taken before.
@@ -162,13 +164,19 @@ class Case:
     build: Build
     workspace: str = "demo"  # "demo" (a copy), "calvados" (real communes), "empty"
     cli: bool = False  # also imported through the command line
+    lines_are_rows: bool = False  # every non-blank line after the header is one row to read
 
 
 CORPUS: list[Case] = []
 
 
 def case(
-    kind: str, filename: str, *, workspace: str = "demo", cli: bool = False
+    kind: str,
+    filename: str,
+    *,
+    workspace: str = "demo",
+    cli: bool = False,
+    lines_are_rows: bool = False,
 ) -> Callable[[Callable[[Sources], bytes | str]], None]:
     """Register the function returning the file's bytes (str: UTF-8) as a corpus case."""
 
@@ -180,7 +188,7 @@ def case(
             return path
 
         name = f"{kind}:{content.__name__.removeprefix('_')}"
-        CORPUS.append(Case(name, kind, build, workspace, cli))
+        CORPUS.append(Case(name, kind, build, workspace, cli, lines_are_rows))
 
     return register
 
@@ -581,6 +589,14 @@ def _excel_french_headers(src: Sources) -> bytes:
     return csv_text(rows, ";", "\r\n").encode("cp1252", errors="replace")
 
 
+@case("partners", "partenaires.csv", cli=True, lines_are_rows=True)
+def _unclosed_quote(src: Sources) -> str:
+    lines = src.text("partenaires.csv").splitlines()
+    lines[2] = '"' + lines[2]
+    lines[-2] = lines[-2] + ';"dernier"'
+    return "\n".join(lines) + "\n"
+
+
 @case("partners", "partenaires.csv")
 def _png_renamed(src: Sources) -> bytes:
     return png()
@@ -847,6 +863,22 @@ def _bad_values(src: Sources) -> str:
         elif j == 4:
             row[1], row[2] = row[2], row[1]
     return csv_text(rows)
+
+
+@case("contacts", "contacts.csv", cli=True, lines_are_rows=True)
+def _unclosed_quote(src: Sources) -> str:
+    """A cell opened with a quote never closed, and a well-quoted cell further down."""
+    lines = csv_text(contact_rows(src, 200)).splitlines()
+    lines[7] = lines[7].replace(";", ';"Centre social ', 1)
+    lines[150] = lines[150] + ';"vu au ""city stade"""'
+    return "\n".join(lines) + "\n"
+
+
+@case("contacts", "contacts.csv", lines_are_rows=True)
+def _unclosed_quote_at_end(src: Sources) -> bytes:
+    lines = csv_text(contact_rows(src, 50)).splitlines()
+    lines[-1] = lines[-1] + ';"à revoir'
+    return ("\r\n".join(lines) + "\r\n").encode("utf-16")
 
 
 @case("contacts", "contacts.csv")
@@ -1163,6 +1195,12 @@ def test_file_is_reported_or_refused_cleanly(
         RESULTS[c.name] = "traceback"
         raise AssertionError(f"traceback: {type(exc).__name__}: {exc}") from exc
     RESULTS[c.name] = "accepted" if report.accepted else "nothing accepted"
+    if c.lines_are_rows:  # a row swallowed by another would be lost without a word
+        from territory.io._validate import decode_text
+
+        lines = [ln for ln in decode_text(path.read_bytes()).splitlines()[1:] if ln.strip()]
+        assert report.read == len(lines), f"{len(lines)} rows in the file, {report.read} read"
+        assert any("guillemet non fermé" in r.reason for r in report.refusals)
     if not report.accepted:  # a file that brings nothing must not wipe what is stored
         after = snapshot(ws_path)
         wiped = [k for k in before if k.startswith("layer ") and before[k][:2] != after[k][:2]]

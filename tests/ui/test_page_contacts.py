@@ -97,3 +97,32 @@ def test_an_unreadable_upload_is_a_french_error(demo_workspace: Path) -> None:
     at.run()
     assert not at.exception
     assert "Fichier illisible" in at.error[0].value and "vide" in at.error[0].value
+
+
+def test_a_workbook_of_several_sheets_asks_which_one(
+    demo_workspace: Path, tmp_path: Path, team_file: bytes
+) -> None:
+    """#19: no sheet has a known date column: the page asks; the chosen sheet is imported."""
+    from samples import xlsx
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    before = Workspace.open(path).layers()["contacts"].count
+    rows = [line.split(";") for line in team_file.decode("cp1252").splitlines()]
+    book = xlsx({"Notes": [["relu le 3 mars"]], "Mars": rows})
+    at = contacts_page(path)
+    at.file_uploader(key=Keys.W_CONTACTS_FILE).set_value(("export.xlsx", book, "application"))
+    at.run()
+    assert not at.exception, at.exception
+    assert any("« Notes », « Mars »" in w.value for w in at.warning)
+    assert at.selectbox(key=Keys.W_CONTACTS_SHEET).options == ["Notes", "Mars"]
+    at.selectbox(key=Keys.W_CONTACTS_SHEET).set_value("Mars").run()
+    assert list(at.dataframe[0].value.columns) == ["Quand", "X", "Y", "Statut", "Identifiant"]
+    at.selectbox(key=f"{Keys.W_CONTACTS_FIELD}_date").set_value("Quand")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Lues"] == "31" and metrics["Acceptées"] == "30"
+    assert Workspace.open(path).layers()["contacts"].count == before + 30
+    notes = " ".join(m.value for m in at.markdown)
+    assert "feuille « Mars » lue ; feuille ignorée : « Notes »" in notes

@@ -349,3 +349,33 @@ def test_a_second_partner_file_adds_unless_replace_is_ticked(demo_copy: Path) ->
     assert Workspace.open(demo_copy).layers()["partners"].count == before + 1
     upload(replace=True)
     assert Workspace.open(demo_copy).layers()["partners"].count == 1
+
+
+def test_a_workbook_of_several_sheets_asks_which_one_to_import(demo_copy: Path) -> None:
+    """#19: two partner sheets: the page names them, the chosen one is imported."""
+    from samples import xlsx
+
+    before = Workspace.open(demo_copy).layers()["partners"].count
+    header = ["Nom de la structure", "Catégorie", "Longitude", "Latitude"]
+    book = xlsx(
+        {
+            "2025": [header, ["Ancien point jeunes", "PIJ", "2,75", "46,45"]],
+            "2026": [header, ["PIJ test", "PIJ", "2,75", "46,45"], ["MJC", "", "2,76", "46,44"]],
+        }
+    )
+    at = open_page(demo_copy)
+    at.file_uploader(key=Keys.W_IMPORT_FILE).set_value(("partenaires.xlsx", book, "application"))
+    at.selectbox(key=Keys.W_IMPORT_KIND).set_value("partners")
+    at = click(at, "Importer")
+    assert not at.exception, at.exception
+    assert any("« 2025 », « 2026 »" in w.value for w in at.warning)
+    assert Workspace.open(demo_copy).layers()["partners"].count == before
+    at.selectbox(key=Keys.W_IMPORT_SHEET).set_value("2026")
+    at = click(at, "Importer cette feuille")
+    assert not at.exception, at.exception
+    assert Workspace.open(demo_copy).layers()["partners"].count == before + 2
+    notes = " ".join(m.value for m in at.markdown)
+    assert "feuille « 2026 » lue ; feuille ignorée : « 2025 »" in notes
+    assert "colonne « Nom de la structure » lue comme « nom »" in notes
+    at = at.run()  # the choice is gone once imported
+    assert all(s.key != Keys.W_IMPORT_SHEET for s in at.selectbox)

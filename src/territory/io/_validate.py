@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +19,8 @@ from pyproj.exceptions import ProjError
 
 from territory._errors import CRSError, InputFileError
 from territory.crs import METRIC_CRS
+from territory.io._quotes import refuse_unclosed_quotes
+from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
 from territory.io.report import ImportReport
 
 # Plausible extents (x/y order) of metropolitan and overseas France, per CRS kind.
@@ -124,6 +126,26 @@ def find_columns(columns: Iterable[str], synonyms: Mapping[str, Iterable[str]]) 
     return found
 
 
+def note_guessed(
+    found: Mapping[str, str], report: ImportReport, *, given: Iterable[str] = ()
+) -> None:
+    """Note each column read under another name than the canonical one (a guess).
+
+    ``given`` lists the canonical names the user mapped explicitly (not guesses).
+
+    Examples
+    --------
+    >>> r = ImportReport(kind="partners", source="p.csv")
+    >>> note_guessed({"nom": "Nom de la structure", "adresse": "Adresse"}, r)
+    >>> r.notes
+    ['colonne « Nom de la structure » lue comme « nom »']
+    """
+    explicit = set(given)
+    for canonical, column in found.items():
+        if canonical not in explicit and normalise_name(column) != normalise_name(canonical):
+            report.note(f"colonne « {column} » lue comme « {canonical} »")
+
+
 def require_columns(
     found: Mapping[str, str],
     required: Iterable[str],
@@ -145,6 +167,12 @@ def normalise_name(text: str) -> str:
     """Lower-case ASCII without accents, spaces, hyphens or underscores (for matching)."""
     ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return "".join(ch for ch in ascii_text.lower() if ch.isalnum())
+
+
+def header_test(names: Iterable[str]) -> Callable[[Sequence[object]], bool]:
+    """A row test: whether one of its cells reads as one of ``names`` (accents, case ignored)."""
+    wanted = {normalise_name(n) for n in names}
+    return lambda cells: any(normalise_name(str(c).strip().strip('"')) in wanted for c in cells)
 
 
 def fix_geometries(gdf: gpd.GeoDataFrame, report: ImportReport) -> gpd.GeoDataFrame:
@@ -195,37 +223,46 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def read_tabular(path: Path, *, markers: Iterable[str]) -> pd.DataFrame:
+def read_tabular(
+    path: Path,
+    *,
+    markers: Iterable[str],
+    sheet: str | None = None,
+    first_match: bool = True,
+    report: ImportReport | None = None,
+) -> pd.DataFrame:
     """A CSV / XLSX / ODS table as text cells under its header row, wherever that row is.
 
-    The header is the first row, among the first 30 of any sheet, holding one of
+    The header is the first row, among the first 30 of the sheet, holding one of
     ``markers`` (compared with :func:`normalise_name`), else the first row: official
     files often start with titles, and INSEE workbooks open on a documentation sheet.
     The index is the 0-based line in the file, so reports can name the line.
+
+    The sheet of a workbook is ``sheet``, else picked by
+    :func:`territory.io._sheets.pick_sheet` (``first_match``: the first sheet with a
+    header, for official workbooks; else a team's workbook with several candidate
+    sheets is refused, naming them); ``report`` gets a note naming the sheet read.
     """
-    wanted = {normalise_name(m) for m in markers}
-
-    def is_header(cells: Iterable[object]) -> bool:
-        return any(normalise_name(str(c).strip().strip('"')) in wanted for c in cells)
-
+    is_header = header_test(markers)
     if not path.is_file():
         raise InputFileError(f"fichier introuvable : {path}")
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
-            sheets = pd.read_excel(path, header=None, dtype=str, engine="calamine", sheet_name=None)
-            grids = [g.fillna("").astype(str) for g in sheets.values()]
-            grid = next(
-                (g for g in grids if any(is_header(r) for r in g.head(30).values)), grids[0]
-            )
+        if is_spreadsheet(path):
+            pick = pick_sheet(path, sheet, is_header=is_header, first_match=first_match)
+            if report is not None:
+                report.note(pick.note())
+            grid = read_sheet(path, pick, header=False).fillna("").astype(str)
         else:
             lines = decode_text(path.read_bytes()).splitlines()
             start = next(
                 (i for i, ln in enumerate(lines[:30]) if is_header(re.split(r"[;,\t]", ln))), 0
             )
             header = lines[start] if lines else ""
-            grid = pd.read_csv(io.StringIO("\n".join(lines[start:])), sep=max((";", ",", "\t"),
-                               key=header.count), header=None, dtype=str, keep_default_na=False,
-                               skip_blank_lines=False)  # fmt: skip
+            sep = max((";", ",", "\t"), key=header.count)
+            text = "\n".join(lines[start:])
+            refuse_unclosed_quotes(text, sep, name=path.name, offset=start)
+            grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str,
+                               keep_default_na=False, skip_blank_lines=False)  # fmt: skip
             grid.index = grid.index + start
     except (*SPREADSHEET_ERRORS, IndexError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path.name} illisible : {str(exc).splitlines()[0]}") from exc

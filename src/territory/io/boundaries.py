@@ -94,15 +94,18 @@ def read_communes(path: Path, *, crs: str | None = None) -> tuple[gpd.GeoDataFra
     return out.reset_index(drop=True), report.check()
 
 
-def read_density_classes(path: Path) -> tuple[pd.DataFrame, ImportReport]:
+def read_density_classes(
+    path: Path, *, sheet: str | None = None
+) -> tuple[pd.DataFrame, ImportReport]:
     """Read the INSEE "grille communale de densité" (CSV or XLSX, header row anywhere).
 
     Returns one row per commune: ``code``, ``densite`` (the file's level), and
-    ``densite_libelle`` (the file's own label for that level).
+    ``densite_libelle`` (the file's own label for that level). ``sheet``: the workbook's
+    sheet to read (default: the first with a ``CODGEO`` column; the report names it).
     """
     path = Path(path)
     report = ImportReport(kind="density", source=path.name)
-    raw = read_tabular(path, markers=["CODGEO"])
+    raw = read_tabular(path, markers=["CODGEO"], sheet=sheet, report=report)
     found = find_columns(
         # the 7-level grid when the file has both (INSEE 2025 ships DENS = 3 levels, DENS7)
         raw.columns,

@@ -371,21 +371,25 @@ def _listing(items: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------- reading
-def read_commune_table(path: str | Path) -> tuple[pd.DataFrame, ImportReport]:
+def read_commune_table(
+    path: str | Path, *, sheet: str | None = None
+) -> tuple[pd.DataFrame, ImportReport]:
     """Read a commune attribute table (CSV or spreadsheet, French conventions).
 
     CSV separated by ``;``, ``,`` or tabs, in UTF-8 (with or without BOM) or
     Windows-1252, with the header row anywhere in the first 30 lines; XLSX/XLS/ODS
-    (first sheet). Numbers may carry spaces as thousands separators and a decimal
-    comma. Codes that lost their leading zero are repaired. With ``TYPECOM`` and
-    ``COMPARENT`` (INSEE COG file), delegated and associated communes (``COMD``,
-    ``COMA``) become former codes of their parent and municipal districts (``ARM``)
-    are refused.
+    (``sheet``, else the first sheet with a recognised header; the report names it).
+    Numbers may carry spaces as thousands separators and a decimal comma. Codes that
+    lost their leading zero are repaired. With ``TYPECOM`` and ``COMPARENT`` (INSEE COG
+    file), delegated and associated communes (``COMD``, ``COMA``) become former codes of
+    their parent and municipal districts (``ARM``) are refused.
 
     Parameters
     ----------
     path
         The table file.
+    sheet
+        The workbook's sheet to read (None: see above).
 
     Returns
     -------
@@ -402,7 +406,7 @@ def read_commune_table(path: str | Path) -> tuple[pd.DataFrame, ImportReport]:
     """
     path = Path(path)
     report = ImportReport(kind=KIND, source=path.name)
-    raw = read_tabular(path, markers=_HEADER_MARKERS)
+    raw = read_tabular(path, markers=_HEADER_MARKERS, sheet=sheet, report=report)
     found = find_columns(raw.columns, _SYNONYMS)
     require_columns(found, ["code", "nom"], file=path.name, columns=raw.columns, kind=_EXPECTED)
     if not any(k in found for k in ("population", "epci", "anciens_codes", "typecom")):

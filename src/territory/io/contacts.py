@@ -26,6 +26,7 @@ import codecs
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -46,10 +47,14 @@ from territory._errors import InputFileError
 from territory.crs import GRID_CRS
 from territory.grid import cell_ids
 from territory.io._dates import day_text, parse_dates
+from territory.io._quotes import QuoteScan, unquoted_copy
+from territory.io._sheets import SheetPick, is_spreadsheet, pick_sheet, read_sheet
 from territory.io._validate import (
     SPREADSHEET_ERRORS,
     find_columns,
+    header_test,
     normalise_name,
+    note_guessed,
     require_columns,
 )
 from territory.io.report import ImportReport
@@ -285,6 +290,7 @@ def read_contacts(
     chunksize: int = 100_000,
     sink: RowSink | None = None,
     dates: tuple[date, date] | None = None,
+    sheet: str | None = None,
 ) -> ContactsRead:
     """Read a CSV or XLSX contact export and return only anonymised rows.
 
@@ -315,6 +321,9 @@ def read_contacts(
         The first and last day a contact may be dated (both kept): a row dated after the
         last (in the future) or before the first (beyond the retention period: it would
         be purged at once) is refused with its reason. None: any readable date.
+    sheet
+        The sheet of a workbook to read; None: the only one, or the only one with a date
+        column (:func:`territory.io._sheets.pick_sheet`; the report names it).
 
     Notes
     -----
@@ -352,8 +361,9 @@ def read_contacts(
         counter = occurrences.copy()  # read again: numbered again from the same start
         try:
             accepted, waiting, refused = _read_all(
-                path, mapping, chunksize, context, report, emit, reader=reader, seen=counter
-            )
+                path, mapping, chunksize, context, report, emit,
+                reader=reader, seen=counter, sheet=sheet,
+            )  # fmt: skip
             break
         except _FieldCountError:
             skip.add("c")  # it pads short lines silently: the tolerant parser reports them
@@ -417,7 +427,7 @@ class ContactsPreview:
     found: dict[str, str]
 
 
-def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
+def preview_contacts(path: Path, *, rows: int = 5, sheet: str | None = None) -> ContactsPreview:
     """The first ``rows`` rows of a contact export (read as text) and its recognised columns.
 
     Raises :class:`~territory.InputFileError` (French) for a missing, empty or
@@ -427,10 +437,8 @@ def preview_contacts(path: Path, *, rows: int = 5) -> ContactsPreview:
     if not path.exists():
         raise InputFileError(f"fichier introuvable : {path}")
     try:
-        if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-            table = pd.read_excel(
-                path, dtype=str, keep_default_na=False, engine="calamine", nrows=rows
-            )
+        if is_spreadsheet(path):
+            table = read_sheet(path, _pick(path, sheet)).head(rows)
         else:
             encoding, sep = _sniff(path)
             table = pd.read_csv(
@@ -630,6 +638,7 @@ def _read_all(
     *,
     reader: str,
     seen: Occurrences,
+    sheet: str | None = None,
 ) -> tuple[int, list[pd.DataFrame], list[pd.DataFrame]]:
     """Hand the anonymised rows to ``emit``; accepted count, pending and refused rows.
 
@@ -641,8 +650,13 @@ def _read_all(
     bad_lines: list[tuple[str, int]] = []  # (raw text, number of fields) of long lines
     accepted = 0
     first_row = 2  # line 1 is the header
-    for chunk, found in _chunks(path, mapping, chunksize, report, bad_lines, reader=reader):
+    quotes = QuoteScan("")  # its rows with an unclosed quote, filled by _chunks
+    chunks = _chunks(
+        path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet, quotes=quotes
+    )
+    for chunk, found in chunks:
         chunk, shape = _shape_reasons(chunk, bad_lines)
+        shape = quotes.mark(shape, first_row - 2, len(chunk))
         rows, pending, reasons = _anonymise_chunk(
             chunk, found, context, report, first_row, seen, shape=shape
         )
@@ -699,53 +713,59 @@ def _chunks(
     bad_lines: list[tuple[str, int]],
     *,
     reader: str,
+    sheet: str | None = None,
+    quotes: QuoteScan | None = None,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
     if not path.exists():
         raise InputFileError(f"fichier introuvable : {path}")
-    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-        try:
-            table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
-        except SPREADSHEET_ERRORS as exc:
-            raise InputFileError(f"{path.name} illisible : {exc}") from exc
-        yield from _checked([table], path, mapping)
+    if is_spreadsheet(path):
+        pick = _pick(path, sheet)
+        report.note(pick.note())
+        yield from _checked([read_sheet(path, pick)], path, mapping, report)
         return
     encoding, sep = _sniff(path)
-    if reader == "arrow":
-        yield from _checked(_arrow_chunks(path, encoding, sep, chunksize), path, mapping)
-        return
-    strict = reader == "c"
+    with tempfile.TemporaryDirectory(prefix="territory-quotes-") as folder:
+        # a row with an unclosed quote is cut out of the rows it swallowed (_quotes)
+        path, encoding, scan = unquoted_copy(path, encoding, sep, Path(folder))
+        if quotes is not None:
+            quotes.lines.update(scan.lines)
+        if reader == "arrow":
+            arrow = _arrow_chunks(path, encoding, sep, chunksize)
+            yield from _checked(arrow, path, mapping, report)
+            return
+        strict = reader == "c"
 
-    width = len(_header(path, encoding, sep) or [])
+        width = len(_header(path, encoding, sep) or [])
 
-    def ragged(fields: list[str]) -> list[str]:
-        # Keeps the line's place (and the line numbers of the rows after it): a row that
-        # _shape_reasons refuses with its own reason.
-        bad_lines.append((sep.join(fields), len(fields)))
-        return [_LONG_LINE, *[""] * (width - 1)]
+        def ragged(fields: list[str]) -> list[str]:
+            # Keeps the line's place (and the line numbers of the rows after it): a row that
+            # _shape_reasons refuses with its own reason.
+            bad_lines.append((sep.join(fields), len(fields)))
+            return [_LONG_LINE, *[""] * (width - 1)]
 
-    options = (
-        {"on_bad_lines": "error", "engine": "c"}
-        if strict
-        else {"on_bad_lines": ragged, "engine": "python"}
-    )
-    chunks: Any = pd.read_csv(
-        path,
-        sep=sep,
-        encoding=encoding,
-        dtype=str,
-        keep_default_na=False,
-        chunksize=chunksize,
-        **options,
-    )
-    try:
-        with chunks:
-            yield from _checked(chunks, path, mapping)
-    except pd.errors.ParserError as exc:
-        if strict:
-            raise _RetryError from exc
-        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+        options = (
+            {"on_bad_lines": "error", "engine": "c"}
+            if strict
+            else {"on_bad_lines": ragged, "engine": "python"}
+        )
+        chunks: Any = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            dtype=str,
+            keep_default_na=False,
+            chunksize=chunksize,
+            **options,
+        )
+        try:
+            with chunks:
+                yield from _checked(chunks, path, mapping, report)
+        except pd.errors.ParserError as exc:
+            if strict:
+                raise _RetryError from exc
+            raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InputFileError(f"{path.name} : fichier CSV illisible ({exc})") from exc
 
 
 def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -792,6 +812,11 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
         raise _RetryError from exc
 
 
+def _pick(path: Path, sheet: str | None) -> SheetPick:
+    """The workbook's sheet of contacts: the chosen one, else the one with a date column."""
+    return pick_sheet(path, sheet, is_header=header_test(["date", *_SYNONYMS["date"]]))
+
+
 def _header(path: Path, encoding: str, sep: str) -> list[str] | None:
     """Column names of the CSV's first line (None when it cannot be read here)."""
     with path.open(encoding=encoding, errors="strict", newline="") as fh:
@@ -811,15 +836,19 @@ def _frame(table: pa.Table, start: int) -> pd.DataFrame:
 
 
 def _checked(
-    chunks: Iterable[pd.DataFrame], path: Path, mapping: Mapping[str, str] | None
+    chunks: Iterable[pd.DataFrame],
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    report: ImportReport,
 ) -> Iterator[tuple[pd.DataFrame, dict[str, str]]]:
-    """Chunks with the column mapping, checked once on the header."""
+    """Chunks with the column mapping, checked once on the header (guessed names noted)."""
     found: dict[str, str] | None = None
     for chunk in chunks:
         if found is None:
             found = find_columns(chunk.columns, _SYNONYMS)
             if mapping:
                 found.update({k: v for k, v in mapping.items() if v in chunk.columns})
+            note_guessed(found, report, given=mapping or {})
             require_columns(found, ["date"], file=path.name, columns=chunk.columns, kind="contacts")
             has_location = {"longitude", "latitude"} <= found.keys() or {"x", "y"} <= found.keys()
             if not has_location and "adresse" not in found:

@@ -28,7 +28,9 @@ import shapely
 
 from territory._errors import InputFileError
 from territory.hours import hours_known, read_hours
-from territory.io._validate import SPREADSHEET_ERRORS, decode_text
+from territory.io._quotes import QuoteScan, scan_quotes
+from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
+from territory.io._validate import decode_text, header_test, note_guessed
 from territory.io.report import ImportReport
 from territory.vocab import PARTNER_TYPES, WEEKDAYS
 
@@ -59,19 +61,74 @@ STATUS_GIVEN = "fourni"
 STATUS_PENDING = "à géocoder"
 
 # Header synonyms, compared after _key() (lower case, no accents, "_" for separators).
+# French teams' own headers too: « Nom de la structure », « Horaires d'ouverture », « Tél. »,
+# « N° » (the team's number of the partner: its id).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
-    "nom": ("nom", "name", "lib_fs", "nom_structure", "raison_sociale"),
-    "type": ("typologie", "type", "typology"),
-    "adresse": ("adresse", "address", "adresse_postale"),
-    "complement": ("complement_adresse", "complement"),
+    "nom": (
+        "nom",
+        "name",
+        "lib_fs",
+        "nom_structure",
+        "nom_de_la_structure",
+        "nom_de_structure",
+        "structure",
+        "nom_du_partenaire",
+        "nom_partenaire",
+        "partenaire",
+        "etablissement",
+        "nom_de_l_etablissement",
+        "denomination",
+        "raison_sociale",
+    ),
+    "type": (
+        "typologie",
+        "type",
+        "typology",
+        "type_de_structure",
+        "type_structure",
+        "type_de_partenaire",
+        "categorie",
+        "nature",
+    ),
+    "adresse": ("adresse", "address", "adresse_postale", "adresse_de_la_structure"),
+    "complement": ("complement_adresse", "complement_d_adresse", "complement"),
     "code_postal": ("code_postal", "cp", "postcode", "zipcode"),
     "commune": ("commune", "lib_com", "ville", "city", "nom_commune"),
     "code_insee": ("code_insee", "insee_com", "citycode", "insee", "code_commune_insee"),
     "latitude": ("latitude", "lat"),
     "longitude": ("longitude", "lon", "lng", "long"),
-    "horaires": ("horaires_accueil", "horaires", "opening_hours", "horaires_ouverture"),
-    "telephone": ("telephone", "tel", "phone", "numero_telephone"),
-    "identifiant": ("identifiant", "id", "id_fs", "id_structure", "id_service", "key"),
+    "horaires": (
+        "horaires_accueil",
+        "horaires_d_accueil",
+        "horaires",
+        "opening_hours",
+        "horaires_ouverture",
+        "horaires_d_ouverture",
+        "heures_d_ouverture",
+        "jours_et_horaires",
+    ),
+    "telephone": (
+        "telephone",
+        "tel",
+        "phone",
+        "numero_telephone",
+        "numero_de_telephone",
+        "n_de_telephone",
+        "n_telephone",
+    ),
+    "identifiant": (
+        "identifiant",
+        "id",
+        "id_fs",
+        "id_structure",
+        "id_service",
+        "key",
+        "n",  # « N° », « Nº » gives "no"
+        "no",
+        "numero",
+        "n_structure",
+        "code_structure",
+    ),
 }
 _TYPE_ALIASES: dict[str, str] = {
     "MISSION_LOCALE": "ML",
@@ -229,7 +286,7 @@ def _hhmm(minutes: int) -> str:
 
 
 def read_partners(
-    path: Path, *, report: ImportReport | None = None
+    path: Path, *, report: ImportReport | None = None, sheet: str | None = None
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """Read a partner list: team CSV, data·inclusion-like export or France services list.
 
@@ -248,6 +305,9 @@ def read_partners(
         ``.csv``/``.txt`` or ``.geojson``/``.json`` file.
     report
         Report to fill (e.g. created by the caller with its own ``kind``/``source``).
+    sheet
+        The sheet of a workbook to read; None: the only one, or the only one with a name
+        column (:func:`territory.io._sheets.pick_sheet`; the report names it).
 
     Returns
     -------
@@ -262,7 +322,7 @@ def read_partners(
     """
     path = Path(path)
     report = report or ImportReport(kind="partners", source=path.name)
-    table, points = _read_table(path)
+    table, points = _read_table(path, sheet, report)
     found = {_key(c): str(c) for c in table.columns}
     cols = _match_columns(found)
     day_cols = {name: found[f"h_{name}"] for name, _, _ in WEEKDAYS if f"h_{name}" in found}
@@ -273,6 +333,7 @@ def read_partners(
             "(nom, name, lib_fs) et des coordonnées (latitude et longitude) ou une adresse "
             f"(adresse) ; colonnes trouvées : {', '.join(map(str, table.columns)) or 'aucune'}"
         )
+    note_guessed(cols, report)
     france_services = "id_fs" in found or "lib_fs" in found
     if "type" not in cols and not france_services:
         report.note("colonne « typologie » absente : partenaires classés « Autre partenaire »")
@@ -287,12 +348,16 @@ def read_partners(
     geoms: list[shapely.Point | None] = []
     n = len(table)
     first_row = 2 if points is None else 1  # CSV: line number after the header; GeoJSON: feature
+    unclosed: QuoteScan = table.attrs.get("quotes", QuoteScan(""))
     skipped = int(table.attrs.get("blank_rows", 0))
     if skipped:
         report.note(f"{skipped} ligne(s) vide(s) ignorée(s)")
     for i, (label, cells) in enumerate(zip(table.index, table.to_dict("records"), strict=True)):
         row_no = int(label) + first_row
         values = {canon: _text(cells[col]) for canon, col in cols.items()}
+        if label in unclosed.lines:  # the row was cut out of the rows it had swallowed
+            report.refuse(row_no, unclosed.reason(int(label)))
+            continue
         name = values.get("nom", "")
         if not name:
             report.refuse(row_no, "nom du partenaire manquant")
@@ -379,7 +444,9 @@ def _rows(rows: list[int], limit: int = 10) -> str:
     return f"{label} {shown}{more}"
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, list[tuple[float, float] | None] | None]:
+def _read_table(
+    path: Path, sheet: str | None, report: ImportReport
+) -> tuple[pd.DataFrame, list[tuple[float, float] | None] | None]:
     """Attribute table as text cells, and the (lon, lat) of each feature when geometry exists."""
     if not path.is_file():
         raise InputFileError(f"fichier de partenaires introuvable : {path}")
@@ -388,8 +455,8 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[tuple[float, float] | No
         return _read_csv(path), None
     if suffix in (".geojson", ".json"):
         return _read_geojson(path)
-    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        return _read_sheet(path), None
+    if is_spreadsheet(path):
+        return _read_sheet(path, sheet, report), None
     raise InputFileError(
         f"{path.name} : format attendu CSV (.csv), tableur (.xlsx, .ods) ou GeoJSON (.geojson), "
         f"reçu « {suffix or 'sans extension'} »"
@@ -400,24 +467,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
     text = decode_text(path.read_bytes())
     header = text.lstrip("\r\n").split("\n", 1)[0]
     sep = max((";", ",", "\t"), key=header.count)
+    scan = scan_quotes(text.lstrip("\r\n"), sep)
     try:
         table = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
+            io.StringIO(scan.text), sep=sep, dtype=str, keep_default_na=False, skip_blank_lines=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InputFileError(
             f"{path.name} n'est pas un CSV lisible (séparateur détecté « {sep} ») : {exc}"
         ) from exc
-    return _without_blank_rows(table)
+    table = _without_blank_rows(table)
+    table.attrs["quotes"] = scan
+    return table
 
 
-def _read_sheet(path: Path) -> pd.DataFrame:
-    """The first sheet of a workbook, header on its first row, as text cells."""
-    try:
-        table = pd.read_excel(path, dtype=str, keep_default_na=False, engine="calamine")
-    except SPREADSHEET_ERRORS as exc:
-        raise InputFileError(f"{path.name} n'est pas un tableur lisible : {exc}") from exc
-    return _without_blank_rows(table.astype(str))
+def _read_sheet(path: Path, sheet: str | None, report: ImportReport) -> pd.DataFrame:
+    """The partners' sheet of a workbook, header on its first row, as text cells."""
+    pick = pick_sheet(path, sheet, is_header=header_test(_SYNONYMS["nom"]))
+    report.note(pick.note())
+    return _without_blank_rows(read_sheet(path, pick).astype(str))
 
 
 def _without_blank_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import io
 import json
 import re
 import uuid
@@ -110,6 +111,23 @@ TEAM_COLUMNS += ["max_tournees", "max_heures"]
 """Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
 ``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``)."""
 DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
+TEAM_SYNONYMS = {
+    "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
+    "mode": [
+        "mode_de_deplacement",
+        "moyen_de_deplacement",
+        "deplacement",
+        "mode_de_transport",
+        "transport",
+    ],
+    "taille": ["effectif", "nombre_de_personnes", "nb_de_personnes", "nb_personnes", "size"],
+    "base_lon": ["base_longitude", "longitude_de_la_base", "longitude_base", "longitude", "lon"],
+    "base_lat": ["base_latitude", "latitude_de_la_base", "latitude_base", "latitude", "lat"],
+    "disponibilites": ["disponibilite", "horaires", "creneaux", "horaires_de_l_equipe"],
+    "max_tournees": ["tournees_max", "nombre_max_de_tournees", "nb_max_de_tournees"],
+    "max_heures": ["heures_max", "nombre_max_d_heures", "heures_par_semaine"],
+}
+"""Header synonyms of a teams file (compared without case, accents, spaces or signs)."""
 
 
 @dataclass(frozen=True)
@@ -168,21 +186,52 @@ def week_monday(week: str) -> date:
 
 
 # ---------------------------------------------------------------------------- teams
-def read_teams(path: Path) -> pd.DataFrame:
-    """A teams file (CSV ``;`` or ``,``, or JSON list) as a checked :data:`TEAM_COLUMNS` table.
+def read_teams(
+    path: Path, *, sheet: str | None = None, report: ImportReport | None = None
+) -> pd.DataFrame:
+    """A teams file (CSV ``;`` or ``,``, XLSX / ODS, or JSON list) as a checked table.
 
-    Every problem is listed at once (:class:`~territory.ValidationError`).
+    Headers may be French (« Équipe », « Mode de déplacement », « Effectif »,
+    « Longitude de la base », « Disponibilités »…, see :data:`TEAM_SYNONYMS`); each
+    header read under another name is noted in ``report``, and so is the sheet read
+    (``sheet``, else the only one, or the only one with a team name column). Every
+    problem is listed at once (:class:`~territory.ValidationError`). Returns the
+    :data:`TEAM_COLUMNS` table.
     """
+    from territory.io._quotes import refuse_unclosed_quotes
+    from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
+    from territory.io._validate import find_columns, header_test, note_guessed
+
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"fichier d'équipes introuvable : {path}")
     try:
         if path.suffix.lower() == ".json":
             table = pd.DataFrame(json.loads(path.read_text(encoding="utf-8-sig")))
+        elif is_spreadsheet(path):
+            pick = pick_sheet(path, sheet, is_header=header_test(["nom", *TEAM_SYNONYMS["nom"]]))
+            if report is not None:
+                report.note(pick.note())
+            table = read_sheet(path, pick)
+            table = table.mask(table.apply(lambda column: column.str.strip() == ""))
         else:
-            table = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+            text = path.read_text(encoding="utf-8-sig")
+            sep = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
+            refuse_unclosed_quotes(text, sep, name=path.name)
+            table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputFileError(f"{path.name} illisible : {plain_reason(exc)}") from exc
+    found = find_columns(map(str, table.columns), TEAM_SYNONYMS)
+    if report is not None:
+        note_guessed(found, report)
+    table = table.rename(columns={column: name for name, column in found.items()})
+    addresses = find_columns(map(str, table.columns), {"base": ["adresse_de_depart", "adresse"]})
+    if "base" in addresses and not {"base_lon", "base_lat"} <= found.keys():
+        raise ValidationError(
+            f"{path.name} : la base de chaque équipe se donne en longitude et latitude "
+            f"(colonnes « base_lon » et « base_lat ») ; l'adresse « {addresses['base']} » "
+            "n'est pas géocodée"
+        )
     return _checked_teams(table, path.name)
 
 
@@ -255,18 +304,30 @@ def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- places
 PLACE_SYNONYMS = {
-    "nom": ["name", "lieu", "libelle"],
-    "type": ["kind", "categorie", "type_lieu"],
-    "horaires": ["opening_hours", "presence", "heures"],
-    "duree": ["duree_min", "duration"],
-    "priorite": ["priority", "poids"],
-    "longitude": ["lon", "lng", "x_wgs84"],
-    "latitude": ["lat", "y_wgs84"],
+    "nom": ["name", "lieu", "nom_du_lieu", "nom_lieu", "libelle", "libelle_du_lieu", "intitule"],
+    "type": ["kind", "categorie", "type_lieu", "type_de_lieu", "nature", "nature_du_lieu"],
+    "horaires": [
+        "opening_hours",
+        "presence",
+        "heures",
+        "horaires_de_presence",
+        "presence_du_public",
+        "plages_horaires",
+        "creneaux",
+        "horaires_d_ouverture",
+    ],
+    "duree": ["duree_min", "duration", "duree_de_visite", "duree_visite", "temps_sur_place"],
+    "priorite": ["priority", "poids", "importance"],
+    "longitude": ["lon", "lng", "long", "x_wgs84", "longitude_wgs84"],
+    "latitude": ["lat", "y_wgs84", "latitude_wgs84"],
 }
+"""Header synonyms of a places file (compared without case, accents, spaces or signs)."""
+PLACE_MARKERS = ["nom", *PLACE_SYNONYMS["nom"]]
+"""Headers that mark the header row (and the sheet) of a places table."""
 
 
 def read_places(
-    path: Path, *, communes: gpd.GeoDataFrame, crs: str | None = None
+    path: Path, *, communes: gpd.GeoDataFrame, crs: str | None = None, sheet: str | None = None
 ) -> tuple[gpd.GeoDataFrame, ImportReport]:
     """A team's places (GeoJSON / GeoPackage, or CSV / XLSX with longitude and latitude).
 
@@ -275,15 +336,19 @@ def read_places(
     team can find people there), ``duree`` (minutes, default 45), ``priorite`` (default 1).
     A place with an unknown type, no position or outside every commune is refused with
     the reason; unreadable hours are dropped (any time) with a fix line. The ``zone`` is
-    the commune under the place.
+    the commune under the place. ``sheet``: the workbook's sheet to read (None: the only
+    one, or the only one with a name column; the report names it).
     """
-    from territory.io._validate import find_columns, read_tabular, read_vector
+    from territory.io._validate import find_columns, note_guessed, read_tabular, read_vector
 
     path = Path(path)
     report = ImportReport(kind="places", source=path.name)
     if path.suffix.lower() in (".csv", ".txt", ".xlsx", ".xls", ".ods"):
-        table = read_tabular(path, markers=["nom", "name", "lieu"])
+        table = read_tabular(
+            path, markers=PLACE_MARKERS, sheet=sheet, first_match=False, report=report
+        )
         found = find_columns(table.columns, PLACE_SYNONYMS)
+        note_guessed(found, report)
         lon = pd.to_numeric(
             table.get(found.get("longitude", ""), pd.Series(dtype=str)).str.replace(
                 ",", ".", regex=False

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from territory import Settings, TerritoryError
+from territory import Settings, SheetChoiceError, TerritoryError
 from territory.io.contacts import FIELD_LABELS
 from territory.store import Workspace
 from territory.ui.state import Keys
@@ -17,6 +17,7 @@ from territory.ui.uploads import (
     import_contacts_upload,
     preview_upload,
     show_contacts_import,
+    upload_sheets,
 )
 from territory.views import BREAKDOWNS
 
@@ -29,12 +30,22 @@ NONE = "—"
 def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
     """Upload an export, preview it, map its columns, then import and anonymise it."""
     upload = st.file_uploader(
-        "Fichier CSV ou XLSX", type=["csv", "txt", "xlsx"], key=Keys.W_CONTACTS_FILE
+        "Fichier CSV, XLSX ou ODS", type=["csv", "txt", "xlsx", "ods"], key=Keys.W_CONTACTS_FILE
     )
     if upload is None:
         return
+    sheet = None
     try:
-        preview = preview_upload(upload.name, upload.getvalue())
+        sheets = upload_sheets(upload.name, upload.getvalue())
+        if len(sheets) > 1:  # None: the only sheet with a date column, named in the report
+            sheet = st.selectbox(
+                "Feuille à importer", sheets, index=None, key=Keys.W_CONTACTS_SHEET,
+                placeholder="la feuille des contacts, reconnue à sa colonne de date",
+            )  # fmt: skip
+        preview = preview_upload(upload.name, upload.getvalue(), sheet=sheet)
+    except SheetChoiceError as exc:
+        st.warning(str(exc))
+        st.stop()
     except TerritoryError as exc:
         st.error(f"Fichier illisible : {exc}")
         st.stop()
@@ -62,7 +73,7 @@ def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
             with st.spinner("Import et anonymisation…"):
                 done = import_contacts_upload(
                     ws, upload.name, upload.getvalue(), settings=settings, mapping=mapping,
-                    geocode_online=online,
+                    geocode_online=online, sheet=sheet,
                 )  # fmt: skip
         except TerritoryError as exc:
             st.error(f"Import impossible : {exc}")

@@ -7,12 +7,14 @@ file with what may and may not be shared.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import streamlit as st
 
-from territory import Settings, TerritoryError
+from territory import Settings, SheetChoiceError, TerritoryError
 from territory.batches import batches_table, counts_text, list_batches
 from territory.crs import METRIC_CRS
 from territory.export import shareable_bytes
@@ -70,8 +72,28 @@ REPLACE_PARTNERS_LABEL = (
 """The explicit choice to replace the stored partners (a new file adds and updates)."""
 
 
+@dataclass(frozen=True)
+class _Upload:
+    """A submitted import: the file and the form's choices (kept while a sheet is picked)."""
+
+    name: str
+    data: bytes
+    kind: str
+    vintage: str
+    licence: str
+    crs: str
+    online: bool
+    replace: bool
+    sheets: tuple[str, ...] = ()
+
+
 def import_form(ws: Workspace, *, settings: Settings) -> None:
-    """Import a file of any kind, with its vintage, licence and CRS; show the report."""
+    """Import a file of any kind, with its vintage, licence and CRS; show the report.
+
+    A workbook with several sheets that could be the table is refused by the importer
+    with their names: the file is then kept in the session (not on disk) until the user
+    picks the sheet in « Feuille à importer » and imports it, or submits another file.
+    """
     with st.form(Keys.W_IMPORT_FORM, clear_on_submit=True):
         upload = st.file_uploader("Fichier", key=Keys.W_IMPORT_FILE)
         kind = st.selectbox(
@@ -93,23 +115,45 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
     if imported and upload is None:
         st.warning("Choisissez d'abord un fichier à importer.")
     elif imported and upload is not None:
-        try:
-            with st.spinner("Import en cours…"):
-                if kind == "contacts":  # refused rows are offered for download, never stored
-                    done = import_contacts_upload(
-                        ws, upload.name, upload.getvalue(), settings=settings,
-                        geocode_online=online,
-                    )  # fmt: skip
-                    show_contacts_import(done, upload.name)
-                else:
-                    report = import_upload(
-                        ws, str(kind), upload.name, upload.getvalue(), settings=settings,
-                        vintage=vintage, licence=licence, crs=crs,
-                        replace=replace and kind == "partners",
-                    )  # fmt: skip
-                    show_import_report(report)
-        except TerritoryError as exc:
-            st.error(f"Import impossible : {exc}")
+        st.session_state[Keys.IMPORT_WAITING] = None
+        submitted = _Upload(
+            upload.name, upload.getvalue(), str(kind), vintage, licence, crs, online, replace
+        )
+        _import(ws, submitted, settings=settings, sheet=None)
+    waiting: _Upload | None = st.session_state.get(Keys.IMPORT_WAITING)
+    if waiting is not None:
+        with st.form(Keys.W_IMPORT_SHEET + "_form"):
+            sheet = st.selectbox(
+                f"Feuille à importer ({waiting.name})", waiting.sheets, key=Keys.W_IMPORT_SHEET
+            )
+            chosen = st.form_submit_button("Importer cette feuille", icon=":material/upload:")
+        if chosen and sheet is not None:
+            st.session_state[Keys.IMPORT_WAITING] = None
+            _import(ws, waiting, settings=settings, sheet=str(sheet))
+
+
+def _import(ws: Workspace, upload: _Upload, *, settings: Settings, sheet: str | None) -> None:
+    """Import ``upload`` (its ``sheet``) and show the report, or keep it for a sheet choice."""
+    try:
+        with st.spinner("Import en cours…"):
+            if upload.kind == "contacts":  # refused rows are offered for download, never stored
+                done = import_contacts_upload(
+                    ws, upload.name, upload.data, settings=settings,
+                    geocode_online=upload.online, sheet=sheet,
+                )  # fmt: skip
+                show_contacts_import(done, upload.name)
+            else:
+                report = import_upload(
+                    ws, upload.kind, upload.name, upload.data, settings=settings,
+                    vintage=upload.vintage, licence=upload.licence, crs=upload.crs,
+                    replace=upload.replace and upload.kind == "partners", sheet=sheet,
+                )  # fmt: skip
+                show_import_report(report)
+    except SheetChoiceError as exc:
+        st.session_state[Keys.IMPORT_WAITING] = dataclasses.replace(upload, sheets=exc.sheets)
+        st.warning(f"{exc}")
+    except TerritoryError as exc:
+        st.error(f"Import impossible : {exc}")
 
 
 def fetch_form(ws: Workspace, *, settings: Settings) -> None:

@@ -23,6 +23,7 @@ class Keys:
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
+    IMPORT_WAITING = "import_waiting_sheet"  # a workbook whose sheet the user must pick
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"
@@ -39,6 +40,7 @@ class Keys:
     W_IMPORT_CRS = "widget_import_crs"
     W_IMPORT_ONLINE = "widget_import_online_geocoding"
     W_IMPORT_REPLACE = "widget_import_replace_partners"
+    W_IMPORT_SHEET = "widget_import_sheet"
     W_DEFINE_FORM = "widget_define_territory_form"
     W_DEFINE_NAME = "widget_define_territory_name"
     W_DEFINE_EPCI = "widget_define_territory_epci"
@@ -53,6 +55,7 @@ class Keys:
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
+    W_CONTACTS_SHEET = "widget_contacts_sheet"
     W_CONTACTS_FIELD = "widget_contacts_field"  # + "_<field>"
     W_CONTACTS_ONLINE = "widget_contacts_online_geocoding"
     W_CONTACTS_FILTER = "widget_contacts_filter"
@@ -102,6 +105,7 @@ def init_session_state() -> None:
         Keys.TERRITORY: None,
         Keys.FLASH: None,
         Keys.PLACE_CLICK: None,
+        Keys.IMPORT_WAITING: None,
     }
     for key, value in defaults.items():
         if key not in st.session_state:

@@ -17,6 +17,7 @@ import streamlit as st
 from territory import Settings
 from territory._fr import format_number
 from territory.ingest import KINDS, import_file
+from territory.io._sheets import is_spreadsheet, sheet_names
 from territory.io.contacts import ContactsPreview, preview_contacts, side_file_paths
 from territory.io.report import ImportReport
 from territory.store import Workspace
@@ -34,6 +35,7 @@ __all__ = [
     "preview_upload",
     "show_contacts_import",
     "show_import_report",
+    "upload_sheets",
 ]
 
 IMPORT_LABELS = {
@@ -86,6 +88,7 @@ def import_upload(
     licence: str = "",
     crs: str | None = None,
     replace: bool = False,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Import an uploaded file: write it to a temporary folder, then :func:`import_file`.
 
@@ -100,9 +103,10 @@ def import_upload(
         is recorded as the layer's source. Any folder part is dropped.
     data
         The file's content.
-    settings, vintage, licence, crs, replace
+    settings, vintage, licence, crs, replace, sheet
         Passed to :func:`territory.ingest.import_file` (``crs`` for files that declare
-        none; ``replace``: partners replace the stored ones instead of adding to them).
+        none; ``replace``: partners replace the stored ones instead of adding to them;
+        ``sheet``: the workbook's sheet to read).
 
     Returns
     -------
@@ -121,6 +125,7 @@ def import_upload(
             crs=(crs or "").strip() or None,
             replace=replace,
             author=APP_AUTHOR,
+            sheet=sheet,
         )
 
 
@@ -138,10 +143,18 @@ class ContactsImport:
     pending: bytes | None
 
 
-def preview_upload(filename: str, data: bytes) -> ContactsPreview:
+def upload_sheets(filename: str, data: bytes) -> list[str]:
+    """The non-empty sheets of an uploaded workbook (none for another kind of file)."""
+    if not is_spreadsheet(Path(filename)):
+        return []
+    with _uploaded(filename, data) as path:
+        return sheet_names(path)
+
+
+def preview_upload(filename: str, data: bytes, *, sheet: str | None = None) -> ContactsPreview:
     """The first rows and the detected columns of an uploaded contact export."""
     with _uploaded(filename, data) as path:
-        return preview_contacts(path)
+        return preview_contacts(path, sheet=sheet)
 
 
 def import_contacts_upload(
@@ -152,18 +165,20 @@ def import_contacts_upload(
     settings: Settings,
     mapping: dict[str, str] | None = None,
     geocode_online: bool = False,
+    sheet: str | None = None,
 ) -> ContactsImport:
     """Import an uploaded contact export with an explicit column ``mapping``.
 
     Addresses are geocoded against the imported BAN, and online only with
-    ``geocode_online`` (the page's opt-in box, :data:`ONLINE_GEOCODING_LABEL`). The
+    ``geocode_online`` (the page's opt-in box, :data:`ONLINE_GEOCODING_LABEL`); ``sheet``
+    is the workbook's sheet to read. The
     refused and pending rows written beside the temporary copy are read back before it
     is deleted (see :class:`ContactsImport`).
     """
     with _uploaded(filename, data) as path:
         report = import_file(
             ws, "contacts", path, settings=settings, mapping=mapping,
-            geocode_online=geocode_online, author=APP_AUTHOR,
+            geocode_online=geocode_online, author=APP_AUTHOR, sheet=sheet,
         )  # fmt: skip
         side = side_file_paths(path)
 
