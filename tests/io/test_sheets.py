@@ -150,6 +150,19 @@ def test_contacts_sheet_is_picked_like_the_csv(tmp_path: Path, communes: gpd.Geo
     assert preview_contacts(two, sheet="Janvier").found["date"] == "date_contact"
 
 
+def test_title_rows_above_a_sheet_header_are_skipped_and_lines_keep_their_number(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    titles = [["Export SI Mission locale - extraction du 01/03/2026"], [], ["Caen, Calvados"]]
+    path = book(tmp_path, {"Contacts": [*titles, *CONTACTS]})
+    result = read_contacts(path, communes=communes, secret=SECRET)
+    assert (result.report.read, result.report.accepted) == (len(ROWS), 5)
+    assert "en-tête à la ligne 4" in result.report.notes[0]
+    reasons = {r.row: r.reason for r in result.report.refusals}
+    assert "date" in reasons[5 + len(titles)]  # 31/02/2026: its line in the sheet
+    assert list(preview_contacts(path).rows.columns) == HEADER.split(";")
+
+
 def test_places_french_headers_in_a_workbook(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
     rows = [
         ["Nom du lieu", "Type de lieu", "Longitude", "Latitude", "Durée (min)", "Priorité"],

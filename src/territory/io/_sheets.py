@@ -37,6 +37,7 @@ class SheetPick:
     name: str
     ignored: tuple[str, ...] = ()
     chosen: bool = False  # named by the user
+    titles: int = 0  # rows above the header (an export's title lines), skipped
 
     def note(self) -> str:
         """The report line: the sheet read and the sheets ignored.
@@ -47,6 +48,9 @@ class SheetPick:
         'feuille « Contacts » lue ; feuilles ignorées : « Notes », « Légende »'
         """
         text = f"feuille « {self.name} » lue"
+        if self.titles:
+            line = self.titles + 1
+            text += f" (en-tête à la ligne {line}, ligne(s) de titre au-dessus ignorée(s))"
         if self.ignored:
             names = ", ".join(f"« {n} »" for n in self.ignored)
             text += f" ; feuille{'s' if len(self.ignored) > 1 else ''} ignorée"
@@ -107,13 +111,13 @@ def pick_sheet(
             raise SheetChoiceError(
                 f"{path.name} : pas de feuille « {wanted} » non vide (feuilles : {listed})", names
             )
-        return SheetPick(match[0], tuple(n for n in names if n != match[0]), chosen=True)
+        return _picked(heads, match[0], is_header, chosen=True)
     if len(names) == 1:
-        return SheetPick(names[0])
+        return _picked(heads, names[0], is_header)
     with_header = [name for name, rows in heads if any(is_header(r) for r in rows)]
     if len(with_header) == 1 or first_match:
         name = (with_header or names)[0]  # first_match: no header → the caller names columns
-        return SheetPick(name, tuple(n for n in names if n != name))
+        return _picked(heads, name, is_header)
     why = (
         "plusieurs feuilles ressemblent au tableau attendu"
         if with_header
@@ -127,19 +131,37 @@ def pick_sheet(
     )
 
 
+def _picked(
+    heads: list[tuple[str, list[list[object]]]],
+    name: str,
+    is_header: Callable[[Sequence[object]], bool],
+    *,
+    chosen: bool = False,
+) -> SheetPick:
+    """The pick of sheet ``name``, with the title rows above its recognised header."""
+    rows = dict(heads)[name]
+    titles = next((i for i, row in enumerate(rows) if is_header(row)), 0)
+    return SheetPick(name, tuple(n for n, _ in heads if n != name), chosen=chosen, titles=titles)
+
+
 def read_sheet(path: Path, pick: SheetPick, *, header: bool = True) -> pd.DataFrame:
-    """The picked sheet as text cells (``""`` when empty), header on its first row or none."""
+    """The picked sheet as text cells (``""`` when empty), under its header row, or all rows.
+
+    With a header, the title rows above it are skipped and counted in
+    ``table.attrs["titles"]`` (so that readers number the lines as in the file).
+    """
     try:
         table = pd.read_excel(
             path,
             sheet_name=pick.name,
-            header=0 if header else None,
+            header=pick.titles if header else None,
             dtype=str,
             keep_default_na=False,
             engine="calamine",
         )
     except _ERRORS as exc:
         raise InputFileError(f"{Path(path).name} illisible : {str(exc).splitlines()[0]}") from exc
+    table.attrs["titles"] = pick.titles if header else 0
     return table
 
 

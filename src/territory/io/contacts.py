@@ -655,6 +655,7 @@ def _read_all(
         path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet, quotes=quotes
     )
     for chunk, found in chunks:
+        first_row += int(chunk.attrs.pop("titles", 0))  # title rows above a sheet's header
         chunk, shape = _shape_reasons(chunk, bad_lines)
         shape = quotes.mark(shape, first_row - 2, len(chunk))
         rows, pending, reasons = _anonymise_chunk(
