@@ -9,7 +9,7 @@ import pytest
 import shapely
 from samples import ROWS, write
 
-from territory.io.contacts import HOUR_UNKNOWN, read_contacts
+from territory.io.contacts import HOUR_UNKNOWN, preview_contacts, read_contacts
 
 SECRET = b"0" * 32
 PLACE = "2,7512;46,4512"
@@ -195,3 +195,29 @@ def test_a_french_excel_export(tmp_path: Path, communes: gpd.GeoDataFrame, encod
     assert "1 âge(s) hors 16-29 ans → « non renseigné »" in r.fixes
     assert "1 contact(s) sans heure : comptés, hors profils horaires" in r.notes
     assert len(set(result.rows["personne"])) == 6
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sep"), [("cp1252", ";"), ("utf-8-sig", ","), ("utf-16", "\t")]
+)
+def test_title_lines_above_the_header_are_skipped_and_lines_keep_their_number(
+    tmp_path: Path, communes: gpd.GeoDataFrame, encoding: str, sep: str
+) -> None:
+    titles = ["Extraction du SI « Mission locale » du 01/04/2026", ""]
+    rows = [
+        sep.join(["12/03/2026", "17h00", "2.7512", "46.4512"]),
+        sep.join(["31/02/2026", "10h", "2.7512", "46.4512"]),  # impossible date: line 5
+        sep.join(['"13/03/2026', "9h", "2.7512", "46.4512"]),  # unclosed quote: line 6
+        sep.join(["14/03/2026", "", "2.7512", "46.4512"]),
+    ]
+    header = sep.join(["Date du contact", "Heure", "Longitude", "Latitude"])
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join([*titles, header, *rows]) + "\n", encoding=encoding)
+    result = read_contacts(path, communes=communes, secret=SECRET)
+    report = result.report
+    assert (report.read, report.accepted, report.refused) == (4, 2, 2)
+    assert {r.row for r in report.refusals} == {5, 6}
+    assert "en-tête à la ligne 3 : 2 ligne(s) de titre ignorée(s)" in report.notes
+    assert result.rows["hour"].tolist() == [17, HOUR_UNKNOWN]
+    preview = preview_contacts(path)
+    assert list(preview.rows.columns) == ["Date du contact", "Heure", "Longitude", "Latitude"]

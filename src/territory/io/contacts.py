@@ -22,9 +22,7 @@ and the store appends the rows chunk by chunk in one transaction
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,6 +44,7 @@ from pyproj import Transformer
 from territory._errors import InputFileError
 from territory.crs import GRID_CRS
 from territory.grid import cell_ids
+from territory.io._csvfile import header, numbered, sniff, without_titles
 from territory.io._dates import day_text, parse_dates
 from territory.io._quotes import QuoteScan, unquoted_copy
 from territory.io._sheets import SheetPick, is_spreadsheet, pick_sheet, read_sheet
@@ -156,6 +155,8 @@ _SYNONYMS: dict[str, list[str]] = {
         "pseudo",
     ],
 }
+_IS_HEADER = header_test(["date", *_SYNONYMS["date"]])
+"""Whether a row is a contacts header (it names the date column)."""
 
 _METRO = (-5.6, 41.2, 10.0, 51.2)
 REASON_COLUMN = "motif_refus"
@@ -440,12 +441,16 @@ def preview_contacts(path: Path, *, rows: int = 5, sheet: str | None = None) -> 
         if is_spreadsheet(path):
             table = read_sheet(path, _pick(path, sheet)).head(rows)
         else:
-            encoding, sep = _sniff(path)
-            table = pd.read_csv(
-                path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False,
-                nrows=rows, on_bad_lines="skip", engine="python",
-            )  # fmt: skip
-    except (*SPREADSHEET_ERRORS, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            layout = sniff(path, is_header=_IS_HEADER)
+            options = {"sep": layout.sep, "encoding": layout.encoding, "skiprows": layout.titles}
+            try:
+                table = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=rows,
+                                    on_bad_lines="skip", engine="python", **options)  # fmt: skip
+            except csv.Error:  # an unclosed quote: the import refuses its row, the preview shows it
+                table = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=rows,
+                                    on_bad_lines="skip", engine="python", quoting=csv.QUOTE_NONE,
+                                    **options)  # fmt: skip
+    except (*SPREADSHEET_ERRORS, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         raise InputFileError(f"{path.name} illisible : {exc}") from exc
     return ContactsPreview(table, find_columns(table.columns, _SYNONYMS))
 
@@ -654,12 +659,13 @@ def _read_all(
     chunks = _chunks(
         path, mapping, chunksize, report, bad_lines, reader=reader, sheet=sheet, quotes=quotes
     )
+    titles = 0  # lines above the header, added to the line numbers
     for chunk, found in chunks:
-        first_row += int(chunk.attrs.pop("titles", 0))  # title rows above a sheet's header
+        titles += int(chunk.attrs.pop("titles", 0))
         chunk, shape = _shape_reasons(chunk, bad_lines)
         shape = quotes.mark(shape, first_row - 2, len(chunk))
         rows, pending, reasons = _anonymise_chunk(
-            chunk, found, context, report, first_row, seen, shape=shape
+            chunk, found, context, report, first_row + titles, seen, shape=shape
         )
         if (reasons != "").any():
             refused.append(chunk[reasons != ""].assign(**{REASON_COLUMN: reasons[reasons != ""]}))
@@ -724,19 +730,23 @@ def _chunks(
         report.note(pick.note())
         yield from _checked([read_sheet(path, pick)], path, mapping, report)
         return
-    encoding, sep = _sniff(path)
+    layout = sniff(path, is_header=_IS_HEADER)
+    encoding, sep, titles = layout.encoding, layout.sep, layout.titles
+    if titles:
+        report.note(f"en-tête à la ligne {titles + 1} : {titles} ligne(s) de titre ignorée(s)")
     with tempfile.TemporaryDirectory(prefix="territory-quotes-") as folder:
+        path = without_titles(path, layout, Path(folder))
         # a row with an unclosed quote is cut out of the rows it swallowed (_quotes)
         path, encoding, scan = unquoted_copy(path, encoding, sep, Path(folder))
         if quotes is not None:
-            quotes.lines.update(scan.lines)
+            quotes.lines.update({row: line + titles for row, line in scan.lines.items()})
         if reader == "arrow":
             arrow = _arrow_chunks(path, encoding, sep, chunksize)
-            yield from _checked(arrow, path, mapping, report)
+            yield from _checked(numbered(arrow, titles), path, mapping, report)
             return
         strict = reader == "c"
 
-        width = len(_header(path, encoding, sep) or [])
+        width = len(header(path, encoding, sep) or [])
 
         def ragged(fields: list[str]) -> list[str]:
             # Keeps the line's place (and the line numbers of the rows after it): a row that
@@ -760,7 +770,7 @@ def _chunks(
         )
         try:
             with chunks:
-                yield from _checked(chunks, path, mapping, report)
+                yield from _checked(numbered(chunks, titles), path, mapping, report)
         except pd.errors.ParserError as exc:
             if strict:
                 raise _RetryError from exc
@@ -774,7 +784,7 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
 
     Raises :class:`_RetryError` whenever Arrow's reading could differ from pandas'.
     """
-    names = _header(path, encoding, sep)
+    names = header(path, encoding, sep)
     if not names or len(set(names)) != len(names) or "" in names:
         raise _RetryError  # pandas renames such columns ("Unnamed: 1", "a.1")
     try:
@@ -815,16 +825,7 @@ def _arrow_chunks(path: Path, encoding: str, sep: str, chunksize: int) -> Iterat
 
 def _pick(path: Path, sheet: str | None) -> SheetPick:
     """The workbook's sheet of contacts: the chosen one, else the one with a date column."""
-    return pick_sheet(path, sheet, is_header=header_test(["date", *_SYNONYMS["date"]]))
-
-
-def _header(path: Path, encoding: str, sep: str) -> list[str] | None:
-    """Column names of the CSV's first line (None when it cannot be read here)."""
-    with path.open(encoding=encoding, errors="strict", newline="") as fh:
-        try:
-            return next(csv.reader(fh, delimiter=sep))
-        except (StopIteration, UnicodeError, csv.Error):
-            return None
+    return pick_sheet(path, sheet, is_header=_IS_HEADER)
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str"
@@ -861,48 +862,6 @@ def _checked(
                     kind="contacts",
                 )
         yield chunk, found
-
-
-def _sniff(path: Path) -> tuple[str, str]:
-    """Encoding and separator, from the first 64 KB only (not the whole file).
-
-    UTF-16 is recognised by its BOM (Excel's « Texte Unicode », tab-separated) or, without
-    one, by the zero byte of every other byte; then UTF-8 (with or without BOM), else
-    Windows-1252. The separator is the most frequent of ``;``, ``,`` and tab on the first line.
-    """
-    with path.open("rb") as fh:
-        head = fh.read(65536)
-    if not head.strip():
-        raise InputFileError(f"{path.name} est vide")
-    encoding = _utf16(head)
-    if encoding is not None:
-        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
-        if not text.strip():
-            raise InputFileError(f"{path.name} est vide")
-    else:
-        try:
-            # Not final: a character cut by the 64 KB limit is no reason to leave UTF-8.
-            decoder = codecs.getincrementaldecoder("utf-8-sig")()
-            text, encoding = decoder.decode(head, final=False), "utf-8-sig"
-        except UnicodeDecodeError:
-            text, encoding = head.decode("cp1252", errors="replace"), "cp1252"
-    first = io.StringIO(text).readline()
-    sep = max((";", ",", "\t"), key=first.count)
-    return encoding, sep
-
-
-def _utf16(head: bytes) -> str | None:
-    """``utf-16`` (BOM), ``utf-16-le`` / ``utf-16-be`` (no BOM, ASCII-rich text), or None."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    pairs = head[: len(head) // 2 * 2]
-    if len(pairs) >= 4:
-        even, odd = pairs[0::2], pairs[1::2]
-        if odd.count(0) > 0.4 * len(odd) and not even.count(0):
-            return "utf-16-le"
-        if even.count(0) > 0.4 * len(even) and not odd.count(0):
-            return "utf-16-be"
-    return None
 
 
 def _anonymise_chunk(
