@@ -211,8 +211,61 @@ def test_a_version_saved_during_the_checks_is_a_conflict_too(planned, monkeypatc
 
     monkeypatch.setattr(plans, "check_visit_times", meanwhile)
     mine = first.visits.drop(index=first.visits.index[0])
-    with pytest.raises(ValidationError, match=r"modifiée entre-temps \(version 2\)"):
+    with pytest.raises(
+        ValidationError, match=r"modifiée entre-temps \(version 2 par .*« 5 gardées »\)"
+    ):
         save_edited(ws, WEEK, mine, change="1 retirée", base_version=first.version)
     latest = load_plan(ws, WEEK)
     assert latest.version == 2 and _records(latest.visits) == _records(other)
     assert plan_history(ws, WEEK)["version"].tolist() == [1, 2]
+
+
+def test_two_saves_at_the_same_moment_one_wins(planned, monkeypatch) -> None:
+    """Two editors (two Workspace objects on one file) save on one version at once.
+
+    Both pass the checks before either writes (a barrier where the checks end): exactly
+    one version is written, the other save is refused, no version number is used twice
+    and no visit of the refused save lands in the file. Repeated: a race shows or not.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.rounds import week as plans
+
+    ws, first = planned
+    checks = plans.check_visit_times
+    both_checked = threading.Barrier(2, timeout=30)
+
+    def together(*args, **kwargs):
+        problems = checks(*args, **kwargs)
+        both_checked.wait()  # the other editor has passed its checks too
+        return problems
+
+    monkeypatch.setattr(plans, "check_visit_times", together)
+
+    def save(who: int, base) -> object:
+        mine = Workspace.open(ws.path)  # each editor its own object, as two sessions
+        visits = base.visits.drop(index=base.visits.index[who])
+        try:
+            return save_edited(
+                mine, WEEK, visits, change=f"retrait {who}", base_version=base.version
+            )
+        except ValidationError as exc:
+            return exc
+
+    base = first
+    for _ in range(4):
+        both_checked.reset()
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(save, (0, 1), (base, base)))
+        saved = [r for r in results if not isinstance(r, Exception)]
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(saved) == 1 and len(refused) == 1, results
+        assert "modifiée entre-temps" in str(refused[0])
+        latest = load_plan(ws, WEEK)
+        assert latest.version == base.version + 1 == saved[0].version
+        assert _records(latest.visits) == _records(saved[0].visits)
+        base = latest
+    assert plan_history(ws, WEEK)["version"].tolist() == list(range(1, base.version + 1))
+    stored = ws.query("SELECT version, count(*) AS n FROM plan_visits GROUP BY version")
+    assert stored["n"].tolist() == [len(first.visits) - v + 1 for v in stored["version"]]

@@ -31,6 +31,7 @@ import dataclasses
 import getpass
 import json
 import re
+import sqlite3
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -836,28 +837,34 @@ def _store_version(
     objective: float,
     notes: tuple[str, ...],
 ) -> WeekPlan:
-    """Append one version (its visits, then its ``plans`` row) and return it.
+    """Append one version (its visits and its ``plans`` row, together) and return it.
 
-    The last version is read again just before writing: a version saved by someone else
-    since the caller's checks is a conflict, not a second version ``version``.
+    The last version is read again in the transaction that writes (the store's
+    :meth:`~territory.store.Workspace.append_rows`): a version saved by someone else
+    since the caller's checks, even a few milliseconds before, is a conflict, never a
+    second version ``version``.
     """
-    if ws.has(PLANS):
-        last = ws.query("SELECT MAX(version) AS v FROM plans WHERE week = ?", (week,))["v"]
-        stored_last = 0 if last.empty or pd.isna(last.iloc[0]) else int(last.iloc[0])
-        if stored_last != version - 1:
+
+    def still_last(con: sqlite3.Connection) -> None:
+        row = con.execute(
+            f"SELECT version, author, change FROM {PLANS} WHERE week = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (week,),
+        ).fetchone()
+        if (0 if row is None else int(row[0])) != version - 1:
             raise ValidationError(
-                f"la semaine a été modifiée entre-temps (version {stored_last}) : "
-                "rechargez la semaine et refaites votre modification"
+                f"la semaine a été modifiée entre-temps (version {row[0]} par {row[1]}, "
+                f"« {row[2]} ») : rechargez la semaine et refaites votre modification"
             )
+
     visits = visits.reset_index(drop=True)
     stored = visits.assign(
         week=week,
         version=version,
-        start=visits["start"].map(datetime.isoformat),
-        end=visits["end"].map(datetime.isoformat),
+        start=visits["start"].map(datetime.isoformat).astype(str),  # str even when empty
+        end=visits["end"].map(datetime.isoformat).astype(str),
         locked=visits["locked"].astype(bool),
     )
-    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
     created = datetime.now(TIMEZONE).replace(microsecond=0)
     meta = pd.DataFrame(
         {
@@ -870,7 +877,12 @@ def _store_version(
             "notes": [json.dumps(list(notes), ensure_ascii=False)],
         }
     )
-    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
+    ws.append_rows(
+        {VISITS: stored, PLANS: meta},
+        source="planificateur",
+        vintage=week,
+        check=still_last,
+    )
     return WeekPlan(week, version, visits, tuple(notes), float(objective), created)
 
 
