@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory import Settings, ValidationError
+from territory import EditConflictError, Settings, ValidationError
 from territory.rounds.feedback import record_feedback, recorded_feedback
 from territory.rounds.week import (
     TIMEZONE,
@@ -20,6 +20,7 @@ from territory.rounds.week import (
     move_visit,
     plan_history,
     plan_week,
+    replay_edit,
     restore_version,
     save_edited,
     save_plan,
@@ -269,3 +270,32 @@ def test_two_saves_at_the_same_moment_one_wins(planned, monkeypatch) -> None:
     assert plan_history(ws, WEEK)["version"].tolist() == list(range(1, base.version + 1))
     stored = ws.query("SELECT version, count(*) AS n FROM plan_visits GROUP BY version")
     assert stored["n"].tolist() == [len(first.visits) - v + 1 for v in stored["version"]]
+
+
+def test_a_refused_edit_is_carried_over_to_the_newest_version(planned) -> None:
+    ws, first = planned
+    visits = first.visits
+    alice = visits.drop(index=visits.index[0])
+    alice.loc[visits.index[1], "locked"] = True
+    saved = save_edited(ws, WEEK, alice, change="alice", base_version=1, author="alice")
+
+    bob = visits.drop(index=visits.index[5])  # bob's own change…
+    bob.loc[visits.index[6], "locked"] = True
+    bob.loc[visits.index[1], "locked"] = True  # …one alice made too…
+    bob = bob.drop(index=visits.index[0])
+    with pytest.raises(EditConflictError):
+        save_edited(ws, WEEK, bob, change="bob", base_version=1, author="bob")
+    carried, skipped = replay_edit(visits, bob, saved.visits)
+    assert skipped == []
+    third = save_edited(ws, WEEK, carried, change="bob", base_version=saved.version)
+    expected = visits.drop(index=visits.index[[0, 5]])
+    expected.loc[visits.index[[1, 6]], "locked"] = True
+    assert _records(third.visits) == _records(expected)
+
+    # a visit both changed: the other version's stays, and the page can say so
+    theirs = third.visits.copy()
+    theirs.loc[theirs.index[2], "locked"] = not theirs.at[theirs.index[2], "locked"]
+    mine = third.visits.drop(index=third.visits.index[2])
+    carried, skipped = replay_edit(third.visits, mine, theirs)
+    assert _records(carried) == _records(theirs) and len(skipped) == 1
+    assert "modifiée aussi dans l'autre version" in skipped[0]

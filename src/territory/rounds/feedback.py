@@ -32,7 +32,7 @@ from territory.settings import Settings
 from territory.store import Workspace
 from territory.vocab import STATUSES, UNKNOWN, WEEKDAYS_FR
 
-__all__ = ["FEEDBACK_MAX", "record_feedback", "recorded_feedback"]
+__all__ = ["FEEDBACK_MAX", "feedback_history", "record_feedback", "recorded_feedback"]
 
 FEEDBACK_MAX = 500
 """Most contacts of one category recorded for one visit."""
@@ -158,6 +158,19 @@ def recorded_feedback(ws: Workspace, week: str, visit: pd.Series) -> dict[str, i
         return None
     statuses = active[-1].counts.get("statuts", {})
     return {str(s): int(n) for s, n in statuses.items()} if isinstance(statuses, dict) else {}
+
+
+def feedback_history(ws: Workspace, week: str, visit: pd.Series) -> list[batches.Batch]:
+    """Every recording of a visit's feedback, oldest first (the batch log keeps them all).
+
+    The one in force is ``active``, those it replaced ``replaced``, undone ones ``undone``.
+    """
+    what = _label(week, visit)
+    return [
+        b
+        for b in batches.list_batches(ws)
+        if b.kind == batches.FEEDBACK and b.file == what and b.state != "running"
+    ]
 
 
 def _label(week: str, visit: pd.Series) -> str:

@@ -126,7 +126,11 @@ def flash(message: str, *, reset: Mapping[str, object] | None = None) -> None:
 
 
 def show_flash() -> None:
-    """Show (once) the message left by :func:`flash`; call it before the widgets."""
+    """Show (once) the message left by :func:`flash`; call it before the widgets.
+
+    At the top of the page, and as a toast: a button low on the page reran it, and the
+    browser keeps the scroll position.
+    """
     flashed = st.session_state.get(Keys.FLASH)
     if flashed:
         message, reset = flashed
@@ -134,3 +138,4 @@ def show_flash() -> None:
         for key, value in reset.items():
             st.session_state[key] = value
         st.success(message, icon=":material/check_circle:")
+        st.toast(message, icon=":material/check_circle:")  # seen wherever the page is scrolled

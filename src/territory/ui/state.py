@@ -23,6 +23,7 @@ class Keys:
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
+    PLAN_PENDING = "plan_pending"  # + "_<week>": an edit refused by a conflict, kept
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"
@@ -72,6 +73,8 @@ class Keys:
     W_PLAN_TEAM = "widget_plan_team"
     W_PLAN_RELOAD = "widget_plan_reload"
     W_PLAN_EMPTY = "widget_plan_empty"
+    W_PLAN_REPLAY = "widget_plan_replay"
+    W_PLAN_DROP = "widget_plan_drop"
     W_PLAN_RESTORE_VERSION = "widget_plan_restore_version"
     W_PLAN_RESTORE = "widget_plan_restore"
     W_TEAMS_EDIT = "widget_teams_edit"
