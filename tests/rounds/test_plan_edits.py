@@ -287,6 +287,9 @@ def test_a_refused_edit_is_carried_over_to_the_newest_version(planned) -> None:
         save_edited(ws, WEEK, bob, change="bob", base_version=1, author="bob")
     carried, skipped = replay_edit(visits, bob, saved.visits)
     assert skipped == []
+    order = list(zip(carried["team"], carried["start"], strict=True))  # as alice's version
+    theirs = zip(saved.visits["team"], saved.visits["start"], strict=True)
+    assert order == [v for v in theirs if v in order]
     third = save_edited(ws, WEEK, carried, change="bob", base_version=saved.version)
     expected = visits.drop(index=visits.index[[0, 5]])
     expected.loc[visits.index[[1, 6]], "locked"] = True

@@ -666,8 +666,8 @@ def replay_edit(
     ``latest``; visits are matched by team, place and day as in :func:`visit_changes`.
     A change to a visit that ``latest`` changed too is not applied: the other editor's
     version of that visit stays, and the change is listed, in French, in the second value.
-    The result is saved like any edit (:func:`save_edited` on ``latest``'s version, with
-    its checks).
+    The result, in ``latest``'s order, is saved like any edit (:func:`save_edited` on
+    ``latest``'s version, with its checks).
     """
     old, mine, theirs = _keyed(base), _keyed(edited), _keyed(latest)
     keep = dict(theirs)  # key -> (frame, index label)
@@ -698,9 +698,13 @@ def replay_edit(
             del keep[key]
         else:
             keep[key] = mine[key]
-    rows = [frame.loc[[index]] for frame, index in keep.values()]
+
+    def rank(key: Any) -> int:  # in latest's order, added visits last
+        return latest.index.get_loc(theirs[key][1]) if key in theirs else len(latest)
+
+    rows = [keep[key][0].loc[[keep[key][1]]] for key in sorted(keep, key=rank)]
     visits = pd.concat(rows, ignore_index=True) if rows else latest.iloc[:0]
-    return visits.sort_values(["start", "team"]).reset_index(drop=True), skipped
+    return visits, skipped
 
 
 def restore_version(
