@@ -91,6 +91,13 @@ def test_two_browser_sessions_on_one_week_lose_no_edit(served) -> None:
             page.get_by_text("Version 1 —").wait_for(timeout=90_000)
             _settled(page)
 
+        editor = a.locator('[data-testid="stDataFrame"]', has_text="Pourquoi")
+        editor.hover()  # its toolbar shows
+        buttons = a.locator('[data-testid="stElementContainer"]', has=editor).locator(
+            '[data-testid="stElementToolbarButton"] button'
+        )
+        buttons.first.wait_for(timeout=10_000)
+        toolbar = [b.get_attribute("aria-label") for b in buttons.all()]
         _delete_row(a, 0)
         a.get_by_role("button", name="Enregistrer les modifications").click()
         a.get_by_text("Version 2 enregistrée.").first.wait_for(timeout=60_000)
@@ -112,6 +119,8 @@ def test_two_browser_sessions_on_one_week_lose_no_edit(served) -> None:
         _settled(b)
         b.screenshot(path=str(ARTIFACTS / "tournees_repris.png"))
         browser.close()
+    # the table's own download (English CSV) is switched off: .streamlit/config.toml
+    assert "Search" in toolbar and "Download as CSV" not in toolbar, toolbar
     assert "(version 2 par application à " in refused and "1 visite retirée" in refused
     latest = load_plan(ws, week)
     expected = first.visits.drop(index=first.visits.index[[0, 2]])

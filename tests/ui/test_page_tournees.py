@@ -53,7 +53,12 @@ def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
     grid = next(d.value for d in at.dataframe if "Équipe centre" in d.value.columns)
     assert set(grid.columns) == set(saved.visits["team"]) and "lundi 30/11" in grid.index
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Plan (CSV)", "Feuilles de route (HTML à imprimer)", "Calendrier (.ics)"]
+    assert labels == [
+        "Plan (CSV)",
+        "Feuilles de route (HTML à imprimer)",
+        "Calendrier (.ics)",
+        "Historique des versions (CSV)",  # in its expander
+    ]
 
 
 def test_lock_and_delete_make_a_new_version(page) -> None:

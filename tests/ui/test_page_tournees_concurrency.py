@@ -106,6 +106,8 @@ def test_two_sessions_on_one_week_lose_no_edit(path: Path) -> None:
     assert all(len(v.visits) for v in plan_versions(ws, WEEK))  # no empty version
     shown = next(d.value for d in b.dataframe if "change" in d.value.columns)
     assert shown["version"].tolist() == [1, 2, 3]  # the page's history shows both
+    labels = [d.proto.label for d in b.get("download_button")]
+    assert "Historique des versions (CSV)" in labels
 
     a.run()  # A is told that the week moved on
     assert any("version 3 par application" in w.value for w in a.warning)

@@ -51,6 +51,7 @@ class Keys:
     W_UNDO_FORM = "widget_undo_batch_form"
     W_UNDO_BATCH = "widget_undo_batch"
     W_UNDO_CONFIRM = "widget_undo_batch_confirm"
+    W_BATCHES_CSV = "widget_batches_csv"
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
@@ -64,6 +65,7 @@ class Keys:
     W_PRIORITY_SAVE = "widget_priority_save"
     W_PRIORITY_ZONE = "widget_priority_zone"  # + "_<kind>"
     W_PRIORITY_OPEN = "widget_priority_open"
+    W_ZONE_INDICATORS_CSV = "widget_zone_indicators_csv"  # + "_<zone>"
     # "Tournées" page
     W_PLAN_WEEK = "widget_plan_week"
     W_PLAN_RUN = "widget_plan_run"
@@ -77,6 +79,7 @@ class Keys:
     W_PLAN_DROP = "widget_plan_drop"
     W_PLAN_RESTORE_VERSION = "widget_plan_restore_version"
     W_PLAN_RESTORE = "widget_plan_restore"
+    W_PLAN_HISTORY_CSV = "widget_plan_history_csv"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_FEEDBACK_FORM = "widget_feedback_form"

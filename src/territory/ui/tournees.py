@@ -37,7 +37,7 @@ from territory.rounds.week import (
     save_teams,
 )
 from territory.store import Workspace
-from territory.ui.common import base_url_path, flash
+from territory.ui.common import base_url_path, flash, table_download
 from territory.ui.loaders import cached_places, cached_places_map, cached_route_map, settings
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
@@ -57,6 +57,15 @@ __all__ = [
     "teams_editor",
     "visits_editor",
 ]
+
+HISTORY_HEADERS = {
+    "version": "Version",
+    "created": "Enregistrée le",
+    "author": "Auteur",
+    "change": "Modification",
+    "objective": "Valeur du plan",
+}
+"""French headers of the version history's CSV."""
 
 
 def teams_editor(ws: Workspace) -> None:
@@ -213,6 +222,13 @@ def history_panel(ws: Workspace, week: str, base_key: str) -> None:
     """The versions of the week, and restoring an earlier one as a new version."""
     history = plan_history(ws, week)
     st.dataframe(history, hide_index=True, width="stretch")
+    table_download(
+        "Historique des versions (CSV)",
+        history,
+        file_name=f"versions-{week}.csv",
+        key=Keys.W_PLAN_HISTORY_CSV,
+        headers=HISTORY_HEADERS,
+    )
     versions = [int(v) for v in history["version"]]
     if len(versions) < 2:
         return
