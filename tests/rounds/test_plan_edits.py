@@ -302,3 +302,47 @@ def test_a_refused_edit_is_carried_over_to_the_newest_version(planned) -> None:
     carried, skipped = replay_edit(third.visits, mine, theirs)
     assert _records(carried) == _records(theirs) and len(skipped) == 1
     assert "modifiée aussi dans l'autre version" in skipped[0]
+
+
+def test_two_feedbacks_of_one_visit_at_the_same_moment_one_stands(
+    planned, settings: Settings, monkeypatch
+) -> None:
+    """Two sessions record one visit at once: one recording stands, never both (counted twice).
+
+    Both have appended their contacts before either replaces the earlier recording (a
+    barrier there): the one that settles second is refused and leaves nothing.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.rounds import feedback
+
+    ws, first = planned
+    visit = first.visits.iloc[0]
+    appended = feedback.append_contacts
+    both_appended = threading.Barrier(2, timeout=30)
+
+    def together(*args, **kwargs):
+        done = appended(*args, **kwargs)
+        both_appended.wait()
+        return done
+
+    monkeypatch.setattr(feedback, "append_contacts", together)
+    before = ws.layers()["contacts"].count
+
+    def record(n: int) -> object:
+        mine = Workspace.open(ws.path)
+        try:
+            return record_feedback(
+                mine, WEEK, visit, {"hors radars": n}, settings=settings, now=AFTER_THE_WEEK
+            )
+        except ValidationError as exc:
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(record, (3, 5)))
+    stood = [r for r in results if not isinstance(r, Exception)]
+    assert len(stood) == 1, results
+    assert "vient d'être enregistré" in str(next(r for r in results if r not in stood))
+    assert recorded_feedback(ws, WEEK, visit) == {"hors radars": stood[0]}
+    assert ws.layers()["contacts"].count == before + stood[0]
