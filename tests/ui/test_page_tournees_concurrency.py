@@ -111,3 +111,20 @@ def test_two_sessions_on_one_week_lose_no_edit(path: Path) -> None:
 
     a.run()  # A is told that the week moved on
     assert any("version 3 par application" in w.value for w in a.warning)
+
+
+def test_the_same_edit_in_both_sessions_makes_no_second_version(path: Path) -> None:
+    a, b = _session(path), _session(path)
+    ws = Workspace.open(path)
+    base = load_plan(ws, WEEK)
+    for at in (a, b):  # both remove the same visit
+        _edit(at, base.version, deleted=[0])
+        at.button(key=Keys.W_PLAN_SAVE).click().run()
+        assert not at.exception, at.exception
+    assert b.error and "modifiée entre-temps" in b.error[0].value
+    b.button(key=Keys.W_PLAN_REPLAY).click().run()
+    assert not b.exception, b.exception
+    assert [s.value for s in b.success] == [
+        f"Vos modifications sont déjà dans la version {base.version + 1}."
+    ]
+    assert load_plan(ws, WEEK).version == base.version + 1 and not b.error

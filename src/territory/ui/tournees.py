@@ -35,6 +35,7 @@ from territory.rounds.week import (
     restore_version,
     save_edited,
     save_teams,
+    visit_changes,
 )
 from territory.store import Workspace
 from territory.ui.common import base_url_path, flash, table_download
@@ -187,6 +188,10 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
             st.error("Modifications non reprises : la semaine n'a plus cette version.")
             return
         carried, skipped = replay_edit(base.visits, visits, latest.visits)
+        if not visit_changes(latest.visits, carried):  # the other editor did the same
+            st.session_state[pending_key] = None
+            st.session_state[base_key] = latest.version
+            flash(f"Vos modifications sont déjà dans la version {latest.version}.")
         try:
             done = save_edited(
                 ws,
