@@ -20,7 +20,7 @@ from territory.fetch import fetch_territory
 from territory.ingest import undo_batch
 from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
-from territory.ui.common import flash, table_download
+from territory.ui.common import flash
 from territory.ui.loaders import cached_territory_names
 from territory.ui.state import Keys
 from territory.ui.uploads import (
@@ -151,11 +151,9 @@ def batches_section(ws: Workspace) -> None:
     if not found:
         st.info("Aucun lot enregistré : chaque import en crée un.")
         return
-    log = batches_table(reversed(found))
-    st.dataframe(log, hide_index=True, width="stretch")
-    table_download(
-        "Journal des lots (CSV)", log, file_name="journal-des-lots.csv", key=Keys.W_BATCHES_CSV
-    )
+    # No CSV of the log: its counts are raw (an import's rows, a visit's contacts), fit
+    # for the screen of whoever runs the workspace, not for a file that travels.
+    st.dataframe(batches_table(reversed(found)), hide_index=True, width="stretch")
     active = {
         b.id: f"Lot {b.id} — {b.label} — {b.file}".rstrip(" —")
         for b in reversed(found)

@@ -51,7 +51,6 @@ class Keys:
     W_UNDO_FORM = "widget_undo_batch_form"
     W_UNDO_BATCH = "widget_undo_batch"
     W_UNDO_CONFIRM = "widget_undo_batch_confirm"
-    W_BATCHES_CSV = "widget_batches_csv"
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
