@@ -6,22 +6,18 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.rounds.outputs import day_label, week_grid
-from territory.rounds.week import (
-    plan_week,
-    save_edited,
-    save_plan,
-)
-from territory.ui.common import demo_banner, flash, show_flash, workspace_or_stop
+from territory.rounds.week import plan_week, save_plan
+from territory.ui.common import demo_banner, show_flash, workspace_or_stop
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
 from territory.ui.tournees import (
-    apply_edits,
     base_plan,
     feedback_form,
     history_panel,
     places_panel,
     plan_downloads,
     route_map,
+    save_panel,
     teams_editor,
     visits_editor,
 )
@@ -92,29 +88,7 @@ st.markdown(
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
 edited = visits_editor(saved)
-left, right = st.columns([1, 2])
-empty = right.checkbox(
-    "Confirmer : vider la semaine (aucune visite)",
-    key=Keys.W_PLAN_EMPTY,
-    help="Sans cette case, une version sans aucune visite n'est pas enregistrée.",
-)
-if left.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
-    try:
-        done = save_edited(
-            ws,
-            week,
-            apply_edits(saved, edited),
-            change="modifications (page)",
-            base_version=saved.version,
-            author=APP_AUTHOR,
-            allow_empty=empty,
-        )
-    except TerritoryError as exc:
-        st.error(f"Modifications non enregistrées : {exc}")
-    else:
-        st.session_state[base_key] = done.version
-        flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
-
+save_panel(ws, saved, edited, base_key)
 plan_downloads(saved, ws)
 with st.expander("Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"):
     feedback_form(ws, saved)

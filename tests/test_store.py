@@ -314,3 +314,29 @@ def test_workspaces_dir_setting(tmp_path: Path) -> None:
     assert Settings().workspace.parent == Settings().workspaces_dir  # the README's demo
     env = {"TERRITORY_WORKSPACES_DIR": str(tmp_path)}
     assert Settings.from_env(env).workspaces_dir == tmp_path
+
+
+def test_append_rows_writes_several_tables_or_none(ws: Workspace) -> None:
+    """Both tables and their metadata in one transaction; a failing check writes nothing."""
+    head = pd.DataFrame({"week": ["w"], "version": [1]})
+    rows = pd.DataFrame({"week": ["w", "w"], "version": [1, 1], "place": ["a", "b"]})
+
+    def last_is(expected: int):
+        def check(con: sqlite3.Connection) -> None:
+            found = con.execute("SELECT coalesce(max(version), 0) FROM heads").fetchone()[0]
+            if found != expected:
+                raise WorkspaceError(f"version {found}, pas {expected}")
+
+        return check
+
+    ws.append_rows({"rows": rows, "heads": head}, source="t", vintage="w", check=last_is(0))
+    version = ws.version
+    assert ws.layers()["rows"].count == 2 and ws.layers()["heads"].count == 1
+    assert ws.read_table("rows")["place"].tolist() == ["a", "b"]
+    with pytest.raises(WorkspaceError, match="version 1, pas 0"):  # another writer was first
+        ws.append_rows({"rows": rows, "heads": head}, source="t", vintage="w", check=last_is(0))
+    assert len(ws.read_table("rows")) == 2 and len(ws.read_table("heads")) == 1
+    assert ws.version == version
+    ws.append_rows({"rows": rows, "heads": head.assign(version=2)}, source="t", vintage="w")
+    assert ws.layers()["rows"].count == 4 and ws.version == version + 1
+    assert pyogrio.list_layers(ws.path)[:, 0].tolist().count("heads") == 1  # GeoPackage tables

@@ -20,6 +20,7 @@ Importing the package stays light (the settings and errors only): no geopandas h
 
 from territory._errors import (
     CRSError,
+    EditConflictError,
     InputFileError,
     NetworkError,
     SheetChoiceError,
@@ -31,6 +32,7 @@ from territory.settings import Settings
 
 __all__ = [
     "CRSError",
+    "EditConflictError",
     "InputFileError",
     "NetworkError",
     "Settings",

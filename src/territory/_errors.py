@@ -44,6 +44,14 @@ class ValidationError(TerritoryError, ValueError):
         super().__init__(" ; ".join(self.problems))
 
 
+class EditConflictError(ValidationError):
+    """Saved on a version that someone else has replaced since: nothing was written.
+
+    The message says who changed what meanwhile; the edit can be made again (or carried
+    over) on the newest version.
+    """
+
+
 class CRSError(InputFileError):
     """Coordinates that cannot be in the stated coordinate reference system."""
 

@@ -284,6 +284,45 @@ class Workspace:
             None,
         )
 
+    def append_rows(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        source: str,
+        vintage: str,
+        licence: str = "",
+        check: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """Append rows to several attribute tables in one immediate transaction.
+
+        ``check`` runs first, in that transaction: what it reads cannot change before the
+        rows are written (another writer, even in another process, waits for the
+        commit), and an exception it raises writes nothing. "Read the last number, write
+        the next one" is so one step. A missing table is first created empty through
+        GDAL from the frame's columns and dtypes. Not for the tables of
+        :data:`GROUP_COUNTS`; every column must be text, integer, float or boolean.
+        """
+        for name, df in tables.items():
+            bad = [str(c) for c in df.columns if _kind(df[c]) is None]
+            if name in GROUP_COUNTS or bad:
+                why = ", ".join(bad) or "table comptée par groupe"
+                raise WorkspaceError(f"« {name} » : ajout impossible ({why})")
+            with self._connect() as con:
+                missing = not _gpkg.exists(con, name)
+            if missing:  # GDAL creates it, so that it is a proper GeoPackage table
+                empty = df.iloc[:0].reset_index(drop=True)
+                pyogrio.write_dataframe(empty, self.path, layer=name, driver="GPKG")
+        with _transaction(self.path, what=", ".join(tables)) as con:
+            if check is not None:
+                check(con)
+            for name, df in tables.items():
+                if len(df):
+                    _insert(con, f'"{name}"', df)
+                count = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+                _record_in(con, (count, 0, None, source, vintage, licence, None, _now(), name))
+                _stamp(con, name)
+            self._bump(con)
+
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         """A stored spatial layer, in EPSG:4326."""
         self._require(name)
@@ -596,17 +635,7 @@ class Workspace:
     ) -> None:
         values = (count, int(spatial), crs, source, vintage, licence, source_crs, _now(), name)
         with self._connect() as con:
-            updated = con.execute(
-                f"UPDATE {_META} SET count=?, spatial=?, crs=?, source=?, vintage=?, licence=?, "
-                "source_crs=?, updated=? WHERE name=?",
-                values,
-            ).rowcount
-            if not updated:
-                con.execute(
-                    f"INSERT INTO {_META} (count, spatial, crs, source, vintage, licence, "
-                    "source_crs, updated, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    values,
-                )
+            _record_in(con, values)
             self._bump(con)
             _stamp(con, name)
 
@@ -973,6 +1002,21 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
         raise
     finally:
         con.close()
+
+
+def _record_in(con: sqlite3.Connection, values: tuple[Any, ...]) -> None:
+    """Update (or add) a table's row of the metadata table; ``name`` is the last value."""
+    updated = con.execute(
+        f"UPDATE {_META} SET count=?, spatial=?, crs=?, source=?, vintage=?, licence=?, "
+        "source_crs=?, updated=? WHERE name=?",
+        values,
+    ).rowcount
+    if not updated:
+        con.execute(
+            f"INSERT INTO {_META} (count, spatial, crs, source, vintage, licence, "
+            "source_crs, updated, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
 
 
 # ------------------------------------------------------------ stamps and table copies

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory import Settings, ValidationError
+from territory import EditConflictError, Settings, ValidationError
 from territory.rounds.feedback import record_feedback, recorded_feedback
 from territory.rounds.week import (
     TIMEZONE,
@@ -20,6 +20,7 @@ from territory.rounds.week import (
     move_visit,
     plan_history,
     plan_week,
+    replay_edit,
     restore_version,
     save_edited,
     save_plan,
@@ -211,8 +212,137 @@ def test_a_version_saved_during_the_checks_is_a_conflict_too(planned, monkeypatc
 
     monkeypatch.setattr(plans, "check_visit_times", meanwhile)
     mine = first.visits.drop(index=first.visits.index[0])
-    with pytest.raises(ValidationError, match=r"modifiée entre-temps \(version 2\)"):
+    with pytest.raises(
+        ValidationError, match=r"modifiée entre-temps \(version 2 par .*« 5 gardées »\)"
+    ):
         save_edited(ws, WEEK, mine, change="1 retirée", base_version=first.version)
     latest = load_plan(ws, WEEK)
     assert latest.version == 2 and _records(latest.visits) == _records(other)
     assert plan_history(ws, WEEK)["version"].tolist() == [1, 2]
+
+
+def test_two_saves_at_the_same_moment_one_wins(planned, monkeypatch) -> None:
+    """Two editors (two Workspace objects on one file) save on one version at once.
+
+    Both pass the checks before either writes (a barrier where the checks end): exactly
+    one version is written, the other save is refused, no version number is used twice
+    and no visit of the refused save lands in the file. Repeated: a race shows or not.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.rounds import week as plans
+
+    ws, first = planned
+    checks = plans.check_visit_times
+    both_checked = threading.Barrier(2, timeout=30)
+
+    def together(*args, **kwargs):
+        problems = checks(*args, **kwargs)
+        both_checked.wait()  # the other editor has passed its checks too
+        return problems
+
+    monkeypatch.setattr(plans, "check_visit_times", together)
+
+    def save(who: int, base) -> object:
+        mine = Workspace.open(ws.path)  # each editor its own object, as two sessions
+        visits = base.visits.drop(index=base.visits.index[who])
+        try:
+            return save_edited(
+                mine, WEEK, visits, change=f"retrait {who}", base_version=base.version
+            )
+        except ValidationError as exc:
+            return exc
+
+    base = first
+    for _ in range(4):
+        both_checked.reset()
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(save, (0, 1), (base, base)))
+        saved = [r for r in results if not isinstance(r, Exception)]
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(saved) == 1 and len(refused) == 1, results
+        assert "modifiée entre-temps" in str(refused[0])
+        latest = load_plan(ws, WEEK)
+        assert latest.version == base.version + 1 == saved[0].version
+        assert _records(latest.visits) == _records(saved[0].visits)
+        base = latest
+    assert plan_history(ws, WEEK)["version"].tolist() == list(range(1, base.version + 1))
+    stored = ws.query("SELECT version, count(*) AS n FROM plan_visits GROUP BY version")
+    assert stored["n"].tolist() == [len(first.visits) - v + 1 for v in stored["version"]]
+
+
+def test_a_refused_edit_is_carried_over_to_the_newest_version(planned) -> None:
+    ws, first = planned
+    visits = first.visits
+    alice = visits.drop(index=visits.index[0])
+    alice.loc[visits.index[1], "locked"] = True
+    saved = save_edited(ws, WEEK, alice, change="alice", base_version=1, author="alice")
+
+    bob = visits.drop(index=visits.index[5])  # bob's own change…
+    bob.loc[visits.index[6], "locked"] = True
+    bob.loc[visits.index[1], "locked"] = True  # …one alice made too…
+    bob = bob.drop(index=visits.index[0])
+    with pytest.raises(EditConflictError):
+        save_edited(ws, WEEK, bob, change="bob", base_version=1, author="bob")
+    carried, skipped = replay_edit(visits, bob, saved.visits)
+    assert skipped == []
+    order = list(zip(carried["team"], carried["start"], strict=True))  # as alice's version
+    theirs = zip(saved.visits["team"], saved.visits["start"], strict=True)
+    assert order == [v for v in theirs if v in order]
+    third = save_edited(ws, WEEK, carried, change="bob", base_version=saved.version)
+    expected = visits.drop(index=visits.index[[0, 5]])
+    expected.loc[visits.index[[1, 6]], "locked"] = True
+    assert _records(third.visits) == _records(expected)
+
+    # a visit both changed: the other version's stays, and the page can say so
+    theirs = third.visits.copy()
+    theirs.loc[theirs.index[2], "locked"] = not theirs.at[theirs.index[2], "locked"]
+    mine = third.visits.drop(index=third.visits.index[2])
+    carried, skipped = replay_edit(third.visits, mine, theirs)
+    assert _records(carried) == _records(theirs) and len(skipped) == 1
+    assert "modifiée aussi dans l'autre version" in skipped[0]
+
+
+def test_two_feedbacks_of_one_visit_at_the_same_moment_one_stands(
+    planned, settings: Settings, monkeypatch
+) -> None:
+    """Two sessions record one visit at once: one recording stands, never both (counted twice).
+
+    Both have appended their contacts before either replaces the earlier recording (a
+    barrier there): the one that settles second is refused and leaves nothing.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.rounds import feedback
+
+    ws, first = planned
+    visit = first.visits.iloc[0]
+    appended = feedback.append_contacts
+    both_appended = threading.Barrier(2, timeout=30)
+
+    def together(*args, **kwargs):
+        done = appended(*args, **kwargs)
+        both_appended.wait()
+        return done
+
+    monkeypatch.setattr(feedback, "append_contacts", together)
+    before = ws.layers()["contacts"].count
+
+    def record(n: int) -> object:
+        mine = Workspace.open(ws.path)
+        try:
+            return record_feedback(
+                mine, WEEK, visit, {"hors radars": n}, settings=settings, now=AFTER_THE_WEEK
+            )
+        except ValidationError as exc:
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(record, (3, 5)))
+    stood = [r for r in results if not isinstance(r, Exception)]
+    assert len(stood) == 1, results
+    assert "vient d'être enregistré" in str(next(r for r in results if r not in stood))
+    assert recorded_feedback(ws, WEEK, visit) == {"hors radars": stood[0]}
+    assert ws.layers()["contacts"].count == before + stood[0]

@@ -59,7 +59,11 @@ def test_a_click_on_the_map_fills_the_position_and_adds_the_place(served) -> Non
         )
         page.get_by_label("Nom").fill("Square du test navigateur")
         page.get_by_role("button", name="Ajouter le lieu").click()
-        page.get_by_text("Square du test navigateur » ajouté").wait_for(timeout=60_000)
+        added_text = "Square du test navigateur » ajouté"  # in the success and in a toast
+        page.get_by_test_id("stAlertContentSuccess").get_by_text(added_text).wait_for(
+            timeout=60_000
+        )
+        page.get_by_test_id("stToastText").get_by_text(added_text).wait_for(timeout=10_000)
         _map_drawn_again(page)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "tournees_lieux.png"))

@@ -58,6 +58,7 @@ def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
         "Feuilles de route (PDF, A4)",
         "Feuilles de route (HTML)",
         "Calendrier (.ics)",
+        "Historique des versions (CSV)",  # in its expander
     ]
 
 
@@ -92,6 +93,23 @@ def test_feedback_form_records_aggregated_contacts(page) -> None:
     assert any(
         c.value.startswith("Déjà enregistré pour cette visite : 6 hors radars") for c in at.caption
     )
+
+
+def test_a_second_feedback_corrects_the_first_and_keeps_it_in_the_history(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    before = ws.layers()["contacts"].count
+    at.number_input(key=f"{Keys.W_FEEDBACK_N}_0").set_value(2)
+    at.button(key="FormSubmitter:" + Keys.W_FEEDBACK_FORM + "-Enregistrer le retour").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert ws.layers()["contacts"].count == before - 6 + 2  # replaced, not added
+    caption = next(c.value for c in at.caption if c.value.startswith("Déjà enregistré"))
+    assert caption.startswith("Déjà enregistré pour cette visite : 2 ")  # at once
+    assert "reste dans l'historique" in caption
+    history = next(d.value for d in at.dataframe if "État" in d.value.columns)
+    assert history["État"].tolist()[0] == "actif"
+    assert history["État"].tolist()[1].startswith(f"remplacé par le lot {history['Lot'][0]}")
 
 
 def test_route_map_draws_every_visit_of_the_week(page) -> None:
@@ -196,10 +214,11 @@ def test_two_editors_the_second_is_refused_and_nothing_is_lost(page) -> None:
     after = load_plan(ws, "2026-W49")  # nothing lost, nothing overwritten
     assert after.version == first.version and len(after.visits) == len(first.visits)
 
-    at.button(key=Keys.W_PLAN_RELOAD).click().run()
+    at.button(key=Keys.W_PLAN_DROP).click().run()  # this one drops its edit and reloads
     assert not at.exception, at.exception
     assert at.session_state[f"{Keys.PLAN_BASE}_2026-W49"] == first.version
-    assert not any("modifiée depuis" in w.value for w in at.warning)
+    assert not any("modifiée depuis" in w.value for w in at.warning) and not at.error
+    assert load_plan(ws, "2026-W49").version == first.version
 
 
 def test_restoring_an_earlier_version(page) -> None:

@@ -32,7 +32,7 @@ from territory.settings import Settings
 from territory.store import Workspace
 from territory.vocab import STATUSES, UNKNOWN, WEEKDAYS_FR
 
-__all__ = ["FEEDBACK_MAX", "record_feedback", "recorded_feedback"]
+__all__ = ["FEEDBACK_MAX", "feedback_history", "record_feedback", "recorded_feedback"]
 
 FEEDBACK_MAX = 500
 """Most contacts of one category recorded for one visit."""
@@ -60,7 +60,9 @@ def record_feedback(
     number of contacts now recorded for the visit.
 
     A visit that has not started yet at ``now`` (default: the current time, Europe/Paris)
-    is refused: its feedback would be made up.
+    is refused: its feedback would be made up. Two recordings of one visit at the same
+    moment: the one that settles second is refused and leaves nothing (it would replace
+    a recording its author has not seen).
     """
     start = visit["start"]
     moment = _local(now if now is not None else datetime.now(TIMEZONE))
@@ -118,6 +120,20 @@ def record_feedback(
     recorded = {s: int(n) for s, n in counts.items() if int(n)}
 
     def replace(con: sqlite3.Connection, _deleted: int) -> None:
+        # In the transaction that settles: a recording of the visit settled since we
+        # looked (another session, the same moment) is not replaced unseen.
+        meanwhile = con.execute(
+            f"SELECT id, author FROM {batches.BATCHES} WHERE kind = ? AND file = ? "
+            "AND state = 'active' AND id != ?",
+            (batches.FEEDBACK, what, batch.id),
+        ).fetchall()
+        meanwhile = [row for row in meanwhile if int(row[0]) not in earlier]
+        if meanwhile:
+            raise ValidationError(
+                f"un autre retour pour cette visite vient d'être enregistré (lot "
+                f"{meanwhile[-1][0]} par {meanwhile[-1][1]}) : rechargez la page et "
+                "corrigez-le si besoin"
+            )
         for earlier_batch in sorted(earlier):
             batches.mark_replaced(con, earlier_batch, by=batch.id)
         batches.settle(con, batch.id, counts={"contacts": len(rows), "statuts": recorded})
@@ -158,6 +174,19 @@ def recorded_feedback(ws: Workspace, week: str, visit: pd.Series) -> dict[str, i
         return None
     statuses = active[-1].counts.get("statuts", {})
     return {str(s): int(n) for s, n in statuses.items()} if isinstance(statuses, dict) else {}
+
+
+def feedback_history(ws: Workspace, week: str, visit: pd.Series) -> list[batches.Batch]:
+    """Every recording of a visit's feedback, oldest first (the batch log keeps them all).
+
+    The one in force is ``active``, those it replaced ``replaced``, undone ones ``undone``.
+    """
+    what = _label(week, visit)
+    return [
+        b
+        for b in batches.list_batches(ws)
+        if b.kind == batches.FEEDBACK and b.file == what and b.state != "running"
+    ]
 
 
 def _label(week: str, visit: pd.Series) -> str:

@@ -32,6 +32,7 @@ import getpass
 import io
 import json
 import re
+import sqlite3
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from territory._errors import InputFileError, ValidationError, plain_reason
+from territory._errors import EditConflictError, InputFileError, ValidationError, plain_reason
 from territory.crs import STORAGE_CRS
 from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
@@ -92,6 +93,7 @@ __all__ = [
     "read_places",
     "read_teams",
     "remove_places",
+    "replay_edit",
     "restore_version",
     "save_edited",
     "save_plan",
@@ -648,7 +650,7 @@ def save_plan(
         if base_version is not None and previous.version != base_version:
             base = load_plan(ws, week, version=base_version)
             if base is not None and base.version == base_version:
-                raise ValidationError(_conflict_message(ws, week, base, previous))
+                raise EditConflictError(_conflict_message(ws, week, base, previous))
         _refuse_empty(previous, len(plan.visits), allow_empty)
     version = 1 + (previous.version if previous is not None else 0)
     return _store_version(
@@ -711,7 +713,7 @@ def save_edited(
     if base is None or base.version != base_version:
         raise ValidationError(f"version {base_version} inconnue pour {week}")
     if latest.version != base_version:
-        raise ValidationError(_conflict_message(ws, week, base, latest))
+        raise EditConflictError(_conflict_message(ws, week, base, latest))
     changes = visit_changes(base.visits, visits)
     if not changes:
         raise ValidationError("aucune modification : rien à enregistrer")
@@ -732,17 +734,78 @@ def save_edited(
     )
 
 
+def replay_edit(
+    base: pd.DataFrame, edited: pd.DataFrame, latest: pd.DataFrame
+) -> tuple[pd.DataFrame, list[str]]:
+    """Carry an edit made on ``base`` over to ``latest`` (the week saved by someone else since).
+
+    The lead's changes (visits removed, moved, locked or unlocked, added) are applied to
+    ``latest``; visits are matched by team, place and day as in :func:`visit_changes`.
+    A change to a visit that ``latest`` changed too is not applied: the other editor's
+    version of that visit stays, and the change is listed, in French, in the second value.
+    The result, in ``latest``'s order, is saved like any edit (:func:`save_edited` on
+    ``latest``'s version, with its checks).
+    """
+    old, mine, theirs = _keyed(base), _keyed(edited), _keyed(latest)
+    keep = dict(theirs)  # key -> (frame, index label)
+    skipped: list[str] = []
+
+    def state(rows: dict[Any, tuple[pd.DataFrame, Any]], key: Any) -> tuple[Any, Any, bool]:
+        frame, index = rows[key]
+        return frame.at[index, "start"], frame.at[index, "end"], bool(frame.at[index, "locked"])
+
+    for key in old.keys() | mine.keys():
+        before = state(old, key) if key in old else None
+        after = state(mine, key) if key in mine else None
+        if before == after:
+            continue
+        now = state(theirs, key) if key in theirs else None
+        if now == after:  # the other editor did the same
+            continue
+        if now != before:
+            where = mine.get(key) or old[key]
+            visit = where[0].loc[where[1]]
+            start = visit["start"]
+            skipped.append(
+                f"{visit['team']}, {visit['place_name']} ({WEEKDAYS_FR[start.weekday()]} "
+                f"{start:%d/%m}) : modifiée aussi dans l'autre version, gardée comme elle"
+            )
+            continue
+        if after is None:
+            del keep[key]
+        else:
+            keep[key] = mine[key]
+
+    def rank(key: Any) -> int:  # in latest's order, added visits last
+        return latest.index.get_loc(theirs[key][1]) if key in theirs else len(latest)
+
+    rows = [keep[key][0].loc[[keep[key][1]]] for key in sorted(keep, key=rank)]
+    visits = pd.concat(rows, ignore_index=True) if rows else latest.iloc[:0]
+    return visits, skipped
+
+
 def restore_version(
-    ws: Workspace, week: str, version: int, *, author: str | None = None
+    ws: Workspace,
+    week: str,
+    version: int,
+    *,
+    author: str | None = None,
+    base_version: int | None = None,
 ) -> WeekPlan:
     """Save a new version of ``week`` equal to its earlier ``version`` (history kept).
 
     Refused (French :class:`~territory.ValidationError`) when the version does not exist
-    or when it is the same as the current one (nothing would change).
+    or when it is the same as the current one (nothing would change); and
+    (:class:`~territory.EditConflictError`), when ``base_version`` is given, when the week
+    was saved again since that version (the caller decided on what it showed).
     """
     latest = load_plan(ws, week)
     if latest is None:
         raise ValidationError(f"aucun plan enregistré pour {week}")
+    if base_version is not None and latest.version != base_version:
+        base = load_plan(ws, week, version=base_version)
+        if base is not None and base.version == base_version:
+            raise EditConflictError(_conflict_message(ws, week, base, latest))
     old = load_plan(ws, week, version=version)
     if old is None or old.version != version:
         raise ValidationError(
@@ -913,28 +976,34 @@ def _store_version(
     objective: float,
     notes: tuple[str, ...],
 ) -> WeekPlan:
-    """Append one version (its visits, then its ``plans`` row) and return it.
+    """Append one version (its visits and its ``plans`` row, together) and return it.
 
-    The last version is read again just before writing: a version saved by someone else
-    since the caller's checks is a conflict, not a second version ``version``.
+    The last version is read again in the transaction that writes (the store's
+    :meth:`~territory.store.Workspace.append_rows`): a version saved by someone else
+    since the caller's checks, even a few milliseconds before, is a conflict, never a
+    second version ``version``.
     """
-    if ws.has(PLANS):
-        last = ws.query("SELECT MAX(version) AS v FROM plans WHERE week = ?", (week,))["v"]
-        stored_last = 0 if last.empty or pd.isna(last.iloc[0]) else int(last.iloc[0])
-        if stored_last != version - 1:
-            raise ValidationError(
-                f"la semaine a été modifiée entre-temps (version {stored_last}) : "
-                "rechargez la semaine et refaites votre modification"
+
+    def still_last(con: sqlite3.Connection) -> None:
+        row = con.execute(
+            f"SELECT version, author, change FROM {PLANS} WHERE week = ? "
+            "ORDER BY version DESC LIMIT 1",
+            (week,),
+        ).fetchone()
+        if (0 if row is None else int(row[0])) != version - 1:
+            raise EditConflictError(
+                f"la semaine a été modifiée entre-temps (version {row[0]} par {row[1]}, "
+                f"« {row[2]} ») : rechargez la semaine et refaites votre modification"
             )
+
     visits = visits.reset_index(drop=True)
     stored = visits.assign(
         week=week,
         version=version,
-        start=visits["start"].map(datetime.isoformat),
-        end=visits["end"].map(datetime.isoformat),
+        start=visits["start"].map(datetime.isoformat).astype(str),  # str even when empty
+        end=visits["end"].map(datetime.isoformat).astype(str),
         locked=visits["locked"].astype(bool),
     )
-    ws.write_table(VISITS, stored, source="planificateur", vintage=week, licence="", append=True)
     created = datetime.now(TIMEZONE).replace(microsecond=0)
     meta = pd.DataFrame(
         {
@@ -947,7 +1016,12 @@ def _store_version(
             "notes": [json.dumps(list(notes), ensure_ascii=False)],
         }
     )
-    ws.write_table(PLANS, meta, source="planificateur", vintage=week, licence="", append=True)
+    ws.append_rows(
+        {VISITS: stored, PLANS: meta},
+        source="planificateur",
+        vintage=week,
+        check=still_last,
+    )
     return WeekPlan(week, version, visits, tuple(notes), float(objective), created)
 
 
@@ -985,6 +1059,17 @@ def _by_key(visits: pd.DataFrame) -> dict[tuple[str, str, date, int], tuple[Any,
         while key in out:
             key = (*key[:3], key[3] + 1)
         out[key] = (v.start, v.end, bool(v.locked))
+    return out
+
+
+def _keyed(visits: pd.DataFrame) -> dict[tuple[str, str, date, int], tuple[pd.DataFrame, Any]]:
+    """Visits by the keys of :func:`_by_key`: (the frame, the visit's index label)."""
+    out: dict[tuple[str, str, date, int], tuple[pd.DataFrame, Any]] = {}
+    for index, v in visits.sort_values("start").iterrows():
+        key = (str(v["team"]), str(v["place"]), v["start"].date(), 0)
+        while key in out:
+            key = (*key[:3], key[3] + 1)
+        out[key] = (visits, index)
     return out
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
+from territory._fr import french_csv
 from territory.store import Workspace, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
@@ -25,6 +27,7 @@ __all__ = [
     "flash",
     "open_workspace",
     "show_flash",
+    "table_download",
     "territory_selector",
     "workspace_or_stop",
 ]
@@ -126,7 +129,11 @@ def flash(message: str, *, reset: Mapping[str, object] | None = None) -> None:
 
 
 def show_flash() -> None:
-    """Show (once) the message left by :func:`flash`; call it before the widgets."""
+    """Show (once) the message left by :func:`flash`; call it before the widgets.
+
+    At the top of the page, and as a toast: a button low on the page reran it, and the
+    browser keeps the scroll position.
+    """
     flashed = st.session_state.get(Keys.FLASH)
     if flashed:
         message, reset = flashed
@@ -134,3 +141,29 @@ def show_flash() -> None:
         for key, value in reset.items():
             st.session_state[key] = value
         st.success(message, icon=":material/check_circle:")
+        st.toast(message, icon=":material/check_circle:")  # seen wherever the page is scrolled
+
+
+def table_download(
+    label: str,
+    table: pd.DataFrame,
+    *,
+    file_name: str,
+    key: str,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """A button that downloads ``table`` as a French CSV (``;``, decimal comma, BOM).
+
+    Streamlit's own table download is switched off (``client.disableDataExport``): its
+    ``,``-separated CSV opens in one column in a French spreadsheet. ``headers`` renames
+    columns (:func:`~territory._fr.french_csv`).
+    """
+    st.download_button(
+        label,
+        french_csv(table, headers=headers),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=key,
+        on_click="ignore",
+    )

@@ -195,6 +195,8 @@ def batches_section(ws: Workspace) -> None:
     if not found:
         st.info("Aucun lot enregistré : chaque import en crée un.")
         return
+    # No CSV of the log: its counts are raw (an import's rows, a visit's contacts), fit
+    # for the screen of whoever runs the workspace, not for a file that travels.
     st.dataframe(batches_table(reversed(found)), hide_index=True, width="stretch")
     active = {
         b.id: f"Lot {b.id} — {b.label} — {b.file}".rstrip(" —")

@@ -19,6 +19,7 @@ from territory.analysis.slots import Profile, WhenResult
 from territory.analysis.zones import ZONE_KIND_LABELS, ZoneKind
 from territory.export import ranking_csv, ranking_layer
 from territory.store import Workspace
+from territory.ui.common import table_download
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
 from territory.vocab import WEEKDAYS_FR
@@ -161,7 +162,14 @@ def zone_indicator_table(ranking: Ranking, zone: str) -> None:
         for name, meta in indicator_registry(settings()).items()
         if name in values.index and not _missing(values[name])
     ]
-    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    table = pd.DataFrame(lines, columns=["Indicateur", "Valeur", "Unité", "Source"])
+    st.dataframe(table, hide_index=True, width="stretch")
+    table_download(
+        "Indicateurs de la zone (CSV)",
+        table,
+        file_name=f"indicateurs-{zone}.csv",
+        key=f"{Keys.W_ZONE_INDICATORS_CSV}_{zone}",
+    )
 
 
 def slot_heatmap(profile: Profile) -> None:

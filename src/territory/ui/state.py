@@ -24,6 +24,7 @@ class Keys:
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
     IMPORT_WAITING = "import_waiting_sheet"  # a workbook whose sheet the user must pick
+    PLAN_PENDING = "plan_pending"  # + "_<week>": an edit refused by a conflict, kept
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"
@@ -66,6 +67,7 @@ class Keys:
     W_PRIORITY_SAVE = "widget_priority_save"
     W_PRIORITY_ZONE = "widget_priority_zone"  # + "_<kind>"
     W_PRIORITY_OPEN = "widget_priority_open"
+    W_ZONE_INDICATORS_CSV = "widget_zone_indicators_csv"  # + "_<zone>"
     # "Tournées" page
     W_PLAN_WEEK = "widget_plan_week"
     W_PLAN_RUN = "widget_plan_run"
@@ -75,8 +77,11 @@ class Keys:
     W_PLAN_TEAM = "widget_plan_team"
     W_PLAN_RELOAD = "widget_plan_reload"
     W_PLAN_EMPTY = "widget_plan_empty"
+    W_PLAN_REPLAY = "widget_plan_replay"
+    W_PLAN_DROP = "widget_plan_drop"
     W_PLAN_RESTORE_VERSION = "widget_plan_restore_version"
     W_PLAN_RESTORE = "widget_plan_restore"
+    W_PLAN_HISTORY_CSV = "widget_plan_history_csv"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_FEEDBACK_FORM = "widget_feedback_form"

@@ -14,9 +14,10 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from territory import TerritoryError
+from territory import EditConflictError, TerritoryError
+from territory.batches import batches_table
 from territory.map import RETURNED_OBJECTS
-from territory.rounds.feedback import record_feedback, recorded_feedback
+from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.week import (
@@ -31,11 +32,14 @@ from territory.rounds.week import (
     plan_history,
     plan_versions,
     remove_places,
+    replay_edit,
     restore_version,
+    save_edited,
     save_teams,
+    visit_changes,
 )
 from territory.store import Workspace
-from territory.ui.common import base_url_path, flash
+from territory.ui.common import base_url_path, flash, table_download
 from territory.ui.loaders import cached_places, cached_places_map, cached_route_map, settings
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
@@ -51,9 +55,19 @@ __all__ = [
     "plan_downloads",
     "replace_visits",
     "route_map",
+    "save_panel",
     "teams_editor",
     "visits_editor",
 ]
+
+HISTORY_HEADERS = {
+    "version": "Version",
+    "created": "Enregistrée le",
+    "author": "Auteur",
+    "change": "Modification",
+    "objective": "Valeur du plan",
+}
+"""French headers of the version history's CSV."""
 
 
 def teams_editor(ws: Workspace) -> None:
@@ -98,7 +112,7 @@ def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
     if shown is None or shown.version != base:
         shown = latest
     st.session_state[base_key] = shown.version
-    if shown.version != latest.version:
+    if shown.version != latest.version and not st.session_state.get(_pending_key(week)):
         meta = plan_history(ws, week).set_index("version").loc[latest.version]
         left, right = st.columns([3, 1])
         left.warning(
@@ -113,10 +127,116 @@ def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
     return shown
 
 
+def _pending_key(week: str) -> str:
+    return f"{Keys.PLAN_PENDING}_{week}"
+
+
+def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: str) -> None:
+    """Save the edited visits on the version they were made on; keep them when refused.
+
+    A save refused because the week was saved meanwhile
+    (:class:`~territory.EditConflictError`) keeps the edit in the session, with the French
+    message of what changed, until the user carries it over to the newest version
+    (:func:`~territory.rounds.week.replay_edit`, then saved with every check) or drops it.
+    """
+    left, right = st.columns([1, 2])
+    empty = right.checkbox(
+        "Confirmer : vider la semaine (aucune visite)",
+        key=Keys.W_PLAN_EMPTY,
+        help="Sans cette case, une version sans aucune visite n'est pas enregistrée.",
+    )
+    pending_key = _pending_key(plan.week)
+    if left.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
+        try:
+            visits = apply_edits(plan, edited)
+            done = save_edited(
+                ws,
+                plan.week,
+                visits,
+                change="modifications (page)",
+                base_version=plan.version,
+                author=APP_AUTHOR,
+                allow_empty=empty,
+            )
+        except EditConflictError as exc:
+            st.session_state[pending_key] = (plan.version, visits, str(exc), empty)
+        except TerritoryError as exc:
+            st.error(f"Modifications non enregistrées : {exc}")
+        else:
+            st.session_state[base_key] = done.version
+            st.session_state[pending_key] = None
+            flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
+    if st.session_state.get(pending_key):
+        _pending_edit(ws, plan.week, base_key)
+
+
+def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
+    """The refused edit: why, and carry it over to the newest version or drop it."""
+    pending_key = _pending_key(week)
+    base_version, visits, message, empty = st.session_state[pending_key]
+    st.error(f"Modifications non enregistrées : {message}", icon=":material/sync_problem:")
+    st.caption(
+        "Vos modifications sont gardées. Reprenez-les sur la dernière version (une visite "
+        "modifiée des deux côtés garde la version de l'autre), ou abandonnez-les."
+    )
+    left, right = st.columns(2)
+    if left.button(
+        "Reprendre mes modifications sur la dernière version",
+        icon=":material/merge:",
+        type="primary",
+        key=Keys.W_PLAN_REPLAY,
+    ):
+        base, latest = load_plan(ws, week, version=base_version), load_plan(ws, week)
+        if base is None or latest is None:
+            st.error("Modifications non reprises : la semaine n'a plus cette version.")
+            return
+        carried, skipped = replay_edit(base.visits, visits, latest.visits)
+        if not visit_changes(latest.visits, carried):  # the other editor did the same
+            st.session_state[pending_key] = None
+            st.session_state[base_key] = latest.version
+            flash(f"Vos modifications sont déjà dans la version {latest.version}.")
+        try:
+            done = save_edited(
+                ws,
+                week,
+                carried,
+                change="modifications reprises (page)",
+                base_version=latest.version,
+                author=APP_AUTHOR,
+                allow_empty=empty,
+            )
+        except EditConflictError as exc:  # saved again meanwhile: kept, with the news
+            st.session_state[pending_key] = (base_version, visits, str(exc), empty)
+            st.rerun()
+        except TerritoryError as exc:
+            st.error(f"Modifications non reprises : {exc}")
+        else:
+            st.session_state[base_key] = done.version
+            st.session_state[pending_key] = None
+            lost = f" Non reprises : {' ; '.join(skipped)}." if skipped else ""
+            flash(
+                f"Version {done.version} enregistrée : vos modifications reprises sur la "
+                f"version {latest.version}.{lost}",
+                reset={Keys.W_PLAN_EMPTY: False},
+            )
+    if right.button("Abandonner mes modifications", icon=":material/undo:", key=Keys.W_PLAN_DROP):
+        latest = load_plan(ws, week)
+        st.session_state[pending_key] = None
+        st.session_state[base_key] = None if latest is None else latest.version
+        st.rerun()
+
+
 def history_panel(ws: Workspace, week: str, base_key: str) -> None:
     """The versions of the week, and restoring an earlier one as a new version."""
     history = plan_history(ws, week)
     st.dataframe(history, hide_index=True, width="stretch")
+    table_download(
+        "Historique des versions (CSV)",
+        history,
+        file_name=f"versions-{week}.csv",
+        key=Keys.W_PLAN_HISTORY_CSV,
+        headers=HISTORY_HEADERS,
+    )
     versions = [int(v) for v in history["version"]]
     if len(versions) < 2:
         return
@@ -128,14 +248,14 @@ def history_panel(ws: Workspace, week: str, base_key: str) -> None:
         format_func=lambda v: f"version {v}",
     )
     if right.button("Restaurer", icon=":material/restore:", key=Keys.W_PLAN_RESTORE):
-        if st.session_state.get(base_key) != versions[-1]:
-            st.error(
-                "Version non restaurée : la semaine a été modifiée depuis que vous l'avez "
-                "ouverte ; rechargez la semaine d'abord."
-            )
-            return
         try:
-            done = restore_version(ws, week, int(chosen), author=APP_AUTHOR)
+            done = restore_version(
+                ws,
+                week,
+                int(chosen),
+                author=APP_AUTHOR,
+                base_version=st.session_state.get(base_key),
+            )
         except TerritoryError as exc:
             st.error(f"Version non restaurée : {exc}")
         else:
@@ -211,15 +331,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     chosen = st.selectbox(
         "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
     )
-    if chosen is not None:
-        recorded = recorded_feedback(ws, plan.week, visits.loc[chosen])
-        if recorded is None:
-            st.caption("Aucun retour enregistré pour cette visite.")
-        else:
-            known = ", ".join(f"{n} {s}" for s, n in recorded.items()) or "aucun contact"
-            st.caption(
-                f"Déjà enregistré pour cette visite : {known}. Un nouveau retour le remplace."
-            )
+    recorded_slot = st.empty()  # filled after the form: a new recording shows at once
     with st.form(Keys.W_FEEDBACK_FORM, clear_on_submit=True):
         columns = st.columns(3)
         counts = {
@@ -242,8 +354,29 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
         else:
             st.success(
                 f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
-                "de 200 m) : ils comptent dans la densité protégée."
+                "de 200 m) : ils comptent dans la densité protégée.",
+                icon=":material/check_circle:",
             )
+    if chosen is not None:
+        with recorded_slot.container():
+            _recorded(ws, plan.week, visits.loc[chosen])
+
+
+def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
+    """What is recorded for the visit, and every earlier recording (corrections kept)."""
+    recorded = recorded_feedback(ws, week, visit)
+    if recorded is None:
+        st.caption("Aucun retour enregistré pour cette visite.")
+    else:
+        known = ", ".join(f"{n} {s}" for s, n in recorded.items()) or "aucun contact"
+        st.caption(
+            f"Déjà enregistré pour cette visite : {known}. Un nouveau retour le corrige : "
+            "il remplace celui-ci, qui reste dans l'historique (annulable, page Données)."
+        )
+    history = feedback_history(ws, week, visit)
+    if len(history) > 1:
+        table = batches_table(reversed(history))[["Lot", "Auteur", "Date", "Comptes", "État"]]
+        st.dataframe(table, hide_index=True, width="stretch")
 
 
 def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
