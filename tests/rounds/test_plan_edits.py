@@ -64,7 +64,8 @@ def test_the_second_editor_is_refused_and_nothing_is_lost(planned) -> None:
     message = str(refused.value)
     assert message.startswith(f"la semaine a été modifiée entre-temps (version {saved.version}")
     assert "par alice à " in message and "3 verrouillées" in message
-    assert "1 visite retirée, 3 verrouillées" in message and "rechargez la semaine" in message
+    assert "1 visite retirée, 3 verrouillées" in message
+    assert "reprenez votre modification" in message
     latest = load_plan(ws, WEEK)  # alice's version stands, nothing written for bob
     assert latest.version == saved.version and _records(latest.visits) == _records(mine)
 

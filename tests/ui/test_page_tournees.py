@@ -210,7 +210,7 @@ def test_two_editors_the_second_is_refused_and_nothing_is_lost(page) -> None:
     assert not at.exception, at.exception
     message = at.error[0].value
     assert "la semaine a été modifiée entre-temps" in message
-    assert "1 visite retirée" in message and "rechargez la semaine" in message
+    assert "1 visite retirée" in message and "reprenez votre modification" in message
     after = load_plan(ws, "2026-W49")  # nothing lost, nothing overwritten
     assert after.version == first.version and len(after.visits) == len(first.visits)
 

@@ -993,7 +993,7 @@ def _store_version(
         if (0 if row is None else int(row[0])) != version - 1:
             raise EditConflictError(
                 f"la semaine a été modifiée entre-temps (version {row[0]} par {row[1]}, "
-                f"« {row[2]} ») : rechargez la semaine et refaites votre modification"
+                f"« {row[2]} ») : reprenez votre modification sur la dernière version"
             )
 
     visits = visits.reset_index(drop=True)
@@ -1039,7 +1039,7 @@ def _conflict_message(ws: Workspace, week: str, base: WeekPlan, latest: WeekPlan
     what = visit_changes(base.visits, latest.visits) or "mêmes visites"
     return (
         f"la semaine a été modifiée entre-temps ({which} par {meta['author']}{when}, "
-        f"« {meta['change']} ») : {what} ; rechargez la semaine et refaites votre modification"
+        f"« {meta['change']} ») : {what} ; reprenez votre modification sur la dernière version"
     )
 
 
