@@ -42,7 +42,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, SHARED
-from tests.samples import density_xlsx
+from tests.samples import density_xlsx, xlsx
 
 TODAY = date(2026, 10, 31)  # the demo contacts end on 31 October 2026
 # Settings override: contacts and the GTFS reference day are judged on the demo's date.
@@ -517,6 +517,20 @@ def _valid(src: Sources) -> str:
     return src.text("partenaires.csv")
 
 
+@case("partners", "partenaires.csv", cli=True)
+def _french_free_text_hours(src: Sources) -> str:
+    rows = list(csv.reader(io.StringIO(src.text("partenaires.csv")), delimiter=";"))
+    column = next((i for i, c in enumerate(rows[0]) if "horaires" in c.lower()), None)
+    if column is None:  # the sample has no hours: add the column
+        rows = [[*r, "horaires"] for r in rows[:1]] + [[*r, ""] for r in rows[1:]]
+        column = len(rows[0]) - 1
+    spellings = ["du lundi au vendredi de 9h à 12h et de 14h à 17h", "sur rendez-vous",
+                 "lun.-ven. 8h30-12h / 13h30-17h ; fermé les jours fériés", "9h-12h"]  # fmt: skip
+    for i, row in enumerate(rows[1:]):
+        row[column] = spellings[i % len(spellings)]
+    return csv_text(rows)
+
+
 @case("partners", "partenaires.csv")
 def _cp1252(src: Sources) -> bytes:
     return src.text("partenaires.csv").encode("cp1252", errors="replace")
@@ -745,6 +759,18 @@ def _latin1_accents(src: Sources) -> bytes:
     for row in rows[1:]:
         row[-1] = "rencontré à l'arrêt « Église »".replace("«", '"').replace("»", '"')
     return csv_text(rows).encode("latin-1")
+
+
+@case("contacts", "export_si.csv", cli=True)
+def _title_lines_above_the_header(src: Sources) -> bytes:
+    titles = "Extraction du SI Mission locale du 01/12/2026;;\n\nTerritoire : démo\n"
+    return (titles + csv_text(contact_rows(src))).encode("cp1252", errors="replace")
+
+
+@case("contacts", "export_si.xlsx")
+def _title_rows_above_a_sheet_header(src: Sources) -> bytes:
+    titles: list[list[str]] = [["Extraction du SI du 01/12/2026"], [], ["Territoire : démo"]]
+    return xlsx({"Notes": [["à relire"]], "Export": [*titles, *contact_rows(src)]})
 
 
 @case("contacts", "contacts.csv")
