@@ -7,7 +7,7 @@ a number in [0, 1] where 1 means "more of a priority":
 ========================== =========== =================================================
 component                  group       direction
 ========================== =========== =================================================
-``population``             need        more inhabitants → higher
+``population``             need        more inhabitants → higher (only without age data)
 ``population_cible``       need        more young people → higher (only with age data:
                                        census 15-29, or Filosofi 18-24, see ``analysis.need``)
 ``taux_pauvrete``          need        more poor households → higher (only with Filosofi)
@@ -464,17 +464,22 @@ def build_indicators(
                 "répartie au prorata de la surface (sous-estime les quartiers denses)"
             )
         suffix = " (estimation)" if found.estimated else ""
-        add(
-            "population",
-            values["population"],
-            [
-                f"{_int(p)} habitants{suffix}" if pd.notna(p) else "population inconnue"
-                for p in values["population"]
-            ],
-        )
-        if found.target is not None:
+        if found.target is None:  # with ages, the need is the young people, not everyone
+            values["population_cible"] = found.population.to_numpy()
+            add(
+                "population",
+                values["population"],
+                [
+                    f"{_int(p)} habitants{suffix}" if pd.notna(p) else "population inconnue"
+                    for p in values["population"]
+                ],
+            )
+        else:
             values["population_cible"] = found.target.to_numpy()
-            notes_out.append(f"besoin : {found.target_source}")
+            notes_out.append(
+                f"besoin : {found.target_source} (la population totale reste le dénominateur "
+                "des taux, hors du score)"
+            )
             short = found.target_source.split(" ans, ", 1)[-1]
             add(
                 "population_cible",
@@ -484,8 +489,6 @@ def build_indicators(
                     for p in values["population_cible"]
                 ],
             )
-        else:
-            values["population_cible"] = found.population.to_numpy()
         if found.poverty is not None:
             values["taux_pauvrete"] = found.poverty.to_numpy()
             add(
