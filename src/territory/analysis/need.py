@@ -253,7 +253,7 @@ def _target(
         return _from_cells(cells, kind, filosofi, notes)
     ages = data.ages
     band = _census_band(ages)
-    if ages is not None and band is not None and communes is not None:
+    if ages is not None and band is not None and (kind == "commune" or communes is not None):
         column, years = band
         by_code = pd.to_numeric(ages.set_index("code")[column], errors="coerce")
         by_code = by_code[~by_code.index.duplicated()]
@@ -269,6 +269,7 @@ def _target(
                     f"({data.ages_vintage}) : population cible inconnue, comptée neutre"
                 )
             return values, label, where
+        assert communes is not None
         spread = communes.assign(population=communes["code"].astype(str).map(by_code))
         unknown = int(spread["population"].isna().sum())
         if unknown:
