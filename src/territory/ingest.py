@@ -37,8 +37,8 @@ from territory.analysis.need import AGE_IRIS_TABLE, AGE_TABLE, FILOSOFI_TABLE
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.crs import GRID_CRS
 from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
-from territory.io import population as census
 from territory.io import gtfs as mobility
+from territory.io import population as census
 from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
@@ -311,7 +311,7 @@ def _population(
         for code in ages.loc[unknown, "code"]:
             n = 1 if rows is None else int(rows.get(code, 1))
             report.accepted -= n
-            for _ in range(n):
+            for _row in range(n):
                 report.refuse(str(code), f"commune {code} inconnue du {cog_vintage}")
         ages = ages[~unknown]
         if iris is not None:
@@ -333,7 +333,9 @@ def _population(
     return report
 
 
-def _filosofi(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object) -> ImportReport:
+def _filosofi(
+    ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
+) -> ImportReport:
     """Filosofi 200 m cells within the imported communes' extent (all without communes)."""
     within = None
     if ws.has("communes"):
@@ -350,7 +352,9 @@ def _filosofi(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: obj
 
 
 def _listed(codes: list[str], most: int = 10) -> str:
-    return ", ".join(codes[:most]) + (f" et {len(codes) - most} autre(s)" if len(codes) > most else "")
+    return ", ".join(codes[:most]) + (
+        f" et {len(codes) - most} autre(s)" if len(codes) > most else ""
+    )
 
 
 def _qpv(

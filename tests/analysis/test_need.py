@@ -26,8 +26,12 @@ NEED_ONLY = Weights(need=1, coverage=0, access=0, mobility=0)
 def communes() -> gpd.GeoDataFrame:
     """A: many people, few young ones; B: fewer people, more young ones (Lambert-93, 2 km)."""
     return gpd.GeoDataFrame(
-        {"code": ["14001", "14002"], "nom": ["Alpha", "Bêta"], "population": [5000, 2000],
-         "densite_libelle": ["Petites villes", "Bourgs ruraux"]},  # fmt: skip
+        {
+            "code": ["14001", "14002"],
+            "nom": ["Alpha", "Bêta"],
+            "population": [5000, 2000],
+            "densite_libelle": ["Petites villes", "Bourgs ruraux"],
+        },
         geometry=[shapely.box(x, 6_900_000, x + 2000, 6_902_000) for x in (450_000, 452_000)],
         crs="EPSG:2154",
     )
@@ -77,8 +81,13 @@ def filosofi_cells(zone: shapely.Polygon) -> pd.DataFrame:
     inside = centres.to_crs("EPSG:2154").within(zone).to_numpy()
     n = int(inside.sum())
     return pd.DataFrame(
-        {"cell": cell_ids(east[inside] + 1, north[inside] + 1), "ind": np.full(n, 10.0),
-         "ind_1824": np.full(n, 2.0), "men": np.full(n, 4.0), "men_pauv": np.full(n, 1.0)}  # fmt: skip
+        {
+            "cell": cell_ids(east[inside] + 1, north[inside] + 1),
+            "ind": np.full(n, 10.0),
+            "ind_1824": np.full(n, 2.0),
+            "men": np.full(n, 4.0),
+            "men_pauv": np.full(n, 1.0),
+        }
     )
 
 
@@ -90,8 +99,9 @@ def test_filosofi_cells_are_summed_in_qpv_and_zones_beyond_them_are_unknown() ->
         geometry=[west, shapely.box(470_000, 6_900_000, 471_000, 6_901_000)],
         crs="EPSG:2154",
     )
-    data = NeedData(ages=AGES.ages, ages_vintage="RP 2021", cells=cells,
-                    cells_vintage="Filosofi 2017")  # fmt: skip
+    data = NeedData(
+        ages=AGES.ages, ages_vintage="RP 2021", cells=cells, cells_vintage="Filosofi 2017"
+    )
     need = zone_need(zones, kind="qpv", communes=communes(), data=data)
     assert need.population.iloc[0] == 10.0 * len(cells)
     assert need.target is not None
@@ -99,8 +109,9 @@ def test_filosofi_cells_are_summed_in_qpv_and_zones_beyond_them_are_unknown() ->
     assert need.target_source == "population 18-24 ans, Filosofi 2017, INSEE"
     assert need.poverty is not None and need.poverty.iloc[0] == pytest.approx(0.25)
     assert any("1 QPV hors de l'emprise de la grille Filosofi" in n for n in need.notes)
-    ind = build_indicators(zones, kind="qpv", settings=Settings(), at=TUESDAY_17,
-                           communes=communes(), need=data)  # fmt: skip
+    ind = build_indicators(
+        zones, kind="qpv", settings=Settings(), at=TUESDAY_17, communes=communes(), need=data
+    )
     assert {"population_cible", "taux_pauvrete"} <= set(ind.components)
     assert ind.phrases.loc["Q1", "taux_pauvrete"] == "25 % de ménages pauvres (Filosofi)"
 
@@ -112,11 +123,18 @@ def test_the_priority_page_says_when_the_rural_part_cannot_run() -> None:
         crs="EPSG:2154",
     )
     bare = communes().drop(columns="densite_libelle")
-    ind = build_indicators(bare, kind="commune", settings=Settings(), at=TUESDAY_17,
-                           communes=bare, stops=stops)  # fmt: skip
+    ind = build_indicators(
+        bare, kind="commune", settings=Settings(), at=TUESDAY_17, communes=bare, stops=stops
+    )
     assert any("grille de densité non importée" in n for n in ind.notes)
-    ind = build_indicators(communes(), kind="commune", settings=Settings(), at=TUESDAY_17,
-                           communes=communes(), stops=stops)  # fmt: skip
+    ind = build_indicators(
+        communes(),
+        kind="commune",
+        settings=Settings(),
+        at=TUESDAY_17,
+        communes=communes(),
+        stops=stops,
+    )
     assert not any("grille de densité" in n for n in ind.notes)
 
 

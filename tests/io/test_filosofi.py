@@ -51,8 +51,13 @@ def test_official_layout_is_read_with_its_refusals_and_notes(tmp_path: Path) -> 
 def test_geopackage_in_the_official_layout(tmp_path: Path) -> None:
     ids = pd.Series(["CRS3035RES200mN2890000E3775400", "CRS3035RES200mN2890200E3775400"])
     gdf = gpd.GeoDataFrame(
-        {"Idcar_200m": ids, "Ind": [120.0, 30.0], "Men": [50.0, 12.0], "Men_pauv": [10.0, 0.0],
-         "Ind_18_24": [14.0, 3.0]},  # fmt: skip
+        {
+            "Idcar_200m": ids,
+            "Ind": [120.0, 30.0],
+            "Men": [50.0, 12.0],
+            "Men_pauv": [10.0, 0.0],
+            "Ind_18_24": [14.0, 3.0],
+        },
         geometry=cell_polygons(ids).to_crs("EPSG:2154").to_numpy(),
         crs="EPSG:2154",
     )

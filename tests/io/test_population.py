@@ -58,14 +58,28 @@ def test_iris_file_is_summed_into_communes_with_its_refusals_and_vintage(tmp_pat
 def test_commune_workbook_with_title_rows_builds_15_29_from_the_diplomes_bands(
     tmp_path: Path,
 ) -> None:
-    header = ["CODGEO", "LIBGEO", "P20_POP", "P20_POP1517", "P20_POP1824", "P20_POP2529",
-              "P20_NEET1524"]  # fmt: skip
+    header = [
+        "CODGEO",
+        "LIBGEO",
+        "P20_POP",
+        "P20_POP1517",
+        "P20_POP1824",
+        "P20_POP2529",
+        "P20_NEET1524",
+    ]
     rows = [
         ["Diplômes - Formation en 2020"],
         ["Recensement de la population 2020, exploitation principale"],
         [],
-        ["Code géographique", "Libellé", "Population", "15-17 ans", "18-24 ans", "25-29 ans",
-         "NEET"],  # fmt: skip
+        [
+            "Code géographique",
+            "Libellé",
+            "Population",
+            "15-17 ans",
+            "18-24 ans",
+            "25-29 ans",
+            "NEET",
+        ],
         header,
         ["14118", "Caen", "108000", "3000", "19000", "8000", "2100"],
         ["1001", "L'Abergement", "800", "30", "50", "40", "6"],  # lost its leading zero
@@ -95,16 +109,23 @@ def calvados(tmp_path: Path) -> Workspace:
     """Three communes and a COG table where 14002 became 14150."""
     ws = Workspace.create(tmp_path / "w.gpkg", name="test")
     communes = gpd.GeoDataFrame(
-        {"code": ["14118", "14327", "14150"], "nom": ["Caen", "Hérouville", "Ranville"],
-         "population": [108000, 23400, 2000]},  # fmt: skip
-        geometry=[shapely.box(x, 6_900_000, x + 5000, 6_905_000) for x in (450_000, 455_000,
-                                                                             460_000)],  # fmt: skip
+        {
+            "code": ["14118", "14327", "14150"],
+            "nom": ["Caen", "Hérouville", "Ranville"],
+            "population": [108000, 23400, 2000],
+        },
+        geometry=[
+            shapely.box(x, 6_900_000, x + 5000, 6_905_000) for x in (450_000, 455_000, 460_000)
+        ],
         crs="EPSG:2154",
     )
     ws.write_layer("communes", communes, source="test", vintage="2024")
     table = pd.DataFrame(
-        {"code": ["14118", "14327", "14150", "14257"], "nom": ["Caen", "H", "R", "Évrecy"],
-         "anciens_codes": ["", "", "14002", ""]}  # fmt: skip
+        {
+            "code": ["14118", "14327", "14150", "14257"],
+            "nom": ["Caen", "H", "R", "Évrecy"],
+            "anciens_codes": ["", "", "14002", ""],
+        }
     )
     ws.write_table(COMMUNE_TABLE, normalise_table(table), source="cog.csv", vintage="COG 2026")
     return ws
@@ -113,10 +134,15 @@ def calvados(tmp_path: Path) -> Workspace:
 def test_import_translates_old_codes_refuses_unknown_communes_and_stores_the_vintage(
     calvados: Workspace, tmp_path: Path, settings: Settings
 ) -> None:
-    lines = [IRIS_HEADER, *IRIS_ROWS[:3],
-             "140020000;28;14;14002;Ancienne;A;Z;900;150;70;140",
-             "990010000;28;99;99001;Inconnue;I;Z;500;90;40;80"]  # fmt: skip
-    report = import_file(calvados, "population", write(tmp_path / "p.csv", lines), settings=settings)
+    lines = [
+        IRIS_HEADER,
+        *IRIS_ROWS[:3],
+        "140020000;28;14;14002;Ancienne;A;Z;900;150;70;140",
+        "990010000;28;99;99001;Inconnue;I;Z;500;90;40;80",
+    ]
+    report = import_file(
+        calvados, "population", write(tmp_path / "p.csv", lines), settings=settings
+    )
     assert (report.read, report.accepted, report.refused) == (5, 4, 1)
     assert report.refusals[0].reason == "commune 99001 inconnue du COG 2026"
     assert any("14002 → 14150" in f for f in report.fixes)

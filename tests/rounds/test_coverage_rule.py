@@ -23,9 +23,12 @@ def workspace(tmp_path: Path, labels: list[object]) -> Workspace:
     ws = Workspace.create(tmp_path / "w.gpkg", name="test")
     n = len(labels)
     communes = gpd.GeoDataFrame(
-        {"code": [f"1400{i}" for i in range(n)], "nom": [f"C{i}" for i in range(n)],
-         "densite": pd.array([pd.NA] * n, dtype="Int64"),
-         "densite_libelle": pd.array(labels, dtype="string")},  # fmt: skip
+        {
+            "code": [f"1400{i}" for i in range(n)],
+            "nom": [f"C{i}" for i in range(n)],
+            "densite": pd.array([pd.NA] * n, dtype="Int64"),
+            "densite_libelle": pd.array(labels, dtype="string"),
+        },
         geometry=[shapely.box(i * 1000, 0, i * 1000 + 1000, 1000) for i in range(n)],
         crs="EPSG:2154",
     )

@@ -277,7 +277,9 @@ def _target(
                 f"{unknown} commune(s) sans population par âge : comptée(s) 0 dans "
                 f"l'estimation des {_NOUN[kind]}"
             )
-        values = population(zones.drop(columns="population", errors="ignore"), spread, method=method)
+        values = population(
+            zones.drop(columns="population", errors="ignore"), spread, method=method
+        )
         notes.append(
             f"population cible des {_NOUN[kind]} estimée : {years} ans des communes ("
             f"{data.ages_vintage}) répartis au prorata de la surface (sans les contours des IRIS)"
@@ -349,9 +351,11 @@ def _cell_sums(zones: gpd.GeoDataFrame, kind: ZoneKind, data: NeedData) -> pd.Da
     centres = zone_centres(zones).to_crs(GRID_CRS)
     cx, cy = centres.x.to_numpy(), centres.y.to_numpy()
     covered = (
-        (cx >= east.min()) & (cx <= east.max() + _CELL) & (cy >= north.min())
+        (cx >= east.min())
+        & (cx <= east.max() + _CELL)
+        & (cy >= north.min())
         & (cy <= north.max() + _CELL)
-    )  # fmt: skip
+    )
     out = pd.DataFrame(
         {
             "ind": sums["ind"].fillna(0.0).to_numpy(),

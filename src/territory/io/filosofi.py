@@ -51,8 +51,12 @@ _SYNONYMS: dict[str, list[str]] = {
     "pauvrete": ["poverty_ratio"],
     "imputed": ["I_est_200", "I_est_cr", "imputed"],
 }
-_DERIVED = {"id": "Idcar_200m", "num_people": "Ind", "imputed": "I_est_200",
-            "poverty_ratio": "Men_pauv / Men"}  # fmt: skip
+_DERIVED = {
+    "id": "Idcar_200m",
+    "num_people": "Ind",
+    "imputed": "I_est_200",
+    "poverty_ratio": "Men_pauv / Men",
+}
 _ID = r"^CRS3035RES200mN(?P<north>\d+)E(?P<east>\d+)$"
 _VECTOR = (".gpkg", ".geojson", ".json", ".shp", ".zip")
 _EXPECTED = "carreaux Filosofi 200 m de l'INSEE (Idcar_200m, Ind…)"
@@ -112,9 +116,7 @@ def read_filosofi(
     line = pd.Series(raw.index + 1, index=raw.index)
     ok = (north.notna() & (north % 200 == 0) & (east % 200 == 0)).fillna(False)
     for idx in raw.index[~ok]:
-        report.refuse(
-            int(line[idx]), f"identifiant de carreau 200 m invalide ({ids[idx]!s})"[:120]
-        )
+        report.refuse(int(line[idx]), f"identifiant de carreau 200 m invalide ({ids[idx]!s})"[:120])
     duplicated = ok & ids.where(ok).duplicated(keep="first")
     for idx in raw.index[duplicated]:
         report.refuse(int(line[idx]), f"carreau {ids[idx]} en double")

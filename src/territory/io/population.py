@@ -65,9 +65,11 @@ _IRIS_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})(\d{4})$")
 _INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _MARKERS = [f"P{yy:02d}_POP" for yy in range(6, 40)] + ["IRIS", "CODGEO"]
 # Municipal districts (arrondissements) of Paris, Lyon and Marseille → their commune.
-_ARM = ((re.compile(r"^751(0[1-9]|1\d|20)$"), "75056"),
-        (re.compile(r"^6938[1-9]$"), "69123"),
-        (re.compile(r"^132(0[1-9]|1[0-6])$"), "13055"))  # fmt: skip
+_ARM = (
+    (re.compile(r"^751(0[1-9]|1\d|20)$"), "75056"),
+    (re.compile(r"^6938[1-9]$"), "69123"),
+    (re.compile(r"^132(0[1-9]|1[0-6])$"), "13055"),
+)
 _NEET = ("NEET1524", "NB_NEET_1524", "NB_NEET1524", "JEUNES_NON_INSERES")
 _EXPECTED = "population par âge de l'INSEE (IRIS ou CODGEO, P21_POP1529…)"
 
@@ -100,7 +102,9 @@ def census_vintage(columns: Iterable[str]) -> str | None:
     return f"RP {2000 + max(years)}" if years else None
 
 
-def read_population(path: str | Path, *, sheet: str | None = None) -> tuple[AgeTables, ImportReport]:
+def read_population(
+    path: str | Path, *, sheet: str | None = None
+) -> tuple[AgeTables, ImportReport]:
     """Read an INSEE census population file by IRIS or by commune.
 
     Parameters
@@ -158,11 +162,12 @@ def read_population(path: str | Path, *, sheet: str | None = None) -> tuple[AgeT
 
     figures: dict[str, pd.Series] = {}
     bands: dict[str, str] = {}
-    for name, options in {
+    choices: dict[str, list[tuple[str, ...]]] = {
         "pop": [("POP",)],
         "pop_1529": [("POP1529",), ("POP1524", "POP2529"), ("POP1517", "POP1824", "POP2529")],
         "pop_1524": [("POP1524",), ("POP1517", "POP1824")],
-    }.items():
+    }
+    for name, options in choices.items():
         for option in options:
             values, how = band(*option)
             if values is not None:

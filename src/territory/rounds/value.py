@@ -201,13 +201,10 @@ def coverage_notes(ws: Workspace) -> list[str]:
     >>> from territory.store import Workspace
     >>> import tempfile, pathlib
     >>> coverage_notes(Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "w.gpkg", name="w"))
-    ['aucune commune importée : aucune zone à couvrir (QPV chaque semaine, communes rurales chaque mois)']
+    ['aucune commune importée : aucune zone à couvrir']
     """
     if not ws.has("communes"):
-        return [
-            "aucune commune importée : aucune zone à couvrir (QPV chaque semaine, communes "
-            "rurales chaque mois)"
-        ]
+        return ["aucune commune importée : aucune zone à couvrir"]
     communes = _density_labels(ws)
     known = rural_labels(communes["densite_libelle"]).notna()
     if not known.any():
@@ -215,10 +212,11 @@ def coverage_notes(ws: Workspace) -> list[str]:
     if not known.all():
         missing = sorted(communes.loc[~known, "code"].astype(str))
         listed = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
-        return [
+        text = (
             f"règle de couverture rurale partielle : {len(missing)} commune(s) sans classe de "
             f"densité ({listed}) : absentes de la grille importée"
-        ]
+        )
+        return [text]
     return []
 
 
