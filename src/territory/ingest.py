@@ -316,6 +316,8 @@ def _population(
         ages = ages[~unknown]
         if iris is not None:
             iris = iris[iris["code"].isin(set(ages["code"]))]
+    else:
+        report.note("aucune table communale (COG) importée : codes des communes non vérifiés")
     report.check()
     if ws.has("communes"):
         codes = set(ws.read_table("communes", columns=["code"])["code"].astype(str))

@@ -152,3 +152,22 @@ def test_imported_census_file_drives_the_workspace_ranking(
     ranking = priorities(ws, settings=settings, weights=NEED_ONLY, at=TUESDAY_17)
     assert ranking.table["code"].tolist() == ["14002", "14001"]
     assert any("RP 2021" in n for n in ranking.notes)
+
+
+def test_census_ages_follow_the_people_of_the_filosofi_cells_where_there_are_some() -> None:
+    # Alpha's inhabited cells all lie in its west half: its 400 young people go there
+    west = shapely.box(450_000, 6_900_000, 451_000, 6_902_000)
+    cells = filosofi_cells(west).drop(columns="ind_1824")
+    zones = gpd.GeoDataFrame(
+        {"code": ["W", "E"], "nom": ["Ouest", "Est"]},
+        geometry=[west, shapely.box(452_000, 6_900_000, 453_000, 6_902_000)],
+        crs="EPSG:2154",
+    )
+    data = NeedData(
+        ages=AGES.ages, ages_vintage="RP 2021", cells=cells, cells_vintage="Filosofi 2017"
+    )
+    need = zone_need(zones, kind="qpv", communes=communes(), data=data)
+    assert need.target is not None
+    assert need.target.iloc[0] == pytest.approx(400.0)  # not half of it, as by area
+    assert need.target.iloc[1] == pytest.approx(350.0)  # beyond the cells: by area
+    assert need.target_source.endswith("répartie selon les carreaux Filosofi 2017, INSEE")

@@ -271,15 +271,30 @@ def _target(
             return values, label, where
         assert communes is not None
         spread = communes.assign(population=communes["code"].astype(str).map(by_code))
-        unknown = int(spread["population"].isna().sum())
-        if unknown:
+        bare = zones.drop(columns="population", errors="ignore")
+        values = population(bare, spread, method=method)
+        # Share of each zone's area in communes with ages: under half, the figure is unknown.
+        known = spread["population"].notna().to_numpy()
+        area = communes.assign(population=np.where(known, communes.geometry.area, 0.0))
+        share = population(bare, area, method=method) / bare.to_crs(communes.crs).geometry.area
+        unknown = (share < 0.5).to_numpy()
+        if unknown.any():
+            values = values.mask(unknown)
             notes.append(
-                f"{unknown} commune(s) sans population par âge : comptée(s) 0 dans "
-                f"l'estimation des {_NOUN[kind]}"
+                f"{int(unknown.sum())} {_NOUN[kind]} surtout dans des communes sans population "
+                "par âge : population cible inconnue, comptée neutre"
             )
-        values = population(
-            zones.drop(columns="population", errors="ignore"), spread, method=method
-        )
+        if cells is not None:  # people of the Filosofi cells, rather than area, spread them
+            by_cells = _spread_by_cells(zones, kind, communes, by_code, data)
+            inside = cells["covered"].to_numpy()
+            values = values.mask(inside, by_cells.where(~pd.Series(unknown, index=zones.index)))
+            if inside.any():
+                notes.append(
+                    f"population cible des {_NOUN[kind]} estimée : {years} ans des communes "
+                    f"({data.ages_vintage}) répartis selon la population des carreaux {filosofi} "
+                    f"(au prorata de la surface pour {int((~inside).sum())} hors de leur emprise)"
+                )
+                return values, label, f"{where}, répartie selon les carreaux {filosofi}"
         notes.append(
             f"population cible des {_NOUN[kind]} estimée : {years} ans des communes ("
             f"{data.ages_vintage}) répartis au prorata de la surface (sans les contours des IRIS)"
@@ -289,6 +304,35 @@ def _target(
         assert cells is not None
         return _from_cells(cells, kind, filosofi, notes)
     return None
+
+
+def _spread_by_cells(
+    zones: gpd.GeoDataFrame,
+    kind: ZoneKind,
+    communes: gpd.GeoDataFrame,
+    by_code: pd.Series,
+    data: NeedData,
+) -> pd.Series:
+    """Census figures of communes shared among their Filosofi cells by population, per zone.
+
+    Each cell takes ``figure of its commune × Ind of the cell / Ind of the commune's
+    cells`` (the commune under its centre); a zone sums its cells (dasymetric estimate).
+    """
+    cells = data.cells
+    assert cells is not None
+    coords = grid_coords(cells["cell"].astype(str).to_numpy(dtype=object))
+    frame = pd.DataFrame(
+        {
+            "commune": zones_of_cells(coords, communes, "qpv"),
+            "zone": zones_of_cells(coords, zones, kind),
+            "ind": pd.to_numeric(cells["ind"], errors="coerce").fillna(0.0).to_numpy(),
+        }
+    )
+    total = frame.groupby("commune")["ind"].transform("sum")
+    frame["young"] = frame["commune"].map(by_code) * frame["ind"] / total.where(total > 0)
+    sums = frame.dropna(subset=["zone"]).groupby("zone")["young"].sum(min_count=1)
+    out = sums.reindex(zones["code"].astype(str).to_numpy()).fillna(0.0)
+    return pd.Series(out.to_numpy(), index=zones.index, dtype="Float64")
 
 
 def _census_band(ages: pd.DataFrame | None) -> tuple[str, str] | None:

@@ -481,6 +481,9 @@ def build_indicators(
                 "des taux, hors du score)"
             )
             short = found.target_source.split(" ans, ", 1)[-1]
+            short = short.split(", répartie ")[0] + (
+                ", estimation" if ", répartie " in short else ""
+            )
             add(
                 "population_cible",
                 values["population_cible"],
