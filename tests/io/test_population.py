@@ -157,3 +157,20 @@ def test_import_translates_old_codes_refuses_unknown_communes_and_stores_the_vin
     again = import_file(calvados, "population", commune, settings=settings, vintage="RP 2021")
     assert any("1 des 3 communes" in n and "14150" in n for n in again.notes)
     assert len(calvados.read_table(AGE_IRIS_TABLE)) == 0
+
+
+def test_iris_workbook_whose_label_row_says_iris_above_the_codes(tmp_path: Path) -> None:
+    rows = [
+        ["Évolution et structure de la population en 2021"],
+        [],
+        ["IRIS", "Commune ou ARM", "Population", "Pop 15-29 ans"],
+        ["IRIS", "COM", "P21_POP", "P21_POP1529"],
+        ["751010101", "75101", "1200.5", "300.25"],  # a Paris arrondissement: commune 75056
+        ["751020101", "75102", "800", "200"],
+    ]
+    path = tmp_path / "base-ic-evol-struct-pop-2021.xlsx"
+    path.write_bytes(xlsx({"IRIS": rows}))
+    tables, report = read_population(path)
+    assert report.accepted == 2 and tables.vintage == "RP 2021"
+    assert tables.communes.set_index("code").loc["75056", "pop_1529"] == pytest.approx(500.25)
+    assert any("arrondissement municipal" in f for f in report.fixes)

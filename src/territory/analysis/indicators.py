@@ -424,6 +424,9 @@ def population(
 def target_population(zones: gpd.GeoDataFrame, population: pd.Series) -> pd.Series:
     """The 16-29 population where the zones hold it (:data:`AGE_COLUMN`), else ``population``.
 
+    The zone-column rule alone: the priority score chooses among the official sources
+    (census ages, Filosofi cells) with :func:`territory.analysis.need.zone_need`.
+
     ``attrs["par_age"]`` says which one was used (the page and the reasons say so).
 
     Examples

@@ -63,7 +63,13 @@ COLUMNS = ["pop", "pop_1529", "pop_1524", "neet_1524"]
 _YEAR_COLUMN = re.compile(r"^P(\d{2})_(POP|NEET)", re.IGNORECASE)
 _IRIS_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})(\d{4})$")
 _INSEE_CODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_MARKERS = [f"P{yy:02d}_POP" for yy in range(6, 40)] + ["IRIS", "CODGEO"]
+# The header is the row of variable codes: INSEE workbooks put a row of labels above it
+# (« IRIS », « Commune »…), so the codes of the age bands mark it, not IRIS or CODGEO.
+_MARKERS = [
+    f"P{yy:02d}_{band}"
+    for yy in range(6, 40)
+    for band in ("POP", "POP1529", "POP1524", "POP1517", "POP1824", "POP2529")
+]
 # Municipal districts (arrondissements) of Paris, Lyon and Marseille → their commune.
 _ARM = (
     (re.compile(r"^751(0[1-9]|1\d|20)$"), "75056"),
