@@ -344,6 +344,11 @@ def _filosofi(
         xmin, ymin, xmax, ymax = ws.read_layer("communes").to_crs(GRID_CRS).total_bounds
         within = (xmin - 200, ymin - 200, xmax, ymax)  # a cell is named by its corner
     cells, report = filosofi.read_filosofi(path, within=within)
+    if within is not None and report.read == 0:
+        raise ValidationError(
+            f"{path.name} : aucun carreau dans l'emprise des communes importées (le fichier "
+            "couvre un autre territoire) ; import « filosofi » annulé"
+        )
     if within is None:
         report.note("aucune commune importée : tous les carreaux du fichier sont gardés")
     if not vintage:

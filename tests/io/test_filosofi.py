@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
-from territory import InputFileError, Settings
+from territory import InputFileError, Settings, ValidationError
 from territory.analysis.need import FILOSOFI_TABLE
 from territory.analysis.priority import zone_indicators
 from territory.crs import GRID_CRS
@@ -107,3 +108,20 @@ def test_real_derived_extract_joins_the_product_grid_on_the_mel(
     lille = communes.values.loc["59350"]
     assert lille["population"] > 200_000  # the commune's own legal population, not the cells
     assert 0.1 < lille["taux_pauvrete"] < 0.5
+
+
+def test_a_grid_of_another_territory_is_refused_saying_so(
+    tmp_path: Path, settings: Settings
+) -> None:
+    ws = Workspace.create(tmp_path / "w.gpkg", name="test")
+    communes = gpd.GeoDataFrame(
+        {"code": ["14118"], "nom": ["Caen"]},
+        geometry=[shapely.box(450_000, 6_900_000, 455_000, 6_905_000)],
+        crs="EPSG:2154",
+    )
+    ws.write_layer("communes", communes, source="test", vintage="2024")
+    path = tmp_path / "Filosofi2017_carreaux_200m_met.csv"
+    path.write_text("\n".join([HEADER, *ROWS[:2]]) + "\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="aucun carreau dans l'emprise"):
+        import_file(ws, "filosofi", path, settings=settings)
+    assert not ws.has(FILOSOFI_TABLE)
