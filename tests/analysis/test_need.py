@@ -171,3 +171,15 @@ def test_census_ages_follow_the_people_of_the_filosofi_cells_where_there_are_som
     assert need.target.iloc[0] == pytest.approx(400.0)  # not half of it, as by area
     assert need.target.iloc[1] == pytest.approx(350.0)  # beyond the cells: by area
     assert need.target_source.endswith("répartie selon les carreaux Filosofi 2017, INSEE")
+
+
+def test_a_neet_figure_is_kept_and_said_not_scored() -> None:
+    ages = AGES.ages.assign(neet_1524=[40.0, 90.0])
+    need = zone_need(
+        communes(),
+        kind="commune",
+        communes=communes(),
+        data=NeedData(ages=ages, ages_vintage="RP 2021"),
+    )
+    assert need.target is not None and need.target.tolist() == [400.0, 700.0]
+    assert any("ni en emploi ni en études importés" in n for n in need.notes)

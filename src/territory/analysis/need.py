@@ -258,6 +258,12 @@ def _target(
         by_code = pd.to_numeric(ages.set_index("code")[column], errors="coerce")
         by_code = by_code[~by_code.index.duplicated()]
         where = f"population {years} ans, {data.ages_vintage or 'RP ?'}, INSEE"
+        if "neet_1524" in ages and pd.to_numeric(ages["neet_1524"], errors="coerce").notna().any():
+            notes.append(
+                "jeunes de 15 à 24 ans ni en emploi ni en études importés : gardés dans la "
+                f"table {AGE_TABLE}, pas encore dans le score (la population cible reste les "
+                f"{years} ans)"
+            )
         label = f"jeunes de {years.replace('-', ' à ')} ans"
         codes = zones["code"].astype(str) if kind == "commune" else None
         if codes is not None:
