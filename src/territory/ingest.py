@@ -33,9 +33,12 @@ import pandas as pd
 
 from territory import batches
 from territory._errors import NetworkError, TerritoryError, ValidationError, WorkspaceError
+from territory.analysis.need import AGE_IRIS_TABLE, AGE_TABLE, FILOSOFI_TABLE
 from territory.analysis.priority import STOP_HOURS_TABLE
-from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
+from territory.crs import GRID_CRS
+from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
 from territory.io import gtfs as mobility
+from territory.io import population as census
 from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
@@ -75,6 +78,8 @@ WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "places": (("places",), ()),  # rounds.week.PLACES
     "ban": ((ban.TABLE,), ()),
+    "population": ((AGE_TABLE, AGE_IRIS_TABLE), ()),
+    "filosofi": ((FILOSOFI_TABLE,), ()),
 }
 """Tables and properties each layer import may write: kept as they were, to undo it.
 
@@ -137,6 +142,8 @@ def import_file(
         "contacts": _contacts,
         "places": _places,
         "ban": _ban,
+        "population": _population,
+        "filosofi": _filosofi,
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
@@ -181,9 +188,12 @@ def import_file(
     return report
 
 
-SHEET_KINDS = ("communes-table", "density", "partners", "contacts", "places")
+SHEET_KINDS = ("communes-table", "density", "partners", "contacts", "places", "population")
 """Import kinds read from workbooks too (their ``sheet`` can be chosen)."""
-_REPLACING = ("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban")
+_REPLACING = (
+    *("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban"),
+    *("population", "filosofi"),
+)
 """Layer kinds whose import writes its tables: one that accepts (or keeps pending) nothing
 is refused whole, its tables put back."""
 
@@ -278,6 +288,80 @@ def _density(
         communes = boundaries.with_density(ws.read_layer("communes"), classes, report)
         _rewrite(ws, "communes", communes)
     return report
+
+
+def _population(
+    ws: Workspace, path: Path, *, vintage: str, licence: str, sheet: str | None = None, **_: object
+) -> ImportReport:
+    """Census population by age (IRIS or commune) in current codes; unknown communes refused."""
+    tables, report = census.read_population(path, sheet=sheet)
+    ages, iris = tables.communes, tables.iris
+    stored = _commune_table(ws)
+    if stored is not None:
+        table, cog_vintage = stored
+        translation = cog.translation_table(table)
+        ages["code"], pairs = cog.translate_codes(ages["code"], translation)
+        for old, new in pairs:
+            report.fix(f"commune {translation.describe(old, new)}")
+        if iris is not None:
+            iris["code"] = cog.translate_codes(iris["code"], translation)[0]
+        ages = ages.groupby("code", sort=True)[census.COLUMNS].sum(min_count=1).reset_index()
+        unknown = ~ages["code"].isin(set(table["code"]))
+        rows = iris["code"].value_counts() if iris is not None else None
+        for code in ages.loc[unknown, "code"]:
+            n = 1 if rows is None else int(rows.get(code, 1))
+            report.accepted -= n
+            for _row in range(n):
+                report.refuse(str(code), f"commune {code} inconnue du {cog_vintage}")
+        ages = ages[~unknown]
+        if iris is not None:
+            iris = iris[iris["code"].isin(set(ages["code"]))]
+    else:
+        report.note("aucune table communale (COG) importée : codes des communes non vérifiés")
+    report.check()
+    if ws.has("communes"):
+        codes = set(ws.read_table("communes", columns=["code"])["code"].astype(str))
+        missing = sorted(codes - set(ages["code"]))
+        report.note(
+            f"{len(codes) - len(missing)} des {len(codes)} communes importées ont leur population "
+            f"par âge{f' ; sans : {_listed(missing)}' if missing else ''}"
+        )
+    vintage = vintage or tables.vintage
+    ws.write_table(AGE_TABLE, ages, source=path.name, vintage=vintage, licence=licence)
+    if iris is not None:
+        ws.write_table(AGE_IRIS_TABLE, iris, source=path.name, vintage=vintage, licence=licence)
+    elif ws.has(AGE_IRIS_TABLE):  # IRIS figures of an earlier file would contradict these
+        ws.delete_rows(AGE_IRIS_TABLE, "1 = 1")
+    return report
+
+
+def _filosofi(
+    ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object
+) -> ImportReport:
+    """Filosofi 200 m cells within the imported communes' extent (all without communes)."""
+    within = None
+    if ws.has("communes"):
+        xmin, ymin, xmax, ymax = ws.read_layer("communes").to_crs(GRID_CRS).total_bounds
+        within = (xmin - 200, ymin - 200, xmax, ymax)  # a cell is named by its corner
+    cells, report = filosofi.read_filosofi(path, within=within)
+    if within is not None and report.read == 0:
+        raise ValidationError(
+            f"{path.name} : aucun carreau dans l'emprise des communes importées (le fichier "
+            "couvre un autre territoire) ; import « filosofi » annulé"
+        )
+    if within is None:
+        report.note("aucune commune importée : tous les carreaux du fichier sont gardés")
+    if not vintage:
+        vintage = filosofi.filosofi_vintage(path.name) or "Filosofi ?"
+        report.note(f"millésime « {vintage} » déduit du nom du fichier (précisez --vintage sinon)")
+    ws.write_table(FILOSOFI_TABLE, cells, source=path.name, vintage=vintage, licence=licence)
+    return report
+
+
+def _listed(codes: list[str], most: int = 10) -> str:
+    return ", ".join(codes[:most]) + (
+        f" et {len(codes) - most} autre(s)" if len(codes) > most else ""
+    )
 
 
 def _qpv(

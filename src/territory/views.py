@@ -68,6 +68,9 @@ LAYER_LABELS = {
     "stops": "Arrêts de transport",
     "service_gaps": "Zones blanches",
     "ban_adresses": "Adresses de la BAN (géocodage sur place)",
+    "population_age": "Population par âge par commune (recensement INSEE)",
+    "population_age_iris": "Population par âge par IRIS (recensement INSEE)",
+    "filosofi_cells": "Carreaux Filosofi 200 m (INSEE)",
     "territories": "Territoires du programme",
     DENSITY: "Densité de contacts (protégée)",
 }

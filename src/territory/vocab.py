@@ -100,5 +100,7 @@ IMPORT_KINDS = (
     "contacts",
     "places",
     "ban",
+    "population",
+    "filosofi",
 )
 """The kinds of file ``territory import`` and the Données page read, in the order shown."""

@@ -226,7 +226,10 @@ def test_missing_layers_leave_their_group_out_and_say_so(
 
 
 def test_population_and_target_notes(indicators: dict[str, ZoneIndicators]) -> None:
-    assert any("16 à 29" in n for n in indicators["commune"].notes)
+    assert any(
+        "population totale (pas de données par âge importées" in n
+        for n in indicators["commune"].notes
+    )
     assert "population_cible" not in indicators["commune"].components
     assert any("estimée" in n for n in indicators["qpv"].notes)
     assert not any("estimée" in n for n in indicators["commune"].notes)
@@ -236,8 +239,9 @@ def test_population_and_target_notes(indicators: dict[str, ZoneIndicators]) -> N
         crs="EPSG:2154",
     )
     ind = build_indicators(zones, kind="commune", settings=Settings(), at=TUESDAY_17)
-    assert "population_cible" in ind.components
-    assert rank_zones(ind, Weights()).table["code"].tolist() == ["A", "B"]  # tie → code
+    assert "population_cible" in ind.components and "population" not in ind.components
+    # the need is the young people: B (300 of 900) before A (100 of 1,000)
+    assert rank_zones(ind, Weights()).table["code"].tolist() == ["B", "A"]
 
 
 def test_territory_restricts_zones_and_contacts(hourly_workspace: Path, settings: Settings) -> None:

@@ -1092,6 +1092,77 @@ def _contacts_given(src: Sources) -> bytes:
     return gzip.compress(src.text("contacts.csv").encode())
 
 
+# --- population (INSEE census by IRIS / commune) -------------------------------------------
+
+
+def _census(src: Sources) -> list[str]:
+    """An IRIS file in INSEE's layout for the demo communes (codes of densite.csv)."""
+    codes = [row[0] for row in src.rows("densite.csv")[1:]]
+    return ["IRIS;COM;P21_POP;P21_POP1529"] + [
+        f"{code}0000;{code};{1000 + i};{150 + i},5" for i, code in enumerate(codes)
+    ]
+
+
+@case("population", "base-ic-evol-struct-pop-2021.csv", cli=True)
+def _valid(src: Sources) -> str:
+    return "\n".join(_census(src))
+
+
+@case("population", "base-ic-evol-struct-pop-2021.csv")
+def _header_only(src: Sources) -> str:
+    return _census(src)[0]
+
+
+@case("population", "base-ic-evol-struct-pop-2021.csv")
+def _not_a_number_anywhere(src: Sources) -> str:
+    lines = _census(src)
+    return "\n".join([lines[0], *(line.rsplit(";", 1)[0] + ";s" for line in lines[1:])])
+
+
+@case("population", "base-ic-evol-struct-pop-2021.csv", cli=True)
+def _density_given(src: Sources) -> str:
+    return src.text("densite.csv")
+
+
+@case("population", "base-ic-evol-struct-pop-2021.csv", lines_are_rows=True)
+def _unclosed_quote(src: Sources) -> str:
+    lines = _census(src)
+    return "\n".join([lines[0], '"' + lines[1], *lines[2:]])
+
+
+@case("population", "base-ic-evol-struct-pop-2021.xlsx")
+def _png_renamed(src: Sources) -> bytes:
+    return png()
+
+
+# --- filosofi (INSEE 200 m cells) ------------------------------------------------------------
+
+_CELLS = "Idcar_200m;I_est_200;Ind;Men;Men_pauv;Ind_18_24"
+
+
+@case("filosofi", "Filosofi2017_carreaux_200m_met.csv", workspace="empty", cli=True)
+def _valid(src: Sources) -> str:
+    rows = [f"CRS3035RES200mN28900{n}00E3775{e}00;0;{10 + n};4;1;2" for n in (0, 2) for e in (4, 6)]
+    return "\n".join([_CELLS, *rows, "CRS3035RES200mN2890000E3775400;0;9;4;1;2", "x;0;1;1;1;1"])
+
+
+@case("filosofi", "Filosofi2017_carreaux_200m_met.csv")
+def _outside_the_communes(src: Sources) -> str:
+    return "\n".join([_CELLS, "CRS3035RES200mN1000000E1000000;0;10;4;1;2"])
+
+
+@case("filosofi", "Filosofi2017_carreaux_200m_met.csv")
+def _partners_given(src: Sources) -> str:
+    return src.text("partenaires.csv")
+
+
+@case("filosofi", "Filosofi2017_carreaux_200m_met.gpkg")
+def _png_renamed(src: Sources) -> bytes:
+    return png()
+
+
+real("filosofi", "filosofi2017_200m_mel_derived_lb93.gpkg")  # outside Calvados: refused whole
+
 assert len(CORPUS) >= 60, len(CORPUS)
 assert len({c.name for c in CORPUS}) == len(CORPUS)
 

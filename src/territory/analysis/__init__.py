@@ -6,6 +6,8 @@
   model, :class:`territory.travel.TravelModel`), transit service and mobility barriers;
 * :mod:`~territory.analysis.indicators`: the indicator registry, need (population) and
   coverage (protected contacts), as pure functions aligned on the zones' index;
+* :mod:`~territory.analysis.need`: which official source the need uses (census ages,
+  Filosofi cells, else the total population), with its band and vintage;
 * :mod:`~territory.analysis.priority`: the transparent weighted score, its French
   reasons, the saved weights;
 * :mod:`~territory.analysis.slots`: protected weekday × 2-hour profiles, partner hours and
@@ -16,4 +18,4 @@ protected, through :mod:`territory.privacy.published`); never ``territory.io``,
 ``rounds``, ``map`` or ``ui`` (checked by ``tests/test_architecture.py``).
 """
 
-__all__ = ["access", "indicators", "priority", "slots", "zones"]
+__all__ = ["access", "indicators", "need", "priority", "slots", "zones"]

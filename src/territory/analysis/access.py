@@ -54,6 +54,7 @@ __all__ = [
     "nearest_partner",
     "open_partners",
     "partner_distance",
+    "rural_labels",
     "rural_zones",
     "served_stop_distance",
     "travel_time",
@@ -366,6 +367,17 @@ def _is_rural_label(label: object) -> bool | None:
     if not text or text == "nan":
         return None
     return "rura" in text or "peu dense" in text
+
+
+def rural_labels(labels: pd.Series) -> pd.Series:
+    """Whether each INSEE density label is a rural one (NA when there is no label).
+
+    Examples
+    --------
+    >>> rural_labels(pd.Series(["Bourgs ruraux", "Petites villes", None])).tolist()
+    [True, False, <NA>]
+    """
+    return pd.Series([_is_rural_label(v) for v in labels], index=labels.index, dtype="boolean")
 
 
 def rural_zones(zones: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Series:

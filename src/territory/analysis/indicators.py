@@ -85,7 +85,7 @@ __all__ = [
 COVERAGE_MONTHS = 3
 """Length (calendar months) of the two contact windows compared by the trend."""
 AGE_COLUMN = "population_16_29"
-"""Zone column holding the 16-29 population when age data exists (e.g. from Filosofi)."""
+"""Zone column holding the 16-29 population when the zones carry it (see :mod:`.need`)."""
 HORS_RADARS = "hors radars"
 """Contact status counted by :func:`hors_radars_share` (see ``vocab.STATUSES``)."""
 
@@ -130,17 +130,29 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
             "Population",
             "habitants",
             "population légale des communes (INSEE, via geo.api.gouv.fr) ; pour les QPV et "
-            "les carreaux sans population propre : population communale répartie au prorata "
-            "de la surface (estimation)",
-            ("communes",),
+            "les carreaux : somme des carreaux Filosofi quand ils sont importés, sinon "
+            "population communale répartie au prorata de la surface (estimation)",
+            ("communes", "filosofi_cells"),
         ),
         Indicator(
             "population_cible",
-            "Population cible (16-29 ans)",
+            "Population cible (jeunes)",
             "habitants",
-            f"colonne {AGE_COLUMN} quand la zone en dispose (données par âge) ; sinon la "
-            "population totale, faute de données par âge",
-            ("communes",),
+            "jeunes de 15 à 29 ans du recensement (INSEE, base infracommunale, millésime RP) "
+            "par commune, répartis au prorata de la surface pour les QPV et carreaux ; pour "
+            "les carreaux et QPV, 18-24 ans des carreaux Filosofi quand ils sont importés "
+            "(Filosofi ne publie ni 15-29 ni 15-24 ans) ; sinon la population totale, faute "
+            "de données par âge",
+            ("population_age", "filosofi_cells", "communes"),
+        ),
+        Indicator(
+            "taux_pauvrete",
+            "Taux de pauvreté",
+            "part (0-1)",
+            "ménages pauvres / ménages des carreaux Filosofi (INSEE) dont le centre est dans "
+            "la zone (Men_pauv / Men ; part pondérée par la population pour un extrait qui ne "
+            "donne que la part)",
+            ("filosofi_cells",),
         ),
         Indicator(
             "contacts_recents",
@@ -411,6 +423,9 @@ def population(
 
 def target_population(zones: gpd.GeoDataFrame, population: pd.Series) -> pd.Series:
     """The 16-29 population where the zones hold it (:data:`AGE_COLUMN`), else ``population``.
+
+    The zone-column rule alone: the priority score chooses among the official sources
+    (census ages, Filosofi cells) with :func:`territory.analysis.need.zone_need`.
 
     ``attrs["par_age"]`` says which one was used (the page and the reasons say so).
 

@@ -7,8 +7,10 @@ a number in [0, 1] where 1 means "more of a priority":
 ========================== =========== =================================================
 component                  group       direction
 ========================== =========== =================================================
-``population``             need        more inhabitants → higher
-``population_cible``       need        more 16-29 year-olds → higher (only with age data)
+``population``             need        more inhabitants → higher (only without age data)
+``population_cible``       need        more young people → higher (only with age data:
+                                       census 15-29, or Filosofi 18-24, see ``analysis.need``)
+``taux_pauvrete``          need        more poor households → higher (only with Filosofi)
 ``contacts_pour_1000``     coverage    fewer protected contacts per inhabitant → higher
 ``tendance_contacts``      coverage    falling contacts → higher
 ``distance_<type>``        access      farther from the nearest partner of the type → higher
@@ -86,10 +88,9 @@ from territory.analysis.indicators import (
     contact_rate,
     contact_trend,
     default_windows,
-    population,
     protected_contacts_many,
-    target_population,
 )
+from territory.analysis.need import NeedData, load_need_data, zone_need
 from territory.analysis.zones import ZoneKind, load_zones, zone_centres
 from territory.crs import METRIC_CRS
 from territory.privacy.protect import BELOW_K, PUBLISHED
@@ -143,7 +144,8 @@ _NEUTRAL = 0.5
 
 COMPONENTS_DOC: dict[str, tuple[Group, bool, str]] = {
     "population": ("need", True, "Population"),
-    "population_cible": ("need", True, "Population cible (16-29 ans)"),
+    "population_cible": ("need", True, "Population cible (jeunes)"),
+    "taux_pauvrete": ("need", True, "Taux de pauvreté (Filosofi)"),
     "contacts_pour_1000": ("coverage", False, "Contacts pour 1 000 habitants"),
     "tendance_contacts": ("coverage", False, "Évolution des contacts"),
     "distance_partenaire_ouvert": ("access", True, "Distance au partenaire ouvert"),
@@ -365,6 +367,7 @@ def build_indicators(
     access_types: Sequence[str] = DEFAULT_ACCESS_TYPES,
     normalisation: Normalisation = "rang",
     notes: Sequence[str] = (),
+    need: NeedData | None = None,
 ) -> ZoneIndicators:
     """Indicators, components and reasons of ``zones`` from layers already in memory.
 
@@ -398,6 +401,9 @@ def build_indicators(
         ``"rang"`` or ``"minmax"`` (see the module docs).
     notes
         Notes to carry over (from loading).
+    need
+        Census ages and Filosofi cells (:func:`territory.analysis.need.load_need_data`);
+        without them the target population is the total population, and a note says so.
     """
     if normalisation not in ("rang", "minmax"):
         raise ValidationError(
@@ -441,47 +447,64 @@ def build_indicators(
         comps[name] = _normalise(score, higher=higher, method=normalisation)
         phrases[name] = text
 
-    # --- need
+    # --- need (census ages, Filosofi cells or legal population: analysis.need)
     # Centres once: distances from a point "zone" are distances from the zone's centre.
     centres = gpd.GeoDataFrame(geometry=zone_centres(metric), crs=METRIC_CRS)
     method: Literal["intersection", "centre"] = "centre" if kind == "cell" else "intersection"
-    has_pop = "population" in metric or communes_m is not None
-    pop = population(metric, communes_m, method=method) if has_pop else None
-    if pop is None:
+    has_cells = need is not None and need.cells is not None and len(need.cells) > 0
+    if "population" not in metric and communes_m is None and not has_cells:
         notes_out.append("population inconnue (ni colonne population ni communes) : besoin ignoré")
     else:
-        estimated = bool(pop.attrs.get("estimee"))
-        values["population"] = pop.to_numpy()
-        if estimated:
+        found = zone_need(metric, kind=kind, communes=communes_m, data=need, method=method)
+        notes_out.extend(found.notes)
+        values["population"] = found.population.to_numpy()
+        if found.estimated:
             notes_out.append(
                 f"population des {_KIND_NOUNS[kind]} estimée : population des communes "
                 "répartie au prorata de la surface (sous-estime les quartiers denses)"
             )
-        suffix = " (estimation)" if estimated else ""
-        add(
-            "population",
-            values["population"],
-            [
-                f"{_int(p)} habitants{suffix}" if pd.notna(p) else "population inconnue"
-                for p in values["population"]
-            ],
-        )
-        target = target_population(metric, pop)
-        values["population_cible"] = target.to_numpy()
-        if target.attrs.get("par_age"):
+        suffix = " (estimation)" if found.estimated else ""
+        if found.target is None:  # with ages, the need is the young people, not everyone
+            values["population_cible"] = found.population.to_numpy()
+            add(
+                "population",
+                values["population"],
+                [
+                    f"{_int(p)} habitants{suffix}" if pd.notna(p) else "population inconnue"
+                    for p in values["population"]
+                ],
+            )
+        else:
+            values["population_cible"] = found.target.to_numpy()
+            notes_out.append(
+                f"besoin : {found.target_source} (la population totale reste le dénominateur "
+                "des taux, hors du score)"
+            )
+            short = found.target_source.split(" ans, ", 1)[-1]
+            short = short.split(", répartie ")[0] + (
+                ", estimation" if ", répartie " in short else ""
+            )
             add(
                 "population_cible",
                 values["population_cible"],
                 [
-                    f"{_int(p)} jeunes de 16 à 29 ans" if pd.notna(p) else "âges inconnus"
+                    f"{_int(p)} {found.target_label} ({short})" if pd.notna(p) else "âges inconnus"
                     for p in values["population_cible"]
                 ],
             )
-        else:
-            notes_out.append(
-                "population de 16 à 29 ans non disponible : la population cible est la "
-                "population totale (non comptée deux fois dans le score)"
+        if found.poverty is not None:
+            values["taux_pauvrete"] = found.poverty.to_numpy()
+            add(
+                "taux_pauvrete",
+                values["taux_pauvrete"],
+                [
+                    f"{format_number(round(float(r) * 100))} % de ménages pauvres (Filosofi)"
+                    if pd.notna(r)
+                    else "taux de pauvreté inconnu"
+                    for r in values["taux_pauvrete"]
+                ],
             )
+            notes_out.append(f"taux de pauvreté : {found.poverty_source}")
 
     # --- coverage (protected counts only)
     if contacts is None or contacts["contacts_recents_statut"].eq("absent").all():
@@ -584,6 +607,11 @@ def build_indicators(
         rural_s = (
             rural if rural is not None else pd.Series(pd.NA, index=metric.index, dtype="boolean")
         )
+        if rural_s.isna().all():  # said, not silently dropped from the index
+            notes_out.append(
+                "part « zone rurale » de la barrière de mobilité inactive : grille de densité "
+                "non importée (territory import density FICHIER)"
+            )
         near = format_distance(settings.stop_buffer_m)
         if stop_hours is not None:
             dep = departures_per_hour(
@@ -771,6 +799,7 @@ def zone_indicators_many(
     zone_sets: dict[ZoneKind, gpd.GeoDataFrame] = {}
     for kind in kinds:
         zone_sets[kind] = load_zones(ws, kind, territory=territory, communes=communes)
+    need = load_need_data(ws)
     contacts = None
     windows = default_windows(ws, settings=settings)
     if windows is not None:
@@ -791,6 +820,7 @@ def zone_indicators_many(
             at=at,
             access_types=access_types,
             normalisation=normalisation,
+            need=need,
         )
         for kind, zones in zone_sets.items()
     }

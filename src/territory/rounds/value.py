@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from territory._fr import format_short
+from territory.analysis.access import rural_labels
 from territory.settings import Settings
 from territory.store import Workspace
 
@@ -28,6 +29,7 @@ __all__ = [
     "SLOT_MINUTES",
     "commune_ranking",
     "communes_with_qpv",
+    "coverage_notes",
     "coverage_zones",
     "place_factor",
     "place_reasons",
@@ -168,18 +170,60 @@ def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -
     """Zones (commune codes) to visit during the week of ``monday``.
 
     The default rules of a lead: every commune holding a QPV **every week**, and every
-    rural commune (INSEE density level 5 to 7) **once a month**: the rural communes are
-    split, by code, into ``rural_every_weeks`` groups and the ISO week number picks the
-    group whose turn it is.
+    rural commune (an INSEE density label « bourgs ruraux », « rural à habitat
+    dispersé / très dispersé », « peu dense »…, read from the label, never from the
+    level number) **once a month**: the rural communes are split, by code, into
+    ``rural_every_weeks`` groups and the ISO week number picks the group whose turn it
+    is. Without the density grid the rural rule cannot run: :func:`coverage_notes` says so.
     """
     if not ws.has("communes"):
         return []
-    communes = ws.read_table("communes", columns=["code", "densite"])
+    communes = _density_labels(ws)
     with_qpv = communes_with_qpv(ws)
-    rural = sorted(communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"])
+    rural = sorted(communes.loc[rural_labels(communes["densite_libelle"]).fillna(False), "code"])
     turn = monday.isocalendar().week % rural_every_weeks
     due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
     return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+
+
+RURAL_RULE_OFF = (
+    "règle de couverture rurale inactive : grille de densité non importée "
+    "(territory import density FICHIER, grille communale de densité de l'INSEE)"
+)
+"""The plan's note when no commune has a density class (the monthly rural round is off)."""
+
+
+def coverage_notes(ws: Workspace) -> list[str]:
+    """French notes on the coverage rules that cannot run, or only in part, for lack of data.
+
+    Examples
+    --------
+    >>> from territory.store import Workspace
+    >>> import tempfile, pathlib
+    >>> coverage_notes(Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "w.gpkg", name="w"))
+    ['aucune commune importée : aucune zone à couvrir']
+    """
+    if not ws.has("communes"):
+        return ["aucune commune importée : aucune zone à couvrir"]
+    communes = _density_labels(ws)
+    known = rural_labels(communes["densite_libelle"]).notna()
+    if not known.any():
+        return [RURAL_RULE_OFF]
+    if not known.all():
+        missing = sorted(communes.loc[~known, "code"].astype(str))
+        listed = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+        text = (
+            f"règle de couverture rurale partielle : {len(missing)} commune(s) sans classe de "
+            f"densité ({listed}) : absentes de la grille importée"
+        )
+        return [text]
+    return []
+
+
+def _density_labels(ws: Workspace) -> pd.DataFrame:
+    """``code`` and ``densite_libelle`` of the stored communes (labels empty without grid)."""
+    communes = ws.read_table("communes", columns=["code", "densite_libelle"])
+    return communes.assign(code=communes["code"].astype(str))
 
 
 def communes_with_qpv(ws: Workspace) -> set[str]:

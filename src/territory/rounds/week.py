@@ -59,6 +59,7 @@ from territory.rounds.value import (
     SLOT_MINUTES,
     commune_ranking,
     communes_with_qpv,
+    coverage_notes,
     coverage_zones,
     place_factor,
     place_reasons,
@@ -586,6 +587,7 @@ def plan_week(
     notes: list[str] = []
     if required_zones is None:
         required_zones = coverage_zones(ws, monday)
+        notes.extend(coverage_notes(ws))
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
         unplaced = [z for z in required_zones if z not in placed]
         if unplaced:

@@ -48,6 +48,8 @@ IMPORT_LABELS = {
     "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
     "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
     "ban": "Adresses de la BAN d'un département (adresses-XX.csv.gz : géocodage sur place)",
+    "population": "Population par âge du recensement INSEE, par IRIS ou commune (CSV, XLSX)",
+    "filosofi": "Carreaux Filosofi 200 m de l'INSEE (GeoPackage, CSV)",
 }
 """French label of each import kind, in the order of the form."""
 ONLINE_GEOCODING_LABEL = "Contacts : géocoder en ligne les adresses introuvables sur place"
