@@ -5,7 +5,9 @@
 exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zones
 blanches), ``geocoding`` (the online BAN), ``ban`` (a département's BAN addresses file),
 ``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
-network), ``sources`` (the catalogue of official sources), and the plumbing they share:
+network), ``osm`` (OpenStreetMap points of interest as candidate places: ``.osm``,
+OSM GeoJSON, Overpass JSON), ``sources`` (the catalogue of official sources), and the
+plumbing they share:
 ``_http`` (every network call), ``_validate`` (tabular and vector reading, column finding),
 ``_sheets`` (which sheet of a workbook is read), ``_quotes`` (CSV rows with an unclosed
 quote), ``_dates`` (French dates and hours), ``report``
@@ -24,6 +26,7 @@ __all__ = [
     "contacts",
     "geocoding",
     "gtfs",
+    "osm",
     "partners",
     "report",
     "sources",
