@@ -630,8 +630,8 @@ def test_suggest_places_from_partners_and_hubs() -> None:
     assert found.crs == "EPSG:4326"
     assert found[["nom", "type", "zone"]].to_dict("records") == [
         {"nom": "Mission locale", "type": "local partenaire", "zone": "QN03001M"},
-        {"nom": "Gare", "type": "gare", "zone": ""},
-        {"nom": "Gare", "type": "gare", "zone": ""},
+        {"nom": "Gare", "type": "arrêt de bus", "zone": ""},  # no train, no GTFS station
+        {"nom": "Gare", "type": "arrêt de bus", "zone": ""},
     ]
     # 1 + log10(departures / 40), rounded: 400 departures at the merged station, 60 at the other.
     assert found["priorite"].tolist() == [1.0, 2.0, 1.18]

@@ -28,6 +28,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -310,6 +311,8 @@ def places_from_osm(
     columns = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source", "geometry"]
     places = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=4326)
     places = places.drop_duplicates("id").reset_index(drop=True)
+    # 6 decimals (about 0.1 m), as the visits of a plan are stored.
+    places = places.set_geometry(shapely.set_precision(places.geometry.array, 1e-6))
     if len(places):
         counts = places["type"].value_counts()
         report.note(

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
@@ -409,4 +410,6 @@ def suggest_places(
         joined = joined[~joined.index.duplicated(keep="first")]
         found = joined[zone_column].fillna("").astype(str).to_numpy()
         result["zone"] = np.where(found != "", found, result["zone"].fillna("").astype(str))
-    return result.to_crs(STORAGE_CRS).reset_index(drop=True)
+    result = result.to_crs(STORAGE_CRS).reset_index(drop=True)
+    # Stored to 6 decimals, as the visits of a plan are: the field sheets time the same legs.
+    return result.set_geometry(shapely.set_precision(result.geometry.array, 1e-6))
