@@ -158,7 +158,13 @@ def test_osm_geojson_and_overpass_json(tmp_path: Path, communes: gpd.GeoDataFram
         json.dumps(
             {
                 "elements": [
-                    {"type": "node", "id": 1, "lat": 49.18, "lon": -0.37, "tags": {"leisure": "park"}},
+                    {
+                        "type": "node",
+                        "id": 1,
+                        "lat": 49.18,
+                        "lon": -0.37,
+                        "tags": {"leisure": "park"},
+                    },
                     {
                         "type": "way",
                         "id": 2,
@@ -200,5 +206,5 @@ def test_a_team_geojson_is_not_taken_for_osm(tmp_path: Path) -> None:
 def test_a_broken_osm_file_is_refused_in_french(tmp_path: Path) -> None:
     path = tmp_path / "coupé.osm"
     path.write_text(OSM[:300], encoding="utf-8")
-    with pytest.raises(InputFileError, match="coupé.osm illisible"):
+    with pytest.raises(InputFileError, match=r"coupé\.osm illisible"):
         read_osm(path)

@@ -109,7 +109,9 @@ def test_stations_are_stations_and_only_the_busiest_bus_stop_of_a_commune_is_kep
         "arret-Q1": STOP,  # the busiest bus stop of 00001: its station has one line
         "arret-C1": STOP,  # the only stop of 00002 with 40 departures or more
     }
-    assert found.loc["arret-P1", "source"] == "arrêt de transport (190 départs/jour, lignes 1, 2, 3)"
+    assert (
+        found.loc["arret-P1", "source"] == "arrêt de transport (190 départs/jour, lignes 1, 2, 3)"
+    )
     assert found["zone"].to_dict() == {
         "arret-T1": "00001",
         "arret-P1": "00001",
@@ -193,7 +195,9 @@ def test_a_zone_without_any_place_is_named_in_the_plan_notes(
 
 OSM = """<?xml version="1.0" encoding="UTF-8"?>
 <osm version="0.6">
- <node id="1" lat="{lat}" lon="{lon}"><tag k="amenity" v="townhall"/><tag k="name" v="Mairie"/></node>
+ <node id="1" lat="{lat}" lon="{lon}">
+  <tag k="amenity" v="townhall"/><tag k="name" v="Mairie"/>
+ </node>
  <node id="2" lat="{lat2}" lon="{lon2}"><tag k="leisure" v="park"/><tag k="name" v="Parc"/></node>
  <node id="3" lat="{lat2}" lon="{lon2}"><tag k="amenity" v="bench"/></node>
  <node id="4" lat="10.0" lon="10.0"><tag k="leisure" v="park"/></node>
@@ -327,7 +331,7 @@ def test_a_plan_visits_a_priority_commune_that_has_no_partner(
         "Équipe rurale",
         "voiture",
         base=(base.x, base.y),
-        availability={d: ((9 * 60, 17 * 60),) for d in range(5)},
+        availability=dict.fromkeys(range(5), ((9 * 60, 17 * 60),)),
     )
     plan, planned = plan_week(
         calvados, WEEK, settings=settings, teams=[team], required_zones=[target], time_limit=2.0
