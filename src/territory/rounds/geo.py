@@ -352,7 +352,7 @@ def suggest_places(
     ...     geometry=[Point(3.42, 46.12), Point(3.4205, 46.1201), Point(3.43, 46.13)],
     ...     crs="EPSG:4326")
     >>> suggest_places(stops=stops)[["nom", "type", "priorite"]].to_dict("records")
-    [{'nom': 'Gare', 'type': 'arrêt de bus', 'priorite': 1.7}]
+    [{'nom': 'Gare', 'type': 'arrêt de bus', 'priorite': 1.0}]
     """
     from territory.rounds.places import COLUMNS, centre_places, qpv_places, transit_places
 

@@ -34,6 +34,7 @@ __all__ = [
     "CENTRE",
     "COLUMNS",
     "QPV_CORE",
+    "QPV_PRIORITY",
     "STATION",
     "STOP",
     "centre_places",
@@ -51,6 +52,8 @@ STOP = "arrêt de bus"
 COLUMNS = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source"]
 """Columns of a candidate places layer (plus its point geometry)."""
 _HUB_LINES = 3  # a GTFS station where this many lines meet is an interchange
+QPV_PRIORITY = 1.5
+"""Priority of a QPV's heart: the neighbourhoods the programmes are paid to walk."""
 
 
 def _layer(rows: list[dict[str, Any]], geometries: list[Any], crs: Any) -> gpd.GeoDataFrame:
@@ -110,7 +113,7 @@ def qpv_places(
             "type": QPV_CORE,
             "zone": zone,
             "duree": 60.0,
-            "priorite": 1.0,
+            "priorite": QPV_PRIORITY,
             "horaires": "",
             "source": f"généré : point intérieur du QPV {code}",
         }
@@ -164,9 +167,10 @@ def transit_places(
     have one, else by name within ``merge_distance`` metres. A hub is a « gare / pôle
     d'échanges » when a train or metro serves it (``ferre``) or when it is a GTFS
     station where at least three lines meet; priority ``1 + log10(departures /
-    min_departures)`` (at least 1). Of the other hubs, each commune keeps its busiest one
-    with at least ``min_departures`` departures a day, an « arrêt de bus » (without
-    ``communes``, every such hub).
+    min_departures)``, from 1 to 2. Of the other hubs, each commune keeps its busiest one
+    with at least ``min_departures`` departures a day, an « arrêt de bus » of priority 1:
+    a place where people pass, no better than a QPV's heart (without ``communes``, every
+    such hub).
 
     Examples
     --------
@@ -200,6 +204,7 @@ def transit_places(
     for k in kept:
         hub = hubs[k]
         ratio = hub["departs"] / max(min_departures, 1)
+        busy = max(1.0, 1 + math.log10(ratio)) if ratio > 0 else 1.0
         lines = f", lignes {', '.join(sorted(hub['lines']))}" if hub["lines"] else ""
         rows.append(
             {
@@ -208,7 +213,7 @@ def transit_places(
                 "type": hub["kind"],
                 "zone": hub["zone"],
                 "duree": 30.0,
-                "priorite": round(max(1.0, 1 + math.log10(ratio)) if ratio > 0 else 1.0, 2),
+                "priorite": round(min(busy, 2.0), 2) if hub["kind"] == STATION else 1.0,
                 "horaires": "",
                 "source": f"arrêt de transport ({hub['departs']} départs/jour{lines})",
             }
