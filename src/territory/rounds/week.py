@@ -543,7 +543,10 @@ def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
     centre — candidates on any territory, before any place is imported.
     """
     if ws.has(PLACES):
-        return ws.read_layer(PLACES)
+        stored = ws.read_layer(PLACES)
+        # kinds written otherwise before the vocabulary grew (« gare ») read as today's
+        kinds = [(place_kind(k) or k) if isinstance(k, str) else k for k in stored["type"]]
+        return stored.assign(type=kinds)
     partners = ws.read_layer("partners") if ws.has("partners") else None
     if partners is not None:
         partners = partners[partners.geometry.notna()]
