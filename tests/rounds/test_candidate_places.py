@@ -341,3 +341,12 @@ def test_a_plan_visits_a_priority_commune_that_has_no_partner(
     assert target in visited
     kinds = pd.Series([planned.set_index("id").at[v.place, "type"] for v in plan.visits])
     assert (kinds != "local partenaire").any()
+
+
+def test_places_stored_with_an_older_kind_are_read_with_today_s(ws: Workspace) -> None:
+    places = candidate_places(ws)
+    old = places.assign(type=places["type"].replace({STATION: "gare", STOP: "arrêt"}))
+    ws.write_layer("places", old, source="test", vintage="")
+    again = candidate_places(ws)
+    assert list(again["type"]) == list(places["type"])
+    assert set(again["type"]) <= set(KINDS)
