@@ -344,7 +344,12 @@ def place_coverage(
             )
     if communes is not None and len(communes):
         if zones is None:
-            level = pd.to_numeric(communes.get("densite"), errors="coerce")
+            level = pd.to_numeric(
+                communes["densite"]
+                if "densite" in communes
+                else pd.Series(pd.NA, index=communes.index),
+                errors="coerce",
+            )
             with_qpv: set[str] = set()
             if qpv is not None and "communes" in qpv:
                 for text in qpv["communes"].fillna(""):
