@@ -532,3 +532,42 @@ def test_import_feuille_picks_the_sheet_of_a_workbook(
     assert "feuille « Lieux » lue ; feuilles ignorées : « Brouillon », « Notes »" in report["notes"]
     assert main([*args[:2], str(tmp_path / "x.csv"), *args[3:], "--feuille", "A"]) == 2
     assert "n'est pas un classeur" in capsys.readouterr().err
+
+
+def test_fetch_places_offline_is_one_line_then_an_osm_extract_is_imported(
+    demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import shutil
+
+    import requests
+    import responses
+
+    from territory.io.sources import SOURCES
+    from territory.store import Workspace
+
+    ws = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, ws)
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
+    with responses.RequestsMock() as mock:
+        mock.get(SOURCES["osm_places"].url, body=requests.ConnectionError("hors ligne"))
+        assert main(["fetch", "--lieux", "--workspace", str(ws)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        "territory : erreur : pas de connexion : importez un extrait OSM avec "
+        "territory import places"
+    )
+    assert main(["fetch", "--workspace", str(ws)]) == 2  # neither a département nor --lieux
+    assert "--departement" in capsys.readouterr().err
+    point = Workspace.open(ws).read_layer("communes").to_crs(4326).representative_point().iloc[0]
+    extract = tmp_path / "quartier.osm"
+    extract.write_text(
+        '<osm version="0.6">'
+        f'<node id="7" lat="{point.y}" lon="{point.x}"><tag k="leisure" v="park"/></node>'
+        '<node id="8" lat="1" lon="1"><tag k="leisure" v="park"/></node>'
+        "</osm>",
+        encoding="utf-8",
+    )
+    assert main(["import", "places", str(extract), "--workspace", str(ws), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["read"], report["accepted"], report["refused"]) == (2, 1, 1)
+    assert report["refusals"][0]["reason"] == "hors du territoire (aucune commune)"

@@ -402,3 +402,45 @@ def test_france_services_rows_convert_weekday_hours() -> None:
     assert [r["code_insee"] for r in rows] == ["14118", "14257", "14327"]
     assert rows[1]["adresse"] == "4 rue du Colonel Arnaud Beltrame, BP 3, 14210 Évrecy"
     assert rows[1]["horaires_accueil"].startswith("Mo,We,Fr 09:00-12:30,14:00-17:00")
+
+
+def test_osm_places_of_the_fetched_communes(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    """One Overpass query over the communes' box; what falls outside them is refused."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from territory.fetch import fetch_places
+    from territory.rounds.week import candidate_places
+
+    fetch_territory(ws, departement="14", epci=[CAEN_LA_MER], settings=settings)
+    communes = ws.read_layer("communes").set_index("code")
+    inside = communes.geometry["14327"].representative_point()
+    west, south, east, north = communes.total_bounds
+    answer = {
+        "elements": [
+            {
+                "type": "node",
+                "id": 1,
+                "lat": inside.y,
+                "lon": inside.x,
+                "tags": {"amenity": "youth_centre", "name": "Espace jeunes"},
+            },
+            {  # in the box, in no commune of the workspace (a corner of the box)
+                "type": "node",
+                "id": 2,
+                "lat": north - 1e-4,
+                "lon": west + 1e-4,
+                "tags": {"leisure": "park"},
+            },
+        ]
+    }
+    official.get(SOURCES["osm_places"].url, json=answer)
+    report = fetch_places(ws, settings=settings)
+    sent = [c.request.url for c in official.calls if "overpass" in c.request.url]
+    query = parse_qs(urlsplit(sent[0]).query)["data"][0]
+    assert len(sent) == 1 and f"({south:.5f},{west:.5f},{north:.5f},{east:.5f})" in query
+    assert (report.read, report.accepted, report.refused) == (2, 1, 1)
+    assert report.refusals[0].reason == "hors du territoire (aucune commune)"
+    place = candidate_places(ws).set_index("id").loc["osm-node-1"]
+    assert (place["type"], place["zone"]) == ("maison de quartier / jeunesse", "14327")

@@ -187,7 +187,16 @@ def _parser() -> argparse.ArgumentParser:
 
     fetch = sub.add_parser("fetch", help="télécharger les données officielles d'un territoire réel")
     fetch.add_argument(
-        "--departement", required=True, metavar="DEP", help="code du département (ex. 14, 2A, 974)"
+        "--departement",
+        metavar="DEP",
+        help="code du département (ex. 14, 2A, 974) ; facultatif avec --lieux seul",
+    )
+    fetch.add_argument(
+        "--lieux",
+        action="store_true",
+        help="télécharger aussi les points d'intérêt OpenStreetMap (parcs, terrains de sport, "
+        "marchés, centres commerciaux, gares, lycées…) des communes par Overpass ; sans "
+        "--departement, seulement eux, sur les communes déjà importées",
     )
     fetch.add_argument(
         "--epci",
@@ -578,9 +587,23 @@ def _export_shareable(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.fetch import fetch_territory
+    from territory.fetch import fetch_places, fetch_territory
     from territory.store import Workspace
 
+    if not args.departement:
+        if not args.lieux:
+            raise ValidationError("donnez --departement (ou --lieux pour les seuls lieux OSM)")
+        report = fetch_places(
+            Workspace.open(args.workspace),
+            settings=settings,
+            progress=lambda m: print(m, file=sys.stderr),
+        )
+        print(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+            if args.json
+            else report.to_text(max_reasons=5)
+        )
+        return EXIT_OK if report.accepted else EXIT_NOTHING
     created = bool(args.create) and not args.workspace.exists()
     ws = (
         Workspace.create(args.workspace, name=args.create)
@@ -600,6 +623,15 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         if created:  # do not leave an empty workspace behind
             args.workspace.unlink(missing_ok=True)
         raise
+    if args.lieux:
+        from territory._errors import NetworkError
+
+        try:
+            reports.append(
+                fetch_places(ws, settings=settings, progress=lambda m: print(m, file=sys.stderr))
+            )
+        except (NetworkError, ValidationError) as exc:  # the official sources are kept
+            print(f"territory : lieux OSM non importés : {exc}", file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:

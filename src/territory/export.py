@@ -108,6 +108,8 @@ CSV_HEADERS: dict[str, str] = {
     "stop_id": "Identifiant de l'arrêt",
     "departs_jour": "Départs par jour",
     "lignes": "Lignes",
+    "station": "Station (GTFS)",
+    "ferre": "Desservi par train ou métro",
     "id": "Identifiant",
     "identifiant": "Identifiant (fichier source)",
     "duree": "Durée (min)",

@@ -37,7 +37,16 @@ from territory.io.sources import SOURCES, Source
 from territory.settings import Settings
 from territory.store import Workspace
 
-__all__ = ["ANCHOR_RADIUS_M", "MAX_PAGES", "TOKEN_ENV", "fetch_territory", "select_communes"]
+__all__ = [
+    "ANCHOR_RADIUS_M",
+    "MAX_PAGES",
+    "OFFLINE_PLACES",
+    "TOKEN_ENV",
+    "fetch_places",
+    "fetch_territory",
+    "overpass_query",
+    "select_communes",
+]
 
 TOKEN_ENV = "TERRITORY_DATA_INCLUSION_TOKEN"
 """The environment variable of :attr:`Settings.data_inclusion_token`, named in messages."""
@@ -45,6 +54,8 @@ ANCHOR_RADIUS_M = 40_000.0
 """data·inclusion returns services within 50 km of a commune's centre: one query per 40 km."""
 MAX_PAGES = 20
 """Pages of 1,000 services read at most per data·inclusion query."""
+OFFLINE_PLACES = "pas de connexion : importez un extrait OSM avec territory import places"
+"""What ``territory fetch --lieux`` says when Overpass cannot be reached."""
 _CODES = {
     "département": re.compile(r"^(\d{2}|2[AB]|97\d)$"),
     "EPCI": re.compile(r"^\d{9}$"),
@@ -428,3 +439,88 @@ _STEPS: list[tuple[str, Callable[[_Run], ImportReport]]] = [
     ("data_inclusion", _partners),
     ("transport", _gtfs),
 ]
+
+
+# ------------------------------------------------------------------ OSM points of interest
+def overpass_query(bounds: tuple[float, float, float, float], *, timeout_s: int = 120) -> str:
+    """The Overpass QL query of the outreach places in ``bounds`` (west, south, east, north).
+
+    Asks only for the tags :func:`territory.io.osm.osm_kind` keeps (schools only when
+    named « Lycée » or of ISCED level 3), with the centre of ways and relations.
+
+    Examples
+    --------
+    >>> print(overpass_query((-0.42, 49.15, -0.3, 49.22)).splitlines()[0])
+    [out:json][timeout:120];
+    """
+    west, south, east, north = bounds
+    box = f"({south:.5f},{west:.5f},{north:.5f},{east:.5f})"
+    selectors = [
+        'nwr["leisure"~"^(park|pitch|sports_centre|stadium|playground)$"]',
+        (
+            'nwr["amenity"~"^(marketplace|community_centre|youth_centre|social_centre'
+            '|townhall|bus_station)$"]'
+        ),
+        'nwr["amenity"~"^(school|college)$"]["name"~"^[Ll]yc"]',
+        'nwr["amenity"~"^(school|college)$"]["isced:level"~"3"]',
+        'nwr["shop"="mall"]',
+        'nwr["railway"~"^(station|halt)$"]',
+        'nwr["public_transport"="station"]',
+        'nwr["place"="square"]',
+        'way["highway"="pedestrian"]["area"="yes"]',
+    ]
+    body = "\n".join(f"  {selector}{box};" for selector in selectors)
+    return f"[out:json][timeout:{timeout_s}];\n(\n{body}\n);\nout center tags;"
+
+
+def fetch_places(
+    ws: Workspace, *, settings: Settings, progress: Callable[[str], None] | None = None
+) -> ImportReport:
+    """Download the OSM points of interest of the workspace's communes and import them.
+
+    One Overpass query over the bounding box of the communes (:func:`overpass_query`),
+    through the HTTP cache (an answer already downloaded is used offline); the answer is
+    imported as places (:func:`territory.io.osm.places_from_osm`: kinds, clipping to the
+    communes, report).
+
+    Raises
+    ------
+    WorkspaceError
+        The workspace has no communes.
+    NetworkError
+        Overpass cannot be reached: :data:`OFFLINE_PLACES`, one French line.
+    """
+    from territory._errors import WorkspaceError
+
+    source = SOURCES["osm_places"]
+    say = progress or (lambda _message: None)
+    if not ws.has("communes"):
+        raise WorkspaceError(
+            "importez d'abord les communes : les lieux sont cherchés sur leur emprise"
+        )
+    west, south, east, north = ws.read_layer("communes", columns=["code"]).to_crs(4326).total_bounds
+    query = overpass_query((float(west), float(south), float(east), float(north)))
+    say(f"Téléchargement : {source.title}…")
+    try:
+        cached = _http.get_file(source.url, settings=settings, params={"data": query})
+    except NetworkError as exc:
+        if exc.status is None:
+            raise NetworkError(OFFLINE_PLACES, host=exc.host) from exc
+        raise NetworkError(
+            f"{exc} ; importez un extrait OSM avec territory import places",
+            host=exc.host,
+            status=exc.status,
+        ) from exc
+    folder = Path(settings.cache_dir) / "territoires"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"osm-lieux-{cached.name[:16]}.json"
+    shutil.copyfile(cached, out)
+    try:
+        json.loads(out.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        cached.unlink(missing_ok=True)
+        raise _unreadable(out, source.title, exc) from exc
+    say(f"Import : {source.title}…")
+    report = import_file(ws, "places", out, settings=settings, vintage=source.vintage)
+    report.note(f"source : {source.attribution} ; licence : {source.licence}")
+    return report

@@ -830,7 +830,12 @@ def _ban(ws: Workspace, path: Path, *, vintage: str, licence: str, **_: object) 
 def _places(
     ws: Workspace, path: Path, *, crs: str | None, sheet: str | None = None, **_: object
 ) -> ImportReport:
-    """Candidate places of the rounds (parc, gare, marché…), added to those stored."""
+    """Candidate places of the rounds (parc, gare, marché…), added to those stored.
+
+    A team's file (:func:`territory.rounds.week.read_places`), or an OpenStreetMap extract
+    (``.osm``, OSM GeoJSON, Overpass JSON: :func:`territory.io.osm.places_from_osm`).
+    """
+    from territory.io import osm
     from territory.rounds import week as plans
 
     if not ws.has("communes"):
@@ -838,7 +843,10 @@ def _places(
             "importez d'abord les communes : chaque lieu est rattaché à sa commune"
         )
     communes = ws.read_layer("communes")
-    places, report = plans.read_places(path, communes=communes, crs=crs, sheet=sheet)
+    if sheet is None and osm.is_osm_file(path):
+        places, report = osm.places_from_osm(path, communes=communes)
+    else:
+        places, report = plans.read_places(path, communes=communes, crs=crs, sheet=sheet)
     if len(places):
         total = plans.add_places(ws, places, source=path.name)
         report.note(f"{len(places)} lieu(x) ajouté(s) : {total} lieu(x) candidat(s) en tout")

@@ -34,7 +34,10 @@ from territory.vocab import MODES
 if TYPE_CHECKING:
     from territory.settings import Settings
 
-__all__ = ["TravelModel"]
+__all__ = ["SAME_PLACE_M", "TravelModel"]
+
+SAME_PLACE_M = 1.0
+"""Straight-line metres under which two points are one place (no travel time)."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,14 @@ class TravelModel:
         return float(self.speed_kmh[mode])
 
     def minutes(self, distance_m: npt.ArrayLike, mode: str) -> npt.NDArray[np.float64]:
-        """Travel minutes over straight-line distances (metres); NaN stays NaN, 0 stays 0."""
+        """Travel minutes over straight-line distances (metres); NaN stays NaN.
+
+        Points less than :data:`SAME_PLACE_M` apart are one place (0 minutes): a place at
+        a team's base (a commune's centre) must not cost a minute one way and none the
+        other depending on how its coordinates were rounded when stored.
+        """
         distance = np.asarray(distance_m, dtype=np.float64)
         moving = distance * self.detour / 1000.0 / self.speed(mode) * 60.0
         access = float(self.access_minutes.get(mode, 0.0))
-        return np.where(distance > 0, moving + access, moving)
+        near = np.where(distance >= 0, 0.0, moving)  # NaN stays NaN
+        return np.where(distance >= SAME_PLACE_M, moving + access, near)

@@ -9,6 +9,7 @@ __all__ = [
     "AGE_BANDS",
     "IMPORT_KINDS",
     "KINDS",
+    "KIND_SPELLINGS",
     "MODES",
     "PARTNER_SPELLINGS",
     "PARTNER_TYPES",
@@ -16,6 +17,7 @@ __all__ = [
     "UNKNOWN",
     "WEEKDAYS",
     "WEEKDAYS_FR",
+    "place_kind",
 ]
 
 STATUSES: dict[str, list[str]] = {
@@ -62,16 +64,75 @@ PARTNER_SPELLINGS: dict[str, tuple[str, ...]] = {
 
 KINDS = (
     "parc",
-    "gare",
+    "gare / pôle d'échanges",
+    "arrêt de bus",
     "centre commercial",
     "marché",
     "city stade",
+    "terrain de sport",
+    "aire de jeux",
     "pied d'immeuble",
+    "place publique",
     "place de village",
+    "centre-bourg",
+    "quartier prioritaire (cœur de QPV)",
+    "maison de quartier / jeunesse",
+    "lycée",
     "local partenaire",
     "événement",
 )
-"""Kinds of outreach places (lieux d'aller-vers)."""
+"""Kinds of outreach places (lieux d'aller-vers).
+
+« gare / pôle d'échanges » is a railway or metro station, or a GTFS station where several
+lines meet; a busy bus stop is an « arrêt de bus ». « centre-bourg » is a commune's centre
+(its mairie when known), « quartier prioritaire (cœur de QPV) » a point inside a QPV.
+"""
+
+KIND_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "gare / pôle d'échanges": ("gare", "gare routière", "pôle d'échanges", "station"),
+    "arrêt de bus": ("arrêt", "arrêt de transport", "arrêt de tram"),
+    "terrain de sport": ("stade", "équipement sportif", "gymnase"),
+    "city stade": ("city-stade", "citystade", "city park"),
+    "place publique": ("place", "square", "esplanade"),
+    "centre-bourg": ("mairie", "centre bourg", "chef-lieu", "centre-ville"),
+    "quartier prioritaire (cœur de QPV)": ("qpv", "cœur de qpv", "quartier prioritaire"),
+    "maison de quartier / jeunesse": (
+        "maison de quartier",
+        "centre social",
+        "maison des jeunes",
+        "mjc",
+        "espace jeunes",
+    ),
+    "centre commercial": ("galerie commerciale",),
+    "local partenaire": ("partenaire",),
+}
+"""Other ways a team writes a place kind (compared without case or accents)."""
+
+
+def place_kind(text: str) -> str | None:
+    """The canonical kind of ``text`` (:data:`KINDS`, :data:`KIND_SPELLINGS`), or None.
+
+    Examples
+    --------
+    >>> place_kind("Gare"), place_kind("Lycee"), place_kind("piscine")
+    ("gare / pôle d'échanges", 'lycée', None)
+    """
+    key = _plain(text)
+    for kind in KINDS:
+        if key == _plain(kind):
+            return kind
+    for kind, spellings in KIND_SPELLINGS.items():
+        if any(key == _plain(s) for s in spellings):
+            return kind
+    return None
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text).strip().lower().replace("œ", "oe"))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
 
 MODES = ("marche", "transports en commun", "voiture", "vélo")
 """How a team moves between places."""

@@ -144,7 +144,9 @@ def test_hour_window_and_by_hour(feed: GtfsFeed) -> None:
 
 def test_stops_layer(feed: GtfsFeed) -> None:
     layer = stops_layer(feed, day=TUESDAY)
-    assert list(layer.columns) == ["stop_id", "nom", "departs_jour", "lignes", "geometry"]
+    columns = ["stop_id", "nom", "departs_jour", "lignes", "station", "ferre", "geometry"]
+    assert list(layer.columns) == columns
+    assert not layer["ferre"].any()  # buses only (route_type 3)
     assert layer.crs == "EPSG:4326"
     assert str(layer["departs_jour"].dtype) == "Int64"
     assert layer.set_index("stop_id")["lignes"].to_dict() == {

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from territory import Settings
-from territory.rounds.value import RURAL_RULE_OFF, coverage_notes, coverage_zones
+from territory.rounds.value import RURAL_RULE_OFF, coverage_zones, rule_notes
 from territory.rounds.week import plan_week, week_monday
 from territory.store import Workspace
 
@@ -44,7 +44,7 @@ def due_over_a_month(ws: Workspace) -> set[str]:
 def test_without_the_density_grid_the_rural_rule_says_it_is_off(tmp_path: Path) -> None:
     ws = workspace(tmp_path, [None, None])
     assert due_over_a_month(ws) == set()
-    assert coverage_notes(ws) == [RURAL_RULE_OFF]
+    assert rule_notes(ws) == [RURAL_RULE_OFF]
     assert "territory import density" in RURAL_RULE_OFF
 
 
@@ -52,7 +52,7 @@ def test_rural_communes_are_read_from_the_labels_whatever_the_levels(tmp_path: P
     # a 3-level grid (« Rural » is level 3 there): levels ≥ 5 would find no rural commune
     ws = workspace(tmp_path, ["Urbain dense", "Rural", "Bourgs ruraux", None])
     assert due_over_a_month(ws) == {"14001", "14002"}
-    notes = coverage_notes(ws)
+    notes = rule_notes(ws)
     assert len(notes) == 1 and "partielle : 1 commune(s) sans classe de densité (14003)" in notes[0]
 
 
@@ -76,4 +76,4 @@ def test_the_plan_says_the_rural_rule_is_off(
 
 @pytest.mark.parametrize("labels", [["Bourgs ruraux", "Petites villes"]])
 def test_no_note_when_every_commune_has_its_class(tmp_path: Path, labels: list[str]) -> None:
-    assert coverage_notes(workspace(tmp_path, labels)) == []
+    assert rule_notes(workspace(tmp_path, labels)) == []

@@ -630,11 +630,18 @@ def test_suggest_places_from_partners_and_hubs() -> None:
     assert found.crs == "EPSG:4326"
     assert found[["nom", "type", "zone"]].to_dict("records") == [
         {"nom": "Mission locale", "type": "local partenaire", "zone": "QN03001M"},
-        {"nom": "Gare", "type": "gare", "zone": ""},
-        {"nom": "Gare", "type": "gare", "zone": ""},
+        {"nom": "Gare", "type": "arrêt de bus", "zone": ""},  # no train, no GTFS station
+        {"nom": "Gare", "type": "arrêt de bus", "zone": ""},
     ]
-    # 1 + log10(departures / 40), rounded: 400 departures at the merged station, 60 at the other.
-    assert found["priorite"].tolist() == [1.0, 2.0, 1.18]
+    # a bus stop, however busy (400 departures at the merged one), is worth a QPV's heart
+    assert found["priorite"].tolist() == [1.0, 1.0, 1.0]
+    # a station: 1 + log10(departures / 40), rounded, at most 2
+    stations = suggest_places(stops=stops.assign(ferre=True))
+    assert stations[["type", "priorite"]].to_dict("records") == [
+        {"type": "gare / pôle d'échanges", "priorite": 2.0},
+        {"type": "gare / pôle d'échanges", "priorite": 1.18},
+        {"type": "gare / pôle d'échanges", "priorite": 1.0},  # Mairie: 12 departures
+    ]
     places = planning.places_from_frame(found)
     assert places[0].windows is not None and places[0].kind == "local partenaire"
     assert suggest_places().empty

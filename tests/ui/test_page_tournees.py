@@ -315,3 +315,24 @@ def test_removing_a_place(page) -> None:
     left = candidate_places(Workspace.open(path))
     assert len(left) == len(places) - 1 and gone not in set(left["id"])
     assert any("1 lieu(x) retiré(s)" in s.value for s in at.success)
+
+
+def test_the_coverage_of_the_priority_zones_names_a_zone_without_place(page) -> None:
+    at, path = page
+    at.toggle(key=Keys.W_PLACES_SHOW).set_value(True).run()
+    assert not at.exception, at.exception
+    labels = [e.label for e in at.expander if e.label.startswith("Couverture")]
+    assert len(labels) == 1 and not [w for w in at.warning if "aucun lieu" in w.value]
+    covered, total = labels[0].split(" : ")[1].split(" ont ")[0].split(" sur ")
+    assert covered == total  # the demo: every QPV and priority commune has places
+    ws = Workspace.open(path)
+    places = candidate_places(ws)
+    qpv = ws.read_layer("qpv")
+    name = str(qpv["nom"].iloc[0])
+    inside = places.to_crs(2154).within(qpv.to_crs(2154).geometry.iloc[0].buffer(50))
+    ws.write_layer("places", places[~inside.to_numpy()], source="test", vintage="")
+    at.run()
+    assert not at.exception, at.exception
+    warnings = [w.value for w in at.warning if "aucun lieu candidat" in w.value]
+    expected = f"Zone {name} (QPV {qpv['code'].iloc[0]}) : aucun lieu candidat "
+    assert warnings == [expected + "(ni partenaire, ni QPV, ni point d'intérêt)"]

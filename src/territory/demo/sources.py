@@ -474,6 +474,32 @@ def _frame(header: str, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=header.split(","))
 
 
+def _stops_table(
+    stops: list[tuple[float, float, str]], stop_ids: Any, lon: Any, lat: Any
+) -> pd.DataFrame:
+    """Served stops, and one GTFS station (``location_type`` 1) over each « Gare » hub.
+
+    The hubs are where the town lines meet: their station is what makes them a « gare /
+    pôle d'échanges » among the candidate places, while the other stops stay bus stops.
+    """
+    hubs = [i for i, s in enumerate(stops) if s[2].endswith("– Gare")]
+    served = pd.DataFrame(
+        {
+            "stop_id": stop_ids,
+            "stop_name": [s[2] for s in stops],
+            "stop_lat": np.round(lat, 6),
+            "stop_lon": np.round(lon, 6),
+            "location_type": 0,
+            "parent_station": "",
+        }
+    )
+    served.loc[hubs, "parent_station"] = [f"P{i:05d}" for i in hubs]
+    stations = served.loc[hubs].assign(
+        stop_id=[f"P{i:05d}" for i in hubs], location_type=1, parent_station=""
+    )
+    return pd.concat([served, stations], ignore_index=True)
+
+
 def _write_gtfs(rng: np.random.Generator, terr: Territory, path: Path) -> None:
     """A valid GTFS zip: SEM / SAM / DIM services, holidays in calendar_dates, fixed timestamps."""
     stops, lines = _network(rng, terr)
@@ -527,15 +553,7 @@ def _write_gtfs(rng: np.random.Generator, terr: Territory, path: Path) -> None:
             "agency_id,agency_name,agency_url,agency_timezone,agency_lang",
             [("ARDOISE", _AGENCY, "https://example.org/reseau-fictif", "Europe/Paris", "fr")],
         ),
-        "stops.txt": pd.DataFrame(
-            {
-                "stop_id": stop_ids,
-                "stop_name": [s[2] for s in stops],
-                "stop_lat": np.round(lat, 6),
-                "stop_lon": np.round(lon, 6),
-                "location_type": 0,
-            }
-        ),
+        "stops.txt": _stops_table(stops, stop_ids, lon, lat),
         "routes.txt": _frame(
             "route_id,agency_id,route_short_name,route_long_name,route_type,route_color,"
             "route_text_color",

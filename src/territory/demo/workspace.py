@@ -110,9 +110,10 @@ def _demo_territories(ws: Any) -> None:
 def _demo_teams_and_places(ws: Any) -> None:
     """Three teams and the candidate places of the rounds, so a first plan needs no set-up.
 
-    Places are the partners and transit hubs (:func:`territory.rounds.solver.suggest_places`)
-    plus outreach spots a team would add: a city stade by each QPV (after school), a park
-    and a Tuesday market in the main town.
+    Places are those suggested on any territory (:func:`territory.rounds.geo.suggest_places`:
+    partners, the bus station where the town lines meet, each commune's busiest bus stop,
+    a point inside each QPV, each commune's centre) plus outreach spots a team would add:
+    a city stade by each QPV (after school), a park and a Tuesday market in the main town.
     """
     import geopandas as gpd
 
@@ -158,15 +159,6 @@ def _demo_teams_and_places(ws: Any) -> None:
         ),
         ("Marché du mardi", "marché", town, "Tu 08:00-12:30"),
     ]
-    extra.extend(
-        (
-            f"Place du village – {c.nom}",
-            "place de village",
-            c.geometry.representative_point(),
-            "Mo-Sa 09:00-18:00",
-        )
-        for c in communes[communes["densite"] >= 5].itertuples()
-    )
     extra.extend(
         (
             f"City stade {q.nom}",

@@ -6,7 +6,9 @@ exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zo
 blanches), ``geocoding`` (the online BAN), ``ban`` (a département's BAN addresses file),
 ``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
 network), ``population`` (INSEE census population by age, IRIS or commune), ``filosofi``
-(INSEE Filosofi 200 m cells), ``sources`` (the catalogue of official sources), and the
+(INSEE Filosofi 200 m cells), ``osm`` (OpenStreetMap points of interest as candidate
+places: ``.osm``, OSM GeoJSON, Overpass JSON), ``sources`` (the catalogue of official
+sources), and the
 plumbing they share:
 ``_http`` (every network call), ``_validate`` (tabular and vector reading, column finding),
 ``_sheets`` (which sheet of a workbook is read), ``_quotes`` (CSV rows with an unclosed
@@ -27,6 +29,7 @@ __all__ = [
     "filosofi",
     "geocoding",
     "gtfs",
+    "osm",
     "partners",
     "population",
     "report",

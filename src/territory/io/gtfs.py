@@ -785,8 +785,11 @@ def stops_layer(feed: GtfsFeed, *, day: date) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         EPSG:4326 points with ``stop_id``, ``nom``, ``departs_jour`` (``Int64``, ``NA``
-        when the feed cannot give departures) and ``lignes`` (route short names, ``", "``,
-        ``""`` when unknown).
+        when the feed cannot give departures), ``lignes`` (route short names, ``", "``,
+        ``""`` when unknown), ``station`` (the ``parent_station`` grouping the stop, a
+        ``location_type`` 1 station, or ``""``) and ``ferre`` (served by a train or metro
+        route: ``route_type`` 1, 2, 100–199 or 400–499): what tells a station from a bus
+        stop among the candidate places.
     """
     stops = feed.stops
     if feed.has_schedule:
@@ -799,10 +802,30 @@ def stops_layer(feed: GtfsFeed, *, day: date) -> gpd.GeoDataFrame:
             "nom": stops["stop_name"].to_numpy(),
             "departs_jour": departs,
             "lignes": _line_names(feed).to_numpy(),
+            "station": stops["parent_station"].fillna("").to_numpy(),
+            "ferre": _rail_stops(feed),
         },
         geometry=gpd.points_from_xy(stops["stop_lon"], stops["stop_lat"]),
         crs="EPSG:4326",
-    ).astype({"stop_id": "str", "nom": "str", "lignes": "str"})
+    ).astype({"stop_id": "str", "nom": "str", "lignes": "str", "station": "str"})
+
+
+def _rail_stops(feed: GtfsFeed) -> npt.NDArray[np.bool_]:
+    """Whether each stop is served by a train or metro route (not bus, tram or ferry)."""
+    none = np.zeros(len(feed.stops), dtype=bool)
+    routes, st = feed.routes, feed.stop_times
+    if st.empty or feed.trips.empty or "route_type" not in routes:
+        return none
+    kind = pd.to_numeric(routes["route_type"], errors="coerce")
+    rail = kind.isin([1, 2]) | kind.between(100, 199) | kind.between(400, 499)
+    trips = feed.trips.loc[feed.trips["route_id"].isin(set(routes.loc[rail, "route_id"]))]
+    if trips.empty:
+        return none
+    served = st.loc[st["trip_id"].isin(set(trips["trip_id"])), "stop_id"]
+    found: npt.NDArray[np.bool_] = (
+        feed.stops["stop_id"].isin(set(served.astype(str))).to_numpy(dtype=bool)
+    )
+    return found
 
 
 def _area_geometry(

@@ -266,6 +266,20 @@ SOURCES: dict[str, Source] = {
             "covered_area as one object (aom / cities / region): both are read",
             to_verify="live answer (several MB, not paginated)",
         ),
+        Source(
+            name="osm_places",
+            title="points d'intérêt OpenStreetMap (Overpass)",
+            url="https://overpass-api.de/api/interpreter",
+            kind="places",
+            format="json",
+            licence="ODbL",
+            attribution="© les contributeurs d'OpenStreetMap",
+            vintage="au téléchargement",
+            checked="Overpass QL `[out:json]` with `out center tags;`: elements {type, id, "
+            "lat, lon | center {lat, lon}, tags} (Overpass API documentation); read by "
+            "io.osm.read_osm",
+            to_verify="live answer and its size on a whole département (timeout 120 s asked)",
+        ),
     )
 }
 """Every source, by name."""

@@ -88,7 +88,19 @@ NAME_ROUTES = "Tournées"
 ROUTE_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
 """One colour per team, in the order of the teams' names."""
 NAME_PLACES = "Lieux d'aller-vers"
-PLACE_COLOURS = (*ROUTE_COLOURS, "#5d4037", "#ad1457", "#455a64")
+PLACE_COLOURS = (
+    *ROUTE_COLOURS,
+    "#5d4037",
+    "#ad1457",
+    "#455a64",
+    "#f9a825",
+    "#0277bd",
+    "#558b2f",
+    "#8e24aa",
+    "#d84315",
+    "#00695c",
+    "#9e9d24",
+)
 """One colour per kind of place (:data:`territory.vocab.KINDS`, in that order)."""
 SCORE_COLOURS = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 """Priority score 0-20, 20-40, 40-60, 60-80, 80-100: light (low) → dark (high)."""

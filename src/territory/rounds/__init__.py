@@ -9,6 +9,9 @@ Modules, from the ground up:
   visit nodes are built by the private :mod:`~territory.rounds._candidates`;
 * :mod:`~territory.rounds.transit`: door-to-door public-transport times from the GTFS
   timetables (the frequency-based network stored at the GTFS import, its graph);
+* :mod:`~territory.rounds.places`: candidate places generated for any territory (a point
+  inside each QPV, each commune's centre, stations and each commune's busiest bus stop)
+  and the coverage of the priority zones by candidate places;
 * :mod:`~territory.rounds.geo`: :func:`~territory.rounds.geo.plan_rounds`, the geo adapter
   (checks the CRS, works in :data:`territory.crs.METRIC_CRS`, builds the travel times
   with the one travel model, :class:`territory.travel.TravelModel`, and delegates), the
@@ -38,6 +41,7 @@ __all__ = [
     "geo",
     "model",
     "outputs",
+    "places",
     "sheets",
     "solver",
     "transit",

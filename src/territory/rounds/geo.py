@@ -11,8 +11,9 @@
   headway, ride, change, walk, never slower than walking. Without timetables, public
   transport is a speed plus a fixed access and waiting time, bounded by walking.
 * :func:`places_from_frame` reads :class:`~territory.rounds.model.Place` objects from a
-  table; :func:`suggest_places` proposes candidate places from the partners and the busy
-  transit hubs of a workspace.
+  table; :func:`suggest_places` proposes candidate places from the partners, the stations
+  and busy stops, the QPV and the communes of a workspace
+  (:mod:`territory.rounds.places`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from numpy.typing import ArrayLike
 
 from territory._errors import CRSError, ValidationError
@@ -35,7 +37,7 @@ from territory.rounds.model import Place, Plan, Team, Visit
 from territory.rounds.solver import plan_from_matrix
 from territory.rounds.transit import TRANSIT, TransitNetwork, transit_time_matrix
 from territory.travel import TravelModel
-from territory.vocab import MODES
+from territory.vocab import MODES, place_kind
 
 __all__ = ["places_from_frame", "plan_rounds", "suggest_places", "travel_time_matrix"]
 
@@ -87,7 +89,8 @@ def places_from_frame(
 ) -> list[Place]:
     """Places from a table or layer (columns in French, as in the workspace).
 
-    Columns: ``nom``, ``type`` (one of :data:`territory.vocab.KINDS`), optional ``id``
+    Columns: ``nom``, ``type`` (one of :data:`territory.vocab.KINDS`, or a spelling of
+    :data:`territory.vocab.KIND_SPELLINGS`, e.g. ``gare``), optional ``id``
     (default: the index), ``zone``, ``duree`` (minutes), ``priorite`` and ``horaires``
     (OSM ``opening_hours``, read for ``week`` by
     :func:`~territory.hours.windows_from_opening_hours`; empty means any time).
@@ -117,7 +120,7 @@ def places_from_frame(
             Place(
                 id=_cell(row, "id") or str(label),
                 name=_cell(row, "nom"),
-                kind=_cell(row, "type"),
+                kind=place_kind(_cell(row, "type")) or _cell(row, "type"),
                 zone=_cell(row, "zone"),
                 x=x,
                 y=y,
@@ -296,30 +299,39 @@ def suggest_places(
     *,
     zones: gpd.GeoDataFrame | None = None,
     zone_column: str = "code",
+    qpv: gpd.GeoDataFrame | None = None,
+    communes: gpd.GeoDataFrame | None = None,
     min_departures: int = 40,
     merge_distance: float = 150.0,
     metric_crs: str = METRIC_CRS,
 ) -> gpd.GeoDataFrame:
-    """Candidate places from the partners and transit hubs of a workspace.
+    """Candidate places of a workspace: partners, transit hubs, QPV cores, commune centres.
 
     * Each geocoded partner becomes a ``local partenaire`` with its opening hours; a
       partner whose hours are unknown or unreadable is left out (« horaires inconnus »:
       a visit there could find it closed, and an empty value would mean any time).
-    * Stops with the same name within ``merge_distance`` metres are merged into one hub
-      (platforms of one station); hubs with at least ``min_departures`` departures on the
-      reference weekday become a ``gare`` with priority ``1 + log10(departures /
-      min_departures)``, any time.
+    * Stations and interchanges become « gare / pôle d'échanges », and each commune's
+      busiest bus stop (``min_departures`` a day at least) an « arrêt de bus »
+      (:func:`territory.rounds.places.transit_places`; stops of one GTFS station, or of
+      the same name within ``merge_distance`` metres, are one hub).
+    * With ``qpv``: a point inside each QPV (:func:`~territory.rounds.places.qpv_places`);
+      with ``communes``: each commune's centre
+      (:func:`~territory.rounds.places.centre_places`).
 
     Parameters
     ----------
     partners
         Partners layer (``nom``, ``type``, ``type_libelle``, ``horaires``), any CRS.
     stops
-        Stops layer (``stop_id``, ``nom``, ``departs_jour``), any CRS.
+        Stops layer (``stop_id``, ``nom``, ``departs_jour``, optional ``lignes``,
+        ``station``, ``ferre``), any CRS.
     zones
-        Optional polygons (QPV, communes) whose ``zone_column`` fills the ``zone`` column.
+        Optional polygons (QPV, communes) whose ``zone_column`` fills the ``zone`` column
+        (default: ``communes``).
+    qpv, communes
+        QPV and communes layers: the generated places.
     min_departures
-        Busy-hub threshold (departures a day).
+        Busy bus stop threshold (departures a day).
     merge_distance
         Stops of the same name closer than this (metres) are one hub.
     metric_crs
@@ -340,9 +352,10 @@ def suggest_places(
     ...     geometry=[Point(3.42, 46.12), Point(3.4205, 46.1201), Point(3.43, 46.13)],
     ...     crs="EPSG:4326")
     >>> suggest_places(stops=stops)[["nom", "type", "priorite"]].to_dict("records")
-    [{'nom': 'Gare', 'type': 'gare', 'priorite': 1.7}]
+    [{'nom': 'Gare', 'type': 'arrêt de bus', 'priorite': 1.0}]
     """
-    columns = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source"]
+    from territory.rounds.places import COLUMNS, centre_places, qpv_places, transit_places
+
     rows: list[dict[str, Any]] = []
     geometries: list[Any] = []
     if partners is not None and len(partners):
@@ -367,27 +380,26 @@ def suggest_places(
                 }
             )
             geometries.append(located.geometry.iloc[position])
+    parts = [gpd.GeoDataFrame(rows, columns=COLUMNS, geometry=geometries, crs=metric_crs)]
     if stops is not None and len(stops):
         if stops.crs is None:
             raise CRSError("la couche des arrêts ne déclare pas de système de coordonnées")
-        projected = stops[~(stops.geometry.isna() | stops.geometry.is_empty)].to_crs(metric_crs)
-        for hub in _hubs(projected, merge_distance):
-            if hub["departs"] < min_departures:
-                continue
-            rows.append(
-                {
-                    "id": f"arret-{hub['stop_id']}",
-                    "nom": hub["nom"],
-                    "type": "gare",
-                    "zone": "",
-                    "duree": 30,
-                    "priorite": round(1 + math.log10(hub["departs"] / max(min_departures, 1)), 2),
-                    "horaires": "",
-                    "source": f"arrêt de transport ({hub['departs']} départs/jour)",
-                }
+        parts.append(
+            transit_places(
+                stops,
+                communes,
+                min_departures=min_departures,
+                merge_distance=merge_distance,
+                metric_crs=metric_crs,
             )
-            geometries.append(hub["geometry"])
-    result = gpd.GeoDataFrame(rows, columns=columns, geometry=geometries, crs=metric_crs)
+        )
+    if qpv is not None and len(qpv):
+        parts.append(qpv_places(qpv, communes, metric_crs=metric_crs))
+    if communes is not None and len(communes):
+        parts.append(centre_places(communes, metric_crs=metric_crs))
+    result = pd.concat([p.to_crs(metric_crs) for p in parts], ignore_index=True)
+    result = gpd.GeoDataFrame(result, geometry="geometry", crs=metric_crs)
+    zones = zones if zones is not None else communes
     if zones is not None and len(result):
         joined = gpd.sjoin(
             result,
@@ -396,34 +408,8 @@ def suggest_places(
             predicate="within",
         )
         joined = joined[~joined.index.duplicated(keep="first")]
-        result["zone"] = joined[zone_column].fillna("").astype(str).to_numpy()
-    return result.to_crs(STORAGE_CRS).reset_index(drop=True)
-
-
-def _hubs(stops: gpd.GeoDataFrame, merge_distance: float) -> list[dict[str, Any]]:
-    """Stops of the same name within ``merge_distance`` of the group's first stop, merged."""
-    from shapely.geometry import MultiPoint
-
-    hubs: list[dict[str, Any]] = []
-    names = stops["nom"].fillna("").astype(str).str.strip()
-    departures = pd.to_numeric(stops["departs_jour"], errors="coerce").fillna(0)
-    for name in dict.fromkeys(names):
-        if not name:
-            continue
-        group = stops[names == name]
-        counts = departures[names == name]
-        left = list(range(len(group)))
-        while left:
-            anchor = group.geometry.iloc[left[0]]
-            close = [i for i in left if group.geometry.iloc[i].distance(anchor) <= merge_distance]
-            left = [i for i in left if i not in close]
-            members = group.iloc[close]
-            hubs.append(
-                {
-                    "stop_id": str(members["stop_id"].iloc[0]),
-                    "nom": name,
-                    "departs": int(counts.iloc[close].sum()),
-                    "geometry": MultiPoint(list(members.geometry)).centroid,
-                }
-            )
-    return hubs
+        found = joined[zone_column].fillna("").astype(str).to_numpy()
+        result["zone"] = np.where(found != "", found, result["zone"].fillna("").astype(str))
+    result = result.to_crs(STORAGE_CRS).reset_index(drop=True)
+    # Stored to 6 decimals, as the visits of a plan are: the field sheets time the same legs.
+    return result.set_geometry(shapely.set_precision(result.geometry.array, 1e-6))

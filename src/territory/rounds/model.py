@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from territory._fr import format_number
-from territory.vocab import KINDS, MODES, WEEKDAYS_FR
+from territory.vocab import KINDS, MODES, WEEKDAYS_FR, place_kind
 
 __all__ = [
     "DAY_MINUTES",
@@ -280,7 +280,7 @@ def _check_places(places: Sequence[Place], problems: list[str]) -> None:
         elif place.id in seen:
             problems.append(f"{label} : identifiant {place.id!r} en double")
         seen.add(place.id)
-        if place.kind not in KINDS:
+        if place_kind(place.kind) is None:
             problems.append(f"{label} : type {place.kind!r} inconnu (attendu : {', '.join(KINDS)})")
         if not 1 <= place.duration <= DAY_MINUTES:
             problems.append(f"{label} : durée de visite {place.duration} min invalide")

@@ -29,11 +29,11 @@ __all__ = [
     "SLOT_MINUTES",
     "commune_ranking",
     "communes_with_qpv",
-    "coverage_notes",
     "coverage_zones",
     "place_factor",
     "place_reasons",
     "place_values",
+    "rule_notes",
     "slot_yield",
     "visit_reason",
 ]
@@ -174,7 +174,7 @@ def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -
     dispersé / très dispersé », « peu dense »…, read from the label, never from the
     level number) **once a month**: the rural communes are split, by code, into
     ``rural_every_weeks`` groups and the ISO week number picks the group whose turn it
-    is. Without the density grid the rural rule cannot run: :func:`coverage_notes` says so.
+    is. Without the density grid the rural rule cannot run: :func:`rule_notes` says so.
     """
     if not ws.has("communes"):
         return []
@@ -193,14 +193,14 @@ RURAL_RULE_OFF = (
 """The plan's note when no commune has a density class (the monthly rural round is off)."""
 
 
-def coverage_notes(ws: Workspace) -> list[str]:
+def rule_notes(ws: Workspace) -> list[str]:
     """French notes on the coverage rules that cannot run, or only in part, for lack of data.
 
     Examples
     --------
     >>> from territory.store import Workspace
     >>> import tempfile, pathlib
-    >>> coverage_notes(Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "w.gpkg", name="w"))
+    >>> rule_notes(Workspace.create(pathlib.Path(tempfile.mkdtemp()) / "w.gpkg", name="w"))
     ['aucune commune importée : aucune zone à couvrir']
     """
     if not ws.has("communes"):

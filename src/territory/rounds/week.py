@@ -53,23 +53,24 @@ from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
+from territory.rounds.places import coverage_notes, place_coverage, prefer_mairies
 from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
 from territory.rounds.value import (
     FIRST_SLOT,
     SLOT_MINUTES,
     commune_ranking,
     communes_with_qpv,
-    coverage_notes,
     coverage_zones,
     place_factor,
     place_reasons,
     place_values,
+    rule_notes,
     visit_reason,
 )
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.travel import TravelModel
-from territory.vocab import KINDS, MODES, WEEKDAYS_FR
+from territory.vocab import KINDS, MODES, WEEKDAYS_FR, place_kind
 
 __all__ = [
     "DEFAULT_AVAILABILITY",
@@ -84,6 +85,7 @@ __all__ = [
     "add_places",
     "candidate_places",
     "check_visit_times",
+    "coverage",
     "load_plan",
     "load_teams",
     "move_visit",
@@ -391,10 +393,11 @@ def read_places(
     for index, row in gdf.iterrows():
         report.read += 1
         line = int(index) + 1 if isinstance(index, int | np.integer) else str(index)
-        kind = str(row[found["type"]]).strip().lower()
+        written = str(row[found["type"]]).strip()
+        kind = place_kind(written) or ""
         hours = str(row.get(found.get("horaires", ""), "") or "").strip()
-        if kind not in KINDS:
-            report.refuse(line, f"type « {kind} » inconnu (attendu : {', '.join(KINDS)})")
+        if not kind:
+            report.refuse(line, f"type « {written} » inconnu (attendu : {', '.join(KINDS)})")
         elif not isinstance(row.geometry, BaseGeometry) or row.geometry.is_empty:
             report.refuse(line, "position manquante ou illisible")
         elif pd.isna(zone.get(index)):
@@ -436,7 +439,8 @@ def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
     if current is not None:
         current = current[~current["id"].astype(str).isin(set(places["id"].astype(str)))]
         places = pd.concat([current, places.to_crs(current.crs)], ignore_index=True)
-    ws.write_layer(PLACES, gpd.GeoDataFrame(places, crs=4326), source=source, vintage="")
+    places = prefer_mairies(gpd.GeoDataFrame(places, crs=4326))
+    ws.write_layer(PLACES, places, source=source, vintage="")
     return len(places)
 
 
@@ -460,11 +464,12 @@ def new_place(
     :class:`~territory.ValidationError` listing them all.
     """
     problems = []
-    name, kind, hours = name.strip(), kind.strip().lower(), hours.strip()
+    name, written, hours = name.strip(), kind.strip(), hours.strip()
+    kind = place_kind(written) or ""
     if not name:
         problems.append("nom manquant")
-    if kind not in KINDS:
-        problems.append(f"type « {kind} » inconnu (attendu : {', '.join(KINDS)})")
+    if not kind:
+        problems.append(f"type « {written.lower()} » inconnu (attendu : {', '.join(KINDS)})")
     written = hours
     hours, how = read_hours(written)
     if how == "texte" or (hours and windows_from_opening_hours(hours) is None):
@@ -525,7 +530,7 @@ def remove_places(ws: Workspace, ids: Collection[str]) -> int:
 
 
 def _has_suggestions(ws: Workspace) -> bool:
-    return ws.has("partners") or ws.has("stops")
+    return any(ws.has(layer) for layer in ("partners", "stops", "communes", "qpv"))
 
 
 def _number(value: object, default: float) -> float:
@@ -534,20 +539,45 @@ def _number(value: object, default: float) -> float:
 
 
 def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
-    """The stored places, else places suggested from partners and transit hubs (EPSG:4326)."""
+    """The stored places, else the suggested ones (EPSG:4326).
+
+    Suggested (:func:`territory.rounds.geo.suggest_places`): the partners, the stations
+    and each commune's busiest bus stop, a point inside each QPV and each commune's
+    centre — candidates on any territory, before any place is imported.
+    """
     if ws.has(PLACES):
-        return ws.read_layer(PLACES)
+        stored = ws.read_layer(PLACES)
+        # kinds written otherwise before the vocabulary grew (« gare ») read as today's
+        kinds = [(place_kind(k) or k) if isinstance(k, str) else k for k in stored["type"]]
+        return stored.assign(type=kinds)
     partners = ws.read_layer("partners") if ws.has("partners") else None
     if partners is not None:
         partners = partners[partners.geometry.notna()]
     stops = ws.read_layer("stops") if ws.has("stops") else None
-    zones = ws.read_layer("communes", columns=["code"]) if ws.has("communes") else None
-    places = suggest_places(partners, stops, zones=zones)
+    communes = ws.read_layer("communes", columns=["code", "nom"]) if ws.has("communes") else None
+    qpv = ws.read_layer("qpv") if ws.has("qpv") else None
+    places = suggest_places(partners, stops, qpv=qpv, communes=communes)
     if places.empty:
         raise ValidationError(
-            "aucun lieu : importez des lieux, des partenaires ou un réseau de transport"
+            "aucun lieu : importez des communes, des lieux, des partenaires ou un réseau "
+            "de transport"
         )
     return places.to_crs(4326)
+
+
+def coverage(ws: Workspace) -> pd.DataFrame:
+    """The candidate places of each priority zone (:func:`~territory.rounds.places.place_coverage`).
+
+    Every QPV of the latest generation, every commune holding one and every rural
+    commune; empty without communes.
+    """
+    if not ws.has("communes"):
+        return place_coverage(candidate_places(ws).iloc[:0])
+    return place_coverage(
+        candidate_places(ws),
+        communes=ws.read_layer("communes", columns=["code", "nom", "densite"]),
+        qpv=ws.read_layer("qpv") if ws.has("qpv") else None,
+    )
 
 
 # ---------------------------------------------------------------------------- plans
@@ -587,14 +617,16 @@ def plan_week(
     notes: list[str] = []
     if required_zones is None:
         required_zones = coverage_zones(ws, monday)
-        notes.extend(coverage_notes(ws))
+        notes.extend(rule_notes(ws))
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
-        unplaced = [z for z in required_zones if z not in placed]
-        if unplaced:
-            notes.append(
-                f"{len(unplaced)} commune(s) à couvrir sans lieu candidat : "
-                f"{', '.join(unplaced[:8])}{' …' if len(unplaced) > 8 else ''} (ajoutez des lieux)"
+        notes += coverage_notes(
+            place_coverage(
+                places,
+                communes=ws.read_layer("communes", columns=["code", "nom"]),
+                qpv=ws.read_layer("qpv") if ws.has("qpv") else None,
+                zones=required_zones,
             )
+        )
         required_zones = [z for z in required_zones if z in placed]
     ranking = commune_ranking(ws, settings=settings)
     places = places.assign(

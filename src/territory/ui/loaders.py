@@ -27,6 +27,7 @@ import dataclasses
 from datetime import date
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from territory import Settings, TerritoryError
@@ -47,6 +48,7 @@ from territory.rounds.week import (
     candidate_places,
     load_plan,
 )
+from territory.rounds.week import coverage as place_coverage_of
 from territory.store import Workspace
 from territory.territories import list_territories
 from territory.ui.mapview import RenderedMap, render_map
@@ -54,6 +56,7 @@ from territory.views import breakdown_choices, info, map_layers, summary
 
 __all__ = [
     "cached_breakdown_choices",
+    "cached_coverage",
     "cached_indicators",
     "cached_info",
     "cached_layers",
@@ -256,6 +259,12 @@ def cached_score_map(
 def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
     """The candidate places: stored, else suggested (``rounds.week.candidate_places``)."""
     return candidate_places(Workspace.open(path))
+
+
+@st.cache_data(max_entries=8)
+def cached_coverage(path: str, version: int) -> pd.DataFrame:
+    """Candidate places of each priority zone (``rounds.week.coverage``)."""
+    return place_coverage_of(Workspace.open(path))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")

@@ -19,6 +19,7 @@ from territory.batches import batches_table
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv
+from territory.rounds.places import coverage_notes
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.week import (
     PLACES,
@@ -40,7 +41,13 @@ from territory.rounds.week import (
 )
 from territory.store import Workspace
 from territory.ui.common import base_url_path, flash, table_download
-from territory.ui.loaders import cached_places, cached_places_map, cached_route_map, settings
+from territory.ui.loaders import (
+    cached_coverage,
+    cached_places,
+    cached_places_map,
+    cached_route_map,
+    settings,
+)
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
@@ -49,6 +56,7 @@ from territory.vocab import KINDS, STATUSES
 __all__ = [
     "apply_edits",
     "base_plan",
+    "coverage_panel",
     "feedback_form",
     "history_panel",
     "places_panel",
@@ -446,11 +454,17 @@ def places_panel(ws: Workspace) -> None:
         st.info(str(exc))
         places = None
     stored = ws.has(PLACES)
-    origin = "enregistré(s)" if stored else "suggéré(s) (partenaires, pôles de transport)"
+    origin = (
+        "enregistré(s)"
+        if stored
+        else "suggéré(s) (partenaires, gares, cœurs de QPV, centres-bourgs)"
+    )
     st.caption(
         f"{0 if places is None else len(places)} lieu(x) {origin}. Cliquez sur la carte pour "
         "placer un nouveau lieu, puis complétez le formulaire."
     )
+    if places is not None:
+        coverage_panel(ws)
     rendered, legend = cached_places_map(str(ws.path), ws.version, settings().k, base_url_path())
     left, right = st.columns([3, 1])
     with left:
@@ -471,6 +485,33 @@ def places_panel(ws: Workspace) -> None:
     _new_place_form(ws)
     if places is not None and stored:
         _remove_places(ws, places)
+
+
+def coverage_panel(ws: Workspace) -> None:
+    """Which priority zones have candidate places, of which kinds; those without, named."""
+    table = cached_coverage(str(ws.path), ws.version)
+    if table.empty:
+        return
+    missing = coverage_notes(table, limit=len(table))
+    for note in missing:
+        st.warning(note[0].upper() + note[1:])
+    covered = int((table["lieux"] > 0).sum())
+    with st.expander(
+        f"Couverture des zones prioritaires : {covered} sur {len(table)} ont des lieux candidats"
+    ):
+        st.dataframe(
+            table.rename(
+                columns={
+                    "zone": "Code",
+                    "nom": "Zone",
+                    "genre": "Genre",
+                    "lieux": "Lieux",
+                    "types": "Types de lieux",
+                    "partenaires": "Dont partenaires",
+                }
+            ),
+            hide_index=True,
+        )
 
 
 _EMPTY_FORM = {

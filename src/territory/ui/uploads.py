@@ -46,7 +46,7 @@ IMPORT_LABELS = {
     "partners": "Partenaires (CSV, XLSX, liste France services)",
     "gtfs": "Réseau de transport en commun (GTFS, .zip)",
     "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
-    "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON)",
+    "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON, extrait OpenStreetMap .osm)",
     "ban": "Adresses de la BAN d'un département (adresses-XX.csv.gz : géocodage sur place)",
     "population": "Population par âge du recensement INSEE, par IRIS ou commune (CSV, XLSX)",
     "filosofi": "Carreaux Filosofi 200 m de l'INSEE (GeoPackage, CSV)",
