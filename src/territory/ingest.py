@@ -33,9 +33,11 @@ import pandas as pd
 
 from territory import batches
 from territory._errors import NetworkError, TerritoryError, ValidationError, WorkspaceError
+from territory.analysis import transit_coverage
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.io import addresses, ban, boundaries, cog, contacts, geocoding, partners
 from territory.io import gtfs as mobility
+from territory.io import gtfs_networks as networks
 from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
@@ -44,7 +46,14 @@ from territory.privacy.pseudonyms import Occurrences, load_secret
 from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import IMPORT_KINDS, WEEKDAYS_FR
+from territory.vocab import (
+    IMPORT_KINDS,
+    LEGACY_NETWORK,
+    TRANSIT_NO_DATA,
+    TRANSIT_TIMED,
+    TRANSIT_UNKNOWN_HOURS,
+    WEEKDAYS_FR,
+)
 
 __all__ = [
     "COMMUNE_TABLE",
@@ -101,6 +110,7 @@ def import_file(
     replace: bool = False,
     author: str | None = None,
     sheet: str | None = None,
+    network: str | None = None,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
@@ -116,6 +126,12 @@ def import_file(
     a partner of the file with a stored partner's id, or name and address, updates it
     (« mis à jour »), the others are added, and stored partners absent from the file are
     kept; with ``replace``, the file's partners replace them all.
+
+    A GTFS feed is one transit network named ``network`` (default: its agencies'
+    names, or the file name; :mod:`territory.io.gtfs_networks`): it adds its stops,
+    hours and links, or replaces those of the network of that name, and the
+    ``service_gaps`` layer is recomputed over every network
+    (:mod:`territory.analysis.transit_coverage`).
 
     ``sheet`` names the sheet to read in a workbook (contacts, partners, places, commune
     table, density grid); without it, a workbook with several candidate sheets is
@@ -165,6 +181,7 @@ def import_file(
             replace=replace,
             lot=batch.id,
             sheet=sheet,
+            **({"network": network} if kind == "gtfs" else {}),
         )
         if report.accepted == 0 and report.pending == 0 and kind in _REPLACING:
             raise ValidationError(_nothing_accepted(report, Path(path).name, kind))
@@ -564,20 +581,37 @@ def _gtfs(
     vintage: str,
     licence: str,
     today: date | None,
+    network: str | None = None,
     **_: object,
 ) -> ImportReport:
     feed, report = mobility.read_gtfs(path)
+    name = networks.network_name(feed, path, network)
+    feed = networks.with_network(feed, name)
     day = mobility.reference_weekday(feed, today=today or date.today())
     stops = mobility.stops_layer(feed, day=day)
-    ws.write_layer(
-        "stops", stops, source=path.name, vintage=vintage or day.isoformat(), licence=licence
+    added, replaced = networks.replace_network_rows(
+        ws,
+        "stops",
+        stops,
+        name,
+        source=path.name,
+        vintage=vintage or day.isoformat(),
+        licence=licence,
+    )
+    report.note(
+        f"réseau {name} : {added} arrêt(s) "
+        + (f"remplacent les {replaced} arrêt(s) de l'import précédent" if replaced else "ajoutés")
     )
     ws.set_property("gtfs_reference_day", day.isoformat())
     # Departures per stop, weekday and hour of the reference week (Où et quand page).
-    if not save_stop_hours(ws, feed, today=today or date.today()):
-        report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
+    if not save_stop_hours(ws, feed, today=today or date.today(), network=name):
+        report.note(
+            f"réseau {name} sans horaires (stop_times ou calendar absents) : départs par arrêt "
+            "inconnus, ses arrêts ne sont pas comptés comme desservis et aucune zone blanche "
+            "n'est calculée d'après lui (« horaires de transport inconnus »)"
+        )
     # Stop-to-stop hops and headways of the reference day (round planner).
-    if not transit.save_transit_links(ws, feed, day=day):
+    if not transit.save_transit_links(ws, feed, day=day, network=name):
         h0, h1 = transit.TRANSIT_HOURS
         report.note(
             f"aucun horaire GTFS exploitable le {WEEKDAYS_FR[day.weekday()]} "
@@ -585,43 +619,83 @@ def _gtfs(
             "tournées seront estimés à vitesse moyenne"
         )
     if ws.has("communes"):
-        area = ws.read_layer("communes", columns=["code"])
-        gaps = mobility.service_gaps(area, stops, buffer_m=settings.stop_buffer_m)
-        ws.write_layer(
-            "service_gaps",
-            gaps,
-            source=f"calculé depuis {path.name}",
-            vintage=day.isoformat(),
-            licence=licence,
+        _save_transit_areas(
+            ws, settings=settings, source=path.name, day=day, licence=licence, report=report
         )
     else:
         report.note("zones blanches non calculées : importez d'abord les communes")
     return report
 
 
-def save_stop_hours(ws: Workspace, feed: mobility.GtfsFeed, *, today: date) -> int:
+def _save_transit_areas(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    source: str,
+    day: date,
+    licence: str,
+    report: ImportReport,
+) -> None:
+    """Recompute the ``service_gaps`` layer over every stored network; say what it holds."""
+    communes = ws.read_layer("communes", columns=["code"])
+    stops = ws.read_layer("stops")
+    states = transit_coverage.commune_transit_states(communes, stops)["etat"]
+    areas = transit_coverage.transit_areas(communes, stops, buffer_m=settings.stop_buffer_m)
+    ws.write_layer(
+        "service_gaps",
+        areas,
+        source=f"calculé depuis {source} et les autres réseaux importés",
+        vintage=day.isoformat(),
+        licence=licence,
+    )
+    counts = states.value_counts()
+    parts = [
+        f"{int(counts.get(state, 0))} commune(s) {what}"
+        for state, what in (
+            (TRANSIT_TIMED, "couverte(s) par un réseau avec horaires (zones blanches calculées)"),
+            (TRANSIT_UNKNOWN_HOURS, "en « horaires de transport inconnus »"),
+            (TRANSIT_NO_DATA, "en « pas de données de transport » (hors de tout réseau importé)"),
+        )
+        if counts.get(state, 0)
+    ]
+    report.note("couverture des réseaux : " + " ; ".join(parts))
+
+
+def save_stop_hours(
+    ws: Workspace, feed: mobility.GtfsFeed, *, today: date, network: str = LEGACY_NETWORK
+) -> int:
     """Store departures per stop, weekday and hour of the feed's reference week.
 
     The week is the one of :func:`territory.io.gtfs.reference_weekday` (a normal
     Tuesday close to ``today``), so it matches the ``departs_jour`` of the stops layer.
-    Called by the GTFS import; returns the number of rows written. A feed without a
-    schedule empties the table (departures per hour become unknown). Read back by
+    Called by the GTFS import; returns the number of rows written. The rows of
+    ``network`` replace its previous ones, other networks' are kept; a feed without a
+    schedule leaves none (its departures per hour are unknown). Read back by
     :func:`territory.analysis.priority.load_stop_hours`.
     """
-    if not feed.has_schedule:
-        if ws.has(STOP_HOURS_TABLE):  # a previous feed's hours must not outlive it
-            ws.delete_rows(STOP_HOURS_TABLE, "1 = 1")
-        return 0
-    day = mobility.reference_weekday(feed, today=today)
-    table = mobility.stop_hours_table(feed, week_start=day)
-    monday = day - timedelta(days=day.weekday())
-    ws.write_table(
+    if feed.has_schedule:
+        day = mobility.reference_weekday(feed, today=today)
+        table = mobility.stop_hours_table(feed, week_start=day)
+        monday = day - timedelta(days=day.weekday())
+        vintage = f"semaine du {monday.isoformat()}"
+    else:
+        table = pd.DataFrame(
+            {c: pd.Series(dtype="str" if c == "stop_id" else "int64") for c in _HOUR_COLUMNS}
+        )
+        stored = ws.layers().get(STOP_HOURS_TABLE)
+        vintage = stored.vintage if stored is not None else ""
+    networks.replace_network_rows(
+        ws,
         STOP_HOURS_TABLE,
         table,
+        network,
         source="GTFS (départs par arrêt, jour et heure)",
-        vintage=f"semaine du {monday.isoformat()}",
+        vintage=vintage,
     )
     return len(table)
+
+
+_HOUR_COLUMNS = ("stop_id", "weekday", "hour", "departs")
 
 
 def _contacts(
