@@ -43,6 +43,7 @@ from territory.vocab import (
 )
 
 __all__ = [
+    "STATE_PHRASES",
     "commune_transit_states",
     "stop_networks",
     "transit_areas",
@@ -58,6 +59,12 @@ _LABELS = {
         "absents), arrêts ni desservis ni zones blanches"
     ),
 }
+
+STATE_PHRASES = {
+    TRANSIT_NO_DATA: "pas de données de transport (aucun flux GTFS importé ne couvre la zone)",
+    TRANSIT_UNKNOWN_HOURS: "horaires de transport inconnus (flux GTFS sans horaires)",
+}
+"""Why a zone has no transit indicator (the « why this zone » of the priority score)."""
 
 
 def stop_networks(stops: pd.DataFrame) -> pd.Series:
