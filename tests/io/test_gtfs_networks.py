@@ -16,6 +16,7 @@ import shapely
 
 from territory._errors import InputFileError
 from territory.analysis.priority import STOP_HOURS_TABLE, zone_indicators_many
+from territory.analysis.slots import when
 from territory.analysis.transit_coverage import commune_transit_states, transit_areas
 from territory.cli import main
 from territory.ingest import import_file
@@ -155,6 +156,13 @@ def test_two_feeds_are_two_networks(
     assert "600 km" not in " ".join(ind.phrases.loc["00003"].dropna())
     town = ind.values.loc["00001"]
     assert town["etat_transport"] == "horaires connus" and town["departs_heure"] > 0
+
+    # « Où et quand »: the village's slots say why transit is left out.
+    notes = when(ws, "00003", settings=settings, week_start=date(2026, 5, 4)).notes
+    assert any("pas de données de transport" in n for n in notes)
+    assert not any(
+        "desserte : pas de données" in n for n in when(ws, "00001", settings=settings).notes
+    )
 
 
 def test_reimport_replaces_only_its_network(
