@@ -132,8 +132,10 @@ def commune_transit_states(communes: gpd.GeoDataFrame, stops: gpd.GeoDataFrame) 
         known = _known_departures(stops_m).to_numpy()
         points = np.asarray(stops_m.geometry.to_numpy(), dtype=object)
         located = ~(shapely.is_missing(points) | shapely.is_empty(points))
-        tree = shapely.STRtree(np.where(valid, geometries, None))
-        representative = shapely.point_on_surface(np.where(valid, geometries, None))
+        usable = geometries.copy()
+        usable[~valid] = None
+        tree = shapely.STRtree(usable)
+        representative = shapely.point_on_surface(usable)
         for network in dict.fromkeys(networks):
             mine = (networks == network).to_numpy() & located
             if not mine.any():

@@ -148,7 +148,7 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
             )
         for state, text in _TRANSIT_STATE_TEXTS.items():
             if state in states:
-                rows.append(_row(_swatch(TRANSIT_STATE_COLOURS[state]), text))
+                rows.append(_row(_tint(TRANSIT_STATE_COLOURS[state]), text))
         sections.append(_section(_name_gaps(stop_buffer_m), rows))
     if not _is_empty(layers.stops):
         sections.append(
@@ -257,7 +257,7 @@ _TRANSIT_STATE_TEXTS = {
 }
 
 
-def _swatch(colour: str) -> str:
+def _tint(colour: str) -> str:
     return (
         '<span style="display:inline-block;width:16px;height:11px;border:1px dashed '
         f'{colour};background:{colour};opacity:0.6"></span>'
