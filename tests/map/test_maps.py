@@ -49,11 +49,12 @@ LEVEL_LABELS = {
     6: "Rural dispersé (fichier)",
 }
 
+GAPS_500 = "Zones blanches (> 500 m d'un arrêt desservi) et zones sans données de transport"
 NAMES = [
     "Communes (grille de densité)",
     "QPV",
     "Densité de contacts (protégée)",
-    "Zones blanches (> 500 m d'un arrêt desservi)",
+    GAPS_500,
     "Arrêts de transport",
     "Partenaires",
 ]
@@ -339,7 +340,7 @@ def test_layer_names_and_control(layers: MapLayers, html: str) -> None:
 
 def test_gap_layer_name_follows_stop_buffer(gaps) -> None:
     m = territory_map(MapLayers(service_gaps=gaps), stop_buffer_m=800)
-    name = "Zones blanches (> 800 m d'un arrêt desservi)"
+    name = "Zones blanches (> 800 m d'un arrêt desservi) et zones sans données de transport"
     assert list(parts(m)) == [name]
     assert parts(m)[name][0].options["interactive"] is False
 
@@ -424,7 +425,7 @@ def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
         rank["Communes (grille de densité)"][0],
         qpv_fill,
         rank["Densité de contacts (protégée)"][0],
-        rank["Zones blanches (> 500 m d'un arrêt desservi)"][0],
+        rank[GAPS_500][0],
         qpv_outline,
         rank["Arrêts de transport"][0],
         rank["Partenaires"][0],
@@ -444,7 +445,9 @@ def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
 def test_hatches_match_the_legend(layers: MapLayers, html: str) -> None:
     """Suppressed zones and zones blanches are hatched on the canvas as in the legend."""
     (density,) = parts(territory_map(layers))["Densité de contacts (protégée)"]
-    (gaps,) = parts(territory_map(layers))["Zones blanches (> 500 m d'un arrêt desservi)"]
+    (gaps,) = parts(territory_map(layers))[
+        "Zones blanches (> 500 m d'un arrêt desservi) et zones sans données de transport"
+    ]
     assert "fillColor: territoryCanvas.secret" in str(density.options["style"])
     assert "fillColor: territoryCanvas.gaps" in str(gaps.options["style"])
     legend = legend_html(layers)

@@ -3,8 +3,9 @@
 ``boundaries`` (communes, QPV, density grid), ``cog`` (commune tables, old → current codes),
 ``partners`` (team lists, data·inclusion, France services), ``contacts`` (team contact
 exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zones
-blanches of one feed), ``gtfs_networks`` (several feeds in one workspace: one named network
-each, ids prefixed, rows replaced network by network), ``geocoding`` (the online BAN), ``ban`` (a département's BAN addresses file),
+blanches of one feed), ``gtfs_networks`` (several feeds in one workspace: one named
+network each, ids prefixed, rows replaced network by network), ``geocoding`` (the online
+BAN), ``ban`` (a département's BAN addresses file),
 ``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
 network), ``sources`` (the catalogue of official sources), and the plumbing they share:
 ``_http`` (every network call), ``_validate`` (tabular and vector reading, column finding),
@@ -14,8 +15,9 @@ quote), ``_dates`` (French dates and hours), ``report``
 
 May import the ground floor (``territory._errors``, ``settings``, ``vocab``, ``crs``,
 ``hours``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader pseudonymises
-at the door). Nothing here writes to a workspace but :func:`~territory.io.gtfs_networks.replace_network_rows`
-(one network's rows, called by :mod:`territory.ingest` and :mod:`territory.rounds.transit`).
+at the door). Nothing here writes to a workspace (:mod:`territory.ingest` does), but
+:func:`~territory.io.gtfs_networks.replace_network_rows`: one network's rows, called by
+the GTFS import and :func:`territory.rounds.transit.save_transit_links`.
 """
 
 __all__ = [

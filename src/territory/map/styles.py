@@ -67,7 +67,10 @@ NAME_STOPS = "Arrêts de transport"
 
 
 def _name_gaps(stop_buffer_m: float) -> str:
-    return f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi)"
+    return (
+        f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi) et zones "
+        "sans données de transport"
+    )
 
 
 # --- identifiers carried by clickable features (``properties.layer``) ------------------
