@@ -192,6 +192,28 @@ def test_reimport_replaces_only_its_network(
     pd.testing.assert_frame_equal(ws.read_layer("stops"), before)
 
 
+def test_an_import_failing_midway_leaves_every_network_as_it_was(
+    ws: Workspace, feeds: dict[str, Path], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_file(ws, "gtfs", feeds["urbain"], settings=settings, today=TODAY)
+    tables = ("stops", STOP_HOURS_TABLE, TRANSIT_LINKS, "service_gaps")
+    before = {
+        name: ws.read_layer(name) if ws.layers()[name].spatial else ws.read_table(name)
+        for name in tables
+    }
+
+    def fail(*_: object, **__: object) -> None:
+        raise RuntimeError("panne simulée après l'écriture des arrêts")
+
+    # The stops, hours and links of the new network are written before the areas fail.
+    monkeypatch.setattr("territory.analysis.transit_coverage.transit_areas", fail)
+    with pytest.raises(RuntimeError):
+        import_file(ws, "gtfs", feeds["regional"], settings=settings, today=TODAY)
+    for name in tables:
+        after = ws.read_layer(name) if ws.layers()[name].spatial else ws.read_table(name)
+        pd.testing.assert_frame_equal(after, before[name], check_like=True)
+
+
 def test_feed_without_timetables_is_neither_served_nor_zone_blanche(
     ws: Workspace, feeds: dict[str, Path], settings: Settings
 ) -> None:
