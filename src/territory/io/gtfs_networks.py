@@ -39,9 +39,10 @@ def network_name(feed: GtfsFeed, path: Path, given: str | None = None) -> str:
 
     Examples
     --------
-    >>> from territory.io.gtfs import read_gtfs  # doctest: +SKIP
-    >>> network_name(feed, Path("reseau.zip"), "CTS")  # doctest: +SKIP
-    'CTS'
+    >>> empty = pd.DataFrame()
+    >>> feed = GtfsFeed(pd.DataFrame({"agency_name": ["CTS"]}), *[empty] * 6)
+    >>> network_name(feed, Path("gtfs.zip")), network_name(feed, Path("x.zip"), " Fluo  67 ")
+    ('CTS', 'Fluo 67')
     """
     if given is not None:
         name = " ".join(given.split())
