@@ -602,7 +602,9 @@ def _gtfs(
         f"réseau {name} : {added} arrêt(s) "
         + (f"remplacent les {replaced} arrêt(s) de l'import précédent" if replaced else "ajoutés")
     )
-    ws.set_property("gtfs_reference_day", day.isoformat())
+    if feed.has_schedule or not ws.get_property("gtfs_reference_day"):
+        # A feed without timetables does not move the reference day of those with some.
+        ws.set_property("gtfs_reference_day", day.isoformat())
     # Departures per stop, weekday and hour of the reference week (Où et quand page).
     if not save_stop_hours(ws, feed, today=today or date.today(), network=name):
         report.note(

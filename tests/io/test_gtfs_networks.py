@@ -218,7 +218,10 @@ def test_feed_without_timetables_is_neither_served_nor_zone_blanche(
     ws: Workspace, feeds: dict[str, Path], settings: Settings
 ) -> None:
     import_file(ws, "gtfs", feeds["urbain"], settings=settings, today=TODAY)
-    report = import_file(ws, "gtfs", feeds["sans_horaires"], settings=settings, today=TODAY)
+    reference = ws.get_property("gtfs_reference_day")
+    later = date(2026, 9, 1)  # the feed without calendar would take the Tuesday after this
+    report = import_file(ws, "gtfs", feeds["sans_horaires"], settings=settings, today=later)
+    assert ws.get_property("gtfs_reference_day") == reference
     assert any("réseau Car sans horaires" in n for n in report.notes)
     stops = ws.read_layer("stops").set_index("stop_id")
     assert pd.isna(stops.loc["Car:9", "departs_jour"])  # unknown, not 0
