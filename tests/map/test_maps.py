@@ -1349,7 +1349,8 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
         "25 contacts\ncarreau 200 m\nsoit 625 contacts par km²"
     )
     assert state["tips"]["density:91004"].startswith("40 contacts\nreste de la commune")
-    assert state["tips"]["stops:S3"] == "Hameau\ndéparts non renseignés"
+    unknown = "horaires inconnus (flux sans horaires) : non compté comme desservi"
+    assert state["tips"]["stops:S3"] == f"Hameau\n{unknown}"
     for zone, clicked in state["clicked"].items():  # squares rebuilt in the browser too
         assert zone_from_click({"last_active_drawing": clicked}) == ("density", zone)
     assert set(state["clicked"]) == set(layers.density["zone"])
