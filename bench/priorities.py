@@ -17,7 +17,7 @@ Measured on the département-scale demo (:meth:`territory.demo.DemoScale.departe
   ranking step, so its re-rank costs a full run.
 
 Every comparison has a key containing ``ratio`` (naive / ours: ≥ 1 means ours is faster).
-The GTFS hours per stop (:func:`territory.ingest.save_stop_hours`) are an import-time
+The GTFS hours per stop (:func:`territory.ingest_transit.save_stop_hours`) are an import-time
 step, timed separately (``stop_hours_s``). The machine's load average is reported: the
 figures are wall-clock times on a shared machine.
 """
@@ -212,7 +212,7 @@ def prepare_workspace(
 ) -> tuple[Path, float, float]:
     """Build the département demo and store its GTFS hours; returns path and both times."""
     from territory.demo import DemoScale, build_demo_workspace, write_demo_sources
-    from territory.ingest import save_stop_hours
+    from territory.ingest_transit import save_stop_hours
     from territory.io.gtfs import read_gtfs
     from territory.store import Workspace
 

@@ -41,7 +41,13 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("territory.analysis",),
     ("territory.rounds",),
     ("territory.map",),
-    ("territory.views", "territory.ingest", "territory.fetch", "territory.export"),
+    (
+        "territory.views",
+        "territory.ingest",
+        "territory.ingest_transit",
+        "territory.fetch",
+        "territory.export",
+    ),
     ("territory.demo", "territory.cli"),
     ("territory.ui",),
 )

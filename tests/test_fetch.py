@@ -227,6 +227,7 @@ def test_stops_come_from_the_network_covering_the_territory(
     notes = _notes(reports, "gtfs")
     assert "Réseau urbain Twisto" in notes and "Nomad" not in notes
     assert ws.layers()["stops"].source == "gtfs-reseau-urbain-twisto.zip"
+    assert set(stops["reseau"]) == {"Réseau urbain Twisto"}  # the dataset's title
 
 
 def test_a_failing_source_does_not_stop_the_others(

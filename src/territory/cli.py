@@ -125,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
         help="partenaires : remplacer les partenaires déjà importés au lieu de les compléter "
         "(par défaut, un fichier ajoute ses partenaires et met à jour ceux qu'il reconnaît)",
     )
+    imp.add_argument(
+        "--reseau",
+        metavar="NOM",
+        help="gtfs : nom du réseau de transport du flux (par défaut : l'exploitant de "
+        "agency.txt, ou le nom du fichier) ; réimporter un réseau remplace ses seuls arrêts",
+    )
     imp.add_argument("--vintage", default="", help="millésime de la source (ex. COG 2026)")
     imp.add_argument("--licence", default="", help="licence de la source")
     imp.add_argument("--mapping", help='correspondance de colonnes JSON, ex. {"date": "Date RDV"}')
@@ -447,6 +453,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     mapping = _mapping(args.mapping)
     if args.replace and args.kind != "partners":
         raise ValidationError("--remplacer ne concerne que l'import de partenaires")
+    if args.reseau is not None and (args.kind != "gtfs" or len(args.files) > 1):
+        raise ValidationError("--reseau ne concerne que l'import d'un seul flux gtfs")
     if args.geocode_online:
         print(
             "attention : les adresses de contacts introuvables dans la BAN importée seront "
@@ -468,6 +476,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             replace=args.replace and i == 0,  # several partner files: the first replaces
             author=args.auteur,
             sheet=args.sheet,
+            network=args.reseau,
         )
         for i, f in enumerate(args.files)
     ]

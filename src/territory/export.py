@@ -107,6 +107,8 @@ CSV_HEADERS: dict[str, str] = {
     "statut": "Statut",
     "stop_id": "Identifiant de l'arrêt",
     "departs_jour": "Départs par jour",
+    "reseau": "Réseau de transport",
+    "etat": "État de la desserte",
     "lignes": "Lignes",
     "station": "Station (GTFS)",
     "ferre": "Desservi par train ou métro",

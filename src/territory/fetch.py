@@ -189,13 +189,22 @@ class _Run:
         return self._area[1]
 
     def load(
-        self, kind: str, path: Path, source: Source, *, vintage: str, licence: str, notes: list[str]
+        self,
+        kind: str,
+        path: Path,
+        source: Source,
+        *,
+        vintage: str,
+        licence: str,
+        notes: list[str],
+        network: str | None = None,
     ) -> ImportReport:
         """Import a prepared file and add the source's notes and attribution."""
         self.say(f"Import : {source.title}…")
         report = import_file(
-            self.ws, kind, path, settings=self.settings, vintage=vintage, licence=licence
-        )
+            self.ws, kind, path, settings=self.settings, vintage=vintage, licence=licence,
+            network=network,
+        )  # fmt: skip
         for note in [*notes, f"source : {source.attribution} ; licence : {licence}"]:
             report.note(note)
         return report
@@ -411,7 +420,10 @@ def _gtfs(run: _Run) -> ImportReport:
             for d, r in feeds[rank + 1 : rank + 6]
         ]
         licence = sources.licence_label(dataset.get("licence"), source.licence)
-        return run.load("gtfs", out, source, vintage="", licence=licence, notes=notes)
+        title = str(dataset.get("title") or "").strip() or None  # the network's name
+        return run.load(
+            "gtfs", out, source, vintage="", licence=licence, notes=notes, network=title
+        )
     raise NetworkError(" ; ".join(notes))
 
 

@@ -24,7 +24,7 @@ import re
 import sqlite3
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,8 +36,8 @@ from territory._errors import NetworkError, TerritoryError, ValidationError, Wor
 from territory.analysis.need import AGE_IRIS_TABLE, AGE_TABLE, FILOSOFI_TABLE
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.crs import GRID_CRS
+from territory.ingest_transit import import_gtfs
 from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
-from territory.io import gtfs as mobility
 from territory.io import population as census
 from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
@@ -47,7 +47,9 @@ from territory.privacy.pseudonyms import Occurrences, load_secret
 from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import IMPORT_KINDS, WEEKDAYS_FR
+from territory.vocab import (
+    IMPORT_KINDS,
+)
 
 __all__ = [
     "COMMUNE_TABLE",
@@ -56,7 +58,6 @@ __all__ = [
     "SHEET_KINDS",
     "WRITES",
     "import_file",
-    "save_stop_hours",
     "undo_batch",
 ]
 
@@ -106,6 +107,7 @@ def import_file(
     replace: bool = False,
     author: str | None = None,
     sheet: str | None = None,
+    network: str | None = None,
 ) -> ImportReport:
     """Read ``path`` as ``kind`` (one of :data:`KINDS`), store it in ``ws`` and report.
 
@@ -121,6 +123,12 @@ def import_file(
     a partner of the file with a stored partner's id, or name and address, updates it
     (« mis à jour »), the others are added, and stored partners absent from the file are
     kept; with ``replace``, the file's partners replace them all.
+
+    A GTFS feed is one transit network named ``network`` (default: its agencies'
+    names, or the file name; :mod:`territory.io.gtfs_networks`): it adds its stops,
+    hours and links, or replaces those of the network of that name, and the
+    ``service_gaps`` layer is recomputed over every network
+    (:mod:`territory.analysis.transit_coverage`).
 
     ``sheet`` names the sheet to read in a workbook (contacts, partners, places, commune
     table, density grid); without it, a workbook with several candidate sheets is
@@ -138,7 +146,7 @@ def import_file(
         "density": _density,
         "qpv": _qpv,
         "partners": _partners,
-        "gtfs": _gtfs,
+        "gtfs": import_gtfs,
         "contacts": _contacts,
         "places": _places,
         "ban": _ban,
@@ -172,6 +180,7 @@ def import_file(
             replace=replace,
             lot=batch.id,
             sheet=sheet,
+            **({"network": network} if kind == "gtfs" else {}),
         )
         if report.accepted == 0 and report.pending == 0 and kind in _REPLACING:
             raise ValidationError(_nothing_accepted(report, Path(path).name, kind))
@@ -638,74 +647,6 @@ def _near_territory(
         report.refuse(str(name), f"hors du territoire (à plus de {PARTNER_REACH_M // 1000} km)")
     report.check()
     return layer[inside]
-
-
-def _gtfs(
-    ws: Workspace,
-    path: Path,
-    *,
-    settings: Settings,
-    vintage: str,
-    licence: str,
-    today: date | None,
-    **_: object,
-) -> ImportReport:
-    feed, report = mobility.read_gtfs(path)
-    day = mobility.reference_weekday(feed, today=today or date.today())
-    stops = mobility.stops_layer(feed, day=day)
-    ws.write_layer(
-        "stops", stops, source=path.name, vintage=vintage or day.isoformat(), licence=licence
-    )
-    ws.set_property("gtfs_reference_day", day.isoformat())
-    # Departures per stop, weekday and hour of the reference week (Où et quand page).
-    if not save_stop_hours(ws, feed, today=today or date.today()):
-        report.note("horaires par heure non stockés : le flux n'a pas de stop_times ou calendar")
-    # Stop-to-stop hops and headways of the reference day (round planner).
-    if not transit.save_transit_links(ws, feed, day=day):
-        h0, h1 = transit.TRANSIT_HOURS
-        report.note(
-            f"aucun horaire GTFS exploitable le {WEEKDAYS_FR[day.weekday()]} "
-            f"{day:%d/%m/%Y} entre {h0} h et {h1} h : les temps en transports en commun des "
-            "tournées seront estimés à vitesse moyenne"
-        )
-    if ws.has("communes"):
-        area = ws.read_layer("communes", columns=["code"])
-        gaps = mobility.service_gaps(area, stops, buffer_m=settings.stop_buffer_m)
-        ws.write_layer(
-            "service_gaps",
-            gaps,
-            source=f"calculé depuis {path.name}",
-            vintage=day.isoformat(),
-            licence=licence,
-        )
-    else:
-        report.note("zones blanches non calculées : importez d'abord les communes")
-    return report
-
-
-def save_stop_hours(ws: Workspace, feed: mobility.GtfsFeed, *, today: date) -> int:
-    """Store departures per stop, weekday and hour of the feed's reference week.
-
-    The week is the one of :func:`territory.io.gtfs.reference_weekday` (a normal
-    Tuesday close to ``today``), so it matches the ``departs_jour`` of the stops layer.
-    Called by the GTFS import; returns the number of rows written. A feed without a
-    schedule empties the table (departures per hour become unknown). Read back by
-    :func:`territory.analysis.priority.load_stop_hours`.
-    """
-    if not feed.has_schedule:
-        if ws.has(STOP_HOURS_TABLE):  # a previous feed's hours must not outlive it
-            ws.delete_rows(STOP_HOURS_TABLE, "1 = 1")
-        return 0
-    day = mobility.reference_weekday(feed, today=today)
-    table = mobility.stop_hours_table(feed, week_start=day)
-    monday = day - timedelta(days=day.weekday())
-    ws.write_table(
-        STOP_HOURS_TABLE,
-        table,
-        source="GTFS (départs par arrêt, jour et heure)",
-        vintage=f"semaine du {monday.isoformat()}",
-    )
-    return len(table)
 
 
 def _contacts(

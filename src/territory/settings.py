@@ -60,7 +60,8 @@ class Settings:
         the workspace on purpose.
     stop_buffer_m
         Walking distance to a served stop (metres) below which an area is not a
-        "zone blanche".
+        "zone blanche" (computed only where an imported GTFS feed with timetables
+        covers the commune; see :mod:`territory.analysis.transit_coverage`).
     http_timeout_s, user_agent, cache_dir
         Network settings for fetching official data.
     base_url_path

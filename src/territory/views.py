@@ -66,7 +66,7 @@ LAYER_LABELS = {
     "qpv": "Quartiers prioritaires (QPV)",
     "partners": "Partenaires",
     "stops": "Arrêts de transport",
-    "service_gaps": "Zones blanches",
+    "service_gaps": "Zones blanches et zones sans données de transport",
     "ban_adresses": "Adresses de la BAN (géocodage sur place)",
     "population_age": "Population par âge par commune (recensement INSEE)",
     "population_age_iris": "Population par âge par IRIS (recensement INSEE)",

@@ -10,10 +10,16 @@ __all__ = [
     "IMPORT_KINDS",
     "KINDS",
     "KIND_SPELLINGS",
+    "LEGACY_NETWORK",
     "MODES",
+    "NETWORK",
     "PARTNER_SPELLINGS",
     "PARTNER_TYPES",
     "STATUSES",
+    "TRANSIT_GAP",
+    "TRANSIT_NO_DATA",
+    "TRANSIT_TIMED",
+    "TRANSIT_UNKNOWN_HOURS",
     "UNKNOWN",
     "WEEKDAYS",
     "WEEKDAYS_FR",
@@ -165,3 +171,17 @@ IMPORT_KINDS = (
     "filosofi",
 )
 """The kinds of file ``territory import`` and the Données page read, in the order shown."""
+
+NETWORK = "reseau"
+"""Column naming the transit network (one imported GTFS feed) of a stop, its hours and links."""
+LEGACY_NETWORK = "réseau importé"
+"""Network of the stops of a workspace imported before networks had names (no ``reseau``)."""
+
+TRANSIT_TIMED = "horaires connus"
+TRANSIT_GAP = "zone blanche"
+TRANSIT_UNKNOWN_HOURS = "horaires de transport inconnus"
+TRANSIT_NO_DATA = "pas de données de transport"
+"""States of a place for public transport: covered by a feed with timetables (zones blanches
+are computed there); a zone blanche (inside that area, no stop with departures within walking
+distance); near stops of a feed without timetables, or covered only by such feeds; outside
+every imported feed."""

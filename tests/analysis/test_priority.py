@@ -32,7 +32,7 @@ from territory.analysis.priority import (
     zone_indicators_many,
 )
 from territory.analysis.zones import load_zones
-from territory.ingest import save_stop_hours
+from territory.ingest_transit import save_stop_hours
 from territory.store import Workspace
 
 TUESDAY_17 = datetime(2026, 11, 3, 17)
@@ -43,6 +43,7 @@ def hourly_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFact
     """A copy of the demo workspace with the GTFS departures per hour stored."""
     from territory.demo import DemoScale, write_demo_sources
     from territory.io.gtfs import read_gtfs
+    from territory.io.gtfs_networks import network_name, with_network
 
     folder = tmp_path_factory.mktemp("priority")
     path = folder / "demo-hours.gpkg"
@@ -50,7 +51,10 @@ def hourly_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFact
     # Same seed and commune count as the demo: the same GTFS feed.
     sources = write_demo_sources(folder / "src", scale=DemoScale(contacts=50))
     feed, _ = read_gtfs(sources.gtfs)
-    assert save_stop_hours(Workspace.open(path), feed, today=date(2026, 10, 31)) > 0
+    name = network_name(feed, sources.gtfs)  # the demo's network: its hours are replaced
+    ws = Workspace.open(path)
+    assert save_stop_hours(ws, with_network(feed, name), today=date(2026, 10, 31), network=name)
+    assert set(ws.read_table(STOP_HOURS_TABLE)["reseau"]) == {name}
     return path
 
 
@@ -185,8 +189,21 @@ def test_hourly_transit_components_and_open_partners(
     assert "departs_heure" in ind.components and "departs_jour" not in ind.components
     assert "distance_partenaire_ouvert" in ind.components
     assert ind.at == TUESDAY_17
-    assert (ind.values["departs_heure"] >= 0).all()
-    assert ind.values["barriere_mobilite"].between(0, 1).all()
+    # Communes beyond the demo network's coverage: no departure, no barrier, a reason.
+    covered = ind.values["etat_transport"] == "horaires connus"
+    assert covered.any() and not covered.all()
+    assert (ind.values.loc[covered, "departs_heure"] >= 0).all()
+    assert ind.values.loc[covered, "barriere_mobilite"].between(0, 1).all()
+    outside = ind.values.loc[~covered]
+    assert (
+        outside[["departs_heure", "distance_arret_desservi", "barriere_mobilite"]]
+        .isna()
+        .all()
+        .all()
+    )
+    assert (
+        ind.phrases.loc[~covered, "barriere_mobilite"].str.startswith("pas de données de transport")
+    ).all()
     town = ind.values.loc["00001"]
     assert town["departs_heure"] > 10 and not town["rural"]
     assert any("le mardi" in p for p in ind.phrases["departs_heure"])
@@ -301,7 +318,7 @@ def test_a_score_needs_some_data() -> None:
         rank_zones(ind, Weights())
 
 
-def test_a_feed_without_schedule_empties_the_stored_hours(
+def test_a_feed_without_schedule_empties_its_network_hours(
     hourly_workspace: Path, tmp_path: Path
 ) -> None:
     from territory.io.gtfs import GtfsFeed
@@ -312,7 +329,10 @@ def test_a_feed_without_schedule_empties_the_stored_hours(
     assert load_stop_hours(ws, weekday=1, hour=17) is not None
     empty = pd.DataFrame()
     feed = GtfsFeed(empty, empty, empty, empty, empty, empty, empty)
-    assert save_stop_hours(ws, feed, today=date(2026, 10, 31)) == 0
+    assert save_stop_hours(ws, feed, today=date(2026, 10, 31), network="autre") == 0
+    assert load_stop_hours(ws) is not None  # another network's hours are kept
+    demo_network = "Réseau fictif de l'Ardoise"
+    assert save_stop_hours(ws, feed, today=date(2026, 10, 31), network=demo_network) == 0
     assert load_stop_hours(ws) is None
 
 

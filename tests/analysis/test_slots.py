@@ -27,7 +27,7 @@ from territory.analysis.slots import (
 from territory.analysis.zones import load_zones
 from territory.grid import cell_ids
 from territory.hours import is_open, open_during
-from territory.ingest import save_stop_hours
+from territory.ingest_transit import save_stop_hours
 from territory.store import Workspace
 
 HOLIDAY_WEEK = date(2026, 11, 9)  # Wednesday 11 November is a public holiday
@@ -252,6 +252,9 @@ def test_recommendations_degrade_without_partners_or_transit(
     # The demo's GTFS import stored departures by hour; without them, it is said.
     copy = Workspace.open(demo_copy_without_territories(demo_workspace, tmp_path))
     copy.delete_rows(STOP_HOURS_TABLE, "1 = 1")
-    result = when(copy, "00017", settings=settings, week_start=HOLIDAY_WEEK)
+    result = when(copy, "00001", settings=settings, week_start=HOLIDAY_WEEK)
     assert any("desserte par heure inconnue" in n for n in result.notes)
+    # A commune beyond the demo network's coverage: transit left out, and why.
+    far = when(copy, "00017", settings=settings, week_start=HOLIDAY_WEEK)
+    assert any("desserte : pas de données de transport" in n for n in far.notes)
     assert DEFAULT_HOURS == (8, 22)

@@ -229,13 +229,15 @@ def test_service_gaps_geometry(feed: GtfsFeed) -> None:
     assert exploded.to_crs(2154).area.sum() == pytest.approx(gaps.to_crs(2154).area.sum())
 
 
-def test_service_gaps_unknown_departures_use_every_stop(feed: GtfsFeed) -> None:
+def test_service_gaps_unknown_departures_are_no_zone_blanche(feed: GtfsFeed) -> None:
     layer = (
         stops_layer(feed, day=TUESDAY).assign(departs_jour=pd.NA).astype({"departs_jour": "Int64"})
     )
-    gaps = service_gaps(shapely.box(7.70, 48.55, 7.90, 48.65), layer, buffer_m=400)
-    assert "inconnues" in gaps["label"].iloc[0] and "400 m" in gaps["label"].iloc[0]
-    assert not gaps.geometry.iloc[0].contains(_lonlat_offset(7.85, 48.62, 100))
+    area = shapely.box(7.70, 48.55, 7.90, 48.65)
+    gaps = service_gaps(area, layer, buffer_m=400)
+    assert gaps["etat"].tolist() == ["horaires de transport inconnus"]
+    assert "zone blanche" not in gaps["label"].iloc[0].lower().replace("ni zones blanches", "")
+    assert gaps.geometry.iloc[0].contains(_lonlat_offset(7.75, 48.58, 100))  # not « desservi »
 
 
 def test_service_gaps_fully_served_and_bad_crs(feed: GtfsFeed) -> None:
@@ -262,11 +264,8 @@ def test_real_cts_feed_without_stop_times() -> None:
     layer = stops_layer(feed, day=day)
     assert len(layer) == 1361 and layer["departs_jour"].isna().all()
     centre = shapely.box(7.70, 48.55, 7.80, 48.60)  # Strasbourg centre: dense network
-    gaps = service_gaps(centre, layer)
-    assert (
-        gaps.to_crs(2154).area.sum()
-        < 0.2 * gpd.GeoSeries([centre], crs=4326).to_crs(2154).area.sum()
-    )
+    gaps = service_gaps(centre, layer)  # no timetable: no zone blanche, hours unknown
+    assert gaps["etat"].tolist() == ["horaires de transport inconnus"]
 
 
 def test_untimed_stop_events_and_padded_ids(tmp_path: Path) -> None:

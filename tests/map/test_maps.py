@@ -49,11 +49,12 @@ LEVEL_LABELS = {
     6: "Rural dispersé (fichier)",
 }
 
+GAPS_500 = "Zones blanches (> 500 m d'un arrêt desservi) et zones sans données de transport"
 NAMES = [
     "Communes (grille de densité)",
     "QPV",
     "Densité de contacts (protégée)",
-    "Zones blanches (> 500 m d'un arrêt desservi)",
+    GAPS_500,
     "Arrêts de transport",
     "Partenaires",
 ]
@@ -339,7 +340,7 @@ def test_layer_names_and_control(layers: MapLayers, html: str) -> None:
 
 def test_gap_layer_name_follows_stop_buffer(gaps) -> None:
     m = territory_map(MapLayers(service_gaps=gaps), stop_buffer_m=800)
-    name = "Zones blanches (> 800 m d'un arrêt desservi)"
+    name = "Zones blanches (> 800 m d'un arrêt desservi) et zones sans données de transport"
     assert list(parts(m)) == [name]
     assert parts(m)[name][0].options["interactive"] is False
 
@@ -424,7 +425,7 @@ def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
         rank["Communes (grille de densité)"][0],
         qpv_fill,
         rank["Densité de contacts (protégée)"][0],
-        rank["Zones blanches (> 500 m d'un arrêt desservi)"][0],
+        rank[GAPS_500][0],
         qpv_outline,
         rank["Arrêts de transport"][0],
         rank["Partenaires"][0],
@@ -444,7 +445,9 @@ def test_vector_layers_share_one_canvas(layers: MapLayers, communes) -> None:
 def test_hatches_match_the_legend(layers: MapLayers, html: str) -> None:
     """Suppressed zones and zones blanches are hatched on the canvas as in the legend."""
     (density,) = parts(territory_map(layers))["Densité de contacts (protégée)"]
-    (gaps,) = parts(territory_map(layers))["Zones blanches (> 500 m d'un arrêt desservi)"]
+    (gaps,) = parts(territory_map(layers))[
+        "Zones blanches (> 500 m d'un arrêt desservi) et zones sans données de transport"
+    ]
     assert "fillColor: territoryCanvas.secret" in str(density.options["style"])
     assert "fillColor: territoryCanvas.gaps" in str(gaps.options["style"])
     legend = legend_html(layers)
@@ -1346,7 +1349,8 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
         "25 contacts\ncarreau 200 m\nsoit 625 contacts par km²"
     )
     assert state["tips"]["density:91004"].startswith("40 contacts\nreste de la commune")
-    assert state["tips"]["stops:S3"] == "Hameau\ndéparts non renseignés"
+    unknown = "horaires inconnus (flux sans horaires) : non compté comme desservi"
+    assert state["tips"]["stops:S3"] == f"Hameau\n{unknown}"
     for zone, clicked in state["clicked"].items():  # squares rebuilt in the browser too
         assert zone_from_click({"last_active_drawing": clicked}) == ("density", zone)
     assert set(state["clicked"]) == set(layers.density["zone"])

@@ -203,15 +203,13 @@ def test_gtfs_import_stores_the_network(feed_zip: Path, tmp_path: Path, settings
     stored = load_transit_network(ws)
     assert stored is not None and stored.day == TUESDAY and stored.hours == (9, 19)
     np.testing.assert_allclose(times(stored, P, Q, R), times(_network_of(feed_zip), P, Q, R))
-    # A feed without timetables replaces it: no network, and the report says so.
-    report = import_file(
-        ws,
-        "gtfs",
-        write_feed(tmp_path / "sans-horaires.zip", with_stop_times=False),
-        settings=settings,
-        today=TODAY,
-    )
+    # Another network without timetables leaves this one's links as they are …
+    untimed = write_feed(tmp_path / "sans-horaires.zip", with_stop_times=False)
+    report = import_file(ws, "gtfs", untimed, settings=settings, today=TODAY)
     assert any("aucun horaire GTFS exploitable le mardi 05/05/2026" in n for n in report.notes)
+    assert ws.layers()[TRANSIT_LINKS].count == 3 and load_transit_network(ws) is not None
+    # … and re-imported as the same network, the feed without timetables replaces them.
+    import_file(ws, "gtfs", untimed, settings=settings, today=TODAY, network="reseau")
     assert ws.layers()[TRANSIT_LINKS].count == 0 and load_transit_network(ws) is None
 
 

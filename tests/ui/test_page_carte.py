@@ -57,14 +57,16 @@ def test_map_holds_the_layers_and_no_cdn(rendered: tuple[AppTest, dict]) -> None
 
 
 def test_page_payload_stays_small(rendered: tuple[AppTest, dict]) -> None:
-    """The demo page's map stays under 105 KB, as its history shows it can.
+    """The demo page's map stays under 108 KB, as its history shows it can.
 
     256 KB in the first version, 165 KB with compact grid squares, 71 KB since geometry
     travels as integers and shared shapes are sent once; 99.6 KB with later layers, 101.6 KB
-    since the data travels outside the script as JSON elements, each in its wrapper.
+    since the data travels outside the script as JSON elements, each in its wrapper; 106 KB
+    since the transit layer also draws the communes no GTFS feed covers (« pas de données
+    de transport », 17 of the demo's 40 communes).
     """
     _, args = rendered
-    assert len(json.dumps(args, ensure_ascii=False).encode()) < 105_000
+    assert len(json.dumps(args, ensure_ascii=False).encode()) < 108_000
 
 
 def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], settings) -> None:

@@ -11,11 +11,14 @@
 * :mod:`~territory.analysis.priority`: the transparent weighted score, its French
   reasons, the saved weights;
 * :mod:`~territory.analysis.slots`: protected weekday × 2-hour profiles, partner hours and
-  transit by hour, the recommended slots of a zone.
+  transit by hour, the recommended slots of a zone;
+* :mod:`~territory.analysis.transit_coverage`: where the imported GTFS feeds say something
+  (coverage by network), the ``service_gaps`` layer (zone blanche, horaires de transport
+  inconnus, pas de données de transport) and the transit state of zones.
 
 Imports: the ground floor and :mod:`territory.privacy` (contact figures arrive already
 protected, through :mod:`territory.privacy.published`); never ``territory.io``,
 ``rounds``, ``map`` or ``ui`` (checked by ``tests/test_architecture.py``).
 """
 
-__all__ = ["access", "indicators", "need", "priority", "slots", "zones"]
+__all__ = ["access", "indicators", "need", "priority", "slots", "transit_coverage", "zones"]

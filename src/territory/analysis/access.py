@@ -325,7 +325,10 @@ def served_stop_distance(
     """Distance (m) from each zone's centre to the nearest served stop.
 
     Served at ``weekday`` and ``hour`` (with ``stop_hours``), or during the reference day
-    (``departs_jour`` > 0), or any stop when departures are unknown.
+    (``departs_jour`` > 0). A stop whose departures are unknown (``NA``, a feed without
+    timetables) is not served; a stops layer without ``departs_jour`` counts every stop.
+    NA when no stop is served; beyond the imported feeds' coverage, the caller masks the
+    distance (:func:`territory.analysis.transit_coverage.zone_transit_states`).
 
     Examples
     --------
@@ -342,7 +345,7 @@ def served_stop_distance(
             raise ValidationError("served_stop_distance : weekday et hour requis avec stop_hours")
         _check_moment(weekday, hour)
         ok &= _per_stop(stops, stop_hours, weekday, hour) > 0
-    elif "departs_jour" in stops and stops["departs_jour"].notna().any():
+    elif "departs_jour" in stops:  # unknown departures (NA): not a served stop
         ok &= pd.to_numeric(stops["departs_jour"], errors="coerce").fillna(0).to_numpy() > 0
     centres = np.asarray(zone_centres(zones).to_numpy(), dtype=object)
     dist, _ = nearest(centres, sg[ok])

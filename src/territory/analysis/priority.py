@@ -91,13 +91,14 @@ from territory.analysis.indicators import (
     protected_contacts_many,
 )
 from territory.analysis.need import NeedData, load_need_data, zone_need
+from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_states
 from territory.analysis.zones import ZoneKind, load_zones, zone_centres
 from territory.crs import METRIC_CRS
 from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, resolve
-from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
+from territory.vocab import PARTNER_TYPES, TRANSIT_TIMED, WEEKDAYS_FR
 
 __all__ = [
     "COMPONENTS_DOC",
@@ -136,7 +137,7 @@ Normalisation = Literal["rang", "minmax"]
 STOP_HOURS_TABLE = "stop_hours"
 """Workspace table of departures per stop, weekday and hour.
 
-Written by the GTFS import (:func:`territory.ingest.save_stop_hours`), read by
+Written by the GTFS import (:func:`territory.ingest_transit.save_stop_hours`), read by
 :func:`load_stop_hours`."""
 _WEIGHTS_KEY = "priorites.poids"
 _COMMUNES_ONLY: tuple[ZoneKind, ...] = ("commune",)
@@ -613,6 +614,19 @@ def build_indicators(
                 "non importée (territory import density FICHIER)"
             )
         near = format_distance(settings.stop_buffer_m)
+        # Beyond the imported feeds, or with their hours unknown, no distance is read.
+        state = (
+            zone_transit_states(centres.geometry, communes_m, stops_m)
+            if communes_m is not None
+            else pd.Series(TRANSIT_TIMED, index=centres.index, dtype="str")
+        )
+        blind = (state != TRANSIT_TIMED).to_numpy()
+        values["etat_transport"] = state.to_numpy()
+        if blind.any():
+            notes_out.append(
+                f"{int(blind.sum())} {_KIND_NOUNS[kind]} hors des réseaux importés ou sans "
+                "horaires : desserte inconnue (ni zone blanche ni desservie), hors du score"
+            )
         if stop_hours is not None:
             dep = departures_per_hour(
                 metric,
@@ -625,14 +639,19 @@ def build_indicators(
             served = served_stop_distance(
                 centres, stops_m, stop_hours, weekday=at.weekday(), hour=at.hour
             )
+            arrets = dep.attrs["arret"]
+            dep = dep.mask(blind)
             values["departs_heure"] = dep.to_numpy()
             add(
                 "departs_heure",
                 dep,
-                [
-                    _departures_phrase(n, stop_names.get(s or "", ""), at, near)
-                    for n, s in zip(dep, dep.attrs["arret"], strict=True)
-                ],
+                _blind_phrases(
+                    [
+                        _departures_phrase(n, stop_names.get(s or "", ""), at, near)
+                        for n, s in zip(dep, arrets, strict=True)
+                    ],
+                    state,
+                ),
             )
             when = moment
         else:
@@ -641,34 +660,43 @@ def build_indicators(
                 "le flux) : départs du jour de référence utilisés"
             )
             dep = departures_per_day(metric, stops_m, radius_m=settings.stop_buffer_m)
+            dep = dep.mask(blind)
             served = served_stop_distance(centres, stops_m)
             values["departs_jour"] = dep.to_numpy()
             if dep.notna().any():
                 add(
                     "departs_jour",
                     dep,
-                    [
-                        f"{_int(n)} départs par jour à moins de {near}"
-                        if n
-                        else f"aucun arrêt desservi à moins de {near}"
-                        for n in dep.fillna(0)
-                    ],
+                    _blind_phrases(
+                        [
+                            f"{_int(n)} départs par jour à moins de {near}"
+                            if n
+                            else f"aucun arrêt desservi à moins de {near}"
+                            for n in dep.fillna(0)
+                        ],
+                        state,
+                    ),
                 )
             when = "dans la journée"
+        served = served.mask(blind)
         values["distance_arret_desservi"] = served.to_numpy()
         barrier = mobility_barrier(dep.fillna(0), served, rural_s, radius_m=settings.stop_buffer_m)
+        barrier = barrier.mask(blind)
         values["barriere_mobilite"] = barrier.to_numpy()
         add(
             "barriere_mobilite",
             barrier,
-            [
-                _barrier_phrase(d, r, when)
-                for d, r in zip(
-                    format_distances(served.to_numpy(float, na_value=np.nan)),
-                    rural_s.astype(object),
-                    strict=True,
-                )
-            ],
+            _blind_phrases(
+                [
+                    _barrier_phrase(d, r, when)
+                    for d, r in zip(
+                        format_distances(served.to_numpy(float, na_value=np.nan)),
+                        rural_s.astype(object),
+                        strict=True,
+                    )
+                ],
+                state,
+            ),
         )
 
     values.index = index
@@ -756,6 +784,11 @@ def _departures_phrase(n: object, stop: str, at: datetime, near: str) -> str:
         return f"aucun arrêt desservi à moins de {near} {span}"
     where = f" (arrêt {stop})" if stop else ""
     return f"{count} départ{'s' if count > 1 else ''} {span}{where}"
+
+
+def _blind_phrases(phrases: list[str], state: pd.Series) -> list[str]:
+    """The transit phrases, with the reason where the feeds say nothing (no distance)."""
+    return [STATE_PHRASES.get(str(st), p) for p, st in zip(phrases, state, strict=True)]
 
 
 def _barrier_phrase(distance: str, rural: object, when: str) -> str:

@@ -42,6 +42,7 @@ from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance
 from territory.analysis.indicators import PARTNER_PHRASES
 from territory.analysis.priority import load_stop_hours
+from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_states
 from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
 from territory.crs import GRID_CRS, METRIC_CRS
 from territory.grid import cell_ids
@@ -51,7 +52,7 @@ from territory.privacy.protect import BELOW_K, PUBLISHED
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
-from territory.vocab import WEEKDAYS_FR
+from territory.vocab import TRANSIT_TIMED, WEEKDAYS_FR
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -685,8 +686,14 @@ def when(
         stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
         near = shapely.dwithin(stops_m, zone_m, settings.stop_buffer_m)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
+    state = TRANSIT_TIMED
+    if stops is not None and ws.has("communes"):  # beyond the feeds: no « aucun départ »
+        centre = gpd.GeoSeries(zone_centres(found).to_numpy(), crs=METRIC_CRS)
+        state = zone_transit_states(centre, ws.read_layer("communes"), stops).iloc[0]
     stop_hours = None if stops is None else load_stop_hours(ws, stop_ids=ids)
-    if stops is not None and stop_hours is not None:
+    if state != TRANSIT_TIMED:
+        notes.append(f"desserte : {STATE_PHRASES[state]}, non prise en compte")
+    elif stops is not None and stop_hours is not None:
         names = dict(zip(stops["stop_id"].astype(str), stops["nom"].astype(str), strict=True))
         transit = transit_slots(stop_hours, ids, stop_names=names, hours=hours)
         notes.append(

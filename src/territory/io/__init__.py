@@ -3,7 +3,9 @@
 ``boundaries`` (communes, QPV, density grid), ``cog`` (commune tables, old → current codes),
 ``partners`` (team lists, data·inclusion, France services), ``contacts`` (team contact
 exports, anonymised at the door), ``gtfs`` (transit feeds: stops, departures, zones
-blanches), ``geocoding`` (the online BAN), ``ban`` (a département's BAN addresses file),
+blanches of one feed), ``gtfs_networks`` (several feeds in one workspace: one named
+network each, ids prefixed, rows replaced network by network), ``geocoding`` (the online
+BAN), ``ban`` (a département's BAN addresses file),
 ``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
 network), ``population`` (INSEE census population by age, IRIS or commune), ``filosofi``
 (INSEE Filosofi 200 m cells), ``osm`` (OpenStreetMap points of interest as candidate
@@ -17,7 +19,9 @@ quote), ``_dates`` (French dates and hours), ``report``
 
 May import the ground floor (``territory._errors``, ``settings``, ``vocab``, ``crs``,
 ``hours``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader pseudonymises
-at the door). Nothing here writes to a workspace: :mod:`territory.ingest` does.
+at the door). Nothing here writes to a workspace (:mod:`territory.ingest` does), but
+:func:`~territory.io.gtfs_networks.replace_network_rows`: one network's rows, called by
+the GTFS import and :func:`territory.rounds.transit.save_transit_links`.
 """
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "filosofi",
     "geocoding",
     "gtfs",
+    "gtfs_networks",
     "osm",
     "partners",
     "population",

@@ -1,4 +1,4 @@
-"""GTFS feeds: served stops, departures per stop and day, zones blanches.
+"""GTFS feeds: served stops, departures per stop and day, zones blanches of one feed.
 
 A feed is read once (:func:`read_gtfs`) into a :class:`GtfsFeed` of small, typed tables;
 ``stop_times`` (often millions of rows) keeps three columns only, with ``trip_id`` and
@@ -11,6 +11,11 @@ as zero.
 Departures are counted per calendar day: trips of the previous service day running after
 midnight (times ``24:00:00`` and later) count on the next day, at their clock hour. A
 "departure" is a stop event of ``stop_times`` (a bus passing at the stop).
+
+A stop whose departures are unknown is never « desservi », and a feed without timetables
+gives no zone blanche (:func:`service_gaps`). Several feeds in one workspace, each a named
+network, are handled by :mod:`territory.io.gtfs_networks`; where the feeds say something
+(coverage, « pas de données de transport ») by :mod:`territory.analysis.transit_coverage`.
 
 For the round planner, the GTFS import also stores a **frequency-based network** built
 from a feed read here (:mod:`territory.rounds.transit`: ``transit_links``,
@@ -285,7 +290,8 @@ def read_gtfs(path: Path, *, report: ImportReport | None = None) -> tuple[GtfsFe
     if "stop_times.txt" not in present:
         notes.append(
             "stop_times.txt absent ou vide : fréquences de passage non calculables (départs par "
-            "arrêt inconnus ; zones blanches calculées avec tous les arrêts)"
+            "arrêt inconnus : arrêts non comptés comme desservis, zones blanches non "
+            "calculables, « horaires de transport inconnus »)"
         )
     if not {"calendar.txt", "calendar_dates.txt"} & present:
         notes.append(
@@ -856,6 +862,12 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
     return shapely.MultiPolygon(polygons) if polygons else shapely.MultiPolygon()
 
 
+_UNKNOWN_HOURS = (
+    "Horaires de transport inconnus : flux GTFS sans horaires (stop_times ou calendar "
+    "absents), arrêts ni desservis ni zones blanches"
+)
+
+
 def service_gaps(
     area: gpd.GeoDataFrame | gpd.GeoSeries | BaseGeometry,
     stops: gpd.GeoDataFrame,
@@ -872,9 +884,10 @@ def service_gaps(
     area
         Study area: a GeoDataFrame/GeoSeries with a CRS, or a shapely geometry in EPSG:4326.
     stops
-        The stops layer (:func:`stops_layer`). A stop is served when ``departs_jour >=
-        min_departures``; when departures are unknown (all ``NA`` or no column), every
-        stop counts and the label says so.
+        The stops layer (:func:`stops_layer`) of one feed. A stop is served when
+        ``departs_jour >= min_departures``; when departures are unknown (all ``NA`` or no
+        column, a feed without timetables) no stop is served and nothing is a zone
+        blanche: the whole area comes back as « horaires de transport inconnus ».
     buffer_m
         Walking distance to a stop, in metres.
     min_departures
@@ -887,7 +900,10 @@ def service_gaps(
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326, column ``label``; no row when the whole area is served.
+        EPSG:4326, columns ``etat`` (``"zone blanche"`` or ``"horaires de transport
+        inconnus"``) and ``label``; no row when the whole area is served. The workspace's
+        ``service_gaps`` layer, over several feeds and with the areas no feed covers, is
+        :func:`territory.analysis.transit_coverage.transit_areas`.
     """
     if buffer_m <= 0:
         raise ValidationError(f"buffer_m (distance à un arrêt) doit être positif, reçu {buffer_m}")
@@ -895,17 +911,21 @@ def service_gaps(
         raise CRSError("couche des arrêts sans système de coordonnées : attendu EPSG:4326")
     region = _area_geometry(area, metric_crs)
     known = "departs_jour" in stops and bool(stops["departs_jour"].notna().any())
-    if known:
-        served = stops.loc[stops["departs_jour"].fillna(0).to_numpy() >= min_departures]
-        label = f"Zone blanche : aucun arrêt desservi à moins de {buffer_m:g} m"
-        if min_departures > 1:
-            label += f" (au moins {min_departures} départs dans la journée)"
-    else:
-        served = stops
-        label = (
-            f"Zone blanche : aucun arrêt à moins de {buffer_m:g} m (fréquences de passage "
-            "inconnues : tous les arrêts comptés)"
+    if not known:  # stops without timetables are not served: nothing is a zone blanche
+        unknown = _polygonal(region)
+        return (
+            gpd.GeoDataFrame(
+                {"etat": ["horaires de transport inconnus"], "label": [_UNKNOWN_HOURS]},
+                geometry=[unknown],
+                crs=metric_crs,
+            )
+            .iloc[: 0 if unknown.is_empty else 1]
+            .to_crs("EPSG:4326")
         )
+    served = stops.loc[stops["departs_jour"].fillna(0).to_numpy() >= min_departures]
+    label = f"Zone blanche : aucun arrêt desservi à moins de {buffer_m:g} m"
+    if min_departures > 1:
+        label += f" (au moins {min_departures} départs dans la journée)"
     points = served.geometry.to_crs(metric_crs).to_numpy()
     points = points[~(shapely.is_missing(points) | shapely.is_empty(points))]
     if len(points):
@@ -919,10 +939,14 @@ def service_gaps(
         gap = _polygonal(region)
     if gap.is_empty:
         result = gpd.GeoDataFrame(
-            {"label": pd.Series([], dtype="str")}, geometry=[], crs=metric_crs
+            {"etat": pd.Series([], dtype="str"), "label": pd.Series([], dtype="str")},
+            geometry=[],
+            crs=metric_crs,
         )
     else:
-        result = gpd.GeoDataFrame({"label": [label]}, geometry=[gap], crs=metric_crs)
+        result = gpd.GeoDataFrame(
+            {"etat": ["zone blanche"], "label": [label]}, geometry=[gap], crs=metric_crs
+        )
         if explode:
             result = result.explode(index_parts=False).reset_index(drop=True)
     return result.to_crs("EPSG:4326")

@@ -57,9 +57,11 @@ from territory.map.styles import (
     SCORE_COLOURS,
     STOP_COLOUR,
     STOP_IDLE_COLOUR,
+    TRANSIT_STATE_COLOURS,
     _fr_number,
     _place_colour,
 )
+from territory.vocab import TRANSIT_GAP
 
 __all__ = [
     "_communes_layers",
@@ -361,8 +363,10 @@ def _gap_layers(
     )
     if not keep.any():
         return []
-    props: list[dict[str, Any]] = [{} for _ in range(int(keep.sum()))]
-    style = JsCode(snippet("gaps.js.j2", "style", GAP_COLOUR))
+    # Without ``etat`` (a layer stored before feeds had a coverage), every row is a gap.
+    states = _column(gdf.loc[keep], "etat").astype("string").fillna(TRANSIT_GAP)
+    props: list[dict[str, Any]] = [{"etat": str(e)} for e in states]
+    style = JsCode(snippet("gaps.js.j2", "style", GAP_COLOUR, TRANSIT_STATE_COLOURS))
     return [
         _layer(
             props,

@@ -31,13 +31,14 @@ from territory.map.styles import (
     SECRET_GREY,
     STOP_COLOUR,
     STOP_IDLE_COLOUR,
+    TRANSIT_STATE_COLOURS,
     _fr_number,
     _level_colour,
     _name_gaps,
     _partner_colour,
     _place_colour,
 )
-from territory.vocab import KINDS
+from territory.vocab import KINDS, TRANSIT_GAP, TRANSIT_NO_DATA, TRANSIT_UNKNOWN_HOURS
 
 __all__ = ["legend_html"]
 
@@ -134,17 +135,21 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         )
         sections.append(_section(NAME_DENSITY, rows))
     if not _is_empty(layers.service_gaps):
-        sections.append(
-            _section(
-                _name_gaps(stop_buffer_m),
-                [
-                    _row(
-                        _hatch("transparent", GAP_COLOUR),
-                        f"à plus de {_fr_number(stop_buffer_m)} m à pied d'un arrêt desservi",
-                    )
-                ],
+        assert layers.service_gaps is not None
+        states = set(_column(layers.service_gaps, "etat").astype("string").fillna(TRANSIT_GAP))
+        rows = []
+        if TRANSIT_GAP in states:
+            rows.append(
+                _row(
+                    _hatch("transparent", GAP_COLOUR),
+                    f"zone blanche : à plus de {_fr_number(stop_buffer_m)} m à pied d'un arrêt "
+                    "desservi",
+                )
             )
-        )
+        for state, text in _TRANSIT_STATE_TEXTS.items():
+            if state in states:
+                rows.append(_row(_tint(TRANSIT_STATE_COLOURS[state]), text))
+        sections.append(_section(_name_gaps(stop_buffer_m), rows))
     if not _is_empty(layers.stops):
         sections.append(
             _section(
@@ -156,7 +161,7 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
                     ),
                     _row(
                         _dot(STOP_IDLE_COLOUR, 4),
-                        "aucun départ le jour de référence, ou non renseigné",
+                        "aucun départ le jour de référence, ou horaires inconnus (non desservi)",
                     ),
                 ],
             )
@@ -238,6 +243,24 @@ def _outline(colour: str, *, dashed: bool) -> str:
     return (
         f'<span style="display:inline-block;width:14px;height:9px;'
         f'border:{width}px {style} {colour};background:rgba(216,27,96,.1)"></span>'
+    )
+
+
+_TRANSIT_STATE_TEXTS = {
+    TRANSIT_UNKNOWN_HOURS: (
+        "horaires de transport inconnus : flux GTFS sans horaires, arrêts non comptés "
+        "comme desservis"
+    ),
+    TRANSIT_NO_DATA: (
+        "pas de données de transport : aucun flux GTFS importé ne couvre ces communes"
+    ),
+}
+
+
+def _tint(colour: str) -> str:
+    return (
+        '<span style="display:inline-block;width:16px;height:11px;border:1px dashed '
+        f'{colour};background:{colour};opacity:0.6"></span>'
     )
 
 

@@ -7,7 +7,7 @@ features carry, the palettes and classes, and the stacking order of the shared c
 from __future__ import annotations
 
 from territory._fr import format_number
-from territory.vocab import KINDS
+from territory.vocab import KINDS, TRANSIT_NO_DATA, TRANSIT_UNKNOWN_HOURS
 
 __all__ = [
     "CLICKABLE_LAYERS",
@@ -33,6 +33,7 @@ __all__ = [
     "NAME_SCORES",
     "NAME_STOPS",
     "NO_DATA_COLOUR",
+    "NO_TRANSIT_DATA_COLOUR",
     "PARTNER_COLOURS",
     "PLACE_COLOURS",
     "QPV_2015_COLOUR",
@@ -43,6 +44,8 @@ __all__ = [
     "SECRET_GREY",
     "STOP_COLOUR",
     "STOP_IDLE_COLOUR",
+    "TRANSIT_STATE_COLOURS",
+    "UNKNOWN_HOURS_COLOUR",
     "_MIN_EXTENT_DEG",
     "_POINTS_PANE",
     "_STACK",
@@ -64,7 +67,10 @@ NAME_STOPS = "Arrêts de transport"
 
 
 def _name_gaps(stop_buffer_m: float) -> str:
-    return f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi)"
+    return (
+        f"Zones blanches (> {_fr_number(stop_buffer_m)} m d'un arrêt desservi) et zones "
+        "sans données de transport"
+    )
 
 
 # --- identifiers carried by clickable features (``properties.layer``) ------------------
@@ -145,6 +151,13 @@ PARTNER_COLOURS = {  # data·inclusion typology codes used by territory.io.partn
 STOP_COLOUR = "#3949ab"
 STOP_IDLE_COLOUR = "#9e9e9e"
 GAP_COLOUR = "#37474f"
+NO_TRANSIT_DATA_COLOUR = "#9e9e9e"
+UNKNOWN_HOURS_COLOUR = "#bc8f5f"
+TRANSIT_STATE_COLOURS = {
+    TRANSIT_NO_DATA: NO_TRANSIT_DATA_COLOUR,
+    TRANSIT_UNKNOWN_HOURS: UNKNOWN_HOURS_COLOUR,
+}
+"""Flat tints of the transit areas that are not zones blanches (``etat`` of service_gaps)."""
 
 LEVEL_NAMES_FR = {"200m": "carreau 200 m", "1km": "carreau 1 km", "commune": "reste de la commune"}
 

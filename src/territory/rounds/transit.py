@@ -27,9 +27,10 @@ from territory._errors import CRSError, ValidationError
 from territory._fr import format_number, format_short
 from territory.crs import METRIC_CRS
 from territory.io.gtfs import GtfsFeed, active_services, require_schedule
+from territory.io.gtfs_networks import replace_network_rows
 from territory.store import Workspace
 from territory.travel import TravelModel
-from territory.vocab import WEEKDAYS_FR
+from territory.vocab import LEGACY_NETWORK, WEEKDAYS_FR
 
 if TYPE_CHECKING:  # scipy is imported when transit times are computed (the map needs none)
     from scipy import sparse
@@ -275,13 +276,20 @@ def transit_network(
 
 
 def save_transit_links(
-    ws: Workspace, feed: GtfsFeed, *, day: date, hours: tuple[int, int] = TRANSIT_HOURS
+    ws: Workspace,
+    feed: GtfsFeed,
+    *,
+    day: date,
+    hours: tuple[int, int] = TRANSIT_HOURS,
+    network: str = LEGACY_NETWORK,
 ) -> int:
-    """Store the :func:`transit_links` of ``day`` as the :data:`TRANSIT_LINKS` table.
+    """Store the :func:`transit_links` of ``day`` as the ``network`` rows of :data:`TRANSIT_LINKS`.
 
     Meant to be called by the GTFS import with its reference weekday; returns the number
-    of hops written. A feed without a schedule, or without any trip in the window that
-    day, leaves the table empty: the planner then falls back on an average speed.
+    of hops written. The links of the other networks are kept
+    (:func:`territory.io.gtfs_networks.replace_network_rows`). A feed without a schedule,
+    or without any trip in the window that day, stores no link: the planner then falls
+    back on an average speed where no other network has links.
     """
     if feed.has_schedule:
         links = transit_links(feed, day, hours=hours)
@@ -295,15 +303,15 @@ def save_transit_links(
                 "departs": pd.Series(dtype="int64"),
             }
         )
-    if links.empty and ws.has(TRANSIT_LINKS):  # a previous feed's network must not outlive it
-        ws.delete_rows(TRANSIT_LINKS, "1 = 1")
-    elif not links.empty:
-        ws.write_table(
-            TRANSIT_LINKS,
-            links,
-            source=f"GTFS (réseau cadencé, {hours[0]} h–{hours[1]} h)",
-            vintage=day.isoformat(),
-        )
+    stored = ws.layers().get(TRANSIT_LINKS)
+    replace_network_rows(
+        ws,
+        TRANSIT_LINKS,
+        links,
+        network,
+        source=f"GTFS (réseau cadencé, {hours[0]} h–{hours[1]} h)",
+        vintage=day.isoformat() if len(links) or stored is None else stored.vintage,
+    )
     ws.set_property(_TRANSIT_HOURS_KEY, f"{hours[0]}-{hours[1]}")
     return len(links)
 

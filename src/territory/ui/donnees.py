@@ -85,6 +85,7 @@ class _Upload:
     online: bool
     replace: bool
     sheets: tuple[str, ...] = ()
+    network: str = ""
 
 
 def import_form(ws: Workspace, *, settings: Settings) -> None:
@@ -111,13 +112,27 @@ def import_form(ws: Workspace, *, settings: Settings) -> None:
         online = st.checkbox(ONLINE_GEOCODING_LABEL, key=Keys.W_IMPORT_ONLINE)
         st.caption(ONLINE_GEOCODING_WARNING)
         replace = st.checkbox(REPLACE_PARTNERS_LABEL, key=Keys.W_IMPORT_REPLACE)
+        network = st.text_input(
+            "Réseau de transport (GTFS, facultatif)",
+            key=Keys.W_IMPORT_NETWORK,
+            help="Nom du réseau du flux (ex. CTS, Fluo 67) ; par défaut l'exploitant du flux. "
+            "Réimporter un réseau remplace ses seuls arrêts, les autres réseaux sont gardés.",
+        )
         imported = st.form_submit_button("Importer", icon=":material/upload:")
     if imported and upload is None:
         st.warning("Choisissez d'abord un fichier à importer.")
     elif imported and upload is not None:
         st.session_state[Keys.IMPORT_WAITING] = None
         submitted = _Upload(
-            upload.name, upload.getvalue(), str(kind), vintage, licence, crs, online, replace
+            upload.name,
+            upload.getvalue(),
+            str(kind),
+            vintage,
+            licence,
+            crs,
+            online,
+            replace,
+            network=network,
         )
         _import(ws, submitted, settings=settings, sheet=None)
     waiting: _Upload | None = st.session_state.get(Keys.IMPORT_WAITING)
@@ -147,6 +162,7 @@ def _import(ws: Workspace, upload: _Upload, *, settings: Settings, sheet: str | 
                     ws, upload.kind, upload.name, upload.data, settings=settings,
                     vintage=upload.vintage, licence=upload.licence, crs=upload.crs,
                     replace=upload.replace and upload.kind == "partners", sheet=sheet,
+                    network=(upload.network.strip() or None) if upload.kind == "gtfs" else None,
                 )  # fmt: skip
                 show_import_report(report)
     except SheetChoiceError as exc:

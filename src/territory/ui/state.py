@@ -41,6 +41,7 @@ class Keys:
     W_IMPORT_CRS = "widget_import_crs"
     W_IMPORT_ONLINE = "widget_import_online_geocoding"
     W_IMPORT_REPLACE = "widget_import_replace_partners"
+    W_IMPORT_NETWORK = "widget_import_network"
     W_IMPORT_SHEET = "widget_import_sheet"
     W_DEFINE_FORM = "widget_define_territory_form"
     W_DEFINE_NAME = "widget_define_territory_name"

@@ -91,6 +91,7 @@ def import_upload(
     crs: str | None = None,
     replace: bool = False,
     sheet: str | None = None,
+    network: str | None = None,
 ) -> ImportReport:
     """Import an uploaded file: write it to a temporary folder, then :func:`import_file`.
 
@@ -108,7 +109,7 @@ def import_upload(
     settings, vintage, licence, crs, replace, sheet
         Passed to :func:`territory.ingest.import_file` (``crs`` for files that declare
         none; ``replace``: partners replace the stored ones instead of adding to them;
-        ``sheet``: the workbook's sheet to read).
+        ``sheet``: the workbook's sheet to read; ``network``: a GTFS feed's network name).
 
     Returns
     -------
@@ -128,6 +129,7 @@ def import_upload(
             replace=replace,
             author=APP_AUTHOR,
             sheet=sheet,
+            network=network,
         )
 
 
