@@ -316,7 +316,7 @@ def test_the_where_and_when_page_sends_only_published_values(
     start = len(downloads)
     at = run_page(demo_workspace, "ou_et_quand")
     page = sent(at, downloads[start:])
-    assert len(downloads) - start == 2  # the ranking as CSV and GeoJSON
+    assert len(downloads) - start == 3  # the ranking as CSV and GeoJSON, the zone as CSV
     check_no_secret(page, secrets, big_cells)
     ws = Workspace.open(demo_workspace)
     k = settings.k
