@@ -740,6 +740,8 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for result in results:
         print(f"{result.name} ({result.code}) — semaine du {result.week_start:%d/%m/%Y}")
+        if result.profile.basis:
+            print(f"  profil : {result.profile.basis}")
         for phrase in result.slots["phrase"]:
             print(f"  {phrase}")
         for note in result.notes:

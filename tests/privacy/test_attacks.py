@@ -112,7 +112,10 @@ def test_a_territory_of_one_small_commune_publishes_nothing_of_its_own(
     communes = load_zones(ws, "commune")
     zone = communes[communes["code"] == small]
     own = contact_profile(ws, settings=settings, zone=zone, kind="commune")
-    assert own.scope == "territoire"
+    # Privacy v2: the zone borrows its parents' published profile and says so; nothing of
+    # its own is shown (not its counts, not its number of people).
+    assert own.scope != "zone" and own.levels[0].people is None
+    assert "non publiable" in own.basis
 
 
 def test_a_1km_ranking_never_locates_what_the_map_merged_into_a_commune(
