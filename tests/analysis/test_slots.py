@@ -105,6 +105,34 @@ def test_partner_open_slots_never_fall_outside_the_partner_hours(
                     )
 
 
+def test_when_flags_public_holidays_and_school_holidays(
+    hourly_workspace: Path, settings: Settings
+) -> None:
+    ws = Workspace.open(hourly_workspace)
+    result = when(ws, "00001", settings=settings, week_start=HOLIDAY_WEEK, top=None)
+    assert "jour férié : mercredi 11/11 (Armistice)" in result.notes
+    wednesday = result.slots["jour"] == 2
+    assert (result.slots.loc[wednesday, "ferie"] == "Armistice").all()
+    assert result.slots.loc[wednesday, "phrase"].str.endswith(", jour férié (Armistice)").all()
+    assert not result.slots.loc[wednesday, "partenaires_ouverts"].map(len).any()
+    assert wednesday.to_numpy()[-7:].all() and not wednesday.to_numpy()[:-7].any()  # last
+    christmas = when(ws, "00001", settings=settings, week_start=date(2026, 12, 21))
+    assert "semaine de vacances scolaires (zone B) : vacances de Noël" in christmas.notes
+    assert "jour férié : vendredi 25/12 (Noël)" in christmas.notes
+    plain = when(ws, "00001", settings=settings, week_start=date(2026, 11, 30))
+    assert not any(n.startswith("jour férié") or "vacances scolaires" in n for n in plain.notes)
+
+
+def test_demo_zones_get_different_answers(demo_workspace: Path, settings: Settings) -> None:
+    ws = Workspace.open(demo_workspace)
+    communes = load_zones(ws, "commune")
+    answers = {}
+    for i in range(len(communes)):
+        profile = contact_profile(ws, settings=settings, zone=communes.iloc[[i]])
+        answers[communes["code"].iloc[i]] = tuple(recommend_slots(profile, top=3)["creneau"])
+    assert len(set(answers.values())) > 1, answers
+
+
 def test_open_type_keeps_only_slots_with_that_partner_open(
     hourly_workspace: Path, settings: Settings
 ) -> None:

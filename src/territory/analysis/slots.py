@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -66,6 +67,7 @@ from territory._fr import format_distance, format_number
 from territory.analysis.indicators import PARTNER_PHRASES
 from territory.analysis.priority import load_stop_hours
 from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
+from territory.calendar import departement_of, week_calendar
 from territory.crs import GRID_CRS, METRIC_CRS
 from territory.grid import cell_ids
 from territory.hours import open_during
@@ -117,6 +119,7 @@ PRESENCE = {
 _PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
 _MAX_TYPES = 3  # partner types named in a sentence (nearest first)
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
+_SAYS_PH = re.compile(r"\bPH\b")
 
 
 def _slot_starts(hours: tuple[int, int]) -> list[int]:
@@ -464,7 +467,11 @@ def contact_profile(
 
 
 def partner_slots(
-    partners: pd.DataFrame, *, week_start: date, hours: tuple[int, int] = DEFAULT_HOURS
+    partners: pd.DataFrame,
+    *,
+    week_start: date,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+    departement: str | None = None,
 ) -> pd.DataFrame:
     """Whether each partner is open for the whole of each slot of the week of ``week_start``.
 
@@ -477,6 +484,10 @@ def partner_slots(
         (``PH off``) close the partner.
     hours
         Even hours of the outreach day.
+    departement
+        Whose public holidays (:func:`territory.calendar.public_holidays`; Alsace-Moselle
+        has two more). On a public holiday a partner counts as open only when its hours
+        say so (a ``PH`` rule): hours without one are assumed closed.
 
     Returns
     -------
@@ -495,6 +506,7 @@ def partner_slots(
     """
     monday = week_start - timedelta(days=week_start.weekday())
     index = _slot_index(hours)
+    closed = set(week_calendar(monday, departement=departement).holiday_weekdays())
     texts = partners["horaires"].fillna("").astype(str) if "horaires" in partners else None
     rows = []
     cache: dict[str, list[bool]] = {}
@@ -509,6 +521,7 @@ def partner_slots(
                     + timedelta(hours=s + SLOT_HOURS),
                 )
                 is True
+                and (d not in closed or _SAYS_PH.search(text) is not None)
                 for d, s in index
             ]
         rows.append(cache[text])
@@ -605,6 +618,7 @@ def recommend_slots(
     open_type: str | None = None,
     top: int | None = 5,
     stop_radius_m: float = 500.0,
+    holidays: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """Slots ranked by observed presence, open partners and transit, with a sentence.
 
@@ -625,6 +639,9 @@ def recommend_slots(
     stop_radius_m
         The walking distance to a stop that ``transit`` was counted within
         (``settings.stop_buffer_m``), named in the sentences.
+    holidays
+        Public holidays of the week, weekday → name: their slots are flagged
+        (``ferie``, « jour férié (…) » in the sentence) and ranked after every other.
 
     Returns
     -------
@@ -633,7 +650,7 @@ def recommend_slots(
         (lists), ``departs_par_heure``, ``arret``, ``score`` and ``phrase``.
         Ranking: presence first (forte 3, moyenne 2, faible or unknown 1, none 0), then
         the number of open partner types, then departures per hour (capped at 6);
-        ties by weekday and hour.
+        ties by weekday and hour; public holidays last.
     """
     table = profile.table.copy()
     keys = list(zip(table["jour"], table["debut"], strict=True))
@@ -678,11 +695,19 @@ def recommend_slots(
         )
         for row in table.itertuples(index=False)
     ]
+    off = holidays or {}
+    table["ferie"] = table["jour"].map(lambda d: off.get(int(d), "")).astype(object)
+    flagged = table["ferie"] != ""
+    table.loc[flagged, "phrase"] = [
+        f"{p}, jour férié ({n})"
+        for p, n in zip(table.loc[flagged, "phrase"], table.loc[flagged, "ferie"], strict=True)
+    ]
     if open_type is not None:
         table = table[table["types_ouverts"].map(lambda ts: open_type in ts)]
-    table = table.sort_values(
-        ["score", "jour", "debut"], ascending=[False, True, True], kind="stable"
+    table = table.assign(_ferie=table["ferie"] != "").sort_values(
+        ["_ferie", "score", "jour", "debut"], ascending=[True, False, True, True], kind="stable"
     )
+    table = table.drop(columns="_ferie")
     table = table.reset_index(drop=True)
     return table.head(top) if top is not None else table
 
@@ -699,7 +724,8 @@ class WhenResult:
     code, name, kind
         The zone.
     week_start
-        Monday of the week whose dates (public holidays) the partner hours use.
+        Monday of the week whose dates (public and school holidays) the partner hours
+        and the notes use.
     profile
         The protected profile used (zone or territory).
     slots
@@ -817,6 +843,14 @@ def _near_partners(ws: Workspace, zone: gpd.GeoDataFrame, radius_m: float) -> pd
     return out.reset_index(drop=True)
 
 
+def _departement(zone: gpd.GeoDataFrame, kind: ZoneKind, profile: Profile) -> str | None:
+    """The zone's département: its commune's (a QPV's or a cell's: under its centre)."""
+    if kind == "commune":
+        return departement_of(str(zone["code"].iloc[0]))
+    commune = next((lv.communes for lv in profile.levels if lv.level == "commune"), ())
+    return departement_of(commune[0]) if commune else None
+
+
 def when(
     ws: Workspace,
     zone: str,
@@ -868,9 +902,14 @@ def when(
         ws, settings=settings, zone=found, kind=kind, communes=scope, hours=hours
     )
     notes = list(profile.notes)
+    departement = _departement(found, kind, profile)
+    calendar = week_calendar(monday, departement=departement)
+    notes.extend(calendar.notes())
     partners = _near_partners(ws, found, partner_radius_m)
     partner_open = (
-        partner_slots(partners, week_start=monday, hours=hours) if len(partners) else None
+        partner_slots(partners, week_start=monday, hours=hours, departement=departement)
+        if len(partners)
+        else None
     )
     if partners.empty:
         notes.append("aucun partenaire localisé : horaires des partenaires non pris en compte")
@@ -904,11 +943,12 @@ def when(
         open_type=open_type,
         top=top,
         stop_radius_m=settings.stop_buffer_m,
+        holidays=calendar.holiday_weekdays(),
     )
     if partners is not None and len(partners):
         notes.append(
             "partenaires : ouverts sur tout le créneau, semaine du "
-            f"{monday:%d/%m/%Y} (jours fériés compris) ; "
+            f"{monday:%d/%m/%Y} (un jour férié : fermés, sauf horaires « PH » explicites) ; "
             + ", ".join(
                 f"{r.nom} ({format_distance(float(r.distance_m))})"
                 for r in partners.head(5).itertuples(index=False)

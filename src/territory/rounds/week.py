@@ -250,10 +250,19 @@ def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
 
 
 def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
-    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table."""
+    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table.
+
+    With ``week``, the availability is read on its actual dates, and a team whose
+    ``disponibilites`` say nothing of public holidays (no ``PH`` rule) is not available
+    on them (``; PH off`` is added): no visit on a public holiday unless the team's
+    hours say ``PH`` open (e.g. ``Mo-Fr 09:00-18:00; PH 10:00-16:00``).
+    """
     teams = []
     for row in _checked_teams(table, TEAMS).itertuples(index=False):
-        windows = windows_from_opening_hours(str(row.disponibilites), week=week)
+        text = str(row.disponibilites)
+        if week is not None and text.strip() and not _SAYS_PH.search(text):
+            text = f"{text}; PH off"
+        windows = windows_from_opening_hours(text, week=week)
         teams.append(
             Team(
                 name=str(row.nom),
@@ -266,6 +275,9 @@ def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[T
             )
         )
     return teams
+
+
+_SAYS_PH = re.compile(r"\bPH\b")
 
 
 def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
