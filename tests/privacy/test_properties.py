@@ -693,7 +693,8 @@ def test_indicators_and_profiles_publish_only_what_k_people_make(
             where = f"{name} profil {kind} {zone['code'].iloc[0]}"
             event(f"{kind} profile: {profile.scope}")
             own = profile.levels[0]
-            assert own.people is None or mine["who"].nunique() >= k, where
+            met = mine["who"].nunique()  # people of the zone: none is said as 0, few hidden
+            assert (own.people == 0) == (met == 0) and (own.people is None) == (0 < met < k), where
             if profile.scope == "zone":
                 check_profile(profile, mine, settings, where)
             elif profile.scope == "territoire":

@@ -241,10 +241,12 @@ def shrink(
 
 def _shares(counts: SlotCounts) -> npt.NDArray[np.float64]:
     """The published counts of the slots over the published total (NaN when suppressed)."""
-    values = counts.table["count"].to_numpy(dtype=float, na_value=np.nan)
+    values: npt.NDArray[np.float64] = counts.table["count"].to_numpy(
+        dtype=float, na_value=np.nan
+    )
     if not counts.total:
         return np.full(len(values), np.nan)
-    return values / counts.total
+    return values / float(counts.total)
 
 
 def _presence(shares: npt.NDArray[np.float64], root_status: pd.Series) -> npt.NDArray[np.object_]:
