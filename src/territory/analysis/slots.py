@@ -241,9 +241,7 @@ def shrink(
 
 def _shares(counts: SlotCounts) -> npt.NDArray[np.float64]:
     """The published counts of the slots over the published total (NaN when suppressed)."""
-    values: npt.NDArray[np.float64] = counts.table["count"].to_numpy(
-        dtype=float, na_value=np.nan
-    )
+    values: npt.NDArray[np.float64] = counts.table["count"].to_numpy(dtype=float, na_value=np.nan)
     if not counts.total:
         return np.full(len(values), np.nan)
     return values / float(counts.total)
@@ -310,7 +308,13 @@ def _parent_sets(
     commune of the workspace with the same ``epci`` code, within the territory. A parent
     that holds the same communes as the next level up is left out.
     """
-    layer = ws.read_layer("communes") if ws.has("communes") else None
+    if not ws.has("communes"):
+        layer = None
+    elif kind == "commune":  # codes only: the geometries are not needed
+        names = ws.read_table("communes", columns=None, where="0").columns
+        layer = ws.read_table("communes", columns=[c for c in ("code", "epci") if c in names])
+    else:
+        layer = ws.read_layer("communes")
     sets: list[tuple[str, published.SlotSet]] = []
     commune: str | None = None
     if kind == "commune":

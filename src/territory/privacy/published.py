@@ -311,44 +311,53 @@ def slot_profiles(
     list of SlotCounts
         One per set, in the order of ``sets``.
     """
-    slotted, keys = _slotted(ws, period, slots, slot_hours, communes)
-    placed = None
-    out = []
-    for set_communes, cells in sets:
-        if set_communes is not None:
-            records = slotted[slotted["commune"].isin(set(set_communes))]
-        elif cells is not None:
-            if placed is None:
-                placed = place(slotted, zones(ws, settings=settings))
-            records = slotted[_inside_cells(placed, cells)]
-        else:
-            records = slotted
-        out.append(_protected_slots(records, keys, settings))
-    return out
+    _contacts(ws)  # migrated, read
+    stat = ws.path.stat()
+    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    scope = None if communes is None else frozenset(communes)
+    return [
+        _slot_counts(
+            state,
+            period,
+            tuple(slots),
+            slot_hours,
+            scope,
+            None if set_communes is None else frozenset(set_communes),
+            None if cells is None else frozenset(cells),
+            settings,
+        )
+        for set_communes, cells in sets
+    ]
+
+
+@lru_cache(maxsize=64)
+def _slot_counts(
+    state: tuple[str, int, int],
+    period: tuple[date, date],
+    slots: tuple[tuple[int, int], ...],
+    slot_hours: int,
+    scope: frozenset[str] | None,
+    set_communes: frozenset[str] | None,
+    cells: frozenset[str] | None,
+    settings: Settings,
+) -> SlotCounts:
+    """One set's protected profile, kept per state of the file (immutable once made).
+
+    The same records give the same published values, so a zone's parents and the
+    territory are protected once for every zone asked.
+    """
+    slotted, keys = _slotted_cached(*state, period, slots, slot_hours, scope)
+    if set_communes is not None:
+        records = slotted[slotted["commune"].isin(set_communes)]
+    elif cells is not None:
+        placed = place(slotted, _zones(*state, settings.k))
+        records = slotted[_inside_cells(placed, cells)]
+    else:
+        records = slotted
+    return _protected_slots(records, keys, settings)
 
 
 # ---------------------------------------------------------------------------- private
-def _slotted(
-    ws: Workspace,
-    period: tuple[date, date],
-    slots: pd.MultiIndex,
-    slot_hours: int,
-    communes: Collection[str] | None,
-) -> tuple[pd.DataFrame, list[int]]:
-    """The records of ``period`` in ``communes`` with their slot code; kept per state."""
-    _contacts(ws)  # migrated, read
-    stat = ws.path.stat()
-    return _slotted_cached(
-        str(ws.path),
-        stat.st_mtime_ns,
-        ws.version,
-        period,
-        tuple(slots),
-        slot_hours,
-        None if communes is None else frozenset(communes),
-    )
-
-
 @lru_cache(maxsize=4)
 def _slotted_cached(
     path: str,
