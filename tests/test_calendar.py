@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,75 @@ def test_a_week_says_its_public_holidays_and_what_it_does_not_know() -> None:
     assert all(
         d in christmas.school for d in (date(2026, 12, 21) + timedelta(days=i) for i in range(7))
     )
+
+
+# ------------------------------------------------------- the Ministry's data set, cached
+def _record(name: str, zone: str, first: date, resume: date) -> dict[str, str]:
+    """A row of ``fr-en-calendrier-scolaire`` (UTC moments: midnight in Paris)."""
+
+    def moment(day: date) -> str:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Europe/Paris"))
+        return local.astimezone(ZoneInfo("UTC")).isoformat()
+
+    return {
+        "description": name[:1].upper() + name[1:],
+        "population": "-",
+        "start_date": moment(first),
+        "end_date": moment(resume),
+        "location": "Normandie",
+        "zones": f"Zone {zone}",
+        "annee_scolaire": "2026-2027",
+    }
+
+
+def test_the_shipped_table_is_checked_against_the_ministry_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from territory import Settings
+    from territory.cli import main
+    from territory.io._http import cache_path
+    from territory.io.school_calendar import API_URL, check_school_calendar
+
+    settings = Settings(secret_path=tmp_path / "s.key", cache_dir=tmp_path / "cache")
+    records = [
+        _record(name, zone, first, resume)
+        for name, zones, first, resume in SCHOOL_HOLIDAYS
+        for zone in zones
+    ]
+    records.append({**records[0], "population": "Enseignants"})  # not the pupils': ignored
+    records.append({**records[0], "zones": "Corse"})  # not a mainland zone: ignored
+    path = cache_path(API_URL, settings=settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(records), encoding="utf-8")
+    official, diffs = check_school_calendar(settings=settings)
+    assert len(official) == sum(len(z) for _, z, _, _ in SCHOOL_HOLIDAYS) and diffs == []
+    # the Ministry moves zone C's winter holidays by a week: both sides are said
+    moved = [
+        _record("vacances d'hiver", "C", date(2027, 2, 13), date(2027, 3, 1))
+        if r["zones"] == "Zone C" and r["start_date"].startswith("2027-02")
+        else r
+        for r in records
+    ]
+    path.write_text(json.dumps(moved), encoding="utf-8")
+    _, diffs = check_school_calendar(settings=settings)
+    assert diffs == [
+        "officiel, absent du tableau : vacances d'hiver zone C, du 13/02/2027 au 01/03/2027",
+        (
+            "dans le tableau, absent des données officielles : vacances d'hiver zone C, "
+            "du 06/02/2027 au 22/02/2027"
+        ),
+    ]
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["calendrier"]) == 1
+    assert "vacances d'hiver zone C, du 13/02/2027" in capsys.readouterr().out
+    # offline and nothing cached: said, and the shipped calendar stays in use
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # no network, whatever the machine
+    assert main(["calendrier"]) == 1
+    err = capsys.readouterr().err
+    assert "calendrier officiel injoignable" in err and "le calendrier livré reste utilisé" in err
