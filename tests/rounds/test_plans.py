@@ -80,6 +80,7 @@ def test_no_visit_on_a_public_holiday_unless_the_team_says_ph(
     plan, _ = plan_week(ws, week, settings=settings, time_limit=2)
     days = {v.day for v in plan.visits}
     assert days and 2 not in days
+    assert any(n.startswith("jour(s) férié(s) : mercredi 11/11 (Armistice)") for n in plan.notes)
     teams = ws.read_table("teams")
     first = teams["nom"].iloc[0]
     teams.loc[teams["nom"] == first, "disponibilites"] += "; PH 09:00-18:00"

@@ -13,8 +13,8 @@ quote), ``_dates`` (French dates and hours), ``report``
 (:class:`~territory.io.report.ImportReport`).
 
 May import the ground floor (``territory._errors``, ``settings``, ``vocab``, ``crs``,
-``hours``, ``calendar``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader pseudonymises
-at the door). Nothing here writes to a workspace: :mod:`territory.ingest` does.
+``hours``, ``calendar``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader
+pseudonymises at the door). Nothing here writes to a workspace: :mod:`territory.ingest` does.
 """
 
 __all__ = [

@@ -47,6 +47,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import InputFileError, ValidationError, plain_reason
+from territory.calendar import departement_of, week_calendar
 from territory.crs import STORAGE_CRS
 from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
@@ -593,7 +594,7 @@ def plan_week(
             Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
             for r in rows.itertuples(index=False)
         ]
-    notes: list[str] = []
+    notes: list[str] = _calendar_notes(ws, monday)
     if required_zones is None:
         required_zones = coverage_zones(ws, monday)
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
@@ -635,6 +636,23 @@ def plan_week(
     if notes:
         plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     return plan, places
+
+
+def _calendar_notes(ws: Workspace, monday: date) -> list[str]:
+    """The week's public and school holidays where most of the workspace's communes are."""
+    codes = ws.read_table("communes", columns=["code"])["code"] if ws.has("communes") else []
+    deps = pd.Series([departement_of(str(c)) for c in codes], dtype=object)
+    calendar = week_calendar(monday, departement=None if deps.empty else deps.mode().iloc[0])
+    notes = [n for n in calendar.notes() if not n.startswith("jour férié")]
+    if calendar.public:
+        days = ", ".join(
+            f"{WEEKDAYS_FR[d.weekday()]} {d:%d/%m} ({n})" for d, n in calendar.public.items()
+        )
+        notes.append(
+            f"jour(s) férié(s) : {days} ; aucune visite ce jour-là, sauf pour les équipes dont "
+            "les disponibilités disent « PH »"
+        )
+    return notes
 
 
 def save_plan(
