@@ -365,7 +365,7 @@ def _people_text(n: int | None) -> str:
     return f"{format_number(n or 0)} personne{'s' if (n or 0) > 1 else ''}"
 
 
-def _basis(levels: list[ProfileLevel], k: int) -> str:
+def _basis(levels: list[ProfileLevel], k: int, *, fine: bool = False) -> str:
     """« profil propre de la zone (120 personnes), rapproché de celui de l'EPCI (poids 0,29) »."""
     words = []
     for i, lv in enumerate(levels):
@@ -376,12 +376,15 @@ def _basis(levels: list[ProfileLevel], k: int) -> str:
                 else f"profil {_LEVEL_OF[lv.level]}"
             )
             text = f"{own} ({_people_text(lv.people)})"
-            if i + 1 < len(levels) and lv.weight < 1:
+            if i + 1 < len(levels) and round(1 - lv.weight, 2) > 0:
                 weight = format_number(1 - lv.weight, decimals=2)
                 text += f", rapproché de {_THAT_OF[levels[i + 1].level]} (poids {weight})"
             words.append(text)
             break
-        if lv.people == 0:
+        if lv.people == 0 and fine and lv.level == "zone":
+            # a QPV or a cell counts only the protected partition's zones inside it
+            words.append("aucun contact compté à l'échelle de la zone")
+        elif lv.people == 0:
             words.append(f"aucun contact {_IN[lv.level]}")
         else:
             words.append(f"profil {_LEVEL_OF[lv.level]} non publiable (moins de {k} personnes)")
@@ -465,7 +468,7 @@ def contact_profile(
     table["statut"] = shown["status"].to_numpy()
     table["part"] = shares
     table["presence"] = _presence(shares, counts[-1].table["status"])
-    basis = _basis(levels, settings.k) if zone is not None else ""
+    basis = _basis(levels, settings.k, fine=kind != "commune") if zone is not None else ""
     return Profile(table, named[scope][0], period, tuple(notes), tuple(levels), basis)
 
 
