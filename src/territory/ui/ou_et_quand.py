@@ -171,7 +171,9 @@ def slot_heatmap(profile: Profile) -> None:
     the tooltip shows the published count of the level named in the title only.
     """
     order = ["forte", "moyenne", "faible", "aucune", "inconnue"]
-    table = profile.table.assign(jour_fr=profile.table["jour"].map(dict(enumerate(WEEKDAYS_FR))))
+    # Published counts and labels only: the blended shares stay on the server.
+    shown = profile.table[["jour", "debut", "creneau", "contacts", "libelle", "presence"]]
+    table = shown.assign(jour_fr=shown["jour"].map(dict(enumerate(WEEKDAYS_FR))))
     owner = _OWNER[profile.scope]
     chart = (
         alt.Chart(table)
