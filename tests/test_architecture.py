@@ -29,6 +29,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.crs",
         "territory._fr",
         "territory.hours",
+        "territory.calendar",
         "territory.travel",
         "territory.grid",
         "territory._gpkg",

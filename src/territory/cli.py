@@ -354,6 +354,17 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="sortie JSON")
     plan.set_defaults(func=_plan)
 
+    calendar = sub.add_parser(
+        "calendrier",
+        help="vérifier le calendrier scolaire livré (zones A, B, C) contre les données du "
+        "ministère de l'Éducation nationale",
+        description="Télécharge le jeu de données « fr-en-calendrier-scolaire » (mis en cache) "
+        "et liste les différences avec les vacances scolaires livrées avec territory. Hors "
+        "ligne, le dit : le calendrier livré reste utilisé.",
+    )
+    calendar.add_argument("--json", action="store_true", help="sortie JSON")
+    calendar.set_defaults(func=_calendar)
+
     bench = sub.add_parser(
         "bench",
         help="mesurer la carte (démo, département, région), les contacts, le classement et "
@@ -781,11 +792,39 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for result in results:
         print(f"{result.name} ({result.code}) — semaine du {result.week_start:%d/%m/%Y}")
+        if result.profile.basis:
+            print(f"  profil : {result.profile.basis}")
         for phrase in result.slots["phrase"]:
             print(f"  {phrase}")
         for note in result.notes:
             print(f"  note : {note}")
     return EXIT_OK
+
+
+def _calendar(args: argparse.Namespace, settings: Settings) -> int:
+    from territory._errors import NetworkError
+    from territory.calendar import KNOWN_FROM, KNOWN_UNTIL
+    from territory.io.school_calendar import API_URL, check_school_calendar
+
+    try:
+        official, diffs = check_school_calendar(settings=settings)
+    except NetworkError as exc:
+        print(
+            f"territory : calendrier officiel injoignable ({exc}) ; le calendrier livré reste "
+            f"utilisé (du {KNOWN_FROM:%d/%m/%Y} au {KNOWN_UNTIL:%d/%m/%Y})",
+            file=sys.stderr,
+        )
+        return EXIT_NOTHING
+    if args.json:
+        print(json.dumps({"source": API_URL, "periods": len(official), "differences": diffs},
+                         ensure_ascii=False, indent=2))  # fmt: skip
+        return EXIT_OK
+    print(f"Calendrier scolaire officiel : {len(official)} période(s), zones A, B et C ({API_URL})")
+    if not diffs:
+        print("Le calendrier livré concorde avec les données officielles.")
+    for line in diffs:
+        print(f"  {line}")
+    return EXIT_OK if not diffs else EXIT_NOTHING
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,11 @@ from conftest import demo_copy_without_territories
 
 from territory import Settings
 from territory._errors import ValidationError
+from territory._fr import format_number
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.analysis.slots import (
     DEFAULT_HOURS,
+    PRIOR_PEOPLE,
     contact_profile,
     partner_slots,
     recommend_slots,
@@ -102,6 +105,34 @@ def test_partner_open_slots_never_fall_outside_the_partner_hours(
                     )
 
 
+def test_when_flags_public_holidays_and_school_holidays(
+    hourly_workspace: Path, settings: Settings
+) -> None:
+    ws = Workspace.open(hourly_workspace)
+    result = when(ws, "00001", settings=settings, week_start=HOLIDAY_WEEK, top=None)
+    assert "jour férié : mercredi 11/11 (Armistice)" in result.notes
+    wednesday = result.slots["jour"] == 2
+    assert (result.slots.loc[wednesday, "ferie"] == "Armistice").all()
+    assert result.slots.loc[wednesday, "phrase"].str.endswith(", jour férié (Armistice)").all()
+    assert not result.slots.loc[wednesday, "partenaires_ouverts"].map(len).any()
+    assert wednesday.to_numpy()[-7:].all() and not wednesday.to_numpy()[:-7].any()  # last
+    christmas = when(ws, "00001", settings=settings, week_start=date(2026, 12, 21))
+    assert "semaine de vacances scolaires (zone B) : vacances de Noël" in christmas.notes
+    assert "jour férié : vendredi 25/12 (Noël)" in christmas.notes
+    plain = when(ws, "00001", settings=settings, week_start=date(2026, 11, 30))
+    assert not any(n.startswith("jour férié") or "vacances scolaires" in n for n in plain.notes)
+
+
+def test_demo_zones_get_different_answers(demo_workspace: Path, settings: Settings) -> None:
+    ws = Workspace.open(demo_workspace)
+    communes = load_zones(ws, "commune")
+    answers = {}
+    for i in range(len(communes)):
+        profile = contact_profile(ws, settings=settings, zone=communes.iloc[[i]])
+        answers[communes["code"].iloc[i]] = tuple(recommend_slots(profile, top=3)["creneau"])
+    assert len(set(answers.values())) > 1, answers
+
+
 def test_open_type_keeps_only_slots_with_that_partner_open(
     hourly_workspace: Path, settings: Settings
 ) -> None:
@@ -169,21 +200,126 @@ def test_zone_profile_only_when_every_slot_reaches_k(tmp_path: Path) -> None:
     assert no_small_count(profile.table["contacts"], settings.k)
 
 
-def test_zone_profile_falls_back_when_a_slot_is_small(tmp_path: Path) -> None:
+def test_a_small_zone_borrows_the_territory_profile_and_says_so(tmp_path: Path) -> None:
+    # Intended change (issue #20): under privacy v1 a zone lost its own profile as soon as
+    # one slot of the rest of the territory was small; since v2 (rule 4) it keeps it.
     settings = Settings(secret_path=tmp_path / "s.key")
     ws = _profile_workspace(tmp_path, {"00001": 12, "00002": 0}, extra=3)
-    # The rest of the territory holds 3 contacts on Tuesday 10-12 h: territory minus zone
-    # would reveal them, so the zone's profile is not published.
     profile = contact_profile(ws, settings=settings, zone=_zone(ws, "00001"))
-    assert profile.scope == "territoire"
-    assert any("profil du territoire" in n for n in profile.notes)
+    assert profile.scope == "zone" and profile.basis.startswith("profil propre de la zone (")
     assert no_small_count(profile.table["contacts"], settings.k)
+    whole = contact_profile(ws, settings=settings)
     small = contact_profile(ws, settings=settings, zone=_zone(ws, "00002"))
-    assert small.scope == "territoire"
-    ws2 = _profile_workspace(tmp_path / "b", {"00001": 12, "00002": 0})
-    ws2.delete_rows("contacts", "date = '2026-10-11' AND hour IN (20, 21) AND rowid % 3 = 0")
-    thinner = contact_profile(ws2, settings=settings, zone=_zone(ws2, "00001"))
-    assert thinner.scope == "territoire"
+    assert small.scope == "territoire" and small.levels[0].people is None
+    assert small.basis.startswith("profil de la zone non publiable (moins de 11 personnes)")
+    assert "profil du territoire (" in small.basis
+    shown = ["contacts", "libelle", "statut", "part", "presence"]
+    pd.testing.assert_frame_equal(small.table[shown], whole.table[shown])
+    empty = _profile_workspace(tmp_path / "b", {"00001": 12, "00002": 0})
+    none = contact_profile(empty, settings=settings, zone=_zone(empty, "00002"))
+    assert none.levels[0].people == 0 and none.basis.startswith("aucun contact dans la zone")
+
+
+def _two_zone_workspace(tmp_path: Path) -> Workspace:
+    """Four communes, two EPCI: A (00001) met Tuesday evening, B (00002) Saturday afternoon.
+
+    C (00003, A's EPCI) holds 4 contacts on Monday morning; D (00004, B's EPCI) none.
+    Every contact is a person of its own (no person key).
+    """
+    ws = Workspace.create(tmp_path / "ab.gpkg", name="AB")
+    xs = [3_760_000, 3_780_000, 3_800_000, 3_820_000]
+    communes = gpd.GeoDataFrame(
+        {
+            "code": ["00001", "00002", "00003", "00004"],
+            "nom": ["A", "B", "C", "D"],
+            "population": [5000, 5000, 300, 300],
+            "epci": ["200000001", "200000002", "200000001", "200000002"],
+        },
+        geometry=[shapely.box(x, 2_600_000, x + 10_000, 2_610_000) for x in xs],
+        crs="EPSG:3035",
+    )
+    ws.write_layer("communes", communes, source="test", vintage="2026")
+    rows = []
+
+    def add(code: str, x: int, day: date, hour: int, n: int) -> None:
+        cell = str(cell_ids([x + 5100], [2_605_100])[0])
+        rows.extend(
+            {"cell": cell, "commune": code, "date": day.isoformat(), "hour": hour, "statut": "x"}
+            for _ in range(n)
+        )
+
+    monday = date(2026, 10, 5)
+    for code, x, (day, hour) in (("00001", xs[0], (1, 18)), ("00002", xs[1], (5, 14))):
+        add(code, x, monday + timedelta(days=day), hour, 150)
+        for d in range(7):  # a little everywhere else
+            for start in range(8, 22, 4):
+                add(code, x, monday + timedelta(days=d), start, 3)
+    add("00003", xs[2], monday, 8, 4)
+    ws.write_table("contacts", pd.DataFrame(rows), source="test", vintage="2026")
+    return ws
+
+
+def test_zones_get_their_own_answer_where_the_data_support_it(tmp_path: Path) -> None:
+    settings = Settings(secret_path=tmp_path / "s.key")
+    ws = _two_zone_workspace(tmp_path)
+
+    def best(code: str) -> tuple[str, object]:
+        profile = contact_profile(ws, settings=settings, zone=_zone(ws, code))
+        top = recommend_slots(profile, top=1).iloc[0]
+        return str(top["creneau"]), profile
+
+    (a, pa), (b, pb) = best("00001"), best("00002")
+    assert a == "mardi 18-20 h" and b == "samedi 14-16 h"
+    assert pa.scope == pb.scope == "zone" and pa.levels[0].weight > 0.5
+    assert [lv.level for lv in pa.levels] == ["zone", "epci", "territoire"]
+    assert "rapproché de celui de l'EPCI (poids 0," in pa.basis
+    # C: under k people, it borrows its EPCI's profile (A's), not the territory's.
+    c, pc = best("00003")
+    assert c == "mardi 18-20 h" and pc.scope == "epci" and pc.main_level == "epci"
+    assert (
+        pc.basis.startswith("profil de la zone non publiable") and "profil de l'EPCI (" in pc.basis
+    )
+    # D: no contact at all; its EPCI is B's.
+    d, pd_ = best("00004")
+    assert d == "samedi 14-16 h" and pd_.basis.startswith("aucun contact dans la zone ; ")
+    assert "dans l'EPCI" in recommend_slots(pd_, top=1).iloc[0]["phrase"]
+    # Every count shown is a published value of the level named; people too.
+    for profile in (pa, pb, pc, pd_):
+        assert no_small_count(profile.table["contacts"], settings.k)
+        assert (profile.table["contacts"].dropna() % settings.rounding == 0).all()
+        for lv in profile.levels:
+            assert (
+                lv.people is None
+                or lv.people == 0
+                or (lv.people >= settings.k and lv.people % settings.rounding == 0)
+            )
+            expected = lv.people / (lv.people + PRIOR_PEOPLE) if lv.people else 0.0
+            assert lv.weight == pytest.approx(
+                1.0 if lv.level == "territoire" and lv.people else expected
+            )
+        for number in re.findall(r"\d[\d\u202f]*(?:,\d+)?", profile.basis):
+            value = number.replace("\u202f", "")
+            people = {str(lv.people) for lv in profile.levels if lv.people is not None}
+            weights = {format_number(1 - lv.weight, decimals=2) for lv in profile.levels}
+            assert value in people | weights | {"11"}, (number, profile.basis)
+
+
+def test_the_when_cli_names_the_level_and_its_people(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from territory.cli import main
+
+    ws = _two_zone_workspace(tmp_path)
+    code = main(
+        ["when", "--workspace", str(ws.path), "--zone", "00001", "00003", "--week", "2026-11-09"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "profil : profil propre de la zone (" in out
+    assert (
+        "profil : profil de la zone non publiable (moins de 11 personnes) ; profil de l'EPCI ("
+        in out
+    )
 
 
 def test_territory_profile_is_protected_on_the_demo(

@@ -221,4 +221,5 @@ def test_privacy_benchmark_measures_the_filtered_density_and_when(
     assert figures["contacts"] > 0 and figures["zones"] == 3
     assert 0 < figures["ours_density_by_s"] < 60 and 0 < figures["ours_when_next_s"] < 60
     assert isinstance(figures["when_met"], bool)
-    assert "densité filtrée" in table(figures)
+    assert 0 < figures["ours_when_next_cpu_s"] <= 60
+    assert "densité filtrée" in table(figures) and "temps CPU" in table(figures)

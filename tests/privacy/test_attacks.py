@@ -6,6 +6,7 @@ the product publishes tells nothing about fewer than k people.
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from datetime import date
 from pathlib import Path
@@ -112,7 +113,10 @@ def test_a_territory_of_one_small_commune_publishes_nothing_of_its_own(
     communes = load_zones(ws, "commune")
     zone = communes[communes["code"] == small]
     own = contact_profile(ws, settings=settings, zone=zone, kind="commune")
-    assert own.scope == "territoire"
+    # Privacy v2: the zone borrows its parents' published profile and says so; nothing of
+    # its own is shown (not its counts, not its number of people).
+    assert own.scope != "zone" and own.levels[0].people is None
+    assert "non publiable" in own.basis
 
 
 def test_a_1km_ranking_never_locates_what_the_map_merged_into_a_commune(
@@ -176,3 +180,45 @@ def test_a_1km_zone_of_the_map_is_counted_in_its_1km_square(
             assert table.loc[km, "contacts_recents_statut"] in ("publié", "secret")
     shown = table.loc[table.index.isin(list(people.index)), "contacts_recents"].dropna()
     assert (shown >= settings.k).any()
+
+
+def test_a_zone_and_its_parents_move_by_noise_and_come_back(
+    ws: Workspace, settings: Settings
+) -> None:
+    """Issue #20: a zone's profile rests on its own, its EPCI's and the territory's.
+
+    A curious user adds known people one by one in a zone and reads the people and slot
+    counts of every level on the « quand » card: each step moves them by noise, not by
+    the person added; removing the added people gives back the very same card.
+    """
+    file = write(ws.path.with_name("z0.csv"), _lonely_rows(1, person="ZONE00"))
+    import_file(ws, "contacts", file, settings=settings, today=TODAY)
+    code = str(ws.query("SELECT commune FROM contacts ORDER BY fid DESC LIMIT 1")["commune"][0])
+    communes = load_zones(ws, "commune")
+    zone = communes[communes["code"] == code].reset_index(drop=True)
+
+    def card() -> tuple[tuple[int | None, ...], pd.Series]:
+        profile = contact_profile(ws, settings=settings, zone=zone)
+        return tuple(lv.people for lv in profile.levels), profile.table["contacts"]
+
+    first_people, first_counts = card()
+    seen: list[tuple[int | None, ...]] = [first_people]
+    for i in range(1, 13):
+        rows = _lonely_rows(1, person=f"ZONE{i:02d}")
+        import_file(ws, "contacts", write(ws.path.with_name(f"z{i}.csv"), rows), settings=settings,
+                    today=TODAY)  # fmt: skip
+        seen.append(card()[0])
+    checked = 0
+    for level in range(len(first_people)):
+        values = [s[level] for s in seen]
+        shown = [v for v in values if v is not None]
+        if len(shown) == len(values):
+            steps = {b - a for a, b in itertools.pairwise(shown)}
+            assert steps != {1} and len(steps) > 1, (level, values)  # never the person added
+            assert all(v % settings.rounding == 0 for v in shown), values
+            checked += 1
+    assert checked >= 2, seen  # the EPCI's or the zone's, and the territory's
+    ws.delete_rows("contacts", "fid IN (SELECT fid FROM contacts ORDER BY fid DESC LIMIT 12)")
+    people, counts = card()
+    assert people == first_people
+    pd.testing.assert_series_equal(counts, first_counts)

@@ -70,6 +70,26 @@ def test_demo_plan_respects_team_and_place_windows(planned) -> None:
     )
 
 
+def test_no_visit_on_a_public_holiday_unless_the_team_says_ph(
+    demo_workspace: Path, tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "ferie.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    week = "2026-W46"  # Wednesday 11 November
+    plan, _ = plan_week(ws, week, settings=settings, time_limit=2)
+    days = {v.day for v in plan.visits}
+    assert days and 2 not in days
+    assert any(n.startswith("jour(s) férié(s) : mercredi 11/11 (Armistice)") for n in plan.notes)
+    teams = ws.read_table("teams")
+    first = teams["nom"].iloc[0]
+    teams.loc[teams["nom"] == first, "disponibilites"] += "; PH 09:00-18:00"
+    ws.write_table("teams", teams, source="test", vintage="", licence="")
+    plan, _ = plan_week(ws, week, settings=settings, time_limit=2)
+    on_holiday = {v.team for v in plan.visits if v.day == 2}
+    assert on_holiday <= {first} and on_holiday, on_holiday
+
+
 def test_coverage_rules_cover_qpv_communes_every_week(planned) -> None:
     ws, saved, _ = planned
     required = coverage_zones(ws, week_monday(WEEK))

@@ -56,6 +56,8 @@ def test_zone_card_and_slots(page: AppTest) -> None:
     zone = page.selectbox(key=f"{Keys.W_PRIORITY_ZONE}_commune").value
     text = " ".join(m.value for m in page.markdown)
     assert "Créneaux recommandés" in text and " h" in text
+    basis = " ".join(c.value for c in page.caption)
+    assert "Profil : profil " in basis and "personnes)" in basis  # the level and its people
     assert any(m.label.endswith(f"rang {table.loc[zone, 'rang']}") for m in page.metric)
     indicators = next(d.value for d in page.dataframe if "Indicateur" in d.value.columns)
     assert "Population" in indicators["Indicateur"].tolist()

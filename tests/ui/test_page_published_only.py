@@ -26,6 +26,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from territory import Settings
+from territory._fr import format_number
 from territory.analysis.indicators import default_windows, protected_contacts
 from territory.analysis.slots import when
 from territory.analysis.zones import load_zones
@@ -368,3 +369,8 @@ def test_the_where_and_when_page_sends_only_published_values(
     )
     shown = expected.dropna()
     assert ((shown == 0) | (shown >= k)).all() and (shown % settings.rounding == 0).all()
+    assert "part" not in chart.columns  # the blended shares stay on the server
+    # the level the profile rests on: its published number of people, nothing else
+    people = {format_number(lv.people) for lv in result.profile.levels if lv.people is not None}
+    said = re.findall(r"\((\d[\d\u202f]*) personnes?\)", result.profile.basis)
+    assert said and set(said) <= people, result.profile.basis

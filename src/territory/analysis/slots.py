@@ -1,12 +1,34 @@
 """When to go: protected weekday × 2-hour contact profiles, partner hours, transit by hour.
 
 A **profile** counts the contacts of the last :data:`PROFILE_MONTHS` whole months per
-weekday and 2-hour slot of an outreach day (:data:`DEFAULT_HOURS`), and goes through
-:func:`territory.privacy.protect.protect` with the slots as parts (plus one part for the
-contacts outside those hours). A zone gets its own profile only when **every** slot of
-the zone reaches k, and every slot of the rest of the territory is 0 or reaches k (so
-that the territory's profile minus the zone's cannot isolate a few contacts);
-otherwise the territory's profile is used, and the notes say so (``privacy.md`` rule 4).
+weekday and 2-hour slot of an outreach day (:data:`DEFAULT_HOURS`). Each level a zone
+belongs to — the zone; its commune (for a QPV or a cell: the commune under its centre);
+its EPCI (the ``epci`` column of the communes, within the territory); the territory —
+has its own profile, each through the one disclosure step
+(:func:`territory.privacy.published.slot_profiles`: threshold k on people, secondary
+suppression, cell-key perturbation, rounding), the slots as parts plus one part for the
+contacts outside those hours. The published number of people of each level goes
+through the same step.
+
+**Shrinkage** (empirical-Bayes style, on published values only). The share of a slot at
+a level is its published count over the level's published total (every hour). From the
+territory down, a level's shares are blended with its parent's blended shares::
+
+    share = w · own share + (1 − w) · parent's share,   w = N / (N + N0)
+
+with N the level's **published** number of distinct people (people, not contacts: one
+person met fifty times is one observation of when people are out) and N0 =
+:data:`PRIOR_PEOPLE` = 50. A suppressed slot takes its parent's share; a level that
+cannot be published (fewer than k people) has w = 0 and passes its parent's profile on.
+The presence levels (forte, moyenne, faible: tertiles of the slots with some presence)
+come from the blended shares. Why it is safe: the blend is a function of published
+values (and of the public N0) only, so it discloses nothing the published values do
+not; the only counts shown are the published counts of the level they belong to
+(``Profile.scope``), and the page says which levels the profile rests on, with their
+published number of people and weights (functions of those numbers). This replaces
+the rule of privacy v1, under which a zone got its own profile only when every slot of
+the zone and of the rest reached k (so that every zone got the territory's answer):
+since privacy v2 the zone's and the territory's profiles differ by noise (rule 4).
 
 Slots are then combined with the opening hours of the partners near the zone (a
 partner counts as open in a slot only when it is open for the **whole** slot on the
@@ -29,26 +51,30 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
 from territory._errors import ValidationError, WorkspaceError
-from territory._fr import format_distance
+from territory._fr import format_distance, format_number
 from territory.analysis.indicators import PARTNER_PHRASES
 from territory.analysis.priority import load_stop_hours
 from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_states
 from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
+from territory.calendar import departement_of, week_calendar
 from territory.crs import GRID_CRS, METRIC_CRS
 from territory.grid import cell_ids
 from territory.hours import open_during
 from territory.privacy import published
-from territory.privacy.protect import BELOW_K, PUBLISHED
+from territory.privacy.protect import BELOW_K
+from territory.privacy.published import SlotCounts
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
@@ -56,14 +82,17 @@ from territory.vocab import TRANSIT_TIMED, WEEKDAYS_FR
 
 __all__ = [
     "DEFAULT_HOURS",
+    "PRIOR_PEOPLE",
     "PROFILE_MONTHS",
     "SLOT_HOURS",
     "Profile",
+    "ProfileLevel",
     "WhenResult",
     "contact_profile",
     "open_during",
     "partner_slots",
     "recommend_slots",
+    "shrink",
     "slot_label",
     "transit_slots",
     "when",
@@ -75,6 +104,9 @@ DEFAULT_HOURS = (8, 22)
 """Outreach day: slots from 8 h to 22 h (7 slots a day)."""
 PROFILE_MONTHS = 12
 """Whole calendar months of contacts in a profile, ending with the latest contact's."""
+PRIOR_PEOPLE = 50
+"""Prior strength of the shrinkage, in people: a level of 50 published people weighs as
+much as its parent's profile (weight 0.5); 200 people, 0.8."""
 PARTNER_RADIUS_M = 5_000.0
 """Partners within this distance of the zone's centre are considered (and the nearest of
 each type in any case)."""
@@ -88,6 +120,7 @@ PRESENCE = {
 _PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
 _MAX_TYPES = 3  # partner types named in a sentence (nearest first)
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
+_SAYS_PH = re.compile(r"\bPH\b")
 
 
 def _slot_starts(hours: tuple[int, int]) -> list[int]:
@@ -108,27 +141,70 @@ def slot_label(weekday: int, start: int) -> str:
 
 
 @dataclass(frozen=True)
+class ProfileLevel:
+    """One level a zone's profile may rest on (the zone, its commune, EPCI, territory).
+
+    Attributes
+    ----------
+    level
+        ``"zone"``, ``"commune"``, ``"epci"`` or ``"territoire"``.
+    people
+        Published distinct people of the level (None: fewer than k; 0: nobody).
+    weight
+        Weight of the level's own slot shares against its parent's,
+        ``people / (people + PRIOR_PEOPLE)`` (1 for the territory, 0 when not published).
+    share
+        Effective weight of the level in the zone's recommended profile (they add up to 1).
+    communes
+        The level's communes (empty for the zone of a QPV or a cell, and the territory).
+    """
+
+    level: str
+    people: int | None
+    weight: float
+    share: float
+    communes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
-    """A protected weekday × slot profile of contacts.
+    """A protected weekday × slot profile of contacts, shrunk towards the zone's parents.
 
     Attributes
     ----------
     table
         One row per slot: ``jour`` (0 = Monday), ``debut``, ``fin``, ``creneau`` (French
-        label), ``contacts`` (``Int64``, NA when suppressed), ``libelle``, ``statut``
-        and ``presence`` (``forte``, ``moyenne``, ``faible``, ``aucune``, ``inconnue``).
+        label), ``contacts`` (``Int64``, NA when suppressed), ``libelle`` and ``statut``
+        — the published values of the level ``scope`` only —, ``part`` (the blended
+        share of the slot, from published values, see :func:`shrink`; NaN when unknown)
+        and ``presence`` (``forte``, ``moyenne``, ``faible``, ``aucune``, ``inconnue``,
+        from ``part``).
     scope
-        ``"zone"`` or ``"territoire"`` (the zone's own profile could not be published).
+        The first level whose own profile is published, whose counts fill the table:
+        ``"zone"``, ``"commune"``, ``"epci"`` or ``"territoire"``.
     period
         First and last day of the contacts counted.
     notes
-        French notes (fallback to the territory, no contacts…).
+        French notes (the levels the profile rests on, no contacts…).
+    levels
+        The zone's levels, from the zone up to the territory.
+    basis
+        French sentence: which level the profile rests on and how many people.
     """
 
     table: pd.DataFrame
     scope: str
     period: tuple[date, date] | None
     notes: tuple[str, ...] = ()
+    levels: tuple[ProfileLevel, ...] = ()
+    basis: str = ""
+
+    @property
+    def main_level(self) -> str:
+        """The level with the largest effective weight (named in the slots' sentences)."""
+        if not self.levels:
+            return self.scope
+        return max(self.levels, key=lambda lv: lv.share).level
 
 
 def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
@@ -136,28 +212,58 @@ def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
     return pd.MultiIndex.from_product([range(7), starts], names=["jour", "debut"])
 
 
-def _presence(table: pd.DataFrame) -> pd.Series:
-    counts = table["contacts"]
-    shown = counts[(table["statut"] == PUBLISHED) & (counts > 0)].astype(float)
-    level = pd.Series("inconnue", index=table.index, dtype=object)
-    level[table["statut"] == BELOW_K] = "faible"
-    level[(table["statut"] == PUBLISHED) & (counts == 0)] = "aucune"
-    if len(shown):
-        q1, q2 = shown.quantile([1 / 3, 2 / 3])
-        level[shown.index] = np.where(
-            shown > q2, "forte", np.where(shown > q1, "moyenne", "faible")
+def shrink(
+    own: npt.ArrayLike, parent: npt.ArrayLike, people: int | None, *, prior: float = PRIOR_PEOPLE
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Blend a level's slot shares with its parent's: ``w·own + (1 − w)·parent``.
+
+    ``w = people / (people + prior)``; 0 when ``people`` is None or 0. A slot whose own
+    share is unknown (NaN: suppressed) takes the parent's; one whose parent's share is
+    unknown keeps its own.
+
+    Returns
+    -------
+    tuple
+        The blended shares and ``w``.
+
+    Examples
+    --------
+    >>> shares, w = shrink([0.5, np.nan, 0.0], [0.2, 0.3, np.nan], 50)
+    >>> shares.round(2).tolist(), w
+    ([0.35, 0.3, 0.0], 0.5)
+    """
+    mine = np.asarray(own, dtype=float)
+    theirs = np.asarray(parent, dtype=float)
+    w = people / (people + prior) if people else 0.0
+    blended = w * mine + (1 - w) * theirs
+    blended = np.where(np.isnan(mine), theirs, blended)
+    return np.where(np.isnan(theirs), mine, blended), w
+
+
+def _shares(counts: SlotCounts) -> npt.NDArray[np.float64]:
+    """The published counts of the slots over the published total (NaN when suppressed)."""
+    values: npt.NDArray[np.float64] = counts.table["count"].to_numpy(dtype=float, na_value=np.nan)
+    if not counts.total:
+        return np.full(len(values), np.nan)
+    return values / float(counts.total)
+
+
+def _presence(shares: npt.NDArray[np.float64], root_status: pd.Series) -> npt.NDArray[np.object_]:
+    """Presence levels from blended shares: tertiles of the slots with some presence.
+
+    A slot of unknown share is ``faible`` when the territory's was under the threshold,
+    ``inconnue`` otherwise (secondary suppression).
+    """
+    level = np.where(root_status.to_numpy() == BELOW_K, "faible", "inconnue").astype(object)
+    known = ~np.isnan(shares)
+    level[known & (shares <= 0)] = "aucune"
+    shown = known & (shares > 0)
+    if shown.any():
+        q1, q2 = np.quantile(shares[shown], [1 / 3, 2 / 3])
+        level[shown] = np.where(
+            shares[shown] > q2, "forte", np.where(shares[shown] > q1, "moyenne", "faible")
         )
     return level
-
-
-def _profile_table(protected: pd.DataFrame, hours: tuple[int, int]) -> pd.DataFrame:
-    """The slots of ``hours`` with their protected counts (one row per slot, in order)."""
-    table = _slot_frame(hours)
-    table["contacts"] = protected["count"].to_numpy()
-    table["libelle"] = protected["label"].to_numpy()
-    table["statut"] = protected["status"].to_numpy()
-    table["presence"] = _presence(table).to_numpy()
-    return table
 
 
 def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
@@ -194,6 +300,98 @@ def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
     return [str(c) for c, o in zip(candidates, owner, strict=True) if o is not None]
 
 
+def _parent_sets(
+    ws: Workspace, zone: gpd.GeoDataFrame, kind: ZoneKind, communes: set[str] | None
+) -> list[tuple[str, published.SlotSet]]:
+    """The zone's own set and its parents below the territory: commune (QPV, cell), EPCI.
+
+    A QPV's or a cell's commune is the one under the zone's centre; the EPCI is every
+    commune of the workspace with the same ``epci`` code, within the territory. A parent
+    that holds the same communes as the next level up is left out.
+    """
+    if not ws.has("communes"):
+        layer = None
+    elif kind == "commune":  # codes only: the geometries are not needed
+        names = ws.read_table("communes", columns=None, where="0").columns
+        layer = ws.read_table("communes", columns=[c for c in ("code", "epci") if c in names])
+    else:
+        layer = ws.read_layer("communes")
+    sets: list[tuple[str, published.SlotSet]] = []
+    commune: str | None = None
+    if kind == "commune":
+        commune = str(zone["code"].iloc[0])
+        sets.append(("zone", ({commune}, None)))
+    else:
+        sets.append(("zone", (None, _zone_candidate_cells(zone, kind))))
+        if layer is not None and len(layer):
+            centre = zone_centres(zone).iloc[0]
+            geoms = np.asarray(layer.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
+            under = np.flatnonzero(shapely.covers(geoms, centre))
+            if len(under):
+                commune = str(layer["code"].iloc[int(under[0])])
+                sets.append(("commune", ({commune}, None)))
+    if commune is not None and layer is not None and "epci" in layer:
+        codes = layer["code"].astype(str)
+        epci = layer.loc[codes == commune, "epci"]
+        if len(epci) and pd.notna(epci.iloc[0]) and str(epci.iloc[0]):
+            members = set(codes[layer["epci"].astype(str) == str(epci.iloc[0])])
+            if communes is not None:
+                members &= communes
+            whole = communes if communes is not None else set(codes)
+            if len(members) > 1 and members != whole:
+                sets.append(("epci", (members, None)))
+    return sets
+
+
+_LEVEL_OF = {
+    "zone": "de la zone",
+    "commune": "de la commune",
+    "epci": "de l'EPCI",
+    "territoire": "du territoire",
+}
+_IN = {
+    "zone": "dans la zone",
+    "commune": "dans la commune",
+    "epci": "dans l'EPCI",
+    "territoire": "sur le territoire",
+}
+_THAT_OF = {
+    "commune": "celui de la commune",
+    "epci": "celui de l'EPCI",
+    "territoire": "celui du territoire",
+}
+
+
+def _people_text(n: int | None) -> str:
+    return f"{format_number(n or 0)} personne{'s' if (n or 0) > 1 else ''}"
+
+
+def _basis(levels: list[ProfileLevel], k: int, *, fine: bool = False) -> str:
+    """« profil propre de la zone (120 personnes), rapproché de celui de l'EPCI (poids 0,29) »."""
+    words = []
+    for i, lv in enumerate(levels):
+        if lv.weight > 0:
+            own = (
+                "profil propre de la zone"
+                if lv.level == "zone"
+                else f"profil {_LEVEL_OF[lv.level]}"
+            )
+            text = f"{own} ({_people_text(lv.people)})"
+            if i + 1 < len(levels) and round(1 - lv.weight, 2) > 0:
+                weight = format_number(1 - lv.weight, decimals=2)
+                text += f", rapproché de {_THAT_OF[levels[i + 1].level]} (poids {weight})"
+            words.append(text)
+            break
+        if lv.people == 0 and fine and lv.level == "zone":
+            # a QPV or a cell counts only the protected partition's zones inside it
+            words.append("aucun contact compté à l'échelle de la zone")
+        elif lv.people == 0:
+            words.append(f"aucun contact {_IN[lv.level]}")
+        else:
+            words.append(f"profil {_LEVEL_OF[lv.level]} non publiable (moins de {k} personnes)")
+    return " ; ".join(words)
+
+
 def contact_profile(
     ws: Workspace,
     *,
@@ -204,7 +402,7 @@ def contact_profile(
     months: int = PROFILE_MONTHS,
     hours: tuple[int, int] = DEFAULT_HOURS,
 ) -> Profile:
-    """The protected weekday × 2-hour profile of a zone, or of the territory.
+    """The protected weekday × 2-hour profile of a zone, shrunk towards its parents.
 
     Parameters
     ----------
@@ -227,7 +425,8 @@ def contact_profile(
     Returns
     -------
     Profile
-        Protected counts only; ``scope`` says whose profile it is.
+        Published values, and shares computed from them only; ``scope`` says whose
+        counts the table shows, ``basis`` which levels the presence rests on.
     """
     period = _profile_period(ws, months, settings)
     if period is None:
@@ -235,42 +434,54 @@ def contact_profile(
         empty["contacts"] = pd.array([pd.NA] * len(empty), dtype="Int64")
         empty["libelle"] = "aucun contact importé"
         empty["statut"] = "absent"
+        empty["part"] = np.nan
         empty["presence"] = "inconnue"
         return Profile(
             empty, "territoire", None, ("aucun contact importé : pas de profil horaire",)
         )
     notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
-    zone_commune = zone_cells = None
-    if zone is not None:
-        if kind == "commune":
-            zone_commune = str(zone["code"].iloc[0])
-        else:
-            zone_cells = _zone_candidate_cells(zone, kind)
-    table, own = published.slot_profile(
+    named = [] if zone is None else _parent_sets(ws, zone, kind, communes)
+    named.append(("territoire", (None, None)))
+    counts = published.slot_profiles(
         ws,
         period=period,
         slots=_slot_index(hours),
         slot_hours=SLOT_HOURS,
         settings=settings,
+        sets=[s for _, s in named],
         communes=communes,
-        zone_commune=zone_commune,
-        zone_cells=zone_cells,
     )
-    if own:
-        return Profile(_profile_table(table, hours), "zone", period, tuple(notes))
-    if zone is not None:
-        notes.append(
-            "profil de la zone non publiable (des créneaux de la zone ou du reste du territoire "
-            f"comptent moins de {settings.k} personnes) : profil du territoire utilisé"
-        )
-    return Profile(_profile_table(table, hours), "territoire", period, tuple(notes))
+    # From the territory down: each level's shares blended with its parent's.
+    shares = _shares(counts[-1])
+    weights = [1.0 if counts[-1].people else 0.0]
+    for level in reversed(counts[:-1]):
+        shares, w = shrink(_shares(level), shares, level.people)
+        weights.insert(0, w)
+    levels, rest = [], 1.0
+    for (name, (codes, _)), level, w in zip(named, counts, weights, strict=True):
+        levels.append(ProfileLevel(name, level.people, w, rest * w, tuple(sorted(codes or ()))))
+        rest *= 1 - w
+    scope = next((i for i, w in enumerate(weights) if w > 0), len(named) - 1)
+    table = _slot_frame(hours)
+    shown = counts[scope].table
+    table["contacts"] = shown["count"].to_numpy()
+    table["libelle"] = shown["label"].to_numpy()
+    table["statut"] = shown["status"].to_numpy()
+    table["part"] = shares
+    table["presence"] = _presence(shares, counts[-1].table["status"])
+    basis = _basis(levels, settings.k, fine=kind != "commune") if zone is not None else ""
+    return Profile(table, named[scope][0], period, tuple(notes), tuple(levels), basis)
 
 
 # ---------------------------------------------------------------------------- partners
 
 
 def partner_slots(
-    partners: pd.DataFrame, *, week_start: date, hours: tuple[int, int] = DEFAULT_HOURS
+    partners: pd.DataFrame,
+    *,
+    week_start: date,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+    departement: str | None = None,
 ) -> pd.DataFrame:
     """Whether each partner is open for the whole of each slot of the week of ``week_start``.
 
@@ -283,6 +494,10 @@ def partner_slots(
         (``PH off``) close the partner.
     hours
         Even hours of the outreach day.
+    departement
+        Whose public holidays (:func:`territory.calendar.public_holidays`; Alsace-Moselle
+        has two more). On a public holiday a partner counts as open only when its hours
+        say so (a ``PH`` rule): hours without one are assumed closed.
 
     Returns
     -------
@@ -301,6 +516,7 @@ def partner_slots(
     """
     monday = week_start - timedelta(days=week_start.weekday())
     index = _slot_index(hours)
+    closed = set(week_calendar(monday, departement=departement).holiday_weekdays())
     texts = partners["horaires"].fillna("").astype(str) if "horaires" in partners else None
     rows = []
     cache: dict[str, list[bool]] = {}
@@ -315,6 +531,7 @@ def partner_slots(
                     + timedelta(hours=s + SLOT_HOURS),
                 )
                 is True
+                and (d not in closed or _SAYS_PH.search(text) is not None)
                 for d, s in index
             ]
         rows.append(cache[text])
@@ -411,6 +628,7 @@ def recommend_slots(
     open_type: str | None = None,
     top: int | None = 5,
     stop_radius_m: float = 500.0,
+    holidays: Mapping[int, str] | None = None,
 ) -> pd.DataFrame:
     """Slots ranked by observed presence, open partners and transit, with a sentence.
 
@@ -431,6 +649,9 @@ def recommend_slots(
     stop_radius_m
         The walking distance to a stop that ``transit`` was counted within
         (``settings.stop_buffer_m``), named in the sentences.
+    holidays
+        Public holidays of the week, weekday → name: their slots are flagged
+        (``ferie``, « jour férié (…) » in the sentence) and ranked after every other.
 
     Returns
     -------
@@ -439,7 +660,7 @@ def recommend_slots(
         (lists), ``departs_par_heure``, ``arret``, ``score`` and ``phrase``.
         Ranking: presence first (forte 3, moyenne 2, faible or unknown 1, none 0), then
         the number of open partner types, then departures per hour (capped at 6);
-        ties by weekday and hour.
+        ties by weekday and hour; public holidays last.
     """
     table = profile.table.copy()
     keys = list(zip(table["jour"], table["debut"], strict=True))
@@ -469,7 +690,8 @@ def recommend_slots(
         + table["types_ouverts"].map(len).to_numpy() * 10
         + np.minimum(departs, 6)
     )
-    where = " sur le territoire" if profile.scope == "territoire" else ""
+    main = profile.main_level
+    where = "" if main == "zone" else f" {_IN[main]}"
     table["phrase"] = [
         ", ".join(
             [
@@ -483,11 +705,19 @@ def recommend_slots(
         )
         for row in table.itertuples(index=False)
     ]
+    off = holidays or {}
+    table["ferie"] = table["jour"].map(lambda d: off.get(int(d), "")).astype(object)
+    flagged = table["ferie"] != ""
+    table.loc[flagged, "phrase"] = [
+        f"{p}, jour férié ({n})"
+        for p, n in zip(table.loc[flagged, "phrase"], table.loc[flagged, "ferie"], strict=True)
+    ]
     if open_type is not None:
         table = table[table["types_ouverts"].map(lambda ts: open_type in ts)]
-    table = table.sort_values(
-        ["score", "jour", "debut"], ascending=[False, True, True], kind="stable"
+    table = table.assign(_ferie=table["ferie"] != "").sort_values(
+        ["_ferie", "score", "jour", "debut"], ascending=[True, False, True, True], kind="stable"
     )
+    table = table.drop(columns="_ferie")
     table = table.reset_index(drop=True)
     return table.head(top) if top is not None else table
 
@@ -504,7 +734,8 @@ class WhenResult:
     code, name, kind
         The zone.
     week_start
-        Monday of the week whose dates (public holidays) the partner hours use.
+        Monday of the week whose dates (public and school holidays) the partner hours
+        and the notes use.
     profile
         The protected profile used (zone or territory).
     slots
@@ -571,6 +802,11 @@ class WhenResult:
             "kind": self.kind,
             "week_start": self.week_start.isoformat(),
             "profile_scope": self.profile.scope,
+            "profile_basis": self.profile.basis,
+            "profile_levels": [
+                {"level": lv.level, "people": lv.people, "weight": round(lv.weight, 2)}
+                for lv in self.profile.levels
+            ],
             "slots": slots,
             "profile": profile,
             "partners": partners,
@@ -615,6 +851,14 @@ def _near_partners(ws: Workspace, zone: gpd.GeoDataFrame, radius_m: float) -> pd
     keep = (partners["distance_m"] <= radius_m) | nearest_of_type
     out = pd.DataFrame(partners.loc[keep, [c for c in columns if c in partners]])
     return out.reset_index(drop=True)
+
+
+def _departement(zone: gpd.GeoDataFrame, kind: ZoneKind, profile: Profile) -> str | None:
+    """The zone's département: its commune's (a QPV's or a cell's: under its centre)."""
+    if kind == "commune":
+        return departement_of(str(zone["code"].iloc[0]))
+    commune = next((lv.communes for lv in profile.levels if lv.level == "commune"), ())
+    return departement_of(commune[0]) if commune else None
 
 
 def when(
@@ -668,9 +912,14 @@ def when(
         ws, settings=settings, zone=found, kind=kind, communes=scope, hours=hours
     )
     notes = list(profile.notes)
+    departement = _departement(found, kind, profile)
+    calendar = week_calendar(monday, departement=departement)
+    notes.extend(calendar.notes())
     partners = _near_partners(ws, found, partner_radius_m)
     partner_open = (
-        partner_slots(partners, week_start=monday, hours=hours) if len(partners) else None
+        partner_slots(partners, week_start=monday, hours=hours, departement=departement)
+        if len(partners)
+        else None
     )
     if partners.empty:
         notes.append("aucun partenaire localisé : horaires des partenaires non pris en compte")
@@ -710,11 +959,12 @@ def when(
         open_type=open_type,
         top=top,
         stop_radius_m=settings.stop_buffer_m,
+        holidays=calendar.holiday_weekdays(),
     )
     if partners is not None and len(partners):
         notes.append(
             "partenaires : ouverts sur tout le créneau, semaine du "
-            f"{monday:%d/%m/%Y} (jours fériés compris) ; "
+            f"{monday:%d/%m/%Y} (un jour férié : fermés, sauf horaires « PH » explicites) ; "
             + ", ".join(
                 f"{r.nom} ({format_distance(float(r.distance_m))})"
                 for r in partners.head(5).itertuples(index=False)

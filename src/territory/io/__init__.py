@@ -9,17 +9,17 @@ BAN), ``ban`` (a département's BAN addresses file),
 ``addresses`` (free-text addresses normalised and geocoded locally against the BAN, no
 network), ``population`` (INSEE census population by age, IRIS or commune), ``filosofi``
 (INSEE Filosofi 200 m cells), ``osm`` (OpenStreetMap points of interest as candidate
-places: ``.osm``, OSM GeoJSON, Overpass JSON), ``sources`` (the catalogue of official
-sources), and the
-plumbing they share:
+places: ``.osm``, OSM GeoJSON, Overpass JSON), ``school_calendar`` (the Ministry's school
+calendar, checked against the shipped one), ``sources`` (the catalogue of official
+sources), and the plumbing they share:
 ``_http`` (every network call), ``_validate`` (tabular and vector reading, column finding),
 ``_sheets`` (which sheet of a workbook is read), ``_quotes`` (CSV rows with an unclosed
 quote), ``_dates`` (French dates and hours), ``report``
 (:class:`~territory.io.report.ImportReport`).
 
 May import the ground floor (``territory._errors``, ``settings``, ``vocab``, ``crs``,
-``hours``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader pseudonymises
-at the door). Nothing here writes to a workspace (:mod:`territory.ingest` does), but
+``hours``, ``calendar``, ``grid``, ``store``) and ``territory.privacy`` (the contact reader
+pseudonymises at the door). Nothing here writes to a workspace (:mod:`territory.ingest` does), but
 :func:`~territory.io.gtfs_networks.replace_network_rows`: one network's rows, called by
 the GTFS import and :func:`territory.rounds.transit.save_transit_links`.
 """
@@ -38,5 +38,6 @@ __all__ = [
     "partners",
     "population",
     "report",
+    "school_calendar",
     "sources",
 ]

@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +61,8 @@ from territory.vocab import UNKNOWN
 __all__ = [
     "FILTERS",
     "WINDOW_PARTS",
+    "SlotCounts",
+    "SlotSet",
     "contact_total",
     "count_before",
     "density",
@@ -67,7 +70,7 @@ __all__ = [
     "latest_month",
     "published_months",
     "quarters",
-    "slot_profile",
+    "slot_profiles",
     "zone_window_counts",
     "zones",
 ]
@@ -250,56 +253,135 @@ def zone_window_counts(
     return out
 
 
-def slot_profile(
+@dataclass(frozen=True)
+class SlotCounts:
+    """The protected weekday × slot profile of one set of contacts (a zone, a parent).
+
+    Attributes
+    ----------
+    table
+        One row per slot, in the order asked: ``count`` (Int64, NA when suppressed),
+        ``label``, ``status`` (:func:`~territory.privacy.protect.protect`).
+    total
+        The published number of contacts of the set, at every hour (the slots plus
+        the contacts outside them); None when fewer than k people, 0 when none.
+    people
+        The published number of distinct people of the set (perturbed and rounded like
+        a count, see :func:`slot_profiles`); None when fewer than k, 0 when none.
+    """
+
+    table: pd.DataFrame
+    total: int | None
+    people: int | None
+
+
+SlotSet = tuple[Collection[str] | None, Collection[str] | None]
+"""Whose profile: ``(communes, cells)`` — the contacts of these communes, or those of the
+partition's zones inside these 200 m cells; ``(None, None)`` for the whole scope."""
+
+
+def slot_profiles(
     ws: Workspace,
     *,
     period: tuple[date, date],
     slots: pd.MultiIndex,
     slot_hours: int,
     settings: Settings,
+    sets: Sequence[SlotSet],
     communes: Collection[str] | None = None,
-    zone_commune: str | None = None,
-    zone_cells: Collection[str] | None = None,
-) -> tuple[pd.DataFrame, bool]:
-    """The protected weekday × slot profile of a zone, or of the territory.
+) -> list[SlotCounts]:
+    """The protected weekday × slot profiles of several sets of contacts (zone, parents).
 
-    Contacts of ``period`` are counted per slot of ``slots`` (levels ``jour``, 0 =
-    Monday, and ``debut``, the slot's first hour; each slot lasts ``slot_hours``), plus
-    one part for the contacts outside those hours, and protected together. The zone (the
-    contacts of ``zone_commune``, or those of the partition's zones inside the 200 m
-    cells ``zone_cells``) gets its own profile only when every slot of the zone has k
-    people and every slot of the rest of the territory has none or k (so that the
-    territory's profile minus the zone's cannot isolate a few people); otherwise the
-    territory's profile is returned.
+    Contacts of ``period`` (and of ``communes`` when given) are counted per slot of
+    ``slots`` (levels ``jour``, 0 = Monday, and ``debut``, the slot's first hour; each
+    slot lasts ``slot_hours``), plus one part for the contacts outside those hours. Each
+    set goes through :func:`~territory.privacy.protect.protect` on its own (threshold k
+    on people, secondary suppression, cell-key perturbation, rounding): the sets
+    overlap (a zone, its commune, its EPCI, the territory) and, as ``privacy.md`` rule 4
+    says, overlapping aggregates differ by noise, not by the people who differ. A zone
+    (``(None, cells)``) counts the contacts of the partition's zones inside its cells,
+    never finer (rule 2).
+
+    The number of **people** of a set is published through the same step: one part
+    whose value is the number of distinct people and whose key is the sum of the keys
+    of the records it counts, thresholded at k, perturbed and rounded like any count.
 
     Returns
     -------
-    tuple
-        The protected table (``count``, ``label``, ``status``), one row per slot in the
-        order of ``slots``, and whether it is the zone's own profile.
+    list of SlotCounts
+        One per set, in the order of ``sets``.
     """
-    frame = _contacts(ws)
-    if communes is not None:
-        frame = frame[frame["commune"].isin(set(communes))]
-    frame = frame[
-        (frame["date"] >= pd.Timestamp(period[0])) & (frame["date"] <= pd.Timestamp(period[1]))
+    _contacts(ws)  # migrated, read
+    stat = ws.path.stat()
+    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    scope = None if communes is None else frozenset(communes)
+    return [
+        _slot_counts(
+            state,
+            period,
+            tuple(slots),
+            slot_hours,
+            scope,
+            None if set_communes is None else frozenset(set_communes),
+            None if cells is None else frozenset(cells),
+            settings,
+        )
+        for set_communes, cells in sets
     ]
-    slotted = frame[["person", "n", "key"]].assign(slot=_slots(frame, slots, slot_hours))
-    keys = [*(_slot_code(d, h) for d, h in slots), _OUTSIDE_CODE]
-    if zone_commune is not None or zone_cells is not None:
-        if zone_commune is not None:
-            inside = (frame["commune"] == zone_commune).to_numpy()
-        else:
-            inside = _inside_cells(place(frame, zones(ws, settings=settings)), zone_cells or ())
-        zone = tally(slotted[inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE_CODE)
-        rest = tally(slotted[~inside], "slot").reindex(keys, fill_value=0).drop(_OUTSIDE_CODE)
-        k = settings.k
-        if (zone["people"] >= k).all() and ((rest["n"] == 0) | (rest["people"] >= k)).all():
-            return _protected_slots(slotted[inside], keys, settings), True
-    return _protected_slots(slotted, keys, settings), False
+
+
+@lru_cache(maxsize=64)
+def _slot_counts(
+    state: tuple[str, int, int],
+    period: tuple[date, date],
+    slots: tuple[tuple[int, int], ...],
+    slot_hours: int,
+    scope: frozenset[str] | None,
+    set_communes: frozenset[str] | None,
+    cells: frozenset[str] | None,
+    settings: Settings,
+) -> SlotCounts:
+    """One set's protected profile, kept per state of the file (immutable once made).
+
+    The same records give the same published values, so a zone's parents and the
+    territory are protected once for every zone asked.
+    """
+    slotted, keys = _slotted_cached(*state, period, slots, slot_hours, scope)
+    if set_communes is not None:
+        records = slotted[slotted["commune"].isin(set_communes)]
+    elif cells is not None:
+        placed = place(slotted, _zones(*state, settings.k))
+        records = slotted[_inside_cells(placed, cells)]
+    else:
+        records = slotted
+    return _protected_slots(records, keys, settings)
 
 
 # ---------------------------------------------------------------------------- private
+@lru_cache(maxsize=4)
+def _slotted_cached(
+    path: str,
+    mtime_ns: int,
+    version: int,
+    period: tuple[date, date],
+    slots: tuple[tuple[int, int], ...],
+    slot_hours: int,
+    communes: frozenset[str] | None,
+) -> tuple[pd.DataFrame, list[int]]:
+    frame = _read_contacts(path, mtime_ns, version)
+    if communes is not None:
+        frame = frame[frame["commune"].isin(communes)]
+    frame = frame[
+        (frame["date"] >= pd.Timestamp(period[0])) & (frame["date"] <= pd.Timestamp(period[1]))
+    ]
+    index = pd.MultiIndex.from_tuples(slots, names=["jour", "debut"])
+    slotted = frame[["cell", "commune", "person", "n", "key"]].assign(
+        slot=_slots(frame, index, slot_hours)
+    )
+    keys = [*(_slot_code(d, h) for d, h in slots), _OUTSIDE_CODE]
+    return slotted.reset_index(drop=True), keys
+
+
 def _contacts(ws: Workspace) -> pd.DataFrame:
     """Every stored contact, compact (:func:`raw.contact_frame`), kept per state of the file.
 
@@ -416,7 +498,15 @@ def _slots(frame: pd.DataFrame, slots: pd.MultiIndex, slot_hours: int) -> npt.ND
     return codes
 
 
-def _protected_slots(records: pd.DataFrame, keys: list[int], settings: Settings) -> pd.DataFrame:
+def _protected_slots(records: pd.DataFrame, keys: list[int], settings: Settings) -> SlotCounts:
+    """The protected slots of ``records``, their published total and people."""
     parts = tally(records, "slot").reindex(keys, fill_value=0)
-    table = protect(parts, settings=settings, total_people=int(records["person"].nunique())).table
-    return table.drop(index=_OUTSIDE_CODE).reset_index(drop=True)
+    people = int(records["person"].nunique())
+    protected = protect(parts, settings=settings, total_people=people)
+    head = pd.DataFrame(
+        {"n": [people], "people": [people], "key": [int(records["key"].sum())]},
+        index=["people"],
+    )
+    published_people = protect(head, settings=settings, total_people=people).total
+    table = protected.table.drop(index=_OUTSIDE_CODE).reset_index(drop=True)
+    return SlotCounts(table, protected.total, published_people)

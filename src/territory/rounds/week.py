@@ -48,6 +48,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from territory._errors import EditConflictError, InputFileError, ValidationError, plain_reason
+from territory.calendar import departement_of, week_calendar
 from territory.crs import STORAGE_CRS
 from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
@@ -255,10 +256,19 @@ def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
 
 
 def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
-    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table."""
+    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table.
+
+    With ``week``, the availability is read on its actual dates, and a team whose
+    ``disponibilites`` say nothing of public holidays (no ``PH`` rule) is not available
+    on them (``; PH off`` is added): no visit on a public holiday unless the team's
+    hours say ``PH`` open (e.g. ``Mo-Fr 09:00-18:00; PH 10:00-16:00``).
+    """
     teams = []
     for row in _checked_teams(table, TEAMS).itertuples(index=False):
-        windows = windows_from_opening_hours(str(row.disponibilites), week=week)
+        text = str(row.disponibilites)
+        if week is not None and text.strip() and not _SAYS_PH.search(text):
+            text = f"{text}; PH off"
+        windows = windows_from_opening_hours(text, week=week)
         teams.append(
             Team(
                 name=str(row.nom),
@@ -271,6 +281,9 @@ def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[T
             )
         )
     return teams
+
+
+_SAYS_PH = re.compile(r"\bPH\b")
 
 
 def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -614,7 +627,7 @@ def plan_week(
             Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
             for r in rows.itertuples(index=False)
         ]
-    notes: list[str] = []
+    notes: list[str] = _calendar_notes(ws, monday)
     if required_zones is None:
         required_zones = coverage_zones(ws, monday)
         notes.extend(rule_notes(ws))
@@ -659,6 +672,23 @@ def plan_week(
     if notes:
         plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
     return plan, places
+
+
+def _calendar_notes(ws: Workspace, monday: date) -> list[str]:
+    """The week's public and school holidays where most of the workspace's communes are."""
+    codes = ws.read_table("communes", columns=["code"])["code"] if ws.has("communes") else []
+    deps = pd.Series([departement_of(str(c)) for c in codes], dtype=object)
+    calendar = week_calendar(monday, departement=None if deps.empty else deps.mode().iloc[0])
+    notes = [n for n in calendar.notes() if not n.startswith("jour férié")]
+    if calendar.public:
+        days = ", ".join(
+            f"{WEEKDAYS_FR[d.weekday()]} {d:%d/%m} ({n})" for d, n in calendar.public.items()
+        )
+        notes.append(
+            f"jour(s) férié(s) : {days} ; aucune visite ce jour-là, sauf pour les équipes dont "
+            "les disponibilités disent « PH »"
+        )
+    return notes
 
 
 def save_plan(

@@ -173,24 +173,49 @@ def zone_indicator_table(ranking: Ranking, zone: str) -> None:
 
 
 def slot_heatmap(profile: Profile) -> None:
-    """The protected weekday × 2-hour profile as a heatmap (suppressed slots left blank)."""
-    table = profile.table.assign(jour_fr=profile.table["jour"].map(dict(enumerate(WEEKDAYS_FR))))
-    scope = "de la zone" if profile.scope == "zone" else "du territoire (repli)"
+    """The weekday × 2-hour presence as a heatmap, with the published counts of its level.
+
+    Colours are the presence levels (from the shares blended over the zone's levels);
+    the tooltip shows the published count of the level named in the title only.
+    """
+    order = ["forte", "moyenne", "faible", "aucune", "inconnue"]
+    # Published counts and labels only: the blended shares stay on the server.
+    shown = profile.table[["jour", "debut", "creneau", "contacts", "libelle", "presence"]]
+    table = shown.assign(jour_fr=shown["jour"].map(dict(enumerate(WEEKDAYS_FR))))
+    owner = _OWNER[profile.scope]
     chart = (
         alt.Chart(table)
         .mark_rect()
         .encode(
             x=alt.X("debut:O", title="Heure de début du créneau"),
             y=alt.Y("jour_fr:N", sort=list(WEEKDAYS_FR), title=None),
-            color=alt.Color("contacts:Q", title="Contacts", scale=alt.Scale(scheme="blues")),
+            color=alt.Color(
+                "presence:N",
+                title="Présence",
+                sort=order,
+                scale=alt.Scale(
+                    domain=order, range=["#08519c", "#4292c6", "#c6dbef", "#f7f7f7", "#d9d9d9"]
+                ),
+            ),
             tooltip=[
                 alt.Tooltip("creneau", title="Créneau"),
-                alt.Tooltip("libelle", title="Contacts"),
+                alt.Tooltip("presence", title="Présence"),
+                alt.Tooltip("libelle", title=f"Contacts {owner}"),
             ],
         )
     )
-    st.markdown(f"**Présence observée par créneau**, profil {scope} (chiffres protégés)")
+    st.markdown("**Présence observée par créneau** (chiffres protégés)")
+    if profile.basis:
+        st.caption(f"Profil : {profile.basis}.")
     st.altair_chart(chart, width="stretch")
+
+
+_OWNER = {
+    "zone": "de la zone",
+    "commune": "de la commune",
+    "epci": "de l'EPCI",
+    "territoire": "du territoire",
+}
 
 
 def _missing(value: object) -> bool:
