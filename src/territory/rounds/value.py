@@ -29,6 +29,7 @@ __all__ = [
     "commune_ranking",
     "communes_with_qpv",
     "coverage_zones",
+    "monthly_zones",
     "place_factor",
     "place_reasons",
     "place_values",
@@ -180,6 +181,19 @@ def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -
     turn = monday.isocalendar().week % rural_every_weeks
     due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
     return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+
+
+def monthly_zones(ws: Workspace) -> set[str]:
+    """Codes of the communes visited once a month: rural (density 5 to 7) without a QPV.
+
+    The planner visits such a commune at most once a week, and not again in a month
+    where an earlier saved week already visited it (:func:`territory.rounds.week.plan_week`).
+    """
+    if not ws.has("communes"):
+        return set()
+    communes = ws.read_table("communes", columns=["code", "densite"])
+    rural = communes.loc[pd.to_numeric(communes["densite"], errors="coerce") >= 5, "code"]
+    return set(rural.astype(str)) - communes_with_qpv(ws)
 
 
 def communes_with_qpv(ws: Workspace) -> set[str]:

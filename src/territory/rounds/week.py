@@ -6,10 +6,13 @@ call around it:
 * **teams** (``teams`` table) and **places** (``places`` layer) stored in the workspace,
   read from a team's CSV / JSON file, or — for places — suggested from the partners and
   the transit hubs (:func:`territory.rounds.geo.suggest_places`) when none are stored;
-* :func:`plan_week`: the week's rounds, valued by :mod:`territory.rounds.value`, with
-  the zones to cover, the locked visits of the last version and the travel model of the
-  settings (:class:`territory.travel.TravelModel`; public transport from the GTFS
-  timetables, :mod:`territory.rounds.transit`);
+  each team has a ``secteur`` (:mod:`territory.rounds.sectors`; empty: anywhere);
+* :func:`plan_week`: the week's rounds on a programme territory (or the whole
+  workspace), valued by :mod:`territory.rounds.value`, with the zones to cover, the
+  teams' sectors, the locked visits of the last version, the previous plan to keep
+  (:mod:`territory.rounds.recurrence`), the monthly communes already visited this month,
+  and the travel model of the settings (:class:`territory.travel.TravelModel`; public
+  transport from the GTFS timetables, :mod:`territory.rounds.transit`);
 * **versions**: every saved plan is a new version of its ISO week, with when, who and
   what changed (``plans`` and ``plan_visits`` tables); visits moved by the lead are
   locked, and locked visits are kept when a week is re-optimised. An edit is saved on the
@@ -52,6 +55,13 @@ from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
+from territory.rounds.recurrence import (
+    earlier_weeks,
+    earlier_weeks_in_month,
+    kept_visits,
+    visits_from_table,
+)
+from territory.rounds.sectors import check_sectors, resolve_sector
 from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
 from territory.rounds.value import (
     FIRST_SLOT,
@@ -59,6 +69,7 @@ from territory.rounds.value import (
     commune_ranking,
     communes_with_qpv,
     coverage_zones,
+    monthly_zones,
     place_factor,
     place_reasons,
     place_values,
@@ -66,6 +77,7 @@ from territory.rounds.value import (
 )
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.territories import is_whole, resolve
 from territory.travel import TravelModel
 from territory.vocab import KINDS, MODES, WEEKDAYS_FR
 
@@ -107,9 +119,14 @@ PLANS = "plans"
 VISITS = "plan_visits"
 TIMEZONE = ZoneInfo("Europe/Paris")
 TEAM_COLUMNS = ["nom", "mode", "taille", "base_lon", "base_lat", "disponibilites"]
-TEAM_COLUMNS += ["max_tournees", "max_heures"]
+TEAM_COLUMNS += ["max_tournees", "max_heures", "secteur"]
 """Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
-``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``)."""
+``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``; ``secteur``: a programme
+territory, an EPCI or INSEE codes, :mod:`territory.rounds.sectors`; empty: anywhere)."""
+OUTSIDE_SECTOR_SHARE = 0.5
+"""Share of its value a visit outside the team's sector keeps when such visits are allowed."""
+PREVIOUS_WEEKS = 4
+"""How far back (weeks) :func:`plan_week` looks for the last plan to keep."""
 DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
 TEAM_SYNONYMS = {
     "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
@@ -126,6 +143,7 @@ TEAM_SYNONYMS = {
     "disponibilites": ["disponibilite", "horaires", "creneaux", "horaires_de_l_equipe"],
     "max_tournees": ["tournees_max", "nombre_max_de_tournees", "nb_max_de_tournees"],
     "max_heures": ["heures_max", "nombre_max_d_heures", "heures_par_semaine"],
+    "secteur": ["sector", "secteur_d_intervention", "territoire_de_l_equipe"],
 }
 """Header synonyms of a teams file (compared without case, accents, spaces or signs)."""
 
@@ -236,17 +254,31 @@ def read_teams(
 
 
 def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
-    """Store the teams (replacing the previous ones)."""
-    ws.write_table(TEAMS, _checked_teams(teams, TEAMS), source="équipes", vintage="", licence="")
+    """Store the teams (replacing the previous ones); every unreadable sector is refused."""
+    checked = _checked_teams(teams, TEAMS)
+    problems = check_sectors(ws, checked["secteur"])
+    if problems:
+        raise ValidationError(problems)
+    ws.write_table(TEAMS, checked, source="équipes", vintage="", licence="")
 
 
 def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
-    """The stored teams as :class:`~territory.rounds.model.Team` (availability of ``week``)."""
+    """The stored teams as :class:`~territory.rounds.model.Team` (availability of ``week``).
+
+    Each team's ``secteur`` is resolved to its communes
+    (:func:`~territory.rounds.sectors.resolve_sector`); a table stored before sectors
+    existed has none (the team may go anywhere).
+    """
     if not ws.has(TEAMS):
         raise ValidationError(
             "aucune équipe dans l'espace de travail : donnez un fichier (--teams FICHIER)"
         )
-    return teams_from_table(ws.read_table(TEAMS), week=week)
+    table = _checked_teams(ws.read_table(TEAMS), TEAMS)
+    sectors = {str(r.nom): resolve_sector(ws, r.secteur) for r in table.itertuples(index=False)}
+    return [
+        dataclasses.replace(team, sector=sectors[team.name])
+        for team in teams_from_table(table, week=week)
+    ]
 
 
 def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
@@ -277,6 +309,7 @@ def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
     out["nom"] = out["nom"].astype(str).str.strip()
     out["mode"] = out["mode"].astype(str).str.strip().str.lower()
     out["disponibilites"] = out["disponibilites"].fillna(DEFAULT_AVAILABILITY).astype(str)
+    out["secteur"] = out["secteur"].astype(object).fillna("").astype(str).str.strip()
     out["taille"] = pd.to_numeric(out["taille"], errors="coerce").fillna(2).astype("int64")
     for column in ("base_lon", "base_lat", "max_tournees", "max_heures"):
         text = out[column].astype(str).str.replace(",", ".", regex=False)
@@ -556,9 +589,23 @@ def plan_week(
     teams: Sequence[Team] | None = None,
     required_zones: Sequence[str] | None = None,
     keep_locked: bool = True,
+    territory: str | None = None,
+    outside_sector: bool = False,
+    stability: float = 0.5,
     time_limit: float = 5.0,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
+
+    ``territory``: a programme territory (:mod:`territory.territories`; None: the whole
+    workspace) whose places alone are candidates. Each team visits only the places of
+    its sector (``outside_sector``: it may leave it, such a visit counting for
+    :data:`OUTSIDE_SECTOR_SHARE` of its value); a team without sector goes anywhere (a
+    note says so). The previous plan — the last version of ``week``, else the last week
+    planned in the :data:`PREVIOUS_WEEKS` before — is kept where nothing calls for a
+    change (``stability``: the bonus of a kept visit, as a share of a mean visit's
+    value; a note gives the share kept). A monthly commune
+    (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
+    and not at all when an earlier saved week of the month visited it.
 
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
@@ -574,15 +621,28 @@ def plan_week(
     places = candidate_places(ws)
     if "id" not in places:
         places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
+    notes: list[str] = []
+    places = _territory_places(ws, places, territory, teams, notes)
     locked: list[Visit] = []
-    if keep_locked and (last := load_plan(ws, week)) is not None:
+    last = load_plan(ws, week)
+    if keep_locked and last is not None:
         rows = last.visits[last.visits["locked"]]
         locked = [
             Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
             for r in rows.itertuples(index=False)
         ]
-    notes: list[str] = []
-    if required_zones is None:
+    previous, since = _previous_plan(ws, week, last)
+    caps, seen = _monthly_caps(ws, week)
+    if seen:
+        codes = sorted(seen)
+        notes.append(
+            f"{len(codes)} commune(s) visitée(s) une fois par mois déjà vue(s) ce mois-ci "
+            f"(semaines précédentes) : pas de nouvelle visite cette semaine "
+            f"({', '.join(codes[:8])}{' …' if len(codes) > 8 else ''})."
+        )
+    if required_zones is not None:
+        required_zones = [z for z in required_zones if z not in seen]
+    else:
         required_zones = coverage_zones(ws, monday)
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
         unplaced = [z for z in required_zones if z not in placed]
@@ -591,7 +651,7 @@ def plan_week(
                 f"{len(unplaced)} commune(s) à couvrir sans lieu candidat : "
                 f"{', '.join(unplaced[:8])}{' …' if len(unplaced) > 8 else ''} (ajoutez des lieux)"
             )
-        required_zones = [z for z in required_zones if z in placed]
+        required_zones = [z for z in required_zones if z in placed and z not in seen]
     ranking = commune_ranking(ws, settings=settings)
     places = places.assign(
         pourquoi=place_reasons(
@@ -618,11 +678,88 @@ def plan_week(
         slot_minutes=SLOT_MINUTES,
         required_zones=required_zones,
         locked=locked,
+        zone_caps=caps,
+        outside_sector=OUTSIDE_SECTOR_SHARE if outside_sector else None,
+        previous=previous,
+        stability=stability,
         time_limit=time_limit,
     )
-    if notes:
-        plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
-    return plan, places
+    stats = dict(plan.stats)
+    if since:
+        kept = kept_visits(previous, plan.visits)
+        stats["kept_visits"] = kept
+        share = f" ({100 * kept / len(plan.visits):.0f} %)" if plan.visits else ""
+        notes.append(
+            f"Stabilité : {kept} visite(s) sur {len(plan.visits)}{share} gardent le lieu, le "
+            f"jour et l'heure (± 30 min) de {since}."
+        )
+    return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
+
+
+def _territory_places(
+    ws: Workspace,
+    places: gpd.GeoDataFrame,
+    territory: str | None,
+    teams: Sequence[Team],
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    """The candidate places of the plan's territory; notes on territory and sectors."""
+    codes = None if is_whole(territory) else resolve(ws, territory)
+    if codes is not None:
+        inside = places.get("zone", pd.Series("", index=places.index)).astype(str).isin(codes)
+        notes.append(
+            f"Plan du territoire « {territory} » : {int(inside.sum())} lieu(x) candidat(s) "
+            f"sur {len(places)}."
+        )
+        if not inside.any():
+            raise ValidationError(f"aucun lieu candidat dans le territoire « {territory} »")
+        places = places[inside]
+    free = [t.name for t in teams if t.sector is None]
+    if free:
+        where = f"le territoire « {territory} »" if codes is not None else "l'espace de travail"
+        notes.append(
+            f"Sans secteur, {len(free)} équipe(s) peu(ven)t aller dans tout {where} : "
+            f"{', '.join(free)} (choisissez un secteur dans le tableau des équipes)."
+        )
+    if codes is not None:
+        for team in teams:
+            if team.sector is not None and not team.sector & codes:
+                notes.append(
+                    f"Équipe « {team.name} » : son secteur est hors du territoire "
+                    f"« {territory} », elle n'a aucun lieu à y visiter."
+                )
+    return places
+
+
+def _previous_plan(ws: Workspace, week: str, last: WeekPlan | None) -> tuple[list[Visit], str]:
+    """The visits to keep, and where they come from (« » when there is no previous plan).
+
+    The last version of ``week`` when it was planned, else the last week planned in the
+    :data:`PREVIOUS_WEEKS` before (same weekdays).
+    """
+    if last is not None and not last.visits.empty:
+        return visits_from_table(last.visits), f"la version {last.version} de la semaine"
+    for earlier in earlier_weeks(week, PREVIOUS_WEEKS):
+        found = load_plan(ws, earlier)
+        if found is not None and not found.visits.empty:
+            return visits_from_table(found.visits), f"la semaine {earlier}"
+    return [], ""
+
+
+def _monthly_caps(ws: Workspace, week: str) -> tuple[dict[str, int], set[str]]:
+    """Weekly visit caps of the monthly communes, and those already visited this month.
+
+    A monthly commune gets at most one visit a week; none when the last version of an
+    earlier week of the month (:func:`~territory.rounds.recurrence.earlier_weeks_in_month`)
+    visited it.
+    """
+    monthly = monthly_zones(ws)
+    seen: set[str] = set()
+    for earlier in earlier_weeks_in_month(week) if monthly else []:
+        found = load_plan(ws, earlier)
+        if found is not None and "zone" in found.visits:
+            seen |= set(found.visits["zone"].astype(str)) & monthly
+    return {zone: 0 if zone in seen else 1 for zone in monthly}, seen
 
 
 def save_plan(
