@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -40,8 +40,16 @@ __all__ = [
     "earlier_weeks_in_month",
     "iso_week",
     "kept_visits",
+    "monthly_caps",
+    "previous_plan",
     "visits_from_table",
 ]
+
+PREVIOUS_WEEKS = 4
+"""How far back (weeks) :func:`previous_plan` looks for the last week planned."""
+
+Loader = Callable[[str], "tuple[int, pd.DataFrame] | None"]
+"""A week's last saved version and its visits (None: never planned)."""
 
 
 def iso_week(day: date) -> str:
@@ -83,9 +91,7 @@ def visits_from_table(visits: pd.DataFrame) -> list[Visit]:
         assert isinstance(start, datetime) and isinstance(end, datetime)
         minutes = start.hour * 60 + start.minute
         length = int((end - start).total_seconds() // 60)
-        out.append(
-            Visit(str(row.team), str(row.place), start.weekday(), minutes, minutes + length)
-        )
+        out.append(Visit(str(row.team), str(row.place), start.weekday(), minutes, minutes + length))
     return out
 
 
@@ -108,3 +114,36 @@ def kept_visits(
             starts.remove(min(near, key=lambda s: abs(s - v.start)))
             kept += 1
     return kept
+
+
+def previous_plan(week: str, load: Loader) -> tuple[list[Visit], str]:
+    """The visits a plan of ``week`` starts from, and where they come from (French).
+
+    The last version of ``week`` when it was planned, else the last week planned in the
+    :data:`PREVIOUS_WEEKS` before (same weekdays); ``([], "")`` when there is none.
+    """
+    found = load(week)
+    if found is not None and not found[1].empty:
+        return visits_from_table(found[1]), f"la version {found[0]} de la semaine"
+    for earlier in earlier_weeks(week, PREVIOUS_WEEKS):
+        found = load(earlier)
+        if found is not None and not found[1].empty:
+            return visits_from_table(found[1]), f"la semaine {earlier}"
+    return [], ""
+
+
+def monthly_caps(
+    week: str, monthly: Collection[str], load: Loader
+) -> tuple[dict[str, int], set[str]]:
+    """Weekly visit caps of the ``monthly`` zones, and those already visited this month.
+
+    A monthly zone gets at most one visit a week, none when the last version of an
+    earlier week of the month (:func:`earlier_weeks_in_month`) visited it.
+    """
+    monthly = set(monthly)
+    seen: set[str] = set()
+    for earlier in earlier_weeks_in_month(week) if monthly else []:
+        found = load(earlier)
+        if found is not None and "zone" in found[1]:
+            seen |= set(found[1]["zone"].astype(str)) & monthly
+    return {zone: 0 if zone in seen else 1 for zone in monthly}, seen

@@ -35,14 +35,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
+import geopandas as gpd
 import pandas as pd
 
 from territory._errors import ValidationError
+from territory.rounds.model import Team
 from territory.store import Workspace
-from territory.territories import WHOLE_WORKSPACE, list_territories, resolve
+from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
 
-__all__ = ["check_sectors", "resolve_sector", "sector_choices"]
+__all__ = ["check_sectors", "resolve_sector", "sector_choices", "territory_places"]
 
 COMMUNE_TABLE = "commune_table"  # as stored by ``territory import communes-table``
 _COMMUNE = re.compile(r"\d[\dAB]\d{3}")
@@ -111,6 +114,45 @@ def sector_choices(ws: Workspace) -> list[str]:
     epci = sorted(_communes(ws)["epci"].dropna().astype(str).unique())
     labelled = [f"{names[s]} ({s})" if s in names else s for s in epci]
     return [t.name for t in list_territories(ws)] + sorted(labelled, key=_plain)
+
+
+def territory_places(
+    ws: Workspace,
+    places: gpd.GeoDataFrame,
+    territory: str | None,
+    teams: Sequence[Team],
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    """The candidate places of a programme territory (None: all), with notes in French.
+
+    The notes say how many places the territory keeps, which teams have no sector (they
+    go anywhere in it) and which teams' sectors lie outside it.
+    """
+    codes = None if is_whole(territory) else resolve(ws, territory)
+    if codes is not None:
+        inside = places.get("zone", pd.Series("", index=places.index)).astype(str).isin(codes)
+        notes.append(
+            f"Plan du territoire « {territory} » : {int(inside.sum())} lieu(x) candidat(s) "
+            f"sur {len(places)}."
+        )
+        if not inside.any():
+            raise ValidationError(f"aucun lieu candidat dans le territoire « {territory} »")
+        places = places[inside]
+    free = [t.name for t in teams if t.sector is None]
+    if free:
+        where = f"le territoire « {territory} »" if codes is not None else "l'espace de travail"
+        notes.append(
+            f"Sans secteur, {len(free)} équipe(s) peu(ven)t aller dans tout {where} : "
+            f"{', '.join(free)} (choisissez un secteur dans le tableau des équipes)."
+        )
+    if codes is not None:
+        notes.extend(
+            f"Équipe « {team.name} » : son secteur est hors du territoire « {territory} », "
+            "elle n'a aucun lieu à y visiter."
+            for team in teams
+            if team.sector is not None and not team.sector & codes
+        )
+    return places
 
 
 def _communes(ws: Workspace) -> pd.DataFrame:

@@ -611,9 +611,16 @@ class _Builder(Candidates):
             in_zone[zone] += 1
             return True
 
+        # Zones a kept visit can cover first, then the zones left to cover (coverage
+        # outweighs stability), then the other kept visits: a week with nothing changed
+        # starts as the previous one.
+        left = []
         for copies in self.zone_copies.values():
-            ranked = sorted(copies, key=lambda n: (self.nodes[n].bonus, self._score(n)))
-            for n in reversed(ranked):
+            kept = sorted((n for n in copies if self.nodes[n].bonus), key=self._score)
+            if not any(insert(n) for n in reversed(kept)):
+                left.append(copies)
+        for copies in left:
+            for n in sorted(copies, key=self._score, reverse=True):
                 if insert(n):
                     break
         kept = [n for n, node in enumerate(self.nodes) if node.bonus and node.copy_of is None]

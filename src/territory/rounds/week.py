@@ -36,7 +36,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -55,13 +55,8 @@ from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
-from territory.rounds.recurrence import (
-    earlier_weeks,
-    earlier_weeks_in_month,
-    kept_visits,
-    visits_from_table,
-)
-from territory.rounds.sectors import check_sectors, resolve_sector
+from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
+from territory.rounds.sectors import check_sectors, resolve_sector, territory_places
 from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
 from territory.rounds.value import (
     FIRST_SLOT,
@@ -77,7 +72,6 @@ from territory.rounds.value import (
 )
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.territories import is_whole, resolve
 from territory.travel import TravelModel
 from territory.vocab import KINDS, MODES, WEEKDAYS_FR
 
@@ -125,8 +119,7 @@ TEAM_COLUMNS += ["max_tournees", "max_heures", "secteur"]
 territory, an EPCI or INSEE codes, :mod:`territory.rounds.sectors`; empty: anywhere)."""
 OUTSIDE_SECTOR_SHARE = 0.5
 """Share of its value a visit outside the team's sector keeps when such visits are allowed."""
-PREVIOUS_WEEKS = 4
-"""How far back (weeks) :func:`plan_week` looks for the last plan to keep."""
+
 DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
 TEAM_SYNONYMS = {
     "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
@@ -601,9 +594,9 @@ def plan_week(
     its sector (``outside_sector``: it may leave it, such a visit counting for
     :data:`OUTSIDE_SECTOR_SHARE` of its value); a team without sector goes anywhere (a
     note says so). The previous plan — the last version of ``week``, else the last week
-    planned in the :data:`PREVIOUS_WEEKS` before — is kept where nothing calls for a
-    change (``stability``: the bonus of a kept visit, as a share of a mean visit's
-    value; a note gives the share kept). A monthly commune
+    planned in the :data:`~territory.rounds.recurrence.PREVIOUS_WEEKS` before — is kept
+    where nothing calls for a change (``stability``: the bonus of a kept visit, as a
+    share of a mean visit's value; a note gives the share kept). A monthly commune
     (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
     and not at all when an earlier saved week of the month visited it.
 
@@ -622,7 +615,7 @@ def plan_week(
     if "id" not in places:
         places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
     notes: list[str] = []
-    places = _territory_places(ws, places, territory, teams, notes)
+    places = territory_places(ws, places, territory, teams, notes)
     locked: list[Visit] = []
     last = load_plan(ws, week)
     if keep_locked and last is not None:
@@ -631,8 +624,8 @@ def plan_week(
             Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
             for r in rows.itertuples(index=False)
         ]
-    previous, since = _previous_plan(ws, week, last)
-    caps, seen = _monthly_caps(ws, week)
+    previous, since = previous_plan(week, _last_visits(ws))
+    caps, seen = monthly_caps(week, monthly_zones(ws), _last_visits(ws))
     if seen:
         codes = sorted(seen)
         notes.append(
@@ -694,72 +687,6 @@ def plan_week(
             f"jour et l'heure (± 30 min) de {since}."
         )
     return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
-
-
-def _territory_places(
-    ws: Workspace,
-    places: gpd.GeoDataFrame,
-    territory: str | None,
-    teams: Sequence[Team],
-    notes: list[str],
-) -> gpd.GeoDataFrame:
-    """The candidate places of the plan's territory; notes on territory and sectors."""
-    codes = None if is_whole(territory) else resolve(ws, territory)
-    if codes is not None:
-        inside = places.get("zone", pd.Series("", index=places.index)).astype(str).isin(codes)
-        notes.append(
-            f"Plan du territoire « {territory} » : {int(inside.sum())} lieu(x) candidat(s) "
-            f"sur {len(places)}."
-        )
-        if not inside.any():
-            raise ValidationError(f"aucun lieu candidat dans le territoire « {territory} »")
-        places = places[inside]
-    free = [t.name for t in teams if t.sector is None]
-    if free:
-        where = f"le territoire « {territory} »" if codes is not None else "l'espace de travail"
-        notes.append(
-            f"Sans secteur, {len(free)} équipe(s) peu(ven)t aller dans tout {where} : "
-            f"{', '.join(free)} (choisissez un secteur dans le tableau des équipes)."
-        )
-    if codes is not None:
-        for team in teams:
-            if team.sector is not None and not team.sector & codes:
-                notes.append(
-                    f"Équipe « {team.name} » : son secteur est hors du territoire "
-                    f"« {territory} », elle n'a aucun lieu à y visiter."
-                )
-    return places
-
-
-def _previous_plan(ws: Workspace, week: str, last: WeekPlan | None) -> tuple[list[Visit], str]:
-    """The visits to keep, and where they come from (« » when there is no previous plan).
-
-    The last version of ``week`` when it was planned, else the last week planned in the
-    :data:`PREVIOUS_WEEKS` before (same weekdays).
-    """
-    if last is not None and not last.visits.empty:
-        return visits_from_table(last.visits), f"la version {last.version} de la semaine"
-    for earlier in earlier_weeks(week, PREVIOUS_WEEKS):
-        found = load_plan(ws, earlier)
-        if found is not None and not found.visits.empty:
-            return visits_from_table(found.visits), f"la semaine {earlier}"
-    return [], ""
-
-
-def _monthly_caps(ws: Workspace, week: str) -> tuple[dict[str, int], set[str]]:
-    """Weekly visit caps of the monthly communes, and those already visited this month.
-
-    A monthly commune gets at most one visit a week; none when the last version of an
-    earlier week of the month (:func:`~territory.rounds.recurrence.earlier_weeks_in_month`)
-    visited it.
-    """
-    monthly = monthly_zones(ws)
-    seen: set[str] = set()
-    for earlier in earlier_weeks_in_month(week) if monthly else []:
-        found = load_plan(ws, earlier)
-        if found is not None and "zone" in found.visits:
-            seen |= set(found.visits["zone"].astype(str)) & monthly
-    return {zone: 0 if zone in seen else 1 for zone in monthly}, seen
 
 
 def save_plan(
@@ -1172,6 +1099,16 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
         )
     columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
     return pd.DataFrame(rows, columns=[*columns, "locked", "value", "pourquoi"])
+
+
+def _last_visits(ws: Workspace) -> Callable[[str], tuple[int, pd.DataFrame] | None]:
+    """The last version of a week and its visits (None: never planned), for recurrence."""
+
+    def load(week: str) -> tuple[int, pd.DataFrame] | None:
+        found = load_plan(ws, week)
+        return None if found is None else (found.version, found.visits)
+
+    return load
 
 
 def _minutes(moment: datetime) -> int:
