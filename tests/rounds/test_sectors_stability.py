@@ -88,6 +88,16 @@ def test_a_place_is_visited_once_a_day_unless_its_row_asks_for_more() -> None:
     assert plan.visits[0].end <= plan.visits[1].start
 
 
+def test_places_of_one_name_in_one_zone_are_one_site_once_a_day() -> None:
+    # Two stops « Mairie » of two lines, 300 m apart: for the team, one place.
+    stops = [Place("s1", "Mairie", "gare", zone="Z"), Place("s2", " mairie ", "gare", zone="Z")]
+    team = Team("Centre", "marche", availability={0: ((14 * 60, 18 * 60),)})
+    plan = plan_from_matrix(stops, [team], _line(2), days=(0,), time_limit=0.5)
+    assert len(plan.visits) == 1
+    elsewhere = [stops[0], Place("s2", "Mairie", "gare", zone="Y")]  # another commune's
+    assert len(plan_from_matrix(elsewhere, [team], _line(2), days=(0,)).visits) == 2
+
+
 def test_a_previous_plan_is_kept_when_nothing_changed() -> None:
     # Ten places worth the same at any time: every plan of equal value is optimal, so
     # only the stability term can make the second plan repeat the first.

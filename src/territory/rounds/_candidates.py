@@ -11,6 +11,8 @@ Three rules shape the nodes:
 * **sectors**: a team is offered only the places of its sector (:attr:`Team.sector
   <territory.rounds.model.Team.sector>`); with ``outside_weight`` it may leave it, the
   visit then counting for that share of its value (the solver's arc costs);
+* **sites**: places of the same name in the same zone are one site (the stops of one
+  station on several lines, a square entered twice): the once-a-day rule holds per site;
 * **weekly zone caps** (``zone_caps``): a zone capped at 0 (a monthly commune already
   visited this month) gets no node; the solver caps the others;
 * **stability**: each visit of the previous plan (``previous``) gets a *stable* node, the
@@ -177,6 +179,12 @@ class Candidates:
             dtype=bool,
         ).reshape(len(teams), n)
         self.stable_offered = 0
+        sites: dict[tuple[str, str], int] = {}
+        self.site = [
+            sites.setdefault((" ".join(p.name.lower().split()) or f"#{p.id}", p.zone), len(sites))
+            for p in places
+        ]
+        self.locked_sites: set[tuple[int, int]] = set()  # (site, day) pairs with a lock
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -282,6 +290,7 @@ class Candidates:
             by_vehicle[chosen].append((lock, place))
             by_vehicle[chosen].sort(key=lambda item: item[0].start)
             self.locked_days.add((place, d))
+            self.locked_sites.add((self.site[place], d))
             self.lock_count[place] += 1
             self.covered_by_locks.add(self.places[place].zone)
             self.nodes.append(
@@ -351,7 +360,7 @@ class Candidates:
             to_cover = place.zone in self.required and place.zone not in self.covered_by_locks
             any_value = to_cover
             for d in range(len(self.days)):
-                if (i, d) in self.locked_days:
+                if (self.site[i], d) in self.locked_sites:
                     continue
                 starts = _starts(self.place_windows(i, d), place.duration)
                 present = present or bool(starts)
@@ -454,7 +463,7 @@ class Candidates:
                 continue
             d = self.days.index(visit.day)
             place = self.places[i]
-            if (i, d) in self.locked_days or (i, d) in done or not self.allowed(k, i):
+            if (self.site[i], d) in self.locked_sites or (i, d) in done or not self.allowed(k, i):
                 continue
             cap = self.zone_caps.get(place.zone)
             if cap is not None and cap - zone_locks[place.zone] <= 0:

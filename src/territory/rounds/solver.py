@@ -17,8 +17,9 @@ The model
   two rounds.
 * One **node per place, day and slot** where the place can be visited: the visit must
   *start* inside the slot and fit, whole, in a presence window of the place (consecutive
-  slots of equal value share one node). All the nodes of one place and day form a
-  disjunction of cardinality 1: **a place is visited at most once a day** (unless its
+  slots of equal value share one node). All the nodes of one site (a place, or the
+  places of one name in one zone: the stops of a station on several lines) and day form
+  a disjunction of cardinality 1: **a place is visited at most once a day** (unless its
   :attr:`~territory.rounds.model.Place.per_day` asks for more: its nodes are repeated and
   the disjunction's cardinality follows); with ``max_visits_per_place`` a weekly
   disjunction caps its visits, and with ``zone_caps`` one caps the visits of a zone (a
@@ -444,7 +445,7 @@ class _Builder(Candidates):
             if self.outside_weight is not None:
                 lost = round(gain * (1 - self.outside_weight))
                 outside[~self.in_sector[:, node.place], first + n] = lost
-            groups[node.place, node.day].append(index)
+            groups[self.site[node.place], node.day].append(index)
             weekly[node.place].append(index)
             zones[self.places[node.place].zone].append(index)
         if outside.any():  # one cost matrix per team
@@ -460,8 +461,11 @@ class _Builder(Candidates):
             for k in range(n_teams):
                 routing.SetArcCostEvaluatorOfVehicle(costs[self.key_of_team[k]], k)
         del transits
-        for (place, _), indices in groups.items():
-            per_day = self.places[place].per_day
+        per_site: dict[int, int] = defaultdict(int)
+        for i, place in enumerate(self.places):
+            per_site[self.site[i]] = max(per_site[self.site[i]], place.per_day)
+        for (site, _), indices in groups.items():
+            per_day = per_site[site]
             if len(indices) > per_day:
                 routing.AddDisjunction(indices, 0, per_day)
         zone_locks: dict[str, int] = defaultdict(int)
@@ -564,7 +568,7 @@ class _Builder(Candidates):
         for n, node in enumerate(self.nodes):
             if node.lock is not None:
                 routes[node.vehicles[0]].append(n)
-                used[node.place, node.day] += 1
+                used[self.site[node.place], node.day] += 1
                 in_zone[self.places[node.place].zone] += 1
         for v, route in routes.items():
             route.sort(key=lambda n: self.nodes[n].domain[0][0])
@@ -574,7 +578,7 @@ class _Builder(Candidates):
         def insert(n: int) -> bool:
             node = self.nodes[n]
             zone = self.places[node.place].zone
-            if used[node.place, node.day] >= self.places[node.place].per_day:
+            if used[self.site[node.place], node.day] >= self.places[node.place].per_day:
                 return False
             if self.max_visits is not None and (
                 count[node.place] + self.lock_count[node.place] >= self.max_visits
@@ -606,7 +610,7 @@ class _Builder(Candidates):
                 active[k] += 1
             routes[v].insert(position, n)
             work[k] += added
-            used[node.place, node.day] += 1
+            used[self.site[node.place], node.day] += 1
             count[node.place] += 1
             in_zone[zone] += 1
             return True
