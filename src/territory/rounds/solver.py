@@ -462,8 +462,8 @@ class _Builder(Candidates):
                 routing.SetArcCostEvaluatorOfVehicle(costs[self.key_of_team[k]], k)
         del transits
         per_site: dict[int, int] = defaultdict(int)
-        for i, place in enumerate(self.places):
-            per_site[self.site[i]] = max(per_site[self.site[i]], place.per_day)
+        for i, candidate in enumerate(self.places):
+            per_site[self.site[i]] = max(per_site[self.site[i]], candidate.per_day)
         for (site, _), indices in groups.items():
             per_day = per_site[site]
             if len(indices) > per_day:
