@@ -48,6 +48,7 @@ UNREACHABLE = 10 * DAY_MINUTES
 """Travel minutes of a forbidden arc: beyond any time window."""
 
 _COVERAGE_KEEP = 10  # nodes kept per zone to cover when candidates are capped
+_CAPPED_KEEP = 6  # nodes kept per allowed visit of a capped zone, when candidates are capped
 STABLE_MINUTES = 30
 """A kept visit starts within this many minutes of its previous start."""
 
@@ -512,6 +513,17 @@ class Candidates:
             return
 
         ranked = sorted(free, key=self._score, reverse=True)
+        if self.zone_caps:
+            # A zone capped at c visits a week needs few nodes: the best _CAPPED_KEEP × c
+            # of each, so that the kept nodes spread over more zones.
+            seen: dict[str, int] = defaultdict(int)
+            spread = []
+            for n in ranked:
+                zone = self.places[self.nodes[n].place].zone
+                seen[zone] += 1
+                if zone not in self.zone_caps or seen[zone] <= _CAPPED_KEEP * self.zone_caps[zone]:
+                    spread.append(n)
+            ranked = spread + [n for n in ranked if n not in set(spread)]
         kept = set(ranked[: self.max_candidates])
         per_zone: dict[str, int] = defaultdict(int)
         for n in ranked:  # the best nodes of every zone to cover, whatever their rank
