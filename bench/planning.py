@@ -401,8 +401,9 @@ def run(
 ) -> dict[str, Any]:
     """The planner benchmark, in full or quick mode.
 
-    Quick mode shortens the long search to 30 s and skips the all-candidates search (CI,
-    about 2 minutes; the full run takes about 32 minutes).
+    Quick mode shortens the long searches to 30 s and skips the all-candidates search of
+    the synthetic sizes (about 3 minutes; the full run about 38). Both add the
+    département-wide week (:func:`departement_benchmark`), as ``territory bench`` does.
 
     Writes ``bench_planning.json`` in ``out_dir`` when given.
     """
