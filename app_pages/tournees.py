@@ -16,6 +16,7 @@ from territory.ui.tournees import (
     history_panel,
     places_panel,
     plan_downloads,
+    plan_options,
     route_map,
     save_panel,
     teams_editor,
@@ -43,11 +44,19 @@ with st.expander("Équipes", icon=":material/groups:"):
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
+territory, outside = plan_options(ws)
 if st.button("Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN):
     with st.status("Optimisation des tournées…", expanded=True) as status:
         try:
             status.write("Lieux, équipes, valeur des créneaux (chiffres protégés)…")
-            plan, places = plan_week(ws, week, settings=settings(), time_limit=5.0)
+            plan, places = plan_week(
+                ws,
+                week,
+                settings=settings(),
+                territory=territory,
+                outside_sector=outside,
+                time_limit=5.0,
+            )
             status.write(
                 f"{len(plan.visits)} visite(s) trouvée(s) en {plan.stats.get('time_s', 0):.1f} s"
             )

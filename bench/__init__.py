@@ -7,7 +7,8 @@ it from the checkout. It holds
   scale, and :func:`bench.map_page.run` / :func:`bench.map_page.table`, the whole bench;
 - :mod:`bench.contacts`: a contact export → stored rows → protected density;
 - :mod:`bench.priorities`: indicators and ranking, cold and after a change of weights;
-- :mod:`bench.planning`: the weekly round planner within budget against a long search;
+- :mod:`bench.planning`: the weekly round planner within budget against a long search
+  (synthetic weeks, and a département-wide programme with team sectors);
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
   ``smoothness_probe.js``);
 - :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`

@@ -22,7 +22,8 @@
 * **contacts**, **priorities** and **planner**: :mod:`bench.contacts` (a contact export
   turned into stored rows and protected density, at several sizes), :mod:`bench.priorities`
   (indicators and ranking, cold and when only the weights change) and
-  :mod:`bench.planning` (the 10-s plan against the best plan of a longer search).
+  :mod:`bench.planning` (the 10-s plan against the best plan of a longer search, and the
+  département-wide week in 15 s against a search on every node).
 
 The naive way is what a first prototype does: a page that reads the raw layers and
 draws each with ``folium.GeoJson`` on every rerun, with no cache and no simplification.
@@ -501,6 +502,9 @@ def run(
         long_s=bench_planning.LONG_S_QUICK if quick else bench_planning.LONG_S_FULL,
         all_candidates=False,
         say=say,
+    )
+    results["planner"] |= bench_planning.departement_benchmark(
+        long_s=bench_planning.LONG_S_QUICK if quick else bench_planning.LONG_S_FULL, say=say
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

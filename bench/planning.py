@@ -18,6 +18,16 @@ Measured, in the same run:
 * ``p{n}_objective_share`` = plan objective / best objective (goal ≥ 0.95 at 60 places),
   ``p{n}_gap_pct`` the gap in percent, ``p{n}_time_ratio`` = long time / plan time.
 
+A **département-wide programme** (:func:`departement_week`, issue #20): 300 fictional
+communes over 100 × 100 km, 4 car teams each in its sector (a quarter of the
+département), 180 candidate places, a quarter of the communes to cover this week and
+every commune capped at one visit (monthly rural rounds). ``dep_…`` keys: the week in
+:data:`DEP_BUDGET_S` (goal ≤ 15 s, within 5 % of the long search), then the same week
+planned again from that plan (``previous``, nothing changed): ``dep_kept_share``, the
+share of its visits that keep place, weekday and hour (goal ≥ 0.8). The long search gets
+every candidate node (``max_candidates=None``): with the default cap, it found the 15-s
+plan again and hid what the cap lost.
+
 Run it with ``python -m bench.planning [--quick]``.
 
 Every comparison has a key containing ``ratio``.
@@ -38,10 +48,13 @@ import numpy.typing as npt
 
 from territory.rounds.geo import travel_time_matrix
 from territory.rounds.model import Place, Team
+from territory.rounds.recurrence import kept_visits
 from territory.rounds.solver import plan_from_matrix
 
 SIZES = (60, 120, 240)
 BUDGET_S = 10.0
+DEP_PLACES = 180
+DEP_BUDGET_S = 15.0
 LONG_S_FULL = 300.0
 LONG_S_QUICK = 30.0
 _MARGIN_S = 0.25  # interpreter overhead around the solver's own time limit
@@ -91,6 +104,7 @@ class Week:
     travel: dict[str, npt.NDArray[np.float64]]
     value: npt.NDArray[np.float64]
     required_zones: frozenset[str]
+    zone_caps: dict[str, int] | None = None
 
 
 def synthetic_week(n_places: int, *, seed: int = 0) -> Week:
@@ -185,6 +199,132 @@ def synthetic_week(n_places: int, *, seed: int = 0) -> Week:
     return Week(places, teams, travel, value, frozenset(required))
 
 
+def departement_week(n_places: int = DEP_PLACES, *, seed: int = 0) -> Week:
+    """A fictional rural département: 300 communes, 4 car teams with sectors.
+
+    Examples
+    --------
+    >>> week = departement_week(40)
+    >>> len(week.places), len(week.teams), all(t.sector for t in week.teams)
+    (40, 4, True)
+    """
+    rng = np.random.default_rng(seed)
+    communes = rng.uniform(0, 100_000, size=(300, 2))
+    codes = [f"99{c:03d}" for c in range(300)]
+    quarter = (communes[:, 0] >= 50_000).astype(int) + 2 * (communes[:, 1] >= 50_000)
+    towns = rng.choice(300, size=40, replace=False)  # bourgs with several places
+    places: list[Place] = []
+    xy = []
+    value = np.zeros((n_places, 5, _SLOTS))
+    for i in range(n_places):
+        c = int(towns[rng.integers(40)]) if rng.random() < 0.6 else int(rng.integers(300))
+        kind = str(rng.choice(_RURAL, p=_RURAL_WEIGHTS))
+        rules, duration, profile = _KINDS[kind]
+        if kind == "marché":
+            rules = [((int(rng.integers(5)),), 480, 780)]
+        windows: dict[int, list[tuple[int, int]]] = {}
+        for days, a, b in rules:
+            for d in days:
+                windows.setdefault(d, []).append((a, b))
+        priority = float(np.round(rng.uniform(0.5, 3.0), 2))
+        point = communes[c] + rng.normal(0, 400, size=2)
+        places.append(
+            Place(
+                f"D{i + 1:03d}",
+                f"{kind.capitalize()} {i + 1}",
+                kind,
+                zone=codes[c],
+                x=float(point[0]),
+                y=float(point[1]),
+                windows={d: tuple(w) for d, w in windows.items()},
+                duration=duration,
+                priority=priority,
+            )
+        )
+        xy.append(point)
+        noise = rng.uniform(0.8, 1.2, size=(5, _SLOTS))
+        value[i] = np.round(priority * np.array(profile)[None, :] * _DAY_FACTOR[:, None] * noise, 3)
+    teams = []
+    for q in range(4):
+        members = frozenset(code for code, k in zip(codes, quarter, strict=True) if k == q)
+        centre = (25_000.0 + 50_000.0 * (q % 2), 25_000.0 + 50_000.0 * (q // 2))
+        teams.append(
+            Team(
+                f"Secteur {q + 1}",
+                "voiture",
+                size=2,
+                base=centre,
+                availability=dict.fromkeys(
+                    range(5), ((9 * 60, 12 * 60 + 30), (13 * 60 + 30, 17 * 60))
+                ),
+                max_hours=28,
+                sector=members,
+            )
+        )
+    points = np.vstack([np.array(xy), np.array([t.base for t in teams], dtype=np.float64)])
+    travel = {"voiture": travel_time_matrix(points, "voiture")}
+    with_places = sorted({p.zone for p in places})
+    required = frozenset(z for k, z in enumerate(with_places) if k % 4 == 0)
+    return Week(places, teams, travel, value, required, dict.fromkeys(with_places, 1))
+
+
+def departement_benchmark(
+    *,
+    n_places: int = DEP_PLACES,
+    budget_s: float = DEP_BUDGET_S,
+    long_s: float = LONG_S_FULL,
+    seed: int = 0,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The département-wide week within ``budget_s``, against ``long_s`` on every node.
+
+    Returns ``dep_time_s``, ``dep_objective``, ``dep_long_objective``,
+    ``dep_objective_share`` (goal ≥ 0.95), ``dep_gap_pct``, ``dep_time_ratio``, visits,
+    missed zones, and ``dep_kept_share`` (the week planned again from the first plan,
+    nothing changed: share of its visits that keep place, weekday and hour, goal ≥ 0.8).
+    """
+    week = departement_week(n_places, seed=seed)
+
+    def plan(limit: float, **options: Any) -> Any:
+        return plan_from_matrix(
+            week.places,
+            week.teams,
+            week.travel,
+            value=week.value,
+            required_zones=week.required_zones,
+            zone_caps=week.zone_caps,
+            time_limit=limit,
+            **options,
+        )
+
+    say(f"Département : {n_places} lieux, 4 équipes à secteur, en {budget_s:.0f} s…")
+    first = plan(budget_s - _MARGIN_S)
+    say(f"Département : recherche longue de {long_s:.0f} s sur tous les nœuds…")
+    long = plan(long_s, max_candidates=None)
+    say("Département : la même semaine replanifiée depuis le premier plan…")
+    again = plan(budget_s - _MARGIN_S, previous=first.visits)
+    best = max(first.objective, long.objective)
+    share = first.objective / best if best > 0 else 1.0
+    kept = kept_visits(first.visits, again.visits)
+    return {
+        "dep_places": n_places,
+        "dep_candidates": int(first.stats["candidates"]),
+        "dep_time_s": float(first.stats["time_s"]),
+        "dep_objective": round(first.objective, 3),
+        "dep_visits": len(first.visits),
+        "dep_missed_zones": int(first.stats["missed_zones"]),
+        "dep_long_time_s": float(long.stats["time_s"]),
+        "dep_long_objective": round(long.objective, 3),
+        "dep_long_missed_zones": int(long.stats["missed_zones"]),
+        "dep_objective_share": round(share, 4),
+        "dep_gap_pct": round(100 * (1 - share), 2),
+        "dep_time_ratio": round(float(long.stats["time_s"]) / max(first.stats["time_s"], 1e-9), 1),
+        "dep_again_time_s": float(again.stats["time_s"]),
+        "dep_again_visits": len(again.visits),
+        "dep_kept_share": round(kept / len(again.visits), 4) if again.visits else 1.0,
+    }
+
+
 def planning_benchmark(
     *,
     sizes: Sequence[int] = SIZES,
@@ -261,14 +401,15 @@ def run(
 ) -> dict[str, Any]:
     """The planner benchmark, in full or quick mode.
 
-    Quick mode shortens the long search to 30 s and skips the all-candidates search (CI,
-    about 2 minutes; the full run takes about 32 minutes).
+    Quick mode shortens the long searches to 30 s and skips the all-candidates search of
+    the synthetic sizes (about 3 minutes; the full run about 38). Both add the
+    département-wide week (:func:`departement_benchmark`), as ``territory bench`` does.
 
     Writes ``bench_planning.json`` in ``out_dir`` when given.
     """
-    result = planning_benchmark(
-        long_s=LONG_S_QUICK if quick else LONG_S_FULL, all_candidates=not quick, say=say
-    )
+    long_s = LONG_S_QUICK if quick else LONG_S_FULL
+    result = planning_benchmark(long_s=long_s, all_candidates=not quick, say=say)
+    result |= departement_benchmark(long_s=long_s, say=say)
     result["quick"] = quick
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -295,6 +436,21 @@ def table(result: dict[str, Any]) -> str:
             f"{'—' if every is None else f'{every:.1f}'} | {result[f'p{n}_gap_pct']:.1f} % | "
             f"{result[f'p{n}_missed_zones']} |"
         )
+    if "dep_time_s" in result:
+        lines += [
+            "",
+            (
+                f"| département | nœuds | plan : temps (s) | plan : objectif | {long} : objectif | "
+                "écart | zones manquées | replanifiée : visites gardées |"
+            ),
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            (
+                f"| {result['dep_places']} lieux, 4 secteurs | {result['dep_candidates']} | "
+                f"{result['dep_time_s']:.1f} | {result['dep_objective']:.1f} | "
+                f"{result['dep_long_objective']:.1f} | {result['dep_gap_pct']:.1f} % | "
+                f"{result['dep_missed_zones']} | {100 * result['dep_kept_share']:.0f} % |"
+            ),
+        ]
     return "\n".join(lines).replace(".", ",")
 
 

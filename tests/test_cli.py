@@ -480,6 +480,40 @@ def test_plan_restore_saves_an_earlier_version_again(
     assert len(load_plan(ws, "2026-W49").visits) == len(first.visits)
 
 
+def test_plan_for_a_territory_with_team_sectors_from_the_teams_file(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """#20: ``--territory NOM`` plans one programme territory; a ``secteur`` column."""
+    import shutil
+
+    from territory.rounds.week import load_plan
+    from territory.store import Workspace
+    from territory.territories import resolve
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    teams = Workspace.open(path).read_table("teams").drop(columns="secteur")
+    teams["Secteur"] = ["", "200000001", "Communes rurales"]
+    teams.to_csv(tmp_path / "equipes.csv", sep=";", index=False)
+    week = ["--week", "2026-W49", "--workspace", str(path), "--time-limit", "2"]
+    args = ["plan", *week, "--teams", str(tmp_path / "equipes.csv")]
+    assert main([*args, "--territory", "Communes rurales"]) == 0
+    out = capsys.readouterr().out
+    assert "note : Plan du territoire « Communes rurales »" in out
+    assert "Sans secteur, 1 équipe(s)" in out and "Équipe centre" in out
+    ws = Workspace.open(path)
+    visits = load_plan(ws, "2026-W49").visits
+    rural = resolve(ws, "Communes rurales")
+    assert len(visits) and set(visits["zone"]) <= rural
+    # the EPCI's team never leaves its sector
+    agglomeration = resolve(ws, "Agglomération de l'Ardoise")
+    assert set(visits.loc[visits["team"] == "Équipe quartiers", "zone"]) <= agglomeration
+    assert main(["plan", *week, "--hors-secteur"]) == 0
+    assert main(["plan", *week, "--territory", "Nulle part"]) == 2
+    assert "territoire « Nulle part » inconnu" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

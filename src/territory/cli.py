@@ -341,6 +341,17 @@ def _parser() -> argparse.ArgumentParser:
         "--feuille", dest="sheet", metavar="NOM", help="--teams : la feuille du classeur"
     )
     plan.add_argument(
+        "--territory",
+        metavar="NOM",
+        help="territoire du programme à planifier (défaut : tout l'espace de travail)",
+    )
+    plan.add_argument(
+        "--hors-secteur",
+        dest="outside_sector",
+        action="store_true",
+        help="autoriser les visites hors du secteur d'une équipe (pénalisées)",
+    )
+    plan.add_argument(
         "--time-limit", type=float, default=5.0, metavar="S", help="durée de recherche"
     )
     plan.add_argument(
@@ -873,7 +884,14 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         plans.save_teams(ws, plans.read_teams(args.teams, sheet=args.sheet, report=read))
         for note in read.notes:
             print(f"équipes : {note}", file=sys.stderr)
-    plan, places = plans.plan_week(ws, args.week, settings=settings, time_limit=args.time_limit)
+    plan, places = plans.plan_week(
+        ws,
+        args.week,
+        settings=settings,
+        territory=args.territory,
+        outside_sector=args.outside_sector,
+        time_limit=args.time_limit,
+    )
     saved = plans.save_plan(
         ws, args.week, plan, places, change="optimisation (CLI)", author=args.auteur
     )

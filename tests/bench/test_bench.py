@@ -223,3 +223,20 @@ def test_privacy_benchmark_measures_the_filtered_density_and_when(
     assert isinstance(figures["when_met"], bool)
     assert 0 < figures["ours_when_next_cpu_s"] <= 60
     assert "densité filtrée" in table(figures) and "temps CPU" in table(figures)
+
+
+def test_departement_week_has_sectors_caps_and_a_stability_figure() -> None:
+    from bench import planning as bench_planning
+
+    week = bench_planning.departement_week(30)
+    sectors = [t.sector for t in week.teams]
+    assert all(sectors) and not set.intersection(*map(set, sectors))  # disjoint quarters
+    figures = bench_planning.departement_benchmark(
+        n_places=30, budget_s=1.0, long_s=1.0, say=lambda _: None
+    )
+    assert 0 < figures["dep_objective_share"] <= 1 and 0 <= figures["dep_kept_share"] <= 1
+    assert figures["dep_missed_zones"] == 0
+    caps = week.zone_caps or {}
+    assert set(caps) == {p.zone for p in week.places} and set(caps.values()) == {1}
+    text = bench_planning.table({"long_s": 1.0, "sizes": [], **figures})
+    assert "| 30 lieux, 4 secteurs |" in text

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from territory import Settings
+from territory import Settings, ValidationError
 from territory.cli import main
 from territory.rounds.outputs import day_label
 from territory.rounds.sheets import round_legs, sheet_html, sheet_pdf
-from territory.rounds.week import WeekPlan, plan_week, save_plan
+from territory.rounds.week import WeekPlan, move_visit, plan_week, save_edited, save_plan
 from territory.store import Workspace
 
 WEEK = "2026-W49"
@@ -129,11 +129,39 @@ def test_legs_are_the_solver_s_and_fit_the_visit_times(planned, pages, settings)
         if pd.notna(row.back_min):
             assert f"arrivée {row.back_at:%H:%M}" in text
             assert _leg(row.back_m, row.back_min) in text
-    waits = visits[visits["wait_min"] > 0]
-    assert not waits.empty  # the demo week has free time before some visits
-    for row in waits.itertuples():
+    for row in visits[visits["wait_min"] > 0].itertuples():  # free time before a visit
         text = pages[days.index((row.team, day_label(row.start)))]
         assert _duration(row.wait_min) in text
+
+
+def test_free_time_before_a_visit_is_printed(planned, settings: Settings, tmp_path: Path) -> None:
+    """A visit moved 20 minutes later, last of its round: the team waits there 20 minutes."""
+    ws, _, saved = planned
+    copy = tmp_path / "demo.gpkg"
+    shutil.copyfile(ws.path, copy)
+    ws = Workspace.open(copy)
+    visits = saved.visits.sort_values("start")
+    last = visits.groupby([visits["team"], visits["start"].dt.date]).tail(1).index
+    for index in last:  # the first move that stays in the team's and the place's hours
+        later = visits.at[index, "start"] + timedelta(minutes=20)
+        try:
+            moved = save_edited(
+                ws,
+                WEEK,
+                move_visit(saved.visits, index, f"{later:%H:%M}"),
+                change="déplacée",
+                base_version=saved.version,
+            )
+        except ValidationError:
+            continue
+        break
+    else:
+        pytest.fail("no visit of the demo week can start 20 minutes later")
+    legs = round_legs(moved, ws, settings=settings)
+    row = moved.visits.join(legs).loc[index]
+    assert row["wait_min"] >= 20
+    html = sheet_html(moved, ws, settings=settings)
+    assert _duration(int(row["wait_min"])) in html
 
 
 def test_a_long_day_flows_on_pages_with_the_header_and_table_head(planned, settings) -> None:

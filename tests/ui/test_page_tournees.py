@@ -336,3 +336,28 @@ def test_the_coverage_of_the_priority_zones_names_a_zone_without_place(page) -> 
     warnings = [w.value for w in at.warning if "aucun lieu candidat" in w.value]
     expected = f"Zone {name} (QPV {qpv['code'].iloc[0]}) : aucun lieu candidat "
     assert warnings == [expected + "(ni partenaire, ni QPV, ni point d'intérêt)"]
+
+
+def test_a_week_planned_for_one_territory(demo_workspace: Path, tmp_path: Path) -> None:
+    from territory.territories import resolve
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.session_state[Keys.WORKSPACE] = str(path)
+    at.run()
+    at.switch_page("app_pages/tournees.py")
+    at.run()
+    at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
+    choice = at.selectbox(key=Keys.W_PLAN_TERRITORY)
+    assert choice.options == ["Tout l'espace de travail", "Agglomération de l'Ardoise",
+                              "Communes rurales"]  # fmt: skip
+    choice.set_value("Communes rurales").run()
+    assert at.checkbox(key=Keys.W_PLAN_OUTSIDE).value is False
+    at.button(key=Keys.W_PLAN_RUN).click().run()
+    assert not at.exception, at.exception
+    ws = Workspace.open(path)
+    saved = load_plan(ws, "2026-W49")
+    assert saved is not None and len(saved.visits) >= 1
+    assert set(saved.visits["zone"]) <= resolve(ws, "Communes rurales")
+    assert any("Plan du territoire « Communes rurales »" in w.value for w in at.warning)

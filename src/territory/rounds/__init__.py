@@ -17,8 +17,12 @@ Modules, from the ground up:
   with the one travel model, :class:`territory.travel.TravelModel`, and delegates), the
   places of a table and the places suggested from partners and transit hubs;
 * :mod:`~territory.rounds.value`: what a visit is worth (priority × protected contact
-  yield of the slot), why, and which zones are due in a week;
-* :mod:`~territory.rounds.week`: the workspace side: teams, stored places,
+  yield of the slot), why, which zones are due in a week and which are visited monthly;
+* :mod:`~territory.rounds.sectors`: a team's sector (a programme territory, an EPCI or
+  INSEE codes) as communes, the places of the plan's territory;
+* :mod:`~territory.rounds.recurrence`: stable weeks: the previous plan a week starts
+  from, the visits it kept, the weeks of a month (monthly caps);
+* :mod:`~territory.rounds.week`: the workspace side: teams (with sectors), stored places,
   :func:`~territory.rounds.week.plan_week`, saved versions, locks and moves, history;
 * :mod:`~territory.rounds.outputs`: calendars (.ics), CSV, map layers and the week at a
   glance;
@@ -27,8 +31,8 @@ Modules, from the ground up:
 * :mod:`~territory.rounds.feedback`: what a visit gave, recorded as anonymised contacts.
 
 Imports: the ground floor (``territory._errors``, ``_fr``, ``crs``, ``hours``, ``grid``,
-``settings``, ``store``, ``travel``, ``vocab``), ``territory.io`` (GTFS feeds, import
-reports), ``territory.privacy`` (the one contact writer and fingerprint scheme, for
+``settings``, ``store``, ``territories``, ``travel``, ``vocab``), ``territory.io`` (GTFS
+feeds, import reports), ``territory.privacy`` (the one contact writer and fingerprint scheme, for
 feedback) and ``territory.analysis`` (priorities and the protected contact
 profile, in :mod:`~territory.rounds.value`); never ``territory.map`` nor ``territory.ui``.
 Inside the folder, each module imports only those listed above it (``outputs`` reads the
@@ -42,6 +46,8 @@ __all__ = [
     "model",
     "outputs",
     "places",
+    "recurrence",
+    "sectors",
     "sheets",
     "solver",
     "transit",

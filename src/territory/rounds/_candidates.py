@@ -5,10 +5,25 @@ travel minutes and values into the visit nodes the OR-Tools model is built on (t
 locked visits first, then every place × day × run of equal-valued slots a team can reach
 in its windows), keeps the best ``max_candidates`` of them, and writes a French note for
 every place or lock that cannot be planned.
+
+Three rules shape the nodes:
+
+* **sectors**: a team is offered only the places of its sector (:attr:`Team.sector
+  <territory.rounds.model.Team.sector>`); with ``outside_weight`` it may leave it, the
+  visit then counting for that share of its value (the solver's arc costs);
+* **sites**: places of the same name in the same zone are one site (the stops of one
+  station on several lines, a square entered twice): the once-a-day rule holds per site;
+* **weekly zone caps** (``zone_caps``): a zone capped at 0 (a monthly commune already
+  visited this month) gets no node; the solver caps the others;
+* **stability**: each visit of the previous plan (``previous``) gets a *stable* node, the
+  same place, day and team, starting within :data:`STABLE_MINUTES` of its former start,
+  worth a bonus (``stability`` × the mean value of the candidate nodes) on top of its
+  value: a plan changes a recurring visit only for a better one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +40,7 @@ from territory.rounds.model import (
     _hhmm_fr,
 )
 
-__all__ = ["UNREACHABLE", "Candidates", "at_or_after", "at_or_before"]
+__all__ = ["STABLE_MINUTES", "UNREACHABLE", "Candidates", "at_or_after", "at_or_before"]
 
 _Interval = tuple[int, int]  # inclusive range of start times (minutes)
 
@@ -33,6 +48,9 @@ UNREACHABLE = 10 * DAY_MINUTES
 """Travel minutes of a forbidden arc: beyond any time window."""
 
 _COVERAGE_KEEP = 10  # nodes kept per zone to cover when candidates are capped
+_CAPPED_KEEP = 6  # nodes kept per allowed visit of a capped zone, when candidates are capped
+STABLE_MINUTES = 30
+"""A kept visit starts within this many minutes of its previous start."""
 
 # --------------------------------------------------------------------------------------
 # Interval helpers (inclusive ranges of start times)
@@ -97,6 +115,7 @@ class _Node:
     duration: int
     lock: Visit | None = None
     copy_of: int | None = None  # coverage copy of this node
+    bonus: float = 0.0  # stability bonus (a visit of the previous plan kept in place)
 
 
 class Candidates:
@@ -115,6 +134,8 @@ class Candidates:
         required_zones: set[str],
         max_visits_per_place: int | None,
         max_candidates: int | None,
+        zone_caps: Mapping[str, int] | None = None,
+        outside_weight: float | None = None,
     ) -> None:
         self.places = places
         self.teams = teams
@@ -151,11 +172,29 @@ class Candidates:
         self.locked_days: set[tuple[int, int]] = set()  # (place, day) pairs with a lock
         self.lock_count: dict[int, int] = defaultdict(int)
         self.covered_by_locks: set[str] = set()
+        self.zone_caps = dict(zone_caps or {})
+        self.outside_weight = outside_weight
+        # Whether team k may visit place i: its sector holds the place's zone.
+        self.in_sector = np.array(
+            [[t.sector is None or p.zone in t.sector for p in places] for t in teams],
+            dtype=bool,
+        ).reshape(len(teams), n)
+        self.stable_offered = 0
+        sites: dict[tuple[str, str], int] = {}
+        self.site = [
+            sites.setdefault((" ".join(p.name.lower().split()) or f"#{p.id}", p.zone), len(sites))
+            for p in places
+        ]
+        self.locked_sites: set[tuple[int, int]] = set()  # (site, day) pairs with a lock
 
     # -- helpers ------------------------------------------------------------------------
 
     def travel(self, team: int, i: int, j: int) -> int:
         return int(self.minutes[self.key_of_team[team]][i, j])
+
+    def allowed(self, team: int, place: int) -> bool:
+        """Whether ``team`` may visit ``place``: in its sector, or sectors are soft."""
+        return self.outside_weight is not None or bool(self.in_sector[team, place])
 
     def place_label(self, i: int) -> str:
         place = self.places[i]
@@ -252,6 +291,7 @@ class Candidates:
             by_vehicle[chosen].append((lock, place))
             by_vehicle[chosen].sort(key=lambda item: item[0].start)
             self.locked_days.add((place, d))
+            self.locked_sites.add((self.site[place], d))
             self.lock_count[place] += 1
             self.covered_by_locks.add(self.places[place].zone)
             self.nodes.append(
@@ -301,22 +341,33 @@ class Candidates:
 
     # -- candidates ----------------------------------------------------------------------
 
-    def add_candidates(self) -> None:
+    def add_candidates(self, previous: Sequence[Visit] = (), stability: float = 0.0) -> None:
+        """The visit nodes, the stable nodes of ``previous``, then the coverage copies."""
+        zone_locks: dict[str, int] = defaultdict(int)
+        for node in self.nodes:
+            zone_locks[self.places[node.place].zone] += 1
+        outside: list[int] = []
         for i, place in enumerate(self.places):
             if self.max_visits is not None and self.lock_count[i] >= self.max_visits:
+                continue
+            cap = self.zone_caps.get(place.zone)
+            if cap is not None and cap - zone_locks[place.zone] <= 0:
+                continue
+            if not any(self.allowed(k, i) for k in range(len(self.teams))):
+                outside.append(i)
                 continue
             present = reachable = False
             # A place of a zone to cover may be visited for coverage alone (value 0).
             to_cover = place.zone in self.required and place.zone not in self.covered_by_locks
             any_value = to_cover
             for d in range(len(self.days)):
-                if (i, d) in self.locked_days:
+                if (self.site[i], d) in self.locked_sites:
                     continue
                 starts = _starts(self.place_windows(i, d), place.duration)
                 present = present or bool(starts)
                 ranges: dict[int, _Interval] = {}
                 for v, veh in enumerate(self.vehicles):
-                    if veh.day != d:
+                    if veh.day != d or not self.allowed(veh.team, i):
                         continue
                     r = self.vehicle_range(v, i, place.duration)
                     if r is not None:
@@ -341,7 +392,8 @@ class Candidates:
                     else:
                         runs.append(_Node(i, d, v_s, domain, allowed, place.duration))
                     last_slot = s
-                self.nodes.extend(runs)
+                for _ in range(place.per_day):  # a place asked several times a day
+                    self.nodes.extend(dataclasses.replace(node) for node in runs)
             has_nodes = any(node.place == i and node.lock is None for node in self.nodes)
             if not has_nodes and any_value:
                 if not present:
@@ -351,18 +403,29 @@ class Candidates:
                 else:
                     why = "ses horaires de présence ne croisent les créneaux utiles d'aucune équipe"
                 self.notes.append(f"Lieu {self.place_label(i)} : jamais visitable, {why}.")
+        if outside:
+            names = ", ".join(self.place_label(i) for i in outside[:5])
+            more = f" et {len(outside) - 5} autre(s)" if len(outside) > 5 else ""
+            self.notes.append(
+                f"{len(outside)} lieu(x) hors de tous les secteurs des équipes, non visité(s) : "
+                f"{names}{more} (autorisez les visites hors secteur ou élargissez un secteur)."
+            )
         self._select()
+        self._add_stable(previous, stability)
         # Coverage copies (best slot of each place and day) for the required zones not
         # already covered by a locked visit.
         self.zone_copies: dict[str, list[int]] = defaultdict(list)
         best_of: dict[tuple[int, int], int] = {}
+        stable: list[int] = []
         for n, node in enumerate(self.nodes):
             zone = self.places[node.place].zone
             if node.lock is None and zone in self.required and zone not in self.covered_by_locks:
                 key = (node.place, node.day)
-                if key not in best_of or node.value > self.nodes[best_of[key]].value:
+                if node.bonus:
+                    stable.append(n)  # a kept visit covers its zone too
+                elif key not in best_of or node.value > self.nodes[best_of[key]].value:
                     best_of[key] = n
-        for n in best_of.values():
+        for n in [*best_of.values(), *stable]:
             node = self.nodes[n]
             self.zone_copies[self.places[node.place].zone].append(len(self.nodes))
             self.nodes.append(
@@ -374,7 +437,64 @@ class Candidates:
                     node.vehicles,
                     node.duration,
                     copy_of=n,
+                    bonus=node.bonus,
                 )
+            )
+
+    def _add_stable(self, previous: Sequence[Visit], stability: float) -> None:
+        """One stable node per visit of the previous plan that can be kept as it was.
+
+        Same place, day and team, a start within :data:`STABLE_MINUTES` of the previous
+        one (in the slots where the place is worth a visit), worth its value plus the
+        bonus ``stability`` × the mean value of the candidate nodes.
+        """
+        values = [node.value for node in self.nodes if node.lock is None and node.value > 0]
+        if not previous or stability <= 0 or not values:
+            return
+        bonus = stability * float(np.mean(values))
+        team_index = {t.name: k for k, t in enumerate(self.teams)}
+        zone_locks: dict[str, int] = defaultdict(int)
+        for node in self.nodes:
+            if node.lock is not None:
+                zone_locks[self.places[node.place].zone] += 1
+        done: set[tuple[int, int]] = set()
+        for visit in previous:
+            i, k = self.index.get(visit.place), team_index.get(visit.team)
+            if i is None or k is None or visit.day not in self.days:
+                continue
+            d = self.days.index(visit.day)
+            place = self.places[i]
+            if (self.site[i], d) in self.locked_sites or (i, d) in done or not self.allowed(k, i):
+                continue
+            cap = self.zone_caps.get(place.zone)
+            if cap is not None and cap - zone_locks[place.zone] <= 0:
+                continue  # the zone is capped out this week (a monthly commune)
+            if self.max_visits is not None and self.lock_count[i] >= self.max_visits:
+                continue
+            near = [(visit.start - STABLE_MINUTES, visit.start + STABLE_MINUTES)]
+            window = _intersect(_starts(self.place_windows(i, d), place.duration), near)
+            to_cover = place.zone in self.required
+            parts, worth = [], []
+            for s, (a, b) in enumerate(self.slots):
+                part = _intersect(window, [(a, b - 1)])
+                if part and (self.values[i, d, s] > 0 or to_cover):
+                    parts += part
+                    worth.append(float(self.values[i, d, s]))
+            ranges = {
+                v: r
+                for v, veh in enumerate(self.vehicles)
+                if veh.team == k
+                and veh.day == d
+                and (r := self.vehicle_range(v, i, place.duration)) is not None
+                and _intersect(parts, [r])
+            }
+            if not ranges:
+                continue
+            domain = _intersect(_union(parts), _union(ranges.values()))
+            done.add((i, d))
+            self.stable_offered += 1
+            self.nodes.append(
+                _Node(i, d, min(worth), domain, sorted(ranges), place.duration, bonus=bonus)
             )
 
     def _score(self, n: int) -> float:
@@ -384,7 +504,7 @@ class Candidates:
             self.travel(self.vehicles[v].team, self.base[self.vehicles[v].team], node.place)
             for v in node.vehicles
         )
-        return node.value / (node.duration + access)
+        return (node.value + node.bonus) / (node.duration + access)
 
     def _select(self) -> None:
         """Keep the ``max_candidates`` visit nodes of best value per minute."""
@@ -393,6 +513,17 @@ class Candidates:
             return
 
         ranked = sorted(free, key=self._score, reverse=True)
+        if self.zone_caps:
+            # A zone capped at c visits a week needs few nodes: the best _CAPPED_KEEP × c
+            # of each, so that the kept nodes spread over more zones.
+            seen: dict[str, int] = defaultdict(int)
+            spread = []
+            for n in ranked:
+                zone = self.places[self.nodes[n].place].zone
+                seen[zone] += 1
+                if zone not in self.zone_caps or seen[zone] <= _CAPPED_KEEP * self.zone_caps[zone]:
+                    spread.append(n)
+            ranked = spread + [n for n in ranked if n not in set(spread)]
         kept = set(ranked[: self.max_candidates])
         per_zone: dict[str, int] = defaultdict(int)
         for n in ranked:  # the best nodes of every zone to cover, whatever their rank

@@ -93,7 +93,8 @@ def places_from_frame(
     :data:`territory.vocab.KIND_SPELLINGS`, e.g. ``gare``), optional ``id``
     (default: the index), ``zone``, ``duree`` (minutes), ``priorite`` and ``horaires``
     (OSM ``opening_hours``, read for ``week`` by
-    :func:`~territory.hours.windows_from_opening_hours`; empty means any time).
+    :func:`~territory.hours.windows_from_opening_hours`; empty means any time) and
+    ``visites_par_jour`` (most visits a day, default 1).
     Coordinates are taken from a point geometry when there is one.
 
     Examples
@@ -127,6 +128,7 @@ def places_from_frame(
                 windows=windows_from_opening_hours(hours, week=week) if hours else None,
                 duration=int(_number(row, "duree", default_duration)),
                 priority=float(_number(row, "priorite", 1.0)),
+                per_day=int(_number(row, "visites_par_jour", 1)),
             )
         )
     return result
@@ -167,6 +169,10 @@ def plan_rounds(
     max_visits_per_place: int | None = None,
     max_candidates: int | None = 400,
     locked: Sequence[Visit] = (),
+    zone_caps: Mapping[str, int] | None = None,
+    outside_sector: float | None = None,
+    previous: Sequence[Visit] = (),
+    stability: float = 0.5,
     time_limit: float = 5.0,
 ) -> Plan:
     """Plan a week of rounds on a places layer (the geo adapter).
@@ -187,7 +193,7 @@ def plan_rounds(
     teams
         Teams; every team needs a ``base``.
     value, days, first_slot, slot_minutes, required_zones, max_visits_per_place, \
-max_candidates, locked, time_limit
+max_candidates, locked, zone_caps, outside_sector, previous, stability, time_limit
         As in :func:`~territory.rounds.solver.plan_from_matrix`.
     week
         Monday of the planned week: opening hours are read on its dates (public holidays).
@@ -285,6 +291,10 @@ max_candidates, locked, time_limit
         max_visits_per_place=max_visits_per_place,
         max_candidates=max_candidates,
         locked=locked,
+        zone_caps=zone_caps,
+        outside_sector=outside_sector,
+        previous=previous,
+        stability=stability,
         time_limit=time_limit,
     )
 

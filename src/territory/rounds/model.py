@@ -79,6 +79,9 @@ class Place:
         Length of a visit (minutes).
     priority
         Value of a visit when :func:`~territory.rounds.solver.plan_from_matrix` gets no value array.
+    per_day
+        Most visits of the place in one day (default 1: a place is visited at most once a
+        day unless its row asks for more, e.g. a station at noon and at 17 h).
     """
 
     id: str
@@ -90,6 +93,7 @@ class Place:
     windows: Windows | None = None
     duration: int = 45
     priority: float = 1.0
+    per_day: int = 1
 
     def __post_init__(self) -> None:
         if self.windows is not None:
@@ -126,6 +130,9 @@ class Team:
     max_hours
         Most hours of field work in the week: travel and visits, waiting excluded
         (``None``: no limit beyond the availability windows).
+    sector
+        Zones (commune codes, as in :attr:`Place.zone`) of the team's sector: the team
+        visits only places of these zones (``None``: no sector, every place).
     """
 
     name: str
@@ -135,9 +142,12 @@ class Team:
     availability: Windows = field(default_factory=_default_availability)
     max_rounds: int | None = None
     max_hours: float | None = None
+    sector: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "availability", _normal_windows(self.availability))
+        if self.sector is not None:
+            object.__setattr__(self, "sector", frozenset(map(str, self.sector)))
 
 
 @dataclass(frozen=True)
@@ -282,6 +292,8 @@ def _check_places(places: Sequence[Place], problems: list[str]) -> None:
         seen.add(place.id)
         if place_kind(place.kind) is None:
             problems.append(f"{label} : type {place.kind!r} inconnu (attendu : {', '.join(KINDS)})")
+        if not 1 <= place.per_day <= 24:
+            problems.append(f"{label} : {place.per_day} visites par jour invalide (1 à 24)")
         if not 1 <= place.duration <= DAY_MINUTES:
             problems.append(f"{label} : durée de visite {place.duration} min invalide")
         if not (math.isfinite(place.priority) and place.priority >= 0):

@@ -17,9 +17,16 @@ The model
   two rounds.
 * One **node per place, day and slot** where the place can be visited: the visit must
   *start* inside the slot and fit, whole, in a presence window of the place (consecutive
-  slots of equal value share one node). All the nodes of one place and day form a
-  disjunction of cardinality 1: **a place is visited at most once a day** (and, with
-  ``max_visits_per_place``, a weekly disjunction caps its visits).
+  slots of equal value share one node). All the nodes of one site (a place, or the
+  places of one name in one zone: the stops of a station on several lines) and day form
+  a disjunction of cardinality 1: **a place is visited at most once a day** (unless its
+  :attr:`~territory.rounds.model.Place.per_day` asks for more: its nodes are repeated and
+  the disjunction's cardinality follows); with ``max_visits_per_place`` a weekly
+  disjunction caps its visits, and with ``zone_caps`` one caps the visits of a zone (a
+  monthly rural commune: once a week at most, none when already visited this month).
+* **Sectors**: a team is offered only the nodes of its sector's zones (allowed vehicles);
+  with ``outside_sector`` the other nodes are offered too, their arcs costing the share
+  of the value they lose (team-specific arc costs).
 * **Value**: skipping any node costs the top value *C*; the arcs leaving a node cost
   *C* − its value (plus its visit and travel minutes, a tie-breaker a million times
   smaller), so a visit gains exactly its value and insertion tries the best visits first.
@@ -31,6 +38,11 @@ The model
   number of rounds in a dimension that counts the arcs leaving the base to a visit.
 * **Locked visits** are mandatory nodes fixed to their team and start time; the rest of
   the plan is re-optimised around them.
+* **Stability**: each visit of the ``previous`` plan gets a *stable* node (same place,
+  day and team, a start within 30 minutes of the previous one) in the place's per-day
+  disjunction, worth a bonus on top of its value; the greedy start keeps them first, so
+  a week with nothing changed comes out like the last one, and a change (a lock, a new
+  place) moves only the visits that are worth moving.
 * **Search**: above ``max_candidates`` nodes, the best nodes by value per minute are
   kept (and the best few of every zone to cover). A greedy plan (coverage first, then
   value per minute, each visit at its cheapest feasible position) starts a guided local
@@ -182,6 +194,10 @@ def plan_from_matrix(
     max_visits_per_place: int | None = None,
     max_candidates: int | None = 400,
     locked: Sequence[Visit] = (),
+    zone_caps: Mapping[str, int] | None = None,
+    outside_sector: float | None = None,
+    previous: Sequence[Visit] = (),
+    stability: float = 0.5,
     time_limit: float = 5.0,
 ) -> Plan:
     """Plan a week of rounds on travel-time matrices (the numeric core).
@@ -223,6 +239,19 @@ def plan_from_matrix(
         Visits that must stay: same team, place, day and times. The rest of the plan is
         re-optimised around them. A locked visit that contradicts the team's windows, a
         travel time or another locked visit is dropped with a note.
+    zone_caps
+        Most visits in the week per zone (locked ones included): ``1`` for a monthly
+        commune due this week, ``0`` for one already visited this month.
+    outside_sector
+        ``None``: a team never visits a place outside its sector
+        (:attr:`~territory.rounds.model.Team.sector`). A share in ``[0, 1)``: it may,
+        such a visit counting for that share of its value (a note lists them).
+    previous
+        Visits of the previous plan (last version of the week, or the last week planned):
+        keeping one (same place, day and team, start within 30 min) earns a bonus.
+    stability
+        The bonus of a kept visit, as a share of the mean value of the candidate nodes
+        (0: no preference for the previous plan).
     time_limit
         Wall time in seconds, model building included; the search gets what is left
         (at least 0.1 s).
@@ -273,6 +302,12 @@ def plan_from_matrix(
         problems.append("nombre maximal de visites par lieu négatif")
     if max_candidates is not None and max_candidates < 1:
         problems.append("nombre maximal de nœuds candidats : au moins 1")
+    if outside_sector is not None and not 0 <= outside_sector < 1:
+        problems.append(f"part de valeur hors secteur {outside_sector} : entre 0 et 1 (exclu)")
+    if not (math.isfinite(stability) and stability >= 0):
+        problems.append(f"poids de stabilité {stability} : un nombre ≥ 0")
+    if any(cap < 0 for cap in (zone_caps or {}).values()):
+        problems.append("plafond de visites d'une zone négatif")
     size = len(places) + len(teams)
     matrices: dict[str, npt.NDArray[np.float64]] = {}
     team_key: list[str] = []
@@ -296,9 +331,11 @@ def plan_from_matrix(
         required_zones=set(required_zones),
         max_visits_per_place=max_visits_per_place,
         max_candidates=max_candidates,
+        zone_caps=zone_caps,
+        outside_weight=outside_sector,
     )
     builder.add_locks(locked)
-    builder.add_candidates()
+    builder.add_candidates(previous, stability)
     return builder.solve(time_limit=time_limit, started=started)
 
 
@@ -314,6 +351,7 @@ class _Builder(Candidates):
             "candidates": sum(1 for n in self.nodes if n.copy_of is None and n.lock is None),
             "coverage_copies": sum(1 for n in self.nodes if n.copy_of is not None),
             "rounds_possible": len(self.vehicles),
+            "stable_offered": self.stable_offered,
         }
         if not self.vehicles or not self.nodes:
             return self._plan([], stats | {"status": "vide"}, started)
@@ -379,11 +417,14 @@ class _Builder(Candidates):
         # cost C - value (+ minutes of visit and travel as a tie-breaker), so a visit gains
         # its value and the insertion heuristics try the most valuable visits first.
         # Coverage copies leave at cost 0 and are skipped at cost value (same gain).
-        top = max((node.value for node in self.nodes), default=0.0) or 1.0
+        top = max((node.value + node.bonus for node in self.nodes), default=0.0) or 1.0
         scale = _VALUE_SCALE / top
         offsets = np.zeros(size, dtype=np.int64)
+        # Soft sectors: leaving a node outside team k's sector costs k the value it loses.
+        outside = np.zeros((n_teams, size), dtype=np.int64)
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         weekly: dict[int, list[int]] = defaultdict(list)
+        zones: dict[str, list[int]] = defaultdict(list)
         for n, node in enumerate(self.nodes):
             index = manager.NodeToIndex(first + n)
             offset = self.days[node.day] * DAY_MINUTES
@@ -395,23 +436,46 @@ class _Builder(Candidates):
             routing.SetAllowedVehiclesForIndex(teams, index)
             if node.lock is not None:
                 continue
-            gain = round(node.value * scale)
+            gain = round((node.value + node.bonus) * scale)
             if node.copy_of is None:
                 offsets[first + n] = _VALUE_SCALE - gain
                 routing.AddDisjunction([index], _VALUE_SCALE)
             else:
                 routing.AddDisjunction([index], max(gain, 1))
-            groups[node.place, node.day].append(index)
+            if self.outside_weight is not None:
+                lost = round(gain * (1 - self.outside_weight))
+                outside[~self.in_sector[:, node.place], first + n] = lost
+            groups[self.site[node.place], node.day].append(index)
             weekly[node.place].append(index)
-        for transit in transits:
-            cost = transit + offsets[:, None]
-            costs.append(routing.RegisterTransitMatrix(cost.tolist()))
+            zones[self.places[node.place].zone].append(index)
+        if outside.any():  # one cost matrix per team
+            for k in range(n_teams):
+                cost = transits[self.key_of_team[k]] + (offsets + outside[k])[:, None]
+                routing.SetArcCostEvaluatorOfVehicle(
+                    routing.RegisterTransitMatrix(cost.tolist()), k
+                )
+        else:
+            for transit in transits:
+                cost = transit + offsets[:, None]
+                costs.append(routing.RegisterTransitMatrix(cost.tolist()))
+            for k in range(n_teams):
+                routing.SetArcCostEvaluatorOfVehicle(costs[self.key_of_team[k]], k)
         del transits
-        for k in range(n_teams):
-            routing.SetArcCostEvaluatorOfVehicle(costs[self.key_of_team[k]], k)
-        for indices in groups.values():
-            if len(indices) > 1:
-                routing.AddDisjunction(indices, 0, 1)
+        per_site: dict[int, int] = defaultdict(int)
+        for i, candidate in enumerate(self.places):
+            per_site[self.site[i]] = max(per_site[self.site[i]], candidate.per_day)
+        for (site, _), indices in groups.items():
+            per_day = per_site[site]
+            if len(indices) > per_day:
+                routing.AddDisjunction(indices, 0, per_day)
+        zone_locks: dict[str, int] = defaultdict(int)
+        for node in self.nodes:
+            if node.lock is not None:
+                zone_locks[self.places[node.place].zone] += 1
+        for zone, cap in self.zone_caps.items():
+            left = cap - zone_locks[zone]
+            if 0 < left < len(zones.get(zone, ())):
+                routing.AddDisjunction(zones[zone], 0, left)
         if self.max_visits is not None:
             for place, indices in weekly.items():
                 left = self.max_visits - self.lock_count[place]
@@ -492,17 +556,20 @@ class _Builder(Candidates):
     def _greedy(self, hours: list[int], rounds: list[int]) -> dict[int, list[int]]:
         """Visit nodes per window, in the order they are placed.
 
-        Locks, then one visit per zone to cover, then the nodes of best value per minute,
-        each at its cheapest feasible position.
+        Locks, then one visit per zone to cover (a kept visit first), then the kept visits
+        of the previous plan, then the nodes of best value per minute, each at its cheapest
+        feasible position, in the team's sector only.
         """
         routes: dict[int, list[int]] = defaultdict(list)
-        used: set[tuple[int, int]] = set()
+        used: dict[tuple[int, int], int] = defaultdict(int)
         count: dict[int, int] = defaultdict(int)
+        in_zone: dict[str, int] = defaultdict(int)
         work = [0] * len(self.teams)
         for n, node in enumerate(self.nodes):
             if node.lock is not None:
                 routes[node.vehicles[0]].append(n)
-                used.add((node.place, node.day))
+                used[self.site[node.place], node.day] += 1
+                in_zone[self.places[node.place].zone] += 1
         for v, route in routes.items():
             route.sort(key=lambda n: self.nodes[n].domain[0][0])
             work[self.vehicles[v].team] += self._route_work(v, route)
@@ -510,15 +577,20 @@ class _Builder(Candidates):
 
         def insert(n: int) -> bool:
             node = self.nodes[n]
-            if (node.place, node.day) in used:
+            zone = self.places[node.place].zone
+            if used[self.site[node.place], node.day] >= self.places[node.place].per_day:
                 return False
             if self.max_visits is not None and (
                 count[node.place] + self.lock_count[node.place] >= self.max_visits
             ):
                 return False
+            if zone in self.zone_caps and in_zone[zone] >= self.zone_caps[zone]:
+                return False
             best: tuple[int, int, int] | None = None  # (added work, window, position)
             for v in node.vehicles:
                 k = self.vehicles[v].team
+                if not self.in_sector[k, node.place]:
+                    continue
                 route = routes.get(v, [])
                 if not route and active[k] >= rounds[k]:
                     continue
@@ -538,18 +610,30 @@ class _Builder(Candidates):
                 active[k] += 1
             routes[v].insert(position, n)
             work[k] += added
-            used.add((node.place, node.day))
+            used[self.site[node.place], node.day] += 1
             count[node.place] += 1
+            in_zone[zone] += 1
             return True
 
+        # Zones a kept visit can cover first, then the zones left to cover (coverage
+        # outweighs stability), then the other kept visits: a week with nothing changed
+        # starts as the previous one.
+        left = []
         for copies in self.zone_copies.values():
+            kept = sorted((n for n in copies if self.nodes[n].bonus), key=self._score)
+            if not any(insert(n) for n in reversed(kept)):
+                left.append(copies)
+        for copies in left:
             for n in sorted(copies, key=self._score, reverse=True):
                 if insert(n):
                     break
+        kept = [n for n, node in enumerate(self.nodes) if node.bonus and node.copy_of is None]
+        for n in sorted(kept, key=self._score, reverse=True):
+            insert(n)
         originals = [
             n
             for n, node in enumerate(self.nodes)
-            if node.lock is None and node.copy_of is None and node.value > 0
+            if node.lock is None and node.copy_of is None and node.value > 0 and not node.bonus
         ]
         for n in sorted(originals, key=self._score, reverse=True):
             insert(n)
@@ -694,6 +778,8 @@ class _Builder(Candidates):
         visits: list[Visit] = []
         rounds: list[Round] = []
         covered: set[str] = set()
+        kept = 0
+        outside: list[str] = []
         for v, depart, back, stops in routes:
             veh = self.vehicles[v]
             team = self.teams[veh.team]
@@ -716,6 +802,9 @@ class _Builder(Candidates):
                     )
                 )
                 covered.add(self.places[node.place].zone)
+                kept += node.bonus > 0
+                if not self.in_sector[veh.team, node.place]:
+                    outside.append(f"{self.place_label(node.place)} par « {team.name} »")
                 here = node.place
             travel_total += self.travel(veh.team, here, self.base[veh.team])
             rounds.append(
@@ -735,7 +824,15 @@ class _Builder(Candidates):
         missed = sorted(z for z in self.required if z not in covered)
         for zone in missed:
             self.notes.append(self._coverage_note(zone))
+        if outside:
+            more = f" et {len(outside) - 5} autre(s)" if len(outside) > 5 else ""
+            self.notes.append(
+                f"{len(outside)} visite(s) hors du secteur de l'équipe (autorisées) : "
+                f"{', '.join(outside[:5])}{more}."
+            )
         stats |= {
+            "stable_kept": kept,
+            "outside_sector": len(outside),
             "visits": len(visits),
             "rounds": len(rounds),
             "covered_zones": len(self.required) - len(missed),

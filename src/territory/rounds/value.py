@@ -30,6 +30,7 @@ __all__ = [
     "commune_ranking",
     "communes_with_qpv",
     "coverage_zones",
+    "monthly_zones",
     "place_factor",
     "place_reasons",
     "place_values",
@@ -224,6 +225,20 @@ def _density_labels(ws: Workspace) -> pd.DataFrame:
     """``code`` and ``densite_libelle`` of the stored communes (labels empty without grid)."""
     communes = ws.read_table("communes", columns=["code", "densite_libelle"])
     return communes.assign(code=communes["code"].astype(str))
+
+
+def monthly_zones(ws: Workspace) -> set[str]:
+    """Codes of the communes visited once a month: rural (by density label) without a QPV.
+
+    The planner visits such a commune at most once a week, and not again in a month
+    where an earlier saved week already visited it (:func:`territory.rounds.week.plan_week`).
+    Rural is read from the INSEE density label, as in :func:`coverage_zones`.
+    """
+    if not ws.has("communes"):
+        return set()
+    communes = _density_labels(ws)
+    rural = communes.loc[rural_labels(communes["densite_libelle"]).fillna(False), "code"]
+    return set(rural.astype(str)) - communes_with_qpv(ws)
 
 
 def communes_with_qpv(ws: Workspace) -> set[str]:

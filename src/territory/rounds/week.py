@@ -6,10 +6,13 @@ call around it:
 * **teams** (``teams`` table) and **places** (``places`` layer) stored in the workspace,
   read from a team's CSV / JSON file, or — for places — suggested from the partners and
   the transit hubs (:func:`territory.rounds.geo.suggest_places`) when none are stored;
-* :func:`plan_week`: the week's rounds, valued by :mod:`territory.rounds.value`, with
-  the zones to cover, the locked visits of the last version and the travel model of the
-  settings (:class:`territory.travel.TravelModel`; public transport from the GTFS
-  timetables, :mod:`territory.rounds.transit`);
+  each team has a ``secteur`` (:mod:`territory.rounds.sectors`; empty: anywhere);
+* :func:`plan_week`: the week's rounds on a programme territory (or the whole
+  workspace), valued by :mod:`territory.rounds.value`, with the zones to cover, the
+  teams' sectors, the locked visits of the last version, the previous plan to keep
+  (:mod:`territory.rounds.recurrence`), the monthly communes already visited this month,
+  and the travel model of the settings (:class:`territory.travel.TravelModel`; public
+  transport from the GTFS timetables, :mod:`territory.rounds.transit`);
 * **versions**: every saved plan is a new version of its ISO week, with when, who and
   what changed (``plans`` and ``plan_visits`` tables); visits moved by the lead are
   locked, and locked visits are kept when a week is re-optimised. An edit is saved on the
@@ -29,12 +32,11 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import io
 import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -47,7 +49,7 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from territory._errors import EditConflictError, InputFileError, ValidationError, plain_reason
+from territory._errors import EditConflictError, ValidationError
 from territory.calendar import departement_of, week_calendar
 from territory.crs import STORAGE_CRS
 from territory.hours import read_hours, windows_from_opening_hours
@@ -55,6 +57,17 @@ from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
 from territory.rounds.places import coverage_notes, place_coverage, prefer_mairies
+from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
+from territory.rounds.sectors import territory_places
+from territory.rounds.teams import (
+    DEFAULT_AVAILABILITY,
+    TEAM_COLUMNS,
+    TEAMS,
+    load_teams,
+    read_teams,
+    save_teams,
+    teams_from_table,
+)
 from territory.rounds.transit import TRANSIT, load_transit_network, transit_model_note
 from territory.rounds.value import (
     FIRST_SLOT,
@@ -62,6 +75,7 @@ from territory.rounds.value import (
     commune_ranking,
     communes_with_qpv,
     coverage_zones,
+    monthly_zones,
     place_factor,
     place_reasons,
     place_values,
@@ -71,7 +85,7 @@ from territory.rounds.value import (
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.travel import TravelModel
-from territory.vocab import KINDS, MODES, WEEKDAYS_FR, place_kind
+from territory.vocab import KINDS, WEEKDAYS_FR, place_kind
 
 __all__ = [
     "DEFAULT_AVAILABILITY",
@@ -107,33 +121,12 @@ __all__ = [
     "week_monday",
 ]
 
-TEAMS = "teams"
 PLACES = "places"
 PLANS = "plans"
 VISITS = "plan_visits"
 TIMEZONE = ZoneInfo("Europe/Paris")
-TEAM_COLUMNS = ["nom", "mode", "taille", "base_lon", "base_lat", "disponibilites"]
-TEAM_COLUMNS += ["max_tournees", "max_heures"]
-"""Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
-``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``)."""
-DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
-TEAM_SYNONYMS = {
-    "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
-    "mode": [
-        "mode_de_deplacement",
-        "moyen_de_deplacement",
-        "deplacement",
-        "mode_de_transport",
-        "transport",
-    ],
-    "taille": ["effectif", "nombre_de_personnes", "nb_de_personnes", "nb_personnes", "size"],
-    "base_lon": ["base_longitude", "longitude_de_la_base", "longitude_base", "longitude", "lon"],
-    "base_lat": ["base_latitude", "latitude_de_la_base", "latitude_base", "latitude", "lat"],
-    "disponibilites": ["disponibilite", "horaires", "creneaux", "horaires_de_l_equipe"],
-    "max_tournees": ["tournees_max", "nombre_max_de_tournees", "nb_max_de_tournees"],
-    "max_heures": ["heures_max", "nombre_max_d_heures", "heures_par_semaine"],
-}
-"""Header synonyms of a teams file (compared without case, accents, spaces or signs)."""
+OUTSIDE_SECTOR_SHARE = 0.5
+"""Share of its value a visit outside the team's sector keeps when such visits are allowed."""
 
 
 @dataclass(frozen=True)
@@ -189,135 +182,6 @@ def week_monday(week: str) -> date:
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError as exc:
         raise ValidationError(f"semaine invalide « {week} » : {exc}") from exc
-
-
-# ---------------------------------------------------------------------------- teams
-def read_teams(
-    path: Path, *, sheet: str | None = None, report: ImportReport | None = None
-) -> pd.DataFrame:
-    """A teams file (CSV ``;`` or ``,``, XLSX / ODS, or JSON list) as a checked table.
-
-    Headers may be French (« Équipe », « Mode de déplacement », « Effectif »,
-    « Longitude de la base », « Disponibilités »…, see :data:`TEAM_SYNONYMS`); each
-    header read under another name is noted in ``report``, and so is the sheet read
-    (``sheet``, else the only one, or the only one with a team name column). Every
-    problem is listed at once (:class:`~territory.ValidationError`). Returns the
-    :data:`TEAM_COLUMNS` table.
-    """
-    from territory.io._quotes import refuse_unclosed_quotes
-    from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
-    from territory.io._validate import find_columns, header_test, note_guessed
-
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"fichier d'équipes introuvable : {path}")
-    try:
-        if path.suffix.lower() == ".json":
-            table = pd.DataFrame(json.loads(path.read_text(encoding="utf-8-sig")))
-        elif is_spreadsheet(path):
-            pick = pick_sheet(path, sheet, is_header=header_test(["nom", *TEAM_SYNONYMS["nom"]]))
-            if report is not None:
-                report.note(pick.note())
-            table = read_sheet(path, pick)
-            table = table.mask(table.apply(lambda column: column.str.strip() == ""))
-        else:
-            text = path.read_text(encoding="utf-8-sig")
-            sep = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
-            refuse_unclosed_quotes(text, sep, name=path.name)
-            table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"{path.name} illisible : {plain_reason(exc)}") from exc
-    found = find_columns(map(str, table.columns), TEAM_SYNONYMS)
-    if report is not None:
-        note_guessed(found, report)
-    table = table.rename(columns={column: name for name, column in found.items()})
-    addresses = find_columns(map(str, table.columns), {"base": ["adresse_de_depart", "adresse"]})
-    if "base" in addresses and not {"base_lon", "base_lat"} <= found.keys():
-        raise ValidationError(
-            f"{path.name} : la base de chaque équipe se donne en longitude et latitude "
-            f"(colonnes « base_lon » et « base_lat ») ; l'adresse « {addresses['base']} » "
-            "n'est pas géocodée"
-        )
-    return _checked_teams(table, path.name)
-
-
-def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
-    """Store the teams (replacing the previous ones)."""
-    ws.write_table(TEAMS, _checked_teams(teams, TEAMS), source="équipes", vintage="", licence="")
-
-
-def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
-    """The stored teams as :class:`~territory.rounds.model.Team` (availability of ``week``)."""
-    if not ws.has(TEAMS):
-        raise ValidationError(
-            "aucune équipe dans l'espace de travail : donnez un fichier (--teams FICHIER)"
-        )
-    return teams_from_table(ws.read_table(TEAMS), week=week)
-
-
-def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
-    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table.
-
-    With ``week``, the availability is read on its actual dates, and a team whose
-    ``disponibilites`` say nothing of public holidays (no ``PH`` rule) is not available
-    on them (``; PH off`` is added): no visit on a public holiday unless the team's
-    hours say ``PH`` open (e.g. ``Mo-Fr 09:00-18:00; PH 10:00-16:00``).
-    """
-    teams = []
-    for row in _checked_teams(table, TEAMS).itertuples(index=False):
-        text = str(row.disponibilites)
-        if week is not None and text.strip() and not _SAYS_PH.search(text):
-            text = f"{text}; PH off"
-        windows = windows_from_opening_hours(text, week=week)
-        teams.append(
-            Team(
-                name=str(row.nom),
-                mode=str(row.mode),
-                size=int(row.taille),
-                base=(float(row.base_lon), float(row.base_lat)),
-                availability=windows if windows is not None else {},
-                max_rounds=None if pd.isna(row.max_tournees) else int(row.max_tournees),
-                max_hours=None if pd.isna(row.max_heures) else float(row.max_heures),
-            )
-        )
-    return teams
-
-
-_SAYS_PH = re.compile(r"\bPH\b")
-
-
-def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    problems = []
-    missing = [c for c in ("nom", "mode", "base_lon", "base_lat") if c not in table.columns]
-    if missing:
-        raise ValidationError(f"{source} : colonne(s) manquante(s) : {', '.join(missing)}")
-    out = table.reindex(columns=TEAM_COLUMNS).copy()
-    out["nom"] = out["nom"].astype(str).str.strip()
-    out["mode"] = out["mode"].astype(str).str.strip().str.lower()
-    out["disponibilites"] = out["disponibilites"].fillna(DEFAULT_AVAILABILITY).astype(str)
-    out["taille"] = pd.to_numeric(out["taille"], errors="coerce").fillna(2).astype("int64")
-    for column in ("base_lon", "base_lat", "max_tournees", "max_heures"):
-        text = out[column].astype(str).str.replace(",", ".", regex=False)
-        out[column] = pd.to_numeric(text.where(out[column].notna()), errors="coerce")
-    for line, row in enumerate(out.itertuples(index=False), start=2):
-        if row.mode not in MODES:
-            problems.append(f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)})")
-        if not (-5.6 <= row.base_lon <= 10 and 41 <= row.base_lat <= 51.5):
-            problems.append(f"ligne {line} : base ({row.base_lon}, {row.base_lat}) hors France")
-        available, how = read_hours(row.disponibilites)
-        if how == "texte" or windows_from_opening_hours(available) is None:
-            problems.append(
-                f"ligne {line} : disponibilités illisibles « {row.disponibilites} » (écrivez "
-                "par ex. « du lundi au vendredi de 9h à 17h » ou « Mo-Fr 09:00-17:00 »)"
-            )
-        out.iloc[line - 2, out.columns.get_loc("disponibilites")] = available
-    if out["nom"].duplicated().any():
-        problems.append(f"équipes en double : {', '.join(out.loc[out['nom'].duplicated(), 'nom'])}")
-    if out.empty:
-        problems.append(f"{source} : aucune équipe")
-    if problems:
-        raise ValidationError(problems)
-    return out
 
 
 # --------------------------------------------------------------------------- places
@@ -602,9 +466,23 @@ def plan_week(
     teams: Sequence[Team] | None = None,
     required_zones: Sequence[str] | None = None,
     keep_locked: bool = True,
+    territory: str | None = None,
+    outside_sector: bool = False,
+    stability: float = 0.5,
     time_limit: float = 5.0,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
+
+    ``territory``: a programme territory (:mod:`territory.territories`; None: the whole
+    workspace) whose places alone are candidates. Each team visits only the places of
+    its sector (``outside_sector``: it may leave it, such a visit counting for
+    :data:`OUTSIDE_SECTOR_SHARE` of its value); a team without sector goes anywhere (a
+    note says so). The previous plan — the last version of ``week``, else the last week
+    planned in the :data:`~territory.rounds.recurrence.PREVIOUS_WEEKS` before — is kept
+    where nothing calls for a change (``stability``: the bonus of a kept visit, as a
+    share of a mean visit's value; a note gives the share kept). A monthly commune
+    (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
+    and not at all when an earlier saved week of the month visited it.
 
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
@@ -620,15 +498,29 @@ def plan_week(
     places = candidate_places(ws)
     if "id" not in places:
         places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
+    notes: list[str] = []
+    places = territory_places(ws, places, territory, teams, notes)
     locked: list[Visit] = []
-    if keep_locked and (last := load_plan(ws, week)) is not None:
+    last = load_plan(ws, week)
+    if keep_locked and last is not None:
         rows = last.visits[last.visits["locked"]]
         locked = [
             Visit(r.team, r.place, r.start.weekday(), _minutes(r.start), _minutes(r.end), True)
             for r in rows.itertuples(index=False)
         ]
-    notes: list[str] = _calendar_notes(ws, monday)
-    if required_zones is None:
+    notes.extend(_calendar_notes(ws, monday))
+    previous, since = previous_plan(week, _last_visits(ws))
+    caps, seen = monthly_caps(week, monthly_zones(ws), _last_visits(ws))
+    if seen:
+        codes = sorted(seen)
+        notes.append(
+            f"{len(codes)} commune(s) visitée(s) une fois par mois déjà vue(s) ce mois-ci "
+            f"(semaines précédentes) : pas de nouvelle visite cette semaine "
+            f"({', '.join(codes[:8])}{' …' if len(codes) > 8 else ''})."
+        )
+    if required_zones is not None:
+        required_zones = [z for z in required_zones if z not in seen]
+    else:
         required_zones = coverage_zones(ws, monday)
         notes.extend(rule_notes(ws))
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
@@ -640,7 +532,7 @@ def plan_week(
                 zones=required_zones,
             )
         )
-        required_zones = [z for z in required_zones if z in placed]
+        required_zones = [z for z in required_zones if z in placed and z not in seen]
     ranking = commune_ranking(ws, settings=settings)
     places = places.assign(
         pourquoi=place_reasons(
@@ -667,11 +559,22 @@ def plan_week(
         slot_minutes=SLOT_MINUTES,
         required_zones=required_zones,
         locked=locked,
+        zone_caps=caps,
+        outside_sector=OUTSIDE_SECTOR_SHARE if outside_sector else None,
+        previous=previous,
+        stability=stability,
         time_limit=time_limit,
     )
-    if notes:
-        plan = dataclasses.replace(plan, notes=(*notes, *plan.notes))
-    return plan, places
+    stats = dict(plan.stats)
+    if since:
+        kept = kept_visits(previous, plan.visits)
+        stats["kept_visits"] = kept
+        share = f" ({100 * kept / len(plan.visits):.0f} %)" if plan.visits else ""
+        notes.append(
+            f"Stabilité : {kept} visite(s) sur {len(plan.visits)}{share} gardent le lieu, le "
+            f"jour et l'heure (± 30 min) de {since}."
+        )
+    return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
 
 
 def _calendar_notes(ws: Workspace, monday: date) -> list[str]:
@@ -1184,6 +1087,16 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
         )
     columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
     return pd.DataFrame(rows, columns=[*columns, "locked", "value", "pourquoi"])
+
+
+def _last_visits(ws: Workspace) -> Callable[[str], tuple[int, pd.DataFrame] | None]:
+    """The last version of a week and its visits (None: never planned), for recurrence."""
+
+    def load(week: str) -> tuple[int, pd.DataFrame] | None:
+        found = load_plan(ws, week)
+        return None if found is None else (found.version, found.visits)
+
+    return load
 
 
 def _minutes(moment: datetime) -> int:

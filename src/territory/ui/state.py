@@ -83,6 +83,8 @@ class Keys:
     W_PLAN_RESTORE_VERSION = "widget_plan_restore_version"
     W_PLAN_RESTORE = "widget_plan_restore"
     W_PLAN_HISTORY_CSV = "widget_plan_history_csv"
+    W_PLAN_TERRITORY = "widget_plan_territory"
+    W_PLAN_OUTSIDE = "widget_plan_outside_sector"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_FEEDBACK_FORM = "widget_feedback_form"

@@ -20,6 +20,7 @@ from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv
 from territory.rounds.places import coverage_notes
+from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.week import (
     PLACES,
@@ -40,6 +41,7 @@ from territory.rounds.week import (
     visit_changes,
 )
 from territory.store import Workspace
+from territory.territories import WHOLE_WORKSPACE, list_territories
 from territory.ui.common import base_url_path, flash, table_download
 from territory.ui.loaders import (
     cached_coverage,
@@ -61,6 +63,7 @@ __all__ = [
     "history_panel",
     "places_panel",
     "plan_downloads",
+    "plan_options",
     "replace_visits",
     "route_map",
     "save_panel",
@@ -79,10 +82,18 @@ HISTORY_HEADERS = {
 
 
 def teams_editor(ws: Workspace) -> None:
-    """The stored teams in an editable table, saved on request (every problem listed)."""
+    """The stored teams in an editable table, saved on request (every problem listed).
+
+    The ``secteur`` column lists the programme territories and the EPCI of the workspace
+    (:func:`~territory.rounds.sectors.sector_choices`); empty: no sector.
+    """
     table = ws.read_table(TEAMS) if ws.has(TEAMS) else pd.DataFrame(columns=TEAM_COLUMNS)
+    table = table.reindex(columns=TEAM_COLUMNS)  # a table stored before sectors: none
+    table["secteur"] = table["secteur"].astype(object).fillna("").astype(str)
+    written = [s for s in table["secteur"] if s]
+    options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
     edited = st.data_editor(
-        table[TEAM_COLUMNS],
+        table,
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -92,7 +103,12 @@ def teams_editor(ws: Workspace) -> None:
                 "disponibilites",
                 help="En français (« du lundi au vendredi de 9h à 12h30 et de 14h à 18h ») "
                 "ou en syntaxe OSM (« Mo-Fr 09:00-12:30,14:00-18:00 »)",
-            )
+            ),
+            "secteur": st.column_config.SelectboxColumn(
+                "secteur",
+                options=options,
+                help="Territoire du programme ou EPCI où l'équipe intervient ; vide : partout",
+            ),
         },
     )
     if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
@@ -102,6 +118,19 @@ def teams_editor(ws: Workspace) -> None:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
             st.success("Équipes enregistrées.")
+
+
+def plan_options(ws: Workspace) -> tuple[str | None, bool]:
+    """The programme territory to plan (None: the whole workspace) and the sector rule."""
+    left, right = st.columns([2, 1])
+    names = [WHOLE_WORKSPACE, *(t.name for t in list_territories(ws))]
+    territory = left.selectbox("Territoire à planifier", names, key=Keys.W_PLAN_TERRITORY)
+    outside = right.checkbox(
+        "Autoriser les visites hors secteur",
+        key=Keys.W_PLAN_OUTSIDE,
+        help="Une équipe peut alors sortir de son secteur, la visite comptant pour moitié.",
+    )
+    return (None if territory == WHOLE_WORKSPACE else territory), outside
 
 
 def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:

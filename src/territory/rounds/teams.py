@@ -1,0 +1,207 @@
+"""Outreach teams: read from a team lead's file, checked, stored, and made into solver teams.
+
+A team has a name, a mode (walking, bike, public transport, car), a size, a base (longitude,
+latitude), weekly availability (OSM ``opening_hours``, or French as teams write it:
+« du lundi au vendredi de 9h à 17h », :func:`territory.hours.read_hours`), optional caps
+(rounds, hours a week) and a ``secteur`` (:mod:`territory.rounds.sectors`). Public holidays
+close a team unless its availability says ``PH``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from territory._errors import InputFileError, ValidationError, plain_reason
+from territory.hours import read_hours, windows_from_opening_hours
+from territory.io.report import ImportReport
+from territory.rounds.model import Team
+from territory.rounds.sectors import check_sectors, resolve_sector
+from territory.store import Workspace
+from territory.vocab import MODES
+
+__all__ = [
+    "DEFAULT_AVAILABILITY",
+    "TEAMS",
+    "TEAM_COLUMNS",
+    "TEAM_SYNONYMS",
+    "load_teams",
+    "read_teams",
+    "save_teams",
+    "teams_from_table",
+]
+
+TEAMS = "teams"
+TEAM_COLUMNS = ["nom", "mode", "taille", "base_lon", "base_lat", "disponibilites"]
+TEAM_COLUMNS += ["max_tournees", "max_heures", "secteur"]
+"""Columns of a teams file and of the ``teams`` table (``disponibilites``: OSM
+``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``; ``secteur``: a programme
+territory, an EPCI or INSEE codes, :mod:`territory.rounds.sectors`; empty: anywhere)."""
+DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
+TEAM_SYNONYMS = {
+    "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
+    "mode": [
+        "mode_de_deplacement",
+        "moyen_de_deplacement",
+        "deplacement",
+        "mode_de_transport",
+        "transport",
+    ],
+    "taille": ["effectif", "nombre_de_personnes", "nb_de_personnes", "nb_personnes", "size"],
+    "base_lon": ["base_longitude", "longitude_de_la_base", "longitude_base", "longitude", "lon"],
+    "base_lat": ["base_latitude", "latitude_de_la_base", "latitude_base", "latitude", "lat"],
+    "disponibilites": ["disponibilite", "horaires", "creneaux", "horaires_de_l_equipe"],
+    "max_tournees": ["tournees_max", "nombre_max_de_tournees", "nb_max_de_tournees"],
+    "max_heures": ["heures_max", "nombre_max_d_heures", "heures_par_semaine"],
+    "secteur": ["sector", "secteur_d_intervention", "territoire_de_l_equipe"],
+}
+"""Header synonyms of a teams file (compared without case, accents, spaces or signs)."""
+
+
+def read_teams(
+    path: Path, *, sheet: str | None = None, report: ImportReport | None = None
+) -> pd.DataFrame:
+    """A teams file (CSV ``;`` or ``,``, XLSX / ODS, or JSON list) as a checked table.
+
+    Headers may be French (« Équipe », « Mode de déplacement », « Effectif »,
+    « Longitude de la base », « Disponibilités »…, see :data:`TEAM_SYNONYMS`); each
+    header read under another name is noted in ``report``, and so is the sheet read
+    (``sheet``, else the only one, or the only one with a team name column). Every
+    problem is listed at once (:class:`~territory.ValidationError`). Returns the
+    :data:`TEAM_COLUMNS` table.
+    """
+    from territory.io._quotes import refuse_unclosed_quotes
+    from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
+    from territory.io._validate import find_columns, header_test, note_guessed
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"fichier d'équipes introuvable : {path}")
+    try:
+        if path.suffix.lower() == ".json":
+            table = pd.DataFrame(json.loads(path.read_text(encoding="utf-8-sig")))
+        elif is_spreadsheet(path):
+            pick = pick_sheet(path, sheet, is_header=header_test(["nom", *TEAM_SYNONYMS["nom"]]))
+            if report is not None:
+                report.note(pick.note())
+            table = read_sheet(path, pick)
+            table = table.mask(table.apply(lambda column: column.str.strip() == ""))
+        else:
+            text = path.read_text(encoding="utf-8-sig")
+            sep = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
+            refuse_unclosed_quotes(text, sep, name=path.name)
+            table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputFileError(f"{path.name} illisible : {plain_reason(exc)}") from exc
+    found = find_columns(map(str, table.columns), TEAM_SYNONYMS)
+    if report is not None:
+        note_guessed(found, report)
+    table = table.rename(columns={column: name for name, column in found.items()})
+    addresses = find_columns(map(str, table.columns), {"base": ["adresse_de_depart", "adresse"]})
+    if "base" in addresses and not {"base_lon", "base_lat"} <= found.keys():
+        raise ValidationError(
+            f"{path.name} : la base de chaque équipe se donne en longitude et latitude "
+            f"(colonnes « base_lon » et « base_lat ») ; l'adresse « {addresses['base']} » "
+            "n'est pas géocodée"
+        )
+    return _checked_teams(table, path.name)
+
+
+def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
+    """Store the teams (replacing the previous ones); every unreadable sector is refused."""
+    checked = _checked_teams(teams, TEAMS)
+    problems = check_sectors(ws, checked["secteur"])
+    if problems:
+        raise ValidationError(problems)
+    ws.write_table(TEAMS, checked, source="équipes", vintage="", licence="")
+
+
+def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:
+    """The stored teams as :class:`~territory.rounds.model.Team` (availability of ``week``).
+
+    Each team's ``secteur`` is resolved to its communes
+    (:func:`~territory.rounds.sectors.resolve_sector`); a table stored before sectors
+    existed has none (the team may go anywhere).
+    """
+    if not ws.has(TEAMS):
+        raise ValidationError(
+            "aucune équipe dans l'espace de travail : donnez un fichier (--teams FICHIER)"
+        )
+    table = _checked_teams(ws.read_table(TEAMS), TEAMS)
+    sectors = {str(r.nom): resolve_sector(ws, r.secteur) for r in table.itertuples(index=False)}
+    return [
+        dataclasses.replace(team, sector=sectors[team.name])
+        for team in teams_from_table(table, week=week)
+    ]
+
+
+def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[Team]:
+    """:class:`~territory.rounds.model.Team` objects from a :data:`TEAM_COLUMNS` table.
+
+    With ``week``, the availability is read on its actual dates, and a team whose
+    ``disponibilites`` say nothing of public holidays (no ``PH`` rule) is not available
+    on them (``; PH off`` is added): no visit on a public holiday unless the team's
+    hours say ``PH`` open (e.g. ``Mo-Fr 09:00-18:00; PH 10:00-16:00``).
+    """
+    teams = []
+    for row in _checked_teams(table, TEAMS).itertuples(index=False):
+        text = str(row.disponibilites)
+        if week is not None and text.strip() and not _SAYS_PH.search(text):
+            text = f"{text}; PH off"
+        windows = windows_from_opening_hours(text, week=week)
+        teams.append(
+            Team(
+                name=str(row.nom),
+                mode=str(row.mode),
+                size=int(row.taille),
+                base=(float(row.base_lon), float(row.base_lat)),
+                availability=windows if windows is not None else {},
+                max_rounds=None if pd.isna(row.max_tournees) else int(row.max_tournees),
+                max_hours=None if pd.isna(row.max_heures) else float(row.max_heures),
+            )
+        )
+    return teams
+
+
+_SAYS_PH = re.compile(r"\bPH\b")
+
+
+def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    problems = []
+    missing = [c for c in ("nom", "mode", "base_lon", "base_lat") if c not in table.columns]
+    if missing:
+        raise ValidationError(f"{source} : colonne(s) manquante(s) : {', '.join(missing)}")
+    out = table.reindex(columns=TEAM_COLUMNS).copy()
+    out["nom"] = out["nom"].astype(str).str.strip()
+    out["mode"] = out["mode"].astype(str).str.strip().str.lower()
+    out["disponibilites"] = out["disponibilites"].fillna(DEFAULT_AVAILABILITY).astype(str)
+    out["secteur"] = out["secteur"].astype(object).fillna("").astype(str).str.strip()
+    out["taille"] = pd.to_numeric(out["taille"], errors="coerce").fillna(2).astype("int64")
+    for column in ("base_lon", "base_lat", "max_tournees", "max_heures"):
+        text = out[column].astype(str).str.replace(",", ".", regex=False)
+        out[column] = pd.to_numeric(text.where(out[column].notna()), errors="coerce")
+    for line, row in enumerate(out.itertuples(index=False), start=2):
+        if row.mode not in MODES:
+            problems.append(f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)})")
+        if not (-5.6 <= row.base_lon <= 10 and 41 <= row.base_lat <= 51.5):
+            problems.append(f"ligne {line} : base ({row.base_lon}, {row.base_lat}) hors France")
+        available, how = read_hours(row.disponibilites)
+        if how == "texte" or windows_from_opening_hours(available) is None:
+            problems.append(
+                f"ligne {line} : disponibilités illisibles « {row.disponibilites} » (écrivez "
+                "par ex. « du lundi au vendredi de 9h à 17h » ou « Mo-Fr 09:00-17:00 »)"
+            )
+        out.iloc[line - 2, out.columns.get_loc("disponibilites")] = available
+    if out["nom"].duplicated().any():
+        problems.append(f"équipes en double : {', '.join(out.loc[out['nom'].duplicated(), 'nom'])}")
+    if out.empty:
+        problems.append(f"{source} : aucune équipe")
+    if problems:
+        raise ValidationError(problems)
+    return out
