@@ -7,6 +7,7 @@ up first: two programme territories, three teams and the candidate places of the
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -91,9 +92,18 @@ def build_demo_workspace(
                     geocode=False,  # the demo is offline by design: fictitious addresses
                 )
             )
+        # the refused rows' side files go with the generated sources: say so, not their path
+        for report in reports:
+            report.notes = [
+                re.sub(rf"écrite\(s\) dans {re.escape(tmp)}\S* \([^)]*\)", _DROPPED, note)
+                for note in report.notes
+            ]
     _demo_territories(ws)
     _demo_teams_and_places(ws)
     return reports
+
+
+_DROPPED = "écartée(s) (fichier de démonstration généré, supprimé après la construction)"
 
 
 def _demo_territories(ws: Any) -> None:
