@@ -273,3 +273,13 @@ def read_tabular(
     table = grid.loc[grid.index > head].copy()
     table.columns = pd.Index([str(c).strip() for c in grid.loc[head]])
     return table.loc[:, [c != "" for c in table.columns]]
+
+
+def clean_codes(values: pd.Series, report: ImportReport, *, what: str) -> pd.Series:
+    """Codes as upper-case strings; numeric codes that lost a leading zero are repaired."""
+    codes = values.astype("string").str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
+    short = codes.str.fullmatch(r"\d{4}").fillna(False)
+    if short.any():
+        codes = codes.where(~short, codes.str.zfill(5))
+        report.fix(f"{int(short.sum())} {what} complété(s) d'un zéro initial", int(short.sum()))
+    return codes

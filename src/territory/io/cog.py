@@ -37,7 +37,13 @@ import pandas as pd
 import shapely
 
 from territory._errors import InputFileError
-from territory.io._validate import find_columns, normalise_name, read_tabular, require_columns
+from territory.io._validate import (
+    clean_codes,
+    find_columns,
+    normalise_name,
+    read_tabular,
+    require_columns,
+)
 from territory.io.boundaries import COMMUNE_COLUMNS
 from territory.io.report import ImportReport
 
@@ -427,7 +433,7 @@ def read_commune_table(
             return pd.Series(pd.NA, index=raw.index, dtype="string")
         return raw[found[name]].astype("string").str.strip()
 
-    codes = _clean_codes(column("code"), report, what="code(s) INSEE")
+    codes = clean_codes(column("code"), report, what="code(s) INSEE")
     typecom = column("typecom").fillna("COM").str.upper().replace("", "COM")
     valid = codes.str.match(_INSEE_CODE).fillna(False)
     is_com = valid & (typecom == "COM")
@@ -459,7 +465,7 @@ def read_commune_table(
     if bad_olds:
         report.note(f"{bad_olds} ancien(s) code(s) illisible(s) ignoré(s) (colonne anciensCodes)")
     if is_child.any():
-        parents = _clean_codes(column("comparent"), report, what="code(s) COMPARENT")
+        parents = clean_codes(column("comparent"), report, what="code(s) COMPARENT")
         children = 0
         for idx in raw.index[is_child]:
             parent = parents[idx]
@@ -567,16 +573,6 @@ def guess_vintage(name: str) -> str | None:
     if match is None:
         return None
     return f"COG {match.group(1) or match.group(2)}"
-
-
-def _clean_codes(values: pd.Series, report: ImportReport, *, what: str) -> pd.Series:
-    """Codes as upper-case strings; numeric codes that lost a leading zero are repaired."""
-    codes = values.astype("string").str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
-    short = codes.str.fullmatch(r"\d{4}").fillna(False)
-    if short.any():
-        codes = codes.where(~short, codes.str.zfill(5))
-        report.fix(f"{int(short.sum())} {what} complété(s) d'un zéro initial", int(short.sum()))
-    return codes
 
 
 def _to_int(values: pd.Series) -> pd.Series:

@@ -49,7 +49,7 @@ from pathlib import Path
 import pandas as pd
 
 from territory._errors import InputFileError
-from territory.io._validate import normalise_name, read_tabular
+from territory.io._validate import clean_codes, normalise_name, read_tabular
 from territory.io.report import ImportReport
 
 __all__ = ["KIND", "AgeTables", "census_vintage", "read_population"]
@@ -194,7 +194,7 @@ def read_population(
         )
     main = "pop_1529" if "pop_1529" in figures else "pop_1524"
     line = pd.Series(raw.index + 1, index=raw.index)
-    codes = _codes(raw[code_col], report)
+    codes = clean_codes(raw[code_col], report, what="code(s)")
     iris = None
     if iris_col:
         iris = raw[iris_col].astype("string").str.strip().str.upper()
@@ -263,15 +263,6 @@ _BAND_FR = {
     "pop_1524": "15-24 ans",
     "neet_1524": "15-24 ans ni en emploi ni en études",
 }
-
-
-def _codes(values: pd.Series, report: ImportReport) -> pd.Series:
-    codes = values.astype("string").str.strip().str.upper().str.replace(r"\.0$", "", regex=True)
-    short = codes.str.fullmatch(r"\d{4}").fillna(False)
-    if short.any():
-        codes = codes.where(~short, codes.str.zfill(5))
-        report.fix(f"{int(short.sum())} code(s) complété(s) d'un zéro initial", int(short.sum()))
-    return codes
 
 
 def _commune_of_district(code: object) -> str | None:
