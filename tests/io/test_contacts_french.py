@@ -221,3 +221,19 @@ def test_title_lines_above_the_header_are_skipped_and_lines_keep_their_number(
     assert result.rows["hour"].tolist() == [17, HOUR_UNKNOWN]
     preview = preview_contacts(path)
     assert list(preview.rows.columns) == ["Date du contact", "Heure", "Longitude", "Latitude"]
+
+
+def test_excel_date_cells_without_a_time_are_hour_unknown_not_midnight(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    # what a workbook's date cells become as text: every time at midnight
+    days = [f"2026-03-1{i} 00:00:00;{PLACE}" for i in range(2, 5)]
+    result = read_contacts(_file(tmp_path / "d.csv", "date;lon;lat", days), communes=communes,
+                           secret=SECRET)  # fmt: skip
+    assert result.rows["hour"].tolist() == [HOUR_UNKNOWN] * 3
+    assert result.rows["date"].tolist() == ["2026-03-12", "2026-03-13", "2026-03-14"]
+    # a real contact at midnight among other hours stays at 0 h
+    mixed = [f"2026-03-12 00:00:00;{PLACE}", f"2026-03-12 17:30:00;{PLACE}"]
+    rows = read_contacts(_file(tmp_path / "m.csv", "date;lon;lat", mixed), communes=communes,
+                         secret=SECRET).rows  # fmt: skip
+    assert rows["hour"].tolist() == [0, 17]

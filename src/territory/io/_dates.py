@@ -55,7 +55,8 @@ def parse_dates(
     The moment is ``datetime64[us]``: NaT when the date or the hour cannot be read, the
     day at midnight when the hour is unknown (a date alone, an empty hour column). The
     hour may follow the date or sit in its own column, written ``17:00``, ``17h00``,
-    ``17h``, ``17 h 30``, ``9h05`` or ``09:30:00``.
+    ``17h``, ``17 h 30``, ``9h05`` or ``09:30:00``. A date column whose every time is
+    midnight (Excel date cells, ``2026-11-03 00:00:00``) has no hour: unknown, not 0 h.
     """
     text = chunk[found["date"]].str.strip().fillna("")
     if "heure" in found:  # an empty hour keeps the date column as it is ("2026-03-07 15:30")
@@ -84,6 +85,13 @@ def parse_dates(
         known[~done] = rest_known
         day_read[~done] = rest_day
         result[~done] = parsed.to_numpy(dtype="datetime64[us]")
+    if "heure" not in found:
+        # Excel date cells without a time come as "2026-11-03 00:00:00": when every dated
+        # row of the chunk is at midnight, the column holds days, not hours
+        dated = known & ~np.isnat(result)
+        midnight = dated & (result - result.astype("datetime64[D]") == np.timedelta64(0, "us"))
+        if dated.any() and (midnight == dated).all():
+            known[midnight] = False
     return result, known, day_read
 
 
