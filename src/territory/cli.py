@@ -341,6 +341,13 @@ def _parser() -> argparse.ArgumentParser:
         "--feuille", dest="sheet", metavar="NOM", help="--teams : la feuille du classeur"
     )
     plan.add_argument(
+        "--geocodage-en-ligne",
+        dest="geocode_online",
+        action="store_true",
+        help="--teams : chercher avec le service en ligne de la BAN les adresses de base "
+        "(« adresse_base ») que la BAN importée ne trouve pas (adresses de bureaux, publiques)",
+    )
+    plan.add_argument(
         "--territory",
         metavar="NOM",
         help="territoire du programme à planifier (défaut : tout l'espace de travail)",
@@ -881,7 +888,15 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     if args.teams is not None:
         read = ImportReport(kind="teams", source=args.teams.name)
-        plans.save_teams(ws, plans.read_teams(args.teams, sheet=args.sheet, report=read))
+        table = plans.read_teams(
+            args.teams,
+            sheet=args.sheet,
+            report=read,
+            ws=ws,
+            settings=settings,
+            online=args.geocode_online,
+        )
+        plans.save_teams(ws, table)
         for note in read.notes:
             print(f"équipes : {note}", file=sys.stderr)
     plan, places = plans.plan_week(

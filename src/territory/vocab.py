@@ -12,6 +12,7 @@ __all__ = [
     "KIND_SPELLINGS",
     "LEGACY_NETWORK",
     "MODES",
+    "MODE_SPELLINGS",
     "NETWORK",
     "PARTNER_SPELLINGS",
     "PARTNER_TYPES",
@@ -24,6 +25,7 @@ __all__ = [
     "WEEKDAYS",
     "WEEKDAYS_FR",
     "place_kind",
+    "team_mode",
 ]
 
 STATUSES: dict[str, list[str]] = {
@@ -142,6 +144,42 @@ def _plain(text: str) -> str:
 
 MODES = ("marche", "transports en commun", "voiture", "vélo")
 """How a team moves between places."""
+MODE_SPELLINGS = {
+    "marche": ("à pied", "a pied", "pied", "piéton", "marche à pied", "walk", "walking"),
+    "transports en commun": (
+        "transport en commun",
+        "transports",
+        "tc",
+        "bus",
+        "tram",
+        "métro",
+        "transit",
+    ),
+    "voiture": ("en voiture", "véhicule", "auto", "automobile", "car"),
+    "vélo": ("à vélo", "en vélo", "bicyclette", "vae", "vélo électrique", "bike"),
+}
+"""Other ways a team writes its mode (compared without case or accents)."""
+
+
+def team_mode(text: str) -> str | None:
+    """The stored mode of ``text`` (:data:`MODES`, :data:`MODE_SPELLINGS`), or None.
+
+    Examples
+    --------
+    >>> team_mode("À pied"), team_mode("Velo"), team_mode("Transports en commun")
+    ('marche', 'vélo', 'transports en commun')
+    >>> team_mode("trottinette") is None
+    True
+    """
+    key = _plain(text)
+    for mode in MODES:
+        if key == _plain(mode):
+            return mode
+    for mode, spellings in MODE_SPELLINGS.items():
+        if any(key == _plain(s) for s in spellings):
+            return mode
+    return None
+
 
 WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 """French weekday names, Monday first (``date.weekday()`` order)."""

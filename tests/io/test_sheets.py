@@ -202,7 +202,7 @@ def test_teams_french_headers_in_a_workbook(tmp_path: Path) -> None:
     assert "colonne « Mode de déplacement » lue comme « mode »" in report.notes
     csv = tmp_path / "equipes.csv"
     csv.write_text("Équipe;Mode;Adresse de départ\nNord;marche;1 rue X\n", encoding="utf-8")
-    with pytest.raises(ValidationError, match="« Adresse de départ » n'est pas géocodée"):
+    with pytest.raises(ValidationError, match="équipe « Nord » : base introuvable à l'adresse"):
         read_teams(csv)
 
 

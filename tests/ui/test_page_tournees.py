@@ -361,3 +361,14 @@ def test_a_week_planned_for_one_territory(demo_workspace: Path, tmp_path: Path) 
     assert saved is not None and len(saved.visits) >= 1
     assert set(saved.visits["zone"]) <= resolve(ws, "Communes rurales")
     assert any("Plan du territoire « Communes rurales »" in w.value for w in at.warning)
+
+
+def test_the_teams_editor_shows_the_availability_in_french(page) -> None:
+    at, _ = page
+    editors = [e for e in at.dataframe if "Disponibilités (en clair)" in e.value]
+    assert editors, "no teams editor with the French availability column"
+    shown = editors[0].value
+    assert shown["mode"].isin(["marche", "vélo", "voiture", "transports en commun"]).all()
+    assert (
+        shown["Disponibilités (en clair)"].str.contains(r"^(?:lun|mar|mer|jeu|ven|sam|dim)\.").all()
+    )

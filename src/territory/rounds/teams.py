@@ -18,23 +18,27 @@ from pathlib import Path
 
 import pandas as pd
 
-from territory._errors import InputFileError, ValidationError, plain_reason
-from territory.hours import read_hours, windows_from_opening_hours
+from territory._errors import InputFileError, NetworkError, ValidationError, plain_reason
+from territory.hours import format_hours_fr, read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.model import Team
 from territory.rounds.sectors import check_sectors, resolve_sector
+from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import MODES
+from territory.vocab import MODES, team_mode
 
 __all__ = [
     "DEFAULT_AVAILABILITY",
+    "HOURS_FR_COLUMN",
     "TEAMS",
     "TEAM_COLUMNS",
     "TEAM_SYNONYMS",
     "load_teams",
+    "place_bases",
     "read_teams",
     "save_teams",
     "teams_from_table",
+    "with_hours_fr",
 ]
 
 TEAMS = "teams"
@@ -44,6 +48,8 @@ TEAM_COLUMNS += ["max_tournees", "max_heures", "secteur"]
 ``opening_hours``, e.g. ``Mo-Fr 09:00-12:30,14:00-18:00``; ``secteur``: a programme
 territory, an EPCI or INSEE codes, :mod:`territory.rounds.sectors`; empty: anywhere)."""
 DEFAULT_AVAILABILITY = "Mo-Fr 09:30-12:30,14:00-18:30"
+HOURS_FR_COLUMN = "Disponibilités (en clair)"
+"""Read-only column of :func:`with_hours_fr`: each team's availability in French."""
 TEAM_SYNONYMS = {
     "nom": ["equipe", "nom_de_l_equipe", "nom_equipe", "nom_de_equipe", "name", "team"],
     "mode": [
@@ -60,12 +66,19 @@ TEAM_SYNONYMS = {
     "max_tournees": ["tournees_max", "nombre_max_de_tournees", "nb_max_de_tournees"],
     "max_heures": ["heures_max", "nombre_max_d_heures", "heures_par_semaine"],
     "secteur": ["sector", "secteur_d_intervention", "territoire_de_l_equipe"],
+    "adresse_base": ["adresse_de_la_base", "base", "adresse_de_depart", "adresse"],
 }
 """Header synonyms of a teams file (compared without case, accents, spaces or signs)."""
 
 
 def read_teams(
-    path: Path, *, sheet: str | None = None, report: ImportReport | None = None
+    path: Path,
+    *,
+    sheet: str | None = None,
+    report: ImportReport | None = None,
+    ws: Workspace | None = None,
+    settings: Settings | None = None,
+    online: bool = False,
 ) -> pd.DataFrame:
     """A teams file (CSV ``;`` or ``,``, XLSX / ODS, or JSON list) as a checked table.
 
@@ -73,8 +86,9 @@ def read_teams(
     « Longitude de la base », « Disponibilités »…, see :data:`TEAM_SYNONYMS`); each
     header read under another name is noted in ``report``, and so is the sheet read
     (``sheet``, else the only one, or the only one with a team name column). Every
-    problem is listed at once (:class:`~territory.ValidationError`). Returns the
-    :data:`TEAM_COLUMNS` table.
+    problem is listed at once (:class:`~territory.ValidationError`). A base given by its
+    address (« Adresse de la base », « Base »…) is placed by :func:`place_bases` (``ws``,
+    ``settings``, ``online``). Returns the :data:`TEAM_COLUMNS` table.
     """
     from territory.io._quotes import refuse_unclosed_quotes
     from territory.io._sheets import is_spreadsheet, pick_sheet, read_sheet
@@ -103,14 +117,121 @@ def read_teams(
     if report is not None:
         note_guessed(found, report)
     table = table.rename(columns={column: name for name, column in found.items()})
-    addresses = find_columns(map(str, table.columns), {"base": ["adresse_de_depart", "adresse"]})
-    if "base" in addresses and not {"base_lon", "base_lat"} <= found.keys():
-        raise ValidationError(
-            f"{path.name} : la base de chaque équipe se donne en longitude et latitude "
-            f"(colonnes « base_lon » et « base_lat ») ; l'adresse « {addresses['base']} » "
-            "n'est pas géocodée"
+    if "adresse_base" in table.columns:
+        table = place_bases(table, ws=ws, settings=settings, online=online, report=report)
+    return _checked_teams(table, path.name, report=report)
+
+
+def place_bases(
+    table: pd.DataFrame,
+    *,
+    ws: Workspace | None = None,
+    settings: Settings | None = None,
+    online: bool = False,
+    report: ImportReport | None = None,
+) -> pd.DataFrame:
+    """Fill the ``base_lon``/``base_lat`` of teams given by ``adresse_base`` only.
+
+    A team's base is a public office (no privacy issue). Its address is looked up in the
+    BAN imported into ``ws`` (no network), then, only when ``online`` (the user's
+    opt-in) and ``settings`` are given, with the online BAN
+    (:func:`territory.io.geocoding.geocode_addresses`). Coordinates already given win
+    over the address. A base that cannot be placed is refused, naming the team and why
+    (:class:`~territory.ValidationError`, every team at once).
+    """
+    from territory.io import addresses, ban, geocoding
+
+    out = table.copy()
+    for column in ("base_lon", "base_lat"):
+        if column not in out.columns:
+            out[column] = None
+    text = out["adresse_base"].astype(object).fillna("").astype(str).str.strip()
+    wanted = (out["base_lon"].isna() | out["base_lat"].isna()) & (text != "")
+    if not wanted.any():
+        return out
+    reasons: dict[object, str] = {}
+    pending = out.index[wanted]
+    frame = pd.DataFrame({"adresse": text[pending], "code_insee": ""}, index=pending)
+    if ws is not None and ws.has(ban.TABLE):
+        columns = ["numero", "rep", "voie", "code_postal", "code_insee", "lon", "lat"]
+        stored = ws.read_table(ban.TABLE, columns=columns).fillna({"rep": "", "code_postal": ""})
+        communes = {}
+        if ws.has("communes"):
+            names = ws.read_table("communes", columns=["code", "nom"]).dropna()
+            communes = dict(zip(names["code"].astype(str), names["nom"].astype(str), strict=True))
+        found, _ = addresses.geocode_locally(
+            frame, addresses.BanIndex.build(stored), communes=communes
         )
-    return _checked_teams(table, path.name)
+        pending = _fill(out, found, "BAN importée", reasons, report)
+    else:
+        reasons.update(dict.fromkeys(pending, "pas de BAN importée dans l'espace de travail"))
+    if len(pending) and online and settings is not None:
+        try:
+            found, _ = geocoding.geocode_addresses(frame.loc[pending], settings=settings)
+        except NetworkError as exc:
+            reasons.update(dict.fromkeys(pending, f"BAN en ligne injoignable ({exc})"))
+        else:
+            pending = _fill(out, found, "BAN en ligne", reasons, report)
+    elif len(pending):
+        for label in pending:
+            reasons[label] += " ; géocodage en ligne non demandé"
+    if len(pending):
+        names = out["nom"] if "nom" in out.columns else pd.Series("", index=out.index)
+        raise ValidationError(
+            [
+                f"équipe « {names[label]} » : base introuvable à l'adresse « {text[label]} » "
+                f"({reasons[label]}) ; donnez base_lon et base_lat ou placez-la sur la carte"
+                for label in pending
+            ]
+        )
+    return out
+
+
+def _fill(
+    out: pd.DataFrame,
+    found: pd.DataFrame,
+    source: str,
+    reasons: dict[object, str],
+    report: ImportReport | None,
+) -> pd.Index:
+    """Copy the placed bases of ``found`` into ``out``; the labels still unplaced."""
+    done = found.index[found["reason"].isna()]
+    out.loc[done, "base_lon"] = found.loc[done, "longitude"].astype(float)
+    out.loc[done, "base_lat"] = found.loc[done, "latitude"].astype(float)
+    if report is not None and len(done):
+        report.note(f"{len(done)} base(s) d'équipe placée(s) par leur adresse ({source})")
+    left = found.index[found["reason"].notna()]
+    reasons.update({label: str(found.at[label, "reason"]) for label in left})
+    return left
+
+
+def with_hours_fr(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with :data:`HOURS_FR_COLUMN` after ``disponibilites``: the hours in French.
+
+    French or OSM availability is shown as :func:`~territory.hours.format_hours_fr` writes
+    it (« lun.–ven. 9h30–12h30, 14h–18h30 »); an empty cell as the default availability
+    a saved team gets; unreadable text as « illisible : … ».
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"nom": ["A"], "disponibilites": ["Mo-Fr 09:30-12:30"]})
+    >>> with_hours_fr(table).iloc[0, -1]
+    'lun.–ven. 9h30–12h30'
+    """
+    out = table.copy()
+    texts = out["disponibilites"].astype(object).where(out["disponibilites"].notna(), "")
+    plain = [_hours_fr(str(text)) for text in texts]
+    out.insert(out.columns.get_loc("disponibilites") + 1, HOURS_FR_COLUMN, plain)
+    return out
+
+
+def _hours_fr(text: str) -> str:
+    osm, how = read_hours(text)
+    if not how:
+        return f"{format_hours_fr(DEFAULT_AVAILABILITY)} (par défaut)"
+    if how == "texte" or windows_from_opening_hours(osm) is None:
+        return f"illisible : {text.strip()}"
+    return format_hours_fr(osm)
 
 
 def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
@@ -172,15 +293,25 @@ def teams_from_table(table: pd.DataFrame, *, week: date | None = None) -> list[T
 _SAYS_PH = re.compile(r"\bPH\b")
 
 
-def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
+def _checked_teams(
+    table: pd.DataFrame, source: str, *, report: ImportReport | None = None
+) -> pd.DataFrame:
     problems = []
     missing = [c for c in ("nom", "mode", "base_lon", "base_lat") if c not in table.columns]
     if missing:
         raise ValidationError(f"{source} : colonne(s) manquante(s) : {', '.join(missing)}")
     out = table.reindex(columns=TEAM_COLUMNS).copy()
     out["nom"] = out["nom"].astype(str).str.strip()
-    out["mode"] = out["mode"].astype(str).str.strip().str.lower()
-    out["disponibilites"] = out["disponibilites"].fillna(DEFAULT_AVAILABILITY).astype(str)
+    written = out["mode"].astype(object).fillna("").astype(str).str.strip()
+    modes = written.map(lambda text: team_mode(text) or text.lower())
+    if report is not None:
+        for text, mode in sorted(dict(zip(written, modes, strict=True)).items()):
+            if text.lower() != mode:
+                report.note(f"mode « {text} » lu comme « {mode} »")
+    out["mode"] = modes
+    out["disponibilites"] = (
+        out["disponibilites"].astype(object).fillna(DEFAULT_AVAILABILITY).astype(str)
+    )
     out["secteur"] = out["secteur"].astype(object).fillna("").astype(str).str.strip()
     out["taille"] = pd.to_numeric(out["taille"], errors="coerce").fillna(2).astype("int64")
     for column in ("base_lon", "base_lat", "max_tournees", "max_heures"):
@@ -188,7 +319,9 @@ def _checked_teams(table: pd.DataFrame, source: str) -> pd.DataFrame:
         out[column] = pd.to_numeric(text.where(out[column].notna()), errors="coerce")
     for line, row in enumerate(out.itertuples(index=False), start=2):
         if row.mode not in MODES:
-            problems.append(f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)})")
+            problems.append(
+                f"ligne {line} : mode « {row.mode} » inconnu ({', '.join(MODES)}, ou « à pied »)"
+            )
         if not (-5.6 <= row.base_lon <= 10 and 41 <= row.base_lat <= 51.5):
             problems.append(f"ligne {line} : base ({row.base_lon}, {row.base_lat}) hors France")
         available, how = read_hours(row.disponibilites)

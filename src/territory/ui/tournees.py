@@ -22,6 +22,7 @@ from territory.rounds.outputs import day_label, ics_calendars, write_csv
 from territory.rounds.places import coverage_notes
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
+from territory.rounds.teams import HOURS_FR_COLUMN, with_hours_fr
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -53,7 +54,7 @@ from territory.ui.loaders import (
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
-from territory.vocab import KINDS, STATUSES
+from territory.vocab import KINDS, MODES, STATUSES
 
 __all__ = [
     "apply_edits",
@@ -93,12 +94,23 @@ def teams_editor(ws: Workspace) -> None:
     written = [s for s in table["secteur"] if s]
     options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
     edited = st.data_editor(
-        table,
+        with_hours_fr(table),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
         key=Keys.W_TEAMS_EDIT,
+        disabled=[HOURS_FR_COLUMN],
         column_config={
+            "mode": st.column_config.SelectboxColumn(
+                "mode",
+                options=list(MODES),
+                help="marche (à pied), vélo, voiture ou transports en commun",
+            ),
+            HOURS_FR_COLUMN: st.column_config.TextColumn(
+                HOURS_FR_COLUMN,
+                help="Les disponibilités telles qu'elles seront lues (mises à jour à "
+                "l'enregistrement)",
+            ),
             "disponibilites": st.column_config.TextColumn(
                 "disponibilites",
                 help="En français (« du lundi au vendredi de 9h à 12h30 et de 14h à 18h ») "
