@@ -13,7 +13,13 @@ from territory import Settings, ValidationError
 from territory.cli import EXIT_OK, main
 from territory.io.geocoding import BAN_CSV_URL
 from territory.io.report import ImportReport
-from territory.rounds.teams import HOURS_FR_COLUMN, read_teams, teams_from_table, with_hours_fr
+from territory.rounds.teams import (
+    HOURS_FR_COLUMN,
+    read_teams,
+    save_teams,
+    teams_from_table,
+    with_hours_fr,
+)
 from territory.store import Workspace
 
 
@@ -148,3 +154,20 @@ def test_coordinates_given_win_over_the_address_and_need_no_ban(tmp_path: Path) 
     path.write_text("nom;mode;base_lon;base_lat;Base\nA;voiture;;;1 place Saint-Pierre Caen\n")
     with pytest.raises(ValidationError, match="pas de BAN importée"):
         read_teams(path)
+
+
+def test_the_editor_table_saves_a_base_typed_as_an_address(ban_workspace: Workspace) -> None:
+    edited = pd.DataFrame(
+        {
+            "nom": ["Centre"],
+            "mode": ["marche"],
+            "adresse_base": ["1 place Saint-Pierre 14000 Caen"],
+            "base_lon": [None],
+            "base_lat": [None],
+            HOURS_FR_COLUMN: ["(calculé)"],
+        }
+    )
+    save_teams(ban_workspace, edited)
+    stored = ban_workspace.read_table("teams")
+    assert stored[["base_lon", "base_lat"]].iloc[0].tolist() == pytest.approx([-0.3632, 49.1838])
+    assert "adresse_base" not in stored.columns and HOURS_FR_COLUMN not in stored.columns

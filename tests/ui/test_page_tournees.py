@@ -368,7 +368,20 @@ def test_the_teams_editor_shows_the_availability_in_french(page) -> None:
     editors = [e for e in at.dataframe if "Disponibilités (en clair)" in e.value]
     assert editors, "no teams editor with the French availability column"
     shown = editors[0].value
+    assert "adresse_base" in shown.columns
     assert shown["mode"].isin(["marche", "vélo", "voiture", "transports en commun"]).all()
     assert (
         shown["Disponibilités (en clair)"].str.contains(r"^(?:lun|mar|mer|jeu|ven|sam|dim)\.").all()
     )
+
+
+def test_saving_the_teams_editor_unchanged_keeps_the_teams(page) -> None:
+    at, path = page
+    before = Workspace.open(path).read_table("teams")
+    at.button(key=Keys.W_TEAMS_SAVE).click().run()
+    assert not at.exception, at.exception
+    assert "Équipes enregistrées." in [s.value for s in at.success]
+    after = Workspace.open(path).read_table("teams")
+    assert after["nom"].tolist() == before["nom"].tolist()
+    assert after["base_lon"].tolist() == pytest.approx(before["base_lon"].tolist())
+    assert "adresse_base" not in after.columns

@@ -234,8 +234,21 @@ def _hours_fr(text: str) -> str:
     return format_hours_fr(osm)
 
 
-def save_teams(ws: Workspace, teams: pd.DataFrame) -> None:
-    """Store the teams (replacing the previous ones); every unreadable sector is refused."""
+def save_teams(
+    ws: Workspace,
+    teams: pd.DataFrame,
+    *,
+    settings: Settings | None = None,
+    online: bool = False,
+) -> None:
+    """Store the teams (replacing the previous ones); every unreadable sector is refused.
+
+    A team without coordinates but with an ``adresse_base`` gets its base placed by
+    :func:`place_bases` (imported BAN, then the online BAN if ``online``); the address
+    itself is not stored.
+    """
+    if "adresse_base" in teams.columns:
+        teams = place_bases(teams, ws=ws, settings=settings, online=online)
     checked = _checked_teams(teams, TEAMS)
     problems = check_sectors(ws, checked["secteur"])
     if problems:

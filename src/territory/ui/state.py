@@ -87,6 +87,7 @@ class Keys:
     W_PLAN_OUTSIDE = "widget_plan_outside_sector"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
+    W_TEAMS_ONLINE = "widget_teams_online_geocoding"
     W_FEEDBACK_FORM = "widget_feedback_form"
     W_FEEDBACK_VISIT = "widget_feedback_visit"
     W_FEEDBACK_N = "widget_feedback_n"  # + "_<status index>"

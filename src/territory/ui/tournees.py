@@ -93,8 +93,10 @@ def teams_editor(ws: Workspace) -> None:
     table["secteur"] = table["secteur"].astype(object).fillna("").astype(str)
     written = [s for s in table["secteur"] if s]
     options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
+    shown = with_hours_fr(table)
+    shown.insert(shown.columns.get_loc("base_lon"), "adresse_base", "")
     edited = st.data_editor(
-        with_hours_fr(table),
+        shown,
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -116,6 +118,11 @@ def teams_editor(ws: Workspace) -> None:
                 help="En français (« du lundi au vendredi de 9h à 12h30 et de 14h à 18h ») "
                 "ou en syntaxe OSM (« Mo-Fr 09:00-12:30,14:00-18:00 »)",
             ),
+            "adresse_base": st.column_config.TextColumn(
+                "adresse_base",
+                help="Adresse de la base, placée à l'enregistrement avec la BAN importée "
+                "(videz base_lon et base_lat pour déplacer une base existante)",
+            ),
             "secteur": st.column_config.SelectboxColumn(
                 "secteur",
                 options=options,
@@ -123,9 +130,14 @@ def teams_editor(ws: Workspace) -> None:
             ),
         },
     )
+    online = st.checkbox(
+        "Chercher en ligne (BAN) les adresses de base introuvables sur place",
+        key=Keys.W_TEAMS_ONLINE,
+        help="Adresses de bureaux, publiques ; envoyées à api-adresse.data.gouv.fr",
+    )
     if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
         try:
-            save_teams(ws, edited)
+            save_teams(ws, edited, settings=settings(), online=online)
         except TerritoryError as exc:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
