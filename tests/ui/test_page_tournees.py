@@ -385,3 +385,31 @@ def test_saving_the_teams_editor_unchanged_keeps_the_teams(page) -> None:
     assert after["nom"].tolist() == before["nom"].tolist()
     assert after["base_lon"].tolist() == pytest.approx(before["base_lon"].tolist())
     assert "adresse_base" not in after.columns
+
+
+def test_a_team_base_placed_on_the_map_is_saved_with_the_teams(page) -> None:
+    at, path = page
+    before = Workspace.open(path).read_table("teams")
+    team = str(before["nom"].iloc[-1])
+    at.toggle(key=Keys.W_TEAM_BASE_SHOW).set_value(True).run()
+    assert not at.exception, at.exception
+    at.selectbox(key=Keys.W_TEAM_BASE_TEAM).set_value(team).run()
+    lon = float(before["base_lon"].iloc[-1]) + 0.01
+    lat = float(before["base_lat"].iloc[-1]) + 0.01
+    at.number_input(key=Keys.W_TEAM_BASE_LAT).set_value(lat)  # as a click on the map fills them
+    at.number_input(key=Keys.W_TEAM_BASE_LON).set_value(lon).run()
+    at.button(key=Keys.W_TEAM_BASE_SET).click().run()
+    assert not at.exception, at.exception
+    assert any(team in c.value for c in at.caption if "Base placée" in c.value)
+    shown = next(e.value for e in at.dataframe if "adresse_base" in e.value.columns)
+    row = shown[shown["nom"] == team].iloc[0]
+    assert (row["base_lon"], row["base_lat"]) == pytest.approx((lon, lat))
+    assert Workspace.open(path).read_table("teams")["base_lon"].iloc[-1] != pytest.approx(lon)
+    at.button(key=Keys.W_TEAMS_SAVE).click().run()
+    assert "Équipes enregistrées." in [s.value for s in at.success]
+    after = Workspace.open(path).read_table("teams")
+    assert after.loc[after["nom"] == team, ["base_lon", "base_lat"]].iloc[0].tolist() == (
+        pytest.approx([lon, lat])
+    )
+    assert not at.session_state[Keys.TEAM_BASES]
+    at.toggle(key=Keys.W_TEAM_BASE_SHOW).set_value(False).run()

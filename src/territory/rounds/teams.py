@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,7 @@ __all__ = [
     "read_teams",
     "save_teams",
     "teams_from_table",
+    "with_bases",
     "with_hours_fr",
 ]
 
@@ -222,6 +224,24 @@ def with_hours_fr(table: pd.DataFrame) -> pd.DataFrame:
     texts = out["disponibilites"].astype(object).where(out["disponibilites"].notna(), "")
     plain = [_hours_fr(str(text)) for text in texts]
     out.insert(out.columns.get_loc("disponibilites") + 1, HOURS_FR_COLUMN, plain)
+    return out
+
+
+def with_bases(table: pd.DataFrame, bases: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
+    """``table`` with the base of each team named in ``bases`` set to its ``(lon, lat)``.
+
+    Names not in the table are ignored (a team renamed or removed since).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"nom": ["A", "B"], "base_lon": [1.0, 2.0], "base_lat": [45.0, 46.0]})
+    >>> with_bases(table, {"B": (2.5, 46.5), "Z": (0.0, 0.0)})["base_lon"].tolist()
+    [1.0, 2.5]
+    """
+    out = table.copy()
+    names = out["nom"].astype(str)
+    for name, (lon, lat) in bases.items():
+        out.loc[names == name, ["base_lon", "base_lat"]] = [float(lon), float(lat)]
     return out
 
 

@@ -22,6 +22,8 @@ class Keys:
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
+    TEAM_BASE_CLICK = "team_base_click"  # the last map click that filled a team base
+    TEAM_BASES = "team_bases"  # team name -> (lon, lat) placed on the map, not saved yet
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
     IMPORT_WAITING = "import_waiting_sheet"  # a workbook whose sheet the user must pick
     PLAN_PENDING = "plan_pending"  # + "_<week>": an edit refused by a conflict, kept
@@ -88,6 +90,12 @@ class Keys:
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_TEAMS_ONLINE = "widget_teams_online_geocoding"
+    W_TEAM_BASE_SHOW = "widget_team_base_show"
+    W_TEAM_BASE_TEAM = "widget_team_base_team"
+    W_TEAM_BASE_MAP = "widget_team_base_map"  # + "_<workspace version>"
+    W_TEAM_BASE_LAT = "widget_team_base_lat"
+    W_TEAM_BASE_LON = "widget_team_base_lon"
+    W_TEAM_BASE_SET = "widget_team_base_set"
     W_FEEDBACK_FORM = "widget_feedback_form"
     W_FEEDBACK_VISIT = "widget_feedback_visit"
     W_FEEDBACK_N = "widget_feedback_n"  # + "_<status index>"
@@ -114,6 +122,7 @@ def init_session_state() -> None:
         Keys.TERRITORY: None,
         Keys.FLASH: None,
         Keys.PLACE_CLICK: None,
+        Keys.TEAM_BASE_CLICK: None,
         Keys.IMPORT_WAITING: None,
     }
     for key, value in defaults.items():

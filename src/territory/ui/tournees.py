@@ -22,7 +22,7 @@ from territory.rounds.outputs import day_label, ics_calendars, write_csv
 from territory.rounds.places import coverage_notes
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
-from territory.rounds.teams import HOURS_FR_COLUMN, with_hours_fr
+from territory.rounds.teams import HOURS_FR_COLUMN, with_bases, with_hours_fr
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -93,6 +93,14 @@ def teams_editor(ws: Workspace) -> None:
     table["secteur"] = table["secteur"].astype(object).fillna("").astype(str)
     written = [s for s in table["secteur"] if s]
     options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
+    _base_on_map(ws, [str(name) for name in table["nom"].dropna()])
+    placed = st.session_state.get(Keys.TEAM_BASES) or {}
+    if placed:
+        table = with_bases(table, placed)
+        st.caption(
+            f"Base placée sur la carte : {', '.join(placed)} ; enregistrez les équipes pour la "
+            "garder."
+        )
     shown = with_hours_fr(table)
     shown.insert(shown.columns.get_loc("base_lon"), "adresse_base", "")
     edited = st.data_editor(
@@ -141,7 +149,41 @@ def teams_editor(ws: Workspace) -> None:
         except TerritoryError as exc:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
+            st.session_state[Keys.TEAM_BASES] = {}
             st.success("Équipes enregistrées.")
+
+
+def _base_on_map(ws: Workspace, names: list[str]) -> None:
+    """Place a team's base by a click on the map (or typed), kept until the teams are saved."""
+    if not names or not st.toggle(
+        "Placer la base d'une équipe sur la carte", key=Keys.W_TEAM_BASE_SHOW
+    ):
+        return
+    team = st.selectbox("Équipe", names, key=Keys.W_TEAM_BASE_TEAM)
+    rendered, _ = cached_places_map(str(ws.path), ws.version, settings().k, base_url_path())
+    clicked = show_map(
+        rendered,
+        key=f"{Keys.W_TEAM_BASE_MAP}_{ws.version}",
+        height=360,
+        returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
+    )
+    point = (clicked or {}).get("last_clicked")
+    if point and point != st.session_state.get(Keys.TEAM_BASE_CLICK):
+        st.session_state[Keys.TEAM_BASE_CLICK] = point
+        st.session_state[Keys.W_TEAM_BASE_LAT] = round(float(point["lat"]), 6)
+        st.session_state[Keys.W_TEAM_BASE_LON] = round(float(point["lng"]), 6)
+    for key in (Keys.W_TEAM_BASE_LAT, Keys.W_TEAM_BASE_LON):
+        st.session_state.setdefault(key, None)  # empty until a click or typing
+    left, right = st.columns(2)
+    lat = left.number_input("Latitude", -90.0, 90.0, format="%.6f", key=Keys.W_TEAM_BASE_LAT)
+    lon = right.number_input("Longitude", -180.0, 180.0, format="%.6f", key=Keys.W_TEAM_BASE_LON)
+    label = f"Placer la base de l'équipe {team} ici"
+    clicked_set = st.button(
+        label, icon=":material/home_pin:", key=Keys.W_TEAM_BASE_SET, disabled=lat is None
+    )
+    if clicked_set and lat is not None and lon is not None:
+        bases = dict(st.session_state.get(Keys.TEAM_BASES) or {})
+        st.session_state[Keys.TEAM_BASES] = {**bases, team: (lon, lat)}
 
 
 def plan_options(ws: Workspace) -> tuple[str | None, bool]:
