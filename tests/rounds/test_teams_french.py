@@ -11,16 +11,21 @@ from ban_sample import COMMUNES_14, write_ban
 
 from territory import Settings, ValidationError
 from territory.cli import EXIT_OK, main
+from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.geocoding import BAN_CSV_URL
 from territory.io.report import ImportReport
 from territory.rounds.teams import (
+    GRID_SLOTS,
     HOURS_FR_COLUMN,
+    grid_from_hours,
+    hours_from_grid,
     read_teams,
     save_teams,
     teams_from_table,
     with_hours_fr,
 )
 from territory.store import Workspace
+from territory.vocab import WEEKDAYS_FR
 
 
 def _write(path: Path, rows: list[str]) -> Path:
@@ -171,3 +176,32 @@ def test_the_editor_table_saves_a_base_typed_as_an_address(ban_workspace: Worksp
     stored = ban_workspace.read_table("teams")
     assert stored[["base_lon", "base_lat"]].iloc[0].tolist() == pytest.approx([-0.3632, 49.1838])
     assert "adresse_base" not in stored.columns and HOURS_FR_COLUMN not in stored.columns
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        "Mo-Fr 09:00-12:30,14:00-18:00",
+        "Mo,We,Fr 14:00-21:00; Sa 09:00-12:30",
+        "du lundi au jeudi de 9h à 12h30, vendredi de 18h à 21h",
+    ],
+)
+def test_the_weekly_grid_says_what_it_can_and_back(hours: str) -> None:
+    grid = grid_from_hours(hours)
+    assert grid is not None and grid.index.tolist()[0] == "lundi"
+    again = hours_from_grid(grid)
+    assert windows_from_opening_hours(again) == windows_from_opening_hours(read_hours(hours)[0])
+
+
+def test_hours_the_grid_cannot_say_are_not_forced_into_it() -> None:
+    assert grid_from_hours("Mo-Fr 09:30-12:30") is None
+    assert grid_from_hours("sur rendez-vous") is None
+    assert grid_from_hours("") is None
+
+
+def test_a_ticked_grid_becomes_grouped_osm_hours() -> None:
+    grid = pd.DataFrame(False, index=list(WEEKDAYS_FR), columns=list(GRID_SLOTS))
+    grid.loc[["lundi", "mardi", "mercredi"], "matin (9h-12h30)"] = True
+    grid.loc["samedi", ["après-midi (14h-18h)", "soirée (18h-21h)"]] = True
+    assert hours_from_grid(grid) == "Mo-We 09:00-12:30; Sa 14:00-21:00"
+    assert hours_from_grid(grid & False) == ""

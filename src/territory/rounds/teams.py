@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -22,18 +23,21 @@ import pandas as pd
 from territory._errors import InputFileError, NetworkError, ValidationError, plain_reason
 from territory.hours import format_hours_fr, read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
-from territory.rounds.model import Team
+from territory.rounds.model import Team, hhmm
 from territory.rounds.sectors import check_sectors, resolve_sector
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.vocab import MODES, team_mode
+from territory.vocab import MODES, WEEKDAYS, WEEKDAYS_FR, team_mode
 
 __all__ = [
     "DEFAULT_AVAILABILITY",
+    "GRID_SLOTS",
     "HOURS_FR_COLUMN",
     "TEAMS",
     "TEAM_COLUMNS",
     "TEAM_SYNONYMS",
+    "grid_from_hours",
+    "hours_from_grid",
     "load_teams",
     "place_bases",
     "read_teams",
@@ -243,6 +247,101 @@ def with_bases(table: pd.DataFrame, bases: Mapping[str, tuple[float, float]]) ->
     for name, (lon, lat) in bases.items():
         out.loc[names == name, ["base_lon", "base_lat"]] = [float(lon), float(lat)]
     return out
+
+
+GRID_SLOTS = {
+    "matin (9h-12h30)": (9 * 60, 12 * 60 + 30),
+    "après-midi (14h-18h)": (14 * 60, 18 * 60),
+    "soirée (18h-21h)": (18 * 60, 21 * 60),
+}
+"""Columns of the French weekly grid (:func:`hours_from_grid`): name → (start, end) minutes."""
+
+
+def hours_from_grid(grid: pd.DataFrame) -> str:
+    """OSM availability from a weekly grid: one row per day (lundi…dimanche), slots ticked.
+
+    ``grid`` has the :data:`GRID_SLOTS` columns (booleans) in :data:`WEEKDAYS_FR` row
+    order; days with the same slots are grouped, touching slots joined. Nothing ticked:
+    ``""``.
+
+    Examples
+    --------
+    >>> grid = pd.DataFrame(False, index=list(WEEKDAYS_FR), columns=list(GRID_SLOTS))
+    >>> grid.iloc[0:5, 0] = grid.iloc[0:5, 1] = True
+    >>> grid.iloc[2, 2] = True
+    >>> hours_from_grid(grid)
+    'Mo-Tu,Th-Fr 09:00-12:30,14:00-18:00; We 09:00-12:30,14:00-21:00'
+    """
+    spans = [_merged(grid.iloc[day].fillna(False).astype(bool)) for day in range(7)]
+    rules: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for day, day_spans in enumerate(spans):
+        if day_spans:
+            rules.setdefault(day_spans, []).append(day)
+    return "; ".join(
+        f"{_days_osm(days)} {','.join(f'{hhmm(a)}-{hhmm(b)}' for a, b in day_spans)}"
+        for day_spans, days in rules.items()
+    )
+
+
+def grid_from_hours(osm: str) -> pd.DataFrame | None:
+    """The weekly grid of an availability, or None when the grid cannot say it.
+
+    Availability is read on a week without holiday; each day's hours must be exactly a
+    union of :data:`GRID_SLOTS` (« Mo-Fr 09:30-12:30 » is not: None).
+
+    Examples
+    --------
+    >>> grid = grid_from_hours("Mo-Fr 09:00-12:30,14:00-18:00")
+    >>> grid.loc["lundi"].tolist(), grid.loc["samedi"].tolist()
+    ([True, True, False], [False, False, False])
+    >>> grid_from_hours("Mo-Fr 09:30-12:30") is None
+    True
+    """
+    available, how = read_hours(osm)
+    windows = windows_from_opening_hours(available) if how in ("osm", "fr") else None
+    if windows is None:
+        return None
+    names = list(GRID_SLOTS)
+    choices = list(itertools.product([False, True], repeat=len(names)))
+    rows = []
+    for day in range(7):
+        wanted = tuple(windows.get(day, ()))
+        match = [c for c in choices if _merged(pd.Series(c, index=names)) == wanted]
+        if not match:
+            return None
+        rows.append(match[0])
+    return pd.DataFrame(rows, index=list(WEEKDAYS_FR), columns=names)
+
+
+def _merged(ticked: pd.Series) -> tuple[tuple[int, int], ...]:
+    """The ticked slots' spans in minutes, touching ones joined."""
+    spans: list[tuple[int, int]] = []
+    for name, (start, end) in GRID_SLOTS.items():
+        if not ticked.get(name, False):
+            continue
+        if spans and spans[-1][1] >= start:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return tuple(spans)
+
+
+def _days_osm(days: list[int]) -> str:
+    """OSM weekday selector of sorted day numbers, runs as ranges (« Mo-Fr »)."""
+    codes = [code for _, code, _ in WEEKDAYS]
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    parts = []
+    for run in runs:
+        if len(run) >= 2:
+            parts.append(f"{codes[run[0]]}-{codes[run[-1]]}")
+        else:
+            parts.append(codes[run[0]])
+    return ",".join(parts)
 
 
 def _hours_fr(text: str) -> str:
