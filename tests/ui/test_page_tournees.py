@@ -17,6 +17,7 @@ from territory.rounds.week import (
     load_plan,
     move_visit,
     plan_history,
+    save_teams,
 )
 from territory.store import Workspace
 from territory.ui.state import Keys
@@ -400,7 +401,7 @@ def test_a_team_base_placed_on_the_map_is_saved_with_the_teams(page) -> None:
     at.number_input(key=Keys.W_TEAM_BASE_LON).set_value(lon).run()
     at.button(key=Keys.W_TEAM_BASE_SET).click().run()
     assert not at.exception, at.exception
-    assert any(team in c.value for c in at.caption if "Base placée" in c.value)
+    assert any(team in c.value for c in at.caption if "Base ou grille appliquée" in c.value)
     shown = next(e.value for e in at.dataframe if "adresse_base" in e.value.columns)
     row = shown[shown["nom"] == team].iloc[0]
     assert (row["base_lon"], row["base_lat"]) == pytest.approx((lon, lat))
@@ -413,3 +414,32 @@ def test_a_team_base_placed_on_the_map_is_saved_with_the_teams(page) -> None:
     )
     assert not at.session_state[Keys.TEAM_BASES]
     at.toggle(key=Keys.W_TEAM_BASE_SHOW).set_value(False).run()
+
+
+def test_the_weekly_grid_shows_a_team_availability_and_applies_it(page) -> None:
+    at, path = page
+    ws = Workspace.open(path)
+    teams = ws.read_table("teams")
+    first, second = str(teams["nom"].iloc[0]), str(teams["nom"].iloc[1])
+    teams["disponibilites"] = [
+        "Mo-Fr 09:00-12:30,14:00-18:00",
+        *["Mo 09:30-12:30"] * (len(teams) - 1),
+    ]
+    save_teams(ws, teams)
+    at.run()
+    at.toggle(key=Keys.W_TEAM_GRID_SHOW).set_value(True).run()
+    at.selectbox(key=Keys.W_TEAM_GRID_TEAM).set_value(first).run()
+    assert not at.exception, at.exception
+    grid = next(e.value for e in at.dataframe if "matin (9h-12h30)" in e.value.columns)
+    assert grid.loc["lundi"].tolist() == [True, True, False]
+    assert not grid.loc["samedi"].any()
+    at.button(key=Keys.W_TEAM_GRID_SET).click().run()
+    assert at.session_state[Keys.TEAM_HOURS] == {first: "Mo-Fr 09:00-12:30,14:00-18:00"}
+    assert any(first in c.value for c in at.caption if "grille appliquée" in c.value)
+    at.selectbox(key=Keys.W_TEAM_GRID_TEAM).set_value(second).run()
+    assert any("pas exprimables dans la grille" in c.value for c in at.caption)
+    at.button(key=Keys.W_TEAM_GRID_SET).click().run()
+    assert "cochez au moins un créneau" in at.error[0].value
+    assert second not in at.session_state[Keys.TEAM_HOURS]
+    at.session_state[Keys.TEAM_HOURS] = {}
+    at.toggle(key=Keys.W_TEAM_GRID_SHOW).set_value(False).run()

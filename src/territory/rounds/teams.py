@@ -44,6 +44,7 @@ __all__ = [
     "save_teams",
     "teams_from_table",
     "with_bases",
+    "with_hours",
     "with_hours_fr",
 ]
 
@@ -228,6 +229,23 @@ def with_hours_fr(table: pd.DataFrame) -> pd.DataFrame:
     texts = out["disponibilites"].astype(object).where(out["disponibilites"].notna(), "")
     plain = [_hours_fr(str(text)) for text in texts]
     out.insert(out.columns.get_loc("disponibilites") + 1, HOURS_FR_COLUMN, plain)
+    return out
+
+
+def with_hours(table: pd.DataFrame, hours: Mapping[str, str]) -> pd.DataFrame:
+    """``table`` with the ``disponibilites`` of each team named in ``hours`` replaced.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"nom": ["A"], "disponibilites": ["Mo 09:00-12:00"]})
+    >>> with_hours(table, {"A": "Tu 14:00-18:00", "Z": "Mo"})["disponibilites"].tolist()
+    ['Tu 14:00-18:00']
+    """
+    out = table.copy()
+    out["disponibilites"] = out["disponibilites"].astype(object)
+    names = out["nom"].astype(str)
+    for name, text in hours.items():
+        out.loc[names == name, "disponibilites"] = text
     return out
 
 

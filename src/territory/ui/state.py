@@ -24,6 +24,7 @@ class Keys:
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
     TEAM_BASE_CLICK = "team_base_click"  # the last map click that filled a team base
     TEAM_BASES = "team_bases"  # team name -> (lon, lat) placed on the map, not saved yet
+    TEAM_HOURS = "team_hours"  # team name -> OSM hours from the weekly grid, not saved yet
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
     IMPORT_WAITING = "import_waiting_sheet"  # a workbook whose sheet the user must pick
     PLAN_PENDING = "plan_pending"  # + "_<week>": an edit refused by a conflict, kept
@@ -96,6 +97,10 @@ class Keys:
     W_TEAM_BASE_LAT = "widget_team_base_lat"
     W_TEAM_BASE_LON = "widget_team_base_lon"
     W_TEAM_BASE_SET = "widget_team_base_set"
+    W_TEAM_GRID_SHOW = "widget_team_grid_show"
+    W_TEAM_GRID_TEAM = "widget_team_grid_team"
+    W_TEAM_GRID_EDIT = "widget_team_grid_edit"  # + "_<team>"
+    W_TEAM_GRID_SET = "widget_team_grid_set"
     W_FEEDBACK_FORM = "widget_feedback_form"
     W_FEEDBACK_VISIT = "widget_feedback_visit"
     W_FEEDBACK_N = "widget_feedback_n"  # + "_<status index>"

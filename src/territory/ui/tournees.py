@@ -16,13 +16,22 @@ import streamlit as st
 
 from territory import EditConflictError, TerritoryError
 from territory.batches import batches_table
+from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv
 from territory.rounds.places import coverage_notes
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
-from territory.rounds.teams import HOURS_FR_COLUMN, with_bases, with_hours_fr
+from territory.rounds.teams import (
+    GRID_SLOTS,
+    HOURS_FR_COLUMN,
+    grid_from_hours,
+    hours_from_grid,
+    with_bases,
+    with_hours,
+    with_hours_fr,
+)
 from territory.rounds.week import (
     PLACES,
     TEAM_COLUMNS,
@@ -54,7 +63,7 @@ from territory.ui.loaders import (
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
-from territory.vocab import KINDS, MODES, STATUSES
+from territory.vocab import KINDS, MODES, STATUSES, WEEKDAYS_FR
 
 __all__ = [
     "apply_edits",
@@ -94,12 +103,14 @@ def teams_editor(ws: Workspace) -> None:
     written = [s for s in table["secteur"] if s]
     options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
     _base_on_map(ws, [str(name) for name in table["nom"].dropna()])
+    _week_grid(table)
     placed = st.session_state.get(Keys.TEAM_BASES) or {}
-    if placed:
-        table = with_bases(table, placed)
+    gridded = st.session_state.get(Keys.TEAM_HOURS) or {}
+    table = with_hours(with_bases(table, placed), gridded)
+    if placed or gridded:
+        changed = ", ".join(dict.fromkeys([*placed, *gridded]))
         st.caption(
-            f"Base placée sur la carte : {', '.join(placed)} ; enregistrez les équipes pour la "
-            "garder."
+            f"Base ou grille appliquée : {changed} ; enregistrez les équipes pour les garder."
         )
     shown = with_hours_fr(table)
     shown.insert(shown.columns.get_loc("base_lon"), "adresse_base", "")
@@ -150,7 +161,38 @@ def teams_editor(ws: Workspace) -> None:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
             st.session_state[Keys.TEAM_BASES] = {}
+            st.session_state[Keys.TEAM_HOURS] = {}
             st.success("Équipes enregistrées.")
+
+
+def _week_grid(table: pd.DataFrame) -> None:
+    """A team's availability as a French weekly grid; applied to the editor on request."""
+    names = [str(name) for name in table["nom"].dropna()]
+    if not names or not st.toggle("Grille de la semaine", key=Keys.W_TEAM_GRID_SHOW):
+        return
+    team = st.selectbox("Équipe", names, key=Keys.W_TEAM_GRID_TEAM)
+    pending = st.session_state.get(Keys.TEAM_HOURS) or {}
+    current = pending.get(team, table.loc[table["nom"].astype(str) == team, "disponibilites"])
+    text = current if isinstance(current, str) else str(current.fillna("").iloc[0])
+    grid = grid_from_hours(text)
+    if grid is None:
+        st.caption(
+            f"Disponibilités actuelles « {format_hours_fr(read_hours(text)[0])} » : pas "
+            "exprimables dans la grille, elle part vide."
+        )
+        grid = pd.DataFrame(False, index=list(WEEKDAYS_FR), columns=list(GRID_SLOTS))
+    edited = st.data_editor(
+        grid,
+        key=f"{Keys.W_TEAM_GRID_EDIT}_{team}",
+        width="stretch",
+        column_config={name: st.column_config.CheckboxColumn(name) for name in GRID_SLOTS},
+    )
+    if st.button(f"Appliquer la grille à l'équipe {team}", key=Keys.W_TEAM_GRID_SET):
+        hours = hours_from_grid(edited)
+        if not hours:
+            st.error("Grille non appliquée : cochez au moins un créneau.")
+        else:
+            st.session_state[Keys.TEAM_HOURS] = {**pending, team: hours}
 
 
 def _base_on_map(ws: Workspace, names: list[str]) -> None:
