@@ -605,3 +605,41 @@ def test_fetch_places_offline_is_one_line_then_an_osm_extract_is_imported(
     report = json.loads(capsys.readouterr().out)
     assert (report["read"], report["accepted"], report["refused"]) == (2, 1, 1)
     assert report["refusals"][0]["reason"] == "hors du territoire (aucune commune)"
+
+
+def test_plan_teams_with_a_base_address_needs_the_ban_or_the_online_opt_in(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """#20 item 8: « Adresse de la base » instead of coordinates; online BAN only on opt-in."""
+    import shutil
+
+    import responses
+
+    from territory.io.geocoding import BAN_CSV_URL
+    from territory.store import Workspace
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
+    teams = Workspace.open(path).read_table("teams")
+    lon, lat = float(teams.loc[0, "base_lon"]), float(teams.loc[0, "base_lat"])
+    teams["Adresse de la base"] = ["1 place de la Mairie", "", ""]
+    teams.loc[0, ["base_lon", "base_lat"]] = None
+    teams.to_csv(tmp_path / "equipes.csv", sep=";", index=False)
+    week = ["--week", "2026-W49", "--workspace", str(path), "--time-limit", "2"]
+    args = ["plan", *week, "--teams", str(tmp_path / "equipes.csv")]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert f"équipe « {teams.loc[0, 'nom']} » : base introuvable" in err
+    assert "géocodage en ligne non demandé" in err
+    with responses.RequestsMock() as mock:
+        mock.post(
+            BAN_CSV_URL,
+            body="id,adresse,code_insee,latitude,longitude,result_label,result_score\n"
+            f"0,1 place de la Mairie,,{lat},{lon},1 Place de la Mairie,0.9\n",
+        )
+        assert main([*args, "--geocodage-en-ligne"]) == 0
+        assert len(mock.calls) == 1
+    stored = Workspace.open(path).read_table("teams")
+    assert stored.loc[0, ["base_lon", "base_lat"]].tolist() == pytest.approx([lon, lat])

@@ -149,9 +149,8 @@ def place_bases(
     from territory.io import addresses, ban, geocoding
 
     out = table.copy()
-    for column in ("base_lon", "base_lat"):
-        if column not in out.columns:
-            out[column] = None
+    for column in ("base_lon", "base_lat"):  # a CSV's text columns take floats too
+        out[column] = out[column].astype(object) if column in out.columns else None
     text = out["adresse_base"].astype(object).fillna("").astype(str).str.strip()
     wanted = (out["base_lon"].isna() | out["base_lat"].isna()) & (text != "")
     if not wanted.any():
