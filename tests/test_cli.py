@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -450,17 +451,21 @@ def test_library_errors_reach_the_user_in_french(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Expecting" not in result.stderr
 
 
-def test_plan_restore_saves_an_earlier_version_again(
-    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
-) -> None:
-    import shutil
-
-    from territory.rounds.week import load_plan, plan_history, save_edited
-    from territory.store import Workspace
-
+def demo_copy(demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo workspace, with its own pseudonym secret."""
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(demo_workspace, path)
     monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    return path
+
+
+def test_plan_restore_saves_an_earlier_version_again(
+    demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from territory.rounds.week import load_plan, plan_history, save_edited
+    from territory.store import Workspace
+
+    path = demo_copy(demo_workspace, tmp_path, monkeypatch)
     week = ["--week", "2026-W49", "--workspace", str(path)]
     assert main(["plan", *week, "--time-limit", "1"]) == 0
     ws = Workspace.open(path)
@@ -484,15 +489,11 @@ def test_plan_for_a_territory_with_team_sectors_from_the_teams_file(
     demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """#20: ``--territory NOM`` plans one programme territory; a ``secteur`` column."""
-    import shutil
-
     from territory.rounds.week import load_plan
     from territory.store import Workspace
     from territory.territories import resolve
 
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    path = demo_copy(demo_workspace, tmp_path, monkeypatch)
     teams = Workspace.open(path).read_table("teams").drop(columns="secteur")
     teams["Secteur"] = ["", "200000001", "Communes rurales"]
     teams.to_csv(tmp_path / "equipes.csv", sep=";", index=False)
@@ -524,11 +525,7 @@ def test_plan_for_a_territory_with_team_sectors_from_the_teams_file(
 def test_plan_restore_errors_are_one_line_with_exit_code_2(
     demo_workspace: Path, tmp_path: Path, capsys, monkeypatch, args, message
 ) -> None:
-    import shutil
-
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    path = demo_copy(demo_workspace, tmp_path, monkeypatch)
     week = ["--week", "2026-W49", "--workspace", str(path)]
     assert main(["plan", *week, "--time-limit", "1"]) == 0
     capsys.readouterr()
@@ -541,15 +538,11 @@ def test_import_feuille_picks_the_sheet_of_a_workbook(
     demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """#19: ``--feuille NOM``; without it, several candidate sheets are one French line."""
-    import shutil
-
     from samples import xlsx
 
     from territory.store import Workspace
 
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    path = demo_copy(demo_workspace, tmp_path, monkeypatch)
     communes = Workspace.open(path).read_layer("communes").to_crs(4326)
     point = communes.geometry.iloc[0].representative_point()
     rows = [["Nom du lieu", "Type", "Longitude", "Latitude"]]
@@ -571,8 +564,6 @@ def test_import_feuille_picks_the_sheet_of_a_workbook(
 def test_fetch_places_offline_is_one_line_then_an_osm_extract_is_imported(
     demo_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    import shutil
-
     import requests
     import responses
 
@@ -611,16 +602,12 @@ def test_plan_teams_with_a_base_address_needs_the_ban_or_the_online_opt_in(
     demo_workspace: Path, tmp_path: Path, capsys, monkeypatch
 ) -> None:
     """#20 item 8: « Adresse de la base » instead of coordinates; online BAN only on opt-in."""
-    import shutil
-
     import responses
 
     from territory.io.geocoding import BAN_CSV_URL
     from territory.store import Workspace
 
-    path = tmp_path / "demo.gpkg"
-    shutil.copyfile(demo_workspace, path)
-    monkeypatch.setenv("TERRITORY_SECRET_PATH", str(tmp_path / "secret.key"))
+    path = demo_copy(demo_workspace, tmp_path, monkeypatch)
     monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
     teams = Workspace.open(path).read_table("teams")
     lon, lat = float(teams.loc[0, "base_lon"]), float(teams.loc[0, "base_lat"])
