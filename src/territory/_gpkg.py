@@ -4,13 +4,21 @@
 puts it back on an undo (:meth:`~territory.store.Workspace.copy_table`,
 :meth:`~territory.store.Workspace.restore_tables`); the SQL of a GeoPackage table, its
 spatial index (an R-tree kept by triggers that call GDAL's functions, which SQLite alone
-does not have) and its registration tables lives here. Nothing here opens the file.
+does not have) and its registration tables lives here, with :func:`read_features`, which
+reads a layer through Python's ``sqlite3`` (its note says why not through GDAL). Nothing
+here opens the file.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
 from territory._errors import WorkspaceError
 
@@ -21,6 +29,7 @@ __all__ = [
     "copy_table",
     "drop_registered",
     "exists",
+    "read_features",
     "restore_table",
 ]
 
@@ -175,3 +184,93 @@ def drop_registered(con: sqlite3.Connection, name: str) -> None:
     for table in _REGISTRATION:
         if exists(con, table):
             con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (name,))
+
+
+_INTEGERS = {"INTEGER": "int64", "INT": "int64", "BIGINT": "int64", "MEDIUMINT": "int32"}
+_INTEGERS |= {"SMALLINT": "int16", "TINYINT": "int16"}
+_FLOATS = {"REAL": "float64", "DOUBLE": "float64", "FLOAT": "float32"}
+_ENVELOPE = (0, 32, 48, 48, 64)  # bytes of the envelope by its indicator (flags bits 1-3)
+
+
+def read_features(
+    con: sqlite3.Connection, name: str, columns: list[str] | None = None
+) -> gpd.GeoDataFrame:
+    """The GeoPackage layer ``name`` as GDAL reads it (same columns, dtypes, CRS, row order).
+
+    Read in the caller's transaction through Python's ``sqlite3``, not GDAL: GDAL's
+    wheel carries its own copy of SQLite, and two copies of SQLite in one process do not
+    see each other's locks (POSIX locks belong to the process). A GDAL read while
+    another thread of the process writes the file through ``sqlite3`` then takes the
+    writer's journal for the leftover of a crash and fails (« attempt to write a
+    readonly database ») or reads a half-written file. Geometries are the blobs' WKB
+    (after their GeoPackage header); integer and boolean columns with nulls become
+    floats, as GDAL's reader gives them.
+    """
+    geometry = _row(con, "gpkg_geometry_columns", name)
+    if geometry is None:
+        raise WorkspaceError(f"« {name} » n'est pas une couche géographique")
+    geom = str(geometry["column_name"])
+    declared = {c: t for c, t, pk in column_info(con, name) if not pk and c != geom}
+    wanted = [c for c in declared if columns is None or c in columns]  # the layer's order
+    names = ", ".join(f'"{c}"' for c in [*wanted, geom])
+    rows = con.execute(f'SELECT {names} FROM "{name}" ORDER BY rowid').fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [()] * (len(wanted) + 1)
+    data = {c: _column(v, declared[c]) for c, v in zip(wanted, values, strict=False)}
+    return gpd.GeoDataFrame(
+        data, geometry=_geometries(values[-1]), crs=_crs(con, geometry["srs_id"])
+    )
+
+
+def _column(values: tuple[Any, ...], declared: str) -> Any:
+    """One column's values as the dtype GDAL's reader gives its declared type."""
+    kind = re.sub(r"\(.*", "", declared).strip().upper()
+    nulls = any(v is None for v in values)
+    if kind in _INTEGERS or kind == "BOOLEAN":
+        if nulls:
+            return np.array(values, dtype="float64")
+        return np.array(values, dtype="bool" if kind == "BOOLEAN" else _INTEGERS[kind])
+    if kind in _FLOATS:
+        return np.array(values, dtype=_FLOATS[kind])
+    if kind in ("DATE", "DATETIME"):
+        return _datetimes(values)
+    if kind == "BLOB":
+        return pd.Series(values, dtype="object")
+    return pd.Series(list(values), dtype=None if nulls or not values else "str")
+
+
+def _datetimes(values: tuple[Any, ...]) -> pd.Series:
+    """ISO 8601 texts as milliseconds, in UTC when they carry an offset (as GDAL reads them)."""
+    texts = pd.Series(values, dtype="object")
+    try:
+        stamps = pd.to_datetime(texts, format="ISO8601")
+    except ValueError:  # offsets that differ from row to row
+        stamps = pd.to_datetime(texts, format="ISO8601", utc=True)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        return stamps.dt.tz_convert("UTC").astype("datetime64[ms, UTC]")
+    return stamps.astype("datetime64[ms]")
+
+
+def _geometries(blobs: tuple[Any, ...]) -> np.ndarray:
+    """Shapely geometries of GeoPackage geometry blobs (None stays None)."""
+    wkb: list[bytes | None] = []
+    for blob in blobs:
+        if blob is None:
+            wkb.append(None)
+            continue
+        start = 8 + _ENVELOPE[(blob[3] >> 1) & 7]
+        wkb.append(bytes(blob[start:]))
+    return np.asarray(shapely.from_wkb(np.array(wkb, dtype="object")))
+
+
+def _crs(con: sqlite3.Connection, srs_id: Any) -> str | None:
+    """The layer's CRS: ``EPSG:n`` or the WKT of its ``gpkg_spatial_ref_sys`` row."""
+    found = con.execute(
+        "SELECT organization, organization_coordsys_id, definition "
+        "FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
+        (srs_id,),
+    ).fetchone()
+    if found is None or str(found[0]).upper() == "NONE":
+        return None
+    if str(found[0]).upper() == "EPSG":
+        return f"EPSG:{found[1]}"
+    return str(found[2])

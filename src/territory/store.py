@@ -324,9 +324,16 @@ class Workspace:
             self._bump(con)
 
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-        """A stored spatial layer, in EPSG:4326."""
+        """A stored spatial layer, in EPSG:4326, read in one transaction.
+
+        Read through ``sqlite3``, as every other read and write of this module, not
+        through GDAL (:func:`territory._gpkg.read_features` says why): a read while
+        another thread writes the file then waits for its commit or reads before it.
+        """
         self._require(name)
-        return pyogrio.read_dataframe(self.path, layer=name, columns=columns)
+        with self._connect() as con:
+            con.execute("BEGIN")  # one snapshot for the registration and the rows
+            return _gpkg.read_features(con, name, columns)
 
     def read_table(
         self, name: str, *, columns: list[str] | None = None, where: str | None = None
