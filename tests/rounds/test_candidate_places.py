@@ -39,7 +39,7 @@ from territory.rounds.places import (
     transit_places,
 )
 from territory.rounds.value import coverage_zones
-from territory.rounds.week import candidate_places, coverage, plan_week
+from territory.rounds.week import candidate_places, coverage, plan_week, remove_places
 from territory.store import Workspace
 from territory.vocab import KINDS
 
@@ -186,8 +186,7 @@ def test_a_zone_without_any_place_is_named_in_the_plan_notes(
     assert coverage_notes(table)[0] == note + "ni point d'intérêt)"
     # In a plan: a rural commune whose every place was removed is named in its notes.
     rural = coverage_zones(ws, date(2026, 3, 2))[-1]
-    kept = places[places["zone"].astype(str) != rural]
-    ws.write_layer("places", kept, source="test", vintage="")
+    remove_places(ws, places.loc[places["zone"].astype(str) == rural, "id"])
     plan, _ = plan_week(ws, WEEK, settings=settings, time_limit=1.0)
     name = communes.set_index("code").at[rural, "nom"]
     assert f"zone {name} (commune {rural}) : aucun lieu candidat" in " ".join(plan.notes)
@@ -214,7 +213,9 @@ def test_an_osm_extract_adds_places_and_its_mairie_replaces_the_generated_centre
     code = str(communes["code"].iloc[3])
     path = tmp_path / "extrait.osm"
     path.write_text(
-        OSM.format(lat=a.y + 1e-4, lon=a.x, lat2=b.y, lon2=b.x + 1e-4), encoding="utf-8"
+        # the park 230 m from its commune's generated centre (on it, it would replace it)
+        OSM.format(lat=a.y + 1e-4, lon=a.x, lat2=b.y, lon2=b.x + 3e-3),
+        encoding="utf-8",
     )
     before = candidate_places(ws)
     assert f"centre-{code}" in set(before["id"])
@@ -350,3 +351,49 @@ def test_places_stored_with_an_older_kind_are_read_with_today_s(ws: Workspace) -
     again = candidate_places(ws)
     assert list(again["type"]) == list(places["type"])
     assert set(again["type"]) <= set(KINDS)
+
+
+def test_a_stored_places_layer_does_not_mask_places_generated_later(
+    ws: Workspace, tmp_path: Path, settings: Settings
+) -> None:
+    """The team's places are kept and win on their spot; new layers' places are added.
+
+    The demo stores the team's places (a city stade in each QPV, a park, a market). A new
+    partner and a new QPV imported afterwards give their candidates, a team's square on a
+    QPV's generated heart replaces it, and the plan's notes say where each came from.
+    """
+    from territory.demo.sources import write_demo_sources
+
+    assert ws.has("places")
+    sources = write_demo_sources(tmp_path / "sources")
+    partners = sources.partners.read_text(encoding="utf-8-sig").splitlines()
+    first = partners[1].split(";")
+    first[0], first[6] = "Maison des jeunes Nouvelle", first[6][:-2] + "00"
+    sources.partners.write_text("\n".join([*partners, ";".join(first)]) + "\n", encoding="utf-8")
+    qpv = gpd.read_file(sources.qpv)
+    added = qpv.iloc[[0]].assign(code_qp="QN00099M", lib_qp="Les Jonquilles – Fictif")
+    added["geometry"] = added.to_crs(2154).translate(0, -1500).to_crs(4326)
+    pd.concat([qpv, added]).to_file(tmp_path / "qpv.geojson", driver="GeoJSON")
+    core = ws.read_layer("qpv").set_index("code").loc["QN00001M"].geometry
+    heart = qpv_places(ws.read_layer("qpv")).set_index("id").loc["qpv-QN00001M"].geometry
+    assert core.contains(heart)
+    square = tmp_path / "lieux.csv"
+    square.write_text(
+        f"Nom;Type;Longitude;Latitude\nSquare du Cœur;parc;{heart.x + 5e-5:.6f};{heart.y:.6f}\n",
+        encoding="utf-8",
+    )
+    before = candidate_places(ws)
+    for kind, path in (("partners", sources.partners), ("qpv", tmp_path / "qpv.geojson")):
+        assert import_file(ws, kind, path, settings=settings).accepted
+    assert import_file(ws, "places", square, settings=settings).accepted == 1
+    after = candidate_places(ws).set_index("id")
+    names = set(after["nom"])
+    assert "Maison des jeunes Nouvelle" in names  # a partner imported after the places
+    assert "qpv-QN00099M" in after.index  # a QPV imported after the places
+    assert "qpv-QN00001M" not in after.index and "Square du Cœur" in names  # on its spot
+    assert set(before.loc[before["id"].str.startswith("lieu-"), "id"]) <= set(after.index)
+    assert len(after) == len(before) + 2  # + partner + QPV heart, square for a heart
+    plan, _ = plan_week(ws, WEEK, settings=settings, time_limit=1.0)
+    note = next(n for n in plan.notes if n.startswith("Lieux candidats"))
+    assert "7 de l'équipe" in note and "4 cœur(s) de QPV" in note  # 5 QPV, 1 square
+    assert "1 généré(s) au même endroit qu'un lieu de l'équipe" in note

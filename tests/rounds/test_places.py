@@ -60,6 +60,7 @@ def test_every_problem_of_a_new_place_is_listed(ws: Workspace) -> None:
 def test_added_then_removed_places_are_stored_and_planned(ws: Workspace, settings) -> None:
     _, lon, lat = _inside(ws, 2)
     before = candidate_places(ws)
+    lon += 0.003  # 230 m from the commune's generated centre (on it, it would replace it)
     place = new_place(ws, name="City stade des Acacias", kind="city stade", lon=lon, lat=lat)
     assert add_places(ws, place, source="test") == len(before) + 1
     stored = candidate_places(ws)

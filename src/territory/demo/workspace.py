@@ -120,14 +120,17 @@ def _demo_territories(ws: Any) -> None:
 def _demo_teams_and_places(ws: Any) -> None:
     """Three teams and the candidate places of the rounds, so a first plan needs no set-up.
 
-    Places are those suggested on any territory (:func:`territory.rounds.geo.suggest_places`:
+    Places are those generated on any territory (:func:`territory.rounds.geo.suggest_places`:
     partners, the bus station where the town lines meet, each commune's busiest bus stop,
-    a point inside each QPV, each commune's centre) plus outreach spots a team would add:
-    a city stade by each QPV (after school), a park and a Tuesday market in the main town.
+    a point inside each QPV, each commune's centre) plus outreach spots a team would add,
+    stored: a city stade in each QPV (after school), a park and a Tuesday market in the
+    main town.
     """
     import geopandas as gpd
+    from shapely.affinity import translate
 
-    from territory.rounds.week import PLACES, candidate_places, save_teams
+    from territory.rounds.places import COLUMNS
+    from territory.rounds.week import PLACES, save_teams
 
     communes = ws.read_layer("communes").to_crs(METRIC_CRS)
     main = communes.sort_values("population", ascending=False).iloc[0]
@@ -158,7 +161,6 @@ def _demo_teams_and_places(ws: Any) -> None:
             }
         ),
     )
-    places = candidate_places(ws).to_crs(METRIC_CRS)
     qpv = ws.read_layer("qpv").to_crs(METRIC_CRS) if ws.has("qpv") else None
     extra = [
         (
@@ -167,13 +169,15 @@ def _demo_teams_and_places(ws: Any) -> None:
             town.buffer(300).boundary.interpolate(0.1, normalized=True),
             "Mo-Su 10:00-19:00",
         ),
-        ("Marché du mardi", "marché", town, "Tu 08:00-12:30"),
+        # the market square, 200 m from the commune's generated centre (own places win
+        # over a generated one on the same spot: rounds.places.merge_places)
+        ("Marché du mardi", "marché", translate(town, 200, 0), "Tu 08:00-12:30"),
     ]
     extra.extend(
         (
             f"City stade {q.nom}",
             "city stade",
-            q.geometry.representative_point(),
+            q.geometry.buffer(-40).boundary.interpolate(0.25, normalized=True),
             "Mo-Sa 16:00-20:00",
         )
         for q in ([] if qpv is None else qpv.itertuples())
@@ -193,11 +197,11 @@ def _demo_teams_and_places(ws: Any) -> None:
     )
     under = added.sjoin(communes[["code", "geometry"]], predicate="within", how="left")
     added["zone"] = under["code"].groupby(level=0).first().reindex(added.index).fillna("")
-    layer = pd.concat([places, added[places.columns]], ignore_index=True).to_crs(STORAGE_CRS)
+    layer = gpd.GeoDataFrame(added[[*COLUMNS, "geometry"]], crs=METRIC_CRS).to_crs(STORAGE_CRS)
     ws.write_layer(
         PLACES,
         layer,
-        source="lieux suggérés (démo)",
+        source="lieux de l'équipe (démo)",
         vintage=_DEMO_VINTAGE,
         licence="données fictives (démonstration)",
     )

@@ -12,6 +12,10 @@ No team file and no OpenStreetMap extract is needed for a first plan:
   and in each commune its busiest bus stop when it has at least ``min_departures``
   departures a day (« arrêt de bus »), never every bus stop.
 
+:func:`merge_places` puts the team's own places (imported, from OpenStreetMap, created
+on the map) and the places generated from the current layers together: the team's win
+on the same spot, and :func:`sources_note` says how many came from where.
+
 :func:`place_coverage` counts, for each priority zone (every QPV, every commune holding
 one, every rural commune), its candidate places by kind; :func:`coverage_notes` says
 which zones have none.
@@ -33,15 +37,20 @@ from territory.crs import METRIC_CRS, STORAGE_CRS
 __all__ = [
     "CENTRE",
     "COLUMNS",
+    "GENERATED",
     "QPV_CORE",
     "QPV_PRIORITY",
+    "SAME_SPOT",
     "STATION",
     "STOP",
     "centre_places",
     "coverage_notes",
+    "is_generated",
+    "merge_places",
     "place_coverage",
     "prefer_mairies",
     "qpv_places",
+    "sources_note",
     "transit_places",
 ]
 
@@ -54,6 +63,15 @@ COLUMNS = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source
 _HUB_LINES = 3  # a GTFS station where this many lines meet is an interchange
 QPV_PRIORITY = 1.5
 """Priority of a QPV's heart: the neighbourhoods the programmes are paid to walk."""
+GENERATED = {
+    "partenaire-": "partenaire(s)",
+    "arret-": "arrêt(s) ou gare(s)",
+    "qpv-": "cœur(s) de QPV",
+    "centre-": "centre(s)-bourg(s)",
+}
+"""Id prefix of each kind of generated place → its French plural, for the notes."""
+SAME_SPOT = 30.0
+"""Metres: a generated place this close to one of the team's gives way to it."""
 
 
 def _layer(rows: list[dict[str, Any]], geometries: list[Any], crs: Any) -> gpd.GeoDataFrame:
@@ -395,3 +413,102 @@ def coverage_notes(coverage: pd.DataFrame, *, limit: int = 12) -> list[str]:
             f"… et {len(empty) - limit} autre(s) zone(s) prioritaire(s) sans lieu candidat"
         )
     return notes
+
+
+# ------------------------------------------------------------------------ own + generated
+def is_generated(ids: pd.Series) -> pd.Series:
+    """Whether each place id is one of a generated place (:data:`GENERATED` prefixes)."""
+    text = ids.astype(str)
+    return text.str.startswith(tuple(GENERATED))
+
+
+def merge_places(
+    own: gpd.GeoDataFrame,
+    generated: gpd.GeoDataFrame,
+    *,
+    removed: Collection[str] = (),
+    metric_crs: str = METRIC_CRS,
+) -> gpd.GeoDataFrame:
+    """The team's places and the generated ones, in EPSG:4326 (generated first).
+
+    A generated place is left out when its id was removed by hand (``removed``), when
+    one of the team's places has its id, or lies within :data:`SAME_SPOT` metres of it:
+    the team's place, which it knows, wins. A mairie among the team's places replaces
+    its commune's generated centre (:func:`prefer_mairies`). What was left out is
+    counted in the result's ``attrs["places"]`` for :func:`sources_note`.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> own = gpd.GeoDataFrame({"id": ["import-l-2"], "type": ["parc"], "zone": ["1"]},
+    ...                        geometry=[Point(2.0, 46.0)], crs=4326)
+    >>> generated = gpd.GeoDataFrame(
+    ...     {"id": ["qpv-Q1", "centre-1", "arret-7"], "type": [QPV_CORE, CENTRE, STOP],
+    ...      "zone": ["1"] * 3},
+    ...     geometry=[Point(2.0001, 46.0), Point(2.01, 46.0), Point(2.02, 46.0)], crs=4326)
+    >>> merged = merge_places(own, generated, removed=["arret-7"])
+    >>> list(merged["id"]), merged.attrs["places"]["same_spot"]
+    (['centre-1', 'import-l-2'], 1)
+    """
+    own = own.to_crs(STORAGE_CRS)
+    generated = generated.to_crs(STORAGE_CRS)
+    removed_here = generated["id"].astype(str).isin({str(i) for i in removed})
+    generated = generated[~removed_here]
+    same_id = generated["id"].astype(str).isin(set(own["id"].astype(str)))
+    near = pd.Series(False, index=generated.index)
+    if len(own) and len(generated):
+        mine = own[~(own.geometry.isna() | own.geometry.is_empty)].to_crs(metric_crs)
+        theirs = generated.to_crs(metric_crs)
+        close = gpd.sjoin_nearest(
+            theirs[["geometry"]], mine[["geometry"]], max_distance=SAME_SPOT, how="inner"
+        )
+        near = pd.Series(generated.index.isin(close.index), index=generated.index)
+    kept = generated[~(same_id | near)]
+    merged = pd.concat([kept, own], ignore_index=True) if len(own) else kept
+    merged = prefer_mairies(gpd.GeoDataFrame(merged, geometry="geometry", crs=STORAGE_CRS))
+    merged = merged.reset_index(drop=True)
+    merged.attrs["places"] = {
+        "removed": int(removed_here.sum()),
+        "same_spot": int((same_id | near).sum()),
+        "mairies": len(kept) + len(own) - len(merged),
+    }
+    return merged
+
+
+def sources_note(places: gpd.GeoDataFrame) -> str:
+    """Where the candidate places come from, in French (one line, for the plan's notes).
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> layer = gpd.GeoDataFrame({"id": ["qpv-Q1", "centre-1", "osm-node-4"]},
+    ...                          geometry=[Point(2, 46)] * 3, crs=4326)
+    >>> layer.attrs["places"] = {"removed": 1, "same_spot": 2, "mairies": 0}
+    >>> print(sources_note(layer))  # doctest: +NORMALIZE_WHITESPACE
+    Lieux candidats : 1 de l'équipe (importés, OpenStreetMap ou créés sur la carte) et 2
+    générés des couches actuelles (1 cœur(s) de QPV, 1 centre(s)-bourg(s)) ; écartés : 2
+    généré(s) au même endroit qu'un lieu de l'équipe, 1 retiré(s) à la main.
+    """
+    ids = places["id"].astype(str) if len(places) else pd.Series(dtype=str)
+    generated = is_generated(ids)
+    kinds = [
+        f"{int(ids.str.startswith(prefix).sum())} {label}"
+        for prefix, label in GENERATED.items()
+        if ids.str.startswith(prefix).any()
+    ]
+    text = (
+        f"Lieux candidats : {int((~generated).sum())} de l'équipe (importés, OpenStreetMap "
+        f"ou créés sur la carte) et {int(generated.sum())} générés des couches actuelles"
+        + (f" ({', '.join(kinds)})" if kinds else "")
+    )
+    counts = places.attrs.get("places", {})
+    left = [
+        f"{n} {what}"
+        for n, what in (
+            (counts.get("same_spot", 0), "généré(s) au même endroit qu'un lieu de l'équipe"),
+            (counts.get("mairies", 0), "centre(s)-bourg(s) remplacé(s) par la mairie"),
+            (counts.get("removed", 0), "retiré(s) à la main"),
+        )
+        if n
+    ]
+    return text + (f" ; écartés : {', '.join(left)}." if left else ".")

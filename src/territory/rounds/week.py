@@ -56,7 +56,14 @@ from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
-from territory.rounds.places import coverage_notes, place_coverage, prefer_mairies
+from territory.rounds.places import (
+    COLUMNS,
+    coverage_notes,
+    is_generated,
+    merge_places,
+    place_coverage,
+    sources_note,
+)
 from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
 from territory.rounds.sectors import territory_places
 from territory.rounds.teams import (
@@ -122,6 +129,7 @@ __all__ = [
 ]
 
 PLACES = "places"
+_REMOVED = "places_removed"  # workspace property: generated places removed by hand
 PLANS = "plans"
 VISITS = "plan_visits"
 TIMEZONE = ZoneInfo("Europe/Paris")
@@ -307,18 +315,18 @@ def read_places(
 
 
 def add_places(ws: Workspace, places: gpd.GeoDataFrame, *, source: str) -> int:
-    """Add places to the workspace's candidates; returns the count stored.
+    """Add the team's places to the stored ones; returns the count of candidate places.
 
-    When none is stored, the suggestions are stored first; a place with the same ``id`` as
-    a stored one replaces it.
+    A place with the same ``id`` as a stored one replaces it. Only the team's places are
+    stored: the generated ones are made again from the current layers at each read
+    (:func:`candidate_places`).
     """
-    current = candidate_places(ws) if ws.has(PLACES) or _has_suggestions(ws) else None
-    if current is not None:
+    if ws.has(PLACES):
+        current = ws.read_layer(PLACES)
         current = current[~current["id"].astype(str).isin(set(places["id"].astype(str)))]
         places = pd.concat([current, places.to_crs(current.crs)], ignore_index=True)
-    places = prefer_mairies(gpd.GeoDataFrame(places, crs=4326))
-    ws.write_layer(PLACES, places, source=source, vintage="")
-    return len(places)
+    ws.write_layer(PLACES, gpd.GeoDataFrame(places, crs=4326), source=source, vintage="")
+    return len(candidate_places(ws))
 
 
 def new_place(
@@ -389,25 +397,31 @@ def new_place(
 
 
 def remove_places(ws: Workspace, ids: Collection[str]) -> int:
-    """Remove places by ``id`` from the stored candidates; returns how many are left.
+    """Remove places by ``id`` from the candidates; returns how many are left.
 
-    Visits already planned keep their place name; a locked visit of a removed place is
-    reported (not planned) when the week is re-optimised.
+    A team's place leaves the stored layer; a generated one is remembered as removed
+    (workspace property ``places_removed``), so that it is not generated again. Visits
+    already planned keep their place name; a locked visit of a removed place is reported
+    (not planned) when the week is re-optimised.
     """
-    if not ws.has(PLACES):
-        raise ValidationError("aucun lieu enregistré : les lieux suggérés ne se retirent pas")
-    places = ws.read_layer(PLACES)
-    known = set(places["id"].astype(str))
-    unknown = sorted(set(map(str, ids)) - known)
+    wanted = set(map(str, ids))
+    unknown = sorted(wanted - set(candidate_places(ws)["id"].astype(str)))
     if unknown:
         raise ValidationError(f"lieu(x) inconnu(s) : {', '.join(unknown)}")
-    kept = places[~places["id"].astype(str).isin(set(map(str, ids)))]
-    ws.write_layer(PLACES, kept, source="lieux (retraits sur la page Tournées)", vintage="")
-    return len(kept)
+    generated = {i for i in wanted if is_generated(pd.Series([i])).iloc[0]}
+    if generated:
+        ws.set_property(_REMOVED, json.dumps(sorted(_removed(ws) | generated)))
+    if ws.has(PLACES):
+        places = ws.read_layer(PLACES)
+        if places["id"].astype(str).isin(wanted).any():
+            kept = places[~places["id"].astype(str).isin(wanted)]
+            ws.write_layer(PLACES, kept, source="lieux (retraits sur la page Tournées)", vintage="")
+    return len(candidate_places(ws))
 
 
-def _has_suggestions(ws: Workspace) -> bool:
-    return any(ws.has(layer) for layer in ("partners", "stops", "communes", "qpv"))
+def _removed(ws: Workspace) -> set[str]:
+    """Ids of the generated places removed by hand."""
+    return set(json.loads(ws.get_property(_REMOVED) or "[]"))
 
 
 def _number(value: object, default: float) -> float:
@@ -416,30 +430,42 @@ def _number(value: object, default: float) -> float:
 
 
 def candidate_places(ws: Workspace) -> gpd.GeoDataFrame:
-    """The stored places, else the suggested ones (EPSG:4326).
+    """The team's stored places and the places generated from the current layers (EPSG:4326).
 
-    Suggested (:func:`territory.rounds.geo.suggest_places`): the partners, the stations
+    Generated (:func:`territory.rounds.geo.suggest_places`): the partners, the stations
     and each commune's busiest bus stop, a point inside each QPV and each commune's
-    centre — candidates on any territory, before any place is imported.
+    centre — candidates on any territory, made again from the layers at each read, so
+    that an OSM extract, a new QPV or new partners imported later are seen. The team's
+    places (imported, OpenStreetMap, created on the map) are kept and win on the same
+    spot; generated places removed by hand stay out
+    (:func:`territory.rounds.places.merge_places`; generated rows stored by earlier
+    versions are made again). ``attrs["places"]`` counts what was left out
+    (:func:`~territory.rounds.places.sources_note`).
     """
+    own = gpd.GeoDataFrame(columns=[*COLUMNS, "geometry"], geometry="geometry", crs=4326)
     if ws.has(PLACES):
         stored = ws.read_layer(PLACES)
         # kinds written otherwise before the vocabulary grew (« gare ») read as today's
         kinds = [(place_kind(k) or k) if isinstance(k, str) else k for k in stored["type"]]
-        return stored.assign(type=kinds)
+        own = stored.assign(type=kinds)
+        if "id" not in own:
+            own = own.assign(id=[f"L{i + 1:03d}" for i in range(len(own))])
+        own = own[~is_generated(own["id"])]
     partners = ws.read_layer("partners") if ws.has("partners") else None
     if partners is not None:
         partners = partners[partners.geometry.notna()]
     stops = ws.read_layer("stops") if ws.has("stops") else None
     communes = ws.read_layer("communes", columns=["code", "nom"]) if ws.has("communes") else None
     qpv = ws.read_layer("qpv") if ws.has("qpv") else None
-    places = suggest_places(partners, stops, qpv=qpv, communes=communes)
+    places = merge_places(
+        own, suggest_places(partners, stops, qpv=qpv, communes=communes), removed=_removed(ws)
+    )
     if places.empty:
         raise ValidationError(
             "aucun lieu : importez des communes, des lieux, des partenaires ou un réseau "
             "de transport"
         )
-    return places.to_crs(4326)
+    return places
 
 
 def coverage(ws: Workspace) -> pd.DataFrame:
@@ -496,9 +522,7 @@ def plan_week(
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
     places = candidate_places(ws)
-    if "id" not in places:
-        places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
-    notes: list[str] = []
+    notes: list[str] = [sources_note(places)]
     places = territory_places(ws, places, territory, teams, notes)
     locked: list[Visit] = []
     last = load_plan(ws, week)

@@ -20,7 +20,7 @@ from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.outputs import day_label, ics_calendars, write_csv
-from territory.rounds.places import coverage_notes
+from territory.rounds.places import coverage_notes, sources_note
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.teams import (
@@ -33,7 +33,6 @@ from territory.rounds.teams import (
     with_hours_fr,
 )
 from territory.rounds.week import (
-    PLACES,
     TEAM_COLUMNS,
     TEAMS,
     WeekPlan,
@@ -590,15 +589,9 @@ def places_panel(ws: Workspace) -> None:
     except TerritoryError as exc:  # no place stored, nothing to suggest from
         st.info(str(exc))
         places = None
-    stored = ws.has(PLACES)
-    origin = (
-        "enregistré(s)"
-        if stored
-        else "suggéré(s) (partenaires, gares, cœurs de QPV, centres-bourgs)"
-    )
+    origin = "Aucun lieu candidat." if places is None else sources_note(places)
     st.caption(
-        f"{0 if places is None else len(places)} lieu(x) {origin}. Cliquez sur la carte pour "
-        "placer un nouveau lieu, puis complétez le formulaire."
+        f"{origin} Cliquez sur la carte pour placer un nouveau lieu, puis complétez le formulaire."
     )
     if places is not None:
         coverage_panel(ws)
@@ -620,7 +613,7 @@ def places_panel(ws: Workspace) -> None:
         st.session_state[Keys.W_PLACE_LAT] = round(float(point["lat"]), 6)
         st.session_state[Keys.W_PLACE_LON] = round(float(point["lng"]), 6)
     _new_place_form(ws)
-    if places is not None and stored:
+    if places is not None:
         _remove_places(ws, places)
 
 
