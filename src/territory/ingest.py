@@ -36,7 +36,7 @@ from territory._errors import NetworkError, TerritoryError, ValidationError, Wor
 from territory.analysis.need import AGE_IRIS_TABLE, AGE_TABLE, FILOSOFI_TABLE
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.crs import GRID_CRS
-from territory.ingest_transit import import_gtfs
+from territory.ingest_transit import import_gtfs, refresh_transit_areas
 from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
 from territory.io import population as census
 from territory.io._sheets import is_spreadsheet
@@ -67,8 +67,9 @@ COMMUNE_TABLE = "commune_table"
 """Workspace table holding the commune attribute table (COG vintage in its metadata)."""
 _COMMUNES_VINTAGE = "communes_vintage"  # vintage given for the commune boundaries themselves
 WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "communes": (("communes",), (_COMMUNES_VINTAGE,)),
-    "communes-table": ((COMMUNE_TABLE, "communes", "qpv", "partners"), ()),
+    # the transit areas are cut along the communes: recomputed with them
+    "communes": (("communes", "service_gaps"), (_COMMUNES_VINTAGE,)),
+    "communes-table": ((COMMUNE_TABLE, "communes", "qpv", "partners", "service_gaps"), ()),
     "density": (("density_classes", "communes"), ()),
     "qpv": (("qpv",), ()),
     "partners": (("partners",), ()),
@@ -245,6 +246,7 @@ def _communes(
     ws: Workspace,
     path: Path,
     *,
+    settings: Settings,
     crs: str | None,
     vintage: str,
     licence: str,
@@ -279,6 +281,7 @@ def _communes(
         licence=licence,
         source_crs=_crs_name(communes),
     )
+    refresh_transit_areas(ws, settings=settings, report=report)
     return report
 
 
@@ -950,6 +953,7 @@ def _communes_table(
     ws: Workspace,
     path: Path,
     *,
+    settings: Settings,
     vintage: str,
     licence: str,
     sheet: str | None = None,
@@ -982,6 +986,7 @@ def _communes_table(
             licence=info.licence,
             source_crs=info.source_crs,
         )
+        refresh_transit_areas(ws, settings=settings, report=report)
     else:
         report.note(
             "aucune commune dans l'espace de travail : leurs codes seront traduits et complétés "

@@ -3,7 +3,8 @@
 Stops, departures per stop and hour, and the planner's stop-to-stop links are stored network
 by network (:mod:`territory.io.gtfs_networks`); the ``service_gaps`` layer (zones blanches,
 « horaires de transport inconnus », « pas de données de transport ») is recomputed over
-every stored network (:mod:`territory.analysis.transit_coverage`). Called by
+every stored network (:mod:`territory.analysis.transit_coverage`), and again whenever the
+communes it is cut along are imported (:func:`refresh_transit_areas`). Called by
 :func:`territory.ingest.import_file`.
 """
 
@@ -30,7 +31,7 @@ from territory.vocab import (
     WEEKDAYS_FR,
 )
 
-__all__ = ["import_gtfs", "save_stop_hours"]
+__all__ = ["import_gtfs", "refresh_transit_areas", "save_stop_hours", "save_transit_areas"]
 
 
 def import_gtfs(
@@ -82,20 +83,45 @@ def import_gtfs(
             "tournées seront estimés à vitesse moyenne"
         )
     if ws.has("communes"):
-        _save_transit_areas(
-            ws, settings=settings, source=path.name, day=day, licence=licence, report=report
+        save_transit_areas(
+            ws,
+            settings=settings,
+            source=f"calculé depuis {path.name} et les autres réseaux importés",
+            vintage=day.isoformat(),
+            licence=licence,
+            report=report,
         )
     else:
         report.note("zones blanches non calculées : importez d'abord les communes")
     return report
 
 
-def _save_transit_areas(
+def refresh_transit_areas(ws: Workspace, *, settings: Settings, report: ImportReport) -> None:
+    """Recompute the ``service_gaps`` layer after the communes changed (when stops are stored).
+
+    Called by the imports that write the communes (boundaries, commune table): the
+    transit areas are cut along the communes, so they follow them in the same import
+    (and its undo puts both back).
+    """
+    if not ws.has("stops") or not ws.has("communes"):
+        return
+    info = ws.layers().get("service_gaps")
+    save_transit_areas(
+        ws,
+        settings=settings,
+        source="calculé depuis les réseaux importés, sur les communes actuelles",
+        vintage=ws.get_property("gtfs_reference_day") or (info.vintage if info else ""),
+        licence=info.licence if info else "",
+        report=report,
+    )
+
+
+def save_transit_areas(
     ws: Workspace,
     *,
     settings: Settings,
     source: str,
-    day: date,
+    vintage: str,
     licence: str,
     report: ImportReport,
 ) -> None:
@@ -104,13 +130,7 @@ def _save_transit_areas(
     stops = ws.read_layer("stops")
     states = transit_coverage.commune_transit_states(communes, stops)["etat"]
     areas = transit_coverage.transit_areas(communes, stops, buffer_m=settings.stop_buffer_m)
-    ws.write_layer(
-        "service_gaps",
-        areas,
-        source=f"calculé depuis {source} et les autres réseaux importés",
-        vintage=day.isoformat(),
-        licence=licence,
-    )
+    ws.write_layer("service_gaps", areas, source=source, vintage=vintage, licence=licence)
     counts = states.value_counts()
     parts = [
         f"{int(counts.get(state, 0))} commune(s) {what}"

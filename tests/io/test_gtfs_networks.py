@@ -315,3 +315,56 @@ def test_real_cts_covers_strasbourg_only(tmp_path: Path, settings: Settings) -> 
     far = ind.phrases.loc["67544"].dropna()
     assert not any(" km" in p for p in far if "arrêt" in p)
     assert pd.isna(ind.values.loc["67544", "distance_arret_desservi"])
+
+
+def test_transit_areas_follow_the_communes_imported_again(
+    tmp_path: Path, feeds: dict[str, Path], settings: Settings
+) -> None:
+    """Communes of one town, both feeds, then every commune: the areas follow; undo too.
+
+    The regional feed's stops lie in 00002, outside the communes first imported; once
+    00002 and 00003 are imported, 00002 has its zone blanche away from them and 00003
+    « pas de données de transport », without importing the feeds again.
+    """
+    from territory.ingest import undo_batch
+
+    ws = Workspace.create(tmp_path / "ws.gpkg", name="Essai")
+
+    def communes(codes: list[str]) -> Path:
+        layer = gpd.GeoDataFrame(
+            {"code": codes, "nom": [f"Commune {c}" for c in codes]},
+            geometry=[COMMUNES[c] for c in codes],
+            crs=4326,
+        )
+        path = tmp_path / f"communes-{len(codes)}.geojson"
+        layer.to_file(path, driver="GeoJSON")
+        return path
+
+    import_file(ws, "communes", communes(["00001"]), settings=settings)
+    for feed in ("urbain", "regional"):
+        import_file(ws, "gtfs", feeds[feed], settings=settings, today=TODAY)
+    first = _areas(ws)
+    assert set(first) == {"zone blanche"}
+    assert first["zone blanche"].contains(shapely.Point(7.705, 48.555))  # 00001
+    assert not first["zone blanche"].intersects(COMMUNES["00002"].buffer(-0.001))
+
+    again = import_file(ws, "communes", communes(list(COMMUNES)), settings=settings)
+    areas = _areas(ws)
+    assert set(areas) == {"zone blanche", "pas de données de transport"}
+    assert areas["zone blanche"].contains(shapely.Point(7.795, 48.595))  # 00002, far corner
+    assert not areas["zone blanche"].contains(shapely.Point(7.771, 48.571))  # by its stop
+    assert areas["pas de données de transport"].contains(_centre("00003"))
+    assert any("1 commune(s) en « pas de données de transport »" in n for n in again.notes)
+    stops = ws.read_layer("stops")
+    fresh = transit_areas(
+        ws.read_layer("communes", columns=["code"]), stops, buffer_m=settings.stop_buffer_m
+    )
+    for state, shape in zip(fresh["etat"], fresh.geometry, strict=True):
+        assert areas[state].symmetric_difference(shape).area < 1e-12, state
+    assert ws.layers()["service_gaps"].vintage == ws.get_property("gtfs_reference_day")
+
+    assert again.batch is not None
+    undo_batch(ws, again.batch)  # the communes and their transit areas go back together
+    back = _areas(ws)
+    assert set(back) == {"zone blanche"}
+    assert back["zone blanche"].symmetric_difference(first["zone blanche"]).area < 1e-12
