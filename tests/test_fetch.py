@@ -270,6 +270,32 @@ def test_the_next_feed_is_tried_when_the_best_one_cannot_be_downloaded(
     assert ws.layers()["stops"].source == "gtfs-tad-vallees-orne-odon.zip"
 
 
+def test_every_feed_covering_the_territory_is_its_own_network(
+    official: responses.RequestsMock, ws: Workspace, settings: Settings
+) -> None:
+    """Caen la Mer and Évrecy: the urban network and the on-demand service, both kept."""
+    official.get("https://transport.data.gouv.fr/resources/70001/download", body=gtfs_zip())
+    reports = fetch_territory(
+        ws, departement="14", epci=[CAEN_LA_MER], communes=["14257"], settings=settings
+    )
+    gtfs = [r for r in reports if r.kind == "gtfs"]
+    assert len(gtfs) == 2 and all(r.accepted and r.batch for r in gtfs)
+    stops = ws.read_layer("stops")
+    networks = stops.groupby("reseau")["nom"].apply(sorted).to_dict()
+    assert networks == {
+        "Réseau urbain Twisto": ["Chemin Vert", "Grand Parc", "Théâtre"],
+        "Transport à la demande des Vallées de l'Orne et de l'Odon": [
+            "Chemin Vert",
+            "Grand Parc",
+            "Théâtre",
+        ],
+    }
+    assert stops["stop_id"].is_unique  # the same ids in both feeds, prefixed by network
+    notes = _notes(reports, "gtfs")
+    assert "réseau : Réseau urbain Twisto" in notes and "non importé" not in notes
+    assert ws.has("service_gaps")
+
+
 def test_an_unreadable_download_is_dropped_from_the_cache(
     official: responses.RequestsMock, ws: Workspace, settings: Settings
 ) -> None:

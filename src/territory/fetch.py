@@ -39,6 +39,7 @@ from territory.store import Workspace
 
 __all__ = [
     "ANCHOR_RADIUS_M",
+    "MAX_FEEDS",
     "MAX_PAGES",
     "OFFLINE_PLACES",
     "TOKEN_ENV",
@@ -54,6 +55,8 @@ ANCHOR_RADIUS_M = 40_000.0
 """data·inclusion returns services within 50 km of a commune's centre: one query per 40 km."""
 MAX_PAGES = 20
 """Pages of 1,000 services read at most per data·inclusion query."""
+MAX_FEEDS = 5
+"""GTFS feeds imported at most per fetch (each its own network), the best matches first."""
 OFFLINE_PLACES = "pas de connexion : importez un extrait OSM avec territory import places"
 """What ``territory fetch --lieux`` says when Overpass cannot be reached."""
 _CODES = {
@@ -78,7 +81,8 @@ def fetch_territory(
     ----------
     ws
         Workspace to fill: communes, density classes, QPV 2024 and 2015, the
-        département's BAN addresses (to geocode contacts on this machine), partners, stops.
+        département's BAN addresses (to geocode contacts on this machine), partners, the
+        stops of every GTFS feed covering the territory (one network each).
     departement
         Département code (``"14"``, ``"2A"``, ``"974"``).
     epci, communes
@@ -92,8 +96,8 @@ def fetch_territory(
     Returns
     -------
     list of ImportReport
-        One per source, in import order; a source that failed has an empty report
-        whose note says why.
+        One per source, in import order (one per GTFS feed: each is its own network);
+        a source that failed has an empty report whose note says why.
 
     Raises
     ------
@@ -116,7 +120,8 @@ def fetch_territory(
         source = SOURCES[name]
         run.say(f"Téléchargement : {source.title}…")
         try:
-            reports.append(step(run))
+            done = step(run)
+            reports.extend(done if isinstance(done, list) else [done])
         except (NetworkError, InputFileError) as exc:
             run.say(f"Échec : {source.title} : {exc}")
             failed = ImportReport(kind=source.kind, source=source.title)
@@ -397,7 +402,14 @@ def _anchors(area: gpd.GeoDataFrame) -> list[str]:
     return anchors
 
 
-def _gtfs(run: _Run) -> ImportReport:
+def _gtfs(run: _Run) -> list[ImportReport]:
+    """Every GTFS feed covering the territory (best first, :data:`MAX_FEEDS` at most).
+
+    Each feed is imported as its own network, named by its dataset's title
+    (:mod:`territory.io.gtfs_networks`): an urban network and the on-demand service of a
+    rural EPCI are both kept. A feed that cannot be downloaded or read is said in the
+    notes and the others go on; none at all is a failure of the step.
+    """
     source = SOURCES["transport"]
     area = run.territory()
     wanted = {("departement", run.dep), *(("commune", str(c)) for c in area["code"])}
@@ -405,26 +417,48 @@ def _gtfs(run: _Run) -> ImportReport:
     feeds = sources.gtfs_feeds(_http.get_json(source.url, settings=run.settings), wanted)
     if not feeds:
         raise InputFileError("aucun flux GTFS de transport.data.gouv.fr ne couvre le territoire")
-    notes = []
-    for rank, (dataset, resource) in enumerate(feeds):
+    reports: list[ImportReport] = []
+    problems: list[str] = []
+    offline = True  # every problem a download that failed
+    names: set[str] = set()
+    for dataset, resource in feeds[:MAX_FEEDS]:
+        title = str(dataset.get("title") or "").strip()
         try:
             cached = _http.get_file(str(resource["url"]), settings=run.settings)
         except NetworkError as exc:
-            notes.append(f"flux {dataset.get('title')} non téléchargé : {exc}")
+            problems.append(f"flux {title} non téléchargé : {exc}")
             continue
-        out = run.folder / f"gtfs-{dataset.get('slug') or dataset.get('id')}.zip"
+        slug = str(dataset.get("slug") or dataset.get("id"))
+        out = run.folder / f"gtfs-{slug}.zip"
         shutil.copyfile(cached, out)
-        notes.append(f"réseau : {dataset.get('title')} ({resource['url']})")
-        notes += [
-            f"autre flux couvrant le territoire, non importé : {d.get('title')} ({r['url']})"
-            for d, r in feeds[rank + 1 : rank + 6]
-        ]
+        name = title if title not in names else f"{title} ({slug})"  # the network's name
+        names.add(name)
         licence = sources.licence_label(dataset.get("licence"), source.licence)
-        title = str(dataset.get("title") or "").strip() or None  # the network's name
-        return run.load(
-            "gtfs", out, source, vintage="", licence=licence, notes=notes, network=title
-        )
-    raise NetworkError(" ; ".join(notes))
+        notes = [f"réseau : {title} ({resource['url']})"]
+        try:
+            reports.append(
+                run.load(
+                    "gtfs",
+                    out,
+                    source,
+                    vintage="",
+                    licence=licence,
+                    notes=notes,
+                    network=name or None,
+                )
+            )
+        except (InputFileError, ValidationError) as exc:
+            offline = False
+            problems.append(f"flux {title} non importé : {exc}")
+    if not reports:
+        raise (NetworkError if offline else InputFileError)(" ; ".join(problems))
+    problems += [
+        f"autre flux couvrant le territoire, non importé : {d.get('title')} ({r['url']})"
+        for d, r in feeds[MAX_FEEDS : MAX_FEEDS + 5]
+    ]
+    for problem in problems:
+        reports[0].note(problem)
+    return reports
 
 
 def _unreadable(path: Path, title: str, exc: Exception) -> InputFileError:
@@ -442,7 +476,7 @@ def _maybe(note: str | None) -> list[str]:
     return [note] if note else []
 
 
-_STEPS: list[tuple[str, Callable[[_Run], ImportReport]]] = [
+_STEPS: list[tuple[str, Callable[[_Run], ImportReport | list[ImportReport]]]] = [
     ("communes", _communes),
     ("density", _density),
     ("qpv2024", _qpv("qpv2024")),
