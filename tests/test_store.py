@@ -422,3 +422,51 @@ def test_layers_read_while_another_thread_writes_the_file(ws: Workspace) -> None
     assert not errors, f"{len(errors)} of {reads[0] + len(errors)} reads failed: {errors[:3]}"
     assert reads[0] > 50 and writes[0] > 20, (reads, writes)
     assert ws.layers()["log"].count == 1 + 50 * writes[0]
+
+
+def test_the_file_is_read_while_gdal_writes_it(ws: Workspace) -> None:
+    """GDAL writes a table while other threads read through ``sqlite3``: no read fails.
+
+    Without the guard of :class:`territory._gpkg.Sides`, a ``sqlite3`` connection opened
+    during GDAL's write took GDAL's journal for the leftover of a crash (« attempt to
+    write a readonly database »; a read-write one would have rolled GDAL's write back).
+    """
+    import threading
+    import time
+
+    n = 300
+    squares = [shapely.box(2 + i / 1000, 46, 2.001 + i / 1000, 46.001) for i in range(n)]
+    layer = gpd.GeoDataFrame({"code": [f"{i:05d}" for i in range(n)]}, geometry=squares, crs=4326)
+    ws.write_layer("communes", layer, source="s", vintage="v")
+    table = pd.DataFrame({"a": range(20_000), "b": ["x" * 20] * 20_000})
+    until = time.monotonic() + 4
+    errors: list[str] = []
+    reads, writes = [0], [0]
+
+    def read() -> None:
+        mine = Workspace.open(ws.path)
+        while time.monotonic() < until:
+            try:
+                assert len(mine.read_layer("communes")) == n
+                assert mine.query("SELECT count(*) AS n FROM communes")["n"].iloc[0] == n
+                reads[0] += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is counted
+                errors.append(repr(exc))
+
+    def write() -> None:
+        mine = Workspace.open(ws.path)
+        while time.monotonic() < until:
+            mine.write_table("other", table, source="s", vintage="")
+            writes[0] += 1
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    threads.append(threading.Thread(target=write))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, f"{len(errors)} of {reads[0] + len(errors)} reads failed: {errors[:3]}"
+    assert reads[0] > 20 and writes[0] > 3, (reads, writes)
+    with sqlite3.connect(ws.path) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert len(ws.read_table("other")) == len(table)

@@ -6,31 +6,44 @@ puts it back on an undo (:meth:`~territory.store.Workspace.copy_table`,
 spatial index (an R-tree kept by triggers that call GDAL's functions, which SQLite alone
 does not have) and its registration tables lives here, with :func:`read_features`, which
 reads a layer through Python's ``sqlite3`` (its note says why not through GDAL). Nothing
-here opens the file.
+here opens the file but :class:`Connection` and :func:`write_dataframe` /
+:func:`read_arrow`, which keep GDAL's SQLite and Python's from having one file open at
+the same time in this process (:class:`Sides`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
-from typing import Any
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyogrio
+import pyogrio.raw
 import shapely
 
 from territory._errors import WorkspaceError
 
 __all__ = [
     "INDEX_COPY",
+    "Connection",
+    "Sides",
     "column_info",
     "column_types",
     "copy_table",
     "drop_registered",
     "exists",
+    "read_arrow",
     "read_features",
     "restore_table",
+    "write_dataframe",
 ]
 
 INDEX_COPY = "__index"
@@ -274,3 +287,115 @@ def _crs(con: sqlite3.Connection, srs_id: Any) -> str | None:
     if str(found[0]).upper() == "EPSG":
         return f"EPSG:{found[1]}"
     return str(found[2])
+
+
+# ------------------------------------------------------------- GDAL's SQLite and Python's
+GDAL, SQLITE = "gdal", "sqlite3"
+
+
+class Sides:
+    """Who has one file open in this process: GDAL's SQLite or Python's, never both.
+
+    GDAL's wheel carries its own copy of SQLite. SQLite tells the connections of one
+    process apart through a table of its own (POSIX locks belong to the process, not to
+    a connection), which the other copy does not see: a GDAL connection opened while a
+    ``sqlite3`` one writes takes its journal for the leftover of a crash, and a ``sqlite3``
+    one opened while GDAL writes may roll GDAL's transaction back under it. Any number
+    of connections of one side share the file; the other side waits until the last one
+    closes, and a side waiting lets no new connection of the other one in (no side
+    starves). A thread that already holds a side never waits (nested uses).
+    """
+
+    _all: ClassVar[dict[str, Sides]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._open = {GDAL: 0, SQLITE: 0}
+        self._waiting = {GDAL: 0, SQLITE: 0}
+        self._mine = threading.local()
+
+    @classmethod
+    def of(cls, path: Any) -> Sides:
+        """The sides of the file ``path`` (a path, or a ``file:`` URI)."""
+        text = str(path)
+        if text.startswith("file:"):
+            text = text[5:].split("?", 1)[0]
+        key = os.path.realpath(text)
+        with cls._lock:
+            return cls._all.setdefault(key, cls())
+
+    def acquire(self, side: str) -> None:
+        """Open the file on ``side`` once the other side has closed it."""
+        other = SQLITE if side == GDAL else GDAL
+        held = getattr(self._mine, GDAL, 0) + getattr(self._mine, SQLITE, 0)
+        with self._cond:
+            if not held:
+                self._waiting[side] += 1
+                try:
+                    while self._open[other] or (self._waiting[other] and self._open[side]):
+                        self._cond.wait()
+                finally:
+                    self._waiting[side] -= 1
+            self._open[side] += 1
+        setattr(self._mine, side, getattr(self._mine, side, 0) + 1)
+
+    def release(self, side: str) -> None:
+        """Close the file on ``side``."""
+        setattr(self._mine, side, getattr(self._mine, side, 0) - 1)
+        with self._cond:
+            self._open[side] -= 1
+            self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def holding(self, side: str) -> Iterator[None]:
+        """The file open on ``side`` for the block."""
+        self.acquire(side)
+        try:
+            yield
+        finally:
+            self.release(side)
+
+
+class Connection(sqlite3.Connection):
+    """A ``sqlite3`` connection that holds its file's :class:`Sides` until it is closed.
+
+    Pass as ``factory`` to :func:`sqlite3.connect`, and close it (``contextlib.closing``).
+    """
+
+    def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
+        self._sides: Sides | None = Sides.of(database)
+        self._sides.acquire(SQLITE)
+        try:
+            super().__init__(database, *args, **kwargs)
+        except BaseException:
+            self._let_go()
+            raise
+
+    def close(self) -> None:
+        """Close the connection and let GDAL open the file."""
+        try:
+            super().close()
+        finally:
+            self._let_go()
+
+    def __del__(self) -> None:  # a connection dropped unclosed still lets GDAL in
+        self._let_go()
+
+    def _let_go(self) -> None:
+        sides, self._sides = self._sides, None
+        if sides is not None:
+            sides.release(SQLITE)
+
+
+def write_dataframe(df: pd.DataFrame, path: Any, **kwargs: Any) -> None:
+    """:func:`pyogrio.write_dataframe`, once no ``sqlite3`` connection has the file open."""
+    with Sides.of(path).holding(GDAL):
+        pyogrio.write_dataframe(df, path, **kwargs)
+
+
+def read_arrow(path: Any, **kwargs: Any) -> tuple[dict[str, Any], pa.Table]:
+    """:func:`pyogrio.raw.read_arrow`, once no ``sqlite3`` connection has the file open."""
+    with Sides.of(path).holding(GDAL):
+        meta, table = pyogrio.raw.read_arrow(path, **kwargs)
+    return meta, table

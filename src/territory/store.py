@@ -35,8 +35,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyogrio
-import pyogrio.raw
 
 from territory import _gpkg
 from territory._errors import WorkspaceError, plain_reason
@@ -104,8 +102,8 @@ class Workspace:
         meta = pd.DataFrame({c: pd.Series(dtype="str") for c in _META_COLUMNS}).astype(
             {"count": "int64", "spatial": "int64"}
         )
-        pyogrio.write_dataframe(meta, path, layer=_META, driver="GPKG")
-        with sqlite3.connect(path) as con:
+        _gpkg.write_dataframe(meta, path, layer=_META, driver="GPKG")
+        with contextlib.closing(sqlite3.connect(path, factory=_gpkg.Connection)) as con, con:
             con.execute(f"CREATE TABLE {_PROPS} (key TEXT PRIMARY KEY, value TEXT)")
             con.executemany(
                 f"INSERT INTO {_PROPS} VALUES (?, ?)",
@@ -130,7 +128,7 @@ class Workspace:
         if path.is_dir() or path.stat().st_size == 0:
             raise WorkspaceError(f"{path} est vide ou n'est pas un fichier d'espace de travail")
         try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+            with contextlib.closing(_read_only(path)) as con:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
                 if _PROPS not in tables or _META not in tables:
                     raise WorkspaceError(
@@ -195,7 +193,7 @@ class Workspace:
             raise WorkspaceError(f"la couche {name} n'a pas de système de coordonnées")
         src_crs = source_crs or gdf.crs.to_string()
         out = gdf.to_crs(STORAGE_CRS) if not gdf.crs.equals(STORAGE_CRS) else gdf
-        pyogrio.write_dataframe(
+        _gpkg.write_dataframe(
             out.reset_index(drop=True), self.path, layer=name, driver="GPKG", promote_to_multi=None
         )
         self._keep_counts(name)
@@ -225,12 +223,12 @@ class Workspace:
                     table.append(df)
                 return
             if len(df):
-                pyogrio.write_dataframe(
+                _gpkg.write_dataframe(
                     df.reset_index(drop=True), self.path, layer=name, driver="GPKG", append=True
                 )
             count = self._row_count(name)
         else:
-            pyogrio.write_dataframe(df.reset_index(drop=True), self.path, layer=name, driver="GPKG")
+            _gpkg.write_dataframe(df.reset_index(drop=True), self.path, layer=name, driver="GPKG")
             count = len(df)
         self._keep_counts(name)
         self._record(name, count, False, None, source, vintage, licence, None)
@@ -311,7 +309,7 @@ class Workspace:
                 missing = not _gpkg.exists(con, name)
             if missing:  # GDAL creates it, so that it is a proper GeoPackage table
                 empty = df.iloc[:0].reset_index(drop=True)
-                pyogrio.write_dataframe(empty, self.path, layer=name, driver="GPKG")
+                _gpkg.write_dataframe(empty, self.path, layer=name, driver="GPKG")
         with _transaction(self.path, what=", ".join(tables)) as con:
             if check is not None:
                 check(con)
@@ -355,7 +353,7 @@ class Workspace:
         ``sqlite3``); ``where`` is an SQL filter on the table's columns.
         """
         self._require(name)
-        _, table = pyogrio.raw.read_arrow(
+        _, table = _gpkg.read_arrow(
             self.path,
             layer=name,
             columns=columns,
@@ -378,7 +376,7 @@ class Workspace:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
         """Run a read-only SQL query (aggregations over tables stay in SQLite)."""
-        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+        with contextlib.closing(_read_only(self.path)) as con:
             return pd.read_sql_query(sql, con, params=params)
 
     def group_counts(self, name: str) -> pd.DataFrame:
@@ -403,7 +401,7 @@ class Workspace:
         self._require(name)
         keys = _columns(GROUP_COUNTS[name])
         counts = _counts_table(name)
-        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+        with contextlib.closing(_read_only(self.path)) as con:
             con.execute("BEGIN")  # one snapshot for the check and the read
             if _counts_in_place(con, name):
                 sql = f'SELECT {keys}, n FROM "{counts}" ORDER BY {keys}'
@@ -581,7 +579,7 @@ class Workspace:
         pages that other writers (GDAL) freed, and shrinks the file.
         """
         try:
-            with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as con:
+            with contextlib.closing(_open(self.path, isolation_level=None)) as con:
                 con.execute(_SECURE_DELETE)
                 con.execute("VACUUM")
         except sqlite3.Error as exc:
@@ -593,8 +591,7 @@ class Workspace:
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
-            con = sqlite3.connect(self.path)
-            con.execute(_SECURE_DELETE)
+            con = _open(self.path)
         except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
             raise WorkspaceError(
                 f"impossible d'ouvrir {self.path.name} : {plain_reason(exc)}"
@@ -764,15 +761,14 @@ class TableAppender:
         if self._con is not None:
             return self._con
         if not self._exists():  # GDAL creates it, so that it is a proper GeoPackage table
-            pyogrio.write_dataframe(
+            _gpkg.write_dataframe(
                 self.schema.iloc[:0].reset_index(drop=True),
                 self.ws.path,
                 layer=self.name,
                 driver="GPKG",
             )
-        con = sqlite3.connect(self.ws.path, isolation_level=None)
+        con = _open(self.ws.path, isolation_level=None)
         try:
-            con.execute(_SECURE_DELETE)
             con.execute("BEGIN IMMEDIATE")
             if self._keys is not None:
                 if not _counts_in_place(con, self.name):
@@ -800,7 +796,7 @@ class TableAppender:
         return con
 
     def _exists(self) -> bool:
-        with contextlib.closing(sqlite3.connect(self.ws.path)) as con:
+        with contextlib.closing(_open(self.ws.path)) as con:
             row = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.name,)
             ).fetchone()
@@ -993,9 +989,8 @@ def _sum_sizes(sizes: list[pd.DataFrame], keys: Iterable[str]) -> pd.DataFrame:
 @contextlib.contextmanager
 def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
     """A connection in an immediate transaction, committed at the end (rolled back on error)."""
-    con = sqlite3.connect(path, isolation_level=None)
+    con = _open(path, isolation_level=None)
     try:
-        con.execute(_SECURE_DELETE)
         con.execute("BEGIN IMMEDIATE")
         yield con
         con.execute("COMMIT")
@@ -1009,6 +1004,26 @@ def _transaction(path: Path, *, what: str) -> Iterator[sqlite3.Connection]:
         raise
     finally:
         con.close()
+
+
+def _open(path: Path, **kwargs: Any) -> sqlite3.Connection:
+    """A connection to the file with ``secure_delete`` on, holding it from GDAL's SQLite.
+
+    :class:`territory._gpkg.Connection`: while it is open no GDAL call of this module
+    opens the file (two copies of SQLite in one process do not see each other's locks).
+    """
+    con = sqlite3.connect(path, factory=_gpkg.Connection, **kwargs)
+    try:
+        con.execute(_SECURE_DELETE)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to the file (:func:`_open`'s guard, no ``secure_delete``)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, factory=_gpkg.Connection)
 
 
 def _record_in(con: sqlite3.Connection, values: tuple[Any, ...]) -> None:
