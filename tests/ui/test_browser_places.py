@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,8 @@ from territory.store import Workspace
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = chromium_path()
+
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +33,12 @@ def served(demo_workspace: Path, settings, tmp_path_factory) -> Iterator[tuple[s
 
 
 def test_a_click_on_the_map_fills_the_position_and_adds_the_place(served) -> None:
-    from playwright.sync_api import sync_playwright
+    """Every wait is on a condition, through locators that Playwright resolves again.
+
+    Streamlit replaces the map's iframe on reruns: a frame locator finds the current one
+    each time it is used, where a frame handle would be left detached.
+    """
+    from playwright.sync_api import expect, sync_playwright
 
     url, path = served
     before = len(candidate_places(Workspace.open(path)))
@@ -41,54 +47,30 @@ def test_a_click_on_the_map_fills_the_position_and_adds_the_place(served) -> Non
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url, wait_until="domcontentloaded")
-        page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+        expect(page.get_by_text("Planifier l'aller-vers")).to_be_visible(timeout=90_000)
         page.get_by_role("link", name="Tournées").first.click()
         page.get_by_text("Lieux d'aller-vers : voir").click()
-        frame = page.wait_for_selector(
-            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
-        ).content_frame()
-        assert frame is not None
-        frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
-        box = frame.locator(".leaflet-container").bounding_box()
+        leaflet = page.frame_locator(MAP_FRAME).locator(".leaflet-container")
+        drawn = leaflet.locator("path.leaflet-interactive").first
+        expect(drawn).to_be_visible(timeout=90_000)
+        box = leaflet.bounding_box(timeout=30_000)
         assert box is not None
         # the map is fitted to the communes: its centre is inside the territory
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-        latitude = page.get_by_label("Latitude")
-        page.wait_for_function(
-            "el => el.value !== ''", arg=latitude.element_handle(), timeout=30_000
-        )
+        leaflet.click(position={"x": box["width"] / 2, "y": box["height"] / 2}, timeout=30_000)
+        expect(page.get_by_label("Latitude")).not_to_have_value("", timeout=30_000)
         page.get_by_label("Nom").fill("Square du test navigateur")
         page.get_by_role("button", name="Ajouter le lieu").click()
         added_text = "Square du test navigateur » ajouté"  # in the success and in a toast
-        page.get_by_test_id("stAlertContentSuccess").get_by_text(added_text).wait_for(
-            timeout=60_000
+        success = page.get_by_test_id("stAlertContentSuccess").get_by_text(added_text)
+        expect(success).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stToastText").get_by_text(added_text)).to_be_visible(
+            timeout=10_000
         )
-        page.get_by_test_id("stToastText").get_by_text(added_text).wait_for(timeout=10_000)
-        _map_drawn_again(page)
-        page.wait_for_timeout(1000)
+        expect(page.get_by_label("Nom")).to_have_value("", timeout=30_000)  # the form is reset
+        expect(drawn).to_be_visible(timeout=90_000)  # the map drawn again, in its new frame
         page.screenshot(path=str(ARTIFACTS / "tournees_lieux.png"))
-        name_after = page.get_by_label("Nom").input_value()
         browser.close()
-    assert name_after == ""  # the form starts empty again, in the browser too
     places = candidate_places(Workspace.open(path))
     assert len(places) == before + 1
     added = places[places["nom"] == "Square du test navigateur"].iloc[0]
     assert added["zone"] and added["type"] == "parc"
-
-
-def _map_drawn_again(page: Any) -> None:
-    """Wait for the map redrawn after the rerun (the old frame may be replaced meanwhile)."""
-    from playwright.sync_api import Error as PlaywrightError
-
-    for _ in range(3):
-        frame = page.wait_for_selector(
-            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
-        ).content_frame()
-        assert frame is not None
-        try:
-            frame.wait_for_selector(".leaflet-container path.leaflet-interactive", timeout=60_000)
-            return
-        except PlaywrightError as error:  # the map's frame was replaced by the new map's
-            if "detached" not in str(error):
-                raise
-    raise AssertionError("the map's frame kept being replaced")
