@@ -322,7 +322,8 @@ def test_map_renders_again_identically_through_st_folium(layers: MapLayers) -> N
         scripts.append(_get_map_string(m))
     assert scripts[0] == scripts[1] == scripts[2]
     assert re.findall(r"\w+_[0-9a-f]{32}", scripts[2]) == []
-    assert scripts[2].count(".addTo(feature_group_") == 7  # 7 GeoJSON layers in 6 groups
+    # 7 GeoJSON layers and 2 of names (communes, QPV) in 6 groups
+    assert scripts[2].count(".addTo(feature_group_") == 9
 
 
 # --- layers ------------------------------------------------------------------------------
@@ -330,8 +331,9 @@ def test_layer_names_and_control(layers: MapLayers, html: str) -> None:
     m = territory_map(layers)
     assert list(parts(m)) == NAMES
     assert all(parts(m)[name] for name in NAMES)
+    # folded into a button: open, the list covered a quarter of the map
     assert any(
-        isinstance(c, folium.LayerControl) and c.options["collapsed"] is False
+        isinstance(c, folium.LayerControl) and c.options["collapsed"] is True
         for c in m._children.values()
     )
     for name in NAMES:  # as written by folium's LayerControl template
@@ -452,10 +454,12 @@ def test_hatches_match_the_legend(layers: MapLayers, html: str) -> None:
     assert "fillColor: territoryCanvas.gaps" in str(gaps.options["style"])
     legend = legend_html(layers)
     assert "background:repeating-linear-gradient(45deg,#757575 0 1.5px,#bdbdbd" in legend
-    assert "repeating-linear-gradient(45deg,#37474f 0 1.5px,transparent" in legend
+    # zones blanches: violet dots, never the grey lines of the secret zones
+    assert "radial-gradient(circle,#4527a0 0 1.3px,transparent 1.6px) 0 0/5px 5px" in legend
+    assert "repeating-linear-gradient(45deg,#4527a0" not in legend
     canvas = html[html.index("var territoryCanvas = ") :]
     assert f'secret: hatch(8, "{_rgba("#bdbdbd", 0.55)}", "#757575"' in canvas
-    assert f'gaps: hatch(11, null, "{_rgba("#37474f", 0.6)}"' in canvas
+    assert f'gaps: dots(8, "{_rgba("#4527a0", 0.6)}", 1.4)' in canvas
 
 
 def test_stops_sized_by_departures(layers: MapLayers) -> None:
@@ -1242,6 +1246,13 @@ def map_in_chromium(
             )
             page.goto(page_file.as_uri())
             page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
+            # Every layer on, as a user does it (the transit layers open switched off):
+            # the folded control opened by the mouse, each box ticked.
+            page.locator(".leaflet-control-layers").hover()
+            boxes = page.locator(".leaflet-control-layers-overlays input")
+            for i in range(boxes.count()):
+                boxes.nth(i).check()
+            page.mouse.move(1, 799)  # off the control: it folds again
             yield page, problems
         finally:
             browser.close()
@@ -1461,6 +1472,7 @@ def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapL
         published = colour_spread(page.screenshot(clip=clip, path=tmp_path / "shown.png"))
         orders = {}
         for name in ("Communes", "QPV", "Densité de contacts", "Arrêts"):
+            page.locator(".leaflet-control-layers").hover()  # the folded control opens
             box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
             box.locator("input").click()
             box.locator("input").click()
@@ -1602,6 +1614,7 @@ def test_communes_follow_the_mouse_in_chromium(tmp_path: Path) -> None:
         page.mouse.click(neighbour_at["x"], neighbour_at["y"])
         drawings = page.evaluate("window.drawings")
         hits = [page.evaluate(HIT_AT_JS, [p["x"], p["y"]]) for p in (hole_at, enclave_at)]
+        page.locator(".leaflet-control-layers").hover()  # the folded control opens
         box_ = page.locator(".leaflet-control-layers-overlays label", has_text="Communes")
         box_.locator("input").click()  # switched off
         off = page.evaluate(HIT_AT_JS, [ring_at["x"], ring_at["y"]])

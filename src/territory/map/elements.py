@@ -24,8 +24,11 @@ __all__ = [
     "_Decoder",
     "_FeatureGroup",
     "_GeoJsonLayer",
+    "_KeptView",
+    "_Labels",
     "_Legend",
     "_MetricScale",
+    "_Part",
     "_basemap",
 ]
 
@@ -110,6 +113,38 @@ class _GeoJsonLayer(folium.map.Layer):
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         return [list(self.bounds[0]), list(self.bounds[1])]
+
+
+class _Labels(folium.map.Layer):
+    """The names of a layer's features, shown by zoom level (``territoryCanvas.labels``).
+
+    Each feature of ``data`` is a point (where the name goes) with its name ``n`` and,
+    for the communes, its population ``p``. ``options``: ``kind`` (``"commune"`` or
+    ``"qpv"``, the label's look), ``field`` (the property that ranks the names, else
+    ``rank`` for all) and ``tiers``: ``[threshold, zoom]`` pairs, largest threshold
+    first, a name being shown from the zoom of the first threshold its rank reaches.
+    In the browser (``js/labels.js``), after each zoom or move, the names of the layers
+    on the map are placed largest first, and a name overlapping one already placed is
+    left out: no piles. They are HTML text in a pane of their own, above the canvas and
+    under the points, that never takes the mouse; no tile is needed.
+    """
+
+    _template = _script_template("labels.js.j2")
+
+    def __init__(self, data: _Collection, bounds: list[list[float]], options: dict[str, Any]):
+        super().__init__(overlay=True, control=False, show=True)
+        self._name = "Labels"
+        self.data = data
+        self.bounds = bounds
+        self.options = options
+        self.count = 0  # not part of what the map is fitted to
+        self._script_key = ""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """As :meth:`_GeoJsonLayer.render`: the script into the page as plain text."""
+        if self._parent is None:
+            raise TypeError("a map layer renders only inside a feature group or a map")
+        self._script_key = _render_as_text(self, self._script_key, kwargs)
 
 
 class _Collection(folium.MacroElement):
@@ -272,9 +307,29 @@ class _Canvas(folium.MacroElement):
         super().__init__()
         self._name = "Canvas"
         self.shapes_js = source("shapes.js")
+        self.labels_js = source("labels.js")
         self.secret_fill = _rgba(SECRET_GREY, 0.55)
         self.secret_line = "#757575"
         self.gap_line = _rgba(GAP_COLOUR, 0.6)
+
+
+class _KeptView(folium.MacroElement):
+    """The view the user left, kept when the same territory's map is drawn again.
+
+    Switching the basemap (or coming back to the page) draws a new map, fitted to the
+    territory: the user's zoom and centre were lost. The view is saved, on every move, in
+    the browser tab's ``sessionStorage`` under the territory's bounds, and the next map
+    of the same bounds opens there (right after the fit, before any layer is drawn).
+    Nothing leaves the browser; a new tab opens fitted.
+    """
+
+    _template = _script_template("kept_view.js.j2")
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "KeptView"
+        (south, west), (north, east) = bounds
+        self.key = f"territory-view:{south:.4f},{west:.4f},{north:.4f},{east:.4f}"
 
 
 class _MetricScale(folium.MacroElement):
@@ -312,6 +367,9 @@ def _basemap(kind: str) -> folium.TileLayer:
         "OpenStreetMap", name="Fond de carte OpenStreetMap (en ligne)", overlay=True, control=True
     )
 
+
+_Part = _GeoJsonLayer | _Labels
+"""What a layer builder gives: the layers of one feature group."""
 
 _Encoded = _PlainCollection | _CompactCollection | _CompactGrid
 """What a :class:`_Collection` holds."""

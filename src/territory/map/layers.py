@@ -12,7 +12,7 @@ import shapely
 from folium.utilities import JsCode
 
 from territory._errors import ValidationError
-from territory.map.elements import _RENDERER, _Collection, _GeoJsonLayer
+from territory.map.elements import _RENDERER, _Collection, _GeoJsonLayer, _Labels, _Part
 from territory.map.encode import (
     _CompactCollection,
     _features_text,
@@ -37,6 +37,7 @@ from territory.map.styles import (
     _POINTS_PANE,
     _STACK,
     _SVG_LAYERS,
+    COMMUNE_LABEL_TIERS,
     CONTACT_COLOURS,
     DENSITY_BREAKS,
     DENSITY_COLUMNS,
@@ -53,10 +54,13 @@ from territory.map.styles import (
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
     QPV_COLOUR,
+    QPV_LABEL_ZOOM,
     ROUTE_COLOURS,
     SCORE_COLOURS,
     STOP_COLOUR,
     STOP_IDLE_COLOUR,
+    STOP_THIN_PX,
+    STOP_THIN_UNTIL,
     TRANSIT_STATE_COLOURS,
     _fr_number,
     _place_colour,
@@ -94,7 +98,7 @@ class _Shapes:
 
 def _communes_layers(
     gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
-) -> tuple[list[_GeoJsonLayer], _Shapes | None]:
+) -> tuple[list[_Part], _Shapes | None]:
     if _is_empty(gdf):
         return [], None
     assert gdf is not None
@@ -121,8 +125,15 @@ def _communes_layers(
     layers = _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
     )
+    given = _geometry_array(gdf, "communes")[keep]
+    names = _label_layer(
+        {"n": [p["nom"] for p in props], "p": [p["population"] for p in props]},
+        given,
+        precision,
+        {"kind": "commune", "field": "p", "tiers": [list(t) for t in COMMUNE_LABEL_TIERS]},
+    )
     codes = {p["code"]: i for i, p in enumerate(props) if p["code"] is not None}
-    return layers, _Shapes(layers[0].data, codes, _geometry_array(gdf, "communes")[keep])
+    return [*layers, *names], _Shapes(layers[0].data, codes, given)
 
 
 def _choropleth(
@@ -183,9 +194,7 @@ def _score_layers(
     )
 
 
-def _qpv_layers(
-    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
-) -> list[_GeoJsonLayer]:
+def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) -> list[_Part]:
     if _is_empty(gdf):
         return []
     assert gdf is not None
@@ -229,7 +238,43 @@ def _qpv_layers(
         rank=_STACK["qpv_line"],
         count=fill.count,
     )
-    return [fill, outline]
+    names = _label_layer(
+        {"n": [p["nom"] for p in props]},
+        _geometry_array(gdf, "qpv")[keep],
+        precision,
+        {"kind": "qpv", "rank": 0, "tiers": [[0, QPV_LABEL_ZOOM]]},
+    )
+    return [fill, outline, *names]
+
+
+def _label_layer(
+    columns: dict[str, list[Any]],
+    geometry: np.ndarray,
+    precision: int,
+    options: dict[str, Any],
+) -> list[_Labels]:
+    """The names of polygons, each at a point inside its polygon (:class:`_Labels`).
+
+    The point is the centroid when it falls inside the polygon, else a point on its
+    surface; features without a name are left out.
+    """
+    named = np.array([bool(n) for n in columns["n"]], dtype=bool)
+    if not named.any():
+        return []
+    polygons = geometry[named]
+    centre = shapely.centroid(polygons)
+    inside = shapely.contains_properly(polygons, centre)
+    points = np.where(inside, centre, shapely.point_on_surface(polygons))
+    points = shapely.set_precision(points, 10.0**-precision)
+    kept = ~shapely.is_empty(points)
+    props = _records(
+        {k: [v for v, n in zip(vs, named, strict=True) if n] for k, vs in columns.items()}
+    )
+    props = [p for p, k in zip(props, kept, strict=True) if k]
+    if not props:
+        return []
+    data = _collection(props, points[kept], precision)
+    return [_Labels(data, _box(points[kept]), options)]
 
 
 def _density_layers(
@@ -411,6 +456,9 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
                 "style": style,
                 "point_to_layer": _circle("stops"),
                 "on_each_feature": _tag(LAYER_STOPS),
+                "thin": STOP_THIN_PX,
+                "thin_until": STOP_THIN_UNTIL,
+                "weight": JsCode("function (p) { return p.departs_jour || 0; }"),
             },
         )
     ]

@@ -51,6 +51,19 @@ var Shapes = L.Path.extend({
         }
         this._paints = paints;
         this._group = group;  // paint of each feature
+        // Thinned points (options.thin, in pixels): at each zoom, one point per cell of
+        // that size, the one of highest options.weight; the others are neither drawn nor
+        // hit. From options.thinUntil on, every point is shown.
+        if (options.thin && data.circles) {
+            var weights = new Float64Array(n);
+            this._thinOrder = new Int32Array(n);
+            for (i = 0; i < n; i++) {
+                weights[i] = options.weight ? options.weight(data.feature(i, true).properties) : 0;
+                this._thinOrder[i] = i;
+            }
+            this._thinOrder.sort(function (a, b) { return weights[b] - weights[a] || a - b; });
+            this._hidden = new Uint8Array(n);
+        }
         this.on("mousemove", function (e) {
             if (this._at >= 0 && this._at !== this._shown) {
                 this.fire("mouseout", e, true);
@@ -114,6 +127,20 @@ var Shapes = L.Path.extend({
             y0 = Math.min(y0, box[4 * i + 1]); y1 = Math.max(y1, box[4 * i + 3]);
         }
         this._pxBounds = x0 <= x1 ? L.bounds([x0, y0], [x1, y1]) : null;
+        if (this._hidden) { this._thin(); }
+    },
+    // Which points stay shown at this zoom (see initialize).
+    _thin: function () {
+        var hidden = this._hidden, order = this._thinOrder, px = this._px, d = this._data;
+        var cell = this.options.thin, taken = new Set(), origin = this._map.getPixelOrigin();
+        var all = this._map.getZoom() >= (this.options.thinUntil || Infinity);
+        for (var r = 0; r < order.length; r++) {
+            var i = order[r], k = 2 * d.start[d.first[i]];
+            var key = Math.floor((px[k] + origin.x) / cell) + ":"
+                + Math.floor((px[k + 1] + origin.y) / cell);
+            hidden[i] = !all && taken.has(key) ? 1 : 0;
+            taken.add(key);
+        }
     },
     _update: function () {
         if (this._map) { this._updatePath(); }
@@ -157,7 +184,8 @@ var Shapes = L.Path.extend({
         for (r = 0; r < runs.length; r += 3) {
             drawn = false;
             for (j = runs[r]; j < runs[r + 1]; j++) {
-                if (order[j] !== skip && this._meets(order[j], bounds)) {
+                if (order[j] !== skip && !(this._hidden && this._hidden[order[j]])
+                    && this._meets(order[j], bounds)) {
                     if (!drawn) { ctx.beginPath(); }
                     this._trace(ctx, order[j]);
                     drawn = true;
@@ -192,6 +220,7 @@ var Shapes = L.Path.extend({
             for (cx = cell(x - reach, b.x0); cx <= cell(x + reach, b.x0); cx++) {
                 var list = b.cells.get(cy * b.nx + cx) || [];
                 for (l = list.length - 1; l >= 0 && list[l] > best; l--) {
+                    if (this._hidden && this._hidden[list[l]]) { continue; }
                     if (d.circles ? this._onCircle(list[l], p) : this._inside(list[l], x, y)) {
                         best = list[l];
                     }
