@@ -458,7 +458,7 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
                 "on_each_feature": _tag(LAYER_STOPS),
                 "thin": STOP_THIN_PX,
                 "thin_until": STOP_THIN_UNTIL,
-                "weight": JsCode("function (p) { return p.departs_jour || 0; }"),
+                "weight": JsCode(snippet("stops.js.j2", "weight")),
             },
         )
     ]
