@@ -379,7 +379,9 @@ def test_qpv_fill_and_outline(layers: MapLayers) -> None:
         {"code": "QN09101M", "nom": "Les Tilleuls", "generation": 2024},
         {"code": "QP091001", "nom": "Le Bourg", "generation": 2015},
     ]
-    assert outline.options["interactive"] is False  # never hides a zone from the mouse
+    # only the border of the outline takes the mouse: inside, the zones beneath do
+    assert outline.options["edge"] == 5 and "interactive" not in outline.options
+    assert 'feature.properties.layer = "qpv"' in str(outline.options["on_each_feature"])
     assert fill.rank < outline.rank  # the outline is drawn above the density
 
 
@@ -1297,7 +1299,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
             });
             shapes(map, l => {
                 const p = l.feature.properties;
-                if (p.layer && l.options.interactive !== false) {  // not the QPV outline
+                if (p.layer && !l.options.edge) {  // not the QPV outline
                     out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
                 }
                 const on = l._renderer === territoryCanvas.renderer ? "canvas"
@@ -1383,7 +1385,7 @@ DRAWING_ORDER_JS = """() => {
         if (l.options.onEachFeature) { l.options.onEachFeature(f, l); }  // the tag
         const kind = l._data.table ? "density squares"
             : (p.layer === undefined ? "zones blanches"
-               : (l.options.interactive ? p.layer : p.layer + " (contour)"));
+               : (l.options.edge ? p.layer + " (contour)" : p.layer));
         if (runs[runs.length - 1] !== kind) { runs.push(kind); }
     }
     return runs;

@@ -157,3 +157,57 @@ def test_switching_the_basemap_keeps_the_view(app_url: str) -> None:
     assert fitted < 13
     assert after[2] == 13, after
     assert abs(after[0] - before[0]) < 1e-3 and abs(after[1] - before[1]) < 1e-3, (before, after)
+
+
+# A point of the map (frame pixels, on a grid) where the mouse meets the canvas, the
+# topmost shape hit there is a QPV's and a density zone is drawn beneath it: every
+# interactive shape hit, first to last.
+QPV_OVER_DENSITY_JS = """() => {
+    const map = Object.values(window).find(v => v instanceof L.Map);
+    const size = map.getSize(), box = map.getContainer().getBoundingClientRect();
+    for (let y = 40; y < size.y - 40; y += 3) {
+        for (let x = 40; x < size.x - 60; x += 3) {
+            const seen = document.elementFromPoint(box.left + x, box.top + y);
+            if (seen !== territoryCanvas.renderer._container) { continue; }
+            const point = map.containerPointToLayerPoint([x, y]), hits = [];
+            for (let o = territoryCanvas.renderer._drawFirst; o; o = o.next) {
+                if (o.layer.options.interactive && o.layer._containsPoint(point)) {
+                    hits.push(Object.assign({}, o.layer.feature.properties));
+                }
+            }
+            const top = hits[hits.length - 1];
+            if (top && top.layer === "qpv" && hits.some(h => h.layer === "density")) {
+                return {x: box.left + x, y: box.top + y, qpv: top};
+            }
+        }
+    }
+    return null;
+}"""
+
+
+def test_a_click_on_a_qpv_with_the_density_on_gives_the_qpv(app_url: str) -> None:
+    """The density is drawn over the QPV's inside; a click on its outline gives the QPV."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = _offline_page(browser, app_url, 1400, 1000)
+        page.goto(f"{app_url}/carte", wait_until="domcontentloaded")
+        frame = _map_frame(page)
+        page.get_by_text("Cliquez sur une commune").wait_for(timeout=30_000)
+        frame.evaluate(f"() => {MAP_JS}.setZoom(14, {{animate: false}})")  # the town centre
+        page.wait_for_timeout(500)
+        on = frame.get_by_label("Densité de contacts (protégée)").is_checked()
+        offset = page.locator(MAP_FRAME).bounding_box()
+        found = frame.evaluate(QPV_OVER_DENSITY_JS)
+        assert offset is not None and found is not None, "no QPV outline over the density"
+        x, y = offset["x"] + found["x"], offset["y"] + found["y"]
+        page.mouse.move(x, y)
+        page.mouse.move(x + 1, y)
+        tip = frame.locator(".leaflet-tooltip").inner_text(timeout=10_000)
+        page.mouse.click(x + 1, y)
+        page.get_by_role("heading", name=f"QPV {found['qpv']['nom']}").wait_for(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "carte_clic_qpv_densite.png"))
+        browser.close()
+    assert on
+    assert tip.startswith(f"{found['qpv']['nom']}\nQPV {found['qpv']['code']}"), tip

@@ -55,8 +55,10 @@ Design notes (measured at département scale, see the tests for the contract):
   took 7.7 s to build and 17 s to paint in headless Chromium; on the canvas, 2 s for
   both: see BENCHMARKS.md). Leaflet hit-tests the shapes of a canvas itself, so hover,
   tooltips and clicks work on every layer (a canvas per pane would take the mouse from
-  the panes beneath); zones blanches and QPV outlines are drawn non-interactive, so
-  that they never hide a commune, a QPV or a density zone from the mouse. Drawing
+  the panes beneath); zones blanches are drawn non-interactive, so that they never
+  hide a commune, a QPV or a density zone from the mouse, and a QPV outline takes the
+  mouse only within a few pixels of its border (``edge``): a click there answers with
+  the QPV, even with the density drawn over the QPV's inside. Drawing
   order: communes, QPV (light fill), contact density (1 km and commune zones beneath
   200 m cells), zones blanches, QPV outlines, stops, then partners and the rounds'
   places and routes, kept when the layer control switches a layer off and on. Hatches

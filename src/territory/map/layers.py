@@ -54,6 +54,7 @@ from territory.map.styles import (
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
     QPV_COLOUR,
+    QPV_EDGE_PX,
     QPV_LABEL_ZOOM,
     ROUTE_COLOURS,
     SCORE_COLOURS,
@@ -219,7 +220,7 @@ def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) 
         }
     )
     fill_style = JsCode(snippet("qpv.js.j2", "fill_style", QPV_COLOUR))
-    bind = snippet("qpv.js.j2", "bind")
+    bind = snippet("qpv.js.j2", "bind", {"fillOpacity": 0.25})
     fill = _layer(
         props,
         geometry,
@@ -228,14 +229,21 @@ def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) 
         options={"style": fill_style, "on_each_feature": _tag(LAYER_QPV)},
         bind=bind,
     )
-    # Outline on top of the density and the zones blanches, never catching the mouse:
-    # the same features, drawn a second time.
+    # Outline on top of the density and the zones blanches: the same features, drawn a
+    # second time. Only its border takes the mouse (QPV_EDGE_PX): a click on the outline
+    # answers with the QPV even when the density is drawn over the QPV's inside.
     line_style = JsCode(snippet("qpv.js.j2", "line_style", QPV_COLOUR, QPV_2015_COLOUR))
     outline = _GeoJsonLayer(
         fill.data,
         fill.bounds,
-        options={"renderer": _RENDERER, "style": line_style, "interactive": False},
+        options={
+            "renderer": _RENDERER,
+            "style": line_style,
+            "edge": QPV_EDGE_PX,
+            "on_each_feature": _tag(LAYER_QPV),
+        },
         rank=_STACK["qpv_line"],
+        bind=snippet("qpv.js.j2", "bind", {"weight": 5}),
         count=fill.count,
     )
     names = _label_layer(

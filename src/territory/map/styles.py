@@ -40,6 +40,7 @@ __all__ = [
     "PLACE_COLOURS",
     "QPV_2015_COLOUR",
     "QPV_COLOUR",
+    "QPV_EDGE_PX",
     "QPV_LABEL_ZOOM",
     "RETURNED_OBJECTS",
     "ROUTE_COLOURS",
@@ -174,6 +175,8 @@ COMMUNE_LABEL_TIERS = ((10_000, 0), (2_000, 10), (0, 12))
 """(population threshold, zoom): communes of 10,000 inhabitants or more at any zoom (a
 département fits at about 9), of 2,000 from zoom 10 (an EPCI), all from zoom 12.
 Overlapping names are left out, largest first."""
+QPV_EDGE_PX = 5
+"""A QPV's outline takes the mouse this many pixels either side of its border."""
 QPV_LABEL_ZOOM = 13
 """QPV names show from this zoom (a neighbourhood fills the screen)."""
 

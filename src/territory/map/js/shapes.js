@@ -115,7 +115,8 @@ var Shapes = L.Path.extend({
         var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
         for (i = 0; i < d.n; i++) {
             var o = this._paints[this._group[i]].options;
-            var pad = (o.stroke ? o.weight / 2 : 0) + 1 + (d.circles ? o.radius : 0);
+            var pad = (o.stroke ? o.weight / 2 : 0) + 1 + (d.circles ? o.radius : 0)
+                + (this.options.edge || 0);
             var bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
             for (j = 2 * d.start[d.first[i]]; j < 2 * d.start[d.first[i + 1]]; j += 2) {
                 bx0 = Math.min(bx0, px[j]); bx1 = Math.max(bx1, px[j]);
@@ -213,7 +214,9 @@ var Shapes = L.Path.extend({
     _find: function (p) {
         var b = this._buckets || this._bucket(), a = this._affine, d = this._data;
         var x = (p.x - a[0]) / a[2], y = (p.y - a[1]) / a[3];  // metres
-        var reach = d.circles ? b.radius / Math.abs(a[2]) : 0;  // pixels to metres
+        // pixels to metres: a circle's radius, or how near its border an outline is hit
+        var edge = this.options.edge ? this.options.edge / Math.abs(a[2]) : 0;
+        var reach = d.circles ? b.radius / Math.abs(a[2]) : edge;
         var cell = function (v, v0) { return Math.floor((v - v0) / b.size); };
         var best = -1, cx, cy, l;
         for (cy = cell(y - reach, b.y0); cy <= cell(y + reach, b.y0); cy++) {
@@ -221,7 +224,8 @@ var Shapes = L.Path.extend({
                 var list = b.cells.get(cy * b.nx + cx) || [];
                 for (l = list.length - 1; l >= 0 && list[l] > best; l--) {
                     if (this._hidden && this._hidden[list[l]]) { continue; }
-                    if (d.circles ? this._onCircle(list[l], p) : this._inside(list[l], x, y)) {
+                    if (d.circles ? this._onCircle(list[l], p)
+                        : (edge ? this._onEdge(list[l], x, y, edge) : this._inside(list[l], x, y))) {
                         best = list[l];
                     }
                 }
@@ -235,6 +239,23 @@ var Shapes = L.Path.extend({
         var dx = p.x - this._px[k], dy = p.y - this._px[k + 1];
         var reach = o.radius + (o.stroke ? o.weight / 2 : 0);
         return dx * dx + dy * dy <= reach * reach;
+    },
+    // Whether the point (x, y) in metres is within `reach` metres of a ring of feature i
+    // (an outline layer, options.edge: only its border takes the mouse).
+    _onEdge: function (i, x, y, reach) {
+        var d = this._data, m = this._m, r, j, k, end;
+        for (r = d.first[i]; r < d.first[i + 1]; r++) {
+            k = 2 * d.start[r];
+            end = 2 * d.start[r + 1];
+            for (j = k; j < end; j += 2) {
+                var ax = m[j], ay = m[j + 1], b = j + 2 < end ? j + 2 : k;
+                var dx = m[b] - ax, dy = m[b + 1] - ay, l2 = dx * dx + dy * dy;
+                var t = l2 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+                var ex = ax + t * dx - x, ey = ay + t * dy - y;
+                if (ex * ex + ey * ey <= reach * reach) { return true; }
+            }
+        }
+        return false;
     },
     // Whether the point (x, y) in metres is inside feature i ("evenodd" over its rings).
     _inside: function (i, x, y) {
