@@ -270,11 +270,17 @@ class _Canvas(folium.MacroElement):
     order in which shapes are added, so ``territoryCanvas.stack(layer, rank)`` keeps the
     order of :data:`_STACK`: whenever a layer is added (again, by the layer control) and
     thus drawn last, the layers of higher rank on the map are brought back in front, in
-    order. ``territoryCanvas.secret`` and ``territoryCanvas.gaps`` are the hatches of the
-    suppressed zones and of the zones blanches: ``CanvasPattern`` objects used as
-    ``fillColor`` (the canvas renderer sets ``ctx.fillStyle`` to it), drawn like the
-    legend's swatches (:func:`_hatch`). ``territoryCanvas.layer(data, options)`` makes a
-    layer of the canvas: its features (and grid squares) as shapes (``js/shapes.js``).
+    order. ``territoryCanvas.secret`` (grey lines on grey) and ``territoryCanvas.gaps``
+    (violet dots) are the patterns of the suppressed zones and of the zones blanches,
+    never to be confused: ``CanvasPattern`` objects used as ``fillColor`` (the canvas
+    renderer sets ``ctx.fillStyle`` to it), drawn like the legend's swatches
+    (:func:`_hatch`, :func:`_dots`). ``territoryCanvas.layer(data, options)`` makes a
+    layer of the canvas: its features (and grid squares) as shapes (``js/shapes.js``);
+    ``territoryCanvas.labels`` the names of a layer (``js/labels.js``, :class:`_Labels`).
+    A layer of points given ``thin`` (pixels) draws, at each zoom below ``thinUntil``, one
+    point per square of that size, the one of highest ``weight`` (the stops: the most
+    served); a polygon layer given ``edge`` (pixels) takes the mouse only that near its
+    borders (the QPV outline).
 
     ``js/shapes.js`` (``territoryCanvas.Shapes`` and ``.layer``) draws the features of a
     canvas layer as ONE shape of the canvas instead of one Leaflet object each: Leaflet
