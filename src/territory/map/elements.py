@@ -118,11 +118,12 @@ class _GeoJsonLayer(folium.map.Layer):
 class _Labels(folium.map.Layer):
     """The names of a layer's features, shown by zoom level (``territoryCanvas.labels``).
 
-    Each feature of ``data`` is a point (where the name goes) with its name ``n`` and,
-    for the communes, its population ``p``. ``options``: ``kind`` (``"commune"`` or
-    ``"qpv"``, the label's look), ``field`` (the property that ranks the names, else
-    ``rank`` for all) and ``tiers``: ``[threshold, zoom]`` pairs, largest threshold
-    first, a name being shown from the zoom of the first threshold its rank reaches.
+    Feature i of ``data`` is the point where the name of feature i of ``source`` (the
+    layer's own collection) goes: names are not sent twice, only a point each. ``options``:
+    ``kind`` (``"commune"`` or ``"qpv"``, the label's look), ``name`` (the property
+    holding the name), ``field`` (the property that ranks the names, else ``rank`` for
+    all) and ``tiers``: ``[threshold, zoom]`` pairs, largest threshold first, a name being
+    shown from the zoom of the first threshold its rank reaches.
     In the browser (``js/labels.js``), after each zoom or move, the names of the layers
     on the map are placed largest first, and a name overlapping one already placed is
     left out: no piles. They are HTML text in a pane of their own, above the canvas and
@@ -131,10 +132,17 @@ class _Labels(folium.map.Layer):
 
     _template = _script_template("labels.js.j2")
 
-    def __init__(self, data: _Collection, bounds: list[list[float]], options: dict[str, Any]):
+    def __init__(
+        self,
+        data: _Collection,
+        source: _Collection,
+        bounds: list[list[float]],
+        options: dict[str, Any],
+    ) -> None:
         super().__init__(overlay=True, control=False, show=True)
         self._name = "Labels"
         self.data = data
+        self.source = source
         self.bounds = bounds
         self.options = options
         self.count = 0  # not part of what the map is fitted to

@@ -128,10 +128,16 @@ def _communes_layers(
     )
     given = _geometry_array(gdf, "communes")[keep]
     names = _label_layer(
-        {"n": [p["nom"] for p in props], "p": [p["population"] for p in props]},
+        layers[0].data,
+        [p["nom"] for p in props],
         given,
         precision,
-        {"kind": "commune", "field": "p", "tiers": [list(t) for t in COMMUNE_LABEL_TIERS]},
+        {
+            "kind": "commune",
+            "name": "nom",
+            "field": "population",
+            "tiers": [list(t) for t in COMMUNE_LABEL_TIERS],
+        },
     )
     codes = {p["code"]: i for i, p in enumerate(props) if p["code"] is not None}
     return [*layers, *names], _Shapes(layers[0].data, codes, given)
@@ -247,42 +253,39 @@ def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) 
         count=fill.count,
     )
     names = _label_layer(
-        {"n": [p["nom"] for p in props]},
+        fill.data,
+        [p["nom"] for p in props],
         _geometry_array(gdf, "qpv")[keep],
         precision,
-        {"kind": "qpv", "rank": 0, "tiers": [[0, QPV_LABEL_ZOOM]]},
+        {"kind": "qpv", "name": "nom", "rank": 0, "tiers": [[0, QPV_LABEL_ZOOM]]},
     )
     return [fill, outline, *names]
 
 
 def _label_layer(
-    columns: dict[str, list[Any]],
+    source: _Collection,
+    names: list[str | None],
     geometry: np.ndarray,
     precision: int,
     options: dict[str, Any],
 ) -> list[_Labels]:
-    """The names of polygons, each at a point inside its polygon (:class:`_Labels`).
+    """Where the names of a layer's polygons go (:class:`_Labels`).
 
-    The point is the centroid when it falls inside the polygon, else a point on its
-    surface; features without a name are left out.
+    ``source`` is the layer's collection, whose features carry the names (``geometry``:
+    their polygons before simplification, in the same order): only a point per feature is
+    sent, the centroid when it falls inside the polygon, else a point on its surface.
+    None when no feature has a name.
     """
-    named = np.array([bool(n) for n in columns["n"]], dtype=bool)
-    if not named.any():
+    if not any(names):
         return []
-    polygons = geometry[named]
-    centre = shapely.centroid(polygons)
-    inside = shapely.contains_properly(polygons, centre)
-    points = np.where(inside, centre, shapely.point_on_surface(polygons))
+    centre = shapely.centroid(geometry)
+    inside = shapely.contains_properly(geometry, centre)
+    points = np.where(inside, centre, shapely.point_on_surface(geometry))
     points = shapely.set_precision(points, 10.0**-precision)
-    kept = ~shapely.is_empty(points)
-    props = _records(
-        {k: [v for v, n in zip(vs, named, strict=True) if n] for k, vs in columns.items()}
-    )
-    props = [p for p, k in zip(props, kept, strict=True) if k]
-    if not props:
+    if shapely.is_empty(points).any():  # never for a polygon kept by _prepared
         return []
-    data = _collection(props, points[kept], precision)
-    return [_Labels(data, _box(points[kept]), options)]
+    data = _collection([{} for _ in range(len(points))], points, precision)
+    return [_Labels(data, source, _box(points), options)]
 
 
 def _density_layers(

@@ -22,16 +22,17 @@ var labels = (function () {
         pane.textContent = "";
         pane.style.display = "";
         for (s = 0; s < sources.length; s++) {
-            var src = sources[s], o = src.options, f = src.data.features;
+            var src = sources[s], o = src.options, f = src.names.features;
+            var points = src.points.features;
             if (!src.on) { continue; }
             for (i = 0; i < f.length; i++) {
                 var p = f[i].properties, rank = o.field ? (p[o.field] || 0) : o.rank;
-                if (!p.n || zoom < minZoom(o.tiers, rank)) { continue; }
-                var c = f[i].geometry.coordinates;
+                if (!p[o.name] || zoom < minZoom(o.tiers, rank)) { continue; }
+                var c = points[i].geometry.coordinates;
                 var at = map.latLngToContainerPoint([c[1], c[0]]);
                 if (at.x < 0 || at.y < 0 || at.x > size.x || at.y > size.y) { continue; }
                 var big = o.field && rank >= o.tiers[0][0];
-                wanted.push({name: p.n, at: at, rank: rank, kind: o.kind,
+                wanted.push({name: p[o.name], at: at, rank: rank, kind: o.kind,
                              font: (o.kind === "qpv" ? "italic 600 " : (big ? "700 " : "600 "))
                                  + (big ? 13 : 12) + "px system-ui,-apple-system,Segoe UI,"
                                  + "Roboto,sans-serif"});
@@ -82,8 +83,9 @@ var labels = (function () {
         map.on("zoomend moveend resize", later);
     };
     var Layer = L.Layer.extend({
-        initialize: function (data, options) {
-            this._source = {data: data, options: options, on: false};
+        // names: the layer's collection; points: where each of its names goes.
+        initialize: function (names, points, options) {
+            this._source = {names: names, points: points, options: options, on: false};
             sources.push(this._source);
         },
         onAdd: function (map) {
@@ -96,5 +98,5 @@ var labels = (function () {
             later();
         }
     });
-    return function (data, options) { return new Layer(data, options); };
+    return function (names, points, options) { return new Layer(names, points, options); };
 })();
