@@ -257,7 +257,9 @@ def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) 
         [p["nom"] for p in props],
         _geometry_array(gdf, "qpv")[keep],
         precision,
-        {"kind": "qpv", "name": "nom", "rank": 0, "tiers": [[0, QPV_LABEL_ZOOM]]},
+        # placed before the names of communes under 5,000 inhabitants (at zoom 13, the
+        # neighbourhood is what a team looks for), after the towns'
+        {"kind": "qpv", "name": "nom", "rank": 5_000, "tiers": [[0, QPV_LABEL_ZOOM]]},
     )
     return [fill, outline, *names]
 
