@@ -36,7 +36,14 @@ def map_and_panel() -> None:
             returned_objects=RETURNED_OBJECTS,
         )
     with panel:
-        zone_panel(returned, path=key[0], version=key[1], k=k, territory=territory)
+        zone_panel(
+            returned,
+            path=key[0],
+            version=key[1],
+            k=k,
+            territory=territory,
+            map_token=repr((*key, basemap, territory)),
+        )
 
 
 map_and_panel()

@@ -57,7 +57,7 @@ def test_rest_of_commune_zones_are_drawn_from_the_commune_shapes(
     assert len(rests) and rests["zone"].isin(layers.communes["code"]).all()
     m = territory_map(layers, k=settings.k)
     groups = {g.layer_name: g for g in m._children.values() if hasattr(g, "layer_name")}
-    (communes,) = groups["Communes (grille de densité)"]._children.values()
+    communes, _names = groups["Communes (grille de densité)"]._children.values()  # and names
     (density,) = groups["Densité de contacts (protégée)"]._children.values()
     assert density.data.needs is communes.data
     assert '"level":"commune"' not in density.data.encoded.explicit  # none sent as given

@@ -322,7 +322,8 @@ def test_map_renders_again_identically_through_st_folium(layers: MapLayers) -> N
         scripts.append(_get_map_string(m))
     assert scripts[0] == scripts[1] == scripts[2]
     assert re.findall(r"\w+_[0-9a-f]{32}", scripts[2]) == []
-    assert scripts[2].count(".addTo(feature_group_") == 7  # 7 GeoJSON layers in 6 groups
+    # 7 GeoJSON layers and 2 of names (communes, QPV) in 6 groups
+    assert scripts[2].count(".addTo(feature_group_") == 9
 
 
 # --- layers ------------------------------------------------------------------------------
@@ -330,8 +331,9 @@ def test_layer_names_and_control(layers: MapLayers, html: str) -> None:
     m = territory_map(layers)
     assert list(parts(m)) == NAMES
     assert all(parts(m)[name] for name in NAMES)
+    # folded into a button: open, the list covered a quarter of the map
     assert any(
-        isinstance(c, folium.LayerControl) and c.options["collapsed"] is False
+        isinstance(c, folium.LayerControl) and c.options["collapsed"] is True
         for c in m._children.values()
     )
     for name in NAMES:  # as written by folium's LayerControl template
@@ -377,7 +379,9 @@ def test_qpv_fill_and_outline(layers: MapLayers) -> None:
         {"code": "QN09101M", "nom": "Les Tilleuls", "generation": 2024},
         {"code": "QP091001", "nom": "Le Bourg", "generation": 2015},
     ]
-    assert outline.options["interactive"] is False  # never hides a zone from the mouse
+    # only the border of the outline takes the mouse: inside, the zones beneath do
+    assert outline.options["edge"] == 5 and "interactive" not in outline.options
+    assert 'feature.properties.layer = "qpv"' in str(outline.options["on_each_feature"])
     assert fill.rank < outline.rank  # the outline is drawn above the density
 
 
@@ -452,10 +456,12 @@ def test_hatches_match_the_legend(layers: MapLayers, html: str) -> None:
     assert "fillColor: territoryCanvas.gaps" in str(gaps.options["style"])
     legend = legend_html(layers)
     assert "background:repeating-linear-gradient(45deg,#757575 0 1.5px,#bdbdbd" in legend
-    assert "repeating-linear-gradient(45deg,#37474f 0 1.5px,transparent" in legend
+    # zones blanches: violet dots, never the grey lines of the secret zones
+    assert "radial-gradient(circle,#4527a0 0 1.3px,transparent 1.6px) 0 0/5px 5px" in legend
+    assert "repeating-linear-gradient(45deg,#4527a0" not in legend
     canvas = html[html.index("var territoryCanvas = ") :]
     assert f'secret: hatch(8, "{_rgba("#bdbdbd", 0.55)}", "#757575"' in canvas
-    assert f'gaps: hatch(11, null, "{_rgba("#37474f", 0.6)}"' in canvas
+    assert f'gaps: dots(8, "{_rgba("#4527a0", 0.6)}", 1.4)' in canvas
 
 
 def test_stops_sized_by_departures(layers: MapLayers) -> None:
@@ -1242,6 +1248,13 @@ def map_in_chromium(
             )
             page.goto(page_file.as_uri())
             page.wait_for_selector(".leaflet-overlay-pane canvas", timeout=30_000)
+            # Every layer on, as a user does it (the transit layers open switched off):
+            # the folded control opened by the mouse, each box ticked.
+            page.locator(".leaflet-control-layers").hover()
+            boxes = page.locator(".leaflet-control-layers-overlays input")
+            for i in range(boxes.count()):
+                boxes.nth(i).check()
+            page.mouse.move(1, 799)  # off the control: it folds again
             yield page, problems
         finally:
             browser.close()
@@ -1286,7 +1299,7 @@ def test_map_draws_offline_in_chromium(tmp_path: Path, layers: MapLayers) -> Non
             });
             shapes(map, l => {
                 const p = l.feature.properties;
-                if (p.layer && l.options.interactive !== false) {  // not the QPV outline
+                if (p.layer && !l.options.edge) {  // not the QPV outline
                     out.layers[p.layer] = (out.layers[p.layer] || 0) + 1;
                 }
                 const on = l._renderer === territoryCanvas.renderer ? "canvas"
@@ -1372,7 +1385,7 @@ DRAWING_ORDER_JS = """() => {
         if (l.options.onEachFeature) { l.options.onEachFeature(f, l); }  // the tag
         const kind = l._data.table ? "density squares"
             : (p.layer === undefined ? "zones blanches"
-               : (l.options.interactive ? p.layer : p.layer + " (contour)"));
+               : (l.options.edge ? p.layer + " (contour)" : p.layer));
         if (runs[runs.length - 1] !== kind) { runs.push(kind); }
     }
     return runs;
@@ -1461,6 +1474,7 @@ def test_canvas_mouse_hatches_and_order_in_chromium(tmp_path: Path, layers: MapL
         published = colour_spread(page.screenshot(clip=clip, path=tmp_path / "shown.png"))
         orders = {}
         for name in ("Communes", "QPV", "Densité de contacts", "Arrêts"):
+            page.locator(".leaflet-control-layers").hover()  # the folded control opens
             box = page.locator(".leaflet-control-layers-overlays label", has_text=name)
             box.locator("input").click()
             box.locator("input").click()
@@ -1602,6 +1616,7 @@ def test_communes_follow_the_mouse_in_chromium(tmp_path: Path) -> None:
         page.mouse.click(neighbour_at["x"], neighbour_at["y"])
         drawings = page.evaluate("window.drawings")
         hits = [page.evaluate(HIT_AT_JS, [p["x"], p["y"]]) for p in (hole_at, enclave_at)]
+        page.locator(".leaflet-control-layers").hover()  # the folded control opens
         box_ = page.locator(".leaflet-control-layers-overlays label", has_text="Communes")
         box_.locator("input").click()  # switched off
         off = page.evaluate(HIT_AT_JS, [ring_at["x"], ring_at["y"]])

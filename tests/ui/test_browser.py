@@ -170,6 +170,7 @@ def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
         density = frame.get_by_role("checkbox", name="Densité de contacts (protégée)")
         commune = frame.evaluate(FIND_JS, ["communes", None])
         if commune is None:  # the demo's density covers every commune: switch it off
+            frame.locator(".leaflet-control-layers").hover()  # the folded control opens
             density.uncheck()
             commune = frame.evaluate(FIND_JS, ["communes", None])
         assert commune is not None, "no commune on top anywhere on the map"
@@ -178,6 +179,7 @@ def test_hover_and_click_reach_the_canvas_layers(app_url: str) -> None:
         title = f"{name} ({commune['properties']['code']})"
         page.get_by_role("heading", name=title).wait_for(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "carte_clic_commune.png"))
+        frame.locator(".leaflet-control-layers").hover()
         density.check()  # the squares come back, above the communes
         again = frame.evaluate(FIND_JS, ["density", ["200m", "1km"]])
         browser.close()

@@ -55,8 +55,10 @@ Design notes (measured at département scale, see the tests for the contract):
   took 7.7 s to build and 17 s to paint in headless Chromium; on the canvas, 2 s for
   both: see BENCHMARKS.md). Leaflet hit-tests the shapes of a canvas itself, so hover,
   tooltips and clicks work on every layer (a canvas per pane would take the mouse from
-  the panes beneath); zones blanches and QPV outlines are drawn non-interactive, so
-  that they never hide a commune, a QPV or a density zone from the mouse. Drawing
+  the panes beneath); zones blanches are drawn non-interactive, so that they never
+  hide a commune, a QPV or a density zone from the mouse, and a QPV outline takes the
+  mouse only within a few pixels of its border (``edge``): a click there answers with
+  the QPV, even with the density drawn over the QPV's inside. Drawing
   order: communes, QPV (light fill), contact density (1 km and commune zones beneath
   200 m cells), zones blanches, QPV outlines, stops, then partners and the rounds'
   places and routes, kept when the layer control switches a layer off and on. Hatches
@@ -94,7 +96,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import folium
@@ -106,9 +108,10 @@ from territory.map.elements import (
     _Canvas,
     _Decoder,
     _FeatureGroup,
-    _GeoJsonLayer,
+    _KeptView,
     _Legend,
     _MetricScale,
+    _Part,
 )
 from territory.map.layers import (
     _communes_layers,
@@ -128,6 +131,7 @@ from territory.map.styles import (
     _POINTS_PANE,
     CLICKABLE_LAYERS,
     FRANCE_CENTRE,
+    HIDDEN_AT_FIRST,
     LAYER_COMMUNES,
     LAYER_DENSITY,
     LAYER_PARTNERS,
@@ -250,7 +254,7 @@ def territory_map(
         _basemap(basemap).add_to(m)
 
     communes, shapes = _communes_layers(layers.communes, precision, tolerance)
-    groups = [
+    groups: list[tuple[str, str, Callable[[], Sequence[_Part]]]] = [
         (NAME_COMMUNES, LAYER_COMMUNES, lambda: communes),
         (
             NAME_SCORES,
@@ -285,6 +289,7 @@ def territory_map(
         fit = folium.map.FitBounds([[south, west], [north, east]])
         fit.options["animate"] = False
         fit.add_to(m)
+        _KeptView([[south, west], [north, east]]).add_to(m)
     # The data (each collection once, before the layers that draw it), then the layers,
     # one feature group each.
     _Decoder().add_to(m)
@@ -295,15 +300,17 @@ def territory_map(
                 if data is not None and id(data) not in added:
                     added.add(id(data))
                     data.add_to(m)
-    for name, parts in built.values():
-        group = _FeatureGroup(name=name, overlay=True, control=True, show=True)
+    for key, (name, parts) in built.items():
+        show = key not in HIDDEN_AT_FIRST
+        group = _FeatureGroup(name=name, overlay=True, control=True, show=show)
         for part in parts:
             part.add_to(group)
         group.add_to(m)
 
     if legend:
         _Legend(legend_html(layers, k=k, stop_buffer_m=stop_buffer_m)).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # Folded into a button (top right): open, the list covered a quarter of the map.
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     return m
 
 
@@ -346,7 +353,7 @@ def zone_from_click(returned: Mapping[str, Any] | None) -> tuple[str, str] | Non
     return str(layer), str(code)
 
 
-def _bounds_of(parts: list[_GeoJsonLayer]) -> list[list[float]] | None:
+def _bounds_of(parts: Sequence[_Part]) -> list[list[float]] | None:
     boxes = [p.bounds for p in parts if p.count]
     if not boxes:
         return None

@@ -24,8 +24,11 @@ __all__ = [
     "_Decoder",
     "_FeatureGroup",
     "_GeoJsonLayer",
+    "_KeptView",
+    "_Labels",
     "_Legend",
     "_MetricScale",
+    "_Part",
     "_basemap",
 ]
 
@@ -110,6 +113,46 @@ class _GeoJsonLayer(folium.map.Layer):
 
     def _get_self_bounds(self) -> list[list[float | None]]:
         return [list(self.bounds[0]), list(self.bounds[1])]
+
+
+class _Labels(folium.map.Layer):
+    """The names of a layer's features, shown by zoom level (``territoryCanvas.labels``).
+
+    Feature i of ``data`` is the point where the name of feature i of ``source`` (the
+    layer's own collection) goes: names are not sent twice, only a point each. ``options``:
+    ``kind`` (``"commune"`` or ``"qpv"``, the label's look), ``name`` (the property
+    holding the name), ``field`` (the property that ranks the names, else ``rank`` for
+    all) and ``tiers``: ``[threshold, zoom]`` pairs, largest threshold first, a name being
+    shown from the zoom of the first threshold its rank reaches.
+    In the browser (``js/labels.js``), after each zoom or move, the names of the layers
+    on the map are placed largest first, and a name overlapping one already placed is
+    left out: no piles. They are HTML text in a pane of their own, above the canvas and
+    under the points, that never takes the mouse; no tile is needed.
+    """
+
+    _template = _script_template("labels.js.j2")
+
+    def __init__(
+        self,
+        data: _Collection,
+        source: _Collection,
+        bounds: list[list[float]],
+        options: dict[str, Any],
+    ) -> None:
+        super().__init__(overlay=True, control=False, show=True)
+        self._name = "Labels"
+        self.data = data
+        self.source = source
+        self.bounds = bounds
+        self.options = options
+        self.count = 0  # not part of what the map is fitted to
+        self._script_key = ""
+
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """As :meth:`_GeoJsonLayer.render`: the script into the page as plain text."""
+        if self._parent is None:
+            raise TypeError("a map layer renders only inside a feature group or a map")
+        self._script_key = _render_as_text(self, self._script_key, kwargs)
 
 
 class _Collection(folium.MacroElement):
@@ -235,11 +278,17 @@ class _Canvas(folium.MacroElement):
     order in which shapes are added, so ``territoryCanvas.stack(layer, rank)`` keeps the
     order of :data:`_STACK`: whenever a layer is added (again, by the layer control) and
     thus drawn last, the layers of higher rank on the map are brought back in front, in
-    order. ``territoryCanvas.secret`` and ``territoryCanvas.gaps`` are the hatches of the
-    suppressed zones and of the zones blanches: ``CanvasPattern`` objects used as
-    ``fillColor`` (the canvas renderer sets ``ctx.fillStyle`` to it), drawn like the
-    legend's swatches (:func:`_hatch`). ``territoryCanvas.layer(data, options)`` makes a
-    layer of the canvas: its features (and grid squares) as shapes (``js/shapes.js``).
+    order. ``territoryCanvas.secret`` (grey lines on grey) and ``territoryCanvas.gaps``
+    (violet dots) are the patterns of the suppressed zones and of the zones blanches,
+    never to be confused: ``CanvasPattern`` objects used as ``fillColor`` (the canvas
+    renderer sets ``ctx.fillStyle`` to it), drawn like the legend's swatches
+    (:func:`_hatch`, :func:`_dots`). ``territoryCanvas.layer(data, options)`` makes a
+    layer of the canvas: its features (and grid squares) as shapes (``js/shapes.js``);
+    ``territoryCanvas.labels`` the names of a layer (``js/labels.js``, :class:`_Labels`).
+    A layer of points given ``thin`` (pixels) draws, at each zoom below ``thinUntil``, one
+    point per square of that size, the one of highest ``weight`` (the stops: the most
+    served); a polygon layer given ``edge`` (pixels) takes the mouse only that near its
+    borders (the QPV outline).
 
     ``js/shapes.js`` (``territoryCanvas.Shapes`` and ``.layer``) draws the features of a
     canvas layer as ONE shape of the canvas instead of one Leaflet object each: Leaflet
@@ -272,9 +321,29 @@ class _Canvas(folium.MacroElement):
         super().__init__()
         self._name = "Canvas"
         self.shapes_js = source("shapes.js")
+        self.labels_js = source("labels.js")
         self.secret_fill = _rgba(SECRET_GREY, 0.55)
         self.secret_line = "#757575"
         self.gap_line = _rgba(GAP_COLOUR, 0.6)
+
+
+class _KeptView(folium.MacroElement):
+    """The view the user left, kept when the same territory's map is drawn again.
+
+    Switching the basemap (or coming back to the page) draws a new map, fitted to the
+    territory: the user's zoom and centre were lost. The view is saved, on every move, in
+    the browser tab's ``sessionStorage`` under the territory's bounds, and the next map
+    of the same bounds opens there (right after the fit, before any layer is drawn).
+    Nothing leaves the browser; a new tab opens fitted.
+    """
+
+    _template = _script_template("kept_view.js.j2")
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "KeptView"
+        (south, west), (north, east) = bounds
+        self.key = f"territory-view:{south:.4f},{west:.4f},{north:.4f},{east:.4f}"
 
 
 class _MetricScale(folium.MacroElement):
@@ -312,6 +381,9 @@ def _basemap(kind: str) -> folium.TileLayer:
         "OpenStreetMap", name="Fond de carte OpenStreetMap (en ligne)", overlay=True, control=True
     )
 
+
+_Part = _GeoJsonLayer | _Labels
+"""What a layer builder gives: the layers of one feature group."""
 
 _Encoded = _PlainCollection | _CompactCollection | _CompactGrid
 """What a :class:`_Collection` holds."""

@@ -12,7 +12,7 @@ import shapely
 from folium.utilities import JsCode
 
 from territory._errors import ValidationError
-from territory.map.elements import _RENDERER, _Collection, _GeoJsonLayer
+from territory.map.elements import _RENDERER, _Collection, _GeoJsonLayer, _Labels, _Part
 from territory.map.encode import (
     _CompactCollection,
     _features_text,
@@ -37,6 +37,7 @@ from territory.map.styles import (
     _POINTS_PANE,
     _STACK,
     _SVG_LAYERS,
+    COMMUNE_LABEL_TIERS,
     CONTACT_COLOURS,
     DENSITY_BREAKS,
     DENSITY_COLUMNS,
@@ -53,10 +54,14 @@ from territory.map.styles import (
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
     QPV_COLOUR,
+    QPV_EDGE_PX,
+    QPV_LABEL_ZOOM,
     ROUTE_COLOURS,
     SCORE_COLOURS,
     STOP_COLOUR,
     STOP_IDLE_COLOUR,
+    STOP_THIN_PX,
+    STOP_THIN_UNTIL,
     TRANSIT_STATE_COLOURS,
     _fr_number,
     _place_colour,
@@ -94,7 +99,7 @@ class _Shapes:
 
 def _communes_layers(
     gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
-) -> tuple[list[_GeoJsonLayer], _Shapes | None]:
+) -> tuple[list[_Part], _Shapes | None]:
     if _is_empty(gdf):
         return [], None
     assert gdf is not None
@@ -121,8 +126,21 @@ def _communes_layers(
     layers = _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
     )
+    given = _geometry_array(gdf, "communes")[keep]
+    names = _label_layer(
+        layers[0].data,
+        [p["nom"] for p in props],
+        given,
+        precision,
+        {
+            "kind": "commune",
+            "name": "nom",
+            "field": "population",
+            "tiers": [list(t) for t in COMMUNE_LABEL_TIERS],
+        },
+    )
     codes = {p["code"]: i for i, p in enumerate(props) if p["code"] is not None}
-    return layers, _Shapes(layers[0].data, codes, _geometry_array(gdf, "communes")[keep])
+    return [*layers, *names], _Shapes(layers[0].data, codes, given)
 
 
 def _choropleth(
@@ -183,9 +201,7 @@ def _score_layers(
     )
 
 
-def _qpv_layers(
-    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
-) -> list[_GeoJsonLayer]:
+def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) -> list[_Part]:
     if _is_empty(gdf):
         return []
     assert gdf is not None
@@ -210,7 +226,7 @@ def _qpv_layers(
         }
     )
     fill_style = JsCode(snippet("qpv.js.j2", "fill_style", QPV_COLOUR))
-    bind = snippet("qpv.js.j2", "bind")
+    bind = snippet("qpv.js.j2", "bind", {"fillOpacity": 0.25})
     fill = _layer(
         props,
         geometry,
@@ -219,17 +235,59 @@ def _qpv_layers(
         options={"style": fill_style, "on_each_feature": _tag(LAYER_QPV)},
         bind=bind,
     )
-    # Outline on top of the density and the zones blanches, never catching the mouse:
-    # the same features, drawn a second time.
+    # Outline on top of the density and the zones blanches: the same features, drawn a
+    # second time. Only its border takes the mouse (QPV_EDGE_PX): a click on the outline
+    # answers with the QPV even when the density is drawn over the QPV's inside.
     line_style = JsCode(snippet("qpv.js.j2", "line_style", QPV_COLOUR, QPV_2015_COLOUR))
     outline = _GeoJsonLayer(
         fill.data,
         fill.bounds,
-        options={"renderer": _RENDERER, "style": line_style, "interactive": False},
+        options={
+            "renderer": _RENDERER,
+            "style": line_style,
+            "edge": QPV_EDGE_PX,
+            "on_each_feature": _tag(LAYER_QPV),
+        },
         rank=_STACK["qpv_line"],
+        bind=snippet("qpv.js.j2", "bind", {"weight": 5}),
         count=fill.count,
     )
-    return [fill, outline]
+    names = _label_layer(
+        fill.data,
+        [p["nom"] for p in props],
+        _geometry_array(gdf, "qpv")[keep],
+        precision,
+        # placed before the names of communes under 5,000 inhabitants (at zoom 13, the
+        # neighbourhood is what a team looks for), after the towns'
+        {"kind": "qpv", "name": "nom", "rank": 5_000, "tiers": [[0, QPV_LABEL_ZOOM]]},
+    )
+    return [fill, outline, *names]
+
+
+def _label_layer(
+    source: _Collection,
+    names: list[str | None],
+    geometry: np.ndarray,
+    precision: int,
+    options: dict[str, Any],
+) -> list[_Labels]:
+    """Where the names of a layer's polygons go (:class:`_Labels`).
+
+    ``source`` is the layer's collection, whose features carry the names (``geometry``:
+    their polygons before simplification, in the same order): only a point per feature is
+    sent, the centroid when it falls inside the polygon, else a point on its surface.
+    None when no feature has a name.
+    """
+    if not any(names):
+        return []
+    centre = shapely.centroid(geometry)
+    inside = shapely.contains_properly(geometry, centre)
+    points = np.where(inside, centre, shapely.point_on_surface(geometry))
+    points = shapely.set_precision(points, 10.0**-precision)
+    if shapely.is_empty(points).any():  # never for a polygon kept by _prepared
+        return []
+    data = _collection([{} for _ in range(len(points))], points, precision)
+    return [_Labels(data, source, _box(points), options)]
 
 
 def _density_layers(
@@ -411,6 +469,9 @@ def _stop_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJsonL
                 "style": style,
                 "point_to_layer": _circle("stops"),
                 "on_each_feature": _tag(LAYER_STOPS),
+                "thin": STOP_THIN_PX,
+                "thin_until": STOP_THIN_UNTIL,
+                "weight": JsCode(snippet("stops.js.j2", "weight")),
             },
         )
     ]

@@ -141,7 +141,7 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         if TRANSIT_GAP in states:
             rows.append(
                 _row(
-                    _hatch("transparent", GAP_COLOUR),
+                    _dots(GAP_COLOUR),
                     f"zone blanche : à plus de {_fr_number(stop_buffer_m)} m à pied d'un arrêt "
                     "desservi",
                 )
@@ -162,6 +162,10 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
                     _row(
                         _dot(STOP_IDLE_COLOUR, 4),
                         "aucun départ le jour de référence, ou horaires inconnus (non desservi)",
+                    ),
+                    _note(
+                        "Vue d'ensemble : des arrêts voisins, seul le plus desservi est "
+                        "dessiné ; tous à partir du niveau de la rue."
                     ),
                 ],
             )
@@ -269,6 +273,15 @@ def _hatch(background: str, line: str) -> str:
         '<span style="display:inline-block;width:16px;height:11px;border:1px solid '
         f"{line};background:repeating-linear-gradient(45deg,{line} 0 1.5px,"
         f'{background} 1.5px 5px)"></span>'
+    )
+
+
+def _dots(colour: str) -> str:
+    """The zones blanches' swatch: dots (the secret zones are hatched with grey lines)."""
+    return (
+        '<span style="display:inline-block;width:16px;height:11px;border:1px dashed '
+        f"{colour};background:radial-gradient(circle,{colour} 0 1.3px,transparent 1.6px)"
+        ' 0 0/5px 5px"></span>'
     )
 
 

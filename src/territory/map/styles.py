@@ -11,12 +11,14 @@ from territory.vocab import KINDS, TRANSIT_NO_DATA, TRANSIT_UNKNOWN_HOURS
 
 __all__ = [
     "CLICKABLE_LAYERS",
+    "COMMUNE_LABEL_TIERS",
     "CONTACT_COLOURS",
     "DENSITY_BREAKS",
     "DENSITY_COLUMNS",
     "DENSITY_LEVEL_COLOURS",
     "FRANCE_CENTRE",
     "GAP_COLOUR",
+    "HIDDEN_AT_FIRST",
     "LAYER_COMMUNES",
     "LAYER_DENSITY",
     "LAYER_PARTNERS",
@@ -38,12 +40,16 @@ __all__ = [
     "PLACE_COLOURS",
     "QPV_2015_COLOUR",
     "QPV_COLOUR",
+    "QPV_EDGE_PX",
+    "QPV_LABEL_ZOOM",
     "RETURNED_OBJECTS",
     "ROUTE_COLOURS",
     "SCORE_COLOURS",
     "SECRET_GREY",
     "STOP_COLOUR",
     "STOP_IDLE_COLOUR",
+    "STOP_THIN_PX",
+    "STOP_THIN_UNTIL",
     "TRANSIT_STATE_COLOURS",
     "UNKNOWN_HOURS_COLOUR",
     "_MIN_EXTENT_DEG",
@@ -150,7 +156,7 @@ PARTNER_COLOURS = {  # data·inclusion typology codes used by territory.io.partn
 }
 STOP_COLOUR = "#3949ab"
 STOP_IDLE_COLOUR = "#9e9e9e"
-GAP_COLOUR = "#37474f"
+GAP_COLOUR = "#4527a0"  # dots: never the grey lines of the secret zones
 NO_TRANSIT_DATA_COLOUR = "#9e9e9e"
 UNKNOWN_HOURS_COLOUR = "#bc8f5f"
 TRANSIT_STATE_COLOURS = {
@@ -158,6 +164,24 @@ TRANSIT_STATE_COLOURS = {
     TRANSIT_UNKNOWN_HOURS: UNKNOWN_HOURS_COLOUR,
 }
 """Flat tints of the transit areas that are not zones blanches (``etat`` of service_gaps)."""
+
+STOP_THIN_PX = 18
+"""Stops are thinned to one per square of this many pixels (the most served one)…"""
+STOP_THIN_UNTIL = 15
+"""…below this zoom (street level: 4.8 m a pixel); from it on, every stop is drawn."""
+
+# --- names on the map (js/labels.js): the zoom from which a name shows -----------------
+COMMUNE_LABEL_TIERS = ((10_000, 0), (2_000, 10), (0, 12))
+"""(population threshold, zoom): communes of 10,000 inhabitants or more at any zoom (a
+département fits at about 9), of 2,000 from zoom 10 (an EPCI), all from zoom 12.
+Overlapping names are left out, largest first."""
+QPV_EDGE_PX = 5
+"""A QPV's outline takes the mouse this many pixels either side of its border."""
+QPV_LABEL_ZOOM = 13
+"""QPV names show from this zoom (a neighbourhood fills the screen)."""
+
+HIDDEN_AT_FIRST = frozenset({"gaps", "stops"})
+"""Layers listed in the layer control but off when the map opens (one click away)."""
 
 LEVEL_NAMES_FR = {"200m": "carreau 200 m", "1km": "carreau 1 km", "commune": "reste de la commune"}
 

@@ -35,11 +35,20 @@ def zone_panel(
     version: int,
     k: int,
     territory: str | None,
+    map_token: str = "",
 ) -> None:
-    """The figures of the zone last clicked on the map (kept until another click)."""
+    """The figures of the zone last clicked on the map shown (kept until another click).
+
+    ``map_token`` names the map shown (its options: basemap, territory…): a new map (the
+    basemap switched) has nothing selected, so the card of a zone clicked on another map
+    is not kept beside it.
+    """
     clicked = zone_from_click(returned)
     if clicked:
         st.session_state[Keys.SELECTED_ZONE] = clicked
+        st.session_state[Keys.SELECTED_MAP] = map_token
+    elif st.session_state.get(Keys.SELECTED_MAP) != map_token:
+        st.session_state[Keys.SELECTED_ZONE] = None
     selected = st.session_state[Keys.SELECTED_ZONE]
     if selected:
         details = zone_details(cached_layers(path, version, k, territory), *selected, k=k)

@@ -18,6 +18,7 @@ class Keys:
 
     WORKSPACE = "workspace_path"
     SELECTED_ZONE = "selected_zone"
+    SELECTED_MAP = "selected_map"  # the map SELECTED_ZONE was clicked on (its token)
     BASEMAP = "basemap"
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
@@ -123,6 +124,7 @@ def init_session_state() -> None:
     defaults = {
         Keys.WORKSPACE: str(Settings.from_env().workspace),
         Keys.SELECTED_ZONE: None,
+        Keys.SELECTED_MAP: None,
         Keys.BASEMAP: False,
         Keys.TERRITORY: None,
         Keys.FLASH: None,

@@ -51,6 +51,19 @@ var Shapes = L.Path.extend({
         }
         this._paints = paints;
         this._group = group;  // paint of each feature
+        // Thinned points (options.thin, in pixels): at each zoom, one point per cell of
+        // that size, the one of highest options.weight; the others are neither drawn nor
+        // hit. From options.thinUntil on, every point is shown.
+        if (options.thin && data.circles) {
+            var weights = new Float64Array(n);
+            this._thinOrder = new Int32Array(n);
+            for (i = 0; i < n; i++) {
+                weights[i] = options.weight ? options.weight(data.feature(i, true).properties) : 0;
+                this._thinOrder[i] = i;
+            }
+            this._thinOrder.sort(function (a, b) { return weights[b] - weights[a] || a - b; });
+            this._hidden = new Uint8Array(n);
+        }
         this.on("mousemove", function (e) {
             if (this._at >= 0 && this._at !== this._shown) {
                 this.fire("mouseout", e, true);
@@ -102,7 +115,8 @@ var Shapes = L.Path.extend({
         var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
         for (i = 0; i < d.n; i++) {
             var o = this._paints[this._group[i]].options;
-            var pad = (o.stroke ? o.weight / 2 : 0) + 1 + (d.circles ? o.radius : 0);
+            var pad = (o.stroke ? o.weight / 2 : 0) + 1 + (d.circles ? o.radius : 0)
+                + (this.options.edge || 0);
             var bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
             for (j = 2 * d.start[d.first[i]]; j < 2 * d.start[d.first[i + 1]]; j += 2) {
                 bx0 = Math.min(bx0, px[j]); bx1 = Math.max(bx1, px[j]);
@@ -114,6 +128,20 @@ var Shapes = L.Path.extend({
             y0 = Math.min(y0, box[4 * i + 1]); y1 = Math.max(y1, box[4 * i + 3]);
         }
         this._pxBounds = x0 <= x1 ? L.bounds([x0, y0], [x1, y1]) : null;
+        if (this._hidden) { this._thin(); }
+    },
+    // Which points stay shown at this zoom (see initialize).
+    _thin: function () {
+        var hidden = this._hidden, order = this._thinOrder, px = this._px, d = this._data;
+        var cell = this.options.thin, taken = new Set(), origin = this._map.getPixelOrigin();
+        var all = this._map.getZoom() >= (this.options.thinUntil || Infinity);
+        for (var r = 0; r < order.length; r++) {
+            var i = order[r], k = 2 * d.start[d.first[i]];
+            var key = Math.floor((px[k] + origin.x) / cell) + ":"
+                + Math.floor((px[k + 1] + origin.y) / cell);
+            hidden[i] = !all && taken.has(key) ? 1 : 0;
+            taken.add(key);
+        }
     },
     _update: function () {
         if (this._map) { this._updatePath(); }
@@ -157,7 +185,8 @@ var Shapes = L.Path.extend({
         for (r = 0; r < runs.length; r += 3) {
             drawn = false;
             for (j = runs[r]; j < runs[r + 1]; j++) {
-                if (order[j] !== skip && this._meets(order[j], bounds)) {
+                if (order[j] !== skip && !(this._hidden && this._hidden[order[j]])
+                    && this._meets(order[j], bounds)) {
                     if (!drawn) { ctx.beginPath(); }
                     this._trace(ctx, order[j]);
                     drawn = true;
@@ -185,14 +214,18 @@ var Shapes = L.Path.extend({
     _find: function (p) {
         var b = this._buckets || this._bucket(), a = this._affine, d = this._data;
         var x = (p.x - a[0]) / a[2], y = (p.y - a[1]) / a[3];  // metres
-        var reach = d.circles ? b.radius / Math.abs(a[2]) : 0;  // pixels to metres
+        // pixels to metres: a circle's radius, or how near its border an outline is hit
+        var edge = this.options.edge ? this.options.edge / Math.abs(a[2]) : 0;
+        var reach = d.circles ? b.radius / Math.abs(a[2]) : edge;
         var cell = function (v, v0) { return Math.floor((v - v0) / b.size); };
         var best = -1, cx, cy, l;
         for (cy = cell(y - reach, b.y0); cy <= cell(y + reach, b.y0); cy++) {
             for (cx = cell(x - reach, b.x0); cx <= cell(x + reach, b.x0); cx++) {
                 var list = b.cells.get(cy * b.nx + cx) || [];
                 for (l = list.length - 1; l >= 0 && list[l] > best; l--) {
-                    if (d.circles ? this._onCircle(list[l], p) : this._inside(list[l], x, y)) {
+                    if (this._hidden && this._hidden[list[l]]) { continue; }
+                    if (d.circles ? this._onCircle(list[l], p)
+                        : (edge ? this._onEdge(list[l], x, y, edge) : this._inside(list[l], x, y))) {
                         best = list[l];
                     }
                 }
@@ -206,6 +239,23 @@ var Shapes = L.Path.extend({
         var dx = p.x - this._px[k], dy = p.y - this._px[k + 1];
         var reach = o.radius + (o.stroke ? o.weight / 2 : 0);
         return dx * dx + dy * dy <= reach * reach;
+    },
+    // Whether the point (x, y) in metres is within `reach` metres of a ring of feature i
+    // (an outline layer, options.edge: only its border takes the mouse).
+    _onEdge: function (i, x, y, reach) {
+        var d = this._data, m = this._m, r, j, k, end;
+        for (r = d.first[i]; r < d.first[i + 1]; r++) {
+            k = 2 * d.start[r];
+            end = 2 * d.start[r + 1];
+            for (j = k; j < end; j += 2) {
+                var ax = m[j], ay = m[j + 1], b = j + 2 < end ? j + 2 : k;
+                var dx = m[b] - ax, dy = m[b + 1] - ay, l2 = dx * dx + dy * dy;
+                var t = l2 ? Math.max(0, Math.min(1, ((x - ax) * dx + (y - ay) * dy) / l2)) : 0;
+                var ex = ax + t * dx - x, ey = ay + t * dy - y;
+                if (ex * ex + ey * ey <= reach * reach) { return true; }
+            }
+        }
+        return false;
     },
     // Whether the point (x, y) in metres is inside feature i ("evenodd" over its rings).
     _inside: function (i, x, y) {
