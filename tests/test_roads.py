@@ -8,6 +8,7 @@ line, and a demo week planned and drawn on a network.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -308,3 +309,58 @@ def test_demo_routes_are_drawn_along_the_network(demo_on_network, settings: Sett
     oblique = np.abs(steps).min(axis=1) > 0.02 * length
     assert (length[oblique] < 300).all()
     assert length[~oblique].sum() > 0.6 * line.length
+
+
+# ------------------------------------------------------------------ fetch --reseau
+def test_fetch_network_offline_says_to_import_an_extract(
+    town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import requests
+    import responses
+
+    from territory.io.sources import SOURCES
+
+    ws, _ = town
+    before = snapshot(ws.path)
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
+    capsys.readouterr()
+    with responses.RequestsMock() as mock:
+        mock.get(SOURCES["osm_roads"].url, body=requests.ConnectionError("hors ligne"))
+        assert main(["fetch", "--reseau", "--workspace", str(ws.path)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err[-1] == (
+        "territory : erreur : pas de connexion : importez un extrait OSM du réseau routier avec "
+        "territory import reseau FICHIER.osm (par exemple osmium tags-filter extrait.osm.pbf "
+        "w/highway -o reseau.osm)"
+    )
+    assert differences(before, snapshot(ws.path)) == []
+
+
+def test_fetch_network_imports_the_overpass_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import responses
+
+    from territory.fetch import overpass_network_query
+    from territory.io.sources import SOURCES
+
+    ws = Workspace.create(tmp_path / "ville.gpkg", name="Ville")
+    ws.write_layer("communes", _town_communes(), source="test", vintage="2026")
+    answer = town_osm(tmp_path / "overpass.osm").read_bytes()
+    monkeypatch.setenv("TERRITORY_CACHE_DIR", str(tmp_path / "cache"))
+    west, south, east, north = _town_communes().total_bounds
+    with responses.RequestsMock() as mock:
+        mock.get(
+            SOURCES["osm_roads"].url,
+            body=answer,
+            match=[
+                responses.matchers.query_param_matcher(
+                    {"data": overpass_network_query((west, south, east, north))}
+                )
+            ],
+        )
+        assert main(["fetch", "--reseau", "--workspace", str(ws.path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["kind"], report["read"], report["accepted"]) == ("reseau", 21, 19)
+    assert "source : © les contributeurs d'OpenStreetMap ; licence : ODbL" in report["notes"]
+    assert ws.layers()[ROAD_LAYER].count == len(ws.read_layer(ROAD_LAYER)) > 20

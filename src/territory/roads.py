@@ -16,7 +16,8 @@ mode's largest connected part of the network (``cKDTree``), the shortest path on
 leg at the model's speed of the mode, plus the model's fixed access time. The pair falls
 back to the straight-line model (distance × detour / speed + access,
 :class:`territory.travel.TravelModel`) when a point is more than :data:`MAX_SNAP_M` from the
-mode's network or when the path is longer than :data:`MAX_MINUTES`; these pairs are
+mode's network or when the path is longer than :data:`MAX_MINUTES` (2 h on foot or by
+bike, 4 h by car); these pairs are
 counted (:attr:`NetworkTimes.fallback`). Without a network, every time is the straight-line
 model's, exactly as before.
 
@@ -78,8 +79,10 @@ ROAD_LAYER = "road_edges"
 """The workspace layer of the road and path network (:mod:`territory.io.roads` columns)."""
 MAX_SNAP_M = 500.0
 """A point farther than this (metres) from the mode's network is timed in a straight line."""
-MAX_MINUTES = 240.0
-"""Paths longer than this (minutes) are not searched: the pair is timed in a straight line."""
+MAX_MINUTES = {"marche": 120.0, "vélo": 120.0, "voiture": 240.0}
+"""Paths longer than this (minutes, by mode) are not searched: the pair is timed in a
+straight line. Two hours on foot (9 km) or by bike (30 km) is more than any round's leg, and
+the bound keeps the search local: a walking matrix over a département takes a second."""
 NETWORK_MODES = {"marche": "marche", "vélo": "velo", "voiture": "voiture"}
 """Modes timed on the network, and the column of the edges open to each."""
 SIMPLIFY_M = 5.0
@@ -107,10 +110,12 @@ class NetworkTimes:
 
 @dataclass
 class _Graph:
-    matrix: csr_matrix
-    edge_of: dict[tuple[int, int], int]
-    snap_nodes: npt.NDArray[np.int64]
-    tree: cKDTree
+    """A mode's graph on its largest strongly connected part, nodes numbered locally."""
+
+    matrix: csr_matrix  # minutes between local nodes
+    edge_of: dict[tuple[int, int], int]  # (local from, local to) → edge of the layer
+    snap_nodes: npt.NDArray[np.int64]  # the network node of each local node
+    tree: cKDTree  # over the local nodes
 
 
 @dataclass
@@ -200,15 +205,24 @@ class RoadNetwork:
         origin, target, weight, edge = origin[first], target[first], weight[first], edge[first]
         size = len(self.xy)
         # A zero-length edge would vanish from a sparse matrix: a tiny weight keeps it.
-        matrix = csr_matrix((np.maximum(weight, 1e-9), (origin, target)), shape=(size, size))
+        weight = np.maximum(weight, 1e-9)
+        nodes = np.unique(np.concatenate([origin, target]))
+        if len(nodes):
+            # The largest strongly connected part: every node of it reaches every other,
+            # and a shortest path between two of them never leaves it.
+            whole = csr_matrix((weight, (origin, target)), shape=(size, size))
+            _, labels = connected_components(whole, directed=True, connection="strong")
+            largest = np.bincount(labels[nodes]).argmax()
+            nodes = nodes[labels[nodes] == largest]
+        local = np.full(size, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        inside = (local[origin] >= 0) & (local[target] >= 0)
+        origin, target = local[origin[inside]], local[target[inside]]
+        weight, edge = weight[inside], edge[inside]
+        matrix = csr_matrix((weight, (origin, target)), shape=(len(nodes), len(nodes)))
         edge_of = dict(
             zip(zip(origin.tolist(), target.tolist(), strict=True), edge.tolist(), strict=True)
         )
-        nodes = np.unique(np.concatenate([origin, target]))
-        if len(nodes):
-            _, labels = connected_components(matrix, directed=True, connection="strong")
-            largest = np.bincount(labels[nodes]).argmax()
-            nodes = nodes[labels[nodes] == largest]
         tree = cKDTree(self.xy[nodes] if len(nodes) else np.zeros((0, 2)))
         return _Graph(matrix, edge_of, nodes.astype(np.int64), tree)
 
@@ -218,7 +232,7 @@ class RoadNetwork:
         if not len(graph.snap_nodes):
             return np.full(len(points), np.inf), np.zeros(len(points), dtype=np.int64)
         distance, k = graph.tree.query(points)
-        return np.asarray(distance, dtype=np.float64), graph.snap_nodes[np.asarray(k)]
+        return np.asarray(distance, dtype=np.float64), np.asarray(k, dtype=np.int64)
 
     # ------------------------------------------------------------------ times
     def times(self, xy: Any, mode: str, *, speed_kmh: float) -> NetworkTimes:
@@ -236,7 +250,7 @@ class RoadNetwork:
         path = np.full((len(points), len(points)), np.inf)
         for chunk in range(0, len(sources), _CHUNK):
             block = sources[chunk : chunk + _CHUNK]
-            found = dijkstra(graph.matrix, indices=block, limit=MAX_MINUTES)[:, node]
+            found = dijkstra(graph.matrix, indices=block, limit=MAX_MINUTES[mode])[:, node]
             for offset, source in enumerate(block):
                 path[node == source] = found[offset]
         minutes = leg[:, None] / per_minute + path + leg[None, :] / per_minute
@@ -281,7 +295,7 @@ class RoadNetwork:
         for chunk in range(0, len(sources), _CHUNK):
             block = sources[chunk : chunk + _CHUNK]
             cost, before = dijkstra(
-                graph.matrix, indices=block, limit=MAX_MINUTES, return_predecessors=True
+                graph.matrix, indices=block, limit=MAX_MINUTES[mode], return_predecessors=True
             )
             for offset, source in enumerate(block):
                 for k in np.flatnonzero(usable & (node_a == source)):
@@ -302,12 +316,12 @@ class RoadNetwork:
             steps.append((previous, node))
             node = previous
         if not steps:
-            return [self.xy[source]]
+            return [self.xy[graph.snap_nodes[source]]]
         parts = []
         for i, j in reversed(steps):
             k = graph.edge_of[(i, j)]
             coords = shapely.get_coordinates(self.geometry[k])
-            parts.append(coords if self.start[k] == i else coords[::-1])
+            parts.append(coords if self.start[k] == graph.snap_nodes[i] else coords[::-1])
         return list(np.vstack(parts))
 
 
