@@ -213,10 +213,12 @@ def test_undo_puts_the_previous_network_back(town, tmp_path: Path, settings) -> 
     ws, _ = town
     before = ws.read_layer(ROAD_LAYER)
     small = write_osm(tmp_path / "petit.osm", [([(0, 0), (300, 0)], {"highway": "footway"})])
+    assert load_network(ws).edges == len(before)
     second = import_file(ws, "reseau", small, settings=settings)
-    assert len(ws.read_layer(ROAD_LAYER)) == 1
+    assert len(ws.read_layer(ROAD_LAYER)) == 1 and load_network(ws).edges == 1
     assert any("remplace le réseau importé avant" in n for n in second.notes)
     undo_batch(ws, second.batch)
+    assert load_network(ws).edges == len(before)  # the cached network follows the undo
     pd.testing.assert_frame_equal(
         ws.read_layer(ROAD_LAYER).drop(columns="geometry"), before.drop(columns="geometry")
     )

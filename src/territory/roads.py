@@ -326,15 +326,22 @@ class RoadNetwork:
 
 
 # ---------------------------------------------------------------------- workspace
-_CACHE: dict[tuple[str, int, str], RoadNetwork] = {}
+_CACHE: dict[tuple[str, str, str], RoadNetwork] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def load_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> RoadNetwork | None:
-    """The workspace's road network (None without a ``road_edges`` layer), cached by version."""
-    if not ws.has(ROAD_LAYER):
+    """The workspace's road network (None without a ``road_edges`` layer).
+
+    Kept in memory while the layer is unchanged (its record and the store's write stamp):
+    saving a plan does not read the network again.
+    """
+    layers = ws.layers()
+    if ROAD_LAYER not in layers:
         return None
-    key = (str(ws.path.resolve()), ws.version, metric_crs)
+    info = layers[ROAD_LAYER]
+    written = f"{info.count}|{info.updated}|{info.source}|{ws.stamps().get(ROAD_LAYER)}"
+    key = (str(ws.path.resolve()), written, metric_crs)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
