@@ -366,3 +366,55 @@ def test_fetch_network_imports_the_overpass_answer(
     assert (report["kind"], report["read"], report["accepted"]) == ("reseau", 21, 19)
     assert "source : © les contributeurs d'OpenStreetMap ; licence : ODbL" in report["notes"]
     assert ws.layers()[ROAD_LAYER].count == len(ws.read_layer(ROAD_LAYER)) > 20
+
+
+# ------------------------------------------------------------------ indicators
+def test_access_indicator_times_follow_the_network(town, settings: Settings) -> None:
+    from territory.analysis.access import partner_distance, travel_time
+
+    ws, _ = town
+    model = travel_model_for(ws, settings)
+    centre = _metric((0, 200))[0]
+    zones = gpd.GeoDataFrame(
+        {"code": ["Z"]},
+        geometry=[box(centre[0] - 10, centre[1] - 10, centre[0] + 10, centre[1] + 10)],
+        crs=METRIC_CRS,
+    )
+    spots = _metric((0, 400), (800, 600))  # across the river; farther, on the north bank
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML", "ML"], "horaires": ["", ""]},
+        geometry=gpd.points_from_xy(spots[:, 0], spots[:, 1]),
+        crs=METRIC_CRS,
+    )
+    dist = partner_distance(zones, partners, types=["ML"])
+    assert dist.iloc[0] == pytest.approx(200, abs=1)
+    straight = travel_time(dist, mode="walk", settings=settings)
+    along = travel_time(dist, mode="walk", model=model, zones=zones, partners=partners)
+    assert straight.iloc[0] == pytest.approx(200 * 1.3 / WALK_M_PER_MIN, rel=0.01)
+    # The partner across the river is 1,800 m away over the bridge; the other one, farther
+    # in a straight line, is the nearest by the network: 800 m east, the bridge, 200 m.
+    assert along.iloc[0] == pytest.approx(1200 / WALK_M_PER_MIN, rel=0.01)
+    car = travel_time(dist, mode="car", model=model, zones=zones, partners=partners)
+    # By car, down to the motorway and back: 800 m of streets at 30 km/h, 1,200 m at 110.
+    assert car.iloc[0] == pytest.approx(800 / CAR_30_M_PER_MIN + 1200 / 1833.33 + 5, rel=0.01)
+    alone = travel_time(dist, mode="walk", model=model, zones=zones, partners=partners[:1])
+    assert alone.iloc[0] == pytest.approx(1800 / WALK_M_PER_MIN, rel=0.01)
+    # From the partner at (800, 600) back west, cars go around the one-way street.
+    assert model.network.nearest_times(
+        spots[1:], _metric((0, 600)), "voiture", speed_kmh=40
+    ) == pytest.approx([1200 / CAR_30_M_PER_MIN], rel=0.01)
+
+
+def test_priorities_on_a_network_take_its_times(demo_on_network, settings: Settings) -> None:
+    from territory.analysis.priority import zone_indicators
+
+    ws, _, _ = demo_on_network
+    on_network = zone_indicators(ws, settings=settings)
+    columns = [c for c in on_network.values.columns if c.startswith("temps_pied_")]
+    assert columns
+    distance = on_network.values[columns[0].replace("temps_pied_", "distance_")]
+    walk = on_network.values[columns[0]].astype(float)
+    straight = distance.astype(float) * 1.3 / WALK_M_PER_MIN
+    # On a 400-m street grid the walk is longer than 1.3 × the straight line for some zones
+    # and shorter for others: the straight-line model is no longer what is published.
+    assert (abs(walk - straight) > 1).sum() >= 5

@@ -262,6 +262,40 @@ class RoadNetwork:
         minutes[lost] = np.nan
         return NetworkTimes(minutes, int(lost.sum()))
 
+    def nearest_times(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float
+    ) -> npt.NDArray[np.float64]:
+        """Moving minutes from each origin to its nearest target along the network.
+
+        One search from all the targets at once (on the reversed graph, each target
+        starting with its straight leg to the network); NaN where the origin is more than
+        :data:`MAX_SNAP_M` from the network or no target is within :data:`MAX_MINUTES`.
+        """
+        origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+        out = np.full(len(origins), np.nan)
+        graph = self._graph(mode, speed_kmh)
+        if not len(origins) or not len(targets) or not len(graph.snap_nodes):
+            return out
+        per_minute = speed_kmh * 1000 / 60
+        leg_t, node_t = self._snap(graph, targets)
+        near_t = leg_t <= MAX_SNAP_M
+        if not near_t.any():
+            return out
+        size = graph.matrix.shape[0]
+        reverse = graph.matrix.T.tocoo()
+        # A virtual source (node ``size``) reaches each target's node after its straight leg.
+        rows = np.concatenate([reverse.row, np.full(int(near_t.sum()), size)])
+        cols = np.concatenate([reverse.col, node_t[near_t]])
+        weights = np.concatenate([reverse.data, np.maximum(leg_t[near_t] / per_minute, 1e-9)])
+        augmented = csr_matrix((weights, (rows, cols)), shape=(size + 1, size + 1))
+        found = dijkstra(augmented, indices=size, limit=MAX_MINUTES[mode], min_only=True)
+        leg_o, node_o = self._snap(graph, origins)
+        minutes = leg_o / per_minute + found[node_o]
+        keep = (leg_o <= MAX_SNAP_M) & np.isfinite(minutes)
+        out[keep] = minutes[keep]
+        return out
+
     # ------------------------------------------------------------------ routes
     def route(
         self, a: Sequence[float], b: Sequence[float], mode: str, *, speed_kmh: float = 4.5

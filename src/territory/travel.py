@@ -56,6 +56,12 @@ class Network(Protocol):
         """Moving minutes (NaN off the network) and the count of pairs off it."""
         ...
 
+    def nearest_times(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float
+    ) -> npt.NDArray[np.float64]:
+        """Moving minutes from each origin to its nearest target (NaN off the network)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TravelModel:
