@@ -410,6 +410,10 @@ def test_priorities_on_a_network_take_its_times(demo_on_network, settings: Setti
 
     ws, _, _ = demo_on_network
     on_network = zone_indicators(ws, settings=settings)
+    assert any(
+        n.startswith("temps de trajet vers les partenaires : temps sur le réseau OpenStreetMap")
+        for n in on_network.notes
+    )
     columns = [c for c in on_network.values.columns if c.startswith("temps_pied_")]
     assert columns
     distance = on_network.values[columns[0].replace("temps_pied_", "distance_")]

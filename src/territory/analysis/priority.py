@@ -95,7 +95,7 @@ from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_stat
 from territory.analysis.zones import ZoneKind, load_zones, zone_centres
 from territory.crs import METRIC_CRS
 from territory.privacy.protect import BELOW_K, PUBLISHED
-from territory.roads import travel_model_for
+from territory.roads import model_note, travel_model_for
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, resolve
@@ -561,6 +561,8 @@ def build_indicators(
                 f"{pending} partenaire(s) sans position (à géocoder) ignoré(s) dans les distances"
             )
         located = located.to_crs(METRIC_CRS)
+        if travel_model is not None and travel_model.network is not None:
+            notes_out.append(f"temps de trajet vers les partenaires : {model_note(travel_model)}")
         present = set(located["type"].astype(str))
         for code in access_types:
             label = PARTNER_PHRASES.get(code, code)
