@@ -422,3 +422,24 @@ def test_priorities_on_a_network_take_its_times(demo_on_network, settings: Setti
     # On a 400-m street grid the walk is longer than 1.3 × the straight line for some zones
     # and shorter for others: the straight-line model is no longer what is published.
     assert (abs(walk - straight) > 1).sum() >= 5
+
+
+def test_transit_is_never_slower_than_walking_on_the_network(town, settings: Settings) -> None:
+    from territory.rounds.transit import TransitNetwork, transit_time_matrix
+
+    ws, _ = town
+    model = travel_model_for(ws, settings)
+    xy = _metric((0, 200), (0, 400))
+    far = np.array([[0.0, 0.0], [1000.0, 0.0]])  # one bus line 50 km away: of no use here
+    buses = TransitNetwork(
+        stop_xy=far + 50_000,
+        route=np.array([0]),
+        origin=np.array([0]),
+        target=np.array([1]),
+        minutes=np.array([3.0]),
+        departs=np.array([60]),
+    )
+    straight = transit_time_matrix(xy, buses, travel_model=TravelModel.from_settings(settings))
+    along = transit_time_matrix(xy, buses, travel_model=model)
+    assert straight[0, 1] == pytest.approx(200 * 1.3 / WALK_M_PER_MIN, rel=0.01)
+    assert along[0, 1] == pytest.approx(1800 / WALK_M_PER_MIN, rel=0.01)  # over the bridge
