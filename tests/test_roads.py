@@ -443,3 +443,26 @@ def test_transit_is_never_slower_than_walking_on_the_network(town, settings: Set
     along = transit_time_matrix(xy, buses, travel_model=model)
     assert straight[0, 1] == pytest.approx(200 * 1.3 / WALK_M_PER_MIN, rel=0.01)
     assert along[0, 1] == pytest.approx(1800 / WALK_M_PER_MIN, rel=0.01)  # over the bridge
+
+
+def test_ways_cut_at_the_extract_border_keep_their_complete_parts(
+    tmp_path: Path, settings: Settings
+) -> None:
+    path = tmp_path / "coupe.osm"
+    town_osm(path)
+    text = path.read_text(encoding="utf-8")
+    # Remove the node at (400, 0): Rue du Sud keeps its two parts, the cross street from
+    # (400, 0) to (400, 200) is left with one node and is refused.
+    lon, lat = lonlat(400, 0)
+    node = next(line for line in text.splitlines() if f'lat="{lat:.8f}" lon="{lon:.8f}"' in line)
+    path.write_text(text.replace(node + "\n", ""), encoding="utf-8")
+    ws = Workspace.create(tmp_path / "coupe.gpkg", name="Coupé")
+    report = import_file(ws, "reseau", path, settings=settings)
+    assert (report.read, report.accepted, report.refused, report.fixed) == (21, 18, 3, 1)
+    assert "nœuds absents de l'extrait (voie coupée à sa limite)" in {
+        r.reason for r in report.refusals
+    }
+    assert any("coupée(s) à la limite de l'extrait" in f for f in report.fixes)
+    model = travel_model_for(ws, settings)
+    xy = _metric((200, 0), (600, 0))  # the gap: around by the Quai Sud, 800 m
+    assert model.matrix(xy, "marche")[0, 1] == pytest.approx(800 / WALK_M_PER_MIN, rel=0.01)

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import numpy as np
@@ -250,26 +252,30 @@ def read_road_network(path: str | Path) -> tuple[gpd.GeoDataFrame, ImportReport]
             f"(osmium cat {path.name} -o reseau.osm, ou osmconvert {path.name} -o=reseau.osm)"
         )
     _check_xml(path)
-    ways = _ways(path)
-    report.read = len(ways)
-    usable: set[int] = set()
-    for way_id, tags in ways.items():
-        highway = tags.get("highway", "")
-        if not highway:
-            report.refuse(f"way {way_id}", "pas une voie (sans étiquette highway)")
-        elif highway in NOT_ROADS or tags.get("area") == "yes":
-            report.refuse(f"way {way_id}", f"highway={highway} : pas une voie de circulation")
-        elif not any(modes_of(tags)):
-            report.refuse(f"way {way_id}", "fermée à la marche, au vélo et à la voiture")
-        else:
-            usable.add(way_id)
-    report.accept(len(usable))
-    if not usable:
-        raise InputFileError(
-            f"{path.name} : aucune voie utilisable ({len(ways)} chemin(s) OSM lu(s), aucun "
-            "avec une étiquette highway ouverte à la marche, au vélo ou à la voiture)"
-        )
-    edges = _edges(path, usable)
+    with tempfile.TemporaryDirectory(prefix="territory-reseau-") as folder:
+        clean = Path(folder) / "voies.osm"
+        ways, cut = _usable_ways(path, clean)
+        report.read = len(ways)
+        for way_id, (tags, pieces) in ways.items():
+            reason = _refusal(tags)
+            if reason is None and not pieces:
+                reason = "nœuds absents de l'extrait (voie coupée à sa limite)"
+            if reason is None:
+                report.accept()
+            else:
+                report.refuse(f"way {way_id}", reason)
+        if cut:
+            report.fix(
+                "voie(s) coupée(s) à la limite de l'extrait (nœuds absents) : gardée(s) "
+                "sur leurs parties complètes",
+                cut,
+            )
+        if not report.accepted:
+            raise InputFileError(
+                f"{path.name} : aucune voie utilisable ({len(ways)} chemin(s) OSM lu(s), aucun "
+                "avec une étiquette highway ouverte à la marche, au vélo ou à la voiture)"
+            )
+        edges = _edges(clean, path.name)
     west, south, east, north = edges.total_bounds
     report.note(
         f"{len(edges)} tronçon(s) entre carrefours : {int(edges['marche'].sum())} à pied, "
@@ -284,35 +290,91 @@ def read_road_network(path: str | Path) -> tuple[gpd.GeoDataFrame, ImportReport]
     return edges, report.check()
 
 
-def _ways(path: Path) -> dict[int, dict[str, str]]:
-    """Every way of the file and its tags (one streaming pass)."""
-    ways: dict[int, dict[str, str]] = {}
+def _refusal(tags: Mapping[str, str]) -> str | None:
+    """Why a way is no road to travel on (None: it is one)."""
+    highway = tags.get("highway", "")
+    if not highway:
+        return "pas une voie (sans étiquette highway)"
+    if highway in NOT_ROADS or tags.get("area") == "yes":
+        return f"highway={highway} : pas une voie de circulation"
+    if not any(modes_of(tags)):
+        return "fermée à la marche, au vélo et à la voiture"
+    return None
+
+
+def _usable_ways(path: Path, clean: Path) -> tuple[dict[int, tuple[dict[str, str], int]], int]:
+    """Every way of the file with its tags and usable pieces, written to ``clean``.
+
+    Two streaming passes: the ways and the nodes present, then the nodes the usable ways
+    need (osmnx then reads only these: no building, no river). A way whose nodes are not
+    all in the file (an extract cut at a border) is split into its runs of present nodes,
+    each written as a way of its own. Returns the ways (tags, number of pieces written)
+    and the number of ways cut.
+    """
+    present: set[int] = set()
+    ways: dict[int, tuple[dict[str, str], int]] = {}
+    refs: dict[int, list[int]] = {}
     try:
         for _, elem in ET.iterparse(path, events=("end",)):
-            if elem.tag == "way":
+            if elem.tag == "node":
+                present.add(int(elem.get("id", "0")))
+            elif elem.tag == "way":
                 tags = {t.get("k", ""): t.get("v", "") for t in elem.iter("tag")}
-                ways[int(elem.get("id", "0"))] = tags
+                way_id = int(elem.get("id", "0"))
+                ways[way_id] = (tags, 0)
+                if _refusal(tags) is None:
+                    refs[way_id] = [int(nd.get("ref", "0")) for nd in elem.iter("nd")]
             if elem.tag in ("node", "way", "relation"):
                 elem.clear()
     except (ET.ParseError, ValueError) as exc:
         raise InputFileError(f"{path.name} illisible (XML OSM attendu) : {exc}") from exc
-    return ways
+    pieces: list[tuple[dict[str, str], list[int]]] = []
+    cut = 0
+    for way_id, nodes in refs.items():
+        runs: list[list[int]] = [[]]
+        for node in nodes:
+            if node in present:
+                runs[-1].append(node)
+            elif runs[-1]:
+                runs.append([])
+        kept = [run for run in runs if len(run) >= 2]
+        cut += any(node not in present for node in nodes) and bool(kept)
+        tags = ways[way_id][0]
+        ways[way_id] = (tags, len(kept))
+        pieces += [(tags, run) for run in kept]
+    wanted = {node for _, run in pieces for node in run}
+    with clean.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n')
+        for _, elem in ET.iterparse(path, events=("end",)):
+            if elem.tag == "node" and int(elem.get("id", "0")) in wanted:
+                out.write(
+                    f'<node id="{elem.get("id")}" lat="{elem.get("lat")}" '
+                    f'lon="{elem.get("lon")}"/>\n'
+                )
+            if elem.tag in ("node", "way", "relation"):
+                elem.clear()
+        for number, (tags, run) in enumerate(pieces, start=1):
+            out.write(
+                f'<way id="{number}">'
+                + "".join(f'<nd ref="{node}"/>' for node in run)
+                + "".join(
+                    f"<tag k={quoteattr(k)} v={quoteattr(v)}/>"
+                    for k, v in tags.items()
+                    if k in _TAGS
+                )
+                + "</way>\n"
+            )
+        out.write("</osm>\n")
+    return ways, int(cut)
 
 
-def _edges(path: Path, usable: set[int]) -> gpd.GeoDataFrame:
+def _edges(clean: Path, name: str) -> gpd.GeoDataFrame:
     """Osmnx's graph of the usable ways, simplified where no tag changes, one row an edge."""
     with _osmnx_tags() as ox:
         try:
-            graph = ox.graph_from_xml(path, bidirectional=False, simplify=False, retain_all=True)
+            graph = ox.graph_from_xml(clean, bidirectional=False, simplify=False, retain_all=True)
         except (ValueError, KeyError, TypeError, ET.ParseError) as exc:
-            raise InputFileError(f"{path.name} illisible par osmnx : {exc}") from exc
-        drop = [
-            (u, v, k)
-            for u, v, k, osmid in graph.edges(keys=True, data="osmid")
-            if int(osmid) not in usable
-        ]
-        graph.remove_edges_from(drop)
-        graph.remove_nodes_from([n for n, degree in graph.degree() if degree == 0])
+            raise InputFileError(f"{name} illisible par osmnx : {exc}") from exc
         graph = ox.simplify_graph(graph, edge_attrs_differ=[t for t in _TAGS if t != "area"])
         frame = ox.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True).reset_index()
     for column in _TAGS:
