@@ -466,3 +466,17 @@ def test_ways_cut_at_the_extract_border_keep_their_complete_parts(
     model = travel_model_for(ws, settings)
     xy = _metric((200, 0), (600, 0))  # the gap: around by the Quai Sud, 800 m
     assert model.matrix(xy, "marche")[0, 1] == pytest.approx(800 / WALK_M_PER_MIN, rel=0.01)
+
+
+def test_the_donnees_page_uploads_a_network(tmp_path: Path, settings: Settings) -> None:
+    from territory.batches import get_batch
+    from territory.ui.uploads import import_label, import_upload
+
+    assert import_label("reseau").startswith("Réseau routier et chemins OpenStreetMap")
+    ws = Workspace.create(tmp_path / "page.gpkg", name="Page")
+    data = town_osm(tmp_path / "ville.osm").read_bytes()
+    report = import_upload(ws, "reseau", "ville.osm", data, settings=settings)
+    assert (report.read, report.accepted) == (21, 19)
+    assert ws.layers()[ROAD_LAYER].source == "ville.osm"
+    assert ws.layers()[ROAD_LAYER].licence.startswith("ODbL")
+    assert get_batch(ws, report.batch).label == "réseau routier (OSM)"
