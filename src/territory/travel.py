@@ -48,6 +48,11 @@ class Network(Protocol):
         """Number of edges."""
         ...
 
+    @property
+    def crs(self) -> str:
+        """The metric CRS of its coordinates (the points given must be in it)."""
+        ...
+
     def serves(self, mode: str) -> bool:
         """Whether ``mode`` is timed on the network."""
         ...

@@ -272,6 +272,8 @@ max_candidates, locked, zone_caps, outside_sector, previous, stability, time_lim
         ]
     )
     model = travel_model if travel_model is not None else TravelModel()
+    if model.network is not None and model.network.crs != metric_crs:
+        model = model.with_network(None)  # a network in another CRS: straight lines
     given = dict(travel or {})
     matrices: dict[str, ArrayLike] = {}
     for mode in {t.mode for t in teams if t.name not in given} - set(given):
