@@ -54,6 +54,7 @@ from typing import Any
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
+from bench import roads as bench_roads
 from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from bench._common import in_subprocess as _in_subprocess
 from bench._common import machine
@@ -429,14 +430,16 @@ def run(
     """Build the benchmark territories and measure everything; write ``bench.json``.
 
     Sections: ``territories`` (the map page at each scale), ``contacts``, ``priorities``
-    (indicators and ranking, at each scale) and ``planner`` (the 10-s plan against a long
-    search), and ``scaling`` (:func:`map_growth`). Quick mode: the demo scale, contacts up
-    to 100 k rows, the planner at 60 places against a 30-s search (about 4 minutes). Full:
-    demo, département and regional scales (the naive page rerun 5, 2 and 1 times, its first
-    paint measured once beyond the demo, capped at :data:`NAIVE_PAINT_CAP_S`; the naive
-    indicators without the 1 km cells at the département, none at the region), contacts up
-    to 1 M rows, the planner at 60 / 120 / 240 places against 5-minute searches (33
-    minutes on a quiet 2-core machine, 16 of them for the planner's searches).
+    (indicators and ranking, at each scale), ``planner`` (the 10-s plan against a long
+    search), ``roads`` (travel-time matrices on a département's road network against the
+    straight line, :mod:`bench.roads`) and ``scaling`` (:func:`map_growth`). Quick mode: the
+    demo scale, contacts up to 100 k rows, the planner at 60 places against a 30-s search
+    (about 4 minutes). Full: demo, département and regional scales (the naive page rerun 5,
+    2 and 1 times, its first paint measured once beyond the demo, capped at
+    :data:`NAIVE_PAINT_CAP_S`; the naive indicators without the 1 km cells at the
+    département, none at the region), contacts up to 1 M rows, the planner at 60 / 120 / 240
+    places against 5-minute searches (33 minutes on a quiet 2-core machine, 16 of them for
+    the planner's searches).
     """
     from territory.demo import build_demo_workspace
 
@@ -506,6 +509,8 @@ def run(
     results["planner"] |= bench_planning.departement_benchmark(
         long_s=bench_planning.LONG_S_QUICK if quick else bench_planning.LONG_S_FULL, say=say
     )
+    say("Temps de trajet sur un réseau routier de département, contre la ligne droite…")
+    results["roads"] = bench_roads.roads_benchmark(repeats=1 if quick else 3)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -643,6 +648,13 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
+    if "roads" in results:
+        lines += [
+            "",
+            "Temps de trajet sur le réseau routier",
+            "",
+            bench_roads.table(results["roads"]),
+        ]
     return "\n".join(lines)
 
 

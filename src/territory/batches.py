@@ -96,6 +96,7 @@ KIND_LABELS = {
     "gtfs": "transports (GTFS)",
     "contacts": "contacts",
     "places": "lieux",
+    "reseau": "réseau routier (OSM)",
     FEEDBACK: "retour de tournée",
     PURGE: "purge",
     UNDO: "annulation",

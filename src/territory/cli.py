@@ -195,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--departement",
         metavar="DEP",
-        help="code du département (ex. 14, 2A, 974) ; facultatif avec --lieux seul",
+        help="code du département (ex. 14, 2A, 974) ; facultatif avec --lieux ou --reseau seuls",
     )
     fetch.add_argument(
         "--lieux",
@@ -203,6 +203,14 @@ def _parser() -> argparse.ArgumentParser:
         help="télécharger aussi les points d'intérêt OpenStreetMap (parcs, terrains de sport, "
         "marchés, centres commerciaux, gares, lycées…) des communes par Overpass ; sans "
         "--departement, seulement eux, sur les communes déjà importées",
+    )
+    fetch.add_argument(
+        "--reseau",
+        dest="roads",
+        action="store_true",
+        help="télécharger aussi le réseau routier et les chemins OpenStreetMap des communes "
+        "par Overpass (temps de trajet et tracés des tournées) ; sans --departement, "
+        "seulement lui, sur les communes déjà importées",
     )
     fetch.add_argument(
         "--epci",
@@ -625,23 +633,30 @@ def _export_shareable(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.fetch import fetch_places, fetch_territory
+    from territory.fetch import fetch_network, fetch_places, fetch_territory
     from territory.store import Workspace
 
     if not args.departement:
-        if not args.lieux:
-            raise ValidationError("donnez --departement (ou --lieux pour les seuls lieux OSM)")
-        report = fetch_places(
-            Workspace.open(args.workspace),
-            settings=settings,
-            progress=lambda m: print(m, file=sys.stderr),
-        )
+        if not args.lieux and not args.roads:
+            raise ValidationError(
+                "donnez --departement (ou --lieux, --reseau pour les seules données OSM)"
+            )
+        ws = Workspace.open(args.workspace)
+        steps = [
+            f for f, wanted in ((fetch_places, args.lieux), (fetch_network, args.roads)) if wanted
+        ]
+        only = [
+            step(ws, settings=settings, progress=lambda m: print(m, file=sys.stderr))
+            for step in steps
+        ]
         print(
-            json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+            json.dumps([r.to_dict() for r in only], ensure_ascii=False, indent=2)
+            if args.json and len(only) > 1
+            else json.dumps(only[0].to_dict(), ensure_ascii=False, indent=2)
             if args.json
-            else report.to_text(max_reasons=5)
+            else "\n".join(r.to_text(max_reasons=5) for r in only)
         )
-        return EXIT_OK if report.accepted else EXIT_NOTHING
+        return EXIT_OK if all(r.accepted for r in only) else EXIT_NOTHING
     created = bool(args.create) and not args.workspace.exists()
     ws = (
         Workspace.create(args.workspace, name=args.create)
@@ -670,6 +685,15 @@ def _fetch(args: argparse.Namespace, settings: Settings) -> int:
             )
         except (NetworkError, ValidationError) as exc:  # the official sources are kept
             print(f"territory : lieux OSM non importés : {exc}", file=sys.stderr)
+    if args.roads:
+        from territory._errors import NetworkError
+
+        try:
+            reports.append(
+                fetch_network(ws, settings=settings, progress=lambda m: print(m, file=sys.stderr))
+            )
+        except (NetworkError, ValidationError) as exc:  # the official sources are kept
+            print(f"territory : réseau routier OSM non importé : {exc}", file=sys.stderr)
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:

@@ -43,8 +43,10 @@ __all__ = [
     "MAX_PAGES",
     "OFFLINE_PLACES",
     "TOKEN_ENV",
+    "fetch_network",
     "fetch_places",
     "fetch_territory",
+    "overpass_network_query",
     "overpass_query",
     "select_communes",
 ]
@@ -59,6 +61,11 @@ MAX_FEEDS = 5
 """GTFS feeds imported at most per fetch (each its own network), the best matches first."""
 OFFLINE_PLACES = "pas de connexion : importez un extrait OSM avec territory import places"
 """What ``territory fetch --lieux`` says when Overpass cannot be reached."""
+OFFLINE_NETWORK = (
+    "pas de connexion : importez un extrait OSM du réseau routier avec territory import "
+    "reseau FICHIER.osm (par exemple osmium tags-filter extrait.osm.pbf w/highway -o reseau.osm)"
+)
+"""What ``territory fetch --reseau`` says when Overpass cannot be reached."""
 _CODES = {
     "département": re.compile(r"^(\d{2}|2[AB]|97\d)$"),
     "EPCI": re.compile(r"^\d{9}$"),
@@ -568,5 +575,83 @@ def fetch_places(
         raise _unreadable(out, source.title, exc) from exc
     say(f"Import : {source.title}…")
     report = import_file(ws, "places", out, settings=settings, vintage=source.vintage)
+    report.note(f"source : {source.attribution} ; licence : {source.licence}")
+    return report
+
+
+# ------------------------------------------------------------------ OSM road network
+def overpass_network_query(
+    bounds: tuple[float, float, float, float], *, timeout_s: int = 900
+) -> str:
+    """The Overpass QL query of the roads and paths in ``bounds`` (west, south, east, north).
+
+    Ways tagged ``highway`` except those no one travels on
+    (:data:`territory.io.roads.NOT_ROADS`), with their nodes, as OSM XML.
+
+    Examples
+    --------
+    >>> print(overpass_network_query((-0.42, 49.15, -0.3, 49.22)).splitlines()[1])
+    way["highway"]["highway"!~"^(abandoned|bus_guideway|busway|construction|disused|\
+emergency_bay|escape|no|platform|proposed|raceway|razed|rest_area|services)$"]\
+(49.15000,-0.42000,49.22000,-0.30000);
+    """
+    from territory.io.roads import NOT_ROADS
+
+    west, south, east, north = bounds
+    box = f"({south:.5f},{west:.5f},{north:.5f},{east:.5f})"
+    excluded = "|".join(sorted(NOT_ROADS))
+    return (
+        f"[out:xml][timeout:{timeout_s}];\n"
+        f'way["highway"]["highway"!~"^({excluded})$"]{box};\n'
+        "(._;>;);\nout body;"
+    )
+
+
+def fetch_network(
+    ws: Workspace, *, settings: Settings, progress: Callable[[str], None] | None = None
+) -> ImportReport:
+    """Download the roads and paths over the workspace's communes and import them.
+
+    One Overpass query over the communes' bounding box (:func:`overpass_network_query`),
+    through the HTTP cache, imported as ``reseau`` (:mod:`territory.ingest_roads`).
+
+    Raises
+    ------
+    WorkspaceError
+        The workspace has no communes.
+    NetworkError
+        Overpass cannot be reached: :data:`OFFLINE_NETWORK`, one French line.
+    """
+    from territory._errors import WorkspaceError
+
+    source = SOURCES["osm_roads"]
+    say = progress or (lambda _message: None)
+    if not ws.has("communes"):
+        raise WorkspaceError(
+            "importez d'abord les communes : le réseau routier est cherché sur leur emprise"
+        )
+    west, south, east, north = ws.read_layer("communes", columns=["code"]).to_crs(4326).total_bounds
+    query = overpass_network_query((float(west), float(south), float(east), float(north)))
+    say(f"Téléchargement : {source.title}…")
+    try:
+        cached = _http.get_file(source.url, settings=settings, params={"data": query})
+    except NetworkError as exc:
+        if exc.status is None:
+            raise NetworkError(OFFLINE_NETWORK, host=exc.host) from exc
+        raise NetworkError(
+            f"{exc} ; importez un extrait OSM avec territory import reseau FICHIER.osm",
+            host=exc.host,
+            status=exc.status,
+        ) from exc
+    folder = Path(settings.cache_dir) / "territoires"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"osm-reseau-{cached.name[:16]}.osm"
+    shutil.copyfile(cached, out)
+    say(f"Import : {source.title}…")
+    try:
+        report = import_file(ws, "reseau", out, settings=settings, vintage=date.today().isoformat())
+    except InputFileError:
+        cached.unlink(missing_ok=True)  # an unreadable answer is not kept in the cache
+        raise
     report.note(f"source : {source.attribution} ; licence : {source.licence}")
     return report

@@ -36,6 +36,7 @@ from territory._errors import NetworkError, TerritoryError, ValidationError, Wor
 from territory.analysis.need import AGE_IRIS_TABLE, AGE_TABLE, FILOSOFI_TABLE
 from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.crs import GRID_CRS
+from territory.ingest_roads import import_roads
 from territory.ingest_transit import import_gtfs, refresh_transit_areas
 from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
 from territory.io import population as census
@@ -44,6 +45,7 @@ from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
 from territory.privacy import raw
 from territory.privacy.pseudonyms import Occurrences, load_secret
+from territory.roads import ROAD_LAYER
 from territory.rounds import transit
 from territory.settings import Settings
 from territory.store import Workspace
@@ -82,6 +84,7 @@ WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ban": ((ban.TABLE,), ()),
     "population": ((AGE_TABLE, AGE_IRIS_TABLE), ()),
     "filosofi": ((FILOSOFI_TABLE,), ()),
+    "reseau": ((ROAD_LAYER,), ()),
 }
 """Tables and properties each layer import may write: kept as they were, to undo it.
 
@@ -153,6 +156,7 @@ def import_file(
         "ban": _ban,
         "population": _population,
         "filosofi": _filosofi,
+        "reseau": import_roads,
     }
     if kind not in importers:
         raise ValidationError(f"type d'import inconnu « {kind} » (attendu : {', '.join(KINDS)})")
@@ -202,7 +206,7 @@ SHEET_KINDS = ("communes-table", "density", "partners", "contacts", "places", "p
 """Import kinds read from workbooks too (their ``sheet`` can be chosen)."""
 _REPLACING = (
     *("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban"),
-    *("population", "filosofi"),
+    *("population", "filosofi", "reseau"),
 )
 """Layer kinds whose import writes its tables: one that accepts (or keeps pending) nothing
 is refused whole, its tables put back."""

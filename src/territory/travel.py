@@ -22,8 +22,8 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -34,10 +34,38 @@ from territory.vocab import MODES
 if TYPE_CHECKING:
     from territory.settings import Settings
 
-__all__ = ["SAME_PLACE_M", "TravelModel"]
+__all__ = ["SAME_PLACE_M", "Network", "TravelModel"]
 
 SAME_PLACE_M = 1.0
 """Straight-line metres under which two points are one place (no travel time)."""
+
+
+class Network(Protocol):
+    """What the model needs of a road network (:class:`territory.roads.RoadNetwork`)."""
+
+    @property
+    def edges(self) -> int:
+        """Number of edges."""
+        ...
+
+    @property
+    def crs(self) -> str:
+        """The metric CRS of its coordinates (the points given must be in it)."""
+        ...
+
+    def serves(self, mode: str) -> bool:
+        """Whether ``mode`` is timed on the network."""
+        ...
+
+    def times(self, xy: Any, mode: str, *, speed_kmh: float) -> Any:
+        """Moving minutes (NaN off the network) and the count of pairs off it."""
+        ...
+
+    def nearest_times(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float
+    ) -> npt.NDArray[np.float64]:
+        """Moving minutes from each origin to its nearest target (NaN off the network)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,10 @@ class TravelModel:
         Door-to-door speed of each mode of :data:`territory.vocab.MODES` (km/h).
     access_minutes
         Fixed time added to every non-zero trip, by mode (minutes).
+    network
+        An OpenStreetMap road and path network (:class:`territory.roads.RoadNetwork`, in
+        Lambert-93): :meth:`matrix` then times walking, cycling and driving along it, and
+        falls back to the straight line pair by pair (:mod:`territory.roads`).
     """
 
     detour: float = 1.3
@@ -72,6 +104,7 @@ class TravelModel:
             "transports en commun": 10.0,  # walk to the stop and average wait
         }
     )
+    network: Network | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         problems = [
@@ -105,6 +138,38 @@ class TravelModel:
                 "transports en commun": settings.transit_access_min,
             },
         )
+
+    def with_network(self, network: Network | None) -> TravelModel:
+        """The same model on ``network`` (None: straight lines)."""
+        return replace(self, network=network)
+
+    def matrix(self, xy: npt.ArrayLike, mode: str) -> npt.NDArray[np.float64]:
+        """Travel minutes between every two points (metres, Lambert-93), ``(n, n)``.
+
+        On the network when the model has one and ``mode`` is walking, cycling or driving
+        (:meth:`territory.roads.RoadNetwork.times` plus the access time), else
+        :meth:`minutes` of the straight-line distances.
+
+        Examples
+        --------
+        >>> TravelModel().matrix([[0, 0], [3000, 4000]], "marche").round(1).tolist()
+        [[0.0, 86.7], [86.7, 0.0]]
+        """
+        return self.matrix_and_fallback(xy, mode)[0]
+
+    def matrix_and_fallback(
+        self, xy: npt.ArrayLike, mode: str
+    ) -> tuple[npt.NDArray[np.float64], int]:
+        """:meth:`matrix`, and how many pairs were timed in a straight line off the network."""
+        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+        straight = self.minutes(distance, mode)
+        if self.network is None or not self.network.serves(mode):
+            return straight, 0
+        times = self.network.times(points, mode, speed_kmh=self.speed(mode))
+        access = float(self.access_minutes.get(mode, 0.0))
+        on_network = np.where(times.minutes > 0, times.minutes + access, times.minutes)
+        return np.where(np.isnan(times.minutes), straight, on_network), times.fallback
 
     def speed(self, mode: str) -> float:
         """Door-to-door speed of ``mode`` (km/h)."""

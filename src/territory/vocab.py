@@ -207,6 +207,7 @@ IMPORT_KINDS = (
     "ban",
     "population",
     "filosofi",
+    "reseau",
 )
 """The kinds of file ``territory import`` and the Données page read, in the order shown."""
 

@@ -240,3 +240,17 @@ def test_departement_week_has_sectors_caps_and_a_stability_figure() -> None:
     assert set(caps) == {p.zone for p in week.places} and set(caps.values()) == {1}
     text = bench_planning.table({"long_s": 1.0, "sizes": [], **figures})
     assert "| 30 lieux, 4 secteurs |" in text
+
+
+def test_roads_benchmark_compares_network_and_straight_line() -> None:
+    from bench import roads as bench_roads
+
+    figures = bench_roads.roads_benchmark(side_km=6, step_m=250, places=40, repeats=1)
+    assert figures["network_points"] == 44
+    assert figures["network_nodes"] == 25 * 25 and figures["network_edges"] == 2 * 25 * 24
+    for mode in bench_roads.MODES:
+        assert figures[f"network_{mode}_s"] > 0 and figures[f"network_{mode}_ratio"] > 0
+    # on 6 km every pair is within reach: nothing falls back to the straight line
+    assert figures["network_voiture_fallback"] == 0 and figures["network_vélo_fallback"] == 0
+    text = bench.table({"territories": {}, "roads": figures})
+    assert "Temps de trajet sur le réseau routier" in text and "| voiture |" in text

@@ -168,13 +168,19 @@ def travel_time(
     *,
     mode: Literal["walk", "car"],
     settings: Settings | None = None,
+    model: TravelModel | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    partners: gpd.GeoDataFrame | None = None,
 ) -> pd.Series:
-    """Travel time in minutes over straight-line distances, by the one travel model.
+    """Travel time in minutes to the nearest partner, by the one travel model.
 
-    ``walk`` and ``car`` are the ``marche`` and ``voiture`` modes of
-    :class:`territory.travel.TravelModel` built from ``settings`` (default settings when
-    omitted): distance × detour factor at the mode's speed, plus its access time (parking)
-    for every non-zero trip, the same times as the rounds.
+    ``walk`` and ``car`` are the ``marche`` and ``voiture`` modes of ``model`` (default:
+    :class:`territory.travel.TravelModel` built from ``settings``): distance × detour
+    factor at the mode's speed, plus its access time (parking) for every non-zero trip,
+    the same times as the rounds. When the model has a road network
+    (:mod:`territory.roads`) and ``zones`` and ``partners`` (the partners the distances
+    were measured to) are given, the time is the path from each zone's centre to the
+    nearest of them along the network; a zone off the network keeps the straight line.
 
     Examples
     --------
@@ -183,9 +189,20 @@ def travel_time(
     """
     if mode not in TRAVEL_MODES:
         raise ValidationError(f"mode de déplacement inconnu « {mode} » (attendu : walk, car)")
-    model = TravelModel.from_settings(settings or Settings())
+    model = model or TravelModel.from_settings(settings or Settings())
     distance = pd.to_numeric(distance_m, errors="coerce").astype("Float64")
     minutes = model.minutes(distance.to_numpy(dtype=float, na_value=np.nan), TRAVEL_MODES[mode])
+    network = model.network
+    if network is not None and zones is not None and partners is not None and len(partners):
+        geoms, ok = points(partners, "partenaires")
+        centres = zone_centres(zones)
+        origins = np.column_stack([centres.x, centres.y])
+        targets = shapely.get_coordinates(geoms[ok])
+        speed = model.speed(TRAVEL_MODES[mode])
+        along = network.nearest_times(origins, targets, TRAVEL_MODES[mode], speed_kmh=speed)
+        access = float(model.access_minutes.get(TRAVEL_MODES[mode], 0.0))
+        along = np.where(along > 0, along + access, along)
+        minutes = np.where(np.isnan(along), minutes, along)
     out = pd.Series(minutes, index=distance.index, dtype="Float64", name=f"temps_{mode}")
     return out.where(distance.notna())
 

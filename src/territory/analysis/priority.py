@@ -95,9 +95,11 @@ from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_stat
 from territory.analysis.zones import ZoneKind, load_zones, zone_centres
 from territory.crs import METRIC_CRS
 from territory.privacy.protect import BELOW_K, PUBLISHED
+from territory.roads import model_note, travel_model_for
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, resolve
+from territory.travel import TravelModel
 from territory.vocab import PARTNER_TYPES, TRANSIT_TIMED, WEEKDAYS_FR
 
 __all__ = [
@@ -369,6 +371,7 @@ def build_indicators(
     normalisation: Normalisation = "rang",
     notes: Sequence[str] = (),
     need: NeedData | None = None,
+    travel_model: TravelModel | None = None,
 ) -> ZoneIndicators:
     """Indicators, components and reasons of ``zones`` from layers already in memory.
 
@@ -405,6 +408,10 @@ def build_indicators(
     need
         Census ages and Filosofi cells (:func:`territory.analysis.need.load_need_data`);
         without them the target population is the total population, and a note says so.
+    travel_model
+        The travel model of the times to the nearest partner (default: that of
+        ``settings``, in a straight line); on a road network
+        (:func:`territory.roads.travel_model_for`) the times follow it.
     """
     if normalisation not in ("rang", "minmax"):
         raise ValidationError(
@@ -554,6 +561,8 @@ def build_indicators(
                 f"{pending} partenaire(s) sans position (à géocoder) ignoré(s) dans les distances"
             )
         located = located.to_crs(METRIC_CRS)
+        if travel_model is not None and travel_model.network is not None:
+            notes_out.append(f"temps de trajet vers les partenaires : {model_note(travel_model)}")
         present = set(located["type"].astype(str))
         for code in access_types:
             label = PARTNER_PHRASES.get(code, code)
@@ -561,8 +570,18 @@ def build_indicators(
                 notes_out.append(f"aucun partenaire de type « {label} » : distance ignorée")
                 continue
             dist = partner_distance(centres, located, types=[code])
-            car = travel_time(dist, mode="car", settings=settings)
-            walk = travel_time(dist, mode="walk", settings=settings)
+            of_type = located[located["type"].astype(str) == code]
+            car, walk = (
+                travel_time(
+                    dist,
+                    mode=mode,
+                    settings=settings,
+                    model=travel_model,
+                    zones=centres,
+                    partners=of_type,
+                )
+                for mode in ("car", "walk")
+            )
             values[f"distance_{code}"] = dist.to_numpy()
             values[f"temps_voiture_{code}"] = car.to_numpy()
             values[f"temps_pied_{code}"] = walk.to_numpy()
@@ -833,6 +852,7 @@ def zone_indicators_many(
     for kind in kinds:
         zone_sets[kind] = load_zones(ws, kind, territory=territory, communes=communes)
     need = load_need_data(ws)
+    travel_model = travel_model_for(ws, settings)
     contacts = None
     windows = default_windows(ws, settings=settings)
     if windows is not None:
@@ -854,6 +874,7 @@ def zone_indicators_many(
             access_types=access_types,
             normalisation=normalisation,
             need=need,
+            travel_model=travel_model,
         )
         for kind, zones in zone_sets.items()
     }

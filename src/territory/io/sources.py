@@ -280,6 +280,21 @@ SOURCES: dict[str, Source] = {
             "io.osm.read_osm",
             to_verify="live answer and its size on a whole département (timeout 120 s asked)",
         ),
+        Source(
+            name="osm_roads",
+            title="réseau routier et chemins OpenStreetMap (Overpass)",
+            url="https://overpass-api.de/api/interpreter",
+            kind="reseau",
+            format="osm",
+            licence="ODbL",
+            attribution="© les contributeurs d'OpenStreetMap",
+            vintage="au téléchargement",
+            checked="Overpass QL `[out:xml]` with `(._;>;); out body;`: OSM XML (nodes, "
+            "ways with their tags), the format osmnx.graph_from_xml reads; read by "
+            "io.roads.read_road_network",
+            to_verify="live answer on a whole département: size (hundreds of MB) and time "
+            "(timeout 900 s asked); a large territory may need an extract instead",
+        ),
     )
 }
 """Every source, by name."""

@@ -48,7 +48,9 @@ def travel_time_matrix(
     """Travel minutes between points from straight-line distances in metres.
 
     ``minutes = access + distance × detour / speed`` of ``mode`` in the travel model; 0
-    between identical points; public transport is never slower than walking.
+    between identical points; public transport is never slower than walking. When the
+    model has a road network (:meth:`territory.travel.TravelModel.with_network`), walking,
+    cycling and driving follow it (:mod:`territory.roads`).
 
     Parameters
     ----------
@@ -76,11 +78,9 @@ def travel_time_matrix(
     if mode not in MODES:
         raise ValidationError(f"mode {mode!r} inconnu (attendu : {', '.join(MODES)})")
     model = travel_model if travel_model is not None else TravelModel()
-    points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    distance = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
-    result = model.minutes(distance, mode)
+    result = model.matrix(xy, mode)
     if mode == TRANSIT:
-        result = np.minimum(result, model.minutes(distance, "marche"))
+        result = np.minimum(result, model.matrix(xy, "marche"))
     return result
 
 
@@ -272,6 +272,8 @@ max_candidates, locked, zone_caps, outside_sector, previous, stability, time_lim
         ]
     )
     model = travel_model if travel_model is not None else TravelModel()
+    if model.network is not None and model.network.crs != metric_crs:
+        model = model.with_network(None)  # a network in another CRS: straight lines
     given = dict(travel or {})
     matrices: dict[str, ArrayLike] = {}
     for mode in {t.mode for t in teams if t.name not in given} - set(given):

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from territory._fr import french_csv
+from territory.roads import RoadNetwork, load_network
 from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan, week_monday
 from territory.store import Workspace
 from territory.vocab import WEEKDAYS_FR
@@ -228,10 +230,13 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
     """The rounds as lines (base → stops → base) and their stops as numbered points.
 
     In EPSG:4326, with ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line).
+    When the workspace has a road network (:mod:`territory.roads`), the lines of walking,
+    cycling and driving teams follow it (simplified to 5 m); straight lines otherwise.
     """
     import shapely
 
     teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
+    network = load_network(ws)
     visits = plan.visits.sort_values(["team", "start"])
     if day is not None:
         visits = visits[visits["start"].map(date_of) == day]
@@ -242,11 +247,17 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
         if team in teams.index:
             base = [shapely.Point(teams.at[team, "base_lon"], teams.at[team, "base_lat"])]
         first = rows["start"].iloc[0]
+        mode = str(teams.at[team, "mode"]) if team in teams.index and "mode" in teams else ""
+        stops = [*base, *points, *base]
         features.append(
             {
                 "team": team,
                 "ordre": 0,
-                "geometry": shapely.LineString([*base, *points, *base])
+                "geometry": (
+                    _along(network, stops, mode)
+                    if network is not None and network.serves(mode)
+                    else shapely.LineString(stops)
+                )
                 if len(base + points) >= 2
                 else points[0],
                 "label": f"{day_label(first)} : {len(rows)} visite(s)",
@@ -263,6 +274,18 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
             )
     columns = ["team", "ordre", "label", "geometry"]
     return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
+
+
+def _along(network: RoadNetwork, stops: list[Any], mode: str) -> Any:
+    """The line through ``stops`` (EPSG:4326 points) along the network's paths of ``mode``."""
+    import shapely
+
+    metric = gpd.GeoSeries(stops, crs=4326).to_crs(network.crs)
+    xy = list(zip(metric.x, metric.y, strict=True))
+    lines = network.routes(list(pairwise(xy)), mode)
+    coords = [c for line in lines for c in shapely.get_coordinates(line)]
+    drawn = gpd.GeoSeries([shapely.LineString(coords)], crs=network.crs).to_crs(4326)
+    return drawn.iloc[0]
 
 
 def date_of(moment: datetime) -> date:

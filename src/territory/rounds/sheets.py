@@ -41,6 +41,7 @@ import pandas as pd
 from territory._fr import format_distance, format_duration, format_number, format_short
 from territory.crs import METRIC_CRS
 from territory.hours import format_hours_fr
+from territory.roads import RoadNetwork, model_note, travel_model_for
 from territory.rounds.geo import travel_time_matrix
 from territory.rounds.model import Team
 from territory.rounds.outputs import date_of, day_label
@@ -119,7 +120,7 @@ def round_legs(
         A timetable network to use instead of the one stored in ``ws`` (read when a team
         moves by public transport and this is None).
     """
-    model = TravelModel.from_settings(settings) if settings is not None else TravelModel()
+    model = travel_model_for(ws, settings)
     teams = _teams(ws, plan.week)
     visits = plan.visits.sort_values(["team", "start"])
     out = pd.DataFrame(index=visits.index, columns=LEG_COLUMNS, dtype=object)
@@ -186,6 +187,11 @@ def _legs(
     origin, target = np.array(order[:-1]), np.array(order[1:])
     minutes = np.ceil(matrix[origin, target] - 1e-9).astype(np.int64)
     straight = np.hypot(*(xy[target] - xy[origin]).T)
+    if isinstance(model.network, RoadNetwork) and model.network.serves(mode):
+        lines = model.network.routes(
+            list(zip(xy[origin], xy[target], strict=True)), mode, speed_kmh=model.speed(mode)
+        )
+        return minutes, np.array([line.length for line in lines])
     return minutes, straight * model.detour
 
 
@@ -223,9 +229,14 @@ def _legs_note(modes: set[str], model: TravelModel, transit: TransitNetwork | No
         access = float(model.access_minutes.get(mode, 0.0))
         extra = f" plus {format_short(access)} min d'accès" if access else ""
         parts.append(f"{_MODE_FR[mode]} à {format_short(model.speed(mode))} km/h{extra}")
+    how = (
+        f"{model_note(model)}, vitesses de marche et de vélo ci-après, voiture à la vitesse "
+        "de chaque voie"
+        if model.network is not None
+        else f"distance à vol d'oiseau × {format_short(model.detour)} (détours du réseau)"
+    )
     return (
-        "Trajets estimés : distance à vol d'oiseau × "
-        f"{format_short(model.detour)} (détours du réseau) ; {' ; '.join(parts)} ; "
+        f"Trajets estimés : {how} ; {' ; '.join(parts)} ; "
         "temps arrondis à la minute supérieure, comme pour le calcul des tournées, avec la "
         "base et le mode actuels de l'équipe."
     )
@@ -245,7 +256,7 @@ def sheet_html(
     to each stop within ``nearby_m`` metres, then those partners once each with their
     type, opening hours in French and phone, and how the legs are estimated.
     """
-    model = TravelModel.from_settings(settings) if settings is not None else TravelModel()
+    model = travel_model_for(ws, settings)
     teams = _teams(ws, plan.week)
     transit = None
     if any(t.mode == TRANSIT for t in teams.values()):

@@ -355,7 +355,8 @@ def transit_time_matrix(
     that route at that stop, at most ``max_wait``), rides, may change (walking to a stop
     within ``transfer_m``, or staying at the stop, then a new wait) and walks from the
     last stop to its destination; walking the whole way is always an option. Walking
-    times are ``distance × detour / walking speed`` of the travel model. The times are
+    times are ``distance × detour / walking speed`` of the travel model; walking the whole
+    way follows the model's road network when it has one (:mod:`territory.roads`). The times are
     **not** symmetric: headways and ride times depend on the direction.
 
     The graph has a node per origin point, per destination point, per stop and per
@@ -410,6 +411,8 @@ def transit_time_matrix(
     walking: npt.NDArray[np.float64] = (
         np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1)) * per_metre
     )
+    if model.network is not None and n:
+        walking = model.matrix(points, "marche")  # walking the whole way: along the network
     if n == 0 or len(network.route) == 0:
         return walking
     graph = _transit_graph(

@@ -54,6 +54,7 @@ from territory.calendar import departement_of, week_calendar
 from territory.crs import STORAGE_CRS
 from territory.hours import read_hours, windows_from_opening_hours
 from territory.io.report import ImportReport
+from territory.roads import NETWORK_MODES, model_note, travel_model_for
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
 from territory.rounds.places import (
@@ -91,7 +92,6 @@ from territory.rounds.value import (
 )
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.travel import TravelModel
 from territory.vocab import KINDS, WEEKDAYS_FR, place_kind
 
 __all__ = [
@@ -512,7 +512,8 @@ def plan_week(
 
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
-    model of ``settings`` (:meth:`territory.travel.TravelModel.from_settings`). Teams
+    model of ``settings``, on the workspace's road network when one was imported
+    (:func:`territory.roads.travel_model_for`; a note says which). Teams
     moving by public transport get door-to-door times from the GTFS timetables stored at
     import when there are some (:func:`territory.rounds.transit.load_transit_network`),
     else an average speed; a note says which
@@ -564,7 +565,9 @@ def plan_week(
         ),
         valeur_lieu=place_factor(places, ranking),
     )
-    travel_model = TravelModel.from_settings(settings)
+    travel_model = travel_model_for(ws, settings)
+    if any(team.mode in NETWORK_MODES for team in teams):
+        notes.append(f"Trajets : {model_note(travel_model)}.")
     transit = None
     if any(team.mode == TRANSIT for team in teams):
         transit = load_transit_network(ws)

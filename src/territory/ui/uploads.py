@@ -50,6 +50,7 @@ IMPORT_LABELS = {
     "ban": "Adresses de la BAN d'un département (adresses-XX.csv.gz : géocodage sur place)",
     "population": "Population par âge du recensement INSEE, par IRIS ou commune (CSV, XLSX)",
     "filosofi": "Carreaux Filosofi 200 m de l'INSEE (GeoPackage, CSV)",
+    "reseau": "Réseau routier et chemins OpenStreetMap (extrait .osm : temps de trajet)",
 }
 """French label of each import kind, in the order of the form."""
 ONLINE_GEOCODING_LABEL = "Contacts : géocoder en ligne les adresses introuvables sur place"

@@ -1,0 +1,420 @@
+"""Travel on an OpenStreetMap road and path network: times and drawn routes by mode.
+
+The workspace's ``road_edges`` layer (``territory import reseau FICHIER.osm`` or
+``territory fetch --reseau``; read by :mod:`territory.io.roads`) becomes one graph per
+mode as a ``scipy.sparse`` matrix whose weights are minutes:
+
+* **walking and cycling**: every edge open to the mode, both ways, at the travel model's
+  speed of the mode (4,5 and 15 km/h by default: crossings and stops included);
+* **car**: the edges open to cars, one-way streets in their direction only, each at its
+  own speed (``vitesse_kmh``: ``maxspeed`` capped by the class's typical speed,
+  :data:`territory.io.roads.CAR_KMH`), plus the model's access time (parking).
+
+A trip from point *a* to point *b* is: a straight leg from *a* to the nearest node of the
+mode's largest connected part of the network (``cKDTree``), the shortest path on the graph
+(``scipy.sparse.csgraph.dijkstra``), a straight leg from the network to *b*, each straight
+leg at the model's speed of the mode, plus the model's fixed access time. The pair falls
+back to the straight-line model (distance × detour / speed + access,
+:class:`territory.travel.TravelModel`) when a point is more than :data:`MAX_SNAP_M` from the
+mode's network or when the path is longer than :data:`MAX_MINUTES` (2 h on foot or by
+bike, 4 h by car); these pairs are
+counted (:attr:`NetworkTimes.fallback`). Without a network, every time is the straight-line
+model's, exactly as before.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely.geometry import LineString
+>>> edges = gpd.GeoDataFrame(
+...     {"u": [1, 2], "v": [2, 3], "longueur_m": [1000.0, 1000.0], "highway": ["residential"] * 2,
+...      "marche": [True, True], "velo": [True, True], "voiture": [True, True],
+...      "sens_unique": [False, False], "vitesse_kmh": [30.0, 30.0]},
+...     geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (1000, 1000)])],
+...     crs="EPSG:2154")
+>>> network = RoadNetwork.from_edges(edges)
+>>> times = network.times([[0, 0], [1000, 1000]], "marche", speed_kmh=6.0)
+>>> times.minutes.round(1).tolist(), times.fallback
+([[0.0, 20.0], [20.0, 0.0]], 0)
+>>> round(network.route((0, 0), (1000, 1000), "marche").length)
+2000
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from territory._errors import ValidationError
+from territory.crs import METRIC_CRS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from territory.settings import Settings
+    from territory.store import Workspace
+    from territory.travel import TravelModel
+
+__all__ = [
+    "MAX_MINUTES",
+    "MAX_SNAP_M",
+    "NETWORK_MODES",
+    "ROAD_LAYER",
+    "NetworkTimes",
+    "RoadNetwork",
+    "load_network",
+    "model_note",
+    "travel_model_for",
+]
+
+ROAD_LAYER = "road_edges"
+"""The workspace layer of the road and path network (:mod:`territory.io.roads` columns)."""
+MAX_SNAP_M = 500.0
+"""A point farther than this (metres) from the mode's network is timed in a straight line."""
+MAX_MINUTES = {"marche": 120.0, "vélo": 120.0, "voiture": 240.0}
+"""Paths longer than this (minutes, by mode) are not searched: the pair is timed in a
+straight line. Two hours on foot (9 km) or by bike (30 km) is more than any round's leg, and
+the bound keeps the search local: a walking matrix over a département takes a second."""
+NETWORK_MODES = {"marche": "marche", "vélo": "velo", "voiture": "voiture"}
+"""Modes timed on the network, and the column of the edges open to each."""
+SIMPLIFY_M = 5.0
+"""Tolerance of drawn routes (metres): the map's payload stays small."""
+_CHUNK = 32  # sources per Dijkstra call: rows of (sources × nodes) floats in memory
+
+
+@dataclass(frozen=True)
+class NetworkTimes:
+    """Minutes between points on the network, and how many pairs were not on it.
+
+    Attributes
+    ----------
+    minutes
+        ``(n, n)`` minutes (moving time: no fixed access time), NaN where the pair falls
+        back to the straight line.
+    fallback
+        Ordered pairs of distinct points timed in a straight line (far from the network or
+        unreachable).
+    """
+
+    minutes: npt.NDArray[np.float64]
+    fallback: int
+
+
+@dataclass
+class _Graph:
+    """A mode's graph on its largest strongly connected part, nodes numbered locally."""
+
+    matrix: csr_matrix  # minutes between local nodes
+    edge_of: dict[tuple[int, int], int]  # (local from, local to) → edge of the layer
+    snap_nodes: npt.NDArray[np.int64]  # the network node of each local node
+    tree: cKDTree  # over the local nodes
+
+
+@dataclass
+class RoadNetwork:
+    """A road and path network in a metric CRS: nodes, edges, per-mode graphs.
+
+    Build it with :meth:`from_edges` (a layer with :data:`territory.io.roads.COLUMNS`) or
+    :func:`load_network` (the workspace's layer).
+    """
+
+    xy: npt.NDArray[np.float64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    length: npt.NDArray[np.float64]
+    open_to: dict[str, npt.NDArray[np.bool_]]
+    one_way: npt.NDArray[np.bool_]
+    car_kmh: npt.NDArray[np.float64]
+    geometry: npt.NDArray[Any]
+    crs: str = METRIC_CRS
+    _graphs: dict[tuple[str, float], _Graph] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def edges(self) -> int:
+        """Number of edges (tronçons)."""
+        return len(self.start)
+
+    def serves(self, mode: str) -> bool:
+        """Whether ``mode`` is timed on the network (walking, cycling, driving)."""
+        return mode in NETWORK_MODES
+
+    @classmethod
+    def from_edges(cls, edges: gpd.GeoDataFrame, *, metric_crs: str = METRIC_CRS) -> RoadNetwork:
+        """The network of an edges layer (any CRS), projected to ``metric_crs``."""
+        if edges.crs is None:
+            raise ValidationError("réseau routier sans système de coordonnées")
+        projected = edges.to_crs(metric_crs)
+        lines = projected.geometry.to_numpy()
+        ids = np.concatenate([edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)])
+        unique, index = np.unique(ids, return_inverse=True)
+        start, end = index[: len(edges)], index[len(edges) :]
+        first = shapely.get_coordinates(shapely.get_point(lines, 0))
+        last = shapely.get_coordinates(shapely.get_point(lines, -1))
+        xy = np.zeros((len(unique), 2))
+        xy[end] = last
+        xy[start] = first
+        return cls(
+            xy=xy,
+            start=start.astype(np.int64),
+            end=end.astype(np.int64),
+            length=edges["longueur_m"].to_numpy(np.float64),
+            open_to={c: edges[c].to_numpy(bool) for c in NETWORK_MODES.values()},
+            one_way=edges["sens_unique"].to_numpy(bool),
+            car_kmh=edges["vitesse_kmh"].to_numpy(np.float64),
+            geometry=lines,
+            crs=metric_crs,
+        )
+
+    # ------------------------------------------------------------------ graphs
+    def _graph(self, mode: str, speed_kmh: float) -> _Graph:
+        key = (mode, float(speed_kmh))
+        with self._lock:
+            if key not in self._graphs:
+                self._graphs[key] = self._build(mode, speed_kmh)
+            return self._graphs[key]
+
+    def _build(self, mode: str, speed_kmh: float) -> _Graph:
+        column = NETWORK_MODES[mode]
+        usable = np.flatnonzero(self.open_to[column])
+        if mode == "voiture":
+            minutes = self.length[usable] / (self.car_kmh[usable] * 1000 / 60)
+            both = usable[~self.one_way[usable]]
+            back = ~self.one_way[usable]
+        else:
+            minutes = self.length[usable] / (speed_kmh * 1000 / 60)
+            both = usable
+            back = np.ones(len(usable), dtype=bool)
+        edge = np.concatenate([usable, both])
+        origin = np.concatenate([self.start[usable], self.end[both]])
+        target = np.concatenate([self.end[usable], self.start[both]])
+        weight = np.concatenate([minutes, minutes[back]])
+        # Parallel edges: keep the fastest (a sparse matrix would add them up).
+        order = np.lexsort((weight, target, origin))
+        origin, target, weight, edge = origin[order], target[order], weight[order], edge[order]
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (origin[1:] != origin[:-1]) | (target[1:] != target[:-1])
+        origin, target, weight, edge = origin[first], target[first], weight[first], edge[first]
+        size = len(self.xy)
+        # A zero-length edge would vanish from a sparse matrix: a tiny weight keeps it.
+        weight = np.maximum(weight, 1e-9)
+        nodes = np.unique(np.concatenate([origin, target]))
+        if len(nodes):
+            # The largest strongly connected part: every node of it reaches every other,
+            # and a shortest path between two of them never leaves it.
+            whole = csr_matrix((weight, (origin, target)), shape=(size, size))
+            _, labels = connected_components(whole, directed=True, connection="strong")
+            largest = np.bincount(labels[nodes]).argmax()
+            nodes = nodes[labels[nodes] == largest]
+        local = np.full(size, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        inside = (local[origin] >= 0) & (local[target] >= 0)
+        origin, target = local[origin[inside]], local[target[inside]]
+        weight, edge = weight[inside], edge[inside]
+        matrix = csr_matrix((weight, (origin, target)), shape=(len(nodes), len(nodes)))
+        edge_of = dict(
+            zip(zip(origin.tolist(), target.tolist(), strict=True), edge.tolist(), strict=True)
+        )
+        tree = cKDTree(self.xy[nodes] if len(nodes) else np.zeros((0, 2)))
+        return _Graph(matrix, edge_of, nodes.astype(np.int64), tree)
+
+    def _snap(
+        self, graph: _Graph, points: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        if not len(graph.snap_nodes):
+            return np.full(len(points), np.inf), np.zeros(len(points), dtype=np.int64)
+        distance, k = graph.tree.query(points)
+        return np.asarray(distance, dtype=np.float64), np.asarray(k, dtype=np.int64)
+
+    # ------------------------------------------------------------------ times
+    def times(self, xy: Any, mode: str, *, speed_kmh: float) -> NetworkTimes:
+        """Moving minutes between every two points of ``xy`` (metres, the network's CRS).
+
+        Straight legs to and from the network are at ``speed_kmh``, as are walking and
+        cycling edges; car edges are at their own speed. Identical points: 0.
+        """
+        points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        graph = self._graph(mode, speed_kmh)
+        leg, node = self._snap(graph, points)
+        per_minute = speed_kmh * 1000 / 60
+        near = leg <= MAX_SNAP_M
+        sources = np.unique(node[near])
+        path = np.full((len(points), len(points)), np.inf)
+        for chunk in range(0, len(sources), _CHUNK):
+            block = sources[chunk : chunk + _CHUNK]
+            found = dijkstra(graph.matrix, indices=block, limit=MAX_MINUTES[mode])[:, node]
+            for offset, source in enumerate(block):
+                path[node == source] = found[offset]
+        minutes = leg[:, None] / per_minute + path + leg[None, :] / per_minute
+        minutes[~near, :] = np.inf
+        minutes[:, ~near] = np.inf
+        straight = np.hypot(*(points[:, None, :] - points[None, :, :]).transpose(2, 0, 1))
+        minutes[straight < 1.0] = 0.0  # territory.travel.SAME_PLACE_M
+        lost = ~np.isfinite(minutes)
+        minutes[lost] = np.nan
+        return NetworkTimes(minutes, int(lost.sum()))
+
+    def nearest_times(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float
+    ) -> npt.NDArray[np.float64]:
+        """Moving minutes from each origin to its nearest target along the network.
+
+        One search from all the targets at once (on the reversed graph, each target
+        starting with its straight leg to the network); NaN where the origin is more than
+        :data:`MAX_SNAP_M` from the network or no target is within :data:`MAX_MINUTES`.
+        """
+        origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+        out = np.full(len(origins), np.nan)
+        graph = self._graph(mode, speed_kmh)
+        if not len(origins) or not len(targets) or not len(graph.snap_nodes):
+            return out
+        per_minute = speed_kmh * 1000 / 60
+        leg_t, node_t = self._snap(graph, targets)
+        near_t = leg_t <= MAX_SNAP_M
+        if not near_t.any():
+            return out
+        size = graph.matrix.shape[0]
+        reverse = graph.matrix.T.tocoo()
+        # A virtual source (node ``size``) reaches each target's node after its straight leg.
+        rows = np.concatenate([reverse.row, np.full(int(near_t.sum()), size)])
+        cols = np.concatenate([reverse.col, node_t[near_t]])
+        weights = np.concatenate([reverse.data, np.maximum(leg_t[near_t] / per_minute, 1e-9)])
+        augmented = csr_matrix((weights, (rows, cols)), shape=(size + 1, size + 1))
+        found = dijkstra(augmented, indices=size, limit=MAX_MINUTES[mode], min_only=True)
+        leg_o, node_o = self._snap(graph, origins)
+        minutes = leg_o / per_minute + found[node_o]
+        keep = (leg_o <= MAX_SNAP_M) & np.isfinite(minutes)
+        out[keep] = minutes[keep]
+        return out
+
+    # ------------------------------------------------------------------ routes
+    def route(
+        self, a: Sequence[float], b: Sequence[float], mode: str, *, speed_kmh: float = 4.5
+    ) -> shapely.LineString:
+        """The path from ``a`` to ``b`` (metres) along the network; a straight line off it."""
+        return self.routes([(a, b)], mode, speed_kmh=speed_kmh)[0]
+
+    def routes(
+        self,
+        pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
+        mode: str,
+        *,
+        speed_kmh: float = 4.5,
+    ) -> list[shapely.LineString]:
+        """The paths of several legs along the network (straight where the times fall back).
+
+        Each is a LineString in the network's CRS, simplified to :data:`SIMPLIFY_M`.
+        """
+        if not pairs:
+            return []
+        graph = self._graph(mode, speed_kmh)
+        ends = np.asarray([[*a, *b] for a, b in pairs], dtype=np.float64).reshape(-1, 4)
+        leg_a, node_a = self._snap(graph, ends[:, :2])
+        leg_b, node_b = self._snap(graph, ends[:, 2:])
+        apart = np.hypot(*(ends[:, 2:] - ends[:, :2]).T) >= 1.0  # SAME_PLACE_M
+        usable = (leg_a <= MAX_SNAP_M) & (leg_b <= MAX_SNAP_M) & apart
+        sources = np.unique(node_a[usable])
+        result: list[shapely.LineString] = [
+            shapely.LineString([ends[k, :2], ends[k, 2:]]) for k in range(len(ends))
+        ]
+        for chunk in range(0, len(sources), _CHUNK):
+            block = sources[chunk : chunk + _CHUNK]
+            cost, before = dijkstra(
+                graph.matrix, indices=block, limit=MAX_MINUTES[mode], return_predecessors=True
+            )
+            for offset, source in enumerate(block):
+                for k in np.flatnonzero(usable & (node_a == source)):
+                    if not np.isfinite(cost[offset, node_b[k]]):
+                        continue
+                    coords = self._path_coords(graph, before[offset], int(source), int(node_b[k]))
+                    line = shapely.LineString([ends[k, :2], *coords, ends[k, 2:]])
+                    result[k] = shapely.simplify(line, SIMPLIFY_M, preserve_topology=False)
+        return result
+
+    def _path_coords(
+        self, graph: _Graph, before: npt.NDArray[np.int32], source: int, target: int
+    ) -> list[npt.NDArray[np.float64]]:
+        steps: list[tuple[int, int]] = []
+        node = target
+        while node != source:
+            previous = int(before[node])
+            steps.append((previous, node))
+            node = previous
+        if not steps:
+            return [self.xy[graph.snap_nodes[source]]]
+        parts = []
+        for i, j in reversed(steps):
+            k = graph.edge_of[(i, j)]
+            coords = shapely.get_coordinates(self.geometry[k])
+            parts.append(coords if self.start[k] == graph.snap_nodes[i] else coords[::-1])
+        return list(np.vstack(parts))
+
+
+# ---------------------------------------------------------------------- workspace
+_CACHE: dict[tuple[str, str, str], RoadNetwork] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> RoadNetwork | None:
+    """The workspace's road network (None without a ``road_edges`` layer).
+
+    Kept in memory while the layer is unchanged (its record and the store's write stamp):
+    saving a plan does not read the network again.
+    """
+    layers = ws.layers()
+    if ROAD_LAYER not in layers:
+        return None
+    info = layers[ROAD_LAYER]
+    written = f"{info.count}|{info.updated}|{info.source}|{ws.stamps().get(ROAD_LAYER)}"
+    key = (str(ws.path.resolve()), written, metric_crs)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    edges = ws.read_layer(ROAD_LAYER)
+    if edges.empty:
+        return None
+    network = RoadNetwork.from_edges(edges, metric_crs=metric_crs)
+    with _CACHE_LOCK:
+        for old in [k for k in _CACHE if k[0] == key[0]]:
+            del _CACHE[old]
+        _CACHE[key] = network
+    return network
+
+
+def travel_model_for(ws: Workspace, settings: Settings | None = None) -> TravelModel:
+    """The travel model of ``settings``, on the workspace's road network when it has one."""
+    from territory.settings import Settings
+    from territory.travel import TravelModel
+
+    model = TravelModel.from_settings(settings or Settings())
+    network = load_network(ws)
+    return model.with_network(network) if network is not None else model
+
+
+def model_note(model: TravelModel) -> str:
+    """Which travel model times the trips, in French (plan notes, page, field sheets).
+
+    Examples
+    --------
+    >>> from territory.travel import TravelModel
+    >>> model_note(TravelModel())
+    'temps en ligne droite × 1,3 (pas de réseau routier importé)'
+    """
+    detour = f"{model.detour:g}".replace(".", ",")
+    network = model.network
+    if network is None:
+        return f"temps en ligne droite × {detour} (pas de réseau routier importé)"
+    count = f"{network.edges:,}".replace(",", "\u202f")
+    return (
+        f"temps sur le réseau OpenStreetMap importé ({count} tronçons) ; ligne droite × "
+        f"{detour} à plus de {MAX_SNAP_M:.0f} m du réseau"
+    )
