@@ -14,6 +14,7 @@ from territory.map.styles import (
     CONTACT_COLOURS,
     DENSITY_BREAKS,
     GAP_COLOUR,
+    HIDDEN_AT_FIRST,
     NAME_COMMUNES,
     NAME_DENSITY,
     NAME_PARTNERS,
@@ -149,6 +150,8 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         for state, text in _TRANSIT_STATE_TEXTS.items():
             if state in states:
                 rows.append(_row(_tint(TRANSIT_STATE_COLOURS[state]), text))
+        if "gaps" in HIDDEN_AT_FIRST:
+            rows.append(_note(_HIDDEN_NOTE))
         sections.append(_section(_name_gaps(stop_buffer_m), rows))
     if not _is_empty(layers.stops):
         sections.append(
@@ -166,6 +169,7 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
                     _note(
                         "Vue d'ensemble : des arrêts voisins, seul le plus desservi est "
                         "dessiné ; tous à partir du niveau de la rue."
+                        + (" " + _HIDDEN_NOTE if "stops" in HIDDEN_AT_FIRST else "")
                     ),
                 ],
             )
@@ -191,6 +195,13 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         '<div class="territory-legende" style="font:13px/1.35 system-ui,-apple-system,'
         'Segoe UI,Roboto,sans-serif;color:#212121">' + "".join(sections) + "</div>"
     )
+
+
+_HIDDEN_NOTE = (
+    "Couche masquée à l'ouverture : à cocher dans la liste des couches (bouton en haut à "
+    "droite de la carte)."
+)
+"""Under the layers of :data:`HIDDEN_AT_FIRST`."""
 
 
 def _class_texts() -> list[str]:
