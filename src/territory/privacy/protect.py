@@ -168,31 +168,34 @@ def protect(
         recoverable from the total and the other parts.
     """
     k = settings.k
-    n = parts["n"].astype("int64")
-    people = parts["people"].astype("int64")
+    n = parts["n"].to_numpy(dtype=np.int64)
+    people = parts["people"].to_numpy(dtype=np.int64)
+    key = parts["key"].to_numpy(dtype=np.int64)
     if (n < 0).any() or (people > n).any():
         raise ValueError("protect() reçoit des effectifs incohérents")
     below = (n > 0) & (people < k)
-    secondary = pd.Series(False, index=n.index)
+    secondary = np.zeros(len(n), dtype=bool)
     # Hidden parts must hide together at least two parts and k contacts: otherwise the
     # total minus the shown parts gives one hidden value. Add the smallest published
     # parts, in a stable order, until that holds.
-    for label in n[~below & (n > 0)].sort_values(kind="stable").index:
+    open_parts = np.flatnonzero(~below & (n > 0))
+    for position in open_parts[np.argsort(n[open_parts], kind="stable")]:
         hidden = below | secondary
         if not hidden.any() or (int(n[hidden].sum()) >= k and int(hidden.sum()) >= 2):
             break
-        secondary.loc[label] = True
+        secondary[position] = True
     shown = ~(below | secondary)
-    values = publish(n.to_numpy(), parts["key"].to_numpy(), settings=settings)
+    values = publish(n, key, settings=settings)
     counts = pd.array(np.where(shown, values, 0), dtype="Int64")
-    counts[~shown.to_numpy()] = pd.NA
-    table = pd.DataFrame({"count": counts}, index=n.index)
-    table["label"] = table["count"].map(_format_count).astype("object")
-    table.loc[below, "label"] = f"< {k}"
-    table.loc[secondary, "label"] = SECONDARY
-    table["status"] = PUBLISHED
-    table.loc[below, "status"] = BELOW_K
-    table.loc[secondary, "status"] = SECONDARY
+    counts[~shown] = pd.NA
+    labels = np.array([_format_count(int(v)) for v in values], dtype=object)
+    labels[~shown] = ""
+    labels[below] = f"< {k}"
+    labels[secondary] = SECONDARY
+    status = np.full(len(n), PUBLISHED, dtype=object)
+    status[below] = BELOW_K
+    status[secondary] = SECONDARY
+    table = pd.DataFrame({"count": counts, "label": labels, "status": status}, index=parts.index)
     total_n = int(n.sum())
     everyone = total_people if total_people is not None else int(people.max()) if len(people) else 0
     if total_n > 0 and everyone < k:
@@ -201,7 +204,7 @@ def protect(
         table["label"] = f"< {k}"
         table["status"] = BELOW_K
         return Protected(table, None, f"< {k}")
-    total = int(publish([total_n], [int(parts["key"].sum())], settings=settings)[0])
+    total = int(publish([total_n], [int(key.sum())], settings=settings)[0])
     return Protected(table, total, _format_count(total))
 
 
