@@ -312,7 +312,8 @@ class _Communes:
     """The workspace's communes as the parent levels need them, read once for many zones."""
 
     codes: pd.Series  # str
-    epci: pd.Series | None  # str, or None without an ``epci`` column
+    epci_of: dict[str, str]  # commune → EPCI code (communes without one left out)
+    members: dict[str, frozenset[str]]  # EPCI code → its communes
     geoms: npt.NDArray[np.object_] | None  # Lambert-93, None when not read (commune zones)
 
 
@@ -328,10 +329,15 @@ def _read_communes(ws: Workspace, *, geometries: bool) -> _Communes | None:
         layer = ws.read_table("communes", columns=[c for c in ("code", "epci") if c in names])
         geoms = None
     codes = layer["code"].astype(str).reset_index(drop=True)
-    epci = layer["epci"].astype(str).reset_index(drop=True) if "epci" in layer else None
-    if epci is not None:
-        epci = epci.where(layer["epci"].notna().to_numpy(), "")
-    return _Communes(codes, epci, geoms)
+    epci_of: dict[str, str] = {}
+    if "epci" in layer:
+        for code, epci in zip(codes, layer["epci"], strict=True):
+            if pd.notna(epci) and str(epci):
+                epci_of[code] = str(epci)
+    members: dict[str, set[str]] = {}
+    for code, epci in epci_of.items():
+        members.setdefault(epci, set()).add(code)
+    return _Communes(codes, epci_of, {e: frozenset(m) for e, m in members.items()}, geoms)
 
 
 def _parent_sets(
@@ -356,15 +362,12 @@ def _parent_sets(
             if len(under):
                 commune = str(layer.codes.iloc[int(under[0])])
                 sets.append(("commune", ({commune}, None)))
-    if commune is not None and layer is not None and layer.epci is not None:
-        epci = layer.epci[layer.codes == commune]
-        if len(epci) and str(epci.iloc[0]) not in ("", "nan", "None", "<NA>"):
-            members = set(layer.codes[layer.epci == str(epci.iloc[0])])
-            if communes is not None:
-                members &= communes
-            whole = communes if communes is not None else set(layer.codes)
-            if len(members) > 1 and members != whole:
-                sets.append(("epci", (members, None)))
+    if commune is not None and layer is not None and commune in layer.epci_of:
+        members = set(layer.members[layer.epci_of[commune]])
+        if communes is not None:
+            members &= communes
+        if len(members) > 1 and len(members) < len(communes or layer.codes):
+            sets.append(("epci", (members, None)))
     return sets
 
 
@@ -467,12 +470,15 @@ def contact_profiles(
     communes: set[str] | None = None,
     months: int = PROFILE_MONTHS,
     hours: tuple[int, int] = DEFAULT_HOURS,
+    shares_only: bool = False,
 ) -> list[Profile]:
     """:func:`contact_profile` of many zones at once (the planner's places' zones).
 
     ``zones``: ``(zone, kind)`` pairs, None for the territory. The communes are read
     once, each distinct level (a commune, an EPCI, the territory) is protected once and
     shared by every zone under it: the same published values as one zone at a time.
+    ``shares_only``: each profile's table holds ``jour``, ``debut`` and ``part`` only
+    (the blended shares, the same numbers), without counts, labels nor presence.
     """
     period = _profile_period(ws, months, settings)
     if period is None:
@@ -511,8 +517,45 @@ def contact_profiles(
     for item, named in zip(zones, named_per_zone, strict=True):
         mine = [counts[keys[_set_key(level)]] for _, level in named]
         kind = "commune" if item is None else item[1]
-        out.append(_blended(named, mine, period, hours, settings, kind, item is not None))
+        if shares_only:
+            shares, weights = _blend(mine)
+            table = pd.DataFrame({**_slot_keys(hours), "part": shares})
+            out.append(Profile(table, "", period, (), _levels(named, mine, weights)))
+        else:
+            out.append(_blended(named, mine, period, hours, settings, kind, item is not None))
     return out
+
+
+@lru_cache(maxsize=8)
+def _slot_keys_cached(hours: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
+    index = _slot_index(hours)
+    days = index.get_level_values("jour").to_numpy(dtype=np.int64)
+    return days, index.get_level_values("debut").to_numpy(dtype=np.int64)
+
+
+def _slot_keys(hours: tuple[int, int]) -> dict[str, npt.NDArray[np.int64]]:
+    days, starts = _slot_keys_cached(hours)
+    return {"jour": days, "debut": starts}
+
+
+def _blend(counts: list[SlotCounts]) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """The blended shares (:func:`shrink`, from the territory down) and each level's w."""
+    shares = _shares(counts[-1])
+    weights = [1.0 if counts[-1].people else 0.0]
+    for level in reversed(counts[:-1]):
+        shares, w = shrink(_shares(level), shares, level.people)
+        weights.insert(0, w)
+    return shares, weights
+
+
+def _levels(
+    named: list[tuple[str, published.SlotSet]], counts: list[SlotCounts], weights: list[float]
+) -> tuple[ProfileLevel, ...]:
+    levels, rest = [], 1.0
+    for (name, (codes, _)), level, w in zip(named, counts, weights, strict=True):
+        levels.append(ProfileLevel(name, level.people, w, rest * w, tuple(sorted(codes or ()))))
+        rest *= 1 - w
+    return tuple(levels)
 
 
 def _set_key(level: published.SlotSet) -> tuple[frozenset[str] | None, frozenset[str] | None]:
@@ -534,15 +577,8 @@ def _blended(
 ) -> Profile:
     """A zone's profile from its levels' published counts (:func:`shrink`, territory down)."""
     notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
-    shares = _shares(counts[-1])
-    weights = [1.0 if counts[-1].people else 0.0]
-    for level in reversed(counts[:-1]):
-        shares, w = shrink(_shares(level), shares, level.people)
-        weights.insert(0, w)
-    levels, rest = [], 1.0
-    for (name, (codes, _)), level, w in zip(named, counts, weights, strict=True):
-        levels.append(ProfileLevel(name, level.people, w, rest * w, tuple(sorted(codes or ()))))
-        rest *= 1 - w
+    shares, weights = _blend(counts)
+    levels = list(_levels(named, counts, weights))
     scope = next((i for i, w in enumerate(weights) if w > 0), len(named) - 1)
     table = _slot_frame(hours)
     shown = counts[scope].table

@@ -198,7 +198,7 @@ def zone_yields(
             asked.append((gpd.GeoDataFrame({"code": [code]}), "commune"))
         else:
             asked.append(None)
-    profiles = contact_profiles(ws, asked, settings=settings, communes=communes)
+    profiles = contact_profiles(ws, asked, settings=settings, communes=communes, shares_only=True)
     by_key = {}
     for (kind, _), profile in zip(distinct, profiles, strict=True):
         level = "" if profile.period is None else profile.main_level
@@ -219,20 +219,20 @@ def yields_from_profile(profile: pd.DataFrame, days: Sequence[int], slots: int) 
     Examples
     --------
     >>> table = pd.DataFrame({"jour": [2, 2], "debut": [8, 14], "part": [0.1, 0.4]})
-    >>> yields_from_profile(table, [2, 3], 4).tolist()
+    >>> yields_from_profile(table, [2, 3], 4).round(3).tolist()
     [[0.4, 0.5, 0.5, 1.0], [0.5, 0.5, 0.5, 0.5]]
     """
     out = np.full((len(days), slots), 0.5)
-    shares = pd.to_numeric(profile["part"], errors="coerce")
-    top = shares.max()
-    if pd.isna(top) or top <= 0:
+    shares = pd.to_numeric(profile["part"], errors="coerce").to_numpy(dtype=float)
+    if not len(shares) or np.isnan(shares).all() or np.nanmax(shares) <= 0:
         return out
-    lookup = dict(zip(zip(profile["jour"], profile["debut"], strict=True), shares, strict=True))
-    for day_pos, day in enumerate(days):
-        for slot in range(slots):
-            share = lookup.get((day, (FIRST_SLOT + slot * SLOT_MINUTES) // 60))
-            if share is not None and pd.notna(share):
-                out[day_pos, slot] = 0.2 + 0.8 * float(share) / float(top)
+    dense = np.full(7 * 24, np.nan)  # weekday × first hour
+    where = profile["jour"].to_numpy(dtype=np.int64) * 24 + profile["debut"].to_numpy(np.int64)
+    dense[where] = shares
+    hours = (FIRST_SLOT + np.arange(slots) * SLOT_MINUTES) // 60
+    found = dense[np.asarray(days, dtype=np.int64)[:, None] * 24 + hours[None, :]]
+    known = ~np.isnan(found)
+    out[known] = 0.2 + 0.8 * found[known] / np.nanmax(shares)
     return out
 
 
