@@ -940,7 +940,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Semaine {saved.week}, version {saved.version} : {len(saved.visits)} visite(s)")
     for row in saved.visits.itertuples(index=False):
         when = f"{outputs.day_label(row.start):<14} {row.start:%H:%M}-{row.end:%H:%M}"
-        print(f"  {row.team:<20} {when}  {row.place_name}")
+        zone = outputs.zone_of(row)[0]
+        print(f"  {row.team:<20} {when}  {row.place_name}" + (f" — {zone}" if zone else ""))
     for note in saved.notes:
         print(f"  note : {note}")
     return EXIT_OK

@@ -17,7 +17,7 @@ from icalendar import Calendar
 
 from territory import Settings
 from territory.cli import main
-from territory.rounds.outputs import ics_calendars, visit_uids, write_ics
+from territory.rounds.outputs import ics_calendars, visit_uids, write_ics, zone_of
 from territory.rounds.week import (
     TIMEZONE,
     WeekPlan,
@@ -160,7 +160,7 @@ def test_importing_every_version_in_turn_leaves_the_last_plan(versions) -> None:
             if str(e["status"]) != "CANCELLED"
         }
         expected = {
-            (f"Aller-vers : {v.place_name}", v.start)
+            (f"Aller-vers : {v.place_name} ({zone_of(v)[0]})", v.start)
             for v in version.visits.itertuples(index=False)
         }
         assert shown == expected

@@ -53,7 +53,7 @@ def test_rural_communes_are_read_from_the_labels_whatever_the_levels(tmp_path: P
     ws = workspace(tmp_path, ["Urbain dense", "Rural", "Bourgs ruraux", None])
     assert due_over_a_month(ws) == {"14001", "14002"}
     notes = rule_notes(ws)
-    assert len(notes) == 1 and "partielle : 1 commune(s) sans classe de densité (14003)" in notes[0]
+    assert len(notes) == 1 and "partielle : 1 commune(s) sans classe de densité (C3)" in notes[0]
 
 
 def test_the_plan_says_the_rural_rule_is_off(

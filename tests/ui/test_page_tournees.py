@@ -62,6 +62,14 @@ def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
         "Calendrier (.ics)",
         "Historique des versions (CSV)",  # in its expander
     ]
+    # Zones by name, their code beside; places by name, never by id.
+    visits = next(d.value for d in at.dataframe if "place_name" in d.value.columns)
+    assert visits["zone_name"].tolist() == saved.visits["zone_name"].tolist()
+    assert visits["code_zone"].tolist() == saved.visits["code_zone"].tolist()
+    assert "zone" not in visits.columns and "place" not in visits.columns
+    assert not set(visits["zone_name"]) & set(saved.visits["zone"])
+    labels = at.selectbox(key=Keys.W_FEEDBACK_VISIT).options
+    assert all(f"({z})" in o for o, z in zip(labels, saved.visits["zone_name"], strict=True))
 
 
 def test_lock_and_delete_make_a_new_version(page) -> None:
@@ -285,6 +293,9 @@ def test_a_place_added_by_position_gets_its_commune(page) -> None:
     at.button(key="FormSubmitter:" + Keys.W_PLACE_FORM + "-Ajouter le lieu").click().run()
     assert not at.exception, at.exception
     assert any("Square des Tilleuls" in s.value for s in at.success)
+    names = Workspace.open(path).read_table("communes", columns=["code", "nom"])
+    commune = names.loc[names["code"] == code, "nom"].iloc[0]
+    assert any(f"(commune {commune})" in s.value for s in at.success)
     places = candidate_places(Workspace.open(path))
     assert len(places) == before + 1
     added = places[places["nom"] == "Square des Tilleuls"].iloc[0]
@@ -312,6 +323,10 @@ def test_removing_a_place(page) -> None:
     at, path = page
     places = candidate_places(Workspace.open(path))
     gone = places.loc[places["nom"] == "Square des Tilleuls", "id"].iloc[0]
+    shown = at.multiselect(key=Keys.W_PLACES_REMOVE).options
+    assert any(o.startswith("Square des Tilleuls (parc, ") for o in shown)
+    ids = {f"({i})" for i in places["id"]}
+    assert not [o for o in shown if any(o.endswith(i) for i in ids)]  # no id shown
     at.multiselect(key=Keys.W_PLACES_REMOVE).set_value([gone]).run()
     at.button(key=Keys.W_PLACES_REMOVE_BUTTON).click().run()
     assert not at.exception, at.exception

@@ -51,9 +51,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -89,6 +90,7 @@ __all__ = [
     "ProfileLevel",
     "WhenResult",
     "contact_profile",
+    "contact_profiles",
     "open_during",
     "partner_slots",
     "recommend_slots",
@@ -268,6 +270,11 @@ def _presence(shares: npt.NDArray[np.float64], root_status: pd.Series) -> npt.ND
 
 def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
     """One row per weekday × 2-hour slot: ``jour``, ``debut``, ``fin``, ``creneau``."""
+    return _slot_frame_cached(hours).copy()
+
+
+@lru_cache(maxsize=8)
+def _slot_frame_cached(hours: tuple[int, int]) -> pd.DataFrame:
     index = _slot_index(hours)
     table = pd.DataFrame(
         {"jour": index.get_level_values("jour"), "debut": index.get_level_values("debut")}
@@ -300,8 +307,41 @@ def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
     return [str(c) for c, o in zip(candidates, owner, strict=True) if o is not None]
 
 
+@dataclass(frozen=True)
+class _Communes:
+    """The workspace's communes as the parent levels need them, read once for many zones."""
+
+    codes: pd.Series  # str
+    epci_of: dict[str, str]  # commune → EPCI code (communes without one left out)
+    members: dict[str, frozenset[str]]  # EPCI code → its communes
+    geoms: npt.NDArray[np.object_] | None  # Lambert-93, None when not read (commune zones)
+
+
+def _read_communes(ws: Workspace, *, geometries: bool) -> _Communes | None:
+    """The ``communes`` layer's codes, EPCI and (for QPV and cells) metric geometries."""
+    if not ws.has("communes"):
+        return None
+    if geometries:
+        layer = ws.read_layer("communes")
+        geoms = np.asarray(layer.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
+    else:  # codes only: the geometries are not needed
+        names = ws.read_table("communes", columns=None, where="0").columns
+        layer = ws.read_table("communes", columns=[c for c in ("code", "epci") if c in names])
+        geoms = None
+    codes = layer["code"].astype(str).reset_index(drop=True)
+    epci_of: dict[str, str] = {}
+    if "epci" in layer:
+        for code, epci in zip(codes, layer["epci"], strict=True):
+            if pd.notna(epci) and str(epci):
+                epci_of[code] = str(epci)
+    members: dict[str, set[str]] = {}
+    for code, epci in epci_of.items():
+        members.setdefault(epci, set()).add(code)
+    return _Communes(codes, epci_of, {e: frozenset(m) for e, m in members.items()}, geoms)
+
+
 def _parent_sets(
-    ws: Workspace, zone: gpd.GeoDataFrame, kind: ZoneKind, communes: set[str] | None
+    zone: gpd.GeoDataFrame, kind: ZoneKind, communes: set[str] | None, layer: _Communes | None
 ) -> list[tuple[str, published.SlotSet]]:
     """The zone's own set and its parents below the territory: commune (QPV, cell), EPCI.
 
@@ -309,13 +349,6 @@ def _parent_sets(
     commune of the workspace with the same ``epci`` code, within the territory. A parent
     that holds the same communes as the next level up is left out.
     """
-    if not ws.has("communes"):
-        layer = None
-    elif kind == "commune":  # codes only: the geometries are not needed
-        names = ws.read_table("communes", columns=None, where="0").columns
-        layer = ws.read_table("communes", columns=[c for c in ("code", "epci") if c in names])
-    else:
-        layer = ws.read_layer("communes")
     sets: list[tuple[str, published.SlotSet]] = []
     commune: str | None = None
     if kind == "commune":
@@ -323,23 +356,18 @@ def _parent_sets(
         sets.append(("zone", ({commune}, None)))
     else:
         sets.append(("zone", (None, _zone_candidate_cells(zone, kind))))
-        if layer is not None and len(layer):
+        if layer is not None and layer.geoms is not None and len(layer.codes):
             centre = zone_centres(zone).iloc[0]
-            geoms = np.asarray(layer.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
-            under = np.flatnonzero(shapely.covers(geoms, centre))
+            under = np.flatnonzero(shapely.covers(layer.geoms, centre))
             if len(under):
-                commune = str(layer["code"].iloc[int(under[0])])
+                commune = str(layer.codes.iloc[int(under[0])])
                 sets.append(("commune", ({commune}, None)))
-    if commune is not None and layer is not None and "epci" in layer:
-        codes = layer["code"].astype(str)
-        epci = layer.loc[codes == commune, "epci"]
-        if len(epci) and pd.notna(epci.iloc[0]) and str(epci.iloc[0]):
-            members = set(codes[layer["epci"].astype(str) == str(epci.iloc[0])])
-            if communes is not None:
-                members &= communes
-            whole = communes if communes is not None else set(codes)
-            if len(members) > 1 and members != whole:
-                sets.append(("epci", (members, None)))
+    if commune is not None and layer is not None and commune in layer.epci_of:
+        members = set(layer.members[layer.epci_of[commune]])
+        if communes is not None:
+            members &= communes
+        if len(members) > 1 and len(members) < len(communes or layer.codes):
+            sets.append(("epci", (members, None)))
     return sets
 
 
@@ -428,6 +456,30 @@ def contact_profile(
         Published values, and shares computed from them only; ``scope`` says whose
         counts the table shows, ``basis`` which levels the presence rests on.
     """
+    zones = [None] if zone is None else [(zone, kind)]
+    return contact_profiles(
+        ws, zones, settings=settings, communes=communes, months=months, hours=hours
+    )[0]
+
+
+def contact_profiles(
+    ws: Workspace,
+    zones: Sequence[tuple[gpd.GeoDataFrame, ZoneKind] | None],
+    *,
+    settings: Settings,
+    communes: set[str] | None = None,
+    months: int = PROFILE_MONTHS,
+    hours: tuple[int, int] = DEFAULT_HOURS,
+    shares_only: bool = False,
+) -> list[Profile]:
+    """:func:`contact_profile` of many zones at once (the planner's places' zones).
+
+    ``zones``: ``(zone, kind)`` pairs, None for the territory. The communes are read
+    once, each distinct level (a commune, an EPCI, the territory) is protected once and
+    shared by every zone under it: the same published values as one zone at a time.
+    ``shares_only``: each profile's table holds ``jour``, ``debut`` and ``part`` only
+    (the blended shares, the same numbers), without counts, labels nor presence.
+    """
     period = _profile_period(ws, months, settings)
     if period is None:
         empty = _slot_frame(hours)
@@ -436,31 +488,97 @@ def contact_profile(
         empty["statut"] = "absent"
         empty["part"] = np.nan
         empty["presence"] = "inconnue"
-        return Profile(
+        none = Profile(
             empty, "territoire", None, ("aucun contact importé : pas de profil horaire",)
         )
-    notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
-    named = [] if zone is None else _parent_sets(ws, zone, kind, communes)
-    named.append(("territoire", (None, None)))
+        return [none for _ in zones]
+    fine = any(z is not None and z[1] != "commune" for z in zones)
+    needed = any(z is not None for z in zones)
+    layer = _read_communes(ws, geometries=fine) if needed else None
+    named_per_zone = []
+    for item in zones:
+        named = [] if item is None else _parent_sets(item[0], item[1], communes, layer)
+        named.append(("territoire", (None, None)))
+        named_per_zone.append(named)
+    keys: dict[tuple[frozenset[str] | None, frozenset[str] | None], int] = {}
+    for named in named_per_zone:
+        for _, level in named:
+            keys.setdefault(_set_key(level), len(keys))
     counts = published.slot_profiles(
         ws,
         period=period,
         slots=_slot_index(hours),
         slot_hours=SLOT_HOURS,
         settings=settings,
-        sets=[s for _, s in named],
+        sets=list(keys),
         communes=communes,
     )
-    # From the territory down: each level's shares blended with its parent's.
+    out = []
+    for item, named in zip(zones, named_per_zone, strict=True):
+        mine = [counts[keys[_set_key(level)]] for _, level in named]
+        kind = "commune" if item is None else item[1]
+        if shares_only:
+            shares, weights = _blend(mine)
+            table = pd.DataFrame({**_slot_keys(hours), "part": shares})
+            out.append(Profile(table, "", period, (), _levels(named, mine, weights)))
+        else:
+            out.append(_blended(named, mine, period, hours, settings, kind, item is not None))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _slot_keys_cached(hours: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
+    index = _slot_index(hours)
+    days = index.get_level_values("jour").to_numpy(dtype=np.int64)
+    return days, index.get_level_values("debut").to_numpy(dtype=np.int64)
+
+
+def _slot_keys(hours: tuple[int, int]) -> dict[str, npt.NDArray[np.int64]]:
+    days, starts = _slot_keys_cached(hours)
+    return {"jour": days, "debut": starts}
+
+
+def _blend(counts: list[SlotCounts]) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """The blended shares (:func:`shrink`, from the territory down) and each level's w."""
     shares = _shares(counts[-1])
     weights = [1.0 if counts[-1].people else 0.0]
     for level in reversed(counts[:-1]):
         shares, w = shrink(_shares(level), shares, level.people)
         weights.insert(0, w)
+    return shares, weights
+
+
+def _levels(
+    named: list[tuple[str, published.SlotSet]], counts: list[SlotCounts], weights: list[float]
+) -> tuple[ProfileLevel, ...]:
     levels, rest = [], 1.0
     for (name, (codes, _)), level, w in zip(named, counts, weights, strict=True):
         levels.append(ProfileLevel(name, level.people, w, rest * w, tuple(sorted(codes or ()))))
         rest *= 1 - w
+    return tuple(levels)
+
+
+def _set_key(level: published.SlotSet) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    codes, cells = level
+    return (
+        None if codes is None else frozenset(codes),
+        None if cells is None else frozenset(cells),
+    )
+
+
+def _blended(
+    named: list[tuple[str, published.SlotSet]],
+    counts: list[SlotCounts],
+    period: tuple[date, date],
+    hours: tuple[int, int],
+    settings: Settings,
+    kind: ZoneKind,
+    has_zone: bool,
+) -> Profile:
+    """A zone's profile from its levels' published counts (:func:`shrink`, territory down)."""
+    notes = [f"profil horaire : contacts du {period[0]:%d/%m/%Y} au {period[1]:%d/%m/%Y}"]
+    shares, weights = _blend(counts)
+    levels = list(_levels(named, counts, weights))
     scope = next((i for i, w in enumerate(weights) if w > 0), len(named) - 1)
     table = _slot_frame(hours)
     shown = counts[scope].table
@@ -469,7 +587,7 @@ def contact_profile(
     table["statut"] = shown["status"].to_numpy()
     table["part"] = shares
     table["presence"] = _presence(shares, counts[-1].table["status"])
-    basis = _basis(levels, settings.k, fine=kind != "commune") if zone is not None else ""
+    basis = _basis(levels, settings.k, fine=kind != "commune") if has_zone else ""
     return Profile(table, named[scope][0], period, tuple(notes), tuple(levels), basis)
 
 

@@ -168,31 +168,34 @@ def protect(
         recoverable from the total and the other parts.
     """
     k = settings.k
-    n = parts["n"].astype("int64")
-    people = parts["people"].astype("int64")
+    n = parts["n"].to_numpy(dtype=np.int64)
+    people = parts["people"].to_numpy(dtype=np.int64)
+    key = parts["key"].to_numpy(dtype=np.int64)
     if (n < 0).any() or (people > n).any():
         raise ValueError("protect() reçoit des effectifs incohérents")
     below = (n > 0) & (people < k)
-    secondary = pd.Series(False, index=n.index)
+    secondary = np.zeros(len(n), dtype=bool)
     # Hidden parts must hide together at least two parts and k contacts: otherwise the
     # total minus the shown parts gives one hidden value. Add the smallest published
     # parts, in a stable order, until that holds.
-    for label in n[~below & (n > 0)].sort_values(kind="stable").index:
+    open_parts = np.flatnonzero(~below & (n > 0))
+    for position in open_parts[np.argsort(n[open_parts], kind="stable")]:
         hidden = below | secondary
         if not hidden.any() or (int(n[hidden].sum()) >= k and int(hidden.sum()) >= 2):
             break
-        secondary.loc[label] = True
+        secondary[position] = True
     shown = ~(below | secondary)
-    values = publish(n.to_numpy(), parts["key"].to_numpy(), settings=settings)
+    values = publish(n, key, settings=settings)
     counts = pd.array(np.where(shown, values, 0), dtype="Int64")
-    counts[~shown.to_numpy()] = pd.NA
-    table = pd.DataFrame({"count": counts}, index=n.index)
-    table["label"] = table["count"].map(_format_count).astype("object")
-    table.loc[below, "label"] = f"< {k}"
-    table.loc[secondary, "label"] = SECONDARY
-    table["status"] = PUBLISHED
-    table.loc[below, "status"] = BELOW_K
-    table.loc[secondary, "status"] = SECONDARY
+    counts[~shown] = pd.NA
+    labels = np.array([_format_count(int(v)) for v in values], dtype=object)
+    labels[~shown] = ""
+    labels[below] = f"< {k}"
+    labels[secondary] = SECONDARY
+    status = np.full(len(n), PUBLISHED, dtype=object)
+    status[below] = BELOW_K
+    status[secondary] = SECONDARY
+    table = pd.DataFrame({"count": counts, "label": labels, "status": status}, index=parts.index)
     total_n = int(n.sum())
     everyone = total_people if total_people is not None else int(people.max()) if len(people) else 0
     if total_n > 0 and everyone < k:
@@ -201,8 +204,77 @@ def protect(
         table["label"] = f"< {k}"
         table["status"] = BELOW_K
         return Protected(table, None, f"< {k}")
-    total = int(publish([total_n], [int(parts["key"].sum())], settings=settings)[0])
+    total = int(publish([total_n], [int(key.sum())], settings=settings)[0])
     return Protected(table, total, _format_count(total))
+
+
+def protect_rows(
+    n: npt.ArrayLike,
+    people: npt.ArrayLike,
+    key: npt.ArrayLike,
+    total_people: npt.ArrayLike,
+    *,
+    settings: Settings,
+) -> tuple[pd.DataFrame, list[int | None]]:
+    """:func:`protect` of many tables of parts at once (one row of the arrays each).
+
+    ``n``, ``people`` and ``key`` have one row per table and one column per part (the
+    parts of each table in the same order); ``total_people`` one value per table. Each
+    row gets exactly what :func:`protect` gives its table: the same threshold, the same
+    secondary suppression (the smallest published parts, in a stable order, until the
+    hidden parts are two and k contacts), the same perturbation; only the arithmetic is
+    done on all rows together.
+
+    Returns
+    -------
+    tuple
+        The tables one after the other (row-major: table ``r`` is rows ``r × parts`` to
+        ``(r + 1) × parts``; columns ``count``, ``label``, ``status`` as in
+        :func:`protect`) and the published total of each table (None under k people).
+    """
+    k = settings.k
+    n = np.atleast_2d(np.asarray(n, dtype=np.int64))
+    people = np.atleast_2d(np.asarray(people, dtype=np.int64))
+    key = np.atleast_2d(np.asarray(key, dtype=np.int64))
+    everyone = np.asarray(total_people, dtype=np.int64).reshape(-1)
+    if (n < 0).any() or (people > n).any():
+        raise ValueError("protect() reçoit des effectifs incohérents")
+    rows, width = n.shape
+    below = (n > 0) & (people < k)
+    open_parts = ~below & (n > 0)
+    # The loop of protect(), closed form: it adds the open parts, smallest first, while
+    # the hidden ones are not yet both two parts and k contacts.
+    order = np.argsort(np.where(open_parts, n, np.iinfo(np.int64).max), axis=1, kind="stable")
+    ranked = np.take_along_axis(np.where(open_parts, n, 0), order, axis=1)
+    added = np.concatenate([np.zeros((rows, 1), np.int64), np.cumsum(ranked, axis=1)], axis=1)
+    steps = np.arange(width + 1)[None, :]
+    hidden_parts = below.sum(axis=1)[:, None] + steps
+    hidden_n = np.where(below, n, 0).sum(axis=1)[:, None] + added
+    stop = (hidden_parts == 0) | ((hidden_n >= k) & (hidden_parts >= 2))
+    stop &= steps <= open_parts.sum(axis=1)[:, None]
+    taken = np.where(stop.any(axis=1), stop.argmax(axis=1), open_parts.sum(axis=1))
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(width), (rows, width)), axis=1)
+    secondary = open_parts & (rank < taken[:, None])
+    total_n = n.sum(axis=1)
+    nobody = (total_n > 0) & (everyone < k)  # nothing shown, not even the zeros
+    below[nobody] = True
+    secondary[nobody] = False
+    shown = ~(below | secondary)
+    values = publish(n, key, settings=settings)
+    labels = np.array([_format_count(int(v)) for v in values.ravel()], dtype=object)
+    labels[~shown.ravel()] = ""
+    labels[below.ravel()] = f"< {k}"
+    labels[secondary.ravel()] = SECONDARY
+    status = np.full(rows * width, PUBLISHED, dtype=object)
+    status[below.ravel()] = BELOW_K
+    status[secondary.ravel()] = SECONDARY
+    counts = pd.array(np.where(shown, values, 0).ravel(), dtype="Int64")
+    counts[~shown.ravel()] = pd.NA
+    table = pd.DataFrame({"count": counts, "label": labels, "status": status})
+    published = publish(total_n, key.sum(axis=1), settings=settings)
+    totals = [None if hide else int(t) for hide, t in zip(nobody, published, strict=True)]
+    return table, totals
 
 
 def protect_total(records: pd.DataFrame, *, settings: Settings) -> Protected:

@@ -94,7 +94,8 @@ def places_from_frame(
     (default: the index), ``zone``, ``duree`` (minutes), ``priorite`` and ``horaires``
     (OSM ``opening_hours``, read for ``week`` by
     :func:`~territory.hours.windows_from_opening_hours`; empty means any time) and
-    ``visites_par_jour`` (most visits a day, default 1).
+    ``visites_par_jour`` (most visits a day, default 1), ``nom_commune`` (the name of
+    ``zone``, for the notes).
     Coordinates are taken from a point geometry when there is one.
 
     Examples
@@ -129,6 +130,7 @@ def places_from_frame(
                 duration=int(_number(row, "duree", default_duration)),
                 priority=float(_number(row, "priorite", 1.0)),
                 per_day=int(_number(row, "visites_par_jour", 1)),
+                zone_name=_cell(row, "nom_commune"),
             )
         )
     return result

@@ -82,6 +82,8 @@ class Place:
     per_day
         Most visits of the place in one day (default 1: a place is visited at most once a
         day unless its row asks for more, e.g. a station at noon and at 17 h).
+    zone_name
+        The name of ``zone`` (a commune's), for the notes (empty: the code is shown).
     """
 
     id: str
@@ -94,6 +96,7 @@ class Place:
     duration: int = 45
     priority: float = 1.0
     per_day: int = 1
+    zone_name: str = ""
 
     def __post_init__(self) -> None:
         if self.windows is not None:

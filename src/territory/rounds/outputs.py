@@ -40,6 +40,7 @@ __all__ = [
     "week_grid",
     "write_csv",
     "write_ics",
+    "zone_of",
 ]
 
 
@@ -159,14 +160,16 @@ def _event(row: Any, uid: str, sequence: int, stamp: datetime, *, cancelled: boo
     event.add("sequence", int(sequence))
     event.add("dtstamp", stamp)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("summary", f"Aller-vers : {row.place_name}")
+    zone, code = zone_of(row)
+    event.add("summary", f"Aller-vers : {row.place_name}" + (f" ({zone})" if zone else ""))
     event.add("dtstart", row.start.astimezone(TIMEZONE))
     event.add("dtend", row.end.astimezone(TIMEZONE))
-    event.add("location", f"{row.place_name} ({row.kind})")
+    event.add("location", f"{row.place_name}, {zone or '—'} ({row.kind})")
     event.add("geo", (float(row.lat), float(row.lon)))
     event.add(
         "description",
-        f"Équipe {row.team} — zone {row.zone or '—'}"
+        f"Équipe {row.team} — zone {zone or '—'}"
+        + (f" (code {code})" if code else "")
         + (" — visite verrouillée" if row.locked and not cancelled else "")
         + (f" — visite annulée (version {sequence})" if cancelled else ""),
     )
@@ -197,7 +200,9 @@ PLAN_CSV_HEADERS = {
     "fin": "Fin",
     "place_name": "Lieu",
     "kind": "Type de lieu",
-    "zone": "Zone",
+    "zone_name": "Zone",
+    "code_zone": "Code zone",
+    "zone": "Code commune",
     "lon": "Longitude",
     "lat": "Latitude",
     "locked": "Verrouillée",
@@ -209,9 +214,14 @@ PLAN_CSV_HEADERS = {
 def write_csv(plan: WeekPlan, out: Path) -> Path:
     """The visits as a French CSV (:func:`territory._fr.french_csv`), French headers.
 
-    Coordinates keep 6 decimals (about 10 cm); ``Verrouillée`` reads ``oui`` / ``non``.
+    Coordinates keep 6 decimals (about 10 cm); ``Verrouillée`` reads ``oui`` / ``non``. A
+    zone reads by its name (« Zone »: the QPV's, else the commune's), its code beside it
+    for geographers (« Code zone », « Code commune »).
     """
+    zones = [zone_of(row) for row in plan.visits.itertuples(index=False)]
     table = plan.visits.assign(
+        zone_name=[name for name, _ in zones],
+        code_zone=[code for _, code in zones],
         jour=plan.visits["start"].map(lambda t: f"{t:%d/%m/%Y}"),
         debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
         fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
@@ -286,6 +296,15 @@ def _along(network: RoadNetwork, stops: list[Any], mode: str) -> Any:
     coords = [c for line in lines for c in shapely.get_coordinates(line)]
     drawn = gpd.GeoSeries([shapely.LineString(coords)], crs=network.crs).to_crs(4326)
     return drawn.iloc[0]
+
+
+def zone_of(row: Any) -> tuple[str, str]:
+    """A visit's zone by name and its code (its commune's code when the plan has no name)."""
+    name = getattr(row, "zone_name", None)
+    code = getattr(row, "code_zone", None)
+    commune = str(getattr(row, "zone", "") or "")
+    name = str(name) if isinstance(name, str) and name else commune
+    return name, str(code) if isinstance(code, str) and code else commune
 
 
 def date_of(moment: datetime) -> date:

@@ -324,6 +324,8 @@ def _section(
             else ""
         )
         lock = ", verrouillée" if row["locked"] else ""
+        zone = row.get("zone_name", "")
+        lock = (f", {_esc(zone)}" if _filled(zone) else "") + lock
         steps.append(
             "<tr>"
             f"<td class='n'><span class='dot'>{n}</span></td>"

@@ -844,7 +844,9 @@ class _Builder(Candidates):
         return Plan(tuple(visits), tuple(rounds), objective, tuple(self.notes), stats)
 
     def _coverage_note(self, zone: str) -> str:
-        head = f"Zone {zone} (à couvrir cette semaine) : non couverte, "
+        name = next((p.zone_name for p in self.places if p.zone == zone and p.zone_name), "")
+        head = f"Zone {name} ({zone}, à couvrir" if name else f"Zone {zone} (à couvrir"
+        head += " cette semaine) : non couverte, "
         if not any(p.zone == zone for p in self.places):
             return head + "aucun lieu candidat dans cette zone."
         if not self.zone_copies.get(zone):

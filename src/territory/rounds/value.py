@@ -1,9 +1,11 @@
 """What a visit is worth and which zones are due: the values of the weekly plan.
 
-* the **value** of a visit: the place's priority × its zone's priority score (the
-  "Où et quand" ranking) × the protected contact yield of the slot (the territory's
-  weekday × 2 h profile, :func:`territory.analysis.slots.contact_profile`), so that only
-  protected figures drive the plan;
+* the **value** of a visit: the place's priority × its commune's priority score (the
+  "Où et quand" ranking) × the contact yield of the slot in the place's zone's weekday ×
+  2 h profile — its QPV's, else its commune's, shrunk towards its commune, EPCI and
+  territory as "Où et quand" does (:func:`zone_yields`, from
+  :func:`territory.analysis.slots.contact_profiles`) —, so that only published figures
+  drive the plan;
 * the **reasons** of a visit, in French ("pourquoi"), shown on the page and the sheets;
 * the **zones to cover** in a week: every commune with a QPV each week, the rural
   communes in turn once a month.
@@ -12,8 +14,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -21,12 +24,14 @@ import pandas as pd
 
 from territory._fr import format_short
 from territory.analysis.access import rural_labels
+from territory.rounds.naming import commune_names, named_codes
 from territory.settings import Settings
 from territory.store import Workspace
 
 __all__ = [
     "FIRST_SLOT",
     "SLOT_MINUTES",
+    "ZoneYields",
     "commune_ranking",
     "communes_with_qpv",
     "coverage_zones",
@@ -37,6 +42,8 @@ __all__ = [
     "rule_notes",
     "slot_yield",
     "visit_reason",
+    "yields_from_profile",
+    "zone_yields",
 ]
 
 SLOT_MINUTES = 120
@@ -53,18 +60,21 @@ def place_values(
     days: Sequence[int] = (0, 1, 2, 3, 4),
     slots: int = 6,
     ranking: pd.DataFrame | None = None,
+    yields: np.ndarray | None = None,
 ) -> np.ndarray:
     """Value of a visit per place × day × 2-hour slot (from 8 h).
 
-    ``priorite`` × (0.5 + the zone's priority score / 100) × the slot's relative yield in
-    the territory's **protected** weekday × 2 h profile (0.5 where a slot is suppressed or
-    no contact is stored). Zones are communes (the ``zone`` column of the places);
+    ``priorite`` × (0.5 + the commune's priority score / 100) × the slot's relative
+    yield: ``yields`` (per place, :attr:`ZoneYields.array`), else the territory's
+    **protected** weekday × 2 h profile for every place (0.5 where a slot is suppressed
+    or no contact is stored). Communes are the ``zone`` column of the places;
     ``ranking`` is :func:`commune_ranking`, computed when not given.
     """
     if ranking is None:
         ranking = commune_ranking(ws, settings=settings)
     factor = place_factor(places, ranking)
-    yields = slot_yield(ws, settings=settings, days=days, slots=slots)
+    if yields is None:
+        yields = slot_yield(ws, settings=settings, days=days, slots=slots)[None, :, :]
     return cast("np.ndarray", factor[:, None, None] * yields)
 
 
@@ -113,6 +123,117 @@ def slot_yield(
                 if len(match) and pd.notna(match.iloc[0]) and top:
                     yield_[day_pos, slot] = 0.2 + 0.8 * float(match.iloc[0]) / float(top)
     return yield_
+
+
+@dataclass(frozen=True)
+class ZoneYields:
+    """The relative yield of each place × day × 2-hour slot, from its zone's profile.
+
+    Attributes
+    ----------
+    array
+        Shape ``(places, days, slots)``, from 0.2 to 1 (0.5 where a slot's share is
+        unknown or no contact is stored).
+    levels
+        Per place, the level whose published profile weighs most in its zone's
+        (:attr:`territory.analysis.slots.Profile.main_level`): ``qpv`` or ``commune``
+        (the zone's own), ``epci``, ``territoire``; ``""`` without contacts.
+    """
+
+    array: np.ndarray
+    levels: tuple[str, ...]
+
+    def note(self) -> str:
+        """The plan's French note: whose profile valued the places' slots."""
+        if not any(self.levels):
+            return "Valeur des créneaux : aucun contact importé, tous les créneaux se valent."
+        counts = {level: self.levels.count(level) for level in _LEVEL_WORDS}
+        said = [f"{_LEVEL_WORDS[lv]} pour {n} lieu(x)" for lv, n in counts.items() if n]
+        return (
+            "Valeur des créneaux : profil horaire publié de la zone de chaque lieu (son QPV, "
+            "sinon sa commune), rapproché de sa commune, de son EPCI et du territoire comme "
+            f"dans « Où et quand » ; profil qui pèse le plus : {', '.join(said)}."
+        )
+
+
+_LEVEL_WORDS = {
+    "qpv": "celui de leur QPV",
+    "commune": "celui de leur commune",
+    "epci": "celui de leur EPCI",
+    "territoire": "celui du territoire",
+}
+
+
+def zone_yields(
+    ws: Workspace,
+    zones: pd.DataFrame,
+    *,
+    settings: Settings,
+    communes: set[str] | None = None,
+    days: Sequence[int] = (0, 1, 2, 3, 4),
+    slots: int = 6,
+) -> ZoneYields:
+    """Each place's slot yields from its zone's published profile (as « Où et quand »).
+
+    ``zones``: ``zone_kind`` and ``code_zone`` of each place
+    (:func:`territory.rounds.naming.place_zones`). Every distinct zone's profile is
+    :func:`territory.analysis.slots.contact_profiles` — the zone's own published
+    profile shrunk towards its commune's, EPCI's and the territory's (``communes``: the
+    programme territory's, None: the workspace) — so only published values, never a
+    contact row, are read here. A place outside every commune takes the territory's.
+    """
+    from territory.analysis.slots import contact_profiles
+    from territory.analysis.zones import load_zones
+
+    keys = list(zip(zones["zone_kind"].astype(str), zones["code_zone"].astype(str), strict=True))
+    distinct = list(dict.fromkeys(keys))
+    qpv = None
+    if any(kind == "qpv" for kind, _ in distinct):
+        qpv = load_zones(ws, "qpv").set_index("code", drop=False)
+    asked: list[tuple[gpd.GeoDataFrame, Any] | None] = []
+    for kind, code in distinct:
+        if kind == "qpv" and qpv is not None and code in qpv.index:
+            asked.append((qpv.loc[[code]].reset_index(drop=True), "qpv"))
+        elif kind == "commune":
+            asked.append((gpd.GeoDataFrame({"code": [code]}), "commune"))
+        else:
+            asked.append(None)
+    profiles = contact_profiles(ws, asked, settings=settings, communes=communes, shares_only=True)
+    by_key = {}
+    for (kind, _), profile in zip(distinct, profiles, strict=True):
+        level = "" if profile.period is None else profile.main_level
+        if level == "zone":
+            level = kind or "territoire"
+        by_key[(kind, _)] = (yields_from_profile(profile.table, days, slots), level)
+    array = np.stack([by_key[k][0] for k in keys]) if keys else np.empty((0, len(days), slots))
+    return ZoneYields(array, tuple(by_key[k][1] for k in keys))
+
+
+def yields_from_profile(profile: pd.DataFrame, days: Sequence[int], slots: int) -> np.ndarray:
+    """Day × slot yields, 0.2 + 0.8 × the slot's share over the profile's largest.
+
+    ``profile`` is a :attr:`territory.analysis.slots.Profile.table` (``jour``,
+    ``debut``, ``part``: shares computed from published counts only); a slot of unknown
+    share gets 0.5.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"jour": [2, 2], "debut": [8, 14], "part": [0.1, 0.4]})
+    >>> yields_from_profile(table, [2, 3], 4).round(3).tolist()
+    [[0.4, 0.5, 0.5, 1.0], [0.5, 0.5, 0.5, 0.5]]
+    """
+    out = np.full((len(days), slots), 0.5)
+    shares = pd.to_numeric(profile["part"], errors="coerce").to_numpy(dtype=float)
+    if not len(shares) or np.isnan(shares).all() or np.nanmax(shares) <= 0:
+        return out
+    dense = np.full(7 * 24, np.nan)  # weekday × first hour
+    where = profile["jour"].to_numpy(dtype=np.int64) * 24 + profile["debut"].to_numpy(np.int64)
+    dense[where] = shares
+    hours = (FIRST_SLOT + np.arange(slots) * SLOT_MINUTES) // 60
+    found = dense[np.asarray(days, dtype=np.int64)[:, None] * 24 + hours[None, :]]
+    known = ~np.isnan(found)
+    out[known] = 0.2 + 0.8 * found[known] / np.nanmax(shares)
+    return out
 
 
 def place_reasons(
@@ -212,7 +333,7 @@ def rule_notes(ws: Workspace) -> list[str]:
         return [RURAL_RULE_OFF]
     if not known.all():
         missing = sorted(communes.loc[~known, "code"].astype(str))
-        listed = ", ".join(missing[:8]) + (" …" if len(missing) > 8 else "")
+        listed = named_codes(missing, commune_names(ws))
         text = (
             f"règle de couverture rurale partielle : {len(missing)} commune(s) sans classe de "
             f"densité ({listed}) : absentes de la grille importée"

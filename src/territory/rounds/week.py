@@ -57,6 +57,7 @@ from territory.io.report import ImportReport
 from territory.roads import NETWORK_MODES, model_note, travel_model_for
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
+from territory.rounds.naming import commune_names, named_codes, with_place_zones, with_zone_names
 from territory.rounds.places import (
     COLUMNS,
     coverage_notes,
@@ -89,9 +90,11 @@ from territory.rounds.value import (
     place_values,
     rule_notes,
     visit_reason,
+    zone_yields,
 )
 from territory.settings import Settings
 from territory.store import Workspace
+from territory.territories import is_whole, resolve
 from territory.vocab import KINDS, WEEKDAYS_FR, place_kind
 
 __all__ = [
@@ -164,6 +167,8 @@ class WeekPlan:
                 "place_name": row.place_name,
                 "kind": row.kind,
                 "zone": row.zone,
+                "zone_name": str(getattr(row, "zone_name", "") or ""),
+                "code_zone": str(getattr(row, "code_zone", "") or ""),
                 "start": row.start.isoformat(),
                 "end": row.end.isoformat(),
                 "locked": bool(row.locked),
@@ -208,6 +213,14 @@ PLACE_SYNONYMS = {
     ],
     "duree": ["duree_min", "duration", "duree_de_visite", "duree_visite", "temps_sur_place"],
     "priorite": ["priority", "poids", "importance"],
+    "visites_par_jour": [
+        "nb visites/jour",
+        "nb_visites_jour",
+        "nombre de visites par jour",
+        "visites/jour",
+        "passages par jour",
+        "visits_per_day",
+    ],
     "longitude": ["lon", "lng", "long", "x_wgs84", "longitude_wgs84"],
     "latitude": ["lat", "y_wgs84", "latitude_wgs84"],
 }
@@ -223,9 +236,11 @@ def read_places(
 
     Columns (French or English names): ``nom``, ``type`` (one of
     :data:`territory.vocab.KINDS`), optional ``horaires`` (OSM opening_hours: when a
-    team can find people there), ``duree`` (minutes, default 45), ``priorite`` (default 1).
-    A place with an unknown type, no position or outside every commune is refused with
-    the reason; unreadable hours are dropped (any time) with a fix line. The ``zone`` is
+    team can find people there), ``duree`` (minutes, default 45), ``priorite`` (default 1),
+    ``visites_par_jour`` (« visites par jour », « nb visites/jour »: most visits a day,
+    a whole number from 1 to 24, default 1). A place with an unknown type, no position,
+    outside every commune or an invalid number of visits a day is refused with the
+    reason; unreadable hours are dropped (any time) with a fix line. The ``zone`` is
     the commune under the place. ``sheet``: the workbook's sheet to read (None: the only
     one, or the only one with a name column; the report names it).
     """
@@ -281,12 +296,15 @@ def read_places(
         written = str(row[found["type"]]).strip()
         kind = place_kind(written) or ""
         hours = str(row.get(found.get("horaires", ""), "") or "").strip()
+        per_day, per_day_problem = _per_day(row.get(found.get("visites_par_jour", "")))
         if not kind:
             report.refuse(line, f"type « {written} » inconnu (attendu : {', '.join(KINDS)})")
         elif not isinstance(row.geometry, BaseGeometry) or row.geometry.is_empty:
             report.refuse(line, "position manquante ou illisible")
         elif pd.isna(zone.get(index)):
             report.refuse(line, "hors du territoire (aucune commune)")
+        elif per_day_problem:
+            report.refuse(line, per_day_problem)
         else:
             read, how = read_hours(hours)
             if how == "fr":
@@ -305,11 +323,13 @@ def read_places(
                     "horaires": hours,
                     "duree": _number(row.get(found.get("duree", ""), ""), 45),
                     "priorite": _number(row.get(found.get("priorite", ""), ""), 1.0),
+                    "visites_par_jour": per_day,
                     "source": f"lieux importés ({path.name})",
                     "geometry": row.geometry,
                 }
             )
-    columns = ["id", "nom", "type", "zone", "duree", "priorite", "horaires", "source", "geometry"]
+    columns = ["id", "nom", "type", "zone", "duree", "priorite", "visites_par_jour", "horaires"]
+    columns += ["source", "geometry"]
     places = gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=4326)
     return places, report.check()
 
@@ -424,6 +444,18 @@ def _removed(ws: Workspace) -> set[str]:
     return set(json.loads(ws.get_property(_REMOVED) or "[]"))
 
 
+def _per_day(value: object) -> tuple[int, str]:
+    """Visits a day of a place's row, and why it is refused (``""``: read; empty: 1)."""
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    text = text.strip()
+    if not text:
+        return 1, ""
+    number = pd.to_numeric(text.replace(",", "."), errors="coerce")
+    if pd.isna(number) or not 1 <= number <= 24 or number != int(number):
+        return 1, f"visites par jour « {text} » invalide : un nombre entier de 1 à 24 attendu"
+    return int(number), ""
+
+
 def _number(value: object, default: float) -> float:
     number = pd.to_numeric(str(value).replace(",", "."), errors="coerce")
     return default if pd.isna(number) else float(number)
@@ -523,8 +555,10 @@ def plan_week(
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
     places = candidate_places(ws)
+    if "id" not in places:
+        places = places.assign(id=[f"L{i + 1:03d}" for i in range(len(places))])
     notes: list[str] = [sources_note(places)]
-    places = territory_places(ws, places, territory, teams, notes)
+    places = with_place_zones(ws, territory_places(ws, places, territory, teams, notes))
     locked: list[Visit] = []
     last = load_plan(ws, week)
     if keep_locked and last is not None:
@@ -541,7 +575,7 @@ def plan_week(
         notes.append(
             f"{len(codes)} commune(s) visitée(s) une fois par mois déjà vue(s) ce mois-ci "
             f"(semaines précédentes) : pas de nouvelle visite cette semaine "
-            f"({', '.join(codes[:8])}{' …' if len(codes) > 8 else ''})."
+            f"({named_codes(codes, commune_names(ws))})."
         )
     if required_zones is not None:
         required_zones = [z for z in required_zones if z not in seen]
@@ -574,10 +608,13 @@ def plan_week(
         notes.append(
             transit_model_note(transit, has_stops=ws.has("stops"), travel_model=travel_model)
         )
+    scope = None if is_whole(territory) else resolve(ws, territory)
+    yields = zone_yields(ws, places, settings=settings, communes=scope)
+    notes.append(yields.note())
     plan = plan_rounds(
         places,
         teams,
-        value=place_values(ws, places, settings=settings, ranking=ranking),
+        value=place_values(ws, places, settings=settings, ranking=ranking, yields=yields.array),
         week=monday,
         base_crs=STORAGE_CRS,
         travel_model=travel_model,
@@ -905,7 +942,8 @@ def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPl
     if history.empty:
         return None
     meta = history.sort_values("version").iloc[-1]
-    return _week_plan(meta, ws.read_table(VISITS))
+    found = _week_plan(meta, ws.read_table(VISITS))
+    return dataclasses.replace(found, visits=with_zone_names(ws, found.visits))
 
 
 def plan_versions(ws: Workspace, week: str, *, before: int | None = None) -> list[WeekPlan]:
@@ -924,7 +962,8 @@ def plan_versions(ws: Workspace, week: str, *, before: int | None = None) -> lis
         return []
     visits = ws.read_table(VISITS)
     visits = visits[visits["week"] == week]
-    return [_week_plan(meta, visits) for _, meta in history.iterrows()]
+    plans = [_week_plan(meta, visits) for _, meta in history.iterrows()]
+    return [dataclasses.replace(p, visits=with_zone_names(ws, p.visits)) for p in plans]
 
 
 def _week_plan(meta: pd.Series, visits: pd.DataFrame) -> WeekPlan:
@@ -991,6 +1030,10 @@ def _store_version(
             )
 
     visits = visits.reset_index(drop=True)
+    if ws.has(VISITS):  # a table saved before the zones' names: the columns added
+        have = set(ws.read_table(VISITS, where="0").columns)
+        for column in [c for c in visits.columns if c not in have]:
+            ws.add_column(VISITS, column, "TEXT")
     stored = visits.assign(
         week=week,
         version=version,
@@ -1103,6 +1146,8 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
                 "place_name": str(by_id.at[v.place, "nom"]),
                 "kind": str(by_id.at[v.place, "type"]),
                 "zone": str(by_id.at[v.place, "zone"]) if "zone" in by_id else "",
+                "zone_name": str(by_id.at[v.place, "zone_name"]) if "zone_name" in by_id else "",
+                "code_zone": str(by_id.at[v.place, "code_zone"]) if "code_zone" in by_id else "",
                 "lon": round(float(points[v.place].x), 6),
                 "lat": round(float(points[v.place].y), 6),
                 "start": start,
@@ -1112,8 +1157,9 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
                 "pourquoi": visit_reason(by_id.loc[v.place], v.value),
             }
         )
-    columns = ["team", "place", "place_name", "kind", "zone", "lon", "lat", "start", "end"]
-    return pd.DataFrame(rows, columns=[*columns, "locked", "value", "pourquoi"])
+    columns = ["team", "place", "place_name", "kind", "zone", "zone_name", "code_zone", "lon"]
+    columns += ["lat", "start", "end", "locked", "value", "pourquoi"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _last_visits(ws: Workspace) -> Callable[[str], tuple[int, pd.DataFrame] | None]:

@@ -79,9 +79,12 @@ def weights_sidebar(ws: Workspace, territory: str | None, saved: Weights) -> dic
 
 
 def ranking_table(ranking: Ranking) -> None:
-    """The ranked zones: rank, name, score bar, group scores and the reasons."""
+    """The ranked zones: rank, name, code beside it, score bar, group scores and reasons."""
     columns = ["rang", "nom", "code", "score", *GROUPS, "pourquoi"]
     config: dict[str, Any] = {
+        "rang": st.column_config.NumberColumn("Rang", format="%d"),
+        "nom": st.column_config.TextColumn("Zone"),
+        "code": st.column_config.TextColumn("Code zone", width="small"),
         "score": st.column_config.ProgressColumn(
             "Score", min_value=0, max_value=100, format="%.0f"
         ),

@@ -19,7 +19,8 @@ from territory.batches import batches_table
 from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
-from territory.rounds.outputs import day_label, ics_calendars, write_csv
+from territory.rounds.naming import commune_names
+from territory.rounds.outputs import day_label, ics_calendars, write_csv, zone_of
 from territory.rounds.places import coverage_notes, sources_note
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
@@ -469,7 +470,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     """
     visits = plan.visits
     labels = {
-        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name}"
+        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name} ({zone_of(v)[0]})"
         for i, v in visits.iterrows()
     }
     chosen = st.selectbox(
@@ -545,13 +546,20 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
 
 
 def visits_editor(plan: WeekPlan) -> pd.DataFrame:
-    """The plan's visits in an editable table: lock, new start time, delete a row."""
+    """The plan's visits in an editable table: lock, new start time, delete a row.
+
+    A zone reads by its name (the QPV's, else the commune's), its code in a column beside.
+    """
+    zones = [zone_of(row) for row in plan.visits.itertuples(index=False)]
     view = plan.visits.assign(
         jour=plan.visits["start"].map(day_label),
         debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
         fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+        zone_name=[name for name, _ in zones],
+        code_zone=[code for _, code in zones],
     )
-    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone", "pourquoi", "locked"]
+    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone_name", "code_zone"]
+    columns += ["pourquoi", "locked"]
     return st.data_editor(
         view[columns],
         num_rows="dynamic",
@@ -561,10 +569,13 @@ def visits_editor(plan: WeekPlan) -> pd.DataFrame:
         key=f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}",
         column_config={
             "team": "Équipe",
+            "jour": "Jour",
             "debut": "Début",
             "fin": "Fin",
             "place_name": "Lieu",
             "kind": "Type",
+            "zone_name": "Zone",
+            "code_zone": st.column_config.TextColumn("Code zone", width="small"),
             "pourquoi": st.column_config.TextColumn("Pourquoi", width="large"),
             "locked": "Verrouillée",
         },
@@ -629,10 +640,11 @@ def coverage_panel(ws: Workspace) -> None:
     with st.expander(
         f"Couverture des zones prioritaires : {covered} sur {len(table)} ont des lieux candidats"
     ):
+        order = ["nom", "genre", "zone", *(c for c in table if c not in ("nom", "genre", "zone"))]
         st.dataframe(
-            table.rename(
+            table[order].rename(
                 columns={
-                    "zone": "Code",
+                    "zone": "Code zone",
                     "nom": "Zone",
                     "genre": "Genre",
                     "lieux": "Lieux",
@@ -689,18 +701,28 @@ def _new_place_form(ws: Workspace) -> None:
     except TerritoryError as exc:
         st.error(f"Lieu non ajouté : {exc}")
     else:
-        flash(
-            f"Lieu « {place['nom'].iloc[0]} » ajouté (commune {place['zone'].iloc[0]}).",
-            reset=_EMPTY_FORM,
-        )
+        code = str(place["zone"].iloc[0])
+        name = commune_names(ws).get(code, code)
+        flash(f"Lieu « {place['nom'].iloc[0]} » ajouté (commune {name}).", reset=_EMPTY_FORM)
 
 
 def _remove_places(ws: Workspace, places: gpd.GeoDataFrame) -> None:
-    labels = dict(zip(places["id"].astype(str), places["nom"].astype(str), strict=True))
+    """Remove stored places, each shown by its name, kind and commune (never its id)."""
+    communes = commune_names(ws)
+    labels = {
+        str(i): f"{n} ({k}, {communes.get(str(z), str(z))})"
+        for i, n, k, z in zip(
+            places["id"],
+            places["nom"].fillna(""),
+            places["type"].fillna(""),
+            places["zone"].fillna(""),
+            strict=True,
+        )
+    }
     chosen = st.multiselect(
         "Retirer des lieux",
         list(labels),
-        format_func=lambda i: f"{labels[i]} ({i})",
+        format_func=labels.__getitem__,
         key=Keys.W_PLACES_REMOVE,
     )
     if chosen and st.button("Retirer", icon=":material/delete:", key=Keys.W_PLACES_REMOVE_BUTTON):
