@@ -58,7 +58,7 @@ from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
 from territory.rounds.places import coverage_notes, place_coverage, prefer_mairies
 from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
-from territory.rounds.sectors import territory_places
+from territory.rounds.sectors import territory_places, territory_zones
 from territory.rounds.teams import (
     DEFAULT_AVAILABILITY,
     TEAM_COLUMNS,
@@ -521,14 +521,19 @@ def plan_week(
     if required_zones is not None:
         required_zones = [z for z in required_zones if z not in seen]
     else:
-        required_zones = coverage_zones(ws, monday)
+        required_zones, qpv = territory_zones(
+            ws,
+            territory,
+            coverage_zones(ws, monday),
+            ws.read_layer("qpv") if ws.has("qpv") else None,
+        )
         notes.extend(rule_notes(ws))
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
         notes += coverage_notes(
             place_coverage(
                 places,
                 communes=ws.read_layer("communes", columns=["code", "nom"]),
-                qpv=ws.read_layer("qpv") if ws.has("qpv") else None,
+                qpv=qpv,
                 zones=required_zones,
             )
         )
