@@ -178,6 +178,19 @@ def test_a_territory_s_plan_speaks_only_of_its_own_priority_zones(ws: Workspace)
     assert territory_zones(ws, None, zones, qpv) == (zones, qpv)
 
 
+def test_a_team_available_on_saturday_gets_saturday_visits(
+    ws: Workspace, settings: Settings
+) -> None:
+    """A real programme's team « du mardi au samedi de 13h30 à 20h » had no Saturday."""
+    table = ws.read_table("teams")
+    table.loc[0, "disponibilites"] = "Tu-Sa 13:30-20:00"
+    save_teams(ws, table)
+    plan, _ = plan_week(ws, "2026-W49", settings=settings, time_limit=3)
+    team = str(table.loc[0, "nom"])
+    assert {v.day for v in plan.visits if v.team == team} >= {5}
+    assert not [v for v in plan.visits if v.day == 6]  # nobody works on Sunday
+
+
 def test_stable_weeks_and_monthly_communes(ws: Workspace, settings: Settings) -> None:
     """Measured: the next week keeps ≥ 80 % of its weekly visits; monthly rules hold."""
     plan, places = plan_week(ws, "2026-W49", settings=settings, time_limit=10)

@@ -484,6 +484,9 @@ def plan_week(
     (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
     and not at all when an earlier saved week of the month visited it.
 
+    The week is Monday to Friday, plus the weekend days a team's availability opens
+    (a team « du mardi au samedi » gets Saturday visits).
+
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
     model of ``settings`` (:meth:`territory.travel.TravelModel.from_settings`). Teams
@@ -552,11 +555,14 @@ def plan_week(
         notes.append(
             transit_model_note(transit, has_stops=ws.has("stops"), travel_model=travel_model)
         )
+    # Monday to Friday, and the weekend days a team's hours open (« du mardi au samedi »).
+    days = sorted({0, 1, 2, 3, 4} | {d for team in teams for d in team.availability if d < 7})
     plan = plan_rounds(
         places,
         teams,
-        value=place_values(ws, places, settings=settings, ranking=ranking),
+        value=place_values(ws, places, settings=settings, ranking=ranking, days=days),
         week=monday,
+        days=days,
         base_crs=STORAGE_CRS,
         travel_model=travel_model,
         transit=transit,
