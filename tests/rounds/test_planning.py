@@ -246,6 +246,37 @@ def test_required_zones_are_covered_before_value() -> None:
     assert worthless.objective == 5.0
 
 
+def test_zones_to_cover_whose_best_slots_clash_are_all_covered() -> None:
+    """Zones best at the same hour: each covered, one of them at a lesser slot.
+
+    Issue #20 on the real Lens-Liévin: a zone was covered only at its best slot of a day,
+    so zones best at the same hour were missed (« le temps ne suffit pas »).
+    """
+    places = [
+        Place("A", "Cœur du QPV A", "quartier prioritaire", zone="QN06201M", duration=110),
+        Place("B", "Cœur du QPV B", "quartier prioritaire", zone="QN06202M", duration=110),
+        Place("M", "Marché", "marché", zone="62001", duration=110),
+    ]
+    team = Team("Équipe", "voiture", availability={0: ((10 * 60, 14 * 60),)})
+    travel = {"voiture": np.full((4, 4), 5.0) - 5 * np.eye(4)}
+    value = np.zeros((3, 1, 3))  # 2-hour slots from 8 h: A and B best at 10-12 h
+    value[:, 0, 1:] = [[2.0, 1.0], [3.0, 1.0], [0.0, 5.0]]  # the market at 12-14 h
+    plan = plan_from_matrix(
+        places,
+        [team],
+        travel,
+        value=value,
+        days=(0,),
+        first_slot=8 * 60,
+        slot_minutes=120,
+        required_zones={"QN06201M", "QN06202M"},
+        time_limit=FAST,
+    )
+    assert sorted(v.place for v in plan.visits) == ["A", "B"]  # coverage before value
+    assert plan.stats["missed_zones"] == 0
+    assert plan.notes == ()
+
+
 # --------------------------------------------------------------------------------------
 # Locked visits
 

@@ -12,9 +12,9 @@ import pytest
 from territory import Settings, ValidationError
 from territory.rounds.model import Place, Team, Visit
 from territory.rounds.recurrence import kept_visits, visits_from_table
-from territory.rounds.sectors import resolve_sector, sector_choices
+from territory.rounds.sectors import resolve_sector, sector_choices, territory_zones
 from territory.rounds.solver import plan_from_matrix
-from territory.rounds.value import monthly_zones
+from territory.rounds.value import coverage_zones, monthly_zones
 from territory.rounds.week import (
     load_plan,
     load_teams,
@@ -162,6 +162,33 @@ def test_a_plan_for_a_territory_offers_only_its_places(ws: Workspace, settings: 
     assert any("Plan du territoire « Communes rurales »" in n for n in plan.notes)
     with pytest.raises(ValidationError, match="inconnu"):
         plan_week(ws, "2026-W49", settings=settings, territory="Nulle part", time_limit=1)
+
+
+def test_a_territory_s_plan_speaks_only_of_its_own_priority_zones(ws: Workspace) -> None:
+    """A zone of another part of the workspace is not « sans lieu candidat » in a plan."""
+    codes = resolve(ws, "Communes rurales")
+    zones = coverage_zones(ws, datetime(2026, 11, 30).date())
+    qpv = ws.read_layer("qpv")
+    assert set(zones) - codes  # priority zones outside the territory exist
+    mine, kept = territory_zones(ws, "Communes rurales", zones, qpv)
+    assert mine == [z for z in zones if z in codes]
+    assert kept is not None
+    for links in kept["communes"]:
+        assert set(links.split(", ")) & codes
+    assert territory_zones(ws, None, zones, qpv) == (zones, qpv)
+
+
+def test_a_team_available_on_saturday_gets_saturday_visits(
+    ws: Workspace, settings: Settings
+) -> None:
+    """A real programme's team « du mardi au samedi de 13h30 à 20h » had no Saturday."""
+    table = ws.read_table("teams")
+    table.loc[0, "disponibilites"] = "Tu-Sa 13:30-20:00"
+    save_teams(ws, table)
+    plan, _ = plan_week(ws, "2026-W49", settings=settings, time_limit=3)
+    team = str(table.loc[0, "nom"])
+    assert {v.day for v in plan.visits if v.team == team} >= {5}
+    assert not [v for v in plan.visits if v.day == 6]  # nobody works on Sunday
 
 
 def test_stable_weeks_and_monthly_communes(ws: Workspace, settings: Settings) -> None:

@@ -412,20 +412,19 @@ class Candidates:
             )
         self._select()
         self._add_stable(previous, stability)
-        # Coverage copies (best slot of each place and day) for the required zones not
-        # already covered by a locked visit.
+        # Coverage copies, one per node of the required zones not already covered by a
+        # locked visit: a zone is covered by a visit at any time its places can be
+        # visited (and by a kept visit), not only at the best slot of each day — when
+        # every place's best slot was the same, its zone lost to visits elsewhere.
         self.zone_copies: dict[str, list[int]] = defaultdict(list)
-        best_of: dict[tuple[int, int], int] = {}
-        stable: list[int] = []
-        for n, node in enumerate(self.nodes):
-            zone = self.places[node.place].zone
-            if node.lock is None and zone in self.required and zone not in self.covered_by_locks:
-                key = (node.place, node.day)
-                if node.bonus:
-                    stable.append(n)  # a kept visit covers its zone too
-                elif key not in best_of or node.value > self.nodes[best_of[key]].value:
-                    best_of[key] = n
-        for n in [*best_of.values(), *stable]:
+        covering = [
+            n
+            for n, node in enumerate(self.nodes)
+            if node.lock is None
+            and self.places[node.place].zone in self.required
+            and self.places[node.place].zone not in self.covered_by_locks
+        ]
+        for n in covering:
             node = self.nodes[n]
             self.zone_copies[self.places[node.place].zone].append(len(self.nodes))
             self.nodes.append(

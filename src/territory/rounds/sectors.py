@@ -45,7 +45,13 @@ from territory.rounds.model import Team
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, is_whole, list_territories, resolve
 
-__all__ = ["check_sectors", "resolve_sector", "sector_choices", "territory_places"]
+__all__ = [
+    "check_sectors",
+    "resolve_sector",
+    "sector_choices",
+    "territory_places",
+    "territory_zones",
+]
 
 COMMUNE_TABLE = "commune_table"  # as stored by ``territory import communes-table``
 _COMMUNE = re.compile(r"\d[\dAB]\d{3}")
@@ -153,6 +159,25 @@ def territory_places(
             if team.sector is not None and not team.sector & codes
         )
     return places
+
+
+def territory_zones(
+    ws: Workspace, territory: str | None, zones: Sequence[str], qpv: gpd.GeoDataFrame | None
+) -> tuple[list[str], gpd.GeoDataFrame | None]:
+    """The priority ``zones`` (commune codes) and ``qpv`` of a programme territory (None: all).
+
+    A plan of one territory speaks only of its own zones: a commune or a QPV of another
+    part of the workspace is not « sans lieu candidat » in it. A QPV belongs to the
+    territory when one of its ``communes`` does.
+    """
+    if is_whole(territory):
+        return list(zones), qpv
+    codes = resolve(ws, territory)
+    if qpv is not None and "communes" in qpv:
+        links = qpv["communes"].fillna("").astype(str)
+        mine = links.map(lambda text: bool({c.strip() for c in text.split(",")} & codes))
+        qpv = qpv[mine.to_numpy()]
+    return [z for z in zones if z in codes], qpv
 
 
 def _communes(ws: Workspace) -> pd.DataFrame:

@@ -67,7 +67,7 @@ from territory.rounds.places import (
     sources_note,
 )
 from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
-from territory.rounds.sectors import territory_places
+from territory.rounds.sectors import territory_places, territory_zones
 from territory.rounds.teams import (
     DEFAULT_AVAILABILITY,
     TEAM_COLUMNS,
@@ -542,6 +542,9 @@ def plan_week(
     (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
     and not at all when an earlier saved week of the month visited it.
 
+    The week is Monday to Friday, plus the weekend days a team's availability opens
+    (a team « du mardi au samedi » gets Saturday visits).
+
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
     model of ``settings``, on the workspace's road network when one was imported
@@ -580,14 +583,19 @@ def plan_week(
     if required_zones is not None:
         required_zones = [z for z in required_zones if z not in seen]
     else:
-        required_zones = coverage_zones(ws, monday)
+        required_zones, qpv = territory_zones(
+            ws,
+            territory,
+            coverage_zones(ws, monday),
+            ws.read_layer("qpv") if ws.has("qpv") else None,
+        )
         notes.extend(rule_notes(ws))
         placed = set(places.get("zone", pd.Series(dtype=str)).astype(str))
         notes += coverage_notes(
             place_coverage(
                 places,
                 communes=ws.read_layer("communes", columns=["code", "nom"]),
-                qpv=ws.read_layer("qpv") if ws.has("qpv") else None,
+                qpv=qpv,
                 zones=required_zones,
             )
         )
@@ -608,14 +616,19 @@ def plan_week(
         notes.append(
             transit_model_note(transit, has_stops=ws.has("stops"), travel_model=travel_model)
         )
+    # Monday to Friday, and the weekend days a team's hours open (« du mardi au samedi »).
+    days = sorted({0, 1, 2, 3, 4} | {d for team in teams for d in team.availability if d < 7})
     scope = None if is_whole(territory) else resolve(ws, territory)
-    yields = zone_yields(ws, places, settings=settings, communes=scope)
+    yields = zone_yields(ws, places, settings=settings, communes=scope, days=days)
     notes.append(yields.note())
     plan = plan_rounds(
         places,
         teams,
-        value=place_values(ws, places, settings=settings, ranking=ranking, yields=yields.array),
+        value=place_values(
+            ws, places, settings=settings, ranking=ranking, days=days, yields=yields.array
+        ),
         week=monday,
+        days=days,
         base_crs=STORAGE_CRS,
         travel_model=travel_model,
         transit=transit,
