@@ -351,8 +351,8 @@ def _density_labels(ws: Workspace) -> pd.DataFrame:
 def monthly_zones(ws: Workspace) -> set[str]:
     """Codes of the communes visited once a month: rural (by density label) without a QPV.
 
-    The planner visits such a commune at most once a week, and not again in a month
-    where an earlier saved week already visited it (:func:`territory.rounds.week.plan_week`).
+    The planner visits such a commune in its turn's week only, every four weeks
+    (:func:`territory.rounds.recurrence.monthly_turn`).
     Rural is read from the INSEE density label, as in :func:`coverage_zones`.
     """
     if not ws.has("communes"):

@@ -66,7 +66,7 @@ from territory.rounds.places import (
     place_coverage,
     sources_note,
 )
-from territory.rounds.recurrence import kept_visits, monthly_caps, previous_plan
+from territory.rounds.recurrence import kept_visits, monthly_turn, previous_plan
 from territory.rounds.sectors import territory_places, territory_zones
 from territory.rounds.teams import (
     DEFAULT_AVAILABILITY,
@@ -539,8 +539,9 @@ def plan_week(
     planned in the :data:`~territory.rounds.recurrence.PREVIOUS_WEEKS` before — is kept
     where nothing calls for a change (``stability``: the bonus of a kept visit, as a
     share of a mean visit's value; a note gives the share kept). A monthly commune
-    (:func:`~territory.rounds.value.monthly_zones`) is visited at most once in the week,
-    and not at all when an earlier saved week of the month visited it.
+    (:func:`~territory.rounds.value.monthly_zones`) is visited every four weeks, in its
+    turn's week only, starting from its visit of four weeks before
+    (:func:`~territory.rounds.recurrence.monthly_turn`).
 
     The week is Monday to Friday, plus the weekend days a team's availability opens
     (a team « du mardi au samedi » gets Saturday visits).
@@ -572,21 +573,19 @@ def plan_week(
         ]
     notes.extend(_calendar_notes(ws, monday))
     previous, since = previous_plan(week, _last_visits(ws))
-    caps, seen = monthly_caps(week, monthly_zones(ws), _last_visits(ws))
-    if seen:
-        codes = sorted(seen)
-        notes.append(
-            f"{len(codes)} commune(s) visitée(s) une fois par mois déjà vue(s) ce mois-ci "
-            f"(semaines précédentes) : pas de nouvelle visite cette semaine "
-            f"({named_codes(codes, commune_names(ws))})."
-        )
+    due = coverage_zones(ws, monday) if required_zones is None else required_zones
+    scope = None if is_whole(territory) else resolve(ws, territory)
+    monthly = monthly_zones(ws) if scope is None else monthly_zones(ws) & scope
+    turn = monthly_turn(week, monthly, due, _last_visits(ws))
+    notes += turn.notes(lambda codes: named_codes(codes, commune_names(ws)))
+    previous, caps, seen = [*previous, *turn.reference], turn.caps, turn.seen
     if required_zones is not None:
         required_zones = [z for z in required_zones if z not in seen]
     else:
         required_zones, qpv = territory_zones(
             ws,
             territory,
-            coverage_zones(ws, monday),
+            list(due),
             ws.read_layer("qpv") if ws.has("qpv") else None,
         )
         notes.extend(rule_notes(ws))
@@ -618,7 +617,6 @@ def plan_week(
         )
     # Monday to Friday, and the weekend days a team's hours open (« du mardi au samedi »).
     days = sorted({0, 1, 2, 3, 4} | {d for team in teams for d in team.availability if d < 7})
-    scope = None if is_whole(territory) else resolve(ws, territory)
     yields = zone_yields(ws, places, settings=settings, communes=scope, days=days)
     notes.append(yields.note())
     plan = plan_rounds(
@@ -643,13 +641,17 @@ def plan_week(
         time_limit=time_limit,
     )
     stats = dict(plan.stats)
-    if since:
+    if since or turn.since:
         kept = kept_visits(previous, plan.visits)
         stats["kept_visits"] = kept
         share = f" ({100 * kept / len(plan.visits):.0f} %)" if plan.visits else ""
+        origin = [f"de {since}"] if since else []
+        origin += [f"de leur dernier tour ({turn.since}) pour les communes mensuelles"] * bool(
+            turn.since
+        )
         notes.append(
             f"Stabilité : {kept} visite(s) sur {len(plan.visits)}{share} gardent le lieu, le "
-            f"jour et l'heure (± 30 min) de {since}."
+            f"jour et l'heure (± 30 min) {' ; '.join(origin)}."
         )
     return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
 
