@@ -288,24 +288,35 @@ def _slot_reason(slot_yield: float) -> str:
     return ""
 
 
-def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -> list[str]:
+def coverage_zones(
+    ws: Workspace,
+    monday: date,
+    *,
+    communes: Collection[str] | None = None,
+    rural_every_weeks: int = 4,
+) -> list[str]:
     """Zones (commune codes) to visit during the week of ``monday``.
 
     The default rules of a lead: every commune holding a QPV **every week**, and every
-    rural commune (an INSEE density label « bourgs ruraux », « rural à habitat
-    dispersé / très dispersé », « peu dense »…, read from the label, never from the
-    level number) **once a month**: the rural communes are split, by code, into
-    ``rural_every_weeks`` groups and the ISO week number picks the group whose turn it
-    is. Without the density grid the rural rule cannot run: :func:`rule_notes` says so.
+    rural commune without one (an INSEE density label « bourgs ruraux », « rural à
+    habitat dispersé / très dispersé », « peu dense »…, read from the label, never from
+    the level number) **once a month**: those communes are split, by code, into
+    ``rural_every_weeks`` groups of equal size and the ISO week number picks the group
+    whose turn it is. ``communes``: the programme territory's (None: the workspace's),
+    so that its own rural communes are split evenly over the weeks. Without the density
+    grid the rural rule cannot run: :func:`rule_notes` says so.
     """
     if not ws.has("communes"):
         return []
-    communes = _density_labels(ws)
+    table = _density_labels(ws)
+    if communes is not None:
+        table = table[table["code"].astype(str).isin(set(communes))]
     with_qpv = communes_with_qpv(ws)
-    rural = sorted(communes.loc[rural_labels(communes["densite_libelle"]).fillna(False), "code"])
+    rural = table.loc[rural_labels(table["densite_libelle"]).fillna(False), "code"]
+    rural = sorted(set(rural.astype(str)) - with_qpv)
     turn = monday.isocalendar().week % rural_every_weeks
     due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
-    return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+    return sorted(with_qpv & set(table["code"].astype(str))) + due
 
 
 RURAL_RULE_OFF = (
