@@ -20,15 +20,16 @@ with N the level's **published** number of distinct people (people, not contacts
 person met fifty times is one observation of when people are out) and N0 =
 :data:`PRIOR_PEOPLE` = 50. A suppressed slot takes its parent's share; a level that
 cannot be published (fewer than k people) has w = 0 and passes its parent's profile on.
-The presence levels (forte, moyenne, faible: tertiles of the slots with some presence)
-come from the blended shares. Why it is safe: the blend is a function of published
-values (and of the public N0) only, so it discloses nothing the published values do
-not; the only counts shown are the published counts of the level they belong to
-(``Profile.scope``), and the page says which levels the profile rests on, with their
-published number of people and weights (functions of those numbers). This replaces
-the rule of privacy v1, under which a zone got its own profile only when every slot of
-the zone and of the rest reached k (so that every zone got the territory's answer):
-since privacy v2 the zone's and the territory's profiles differ by noise (rule 4).
+The presence levels come from the blended shares, relative to the zone's busiest slot
+(forte from half its share, moyenne from a quarter, faible below): display labels only.
+Why it is safe: the blend is a function of published values (and of the public N0) only,
+so it discloses nothing the published values do not; the only counts shown are the
+published counts of the level they belong to (``Profile.scope``), and the page says
+which levels the profile rests on, with their published number of people and weights
+(functions of those numbers). This replaces the rule of privacy v1, under which a zone
+got its own profile only when every slot of the zone and of the rest reached k (so that
+every zone got the territory's answer): since privacy v2 the zone's and the territory's
+profiles differ by noise (rule 4).
 
 Slots are then combined with the opening hours of the partners near the zone (a
 partner counts as open in a slot only when it is open for the **whole** slot on the
@@ -36,6 +37,10 @@ actual date of the chosen week, public holidays included) and with the departure
 the best-served stop within ``Settings.stop_buffer_m`` (GTFS reference week), into
 recommended slots with a French sentence, e.g. "mardi 16-18 h : forte présence observée
 sur le territoire, mission locale ouverte, un départ toutes les 20 min (arrêt Gare)".
+**Ranking** (:func:`recommend_slots`) follows the zone's blended profile: a slot's score
+is its share relative to the zone's busiest slot (0-100), plus 5 per open partner type
+(at most 10) and half its departures per hour (at most 3); public holidays last. The
+``pourquoi`` column says it in French (the slot's rank by presence, partners, transit).
 
 Examples
 --------
@@ -79,7 +84,13 @@ from territory.privacy.published import SlotCounts
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
-from territory.vocab import TRANSIT_TIMED, WEEKDAYS_FR
+from territory.vocab import (
+    PARTNER_TYPES,
+    TRANSIT_NO_DATA,
+    TRANSIT_TIMED,
+    TRANSIT_UNKNOWN_HOURS,
+    WEEKDAYS_FR,
+)
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -119,7 +130,9 @@ PRESENCE = {
     "aucune": "aucun contact observé",
     "inconnue": "présence inconnue (secret statistique)",
 }
-_PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
+_STRONG, _MEDIUM = 0.5, 0.25  # presence levels: from these fractions of the top share
+_PARTNER_POINTS, _PARTNER_TYPES_COUNTED = 5.0, 2  # score: per open partner type, at most
+_DEPARTS_POINTS, _DEPARTS_COUNTED = 0.5, 6.0  # score: per departure an hour, at most
 _MAX_TYPES = 3  # partner types named in a sentence (nearest first)
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
 _SAYS_PH = re.compile(r"\bPH\b")
@@ -251,19 +264,27 @@ def _shares(counts: SlotCounts) -> npt.NDArray[np.float64]:
 
 
 def _presence(shares: npt.NDArray[np.float64], root_status: pd.Series) -> npt.NDArray[np.object_]:
-    """Presence levels from blended shares: tertiles of the slots with some presence.
+    """Presence levels from blended shares, relative to the busiest slot's share.
 
-    A slot of unknown share is ``faible`` when the territory's was under the threshold,
-    ``inconnue`` otherwise (secondary suppression).
+    ``forte`` from half the highest share, ``moyenne`` from a quarter, ``faible`` below
+    (some presence), ``aucune`` at 0. A slot of unknown share is ``faible`` when the
+    territory's was under the threshold, ``inconnue`` otherwise (secondary suppression).
+
+    Examples
+    --------
+    >>> _presence(np.array([0.4, 0.3, 0.1, 0.0]), pd.Series(["ok"] * 4)).tolist()
+    ['forte', 'forte', 'moyenne', 'aucune']
     """
     level = np.where(root_status.to_numpy() == BELOW_K, "faible", "inconnue").astype(object)
     known = ~np.isnan(shares)
     level[known & (shares <= 0)] = "aucune"
     shown = known & (shares > 0)
     if shown.any():
-        q1, q2 = np.quantile(shares[shown], [1 / 3, 2 / 3])
+        top = shares[shown].max()
         level[shown] = np.where(
-            shares[shown] > q2, "forte", np.where(shares[shown] > q1, "moyenne", "faible")
+            shares[shown] >= _STRONG * top,
+            "forte",
+            np.where(shares[shown] >= _MEDIUM * top, "moyenne", "faible"),
         )
     return level
 
@@ -723,9 +744,9 @@ def _partner_text(types: list[str]) -> str:
     return f"{joined} {verb}"
 
 
-def _transit_text(per_hour: float | None, stop: str, radius_m: float) -> str:
+def _transit_text(per_hour: float | None, stop: str, radius_m: float, state: str = "") -> str:
     if per_hour is None or (isinstance(per_hour, float) and math.isnan(per_hour)):
-        return "desserte inconnue"
+        return _UNKNOWN_TRANSIT.get(state, "desserte inconnue")
     if per_hour <= 0:
         return f"aucun départ à moins de {format_distance(radius_m)}"
     where = f" (arrêt {stop})" if stop else ""
@@ -735,6 +756,48 @@ def _transit_text(per_hour: float | None, stop: str, radius_m: float) -> str:
     if per_hour >= 12:
         return f"{round(per_hour)} départs par heure{where}"
     return f"un départ toutes les {round(60 / per_hour)} min{where}"
+
+
+_UNKNOWN_TRANSIT = {
+    TRANSIT_NO_DATA: "pas de données de transport",
+    TRANSIT_UNKNOWN_HOURS: "horaires de transport inconnus",
+}
+
+
+def _relative_presence(shares: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Shares relative to the highest (0-100); unknown ones as the weakest known positive.
+
+    Examples
+    --------
+    >>> _relative_presence(np.array([0.4, 0.1, np.nan, 0.0])).tolist()
+    [100.0, 25.0, 25.0, 0.0]
+    """
+    known = ~np.isnan(shares)
+    positive = known & (shares > 0)
+    if not positive.any():
+        return np.zeros(len(shares))
+    relative: npt.NDArray[np.float64] = np.where(known, shares, 0.0) / shares[positive].max()
+    return np.where(known, relative, relative[positive].min()) * 100
+
+
+def _why(row: Any, known: int, main: str, has_transit: bool, radius_m: float) -> str:
+    """« présence forte : 1er des 49 créneaux ; partenaire ouvert : France services »."""
+    if pd.isna(row.rang_presence):
+        words = [PRESENCE[row.presence]]
+    elif row.presence == "aucune":
+        words = [f"aucun contact observé {_IN[main]}"]
+    else:
+        rank = int(row.rang_presence)
+        nth = "1er" if rank == 1 else f"{rank}e"
+        mostly = "" if main == "zone" else f" (profil surtout {_LEVEL_OF[main]})"
+        words = [f"présence {row.presence} : {nth} des {known} créneaux{mostly}"]
+    if row.types_ouverts:
+        labels = [PARTNER_TYPES.get(t, t) for t in row.types_ouverts]
+        plural = "s" if len(labels) > 1 else ""
+        words.append(f"partenaire{plural} ouvert{plural} : {', '.join(labels)}")
+    if has_transit and row.departs_par_heure > 0:
+        words.append(f"desserte : {_transit_text(row.departs_par_heure, '', radius_m)}")
+    return " ; ".join(words)
 
 
 def recommend_slots(
@@ -747,8 +810,9 @@ def recommend_slots(
     top: int | None = 5,
     stop_radius_m: float = 500.0,
     holidays: Mapping[int, str] | None = None,
+    transit_state: str = "",
 ) -> pd.DataFrame:
-    """Slots ranked by observed presence, open partners and transit, with a sentence.
+    """Slots ranked by the zone's own (blended) presence, then partners and transit.
 
     Parameters
     ----------
@@ -770,14 +834,19 @@ def recommend_slots(
     holidays
         Public holidays of the week, weekday → name: their slots are flagged
         (``ferie``, « jour férié (…) » in the sentence) and ranked after every other.
+    transit_state
+        Why ``transit`` is None (:data:`territory.vocab.TRANSIT_NO_DATA`…), said in the
+        sentences.
 
     Returns
     -------
     pandas.DataFrame
-        Best first: the profile's columns, ``types_ouverts`` and ``partenaires_ouverts``
-        (lists), ``departs_par_heure``, ``arret``, ``score`` and ``phrase``.
-        Ranking: presence first (forte 3, moyenne 2, faible or unknown 1, none 0), then
-        the number of open partner types, then departures per hour (capped at 6);
+        Best first: the profile's columns, ``types_ouverts`` (partner type codes) and
+        ``partenaires_ouverts`` (lists), ``departs_par_heure``, ``arret``, ``score``,
+        ``rang_presence`` (the slot's rank by share among the profile's slots),
+        ``phrase`` and ``pourquoi`` (French: what the rank rests on). Score: the slot's
+        share relative to the busiest slot's (0-100; unknown: as the weakest known), plus
+        5 per open partner type (at most 10) and 0.5 per departure an hour (at most 3);
         ties by weekday and hour; public holidays last.
     """
     table = profile.table.copy()
@@ -801,13 +870,15 @@ def recommend_slots(
     else:
         table["departs_par_heure"] = np.nan
         table["arret"] = ""
-    presence_score = table["presence"].map(_PRESENCE_SCORE).to_numpy(float)
     departs = np.nan_to_num(table["departs_par_heure"].to_numpy(float), nan=0.0)
+    opened = np.minimum(table["types_ouverts"].map(len).to_numpy(), _PARTNER_TYPES_COUNTED)
     table["score"] = (
-        presence_score * 100
-        + table["types_ouverts"].map(len).to_numpy() * 10
-        + np.minimum(departs, 6)
+        _relative_presence(table["part"].to_numpy(float))
+        + opened * _PARTNER_POINTS
+        + np.minimum(departs, _DEPARTS_COUNTED) * _DEPARTS_POINTS
     )
+    part = table["part"].astype(float)
+    table["rang_presence"] = part.rank(ascending=False, method="min").astype("Int64")
     main = profile.main_level
     where = "" if main == "zone" else f" {_IN[main]}"
     table["phrase"] = [
@@ -817,10 +888,18 @@ def recommend_slots(
                 + (where if row.presence != "inconnue" else ""),
                 _partner_text(row.types_ouverts),
                 _transit_text(
-                    None if transit is None else row.departs_par_heure, row.arret, stop_radius_m
+                    None if transit is None else row.departs_par_heure,
+                    row.arret,
+                    stop_radius_m,
+                    transit_state,
                 ),
             ]
         )
+        for row in table.itertuples(index=False)
+    ]
+    known = int(part.notna().sum())
+    table["pourquoi"] = [
+        _why(row, known, main, transit is not None, stop_radius_m)
         for row in table.itertuples(index=False)
     ]
     off = holidays or {}
@@ -829,6 +908,10 @@ def recommend_slots(
     table.loc[flagged, "phrase"] = [
         f"{p}, jour férié ({n})"
         for p, n in zip(table.loc[flagged, "phrase"], table.loc[flagged, "ferie"], strict=True)
+    ]
+    table.loc[flagged, "pourquoi"] = [
+        f"jour férié ({n}) : classé après les autres ; {p}"
+        for p, n in zip(table.loc[flagged, "pourquoi"], table.loc[flagged, "ferie"], strict=True)
     ]
     if open_type is not None:
         table = table[table["types_ouverts"].map(lambda ts: open_type in ts)]
@@ -885,12 +968,14 @@ class WhenResult:
                 "contacts": r.libelle,
                 "presence": r.presence,
                 "partenaires_ouverts": list(r.partenaires_ouverts),
-                "types_ouverts": list(r.types_ouverts),
+                "types_ouverts": [PARTNER_TYPES.get(t, t) for t in r.types_ouverts],
+                "types_ouverts_code": list(r.types_ouverts),
                 "departs_par_heure": None
                 if pd.isna(r.departs_par_heure)
                 else round(float(r.departs_par_heure), 1),
                 "arret": r.arret or None,
                 "phrase": r.phrase,
+                "pourquoi": r.pourquoi,
             }
             for r in self.slots.itertuples(index=False)
         ]
@@ -908,7 +993,8 @@ class WhenResult:
         partners = [
             {
                 "nom": str(r.nom),
-                "type": str(r.type),
+                "type": PARTNER_TYPES.get(str(r.type), str(r.type)),
+                "type_code": str(r.type),
                 "horaires": str(r.horaires),
                 "distance_m": round(float(r.distance_m)),
             }
@@ -1053,7 +1139,7 @@ def when(
         stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
         near = shapely.dwithin(stops_m, zone_m, settings.stop_buffer_m)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
-    state = TRANSIT_TIMED
+    state = TRANSIT_TIMED if stops is not None else TRANSIT_NO_DATA  # no feed imported
     if stops is not None and ws.has("communes"):  # beyond the feeds: no « aucun départ »
         centre = gpd.GeoSeries(zone_centres(found).to_numpy(), crs=METRIC_CRS)
         state = zone_transit_states(centre, ws.read_layer("communes"), stops).iloc[0]
@@ -1078,6 +1164,7 @@ def when(
         top=top,
         stop_radius_m=settings.stop_buffer_m,
         holidays=calendar.holiday_weekdays(),
+        transit_state=state,
     )
     if partners is not None and len(partners):
         notes.append(
