@@ -301,21 +301,20 @@ def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
     Kept per geometry: the planner asks the cells of every QPV of its places at each plan.
     """
     shapes = tuple(shapely.to_wkb(np.asarray(zone.geometry.to_numpy(), dtype=object)))
-    crs = None if zone.crs is None else zone.crs.to_string()
-    codes = tuple(zone["code"].astype(str))  # a 1 km cell's code is what its cells are read by
-    return list(_cells_of(codes, shapes, crs, kind))
+    # a 1 km cell's code is what its cells are read by
+    key = (tuple(zone["code"].astype(str)), shapes, getattr(zone.crs, "srs", None), kind)
+    if key not in _CELLS:
+        _CELLS[key] = _cells_of(zone, kind)
+        while len(_CELLS) > 4096:
+            del _CELLS[next(iter(_CELLS))]
+    return list(_CELLS[key])
 
 
-@lru_cache(maxsize=4096)
-def _cells_of(
-    codes: tuple[str, ...], shapes: tuple[bytes, ...], crs: str | None, kind: ZoneKind
-) -> tuple[str, ...]:
-    """:func:`_zone_candidate_cells` of a zone given as codes and WKB geometries in ``crs``."""
-    zone = gpd.GeoDataFrame(
-        {"code": list(codes)},
-        geometry=shapely.from_wkb(np.asarray(shapes, dtype=object)),
-        crs=crs,
-    )
+_CELLS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _cells_of(zone: gpd.GeoDataFrame, kind: ZoneKind) -> tuple[str, ...]:
+    """:func:`_zone_candidate_cells`, computed."""
     grid = zone.to_crs(GRID_CRS)
     xmin, ymin, xmax, ymax = grid.total_bounds
     xs = np.arange(math.floor(xmin / 200) * 200, xmax, 200)
