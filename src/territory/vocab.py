@@ -5,6 +5,8 @@ Shared by readers, analysis, rounds and the map, so that each word is written on
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = [
     "AGE_BANDS",
     "IMPORT_KINDS",
@@ -125,6 +127,12 @@ def place_kind(text: str) -> str | None:
     >>> place_kind("Gare"), place_kind("Lycee"), place_kind("piscine")
     ("gare / pôle d'échanges", 'lycée', None)
     """
+    return _place_kind(str(text))
+
+
+@lru_cache(maxsize=4096)
+def _place_kind(text: str) -> str | None:
+    """:func:`place_kind`, once per distinct text (the planner reads it for every place)."""
     key = _plain(text)
     for kind in KINDS:
         if key == _plain(kind):

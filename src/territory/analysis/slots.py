@@ -317,7 +317,25 @@ def _profile_period(ws: Workspace, months: int, settings: Settings) -> tuple[dat
 
 
 def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
-    """The 200 m cells attributed to the zone (same rule as the indicators)."""
+    """The 200 m cells attributed to the zone (same rule as the indicators).
+
+    Kept per geometry: the planner asks the cells of every QPV of its places at each plan.
+    """
+    shapes = tuple(shapely.to_wkb(np.asarray(zone.geometry.to_numpy(), dtype=object)))
+    # a 1 km cell's code is what its cells are read by
+    key = (tuple(zone["code"].astype(str)), shapes, getattr(zone.crs, "srs", None), kind)
+    if key not in _CELLS:
+        _CELLS[key] = _cells_of(zone, kind)
+        while len(_CELLS) > 4096:
+            del _CELLS[next(iter(_CELLS))]
+    return list(_CELLS[key])
+
+
+_CELLS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _cells_of(zone: gpd.GeoDataFrame, kind: ZoneKind) -> tuple[str, ...]:
+    """:func:`_zone_candidate_cells`, computed."""
     grid = zone.to_crs(GRID_CRS)
     xmin, ymin, xmax, ymax = grid.total_bounds
     xs = np.arange(math.floor(xmin / 200) * 200, xmax, 200)
@@ -325,7 +343,7 @@ def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
     ex, ny = (a.ravel() for a in np.meshgrid(xs, ys))
     candidates = cell_ids(ex + 1, ny + 1, resolution=200).astype(object)
     owner = cells_in_zones(candidates, zone, kind=kind)
-    return [str(c) for c, o in zip(candidates, owner, strict=True) if o is not None]
+    return tuple(str(c) for c, o in zip(candidates, owner, strict=True) if o is not None)
 
 
 @dataclass(frozen=True)
@@ -535,11 +553,12 @@ def contact_profiles(
         communes=communes,
     )
     out = []
+    memo: dict[int, npt.NDArray[np.float64]] = {}  # the levels' shares, alive with ``counts``
     for item, named in zip(zones, named_per_zone, strict=True):
         mine = [counts[keys[_set_key(level)]] for _, level in named]
         kind = "commune" if item is None else item[1]
         if shares_only:
-            shares, weights = _blend(mine)
+            shares, weights = _blend(mine, memo)
             table = pd.DataFrame({**_slot_keys(hours), "part": shares})
             out.append(Profile(table, "", period, (), _levels(named, mine, weights)))
         else:
@@ -559,12 +578,25 @@ def _slot_keys(hours: tuple[int, int]) -> dict[str, npt.NDArray[np.int64]]:
     return {"jour": days, "debut": starts}
 
 
-def _blend(counts: list[SlotCounts]) -> tuple[npt.NDArray[np.float64], list[float]]:
-    """The blended shares (:func:`shrink`, from the territory down) and each level's w."""
-    shares = _shares(counts[-1])
+def _blend(
+    counts: list[SlotCounts], memo: dict[int, npt.NDArray[np.float64]] | None = None
+) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """The blended shares (:func:`shrink`, from the territory down) and each level's w.
+
+    ``memo``: each level's shares by ``id``, for the many zones sharing their parents.
+    """
+
+    def shares_of(level: SlotCounts) -> npt.NDArray[np.float64]:
+        if memo is None:
+            return _shares(level)
+        if id(level) not in memo:
+            memo[id(level)] = _shares(level)
+        return memo[id(level)]
+
+    shares = shares_of(counts[-1]).copy()
     weights = [1.0 if counts[-1].people else 0.0]
     for level in reversed(counts[:-1]):
-        shares, w = shrink(_shares(level), shares, level.people)
+        shares, w = shrink(shares_of(level), shares, level.people)
         weights.insert(0, w)
     return shares, weights
 

@@ -84,8 +84,19 @@ def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
 
     if not ws.has("communes"):
         return pd.DataFrame({"rang": [], "score": []}, index=pd.Index([], name="code"))
-    table = priorities(ws, settings=settings).table
-    return table.set_index("code")[["rang", "score"]]
+    # kept per state of the file (every write bumps the version) and day (the default
+    # moment of the indicators may follow today's date): a new plan of the same workspace
+    # reads the same published ranking
+    key = (str(ws.path), ws.path.stat().st_mtime_ns, ws.version, settings, date.today())
+    if key not in _RANKINGS:
+        table = priorities(ws, settings=settings).table
+        _RANKINGS[key] = table.set_index("code")[["rang", "score"]]
+        while len(_RANKINGS) > 4:
+            del _RANKINGS[next(iter(_RANKINGS))]
+    return _RANKINGS[key].copy()
+
+
+_RANKINGS: dict[tuple[Any, ...], pd.DataFrame] = {}
 
 
 def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
