@@ -44,6 +44,7 @@ is its share relative to the zone's busiest slot (0-100), plus 5 per open partne
 
 Examples
 --------
+>>> from datetime import datetime
 >>> slot_label(1, 16)
 'mardi 16-18 h'
 >>> open_during("Mo-Fr 08:30-12:30", datetime(2026, 11, 3, 8), datetime(2026, 11, 3, 10))
@@ -58,7 +59,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -72,6 +73,16 @@ from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance, format_number
 from territory.analysis.indicators import PARTNER_PHRASES
 from territory.analysis.priority import load_stop_hours
+from territory.analysis.slot_context import (
+    DEFAULT_HOURS,
+    SLOT_HOURS,
+    partner_slots,
+    partner_text,
+    slot_index,
+    slot_label,
+    transit_slots,
+    transit_text,
+)
 from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_states
 from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
 from territory.calendar import departement_of, week_calendar
@@ -88,7 +99,6 @@ from territory.vocab import (
     PARTNER_TYPES,
     TRANSIT_NO_DATA,
     TRANSIT_TIMED,
-    TRANSIT_UNKNOWN_HOURS,
     WEEKDAYS_FR,
 )
 
@@ -111,10 +121,6 @@ __all__ = [
     "when",
 ]
 
-SLOT_HOURS = 2
-"""Length of a slot in hours."""
-DEFAULT_HOURS = (8, 22)
-"""Outreach day: slots from 8 h to 22 h (7 slots a day)."""
 PROFILE_MONTHS = 12
 """Whole calendar months of contacts in a profile, ending with the latest contact's."""
 PRIOR_PEOPLE = 50
@@ -133,23 +139,7 @@ PRESENCE = {
 _STRONG, _MEDIUM = 0.5, 0.25  # presence levels: from these fractions of the top share
 _PARTNER_POINTS, _PARTNER_TYPES_COUNTED = 5.0, 2  # score: per open partner type, at most
 _DEPARTS_POINTS, _DEPARTS_COUNTED = 0.5, 6.0  # score: per departure an hour, at most
-_MAX_TYPES = 3  # partner types named in a sentence (nearest first)
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
-_SAYS_PH = re.compile(r"\bPH\b")
-
-
-def _slot_starts(hours: tuple[int, int]) -> list[int]:
-    h0, h1 = hours
-    if not (0 <= h0 < h1 <= 24) or (h1 - h0) % SLOT_HOURS or h0 % SLOT_HOURS:
-        raise ValidationError(
-            f"plage horaire {hours} invalide : heures paires, 0 ≤ début < fin ≤ 24 (ex. (8, 22))"
-        )
-    return list(range(h0, h1, SLOT_HOURS))
-
-
-def slot_label(weekday: int, start: int) -> str:
-    """French label of a slot: ``"mardi 16-18 h"``."""
-    return f"{WEEKDAYS_FR[weekday]} {start}-{start + SLOT_HOURS} h"
 
 
 # ---------------------------------------------------------------------------- profile
@@ -222,11 +212,6 @@ class Profile:
         return max(self.levels, key=lambda lv: lv.share).level
 
 
-def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
-    starts = _slot_starts(hours)
-    return pd.MultiIndex.from_product([range(7), starts], names=["jour", "debut"])
-
-
 def shrink(
     own: npt.ArrayLike, parent: npt.ArrayLike, people: int | None, *, prior: float = PRIOR_PEOPLE
 ) -> tuple[npt.NDArray[np.float64], float]:
@@ -296,7 +281,7 @@ def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
 
 @lru_cache(maxsize=8)
 def _slot_frame_cached(hours: tuple[int, int]) -> pd.DataFrame:
-    index = _slot_index(hours)
+    index = slot_index(hours)
     table = pd.DataFrame(
         {"jour": index.get_level_values("jour"), "debut": index.get_level_values("debut")}
     )
@@ -546,7 +531,7 @@ def contact_profiles(
     counts = published.slot_profiles(
         ws,
         period=period,
-        slots=_slot_index(hours),
+        slots=slot_index(hours),
         slot_hours=SLOT_HOURS,
         settings=settings,
         sets=list(keys),
@@ -568,7 +553,7 @@ def contact_profiles(
 
 @lru_cache(maxsize=8)
 def _slot_keys_cached(hours: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
-    index = _slot_index(hours)
+    index = slot_index(hours)
     days = index.get_level_values("jour").to_numpy(dtype=np.int64)
     return days, index.get_level_values("debut").to_numpy(dtype=np.int64)
 
@@ -647,155 +632,6 @@ def _blended(
 # ---------------------------------------------------------------------------- partners
 
 
-def partner_slots(
-    partners: pd.DataFrame,
-    *,
-    week_start: date,
-    hours: tuple[int, int] = DEFAULT_HOURS,
-    departement: str | None = None,
-) -> pd.DataFrame:
-    """Whether each partner is open for the whole of each slot of the week of ``week_start``.
-
-    Parameters
-    ----------
-    partners
-        Rows with ``horaires`` (OSM opening_hours).
-    week_start
-        Any day of the week (snapped to its Monday); actual dates, so public holidays
-        (``PH off``) close the partner.
-    hours
-        Even hours of the outreach day.
-    departement
-        Whose public holidays (:func:`territory.calendar.public_holidays`; Alsace-Moselle
-        has two more). On a public holiday a partner counts as open only when its hours
-        say so (a ``PH`` rule): hours without one are assumed closed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Booleans, one row per partner (same index), columns ``(jour, debut)``; unknown
-        hours count as closed.
-
-    Examples
-    --------
-    >>> p = pd.DataFrame({"horaires": ["Mo-Fr 08:30-12:30,13:30-17:00; PH off"]})
-    >>> open_slots = partner_slots(p, week_start=date(2026, 11, 9), hours=(8, 18))
-    >>> [s for s in open_slots.columns if open_slots.loc[0, s]][:3]
-    [(0, 10), (0, 14), (1, 10)]
-    >>> bool(open_slots.loc[0, (2, 10)])  # Wednesday 11 November 2026 is a public holiday
-    False
-    """
-    monday = week_start - timedelta(days=week_start.weekday())
-    index = _slot_index(hours)
-    closed = set(week_calendar(monday, departement=departement).holiday_weekdays())
-    texts = partners["horaires"].fillna("").astype(str) if "horaires" in partners else None
-    rows = []
-    cache: dict[str, list[bool]] = {}
-    for text in texts if texts is not None else [""] * len(partners):
-        if text not in cache:
-            cache[text] = [
-                open_during(
-                    text,
-                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
-                    + timedelta(hours=s),
-                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
-                    + timedelta(hours=s + SLOT_HOURS),
-                )
-                is True
-                and (d not in closed or _SAYS_PH.search(text) is not None)
-                for d, s in index
-            ]
-        rows.append(cache[text])
-    return pd.DataFrame(rows, index=partners.index, columns=index, dtype=bool)
-
-
-# ---------------------------------------------------------------------------- transit
-
-
-def transit_slots(
-    stop_hours: pd.DataFrame,
-    stop_ids: list[str],
-    *,
-    stop_names: dict[str, str] | None = None,
-    hours: tuple[int, int] = DEFAULT_HOURS,
-) -> pd.DataFrame:
-    """Departures per hour at the best-served of ``stop_ids`` in each slot.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``(jour, debut)``: ``departs_par_heure`` (mean over the slot's hours
-        at the stop with most departures in the slot, 0 when none) and ``arret`` (its
-        name, ``""`` when none).
-
-    Examples
-    --------
-    >>> h = pd.DataFrame({"stop_id": ["a", "a", "b"], "weekday": [1, 1, 1],
-    ...                   "hour": [16, 17, 16], "departs": [3, 3, 4]})
-    >>> t = transit_slots(h, ["a", "b"], hours=(16, 18))
-    >>> t.loc[(1, 16), "departs_par_heure"], t.loc[(1, 16), "arret"]
-    (np.float64(3.0), 'a')
-    """
-    index = _slot_index(hours)
-    out = pd.DataFrame({"departs_par_heure": 0.0, "arret": ""}, index=index)
-    near = stop_hours[stop_hours["stop_id"].isin(set(stop_ids))]
-    h0, h1 = hours
-    near = near[(near["hour"] >= h0) & (near["hour"] < h1)]
-    if near.empty:
-        return out
-    start = h0 + (near["hour"] - h0) // SLOT_HOURS * SLOT_HOURS
-    per = (
-        near.assign(jour=near["weekday"], debut=start)
-        .groupby(["jour", "debut", "stop_id"])["departs"]
-        .sum()
-        .reset_index()
-        .sort_values(["jour", "debut", "departs", "stop_id"], ascending=[True, True, False, True])
-        .drop_duplicates(["jour", "debut"])
-        .set_index(["jour", "debut"])
-    )
-    names = stop_names or {}
-    out.loc[per.index, "departs_par_heure"] = per["departs"].to_numpy(float) / SLOT_HOURS
-    out.loc[per.index, "arret"] = [names.get(s, s) for s in per["stop_id"]]
-    return out
-
-
-# ---------------------------------------------------------------------------- combine
-
-
-def _partner_text(types: list[str]) -> str:
-    if not types:
-        return "aucun partenaire proche ouvert"
-    nouns = [PARTNER_PHRASES.get(t, t) for t in types[:_MAX_TYPES]]
-    more = len(types) - len(nouns)
-    verb = "ouvert" if len(nouns) == 1 else "ouverts"
-    if len(nouns) == 1 and nouns[0] in ("mission locale", "école de la 2e chance"):
-        verb = "ouverte"
-    joined = nouns[0] if len(nouns) == 1 else ", ".join(nouns[:-1]) + " et " + nouns[-1]
-    if more:
-        return f"{', '.join(nouns)} et {more} autre(s) type(s) ouverts"
-    return f"{joined} {verb}"
-
-
-def _transit_text(per_hour: float | None, stop: str, radius_m: float, state: str = "") -> str:
-    if per_hour is None or (isinstance(per_hour, float) and math.isnan(per_hour)):
-        return _UNKNOWN_TRANSIT.get(state, "desserte inconnue")
-    if per_hour <= 0:
-        return f"aucun départ à moins de {format_distance(radius_m)}"
-    where = f" (arrêt {stop})" if stop else ""
-    if per_hour < 1:
-        n = round(per_hour * SLOT_HOURS)
-        return f"{n} départ{'s' if n > 1 else ''} sur le créneau{where}"
-    if per_hour >= 12:
-        return f"{round(per_hour)} départs par heure{where}"
-    return f"un départ toutes les {round(60 / per_hour)} min{where}"
-
-
-_UNKNOWN_TRANSIT = {
-    TRANSIT_NO_DATA: "pas de données de transport",
-    TRANSIT_UNKNOWN_HOURS: "horaires de transport inconnus",
-}
-
-
 def _relative_presence(shares: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Shares relative to the highest (0-100); unknown ones as the weakest known positive.
 
@@ -828,7 +664,7 @@ def _why(row: Any, known: int, main: str, has_transit: bool, radius_m: float) ->
         plural = "s" if len(labels) > 1 else ""
         words.append(f"partenaire{plural} ouvert{plural} : {', '.join(labels)}")
     if has_transit and row.departs_par_heure > 0:
-        words.append(f"desserte : {_transit_text(row.departs_par_heure, '', radius_m)}")
+        words.append(f"desserte : {transit_text(row.departs_par_heure, '', radius_m)}")
     return " ; ".join(words)
 
 
@@ -918,8 +754,8 @@ def recommend_slots(
             [
                 f"{row.creneau} : {PRESENCE[row.presence]}"
                 + (where if row.presence != "inconnue" else ""),
-                _partner_text(row.types_ouverts),
-                _transit_text(
+                partner_text(row.types_ouverts),
+                transit_text(
                     None if transit is None else row.departs_par_heure,
                     row.arret,
                     stop_radius_m,
