@@ -57,9 +57,20 @@ def _settled(page) -> None:
     )
 
 
+def _editor(page):
+    """The visits editor, found by its first columns' headers.
+
+    The wide grid draws only the columns in view: « Pourquoi », right of the zone's, may
+    be out of it.
+    """
+    return (
+        page.locator('[data-testid="stDataFrame"]').filter(has_text="Début").filter(has_text="Lieu")
+    )
+
+
 def _delete_row(page, row: int) -> None:
     """Select a row of the visits editor by its row marker and delete it (Delete key)."""
-    editor = page.locator('[data-testid="stDataFrame"]', has_text="Pourquoi")
+    editor = _editor(page)
     editor.scroll_into_view_if_needed()
     box = editor.bounding_box()
     assert box is not None
@@ -91,7 +102,7 @@ def test_two_browser_sessions_on_one_week_lose_no_edit(served) -> None:
             page.get_by_text("Version 1 —").wait_for(timeout=90_000)
             _settled(page)
 
-        editor = a.locator('[data-testid="stDataFrame"]', has_text="Pourquoi")
+        editor = _editor(a)
         editor.hover()  # its toolbar shows
         buttons = a.locator('[data-testid="stElementContainer"]', has=editor).locator(
             '[data-testid="stElementToolbarButton"] button'
