@@ -70,6 +70,10 @@ LAYER_LABELS = {
     "population_age_iris": "Population par âge par IRIS (recensement INSEE)",
     "filosofi_cells": "Carreaux Filosofi 200 m (INSEE)",
     "territories": "Territoires du programme",
+    "stop_hours": "Départs par arrêt, jour et heure (GTFS)",
+    "transit_links": "Réseau de transport cadencé (GTFS)",
+    "teams": "Équipes",
+    "places": "Lieux d'aller-vers",
     DENSITY: "Densité de contacts (protégée)",
 }
 
@@ -321,11 +325,14 @@ def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) 
 
 
 def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """The ``layers`` of :func:`info` as a French table (one row per layer)."""
+    """The ``layers`` of :func:`info` as a French table (one row per layer).
+
+    Layers are named in French only (:data:`LAYER_LABELS`): a table's internal name
+    (``stop_hours``…) is shown nowhere (issue #21); a layer without label keeps its name.
+    """
     rows = [
         {
             "Couche": LAYER_LABELS.get(name, name),
-            "Table": name,
             "Entités": meta["count"],
             "Source": meta["source"],
             "Millésime": meta["vintage"],
@@ -336,7 +343,7 @@ def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         }
         for name, meta in layers.items()
     ]
-    columns = ["Couche", "Table", "Entités", "Source", "Millésime", "Licence"]
+    columns = ["Couche", "Entités", "Source", "Millésime", "Licence"]
     columns += ["SCR d'origine", "SCR stocké", "Mise à jour"]
     return pd.DataFrame(rows, columns=columns)
 
