@@ -204,7 +204,7 @@ def _qpv_card(
     tables: list[tuple[str, pd.DataFrame]] = []
     near = _partners_near(layers.partners, shape, reach_m, today)
     if near is not None:
-        tables.append((f"Partenaires à moins de {format_distance(reach_m)}", near))
+        tables.append((f"Partenaires à moins de {format_distance(reach_m)}{_today(today)}", near))
     else:
         rows.append(("Partenaires", f"aucun à moins de {format_distance(reach_m)}"))
     rows_t, transit = _transit(layers.stops, shape, stop_reach_m, stop_hours, today)
@@ -230,7 +230,7 @@ def _commune_card(layers: MapLayers, c: pd.Series, today: date, k: int) -> Card:
     if layers.partners is not None and "code_insee" in layers.partners:
         own = layers.partners[layers.partners["code_insee"].astype(str) == code]
         if len(own):
-            tables.append(("Partenaires de la commune", _partner_table(own, today)))
+            tables.append((f"Partenaires de la commune{_today(today)}", _partner_table(own, today)))
         else:
             rows.append(("Partenaires", "aucun"))
     return Card(f"{c['nom']} ({code})", _rows(rows), tuple(tables))
@@ -386,6 +386,10 @@ def _labels(frame: pd.DataFrame) -> set[str]:
 
 def _label(frame: pd.DataFrame, code: str) -> object:
     return next(i for i in frame.index if str(i) == code)
+
+
+def _today(today: date) -> str:
+    return f" (horaires d’aujourd’hui, {WEEKDAYS_FR[today.weekday()]})"
 
 
 def _rows(rows: list[tuple[str, str]]) -> pd.DataFrame:

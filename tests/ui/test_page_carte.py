@@ -166,7 +166,8 @@ def test_a_cell_card_leads_to_the_qpv_under_it(
     rows = at.table[0].value["Valeur"]
     assert rows["Population (estimée)"].startswith("≈ ")
     assert any(i.startswith("Contacts publiés") for i in rows.index)
-    assert at.dataframe and all(len(d.value) for d in at.dataframe)
+    lists = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert len(lists) == 2 and all(len(x.splitlines()) >= 1 for x in lists)  # partners, transit
 
 
 def test_switching_the_basemap_leaves_no_stale_card(demo_workspace: Path) -> None:

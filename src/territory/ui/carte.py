@@ -75,9 +75,9 @@ def zone_panel(
     )
     st.subheader(shown.title)
     st.table(shown.rows.set_index("Indicateur"))
-    for caption, table in shown.tables:
+    for caption, table in shown.tables:  # lists, not tables: the column is narrow
         st.markdown(f"**{caption}**")
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.markdown("\n".join(_item(row) for row in table.itertuples(index=False)))
     if shown.others:
         st.caption("Aussi sous le clic :")
         for label, other_layer, other_code in shown.others:
@@ -87,6 +87,12 @@ def zone_panel(
                 on_click=_choose,
                 args=((other_layer, other_code),),
             )
+
+
+def _item(row: tuple[object, ...]) -> str:
+    """One row of a card's table as a list item: its first cell in bold, then the others."""
+    first, *rest = (str(v).replace("*", "\\*") for v in row)
+    return "- " + " · ".join([f"**{first}**", *(v for v in rest if v)])
 
 
 def _choose(selected: tuple[str, str]) -> None:
