@@ -55,6 +55,7 @@ from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
 from bench import roads as bench_roads
+from bench import week as bench_week
 from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from bench._common import in_subprocess as _in_subprocess
 from bench._common import machine
@@ -484,6 +485,14 @@ def run(
                 naive_kinds=bench_priorities.KINDS if scale == "demo" else ("commune", "qpv"),
                 say=say,
             )
+            if scale == "departement":
+                # last on this workspace: it stores a programme territory and teams
+                results["week"] = bench_week.week_benchmark(
+                    path,
+                    secret=settings.secret_path,
+                    long_s=bench_planning.LONG_S_QUICK if quick else bench_planning.LONG_S_FULL,
+                    say=say,
+                )
         start = time.perf_counter()
         real = real_extracts_workspace(Path(tmp) / "reel.gpkg", settings=settings)
         if real is not None:
@@ -648,6 +657,13 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
+    if "week" in results:
+        lines += [
+            "",
+            "Semaine départementale de bout en bout",
+            "",
+            bench_week.table(results["week"]),
+        ]
     if "roads" in results:
         lines += [
             "",

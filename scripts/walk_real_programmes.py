@@ -122,6 +122,13 @@ def walk(p) -> dict:
                      "--week", str(week_monday(WEEK)), log=log)
     answers = json.loads(stdout)
     answers = answers if isinstance(answers, list) else [answers]
+    # Where each zone's peak slot (two weekdays, one 2-hour slot) comes in its answer.
+    days = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+    peaks = {r.zone: {(days[int(d)], int(r.heure)) for d in r.jours} for r in spots.itertuples()}
+    ranks = [
+        next((i for i, s in enumerate(a["slots"]) if (s["jour"], s["debut"]) in peaks[a["code"]]), 99)
+        for a in answers
+    ]
     res = {
         "programme": p.name,
         "visits": [len(first.visits), len(second.visits)],
@@ -136,6 +143,7 @@ def walk(p) -> dict:
         "locked_kept": bool(third.visits["locked"].any()),
         "seconds_plan": [round(t1, 1), round(t2, 1), round(t3, 1)],
         "when_seconds": round(t4, 1), "when_zones": len(answers),
+        "when_peak_first": sum(r == 0 for r in ranks), "when_peak_top3": sum(r < 3 for r in ranks),
         "answers": answers,
     }
     return res

@@ -284,6 +284,17 @@ def windows_from_opening_hours(
     if not osm or not osm.strip():
         return None
     monday = week - timedelta(days=week.weekday()) if week else _REFERENCE_MONDAY
+    found = _windows(osm, monday, step)
+    return None if found is None else dict(found)
+
+
+@lru_cache(maxsize=4096)
+def _windows(osm: str, monday: date, step: int) -> Windows | None:
+    """:func:`windows_from_opening_hours` of one week, once per distinct text (a copy is given).
+
+    Many places share their hours (a network's partners, generated places): sampling
+    every quarter of an hour of the week is the planner's costliest reading otherwise.
+    """
     windows: Windows = {}
     known = False
     for weekday in range(7):

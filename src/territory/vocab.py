@@ -6,6 +6,7 @@ Shared by readers, analysis, rounds and the map, so that each word is written on
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 __all__ = [
     "AGE_BANDS",
@@ -129,6 +130,12 @@ def place_kind(text: str) -> str | None:
     >>> place_kind("Gare"), place_kind("Lycee"), place_kind("piscine")
     ("gare / pôle d'échanges", 'lycée', None)
     """
+    return _place_kind(str(text))
+
+
+@lru_cache(maxsize=4096)
+def _place_kind(text: str) -> str | None:
+    """:func:`place_kind`, once per distinct text (the planner reads it for every place)."""
     key = _plain(text)
     for kind in KINDS:
         if key == _plain(kind):

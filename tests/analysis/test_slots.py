@@ -21,6 +21,9 @@ from territory.analysis.priority import STOP_HOURS_TABLE
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     PRIOR_PEOPLE,
+    Profile,
+    ProfileLevel,
+    _presence,
     contact_profile,
     partner_slots,
     recommend_slots,
@@ -32,6 +35,7 @@ from territory.grid import cell_ids
 from territory.hours import is_open, open_during
 from territory.ingest_transit import save_stop_hours
 from territory.store import Workspace
+from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
 
 HOLIDAY_WEEK = date(2026, 11, 9)  # Wednesday 11 November is a public holiday
 
@@ -394,3 +398,88 @@ def test_recommendations_degrade_without_partners_or_transit(
     far = when(copy, "00017", settings=settings, week_start=HOLIDAY_WEEK)
     assert any("desserte : pas de données de transport" in n for n in far.notes)
     assert DEFAULT_HOURS == (8, 22)
+
+
+# ---------------------------------------------------------------------------- ranking
+
+
+def _peaked_profile(shares: dict[tuple[int, int], float], rest: float = 0.01) -> Profile:
+    """A zone's own profile (scope ``zone``) with the given slot shares, ``rest`` elsewhere."""
+    index = [(d, s) for d in range(7) for s in range(8, 22, 2)]
+    part = [shares.get(key, rest) for key in index]
+    table = pd.DataFrame(
+        {
+            "jour": [d for d, _ in index],
+            "debut": [s for _, s in index],
+            "fin": [s + 2 for _, s in index],
+            "creneau": [f"{WEEKDAYS_FR[d]} {s}-{s + 2} h" for d, s in index],
+            "contacts": pd.array([pd.NA] * len(index), dtype="Int64"),
+            "libelle": "",
+            "statut": "ok",
+            "part": part,
+        }
+    )
+    table["presence"] = _presence(table["part"].to_numpy(float), table["statut"])
+    level = ProfileLevel("zone", 200, 0.8, 1.0)
+    return Profile(table, "zone", None, (), (level, ProfileLevel("territoire", 900, 1.0, 0.0)))
+
+
+def test_slots_follow_the_zone_peak_then_open_partners() -> None:
+    # Saturday 14 h is the zone's peak; the weekday slots a mission locale is open in are
+    # busy too (a third of the slots were « forte », the open partner won the tie).
+    busy = {(d, s): 0.04 for d in range(5) for s in (10, 14, 16)}
+    profile = _peaked_profile({**busy, (5, 14): 0.30, (1, 18): 0.29, (3, 18): 0.29})
+    partners = pd.DataFrame({"nom": ["ML Centre"], "type": ["ML"]})
+    hours = partner_slots(
+        pd.DataFrame({"horaires": ["Mo-Fr 09:30-12:30,13:30-18:30; Th 18:00-20:00"]}),
+        week_start=date(2026, 11, 16),
+    )
+    slots = recommend_slots(profile, partners=partners, partner_open=hours, top=None)
+    # Thursday 18 h: a near-tie with the peak, broken by the open partner (secondary).
+    assert slots["creneau"].head(3).tolist() == ["jeudi 18-20 h", "samedi 14-16 h", "mardi 18-20 h"]
+    assert (slots["presence"] == "forte").sum() == 3  # not a third of the slots
+    assert slots["score"].is_monotonic_decreasing
+    first, peak = slots.iloc[0], slots.iloc[1]
+    assert peak["pourquoi"] == "présence forte : 1er des 49 créneaux"
+    assert first["pourquoi"] == (
+        "présence forte : 2e des 49 créneaux ; partenaire ouvert : Mission locale"
+    )
+    # Without the partner, the peak comes first; busy weekday slots stay behind.
+    alone = recommend_slots(profile, top=5)
+    assert alone["creneau"].tolist()[:3] == ["samedi 14-16 h", "mardi 18-20 h", "jeudi 18-20 h"]
+    assert set(alone["presence"].iloc[3:]) == {"faible"}
+
+
+def test_slot_profiles_rank_by_the_blended_share(tmp_path: Path) -> None:
+    # 00002 (900 inhabitants) is met every slot, plus a peak on Tuesday at 10 h.
+    settings = Settings(secret_path=tmp_path / "s.key")
+    ws = _profile_workspace(tmp_path, {"00001": 12, "00002": 12}, extra=60)
+    profile = contact_profile(ws, settings=settings, zone=_zone(ws, "00002"))
+    slots = recommend_slots(profile, top=None)
+    assert slots["creneau"].iloc[0] == "mardi 10-12 h"
+    assert slots["rang_presence"].iloc[0] == 1
+    assert slots["part"].iloc[0] == slots["part"].max()
+
+
+def test_no_transit_feed_says_there_is_no_transport_data(tmp_path: Path) -> None:
+    settings = Settings(secret_path=tmp_path / "s.key")
+    ws = _two_zone_workspace(tmp_path)  # no GTFS imported
+    result = when(ws, "00001", settings=settings, week_start=date(2026, 11, 16))
+    assert not any("horaires du GTFS non stockés" in n for n in result.notes), result.notes
+    assert "desserte : pas de données de transport" in " ".join(result.notes)
+    assert result.slots["phrase"].str.endswith(", pas de données de transport").all()
+
+
+def test_when_json_names_partner_types_in_french(
+    hourly_workspace: Path, settings: Settings
+) -> None:
+    ws = Workspace.open(hourly_workspace)
+    data = when(ws, "00001", settings=settings, week_start=HOLIDAY_WEEK, top=None).to_dict()
+    opened = [s for s in data["slots"] if s["types_ouverts"]]
+    assert opened
+    for slot in opened:
+        assert slot["types_ouverts"] == [PARTNER_TYPES[c] for c in slot["types_ouverts_code"]]
+        assert slot["pourquoi"].startswith(("présence ", "jour férié", "aucun", "faible"))
+    assert not {t for s in opened for t in s["types_ouverts"]} & set(PARTNER_TYPES)
+    for partner in data["partners"]:
+        assert partner["type"] == PARTNER_TYPES[partner["type_code"]]

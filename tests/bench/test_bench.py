@@ -242,6 +242,27 @@ def test_departement_week_has_sectors_caps_and_a_stability_figure() -> None:
     assert "| 30 lieux, 4 secteurs |" in text
 
 
+def test_week_benchmark_times_plan_week_per_stage(
+    demo_workspace: Path, settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bench import week as bench_week
+
+    path = tmp_path / "demo.gpkg"  # the programme and its teams are stored in it
+    shutil.copyfile(demo_workspace, path)
+    figures = bench_week.week_benchmark(
+        path, secret=settings.secret_path, time_limit=1.0, long_s=1.0, communes=20, say=print
+    )
+    assert figures["week_communes"] >= 20 and figures["week_places"] > 0
+    for call in ("first", "warm"):
+        stages = figures[f"week_{call}_stages"]
+        assert {"candidate_places", "zone_yields", "commune_ranking", "solver"} <= set(stages)
+        assert 0 < figures[f"week_{call}_non_solver_s"] < figures[f"week_{call}_s"]
+    assert 0 < figures["week_objective_share"] <= 1
+    assert "| premier |" in bench_week.table(figures)
+
+
 def test_roads_benchmark_compares_network_and_straight_line() -> None:
     from bench import roads as bench_roads
 

@@ -15,9 +15,9 @@ from territory import Settings
 from territory.analysis.slots import (
     DEFAULT_HOURS,
     SLOT_HOURS,
-    _slot_index,
     contact_profile,
     contact_profiles,
+    slot_index,
 )
 from territory.analysis.zones import load_zones
 from territory.privacy import published
@@ -53,7 +53,7 @@ def test_every_commune_at_once_is_each_commune_alone(demo_workspace: Path) -> No
     ws = Workspace.open(demo_workspace)
     settings = Settings(secret_path=demo_workspace.parent / "batched.key")
     period = (date(2025, 11, 1), date(2026, 10, 31))
-    slots = tuple(_slot_index(DEFAULT_HOURS))
+    slots = tuple(slot_index(DEFAULT_HOURS))
     published._contacts(ws)
     stat = ws.path.stat()
     state = (str(ws.path), stat.st_mtime_ns, ws.version)
@@ -72,7 +72,7 @@ def test_a_qpv_read_on_codes_is_the_qpv_read_on_units(demo_workspace: Path) -> N
     ws = Workspace.open(demo_workspace)
     settings = Settings(secret_path=demo_workspace.parent / "batched.key")
     period = (date(2025, 11, 1), date(2026, 10, 31))
-    slots = tuple(_slot_index(DEFAULT_HOURS))
+    slots = tuple(slot_index(DEFAULT_HOURS))
     published._contacts(ws)
     stat = ws.path.stat()
     state = (str(ws.path), stat.st_mtime_ns, ws.version)

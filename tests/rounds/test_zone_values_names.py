@@ -119,7 +119,10 @@ def test_each_zone_is_visited_in_its_own_best_slot(tmp_path: Path) -> None:
         Team("Équipe Alpha", "marche", base=points["00001"], availability=ALL_DAY),
         Team("Équipe Bêta", "marche", base=points["00002"], availability=ALL_DAY),
     ]
-    plan, places = plan_week(ws, WEEK, settings=settings, teams=teams, time_limit=3)
+    # Both rural communes asked this week (by the rule, each has its own turn).
+    plan, places = plan_week(
+        ws, WEEK, settings=settings, teams=teams, required_zones=["00001", "00002"], time_limit=3
+    )
     visits = save_plan(ws, WEEK, plan, places, change="test").visits
     by_zone = dict(list(visits.groupby("code_zone")))
     assert len(by_zone["00001"]) == len(by_zone["00002"]) == 1  # once a week each

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from territory.analysis.priority import GROUPS
 from territory.ui.state import Keys
+from territory.vocab import PARTNER_TYPES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -62,6 +63,13 @@ def test_zone_card_and_slots(page: AppTest) -> None:
     indicators = next(d.value for d in page.dataframe if "Indicateur" in d.value.columns)
     assert "Population" in indicators["Indicateur"].tolist()
     assert "Indicateurs de la zone (CSV)" in [b.proto.label for b in page.get("download_button")]
+    # The recommended slots, each with what its rank rests on; partner types in French.
+    slots = next(d.value for d in page.dataframe if "Pourquoi" in d.value.columns)
+    assert len(slots) == 5 and slots["Pourquoi"].str.startswith("présence ").any()
+    assert slots["Pourquoi"].str.match(r"(jour férié .*; )?présence \w+ : \d+(er|e) des ").all()
+    shown = {t for cell in slots["Types ouverts"] for t in cell.split(", ") if t}
+    assert shown and not shown & set(PARTNER_TYPES), shown  # labels, not codes
+    assert any(c.value.startswith("Classés par la présence observée") for c in page.caption)
     page.radio(key=Keys.W_PRIORITY_OPEN).set_value("ML").run()
     assert not page.exception, page.exception
 

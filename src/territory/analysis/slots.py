@@ -20,15 +20,16 @@ with N the level's **published** number of distinct people (people, not contacts
 person met fifty times is one observation of when people are out) and N0 =
 :data:`PRIOR_PEOPLE` = 50. A suppressed slot takes its parent's share; a level that
 cannot be published (fewer than k people) has w = 0 and passes its parent's profile on.
-The presence levels (forte, moyenne, faible: tertiles of the slots with some presence)
-come from the blended shares. Why it is safe: the blend is a function of published
-values (and of the public N0) only, so it discloses nothing the published values do
-not; the only counts shown are the published counts of the level they belong to
-(``Profile.scope``), and the page says which levels the profile rests on, with their
-published number of people and weights (functions of those numbers). This replaces
-the rule of privacy v1, under which a zone got its own profile only when every slot of
-the zone and of the rest reached k (so that every zone got the territory's answer):
-since privacy v2 the zone's and the territory's profiles differ by noise (rule 4).
+The presence levels come from the blended shares, relative to the zone's busiest slot
+(forte from half its share, moyenne from a quarter, faible below): display labels only.
+Why it is safe: the blend is a function of published values (and of the public N0) only,
+so it discloses nothing the published values do not; the only counts shown are the
+published counts of the level they belong to (``Profile.scope``), and the page says
+which levels the profile rests on, with their published number of people and weights
+(functions of those numbers). This replaces the rule of privacy v1, under which a zone
+got its own profile only when every slot of the zone and of the rest reached k (so that
+every zone got the territory's answer): since privacy v2 the zone's and the territory's
+profiles differ by noise (rule 4).
 
 Slots are then combined with the opening hours of the partners near the zone (a
 partner counts as open in a slot only when it is open for the **whole** slot on the
@@ -36,9 +37,14 @@ actual date of the chosen week, public holidays included) and with the departure
 the best-served stop within ``Settings.stop_buffer_m`` (GTFS reference week), into
 recommended slots with a French sentence, e.g. "mardi 16-18 h : forte présence observée
 sur le territoire, mission locale ouverte, un départ toutes les 20 min (arrêt Gare)".
+**Ranking** (:func:`recommend_slots`) follows the zone's blended profile: a slot's score
+is its share relative to the zone's busiest slot (0-100), plus 5 per open partner type
+(at most 10) and half its departures per hour (at most 3); public holidays last. The
+``pourquoi`` column says it in French (the slot's rank by presence, partners, transit).
 
 Examples
 --------
+>>> from datetime import datetime
 >>> slot_label(1, 16)
 'mardi 16-18 h'
 >>> open_during("Mo-Fr 08:30-12:30", datetime(2026, 11, 3, 8), datetime(2026, 11, 3, 10))
@@ -53,7 +59,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -67,6 +73,16 @@ from territory._errors import ValidationError, WorkspaceError
 from territory._fr import format_distance, format_number
 from territory.analysis.indicators import PARTNER_PHRASES
 from territory.analysis.priority import load_stop_hours
+from territory.analysis.slot_context import (
+    DEFAULT_HOURS,
+    SLOT_HOURS,
+    partner_slots,
+    partner_text,
+    slot_index,
+    slot_label,
+    transit_slots,
+    transit_text,
+)
 from territory.analysis.transit_coverage import STATE_PHRASES, zone_transit_states
 from territory.analysis.zones import ZoneKind, cells_in_zones, load_zones, zone_centres
 from territory.calendar import departement_of, week_calendar
@@ -79,7 +95,12 @@ from territory.privacy.published import SlotCounts
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import is_whole, resolve
-from territory.vocab import TRANSIT_TIMED, WEEKDAYS_FR
+from territory.vocab import (
+    PARTNER_TYPES,
+    TRANSIT_NO_DATA,
+    TRANSIT_TIMED,
+    WEEKDAYS_FR,
+)
 
 __all__ = [
     "DEFAULT_HOURS",
@@ -100,10 +121,6 @@ __all__ = [
     "when",
 ]
 
-SLOT_HOURS = 2
-"""Length of a slot in hours."""
-DEFAULT_HOURS = (8, 22)
-"""Outreach day: slots from 8 h to 22 h (7 slots a day)."""
 PROFILE_MONTHS = 12
 """Whole calendar months of contacts in a profile, ending with the latest contact's."""
 PRIOR_PEOPLE = 50
@@ -119,24 +136,10 @@ PRESENCE = {
     "aucune": "aucun contact observé",
     "inconnue": "présence inconnue (secret statistique)",
 }
-_PRESENCE_SCORE = {"forte": 3.0, "moyenne": 2.0, "faible": 1.0, "inconnue": 1.0, "aucune": 0.0}
-_MAX_TYPES = 3  # partner types named in a sentence (nearest first)
+_STRONG, _MEDIUM = 0.5, 0.25  # presence levels: from these fractions of the top share
+_PARTNER_POINTS, _PARTNER_TYPES_COUNTED = 5.0, 2  # score: per open partner type, at most
+_DEPARTS_POINTS, _DEPARTS_COUNTED = 0.5, 6.0  # score: per departure an hour, at most
 _GRID_ID = re.compile(r"^CRS3035RES\d+mN\d+E\d+$")
-_SAYS_PH = re.compile(r"\bPH\b")
-
-
-def _slot_starts(hours: tuple[int, int]) -> list[int]:
-    h0, h1 = hours
-    if not (0 <= h0 < h1 <= 24) or (h1 - h0) % SLOT_HOURS or h0 % SLOT_HOURS:
-        raise ValidationError(
-            f"plage horaire {hours} invalide : heures paires, 0 ≤ début < fin ≤ 24 (ex. (8, 22))"
-        )
-    return list(range(h0, h1, SLOT_HOURS))
-
-
-def slot_label(weekday: int, start: int) -> str:
-    """French label of a slot: ``"mardi 16-18 h"``."""
-    return f"{WEEKDAYS_FR[weekday]} {start}-{start + SLOT_HOURS} h"
 
 
 # ---------------------------------------------------------------------------- profile
@@ -209,11 +212,6 @@ class Profile:
         return max(self.levels, key=lambda lv: lv.share).level
 
 
-def _slot_index(hours: tuple[int, int]) -> pd.MultiIndex:
-    starts = _slot_starts(hours)
-    return pd.MultiIndex.from_product([range(7), starts], names=["jour", "debut"])
-
-
 def shrink(
     own: npt.ArrayLike, parent: npt.ArrayLike, people: int | None, *, prior: float = PRIOR_PEOPLE
 ) -> tuple[npt.NDArray[np.float64], float]:
@@ -251,19 +249,27 @@ def _shares(counts: SlotCounts) -> npt.NDArray[np.float64]:
 
 
 def _presence(shares: npt.NDArray[np.float64], root_status: pd.Series) -> npt.NDArray[np.object_]:
-    """Presence levels from blended shares: tertiles of the slots with some presence.
+    """Presence levels from blended shares, relative to the busiest slot's share.
 
-    A slot of unknown share is ``faible`` when the territory's was under the threshold,
-    ``inconnue`` otherwise (secondary suppression).
+    ``forte`` from half the highest share, ``moyenne`` from a quarter, ``faible`` below
+    (some presence), ``aucune`` at 0. A slot of unknown share is ``faible`` when the
+    territory's was under the threshold, ``inconnue`` otherwise (secondary suppression).
+
+    Examples
+    --------
+    >>> _presence(np.array([0.4, 0.3, 0.1, 0.0]), pd.Series(["ok"] * 4)).tolist()
+    ['forte', 'forte', 'moyenne', 'aucune']
     """
     level = np.where(root_status.to_numpy() == BELOW_K, "faible", "inconnue").astype(object)
     known = ~np.isnan(shares)
     level[known & (shares <= 0)] = "aucune"
     shown = known & (shares > 0)
     if shown.any():
-        q1, q2 = np.quantile(shares[shown], [1 / 3, 2 / 3])
+        top = shares[shown].max()
         level[shown] = np.where(
-            shares[shown] > q2, "forte", np.where(shares[shown] > q1, "moyenne", "faible")
+            shares[shown] >= _STRONG * top,
+            "forte",
+            np.where(shares[shown] >= _MEDIUM * top, "moyenne", "faible"),
         )
     return level
 
@@ -275,7 +281,7 @@ def _slot_frame(hours: tuple[int, int]) -> pd.DataFrame:
 
 @lru_cache(maxsize=8)
 def _slot_frame_cached(hours: tuple[int, int]) -> pd.DataFrame:
-    index = _slot_index(hours)
+    index = slot_index(hours)
     table = pd.DataFrame(
         {"jour": index.get_level_values("jour"), "debut": index.get_level_values("debut")}
     )
@@ -296,7 +302,25 @@ def _profile_period(ws: Workspace, months: int, settings: Settings) -> tuple[dat
 
 
 def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
-    """The 200 m cells attributed to the zone (same rule as the indicators)."""
+    """The 200 m cells attributed to the zone (same rule as the indicators).
+
+    Kept per geometry: the planner asks the cells of every QPV of its places at each plan.
+    """
+    shapes = tuple(shapely.to_wkb(np.asarray(zone.geometry.to_numpy(), dtype=object)))
+    # a 1 km cell's code is what its cells are read by
+    key = (tuple(zone["code"].astype(str)), shapes, getattr(zone.crs, "srs", None), kind)
+    if key not in _CELLS:
+        _CELLS[key] = _cells_of(zone, kind)
+        while len(_CELLS) > 4096:
+            del _CELLS[next(iter(_CELLS))]
+    return list(_CELLS[key])
+
+
+_CELLS: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _cells_of(zone: gpd.GeoDataFrame, kind: ZoneKind) -> tuple[str, ...]:
+    """:func:`_zone_candidate_cells`, computed."""
     grid = zone.to_crs(GRID_CRS)
     xmin, ymin, xmax, ymax = grid.total_bounds
     xs = np.arange(math.floor(xmin / 200) * 200, xmax, 200)
@@ -304,7 +328,7 @@ def _zone_candidate_cells(zone: gpd.GeoDataFrame, kind: ZoneKind) -> list[str]:
     ex, ny = (a.ravel() for a in np.meshgrid(xs, ys))
     candidates = cell_ids(ex + 1, ny + 1, resolution=200).astype(object)
     owner = cells_in_zones(candidates, zone, kind=kind)
-    return [str(c) for c, o in zip(candidates, owner, strict=True) if o is not None]
+    return tuple(str(c) for c, o in zip(candidates, owner, strict=True) if o is not None)
 
 
 @dataclass(frozen=True)
@@ -507,18 +531,19 @@ def contact_profiles(
     counts = published.slot_profiles(
         ws,
         period=period,
-        slots=_slot_index(hours),
+        slots=slot_index(hours),
         slot_hours=SLOT_HOURS,
         settings=settings,
         sets=list(keys),
         communes=communes,
     )
     out = []
+    memo: dict[int, npt.NDArray[np.float64]] = {}  # the levels' shares, alive with ``counts``
     for item, named in zip(zones, named_per_zone, strict=True):
         mine = [counts[keys[_set_key(level)]] for _, level in named]
         kind = "commune" if item is None else item[1]
         if shares_only:
-            shares, weights = _blend(mine)
+            shares, weights = _blend(mine, memo)
             table = pd.DataFrame({**_slot_keys(hours), "part": shares})
             out.append(Profile(table, "", period, (), _levels(named, mine, weights)))
         else:
@@ -528,7 +553,7 @@ def contact_profiles(
 
 @lru_cache(maxsize=8)
 def _slot_keys_cached(hours: tuple[int, int]) -> tuple[npt.NDArray[np.int64], ...]:
-    index = _slot_index(hours)
+    index = slot_index(hours)
     days = index.get_level_values("jour").to_numpy(dtype=np.int64)
     return days, index.get_level_values("debut").to_numpy(dtype=np.int64)
 
@@ -538,12 +563,25 @@ def _slot_keys(hours: tuple[int, int]) -> dict[str, npt.NDArray[np.int64]]:
     return {"jour": days, "debut": starts}
 
 
-def _blend(counts: list[SlotCounts]) -> tuple[npt.NDArray[np.float64], list[float]]:
-    """The blended shares (:func:`shrink`, from the territory down) and each level's w."""
-    shares = _shares(counts[-1])
+def _blend(
+    counts: list[SlotCounts], memo: dict[int, npt.NDArray[np.float64]] | None = None
+) -> tuple[npt.NDArray[np.float64], list[float]]:
+    """The blended shares (:func:`shrink`, from the territory down) and each level's w.
+
+    ``memo``: each level's shares by ``id``, for the many zones sharing their parents.
+    """
+
+    def shares_of(level: SlotCounts) -> npt.NDArray[np.float64]:
+        if memo is None:
+            return _shares(level)
+        if id(level) not in memo:
+            memo[id(level)] = _shares(level)
+        return memo[id(level)]
+
+    shares = shares_of(counts[-1]).copy()
     weights = [1.0 if counts[-1].people else 0.0]
     for level in reversed(counts[:-1]):
-        shares, w = shrink(_shares(level), shares, level.people)
+        shares, w = shrink(shares_of(level), shares, level.people)
         weights.insert(0, w)
     return shares, weights
 
@@ -594,147 +632,40 @@ def _blended(
 # ---------------------------------------------------------------------------- partners
 
 
-def partner_slots(
-    partners: pd.DataFrame,
-    *,
-    week_start: date,
-    hours: tuple[int, int] = DEFAULT_HOURS,
-    departement: str | None = None,
-) -> pd.DataFrame:
-    """Whether each partner is open for the whole of each slot of the week of ``week_start``.
-
-    Parameters
-    ----------
-    partners
-        Rows with ``horaires`` (OSM opening_hours).
-    week_start
-        Any day of the week (snapped to its Monday); actual dates, so public holidays
-        (``PH off``) close the partner.
-    hours
-        Even hours of the outreach day.
-    departement
-        Whose public holidays (:func:`territory.calendar.public_holidays`; Alsace-Moselle
-        has two more). On a public holiday a partner counts as open only when its hours
-        say so (a ``PH`` rule): hours without one are assumed closed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Booleans, one row per partner (same index), columns ``(jour, debut)``; unknown
-        hours count as closed.
+def _relative_presence(shares: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Shares relative to the highest (0-100); unknown ones as the weakest known positive.
 
     Examples
     --------
-    >>> p = pd.DataFrame({"horaires": ["Mo-Fr 08:30-12:30,13:30-17:00; PH off"]})
-    >>> open_slots = partner_slots(p, week_start=date(2026, 11, 9), hours=(8, 18))
-    >>> [s for s in open_slots.columns if open_slots.loc[0, s]][:3]
-    [(0, 10), (0, 14), (1, 10)]
-    >>> bool(open_slots.loc[0, (2, 10)])  # Wednesday 11 November 2026 is a public holiday
-    False
+    >>> _relative_presence(np.array([0.4, 0.1, np.nan, 0.0])).tolist()
+    [100.0, 25.0, 25.0, 0.0]
     """
-    monday = week_start - timedelta(days=week_start.weekday())
-    index = _slot_index(hours)
-    closed = set(week_calendar(monday, departement=departement).holiday_weekdays())
-    texts = partners["horaires"].fillna("").astype(str) if "horaires" in partners else None
-    rows = []
-    cache: dict[str, list[bool]] = {}
-    for text in texts if texts is not None else [""] * len(partners):
-        if text not in cache:
-            cache[text] = [
-                open_during(
-                    text,
-                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
-                    + timedelta(hours=s),
-                    datetime.combine(monday + timedelta(days=d), datetime.min.time())
-                    + timedelta(hours=s + SLOT_HOURS),
-                )
-                is True
-                and (d not in closed or _SAYS_PH.search(text) is not None)
-                for d, s in index
-            ]
-        rows.append(cache[text])
-    return pd.DataFrame(rows, index=partners.index, columns=index, dtype=bool)
+    known = ~np.isnan(shares)
+    positive = known & (shares > 0)
+    if not positive.any():
+        return np.zeros(len(shares))
+    relative: npt.NDArray[np.float64] = np.where(known, shares, 0.0) / shares[positive].max()
+    return np.where(known, relative, relative[positive].min()) * 100
 
 
-# ---------------------------------------------------------------------------- transit
-
-
-def transit_slots(
-    stop_hours: pd.DataFrame,
-    stop_ids: list[str],
-    *,
-    stop_names: dict[str, str] | None = None,
-    hours: tuple[int, int] = DEFAULT_HOURS,
-) -> pd.DataFrame:
-    """Departures per hour at the best-served of ``stop_ids`` in each slot.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``(jour, debut)``: ``departs_par_heure`` (mean over the slot's hours
-        at the stop with most departures in the slot, 0 when none) and ``arret`` (its
-        name, ``""`` when none).
-
-    Examples
-    --------
-    >>> h = pd.DataFrame({"stop_id": ["a", "a", "b"], "weekday": [1, 1, 1],
-    ...                   "hour": [16, 17, 16], "departs": [3, 3, 4]})
-    >>> t = transit_slots(h, ["a", "b"], hours=(16, 18))
-    >>> t.loc[(1, 16), "departs_par_heure"], t.loc[(1, 16), "arret"]
-    (np.float64(3.0), 'a')
-    """
-    index = _slot_index(hours)
-    out = pd.DataFrame({"departs_par_heure": 0.0, "arret": ""}, index=index)
-    near = stop_hours[stop_hours["stop_id"].isin(set(stop_ids))]
-    h0, h1 = hours
-    near = near[(near["hour"] >= h0) & (near["hour"] < h1)]
-    if near.empty:
-        return out
-    start = h0 + (near["hour"] - h0) // SLOT_HOURS * SLOT_HOURS
-    per = (
-        near.assign(jour=near["weekday"], debut=start)
-        .groupby(["jour", "debut", "stop_id"])["departs"]
-        .sum()
-        .reset_index()
-        .sort_values(["jour", "debut", "departs", "stop_id"], ascending=[True, True, False, True])
-        .drop_duplicates(["jour", "debut"])
-        .set_index(["jour", "debut"])
-    )
-    names = stop_names or {}
-    out.loc[per.index, "departs_par_heure"] = per["departs"].to_numpy(float) / SLOT_HOURS
-    out.loc[per.index, "arret"] = [names.get(s, s) for s in per["stop_id"]]
-    return out
-
-
-# ---------------------------------------------------------------------------- combine
-
-
-def _partner_text(types: list[str]) -> str:
-    if not types:
-        return "aucun partenaire proche ouvert"
-    nouns = [PARTNER_PHRASES.get(t, t) for t in types[:_MAX_TYPES]]
-    more = len(types) - len(nouns)
-    verb = "ouvert" if len(nouns) == 1 else "ouverts"
-    if len(nouns) == 1 and nouns[0] in ("mission locale", "école de la 2e chance"):
-        verb = "ouverte"
-    joined = nouns[0] if len(nouns) == 1 else ", ".join(nouns[:-1]) + " et " + nouns[-1]
-    if more:
-        return f"{', '.join(nouns)} et {more} autre(s) type(s) ouverts"
-    return f"{joined} {verb}"
-
-
-def _transit_text(per_hour: float | None, stop: str, radius_m: float) -> str:
-    if per_hour is None or (isinstance(per_hour, float) and math.isnan(per_hour)):
-        return "desserte inconnue"
-    if per_hour <= 0:
-        return f"aucun départ à moins de {format_distance(radius_m)}"
-    where = f" (arrêt {stop})" if stop else ""
-    if per_hour < 1:
-        n = round(per_hour * SLOT_HOURS)
-        return f"{n} départ{'s' if n > 1 else ''} sur le créneau{where}"
-    if per_hour >= 12:
-        return f"{round(per_hour)} départs par heure{where}"
-    return f"un départ toutes les {round(60 / per_hour)} min{where}"
+def _why(row: Any, known: int, main: str, has_transit: bool, radius_m: float) -> str:
+    """« présence forte : 1er des 49 créneaux ; partenaire ouvert : France services »."""
+    if pd.isna(row.rang_presence):
+        words = [PRESENCE[row.presence]]
+    elif row.presence == "aucune":
+        words = [f"aucun contact observé {_IN[main]}"]
+    else:
+        rank = int(row.rang_presence)
+        nth = "1er" if rank == 1 else f"{rank}e"
+        mostly = "" if main == "zone" else f" (profil surtout {_LEVEL_OF[main]})"
+        words = [f"présence {row.presence} : {nth} des {known} créneaux{mostly}"]
+    if row.types_ouverts:
+        labels = [PARTNER_TYPES.get(t, t) for t in row.types_ouverts]
+        plural = "s" if len(labels) > 1 else ""
+        words.append(f"partenaire{plural} ouvert{plural} : {', '.join(labels)}")
+    if has_transit and row.departs_par_heure > 0:
+        words.append(f"desserte : {transit_text(row.departs_par_heure, '', radius_m)}")
+    return " ; ".join(words)
 
 
 def recommend_slots(
@@ -747,8 +678,9 @@ def recommend_slots(
     top: int | None = 5,
     stop_radius_m: float = 500.0,
     holidays: Mapping[int, str] | None = None,
+    transit_state: str = "",
 ) -> pd.DataFrame:
-    """Slots ranked by observed presence, open partners and transit, with a sentence.
+    """Slots ranked by the zone's own (blended) presence, then partners and transit.
 
     Parameters
     ----------
@@ -770,14 +702,19 @@ def recommend_slots(
     holidays
         Public holidays of the week, weekday → name: their slots are flagged
         (``ferie``, « jour férié (…) » in the sentence) and ranked after every other.
+    transit_state
+        Why ``transit`` is None (:data:`territory.vocab.TRANSIT_NO_DATA`…), said in the
+        sentences.
 
     Returns
     -------
     pandas.DataFrame
-        Best first: the profile's columns, ``types_ouverts`` and ``partenaires_ouverts``
-        (lists), ``departs_par_heure``, ``arret``, ``score`` and ``phrase``.
-        Ranking: presence first (forte 3, moyenne 2, faible or unknown 1, none 0), then
-        the number of open partner types, then departures per hour (capped at 6);
+        Best first: the profile's columns, ``types_ouverts`` (partner type codes) and
+        ``partenaires_ouverts`` (lists), ``departs_par_heure``, ``arret``, ``score``,
+        ``rang_presence`` (the slot's rank by share among the profile's slots),
+        ``phrase`` and ``pourquoi`` (French: what the rank rests on). Score: the slot's
+        share relative to the busiest slot's (0-100; unknown: as the weakest known), plus
+        5 per open partner type (at most 10) and 0.5 per departure an hour (at most 3);
         ties by weekday and hour; public holidays last.
     """
     table = profile.table.copy()
@@ -801,13 +738,15 @@ def recommend_slots(
     else:
         table["departs_par_heure"] = np.nan
         table["arret"] = ""
-    presence_score = table["presence"].map(_PRESENCE_SCORE).to_numpy(float)
     departs = np.nan_to_num(table["departs_par_heure"].to_numpy(float), nan=0.0)
+    opened = np.minimum(table["types_ouverts"].map(len).to_numpy(), _PARTNER_TYPES_COUNTED)
     table["score"] = (
-        presence_score * 100
-        + table["types_ouverts"].map(len).to_numpy() * 10
-        + np.minimum(departs, 6)
+        _relative_presence(table["part"].to_numpy(float))
+        + opened * _PARTNER_POINTS
+        + np.minimum(departs, _DEPARTS_COUNTED) * _DEPARTS_POINTS
     )
+    part = table["part"].astype(float)
+    table["rang_presence"] = part.rank(ascending=False, method="min").astype("Int64")
     main = profile.main_level
     where = "" if main == "zone" else f" {_IN[main]}"
     table["phrase"] = [
@@ -815,12 +754,20 @@ def recommend_slots(
             [
                 f"{row.creneau} : {PRESENCE[row.presence]}"
                 + (where if row.presence != "inconnue" else ""),
-                _partner_text(row.types_ouverts),
-                _transit_text(
-                    None if transit is None else row.departs_par_heure, row.arret, stop_radius_m
+                partner_text(row.types_ouverts),
+                transit_text(
+                    None if transit is None else row.departs_par_heure,
+                    row.arret,
+                    stop_radius_m,
+                    transit_state,
                 ),
             ]
         )
+        for row in table.itertuples(index=False)
+    ]
+    known = int(part.notna().sum())
+    table["pourquoi"] = [
+        _why(row, known, main, transit is not None, stop_radius_m)
         for row in table.itertuples(index=False)
     ]
     off = holidays or {}
@@ -829,6 +776,10 @@ def recommend_slots(
     table.loc[flagged, "phrase"] = [
         f"{p}, jour férié ({n})"
         for p, n in zip(table.loc[flagged, "phrase"], table.loc[flagged, "ferie"], strict=True)
+    ]
+    table.loc[flagged, "pourquoi"] = [
+        f"jour férié ({n}) : classé après les autres ; {p}"
+        for p, n in zip(table.loc[flagged, "pourquoi"], table.loc[flagged, "ferie"], strict=True)
     ]
     if open_type is not None:
         table = table[table["types_ouverts"].map(lambda ts: open_type in ts)]
@@ -885,12 +836,14 @@ class WhenResult:
                 "contacts": r.libelle,
                 "presence": r.presence,
                 "partenaires_ouverts": list(r.partenaires_ouverts),
-                "types_ouverts": list(r.types_ouverts),
+                "types_ouverts": [PARTNER_TYPES.get(t, t) for t in r.types_ouverts],
+                "types_ouverts_code": list(r.types_ouverts),
                 "departs_par_heure": None
                 if pd.isna(r.departs_par_heure)
                 else round(float(r.departs_par_heure), 1),
                 "arret": r.arret or None,
                 "phrase": r.phrase,
+                "pourquoi": r.pourquoi,
             }
             for r in self.slots.itertuples(index=False)
         ]
@@ -908,7 +861,8 @@ class WhenResult:
         partners = [
             {
                 "nom": str(r.nom),
-                "type": str(r.type),
+                "type": PARTNER_TYPES.get(str(r.type), str(r.type)),
+                "type_code": str(r.type),
                 "horaires": str(r.horaires),
                 "distance_m": round(float(r.distance_m)),
             }
@@ -1053,7 +1007,7 @@ def when(
         stops_m = np.asarray(stops.to_crs(METRIC_CRS).geometry.to_numpy(), dtype=object)
         near = shapely.dwithin(stops_m, zone_m, settings.stop_buffer_m)
         ids = stops.loc[near, "stop_id"].astype(str).tolist()
-    state = TRANSIT_TIMED
+    state = TRANSIT_TIMED if stops is not None else TRANSIT_NO_DATA  # no feed imported
     if stops is not None and ws.has("communes"):  # beyond the feeds: no « aucun départ »
         centre = gpd.GeoSeries(zone_centres(found).to_numpy(), crs=METRIC_CRS)
         state = zone_transit_states(centre, ws.read_layer("communes"), stops).iloc[0]
@@ -1078,6 +1032,7 @@ def when(
         top=top,
         stop_radius_m=settings.stop_buffer_m,
         holidays=calendar.holiday_weekdays(),
+        transit_state=state,
     )
     if partners is not None and len(partners):
         notes.append(

@@ -357,6 +357,7 @@ class Candidates:
                 outside.append(i)
                 continue
             present = reachable = False
+            first_node = len(self.nodes)  # place i's free nodes are added below, nowhere else
             # A place of a zone to cover may be visited for coverage alone (value 0).
             to_cover = place.zone in self.required and place.zone not in self.covered_by_locks
             any_value = to_cover
@@ -394,7 +395,9 @@ class Candidates:
                     last_slot = s
                 for _ in range(place.per_day):  # a place asked several times a day
                     self.nodes.extend(dataclasses.replace(node) for node in runs)
-            has_nodes = any(node.place == i and node.lock is None for node in self.nodes)
+            has_nodes = any(
+                node.place == i and node.lock is None for node in self.nodes[first_node:]
+            )
             if not has_nodes and any_value:
                 if not present:
                     why = "il n'est présent aucun des jours planifiés (horaires trop courts)"
@@ -522,7 +525,8 @@ class Candidates:
                 seen[zone] += 1
                 if zone not in self.zone_caps or seen[zone] <= _CAPPED_KEEP * self.zone_caps[zone]:
                     spread.append(n)
-            ranked = spread + [n for n in ranked if n not in set(spread)]
+            spread_set = set(spread)
+            ranked = spread + [n for n in ranked if n not in spread_set]
         kept = set(ranked[: self.max_candidates])
         per_zone: dict[str, int] = defaultdict(int)
         for n in ranked:  # the best nodes of every zone to cover, whatever their rank

@@ -34,7 +34,7 @@ from territory._errors import CRSError, ValidationError
 from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.hours import windows_from_opening_hours
 from territory.rounds.model import Place, Plan, Team, Visit
-from territory.rounds.solver import plan_from_matrix
+from territory.rounds.solver import STABILITY, plan_from_matrix
 from territory.rounds.transit import TRANSIT, TransitNetwork, transit_time_matrix
 from territory.travel import TravelModel
 from territory.vocab import MODES, place_kind
@@ -174,7 +174,7 @@ def plan_rounds(
     zone_caps: Mapping[str, int] | None = None,
     outside_sector: float | None = None,
     previous: Sequence[Visit] = (),
-    stability: float = 0.5,
+    stability: float = STABILITY,
     time_limit: float = 5.0,
 ) -> Plan:
     """Plan a week of rounds on a places layer (the geo adapter).

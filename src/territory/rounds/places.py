@@ -29,7 +29,9 @@ from collections.abc import Collection
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 from shapely.geometry import MultiPoint
 
 from territory.crs import METRIC_CRS, STORAGE_CRS
@@ -248,38 +250,40 @@ def _hubs(stops: gpd.GeoDataFrame, merge_distance: float) -> list[dict[str, Any]
     station = stops.get("station", pd.Series("", index=stops.index)).fillna("").astype(str)
     rail = stops.get("ferre", pd.Series(False, index=stops.index)).fillna(False).astype(bool)
     lines = stops.get("lignes", pd.Series("", index=stops.index)).fillna("").astype(str)
+    # plain arrays: one pandas lookup per stop was most of the candidate places' time
+    stations, rails, served_by = station.to_numpy(), rail.to_numpy(), lines.to_numpy()
+    ids = stops["stop_id"].to_numpy()
+    geometry = np.asarray(stops.geometry.to_numpy(), dtype=object)
     groups: list[list[int]] = []
     by_station: dict[str, list[int]] = {}
     loose: dict[str, list[int]] = {}
     for i in range(n):
-        key = station.iloc[i].strip()
+        key = stations[i].strip()
         if key and key.lower() != "nan":
             by_station.setdefault(key, []).append(i)
         elif names[i]:
             loose.setdefault(names[i], []).append(i)
     groups.extend(by_station.values())
-    geometry = stops.geometry
     for members in loose.values():
-        left = list(members)
-        while left:
-            anchor = geometry.iloc[left[0]]
-            close = [i for i in left if geometry.iloc[i].distance(anchor) <= merge_distance]
-            left = [i for i in left if i not in close]
-            groups.append(close)
+        left = np.asarray(members)
+        while len(left):
+            near = shapely.distance(geometry[left], geometry[left[0]]) <= merge_distance
+            groups.append([int(i) for i in left[near]])
+            left = left[~near]
     hubs = []
     for members in groups:
-        served = {x.strip() for i in members for x in lines.iloc[i].split(",") if x.strip()}
+        served = {x.strip() for i in members for x in served_by[i].split(",") if x.strip()}
         hubs.append(
             {
-                "stop_id": str(stops["stop_id"].iloc[members[0]]),
+                "stop_id": str(ids[members[0]]),
                 "nom": Counter(names[i] for i in members if names[i]).most_common(1)[0][0]
                 if any(names[i] for i in members)
-                else str(stops["stop_id"].iloc[members[0]]),
+                else str(ids[members[0]]),
                 "departs": int(sum(departures[i] for i in members)),
-                "rail": bool(rail.iloc[members].any()),
-                "station": bool(station.iloc[members[0]].strip()),
+                "rail": bool(rails[members].any()),
+                "station": bool(stations[members[0]].strip()),
                 "lines": served,
-                "geometry": MultiPoint([geometry.iloc[i] for i in members]).centroid,
+                "geometry": MultiPoint(list(geometry[members])).centroid,
             }
         )
     return hubs

@@ -77,7 +77,8 @@ def resolve_sector(ws: Workspace, text: str | None) -> frozenset[str] | None:
     communes = _communes(ws)
     tokens = [t for t in re.split(r"[,;\s]+", text) if t]
     if tokens and all(_COMMUNE.fullmatch(t) for t in tokens):
-        unknown = [t for t in tokens if t not in set(communes["code"])]
+        known = set(communes["code"])
+        unknown = [t for t in tokens if t not in known]
         if unknown:
             raise ValidationError(
                 f"secteur « {text} » : commune(s) inconnue(s) dans l'espace de travail : "
@@ -92,7 +93,8 @@ def resolve_sector(ws: Workspace, text: str | None) -> frozenset[str] | None:
         if not found:
             raise ValidationError(_unknown(ws, text))
         sirens = found
-    unknown = [s for s in sirens if s not in set(communes["epci"].dropna().astype(str))]
+    epcis = set(communes["epci"].dropna().astype(str))
+    unknown = [s for s in sirens if s not in epcis]
     if unknown:
         raise ValidationError(
             f"secteur « {text} » : EPCI inconnu(s) dans les communes : {', '.join(unknown)}"

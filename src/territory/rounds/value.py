@@ -84,8 +84,19 @@ def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
 
     if not ws.has("communes"):
         return pd.DataFrame({"rang": [], "score": []}, index=pd.Index([], name="code"))
-    table = priorities(ws, settings=settings).table
-    return table.set_index("code")[["rang", "score"]]
+    # kept per state of the file (every write bumps the version) and day (the default
+    # moment of the indicators may follow today's date): a new plan of the same workspace
+    # reads the same published ranking
+    key = (str(ws.path), ws.path.stat().st_mtime_ns, ws.version, settings, date.today())
+    if key not in _RANKINGS:
+        table = priorities(ws, settings=settings).table
+        _RANKINGS[key] = table.set_index("code")[["rang", "score"]]
+        while len(_RANKINGS) > 4:
+            del _RANKINGS[next(iter(_RANKINGS))]
+    return _RANKINGS[key].copy()
+
+
+_RANKINGS: dict[tuple[Any, ...], pd.DataFrame] = {}
 
 
 def place_factor(places: gpd.GeoDataFrame, ranking: pd.DataFrame) -> np.ndarray:
@@ -288,24 +299,35 @@ def _slot_reason(slot_yield: float) -> str:
     return ""
 
 
-def coverage_zones(ws: Workspace, monday: date, *, rural_every_weeks: int = 4) -> list[str]:
+def coverage_zones(
+    ws: Workspace,
+    monday: date,
+    *,
+    communes: Collection[str] | None = None,
+    rural_every_weeks: int = 4,
+) -> list[str]:
     """Zones (commune codes) to visit during the week of ``monday``.
 
     The default rules of a lead: every commune holding a QPV **every week**, and every
-    rural commune (an INSEE density label « bourgs ruraux », « rural à habitat
-    dispersé / très dispersé », « peu dense »…, read from the label, never from the
-    level number) **once a month**: the rural communes are split, by code, into
-    ``rural_every_weeks`` groups and the ISO week number picks the group whose turn it
-    is. Without the density grid the rural rule cannot run: :func:`rule_notes` says so.
+    rural commune without one (an INSEE density label « bourgs ruraux », « rural à
+    habitat dispersé / très dispersé », « peu dense »…, read from the label, never from
+    the level number) **once a month**: those communes are split, by code, into
+    ``rural_every_weeks`` groups of equal size and the ISO week number picks the group
+    whose turn it is. ``communes``: the programme territory's (None: the workspace's),
+    so that its own rural communes are split evenly over the weeks. Without the density
+    grid the rural rule cannot run: :func:`rule_notes` says so.
     """
     if not ws.has("communes"):
         return []
-    communes = _density_labels(ws)
+    table = _density_labels(ws)
+    if communes is not None:
+        table = table[table["code"].astype(str).isin(set(communes))]
     with_qpv = communes_with_qpv(ws)
-    rural = sorted(communes.loc[rural_labels(communes["densite_libelle"]).fillna(False), "code"])
+    rural = table.loc[rural_labels(table["densite_libelle"]).fillna(False), "code"]
+    rural = sorted(set(rural.astype(str)) - with_qpv)
     turn = monday.isocalendar().week % rural_every_weeks
     due = [code for i, code in enumerate(rural) if i % rural_every_weeks == turn]
-    return sorted(with_qpv & set(communes["code"])) + [c for c in due if c not in with_qpv]
+    return sorted(with_qpv & set(table["code"].astype(str))) + due
 
 
 RURAL_RULE_OFF = (

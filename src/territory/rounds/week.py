@@ -68,6 +68,7 @@ from territory.rounds.places import (
 )
 from territory.rounds.recurrence import kept_visits, monthly_turn, previous_plan
 from territory.rounds.sectors import territory_places, territory_zones
+from territory.rounds.solver import STABILITY
 from territory.rounds.teams import (
     DEFAULT_AVAILABILITY,
     TEAM_COLUMNS,
@@ -526,7 +527,7 @@ def plan_week(
     keep_locked: bool = True,
     territory: str | None = None,
     outside_sector: bool = False,
-    stability: float = 0.5,
+    stability: float = STABILITY,
     time_limit: float = 5.0,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
@@ -573,8 +574,8 @@ def plan_week(
         ]
     notes.extend(_calendar_notes(ws, monday))
     previous, since = previous_plan(week, _last_visits(ws))
-    due = coverage_zones(ws, monday) if required_zones is None else required_zones
     scope = None if is_whole(territory) else resolve(ws, territory)
+    due = coverage_zones(ws, monday, communes=scope) if required_zones is None else required_zones
     monthly = monthly_zones(ws) if scope is None else monthly_zones(ws) & scope
     turn = monthly_turn(week, monthly, due, _last_visits(ws))
     notes += turn.notes(lambda codes: named_codes(codes, commune_names(ws)))

@@ -22,7 +22,7 @@ from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
-from territory.vocab import WEEKDAYS_FR
+from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
 
 __all__ = [
     "OPEN_TYPES",
@@ -30,6 +30,8 @@ __all__ = [
     "ranking_downloads",
     "ranking_table",
     "slot_heatmap",
+    "slot_reasons",
+    "slot_table",
     "weights_sidebar",
     "zone_card",
     "zone_indicator_table",
@@ -141,9 +143,46 @@ def zone_slots(ranking: Ranking, zone: str, result: WhenResult) -> None:
             st.markdown(f"- {phrase}")
         for note in result.notes:
             st.caption(f"ℹ️ {note}")
+    slot_reasons(result)
     slot_heatmap(result.profile)
     with st.expander("Indicateurs de la zone (unités, sources)", icon=":material/table:"):
         zone_indicator_table(ranking, zone)
+
+
+SLOT_ORDER = (
+    "Classés par la présence observée dans le profil de la zone (part des contacts du "
+    "créneau), puis par les partenaires ouverts et la desserte ; jours fériés en dernier."
+)
+
+
+def slot_table(result: WhenResult) -> pd.DataFrame:
+    """The recommended slots as shown: French columns, partner types by their label."""
+    slots = result.slots
+    return pd.DataFrame(
+        {
+            "Créneau": slots["creneau"],
+            "Présence": slots["presence"],
+            "Partenaires ouverts": [", ".join(n) for n in slots["partenaires_ouverts"]],
+            "Types ouverts": [
+                ", ".join(PARTNER_TYPES.get(t, t) for t in types)
+                for types in slots["types_ouverts"]
+            ],
+            "Pourquoi": slots["pourquoi"],
+        }
+    )
+
+
+def slot_reasons(result: WhenResult) -> None:
+    """The recommended slots in a table with what their rank rests on (« Pourquoi »)."""
+    if not len(result.slots):
+        return
+    st.dataframe(
+        slot_table(result),
+        hide_index=True,
+        width="stretch",
+        column_config={"Pourquoi": st.column_config.TextColumn("Pourquoi", width="large")},
+    )
+    st.caption(SLOT_ORDER)
 
 
 def zone_card(ranking: Ranking, zone: str) -> None:
