@@ -45,6 +45,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("territory.map",),
     (
         "territory.views",
+        "territory.cards",
         "territory.ingest",
         "territory.ingest_transit",
         "territory.ingest_roads",

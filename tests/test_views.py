@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from territory.store import Workspace
-from territory.views import DENSITY_COLUMNS, density_layer, map_layers, summary, zone_details
+from territory.views import DENSITY_COLUMNS, density_layer, map_layers, summary
 
 
 def test_density_layer_has_only_protected_columns(demo_workspace: Path, settings) -> None:
@@ -26,21 +26,6 @@ def test_summary_total_is_rounded_and_protected(demo_workspace: Path, settings) 
     total = int(figures["contacts"].replace("\u202f", ""))
     assert total % settings.rounding == 0 and total > 10_000
     assert figures["communes"] >= 30 and figures["qpv"] >= 3 and figures["population"] > 0
-
-
-def test_zone_details_in_french(demo_workspace: Path, settings) -> None:
-    layers = map_layers(Workspace.open(demo_workspace), settings=settings)
-    code = layers.communes["code"].iloc[0]
-    commune = zone_details(layers, "communes", code, k=settings.k)
-    assert isinstance(commune["rows"], pd.DataFrame)
-    assert {"Population", "Classe de densité", "EPCI"} <= set(commune["rows"]["Indicateur"])
-    qpv = zone_details(layers, "qpv", layers.qpv["code"].iloc[0], k=settings.k)
-    assert qpv["title"].startswith("QPV")
-    zone = layers.density.dropna(subset=["count"]).iloc[0]
-    cell = zone_details(layers, "density", zone["zone"], k=settings.k)
-    assert (
-        cell["rows"].set_index("Indicateur").loc["Contacts (protégés)", "Valeur"] == zone["label"]
-    )
 
 
 def test_rest_of_commune_zones_are_drawn_from_the_commune_shapes(

@@ -28,6 +28,7 @@ from territory.vocab import WEEKDAYS
 __all__ = [
     "format_hours_fr",
     "hours_known",
+    "hours_on_fr",
     "is_open",
     "normalize_hours",
     "open_during",
@@ -209,6 +210,27 @@ def _rule_fr(rule: str) -> str | None:
     if comment:
         words.append(f"({comment})" if times or state in ("closed", "off") else comment)
     return " ".join(words) if words else None
+
+
+def hours_on_fr(osm: str, day: date) -> str:
+    """The French opening hours of one day (« 8h30–12h30, 13h30–17h », « fermé »).
+
+    Read on the actual date (a public holiday closes with ``PH off``).
+
+    Examples
+    --------
+    >>> hours_on_fr("Mo-Fr 08:30-12:30,13:30-17:00", date(2026, 12, 7))
+    '8h30–12h30, 13h30–17h'
+    >>> hours_on_fr("Mo-Fr 08:30-12:30", date(2026, 12, 6)), hours_on_fr("", date(2026, 12, 6))
+    ('fermé', 'horaires non renseignés')
+    """
+    windows = windows_from_opening_hours(osm, week=day - timedelta(days=day.weekday()))
+    if windows is None:
+        return "horaires non renseignés" if not osm.strip() else format_hours_fr(osm)
+    spans = windows.get(day.weekday(), ())
+    if not spans:
+        return "fermé"
+    return ", ".join(f"{_time_fr(_hhmm(a))}–{_time_fr(_hhmm(b))}" for a, b in spans)
 
 
 def _time_fr(hhmm: str) -> str:

@@ -29,7 +29,6 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
-from territory._fr import format_number
 from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
@@ -54,7 +53,6 @@ __all__ = [
     "map_layers",
     "summary",
     "territory_layers",
-    "zone_details",
 ]
 
 DENSITY = "density"
@@ -72,6 +70,10 @@ LAYER_LABELS = {
     "population_age_iris": "Population par âge par IRIS (recensement INSEE)",
     "filosofi_cells": "Carreaux Filosofi 200 m (INSEE)",
     "territories": "Territoires du programme",
+    "stop_hours": "Départs par arrêt, jour et heure (GTFS)",
+    "transit_links": "Réseau de transport cadencé (GTFS)",
+    "teams": "Équipes",
+    "places": "Lieux d'aller-vers",
     DENSITY: "Densité de contacts (protégée)",
 }
 
@@ -323,11 +325,14 @@ def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) 
 
 
 def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """The ``layers`` of :func:`info` as a French table (one row per layer)."""
+    """The ``layers`` of :func:`info` as a French table (one row per layer).
+
+    Layers are named in French only (:data:`LAYER_LABELS`): a table's internal name
+    (``stop_hours``…) is shown nowhere (issue #21); a layer without label keeps its name.
+    """
     rows = [
         {
             "Couche": LAYER_LABELS.get(name, name),
-            "Table": name,
             "Entités": meta["count"],
             "Source": meta["source"],
             "Millésime": meta["vintage"],
@@ -338,7 +343,7 @@ def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         }
         for name, meta in layers.items()
     ]
-    columns = ["Couche", "Table", "Entités", "Source", "Millésime", "Licence"]
+    columns = ["Couche", "Entités", "Source", "Millésime", "Licence"]
     columns += ["SCR d'origine", "SCR stocké", "Mise à jour"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -381,80 +386,6 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
         "k": settings.k,
         "rounding": settings.rounding,
     }
-
-
-def zone_details(layers: MapLayers, layer: str, code: str, *, k: int) -> dict[str, Any]:
-    """Title and figures of a clicked zone (commune, QPV or density zone), in French.
-
-    Contact figures come only from the protected density layer: a commune shows the
-    sum of the numbers already displayed on its zones, nothing finer.
-    """
-    rows: list[tuple[str, str]] = []
-    title = code
-    if layer == "communes" and layers.communes is not None:
-        match = layers.communes[layers.communes["code"] == code]
-        if len(match):
-            c = match.iloc[0]
-            title = f"{c['nom']} ({code})"
-            population = c["population"]
-            rows += [
-                (
-                    "Population",
-                    "—" if pd.isna(population) else format_number(int(population)),
-                ),
-                ("Classe de densité", str(c.get("densite_libelle") or "—")),
-                ("EPCI", str(c.get("epci") or "—")),
-            ]
-            if layers.qpv is not None and len(layers.qpv):
-                names = layers.qpv.loc[layers.qpv["communes"].fillna("").str.contains(code), "nom"]
-                rows.append(("QPV", ", ".join(names) or "aucun"))
-            if layers.partners is not None and len(layers.partners):
-                rows.append(
-                    ("Partenaires", str(int((layers.partners["code_insee"] == code).sum())))
-                )
-            rows.append(_density_row(layers.density, code, k))
-    elif layer == "qpv" and layers.qpv is not None:
-        match = layers.qpv[layers.qpv["code"] == code]
-        if len(match):
-            q = match.iloc[0]
-            title = f"QPV {q['nom']}"
-            rows += [
-                ("Code", code),
-                ("Génération", str(q["generation"])),
-                ("Communes", str(q["communes"] or "—")),
-            ]
-    elif layer == DENSITY and layers.density is not None:
-        match = layers.density[layers.density["zone"] == code]
-        if len(match):
-            z = match.iloc[0]
-            names = (
-                {}
-                if layers.communes is None
-                else dict(zip(layers.communes["code"], layers.communes["nom"], strict=True))
-            )
-            commune = f"{names.get(z['commune'], '')} ({z['commune']})".strip()
-            if z["level"] == LEVEL_COMMUNE:
-                title = f"Reste de la commune {names.get(code, code)}"
-                note = "contacts hors des carreaux publiés de la commune"
-            else:
-                title = {"200m": "Carreau de 200 m", "1km": "Carreau de 1 km"}[z["level"]]
-                note = "carreau INSEE (identifiant Filosofi)"
-            rows += [
-                ("Contacts (protégés)", str(z["label"])),
-                ("Commune", commune),
-                ("Zone", code),
-                ("Lecture", note),
-            ]
-    return {"title": title, "rows": pd.DataFrame(rows, columns=["Indicateur", "Valeur"])}
-
-
-def _density_row(density: gpd.GeoDataFrame | None, code: str, k: int) -> tuple[str, str]:
-    if density is None or density.empty:
-        return ("Contacts (protégés)", "aucun")
-    shown = density.loc[density["commune"] == code, "count"].dropna()
-    if shown.empty:
-        return ("Contacts (protégés)", f"< {k} ou aucun")
-    return ("Contacts affichés sur ses zones", format_number(int(shown.sum())))
 
 
 # ------------------------------------------------------------------------------ private

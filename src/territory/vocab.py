@@ -5,6 +5,7 @@ Shared by readers, analysis, rounds and the map, so that each word is written on
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "PARTNER_SPELLINGS",
     "PARTNER_TYPES",
     "STATUSES",
+    "TEAM_COLOURS",
     "TRANSIT_GAP",
     "TRANSIT_NO_DATA",
     "TRANSIT_TIMED",
@@ -27,6 +29,7 @@ __all__ = [
     "WEEKDAYS",
     "WEEKDAYS_FR",
     "place_kind",
+    "team_colour",
     "team_mode",
 ]
 
@@ -232,3 +235,23 @@ TRANSIT_NO_DATA = "pas de données de transport"
 are computed there); a zone blanche (inside that area, no stop with departures within walking
 distance); near stops of a feed without timetables, or covered only by such feeds; outside
 every imported feed."""
+
+
+TEAM_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+"""The teams' colours, in the order of their names (then again from the first)."""
+
+
+def team_colour(team: str, teams: Iterable[str]) -> str:
+    """A team's one colour, the same on every map, legend and field sheet.
+
+    ``teams`` are all the teams that may be shown together (the teams of the workspace
+    and of the plan): the colour depends on the team's rank among them, never on which
+    of them a view happens to show (a day map shows fewer teams than the week's).
+
+    Examples
+    --------
+    >>> team_colour("Nord", ["Sud", "Nord", "Est"]), team_colour("Nord", ["Nord"])
+    ('#1565c0', '#c62828')
+    """
+    names = sorted({str(t) for t in teams} | {str(team)})
+    return TEAM_COLOURS[names.index(str(team)) % len(TEAM_COLOURS)]

@@ -89,8 +89,8 @@ def test_registry_documents_every_indicator() -> None:
         "departs_heure",
         "barriere_mobilite",
     } <= set(INDICATORS)
-    assert str(WALK_KMH) in INDICATORS["temps_pied_ML"].source
-    assert str(DETOUR_FACTOR) in INDICATORS["temps_voiture_ML"].source
+    assert f"{WALK_KMH:g}".replace(".", ",") in INDICATORS["temps_pied_ML"].source  # French
+    assert f"{DETOUR_FACTOR:g}".replace(".", ",") in INDICATORS["temps_voiture_ML"].source
 
 
 def test_indicator_sources_carry_layer_vintages(demo_workspace: Path) -> None:

@@ -235,3 +235,40 @@ def test_an_empty_week_prints_one_page_saying_so(planned) -> None:
     assert round_legs(empty, ws).empty
     reader = PdfReader(io.BytesIO(sheet_pdf(empty, ws)))
     assert len(reader.pages) == 1 and "Aucune visite." in reader.pages[0].extract_text()
+
+
+def test_a_team_has_one_colour_on_the_week_map_the_day_map_the_legend_and_its_sheet(
+    planned, settings: Settings
+) -> None:
+    """Issue #21: the day's map shows fewer teams than the week's; the colours stay."""
+    from territory.map import MapLayers, legend_html
+    from territory.map.build import territory_map
+    from territory.rounds.outputs import date_of, route_layer, team_colours
+    from territory.vocab import team_colour
+
+    ws, _, saved = planned
+    colours = team_colours(saved, ws)
+    teams = set(saved.visits["team"].astype(str))
+    assert len(set(colours.values())) == len(colours) >= 2  # distinct while there are few
+    assert all(colours[t] == team_colour(t, colours) for t in teams)
+    week = route_layer(saved, ws)
+    days = saved.visits.groupby(saved.visits["start"].map(date_of))["team"].nunique()
+    day = days.idxmin()  # a day with the fewest teams at work
+    one_day = route_layer(saved, ws, day=day)
+    assert set(one_day["team"]) < teams or len(teams) == 1
+    for layer in (week, one_day):
+        assert (layer["colour"] == layer["team"].astype(str).map(colours)).all()
+        html = territory_map(MapLayers(routes=layer)).get_root().render()
+        drawn = set(re.findall(r'"team":"([^"]+)",[^{}]*"colour":"(#[0-9a-f]{6})"', html))
+        assert drawn == {(t, colours[t]) for t in set(layer["team"])}
+        legend = legend_html(MapLayers(routes=layer))
+        for team in set(layer["team"]):
+            assert colours[team] in legend
+    sheet = sheet_html(saved, ws, settings=settings)
+    for section in sheet.split("<section>")[1:]:
+        team = next(t for t in teams if f"{t} — " in section)
+        assert f"background: {colours[team]}" in section
+        assert f"fill='{colours[team]}'" in section
+        assert not {c for c in colours.values() if c != colours[team]} & set(
+            re.findall(r"#[0-9a-f]{6}", section)
+        )

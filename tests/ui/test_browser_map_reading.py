@@ -8,6 +8,7 @@ basemap is switched. Screenshots in ``tests/artifacts/``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -211,3 +212,48 @@ def test_a_click_on_a_qpv_with_the_density_on_gives_the_qpv(app_url: str) -> Non
         browser.close()
     assert on
     assert tip.startswith(f"{found['qpv']['nom']}\nQPV {found['qpv']['code']}"), tip
+
+
+def test_a_click_inside_a_qpv_gives_the_cell_then_the_qpv_card(
+    app_url: str, demo_workspace: Path, settings: Any
+) -> None:
+    """Inside a QPV the density cell answers; its card leads to the QPV's, with figures."""
+    from playwright.sync_api import sync_playwright
+
+    from territory.store import Workspace
+    from territory.views import map_layers
+
+    layers = map_layers(Workspace.open(demo_workspace), settings=settings)
+    cells = layers.density[layers.density["level"] == "200m"].dropna(subset=["count"])
+    centres = cells.geometry.representative_point()
+    partners = layers.partners.to_crs(2154).geometry.union_all()
+    far = centres.to_crs(2154).distance(partners) > 150  # no partner marker over the cell
+    inside = centres.within(layers.qpv.union_all()) & far
+    point = centres[inside].iloc[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = _offline_page(browser, app_url, 1400, 1000)
+        page.goto(f"{app_url}/carte", wait_until="domcontentloaded")
+        frame = _map_frame(page)
+        page.get_by_text("Cliquez sur une commune").wait_for(timeout=30_000)
+        frame.evaluate(f"() => {MAP_JS}.setView([{point.y}, {point.x}], 15, {{animate: false}})")
+        page.wait_for_timeout(500)
+        xy = frame.evaluate(
+            f"() => {{ const p = {MAP_JS}.latLngToContainerPoint([{point.y}, {point.x}]);"
+            " return [p.x, p.y]; }"
+        )
+        box = page.locator(MAP_FRAME).bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.get_by_role("heading", name="Carreau de 200 m").wait_for(timeout=60_000)
+        choice = page.get_by_role("button", name="QPV : ")
+        name = choice.inner_text().removeprefix("QPV : ").strip()
+        choice.click()
+        page.get_by_role("heading", name=f"QPV {name}").wait_for(timeout=60_000)
+        page.get_by_text("Partenaires à moins de 1 km").wait_for(timeout=30_000)
+        page.wait_for_timeout(1_000)
+        card = page.locator('[data-testid="stTable"]').first.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "carte_clic_carreau_puis_qpv.png"), full_page=True)
+        browser.close()
+    assert "Population (estimée)" in card and "Contacts publiés" in card
+    assert "Communes" in card and not re.search(r"\b\d{5}\b", card.split("Code")[0])

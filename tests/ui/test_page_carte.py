@@ -10,6 +10,7 @@ import pytest
 from conftest import map_args, map_element
 from streamlit.testing.v1 import AppTest
 
+from territory.settings import Settings
 from territory.ui.state import Keys
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -119,8 +120,54 @@ def test_clicking_a_commune_shows_its_figures(
     at.run()
     assert not at.exception
     table = at.table[0].value
-    assert "Population" in table["Indicateur"].tolist()
-    assert "Classe de densité" in table["Indicateur"].tolist()
+    assert "Population" in table.index.tolist()
+    assert "Classe de densité" in table.index.tolist()
+
+
+def _click(at: AppTest, layer: str, code: str, key: str) -> None:
+    at.session_state[map_element(at).key] = {
+        "last_active_drawing": {"type": "Feature", "properties": {"layer": layer, key: code}}
+    }
+    at.run()
+    assert not at.exception
+
+
+def test_clicking_a_partner_gives_its_card(
+    demo_workspace: Path, rendered: tuple[AppTest, dict]
+) -> None:
+    """A partner's card: its name as title, its type in French, hours, phone (issue #21)."""
+    at, _ = rendered
+    _click(at, "partners", "0", "code")
+    title = at.subheader[0].value
+    rows = at.table[0].value["Valeur"]
+    assert not title.strip().isdigit() and title.startswith("Mission locale")
+    assert rows["Type"] == "Mission locale" and rows["Téléphone"].startswith("01 ")
+    assert "h" in rows["Horaires"]
+
+
+def test_a_cell_card_leads_to_the_qpv_under_it(
+    demo_workspace: Path, rendered: tuple[AppTest, dict], settings: Settings
+) -> None:
+    """A density cell inside a QPV: its card offers the QPV, whose card has its figures."""
+    from territory.store import Workspace
+    from territory.views import map_layers
+
+    layers = map_layers(Workspace.open(demo_workspace), settings=settings)
+    qpv = layers.qpv.union_all()
+    cells = layers.density[layers.density["level"] == "200m"]
+    zone = cells[cells.geometry.representative_point().within(qpv)]["zone"].iloc[0]
+    at, _ = rendered
+    _click(at, "density", zone, "zone")
+    assert at.subheader[0].value == "Carreau de 200 m"
+    button = next(b for b in at.button if b.label.startswith("QPV : "))
+    button.click().run()
+    assert not at.exception
+    assert at.subheader[0].value == f"QPV {button.label.removeprefix('QPV : ')}"
+    rows = at.table[0].value["Valeur"]
+    assert rows["Population (estimée)"].startswith("≈ ")
+    assert any(i.startswith("Contacts publiés") for i in rows.index)
+    lists = [m.value for m in at.markdown if m.value.startswith("- **")]
+    assert len(lists) == 2 and all(len(x.splitlines()) >= 1 for x in lists)  # partners, transit
 
 
 def test_switching_the_basemap_leaves_no_stale_card(demo_workspace: Path) -> None:

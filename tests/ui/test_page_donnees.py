@@ -30,6 +30,7 @@ from territory.territories import (
 from territory.ui.donnees import SHARING_RULE, shareable_name
 from territory.ui.state import Keys
 from territory.ui.uploads import IMPORT_LABELS, import_kinds, import_upload
+from territory.views import LAYER_LABELS
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = "app_pages/donnees.py"
@@ -80,14 +81,14 @@ def test_page_lists_the_layers_with_their_sources(demo_copy: Path) -> None:
     assert not at.exception, at.exception
     assert any("fictif" in w.value for w in at.warning)  # demo banner
     layers = layers_frame(at)
-    assert {"communes", "qpv", "partners", "stops", "service_gaps", "density"} <= set(
-        layers["Table"]
-    )
-    assert "contacts" not in set(layers["Table"])  # only the protected density is listed
+    names = {"communes", "qpv", "partners", "stops", "service_gaps", "density", "stop_hours"}
+    assert {LAYER_LABELS[n] for n in names} <= set(layers["Couche"])
+    assert "contacts" not in set(layers["Couche"])  # only the protected density is listed
+    assert "Table" not in layers.columns  # no internal name on the page (issue #21)
     for column in ("Source", "Millésime", "Licence", "SCR d'origine", "SCR stocké", "Entités"):
         assert column in layers.columns
-    communes = layers.set_index("Table").loc["communes"]
-    assert communes["Couche"] == "Communes" and communes["SCR stocké"] == "EPSG:4326"
+    communes = layers.set_index("Couche").loc["Communes"]
+    assert communes.name == "Communes" and communes["SCR stocké"] == "EPSG:4326"
     assert communes["Entités"] >= 30 and communes["Source"] == "communes.geojson"
     kinds = at.selectbox(key=Keys.W_IMPORT_KIND)
     assert kinds.options == [IMPORT_LABELS.get(k, k) for k in import_kinds()]
@@ -118,7 +119,7 @@ def test_upload_shows_the_french_report(tmp_path: Path, communes_with_a_bad_row:
     assert refusals["Ligne"].tolist() == ["2"] and "code" in refusals["Motif"].iloc[0]
     assert "communes.geojson" in at.warning[0].value
     layers = layers_frame(at)  # filled after the import: already up to date
-    row = layers.set_index("Table").loc["communes"]
+    row = layers.set_index("Couche").loc["Communes"]
     assert row["Entités"] == 4 and row["Source"] == "communes.geojson"
     assert row["Millésime"] == "2026"
     assert Workspace.open(path).layers()["communes"].count == 4

@@ -42,7 +42,7 @@ def test_ranked_zones_each_with_reasons(page: AppTest) -> None:
 def test_weights_move_the_ranking(page: AppTest) -> None:
     before = ranking(page)["code"].tolist()
     for group in GROUPS:
-        page.slider(key=f"{Keys.W_PRIORITY_WEIGHT}_{group}").set_value(
+        page.select_slider(key=f"{Keys.W_PRIORITY_WEIGHT}_{group}").set_value(
             3.0 if group == "access" else 0.0
         )
     page.run()

@@ -45,7 +45,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
-from territory._fr import format_distance
+from territory._fr import format_distance, format_short
 from territory.analysis.access import (
     BARRIER_FAR_M,
 )
@@ -158,8 +158,8 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
             "contacts_recents",
             f"Contacts des {COVERAGE_MONTHS} derniers mois (protégés)",
             "contacts (arrondis, secret statistique)",
-            "journal des contacts, protégé par privacy.protect (seuil k, secret secondaire, "
-            "arrondi) avec les zones pour parties",
+            "journal des contacts, protégé par le contrôle de la diffusion (seuil de k "
+            "personnes, secret secondaire, bruit et arrondi) avec les zones pour parties",
             ("contacts",),
         ),
         Indicator(
@@ -199,7 +199,7 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
             "Distance au partenaire ouvert le plus proche",
             "m",
             "distance à vol d'oiseau (Lambert-93) du centre de la zone au partenaire le plus "
-            "proche ouvert au moment choisi (horaires OSM opening_hours, jours fériés)",
+            "proche ouvert au moment choisi (horaires d'ouverture OpenStreetMap, jours fériés)",
             ("partners",),
         ),
         Indicator(
@@ -208,8 +208,8 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
             "départs / heure",
             "passages à l'arrêt le mieux desservi situé dans la zone ou à moins de "
             f"{stop_buffer}, "
-            "pendant l'heure choisie, semaine de référence du GTFS (calendar, calendar_dates, "
-            "stop_times)",
+            "pendant l'heure choisie, semaine de référence du GTFS (calendriers, jours "
+            "particuliers et horaires de passage)",
             ("stops", "stop_hours"),
         ),
         Indicator(
@@ -250,6 +250,7 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
         ),
     ]
     per_type = []
+    detour = format_short(params.detour_factor)
     for code, label in PARTNER_TYPES.items():
         per_type += [
             Indicator(
@@ -257,14 +258,14 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
                 f"Distance : {label.lower()} la plus proche",
                 "m",
                 "distance à vol d'oiseau (Lambert-93) du centre de la zone au partenaire de "
-                f"ce type le plus proche (type data·inclusion « {code} »)",
+                f"ce type le plus proche (typologie data·inclusion : {label.lower()})",
                 ("partners",),
             ),
             Indicator(
                 f"temps_pied_{code}",
                 f"Temps à pied : {label.lower()}",
                 "min",
-                f"distance × {params.detour_factor:g} à {params.walk_kmh:g} km/h "
+                f"distance × {detour} à {format_short(params.walk_kmh)} km/h "
                 "(modèle de déplacement des tournées ; TERRITORY_WALK_KMH, "
                 "TERRITORY_DETOUR_FACTOR)",
                 ("partners",),
@@ -273,9 +274,9 @@ def indicator_registry(settings: Settings | None = None) -> dict[str, Indicator]
                 f"temps_voiture_{code}",
                 f"Temps en voiture : {label.lower()}",
                 "min",
-                f"distance × {params.detour_factor:g} à {params.car_kmh:g} km/h, plus "
-                f"{params.car_access_min:g} min pour stationner (modèle de déplacement des "
-                "tournées ; TERRITORY_CAR_KMH, TERRITORY_CAR_ACCESS_MIN, "
+                f"distance × {detour} à {format_short(params.car_kmh)} km/h, plus "
+                f"{format_short(params.car_access_min)} min pour stationner (modèle de "
+                "déplacement des tournées ; TERRITORY_CAR_KMH, TERRITORY_CAR_ACCESS_MIN, "
                 "TERRITORY_DETOUR_FACTOR)",
                 ("partners",),
             ),

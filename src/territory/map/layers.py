@@ -56,7 +56,6 @@ from territory.map.styles import (
     QPV_COLOUR,
     QPV_EDGE_PX,
     QPV_LABEL_ZOOM,
-    ROUTE_COLOURS,
     SCORE_COLOURS,
     STOP_COLOUR,
     STOP_IDLE_COLOUR,
@@ -65,6 +64,7 @@ from territory.map.styles import (
     TRANSIT_STATE_COLOURS,
     _fr_number,
     _place_colour,
+    route_colours,
 )
 from territory.vocab import TRANSIT_GAP
 
@@ -486,14 +486,13 @@ def _route_layers(gdf: gpd.GeoDataFrame | None, precision: int) -> list[_GeoJson
     if not keep.any():
         return []
     rows = gdf.loc[keep]
-    teams = sorted(rows["team"].astype(str).unique())
-    colours = {team: ROUTE_COLOURS[i % len(ROUTE_COLOURS)] for i, team in enumerate(teams)}
+    colours = route_colours(rows)
     props = _records(
         {
             "team": _text(rows["team"]),
             "label": _text(rows["label"]),
             "ordre": _ints(_column(rows, "ordre")),
-            "colour": [colours[str(t)] for t in rows["team"]],
+            "colour": [colours[str(t)] for t in rows["team"]],  # one colour per team
         }
     )
     style = JsCode(snippet("routes.js.j2", "style"))

@@ -27,7 +27,6 @@ from territory.map.styles import (
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
     QPV_COLOUR,
-    ROUTE_COLOURS,
     SCORE_COLOURS,
     SECRET_GREY,
     STOP_COLOUR,
@@ -38,6 +37,7 @@ from territory.map.styles import (
     _name_gaps,
     _partner_colour,
     _place_colour,
+    route_colours,
 )
 from territory.vocab import KINDS, TRANSIT_GAP, TRANSIT_NO_DATA, TRANSIT_UNKNOWN_HOURS
 
@@ -81,11 +81,10 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         rows.append(_note("Somme pondérée des indicateurs ; survolez une zone pour ses raisons."))
         sections.append(_section(NAME_SCORES, rows))
     if not _is_empty(layers.routes):
-        teams = sorted(_column(layers.routes, "team").dropna().astype(str).unique())
-        rows = [
-            _row(_dot(ROUTE_COLOURS[i % len(ROUTE_COLOURS)], 7), team)
-            for i, team in enumerate(teams)
-        ]
+        routes = layers.routes
+        assert routes is not None
+        colours = route_colours(routes[routes["team"].notna()])
+        rows = [_row(_dot(colours[team], 7), team) for team in sorted(colours)]
         rows.append(_note("Pointillés : trajets depuis la base ; points : visites, dans l'ordre."))
         sections.append(_section(NAME_ROUTES, rows))
     if not _is_empty(layers.places):

@@ -6,8 +6,19 @@ features carry, the palettes and classes, and the stacking order of the shared c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from territory._fr import format_number
-from territory.vocab import KINDS, TRANSIT_NO_DATA, TRANSIT_UNKNOWN_HOURS
+from territory.vocab import (
+    KINDS,
+    TEAM_COLOURS,
+    TRANSIT_NO_DATA,
+    TRANSIT_UNKNOWN_HOURS,
+    team_colour,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CLICKABLE_LAYERS",
@@ -62,6 +73,7 @@ __all__ = [
     "_partner_colour",
     "_place_colour",
     "_rgba",
+    "route_colours",
 ]
 
 # --- names (French, shown in the layer control and the legend) -------------------------
@@ -97,8 +109,27 @@ CLICKABLE_LAYERS = (
 """Values of ``properties.layer`` that :func:`zone_from_click` may return."""
 NAME_SCORES = "Score de priorité"
 NAME_ROUTES = "Tournées"
-ROUTE_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
-"""One colour per team, in the order of the teams' names."""
+ROUTE_COLOURS = TEAM_COLOURS
+"""One colour per team (:func:`territory.vocab.team_colour`)."""
+
+
+def route_colours(routes: pd.DataFrame) -> dict[str, str]:
+    """Each team's colour: the routes' ``colour`` column when given, else its team_colour.
+
+    :func:`territory.rounds.outputs.route_layer` gives each team its colour among all the
+    teams of the plan, so that a day's map (fewer teams) keeps the week's colours.
+    """
+    teams = routes["team"].astype(str)
+    given = routes.get("colour")
+    colours: dict[str, str] = {}
+    for i, team in enumerate(teams):
+        colour = None if given is None else given.iloc[i]
+        colours[team] = (
+            str(colour) if isinstance(colour, str) and colour else team_colour(team, teams)
+        )
+    return colours
+
+
 NAME_PLACES = "Lieux d'aller-vers"
 PLACE_COLOURS = (
     *ROUTE_COLOURS,

@@ -28,7 +28,7 @@ from territory._fr import french_csv
 from territory.roads import RoadNetwork, load_network
 from territory.rounds.week import TEAMS, TIMEZONE, WeekPlan, week_monday
 from territory.store import Workspace
-from territory.vocab import WEEKDAYS_FR
+from territory.vocab import WEEKDAYS_FR, team_colour
 
 __all__ = [
     "PLAN_CSV_HEADERS",
@@ -36,6 +36,7 @@ __all__ = [
     "day_label",
     "ics_calendars",
     "route_layer",
+    "team_colours",
     "visit_uids",
     "week_grid",
     "write_csv",
@@ -239,7 +240,9 @@ def write_csv(plan: WeekPlan, out: Path) -> Path:
 def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gpd.GeoDataFrame:
     """The rounds as lines (base → stops → base) and their stops as numbered points.
 
-    In EPSG:4326, with ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line).
+    In EPSG:4326, with ``team``, ``label`` (French), ``ordre`` (stop number, 0 for a line)
+    and ``colour``: the team's colour of :func:`team_colours` (the same on the day's map,
+    the week's and the field sheets).
     When the workspace has a road network (:mod:`territory.roads`), the lines of walking,
     cycling and driving teams follow it (simplified to 5 m); straight lines otherwise.
     """
@@ -247,6 +250,7 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
 
     teams = ws.read_table(TEAMS).set_index("nom") if ws.has(TEAMS) else pd.DataFrame()
     network = load_network(ws)
+    colours = team_colours(plan, ws)
     visits = plan.visits.sort_values(["team", "start"])
     if day is not None:
         visits = visits[visits["start"].map(date_of) == day]
@@ -271,6 +275,7 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
                 if len(base + points) >= 2
                 else points[0],
                 "label": f"{day_label(first)} : {len(rows)} visite(s)",
+                "colour": colours[str(team)],
             }
         )
         for n, (row, point) in enumerate(zip(rows.itertuples(), points, strict=True), start=1):
@@ -280,10 +285,18 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
                     "ordre": n,
                     "geometry": point,
                     "label": f"{n}. {row.start:%H:%M}–{row.end:%H:%M} {row.place_name}",
+                    "colour": colours[str(team)],
                 }
             )
-    columns = ["team", "ordre", "label", "geometry"]
+    columns = ["team", "ordre", "label", "colour", "geometry"]
     return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
+
+
+def team_colours(plan: WeekPlan, ws: Workspace) -> dict[str, str]:
+    """Each team's colour (:func:`territory.vocab.team_colour`) among all the plan's teams."""
+    names = set(ws.read_table(TEAMS)["nom"].astype(str)) if ws.has(TEAMS) else set()
+    names |= set(plan.visits["team"].astype(str))
+    return {name: team_colour(name, names) for name in names}
 
 
 def _along(network: RoadNetwork, stops: list[Any], mode: str) -> Any:

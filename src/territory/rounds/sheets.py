@@ -44,7 +44,7 @@ from territory.hours import format_hours_fr
 from territory.roads import RoadNetwork, model_note, travel_model_for
 from territory.rounds.geo import travel_time_matrix
 from territory.rounds.model import Team
-from territory.rounds.outputs import date_of, day_label
+from territory.rounds.outputs import date_of, day_label, team_colours
 from territory.rounds.transit import (
     TRANSIT,
     TransitNetwork,
@@ -56,6 +56,7 @@ from territory.rounds.week import TEAMS, WeekPlan, teams_from_table, week_monday
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.travel import TravelModel
+from territory.vocab import TEAM_COLOURS
 
 __all__ = ["LEG_COLUMNS", "round_legs", "sheet_html", "sheet_pdf", "write_sheet"]
 
@@ -268,6 +269,7 @@ def sheet_html(
     visits = plan.visits.sort_values(["team", "start"])
     stops = _metric_xy(visits["lon"], visits["lat"]) if not visits.empty else None
     running = f"{ws.name} · semaine {plan.week} · version {plan.version}"
+    colours = team_colours(plan, ws)  # each team's colour of the Tournées maps
     sections = []
     for (name, day), rows in visits.groupby([visits["team"], visits["start"].map(date_of)]):
         assert stops is not None
@@ -280,7 +282,10 @@ def sheet_html(
                 day,
                 rows,
                 legs.loc[rows.index],
-                svg=_round_svg(base, list(points.itertuples(index=False))),
+                svg=_round_svg(
+                    base, list(points.itertuples(index=False)), colour=colours[str(name)]
+                ),
+                colour=colours[str(name)],
                 near=[_nearby(partners, p, nearby_m) for p in points.itertuples(index=False)],
                 running=running,
                 note=_legs_note({team.mode}, model, transit)
@@ -306,8 +311,13 @@ def _section(
     near: list[pd.DataFrame],
     running: str,
     note: str,
+    colour: str = TEAM_COLOURS[0],
 ) -> str:
-    """One team-day: title, running strings, map, summary, steps, partners, legs note."""
+    """One team-day: title, running strings, map, summary, steps, partners, legs note.
+
+    The stops' numbers and the title's mark are in the team's ``colour`` (its colour on
+    the Tournées maps).
+    """
     steps = []
     for n, (index, row) in enumerate(rows.iterrows(), start=1):
         leg = legs.loc[index]
@@ -328,7 +338,7 @@ def _section(
         lock = (f", {_esc(zone)}" if _filled(zone) else "") + lock
         steps.append(
             "<tr>"
-            f"<td class='n'><span class='dot'>{n}</span></td>"
+            f"<td class='n'><span class='dot' style='background: {colour}'>{n}</span></td>"
             f"<td class='t'>{_hm(leg['arrival'])}</td>"
             f"<td class='t'><b>{row['start']:%H:%M}–{row['end']:%H:%M}</b></td>"
             f"<td><b>{_esc(row['place_name'])}</b> ({_esc(row['kind'])}{lock}){why}{around}</td>"
@@ -348,7 +358,8 @@ def _section(
     summary = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in _summary(rows, legs))
     return (
         "<section>"
-        f"<h1>{_esc(team)} — {day_label(day)}</h1>"
+        f"<h1><span class='team' style='background: {colour}'></span>"
+        f"{_esc(team)} — {day_label(day)}</h1>"
         f"<p class='meta'>{_esc(running)}</p>"
         f"<table class='top'><tr><td class='map'>{svg}</td>"
         f"<td><table class='summary'>{summary}</table></td></tr></table>"
@@ -454,8 +465,10 @@ def _nearby(partners: gpd.GeoDataFrame | None, point: Any, radius: float) -> pd.
     return located[located["d"] <= radius].sort_values("d").head(3)
 
 
-def _round_svg(base: Any, stops: list[Any], size: int = 150) -> str:
-    """The round as an inline SVG: base (square), stops numbered in order, the path."""
+def _round_svg(
+    base: Any, stops: list[Any], size: int = 150, *, colour: str = TEAM_COLOURS[0]
+) -> str:
+    """The round as an inline SVG: base (square), stops numbered in the team's colour, path."""
     points = [p for p in [base, *stops, base] if p is not None]
     xs, ys = [p.x for p in points], [p.y for p in points]
     span = max(max(xs) - min(xs), max(ys) - min(ys), 200.0)
@@ -466,7 +479,7 @@ def _round_svg(base: Any, stops: list[Any], size: int = 150) -> str:
 
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, points))
     marks = [
-        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='#c62828' fill-opacity='0.85'/>"
+        f"<circle cx='{x:.1f}' cy='{y:.1f}' r='8' fill='{colour}' fill-opacity='0.85'/>"
         f"<text x='{x:.1f}' y='{y + 3.5:.1f}' font-size='10' fill='#fff' "
         f"text-anchor='middle'>{n}</text>"
         for n, (x, y) in enumerate(map(xy, stops), start=1)
@@ -526,6 +539,8 @@ td.n { text-align: center; }
 td.t { white-space: nowrap; }
 .dot { display: inline-block; min-width: 12pt; border-radius: 6pt; background: #c62828;
        color: #fff; font-weight: bold; text-align: center; }
+.team { display: inline-block; width: 10pt; height: 10pt; border-radius: 5pt;
+        margin-right: 5pt; }
 .square { display: inline-block; width: 8pt; height: 8pt; background: #000; }
 .why, .near { font-size: 7pt; color: #444; line-height: 1.2; }
 small { font-size: 7pt; color: #444; }

@@ -1,18 +1,22 @@
-"""The "Carte" page's widgets: the basemap switch and the clicked zone's figures."""
+"""The "Carte" page's widgets: the basemap switch and the card of what was clicked."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from territory.cards import card
 from territory.map.build import zone_from_click
-from territory.ui.loaders import cached_layers
+from territory.ui.loaders import cached_layers, cached_qpv_contacts, cached_stop_hours, settings
 from territory.ui.state import Keys
-from territory.views import zone_details
 
 __all__ = ["basemap_toggle", "zone_panel"]
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def basemap_toggle() -> bool:
@@ -37,22 +41,60 @@ def zone_panel(
     territory: str | None,
     map_token: str = "",
 ) -> None:
-    """The figures of the zone last clicked on the map shown (kept until another click).
+    """The card of the object last clicked on the map shown (kept until another click).
 
     ``map_token`` names the map shown (its options: basemap, territory…): a new map (the
     basemap switched) has nothing selected, so the card of a zone clicked on another map
-    is not kept beside it.
+    is not kept beside it. A density cell's card offers the commune and the QPV under it.
     """
     clicked = zone_from_click(returned)
-    if clicked:
+    if clicked and clicked != st.session_state.get(Keys.CLICKED_ZONE):
         st.session_state[Keys.SELECTED_ZONE] = clicked
         st.session_state[Keys.SELECTED_MAP] = map_token
     elif st.session_state.get(Keys.SELECTED_MAP) != map_token:
         st.session_state[Keys.SELECTED_ZONE] = None
+    st.session_state[Keys.CLICKED_ZONE] = clicked
     selected = st.session_state[Keys.SELECTED_ZONE]
-    if selected:
-        details = zone_details(cached_layers(path, version, k, territory), *selected, k=k)
-        st.subheader(details["title"])
-        st.table(details["rows"])
-    else:
-        st.info("Cliquez sur une commune, un QPV ou un carreau pour voir ses chiffres.")
+    if not selected:
+        st.info("Cliquez sur une commune, un QPV, un carreau ou un partenaire pour voir sa fiche.")
+        return
+    layer, code = selected
+    today = datetime.now(PARIS).date()
+    layers = cached_layers(path, version, k, territory)
+    shown = card(
+        layers,
+        layer,
+        code,
+        k=k,
+        today=today,
+        contacts=cached_qpv_contacts(path, version, k, territory) if layer == "qpv" else ({}, ""),
+        stop_hours=cached_stop_hours(path, version, today.weekday())
+        if layer in ("qpv", "stops")
+        else None,
+        stop_reach_m=settings().stop_buffer_m,
+    )
+    st.subheader(shown.title)
+    st.table(shown.rows.set_index("Indicateur"))
+    for caption, table in shown.tables:  # lists, not tables: the column is narrow
+        st.markdown(f"**{caption}**")
+        st.markdown("\n".join(_item(row) for row in table.itertuples(index=False)))
+    if shown.others:
+        st.caption("Aussi sous le clic :")
+        for label, other_layer, other_code in shown.others:
+            st.button(
+                label,
+                key=f"other-{other_layer}-{other_code}",
+                on_click=_choose,
+                args=((other_layer, other_code),),
+            )
+
+
+def _item(row: tuple[object, ...]) -> str:
+    """One row of a card's table as a list item: its first cell in bold, then the others."""
+    first, *rest = (str(v).replace("*", "\\*") for v in row)
+    return "- " + " · ".join([f"**{first}**", *(v for v in rest if v)])
+
+
+def _choose(selected: tuple[str, str]) -> None:
+    """Show the card of another object under the click (kept until the next click)."""
+    st.session_state[Keys.SELECTED_ZONE] = selected

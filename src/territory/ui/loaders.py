@@ -34,12 +34,14 @@ from territory import Settings, TerritoryError
 from territory.analysis.priority import (
     Weights,
     ZoneIndicators,
+    load_stop_hours,
     load_weights,
     rank_zones,
     zone_indicators,
 )
 from territory.analysis.slots import WhenResult, when
 from territory.analysis.zones import ZoneKind
+from territory.cards import qpv_contacts
 from territory.export import ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
@@ -50,7 +52,7 @@ from territory.rounds.week import (
 )
 from territory.rounds.week import coverage as place_coverage_of
 from territory.store import Workspace
-from territory.territories import list_territories
+from territory.territories import is_whole, list_territories, resolve
 from territory.ui.mapview import RenderedMap, render_map
 from territory.views import breakdown_choices, info, map_layers, summary
 
@@ -64,9 +66,11 @@ __all__ = [
     "cached_map",
     "cached_places",
     "cached_places_map",
+    "cached_qpv_contacts",
     "cached_route_map",
     "cached_saved_weights",
     "cached_score_map",
+    "cached_stop_hours",
     "cached_summary",
     "cached_territory_names",
     "cached_when",
@@ -106,6 +110,25 @@ def cached_breakdown_choices(path: str, version: int) -> dict[str, list[str]]:
 def cached_info(path: str, version: int, k: int) -> dict[str, object]:
     """Layers with their sources and vintages (:func:`territory.views.info`)."""
     return info(Workspace.open(path), settings=settings())
+
+
+@st.cache_data(max_entries=8, show_spinner="Calcul des contacts publiés…")
+def cached_qpv_contacts(
+    path: str, version: int, k: int, territory: str | None = None
+) -> tuple[dict[str, str], str]:
+    """Protected contacts of every QPV of the map (:func:`territory.cards.qpv_contacts`)."""
+    ws = Workspace.open(path)
+    qpv = cached_layers(path, version, k, territory).qpv
+    if qpv is None:
+        return {}, ""
+    scope = None if is_whole(territory) else resolve(ws, territory)
+    return qpv_contacts(ws, qpv, settings=settings(), communes=scope)
+
+
+@st.cache_data(max_entries=8)
+def cached_stop_hours(path: str, version: int, weekday: int) -> pd.DataFrame | None:
+    """GTFS departures by stop and hour of one weekday (None: hours not stored)."""
+    return load_stop_hours(Workspace.open(path), weekday=weekday)
 
 
 # ------------------------------------------------------------------ Carte, Contacts

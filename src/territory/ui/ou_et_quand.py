@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from territory._fr import format_number
+from territory._fr import format_number, format_short
 from territory.analysis.indicators import indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
@@ -39,6 +39,9 @@ __all__ = [
     "zone_slots",
 ]
 
+WEIGHT_STEPS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+"""The weights a slider offers (shown « 0 », « 0,5 »… « 3 »)."""
+
 OPEN_TYPES = {
     "": "Tous les créneaux",
     "ML": "Mission locale ouverte",
@@ -64,12 +67,11 @@ def weights_sidebar(ws: Workspace, territory: str | None, saved: Weights) -> dic
     with st.sidebar:
         st.markdown("**Poids du score de priorité**")
         chosen: dict[str, float] = {
-            g: st.slider(
+            g: st.select_slider(  # not st.slider: it writes « 1.00 » (French: « 1 »)
                 GROUP_LABELS[g],
-                0.0,
-                3.0,
-                float(getattr(saved, g)),
-                0.5,
+                options=WEIGHT_STEPS,
+                value=min(WEIGHT_STEPS, key=lambda w: abs(w - float(getattr(saved, g)))),
+                format_func=format_short,
                 key=f"{Keys.W_PRIORITY_WEIGHT}_{g}",
             )
             for g in GROUPS

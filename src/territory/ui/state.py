@@ -19,6 +19,7 @@ class Keys:
     WORKSPACE = "workspace_path"
     SELECTED_ZONE = "selected_zone"
     SELECTED_MAP = "selected_map"  # the map SELECTED_ZONE was clicked on (its token)
+    CLICKED_ZONE = "clicked_zone"  # the map's last click (a card chosen beside it stays)
     BASEMAP = "basemap"
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
@@ -125,6 +126,7 @@ def init_session_state() -> None:
         Keys.WORKSPACE: str(Settings.from_env().workspace),
         Keys.SELECTED_ZONE: None,
         Keys.SELECTED_MAP: None,
+        Keys.CLICKED_ZONE: None,
         Keys.BASEMAP: False,
         Keys.TERRITORY: None,
         Keys.FLASH: None,

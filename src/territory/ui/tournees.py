@@ -122,8 +122,24 @@ def teams_editor(ws: Workspace) -> None:
         key=Keys.W_TEAMS_EDIT,
         disabled=[HOURS_FR_COLUMN],
         column_config={
+            "nom": st.column_config.TextColumn("Équipe", help="Nom de l'équipe (colonne nom)"),
+            "taille": st.column_config.NumberColumn(
+                "Taille", help="Personnes de l'équipe (colonne taille)"
+            ),
+            "base_lon": st.column_config.NumberColumn(
+                "Longitude de la base", format="%.5f", help="Colonne base_lon du fichier"
+            ),
+            "base_lat": st.column_config.NumberColumn(
+                "Latitude de la base", format="%.5f", help="Colonne base_lat du fichier"
+            ),
+            "max_tournees": st.column_config.NumberColumn(
+                "Tournées par semaine (max.)", help="Colonne max_tournees ; vide : sans limite"
+            ),
+            "max_heures": st.column_config.NumberColumn(
+                "Heures par semaine (max.)", help="Colonne max_heures ; vide : sans limite"
+            ),
             "mode": st.column_config.SelectboxColumn(
-                "mode",
+                "Mode",
                 options=list(MODES),
                 help="marche (à pied), vélo, voiture ou transports en commun",
             ),
@@ -133,17 +149,17 @@ def teams_editor(ws: Workspace) -> None:
                 "l'enregistrement)",
             ),
             "disponibilites": st.column_config.TextColumn(
-                "disponibilites",
+                "Disponibilités",
                 help="En français (« du lundi au vendredi de 9h à 12h30 et de 14h à 18h ») "
                 "ou en syntaxe OSM (« Mo-Fr 09:00-12:30,14:00-18:00 »)",
             ),
             "adresse_base": st.column_config.TextColumn(
-                "adresse_base",
+                "Adresse de la base",
                 help="Adresse de la base, placée à l'enregistrement avec la BAN importée "
-                "(videz base_lon et base_lat pour déplacer une base existante)",
+                "(videz sa longitude et sa latitude pour déplacer une base existante)",
             ),
             "secteur": st.column_config.SelectboxColumn(
-                "secteur",
+                "Secteur",
                 options=options,
                 help="Territoire du programme ou EPCI où l'équipe intervient ; vide : partout",
             ),
@@ -678,7 +694,7 @@ def _new_place_form(ws: Workspace) -> None:
             "Présence (facultatif)",
             key=Keys.W_PLACE_HOURS,
             placeholder="We 14:00-18:00; Sa 10:00-12:00",
-            help="Quand on y trouve du monde, syntaxe OSM opening_hours ; vide : à toute heure.",
+            help="Quand on y trouve du monde, horaires au format OpenStreetMap ; vide : toujours.",
         )
         left, right = st.columns(2)
         duration = left.number_input("Durée (min)", 10, 480, 45, 5, key=Keys.W_PLACE_DURATION)
