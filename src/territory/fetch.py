@@ -543,31 +543,19 @@ def fetch_places(
     NetworkError
         Overpass cannot be reached: :data:`OFFLINE_PLACES`, one French line.
     """
-    from territory._errors import WorkspaceError
-
     source = SOURCES["osm_places"]
     say = progress or (lambda _message: None)
-    if not ws.has("communes"):
-        raise WorkspaceError(
-            "importez d'abord les communes : les lieux sont cherchés sur leur emprise"
-        )
-    west, south, east, north = ws.read_layer("communes", columns=["code"]).to_crs(4326).total_bounds
-    query = overpass_query((float(west), float(south), float(east), float(north)))
-    say(f"Téléchargement : {source.title}…")
-    try:
-        cached = _http.get_file(source.url, settings=settings, params={"data": query})
-    except NetworkError as exc:
-        if exc.status is None:
-            raise NetworkError(OFFLINE_PLACES, host=exc.host) from exc
-        raise NetworkError(
-            f"{exc} ; importez un extrait OSM avec territory import places",
-            host=exc.host,
-            status=exc.status,
-        ) from exc
-    folder = Path(settings.cache_dir) / "territoires"
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"osm-lieux-{cached.name[:16]}.json"
-    shutil.copyfile(cached, out)
+    out, cached = _overpass_download(
+        ws,
+        source,
+        overpass_query,
+        settings=settings,
+        say=say,
+        what="les lieux sont cherchés",
+        offline=OFFLINE_PLACES,
+        hint="territory import places",
+        name="osm-lieux-{}.json",
+    )
     try:
         json.loads(out.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -577,6 +565,46 @@ def fetch_places(
     report = import_file(ws, "places", out, settings=settings, vintage=source.vintage)
     report.note(f"source : {source.attribution} ; licence : {source.licence}")
     return report
+
+
+def _overpass_download(
+    ws: Workspace,
+    source: Source,
+    query: Callable[[tuple[float, float, float, float]], str],
+    *,
+    settings: Settings,
+    say: Callable[[str], None],
+    what: str,
+    offline: str,
+    hint: str,
+    name: str,
+) -> tuple[Path, Path]:
+    """One Overpass query over the communes' bounding box, through the HTTP cache.
+
+    Returns the answer copied into the cache's ``territoires`` folder (``name`` with the
+    answer's hash) and the cached download (removed by the caller when unreadable).
+    Offline: ``offline``; another HTTP failure: the error and ``hint`` (the import command).
+    """
+    from territory._errors import WorkspaceError
+
+    if not ws.has("communes"):
+        raise WorkspaceError(f"importez d'abord les communes : {what} sur leur emprise")
+    west, south, east, north = ws.read_layer("communes", columns=["code"]).to_crs(4326).total_bounds
+    text = query((float(west), float(south), float(east), float(north)))
+    say(f"Téléchargement : {source.title}…")
+    try:
+        cached = _http.get_file(source.url, settings=settings, params={"data": text})
+    except NetworkError as exc:
+        if exc.status is None:
+            raise NetworkError(offline, host=exc.host) from exc
+        raise NetworkError(
+            f"{exc} ; importez un extrait OSM avec {hint}", host=exc.host, status=exc.status
+        ) from exc
+    folder = Path(settings.cache_dir) / "territoires"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / name.format(cached.name[:16])
+    shutil.copyfile(cached, out)
+    return out, cached
 
 
 # ------------------------------------------------------------------ OSM road network
@@ -622,31 +650,19 @@ def fetch_network(
     NetworkError
         Overpass cannot be reached: :data:`OFFLINE_NETWORK`, one French line.
     """
-    from territory._errors import WorkspaceError
-
     source = SOURCES["osm_roads"]
     say = progress or (lambda _message: None)
-    if not ws.has("communes"):
-        raise WorkspaceError(
-            "importez d'abord les communes : le réseau routier est cherché sur leur emprise"
-        )
-    west, south, east, north = ws.read_layer("communes", columns=["code"]).to_crs(4326).total_bounds
-    query = overpass_network_query((float(west), float(south), float(east), float(north)))
-    say(f"Téléchargement : {source.title}…")
-    try:
-        cached = _http.get_file(source.url, settings=settings, params={"data": query})
-    except NetworkError as exc:
-        if exc.status is None:
-            raise NetworkError(OFFLINE_NETWORK, host=exc.host) from exc
-        raise NetworkError(
-            f"{exc} ; importez un extrait OSM avec territory import reseau FICHIER.osm",
-            host=exc.host,
-            status=exc.status,
-        ) from exc
-    folder = Path(settings.cache_dir) / "territoires"
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"osm-reseau-{cached.name[:16]}.osm"
-    shutil.copyfile(cached, out)
+    out, cached = _overpass_download(
+        ws,
+        source,
+        overpass_network_query,
+        settings=settings,
+        say=say,
+        what="le réseau routier est cherché",
+        offline=OFFLINE_NETWORK,
+        hint="territory import reseau FICHIER.osm",
+        name="osm-reseau-{}.osm",
+    )
     say(f"Import : {source.title}…")
     try:
         report = import_file(ws, "reseau", out, settings=settings, vintage=date.today().isoformat())
