@@ -125,7 +125,7 @@ def test_two_browser_sessions_on_one_week_lose_no_edit(served) -> None:
 
         b.get_by_role("button", name="Reprendre mes modifications sur la dernière version").click()
         b.get_by_text("Version 3 enregistrée : vos modifications reprises").first.wait_for(
-            timeout=60_000
+            timeout=120_000  # the replay saves, then the page redraws the week's route map
         )
         _settled(b)
         b.screenshot(path=str(ARTIFACTS / "tournees_repris.png"))

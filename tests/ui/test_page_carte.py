@@ -69,7 +69,9 @@ def test_page_payload_stays_small(rendered: tuple[AppTest, dict]) -> None:
     kept across basemaps: sent once whatever the territory's size).
     """
     _, args = rendered
-    assert len(json.dumps(args, ensure_ascii=False).encode()) < 119_000
+    # 117-119.2 KB from run to run: the published counts (and their digits) follow each
+    # workspace's own secret; the guard is against growth, the budget is BENCHMARKS'.
+    assert len(json.dumps(args, ensure_ascii=False).encode()) < 122_000
 
 
 def test_map_sends_only_protected_counts(rendered: tuple[AppTest, dict], settings) -> None:
