@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
 from territory.rounds.week import load_plan, plan_history, plan_week, save_plan
@@ -69,12 +70,31 @@ def _editor(page):
 
 
 def _delete_row(page, row: int) -> None:
-    """Select a row of the visits editor by its row marker and delete it (Delete key)."""
+    """Select a row of the visits editor by its row marker and delete it (Delete key).
+
+    The grid is a canvas: the marker is clicked by its offset in the editor's box, and the
+    selection is read back from the grid's accessible table (``aria-selected`` on its
+    rows) before deleting, so that a click that landed on another row while the page was
+    still moving is retried instead of deleting the wrong visit.
+    """
     editor = _editor(page)
-    editor.scroll_into_view_if_needed()
-    box = editor.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 15, box["y"] + 35 * (row + 1) + 17)
+    selected = editor.locator('tr[role="row"][aria-selected="true"]')
+    wanted = editor.locator(f'tr[role="row"][aria-rowindex="{row + 2}"][aria-selected="true"]')
+    for _ in range(5):
+        editor.scroll_into_view_if_needed()
+        box = editor.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 15, box["y"] + 35 * (row + 1) + 17)
+        try:
+            wanted.wait_for(state="attached", timeout=3_000)  # the accessible table is hidden
+        except PlaywrightTimeout:
+            if selected.count():  # another row got selected: clear it and click again
+                page.keyboard.press("Escape")
+            continue
+        if selected.count() == 1:
+            break
+    else:
+        raise AssertionError(f"row {row} of the visits editor could not be selected")
     page.keyboard.press("Delete")
     page.wait_for_timeout(1000)  # the editor sends the edit, which reruns the page
     _settled(page)
