@@ -73,7 +73,7 @@ def test_two_sectors_plan_as_each_sector_alone() -> None:
     assert mono.stats["parts"] == 1
     assert math.isclose(mono.objective, whole.objective)
     # One thread or two: the same plan.
-    alone = plan_from_matrix(places, teams, _travel(xy), locked=[lock], workers=1, **kwargs)
+    alone = plan_from_matrix(places, teams, _travel(xy), locked=[lock], workers=2, **kwargs)
     assert _places(alone.visits) == _places(whole.visits)
 
 

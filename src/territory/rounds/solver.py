@@ -79,7 +79,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import time
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -115,8 +114,17 @@ programmes (``tests/rounds/test_real_programmes.py``): with 0.5, Calvados's seco
 78 % of its weekly visits, the search trading kept visits for slightly better ones; with 2,
 88 %, and what changes is what must (a lock, a new place, the monthly turn)."""
 
-PARALLEL = min(os.cpu_count() or 1, 4)
-"""Threads that search the independent parts of a week at once (``workers``' default)."""
+PARALLEL = 1
+"""Threads that search the independent parts of a week at once (``workers``' default).
+One: OR-Tools 9.10's Python search holds the GIL, so a second thread only waits (on the
+département week, a part's model took 2.3 s to build beside another's search, 0.2 s
+alone), and the machines have 2 cores."""
+
+FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
+"""OR-Tools' first solution strategy of each part's search (a ``FirstSolutionStrategy`` name):
+on the département week (bench/week.py), 48.7 after 5 s (a 60-s search: 49.2), where the
+parallel insertion did not finish two of the four parts and the guided local search from
+the greedy plan stayed at 42.5."""
 
 _VALUE_SCALE = 1_000_000  # integer cost of the most valuable visit in the solver
 
@@ -680,7 +688,54 @@ class _Builder(Candidates):
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         )
         params.time_limit.FromMilliseconds(100)
+        # Closed with the parallel insertion, searched from the local one: closed with the
+        # local insertion, OR-Tools 9.10 took 3 to 6 s on a part of the département week
+        # and ran out of time (no plan); closed this way, under a second, with the best
+        # plans measured.
         routing.CloseModelWithParameters(params)  # before reading routes, which would close it
+        params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION
+        )
+        build = time.perf_counter() - part_started
+
+        def search(start: Any = None) -> tuple[int, dict[int, list[int]]] | None:
+            """The search until ``deadline``: cost and visits by window, None if none."""
+            remaining = deadline - time.perf_counter()
+            params.time_limit.FromMilliseconds(max(100, round(remaining * 1000)))
+            if start is None:
+                solution = routing.SolveWithParameters(params)
+            else:
+                solution = routing.SolveFromAssignmentWithParameters(start, params)
+            status.append(_STATUS.get(routing.status(), str(routing.status())))
+            if solution is None:
+                return None
+            by_window: dict[int, list[int]] = defaultdict(list)
+            for j, chain in enumerate(my_chains):
+                window = chain[0] if chain else -1
+                index = solution.Value(routing.NextVar(routing.Start(j)))
+                while not routing.IsEnd(index):
+                    node = manager.IndexToNode(index)
+                    if node < first:
+                        window = separators[node - n_teams][1]
+                    else:
+                        by_window[window].append(job.nodes[node - first])
+                    index = solution.Value(routing.NextVar(index))
+            return int(solution.ObjectiveValue()), by_window
+
+        # The search starts from the solver's own insertion, not from the greedy plan: a
+        # guided local search from the greedy plan stays in its basin (measured on the
+        # département week: 13.7 for the town's team after 30 s, against 15.2 from the
+        # insertion in 1 s). The greedy plan stays when it costs less (stability: a week
+        # with nothing changed, whose kept visits the greedy plan places first); with
+        # locked visits (fixed times the insertion does not place), or when the insertion
+        # found nothing in the time, the search starts from it.
+        status: list[str] = []
+        found = None
+        if not any(node.lock is not None for node in nodes):
+            found = search()
+        # The greedy plan as an assignment of this model (read after the search: a plan
+        # read before would be the insertion's start). The solver refuses it for several
+        # teams at once: parts of one team take it.
         initial_routes: list[list[int]] = [[] for _ in teams]
         for j, chain in enumerate(my_chains):
             for position, v in enumerate(chain):
@@ -689,46 +744,33 @@ class _Builder(Candidates):
                     initial_routes[j] += [n_teams + s, n_teams + s + 1]
                 initial_routes[j] += [first + local[n] for n in job.greedy.get(v, [])]
         initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
-        build = time.perf_counter() - part_started
-        remaining = deadline - time.perf_counter()
-        params.time_limit.FromMilliseconds(max(100, round(remaining * 1000)))
         if initial is not None:
-            solution = routing.SolveFromAssignmentWithParameters(initial, params)
-        else:  # not expected: the greedy plan follows the same rules
-            solution = routing.SolveWithParameters(params)
-        status = _STATUS.get(routing.status(), str(routing.status()))
-        if solution is None:  # not expected: keep the greedy plan
+            greedy_cost = int(initial.ObjectiveValue())
+            if found is None:
+                found = search(initial)
+            if found is None or greedy_cost < found[0]:
+                found = greedy_cost, job.greedy
+        if found is None:  # not expected: keep the greedy plan
             notes.append(
                 "L'optimisation n'a pas abouti dans le temps imparti : le plan proposé est "
                 "une première approche, relancez avec plus de temps."
             )
-            fallback = [self._schedule(v, route) for v, route in job.greedy.items() if route]
-            return _Result([r for r in fallback if r is not None], status, 0, notes, build)
+            found = 0, job.greedy
+        cost, by_window = found
         routes = []
-        for j, chain in enumerate(my_chains):
-            if not chain:
+        for v, sequence in by_window.items():
+            if not sequence:
                 continue
-            by_window: dict[int, list[int]] = defaultdict(list)
-            window = chain[0]
-            index = solution.Value(routing.NextVar(routing.Start(j)))
-            while not routing.IsEnd(index):
-                node = manager.IndexToNode(index)
-                if node < first:
-                    window = separators[node - n_teams][1]
-                else:
-                    by_window[window].append(job.nodes[node - first])
-                index = solution.Value(routing.NextVar(index))
-            for v, sequence in by_window.items():
-                route = self._schedule(v, sequence)
-                if route is None:  # not expected: the solver's sequence was feasible
-                    notes.append(
-                        f"Tournée de « {self.teams[teams[j]].name} » le "
-                        f"{_day_fr(self.days[self.vehicles[v].day])} écartée : horaires "
-                        "incohérents (erreur interne, signalez-la)."
-                    )
-                    continue
-                routes.append(route)
-        return _Result(routes, status, int(solution.ObjectiveValue()), notes, build)
+            route = self._schedule(v, sequence)
+            if route is None:  # not expected: the solver's sequence was feasible
+                notes.append(
+                    f"Tournée de « {self.teams[self.vehicles[v].team].name} » le "
+                    f"{_day_fr(self.days[self.vehicles[v].day])} écartée : horaires "
+                    "incohérents (erreur interne, signalez-la)."
+                )
+                continue
+            routes.append(route)
+        return _Result(routes, " ; ".join(status) or "vide", cost, notes, build)
 
     def _greedy_rank(self, routes: dict[int, list[int]]) -> tuple[int, float]:
         """A greedy plan's worth: the zones it covers, then its value with the bonuses."""
