@@ -25,6 +25,7 @@ built by ``territory demo --scale departement``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -156,11 +157,17 @@ def gpd_point(point: Any, source: str, target: str) -> tuple[float, float]:
 
 
 @contextmanager
-def _timed_stages(times: dict[str, float]) -> Iterator[None]:
-    """Wrap the stages ``plan_week`` looks up in its module with timers adding to ``times``."""
+def _timed_stages(times: dict[str, float], *, decompose: bool = True) -> Iterator[None]:
+    """Wrap the stages ``plan_week`` looks up in its module with timers adding to ``times``.
+
+    ``decompose=False``: ``plan_rounds`` searches the week as one model (the solver's
+    way before issue #20's decomposition), for the monolithic reference.
+    """
     from territory.rounds import week as module
 
     saved = {name: getattr(module, name) for name in STAGES if hasattr(module, name)}
+    if not decompose:
+        saved["plan_rounds"] = functools.partial(saved["plan_rounds"], decompose=False)
 
     def timer(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -178,15 +185,15 @@ def _timed_stages(times: dict[str, float]) -> Iterator[None]:
         yield
     finally:
         for name, func in saved.items():
-            setattr(module, name, func)
+            setattr(module, name, getattr(func, "func", func))
 
 
-def _one_call(ws: Any, settings: Any, limit: float) -> dict[str, Any]:
+def _one_call(ws: Any, settings: Any, limit: float, *, decompose: bool = True) -> dict[str, Any]:
     from territory.rounds.week import plan_week
 
     times: dict[str, float] = {}
     start = time.perf_counter()
-    with _timed_stages(times):
+    with _timed_stages(times, decompose=decompose):
         plan, places = plan_week(ws, WEEK, settings=settings, territory=PROGRAMME, time_limit=limit)
     total = time.perf_counter() - start
     solver = float(plan.stats.get("time_s", 0.0))
@@ -204,12 +211,19 @@ def _one_call(ws: Any, settings: Any, limit: float) -> dict[str, Any]:
         "places": len(places),
         "candidates": int(plan.stats.get("candidates", 0)),
         "missed_zones": int(plan.stats.get("missed_zones", 0)),
+        "parts": int(plan.stats.get("parts", 1)),
         "visit_keys": sorted((v.team, v.place, v.day, v.start) for v in plan.visits),
     }
 
 
-def _measure(path: str, secret: str, limit: float, long_s: float) -> dict[str, Any]:
-    """In a fresh process: the first call, the warm call, then the long search."""
+def _measure(
+    path: str, secret: str, limit: float, long_s: float, monolithic: bool
+) -> dict[str, Any]:
+    """In a fresh process: the first call, the warm call, then the long searches.
+
+    With ``monolithic``, also the plan searched as one model with ``limit``, and the
+    long search as one model: the reference is the best of every search.
+    """
     from territory.settings import Settings
     from territory.store import Workspace
 
@@ -217,8 +231,14 @@ def _measure(path: str, secret: str, limit: float, long_s: float) -> dict[str, A
     ws = Workspace.open(path)
     first = _one_call(ws, settings, limit)
     warm = _one_call(ws, settings, limit)
-    long = _one_call(ws, settings, long_s) if long_s > 0 else None
-    return {"first": first, "warm": warm, "long": long, "load": os.getloadavg()}
+    out = {"first": first, "warm": warm, "long": None, "mono": None, "long_mono": None}
+    if monolithic:
+        out["mono"] = _one_call(ws, settings, limit, decompose=False)
+    if long_s > 0:
+        out["long"] = _one_call(ws, settings, long_s)
+        if monolithic:
+            out["long_mono"] = _one_call(ws, settings, long_s, decompose=False)
+    return out | {"load": os.getloadavg()}
 
 
 def week_benchmark(
@@ -228,6 +248,7 @@ def week_benchmark(
     time_limit: float = SOLVER_S,
     long_s: float = LONG_S,
     communes: int = PROGRAMME_COMMUNES,
+    monolithic: bool = True,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """``plan_week`` end to end on the programme: first and warm call, against a long search.
@@ -236,24 +257,30 @@ def week_benchmark(
     Returns ``week_first_s``, ``week_warm_s`` (wall time, goal ≤ 15 s), their non-solver
     part, ``week_first_stages`` / ``week_warm_stages`` (seconds per stage),
     ``week_objective_share`` (plan / best of plan and long search, goal ≥ 0.95), the
-    places, candidate nodes, visits, and the load average before and after.
+    places, candidate nodes, visits, the solver's independent parts (``week_parts``), and
+    the load average before and after. The long search runs on the parts (as the plan)
+    and, with ``monolithic``, as one model too (``week_long_monolithic_objective``), with
+    the plan of ``time_limit`` as one model (``week_monolithic_objective``, the solver
+    before the decomposition): the reference is the best of all.
     """
     say("Semaine départementale de bout en bout : programme et équipes…")
     setup = prepare_programme(workspace, communes=communes)
     before = os.getloadavg()
     say(f"Semaine départementale : premier calcul, calcul chaud, puis {long_s:.0f} s…")
     measured = in_subprocess(
-        _measure, (str(workspace), str(secret), time_limit, long_s), timeout=None
+        _measure, (str(workspace), str(secret), time_limit, long_s, monolithic), timeout=None
     )
     assert measured is not None
     first, warm, long = measured["first"], measured["warm"], measured["long"]
-    best = max(first["objective"], long["objective"] if long else 0.0)
+    mono, long_mono = measured["mono"], measured["long_mono"]
+    best = max(c["objective"] for c in (first, long, mono, long_mono) if c is not None)
     out: dict[str, Any] = {
         **setup,
         "week_time_limit_s": time_limit,
         "week_places": first["places"],
         "week_candidates": first["candidates"],
         "week_visits": first["visits"],
+        "week_parts": first["parts"],
         "week_missed_zones": first["missed_zones"],
         "week_first_s": first["total_s"],
         "week_first_non_solver_s": first["non_solver_s"],
@@ -272,6 +299,11 @@ def week_benchmark(
             "week_objective_share": round(first["objective"] / best, 4) if best > 0 else 1.0,
             "week_time_ratio": round(long["total_s"] / max(first["total_s"], 1e-9), 1),
         }
+    if mono is not None:
+        out["week_monolithic_objective"] = mono["objective"]
+        out["week_monolithic_share"] = round(mono["objective"] / best, 4) if best > 0 else 1.0
+    if long_mono is not None:
+        out["week_long_monolithic_objective"] = long_mono["objective"]
     return out
 
 
@@ -289,10 +321,20 @@ def table(result: dict[str, Any]) -> str:
             f"{result[f'week_{call}_non_solver_s']:.1f} | {top} |"
         )
     if "week_objective_share" in result:
+        mono = ""
+        if "week_long_monolithic_objective" in result:
+            mono = f", d'un seul tenant : {result['week_long_monolithic_objective']:.1f}"
         lines.append(
-            f"\nobjectif : {result['week_objective']:.1f} ; recherche de "
-            f"{result['week_long_s']:.0f} s : {result['week_long_objective']:.1f} "
+            f"\nobjectif ({result['week_parts']} partie(s)) : {result['week_objective']:.1f} ; "
+            f"recherche de {result['week_long_s']:.0f} s par parties : "
+            f"{result['week_long_objective']:.1f}{mono} "
             f"(part {100 * result['week_objective_share']:.1f} %)"
+        )
+    if "week_monolithic_objective" in result:
+        lines.append(
+            f"d'un seul tenant en {result['week_time_limit_s']:.0f} s : "
+            f"{result['week_monolithic_objective']:.1f} "
+            f"(part {100 * result['week_monolithic_share']:.1f} %)"
         )
     return "\n".join(lines)
 
@@ -304,6 +346,12 @@ if __name__ == "__main__":  # pragma: no cover
     long_s = float(args[args.index("--long") + 1]) if "--long" in args else LONG_S
     limit = float(args[args.index("--limit") + 1]) if "--limit" in args else SOLVER_S
     secret = Path(os.environ.get("TERRITORY_SECRET_PATH", "secret.key"))
-    figures = week_benchmark(Path(args[0]), secret=secret, time_limit=limit, long_s=long_s)
+    figures = week_benchmark(
+        Path(args[0]),
+        secret=secret,
+        time_limit=limit,
+        long_s=long_s,
+        monolithic="--no-monolithic" not in args,
+    )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     print(table(figures))

@@ -176,6 +176,7 @@ def plan_rounds(
     previous: Sequence[Visit] = (),
     stability: float = STABILITY,
     time_limit: float = 5.0,
+    decompose: bool = True,
 ) -> Plan:
     """Plan a week of rounds on a places layer (the geo adapter).
 
@@ -195,7 +196,8 @@ def plan_rounds(
     teams
         Teams; every team needs a ``base``.
     value, days, first_slot, slot_minutes, required_zones, max_visits_per_place, \
-max_candidates, locked, zone_caps, outside_sector, previous, stability, time_limit
+max_candidates, locked, zone_caps, outside_sector, previous, stability, time_limit, \
+decompose
         As in :func:`~territory.rounds.solver.plan_from_matrix`.
     week
         Monday of the planned week: opening hours are read on its dates (public holidays).
@@ -300,6 +302,7 @@ max_candidates, locked, zone_caps, outside_sector, previous, stability, time_lim
         previous=previous,
         stability=stability,
         time_limit=time_limit,
+        decompose=decompose,
     )
 
 
