@@ -42,6 +42,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("territory.io",),
     ("territory.analysis",),
     ("territory.rounds",),
+    ("territory.programme",),
     ("territory.map",),
     (
         "territory.views",
