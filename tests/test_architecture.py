@@ -52,6 +52,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.ingest_roads",
         "territory.fetch",
         "territory.export",
+        "territory.report",
     ),
     ("territory.demo", "territory.cli"),
     ("territory.ui",),

@@ -45,6 +45,7 @@ from territory.cards import qpv_contacts
 from territory.export import ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
+from territory.programme.compare import Comparison
 from territory.rounds.outputs import route_layer
 from territory.rounds.week import (
     candidate_places,
@@ -58,14 +59,18 @@ from territory.views import breakdown_choices, info, map_layers, summary
 
 __all__ = [
     "cached_breakdown_choices",
+    "cached_comparison",
     "cached_coverage",
     "cached_indicators",
     "cached_info",
     "cached_layers",
     "cached_legend",
     "cached_map",
+    "cached_pack",
+    "cached_periods",
     "cached_places",
     "cached_places_map",
+    "cached_programme_names",
     "cached_qpv_contacts",
     "cached_route_map",
     "cached_saved_weights",
@@ -323,3 +328,45 @@ def cached_route_map(
     layers = MapLayers(routes=routes, qpv=cached_layers(path, version, k).qpv)
     fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
     return render_map(fmap), legend_html(layers, k=k)
+
+
+# ------------------------------------------------------------------ steering committee
+@st.cache_data(max_entries=16)
+def cached_programme_names(path: str, version: int) -> list[str]:
+    """Names of the programmes defined in the workspace (:mod:`territory.programme`)."""
+    from territory.programme import list_programmes
+
+    return [p.name for p in list_programmes(Workspace.open(path))]
+
+
+@st.cache_data(max_entries=16)
+def cached_periods(path: str, version: int, k: int, programme: str) -> list[str]:
+    """The fixed periods a programme can be compared over (years, quarters, "programme")."""
+    from territory.programme import periods
+
+    return periods(Workspace.open(path), programme, settings=settings())
+
+
+@st.cache_data(max_entries=16, show_spinner="Calcul de la comparaison protégée…")
+def cached_comparison(
+    path: str, version: int, k: int, programme: str, period: str | None
+) -> Comparison:
+    """The protected comparison (:func:`territory.programme.compare`); a page rerun reads it."""
+    from territory.programme import compare
+
+    return compare(Workspace.open(path), programme, period=period, settings=settings())
+
+
+@st.cache_data(max_entries=8, show_spinner="Préparation du dossier…")
+def cached_pack(
+    path: str, version: int, k: int, programme: str, period: str | None, suffix: str
+) -> bytes:
+    """The A4 PDF pack (``suffix`` ``.pdf``) or the XLSX workbook (``.xlsx``) of a comparison."""
+    comparison = cached_comparison(path, version, k, programme, period)
+    if suffix == ".pdf":
+        from territory.report.pdf import render_pdf
+
+        return render_pdf(comparison, k=k)
+    from territory.report.xlsx import render_xlsx
+
+    return render_xlsx(comparison, k=k)
