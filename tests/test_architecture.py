@@ -53,7 +53,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.fetch",
         "territory.export",
     ),
-    ("territory.demo", "territory.cli"),
+    ("territory.demo", "territory.cli", "territory.cli_programme"),
     ("territory.ui",),
 )
 
