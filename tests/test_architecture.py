@@ -54,7 +54,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.export",
         "territory.report",
     ),
-    ("territory.demo", "territory.cli"),
+    ("territory.demo", "territory.cli", "territory.cli_programme"),
     ("territory.ui",),
 )
 

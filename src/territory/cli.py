@@ -254,6 +254,10 @@ def _parser() -> argparse.ArgumentParser:
     _workspace_arg(delete)
     delete.set_defaults(func=_territory_delete)
 
+    from territory.cli_programme import add_commands as _programme_commands
+
+    _programme_commands(sub)
+
     purge = sub.add_parser(
         "purge", help="supprimer les contacts plus anciens que la durée de conservation"
     )

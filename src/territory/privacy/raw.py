@@ -228,9 +228,10 @@ def contact_frame(
     Columns ``cell`` and ``commune`` (categorical), ``person`` (an integer per distinct
     pseudonym; a contact without one is a person of its own), ``n`` (1) and ``key`` (the
     record key), plus ``columns`` of :data:`STORED_COLUMNS` (``date`` as a datetime, text
-    as categorical). Raw: it never leaves :mod:`territory.privacy`.
+    as categorical; ``personne``, the pseudonym, to join the parcours rows). Raw: it never
+    leaves :mod:`territory.privacy`.
     """
-    extra = [c for c in columns if c not in ("cell", "commune", "personne", "cle")]
+    extra = [c for c in columns if c not in ("cell", "commune", "cle")]
     if not has_contacts(ws):
         return pd.DataFrame(
             {c: pd.Series(dtype=object) for c in ("cell", "commune")}
@@ -240,7 +241,7 @@ def contact_frame(
         )  # fmt: skip
     migrate(ws)
     present = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
-    wanted = ["cell", "commune", "personne", "cle", *extra]
+    wanted = list(dict.fromkeys(["cell", "commune", "personne", "cle", *extra]))
     table, _ = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
     rows = table.num_rows
     code = np.arange(rows, dtype=np.int64)  # without pseudonyms, every contact is a person

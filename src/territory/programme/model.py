@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from territory._errors import ValidationError
+from territory.privacy import funnel
 from territory.store import Workspace
 from territory.territories import list_territories
 
@@ -59,9 +60,9 @@ __all__ = [
     "period_bounds",
 ]
 
-FUNNEL_STEPS: tuple[str, ...] = ("contact", "hors radars", "entrée en parcours", "accompagné", "sortie")
+FUNNEL_STEPS: tuple[str, ...] = funnel.STEPS
 """The funnel, in order: each person counts in every step up to the furthest one reached."""
-EXIT_CLASSES: tuple[str, ...] = ("emploi durable", "emploi de transition", "sortie positive", "autre")
+EXIT_CLASSES: tuple[str, ...] = funnel.EXIT_CLASSES
 """The exit classes funders use (emploi durable: CDI, CDD or intérim of 6 months or more)."""
 TABLE = "programmes"
 TARGETS = "programme_targets"
@@ -238,9 +239,7 @@ def _target_problems(target: Target, names: tuple[str, ...], start: date, end: d
     if target.territory not in names:
         problems.append(f"territoire « {target.territory} » hors du programme")
     if target.step not in FUNNEL_STEPS:
-        problems.append(
-            f"étape « {target.step} » inconnue (attendu : {', '.join(FUNNEL_STEPS)})"
-        )
+        problems.append(f"étape « {target.step} » inconnue (attendu : {', '.join(FUNNEL_STEPS)})")
     try:
         first, last = period_bounds(target.period)
     except ValidationError as error:
@@ -279,5 +278,5 @@ def _write(ws: Workspace, programmes: list[Programme]) -> None:
         TABLE, pd.DataFrame(rows, columns=_COLUMNS).astype("str"), source=source, vintage=stamp
     )
     table = pd.DataFrame(targets, columns=_TARGET_COLUMNS)
-    table = table.astype({c: "str" for c in _TARGET_COLUMNS[:-1]} | {"value": "int64"})
+    table = table.astype(dict.fromkeys(_TARGET_COLUMNS[:-1], "str") | {"value": "int64"})
     ws.write_table(TARGETS, table, source=source, vintage=stamp)
