@@ -40,8 +40,9 @@ if not names:
         "des territoires (définis sur la page Données), avec ses dates et ses cibles."
     )
     st.code(
-        f".venv/bin/territory programme add --workspace {ws.path.name} --nom NOM "
-        "--territoire T1 --territoire T2 --debut 2026-01-01 --fin 2027-12-31",
+        f".venv/bin/territory programme define NOM --workspace {ws.path.name} "
+        "--territoires T1 T2 --debut 2026-01-01 --fin 2027-12-31 "
+        '--cible "T1:entrée en parcours:2026:120"',
         language="bash",
     )
     st.page_link(

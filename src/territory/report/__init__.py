@@ -33,9 +33,20 @@ from territory._errors import ValidationError
 if TYPE_CHECKING:
     from territory.programme.compare import Comparison
 
-__all__ = ["REPORT_SUFFIXES", "write_report"]
+__all__ = ["REPORT_SUFFIXES", "check_suffix", "write_report"]
 
 REPORT_SUFFIXES = (".pdf", ".xlsx")
+
+
+def check_suffix(out: str | Path) -> str:
+    """``out``'s suffix (``.pdf`` or ``.xlsx``), or a French :class:`~territory.ValidationError`."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
+        raise ValidationError(
+            f"--out : extension « {Path(out).suffix or '(aucune)'} » non prise en charge ; "
+            "donnez un fichier .pdf (dossier A4) ou .xlsx (classeur)"
+        )
+    return suffix
 
 
 def write_report(comparison: Comparison, out: str | Path, *, k: int | None = None) -> int:
@@ -45,13 +56,7 @@ def write_report(comparison: Comparison, out: str | Path, *, k: int | None = Non
     anything is written. ``k`` (the disclosure threshold) is quoted in the reading notes.
     """
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in REPORT_SUFFIXES:
-        raise ValidationError(
-            f"--out : extension « {out.suffix or '(aucune)'} » non prise en charge ; "
-            "donnez un fichier .pdf (dossier A4) ou .xlsx (classeur)"
-        )
-    if suffix == ".pdf":
+    if check_suffix(out) == ".pdf":
         from territory.report.pdf import render_pdf
 
         data = render_pdf(comparison, k=k)

@@ -311,8 +311,7 @@ def _rate_cards(comparison: Comparison, territory: str, k: int | None) -> str:
                     f"{card.numerator} / {card.denominator} — dénominateur : "
                     f"{card.denominator_name}"
                 ),
-                f'<p class="source">Source du dénominateur : {_e(card.source)}, millésime '
-                f"{_e(card.vintage)}</p>",
+                f'<p class="source">Source du dénominateur : {_e(card.source)}</p>',
             )
         )
     return "".join(cards) or _card("Taux pour 1 000", _ref("Aucun taux pour ce territoire."))

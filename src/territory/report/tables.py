@@ -193,10 +193,17 @@ def rates_display(comparison: Comparison) -> pd.DataFrame:
                 for name, d in zip(rates["Nom du dénominateur"], rates["Dénominateur"], strict=True)
             ],
             "Source, millésime": [
-                f"{s}, {v}" for s, v in zip(rates["Source"], rates["Millésime"], strict=True)
+                _source_text(s, v) for s, v in zip(rates["Source"], rates["Millésime"], strict=True)
             ],
         }
     )
+
+
+def _source_text(source: object, vintage: object) -> str:
+    source, vintage = str(source or "").strip(), str(vintage or "").strip()
+    if not source:
+        return "aucune : dénominateur non importé"
+    return f"{source}, millésime {vintage}" if vintage else source
 
 
 def rounds_display(comparison: Comparison) -> pd.DataFrame:
@@ -259,8 +266,7 @@ class RateCard:
     numerator: str
     denominator: str
     denominator_name: str
-    source: str
-    vintage: str
+    source: str  # "INSEE, recensement… (IRIS), millésime 2021", or why there is none
 
 
 def rate_cards(comparison: Comparison, territory: str, *, k: int | None = None) -> list[RateCard]:
@@ -288,8 +294,7 @@ def rate_cards(comparison: Comparison, territory: str, *, k: int | None = None) 
                 numerator=number_text(numerator) if not pd.isna(numerator) else "secret",
                 denominator=number_text(denominator),
                 denominator_name=str(name),
-                source=str(source) or MISSING,
-                vintage=str(vintage) or MISSING,
+                source=_source_text(source, vintage),
             )
         )
     return cards

@@ -134,8 +134,7 @@ def rate_section(comparison: Comparison, *, k: int) -> None:
                         st.markdown(f"{card.indicator} : *{card.value}*")
                     st.caption(
                         f"{card.numerator} / {card.denominator} — dénominateur : "
-                        f"**{card.denominator_name}** — source : {card.source}, "
-                        f"millésime {card.vintage}"
+                        f"**{card.denominator_name}** — source : {card.source}"
                     )
 
 
