@@ -51,6 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import copil as bench_copil
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -485,6 +486,11 @@ def run(
                 naive_kinds=bench_priorities.KINDS if scale == "demo" else ("commune", "qpv"),
                 say=say,
             )
+            if scale == ("demo" if quick else "departement"):
+                say(f"Comité de pilotage « {scale} » : 12 territoires, page, PDF, XLSX…")
+                results["copil"] = bench_copil.pack_benchmark(
+                    path, secret=settings.secret_path, repeats=3 if quick else 5
+                )
             if scale == "departement":
                 # last on this workspace: it stores a programme territory and teams
                 results["week"] = bench_week.week_benchmark(
@@ -663,6 +669,13 @@ def table(results: dict[str, Any]) -> str:
             "Semaine départementale de bout en bout",
             "",
             bench_week.table(results["week"]),
+        ]
+    if "copil" in results:
+        lines += [
+            "",
+            "Comité de pilotage : 12 territoires (page Comparer, dossier PDF, XLSX)",
+            "",
+            bench_copil.table(results["copil"]),
         ]
     if "roads" in results:
         lines += [

@@ -77,7 +77,7 @@ def test_territories_side_by_side_with_targets_and_denominators(
         cells = funnel[territory].to_list()
         assert [c.split(" (")[0] for c in cells] == mine["Affiché"].to_list()
     labels = [m.label for m in at.metric]
-    assert any(label.startswith("Entrée en parcours — cible 2026 : 2\u202f000") for label in labels)
+    assert "Entrée en parcours en 2026 — cible : 2\u202f000" in labels
     captions = " ".join(c.value for c in at.caption)
     assert "dénominateur : **" in captions  # each rate card names its denominator
     assert "Atteinte estimée" in captions

@@ -100,9 +100,10 @@ def headline_cards(comparison: Comparison, *, k: int) -> None:
                     col.metric(step.capitalize(), shown[step])
                 for card in target_cards(comparison, territory):
                     st.metric(
-                        f"{card.step.capitalize()} — cible {card.period} : {card.target}",
+                        f"{card.step.capitalize()} en {card.period} — cible : {card.target}",
                         card.done,
-                        help="Valeur publiée (protégée) ; cible fixée pour le programme.",
+                        help=f"Réalisé sur {card.period} (valeur publiée, protégée), face à la "
+                        "cible fixée pour le programme.",
                     )
                     if card.progress_value is not None:
                         st.progress(
@@ -159,7 +160,7 @@ def tables_section(comparison: Comparison, *, k: int) -> None:
     if not comparison.trends.empty:
         st.subheader("Évolution mensuelle")
         st.caption("Un mois sans point : valeur masquée (moins de k personnes).")
-        st.altair_chart(trends_chart(comparison))
+        st.altair_chart(trends_chart(comparison, columns=3, width=250, height=110))
     st.subheader("Sorties de parcours")
     st.dataframe(exits_side_by_side(comparison), hide_index=True, width="stretch")
     st.subheader("Tournées : visites prévues et faites, heures de terrain")
