@@ -17,6 +17,7 @@ from territory.ui.comparer import (
     tables_section,
 )
 from territory.ui.loaders import (
+    cached_chart_specs,
     cached_comparison,
     cached_periods,
     cached_programme_names,
@@ -56,7 +57,9 @@ with left:
 try:
     with right:
         period = period_choice(cached_periods(str(ws.path), ws.version, k, programme))
-    comparison = cached_comparison(str(ws.path), ws.version, k, programme, period)
+    key = (str(ws.path), ws.version, k, programme, period)
+    comparison = cached_comparison(*key)
+    charts = cached_chart_specs(*key)
 except TerritoryError as exc:
     st.error(f"Comparaison impossible : {exc}")
     st.stop()
@@ -72,4 +75,4 @@ st.caption(
 )
 rate_section(comparison, k=k)
 
-tables_section(comparison, k=k)
+tables_section(comparison, charts, k=k)

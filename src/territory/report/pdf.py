@@ -8,7 +8,7 @@ period, the footer the page and the fingerprint of the published tables
 (:func:`~territory.report.tables.inputs_hash`).
 
 The same comparison gives the same bytes: no date or random identifier is written (the
-PDF's identifier is the fingerprint), the charts are SVG drawn by vl-convert, the fonts
+PDF's identifier is the fingerprint), the charts are PNG drawn by vl-convert, the fonts
 are Debian's DejaVu (offline).
 """
 
@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import base64
 import html
+import struct
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from territory.report.charts import FONT, targets_chart, to_svg, trends_chart
+from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
 from territory.report.tables import (
     MISSING,
     exits_side_by_side,
@@ -39,6 +41,7 @@ from territory.report.tables import (
 
 if TYPE_CHECKING:
     from territory.programme.compare import Comparison
+    from territory.report.charts import AnyChart
 
 __all__ = ["pack_html", "render_pdf"]
 
@@ -62,8 +65,9 @@ p { margin: 0 0 1.5mm 0; }
 .card { border: 0.4mm solid #c9d3df; border-radius: 1.5mm; padding: 2mm 2.5mm;
         margin-bottom: 2.5mm; break-inside: avoid; }
 .source { font-size: 6.8pt; color: #555; margin-top: 1mm; }
-.row { display: flex; gap: 2.5mm; }
-.row > .card { flex: 1 1 0; }
+.row { display: table; table-layout: fixed; width: 100%%; border-spacing: 2.5mm 0;
+       margin: 0 -2.5mm; }
+.row > * { display: table-cell; vertical-align: top; }
 .kpi { font-size: 15pt; font-weight: bold; color: #1f4e79; }
 .ref { font-size: 7.5pt; color: #333; }
 .bar { height: 2mm; background: #e3e9f1; margin-top: 1mm; }
@@ -117,9 +121,15 @@ def _table(frame: pd.DataFrame, *, numeric: tuple[str, ...] = ()) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _img(svg: str, alt: str) -> str:
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<div class="chart"><img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}"></div>'
+def _img(chart: AnyChart, alt: str) -> str:
+    """The chart as a PNG image at its CSS size (:data:`~territory.report.charts.PNG_SCALE`)."""
+    png = to_png(chart, scale=PNG_SCALE)
+    width = struct.unpack(">I", png[16:20])[0] / PNG_SCALE  # the IHDR chunk's width
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<div class="chart"><img alt="{_e(alt)}" style="width: {width:.1f}px" '
+        f'src="data:image/png;base64,{data}"></div>'
+    )
 
 
 def _source(comparison: Comparison, *keywords: str, fallback: str) -> str:
@@ -194,7 +204,7 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
         ),
     ]
     if not comparison.targets.empty:
-        chart = _img(to_svg(targets_chart(comparison, width=430)), "Cibles et réalisé")
+        chart = _img(targets_chart(comparison, width=430), "Cibles et réalisé")
         parts.append(
             _card(
                 "Cibles et réalisé",
@@ -237,9 +247,7 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
     )
     if not comparison.trends.empty:
         trends = trends_chart(comparison, columns=4, width=140, height=70)
-        parts.append(
-            _card("Évolution mensuelle", _img(to_svg(trends), "Évolution mensuelle"), people)
-        )
+        parts.append(_card("Évolution mensuelle", _img(trends, "Évolution mensuelle"), people))
     parts.append(_notes_and_sources(comparison))
     return f'<section class="synthesis">{"".join(parts)}</section>'
 
@@ -317,8 +325,7 @@ def _rate_cards(comparison: Comparison, territory: str, k: int | None) -> str:
     return "".join(cards) or _card("Taux pour 1 000", _ref("Aucun taux pour ce territoire."))
 
 
-def _rounds_sentence(comparison: Comparison, territory: str) -> str:
-    rounds = rounds_display(comparison)
+def _rounds_sentence(rounds: pd.DataFrame, territory: str) -> str:
     mine = rounds[rounds["Territoire"] == territory]
     if mine.empty:
         return "Aucune tournée planifiée sur la période."
@@ -329,13 +336,28 @@ def _rounds_sentence(comparison: Comparison, territory: str) -> str:
     )
 
 
-def _territory_page(comparison: Comparison, territory: str, k: int | None) -> str:
+@dataclass(frozen=True)
+class _Tables:
+    """The side-by-side tables, made once for every territory's page."""
+
+    zones: pd.DataFrame
+    exits: pd.DataFrame
+    rounds: pd.DataFrame
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> _Tables:
+        return cls(
+            zones_side_by_side(comparison),
+            exits_side_by_side(comparison),
+            rounds_display(comparison),
+        )
+
+
+def _territory_page(comparison: Comparison, territory: str, k: int | None, tables: _Tables) -> str:
     people = _people_source(comparison, k)
     funnel = funnel_of(comparison, territory)
-    zones = zones_side_by_side(comparison)
-    zones = zones[zones["Territoire"] == territory].drop(columns="Territoire")
-    exits = exits_side_by_side(comparison)
-    exits = exits[exits["Territoire"] == territory].drop(columns="Territoire")
+    zones = tables.zones[tables.zones["Territoire"] == territory].drop(columns="Territoire")
+    exits = tables.exits[tables.exits["Territoire"] == territory].drop(columns="Territoire")
     notes = territory_notes(comparison, territory)
     parts = [
         f"<h2>{_e(territory)}</h2>",
@@ -358,7 +380,7 @@ def _territory_page(comparison: Comparison, territory: str, k: int | None) -> st
         '<div class="row">'
         + _card(
             "Tournées",
-            f"<p>{_e(_rounds_sentence(comparison, territory))}</p>",
+            f"<p>{_e(_rounds_sentence(tables.rounds, territory))}</p>",
             _source(comparison, "tournée", "visite", fallback=_ROUNDS_FALLBACK),
         )
         + _card(
@@ -371,9 +393,7 @@ def _territory_page(comparison: Comparison, territory: str, k: int | None) -> st
     ]
     if not comparison.trends[comparison.trends["Territoire"] == territory].empty:
         chart = trends_chart(comparison, (territory,), width=560, height=70)
-        parts.append(
-            _card("Évolution mensuelle", _img(to_svg(chart), "Évolution mensuelle"), people)
-        )
+        parts.append(_card("Évolution mensuelle", _img(chart, "Évolution mensuelle"), people))
     return f'<section class="territory">{"".join(parts)}</section>'
 
 
@@ -383,7 +403,10 @@ def pack_html(comparison: Comparison, *, k: int | None = None) -> str:
     header = f"{comparison.programme.name} — {period_label(comparison)}"
     footer = f"Empreinte des données publiées : {fingerprint[:16]}"
     css = _CSS % {"header": _css_string(header), "footer": _css_string(footer), "font": FONT}
-    pages = "".join(_territory_page(comparison, t, k) for t in comparison.programme.territories)
+    tables = _Tables.of(comparison)
+    pages = "".join(
+        _territory_page(comparison, t, k, tables) for t in comparison.programme.territories
+    )
     return (
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
         f"<title>{_e(comparison.programme.name)} — comité de pilotage</title>"

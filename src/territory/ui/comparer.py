@@ -11,11 +11,11 @@ lays it out (the same tables as the PDF and the XLSX: :mod:`territory.report.tab
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from territory.report.charts import funnel_chart, targets_chart, trends_chart
 from territory.report.tables import (
     exits_side_by_side,
     funnel_of,
@@ -139,8 +139,11 @@ def rate_section(comparison: Comparison, *, k: int) -> None:
                     )
 
 
-def tables_section(comparison: Comparison, *, k: int) -> None:
-    """The funnel side by side, targets, QPV / rural / other, trends, exits, rounds, notes."""
+def tables_section(comparison: Comparison, charts: dict[str, Any], *, k: int) -> None:
+    """The funnel side by side, targets, QPV / rural / other, trends, exits, rounds, notes.
+
+    ``charts``: the Vega-Lite specifications of :func:`~territory.ui.loaders.cached_chart_specs`.
+    """
     st.subheader("Parcours, territoire par territoire")
     st.caption(
         "Chaque case : personnes à l'étape (part de l'étape précédente). " + _people_caption(k)
@@ -151,16 +154,16 @@ def tables_section(comparison: Comparison, *, k: int) -> None:
         for i, territory in enumerate(comparison.programme.territories):
             with columns[i % _PER_ROW]:
                 st.caption(territory)
-                st.altair_chart(funnel_chart(comparison, territory, width=220))
-    if not comparison.targets.empty:
+                st.vega_lite_chart(charts["funnels"][territory])
+    if charts["targets"] is not None:
         st.subheader("Cibles et réalisé")
-        st.altair_chart(targets_chart(comparison))
+        st.vega_lite_chart(charts["targets"])
     st.subheader("QPV, communes rurales et autres zones")
     st.dataframe(zones_side_by_side(comparison), hide_index=True, width="stretch")
-    if not comparison.trends.empty:
+    if charts["trends"] is not None:
         st.subheader("Évolution mensuelle")
         st.caption("Un mois sans point : valeur masquée (moins de k personnes).")
-        st.altair_chart(trends_chart(comparison, columns=3, width=250, height=110))
+        st.vega_lite_chart(charts["trends"])
     st.subheader("Sorties de parcours")
     st.dataframe(exits_side_by_side(comparison), hide_index=True, width="stretch")
     st.subheader("Tournées : visites prévues et faites, heures de terrain")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -59,6 +60,7 @@ from territory.views import breakdown_choices, info, map_layers, summary
 
 __all__ = [
     "cached_breakdown_choices",
+    "cached_chart_specs",
     "cached_comparison",
     "cached_coverage",
     "cached_indicators",
@@ -370,3 +372,22 @@ def cached_pack(
     from territory.report.xlsx import render_xlsx
 
     return render_xlsx(comparison, k=k)
+
+
+@st.cache_data(max_entries=16)
+def cached_chart_specs(
+    path: str, version: int, k: int, programme: str, period: str | None
+) -> dict[str, Any]:
+    """The page's Altair charts as Vega-Lite specifications, built once per comparison.
+
+    ``targets`` and ``trends`` (None when the comparison has none) and ``funnels`` (by
+    territory). Built and validated by Altair once, not on every rerun (twelve territories'
+    charts take seconds to validate).
+    """
+    from territory.report.charts import funnel_chart, targets_chart, trends_chart
+
+    c = cached_comparison(path, version, k, programme, period)
+    targets = None if c.targets.empty else targets_chart(c).to_dict()
+    trends = None if c.trends.empty else trends_chart(c, columns=3, width=250, height=110).to_dict()
+    funnels = {t: funnel_chart(c, t, width=220).to_dict() for t in c.programme.territories}
+    return {"targets": targets, "trends": trends, "funnels": funnels}
