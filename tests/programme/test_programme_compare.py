@@ -124,8 +124,19 @@ def test_reach_date() -> None:
 
 def test_rates_name_their_denominator_and_hide_small_ones(ws: Workspace) -> None:
     no_population = compare(ws, "Dest", settings=Settings())
-    assert no_population.rates["Pour 1 000"].isna().all()
+    rates = no_population.rates.set_index("Nom du dénominateur")
+    assert rates.loc["population par âge (non importée)", "Pour 1 000"].isna().all()
     assert any("population par âge" in n for n in no_population.notes)
+    # the communes' legal population is always there, named with its source and vintage
+    habitants = rates.loc["population municipale (habitants)"].set_index("Territoire")
+    assert habitants.loc["Pôle A", "Dénominateur"] == 20_000
+    assert (
+        habitants.loc["Pôle A", "Source"] == "test"
+        and habitants.loc["Pôle A", "Millésime"] == "2026"
+    )
+    assert habitants.loc["Pôle A", "Pour 1 000"] == pytest.approx(
+        round(1000 * int(habitants.loc["Pôle A", "Numérateur"]) / 20_000, 1)
+    )
     ages = pd.DataFrame({"code": ["59001", "59002", "62001"], "pop_1529": [4000.0, 3000.0, 8.0],
                          "pop": [20000.0, 15000.0, 40.0]})  # fmt: skip
     ws.write_table(AGE_TABLE, ages, source="base-ic-evol-struct-pop-2021.csv", vintage="RP 2021")
