@@ -51,6 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import compare as bench_compare
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -486,6 +487,10 @@ def run(
                 say=say,
             )
             if scale == "departement":
+                say("Comparaison de 12 pôles (comité de pilotage)…")
+                results["compare"] = bench_compare.compare_benchmark(
+                    path, secret=settings.secret_path, repeats=3 if quick else 5
+                )
                 # last on this workspace: it stores a programme territory and teams
                 results["week"] = bench_week.week_benchmark(
                     path,
@@ -657,6 +662,8 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
+    if "compare" in results:
+        lines += ["", "Comité de pilotage : comparer", "", bench_compare.table(results["compare"])]
     if "week" in results:
         lines += [
             "",
