@@ -399,7 +399,7 @@ def _rates(
     if inhabitants is not None:
         label = "Jeunes en contact pour 1 000 habitants"
         indicators.append((label, "contact", "habitants"))
-        info_c = ws.layers()["communes"]
+        info_c = _population_layer(ws)
         sources.append({"Donnée": "Population municipale (toutes les classes d'âge)",
                         "Source": info_c.source, "Millésime": info_c.vintage})  # fmt: skip
     rows = []
@@ -436,12 +436,12 @@ def _rates(
                         column or "", "population par âge (non importée)"
                     ),
                     "Source": (
-                        ws.layers()["communes"].source
+                        _population_layer(ws).source
                         if column == "habitants"
                         else (source if column else "")
                     ),
                     "Millésime": (
-                        ws.layers()["communes"].vintage
+                        _population_layer(ws).vintage
                         if column == "habitants"
                         else (vintage if column else "")
                     ),
@@ -451,11 +451,18 @@ def _rates(
     return frame(rows, RATE_COLUMNS), notes, sources
 
 
+COMMUNE_TABLE = "commune_table"  # territory.ingest.COMMUNE_TABLE (a floor above)
 _DENOMINATORS = {
     **_BANDS,
     "neet_1524": "jeunes de 15 à 24 ans ni en emploi ni en études",
     "habitants": "population municipale (habitants)",
 }
+
+
+def _population_layer(ws: Workspace) -> Any:
+    """Where the communes' population comes from: the COG table when imported, else the layer."""
+    layers = ws.layers()
+    return layers.get(COMMUNE_TABLE) or layers["communes"]
 
 
 def _inhabitants(ws: Workspace) -> pd.Series | None:
