@@ -242,3 +242,22 @@ def test_no_published_value_from_fewer_than_k_people(
     for table in (c.zones, c.exits, c.trends):
         values = table["Personnes"].dropna().to_numpy()
         assert np.all((values == 0) | ((values % 5 == 0) & (values >= 15)))
+
+
+def test_the_retention_purge_removes_old_pathways(tmp_path: Path) -> None:
+    from territory.privacy.parcours import parcours_frame, store_parcours
+    from territory.privacy.raw import purge
+
+    ws = programme_workspace(tmp_path / "p.gpkg")
+    rows = pd.DataFrame(
+        {
+            "personne": ["a", "b", "c"],
+            "entree": ["2023-01", "2023-02", "2024-06"],
+            "sortie": ["2023-05", "", "2026-01"],
+            "classe": ["autre", "", "emploi durable"],
+        }
+    )
+    store_parcours(ws, rows, source="p.csv")
+    purge(ws, older_than_months=24, today=date(2026, 1, 15))
+    assert parcours_frame(ws)["personne"].tolist() == ["c"]
+    assert b"2023-05" not in ws.path.read_bytes()
