@@ -1,9 +1,8 @@
 """Benchmark of the steering committee's outputs (issue #22): 12 territories, 1 M contacts.
 
-On a workspace (in ``territory bench``: the département demo, 1 M contacts), twelve
-programme territories are defined (the communes in code order, cut in twelve runs) and a
-programme over them with a target each. Then, each in a freshly spawned Python process
-(imports done, nothing cached):
+On a workspace (in ``territory bench``: the département demo, 1 M contacts), the twelve
+hubs and the programme of :mod:`bench.compare` (EPCIs dealt by size, targets per year).
+Then, each in a freshly spawned Python process (imports done, nothing cached):
 
 * **compare**: :func:`territory.programme.compare` over the whole programme;
 * **the « Comparer » page**: its first load, then the median of reruns that change
@@ -18,44 +17,24 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench._common import in_subprocess
+from bench.compare import PROGRAMME
 
 __all__ = ["PAGE_RERUN_BUDGET_S", "PDF_BUDGET_S", "pack_benchmark", "programme_of", "table"]
 
 PAGE_RERUN_BUDGET_S = 1.0
 PDF_BUDGET_S = 10.0
-PROGRAMME = "Comité de pilotage (banc d'essai)"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def programme_of(path: Path, *, territories: int = 12) -> list[str]:
-    """Define ``territories`` territories (runs of communes) and a programme over them."""
-    from territory.programme import Target, define_programme
-    from territory.store import Workspace
-    from territory.territories import define_territory
+def programme_of(path: Path) -> list[str]:
+    """The twelve hubs and their programme, as :mod:`bench.compare` defines them."""
+    from bench.compare import prepare_programme
 
-    ws = Workspace.open(path)
-    codes = sorted(str(c) for c in ws.read_layer("communes")["code"])
-    size = -(-len(codes) // territories)
-    names = []
-    for i in range(territories):
-        name = f"Pôle {i + 1:02d}"
-        define_territory(ws, name, communes=codes[i * size : (i + 1) * size], replace=True)
-        names.append(name)
-    define_programme(
-        ws,
-        PROGRAMME,
-        territories=names,
-        start=date(2025, 1, 1),
-        end=date(2026, 12, 31),
-        targets=tuple(Target(n, "entrée en parcours", "2026", 100) for n in names),
-        replace=True,
-    )
-    return names
+    return prepare_programme(path)
 
 
 def _measure_compare_and_pack(path: str, secret: str) -> dict[str, Any]:
@@ -104,6 +83,7 @@ def _measure_page(path: str, repeats: int) -> dict[str, Any]:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state[Keys.WORKSPACE] = path
+    at.session_state[Keys.W_COMPARE_PROGRAMME] = PROGRAMME  # not the demo's own programme
     at.run()
     start = time.perf_counter()
     at.switch_page("app_pages/comparer.py")
@@ -119,11 +99,9 @@ def _measure_page(path: str, repeats: int) -> dict[str, Any]:
     return {"page_first_s": first, "page_rerun_s": statistics.median(times)}
 
 
-def pack_benchmark(
-    workspace: Path, *, secret: Path, territories: int = 12, repeats: int = 5
-) -> dict[str, Any]:
+def pack_benchmark(workspace: Path, *, secret: Path, repeats: int = 5) -> dict[str, Any]:
     """The figures of this module's docstring (``workspace`` gets the programme)."""
-    programme_of(workspace, territories=territories)
+    programme_of(workspace)
     out: dict[str, Any] = {}
     figures = in_subprocess(_measure_compare_and_pack, (str(workspace), str(secret)), timeout=1800)
     out.update(figures or {"timeout": True})

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from territory.programme import Target, compare, define_programme
+from territory.programme import (
+    Target,
+    compare,
+    define_programme,
+    delete_programme,
+    list_programmes,
+    load_programme,
+)
 from territory.store import Workspace
 from territory.territories import list_territories
 from territory.ui.state import Keys
@@ -21,11 +28,11 @@ NAME = "Programme d'essai"
 
 @pytest.fixture(scope="module")
 def programme_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the demo with a programme over its two territories and two targets."""
+    """A copy of the demo with a programme of our own over two territories, two targets."""
     path = tmp_path_factory.mktemp("comparer") / "demo.gpkg"
     shutil.copyfile(demo_workspace, path)
     ws = Workspace.open(path)
-    names = [t.name for t in list_territories(ws)]
+    names = [t.name for t in list_territories(ws)][:2]
     define_programme(
         ws,
         NAME,
@@ -40,9 +47,11 @@ def programme_workspace(demo_workspace: Path, tmp_path_factory: pytest.TempPathF
     return path
 
 
-def comparer_page(workspace: Path) -> AppTest:
+def comparer_page(workspace: Path, programme: str | None = NAME) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[Keys.WORKSPACE] = str(workspace)
+    if programme:  # the demo has a programme of its own
+        at.session_state[Keys.W_COMPARE_PROGRAMME] = programme
     at.run()
     at.switch_page("app_pages/comparer.py")
     return at.run()
@@ -66,7 +75,7 @@ def test_territories_side_by_side_with_targets_and_denominators(
     at = comparer_page(programme_workspace)
     assert not at.exception, at.exception
     assert at.selectbox(key=Keys.W_COMPARE_PROGRAMME).value == NAME
-    territories = [t.name for t in list_territories(Workspace.open(programme_workspace))]
+    territories = list(load_programme(Workspace.open(programme_workspace), NAME).territories)
     funnel = at.dataframe[0].value
     assert list(funnel.columns) == ["Étape", *territories]
     expected = compare(
@@ -103,10 +112,20 @@ def test_the_period_choice_reruns_the_comparison(programme_workspace: Path) -> N
     assert at.dataframe[0].value.shape[0] == 5  # the five funnel steps
 
 
+def test_the_demo_programme_is_offered(programme_workspace: Path) -> None:
+    at = comparer_page(programme_workspace, programme=None)
+    assert not at.exception, at.exception
+    programmes = at.selectbox(key=Keys.W_COMPARE_PROGRAMME).options
+    assert NAME in programmes and len(programmes) >= 2
+
+
 def test_without_a_programme_a_french_way_to_define_one(demo_workspace: Path, tmp_path) -> None:
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(demo_workspace, path)
-    at = comparer_page(path)
+    ws = Workspace.open(path)
+    for programme in list_programmes(ws):
+        delete_programme(ws, programme.name)
+    at = comparer_page(path, programme=None)
     assert not at.exception, at.exception
     assert "Aucun programme" in at.info[0].value
     assert "territory programme define" in at.code[0].value

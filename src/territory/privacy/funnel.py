@@ -8,9 +8,10 @@ territory and a period, a **furthest step** of :data:`STEPS`, read from
   entrée en parcours, accompagné, sortie positive → ``sortie``; another or no status →
   ``contact``);
 * the stored parcours rows (:mod:`territory.privacy.parcours`) of the people of the
-  territory (met there at least once up to the period's end): an entry in the period →
-  ``entrée en parcours``; a pathway open during the period after its entry month →
-  ``accompagné``; an exit in the period → ``sortie``, with its exit class.
+  territory (met there at least once up to the period's end): a pathway entered in the
+  period → ``entrée en parcours``; an exit in the period → ``sortie``, with its exit
+  class. ``accompagné`` comes from the statuses only (a pathway's file says when it began
+  and ended, not whether the person is being accompanied).
 
 A person counts in every step up to their furthest (the steps are nested); a person whose
 furthest step is ``sortie`` has one exit class (the latest exit of the period; a
@@ -260,10 +261,8 @@ def _zone_of_place(
 def _parcours_ranks(parcours: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
     """Per person, the furthest step the parcours give in months [first, last], key, class."""
     entry, exit_ = parcours["entry"].to_numpy(), parcours["exit"].to_numpy()
-    open_end = np.where(exit_ < 0, np.iinfo(np.int64).max // 2, exit_)
     rank = np.full(len(parcours), -1, dtype=np.int64)
     rank[(entry >= first) & (entry <= last)] = 2
-    rank[(np.maximum(entry + 1, first) <= np.minimum(open_end, last))] = 3
     exited = (exit_ >= first) & (exit_ <= last)
     rank[exited] = _SORTIE
     rows = parcours.assign(rank=rank, exited=np.where(exited, exit_, -1))[rank >= 0]
@@ -402,11 +401,11 @@ def _trends(
     members = np.unique(base.person[inside & (base.month <= last)])
     p = base.parcours[np.isin(base.parcours["person"].to_numpy(), members)]
     events = []
-    for row in p.itertuples(index=False):
-        end = row.exit if row.exit >= 0 else last
-        for m in range(max(row.entry, first), min(end, last) + 1):
-            step = 2 if m == row.entry else 3
-            events.append((row.person, m, _SORTIE if m == row.exit else step, row.key))
+    for row in p.itertuples(index=False):  # the months of an entry and of an exit
+        if first <= row.entry <= last:
+            events.append((row.person, row.entry, 2, row.key))
+        if first <= row.exit <= last:
+            events.append((row.person, row.exit, _SORTIE, row.key))
     if events:
         extra = pd.DataFrame(events, columns=["person", "month", "rank", "key"])
         frame = pd.concat([frame, extra], ignore_index=True)

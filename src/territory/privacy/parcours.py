@@ -38,7 +38,14 @@ import pandas as pd
 from territory.privacy.protect import KEY_RANGE
 from territory.store import Workspace
 
-__all__ = ["PARCOURS", "STORED", "has_parcours", "parcours_frame", "store_parcours"]
+__all__ = [
+    "PARCOURS",
+    "STORED",
+    "has_parcours",
+    "parcours_frame",
+    "purge_parcours",
+    "store_parcours",
+]
 
 PARCOURS = "parcours"
 """The workspace table of the pseudonymised pathways."""
@@ -96,6 +103,22 @@ def store_parcours(ws: Workspace, rows: pd.DataFrame, *, source: str) -> tuple[i
             PARCOURS, table, source=source, vintage=_span(table), licence="données de l'équipe"
         )
     return int(new.sum()), int(changed.sum()), int((both & ~changed).sum())
+
+
+def purge_parcours(ws: Workspace, *, cutoff_month: str) -> int:
+    """Delete the pathways whose last date (exit, else entry) is before ``cutoff_month``.
+
+    Called by :func:`territory.privacy.raw.purge` (the retention period of every
+    person-level row); the caller compacts the file. Returns how many were deleted (raw:
+    never shown).
+    """
+    if not has_parcours(ws):
+        return 0
+    return ws.delete_rows(
+        PARCOURS,
+        "(CASE WHEN sortie <> '' THEN sortie ELSE entree END) < ?",
+        (cutoff_month,),
+    )
 
 
 def _span(table: pd.DataFrame) -> str:

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from territory import batches
 from territory._errors import ValidationError
+from territory.privacy.parcours import purge_parcours
 from territory.privacy.protect import KEY_RANGE
 from territory.store import TableAppender, Workspace
 from territory.vocab import PARTNER_TYPES
@@ -452,11 +453,16 @@ def purge(
         del deleted  # raw: not logged
         batches.log_purge(con, deleted=published, cutoff=cutoff.isoformat()[:7], author=author)
 
+    # pathways (privacy.parcours) ended — or, still open, entered — before the cutoff's
+    # month go too: the same retention applies to every person-level row
+    ended = purge_parcours(ws, cutoff_month=cutoff.isoformat()[:7])
     if not has_contacts(ws):
         with ws.transaction(what=CONTACTS) as con:
             log(con, 0)
+        if ended:
+            ws.compact()
         return 0
     deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),), then=log)
-    if deleted:
+    if deleted or ended:
         ws.compact()
     return deleted

@@ -395,6 +395,13 @@ def _rates(
             ("Jeunes en contact pour 1 000 jeunes de 15-24 ans ni en emploi ni en études",
              "contact", "neet_1524")
         )  # fmt: skip
+    inhabitants = _inhabitants(ws)
+    if inhabitants is not None:
+        label = "Jeunes en contact pour 1 000 habitants"
+        indicators.append((label, "contact", "habitants"))
+        info_c = _population_layer(ws)
+        sources.append({"Donnée": "Population municipale (toutes les classes d'âge)",
+                        "Source": info_c.source, "Millésime": info_c.vintage})  # fmt: skip
     rows = []
     for name in p.territories:
         figures = None
@@ -411,7 +418,9 @@ def _rates(
                 "Personnes",
             ].iloc[0]
             denominator: Any = pd.NA
-            if figures is not None and column is not None:
+            if column == "habitants" and inhabitants is not None:
+                denominator = int(inhabitants[inhabitants.index.isin(codes[name])].sum())
+            elif figures is not None and column is not None:
                 total = pd.to_numeric(figures[column], errors="coerce").sum(min_count=1)
                 denominator = pd.NA if pd.isna(total) else round(float(total))
             rate: Any = pd.NA
@@ -423,17 +432,50 @@ def _rates(
                     "Indicateur": label,
                     "Numérateur": numerator,
                     "Dénominateur": denominator,
-                    "Nom du dénominateur": (
-                        "jeunes de 15 à 24 ans ni en emploi ni en études"
-                        if column == "neet_1524"
-                        else _BANDS.get(column or "", "population par âge (non importée)")
+                    "Nom du dénominateur": _DENOMINATORS.get(
+                        column or "", "population par âge (non importée)"
                     ),
-                    "Source": source if column else "",
-                    "Millésime": vintage if column else "",
+                    "Source": (
+                        _population_layer(ws).source
+                        if column == "habitants"
+                        else (source if column else "")
+                    ),
+                    "Millésime": (
+                        _population_layer(ws).vintage
+                        if column == "habitants"
+                        else (vintage if column else "")
+                    ),
                     "Pour 1 000": rate,
                 }
             )
     return frame(rows, RATE_COLUMNS), notes, sources
+
+
+COMMUNE_TABLE = "commune_table"  # territory.ingest.COMMUNE_TABLE (a floor above)
+_DENOMINATORS = {
+    **_BANDS,
+    "neet_1524": "jeunes de 15 à 24 ans ni en emploi ni en études",
+    "habitants": "population municipale (habitants)",
+}
+
+
+def _population_layer(ws: Workspace) -> Any:
+    """Where the communes' population comes from: the COG table when imported, else the layer."""
+    layers = ws.layers()
+    return layers.get(COMMUNE_TABLE) or layers["communes"]
+
+
+def _inhabitants(ws: Workspace) -> pd.Series | None:
+    """Legal population of each commune (the communes layer), None when it has none."""
+    if not ws.has("communes"):
+        return None
+    if "population" not in set(ws.read_table("communes", where="0").columns):
+        return None
+    table = ws.read_table("communes", columns=["code", "population"])
+    values = pd.to_numeric(table["population"], errors="coerce")
+    if values.isna().all():
+        return None
+    return pd.Series(values.fillna(0).to_numpy(), index=table["code"].astype(str))
 
 
 def _zone_typer(ws: Workspace) -> Any:
