@@ -15,6 +15,7 @@ pages = [
     st.Page("app_pages/contacts.py", title="Contacts", icon=":material/groups:"),
     st.Page("app_pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
     st.Page("app_pages/tournees.py", title="Tournées", icon=":material/route:"),
+    st.Page("app_pages/comparer.py", title="Comparer", icon=":material/compare_arrows:"),
     st.Page("app_pages/donnees.py", title="Données", icon=":material/database:"),
 ]
 st.navigation(pages).run()

@@ -9,8 +9,12 @@ it from the checkout. It holds
 - :mod:`bench.priorities`: indicators and ranking, cold and after a change of weights;
 - :mod:`bench.planning`: the weekly round planner within budget against a long search
   (synthetic weeks, and a département-wide programme with team sectors);
+- :mod:`bench.compare`: the steering committee's comparison of 12 hubs on the 1 M-contact
+  département demo, first and warm (a rerun of the « Comparer » page);
 - :mod:`bench.week`: the whole week plan (``plan_week``) end to end on a département-wide
   programme of the département demo, per stage, first and warm call;
+- :mod:`bench.copil`: the steering committee's outputs on twelve territories (the
+  « Comparer » page's rerun, the A4 PDF pack, the XLSX);
 - :mod:`bench.roads`: travel-time matrices on a département-sized road network against the
   straight-line model;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in

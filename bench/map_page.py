@@ -51,6 +51,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import compare as bench_compare
+from bench import copil as bench_copil
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -486,6 +488,14 @@ def run(
                 say=say,
             )
             if scale == "departement":
+                say("Comparaison de 12 pôles (comité de pilotage)…")
+                results["compare"] = bench_compare.compare_benchmark(
+                    path, secret=settings.secret_path, repeats=3 if quick else 5
+                )
+                say("Comité de pilotage : page Comparer, dossier PDF et XLSX des 12 pôles…")
+                results["copil"] = bench_copil.pack_benchmark(
+                    path, secret=settings.secret_path, repeats=3 if quick else 5
+                )
                 # last on this workspace: it stores a programme territory and teams
                 results["week"] = bench_week.week_benchmark(
                     path,
@@ -657,12 +667,21 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
+    if "compare" in results:
+        lines += ["", "Comité de pilotage : comparer", "", bench_compare.table(results["compare"])]
     if "week" in results:
         lines += [
             "",
             "Semaine départementale de bout en bout",
             "",
             bench_week.table(results["week"]),
+        ]
+    if "copil" in results:
+        lines += [
+            "",
+            "Comité de pilotage : 12 territoires (page Comparer, dossier PDF, XLSX)",
+            "",
+            bench_copil.table(results["copil"]),
         ]
     if "roads" in results:
         lines += [

@@ -42,6 +42,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("territory.io",),
     ("territory.analysis",),
     ("territory.rounds",),
+    ("territory.programme",),
     ("territory.map",),
     (
         "territory.views",
@@ -51,8 +52,9 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.ingest_roads",
         "territory.fetch",
         "territory.export",
+        "territory.report",
     ),
-    ("territory.demo", "territory.cli"),
+    ("territory.demo", "territory.cli", "territory.cli_programme"),
     ("territory.ui",),
 )
 
@@ -250,6 +252,35 @@ def contact_readers(src: Path) -> list[str]:
     return problems
 
 
+PARCOURS_OWNER = "territory.privacy.parcours"
+_PARCOURS_SQL = re.compile(r"\b(from|join|into|update|table)\s+\"?parcours\b", re.IGNORECASE)
+
+
+def parcours_readers(src: Path) -> list[str]:
+    """Places outside ``privacy/parcours`` that touch the person-level ``parcours`` table."""
+    problems = []
+    for name, path in sources(src).items():
+        if name in (PARCOURS_OWNER, ENGINE):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _PARCOURS_SQL.search(node.value)
+            ):
+                problems.append(f"{name}:{node.lineno} SQL on the parcours table")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {*_ROW_METHODS, "read_arrow"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value == "parcours"
+            ):
+                problems.append(f"{name}:{node.lineno} {node.func.attr}('parcours')")
+    return problems
+
+
 def third_party_rules(edges: list[Import]) -> list[str]:
     """Streamlit only in ``territory.ui``; playwright nowhere in the package."""
     problems = []
@@ -281,6 +312,7 @@ def all_problems(src: Path) -> list[str]:
         upward_arrows(edges)
         + [f"import cycle: {' → '.join(c)}" for c in cycles(edges)]
         + contact_readers(src)
+        + parcours_readers(src)
         + third_party_rules(edges)
         + shared_paths(src)
     )
@@ -303,6 +335,10 @@ def test_no_import_cycle() -> None:
 
 def test_only_privacy_raw_reads_the_contact_tables() -> None:
     assert contact_readers(SRC) == []
+
+
+def test_only_privacy_parcours_reads_the_parcours_table() -> None:
+    assert parcours_readers(SRC) == []
 
 
 def test_streamlit_only_in_ui_and_playwright_only_in_bench() -> None:
@@ -408,6 +444,10 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
             "import cycle",
         ),
         ({"territory/fetch.py": 'DATA = "../shared/data/real"\n'}, "../shared"),
+        (
+            {"territory/programme/c.py": 'def f(ws):\n    return ws.read_table("parcours")\n'},
+            "read_table('parcours')",
+        ),
     ],
 )
 def test_a_broken_rule_is_caught(tmp_path: Path, files: dict[str, str], expected: str) -> None:

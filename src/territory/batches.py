@@ -95,6 +95,7 @@ KIND_LABELS = {
     "partners": "partenaires",
     "gtfs": "transports (GTFS)",
     "contacts": "contacts",
+    "parcours": "parcours",
     "places": "lieux",
     "reseau": "réseau routier (OSM)",
     FEEDBACK: "retour de tournée",

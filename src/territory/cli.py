@@ -254,6 +254,32 @@ def _parser() -> argparse.ArgumentParser:
     _workspace_arg(delete)
     delete.set_defaults(func=_territory_delete)
 
+    from territory.cli_programme import add_commands as _programme_commands
+
+    _programme_commands(sub)
+
+    report = sub.add_parser(
+        "report",
+        help="dossier du comité de pilotage : PDF A4 ou classeur XLSX selon l'extension",
+        description="Écrit le dossier A4 (.pdf : une synthèse puis une page par territoire) "
+        "ou le classeur (.xlsx : une feuille par tableau) d'un programme, à partir des seules "
+        "valeurs protégées de « territory compare ». Les mêmes données donnent le même fichier.",
+    )
+    _workspace_arg(report)
+    report.add_argument("--programme", required=True, metavar="NOM")
+    report.add_argument(
+        "--periode",
+        "--period",
+        dest="period",
+        default=None,
+        metavar="PÉRIODE",
+        help="« programme » (défaut), une année « 2026 » ou un trimestre « 2026-T1 »",
+    )
+    report.add_argument(
+        "--out", type=Path, required=True, metavar="FICHIER", help="copil.pdf ou copil.xlsx"
+    )
+    report.set_defaults(func=_report)
+
     purge = sub.add_parser(
         "purge", help="supprimer les contacts plus anciens que la durée de conservation"
     )
@@ -629,6 +655,19 @@ def _export_shareable(args: argparse.Namespace, settings: Settings) -> int:
     for note in report.notes:
         print(f"note : {note}", file=sys.stderr)
     print(report.to_text())
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.programme import compare
+    from territory.report import check_suffix, write_report
+    from territory.store import Workspace
+
+    check_suffix(args.out)  # before the comparison is computed
+    ws = Workspace.open(args.workspace)
+    comparison = compare(ws, args.programme, period=args.period, settings=settings)
+    size = write_report(comparison, args.out, k=settings.k)
+    print(f"{args.out} écrit ({size // 1024 or 1} Ko)")
     return EXIT_OK
 
 

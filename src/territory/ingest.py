@@ -39,10 +39,12 @@ from territory.crs import GRID_CRS
 from territory.ingest_roads import import_roads
 from territory.ingest_transit import import_gtfs, refresh_transit_areas
 from territory.io import addresses, ban, boundaries, cog, contacts, filosofi, geocoding, partners
+from territory.io import parcours as parcours_file
 from territory.io import population as census
 from territory.io._sheets import is_spreadsheet
 from territory.io._validate import normalise_name
 from territory.io.report import ImportReport
+from territory.privacy import parcours as parcours_rows
 from territory.privacy import raw
 from territory.privacy.pseudonyms import Occurrences, load_secret
 from territory.roads import ROAD_LAYER
@@ -81,6 +83,7 @@ WRITES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("gtfs_reference_day", "gtfs_transit_hours"),
     ),
     "places": (("places",), ()),  # rounds.week.PLACES
+    "parcours": ((parcours_rows.PARCOURS,), ()),
     "ban": ((ban.TABLE,), ()),
     "population": ((AGE_TABLE, AGE_IRIS_TABLE), ()),
     "filosofi": ((FILOSOFI_TABLE,), ()),
@@ -152,6 +155,7 @@ def import_file(
         "partners": _partners,
         "gtfs": import_gtfs,
         "contacts": _contacts,
+        "parcours": _parcours,
         "places": _places,
         "ban": _ban,
         "population": _population,
@@ -202,11 +206,14 @@ def import_file(
     return report
 
 
-SHEET_KINDS = ("communes-table", "density", "partners", "contacts", "places", "population")
+SHEET_KINDS = (
+    *("communes-table", "density", "partners", "contacts", "parcours", "places"),
+    "population",
+)
 """Import kinds read from workbooks too (their ``sheet`` can be chosen)."""
 _REPLACING = (
     *("communes", "communes-table", "density", "qpv", "partners", "gtfs", "places", "ban"),
-    *("population", "filosofi", "reseau"),
+    *("population", "filosofi", "reseau", "parcours"),
 )
 """Layer kinds whose import writes its tables: one that accepts (or keeps pending) nothing
 is refused whole, its tables put back."""
@@ -719,6 +726,43 @@ def _contacts(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"
         )
     return result.report
+
+
+def _parcours(
+    ws: Workspace,
+    path: Path,
+    *,
+    settings: Settings,
+    mapping: Mapping[str, str] | None,
+    today: date | None = None,
+    sheet: str | None = None,
+    **_: object,
+) -> ImportReport:
+    """Read a team's parcours export, pseudonymise it and merge it into the stored rows.
+
+    Entries dated after ``today`` or before the retention period are refused. A pathway
+    already stored (same person, same entry month) is not added again (``already``); one
+    whose exit changed is updated (counted in ``fixed``, said in a note). The batch keeps
+    the table as it was, so undoing it puts the pathways back as they were.
+    """
+    day = today or date.today()
+    dates = (raw.retention_cutoff(day, settings.retention_months), day)
+    rows, report = parcours_file.read_parcours(
+        path, secret=load_secret(settings), dates=dates, mapping=mapping, sheet=sheet
+    )
+    added, updated, already = parcours_rows.store_parcours(ws, rows, source=path.name)
+    report.already = already
+    if already:
+        report.note(f"{already} parcours déjà présents (import précédent) : non ajoutés")
+    if updated:
+        report.note(f"{updated} parcours déjà présents mis à jour (sortie ou situation changée)")
+    if not report.accepted:
+        return report
+    report.note(
+        f"{added} parcours ajouté(s) ; les identifiants sont pseudonymisés avec le secret de "
+        "l'espace de travail (comme ceux des contacts) et les dates gardées au mois"
+    )
+    return report
 
 
 _BAN_FILES = "ban_departements"  # property: {département: [file name, vintage]} (JSON)

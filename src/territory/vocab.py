@@ -214,6 +214,7 @@ IMPORT_KINDS = (
     "partners",
     "gtfs",
     "contacts",
+    "parcours",
     "places",
     "ban",
     "population",

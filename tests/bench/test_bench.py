@@ -275,3 +275,19 @@ def test_roads_benchmark_compares_network_and_straight_line() -> None:
     assert figures["network_voiture_fallback"] == 0 and figures["network_vélo_fallback"] == 0
     text = bench.table({"territories": {}, "roads": figures})
     assert "Temps de trajet sur le réseau routier" in text and "| voiture |" in text
+
+
+def test_compare_benchmark_times_the_first_and_the_warm_comparison(
+    demo_workspace: Path, settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bench.compare import compare_benchmark, table
+
+    copy = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, copy)
+    figures = compare_benchmark(copy, secret=settings.secret_path, repeats=2, hubs=3)
+    assert figures["hubs"] == 3 and figures["contacts"] > 10_000
+    assert figures["funnel_rows"] == 3 * 5
+    assert 0 < figures["compare_warm_s"] < figures["compare_first_s"]
+    assert "relance (page)" in table(figures)

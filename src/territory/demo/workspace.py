@@ -2,7 +2,9 @@
 
 :func:`build_demo_workspace` writes the source files (:mod:`territory.demo.sources`),
 imports them through :func:`territory.ingest.import_file`, and adds what a team would set
-up first: two programme territories, three teams and the candidate places of the rounds.
+up first: programme territories (two, then the other two EPCI for the steering
+committee's programme, :mod:`territory.demo.programme`), three teams and the candidate
+places of the rounds. The team's parcours export is imported like any file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.demo.contacts import CONTACTS_END
+from territory.demo.programme import define_demo_programme, write_parcours
 from territory.demo.scale import DemoScale
 from territory.demo.sources import write_demo_sources
 from territory.io.report import ImportReport
@@ -76,6 +79,7 @@ def build_demo_workspace(
             ("partners", sources.partners),
             ("gtfs", sources.gtfs),
             ("contacts", sources.contacts),
+            ("parcours", write_parcours(sources.contacts, Path(tmp) / "parcours.csv", seed=seed)),
         ]
         reports = []
         for kind, file in steps:
@@ -99,6 +103,7 @@ def build_demo_workspace(
                 for note in report.notes
             ]
     _demo_territories(ws)
+    define_demo_programme(ws, scale_contacts=size.contacts)
     _demo_teams_and_places(ws)
     return reports
 

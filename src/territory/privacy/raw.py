@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from territory import batches
 from territory._errors import ValidationError
+from territory.privacy.parcours import purge_parcours
 from territory.privacy.protect import KEY_RANGE
 from territory.store import TableAppender, Workspace
 from territory.vocab import PARTNER_TYPES
@@ -228,9 +229,10 @@ def contact_frame(
     Columns ``cell`` and ``commune`` (categorical), ``person`` (an integer per distinct
     pseudonym; a contact without one is a person of its own), ``n`` (1) and ``key`` (the
     record key), plus ``columns`` of :data:`STORED_COLUMNS` (``date`` as a datetime, text
-    as categorical). Raw: it never leaves :mod:`territory.privacy`.
+    as categorical; ``personne``, the pseudonym, to join the parcours rows). Raw: it never
+    leaves :mod:`territory.privacy`.
     """
-    extra = [c for c in columns if c not in ("cell", "commune", "personne", "cle")]
+    extra = [c for c in columns if c not in ("cell", "commune", "cle")]
     if not has_contacts(ws):
         return pd.DataFrame(
             {c: pd.Series(dtype=object) for c in ("cell", "commune")}
@@ -240,7 +242,7 @@ def contact_frame(
         )  # fmt: skip
     migrate(ws)
     present = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
-    wanted = ["cell", "commune", "personne", "cle", *extra]
+    wanted = list(dict.fromkeys(["cell", "commune", "personne", "cle", *extra]))
     table, _ = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
     rows = table.num_rows
     code = np.arange(rows, dtype=np.int64)  # without pseudonyms, every contact is a person
@@ -451,11 +453,16 @@ def purge(
         del deleted  # raw: not logged
         batches.log_purge(con, deleted=published, cutoff=cutoff.isoformat()[:7], author=author)
 
+    # pathways (privacy.parcours) ended — or, still open, entered — before the cutoff's
+    # month go too: the same retention applies to every person-level row
+    ended = purge_parcours(ws, cutoff_month=cutoff.isoformat()[:7])
     if not has_contacts(ws):
         with ws.transaction(what=CONTACTS) as con:
             log(con, 0)
+        if ended:
+            ws.compact()
         return 0
     deleted = ws.delete_rows(CONTACTS, "date < ?", (cutoff.isoformat(),), then=log)
-    if deleted:
+    if deleted or ended:
         ws.compact()
     return deleted

@@ -32,7 +32,14 @@ from territory.settings import Settings
 from territory.store import Workspace
 from territory.vocab import STATUSES, UNKNOWN, WEEKDAYS_FR
 
-__all__ = ["FEEDBACK_MAX", "feedback_history", "record_feedback", "recorded_feedback"]
+__all__ = [
+    "FEEDBACK_MAX",
+    "feedback_history",
+    "record_feedback",
+    "recorded_feedback",
+    "recorded_visits",
+    "visit_label",
+]
 
 FEEDBACK_MAX = 500
 """Most contacts of one category recorded for one visit."""
@@ -187,6 +194,20 @@ def feedback_history(ws: Workspace, week: str, visit: pd.Series) -> list[batches
         for b in batches.list_batches(ws)
         if b.kind == batches.FEEDBACK and b.file == what and b.state != "running"
     ]
+
+
+def recorded_visits(ws: Workspace) -> set[str]:
+    """The :func:`visit_label` of every visit whose feedback is in force (one log read)."""
+    return {
+        b.file
+        for b in batches.list_batches(ws)
+        if b.kind == batches.FEEDBACK and b.state == "active"
+    }
+
+
+def visit_label(week: str, visit: pd.Series) -> str:
+    """Which visit a feedback batch records (its ``file``): week, team, place, start."""
+    return _label(week, visit)
 
 
 def _label(week: str, visit: pd.Series) -> str:

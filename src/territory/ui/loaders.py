@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -45,6 +46,7 @@ from territory.cards import qpv_contacts
 from territory.export import ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
+from territory.programme.compare import Comparison
 from territory.rounds.outputs import route_layer
 from territory.rounds.week import (
     candidate_places,
@@ -58,14 +60,19 @@ from territory.views import breakdown_choices, info, map_layers, summary
 
 __all__ = [
     "cached_breakdown_choices",
+    "cached_chart_specs",
+    "cached_comparison",
     "cached_coverage",
     "cached_indicators",
     "cached_info",
     "cached_layers",
     "cached_legend",
     "cached_map",
+    "cached_pack",
+    "cached_periods",
     "cached_places",
     "cached_places_map",
+    "cached_programme_names",
     "cached_qpv_contacts",
     "cached_route_map",
     "cached_saved_weights",
@@ -323,3 +330,64 @@ def cached_route_map(
     layers = MapLayers(routes=routes, qpv=cached_layers(path, version, k).qpv)
     fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
     return render_map(fmap), legend_html(layers, k=k)
+
+
+# ------------------------------------------------------------------ steering committee
+@st.cache_data(max_entries=16)
+def cached_programme_names(path: str, version: int) -> list[str]:
+    """Names of the programmes defined in the workspace (:mod:`territory.programme`)."""
+    from territory.programme import list_programmes
+
+    return [p.name for p in list_programmes(Workspace.open(path))]
+
+
+@st.cache_data(max_entries=16)
+def cached_periods(path: str, version: int, k: int, programme: str) -> list[str]:
+    """The fixed periods a programme can be compared over (years, quarters, "programme")."""
+    from territory.programme import periods
+
+    return periods(Workspace.open(path), programme, settings=settings())
+
+
+@st.cache_data(max_entries=16, show_spinner="Calcul de la comparaison protégée…")
+def cached_comparison(
+    path: str, version: int, k: int, programme: str, period: str | None
+) -> Comparison:
+    """The protected comparison (:func:`territory.programme.compare`); a page rerun reads it."""
+    from territory.programme import compare
+
+    return compare(Workspace.open(path), programme, period=period, settings=settings())
+
+
+@st.cache_data(max_entries=8, show_spinner="Préparation du dossier…")
+def cached_pack(
+    path: str, version: int, k: int, programme: str, period: str | None, suffix: str
+) -> bytes:
+    """The A4 PDF pack (``suffix`` ``.pdf``) or the XLSX workbook (``.xlsx``) of a comparison."""
+    comparison = cached_comparison(path, version, k, programme, period)
+    if suffix == ".pdf":
+        from territory.report.pdf import render_pdf
+
+        return render_pdf(comparison, k=k)
+    from territory.report.xlsx import render_xlsx
+
+    return render_xlsx(comparison, k=k)
+
+
+@st.cache_data(max_entries=16)
+def cached_chart_specs(
+    path: str, version: int, k: int, programme: str, period: str | None
+) -> dict[str, Any]:
+    """The page's Altair charts as Vega-Lite specifications, built once per comparison.
+
+    ``targets`` and ``trends`` (None when the comparison has none) and ``funnels`` (by
+    territory). Built and validated by Altair once, not on every rerun (twelve territories'
+    charts take seconds to validate).
+    """
+    from territory.report.charts import funnel_chart, targets_chart, trends_chart
+
+    c = cached_comparison(path, version, k, programme, period)
+    targets = None if c.targets.empty else targets_chart(c).to_dict()
+    trends = None if c.trends.empty else trends_chart(c, columns=3, width=250, height=110).to_dict()
+    funnels = {t: funnel_chart(c, t, width=220).to_dict() for t in c.programme.territories}
+    return {"targets": targets, "trends": trends, "funnels": funnels}

@@ -118,6 +118,12 @@ class Keys:
     W_PLACE_PRIORITY = "widget_place_priority"
     W_PLACES_REMOVE = "widget_places_remove"
     W_PLACES_REMOVE_BUTTON = "widget_places_remove_button"
+    # "Comparer" page
+    W_COMPARE_PROGRAMME = "widget_compare_programme"
+    W_COMPARE_PERIOD = "widget_compare_period"
+    W_COMPARE_PDF = "widget_compare_pdf"
+    W_COMPARE_XLSX = "widget_compare_xlsx"
+    W_COMPARE_CSV = "widget_compare_csv"
 
 
 def init_session_state() -> None:

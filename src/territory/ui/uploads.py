@@ -46,6 +46,7 @@ IMPORT_LABELS = {
     "partners": "Partenaires (CSV, XLSX, liste France services)",
     "gtfs": "Réseau de transport en commun (GTFS, .zip)",
     "contacts": "Contacts de l'équipe (CSV, XLSX : anonymisés dès l'import)",
+    "parcours": "Parcours des jeunes : entrées, sorties et situations (CSV, XLSX : pseudonymisés)",
     "places": "Lieux d'aller-vers des tournées (CSV, XLSX, GeoJSON, extrait OpenStreetMap .osm)",
     "ban": "Adresses de la BAN d'un département (adresses-XX.csv.gz : géocodage sur place)",
     "population": "Population par âge du recensement INSEE, par IRIS ou commune (CSV, XLSX)",

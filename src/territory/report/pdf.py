@@ -1,0 +1,431 @@
+"""The A4 pack of the steering committee: HTML and CSS paged media, rendered by WeasyPrint.
+
+A synthesis (territories side by side: funnel, targets, rates with their denominators,
+QPV / rural / other, exits, rounds, monthly small multiples, notes and sources), then one
+page per territory (its cards, its funnel and trend charts). Every card says where its
+figures come from and their vintage; the running header names the programme and the
+period, the footer the page and the fingerprint of the published tables
+(:func:`~territory.report.tables.inputs_hash`).
+
+The same comparison gives the same bytes: no date or random identifier is written (the
+PDF's identifier is the fingerprint), the charts are PNG drawn by vl-convert, the fonts
+are Debian's DejaVu (offline).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
+from territory.report.tables import (
+    MISSING,
+    exits_side_by_side,
+    funnel_by_territory,
+    funnel_of,
+    inputs_hash,
+    period_label,
+    rate_cards,
+    rates_display,
+    rounds_display,
+    target_cards,
+    targets_display,
+    territory_notes,
+    zones_side_by_side,
+)
+
+if TYPE_CHECKING:
+    from territory.programme.compare import Comparison
+    from territory.report.charts import AnyChart
+
+__all__ = ["pack_html", "render_pdf"]
+
+_CSS = """
+@page {
+  size: A4 portrait;
+  margin: 17mm 12mm 15mm 12mm;
+  @top-left { content: "%(header)s"; font-size: 8pt; color: #444; }
+  @top-right { content: "Comité de pilotage"; font-size: 8pt; color: #444; }
+  @bottom-left { content: "%(footer)s"; font-size: 7pt; color: #666; }
+  @bottom-right { content: "page " counter(page) " / " counter(pages); font-size: 8pt; }
+}
+html { font-family: "%(font)s", sans-serif; font-size: 8.5pt; color: #1a1a1a; }
+body { margin: 0; }
+h1 { font-size: 17pt; margin: 0 0 2mm 0; color: #1f4e79; }
+h2 { font-size: 14pt; margin: 0 0 2.5mm 0; color: #1f4e79; }
+h3 { font-size: 9.5pt; margin: 0 0 1.5mm 0; }
+p { margin: 0 0 1.5mm 0; }
+.territory { break-before: page; }
+.lead { color: #333; margin-bottom: 3mm; }
+.card { border: 0.4mm solid #c9d3df; border-radius: 1.5mm; padding: 2mm 2.5mm;
+        margin-bottom: 2.5mm; break-inside: avoid; }
+.source { font-size: 6.8pt; color: #555; margin-top: 1mm; }
+.row { display: table; table-layout: fixed; width: 100%%; border-spacing: 2.5mm 0;
+       margin: 0 -2.5mm; }
+.row > * { display: table-cell; vertical-align: top; }
+.kpi { font-size: 15pt; font-weight: bold; color: #1f4e79; }
+.ref { font-size: 7.5pt; color: #333; }
+.bar { height: 2mm; background: #e3e9f1; margin-top: 1mm; }
+.bar > div { height: 2mm; background: #2e75b6; }
+table { border-collapse: collapse; width: 100%%; font-size: 7.6pt; }
+th, td { border-bottom: 0.2mm solid #d0d7e0; padding: 0.7mm 1.2mm; text-align: left;
+         vertical-align: top; }
+th { background: #eef2f7; font-weight: bold; }
+td.n, th.n { text-align: right; white-space: nowrap; }
+tr { break-inside: avoid; }
+.chart img { max-width: 100%%; }
+.notes li { margin-bottom: 0.8mm; }
+.secret { color: #8a4b00; }
+table.funnel { margin-bottom: 2mm; }
+table.funnel td { border: none; padding: 0.5mm 1mm; }
+table.funnel td.step { width: 28mm; }
+table.funnel td.barcell { width: 55%%; }
+.fbar { height: 3.2mm; background: #2e75b6; }
+"""
+
+
+_FUNNEL_NUMBERS = ("Personnes", "Part de l'étape précédente")
+
+
+def _css_string(text: str) -> str:
+    """``text`` inside a CSS string of the ``<style>`` element (no ``</style>`` can end it)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return escaped.replace("\n", " ").replace("<", "\\3c ").replace(">", "\\3e ")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, *, numeric: tuple[str, ...] = ()) -> str:
+    head = "".join(f'<th class="{"n" if c in numeric else ""}">{_e(c)}</th>' for c in frame.columns)
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            text = (
+                MISSING
+                if value is None or (not isinstance(value, str) and pd.isna(value))
+                else value
+            )
+            cls = "n" if column in numeric else ""
+            if str(text) in {"secret", MISSING} or str(text).startswith("<"):
+                cls += " secret"
+            cells.append(f'<td class="{cls.strip()}">{_e(text)}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _img(chart: AnyChart, alt: str) -> str:
+    """The chart as a PNG image at its CSS size (:data:`~territory.report.charts.PNG_SCALE`)."""
+    png = to_png(chart, scale=PNG_SCALE)
+    width = struct.unpack(">I", png[16:20])[0] / PNG_SCALE  # the IHDR chunk's width
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<div class="chart"><img alt="{_e(alt)}" style="width: {width:.1f}px" '
+        f'src="data:image/png;base64,{data}"></div>'
+    )
+
+
+def _source(comparison: Comparison, *keywords: str, fallback: str) -> str:
+    """« Source : … (millésime) » from the comparison's sources whose name has a keyword."""
+    sources = comparison.sources
+    found = []
+    for row in sources.itertuples(index=False):
+        name, source, vintage = (str(v) for v in row[:3])
+        if any(k.lower() in name.lower() for k in keywords):
+            found.append(f"{source} ({vintage})" if vintage and vintage != "nan" else source)
+    text = " ; ".join(dict.fromkeys(found)) or fallback
+    return f'<p class="source">Source : {_e(text)}</p>'
+
+
+def _people_source(comparison: Comparison, k: int | None) -> str:
+    protected = (
+        f"valeurs protégées, aucun chiffre de moins de {k} personnes" if k else "valeurs protégées"
+    )
+    return _source(
+        comparison,
+        "contact",
+        "parcours",
+        fallback=f"contacts et parcours des équipes du programme ({protected})",
+    )
+
+
+def _people_note(k: int | None) -> str:
+    if k:
+        return f" — valeurs protégées (aucune valeur issue de moins de {k} personnes)"
+    return " — valeurs protégées"
+
+
+def _card(title: str, body: str, source: str = "", *, css: str = "card") -> str:
+    return f'<div class="{css}"><h3>{_e(title)}</h3>{body}{source}</div>'
+
+
+def _ref(text: str) -> str:
+    return f'<p class="ref">{_e(text)}</p>'
+
+
+_ZONES_FALLBACK = "zonages officiels de l'espace de travail"
+_ROUNDS_FALLBACK = "plans de tournées et retours de terrain de l'espace de travail"
+_TARGET_NUMBERS = ("Cible", "Réalisé", "Avancement")
+_ZONE_NUMBERS = ("QPV", "rural", "autre")
+
+
+def _synthesis(comparison: Comparison, k: int | None) -> str:
+    people = _people_source(comparison, k)
+    zones_source = _source(comparison, "QPV", "rural", fallback=_ZONES_FALLBACK)
+    rounds_source = _source(comparison, "tournée", "visite", fallback=_ROUNDS_FALLBACK)
+    rates_source = _source(
+        comparison, "population", "jeunes", "dénominateur", fallback="voir chaque ligne"
+    )
+    territories = comparison.programme.territories
+    funnel = funnel_by_territory(comparison)
+    exits = exits_side_by_side(comparison)
+    rounds = rounds_display(comparison)
+    parts = [
+        f"<h1>{_e(comparison.programme.name)}</h1>",
+        (
+            f'<p class="lead">Comité de pilotage — {_e(period_label(comparison))} — '
+            f"{len(territories)} territoire(s) : {_e(', '.join(territories))}.</p>"
+        ),
+        _card(
+            f"Parcours des jeunes, territoire par territoire{_people_note(k)}",
+            _ref(
+                "Chaque case : personnes à l'étape (part de l'étape précédente). "
+                "« secret » : valeur masquée pour protéger les personnes."
+            )
+            + _table(funnel, numeric=tuple(funnel.columns[1:])),
+            people,
+        ),
+    ]
+    if not comparison.targets.empty:
+        chart = _img(targets_chart(comparison, width=430), "Cibles et réalisé")
+        parts.append(
+            _card(
+                "Cibles et réalisé",
+                chart
+                + _table(targets_display(comparison), numeric=_TARGET_NUMBERS)
+                + _ref(
+                    "Date d'atteinte estimée : au rythme observé sur la période, "
+                    "tel que le calcule la comparaison protégée."
+                ),
+                people,
+            )
+        )
+    parts.append(
+        _card(
+            "Taux pour 1 000, avec leur dénominateur",
+            _table(rates_display(comparison), numeric=("Pour 1 000",))
+            + _ref(
+                "Un taux n'est pas calculé quand son dénominateur est absent ou trop petit, "
+                "ou que son numérateur est masqué."
+            ),
+            rates_source,
+        )
+    )
+    parts.append(
+        _card(
+            "QPV, communes rurales et autres zones",
+            _table(zones_side_by_side(comparison), numeric=_ZONE_NUMBERS),
+            zones_source,
+        )
+    )
+    parts.append(
+        _card("Sorties de parcours", _table(exits, numeric=tuple(exits.columns[1:])), people)
+    )
+    parts.append(
+        _card(
+            "Tournées : visites prévues et faites, heures de terrain",
+            _table(rounds, numeric=tuple(rounds.columns[1:])),
+            rounds_source,
+        )
+    )
+    if not comparison.trends.empty:
+        trends = trends_chart(comparison, columns=4, width=140, height=70)
+        parts.append(_card("Évolution mensuelle", _img(trends, "Évolution mensuelle"), people))
+    parts.append(_notes_and_sources(comparison))
+    return f'<section class="synthesis">{"".join(parts)}</section>'
+
+
+def _notes_and_sources(comparison: Comparison) -> str:
+    notes = "".join(f"<li>{_e(n)}</li>" for n in comparison.notes)
+    notes_html = f'<ul class="notes">{notes}</ul>' if notes else "<p>Aucune valeur masquée.</p>"
+    return _card("Notes : ce qui est masqué et pourquoi", notes_html) + _card(
+        "Sources et millésimes", _table(comparison.sources)
+    )
+
+
+def _kpis(comparison: Comparison, territory: str, people: str) -> str:
+    funnel = funnel_of(comparison, territory)
+    by_step = dict(zip(funnel["Étape"], funnel["Personnes"], strict=True))
+    targets = {c.step: c for c in target_cards(comparison, territory)}
+    steps = list(by_step)
+    shown = [*steps[:3], *(s for s in steps[3:] if s in targets)][:4]
+    cards = []
+    for step in shown:
+        target = targets.get(step)
+        ref = ""
+        if target is not None:
+            width = 0 if target.progress_value is None else round(100 * target.progress_value)
+            reached = f" — {target.reached_on}" if target.reached_on else ""
+            ref = (
+                _ref(
+                    f"Cible {target.period} : {target.target} — "
+                    f"avancement {target.progress}{reached}"
+                )
+                + f'<div class="bar"><div style="width: {min(100, width)}%"></div></div>'
+            )
+        cards.append(_card(step, f'<div class="kpi">{_e(by_step[step])}</div>{ref}', people))
+    return f'<div class="row">{"".join(cards)}</div>'
+
+
+def _funnel_bars(comparison: Comparison, territory: str) -> str:
+    """The funnel as CSS bars (published counts; a hidden step has no bar, its label says so).
+
+    Plain HTML rather than a vl-convert chart: twelve territories' bars cost nothing.
+    """
+    rows = comparison.funnel[comparison.funnel["Territoire"] == territory]
+    known = [int(v) for v in rows["Personnes"] if not pd.isna(v)]
+    top = max(known, default=0) or 1
+    lines = []
+    for step, n, shown in zip(rows["Étape"], rows["Personnes"], rows["Affiché"], strict=True):
+        width = 0 if pd.isna(n) else round(100 * int(n) / top, 1)
+        lines.append(
+            f'<tr><td class="step">{_e(step)}</td><td class="barcell">'
+            f'<div class="fbar" style="width: {width}%"></div></td>'
+            f'<td class="n{"" if width else " secret"}">{_e(shown)}</td></tr>'
+        )
+    return f'<table class="funnel">{"".join(lines)}</table>'
+
+
+def _rate_cards(comparison: Comparison, territory: str, k: int | None) -> str:
+    cards = []
+    for card in rate_cards(comparison, territory, k=k):
+        value = (
+            f'<div class="kpi">{_e(card.value)} ‰</div>'
+            if card.shown
+            else f'<p class="secret">{_e(card.value)}</p>'
+        )
+        cards.append(
+            _card(
+                card.indicator,
+                value
+                + _ref(
+                    f"{card.numerator} / {card.denominator} — dénominateur : "
+                    f"{card.denominator_name}"
+                ),
+                f'<p class="source">Source du dénominateur : {_e(card.source)}</p>',
+            )
+        )
+    return "".join(cards) or _card("Taux pour 1 000", _ref("Aucun taux pour ce territoire."))
+
+
+def _rounds_sentence(rounds: pd.DataFrame, territory: str) -> str:
+    mine = rounds[rounds["Territoire"] == territory]
+    if mine.empty:
+        return "Aucune tournée planifiée sur la période."
+    row = mine.iloc[0]
+    return (
+        f"{row['Visites faites']} visite(s) faite(s) sur {row['Visites prévues']} prévue(s) "
+        f"({row['Part faite']}), {row['Heures de terrain']} h de terrain."
+    )
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The side-by-side tables, made once for every territory's page."""
+
+    zones: pd.DataFrame
+    exits: pd.DataFrame
+    rounds: pd.DataFrame
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> _Tables:
+        return cls(
+            zones_side_by_side(comparison),
+            exits_side_by_side(comparison),
+            rounds_display(comparison),
+        )
+
+
+def _territory_page(comparison: Comparison, territory: str, k: int | None, tables: _Tables) -> str:
+    people = _people_source(comparison, k)
+    funnel = funnel_of(comparison, territory)
+    zones = tables.zones[tables.zones["Territoire"] == territory].drop(columns="Territoire")
+    exits = tables.exits[tables.exits["Territoire"] == territory].drop(columns="Territoire")
+    notes = territory_notes(comparison, territory)
+    parts = [
+        f"<h2>{_e(territory)}</h2>",
+        _kpis(comparison, territory, people),
+        '<div class="row">'
+        + _card(
+            f"Parcours{_people_note(k)}",
+            _funnel_bars(comparison, territory) + _table(funnel, numeric=_FUNNEL_NUMBERS),
+            people,
+        )
+        + f"<div>{_rate_cards(comparison, territory, k)}</div></div>",
+        '<div class="row">'
+        + _card(
+            "QPV, rural, autres zones",
+            _table(zones, numeric=_ZONE_NUMBERS),
+            _source(comparison, "QPV", "rural", fallback=_ZONES_FALLBACK),
+        )
+        + _card("Sorties", _table(exits, numeric=tuple(exits.columns)), people)
+        + "</div>",
+        '<div class="row">'
+        + _card(
+            "Tournées",
+            f"<p>{_e(_rounds_sentence(tables.rounds, territory))}</p>",
+            _source(comparison, "tournée", "visite", fallback=_ROUNDS_FALLBACK),
+        )
+        + _card(
+            "Notes",
+            '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+            if notes
+            else _ref("Aucune valeur masquée pour ce territoire."),
+        )
+        + "</div>",
+    ]
+    if not comparison.trends[comparison.trends["Territoire"] == territory].empty:
+        chart = trends_chart(comparison, (territory,), width=560, height=70)
+        parts.append(_card("Évolution mensuelle", _img(chart, "Évolution mensuelle"), people))
+    return f'<section class="territory">{"".join(parts)}</section>'
+
+
+def pack_html(comparison: Comparison, *, k: int | None = None) -> str:
+    """The pack as one HTML document (its CSS inline): what WeasyPrint paginates."""
+    fingerprint = inputs_hash(comparison)
+    header = f"{comparison.programme.name} — {period_label(comparison)}"
+    footer = f"Empreinte des données publiées : {fingerprint[:16]}"
+    css = _CSS % {"header": _css_string(header), "footer": _css_string(footer), "font": FONT}
+    tables = _Tables.of(comparison)
+    pages = "".join(
+        _territory_page(comparison, t, k, tables) for t in comparison.programme.territories
+    )
+    return (
+        '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{_e(comparison.programme.name)} — comité de pilotage</title>"
+        '<meta name="generator" content="territory">'
+        f'<meta name="keywords" content="empreinte {fingerprint}">'
+        f"<style>{css}</style></head><body>"
+        f"{_synthesis(comparison, k)}{pages}</body></html>"
+    )
+
+
+def render_pdf(comparison: Comparison, *, k: int | None = None) -> bytes:
+    """The A4 pack as PDF bytes; the same comparison gives the same bytes.
+
+    ``k`` (the disclosure threshold) is only quoted in the reading notes.
+    """
+    from weasyprint import HTML
+
+    document = HTML(string=pack_html(comparison, k=k)).render()
+    identifier = inputs_hash(comparison)[:32].encode("ascii")
+    data = document.write_pdf(identifier=identifier)
+    assert data is not None  # no target given: the bytes are returned
+    return bytes(data)
