@@ -11,12 +11,13 @@ import json
 import os
 import sys
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from qgis.core import Qgis, QgsApplication, QgsProviderRegistry, QgsVectorLayer
-
 
 def main(path: str) -> dict:
+    """What QGIS sees of each layer of ``path``."""
+    # Imported here: pytest imports this file for its doctests, with no QGIS around.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import Qgis, QgsApplication, QgsProviderRegistry, QgsVectorLayer
+
     app = QgsApplication([], False)
     app.initQgis()
     # no exitQgis(): the process leaves with os._exit once the JSON is out
