@@ -31,6 +31,7 @@ from territory.rounds.value import SLOT_MINUTES
 from territory.settings import Settings
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
+from territory.views import LAYER_LABELS
 
 __all__ = ["METHODS_TITLE", "methods_markdown", "methods_parameters"]
 
@@ -88,7 +89,13 @@ def _number(value: float) -> str:
     return format_number(value) if float(value).is_integer() else format_short(value)
 
 
-def methods_markdown(ws: Workspace, *, settings: Settings, territories: Sequence[str] = ()) -> str:
+def methods_markdown(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    territories: Sequence[str] = (),
+    column_names: bool = True,
+) -> str:
     """The « Méthodes » document of this workspace, in French Markdown.
 
     Parameters
@@ -100,6 +107,10 @@ def methods_markdown(ws: Workspace, *, settings: Settings, territories: Sequence
     territories
         Programme territories whose weights are stated (default: the whole workspace and
         every defined territory).
+    column_names
+        Name each indicator's column and each source layer by its table name, as the
+        package's tables do (for the package); False: by their French labels only (the
+        page, which shows no internal name).
     """
     p = methods_parameters(ws, settings=settings, territories=territories)
     months = published_months(ws, settings=settings) if has_contacts(ws) else []
@@ -108,11 +119,13 @@ def methods_markdown(ws: Workspace, *, settings: Settings, territories: Sequence
         if months
         else "aucun mois publié"
     )
+    # the page shows no version number (an English-looking "0.1.0"); the package does
+    release = f" {__version__}" if column_names else ""
     lines = [
         f"# {METHODS_TITLE} — {ws.name}",
         "",
         (
-            f"Document produit par territory {__version__} à partir des paramètres en vigueur "
+            f"Document produit par territory{release} à partir des paramètres en vigueur "
             "dans cet espace de travail. Aucun chiffre de contact n'y figure : seulement les "
             "règles et leurs paramètres."
         ),
@@ -148,21 +161,25 @@ def methods_markdown(ws: Workspace, *, settings: Settings, territories: Sequence
             "sur un dénominateur inférieur à k."
         ),
         "",
-        "| Indicateur | Libellé | Unité | Méthode | Sources (millésime) |",
-        "|---|---|---|---|---|",
+        "| Indicateur | Libellé | Unité | Méthode | Sources (millésime) |"
+        if column_names
+        else "| Indicateur | Unité | Méthode | Sources (millésime) |",
+        "|---|---|---|---|---|" if column_names else "|---|---|---|---|",
     ]
     table = indicator_sources(ws, settings=settings)
     vintages = {name: meta.vintage for name, meta in ws.layers().items()}
     # months of k people, never the vintage text stored with the contact table
     vintages[CONTACTS] = f"{months[0]} → {months[-1]}" if months else "aucun mois publié"
+    labels = {**LAYER_LABELS, CONTACTS: "Contacts"}
     for name, row in table.iterrows():
         used = [n for n in str(row["couches"]).split(", ") if n]
+        shown = {n: n if column_names else labels.get(n, n) for n in used}
         cells = [
-            f"`{name}`",
+            *([f"`{name}`"] if column_names else []),
             row["libelle"],
             row["unite"],
             row["source"],
-            ", ".join(f"{n} : {vintages[n]}" if vintages.get(n) else n for n in used),
+            ", ".join(f"{shown[n]} : {vintages[n]}" if vintages.get(n) else shown[n] for n in used),
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     lines += [

@@ -1,7 +1,8 @@
 """The « Méthodes » page's content: the methods document of the open workspace.
 
-The document is :func:`territory.evaluation.methods_markdown` (the same text as the
-evaluation package's ``methodes.md``), built from the parameters in force: k, rounding,
+The document is :func:`territory.evaluation.methods_markdown` (the text of the
+evaluation package's ``methodes.md``, indicators and layers named by their French labels
+rather than their table names), built from the parameters in force: k, rounding,
 retention, the weights saved for each territory, the travel model. It is cached per
 workspace version and parameters.
 """
@@ -30,7 +31,7 @@ def cached_methods(path: str, version: int, parameters: str, _settings: Settings
     ``parameters`` is ``repr(settings)`` (the cache key; the settings object itself is not
     hashed).
     """
-    return methods_markdown(Workspace.open(path), settings=_settings)
+    return methods_markdown(Workspace.open(path), settings=_settings, column_names=False)
 
 
 def methods_section(ws: Workspace, *, settings: Settings) -> None:
