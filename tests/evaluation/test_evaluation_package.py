@@ -32,6 +32,7 @@ from territory.analysis.priority import Weights, save_weights
 from territory.evaluation import (
     METHODS_FILE,
     PACKAGE_DESCRIPTOR,
+    PackageLayer,
     PackageReport,
     export_package,
     methods_markdown,
@@ -364,3 +365,76 @@ def test_cli_writes_the_same_package(
     )
     assert bad.returncode == 2 and bad.stdout == "" and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("territory : erreur :")
+
+
+# -------------------------------------------------------------- a programme territory
+def test_a_territory_s_package(demo_workspace: Path, settings: Settings, tmp_path: Path) -> None:
+    ws = Workspace.open(demo_workspace)
+    report = export_package(
+        ws, tmp_path / "rural.gpkg", settings=settings, territories=["Communes rurales"]
+    )
+    assert report.territories == ("Communes rurales",)
+    territories = pyogrio.read_dataframe(report.path, layer="territories")
+    assert territories["territoire"].tolist() == ["Communes rurales"]
+    assert pyogrio.read_info(report.path, layer="communes")["crs"] == "EPSG:2154"
+    (text,) = sql(
+        report.path, "SELECT metadata FROM gpkg_metadata WHERE mime_type = ?", "application/json"
+    )
+    parameters = json.loads(text[0])
+    assert parameters["territoires"] == ["Communes rurales"]
+    assert list(parameters["poids_priorite"]) == ["Communes rurales"]
+
+
+# ------------------------------------------------------------------ the layer registry
+def test_a_layer_added_to_the_registry_is_written_styled_and_described(
+    demo_workspace: Path, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the hot spots and accessibility layers will join the package (issue #23 item 3)."""
+    from territory.evaluation import package as package_module
+    from territory.evaluation.styles import graduated_style
+
+    def centres(ws: Workspace, *, settings: Settings, territories: tuple[str, ...]):
+        density = density_layer(ws, settings=settings)
+        published = density[density["count"].notna()].copy()
+        published["geometry"] = published.to_crs("EPSG:2154").centroid.to_crs(published.crs)
+        return published[["zone", "count", "geometry"]]
+
+    extra = PackageLayer(
+        name="centres_publies",
+        title="Centres des zones publiées",
+        description="Essai du registre : le centre de chaque zone publiée.",
+        source="territory (essai)",
+        build=centres,
+        style=lambda gdf: graduated_style(
+            "count",
+            [(0, 50, "#ffffb2", "peu"), (50, 1e9, "#bd0026", "beaucoup")],
+            geometry="point",
+        ),
+        parameters=lambda s: {"graine": 12345, "permutations": 999},
+    )
+    monkeypatch.setattr(package_module, "EXTRA_LAYERS", (extra,))
+    report = export_package(
+        Workspace.open(demo_workspace), tmp_path / "evaluation.gpkg", settings=settings, today=TODAY
+    )
+    out = report.path
+    assert list(report.layers)[-3:] == ["centres_publies", "shareable_metadata", "shareable_layers"]
+    assert pyogrio.read_info(out, layer="centres_publies")["crs"] == "EPSG:2154"
+    (qml,) = sql(out, f"SELECT styleQML FROM {STYLES} WHERE f_table_name = 'centres_publies'")
+    assert renderer_type(qml[0]) == "graduatedSymbol"
+    (row,) = sql(
+        out,
+        "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
+        "ON m.id = r.md_file_id WHERE r.table_name = 'centres_publies'",
+    )
+    root = ET.fromstring(row[0].split("\n", 1)[1])
+    assert root.findtext("title") == "Centres des zones publiées"
+    assert "Source : territory (essai)" in [h.text for h in root.findall("history")]
+    layers = pyogrio.read_dataframe(out, layer="shareable_layers").set_index("couche")
+    assert layers.loc["centres_publies", "scr"] == "EPSG:2154"
+    assert layers.loc["shareable_layers", "lignes"] == len(layers)
+    descriptor = json.loads((out.parent / PACKAGE_DESCRIPTOR).read_text(encoding="utf-8"))
+    assert "centres_publies" in {r.get("layer") for r in descriptor["resources"]}
+    (text,) = sql(out, "SELECT metadata FROM gpkg_metadata WHERE mime_type = ?", "application/json")
+    assert json.loads(text[0])["couches_ajoutees"] == {
+        "centres_publies": {"graine": 12345, "permutations": 999}
+    }

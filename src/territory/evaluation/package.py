@@ -536,15 +536,23 @@ def _write_styles(con: sqlite3.Connection, layers: Layers, stamp: str) -> None:
         "description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME)"
     )
     styles = package_styles()
+    columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
     for name, (frame, _) in layers.items():
         if not isinstance(frame, gpd.GeoDataFrame) or name not in styles:
             continue
         con.execute(
             f"INSERT INTO {STYLES_TABLE} (f_table_catalog, f_table_schema, f_table_name, "
             "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-            "owner, ui, update_time) VALUES ('', '', ?, 'geom', ?, ?, '', 1, ?, "
-            "'territory', NULL, ?)",
-            (name, name, styles[name](frame), "Style de territory (couleurs de l'app)", stamp),
+            "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'territory', "
+            "NULL, ?)",
+            (
+                name,
+                columns[name],
+                name,
+                styles[name](frame),
+                "Style de territory (couleurs de l'app)",
+                stamp,
+            ),
         )
     con.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
@@ -615,6 +623,11 @@ def _write_metadata(
         "md_parent_id INTEGER, CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES "
         "gpkg_metadata(id), CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES "
         "gpkg_metadata(id))"
+    )
+    con.execute(  # GDAL writes it only with a spatial layer or an extension
+        "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+        "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+        "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))"
     )
     definition = "http://www.geopackage.org/spec120/#extension_metadata"
     for table in ("gpkg_metadata", "gpkg_metadata_reference"):
