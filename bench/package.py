@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import in_subprocess
+from territory._fr import format_number
 
 __all__ = ["PACKAGE_BUDGET_S", "package_benchmark", "table"]
 
@@ -95,8 +96,11 @@ def table(figures: dict[str, Any]) -> str:
     met = "tenu" if figures["package_met"] else "DÉPASSÉ"
     return "\n".join(
         [
-            f"Paquet d'évaluation ({figures['layers']} couches, {figures['rows']:,} lignes, "
-            f"{figures['package_mb']:.1f} Mo)".replace(",", " "),
+            (
+                f"Paquet d'évaluation ({figures['layers']} couches, "
+                f"{format_number(figures['rows'])} lignes, "
+                f"{format_number(figures['package_mb'], decimals=1)} Mo)"
+            ),
             (
                 f"  à froid : {figures['package_cold_s']:.2f} s (budget {PACKAGE_BUDGET_S:.0f} s, "
                 f"{met})"
