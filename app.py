@@ -17,5 +17,6 @@ pages = [
     st.Page("app_pages/tournees.py", title="Tournées", icon=":material/route:"),
     st.Page("app_pages/comparer.py", title="Comparer", icon=":material/compare_arrows:"),
     st.Page("app_pages/donnees.py", title="Données", icon=":material/database:"),
+    st.Page("app_pages/methodes.py", title="Méthodes", icon=":material/menu_book:"),
 ]
 st.navigation(pages).run()

@@ -15,6 +15,8 @@ it from the checkout. It holds
   programme of the département demo, per stage, first and warm call;
 - :mod:`bench.copil`: the steering committee's outputs on twelve territories (the
   « Comparer » page's rerun, the A4 PDF pack, the XLSX);
+- :mod:`bench.package`: the evaluation package (``territory export package``) of a
+  département, cold and warm, against the shareable file alone;
 - :mod:`bench.roads`: travel-time matrices on a département-sized road network against the
   straight-line model;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in

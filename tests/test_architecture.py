@@ -53,6 +53,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.fetch",
         "territory.export",
         "territory.report",
+        "territory.evaluation",
     ),
     ("territory.demo", "territory.cli", "territory.cli_programme"),
     ("territory.ui",),
