@@ -29,6 +29,15 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
+from territory.analysis.hotspots import (
+    DEFAULT_ALPHA,
+    DEFAULT_BAND_M,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+    HotSpots,
+    Method,
+    hot_spots,
+)
 from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
@@ -48,6 +57,7 @@ __all__ = [
     "breakdown_choices",
     "density_layer",
     "density_parts",
+    "hot_spots_layer",
     "info",
     "layers_table",
     "map_layers",
@@ -158,6 +168,38 @@ def density_parts(
         return {}
     parts = published.density_by(ws, by, settings=settings, parts=values)
     return {value: _drawn(ws, _part(parts, value), territory) for value in values}
+
+
+def hot_spots_layer(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    territory: str | None = None,
+    method: Method = "gi",
+    band_m: float = DEFAULT_BAND_M,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+    alpha: float = DEFAULT_ALPHA,
+) -> HotSpots:
+    """Hot spots of the protected density (:func:`territory.analysis.hotspots.hot_spots`).
+
+    The analysed values are those of :func:`density_layer` (the same zones, the same
+    published counts, EPSG:4326 polygons): nothing finer, nothing unpublished. The
+    parameters say the protection in force (``k``, rounding) and the territory.
+    """
+    density = density_layer(ws, settings=settings, territory=territory)
+    result = hot_spots(
+        density,
+        method=method,
+        band_m=band_m,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+    )
+    result.parameters.update(
+        {"k": settings.k, "rounding": settings.rounding, "territory": territory or ""}
+    )
+    return result
 
 
 def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:
