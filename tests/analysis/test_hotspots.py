@@ -53,7 +53,7 @@ def random_field(side: int, seed: int) -> np.ndarray:
 def test_a_planted_cluster_is_found_and_only_there(method: str) -> None:
     values = random_field(30, 1)
     values[10:15, 10:15] += 120  # a 1 km block of high density
-    result = hot_spots(grid(values), method=method, band_m=300)
+    result = hot_spots(grid(values), method=method)
     frame = result.frame
     assert list(frame.columns) == [*HOTSPOT_COLUMNS, "geometry"]
     assert set(frame["classe"]) <= set(CLASSES_FR)
@@ -71,7 +71,7 @@ def test_a_planted_cluster_is_found_and_only_there(method: str) -> None:
 @pytest.mark.parametrize("method", ["gi", "moran"])
 def test_a_random_field_gives_about_alpha_n_raw_and_none_after_fdr(method: str) -> None:
     values = random_field(40, 7)
-    result = hot_spots(grid(values), method=method, band_m=300)
+    result = hot_spots(grid(values), method=method)
     n = len(result.frame)
     raw = result.parameters["significant_raw"]
     assert 0.4 * 0.05 * n <= raw <= 1.6 * 0.05 * n, raw
@@ -100,10 +100,10 @@ def test_hidden_cells_are_excluded_never_imputed() -> None:
     status[12, 3] = "secret"
     layer = grid(values, status=status)
     hidden_ids = set(layer.loc[layer["status"] != "publié", "zone"])
-    result = hot_spots(layer, band_m=300)
+    result = hot_spots(layer)
     assert not hidden_ids & set(result.frame["zone"])
     assert result.parameters["zones_hidden_excluded"] == 2
-    without = hot_spots(layer[layer["status"] == "publié"].drop(columns="status"), band_m=300)
+    without = hot_spots(layer[layer["status"] == "publié"].drop(columns="status"))
     pd.testing.assert_frame_equal(
         result.frame.drop(columns="geometry").reset_index(drop=True),
         without.frame.drop(columns="geometry").reset_index(drop=True),
@@ -117,11 +117,11 @@ def test_hidden_cells_are_excluded_never_imputed() -> None:
 def test_islands_and_commune_rests_are_said_not_analysed() -> None:
     values = random_field(10, 2)
     layer = grid(values)
-    far = grid(np.array([[40]]))
+    far = grid(np.array([[40]]))  # its id is rewritten below
     far["zone"] = "CRS3035RES200mN2900000E3800000"
     far["geometry"] = cell_polygons(pd.Series(["CRS3035RES200mN2900000E3800000"])).to_numpy()
     rest = layer.iloc[[0]].assign(zone="75056", level="commune")
-    result = hot_spots(pd.concat([layer, far, rest], ignore_index=True), band_m=300)
+    result = hot_spots(pd.concat([layer, far, rest], ignore_index=True))
     island = result.frame.set_index("zone").loc["CRS3035RES200mN2900000E3800000"]
     assert island["classe"] == ISLAND and np.isnan(island["p"]) and np.isnan(island["q"])
     assert "75056" not in set(result.frame["zone"])
@@ -180,3 +180,31 @@ def test_statistics_match_pysal_esda() -> None:
     np.testing.assert_allclose(own, m.Is, rtol=1e-9)
     assert np.corrcoef(zm, m.z_sim)[0, 1] > 0.97
     assert np.corrcoef(pm, np.minimum(1, 2 * m.p_sim))[0, 1] > 0.95
+
+
+def test_queen_weights_join_cells_and_the_km_squares_they_touch() -> None:
+    cells = grid(random_field(5, 4))  # 1 km of 200 m cells, south-west corner at (E0, N0)
+    km = gpd.GeoDataFrame(
+        {
+            "zone": [f"CRS3035RES1000mN{N0}E{E0 + 1000}", f"CRS3035RES1000mN{N0}E{E0 + 3000}"],
+            "level": "1km",
+            "count": pd.array([100, 100], dtype="Int64"),
+        },
+        geometry=cell_polygons(
+            pd.Series([f"CRS3035RES1000mN{N0}E{E0 + 1000}", f"CRS3035RES1000mN{N0}E{E0 + 3000}"])
+        ).to_numpy(),
+        crs=GRID_CRS,
+    )
+    layer = pd.concat([cells, km], ignore_index=True).to_crs("EPSG:4326")  # as the map's
+    result = hot_spots(layer)
+    neighbours = result.frame.set_index("zone")["voisins"]
+    assert neighbours[f"CRS3035RES1000mN{N0}E{E0 + 1000}"] == 5  # the east column of cells
+    assert neighbours[f"CRS3035RES200mN{N0}E{E0}"] == 3
+    assert (
+        result.frame.set_index("zone").loc[f"CRS3035RES1000mN{N0}E{E0 + 3000}", "classe"] == ISLAND
+    )
+    assert result.frame.set_index("zone")["valeur"].iloc[-1] == 100.0  # per km²
+    band = hot_spots(layer, weights="distance", band_m=700)
+    # centre to centre: 600 m and twice 632 m; 721 m for the two corner cells
+    assert band.frame.set_index("zone")["voisins"][f"CRS3035RES1000mN{N0}E{E0 + 1000}"] == 3
+    assert band.parameters["band_m"] == 700.0 and result.parameters["band_m"] is None

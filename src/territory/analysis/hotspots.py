@@ -23,10 +23,12 @@ The value
     published count itself.
 
 Weights
-    A fixed distance band between zone centres, in the grid's own metric CRS
-    (EPSG:3035), binary (:data:`DEFAULT_BAND_M` = 500 m: every 200 m cell within two
-    rings, diagonals included, and the 1 km squares whose centre is that close). A zone
-    with no neighbour in the band is an island: class « sans voisin », no statistic.
+    ``"queen"`` (default): two zones are neighbours when their grid squares, rebuilt
+    exactly from their ids in the grid's own CRS (EPSG:3035), share an edge or a corner
+    — queen contiguity on a grid of mixed sizes (a 200 m cell neighbours the 1 km zone
+    whose square holds or touches it). ``"distance"``: a fixed band of ``band_m`` metres
+    between square centres (:data:`DEFAULT_BAND_M`), ArcGIS's default kind. Weights are
+    binary. A zone with no neighbour is an island: class « sans voisin », no statistic.
     Gi* includes the focal zone (weight 1, the "star"); local Moran excludes it and
     row-standardises.
 
@@ -71,7 +73,7 @@ Examples
 >>> counts = [200 if (i < 3 and j < 3) else 20 + 5 * ((i * 7 + j * 3) % 4) for i, j in cells]
 >>> zones = gpd.GeoDataFrame({"zone": ids, "level": "200m", "count": counts,
 ...     "status": "publié"}, geometry=cell_polygons(pd.Series(ids)).to_numpy(), crs=GRID_CRS)
->>> result = hot_spots(zones, band_m=300)
+>>> result = hot_spots(zones)
 >>> hot = result.frame["classe"] == HOT
 >>> int(hot.sum()), bool(pd.Series(counts)[hot.to_numpy()].eq(200).all())
 (6, True)
@@ -89,10 +91,12 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control
 
-from territory.crs import GRID_CRS
+from territory.crs import GRID_CRS  # noqa: F401  (the doctests use it)
+from territory.grid import cell_polygons
 
 __all__ = [
     "CLASSES_FR",
@@ -110,6 +114,7 @@ __all__ = [
     "REFINE_FACTOR",
     "HotSpots",
     "Method",
+    "Weights",
     "hot_spots",
     "local_gi_star",
     "local_moran",
@@ -124,7 +129,7 @@ DEFAULT_ALPHA = 0.05
 REFINE_FACTOR = 10
 """Zones whose p sits at the floor of P permutations get ``10 × (P + 1) − 1`` in all."""
 DEFAULT_BAND_M = 500.0
-"""Distance band between zone centres (metres, EPSG:3035) within which zones are neighbours."""
+"""With ``weights="distance"``: metres between square centres (EPSG:3035) of neighbours."""
 
 HOT = "point chaud"
 COLD = "point froid"
@@ -142,6 +147,7 @@ _PUBLISHED = "publié"
 _CHUNK = 4_000_000  # elements of one (zones × permutations × neighbours) gather
 
 Method = Literal["gi", "moran"]
+Weights = Literal["queen", "distance"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +174,7 @@ def hot_spots(
     zones: gpd.GeoDataFrame,
     *,
     method: Method = "gi",
+    weights: Weights = "queen",
     band_m: float = DEFAULT_BAND_M,
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = DEFAULT_SEED,
@@ -184,8 +191,11 @@ def hot_spots(
         a CRS.
     method
         ``"gi"`` (Getis-Ord Gi*) or ``"moran"`` (local Moran's I).
+    weights
+        ``"queen"`` (squares touching) or ``"distance"`` (centres within ``band_m``).
     band_m
-        Neighbour distance between zone centres (metres, EPSG:3035).
+        Neighbour distance between square centres (metres, EPSG:3035), for
+        ``weights="distance"``.
     permutations
         Conditional permutations per zone (at least 99).
     seed
@@ -206,6 +216,8 @@ def hot_spots(
         raise ValueError(f"seuil alpha {alpha} (attendu : entre 0 et 1)")
     if permutations < 99:
         raise ValueError(f"{permutations} permutations (attendu : au moins 99)")
+    if weights not in ("queen", "distance"):
+        raise ValueError(f"pondération inconnue « {weights} » (attendu : queen, distance)")
     if not band_m > 0:
         raise ValueError(f"distance de voisinage {band_m} m (attendu : plus de 0)")
     if zones.crs is None:
@@ -217,12 +229,15 @@ def hot_spots(
         published &= (zones["status"].astype(str) == _PUBLISHED).to_numpy()
     grid = level.isin(_GRID_LEVELS).to_numpy()
     kept = zones.loc[published & grid]
-    metric = kept.geometry.to_crs(GRID_CRS)
-    xy = np.column_stack([metric.centroid.x.to_numpy(), metric.centroid.y.to_numpy()])
+    squares = cell_polygons(kept["zone"].astype(str)).to_numpy()  # exact, EPSG:3035
     values = count[published & grid].to_numpy(dtype=float)
     if per_km2:
-        values = values / (metric.area.to_numpy() / 1e6)
-    neighbours = _band_neighbours(xy, band_m)
+        values = values / (shapely.area(squares) / 1e6)
+    if weights == "queen":
+        neighbours = _queen_neighbours(squares)
+    else:
+        centres = shapely.get_coordinates(shapely.centroid(squares)).reshape(-1, 2)
+        neighbours = _band_neighbours(centres, band_m)
     rng = np.random.default_rng(seed)
     if method == "gi":
         z, p = local_gi_star(values, neighbours, permutations=permutations, rng=rng)
@@ -261,10 +276,14 @@ def hot_spots(
         "method": "Getis-Ord Gi*" if method == "gi" else "Moran local (LISA)",
         "value": "contacts publiés par km²" if per_km2 else "contacts publiés",
         "weights": (
-            "bande de distance fixe, binaire, centre à centre en EPSG:3035"
+            (
+                "contiguïté reine des carreaux (côté ou coin commun), binaire"
+                if weights == "queen"
+                else "bande de distance fixe entre centres (EPSG:3035), binaire"
+            )
             + (", zone focale incluse (Gi*)" if method == "gi" else ", standardisée en ligne")
         ),
-        "band_m": float(band_m),
+        "band_m": float(band_m) if weights == "distance" else None,
         "permutations": int(permutations),
         "seed": int(seed),
         "inference": "permutations conditionnelles, p bilatéral (pseudo p replié × 2)",
@@ -280,16 +299,30 @@ def hot_spots(
     return HotSpots(frame, parameters)
 
 
+def _queen_neighbours(squares: npt.NDArray[np.object_]) -> list[npt.NDArray[np.int64]]:
+    """For each square, the indices of the others it touches or overlaps (sorted)."""
+    if not len(squares):
+        return []
+    a, b = shapely.STRtree(squares).query(squares, predicate="intersects")
+    pairs = np.column_stack([a, b])[a != b]
+    return _lists(pairs, len(squares))
+
+
+def _lists(pairs: npt.NDArray[Any], n: int) -> list[npt.NDArray[np.int64]]:
+    """Neighbour lists from (zone, neighbour) pairs."""
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    pairs = pairs[order]
+    splits = np.searchsorted(pairs[:, 0], np.arange(1, n))
+    return [x.astype(np.int64) for x in np.split(pairs[:, 1], splits)]
+
+
 def _band_neighbours(xy: npt.NDArray[np.float64], band_m: float) -> list[npt.NDArray[np.int64]]:
     """For each point, the indices of the others within ``band_m`` (sorted)."""
     if not len(xy):
         return []
     pairs = cKDTree(xy).query_pairs(band_m, output_type="ndarray")
     both = np.concatenate([pairs, pairs[:, ::-1]]) if len(pairs) else np.empty((0, 2), np.int64)
-    order = np.lexsort((both[:, 1], both[:, 0]))
-    both = both[order]
-    splits = np.searchsorted(both[:, 0], np.arange(1, len(xy)))
-    return [a.astype(np.int64) for a in np.split(both[:, 1], splits)]
+    return _lists(both, len(xy))
 
 
 def _draws(
