@@ -296,6 +296,10 @@ def hot_spots(
         "significant_raw": int((tested & (p < alpha)).sum()),
         "significant_fdr": int(significant.sum()),
     }
+    # What a legend needs to say how the classes were made (no figure of any zone).
+    frame.attrs.update(
+        {"alpha": float(alpha), "method": parameters["method"], "permutations": permutations}
+    )
     return HotSpots(frame, parameters)
 
 
