@@ -144,7 +144,7 @@ HOTSPOT_COLUMNS = ["zone", "level", "count", "valeur", "voisins", "z", "p", "q",
 
 _GRID_LEVELS = ("200m", "1km")
 _PUBLISHED = "publié"
-_CHUNK = 4_000_000  # elements of one (zones × permutations × neighbours) gather
+_CHUNK = 4_000_000  # elements of one (permutations × zones) block
 
 Method = Literal["gi", "moran"]
 Weights = Literal["queen", "distance"]
@@ -329,14 +329,26 @@ def _band_neighbours(xy: npt.NDArray[np.float64], band_m: float) -> list[npt.NDA
     return _lists(both, len(xy))
 
 
-def _draws(
-    n: int, k_max: int, permutations: int, rng: np.random.Generator
-) -> npt.NDArray[np.int64]:
-    """``permutations`` draws of ``k_max`` distinct positions among ``n - 1`` others."""
-    out = np.empty((permutations, k_max), dtype=np.int64)
-    for row in range(permutations):
-        out[row] = rng.choice(n - 1, size=k_max, replace=False)
-    return out
+def _draws(n: int, size: int, permutations: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """``permutations`` ordered draws of ``size`` distinct zones among ``n``.
+
+    Rows drawn with replacement and redrawn whole while they hold a repeat: a row kept is
+    then a uniform ordered draw without replacement (rejection sampling), and for the few
+    neighbours of a grid among thousands of zones almost every row is kept at once. When
+    ``size`` is a large share of ``n``, one ``choice`` per row.
+    """
+    if size * 4 > n:
+        out = np.empty((permutations, size), dtype=np.int64)
+        for row in range(permutations):
+            out[row] = rng.choice(n, size=size, replace=False)
+        return out
+    out = rng.integers(0, n, size=(permutations, size), dtype=np.int64)
+    while True:
+        ordered = np.sort(out, axis=1)
+        repeat = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not repeat.any():
+            return out
+        out[repeat] = rng.integers(0, n, size=(int(repeat.sum()), size), dtype=np.int64)
 
 
 def _permuted_sums(
@@ -348,29 +360,40 @@ def _permuted_sums(
 ) -> npt.NDArray[np.float64]:
     """Sum of the neighbours' values under each conditional permutation, ``(m, P)``.
 
-    Zone ``i`` of ``k`` neighbours takes the first ``k`` positions of each shared draw
-    among the ``n - 1`` other zones (position ``j`` is zone ``j`` below ``i``, ``j + 1``
-    from ``i`` on: the focal zone is never drawn). One row per zone of ``subset`` (every
-    zone by default); NaN rows for islands.
+    Each permutation is one ordered draw ``d`` of ``k_max + 1`` distinct zones among all
+    ``n``, shared by every zone (as esda's ``crand`` shares its draws). Zone ``i`` of
+    ``k`` neighbours takes the first ``k + 1`` drawn zones less ``i`` itself when it is
+    among them, else less the last of them: exactly the first ``k`` zones of the same
+    random order with ``i`` removed, so a uniform draw of ``k`` among the ``n − 1``
+    others. The sum is then a prefix sum of the draw minus one value — O(P) per zone
+    instead of O(P × k). One row per zone of ``subset`` (every zone by default); NaN
+    rows for islands.
     """
     n = len(values)
     rows = np.arange(n) if subset is None else np.asarray(subset, dtype=np.int64)
     cardinality = np.array([len(neighbours[i]) for i in rows], dtype=np.int64)
     out = np.full((len(rows), permutations), np.nan)
-    k_max = int(min(cardinality.max(initial=0), n - 1))
+    k = np.minimum(cardinality, n - 1)
+    k_max = int(k.max(initial=0))
     if k_max == 0:
         return out
-    draws = _draws(n, k_max, permutations, rng)
-    for k in np.unique(cardinality[cardinality > 0]):
-        k = int(min(k, n - 1))
-        members = np.flatnonzero(cardinality == k)
-        taken = draws[:, :k]
-        step = max(1, _CHUNK // (permutations * k))
-        for start in range(0, len(members), step):
-            at = members[start : start + step]
-            focal = rows[at]
-            positions = taken[None, :, :] + (taken[None, :, :] >= focal[:, None, None])
-            out[at] = values[positions].sum(axis=2)
+    draws = _draws(n, k_max + 1, permutations, rng)
+    prefix = np.cumsum(values[draws], axis=1)  # sums of the first 1, 2, … drawn zones
+    lookup = np.full(n, -1, dtype=np.int64)
+    step = max(1, _CHUNK // permutations)
+    for start in range(0, len(rows), step):
+        zones = rows[start : start + step]
+        ks = k[start : start + step]
+        lookup[zones] = np.arange(len(zones))
+        local = lookup[draws]  # each drawn zone's column in this chunk, or -1
+        p, t = np.nonzero(local >= 0)
+        place = np.full((permutations, len(zones)), k_max + 1, dtype=np.int64)
+        place[p, local[p, t]] = t  # where each zone of the chunk was drawn
+        lookup[zones] = -1
+        drawn_self = place <= ks[None, :]
+        last = values[draws[:, ks]]
+        sums = prefix[:, ks] - np.where(drawn_self, values[zones][None, :], last)
+        out[start : start + step] = np.where(ks[:, None] > 0, sums.T, np.nan)
     return out
 
 
