@@ -56,6 +56,12 @@ Statistics
     cold spot when ``z < 0``. Local Moran: ``z`` is the permutation z of ``I_i``; high-high
     is a hot spot, low-low a cold spot, high-low and low-high are outliers.
 
+With the same seed, Gi* and local Moran give the **same p-values**: with the focal value
+held, both statistics are monotone in the neighbours' sum, so the permutations rank them
+alike. They differ in the classes: Gi* reads the sign of its z (a high zone among high
+neighbours, or a low one among low), local Moran separates the outliers (a high zone among
+low neighbours, and the reverse).
+
 Why figures differ from ArcGIS's « Hot Spot Analysis (Getis-Ord Gi*) »: ArcGIS takes
 its p-values from the normal approximation of ``z`` (no permutations), uses a fixed
 distance band by default chosen so that every feature has a neighbour, applies FDR only
@@ -95,6 +101,7 @@ import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control
 
+from territory._errors import ValidationError
 from territory.crs import GRID_CRS  # noqa: F401  (the doctests use it)
 from territory.grid import cell_polygons
 
@@ -211,17 +218,17 @@ def hot_spots(
         The analysed zones with ``z``, ``p``, ``q`` and ``classe``, and the parameters.
     """
     if method not in ("gi", "moran"):
-        raise ValueError(f"méthode inconnue « {method} » (attendu : gi, moran)")
+        raise ValidationError(f"méthode inconnue « {method} » (attendu : gi, moran)")
     if not 0 < alpha < 1:
-        raise ValueError(f"seuil alpha {alpha} (attendu : entre 0 et 1)")
+        raise ValidationError(f"seuil alpha {alpha} (attendu : entre 0 et 1)")
     if permutations < 99:
-        raise ValueError(f"{permutations} permutations (attendu : au moins 99)")
+        raise ValidationError(f"{permutations} permutations (attendu : au moins 99)")
     if weights not in ("queen", "distance"):
-        raise ValueError(f"pondération inconnue « {weights} » (attendu : queen, distance)")
+        raise ValidationError(f"pondération inconnue « {weights} » (attendu : queen, distance)")
     if not band_m > 0:
-        raise ValueError(f"distance de voisinage {band_m} m (attendu : plus de 0)")
+        raise ValidationError(f"distance de voisinage {band_m} m (attendu : plus de 0)")
     if zones.crs is None:
-        raise ValueError("la couche de densité n'a pas de système de coordonnées")
+        raise ValidationError("la couche de densité n'a pas de système de coordonnées")
     count = pd.to_numeric(zones["count"], errors="coerce").astype("Float64")
     level = zones["level"].astype(str)
     published = count.notna().to_numpy().copy()
