@@ -306,3 +306,14 @@ def test_compare_benchmark_times_the_first_and_the_warm_comparison(
     assert figures["funnel_rows"] == 3 * 5
     assert 0 < figures["compare_warm_s"] < figures["compare_first_s"]
     assert "relance (page)" in table(figures)
+
+
+def test_hotspots_benchmark_compares_with_esda_and_a_dense_matrix() -> None:
+    from bench import hotspots as bench_hotspots
+
+    figures = bench_hotspots.hotspots_benchmark(cells=900, zones=2_000, partners=300, repeats=1)
+    assert figures["gi_s"] > 0 and figures["moran_s"] > 0 and figures["gi_hot"] > 0
+    assert figures["gi_esda_s"] is None or figures["gi_esda_s"] > 0
+    assert figures["e2sfca_dense_max_gap"] < 1e-9  # the sparse catchments miss no pair
+    text = bench.table({"territories": {}, "hotspots": figures})
+    assert "Points chauds et accessibilité aux partenaires" in text and "| 3 |" in text

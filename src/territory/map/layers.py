@@ -37,12 +37,15 @@ from territory.map.styles import (
     _POINTS_PANE,
     _STACK,
     _SVG_LAYERS,
+    ACCESS_COLOURS,
     COMMUNE_LABEL_TIERS,
     CONTACT_COLOURS,
     DENSITY_BREAKS,
     DENSITY_COLUMNS,
     DENSITY_LEVEL_COLOURS,
     GAP_COLOUR,
+    HOTSPOT_COLOURS,
+    HOTSPOT_COLUMNS,
     LAYER_COMMUNES,
     LAYER_DENSITY,
     LAYER_PARTNERS,
@@ -50,6 +53,7 @@ from territory.map.styles import (
     LAYER_SCORES,
     LAYER_STOPS,
     LEVEL_NAMES_FR,
+    NO_ACCESS_COLOUR,
     NO_DATA_COLOUR,
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
@@ -69,9 +73,11 @@ from territory.map.styles import (
 from territory.vocab import TRANSIT_GAP
 
 __all__ = [
+    "_access_layers",
     "_communes_layers",
     "_density_layers",
     "_gap_layers",
+    "_hotspot_layers",
     "_partner_layers",
     "_place_layers",
     "_qpv_layers",
@@ -199,6 +205,50 @@ def _score_layers(
     return _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES, coverage=False
     )
+
+
+def _access_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    """Accessibility to partners by commune: quintiles of the communes with one in reach."""
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "access", required=("code", "acces"))
+    geometry, keep = _prepared(
+        gdf, "access", precision=precision, tolerance=tolerance, coverage=True
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    value = pd.to_numeric(rows["acces"], errors="coerce")
+    props = _records(
+        {
+            "code": _text(rows["code"]),
+            "nom": _text(_column(rows, "nom")),
+            "acces": [None if pd.isna(v) else round(float(v), 1) for v in value],
+            "classe": _ints(pd.Series(access_classes(value), dtype="Int64")),
+        }
+    )
+    catchment = gdf.attrs.get("catchment_min", 30)
+    style = JsCode(snippet("access.js.j2", "style", list(ACCESS_COLOURS), NO_ACCESS_COLOUR))
+    tooltip = snippet("access.js.j2", "tooltip", _fr_number(10_000), f"{_fr_number(catchment)} min")
+    return _choropleth(
+        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
+    )
+
+
+def access_classes(value: pd.Series) -> list[int | None]:
+    """Quintile (0-4) of each positive accessibility; None where no partner is in reach."""
+    number = value.to_numpy(dtype=float, na_value=np.nan)
+    positive = number[np.isfinite(number) & (number > 0)]
+    if not len(positive):
+        return [None] * len(number)
+    breaks = np.quantile(positive, [0.2, 0.4, 0.6, 0.8])
+    classes = np.searchsorted(breaks, number, side="right")
+    return [
+        int(c) if np.isfinite(v) and v > 0 else None for c, v in zip(classes, number, strict=True)
+    ]
 
 
 def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) -> list[_Part]:
@@ -407,6 +457,47 @@ def _density_props(rows: pd.DataFrame, counts: pd.Series, k: int) -> list[dict[s
             "classe": _ints(pd.Series(_density_classes(counts, area), dtype="Int64")),
         }
     )
+
+
+def _hotspot_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    """The significant hot and cold spots as tinted outlines; only zone, class and q sent."""
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "hotspots", required=("zone", "classe"))
+    # Privacy: from here on only the class of each zone exists (no count, no value).
+    gdf = gdf[[c for c in HOTSPOT_COLUMNS if c in gdf] + [gdf.geometry.name]]
+    gdf = gdf[gdf["classe"].astype(str).isin(HOTSPOT_COLOURS)]
+    if gdf.empty:
+        return []
+    geometry, keep = _prepared(
+        gdf, "hotspots", precision=precision, tolerance=tolerance / 4, coverage=False
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    q = pd.to_numeric(_column(rows, "q"), errors="coerce")
+    props = _records(
+        {
+            "zone": _text(rows["zone"]),
+            "classe": _text(rows["classe"]),
+            "q": [None if pd.isna(v) else round(float(v), 3) for v in q],
+        }
+    )
+    style = JsCode(snippet("hotspots.js.j2", "style", HOTSPOT_COLOURS))
+    return [
+        _layer(
+            props,
+            geometry,
+            stack="hotspots",
+            precision=precision,
+            # A click opens the card of the density zone beneath (same id).
+            options={"style": style, "on_each_feature": _tag(LAYER_DENSITY)},
+            bind=snippet("hotspots.js.j2", "bind"),
+        )
+    ]
 
 
 def _gap_layers(

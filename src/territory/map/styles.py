@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ACCESS_COLOURS",
     "CLICKABLE_LAYERS",
     "COMMUNE_LABEL_TIERS",
     "CONTACT_COLOURS",
@@ -30,21 +31,27 @@ __all__ = [
     "FRANCE_CENTRE",
     "GAP_COLOUR",
     "HIDDEN_AT_FIRST",
+    "HOTSPOT_COLOURS",
+    "HOTSPOT_COLUMNS",
     "LAYER_COMMUNES",
     "LAYER_DENSITY",
+    "LAYER_HOTSPOTS",
     "LAYER_PARTNERS",
     "LAYER_QPV",
     "LAYER_SCORES",
     "LAYER_STOPS",
     "LEVEL_NAMES_FR",
+    "NAME_ACCESS",
     "NAME_COMMUNES",
     "NAME_DENSITY",
+    "NAME_HOTSPOTS",
     "NAME_PARTNERS",
     "NAME_PLACES",
     "NAME_QPV",
     "NAME_ROUTES",
     "NAME_SCORES",
     "NAME_STOPS",
+    "NO_ACCESS_COLOUR",
     "NO_DATA_COLOUR",
     "NO_TRANSIT_DATA_COLOUR",
     "PARTNER_COLOURS",
@@ -80,6 +87,8 @@ __all__ = [
 NAME_COMMUNES = "Communes (grille de densité)"
 NAME_QPV = "QPV"
 NAME_DENSITY = "Densité de contacts (protégée)"
+NAME_HOTSPOTS = "Points chauds"
+NAME_ACCESS = "Accessibilité aux partenaires"
 NAME_PARTNERS = "Partenaires"
 NAME_STOPS = "Arrêts de transport"
 
@@ -98,6 +107,20 @@ LAYER_DENSITY = "density"
 LAYER_PARTNERS = "partners"
 LAYER_STOPS = "stops"
 LAYER_SCORES = "scores"
+LAYER_HOTSPOTS = "hotspots"
+HOTSPOT_COLOURS = {
+    "point chaud": "#b2182b",
+    "point froid": "#2166ac",
+    "valeur haute isolée": "#f46d43",
+    "valeur basse isolée": "#74add1",
+}
+"""Outline and tint of each significant class (the others are not drawn)."""
+HOTSPOT_COLUMNS = ("zone", "classe", "q")
+ACCESS_COLOURS = ("#f7fcf5", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
+"""Accessibility quintiles of the communes with a partner in reach: light (low) → dark."""
+NO_ACCESS_COLOUR = "#fdd0a2"
+"""Communes with no partner within the catchment."""
+"""The only columns of the hot spots that reach the browser (no count)."""
 CLICKABLE_LAYERS = (
     LAYER_COMMUNES,
     LAYER_QPV,
@@ -225,6 +248,7 @@ _STACK = {
     "qpv_fill": 1,
     "density": 2,
     "gaps": 3,
+    "hotspots": 3,  # outlines over the density
     "qpv_line": 4,
     "stops": 5,
     "partners": 6,
