@@ -10,16 +10,23 @@ import pytest
 from pypdf import PdfReader
 
 from territory import ValidationError
+from territory.programme import Comparison
 from territory.report import write_report
 from territory.report.pdf import pack_html, render_pdf
 from territory.report.tables import inputs_hash
+from tests.report.comparison_data import hand_built_comparison
 
 A4 = (595.28, 841.89)  # points
 
 
+@pytest.fixture
+def comparison() -> Comparison:
+    """The hand-built comparison (every kind of hidden value)."""
+    return hand_built_comparison()
+
+
 @pytest.fixture(scope="module")
 def pack() -> tuple[bytes, list[str]]:
-    from conftest import hand_built_comparison
 
     data = render_pdf(hand_built_comparison(), k=11)
     reader = PdfReader(io.BytesIO(data))
@@ -80,7 +87,6 @@ def test_running_header_page_numbers_and_fingerprint(pack, comparison) -> None:
 
 
 def test_same_inputs_same_bytes(pack) -> None:
-    from conftest import hand_built_comparison
 
     data, _ = pack
     assert render_pdf(hand_built_comparison(), k=11) == data
