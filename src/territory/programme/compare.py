@@ -27,7 +27,7 @@ import pandas as pd
 from territory._errors import ValidationError
 from territory.analysis.need import AGE_TABLE
 from territory.analysis.zones import cells_in_zones, load_zones
-from territory.privacy import published
+from territory.privacy import raw
 from territory.privacy.funnel import STEPS, FunnelTables, funnel
 from territory.privacy.parcours import PARCOURS
 from territory.programme.model import Programme, load_programme, period_bounds
@@ -166,7 +166,7 @@ def compare(
             f"période « {chosen} » non proposée pour le programme « {programme} » "
             f"(périodes : {', '.join(choices)})"
         )
-    published.zones(ws, settings=settings)  # migrates the contacts if needed (a write)
+    raw.migrate(ws)  # the contacts of an earlier version brought up to date (a write)
     stat = ws.path.stat()
     found = _compare(
         str(ws.path), stat.st_mtime_ns, ws.version, programme, chosen, settings.k,
@@ -233,7 +233,7 @@ def _compare(
         ],
         EXIT_COLUMNS,
     )
-    targets = _targets(ws, p, codes, typer, settings)
+    targets = _targets(ws, p, codes, typer, settings, tables.latest_month)
     rounds = _rounds(ws, p, codes, first, last)
     sources = frame(_sources(ws, rate_sources), SOURCE_COLUMNS)
     return Comparison(
@@ -316,18 +316,20 @@ def _targets(
     codes: dict[str, frozenset[str]],
     typer: Any,
     settings: Settings,
+    latest: str | None,
 ) -> pd.DataFrame:
-    latest = published.latest_month(ws, settings=settings)
-    as_of = _month_end(latest) if latest is not None else p.start
+    as_of = _month_end(date.fromisoformat(f"{latest}-01")) if latest is not None else p.start
     rows = []
+    done_by: dict[str, pd.DataFrame] = {}  # one funnel per period, every territory at once
     for t in p.targets:
         first, last = period_bounds(t.period)
-        tables = funnel(
-            ws, {t.territory: codes[t.territory]}, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
-            zone_typer=typer, settings=settings, trends=False,
-        )  # fmt: skip
-        steps = tables.steps
-        done = steps.loc[steps["step"] == t.step, "count"].iloc[0]
+        if t.period not in done_by:
+            tables = funnel(
+                ws, codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}", zone_typer=typer,
+                settings=settings, trends=False,
+            )  # fmt: skip
+            done_by[t.period] = tables.steps.set_index(["territory", "step"])
+        done = done_by[t.period].loc[(t.territory, t.step), "count"]
         rows.append(
             {
                 "Territoire": t.territory,
