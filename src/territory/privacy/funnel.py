@@ -173,6 +173,15 @@ def _month(text: str) -> int:
     return (int(year) - 1970) * 12 + int(month) - 1
 
 
+def _months(texts: pd.Series) -> npt.NDArray[np.int64]:
+    """:func:`_month` of each ``"2026-03"`` (-1 for an empty text), vectorised."""
+    text = texts.astype(str)
+    known = text.str.len().to_numpy() >= 7
+    year = pd.to_numeric(text.str[:4], errors="coerce").fillna(1970).to_numpy(dtype=np.int64)
+    month = pd.to_numeric(text.str[5:7], errors="coerce").fillna(1).to_numpy(dtype=np.int64)
+    return np.where(known, (year - 1970) * 12 + month - 1, -1)
+
+
 def _month_text(m: int) -> str:
     return f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
 
@@ -181,9 +190,11 @@ def _month_text(m: int) -> str:
 def _base(path: str, mtime_ns: int, version: int) -> _Base:
     ws = Workspace.open(Path(path))
     frame = raw.contact_frame(ws, columns=["date", "statut", "personne"])
-    statut = pd.Categorical(frame["statut"].astype(object).fillna("").astype(str))
-    lookup = np.array([STATUS_STEP.get(str(c), 0) for c in statut.categories] + [0])
-    rank = lookup[np.asarray(statut.codes, dtype=np.int64)]
+    statut = frame["statut"]
+    if not isinstance(statut.dtype, pd.CategoricalDtype):
+        statut = statut.astype(object).fillna("").astype(str).astype("category")
+    lookup = np.array([STATUS_STEP.get(str(c), 0) for c in statut.cat.categories] + [0])
+    rank = lookup[np.asarray(statut.cat.codes, dtype=np.int64)]  # -1 (missing): the last, 0
     months = (
         frame["date"].to_numpy().astype("datetime64[M]").astype(np.int64)
         if len(frame)
@@ -214,8 +225,8 @@ def _base(path: str, mtime_ns: int, version: int) -> _Base:
         parcours = pd.DataFrame(
             {
                 "person": who[found].astype(np.int64),
-                "entry": [_month(t) for t in stored["entree"][found]],
-                "exit": [_month(t) if t else -1 for t in stored["sortie"][found]],
+                "entry": _months(stored["entree"][found]),
+                "exit": _months(stored["sortie"][found]),
                 "klass": klass[found].fillna(len(EXIT_CLASSES) - 1).astype(np.int64).to_numpy(),
                 "key": stored["cle"][found].to_numpy(dtype=np.int64),
             }
