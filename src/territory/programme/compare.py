@@ -108,7 +108,32 @@ ZONE_TYPES = ("QPV", "rural", "autre")
 
 @dataclass(frozen=True)
 class Comparison:
-    """The protected tables of one programme over one period (see the module's docs)."""
+    """The protected tables of one programme over one period (see the module's docs).
+
+    What the renderers may rely on (the contract of issue #22, with what it left open):
+
+    - ``funnel``: five rows per territory, in :data:`~territory.privacy.funnel.STEPS`
+      order, territories in the programme's order; ``Affiché`` is ``"1 230"`` (narrow
+      no-break space), ``"< 11"`` (under k) — the funnel has no ``"secret"``: its steps
+      are nested totals, not parts; ``Part de l'étape précédente`` is NA for ``contact``.
+    - ``targets``: one row per target, in the programme's order; ``Date d'atteinte
+      estimée`` is ``"mars 2027"``, ``"déjà atteinte"``, ``"non atteinte au rythme
+      actuel"`` or ``""`` (period not begun, or ``Réalisé`` hidden). The pace runs from the
+      period's start to the last month the workspace publishes (k people met).
+    - ``rates``: per territory, « Jeunes en contact » and « Entrées en parcours » per
+      1,000 young people of the census band (15-29, else 15-24; ``Dénominateur`` NA and
+      ``Nom du dénominateur`` « population par âge (non importée) » without census ages),
+      « Jeunes en contact pour 1 000 jeunes de 15-24 ans ni en emploi ni en études » when
+      the census file gives them, and « Jeunes en contact pour 1 000 habitants » (the
+      communes' population, always there); ``Pour 1 000`` NA when the numerator is hidden
+      or the denominator under k.
+    - ``zones``: per territory and step, ``QPV``, ``rural``, ``autre`` (they sum to the
+      step); ``exits``: per territory, the four :data:`EXIT_CLASSES` (they sum to
+      ``sortie``); both may show ``"secret"`` (secondary suppression).
+    - ``trends``: only months with at least k people met in the territory; five rows per
+      month shown.
+    - ``rounds``: one row per territory, zeros when no plan is saved.
+    """
 
     programme: Programme
     period: str
