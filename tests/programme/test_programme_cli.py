@@ -79,3 +79,12 @@ def test_define_compare_and_errors_are_one_french_line(
         err = capsys.readouterr().err.strip()
         assert expected in err and "\n" not in err and "Traceback" not in err
     assert main(["programme", "delete", "P", *w]) == 0
+
+
+def test_info_never_lists_the_raw_number_of_pathways(
+    demo_workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", "--workspace", str(demo_workspace), "--json"]) == 0
+    layers = json.loads(capsys.readouterr().out)["layers"]
+    assert "parcours" not in layers and "contacts" not in layers
+    assert "programmes" in layers  # the programme's definition is not personal data
