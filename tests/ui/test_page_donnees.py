@@ -383,8 +383,9 @@ def test_a_workbook_of_several_sheets_asks_which_one_to_import(demo_copy: Path) 
 
 
 def test_a_parcours_file_is_imported_from_the_page(demo_workspace: Path, tmp_path: Path) -> None:
-    """#22: the team's parcours export through the page, with its report; the raw number of
-    pathways is listed nowhere on the page.
+    """#22: the team's parcours export through the page, with its report.
+
+    The raw number of pathways is listed nowhere on the page.
     """
     import shutil
 
