@@ -7,9 +7,11 @@ import io
 import re
 
 import pytest
+from comparison_data import hand_built_comparison
 from pypdf import PdfReader
 
 from territory import ValidationError
+from territory.programme import Comparison
 from territory.report import write_report
 from territory.report.pdf import pack_html, render_pdf
 from territory.report.tables import inputs_hash
@@ -17,10 +19,13 @@ from territory.report.tables import inputs_hash
 A4 = (595.28, 841.89)  # points
 
 
+@pytest.fixture
+def comparison() -> Comparison:
+    return hand_built_comparison()
+
+
 @pytest.fixture(scope="module")
 def pack() -> tuple[bytes, list[str]]:
-    from conftest import hand_built_comparison
-
     data = render_pdf(hand_built_comparison(), k=11)
     reader = PdfReader(io.BytesIO(data))
     return data, [page.extract_text() for page in reader.pages]
@@ -80,11 +85,11 @@ def test_running_header_page_numbers_and_fingerprint(pack, comparison) -> None:
 
 
 def test_same_inputs_same_bytes(pack) -> None:
-    from conftest import hand_built_comparison
-
     data, _ = pack
     assert render_pdf(hand_built_comparison(), k=11) == data
     assert b"CreationDate" not in data and b"ModDate" not in data
+    fingerprint = inputs_hash(hand_built_comparison())[:32].encode("ascii")
+    assert b"/ID [(" + fingerprint + b")" in data  # the PDF's identifier is the fingerprint
 
 
 def test_another_published_value_changes_the_fingerprint(comparison) -> None:

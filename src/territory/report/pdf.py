@@ -426,6 +426,6 @@ def render_pdf(comparison: Comparison, *, k: int | None = None) -> bytes:
 
     document = HTML(string=pack_html(comparison, k=k)).render()
     identifier = inputs_hash(comparison)[:32].encode("ascii")
-    data = document.write_pdf(identifier=identifier)
+    data = document.write_pdf(pdf_identifier=identifier)
     assert data is not None  # no target given: the bytes are returned
     return bytes(data)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-import pytest
 
 from territory.programme import EXIT_CLASSES, FUNNEL_STEPS, Comparison, Programme, Target
 
@@ -164,8 +163,3 @@ def hand_built_comparison(territories: tuple[str, ...] = TERRITORIES) -> Compari
         notes=notes,
         sources=sources,
     )
-
-
-@pytest.fixture
-def comparison() -> Comparison:
-    return hand_built_comparison()
