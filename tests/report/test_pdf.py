@@ -73,6 +73,9 @@ def test_hidden_values_stay_hidden(pack) -> None:
     rural = pages[-1]
     assert rural.count("secret") >= 4  # accompagnés, sorties, two exit classes
     assert "< k" in "\n".join(pages)
+    # a page with hidden cells says what they mean, never « Aucune valeur masquée »
+    assert "« < 11 » : moins de 11 personnes" in re.sub(r"\s+", " ", rural)
+    assert "Aucune valeur masquée" not in rural
 
 
 def test_running_header_page_numbers_and_fingerprint(pack, comparison) -> None:

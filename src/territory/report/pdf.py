@@ -336,6 +336,29 @@ def _rounds_sentence(rounds: pd.DataFrame, territory: str) -> str:
     )
 
 
+def _territory_notes_html(
+    comparison: Comparison, territory: str, notes: list[str], k: int | None
+) -> str:
+    """The territory's own notes, and what its hidden cells mean when it has any."""
+    shown = pd.concat(
+        [
+            t.loc[t["Territoire"] == territory, "Affiché"]
+            for t in (comparison.funnel, comparison.zones, comparison.exits, comparison.trends)
+        ]
+    ).astype(str)
+    hidden = bool(shown.str.contains("secret").any() or shown.str.startswith("<").any())
+    items = [f"<li>{_e(n)}</li>" for n in notes]
+    if hidden:
+        under = f"moins de {k} personnes" if k else "trop peu de personnes"
+        items.append(
+            f"<li>« &lt; {k or 'k'} » : {_e(under)} ; « secret » : masquée pour qu'aucune "
+            "valeur masquée ne se déduise des autres (notes générales en synthèse).</li>"
+        )
+    if not items:
+        return _ref("Aucune valeur masquée pour ce territoire.")
+    return f'<ul class="notes">{"".join(items)}</ul>'
+
+
 @dataclass(frozen=True)
 class _Tables:
     """The side-by-side tables, made once for every territory's page."""
@@ -383,12 +406,7 @@ def _territory_page(comparison: Comparison, territory: str, k: int | None, table
             f"<p>{_e(_rounds_sentence(tables.rounds, territory))}</p>",
             _source(comparison, "tournée", "visite", fallback=_ROUNDS_FALLBACK),
         )
-        + _card(
-            "Notes",
-            '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
-            if notes
-            else _ref("Aucune valeur masquée pour ce territoire."),
-        )
+        + _card("Notes", _territory_notes_html(comparison, territory, notes, k))
         + "</div>",
     ]
     if not comparison.trends[comparison.trends["Territoire"] == territory].empty:
