@@ -34,6 +34,7 @@ from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
 from territory.map.model import MapLayers
 from territory.privacy import published, raw
+from territory.privacy.parcours import PARCOURS
 from territory.privacy.protect import LEVEL_COMMUNE
 from territory.settings import Settings
 from territory.store import Workspace
@@ -73,6 +74,8 @@ LAYER_LABELS = {
     "stop_hours": "Départs par arrêt, jour et heure (GTFS)",
     "transit_links": "Réseau de transport cadencé (GTFS)",
     "teams": "Équipes",
+    "programmes": "Programmes (comité de pilotage)",
+    "programme_targets": "Cibles des programmes",
     "places": "Lieux d'aller-vers",
     DENSITY: "Densité de contacts (protégée)",
 }
@@ -352,8 +355,11 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
     """What ``territory info --json`` prints: layers with count, CRS, source, vintage; k."""
     layers: dict[str, Any] = {}
     for name, meta in ws.layers().items():
-        if name == raw.CONTACTS:
-            continue  # person-level (pseudonymised) rows: only the protected layer is listed
+        if name in (raw.CONTACTS, PARCOURS):
+            # person-level (pseudonymised) rows: their raw number is not shown either; the
+            # contacts are listed as their protected layer, the pathways through the
+            # programme's comparison only
+            continue
         layers[name] = {
             "count": meta.count,
             "crs": meta.crs,

@@ -258,6 +258,17 @@ def test_the_retention_purge_removes_old_pathways(tmp_path: Path) -> None:
         }
     )
     store_parcours(ws, rows, source="p.csv")
+    # a later import (a batch that keeps the table's previous state, to undo it)
+    settings = Settings(secret_path=tmp_path / "secret.key")
+    later = tmp_path / "later.csv"
+    later.write_text("Identifiant;Date d'entrée\nZ1;03/01/2026\n", encoding="utf-8")
+    report = import_file(ws, "parcours", later, settings=settings, today=date(2026, 1, 15))
     purge(ws, older_than_months=24, today=date(2026, 1, 15))
-    assert parcours_frame(ws)["personne"].tolist() == ["c"]
-    assert b"2023-05" not in ws.path.read_bytes()
+    assert len(parcours_frame(ws)) == 2 and "c" in set(parcours_frame(ws)["personne"])
+    data = ws.path.read_bytes()
+    assert b"2023-05" not in data and b"2023-02" not in data
+    from territory._errors import ValidationError
+
+    with pytest.raises(ValidationError, match="modifiée depuis cet import"):
+        undo_batch(ws, report.batch)  # type: ignore[arg-type]  # it would bring them back
+    assert len(parcours_frame(ws)) == 2

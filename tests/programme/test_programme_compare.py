@@ -173,3 +173,40 @@ def test_the_tables_are_copies(ws: Workspace) -> None:
     first = compare(ws, "Dest", settings=Settings())
     first.funnel.loc[:, "Affiché"] = "abîmé"
     assert "abîmé" not in set(compare(ws, "Dest", settings=Settings()).funnel["Affiché"])
+
+
+def test_rounds_planned_done_and_field_hours_per_territory(ws: Workspace) -> None:
+    """Visits of the last saved version of each week, placed by commune; done = feedback."""
+    from datetime import datetime
+
+    from territory.rounds.feedback import record_feedback
+    from territory.rounds.week import PLANS, TIMEZONE, VISITS
+
+    def visit(team: str, lon: float, day: int, version: int, week: str) -> dict[str, object]:
+        start = datetime(2026, 3, day, 14, 0, tzinfo=TIMEZONE)
+        return {
+            "week": week, "version": version, "team": team, "place": f"p{lon}",
+            "place_name": f"Lieu {lon}", "lon": lon, "lat": 50.62,
+            "start": start.isoformat(), "end": start.replace(hour=16).isoformat(),
+            "locked": False,
+        }  # fmt: skip
+
+    visits = pd.DataFrame(
+        [
+            visit("E1", 3.01, 2, 1, "2026-W10"),  # replaced by version 2: not counted
+            visit("E1", 3.02, 3, 2, "2026-W10"),  # Pôle A
+            visit("E1", 3.03, 4, 2, "2026-W10"),  # Pôle A
+            visit("E2", 3.11, 5, 2, "2026-W10"),  # Pôle C
+        ]
+    )
+    ws.write_table(VISITS, visits, source="planificateur", vintage="2026-W10")
+    plans = pd.DataFrame({"week": ["2026-W10", "2026-W10"], "version": [1, 2]})
+    ws.write_table(PLANS, plans, source="planificateur", vintage="2026-W10")
+    done = visits.iloc[1].copy()
+    done["start"] = datetime.fromisoformat(str(done["start"]))
+    settings = Settings(secret_path=ws.path.parent / "secret.key")
+    after = datetime(2026, 3, 10, tzinfo=TIMEZONE)
+    record_feedback(ws, "2026-W10", done, {"premier contact": 2}, settings=settings, now=after)
+    rounds = compare(ws, "Dest", settings=Settings()).rounds.set_index("Territoire")
+    assert rounds.loc["Pôle A"].tolist() == [2, 1, 2.0]
+    assert rounds.loc["Pôle C"].tolist() == [1, 0, 0.0]

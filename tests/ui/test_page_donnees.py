@@ -380,3 +380,30 @@ def test_a_workbook_of_several_sheets_asks_which_one_to_import(demo_copy: Path) 
     assert "colonne « Nom de la structure » lue comme « nom »" in notes
     at = at.run()  # the choice is gone once imported
     assert all(s.key != Keys.W_IMPORT_SHEET for s in at.selectbox)
+
+
+def test_a_parcours_file_is_imported_from_the_page(demo_workspace: Path, tmp_path: Path) -> None:
+    """#22: the team's parcours export through the page, with its report.
+
+    The raw number of pathways is listed nowhere on the page.
+    """
+    import shutil
+
+    copy = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, copy)
+    rows = "Identifiant jeune;Date d'entrée;Date de sortie;Situation à la sortie\n"
+    rows += "P000001;02/03/2026;10/09/2026;CDI\n;02/03/2026;;\n"
+    at = open_page(copy)
+    at.file_uploader(key=Keys.W_IMPORT_FILE).set_value(
+        ("parcours.csv", rows.encode("utf-8"), "text/csv")
+    )
+    at.selectbox(key=Keys.W_IMPORT_KIND).set_value("parcours")
+    at = click(at, "Importer")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Lues"], metrics["Acceptées"], metrics["Refusées"]) == ("2", "1", "1")
+    refusals = next(d.value for d in at.dataframe if "Motif" in d.value.columns)
+    assert "identifiant de la personne manquant" in refusals["Motif"].iloc[0]
+    assert "Parcours" not in set(layers_frame(at)["Couche"]) and "parcours" not in set(
+        layers_frame(at)["Couche"]
+    )

@@ -374,7 +374,8 @@ def test_a_week_planned_for_one_territory(demo_workspace: Path, tmp_path: Path) 
     at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
     choice = at.selectbox(key=Keys.W_PLAN_TERRITORY)
     assert choice.options == ["Tout l'espace de travail", "Agglomération de l'Ardoise",
-                              "Communes rurales"]  # fmt: skip
+                              "Communes rurales", "Val de la Chênaie",
+                              "Hauts des Tilleuls"]  # fmt: skip  # the last two: the programme's
     choice.set_value("Communes rurales").run()
     assert at.checkbox(key=Keys.W_PLAN_OUTSIDE).value is False
     at.button(key=Keys.W_PLAN_RUN).click().run()

@@ -44,9 +44,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from territory._fr import format_number
+from territory.grid import parent_ids
 from territory.privacy import raw
 from territory.privacy.parcours import parcours_frame
-from territory.privacy.protect import LEVEL_COMMUNE, partition, protect, publish
+from territory.privacy.protect import LEVEL_COMMUNE, partition, protect_rows, publish
 from territory.settings import Settings
 from territory.store import Workspace
 
@@ -100,6 +101,8 @@ class FunnelTables:
     ``steps``: territory, step, count, label. ``exits``: territory, classe, count, label.
     ``zones``: territory, zone, step, count, label. ``trends``: territory, month, step,
     count, label. ``notes``: French sentences (no number about people).
+    ``latest_month``: the last month (``"2026-10"``) in which at least k people were met
+    in the whole workspace (the only date said about the contacts, ``privacy.md`` rule 5).
     """
 
     steps: pd.DataFrame
@@ -107,6 +110,7 @@ class FunnelTables:
     zones: pd.DataFrame
     trends: pd.DataFrame
     notes: tuple[str, ...]
+    latest_month: str | None = None
 
 
 def funnel(
@@ -169,6 +173,15 @@ def _month(text: str) -> int:
     return (int(year) - 1970) * 12 + int(month) - 1
 
 
+def _months(texts: pd.Series) -> npt.NDArray[np.int64]:
+    """:func:`_month` of each ``"2026-03"`` (-1 for an empty text), vectorised."""
+    text = texts.astype(str)
+    known = text.str.len().to_numpy() >= 7
+    year = pd.to_numeric(text.str[:4], errors="coerce").fillna(1970).to_numpy(dtype=np.int64)
+    month = pd.to_numeric(text.str[5:7], errors="coerce").fillna(1).to_numpy(dtype=np.int64)
+    return np.where(known, (year - 1970) * 12 + month - 1, -1)
+
+
 def _month_text(m: int) -> str:
     return f"{1970 + m // 12:04d}-{m % 12 + 1:02d}"
 
@@ -177,28 +190,33 @@ def _month_text(m: int) -> str:
 def _base(path: str, mtime_ns: int, version: int) -> _Base:
     ws = Workspace.open(Path(path))
     frame = raw.contact_frame(ws, columns=["date", "statut", "personne"])
-    statut = pd.Categorical(frame["statut"].astype(object).fillna("").astype(str))
-    lookup = np.array([STATUS_STEP.get(str(c), 0) for c in statut.categories] + [0])
-    rank = lookup[np.asarray(statut.codes, dtype=np.int64)]
+    statut = frame["statut"]
+    if not isinstance(statut.dtype, pd.CategoricalDtype):
+        statut = statut.astype(object).fillna("").astype(str).astype("category")
+    lookup = np.array([STATUS_STEP.get(str(c), 0) for c in statut.cat.categories] + [0])
+    rank = lookup[np.asarray(statut.cat.codes, dtype=np.int64)]  # -1 (missing): the last, 0
     months = (
         frame["date"].to_numpy().astype("datetime64[M]").astype(np.int64)
         if len(frame)
         else np.zeros(0, np.int64)
     )
     commune = pd.Categorical(frame["commune"]) if len(frame) else pd.Categorical([])
-    pairs = pd.MultiIndex.from_arrays(
-        [frame["cell"].astype(str).to_numpy(), frame["commune"].astype(str).to_numpy()]
-    ) if len(frame) else pd.MultiIndex.from_arrays([[], []])  # fmt: skip
-    place, uniques = pd.factorize(pairs)
+    cell = pd.Categorical(frame["cell"]) if len(frame) else pd.Categorical([])
+    # a place is a distinct (cell, commune): one integer per pair, decoded once per place
+    width = max(len(commune.categories), 1)
+    pair = np.asarray(cell.codes, dtype=np.int64) * width + np.asarray(commune.codes, np.int64)
+    distinct, place = np.unique(pair, return_inverse=True)
+    cell_names = np.asarray(cell.categories.astype(str), dtype=object)
+    commune_names = np.asarray(commune.categories.astype(str), dtype=object)
     person = frame["person"].to_numpy(dtype=np.int64)
     stored = parcours_frame(ws)
     unmatched = False
     if len(stored) and len(frame):
         pseudonym = frame["personne"].astype("category")
         codes = np.asarray(pseudonym.cat.codes, dtype=np.int64)
-        distinct, at = np.unique(codes, return_index=True)
-        keep = distinct >= 0
-        owner = pd.Series(person[at[keep]], index=pseudonym.cat.categories[distinct[keep]])
+        seen, at = np.unique(codes, return_index=True)
+        keep = seen >= 0
+        owner = pd.Series(person[at[keep]], index=pseudonym.cat.categories[seen[keep]])
         owner = owner[owner.index != ""]
         who = owner.reindex(stored["personne"].to_numpy()).to_numpy()
         unmatched = bool(np.isnan(who).any())
@@ -207,8 +225,8 @@ def _base(path: str, mtime_ns: int, version: int) -> _Base:
         parcours = pd.DataFrame(
             {
                 "person": who[found].astype(np.int64),
-                "entry": [_month(t) for t in stored["entree"][found]],
-                "exit": [_month(t) if t else -1 for t in stored["sortie"][found]],
+                "entry": _months(stored["entree"][found]),
+                "exit": _months(stored["sortie"][found]),
                 "klass": klass[found].fillna(len(EXIT_CLASSES) - 1).astype(np.int64).to_numpy(),
                 "key": stored["cle"][found].to_numpy(dtype=np.int64),
             }
@@ -222,8 +240,10 @@ def _base(path: str, mtime_ns: int, version: int) -> _Base:
         commune=np.asarray(commune.codes, dtype=np.int64),
         communes=pd.Index(commune.categories.astype(str)),
         place=np.asarray(place, dtype=np.int64),
-        cells=np.asarray(uniques.get_level_values(0), dtype=object),
-        place_communes=np.asarray(uniques.get_level_values(1), dtype=object),
+        cells=cell_names[distinct // width] if len(distinct) else np.zeros(0, dtype=object),
+        place_communes=(
+            commune_names[distinct % width] if len(distinct) else np.zeros(0, dtype=object)
+        ),
         month=months,
         rank=np.asarray(rank, dtype=np.int64),
         key=frame["key"].to_numpy(dtype=np.int64),
@@ -242,20 +262,52 @@ def _zone_of_place(
     if typer.typer is None or not len(out):
         return out
     in_qpv, rural = typer.typer(base.cells, base.place_communes)
+    # rule 2: a cell the protected partition merges into its commune is no QPV. The
+    # partition reads distinct people per cell and per 1 km square: one record per
+    # (person, place) is enough, cells and communes as categories (no string per row).
+    places = len(out)
+    in_qpv = np.asarray(in_qpv, dtype=bool)
+    out[np.asarray(rural, dtype=bool)] = _ZONE_RURAL
+    if not in_qpv.any():
+        return out
+    # a cell's level depends on its own people and on its 1 km square's: only the squares
+    # holding a QPV cell are read
+    squares = parent_ids(base.cells)
+    wanted = np.isin(squares, np.unique(squares[in_qpv]))
+    rows = wanted[base.place]
+    pairs = np.unique(base.person[rows] * places + base.place[rows])
+    where = pairs % places
+    cells = pd.Index(pd.unique(base.cells))
+    communes = pd.Index(pd.unique(base.place_communes))
+    cell_code = cells.get_indexer(base.cells)
+    commune_code = communes.get_indexer(base.place_communes)
     records = pd.DataFrame(
         {
-            "cell": base.cells[base.place],
-            "commune": base.place_communes[base.place],
-            "person": base.person,
+            "cell": pd.Categorical.from_codes(cell_code[where], categories=cells),
+            "commune": pd.Categorical.from_codes(commune_code[where], categories=communes),
+            "person": pairs // places,
         }
     )
-    zones = partition(records, k=k)  # rule 2: a cell merged into its commune is no QPV
-    level = pd.MultiIndex.from_frame(zones[["cell", "commune"]].astype(str))
-    merged = pd.Series(zones["level"].to_numpy() == LEVEL_COMMUNE, index=level)
+    zones = partition(records, k=k)
+    merged = pd.Series(
+        zones["level"].to_numpy() == LEVEL_COMMUNE,
+        index=pd.MultiIndex.from_arrays(
+            [zones["cell"].astype(str).to_numpy(), zones["commune"].astype(str).to_numpy()]
+        ),
+    )
     rolled = merged.reindex(pd.MultiIndex.from_arrays([base.cells, base.place_communes]))
-    out[np.asarray(rural, dtype=bool)] = _ZONE_RURAL
-    out[np.asarray(in_qpv, dtype=bool) & ~rolled.fillna(True).to_numpy(dtype=bool)] = _ZONE_QPV
+    out[in_qpv & ~rolled.fillna(True).to_numpy(dtype=bool)] = _ZONE_QPV
     return out
+
+
+@lru_cache(maxsize=4)
+def _latest_month(path: str, mtime_ns: int, version: int, k: int) -> str | None:
+    base = _base(path, mtime_ns, version)
+    if not len(base.month):
+        return None
+    people = pd.DataFrame({"m": base.month, "p": base.person}).groupby("m")["p"].nunique()
+    enough = people.index[people.to_numpy() >= k]
+    return _month_text(int(enough.max())) if len(enough) else None
 
 
 def _parcours_ranks(parcours: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
@@ -323,16 +375,27 @@ def _published(n: npt.NDArray[np.int64], key: npt.NDArray[np.int64], k: int, rou
     return counts, labels
 
 
-def _parts(
-    people: pd.DataFrame, column: str, codes: list[int], k: int, rounding: int
-) -> pd.DataFrame:
-    """Protected parts (one per code of ``column``) of ``people``, with their total."""
-    settings = Settings(k=k, rounding=rounding)
-    values = people[column].to_numpy()
-    n = np.array([(values == c).sum() for c in codes], dtype=np.int64)
-    key = np.array([people["key"].to_numpy()[values == c].sum() for c in codes], dtype=np.int64)
-    parts = pd.DataFrame({"n": n, "people": n, "key": key}, index=codes)
-    return protect(parts, settings=settings, total_people=int(n.sum())).table
+def _sums(
+    codes: npt.NDArray[np.int64], key: npt.NDArray[np.int64], size: int
+) -> npt.NDArray[np.int64]:
+    """Sum of ``key`` per code ``0 … size - 1`` (exact: sums of keys stay far below 2⁵³)."""
+    return np.bincount(codes, weights=key, minlength=size).round().astype(np.int64)
+
+
+def _protected_rows(
+    n: list[npt.NDArray[np.int64]], key: list[npt.NDArray[np.int64]], settings: Settings
+) -> list[tuple[object, str]]:
+    """Each row of parts protected with its total (records are people: people = n).
+
+    :func:`territory.privacy.protect.protect_rows` gives every row exactly what
+    :func:`~territory.privacy.protect.protect` gives it (threshold, secondary suppression,
+    perturbation), all rows at once. Returns (count, label) per part, row after row.
+    """
+    if not n:
+        return []
+    counts = np.vstack(n).astype(np.int64)
+    table, _ = protect_rows(counts, counts, np.vstack(key), counts.sum(axis=1), settings=settings)
+    return list(zip(table["count"], table["label"], strict=True))
 
 
 @lru_cache(maxsize=32)
@@ -350,36 +413,54 @@ def _funnel(
     zone = _zone_of_place(*state, k, typer)
     first, last = _month(first_text), _month(last_text)
     ranks = _parcours_ranks(base.parcours, first, last).rename(columns={"rank": "rank_p"})
-    steps, exits, zones, trends = [], [], [], []
+    steps, trends = [], []
+    zone_n, zone_key, exit_n, exit_key = [], [], [], []
+    lookup = np.zeros(len(base.communes) + 1, dtype=bool)  # the last slot: no commune (-1)
     for name, codes in territories:
-        inside = np.isin(base.commune, base.communes.get_indexer(list(codes)))
+        lookup[:] = False
+        found = base.communes.get_indexer(list(codes))
+        lookup[found[found >= 0]] = True
+        inside = lookup[base.commune]
         people = _people(base, zone, inside, first, last, ranks)
         rank, key = people["rank"].to_numpy(), people["key"].to_numpy()
+        where, klass = people["zone"].to_numpy(), people["klass"].to_numpy()
         n = np.array([(rank >= s).sum() for s in range(len(STEPS))], dtype=np.int64)
         keys = np.array([key[rank >= s].sum() for s in range(len(STEPS))], dtype=np.int64)
         counts, labels = _published(n, keys, k, rounding)
         steps += [(name, STEPS[s], counts[s], labels[s]) for s in range(len(STEPS))]
-        exit_parts = _parts(people[rank == _SORTIE], "klass", list(range(len(EXIT_CLASSES))),
-                            k, rounding)  # fmt: skip
-        exits += [
-            (name, EXIT_CLASSES[c], row.count, row.label)
-            for c, row in zip(range(len(EXIT_CLASSES)), exit_parts.itertuples(), strict=True)
-        ]
-        for s in range(len(STEPS)):
-            zone_parts = _parts(people[rank >= s], "zone", list(_ZONE_NAMES), k, rounding)
-            zones += [
-                (name, _ZONE_NAMES[z], STEPS[s], row.count, row.label)
-                for z, row in zip(_ZONE_NAMES, zone_parts.itertuples(), strict=True)
-            ]
+        out = rank == _SORTIE
+        exit_n.append(np.bincount(klass[out], minlength=len(EXIT_CLASSES)))
+        exit_key.append(_sums(klass[out], key[out], len(EXIT_CLASSES)))
+        for s in range(len(STEPS)):  # zone codes 2, 1, 0: QPV, rural, autre
+            sel = rank >= s
+            zone_n.append(np.bincount(where[sel], minlength=3)[::-1])
+            zone_key.append(_sums(where[sel], key[sel], 3)[::-1])
         if with_trends:
             trends += _trends(base, inside, first, last, name, k, rounding)
+    settings = Settings(k=k, rounding=rounding)
+    names = [name for name, _ in territories]
+    exit_rows = _protected_rows(exit_n, exit_key, settings)
+    exits = [
+        (name, EXIT_CLASSES[c], *exit_rows[t * len(EXIT_CLASSES) + c])
+        for t, name in enumerate(names)
+        for c in range(len(EXIT_CLASSES))
+    ]
+    zone_rows = _protected_rows(zone_n, zone_key, settings)
+    zones = [
+        (name, ZONE_TYPES[z], STEPS[s], *zone_rows[(t * len(STEPS) + s) * 3 + z])
+        for t, name in enumerate(names)
+        for s in range(len(STEPS))
+        for z in range(3)
+    ]
     notes = []
     if base.unmatched:
         notes.append(
             "des parcours importés n'ont aucun contact enregistré de la même personne : "
             "ils ne sont rattachés à aucun territoire et ne sont pas comptés"
         )
+    latest = _latest_month(*state, k)
     return FunnelTables(
+        latest_month=latest,
         steps=pd.DataFrame(steps, columns=["territory", "step", "count", "label"]),
         exits=pd.DataFrame(exits, columns=["territory", "classe", "count", "label"]),
         zones=pd.DataFrame(zones, columns=["territory", "zone", "step", "count", "label"]),
@@ -400,28 +481,38 @@ def _trends(
     )  # fmt: skip
     members = np.unique(base.person[inside & (base.month <= last)])
     p = base.parcours[np.isin(base.parcours["person"].to_numpy(), members)]
-    events = []
-    for row in p.itertuples(index=False):  # the months of an entry and of an exit
-        if first <= row.entry <= last:
-            events.append((row.person, row.entry, 2, row.key))
-        if first <= row.exit <= last:
-            events.append((row.person, row.exit, _SORTIE, row.key))
-    if events:
-        extra = pd.DataFrame(events, columns=["person", "month", "rank", "key"])
+    entry, exit_ = p["entry"].to_numpy(), p["exit"].to_numpy()
+    entered = (entry >= first) & (entry <= last)  # the months of an entry and of an exit
+    left = (exit_ >= first) & (exit_ <= last)
+    extra = pd.DataFrame(
+        {
+            "person": np.concatenate(
+                [p["person"].to_numpy()[entered], p["person"].to_numpy()[left]]
+            ),
+            "month": np.concatenate([entry[entered], exit_[left]]),
+            "rank": np.concatenate(
+                [np.full(int(entered.sum()), 2), np.full(int(left.sum()), _SORTIE)]
+            ),
+            "key": np.concatenate([p["key"].to_numpy()[entered], p["key"].to_numpy()[left]]),
+        }
+    )
+    if len(extra):
         frame = pd.concat([frame, extra], ignore_index=True)
     if frame.empty:
         return []
-    grouped = frame.groupby(["month", "person"], sort=True)
-    per = grouped.agg(rank=("rank", "max"), key=("key", "sum"))
+    per = frame.groupby(["month", "person"], sort=True).agg(
+        rank=("rank", "max"), key=("key", "sum")
+    )
+    months, inverse = np.unique(per.index.get_level_values(0).to_numpy(), return_inverse=True)
+    rank, key = per["rank"].to_numpy(), per["key"].to_numpy()
+    met = np.bincount(inverse, minlength=len(months))  # people met each month
+    n = np.vstack([np.bincount(inverse[rank >= s], minlength=len(months))
+                   for s in range(len(STEPS))])  # fmt: skip
+    keys = np.vstack([_sums(inverse[rank >= s], key[rank >= s], len(months))
+                      for s in range(len(STEPS))])  # fmt: skip
     out: list[tuple[str, str, str, object, str]] = []
-    for month, rows in per.groupby(level="month", sort=True):
-        met = frame[(frame["month"] == month)]["person"].nunique()
-        if met < k:  # rule 5: only months that hold k people
-            continue
-        rank, key = rows["rank"].to_numpy(), rows["key"].to_numpy()
-        n = np.array([(rank >= s).sum() for s in range(len(STEPS))], dtype=np.int64)
-        keys = np.array([key[rank >= s].sum() for s in range(len(STEPS))], dtype=np.int64)
-        counts, labels = _published(n, keys, k, rounding)
-        out += [(name, _month_text(int(month)), STEPS[s], counts[s], labels[s])
+    for m in np.flatnonzero(met >= k):  # rule 5: only months that hold k people
+        counts, labels = _published(n[:, m], keys[:, m], k, rounding)
+        out += [(name, _month_text(int(months[m])), STEPS[s], counts[s], labels[s])
                 for s in range(len(STEPS))]  # fmt: skip
     return out

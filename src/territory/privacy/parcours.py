@@ -112,13 +112,23 @@ def purge_parcours(ws: Workspace, *, cutoff_month: str) -> int:
     person-level row); the caller compacts the file. Returns how many were deleted (raw:
     never shown).
     """
-    if not has_parcours(ws):
-        return 0
-    return ws.delete_rows(
-        PARCOURS,
-        "(CASE WHEN sortie <> '' THEN sortie ELSE entree END) < ?",
-        (cutoff_month,),
-    )
+    old = "(CASE WHEN sortie <> '' THEN sortie ELSE entree END) < ?"
+    deleted = 0
+    # the copy an import batch keeps of the table's previous state (to undo it) is purged
+    # too: an undo must not bring back pathways beyond the retention period
+    with ws.transaction(what=PARCOURS) as con:
+        copies = [
+            row[0]
+            for row in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?",
+                (f"territory_before_%_{PARCOURS}",),
+            )
+        ]
+        for copy in copies:
+            deleted += con.execute(f'DELETE FROM "{copy}" WHERE {old}', (cutoff_month,)).rowcount
+    if has_parcours(ws):
+        deleted += ws.delete_rows(PARCOURS, old, (cutoff_month,))
+    return deleted
 
 
 def _span(table: pd.DataFrame) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 from territory._errors import ValidationError
 from territory.analysis.need import AGE_TABLE
 from territory.analysis.zones import cells_in_zones, load_zones
-from territory.privacy import published
+from territory.privacy import raw
 from territory.privacy.funnel import STEPS, FunnelTables, funnel
 from territory.privacy.parcours import PARCOURS
 from territory.programme.model import Programme, load_programme, period_bounds
@@ -108,7 +108,32 @@ ZONE_TYPES = ("QPV", "rural", "autre")
 
 @dataclass(frozen=True)
 class Comparison:
-    """The protected tables of one programme over one period (see the module's docs)."""
+    """The protected tables of one programme over one period (see the module's docs).
+
+    What the renderers may rely on (the contract of issue #22, with what it left open):
+
+    - ``funnel``: five rows per territory, in :data:`~territory.privacy.funnel.STEPS`
+      order, territories in the programme's order; ``Affiché`` is ``"1 230"`` (narrow
+      no-break space), ``"< 11"`` (under k) — the funnel has no ``"secret"``: its steps
+      are nested totals, not parts; ``Part de l'étape précédente`` is NA for ``contact``.
+    - ``targets``: one row per target, in the programme's order; ``Date d'atteinte
+      estimée`` is ``"mars 2027"``, ``"déjà atteinte"``, ``"non atteinte au rythme
+      actuel"`` or ``""`` (period not begun, or ``Réalisé`` hidden). The pace runs from the
+      period's start to the last month the workspace publishes (k people met).
+    - ``rates``: per territory, « Jeunes en contact » and « Entrées en parcours » per
+      1,000 young people of the census band (15-29, else 15-24; ``Dénominateur`` NA and
+      ``Nom du dénominateur`` « population par âge (non importée) » without census ages),
+      « Jeunes en contact pour 1 000 jeunes de 15-24 ans ni en emploi ni en études » when
+      the census file gives them, and « Jeunes en contact pour 1 000 habitants » (the
+      communes' population, always there); ``Pour 1 000`` NA when the numerator is hidden
+      or the denominator under k.
+    - ``zones``: per territory and step, ``QPV``, ``rural``, ``autre`` (they sum to the
+      step); ``exits``: per territory, the four :data:`EXIT_CLASSES` (they sum to
+      ``sortie``); both may show ``"secret"`` (secondary suppression).
+    - ``trends``: only months with at least k people met in the territory; five rows per
+      month shown.
+    - ``rounds``: one row per territory, zeros when no plan is saved.
+    """
 
     programme: Programme
     period: str
@@ -166,7 +191,7 @@ def compare(
             f"période « {chosen} » non proposée pour le programme « {programme} » "
             f"(périodes : {', '.join(choices)})"
         )
-    published.zones(ws, settings=settings)  # migrates the contacts if needed (a write)
+    raw.migrate(ws)  # the contacts of an earlier version brought up to date (a write)
     stat = ws.path.stat()
     found = _compare(
         str(ws.path), stat.st_mtime_ns, ws.version, programme, chosen, settings.k,
@@ -233,7 +258,7 @@ def _compare(
         ],
         EXIT_COLUMNS,
     )
-    targets = _targets(ws, p, codes, typer, settings)
+    targets = _targets(ws, p, codes, typer, settings, tables.latest_month)
     rounds = _rounds(ws, p, codes, first, last)
     sources = frame(_sources(ws, rate_sources), SOURCE_COLUMNS)
     return Comparison(
@@ -316,18 +341,20 @@ def _targets(
     codes: dict[str, frozenset[str]],
     typer: Any,
     settings: Settings,
+    latest: str | None,
 ) -> pd.DataFrame:
-    latest = published.latest_month(ws, settings=settings)
-    as_of = _month_end(latest) if latest is not None else p.start
+    as_of = _month_end(date.fromisoformat(f"{latest}-01")) if latest is not None else p.start
     rows = []
+    done_by: dict[str, pd.DataFrame] = {}  # one funnel per period, every territory at once
     for t in p.targets:
         first, last = period_bounds(t.period)
-        tables = funnel(
-            ws, {t.territory: codes[t.territory]}, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}",
-            zone_typer=typer, settings=settings, trends=False,
-        )  # fmt: skip
-        steps = tables.steps
-        done = steps.loc[steps["step"] == t.step, "count"].iloc[0]
+        if t.period not in done_by:
+            tables = funnel(
+                ws, codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}", zone_typer=typer,
+                settings=settings, trends=False,
+            )  # fmt: skip
+            done_by[t.period] = tables.steps.set_index(["territory", "step"])
+        done = done_by[t.period].loc[(t.territory, t.step), "count"]
         rows.append(
             {
                 "Territoire": t.territory,
