@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from comparison_data import hand_built_comparison
 from pypdf import PdfReader
 
 from territory import ValidationError
@@ -14,20 +15,17 @@ from territory.programme import Comparison
 from territory.report import write_report
 from territory.report.pdf import pack_html, render_pdf
 from territory.report.tables import inputs_hash
-from tests.report.comparison_data import hand_built_comparison
 
 A4 = (595.28, 841.89)  # points
 
 
 @pytest.fixture
 def comparison() -> Comparison:
-    """The hand-built comparison (every kind of hidden value)."""
     return hand_built_comparison()
 
 
 @pytest.fixture(scope="module")
 def pack() -> tuple[bytes, list[str]]:
-
     data = render_pdf(hand_built_comparison(), k=11)
     reader = PdfReader(io.BytesIO(data))
     return data, [page.extract_text() for page in reader.pages]
@@ -75,6 +73,9 @@ def test_hidden_values_stay_hidden(pack) -> None:
     rural = pages[-1]
     assert rural.count("secret") >= 4  # accompagnés, sorties, two exit classes
     assert "< k" in "\n".join(pages)
+    # a page with hidden cells says what they mean, never « Aucune valeur masquée »
+    assert "« < 11 » : moins de 11 personnes" in re.sub(r"\s+", " ", rural)
+    assert "Aucune valeur masquée" not in rural
 
 
 def test_running_header_page_numbers_and_fingerprint(pack, comparison) -> None:
@@ -87,10 +88,11 @@ def test_running_header_page_numbers_and_fingerprint(pack, comparison) -> None:
 
 
 def test_same_inputs_same_bytes(pack) -> None:
-
     data, _ = pack
     assert render_pdf(hand_built_comparison(), k=11) == data
     assert b"CreationDate" not in data and b"ModDate" not in data
+    fingerprint = inputs_hash(hand_built_comparison())[:32].encode("ascii")
+    assert b"/ID [(" + fingerprint + b")" in data  # the PDF's identifier is the fingerprint
 
 
 def test_another_published_value_changes_the_fingerprint(comparison) -> None:

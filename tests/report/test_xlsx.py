@@ -7,23 +7,21 @@ import zipfile
 from datetime import date, datetime
 
 import pytest
+from comparison_data import hand_built_comparison
 from python_calamine import CalamineWorkbook
 
 from territory.programme import Comparison
 from territory.report import write_report
 from territory.report.xlsx import SHEETS, render_xlsx
-from tests.report.comparison_data import hand_built_comparison
 
 
 @pytest.fixture
 def comparison() -> Comparison:
-    """The hand-built comparison (every kind of hidden value)."""
     return hand_built_comparison()
 
 
 @pytest.fixture(scope="module")
 def book() -> tuple[bytes, CalamineWorkbook]:
-
     data = render_xlsx(hand_built_comparison(), k=11)
     return data, CalamineWorkbook.from_filelike(io.BytesIO(data))
 

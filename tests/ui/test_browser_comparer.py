@@ -64,7 +64,7 @@ def test_the_page_shows_the_territories_and_downloads_the_pack(
         # the demo's own programme first; ours is picked in the drop-down
         page.locator('[data-testid="stSelectbox"]').filter(has_text="Programme").first.click()
         page.get_by_role("option", name=NAME).click()
-        page.get_by_text("Communes rurales").first.wait_for(timeout=90_000)
+        page.get_by_text("en 2026 — cible : 300").first.wait_for(timeout=90_000)
         page.get_by_text("Taux pour 1 000, avec leur dénominateur").wait_for(timeout=90_000)
         # the Altair charts drawn by Vega in the browser (targets and monthly trends)
         drawn = page.locator(".vega-embed canvas, .vega-embed svg").filter(visible=True)

@@ -30,6 +30,7 @@ PAGES = (
     "contacts",
     "ou_et_quand",
     "tournees",
+    "comparer",
     "donnees",
     "methodes",
 )

@@ -15,6 +15,7 @@ are Debian's DejaVu (offline).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import struct
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from territory.report.tables import (
     funnel_by_territory,
     funnel_of,
     inputs_hash,
+    percent_text,
     period_label,
     rate_cards,
     rates_display,
@@ -84,12 +86,10 @@ tr { break-inside: avoid; }
 table.funnel { margin-bottom: 2mm; }
 table.funnel td { border: none; padding: 0.5mm 1mm; }
 table.funnel td.step { width: 28mm; }
-table.funnel td.barcell { width: 55%%; }
+table.funnel td.barcell { width: 40%%; }
+table.funnel th { background: none; font-weight: normal; color: #555; border: none; }
 .fbar { height: 3.2mm; background: #2e75b6; }
 """
-
-
-_FUNNEL_NUMBERS = ("Personnes", "Part de l'étape précédente")
 
 
 def _css_string(text: str) -> str:
@@ -204,11 +204,13 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
         ),
     ]
     if not comparison.targets.empty:
-        chart = _img(targets_chart(comparison, width=430), "Cibles et réalisé")
+        shown, caption = _charted_targets(comparison)
+        chart = _img(targets_chart(shown, width=430), "Cibles et réalisé")
         parts.append(
             _card(
                 "Cibles et réalisé",
                 chart
+                + caption
                 + _table(targets_display(comparison), numeric=_TARGET_NUMBERS)
                 + _ref(
                     "Date d'atteinte estimée : au rythme observé sur la période, "
@@ -252,6 +254,27 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
     return f'<section class="synthesis">{"".join(parts)}</section>'
 
 
+_CHARTED_TARGETS = 24
+"""Bars in the targets chart at most (the table below it gives them all)."""
+
+
+def _charted_targets(comparison: Comparison) -> tuple[Comparison, str]:
+    """The comparison whose targets the chart draws, and a caption when some are left out.
+
+    Beyond :data:`_CHARTED_TARGETS` bars, only the latest period's targets are drawn.
+    """
+    targets = comparison.targets
+    if len(targets) <= _CHARTED_TARGETS:
+        return comparison, ""
+    latest = max(targets["Période"].astype(str))
+    kept = targets[targets["Période"].astype(str) == latest].head(_CHARTED_TARGETS)
+    caption = _ref(
+        f"Le graphique montre {len(kept)} cibles de la période {latest} ; "
+        f"le tableau donne les {len(targets)} cibles."
+    )
+    return dataclasses.replace(comparison, targets=kept), caption
+
+
 def _notes_and_sources(comparison: Comparison) -> str:
     notes = "".join(f"<li>{_e(n)}</li>" for n in comparison.notes)
     notes_html = f'<ul class="notes">{notes}</ul>' if notes else "<p>Aucune valeur masquée.</p>"
@@ -284,6 +307,14 @@ def _kpis(comparison: Comparison, territory: str, people: str) -> str:
     return f'<div class="row">{"".join(cards)}</div>'
 
 
+def _trends_html(comparison: Comparison, territory: str) -> str:
+    """The territory's monthly trends under its funnel (nothing when it has none)."""
+    if comparison.trends[comparison.trends["Territoire"] == territory].empty:
+        return ""
+    chart = trends_chart(comparison, (territory,), width=250, height=70)
+    return "<h3>Évolution mensuelle</h3>" + _img(chart, "Évolution mensuelle")
+
+
 def _funnel_bars(comparison: Comparison, territory: str) -> str:
     """The funnel as CSS bars (published counts; a hidden step has no bar, its label says so).
 
@@ -293,14 +324,22 @@ def _funnel_bars(comparison: Comparison, territory: str) -> str:
     known = [int(v) for v in rows["Personnes"] if not pd.isna(v)]
     top = max(known, default=0) or 1
     lines = []
-    for step, n, shown in zip(rows["Étape"], rows["Personnes"], rows["Affiché"], strict=True):
+    shares = rows["Part de l'étape précédente"]
+    for step, n, shown, share in zip(
+        rows["Étape"], rows["Personnes"], rows["Affiché"], shares, strict=True
+    ):
         width = 0 if pd.isna(n) else round(100 * int(n) / top, 1)
         lines.append(
             f'<tr><td class="step">{_e(step)}</td><td class="barcell">'
             f'<div class="fbar" style="width: {width}%"></div></td>'
-            f'<td class="n{"" if width else " secret"}">{_e(shown)}</td></tr>'
+            f'<td class="n{"" if width else " secret"}">{_e(shown)}</td>'
+            f'<td class="n">{_e(percent_text(share))}</td></tr>'
         )
-    return f'<table class="funnel">{"".join(lines)}</table>'
+    head = (
+        '<tr><th>Étape</th><th></th><th class="n">Personnes</th>'
+        '<th class="n">Part de l\'étape précédente</th></tr>'
+    )
+    return f'<table class="funnel">{head}{"".join(lines)}</table>'
 
 
 def _rate_cards(comparison: Comparison, territory: str, k: int | None) -> str:
@@ -336,6 +375,29 @@ def _rounds_sentence(rounds: pd.DataFrame, territory: str) -> str:
     )
 
 
+def _territory_notes_html(
+    comparison: Comparison, territory: str, notes: list[str], k: int | None
+) -> str:
+    """The territory's own notes, and what its hidden cells mean when it has any."""
+    shown = pd.concat(
+        [
+            t.loc[t["Territoire"] == territory, "Affiché"]
+            for t in (comparison.funnel, comparison.zones, comparison.exits, comparison.trends)
+        ]
+    ).astype(str)
+    hidden = bool(shown.str.contains("secret").any() or shown.str.startswith("<").any())
+    items = [f"<li>{_e(n)}</li>" for n in notes]
+    if hidden:
+        under = f"moins de {k} personnes" if k else "trop peu de personnes"
+        items.append(
+            f"<li>« &lt; {k or 'k'} » : {_e(under)} ; « secret » : masquée pour qu'aucune "
+            "valeur masquée ne se déduise des autres (notes générales en synthèse).</li>"
+        )
+    if not items:
+        return _ref("Aucune valeur masquée pour ce territoire.")
+    return f'<ul class="notes">{"".join(items)}</ul>'
+
+
 @dataclass(frozen=True)
 class _Tables:
     """The side-by-side tables, made once for every territory's page."""
@@ -355,7 +417,6 @@ class _Tables:
 
 def _territory_page(comparison: Comparison, territory: str, k: int | None, tables: _Tables) -> str:
     people = _people_source(comparison, k)
-    funnel = funnel_of(comparison, territory)
     zones = tables.zones[tables.zones["Territoire"] == territory].drop(columns="Territoire")
     exits = tables.exits[tables.exits["Territoire"] == territory].drop(columns="Territoire")
     notes = territory_notes(comparison, territory)
@@ -365,7 +426,7 @@ def _territory_page(comparison: Comparison, territory: str, k: int | None, table
         '<div class="row">'
         + _card(
             f"Parcours{_people_note(k)}",
-            _funnel_bars(comparison, territory) + _table(funnel, numeric=_FUNNEL_NUMBERS),
+            _funnel_bars(comparison, territory) + _trends_html(comparison, territory),
             people,
         )
         + f"<div>{_rate_cards(comparison, territory, k)}</div></div>",
@@ -383,17 +444,9 @@ def _territory_page(comparison: Comparison, territory: str, k: int | None, table
             f"<p>{_e(_rounds_sentence(tables.rounds, territory))}</p>",
             _source(comparison, "tournée", "visite", fallback=_ROUNDS_FALLBACK),
         )
-        + _card(
-            "Notes",
-            '<ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
-            if notes
-            else _ref("Aucune valeur masquée pour ce territoire."),
-        )
+        + _card("Notes", _territory_notes_html(comparison, territory, notes, k))
         + "</div>",
     ]
-    if not comparison.trends[comparison.trends["Territoire"] == territory].empty:
-        chart = trends_chart(comparison, (territory,), width=560, height=70)
-        parts.append(_card("Évolution mensuelle", _img(chart, "Évolution mensuelle"), people))
     return f'<section class="territory">{"".join(parts)}</section>'
 
 
@@ -426,6 +479,6 @@ def render_pdf(comparison: Comparison, *, k: int | None = None) -> bytes:
 
     document = HTML(string=pack_html(comparison, k=k)).render()
     identifier = inputs_hash(comparison)[:32].encode("ascii")
-    data = document.write_pdf(identifier=identifier)
+    data = document.write_pdf(pdf_identifier=identifier)
     assert data is not None  # no target given: the bytes are returned
     return bytes(data)

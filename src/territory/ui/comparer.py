@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from territory.programme.compare import Comparison
 from territory.report.tables import (
     exits_side_by_side,
     funnel_of,
@@ -40,8 +41,6 @@ __all__ = [
     "rate_section",
     "tables_section",
 ]
-
-from territory.programme.compare import Comparison
 
 PERIOD_WORDS = {"programme": "Tout le programme"}
 _PER_ROW = 3
