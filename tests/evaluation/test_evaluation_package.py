@@ -40,7 +40,7 @@ from territory.evaluation import (
 )
 from territory.evaluation.styles import renderer_type
 from territory.store import Workspace
-from territory.views import density_layer
+from territory.views import accessibility_layer, density_layer, hot_spots_layer
 
 TODAY = date(2026, 12, 1)
 STYLES = "layer_styles"
@@ -55,8 +55,13 @@ SPATIAL = {
     "indicators_communes": "graduatedSymbol",
     "indicators_qpv": "graduatedSymbol",
     "territories": "singleSymbol",
+    "points_chauds": "categorizedSymbol",
+    "acces_partenaires": "graduatedSymbol",
 }
 """Every spatial layer of the demo's package and the renderer of its default style."""
+ANALYSES = {"points_chauds", "acces_partenaires"}
+"""The analysis layers the package adds to the shareable file's (``EXTRA_LAYERS``)."""
+PACKAGED = EXPECTED | ANALYSES
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +88,12 @@ def tables(path: Path) -> set[str]:
 # ------------------------------------------------------------------------ what it holds
 def test_every_published_layer_and_the_styles_table(package: tuple[Path, PackageReport]) -> None:
     out, report = package
-    assert set(report.layers) == EXPECTED
-    assert tables(out) == EXPECTED | {STYLES}  # nothing else: no contact table
+    assert set(report.layers) == PACKAGED
+    assert tables(out) == PACKAGED | {STYLES}  # nothing else: no contact table
     assert sql(out, "PRAGMA integrity_check") == [("ok",)]
     assert sql(out, "PRAGMA freelist_count") == [(0,)]
     assert sql(out, "PRAGMA user_version") == [(10300,)]  # GeoPackage 1.3: QGIS 3.22 reads it
-    for name in EXPECTED:
+    for name in PACKAGED:
         assert len(pyogrio.read_dataframe(out, layer=name)) == report.layers[name], name
     assert sorted(p.name for p in report.files) == sorted(
         [out.name, PACKAGE_DESCRIPTOR, METHODS_FILE]
@@ -114,6 +119,25 @@ def test_spatial_layers_in_lambert_93_as_the_map_shows_them(
     scr = dict(zip(layers["couche"], layers["scr"], strict=True))
     assert {n for n, v in scr.items() if v} == set(SPATIAL)
     assert {scr[n] for n in SPATIAL} == {"EPSG:2154"}
+
+
+def test_hot_spots_and_access_are_the_app_s_own(
+    package: tuple[Path, PackageReport], demo_workspace: Path, settings: Settings
+) -> None:
+    out, _ = package
+    ws = Workspace.open(demo_workspace)
+    hot = pyogrio.read_dataframe(out, layer="points_chauds").set_index("zone")
+    shown = hot_spots_layer(ws, settings=settings).frame.set_index("zone").reindex(hot.index)
+    assert hot["classe"].tolist() == shown["classe"].tolist()  # same seed, same classes
+    assert hot["q"].to_numpy() == pytest.approx(shown["q"].to_numpy(), nan_ok=True)
+    published = density_layer(ws, settings=settings).set_index("zone")["count"]
+    assert hot["count"].astype("Int64").equals(published.reindex(hot.index).astype("Int64"))
+    assert (hot["classe"] == "point chaud").any()
+    access = pyogrio.read_dataframe(out, layer="acces_partenaires").set_index("code")
+    car, _ = accessibility_layer(ws, settings=settings, mode="voiture")
+    car = car.set_index("code").reindex(access.index)
+    assert access["acces_voiture"].to_numpy() == pytest.approx(car["acces"].to_numpy(), nan_ok=True)
+    assert {"acces_marche", "acces_transports_en_commun", "acces_velo"} <= set(access.columns)
 
 
 # ------------------------------------------------------------------ nothing unpublished
@@ -193,7 +217,7 @@ def test_every_layer_has_its_metadata_in_the_geopackage_extension(
         "m.metadata FROM gpkg_metadata_reference r JOIN gpkg_metadata m ON m.id = r.md_file_id",
     )
     per_layer = {r[1]: r for r in rows if r[0] == "table"}
-    assert set(per_layer) == EXPECTED
+    assert set(per_layer) == PACKAGED
     assert {r[2] for r in rows} == {"2026-12-01T00:00:00.000Z"}
     sources = {
         str(r["couche"]): r
@@ -233,7 +257,7 @@ def test_the_data_package_describes_every_layer(package: tuple[Path, PackageRepo
     assert len(set(names)) == len(names)
     assert all(re.fullmatch(r"[a-z0-9._-]+", n) for n in names)
     layers = {r["layer"]: r for r in resources if "layer" in r}
-    assert set(layers) == EXPECTED
+    assert set(layers) == PACKAGED
     for name, resource in layers.items():
         assert resource["path"] == out.name and resource["mediatype"]
         assert resource["licenses"][0]["title"] and resource["sources"][0]["title"]

@@ -25,7 +25,8 @@ The same workspace, parameters and ``today`` give the same bytes: every date wri
 after writing, the styles' ``update_time``, the metadata references' ``timestamp``, the
 zip entries' dates).
 
-Adding a layer (hot spots, accessibility): append a :class:`PackageLayer` to
+Adding a layer (as the hot spots and the accessibility are, :mod:`.analyses`): append a
+:class:`PackageLayer` to
 :data:`EXTRA_LAYERS`, e.g. in this module::
 
     HOTSPOTS = PackageLayer(
@@ -70,6 +71,7 @@ import pyproj.exceptions
 
 from territory import __version__
 from territory._errors import ValidationError
+from territory.evaluation import analyses
 from territory.evaluation import styles as st
 from territory.evaluation.methods import methods_markdown, methods_parameters
 from territory.export import (
@@ -173,8 +175,34 @@ class PackageLayer:
     licence: str = "Licence Ouverte 2.0 (Etalab)"
 
 
-EXTRA_LAYERS: tuple[PackageLayer, ...] = ()
-"""Layers added after the shareable ones, in order (hot spots and accessibility to come)."""
+EXTRA_LAYERS: tuple[PackageLayer, ...] = (
+    PackageLayer(
+        name="points_chauds",
+        title="Points chauds de la densité de contacts (Gi*, protégée)",
+        description=(
+            "Gi* sur les zones publiées de la densité protégée : z, p par permutations "
+            "conditionnelles (graine fixe), q de Benjamini-Hochberg, classe"
+        ),
+        source="territory, densité protégée des contacts (valeurs publiées seulement)",
+        build=analyses.hot_spots_build,
+        style=analyses.hot_spots_style,
+        parameters=analyses.hot_spots_parameters,
+    ),
+    PackageLayer(
+        name="acces_partenaires",
+        title="Accessibilité aux partenaires par commune (E2SFCA)",
+        description=(
+            "Partenaires accessibles pour 1 000 personnes de la demande, par mode "
+            "(marche, transports en commun, voiture, vélo) ; 0 et sans_partenaire : aucun "
+            "partenaire à portée"
+        ),
+        source="territory, partenaires et population de l'espace de travail (aucun contact)",
+        build=analyses.access_build,
+        style=analyses.access_style,
+        parameters=analyses.access_parameters,
+    ),
+)
+"""Layers added after the shareable ones, in order: hot spots, accessibility."""
 
 PACKAGE_LICENCE = "Licence Ouverte 2.0 (Etalab)"
 """Licence of the values territory derives (layers from public sources keep theirs)."""
