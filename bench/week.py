@@ -296,14 +296,17 @@ def week_benchmark(
         out |= {
             "week_long_s": long_s,
             "week_long_objective": long["objective"],
+            "week_long_missed_zones": long["missed_zones"],
             "week_objective_share": round(first["objective"] / best, 4) if best > 0 else 1.0,
             "week_time_ratio": round(long["total_s"] / max(first["total_s"], 1e-9), 1),
         }
     if mono is not None:
         out["week_monolithic_objective"] = mono["objective"]
+        out["week_monolithic_missed_zones"] = mono["missed_zones"]
         out["week_monolithic_share"] = round(mono["objective"] / best, 4) if best > 0 else 1.0
     if long_mono is not None:
         out["week_long_monolithic_objective"] = long_mono["objective"]
+        out["week_long_monolithic_missed_zones"] = long_mono["missed_zones"]
     return out
 
 
