@@ -50,7 +50,7 @@ The model
   to cover); with sectors, each team is usually a part of its own. Each part is one
   OR-Tools model (the same costs, scaled by the top value of the whole week, so the
   objective is the same sum), searched in turn for its share (by nodes) of the time left:
-  a first plan by OR-Tools' local cheapest insertion (:data:`FIRST_SOLUTION`), then a
+  a first plan by OR-Tools' path cheapest arc (:data:`FIRST_SOLUTION`), then a
   guided local search until the part's deadline. A greedy plan (coverage first, then
   value per minute, each visit at its cheapest feasible position) is kept instead when
   it costs less in the model (a week with nothing changed: the kept visits), and starts
@@ -131,11 +131,12 @@ One: OR-Tools 9.10's Python search holds the GIL, so a second thread only waits 
 département week, a part's model took 2.3 s to build beside another's search, 0.2 s
 alone), and the machines have 2 cores."""
 
-FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
-"""OR-Tools' first solution strategy of each part's search (a ``FirstSolutionStrategy`` name):
-on the département week (bench/week.py), 48.7 after 5 s (a 60-s search: 49.2), where the
-parallel insertion did not finish two of the four parts and the guided local search from
-the greedy plan stayed at 42.5."""
+FIRST_SOLUTION = "PATH_CHEAPEST_ARC"
+"""OR-Tools' first solution strategy of each part's search (a ``FirstSolutionStrategy`` name).
+Measured on the département week (``bench/week.py``'s plan, 5 s, 2026-12-07): at load 5,
+49.1-49.2 (the local cheapest insertion: 48.6-49.2; a 300-s search as one model: 49.2); at
+load 9, 41.5 where the local cheapest insertion did not finish in time (the greedy plan,
+39.8, kept); the greedy plan as the start: 42.5 at load 5, its basin held the search."""
 
 _VALUE_SCALE = 1_000_000  # integer cost of the most valuable visit in the solver
 
@@ -705,10 +706,10 @@ class _Builder(Candidates):
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         )
         params.time_limit.FromMilliseconds(100)
-        # Closed with the parallel insertion, searched from the local one: closed with the
-        # local insertion, OR-Tools 9.10 took 3 to 6 s on a part of the département week
-        # and ran out of time (no plan); closed this way, under a second, with the best
-        # plans measured.
+        # Closed with the parallel insertion, searched from FIRST_SOLUTION: closed with
+        # the local cheapest insertion, OR-Tools 9.10 took 3 to 6 s to insert on a part of
+        # the département week and ran out of time (no plan); closed this way, under a
+        # second.
         routing.CloseModelWithParameters(params)  # before reading routes, which would close it
         params.first_solution_strategy = getattr(
             routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION
@@ -739,13 +740,13 @@ class _Builder(Candidates):
                     index = solution.Value(routing.NextVar(index))
             return int(solution.ObjectiveValue()), by_window
 
-        # The search starts from the solver's own insertion, not from the greedy plan: a
+        # The search starts from the solver's own first plan, not from the greedy plan: a
         # guided local search from the greedy plan stays in its basin (measured on the
         # département week: 13.7 for the town's team after 30 s, against 15.2 from the
-        # insertion in 1 s). The greedy plan stays when it costs less (stability: a week
-        # with nothing changed, whose kept visits the greedy plan places first); with
-        # locked visits (fixed times the insertion does not place), the search starts
-        # from it.
+        # local cheapest insertion in 1 s). The greedy plan stays when it costs less
+        # (stability: a week with nothing changed, whose kept visits the greedy plan
+        # places first); with locked visits (fixed times the solver's first plans do not
+        # place), the search starts from it.
         status: list[str] = []
         found: list[tuple[int, dict[int, list[int]]]] = []
         initial_routes: list[list[int]] = [[] for _ in teams]
@@ -757,13 +758,13 @@ class _Builder(Candidates):
                 initial_routes[j] += [first + local[n] for n in job.greedy.get(v, [])]
         if any(node.lock is not None for node in nodes):
             # The greedy plan starts the search (read as an assignment of this model; the
-            # solver refuses it for several teams at once, then the insertion starts).
+            # solver refuses it for several teams at once: then its own first plan).
             initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
             found += filter(None, [search(initial)])
         else:
-            # The insertion's search, then the greedy plan if it costs less (counted here:
-            # reading it into the model before the search would make it the insertion's
-            # start, and the model refuses it after).
+            # The search from the solver's first plan, then the greedy plan if it costs
+            # less (counted here: read into the model before the search, it would seed the
+            # first plan; after, the model refuses it).
             found += filter(None, [search()])
             greedy_routes = [[manager.NodeToIndex(i) for i in r] for r in initial_routes]
             greedy_cost = _cost(routing, greedy_routes)
