@@ -55,9 +55,11 @@ The model
   value per minute, each visit at its cheapest feasible position) is kept instead when
   it costs less in the model (a week with nothing changed: the kept visits), and starts
   the search when the part has locked visits. Measured on the
-  département week (``bench/week.py``, 4 sectored teams, about 1,450 candidate nodes):
-  5 s reach 99 % of a 60-s search's value; the whole week as one model spent its 5 s
-  building the model (2,757 nodes) and kept the greedy plan (81 %).
+  département week (``bench/week.py``, 4 sectored teams, about 1,450 candidate nodes, at
+  load 5 on 2 cores): 5 s reach 98.7 % of the best search's value (48.6 of 49.2); the
+  whole week as one model spent its 5 s building the model (2,757 nodes) and kept the
+  greedy plan (81 %). At load 9-10 the parts' first plans do not finish either and the
+  greedy plan is kept.
 * **Times** of the final rounds are recomputed from the visiting order: earliest
   return, then latest departure (the least waiting).
 
