@@ -44,9 +44,22 @@ The model
   a week with nothing changed comes out like the last one, and a change (a lock, a new
   place) moves only the visits that are worth moving.
 * **Search**: above ``max_candidates`` nodes, the best nodes by value per minute are
-  kept (and the best few of every zone to cover). A greedy plan (coverage first, then
-  value per minute, each visit at its cheapest feasible position) starts a guided local
-  search that runs until ``time_limit``.
+  kept (and the best few of every zone to cover). The week splits into **independent
+  parts** (``decompose``): teams are in one part when a node may be visited by both or
+  when their nodes share a rule (a site's once-a-day rule, a zone's weekly cap, a zone
+  to cover); with sectors, each team is usually a part of its own. Each part is one
+  OR-Tools model (the same costs, scaled by the top value of the whole week, so the
+  objective is the same sum), searched in turn for its share (by nodes) of the time left:
+  a first plan by OR-Tools' path cheapest arc (:data:`FIRST_SOLUTION`), then a
+  guided local search until the part's deadline. A greedy plan (coverage first, then
+  value per minute, each visit at its cheapest feasible position) is kept instead when
+  it costs less in the model (a week with nothing changed: the kept visits), and starts
+  the search when the part has locked visits. Measured on the
+  département week (``bench/week.py``, 4 sectored teams, about 1,450 candidate nodes, at
+  load 5 on 2 cores): 5 s reach 98.7 % of the best search's value (48.6 of 49.2); the
+  whole week as one model spent its 5 s building the model (2,757 nodes) and kept the
+  greedy plan (81 %). At load 9-10 the parts' first plans do not finish either and the
+  greedy plan is kept.
 * **Times** of the final rounds are recomputed from the visiting order: earliest
   return, then latest departure (the least waiting).
 
@@ -120,11 +133,12 @@ One: OR-Tools 9.10's Python search holds the GIL, so a second thread only waits 
 département week, a part's model took 2.3 s to build beside another's search, 0.2 s
 alone), and the machines have 2 cores."""
 
-FIRST_SOLUTION = "LOCAL_CHEAPEST_INSERTION"
-"""OR-Tools' first solution strategy of each part's search (a ``FirstSolutionStrategy`` name):
-on the département week (bench/week.py), 48.7 after 5 s (a 60-s search: 49.2), where the
-parallel insertion did not finish two of the four parts and the guided local search from
-the greedy plan stayed at 42.5."""
+FIRST_SOLUTION = "PATH_CHEAPEST_ARC"
+"""OR-Tools' first solution strategy of each part's search (a ``FirstSolutionStrategy`` name).
+Measured on the département week (``bench/week.py``'s plan, 5 s, 2026-12-07): at load 5,
+49.1-49.2 (the local cheapest insertion: 48.6-49.2; a 300-s search as one model: 49.2); at
+load 9, 41.5 where the local cheapest insertion did not finish in time (the greedy plan,
+39.8, kept); the greedy plan as the start: 42.5 at load 5, its basin held the search."""
 
 _VALUE_SCALE = 1_000_000  # integer cost of the most valuable visit in the solver
 
@@ -297,6 +311,12 @@ def plan_from_matrix(
     time_limit
         Wall time in seconds, model building included; the search gets what is left
         (at least 0.1 s).
+    decompose
+        Solve the independent parts of the week apart (teams sharing no node, site or
+        zone rule; see the module's docstring); ``False``: the whole week as one model
+        (the same objective; for comparisons).
+    workers
+        Threads that search the parts at once (default :data:`PARALLEL`).
 
     Returns
     -------
@@ -688,10 +708,10 @@ class _Builder(Candidates):
             routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         )
         params.time_limit.FromMilliseconds(100)
-        # Closed with the parallel insertion, searched from the local one: closed with the
-        # local insertion, OR-Tools 9.10 took 3 to 6 s on a part of the département week
-        # and ran out of time (no plan); closed this way, under a second, with the best
-        # plans measured.
+        # Closed with the parallel insertion, searched from FIRST_SOLUTION: closed with
+        # the local cheapest insertion, OR-Tools 9.10 took 3 to 6 s to insert on a part of
+        # the département week and ran out of time (no plan); closed this way, under a
+        # second.
         routing.CloseModelWithParameters(params)  # before reading routes, which would close it
         params.first_solution_strategy = getattr(
             routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION
@@ -722,20 +742,15 @@ class _Builder(Candidates):
                     index = solution.Value(routing.NextVar(index))
             return int(solution.ObjectiveValue()), by_window
 
-        # The search starts from the solver's own insertion, not from the greedy plan: a
+        # The search starts from the solver's own first plan, not from the greedy plan: a
         # guided local search from the greedy plan stays in its basin (measured on the
         # département week: 13.7 for the town's team after 30 s, against 15.2 from the
-        # insertion in 1 s). The greedy plan stays when it costs less (stability: a week
-        # with nothing changed, whose kept visits the greedy plan places first); with
-        # locked visits (fixed times the insertion does not place), or when the insertion
-        # found nothing in the time, the search starts from it.
+        # local cheapest insertion in 1 s). The greedy plan stays when it costs less
+        # (stability: a week with nothing changed, whose kept visits the greedy plan
+        # places first); with locked visits (fixed times the solver's first plans do not
+        # place), the search starts from it.
         status: list[str] = []
-        found = None
-        if not any(node.lock is not None for node in nodes):
-            found = search()
-        # The greedy plan as an assignment of this model (read after the search: a plan
-        # read before would be the insertion's start). The solver refuses it for several
-        # teams at once: parts of one team take it.
+        found: list[tuple[int, dict[int, list[int]]]] = []
         initial_routes: list[list[int]] = [[] for _ in teams]
         for j, chain in enumerate(my_chains):
             for position, v in enumerate(chain):
@@ -743,20 +758,27 @@ class _Builder(Candidates):
                     s = separators.index((j, chain[position - 1], True))
                     initial_routes[j] += [n_teams + s, n_teams + s + 1]
                 initial_routes[j] += [first + local[n] for n in job.greedy.get(v, [])]
-        initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
-        if initial is not None:
-            greedy_cost = int(initial.ObjectiveValue())
-            if found is None:
-                found = search(initial)
-            if found is None or greedy_cost < found[0]:
-                found = greedy_cost, job.greedy
-        if found is None:  # not expected: keep the greedy plan
+        if any(node.lock is not None for node in nodes):
+            # The greedy plan starts the search (read as an assignment of this model; the
+            # solver refuses it for several teams at once: then its own first plan).
+            initial = routing.ReadAssignmentFromRoutes(initial_routes, True)
+            found += filter(None, [search(initial)])
+        else:
+            # The search from the solver's first plan, then the greedy plan if it costs
+            # less (counted here: read into the model before the search, it would seed the
+            # first plan; after, the model refuses it).
+            found += filter(None, [search()])
+            greedy_routes = [[manager.NodeToIndex(i) for i in r] for r in initial_routes]
+            greedy_cost = _cost(routing, greedy_routes)
+            if not found or greedy_cost < found[0][0]:
+                found = [(greedy_cost, job.greedy)]
+        if not found:  # not expected: keep the greedy plan
             notes.append(
                 "L'optimisation n'a pas abouti dans le temps imparti : le plan proposé est "
                 "une première approche, relancez avec plus de temps."
             )
-            found = 0, job.greedy
-        cost, by_window = found
+            found = [(0, job.greedy)]
+        cost, by_window = found[0]
         routes = []
         for v, sequence in by_window.items():
             if not sequence:
@@ -1102,6 +1124,26 @@ class _Builder(Candidates):
             "le temps des équipes ne suffit pas (créneaux, plafonds d'heures ou de tournées, "
             "autres zones obligatoires)."
         )
+
+
+def _cost(routing: Any, routes: list[list[int]]) -> int:
+    """The model's cost of ``routes`` (solver indices of each vehicle, ends excluded).
+
+    Arc costs, then the penalty of every disjunction none of whose nodes is visited (all
+    the penalised disjunctions of the model have cardinality 1), as the solver counts.
+    """
+    served: set[int] = set()
+    total = 0
+    for vehicle, route in enumerate(routes):
+        path = [routing.Start(vehicle), *route, routing.End(vehicle)]
+        pairs = itertools.pairwise(path)
+        total += sum(routing.GetArcCostForVehicle(a, b, vehicle) for a, b in pairs)
+        for index in route:
+            served.update(routing.GetDisjunctionIndices(index))
+    for d in range(routing.GetNumberOfDisjunctions()):
+        if d not in served:
+            total += routing.GetDisjunctionPenalty(d)
+    return int(total)
 
 
 _STATUS = {
