@@ -175,7 +175,11 @@ def density_parts(
     if not values:
         return {}
     parts = published.density_by(ws, by, settings=settings, parts=values)
-    return {value: _drawn(ws, _part(parts, value), territory) for value in values}
+    # Every value shows zones of the same partition: each zone is drawn once (its square
+    # or commune, the commune under its centre, its area, whether it touches the
+    # territory), then each value takes the drawings of its zones.
+    drawn = _drawn(ws, parts.drop_duplicates("zone").drop(columns="part"), territory)
+    return {value: _with_drawing(_part(parts, value), drawn) for value in values}
 
 
 def hot_spots_layer(
@@ -287,12 +291,34 @@ def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:
     return parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
 
 
+def _with_drawing(zones: pd.DataFrame, drawn: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """:func:`_drawn` of ``zones`` from the drawing of a superset of their zones.
+
+    Drawing is zone by zone (a square or a commune, its area, the commune under its
+    centre, whether it touches the territory), so the rows and values are those that
+    ``_drawn(ws, zones, territory)`` gives, without drawing them again.
+    """
+    if zones.empty or drawn.empty:
+        return _drawn_empty()
+    shapes = drawn.set_index("zone")
+    out = zones[zones["zone"].isin(shapes.index)]
+    found = shapes.reindex(out["zone"].to_numpy())
+    drawing = {"commune": found["commune"].to_numpy(), "area_km2": found["area_km2"].to_numpy()}
+    table = out.assign(**drawing)[DENSITY_COLUMNS]
+    return gpd.GeoDataFrame(table, geometry=found.geometry.to_numpy(), crs=STORAGE_CRS)
+
+
+def _drawn_empty() -> gpd.GeoDataFrame:
+    """The empty density layer (no zone, or none in the territory)."""
+    return gpd.GeoDataFrame(
+        columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS
+    )
+
+
 def _drawn(ws: Workspace, zones: pd.DataFrame, territory: str | None) -> gpd.GeoDataFrame:
     """Protected zones as polygons with their commune, restricted to ``territory``."""
     if zones.empty:
-        return gpd.GeoDataFrame(
-            columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS
-        )
+        return _drawn_empty()
     is_commune = zones["level"] == LEVEL_COMMUNE
     communes = ws.read_layer("communes", columns=["code"])
     squares = cell_polygons(zones.loc[~is_commune, "zone"]).to_crs(STORAGE_CRS)
