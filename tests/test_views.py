@@ -36,6 +36,13 @@ def test_density_parts_are_each_filter_s_layer_drawn_once(demo_workspace: Path, 
     for territory in (None, named[0]):
         parts = density_parts(ws, "periode", settings=settings, territory=territory)
         assert len(parts) >= 2
+        unfiltered = density_layer(ws, settings=settings, territory=territory)
+        given = density_parts(
+            ws, "periode", settings=settings, territory=territory, unfiltered=unfiltered
+        )
+        assert list(given) == list(parts)
+        for value, layer in given.items():  # the unfiltered drawings serve every quarter
+            assert_geodataframe_equal(layer, parts[value], check_less_precise=False)
         for value, layer in parts.items():
             alone = density_layer(
                 ws, settings=settings, territory=territory, breakdown=("periode", value)

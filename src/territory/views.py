@@ -161,13 +161,20 @@ def density_layer(
 
 
 def density_parts(
-    ws: Workspace, by: str, *, settings: Settings, territory: str | None = None
+    ws: Workspace,
+    by: str,
+    *,
+    settings: Settings,
+    territory: str | None = None,
+    unfiltered: gpd.GeoDataFrame | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """:func:`density_layer` for every value of the filter ``by``, protected once.
 
     The same layers as ``density_layer(ws, breakdown=(by, value))`` for each value of
     :func:`breakdown_choices` (in their order), from one protection of the whole
     partition instead of one per value (the shareable export writes every quarter).
+    ``unfiltered`` is ``density_layer(ws, settings=settings, territory=territory)`` when
+    the caller has it: its zones (every zone of every value) are not drawn again.
     """
     if by not in BREAKDOWNS:
         raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
@@ -178,8 +185,9 @@ def density_parts(
     # Every value shows zones of the same partition: each zone is drawn once (its square
     # or commune, the commune under its centre, its area, whether it touches the
     # territory), then each value takes the drawings of its zones.
-    drawn = _drawn(ws, parts.drop_duplicates("zone").drop(columns="part"), territory)
-    return {value: _with_drawing(_part(parts, value), drawn) for value in values}
+    if unfiltered is None:
+        unfiltered = _drawn(ws, parts.drop_duplicates("zone").drop(columns="part"), territory)
+    return {value: _with_drawing(_part(parts, value), unfiltered) for value in values}
 
 
 def hot_spots_layer(
