@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from geopandas.testing import assert_geodataframe_equal
 
 from territory.store import Workspace
-from territory.views import DENSITY_COLUMNS, density_layer, map_layers, summary
+from territory.territories import list_territories
+from territory.views import DENSITY_COLUMNS, density_layer, density_parts, map_layers, summary
 
 
 def test_density_layer_has_only_protected_columns(demo_workspace: Path, settings) -> None:
@@ -19,6 +21,34 @@ def test_density_layer_has_only_protected_columns(demo_workspace: Path, settings
     assert set(density["level"]) == {"200m", "1km", "commune"}  # urban cells and rural roll-ups
     assert density["commune"].str.fullmatch(r"\d{5}").all()
     assert density.crs.to_epsg() == 4326 and density.geometry.is_valid.all()
+
+
+def test_density_parts_are_each_filter_s_layer_drawn_once(demo_workspace: Path, settings) -> None:
+    """Every quarter of :func:`density_parts` is the map's quarter filter, row for row.
+
+    The parts draw each zone once for every value; the rows, their order, values, areas,
+    communes and polygons must be those of ``density_layer`` with the filter, for the
+    whole workspace and for a territory (whose zones are those touching it).
+    """
+    ws = Workspace.open(demo_workspace)
+    named = [t.name for t in list_territories(ws)]
+    assert named  # the demo defines programme territories
+    for territory in (None, named[0]):
+        parts = density_parts(ws, "periode", settings=settings, territory=territory)
+        assert len(parts) >= 2
+        unfiltered = density_layer(ws, settings=settings, territory=territory)
+        given = density_parts(
+            ws, "periode", settings=settings, territory=territory, unfiltered=unfiltered
+        )
+        assert list(given) == list(parts)
+        for value, layer in given.items():  # the unfiltered drawings serve every quarter
+            assert_geodataframe_equal(layer, parts[value], check_less_precise=False)
+        for value, layer in parts.items():
+            alone = density_layer(
+                ws, settings=settings, territory=territory, breakdown=("periode", value)
+            )
+            assert len(layer)
+            assert_geodataframe_equal(layer, alone, check_less_precise=False)
 
 
 def test_summary_total_is_rounded_and_protected(demo_workspace: Path, settings) -> None:

@@ -601,10 +601,14 @@ def _density_layers(
         zones = pd.concat(views, ignore_index=True).drop_duplicates("zone", ignore_index=True)
         return gpd.GeoDataFrame(zones, geometry="geometry", crs=STORAGE_CRS)
 
-    density = union([density_layer(ws, settings=settings, territory=t) for t in scopes])
+    drawn = [density_layer(ws, settings=settings, territory=t) for t in scopes]
+    density = union(drawn)
     if len(density):
         layers[DENSITY] = (density, _DESCRIPTIONS[DENSITY])
-    per_scope = [density_parts(ws, "periode", settings=settings, territory=t) for t in scopes]
+    per_scope = [  # each quarter takes the drawings of the unfiltered zones: same partition
+        density_parts(ws, "periode", settings=settings, territory=t, unfiltered=d)
+        for t, d in zip(scopes, drawn, strict=True)
+    ]
     quarters = [
         union([parts[quarter] for parts in per_scope]).assign(periode=quarter)
         for quarter in per_scope[0]

@@ -164,13 +164,20 @@ def density_layer(
 
 
 def density_parts(
-    ws: Workspace, by: str, *, settings: Settings, territory: str | None = None
+    ws: Workspace,
+    by: str,
+    *,
+    settings: Settings,
+    territory: str | None = None,
+    unfiltered: gpd.GeoDataFrame | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """:func:`density_layer` for every value of the filter ``by``, protected once.
 
     The same layers as ``density_layer(ws, breakdown=(by, value))`` for each value of
     :func:`breakdown_choices` (in their order), from one protection of the whole
     partition instead of one per value (the shareable export writes every quarter).
+    ``unfiltered`` is ``density_layer(ws, settings=settings, territory=territory)`` when
+    the caller has it: its zones (every zone of every value) are not drawn again.
     """
     if by not in BREAKDOWNS:
         raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
@@ -178,7 +185,12 @@ def density_parts(
     if not values:
         return {}
     parts = published.density_by(ws, by, settings=settings, parts=values)
-    return {value: _drawn(ws, _part(parts, value), territory) for value in values}
+    # Every value shows zones of the same partition: each zone is drawn once (its square
+    # or commune, the commune under its centre, its area, whether it touches the
+    # territory), then each value takes the drawings of its zones.
+    if unfiltered is None:
+        unfiltered = _drawn(ws, parts.drop_duplicates("zone").drop(columns="part"), territory)
+    return {value: _with_drawing(_part(parts, value), unfiltered) for value in values}
 
 
 def hot_spots_layer(
@@ -297,12 +309,37 @@ def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:
     return parts[parts["part"] == value].drop(columns="part").reset_index(drop=True)
 
 
+def _with_drawing(zones: pd.DataFrame, drawn: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """:func:`_drawn` of ``zones`` from the drawing of a superset of their zones.
+
+    Drawing is zone by zone (a square or a commune, its area, the commune under its
+    centre, whether it touches the territory), so the rows and values are those that
+    ``_drawn(ws, zones, territory)`` gives, without drawing them again.
+    """
+    if zones.empty or drawn.empty:
+        return _drawn_empty()
+    # Positions through one hash table of plain strings (``isin`` on Arrow strings loops
+    # in Python: seconds for the quarters of a département).
+    known = pd.Index(drawn["zone"].to_numpy(dtype=object))
+    at = known.get_indexer(zones["zone"].to_numpy(dtype=object))
+    out = zones[at >= 0]
+    found = drawn.iloc[at[at >= 0]]
+    drawing = {"commune": found["commune"].to_numpy(), "area_km2": found["area_km2"].to_numpy()}
+    table = out.assign(**drawing)[DENSITY_COLUMNS]
+    return gpd.GeoDataFrame(table, geometry=found.geometry.to_numpy(), crs=STORAGE_CRS)
+
+
+def _drawn_empty() -> gpd.GeoDataFrame:
+    """The empty density layer (no zone, or none in the territory)."""
+    return gpd.GeoDataFrame(
+        columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS
+    )
+
+
 def _drawn(ws: Workspace, zones: pd.DataFrame, territory: str | None) -> gpd.GeoDataFrame:
     """Protected zones as polygons with their commune, restricted to ``territory``."""
     if zones.empty:
-        return gpd.GeoDataFrame(
-            columns=[*DENSITY_COLUMNS, "geometry"], geometry="geometry", crs=STORAGE_CRS
-        )
+        return _drawn_empty()
     is_commune = zones["level"] == LEVEL_COMMUNE
     communes = ws.read_layer("communes", columns=["code"])
     squares = cell_polygons(zones.loc[~is_commune, "zone"]).to_crs(STORAGE_CRS)

@@ -352,6 +352,7 @@ def protect_density_by(
     settings: Settings,
     parts: list[str] | None = None,
     zones: pd.DataFrame | None = None,
+    whole_map: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The protected density split by one partition (quarters, or one category's values).
 
@@ -371,6 +372,9 @@ def protect_density_by(
         Every value of the partition, those nobody has included (shown as 0).
     zones
         The partition (by default that of ``records``).
+    whole_map
+        ``protect_density(records, settings=settings, zones=zones)`` when the caller
+        has it already (computed here otherwise).
 
     Returns
     -------
@@ -381,7 +385,8 @@ def protect_density_by(
     if records.empty:
         return pd.DataFrame(columns=columns)
     zones = zones if zones is not None else partition(records, k=settings.k)
-    whole_map = protect_density(records, settings=settings, zones=zones)
+    if whole_map is None:
+        whole_map = protect_density(records, settings=settings, zones=zones)
     placed = place(records, zones)
     values = list(dict.fromkeys([*(parts or []), *placed["part"].unique()]))
     shown = pd.Series(

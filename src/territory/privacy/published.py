@@ -86,8 +86,22 @@ _COLUMNS = ("date", "hour", "statut", "tranche_age", "sexe")
 
 
 def density(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
-    """The protected contact density of the whole workspace, on :func:`zones`."""
-    return protect_density(_contacts(ws), settings=settings, zones=zones(ws, settings=settings))
+    """The protected contact density of the whole workspace, on :func:`zones`.
+
+    Kept per state of the file and protection parameters (a copy is returned): the
+    filters of :func:`density_by` start from it.
+    """
+    _contacts(ws)  # migrated, read
+    stat = ws.path.stat()
+    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    return _density(*state, settings.k, settings.rounding).copy()
+
+
+@lru_cache(maxsize=4)
+def _density(path: str, mtime_ns: int, version: int, k: int, rounding: int) -> pd.DataFrame:
+    settings = Settings(k=k, rounding=rounding)  # protection reads nothing else
+    frame = _read_contacts(path, mtime_ns, version)
+    return protect_density(frame, settings=settings, zones=_zones(path, mtime_ns, version, k))
 
 
 def density_by(
@@ -103,6 +117,7 @@ def density_by(
         settings=settings,
         parts=parts,
         zones=zones(ws, settings=settings),
+        whole_map=density(ws, settings=settings),
     )
 
 
