@@ -16,5 +16,6 @@ pages = [
     st.Page("app_pages/ou_et_quand.py", title="Où et quand", icon=":material/schedule:"),
     st.Page("app_pages/tournees.py", title="Tournées", icon=":material/route:"),
     st.Page("app_pages/donnees.py", title="Données", icon=":material/database:"),
+    st.Page("app_pages/methodes.py", title="Méthodes", icon=":material/menu_book:"),
 ]
 st.navigation(pages).run()

@@ -11,6 +11,8 @@ it from the checkout. It holds
   (synthetic weeks, and a département-wide programme with team sectors);
 - :mod:`bench.week`: the whole week plan (``plan_week``) end to end on a département-wide
   programme of the département demo, per stage, first and warm call;
+- :mod:`bench.package`: the evaluation package (``territory export package``) of a
+  département, cold and warm, against the shareable file alone;
 - :mod:`bench.roads`: travel-time matrices on a département-sized road network against the
   straight-line model;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in

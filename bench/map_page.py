@@ -19,6 +19,8 @@
   redrawn map after a drag and after a wheel notch, the longest frame of a zoom; ours and
   the naive page's (which returns nothing to the server, so that a pan does not rerun
   it: that favours it);
+* **package**: :mod:`bench.package`, the evaluation package of the demo and the
+  département (budget 10 s);
 * **contacts**, **priorities** and **planner**: :mod:`bench.contacts` (a contact export
   turned into stored rows and protected density, at several sizes), :mod:`bench.priorities`
   (indicators and ranking, cold and when only the weights change) and
@@ -51,6 +53,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import package as bench_package
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -451,6 +454,7 @@ def run(
         "territories": {},
         "priorities": {},
         "privacy": {},
+        "package": {},
     }
     with tempfile.TemporaryDirectory(prefix="territory-bench-") as tmp:
         for scale in scales:
@@ -485,6 +489,11 @@ def run(
                 naive_kinds=bench_priorities.KINDS if scale == "demo" else ("commune", "qpv"),
                 say=say,
             )
+            if scale in ("demo", "departement"):
+                say(f"Paquet d'évaluation « {scale} »…")
+                results["package"][scale] = bench_package.package_benchmark(
+                    path, secret=settings.secret_path
+                )
             if scale == "departement":
                 # last on this workspace: it stores a programme territory and teams
                 results["week"] = bench_week.week_benchmark(
@@ -655,6 +664,8 @@ def table(results: dict[str, Any]) -> str:
             lines += ["", f"[{scale}] " + bench_priorities.table(figures)]
     for scale, figures in results.get("privacy", {}).items():
         lines += ["", f"[{scale}] " + bench_privacy.table(figures)]
+    for scale, figures in results.get("package", {}).items():
+        lines += ["", f"[{scale}] " + bench_package.table(figures)]
     if "planner" in results:
         lines += ["", "Planificateur de tournées", "", bench_planning.table(results["planner"])]
     if "week" in results:

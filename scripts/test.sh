@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Install territory with its test extras into .venv (and, as root, Debian's Chromium for the
-# browser tests), then run the whole test suite. CI runs exactly this (see .ci/run).
+# browser tests and QGIS for the evaluation package's), then run the whole test suite. CI
+# runs exactly this (see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+# QGIS itself opens the evaluation package (tests/evaluation/test_evaluation_qgis.py).
+if [ "$(id -u)" = 0 ] && ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    python3-qgis qgis-providers >/dev/null
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip

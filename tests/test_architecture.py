@@ -51,6 +51,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.ingest_roads",
         "territory.fetch",
         "territory.export",
+        "territory.evaluation",
     ),
     ("territory.demo", "territory.cli"),
     ("territory.ui",),

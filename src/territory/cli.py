@@ -12,7 +12,11 @@ The shareable file is its own command, ``territory export-partage OUT.gpkg --wor
 the format of its extension, ``export-partage`` writes the one GeoPackage that may be
 handed to an evaluation team, a partner or a funder (published values only, see
 :func:`territory.export.export_shareable`); a separate name keeps the two from being
-confused.
+confused. It stays (in WGS84, unstyled) beside ``territory export package --out
+evaluation.gpkg [--crs EPSG:XXXX] [--territoire NOM …] [--date AAAA-MM-JJ]``, the
+evaluation package of :func:`territory.evaluation.export_package` (the same published
+values, in Lambert-93, with QGIS styles, metadata, ``datapackage.json`` and
+``methodes.md``): ``package`` is a word no workspace layer bears.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["EXIT_NOTHING", "EXIT_OK", "EXIT_USAGE", "main"]
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+PACKAGE = "package"
+"""``territory export package``: the evaluation package rather than one layer."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,9 +162,15 @@ def _parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=_import)
 
     export = sub.add_parser(
-        "export", help="exporter une couche (GeoJSON, GPKG ou CSV selon l'extension)"
+        "export",
+        help="exporter une couche (GeoJSON, GPKG ou CSV selon l'extension), ou le paquet "
+        "d'évaluation (export package)",
+        description="territory export COUCHE --out FICHIER : une couche. territory export "
+        "package --out evaluation.gpkg : le paquet d'évaluation (toutes les couches publiées, "
+        "en Lambert-93, styles QGIS, métadonnées, datapackage.json et methodes.md à côté ; "
+        ".zip : les trois dans une archive).",
     )
-    export.add_argument("layer", metavar="COUCHE")
+    export.add_argument("layer", metavar="COUCHE", help=f"une couche, ou « {PACKAGE} »")
     _workspace_arg(export)
     export.add_argument("--out", type=Path, required=True, metavar="FICHIER")
     export.add_argument(
@@ -166,6 +178,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILTRE=VALEUR",
         help="densité d'un trimestre ou d'une catégorie : periode=2026-T1, statut=hors radars, "
         "tranche_age=18-21, sexe=F",
+    )
+    export.add_argument(
+        "--crs",
+        metavar="EPSG:XXXX",
+        help=f"{PACKAGE} : système de coordonnées des couches (défaut EPSG:2154, Lambert-93)",
+    )
+    export.add_argument(
+        "--territoire",
+        "--territory",
+        dest="territoires",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NOM",
+        help=f"{PACKAGE} : territoire(s) du programme (défaut : tout l'espace de travail)",
+    )
+    export.add_argument(
+        "--date",
+        type=_iso_date,
+        metavar="AAAA-MM-JJ",
+        help=f"{PACKAGE} : date écrite dans le paquet (défaut : aujourd'hui) ; même date, "
+        "mêmes données et paramètres : mêmes octets",
     )
     export.set_defaults(func=_export)
 
@@ -608,6 +642,12 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from territory.export import export_layer
     from territory.store import Workspace
 
+    if args.layer == PACKAGE:
+        return _export_package(args, settings)
+    if args.crs or args.territoires or args.date:
+        raise ValidationError(
+            f"--crs, --territoire et --date ne s'appliquent qu'à « territory export {PACKAGE} »"
+        )
     breakdown = None
     if args.filter:
         by, _, value = args.filter.partition("=")
@@ -617,6 +657,27 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     ws = Workspace.open(args.workspace)
     n = export_layer(ws, args.layer, args.out, settings=settings, breakdown=breakdown)
     print(f"{n} entité(s) écrite(s) dans {args.out}")
+    return EXIT_OK
+
+
+def _export_package(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.evaluation import DEFAULT_CRS, export_package
+    from territory.store import Workspace
+
+    if args.filter:
+        raise ValidationError("--filter ne s'applique pas au paquet d'évaluation")
+    ws = Workspace.open(args.workspace)
+    report = export_package(
+        ws,
+        args.out,
+        settings=settings,
+        crs=args.crs or DEFAULT_CRS,
+        territories=args.territoires,
+        today=args.date,
+    )
+    for note in report.notes:
+        print(f"note : {note}", file=sys.stderr)
+    print(report.to_text())
     return EXIT_OK
 
 

@@ -18,7 +18,7 @@ import contextlib
 import json
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -72,6 +72,7 @@ __all__ = [
     "PUBLIC_LAYERS",
     "PUBLIC_TABLES",
     "SHAREABLE_SENTENCE",
+    "Layers",
     "ShareReport",
     "disclosure_method",
     "export_layer",
@@ -82,6 +83,8 @@ __all__ = [
     "ranking_csv",
     "ranking_layer",
     "shareable_bytes",
+    "shareable_layers",
+    "write_fresh",
 ]
 
 FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".csv": "CSV"}
@@ -476,6 +479,29 @@ def export_shareable(
             "le fichier partageable ne peut pas remplacer l'espace de travail : "
             "choisissez un autre nom"
         )
+    layers, names, notes = shareable_layers(
+        ws, settings=settings, territories=territories, today=today
+    )
+    write_fresh(out, layers)
+    return ShareReport(
+        path=out,
+        layers={name: len(frame) for name, (frame, _) in layers.items()},
+        territories=names,
+        notes=tuple(notes),
+    )
+
+
+def shareable_layers(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    territories: Sequence[str] | None = None,
+    today: date | None = None,
+) -> tuple[Layers, tuple[str, ...], list[str]]:
+    """The layers of :func:`export_shareable`, not written: (layers, territories, notes).
+
+    :mod:`territory.evaluation` builds its package on them.
+    """
     names = tuple(dict.fromkeys(territories or ()))
     for name in names:
         get_territory(ws, name)  # a French error naming the defined territories
@@ -524,13 +550,7 @@ def export_shareable(
         _layers_table(layers, stored, vintages, settings),
         _DESCRIPTIONS[LAYERS_TABLE],
     )
-    _write_fresh(out, layers)
-    return ShareReport(
-        path=out,
-        layers={name: len(frame) for name, (frame, _) in layers.items()},
-        territories=names,
-        notes=tuple(notes),
-    )
+    return layers, names, notes
 
 
 def shareable_bytes(
@@ -752,11 +772,20 @@ def _layers_table(
     return pd.DataFrame(rows)
 
 
-def _write_fresh(out: Path, layers: Layers) -> None:
+def write_fresh(
+    out: Path,
+    layers: Layers,
+    *,
+    finish: Callable[[sqlite3.Connection], None] | None = None,
+    version: str | None = None,
+) -> None:
     """Write every layer into a new file beside ``out``, compact it, then move it in place.
 
-    A folder that cannot be written is a French :class:`ValidationError`, and nothing is
-    left behind.
+    ``version`` is the GeoPackage version to write (GDAL's default when None: 1.4, which
+    GDAL before 3.7 reads with a warning). ``finish`` runs on the written file (one
+    sqlite3 connection, committed after it) before it is compacted. A folder that cannot
+    be written is a French :class:`ValidationError`,
+    and nothing is left behind.
     """
     partial = out.with_name(f".{out.stem}.en-cours{SHAREABLE_SUFFIX}")
     try:
@@ -765,15 +794,19 @@ def _write_fresh(out: Path, layers: Layers) -> None:
     except OSError as exc:
         raise ValidationError(f"impossible d'écrire {out} : {exc.strerror or exc}") from exc
     try:
-        for name, (frame, description) in layers.items():
+        for i, (name, (frame, description)) in enumerate(layers.items()):
             pyogrio.write_dataframe(
                 frame.reset_index(drop=True),
                 partial,
                 layer=name,
                 driver="GPKG",
                 layer_options={"IDENTIFIER": _TITLES.get(name, name), "DESCRIPTION": description},
+                dataset_options={"VERSION": version} if version and i == 0 else None,
             )
         with contextlib.closing(sqlite3.connect(partial)) as con:
+            if finish is not None:
+                finish(con)
+                con.commit()
             con.execute("VACUUM")  # no free page: the file holds its layers and nothing else
         partial.replace(out)
     except (OSError, pyogrio.errors.DataSourceError) as exc:

@@ -225,6 +225,20 @@ def test_privacy_benchmark_measures_the_filtered_density_and_when(
     assert "densité filtrée" in table(figures) and "temps CPU" in table(figures)
 
 
+def test_package_benchmark_times_the_package_and_the_shareable_file(
+    demo_workspace: Path, settings
+) -> None:
+    from bench.package import package_benchmark, table
+
+    figures = package_benchmark(demo_workspace, secret=settings.secret_path)
+    assert 0 < figures["package_cold_s"] < 120 and 0 < figures["package_warm_s"] < 120
+    assert 0 < figures["shareable_s"] < 120 and figures["same_bytes"] is True
+    assert figures["layers"] == 16 and figures["rows"] > 10_000
+    assert isinstance(figures["package_met"], bool)
+    text = table(figures)
+    assert "Paquet d'évaluation (16 couches" in text and "à froid" in text
+
+
 def test_departement_week_has_sectors_caps_and_a_stability_figure() -> None:
     from bench import planning as bench_planning
 

@@ -24,7 +24,15 @@ from territory.ui.state import Keys
 from territory.vocab import PARTNER_TYPES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
-PAGES = ("accueil", "carte", "contacts", "ou_et_quand", "tournees", "donnees")
+PAGES = (
+    "accueil",
+    "carte",
+    "contacts",
+    "ou_et_quand",
+    "tournees",
+    "donnees",
+    "methodes",
+)
 
 INTERNAL = re.compile(
     r"\b[a-z]+_[a-z0-9_]+\b"  # snake_case: stop_hours, transit_links, opening_hours…

@@ -313,8 +313,10 @@ def test_page_says_what_may_be_shared_and_offers_the_shareable_file(
     assert rule == SHARING_RULE
     assert "il ne se partage pas" in rule and "équipe d'évaluation" in rule
     buttons = {b.proto.label: b.proto for b in at.get("download_button")}
-    assert set(buttons) == {"Fichier partageable (.gpkg)"}  # never the workspace file
+    package = "Paquet d'évaluation (.zip)"
+    assert set(buttons) == {"Fichier partageable (.gpkg)", package}  # never the workspace
     assert "aucun contact" in buttons["Fichier partageable (.gpkg)"].help
+    assert "Lambert-93" in buttons[package].help and "Méthodes" in buttons[package].help
     choice = at.multiselect(key=Keys.W_SHARE_TERRITORIES)
     assert choice.options == [t.name for t in list_territories(Workspace.open(demo_workspace))]
     choice.set_value(["Communes rurales"])

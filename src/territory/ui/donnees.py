@@ -1,8 +1,9 @@
 """The "Données" page's widgets: imports, official data, batches, territories, sharing.
 
 The import form, the official data download, the batch log with its undo form, the
-programme territories (table, definition, deletion), and the download of the shareable
-file with what may and may not be shared.
+programme territories (table, definition, deletion), and the downloads of the shareable
+file and of the evaluation package (the same published values, styled for QGIS, with
+their metadata and the « Méthodes » document) with what may and may not be shared.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import streamlit as st
 from territory import Settings, SheetChoiceError, TerritoryError
 from territory.batches import batches_table, counts_text, list_batches
 from territory.crs import METRIC_CRS
+from territory.evaluation import package_bytes
 from territory.export import shareable_bytes
 from territory.fetch import fetch_territory
 from territory.ingest import undo_batch
@@ -314,6 +316,23 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
         icon=":material/share:",
         help="Couches publiques, densité protégée, indicateurs et classements, territoires "
         "et leurs totaux protégés, métadonnées : aucun contact. S'ouvre dans QGIS.",
+    )
+
+    def build_package() -> bytes:  # the same published values, for the geographers
+        return package_bytes(Workspace.open(path), settings=settings, territories=territories)
+
+    st.download_button(
+        "Paquet d'évaluation (.zip)",
+        build_package,
+        file_name=shareable_name(ws.name, territories).replace(
+            "-partageable.gpkg", "-evaluation.zip"
+        ),
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/inventory_2:",
+        help="Les mêmes valeurs publiées en Lambert-93, avec les styles QGIS de chaque "
+        "couche, leurs métadonnées (source, millésime, licence, paramètres), "
+        "datapackage.json et le document « Méthodes » : pour l'équipe d'évaluation.",
     )
 
 
