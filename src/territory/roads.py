@@ -296,6 +296,60 @@ class RoadNetwork:
         out[keep] = minutes[keep]
         return out
 
+    def reach(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.bool_],
+    ]:
+        """Every (origin, target) pair within ``limit`` moving minutes along the network.
+
+        One Dijkstra search per target node on the reversed graph, cut off at ``limit``
+        (chunks of targets: a chunk's rows of minutes to every node stay in memory),
+        read at the origins' nodes, plus both straight legs. Returns the pairs' origin
+        and target positions and minutes, then whether each origin and each target is
+        within :data:`MAX_SNAP_M` of the network (pairs with an end off it are not
+        timed here: the caller keeps its straight line).
+        """
+        origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+        targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+        graph = self._graph(mode, speed_kmh)
+        per_minute = speed_kmh * 1000 / 60
+        leg_o, node_o = self._snap(graph, origins)
+        leg_t, node_t = self._snap(graph, targets)
+        near_o, near_t = leg_o <= MAX_SNAP_M, leg_t <= MAX_SNAP_M
+        pairs_i: list[npt.NDArray[np.int64]] = []
+        pairs_j: list[npt.NDArray[np.int64]] = []
+        pairs_m: list[npt.NDArray[np.float64]] = []
+        if len(graph.snap_nodes) and near_o.any() and near_t.any():
+            reverse = graph.matrix.T.tocsr()
+            sources = np.unique(node_t[near_t])
+            from_o = leg_o / per_minute
+            for chunk in range(0, len(sources), _CHUNK):
+                block = sources[chunk : chunk + _CHUNK]
+                found = dijkstra(reverse, indices=block, limit=limit)[:, node_o]
+                for offset, source in enumerate(block):
+                    row = from_o + found[offset]
+                    for target in np.flatnonzero((node_t == source) & near_t):
+                        total = row + leg_t[target] / per_minute
+                        hit = np.flatnonzero(near_o & (total <= limit))
+                        pairs_i.append(hit.astype(np.int64))
+                        pairs_j.append(np.full(len(hit), target, dtype=np.int64))
+                        pairs_m.append(total[hit])
+        if not pairs_i:
+            none = np.empty(0, dtype=np.int64)
+            return none, none.copy(), np.empty(0), near_o, near_t
+        return (
+            np.concatenate(pairs_i),
+            np.concatenate(pairs_j),
+            np.concatenate(pairs_m),
+            near_o,
+            near_t,
+        )
+
     # ------------------------------------------------------------------ routes
     def route(
         self, a: Sequence[float], b: Sequence[float], mode: str, *, speed_kmh: float = 4.5

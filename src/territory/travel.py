@@ -67,6 +67,12 @@ class Network(Protocol):
         """Moving minutes from each origin to its nearest target (NaN off the network)."""
         ...
 
+    def reach(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+    ) -> tuple[Any, Any, Any, Any, Any]:
+        """Pairs within ``limit`` moving minutes, and which origins and targets are on it."""
+        ...
+
 
 @dataclass(frozen=True)
 class TravelModel:

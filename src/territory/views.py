@@ -22,13 +22,29 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
+from territory.analysis.accessibility import (
+    ACCESS_COLUMNS,
+    DEFAULT_CATCHMENT_MIN,
+    Decay,
+    accessibility,
+)
+from territory.analysis.hotspots import (
+    DEFAULT_ALPHA,
+    DEFAULT_BAND_M,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+    HotSpots,
+    Method,
+    Weights,
+    hot_spots,
+)
 from territory.crs import METRIC_CRS, STORAGE_CRS
 from territory.grid import cell_polygons
 from territory.hours import format_hours_fr
@@ -45,9 +61,11 @@ __all__ = [
     "DENSITY",
     "DENSITY_COLUMNS",
     "LAYER_LABELS",
+    "accessibility_layer",
     "breakdown_choices",
     "density_layer",
     "density_parts",
+    "hot_spots_layer",
     "info",
     "layers_table",
     "map_layers",
@@ -158,6 +176,106 @@ def density_parts(
         return {}
     parts = published.density_by(ws, by, settings=settings, parts=values)
     return {value: _drawn(ws, _part(parts, value), territory) for value in values}
+
+
+def hot_spots_layer(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    territory: str | None = None,
+    method: Method = "gi",
+    weights: Weights = "queen",
+    band_m: float = DEFAULT_BAND_M,
+    permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+    alpha: float = DEFAULT_ALPHA,
+) -> HotSpots:
+    """Hot spots of the protected density (:func:`territory.analysis.hotspots.hot_spots`).
+
+    The analysed values are those of :func:`density_layer` (the same zones, the same
+    published counts, EPSG:4326 polygons): nothing finer, nothing unpublished. The
+    parameters say the protection in force (``k``, rounding) and the territory.
+    """
+    density = density_layer(ws, settings=settings, territory=territory)
+    result = hot_spots(
+        density,
+        method=method,
+        weights=weights,
+        band_m=band_m,
+        permutations=permutations,
+        seed=seed,
+        alpha=alpha,
+    )
+    result.parameters.update(
+        {"k": settings.k, "rounding": settings.rounding, "territory": territory or ""}
+    )
+    return result
+
+
+def accessibility_layer(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    mode: str,
+    kind: Literal["commune", "qpv"] = "commune",
+    territory: str | None = None,
+    catchment_min: float = DEFAULT_CATCHMENT_MIN,
+    decay: Decay = "stepped",
+    supply: Literal["partners", "hours"] = "partners",
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Accessibility to the partners by commune or QPV (2SFCA / E2SFCA), and its parameters.
+
+    The demand is that of every commune of the workspace (the 15-29 of the census when
+    imported, else the total population: :func:`territory.analysis.need.zone_need`
+    names it), so that partners near a territory's border share their supply with the
+    people on both sides; the zones returned are those of ``territory``. QPV read the
+    partners' ratios of the communes' demand at their own centre. Times are those of
+    the workspace's travel model (its road network when imported). No contact figure
+    is involved.
+
+    Returns
+    -------
+    tuple
+        ``code``, ``nom``, :data:`~territory.analysis.accessibility.ACCESS_COLUMNS` and
+        geometry (EPSG:4326), and the parameters (with the demand's source).
+    """
+    from territory.analysis.need import load_need_data, zone_need
+    from territory.analysis.zones import load_zones
+    from territory.roads import travel_model_for
+
+    communes = load_zones(ws, "commune")
+    need = zone_need(communes, kind="commune", communes=communes, data=load_need_data(ws))
+    demand = need.target if need.target is not None else need.population
+    source = need.target_source if need.target is not None else need.population_source
+    partners = ws.read_layer("partners") if ws.has("partners") else None
+    if partners is None or partners.empty:
+        raise ValidationError("aucun partenaire dans l'espace de travail : importez-les d'abord")
+    zones = load_zones(ws, kind, territory=territory, communes=ws.read_layer("communes"))
+    result = accessibility(
+        communes,
+        partners,
+        demand=demand,
+        mode=mode,
+        model=travel_model_for(ws, settings),
+        catchment_min=catchment_min,
+        decay=decay,
+        supply=supply,
+        demand_source=source,
+        at=None if kind == "commune" else zones,
+    )
+    frame = result.frame
+    if kind == "commune":
+        frame = frame.set_axis(communes["code"].astype(str)).reindex(zones["code"].astype(str))
+    out = gpd.GeoDataFrame(
+        {
+            "code": zones["code"].astype(str).to_numpy(),
+            "nom": zones["nom"].to_numpy() if "nom" in zones else None,
+            **{c: frame[c].to_numpy() for c in ACCESS_COLUMNS},
+        },
+        geometry=zones.geometry.to_numpy(),
+        crs=zones.crs,
+    ).to_crs(STORAGE_CRS)
+    return out, {**result.parameters, "zones": kind, "territory": territory or ""}
 
 
 def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:

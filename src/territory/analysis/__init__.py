@@ -12,6 +12,9 @@
   reasons, the saved weights;
 * :mod:`~territory.analysis.slots`: protected weekday × 2-hour profiles, partner hours and
   transit by hour, the recommended slots of a zone;
+* :mod:`~territory.analysis.hotspots`: Getis-Ord Gi* and local Moran hot spots of the
+  published density (conditional permutations, a seed, Benjamini-Hochberg), on the
+  protected partition's published zones only;
 * :mod:`~territory.analysis.transit_coverage`: where the imported GTFS feeds say something
   (coverage by network), the ``service_gaps`` layer (zone blanche, horaires de transport
   inconnus, pas de données de transport) and the transit state of zones.
@@ -21,4 +24,13 @@ protected, through :mod:`territory.privacy.published`); never ``territory.io``,
 ``rounds``, ``map`` or ``ui`` (checked by ``tests/test_architecture.py``).
 """
 
-__all__ = ["access", "indicators", "need", "priority", "slots", "transit_coverage", "zones"]
+__all__ = [
+    "access",
+    "hotspots",
+    "indicators",
+    "need",
+    "priority",
+    "slots",
+    "transit_coverage",
+    "zones",
+]

@@ -43,6 +43,8 @@ from territory.map.styles import (
     DENSITY_COLUMNS,
     DENSITY_LEVEL_COLOURS,
     GAP_COLOUR,
+    HOTSPOT_COLOURS,
+    HOTSPOT_COLUMNS,
     LAYER_COMMUNES,
     LAYER_DENSITY,
     LAYER_PARTNERS,
@@ -72,6 +74,7 @@ __all__ = [
     "_communes_layers",
     "_density_layers",
     "_gap_layers",
+    "_hotspot_layers",
     "_partner_layers",
     "_place_layers",
     "_qpv_layers",
@@ -407,6 +410,47 @@ def _density_props(rows: pd.DataFrame, counts: pd.Series, k: int) -> list[dict[s
             "classe": _ints(pd.Series(_density_classes(counts, area), dtype="Int64")),
         }
     )
+
+
+def _hotspot_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    """The significant hot and cold spots as tinted outlines; only zone, class and q sent."""
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "hotspots", required=("zone", "classe"))
+    # Privacy: from here on only the class of each zone exists (no count, no value).
+    gdf = gdf[[c for c in HOTSPOT_COLUMNS if c in gdf] + [gdf.geometry.name]]
+    gdf = gdf[gdf["classe"].astype(str).isin(HOTSPOT_COLOURS)]
+    if gdf.empty:
+        return []
+    geometry, keep = _prepared(
+        gdf, "hotspots", precision=precision, tolerance=tolerance / 4, coverage=False
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    q = pd.to_numeric(_column(rows, "q"), errors="coerce")
+    props = _records(
+        {
+            "zone": _text(rows["zone"]),
+            "classe": _text(rows["classe"]),
+            "q": [None if pd.isna(v) else round(float(v), 3) for v in q],
+        }
+    )
+    style = JsCode(snippet("hotspots.js.j2", "style", HOTSPOT_COLOURS))
+    return [
+        _layer(
+            props,
+            geometry,
+            stack="hotspots",
+            precision=precision,
+            # A click opens the card of the density zone beneath (same id).
+            options={"style": style, "on_each_feature": _tag(LAYER_DENSITY)},
+            bind=snippet("hotspots.js.j2", "bind"),
+        )
+    ]
 
 
 def _gap_layers(

@@ -15,8 +15,10 @@ from territory.map.styles import (
     DENSITY_BREAKS,
     GAP_COLOUR,
     HIDDEN_AT_FIRST,
+    HOTSPOT_COLOURS,
     NAME_COMMUNES,
     NAME_DENSITY,
+    NAME_HOTSPOTS,
     NAME_PARTNERS,
     NAME_PLACES,
     NAME_QPV,
@@ -134,6 +136,8 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
             )
         )
         sections.append(_section(NAME_DENSITY, rows))
+    if not _is_empty(layers.hotspots):
+        sections.append(_section(NAME_HOTSPOTS, _hotspot_rows(layers.hotspots)))
     if not _is_empty(layers.service_gaps):
         assert layers.service_gaps is not None
         states = set(_column(layers.service_gaps, "etat").astype("string").fillna(TRANSIT_GAP))
@@ -194,6 +198,36 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         '<div class="territory-legende" style="font:13px/1.35 system-ui,-apple-system,'
         'Segoe UI,Roboto,sans-serif;color:#212121">' + "".join(sections) + "</div>"
     )
+
+
+def _hotspot_rows(hotspots: gpd.GeoDataFrame | None) -> list[str]:
+    """The classes present, with the false-discovery rate that made them."""
+    assert hotspots is not None
+    alpha = float(hotspots.attrs.get("alpha", 0.05))
+    threshold = f"q < {_fr_decimal(alpha)}"
+    classes = set(_column(hotspots, "classe").astype(str))
+    rows = [
+        _row(_outline(colour, dashed=False), f"{name} ({threshold})")
+        for name, colour in HOTSPOT_COLOURS.items()
+        if name in classes
+    ]
+    if not rows:
+        rows.append(_note(f"Aucune zone significative ({threshold})."))
+    method = str(hotspots.attrs.get("method", "Getis-Ord Gi*"))
+    permutations = hotspots.attrs.get("permutations", 999)
+    rows.append(
+        _note(
+            f"{method} sur les densités publiées (carreaux de 200 m et de 1 km), "
+            f"{_fr_number(int(permutations))} permutations, taux de fausses découvertes "
+            f"(Benjamini-Hochberg) : q est la valeur p corrigée pour l'ensemble des zones."
+        )
+    )
+    return rows
+
+
+def _fr_decimal(value: float) -> str:
+    """``0.05`` → ``0,05``."""
+    return f"{value:g}".replace(".", ",")
 
 
 _HIDDEN_NOTE = (

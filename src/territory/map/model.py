@@ -26,7 +26,9 @@ class MapLayers:
     ``routes`` (the "Tournées" page) are rounds as lines (``team``, ``label``) and their
     stops as points (``team``, ``label``, ``ordre``), one colour per team. ``places`` are
     the candidate places of the rounds (``nom``, ``type``, optional ``horaires``), one
-    colour per kind.
+    colour per kind. ``hotspots`` (optional, the "Carte" page's « Points chauds ») are
+    the zones of :func:`territory.views.hot_spots_layer` (``zone``, ``classe``, ``q``;
+    ``attrs["alpha"]``): only the significant ones are drawn, and no count is sent.
     Equality is identity (frames have no meaningful ``==``).
     """
 
@@ -39,6 +41,7 @@ class MapLayers:
     scores: gpd.GeoDataFrame | None = None
     routes: gpd.GeoDataFrame | None = None
     places: gpd.GeoDataFrame | None = None
+    hotspots: gpd.GeoDataFrame | None = None
 
     @property
     def pending_partners(self) -> int:

@@ -30,8 +30,11 @@ __all__ = [
     "FRANCE_CENTRE",
     "GAP_COLOUR",
     "HIDDEN_AT_FIRST",
+    "HOTSPOT_COLOURS",
+    "HOTSPOT_COLUMNS",
     "LAYER_COMMUNES",
     "LAYER_DENSITY",
+    "LAYER_HOTSPOTS",
     "LAYER_PARTNERS",
     "LAYER_QPV",
     "LAYER_SCORES",
@@ -39,6 +42,7 @@ __all__ = [
     "LEVEL_NAMES_FR",
     "NAME_COMMUNES",
     "NAME_DENSITY",
+    "NAME_HOTSPOTS",
     "NAME_PARTNERS",
     "NAME_PLACES",
     "NAME_QPV",
@@ -80,6 +84,7 @@ __all__ = [
 NAME_COMMUNES = "Communes (grille de densité)"
 NAME_QPV = "QPV"
 NAME_DENSITY = "Densité de contacts (protégée)"
+NAME_HOTSPOTS = "Points chauds"
 NAME_PARTNERS = "Partenaires"
 NAME_STOPS = "Arrêts de transport"
 
@@ -98,6 +103,16 @@ LAYER_DENSITY = "density"
 LAYER_PARTNERS = "partners"
 LAYER_STOPS = "stops"
 LAYER_SCORES = "scores"
+LAYER_HOTSPOTS = "hotspots"
+HOTSPOT_COLOURS = {
+    "point chaud": "#b2182b",
+    "point froid": "#2166ac",
+    "valeur haute isolée": "#f46d43",
+    "valeur basse isolée": "#74add1",
+}
+"""Outline and tint of each significant class (the others are not drawn)."""
+HOTSPOT_COLUMNS = ("zone", "classe", "q")
+"""The only columns of the hot spots that reach the browser (no count)."""
 CLICKABLE_LAYERS = (
     LAYER_COMMUNES,
     LAYER_QPV,
@@ -225,6 +240,7 @@ _STACK = {
     "qpv_fill": 1,
     "density": 2,
     "gaps": 3,
+    "hotspots": 3,  # outlines over the density
     "qpv_line": 4,
     "stops": 5,
     "partners": 6,

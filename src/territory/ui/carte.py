@@ -14,7 +14,7 @@ from territory.map.build import zone_from_click
 from territory.ui.loaders import cached_layers, cached_qpv_contacts, cached_stop_hours, settings
 from territory.ui.state import Keys
 
-__all__ = ["basemap_toggle", "zone_panel"]
+__all__ = ["basemap_toggle", "hotspots_toggle", "zone_panel"]
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -30,6 +30,23 @@ def basemap_toggle() -> bool:
         )
     st.session_state[Keys.BASEMAP] = basemap
     return basemap
+
+
+def hotspots_toggle() -> bool:
+    """The « Points chauds » overlay switch (Gi* on the published density), in the sidebar."""
+    with st.sidebar:
+        shown = st.toggle(
+            "Points chauds de la densité (Gi*)",
+            value=st.session_state[Keys.HOTSPOTS],
+            key=Keys.W_HOTSPOTS,
+            help=(
+                "Zones où la densité publiée de contacts est significativement plus forte "
+                "(point chaud) ou plus faible (point froid) que chez leurs voisines, après "
+                "correction pour le nombre de zones testées (q < 0,05)."
+            ),
+        )
+    st.session_state[Keys.HOTSPOTS] = shown
+    return shown
 
 
 def zone_panel(

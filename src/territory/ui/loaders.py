@@ -54,7 +54,7 @@ from territory.rounds.week import coverage as place_coverage_of
 from territory.store import Workspace
 from territory.territories import is_whole, list_territories, resolve
 from territory.ui.mapview import RenderedMap, render_map
-from territory.views import breakdown_choices, info, map_layers, summary
+from territory.views import breakdown_choices, hot_spots_layer, info, map_layers, summary
 
 __all__ = [
     "cached_breakdown_choices",
@@ -161,6 +161,13 @@ def contact_layers(
     return dataclasses.replace(layers, partners=None, stops=None, service_gaps=None)
 
 
+@st.cache_data(max_entries=8, show_spinner="Recherche des points chauds…")
+def cached_hotspots(path: str, version: int, k: int, territory: str | None) -> gpd.GeoDataFrame:
+    """The hot spots of the published density (Gi*, default parameters) as the map draws them."""
+    result = hot_spots_layer(Workspace.open(path), settings=settings(), territory=territory)
+    return result.frame
+
+
 def _layers(
     path: str,
     version: int,
@@ -168,10 +175,14 @@ def _layers(
     territory: str | None,
     breakdown: tuple[str, str] | None,
     contacts_only: bool,
+    hotspots: bool = False,
 ) -> MapLayers:
     if contacts_only:
         return contact_layers(path, version, k, territory, breakdown)
-    return cached_layers(path, version, k, territory, breakdown)
+    layers = cached_layers(path, version, k, territory, breakdown)
+    if hotspots and breakdown is None:
+        layers = dataclasses.replace(layers, hotspots=cached_hotspots(path, version, k, territory))
+    return layers
 
 
 @st.cache_resource(max_entries=16)
@@ -182,12 +193,13 @@ def cached_legend(
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
+    hotspots: bool = False,
 ) -> str:
     """The legend of :func:`cached_map` (:func:`territory.map.legend.legend_html`).
 
     Made once, not unpickled from the layers' cache on each run.
     """
-    layers = _layers(path, version, k, territory, breakdown, contacts_only)
+    layers = _layers(path, version, k, territory, breakdown, contacts_only, hotspots)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
 
 
@@ -201,13 +213,15 @@ def cached_map(
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
+    hotspots: bool = False,
 ) -> RenderedMap:
     """The rendered map, once per workspace version, territory, filter and option set.
 
-    ``contacts_only`` draws only :func:`contact_layers` (the Contacts page).
+    ``contacts_only`` draws only :func:`contact_layers` (the Contacts page); ``hotspots``
+    adds the « Points chauds » overlay (:func:`cached_hotspots`, unfiltered maps only).
     """
     fmap = territory_map(
-        _layers(path, version, k, territory, breakdown, contacts_only),
+        _layers(path, version, k, territory, breakdown, contacts_only, hotspots),
         asset_base=f"{base_url}/app/static",
         basemap="osm" if basemap else None,
         k=k,

@@ -21,6 +21,7 @@ class Keys:
     SELECTED_MAP = "selected_map"  # the map SELECTED_ZONE was clicked on (its token)
     CLICKED_ZONE = "clicked_zone"  # the map's last click (a card chosen beside it stays)
     BASEMAP = "basemap"
+    HOTSPOTS = "hotspots"  # the Carte page's « Points chauds » overlay
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
@@ -36,6 +37,7 @@ class Keys:
     W_FETCH_DEP = "widget_fetch_departement"
     W_FETCH_EPCI = "widget_fetch_epci"
     W_BASEMAP = "widget_basemap"
+    W_HOTSPOTS = "widget_hotspots"
     W_TERRITORY = "widget_territory"
     # "Données" page: the import form, the programme-territory forms, the batch undo
     W_IMPORT_FORM = "widget_import_form"
@@ -128,6 +130,7 @@ def init_session_state() -> None:
         Keys.SELECTED_MAP: None,
         Keys.CLICKED_ZONE: None,
         Keys.BASEMAP: False,
+        Keys.HOTSPOTS: False,
         Keys.TERRITORY: None,
         Keys.FLASH: None,
         Keys.PLACE_CLICK: None,

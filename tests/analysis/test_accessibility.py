@@ -1,0 +1,172 @@
+"""Accessibility to partners: 2SFCA / E2SFCA on the one travel model."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from territory import Settings
+from territory._errors import ValidationError
+from territory.analysis.accessibility import (
+    PER,
+    accessibility,
+    catchment_pairs,
+    decay_weights,
+    floating_catchment,
+)
+from territory.crs import METRIC_CRS
+from territory.store import Workspace
+from territory.travel import TravelModel
+from territory.views import accessibility_layer
+
+
+def three_by_two(decay: str) -> pd.DataFrame:
+    """Zones a (0 m), b (2 km), c (20 km); partners at 0 and 3 km; walking at 4.5 km/h."""
+    zones = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c"]},
+        geometry=[shapely.Point(0, 0), shapely.Point(2_000, 0), shapely.Point(20_000, 0)],
+        crs=METRIC_CRS,
+    )
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML", "ML"], "horaires": ["Mo-Fr 09:00-17:00", "Mo 09:00-12:00"]},
+        geometry=[shapely.Point(0, 0), shapely.Point(3_000, 0)],
+        crs=METRIC_CRS,
+    )
+    result = accessibility(
+        zones,
+        partners,
+        demand=pd.Series([100.0, 300.0, 50.0]),
+        mode="marche",
+        model=TravelModel(detour=1.0),
+        catchment_min=30,
+        decay=decay,  # type: ignore[arg-type]
+    )
+    return result.frame
+
+
+def test_hand_computed_2sfca() -> None:
+    """75 m a minute: a-p1 0 min, b-p1 26.7 min, b-p2 13.3 min, a-p2 40 min (out).
+
+    R1 = 1 / (100 + 300), R2 = 1 / 300; A_a = R1, A_b = R1 + R2, A_c = 0.
+    """
+    frame = three_by_two("none")
+    expected = np.array([1 / 400, 1 / 400 + 1 / 300, 0.0]) * PER
+    np.testing.assert_allclose(frame["acces"], expected)
+    assert frame["partenaires_accessibles"].tolist() == [1, 2, 0]
+    assert frame["sans_partenaire"].tolist() == [False, False, True]
+
+
+def test_hand_computed_e2sfca_with_luo_and_qi_steps() -> None:
+    """Weights 1 (0-10 min), 0.68 (10-20), 0.22 (20-30).
+
+    R1 = 1 / (100 × 1 + 300 × 0.22), R2 = 1 / (300 × 0.68);
+    A_a = R1, A_b = 0.22 R1 + 0.68 R2.
+    """
+    frame = three_by_two("stepped")
+    r1, r2 = 1 / (100 + 300 * 0.22), 1 / (300 * 0.68)
+    np.testing.assert_allclose(frame["acces"], np.array([r1, 0.22 * r1 + 0.68 * r2, 0]) * PER)
+    assert frame.loc[2, "acces"] == 0 and bool(frame.loc[2, "sans_partenaire"])
+
+
+def test_decay_weights_are_documented_values() -> None:
+    steps = decay_weights([0, 9.99, 10, 19.99, 20, 30, 30.01], catchment_min=30, decay="stepped")
+    assert steps.tolist() == [1.0, 1.0, 0.68, 0.68, 0.22, 0.22, 0.0]
+    gauss = decay_weights([0, 15, 30, 31], catchment_min=30, decay="gaussian")
+    edge = math.exp(-0.5)
+    assert gauss.tolist() == pytest.approx([1, (math.exp(-0.125) - edge) / (1 - edge), 0, 0])
+    assert decay_weights([0, 29, 31], catchment_min=30, decay="none").tolist() == [1, 1, 0]
+
+
+def test_sparse_catchments_equal_a_dense_computation_and_conserve_supply() -> None:
+    rng = np.random.default_rng(3)
+    zones_xy = rng.uniform(0, 30_000, (300, 2))
+    partners_xy = rng.uniform(0, 30_000, (40, 2))
+    demand = rng.integers(0, 2_000, 300).astype(float)
+    model = TravelModel()
+    i, j, minutes = catchment_pairs(
+        zones_xy, partners_xy, mode="vélo", model=model, catchment_min=20
+    )
+    access, in_reach = floating_catchment(
+        i, j, minutes, demand=demand, supply=np.ones(40), catchment_min=20, decay="gaussian"
+    )
+    # naive: every pair timed, dense weights
+    distance = np.hypot(*(zones_xy[:, None, :] - partners_xy[None, :, :]).transpose(2, 0, 1))
+    dense = decay_weights(model.minutes(distance, "vélo"), catchment_min=20, decay="gaussian")
+    reached = dense.T @ demand
+    ratio = np.where(reached > 0, 1 / np.where(reached > 0, reached, 1), 0)
+    np.testing.assert_allclose(access, dense @ ratio * PER, rtol=1e-10)
+    assert in_reach.tolist() == (model.minutes(distance, "vélo") <= 20).sum(axis=1).tolist()
+    # 2SFCA hands out exactly the supply of the partners that someone can reach
+    served = (reached > 0).sum()
+    assert (access * demand).sum() / PER == pytest.approx(served)
+
+
+def test_supply_by_weekly_opening_hours() -> None:
+    zones = gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.Point(0, 0)], crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"horaires": ["Mo-Fr 09:00-17:00", "", "Mo 09:00-12:00"]},
+        geometry=[shapely.Point(10, 0), shapely.Point(20, 0), shapely.Point(30, 0)],
+        crs=METRIC_CRS,
+    )
+    result = accessibility(
+        zones, partners, demand=pd.Series([1_000.0]), mode="marche", supply="hours"
+    )
+    # 40 h + 3 h + the median of the known (21.5 h) for the unknown one, for 1,000 people
+    assert result.frame["acces"].iloc[0] == pytest.approx((40 + 3 + 21.5) / 1_000 * PER)
+    assert result.parameters["partners_unknown_hours"] == 1
+
+
+def test_partners_without_position_and_bad_options() -> None:
+    zones = gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.Point(0, 0)], crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML", "ML"]}, geometry=[shapely.Point(0, 0), None], crs=METRIC_CRS
+    )
+    result = accessibility(zones, partners, demand=pd.Series([10.0]), mode="voiture")
+    assert result.parameters["partners_without_position"] == 1
+    assert result.frame["acces"].iloc[0] == pytest.approx(PER / 10)
+    for kwargs in ({"mode": "fusée"}, {"decay": "linear"}, {"catchment_min": 0}):
+        options = {"mode": "marche", **kwargs}
+        with pytest.raises(ValidationError):
+            accessibility(zones, partners, demand=pd.Series([1.0]), **options)  # type: ignore[arg-type]
+
+
+def test_on_the_road_network_the_river_is_crossed_at_the_bridge(
+    tmp_path: Path, settings: Settings
+) -> None:
+    from territory.ingest import import_file
+    from territory.roads import travel_model_for
+    from tests.roads_osm import town_osm
+    from tests.test_roads import _metric, _town_communes
+
+    ws = Workspace.create(tmp_path / "town.gpkg", name="Ville")
+    ws.write_layer("communes", _town_communes(), source="test", vintage="2026")
+    import_file(ws, "reseau", town_osm(tmp_path / "ville.osm"), settings=settings)
+    network_model = travel_model_for(ws, settings)
+    xy = _metric((0, 200), (0, 400), (200, 400))  # a zone across the river from two partners
+    pairs = catchment_pairs(xy[:1], xy[1:], mode="marche", model=network_model, catchment_min=20)
+    straight = catchment_pairs(
+        xy[:1], xy[1:], mode="marche", model=TravelModel.from_settings(settings), catchment_min=20
+    )
+    assert len(straight[0]) == 2  # 200 m and 283 m as the crow flies
+    assert len(pairs[0]) == 0  # 1.8 km by the bridge: 24 minutes
+    far = catchment_pairs(xy[:1], xy[1:2], mode="marche", model=network_model, catchment_min=30)
+    assert far[2].tolist() == pytest.approx(
+        [network_model.matrix(xy[:2], "marche")[0, 1]], rel=0.01
+    )
+
+
+def test_demo_accessibility_by_commune_and_qpv(demo_workspace: Path, settings) -> None:
+    ws = Workspace.open(demo_workspace)
+    communes, parameters = accessibility_layer(ws, settings=settings, mode="voiture")
+    assert communes.crs.to_epsg() == 4326 and communes["code"].is_unique
+    assert (communes["acces"] >= 0).all() and communes["acces"].gt(0).any()
+    assert (communes.loc[communes["sans_partenaire"], "acces"] == 0).all()
+    assert parameters["demand"] and parameters["method"] == "E2SFCA"
+    qpv, qpv_parameters = accessibility_layer(ws, settings=settings, mode="marche", kind="qpv")
+    assert len(qpv) >= 3 and qpv_parameters["zones"] == "qpv"
