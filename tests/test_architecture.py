@@ -52,6 +52,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.fetch",
         "territory.export",
         "territory.evaluation",
+        "territory.api",
+        "territory.runs",
     ),
     ("territory.demo", "territory.cli"),
     ("territory.ui",),
