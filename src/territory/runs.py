@@ -264,7 +264,7 @@ def load_parameters(path: str | Path, *, settings: Settings | None = None) -> Ru
     values["period"] = period
     values["outputs"] = _outputs(data.get("outputs"), problems)
     folder = path.resolve().parent
-    workspace = folder / values.get("workspace", "")
+    workspace = (folder / values.get("workspace", "")).resolve()
     if "workspace" in values:
         _check_workspace(workspace, values, problems, settings or Settings.from_env())
     if "plan" in values["outputs"] and len(values["territories"]) > 1:
@@ -274,7 +274,7 @@ def load_parameters(path: str | Path, *, settings: Settings | None = None) -> Ru
     return RunParameters(
         source=path,
         workspace=workspace,
-        output_dir=folder / values.pop("output_dir"),
+        output_dir=(folder / values.pop("output_dir")).resolve(),
         values=values,
     )
 
