@@ -802,6 +802,7 @@ def write_fresh(
                 driver="GPKG",
                 layer_options={"IDENTIFIER": _TITLES.get(name, name), "DESCRIPTION": description},
                 dataset_options={"VERSION": version} if version and i == 0 else None,
+                use_arrow=True,  # a third faster than row by row on a département
             )
         with contextlib.closing(sqlite3.connect(partial)) as con:
             if finish is not None:

@@ -233,6 +233,7 @@ def test_package_benchmark_times_the_package_and_the_shareable_file(
     figures = package_benchmark(demo_workspace, secret=settings.secret_path)
     assert 0 < figures["package_cold_s"] < 120 and 0 < figures["package_warm_s"] < 120
     assert 0 < figures["shareable_s"] < 120 and figures["same_bytes"] is True
+    assert 0 < figures["package_cold_cpu_s"] < 120
     assert figures["layers"] == 16 and figures["rows"] > 10_000
     assert isinstance(figures["package_met"], bool)
     text = table(figures)
