@@ -4,7 +4,7 @@ import streamlit as st
 
 from territory.map import RETURNED_OBJECTS
 from territory.territories import WHOLE_WORKSPACE
-from territory.ui.carte import basemap_toggle, hotspots_toggle, zone_panel
+from territory.ui.carte import access_choice, basemap_toggle, hotspots_toggle, zone_panel
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
 from territory.ui.loaders import cached_legend, cached_map, settings
 from territory.ui.mapview import show_map
@@ -18,6 +18,7 @@ key = (str(ws.path), ws.version, k)
 st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 basemap = basemap_toggle()
 hotspots = hotspots_toggle()
+access = access_choice()
 
 
 @st.fragment
@@ -28,10 +29,10 @@ def map_and_panel() -> None:
         panel = st.container()  # the clicked zone's figures, once the map has answered
         # The legend goes out before the map: sent with it, its element's script (loaded
         # on first use) held the map back by about 0.3 s.
-        st.html(cached_legend(*key, territory, hotspots=hotspots))
+        st.html(cached_legend(*key, territory, hotspots=hotspots, access=access))
     with left:
         returned = show_map(
-            cached_map(*key, basemap, base_url_path(), territory, hotspots=hotspots),
+            cached_map(*key, basemap, base_url_path(), territory, hotspots=hotspots, access=access),
             key="territory_map",
             height=620,
             returned_objects=RETURNED_OBJECTS,
@@ -43,7 +44,7 @@ def map_and_panel() -> None:
             version=key[1],
             k=k,
             territory=territory,
-            map_token=repr((*key, basemap, territory, hotspots)),
+            map_token=repr((*key, basemap, territory, hotspots, access)),
         )
 
 

@@ -15,6 +15,8 @@ it from the checkout. It holds
   département, cold and warm, against the shareable file alone;
 - :mod:`bench.roads`: travel-time matrices on a département-sized road network against the
   straight-line model;
+- :mod:`bench.hotspots`: Gi* and local Moran on 10,000 protected cells against PySAL esda,
+  E2SFCA accessibility for 35,000 communes × 5,000 partners against a dense matrix;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
   ``smoothness_probe.js``);
 - :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`

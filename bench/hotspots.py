@@ -12,10 +12,10 @@ communes × 5,000 partners ≤ 10 s. Measured, in the same run, against the naiv
 * ``e2sfca_s``: :func:`territory.analysis.accessibility.accessibility` (driving, 30-minute
   catchment, Luo & Qi's steps) for :data:`ZONES` zones × :data:`PARTNERS` partners
   scattered over a France-sized square (1,000 km: one commune every 28 km², the
-  mainland's density) — a KD-tree's sparse catchments; ``e2sfca_dense_s`` the naive
-  way: every zone × partner time of a dense matrix (by blocks of 2,000 zones, so that the
-  1.4 GB matrix never sits in memory at once), the same two steps, and the largest gap
-  between both results.
+  mainland's density; partners around 500 towns) — a KD-tree's sparse catchments;
+  ``e2sfca_dense_s`` the naive way: every zone × partner time of a dense matrix (by
+  blocks of 2,000 zones, so that the 1.4 GB matrix never sits in memory at once), the
+  same two steps, and the largest gap between both results.
 
 Run it with ``python -m bench.hotspots``.
 """
@@ -69,12 +69,12 @@ def synthetic_cells(n: int = CELLS, *, seed: int = 0) -> gpd.GeoDataFrame:
 def synthetic_zones_partners(
     zones: int = ZONES, partners: int = PARTNERS, *, seed: int = 0
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Series]:
-    """Zone centres, partners (clustered around 200 towns) and populations (fictional)."""
+    """Zone centres, partners (clustered around 500 towns) and populations (fictional)."""
     rng = np.random.default_rng(seed)
     x0, y0, side = 100_000.0, 6_100_000.0, 1_000_000.0
     zone_xy = rng.uniform([x0, y0], [x0 + side, y0 + side], size=(zones, 2))
-    towns = rng.uniform([x0, y0], [x0 + side, y0 + side], size=(200, 2))
-    partner_xy = towns[rng.integers(0, 200, partners)] + rng.normal(0, 8_000, (partners, 2))
+    towns = rng.uniform([x0, y0], [x0 + side, y0 + side], size=(500, 2))
+    partner_xy = towns[rng.integers(0, 500, partners)] + rng.normal(0, 15_000, (partners, 2))
     zone_frame = gpd.GeoDataFrame(
         geometry=shapely.points(zone_xy), crs=METRIC_CRS, index=pd.RangeIndex(zones)
     )
@@ -154,6 +154,7 @@ def hotspots_benchmark(
         ),
     )
     result["e2sfca_zones_without_partner"] = ours.parameters["zones_without_partner"]
+    result["e2sfca_pairs"] = int(ours.frame["partenaires_accessibles"].sum())
     if naive:
         result["e2sfca_dense_s"], dense = _best(
             1, lambda: _dense_e2sfca(zone_frame, partner_frame, population)

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import hotspots as bench_hotspots
 from bench import package as bench_package
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
@@ -436,7 +437,9 @@ def run(
     Sections: ``territories`` (the map page at each scale), ``contacts``, ``priorities``
     (indicators and ranking, at each scale), ``planner`` (the 10-s plan against a long
     search), ``roads`` (travel-time matrices on a département's road network against the
-    straight line, :mod:`bench.roads`) and ``scaling`` (:func:`map_growth`). Quick mode: the
+    straight line, :mod:`bench.roads`), ``hotspots`` (Gi* on 10,000 cells against esda,
+    E2SFCA 35,000 × 5,000 against a dense matrix, :mod:`bench.hotspots`) and ``scaling``
+    (:func:`map_growth`). Quick mode: the
     demo scale, contacts up to 100 k rows, the planner at 60 places against a 30-s search
     (about 4 minutes). Full: demo, département and regional scales (the naive page rerun 5,
     2 and 1 times, its first paint measured once beyond the demo, capped at
@@ -529,6 +532,8 @@ def run(
     )
     say("Temps de trajet sur un réseau routier de département, contre la ligne droite…")
     results["roads"] = bench_roads.roads_benchmark(repeats=1 if quick else 3)
+    say("Points chauds (Gi*, Moran local) et accessibilité E2SFCA, contre esda et une matrice…")
+    results["hotspots"] = bench_hotspots.hotspots_benchmark(repeats=1 if quick else 3)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -681,6 +686,13 @@ def table(results: dict[str, Any]) -> str:
             "Temps de trajet sur le réseau routier",
             "",
             bench_roads.table(results["roads"]),
+        ]
+    if "hotspots" in results:
+        lines += [
+            "",
+            "Points chauds et accessibilité aux partenaires",
+            "",
+            bench_hotspots.table(results["hotspots"]),
         ]
     return "\n".join(lines)
 

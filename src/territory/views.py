@@ -275,7 +275,11 @@ def accessibility_layer(
         geometry=zones.geometry.to_numpy(),
         crs=zones.crs,
     ).to_crs(STORAGE_CRS)
-    return out, {**result.parameters, "zones": kind, "territory": territory or ""}
+    parameters = {**result.parameters, "zones": kind, "territory": territory or ""}
+    out.attrs.update(  # what a legend says of the method (no figure of any zone)
+        {k: parameters[k] for k in ("method", "mode", "catchment_min", "demand")}
+    )
+    return out, parameters
 
 
 def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:

@@ -208,3 +208,19 @@ def test_queen_weights_join_cells_and_the_km_squares_they_touch() -> None:
     # centre to centre: 600 m and twice 632 m; 721 m for the two corner cells
     assert band.frame.set_index("zone")["voisins"][f"CRS3035RES1000mN{N0}E{E0 + 1000}"] == 3
     assert band.parameters["band_m"] == 700.0 and result.parameters["band_m"] is None
+
+
+def test_a_km_zone_spreads_its_contacts_over_the_cells_it_counts() -> None:
+    """Nine of its 25 cells are zones of their own: the square counts 0.64 km²."""
+    cells = grid(random_field(3, 8))
+    km_id = f"CRS3035RES1000mN{N0}E{E0}"
+    km = gpd.GeoDataFrame(
+        {"zone": [km_id], "level": "1km", "count": pd.array([100], dtype="Int64")},
+        geometry=cell_polygons(pd.Series([km_id])).to_numpy(),
+        crs=GRID_CRS,
+    )
+    result = hot_spots(pd.concat([cells, km], ignore_index=True))
+    values = result.frame.set_index("zone")["valeur"]
+    assert values[km_id] == pytest.approx(100 / 0.64)
+    assert values[f"CRS3035RES200mN{N0}E{E0}"] == pytest.approx(cells["count"].iloc[0] / 0.04)
+    assert result.frame.set_index("zone")["voisins"][km_id] == 9  # inside its square

@@ -290,3 +290,14 @@ def test_roads_benchmark_compares_network_and_straight_line() -> None:
     assert figures["network_voiture_fallback"] == 0 and figures["network_vélo_fallback"] == 0
     text = bench.table({"territories": {}, "roads": figures})
     assert "Temps de trajet sur le réseau routier" in text and "| voiture |" in text
+
+
+def test_hotspots_benchmark_compares_with_esda_and_a_dense_matrix() -> None:
+    from bench import hotspots as bench_hotspots
+
+    figures = bench_hotspots.hotspots_benchmark(cells=900, zones=2_000, partners=300, repeats=1)
+    assert figures["gi_s"] > 0 and figures["moran_s"] > 0 and figures["gi_hot"] > 0
+    assert figures["gi_esda_s"] is None or figures["gi_esda_s"] > 0
+    assert figures["e2sfca_dense_max_gap"] < 1e-9  # the sparse catchments miss no pair
+    text = bench.table({"territories": {}, "hotspots": figures})
+    assert "Points chauds et accessibilité aux partenaires" in text and "| 3 |" in text

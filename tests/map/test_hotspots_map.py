@@ -84,3 +84,39 @@ def test_the_carte_page_draws_hot_spots_when_asked(demo_workspace: Path, setting
     assert counts and all(c >= settings.k for c in counts)  # the density's, protected
     legend = " ".join(h.proto.body for h in at.get("html"))
     assert "point chaud (q" in legend
+
+
+def test_accessibility_choropleth_and_its_legend(demo_workspace: Path, settings) -> None:
+    from territory.map.styles import NAME_ACCESS
+    from territory.views import accessibility_layer
+
+    ws = Workspace.open(demo_workspace)
+    access, parameters = accessibility_layer(ws, settings=settings, mode="voiture")
+    layers = dataclasses.replace(map_layers(ws, settings=settings), access=access)
+    m = territory_map(layers, k=settings.k)
+    for child in m._children.values():
+        if isinstance(child, folium.FeatureGroup) and child.layer_name == NAME_ACCESS:
+            (layer,) = [c for c in child._children.values() if isinstance(c, _GeoJsonLayer)]
+            break
+    else:
+        raise AssertionError("no accessibility group")
+    props = [f["properties"] for f in layer.features]
+    assert len(props) == len(access)
+    assert all(set(p) == {"code", "nom", "acces", "classe"} for p in props)
+    none = {p["code"] for p in props if p["classe"] is None}
+    assert none == set(access.loc[access["sans_partenaire"], "code"])
+    assert {p["classe"] for p in props} - {None} == {0, 1, 2, 3, 4}
+    legend = legend_html(layers, k=settings.k)
+    assert NAME_ACCESS in legend and "aucun partenaire à moins de 30 min" in legend
+    assert parameters["method"] in legend and "voiture" in legend
+
+
+def test_the_carte_page_draws_accessibility_when_asked(demo_workspace: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = str(demo_workspace)
+    at.run()
+    at.switch_page("app_pages/carte.py")
+    at.run()
+    at.selectbox(key=Keys.W_ACCESS).set_value("vélo").run()
+    assert not at.exception, at.exception
+    assert json.dumps("Accessibilité aux partenaires")[1:-1] in map_args(at)["script"]

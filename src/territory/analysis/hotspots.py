@@ -18,9 +18,10 @@ Which zones are analysed
     is *where, among the places where contacts were made, they concentrate*.
 
 The value
-    Contacts per km² of the zone's square (the published count divided by 0.04 km² or
-    1 km²), so that 200 m cells and 1 km squares compare; ``per_km2=False`` analyses the
-    published count itself.
+    Contacts per km² of the area the zone counts (the published count divided by 0.04 km²
+    for a 200 m cell; for a 1 km zone, by its square less its 200 m cells that are zones
+    of their own: those contacts are not in it), so that 200 m cells and 1 km squares
+    compare; ``per_km2=False`` analyses the published count itself.
 
 Weights
     ``"queen"`` (default): two zones are neighbours when their grid squares, rebuilt
@@ -56,6 +57,12 @@ Statistics
     cold spot when ``z < 0``. Local Moran: ``z`` is the permutation z of ``I_i``; high-high
     is a hot spot, low-low a cold spot, high-low and low-high are outliers.
 
+With the same seed, Gi* and local Moran give the **same p-values**: with the focal value
+held, both statistics are monotone in the neighbours' sum, so the permutations rank them
+alike. They differ in the classes: Gi* reads the sign of its z (a high zone among high
+neighbours, or a low one among low), local Moran separates the outliers (a high zone among
+low neighbours, and the reverse).
+
 Why figures differ from ArcGIS's « Hot Spot Analysis (Getis-Ord Gi*) »: ArcGIS takes
 its p-values from the normal approximation of ``z`` (no permutations), uses a fixed
 distance band by default chosen so that every feature has a neighbour, applies FDR only
@@ -67,7 +74,7 @@ are perturbed, rounded counts on a partition of mixed sizes.
 Examples
 --------
 >>> import geopandas as gpd
->>> from territory.grid import cell_polygons
+>>> from territory.grid import cell_polygons, parent_ids
 >>> cells = [(i, j) for i in range(10) for j in range(10)]
 >>> ids = [f"CRS3035RES200mN{2_800_000 + 200 * i}E{3_700_000 + 200 * j}" for i, j in cells]
 >>> counts = [200 if (i < 3 and j < 3) else 20 + 5 * ((i * 7 + j * 3) % 4) for i, j in cells]
@@ -95,8 +102,9 @@ import shapely
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control
 
+from territory._errors import ValidationError
 from territory.crs import GRID_CRS  # noqa: F401  (the doctests use it)
-from territory.grid import cell_polygons
+from territory.grid import cell_polygons, parent_ids
 
 __all__ = [
     "CLASSES_FR",
@@ -211,17 +219,17 @@ def hot_spots(
         The analysed zones with ``z``, ``p``, ``q`` and ``classe``, and the parameters.
     """
     if method not in ("gi", "moran"):
-        raise ValueError(f"méthode inconnue « {method} » (attendu : gi, moran)")
+        raise ValidationError(f"méthode inconnue « {method} » (attendu : gi, moran)")
     if not 0 < alpha < 1:
-        raise ValueError(f"seuil alpha {alpha} (attendu : entre 0 et 1)")
+        raise ValidationError(f"seuil alpha {alpha} (attendu : entre 0 et 1)")
     if permutations < 99:
-        raise ValueError(f"{permutations} permutations (attendu : au moins 99)")
+        raise ValidationError(f"{permutations} permutations (attendu : au moins 99)")
     if weights not in ("queen", "distance"):
-        raise ValueError(f"pondération inconnue « {weights} » (attendu : queen, distance)")
+        raise ValidationError(f"pondération inconnue « {weights} » (attendu : queen, distance)")
     if not band_m > 0:
-        raise ValueError(f"distance de voisinage {band_m} m (attendu : plus de 0)")
+        raise ValidationError(f"distance de voisinage {band_m} m (attendu : plus de 0)")
     if zones.crs is None:
-        raise ValueError("la couche de densité n'a pas de système de coordonnées")
+        raise ValidationError("la couche de densité n'a pas de système de coordonnées")
     count = pd.to_numeric(zones["count"], errors="coerce").astype("Float64")
     level = zones["level"].astype(str)
     published = count.notna().to_numpy().copy()
@@ -232,7 +240,7 @@ def hot_spots(
     squares = cell_polygons(kept["zone"].astype(str)).to_numpy()  # exact, EPSG:3035
     values = count[published & grid].to_numpy(dtype=float)
     if per_km2:
-        values = values / (shapely.area(squares) / 1e6)
+        values = values / _zone_km2(kept["zone"].astype(str), level[published & grid], zones)
     if weights == "queen":
         neighbours = _queen_neighbours(squares)
     else:
@@ -301,6 +309,21 @@ def hot_spots(
         {"alpha": float(alpha), "method": parameters["method"], "permutations": permutations}
     )
     return HotSpots(frame, parameters)
+
+
+def _zone_km2(ids: pd.Series, levels: pd.Series, zones: gpd.GeoDataFrame) -> Any:
+    """Area (km²) each zone counts contacts on: a 1 km zone less its own 200 m zones.
+
+    The 200 m cells of a square that are zones of their own (any status: their ids are on
+    the map) are not counted in the square's zone, so its contacts spread over the rest.
+    """
+    cells = zones.loc[zones["level"].astype(str) == "200m", "zone"].astype(str)
+    own = pd.Series(parent_ids(cells) if len(cells) else [], dtype=object).value_counts()
+    km = levels.to_numpy() == "1km"
+    taken = own.reindex(ids[km].to_numpy()).fillna(0).to_numpy(dtype=float)
+    area = np.full(len(ids), 0.04)
+    area[km] = np.maximum(1.0 - 0.04 * taken, 0.04)
+    return area
 
 
 def _queen_neighbours(squares: npt.NDArray[np.object_]) -> list[npt.NDArray[np.int64]]:

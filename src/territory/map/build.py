@@ -114,6 +114,7 @@ from territory.map.elements import (
     _Part,
 )
 from territory.map.layers import (
+    _access_layers,
     _communes_layers,
     _density_layers,
     _gap_layers,
@@ -140,6 +141,7 @@ from territory.map.styles import (
     LAYER_QPV,
     LAYER_SCORES,
     LAYER_STOPS,
+    NAME_ACCESS,
     NAME_COMMUNES,
     NAME_DENSITY,
     NAME_HOTSPOTS,
@@ -264,6 +266,7 @@ def territory_map(
             LAYER_SCORES,
             lambda: _score_layers(layers.scores, precision, tolerance),
         ),
+        (NAME_ACCESS, "access", lambda: _access_layers(layers.access, precision, tolerance)),
         (NAME_QPV, LAYER_QPV, lambda: _qpv_layers(layers.qpv, precision, tolerance)),
         (
             NAME_DENSITY,

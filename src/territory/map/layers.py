@@ -37,6 +37,7 @@ from territory.map.styles import (
     _POINTS_PANE,
     _STACK,
     _SVG_LAYERS,
+    ACCESS_COLOURS,
     COMMUNE_LABEL_TIERS,
     CONTACT_COLOURS,
     DENSITY_BREAKS,
@@ -52,6 +53,7 @@ from territory.map.styles import (
     LAYER_SCORES,
     LAYER_STOPS,
     LEVEL_NAMES_FR,
+    NO_ACCESS_COLOUR,
     NO_DATA_COLOUR,
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
@@ -71,6 +73,7 @@ from territory.map.styles import (
 from territory.vocab import TRANSIT_GAP
 
 __all__ = [
+    "_access_layers",
     "_communes_layers",
     "_density_layers",
     "_gap_layers",
@@ -202,6 +205,50 @@ def _score_layers(
     return _choropleth(
         props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_SCORES, coverage=False
     )
+
+
+def _access_layers(
+    gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float
+) -> list[_GeoJsonLayer]:
+    """Accessibility to partners by commune: quintiles of the communes with one in reach."""
+    if _is_empty(gdf):
+        return []
+    assert gdf is not None
+    gdf = _checked(gdf, "access", required=("code", "acces"))
+    geometry, keep = _prepared(
+        gdf, "access", precision=precision, tolerance=tolerance, coverage=True
+    )
+    if not keep.any():
+        return []
+    rows = gdf.loc[keep]
+    value = pd.to_numeric(rows["acces"], errors="coerce")
+    props = _records(
+        {
+            "code": _text(rows["code"]),
+            "nom": _text(_column(rows, "nom")),
+            "acces": [None if pd.isna(v) else round(float(v), 1) for v in value],
+            "classe": _ints(pd.Series(access_classes(value), dtype="Int64")),
+        }
+    )
+    catchment = gdf.attrs.get("catchment_min", 30)
+    style = JsCode(snippet("access.js.j2", "style", list(ACCESS_COLOURS), NO_ACCESS_COLOUR))
+    tooltip = snippet("access.js.j2", "tooltip", _fr_number(10_000), f"{_fr_number(catchment)} min")
+    return _choropleth(
+        props, geometry, precision, style=style, tooltip=tooltip, tag=LAYER_COMMUNES, coverage=True
+    )
+
+
+def access_classes(value: pd.Series) -> list[int | None]:
+    """Quintile (0-4) of each positive accessibility; None where no partner is in reach."""
+    number = value.to_numpy(dtype=float, na_value=np.nan)
+    positive = number[np.isfinite(number) & (number > 0)]
+    if not len(positive):
+        return [None] * len(number)
+    breaks = np.quantile(positive, [0.2, 0.4, 0.6, 0.8])
+    classes = np.searchsorted(breaks, number, side="right")
+    return [
+        int(c) if np.isfinite(v) and v > 0 else None for c, v in zip(classes, number, strict=True)
+    ]
 
 
 def _qpv_layers(gdf: gpd.GeoDataFrame | None, precision: int, tolerance: float) -> list[_Part]:

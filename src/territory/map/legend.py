@@ -11,11 +11,13 @@ import pandas as pd
 from territory.map.model import MapLayers
 from territory.map.prepare import _column, _is_empty, _level_labels
 from territory.map.styles import (
+    ACCESS_COLOURS,
     CONTACT_COLOURS,
     DENSITY_BREAKS,
     GAP_COLOUR,
     HIDDEN_AT_FIRST,
     HOTSPOT_COLOURS,
+    NAME_ACCESS,
     NAME_COMMUNES,
     NAME_DENSITY,
     NAME_HOTSPOTS,
@@ -25,6 +27,7 @@ from territory.map.styles import (
     NAME_ROUTES,
     NAME_SCORES,
     NAME_STOPS,
+    NO_ACCESS_COLOUR,
     NO_DATA_COLOUR,
     PARTNER_COLOURS,
     QPV_2015_COLOUR,
@@ -75,6 +78,8 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         if levels.isna().any():
             rows.append(_row(_swatch(NO_DATA_COLOUR), "classe de densité non renseignée"))
         sections.append(_section(NAME_COMMUNES, rows))
+    if not _is_empty(layers.access):
+        sections.append(_section(NAME_ACCESS, _access_rows(layers.access)))
     if not _is_empty(layers.scores):
         rows = [
             _row(_swatch(colour), f"score de {20 * i} à {20 * (i + 1)}")
@@ -198,6 +203,35 @@ def legend_html(layers: MapLayers, *, k: int = 11, stop_buffer_m: float = 500.0)
         '<div class="territory-legende" style="font:13px/1.35 system-ui,-apple-system,'
         'Segoe UI,Roboto,sans-serif;color:#212121">' + "".join(sections) + "</div>"
     )
+
+
+def _access_rows(access: gpd.GeoDataFrame | None) -> list[str]:
+    """The quintiles of accessibility, the communes without partner, the method."""
+    assert access is not None
+    value = pd.to_numeric(_column(access, "acces"), errors="coerce")
+    positive = value[value > 0]
+    rows = []
+    if len(positive):
+        edges = [
+            float(positive.min()),
+            *positive.quantile([0.2, 0.4, 0.6, 0.8]),
+            float(positive.max()),
+        ]
+        rows = [
+            _row(_swatch(colour), f"{_fr_decimal(round(a, 1))} à {_fr_decimal(round(b, 1))}")
+            for colour, a, b in zip(ACCESS_COLOURS, edges[:-1], edges[1:], strict=True)
+        ]
+    attrs = access.attrs
+    catchment = _fr_number(float(attrs.get("catchment_min", 30)))
+    rows.append(_row(_swatch(NO_ACCESS_COLOUR), f"aucun partenaire à moins de {catchment} min"))
+    rows.append(
+        _note(
+            f"{attrs.get('method', 'E2SFCA')} ({attrs.get('mode', '')}) : partenaires pour "
+            f"10 000 habitants, chacun partagé entre toutes les personnes qui peuvent "
+            f"l'atteindre ; demande : {attrs.get('demand', 'population')}."
+        )
+    )
+    return rows
 
 
 def _hotspot_rows(hotspots: gpd.GeoDataFrame | None) -> list[str]:

@@ -29,6 +29,10 @@ class MapLayers:
     colour per kind. ``hotspots`` (optional, the "Carte" page's « Points chauds ») are
     the zones of :func:`territory.views.hot_spots_layer` (``zone``, ``classe``, ``q``;
     ``attrs["alpha"]``): only the significant ones are drawn, and no count is sent.
+    ``access`` (optional, the "Carte" page's accessibility choice) are communes of
+    :func:`territory.views.accessibility_layer` (``code``, ``nom``, ``acces``,
+    ``sans_partenaire``; ``attrs`` with the mode, method and catchment), drawn as a
+    choropleth of quintiles.
     Equality is identity (frames have no meaningful ``==``).
     """
 
@@ -42,6 +46,7 @@ class MapLayers:
     routes: gpd.GeoDataFrame | None = None
     places: gpd.GeoDataFrame | None = None
     hotspots: gpd.GeoDataFrame | None = None
+    access: gpd.GeoDataFrame | None = None
 
     @property
     def pending_partners(self) -> int:

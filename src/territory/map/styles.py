@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ACCESS_COLOURS",
     "CLICKABLE_LAYERS",
     "COMMUNE_LABEL_TIERS",
     "CONTACT_COLOURS",
@@ -40,6 +41,7 @@ __all__ = [
     "LAYER_SCORES",
     "LAYER_STOPS",
     "LEVEL_NAMES_FR",
+    "NAME_ACCESS",
     "NAME_COMMUNES",
     "NAME_DENSITY",
     "NAME_HOTSPOTS",
@@ -49,6 +51,7 @@ __all__ = [
     "NAME_ROUTES",
     "NAME_SCORES",
     "NAME_STOPS",
+    "NO_ACCESS_COLOUR",
     "NO_DATA_COLOUR",
     "NO_TRANSIT_DATA_COLOUR",
     "PARTNER_COLOURS",
@@ -85,6 +88,7 @@ NAME_COMMUNES = "Communes (grille de densité)"
 NAME_QPV = "QPV"
 NAME_DENSITY = "Densité de contacts (protégée)"
 NAME_HOTSPOTS = "Points chauds"
+NAME_ACCESS = "Accessibilité aux partenaires"
 NAME_PARTNERS = "Partenaires"
 NAME_STOPS = "Arrêts de transport"
 
@@ -112,6 +116,10 @@ HOTSPOT_COLOURS = {
 }
 """Outline and tint of each significant class (the others are not drawn)."""
 HOTSPOT_COLUMNS = ("zone", "classe", "q")
+ACCESS_COLOURS = ("#f7fcf5", "#c7e9c0", "#74c476", "#31a354", "#006d2c")
+"""Accessibility quintiles of the communes with a partner in reach: light (low) → dark."""
+NO_ACCESS_COLOUR = "#fdd0a2"
+"""Communes with no partner within the catchment."""
 """The only columns of the hot spots that reach the browser (no count)."""
 CLICKABLE_LAYERS = (
     LAYER_COMMUNES,

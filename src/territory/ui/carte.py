@@ -13,8 +13,9 @@ from territory.cards import card
 from territory.map.build import zone_from_click
 from territory.ui.loaders import cached_layers, cached_qpv_contacts, cached_stop_hours, settings
 from territory.ui.state import Keys
+from territory.vocab import MODES
 
-__all__ = ["basemap_toggle", "hotspots_toggle", "zone_panel"]
+__all__ = ["access_choice", "basemap_toggle", "hotspots_toggle", "zone_panel"]
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -47,6 +48,27 @@ def hotspots_toggle() -> bool:
         )
     st.session_state[Keys.HOTSPOTS] = shown
     return shown
+
+
+def access_choice() -> str | None:
+    """The accessibility choropleth's mode (None: not drawn), in the sidebar."""
+    options = [None, *MODES]
+    with st.sidebar:
+        mode = st.selectbox(
+            "Accessibilité aux partenaires",
+            options,
+            index=options.index(st.session_state[Keys.ACCESS]),
+            format_func=lambda m: (
+                "non affichée" if m is None else f"en {m}" if m != "marche" else "à pied"
+            ),
+            key=Keys.W_ACCESS,
+            help=(
+                "Partenaires pour 10 000 habitants (15-29 ans si importés) à moins de "
+                "30 minutes, chacun partagé entre tous ceux qui peuvent l'atteindre (E2SFCA)."
+            ),
+        )
+    st.session_state[Keys.ACCESS] = mode
+    return mode
 
 
 def zone_panel(

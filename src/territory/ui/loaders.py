@@ -54,7 +54,14 @@ from territory.rounds.week import coverage as place_coverage_of
 from territory.store import Workspace
 from territory.territories import is_whole, list_territories, resolve
 from territory.ui.mapview import RenderedMap, render_map
-from territory.views import breakdown_choices, hot_spots_layer, info, map_layers, summary
+from territory.views import (
+    accessibility_layer,
+    breakdown_choices,
+    hot_spots_layer,
+    info,
+    map_layers,
+    summary,
+)
 
 __all__ = [
     "cached_breakdown_choices",
@@ -168,6 +175,18 @@ def cached_hotspots(path: str, version: int, k: int, territory: str | None) -> g
     return result.frame
 
 
+@st.cache_data(max_entries=8, show_spinner="Calcul de l'accessibilité…")
+def cached_access(
+    path: str, version: int, mode: str, territory: str | None
+) -> gpd.GeoDataFrame | None:
+    """Accessibility to the partners by commune (E2SFCA, 30 min); None without partners."""
+    ws = Workspace.open(path)
+    if not ws.has("partners"):
+        return None
+    frame, _ = accessibility_layer(ws, settings=settings(), mode=mode, territory=territory)
+    return frame
+
+
 def _layers(
     path: str,
     version: int,
@@ -176,12 +195,15 @@ def _layers(
     breakdown: tuple[str, str] | None,
     contacts_only: bool,
     hotspots: bool = False,
+    access: str | None = None,
 ) -> MapLayers:
     if contacts_only:
         return contact_layers(path, version, k, territory, breakdown)
     layers = cached_layers(path, version, k, territory, breakdown)
     if hotspots and breakdown is None:
         layers = dataclasses.replace(layers, hotspots=cached_hotspots(path, version, k, territory))
+    if access is not None:
+        layers = dataclasses.replace(layers, access=cached_access(path, version, access, territory))
     return layers
 
 
@@ -194,12 +216,13 @@ def cached_legend(
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
     hotspots: bool = False,
+    access: str | None = None,
 ) -> str:
     """The legend of :func:`cached_map` (:func:`territory.map.legend.legend_html`).
 
     Made once, not unpickled from the layers' cache on each run.
     """
-    layers = _layers(path, version, k, territory, breakdown, contacts_only, hotspots)
+    layers = _layers(path, version, k, territory, breakdown, contacts_only, hotspots, access)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
 
 
@@ -214,14 +237,16 @@ def cached_map(
     breakdown: tuple[str, str] | None = None,
     contacts_only: bool = False,
     hotspots: bool = False,
+    access: str | None = None,
 ) -> RenderedMap:
     """The rendered map, once per workspace version, territory, filter and option set.
 
     ``contacts_only`` draws only :func:`contact_layers` (the Contacts page); ``hotspots``
-    adds the « Points chauds » overlay (:func:`cached_hotspots`, unfiltered maps only).
+    adds the « Points chauds » overlay (:func:`cached_hotspots`, unfiltered maps only),
+    ``access`` (a mode) the accessibility choropleth (:func:`cached_access`).
     """
     fmap = territory_map(
-        _layers(path, version, k, territory, breakdown, contacts_only, hotspots),
+        _layers(path, version, k, territory, breakdown, contacts_only, hotspots, access),
         asset_base=f"{base_url}/app/static",
         basemap="osm" if basemap else None,
         k=k,

@@ -22,6 +22,7 @@ class Keys:
     CLICKED_ZONE = "clicked_zone"  # the map's last click (a card chosen beside it stays)
     BASEMAP = "basemap"
     HOTSPOTS = "hotspots"  # the Carte page's « Points chauds » overlay
+    ACCESS = "access_mode"  # the Carte page's accessibility choropleth: a mode, or None
     TERRITORY = "territory_name"  # None: the whole workspace
     FLASH = "flash_message"  # a success message shown once, after a rerun
     PLACE_CLICK = "place_click"  # the last map click that filled the new place's position
@@ -38,6 +39,7 @@ class Keys:
     W_FETCH_EPCI = "widget_fetch_epci"
     W_BASEMAP = "widget_basemap"
     W_HOTSPOTS = "widget_hotspots"
+    W_ACCESS = "widget_access_mode"
     W_TERRITORY = "widget_territory"
     # "Données" page: the import form, the programme-territory forms, the batch undo
     W_IMPORT_FORM = "widget_import_form"
@@ -131,6 +133,7 @@ def init_session_state() -> None:
         Keys.CLICKED_ZONE: None,
         Keys.BASEMAP: False,
         Keys.HOTSPOTS: False,
+        Keys.ACCESS: None,
         Keys.TERRITORY: None,
         Keys.FLASH: None,
         Keys.PLACE_CLICK: None,
