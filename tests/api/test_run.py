@@ -278,3 +278,26 @@ def test_the_example_parameters_file_is_valid(
     assert loaded.output_dir == (tmp_path.parent / "runs" / "demo").resolve()
     assert loaded.workspace == (tmp_path / "demo.gpkg").resolve()
     assert loaded.values["outputs"]["hot_spots"]["permutations"] == 999
+
+
+def test_the_packages_indicators_follow_the_runs_date_not_the_clock(
+    demo_workspace: Path, settings: Settings, tmp_path: Path
+) -> None:
+    """Without a GTFS reference day the indicators' moment is the Tuesday after ``today``."""
+    from datetime import date
+
+    from territory.export import shareable_layers
+    from territory.store import Workspace
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace, path)
+    ws = Workspace.open(path)
+    ws.set_property("gtfs_reference_day", "")
+    layers, _, _ = shareable_layers(ws, settings=settings, today=date(2026, 11, 1))
+    rows = [
+        str(row)
+        for frame, _ in layers.values()
+        for row in frame.astype(str).itertuples(index=False)
+        if "moment_indicateurs" in str(row)
+    ]
+    assert rows and all("2026-11-03T17:00" in row for row in rows), rows
