@@ -463,7 +463,7 @@ def run(parameters: RunParameters, *, settings: Settings | None = None) -> RunRe
     digest = _sha256(_canonical(hashed).encode())
     scopes: list[str | None] = list(values["territories"]) or [None]
     out = parameters.output_dir
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     entries: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=".territory-run-", dir=out.parent) as work:
         folder = Path(work)
@@ -499,6 +499,7 @@ def run(parameters: RunParameters, *, settings: Settings | None = None) -> RunRe
         text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         (folder / MANIFEST).write_text(text, encoding="utf-8")
         files = [*(folder / e["file"] for e in entries), folder / MANIFEST]
+        out.mkdir(exist_ok=True)  # only now: a failed run creates no folder either
         moved = []
         for path in files:
             target = out / path.name

@@ -262,6 +262,10 @@ def test_a_failed_run_leaves_the_output_folder_as_it_was(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".territory-run-")] == []
     assert [p.name for p in out.iterdir()] == ["density.geojson"]
     assert (out / "density.geojson").read_text(encoding="utf-8") == "earlier run"
+    fresh = write_params(tmp_path, demo_workspace, "fresh", outputs=["density", "ranking"])
+    with pytest.raises(RuntimeError):
+        run_file(fresh, settings=settings)
+    assert not (tmp_path / "fresh").exists()
 
 
 def test_the_example_parameters_file_is_valid(
