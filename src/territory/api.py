@@ -26,7 +26,7 @@ heavy modules load inside each function): ``import territory.api as tt`` costs w
 ``import territory`` costs (measured in ``tests/api/test_api.py``).
 
 The ``Examples`` sections run on the demo workspace in the test suite (``demo`` is its
-path, put in the doctest namespace by ``src/conftest.py``).
+path, put in the doctest namespace by the root ``conftest.py``).
 
 Examples
 --------

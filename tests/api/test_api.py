@@ -1,6 +1,6 @@
 """The notebook API: light to import, keyword-only and typed, the app's protected functions.
 
-Its ``Examples`` run as doctests on the demo workspace (``src/conftest.py``); here, what a
+Its ``Examples`` run as doctests on the demo workspace (the root ``conftest.py``); here, what a
 doctest cannot say: the signatures, the import cost, that each function returns what the
 app's own function returns, that none of them reads contacts, and the example notebook
 (``examples/evaluation.py``, a jupytext percent script) run as a script on the demo.

@@ -1,11 +1,13 @@
 """Doctest fixtures of the package: the demo workspace for :mod:`territory.api`'s examples.
 
-The ``Examples`` of the notebook API run on the demo workspace, as a notebook would. The
-demo is built once per test session, and only when a doctest of ``territory.api`` (or
-``territory.runs``) is collected and run; its path is ``demo`` in the doctest namespace.
-(``tests/conftest.py`` builds its own for the tests: pytest shares no fixture between
-``tests/`` and ``src/``, and a root ``conftest.py`` would put every test fixture in the
-doctests' reach.)
+The ``Examples`` of the notebook API and of the runs run on the demo workspace, as a
+notebook would. The demo is built once per test session, and only when a doctest of
+``territory.api`` or ``territory.runs`` runs; its path is ``demo`` in the doctest namespace.
+
+Why here, at the root: pytest shares no fixture between ``tests/`` and ``src/``, and a
+``src/conftest.py`` would be imported as ``conftest`` after ``tests/conftest.py``, so that a
+test importing ``from conftest import …`` while it runs would get this module instead. The
+root conftest is loaded first, before ``tests/conftest.py`` takes the name.
 """
 
 from __future__ import annotations
