@@ -468,7 +468,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Lit le fichier de paramètres (espace de travail, territoires, période, "
         "sorties et leurs options, dossier de sortie), le vérifie en entier, puis écrit "
         "chaque sortie et run.json (paramètres, empreinte, version, couches d'entrée, "
-        "sha256 de chaque fichier). Même fichier, mêmes données : mêmes octets.",
+        "sha256 de chaque fichier). Même fichier, mêmes données : mêmes octets (sauf le plan de la "
+        "semaine, dont la recherche est bornée en temps).",
     )
     run.add_argument("params", type=Path, metavar="PARAMETRES.yaml")
     run.add_argument("--json", action="store_true", help="afficher run.json")

@@ -226,10 +226,12 @@ def load_parameters(path: str | Path, *, settings: Settings | None = None) -> Ru
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(
-            f"fichier de paramètres illisible : {path.name} ({exc.__class__.__name__})"
-        ) from exc
+    except FileNotFoundError as exc:
+        raise ValidationError(f"fichier de paramètres introuvable : {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{path.name} n'est pas un texte UTF-8") from exc
+    except OSError as exc:
+        raise ValidationError(f"fichier de paramètres illisible : {path}") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

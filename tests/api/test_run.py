@@ -229,6 +229,17 @@ def test_the_command_prints_one_french_line_and_exits_2_on_a_bad_file(
     assert expected in lines[0] and "Traceback" not in captured.err
 
 
+def test_a_missing_or_binary_file_is_one_french_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(tmp_path / "absent.yaml")]) == 2
+    assert "fichier de paramètres introuvable" in capsys.readouterr().err
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00workspace")
+    assert main(["run", str(tmp_path / "binary.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "n'est pas un texte UTF-8" in err
+
+
 def test_the_command_runs_a_file(
     demo_workspace: Path, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
