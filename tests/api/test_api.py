@@ -223,3 +223,32 @@ def test_the_example_notebook_runs_on_the_demo(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Paquet d'évaluation écrit" in done.stdout
     assert (tmp_path / "evaluation.gpkg").is_file() and (tmp_path / "density.geojson").is_file()
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (tt.hot_spots, hot_spots_layer),
+        (tt.accessibility, accessibility_layer),
+        (tt.when, __import__("territory.analysis.slots", fromlist=["when"]).when),
+        (tt.plan_week, __import__("territory.rounds.week", fromlist=["plan_week"]).plan_week),
+        (tt.density, density_layer),
+    ],
+)
+def test_the_apis_defaults_are_the_apps(ours: typing.Any, theirs: typing.Any) -> None:
+    """Written out in ``territory.api`` to keep its import light; never different."""
+    from territory.runs import OUTPUTS
+
+    renamed = {"zones": "kind"}
+    mine = inspect.signature(ours).parameters
+    app = inspect.signature(theirs).parameters
+    for name, parameter in mine.items():
+        other = app.get(renamed.get(name, name))
+        if other is None or inspect.Parameter.empty in (parameter.default, other.default):
+            continue  # the app requires it (accessibility's mode), or the API does
+        assert parameter.default == other.default, (ours.__name__, name)
+    run_options = {"hot_spots": tt.hot_spots, "accessibility": tt.accessibility}
+    for output, function in run_options.items():
+        defaults = inspect.signature(function).parameters
+        for name, option in OUTPUTS[output].items():
+            assert option.default == defaults[name].default, (output, name)
