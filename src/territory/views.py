@@ -183,6 +183,7 @@ def hot_spots_layer(
     *,
     settings: Settings,
     territory: str | None = None,
+    breakdown: tuple[str, str] | None = None,
     method: Method = "gi",
     weights: Weights = "queen",
     band_m: float = DEFAULT_BAND_M,
@@ -193,10 +194,11 @@ def hot_spots_layer(
     """Hot spots of the protected density (:func:`territory.analysis.hotspots.hot_spots`).
 
     The analysed values are those of :func:`density_layer` (the same zones, the same
-    published counts, EPSG:4326 polygons): nothing finer, nothing unpublished. The
-    parameters say the protection in force (``k``, rounding) and the territory.
+    published counts, EPSG:4326 polygons; with ``breakdown``, one quarter's or one
+    category's protected density): nothing finer, nothing unpublished. The parameters say
+    the protection in force (``k``, rounding), the territory and the breakdown.
     """
-    density = density_layer(ws, settings=settings, territory=territory)
+    density = density_layer(ws, settings=settings, territory=territory, breakdown=breakdown)
     result = hot_spots(
         density,
         method=method,
@@ -207,7 +209,12 @@ def hot_spots_layer(
         alpha=alpha,
     )
     result.parameters.update(
-        {"k": settings.k, "rounding": settings.rounding, "territory": territory or ""}
+        {
+            "k": settings.k,
+            "rounding": settings.rounding,
+            "territory": territory or "",
+            "breakdown": "=".join(breakdown) if breakdown else "",
+        }
     )
     return result
 

@@ -8,6 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from territory.analysis.hotspots import (
     CLASSES_FR,
@@ -224,3 +228,59 @@ def test_a_km_zone_spreads_its_contacts_over_the_cells_it_counts() -> None:
     assert values[km_id] == pytest.approx(100 / 0.64)
     assert values[f"CRS3035RES200mN{N0}E{E0}"] == pytest.approx(cells["count"].iloc[0] / 0.04)
     assert result.frame.set_index("zone")["voisins"][km_id] == 9  # inside its square
+
+
+@settings_(max_examples=15, deadline=None)
+@given(
+    people=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(1, 6)),
+        min_size=20,
+        max_size=400,
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_hot_spots_of_random_contacts_read_only_published_zones(people, seed) -> None:
+    """Random contact sets through the real protection: only published grid zones come out."""
+    from territory import Settings
+    from territory.privacy.protect import protect_density
+
+    rng = np.random.default_rng(seed)
+    rows = [
+        {
+            "cell": f"CRS3035RES200mN{N0 + 200 * i}E{E0 + 200 * j}",
+            "commune": "00001" if j < 3 else "00002",
+            "person": person,
+            "n": n,
+            "key": int(rng.integers(0, 256)),
+        }
+        for person, (i, j, n) in enumerate(people)
+    ]
+    density = protect_density(pd.DataFrame(rows), settings=Settings())
+    grid_zone = density["level"] != "commune"
+    geometry = np.full(len(density), None, dtype=object)
+    geometry[grid_zone.to_numpy()] = cell_polygons(density.loc[grid_zone, "zone"]).to_numpy()
+    geometry[~grid_zone.to_numpy()] = shapely.box(E0, N0, E0 + 1200, N0 + 1200)
+    layer = gpd.GeoDataFrame(density, geometry=geometry, crs=GRID_CRS)
+    result = hot_spots(layer, permutations=99)
+    published = layer[(layer["status"] == "publié") & grid_zone]
+    assert set(result.frame["zone"]) == set(published["zone"])
+    counts = published.set_index("zone")["count"]
+    assert (
+        result.frame["count"].to_numpy() == counts.reindex(result.frame["zone"]).to_numpy()
+    ).all()
+    assert (result.frame["count"] >= 11).all()
+
+
+def test_demo_hot_spots_of_one_quarter(demo_workspace: Path, settings) -> None:
+    from territory.views import breakdown_choices
+
+    ws = Workspace.open(demo_workspace)
+    quarter = breakdown_choices(ws, settings=settings)["periode"][-1]
+    result = hot_spots_layer(ws, settings=settings, breakdown=("periode", quarter))
+    density = density_layer(ws, settings=settings, breakdown=("periode", quarter))
+    published = density.dropna(subset=["count"]).set_index("zone")["count"]
+    assert result.parameters["breakdown"] == f"periode={quarter}"
+    assert result.frame["zone"].isin(published.index).all()
+    assert (
+        result.frame["count"].to_numpy() == published.reindex(result.frame["zone"]).to_numpy()
+    ).all()
