@@ -413,6 +413,7 @@ def hot_spots(
     ws: Opened,
     *,
     territory: str | None = None,
+    period: str | None = None,
     method: Literal["gi", "moran"] = "gi",
     weights: Literal["queen", "distance"] = "queen",
     band_m: float = 500.0,
@@ -432,6 +433,9 @@ def hot_spots(
         From :func:`open_workspace`.
     territory
         A programme territory; None: the whole workspace.
+    period
+        A calendar quarter (``"2026-T1"``): the hot spots of that quarter's protected
+        density; None: every contact.
     method
         ``"gi"`` (Gi*) or ``"moran"`` (local Moran's I).
     weights
@@ -463,6 +467,7 @@ def hot_spots(
         ws._store(),
         settings=ws.settings,
         territory=territory,
+        breakdown=None if period is None else ("periode", period),
         method=method,
         weights=weights,
         band_m=band_m,

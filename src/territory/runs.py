@@ -17,7 +17,8 @@ The file (see ``examples/params.yaml``)::
                                         # indicators' default week (default: the day of the
                                         # workspace's last change)
     territories: [Communes rurales]     # default: the whole workspace
-    period: 2026-T1                     # the density's quarter (default: every contact)
+    period: 2026-T1                     # the density's and hot spots' quarter (default:
+                                        # every contact)
     outputs:
       package: {crs: EPSG:2154}
       density:
@@ -618,7 +619,7 @@ def _hot_spots(ws: Opened, folder: Path, scope: str | None, options: dict[str, A
                values: dict[str, Any], day: date) -> list[Path]:  # fmt: skip
     from territory import api
 
-    found = api.hot_spots(ws, territory=scope, **options)
+    found = api.hot_spots(ws, territory=scope, period=values["period"], **options)
     frame = found.frame
     frame.attrs = {}
     return [_geojson(frame, folder / _name("hot-spots", scope, ".geojson"))]

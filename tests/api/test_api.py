@@ -252,3 +252,17 @@ def test_the_apis_defaults_are_the_apps(ours: typing.Any, theirs: typing.Any) ->
         defaults = inspect.signature(function).parameters
         for name, option in OUTPUTS[output].items():
             assert option.default == defaults[name].default, (output, name)
+
+
+def test_the_hot_spots_of_a_quarter_are_those_of_its_protected_density(
+    opened: tt.Opened, demo_workspace: Path, settings: Settings
+) -> None:
+    ws = Workspace.open(demo_workspace)
+    spots = tt.hot_spots(opened, period="2026-T1", permutations=99, seed=3)
+    same = hot_spots_layer(
+        ws, settings=settings, breakdown=("periode", "2026-T1"), permutations=99, seed=3
+    )
+    assert_geodataframe_equal(spots.frame, same.frame)
+    assert spots.parameters["breakdown"] == "periode=2026-T1"
+    quarter = tt.density(opened, period="2026-T1")
+    assert set(spots.frame["zone"]) <= set(quarter["zone"])

@@ -141,18 +141,27 @@ def test_territories_write_one_file_each(
         date="2026-12-01",
         territories=["Communes rurales", "Agglomération de l'Ardoise"],
         period="2026-T1",
-        outputs=["density"],
+        outputs={"density": None, "hot_spots": {"permutations": 99}},
     )
     report = run_file(params, settings=settings)
     assert sorted(p.name for p in report.files) == [
         "density-agglomeration-de-l-ardoise.geojson",
         "density-communes-rurales.geojson",
+        "hot-spots-agglomeration-de-l-ardoise.geojson",
+        "hot-spots-communes-rurales.geojson",
         MANIFEST,
     ]
     assert [e["territory"] for e in report.manifest["outputs"]] == [
         "Communes rurales",
         "Agglomération de l'Ardoise",
-    ]
+    ] * 2
+    quarter = pyogrio.read_dataframe(report.output_dir / "density-communes-rurales.geojson")
+    spots = pyogrio.read_dataframe(report.output_dir / "hot-spots-communes-rurales.geojson")
+    assert set(spots["zone"]) <= set(quarter["zone"])
+    assert (
+        spots["count"].dropna()
+        == quarter.set_index("zone")["count"][spots["zone"]].dropna().to_numpy()
+    ).all()
 
 
 def test_every_problem_of_a_file_is_reported_at_once(
