@@ -54,6 +54,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.export",
         "territory.report",
         "territory.evaluation",
+        "territory.api",
+        "territory.runs",
     ),
     ("territory.demo", "territory.cli", "territory.cli_programme"),
     ("territory.ui",),

@@ -17,6 +17,9 @@ evaluation.gpkg [--crs EPSG:XXXX] [--territoire NOM …] [--date AAAA-MM-JJ]``, 
 evaluation package of :func:`territory.evaluation.export_package` (the same published
 values, in Lambert-93, with QGIS styles, metadata, ``datapackage.json`` and
 ``methodes.md``): ``package`` is a word no workspace layer bears.
+
+``territory run PARAMETRES.yaml`` writes every output a parameters file names, and
+``run.json`` (:mod:`territory.runs`): the same file and data give the same bytes.
 """
 
 from __future__ import annotations
@@ -484,6 +487,19 @@ def _parser() -> argparse.ArgumentParser:
     _author_arg(plan)
     plan.add_argument("--json", action="store_true", help="sortie JSON")
     plan.set_defaults(func=_plan)
+
+    run = sub.add_parser(
+        "run",
+        help="exécuter un fichier de paramètres (YAML) : toutes ses sorties et run.json",
+        description="Lit le fichier de paramètres (espace de travail, territoires, période, "
+        "sorties et leurs options, dossier de sortie), le vérifie en entier, puis écrit "
+        "chaque sortie et run.json (paramètres, empreinte, version, couches d'entrée, "
+        "sha256 de chaque fichier). Même fichier, mêmes données : mêmes octets (sauf le plan de la "
+        "semaine, dont la recherche est bornée en temps).",
+    )
+    run.add_argument("params", type=Path, metavar="PARAMETRES.yaml")
+    run.add_argument("--json", action="store_true", help="afficher run.json")
+    run.set_defaults(func=_run)
 
     calendar = sub.add_parser(
         "calendrier",
@@ -1065,6 +1081,17 @@ def _when(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {phrase}")
         for note in result.notes:
             print(f"  note : {note}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from territory.runs import run_file
+
+    report = run_file(args.params, settings=settings)
+    if args.json:
+        print(json.dumps(report.manifest, ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        print(report.to_text())
     return EXIT_OK
 
 

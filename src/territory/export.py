@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,6 +37,7 @@ from territory.analysis.priority import (
     GROUP_LABELS,
     GROUPS,
     Ranking,
+    default_moment,
     load_weights,
     rank_zones,
     zone_indicators_many,
@@ -522,7 +523,10 @@ def shareable_layers(
         notes.append("aucun contact importé : pas de densité")
     about: list[tuple[str, str]] = []
     if ws.has("communes"):
-        about = _indicator_layers(ws, scopes, settings, layers, notes)
+        # the indicators' moment follows ``today`` (a workspace without a GTFS reference
+        # day): the same date, data and parameters give the same package
+        at = default_moment(ws, today=today)
+        about = _indicator_layers(ws, scopes, settings, layers, notes, at)
         layers[TERRITORIES] = (_territories_layer(ws, names, settings), _DESCRIPTIONS[TERRITORIES])
     else:
         notes.append("aucune commune : ni indicateurs ni territoires")
@@ -628,6 +632,7 @@ def _indicator_layers(
     settings: Settings,
     layers: Layers,
     notes: list[str],
+    at: datetime,
 ) -> list[tuple[str, str]]:
     """The ranked zone indicators of each territory; returns their metadata rows."""
     kinds = [kind for kind in _ZONE_KINDS if kind == "commune" or ws.has("qpv")]
@@ -637,7 +642,7 @@ def _indicator_layers(
     for territory in scopes:
         label = territory or WHOLE_WORKSPACE
         weights = load_weights(ws, territory=territory)
-        found = zone_indicators_many(ws, settings=settings, kinds=kinds, territory=territory)
+        found = zone_indicators_many(ws, settings=settings, kinds=kinds, territory=territory, at=at)
         for kind, ind in found.items():
             try:
                 ranking = rank_zones(ind, weights)
