@@ -57,7 +57,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.api",
         "territory.runs",
     ),
-    ("territory.demo", "territory.cli", "territory.cli_programme"),
+    ("territory.demo", "territory.cli", "territory.cli_programme", "territory.cli_analysis"),
     ("territory.ui",),
 )
 

@@ -24,7 +24,7 @@ from typing import Any
 from territory._errors import ValidationError
 from territory.settings import Settings
 
-__all__ = ["add_commands", "parse_target"]
+__all__ = ["add_commands", "parse_target", "workspace_argument"]
 
 EXIT_OK = 0
 
@@ -48,21 +48,21 @@ def add_commands(sub: Any) -> None:
         help="une cible, par ex. « Pôle Nord:entrée en parcours:2026:120 » (répétable)",
     )
     define.add_argument("--replace", action="store_true", help="remplacer un programme du même nom")
-    _workspace(define)
+    workspace_argument(define)
     define.set_defaults(func=_define)
     listing = actions.add_parser("list", help="lister les programmes")
     listing.add_argument("--json", action="store_true", help="sortie JSON")
-    _workspace(listing)
+    workspace_argument(listing)
     listing.set_defaults(func=_list)
     delete = actions.add_parser("delete", help="supprimer un programme")
     delete.add_argument("name", metavar="NOM")
-    _workspace(delete)
+    workspace_argument(delete)
     delete.set_defaults(func=_delete)
 
     compare = sub.add_parser(
         "compare", help="comparer les territoires d'un programme (valeurs protégées)"
     )
-    _workspace(compare)
+    workspace_argument(compare)
     compare.add_argument("--programme", required=True, metavar="NOM")
     compare.add_argument(
         "--periode",
@@ -93,7 +93,8 @@ def parse_target(text: str) -> Any:
     return Target(parts[0], parts[1], parts[2], int(parts[3]))
 
 
-def _workspace(parser: argparse.ArgumentParser) -> None:
+def workspace_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--workspace CHEMIN` option (shared by the commands kept beside cli.py)."""
     parser.add_argument(
         "--workspace",
         type=Path,
