@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "MONTHS_FR",
+    "MONTHS_SHORT_FR",
     "format_distance",
     "format_distances",
     "format_duration",
@@ -32,6 +34,37 @@ __all__ = [
     "french_csv",
     "moment_fr",
 ]
+
+MONTHS_FR: tuple[str, ...] = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+"""French month names, January first."""
+MONTHS_SHORT_FR: tuple[str, ...] = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+"""Their usual French abbreviations."""
 
 CSV_DECIMALS = 2
 """Decimals of a number column of :func:`french_csv` unless told otherwise."""

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import opening_hours
 
 from territory._errors import ValidationError
+from territory._fr import MONTHS_SHORT_FR
 from territory.vocab import WEEKDAYS
 
 __all__ = [
@@ -138,11 +139,10 @@ _RULE = re.compile(
     r'(?:"(?P<comment>[^"]*)")?$'
 )
 _DAY_FR = {osm: fr for _, osm, fr in WEEKDAYS} | {"PH": "jours fériés"}
-_MONTHS_FR = "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc."
 _MONTH_FR = dict(
     zip(
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-        _MONTHS_FR.split(" "),
+        MONTHS_SHORT_FR,
         strict=True,
     )
 )

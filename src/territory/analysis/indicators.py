@@ -45,7 +45,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
-from territory._fr import format_distance, format_short
+from territory._fr import MONTHS_FR, format_distance, format_short
 from territory.analysis.access import (
     BARRIER_FAR_M,
 )
@@ -475,24 +475,8 @@ class ContactWindows:
         return f"{_months_fr(*self.recent)} (contre {_months_fr(*self.previous)})"
 
 
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
 def _months_fr(first: date, last: date) -> str:
-    a, b = _MONTHS_FR[first.month - 1], _MONTHS_FR[last.month - 1]
+    a, b = MONTHS_FR[first.month - 1], MONTHS_FR[last.month - 1]
     if first.year == last.year:
         return f"{a} à {b} {last.year}" if a != b else f"{b} {last.year}"
     return f"{a} {first.year} à {b} {last.year}"

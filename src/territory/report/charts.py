@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
+from territory._fr import MONTHS_FR, MONTHS_SHORT_FR
+
 if TYPE_CHECKING:
     from typing import TypeAlias
 
@@ -45,34 +47,8 @@ _FRENCH = {  # d3's French locale: narrow no-break space for thousands, decimal 
         "periods": ["AM", "PM"],
         "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
         "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
-        "months": [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
-        "shortMonths": [
-            "janv.",
-            "févr.",
-            "mars",
-            "avr.",
-            "mai",
-            "juin",
-            "juil.",
-            "août",
-            "sept.",
-            "oct.",
-            "nov.",
-            "déc.",
-        ],
+        "months": list(MONTHS_FR),
+        "shortMonths": list(MONTHS_SHORT_FR),
     },
 }
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from territory._fr import format_number
+from territory._fr import MONTHS_SHORT_FR, format_number
 
 if TYPE_CHECKING:
     from territory.programme.compare import Comparison
@@ -46,20 +46,6 @@ MISSING = "—"
 """What a cell shows when ``compare`` gives no value (no share, no rate, no target)."""
 
 _QUARTERS = {"1": "1er", "2": "2e", "3": "3e", "4": "4e"}
-_MONTHS = (
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-)
 
 
 def percent_text(value: object) -> str:
@@ -105,8 +91,8 @@ def period_label(comparison: Comparison) -> str:
     if period == "programme":
         start, end = comparison.programme.start, comparison.programme.end
         return (
-            f"tout le programme ({_MONTHS[start.month - 1]} {start.year} – "
-            f"{_MONTHS[end.month - 1]} {end.year})"
+            f"tout le programme ({MONTHS_SHORT_FR[start.month - 1]} {start.year} – "
+            f"{MONTHS_SHORT_FR[end.month - 1]} {end.year})"
         )
     year, _, quarter = period.partition("-T")
     if quarter:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from territory._fr import MONTHS_FR
 from territory.report.tables import inputs_hash, period_label
 
 if TYPE_CHECKING:
@@ -39,25 +40,7 @@ SHEETS = (
     "Sources",
 )
 
-_MONTHS_FR = {
-    name: i + 1
-    for i, name in enumerate(
-        (
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        )
-    )
-}
+_MONTHS_FR = {name: i + 1 for i, name in enumerate(MONTHS_FR)}
 _LEGEND = (
     "« secret » ou « < k » : valeur masquée pour protéger les personnes (moins de k "
     "personnes, ou masquage secondaire pour qu'aucune valeur masquée ne se déduise des "
