@@ -18,7 +18,7 @@ key = (str(ws.path), ws.version, k)
 st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 basemap = basemap_toggle()
 hotspots = hotspots_toggle()
-access = access_choice()
+access = access_choice(ws)
 
 
 @st.fragment

@@ -120,3 +120,22 @@ def test_the_carte_page_draws_accessibility_when_asked(demo_workspace: Path) -> 
     at.selectbox(key=Keys.W_ACCESS).set_value("vélo").run()
     assert not at.exception, at.exception
     assert json.dumps("Accessibilité aux partenaires")[1:-1] in map_args(at)["script"]
+
+
+def test_without_partners_the_accessibility_choice_says_why(
+    demo_workspace: Path, workspaces_dir: Path
+) -> None:
+    """A workspace with communes but no partner: the choice says so, nothing is computed."""
+    communes = Workspace.open(demo_workspace).read_layer("communes")
+    path = workspaces_dir / "sans-partenaires.gpkg"
+    ws = Workspace.create(path, name="Sans partenaires", overwrite=True)
+    ws.write_layer("communes", communes, source="test", vintage="2026")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = str(path)
+    at.run()
+    at.switch_page("app_pages/carte.py")
+    at.run()
+    at.selectbox(key=Keys.W_ACCESS).set_value("voiture").run()
+    assert not at.exception, at.exception
+    assert any("Aucun partenaire importé" in i.value for i in at.sidebar.info)
+    assert json.dumps("Accessibilité aux partenaires")[1:-1] not in map_args(at)["script"]

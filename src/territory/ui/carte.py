@@ -11,6 +11,7 @@ import streamlit as st
 
 from territory.cards import card
 from territory.map.build import zone_from_click
+from territory.store import Workspace
 from territory.ui.loaders import cached_layers, cached_qpv_contacts, cached_stop_hours, settings
 from territory.ui.state import Keys
 from territory.vocab import MODES
@@ -50,8 +51,11 @@ def hotspots_toggle() -> bool:
     return shown
 
 
-def access_choice() -> str | None:
-    """The accessibility choropleth's mode (None: not drawn), in the sidebar."""
+def access_choice(ws: Workspace) -> str | None:
+    """The accessibility choropleth's mode (None: not drawn), in the sidebar.
+
+    Without partners there is nothing to reach: the choice says so instead of drawing nothing.
+    """
     options = [None, *MODES]
     with st.sidebar:
         mode = st.selectbox(
@@ -68,6 +72,12 @@ def access_choice() -> str | None:
             ),
         )
     st.session_state[Keys.ACCESS] = mode
+    if mode is not None and not ws.has("partners"):
+        st.sidebar.info(
+            "Aucun partenaire importé : l'accessibilité ne peut pas être calculée "
+            "(importez la liste des partenaires sur la page Données)."
+        )
+        return None
     return mode
 
 
