@@ -375,7 +375,7 @@ def _slot_counts(
         records = slotted.iloc[np.sort(np.concatenate(found))] if found else slotted.iloc[:0]
     elif cells is not None:
         placed = _placed_codes(*state, period, slots, slot_hours, scope, settings.k)
-        records = slotted[placed.inside(cells)]
+        records = slotted.iloc[placed.rows(cells)]
     else:
         records = slotted
     return _protected_slots(records, keys, settings)
@@ -383,34 +383,55 @@ def _slot_counts(
 
 @dataclass(frozen=True)
 class _Placed:
-    """Where each slotted contact lies on the protected partition, as category codes."""
+    """Where each slotted contact lies on the protected partition, as category codes.
+
+    ``cell_rows`` and ``km_rows`` group the positions of the contacts whose zone is their
+    200 m cell, and of those whose zone is their 1 km square, by the code of that zone
+    (positions, then each code's bounds in them): a zone's contacts are gathered from
+    its few codes instead of a mask over every contact (the planner asks for a hundred).
+    """
 
     cells: pd.Index  # the 200 m cells (categories)
-    cell_codes: npt.NDArray[np.intp]
+    cell_rows: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
     squares: pd.Index  # the partition's zones (categories): 1 km squares among them
-    zone_codes: npt.NDArray[np.intp]
-    at_cell: npt.NDArray[np.bool_]  # the contact's zone is its 200 m cell
-    at_km: npt.NDArray[np.bool_]  # the contact's zone is its 1 km square
+    km_rows: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
-    def inside(self, cells: Collection[str]) -> npt.NDArray[np.bool_]:
-        """Contacts of the partition's zones inside ``cells`` (200 m zones, whole 1 km squares).
+    def rows(self, cells: Collection[str]) -> npt.NDArray[np.intp]:
+        """Positions, in order, of the contacts of the partition's zones inside ``cells``.
 
-        The rows where :func:`_units` gives the unit of ``cells``, read on the codes.
+        200 m zones among ``cells`` and the 1 km squares whose 25 cells all are (the
+        units of :func:`_units`), read on the codes.
         """
         owner = pd.Series("zone", index=pd.Index(list(cells), dtype=object), dtype=object)
         squares = _whole_squares(owner).index
-        return (self.at_cell & _lookup(self.cells, self.cell_codes, owner.index)) | (
-            self.at_km & _lookup(self.squares, self.zone_codes, squares)
+        found = _positions(self.cells, *self.cell_rows, owner.index) + _positions(
+            self.squares, *self.km_rows, squares
         )
+        if not found:
+            return np.zeros(0, dtype=np.intp)
+        return np.sort(np.concatenate(found))
 
 
-def _lookup(
-    categories: pd.Index, codes: npt.NDArray[np.intp], values: Collection[str]
-) -> npt.NDArray[np.bool_]:
+def _grouped(
+    codes: npt.NDArray[np.intp], mask: npt.NDArray[np.bool_], size: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Positions of the rows of ``mask`` sorted by code, and each code's bounds in them."""
+    positions = np.flatnonzero(mask & (codes >= 0))
+    order = np.argsort(codes[positions], kind="stable")
+    positions = positions[order]
+    bounds = np.searchsorted(codes[positions], np.arange(size + 1))
+    return positions, bounds
+
+
+def _positions(
+    categories: pd.Index,
+    positions: npt.NDArray[np.intp],
+    bounds: npt.NDArray[np.intp],
+    values: Collection[str],
+) -> list[npt.NDArray[np.intp]]:
+    """The row positions of each of ``values`` among the grouped codes (none: [])."""
     wanted = categories.get_indexer(pd.Index(list(values), dtype=object))
-    table = np.zeros(len(categories) + 1, dtype=bool)  # the last: code -1
-    table[wanted[wanted >= 0]] = True
-    return cast("npt.NDArray[np.bool_]", table[codes])
+    return [positions[bounds[i] : bounds[i + 1]] for i in wanted[wanted >= 0]]
 
 
 @lru_cache(maxsize=2)
@@ -431,11 +452,9 @@ def _placed_codes(
     zone = pd.Categorical(placed["zone"])
     return _Placed(
         pd.Index(cell.categories.astype(str), dtype=object),
-        cell.codes,
+        _grouped(cell.codes, _among(placed["level"], [LEVEL_CELL]), len(cell.categories)),
         pd.Index(zone.categories.astype(str), dtype=object),
-        zone.codes,
-        _among(placed["level"], [LEVEL_CELL]),
-        _among(placed["level"], [LEVEL_KM]),
+        _grouped(zone.codes, _among(placed["level"], [LEVEL_KM]), len(zone.categories)),
     )
 
 
