@@ -235,10 +235,10 @@ def test_package_benchmark_times_the_package_and_the_shareable_file(
     assert 0 < figures["shareable_s"] < 120 and figures["same_bytes"] is True
     assert 0 < figures["package_cold_cpu_s"] < 120 and 0 < figures["package_warm_cpu_s"] < 120
     assert 0 < figures["shareable_cpu_s"] < 120
-    assert figures["layers"] == 16 and figures["rows"] > 10_000
+    assert figures["layers"] == 18 and figures["rows"] > 10_000  # 16 shareable + 2 analyses
     assert isinstance(figures["package_met"], bool)
     text = table(figures)
-    assert "Paquet d'évaluation (16 couches" in text and "à froid" in text
+    assert "Paquet d'évaluation (18 couches" in text and "à froid" in text
     assert "à chaud" in text and "(CPU " in text and "charge moyenne" in text
 
 
