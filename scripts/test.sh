@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install territory with its test extras into .venv (and, as root, Debian's Chromium for the
-# browser tests and QGIS for the evaluation package's), then run the whole test suite. CI
-# runs exactly this (see .ci/run).
+# browser tests, QGIS for the evaluation package's, PostgreSQL + PostGIS for the server's),
+# then run the whole test suite. CI runs exactly this (see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then
@@ -20,4 +20,9 @@ python3 -m venv .venv
 .venv/bin/ruff check src bench tests app.py app_pages
 .venv/bin/ruff format --check src bench tests app.py app_pages
 .venv/bin/mypy
+# A local PostgreSQL + PostGIS for the server tests (#24); they skip with their reason without it.
+if [ -z "${TERRITORY_TEST_DATABASE_URL:-}" ]; then
+  TERRITORY_TEST_DATABASE_URL="$(./scripts/postgres.sh || true)"
+  export TERRITORY_TEST_DATABASE_URL
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,54 @@ def demo_workspace(tmp_path_factory: pytest.TempPathFactory, settings: Settings)
     path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
     build_demo_workspace(path, settings=settings)
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """URL of the test PostgreSQL server's administrator (``TERRITORY_TEST_DATABASE_URL``).
+
+    ``scripts/test.sh`` starts Debian's PostgreSQL + PostGIS as root and sets it; without
+    it the server tests skip, saying so. A template database with PostGIS is made once.
+    """
+    import psycopg
+
+    url = os.environ.get("TERRITORY_TEST_DATABASE_URL", "")
+    if not url:
+        pytest.skip(
+            "PostgreSQL absent : TERRITORY_TEST_DATABASE_URL non défini "
+            "(scripts/postgres.sh en démarre un, en root)"
+        )
+    with psycopg.connect(url, autocommit=True) as con:
+        if not con.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEMPLATE,)
+        ).fetchone():
+            con.execute(f'CREATE DATABASE "{PG_TEMPLATE}"')
+            with psycopg.connect(_database(url, PG_TEMPLATE), autocommit=True) as tpl:
+                tpl.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+@pytest.fixture
+def pg_database(pg_server: str) -> Iterator[str]:
+    """A fresh database with PostGIS for one test, dropped after it: its URL."""
+    import psycopg
+
+    name = f"territory_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}"')
+    try:
+        yield _database(pg_server, name)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+PG_TEMPLATE = "territory_test_template"
+
+
+def _database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` instead."""
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="module")

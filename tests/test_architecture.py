@@ -34,6 +34,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.roads",
         "territory.grid",
         "territory._gpkg",
+        "territory._pg",
+        "territory.access",
         "territory.store",
         "territory.batches",
         "territory.territories",

@@ -77,6 +77,10 @@ class Settings:
         bound by it (its user already has the file system).
     data_inclusion_token
         API token of data·inclusion, for ``territory fetch`` (partners); empty: skipped.
+    database_url
+        ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
+        PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
+        Never printed (it holds a password).
     debug
         Show Python tracebacks in the command line instead of one French line.
     detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
@@ -99,6 +103,7 @@ class Settings:
     workspace: Path = Path("workspaces/demo.gpkg")
     workspaces_dir: Path = Path("workspaces")
     data_inclusion_token: str = field(default="", repr=False)
+    database_url: str = field(default="", repr=False)
     debug: bool = False
     detour_factor: float = 1.3
     walk_kmh: float = 4.5
