@@ -21,6 +21,9 @@ it from the checkout. It holds
   straight-line model;
 - :mod:`bench.hotspots`: Gi* and local Moran on 10,000 protected cells against PySAL esda,
   E2SFCA accessibility for 35,000 communes × 5,000 partners against a dense matrix;
+- :mod:`bench.load`: twenty real Streamlit sessions at once over the app's own websocket
+  protocol (browse, filter, edit and save one week) — rerun p95, errors, lost edits
+  (``python -m bench.load WORKSPACE``, ten minutes: not part of the whole bench);
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
   ``smoothness_probe.js``);
 - :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`
