@@ -7,10 +7,11 @@ browser tab (same session state, same widgets, same caches), without twenty Chro
 processes competing with the server for the two cores. A client keeps the widget states
 of its last run and sends them all with each rerun, as the browser does.
 
-Each session loops for the given duration:
+Each session loops for the given duration, waiting a few seconds between two actions
+(the time a user reads the page):
 
 1. **browse**: the « Carte », « Contacts » and « Où et quand » pages in turn;
-2. **filter**: the sidebar's territory, to the next option;
+2. **filter**: the sidebar's territory, to another option drawn at random;
 3. **edit**: on « Tournées », toggle « Verrouillée » of one visit of the week and press
    « Enregistrer les modifications »; when another session saved first, the page keeps the
    edit and offers to carry it over: the client presses « Reprendre mes modifications
@@ -22,8 +23,8 @@ connection), and the **lost edits**: every save the page confirmed (« Version N
 enregistrée ») is checked afterwards in the store — version N must hold that visit with
 the lock the session gave it, and no two confirmations may name the same version.
 
-``python -m bench.load WORKSPACE --sessions 20 --minutes 10`` (a copy of the workspace is
-used; a week is planned first if it has none).
+``python -m bench.load WORKSPACE --sessions 20 --minutes 10`` (on a copy of the workspace,
+where ``territory plan`` first plans the week the « Tournées » page opens on).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Tally:
     """What every session saw."""
 
     reruns: list[float] = field(default_factory=list)
+    by_page: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     conflicts: int = 0
@@ -122,6 +124,9 @@ class Session:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._ws.close()
+
+    def _page_name(self) -> str:
+        return next((n for n, h in self.pages.items() if h == self.page), "Accueil")
 
     async def goto(self, name: str) -> Run:
         """Open the page titled ``name`` (its widgets start from their defaults)."""
@@ -156,6 +161,7 @@ class Session:
         await self._ws.send(msg.SerializeToString())
         run = await asyncio.wait_for(self._read(start), RERUN_TIMEOUT_S)
         self.tally.reruns.append(run.seconds)
+        self.tally.by_page.setdefault(self._page_name(), []).append(run.seconds)
         for text in run.exceptions:
             self.tally.errors.append(f"session {self.number}: {text}")
         self.last = run
@@ -195,14 +201,23 @@ class Session:
                 return Run(time.perf_counter() - start, widgets, texts, exceptions)
 
 
-async def _user(url: str, number: int, deadline: float, tally: Tally, seed: int) -> None:
+async def _user(
+    url: str, number: int, deadline: float, tally: Tally, seed: int, think: tuple[float, float]
+) -> None:
     rng = random.Random(seed + number)
+
+    async def pause() -> None:  # a user reads the page before the next action
+        await asyncio.sleep(rng.uniform(*think))
+
     try:
         async with Session(url, number, tally) as s:
             while time.monotonic() < deadline:
                 for page in ("Carte", "Contacts", "Où et quand"):
+                    await pause()
                     await s.goto(page)
+                await pause()
                 await _filter(s, rng)
+                await pause()
                 await _edit(s, rng)
     except (TimeoutError, OSError, KeyError, WebSocketException) as exc:
         # a rerun that never finished, a dropped websocket, a widget gone: counted
@@ -318,12 +333,14 @@ def load_benchmark(
     sessions: int = 20,
     minutes: float = 10.0,
     solo_s: float = 30.0,
+    think: tuple[float, float] = (1.0, 5.0),
     seed: int = 0,
 ) -> dict[str, Any]:
     """Run the load on a copy of ``workspace``; the figures and the lost edits.
 
     First one session alone for ``solo_s`` seconds (the reference), then ``sessions`` at
-    once for ``minutes``.
+    once for ``minutes``. Between two actions a session waits ``think`` seconds (drawn
+    uniformly, as Locust's ``between``): the time a user reads the page.
     """
     global _WORKSPACE
     folder = Path(tempfile.mkdtemp(prefix="territory-load-"))
@@ -350,12 +367,12 @@ def load_benchmark(
         solo, tally = Tally(), Tally()
         with _served(copy, secret) as url:
             # the reference: one session alone on the server, the same loop
-            asyncio.run(_user(url, sessions, time.monotonic() + solo_s, solo, seed))
+            asyncio.run(_user(url, sessions, time.monotonic() + solo_s, solo, seed, think))
             deadline = time.monotonic() + minutes * 60
 
             async def everyone() -> None:
                 await asyncio.gather(
-                    *(_user(url, n, deadline, tally, seed) for n in range(sessions))
+                    *(_user(url, n, deadline, tally, seed, think) for n in range(sessions))
                 )
 
             started = time.monotonic()
@@ -373,6 +390,10 @@ def load_benchmark(
         "error_samples": (solo.errors + tally.errors)[:5],
         "saves_confirmed": len(tally.claims) + len(solo.claims),
         "conflicts_carried_over": tally.replays,
+        "think_s": list(think),
+        "by_page_p95_s": {
+            page: _quantiles("r", times)["r_p95_s"] for page, times in sorted(tally.by_page.items())
+        },
         "lost_edits": len(lost),
         "lost_samples": lost[:5],
         "load_average": os.getloadavg()[0],
@@ -401,9 +422,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--think", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
     args = parser.parse_args(argv)
     figures = load_benchmark(
-        args.workspace, secret=args.secret, sessions=args.sessions, minutes=args.minutes
+        args.workspace,
+        secret=args.secret,
+        sessions=args.sessions,
+        minutes=args.minutes,
+        think=tuple(args.think),
     )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
 

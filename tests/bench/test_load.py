@@ -12,7 +12,12 @@ def test_sessions_browse_filter_and_save_edits_without_loss(
     demo_workspace: Path, settings, tmp_path: Path
 ) -> None:
     figures = load.load_benchmark(
-        demo_workspace, secret=settings.secret_path, sessions=2, minutes=0.4, solo_s=10
+        demo_workspace,
+        secret=settings.secret_path,
+        sessions=2,
+        minutes=0.4,
+        solo_s=10,
+        think=(0.1, 0.5),
     )
     assert figures["errors"] == 0, figures["error_samples"]
     assert figures["reruns"] > 10 and figures["solo_reruns"] > 3
