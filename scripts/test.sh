@@ -17,8 +17,8 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
-.venv/bin/ruff check src bench tests app.py app_pages
-.venv/bin/ruff format --check src bench tests app.py app_pages
+.venv/bin/ruff check src bench tests app.py app_pages serve.py
+.venv/bin/ruff format --check src bench tests app.py app_pages serve.py
 .venv/bin/mypy
 # A local PostgreSQL + PostGIS for the server tests (#24); they skip with their reason without it.
 if [ -z "${TERRITORY_TEST_DATABASE_URL:-}" ]; then

@@ -1,0 +1,121 @@
+"""OpenID Connect login end to end: Chromium, ``streamlit run serve.py``, a ProConnect-like IdP.
+
+The app is served as in production (``serve.py``: ``st.App`` with the ``[auth]`` secrets
+built from ``TERRITORY_OIDC_*``); the provider is ``oidc-provider-mock`` on 127.0.0.1 made
+ProConnect-like (``tests/proconnect_mock.py``): its ID token carries only the subject, so
+the name and the SIRET the page shows can only come from the userinfo step (a signed JWT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench._browser import CHROMIUM_ARGS, chromium_path
+from territory import Settings
+
+CHROMIUM = chromium_path()
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    # the mock provider is written with authlib.jose, which Authlib deprecates
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::authlib.deprecate.AuthlibDeprecationWarning"),
+]
+
+LEA = {
+    "email": "Lea.Martin@mission-locale-vichy.fr",
+    "given_name": "Léa",
+    "usual_name": "Martin",
+    "siret": "13002526500013",
+    "organizational_unit": "Antenne de Cusset",
+}
+
+
+@pytest.fixture(scope="module")
+def login_app(demo_workspace: Path, settings: Settings) -> Iterator[str]:
+    """The app behind the ProConnect-like provider: its URL."""
+    from proconnect_mock import free_port, proconnect_like_provider
+
+    from bench._browser import ROOT, streamlit_server
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/oauth2callback"
+    with proconnect_like_provider([("lea-martin", LEA)], redirect_uris=[redirect]) as provider:
+        env = {
+            "TERRITORY_WORKSPACE": str(demo_workspace),
+            "TERRITORY_SECRET_PATH": str(settings.secret_path),
+            **provider.oidc_env(redirect),
+        }
+        with streamlit_server(ROOT / "serve.py", env=env, port=port) as url:
+            yield url
+
+
+def _authorize(page: Any, subject: str) -> None:
+    """On the provider's form: log in as ``subject``."""
+    page.get_by_placeholder("sub").wait_for(timeout=60_000)
+    page.get_by_placeholder("sub").fill(subject)
+    page.get_by_role("button", name="Authorize").click()
+
+
+def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.goto(login_app, wait_until="domcontentloaded")
+        # nobody logged in: the login page only, no navigation to the data
+        page.get_by_text("territory — connexion").wait_for(timeout=90_000)
+        assert page.get_by_role("link", name="Carte").count() == 0
+        page.get_by_role("button", name="Se connecter avec ProConnect").click()
+        _authorize(page, "lea-martin")
+        # back in the app, logged in: the name and SIRET came from the userinfo JWT
+        page.get_by_text("Léa Martin").wait_for(timeout=90_000)
+        page.get_by_text("SIRET 130 025 265 00013").wait_for(timeout=30_000)
+        page.get_by_text("lea.martin@mission-locale-vichy.fr").wait_for(timeout=30_000)
+        page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+        assert page.get_by_role("link", name="Carte").count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "login-connecte.png"))
+        # a second tab of the same browser is logged in too (the identity cookie)
+        other = context.new_page()
+        other.goto(login_app, wait_until="domcontentloaded")
+        other.get_by_text("SIRET 130 025 265 00013").wait_for(timeout=90_000)
+        other.close()
+        # logout: through the provider's end-session page, back to the login page
+        page.get_by_role("button", name="Se déconnecter").click()
+        page.get_by_role("button", name="End session").click(timeout=60_000)
+        page.get_by_text("territory — connexion").wait_for(timeout=90_000)
+        assert page.get_by_text("Léa Martin").count() == 0
+        assert not [c for c in page.context.cookies() if c["name"] == "_streamlit_user"]
+        page.reload(wait_until="domcontentloaded")
+        page.get_by_role("button", name="Se connecter avec ProConnect").wait_for(timeout=90_000)
+        assert page.get_by_text("Léa Martin").count() == 0
+        browser.close()
+
+
+def test_a_refused_login_shows_one_french_line(login_app: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(login_app, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Se connecter avec ProConnect").click(timeout=90_000)
+        page.get_by_role("button", name="Deny").click(timeout=60_000)
+        line = page.get_by_text("Connexion refusée par le fournisseur d'identité")
+        line.wait_for(timeout=90_000)
+        assert line.count() == 1
+        text = page.locator("section.main, [data-testid='stMain']").first.inner_text()
+        assert "Traceback" not in text and "Error" not in text
+        page.get_by_role("button", name="Se connecter avec ProConnect").wait_for(timeout=30_000)
+        assert not [c for c in page.context.cookies() if c["name"] == "_streamlit_user"]
+        browser.close()
