@@ -51,9 +51,15 @@ def free_port() -> int:
 
 @contextmanager
 def proconnect_like_provider(
-    users: Sequence[tuple[str, dict[str, Any]]], *, redirect_uris: Sequence[str]
+    users: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    redirect_uris: Sequence[str],
+    signed_userinfo: bool = True,
 ) -> Iterator[Provider]:
-    """Run the provider on a free 127.0.0.1 port with ``users`` (subject, claims)."""
+    """Run the provider on a free 127.0.0.1 port with ``users`` (subject, claims).
+
+    ``signed_userinfo=False``: userinfo answered as plain JSON, as most providers do.
+    """
     import flask
     import requests
     import werkzeug.serving
@@ -83,7 +89,7 @@ def proconnect_like_provider(
 
     @app.after_request
     def userinfo_as_signed_jwt(response: flask.Response) -> flask.Response:
-        if flask.request.path != "/userinfo" or response.status_code != 200:
+        if not signed_userinfo or flask.request.path != "/userinfo" or response.status_code != 200:
             return response
         storage = flask.g.oidc_provider_mock_storage
         private = storage.jwk.as_dict(is_private=True)

@@ -341,8 +341,11 @@ def fetch_userinfo(
         headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
     )
     host = _host(metadata.userinfo_endpoint)
-    if answer.status_code in {401, 403}:
-        raise LoginError("votre session ProConnect a expiré : reconnectez-vous")
+    if answer.status_code in {400, 401, 403}:  # RFC 6750: invalid_token, invalid_request
+        raise LoginError(
+            f"le fournisseur d'identité refuse le jeton de cette connexion (HTTP "
+            f"{answer.status_code}) : votre session a expiré, reconnectez-vous"
+        )
     if answer.status_code != 200:
         raise ProviderUnreachableError(
             f"le fournisseur d'identité {host} refuse de donner votre profil (HTTP "

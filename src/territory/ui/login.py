@@ -157,7 +157,7 @@ def login_gate() -> Identity | None:
         )
         st.stop()
     outcome = st.query_params.get(OUTCOME_PARAM)
-    if not st.user.is_logged_in:
+    if not st.user.to_dict().get("is_logged_in"):
         st.session_state.pop(IDENTITY, None)
         _login_page(config, outcome)
         st.stop()
