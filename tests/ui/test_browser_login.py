@@ -85,6 +85,14 @@ def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app:
         page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
         assert page.get_by_role("link", name="Carte").count() >= 1
         page.screenshot(path=str(ARTIFACTS / "login-connecte.png"))
+        # the logged-in app is the whole app: the map page draws its layers
+        page.get_by_role("link", name="Carte").first.click()
+        frame = page.wait_for_selector(
+            'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=90_000
+        ).content_frame()
+        assert frame is not None
+        frame.wait_for_selector(".leaflet-overlay-pane canvas", timeout=60_000)
+        page.get_by_text("SIRET 130 025 265 00013").wait_for(timeout=30_000)
         # a second tab of the same browser is logged in too (the identity cookie)
         other = context.new_page()
         other.goto(login_app, wait_until="domcontentloaded")
