@@ -47,7 +47,8 @@ def login_app(demo_workspace: Path, settings: Settings) -> Iterator[str]:
         pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
     port = free_port()
     redirect = f"http://127.0.0.1:{port}/oauth2callback"
-    with proconnect_like_provider([("lea-martin", LEA)], redirect_uris=[redirect]) as provider:
+    users = [("lea-martin", LEA), ("sans-courriel", {"given_name": "Sam", "siret": "1" * 14})]
+    with proconnect_like_provider(users, redirect_uris=[redirect]) as provider:
         env = {
             "TERRITORY_WORKSPACE": str(demo_workspace),
             "TERRITORY_SECRET_PATH": str(settings.secret_path),
@@ -127,3 +128,71 @@ def test_a_refused_login_shows_one_french_line(login_app: str) -> None:
         page.get_by_role("button", name="Se connecter avec ProConnect").wait_for(timeout=30_000)
         assert not [c for c in page.context.cookies() if c["name"] == "_streamlit_user"]
         browser.close()
+
+
+def test_an_identity_without_email_is_refused_with_one_french_line(login_app: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(login_app, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Se connecter avec ProConnect").click(timeout=90_000)
+        _authorize(page, "sans-courriel")
+        line = page.get_by_text("Connexion impossible : le fournisseur d'identité n'a pas transmis")
+        line.wait_for(timeout=90_000)
+        page.get_by_role("button", name="Se déconnecter").wait_for(timeout=30_000)
+        assert page.get_by_role("link", name="Carte").count() == 0
+        assert page.get_by_text("Sam").count() == 0
+        browser.close()
+
+
+def test_a_failed_token_exchange_then_an_unreachable_provider_are_told_in_french(
+    demo_workspace: Path, settings: Settings
+) -> None:
+    """A failed token exchange, then a provider gone between the page and the click.
+
+    The wrong client secret makes the provider refuse the code's exchange; each failure
+    comes back as one French line.
+    """
+    from contextlib import ExitStack
+
+    from playwright.sync_api import sync_playwright
+    from proconnect_mock import free_port, proconnect_like_provider
+
+    from bench._browser import ROOT, streamlit_server
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium absent (apt-get install chromium) : test navigateur ignoré")
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/oauth2callback"
+    with ExitStack() as running_provider:
+        provider = running_provider.enter_context(
+            proconnect_like_provider([("lea-martin", LEA)], redirect_uris=[redirect])
+        )
+        env = {
+            "TERRITORY_WORKSPACE": str(demo_workspace),
+            "TERRITORY_SECRET_PATH": str(settings.secret_path),
+            **provider.oidc_env(redirect),
+            "TERRITORY_OIDC_CLIENT_SECRET": "pas-le-secret-enregistre",
+        }
+        with streamlit_server(ROOT / "serve.py", env=env, port=port) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Se connecter avec ProConnect").click(timeout=90_000)
+            _authorize(page, "lea-martin")
+            page.get_by_text("La connexion n'a pas abouti").wait_for(timeout=90_000)
+            assert page.get_by_text("Léa Martin").count() == 0
+            assert not [c for c in page.context.cookies() if c["name"] == "_streamlit_user"]
+            # the provider goes down while the login page is open: the click says so
+            page.goto(url, wait_until="domcontentloaded")
+            button = page.get_by_role("button", name="Se connecter avec ProConnect")
+            button.wait_for(timeout=90_000)
+            running_provider.close()
+            button.click()
+            line = page.get_by_text("Le fournisseur d'identité est injoignable")
+            line.wait_for(timeout=90_000)
+            assert "connexion=injoignable" in page.url
+            assert "Authentication error" not in page.content()
+            browser.close()
