@@ -8,6 +8,7 @@ browser would), then :func:`discover` and :func:`fetch_userinfo` talk to it for 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -132,6 +133,45 @@ def test_a_wrong_configuration_stops_serve_py_with_one_line_and_code_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "TERRITORY_OIDC_CLIENT_ID manquant" in err
     assert "Traceback" not in err
+
+
+def test_streamlit_run_serve_py_refuses_a_wrong_configuration_in_one_line() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from proconnect_mock import free_port
+
+    root = Path(__file__).resolve().parents[1]
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "serve.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(free_port()),
+        ],
+        cwd=root,
+        env={**os.environ, **env(client_secret="", cookie_secret="pas-assez-long")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode == 2
+    expected = (
+        "territory : connexion OpenID Connect mal configurée : TERRITORY_OIDC_CLIENT_SECRET "
+        "manquant ; TERRITORY_OIDC_COOKIE_SECRET trop court (14 caractères, au moins 32 : "
+        "openssl rand -hex 32)"
+    )
+    assert started.stderr.splitlines() == [expected]
+    assert "pas-assez-long" not in started.stdout + started.stderr
 
 
 # --- identity ------------------------------------------------------------------------------

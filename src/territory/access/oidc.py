@@ -378,6 +378,13 @@ def _verified_jwt(config: OidcConfig, metadata: ProviderMetadata, token: str) ->
             "impossible de le vérifier"
         )
     keys = _get(metadata.jwks_uri, timeout_s=config.timeout_s)
+    if keys.status_code != 200:
+        raise ProviderUnreachableError(
+            f"les clés du fournisseur d'identité ({_host(metadata.jwks_uri)}) sont "
+            f"indisponibles (HTTP {keys.status_code}) : réessayez dans quelques minutes",
+            host=_host(metadata.jwks_uri),
+            status=keys.status_code,
+        )
     try:
         key_set = KeySet.import_key_set(keys.json())
         decoded = jwt.decode(token, key_set, algorithms=["RS256", "PS256", "ES256"])
