@@ -10,10 +10,17 @@ import os
 import streamlit as st
 from starlette.middleware import Middleware
 
-from territory.ui.login import LoginOutcomeMiddleware, auth_secrets_from_environment
+from territory.ui.login import (
+    LoginOutcomeMiddleware,
+    auth_secrets_from_environment,
+    lengthen_state_and_nonce,
+)
 
+auth = auth_secrets_from_environment(os.environ)  # wrong: one French line, exit code 2
+if auth:
+    lengthen_state_and_nonce()  # ProConnect: state and nonce of 32 characters at least
 app = st.App(
     "app.py",
-    secrets=auth_secrets_from_environment(os.environ),
+    secrets=auth,
     middleware=[Middleware(LoginOutcomeMiddleware)],
 )

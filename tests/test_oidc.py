@@ -430,3 +430,35 @@ def test_a_login_route_that_fails_becomes_a_redirect_home() -> None:
     assert [m["body"] for m in sent[1:]] == [b""]
     ok = _through_middleware("/auth/login", "provider=t", 302, [(b"location", b"https://idp")])
     assert _location(ok) == "https://idp" and ok[1]["body"] == b"Authentication error"
+
+
+def test_the_redirect_to_the_provider_logout_gets_a_long_state() -> None:
+    hint = b"https://idp.example.fr/session/end?id_token_hint=eyJ&client_id=t"
+    sent = _through_middleware("/auth/logout", "", 302, [(b"location", hint)])
+    query = parse_qs(urlsplit(_location(sent)).query)
+    assert len(query["state"][0]) >= 32
+    assert query["id_token_hint"] == ["eyJ"] and query["client_id"] == ["t"]
+    # a logout without the provider's endpoint goes home as it was
+    assert _location(_through_middleware("/auth/logout", "", 302, [(b"location", b"/")])) == "/"
+
+
+def test_login_requests_carry_a_state_and_nonce_of_32_characters_at_least() -> None:
+    from authlib.integrations.starlette_client import OAuth
+
+    from territory.ui.login import lengthen_state_and_nonce
+
+    lengthen_state_and_nonce()
+    lengthen_state_and_nonce()  # idempotent
+    oauth = OAuth()
+    client = oauth.register(
+        "essai",
+        client_id="territory",
+        client_secret="s",
+        authorize_url="https://idp.example.fr/authorize",
+        access_token_url="https://idp.example.fr/token",
+        client_kwargs={"scope": "openid email"},
+    )
+    made = asyncio.run(client.create_authorization_url("https://app.example.fr/oauth2callback"))
+    assert len(made["state"]) >= 32 and len(made["nonce"]) >= 32
+    query = parse_qs(urlsplit(made["url"]).query)
+    assert query["state"] == [made["state"]] and query["nonce"] == [made["nonce"]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -26,6 +27,22 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::authlib.deprecate.AuthlibDeprecationWarning"),
 ]
+
+# ProConnect refuses any other parameter of the authorization request (its documentation,
+# « Implémentation technique »); PKCE's two only when its discovery document offers S256
+PROCONNECT_AUTHORIZE_PARAMS = {
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "claims",
+    "state",
+    "nonce",
+    "prompt",
+    "idp_hint",
+    "code_challenge",
+    "code_challenge_method",
+}
 
 LEA = {
     "email": "Lea.Martin@mission-locale-vichy.fr",
@@ -78,6 +95,13 @@ def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app:
         page.get_by_text("territory — connexion").wait_for(timeout=90_000)
         assert page.get_by_role("link", name="Carte").count() == 0
         page.get_by_role("button", name="Se connecter avec ProConnect").click()
+        page.get_by_placeholder("sub").wait_for(timeout=60_000)
+        # the authorization request as ProConnect accepts it: its parameters only, state
+        # and nonce of 32 characters at least
+        asked = parse_qs(urlsplit(page.url).query)
+        assert set(asked) <= PROCONNECT_AUTHORIZE_PARAMS, set(asked) - PROCONNECT_AUTHORIZE_PARAMS
+        assert len(asked["state"][0]) >= 32 and len(asked["nonce"][0]) >= 32
+        assert asked["scope"] == ["openid email given_name usual_name siret"]
         _authorize(page, "lea-martin")
         # back in the app, logged in: the name and SIRET came from the userinfo JWT
         page.get_by_text("Léa Martin").wait_for(timeout=90_000)
@@ -101,7 +125,11 @@ def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app:
         other.close()
         # logout: through the provider's end-session page, back to the login page
         page.get_by_role("button", name="Se déconnecter").click()
-        page.get_by_role("button", name="End session").click(timeout=60_000)
+        page.get_by_role("button", name="End session").wait_for(timeout=60_000)
+        logout = parse_qs(urlsplit(page.url).query)
+        assert len(logout["state"][0]) >= 32  # ProConnect requires a logout state
+        assert logout["id_token_hint"] and logout["post_logout_redirect_uri"]
+        page.get_by_role("button", name="End session").click()
         page.get_by_text("territory — connexion").wait_for(timeout=90_000)
         assert page.get_by_text("Léa Martin").count() == 0
         assert not [c for c in page.context.cookies() if c["name"] == "_streamlit_user"]

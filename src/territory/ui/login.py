@@ -49,6 +49,7 @@ __all__ = [
     "LoginOutcomeMiddleware",
     "auth_secrets_from_environment",
     "current_identity",
+    "lengthen_state_and_nonce",
     "login_gate",
     "organisation_label",
 ]
@@ -85,6 +86,45 @@ def auth_secrets_from_environment(env: Mapping[str, str]) -> dict[str, Any] | No
         print(f"territory : connexion OpenID Connect mal configurée : {exc}", file=sys.stderr)  # noqa: T201
         raise SystemExit(2) from None
     return None if config is None else streamlit_auth_secrets(config)
+
+
+STATE_LENGTH = 43
+"""Characters of the ``state`` and ``nonce`` of a login (and of a logout's ``state``).
+
+ProConnect refuses values shorter than 32 characters; Authlib, under ``st.login``, makes
+a 30-character state and a 20-character nonce. 43 URL-safe characters: 256 bits.
+"""
+
+
+def lengthen_state_and_nonce() -> None:
+    """Make every authorization request's ``state`` and ``nonce`` :data:`STATE_LENGTH` long.
+
+    Called once by ``serve.py``, before the server answers: wraps Authlib's Starlette
+    client (which Streamlit's login route uses) so that it draws both values with
+    :data:`STATE_LENGTH` characters; everything else (their storage in the session, their
+    checks at the callback) stays Authlib's. Idempotent.
+    """
+    import warnings
+
+    from authlib.common.security import generate_token
+
+    with warnings.catch_warnings():  # Authlib's notice about its own httpx integration
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from authlib.integrations.starlette_client import StarletteOAuth2App
+
+    original = StarletteOAuth2App.create_authorization_url
+    if getattr(original, "territory_long_state", False):
+        return
+
+    async def create_authorization_url(
+        self: Any, redirect_uri: str | None = None, **kwargs: Any
+    ) -> Any:
+        kwargs.setdefault("state", generate_token(STATE_LENGTH))
+        kwargs.setdefault("nonce", generate_token(STATE_LENGTH))
+        return await original(self, redirect_uri, **kwargs)
+
+    create_authorization_url.territory_long_state = True  # type: ignore[attr-defined]
+    StarletteOAuth2App.create_authorization_url = create_authorization_url
 
 
 def _config() -> OidcConfig | None:
@@ -269,11 +309,13 @@ class LoginOutcomeMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, relocating the answers of the two login routes."""
         path = str(scope.get("path", ""))
-        if scope.get("type") != "http" or not path.endswith(("/oauth2callback", "/auth/login")):
+        routes = ("/oauth2callback", "/auth/login", "/auth/logout")
+        if scope.get("type") != "http" or not path.endswith(routes):
             await self.app(scope, receive, send)
             return
         query = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1"))
         login_route = path.endswith("/auth/login")
+        logout_route = path.endswith("/auth/logout")
         replaced = closed = False
 
         async def watch(message: Message) -> None:
@@ -292,6 +334,8 @@ class LoginOutcomeMiddleware:
                             (b"content-length", b"0"),
                         ],
                     }
+                elif logout_route and status in {302, 303, 307}:
+                    message = {**message, "headers": _with_logout_state(headers)}
                 elif not login_route and status in {302, 303, 307}:
                     outcome = _callback_outcome(query, headers)
                     if outcome:
@@ -318,6 +362,27 @@ def _callback_outcome(query: Mapping[str, list[str]], headers: list[tuple[bytes,
         if name.lower() == b"set-cookie" and text.startswith(_USER_COOKIE) and kept:
             return ""
     return "echec"
+
+
+def _with_logout_state(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A redirect to the provider's logout with a random ``state`` (ProConnect requires it).
+
+    Streamlit sends ``id_token_hint``, ``client_id`` and ``post_logout_redirect_uri`` only.
+    The ``state`` comes back to ``/oauth2callback``, where Streamlit finds no login for it
+    and goes home: nothing to check there, a logout's return changes nothing.
+    """
+    from authlib.common.security import generate_token
+
+    out = []
+    for name, value in headers:
+        url = value.decode("latin-1")
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        if name.lower() == b"location" and parts.netloc and "state" not in query:
+            query["state"] = [generate_token(STATE_LENGTH)]
+            url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+        out.append((name, url.encode("latin-1")))
+    return out
 
 
 def _relocated(headers: list[tuple[bytes, bytes]], outcome: str) -> list[tuple[bytes, bytes]]:
