@@ -380,6 +380,28 @@ def test_a_userinfo_jwt_is_trusted_only_when_signed_by_the_provider_for_this_app
         fetch_userinfo(CONFIG, metadata, "at")
 
 
+@responses.activate
+def test_a_userinfo_jwt_signed_with_the_client_secret_is_checked_with_it() -> None:
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    from territory.access.oidc import ProviderMetadata
+
+    config = OidcConfig(ISSUER, "territory", "secret-du-client-assez-long", REDIRECT, COOKIE)
+    metadata = ProviderMetadata(ISSUER, f"{ISSUER}/userinfo", f"{ISSUER}/jwks")
+    claims = {"sub": "b6c7", "iss": ISSUER, "aud": "territory", **LEA}
+    for secret, works in (("secret-du-client-assez-long", True), ("un-autre-secret-long", False)):
+        token = jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(secret))
+        responses.upsert(
+            responses.GET, f"{ISSUER}/userinfo", body=token, content_type="application/jwt"
+        )
+        if works:
+            assert fetch_userinfo(config, metadata, "at")["siret"] == "13002526500013"
+        else:
+            with pytest.raises(LoginError, match="signature"):
+                fetch_userinfo(config, metadata, "at")
+
+
 # --- the callback's outcome ----------------------------------------------------------------
 
 

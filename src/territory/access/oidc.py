@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -366,28 +367,59 @@ def fetch_userinfo(
     return claims
 
 
+_ASYMMETRIC = ["RS256", "PS256", "ES256"]
+_SYMMETRIC = ["HS256"]
+
+
+def _jwt_alg(token: str) -> str:
+    """The ``alg`` of a compact JWT's header ("" when unreadable)."""
+    import base64
+
+    head = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    except ValueError:
+        return ""
+    return str(header.get("alg", "")) if isinstance(header, dict) else ""
+
+
 def _verified_jwt(config: OidcConfig, metadata: ProviderMetadata, token: str) -> Any:
-    """The claims of a signed userinfo JWT, checked against the provider's published keys."""
+    """The claims of a signed userinfo JWT, checked with the provider's keys.
+
+    RS256, PS256 or ES256: the keys the provider publishes (``jwks_uri``). HS256 (a service
+    registered so at ProConnect): the client secret, as OpenID Connect Core 10.1 says.
+    """
     from joserfc import jwt
     from joserfc.errors import JoseError
-    from joserfc.jwk import KeySet
+    from joserfc.jwk import KeySet, OctKey
 
-    if not metadata.jwks_uri:
-        raise LoginError(
-            "profil signé, mais le fournisseur ne publie pas ses clés (jwks_uri) : "
-            "impossible de le vérifier"
-        )
-    keys = _get(metadata.jwks_uri, timeout_s=config.timeout_s)
-    if keys.status_code != 200:
-        raise ProviderUnreachableError(
-            f"les clés du fournisseur d'identité ({_host(metadata.jwks_uri)}) sont "
-            f"indisponibles (HTTP {keys.status_code}) : réessayez dans quelques minutes",
-            host=_host(metadata.jwks_uri),
-            status=keys.status_code,
-        )
+    key: Any
+    if _jwt_alg(token) in _SYMMETRIC:
+        key, algorithms = OctKey.import_key(config.client_secret), _SYMMETRIC
+    else:
+        if not metadata.jwks_uri:
+            raise LoginError(
+                "profil signé, mais le fournisseur ne publie pas ses clés (jwks_uri) : "
+                "impossible de le vérifier"
+            )
+        keys = _get(metadata.jwks_uri, timeout_s=config.timeout_s)
+        if keys.status_code != 200:
+            raise ProviderUnreachableError(
+                f"les clés du fournisseur d'identité ({_host(metadata.jwks_uri)}) sont "
+                f"indisponibles (HTTP {keys.status_code}) : réessayez dans quelques minutes",
+                host=_host(metadata.jwks_uri),
+                status=keys.status_code,
+            )
+        try:
+            key, algorithms = KeySet.import_key_set(keys.json()), _ASYMMETRIC
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise ProviderUnreachableError(
+                f"les clés publiées par {_host(metadata.jwks_uri)} sont illisibles : "
+                "prévenez l'administrateur du serveur",
+                host=_host(metadata.jwks_uri),
+            ) from exc
     try:
-        key_set = KeySet.import_key_set(keys.json())
-        decoded = jwt.decode(token, key_set, algorithms=["RS256", "PS256", "ES256"])
+        decoded = jwt.decode(token, key, algorithms=algorithms)
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise LoginError(
             "la signature du profil renvoyé par le fournisseur d'identité est invalide : "
