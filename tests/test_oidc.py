@@ -95,7 +95,7 @@ def test_every_configuration_problem_is_listed_in_french_without_the_secrets() -
                 cookie_secret="court-et-secret",
                 scopes="email siret",
                 token_auth="private_key_jwt",
-                timeout_s="dix",
+                timeout_s="-1",
             )
         )
     message = str(caught.value)
@@ -107,10 +107,22 @@ def test_every_configuration_problem_is_listed_in_french_without_the_secrets() -
         "COOKIE_SECRET trop court (15 caractères",
         "« openid »",
         "client_secret_post ou client_secret_basic",
-        "nombre de secondes",
+        "nombre de secondes positif",
     ):
         assert part in message
     assert "court-et-secret" not in message
+
+
+def test_the_login_settings_are_settings_fields() -> None:
+    from territory import Settings
+
+    settings = Settings.from_env(env(scopes="openid email profile", timeout_s="4"))
+    assert settings.oidc_issuer == "https://auth.agentconnect.gouv.fr/api/v2"
+    assert "tres-secret-client" not in repr(settings) and COOKIE not in repr(settings)
+    with pytest.raises(ValidationError, match="TERRITORY_OIDC_TIMEOUT_S='dix'"):
+        Settings.from_env(env(timeout_s="dix"))
+    config = config_from_environment(env(scopes="openid email profile", timeout_s="4"))
+    assert config is not None and (config.scopes, config.timeout_s) == ("openid email profile", 4)
 
 
 def test_an_empty_prompt_is_not_sent_and_http_is_allowed_on_this_machine_only() -> None:

@@ -6,9 +6,9 @@ nothing in its ID token: the e-mail, the names and the organisation's SIRET come
 **userinfo endpoint**, answered as a signed JWT. This module holds everything of the login
 that is not Streamlit:
 
-* :func:`config_from_environment` reads ``TERRITORY_OIDC_*`` (secrets never in a file of
-  the repository) and :func:`streamlit_auth_secrets` turns it into the ``[auth]`` section
-  that ``serve.py`` hands to ``st.App(secrets=...)``;
+* :func:`config_from_settings` checks the ``oidc_*`` settings (``TERRITORY_OIDC_*``:
+  secrets never in a file of the repository) and :func:`streamlit_auth_secrets` turns
+  them into the ``[auth]`` section that ``serve.py`` hands to ``st.App(secrets=...)``;
 * :func:`discover` reads the provider's discovery document (French error when it is
   unreachable);
 * :func:`fetch_userinfo` calls the userinfo endpoint with the access token that
@@ -38,6 +38,7 @@ from urllib.parse import urlparse
 
 from territory._errors import NetworkError, TerritoryError, ValidationError
 from territory.access.identity import Identity
+from territory.settings import Settings
 
 __all__ = [
     "PROCONNECT_SCOPES",
@@ -46,6 +47,7 @@ __all__ = [
     "ProviderMetadata",
     "ProviderUnreachableError",
     "config_from_environment",
+    "config_from_settings",
     "discover",
     "fetch_userinfo",
     "identity_from",
@@ -123,17 +125,9 @@ def _secure_url(url: str) -> bool:
 
 
 def config_from_environment(env: Mapping[str, str]) -> OidcConfig | None:
-    """The provider described by ``TERRITORY_OIDC_*`` variables, or None when not set.
+    """The provider of ``TERRITORY_OIDC_*`` variables (``env``), or None when not set.
 
-    ``TERRITORY_OIDC_ISSUER`` switches the login on; the client id and secret, the redirect
-    URI and the cookie secret are then required. Optional: ``…_SCOPES``, ``…_PROMPT``,
-    ``…_TOKEN_AUTH``, ``…_TIMEOUT_S``.
-
-    Raises
-    ------
-    ValidationError
-        Every problem found, in French (a missing secret, an http URL on the internet…);
-        the values of secrets are never repeated.
+    :func:`config_from_settings` on ``Settings.from_env(env)``.
 
     Examples
     --------
@@ -144,11 +138,22 @@ def config_from_environment(env: Mapping[str, str]) -> OidcConfig | None:
     ...
     territory._errors.ValidationError: TERRITORY_OIDC_ISSUER doit être une adresse https (http seulement sur cette machine) ; TERRITORY_OIDC_CLIENT_ID manquant ; TERRITORY_OIDC_CLIENT_SECRET manquant ; TERRITORY_OIDC_REDIRECT_URI manquant ; TERRITORY_OIDC_COOKIE_SECRET manquant
     """  # noqa: E501
+    return config_from_settings(Settings.from_env(dict(env)))
 
-    def get(name: str) -> str:
-        return env.get(ENV_PREFIX + name, "").strip()
 
-    issuer = get("ISSUER")
+def config_from_settings(settings: Settings) -> OidcConfig | None:
+    """The provider of ``settings.oidc_*``, or None when ``oidc_issuer`` is empty.
+
+    ``TERRITORY_OIDC_ISSUER`` switches the login on; the client id and secret, the redirect
+    URI and the cookie secret are then required.
+
+    Raises
+    ------
+    ValidationError
+        Every problem found, in French (a missing secret, an http URL on the internet…);
+        the values of secrets are never repeated.
+    """
+    issuer = settings.oidc_issuer.strip()
     if not issuer:
         return None
     problems = []
@@ -156,8 +161,12 @@ def config_from_environment(env: Mapping[str, str]) -> OidcConfig | None:
         problems.append(
             f"{ENV_PREFIX}ISSUER doit être une adresse https (http seulement sur cette machine)"
         )
-    values = {name: get(name) for name in ("CLIENT_ID", "CLIENT_SECRET", "REDIRECT_URI")}
-    values["COOKIE_SECRET"] = get("COOKIE_SECRET")
+    values = {
+        "CLIENT_ID": settings.oidc_client_id.strip(),
+        "CLIENT_SECRET": settings.oidc_client_secret.strip(),
+        "REDIRECT_URI": settings.oidc_redirect_uri.strip(),
+        "COOKIE_SECRET": settings.oidc_cookie_secret.strip(),
+    }
     problems += [f"{ENV_PREFIX}{name} manquant" for name, value in values.items() if not value]
     redirect = values["REDIRECT_URI"]
     if redirect and not (_secure_url(redirect) and redirect.endswith(CALLBACK_PATH)):
@@ -171,20 +180,16 @@ def config_from_environment(env: Mapping[str, str]) -> OidcConfig | None:
             f"{ENV_PREFIX}COOKIE_SECRET trop court ({len(secret)} caractères, au moins "
             f"{MIN_COOKIE_SECRET} : openssl rand -hex 32)"
         )
-    scopes = get("SCOPES") or PROCONNECT_SCOPES
+    scopes = " ".join(settings.oidc_scopes.split()) or PROCONNECT_SCOPES
     if "openid" not in scopes.split():
         problems.append(f"{ENV_PREFIX}SCOPES doit contenir « openid »")
-    token_auth = get("TOKEN_AUTH") or "client_secret_post"
+    token_auth = settings.oidc_token_auth.strip() or "client_secret_post"
     if token_auth not in {"client_secret_post", "client_secret_basic"}:
         problems.append(
             f"{ENV_PREFIX}TOKEN_AUTH doit valoir client_secret_post ou client_secret_basic"
         )
-    timeout_s = 10.0
-    if get("TIMEOUT_S"):
-        try:
-            timeout_s = float(get("TIMEOUT_S"))
-        except ValueError:
-            problems.append(f"{ENV_PREFIX}TIMEOUT_S doit être un nombre de secondes")
+    if settings.oidc_timeout_s <= 0:
+        problems.append(f"{ENV_PREFIX}TIMEOUT_S doit être un nombre de secondes positif")
     if problems:
         raise ValidationError(problems)
     return OidcConfig(
@@ -193,10 +198,10 @@ def config_from_environment(env: Mapping[str, str]) -> OidcConfig | None:
         client_secret=values["CLIENT_SECRET"],
         redirect_uri=redirect,
         cookie_secret=secret,
-        scopes=" ".join(scopes.split()),
-        prompt=get("PROMPT") if (ENV_PREFIX + "PROMPT") in env else "login",
+        scopes=scopes,
+        prompt=settings.oidc_prompt.strip(),
         token_auth=token_auth,
-        timeout_s=timeout_s,
+        timeout_s=settings.oidc_timeout_s,
     )
 
 
