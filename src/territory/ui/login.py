@@ -211,17 +211,16 @@ def _login_page(config: OidcConfig, outcome: str | None) -> None:
     """The page of someone not logged in: why the last try failed, the login button."""
     st.title("territory — connexion")
     st.write("Connectez-vous avec votre compte professionnel pour planifier l'aller-vers.")
-    if outcome in OUTCOMES:
-        st.error(OUTCOMES[outcome])
     try:
         _metadata(config)
-    except ProviderUnreachableError as exc:
-        if outcome != "injoignable":
-            st.error(f"Connexion impossible : {exc}.")
+    except ProviderUnreachableError as exc:  # said before anyone clicks; says it all
+        st.error(f"Connexion impossible : {exc}.")
         if st.button("Réessayer"):
             st.query_params.clear()
             st.rerun()
         return
+    if outcome in OUTCOMES:
+        st.error(OUTCOMES[outcome])
     if st.button("Se connecter avec ProConnect", type="primary"):
         st.query_params.clear()
         st.login()
