@@ -17,8 +17,9 @@ fail() { echo "sauvegarde : $*" >&2; exit 2; }
 dir="${TERRITORY_BACKUP_DIR:-/var/backups/territory}"
 keep_days="${TERRITORY_BACKUP_KEEP_DAYS:-30}"
 database="${PGDATABASE:-territory}"
-[[ "$keep_days" =~ ^[0-9]+$ ]] && [ "$keep_days" -ge 1 ] \
-  || fail "TERRITORY_BACKUP_KEEP_DAYS doit être un nombre de jours (au moins 1), reçu « $keep_days »"
+if ! [[ "$keep_days" =~ ^[0-9]+$ ]] || [ "$keep_days" -lt 1 ]; then
+  fail "TERRITORY_BACKUP_KEEP_DAYS doit être un nombre de jours (au moins 1), reçu « $keep_days »"
+fi
 command -v pg_dump >/dev/null || fail "pg_dump introuvable (apt-get install postgresql-client)"
 mkdir -p "$dir" || fail "impossible de créer le dossier $dir"
 chmod 700 "$dir"

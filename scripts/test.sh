@@ -14,10 +14,11 @@ if [ "$(id -u)" = 0 ] && ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; t
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     python3-qgis qgis-providers >/dev/null
 fi
-# nginx -t checks deploy/nginx/territory.conf (tests/test_deploy.py); only the binary is used.
-if [ "$(id -u)" = 0 ] && [ ! -x /usr/sbin/nginx ]; then
+# deploy/ (tests/test_deploy.py): nginx -t on its site file (only the binary is used) and
+# shellcheck on its scripts.
+if [ "$(id -u)" = 0 ] && { [ ! -x /usr/sbin/nginx ] || ! command -v shellcheck >/dev/null; }; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light shellcheck >/dev/null
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip

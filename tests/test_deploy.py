@@ -6,6 +6,7 @@
 * ``postgres/setup.sh``: the roles and the database it makes (unique names, removed after).
 * ``nginx -t`` on the site configuration (skipped without Debian's nginx).
 * ``systemd-analyze verify`` on the units (skipped without systemd-analyze).
+* ``shellcheck`` on the scripts (skipped without it).
 """
 
 from __future__ import annotations
@@ -401,3 +402,14 @@ def _about_this_machine(line: str) -> bool:
             "postgresql.service",  # PostgreSQL runs without systemd here
         )
     )
+
+
+def test_the_scripts_pass_shellcheck() -> None:
+    checker = shutil.which("shellcheck")
+    if checker is None:
+        pytest.skip("shellcheck absent (apt-get install shellcheck) : scripts non vérifiés")
+    scripts = [DEPLOY / "backup.sh", DEPLOY / "restore.sh", DEPLOY / "postgres" / "setup.sh"]
+    checked = subprocess.run(
+        [checker, *map(str, scripts)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert checked.returncode == 0, checked.stdout
