@@ -18,9 +18,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from territory import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -413,3 +416,141 @@ def test_the_scripts_pass_shellcheck() -> None:
         [checker, *map(str, scripts)], capture_output=True, text=True, check=False, timeout=120
     )
     assert checked.returncode == 0, checked.stdout
+
+
+def test_the_app_works_through_nginx_with_tls_and_its_websocket(
+    tmp_path: Path, demo_workspace: Path, settings: Settings
+) -> None:
+    """Chromium loads the app over https through nginx and the site file.
+
+    The real thing: nginx with deploy/nginx/territory.conf (ports and certificate swapped)
+    in front of ``streamlit run serve.py``.
+    """
+    from playwright.sync_api import sync_playwright
+    from proconnect_mock import free_port
+
+    from bench._browser import CHROMIUM_ARGS, ROOT, chromium_path, streamlit_server
+
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None or chromium_path() is None or not shutil.which("openssl"):
+        pytest.skip("nginx, Chromium ou openssl absent : mandataire non essayé")
+    http, https, app = free_port(), free_port(), free_port()
+    cert, key = _certificate(tmp_path)
+    site = (DEPLOY / "nginx" / "territory.conf").read_text(encoding="utf-8")
+    swaps = {
+        "    listen 80;\n": f"    listen 127.0.0.1:{http};\n",
+        "    listen [::]:80;\n": "",
+        "    listen 443 ssl http2;\n": f"    listen 127.0.0.1:{https} ssl http2;\n",
+        "    listen [::]:443 ssl http2;\n": "",
+        "server 127.0.0.1:8501;": f"server 127.0.0.1:{app};",
+        "/etc/letsencrypt/live/territory.example.fr/fullchain.pem": str(cert),
+        "/etc/letsencrypt/live/territory.example.fr/privkey.pem": str(key),
+        "/var/log/nginx/": f"{tmp_path}/",
+    }
+    for old, new in swaps.items():
+        assert old in site, old
+        site = site.replace(old, new)
+    (tmp_path / "territory.conf").write_text(site, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\n"
+        f"http {{\n  access_log {tmp_path}/access.log;\n  include {tmp_path}/territory.conf;\n}}\n",
+        encoding="utf-8",
+    )
+    env = {
+        "TERRITORY_WORKSPACE": str(demo_workspace),
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+    }
+    with streamlit_server(ROOT / "serve.py", env=env, port=app):
+        proxy = subprocess.Popen(
+            [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_for_port(https)
+            plain = _get_no_redirect(f"http://127.0.0.1:{http}/carte")
+            assert plain.status == 301
+            assert plain.headers["Location"].startswith("https://127.0.0.1")
+            secure = _get_no_redirect(f"https://127.0.0.1:{https}/_stcore/health", insecure=True)
+            assert secure.status == 200
+            assert secure.headers["Strict-Transport-Security"].startswith("max-age=63072000")
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+                context = browser.new_context(ignore_https_errors=True)
+                page = context.new_page()
+                sockets: list[str] = []
+                page.on("websocket", lambda ws: sockets.append(ws.url))
+                page.goto(f"https://127.0.0.1:{https}/", wait_until="domcontentloaded")
+                # the page's content comes through Streamlit's websocket, through nginx
+                page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+                browser.close()
+            assert any(u.startswith(f"wss://127.0.0.1:{https}/_stcore/stream") for u in sockets)
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=20)
+    log = (tmp_path / "error.log").read_text(encoding="utf-8", errors="replace")
+    assert "[emerg]" not in log and "upstream prematurely closed" not in log
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A throw-away self-signed certificate for 127.0.0.1."""
+    cert, key = folder / "fullchain.pem", folder / "privkey.pem"
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    return cert, key
+
+
+def _wait_for_port(port: int, timeout_s: float = 20) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"nginx n'écoute pas sur {port}")
+
+
+def _get_no_redirect(url: str, *, insecure: bool = False) -> Any:
+    """One GET, redirects not followed: the answer (status, headers)."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    try:
+        return opener.open(url, timeout=10)
+    except urllib.error.HTTPError as answer:  # the 301 itself
+        return answer
