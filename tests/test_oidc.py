@@ -496,3 +496,64 @@ def test_login_requests_carry_a_state_and_nonce_of_32_characters_at_least() -> N
     assert len(made["state"]) >= 32 and len(made["nonce"]) >= 32
     query = parse_qs(urlsplit(made["url"]).query)
     assert query["state"] == [made["state"]] and query["nonce"] == [made["nonce"]]
+
+
+# --- territory oidc check ------------------------------------------------------------------
+
+
+def test_oidc_check_reports_a_ready_provider(
+    provider: tuple[OidcConfig, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from territory.cli import main
+
+    _, running = provider
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in running.oidc_env(REDIRECT).items():
+            patch.setenv(name, value)
+        # the mock offers its scopes by name; ProConnect's claim-named ones are not listed
+        patch.setenv("TERRITORY_OIDC_SCOPES", "openid email")
+        assert main(["oidc", "check"]) == 0
+    out = capsys.readouterr().out
+    assert f"Fournisseur : {running.issuer} (émetteur vérifié)" in out
+    assert f"Adresse de retour à déclarer : {REDIRECT}" in out
+    assert "Déconnexion chez le fournisseur : " + running.issuer in out
+    assert out.rstrip().endswith("Connexion OpenID Connect prête.")
+
+
+def test_oidc_check_lists_every_reason_the_login_would_fail(
+    provider: tuple[OidcConfig, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from territory.cli import main
+
+    _, running = provider
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in running.oidc_env(REDIRECT).items():
+            patch.setenv(name, value)
+        patch.setenv("TERRITORY_OIDC_SCOPES", "openid email siret")
+        assert main(["oidc", "check"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert "la portée « siret » n'est pas proposée par le fournisseur" in err
+        patch.delenv("TERRITORY_OIDC_ISSUER")
+        assert main(["oidc", "check"]) == 2
+        assert "TERRITORY_OIDC_ISSUER non défini" in capsys.readouterr().err
+
+
+@responses.activate
+def test_oidc_check_refuses_hs256_only_and_an_unaccepted_token_authentication() -> None:
+    from territory.access.oidc import check_provider
+
+    responses.get(
+        f"{ISSUER}/.well-known/openid-configuration",
+        json={
+            "issuer": ISSUER,
+            "userinfo_endpoint": f"{ISSUER}/userinfo",
+            "id_token_signing_alg_values_supported": ["HS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        },
+    )
+    with pytest.raises(ValidationError) as caught:
+        check_provider(CONFIG)
+    assert len(caught.value.problems) == 3
+    assert "HS256" in str(caught.value) and "jwks_uri" in str(caught.value)
+    assert "n'accepte pas client_secret_post" in str(caught.value)

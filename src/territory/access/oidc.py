@@ -46,6 +46,7 @@ __all__ = [
     "OidcConfig",
     "ProviderMetadata",
     "ProviderUnreachableError",
+    "check_provider",
     "config_from_environment",
     "config_from_settings",
     "discover",
@@ -286,6 +287,76 @@ def discover(config: OidcConfig) -> ProviderMetadata:
     ProviderUnreachableError
         No answer, an HTTP error, or an answer that is not this issuer's discovery document.
     """
+    doc = _discovery_document(config)
+    return ProviderMetadata(
+        issuer=str(doc["issuer"]),
+        userinfo_endpoint=str(doc["userinfo_endpoint"]),
+        jwks_uri=str(doc.get("jwks_uri", "")),
+        end_session_endpoint=str(doc.get("end_session_endpoint", "")),
+    )
+
+
+def check_provider(config: OidcConfig) -> list[str]:
+    """What an administrator checks before opening the server: the provider, as the app sees it.
+
+    Returns the report's lines (French). Raises :class:`ValidationError` listing every
+    reason the login would fail: a requested scope the provider does not offer, ID tokens
+    signed only with a shared secret (Authlib checks them with published keys), no keys, a
+    token endpoint authentication the provider does not accept.
+
+    Raises
+    ------
+    ProviderUnreachableError
+        The provider does not answer as this issuer.
+    ValidationError
+        The login would fail; every reason listed.
+    """
+    doc = _discovery_document(config)
+    problems = []
+    offered = doc.get("scopes_supported")
+    if isinstance(offered, list):
+        problems += [
+            f"la portée « {scope} » n'est pas proposée par le fournisseur "
+            f"(TERRITORY_OIDC_SCOPES ; proposées : {' '.join(map(str, offered))})"
+            for scope in config.scopes.split()
+            if scope not in offered
+        ]
+    algs = doc.get("id_token_signing_alg_values_supported") or ["RS256"]
+    if not [alg for alg in algs if not str(alg).startswith("HS")]:
+        problems.append(
+            "les jetons d'identité ne sont signés qu'avec un secret partagé (HS256) : "
+            "demandez RS256 ou ES256 au fournisseur"
+        )
+    if not doc.get("jwks_uri"):
+        problems.append("le fournisseur ne publie pas ses clés (jwks_uri)")
+    methods = doc.get("token_endpoint_auth_methods_supported")
+    if isinstance(methods, list) and config.token_auth not in methods:
+        problems.append(
+            f"le fournisseur n'accepte pas {config.token_auth} (TERRITORY_OIDC_TOKEN_AUTH ; "
+            f"acceptés : {' '.join(map(str, methods))})"
+        )
+    if problems:
+        raise ValidationError(problems)
+    lines = [
+        f"Fournisseur : {doc['issuer']} (émetteur vérifié)",
+        f"Portées demandées : {config.scopes}",
+        f"Signature des jetons : {', '.join(map(str, algs))}",
+        f"Profil (userinfo) : {doc['userinfo_endpoint']}",
+        f"Adresse de retour à déclarer : {config.redirect_uri}",
+    ]
+    if doc.get("end_session_endpoint"):
+        lines.append(f"Déconnexion chez le fournisseur : {doc['end_session_endpoint']}")
+    else:
+        lines.append(
+            "Déconnexion chez le fournisseur : non proposée (déconnexion locale seulement)"
+        )
+    if "S256" in (doc.get("code_challenge_methods_supported") or []):
+        lines.append("PKCE (S256) : utilisé")
+    return lines
+
+
+def _discovery_document(config: OidcConfig) -> dict[str, Any]:
+    """The provider's discovery document, checked: it names this issuer and a userinfo."""
     url = config.metadata_url
     answer = _get(url, timeout_s=config.timeout_s)
     host = _host(url)
@@ -314,12 +385,7 @@ def discover(config: OidcConfig) -> ProviderMetadata:
             host=host,
             status=answer.status_code,
         )
-    return ProviderMetadata(
-        issuer=str(doc["issuer"]),
-        userinfo_endpoint=str(doc["userinfo_endpoint"]),
-        jwks_uri=str(doc.get("jwks_uri", "")),
-        end_session_endpoint=str(doc.get("end_session_endpoint", "")),
-    )
+    return doc
 
 
 def fetch_userinfo(
