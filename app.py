@@ -2,12 +2,14 @@
 
 import streamlit as st
 
+from territory.ui.login import login_gate
 from territory.ui.state import init_session_state
 
 st.set_page_config(
     page_title="territory — aller-vers", page_icon=":material/explore:", layout="wide"
 )
 init_session_state()
+login_gate()  # with TERRITORY_OIDC_ISSUER: only logged-in people past this line
 
 pages = [
     st.Page("app_pages/accueil.py", title="Accueil", icon=":material/home:", default=True),

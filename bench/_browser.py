@@ -38,12 +38,21 @@ def chromium_path() -> Path | None:
 
 @contextmanager
 def streamlit_server(
-    script: Path, *, env: Mapping[str, str] | None = None, timeout_s: float = 60
+    script: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 60,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """``streamlit run script`` on a free local port; yields its URL, stops it afterwards."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    """``streamlit run script`` on ``port`` (default: a free one); yields its URL, stops it.
+
+    A test that must know the URL beforehand (an OpenID Connect redirect URI registered at
+    the provider) passes the port.
+    """
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     proc = subprocess.Popen(
         [
             sys.executable,

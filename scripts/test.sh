@@ -14,11 +14,17 @@ if [ "$(id -u)" = 0 ] && ! /usr/bin/python3 -c "import qgis.core" 2>/dev/null; t
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     python3-qgis qgis-providers >/dev/null
 fi
+# deploy/ (tests/test_deploy.py): nginx -t on its site file (only the binary is used) and
+# shellcheck on its scripts.
+if [ "$(id -u)" = 0 ] && { [ ! -x /usr/sbin/nginx ] || ! command -v shellcheck >/dev/null; }; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light shellcheck >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
-.venv/bin/ruff check src bench tests app.py app_pages
-.venv/bin/ruff format --check src bench tests app.py app_pages
+.venv/bin/ruff check src bench tests app.py app_pages serve.py
+.venv/bin/ruff format --check src bench tests app.py app_pages serve.py
 .venv/bin/mypy
 # A local PostgreSQL + PostGIS for the server tests (#24); they skip with their reason without it.
 if [ -z "${TERRITORY_TEST_DATABASE_URL:-}" ]; then

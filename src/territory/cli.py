@@ -488,6 +488,10 @@ def _parser() -> argparse.ArgumentParser:
         help="dossier du fichier bench.json (défaut : bench-results)",
     )
     bench.set_defaults(func=_bench)
+
+    from territory.cli_oidc import add_commands as _oidc_commands
+
+    _oidc_commands(sub)
     return parser
 
 

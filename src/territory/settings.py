@@ -81,6 +81,20 @@ class Settings:
         ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
         PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
         Never printed (it holds a password).
+    oidc_issuer
+        The OpenID Connect provider's issuer URL (ProConnect:
+        ``https://auth.agentconnect.gouv.fr/api/v2``); empty: no OpenID Connect login.
+        With it, the login needs the four next ones (:mod:`territory.access.oidc`).
+    oidc_client_id, oidc_client_secret
+        The app's credentials at the provider (the secret never printed).
+    oidc_redirect_uri
+        The app's public URL followed by ``/oauth2callback``, as registered.
+    oidc_cookie_secret
+        Signs the identity cookie: 32 random characters at least (never printed).
+    oidc_scopes, oidc_prompt, oidc_token_auth, oidc_timeout_s
+        The scopes asked (ProConnect's by default), the ``prompt`` sent (``login``; empty:
+        none), the token endpoint's client authentication, the timeout of the app's own
+        calls to the provider (discovery, userinfo, keys).
     debug
         Show Python tracebacks in the command line instead of one French line.
     detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
@@ -104,6 +118,15 @@ class Settings:
     workspaces_dir: Path = Path("workspaces")
     data_inclusion_token: str = field(default="", repr=False)
     database_url: str = field(default="", repr=False)
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_redirect_uri: str = ""
+    oidc_cookie_secret: str = field(default="", repr=False)
+    oidc_scopes: str = "openid email given_name usual_name siret"
+    oidc_prompt: str = "login"
+    oidc_token_auth: str = "client_secret_post"
+    oidc_timeout_s: float = 10.0
     debug: bool = False
     detour_factor: float = 1.3
     walk_kmh: float = 4.5
