@@ -59,7 +59,13 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.api",
         "territory.runs",
     ),
-    ("territory.demo", "territory.cli", "territory.cli_programme", "territory.cli_analysis"),
+    (
+        "territory.demo",
+        "territory.cli",
+        "territory.cli_programme",
+        "territory.cli_analysis",
+        "territory.cli_access",
+    ),
     ("territory.ui",),
 )
 

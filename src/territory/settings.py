@@ -25,6 +25,7 @@ from territory._errors import ValidationError
 
 MIN_K = 5
 MIN_ROUNDING = 5
+AUTH_MODES = ("", "local", "oidc")
 
 
 def _default_config_dir() -> Path:
@@ -80,7 +81,22 @@ class Settings:
     database_url
         ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
         PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
-        Never printed (it holds a password).
+        Never printed (it holds a password). The app logs in as the access schema's app
+        role (``territory_app``, :mod:`territory.access.schema`); the command line's
+        ``territory users`` commands as the schema's owner, or as the app role with a
+        session token.
+    auth
+        How people log in to the server: ``local`` (accounts with passwords,
+        :mod:`territory.access.accounts`), ``oidc`` (OpenID Connect through ``st.login``) or
+        empty (the laptop app: no login, every page).
+    login_database_url
+        ``postgresql://territory_login:…@host/base``: the login role's connection, used only
+        to check passwords and open sessions (a user's session on the app role can open
+        none). Never printed.
+    session_token
+        A session opened by ``territory users login`` (``TERRITORY_SESSION_TOKEN``): the
+        command line acts as that account on the app role, under row-level security.
+        Never printed.
     debug
         Show Python tracebacks in the command line instead of one French line.
     detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
@@ -104,6 +120,9 @@ class Settings:
     workspaces_dir: Path = Path("workspaces")
     data_inclusion_token: str = field(default="", repr=False)
     database_url: str = field(default="", repr=False)
+    auth: str = ""
+    login_database_url: str = field(default="", repr=False)
+    session_token: str = field(default="", repr=False)
     debug: bool = False
     detour_factor: float = 1.3
     walk_kmh: float = 4.5
@@ -128,6 +147,10 @@ class Settings:
             )
         if not str(self.workspaces_dir).strip():
             problems.append("workspaces_dir (dossier des espaces de travail) ne peut être vide")
+        if self.auth not in AUTH_MODES:
+            problems.append(
+                f"auth (connexion au serveur) doit valoir local, oidc ou rien, reçu {self.auth!r}"
+            )
         if problems:
             raise ValidationError(problems)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Server
+from access_server import Server
 
 from territory import _pg
 from territory._errors import ValidationError

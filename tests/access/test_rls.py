@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import Server
+from access_server import Server
 
 from territory import _pg
 from territory.access import accounts as acc
