@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -29,13 +28,18 @@ def as_role(url: str, user: str, password: str) -> str:
     return f"{scheme}://{user}:{password}@{rest.split('@', 1)[1]}"
 
 
-@pytest.fixture
-def server(pg_database: str) -> Iterator[Server]:
-    """``territory access init`` done on a fresh database (roles' passwords set for tests)."""
+def init_server(pg_database: str) -> Server:
+    """``territory access init`` on ``pg_database`` (roles' passwords set for the tests)."""
     with _pg.connect(pg_database, autocommit=True) as con:
         schema.init(con, app_password=APP_PASSWORD, login_password=LOGIN_PASSWORD)
-    yield Server(
+    return Server(
         owner=pg_database,
         app=as_role(pg_database, schema.APP_ROLE, APP_PASSWORD),
         login=as_role(pg_database, schema.LOGIN_ROLE, LOGIN_PASSWORD),
     )
+
+
+@pytest.fixture
+def server(pg_database: str) -> Server:
+    """A fresh database with the access schema and its two login roles."""
+    return init_server(pg_database)

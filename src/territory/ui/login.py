@@ -1,0 +1,177 @@
+"""Who is using the app: the login gate before any page, the pages a user sees, action checks.
+
+With no ``TERRITORY_AUTH`` (the laptop app) there is no login and every page but
+« Administration » is shown, as before. With ``TERRITORY_AUTH=local`` the server's local
+accounts log in here (:func:`territory.access.accounts.login_local`, through the login
+role's connection) before any page; with ``TERRITORY_AUTH=oidc`` the OpenID Connect login
+(``st.login``) gives an :class:`~territory.access.identity.Identity`, mapped to its account by
+:func:`session_from_identity`.
+
+The session's token stays in ``st.session_state``; at every rerun the user's grants are read
+again on the app role (:func:`territory.access.accounts.current_access`), so a revoked grant,
+a disabled account or an ended session takes effect at once. Pages ask :func:`may` before
+each action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import streamlit as st
+
+from territory import _pg
+from territory._errors import TerritoryError
+from territory.access import accounts
+from territory.access.identity import Identity
+from territory.access.permissions import PAGES, Access
+from territory.settings import Settings
+
+__all__ = [
+    "ACCESS",
+    "LAPTOP_PAGES",
+    "LOGIN_TITLE",
+    "TOKEN",
+    "gate",
+    "may",
+    "session_connection",
+    "session_from_identity",
+]
+
+LOGIN_TITLE = "Connexion"
+LAPTOP_PAGES = tuple(p for p in PAGES if p != "Administration")
+"""The pages of the laptop app (no server, no accounts)."""
+
+TOKEN = "access_session_token"
+ACCESS = "access_user"
+W_LOGIN_FORM = "widget_login_form"
+W_LOGIN_EMAIL = "widget_login_email"
+W_LOGIN_PASSWORD = "widget_login_password"
+W_LOGOUT = "widget_logout"
+
+
+def _settings() -> Settings:
+    return Settings.from_env()  # not cached: the mode and URLs are read as deployed
+
+
+def gate() -> Access | None:
+    """The logged-in user (``None``: the laptop app); otherwise the login page and a stop."""
+    settings = _settings()
+    if not settings.auth:
+        return None
+    token = st.session_state.get(TOKEN)
+    if token:
+        try:
+            with _pg.connect(settings.database_url, autocommit=True) as con:
+                access = accounts.current_access(con, token)
+        except TerritoryError as exc:
+            st.error(f"Serveur indisponible : {exc}")
+            st.stop()
+        if access is not None:
+            st.session_state[ACCESS] = access
+            _logout_button(settings, access)
+            return access
+        st.session_state.pop(TOKEN, None)
+        st.session_state.pop(ACCESS, None)
+        st.info("Votre session a pris fin : reconnectez-vous.")
+    if settings.auth == "oidc":
+        _oidc_login(settings)
+    else:
+        _local_login(settings)
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() raises
+
+
+def may(action: str, *, territory: str | None = None) -> bool:
+    """Whether the user may do ``action`` (always on the laptop app)."""
+    access = st.session_state.get(ACCESS)
+    if not _settings().auth:
+        return True
+    return access is not None and access.may(action, territory=territory)
+
+
+@contextmanager
+def session_connection() -> Iterator[Any]:
+    """A transaction on the app role in the user's session (committed at the end)."""
+    settings = _settings()
+    con = _pg.connect(settings.database_url)
+    try:
+        accounts.apply_session(con, st.session_state.get(TOKEN, ""))
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.close()
+
+
+def session_from_identity(identity: Identity) -> None:
+    """Open the session of an OpenID Connect identity (raises a French refusal)."""
+    settings = _settings()
+    with _pg.connect(settings.login_database_url, autocommit=True) as con:
+        session = accounts.login_identity(con, identity)
+    st.session_state[TOKEN] = session.token
+    st.session_state[ACCESS] = session.access
+
+
+def _local_login(settings: Settings) -> None:
+    st.title(LOGIN_TITLE)
+    st.caption("Connectez-vous avec le compte que l'administration du programme vous a ouvert.")
+    with st.form(W_LOGIN_FORM):
+        email = st.text_input("Adresse e-mail", key=W_LOGIN_EMAIL)
+        password = st.text_input("Mot de passe", type="password", key=W_LOGIN_PASSWORD)
+        sent = st.form_submit_button("Se connecter", type="primary")
+    if not sent:
+        return
+    if not email.strip() or not password:
+        st.error("Indiquez votre adresse e-mail et votre mot de passe.")
+        return
+    try:
+        with _pg.connect(settings.login_database_url, autocommit=True) as con:
+            session = accounts.login_local(con, email, password)
+    except TerritoryError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[TOKEN] = session.token
+    st.session_state[ACCESS] = session.access
+    st.rerun()
+
+
+def _oidc_login(settings: Settings) -> None:
+    """The OpenID Connect login: ``st.login``, then the identity mapped to its account."""
+    st.title(LOGIN_TITLE)
+    user = st.user
+    if not user.is_logged_in:
+        st.button("Se connecter avec ProConnect", on_click=st.login, type="primary")
+        return
+    identity = Identity(
+        subject=str(user.get("sub", "")),
+        email=str(user.get("email", "")),
+        provider=str(user.get("iss", "oidc")),
+        name=str(user.get("name", "")),
+    )
+    try:
+        session_from_identity(identity)
+    except TerritoryError as exc:
+        st.error(str(exc))
+        st.button("Se déconnecter", on_click=st.logout)
+        return
+    st.rerun()
+
+
+def _logout_button(settings: Settings, access: Access) -> None:
+    with st.sidebar:
+        st.caption(f"Connecté·e : {access.email}")
+        if st.button("Se déconnecter", key=W_LOGOUT):
+            try:
+                with _pg.connect(settings.database_url, autocommit=True) as con:
+                    accounts.end_session(con, st.session_state.get(TOKEN, ""))
+            except TerritoryError:
+                pass  # the token is dropped below either way
+            st.session_state.pop(TOKEN, None)
+            st.session_state.pop(ACCESS, None)
+            if settings.auth == "oidc":
+                st.logout()
+            st.rerun()
