@@ -23,6 +23,7 @@ from territory.ui.loaders import (
     cached_programme_names,
     settings,
 )
+from territory.ui.login import may
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -66,7 +67,8 @@ except TerritoryError as exc:
 
 st.subheader("En un coup d'œil")
 headline_cards(comparison, k=k)
-downloads(ws, comparison, k=k, period=period)
+if may("report"):
+    downloads(ws, comparison, k=k, period=period)
 
 st.subheader("Taux pour 1 000, avec leur dénominateur")
 st.caption(

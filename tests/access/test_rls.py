@@ -224,3 +224,11 @@ def test_an_admin_session_manages_accounts_through_the_app_role(
             acc.apply_session(app, tokens["admin"])
             whos = {e.who for e in audit.entries(app, action="role_change")}
     assert "ignored" not in whos and "admin@prog.fr" in whos
+
+
+def test_the_scope_is_computed_once_per_statement(server: Server, tokens: dict[str, str]) -> None:
+    with _pg.connect(server.app, autocommit=True) as app, app.transaction():
+        acc.apply_session(app, tokens["sambre"])
+        plan = "\n".join(r[0] for r in app.execute("EXPLAIN SELECT * FROM nord.contacts"))
+    assert plan.count("InitPlan") == 1, plan  # sees_all, once
+    assert "hashed SubPlan" in plan, plan  # the communes, hashed once

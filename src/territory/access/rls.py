@@ -12,8 +12,9 @@ A territory is a named set of communes of a workspace (:mod:`territory.territori
 server keeps its resolution in ``territory_access.territory_communes``, written by
 :func:`set_territory_communes` whenever a territory is defined or its communes change.
 
-The scope functions are wrapped in scalar sub-queries, so PostgreSQL evaluates them once
-per statement (an init plan), not once per row.
+PostgreSQL evaluates the scope once per statement, not once per row: ``sees_all`` in a
+scalar sub-query (an init plan), the communes as a hashed sub-plan (one hash lookup per
+row; a ``= ANY(array)`` would compare each row with every commune of the array).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def install_policies(
     ws = sql.Literal(schema)
     scope = (
         "((SELECT {s}.sees_all({ws}, {w})) "
-        "OR {col} = ANY ((SELECT {s}.communes_of({ws}, {w}))::text[]))"
+        "OR {col} IN (SELECT {s}.communes_in({ws}, {w})))"
     )
     read, write = (
         sql.SQL(scope).format(s=sql.Identifier(SCHEMA), ws=ws, col=column, w=sql.SQL(w))

@@ -203,6 +203,21 @@ REVOKE ALL ON FUNCTION {_S}.current_account(), {_S}.current_email(), {_S}.is_adm
     FROM PUBLIC;
 """,
     ),
+    (
+        4,
+        "communes de la portée en ensemble (sous-requête hachée, pas un tableau parcouru)",
+        f"""
+CREATE FUNCTION {_S}.communes_in(ws text, writing boolean DEFAULT false) RETURNS SETOF text
+LANGUAGE sql STABLE ROWS 200 {_DEFINER} AS $$
+    SELECT DISTINCT tc.commune
+    FROM {_S}.grants g
+    JOIN {_S}.territory_communes tc ON tc.workspace = g.workspace AND tc.territory = g.territory
+    WHERE g.account_id = {_S}.current_account() AND g.workspace = ws
+      AND (NOT writing OR g.role IN ('chef_equipe', 'admin'))
+$$;
+REVOKE ALL ON FUNCTION {_S}.communes_in(text, boolean) FROM PUBLIC;
+""",
+    ),
 )
 """The schema's steps, in order: (number, French description, SQL)."""
 
@@ -319,7 +334,7 @@ def _grants(roles: Roles) -> list[str]:
         (
             f"GRANT EXECUTE ON FUNCTION {s}.current_account(), {s}.current_email(), "
             f"{s}.is_admin(), {s}.sees_all(text, boolean), {s}.communes_of(text, boolean), "
-            f"{s}.end_session() TO {app}"
+            f"{s}.end_session(), {s}.communes_in(text, boolean) TO {app}"
         ),
         # the login role: passwords, failures, sessions, login records
         (

@@ -15,7 +15,7 @@ each action.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +23,7 @@ import streamlit as st
 
 from territory import _pg
 from territory._errors import TerritoryError
-from territory.access import accounts
+from territory.access import accounts, audit
 from territory.access.identity import Identity
 from territory.access.permissions import PAGES, Access
 from territory.settings import Settings
@@ -33,8 +33,10 @@ __all__ = [
     "LAPTOP_PAGES",
     "LOGIN_TITLE",
     "TOKEN",
+    "audited",
     "gate",
     "may",
+    "recorder",
     "session_connection",
     "session_from_identity",
 ]
@@ -89,6 +91,45 @@ def may(action: str, *, territory: str | None = None) -> bool:
     if not _settings().auth:
         return True
     return access is not None and access.may(action, territory=territory)
+
+
+def recorder(
+    action: str,
+    *,
+    workspace: str | None = None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Callable[[], None]:
+    """A function that writes ``action`` to the server's audit log (nothing on a laptop).
+
+    The session is captured now, so the function may run later, outside the page's run
+    (a download built on click).
+    """
+    settings, token = _settings(), st.session_state.get(TOKEN)
+    if not settings.auth or not token:
+        return lambda: None
+
+    def write() -> None:
+        con = _pg.connect(settings.database_url)
+        try:
+            accounts.apply_session(con, token)
+            audit.record(con, "", action, workspace=workspace, target=target, details=details)
+            con.commit()
+        finally:
+            con.close()
+
+    return write
+
+
+def audited(
+    action: str,
+    *,
+    workspace: str | None = None,
+    target: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Write ``action`` to the server's audit log now (nothing on the laptop app)."""
+    recorder(action, workspace=workspace, target=target, details=details)()
 
 
 @contextmanager
