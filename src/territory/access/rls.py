@@ -47,10 +47,7 @@ def install_policies(
     column = sql.Identifier(commune_column)
     role = sql.Identifier(app_role)
     ws = sql.Literal(schema)
-    scope = (
-        "((SELECT {s}.sees_all({ws}, {w})) "
-        "OR {col} IN (SELECT {s}.communes_in({ws}, {w})))"
-    )
+    scope = "((SELECT {s}.sees_all({ws}, {w})) OR {col} IN (SELECT {s}.communes_in({ws}, {w})))"
     read, write = (
         sql.SQL(scope).format(s=sql.Identifier(SCHEMA), ws=ws, col=column, w=sql.SQL(w))
         for w in ("false", "true")
