@@ -6,6 +6,7 @@ app role and logs in through the login role, as deployed.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,9 @@ from territory.access import accounts as acc
 from territory.access import audit
 from territory.access.identity import Role
 from territory.access.permissions import PAGES, PERMISSIONS, Access, Grant
+from territory.store import Workspace
 from territory.ui.login import ACCESS, LAPTOP_PAGES, LOGIN_TITLE
+from territory.ui.state import Keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "access"))
 from access_server import Server, init_server
@@ -178,3 +181,51 @@ def test_a_team_lead_cannot_reach_the_administration_page(local_server: Server) 
         "Cette page est réservée à l'administration du serveur."
     ]
     assert not page.dataframe
+
+
+def communes_geojson() -> bytes:
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"nom": f"Commune {i}", "code": f"0000{i}", "codeEpci": "200000001"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[i, 46], [i + 1, 46], [i + 1, 47], [i, 47], [i, 46]]],
+            },
+        }
+        for i in (1, 2)
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_the_data_page_offers_each_role_its_actions_and_audits_them(
+    local_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "nord.gpkg"
+    Workspace.create(path, name="Nord")
+    monkeypatch.setenv("TERRITORY_WORKSPACE", str(path))
+    seen = {}
+    for role in (Role.CHEF_EQUIPE, Role.GEOGRAPHE, Role.ADMIN):
+        at = AppTest.from_file(APP, default_timeout=120).run()
+        log_in(at, USERS[role][0], PASSWORD)
+        at.switch_page("app_pages/donnees.py").run()
+        assert not at.exception, at.exception
+        seen[role] = [h.value for h in at.subheader]
+        if role is Role.CHEF_EQUIPE:
+            at.file_uploader(key=Keys.W_IMPORT_FILE).set_value(
+                ("communes.geojson", communes_geojson(), "application/geo+json")
+            )
+            at.selectbox(key=Keys.W_IMPORT_KIND).set_value("communes")
+            at.text_input(key=Keys.W_IMPORT_VINTAGE).set_value("2026")
+            next(b for b in at.button if b.label == "Importer").click()
+            at.run()
+            assert not at.exception, at.exception
+    assert "Importer un fichier" in seen[Role.CHEF_EQUIPE]
+    assert "Partager" not in seen[Role.CHEF_EQUIPE]
+    assert "Partager" in seen[Role.GEOGRAPHE]
+    assert "Importer un fichier" not in seen[Role.GEOGRAPHE]
+    assert not {"Importer un fichier", "Partager"} & set(seen[Role.ADMIN])
+    assert Workspace.open(path).layers()["communes"].count == 2
+    with _pg.connect(local_server.owner) as owner:
+        (line,) = audit.entries(owner, action="import")
+    assert (line.who, line.workspace, line.target) == ("chef@prog.fr", "nord", "communes.geojson")
