@@ -412,7 +412,8 @@ def _territories(args: argparse.Namespace, settings: Settings) -> int:
         for name, communes in resolved.items():
             set_territory_communes(con, args.workspace, name, communes)
     for name, communes in resolved.items():
-        print(f"{args.workspace} / {name} : {len(communes)} communes")
+        plural = "s" if len(communes) > 1 else ""
+        print(f"{args.workspace} / {name} : {len(communes)} commune{plural}")
     return EXIT_OK
 
 

@@ -268,3 +268,42 @@ def test_errors_are_one_french_line(
     assert code == 2 and "TERRITORY_DATABASE_URL non défini" in err
     code, _, err = run(monkeypatch, capsys, "postgresql://u:s3cret@127.0.0.1:9/x", "users", "init")
     assert code == 2 and "s3cret" not in err and err.count("\n") == 1
+
+
+def test_territories_of_a_workspace_become_the_scope_of_the_grants(
+    server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from territory.access.rls import territory_communes
+    from territory.store import Workspace
+    from territory.territories import define_territory
+
+    ws = Workspace.create(tmp_path / "nord.gpkg", name="Nord")
+    communes = gpd.GeoDataFrame(
+        {"code": ["59001", "59002", "59010"], "epci": ["245900001", "245900001", "245900002"]},
+        geometry=[shapely.box(i, 50, i + 1, 51) for i in range(3)],
+        crs="EPSG:4326",
+    )
+    ws.write_layer("communes", communes, source="test", vintage="2026")
+    define_territory(ws, "Sambre", epci=["245900001"])
+    define_territory(ws, "Avesnois", communes=["59010"])
+    run(monkeypatch, capsys, server.owner, "users", "add", "a@prog.fr", "--role", "admin")
+    code, out, err = run(
+        monkeypatch, capsys, server.owner, "users", "territories", str(ws.path),
+        "--workspace", "nord", "--as", "a@prog.fr",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines() == ["nord / Sambre : 2 communes", "nord / Avesnois : 1 commune"]
+    with _pg.connect(server.owner) as owner:
+        assert territory_communes(owner, "nord", "Sambre") == {"59001", "59002"}
+    empty = Workspace.create(tmp_path / "vide.gpkg", name="Vide")
+    code, _, err = run(
+        monkeypatch, capsys, server.owner, "users", "territories", str(empty.path),
+        "--workspace", "vide", "--as", "a@prog.fr",
+    )  # fmt: skip
+    assert code == 2 and "ne définit aucun territoire" in err
