@@ -246,6 +246,7 @@ def batches_section(ws: Workspace) -> None:
     except TerritoryError as exc:
         st.error(f"Annulation impossible : {exc}")
     else:
+        audited("undo", workspace=ws.path.stem, target=f"lot {chosen}")
         flash(f"Lot {chosen} annulé : {counts_text(entry)}.", reset={Keys.W_UNDO_CONFIRM: False})
 
 
