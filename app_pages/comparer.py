@@ -23,7 +23,7 @@ from territory.ui.loaders import (
     cached_programme_names,
     settings,
 )
-from territory.ui.login import may
+from territory.ui.login import may, shows
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -47,9 +47,10 @@ if not names:
         '--cible "T1:entrée en parcours:2026:120"',
         language="bash",
     )
-    st.page_link(
-        "app_pages/donnees.py", label="Définir les territoires", icon=":material/database:"
-    )
+    if shows("Données"):
+        st.page_link(
+            "app_pages/donnees.py", label="Définir les territoires", icon=":material/database:"
+        )
     st.stop()
 
 left, right = st.columns(2)

@@ -20,6 +20,7 @@ from territory.access import audit
 from territory.access.identity import Role
 from territory.access.permissions import PAGES, PERMISSIONS, Access, Grant
 from territory.store import Workspace
+from territory.ui.loaders import settings as cached_settings
 from territory.ui.login import ACCESS, LAPTOP_PAGES, LOGIN_TITLE
 from territory.ui.state import Keys
 
@@ -51,7 +52,9 @@ def local_server(
     monkeypatch.setenv("TERRITORY_LOGIN_DATABASE_URL", server.login)
     monkeypatch.setenv("TERRITORY_WORKSPACES_DIR", str(tmp_path))
     monkeypatch.setenv("TERRITORY_WORKSPACE", str(tmp_path / "absent.gpkg"))
+    cached_settings.clear()  # the app's settings are cached per process: read these
     yield server
+    cached_settings.clear()
 
 
 def pages(at: AppTest) -> list[str]:
@@ -70,7 +73,7 @@ def test_the_login_page_comes_before_any_page(local_server: Server) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == [LOGIN_TITLE]
-    assert pages(at) == []  # st.navigation is never reached
+    assert pages(at) == [LOGIN_TITLE]  # the only page
     log_in(at, "chef@prog.fr", "faux mot de passe")
     assert [e.value for e in at.error] == [acc.BAD_LOGIN]
     log_in(at, "Chef@Prog.fr", PASSWORD)
@@ -208,6 +211,9 @@ def test_the_data_page_offers_each_role_its_actions_and_audits_them(
     for role in (Role.CHEF_EQUIPE, Role.GEOGRAPHE, Role.ADMIN):
         at = AppTest.from_file(APP, default_timeout=120).run()
         log_in(at, USERS[role][0], PASSWORD)
+        assert not at.exception, (role, at.exception)  # the home page links only to its pages
+        links = {link.proto.page for link in at.get("page_link")}
+        assert ("carte" in links) is (role is not Role.ADMIN), links
         at.switch_page("app_pages/donnees.py").run()
         assert not at.exception, at.exception
         seen[role] = [h.value for h in at.subheader]

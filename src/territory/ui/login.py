@@ -39,6 +39,7 @@ __all__ = [
     "recorder",
     "session_connection",
     "session_from_identity",
+    "shows",
 ]
 
 LOGIN_TITLE = "Connexion"
@@ -77,10 +78,16 @@ def gate() -> Access | None:
         st.session_state.pop(TOKEN, None)
         st.session_state.pop(ACCESS, None)
         st.info("Votre session a pris fin : reconnectez-vous.")
-    if settings.auth == "oidc":
-        _oidc_login(settings)
-    else:
-        _local_login(settings)
+    login = (
+        (lambda: _oidc_login(settings))
+        if settings.auth == "oidc"
+        else (lambda: _local_login(settings))
+    )
+    # the login as the only page: no other page is listed, nor kept from a previous session
+    st.navigation(
+        [st.Page(login, title=LOGIN_TITLE, icon=":material/login:", url_path="connexion")],
+        position="hidden",
+    ).run()
     st.stop()
     raise AssertionError("unreachable")  # st.stop() raises
 
@@ -130,6 +137,14 @@ def audited(
 ) -> None:
     """Write ``action`` to the server's audit log now (nothing on the laptop app)."""
     recorder(action, workspace=workspace, target=target, details=details)()
+
+
+def shows(page: str) -> bool:
+    """Whether the navigation lists ``page`` (its title) for this user: links check it."""
+    access = st.session_state.get(ACCESS)
+    if not _settings().auth:
+        return page in LAPTOP_PAGES
+    return access is not None and page in access.pages()
 
 
 @contextmanager
