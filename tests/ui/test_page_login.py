@@ -235,3 +235,27 @@ def test_the_data_page_offers_each_role_its_actions_and_audits_them(
     with _pg.connect(local_server.owner) as owner:
         (line,) = audit.entries(owner, action="import")
     assert (line.who, line.workspace, line.target) == ("chef@prog.fr", "nord", "communes.geojson")
+
+
+def test_an_openid_identity_is_mapped_to_its_account_by_e_mail(
+    local_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TERRITORY_AUTH", "oidc")
+    claims = {"is_logged_in": True, "sub": "pc-1", "iss": "https://proconnect.example"}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {**claims, "email": "Comite@Prog.fr", "name": "Camille"}
+    at.run()
+    assert not at.exception, at.exception
+    assert pages(at) == ["Accueil", "Comparer", "Méthodes"]
+    stranger = AppTest.from_file(APP, default_timeout=60)
+    stranger.user = {**claims, "email": "inconnu@prog.fr"}
+    stranger.run()
+    refusal = (
+        "Aucun compte n'est ouvert pour inconnu@prog.fr sur ce serveur : demandez à un "
+        "administrateur de vous donner accès."
+    )
+    assert [e.value for e in stranger.error] == [refusal]
+    assert pages(stranger) == [LOGIN_TITLE]
+    with _pg.connect(local_server.owner) as owner:
+        camille = acc.account(owner, "comite@prog.fr")
+    assert camille.name == "Camille"
