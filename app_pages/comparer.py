@@ -68,7 +68,7 @@ except TerritoryError as exc:
 
 st.subheader("En un coup d'œil")
 headline_cards(comparison, k=k)
-if may("report"):
+if may("report", workspace=ws.path.stem):
     downloads(ws, comparison, k=k, period=period)
 
 st.subheader("Taux pour 1 000, avec leur dénominateur")

@@ -23,7 +23,7 @@ st.caption(
     f"{k - 1} n'est jamais affiché ni exporté."
 )
 
-if may("import"):
+if may("import", workspace=ws.path.stem):
     st.subheader("Importer un export de contacts")
     contacts_upload(ws, settings=settings())
 

@@ -22,7 +22,7 @@ show_flash()
 st.subheader("Couches de l'espace de travail")
 layers_box = st.container()  # filled at the end: an import below changes the layers
 
-if may("import"):  # a team lead's; the others see the layers (and may share, below)
+if may("import", workspace=ws.path.stem):  # a team lead's; the others see the layers
     st.subheader("Importer un fichier")
     import_form(ws, settings=settings())
     fetch_form(ws, settings=settings())
@@ -39,7 +39,7 @@ if may("import"):  # a team lead's; the others see the layers (and may share, be
     st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
     territories_section(ws)
 
-if may("export_package"):
+if may("export_package", workspace=ws.path.stem):
     st.subheader("Partager")
     share_section(ws, settings=settings())
 

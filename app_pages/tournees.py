@@ -40,14 +40,14 @@ week = f"{year}-W{number:02d}"
 st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nouvelle version.")
 base_key = f"{Keys.PLAN_BASE}_{week}"  # the version this session works on
 
-if may("plan"):
+if may("plan", workspace=ws.path.stem):
     with st.expander("Équipes", icon=":material/groups:"):
         teams_editor(ws)
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
 territory, outside = plan_options(ws)
-planning = may("plan")
+planning = may("plan", workspace=ws.path.stem)
 if planning and st.button(
     "Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN
 ):
@@ -111,7 +111,7 @@ edited = visits_editor(saved)
 if planning:
     save_panel(ws, saved, edited, base_key)
 plan_downloads(saved, ws)
-if may("feedback"):
+if may("feedback", workspace=ws.path.stem):
     with st.expander(
         "Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"
     ):

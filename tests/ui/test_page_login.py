@@ -259,3 +259,21 @@ def test_an_openid_identity_is_mapped_to_its_account_by_e_mail(
     with _pg.connect(local_server.owner) as owner:
         camille = acc.account(owner, "comite@prog.fr")
     assert camille.name == "Camille"
+
+
+def test_a_workspace_outside_the_grants_does_not_open(
+    local_server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("nord", "sud"):
+        Workspace.create(tmp_path / f"{name}.gpkg", name=name.title())
+    monkeypatch.setenv("TERRITORY_WORKSPACE", str(tmp_path / "sud.gpkg"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    log_in(at, "chef@prog.fr", PASSWORD)  # a lead of « nord » only
+    at.switch_page("app_pages/donnees.py").run()
+    assert not at.exception, at.exception
+    refusal = (
+        "Impossible d'ouvrir l'espace de travail : vous n'avez aucun droit sur l'espace de "
+        "travail sud : demandez-le à un administrateur"
+    )
+    assert [e.value for e in at.error] == [refusal]
+    assert "Importer un fichier" not in [h.value for h in at.subheader]

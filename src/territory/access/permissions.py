@@ -146,6 +146,14 @@ class Access:
                 "demandez-le à un administrateur"
             )
 
+    def may_open(self, workspace: str) -> bool:
+        """Whether any grant reaches ``workspace`` (its name: the file's stem, the schema).
+
+        >>> Access("lea@example.fr", (Grant(Role.CHEF_EQUIPE, "nord"),)).may_open("sud")
+        False
+        """
+        return any(g.workspace in (ALL, workspace) for g in self.grants)
+
     def territories(self, workspace: str) -> tuple[str, ...] | None:
         """The territories of ``workspace`` this user is scoped to; ``None``: all of them."""
         names: set[str] = set()

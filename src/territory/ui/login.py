@@ -36,6 +36,7 @@ __all__ = [
     "audited",
     "gate",
     "may",
+    "may_open",
     "recorder",
     "session_connection",
     "session_from_identity",
@@ -92,12 +93,12 @@ def gate() -> Access | None:
     raise AssertionError("unreachable")  # st.stop() raises
 
 
-def may(action: str, *, territory: str | None = None) -> bool:
-    """Whether the user may do ``action`` (always on the laptop app)."""
+def may(action: str, *, workspace: str | None = None, territory: str | None = None) -> bool:
+    """Whether the user may do ``action`` in ``workspace`` (always on the laptop app)."""
     access = st.session_state.get(ACCESS)
     if not _settings().auth:
         return True
-    return access is not None and access.may(action, territory=territory)
+    return access is not None and access.may(action, workspace=workspace, territory=territory)
 
 
 def recorder(
@@ -137,6 +138,14 @@ def audited(
 ) -> None:
     """Write ``action`` to the server's audit log now (nothing on the laptop app)."""
     recorder(action, workspace=workspace, target=target, details=details)()
+
+
+def may_open(workspace: str) -> bool:
+    """Whether the user's grants reach the workspace named ``workspace`` (always on a laptop)."""
+    access = st.session_state.get(ACCESS)
+    if not _settings().auth:
+        return True
+    return access is not None and access.may_open(workspace)
 
 
 def shows(page: str) -> bool:
