@@ -12,6 +12,10 @@ Examples
 Traceback (most recent call last):
 ...
 territory._errors.ValidationError: k (seuil de diffusion) doit valoir au moins 5, reçu 4
+>>> Settings(auth="local")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+territory._errors.ValidationError: auth=local demande le serveur : TERRITORY_DATABASE_URL ...
 """
 
 from __future__ import annotations
@@ -150,6 +154,11 @@ class Settings:
         if self.auth not in AUTH_MODES:
             problems.append(
                 f"auth (connexion au serveur) doit valoir local, oidc ou rien, reçu {self.auth!r}"
+            )
+        elif self.auth and not (self.database_url and self.login_database_url):
+            problems.append(
+                f"auth={self.auth} demande le serveur : TERRITORY_DATABASE_URL (rôle de "
+                "l'application) et TERRITORY_LOGIN_DATABASE_URL (rôle de connexion)"
             )
         if problems:
             raise ValidationError(problems)
