@@ -21,7 +21,7 @@ from territory.access.identity import Role
 from territory.access.permissions import PAGES, PERMISSIONS, Access, Grant
 from territory.store import Workspace
 from territory.ui.loaders import settings as cached_settings
-from territory.ui.login import ACCESS, LAPTOP_PAGES, LOGIN_TITLE
+from territory.ui.login import ACCESS, LAPTOP_PAGES, LOGIN_TITLE, TOKEN
 from territory.ui.state import Keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "access"))
@@ -277,3 +277,28 @@ def test_a_workspace_outside_the_grants_does_not_open(
     )
     assert [e.value for e in at.error] == [refusal]
     assert "Importer un fichier" not in [h.value for h in at.subheader]
+
+
+def _download_built_later() -> None:
+    from territory.ui.login import recorder
+
+    write = recorder("download", workspace="nord", target="feuilles-2026-W50.pdf")
+    write()  # what a download's data callable does when it is clicked
+
+
+def test_a_download_built_on_click_is_audited_under_the_session_s_user(
+    local_server: Server,
+) -> None:
+    with _pg.connect(local_server.login, autocommit=True) as login:
+        token = acc.login_local(login, "chef@prog.fr", PASSWORD).token
+    at = AppTest.from_function(_download_built_later)
+    at.session_state[TOKEN] = token
+    at.run()
+    assert not at.exception, at.exception
+    with _pg.connect(local_server.owner) as owner:
+        (line,) = audit.entries(owner, action="download")
+    assert (line.who, line.workspace, line.target) == (
+        "chef@prog.fr",
+        "nord",
+        "feuilles-2026-W50.pdf",
+    )

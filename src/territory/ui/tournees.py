@@ -60,7 +60,7 @@ from territory.ui.loaders import (
     cached_route_map,
     settings,
 )
-from territory.ui.login import audited
+from territory.ui.login import audited, recorder
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
@@ -455,16 +455,18 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         icon=":material/download:",
     )
     config = settings()  # read here: the sheets are made outside the script run, on click
+    pdf_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.pdf")
+    html_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.html")
     left.download_button(
         "Feuilles de route (PDF, A4)",
-        lambda: sheet_pdf(plan, ws, settings=config),
+        lambda: (pdf_done(), sheet_pdf(plan, ws, settings=config))[1],
         file_name=f"feuilles-{plan.week}.pdf",
         mime="application/pdf",
         icon=":material/print:",
     )
     left.download_button(
         "Feuilles de route (HTML)",
-        lambda: sheet_html(plan, ws, settings=config),
+        lambda: (html_done(), sheet_html(plan, ws, settings=config))[1],
         file_name=f"feuilles-{plan.week}.html",
         mime="text/html",
         icon=":material/code:",
