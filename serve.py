@@ -10,7 +10,7 @@ import os
 import streamlit as st
 from starlette.middleware import Middleware
 
-from territory.ui.login import (
+from territory.ui.oidc import (
     LoginOutcomeMiddleware,
     auth_secrets_from_environment,
     lengthen_state_and_nonce,

@@ -6,6 +6,7 @@ from territory import TerritoryError
 from territory.ui.accueil import demo_target, key_figures, workspace_picker
 from territory.ui.common import demo_banner, open_workspace, territory_selector
 from territory.ui.loaders import cached_info, cached_summary, settings
+from territory.ui.login import shows
 from territory.views import layers_table
 
 st.title("Planifier l'aller-vers")
@@ -28,12 +29,14 @@ demo_banner(ws)
 st.subheader(" — ".join(str(n) for n in (figures["name"], figures["territory"]) if n))
 key_figures(figures, settings=settings())
 
-st.page_link("app_pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
-st.page_link(
-    "app_pages/donnees.py",
-    label="Importer des données, définir des territoires",
-    icon=":material/database:",
-)
+if shows("Carte"):  # a link only to a page of the user's navigation
+    st.page_link("app_pages/carte.py", label="Ouvrir la carte du territoire", icon=":material/map:")
+if shows("Données"):
+    st.page_link(
+        "app_pages/donnees.py",
+        label="Importer des données, définir des territoires",
+        icon=":material/database:",
+    )
 
 with st.expander("Couches de l'espace de travail : sources et millésimes"):
     layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]

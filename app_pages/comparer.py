@@ -23,6 +23,7 @@ from territory.ui.loaders import (
     cached_programme_names,
     settings,
 )
+from territory.ui.login import may, shows
 
 ws = workspace_or_stop()
 demo_banner(ws)
@@ -46,9 +47,10 @@ if not names:
         '--cible "T1:entrée en parcours:2026:120"',
         language="bash",
     )
-    st.page_link(
-        "app_pages/donnees.py", label="Définir les territoires", icon=":material/database:"
-    )
+    if shows("Données"):
+        st.page_link(
+            "app_pages/donnees.py", label="Définir les territoires", icon=":material/database:"
+        )
     st.stop()
 
 left, right = st.columns(2)
@@ -66,7 +68,8 @@ except TerritoryError as exc:
 
 st.subheader("En un coup d'œil")
 headline_cards(comparison, k=k)
-downloads(ws, comparison, k=k, period=period)
+if may("report", workspace=ws.path.stem):
+    downloads(ws, comparison, k=k, period=period)
 
 st.subheader("Taux pour 1 000, avec leur dénominateur")
 st.caption(

@@ -10,6 +10,7 @@ from territory.map import RETURNED_OBJECTS
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
 from territory.ui.contacts import contacts_upload, density_filter
 from territory.ui.loaders import cached_breakdown_choices, cached_legend, cached_map, settings
+from territory.ui.login import may
 from territory.ui.mapview import show_map
 
 ws = workspace_or_stop()
@@ -22,8 +23,9 @@ st.caption(
     f"{k - 1} n'est jamais affiché ni exporté."
 )
 
-st.subheader("Importer un export de contacts")
-contacts_upload(ws, settings=settings())
+if may("import", workspace=ws.path.stem):
+    st.subheader("Importer un export de contacts")
+    contacts_upload(ws, settings=settings())
 
 st.subheader("Densité protégée")
 breakdown = density_filter(cached_breakdown_choices(str(ws.path), ws.version))

@@ -11,6 +11,7 @@ from territory.ui.donnees import (
     territories_section,
 )
 from territory.ui.loaders import cached_info, settings
+from territory.ui.login import may
 from territory.views import layers_table
 
 ws = workspace_or_stop()
@@ -21,23 +22,26 @@ show_flash()
 st.subheader("Couches de l'espace de travail")
 layers_box = st.container()  # filled at the end: an import below changes the layers
 
-st.subheader("Importer un fichier")
-import_form(ws, settings=settings())
-fetch_form(ws, settings=settings())
+if may("import", workspace=ws.path.stem):  # a team lead's; the others see the layers
+    st.subheader("Importer un fichier")
+    import_form(ws, settings=settings())
+    fetch_form(ws, settings=settings())
 
-st.subheader("Lots d'import")
-st.caption(
-    "Chaque import, retour de tournée, purge et annulation, du plus récent au plus ancien "
-    "(heure de Paris). Annuler un lot efface ses contacts, ou remet les couches comme avant lui."
-)
-batches_section(ws)
+    st.subheader("Lots d'import")
+    st.caption(
+        "Chaque import, retour de tournée, purge et annulation, du plus récent au plus ancien "
+        "(heure de Paris). Annuler un lot efface ses contacts, ou remet les couches comme "
+        "avant lui."
+    )
+    batches_section(ws)
 
-st.subheader("Territoires du programme")
-st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
-territories_section(ws)
+    st.subheader("Territoires du programme")
+    st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
+    territories_section(ws)
 
-st.subheader("Partager")
-share_section(ws, settings=settings())
+if may("export_package", workspace=ws.path.stem):
+    st.subheader("Partager")
+    share_section(ws, settings=settings())
 
 with layers_box:
     layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]

@@ -9,6 +9,7 @@ from territory.rounds.outputs import day_label, week_grid
 from territory.rounds.week import plan_week, save_plan
 from territory.ui.common import demo_banner, show_flash, workspace_or_stop
 from territory.ui.loaders import settings
+from territory.ui.login import audited, may
 from territory.ui.state import Keys
 from territory.ui.tournees import (
     base_plan,
@@ -39,13 +40,17 @@ week = f"{year}-W{number:02d}"
 st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nouvelle version.")
 base_key = f"{Keys.PLAN_BASE}_{week}"  # the version this session works on
 
-with st.expander("Équipes", icon=":material/groups:"):
-    teams_editor(ws)
+if may("plan", workspace=ws.path.stem):
+    with st.expander("Équipes", icon=":material/groups:"):
+        teams_editor(ws)
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
 territory, outside = plan_options(ws)
-if st.button("Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN):
+planning = may("plan", workspace=ws.path.stem)
+if planning and st.button(
+    "Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN
+):
     with st.status("Optimisation des tournées…", expanded=True) as status:
         try:
             status.write("Lieux, équipes, valeur des créneaux (chiffres protégés)…")
@@ -70,6 +75,12 @@ if st.button("Optimiser la semaine", icon=":material/route:", type="primary", ke
                 base_version=st.session_state.get(base_key),
             )
             st.session_state[base_key] = done.version
+            audited(
+                "plan_change",
+                workspace=ws.path.stem,
+                target=week,
+                details={"version": done.version, "change": "optimisation"},
+            )
             status.update(label="Plan enregistré", state="complete")
         except TerritoryError as exc:
             status.update(label="Optimisation impossible", state="error")
@@ -97,9 +108,13 @@ st.markdown(
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
 edited = visits_editor(saved)
-save_panel(ws, saved, edited, base_key)
+if planning:
+    save_panel(ws, saved, edited, base_key)
 plan_downloads(saved, ws)
-with st.expander("Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"):
-    feedback_form(ws, saved)
+if may("feedback", workspace=ws.path.stem):
+    with st.expander(
+        "Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"
+    ):
+        feedback_form(ws, saved)
 with st.expander("Historique des versions", icon=":material/history:"):
     history_panel(ws, week, base_key)

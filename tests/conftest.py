@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,20 @@ def pg_server() -> str:
 @pytest.fixture
 def pg_database(pg_server: str) -> Iterator[str]:
     """A fresh database with PostGIS for one test, dropped after it: its URL."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_database(pg_server: str) -> Iterator[str]:
+    """A fresh database with PostGIS for a module's tests (a served app's), dropped after."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(pg_server: str) -> Iterator[str]:
+    """A new database made from the PostGIS template, dropped on the way out: its URL."""
     import psycopg
 
     name = f"territory_t_{uuid.uuid4().hex[:12]}"

@@ -23,6 +23,10 @@ from typing import Any
 PROCONNECT_SCOPES = ("given_name", "usual_name", "siret", "organizational_unit", "uid")
 
 
+NO_SERVER = "postgresql://territory_app:x@127.0.0.1:9/aucun"
+"""A server URL nobody answers at: the login stops before it (the provider's side)."""
+
+
 @dataclass(frozen=True)
 class Provider:
     """A running mock provider and the client registered with it."""
@@ -31,9 +35,18 @@ class Provider:
     client_id: str
     client_secret: str
 
-    def oidc_env(self, redirect_uri: str) -> dict[str, str]:
-        """The ``TERRITORY_OIDC_*`` environment of an app logging in with this provider."""
+    def oidc_env(
+        self, redirect_uri: str, *, app_url: str = NO_SERVER, login_url: str = NO_SERVER
+    ) -> dict[str, str]:
+        """The environment of an app logging in with this provider (``TERRITORY_AUTH=oidc``).
+
+        ``app_url`` and ``login_url`` are the server's app and login roles; the default,
+        a server nobody answers at, serves the tests that stop before the account.
+        """
         return {
+            "TERRITORY_AUTH": "oidc",
+            "TERRITORY_DATABASE_URL": app_url,
+            "TERRITORY_LOGIN_DATABASE_URL": login_url,
             "TERRITORY_OIDC_ISSUER": self.issuer,
             "TERRITORY_OIDC_CLIENT_ID": self.client_id,
             "TERRITORY_OIDC_CLIENT_SECRET": self.client_secret,

@@ -65,6 +65,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.cli_programme",
         "territory.cli_analysis",
         "territory.cli_oidc",
+        "territory.cli_access",
     ),
     ("territory.ui",),
 )

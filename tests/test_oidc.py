@@ -136,7 +136,7 @@ def test_an_empty_prompt_is_not_sent_and_http_is_allowed_on_this_machine_only() 
 def test_a_wrong_configuration_stops_serve_py_with_one_line_and_code_2(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from territory.ui.login import auth_secrets_from_environment
+    from territory.ui.oidc import auth_secrets_from_environment
 
     assert auth_secrets_from_environment({}) is None
     with pytest.raises(SystemExit) as stopped:
@@ -421,7 +421,7 @@ def _through_middleware(
     path: str, query: str, status: int, headers: list[tuple[bytes, bytes]]
 ) -> list[dict[str, Any]]:
     """What the browser receives from Streamlit's answer, through the middleware."""
-    from territory.ui.login import LoginOutcomeMiddleware
+    from territory.ui.oidc import LoginOutcomeMiddleware
 
     async def streamlit(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -479,7 +479,7 @@ def test_the_redirect_to_the_provider_logout_gets_a_long_state() -> None:
 def test_login_requests_carry_a_state_and_nonce_of_32_characters_at_least() -> None:
     from authlib.integrations.starlette_client import OAuth
 
-    from territory.ui.login import lengthen_state_and_nonce
+    from territory.ui.oidc import lengthen_state_and_nonce
 
     lengthen_state_and_nonce()
     lengthen_state_and_nonce()  # idempotent
@@ -535,6 +535,9 @@ def test_oidc_check_lists_every_reason_the_login_would_fail(
         assert err.count("\n") == 1
         assert "la portée « siret » n'est pas proposée par le fournisseur" in err
         patch.delenv("TERRITORY_OIDC_ISSUER")
+        assert main(["oidc", "check"]) == 2  # TERRITORY_AUTH=oidc without its provider
+        assert "auth=oidc demande le fournisseur d'identité" in capsys.readouterr().err
+        patch.delenv("TERRITORY_AUTH")
         assert main(["oidc", "check"]) == 2
         assert "TERRITORY_OIDC_ISSUER non défini" in capsys.readouterr().err
 

@@ -375,6 +375,10 @@ def _parser() -> argparse.ArgumentParser:
 
     _analysis_commands(sub)
 
+    from territory.cli_access import add_commands as _access_commands
+
+    _access_commands(sub)
+
     when = sub.add_parser("when", help="créneaux recommandés pour une ou plusieurs zones")
     _workspace_arg(when)
     when.add_argument(

@@ -12,6 +12,10 @@ Examples
 Traceback (most recent call last):
 ...
 territory._errors.ValidationError: k (seuil de diffusion) doit valoir au moins 5, reçu 4
+>>> Settings(auth="local")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+territory._errors.ValidationError: auth=local demande le serveur : TERRITORY_DATABASE_URL ...
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from territory._errors import ValidationError
 
 MIN_K = 5
 MIN_ROUNDING = 5
+AUTH_MODES = ("", "local", "oidc")
 
 
 def _default_config_dir() -> Path:
@@ -80,7 +85,10 @@ class Settings:
     database_url
         ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
         PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
-        Never printed (it holds a password).
+        Never printed (it holds a password). The app logs in as the access schema's app
+        role (``territory_app``, :mod:`territory.access.schema`); the command line's
+        ``territory users`` commands as the schema's owner, or as the app role with a
+        session token.
     oidc_issuer
         The OpenID Connect provider's issuer URL (ProConnect:
         ``https://auth.agentconnect.gouv.fr/api/v2``); empty: no OpenID Connect login.
@@ -95,6 +103,18 @@ class Settings:
         The scopes asked (ProConnect's by default), the ``prompt`` sent (``login``; empty:
         none), the token endpoint's client authentication, the timeout of the app's own
         calls to the provider (discovery, userinfo, keys).
+    auth
+        How people log in to the server: ``local`` (accounts with passwords,
+        :mod:`territory.access.accounts`), ``oidc`` (OpenID Connect through ``st.login``) or
+        empty (the laptop app: no login, every page).
+    login_database_url
+        ``postgresql://territory_login:…@host/base``: the login role's connection, used only
+        to check passwords and open sessions (a user's session on the app role can open
+        none). Never printed.
+    session_token
+        A session opened by ``territory users login`` (``TERRITORY_SESSION_TOKEN``): the
+        command line acts as that account on the app role, under row-level security.
+        Never printed.
     debug
         Show Python tracebacks in the command line instead of one French line.
     detour_factor, walk_kmh, bike_kmh, car_kmh, transit_kmh
@@ -127,6 +147,9 @@ class Settings:
     oidc_prompt: str = "login"
     oidc_token_auth: str = "client_secret_post"
     oidc_timeout_s: float = 10.0
+    auth: str = ""
+    login_database_url: str = field(default="", repr=False)
+    session_token: str = field(default="", repr=False)
     debug: bool = False
     detour_factor: float = 1.3
     walk_kmh: float = 4.5
@@ -151,6 +174,20 @@ class Settings:
             )
         if not str(self.workspaces_dir).strip():
             problems.append("workspaces_dir (dossier des espaces de travail) ne peut être vide")
+        if self.auth not in AUTH_MODES:
+            problems.append(
+                f"auth (connexion au serveur) doit valoir local, oidc ou rien, reçu {self.auth!r}"
+            )
+        elif self.auth and not (self.database_url and self.login_database_url):
+            problems.append(
+                f"auth={self.auth} demande le serveur : TERRITORY_DATABASE_URL (rôle de "
+                "l'application) et TERRITORY_LOGIN_DATABASE_URL (rôle de connexion)"
+            )
+        if self.auth == "oidc" and not self.oidc_issuer:
+            problems.append(
+                "auth=oidc demande le fournisseur d'identité : TERRITORY_OIDC_ISSUER (et ses "
+                "TERRITORY_OIDC_*)"
+            )
         if problems:
             raise ValidationError(problems)
 

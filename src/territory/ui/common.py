@@ -13,10 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from territory import TerritoryError
+from territory._errors import WorkspaceError
 from territory._fr import french_csv
 from territory.store import Workspace, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
+from territory.ui.login import may_open
 from territory.ui.state import Keys
 
 __all__ = [
@@ -42,6 +44,11 @@ def open_workspace(path: str | Path) -> Workspace:
     folder (:func:`territory.store.workspace_in`), missing or damaged.
     """
     workspace_in(settings().workspaces_dir, path)
+    if not may_open(Path(path).stem):  # on a server: a workspace the user's grants reach
+        raise WorkspaceError(
+            f"vous n'avez aucun droit sur l'espace de travail {Path(path).stem} : "
+            "demandez-le à un administrateur"
+        )
     return Workspace.open(path)  # as given: its messages name no resolved server path
 
 

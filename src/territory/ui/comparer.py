@@ -31,6 +31,7 @@ from territory.report.tables import (
 from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import cached_pack
+from territory.ui.login import recorder
 from territory.ui.state import Keys
 
 __all__ = [
@@ -188,10 +189,12 @@ def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | No
     key = (str(ws.path), ws.version, k, comparison.programme.name, period)
     stem = _file_stem(comparison)
     left, middle, right = st.columns(3)
+    pdf = recorder("download", workspace=ws.path.stem, target=f"{stem}.pdf")
+    xlsx = recorder("download", workspace=ws.path.stem, target=f"{stem}.xlsx")
     with left:
         st.download_button(
             "Dossier A4 (PDF)",
-            data=lambda: cached_pack(*key, ".pdf"),
+            data=lambda: (pdf(), cached_pack(*key, ".pdf"))[1],
             file_name=f"{stem}.pdf",
             mime="application/pdf",
             icon=":material/picture_as_pdf:",
@@ -202,7 +205,7 @@ def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | No
     with middle:
         st.download_button(
             "Tableaux (XLSX)",
-            data=lambda: cached_pack(*key, ".xlsx"),
+            data=lambda: (xlsx(), cached_pack(*key, ".xlsx"))[1],
             file_name=f"{stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/table_view:",

@@ -10,6 +10,7 @@ import streamlit as st
 from territory import Settings, SheetChoiceError, TerritoryError
 from territory.io.contacts import FIELD_LABELS
 from territory.store import Workspace
+from territory.ui.login import audited
 from territory.ui.state import Keys
 from territory.ui.uploads import (
     ONLINE_GEOCODING_LABEL,
@@ -79,6 +80,7 @@ def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
             st.error(f"Import impossible : {exc}")
         else:
             show_contacts_import(done, upload.name)
+            audited("import", workspace=ws.path.stem, target=upload.name)
 
 
 def density_filter(choices: dict[str, list[str]]) -> tuple[str, str] | None:

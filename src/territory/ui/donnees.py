@@ -26,6 +26,7 @@ from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import flash
 from territory.ui.loaders import cached_territory_names
+from territory.ui.login import audited, recorder
 from territory.ui.state import Keys
 from territory.ui.uploads import (
     APP_AUTHOR,
@@ -159,6 +160,7 @@ def _import(ws: Workspace, upload: _Upload, *, settings: Settings, sheet: str | 
                     geocode_online=upload.online, sheet=sheet,
                 )  # fmt: skip
                 show_contacts_import(done, upload.name)
+                audited("import", workspace=ws.path.stem, target=upload.name)
             else:
                 report = import_upload(
                     ws, upload.kind, upload.name, upload.data, settings=settings,
@@ -167,6 +169,7 @@ def _import(ws: Workspace, upload: _Upload, *, settings: Settings, sheet: str | 
                     network=(upload.network.strip() or None) if upload.kind == "gtfs" else None,
                 )  # fmt: skip
                 show_import_report(report)
+                audited("import", workspace=ws.path.stem, target=upload.name)
     except SheetChoiceError as exc:
         st.session_state[Keys.IMPORT_WAITING] = dataclasses.replace(upload, sheets=exc.sheets)
         st.warning(f"{exc}")
@@ -243,6 +246,7 @@ def batches_section(ws: Workspace) -> None:
     except TerritoryError as exc:
         st.error(f"Annulation impossible : {exc}")
     else:
+        audited("undo", workspace=ws.path.stem, target=f"lot {chosen}")
         flash(f"Lot {chosen} annulé : {counts_text(entry)}.", reset={Keys.W_UNDO_CONFIRM: False})
 
 
@@ -304,7 +308,11 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
         )
     path, territories = ws.path, tuple(chosen)
 
+    shared = recorder("export", workspace=ws.path.stem, target="fichier partageable")
+    packaged = recorder("export", workspace=ws.path.stem, target="paquet d'évaluation")
+
     def build() -> bytes:  # runs when the button is clicked, outside the page's run
+        shared()
         return shareable_bytes(Workspace.open(path), settings=settings, territories=territories)
 
     st.download_button(
@@ -319,6 +327,7 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
     )
 
     def build_package() -> bytes:  # the same published values, for the geographers
+        packaged()
         return package_bytes(Workspace.open(path), settings=settings, territories=territories)
 
     st.download_button(

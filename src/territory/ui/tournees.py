@@ -60,6 +60,7 @@ from territory.ui.loaders import (
     cached_route_map,
     settings,
 )
+from territory.ui.login import audited, recorder
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
@@ -326,6 +327,12 @@ def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: st
         else:
             st.session_state[base_key] = done.version
             st.session_state[pending_key] = None
+            audited(
+                "plan_change",
+                workspace=ws.path.stem,
+                target=plan.week,
+                details={"version": done.version, "change": "modifications"},
+            )
             flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
     if st.session_state.get(pending_key):
         _pending_edit(ws, plan.week, base_key)
@@ -448,16 +455,18 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         icon=":material/download:",
     )
     config = settings()  # read here: the sheets are made outside the script run, on click
+    pdf_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.pdf")
+    html_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.html")
     left.download_button(
         "Feuilles de route (PDF, A4)",
-        lambda: sheet_pdf(plan, ws, settings=config),
+        lambda: (pdf_done(), sheet_pdf(plan, ws, settings=config))[1],
         file_name=f"feuilles-{plan.week}.pdf",
         mime="application/pdf",
         icon=":material/print:",
     )
     left.download_button(
         "Feuilles de route (HTML)",
-        lambda: sheet_html(plan, ws, settings=config),
+        lambda: (html_done(), sheet_html(plan, ws, settings=config))[1],
         file_name=f"feuilles-{plan.week}.html",
         mime="text/html",
         icon=":material/code:",
@@ -513,6 +522,12 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
         except TerritoryError as exc:
             st.error(f"Retour non enregistré : {exc}")
         else:
+            audited(  # round feedback is an import of contacts (the batch log says so too)
+                "import",
+                workspace=ws.path.stem,
+                target=plan.week,
+                details={"kind": "feedback", "contacts": n},
+            )
             st.success(
                 f"{n} contact(s) enregistré(s) pour cette visite (sans nom, au carreau "
                 "de 200 m) : ils comptent dans la densité protégée.",
