@@ -529,6 +529,7 @@ def plan_week(
     outside_sector: bool = False,
     stability: float = STABILITY,
     time_limit: float = 5.0,
+    solution_limit: int | None = None,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
 
@@ -556,6 +557,10 @@ def plan_week(
     else an average speed; a note says which
     (:func:`~territory.rounds.transit.transit_model_note`). Returns the plan and the
     candidate places.
+
+    ``time_limit`` bounds the search (seconds); with ``solution_limit`` the search stops
+    after that many solutions instead, the same on any machine, ``time_limit`` being a
+    safety cap (:func:`~territory.rounds.solver.plan_from_matrix`).
     """
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
@@ -640,6 +645,7 @@ def plan_week(
         previous=previous,
         stability=stability,
         time_limit=time_limit,
+        solution_limit=solution_limit,
     )
     stats = dict(plan.stats)
     if since or turn.since:
