@@ -21,6 +21,8 @@ it from the checkout. It holds
   straight-line model;
 - :mod:`bench.hotspots`: Gi* and local Moran on 10,000 protected cells against PySAL esda,
   E2SFCA accessibility for 35,000 communes × 5,000 partners against a dense matrix;
+- :mod:`bench.access_roads`: the same E2SFCA along a département-sized road network (one
+  cut-off Dijkstra search per partner), against the way before;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
   ``smoothness_probe.js``);
 - :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`
