@@ -65,6 +65,7 @@ __all__ = [
     "DENSITY_COLUMNS",
     "LAYER_LABELS",
     "accessibility_layer",
+    "accessibility_layers",
     "breakdown_choices",
     "density_layer",
     "density_parts",
@@ -266,6 +267,30 @@ def accessibility_layer(
         ``code``, ``nom``, :data:`~territory.analysis.accessibility.ACCESS_COLUMNS` and
         geometry (EPSG:4326), and the parameters (with the demand's source).
     """
+    return accessibility_layers(
+        ws,
+        settings=settings,
+        modes=(mode,),
+        kind=kind,
+        territory=territory,
+        catchment_min=catchment_min,
+        decay=decay,
+        supply=supply,
+    )[mode]
+
+
+def accessibility_layers(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    modes: Sequence[str],
+    kind: Literal["commune", "qpv"] = "commune",
+    territory: str | None = None,
+    catchment_min: float = DEFAULT_CATCHMENT_MIN,
+    decay: Decay = "stepped",
+    supply: Literal["partners", "hours"] = "partners",
+) -> dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]]:
+    """:func:`accessibility_layer` of each mode, the zones, demand and partners read once."""
     from territory.analysis.need import load_need_data, zone_need
     from territory.analysis.zones import load_zones
     from territory.roads import travel_model_for
@@ -278,35 +303,40 @@ def accessibility_layer(
     if partners is None or partners.empty:
         raise ValidationError("aucun partenaire dans l'espace de travail : importez-les d'abord")
     zones = load_zones(ws, kind, territory=territory, communes=ws.read_layer("communes"))
-    result = accessibility(
-        communes,
-        partners,
-        demand=demand,
-        mode=mode,
-        model=travel_model_for(ws, settings),
-        catchment_min=catchment_min,
-        decay=decay,
-        supply=supply,
-        demand_source=source,
-        at=None if kind == "commune" else zones,
-    )
-    frame = result.frame
-    if kind == "commune":
-        frame = frame.set_axis(communes["code"].astype(str)).reindex(zones["code"].astype(str))
-    out = gpd.GeoDataFrame(
-        {
-            "code": zones["code"].astype(str).to_numpy(),
-            "nom": zones["nom"].to_numpy() if "nom" in zones else None,
-            **{c: frame[c].to_numpy() for c in ACCESS_COLUMNS},
-        },
-        geometry=zones.geometry.to_numpy(),
-        crs=zones.crs,
-    ).to_crs(STORAGE_CRS)
-    parameters = {**result.parameters, "zones": kind, "territory": territory or ""}
-    out.attrs.update(  # what a legend says of the method (no figure of any zone)
-        {k: parameters[k] for k in ("method", "mode", "catchment_min", "demand")}
-    )
-    return out, parameters
+    model = travel_model_for(ws, settings)
+    found: dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]] = {}
+    for mode in modes:
+        result = accessibility(
+            communes,
+            partners,
+            demand=demand,
+            mode=mode,
+            model=model,
+            catchment_min=catchment_min,
+            decay=decay,
+            supply=supply,
+            demand_source=source,
+            at=None if kind == "commune" else zones,
+        )
+        frame = result.frame
+        if kind == "commune":
+            codes = communes["code"].astype(str)
+            frame = frame.set_axis(codes).reindex(zones["code"].astype(str))
+        out = gpd.GeoDataFrame(
+            {
+                "code": zones["code"].astype(str).to_numpy(),
+                "nom": zones["nom"].to_numpy() if "nom" in zones else None,
+                **{c: frame[c].to_numpy() for c in ACCESS_COLUMNS},
+            },
+            geometry=zones.geometry.to_numpy(),
+            crs=zones.crs,
+        ).to_crs(STORAGE_CRS)
+        parameters = {**result.parameters, "zones": kind, "territory": territory or ""}
+        out.attrs.update(  # what a legend says of the method (no figure of any zone)
+            {k: parameters[k] for k in ("method", "mode", "catchment_min", "demand")}
+        )
+        found[mode] = (out, parameters)
+    return found
 
 
 def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:

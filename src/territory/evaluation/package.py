@@ -7,7 +7,9 @@ adds what a geographer needs to cite and map it:
 - every spatial layer in **Lambert-93** (``EPSG:2154``) by default, or the CRS asked for;
 - **QGIS styles** in the ``layer_styles`` table (the table QGIS and GDAL read and write),
   one default QML per spatial layer in the app's colours (:mod:`.styles`), so that each
-  layer opens styled;
+  layer opens styled (``styleSLD`` stays empty: QGIS applies the QML and reads no SLD
+  beside one; an SLD would serve other clients only, GeoServer for one, and would be a
+  second rendering of each style to keep in step);
 - **metadata** in the GeoPackage metadata extension (``gpkg_metadata`` and
   ``gpkg_metadata_reference``): per layer, a QGIS metadata document (``md_standard_uri``
   ``http://mrcc.com/qgis.dtd``, the form QGIS itself stores in a GeoPackage, shown in the
