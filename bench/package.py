@@ -109,12 +109,7 @@ def _measure(workspace: str, secret: str) -> dict[str, Any]:
             Workspace.open(workspace), folder / "partage.gpkg", settings=settings, today=_TODAY
         )
         shareable, shareable_cpu = time.perf_counter() - start, time.process_time() - cpu
-        handle, name = tempfile.mkstemp(prefix="territory-bench-paquet-", suffix=".gpkg")
-        os.close(handle)
-        kept = Path(name)
-        shutil.move(report.path, kept)  # compared with the tree before's, then removed
-        return {
-            "package_path": str(kept),
+        figures = {
             "package_cold_s": cold,
             "package_cold_cpu_s": cold_cpu,
             "package_warm_s": warm,
@@ -126,6 +121,10 @@ def _measure(workspace: str, secret: str) -> dict[str, Any]:
             "rows": sum(report.layers.values()),
             "same_bytes": report.path.read_bytes() == again.path.read_bytes(),
         }
+        handle, name = tempfile.mkstemp(prefix="territory-bench-paquet-", suffix=".gpkg")
+        os.close(handle)
+        shutil.move(report.path, name)  # compared with the tree before's, then removed
+        return {**figures, "package_path": name}
 
 
 def package_benchmark(
