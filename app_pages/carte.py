@@ -6,7 +6,7 @@ from territory.map import RETURNED_OBJECTS
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.carte import access_choice, basemap_toggle, hotspots_toggle, zone_panel
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
-from territory.ui.loaders import cached_legend, cached_map, settings
+from territory.ui.loaders import cached_legend, cached_map, hotspots_unavailable, settings
 from territory.ui.mapview import show_map
 
 ws = workspace_or_stop()
@@ -19,6 +19,8 @@ st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 basemap = basemap_toggle()
 hotspots = hotspots_toggle()
 access = access_choice(ws)
+if hotspots and (reason := hotspots_unavailable(*key, territory, None)):
+    st.caption(reason)
 
 
 @st.fragment

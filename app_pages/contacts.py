@@ -7,9 +7,16 @@ at a time (a quarter or a category).
 import streamlit as st
 
 from territory.map import RETURNED_OBJECTS
+from territory.ui.carte import hotspots_toggle
 from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
 from territory.ui.contacts import contacts_upload, density_filter
-from territory.ui.loaders import cached_breakdown_choices, cached_legend, cached_map, settings
+from territory.ui.loaders import (
+    cached_breakdown_choices,
+    cached_legend,
+    cached_map,
+    hotspots_unavailable,
+    settings,
+)
 from territory.ui.login import may
 from territory.ui.mapview import show_map
 
@@ -31,18 +38,24 @@ st.subheader("Densité protégée")
 breakdown = density_filter(cached_breakdown_choices(str(ws.path), ws.version))
 territory = current_territory(ws)
 key = (str(ws.path), ws.version, k)
+hotspots = hotspots_toggle()  # on the filtered density too: that quarter's or category's
 
 
 @st.fragment
 def density_map() -> None:
     """The protected density for the chosen filter (panning reruns only this fragment)."""
+    if hotspots and (reason := hotspots_unavailable(*key, territory, breakdown)):
+        st.caption(reason)
+    rendered = cached_map(
+        *key, False, base_url_path(), territory, breakdown, contacts_only=True, hotspots=hotspots
+    )
     show_map(
-        cached_map(*key, False, base_url_path(), territory, breakdown, contacts_only=True),
+        rendered,
         key="contacts_map",
         height=560,
         returned_objects=RETURNED_OBJECTS,
     )
-    st.html(cached_legend(*key, territory, breakdown, contacts_only=True))
+    st.html(cached_legend(*key, territory, breakdown, contacts_only=True, hotspots=hotspots))
 
 
 density_map()

@@ -24,6 +24,8 @@ it from the checkout. It holds
 - :mod:`bench.load`: twenty real Streamlit sessions at once over the app's own websocket
   protocol (browse, filter, edit and save one week) — rerun p95, errors, lost edits
   (``python -m bench.load WORKSPACE``, ten minutes: not part of the whole bench);
+- :mod:`bench.access_roads`: the same E2SFCA along a département-sized road network (one
+  cut-off Dijkstra search per partner), against the way before;
 - :mod:`bench.smoothness`: pan and zoom frame timings in Chromium (its frame probe in
   ``smoothness_probe.js``);
 - :mod:`bench._browser` (a Streamlit server, headless Chromium) and :mod:`bench._common`

@@ -53,6 +53,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import access_roads as bench_access_roads
 from bench import compare as bench_compare
 from bench import copil as bench_copil
 from bench import hotspots as bench_hotspots
@@ -440,7 +441,9 @@ def run(
     (indicators and ranking, at each scale), ``planner`` (the 10-s plan against a long
     search), ``roads`` (travel-time matrices on a département's road network against the
     straight line, :mod:`bench.roads`), ``hotspots`` (Gi* on 10,000 cells against esda,
-    E2SFCA 35,000 × 5,000 against a dense matrix, :mod:`bench.hotspots`) and ``scaling``
+    E2SFCA 35,000 × 5,000 against a dense matrix, :mod:`bench.hotspots`), ``access_roads``
+    (E2SFCA 35,000 × 5,000 along a département's road network against the way before,
+    :mod:`bench.access_roads`; 500 partners and no comparison when quick) and ``scaling``
     (:func:`map_growth`). Quick mode: the
     demo scale, contacts up to 100 k rows, the planner at 60 places against a 30-s search
     (about 4 minutes). Full: demo, département and regional scales (the naive page rerun 5,
@@ -544,6 +547,10 @@ def run(
     results["roads"] = bench_roads.roads_benchmark(repeats=1 if quick else 3)
     say("Points chauds (Gi*, Moran local) et accessibilité E2SFCA, contre esda et une matrice…")
     results["hotspots"] = bench_hotspots.hotspots_benchmark(repeats=1 if quick else 3)
+    say("Accessibilité E2SFCA le long d'un réseau routier de département…")
+    results["access_roads"] = bench_access_roads.access_roads_benchmark(
+        partners=500 if quick else bench_access_roads.PARTNERS, naive=not quick
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -713,6 +720,8 @@ def table(results: dict[str, Any]) -> str:
             "",
             bench_hotspots.table(results["hotspots"]),
         ]
+    if "access_roads" in results:
+        lines += ["", bench_access_roads.table(results["access_roads"])]
     return "\n".join(lines)
 
 

@@ -364,12 +364,16 @@ def plan_week(
     territory: str | None = None,
     outside_sector: bool = False,
     time_limit: float = 5.0,
+    solution_limit: int | None = None,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of an ISO week, without saving them (« Tournées », ``plan``).
 
     The teams are those saved in the workspace; the visits locked in the week's last
     saved version stay. The search is bounded by ``time_limit``: on a busy machine a
-    longer search may find another plan of equal or higher value.
+    longer search may find another plan of equal or higher value. With
+    ``solution_limit`` it stops after that many solutions instead: the same workspace
+    gives the same plan on any machine (``territory run``), ``time_limit`` being then a
+    safety cap (``plan.stats["stopped_by"]`` says ``"solutions"`` or ``"temps"``).
 
     Parameters
     ----------
@@ -382,7 +386,9 @@ def plan_week(
     outside_sector
         Allow visits outside a team's sector (at a reduced value).
     time_limit
-        Seconds of search.
+        Seconds of search (with ``solution_limit``: the most it may take).
+    solution_limit
+        Solutions after which each part of the week stops its search (None: on time).
 
     Returns
     -------
@@ -406,6 +412,7 @@ def plan_week(
         territory=territory,
         outside_sector=outside_sector,
         time_limit=time_limit,
+        solution_limit=solution_limit,
     )
 
 

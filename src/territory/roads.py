@@ -308,11 +308,15 @@ class RoadNetwork:
         """Every (origin, target) pair within ``limit`` moving minutes along the network.
 
         One Dijkstra search per target node on the reversed graph, cut off at ``limit``
-        (chunks of targets: a chunk's rows of minutes to every node stay in memory),
-        read at the origins' nodes, plus both straight legs. Returns the pairs' origin
-        and target positions and minutes, then whether each origin and each target is
-        within :data:`MAX_SNAP_M` of the network (pairs with an end off it are not
-        timed here: the caller keeps its straight line).
+        (chunks of :data:`_CHUNK` target nodes: a chunk's rows of minutes to every node
+        stay in memory), read at the origins' nodes, plus both straight legs. Returns the
+        pairs' origin and target positions and minutes, then whether each origin and each
+        target is within :data:`MAX_SNAP_M` of the network (pairs with an end off it are
+        not timed here: the caller keeps its straight line).
+
+        The pairs come by target node, then target, then origin (the order of one search
+        per target); a chunk's pairs are read at once (the reached origins of its rows,
+        then each target's row of them), not target by target over every origin.
         """
         origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
@@ -327,18 +331,31 @@ class RoadNetwork:
         if len(graph.snap_nodes) and near_o.any() and near_t.any():
             reverse = graph.matrix.T.tocsr()
             sources = np.unique(node_t[near_t])
-            from_o = leg_o / per_minute
+            kept_o = np.flatnonzero(near_o)
+            from_o = (leg_o / per_minute)[kept_o]
+            from_t = leg_t / per_minute
+            kept_t = np.flatnonzero(near_t)
+            kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
+            row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
             for chunk in range(0, len(sources), _CHUNK):
                 block = sources[chunk : chunk + _CHUNK]
-                found = dijkstra(reverse, indices=block, limit=limit)[:, node_o]
-                for offset, source in enumerate(block):
-                    row = from_o + found[offset]
-                    for target in np.flatnonzero((node_t == source) & near_t):
-                        total = row + leg_t[target] / per_minute
-                        hit = np.flatnonzero(near_o & (total <= limit))
-                        pairs_i.append(hit.astype(np.int64))
-                        pairs_j.append(np.full(len(hit), target, dtype=np.int64))
-                        pairs_m.append(total[hit])
+                found = dijkstra(reverse, indices=block, limit=limit)[:, node_o[kept_o]]
+                found = from_o + found  # origin's leg, then the network (one search's sum)
+                rows, cols = np.nonzero(found <= limit)  # the target's leg only adds
+                starts = np.searchsorted(rows, np.arange(len(block) + 1))
+                lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
+                mine, row = kept_t[lo:hi], row_of_t[lo:hi] - chunk
+                sizes = starts[row + 1] - starts[row]
+                if not sizes.sum():
+                    continue
+                first = np.repeat(starts[row] - np.cumsum(sizes) + sizes, sizes)
+                at = first + np.arange(int(sizes.sum()))
+                target = np.repeat(mine, sizes)
+                total = found[rows[at], cols[at]] + from_t[target]
+                hit = total <= limit
+                pairs_i.append(kept_o[cols[at][hit]].astype(np.int64))
+                pairs_j.append(target[hit].astype(np.int64))
+                pairs_m.append(total[hit])
         if not pairs_i:
             none = np.empty(0, dtype=np.int64)
             return none, none.copy(), np.empty(0), near_o, near_t

@@ -26,7 +26,7 @@ The file (see ``examples/params.yaml``)::
       ranking: {zones: commune, weights: {need: 2, coverage: 1, access: 1, mobility: 1}}
       hot_spots: {method: gi, permutations: 999, seed: 20261207, alpha: 0.05}
       accessibility: {mode: marche, decay: gaussian, catchment_min: 30}
-      plan: {week: 2026-W49, time_limit: 5}
+      plan: {week: 2026-W49, solutions: 25, max_seconds: 300}
 
 ``outputs`` is a mapping (an output with no options takes its defaults) or a list of
 names. With ``territories``, each per-zone output is written once per territory
@@ -37,11 +37,15 @@ workspace's settings (:class:`~territory.settings.Settings`, ``TERRITORY_K``…,
 the defaults' protection); a file that names them is refused. ``run.json`` records them,
 and they enter the parameters hash.
 
-**What is not byte-reproducible.** The week's plan (``plan``): the planner's local search
-is bounded by time (:mod:`territory.rounds.solver`), so that a busier or faster machine
-can end on another plan of equal or higher value (checked on the demo: two 1 s searches
-gave the same 61 visits, a 3 s search 65). Its file is written and hashed, and
-``run.json`` marks it ``"reproducible": false``; every other output is reproducible.
+**The week's plan** (``plan``). In the app the planner's local search is bounded by time
+(:mod:`territory.rounds.solver`), so that a busier or faster machine ends on another plan
+(on the demo, 1-s and 3-s searches gave 61 and 65 visits). A run bounds it by a number of
+solutions instead (``solutions``, default :data:`PLAN_SOLUTIONS`, for each independent
+part of the week): OR-Tools' search is then the same on any machine and load, so the plan
+is too. ``max_seconds`` is only a safety cap: if it stops a search first, the plan's entry
+in ``run.json`` says ``"reproducible": false`` and ``"stopped_by": "temps"`` (else
+``"solutions"``), with the OR-Tools version, since another version may search otherwise.
+Every other output is always reproducible.
 
 Floor: the services' (beside :mod:`territory.export` and :mod:`territory.evaluation`), as
 it calls them through :mod:`territory.api`; the CLI calls it from above.
@@ -84,6 +88,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MANIFEST",
     "OUTPUTS",
+    "PLAN_SOLUTIONS",
     "RunParameters",
     "RunReport",
     "load_parameters",
@@ -92,6 +97,10 @@ __all__ = [
 ]
 
 MANIFEST = "run.json"
+PLAN_SOLUTIONS = 25
+"""Solutions after which a run's week plan stops each part's search (measured on the demo
+week 2026-W49: 25 solutions in 1-2 s of search, objective 55.2, within 2.5 % of 50 and
+100 solutions' 56.5; 50 took 15-20 s more)."""
 _TOP = ("workspace", "output_dir", "date", "territories", "period", "outputs")
 _REFUSED = {
     "k": "le seuil k n'est pas un paramètre de run : c'est celui de l'espace de travail "
@@ -138,7 +147,11 @@ OUTPUTS: dict[str, dict[str, _Option]] = {
         "catchment_min": _Option("number", 30.0),
         "supply": _Option("choice", "partners", ("partners", "hours")),
     },
-    "plan": {"week": _Option("week", None), "time_limit": _Option("number", 5.0)},
+    "plan": {
+        "week": _Option("week", None),
+        "solutions": _Option("int", PLAN_SOLUTIONS),
+        "max_seconds": _Option("number", 300.0),
+    },
 }
 """Each output a run can write, its options and their defaults (in writing order)."""
 
@@ -340,6 +353,12 @@ def _outputs(raw: object, problems: list[str]) -> dict[str, dict[str, Any]]:
             checked.setdefault(key, option.default)
         if name == "plan" and checked.get("week") is None and "week" not in options:
             problems.append("outputs.plan.week : semaine obligatoire (ex. 2026-W49)")
+        if name == "plan":
+            solutions, seconds = checked["solutions"], checked["max_seconds"]
+            if isinstance(solutions, int) and solutions < 1:
+                problems.append("outputs.plan.solutions : au moins 1 solution")
+            if isinstance(seconds, float) and not seconds > 0:
+                problems.append("outputs.plan.max_seconds : un nombre de secondes > 0")
         found[name] = {key: checked[key] for key in known}
     return {name: found[name] for name in OUTPUTS if name in found}  # a stable order
 
@@ -474,17 +493,19 @@ def run(parameters: RunParameters, *, settings: Settings | None = None) -> RunRe
             writer = _WRITERS[name]
             per_scope = name not in ("package", "plan")
             for scope in scopes if per_scope else [None]:
-                entries.extend(
-                    {
-                        "file": written.name,
-                        "output": name,
-                        "territory": scope or "",
-                        "sha256": _sha256(written.read_bytes()),
-                        "bytes": written.stat().st_size,
-                        "reproducible": name != "plan",
-                    }
-                    for written in writer(ws, folder, scope, options, values, day)
-                )
+                for written in writer(ws, folder, scope, options, values, day):
+                    path, extra = written if isinstance(written, tuple) else (written, {})
+                    entries.append(
+                        {
+                            "file": path.name,
+                            "output": name,
+                            "territory": scope or "",
+                            "sha256": _sha256(path.read_bytes()),
+                            "bytes": path.stat().st_size,
+                            "reproducible": True,
+                            **extra,
+                        }
+                    )
         manifest = {
             "software": f"territory {__version__}",
             "parameters": hashed,
@@ -526,7 +547,9 @@ def _last_change(layers: Mapping[str, Mapping[str, Any]]) -> date:
     return date.fromisoformat(max(days)) if days else date(2000, 1, 1)
 
 
-Writer = Callable[["Opened", Path, "str | None", dict[str, Any], dict[str, Any], date], list[Path]]
+Written = list[Path] | list[tuple[Path, dict[str, Any]]]
+"""The files a writer wrote, each with what its ``run.json`` entry adds (or overrides)."""
+Writer = Callable[["Opened", Path, "str | None", dict[str, Any], dict[str, Any], date], Written]
 
 
 def _name(stem: str, scope: str | None, suffix: str) -> str:
@@ -635,8 +658,10 @@ def _accessibility(ws: Opened, folder: Path, scope: str | None, options: dict[st
 
 
 def _plan(ws: Opened, folder: Path, scope: str | None, options: dict[str, Any],
-          values: dict[str, Any], day: date) -> list[Path]:  # fmt: skip
+          values: dict[str, Any], day: date) -> Written:  # fmt: skip
     import dataclasses
+
+    import ortools
 
     from territory import api
 
@@ -645,8 +670,10 @@ def _plan(ws: Opened, folder: Path, scope: str | None, options: dict[str, Any],
         ws,
         week=options["week"],
         territory=territories[0] if territories else None,
-        time_limit=options["time_limit"],
+        time_limit=options["max_seconds"],
+        solution_limit=options["solutions"],
     )
+    stopped_by = str(plan.stats.get("stopped_by", "temps"))
     content = {
         "week": options["week"],
         "objective": round(plan.objective, 3),
@@ -656,7 +683,13 @@ def _plan(ws: Opened, folder: Path, scope: str | None, options: dict[str, Any],
     path = folder / f"plan-{options['week']}.json"
     text = json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True, default=str)
     path.write_text(text + "\n", encoding="utf-8")
-    return [path]
+    search = {
+        "solutions": options["solutions"],
+        "max_seconds": options["max_seconds"],
+        "stopped_by": stopped_by,
+        "ortools": ortools.__version__,
+    }
+    return [(path, {"reproducible": stopped_by == "solutions", "search": search})]
 
 
 _WRITERS: dict[str, Writer] = {

@@ -21,7 +21,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -63,6 +65,7 @@ __all__ = [
     "DENSITY_COLUMNS",
     "LAYER_LABELS",
     "accessibility_layer",
+    "accessibility_layers",
     "breakdown_choices",
     "density_layer",
     "density_parts",
@@ -70,6 +73,7 @@ __all__ = [
     "info",
     "layers_table",
     "map_layers",
+    "summaries_and_outlines",
     "summary",
     "territory_layers",
 ]
@@ -152,7 +156,9 @@ def density_layer(
     three-way table).
     """
     if breakdown is None:
-        return _drawn(ws, published.density(ws, settings=settings), territory)
+        stat = ws.path.stat()
+        state = (str(ws.path), stat.st_mtime_ns, ws.version, settings.k, settings.rounding)
+        return _density_drawn(*state, territory).copy()
     by, value = breakdown
     if by not in BREAKDOWNS:
         raise ValidationError(f"filtre inconnu : {by} (attendu : {', '.join(BREAKDOWNS)})")
@@ -261,6 +267,30 @@ def accessibility_layer(
         ``code``, ``nom``, :data:`~territory.analysis.accessibility.ACCESS_COLUMNS` and
         geometry (EPSG:4326), and the parameters (with the demand's source).
     """
+    return accessibility_layers(
+        ws,
+        settings=settings,
+        modes=(mode,),
+        kind=kind,
+        territory=territory,
+        catchment_min=catchment_min,
+        decay=decay,
+        supply=supply,
+    )[mode]
+
+
+def accessibility_layers(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    modes: Sequence[str],
+    kind: Literal["commune", "qpv"] = "commune",
+    territory: str | None = None,
+    catchment_min: float = DEFAULT_CATCHMENT_MIN,
+    decay: Decay = "stepped",
+    supply: Literal["partners", "hours"] = "partners",
+) -> dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]]:
+    """:func:`accessibility_layer` of each mode, the zones, demand and partners read once."""
     from territory.analysis.need import load_need_data, zone_need
     from territory.analysis.zones import load_zones
     from territory.roads import travel_model_for
@@ -273,35 +303,40 @@ def accessibility_layer(
     if partners is None or partners.empty:
         raise ValidationError("aucun partenaire dans l'espace de travail : importez-les d'abord")
     zones = load_zones(ws, kind, territory=territory, communes=ws.read_layer("communes"))
-    result = accessibility(
-        communes,
-        partners,
-        demand=demand,
-        mode=mode,
-        model=travel_model_for(ws, settings),
-        catchment_min=catchment_min,
-        decay=decay,
-        supply=supply,
-        demand_source=source,
-        at=None if kind == "commune" else zones,
-    )
-    frame = result.frame
-    if kind == "commune":
-        frame = frame.set_axis(communes["code"].astype(str)).reindex(zones["code"].astype(str))
-    out = gpd.GeoDataFrame(
-        {
-            "code": zones["code"].astype(str).to_numpy(),
-            "nom": zones["nom"].to_numpy() if "nom" in zones else None,
-            **{c: frame[c].to_numpy() for c in ACCESS_COLUMNS},
-        },
-        geometry=zones.geometry.to_numpy(),
-        crs=zones.crs,
-    ).to_crs(STORAGE_CRS)
-    parameters = {**result.parameters, "zones": kind, "territory": territory or ""}
-    out.attrs.update(  # what a legend says of the method (no figure of any zone)
-        {k: parameters[k] for k in ("method", "mode", "catchment_min", "demand")}
-    )
-    return out, parameters
+    model = travel_model_for(ws, settings)
+    found: dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]] = {}
+    for mode in modes:
+        result = accessibility(
+            communes,
+            partners,
+            demand=demand,
+            mode=mode,
+            model=model,
+            catchment_min=catchment_min,
+            decay=decay,
+            supply=supply,
+            demand_source=source,
+            at=None if kind == "commune" else zones,
+        )
+        frame = result.frame
+        if kind == "commune":
+            codes = communes["code"].astype(str)
+            frame = frame.set_axis(codes).reindex(zones["code"].astype(str))
+        out = gpd.GeoDataFrame(
+            {
+                "code": zones["code"].astype(str).to_numpy(),
+                "nom": zones["nom"].to_numpy() if "nom" in zones else None,
+                **{c: frame[c].to_numpy() for c in ACCESS_COLUMNS},
+            },
+            geometry=zones.geometry.to_numpy(),
+            crs=zones.crs,
+        ).to_crs(STORAGE_CRS)
+        parameters = {**result.parameters, "zones": kind, "territory": territory or ""}
+        out.attrs.update(  # what a legend says of the method (no figure of any zone)
+            {k: parameters[k] for k in ("method", "mode", "catchment_min", "demand")}
+        )
+        found[mode] = (out, parameters)
+    return found
 
 
 def _part(parts: pd.DataFrame, value: str) -> pd.DataFrame:
@@ -327,6 +362,21 @@ def _with_drawing(zones: pd.DataFrame, drawn: gpd.GeoDataFrame) -> gpd.GeoDataFr
     drawing = {"commune": found["commune"].to_numpy(), "area_km2": found["area_km2"].to_numpy()}
     table = out.assign(**drawing)[DENSITY_COLUMNS]
     return gpd.GeoDataFrame(table, geometry=found.geometry.to_numpy(), crs=STORAGE_CRS)
+
+
+@lru_cache(maxsize=4)
+def _density_drawn(
+    path: str, mtime_ns: int, version: int, k: int, rounding: int, territory: str | None
+) -> gpd.GeoDataFrame:
+    """The unfiltered :func:`density_layer`, kept per state of the file and protection.
+
+    Drawing the zones (squares, the commune under each centre, areas) is the layer's
+    cost; the evaluation package draws it for its density layer and again for its hot
+    spots, and the map for each page.
+    """
+    ws = Workspace.open(path)
+    settings = Settings(k=k, rounding=rounding)  # the protection reads nothing else
+    return _drawn(ws, published.density(ws, settings=settings), territory)
 
 
 def _drawn_empty() -> gpd.GeoDataFrame:
@@ -412,16 +462,28 @@ def territory_layers(
         ``partners`` and ``stops``: points inside them (a partner without position is
         kept when its ``code_insee`` is in the set); ``service_gaps``: cut to them.
     """
-    codes = {str(c) for c in communes}
     layers = _read_layers(ws)
-    all_communes = layers["communes"]
-    if all_communes is None:
+    if layers["communes"] is None:
         return layers
-    inside = all_communes[all_communes["code"].isin(codes)].reset_index(drop=True)
-    area = shapely.union_all(inside.geometry.to_numpy())
+    codes = {str(c) for c in communes}
+    return _clip(layers, codes, _outline(layers["communes"], codes))
+
+
+def _outline(communes: gpd.GeoDataFrame, codes: Collection[str]) -> shapely.Geometry:
+    """The union of the communes of ``codes``, in the layer's order."""
+    return shapely.union_all(communes.geometry[communes["code"].isin(codes)].to_numpy())
+
+
+def _clip(
+    layers: Mapping[str, gpd.GeoDataFrame | None], codes: set[str], area: shapely.Geometry
+) -> dict[str, gpd.GeoDataFrame | None]:
+    """:func:`territory_layers` of layers already read (those given), ``area`` their outline."""
+    out = dict(layers)
+    all_communes = layers["communes"]
+    assert all_communes is not None
     shapely.prepare(area)
-    layers["communes"] = inside
-    qpv = layers["qpv"]
+    out["communes"] = all_communes[all_communes["code"].isin(codes)].reset_index(drop=True)
+    qpv = layers.get("qpv")
     if qpv is not None:
         linked = (
             qpv["communes"]
@@ -430,22 +492,22 @@ def territory_layers(
         )
         geometry = qpv.geometry.to_numpy()
         overlaps = shapely.intersects(area, geometry) & ~shapely.touches(area, geometry)
-        layers["qpv"] = qpv[linked.to_numpy(dtype=bool) | overlaps].reset_index(drop=True)
+        out["qpv"] = qpv[linked.to_numpy(dtype=bool) | overlaps].reset_index(drop=True)
     for name in ("partners", "stops"):
-        points = layers[name]
+        points = layers.get(name)
         if points is None:
             continue
         keep = shapely.covers(area, points.geometry.to_numpy())
         if "code_insee" in points:
             keep |= points.geometry.isna().to_numpy() & points["code_insee"].isin(codes).to_numpy()
-        layers[name] = points[keep].reset_index(drop=True)
-    gaps = layers["service_gaps"]
+        out[name] = points[keep].reset_index(drop=True)
+    gaps = layers.get("service_gaps")
     if gaps is not None and area.is_empty:  # a territory whose communes were all removed
-        layers["service_gaps"] = gaps.iloc[:0]
+        out["service_gaps"] = gaps.iloc[:0]
     elif gaps is not None:
         cut = gaps.clip(area, keep_geom_type=True)
-        layers["service_gaps"] = cut[~cut.geometry.is_empty].reset_index(drop=True)
-    return layers
+        out["service_gaps"] = cut[~cut.geometry.is_empty].reset_index(drop=True)
+    return out
 
 
 def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) -> dict[str, Any]:
@@ -471,26 +533,70 @@ def summary(ws: Workspace, *, settings: Settings, territory: str | None = None) 
         contacts, so that the totals of two nested territories differ by noise, not by
         the few contacts that differ.
     """
-    scope = _scope(ws, territory)
-    if scope is None:
-        layers = ws.layers()
-        counts = {name: layers[name].count if name in layers else 0 for name in _COUNTED}
-        population = None
-        if "communes" in layers:
-            population = ws.query("SELECT sum(population) AS p FROM communes")["p"].iloc[0]
-    else:
-        clipped = territory_layers(ws, scope)
-        counts = {name: _length(clipped[name]) for name in _COUNTED}
-        communes = clipped["communes"]
-        population = None if communes is None else communes["population"].sum(min_count=1)
-    total = published.contact_total(ws, scope=scope, settings=settings)
-    return {
-        "name": ws.name,
-        "territory": None if scope is None else territory,
-        **counts,
-        "population": None if population is None or pd.isna(population) else int(population),
-        "contacts": total,
+    return _summaries(ws, settings, [territory], outlines=False)[0][0]
+
+
+def summaries_and_outlines(
+    ws: Workspace, *, settings: Settings, territories: Sequence[str | None]
+) -> list[tuple[dict[str, Any], shapely.Geometry | None]]:
+    """:func:`summary` of each territory and its outline (None for the whole workspace).
+
+    The outline is the union of the territory's communes in the communes' CRS (None
+    without a communes layer). The shareable export writes both: the layers are read
+    once for every territory, the outlines are made two at a time (GEOS works without
+    Python's lock) and each serves to clip its territory's counted layers (the service
+    gaps, which are not counted, are not clipped).
+    """
+    return _summaries(ws, settings, list(territories), outlines=True)
+
+
+def _summaries(
+    ws: Workspace, settings: Settings, territories: list[str | None], *, outlines: bool
+) -> list[tuple[dict[str, Any], shapely.Geometry | None]]:
+    scopes = [_scope(ws, territory) for territory in territories]
+    stored = ws.layers()
+    clipping = any(scope is not None for scope in scopes)
+    layers: dict[str, gpd.GeoDataFrame | None] = {
+        name: ws.read_layer(name) if name in stored else None
+        for name in _COUNTED
+        if clipping or (outlines and name == "communes")
     }
+    communes = layers.get("communes")
+    areas: list[shapely.Geometry | None] = [None] * len(scopes)
+    if communes is not None:
+        codes = [resolve(ws, None) if scope is None else scope for scope in scopes]
+        wanted = [i for i, scope in enumerate(scopes) if outlines or scope is not None]
+        with ThreadPoolExecutor(2) as pool:
+            made = pool.map(lambda i: _outline(communes, {str(c) for c in codes[i]}), wanted)
+            for i, area in zip(wanted, made, strict=True):
+                areas[i] = area
+    found: list[tuple[dict[str, Any], shapely.Geometry | None]] = []
+    for territory, scope, area in zip(territories, scopes, areas, strict=True):
+        if scope is None:
+            counts = {name: stored[name].count if name in stored else 0 for name in _COUNTED}
+            population = None
+            if "communes" in stored:
+                population = ws.query("SELECT sum(population) AS p FROM communes")["p"].iloc[0]
+        elif communes is None:
+            counts = {name: _length(layers[name]) for name in _COUNTED}
+            population = None
+        else:
+            assert area is not None
+            clipped = _clip(layers, {str(c) for c in scope}, area)
+            counts = {name: _length(clipped[name]) for name in _COUNTED}
+            inside = clipped["communes"]
+            assert inside is not None
+            population = inside["population"].sum(min_count=1)
+        total = published.contact_total(ws, scope=scope, settings=settings)
+        figures = {
+            "name": ws.name,
+            "territory": None if scope is None else territory,
+            **counts,
+            "population": None if population is None or pd.isna(population) else int(population),
+            "contacts": total,
+        }
+        found.append((figures, area if outlines else None))
+    return found
 
 
 def layers_table(layers: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:

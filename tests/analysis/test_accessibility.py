@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from unittest import mock
 
 import geopandas as gpd
 import numpy as np
@@ -15,6 +16,7 @@ from territory import Settings
 from territory._errors import ValidationError
 from territory.analysis.accessibility import (
     PER,
+    _merge_network,
     accessibility,
     catchment_pairs,
     decay_weights,
@@ -170,3 +172,67 @@ def test_demo_accessibility_by_commune_and_qpv(demo_workspace: Path, settings) -
     assert parameters["demand"] and parameters["method"] == "E2SFCA"
     qpv, qpv_parameters = accessibility_layer(ws, settings=settings, mode="marche", kind="qpv")
     assert len(qpv) >= 3 and qpv_parameters["zones"] == "qpv"
+
+
+def test_network_catchments_read_by_chunk_equal_one_target_at_a_time() -> None:
+    """The chunked reading of the partners' searches gives the pairs of the way before.
+
+    A fictional 6 × 6 km street grid (one-way streets, streets closed to cars), zones and
+    partners around it (some partners on the same node, some zones and partners too far
+    from any street): the same pairs in the same order with the same minutes, bit for bit,
+    and the same E2SFCA, for driving and walking.
+    """
+    from bench.access_roads import reach_one_target_at_a_time
+    from bench.roads import synthetic_network
+    from territory.roads import RoadNetwork
+
+    edges = synthetic_network(side_km=6.0, step_m=250.0)
+    network = RoadNetwork.from_edges(edges)
+    west, south, east, north = edges.total_bounds
+    rng = np.random.default_rng(5)
+    zone_xy = rng.uniform([west - 900, south - 900], [east + 900, north + 900], size=(400, 2))
+    partner_xy = rng.uniform([west, south], [east, north], size=(60, 2))
+    partner_xy = np.vstack([partner_xy, partner_xy[:5] + 3.0, [[east + 2_000, north]]])
+    for mode, speed, limit in (("voiture", 40.0, 6.0), ("marche", 4.5, 25.0)):
+        ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+        before = reach_one_target_at_a_time(
+            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
+        )
+        assert len(ours[0]) > 1_000, mode  # enough pairs to mean something
+        for a, b in zip(ours, before, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+    zones = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML"] * len(partner_xy)}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
+    )
+    demand = pd.Series(rng.integers(10, 500, len(zones)).astype(float))
+    model = TravelModel().with_network(network)
+    on_network = accessibility(
+        zones, partners, demand=demand, mode="voiture", model=model, catchment_min=12
+    )
+    with mock.patch.object(
+        RoadNetwork, "reach", lambda self, *a, **k: reach_one_target_at_a_time(self, *a, **k)
+    ):
+        slow = accessibility(
+            zones, partners, demand=demand, mode="voiture", model=model, catchment_min=12
+        )
+    assert on_network.frame.equals(slow.frame)
+    assert on_network.frame["acces"].gt(0).sum() > 100
+    # Every zone and partner on the network: the straight-line search is skipped (it would
+    # raise here), the pairs those of the way before (straight lines, then the network's).
+    inside = (zone_xy[:, 0] > west) & (zone_xy[:, 0] < east)
+    inside &= (zone_xy[:, 1] > south) & (zone_xy[:, 1] < north)
+    options = {"mode": "voiture", "model": model, "catchment_min": 12.0}
+    with mock.patch("territory.analysis.accessibility.cKDTree", side_effect=AssertionError):
+        pairs = catchment_pairs(zone_xy[inside], partner_xy[:60], **options)
+    straight = catchment_pairs(
+        zone_xy[inside], partner_xy[:60], **{**options, "model": TravelModel()}
+    )
+    along = reach_one_target_at_a_time(
+        network, zone_xy[inside], partner_xy[:60], "voiture", speed_kmh=40.0, limit=7.0
+    )
+    assert along[3].all() and along[4].all()
+    before = _merge_network(*straight, along, 5.0)
+    keep = before[2] <= 12.0
+    for a, b in zip(pairs, before, strict=True):
+        assert np.array_equal(a, b[keep])

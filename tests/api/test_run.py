@@ -1,8 +1,9 @@
 """``territory run PARAMS.yaml``: a checked parameters file → every output, the same bytes.
 
 The demo workspace (contacts through the real importer) is run twice from the same file
-into two folders: every reproducible output must have the same SHA-256, ``run.json`` must
-say so, and a changed parameter must change the parameters hash. Bad files are refused
+into two folders, the second time by the command line in another process with another
+hash seed: every output, the week's plan included, and ``run.json`` itself must have the
+same SHA-256, and a changed parameter must change the parameters hash. Bad files are refused
 with every problem at once, one French line and exit code 2 on the command line.
 """
 
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pyogrio
@@ -33,7 +37,7 @@ FULL = {
         "ranking": {"weights": {"need": 2}},
         "hot_spots": {"permutations": 199, "seed": 11},
         "accessibility": {"mode": "vélo", "decay": "gaussian"},
-        "plan": {"week": "2026-W49", "time_limit": 1},
+        "plan": {"week": "2026-W49", "solutions": 10},
     },
 }
 
@@ -56,8 +60,24 @@ def two_runs(
 ) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("runs")
     first = run_file(write_params(folder, demo_workspace, "a", **FULL), settings=settings)
-    second = run_file(write_params(folder, demo_workspace, "b", **FULL), settings=settings)
-    return first.output_dir, second.output_dir
+    # The second run in another process: nothing may hang on this process's state, its
+    # string hash seed (set iteration order) or its clock.
+    command = [
+        sys.executable,
+        "-m",
+        "territory.cli",
+        "run",
+        str(write_params(folder, demo_workspace, "b", **FULL)),
+    ]
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "4242",
+        "TERRITORY_SECRET_PATH": str(settings.secret_path),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return first.output_dir, folder / "b"
 
 
 def test_the_same_file_and_data_give_the_same_bytes(two_runs: tuple[Path, Path]) -> None:
@@ -69,14 +89,27 @@ def test_the_same_file_and_data_give_the_same_bytes(two_runs: tuple[Path, Path])
     assert names == {p.name for p in first.iterdir()} - {MANIFEST}
     assert {e["output"] for e in manifest["outputs"]} == set(OUTPUTS)
     for entry in manifest["outputs"]:
+        assert entry["reproducible"], entry
         assert sha256(first / entry["file"]) == entry["sha256"], entry["file"]
-        if entry["reproducible"]:
-            assert sha256(second / entry["file"]) == entry["sha256"], entry["file"]
-        else:  # the plan's search is bounded by time: recorded, not promised
-            assert entry["output"] == "plan"
-    reproducible = {e["file"]: e["sha256"] for e in manifest["outputs"] if e["reproducible"]}
-    assert reproducible == {e["file"]: e["sha256"] for e in again["outputs"] if e["reproducible"]}
-    assert len(reproducible) == 8  # gpkg, datapackage.json, methodes.md and five layers
+        assert sha256(second / entry["file"]) == entry["sha256"], entry["file"]
+    assert len(manifest["outputs"]) == 9  # gpkg, datapackage.json, methodes.md, six layers
+    assert sha256(first / MANIFEST) == sha256(second / MANIFEST)
+
+
+def test_the_plan_is_searched_for_a_number_of_solutions(two_runs: tuple[Path, Path]) -> None:
+    import ortools
+
+    first, _ = two_runs
+    manifest = json.loads((first / MANIFEST).read_text(encoding="utf-8"))
+    (entry,) = [e for e in manifest["outputs"] if e["output"] == "plan"]
+    assert entry["search"] == {
+        "solutions": 10,
+        "max_seconds": 300.0,
+        "stopped_by": "solutions",
+        "ortools": ortools.__version__,
+    }
+    plan = json.loads((first / entry["file"]).read_text(encoding="utf-8"))
+    assert plan["visits"] and plan["objective"] > 0
 
 
 def test_the_manifest_says_what_made_the_outputs(two_runs: tuple[Path, Path]) -> None:
@@ -181,7 +214,7 @@ def test_every_problem_of_a_file_is_reported_at_once(
             "carte": None,
             "hot_spots": {"permutations": "beaucoup", "method": "arcgis"},
             "ranking": {"weights": {"need": -1, "besoin": 2}},
-            "plan": {"time_limit": 2},
+            "plan": {"solutions": 0},
         },
     )
     with pytest.raises(ValidationError) as caught:
@@ -199,6 +232,7 @@ def test_every_problem_of_a_file_is_reported_at_once(
         "outputs.ranking.weights.need : attendu un nombre positif",
         "outputs.ranking.weights.besoin : groupe inconnu",
         "outputs.plan.week : semaine obligatoire",
+        "outputs.plan.solutions : au moins 1 solution",
     ]
     for start in expected:
         assert any(p.startswith(start) for p in problems), (start, problems)

@@ -10,6 +10,7 @@ import pytest
 from conftest import map_text
 from streamlit.testing.v1 import AppTest
 
+from territory import ValidationError
 from territory.store import Workspace
 from territory.ui.state import Keys
 
@@ -126,3 +127,41 @@ def test_a_workbook_of_several_sheets_asks_which_one(
     assert Workspace.open(path).layers()["contacts"].count == before + 30
     notes = " ".join(m.value for m in at.markdown)
     assert "feuille « Mars » lue ; feuille ignorée : « Notes »" in notes
+
+
+def test_hot_spots_of_the_filtered_density_or_one_line_saying_why(
+    demo_workspace: Path, settings
+) -> None:
+    """Issue #23: the « Points chauds » overlay follows the filter (its quarter's values)."""
+    from territory.views import breakdown_choices, hot_spots_layer
+
+    at = contacts_page(demo_workspace)
+    at.toggle(key=Keys.W_HOTSPOTS).set_value(True).run()
+    assert not at.exception, at.exception
+    assert '"classe":"point chaud"' in map_script(at)  # the unfiltered density's
+    quarters = breakdown_choices(Workspace.open(demo_workspace), settings=settings)["periode"]
+    at.selectbox(key=Keys.W_CONTACTS_FILTER).set_value("periode").run()
+    seen = {"drawn": 0, "said": 0}
+    for quarter in quarters:
+        at.selectbox(key=f"{Keys.W_CONTACTS_VALUE}_periode").set_value(quarter).run()
+        assert not at.exception, at.exception
+        script = map_script(at)
+        said = any("Points chauds indisponibles" in c.value for c in at.caption)
+        try:
+            expected = hot_spots_layer(
+                Workspace.open(demo_workspace),
+                settings=settings,
+                breakdown=("periode", quarter),
+            ).frame
+        except ValidationError:  # too few zones: the page says so and draws none
+            assert said and '"classe":' not in script, quarter
+            seen["said"] += 1
+            continue
+        assert not said, quarter
+        hot = expected[expected["classe"] == "point chaud"]
+        for zone in hot["zone"]:  # the quarter's own hot spots, not the whole map's
+            assert f'"zone":"{zone}"' in script, (quarter, zone)
+        counts = published_counts(script)
+        assert counts and all(c == 0 or c >= settings.k for c in counts)
+        seen["drawn"] += 1
+    assert seen["drawn"] >= 1, seen

@@ -33,7 +33,7 @@ from territory.map.styles import ACCESS_COLOURS, HOTSPOT_COLOURS
 from territory.privacy.raw import has_contacts
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.views import accessibility_layer, hot_spots_layer
+from territory.views import accessibility_layers, hot_spots_layer
 from territory.vocab import MODES
 
 __all__ = [
@@ -124,13 +124,14 @@ def access_build(
     frames = []
     for territory in _blocks(territories):
         wide: gpd.GeoDataFrame | None = None
+        try:  # the zones, demand, partners and travel model read once for every mode
+            every = accessibility_layers(
+                ws, settings=settings, modes=ACCESS_MODES, kind="commune", territory=territory
+            )
+        except ValidationError:  # no partner, no demand: no layer
+            return None
         for mode in ACCESS_MODES:
-            try:
-                frame, _ = accessibility_layer(
-                    ws, settings=settings, mode=mode, kind="commune", territory=territory
-                )
-            except ValidationError:  # no partner, no demand: no layer
-                return None
+            frame, _ = every[mode]
             suffix = mode_column(mode)
             columns = {c: f"{c}_{suffix}" for c in ACCESS_COLUMNS}
             if wide is None:

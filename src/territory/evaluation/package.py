@@ -7,7 +7,9 @@ adds what a geographer needs to cite and map it:
 - every spatial layer in **Lambert-93** (``EPSG:2154``) by default, or the CRS asked for;
 - **QGIS styles** in the ``layer_styles`` table (the table QGIS and GDAL read and write),
   one default QML per spatial layer in the app's colours (:mod:`.styles`), so that each
-  layer opens styled;
+  layer opens styled (``styleSLD`` stays empty: QGIS applies the QML and reads no SLD
+  beside one; an SLD would serve other clients only, GeoServer for one, and would be a
+  second rendering of each style to keep in step);
 - **metadata** in the GeoPackage metadata extension (``gpkg_metadata`` and
   ``gpkg_metadata_reference``): per layer, a QGIS metadata document (``md_standard_uri``
   ``http://mrcc.com/qgis.dtd``, the form QGIS itself stores in a GeoPackage, shown in the
@@ -64,6 +66,7 @@ from typing import Protocol
 from xml.sax.saxutils import escape
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -508,7 +511,27 @@ def _extra_layers(
 def _reproject(layers: Layers, crs: str) -> None:
     for name, (frame, text) in layers.items():
         if isinstance(frame, gpd.GeoDataFrame):
-            layers[name] = (frame.to_crs(crs), text)
+            layers[name] = (_to_crs(frame, crs), text)
+
+
+def _to_crs(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """``frame.to_crs(crs)``, each geometry object transformed once.
+
+    The density per quarter repeats each zone's drawing in every quarter (the same
+    objects: 79,160 rows, 15,832 drawings on a département); a geometry transforms to the
+    same coordinates wherever it stands, so the distinct ones are enough.
+    """
+    values = frame.geometry.to_numpy()
+    ids = np.fromiter((id(g) for g in values), dtype=np.int64, count=len(values))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    if len(first) == len(values):
+        return frame.to_crs(crs)
+    distinct = gpd.GeoSeries(values[first], crs=frame.crs).to_crs(crs).to_numpy()
+    column = frame.geometry.name
+    moved = gpd.GeoSeries(distinct[inverse], index=frame.index, crs=crs, name=column)
+    out = pd.DataFrame(frame, copy=True)
+    out[column] = moved
+    return gpd.GeoDataFrame(out, geometry=column, crs=crs)
 
 
 def _complete_tables(

@@ -177,6 +177,7 @@ def plan_rounds(
     stability: float = STABILITY,
     time_limit: float = 5.0,
     decompose: bool = True,
+    solution_limit: int | None = None,
 ) -> Plan:
     """Plan a week of rounds on a places layer (the geo adapter).
 
@@ -197,7 +198,7 @@ def plan_rounds(
         Teams; every team needs a ``base``.
     value, days, first_slot, slot_minutes, required_zones, max_visits_per_place, \
 max_candidates, locked, zone_caps, outside_sector, previous, stability, time_limit, \
-decompose
+decompose, solution_limit
         As in :func:`~territory.rounds.solver.plan_from_matrix`.
     week
         Monday of the planned week: opening hours are read on its dates (public holidays).
@@ -303,6 +304,7 @@ decompose
         stability=stability,
         time_limit=time_limit,
         decompose=decompose,
+        solution_limit=solution_limit,
     )
 
 

@@ -161,6 +161,7 @@ class _Result:
     cost: int
     notes: list[str]
     build_s: float
+    timed_out: bool = True  # a search ended by the time limit (or no search)
 
 
 def _travel_for(
@@ -255,6 +256,7 @@ def plan_from_matrix(
     time_limit: float = 5.0,
     decompose: bool = True,
     workers: int | None = None,
+    solution_limit: int | None = None,
 ) -> Plan:
     """Plan a week of rounds on travel-time matrices (the numeric core).
 
@@ -317,6 +319,11 @@ def plan_from_matrix(
         (the same objective; for comparisons).
     workers
         Threads that search the parts at once (default :data:`PARALLEL`).
+    solution_limit
+        Stop each part's search after this many solutions rather than on time: the same
+        inputs then give the same plan on any machine (reproducible runs,
+        :mod:`territory.runs`). ``time_limit`` stays a safety cap, shared by the parts
+        in turn; a search it stops is bounded by time again (``stats["stopped_by"]``).
 
     Returns
     -------
@@ -360,6 +367,8 @@ def plan_from_matrix(
         problems.append(f"jours {days} invalides : des jours distincts de 0 (lundi) à 6")
     if time_limit <= 0:
         problems.append("durée de recherche : un nombre de secondes > 0")
+    if solution_limit is not None and solution_limit < 1:
+        problems.append("nombre de solutions de la recherche : au moins 1")
     if max_visits_per_place is not None and max_visits_per_place < 0:
         problems.append("nombre maximal de visites par lieu négatif")
     if max_candidates is not None and max_candidates < 1:
@@ -399,12 +408,18 @@ def plan_from_matrix(
     builder.add_locks(locked)
     builder.add_candidates(previous, stability)
     return builder.solve(
-        time_limit=time_limit, started=started, decompose=decompose, workers=workers
+        time_limit=time_limit,
+        started=started,
+        decompose=decompose,
+        workers=workers,
+        solution_limit=solution_limit,
     )
 
 
 class _Builder(Candidates):
     """The OR-Tools model of the candidate nodes, its search and the resulting plan."""
+
+    solution_limit: int | None = None  # set by :meth:`solve`
 
     # -- model ---------------------------------------------------------------------------
 
@@ -415,7 +430,9 @@ class _Builder(Candidates):
         started: float,
         decompose: bool = True,
         workers: int | None = None,
+        solution_limit: int | None = None,
     ) -> Plan:
+        self.solution_limit = solution_limit
         stats: dict[str, float | int | str] = {
             "candidates": sum(1 for n in self.nodes if n.copy_of is None and n.lock is None),
             "coverage_copies": sum(1 for n in self.nodes if n.copy_of is not None),
@@ -465,6 +482,8 @@ class _Builder(Candidates):
             if result.status not in statuses:
                 statuses.append(result.status)
         stats["build_s"] = round(max(result.build_s for result in results), 3)
+        timed_out = self.solution_limit is None or any(r.timed_out for r in results)
+        stats["stopped_by"] = "temps" if timed_out else "solutions"
         stats["status"] = " ; ".join(statuses)
         stats["cost"] = cost
         return self._plan(routes, stats, started)
@@ -538,6 +557,8 @@ class _Builder(Candidates):
             for j in lane:
                 now = time.perf_counter()
                 until = now + (deadline - now) * len(jobs[j].nodes) / max(left, 1)
+                if self.solution_limit is not None:  # the time limit is a safety cap
+                    until = deadline
                 results[j] = self._solve_part(jobs[j], chains, hours, rounds, scale, until)
                 left -= len(jobs[j].nodes)
 
@@ -716,7 +737,10 @@ class _Builder(Candidates):
         params.first_solution_strategy = getattr(
             routing_enums_pb2.FirstSolutionStrategy, FIRST_SOLUTION
         )
+        if self.solution_limit is not None:
+            params.solution_limit = self.solution_limit
         build = time.perf_counter() - part_started
+        timed_out: list[bool] = []
 
         def search(start: Any = None) -> tuple[int, dict[int, list[int]]] | None:
             """The search until ``deadline``: cost and visits by window, None if none."""
@@ -726,6 +750,7 @@ class _Builder(Candidates):
                 solution = routing.SolveWithParameters(params)
             else:
                 solution = routing.SolveFromAssignmentWithParameters(start, params)
+            timed_out.append(time.perf_counter() >= deadline - 0.01)
             status.append(_STATUS.get(routing.status(), str(routing.status())))
             if solution is None:
                 return None
@@ -792,7 +817,8 @@ class _Builder(Candidates):
                 )
                 continue
             routes.append(route)
-        return _Result(routes, " ; ".join(status) or "vide", cost, notes, build)
+        ended_on_time = any(timed_out) or not timed_out
+        return _Result(routes, " ; ".join(status) or "vide", cost, notes, build, ended_on_time)
 
     def _greedy_rank(self, routes: dict[int, list[int]]) -> tuple[int, float]:
         """A greedy plan's worth: the zones it covers, then its value with the bonuses."""

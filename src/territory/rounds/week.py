@@ -529,6 +529,7 @@ def plan_week(
     outside_sector: bool = False,
     stability: float = STABILITY,
     time_limit: float = 5.0,
+    solution_limit: int | None = None,
 ) -> tuple[Plan, gpd.GeoDataFrame]:
     """Optimise the rounds of ``week`` (the visits locked in its last version stay).
 
@@ -550,12 +551,11 @@ def plan_week(
     ``required_zones`` default to :func:`~territory.rounds.value.coverage_zones`; zones
     without any candidate place are left out with a note. Travel times follow the travel
     model of ``settings``, on the workspace's road network when one was imported
-    (:func:`territory.roads.travel_model_for`; a note says which). Teams
-    moving by public transport get door-to-door times from the GTFS timetables stored at
-    import when there are some (:func:`territory.rounds.transit.load_transit_network`),
-    else an average speed; a note says which
-    (:func:`~territory.rounds.transit.transit_model_note`). Returns the plan and the
-    candidate places.
+    (:func:`territory.roads.travel_model_for`; a note says which). Teams moving by public
+    transport get door-to-door times from the GTFS timetables stored at import when there
+    are some (:func:`territory.rounds.transit.load_transit_network`), else an average
+    speed; a note says which (:func:`~territory.rounds.transit.transit_model_note`).
+    Returns the plan and the places; ``time_limit``, ``solution_limit``: as in the solver.
     """
     monday = week_monday(week)
     teams = list(teams) if teams is not None else load_teams(ws, week=monday)
@@ -640,6 +640,7 @@ def plan_week(
         previous=previous,
         stability=stability,
         time_limit=time_limit,
+        solution_limit=solution_limit,
     )
     stats = dict(plan.stats)
     if since or turn.since:

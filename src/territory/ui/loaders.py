@@ -31,7 +31,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from territory import Settings, TerritoryError
+from territory import Settings, TerritoryError, ValidationError
 from territory.analysis.priority import (
     Weights,
     ZoneIndicators,
@@ -89,6 +89,7 @@ __all__ = [
     "cached_territory_names",
     "cached_when",
     "contact_layers",
+    "hotspots_unavailable",
     "settings",
 ]
 
@@ -176,10 +177,38 @@ def contact_layers(
 
 
 @st.cache_data(max_entries=8, show_spinner="Recherche des points chauds…")
-def cached_hotspots(path: str, version: int, k: int, territory: str | None) -> gpd.GeoDataFrame:
-    """The hot spots of the published density (Gi*, default parameters) as the map draws them."""
-    result = hot_spots_layer(Workspace.open(path), settings=settings(), territory=territory)
+def cached_hotspots(
+    path: str,
+    version: int,
+    k: int,
+    territory: str | None,
+    breakdown: tuple[str, str] | None = None,
+) -> gpd.GeoDataFrame | None:
+    """The hot spots of the published density (Gi*, default parameters) as the map draws them.
+
+    With ``breakdown``, those of that quarter's or category's protected density (the
+    values the filtered map shows). None when too few zones are published to compare
+    them (:func:`hotspots_unavailable` says so on the page).
+    """
+    try:
+        result = hot_spots_layer(
+            Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
+        )
+    except ValidationError:
+        return None
     return result.frame
+
+
+def hotspots_unavailable(
+    path: str, version: int, k: int, territory: str | None, breakdown: tuple[str, str] | None
+) -> str | None:
+    """One French line when the « Points chauds » cannot be drawn for this view, else None."""
+    if cached_hotspots(path, version, k, territory, breakdown) is not None:
+        return None
+    return (
+        "Points chauds indisponibles pour cette vue : trop peu de zones publiées pour les "
+        "comparer entre voisines."
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Calcul de l'accessibilité…")
@@ -205,10 +234,14 @@ def _layers(
     access: str | None = None,
 ) -> MapLayers:
     if contacts_only:
-        return contact_layers(path, version, k, territory, breakdown)
-    layers = cached_layers(path, version, k, territory, breakdown)
-    if hotspots and breakdown is None:
-        layers = dataclasses.replace(layers, hotspots=cached_hotspots(path, version, k, territory))
+        layers = contact_layers(path, version, k, territory, breakdown)
+    else:
+        layers = cached_layers(path, version, k, territory, breakdown)
+    if hotspots:  # of the filtered density too: the values the map shows
+        spots = cached_hotspots(path, version, k, territory, breakdown)
+        layers = dataclasses.replace(layers, hotspots=spots)
+    if contacts_only:
+        return layers
     if access is not None:
         layers = dataclasses.replace(layers, access=cached_access(path, version, access, territory))
     return layers

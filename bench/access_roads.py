@@ -1,0 +1,199 @@
+"""Benchmark of E2SFCA along a road network (issue #23: 35,000 communes × 5,000 partners ≤ 10 s).
+
+:func:`territory.analysis.accessibility.accessibility` with the travel model on the
+clearly fictional département-sized network of :mod:`bench.roads` (streets every 250 m over
+80 × 80 km: 103,041 intersections, 205,440 edges; one street in five closed to cars, one
+in three one-way, a faster road every 5 km), driving, a 30-minute catchment (25 minutes
+of road after the 5 minutes of parking), Luo & Qi's steps. :data:`ZONES` zone centres
+spread over the network and :data:`PARTNERS` partners around ten towns. Measured in the
+same run (wall and CPU time of this process):
+
+* ``road_e2sfca_s``: ours — one Dijkstra search per partner node on the reversed car
+  graph, cut off at the catchment (``scipy.sparse.csgraph.dijkstra(limit=…)``), a chunk of
+  searches read at once at the zones' nodes (:meth:`territory.roads.RoadNetwork.reach`);
+* ``road_dijkstra_s``: the searches alone (the same chunks, nothing read): the method's
+  floor with SciPy's Dijkstra, which holds Python's lock (no second core helps);
+* ``road_e2sfca_naive_s``: the way before (each target node's search read over every
+  zone, one target at a time: :func:`reach_one_target_at_a_time`), and whether both give
+  the same pairs and the same accessibility, bit for bit.
+
+Run it with ``python -m bench.access_roads [ZONES PARTNERS]``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+from unittest import mock
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from bench.roads import synthetic_network, synthetic_points
+from territory._fr import format_number
+from territory.analysis.accessibility import accessibility
+from territory.crs import METRIC_CRS
+from territory.roads import _CHUNK, MAX_SNAP_M, RoadNetwork
+from territory.travel import TravelModel
+
+ZONES = 35_000
+PARTNERS = 5_000
+CATCHMENT_MIN = 30.0
+MODE = "voiture"
+BUDGET_S = 10.0
+
+
+def reach_one_target_at_a_time(
+    network: RoadNetwork, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+) -> tuple[Any, ...]:
+    """:meth:`RoadNetwork.reach` as it was (tree 7d0ebaa): each target over every origin."""
+    origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+    graph = network._graph(mode, speed_kmh)
+    per_minute = speed_kmh * 1000 / 60
+    leg_o, node_o = network._snap(graph, origins)
+    leg_t, node_t = network._snap(graph, targets)
+    near_o, near_t = leg_o <= MAX_SNAP_M, leg_t <= MAX_SNAP_M
+    pairs_i: list[npt.NDArray[np.int64]] = []
+    pairs_j: list[npt.NDArray[np.int64]] = []
+    pairs_m: list[npt.NDArray[np.float64]] = []
+    if len(graph.snap_nodes) and near_o.any() and near_t.any():
+        reverse = graph.matrix.T.tocsr()
+        sources = np.unique(node_t[near_t])
+        from_o = leg_o / per_minute
+        for chunk in range(0, len(sources), _CHUNK):
+            block = sources[chunk : chunk + _CHUNK]
+            found = dijkstra(reverse, indices=block, limit=limit)[:, node_o]
+            for offset, source in enumerate(block):
+                row = from_o + found[offset]
+                for target in np.flatnonzero((node_t == source) & near_t):
+                    total = row + leg_t[target] / per_minute
+                    hit = np.flatnonzero(near_o & (total <= limit))
+                    pairs_i.append(hit.astype(np.int64))
+                    pairs_j.append(np.full(len(hit), target, dtype=np.int64))
+                    pairs_m.append(total[hit])
+    if not pairs_i:
+        none = np.empty(0, dtype=np.int64)
+        return none, none.copy(), np.empty(0), near_o, near_t
+    i, j, m = np.concatenate(pairs_i), np.concatenate(pairs_j), np.concatenate(pairs_m)
+    return i, j, m, near_o, near_t
+
+
+def _frames(
+    network_edges: gpd.GeoDataFrame, zones: int, partners: int
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Series]:
+    rng = np.random.default_rng(1)
+    west, south, east, north = network_edges.total_bounds
+    zone_xy = rng.uniform([west, south], [east, north], size=(zones, 2))
+    partner_xy = synthetic_points(network_edges, partners, seed=3)
+    zone_frame = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
+    partner_frame = gpd.GeoDataFrame(
+        {"type": np.full(partners, "ML")}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
+    )
+    population = pd.Series(rng.lognormal(6.5, 1.2, zones).round(), index=zone_frame.index)
+    return zone_frame, partner_frame, population
+
+
+def _timed(run: Any) -> tuple[float, float, Any]:
+    start, cpu = time.perf_counter(), time.process_time()
+    result = run()
+    return time.perf_counter() - start, time.process_time() - cpu, result
+
+
+def access_roads_benchmark(
+    *, zones: int = ZONES, partners: int = PARTNERS, naive: bool = True
+) -> dict[str, Any]:
+    """The figures of this module's docstring."""
+    edges = synthetic_network()
+    network = RoadNetwork.from_edges(edges)
+    base = TravelModel()
+    model = base.with_network(network)
+    speed = model.speed(MODE)
+    network.times(np.zeros((1, 2)), MODE, speed_kmh=speed)  # the car graph, built once
+    zone_frame, partner_frame, population = _frames(edges, zones, partners)
+    result: dict[str, Any] = {
+        "road_zones": zones,
+        "road_partners": partners,
+        "road_nodes": len(network.xy),
+        "road_edges": network.edges,
+    }
+
+    def ours() -> Any:
+        return accessibility(
+            zone_frame,
+            partner_frame,
+            demand=population,
+            mode=MODE,
+            model=model,
+            catchment_min=CATCHMENT_MIN,
+        )
+
+    wall, cpu, found = _timed(ours)
+    result |= {"road_e2sfca_s": wall, "road_e2sfca_cpu_s": cpu}
+    result["road_pairs"] = int(found.frame["partenaires_accessibles"].sum())
+    result["road_met"] = wall <= BUDGET_S
+    graph = network._graph(MODE, speed)
+    reverse = graph.matrix.T.tocsr()
+    _, node_t = network._snap(graph, shapely.get_coordinates(partner_frame.geometry.to_numpy()))
+    sources = np.unique(node_t)
+    limit = CATCHMENT_MIN - base.access_minutes[MODE]
+
+    def searches() -> None:
+        for chunk in range(0, len(sources), _CHUNK):
+            dijkstra(reverse, indices=sources[chunk : chunk + _CHUNK], limit=limit)
+
+    wall, cpu, _ = _timed(searches)
+    result |= {"road_dijkstra_s": wall, "road_dijkstra_cpu_s": cpu, "road_searches": len(sources)}
+    if naive:
+        slow = mock.patch.object(
+            RoadNetwork,
+            "reach",
+            lambda self, *a, **k: reach_one_target_at_a_time(self, *a, **k),
+        )
+        with slow:
+            wall, cpu, before = _timed(ours)
+        result |= {"road_e2sfca_naive_s": wall, "road_e2sfca_naive_cpu_s": cpu}
+        result["road_same_result"] = bool(found.frame.equals(before.frame))
+        result["road_e2sfca_ratio"] = wall / max(result["road_e2sfca_s"], 1e-9)
+    return result
+
+
+def table(result: dict[str, Any]) -> str:
+    """A short French summary (like the other benchmark tables)."""
+    met = "tenu" if result["road_met"] else "DÉPASSÉ"
+    zones, partners = format_number(result["road_zones"]), format_number(result["road_partners"])
+    lines = [
+        (
+            f"E2SFCA sur le réseau routier ({zones} zones × {partners} partenaires, "
+            f"{format_number(result['road_nodes'])} nœuds)"
+        ),
+        (
+            f"  nous : {result['road_e2sfca_s']:.2f} s (CPU {result['road_e2sfca_cpu_s']:.2f} s, "
+            f"budget {BUDGET_S:.0f} s, {met}) ; {format_number(result['road_pairs'])} paires"
+        ),
+        (
+            f"  recherches de Dijkstra seules : {result['road_dijkstra_s']:.2f} s "
+            f"(CPU {result['road_dijkstra_cpu_s']:.2f} s, {result['road_searches']} recherches)"
+        ),
+    ]
+    if "road_e2sfca_naive_s" in result:
+        lines.append(
+            f"  avant (une cible à la fois) : {result['road_e2sfca_naive_s']:.2f} s "
+            f"(CPU {result['road_e2sfca_naive_cpu_s']:.2f} s) ; mêmes résultats : "
+            f"{'oui' if result['road_same_result'] else 'NON'}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    zones = int(sys.argv[1]) if len(sys.argv) > 1 else ZONES
+    partners = int(sys.argv[2]) if len(sys.argv) > 2 else PARTNERS
+    figures = access_roads_benchmark(zones=zones, partners=partners)
+    print(json.dumps(figures, indent=2, ensure_ascii=False))
+    print(table(figures))
