@@ -82,6 +82,9 @@ def pg_database(pg_server: str) -> Iterator[str]:
     try:
         yield _database(pg_server, name)
     finally:
+        from territory._pgstore import close_idle
+
+        close_idle(_database(pg_server, name))
         with psycopg.connect(pg_server, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -35,7 +35,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.grid",
         "territory._gpkg",
         "territory._pg",
-        "territory._counts",
+        "territory._layout",
         "territory.access",
         "territory.store",
         "territory._pgstore",

@@ -24,10 +24,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,10 +35,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from territory import _gpkg
-from territory._counts import (
+from territory import _gpkg, _pg, _pgstore
+from territory._errors import WorkspaceError, plain_reason
+from territory._layout import (
     _ADDED,
+    _META,
+    _META_COLUMNS,
+    _PROPS,
+    _STAMP,
     GROUP_COUNTS,
+    SCHEMA_VERSION,
+    LayerInfo,
     _add_counts,
     _build_counts,
     _columns,
@@ -47,32 +53,14 @@ from territory._counts import (
     _counts_in_place,
     _counts_table,
     _create_added,
+    _kind,
+    _meta_row,
+    _now,
+    migrate_with,
 )
-from territory._errors import WorkspaceError, plain_reason
 from territory.crs import STORAGE_CRS
 
-SCHEMA_VERSION = 1
-_META = "territory_layers"
-_PROPS = "territory_workspace"
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What the workspace records about one layer or table."""
-
-    name: str
-    count: int
-    spatial: bool
-    crs: str | None
-    source: str
-    vintage: str
-    licence: str
-    source_crs: str | None
-    updated: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
-        return asdict(self)
+DATABASE_URL_SETTING = "TERRITORY_DATABASE_URL"
 
 
 class Workspace:
@@ -84,7 +72,15 @@ class Workspace:
     # ------------------------------------------------------------------ opening
     @classmethod
     def create(cls, path: str | Path, *, name: str, overwrite: bool = False) -> Workspace:
-        """Create an empty workspace file named ``name`` (the territory's display name)."""
+        """Create an empty workspace named ``name`` (the territory's display name).
+
+        A file, or a schema on the server (:func:`server_target`): the server's address
+        ``postgresql://…#schema``, or any path when ``TERRITORY_DATABASE_URL`` is set.
+        """
+        if (server := server_target(path)) is not None:
+            return cast(
+                Workspace, ServerWorkspace.create_on(*server, name=name, overwrite=overwrite)
+            )
         path = Path(path)
         if path.exists():
             if not overwrite:
@@ -103,16 +99,24 @@ class Workspace:
                 f"INSERT INTO {_PROPS} VALUES (?, ?)",
                 [
                     ("name", name),
-                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("schema_version", "1"),
                     ("created", _now()),
                     ("version", "0"),
                 ],
             )
-        return cls(path)
+        ws = cls(path)
+        ws.migrate()
+        return ws
 
     @classmethod
     def open(cls, path: str | Path) -> Workspace:
-        """Open an existing workspace, with a French message if it is missing or damaged."""
+        """Open an existing workspace, with a French message if it is missing or damaged.
+
+        A file, or a schema on the server (as :meth:`create`); pending
+        :data:`MIGRATIONS` are applied.
+        """
+        if (server := server_target(path)) is not None:
+            return cast(Workspace, ServerWorkspace.open_on(*server))
         path = Path(path)
         if not path.exists():
             raise WorkspaceError(
@@ -134,7 +138,44 @@ class Workspace:
             raise WorkspaceError(
                 f"{path.name} est endommagé ou n'est pas un GeoPackage : {plain_reason(exc)}"
             ) from exc
-        return cls(path)
+        ws = cls(path)
+        ws.migrate()
+        return ws
+
+    def migrate(self) -> None:
+        """Apply the :data:`MIGRATIONS` this workspace has not had yet (none: nothing written)."""
+        with contextlib.closing(_read_only(self.path)) as con:
+            row = con.execute(f"SELECT value FROM {_PROPS} WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) == SCHEMA_VERSION:
+            return
+        with _transaction(self.path, what="migration") as con:
+            migrate_with(con, self.label)
+
+    @property
+    def key(self) -> str:
+        """What tells this workspace from any other: the cache key of what is read from it."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The workspace as messages name it (a file's name, never its folder)."""
+        return self.path.name
+
+    @property
+    def changed_ns(self) -> int:
+        """When the file was last changed by anyone (GDAL, QGIS): part of cache keys."""
+        return self.path.stat().st_mtime_ns
+
+    def columns(self, name: str) -> list[str]:
+        """The columns of the stored table ``name``, in order (none when it is missing)."""
+        with self._connect() as con:
+            return list(_gpkg.column_types(con, name))
+
+    def table_names(self) -> list[str]:
+        """Every table of the workspace, registered or not (copies, the batch log)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     # --------------------------------------------------------------- properties
     @property
@@ -258,7 +299,7 @@ class Workspace:
         >>> ws.layers()["t"].count
         3
         """
-        table = TableAppender(self, name, schema, constant=constant)
+        table = self._appender(name, schema, constant)
         try:
             yield table
             table.commit()
@@ -582,6 +623,11 @@ class Workspace:
             ) from exc
 
     # ----------------------------------------------------------------- private
+    def _appender(
+        self, name: str, schema: pd.DataFrame, constant: Mapping[str, Any] | None
+    ) -> TableAppender:
+        return TableAppender(self, name, schema, constant=constant)
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -612,7 +658,7 @@ class Workspace:
     def _require(self, name: str) -> None:
         if not self.has(name):
             raise WorkspaceError(
-                f"la couche « {name} » n'existe pas dans {self.path.name} "
+                f"la couche « {name} » n'existe pas dans {self.label} "
                 f"(couches présentes : {', '.join(self.layers()) or 'aucune'})"
             )
 
@@ -929,7 +975,6 @@ def _record_in(con: sqlite3.Connection, values: tuple[Any, ...]) -> None:
 
 
 # ------------------------------------------------------------ stamps and table copies
-_STAMP = "written:"  # property key prefix: the version at which a table was last written
 
 
 def _stamp(con: sqlite3.Connection, name: str) -> None:
@@ -944,23 +989,6 @@ def _stamp(con: sqlite3.Connection, name: str) -> None:
 def _appendable(df: pd.DataFrame) -> bool:
     """Whether every column of ``df`` can be bound as it is by :class:`TableAppender`."""
     return all(_kind(df[c]) is not None for c in df.columns)
-
-
-def _kind(column: pd.Series) -> str | None:
-    dtype = column.dtype
-    if isinstance(dtype, pd.StringDtype):
-        return "text"
-    if isinstance(dtype, pd.CategoricalDtype):  # bound as its values: text categories only
-        categories = dtype.categories.dtype
-        text = isinstance(categories, pd.StringDtype) or categories.kind == "O"
-        return "text" if text else None
-    if not isinstance(dtype, np.dtype):
-        return None
-    if dtype.kind == "O":
-        return "text"
-    if dtype.kind in "ib" or (dtype.kind == "u" and dtype.itemsize < 8):
-        return "integer"
-    return "float" if dtype.kind == "f" else None
 
 
 def _sql_values(column: pd.Series) -> np.ndarray:
@@ -979,36 +1007,47 @@ def _sql_values(column: pd.Series) -> np.ndarray:
     return cast("np.ndarray", column.to_numpy(dtype=object, na_value=None))
 
 
-_META_COLUMNS = (
-    "name",
-    "count",
-    "spatial",
-    "crs",
-    "source",
-    "vintage",
-    "licence",
-    "source_crs",
-    "updated",
-)
+def server_target(target: str | Path) -> tuple[str, str] | None:
+    """The server URL and schema of a workspace on the server; None for a file.
+
+    ``target`` is an address ``postgresql://…/database#schema``, or — when
+    ``TERRITORY_DATABASE_URL`` is set — any name or path, whose stem names the schema
+    (``workspaces/demo.gpkg``: ``demo``).
+    """
+    text = str(target)
+    if not text.startswith(("postgresql:", "postgres:")) and not os.environ.get(
+        DATABASE_URL_SETTING
+    ):
+        return None
+    if _pg.is_server_url(text):
+        return _pgstore.split_address(text)
+    return os.environ[DATABASE_URL_SETTING], _pgstore.schema_name(Path(text).stem)
 
 
-def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    name, count, spatial, crs, source, vintage, licence, source_crs, updated = row
-    return (
-        name,
-        int(count),
-        bool(spatial),
-        crs,
-        source or "",
-        vintage or "",
-        licence or "",
-        source_crs,
-        updated or "",
-    )
+# ------------------------------------------------------------------ the server
+class ServerWorkspace(_pgstore.ServerMethods, Workspace):
+    """A workspace stored as one schema of a PostgreSQL + PostGIS server.
+
+    The methods are :class:`territory._pgstore.ServerMethods`'; see that module.
+    """
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.url, self.schema = url, schema
+        self.path = Path(schema)
+
+    def _appender(
+        self, name: str, schema: pd.DataFrame, constant: Mapping[str, Any] | None
+    ) -> TableAppender:
+        return ServerAppender(self, name, schema, constant=constant)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+class ServerAppender(_pgstore.AppenderMethods, TableAppender):
+    """:class:`TableAppender` on the server (``COPY``).
+
+    The methods are :class:`territory._pgstore.AppenderMethods`'.
+    """
+
+    ws: ServerWorkspace
 
 
 # ------------------------------------------------------------------ the app's folder

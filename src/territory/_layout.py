@@ -1,15 +1,69 @@
-"""The counts per group kept with a table: which tables, and their SQLite tables and triggers.
+"""The workspace's layout, shared by its two engines (the file and the server).
 
-:class:`territory.store.Workspace` keeps, for each table of :data:`GROUP_COUNTS`, a count
-table ``territory_counts_<name>``; this module holds its SQL for the GeoPackage file
-(SQLite triggers, the temporary table of :class:`territory.store.TableAppender`). The
-server engine (:mod:`territory._pgstore`) keeps the same count table with PL/pgSQL
-statement triggers of its own.
+The bookkeeping tables (``territory_layers``, ``territory_workspace``), what a layer's
+metadata row holds (:class:`LayerInfo`), the numbered schema steps (:data:`MIGRATIONS`),
+the tables whose rows are counted per group (:data:`GROUP_COUNTS`) and the SQL that keeps
+those counts in the GeoPackage file (SQLite triggers, the temporary table of
+:class:`territory.store.TableAppender`); the server engine (:mod:`territory._pgstore`)
+keeps the same count tables with PL/pgSQL statement triggers of its own.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from territory._errors import WorkspaceError
+
+SCHEMA_VERSION = 2
+"""The workspace layout this code writes: the last step of :data:`MIGRATIONS`."""
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        2,
+        "journal des migrations (territory_migrations)",
+        (
+            (
+                "CREATE TABLE IF NOT EXISTS territory_migrations (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied TEXT NOT NULL)"
+            ),
+        ),
+    ),
+)
+"""Numbered schema steps after version 1 (the first layout), in portable SQL.
+
+``Workspace.open`` and ``Workspace.create`` apply, in one transaction, the steps a
+workspace has not had (its ``schema_version`` property), on the file and on the server
+alike, and log each in ``territory_migrations``. A new step is appended here with the
+next number, and ``SCHEMA_VERSION`` follows it.
+"""
+_META = "territory_layers"
+_PROPS = "territory_workspace"
+_STAMP = "written:"  # property key prefix: the version at which a table was last written
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What the workspace records about one layer or table."""
+
+    name: str
+    count: int
+    spatial: bool
+    crs: str | None
+    source: str
+    vintage: str
+    licence: str
+    source_crs: str | None
+    updated: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
 
 GROUP_COUNTS: dict[str, tuple[str, ...]] = {"contacts": ("cell", "commune")}
 """Tables whose number of rows per group is kept up to date: name → grouping columns.
@@ -134,3 +188,73 @@ def _add_counts(con: sqlite3.Connection, name: str) -> None:
     con.execute(f'DELETE FROM "{counts}" WHERE n = 0')  # groups left without a row
     con.execute(f"DROP TABLE temp.{_GROUPED}")
     con.execute(f"DROP TABLE temp.{_ADDED}")
+
+
+def _kind(column: pd.Series) -> str | None:
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
+    if isinstance(dtype, pd.CategoricalDtype):  # bound as its values: text categories only
+        categories = dtype.categories.dtype
+        text = isinstance(categories, pd.StringDtype) or categories.kind == "O"
+        return "text" if text else None
+    if not isinstance(dtype, np.dtype):
+        return None
+    if dtype.kind == "O":
+        return "text"
+    if dtype.kind in "ib" or (dtype.kind == "u" and dtype.itemsize < 8):
+        return "integer"
+    return "float" if dtype.kind == "f" else None
+
+
+_META_COLUMNS = (
+    "name",
+    "count",
+    "spatial",
+    "crs",
+    "source",
+    "vintage",
+    "licence",
+    "source_crs",
+    "updated",
+)
+
+
+def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    name, count, spatial, crs, source, vintage, licence, source_crs, updated = row
+    return (
+        name,
+        int(count),
+        bool(spatial),
+        crs,
+        source or "",
+        vintage or "",
+        licence or "",
+        source_crs,
+        updated or "",
+    )
+
+
+def migrate_with(con: Any, label: str) -> None:
+    """Apply the pending :data:`MIGRATIONS` on ``con`` (either engine, in its transaction)."""
+    row = con.execute(f"SELECT value FROM {_PROPS} WHERE key = 'schema_version'").fetchone()
+    current = int(row[0]) if row is not None else 1
+    if current > SCHEMA_VERSION:
+        raise WorkspaceError(
+            f"{label} a été écrit par une version plus récente de territory "
+            f"(schéma {current}, celle-ci lit jusqu'au {SCHEMA_VERSION}) : mettez-la à jour"
+        )
+    for version, description, statements in MIGRATIONS:
+        if version <= current:
+            continue
+        for statement in statements:
+            con.execute(statement)
+        con.execute(
+            "INSERT INTO territory_migrations (version, description, applied) VALUES (?, ?, ?)",
+            (version, description, _now()),
+        )
+        con.execute(f"UPDATE {_PROPS} SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
