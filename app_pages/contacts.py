@@ -26,9 +26,9 @@ st.subheader("Importer un export de contacts")
 contacts_upload(ws, settings=settings())
 
 st.subheader("Densité protégée")
-breakdown = density_filter(cached_breakdown_choices(str(ws.path), ws.version))
+breakdown = density_filter(cached_breakdown_choices(ws.key, ws.version))
 territory = current_territory(ws)
-key = (str(ws.path), ws.version, k)
+key = (ws.key, ws.version, k)
 
 
 @st.fragment

@@ -40,5 +40,5 @@ st.subheader("Partager")
 share_section(ws, settings=settings())
 
 with layers_box:
-    layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
+    layers = cached_info(ws.key, ws.version, settings().k)["layers"]
     st.dataframe(layers_table(layers), hide_index=True, width="stretch")

@@ -39,6 +39,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.access",
         "territory.store",
         "territory._pgstore",
+        "territory._pgimport",
         "territory.batches",
         "territory.territories",
     ),
@@ -61,7 +62,13 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.api",
         "territory.runs",
     ),
-    ("territory.demo", "territory.cli", "territory.cli_programme", "territory.cli_analysis"),
+    (
+        "territory.demo",
+        "territory.cli",
+        "territory.cli_programme",
+        "territory.cli_analysis",
+        "territory.cli_db",
+    ),
     ("territory.ui",),
 )
 

@@ -117,6 +117,11 @@ class Workspace:
         """
         if (server := server_target(path)) is not None:
             return cast(Workspace, ServerWorkspace.open_on(*server))
+        return cls.open_file(path)
+
+    @classmethod
+    def open_file(cls, path: str | Path) -> Workspace:
+        """Open the workspace file ``path``, whatever ``TERRITORY_DATABASE_URL`` says."""
         path = Path(path)
         if not path.exists():
             raise WorkspaceError(
@@ -1015,6 +1020,8 @@ def server_target(target: str | Path) -> tuple[str, str] | None:
     (``workspaces/demo.gpkg``: ``demo``).
     """
     text = str(target)
+    if text.startswith(("postgresql:/", "postgres:/")) and "://" not in text:  # a Path's form
+        text = text.replace(":/", "://", 1)
     if not text.startswith(("postgresql:", "postgres:")) and not os.environ.get(
         DATABASE_URL_SETTING
     ):

@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
+from territory._pg import redact
 from territory.analysis.accessibility import (
     ACCESS_COLUMNS,
     DEFAULT_CATCHMENT_MIN,
@@ -552,7 +553,7 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
         }
     return {
         "name": ws.name,
-        "workspace": str(ws.path),
+        "workspace": redact(ws.key),  # a server address without its password
         "version": ws.version,
         "layers": layers,
         "k": settings.k,

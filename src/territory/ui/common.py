@@ -79,14 +79,14 @@ def current_territory(ws: Workspace) -> str | None:
     was deleted) falls back to the whole workspace.
     """
     name = st.session_state.get(Keys.TERRITORY)
-    if name is not None and name not in cached_territory_names(str(ws.path), ws.version):
+    if name is not None and name not in cached_territory_names(ws.key, ws.version):
         st.session_state[Keys.TERRITORY] = name = None
     return name
 
 
 def territory_selector(ws: Workspace) -> str | None:
     """The "Territoire" selectbox (only when territories are defined); returns the choice."""
-    names = cached_territory_names(str(ws.path), ws.version)
+    names = cached_territory_names(ws.key, ws.version)
     current = current_territory(ws)
     if not names:
         return None

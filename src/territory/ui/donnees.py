@@ -277,7 +277,7 @@ def territories_section(ws: Workspace) -> None:
             else:
                 flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
 
-    if names := cached_territory_names(str(ws.path), ws.version):
+    if names := cached_territory_names(ws.key, ws.version):
         with st.form(Keys.W_DELETE_FORM):
             doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
             if st.form_submit_button("Supprimer", icon=":material/delete:"):
@@ -292,7 +292,7 @@ def territories_section(ws: Workspace) -> None:
 def share_section(ws: Workspace, *, settings: Settings) -> None:
     """What may be shared, and the download of the shareable file (built on click)."""
     st.info(SHARING_RULE, icon=":material/lock:")
-    names = cached_territory_names(str(ws.path), ws.version)
+    names = cached_territory_names(ws.key, ws.version)
     chosen: list[str] = []
     if names:
         chosen = st.multiselect(
@@ -302,7 +302,7 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
             placeholder="Tout l'espace de travail",
             help="Sans choix : tout l'espace de travail.",
         )
-    path, territories = ws.path, tuple(chosen)
+    path, territories = ws.key, tuple(chosen)
 
     def build() -> bytes:  # runs when the button is clicked, outside the page's run
         return shareable_bytes(Workspace.open(path), settings=settings, territories=territories)
