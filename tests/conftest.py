@@ -30,6 +30,29 @@ def workspaces_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
+BACKEND = os.environ.get("TERRITORY_TEST_BACKEND", "file")
+"""The store's engine the tests run on: ``file`` (GeoPackage) or ``postgres`` (issue #24)."""
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """With ``TERRITORY_TEST_BACKEND=postgres``, every workspace a test makes is on the server.
+
+    Each test then gets a fresh database (``pg_database``) as ``TERRITORY_DATABASE_URL``,
+    so that ``Workspace.create(tmp_path / "w.gpkg")`` makes the schema ``w`` there. Tests
+    that read the file itself are marked ``file_only`` and skipped, saying so.
+    """
+    if BACKEND != "postgres":
+        yield "file"
+        return
+    if request.node.get_closest_marker("file_only"):
+        pytest.skip("lit le fichier GeoPackage lui-même : moteur fichier seulement")
+    url = request.getfixturevalue("pg_database")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERRITORY_DATABASE_URL", url)
+        yield "postgres"
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Default settings whose HMAC secret lives in a temporary folder."""

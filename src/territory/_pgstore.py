@@ -508,7 +508,10 @@ class ServerMethods:
             for name, df in tables.items():
                 copy_rows(con, name, df.reset_index(drop=True))
                 values = (_count(con, name), 0, None, source, vintage, licence, None, _now(), name)
-                self._record_on(con, name, values)
+                self._record_on(con, name, values, bump=False)
+            self._bump(con)
+            for name in tables:
+                _stamp(con, name)
 
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         self._require(name)
@@ -718,7 +721,9 @@ class ServerMethods:
         with self.session(what=name) as con:
             self._record_on(con, name, values)
 
-    def _record_on(self, con: Connection, name: str, values: tuple[Any, ...]) -> None:
+    def _record_on(
+        self, con: Connection, name: str, values: tuple[Any, ...], *, bump: bool = True
+    ) -> None:
         updated = con.execute(
             f"UPDATE {_META} SET count=?, spatial=?, crs=?, source=?, vintage=?, licence=?, "
             "source_crs=?, updated=? WHERE name=?",
@@ -730,8 +735,9 @@ class ServerMethods:
                 "source_crs, updated, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
-        self._bump(con)
-        _stamp(con, name)
+        if bump:
+            self._bump(con)
+            _stamp(con, name)
 
     @staticmethod
     def _bump(con: Any) -> None:
@@ -938,12 +944,14 @@ def _cells(column: pd.Series) -> list[Any]:
     if kind == "text" and column.dtype.kind == "O":
         values = column.to_numpy(dtype=object)
         return [None if v is None or v is pd.NA or v != v else str(v) for v in values]
-    if kind == "boolean" and column.dtype.kind == "b":
+    numpy = isinstance(column.dtype, np.dtype)  # no missing value in these
+    if numpy and kind == "boolean" and column.dtype.kind == "b":
         return cast("list[Any]", column.tolist())
-    if kind == "bigint" and column.dtype.kind in "iu":
+    if numpy and kind == "bigint" and column.dtype.kind in "iu":
         return cast("list[Any]", column.tolist())
-    out = column.astype(object).where(column.notna(), None)
-    return cast("list[Any]", out.tolist())
+    missing = column.isna().to_numpy()
+    values = column.to_numpy(dtype=object)
+    return [None if gone else v for v, gone in zip(values, missing, strict=True)]
 
 
 def copy_rows(con: Connection, name: str, df: pd.DataFrame) -> None:
