@@ -1031,6 +1031,20 @@ def server_target(target: str | Path) -> tuple[str, str] | None:
     return os.environ[DATABASE_URL_SETTING], _pgstore.schema_name(Path(text).stem)
 
 
+def server_workspaces() -> list[tuple[str, str]] | None:
+    """``(name, display name)`` of the server's workspaces; None when files are used.
+
+    The server is ``TERRITORY_DATABASE_URL``; each name opens with :meth:`Workspace.open`.
+    """
+    url = os.environ.get(DATABASE_URL_SETTING, "")
+    return _pgstore.workspace_schemas(url) if url else None
+
+
+def server_name(target: str | Path) -> str:
+    """The name on the server of the workspace ``target`` (a name, or a file's path)."""
+    return _pgstore.schema_name(Path(str(target)).stem)
+
+
 # ------------------------------------------------------------------ the server
 class ServerWorkspace(_pgstore.ServerMethods, Workspace):
     """A workspace stored as one schema of a PostgreSQL + PostGIS server.

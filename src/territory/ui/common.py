@@ -14,7 +14,7 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory._fr import french_csv
-from territory.store import Workspace, workspace_in
+from territory.store import Workspace, server_name, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
 from territory.ui.state import Keys
@@ -41,6 +41,8 @@ def open_workspace(path: str | Path) -> Workspace:
     Raises :class:`~territory.WorkspaceError` (one French line) for a file outside the
     folder (:func:`territory.store.workspace_in`), missing or damaged.
     """
+    if settings().database_url:  # a workspace of the server, by its name
+        return Workspace.open(server_name(path))
     workspace_in(settings().workspaces_dir, path)
     return Workspace.open(path)  # as given: its messages name no resolved server path
 
