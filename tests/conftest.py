@@ -39,8 +39,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     """With ``TERRITORY_TEST_BACKEND=postgres``, every workspace a test makes is on the server.
 
     Each test then gets a fresh database (``pg_database``) as ``TERRITORY_DATABASE_URL``,
-    so that ``Workspace.create(tmp_path / "w.gpkg")`` makes the schema ``w`` there. Tests
-    that read the file itself are marked ``file_only`` and skipped, saying so.
+    so that ``Workspace.create(tmp_path / "w.gpkg")`` makes the schema ``w`` there, and the
+    demo workspace is imported there as ``demo`` for the tests that use it. Tests that read
+    the file itself are marked ``file_only`` and skipped, saying so.
     """
     if BACKEND != "postgres":
         yield "file"
@@ -48,6 +49,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.node.get_closest_marker("file_only"):
         pytest.skip("lit le fichier GeoPackage lui-même : moteur fichier seulement")
     url = request.getfixturevalue("pg_database")
+    if "demo_workspace" in request.fixturenames:  # the demo, moved onto the server
+        from territory._pgimport import import_file
+
+        demo = request.getfixturevalue("demo_workspace")
+        assert import_file(demo, url, name=demo.stem).ok
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TERRITORY_DATABASE_URL", url)
         yield "postgres"

@@ -225,3 +225,25 @@ def test_a_workspace_of_an_older_schema_is_migrated_when_opened(
     opened.set_property("schema_version", "99")
     with pytest.raises(WorkspaceError, match="version plus récente"):
         Workspace.open(target)
+
+
+@pytest.mark.parametrize("line_break", [False, True])
+def test_copy_keeps_every_value_as_it_is(server_ws: ServerWorkspace, line_break: bool) -> None:
+    """Tabs, backslashes, a literal backslash-N, quotes, empty texts and missing values."""
+    texts = ["x\\y", "t\tab", "\\N", 'q"uote', "", None, "é ü", "a\nb" if line_break else "ab"]
+    frame = pd.DataFrame(
+        {
+            "texte": pd.Series(texts, dtype=object),
+            "reel": [1.5, float("nan"), 3.0, -0.1, 1e300, 2.0, 0.0, 7.25],
+            "entier": pd.array([1, None, 3, 4, 5, 6, 7, 8], dtype="Int64"),
+            "oui": [True, False, True, False, True, False, True, False],
+        }
+    )
+    server_ws.write_table("t", frame, source="s", vintage="")
+    with server_ws.appending("t", schema=frame.iloc[:0], source="s") as table:
+        table.append(frame)
+    back = server_ws.query("SELECT texte, reel, entier, oui FROM t ORDER BY fid")
+    assert [None if pd.isna(v) else v for v in back["texte"]] == texts * 2
+    assert back["reel"].isna().tolist() == frame["reel"].isna().tolist() * 2
+    assert back["reel"].dropna().tolist() == frame["reel"].dropna().tolist() * 2
+    assert back["entier"].isna().sum() == 2 and back["oui"].tolist() == frame["oui"].tolist() * 2
