@@ -57,6 +57,7 @@ from bench import compare as bench_compare
 from bench import copil as bench_copil
 from bench import hotspots as bench_hotspots
 from bench import package as bench_package
+from bench import pgstore as bench_pgstore
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -544,6 +545,13 @@ def run(
     results["roads"] = bench_roads.roads_benchmark(repeats=1 if quick else 3)
     say("Points chauds (Gi*, Moran local) et accessibilité E2SFCA, contre esda et une matrice…")
     results["hotspots"] = bench_hotspots.hotspots_benchmark(repeats=1 if quick else 3)
+    say("Moteurs : fichier GeoPackage et serveur PostgreSQL + PostGIS, côte à côte…")
+    results["engines"] = bench_pgstore.engines_benchmark(
+        settings=settings,
+        rows=100_000 if quick else 1_000_000,
+        map_scale=None if quick else "departement",
+        say=say,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -674,6 +682,8 @@ def table(results: dict[str, Any]) -> str:
                 )
     if "contacts" in results:
         lines += ["", *contacts_table(results["contacts"])]
+    if "engines" in results:
+        lines += ["", *bench_pgstore.engines_table(results["engines"])]
     if results.get("priorities"):
         for scale, figures in results["priorities"].items():
             lines += ["", f"[{scale}] " + bench_priorities.table(figures)]

@@ -334,3 +334,14 @@ def test_hotspots_benchmark_compares_with_esda_and_a_dense_matrix() -> None:
     assert figures["e2sfca_dense_max_gap"] < 1e-9  # the sparse catchments miss no pair
     text = bench.table({"territories": {}, "hotspots": figures})
     assert "Points chauds et accessibilité aux partenaires" in text and "| 3 |" in text
+
+
+def test_the_engines_bench_loads_the_same_rows_into_file_and_server(
+    pg_server: str, settings: Settings
+) -> None:
+    from bench.pgstore import engines_benchmark, engines_table
+
+    figures = engines_benchmark(settings=settings, rows=20_000, map_scale=None)
+    assert figures["bulk_rows_file"] == figures["bulk_rows_server"] == 20_000
+    assert figures["bulk_s_server"] > 0 and figures["bulk_s_file"] > 0
+    assert "serveur (COPY)" in engines_table(figures)[0]
