@@ -9,6 +9,7 @@ import pytest
 from bench import map_page as bench
 from bench import smoothness as bench_smoothness
 from bench._browser import chromium_path
+from territory.settings import Settings
 
 
 def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settings) -> None:
