@@ -247,3 +247,25 @@ def test_copy_keeps_every_value_as_it_is(server_ws: ServerWorkspace, line_break:
     assert back["reel"].isna().tolist() == frame["reel"].isna().tolist() * 2
     assert back["reel"].dropna().tolist() == frame["reel"].dropna().tolist() * 2
     assert back["entier"].isna().sum() == 2 and back["oui"].tolist() == frame["oui"].tolist() * 2
+    arrow, fids = server_ws.read_arrow(
+        "t", columns=["texte", "entier", "oui"], where="reel IS NOT NULL"
+    )
+    assert arrow.column("texte").to_pylist() == [
+        t for t, r in zip(texts * 2, frame["reel"].tolist() * 2, strict=True) if r == r
+    ]
+    assert arrow.column("entier").null_count == 0 and fids.tolist() == [
+        1,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        11,
+        12,
+        13,
+        14,
+        15,
+        16,
+    ]

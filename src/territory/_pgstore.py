@@ -541,17 +541,40 @@ class ServerMethods:
     def read_arrow(
         self, name: str, *, columns: list[str], where: str | None = None
     ) -> tuple[pa.Table, np.ndarray]:
+        """Columns as Arrow, read through ``COPY … TO STDOUT`` (CSV) and Arrow's CSV reader.
+
+        A million contacts come out in a couple of seconds instead of the tens a row-by-row
+        fetch takes; texts keep empty strings apart from NULLs (quoted or not).
+        """
+        import pyarrow.csv as pacsv
+
         self._require(name)
         names = ", ".join([*(f'"{c}"' for c in columns), "fid"])
         sql = f'SELECT {names} FROM "{name}"' + _where(where) + " ORDER BY fid"
         with self.session(what=name, write=False) as con:
-            cursor = con.execute(sql)._cursor
-            rows = cursor.fetchall()
-            types = [d.type_code for d in cursor.description or ()]
-        values = list(zip(*rows, strict=True)) if rows else [()] * (len(columns) + 1)
-        arrays = [pa.array(list(v), type=_ARROW.get(t)) for v, t in zip(values, types, strict=True)]
-        table = pa.table(dict(zip(columns, arrays[:-1], strict=True)))
-        fids = arrays[-1].to_numpy(zero_copy_only=False).astype(np.int64)
+            cursor = con.execute(sql + " LIMIT 0")._cursor
+            types = [_ARROW.get(d.type_code, pa.string()) for d in cursor.description or ()]
+            with (
+                con.raw.cursor() as out,
+                out.copy(f"COPY ({translate(sql)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy,
+            ):
+                data = b"".join(bytes(chunk) for chunk in copy)
+        labels = [*columns, "fid"]
+        if not data:
+            table = pa.table({c: pa.array([], type=t) for c, t in zip(labels, types, strict=True)})
+        else:
+            table = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=labels),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict(zip(labels, types, strict=True)),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                    true_values=["t"],
+                    false_values=["f"],
+                ),
+            )
+        fids = table.column("fid").to_numpy().astype(np.int64)
         return table.select(columns), fids
 
     def update_rows(self, name: str, assignments: str, where: str, params: tuple[Any, ...]) -> int:
