@@ -107,42 +107,49 @@ def _bulk(demo: Path, file: Path, url: str, rows: int) -> dict[str, Any]:
 
 
 def _map_view(path: Path, url: str, *, settings: Settings, repeats: int) -> dict[str, Any]:
-    """Cold run and median rerun of the map page, from the file then from the server."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+    """Cold run and median rerun of the map page, from the file then from the server.
 
-    from bench._browser import ROOT
+    Each engine is measured in a fresh spawned process: nothing read by the other (or by
+    the import) is in its caches.
+    """
+    from bench._common import in_subprocess
     from territory._pgimport import import_file
-    from territory.ui import loaders
-    from territory.ui.state import Keys
 
     del settings  # the page reads its own (TERRITORY_… of the environment)
     report = import_file(path, url, name="carte")
     if not report.ok:
         raise RuntimeError("import du territoire sur le serveur : des tables diffèrent")
     result: dict[str, Any] = {}
-    for engine, workspace in (("file", str(path)), ("server", "carte")):
-        st.cache_data.clear()
-        loaders.settings.clear()
-        with _environment("TERRITORY_DATABASE_URL", url if engine == "server" else None):
-            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-            at.session_state[Keys.WORKSPACE] = workspace
+    for engine, workspace, server in (("file", str(path), None), ("server", "carte", url)):
+        figures = in_subprocess(_page_times, (workspace, server, repeats), timeout=None) or {}
+        result[f"map_cold_s_{engine}"] = figures["cold"]
+        result[f"map_rerun_s_{engine}"] = figures["rerun"]
+    return result
+
+
+def _page_times(workspace: str, server: str | None, repeats: int) -> dict[str, float]:
+    """The map page's cold run and median rerun (``server``: ``TERRITORY_DATABASE_URL``)."""
+    from streamlit.testing.v1 import AppTest
+
+    from bench._browser import ROOT
+    from territory.ui.state import Keys
+
+    with _environment("TERRITORY_DATABASE_URL", server):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.session_state[Keys.WORKSPACE] = workspace
+        start = time.perf_counter()
+        at.run()
+        at.switch_page("app_pages/carte.py")
+        at.run()
+        cold = time.perf_counter() - start
+        times = []
+        for _ in range(repeats):
             start = time.perf_counter()
             at.run()
-            at.switch_page("app_pages/carte.py")
-            at.run()
-            cold = time.perf_counter() - start
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                at.run()
-                times.append(time.perf_counter() - start)
-            if at.exception:
-                raise RuntimeError(f"carte ({engine}) : {at.exception[0].message}")
-        result[f"map_cold_s_{engine}"] = cold
-        result[f"map_rerun_s_{engine}"] = statistics.median(times)
-    loaders.settings.clear()
-    return result
+            times.append(time.perf_counter() - start)
+        if at.exception:
+            raise RuntimeError(f"carte : {at.exception[0].message}")
+    return {"cold": cold, "rerun": statistics.median(times)}
 
 
 @contextlib.contextmanager
