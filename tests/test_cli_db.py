@@ -95,3 +95,31 @@ def test_without_a_server_the_commands_say_so(
     assert main(["db", "list", "--url", "postgresql://u:s3cret@127.0.0.1:9/x"]) == 2
     err = capsys.readouterr().err
     assert "injoignable" in err and "s3cret" not in err
+
+
+def test_a_batch_made_on_the_file_is_undone_on_the_server_as_on_the_file(
+    demo_workspace: Path, tmp_path: Path, pg_database: str
+) -> None:
+    from territory.batches import list_batches
+    from territory.ingest import undo_batch
+
+    copy = tmp_path / "demo.gpkg"
+    copy.write_bytes(demo_workspace.read_bytes())
+    assert _pgimport.import_file(copy, pg_database).ok
+    file, server = Workspace.open(copy), Workspace.open(f"{pg_database}#demo")
+    layers = [b for b in list_batches(file) if b.id >= 2 and b.kind != "contacts"]
+    for batch in reversed(layers):  # the copies the file kept, put back on the server
+        for ws in (file, server):
+            undo_batch(ws, batch.id)
+
+    def described(ws: Workspace) -> dict[str, tuple[int, str, str]]:
+        return {n: (i.count, i.source, i.vintage) for n, i in ws.layers().items()}
+
+    assert described(server) == described(file)
+    assert not file.has("partners") and not server.has("partners")  # its first import
+    mine, theirs = file.read_layer("communes"), server.read_layer("communes")
+    pd.testing.assert_frame_equal(mine.drop(columns="geometry"), theirs.drop(columns="geometry"))
+    assert mine.geometry.to_wkb().tolist() == theirs.geometry.to_wkb().tolist()
+    assert [(b.id, b.state) for b in list_batches(server)] == [
+        (b.id, b.state) for b in list_batches(file)
+    ]

@@ -1002,7 +1002,7 @@ def _restore(con: Connection, schema: str, saved: Mapping[str, Any]) -> None:
     if not live or not _exists(con, schema, copy):
         missing = name if not live else f"la copie de « {name} »"
         raise WorkspaceError(f"{missing} absente du serveur : restauration impossible")
-    wanted = {str(c): str(t) for c, t, _ in saved["columns"]}
+    wanted = {str(c): _same_type(str(t)) for c, t, _ in saved["columns"]}
     if [c for c, _, pk in live if pk] != [c for c, _, pk in saved["columns"] if pk]:
         raise WorkspaceError(f"la clé de « {name} » a changé : restauration impossible")
     for column, declared, pk in live:
@@ -1021,6 +1021,27 @@ def _restore(con: Connection, schema: str, saved: Mapping[str, Any]) -> None:
             f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'fid'), "
             f'(SELECT COALESCE(max(fid), 0) + 1 FROM "{name}"), false)'
         )
+
+
+_SQLITE_TYPES = {"INTEGER": "bigint", "INT": "bigint", "BIGINT": "bigint", "MEDIUMINT": "bigint"}
+_SQLITE_TYPES |= {"SMALLINT": "bigint", "TINYINT": "bigint", "REAL": "double precision"}
+_SQLITE_TYPES |= {"DOUBLE": "double precision", "FLOAT": "double precision", "TEXT": "text"}
+_SQLITE_TYPES |= {"BOOLEAN": "boolean", "BLOB": "bytea", "DATE": "text", "DATETIME": "text"}
+_SHAPES = ("POINT", "LINESTRING", "POLYGON")
+_SQLITE_TYPES |= {
+    t: f"geometry(Geometry,{STORAGE_CRS.split(':')[1]})"
+    for t in ("GEOMETRY", "GEOMETRYCOLLECTION", *_SHAPES, *(f"MULTI{s}" for s in _SHAPES))
+}
+
+
+def _same_type(declared: str) -> str:
+    """A column type saved by a copy as the server declares it.
+
+    A copy made on the file before the workspace moved onto the server (an undo's) saved
+    SQLite's types, which ``territory db import`` gave these server types.
+    """
+    kind = re.sub(r"\(.*", "", declared).strip().upper()
+    return _SQLITE_TYPES.get(kind, declared) if declared.upper() == declared else declared
 
 
 def _server_type(sql_type: str) -> str:
