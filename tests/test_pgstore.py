@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from territory import WorkspaceError, _pgstore
-from territory._pgstore import checksum
+from territory._pgimport import checksum
 from territory.store import GROUP_COUNTS, SCHEMA_VERSION, ServerWorkspace, Workspace
 
 

@@ -3,7 +3,7 @@
 :func:`import_file` copies every table of a GeoPackage workspace (layers, attribute
 tables, the batch log, the copies kept for undos) into a new schema, with ``COPY`` and in
 one transaction, then compares each table between the file and the server: number of
-rows and a digest of the rows (:func:`territory._pgstore.checksum`), and the counts per
+rows and a digest of the rows (:func:`checksum`), and the counts per
 group. Any difference, or any error, drops the schema: nothing half-made stays on the
 server. :func:`init_server` checks PostGIS and creates what the server needs.
 """
@@ -11,12 +11,14 @@ server. :func:`init_server` checks PostGIS and creates what the server needs.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -26,7 +28,14 @@ from territory._errors import WorkspaceError
 from territory._layout import _META, _META_COLUMNS, _PROPS, GROUP_COUNTS, _counts_table
 from territory.store import ServerWorkspace, Workspace
 
-__all__ = ["ImportReport", "TableCheck", "import_file", "init_server", "list_workspaces"]
+__all__ = [
+    "ImportReport",
+    "TableCheck",
+    "checksum",
+    "import_file",
+    "init_server",
+    "list_workspaces",
+]
 
 _SKIPPED = re.compile(r"^(gpkg_|rtree_|sqlite_|territory_counts_|territory_migrations$)")
 _KEPT_PROPERTIES = ("schema_version",)  # the server's own
@@ -252,9 +261,7 @@ def _compare(db: sqlite3.Connection, target: ServerWorkspace, table: str) -> Tab
         theirs["geometry"] = _wkb_texts(
             shapely.from_wkb(np.array([None if v is None else bytes(v) for v in wkb], object))
         )
-    return TableCheck(
-        table, len(mine), len(theirs), _pgstore.checksum(mine), _pgstore.checksum(theirs)
-    )
+    return TableCheck(table, len(mine), len(theirs), checksum(mine), checksum(theirs))
 
 
 def _wkb_texts(geoms: Any) -> list[str | None]:
@@ -267,6 +274,43 @@ def _compare_counts(source: Workspace, target: ServerWorkspace, table: str) -> T
         _counts_table(table),
         len(mine),
         len(theirs),
-        _pgstore.checksum(mine),
-        _pgstore.checksum(theirs),
+        checksum(mine),
+        checksum(theirs),
     )
+
+
+def checksum(frame: pd.DataFrame) -> str:
+    """A digest of a table's rows, whatever their order and the engine that read them.
+
+    Each row is written as text (columns by name; a missing value, an integral float as
+    the integer, a boolean as 0/1, a geometry as its WKB), and the sorted rows hashed.
+    """
+    columns = sorted(str(c) for c in frame.columns)
+    texts = [_texts(frame[c]) for c in columns]
+    rows = sorted("\x1f".join(r) for r in zip(*texts, strict=True)) if columns else []
+    digest = hashlib.sha256("\x1f".join(columns).encode())
+    for row in rows:
+        digest.update(row.encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def _texts(column: pd.Series) -> list[str]:
+    if isinstance(column.dtype, gpd.array.GeometryDtype):
+        wkb = shapely.to_wkb(np.asarray(column.values), hex=True)
+        return ["\\N" if v is None else str(v) for v in wkb]
+    return [_text(v) for v in column.to_numpy(dtype=object)]
+
+
+def _text(value: Any) -> str:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "\\N"
+    if isinstance(value, bool | np.bool_):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if value != value:
+            return "\\N"
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    return str(value)

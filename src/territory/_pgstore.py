@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import re
 import sqlite3
 import threading
@@ -1180,40 +1179,3 @@ def _frame(cursor: psycopg.Cursor[Any], *, layer: bool = False) -> pd.DataFrame:
             data[d.name] = pd.Series(list(column), dtype=None if nulls or not column else "str")
     data[names[-1]] = list(values[-1])
     return pd.DataFrame(data)
-
-
-def checksum(frame: pd.DataFrame) -> str:
-    """A digest of a table's rows, whatever their order and the engine that read them.
-
-    Each row is written as text (columns by name; a missing value, an integral float as
-    the integer, a boolean as 0/1, a geometry as its WKB), and the sorted rows hashed.
-    """
-    columns = sorted(str(c) for c in frame.columns)
-    texts = [_texts(frame[c]) for c in columns]
-    rows = sorted("\x1f".join(r) for r in zip(*texts, strict=True)) if columns else []
-    digest = hashlib.sha256("\x1f".join(columns).encode())
-    for row in rows:
-        digest.update(row.encode())
-        digest.update(b"\x1e")
-    return digest.hexdigest()
-
-
-def _texts(column: pd.Series) -> list[str]:
-    if isinstance(column.dtype, gpd.array.GeometryDtype):
-        wkb = shapely.to_wkb(np.asarray(column.values), hex=True)
-        return ["\\N" if v is None else str(v) for v in wkb]
-    return [_text(v) for v in column.to_numpy(dtype=object)]
-
-
-def _text(value: Any) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "\\N"
-    if isinstance(value, bool | np.bool_):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        if value != value:
-            return "\\N"
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    if isinstance(value, bytes | memoryview):
-        return bytes(value).hex()
-    return str(value)
