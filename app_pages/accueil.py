@@ -18,7 +18,7 @@ picked = workspace_picker()
 try:
     ws = open_workspace(picked)
     territory = territory_selector(ws)
-    figures = cached_summary(str(ws.path), ws.version, settings().k, territory)
+    figures = cached_summary(ws.key, ws.version, settings().k, territory)
 except TerritoryError as exc:
     st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")
     st.markdown("Pour créer le territoire fictif de démonstration :")
@@ -39,5 +39,5 @@ if shows("Données"):
     )
 
 with st.expander("Couches de l'espace de travail : sources et millésimes"):
-    layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
+    layers = cached_info(ws.key, ws.version, settings().k)["layers"]
     st.dataframe(layers_table(layers), hide_index=True, width="stretch")

@@ -14,7 +14,7 @@ demo_banner(ws)
 st.title("Carte du territoire")
 k = settings().k
 territory = current_territory(ws)
-key = (str(ws.path), ws.version, k)
+key = (ws.key, ws.version, k)
 st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 basemap = basemap_toggle()
 hotspots = hotspots_toggle()

@@ -35,14 +35,14 @@ st.caption(
     "aucune valeur masquée ne se déduit d'une autre."
 )
 
-names = cached_programme_names(str(ws.path), ws.version)
+names = cached_programme_names(ws.key, ws.version)
 if not names:
     st.info(
         "Aucun programme n'est défini dans cet espace de travail. Un programme regroupe "
         "des territoires (définis sur la page Données), avec ses dates et ses cibles."
     )
     st.code(
-        f".venv/bin/territory programme define NOM --workspace {ws.path.name} "
+        f".venv/bin/territory programme define NOM --workspace {ws.label} "
         "--territoires T1 T2 --debut 2026-01-01 --fin 2027-12-31 "
         '--cible "T1:entrée en parcours:2026:120"',
         language="bash",
@@ -58,8 +58,8 @@ with left:
     programme = programme_choice(names)
 try:
     with right:
-        period = period_choice(cached_periods(str(ws.path), ws.version, k, programme))
-    key = (str(ws.path), ws.version, k, programme, period)
+        period = period_choice(cached_periods(ws.key, ws.version, k, programme))
+    key = (ws.key, ws.version, k, programme, period)
     comparison = cached_comparison(*key)
     charts = cached_chart_specs(*key)
 except TerritoryError as exc:

@@ -35,9 +35,9 @@ if may("import", workspace=ws.path.stem):
     contacts_upload(ws, settings=settings())
 
 st.subheader("Densité protégée")
-breakdown = density_filter(cached_breakdown_choices(str(ws.path), ws.version))
+breakdown = density_filter(cached_breakdown_choices(ws.key, ws.version))
 territory = current_territory(ws)
-key = (str(ws.path), ws.version, k)
+key = (ws.key, ws.version, k)
 hotspots = hotspots_toggle()  # on the filtered density too: that quarter's or category's
 
 

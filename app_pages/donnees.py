@@ -44,5 +44,5 @@ if may("export_package", workspace=ws.path.stem):
     share_section(ws, settings=settings())
 
 with layers_box:
-    layers = cached_info(str(ws.path), ws.version, settings().k)["layers"]
+    layers = cached_info(ws.key, ws.version, settings().k)["layers"]
     st.dataframe(layers_table(layers), hide_index=True, width="stretch")

@@ -28,9 +28,9 @@ ws = workspace_or_stop()
 demo_banner(ws)
 st.title("Où et quand aller ?")
 territory = current_territory(ws)
-key = (str(ws.path), ws.version, settings().k, territory)
+key = (ws.key, ws.version, settings().k, territory)
 kind = zone_kind_choice()
-chosen = weights_sidebar(ws, territory, cached_saved_weights(str(ws.path), ws.version, territory))
+chosen = weights_sidebar(ws, territory, cached_saved_weights(ws.key, ws.version, territory))
 
 ranking = rank_zones(cached_indicators(*key, kind), Weights(**chosen))
 for note in ranking.notes:

@@ -58,6 +58,7 @@ from bench import compare as bench_compare
 from bench import copil as bench_copil
 from bench import hotspots as bench_hotspots
 from bench import package as bench_package
+from bench import pgstore as bench_pgstore
 from bench import planning as bench_planning
 from bench import priorities as bench_priorities
 from bench import privacy as bench_privacy
@@ -551,6 +552,13 @@ def run(
     results["access_roads"] = bench_access_roads.access_roads_benchmark(
         partners=500 if quick else bench_access_roads.PARTNERS, naive=not quick
     )
+    say("Moteurs : fichier GeoPackage et serveur PostgreSQL + PostGIS, côte à côte…")
+    results["engines"] = bench_pgstore.engines_benchmark(
+        settings=settings,
+        rows=100_000 if quick else 1_000_000,
+        map_scale=None if quick else "departement",
+        say=say,
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     return results
@@ -681,6 +689,8 @@ def table(results: dict[str, Any]) -> str:
                 )
     if "contacts" in results:
         lines += ["", *contacts_table(results["contacts"])]
+    if "engines" in results:
+        lines += ["", *bench_pgstore.engines_table(results["engines"])]
     if results.get("priorities"):
         for scale, figures in results["priorities"].items():
             lines += ["", f"[{scale}] " + bench_priorities.table(figures)]

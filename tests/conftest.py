@@ -31,6 +31,35 @@ def workspaces_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
+BACKEND = os.environ.get("TERRITORY_TEST_BACKEND", "file")
+"""The store's engine the tests run on: ``file`` (GeoPackage) or ``postgres`` (issue #24)."""
+
+
+@pytest.fixture(autouse=True)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """With ``TERRITORY_TEST_BACKEND=postgres``, every workspace a test makes is on the server.
+
+    Each test then gets a fresh database (``pg_database``) as ``TERRITORY_DATABASE_URL``,
+    so that ``Workspace.create(tmp_path / "w.gpkg")`` makes the schema ``w`` there, and the
+    demo workspace is imported there as ``demo`` for the tests that use it. Tests that read
+    the file itself are marked ``file_only`` and skipped, saying so.
+    """
+    if BACKEND != "postgres":
+        yield "file"
+        return
+    if request.node.get_closest_marker("file_only"):
+        pytest.skip("lit le fichier GeoPackage lui-même : moteur fichier seulement")
+    url = request.getfixturevalue("pg_database")
+    if "demo_workspace" in request.fixturenames:  # the demo, moved onto the server
+        from territory._pgimport import import_file
+
+        demo = request.getfixturevalue("demo_workspace")
+        assert import_file(demo, url, name=demo.stem).ok
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERRITORY_DATABASE_URL", url)
+        yield "postgres"
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Default settings whose HMAC secret lives in a temporary folder."""
@@ -79,6 +108,18 @@ def pg_database(pg_server: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def server(pg_database: str) -> Any:
+    """A fresh database with the access schema and its two login roles (``access_server``).
+
+    Here rather than in ``tests/access/conftest.py``: a second module named ``conftest``
+    would shadow this one for every ``from conftest import …`` collected after it.
+    """
+    from access_server import init_server
+
+    return init_server(pg_database)
+
+
 @pytest.fixture(scope="module")
 def pg_module_database(pg_server: str) -> Iterator[str]:
     """A fresh database with PostGIS for a module's tests (a served app's), dropped after."""
@@ -97,6 +138,9 @@ def fresh_database(pg_server: str) -> Iterator[str]:
     try:
         yield _database(pg_server, name)
     finally:
+        from territory._pgstore import close_idle
+
+        close_idle(_database(pg_server, name))
         with psycopg.connect(pg_server, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -45,7 +45,7 @@ class Provider:
         """
         return {
             "TERRITORY_AUTH": "oidc",
-            "TERRITORY_DATABASE_URL": app_url,
+            "TERRITORY_APP_DATABASE_URL": app_url,
             "TERRITORY_LOGIN_DATABASE_URL": login_url,
             "TERRITORY_OIDC_ISSUER": self.issuer,
             "TERRITORY_OIDC_CLIENT_ID": self.client_id,

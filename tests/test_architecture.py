@@ -35,8 +35,11 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.grid",
         "territory._gpkg",
         "territory._pg",
+        "territory._layout",
         "territory.access",
         "territory.store",
+        "territory._pgstore",
+        "territory._pgimport",
         "territory.batches",
         "territory.territories",
     ),
@@ -66,6 +69,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.cli_analysis",
         "territory.cli_oidc",
         "territory.cli_access",
+        "territory.cli_db",
     ),
     ("territory.ui",),
 )
@@ -465,3 +469,15 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_a_broken_rule_is_caught(tmp_path: Path, files: dict[str, str], expected: str) -> None:
     problems = all_problems(_tree(tmp_path, files))
     assert any(expected in p for p in problems), problems
+
+
+def test_the_tests_have_one_conftest_module() -> None:
+    """A second ``conftest.py`` under tests/ shadows the first for ``from conftest import …``.
+
+    Test modules import helpers from ``tests/conftest.py`` by module name; pytest imports a
+    sub-folder's ``conftest.py`` under the same name, so every such import collected after
+    it fails (it happened twice). Shared fixtures go in ``tests/conftest.py``, helpers in a
+    module of their own (``tests/access_server.py``, ``tests/proconnect_mock.py``).
+    """
+    tests = Path(__file__).resolve().parent
+    assert sorted(p.relative_to(tests) for p in tests.rglob("conftest.py")) == [Path("conftest.py")]

@@ -145,6 +145,7 @@ def test_a_purge_is_logged_with_its_protected_count_and_cutoff_month(
 
 
 # ------------------------------------------------------------------ undoing contacts
+@pytest.mark.file_only
 def test_undoing_a_contact_batch_leaves_no_trace_of_its_rows(
     ws: Workspace, tmp_path: Path, settings: Settings
 ) -> None:
@@ -188,6 +189,7 @@ def test_undoing_a_contact_batch_leaves_no_trace_of_its_rows(
     assert again.already == 0 and ws.layers()["contacts"].count == 70
 
 
+@pytest.mark.file_only
 def test_a_failed_undo_leaves_the_workspace_as_it_was(
     ws: Workspace, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,6 +256,7 @@ def test_rows_stored_before_batches_stay_readable_and_purgeable(
 
 
 # ------------------------------------------------------------------ undoing layers
+@pytest.mark.file_only
 def test_undoing_a_layer_import_puts_the_previous_layer_back(
     tmp_path: Path, sources, settings: Settings
 ) -> None:
@@ -293,6 +296,7 @@ def test_undoing_a_layer_import_puts_the_previous_layer_back(
     assert copies.empty
 
 
+@pytest.mark.file_only
 def test_undoing_the_first_import_of_a_layer_removes_it(
     tmp_path: Path, sources, settings: Settings
 ) -> None:
@@ -333,6 +337,7 @@ def test_a_layer_changed_since_its_import_is_not_undone(
     assert ws.layers()["partners"].count == 2
 
 
+@pytest.mark.file_only
 def test_a_failed_layer_undo_or_import_leaves_the_layer_as_it_was(
     tmp_path: Path, sources, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

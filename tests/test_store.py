@@ -45,6 +45,7 @@ def test_every_write_bumps_the_version(ws: Workspace) -> None:
     assert ws.layers()["t"].count == 1
 
 
+@pytest.mark.file_only
 def test_qgis_sees_a_geopackage(ws: Workspace) -> None:
     gdf = gpd.GeoDataFrame({"code": ["00001"]}, geometry=[shapely.Point(2, 46)], crs=4326)
     ws.write_layer("partners", gdf, source="s", vintage="v")
@@ -65,6 +66,7 @@ def test_missing_empty_or_corrupted_workspace_gives_a_french_message(
         Workspace.open(path)
 
 
+@pytest.mark.file_only
 def test_another_sqlite_file_is_not_a_workspace(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite"
     with sqlite3.connect(path) as con:
@@ -99,6 +101,7 @@ def rows(cells: str, communes: str) -> pd.DataFrame:
     return pd.DataFrame({"cell": list(cells), "commune": list(communes), "hour": range(len(cells))})
 
 
+@pytest.mark.file_only
 def test_group_counts_follow_every_write(ws: Workspace) -> None:
     ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
     assert_counts_kept(ws)
@@ -151,6 +154,7 @@ def test_group_counts_follow_every_write(ws: Workspace) -> None:
     assert ws.group_counts("contacts")["n"].tolist() == [2, 1]
 
 
+@pytest.mark.file_only
 def test_a_frame_that_cannot_be_written_rolls_everything_back(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -182,6 +186,7 @@ def test_a_frame_that_cannot_be_written_rolls_everything_back(
         ).fetchone() == (1,)
 
 
+@pytest.mark.file_only
 def test_counts_of_many_frames_are_summed_exactly(ws: Workspace) -> None:
     ws.write_table("contacts", rows("ab", "12"), source="s", vintage="")
     with ws.appending("contacts", schema=rows("", ""), source="s") as table:
@@ -195,6 +200,7 @@ def test_counts_of_many_frames_are_summed_exactly(ws: Workspace) -> None:
     assert ws.layers()["contacts"].count == 2 + sum(1 + i % 3 for i in range(20))
 
 
+@pytest.mark.file_only
 def test_group_counts_of_an_older_workspace(ws: Workspace) -> None:
     ws.write_table("contacts", rows("aab", "112"), source="s", vintage="")
     with sqlite3.connect(ws.path) as con:  # as made before the count table existed
@@ -214,6 +220,7 @@ def test_group_counts_of_an_older_workspace(ws: Workspace) -> None:
     pd.testing.assert_frame_equal(ws.group_counts("contacts"), scanned(ws))
 
 
+@pytest.mark.file_only
 def test_counted_columns_must_hold_text(ws: Workspace) -> None:
     ws.write_table("contacts", rows("a", "1"), source="s", vintage="")
     # 1 and 1.0 are one value in Python, two texts in SQLite: refused, nothing written
@@ -226,6 +233,7 @@ def test_counted_columns_must_hold_text(ws: Workspace) -> None:
     assert_counts_kept(ws)
 
 
+@pytest.mark.file_only
 def test_a_table_copy_puts_back_rows_columns_index_and_registration(ws: Workspace) -> None:
     points = gpd.GeoDataFrame(
         {"code": ["a", "b", "c"], "n": [1, 2, 3]},
@@ -316,6 +324,7 @@ def test_workspaces_dir_setting(tmp_path: Path) -> None:
     assert Settings.from_env(env).workspaces_dir == tmp_path
 
 
+@pytest.mark.file_only
 def test_append_rows_writes_several_tables_or_none(ws: Workspace) -> None:
     """Both tables and their metadata in one transaction; a failing check writes nothing."""
     head = pd.DataFrame({"week": ["w"], "version": [1]})
@@ -342,6 +351,7 @@ def test_append_rows_writes_several_tables_or_none(ws: Workspace) -> None:
     assert pyogrio.list_layers(ws.path)[:, 0].tolist().count("heads") == 1  # GeoPackage tables
 
 
+@pytest.mark.file_only
 def test_a_layer_reads_as_gdal_reads_it(ws: Workspace, demo_workspace: Path) -> None:
     """Read through ``sqlite3``: the columns, dtypes, nulls, CRS and geometries GDAL gives."""
     mixed = gpd.GeoDataFrame(

@@ -498,8 +498,7 @@ def _local(moment: str | None) -> str:
 
 
 def _has_log(ws: Workspace) -> bool:
-    found = ws.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (BATCHES,))
-    return not found.empty
+    return BATCHES in ws.table_names()
 
 
 def _log(

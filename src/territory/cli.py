@@ -372,8 +372,10 @@ def _parser() -> argparse.ArgumentParser:
     prio.set_defaults(func=_priorities)
 
     from territory.cli_analysis import add_commands as _analysis_commands
+    from territory.cli_db import add_commands as _db_commands
 
     _analysis_commands(sub)
+    _db_commands(sub)
 
     from territory.cli_access import add_commands as _access_commands
 

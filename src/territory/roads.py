@@ -446,7 +446,7 @@ def load_network(ws: Workspace, *, metric_crs: str = METRIC_CRS) -> RoadNetwork 
         return None
     info = layers[ROAD_LAYER]
     written = f"{info.count}|{info.updated}|{info.source}|{ws.stamps().get(ROAD_LAYER)}"
-    key = (str(ws.path.resolve()), written, metric_crs)
+    key = (ws.key, written, metric_crs)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]

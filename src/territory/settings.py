@@ -15,7 +15,7 @@ territory._errors.ValidationError: k (seuil de diffusion) doit valoir au moins 5
 >>> Settings(auth="local")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-territory._errors.ValidationError: auth=local demande le serveur : TERRITORY_DATABASE_URL ...
+territory._errors.ValidationError: auth=local demande le serveur : TERRITORY_APP_DATABASE_URL ...
 """
 
 from __future__ import annotations
@@ -85,10 +85,16 @@ class Settings:
     database_url
         ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
         PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
-        Never printed (it holds a password). The app logs in as the access schema's app
-        role (``territory_app``, :mod:`territory.access.schema`); the command line's
-        ``territory users`` commands as the schema's owner, or as the app role with a
-        session token.
+        Never printed (it holds a password). It holds the workspaces (one schema each,
+        :mod:`territory._pgstore`), reached as the role of this URL; the command line's
+        ``territory users`` commands use it too, as the access schema's owner (or as the app
+        role with a session token).
+    app_database_url
+        ``postgresql://territory_app:…@host/base``: the app's connection for the accounts,
+        grants, sessions and audit log, as the access schema's app role under row-level
+        security (:mod:`territory.access.schema`). Never printed. The workspaces' tables are
+        not yet behind that role's row-level security (issue #24's next step): the app
+        reaches them through ``database_url``, and its pages check the grants.
     oidc_issuer
         The OpenID Connect provider's issuer URL (ProConnect:
         ``https://auth.agentconnect.gouv.fr/api/v2``); empty: no OpenID Connect login.
@@ -138,6 +144,7 @@ class Settings:
     workspaces_dir: Path = Path("workspaces")
     data_inclusion_token: str = field(default="", repr=False)
     database_url: str = field(default="", repr=False)
+    app_database_url: str = field(default="", repr=False)
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = field(default="", repr=False)
@@ -178,9 +185,9 @@ class Settings:
             problems.append(
                 f"auth (connexion au serveur) doit valoir local, oidc ou rien, reçu {self.auth!r}"
             )
-        elif self.auth and not (self.database_url and self.login_database_url):
+        elif self.auth and not (self.app_database_url and self.login_database_url):
             problems.append(
-                f"auth={self.auth} demande le serveur : TERRITORY_DATABASE_URL (rôle de "
+                f"auth={self.auth} demande le serveur : TERRITORY_APP_DATABASE_URL (rôle de "
                 "l'application) et TERRITORY_LOGIN_DATABASE_URL (rôle de connexion)"
             )
         if self.auth == "oidc" and not self.oidc_issuer:

@@ -24,10 +24,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,49 +35,32 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from territory import _gpkg
+from territory import _gpkg, _pg, _pgstore
 from territory._errors import WorkspaceError, plain_reason
+from territory._layout import (
+    _ADDED,
+    _META,
+    _META_COLUMNS,
+    _PROPS,
+    _STAMP,
+    GROUP_COUNTS,
+    SCHEMA_VERSION,
+    LayerInfo,
+    _add_counts,
+    _build_counts,
+    _columns,
+    _count_triggers,
+    _counts_in_place,
+    _counts_table,
+    _create_added,
+    _kind,
+    _meta_row,
+    _now,
+    migrate_with,
+)
 from territory.crs import STORAGE_CRS
 
-SCHEMA_VERSION = 1
-_META = "territory_layers"
-_PROPS = "territory_workspace"
-GROUP_COUNTS: dict[str, tuple[str, ...]] = {"contacts": ("cell", "commune")}
-"""Tables whose number of rows per group is kept up to date: name → grouping columns.
-
-The count table ``territory_counts_<name>`` holds one row ``(columns…, n)`` per group,
-equal to ``SELECT columns, count(*) AS n FROM name GROUP BY columns`` at all times:
-
-* SQLite triggers on the table add and remove each inserted, deleted or updated row,
-  whatever program writes it (this module, GDAL, QGIS…);
-* :class:`TableAppender`, which appends many rows at once, sets its insert trigger aside
-  for its transaction and adds the appended rows per group, once, before the commit;
-* a table replaced through GDAL loses its triggers: the count table is built again
-  from the table after each such write (:meth:`Workspace.write_table`).
-
-The count table is used only while its three triggers are in place (a workspace made
-before, or a table replaced by another program, is counted from the table itself);
-the next append builds it.
-"""
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """What the workspace records about one layer or table."""
-
-    name: str
-    count: int
-    spatial: bool
-    crs: str | None
-    source: str
-    vintage: str
-    licence: str
-    source_crs: str | None
-    updated: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
-        return asdict(self)
+DATABASE_URL_SETTING = "TERRITORY_DATABASE_URL"
 
 
 class Workspace:
@@ -90,7 +72,15 @@ class Workspace:
     # ------------------------------------------------------------------ opening
     @classmethod
     def create(cls, path: str | Path, *, name: str, overwrite: bool = False) -> Workspace:
-        """Create an empty workspace file named ``name`` (the territory's display name)."""
+        """Create an empty workspace named ``name`` (the territory's display name).
+
+        A file, or a schema on the server (:func:`server_target`): the server's address
+        ``postgresql://…#schema``, or any path when ``TERRITORY_DATABASE_URL`` is set.
+        """
+        if (server := server_target(path)) is not None:
+            return cast(
+                Workspace, ServerWorkspace.create_on(*server, name=name, overwrite=overwrite)
+            )
         path = Path(path)
         if path.exists():
             if not overwrite:
@@ -109,16 +99,29 @@ class Workspace:
                 f"INSERT INTO {_PROPS} VALUES (?, ?)",
                 [
                     ("name", name),
-                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("schema_version", "1"),
                     ("created", _now()),
                     ("version", "0"),
                 ],
             )
-        return cls(path)
+        ws = cls(path)
+        ws.migrate()
+        return ws
 
     @classmethod
     def open(cls, path: str | Path) -> Workspace:
-        """Open an existing workspace, with a French message if it is missing or damaged."""
+        """Open an existing workspace, with a French message if it is missing or damaged.
+
+        A file, or a schema on the server (as :meth:`create`); pending
+        :data:`MIGRATIONS` are applied.
+        """
+        if (server := server_target(path)) is not None:
+            return cast(Workspace, ServerWorkspace.open_on(*server))
+        return cls.open_file(path)
+
+    @classmethod
+    def open_file(cls, path: str | Path) -> Workspace:
+        """Open the workspace file ``path``, whatever ``TERRITORY_DATABASE_URL`` says."""
         path = Path(path)
         if not path.exists():
             raise WorkspaceError(
@@ -140,7 +143,44 @@ class Workspace:
             raise WorkspaceError(
                 f"{path.name} est endommagé ou n'est pas un GeoPackage : {plain_reason(exc)}"
             ) from exc
-        return cls(path)
+        ws = cls(path)
+        ws.migrate()
+        return ws
+
+    def migrate(self) -> None:
+        """Apply the :data:`MIGRATIONS` this workspace has not had yet (none: nothing written)."""
+        with contextlib.closing(_read_only(self.path)) as con:
+            row = con.execute(f"SELECT value FROM {_PROPS} WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) == SCHEMA_VERSION:
+            return
+        with _transaction(self.path, what="migration") as con:
+            migrate_with(con, self.label)
+
+    @property
+    def key(self) -> str:
+        """What tells this workspace from any other: the cache key of what is read from it."""
+        return str(self.path)
+
+    @property
+    def label(self) -> str:
+        """The workspace as messages name it (a file's name, never its folder)."""
+        return self.path.name
+
+    @property
+    def changed_ns(self) -> int:
+        """When the file was last changed by anyone (GDAL, QGIS): part of cache keys."""
+        return self.path.stat().st_mtime_ns
+
+    def columns(self, name: str) -> list[str]:
+        """The columns of the stored table ``name``, in order (none when it is missing)."""
+        with self._connect() as con:
+            return list(_gpkg.column_types(con, name))
+
+    def table_names(self) -> list[str]:
+        """Every table of the workspace, registered or not (copies, the batch log)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     # --------------------------------------------------------------- properties
     @property
@@ -264,7 +304,7 @@ class Workspace:
         >>> ws.layers()["t"].count
         3
         """
-        table = TableAppender(self, name, schema, constant=constant)
+        table = self._appender(name, schema, constant)
         try:
             yield table
             table.commit()
@@ -588,6 +628,11 @@ class Workspace:
             ) from exc
 
     # ----------------------------------------------------------------- private
+    def _appender(
+        self, name: str, schema: pd.DataFrame, constant: Mapping[str, Any] | None
+    ) -> TableAppender:
+        return TableAppender(self, name, schema, constant=constant)
+
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:
@@ -618,7 +663,7 @@ class Workspace:
     def _require(self, name: str) -> None:
         if not self.has(name):
             raise WorkspaceError(
-                f"la couche « {name} » n'existe pas dans {self.path.name} "
+                f"la couche « {name} » n'existe pas dans {self.label} "
                 f"(couches présentes : {', '.join(self.layers()) or 'aucune'})"
             )
 
@@ -813,8 +858,6 @@ _SUMMED_EVERY = 8  # frames of counts per group kept before they are summed into
 _ROWS_PER_INSERT = 250  # rows per INSERT statement: fewer statements, same bindings
 # GDAL's triggers, one UPDATE per row inserted or deleted
 _FEATURE_COUNTS = ("trigger_insert_feature_count_", "trigger_delete_feature_count_")
-_ADDED = "territory_added"  # temporary table: rows appended per group, not counted yet
-_GROUPED = "territory_grouped"  # the same, one row per group
 
 
 def _insert(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
@@ -839,111 +882,6 @@ def _insert(con: sqlite3.Connection, table: str, df: pd.DataFrame) -> None:
         con.executemany(insert(per), (flat[i : i + step] for i in range(0, full * width, step)))
     if full < len(df):
         con.execute(insert(len(df) - full), flat[full * width :])
-
-
-# ------------------------------------------------------------ counts per group
-def _counts_table(name: str) -> str:
-    return f"territory_counts_{name}"
-
-
-def _columns(names: tuple[str, ...], prefix: str = "") -> str:
-    return ", ".join(f'{prefix}"{c}"' for c in names)
-
-
-def _count_triggers(name: str) -> tuple[str, str, str]:
-    """Names of the insert, delete and update triggers that keep the counts of ``name``."""
-    counts = _counts_table(name)
-    return f"{counts}_insert", f"{counts}_delete", f"{counts}_update"
-
-
-def _counts_in_place(con: sqlite3.Connection, name: str) -> bool:
-    """Whether the count table of ``name`` and its three triggers are in the file."""
-    names = (_counts_table(name), *_count_triggers(name))
-    (found,) = con.execute(
-        f"SELECT count(*) FROM sqlite_master WHERE name IN ({', '.join('?' * len(names))})",
-        names,
-    ).fetchone()
-    return int(found) == len(names)
-
-
-def _typed_keys(con: sqlite3.Connection, name: str) -> str:
-    """The grouping columns of ``name`` with their declared types (same affinity)."""
-    declared = dict(con.execute("SELECT name, type FROM pragma_table_info(?)", (name,)))
-    return ", ".join(f'"{k}" {declared.get(k, "")}' for k in GROUP_COUNTS[name])
-
-
-def _build_counts(con: sqlite3.Connection, name: str) -> None:
-    """(Re)make the count table of ``name`` from its rows, and its triggers.
-
-    Runs inside the caller's transaction.
-    """
-    keys = GROUP_COUNTS[name]
-    counts = _counts_table(name)
-    columns = _columns(keys)
-    con.execute(f'DROP TABLE IF EXISTS "{counts}"')
-    con.execute(f'CREATE TABLE "{counts}" ({_typed_keys(con, name)}, n INTEGER NOT NULL)')
-    con.execute(
-        f'INSERT INTO "{counts}" ({columns}, n) '
-        f'SELECT {columns}, count(*) FROM "{name}" GROUP BY {columns}'
-    )
-    con.execute(f'CREATE INDEX "{counts}_key" ON "{counts}" ({columns})')
-
-    def same(row: str) -> str:  # IS: a NULL key is a group, as in GROUP BY
-        return " AND ".join(f'"{k}" IS {row}."{k}"' for k in keys)
-
-    def add(row: str) -> str:
-        return (
-            f'INSERT INTO "{counts}" ({columns}, n) SELECT {_columns(keys, f"{row}.")}, 0 '
-            f'WHERE NOT EXISTS (SELECT 1 FROM "{counts}" WHERE {same(row)}); '
-            f'UPDATE "{counts}" SET n = n + 1 WHERE {same(row)};'
-        )
-
-    def remove(row: str) -> str:
-        return (
-            f'UPDATE "{counts}" SET n = n - 1 WHERE {same(row)}; '
-            f'DELETE FROM "{counts}" WHERE n = 0 AND {same(row)};'
-        )
-
-    insert, delete, update = _count_triggers(name)
-    for trigger, event, body in (
-        (insert, "INSERT", add("NEW")),
-        (delete, "DELETE", remove("OLD")),
-        (update, f"UPDATE OF {columns}", remove("OLD") + " " + add("NEW")),
-    ):
-        con.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
-        con.execute(
-            f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{name}" FOR EACH ROW BEGIN {body} END'
-        )
-
-
-def _create_added(con: sqlite3.Connection, name: str) -> None:
-    """The temporary table where :class:`TableAppender` keeps its counts until the commit."""
-    con.execute(f"DROP TABLE IF EXISTS temp.{_ADDED}")
-    con.execute(f"CREATE TEMP TABLE {_ADDED} ({_typed_keys(con, name)}, n INTEGER NOT NULL)")
-
-
-def _add_counts(con: sqlite3.Connection, name: str) -> None:
-    """Add the counts waiting in the temporary table (negative: rows deleted) to the count table.
-
-    They are grouped first, in SQL: a group appended in several frames, or two values
-    that the columns' declared type stores alike, is one group.
-    """
-    keys = GROUP_COUNTS[name]
-    counts = _counts_table(name)
-    columns = _columns(keys)
-    same = " AND ".join(f'c."{k}" IS g."{k}"' for k in keys)
-    con.execute(
-        f"CREATE TEMP TABLE {_GROUPED} AS "
-        f"SELECT {columns}, sum(n) AS n FROM temp.{_ADDED} GROUP BY {columns}"
-    )
-    con.execute(f'UPDATE "{counts}" AS c SET n = c.n + g.n FROM temp.{_GROUPED} AS g WHERE {same}')
-    con.execute(
-        f'INSERT INTO "{counts}" ({columns}, n) SELECT {columns}, n FROM temp.{_GROUPED} AS g '
-        f'WHERE NOT EXISTS (SELECT 1 FROM "{counts}" AS c WHERE {same})'
-    )
-    con.execute(f'DELETE FROM "{counts}" WHERE n = 0')  # groups left without a row
-    con.execute(f"DROP TABLE temp.{_GROUPED}")
-    con.execute(f"DROP TABLE temp.{_ADDED}")
 
 
 def _group_sizes(df: pd.DataFrame, keys: tuple[str, ...], *, table: str) -> pd.DataFrame:
@@ -1042,7 +980,6 @@ def _record_in(con: sqlite3.Connection, values: tuple[Any, ...]) -> None:
 
 
 # ------------------------------------------------------------ stamps and table copies
-_STAMP = "written:"  # property key prefix: the version at which a table was last written
 
 
 def _stamp(con: sqlite3.Connection, name: str) -> None:
@@ -1057,23 +994,6 @@ def _stamp(con: sqlite3.Connection, name: str) -> None:
 def _appendable(df: pd.DataFrame) -> bool:
     """Whether every column of ``df`` can be bound as it is by :class:`TableAppender`."""
     return all(_kind(df[c]) is not None for c in df.columns)
-
-
-def _kind(column: pd.Series) -> str | None:
-    dtype = column.dtype
-    if isinstance(dtype, pd.StringDtype):
-        return "text"
-    if isinstance(dtype, pd.CategoricalDtype):  # bound as its values: text categories only
-        categories = dtype.categories.dtype
-        text = isinstance(categories, pd.StringDtype) or categories.kind == "O"
-        return "text" if text else None
-    if not isinstance(dtype, np.dtype):
-        return None
-    if dtype.kind == "O":
-        return "text"
-    if dtype.kind in "ib" or (dtype.kind == "u" and dtype.itemsize < 8):
-        return "integer"
-    return "float" if dtype.kind == "f" else None
 
 
 def _sql_values(column: pd.Series) -> np.ndarray:
@@ -1092,36 +1012,63 @@ def _sql_values(column: pd.Series) -> np.ndarray:
     return cast("np.ndarray", column.to_numpy(dtype=object, na_value=None))
 
 
-_META_COLUMNS = (
-    "name",
-    "count",
-    "spatial",
-    "crs",
-    "source",
-    "vintage",
-    "licence",
-    "source_crs",
-    "updated",
-)
+def server_target(target: str | Path) -> tuple[str, str] | None:
+    """The server URL and schema of a workspace on the server; None for a file.
+
+    ``target`` is an address ``postgresql://…/database#schema``, or — when
+    ``TERRITORY_DATABASE_URL`` is set — any name or path, whose stem names the schema
+    (``workspaces/demo.gpkg``: ``demo``).
+    """
+    text = str(target)
+    if text.startswith(("postgresql:/", "postgres:/")) and "://" not in text:  # a Path's form
+        text = text.replace(":/", "://", 1)
+    if not text.startswith(("postgresql:", "postgres:")) and not os.environ.get(
+        DATABASE_URL_SETTING
+    ):
+        return None
+    if _pg.is_server_url(text):
+        return _pgstore.split_address(text)
+    return os.environ[DATABASE_URL_SETTING], _pgstore.schema_name(Path(text).stem)
 
 
-def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    name, count, spatial, crs, source, vintage, licence, source_crs, updated = row
-    return (
-        name,
-        int(count),
-        bool(spatial),
-        crs,
-        source or "",
-        vintage or "",
-        licence or "",
-        source_crs,
-        updated or "",
-    )
+def server_workspaces() -> list[tuple[str, str]] | None:
+    """``(name, display name)`` of the server's workspaces; None when files are used.
+
+    The server is ``TERRITORY_DATABASE_URL``; each name opens with :meth:`Workspace.open`.
+    """
+    url = os.environ.get(DATABASE_URL_SETTING, "")
+    return _pgstore.workspace_schemas(url) if url else None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def server_name(target: str | Path) -> str:
+    """The name on the server of the workspace ``target`` (a name, or a file's path)."""
+    return _pgstore.schema_name(Path(str(target)).stem)
+
+
+# ------------------------------------------------------------------ the server
+class ServerWorkspace(_pgstore.ServerMethods, Workspace):
+    """A workspace stored as one schema of a PostgreSQL + PostGIS server.
+
+    The methods are :class:`territory._pgstore.ServerMethods`'; see that module.
+    """
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.url, self.schema = url, schema
+        self.path = Path(schema)
+
+    def _appender(
+        self, name: str, schema: pd.DataFrame, constant: Mapping[str, Any] | None
+    ) -> TableAppender:
+        return ServerAppender(self, name, schema, constant=constant)
+
+
+class ServerAppender(_pgstore.AppenderMethods, TableAppender):
+    """:class:`TableAppender` on the server (``COPY``).
+
+    The methods are :class:`territory._pgstore.AppenderMethods`'.
+    """
+
+    ws: ServerWorkspace
 
 
 # ------------------------------------------------------------------ the app's folder

@@ -189,7 +189,7 @@ def define_territory(
         unknown = [c for c in territory.codes(kind) if c not in known[kind]]
         if unknown:
             what, where = _KIND_TEXT[kind]
-            problems.append(f"{what} dans {ws.path.name} : {', '.join(unknown)} ({where})")
+            problems.append(f"{what} dans {ws.label} : {', '.join(unknown)} ({where})")
     if not problems and not _resolve(ws, territory):
         problems.append(
             "ces codes ne couvrent aucune commune de l'espace de travail "
@@ -223,7 +223,7 @@ def get_territory(ws: Workspace, name: str) -> Territory:
             return territory
     names = ", ".join(f"« {t.name} »" for t in territories) or "aucun"
     raise ValidationError(
-        f"territoire « {name} » inconnu dans {ws.path.name} (territoires définis : {names})"
+        f"territoire « {name} » inconnu dans {ws.label} (territoires définis : {names})"
     )
 
 

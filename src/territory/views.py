@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from territory._errors import ValidationError
+from territory._pg import redact
 from territory.analysis.accessibility import (
     ACCESS_COLUMNS,
     DEFAULT_CATCHMENT_MIN,
@@ -156,8 +157,7 @@ def density_layer(
     three-way table).
     """
     if breakdown is None:
-        stat = ws.path.stat()
-        state = (str(ws.path), stat.st_mtime_ns, ws.version, settings.k, settings.rounding)
+        state = (ws.key, ws.changed_ns, ws.version, settings.k, settings.rounding)
         return _density_drawn(*state, territory).copy()
     by, value = breakdown
     if by not in BREAKDOWNS:
@@ -366,15 +366,15 @@ def _with_drawing(zones: pd.DataFrame, drawn: gpd.GeoDataFrame) -> gpd.GeoDataFr
 
 @lru_cache(maxsize=4)
 def _density_drawn(
-    path: str, mtime_ns: int, version: int, k: int, rounding: int, territory: str | None
+    key: str, changed_ns: int, version: int, k: int, rounding: int, territory: str | None
 ) -> gpd.GeoDataFrame:
-    """The unfiltered :func:`density_layer`, kept per state of the file and protection.
+    """The unfiltered :func:`density_layer`, kept per state of the workspace and protection.
 
     Drawing the zones (squares, the commune under each centre, areas) is the layer's
     cost; the evaluation package draws it for its density layer and again for its hot
     spots, and the map for each page.
     """
-    ws = Workspace.open(path)
+    ws = Workspace.open(key)
     settings = Settings(k=k, rounding=rounding)  # the protection reads nothing else
     return _drawn(ws, published.density(ws, settings=settings), territory)
 
@@ -658,7 +658,7 @@ def info(ws: Workspace, *, settings: Settings) -> dict[str, Any]:
         }
     return {
         "name": ws.name,
-        "workspace": str(ws.path),
+        "workspace": redact(ws.key),  # a server address without its password
         "version": ws.version,
         "layers": layers,
         "k": settings.k,

@@ -283,6 +283,8 @@ def test_territories_of_a_workspace_become_the_scope_of_the_grants(
     from territory.store import Workspace
     from territory.territories import define_territory
 
+    # the workspace on the server, beside the access schema (schema « nord »)
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", server.owner)
     ws = Workspace.create(tmp_path / "nord.gpkg", name="Nord")
     communes = gpd.GeoDataFrame(
         {"code": ["59001", "59002", "59010"], "epci": ["245900001", "245900001", "245900002"]},

@@ -9,6 +9,7 @@ import pytest
 from bench import map_page as bench
 from bench import smoothness as bench_smoothness
 from bench._browser import chromium_path
+from territory.settings import Settings
 
 
 def test_map_benchmark_compares_with_the_naive_page(demo_workspace: Path, settings) -> None:
@@ -346,3 +347,14 @@ def test_road_accessibility_benchmark_compares_with_the_way_before() -> None:
     assert figures["road_dijkstra_cpu_s"] > 0 and figures["road_e2sfca_naive_s"] > 0
     text = bench.table({"territories": {}, "access_roads": figures})
     assert "E2SFCA sur le réseau routier" in text and "mêmes résultats : oui" in text
+
+
+def test_the_engines_bench_loads_the_same_rows_into_file_and_server(
+    pg_server: str, settings: Settings
+) -> None:
+    from bench.pgstore import engines_benchmark, engines_table
+
+    figures = engines_benchmark(settings=settings, rows=20_000, map_scale=None)
+    assert figures["bulk_rows_file"] == figures["bulk_rows_server"] == 20_000
+    assert figures["bulk_s_server"] > 0 and figures["bulk_s_file"] > 0
+    assert "serveur (COPY)" in engines_table(figures)[0]

@@ -106,6 +106,7 @@ def test_wrong_kind_of_file(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
         read_contacts(path, communes=communes, secret=SECRET)
 
 
+@pytest.mark.file_only
 def test_reimport_does_not_double_and_workspace_holds_nothing_precise(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
@@ -313,6 +314,7 @@ def read_side_file(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+@pytest.mark.file_only
 def test_refused_rows_file_holds_the_original_lines_and_reasons(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
@@ -530,6 +532,7 @@ def test_repeated_row_in_a_later_chunk_is_numbered_not_refused(
     assert whole.rows["fingerprint"].tolist() == result.rows["fingerprint"].tolist()
 
 
+@pytest.mark.file_only
 def test_import_streams_into_a_valid_geopackage_table(
     tmp_path: Path, communes: gpd.GeoDataFrame
 ) -> None:
@@ -562,6 +565,7 @@ def test_import_streams_into_a_valid_geopackage_table(
     scan_for_personal_data(ws.path)
 
 
+@pytest.mark.file_only
 def test_failed_import_stores_nothing(
     tmp_path: Path, communes: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:

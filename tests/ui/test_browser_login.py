@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from access_server import init_server
 
 from bench._browser import CHROMIUM_ARGS, chromium_path
 from territory import _pg
@@ -13,9 +13,6 @@ from territory.access import accounts as acc
 from territory.access import audit
 from territory.access.identity import Role
 from territory.store import Workspace
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "access"))
-from access_server import init_server
 
 CHROMIUM = chromium_path()
 PASSWORD = "correct horse battery"
@@ -39,7 +36,7 @@ def test_a_team_lead_logs_in_sees_their_pages_and_logs_out(
     Workspace.create(tmp_path / "nord.gpkg", name="Nord")
     env = {
         "TERRITORY_AUTH": "local",
-        "TERRITORY_DATABASE_URL": server.app,
+        "TERRITORY_APP_DATABASE_URL": server.app,
         "TERRITORY_LOGIN_DATABASE_URL": server.login,
         "TERRITORY_WORKSPACES_DIR": str(tmp_path),
         "TERRITORY_WORKSPACE": str(tmp_path / "nord.gpkg"),

@@ -8,7 +8,6 @@ the name and the SIRET the page shows can only come from the userinfo step (a si
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,6 @@ import pytest
 
 from bench._browser import CHROMIUM_ARGS, chromium_path
 from territory import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "access"))
 
 CHROMIUM = chromium_path()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

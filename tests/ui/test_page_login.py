@@ -7,11 +7,11 @@ app role and logs in through the login role, as deployed.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from access_server import Server, init_server
 from streamlit.testing.v1 import AppTest
 
 from territory import _pg
@@ -23,9 +23,6 @@ from territory.store import Workspace
 from territory.ui.loaders import settings as cached_settings
 from territory.ui.login import ACCESS, LAPTOP_PAGES, LOGIN_TITLE, TOKEN
 from territory.ui.state import Keys
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "access"))
-from access_server import Server, init_server
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "correct horse battery"
@@ -48,7 +45,7 @@ def local_server(
             acc.add_account(owner, email, by=OPERATOR, password=PASSWORD)
             acc.grant(owner, email, role, by=OPERATOR, workspace=ws, territory=territory)
     monkeypatch.setenv("TERRITORY_AUTH", "local")
-    monkeypatch.setenv("TERRITORY_DATABASE_URL", server.app)
+    monkeypatch.setenv("TERRITORY_APP_DATABASE_URL", server.app)
     monkeypatch.setenv("TERRITORY_LOGIN_DATABASE_URL", server.login)
     monkeypatch.setenv("TERRITORY_WORKSPACES_DIR", str(tmp_path))
     monkeypatch.setenv("TERRITORY_WORKSPACE", str(tmp_path / "absent.gpkg"))

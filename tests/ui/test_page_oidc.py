@@ -17,7 +17,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 def oidc_env(monkeypatch: pytest.MonkeyPatch, issuer: str) -> dict[str, str]:
     env = {
         "TERRITORY_AUTH": "oidc",
-        "TERRITORY_DATABASE_URL": NO_SERVER,
+        "TERRITORY_APP_DATABASE_URL": NO_SERVER,
         "TERRITORY_LOGIN_DATABASE_URL": NO_SERVER,
         "TERRITORY_OIDC_ISSUER": issuer,
         "TERRITORY_OIDC_CLIENT_ID": "territory",

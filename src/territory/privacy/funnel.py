@@ -129,8 +129,7 @@ def funnel(
     the file, territories, period and settings.
     """
     raw.migrate(ws)
-    stat = ws.path.stat()
-    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    state = (ws.key, ws.changed_ns, ws.version)
     key = tuple((name, tuple(sorted(codes))) for name, codes in territories.items())
     return _funnel(
         state, key, first, last, settings.k, settings.rounding, trends, _Typer(zone_typer)

@@ -116,14 +116,12 @@ def purge_parcours(ws: Workspace, *, cutoff_month: str) -> int:
     deleted = 0
     # the copy an import batch keeps of the table's previous state (to undo it) is purged
     # too: an undo must not bring back pathways beyond the retention period
+    copies = [
+        name
+        for name in ws.table_names()
+        if name.startswith("territory_before_") and name.endswith(f"_{PARCOURS}")
+    ]
     with ws.transaction(what=PARCOURS) as con:
-        copies = [
-            row[0]
-            for row in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?",
-                (f"territory_before_%_{PARCOURS}",),
-            )
-        ]
         for copy in copies:
             deleted += con.execute(f'DELETE FROM "{copy}" WHERE {old}', (cutoff_month,)).rowcount
     if has_parcours(ws):

@@ -92,8 +92,7 @@ def density(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
     filters of :func:`density_by` start from it.
     """
     _contacts(ws)  # migrated, read
-    stat = ws.path.stat()
-    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    state = (ws.key, ws.changed_ns, ws.version)
     return _density(*state, settings.k, settings.rounding).copy()
 
 
@@ -126,8 +125,7 @@ def zones(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
 
     See :func:`territory.privacy.protect.partition`; kept per state of the file.
     """
-    stat = ws.path.stat()
-    return _zones(str(ws.path), stat.st_mtime_ns, ws.version, settings.k)
+    return _zones(ws.key, ws.changed_ns, ws.version, settings.k)
 
 
 def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
@@ -137,8 +135,7 @@ def published_months(ws: Workspace, *, settings: Settings) -> list[str]:
     people would tell when they were met. Kept per state of the file.
     """
     _contacts(ws)  # migrated, read
-    stat = ws.path.stat()
-    return list(_published_months(str(ws.path), stat.st_mtime_ns, ws.version, settings.k))
+    return list(_published_months(ws.key, ws.changed_ns, ws.version, settings.k))
 
 
 @lru_cache(maxsize=8)
@@ -328,8 +325,7 @@ def slot_profiles(
         One per set, in the order of ``sets``.
     """
     _contacts(ws)  # migrated, read
-    stat = ws.path.stat()
-    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    state = (ws.key, ws.changed_ns, ws.version)
     scope = None if communes is None else frozenset(communes)
     singles = _commune_batch(*state, period, tuple(slots), slot_hours, scope, settings)
     return [
@@ -596,8 +592,7 @@ def _contacts(ws: Workspace) -> pd.DataFrame:
     ``date`` is a datetime; the categories are categorical. Private: raw rows.
     """
     raw.migrate(ws)  # before the state is read: a migration is a write
-    stat = ws.path.stat()
-    return _read_contacts(str(ws.path), stat.st_mtime_ns, ws.version)
+    return _read_contacts(ws.key, ws.changed_ns, ws.version)
 
 
 @lru_cache(maxsize=2)

@@ -201,7 +201,7 @@ def migrate(ws: Workspace) -> None:
     if not has_contacts(ws) or ws.get_property(_RULES) == _RULES_VERSION:
         return
     ws.add_column(CONTACTS, "cle", "INTEGER", f"abs(random()) % {KEY_RANGE}")
-    columns = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
+    columns = set(ws.columns(CONTACTS))
     changed = 0
     if "partenaire" in columns:
         labels = ["", *PARTNER_TYPES.values()]
@@ -241,7 +241,7 @@ def contact_frame(
             | {c: pd.Series(dtype=object) for c in extra}
         )  # fmt: skip
     migrate(ws)
-    present = set(ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"])
+    present = set(ws.columns(CONTACTS))
     wanted = list(dict.fromkeys(["cell", "commune", "personne", "cle", *extra]))
     table, _ = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
     rows = table.num_rows
@@ -391,7 +391,7 @@ def delete_batches(
 
 
 def _has_batch_column(ws: Workspace) -> bool:
-    columns = ws.query(f"SELECT name FROM pragma_table_info('{CONTACTS}')")["name"]
+    columns = ws.columns(CONTACTS)
     return BATCH_COLUMN in set(columns)
 
 

@@ -192,9 +192,8 @@ def compare(
             f"(périodes : {', '.join(choices)})"
         )
     raw.migrate(ws)  # the contacts of an earlier version brought up to date (a write)
-    stat = ws.path.stat()
     found = _compare(
-        str(ws.path), stat.st_mtime_ns, ws.version, programme, chosen, settings.k,
+        ws.key, ws.changed_ns, ws.version, programme, chosen, settings.k,
         settings.rounding,
     )  # fmt: skip
     tables = ("funnel", "targets", "rates", "zones", "trends", "exits", "rounds", "sources")

@@ -223,7 +223,7 @@ def load_programme(ws: Workspace, name: str) -> Programme:
             return programme
     names = ", ".join(f"« {p.name} »" for p in programmes) or "aucun"
     raise ValidationError(
-        f"programme « {name} » inconnu dans {ws.path.name} (programmes définis : {names})"
+        f"programme « {name} » inconnu dans {ws.label} (programmes définis : {names})"
     )
 
 

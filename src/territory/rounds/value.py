@@ -87,7 +87,7 @@ def commune_ranking(ws: Workspace, *, settings: Settings) -> pd.DataFrame:
     # kept per state of the file (every write bumps the version) and day (the default
     # moment of the indicators may follow today's date): a new plan of the same workspace
     # reads the same published ranking
-    key = (str(ws.path), ws.path.stat().st_mtime_ns, ws.version, settings, date.today())
+    key = (ws.key, ws.changed_ns, ws.version, settings, date.today())
     if key not in _RANKINGS:
         table = priorities(ws, settings=settings).table
         _RANKINGS[key] = table.set_index("code")[["rang", "score"]]

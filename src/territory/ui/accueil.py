@@ -8,7 +8,7 @@ import streamlit as st
 
 from territory import Settings, WorkspaceError
 from territory._fr import format_number
-from territory.store import workspace_in, workspaces_in
+from territory.store import server_name, server_workspaces, workspace_in, workspaces_in
 from territory.ui.loaders import settings
 from territory.ui.state import Keys
 
@@ -31,6 +31,10 @@ def known_workspaces(current: str, folder: str | Path) -> list[str]:
     Only files that :func:`territory.store.workspace_in` accepts: the app offers no other
     file of the server, and no free path to type.
     """
+    if (server := server_workspaces()) is not None:  # TERRITORY_DATABASE_URL: the server's
+        names = [name for name, _ in server]
+        mine = server_name(current) if current else ""
+        return list(dict.fromkeys([mine, *names])) if mine in names else names
     found = [str(p) for p in workspaces_in(folder)]
     try:
         workspace_in(folder, current)
@@ -49,6 +53,8 @@ def workspace_picker() -> str:
     folder = settings().workspaces_dir
     current = str(st.session_state[Keys.WORKSPACE] or "")
     choices = known_workspaces(current, folder)
+    if settings().database_url:
+        return _server_picker(current, choices)
     if not choices:
         st.info(
             f"Aucun espace de travail dans le dossier « {folder} » (réglage "
@@ -66,6 +72,26 @@ def workspace_picker() -> str:
         key=Keys.W_WORKSPACE_CHOICE,
         help=f"Les fichiers .gpkg du dossier « {folder} » : chacun contient les couches "
         "d'un territoire ; QGIS l'ouvre directement.",
+    )
+    st.session_state[Keys.WORKSPACE] = picked
+    return str(picked)
+
+
+def _server_picker(current: str, choices: list[str]) -> str:
+    """The choice among the server's workspaces (``TERRITORY_DATABASE_URL``)."""
+    if not choices:
+        st.info(
+            "Aucun espace de travail sur le serveur : « territory db import ESPACE.gpkg » "
+            "y copie un fichier."
+        )
+        return current
+    mine = server_name(current) if current else ""
+    picked = st.selectbox(
+        "Espace de travail",
+        choices,
+        index=choices.index(mine) if mine in choices else 0,
+        key=Keys.W_WORKSPACE_CHOICE,
+        help="Les espaces de travail du serveur partagé (PostgreSQL + PostGIS).",
     )
     st.session_state[Keys.WORKSPACE] = picked
     return str(picked)

@@ -15,7 +15,7 @@ import streamlit as st
 from territory import TerritoryError
 from territory._errors import WorkspaceError
 from territory._fr import french_csv
-from territory.store import Workspace, workspace_in
+from territory.store import Workspace, server_name, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
 from territory.ui.login import may_open
@@ -43,6 +43,8 @@ def open_workspace(path: str | Path) -> Workspace:
     Raises :class:`~territory.WorkspaceError` (one French line) for a file outside the
     folder (:func:`territory.store.workspace_in`), missing or damaged.
     """
+    if settings().database_url:  # a workspace of the server, by its name
+        return Workspace.open(server_name(path))
     workspace_in(settings().workspaces_dir, path)
     if not may_open(Path(path).stem):  # on a server: a workspace the user's grants reach
         raise WorkspaceError(
@@ -86,14 +88,14 @@ def current_territory(ws: Workspace) -> str | None:
     was deleted) falls back to the whole workspace.
     """
     name = st.session_state.get(Keys.TERRITORY)
-    if name is not None and name not in cached_territory_names(str(ws.path), ws.version):
+    if name is not None and name not in cached_territory_names(ws.key, ws.version):
         st.session_state[Keys.TERRITORY] = name = None
     return name
 
 
 def territory_selector(ws: Workspace) -> str | None:
     """The "Territoire" selectbox (only when territories are defined); returns the choice."""
-    names = cached_territory_names(str(ws.path), ws.version)
+    names = cached_territory_names(ws.key, ws.version)
     current = current_territory(ws)
     if not names:
         return None

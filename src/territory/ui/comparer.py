@@ -186,7 +186,7 @@ def _file_stem(comparison: Comparison) -> str:
 
 def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | None) -> None:
     """The A4 PDF pack, the XLSX and the funnel as a French CSV (made when clicked)."""
-    key = (str(ws.path), ws.version, k, comparison.programme.name, period)
+    key = (ws.key, ws.version, k, comparison.programme.name, period)
     stem = _file_stem(comparison)
     left, middle, right = st.columns(3)
     pdf = recorder("download", workspace=ws.path.stem, target=f"{stem}.pdf")

@@ -281,7 +281,7 @@ def territories_section(ws: Workspace) -> None:
             else:
                 flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
 
-    if names := cached_territory_names(str(ws.path), ws.version):
+    if names := cached_territory_names(ws.key, ws.version):
         with st.form(Keys.W_DELETE_FORM):
             doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
             if st.form_submit_button("Supprimer", icon=":material/delete:"):
@@ -296,7 +296,7 @@ def territories_section(ws: Workspace) -> None:
 def share_section(ws: Workspace, *, settings: Settings) -> None:
     """What may be shared, and the download of the shareable file (built on click)."""
     st.info(SHARING_RULE, icon=":material/lock:")
-    names = cached_territory_names(str(ws.path), ws.version)
+    names = cached_territory_names(ws.key, ws.version)
     chosen: list[str] = []
     if names:
         chosen = st.multiselect(
@@ -306,7 +306,7 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
             placeholder="Tout l'espace de travail",
             help="Sans choix : tout l'espace de travail.",
         )
-    path, territories = ws.path, tuple(chosen)
+    path, territories = ws.key, tuple(chosen)
 
     shared = recorder("export", workspace=ws.path.stem, target="fichier partageable")
     packaged = recorder("export", workspace=ws.path.stem, target="paquet d'évaluation")

@@ -80,7 +80,7 @@ def gate() -> Access | None:
     token = st.session_state.get(TOKEN)
     if token:
         try:
-            with _pg.connect(settings.database_url, autocommit=True) as con:
+            with _pg.connect(settings.app_database_url, autocommit=True) as con:
                 access = accounts.current_access(con, token)
         except TerritoryError as exc:
             st.error(f"Serveur indisponible : {exc}")
@@ -131,7 +131,7 @@ def recorder(
         return lambda: None
 
     def write() -> None:
-        con = _pg.connect(settings.database_url)
+        con = _pg.connect(settings.app_database_url)
         try:
             accounts.apply_session(con, token)
             audit.record(con, "", action, workspace=workspace, target=target, details=details)
@@ -173,7 +173,7 @@ def shows(page: str) -> bool:
 def session_connection() -> Iterator[Any]:
     """A transaction on the app role in the user's session (committed at the end)."""
     settings = _settings()
-    con = _pg.connect(settings.database_url)
+    con = _pg.connect(settings.app_database_url)
     try:
         accounts.apply_session(con, st.session_state.get(TOKEN, ""))
         yield con
@@ -239,7 +239,7 @@ def _logout_button(settings: Settings, access: Access) -> None:
         st.caption(f"Connecté·e : {access.email}")
         if st.button("Se déconnecter", key=W_LOGOUT):
             try:
-                with _pg.connect(settings.database_url, autocommit=True) as con:
+                with _pg.connect(settings.app_database_url, autocommit=True) as con:
                     accounts.end_session(con, st.session_state.get(TOKEN, ""))
             except TerritoryError:
                 pass  # the token is dropped below either way

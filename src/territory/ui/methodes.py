@@ -36,7 +36,7 @@ def cached_methods(path: str, version: int, parameters: str, _settings: Settings
 
 def methods_section(ws: Workspace, *, settings: Settings) -> None:
     """The document, its title left to the page, and its download (Markdown)."""
-    text = cached_methods(str(ws.path), ws.version, repr(settings), settings)
+    text = cached_methods(ws.key, ws.version, repr(settings), settings)
     body = text.split("\n", 1)[1] if text.startswith("# ") else text
     st.download_button(
         "Méthodes (.md)",

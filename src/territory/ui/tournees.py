@@ -219,7 +219,7 @@ def _base_on_map(ws: Workspace, names: list[str]) -> None:
     ):
         return
     team = st.selectbox("Équipe", names, key=Keys.W_TEAM_BASE_TEAM)
-    rendered, _ = cached_places_map(str(ws.path), ws.version, settings().k, base_url_path())
+    rendered, _ = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
     clicked = show_map(
         rendered,
         key=f"{Keys.W_TEAM_BASE_MAP}_{ws.version}",
@@ -557,9 +557,7 @@ def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
 
 def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     """The rounds of the plan (one day, or the whole week) on the map component."""
-    drawn = cached_route_map(
-        str(ws.path), ws.version, settings().k, base_url_path(), plan.week, day
-    )
+    drawn = cached_route_map(ws.key, ws.version, settings().k, base_url_path(), plan.week, day)
     if drawn is None:
         st.info("Aucune visite ce jour-là.")
         return
@@ -627,7 +625,7 @@ def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
 def places_panel(ws: Workspace) -> None:
     """The candidate places on a map: click to place a new one, or remove some."""
     try:
-        places = cached_places(str(ws.path), ws.version)
+        places = cached_places(ws.key, ws.version)
     except TerritoryError as exc:  # no place stored, nothing to suggest from
         st.info(str(exc))
         places = None
@@ -637,7 +635,7 @@ def places_panel(ws: Workspace) -> None:
     )
     if places is not None:
         coverage_panel(ws)
-    rendered, legend = cached_places_map(str(ws.path), ws.version, settings().k, base_url_path())
+    rendered, legend = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
     left, right = st.columns([3, 1])
     with left:
         clicked = show_map(
@@ -661,7 +659,7 @@ def places_panel(ws: Workspace) -> None:
 
 def coverage_panel(ws: Workspace) -> None:
     """Which priority zones have candidate places, of which kinds; those without, named."""
-    table = cached_coverage(str(ws.path), ws.version)
+    table = cached_coverage(ws.key, ws.version)
     if table.empty:
         return
     missing = coverage_notes(table, limit=len(table))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
 from territory import _pg
 from territory.access import schema
 
@@ -37,9 +35,3 @@ def init_server(pg_database: str) -> Server:
         app=as_role(pg_database, schema.APP_ROLE, APP_PASSWORD),
         login=as_role(pg_database, schema.LOGIN_ROLE, LOGIN_PASSWORD),
     )
-
-
-@pytest.fixture
-def server(pg_database: str) -> Server:
-    """A fresh database with the access schema and its two login roles."""
-    return init_server(pg_database)
