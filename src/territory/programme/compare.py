@@ -35,7 +35,7 @@ from territory.rounds.feedback import recorded_visits, visit_label
 from territory.rounds.week import PLANS, VISITS
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.territories import resolve
+from territory.territories import resolve_many
 
 __all__ = [
     "PROGRAMME_PERIOD",
@@ -209,7 +209,7 @@ def _compare(
     settings = Settings(k=k, rounding=rounding)
     p = load_programme(ws, programme)
     first, last = _bounds(p, period)
-    codes = {name: frozenset(resolve(ws, name)) for name in p.territories}
+    codes = {name: frozenset(c) for name, c in resolve_many(ws, p.territories).items()}
     typer = _zone_typer(ws)
     tables = funnel(
         ws, codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}", zone_typer=typer,
@@ -423,10 +423,10 @@ def _rates(
              "contact", "neet_1524")
         )  # fmt: skip
     inhabitants = _inhabitants(ws)
-    if inhabitants is not None:
+    info_c = _population_layer(ws) if inhabitants is not None else None
+    if inhabitants is not None and info_c is not None:
         label = "Jeunes en contact pour 1 000 habitants"
         indicators.append((label, "contact", "habitants"))
-        info_c = _population_layer(ws)
         sources.append({"Donnée": "Population municipale (toutes les classes d'âge)",
                         "Source": info_c.source, "Millésime": info_c.vintage})  # fmt: skip
     rows = []
@@ -463,13 +463,13 @@ def _rates(
                         column or "", "population par âge (non importée)"
                     ),
                     "Source": (
-                        _population_layer(ws).source
-                        if column == "habitants"
+                        info_c.source
+                        if column == "habitants" and info_c is not None
                         else (source if column else "")
                     ),
                     "Millésime": (
-                        _population_layer(ws).vintage
-                        if column == "habitants"
+                        info_c.vintage
+                        if column == "habitants" and info_c is not None
                         else (vintage if column else "")
                     ),
                     "Pour 1 000": rate,
@@ -524,10 +524,10 @@ def _zone_typer(ws: Workspace) -> Any:
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         in_qpv = np.zeros(len(cells), dtype=bool)
         if qpv is not None and len(qpv):
-            distinct, inverse = np.unique(cells.astype(str), return_inverse=True)
-            found = cells_in_zones(distinct.astype(object), qpv, kind="qpv")
+            inverse, distinct = pd.factorize(cells.astype(str))
+            found = cells_in_zones(np.asarray(distinct, dtype=object), qpv, kind="qpv")
             in_qpv = np.array([z is not None for z in found], dtype=bool)[inverse]
-        return in_qpv, np.isin(communes.astype(str), list(rural))
+        return in_qpv, pd.Index(communes.astype(str)).isin(list(rural))
 
     return typer
 
