@@ -114,3 +114,42 @@ def test_write_report_refuses_other_suffixes_before_writing(comparison, tmp_path
     with pytest.raises(ValidationError, match=r"\.pdf.*\.xlsx"):
         write_report(comparison, tmp_path / "copil.docx")
     assert not list(tmp_path.iterdir())
+
+
+def _with_maps(comparison: Comparison) -> Comparison:
+    """The hand-built comparison with a small map per territory (three box communes each)."""
+    import pandas as pd
+    import shapely
+
+    from territory.programme.compare import MAP_COLUMNS, frame
+
+    rows, outlines = [], []
+    for t, territory in enumerate(comparison.programme.territories):
+        for c in range(3):
+            code = f"{t:02d}{c:03d}"
+            hidden = c == 2
+            rows.append(
+                {"Territoire": territory, "Code": code, "Commune": f"Commune {code}",
+                 "Personnes": None if hidden else 20 + 5 * c,
+                 "Affiché": "< 11" if hidden else str(20 + 5 * c), "Habitants": 1000,
+                 "Pour 1 000 habitants": None if hidden else 20.0 + 5 * c}
+            )  # fmt: skip
+            x = 700_000 + 3_000 * c
+            outlines.append((code, shapely.box(x, 7_000_000, x + 3_000, 7_004_000)))
+    return dataclasses.replace(
+        comparison,
+        maps=frame(rows, MAP_COLUMNS),
+        outlines=pd.DataFrame(outlines, columns=["Code", "geometry"], dtype=object),
+    )
+
+
+def test_small_multiple_maps_in_the_synthesis(comparison) -> None:
+    mapped = _with_maps(comparison)
+    html = pack_html(mapped, k=11)
+    assert "Jeunes rencontrés pour 1 000 habitants, par commune" in html
+    assert html.count("data:image/svg+xml;base64,") == len(mapped.programme.territories) + 1
+    data = render_pdf(mapped, k=11)
+    assert data == render_pdf(mapped, k=11)  # still the same bytes
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "par commune" in text and "non diffusé" in text
+    assert inputs_hash(mapped) != inputs_hash(comparison)  # the maps' values are fingerprinted

@@ -40,9 +40,7 @@ _SITUATIONS = (
 )
 
 
-def write_parcours(
-    contacts: Path, out: Path, *, seed: int, earlier: Path | None = None
-) -> Path:
+def write_parcours(contacts: Path, out: Path, *, seed: int, earlier: Path | None = None) -> Path:
     """Write the team's parcours export for the demo contacts to ``out``.
 
     ``contacts``: the contact export (``contacts.csv``); ``earlier``: the previous

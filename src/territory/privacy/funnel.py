@@ -58,6 +58,7 @@ __all__ = [
     "ZONE_TYPES",
     "FunnelTables",
     "ZoneTyper",
+    "commune_people",
     "funnel",
 ]
 
@@ -135,6 +136,88 @@ def funnel(
     return _funnel(
         state, key, first, last, settings.k, settings.rounding, trends, _Typer(zone_typer)
     )
+
+
+def commune_people(
+    ws: Workspace,
+    territories: Mapping[str, frozenset[str]],
+    *,
+    first: str,
+    last: str,
+    settings: Settings,
+) -> pd.DataFrame:
+    """People met in each commune of each territory from month ``first`` to ``last``, protected.
+
+    For the small-multiple maps. One row per territory and commune code (``territory``,
+    ``commune``, ``count`` Int64 NA when hidden, ``label``): the distinct people met in
+    the commune in the period, each person one record whose key is the sum of their
+    contacts' record keys there (the same people, the same published value, whichever
+    territory or view shows the commune); threshold k, perturbation and rounding as
+    every count. The communes are parts of their territory, whose total the funnel
+    publishes: a territory with exactly one hidden commune (with people) gets a second
+    one hidden (« secret »: the smallest published), and a commune hidden in one
+    territory is hidden in every territory (else a map that shows it would undo the
+    other's suppression); repeated until no territory has a lone hidden commune.
+    """
+    raw.migrate(ws)
+    stat = ws.path.stat()
+    state = (str(ws.path), stat.st_mtime_ns, ws.version)
+    key = tuple((name, tuple(sorted(codes))) for name, codes in territories.items())
+    return _commune_people(state, key, first, last, settings.k, settings.rounding).copy()
+
+
+@lru_cache(maxsize=16)
+def _commune_people(
+    state: tuple[str, int, int],
+    territories: tuple[tuple[str, tuple[str, ...]], ...],
+    first_text: str,
+    last_text: str,
+    k: int,
+    rounding: int,
+) -> pd.DataFrame:
+    base = _base(*state)
+    first, last = _month(first_text), _month(last_text)
+    width = max(len(base.communes), 1)
+    during = (base.month >= first) & (base.month <= last) & (base.commune >= 0)
+    commune = base.commune[during]
+    pairs = pd.unique(base.person[during] * width + commune)  # (person, commune) met
+    n = np.bincount(pairs % width, minlength=width).astype(np.int64)
+    keys = _sums(commune, base.key[during], width)  # a person's key: their contacts' keys
+    values = publish(n, keys, settings=Settings(k=k, rounding=rounding))
+    hidden = (n > 0) & (n < k)
+    secret = np.zeros(width, dtype=bool)
+    members = []
+    for _, codes in territories:
+        found = base.communes.get_indexer(list(codes))
+        members.append(found[found >= 0])
+    changed = True
+    while changed:  # secondary suppression, the same communes hidden in every territory
+        changed = False
+        for found in members:
+            peopled = found[n[found] > 0]
+            if int((hidden | secret)[peopled].sum()) != 1:
+                continue
+            shown = peopled[~(hidden | secret)[peopled]]
+            if len(shown):
+                smallest = min(shown, key=lambda i: (values[i], str(base.communes[i])))
+                secret[smallest] = True
+                changed = True
+    rows = []
+    for (name, codes), found in zip(territories, members, strict=True):
+        at = dict(zip(base.communes[found], found, strict=True))
+        for code in codes:
+            i = at.get(code)
+            if i is None or n[i] == 0:
+                rows.append((name, code, 0, "0"))
+            elif hidden[i]:
+                rows.append((name, code, pd.NA, f"< {k}"))
+            elif secret[i]:
+                rows.append((name, code, pd.NA, "secret"))
+            else:
+                rows.append((name, code, int(values[i]), format_number(int(values[i]))))
+    out = pd.DataFrame(rows, columns=["territory", "commune", "count", "label"])
+    out["count"] = out["count"].astype("Int64")
+    return out
 
 
 # ------------------------------------------------------------------------------ private

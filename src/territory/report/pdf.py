@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
+from territory.report.maps import MAP_TITLE, classes, legend_svg, territory_map_svg
 from territory.report.tables import (
     MISSING,
     exits_side_by_side,
@@ -81,6 +82,13 @@ th { background: #eef2f7; font-weight: bold; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 tr { break-inside: avoid; }
 .chart img { max-width: 100%%; }
+.maps { margin: 1mm 0; }
+figure.map { display: inline-block; width: 44mm; margin: 0 1.5mm 2mm 0; vertical-align: top;
+  page-break-inside: avoid; }
+figure.map .box { height: 38mm; }
+figure.map img { max-width: 44mm; max-height: 38mm; }
+figure.map figcaption { font-size: 7pt; color: #333; }
+.legend img { width: 150mm; }
 .notes li { margin-bottom: 0.8mm; }
 .secret { color: #8a4b00; }
 table.funnel { margin-bottom: 2mm; }
@@ -237,6 +245,10 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
             zones_source,
         )
     )
+    maps = _maps_html(comparison, k)
+    if maps:
+        population = _source(comparison, "Population municipale", fallback="communes importées")
+        parts.append(_card(MAP_TITLE, maps, people + population))
     parts.append(
         _card("Sorties de parcours", _table(exits, numeric=tuple(exits.columns[1:])), people)
     )
@@ -252,6 +264,34 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
         parts.append(_card("Évolution mensuelle", _img(trends, "Évolution mensuelle"), people))
     parts.append(_notes_and_sources(comparison))
     return f'<section class="synthesis">{"".join(parts)}</section>'
+
+
+def _svg_img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}">'
+
+
+def _maps_html(comparison: Comparison, k: int | None) -> str:
+    """The small-multiple maps (one common scale) and their legend, "" without outlines."""
+    bounds = classes(comparison)
+    figures = []
+    for territory in comparison.programme.territories:
+        svg = territory_map_svg(comparison, territory, size=150, bounds=bounds)
+        if svg:
+            figures.append(
+                f'<figure class="map"><div class="box">{_svg_img(svg, territory)}</div>'
+                f"<figcaption>{_e(territory)}</figcaption></figure>"
+            )
+    if not figures:
+        return ""
+    return (
+        _ref(
+            "Une carte par territoire, la même échelle pour toutes : jeunes rencontrés dans la "
+            "commune sur la période (valeur protégée) pour 1 000 habitants ; hachuré : non diffusé."
+        )
+        + f'<div class="maps">{"".join(figures)}</div>'
+        + f'<div class="legend">{_svg_img(legend_svg(bounds, k=k), "Légende")}</div>'
+    )
 
 
 _CHARTED_TARGETS = 24

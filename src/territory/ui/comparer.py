@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.programme.compare import Comparison
+from territory.report.maps import MAP_TITLE
 from territory.report.tables import (
     exits_side_by_side,
     funnel_of,
@@ -36,6 +37,7 @@ from territory.ui.state import Keys
 __all__ = [
     "downloads",
     "headline_cards",
+    "map_section",
     "period_choice",
     "programme_choice",
     "rate_section",
@@ -44,6 +46,7 @@ __all__ = [
 
 PERIOD_WORDS = {"programme": "Tout le programme"}
 _PER_ROW = 3
+_MAPS_PER_ROW = 4
 
 
 def programme_choice(names: list[str]) -> str:
@@ -138,6 +141,42 @@ def rate_section(comparison: Comparison, *, k: int) -> None:
                     )
 
 
+def map_section(comparison: Comparison, charts: dict[str, Any], *, k: int) -> None:
+    """The small-multiple maps (one per territory, one colour scale) and their values."""
+    drawn = {t: svg for t, svg in charts.get("maps", {}).items() if svg}
+    if not drawn:
+        return
+    st.subheader(MAP_TITLE)
+    st.caption(
+        "Une carte par territoire, la même échelle de couleurs pour toutes. Jeunes rencontrés "
+        "dans la commune sur la période (valeur protégée) pour 1 000 habitants ; hachuré : "
+        f"non diffusé (moins de {k} personnes, ou masqué pour qu'on ne le retrouve pas par "
+        "différence)."
+    )
+    st.image(charts["legend"])
+    columns = st.columns(_MAPS_PER_ROW)
+    for i, (territory, svg) in enumerate(drawn.items()):
+        with columns[i % _MAPS_PER_ROW]:
+            st.caption(territory)
+            st.image(svg)
+    with st.expander("Les valeurs des cartes, commune par commune"):
+        table = comparison.maps.drop(columns=["Personnes"]).rename(
+            columns={"Affiché": "Jeunes rencontrés"}
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "Sources : contacts des équipes (valeurs protégées) ; population municipale des "
+        "communes (" + _population_source(comparison) + ")."
+    )
+
+
+def _population_source(comparison: Comparison) -> str:
+    rows = comparison.sources[comparison.sources["Donnée"].str.startswith("Population municipale")]
+    if rows.empty:
+        return "communes importées"
+    return f"{rows['Source'].iloc[0]}, {rows['Millésime'].iloc[0]}"
+
+
 def tables_section(comparison: Comparison, charts: dict[str, Any], *, k: int) -> None:
     """The funnel side by side, targets, QPV / rural / other, trends, exits, rounds, notes.
 
@@ -159,6 +198,7 @@ def tables_section(comparison: Comparison, charts: dict[str, Any], *, k: int) ->
         st.vega_lite_chart(charts["targets"])
     st.subheader("QPV, communes rurales et autres zones")
     st.dataframe(zones_side_by_side(comparison), hide_index=True, width="stretch")
+    map_section(comparison, charts, k=k)
     if charts["trends"] is not None:
         st.subheader("Évolution mensuelle")
         st.caption("Un mois sans point : valeur masquée (moins de k personnes).")
