@@ -147,9 +147,29 @@ def test_small_multiple_maps_in_the_synthesis(comparison) -> None:
     mapped = _with_maps(comparison)
     html = pack_html(mapped, k=11)
     assert "Jeunes rencontrés pour 1 000 habitants, par commune" in html
-    assert html.count("data:image/svg+xml;base64,") == len(mapped.programme.territories) + 1
+    assert html.count('<figure class="map">') == len(mapped.programme.territories)
     data = render_pdf(mapped, k=11)
     assert data == render_pdf(mapped, k=11)  # still the same bytes
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "par commune" in text and "non diffusé" in text
     assert inputs_hash(mapped) != inputs_hash(comparison)  # the maps' values are fingerprinted
+
+
+def test_territory_trends_are_drawn_without_vl_convert_and_keep_gaps(comparison) -> None:
+    from territory.report.lines import trends_svg
+
+    territory = comparison.programme.territories[0]
+    svg = trends_svg(comparison, territory)
+    assert svg == trends_svg(comparison, territory) and svg.startswith("<svg")
+    trends = comparison.trends[comparison.trends["Territoire"] == territory]
+    months = trends["Mois"].nunique()
+    shown = trends.dropna(subset=["Personnes"])
+    # one point per published value, in polylines and lone dots: never a hidden month
+    points = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', svg))
+    points += svg.count("<circle")
+    assert points == len(shown) and months >= 1
+    gapped = comparison.trends.copy()
+    first = gapped.index[(gapped["Territoire"] == territory)][0]
+    gapped.loc[first, "Personnes"] = None
+    cut = trends_svg(dataclasses.replace(comparison, trends=gapped), territory)
+    assert cut != svg

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
+from territory.report.lines import trends_svg
 from territory.report.maps import MAP_TITLE, classes, legend_svg, territory_map_svg
 from territory.report.tables import (
     MISSING,
@@ -267,8 +268,18 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
 
 
 def _svg_img(svg: str, alt: str) -> str:
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}">'
+    """An SVG drawn as a PNG at :data:`PNG_SCALE` (resvg, through vl-convert), at its CSS size.
+
+    WeasyPrint draws an embedded SVG path by path: twelve maps of a département's
+    communes cost seconds in every render; an image costs nothing. The same SVG gives
+    the same bytes.
+    """
+    import vl_convert as vlc
+
+    png = bytes(vlc.svg_to_png(svg, scale=PNG_SCALE))
+    width = struct.unpack(">I", png[16:20])[0] / PNG_SCALE  # the IHDR chunk's width
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_e(alt)}" style="width: {width:.1f}px" src="data:image/png;base64,{data}">'
 
 
 def _maps_html(comparison: Comparison, k: int | None) -> str:
@@ -349,10 +360,14 @@ def _kpis(comparison: Comparison, territory: str, people: str) -> str:
 
 def _trends_html(comparison: Comparison, territory: str) -> str:
     """The territory's monthly trends under its funnel (nothing when it has none)."""
-    if comparison.trends[comparison.trends["Territoire"] == territory].empty:
+    svg = trends_svg(comparison, territory, width=250, height=70)
+    if not svg:
         return ""
-    chart = trends_chart(comparison, (territory,), width=250, height=70)
-    return "<h3>Évolution mensuelle</h3>" + _img(chart, "Évolution mensuelle")
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (  # drawn as vectors: a few lines and labels (report/lines.py: no vl-convert call)
+        '<h3>Évolution mensuelle</h3><div class="chart"><img alt="Évolution mensuelle" '
+        f'src="data:image/svg+xml;base64,{data}"></div>'
+    )
 
 
 def _funnel_bars(comparison: Comparison, territory: str) -> str:
