@@ -37,6 +37,7 @@ from territory.report.tables import (
     rate_cards,
     rates_display,
     rounds_display,
+    step_title,
     target_cards,
     targets_display,
     territory_notes,
@@ -354,7 +355,9 @@ def _kpis(comparison: Comparison, territory: str, people: str) -> str:
                 )
                 + f'<div class="bar"><div style="width: {min(100, width)}%"></div></div>'
             )
-        cards.append(_card(step, f'<div class="kpi">{_e(by_step[step])}</div>{ref}', people))
+        cards.append(
+            _card(step_title(step), f'<div class="kpi">{_e(by_step[step])}</div>{ref}', people)
+        )
     return f'<div class="row">{"".join(cards)}</div>'
 
 

@@ -10,6 +10,7 @@ lays it out (the same tables as the PDF and the XLSX: :mod:`territory.report.tab
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -26,6 +27,7 @@ from territory.report.tables import (
     period_label,
     rate_cards,
     rounds_table,
+    step_title,
     target_cards,
     zones_side_by_side,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "map_section",
     "period_choice",
     "programme_choice",
+    "progress_bar",
     "rate_section",
     "tables_section",
 ]
@@ -99,24 +102,38 @@ def headline_cards(comparison: Comparison, *, k: int) -> None:
                 steps = list(shown)
                 left, right = st.columns(2)
                 for col, step in zip((left, right), steps[:2], strict=False):
-                    col.metric(step.capitalize(), shown[step])
+                    col.metric(step_title(step), shown[step])
                 for card in target_cards(comparison, territory):
                     st.metric(
-                        f"{card.step.capitalize()} en {card.period} — cible : {card.target}",
+                        f"{step_title(card.step)} en {card.period} — cible : {card.target}",
                         card.done,
                         help=f"Réalisé sur {card.period} (valeur publiée, protégée), face à la "
                         "cible fixée pour le programme.",
                     )
                     if card.progress_value is not None:
-                        st.progress(
-                            min(1.0, card.progress_value), text=f"Avancement {card.progress}"
-                        )
+                        st.html(progress_bar(card.progress_value, f"Avancement {card.progress}"))
                     when = card.reached_on or "—"
                     st.caption(f"Atteinte estimée : {when}")
                 rest = [f"{s} : {shown[s]} ({shares[s]})" for s in steps[2:]]
                 if rest:
                     st.caption(" · ".join(rest))
                 st.caption(_people_caption(k))
+
+
+PROGRESS_COLOURS = ("#2e75b6", "#2e8b57")
+"""A target's bar: the pack's blue under way, green once reached (never the theme's red)."""
+
+
+def progress_bar(value: float, text: str) -> str:
+    """A target's progress as a small HTML bar (the PDF pack's colours), with its text."""
+    colour = PROGRESS_COLOURS[1] if value >= 1 else PROGRESS_COLOURS[0]
+    width = round(100 * min(1.0, max(0.0, value)), 1)
+    return (
+        f'<div style="font-size: 0.85rem; margin: 0.1rem 0 0.2rem 0">{html.escape(text)}'
+        '<div style="height: 0.45rem; background: #e3e9f1; border-radius: 0.2rem; '
+        f'margin-top: 0.2rem"><div style="height: 100%; width: {width}%; background: {colour}; '
+        'border-radius: 0.2rem"></div></div></div>'
+    )
 
 
 def rate_section(comparison: Comparison, *, k: int) -> None:
