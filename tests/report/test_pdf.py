@@ -173,3 +173,14 @@ def test_territory_trends_are_drawn_without_vl_convert_and_keep_gaps(comparison)
     gapped.loc[first, "Personnes"] = None
     cut = trends_svg(dataclasses.replace(comparison, trends=gapped), territory)
     assert cut != svg
+
+
+def test_the_targets_chart_draws_published_actuals_only(comparison) -> None:
+    from territory.report.lines import targets_svg
+
+    svg = targets_svg(comparison)
+    assert svg == targets_svg(comparison)
+    shown = comparison.targets["Réalisé"].notna().sum()
+    assert svg.count("<rect") == shown  # one bar a published actual, none for a hidden one
+    assert svg.count(">secret</text>") == len(comparison.targets) - shown
+    assert svg.count('stroke="#c00000"') == len(comparison.targets)  # every target's tick

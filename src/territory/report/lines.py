@@ -23,7 +23,7 @@ from territory.report.charts import FONT, STEP_COLOURS
 if TYPE_CHECKING:
     from territory.programme.compare import Comparison
 
-__all__ = ["nice_ceiling", "trends_svg"]
+__all__ = ["common_top", "nice_ceiling", "steps_legend_svg", "targets_svg", "trends_svg"]
 
 
 def nice_ceiling(value: float) -> int:
@@ -46,20 +46,39 @@ def _month_label(text: str) -> str:
     return f"{MONTHS_SHORT_FR[int(month) - 1]} {year[2:]}"
 
 
+def common_top(comparison: Comparison) -> int:
+    """The y axis' top shared by every territory's trends (small multiples on one scale)."""
+    values = pd.to_numeric(comparison.trends["Personnes"], errors="coerce")
+    return nice_ceiling(float(values.max()) if values.notna().any() else 0)
+
+
 def trends_svg(
-    comparison: Comparison, territory: str, *, width: int = 250, height: int = 70
+    comparison: Comparison,
+    territory: str,
+    *,
+    width: int = 250,
+    height: int = 70,
+    top: int | None = None,
+    months: list[str] | None = None,
+    legend: bool = True,
 ) -> str:
-    """The monthly published people of ``territory`` per step, "" when it has no month shown."""
+    """The monthly published people of ``territory`` per step, "" when it has no month shown.
+
+    ``top`` and ``months``: the y axis' top and the x axis' months, when several charts
+    share them (the synthesis' small multiples); else the territory's own. Without
+    ``legend``, no key of the steps (the multiples share one: :func:`steps_legend_svg`).
+    """
     trends = comparison.trends[comparison.trends["Territoire"] == territory]
     if trends.empty:
         return ""
-    months = sorted(set(trends["Mois"].astype(str)))
+    months = months or sorted(set(trends["Mois"].astype(str)))
     steps = list(dict.fromkeys(trends["Étape"].astype(str)))
     values = pd.to_numeric(trends["Personnes"], errors="coerce")
-    top = nice_ceiling(float(values.max()) if values.notna().any() else 0)
+    if top is None:
+        top = nice_ceiling(float(values.max()) if values.notna().any() else 0)
     left, right, up, axis = 34, 6, 6, 14
-    legend = 14 * math.ceil(len(steps) / 3)
-    full_w, full_h = left + width + right, up + height + axis + legend
+    key_h = 14 * math.ceil(len(steps) / 3) if legend else 0
+    full_w, full_h = left + width + right, up + height + axis + key_h
     span = max(len(months) - 1, 1)
     position = {m: i for i, m in enumerate(months)}
 
@@ -104,14 +123,98 @@ def trends_svg(
                 run = []
                 continue
             run.append(f"{x(month):g},{y(float(value)):g}")
-        lx = left + (s % 3) * (width // 3)
-        ly = up + height + axis + 10 + 14 * (s // 3)
-        parts.append(
-            f'<rect x="{lx}" y="{ly - 6}" width="8" height="3" fill="{colour}"/>'
-            f'<text x="{lx + 11}" y="{ly}" {text}>{html.escape(step)}</text>'
-        )
+        if legend:
+            lx = left + (s % 3) * (width // 3)
+            ly = up + height + axis + 10 + 14 * (s // 3)
+            parts.append(
+                f'<rect x="{lx}" y="{ly - 6}" width="8" height="3" fill="{colour}"/>'
+                f'<text x="{lx + 11}" y="{ly}" {text}>{html.escape(step)}</text>'
+            )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{full_w}" height="{full_h}" '
         f'viewBox="0 0 {full_w} {full_h}" role="img" '
         f'aria-label="{html.escape(territory)} : évolution mensuelle">{"".join(parts)}</svg>'
+    )
+
+
+def targets_svg(comparison: Comparison, *, width: int = 430) -> str:
+    """Target (red tick) against the published actual (bar) per target, "" without targets.
+
+    A hidden actual has no bar (its label says « secret »); the same comparison gives the
+    same SVG. The pack's targets chart, written here rather than by vl-convert (its start
+    alone costs a second of the pack's budget).
+    """
+    targets = comparison.targets
+    if targets.empty:
+        return ""
+    labels = [
+        f"{t} — {s} {p}"
+        for t, s, p in zip(targets["Territoire"], targets["Étape"], targets["Période"], strict=True)
+    ]
+    done = pd.to_numeric(targets["Réalisé"], errors="coerce").to_list()
+    goal = pd.to_numeric(targets["Cible"], errors="coerce").to_list()
+    known = [float(v) for v in [*done, *goal] if not pd.isna(v)]
+    top = nice_ceiling(max(known) if known else 0)
+    left, row, up = 250, 14, 4
+    plot = width - left - 8
+    full_h = up + row * len(labels) + 26
+    text = f'font-family="{FONT}, sans-serif" font-size="7.5" fill="#333"'
+
+    def x(value: float) -> float:
+        return round(left + plot * value / top, 1)
+
+    parts = []
+    for i, (label, d, g) in enumerate(zip(labels, done, goal, strict=True)):
+        y = up + i * row
+        short = label if len(label) <= 58 else label[:57] + "…"
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 9}" text-anchor="end" {text}>{html.escape(short)}</text>'
+        )
+        if not pd.isna(d):
+            parts.append(
+                f'<rect x="{left}" y="{y + 2}" width="{x(float(d)) - left:g}" height="9" '
+                'fill="#2e75b6"/>'
+            )
+        else:
+            parts.append(f'<text x="{left + 2}" y="{y + 9}" {text}>secret</text>')
+        if not pd.isna(g):
+            parts.append(
+                f'<line x1="{x(float(g)):g}" y1="{y}" x2="{x(float(g)):g}" y2="{y + 13}" '
+                'stroke="#c00000" stroke-width="1.6"/>'
+            )
+    base = up + row * len(labels)
+    parts.append(
+        f'<line x1="{left}" y1="{base}" x2="{left + plot}" y2="{base}" stroke="#888" '
+        'stroke-width="0.6"/>'
+    )
+    for tick in range(5):
+        value = top * tick / 4
+        parts.append(
+            f'<text x="{x(value):g}" y="{base + 10}" text-anchor="middle" {text}>'
+            f"{html.escape(format_number(value))}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot / 2:g}" y="{base + 22}" text-anchor="middle" {text}>'
+        "réalisé (barre) et cible (trait)</text>"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{full_h}" '
+        f'viewBox="0 0 {width} {full_h}" role="img" aria-label="Cibles et réalisé">'
+        f"{''.join(parts)}</svg>"
+    )
+
+
+def steps_legend_svg(steps: list[str]) -> str:
+    """The key of the steps' colours on one line (under the synthesis' small multiples)."""
+    text = f'font-family="{FONT}, sans-serif" font-size="8" fill="#333"'
+    parts = [
+        f'<rect x="{4 + 110 * i}" y="6" width="10" height="3" '
+        f'fill="{STEP_COLOURS[i % len(STEP_COLOURS)]}"/>'
+        f'<text x="{18 + 110 * i}" y="11" {text}>{html.escape(step)}</text>'
+        for i, step in enumerate(steps)
+    ]
+    width = 8 + 110 * len(steps)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="16" '
+        f'viewBox="0 0 {width} 16" role="img" aria-label="Étapes">{"".join(parts)}</svg>'
     )

@@ -8,8 +8,11 @@ period, the footer the page and the fingerprint of the published tables
 (:func:`~territory.report.tables.inputs_hash`).
 
 The same comparison gives the same bytes: no date or random identifier is written (the
-PDF's identifier is the fingerprint), the charts are PNG drawn by vl-convert, the fonts
-are Debian's DejaVu (offline).
+PDF's identifier is the fingerprint), the charts are small SVG written by
+:mod:`territory.report.lines` (targets, monthly trends) and the small-multiple maps PNG
+rasterised from :mod:`territory.report.maps`' SVG by resvg — no vl-convert call, whose
+start alone cost a second of the 10-s budget — and the fonts are Debian's DejaVu
+(offline). The page keeps its Altair charts (:mod:`territory.report.charts`).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
-from territory.report.lines import trends_svg
+from territory.report.charts import FONT, PNG_SCALE, to_png
+from territory.report.lines import common_top, steps_legend_svg, targets_svg, trends_svg
 from territory.report.maps import MAP_TITLE, classes, legend_svg, territory_map_svg
 from territory.report.tables import (
     MISSING,
@@ -91,6 +94,10 @@ figure.map .box { height: 38mm; }
 figure.map img { max-width: 44mm; max-height: 38mm; }
 figure.map figcaption { font-size: 7pt; color: #333; }
 .legend img { width: 150mm; }
+figure.trend { display: inline-block; width: 44mm; margin: 0 1.5mm 2mm 0; vertical-align: top;
+  page-break-inside: avoid; }
+figure.trend img { width: 44mm; }
+figure.trend figcaption { font-size: 7pt; color: #333; }
 .notes li { margin-bottom: 0.8mm; }
 .secret { color: #8a4b00; }
 table.funnel { margin-bottom: 2mm; }
@@ -215,7 +222,7 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
     ]
     if not comparison.targets.empty:
         shown, caption = _charted_targets(comparison)
-        chart = _img(targets_chart(shown, width=430), "Cibles et réalisé")
+        chart = _vector(targets_svg(shown, width=640), "Cibles et réalisé")
         parts.append(
             _card(
                 "Cibles et réalisé",
@@ -262,10 +269,34 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
         )
     )
     if not comparison.trends.empty:
-        trends = trends_chart(comparison, columns=4, width=140, height=70)
-        parts.append(_card("Évolution mensuelle", _img(trends, "Évolution mensuelle"), people))
+        parts.append(_card("Évolution mensuelle", _trend_multiples(comparison), people))
     parts.append(_notes_and_sources(comparison))
     return f'<section class="synthesis">{"".join(parts)}</section>'
+
+
+def _vector(svg: str, alt: str) -> str:
+    """An SVG drawn as vectors (a chart of a few hundred marks: cheap for WeasyPrint)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<div class="chart"><img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}"></div>'
+
+
+def _trend_multiples(comparison: Comparison) -> str:
+    """Every territory's monthly trends, small multiples on one scale (report/lines.py)."""
+    top = common_top(comparison)
+    months = sorted(set(comparison.trends["Mois"].astype(str)))
+    figures = []
+    for territory in comparison.programme.territories:
+        svg = trends_svg(
+            comparison, territory, width=150, height=55, top=top, months=months, legend=False
+        )
+        if svg:
+            figures.append(
+                f'<figure class="trend">{_vector(svg, territory)}'
+                f"<figcaption>{_e(territory)}</figcaption></figure>"
+            )
+    steps = list(dict.fromkeys(comparison.trends["Étape"].astype(str)))
+    key = _vector(steps_legend_svg(steps), "Étapes")
+    return f'<div class="maps">{"".join(figures)}</div>{key}'
 
 
 def _svg_img(svg: str, alt: str) -> str:
