@@ -137,3 +137,22 @@ def test_the_svg_holds_only_published_values_and_is_reproducible(tmp_path: Path)
     assert svg.count("url(#cache)") == 2  # both hatched
     other = territory_map_svg(c, "Pôle C", bounds=classes(c))
     assert 'fill="#' in other and "url(#cache)" not in other
+
+
+def test_the_maps_follow_the_file_after_an_import_and_a_purge(tmp_path: Path) -> None:
+    """Kept per state of the file: new contacts and a purge change the maps at once."""
+    from territory.privacy.raw import purge
+
+    ws = programme_workspace(tmp_path / "p.gpkg")
+    contacts(ws, names("old", 40), commune="62001", day=date(2024, 11, 5), status="premier contact")
+    contacts(ws, names("a", 5), commune="62001", day=date(2026, 2, 3), status="premier contact")
+    define_programme(ws, "P", territories=["Pôle C"], start=date(2024, 1, 1),
+                     end=date(2026, 12, 31))  # fmt: skip
+    before = _maps(compare(ws, "P", settings=Settings()), "Pôle C").loc["62001"]
+    assert not pd.isna(before["Personnes"])  # 45 people
+    purge(ws, today=date(2026, 12, 1), older_than_months=24)  # the 40 of November 2024 go
+    after = _maps(compare(ws, "P", settings=Settings()), "Pôle C").loc["62001"]
+    assert after["Affiché"] == f"< {K}"  # 5 people left
+    contacts(ws, names("b", 30), commune="62001", day=date(2026, 3, 3), status="hors radars")
+    again = _maps(compare(ws, "P", settings=Settings()), "Pôle C").loc["62001"]
+    assert not pd.isna(again["Personnes"]) and abs(int(again["Personnes"]) - 35) <= 8
