@@ -79,10 +79,15 @@ def _measure_compare_and_pack(path: str, secret: str) -> dict[str, Any]:
 
 
 def _measure_page(path: str, repeats: int) -> dict[str, Any]:
+    import os
+
     from streamlit.testing.v1 import AppTest
 
     from territory.ui.state import Keys
 
+    # the app opens only the workspaces of its folder: this one's (else the page measured
+    # would be the error line « hors du dossier des espaces de travail »)
+    os.environ["TERRITORY_WORKSPACES_DIR"] = str(Path(path).resolve().parent)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state[Keys.WORKSPACE] = path
     at.session_state[Keys.W_COMPARE_PROGRAMME] = PROGRAMME  # not the demo's own programme
@@ -98,6 +103,9 @@ def _measure_page(path: str, repeats: int) -> dict[str, Any]:
         times.append(time.perf_counter() - start)
     if at.exception:
         raise RuntimeError(f"comparer.py : {at.exception[0].message}")
+    if at.error or not at.metric:  # a page that stopped on an error is not the page
+        shown = at.error[0].value if at.error else "aucune carte affichée"
+        raise RuntimeError(f"comparer.py : {shown}")
     return {"page_first_s": first, "page_rerun_s": statistics.median(times)}
 
 

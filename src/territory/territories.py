@@ -255,6 +255,21 @@ def resolve(ws: Workspace, name: str | None) -> set[str]:
     return _resolve(ws, get_territory(ws, str(name)))
 
 
+def resolve_many(ws: Workspace, names: Iterable[str]) -> dict[str, set[str]]:
+    """:func:`resolve` of each of ``names`` (defined territories), the tables read once."""
+    defined = {t.name: t for t in list_territories(ws)}
+    if not ws.has("communes"):
+        return {name: set() for name in names}
+    communes = ws.read_table("communes", columns=["code", "epci"]).dropna(subset=["code"])
+    qpv = ws.read_table("qpv", columns=["code", "communes"]) if ws.has("qpv") else None
+    out = {}
+    for name in names:
+        if name not in defined:
+            get_territory(ws, name)  # the French error listing the defined ones
+        out[name] = _resolve(ws, defined[name], communes=communes, qpv=qpv)
+    return out
+
+
 def choices(ws: Workspace) -> Choices:
     """Communes, EPCI and QPV a territory can be made of, with French labels."""
     out = Choices()
@@ -309,14 +324,23 @@ def _known_codes(ws: Workspace) -> dict[str, set[str]]:
     return known
 
 
-def _resolve(ws: Workspace, territory: Territory) -> set[str]:
+def _resolve(
+    ws: Workspace,
+    territory: Territory,
+    *,
+    communes: pd.DataFrame | None = None,
+    qpv: pd.DataFrame | None = None,
+) -> set[str]:
+    """The communes of ``territory`` (``communes`` and ``qpv``: the tables, if already read)."""
     if not ws.has("communes"):
         return set()
-    communes = ws.read_table("communes", columns=["code", "epci"]).dropna(subset=["code"])
+    if communes is None:
+        communes = ws.read_table("communes", columns=["code", "epci"]).dropna(subset=["code"])
     codes = set(territory.communes)
     codes |= set(communes.loc[communes["epci"].isin(territory.epci), "code"])
     if territory.qpv and ws.has("qpv"):
-        qpv = ws.read_table("qpv", columns=["code", "communes"])
+        if qpv is None:
+            qpv = ws.read_table("qpv", columns=["code", "communes"])
         links = qpv.loc[qpv["code"].isin(territory.qpv), "communes"].dropna()
         codes |= {c.strip() for text in links for c in str(text).split(",") if c.strip()}
     return codes & set(communes["code"].astype(str))

@@ -114,3 +114,73 @@ def test_write_report_refuses_other_suffixes_before_writing(comparison, tmp_path
     with pytest.raises(ValidationError, match=r"\.pdf.*\.xlsx"):
         write_report(comparison, tmp_path / "copil.docx")
     assert not list(tmp_path.iterdir())
+
+
+def _with_maps(comparison: Comparison) -> Comparison:
+    """The hand-built comparison with a small map per territory (three box communes each)."""
+    import pandas as pd
+    import shapely
+
+    from territory.programme.compare import MAP_COLUMNS, frame
+
+    rows, outlines = [], []
+    for t, territory in enumerate(comparison.programme.territories):
+        for c in range(3):
+            code = f"{t:02d}{c:03d}"
+            hidden = c == 2
+            rows.append(
+                {"Territoire": territory, "Code": code, "Commune": f"Commune {code}",
+                 "Personnes": None if hidden else 20 + 5 * c,
+                 "Affiché": "< 11" if hidden else str(20 + 5 * c), "Habitants": 1000,
+                 "Pour 1 000 habitants": None if hidden else 20.0 + 5 * c}
+            )  # fmt: skip
+            x = 700_000 + 3_000 * c
+            outlines.append((code, shapely.box(x, 7_000_000, x + 3_000, 7_004_000)))
+    return dataclasses.replace(
+        comparison,
+        maps=frame(rows, MAP_COLUMNS),
+        outlines=pd.DataFrame(outlines, columns=["Code", "geometry"], dtype=object),
+    )
+
+
+def test_small_multiple_maps_in_the_synthesis(comparison) -> None:
+    mapped = _with_maps(comparison)
+    html = pack_html(mapped, k=11)
+    assert "Jeunes rencontrés pour 1 000 habitants, par commune" in html
+    assert html.count('<figure class="map">') == len(mapped.programme.territories)
+    data = render_pdf(mapped, k=11)
+    assert data == render_pdf(mapped, k=11)  # still the same bytes
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "par commune" in text and "non diffusé" in text
+    assert inputs_hash(mapped) != inputs_hash(comparison)  # the maps' values are fingerprinted
+
+
+def test_territory_trends_are_drawn_without_vl_convert_and_keep_gaps(comparison) -> None:
+    from territory.report.lines import trends_svg
+
+    territory = comparison.programme.territories[0]
+    svg = trends_svg(comparison, territory)
+    assert svg == trends_svg(comparison, territory) and svg.startswith("<svg")
+    trends = comparison.trends[comparison.trends["Territoire"] == territory]
+    months = trends["Mois"].nunique()
+    shown = trends.dropna(subset=["Personnes"])
+    # one point per published value, in polylines and lone dots: never a hidden month
+    points = sum(len(p.split()) for p in re.findall(r'points="([^"]*)"', svg))
+    points += svg.count("<circle")
+    assert points == len(shown) and months >= 1
+    gapped = comparison.trends.copy()
+    first = gapped.index[(gapped["Territoire"] == territory)][0]
+    gapped.loc[first, "Personnes"] = None
+    cut = trends_svg(dataclasses.replace(comparison, trends=gapped), territory)
+    assert cut != svg
+
+
+def test_the_targets_chart_draws_published_actuals_only(comparison) -> None:
+    from territory.report.lines import targets_svg
+
+    svg = targets_svg(comparison)
+    assert svg == targets_svg(comparison)
+    shown = comparison.targets["Réalisé"].notna().sum()
+    assert svg.count("<rect") == shown  # one bar a published actual, none for a hidden one
+    assert svg.count(">secret</text>") == len(comparison.targets) - shown
+    assert svg.count('stroke="#c00000"') == len(comparison.targets)  # every target's tick

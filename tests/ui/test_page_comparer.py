@@ -58,14 +58,20 @@ def comparer_page(workspace: Path, programme: str | None = NAME) -> AppTest:
 
 
 def people_values(at: AppTest) -> list[str]:
-    """The counts of people the page shows: metrics (not rates), funnel, zones and exits.
+    """The counts of people the page shows: metrics, funnel, zones, exits, maps.
 
-    (The rounds table counts visits and hours, the sources table holds vintages.)
+    Metrics that are not rates; the small maps' people per commune. (The rounds table
+    counts visits and hours, the sources table holds vintages; the maps' table also holds
+    commune codes, inhabitants and rates.)
     """
     values = [str(m.value) for m in at.metric if not str(m.value).endswith("‰")]
-    for frame in at.dataframe[:3]:
-        table = frame.value.drop(columns=["Territoire", "Étape"], errors="ignore")
-        values += [str(v) for v in table.to_numpy().ravel()]
+    for frame in at.dataframe:
+        table = frame.value
+        if "Code" in table.columns:  # the maps' values: only their people
+            values += [str(v) for v in table["Jeunes rencontrés"]]
+        elif not {"Visites prévues", "Millésime"} & set(table.columns):
+            table = table.drop(columns=["Territoire", "Étape"], errors="ignore")
+            values += [str(v) for v in table.to_numpy().ravel()]
     return values
 
 
@@ -86,7 +92,7 @@ def test_territories_side_by_side_with_targets_and_denominators(
         cells = funnel[territory].to_list()
         assert [c.split(" (")[0] for c in cells] == mine["Affiché"].to_list()
     labels = [m.label for m in at.metric]
-    assert "Entrée en parcours en 2026 — cible : 2\u202f000" in labels
+    assert "Entrées en parcours en 2026 — cible : 2\u202f000" in labels  # the step's title
     captions = " ".join(c.value for c in at.caption)
     assert "dénominateur : **" in captions  # each rate card names its denominator
     assert "Atteinte estimée" in captions

@@ -188,8 +188,14 @@ def test_without_workspace_the_page_points_home(tmp_path: Path) -> None:
 def test_batches_are_listed_and_one_is_undone_after_confirmation(demo_copy: Path) -> None:
     from territory import batches
 
-    contacts_batch = next(
-        b for b in batches.list_batches(Workspace.open(demo_copy)) if b.kind == "contacts"
+    listed = batches.list_batches(Workspace.open(demo_copy))
+    # the demo has two contact exports (2025, then the main one): the main one is undone
+    contacts_batch = next(b for b in listed if b.kind == "contacts" and b.file == "contacts.csv")
+    earlier = next(b for b in listed if b.kind == "contacts" and b.file != "contacts.csv")
+    earlier_rows = (
+        Workspace.open(demo_copy)
+        .query("SELECT count(*) AS n FROM contacts WHERE lot = ?", (earlier.id,))["n"]
+        .iloc[0]
     )
     at = open_page(demo_copy)
     table = next(d.value for d in at.dataframe if "Comptes" in d.value.columns)
@@ -209,10 +215,12 @@ def test_batches_are_listed_and_one_is_undone_after_confirmation(demo_copy: Path
     assert f"Lot {contacts_batch.id} annulé" in at.success[0].value
     ws = Workspace.open(demo_copy)
     assert batches.get_batch(ws, contacts_batch.id).state == "undone"
-    assert ws.layers()["contacts"].count == 0
+    assert ws.layers()["contacts"].count == earlier_rows  # the 2025 export's rows only
     table = next(d.value for d in at.dataframe if "Comptes" in d.value.columns)
     assert table["Type"].iloc[0] == "annulation"  # the newest first
-    assert not [o for o in at.selectbox(key=Keys.W_UNDO_BATCH).options if "contacts" in o]
+    options = at.selectbox(key=Keys.W_UNDO_BATCH).options
+    assert not [o for o in options if o.endswith("— contacts.csv")]
+    assert f"Lot {earlier.id} — contacts — {earlier.file}" in options
     assert at.checkbox(key=Keys.W_UNDO_CONFIRM).value is False
 
     layer = next(b for b in batches.list_batches(ws) if b.kind == "communes")

@@ -96,8 +96,15 @@ def write_contacts(
     qpv: list[shapely.Geometry],
     scale: DemoScale,
     path: Path,
+    *,
+    end: pd.Timestamp = CONTACTS_END,
+    spoil: bool = True,
 ) -> dict[str, int]:
-    """A street team's export: people met several times, hot spots, weekly rhythm, bad rows."""
+    """A street team's export: people met several times, hot spots, weekly rhythm, bad rows.
+
+    ``scale.contacts`` rows over the ``scale.months`` months ending on ``end``; without
+    ``spoil``, no malformed row (an export already cleaned).
+    """
     n, n_people = scale.contacts, max(len(_WHERE), round(scale.contacts / 2.2))
     share = np.array(list(_WHERE.values()))
     if not qpv:
@@ -116,9 +123,7 @@ def write_contacts(
         out = np.flatnonzero(~shapely.contains_xy(terr.inner, xy[:, 0], xy[:, 1]))
         xy[out] = anchor[person[out]] + 0.5 * (xy[out] - anchor[person[out]]) * (_ < 5)
     # When: day x hour weights over the months ending on CONTACTS_END.
-    days = pd.date_range(
-        CONTACTS_END - pd.DateOffset(months=scale.months) + pd.Timedelta(days=1), CONTACTS_END
-    )
+    days = pd.date_range(end - pd.DateOffset(months=scale.months) + pd.Timedelta(days=1), end)
     dow, month = days.day_of_week.to_numpy(), days.month.to_numpy()
     day_w = _DOW_WEIGHT[dow] * np.select([month == 8, np.isin(month, (7, 12))], [0.45, 0.85], 1.0)
     day_w *= np.linspace(0.85, 1.15, len(days))  # the programme ramps up
@@ -149,7 +154,7 @@ def write_contacts(
     }
     chrono = np.argsort(minutes, kind="stable")
     cols = {k: v[chrono] for k, v in cols.items()}
-    malformed = _spoil(rng, cols)
+    malformed = _spoil(rng, cols) if spoil else {}
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         fh.write(";".join(cols) + "\n")
         for start in range(0, n, 100_000):  # plain text: no field holds ";", '"' or a newline

@@ -4,11 +4,11 @@
 team would export from its follow-up tool (French headers, ``dd/mm/yyyy`` dates, the
 exit situations in the team's own words), for the people the contacts show entering a
 pathway: the entry on the day of their « entrée en parcours » contact, the exit on the
-day of their « sortie positive » one; some people entered an earlier pathway the year
-before (the programme runs over two calendar years); and a few rows a team would get
-wrong (no identifier, an unreadable date, an exit before the entry), refused by the
-import with their reasons. :func:`define_demo_programme` groups the demo's territories
-into a programme with targets per territory and year.
+day of their « sortie positive » one, over the demo's two years of contacts (without
+the previous year's export, some people get an invented earlier pathway); and a few rows
+a team would get wrong (no identifier, an unreadable date, an exit before the entry),
+refused by the import with their reasons. :func:`define_demo_programme` groups the
+demo's territories into a programme with targets per territory and year (2025, 2026).
 """
 
 from __future__ import annotations
@@ -40,12 +40,19 @@ _SITUATIONS = (
 )
 
 
-def write_parcours(contacts: Path, out: Path, *, seed: int) -> Path:
-    """Write the team's parcours export for the demo contacts (``contacts.csv``) to ``out``."""
+def write_parcours(contacts: Path, out: Path, *, seed: int, earlier: Path | None = None) -> Path:
+    """Write the team's parcours export for the demo contacts to ``out``.
+
+    ``contacts``: the contact export (``contacts.csv``); ``earlier``: the previous
+    year's, if any (then the pathways of both years come from the statuses, and no
+    earlier pathway is invented).
+    """
     rng = np.random.default_rng(seed)
-    frame = pd.read_csv(
-        contacts, sep=";", dtype=str, usecols=["date_contact", "statut", "id_personne"]
-    ).dropna(subset=["id_personne", "date_contact"])
+    files = [f for f in (earlier, contacts) if f is not None]
+    frame = pd.concat(
+        [pd.read_csv(f, sep=";", dtype=str, usecols=["date_contact", "statut", "id_personne"])
+         for f in files], ignore_index=True,
+    ).dropna(subset=["id_personne", "date_contact"])  # fmt: skip
     day = pd.to_datetime(frame["date_contact"].str[:10], format="%d/%m/%Y", errors="coerce")
     frame = frame.assign(day=day).dropna(subset=["day"])
     entries = frame[frame["statut"] == "entrée en parcours"].groupby("id_personne")["day"].min()
@@ -57,17 +64,18 @@ def write_parcours(contacts: Path, out: Path, *, seed: int) -> Path:
     weights = np.array([w for _, w in _SITUATIONS])
     rows["situation"] = labels[rng.choice(len(labels), len(rows), p=weights / weights.sum())]
     rows.loc[rows["sortie"].isna(), "situation"] = ""
-    # an earlier pathway the year before, ended, for some of them
-    earlier = rows.sample(frac=0.2, random_state=seed).copy()
+    # without the previous year's contacts: an earlier pathway, ended, for some of them
+    before = rows.sample(frac=0.0 if earlier is not None else 0.2, random_state=seed).copy()
     start = CONTACTS_END - pd.DateOffset(months=22)
-    offsets = rng.integers(0, 240, len(earlier))
-    earlier["entree"] = [start + pd.Timedelta(days=int(d)) for d in offsets]
-    earlier["sortie"] = [
+    offsets = rng.integers(0, 240, len(before))
+    before["entree"] = [start + pd.Timedelta(days=int(d)) for d in offsets]
+    before["sortie"] = [
         e + pd.Timedelta(days=int(d))
-        for e, d in zip(earlier["entree"], rng.integers(60, 200, len(earlier)), strict=True)
+        for e, d in zip(before["entree"], rng.integers(60, 200, len(before)), strict=True)
     ]
-    earlier["situation"] = labels[rng.choice(len(labels), len(earlier), p=weights / weights.sum())]
-    table = pd.concat([rows, earlier]).reset_index(names="Identifiant jeune")
+    before["situation"] = labels[rng.choice(len(labels), len(before), p=weights / weights.sum())]
+    table = pd.concat([rows, before] if len(before) else [rows])
+    table = table.reset_index(names="Identifiant jeune")
     table = table.sort_values(["entree", "Identifiant jeune"], kind="stable")
     out_rows = pd.DataFrame(
         {
@@ -102,12 +110,14 @@ def define_demo_programme(ws: Any, *, scale_contacts: int) -> None:
         names.append(name)
     size = scale_contacts / 20_000
     targets = []
-    for name, base in zip(names, (900, 220, 160, 140), strict=False):
-        targets += [
-            Target(name, "entrée en parcours", "2026", max(1, round(base * size))),
-            Target(name, "contact", "2026", max(1, round(base * 4.5 * size))),
-            Target(name, "sortie", "2026", max(1, round(base * 0.35 * size))),
-        ]
+    # entries into a pathway aimed at in 2026 per territory: some reached, some not
+    for name, base in zip(names, (1000, 290, 190, 700), strict=False):
+        for year, ramp in (("2025", 0.6), ("2026", 1.0)):  # the programme ramps up
+            targets += [
+                Target(name, "entrée en parcours", year, max(1, round(base * ramp * size))),
+                Target(name, "contact", year, max(1, round(base * 4.3 * ramp * size))),
+                Target(name, "sortie", year, max(1, round(base * 0.33 * ramp * size))),
+            ]
     define_programme(
         ws,
         PROGRAMME_NAME,

@@ -28,6 +28,11 @@ class DemoScale:
         Rows of the partner list and of the contact export.
     months
         Months of contacts, ending on :data:`territory.demo.contacts.CONTACTS_END`.
+    earlier
+        The previous year's export, as a share of ``contacts``: a second contact file
+        from January 2025 to the month before the first file's months (ten months by
+        default), so that the demo programme has two years of statuses; 0: no such file.
+        The benchmark presets have none (their 1 M contacts stay comparable).
     """
 
     communes: int = 40
@@ -35,6 +40,7 @@ class DemoScale:
     partners: int = 25
     contacts: int = 20_000
     months: int = 12
+    earlier: float = 0.6
 
     def __post_init__(self) -> None:
         problems = [
@@ -45,6 +51,7 @@ class DemoScale:
                 ("partners", self.partners, 3, 10_000),
                 ("contacts", self.contacts, 1, 10_000_000),
                 ("months", self.months, 1, 36),
+                ("earlier", self.earlier, 0, 2),
             ]
             if not lo <= value <= hi
         ]
@@ -54,7 +61,7 @@ class DemoScale:
     @classmethod
     def departement(cls) -> DemoScale:
         """A benchmark with the commune count of Nord + Pas-de-Calais and 1 M contacts."""
-        return cls(communes=1_550, qpv=160, partners=500, contacts=1_000_000)
+        return cls(communes=1_550, qpv=160, partners=500, contacts=1_000_000, earlier=0.0)
 
     @classmethod
     def region(cls) -> DemoScale:
@@ -65,7 +72,10 @@ class DemoScale:
         France has about 1,600; 1,039 find room in the urban communes with the default
         seed) and 1,500 partners. About 90 s of processor time to build.
         """
-        return cls(communes=999 * len(DEPARTEMENTS), qpv=1_600, partners=1_500, contacts=1_000_000)
+        return cls(
+            communes=999 * len(DEPARTEMENTS), qpv=1_600, partners=1_500, contacts=1_000_000,
+            earlier=0.0,
+        )  # fmt: skip
 
     @classmethod
     def named(cls, name: str) -> DemoScale:

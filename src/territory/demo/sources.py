@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory.demo.contacts import write_contacts
+from territory.demo.contacts import CONTACTS_END, write_contacts
 from territory.demo.geography import (
     TO_WGS84,
     Floats,
@@ -77,6 +77,9 @@ class DemoSources:
     malformed
         Number of deliberately malformed rows of ``contacts``, per kind (see the module
         docs); empty when there are too few contacts to spoil.
+    earlier_contacts
+        The previous year's contact export (``contacts-2025.csv``, January 2025 to the
+        month before ``contacts``), None when the scale asks none.
     """
 
     territory_name: str
@@ -87,6 +90,7 @@ class DemoSources:
     gtfs: Path
     contacts: Path
     malformed: Mapping[str, int] = field(default_factory=dict, hash=False)
+    earlier_contacts: Path | None = None
 
 
 def write_demo_sources(
@@ -129,7 +133,34 @@ def write_demo_sources(
     _write_partners(rng[2], terr, qpv, scale.partners, paths["partners"])
     _write_gtfs(rng[3], terr, paths["gtfs"])
     malformed = write_contacts(rng[4], terr, qpv, scale, paths["contacts"])
-    return DemoSources(territory_name=DEMO_NAME, malformed=malformed, **paths)
+    earlier = _write_earlier_contacts(seed, terr, qpv, scale, out_dir / "contacts-2025.csv")
+    return DemoSources(
+        territory_name=DEMO_NAME, malformed=malformed, earlier_contacts=earlier, **paths
+    )
+
+
+EARLIER_START = pd.Timestamp("2025-01-01")
+"""The first day of the previous year's export (the demo programme's start)."""
+
+
+def _write_earlier_contacts(
+    seed: int, terr: Territory, qpv: list[Any], scale: DemoScale, path: Path
+) -> Path | None:
+    """The previous year's export: the same team and territory, from January 2025 on.
+
+    Its own random stream (so the main export's bytes do not change), fewer contacts
+    than the main export (the programme ramps up), no malformed row, and the same
+    person identifiers (some young people are met in both years).
+    """
+    main_start = CONTACTS_END - pd.DateOffset(months=scale.months) + pd.Timedelta(days=1)
+    months = (main_start.year - EARLIER_START.year) * 12 + main_start.month - EARLIER_START.month
+    if scale.earlier <= 0 or months < 1:
+        return None
+    size = replace(scale, contacts=max(1, round(scale.contacts * scale.earlier)), months=months)
+    end = main_start - pd.Timedelta(days=1)
+    write_contacts(np.random.default_rng([seed, 2025]), terr, qpv, size, path, end=end,
+                   spoil=False)  # fmt: skip
+    return path
 
 
 # --- communes --------------------------------------------------------------------------

@@ -71,6 +71,10 @@ def build_demo_workspace(
     with tempfile.TemporaryDirectory(prefix="territory-demo-") as tmp:
         say("Génération des fichiers sources du territoire fictif…")
         sources = write_demo_sources(Path(tmp), seed=seed, scale=size)
+        parcours = write_parcours(
+            sources.contacts, Path(tmp) / "parcours.csv", seed=seed,
+            earlier=sources.earlier_contacts,
+        )  # fmt: skip
         ws = Workspace.create(path, name=sources.territory_name, overwrite=overwrite)
         steps = [
             ("communes", sources.communes),
@@ -78,8 +82,9 @@ def build_demo_workspace(
             ("qpv", sources.qpv),
             ("partners", sources.partners),
             ("gtfs", sources.gtfs),
+            *([("contacts", sources.earlier_contacts)] if sources.earlier_contacts else []),
             ("contacts", sources.contacts),
-            ("parcours", write_parcours(sources.contacts, Path(tmp) / "parcours.csv", seed=seed)),
+            ("parcours", parcours),
         ]
         reports = []
         for kind, file in steps:

@@ -58,6 +58,7 @@ __all__ = [
     "ZONE_TYPES",
     "FunnelTables",
     "ZoneTyper",
+    "commune_people",
     "funnel",
 ]
 
@@ -136,6 +137,87 @@ def funnel(
     )
 
 
+def commune_people(
+    ws: Workspace,
+    territories: Mapping[str, frozenset[str]],
+    *,
+    first: str,
+    last: str,
+    settings: Settings,
+) -> pd.DataFrame:
+    """People met in each commune of each territory from month ``first`` to ``last``, protected.
+
+    For the small-multiple maps. One row per territory and commune code (``territory``,
+    ``commune``, ``count`` Int64 NA when hidden, ``label``): the distinct people met in
+    the commune in the period, each person one record whose key is the sum of their
+    contacts' record keys there (the same people, the same published value, whichever
+    territory or view shows the commune); threshold k, perturbation and rounding as
+    every count. The communes are parts of their territory, whose total the funnel
+    publishes: a territory with exactly one hidden commune (with people) gets a second
+    one hidden (« secret »: the smallest published), and a commune hidden in one
+    territory is hidden in every territory (else a map that shows it would undo the
+    other's suppression); repeated until no territory has a lone hidden commune.
+    """
+    raw.migrate(ws)
+    state = (ws.key, ws.changed_ns, ws.version)
+    key = tuple((name, tuple(sorted(codes))) for name, codes in territories.items())
+    return _commune_people(state, key, first, last, settings.k, settings.rounding).copy()
+
+
+@lru_cache(maxsize=16)
+def _commune_people(
+    state: tuple[str, int, int],
+    territories: tuple[tuple[str, tuple[str, ...]], ...],
+    first_text: str,
+    last_text: str,
+    k: int,
+    rounding: int,
+) -> pd.DataFrame:
+    base = _base(*state)
+    first, last = _month(first_text), _month(last_text)
+    width = max(len(base.communes), 1)
+    during = (base.month >= first) & (base.month <= last) & (base.commune >= 0)
+    commune = base.commune[during]
+    pairs = pd.unique(base.person[during] * width + commune)  # (person, commune) met
+    n = np.bincount(pairs % width, minlength=width).astype(np.int64)
+    keys = _sums(commune, base.key[during], width)  # a person's key: their contacts' keys
+    values = publish(n, keys, settings=Settings(k=k, rounding=rounding))
+    hidden = (n > 0) & (n < k)
+    secret = np.zeros(width, dtype=bool)
+    members = []
+    for _, codes in territories:
+        found = base.communes.get_indexer(list(codes))
+        members.append(found[found >= 0])
+    changed = True
+    while changed:  # secondary suppression, the same communes hidden in every territory
+        changed = False
+        for found in members:
+            peopled = found[n[found] > 0]
+            if int((hidden | secret)[peopled].sum()) != 1:
+                continue
+            shown = peopled[~(hidden | secret)[peopled]]
+            if len(shown):
+                smallest = min(shown, key=lambda i: (values[i], str(base.communes[i])))
+                secret[smallest] = True
+                changed = True
+    rows = []
+    for (name, codes), found in zip(territories, members, strict=True):
+        at = dict(zip(base.communes[found], found, strict=True))
+        for code in codes:
+            i = at.get(code)
+            if i is None or n[i] == 0:
+                rows.append((name, code, 0, "0"))
+            elif hidden[i]:
+                rows.append((name, code, pd.NA, f"< {k}"))
+            elif secret[i]:
+                rows.append((name, code, pd.NA, "secret"))
+            else:
+                rows.append((name, code, int(values[i]), format_number(int(values[i]))))
+    out = pd.DataFrame(rows, columns=["territory", "commune", "count", "label"])
+    out["count"] = out["count"].astype("Int64")
+    return out
+
+
 # ------------------------------------------------------------------------------ private
 @dataclass(frozen=True)
 class _Typer:
@@ -152,7 +234,10 @@ class _Typer:
 
 @dataclass(frozen=True)
 class _Base:
-    """The contacts and parcours of one state of the file, compact (raw)."""
+    """The contacts and parcours of one state of the file, compact (raw).
+
+    The contacts' arrays (``person`` … ``key``) are sorted by person.
+    """
 
     person: npt.NDArray[np.int64]
     commune: npt.NDArray[np.int64]  # code into ``communes``
@@ -234,18 +319,21 @@ def _base(path: str, mtime_ns: int, version: int) -> _Base:
         unmatched = bool(len(stored))
         parcours = pd.DataFrame({c: pd.Series(dtype=np.int64)
                                  for c in ("person", "entry", "exit", "klass", "key")})  # fmt: skip
+    # rows sorted by person once: a territory's people are then runs of its rows
+    # (:func:`_people` reduces them with ``reduceat`` instead of a group-by per call)
+    order = np.argsort(person, kind="stable")
     return _Base(
-        person=person,
-        commune=np.asarray(commune.codes, dtype=np.int64),
+        person=person[order],
+        commune=np.asarray(commune.codes, dtype=np.int64)[order],
         communes=pd.Index(commune.categories.astype(str)),
-        place=np.asarray(place, dtype=np.int64),
+        place=np.asarray(place, dtype=np.int64)[order],
         cells=cell_names[distinct // width] if len(distinct) else np.zeros(0, dtype=object),
         place_communes=(
             commune_names[distinct % width] if len(distinct) else np.zeros(0, dtype=object)
         ),
-        month=months,
-        rank=np.asarray(rank, dtype=np.int64),
-        key=frame["key"].to_numpy(dtype=np.int64),
+        month=months[order],
+        rank=np.asarray(rank, dtype=np.int64)[order],
+        key=frame["key"].to_numpy(dtype=np.int64)[order],
         parcours=parcours,
         unmatched=unmatched,
     )
@@ -272,14 +360,13 @@ def _zone_of_place(
     # a cell's level depends on its own people and on its 1 km square's: only the squares
     # holding a QPV cell are read
     squares = parent_ids(base.cells)
-    wanted = np.isin(squares, np.unique(squares[in_qpv]))
+    wanted = pd.Index(squares).isin(pd.unique(squares[in_qpv]))
     rows = wanted[base.place]
-    pairs = np.unique(base.person[rows] * places + base.place[rows])
+    pairs = pd.unique(base.person[rows] * places + base.place[rows])  # hashed, not sorted
     where = pairs % places
-    cells = pd.Index(pd.unique(base.cells))
-    communes = pd.Index(pd.unique(base.place_communes))
-    cell_code = cells.get_indexer(base.cells)
-    commune_code = communes.get_indexer(base.place_communes)
+    cell_code, cell_names = pd.factorize(base.cells)
+    commune_code, commune_names = pd.factorize(base.place_communes)
+    cells, communes = pd.Index(cell_names, dtype=object), pd.Index(commune_names, dtype=object)
     records = pd.DataFrame(
         {
             "cell": pd.Categorical.from_codes(cell_code[where], categories=cells),
@@ -288,13 +375,14 @@ def _zone_of_place(
         }
     )
     zones = partition(records, k=k)
+    # (cell, commune) as one integer, matched on codes rather than on a text MultiIndex
+    width = max(len(communes), 1)
     merged = pd.Series(
         zones["level"].to_numpy() == LEVEL_COMMUNE,
-        index=pd.MultiIndex.from_arrays(
-            [zones["cell"].astype(str).to_numpy(), zones["commune"].astype(str).to_numpy()]
-        ),
+        index=np.asarray(zones["cell"].cat.codes, dtype=np.int64) * width
+        + np.asarray(zones["commune"].cat.codes, dtype=np.int64),
     )
-    rolled = merged.reindex(pd.MultiIndex.from_arrays([base.cells, base.place_communes]))
+    rolled = merged.reindex(cell_code.astype(np.int64) * width + commune_code)
     out[in_qpv & ~rolled.fillna(True).to_numpy(dtype=bool)] = _ZONE_QPV
     return out
 
@@ -335,21 +423,21 @@ def _people(
     ranks: pd.DataFrame,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per person of the territory in the period: rank, key, zone, exit class."""
-    upto = inside & (base.month <= last)
-    during = upto & (base.month >= first)
-    frame = pd.DataFrame(
-        {
-            "person": base.person[upto],
-            "rank": np.where(during[upto], base.rank[upto], -1),
-            "key": np.where(during[upto], base.key[upto], 0),
-            "zone": zone[base.place[upto]],
-        }
-    )
-    grouped = frame.groupby("person", sort=True)
+    rows = np.flatnonzero(inside & (base.month <= last))  # sorted by person (:func:`_base`)
+    person = base.person[rows]
+    during = base.month[rows] >= first
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if len(rows) else rows
     people = pd.DataFrame(
-        {"rank": grouped["rank"].max(), "key": grouped["key"].sum(), "zone": grouped["zone"].max()}
+        {
+            "rank": np.maximum.reduceat(np.where(during, base.rank[rows], -1), starts),
+            "key": np.add.reduceat(np.where(during, base.key[rows], 0), starts),
+            "zone": np.maximum.reduceat(zone[base.place[rows]], starts),
+        }
+        if len(rows)
+        else {c: np.zeros(0, dtype=np.int64) for c in ("rank", "key", "zone")},
+        index=pd.Index(person[starts], name="person"),
     )
-    joined = people.join(ranks, how="left")
+    joined = ranks.reindex(people.index)
     prank = joined["rank_p"].fillna(-1).to_numpy(dtype=np.int64)
     rank = np.maximum(people["rank"].to_numpy(), prank)
     key = people["key"].to_numpy() + np.where(prank >= 0, joined["pkey"].fillna(0), 0).astype(
@@ -473,37 +561,31 @@ def _trends(
     rounding: int,
 ) -> list[tuple[str, str, str, object, str]]:  # fmt: skip
     """People per month and step (months of at least k people met in the territory)."""
-    during = inside & (base.month >= first) & (base.month <= last)
-    frame = pd.DataFrame(
-        {"person": base.person[during], "month": base.month[during],
-         "rank": base.rank[during], "key": base.key[during]}
-    )  # fmt: skip
-    members = np.unique(base.person[inside & (base.month <= last)])
+    upto = np.flatnonzero(inside & (base.month <= last))  # sorted by person
+    member = base.person[upto]
+    members = member[np.r_[True, member[1:] != member[:-1]]] if len(upto) else member
+    during = upto[base.month[upto] >= first]
     p = base.parcours[np.isin(base.parcours["person"].to_numpy(), members)]
     entry, exit_ = p["entry"].to_numpy(), p["exit"].to_numpy()
     entered = (entry >= first) & (entry <= last)  # the months of an entry and of an exit
     left = (exit_ >= first) & (exit_ <= last)
-    extra = pd.DataFrame(
-        {
-            "person": np.concatenate(
-                [p["person"].to_numpy()[entered], p["person"].to_numpy()[left]]
-            ),
-            "month": np.concatenate([entry[entered], exit_[left]]),
-            "rank": np.concatenate(
-                [np.full(int(entered.sum()), 2), np.full(int(left.sum()), _SORTIE)]
-            ),
-            "key": np.concatenate([p["key"].to_numpy()[entered], p["key"].to_numpy()[left]]),
-        }
-    )
-    if len(extra):
-        frame = pd.concat([frame, extra], ignore_index=True)
-    if frame.empty:
+    who = p["person"].to_numpy()
+    person = np.concatenate([base.person[during], who[entered], who[left]])
+    month = np.concatenate([base.month[during], entry[entered], exit_[left]])
+    rank = np.concatenate([base.rank[during], np.full(int(entered.sum()), 2),
+                           np.full(int(left.sum()), _SORTIE)])  # fmt: skip
+    key = np.concatenate([base.key[during], p["key"].to_numpy()[entered],
+                          p["key"].to_numpy()[left]])  # fmt: skip
+    if not len(person):
         return []
-    per = frame.groupby(["month", "person"], sort=True).agg(
-        rank=("rank", "max"), key=("key", "sum")
-    )
-    months, inverse = np.unique(per.index.get_level_values(0).to_numpy(), return_inverse=True)
-    rank, key = per["rank"].to_numpy(), per["key"].to_numpy()
+    # one row per (month, person): runs of the rows sorted on both
+    pair = (month - month.min()) * (int(person.max()) + 1) + person
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    rank = np.maximum.reduceat(rank[order], starts)
+    key = np.add.reduceat(key[order], starts)
+    months, inverse = np.unique(month[order][starts], return_inverse=True)
     met = np.bincount(inverse, minlength=len(months))  # people met each month
     n = np.vstack([np.bincount(inverse[rank >= s], minlength=len(months))
                    for s in range(len(STEPS))])  # fmt: skip

@@ -246,10 +246,12 @@ def contact_frame(
     table, _ = ws.read_arrow(CONTACTS, columns=[c for c in wanted if c in present], where=where)
     rows = table.num_rows
     code = np.arange(rows, dtype=np.int64)  # without pseudonyms, every contact is a person
+    pseudonyms = None
     if "personne" in present:
         person = table.column("personne")
         missing = pc.or_(pc.is_null(person), pc.equal(person, "")).to_numpy(zero_copy_only=False)
         codes = pc.dictionary_encode(person).combine_chunks()
+        pseudonyms = _categorical_of(codes)  # encoded once, for ``person`` and ``personne``
         code = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         own = np.flatnonzero(missing)
         code[own] = len(codes.dictionary) + np.arange(len(own))  # one person per keyless row
@@ -270,6 +272,8 @@ def contact_frame(
     for name in extra:
         if name not in present:
             out[name] = ""
+        elif name == "personne" and pseudonyms is not None:
+            out[name] = pseudonyms
         elif name == "date":  # ISO text → datetime64, in Arrow (ten times faster than pandas)
             out[name] = pc.cast(table.column(name), pa.timestamp("s")).to_numpy()
         elif pa.types.is_string(table.column(name).type) or pa.types.is_large_string(
@@ -283,7 +287,11 @@ def contact_frame(
 
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     """A text column as a pandas categorical (codes from Arrow's dictionary encoding)."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
+    return _categorical_of(pc.dictionary_encode(column).combine_chunks())
+
+
+def _categorical_of(encoded: pa.DictionaryArray) -> pd.Categorical:
+    """An Arrow dictionary array as a pandas categorical (null: code -1)."""
     return pd.Categorical.from_codes(
         encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64),
         categories=pd.Index(encoded.dictionary.to_pylist(), dtype=object),

@@ -14,7 +14,7 @@ page, the PDF, the XLSX) never compute a count from people: they lay out these t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -28,14 +28,14 @@ from territory._errors import ValidationError
 from territory.analysis.need import AGE_TABLE
 from territory.analysis.zones import cells_in_zones, load_zones
 from territory.privacy import raw
-from territory.privacy.funnel import STEPS, FunnelTables, funnel
+from territory.privacy.funnel import STEPS, FunnelTables, commune_people, funnel
 from territory.privacy.parcours import PARCOURS
 from territory.programme.model import Programme, load_programme, period_bounds
 from territory.rounds.feedback import recorded_visits, visit_label
 from territory.rounds.week import PLANS, VISITS
 from territory.settings import Settings
 from territory.store import Workspace
-from territory.territories import resolve
+from territory.territories import resolve_many
 
 __all__ = [
     "PROGRAMME_PERIOD",
@@ -103,6 +103,15 @@ ROUND_COLUMNS = {
     "Heures de terrain": "float64",
 }
 SOURCE_COLUMNS = {"Donnée": "str", "Source": "str", "Millésime": "str"}
+MAP_COLUMNS = {
+    "Territoire": "str",
+    "Code": "str",
+    "Commune": "str",
+    "Personnes": "Int64",
+    "Affiché": "str",
+    "Habitants": "Int64",
+    "Pour 1 000 habitants": "Float64",
+}
 ZONE_TYPES = ("QPV", "rural", "autre")
 
 
@@ -133,6 +142,12 @@ class Comparison:
     - ``trends``: only months with at least k people met in the territory; five rows per
       month shown.
     - ``rounds``: one row per territory, zeros when no plan is saved.
+    - ``maps``: one row per territory and commune (the small-multiple maps): the people
+      met there in the period (:func:`~territory.privacy.funnel.commune_people`:
+      ``Affiché`` a number, ``"< 11"`` or ``"secret"``), the commune's inhabitants and
+      the rate per 1,000 inhabitants (NA when the count is hidden or the commune has
+      under k inhabitants); ``outlines``: ``Code`` and ``geometry`` (shapely, Lambert-93,
+      simplified without gaps) of every commune of the programme.
     """
 
     programme: Programme
@@ -146,6 +161,12 @@ class Comparison:
     rounds: pd.DataFrame
     notes: tuple[str, ...]
     sources: pd.DataFrame
+    maps: pd.DataFrame = field(default_factory=lambda: frame([], MAP_COLUMNS))
+    outlines: pd.DataFrame = field(default_factory=lambda: _no_outlines())
+
+
+def _no_outlines() -> pd.DataFrame:
+    return pd.DataFrame({"Code": [], "geometry": []}, dtype=object)
 
 
 def frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
@@ -196,7 +217,8 @@ def compare(
         ws.key, ws.changed_ns, ws.version, programme, chosen, settings.k,
         settings.rounding,
     )  # fmt: skip
-    tables = ("funnel", "targets", "rates", "zones", "trends", "exits", "rounds", "sources")
+    tables = ("funnel", "targets", "rates", "zones", "trends", "exits", "rounds", "sources",
+              "maps", "outlines")  # fmt: skip
     return replace(found, **{name: getattr(found, name).copy() for name in tables})
 
 
@@ -208,7 +230,7 @@ def _compare(
     settings = Settings(k=k, rounding=rounding)
     p = load_programme(ws, programme)
     first, last = _bounds(p, period)
-    codes = {name: frozenset(resolve(ws, name)) for name in p.territories}
+    codes = {name: frozenset(c) for name, c in resolve_many(ws, p.territories).items()}
     typer = _zone_typer(ws)
     tables = funnel(
         ws, codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}", zone_typer=typer,
@@ -260,11 +282,59 @@ def _compare(
     targets = _targets(ws, p, codes, typer, settings, tables.latest_month)
     rounds = _rounds(ws, p, codes, first, last)
     sources = frame(_sources(ws, rate_sources), SOURCE_COLUMNS)
+    people = commune_people(
+        ws, codes, first=f"{first:%Y-%m}", last=f"{last:%Y-%m}", settings=settings
+    )
+    maps, outlines = _maps(ws, people, k)
     return Comparison(
         programme=p, period=period, funnel=funnel_table, targets=targets, rates=rates,
         zones=zones, trends=trends, exits=exits, rounds=rounds, notes=tuple(notes),
-        sources=sources,
+        sources=sources, maps=maps, outlines=outlines,
     )  # fmt: skip
+
+
+def _maps(ws: Workspace, people: pd.DataFrame, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The maps' table (names, inhabitants, rates) and the communes' simplified outlines."""
+    import shapely
+
+    wanted = sorted(set(people["commune"]))
+    if not ws.has("communes") or not wanted:
+        return frame([], MAP_COLUMNS), _no_outlines()
+    columns = set(ws.read_table("communes", where="0").columns)
+    layer = ws.read_layer(
+        "communes", columns=[c for c in ("code", "nom", "population") if c in columns]
+    )
+    layer = layer[layer["code"].astype(str).isin(wanted)].sort_values("code").to_crs(2154)
+    names = dict(zip(layer["code"].astype(str), layer.get("nom", layer["code"]).astype(str),
+                     strict=True))  # fmt: skip
+    inhabitants = (
+        pd.to_numeric(layer["population"], errors="coerce")
+        if "population" in layer
+        else pd.Series(np.nan, index=layer.index)
+    )
+    population = dict(zip(layer["code"].astype(str), inhabitants, strict=True))
+    rows = []
+    for name, code, count, label in people.itertuples(index=False):
+        habitants = population.get(code, np.nan)
+        rate: Any = pd.NA
+        if not pd.isna(count) and not pd.isna(habitants) and habitants >= k:
+            rate = round(1000 * float(count) / float(habitants), 1)
+        rows.append(
+            {
+                "Territoire": name, "Code": code, "Commune": names.get(code, code),
+                "Personnes": count, "Affiché": label,
+                "Habitants": pd.NA if pd.isna(habitants) else int(habitants),
+                "Pour 1 000 habitants": rate,
+            }
+        )  # fmt: skip
+    geoms = np.asarray(layer.geometry.to_numpy(), dtype=object)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    tolerance = max(xmax - xmin, ymax - ymin) / 400  # a few hundred metres at most
+    simple = shapely.coverage_simplify(geoms, tolerance) if len(geoms) else geoms
+    outlines = pd.DataFrame(
+        {"Code": layer["code"].astype(str).to_numpy(), "geometry": list(simple)}, dtype=object
+    )
+    return frame(rows, MAP_COLUMNS), outlines
 
 
 def _bounds(p: Programme, period: str) -> tuple[date, date]:
@@ -422,10 +492,10 @@ def _rates(
              "contact", "neet_1524")
         )  # fmt: skip
     inhabitants = _inhabitants(ws)
-    if inhabitants is not None:
+    info_c = _population_layer(ws) if inhabitants is not None else None
+    if inhabitants is not None and info_c is not None:
         label = "Jeunes en contact pour 1 000 habitants"
         indicators.append((label, "contact", "habitants"))
-        info_c = _population_layer(ws)
         sources.append({"Donnée": "Population municipale (toutes les classes d'âge)",
                         "Source": info_c.source, "Millésime": info_c.vintage})  # fmt: skip
     rows = []
@@ -462,13 +532,13 @@ def _rates(
                         column or "", "population par âge (non importée)"
                     ),
                     "Source": (
-                        _population_layer(ws).source
-                        if column == "habitants"
+                        info_c.source
+                        if column == "habitants" and info_c is not None
                         else (source if column else "")
                     ),
                     "Millésime": (
-                        _population_layer(ws).vintage
-                        if column == "habitants"
+                        info_c.vintage
+                        if column == "habitants" and info_c is not None
                         else (vintage if column else "")
                     ),
                     "Pour 1 000": rate,
@@ -523,10 +593,10 @@ def _zone_typer(ws: Workspace) -> Any:
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         in_qpv = np.zeros(len(cells), dtype=bool)
         if qpv is not None and len(qpv):
-            distinct, inverse = np.unique(cells.astype(str), return_inverse=True)
-            found = cells_in_zones(distinct.astype(object), qpv, kind="qpv")
+            inverse, distinct = pd.factorize(cells.astype(str))
+            found = cells_in_zones(np.asarray(distinct, dtype=object), qpv, kind="qpv")
             in_qpv = np.array([z is not None for z in found], dtype=bool)[inverse]
-        return in_qpv, np.isin(communes.astype(str), list(rural))
+        return in_qpv, pd.Index(communes.astype(str)).isin(list(rural))
 
     return typer
 
@@ -630,4 +700,5 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "rounds": records(c.rounds),
         "notes": list(c.notes),
         "sources": records(c.sources),
+        "maps": records(c.maps),
     }

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
 
     AnyChart: TypeAlias = alt.Chart | alt.LayerChart | alt.FacetChart
 
-__all__ = ["FONT", "PNG_SCALE", "funnel_chart", "targets_chart", "to_png", "to_svg", "trends_chart"]
+__all__ = [
+    "FONT",
+    "PNG_SCALE",
+    "STEP_COLOURS",
+    "funnel_chart",
+    "targets_chart",
+    "to_png",
+    "to_svg",
+    "trends_chart",
+]
 
 PNG_SCALE = 2
 """Pixels of a PNG chart per CSS pixel: 192 dpi on paper."""
@@ -31,7 +40,8 @@ PNG_SCALE = 2
 FONT = "DejaVu Sans"
 """The charts' font: Debian's DejaVu, which WeasyPrint also uses (no download, same metrics)."""
 
-_STEP_COLOURS = ("#1f4e79", "#d9822b", "#2e8b57", "#8e44ad", "#7f7f7f")
+STEP_COLOURS = ("#1f4e79", "#d9822b", "#2e8b57", "#8e44ad", "#7f7f7f")
+"""The funnel steps' colours, in order (the charts and the PDF's small trends)."""
 _BAR = "#2e75b6"
 _FRENCH = {  # d3's French locale: narrow no-break space for thousands, decimal comma
     "number": {
@@ -121,7 +131,7 @@ def trends_chart(
             color=alt.Color(
                 "Étape:N",
                 sort=steps,
-                scale=alt.Scale(domain=steps, range=list(_STEP_COLOURS[: len(steps)])),
+                scale=alt.Scale(domain=steps, range=list(STEP_COLOURS[: len(steps)])),
             ),
         )
         .properties(width=width, height=height)

@@ -8,8 +8,11 @@ period, the footer the page and the fingerprint of the published tables
 (:func:`~territory.report.tables.inputs_hash`).
 
 The same comparison gives the same bytes: no date or random identifier is written (the
-PDF's identifier is the fingerprint), the charts are PNG drawn by vl-convert, the fonts
-are Debian's DejaVu (offline).
+PDF's identifier is the fingerprint), the charts are small SVG written by
+:mod:`territory.report.lines` (targets, monthly trends) and the small-multiple maps PNG
+rasterised from :mod:`territory.report.maps`' SVG by resvg — no vl-convert call, whose
+start alone cost a second of the 10-s budget — and the fonts are Debian's DejaVu
+(offline). The page keeps its Altair charts (:mod:`territory.report.charts`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from territory.report.charts import FONT, PNG_SCALE, targets_chart, to_png, trends_chart
+from territory.report.charts import FONT, PNG_SCALE, to_png
+from territory.report.lines import common_top, steps_legend_svg, targets_svg, trends_svg
+from territory.report.maps import MAP_TITLE, classes, legend_svg, territory_map_svg
 from territory.report.tables import (
     MISSING,
     exits_side_by_side,
@@ -35,6 +40,7 @@ from territory.report.tables import (
     rate_cards,
     rates_display,
     rounds_display,
+    step_title,
     target_cards,
     targets_display,
     territory_notes,
@@ -81,6 +87,17 @@ th { background: #eef2f7; font-weight: bold; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 tr { break-inside: avoid; }
 .chart img { max-width: 100%%; }
+.maps { margin: 1mm 0; }
+figure.map { display: inline-block; width: 44mm; margin: 0 1.5mm 2mm 0; vertical-align: top;
+  page-break-inside: avoid; }
+figure.map .box { height: 38mm; }
+figure.map img { max-width: 44mm; max-height: 38mm; }
+figure.map figcaption { font-size: 7pt; color: #333; }
+.legend img { width: 150mm; }
+figure.trend { display: inline-block; width: 44mm; margin: 0 1.5mm 2mm 0; vertical-align: top;
+  page-break-inside: avoid; }
+figure.trend img { width: 44mm; }
+figure.trend figcaption { font-size: 7pt; color: #333; }
 .notes li { margin-bottom: 0.8mm; }
 .secret { color: #8a4b00; }
 table.funnel { margin-bottom: 2mm; }
@@ -205,7 +222,7 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
     ]
     if not comparison.targets.empty:
         shown, caption = _charted_targets(comparison)
-        chart = _img(targets_chart(shown, width=430), "Cibles et réalisé")
+        chart = _vector(targets_svg(shown, width=640), "Cibles et réalisé")
         parts.append(
             _card(
                 "Cibles et réalisé",
@@ -237,6 +254,10 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
             zones_source,
         )
     )
+    maps = _maps_html(comparison, k)
+    if maps:
+        population = _source(comparison, "Population municipale", fallback="communes importées")
+        parts.append(_card(MAP_TITLE, maps, people + population))
     parts.append(
         _card("Sorties de parcours", _table(exits, numeric=tuple(exits.columns[1:])), people)
     )
@@ -248,10 +269,72 @@ def _synthesis(comparison: Comparison, k: int | None) -> str:
         )
     )
     if not comparison.trends.empty:
-        trends = trends_chart(comparison, columns=4, width=140, height=70)
-        parts.append(_card("Évolution mensuelle", _img(trends, "Évolution mensuelle"), people))
+        parts.append(_card("Évolution mensuelle", _trend_multiples(comparison), people))
     parts.append(_notes_and_sources(comparison))
     return f'<section class="synthesis">{"".join(parts)}</section>'
+
+
+def _vector(svg: str, alt: str) -> str:
+    """An SVG drawn as vectors (a chart of a few hundred marks: cheap for WeasyPrint)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<div class="chart"><img alt="{_e(alt)}" src="data:image/svg+xml;base64,{data}"></div>'
+
+
+def _trend_multiples(comparison: Comparison) -> str:
+    """Every territory's monthly trends, small multiples on one scale (report/lines.py)."""
+    top = common_top(comparison)
+    months = sorted(set(comparison.trends["Mois"].astype(str)))
+    figures = []
+    for territory in comparison.programme.territories:
+        svg = trends_svg(
+            comparison, territory, width=150, height=55, top=top, months=months, legend=False
+        )
+        if svg:
+            figures.append(
+                f'<figure class="trend">{_vector(svg, territory)}'
+                f"<figcaption>{_e(territory)}</figcaption></figure>"
+            )
+    steps = list(dict.fromkeys(comparison.trends["Étape"].astype(str)))
+    key = _vector(steps_legend_svg(steps), "Étapes")
+    return f'<div class="maps">{"".join(figures)}</div>{key}'
+
+
+def _svg_img(svg: str, alt: str) -> str:
+    """An SVG drawn as a PNG at :data:`PNG_SCALE` (resvg, through vl-convert), at its CSS size.
+
+    WeasyPrint draws an embedded SVG path by path: twelve maps of a département's
+    communes cost seconds in every render; an image costs nothing. The same SVG gives
+    the same bytes.
+    """
+    import vl_convert as vlc
+
+    png = bytes(vlc.svg_to_png(svg, scale=PNG_SCALE))
+    width = struct.unpack(">I", png[16:20])[0] / PNG_SCALE  # the IHDR chunk's width
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{_e(alt)}" style="width: {width:.1f}px" src="data:image/png;base64,{data}">'
+
+
+def _maps_html(comparison: Comparison, k: int | None) -> str:
+    """The small-multiple maps (one common scale) and their legend, "" without outlines."""
+    bounds = classes(comparison)
+    figures = []
+    for territory in comparison.programme.territories:
+        svg = territory_map_svg(comparison, territory, size=150, bounds=bounds)
+        if svg:
+            figures.append(
+                f'<figure class="map"><div class="box">{_svg_img(svg, territory)}</div>'
+                f"<figcaption>{_e(territory)}</figcaption></figure>"
+            )
+    if not figures:
+        return ""
+    return (
+        _ref(
+            "Une carte par territoire, la même échelle pour toutes : jeunes rencontrés dans la "
+            "commune sur la période (valeur protégée) pour 1 000 habitants ; hachuré : non diffusé."
+        )
+        + f'<div class="maps">{"".join(figures)}</div>'
+        + f'<div class="legend">{_svg_img(legend_svg(bounds, k=k), "Légende")}</div>'
+    )
 
 
 _CHARTED_TARGETS = 24
@@ -303,16 +386,22 @@ def _kpis(comparison: Comparison, territory: str, people: str) -> str:
                 )
                 + f'<div class="bar"><div style="width: {min(100, width)}%"></div></div>'
             )
-        cards.append(_card(step, f'<div class="kpi">{_e(by_step[step])}</div>{ref}', people))
+        cards.append(
+            _card(step_title(step), f'<div class="kpi">{_e(by_step[step])}</div>{ref}', people)
+        )
     return f'<div class="row">{"".join(cards)}</div>'
 
 
 def _trends_html(comparison: Comparison, territory: str) -> str:
     """The territory's monthly trends under its funnel (nothing when it has none)."""
-    if comparison.trends[comparison.trends["Territoire"] == territory].empty:
+    svg = trends_svg(comparison, territory, width=250, height=70)
+    if not svg:
         return ""
-    chart = trends_chart(comparison, (territory,), width=250, height=70)
-    return "<h3>Évolution mensuelle</h3>" + _img(chart, "Évolution mensuelle")
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (  # drawn as vectors: a few lines and labels (report/lines.py: no vl-convert call)
+        '<h3>Évolution mensuelle</h3><div class="chart"><img alt="Évolution mensuelle" '
+        f'src="data:image/svg+xml;base64,{data}"></div>'
+    )
 
 
 def _funnel_bars(comparison: Comparison, territory: str) -> str:

@@ -206,6 +206,21 @@ def rounds_display(comparison: Comparison) -> pd.DataFrame:
     )
 
 
+STEP_TITLES = {
+    "contact": "Jeunes en contact",
+    "hors radars": "Jeunes hors radars",
+    "entrée en parcours": "Entrées en parcours",
+    "accompagné": "Jeunes accompagnés",
+    "sortie": "Sorties de parcours",
+}
+"""A funnel step as a card's title says it (the tables keep the steps' own names)."""
+
+
+def step_title(step: str) -> str:
+    """The card title of a funnel step (« Jeunes en contact »), the step itself if unknown."""
+    return STEP_TITLES.get(step, step[:1].upper() + step[1:])
+
+
 @dataclass(frozen=True)
 class TargetCard:
     """A target with its reference value, as a card shows it (texts, French)."""

@@ -10,6 +10,7 @@ lays it out (the same tables as the PDF and the XLSX: :mod:`territory.report.tab
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -17,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from territory.programme.compare import Comparison
+from territory.report.maps import MAP_TITLE
 from territory.report.tables import (
     exits_side_by_side,
     funnel_of,
@@ -25,6 +27,7 @@ from territory.report.tables import (
     period_label,
     rate_cards,
     rounds_table,
+    step_title,
     target_cards,
     zones_side_by_side,
 )
@@ -37,14 +40,17 @@ from territory.ui.state import Keys
 __all__ = [
     "downloads",
     "headline_cards",
+    "map_section",
     "period_choice",
     "programme_choice",
+    "progress_bar",
     "rate_section",
     "tables_section",
 ]
 
 PERIOD_WORDS = {"programme": "Tout le programme"}
 _PER_ROW = 3
+_MAPS_PER_ROW = 4
 
 
 def programme_choice(names: list[str]) -> str:
@@ -97,24 +103,38 @@ def headline_cards(comparison: Comparison, *, k: int) -> None:
                 steps = list(shown)
                 left, right = st.columns(2)
                 for col, step in zip((left, right), steps[:2], strict=False):
-                    col.metric(step.capitalize(), shown[step])
+                    col.metric(step_title(step), shown[step])
                 for card in target_cards(comparison, territory):
                     st.metric(
-                        f"{card.step.capitalize()} en {card.period} — cible : {card.target}",
+                        f"{step_title(card.step)} en {card.period} — cible : {card.target}",
                         card.done,
                         help=f"Réalisé sur {card.period} (valeur publiée, protégée), face à la "
                         "cible fixée pour le programme.",
                     )
                     if card.progress_value is not None:
-                        st.progress(
-                            min(1.0, card.progress_value), text=f"Avancement {card.progress}"
-                        )
+                        st.html(progress_bar(card.progress_value, f"Avancement {card.progress}"))
                     when = card.reached_on or "—"
                     st.caption(f"Atteinte estimée : {when}")
                 rest = [f"{s} : {shown[s]} ({shares[s]})" for s in steps[2:]]
                 if rest:
                     st.caption(" · ".join(rest))
                 st.caption(_people_caption(k))
+
+
+PROGRESS_COLOURS = ("#2e75b6", "#2e8b57")
+"""A target's bar: the pack's blue under way, green once reached (never the theme's red)."""
+
+
+def progress_bar(value: float, text: str) -> str:
+    """A target's progress as a small HTML bar (the PDF pack's colours), with its text."""
+    colour = PROGRESS_COLOURS[1] if value >= 1 else PROGRESS_COLOURS[0]
+    width = round(100 * min(1.0, max(0.0, value)), 1)
+    return (
+        f'<div style="font-size: 0.85rem; margin: 0.1rem 0 0.2rem 0">{html.escape(text)}'
+        '<div style="height: 0.45rem; background: #e3e9f1; border-radius: 0.2rem; '
+        f'margin-top: 0.2rem"><div style="height: 100%; width: {width}%; background: {colour}; '
+        'border-radius: 0.2rem"></div></div></div>'
+    )
 
 
 def rate_section(comparison: Comparison, *, k: int) -> None:
@@ -139,6 +159,42 @@ def rate_section(comparison: Comparison, *, k: int) -> None:
                     )
 
 
+def map_section(comparison: Comparison, charts: dict[str, Any], *, k: int) -> None:
+    """The small-multiple maps (one per territory, one colour scale) and their values."""
+    drawn = {t: svg for t, svg in charts.get("maps", {}).items() if svg}
+    if not drawn:
+        return
+    st.subheader(MAP_TITLE)
+    st.caption(
+        "Une carte par territoire, la même échelle de couleurs pour toutes. Jeunes rencontrés "
+        "dans la commune sur la période (valeur protégée) pour 1 000 habitants ; hachuré : "
+        f"non diffusé (moins de {k} personnes, ou masqué pour qu'on ne le retrouve pas par "
+        "différence)."
+    )
+    st.image(charts["legend"])
+    columns = st.columns(_MAPS_PER_ROW)
+    for i, (territory, svg) in enumerate(drawn.items()):
+        with columns[i % _MAPS_PER_ROW]:
+            st.caption(territory)
+            st.image(svg)
+    with st.expander("Les valeurs des cartes, commune par commune"):
+        table = comparison.maps.drop(columns=["Personnes"]).rename(
+            columns={"Affiché": "Jeunes rencontrés"}
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "Sources : contacts des équipes (valeurs protégées) ; population municipale des "
+        "communes (" + _population_source(comparison) + ")."
+    )
+
+
+def _population_source(comparison: Comparison) -> str:
+    rows = comparison.sources[comparison.sources["Donnée"].str.startswith("Population municipale")]
+    if rows.empty:
+        return "communes importées"
+    return f"{rows['Source'].iloc[0]}, {rows['Millésime'].iloc[0]}"
+
+
 def tables_section(comparison: Comparison, charts: dict[str, Any], *, k: int) -> None:
     """The funnel side by side, targets, QPV / rural / other, trends, exits, rounds, notes.
 
@@ -160,6 +216,7 @@ def tables_section(comparison: Comparison, charts: dict[str, Any], *, k: int) ->
         st.vega_lite_chart(charts["targets"])
     st.subheader("QPV, communes rurales et autres zones")
     st.dataframe(zones_side_by_side(comparison), hide_index=True, width="stretch")
+    map_section(comparison, charts, k=k)
     if charts["trends"] is not None:
         st.subheader("Évolution mensuelle")
         st.caption("Un mois sans point : valeur masquée (moins de k personnes).")

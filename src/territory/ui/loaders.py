@@ -452,9 +452,10 @@ def cached_chart_specs(
 ) -> dict[str, Any]:
     """The page's Altair charts as Vega-Lite specifications, built once per comparison.
 
-    ``targets`` and ``trends`` (None when the comparison has none) and ``funnels`` (by
-    territory). Built and validated by Altair once, not on every rerun (twelve territories'
-    charts take seconds to validate).
+    ``targets`` and ``trends`` (None when the comparison has none), ``funnels`` (by
+    territory), and the small-multiple maps as SVG: ``maps`` (by territory, "" without
+    outlines) and their common ``legend``. Built and validated by Altair once, not on
+    every rerun (twelve territories' charts take seconds to validate).
     """
     from territory.report.charts import funnel_chart, targets_chart, trends_chart
 
@@ -462,4 +463,11 @@ def cached_chart_specs(
     targets = None if c.targets.empty else targets_chart(c).to_dict()
     trends = None if c.trends.empty else trends_chart(c, columns=3, width=250, height=110).to_dict()
     funnels = {t: funnel_chart(c, t, width=220).to_dict() for t in c.programme.territories}
-    return {"targets": targets, "trends": trends, "funnels": funnels}
+    from territory.report.maps import classes, legend_svg, territory_map_svg
+
+    bounds = classes(c)
+    maps = {t: territory_map_svg(c, t, size=220, bounds=bounds) for t in c.programme.territories}
+    return {
+        "targets": targets, "trends": trends, "funnels": funnels, "maps": maps,
+        "legend": legend_svg(bounds, k=k),
+    }  # fmt: skip
