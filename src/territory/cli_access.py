@@ -40,25 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from territory._errors import TerritoryError, ValidationError
+from territory.access.identity import Role
+from territory.access.schema import AUDIT_ACTIONS
 from territory.settings import Settings
 
 __all__ = ["add_commands"]
 
 EXIT_OK = 0
-ROLES = ("chef_equipe", "comite", "geographe", "admin")
-ACTIONS = (
-    "login",
-    "login_failed",
-    "logout",
-    "import",
-    "undo",
-    "export",
-    "download",
-    "plan_change",
-    "purge",
-    "role_change",
-    "account_change",
-)
+ROLES = tuple(role.value for role in Role)
+ACTIONS = AUDIT_ACTIONS
 
 
 def add_commands(sub: Any) -> None:
