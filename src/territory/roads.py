@@ -41,12 +41,8 @@ Examples
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -92,14 +88,6 @@ NETWORK_MODES = {"marche": "marche", "vélo": "velo", "voiture": "voiture"}
 SIMPLIFY_M = 5.0
 """Tolerance of drawn routes (metres): the map's payload stays small."""
 _CHUNK = 32  # sources per Dijkstra call: rows of (sources × nodes) floats in memory
-PARALLEL_SEARCHES = 1_024
-"""From this many searches, :meth:`RoadNetwork.reach` runs them in worker processes (one
-per core, at most :data:`MAX_WORKERS`): SciPy's Dijkstra holds Python's lock, threads would
-wait for each other. Below it, starting the workers would cost more than it saves."""
-MAX_WORKERS = 4
-_TASKS_PER_WORKER = 4  # the searches cut in this many parts per worker: results stream back
-_POOL: list[Executor] = []
-_POOL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -350,12 +338,21 @@ class RoadNetwork:
             kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
             row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
             zone_nodes = node_o[kept_o]
-            for i, j, m in _searches(
-                reverse, sources, zone_nodes, from_o, kept_t, row_of_t, from_t, limit
-            ):
+            for chunk in range(0, len(sources), _CHUNK):
+                block = sources[chunk : chunk + _CHUNK]
+                lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
+                i, j, m = _read_chunk(
+                    dijkstra(reverse, indices=block, limit=limit),
+                    zone_nodes,
+                    from_o,
+                    kept_t[lo:hi],
+                    row_of_t[lo:hi] - chunk,
+                    from_t,
+                    limit,
+                )
                 if len(i):
                     pairs_i.append(kept_o[i])
-                    pairs_j.append(j.astype(np.int64, copy=False))
+                    pairs_j.append(j)
                     pairs_m.append(m)
         if not pairs_i:
             none = np.empty(0, dtype=np.int64)
@@ -469,121 +466,6 @@ def _read_chunk(
     total += from_t[target]
     hit = total <= limit
     return cols[at][hit], target[hit], total[hit]
-
-
-def _searches(
-    reverse: csr_matrix,
-    sources: npt.NDArray[np.int64],
-    zone_nodes: npt.NDArray[np.int64],
-    from_o: npt.NDArray[np.float64],
-    kept_t: npt.NDArray[np.int64],
-    row_of_t: npt.NDArray[np.int64],
-    from_t: npt.NDArray[np.float64],
-    limit: float,
-) -> list[tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.float64]]]:
-    """The pairs of every chunk of searches, in the chunks' order.
-
-    In this process, or cut into consecutive parts run by worker processes
-    (:data:`PARALLEL_SEARCHES`); the same chunks either way, hence the same pairs. A pool
-    that fails (a worker killed) leaves the searches to this process.
-    """
-    common = (zone_nodes, from_o, from_t, float(limit))
-    graph = (reverse.data, reverse.indices, reverse.indptr, reverse.shape[0])
-    workers = _workers()
-    if workers > 1 and len(sources) >= PARALLEL_SEARCHES:
-        chunks = -(-len(sources) // _CHUNK)
-        cuts = np.linspace(0, chunks, min(chunks, workers * _TASKS_PER_WORKER) + 1)
-        bounds = (cuts.round().astype(np.int64) * _CHUNK).tolist()
-        parts = [(a, min(b, len(sources))) for a, b in itertools.pairwise(bounds)]
-        try:
-            pool = _pool(workers)
-            futures = [
-                pool.submit(_search_part, graph, _part(sources, kept_t, row_of_t, a, b), common)
-                for a, b in parts
-                if a < b
-            ]
-            return [chunk for future in futures for chunk in future.result()]
-        except (OSError, RuntimeError):  # BrokenProcessPool is a RuntimeError
-            _drop_pool()
-    return _search_part(graph, _part(sources, kept_t, row_of_t, 0, len(sources)), common)
-
-
-def _part(
-    sources: npt.NDArray[np.int64],
-    kept_t: npt.NDArray[np.int64],
-    row_of_t: npt.NDArray[np.int64],
-    a: int,
-    b: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Sources ``a:b`` (a multiple of :data:`_CHUNK` apart), their targets and rows."""
-    lo, hi = np.searchsorted(row_of_t, [a, b])
-    return sources[a:b], kept_t[lo:hi], row_of_t[lo:hi] - a
-
-
-def _search_part(
-    graph: tuple[Any, Any, Any, int],
-    part: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]],
-    common: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], float],
-) -> list[tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[np.float64]]]:
-    """The chunks of searches of a part of the sources read at the origins (a worker's task).
-
-    ``graph``: the reversed graph's arrays; ``part``: the sources, their targets and rows
-    (:func:`_part`); ``common``: the origins' nodes and legs, the targets' legs, the limit.
-    """
-    data, indices, indptr, size = graph
-    sources, kept_t, row_of_t = part
-    zone_nodes, from_o, from_t, limit = common
-    reverse = csr_matrix((data, indices, indptr), shape=(size, size))
-    narrow = np.int32 if max(len(zone_nodes), len(from_t)) < 2**31 else np.int64
-    out = []
-    for chunk in range(0, len(sources), _CHUNK):
-        block = sources[chunk : chunk + _CHUNK]
-        lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
-        i, j, m = _read_chunk(
-            dijkstra(reverse, indices=block, limit=limit),
-            zone_nodes,
-            from_o,
-            kept_t[lo:hi],
-            row_of_t[lo:hi] - chunk,
-            from_t,
-            limit,
-        )
-        out.append((i.astype(narrow), j.astype(narrow), m))  # half the bytes sent back
-    return out
-
-
-def _workers() -> int:
-    """Worker processes for the searches: the cores this process may use, at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS))
-
-
-def _pool(workers: int) -> Executor:
-    """The worker processes, started once per process.
-
-    A fork server: safe beside the app's threads, each worker a fork of a process that
-    imported this module only.
-    """
-    with _POOL_LOCK:
-        if not _POOL:
-            method = (
-                "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            )
-            context = multiprocessing.get_context(method)
-            if method == "forkserver":
-                context.set_forkserver_preload([__name__])
-            _POOL.append(ProcessPoolExecutor(max_workers=workers, mp_context=context))
-        return _POOL[0]
-
-
-def _drop_pool() -> None:
-    with _POOL_LOCK:
-        for pool in _POOL:
-            pool.shutdown(wait=False, cancel_futures=True)
-        _POOL.clear()
 
 
 # ---------------------------------------------------------------------- workspace

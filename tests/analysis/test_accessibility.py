@@ -252,18 +252,15 @@ def test_decay_steps_are_those_of_the_integer_third_bit_for_bit() -> None:
     assert np.array_equal(ours, before)
 
 
-@pytest.mark.parametrize("workers", [False, True], ids=["one-process", "worker-processes"])
 def test_network_catchments_on_an_imported_osm_town_every_mode(
-    tmp_path: Path, settings: Settings, workers: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, settings: Settings
 ) -> None:
     """An imported OSM town: every mode's pairs and E2SFCA those of the way before.
 
     A real OSM file through the importer (one-way street, footway, motorway, bridge), for
     walking, cycling and driving, bit for bit, with zones and partners off the network
-    (their straight lines) and partners sharing a node; in this process and with the
-    searches cut into parts for worker processes (every search in its own chunk).
+    (their straight lines) and partners sharing a node.
     """
-    import territory.roads
     from bench.access_roads import reach_one_target_at_a_time
     from territory.ingest import import_file
     from territory.roads import RoadNetwork, load_network
@@ -280,15 +277,6 @@ def test_network_catchments_on_an_imported_osm_town_every_mode(
     spots = rng.uniform([-100, -250], [900, 650], size=(40, 2))
     partner_xy = _metric(*map(tuple, spots), *map(tuple, spots[:6] + 2.0), (2_500.0, 300.0))
     model = TravelModel.from_settings(settings).with_network(network)
-    if workers:
-        monkeypatch.setattr(territory.roads, "PARALLEL_SEARCHES", 1)
-        monkeypatch.setattr(territory.roads, "_CHUNK", 4)
-        monkeypatch.setattr(territory.roads, "_workers", lambda: 2)
-        pool = mock.patch.object(
-            territory.roads, "_read_chunk", side_effect=AssertionError("not in this process")
-        )
-    else:
-        pool = mock.patch.object(territory.roads, "_pool", side_effect=AssertionError)
     zones = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
     partners = gpd.GeoDataFrame(
         {"type": ["ML"] * len(partner_xy)}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
@@ -299,8 +287,7 @@ def test_network_catchments_on_an_imported_osm_town_every_mode(
     )
     for mode, limit in (("marche", 10.0), ("vélo", 4.0), ("voiture", 2.0)):
         speed = model.speed(mode)
-        with pool:
-            ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+        ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
         before = reach_one_target_at_a_time(
             network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
         )
