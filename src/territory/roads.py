@@ -445,7 +445,9 @@ def _read_chunk(
     one of the way before (origin's leg + network, then + target's leg), in that order.
     """
     width = len(zone_nodes)
-    at_origins = found[:, zone_nodes]  # a copy: the rows read at the origins' nodes
+    # The rows read at the origins' nodes: a C-ordered copy (``found[:, nodes]`` would be
+    # Fortran-ordered, and each flat read below would copy it again).
+    at_origins = found.take(zone_nodes, axis=1)
     at_origins += from_o  # origin's leg, then the network (the same sum either way round)
     flat = np.flatnonzero(at_origins <= limit)  # the target's leg only adds
     value = at_origins.ravel()[flat]

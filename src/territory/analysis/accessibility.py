@@ -126,13 +126,17 @@ def decay_weights(
     [1.0, 0.701, 0.0]
     """
     t = np.asarray(minutes, dtype=np.float64)
+    if decay == "stepped":  # one small index per pair (millions of them), then one lookup
+        flat = t.reshape(-1)  # a single time too
+        third = flat / catchment_min * 3  # below 1, below 2, from 2 on (NaN: the first step)
+        step = (third >= 1).view(np.uint8)
+        step += third >= 2
+        step[~(flat <= catchment_min)] = 3  # beyond the catchment (NaN too): 0
+        table = np.array([*STEPPED_WEIGHTS, 0.0])  # positive weights: no clipping at 0
+        return np.take(table, step).reshape(t.shape)
     inside = t <= catchment_min
     if decay == "none":
         weight = np.ones_like(t)
-    elif decay == "stepped":
-        third = t / catchment_min * 3  # the step: below 1, below 2, from 2 on (NaN: first)
-        near, middle, far = STEPPED_WEIGHTS
-        weight = np.where(third >= 2, far, np.where(third >= 1, middle, near))
     elif decay == "gaussian":
         weight = (np.exp(-0.5 * (t / catchment_min) ** 2) - _GAUSS_EDGE) / (1 - _GAUSS_EDGE)
     else:
