@@ -10,7 +10,13 @@ same run (wall and CPU time of this process):
 
 * ``road_e2sfca_s``: ours — one Dijkstra search per partner node on the reversed car
   graph, cut off at the catchment (``scipy.sparse.csgraph.dijkstra(limit=…)``), a chunk of
-  searches read at once at the zones' nodes (:meth:`territory.roads.RoadNetwork.reach`);
+  searches read at once at the zones' nodes (:meth:`territory.roads.RoadNetwork.reach`:
+  one gather, the legs added in place, one flat non-zero), then the two steps without
+  copying the pairs again;
+* ``road_e2sfca_chunks_s``: the tree before (99b42ad), whose chunks were read through a
+  two-dimensional non-zero and gathers per target
+  (:func:`reach_by_chunk_as_in_99b42ad`), in the same run, and whether it gives the same
+  pairs and the same accessibility, bit for bit (``road_same_result_chunks``);
 * ``road_dijkstra_s``: the searches alone (the same chunks, nothing read): the method's
   floor with SciPy's Dijkstra, which holds Python's lock (no second core helps);
 * ``road_e2sfca_naive_s``: the way before (each target node's search read over every
@@ -85,6 +91,55 @@ def reach_one_target_at_a_time(
     return i, j, m, near_o, near_t
 
 
+def reach_by_chunk_as_in_99b42ad(
+    network: RoadNetwork, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+) -> tuple[Any, ...]:
+    """:meth:`RoadNetwork.reach` as it was in tree 99b42ad (a chunk's pairs read at once)."""
+    origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
+    graph = network._graph(mode, speed_kmh)
+    per_minute = speed_kmh * 1000 / 60
+    leg_o, node_o = network._snap(graph, origins)
+    leg_t, node_t = network._snap(graph, targets)
+    near_o, near_t = leg_o <= MAX_SNAP_M, leg_t <= MAX_SNAP_M
+    pairs_i: list[npt.NDArray[np.int64]] = []
+    pairs_j: list[npt.NDArray[np.int64]] = []
+    pairs_m: list[npt.NDArray[np.float64]] = []
+    if len(graph.snap_nodes) and near_o.any() and near_t.any():
+        reverse = graph.matrix.T.tocsr()
+        sources = np.unique(node_t[near_t])
+        kept_o = np.flatnonzero(near_o)
+        from_o = (leg_o / per_minute)[kept_o]
+        from_t = leg_t / per_minute
+        kept_t = np.flatnonzero(near_t)
+        kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]
+        row_of_t = np.searchsorted(sources, node_t[kept_t])
+        for chunk in range(0, len(sources), _CHUNK):
+            block = sources[chunk : chunk + _CHUNK]
+            found = dijkstra(reverse, indices=block, limit=limit)[:, node_o[kept_o]]
+            found = from_o + found
+            rows, cols = np.nonzero(found <= limit)
+            starts = np.searchsorted(rows, np.arange(len(block) + 1))
+            lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
+            mine, row = kept_t[lo:hi], row_of_t[lo:hi] - chunk
+            sizes = starts[row + 1] - starts[row]
+            if not sizes.sum():
+                continue
+            first = np.repeat(starts[row] - np.cumsum(sizes) + sizes, sizes)
+            at = first + np.arange(int(sizes.sum()))
+            target = np.repeat(mine, sizes)
+            total = found[rows[at], cols[at]] + from_t[target]
+            hit = total <= limit
+            pairs_i.append(kept_o[cols[at][hit]].astype(np.int64))
+            pairs_j.append(target[hit].astype(np.int64))
+            pairs_m.append(total[hit])
+    if not pairs_i:
+        none = np.empty(0, dtype=np.int64)
+        return none, none.copy(), np.empty(0), near_o, near_t
+    i, j, m = np.concatenate(pairs_i), np.concatenate(pairs_j), np.concatenate(pairs_m)
+    return i, j, m, near_o, near_t
+
+
 def _frames(
     network_edges: gpd.GeoDataFrame, zones: int, partners: int
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Series]:
@@ -150,6 +205,15 @@ def access_roads_benchmark(
 
     wall, cpu, _ = _timed(searches)
     result |= {"road_dijkstra_s": wall, "road_dijkstra_cpu_s": cpu, "road_searches": len(sources)}
+    chunks = mock.patch.object(
+        RoadNetwork,
+        "reach",
+        lambda self, *a, **k: reach_by_chunk_as_in_99b42ad(self, *a, **k),
+    )
+    with chunks:
+        wall, cpu, before = _timed(ours)
+    result |= {"road_e2sfca_chunks_s": wall, "road_e2sfca_chunks_cpu_s": cpu}
+    result["road_same_result_chunks"] = bool(found.frame.equals(before.frame))
     if naive:
         slow = mock.patch.object(
             RoadNetwork,
@@ -182,6 +246,11 @@ def table(result: dict[str, Any]) -> str:
             f"(CPU {result['road_dijkstra_cpu_s']:.2f} s, {result['road_searches']} recherches)"
         ),
     ]
+    lines.append(
+        f"  arbre précédent (99b42ad) : {result['road_e2sfca_chunks_s']:.2f} s "
+        f"(CPU {result['road_e2sfca_chunks_cpu_s']:.2f} s) ; mêmes résultats : "
+        f"{'oui' if result['road_same_result_chunks'] else 'NON'}"
+    )
     if "road_e2sfca_naive_s" in result:
         lines.append(
             f"  avant (une cible à la fois) : {result['road_e2sfca_naive_s']:.2f} s "

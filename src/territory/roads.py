@@ -337,25 +337,23 @@ class RoadNetwork:
             kept_t = np.flatnonzero(near_t)
             kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
             row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
+            zone_nodes = node_o[kept_o]
             for chunk in range(0, len(sources), _CHUNK):
                 block = sources[chunk : chunk + _CHUNK]
-                found = dijkstra(reverse, indices=block, limit=limit)[:, node_o[kept_o]]
-                found = from_o + found  # origin's leg, then the network (one search's sum)
-                rows, cols = np.nonzero(found <= limit)  # the target's leg only adds
-                starts = np.searchsorted(rows, np.arange(len(block) + 1))
                 lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
-                mine, row = kept_t[lo:hi], row_of_t[lo:hi] - chunk
-                sizes = starts[row + 1] - starts[row]
-                if not sizes.sum():
-                    continue
-                first = np.repeat(starts[row] - np.cumsum(sizes) + sizes, sizes)
-                at = first + np.arange(int(sizes.sum()))
-                target = np.repeat(mine, sizes)
-                total = found[rows[at], cols[at]] + from_t[target]
-                hit = total <= limit
-                pairs_i.append(kept_o[cols[at][hit]].astype(np.int64))
-                pairs_j.append(target[hit].astype(np.int64))
-                pairs_m.append(total[hit])
+                i, j, m = _read_chunk(
+                    dijkstra(reverse, indices=block, limit=limit),
+                    zone_nodes,
+                    from_o,
+                    kept_t[lo:hi],
+                    row_of_t[lo:hi] - chunk,
+                    from_t,
+                    limit,
+                )
+                if len(i):
+                    pairs_i.append(kept_o[i])
+                    pairs_j.append(j)
+                    pairs_m.append(m)
         if not pairs_i:
             none = np.empty(0, dtype=np.int64)
             return none, none.copy(), np.empty(0), near_o, near_t
@@ -428,6 +426,48 @@ class RoadNetwork:
             coords = shapely.get_coordinates(self.geometry[k])
             parts.append(coords if self.start[k] == graph.snap_nodes[i] else coords[::-1])
         return list(np.vstack(parts))
+
+
+def _read_chunk(
+    found: npt.NDArray[np.float64],
+    zone_nodes: npt.NDArray[np.int64],
+    from_o: npt.NDArray[np.float64],
+    mine: npt.NDArray[np.int64],
+    row: npt.NDArray[np.int64],
+    from_t: npt.NDArray[np.float64],
+    limit: float,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The pairs of a chunk of searches (:meth:`RoadNetwork.reach`), in its order.
+
+    ``found`` holds the chunk's rows of minutes to every node; ``mine`` the chunk's targets
+    (by node, then index) and ``row`` the row of each. Returns the origins' positions among
+    ``zone_nodes``, the targets and the minutes: by target, then origin. Each sum is the
+    one of the way before (origin's leg + network, then + target's leg), in that order.
+    """
+    width = len(zone_nodes)
+    # The rows read at the origins' nodes: a C-ordered copy (``found[:, nodes]`` would be
+    # Fortran-ordered, and each flat read below would copy it again).
+    at_origins = found.take(zone_nodes, axis=1)
+    at_origins += from_o  # origin's leg, then the network (the same sum either way round)
+    flat = np.flatnonzero(at_origins <= limit)  # the target's leg only adds
+    value = at_origins.ravel()[flat]
+    rows = flat // width
+    cols = flat - rows * width
+    starts = np.searchsorted(rows, np.arange(len(found) + 1))
+    sizes = starts[row + 1] - starts[row]
+    total_size = int(sizes.sum())
+    if not total_size:
+        none = np.empty(0, dtype=np.int64)
+        return none, none.copy(), np.empty(0)
+    if len(row) == len(found) and (row == np.arange(len(found))).all():
+        at: Any = slice(None)  # one target per search: every reached origin once, in order
+    else:
+        at = np.repeat(starts[row] - np.cumsum(sizes) + sizes, sizes) + np.arange(total_size)
+    target = np.repeat(mine, sizes)
+    total = value[at]
+    total += from_t[target]
+    hit = total <= limit
+    return cols[at][hit], target[hit], total[hit]
 
 
 # ---------------------------------------------------------------------- workspace

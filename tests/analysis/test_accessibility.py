@@ -236,3 +236,69 @@ def test_network_catchments_read_by_chunk_equal_one_target_at_a_time() -> None:
     keep = before[2] <= 12.0
     for a, b in zip(pairs, before, strict=True):
         assert np.array_equal(a, b[keep])
+
+
+def test_decay_steps_are_those_of_the_integer_third_bit_for_bit() -> None:
+    """The stepped weights compare the third with 1 and 2 instead of truncating it."""
+    catchment = 30.0
+    rng = np.random.default_rng(2)
+    edges = np.array([0.0, 10.0, 20.0, 30.0, np.nextafter(10.0, 0), np.nextafter(20.0, 40)])
+    minutes = np.concatenate([rng.uniform(0, 35, 50_000), edges, [-1.0, np.nan, np.inf]])
+    with np.errstate(invalid="ignore"):  # the way before: NaN and inf cast to an integer
+        third = np.minimum((minutes / catchment * 3).astype(np.int64), 2)
+    before = np.asarray((1.0, 0.68, 0.22))[np.clip(third, 0, 2)]
+    before = np.where(minutes <= catchment, np.maximum(before, 0.0), 0.0)
+    ours = decay_weights(minutes, catchment_min=catchment, decay="stepped")
+    assert np.array_equal(ours, before)
+
+
+def test_network_catchments_on_an_imported_osm_town_every_mode(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """An imported OSM town: every mode's pairs and E2SFCA those of the way before.
+
+    A real OSM file through the importer (one-way street, footway, motorway, bridge), for
+    walking, cycling and driving, bit for bit, with zones and partners off the network
+    (their straight lines) and partners sharing a node.
+    """
+    from bench.access_roads import reach_one_target_at_a_time
+    from territory.ingest import import_file
+    from territory.roads import RoadNetwork, load_network
+    from tests.roads_osm import town_osm
+    from tests.test_roads import _metric, _town_communes
+
+    ws = Workspace.create(tmp_path / "town.gpkg", name="Ville")
+    ws.write_layer("communes", _town_communes(), source="test", vintage="2026")
+    import_file(ws, "reseau", town_osm(tmp_path / "ville.osm"), settings=settings)
+    network = load_network(ws)
+    assert network is not None
+    rng = np.random.default_rng(11)
+    zone_xy = _metric(*map(tuple, rng.uniform([-1_200, -1_000], [2_000, 1_600], size=(300, 2))))
+    spots = rng.uniform([-100, -250], [900, 650], size=(40, 2))
+    partner_xy = _metric(*map(tuple, spots), *map(tuple, spots[:6] + 2.0), (2_500.0, 300.0))
+    model = TravelModel.from_settings(settings).with_network(network)
+    zones = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML"] * len(partner_xy)}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
+    )
+    demand = pd.Series(rng.integers(10, 500, len(zones)).astype(float))
+    one_at_a_time = mock.patch.object(
+        RoadNetwork, "reach", lambda self, *a, **k: reach_one_target_at_a_time(self, *a, **k)
+    )
+    for mode, limit in (("marche", 10.0), ("vélo", 4.0), ("voiture", 2.0)):
+        speed = model.speed(mode)
+        ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+        before = reach_one_target_at_a_time(
+            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
+        )
+        assert len(ours[0]) > 500, mode  # enough pairs to mean something
+        assert not ours[3].all() and not ours[4].all(), mode  # some ends off the network
+        for a, b in zip(ours, before, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+        catchment = limit + float(model.access_minutes.get(mode, 0.0))
+        options = {"demand": demand, "mode": mode, "model": model, "catchment_min": catchment}
+        found = accessibility(zones, partners, **options)  # type: ignore[arg-type]
+        with one_at_a_time:
+            slow = accessibility(zones, partners, **options)  # type: ignore[arg-type]
+        assert found.frame.equals(slow.frame), mode
+        assert found.frame["acces"].gt(0).sum() > 50, mode

@@ -344,9 +344,11 @@ def test_road_accessibility_benchmark_compares_with_the_way_before() -> None:
     figures = access_roads.access_roads_benchmark(zones=2_000, partners=200)
     assert figures["road_nodes"] > 100_000 and figures["road_searches"] > 100
     assert figures["road_pairs"] > 0 and figures["road_same_result"] is True
+    assert figures["road_same_result_chunks"] is True and figures["road_e2sfca_chunks_s"] > 0
     assert figures["road_dijkstra_cpu_s"] > 0 and figures["road_e2sfca_naive_s"] > 0
     text = bench.table({"territories": {}, "access_roads": figures})
     assert "E2SFCA sur le réseau routier" in text and "mêmes résultats : oui" in text
+    assert "NON" not in text and "arbre précédent (99b42ad)" in text
 
 
 def test_the_engines_bench_loads_the_same_rows_into_file_and_server(

@@ -126,12 +126,17 @@ def decay_weights(
     [1.0, 0.701, 0.0]
     """
     t = np.asarray(minutes, dtype=np.float64)
+    if decay == "stepped":  # one small index per pair (millions of them), then one lookup
+        flat = t.reshape(-1)  # a single time too
+        third = flat / catchment_min * 3  # below 1, below 2, from 2 on (NaN: the first step)
+        step = (third >= 1).view(np.uint8)
+        step += third >= 2
+        step[~(flat <= catchment_min)] = 3  # beyond the catchment (NaN too): 0
+        table = np.array([*STEPPED_WEIGHTS, 0.0])  # positive weights: no clipping at 0
+        return np.take(table, step).reshape(t.shape)
     inside = t <= catchment_min
     if decay == "none":
         weight = np.ones_like(t)
-    elif decay == "stepped":
-        third = np.minimum((t / catchment_min * 3).astype(np.int64), 2)
-        weight = np.asarray(STEPPED_WEIGHTS)[np.clip(third, 0, 2)]
     elif decay == "gaussian":
         weight = (np.exp(-0.5 * (t / catchment_min) ** 2) - _GAUSS_EDGE) / (1 - _GAUSS_EDGE)
     else:
@@ -187,6 +192,8 @@ def catchment_pairs(
         if along is not None:
             i, j, minutes = _merge_network(i, j, minutes, along, access)
     keep = minutes <= catchment_min
+    if keep.all():  # the common case on a network: no copy of millions of pairs
+        return i, j, minutes
     return i[keep], j[keep], minutes[keep]
 
 
@@ -199,7 +206,11 @@ def _merge_network(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Network times for pairs whose both ends are on the network, straight lines else."""
     ni, nj, nmin, on_origin, on_target = along
-    nmin = np.where(nmin > 0, nmin + access, nmin)
+    moved = np.asarray(nmin, dtype=np.float64) + access
+    np.copyto(moved, nmin, where=~(nmin > 0))  # 0 stays 0 (the same place)
+    nmin = moved
+    if not len(i):  # every pair on the network: nothing to merge, nothing to copy
+        return np.asarray(ni, dtype=np.int64), np.asarray(nj, dtype=np.int64), nmin
     off = ~(np.asarray(on_origin, dtype=bool)[i] & np.asarray(on_target, dtype=bool)[j])
     return (
         np.concatenate([np.asarray(ni, dtype=np.int64), i[off]]),
@@ -244,8 +255,10 @@ def floating_catchment(
     i = np.asarray(zone, dtype=np.int64)
     j = np.asarray(partner, dtype=np.int64)
     t = np.asarray(minutes, dtype=np.float64)
-    ratio = _ratios(i, j, t, people, np.asarray(supply, dtype=np.float64), catchment_min, decay)
     weight = decay_weights(t, catchment_min=catchment_min, decay=decay)
+    ratio = _ratios(
+        i, j, t, people, np.asarray(supply, dtype=np.float64), catchment_min, decay, weight
+    )
     step2 = np.bincount(i, weights=weight * ratio[j], minlength=len(people))
     access = np.asarray(step2, dtype=np.float64) * PER
     in_reach = np.bincount(i, minlength=len(people)).astype(np.int64)
@@ -260,9 +273,14 @@ def _ratios(
     supply: npt.NDArray[np.float64],
     catchment_min: float,
     decay: Decay,
+    weight: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Step 1: each partner's supply over the weighted demand in its catchment (0 if none)."""
-    weight = decay_weights(minutes, catchment_min=catchment_min, decay=decay)
+    """Step 1: each partner's supply over the weighted demand in its catchment (0 if none).
+
+    ``weight``: the pairs' decay weights when the caller has them already.
+    """
+    if weight is None:
+        weight = decay_weights(minutes, catchment_min=catchment_min, decay=decay)
     people = np.nan_to_num(demand)
     reached = np.bincount(j, weights=weight * people[i], minlength=len(supply))
     with np.errstate(divide="ignore", invalid="ignore"):
