@@ -38,7 +38,7 @@ for note in ranking.notes:
 
 st.subheader("Zones classées")
 ranking_table(ranking)
-ranking_downloads(ranking)
+ranking_downloads(ranking, workspace=ws.path.stem)
 
 names = dict(zip(ranking.table["code"], ranking.table["nom"], strict=True))
 zone_key = f"{Keys.W_PRIORITY_ZONE}_{kind}"
@@ -62,4 +62,4 @@ zone = st.selectbox(
     key=zone_key,
 )
 open_type = open_type_choice()
-zone_slots(ranking, zone, cached_when(*key, kind, zone, open_type))
+zone_slots(ranking, zone, cached_when(*key, kind, zone, open_type), workspace=ws.path.stem)

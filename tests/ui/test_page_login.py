@@ -6,6 +6,7 @@ app role and logs in through the login role, as deployed.
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,3 +305,51 @@ def test_a_download_built_on_click_is_audited_under_the_session_s_user(
         "nord",
         "feuilles-2026-W50.pdf",
     )
+
+
+def _download_served_on_click() -> None:
+    import streamlit as st
+
+    from territory.ui.login import downloaded
+
+    calls: list[str] = []
+    serve = downloaded(lambda: calls.append("built") or b"plan", workspace="nord", target="p.csv")
+    st.session_state["before"] = list(calls)  # the button shown: nothing built nor logged
+    st.session_state["served"] = serve()  # what the button does when clicked
+    st.session_state["after"] = list(calls)
+
+
+def test_a_download_is_audited_when_taken_not_when_shown(local_server: Server) -> None:
+    with _pg.connect(local_server.login, autocommit=True) as login:
+        token = acc.login_local(login, "chef@prog.fr", PASSWORD).token
+    at = AppTest.from_function(_download_served_on_click, default_timeout=30)
+    at.session_state[TOKEN] = token
+    at.run()
+    assert not at.exception, at.exception
+    assert (at.session_state["before"], at.session_state["after"]) == ([], ["built"])
+    assert at.session_state["served"] == b"plan"
+    with _pg.connect(local_server.owner) as owner:
+        (line,) = audit.entries(owner, action="download")
+    assert (line.who, line.workspace, line.target) == ("chef@prog.fr", "nord", "p.csv")
+
+
+def test_every_download_button_of_the_app_is_audited() -> None:
+    """Each ``download_button`` serves its data through ``downloaded`` (or logs on click)."""
+    root = Path(APP).parent
+    files = [*root.glob("app_pages/*.py"), *(root / "src/territory/ui").glob("*.py")]
+    buttons, unaudited = 0, []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "download_button"
+            ):
+                continue
+            buttons += 1
+            keywords = {k.arg: k.value for k in node.keywords}
+            data = node.args[1] if len(node.args) > 1 else keywords.get("data")
+            served = isinstance(data, ast.Call) and getattr(data.func, "id", "") == "downloaded"
+            logged = isinstance(keywords.get("on_click"), ast.Name)  # the audit log's own CSV
+            if not (served or logged):
+                unaudited.append(f"{path.name}:{node.lineno}")
+    assert buttons >= 12, buttons  # the pages' downloads were found
+    assert unaudited == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from conftest import map_args, map_element
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -84,17 +85,28 @@ def sent(at: AppTest, downloads: list[bytes]) -> Sent:
 
 @pytest.fixture(scope="module")
 def downloads() -> Iterator[list[bytes]]:
-    """Every file a page offers for download (the media manager's data), as it is added."""
+    """Every file a page offers for download, as it is added.
+
+    The media manager's data, and the files built on click (deferred: built here, as a
+    click would, when the button is offered).
+    """
     files: list[bytes] = []
     original = MemoryMediaFileStorage.load_and_get_id
+    deferred = MediaFileManager.add_deferred
 
     def keep(self: MemoryMediaFileStorage, path_or_data: str | bytes, *args: Any, **kw: Any) -> str:
         data = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
         files.append(data)
         return original(self, path_or_data, *args, **kw)
 
+    def build(self: MediaFileManager, data: Callable[[], Any], *args: Any, **kw: Any) -> str:
+        made = data()
+        files.append(made.encode("utf-8") if isinstance(made, str) else bytes(made))
+        return deferred(self, data, *args, **kw)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+        patch.setattr(MediaFileManager, "add_deferred", build)
         yield files
 
 

@@ -23,7 +23,9 @@ def test_the_tables_own_csv_download_is_switched_off() -> None:
 def _download(table: object) -> None:  # an AppTest script: no pandas name here
     from territory.ui.common import table_download
 
-    table_download("Tableau (CSV)", table, file_name="t.csv", key="k", headers={"n": "Nombre"})
+    table_download(
+        "Tableau (CSV)", table, file_name="t.csv", key="k", workspace="w", headers={"n": "Nombre"}
+    )
 
 
 def test_table_download_writes_a_french_csv(monkeypatch) -> None:
@@ -32,8 +34,8 @@ def test_table_download_writes_a_french_csv(monkeypatch) -> None:
     sent: dict = {}
     monkeypatch.setattr(st, "download_button", lambda label, data, **kw: sent.update(kw, data=data))
     table = pd.DataFrame({"code": ["01004"], "n": [1.5]})
-    at = AppTest.from_function(_download, args=(table,))
+    at = AppTest.from_function(_download, args=(table,), default_timeout=30)
     at.run()
     assert not at.exception, at.exception
-    assert sent["data"].decode("utf-8-sig") == "code;Nombre\r\n01004;1,5\r\n"
+    assert sent["data"]().decode("utf-8-sig") == "code;Nombre\r\n01004;1,5\r\n"
     assert (sent["file_name"], sent["mime"]) == ("t.csv", "text/csv")

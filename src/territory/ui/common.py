@@ -18,7 +18,7 @@ from territory._fr import french_csv
 from territory.store import Workspace, server_name, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
-from territory.ui.login import may_open
+from territory.ui.login import downloaded, may_open
 from territory.ui.state import Keys
 
 __all__ = [
@@ -159,9 +159,12 @@ def table_download(
     *,
     file_name: str,
     key: str,
+    workspace: str | None,
     headers: Mapping[str, str] | None = None,
 ) -> None:
     """A button that downloads ``table`` as a French CSV (``;``, decimal comma, BOM).
+
+    On the server, the click is a line of the audit log (``workspace``, the file's name).
 
     Streamlit's own table download is switched off (``client.disableDataExport``): its
     ``,``-separated CSV opens in one column in a French spreadsheet. ``headers`` renames
@@ -169,7 +172,9 @@ def table_download(
     """
     st.download_button(
         label,
-        french_csv(table, headers=headers),
+        downloaded(
+            lambda: french_csv(table, headers=headers), workspace=workspace, target=file_name
+        ),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",

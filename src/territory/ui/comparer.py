@@ -34,7 +34,7 @@ from territory.report.tables import (
 from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import cached_pack
-from territory.ui.login import recorder
+from territory.ui.login import downloaded
 from territory.ui.state import Keys
 
 __all__ = [
@@ -246,12 +246,12 @@ def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | No
     key = (ws.key, ws.version, k, comparison.programme.name, period)
     stem = _file_stem(comparison)
     left, middle, right = st.columns(3)
-    pdf = recorder("download", workspace=ws.path.stem, target=f"{stem}.pdf")
-    xlsx = recorder("download", workspace=ws.path.stem, target=f"{stem}.xlsx")
     with left:
         st.download_button(
             "Dossier A4 (PDF)",
-            data=lambda: (pdf(), cached_pack(*key, ".pdf"))[1],
+            data=downloaded(
+                lambda: cached_pack(*key, ".pdf"), workspace=ws.path.stem, target=f"{stem}.pdf"
+            ),
             file_name=f"{stem}.pdf",
             mime="application/pdf",
             icon=":material/picture_as_pdf:",
@@ -262,7 +262,9 @@ def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | No
     with middle:
         st.download_button(
             "Tableaux (XLSX)",
-            data=lambda: (xlsx(), cached_pack(*key, ".xlsx"))[1],
+            data=downloaded(
+                lambda: cached_pack(*key, ".xlsx"), workspace=ws.path.stem, target=f"{stem}.xlsx"
+            ),
             file_name=f"{stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/table_view:",
@@ -276,4 +278,5 @@ def downloads(ws: Workspace, comparison: Comparison, *, k: int, period: str | No
             pd.DataFrame(funnel),
             file_name=f"{stem}-parcours.csv",
             key=Keys.W_COMPARE_CSV,
+            workspace=ws.path.stem,
         )

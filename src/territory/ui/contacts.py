@@ -79,7 +79,7 @@ def contacts_upload(ws: Workspace, *, settings: Settings) -> None:
         except TerritoryError as exc:
             st.error(f"Import impossible : {exc}")
         else:
-            show_contacts_import(done, upload.name)
+            show_contacts_import(done, upload.name, workspace=ws.path.stem)
             audited("import", workspace=ws.path.stem, target=upload.name)
 
 

@@ -26,7 +26,7 @@ from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import flash
 from territory.ui.loaders import cached_territory_names
-from territory.ui.login import audited, recorder
+from territory.ui.login import audited, downloaded
 from territory.ui.state import Keys
 from territory.ui.uploads import (
     APP_AUTHOR,
@@ -159,7 +159,7 @@ def _import(ws: Workspace, upload: _Upload, *, settings: Settings, sheet: str | 
                     ws, upload.name, upload.data, settings=settings,
                     geocode_online=upload.online, sheet=sheet,
                 )  # fmt: skip
-                show_contacts_import(done, upload.name)
+                show_contacts_import(done, upload.name, workspace=ws.path.stem)
                 audited("import", workspace=ws.path.stem, target=upload.name)
             else:
                 report = import_upload(
@@ -308,16 +308,12 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
         )
     path, territories = ws.key, tuple(chosen)
 
-    shared = recorder("export", workspace=ws.path.stem, target="fichier partageable")
-    packaged = recorder("export", workspace=ws.path.stem, target="paquet d'évaluation")
-
     def build() -> bytes:  # runs when the button is clicked, outside the page's run
-        shared()
         return shareable_bytes(Workspace.open(path), settings=settings, territories=territories)
 
     st.download_button(
         "Fichier partageable (.gpkg)",
-        build,
+        downloaded(build, workspace=ws.path.stem, target="fichier partageable", action="export"),
         file_name=shareable_name(ws.name, territories),
         mime="application/geopackage+sqlite3",
         on_click="ignore",
@@ -327,12 +323,13 @@ def share_section(ws: Workspace, *, settings: Settings) -> None:
     )
 
     def build_package() -> bytes:  # the same published values, for the geographers
-        packaged()
         return package_bytes(Workspace.open(path), settings=settings, territories=territories)
 
     st.download_button(
         "Paquet d'évaluation (.zip)",
-        build_package,
+        downloaded(
+            build_package, workspace=ws.path.stem, target="paquet d'évaluation", action="export"
+        ),
         file_name=shareable_name(ws.name, territories).replace(
             "-partageable.gpkg", "-evaluation.zip"
         ),

@@ -36,6 +36,7 @@ __all__ = [
     "LOGIN_TITLE",
     "TOKEN",
     "audited",
+    "downloaded",
     "gate",
     "may",
     "may_open",
@@ -151,6 +152,27 @@ def audited(
 ) -> None:
     """Write ``action`` to the server's audit log now (nothing on the laptop app)."""
     recorder(action, workspace=workspace, target=target, details=details)()
+
+
+def downloaded(
+    data: bytes | str | Callable[[], bytes | str],
+    *,
+    workspace: str | None,
+    target: str,
+    action: str = "download",
+) -> Callable[[], bytes | str]:
+    """``data`` for a download button, the click written to the audit log first (server).
+
+    The button calls the result only when clicked (Streamlit's deferred data), so the log
+    says who took which file, not who saw the button; ``data`` itself may be deferred.
+    """
+    done = recorder(action, workspace=workspace, target=target)
+
+    def serve() -> bytes | str:
+        done()
+        return data() if callable(data) else data
+
+    return serve
 
 
 def may_open(workspace: str) -> bool:

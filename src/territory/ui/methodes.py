@@ -14,6 +14,7 @@ import streamlit as st
 from territory import Settings
 from territory.evaluation import METHODS_FILE, methods_markdown
 from territory.store import Workspace
+from territory.ui.login import downloaded
 
 __all__ = ["METHODS_INTRO", "cached_methods", "methods_section"]
 
@@ -40,7 +41,7 @@ def methods_section(ws: Workspace, *, settings: Settings) -> None:
     body = text.split("\n", 1)[1] if text.startswith("# ") else text
     st.download_button(
         "Méthodes (.md)",
-        text,
+        downloaded(text, workspace=ws.path.stem, target=METHODS_FILE),
         file_name=METHODS_FILE,
         mime="text/markdown",
         on_click="ignore",

@@ -21,6 +21,7 @@ from territory.export import ranking_csv, ranking_layer
 from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import settings
+from territory.ui.login import downloaded
 from territory.ui.state import Keys
 from territory.vocab import PARTNER_TYPES, WEEKDAYS_FR
 
@@ -100,20 +101,24 @@ def ranking_table(ranking: Ranking) -> None:
     )
 
 
-def ranking_downloads(ranking: Ranking) -> None:
+def ranking_downloads(ranking: Ranking, *, workspace: str) -> None:
     """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`)."""
     layer = ranking_layer(ranking)
     left, right = st.columns(2)
     left.download_button(
         "Classement (CSV)",
-        ranking_csv(ranking),
+        downloaded(lambda: ranking_csv(ranking), workspace=workspace, target="priorites.csv"),
         file_name="priorites.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     right.download_button(
         "Classement (GeoJSON)",
-        layer.to_json(drop_id=True).encode("utf-8"),
+        downloaded(
+            lambda: layer.to_json(drop_id=True).encode("utf-8"),
+            workspace=workspace,
+            target="priorites.geojson",
+        ),
         file_name="priorites.geojson",
         mime="application/geo+json",
         icon=":material/map:",
@@ -132,7 +137,7 @@ def open_type_choice() -> str | None:
     return open_type or None
 
 
-def zone_slots(ranking: Ranking, zone: str, result: WhenResult) -> None:
+def zone_slots(ranking: Ranking, zone: str, result: WhenResult, *, workspace: str) -> None:
     """A zone's card, its recommended slots, the presence heatmap and its indicators."""
     left, right = st.columns(2)
     with left:
@@ -146,7 +151,7 @@ def zone_slots(ranking: Ranking, zone: str, result: WhenResult) -> None:
     slot_reasons(result)
     slot_heatmap(result.profile)
     with st.expander("Indicateurs de la zone (unités, sources)", icon=":material/table:"):
-        zone_indicator_table(ranking, zone)
+        zone_indicator_table(ranking, zone, workspace=workspace)
 
 
 SLOT_ORDER = (
@@ -193,7 +198,7 @@ def zone_card(ranking: Ranking, zone: str) -> None:
         st.markdown(f"- {reason}")
 
 
-def zone_indicator_table(ranking: Ranking, zone: str) -> None:
+def zone_indicator_table(ranking: Ranking, zone: str, *, workspace: str) -> None:
     """A zone's indicators: French label, value, unit and source."""
     values = ranking.indicators.values.loc[zone]
     lines = [
@@ -213,6 +218,7 @@ def zone_indicator_table(ranking: Ranking, zone: str) -> None:
         table,
         file_name=f"indicateurs-{zone}.csv",
         key=f"{Keys.W_ZONE_INDICATORS_CSV}_{zone}",
+        workspace=workspace,
     )
 
 

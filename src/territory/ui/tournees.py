@@ -60,7 +60,7 @@ from territory.ui.loaders import (
     cached_route_map,
     settings,
 )
-from territory.ui.login import audited, recorder
+from territory.ui.login import audited, downloaded
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
@@ -403,6 +403,7 @@ def history_panel(ws: Workspace, week: str, base_key: str) -> None:
         history,
         file_name=f"versions-{week}.csv",
         key=Keys.W_PLAN_HISTORY_CSV,
+        workspace=ws.path.stem,
         headers=HISTORY_HEADERS,
     )
     versions = [int(v) for v in history["version"]]
@@ -449,24 +450,30 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
     left, middle, right = st.columns(3)
     left.download_button(
         "Plan (CSV)",
-        csv,
+        downloaded(csv, workspace=ws.path.stem, target=f"tournees-{plan.week}.csv"),
         file_name=f"tournees-{plan.week}.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     config = settings()  # read here: the sheets are made outside the script run, on click
-    pdf_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.pdf")
-    html_done = recorder("download", workspace=ws.path.stem, target=f"feuilles-{plan.week}.html")
     left.download_button(
         "Feuilles de route (PDF, A4)",
-        lambda: (pdf_done(), sheet_pdf(plan, ws, settings=config))[1],
+        downloaded(
+            lambda: sheet_pdf(plan, ws, settings=config),
+            workspace=ws.path.stem,
+            target=f"feuilles-{plan.week}.pdf",
+        ),
         file_name=f"feuilles-{plan.week}.pdf",
         mime="application/pdf",
         icon=":material/print:",
     )
     left.download_button(
         "Feuilles de route (HTML)",
-        lambda: (html_done(), sheet_html(plan, ws, settings=config))[1],
+        downloaded(
+            lambda: sheet_html(plan, ws, settings=config),
+            workspace=ws.path.stem,
+            target=f"feuilles-{plan.week}.html",
+        ),
         file_name=f"feuilles-{plan.week}.html",
         mime="text/html",
         icon=":material/code:",
@@ -475,7 +482,11 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
         right.download_button(
             "Calendrier (.ics)",
-            calendars[team],
+            downloaded(
+                calendars[team],
+                workspace=ws.path.stem,
+                target=f"tournees-{plan.week}-{team}.ics",
+            ),
             file_name=f"tournees-{plan.week}-{team}.ics",
             mime="text/calendar",
             icon=":material/calendar_month:",

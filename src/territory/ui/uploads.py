@@ -21,6 +21,7 @@ from territory.io._sheets import is_spreadsheet, sheet_names
 from territory.io.contacts import ContactsPreview, preview_contacts, side_file_paths
 from territory.io.report import ImportReport
 from territory.store import Workspace
+from territory.ui.login import downloaded
 
 __all__ = [
     "APP_AUTHOR",
@@ -201,7 +202,7 @@ def import_contacts_upload(
         return ContactsImport(report, read(side.refused), read(side.pending))
 
 
-def show_contacts_import(done: ContactsImport, filename: str) -> None:
+def show_contacts_import(done: ContactsImport, filename: str, *, workspace: str) -> None:
     """The report of a contact import, and its refused / pending rows to download."""
     show_import_report(done.report)
     stem = Path(filename).stem
@@ -212,7 +213,7 @@ def show_contacts_import(done: ContactsImport, filename: str) -> None:
         if data:
             st.download_button(
                 label,
-                data,
+                downloaded(data, workspace=workspace, target=f"{stem}.{suffix}.csv"),
                 file_name=f"{stem}.{suffix}.csv",
                 mime="text/csv",
                 icon=":material/download:",
