@@ -1,5 +1,7 @@
 """Data page: layers with sources and vintages, imports with their reports, territories, sharing."""
 
+from datetime import date
+
 import streamlit as st
 
 from territory.ui.common import demo_banner, show_flash, workspace_or_stop
@@ -7,6 +9,7 @@ from territory.ui.donnees import (
     batches_section,
     fetch_form,
     import_form,
+    purge_section,
     share_section,
     territories_section,
 )
@@ -38,6 +41,14 @@ if may("import", workspace=ws.path.stem):  # a team lead's; the others see the l
     st.subheader("Territoires du programme")
     st.caption("Des communes, EPCI ou QPV ; l'accueil et la carte peuvent s'y limiter.")
     territories_section(ws)
+
+if may("purge", workspace=ws.path.stem):  # an admin's on the server; anyone's on a laptop
+    st.subheader("Purger les contacts anciens")
+    st.caption(
+        f"Conservation : {settings().retention_months} mois par défaut "
+        "(TERRITORY_RETENTION_MONTHS). La purge est inscrite dans les lots d'import."
+    )
+    purge_section(ws, settings=settings(), today=date.today())
 
 if may("export_package", workspace=ws.path.stem):
     st.subheader("Partager")

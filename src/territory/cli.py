@@ -630,16 +630,16 @@ def _report_dict(report: ImportReport, file: Path, kind: str) -> dict[str, Any]:
 
 
 def _purge(args: argparse.Namespace, settings: Settings) -> int:
-    from territory.privacy.published import count_before
-    from territory.privacy.raw import purge, retention_cutoff
+    from territory.ingest import purge_old_contacts
     from territory.store import Workspace
 
-    months = settings.retention_months if args.older_than is None else _months(args.older_than)
-    today = args.today or date.today()
-    ws = Workspace.open(args.workspace)
-    cutoff = retention_cutoff(today, months)
-    label = count_before(ws, cutoff, settings=settings)  # protected, like every count
-    purge(ws, older_than_months=months, today=today, author=args.auteur, published=label)
+    label, cutoff = purge_old_contacts(
+        Workspace.open(args.workspace),
+        settings=settings,
+        today=args.today or date.today(),
+        older_than_months=None if args.older_than is None else _months(args.older_than),
+        author=args.auteur,
+    )
     print(f"{label} contact(s) supprimé(s) (antérieurs au {cutoff.isoformat()}, valeur protégée)")
     return EXIT_OK
 

@@ -47,6 +47,7 @@ from territory.io.report import ImportReport
 from territory.privacy import parcours as parcours_rows
 from territory.privacy import raw
 from territory.privacy.pseudonyms import Occurrences, load_secret
+from territory.privacy.published import count_before
 from territory.roads import ROAD_LAYER
 from territory.rounds import transit
 from territory.settings import Settings
@@ -62,6 +63,7 @@ __all__ = [
     "SHEET_KINDS",
     "WRITES",
     "import_file",
+    "purge_old_contacts",
     "undo_batch",
 ]
 
@@ -251,6 +253,27 @@ def undo_batch(ws: Workspace, batch_id: int, *, author: str | None = None) -> ba
 
     raw.delete_batches(ws, [batch.id], then=log)
     return batches.get_batch(ws, entries[0])
+
+
+def purge_old_contacts(
+    ws: Workspace,
+    *,
+    settings: Settings,
+    today: date,
+    older_than_months: int | None = None,
+    author: str | None = None,
+) -> tuple[str, date]:
+    """Delete the contacts older than the retention (``settings.retention_months``).
+
+    Returns the protected number of contacts deleted (``count_before``, never the raw
+    one) and the cutoff day; pathways go by the same rule (``raw.purge``). The CLI and
+    the « Données » page both call this.
+    """
+    months = settings.retention_months if older_than_months is None else older_than_months
+    cutoff = raw.retention_cutoff(today, months)
+    label = count_before(ws, cutoff, settings=settings)  # protected, like every count
+    raw.purge(ws, older_than_months=months, today=today, author=author, published=label)
+    return label, cutoff
 
 
 def _communes(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,31 @@ def test_batches_are_listed_and_one_is_undone_after_confirmation(demo_copy: Path
     assert not at.exception, at.exception
     assert at.error and at.error[0].value.startswith("Annulation impossible")
     assert "Traceback" not in at.error[0].value
+
+
+def test_old_contacts_are_purged_after_confirmation(demo_copy: Path) -> None:
+    """The purge of the page: confirmed, logged, its count the protected one, the rest kept."""
+    from territory import batches
+    from territory.privacy.raw import retention_cutoff
+
+    cutoff = retention_cutoff(date.today(), 12)
+    ws = Workspace.open(demo_copy)
+    kept = ws.query("SELECT count(*) AS n FROM contacts WHERE date >= ?", (cutoff.isoformat(),))
+    at = open_page(demo_copy)
+    at.number_input(key=Keys.W_PURGE_MONTHS).set_value(12)
+    at = click(at, "Purger")  # not confirmed: nothing happens
+    assert any("Cochez la confirmation pour purger" in w.value for w in at.warning)
+    assert Workspace.open(demo_copy).layers()["contacts"].count == 31_940
+    at.checkbox(key=Keys.W_PURGE_CONFIRM).check()
+    at = click(at, "Purger")
+    assert not at.exception, at.exception
+    (done,) = [s.value for s in at.success if s.value.startswith("Purge faite")]
+    assert f"antérieur(s) au {cutoff:%d/%m/%Y} supprimé(s) (valeur protégée)" in done
+    ws = Workspace.open(demo_copy)
+    assert ws.layers()["contacts"].count == int(kept["n"].iloc[0])
+    (entry,) = [b for b in batches.list_batches(ws) if b.kind == "purge"]
+    assert entry.counts["deleted"] == done.split(" : ")[1].split(" ")[0]  # the published count
+    assert at.checkbox(key=Keys.W_PURGE_CONFIRM).value is False
 
 
 # --------------------------------------------------------------- the import helper

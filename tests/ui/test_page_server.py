@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_the_map_on_the_server_is_the_files_map(demo_workspace: Path, on_server:
         on_file = map_args(run(str(demo_workspace), "app_pages/carte.py"))
     assert server.keys() == on_file.keys()
     assert server == on_file
+
+
+def test_a_purge_from_the_page_on_the_server_keeps_the_recent_contacts(
+    on_server: str, pg_database: str
+) -> None:
+    from territory.privacy.raw import retention_cutoff
+    from territory.store import Workspace
+
+    cutoff = retention_cutoff(date.today(), 12)
+    ws = Workspace.open(on_server)
+    kept = ws.query("SELECT count(*) AS n FROM contacts WHERE date >= ?", (cutoff.isoformat(),))
+    at = run(on_server, "app_pages/donnees.py")
+    at.number_input(key=Keys.W_PURGE_MONTHS).set_value(12)
+    at.checkbox(key=Keys.W_PURGE_CONFIRM).check()
+    next(b for b in at.button if b.label == "Purger").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success if s.value.startswith("Purge faite")]
+    assert Workspace.open(on_server).layers()["contacts"].count == int(kept["n"].iloc[0]) > 0

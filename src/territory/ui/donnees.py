@@ -12,6 +12,7 @@ import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
 import streamlit as st
 
@@ -21,7 +22,7 @@ from territory.crs import METRIC_CRS
 from territory.evaluation import package_bytes
 from territory.export import shareable_bytes
 from territory.fetch import fetch_territory
-from territory.ingest import undo_batch
+from territory.ingest import purge_old_contacts, undo_batch
 from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
 from territory.ui.common import flash
@@ -248,6 +249,42 @@ def batches_section(ws: Workspace) -> None:
     else:
         audited("undo", workspace=ws.path.stem, target=f"lot {chosen}")
         flash(f"Lot {chosen} annulé : {counts_text(entry)}.", reset={Keys.W_UNDO_CONFIRM: False})
+
+
+def purge_section(ws: Workspace, *, settings: Settings, today: date) -> None:
+    """Delete the contacts older than the retention, then say the protected number gone."""
+    with st.form(Keys.W_PURGE_FORM):
+        months = st.number_input(
+            "Durée de conservation (mois)",
+            min_value=1,
+            value=settings.retention_months,
+            step=1,
+            key=Keys.W_PURGE_MONTHS,
+        )
+        sure = st.checkbox(
+            "Je confirme la purge : les contacts et parcours plus anciens seront effacés "
+            "définitivement (elle ne s'annule pas).",
+            key=Keys.W_PURGE_CONFIRM,
+        )
+        purge = st.form_submit_button("Purger", icon=":material/delete_forever:")
+    if not purge:
+        return
+    if not sure:
+        st.warning("Cochez la confirmation pour purger.")
+        return
+    try:
+        label, cutoff = purge_old_contacts(
+            ws, settings=settings, today=today, older_than_months=int(months), author=APP_AUTHOR
+        )
+    except TerritoryError as exc:
+        st.error(f"Purge impossible : {exc}")
+        return
+    day = f"{cutoff:%d/%m/%Y}"
+    audited("purge", workspace=ws.path.stem, target=f"avant le {day}", details={"contacts": label})
+    flash(
+        f"Purge faite : {label} contact(s) antérieur(s) au {day} supprimé(s) (valeur protégée).",
+        reset={Keys.W_PURGE_CONFIRM: False},
+    )
 
 
 def territories_section(ws: Workspace) -> None:

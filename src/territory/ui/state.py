@@ -63,6 +63,9 @@ class Keys:
     W_UNDO_FORM = "widget_undo_batch_form"
     W_UNDO_BATCH = "widget_undo_batch"
     W_UNDO_CONFIRM = "widget_undo_batch_confirm"
+    W_PURGE_FORM = "widget_purge_form"
+    W_PURGE_MONTHS = "widget_purge_months"
+    W_PURGE_CONFIRM = "widget_purge_confirm"
     # "Contacts" page: upload, column mapping, density filter
     W_CONTACTS_FILE = "widget_contacts_file"
     W_CONTACTS_FORM = "widget_contacts_form"
