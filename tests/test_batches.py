@@ -68,7 +68,7 @@ def assert_counts_kept(ws: Workspace) -> None:
 
 # ------------------------------------------------------------------ the log
 def test_every_import_is_a_batch_with_author_time_file_and_counts(
-    ws: Workspace, tmp_path: Path, settings: Settings
+    ws: Workspace, tmp_path: Path, settings: Settings, backend: str
 ) -> None:
     assert log.list_batches(ws) == []  # a workspace without a log
     folder = tmp_path / "Dossier de Camille Martin"  # a folder may name a person
@@ -99,7 +99,8 @@ def test_every_import_is_a_batch_with_author_time_file_and_counts(
     assert second.counts["already"] == 5 == again.already
     stored = ws.query("SELECT lot, count(*) AS n FROM contacts GROUP BY lot")
     assert stored.to_dict("list") == {"lot": [1], "n": [5]}
-    assert b"Camille Martin" not in ws.path.read_bytes()
+    if backend == "file":  # the log keeps the base name only (above): the file says so too
+        assert b"Camille Martin" not in ws.path.read_bytes()
 
     table = log.batches_table(log.list_batches(ws))
     assert list(table.columns) == ["Lot", "Type", "Auteur", "Date", "Fichier", "Comptes", "État"]

@@ -41,6 +41,11 @@ workspace has not had (its ``schema_version`` property), on the file and on the 
 alike, and log each in ``territory_migrations``. A new step is appended here with the
 next number, and ``SCHEMA_VERSION`` follows it.
 """
+PERSON_COLUMNS = frozenset({"personne", "fingerprint", "cle"})
+"""Columns of person-level keys (pseudonym, fingerprint, record key: ``privacy.raw``,
+``privacy.parcours``). The server's planner never samples them (statistics target 0):
+``pg_statistic`` keeps sample values of a column, and neither a purge nor ``VACUUM FULL``
+reaches it — a purged pseudonym stayed there, found by ``tests/privacy/test_nothing_left``."""
 _META = "territory_layers"
 _PROPS = "territory_workspace"
 _STAMP = "written:"  # property key prefix: the version at which a table was last written

@@ -213,6 +213,7 @@ def _copy_table(db: sqlite3.Connection, con: _pgstore.Connection, schema: str, t
         else:
             definitions.append(f'"{column}" {_server_column(declared)}')
     con.execute(f'CREATE TABLE "{table}" ({", ".join(definitions)})')
+    _pgstore.unsampled(con, table, [c for c, _, _ in info])
     names = [_pgstore.GEOMETRY if c == geometry else c for c, _, _ in info]
     at = names.index(_pgstore.GEOMETRY) if geometry else -1
     quoted = ", ".join(f'"{c}"' for c in names)

@@ -55,6 +55,7 @@ from territory._layout import (
     _PROPS,
     _STAMP,
     GROUP_COUNTS,
+    PERSON_COLUMNS,
     LayerInfo,
     _columns,
     _counts_table,
@@ -641,6 +642,7 @@ class ServerMethods:
             columns = _column_info(con, self.schema, name)
             con.execute(f'DROP TABLE IF EXISTS "{copy}"')
             con.execute(f'CREATE TABLE "{copy}" AS TABLE "{name}"')
+            unsampled(con, copy, [c for c, _, _ in columns])
             meta = con.execute(
                 f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} WHERE name = ?", (name,)
             ).fetchone()
@@ -958,6 +960,13 @@ def _create(con: Connection, name: str, df: pd.DataFrame, *, geometry: bool = Fa
         else:
             columns.append(f'"{column}" {column_type(df[column])}')
     con.execute(f'CREATE TABLE "{name}" ({", ".join(columns)})')
+    unsampled(con, name, [str(c) for c in df.columns])
+
+
+def unsampled(con: Connection, name: str, columns: Iterable[str]) -> None:
+    """No planner statistics on the person-level columns (:data:`PERSON_COLUMNS`)."""
+    for column in sorted(PERSON_COLUMNS.intersection(columns)):
+        con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" SET STATISTICS 0')
 
 
 def _cells(column: pd.Series) -> list[Any]:

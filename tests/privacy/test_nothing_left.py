@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 from datetime import date
 from pathlib import Path
 
+import pytest
 from samples import ROWS, write
 
 from territory import Settings
@@ -90,3 +92,57 @@ def test_refused_rows_are_written_for_their_owner_only(
     assert stat.S_IMODE(refused.stat().st_mode) == 0o600
     assert "pas une date" in refused.read_text(encoding="utf-8-sig")
     assert any("lisible par vous seul" in note for note in report.notes)
+
+
+def _database_files(url: str) -> Path | None:
+    """The folder of ``url``'s database on this machine, when the tests may read it."""
+    from territory import _pg
+
+    with _pg.connect(url, autocommit=True) as con:
+        con.execute("CHECKPOINT")  # the server's buffers written to the table files
+        (folder,) = con.execute("SHOW data_directory").fetchone()
+        (oid,) = con.execute(
+            "SELECT oid FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    path = Path(folder) / "base" / str(oid)
+    return path if path.is_dir() and os.access(path, os.R_OK) else None
+
+
+def _found(folder: Path, needles: set[bytes]) -> set[bytes]:
+    data = [f.read_bytes() for f in folder.iterdir() if f.is_file()]
+    return {n for n in needles if any(n in d for d in data)}
+
+
+def test_purged_contacts_leave_no_trace_in_the_server_s_table_files(
+    demo_workspace: Path, pg_database: str
+) -> None:
+    """On the server too: after the purge, the database's table files no longer hold them.
+
+    (The write-ahead log keeps them until its segments are recycled, and so do backups made
+    before: ``ServerWorkspace.compact`` and deploy/README.md say so.)
+    """
+    from territory import _pg
+    from territory._pgimport import import_file as move_to_server
+
+    assert move_to_server(demo_workspace, pg_database, name="demo").ok
+    with _pg.connect(pg_database, autocommit=True) as con:
+        con.execute("ANALYZE")  # as the server's autovacuum does after a load
+    ws = Workspace.open(f"{pg_database}#demo")
+    cutoff = "2026-05-01"
+    gone = ws.query(
+        "SELECT fingerprint, personne FROM contacts WHERE date < ? "
+        "AND personne NOT IN (SELECT personne FROM contacts WHERE date >= ?)",
+        (cutoff, cutoff),
+    )
+    prints = {str(f).encode() for f in gone["fingerprint"].head(300)}
+    people = {str(p).encode() for p in gone["personne"].dropna().head(300) if p}
+    folder = _database_files(pg_database)
+    if folder is None:
+        pytest.skip("les fichiers du serveur PostgreSQL ne sont pas lisibles ici (pas root)")
+    assert prints and people and _found(folder, prints) == prints  # the scan finds them
+
+    assert purge(ws, older_than_months=6, today=date(2026, 11, 1)) >= len(prints)
+
+    assert _database_files(pg_database) == folder
+    assert _found(folder, prints | people) == set()
+    assert ws.layers()["contacts"].count == len(ws.read_table("contacts"))
