@@ -101,6 +101,17 @@ def init_server(url: str) -> str:
     return f"PostgreSQL {server}, PostGIS {postgis}"
 
 
+def protect_server(url: str) -> dict[str, dict[str, str]]:
+    """Row-level security on every workspace of the server (schema → table → scope).
+
+    Idempotent; nothing on a server without the access schema (``territory users init``).
+    """
+    return {
+        schema: ServerWorkspace(url, schema).protect()
+        for schema, _ in _pgstore.workspace_schemas(url)
+    }
+
+
 def list_workspaces(url: str) -> list[tuple[str, str]]:
     """``(schema, display name)`` of the workspaces on the server."""
     return _pgstore.workspace_schemas(url)
@@ -131,6 +142,7 @@ def import_file(path: str | Path, url: str, *, name: str | None = None) -> Impor
                         _copy_bookkeeping(db, con, table)
                     else:
                         _copy_table(db, con, schema, table)
+            target.protect()  # the tables copied as they are: their policies now
             for table in tables:
                 report.tables.append(_compare(db, target, table))
         for table in GROUP_COUNTS:

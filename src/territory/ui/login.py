@@ -42,6 +42,7 @@ __all__ = [
     "recorder",
     "session_connection",
     "session_from_identity",
+    "session_token",
     "shows",
 ]
 
@@ -151,6 +152,11 @@ def audited(
 ) -> None:
     """Write ``action`` to the server's audit log now (nothing on the laptop app)."""
     recorder(action, workspace=workspace, target=target, details=details)()
+
+
+def session_token() -> str:
+    """The user's session token (empty on the laptop app, or before the login)."""
+    return str(st.session_state.get(TOKEN) or "")
 
 
 def may_open(workspace: str) -> bool:
