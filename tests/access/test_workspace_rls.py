@@ -280,3 +280,29 @@ def test_a_chef_writes_inside_their_territories_only(programmes: Programmes) -> 
     assert comite.group_counts("contacts")["n"].sum() == before
     with pytest.raises(WorkspaceError, match="opérateur du serveur"):
         ardoise.write_layer("communes", ardoise.read_layer("communes"), source="t", vintage="")
+
+
+def test_the_command_line_in_a_user_s_session_reads_their_territories_only(
+    programmes: Programmes,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from territory.cli import main
+
+    def territories(user: str) -> tuple[int, Any, str]:
+        monkeypatch.setenv("TERRITORY_DATABASE_URL", programmes.server.owner)  # beside it
+        monkeypatch.setenv("TERRITORY_APP_DATABASE_URL", programmes.server.app)
+        monkeypatch.setenv("TERRITORY_SESSION_TOKEN", programmes.tokens.get(user, user))
+        code = main(["territory", "list", "--workspace", "demo", "--json"])
+        out, err = capsys.readouterr()
+        return code, json.loads(out) if code == 0 else None, err
+
+    code, found, _ = territories("ardoise")
+    assert code == 0 and [t["name"] for t in found] == [ARDOISE]
+    assert set(found[0]["resolved"]) == programmes.communes[ARDOISE]
+    code, found, _ = territories("comite")
+    assert code == 0 and len(found) == len(programmes.communes) == 4
+    code, found, err = territories("forgé")
+    assert code == 2 and "session expirée ou sans droit" in err and "Traceback" not in err
