@@ -31,6 +31,7 @@ pending workspace migration (the operator applies it: :func:`check_version`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Protocol, cast
 
@@ -110,6 +111,26 @@ def check_version(con: Connection, label: str) -> None:
             f"{label} attend une migration (schéma {row[0]}, cette version écrit le "
             f"{SCHEMA_VERSION}) : l'opérateur l'applique avec « territory db init »"
         )
+
+
+_IF_NOT_EXISTS = re.compile(
+    r'\s*CREATE\s+(?:TABLE|(?:UNIQUE\s+)?INDEX)\s+IF\s+NOT\s+EXISTS\s+"?(\w+)"?', re.IGNORECASE
+)
+
+
+def already_there(con: Connection, sql: str) -> bool:
+    """Whether ``sql`` is a ``CREATE … IF NOT EXISTS`` of a table or index already there.
+
+    The callers ensure their tables that way (the batch log); PostgreSQL checks the
+    privilege to create in the schema before the table's existence, so in a user's session
+    it would fail for a table that exists. Such a statement is skipped there; one that
+    would create something still reaches the server, which refuses it.
+    """
+    found = _IF_NOT_EXISTS.match(sql)
+    if found is None:
+        return False
+    row = con.raw.execute("SELECT to_regclass(%s) IS NOT NULL", (found.group(1),)).fetchone()
+    return bool(row and row[0])
 
 
 def protect_created(con: Connection, name: str) -> None:

@@ -182,6 +182,8 @@ class Connection:
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
         cursor = self.raw.cursor()
+        if self.staged and _pgrls.already_there(self, sql):
+            sql = "SELECT 1 WHERE false"  # a user's session creates nothing (no privilege)
         cursor.execute(translate(sql), tuple(params))
         return Cursor(cursor)
 

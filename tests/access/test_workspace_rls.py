@@ -20,7 +20,7 @@ import pytest
 from access_server import Server, init_server
 
 from territory import _pg
-from territory._errors import WorkspaceError
+from territory._errors import ValidationError, WorkspaceError
 from territory._pgimport import import_file, protect_server
 from territory.access import accounts as acc
 from territory.access.identity import Role
@@ -306,3 +306,54 @@ def test_the_command_line_in_a_user_s_session_reads_their_territories_only(
     assert code == 0 and len(found) == len(programmes.communes) == 4
     code, found, err = territories("forgé")
     assert code == 2 and "session expirée ou sans droit" in err and "Traceback" not in err
+
+
+def test_plan_edits_of_a_chef_go_through_the_policies_and_keep_their_version_check(
+    programmes: Programmes,
+) -> None:
+    from territory._errors import EditConflictError
+    from territory.rounds.model import Plan, Visit
+    from territory.rounds.week import candidate_places, load_plan, save_plan
+
+    owner = Workspace.open(f"{programmes.server.owner}#demo")
+    places = candidate_places(owner)
+    place = str(places["id"].iloc[0])
+
+    def plan(start: int) -> Plan:
+        visit = Visit("Équipe A", place, 1, start, start + 60, value=1.0)
+        return Plan((visit,), (), 1.0, (), {})
+
+    week = "2026-W10"
+    save_plan(owner, week, plan(600), places, change="première version (opérateur)")
+    users = {
+        u: Workspace.open(session_address(programmes.server.app, "demo", programmes.tokens[u]))
+        for u in ("ardoise", "chenaie", "comite")
+    }
+    saved = save_plan(users["ardoise"], week, plan(660), places, change="déplacée", base_version=1)
+    assert saved.version == 2 and load_plan(users["comite"], week).version == 2
+    with pytest.raises(EditConflictError):  # the other chef edited version 1 too: refused
+        save_plan(users["chenaie"], week, plan(720), places, change="aussi", base_version=1)
+    with pytest.raises(WorkspaceError, match="ligne hors de vos territoires"):
+        save_plan(users["comite"], week, plan(720), places, change="comité", base_version=2)
+    assert load_plan(owner, week).version == 2
+    assert load_plan(owner, week).visits["start"].iloc[0].hour == 11
+
+
+def test_a_chef_s_batches_are_theirs_whatever_author_the_app_passes(
+    programmes: Programmes,
+) -> None:
+    from territory.batches import begin, finish, get_batch, list_batches
+
+    users = {
+        u: Workspace.open(session_address(programmes.server.app, "demo", programmes.tokens[u]))
+        for u in ("ardoise", "chenaie", "comite")
+    }
+    batch = begin(users["ardoise"], "contacts", file="contacts.csv", author="application")
+    done = finish(users["ardoise"], batch, counts={"read": 3, "accepted": 3})
+    assert done.state == "active" and done.author == "ardoise@prog.fr"
+    assert batch.id in {b.id for b in list_batches(users["comite"])}  # workspace-wide
+    assert batch.id not in {b.id for b in list_batches(users["chenaie"])}
+    with pytest.raises(ValidationError, match=f"lot {batch.id} inconnu"):
+        get_batch(users["chenaie"], batch.id)
+    owner = Workspace.open(f"{programmes.server.owner}#demo")
+    assert get_batch(owner, batch.id).author == "ardoise@prog.fr"

@@ -15,8 +15,9 @@ table (:mod:`territory._pgstore`) and whenever the operator runs it again (idemp
 * ``territoire``: a table naming a territory (``territories.name``, ``programmes`` and
   ``programme_targets.territory``): the session's territories only;
 * ``auteur``: ``territory_batches`` (the import log: its counts are raw counts of a
-  territory's import): a workspace-wide grant, or the batch's own author (the session's
-  e-mail); any writer of the workspace appends;
+  territory's import): a workspace-wide grant, or the batch's own author; any writer of
+  the workspace appends, and a trigger writes the session's e-mail as the author of
+  what a session appends (whatever the caller passes: the app's « application »);
 * ``métadonnées``: ``territory_layers``, as ``espace`` but for the rows of the person-level
   tables (:data:`PERSON_LEVEL`: their raw number of rows in every territory), read and
   written by workspace-wide sessions only;
@@ -199,6 +200,13 @@ def protect_table(con: Any, schema: str, table: str, *, app_role: str = APP_ROLE
     if scope == "auteur":  # any writer of the workspace logs its own batches
         insert = sql.SQL("(SELECT {s}.on_workspace({ws}, true))").format(s=s, ws=ws)
     _policies(con, schema, table, read, write, insert=insert, app_role=app_role)
+    if scope == "auteur":  # the author is the session's e-mail, not what the caller says
+        con.execute(
+            sql.SQL(
+                "CREATE OR REPLACE TRIGGER territory_author BEFORE INSERT ON {} "
+                "FOR EACH ROW EXECUTE FUNCTION {}.session_author()"
+            ).format(target, s)
+        )
     return scope
 
 

@@ -238,6 +238,18 @@ LANGUAGE sql STABLE ROWS 10 {_DEFINER} AS $$
 $$;
 REVOKE ALL ON FUNCTION {_S}.on_workspace(text, boolean), {_S}.territories_in(text, boolean)
     FROM PUBLIC;
+CREATE FUNCTION {_S}.session_author() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    email text := {_S}.current_email();
+BEGIN
+    IF email IS NOT NULL THEN
+        NEW.author := email;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION {_S}.session_author() IS
+    'a row written in a user''s session names its author from the session, whatever the '
+    'caller passes (the batch log of each workspace)';
 """,
     ),
 )
