@@ -133,6 +133,17 @@ def already_there(con: Connection, sql: str) -> bool:
     return bool(row and row[0])
 
 
+def writable_communes(con: Connection, schema: str) -> frozenset[str] | None:
+    """The communes the session may write rows of in ``schema`` (None: all of them)."""
+    from territory.access.schema import SCHEMA
+
+    (everywhere,) = con.execute(f"SELECT {SCHEMA}.sees_all(?, true)", (schema,)).fetchone()
+    if everywhere:
+        return None
+    rows = con.execute(f"SELECT {SCHEMA}.communes_in(?, true)", (schema,)).fetchall()
+    return frozenset(str(r[0]) for r in rows)
+
+
 def protect_created(con: Connection, name: str) -> None:
     """The policies of its scope on a table the operator's connection just created.
 

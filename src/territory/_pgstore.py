@@ -422,6 +422,12 @@ class ServerMethods:
         with self.session(what="migration") as con:
             migrate_with(con, self.label)
 
+    def writable_communes(self) -> frozenset[str] | None:
+        if self.token is None:
+            return None
+        with self.session(what="droits", write=False) as con:
+            return _pgrls.writable_communes(con, self.schema)
+
     def protect(self) -> dict[str, str]:
         """Row-level security on every table of the schema, by scope; table → scope.
 

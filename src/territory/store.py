@@ -220,6 +220,14 @@ class Workspace:
         """Whether a layer or table of this name is stored."""
         return name in self.layers()
 
+    def writable_communes(self) -> frozenset[str] | None:
+        """The communes this workspace lets its user write rows of; None: any (the file).
+
+        On the server, in a user's session: the communes of their ``chef_equipe`` or
+        ``admin`` grants (None with a workspace-wide one), what the policies let through.
+        """
+        return None
+
     def write_layer(
         self,
         name: str,

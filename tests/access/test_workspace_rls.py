@@ -357,3 +357,32 @@ def test_a_chef_s_batches_are_theirs_whatever_author_the_app_passes(
         get_batch(users["chenaie"], batch.id)
     owner = Workspace.open(f"{programmes.server.owner}#demo")
     assert get_batch(owner, batch.id).author == "ardoise@prog.fr"
+
+
+def test_a_chef_s_contact_import_keeps_their_communes_and_reports_the_others(
+    programmes: Programmes, tmp_path: Path, settings: Settings
+) -> None:
+    from territory.demo.sources import write_demo_sources
+    from territory.ingest import import_file as ingest
+
+    sources = write_demo_sources(tmp_path / "sources")
+    ardoise = Workspace.open(
+        session_address(programmes.server.app, "demo", programmes.tokens["ardoise"])
+    )
+    assert ardoise.writable_communes() == programmes.communes[ARDOISE]
+    owner = Workspace.open(f"{programmes.server.owner}#demo")
+    codes = ", ".join(f"'{c}'" for c in sorted(programmes.communes[ARDOISE]))
+    assert owner.delete_rows("contacts", f"commune IN ({codes})") > 0  # imported afresh
+    report = ingest(
+        ardoise, "contacts", sources.contacts, settings=settings, geocode=False,
+        author="application",
+    )  # fmt: skip
+    assert report.accepted > 0 and report.refused > 0
+    assert any("commune(s) de vos territoires" in note for note in report.notes)
+    written = owner.read_table("contacts", where=f"lot = {int(report.batch or 0)}")
+    assert len(written) == report.accepted - report.already > 0
+    assert set(written["commune"]) <= programmes.communes[ARDOISE]
+    comite = Workspace.open(
+        session_address(programmes.server.app, "demo", programmes.tokens["comite"])
+    )
+    assert comite.writable_communes() == frozenset()  # reads everything, writes nothing
