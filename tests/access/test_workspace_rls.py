@@ -237,7 +237,10 @@ def test_the_views_of_the_pages_show_only_the_user_s_territory(
         mine = summary(users[user], settings=settings)
         # the same records, so the same published value (cell-key method)
         assert mine["contacts"] == theirs["contacts"] != whole["contacts"]
-        assert "contacts" not in info(users[user], settings=settings)["layers"]
+        described = info(users[user], settings=settings)
+        assert "contacts" not in described["layers"]
+        assert described["workspace"].endswith("#demo;session=***")  # no token, no password
+        assert programmes.tokens[user] not in str(described)
     assert [t.name for t in list_territories(users["ardoise"])] == [ARDOISE]
 
 
