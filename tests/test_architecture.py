@@ -39,6 +39,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory.access",
         "territory.store",
         "territory._pgstore",
+        "territory._pgrls",
         "territory._pgimport",
         "territory.batches",
         "territory.territories",

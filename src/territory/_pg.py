@@ -10,6 +10,8 @@ Examples
 'postgresql://territory:***@db.example.fr:5432/copil'
 >>> redact("postgresql:///copil")
 'postgresql:///copil'
+>>> redact("postgresql://territory_app:s3cret@db/copil#demo;session=Zk9-token")
+'postgresql://territory_app:***@db/copil#demo;session=***'
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ if TYPE_CHECKING:  # psycopg is imported only when a server is used
     import psycopg
 
 _PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*@")
+_SESSION = re.compile(r"(;session=)[^;#\s]+")
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    return _PASSWORD.sub(r"\1***@", url)
+    """``url`` with its password and a user's session token replaced by ``***``."""
+    return _SESSION.sub(r"\1***", _PASSWORD.sub(r"\1***@", url))
 
 
 def is_server_url(text: str) -> bool:

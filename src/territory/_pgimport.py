@@ -26,6 +26,7 @@ import shapely
 from territory import _gpkg, _pg, _pgstore
 from territory._errors import WorkspaceError
 from territory._layout import _META, _META_COLUMNS, _PROPS, GROUP_COUNTS, _counts_table
+from territory.batches import BATCHES, ensure_log
 from territory.store import ServerWorkspace, Workspace
 
 __all__ = [
@@ -101,6 +102,20 @@ def init_server(url: str) -> str:
     return f"PostgreSQL {server}, PostGIS {postgis}"
 
 
+def protect_server(url: str) -> dict[str, dict[str, str]]:
+    """Row-level security on every workspace of the server (schema → table → scope).
+
+    Idempotent; nothing on a server without the access schema (``territory users init``).
+    """
+    found = {}
+    for schema, _ in _pgstore.workspace_schemas(url):
+        ws = ServerWorkspace(url, schema)
+        with ws.session(what=BATCHES) as con:
+            ensure_log(con)  # the batch log a user's import writes to
+        found[schema] = ws.protect()
+    return found
+
+
 def list_workspaces(url: str) -> list[tuple[str, str]]:
     """``(schema, display name)`` of the workspaces on the server."""
     return _pgstore.workspace_schemas(url)
@@ -131,6 +146,10 @@ def import_file(path: str | Path, url: str, *, name: str | None = None) -> Impor
                         _copy_bookkeeping(db, con, table)
                     else:
                         _copy_table(db, con, schema, table)
+            if BATCHES not in tables:  # the batch log a user's import writes to
+                with target.session(what=BATCHES) as con:
+                    ensure_log(con)
+            target.protect()  # the tables copied as they are: their policies now
             for table in tables:
                 report.tables.append(_compare(db, target, table))
         for table in GROUP_COUNTS:

@@ -14,10 +14,13 @@ they talk to.
   ``territory_workspace`` and the count tables are the file's.
 * **Transactions.** Every transaction goes through :meth:`ServerWorkspace.session`: it sets
   the schema's ``search_path`` with ``SET LOCAL``, runs the hooks of
-  :data:`TRANSACTION_HOOKS` (the place where row-level security will set
-  ``territory.account`` and such per-transaction settings), and a write takes the
+  :data:`TRANSACTION_HOOKS`, and a write takes the
   workspace's transaction-level advisory lock, so that writers of one workspace follow
   each other as in the file (``BEGIN IMMEDIATE``) while readers never wait.
+* **Users.** A workspace opened with a session token (the app role's URL,
+  ``…#schema;session=…``) names that session first in every transaction (``SET LOCAL``):
+  row-level security filters each statement; the owner's connection is the operator's
+  (migrations, imports of the server, layers). See :mod:`territory._pgrls`.
 * **SQL of the callers.** :class:`Connection` gives the store's callers (the batch log, the
   week plan's check) the connection they know: ``?`` placeholders, ``execute`` returning a
   cursor with ``fetchone``/``fetchall``/``rowcount``/``lastrowid``. :func:`translate`
@@ -39,7 +42,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from territory import _pg
+from territory import _pg, _pgrls
 from territory._errors import WorkspaceError, plain_reason
 from territory._layout import (
     _META,
@@ -64,6 +67,7 @@ from territory._layout import (
     _now,
     migrate_with,
 )
+from territory._pgrls import column_type, copy_rows
 from territory.crs import STORAGE_CRS
 
 if TYPE_CHECKING:
@@ -104,12 +108,13 @@ def schema_name(name: str) -> str:
     return safe[:63]
 
 
-def split_address(address: str) -> tuple[str, str]:
-    """``postgresql://…/database#schema`` as the server URL and the schema name."""
-    url, _, schema = address.partition("#")
+def split_address(address: str) -> tuple[str, str, str | None]:
+    """``postgresql://…/database#schema[;session=…]``: URL, schema, session (:mod:`._pgrls`)."""
+    url, _, fragment = address.partition("#")
+    schema, token = _pgrls.split_session(fragment)
     if not schema:
         raise WorkspaceError(f"adresse sans espace de travail (« #nom ») : {_pg.redact(url)}")
-    return url, schema_name(schema)
+    return url, schema_name(schema), token
 
 
 # ------------------------------------------------------------------ connections
@@ -172,11 +177,14 @@ class Cursor:
 class Connection:
     """A server connection in one transaction, spoken to with ``?`` placeholders."""
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(self, raw: psycopg.Connection[Any], *, staged: bool = False) -> None:
         self.raw = raw
+        self.staged = staged  # a user's session: COPY through a temporary table
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Cursor:
         cursor = self.raw.cursor()
+        if self.staged and _pgrls.already_there(self, sql):
+            sql = "SELECT 1 WHERE false"  # a user's session creates nothing (no privilege)
         cursor.execute(translate(sql), tuple(params))
         return Cursor(cursor)
 
@@ -267,6 +275,8 @@ def reason(exc: BaseException) -> str:
         "25006": "lecture seule",
         "42501": "droits insuffisants",
     }
+    if state == "42501" and "row-level security" in str(exc):
+        return "ligne hors de vos territoires (sécurité par ligne)"
     if state in known:
         return known[state]
     if state.startswith("08") or "closed" in str(exc).lower():
@@ -285,17 +295,28 @@ class ServerMethods:
 
     url: str
     schema: str
+    token: str | None
     path: Path
     if TYPE_CHECKING:
 
-        def __init__(self, url: str, schema: str) -> None: ...
+        def __init__(self, url: str, schema: str, token: str | None = None) -> None: ...
         def has(self, name: str) -> bool: ...
         def _require(self, name: str) -> None: ...
 
     # ------------------------------------------------------------ opening
     @classmethod
-    def create_on(cls, url: str, schema: str, *, name: str, overwrite: bool) -> Any:
-        """Create an empty workspace as schema ``schema``, then apply the migrations."""
+    def create_on(
+        cls, url: str, schema: str, token: str | None = None, *, name: str, overwrite: bool
+    ) -> Any:
+        """Create an empty workspace as schema ``schema``, then apply the migrations.
+
+        The operator's connection only: a user's session (``token``) creates no schema.
+        """
+        if token is not None:
+            raise WorkspaceError(
+                f"créer l'espace de travail « {schema} » sur le serveur est le rôle de "
+                "l'opérateur (« territory db import ») : demandez-le à un administrateur"
+            )
         ws = cls(url, schema)
         with ws.session(what=schema, setup=True) as con:
             if _schema_exists(con, schema):
@@ -315,13 +336,19 @@ class ServerMethods:
                 [("name", name), ("schema_version", "1"), ("created", _now()), ("version", "0")],
             )
         ws.migrate()
+        ws.protect()
         return ws
 
     @classmethod
-    def open_on(cls, url: str, schema: str) -> Any:
-        """Open the workspace of schema ``schema``, with a French message if it is missing."""
-        ws = cls(url, schema)
+    def open_on(cls, url: str, schema: str, token: str | None = None) -> Any:
+        """Open the workspace of schema ``schema``, with a French message if it is missing.
+
+        With ``token``: in that user's session, as the app role (:mod:`territory._pgrls`).
+        """
+        ws = cls(url, schema, token)
         with ws.session(what=schema, setup=True) as con:
+            if token is not None:
+                _pgrls.check_app_role(con.raw, schema)
             if not _schema_exists(con, schema):
                 raise WorkspaceError(
                     f"espace de travail introuvable sur le serveur : « {schema} » "
@@ -332,6 +359,8 @@ class ServerMethods:
 
     @property
     def key(self) -> str:
+        if self.token is not None:  # one user's session: caches are never shared
+            return _pgrls.with_session(self.url, self.schema, self.token)
         return f"{self.url}#{self.schema}"
 
     @property
@@ -366,7 +395,9 @@ class ServerMethods:
                 else psycopg.IsolationLevel.REPEATABLE_READ
             )
             with raw.transaction():
-                con = Connection(raw)
+                con = Connection(raw, staged=self.token is not None)
+                if self.token is not None:  # first: every statement under the policies
+                    _pgrls.apply_session(raw, self.token)
                 if not setup:
                     raw.execute(f'SET LOCAL search_path TO "{self.schema}", public')
                 for hook in TRANSACTION_HOOKS:
@@ -377,14 +408,39 @@ class ServerMethods:
         except (psycopg.Error, sqlite3.Error) as exc:  # sqlite3: a caller's check, as on file
             verb = "écriture" if write else "lecture"
             why = plain_reason(exc) if isinstance(exc, sqlite3.Error) else reason(exc)
+            if self.token is not None and why == "droits insuffisants":
+                why += " (créer, remplacer ou supprimer une table : l'opérateur du serveur)"
             raise WorkspaceError(f"{verb} de « {what} » impossible : {why}") from exc
         finally:
             _POOL.put(self.url, raw)
 
     def migrate(self) -> None:
         """Apply the schema steps this workspace has not had yet (:data:`MIGRATIONS`)."""
+        if self.token is not None:  # a user's session migrates nothing
+            with self.session(what="migration", write=False) as con:
+                _pgrls.check_version(con, self.label)
+            return
         with self.session(what="migration") as con:
             migrate_with(con, self.label)
+
+    def writable_communes(self) -> frozenset[str] | None:
+        if self.token is None:
+            return None
+        with self.session(what="droits", write=False) as con:
+            return _pgrls.writable_communes(con, self.schema)
+
+    def protect(self) -> dict[str, str]:
+        """Row-level security on every table of the schema, by scope; table → scope.
+
+        The operator's connection (the owner); idempotent; nothing on a server without the
+        access schema (:func:`territory.access.rls.protect_workspace`).
+        """
+        from territory.access.rls import protect_workspace
+
+        if self.token is not None:
+            raise WorkspaceError("la sécurité par ligne s'installe avec le rôle de l'opérateur")
+        with self.session(what="sécurité par ligne") as con:
+            return protect_workspace(con.raw, self.schema)
 
     @contextlib.contextmanager
     def transaction(self, *, what: str) -> Iterator[Any]:
@@ -416,7 +472,11 @@ class ServerMethods:
             rows = con.execute(
                 f"SELECT {', '.join(_META_COLUMNS)} FROM {_META} ORDER BY fid"
             ).fetchall()
-        return {r[0]: LayerInfo(*_meta_row(r)) for r in rows}
+            hidden = _pgrls.hidden_tables(con, self.schema, {r[0] for r in rows})
+        found = {r[0]: LayerInfo(*_meta_row(r)) for r in rows}
+        # a user's session: the person-level tables' metadata rows (their raw number of
+        # rows of every territory) are the operator's; the tables themselves are there
+        return found | {n: LayerInfo(n, 0, False, None, "", "", "", None, "") for n in hidden}
 
     def columns(self, name: str) -> list[str]:
         with self.session(what=name, write=False) as con:
@@ -753,8 +813,8 @@ class ServerMethods:
             "source_crs=?, updated=? WHERE name=?",
             values,
         ).rowcount
-        if not updated:
-            con.execute(
+        if not updated and not con.staged:  # a user's session creates no table: its row
+            con.execute(  # is there, or hidden from it (a person-level table's raw number)
                 f"INSERT INTO {_META} (count, spatial, crs, source, vintage, licence, "
                 "source_crs, updated, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
@@ -921,34 +981,6 @@ def _drop(con: Connection, name: str) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{_counts_table(name)}"')
 
 
-def column_type(column: pd.Series) -> str:
-    """The PostgreSQL type of a frame's column (text for what has no better one)."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
-        return "text"
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "timestamptz"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dtype):
-        return "double precision"
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return "timestamp"
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    return {
-        "integer": "bigint",
-        "floating": "double precision",
-        "mixed-integer-float": "double precision",
-        "boolean": "boolean",
-        "date": "date",
-        "datetime": "timestamp",
-        "datetime64": "timestamp",
-        "bytes": "bytea",
-    }.get(kind, "text")
-
-
 def _create(con: Connection, name: str, df: pd.DataFrame, *, geometry: bool = False) -> None:
     """Create table ``name`` with the columns of ``df`` (a ``fid`` identity key first)."""
     columns = [f"fid {_IDENTITY}"]
@@ -960,6 +992,7 @@ def _create(con: Connection, name: str, df: pd.DataFrame, *, geometry: bool = Fa
         else:
             columns.append(f'"{column}" {column_type(df[column])}')
     con.execute(f'CREATE TABLE "{name}" ({", ".join(columns)})')
+    _pgrls.protect_created(con, name)
     unsampled(con, name, [str(c) for c in df.columns])
 
 
@@ -967,40 +1000,6 @@ def unsampled(con: Connection, name: str, columns: Iterable[str]) -> None:
     """No planner statistics on the person-level columns (:data:`PERSON_COLUMNS`)."""
     for column in sorted(PERSON_COLUMNS.intersection(columns)):
         con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column}" SET STATISTICS 0')
-
-
-def _cells(column: pd.Series) -> list[Any]:
-    """A column's values as COPY writes them (None for a missing value)."""
-    kind = column_type(column)
-    if kind == "text" and column.dtype.kind == "O":
-        values = column.to_numpy(dtype=object)
-        return [None if v is None or v is pd.NA or v != v else str(v) for v in values]
-    numpy = isinstance(column.dtype, np.dtype)  # no missing value in these
-    if numpy and kind == "boolean" and column.dtype.kind == "b":
-        return cast("list[Any]", column.tolist())
-    if numpy and kind == "bigint" and column.dtype.kind in "iu":
-        return cast("list[Any]", column.tolist())
-    missing = column.isna().to_numpy()
-    values = column.to_numpy(dtype=object)
-    return [None if gone else v for v, gone in zip(values, missing, strict=True)]
-
-
-def copy_rows(con: Connection, name: str, df: pd.DataFrame) -> None:
-    """Append the rows of ``df`` to table ``name`` with ``COPY … FROM STDIN``."""
-    if not len(df):
-        return
-    names = ", ".join(f'"{c}"' for c in df.columns)
-    cells = [_cells(df[c]) for c in df.columns]
-    # psycopg's C writer escapes each row (2.9 s of client CPU for a million 12-column
-    # rows, against 4.8 s for pandas' CSV writer then a check of its escaping)
-    with con.raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
-        for row in zip(*cells, strict=True):
-            copy.write_row(row)
-    if "fid" in df.columns:  # the identity continues after the fids given
-        con.execute(
-            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'fid'), "
-            f'(SELECT COALESCE(max(fid), 0) + 1 FROM "{name}"), false)'
-        )
 
 
 def _restore(con: Connection, schema: str, saved: Mapping[str, Any]) -> None:
@@ -1126,6 +1125,7 @@ def _build_counts(con: Connection, schema: str, name: str) -> None:
         f'CREATE TABLE "{counts}" ({typed}, n bigint NOT NULL, '
         f"UNIQUE NULLS NOT DISTINCT ({columns}))"
     )
+    _pgrls.protect_created(con, counts)
     con.execute(
         f'INSERT INTO "{counts}" ({columns}, n) '
         f'SELECT {columns}, count(*) FROM "{name}" GROUP BY {columns}'

@@ -70,6 +70,7 @@ __all__ = [
     "batches_table",
     "begin",
     "counts_text",
+    "ensure_log",
     "finish",
     "get_batch",
     "list_batches",
@@ -297,6 +298,15 @@ def abort(ws: Workspace, batch: Batch) -> None:
             )
         ws.drop_copies(t["copy"] for t in backup["tables"])
     _delete(ws, current)
+
+
+def ensure_log(con: Any) -> None:
+    """Create the batch log in the caller's transaction when it is not there (either engine).
+
+    On the server, the operator's step (``territory db import`` / ``db init``): a user's
+    session, as the app role, creates no table.
+    """
+    con.execute(_SCHEMA)
 
 
 def log_purge(con: sqlite3.Connection, *, deleted: str, cutoff: str, author: str | None) -> int:

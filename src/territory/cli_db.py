@@ -4,7 +4,10 @@ Kept apart from :mod:`territory.cli` (which registers them with :func:`add_comma
 :mod:`territory.cli_analysis`; same conventions: a French error on one line, exit code 2.
 The server is ``TERRITORY_DATABASE_URL`` (or ``--url``); its password is never printed.
 
-``territory db init`` checks the server and PostGIS (installed when the role may);
+``territory db init`` checks the server and PostGIS (installed when the role may), then
+puts row-level security on every table of every workspace when the server has accounts
+(:func:`territory.access.rls.protect_workspace`: idempotent, run it again after
+``territory users init`` or an upgrade);
 ``territory db import ESPACE.gpkg [--name NOM]`` copies every table of a workspace file
 into a new schema and compares each table (rows and a digest) between the file and the
 server, printing the report; any difference or error drops the schema again;
@@ -67,9 +70,15 @@ def _url(args: argparse.Namespace, settings: Settings) -> str:
 
 
 def _init(args: argparse.Namespace, settings: Settings) -> int:
-    from territory._pgimport import init_server
+    from territory._pgimport import init_server, protect_server
 
-    print(f"Serveur prêt : {init_server(_url(args, settings))}")
+    url = _url(args, settings)
+    print(f"Serveur prêt : {init_server(url)}")
+    protected = protect_server(url)
+    for schema, scopes in protected.items():
+        if scopes:
+            kinds = sorted(set(scopes.values()))
+            print(f"{schema} : sécurité par ligne sur {len(scopes)} table(s) ({', '.join(kinds)})")
     return EXIT_OK
 
 

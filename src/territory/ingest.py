@@ -719,6 +719,9 @@ def _contacts(
             "importez d'abord les communes : chaque contact est rattaché à sa commune"
         )
     communes = ws.read_layer("communes", columns=["code"])
+    if (mine := ws.writable_communes()) is not None:  # a user's session on the server: the
+        # rows of their territories' communes; the others refused and reported, not written
+        communes = communes[communes["code"].astype(str).isin(mine)].reset_index(drop=True)
     secret = load_secret(settings)
     day = today or date.today()
     legacy = raw.has_rows_before_batches(ws)
@@ -744,6 +747,11 @@ def _contacts(
     # (which already holds them), never into the workspace.
     contacts.write_side_files(result, path)
     result.report.already = fresh.already
+    if mine is not None:
+        result.report.note(
+            f"import limité aux {len(mine)} commune(s) de vos territoires : les contacts "
+            "d'ailleurs sont refusés (« hors du territoire »)"
+        )
     if fresh.already:
         result.report.note(
             f"{fresh.already} contact(s) déjà présents (import précédent) : non ajoutés"

@@ -86,15 +86,19 @@ class Settings:
         ``postgresql://user:password@host:port/database`` of the shared server (PostgreSQL +
         PostGIS, issue #24); empty: the embedded GeoPackage files of ``workspaces_dir``.
         Never printed (it holds a password). It holds the workspaces (one schema each,
-        :mod:`territory._pgstore`), reached as the role of this URL; the command line's
-        ``territory users`` commands use it too, as the access schema's owner (or as the app
-        role with a session token).
+        :mod:`territory._pgstore`), reached as the role of this URL — the operator's, the
+        tables' owner — except in a user's session (``auth`` in the app,
+        ``session_token`` on the command line: the app role of ``app_database_url``); the
+        app may be given the app role's URL here. The command line's ``territory users``
+        commands use it too, as the access schema's owner (or as the app role with a
+        session token).
     app_database_url
         ``postgresql://territory_app:…@host/base``: the app's connection for the accounts,
         grants, sessions and audit log, as the access schema's app role under row-level
-        security (:mod:`territory.access.schema`). Never printed. The workspaces' tables are
-        not yet behind that role's row-level security (issue #24's next step): the app
-        reaches them through ``database_url``, and its pages check the grants.
+        security (:mod:`territory.access.schema`), and for the workspaces' tables on a
+        server with accounts: the pages, and the command line with ``session_token``, reach
+        them as this role in the user's session (:mod:`territory._pgrls`), never as the
+        owner of ``database_url``. Never printed.
     oidc_issuer
         The OpenID Connect provider's issuer URL (ProConnect:
         ``https://auth.agentconnect.gouv.fr/api/v2``); empty: no OpenID Connect login.
@@ -119,7 +123,8 @@ class Settings:
         none). Never printed.
     session_token
         A session opened by ``territory users login`` (``TERRITORY_SESSION_TOKEN``): the
-        command line acts as that account on the app role, under row-level security.
+        command line acts as that account on the app role, under row-level security — the
+        ``users`` commands and every command opening a workspace of the server.
         Never printed.
     debug
         Show Python tracebacks in the command line instead of one French line.

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from territory import _gpkg, _pg, _pgstore
+from territory import _gpkg, _pg, _pgrls, _pgstore
 from territory._errors import WorkspaceError, plain_reason
 from territory._layout import (
     _ADDED,
@@ -61,6 +61,8 @@ from territory._layout import (
 from territory.crs import STORAGE_CRS
 
 DATABASE_URL_SETTING = "TERRITORY_DATABASE_URL"
+APP_DATABASE_URL_SETTING = "TERRITORY_APP_DATABASE_URL"
+SESSION_TOKEN_SETTING = "TERRITORY_SESSION_TOKEN"
 
 
 class Workspace:
@@ -217,6 +219,14 @@ class Workspace:
     def has(self, name: str) -> bool:
         """Whether a layer or table of this name is stored."""
         return name in self.layers()
+
+    def writable_communes(self) -> frozenset[str] | None:
+        """The communes this workspace lets its user write rows of; None: any (the file).
+
+        On the server, in a user's session: the communes of their ``chef_equipe`` or
+        ``admin`` grants (None with a workspace-wide one), what the policies let through.
+        """
+        return None
 
     def write_layer(
         self,
@@ -1012,32 +1022,50 @@ def _sql_values(column: pd.Series) -> np.ndarray:
     return cast("np.ndarray", column.to_numpy(dtype=object, na_value=None))
 
 
-def server_target(target: str | Path) -> tuple[str, str] | None:
-    """The server URL and schema of a workspace on the server; None for a file.
+def server_target(target: str | Path) -> tuple[str, str, str | None] | None:
+    """The server URL, schema and session token of a workspace on the server; None for a file.
 
-    ``target`` is an address ``postgresql://…/database#schema``, or — when
-    ``TERRITORY_DATABASE_URL`` is set — any name or path, whose stem names the schema
-    (``workspaces/demo.gpkg``: ``demo``).
+    ``target`` is an address ``postgresql://…/database#schema`` (``;session=…``: a user's,
+    :mod:`territory._pgrls`), or — when ``TERRITORY_DATABASE_URL`` is set — any name or
+    path, whose stem names the schema (``workspaces/demo.gpkg``: ``demo``). With
+    ``TERRITORY_SESSION_TOKEN`` (the command line run as a user), a name opens the schema
+    as the app role (``TERRITORY_APP_DATABASE_URL``) in that session, never as the owner.
     """
     text = str(target)
     if text.startswith(("postgresql:/", "postgres:/")) and "://" not in text:  # a Path's form
         text = text.replace(":/", "://", 1)
-    if not text.startswith(("postgresql:", "postgres:")) and not os.environ.get(
-        DATABASE_URL_SETTING
-    ):
-        return None
     if _pg.is_server_url(text):
         return _pgstore.split_address(text)
-    return os.environ[DATABASE_URL_SETTING], _pgstore.schema_name(Path(text).stem)
+    if token := os.environ.get(SESSION_TOKEN_SETTING, ""):  # a user's session: the app role
+        url = os.environ.get(APP_DATABASE_URL_SETTING) or os.environ.get(DATABASE_URL_SETTING)
+        if not url:
+            raise WorkspaceError(
+                f"{SESSION_TOKEN_SETTING} demande le serveur : {APP_DATABASE_URL_SETTING} "
+                "(rôle de l'application)"
+            )
+        return url, _pgstore.schema_name(Path(text).stem), token
+    if not os.environ.get(DATABASE_URL_SETTING):
+        return None
+    return os.environ[DATABASE_URL_SETTING], _pgstore.schema_name(Path(text).stem), None
 
 
-def server_workspaces() -> list[tuple[str, str]] | None:
+def server_workspaces(url: str = "") -> list[tuple[str, str]] | None:
     """``(name, display name)`` of the server's workspaces; None when files are used.
 
-    The server is ``TERRITORY_DATABASE_URL``; each name opens with :meth:`Workspace.open`.
+    The server is ``url`` (the app role's, on a server with accounts), else
+    ``TERRITORY_DATABASE_URL``; each name opens with :meth:`Workspace.open`.
     """
-    url = os.environ.get(DATABASE_URL_SETTING, "")
+    url = url or os.environ.get(DATABASE_URL_SETTING, "")
     return _pgstore.workspace_schemas(url) if url else None
+
+
+def session_address(url: str, target: str | Path, token: str) -> str:
+    """The address of workspace ``target`` at ``url`` (the app role's) in session ``token``.
+
+    :meth:`Workspace.open` of it reaches the schema as the app role, every transaction in
+    that user's session, under row-level security (:mod:`territory._pgrls`).
+    """
+    return _pgrls.with_session(url, server_name(target), token)
 
 
 def server_name(target: str | Path) -> str:
@@ -1052,8 +1080,8 @@ class ServerWorkspace(_pgstore.ServerMethods, Workspace):
     The methods are :class:`territory._pgstore.ServerMethods`'; see that module.
     """
 
-    def __init__(self, url: str, schema: str) -> None:
-        self.url, self.schema = url, schema
+    def __init__(self, url: str, schema: str, token: str | None = None) -> None:
+        self.url, self.schema, self.token = url, schema, token
         self.path = Path(schema)
 
     def _appender(

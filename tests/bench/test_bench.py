@@ -360,3 +360,15 @@ def test_the_engines_bench_loads_the_same_rows_into_file_and_server(
     assert figures["bulk_rows_file"] == figures["bulk_rows_server"] == 20_000
     assert figures["bulk_s_server"] > 0 and figures["bulk_s_file"] > 0
     assert "serveur (COPY)" in engines_table(figures)[0]
+
+
+def test_the_rls_bench_measures_the_owner_and_each_session_on_the_same_rows(
+    pg_server: str,
+) -> None:
+    from bench.rls import rls_benchmark
+
+    figures = rls_benchmark(copies=0, repeats=1)
+    assert figures["rows_owner"] == figures["rows_comite"] == figures["contacts"]
+    assert 0 < figures["rows_chef"] < figures["rows_owner"]
+    assert figures["summary_same_figure"] is True and figures["append_rows"] > 0
+    assert figures["append_chef_s"] > 0 and figures["group_by_commune_chef_s"] > 0

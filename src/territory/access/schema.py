@@ -218,6 +218,40 @@ $$;
 REVOKE ALL ON FUNCTION {_S}.communes_in(text, boolean) FROM PUBLIC;
 """,
     ),
+    (
+        5,
+        "portée des tables d'un espace : droit sur l'espace, territoires nommés",
+        f"""
+CREATE FUNCTION {_S}.on_workspace(ws text, writing boolean DEFAULT false) RETURNS boolean
+LANGUAGE sql STABLE {_DEFINER} AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM {_S}.grants
+        WHERE account_id = {_S}.current_account() AND workspace IN (ws, '*')
+          AND (NOT writing OR role IN ('chef_equipe', 'admin')))
+$$;
+CREATE FUNCTION {_S}.territories_in(ws text, writing boolean DEFAULT false)
+RETURNS SETOF text
+LANGUAGE sql STABLE ROWS 10 {_DEFINER} AS $$
+    SELECT DISTINCT territory FROM {_S}.grants
+    WHERE account_id = {_S}.current_account() AND workspace = ws AND territory IS NOT NULL
+      AND (NOT writing OR role IN ('chef_equipe', 'admin'))
+$$;
+REVOKE ALL ON FUNCTION {_S}.on_workspace(text, boolean), {_S}.territories_in(text, boolean)
+    FROM PUBLIC;
+CREATE FUNCTION {_S}.session_author() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    email text := {_S}.current_email();
+BEGIN
+    IF email IS NOT NULL THEN
+        NEW.author := email;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION {_S}.session_author() IS
+    'a row written in a user''s session names its author from the session, whatever the '
+    'caller passes (the batch log of each workspace)';
+""",
+    ),
 )
 """The schema's steps, in order: (number, French description, SQL)."""
 
@@ -334,7 +368,8 @@ def _grants(roles: Roles) -> list[str]:
         (
             f"GRANT EXECUTE ON FUNCTION {s}.current_account(), {s}.current_email(), "
             f"{s}.is_admin(), {s}.sees_all(text, boolean), {s}.communes_of(text, boolean), "
-            f"{s}.end_session(), {s}.communes_in(text, boolean) TO {app}"
+            f"{s}.end_session(), {s}.communes_in(text, boolean), "
+            f"{s}.on_workspace(text, boolean), {s}.territories_in(text, boolean) TO {app}"
         ),
         # the login role: passwords, failures, sessions, login records
         (

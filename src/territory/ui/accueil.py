@@ -10,6 +10,7 @@ from territory import Settings, WorkspaceError
 from territory._fr import format_number
 from territory.store import server_name, server_workspaces, workspace_in, workspaces_in
 from territory.ui.loaders import settings
+from territory.ui.login import may_open
 from territory.ui.state import Keys
 
 __all__ = ["demo_target", "key_figures", "known_workspaces", "workspace_picker"]
@@ -31,8 +32,10 @@ def known_workspaces(current: str, folder: str | Path) -> list[str]:
     Only files that :func:`territory.store.workspace_in` accepts: the app offers no other
     file of the server, and no free path to type.
     """
-    if (server := server_workspaces()) is not None:  # TERRITORY_DATABASE_URL: the server's
-        names = [name for name, _ in server]
+    on_server = settings().auth and settings().database_url
+    mine_only = settings().app_database_url if on_server else ""  # the app role's
+    if (server := server_workspaces(mine_only)) is not None:  # the server's workspaces
+        names = [name for name, _ in server if not mine_only or may_open(name)]
         mine = server_name(current) if current else ""
         return list(dict.fromkeys([mine, *names])) if mine in names else names
     found = [str(p) for p in workspaces_in(folder)]

@@ -15,10 +15,10 @@ import streamlit as st
 from territory import TerritoryError
 from territory._errors import WorkspaceError
 from territory._fr import french_csv
-from territory.store import Workspace, server_name, workspace_in
+from territory.store import Workspace, server_name, session_address, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
-from territory.ui.login import downloaded, may_open
+from territory.ui.login import downloaded, may_open, session_token
 from territory.ui.state import Keys
 
 __all__ = [
@@ -40,10 +40,24 @@ HOME = "app_pages/accueil.py"
 def open_workspace(path: str | Path) -> Workspace:
     """Open ``path`` if it is a workspace of ``Settings.workspaces_dir``; the app's only door.
 
+    On a server with accounts (``TERRITORY_AUTH`` and the workspaces on the server), the
+    workspace of that name, reached as the app role in the user's session: the database
+    filters every row by the user's territories (:mod:`territory._pgrls`); the pages then
+    reopen it by its ``ws.key``, that same session's address, never the owner's.
+
     Raises :class:`~territory.WorkspaceError` (one French line) for a file outside the
     folder (:func:`territory.store.workspace_in`), missing or damaged.
     """
-    if settings().database_url:  # a workspace of the server, by its name
+    if settings().auth and settings().database_url:  # the server with accounts: as the app
+        # role, in the user's session (TERRITORY_DATABASE_URL only says where they are)
+        name = server_name(path)
+        if not may_open(name):
+            raise WorkspaceError(
+                f"vous n'avez aucun droit sur l'espace de travail {name} : "
+                "demandez-le à un administrateur"
+            )
+        return Workspace.open(session_address(settings().app_database_url, name, session_token()))
+    if settings().database_url:  # a workspace of the server, by its name (no accounts)
         return Workspace.open(server_name(path))
     workspace_in(settings().workspaces_dir, path)
     if not may_open(Path(path).stem):  # on a server: a workspace the user's grants reach

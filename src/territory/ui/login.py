@@ -43,6 +43,7 @@ __all__ = [
     "recorder",
     "session_connection",
     "session_from_identity",
+    "session_token",
     "shows",
 ]
 
@@ -173,6 +174,11 @@ def downloaded(
         return data() if callable(data) else data
 
     return serve
+
+
+def session_token() -> str:
+    """The user's session token (empty on the laptop app, or before the login)."""
+    return str(st.session_state.get(TOKEN) or "")
 
 
 def may_open(workspace: str) -> bool:

@@ -1,0 +1,91 @@
+"""AppTest of the pages on a server with accounts: each user sees their territories (#24).
+
+The demo workspace is on the server with the access schema; the app runs with
+``TERRITORY_AUTH=local`` and knows no owner's URL at all (``TERRITORY_DATABASE_URL`` is the
+app role's too): each user's pages read the workspace as the app role in their session,
+so the database gives the home page's protected figures of their territory only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from access_server import Server, init_server
+from streamlit.testing.v1 import AppTest
+
+from territory import _pg
+from territory._pgimport import import_file
+from territory.access import accounts as acc
+from territory.access.identity import Role
+from territory.access.rls import set_territory_communes
+from territory.settings import Settings
+from territory.store import Workspace
+from territory.territories import list_territories, resolve
+from territory.ui import loaders
+from territory.ui.state import Keys
+from territory.views import summary
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PASSWORD = "correct horse battery"
+ARDOISE = "Agglomération de l'Ardoise"
+CHENAIE = "Val de la Chênaie"
+USERS = {
+    "ardoise@prog.fr": (Role.CHEF_EQUIPE, ARDOISE),
+    "chenaie@prog.fr": (Role.CHEF_EQUIPE, CHENAIE),
+    "comite@prog.fr": (Role.COMITE, None),
+}
+
+
+@pytest.fixture
+def accounts_server(
+    demo_workspace: Path, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Server]:
+    server = init_server(pg_database)
+    assert import_file(demo_workspace, server.owner, name="demo").ok
+    demo = Workspace.open_file(demo_workspace)
+    with _pg.connect(server.owner, autocommit=True) as owner:
+        for t in list_territories(demo):
+            set_territory_communes(owner, "demo", t.name, resolve(demo, t.name))
+        for email, (role, territory) in USERS.items():
+            acc.add_account(owner, email, by="operateur@serveur.fr", password=PASSWORD)
+            acc.grant(
+                owner, email, role, by="operateur@serveur.fr", workspace="demo", territory=territory
+            )
+    monkeypatch.setenv("TERRITORY_AUTH", "local")
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", server.app)  # no owner in the app
+    monkeypatch.setenv("TERRITORY_APP_DATABASE_URL", server.app)
+    monkeypatch.setenv("TERRITORY_LOGIN_DATABASE_URL", server.login)
+    loaders.settings.clear()
+    yield server
+    loaders.settings.clear()
+
+
+def home_as(email: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state[Keys.WORKSPACE] = "demo"
+    at.run()
+    at.text_input(key="widget_login_email").input(email)
+    at.text_input(key="widget_login_password").input(PASSWORD)
+    at.button[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_each_user_s_home_page_gives_their_territory_s_protected_figures(
+    accounts_server: Server,
+) -> None:
+    owner = Workspace.open(f"{accounts_server.owner}#demo")
+    shown = {}
+    for email, (_role, territory) in USERS.items():
+        at = home_as(email)
+        assert at.selectbox(key=Keys.W_WORKSPACE_CHOICE).options == ["demo"]
+        figures = {m.label: m.value for m in at.metric}
+        expected = summary(owner, settings=Settings(), territory=territory)
+        assert figures["Contacts (protégés)"] == str(expected["contacts"]), email
+        shown[email] = figures["Contacts (protégés)"]
+    whole = summary(owner, settings=Settings())["contacts"]
+    assert shown["comite@prog.fr"] == str(whole)
+    assert len(set(shown.values())) == 3  # three scopes, three figures
