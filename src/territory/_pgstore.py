@@ -22,11 +22,13 @@ they talk to.
   week plan's check) the connection they know: ``?`` placeholders, ``execute`` returning a
   cursor with ``fetchone``/``fetchall``/``rowcount``/``lastrowid``. :func:`translate`
   rewrites ``?`` and the few SQLite constructs listed in :data:`_DIALECT`.
-* **Bulk loads** use ``COPY … FROM STDIN`` (text format, geometries as EWKB hex), inside
-  the caller's transaction: a failed import leaves the schema as it was.
+* **Bulk loads** use ``COPY … FROM STDIN`` (CSV written by Arrow, or psycopg's row
+  writer; geometries as EWKB hex), inside the caller's transaction: a failed import leaves
+  the schema as it was; big reads use ``COPY … TO STDOUT`` (:mod:`territory._pgcopy`).
 * **Counts per group** (:data:`territory._layout.GROUP_COUNTS`) are kept by PL/pgSQL
-  statement triggers with transition tables: one grouped upsert per statement (a COPY of a
-  million rows is one), whoever writes the table.
+  statement triggers with transition tables: one grouped upsert per statement, whoever
+  writes the table; the store's appender adds its rows' counts itself, once, before its
+  commit (:class:`territory._pgcopy.PendingCounts`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,7 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from territory import _pg
+from territory import _pg, _pgcopy
 from territory._errors import WorkspaceError, plain_reason
 from territory._layout import (
     _META,
@@ -63,6 +65,7 @@ from territory._layout import (
     _now,
     migrate_with,
 )
+from territory._pgcopy import _cells, column_type, copy_rows
 from territory.crs import STORAGE_CRS
 
 if TYPE_CHECKING:
@@ -543,7 +546,8 @@ class ServerMethods:
         """Columns as Arrow, read through ``COPY … TO STDOUT`` (CSV) and Arrow's CSV reader.
 
         A million contacts come out in a couple of seconds instead of the tens a row-by-row
-        fetch takes; texts keep empty strings apart from NULLs (quoted or not).
+        fetch takes (:func:`territory._pgcopy.copy_out`); texts keep empty strings apart
+        from NULLs (quoted or not).
         """
         import pyarrow.csv as pacsv
 
@@ -553,11 +557,8 @@ class ServerMethods:
         with self.session(what=name, write=False) as con:
             cursor = con.execute(sql + " LIMIT 0")._cursor
             types = [_ARROW.get(d.type_code, pa.string()) for d in cursor.description or ()]
-            with (
-                con.raw.cursor() as out,
-                out.copy(f"COPY ({translate(sql)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy,
-            ):
-                data = b"".join(bytes(chunk) for chunk in copy)
+            copy = f"COPY ({translate(sql)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
+            data = _pgcopy.copy_out(con.raw, copy.replace("%%", "%"))
         labels = [*columns, "fid"]
         if not data:
             table = pa.table({c: pa.array([], type=t) for c, t in zip(labels, types, strict=True)})
@@ -769,7 +770,9 @@ class ServerMethods:
 class AppenderMethods:
     """:class:`territory.store.TableAppender` on the server: ``COPY`` in one transaction.
 
-    Mixed into :class:`territory.store.ServerAppender` before ``TableAppender``.
+    Mixed into :class:`territory.store.ServerAppender` before ``TableAppender``. A table
+    of :data:`GROUP_COUNTS` gets its rows counted per group as they are sent, and the
+    count table updated once before the commit (:class:`territory._pgcopy.PendingCounts`).
     """
 
     ws: ServerMethods
@@ -779,6 +782,7 @@ class AppenderMethods:
     _keys: tuple[str, ...] | None
     _stack: contextlib.ExitStack | None = None
     _server: Connection | None = None
+    _pending: _pgcopy.PendingCounts | None = None
 
     def append(self, df: pd.DataFrame) -> None:
         if not len(df):
@@ -787,7 +791,12 @@ class AppenderMethods:
             df = df.assign(**self.constant)
         if self._keys is not None:
             _check_keys(df, self.name)
-        self._run(lambda con: copy_rows(con, self.name, df.reset_index(drop=True)))
+        df = df.reset_index(drop=True)
+        sent = self._run(lambda con: copy_rows(con, self.name, df))
+        if self._pending is not None:
+            if sent is None:  # the row writer's values: str() of each, None when missing
+                sent = pa.table({k: pa.array(_cells(df[k]), pa.string()) for k in self._keys or ()})
+            self._pending.add(sent)
 
     def delete(self, where: str, params: tuple[Any, ...] = ()) -> int:
         if self._keys is not None:
@@ -801,8 +810,13 @@ class AppenderMethods:
     def discard(self) -> None:
         if self._server is not None:
             self._run(lambda con: con.execute("ROLLBACK TO SAVEPOINT appending"))
+            if self._pending is not None:
+                self._pending.clear()
 
     def commit(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._run(lambda con: pending.write(con, _counts_table(self.name)))
         self._open()
         stack, self._stack, self._server = self._stack, None, None
         if stack is not None:
@@ -824,6 +838,12 @@ class AppenderMethods:
                 _create(con, self.name, self.schema.iloc[:0])
             if self._keys is not None and not _counts_in_place(con, self.ws.schema, self.name):
                 _build_counts(con, self.ws.schema, self.name)
+            counts = _counts_table(self.name)
+            if self._keys is not None and _pgcopy.defers_counts(con, self.ws.schema, counts):
+                # before the savepoint: a discard keeps it (the commit ends it)
+                this = f"{self.ws.schema}.{self.name}"
+                con.execute("SELECT set_config(?, ?, true)", (_pgcopy.COUNTS_SETTING, this))
+                self._pending = _pgcopy.PendingCounts(self._keys)
             con.execute("SAVEPOINT appending")
         except BaseException as exc:
             stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -919,34 +939,6 @@ def _drop(con: Connection, name: str) -> None:
         con.execute(f'DROP TABLE IF EXISTS "{_counts_table(name)}"')
 
 
-def column_type(column: pd.Series) -> str:
-    """The PostgreSQL type of a frame's column (text for what has no better one)."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
-        return "text"
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "timestamptz"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dtype):
-        return "double precision"
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return "timestamp"
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    return {
-        "integer": "bigint",
-        "floating": "double precision",
-        "mixed-integer-float": "double precision",
-        "boolean": "boolean",
-        "date": "date",
-        "datetime": "timestamp",
-        "datetime64": "timestamp",
-        "bytes": "bytea",
-    }.get(kind, "text")
-
-
 def _create(con: Connection, name: str, df: pd.DataFrame, *, geometry: bool = False) -> None:
     """Create table ``name`` with the columns of ``df`` (a ``fid`` identity key first)."""
     columns = [f"fid {_IDENTITY}"]
@@ -958,40 +950,6 @@ def _create(con: Connection, name: str, df: pd.DataFrame, *, geometry: bool = Fa
         else:
             columns.append(f'"{column}" {column_type(df[column])}')
     con.execute(f'CREATE TABLE "{name}" ({", ".join(columns)})')
-
-
-def _cells(column: pd.Series) -> list[Any]:
-    """A column's values as COPY writes them (None for a missing value)."""
-    kind = column_type(column)
-    if kind == "text" and column.dtype.kind == "O":
-        values = column.to_numpy(dtype=object)
-        return [None if v is None or v is pd.NA or v != v else str(v) for v in values]
-    numpy = isinstance(column.dtype, np.dtype)  # no missing value in these
-    if numpy and kind == "boolean" and column.dtype.kind == "b":
-        return cast("list[Any]", column.tolist())
-    if numpy and kind == "bigint" and column.dtype.kind in "iu":
-        return cast("list[Any]", column.tolist())
-    missing = column.isna().to_numpy()
-    values = column.to_numpy(dtype=object)
-    return [None if gone else v for v, gone in zip(values, missing, strict=True)]
-
-
-def copy_rows(con: Connection, name: str, df: pd.DataFrame) -> None:
-    """Append the rows of ``df`` to table ``name`` with ``COPY … FROM STDIN``."""
-    if not len(df):
-        return
-    names = ", ".join(f'"{c}"' for c in df.columns)
-    cells = [_cells(df[c]) for c in df.columns]
-    # psycopg's C writer escapes each row (2.9 s of client CPU for a million 12-column
-    # rows, against 4.8 s for pandas' CSV writer then a check of its escaping)
-    with con.raw.cursor() as cursor, cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
-        for row in zip(*cells, strict=True):
-            copy.write_row(row)
-    if "fid" in df.columns:  # the identity continues after the fids given
-        con.execute(
-            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'fid'), "
-            f'(SELECT COALESCE(max(fid), 0) + 1 FROM "{name}"), false)'
-        )
 
 
 def _restore(con: Connection, schema: str, saved: Mapping[str, Any]) -> None:
@@ -1124,6 +1082,10 @@ def _build_counts(con: Connection, schema: str, name: str) -> None:
     same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM g."{k}"' for k in keys)
     body = f"""
 BEGIN
+  IF TG_OP = 'INSERT' AND current_setting('{_pgcopy.COUNTS_SETTING}', true)
+      = TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME THEN
+    RETURN NULL;  -- the writer adds these rows' counts itself (territory._pgcopy)
+  END IF;
   IF TG_OP <> 'INSERT' THEN
     UPDATE {qualified} AS c SET n = c.n - g.n
     FROM (SELECT {columns}, count(*) AS n FROM old_rows GROUP BY {columns}) AS g WHERE {same};
@@ -1133,7 +1095,9 @@ BEGIN
     SELECT {columns}, count(*) FROM new_rows GROUP BY {columns}
     ON CONFLICT ({columns}) DO UPDATE SET n = c.n + excluded.n;
   END IF;
-  DELETE FROM {qualified} WHERE n = 0;
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM {qualified} WHERE n = 0;
+  END IF;
   RETURN NULL;
 END"""
     function = f'"{schema}"."{counts}_keep"'
