@@ -154,7 +154,12 @@ def _page_times(workspace: str, server: str | None, repeats: int) -> dict[str, f
         at.switch_page("app_pages/carte.py")
         at.run()
         cold, cold_cpu = time.perf_counter() - start, _cpu_s(server) - cpu
-        if at.error or at.exception or not at.get("component_instance"):
+        drawn = [
+            e
+            for e in at.main.get("component_instance")
+            if "streamlit_folium" in e.proto.component_name
+        ]
+        if at.error or at.exception or not drawn:
             raise RuntimeError(f"carte : pas de carte ({[e.value for e in at.error]})")
         times = []
         for _ in range(repeats):

@@ -360,3 +360,26 @@ def test_the_engines_bench_loads_the_same_rows_into_file_and_server(
     assert figures["bulk_rows_file"] == figures["bulk_rows_server"] == 20_000
     assert figures["bulk_s_server"] > 0 and figures["bulk_s_file"] > 0
     assert "serveur (COPY)" in engines_table(figures)[0]
+
+
+def test_the_engines_bench_draws_the_file_map_outside_the_app_folder(
+    demo_workspace: Path,
+) -> None:
+    """The file's map page, measured from a folder that is not the app's, draws its map.
+
+    Before, the app refused the file (outside ``TERRITORY_WORKSPACES_DIR``) and the bench
+    timed the refusal; a page that shows an error or no map now fails the measure.
+    """
+    import shutil
+    import tempfile
+
+    from bench._common import in_subprocess
+    from bench.pgstore import _page_times
+
+    with tempfile.TemporaryDirectory(prefix="territory-bench-outside-") as folder:
+        copy = Path(folder) / "demo.gpkg"
+        shutil.copy(demo_workspace, copy)
+        figures = in_subprocess(_page_times, (str(copy), None, 1), timeout=None) or {}
+        assert figures["cold"] > 0 and figures["cold_cpu"] > 0
+        with pytest.raises(RuntimeError, match="pas de carte"):
+            in_subprocess(_page_times, (str(Path(folder) / "absent.gpkg"), None, 1), timeout=None)
