@@ -72,8 +72,12 @@ def copy_out(raw: psycopg.Connection[Any], sql: str) -> bytearray:
     with selectors.DefaultSelector() as selector:
         selector.register(pgconn.socket, selectors.EVENT_READ)
         pgconn.send_query(sql.encode())
-        while pgconn.flush():  # nonblocking: the query may not have left at once
-            pass
+        if pgconn.flush():  # nonblocking: the query has not all left yet (libpq's recipe)
+            selector.modify(pgconn.socket, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            while pgconn.flush():
+                if any(events & selectors.EVENT_READ for _, events in selector.select()):
+                    pgconn.consume_input()
+            selector.modify(pgconn.socket, selectors.EVENT_READ)
         result = _result(pgconn, selector)
         if result is None or result.status != pq.ExecStatus.COPY_OUT:
             _drain(pgconn, selector)
