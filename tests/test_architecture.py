@@ -38,6 +38,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory._layout",
         "territory.access",
         "territory.store",
+        "territory._pgcopy",
         "territory._pgstore",
         "territory._pgrls",
         "territory._pgimport",

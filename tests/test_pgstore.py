@@ -269,3 +269,48 @@ def test_copy_keeps_every_value_as_it_is(server_ws: ServerWorkspace, line_break:
         15,
         16,
     ]
+
+
+def test_the_appender_adds_its_counts_once_and_exactly(server_ws: ServerWorkspace) -> None:
+    """Missing and empty keys, a discard, the row writer's path: counts equal to a scan."""
+    server_ws.write_table("contacts", contacts("ab", "12"), source="s", vintage="")
+    keys = pd.DataFrame({"cell": ["a", None, "", "a", None], "commune": ["1", "1", "", None, None]})
+    with server_ws.appending("contacts", schema=EMPTY, source="s") as table:
+        table.append(keys)
+        table.discard()  # forgotten: neither rows nor counts
+        for _ in range(3):
+            table.append(keys)
+        mixed = keys.assign(note=pd.Series([1, "x", None, 2.5, "y"], dtype=object))
+        table.append(mixed.drop(columns="note").assign(cell=pd.Categorical(keys["cell"])))
+    counts = server_ws.group_counts("contacts")
+    pd.testing.assert_frame_equal(counts, scanned(server_ws))
+    assert counts["n"].sum() == 2 + 4 * 5
+    missing = counts[counts["cell"].isna() & counts["commune"].isna()]
+    assert missing["n"].tolist() == [4]
+    # a count table made before the appenders counted (its trigger does not know the
+    # setting) keeps counting by trigger: nothing counted twice
+    with server_ws.transaction(what="ancien déclencheur") as con:
+        function = "territory_counts_contacts_keep"
+        body = con.execute("SELECT prosrc FROM pg_proc WHERE proname = ?", (function,)).fetchone()[
+            0
+        ]
+        old = body.split("END IF;", 1)[1]  # the first block: the writer's own counts
+        con.raw.execute(
+            f'CREATE OR REPLACE FUNCTION "{server_ws.schema}"."{function}"() RETURNS trigger '
+            f"LANGUAGE plpgsql AS $f$\nBEGIN{old}$f$"
+        )
+    with server_ws.appending("contacts", schema=EMPTY, source="s") as table:
+        table.append(keys)
+    pd.testing.assert_frame_equal(server_ws.group_counts("contacts"), scanned(server_ws))
+    assert server_ws.group_counts("contacts")["n"].sum() == 2 + 5 * 5
+
+
+def test_a_failed_read_says_why_and_leaves_the_connection_usable(
+    server_ws: ServerWorkspace,
+) -> None:
+    server_ws.write_table("contacts", contacts("ab", "12"), source="s", vintage="")
+    with pytest.raises(WorkspaceError, match="lecture de « contacts » impossible : valeur"):
+        server_ws.read_arrow("contacts", columns=["cell"], where="1 / (length(cell) - 1) = 0")
+    for _ in range(5):  # every pooled connection answers again
+        table, fids = server_ws.read_arrow("contacts", columns=["cell", "commune"])
+        assert table.column("cell").to_pylist() == ["a", "b"] and fids.tolist() == [1, 2]

@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Protocol, cast
-
-import numpy as np
-import pandas as pd
+from typing import Any, Protocol
 
 from territory._errors import WorkspaceError
 from territory._layout import _PROPS, SCHEMA_VERSION
@@ -56,7 +53,6 @@ class Connection(Protocol):
 
 SESSION_MARK = ";session="
 """Between the schema and the session token in a user's workspace address."""
-_STAGING = "territory_staging"
 
 
 def with_session(url: str, schema: str, token: str) -> str:
@@ -178,81 +174,3 @@ def hidden_tables(con: Connection, schema: str, listed: set[str]) -> list[str]:
         (schema, missing),
     ).fetchall()
     return sorted(str(r[0]) for r in rows)
-
-
-def column_type(column: pd.Series) -> str:
-    """The PostgreSQL type of a frame's column (text for what has no better one)."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):
-        return "text"
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return "timestamptz"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "bigint"
-    if pd.api.types.is_float_dtype(dtype):
-        return "double precision"
-    if pd.api.types.is_datetime64_dtype(dtype):
-        return "timestamp"
-    kind = pd.api.types.infer_dtype(column, skipna=True)
-    return {
-        "integer": "bigint",
-        "floating": "double precision",
-        "mixed-integer-float": "double precision",
-        "boolean": "boolean",
-        "date": "date",
-        "datetime": "timestamp",
-        "datetime64": "timestamp",
-        "bytes": "bytea",
-    }.get(kind, "text")
-
-
-def _cells(column: pd.Series) -> list[Any]:
-    """A column's values as COPY writes them (None for a missing value)."""
-    kind = column_type(column)
-    if kind == "text" and column.dtype.kind == "O":
-        values = column.to_numpy(dtype=object)
-        return [None if v is None or v is pd.NA or v != v else str(v) for v in values]
-    numpy = isinstance(column.dtype, np.dtype)  # no missing value in these
-    if numpy and kind == "boolean" and column.dtype.kind == "b":
-        return cast("list[Any]", column.tolist())
-    if numpy and kind == "bigint" and column.dtype.kind in "iu":
-        return cast("list[Any]", column.tolist())
-    missing = column.isna().to_numpy()
-    values = column.to_numpy(dtype=object)
-    return [None if gone else v for v, gone in zip(values, missing, strict=True)]
-
-
-def copy_rows(con: Connection, name: str, df: pd.DataFrame) -> None:
-    """Append the rows of ``df`` to table ``name`` with ``COPY … FROM STDIN``.
-
-    In a user's session (``con.staged``) the rows are copied into a temporary table, then
-    inserted from it: ``COPY FROM`` is refused on a table with row-level security, an
-    ``INSERT`` passes each row through the policies.
-    """
-    if not len(df):
-        return
-    names = ", ".join(f'"{c}"' for c in df.columns)
-    target = name
-    if con.staged:
-        target = _STAGING
-        con.execute(f'DROP TABLE IF EXISTS pg_temp."{_STAGING}"')
-        con.execute(
-            f'CREATE TEMP TABLE "{_STAGING}" ON COMMIT DROP AS '
-            f'SELECT {names} FROM "{name}" WITH NO DATA'
-        )
-    cells = [_cells(df[c]) for c in df.columns]
-    # psycopg's C writer escapes each row (2.9 s of client CPU for a million 12-column
-    # rows, against 4.8 s for pandas' CSV writer then a check of its escaping)
-    with con.raw.cursor() as cursor, cursor.copy(f'COPY "{target}" ({names}) FROM STDIN') as copy:
-        for row in zip(*cells, strict=True):
-            copy.write_row(row)
-    if con.staged:
-        con.execute(f'INSERT INTO "{name}" ({names}) SELECT {names} FROM pg_temp."{_STAGING}"')
-        con.execute(f'DROP TABLE pg_temp."{_STAGING}"')
-    if "fid" in df.columns:  # the identity continues after the fids given
-        con.execute(
-            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'fid'), "
-            f'(SELECT COALESCE(max(fid), 0) + 1 FROM "{name}"), false)'
-        )

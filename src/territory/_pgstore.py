@@ -25,11 +25,13 @@ they talk to.
   week plan's check) the connection they know: ``?`` placeholders, ``execute`` returning a
   cursor with ``fetchone``/``fetchall``/``rowcount``/``lastrowid``. :func:`translate`
   rewrites ``?`` and the few SQLite constructs listed in :data:`_DIALECT`.
-* **Bulk loads** use ``COPY … FROM STDIN`` (text format, geometries as EWKB hex), inside
-  the caller's transaction: a failed import leaves the schema as it was.
+* **Bulk loads** use ``COPY … FROM STDIN`` (CSV written by Arrow, or psycopg's row
+  writer; geometries as EWKB hex), inside the caller's transaction: a failed import leaves
+  the schema as it was; big reads use ``COPY … TO STDOUT`` (:mod:`territory._pgcopy`).
 * **Counts per group** (:data:`territory._layout.GROUP_COUNTS`) are kept by PL/pgSQL
-  statement triggers with transition tables: one grouped upsert per statement (a COPY of a
-  million rows is one), whoever writes the table.
+  statement triggers with transition tables: one grouped upsert per statement, whoever
+  writes the table; the store's appender adds its rows' counts itself, once, before its
+  commit (:class:`territory._pgcopy.PendingCounts`).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from territory import _pg, _pgrls
+from territory import _pg, _pgcopy, _pgrls
 from territory._errors import WorkspaceError, plain_reason
 from territory._layout import (
     _META,
@@ -67,7 +69,7 @@ from territory._layout import (
     _now,
     migrate_with,
 )
-from territory._pgrls import column_type, copy_rows
+from territory._pgcopy import _cells, column_type, copy_rows
 from territory.crs import STORAGE_CRS
 
 if TYPE_CHECKING:
@@ -604,7 +606,8 @@ class ServerMethods:
         """Columns as Arrow, read through ``COPY … TO STDOUT`` (CSV) and Arrow's CSV reader.
 
         A million contacts come out in a couple of seconds instead of the tens a row-by-row
-        fetch takes; texts keep empty strings apart from NULLs (quoted or not).
+        fetch takes (:func:`territory._pgcopy.copy_out`); texts keep empty strings apart
+        from NULLs (quoted or not).
         """
         import pyarrow.csv as pacsv
 
@@ -614,11 +617,8 @@ class ServerMethods:
         with self.session(what=name, write=False) as con:
             cursor = con.execute(sql + " LIMIT 0")._cursor
             types = [_ARROW.get(d.type_code, pa.string()) for d in cursor.description or ()]
-            with (
-                con.raw.cursor() as out,
-                out.copy(f"COPY ({translate(sql)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)") as copy,
-            ):
-                data = b"".join(bytes(chunk) for chunk in copy)
+            copy = f"COPY ({translate(sql)}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
+            data = _pgcopy.copy_out(con.raw, copy.replace("%%", "%"))
         labels = [*columns, "fid"]
         if not data:
             table = pa.table({c: pa.array([], type=t) for c, t in zip(labels, types, strict=True)})
@@ -831,7 +831,9 @@ class ServerMethods:
 class AppenderMethods:
     """:class:`territory.store.TableAppender` on the server: ``COPY`` in one transaction.
 
-    Mixed into :class:`territory.store.ServerAppender` before ``TableAppender``.
+    Mixed into :class:`territory.store.ServerAppender` before ``TableAppender``. A table
+    of :data:`GROUP_COUNTS` gets its rows counted per group as they are sent, and the
+    count table updated once before the commit (:class:`territory._pgcopy.PendingCounts`).
     """
 
     ws: ServerMethods
@@ -841,6 +843,7 @@ class AppenderMethods:
     _keys: tuple[str, ...] | None
     _stack: contextlib.ExitStack | None = None
     _server: Connection | None = None
+    _pending: _pgcopy.PendingCounts | None = None
 
     def append(self, df: pd.DataFrame) -> None:
         if not len(df):
@@ -849,7 +852,12 @@ class AppenderMethods:
             df = df.assign(**self.constant)
         if self._keys is not None:
             _check_keys(df, self.name)
-        self._run(lambda con: copy_rows(con, self.name, df.reset_index(drop=True)))
+        df = df.reset_index(drop=True)
+        sent = self._run(lambda con: copy_rows(con, self.name, df))
+        if self._pending is not None:
+            if sent is None:  # the row writer's values: str() of each, None when missing
+                sent = pa.table({k: pa.array(_cells(df[k]), pa.string()) for k in self._keys or ()})
+            self._pending.add(sent)
 
     def delete(self, where: str, params: tuple[Any, ...] = ()) -> int:
         if self._keys is not None:
@@ -863,8 +871,13 @@ class AppenderMethods:
     def discard(self) -> None:
         if self._server is not None:
             self._run(lambda con: con.execute("ROLLBACK TO SAVEPOINT appending"))
+            if self._pending is not None:
+                self._pending.clear()
 
     def commit(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            self._run(lambda con: pending.write(con, _counts_table(self.name)))
         self._open()
         stack, self._stack, self._server = self._stack, None, None
         if stack is not None:
@@ -886,6 +899,12 @@ class AppenderMethods:
                 _create(con, self.name, self.schema.iloc[:0])
             if self._keys is not None and not _counts_in_place(con, self.ws.schema, self.name):
                 _build_counts(con, self.ws.schema, self.name)
+            counts = _counts_table(self.name)
+            if self._keys is not None and _pgcopy.defers_counts(con, self.ws.schema, counts):
+                # before the savepoint: a discard keeps it (the commit ends it)
+                this = f"{self.ws.schema}.{self.name}"
+                con.execute("SELECT set_config(?, ?, true)", (_pgcopy.COUNTS_SETTING, this))
+                self._pending = _pgcopy.PendingCounts(self._keys)
             con.execute("SAVEPOINT appending")
         except BaseException as exc:
             stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -1133,6 +1152,10 @@ def _build_counts(con: Connection, schema: str, name: str) -> None:
     same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM g."{k}"' for k in keys)
     body = f"""
 BEGIN
+  IF TG_OP = 'INSERT' AND current_setting('{_pgcopy.COUNTS_SETTING}', true)
+      = TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME THEN
+    RETURN NULL;  -- the writer adds these rows' counts itself (territory._pgcopy)
+  END IF;
   IF TG_OP <> 'INSERT' THEN
     UPDATE {qualified} AS c SET n = c.n - g.n
     FROM (SELECT {columns}, count(*) AS n FROM old_rows GROUP BY {columns}) AS g WHERE {same};
@@ -1142,7 +1165,9 @@ BEGIN
     SELECT {columns}, count(*) FROM new_rows GROUP BY {columns}
     ON CONFLICT ({columns}) DO UPDATE SET n = c.n + excluded.n;
   END IF;
-  DELETE FROM {qualified} WHERE n = 0;
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM {qualified} WHERE n = 0;
+  END IF;
   RETURN NULL;
 END"""
     function = f'"{schema}"."{counts}_keep"'

@@ -372,3 +372,26 @@ def test_the_rls_bench_measures_the_owner_and_each_session_on_the_same_rows(
     assert 0 < figures["rows_chef"] < figures["rows_owner"]
     assert figures["summary_same_figure"] is True and figures["append_rows"] > 0
     assert figures["append_chef_s"] > 0 and figures["group_by_commune_chef_s"] > 0
+
+
+def test_the_engines_bench_draws_the_file_map_outside_the_app_folder(
+    demo_workspace: Path,
+) -> None:
+    """The file's map page, measured from a folder that is not the app's, draws its map.
+
+    Before, the app refused the file (outside ``TERRITORY_WORKSPACES_DIR``) and the bench
+    timed the refusal; a page that shows an error or no map now fails the measure.
+    """
+    import shutil
+    import tempfile
+
+    from bench._common import in_subprocess
+    from bench.pgstore import _page_times
+
+    with tempfile.TemporaryDirectory(prefix="territory-bench-outside-") as folder:
+        copy = Path(folder) / "demo.gpkg"
+        shutil.copy(demo_workspace, copy)
+        figures = in_subprocess(_page_times, (str(copy), None, 1), timeout=None) or {}
+        assert figures["cold"] > 0 and figures["cold_cpu"] > 0
+        with pytest.raises(RuntimeError, match="pas de carte"):
+            in_subprocess(_page_times, (str(Path(folder) / "absent.gpkg"), None, 1), timeout=None)
