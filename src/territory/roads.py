@@ -42,7 +42,7 @@ Examples
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,7 @@ __all__ = [
     "NETWORK_MODES",
     "ROAD_LAYER",
     "NetworkTimes",
+    "ReachChunk",
     "RoadNetwork",
     "load_network",
     "model_note",
@@ -106,6 +107,35 @@ class NetworkTimes:
 
     minutes: npt.NDArray[np.float64]
     fallback: int
+
+
+@dataclass(frozen=True)
+class ReachChunk:
+    """The pairs of a chunk of searches (:meth:`RoadNetwork.reach_chunks`).
+
+    Attributes
+    ----------
+    origins
+        Each pair's origin position.
+    targets
+        The chunk's targets, each with a run of pairs (possibly empty), in this order.
+    counts
+        The number of pairs of each target's run.
+    stops
+        Where each target's run ends (the runs' cumulative counts).
+    minutes
+        Each pair's moving minutes.
+    """
+
+    origins: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    minutes: npt.NDArray[np.float64]
+
+    def pair_targets(self) -> npt.NDArray[np.int64]:
+        """Each pair's target position."""
+        return np.repeat(self.targets, self.counts)
 
 
 @dataclass
@@ -338,6 +368,47 @@ class RoadNetwork:
         whole graph, bit for bit. The chunks' pairs are then put back in the order of the
         target nodes.
         """
+        near_o, near_t, rank, chunks = self.reach_chunks(
+            origins, targets, mode, speed_kmh=speed_kmh, limit=limit
+        )
+        parts = [part for part in chunks if len(part.origins)]
+        if not parts:  # no search, or no pair in reach
+            none = np.empty(0, dtype=np.int64)
+            return none, none.copy(), np.empty(0), near_o, near_t
+        # Each target's run of pairs, put back in the order of the target nodes.
+        runs = [
+            (rank[part.targets], np.full(len(part.targets), k), part.stops - part.counts)
+            for k, part in enumerate(parts)
+        ]
+        position, chunk, first = (np.concatenate(column) for column in zip(*runs, strict=True))
+        counts = np.concatenate([part.counts for part in parts])
+        order = np.argsort(position, kind="stable")
+        runs_in_order = zip(
+            chunk[order].tolist(), first[order].tolist(), counts[order].tolist(), strict=True
+        )
+        kept = [(c, a, a + n) for c, a, n in runs_in_order if n]
+        paired = [part.pair_targets() for part in parts]
+        return (
+            np.concatenate([parts[k].origins[a:b] for k, a, b in kept]),
+            np.concatenate([paired[k][a:b] for k, a, b in kept]),
+            np.concatenate([parts[k].minutes[a:b] for k, a, b in kept]),
+            near_o,
+            near_t,
+        )
+
+    def reach_chunks(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+    ) -> tuple[
+        npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.int64], Iterator[ReachChunk]
+    ]:
+        """:meth:`reach`'s pairs chunk by chunk, as the searches find them.
+
+        Returns whether each origin and each target is on the network, each target's rank
+        in :meth:`reach`'s order (by node, then position; -1 off the network) and the
+        chunks (:class:`ReachChunk`), searched as they are read: a caller can use each
+        chunk's pairs while they are fresh, without the copies of millions of pairs
+        :meth:`reach` makes to put them in order.
+        """
         origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
         graph = self._graph(mode, speed_kmh)
@@ -345,65 +416,67 @@ class RoadNetwork:
         leg_o, node_o = self._snap(graph, origins)
         leg_t, node_t = self._snap(graph, targets)
         near_o, near_t = leg_o <= MAX_SNAP_M, leg_t <= MAX_SNAP_M
-        parts: list[tuple[npt.NDArray[np.int64], ...]] = []  # a chunk's origins, targets
-        minutes: list[npt.NDArray[np.float64]] = []  # and minutes
-        if len(graph.snap_nodes) and near_o.any() and near_t.any():
-            sources = np.unique(node_t[near_t])
-            kept_o = np.flatnonzero(near_o)
-            from_o = (leg_o / per_minute)[kept_o]
-            from_t = leg_t / per_minute
-            kept_t = np.flatnonzero(near_t)
-            kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
-            row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
-            first_t = np.searchsorted(row_of_t, np.arange(len(sources) + 1))
-            zone_nodes = node_o[kept_o]
-            radius = limit * graph.speed_bound * (1 + 1e-6) + 1.0  # metres (margin: rounding)
-            where = np.zeros((len(sources), 3), dtype=np.int64)  # part, start, stop by source
-            for block in _spatial_chunks(graph.xy[sources], _CHUNK):
-                matrix, local = _region(graph, sources[block], radius)
-                if local is None:  # the whole graph
-                    at_sources, at_zones, zone_from, zone_at = (
-                        sources[block],
-                        zone_nodes,
-                        from_o,
-                        kept_o,
-                    )
-                else:
-                    at_sources = local[sources[block]]
-                    inside = local[zone_nodes]
-                    chosen = np.flatnonzero(inside >= 0)  # in the origins' order
-                    at_zones, zone_from, zone_at = inside[chosen], from_o[chosen], kept_o[chosen]
-                sizes = first_t[block + 1] - first_t[block]
-                count = int(sizes.sum())
-                mine = kept_t[
-                    np.repeat(first_t[block] - np.cumsum(sizes) + sizes, sizes) + np.arange(count)
-                ]
-                i, j, m, per_row = _read_chunk(
-                    dijkstra(matrix, indices=at_sources, limit=limit),
-                    at_zones,
-                    zone_from,
-                    mine,
-                    np.repeat(np.arange(len(block)), sizes),
-                    from_t,
-                    limit,
-                )
-                stops = np.cumsum(per_row)
-                where[block] = np.column_stack(
-                    [np.full(len(block), len(parts)), stops - per_row, stops]
-                )
-                parts.append((zone_at[i], j))
-                minutes.append(m)
-            where = where[where[:, 2] > where[:, 1]]
-        if not parts or not len(where):
-            none = np.empty(0, dtype=np.int64)
-            return none, none.copy(), np.empty(0), near_o, near_t
+        kept_t = np.flatnonzero(near_t)
+        kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
+        rank = np.full(len(targets), -1, dtype=np.int64)
+        rank[kept_t] = np.arange(len(kept_t))
+        if not (len(graph.snap_nodes) and near_o.any() and near_t.any()):
+            return near_o, near_t, rank, iter(())
         return (
-            np.concatenate([parts[k][0][a:b] for k, a, b in where.tolist()]),
-            np.concatenate([parts[k][1][a:b] for k, a, b in where.tolist()]),
-            np.concatenate([minutes[k][a:b] for k, a, b in where.tolist()]),
             near_o,
             near_t,
+            rank,
+            self._chunks(graph, leg_o, node_o, leg_t, node_t, kept_t, per_minute, limit),
         )
+
+    def _chunks(
+        self,
+        graph: _Graph,
+        leg_o: npt.NDArray[np.float64],
+        node_o: npt.NDArray[np.int64],
+        leg_t: npt.NDArray[np.float64],
+        node_t: npt.NDArray[np.int64],
+        kept_t: npt.NDArray[np.int64],
+        per_minute: float,
+        limit: float,
+    ) -> Iterator[ReachChunk]:
+        sources = np.unique(node_t[kept_t])
+        kept_o = np.flatnonzero(leg_o <= MAX_SNAP_M)
+        from_o = (leg_o / per_minute)[kept_o]
+        from_t = leg_t / per_minute
+        row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
+        first_t = np.searchsorted(row_of_t, np.arange(len(sources) + 1))
+        zone_nodes = node_o[kept_o]
+        radius = limit * graph.speed_bound * (1 + 1e-6) + 1.0  # metres (margin: rounding)
+        for block in _spatial_chunks(graph.xy[sources], _CHUNK):
+            matrix, local = _region(graph, sources[block], radius)
+            if local is None:  # the whole graph
+                at_sources, at_zones, zone_from, zone_at = (
+                    sources[block],
+                    zone_nodes,
+                    from_o,
+                    kept_o,
+                )
+            else:
+                at_sources = local[sources[block]]
+                inside = local[zone_nodes]
+                chosen = np.flatnonzero(inside >= 0)  # in the origins' order
+                at_zones, zone_from, zone_at = inside[chosen], from_o[chosen], kept_o[chosen]
+            sizes = first_t[block + 1] - first_t[block]
+            count = int(sizes.sum())
+            mine = kept_t[
+                np.repeat(first_t[block] - np.cumsum(sizes) + sizes, sizes) + np.arange(count)
+            ]
+            i, _, m, per_target = _read_chunk(
+                dijkstra(matrix, indices=at_sources, limit=limit),
+                at_zones,
+                zone_from,
+                mine,
+                np.repeat(np.arange(len(block)), sizes),
+                from_t,
+                limit,
+            )
+            yield ReachChunk(zone_at[i], mine, per_target, np.cumsum(per_target), m)
 
     # ------------------------------------------------------------------ routes
     def route(
@@ -549,8 +622,8 @@ def _read_chunk(
     ``found`` holds the chunk's rows of minutes to every node; ``mine`` the chunk's targets
     (by node, then index) and ``row`` the row of each. Returns the origins' positions among
     ``zone_nodes``, the targets and the minutes: by target, then origin, and the number
-    of pairs of each row. Each sum is the one of the way before (origin's leg + network,
-    then + target's leg), in that order.
+    of pairs of each target of ``mine``. Each sum is the one of the way before (origin's
+    leg + network, then + target's leg), in that order.
     """
     width = len(zone_nodes)
     # The rows read at the origins' nodes: a C-ordered copy (``found[:, nodes]`` would be
@@ -566,7 +639,7 @@ def _read_chunk(
     total_size = int(sizes.sum())
     if not total_size:
         none = np.empty(0, dtype=np.int64)
-        return none, none.copy(), np.empty(0), np.zeros(len(found), dtype=np.int64)
+        return none, none.copy(), np.empty(0), np.zeros(len(mine), dtype=np.int64)
     if len(row) == len(found) and (row == np.arange(len(found))).all():
         at: Any = slice(None)  # one target per search: every reached origin once, in order
     else:
@@ -578,8 +651,7 @@ def _read_chunk(
     hits = np.zeros(total_size + 1, dtype=np.int64)
     np.cumsum(hit, out=hits[1:])
     ends = hits[np.cumsum(sizes)]  # hits up to the end of each target's run
-    per_row = np.bincount(row, weights=np.diff(ends, prepend=0), minlength=len(found))
-    return cols[at][hit], target[hit], total[hit], per_row.astype(np.int64)
+    return cols[at][hit], target[hit], total[hit], np.diff(ends, prepend=0)
 
 
 # ---------------------------------------------------------------------- workspace

@@ -279,6 +279,73 @@ def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
         assert min(part / whole for part, whole in sizes) < 0.5, mode
 
 
+def test_steps_along_the_network_chunk_by_chunk_equal_those_on_the_pairs() -> None:
+    """The two steps taken chunk by chunk give those of the pairs in order, bit for bit.
+
+    The 24 × 24 km grid, every zone and partner on the network (the chunked way is taken,
+    and checked to be), driving and walking, the three decays, several partners on one
+    node: the same accessibility and partners in reach as :func:`floating_catchment` on
+    :func:`catchment_pairs`.
+    """
+    from bench.roads import synthetic_network, synthetic_points
+    from territory.analysis import accessibility as module
+    from territory.roads import RoadNetwork
+
+    edges = synthetic_network(side_km=24.0, step_m=250.0)
+    network = RoadNetwork.from_edges(edges)
+    west, south, east, north = edges.total_bounds
+    rng = np.random.default_rng(9)
+    zone_xy = rng.uniform([west, south], [east, north], size=(2_500, 2))
+    partner_xy = synthetic_points(edges, 120, seed=6)
+    partner_xy = np.vstack([partner_xy, partner_xy[:8] + 1.0])
+    zones = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML"] * len(partner_xy)}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
+    )
+    demand = pd.Series(rng.lognormal(5, 1, len(zones)).round())
+    demand[::50] = np.nan
+    model = TravelModel().with_network(network)
+    for mode, catchment, decay in (
+        ("voiture", 12.0, "stepped"),
+        ("voiture", 10.0, "gaussian"),
+        ("marche", 20.0, "none"),
+    ):
+        options = {"mode": mode, "model": model, "catchment_min": catchment, "decay": decay}
+        with mock.patch.object(module, "_steps_along", wraps=module._steps_along) as spy:
+            chunked = accessibility(zones, partners, demand=demand, **options)
+        assert spy.call_count == 1, mode
+        along = module._steps_along(
+            zone_xy,
+            partner_xy,
+            demand=demand.to_numpy(dtype=float),
+            supply=np.ones(len(partner_xy)),
+            mode=mode,
+            model=model,
+            catchment_min=catchment,
+            decay=decay,
+        )
+        assert along is not None, mode
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment
+        )
+        access, in_reach = floating_catchment(
+            i,
+            j,
+            minutes,
+            demand=demand.to_numpy(dtype=float),
+            supply=np.ones(len(partner_xy)),
+            catchment_min=catchment,
+            decay=decay,
+        )
+        assert len(i) > 1_000 and access.max() > 0, mode
+        assert np.array_equal(chunked.frame["acces"].to_numpy(), access), mode
+        assert np.array_equal(along[0], access) and np.array_equal(along[1], in_reach), mode
+        assert np.array_equal(chunked.frame["partenaires_accessibles"].to_numpy(), in_reach)
+        with mock.patch.object(module, "_steps_along", return_value=None):
+            general = accessibility(zones, partners, demand=demand, **options)
+        assert general.frame.equals(chunked.frame), mode
+
+
 def partner_xy_alone(rng: np.random.Generator, edges: gpd.GeoDataFrame) -> np.ndarray:
     """Partners alone in the corners of the grid (each chunk's region is its own)."""
     west, south, east, north = edges.total_bounds

@@ -333,6 +333,76 @@ def _ratios(
     return ratio
 
 
+def _steps_along(
+    zone_xy: npt.NDArray[np.float64],
+    partner_xy: npt.NDArray[np.float64],
+    *,
+    demand: npt.NDArray[np.float64],
+    supply: npt.NDArray[np.float64],
+    mode: str,
+    model: TravelModel,
+    catchment_min: float,
+    decay: Decay,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]] | None:
+    """:func:`floating_catchment` of :func:`catchment_pairs`, along the network chunk by chunk.
+
+    None when there is no network for ``mode`` or a zone or partner is off it (then the
+    pairs mix network and straight-line times: the caller takes the general way). The
+    searches' chunks (:meth:`territory.roads.RoadNetwork.reach_chunks`) are used as they
+    come, while fresh: the access time, the catchment, the weights, step 1 (all the pairs
+    of a partner are in one chunk, in the order of :func:`catchment_pairs`) and the
+    partners in reach; step 2 then adds each partner's terms to its zones in the order of
+    :func:`catchment_pairs` (by partner node, then partner), so that every sum is the one
+    of :func:`floating_catchment` on those pairs, bit for bit, without the copies of the
+    millions of pairs that put them in that order.
+    """
+    network = model.network
+    if network is None or not network.serves(mode) or not len(zone_xy) or not len(partner_xy):
+        return None
+    access = float(model.access_minutes.get(mode, 0.0))
+    near_o, near_t, rank, chunks = network.reach_chunks(
+        zone_xy,
+        partner_xy,
+        mode,
+        speed_kmh=model.speed(mode),
+        limit=max(catchment_min - access, 0.0),
+    )
+    if not (near_o.all() and near_t.all()):
+        return None
+    people = np.nan_to_num(demand)
+    reached = np.zeros(len(supply))
+    in_reach = np.zeros(len(zone_xy), dtype=np.int64)
+    runs: list[tuple[int, int, npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+    for part in chunks:
+        minutes, origins, stops = part.minutes, part.origins, part.stops
+        np.add(minutes, access, out=minutes, where=minutes > 0)  # 0 stays 0 (the same place)
+        keep = minutes <= catchment_min
+        if not keep.all():
+            kept = np.concatenate([[0], np.cumsum(keep)])
+            stops = kept[stops]
+            minutes, origins = minutes[keep], origins[keep]
+        counts = np.diff(stops, prepend=0)
+        weight = decay_weights(minutes, catchment_min=catchment_min, decay=decay)
+        terms = people.take(origins)
+        terms *= weight  # the product of floating_catchment (weight × people)
+        reached += np.bincount(
+            np.repeat(part.targets, counts), weights=terms, minlength=len(supply)
+        )
+        in_reach += np.bincount(origins, minlength=len(zone_xy))
+        for target, stop, count in zip(
+            part.targets.tolist(), stops.tolist(), counts.tolist(), strict=True
+        ):
+            if count:
+                span = slice(stop - count, stop)
+                runs.append((int(rank[target]), target, origins[span], weight[span]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(reached > 0, supply / reached, 0.0)
+    step2 = np.zeros(len(zone_xy))
+    for _, target, origins, weight in sorted(runs, key=lambda run: run[0]):
+        step2[origins] += weight * ratio[target]  # a partner reaches a zone once
+    return step2 * PER, in_reach
+
+
 def _centres_xy(zones: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
     """Lambert-93 coordinates of the zones' centres, ``(n, 2)``."""
     centres = zone_centres(zones)
@@ -426,13 +496,27 @@ def accessibility(
         offer = hours.fillna(float(known.median()) if len(known) else 1.0).to_numpy(dtype=float)
     else:
         offer = np.ones(len(located))
-    i, j, minutes = catchment_pairs(
-        zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
-    )
     people = pd.to_numeric(demand, errors="coerce").astype("Float64").reindex(zones.index)
     demand_values = people.to_numpy(dtype=float, na_value=np.nan)
     target = zones if at is None else at
-    if at is not None:  # step 1 on the demand zones, step 2 at the others
+    along = None
+    if at is None:  # along the network, chunk by chunk, when every point is on it
+        along = _steps_along(
+            zone_xy,
+            partner_xy,
+            demand=demand_values,
+            supply=offer,
+            mode=mode,
+            model=model,
+            catchment_min=catchment_min,
+            decay=decay,
+        )
+    if along is not None:
+        access, in_reach = along
+    elif at is not None:  # step 1 on the demand zones, step 2 at the others
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
+        )
         ratio = _ratios(i, j, minutes, demand_values, offer, catchment_min, decay)
         i, j, minutes = catchment_pairs(
             _centres_xy(at), partner_xy, mode=mode, model=model, catchment_min=catchment_min
@@ -442,6 +526,9 @@ def accessibility(
         access = np.asarray(step2, dtype=np.float64) * PER
         in_reach = np.bincount(i, minlength=len(at)).astype(np.int64)
     else:
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
+        )
         access, in_reach = floating_catchment(
             i,
             j,
