@@ -9,14 +9,16 @@ spread over the network and :data:`PARTNERS` partners around ten towns. Measured
 same run (wall and CPU time of this process):
 
 * ``road_e2sfca_s``: ours — one Dijkstra search per partner node on the reversed car
-  graph, cut off at the catchment (``scipy.sparse.csgraph.dijkstra(limit=…)``), a chunk of
-  searches read at once at the zones' nodes (:meth:`territory.roads.RoadNetwork.reach`:
-  one gather, the legs added in place, one flat non-zero), then the two steps without
-  copying the pairs again;
+  graph, cut off at the catchment (``scipy.sparse.csgraph.dijkstra(limit=…)``), chunks of
+  close partner nodes each searching only the region it can reach and reading the zones
+  in it (:meth:`territory.roads.RoadNetwork.reach_chunks`), the two steps taken chunk by
+  chunk as the searches find the pairs (``accessibility._steps_along``: no copy of the
+  millions of pairs);
 * ``road_e2sfca_chunks_s``: the tree before (99b42ad), whose chunks were read through a
   two-dimensional non-zero and gathers per target
-  (:func:`reach_by_chunk_as_in_99b42ad`), in the same run, and whether it gives the same
-  pairs and the same accessibility, bit for bit (``road_same_result_chunks``);
+  (:func:`reach_by_chunk_as_in_99b42ad`), then the two steps on the pairs, in the same
+  run, and whether it gives the same accessibility, bit for bit
+  (``road_same_result_chunks``);
 * ``road_dijkstra_s``: the searches alone (the same chunks, nothing read): the method's
   floor with SciPy's Dijkstra, which holds Python's lock (no second core helps);
 * ``road_e2sfca_naive_s``: the way before (each target node's search read over every
@@ -155,6 +157,11 @@ def _frames(
     return zone_frame, partner_frame, population
 
 
+def _general_way() -> Any:
+    """The pairs through ``RoadNetwork.reach``, then the two steps on them (not chunk by chunk)."""
+    return mock.patch("territory.analysis.accessibility._steps_along", return_value=None)
+
+
 def _timed(run: Any) -> tuple[float, float, Any]:
     start, cpu = time.perf_counter(), time.process_time()
     result = run()
@@ -210,7 +217,7 @@ def access_roads_benchmark(
         "reach",
         lambda self, *a, **k: reach_by_chunk_as_in_99b42ad(self, *a, **k),
     )
-    with chunks:
+    with chunks, _general_way():
         wall, cpu, before = _timed(ours)
     result |= {"road_e2sfca_chunks_s": wall, "road_e2sfca_chunks_cpu_s": cpu}
     result["road_same_result_chunks"] = bool(found.frame.equals(before.frame))
@@ -220,7 +227,7 @@ def access_roads_benchmark(
             "reach",
             lambda self, *a, **k: reach_one_target_at_a_time(self, *a, **k),
         )
-        with slow:
+        with slow, _general_way():
             wall, cpu, before = _timed(ours)
         result |= {"road_e2sfca_naive_s": wall, "road_e2sfca_naive_cpu_s": cpu}
         result["road_same_result"] = bool(found.frame.equals(before.frame))

@@ -42,7 +42,7 @@ Examples
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +69,7 @@ __all__ = [
     "NETWORK_MODES",
     "ROAD_LAYER",
     "NetworkTimes",
+    "ReachChunk",
     "RoadNetwork",
     "load_network",
     "model_note",
@@ -108,6 +109,35 @@ class NetworkTimes:
     fallback: int
 
 
+@dataclass(frozen=True)
+class ReachChunk:
+    """The pairs of a chunk of searches (:meth:`RoadNetwork.reach_chunks`).
+
+    Attributes
+    ----------
+    origins
+        Each pair's origin position.
+    targets
+        The chunk's targets, each with a run of pairs (possibly empty), in this order.
+    counts
+        The number of pairs of each target's run.
+    stops
+        Where each target's run ends (the runs' cumulative counts).
+    minutes
+        Each pair's moving minutes.
+    """
+
+    origins: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    minutes: npt.NDArray[np.float64]
+
+    def pair_targets(self) -> npt.NDArray[np.int64]:
+        """Each pair's target position."""
+        return np.repeat(self.targets, self.counts)
+
+
 @dataclass
 class _Graph:
     """A mode's graph on its largest strongly connected part, nodes numbered locally."""
@@ -116,6 +146,9 @@ class _Graph:
     edge_of: dict[tuple[int, int], int]  # (local from, local to) → edge of the layer
     snap_nodes: npt.NDArray[np.int64]  # the network node of each local node
     tree: cKDTree  # over the local nodes
+    xy: npt.NDArray[np.float64]  # the local nodes' coordinates (metres)
+    reverse: csr_matrix  # ``matrix`` transposed: the searches from the targets
+    speed_bound: float  # metres per minute: no edge is faster, as the crow flies
 
 
 @dataclass
@@ -223,8 +256,17 @@ class RoadNetwork:
         edge_of = dict(
             zip(zip(origin.tolist(), target.tolist(), strict=True), edge.tolist(), strict=True)
         )
-        tree = cKDTree(self.xy[nodes] if len(nodes) else np.zeros((0, 2)))
-        return _Graph(matrix, edge_of, nodes.astype(np.int64), tree)
+        xy = self.xy[nodes] if len(nodes) else np.zeros((0, 2))
+        reverse = matrix.T.tocsr()
+        reverse.indices = reverse.indices.astype(np.int32, copy=False)
+        reverse.indptr = reverse.indptr.astype(np.int32, copy=False)
+        crow = np.hypot(*(xy[origin] - xy[target]).T) if len(origin) else np.zeros(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = float(np.max(crow / weight)) if len(origin) else 0.0
+        speed_bound = bound if np.isfinite(bound) else np.inf
+        return _Graph(
+            matrix, edge_of, nodes.astype(np.int64), cKDTree(xy), xy, reverse, speed_bound
+        )
 
     def _snap(
         self, graph: _Graph, points: npt.NDArray[np.float64]
@@ -317,6 +359,55 @@ class RoadNetwork:
         The pairs come by target node, then target, then origin (the order of one search
         per target); a chunk's pairs are read at once (the reached origins of its rows,
         then each target's row of them), not target by target over every origin.
+
+        The chunks gather target nodes that lie close together (:func:`_spatial_chunks`),
+        and a chunk searches only the part of the graph its searches can reach
+        (:func:`_region`: the nodes within ``limit`` minutes at the graph's fastest
+        edge, as the crow flies) and reads only the origins in that part; every node
+        reached within ``limit`` lies in it, so the minutes are those of a search over the
+        whole graph, bit for bit. The chunks' pairs are then put back in the order of the
+        target nodes.
+        """
+        near_o, near_t, rank, chunks = self.reach_chunks(
+            origins, targets, mode, speed_kmh=speed_kmh, limit=limit
+        )
+        parts = [part for part in chunks if len(part.origins)]
+        if not parts:  # no search, or no pair in reach
+            none = np.empty(0, dtype=np.int64)
+            return none, none.copy(), np.empty(0), near_o, near_t
+        # Each target's run of pairs, put back in the order of the target nodes.
+        runs = [
+            (rank[part.targets], np.full(len(part.targets), k), part.stops - part.counts)
+            for k, part in enumerate(parts)
+        ]
+        position, chunk, first = (np.concatenate(column) for column in zip(*runs, strict=True))
+        counts = np.concatenate([part.counts for part in parts])
+        order = np.argsort(position, kind="stable")
+        runs_in_order = zip(
+            chunk[order].tolist(), first[order].tolist(), counts[order].tolist(), strict=True
+        )
+        kept = [(c, a, a + n) for c, a, n in runs_in_order if n]
+        paired = [part.pair_targets() for part in parts]
+        return (
+            np.concatenate([parts[k].origins[a:b] for k, a, b in kept]),
+            np.concatenate([paired[k][a:b] for k, a, b in kept]),
+            np.concatenate([parts[k].minutes[a:b] for k, a, b in kept]),
+            near_o,
+            near_t,
+        )
+
+    def reach_chunks(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+    ) -> tuple[
+        npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.int64], Iterator[ReachChunk]
+    ]:
+        """:meth:`reach`'s pairs chunk by chunk, as the searches find them.
+
+        Returns whether each origin and each target is on the network, each target's rank
+        in :meth:`reach`'s order (by node, then position; -1 off the network) and the
+        chunks (:class:`ReachChunk`), searched as they are read: a caller can use each
+        chunk's pairs while they are fresh, without the copies of millions of pairs
+        :meth:`reach` makes to put them in order.
         """
         origins = np.asarray(origins, dtype=np.float64).reshape(-1, 2)
         targets = np.asarray(targets, dtype=np.float64).reshape(-1, 2)
@@ -325,45 +416,67 @@ class RoadNetwork:
         leg_o, node_o = self._snap(graph, origins)
         leg_t, node_t = self._snap(graph, targets)
         near_o, near_t = leg_o <= MAX_SNAP_M, leg_t <= MAX_SNAP_M
-        pairs_i: list[npt.NDArray[np.int64]] = []
-        pairs_j: list[npt.NDArray[np.int64]] = []
-        pairs_m: list[npt.NDArray[np.float64]] = []
-        if len(graph.snap_nodes) and near_o.any() and near_t.any():
-            reverse = graph.matrix.T.tocsr()
-            sources = np.unique(node_t[near_t])
-            kept_o = np.flatnonzero(near_o)
-            from_o = (leg_o / per_minute)[kept_o]
-            from_t = leg_t / per_minute
-            kept_t = np.flatnonzero(near_t)
-            kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
-            row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
-            zone_nodes = node_o[kept_o]
-            for chunk in range(0, len(sources), _CHUNK):
-                block = sources[chunk : chunk + _CHUNK]
-                lo, hi = np.searchsorted(row_of_t, [chunk, chunk + len(block)])
-                i, j, m = _read_chunk(
-                    dijkstra(reverse, indices=block, limit=limit),
-                    zone_nodes,
-                    from_o,
-                    kept_t[lo:hi],
-                    row_of_t[lo:hi] - chunk,
-                    from_t,
-                    limit,
-                )
-                if len(i):
-                    pairs_i.append(kept_o[i])
-                    pairs_j.append(j)
-                    pairs_m.append(m)
-        if not pairs_i:
-            none = np.empty(0, dtype=np.int64)
-            return none, none.copy(), np.empty(0), near_o, near_t
+        kept_t = np.flatnonzero(near_t)
+        kept_t = kept_t[np.argsort(node_t[kept_t], kind="stable")]  # by node, then index
+        rank = np.full(len(targets), -1, dtype=np.int64)
+        rank[kept_t] = np.arange(len(kept_t))
+        if not (len(graph.snap_nodes) and near_o.any() and near_t.any()):
+            return near_o, near_t, rank, iter(())
         return (
-            np.concatenate(pairs_i),
-            np.concatenate(pairs_j),
-            np.concatenate(pairs_m),
             near_o,
             near_t,
+            rank,
+            self._chunks(graph, leg_o, node_o, leg_t, node_t, kept_t, per_minute, limit),
         )
+
+    def _chunks(
+        self,
+        graph: _Graph,
+        leg_o: npt.NDArray[np.float64],
+        node_o: npt.NDArray[np.int64],
+        leg_t: npt.NDArray[np.float64],
+        node_t: npt.NDArray[np.int64],
+        kept_t: npt.NDArray[np.int64],
+        per_minute: float,
+        limit: float,
+    ) -> Iterator[ReachChunk]:
+        sources = np.unique(node_t[kept_t])
+        kept_o = np.flatnonzero(leg_o <= MAX_SNAP_M)
+        from_o = (leg_o / per_minute)[kept_o]
+        from_t = leg_t / per_minute
+        row_of_t = np.searchsorted(sources, node_t[kept_t])  # its source's position
+        first_t = np.searchsorted(row_of_t, np.arange(len(sources) + 1))
+        zone_nodes = node_o[kept_o]
+        radius = limit * graph.speed_bound * (1 + 1e-6) + 1.0  # metres (margin: rounding)
+        for block in _spatial_chunks(graph.xy[sources], _CHUNK):
+            matrix, local = _region(graph, sources[block], radius)
+            if local is None:  # the whole graph
+                at_sources, at_zones, zone_from, zone_at = (
+                    sources[block],
+                    zone_nodes,
+                    from_o,
+                    kept_o,
+                )
+            else:
+                at_sources = local[sources[block]]
+                inside = local[zone_nodes]
+                chosen = np.flatnonzero(inside >= 0)  # in the origins' order
+                at_zones, zone_from, zone_at = inside[chosen], from_o[chosen], kept_o[chosen]
+            sizes = first_t[block + 1] - first_t[block]
+            count = int(sizes.sum())
+            mine = kept_t[
+                np.repeat(first_t[block] - np.cumsum(sizes) + sizes, sizes) + np.arange(count)
+            ]
+            i, _, m, per_target = _read_chunk(
+                dijkstra(matrix, indices=at_sources, limit=limit),
+                at_zones,
+                zone_from,
+                mine,
+                np.repeat(np.arange(len(block)), sizes),
+                from_t,
+                limit,
+            )
+            yield ReachChunk(zone_at[i], mine, per_target, np.cumsum(per_target), m)
 
     # ------------------------------------------------------------------ routes
     def route(
@@ -428,6 +541,71 @@ class RoadNetwork:
         return list(np.vstack(parts))
 
 
+_REGION_SHARE = 0.6
+"""A chunk whose region holds more of the graph's nodes than this searches the whole graph."""
+
+
+def _spatial_chunks(xy: npt.NDArray[np.float64], size: int) -> list[npt.NDArray[np.int64]]:
+    """Positions of ``xy`` in chunks of at most ``size`` points lying close together.
+
+    Sort-tile-recursive: vertical strips of whole chunks by x, each cut by y.
+
+    Examples
+    --------
+    >>> xy = np.array([[0, 0], [900, 0], [0, 10], [900, 10]], dtype=float)
+    >>> [c.tolist() for c in _spatial_chunks(xy, 2)]  # the west pair, then the east one
+    [[0, 2], [1, 3]]
+    """
+    count = len(xy)
+    groups = -(-count // size)
+    strips = max(int(np.ceil(np.sqrt(groups))), 1)
+    per_strip = -(-groups // strips) * size
+    by_x = np.lexsort((xy[:, 1], xy[:, 0]))
+    chunks: list[npt.NDArray[np.int64]] = []
+    for first in range(0, count, per_strip):
+        strip = by_x[first : first + per_strip]
+        strip = strip[np.lexsort((xy[strip, 0], xy[strip, 1]))]
+        chunks += [strip[k : k + size].astype(np.int64) for k in range(0, len(strip), size)]
+    return chunks
+
+
+def _region(
+    graph: _Graph, sources: npt.NDArray[np.int64], radius: float
+) -> tuple[csr_matrix, npt.NDArray[np.int64] | None]:
+    """The reversed graph around ``sources``: the nodes a search of ``radius`` metres may reach.
+
+    The nodes in the box of the sources widened by ``radius`` (a node out of it is farther
+    than ``radius`` from every source as the crow flies, so slower than the search's limit
+    at the graph's fastest edge), and the edges between them, in the same order. Returns
+    the part's matrix and each node's number in it (-1 outside), or the whole reversed
+    graph and None when the part would hold most of it.
+    """
+    xy = graph.xy
+    low = xy[sources].min(axis=0) - radius
+    high = xy[sources].max(axis=0) + radius
+    inside = (xy[:, 0] >= low[0]) & (xy[:, 0] <= high[0])
+    inside &= (xy[:, 1] >= low[1]) & (xy[:, 1] <= high[1])
+    nodes = np.flatnonzero(inside)
+    if not np.isfinite(radius) or len(nodes) > _REGION_SHARE * len(xy):
+        return graph.reverse, None
+    local = np.full(len(xy), -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    reverse = graph.reverse
+    first = reverse.indptr[nodes].astype(np.int64)
+    count = reverse.indptr[nodes + 1] - first
+    edges = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    column = local[reverse.indices[edges]]
+    keep = column >= 0
+    kept = np.zeros(len(edges) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    indptr = kept[np.concatenate([[0], np.cumsum(count)])].astype(np.int32)
+    matrix = csr_matrix(
+        (reverse.data[edges[keep]], column[keep].astype(np.int32), indptr),
+        shape=(len(nodes), len(nodes)),
+    )
+    return matrix, local
+
+
 def _read_chunk(
     found: npt.NDArray[np.float64],
     zone_nodes: npt.NDArray[np.int64],
@@ -436,13 +614,16 @@ def _read_chunk(
     row: npt.NDArray[np.int64],
     from_t: npt.NDArray[np.float64],
     limit: float,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:
     """The pairs of a chunk of searches (:meth:`RoadNetwork.reach`), in its order.
 
     ``found`` holds the chunk's rows of minutes to every node; ``mine`` the chunk's targets
     (by node, then index) and ``row`` the row of each. Returns the origins' positions among
-    ``zone_nodes``, the targets and the minutes: by target, then origin. Each sum is the
-    one of the way before (origin's leg + network, then + target's leg), in that order.
+    ``zone_nodes``, the targets and the minutes: by target, then origin, and the number
+    of pairs of each target of ``mine``. Each sum is the one of the way before (origin's
+    leg + network, then + target's leg), in that order.
     """
     width = len(zone_nodes)
     # The rows read at the origins' nodes: a C-ordered copy (``found[:, nodes]`` would be
@@ -458,7 +639,7 @@ def _read_chunk(
     total_size = int(sizes.sum())
     if not total_size:
         none = np.empty(0, dtype=np.int64)
-        return none, none.copy(), np.empty(0)
+        return none, none.copy(), np.empty(0), np.zeros(len(mine), dtype=np.int64)
     if len(row) == len(found) and (row == np.arange(len(found))).all():
         at: Any = slice(None)  # one target per search: every reached origin once, in order
     else:
@@ -467,7 +648,10 @@ def _read_chunk(
     total = value[at]
     total += from_t[target]
     hit = total <= limit
-    return cols[at][hit], target[hit], total[hit]
+    hits = np.zeros(total_size + 1, dtype=np.int64)
+    np.cumsum(hit, out=hits[1:])
+    ends = hits[np.cumsum(sizes)]  # hits up to the end of each target's run
+    return cols[at][hit], target[hit], total[hit], np.diff(ends, prepend=0)
 
 
 # ---------------------------------------------------------------------- workspace

@@ -73,6 +73,12 @@ class Network(Protocol):
         """Pairs within ``limit`` moving minutes, and which origins and targets are on it."""
         ...
 
+    def reach_chunks(
+        self, origins: Any, targets: Any, mode: str, *, speed_kmh: float, limit: float
+    ) -> tuple[Any, Any, Any, Any]:
+        """The same pairs chunk by chunk: on it, targets' ranks, chunks (ReachChunk)."""
+        ...
+
 
 @dataclass(frozen=True)
 class TravelModel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import geopandas as gpd
@@ -236,6 +237,140 @@ def test_network_catchments_read_by_chunk_equal_one_target_at_a_time() -> None:
     keep = before[2] <= 12.0
     for a, b in zip(pairs, before, strict=True):
         assert np.array_equal(a, b[keep])
+
+
+def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
+    """Searches cut to the region they can reach give the pairs of whole-graph searches.
+
+    A fictional 24 × 24 km street grid (a faster road every 5 km sets the speed bound),
+    partners around towns and a few alone, zones spread over it: the chunks of close
+    partner nodes search only their region (at least one chunk does, and the regions are
+    much smaller than the graph), and the pairs, their order and their minutes are those
+    of one search per partner over the whole graph, bit for bit, for driving and walking.
+    """
+    from bench.access_roads import reach_one_target_at_a_time
+    from bench.roads import synthetic_network, synthetic_points
+    from territory import roads
+
+    edges = synthetic_network(side_km=24.0, step_m=250.0)
+    network = roads.RoadNetwork.from_edges(edges)
+    west, south, east, north = edges.total_bounds
+    rng = np.random.default_rng(8)
+    zone_xy = rng.uniform([west - 600, south - 600], [east + 600, north + 600], size=(3_000, 2))
+    partner_xy = np.vstack([synthetic_points(edges, 150, seed=4), partner_xy_alone(rng, edges)])
+    sizes: list[tuple[int, int]] = []
+    real_region = roads._region
+
+    def region(graph: Any, sources: Any, radius: float) -> Any:
+        matrix, local = real_region(graph, sources, radius)
+        sizes.append((matrix.shape[0], graph.matrix.shape[0]))
+        return matrix, local
+
+    for mode, speed, limit in (("voiture", 40.0, 7.0), ("marche", 4.5, 20.0)):
+        sizes.clear()
+        with mock.patch.object(roads, "_region", region):
+            ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+        before = reach_one_target_at_a_time(
+            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
+        )
+        assert len(ours[0]) > 2_000, mode
+        for a, b in zip(ours, before, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+        assert min(part / whole for part, whole in sizes) < 0.5, mode
+
+
+def test_steps_along_the_network_chunk_by_chunk_equal_those_on_the_pairs() -> None:
+    """The two steps taken chunk by chunk give those of the pairs in order, bit for bit.
+
+    The 24 × 24 km grid, every zone and partner on the network (the chunked way is taken,
+    and checked to be), driving and walking, the three decays, several partners on one
+    node: the same accessibility and partners in reach as :func:`floating_catchment` on
+    :func:`catchment_pairs`.
+    """
+    from bench.roads import synthetic_network, synthetic_points
+    from territory.analysis import accessibility as module
+    from territory.roads import RoadNetwork
+
+    edges = synthetic_network(side_km=24.0, step_m=250.0)
+    network = RoadNetwork.from_edges(edges)
+    west, south, east, north = edges.total_bounds
+    rng = np.random.default_rng(9)
+    zone_xy = rng.uniform([west, south], [east, north], size=(2_500, 2))
+    partner_xy = synthetic_points(edges, 120, seed=6)
+    partner_xy = np.vstack([partner_xy, partner_xy[:8] + 1.0])
+    zones = gpd.GeoDataFrame(geometry=shapely.points(zone_xy), crs=METRIC_CRS)
+    partners = gpd.GeoDataFrame(
+        {"type": ["ML"] * len(partner_xy)}, geometry=shapely.points(partner_xy), crs=METRIC_CRS
+    )
+    demand = pd.Series(rng.lognormal(5, 1, len(zones)).round())
+    demand[::50] = np.nan
+    model = TravelModel().with_network(network)
+    for mode, catchment, decay in (
+        ("voiture", 12.0, "stepped"),
+        ("voiture", 10.0, "gaussian"),
+        ("marche", 20.0, "none"),
+    ):
+        options = {"mode": mode, "model": model, "catchment_min": catchment, "decay": decay}
+        with mock.patch.object(module, "_steps_along", wraps=module._steps_along) as spy:
+            chunked = accessibility(zones, partners, demand=demand, **options)
+        assert spy.call_count == 1, mode
+        along = module._steps_along(
+            zone_xy,
+            partner_xy,
+            demand=demand.to_numpy(dtype=float),
+            supply=np.ones(len(partner_xy)),
+            mode=mode,
+            model=model,
+            catchment_min=catchment,
+            decay=decay,
+        )
+        assert along is not None, mode
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment
+        )
+        access, in_reach = floating_catchment(
+            i,
+            j,
+            minutes,
+            demand=demand.to_numpy(dtype=float),
+            supply=np.ones(len(partner_xy)),
+            catchment_min=catchment,
+            decay=decay,
+        )
+        assert len(i) > 1_000 and access.max() > 0, mode
+        assert np.array_equal(chunked.frame["acces"].to_numpy(), access), mode
+        assert np.array_equal(along[0], access) and np.array_equal(along[1], in_reach), mode
+        assert np.array_equal(chunked.frame["partenaires_accessibles"].to_numpy(), in_reach)
+        with mock.patch.object(module, "_steps_along", return_value=None):
+            general = accessibility(zones, partners, demand=demand, **options)
+        assert general.frame.equals(chunked.frame), mode
+
+
+def partner_xy_alone(rng: np.random.Generator, edges: gpd.GeoDataFrame) -> np.ndarray:
+    """Partners alone in the corners of the grid (each chunk's region is its own)."""
+    west, south, east, north = edges.total_bounds
+    corners = np.array([[west, south], [east, south], [west, north], [east, north]])
+    return corners + rng.uniform(-200, 200, size=(4, 2))
+
+
+def test_decay_steps_start_at_the_first_time_whose_third_reaches_them() -> None:
+    """The two start times of the steps, on either side of them, for many catchments."""
+    from territory.analysis.accessibility import _step_starts
+
+    rng = np.random.default_rng(3)
+    for catchment in (30.0, 20.0, 12.5, 7.0, 45.3, 1e-3, 1e5, 0.1 + 0.2, 29.999999999999996):
+        first, second = _step_starts(catchment)
+        around = [np.nextafter(np.nextafter(t, -1), -1) for t in (first, second)]
+        times = [*around, *[np.nextafter(t, -1) for t in (first, second)], first, second]
+        times += [np.nextafter(t, np.inf) for t in (first, second, catchment)]
+        minutes = np.concatenate([times, rng.uniform(-1, catchment * 1.2, 20_000)])
+        third = minutes / catchment * 3
+        before = np.where(third >= 2, 0.22, np.where(third >= 1, 0.68, 1.0))
+        before = np.where(minutes <= catchment, before, 0.0)
+        ours = decay_weights(minutes, catchment_min=catchment, decay="stepped")
+        assert np.array_equal(ours, before), catchment
+        assert first / catchment * 3 >= 1 > np.nextafter(first, 0) / catchment * 3
+        assert second / catchment * 3 >= 2 > np.nextafter(second, 0) / catchment * 3
 
 
 def test_decay_steps_are_those_of_the_integer_third_bit_for_bit() -> None:

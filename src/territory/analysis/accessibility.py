@@ -52,6 +52,8 @@ Three zones on a line, two partners (the hand computation is in
 
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -128,9 +130,14 @@ def decay_weights(
     t = np.asarray(minutes, dtype=np.float64)
     if decay == "stepped":  # one small index per pair (millions of them), then one lookup
         flat = t.reshape(-1)  # a single time too
-        third = flat / catchment_min * 3  # below 1, below 2, from 2 on (NaN: the first step)
-        step = (third >= 1).view(np.uint8)
-        step += third >= 2
+        if 0 < catchment_min < np.inf:  # the thirds' first times: two comparisons a pair
+            first, second = _step_starts(float(catchment_min))
+            step = (flat >= first).view(np.uint8)
+            step += flat >= second
+        else:
+            third = flat / catchment_min * 3  # below 1, below 2, from 2 on (NaN: the first step)
+            step = (third >= 1).view(np.uint8)
+            step += third >= 2
         step[~(flat <= catchment_min)] = 3  # beyond the catchment (NaN too): 0
         table = np.array([*STEPPED_WEIGHTS, 0.0])  # positive weights: no clipping at 0
         return np.take(table, step).reshape(t.shape)
@@ -142,6 +149,34 @@ def decay_weights(
     else:
         raise ValidationError(f"décroissance inconnue « {decay} » (attendu : {', '.join(DECAYS)})")
     return np.where(inside, np.maximum(weight, 0.0), 0.0)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_starts(catchment_min: float) -> tuple[float, float]:
+    """The first times whose third ``t / T × 3`` (rounded as numpy rounds it) reaches 1 and 2.
+
+    The third only grows with ``t`` (each rounding keeps the order), so comparing ``t``
+    with these two times gives the steps of the third itself, bit for bit, without
+    dividing millions of times. Found by halving the interval of the floats' bit patterns
+    between 0 and ``T`` (whose third is 3).
+
+    Examples
+    --------
+    >>> _step_starts(30.0)
+    (10.0, 20.0)
+    """
+    starts = []
+    for level in (1.0, 2.0):
+        low, high = 0, struct.unpack("<q", struct.pack("<d", catchment_min))[0]
+        while high - low > 1:  # the third of ``low`` is below the level, that of ``high`` not
+            middle = (low + high) // 2
+            t = struct.unpack("<d", struct.pack("<q", middle))[0]
+            if t / catchment_min * 3 >= level:
+                high = middle
+            else:
+                low = middle
+        starts.append(struct.unpack("<d", struct.pack("<q", high))[0])
+    return starts[0], starts[1]
 
 
 def catchment_pairs(
@@ -204,11 +239,14 @@ def _merge_network(
     along: tuple[Any, ...],
     access: float,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Network times for pairs whose both ends are on the network, straight lines else."""
+    """Network times for pairs whose both ends are on the network, straight lines else.
+
+    The access time is added to the network's minutes in place (``along`` is the caller's
+    own :meth:`territory.roads.RoadNetwork.reach`: millions of pairs are not copied).
+    """
     ni, nj, nmin, on_origin, on_target = along
-    moved = np.asarray(nmin, dtype=np.float64) + access
-    np.copyto(moved, nmin, where=~(nmin > 0))  # 0 stays 0 (the same place)
-    nmin = moved
+    nmin = np.asarray(nmin, dtype=np.float64)
+    np.add(nmin, access, out=nmin, where=nmin > 0)  # in place; 0 stays 0 (the same place)
     if not len(i):  # every pair on the network: nothing to merge, nothing to copy
         return np.asarray(ni, dtype=np.int64), np.asarray(nj, dtype=np.int64), nmin
     off = ~(np.asarray(on_origin, dtype=bool)[i] & np.asarray(on_target, dtype=bool)[j])
@@ -256,10 +294,13 @@ def floating_catchment(
     j = np.asarray(partner, dtype=np.int64)
     t = np.asarray(minutes, dtype=np.float64)
     weight = decay_weights(t, catchment_min=catchment_min, decay=decay)
+    buffer = np.empty(len(weight))  # one array of the pairs' terms, for both steps
     ratio = _ratios(
-        i, j, t, people, np.asarray(supply, dtype=np.float64), catchment_min, decay, weight
+        i, j, t, people, np.asarray(supply, dtype=np.float64), catchment_min, decay, weight, buffer
     )
-    step2 = np.bincount(i, weights=weight * ratio[j], minlength=len(people))
+    np.take(ratio, j, out=buffer)
+    buffer *= weight
+    step2 = np.bincount(i, weights=buffer, minlength=len(people))
     access = np.asarray(step2, dtype=np.float64) * PER
     in_reach = np.bincount(i, minlength=len(people)).astype(np.int64)
     return access, in_reach
@@ -274,18 +315,92 @@ def _ratios(
     catchment_min: float,
     decay: Decay,
     weight: npt.NDArray[np.float64] | None = None,
+    buffer: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
     """Step 1: each partner's supply over the weighted demand in its catchment (0 if none).
 
-    ``weight``: the pairs' decay weights when the caller has them already.
+    ``weight``: the pairs' decay weights when the caller has them already; ``buffer``: an
+    array of the pairs' length to write the terms in.
     """
     if weight is None:
         weight = decay_weights(minutes, catchment_min=catchment_min, decay=decay)
     people = np.nan_to_num(demand)
-    reached = np.bincount(j, weights=weight * people[i], minlength=len(supply))
+    terms = np.take(people, i, out=buffer)
+    terms *= weight  # the product of the way before (weight × people), either way round
+    reached = np.bincount(j, weights=terms, minlength=len(supply))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio: npt.NDArray[np.float64] = np.where(reached > 0, supply / reached, 0.0)
     return ratio
+
+
+def _steps_along(
+    zone_xy: npt.NDArray[np.float64],
+    partner_xy: npt.NDArray[np.float64],
+    *,
+    demand: npt.NDArray[np.float64],
+    supply: npt.NDArray[np.float64],
+    mode: str,
+    model: TravelModel,
+    catchment_min: float,
+    decay: Decay,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]] | None:
+    """:func:`floating_catchment` of :func:`catchment_pairs`, along the network chunk by chunk.
+
+    None when there is no network for ``mode`` or a zone or partner is off it (then the
+    pairs mix network and straight-line times: the caller takes the general way). The
+    searches' chunks (:meth:`territory.roads.RoadNetwork.reach_chunks`) are used as they
+    come, while fresh: the access time, the catchment, the weights, step 1 (all the pairs
+    of a partner are in one chunk, in the order of :func:`catchment_pairs`) and the
+    partners in reach; step 2 then adds each partner's terms to its zones in the order of
+    :func:`catchment_pairs` (by partner node, then partner), so that every sum is the one
+    of :func:`floating_catchment` on those pairs, bit for bit, without the copies of the
+    millions of pairs that put them in that order.
+    """
+    network = model.network
+    if network is None or not network.serves(mode) or not len(zone_xy) or not len(partner_xy):
+        return None
+    access = float(model.access_minutes.get(mode, 0.0))
+    near_o, near_t, rank, chunks = network.reach_chunks(
+        zone_xy,
+        partner_xy,
+        mode,
+        speed_kmh=model.speed(mode),
+        limit=max(catchment_min - access, 0.0),
+    )
+    if not (near_o.all() and near_t.all()):
+        return None
+    people = np.nan_to_num(demand)
+    reached = np.zeros(len(supply))
+    in_reach = np.zeros(len(zone_xy), dtype=np.int64)
+    runs: list[tuple[int, int, npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+    for part in chunks:
+        minutes, origins, stops = part.minutes, part.origins, part.stops
+        np.add(minutes, access, out=minutes, where=minutes > 0)  # 0 stays 0 (the same place)
+        keep = minutes <= catchment_min
+        if not keep.all():
+            kept = np.concatenate([[0], np.cumsum(keep)])
+            stops = kept[stops]
+            minutes, origins = minutes[keep], origins[keep]
+        counts = np.diff(stops, prepend=0)
+        weight = decay_weights(minutes, catchment_min=catchment_min, decay=decay)
+        terms = people.take(origins)
+        terms *= weight  # the product of floating_catchment (weight × people)
+        reached += np.bincount(
+            np.repeat(part.targets, counts), weights=terms, minlength=len(supply)
+        )
+        in_reach += np.bincount(origins, minlength=len(zone_xy))
+        for target, stop, count in zip(
+            part.targets.tolist(), stops.tolist(), counts.tolist(), strict=True
+        ):
+            if count:
+                span = slice(stop - count, stop)
+                runs.append((int(rank[target]), target, origins[span], weight[span]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(reached > 0, supply / reached, 0.0)
+    step2 = np.zeros(len(zone_xy))
+    for _, target, origins, weight in sorted(runs, key=lambda run: run[0]):
+        step2[origins] += weight * ratio[target]  # a partner reaches a zone once
+    return step2 * PER, in_reach
 
 
 def _centres_xy(zones: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
@@ -381,13 +496,27 @@ def accessibility(
         offer = hours.fillna(float(known.median()) if len(known) else 1.0).to_numpy(dtype=float)
     else:
         offer = np.ones(len(located))
-    i, j, minutes = catchment_pairs(
-        zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
-    )
     people = pd.to_numeric(demand, errors="coerce").astype("Float64").reindex(zones.index)
     demand_values = people.to_numpy(dtype=float, na_value=np.nan)
     target = zones if at is None else at
-    if at is not None:  # step 1 on the demand zones, step 2 at the others
+    along = None
+    if at is None:  # along the network, chunk by chunk, when every point is on it
+        along = _steps_along(
+            zone_xy,
+            partner_xy,
+            demand=demand_values,
+            supply=offer,
+            mode=mode,
+            model=model,
+            catchment_min=catchment_min,
+            decay=decay,
+        )
+    if along is not None:
+        access, in_reach = along
+    elif at is not None:  # step 1 on the demand zones, step 2 at the others
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
+        )
         ratio = _ratios(i, j, minutes, demand_values, offer, catchment_min, decay)
         i, j, minutes = catchment_pairs(
             _centres_xy(at), partner_xy, mode=mode, model=model, catchment_min=catchment_min
@@ -397,6 +526,9 @@ def accessibility(
         access = np.asarray(step2, dtype=np.float64) * PER
         in_reach = np.bincount(i, minlength=len(at)).astype(np.int64)
     else:
+        i, j, minutes = catchment_pairs(
+            zone_xy, partner_xy, mode=mode, model=model, catchment_min=catchment_min
+        )
         access, in_reach = floating_catchment(
             i,
             j,
