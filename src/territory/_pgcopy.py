@@ -14,7 +14,7 @@
   CPU for a million 12-column rows; Arrow: a few tenths). Other frames (dates, timestamps,
   bytes) keep the row writer of :func:`territory._pgstore.copy_rows`.
 * **Counts per group, once per batch** (:class:`PendingCounts`): the statement triggers of
-  :func:`territory._pgstore._build_counts` group the transition table of every ``COPY``
+  :func:`build_counts` group the transition table of every ``COPY``
   and upsert the count table (half of the server's time for a million contacts in ten
   statements). An appender that says so for its transaction
   (:data:`COUNTS_SETTING`, ``set_config(…, true)``) counts the rows it sent from the very
@@ -34,6 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from territory import _pgrls
+from territory._layout import GROUP_COUNTS, _columns, _counts_table
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -41,6 +44,7 @@ __all__ = [
     "COUNTS_SETTING",
     "PendingCounts",
     "arrow_frame",
+    "build_counts",
     "column_type",
     "copy_in",
     "copy_out",
@@ -266,6 +270,61 @@ def copy_rows(con: Any, name: str, df: pd.DataFrame) -> pa.Table | None:
 
 
 # ------------------------------------------------------------------ counts
+def build_counts(con: Any, schema: str, name: str) -> None:
+    """(Re)make the count table of ``name`` from its rows, and its statement triggers."""
+    keys = GROUP_COUNTS[name]
+    counts = _counts_table(name)
+    columns = _columns(keys)
+    typed = ", ".join(f'"{k}" text' for k in keys)
+    qualified = f'"{schema}"."{counts}"'
+    con.execute(f'DROP TABLE IF EXISTS "{counts}"')
+    con.execute(
+        f'CREATE TABLE "{counts}" ({typed}, n bigint NOT NULL, '
+        f"UNIQUE NULLS NOT DISTINCT ({columns}))"
+    )
+    _pgrls.protect_created(con, counts)
+    con.execute(
+        f'INSERT INTO "{counts}" ({columns}, n) '
+        f'SELECT {columns}, count(*) FROM "{name}" GROUP BY {columns}'
+    )
+    same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM g."{k}"' for k in keys)
+    body = f"""
+BEGIN
+  IF TG_OP = 'INSERT' AND current_setting('{COUNTS_SETTING}', true)
+      = TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME THEN
+    RETURN NULL;  -- the writer adds these rows' counts itself (territory._pgcopy)
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    UPDATE {qualified} AS c SET n = c.n - g.n
+    FROM (SELECT {columns}, count(*) AS n FROM old_rows GROUP BY {columns}) AS g WHERE {same};
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    INSERT INTO {qualified} AS c ({columns}, n)
+    SELECT {columns}, count(*) FROM new_rows GROUP BY {columns}
+    ON CONFLICT ({columns}) DO UPDATE SET n = c.n + excluded.n;
+  END IF;
+  IF TG_OP <> 'INSERT' THEN
+    DELETE FROM {qualified} WHERE n = 0;
+  END IF;
+  RETURN NULL;
+END"""
+    function = f'"{schema}"."{counts}_keep"'
+    con.raw.execute(  # no placeholders: the body is sent as it is
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $f${body}$f$"
+    )
+    for event, transition in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+    ):
+        trigger = f"{counts}_{event.lower()}"
+        con.execute(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{name}"')
+        con.execute(
+            f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{name}" REFERENCING {transition} '
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+
+
 def defers_counts(con: Any, schema: str, counts: str) -> bool:
     """Whether the trigger function of count table ``counts`` obeys :data:`COUNTS_SETTING`."""
     row = con.execute(

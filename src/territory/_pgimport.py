@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory import _gpkg, _pg, _pgstore
+from territory import _gpkg, _pg, _pgcopy, _pgstore
 from territory._errors import WorkspaceError
 from territory._layout import _META, _META_COLUMNS, _PROPS, GROUP_COUNTS, _counts_table
 from territory.batches import BATCHES, ensure_log
@@ -255,7 +255,7 @@ def _copy_table(db: sqlite3.Connection, con: _pgstore.Connection, schema: str, t
             f'(SELECT COALESCE(max("{keys[0]}"), 0) + 1 FROM "{table}"), false)'
         )
     if table in GROUP_COUNTS:
-        _pgstore._build_counts(con, schema, table)
+        _pgcopy.build_counts(con, schema, table)
 
 
 def _ewkb(blobs: list[Any]) -> list[str | None]:

@@ -538,10 +538,10 @@ class ServerMethods:
                 _create(con, name, df)
                 copy_rows(con, name, df)
                 if name in GROUP_COUNTS:
-                    _build_counts(con, self.schema, name)
+                    _pgcopy.build_counts(con, self.schema, name)
             else:
                 if name in GROUP_COUNTS and not _counts_in_place(con, self.schema, name):
-                    _build_counts(con, self.schema, name)
+                    _pgcopy.build_counts(con, self.schema, name)
                 copy_rows(con, name, df)
             count = _count(con, name)
             values = (count, 0, None, source, vintage, licence, None, _now(), name)
@@ -784,7 +784,7 @@ class ServerMethods:
         if name in GROUP_COUNTS:
             with self.session(what=name) as con:
                 if not _counts_in_place(con, self.schema, name):
-                    _build_counts(con, self.schema, name)
+                    _pgcopy.build_counts(con, self.schema, name)
 
     def _row_count(self, name: str) -> int:
         with self.session(what=name, write=False) as con:
@@ -898,7 +898,7 @@ class AppenderMethods:
             if not _exists(con, self.ws.schema, self.name):
                 _create(con, self.name, self.schema.iloc[:0])
             if self._keys is not None and not _counts_in_place(con, self.ws.schema, self.name):
-                _build_counts(con, self.ws.schema, self.name)
+                _pgcopy.build_counts(con, self.ws.schema, self.name)
             counts = _counts_table(self.name)
             if self._keys is not None and _pgcopy.defers_counts(con, self.ws.schema, counts):
                 # before the savepoint: a discard keeps it (the commit ends it)
@@ -1130,61 +1130,6 @@ def _counts_in_place(con: Connection, schema: str, name: str) -> bool:
         (schema, name, f"{counts}_%"),
     ).fetchone()
     return row is not None and int(row[0]) == 3
-
-
-def _build_counts(con: Connection, schema: str, name: str) -> None:
-    """(Re)make the count table of ``name`` from its rows, and its statement triggers."""
-    keys = GROUP_COUNTS[name]
-    counts = _counts_table(name)
-    columns = _columns(keys)
-    typed = ", ".join(f'"{k}" text' for k in keys)
-    qualified = f'"{schema}"."{counts}"'
-    con.execute(f'DROP TABLE IF EXISTS "{counts}"')
-    con.execute(
-        f'CREATE TABLE "{counts}" ({typed}, n bigint NOT NULL, '
-        f"UNIQUE NULLS NOT DISTINCT ({columns}))"
-    )
-    _pgrls.protect_created(con, counts)
-    con.execute(
-        f'INSERT INTO "{counts}" ({columns}, n) '
-        f'SELECT {columns}, count(*) FROM "{name}" GROUP BY {columns}'
-    )
-    same = " AND ".join(f'c."{k}" IS NOT DISTINCT FROM g."{k}"' for k in keys)
-    body = f"""
-BEGIN
-  IF TG_OP = 'INSERT' AND current_setting('{_pgcopy.COUNTS_SETTING}', true)
-      = TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME THEN
-    RETURN NULL;  -- the writer adds these rows' counts itself (territory._pgcopy)
-  END IF;
-  IF TG_OP <> 'INSERT' THEN
-    UPDATE {qualified} AS c SET n = c.n - g.n
-    FROM (SELECT {columns}, count(*) AS n FROM old_rows GROUP BY {columns}) AS g WHERE {same};
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    INSERT INTO {qualified} AS c ({columns}, n)
-    SELECT {columns}, count(*) FROM new_rows GROUP BY {columns}
-    ON CONFLICT ({columns}) DO UPDATE SET n = c.n + excluded.n;
-  END IF;
-  IF TG_OP <> 'INSERT' THEN
-    DELETE FROM {qualified} WHERE n = 0;
-  END IF;
-  RETURN NULL;
-END"""
-    function = f'"{schema}"."{counts}_keep"'
-    con.raw.execute(  # no placeholders: the body is sent as it is
-        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $f${body}$f$"
-    )
-    for event, transition in (
-        ("INSERT", "NEW TABLE AS new_rows"),
-        ("DELETE", "OLD TABLE AS old_rows"),
-        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    ):
-        trigger = f"{counts}_{event.lower()}"
-        con.execute(f'DROP TRIGGER IF EXISTS "{trigger}" ON "{name}"')
-        con.execute(
-            f'CREATE TRIGGER "{trigger}" AFTER {event} ON "{name}" REFERENCING {transition} '
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-        )
 
 
 # ------------------------------------------------------------------ reading
