@@ -5,7 +5,13 @@ import streamlit as st
 from territory.analysis.priority import Weights, rank_zones
 from territory.map import RETURNED_OBJECTS
 from territory.map.build import zone_from_click
-from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
+from territory.ui.common import (
+    base_url_path,
+    current_territory,
+    data_key,
+    demo_banner,
+    workspace_or_stop,
+)
 from territory.ui.loaders import (
     cached_indicators,
     cached_saved_weights,
@@ -28,9 +34,9 @@ ws = workspace_or_stop()
 demo_banner(ws)
 st.title("Où et quand aller ?")
 territory = current_territory(ws)
-key = (ws.key, ws.version, settings().k, territory)
+key = (data_key(ws), settings().k, territory)
 kind = zone_kind_choice()
-chosen = weights_sidebar(ws, territory, cached_saved_weights(ws.key, ws.version, territory))
+chosen = weights_sidebar(ws, territory, cached_saved_weights(key[0], territory))
 
 ranking = rank_zones(cached_indicators(*key, kind), Weights(**chosen))
 for note in ranking.notes:

@@ -55,12 +55,14 @@ from territory._layout import (
     _PROPS,
     _STAMP,
     GROUP_COUNTS,
+    PLAN_TABLES,
     LayerInfo,
     _columns,
     _counts_table,
     _kind,
     _meta_row,
     _now,
+    keep_data_version,
     migrate_with,
 )
 from territory.crs import STORAGE_CRS
@@ -508,7 +510,7 @@ class ServerMethods:
                 copy_rows(con, name, df.reset_index(drop=True))
                 values = (_count(con, name), 0, None, source, vintage, licence, None, _now(), name)
                 self._record_on(con, name, values, bump=False)
-            self._bump(con)
+            self._bump(con, plans_only=set(tables) <= PLAN_TABLES)
             for name in tables:
                 _stamp(con, name)
 
@@ -762,8 +764,10 @@ class ServerMethods:
             _stamp(con, name)
 
     @staticmethod
-    def _bump(con: Any) -> None:
+    def _bump(con: Any, *, plans_only: bool = False) -> None:
+        keep_data_version(con, plans_only=plans_only, bumped=False)
         con.execute(f"UPDATE {_PROPS} SET value = (value::bigint + 1)::text WHERE key = 'version'")
+        keep_data_version(con, plans_only=plans_only, bumped=True)
 
 
 class AppenderMethods:

@@ -6,9 +6,7 @@ Each calls the tested core in :mod:`territory.rounds.week`.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from datetime import date
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -20,7 +18,7 @@ from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
 from territory.rounds.naming import commune_names
-from territory.rounds.outputs import day_label, ics_calendars, write_csv, zone_of
+from territory.rounds.outputs import day_label, zone_of
 from territory.rounds.places import coverage_notes, sources_note
 from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
@@ -38,11 +36,11 @@ from territory.rounds.week import (
     TEAMS,
     WeekPlan,
     add_places,
+    latest_version,
     load_plan,
     move_visit,
     new_place,
     plan_history,
-    plan_versions,
     remove_places,
     replay_edit,
     restore_version,
@@ -52,11 +50,13 @@ from territory.rounds.week import (
 )
 from territory.store import Workspace
 from territory.territories import WHOLE_WORKSPACE, list_territories
-from territory.ui.common import base_url_path, flash, table_download
+from territory.ui.common import base_url_path, data_key, flash, table_download
 from territory.ui.loaders import (
     cached_coverage,
     cached_places,
     cached_places_map,
+    cached_plan,
+    cached_plan_files,
     cached_route_map,
     settings,
 )
@@ -219,10 +219,10 @@ def _base_on_map(ws: Workspace, names: list[str]) -> None:
     ):
         return
     team = st.selectbox("Équipe", names, key=Keys.W_TEAM_BASE_TEAM)
-    rendered, _ = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
+    rendered, _ = cached_places_map(data_key(ws), settings().k, base_url_path())
     clicked = show_map(
         rendered,
-        key=f"{Keys.W_TEAM_BASE_MAP}_{ws.version}",
+        key=f"{Keys.W_TEAM_BASE_MAP}_{ws.data_version}",
         height=360,
         returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
     )
@@ -266,25 +266,28 @@ def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
     user reloads: an edit is saved on the version it was made on, or refused
     (:func:`~territory.rounds.week.save_edited`), never over someone else's.
     """
-    latest = load_plan(ws, week)
-    if latest is None:
+    last = latest_version(ws, week)  # read now, at every rerun: never from a cache
+    if last is None:
         return None
+    key = data_key(ws)
     base = st.session_state.get(base_key)
-    shown = latest if base in (None, latest.version) else load_plan(ws, week, version=base)
+    shown = cached_plan(key, week, last if base is None else base)
     if shown is None or shown.version != base:
-        shown = latest
+        shown = cached_plan(key, week, last)
+    if shown is None:  # the week's versions were removed meanwhile (an undo, a purge)
+        return None
     st.session_state[base_key] = shown.version
-    if shown.version != latest.version and not st.session_state.get(_pending_key(week)):
-        meta = plan_history(ws, week).set_index("version").loc[latest.version]
+    if shown.version != last and not st.session_state.get(_pending_key(week)):
+        meta = plan_history(ws, week).set_index("version").loc[last]
         left, right = st.columns([3, 1])
         left.warning(
             f"La semaine a été modifiée depuis que vous l'avez ouverte : version "
-            f"{latest.version} par {meta['author']} (« {meta['change']} »). Vous voyez la "
+            f"{last} par {meta['author']} (« {meta['change']} »). Vous voyez la "
             f"version {shown.version} ; rechargez avant de la modifier.",
             icon=":material/sync_problem:",
         )
         if right.button("Recharger la semaine", icon=":material/refresh:", key=Keys.W_PLAN_RELOAD):
-            st.session_state[base_key] = latest.version
+            st.session_state[base_key] = last
             st.rerun()
     return shown
 
@@ -438,14 +441,7 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
     not (:func:`~territory.rounds.outputs.ics_calendars`). The sheets are made only when
     their button is clicked (the PDF takes seconds, :mod:`territory.rounds.sheets`).
     """
-    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
-        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-    earlier = plan_versions(ws, plan.week, before=plan.version)
-    calendars = {
-        team: content
-        for team, content in ics_calendars(plan, earlier=earlier).items()
-        if team  # "" is the empty calendar of a plan without visits
-    }
+    csv, calendars = cached_plan_files(data_key(ws), plan.week, plan.version)
     left, middle, right = st.columns(3)
     left.download_button(
         "Plan (CSV)",
@@ -557,7 +553,9 @@ def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
 
 def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     """The rounds of the plan (one day, or the whole week) on the map component."""
-    drawn = cached_route_map(ws.key, ws.version, settings().k, base_url_path(), plan.week, day)
+    drawn = cached_route_map(
+        data_key(ws), settings().k, base_url_path(), plan.week, plan.version, day
+    )
     if drawn is None:
         st.info("Aucune visite ce jour-là.")
         return
@@ -625,7 +623,7 @@ def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
 def places_panel(ws: Workspace) -> None:
     """The candidate places on a map: click to place a new one, or remove some."""
     try:
-        places = cached_places(ws.key, ws.version)
+        places = cached_places(data_key(ws))
     except TerritoryError as exc:  # no place stored, nothing to suggest from
         st.info(str(exc))
         places = None
@@ -635,12 +633,12 @@ def places_panel(ws: Workspace) -> None:
     )
     if places is not None:
         coverage_panel(ws)
-    rendered, legend = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
+    rendered, legend = cached_places_map(data_key(ws), settings().k, base_url_path())
     left, right = st.columns([3, 1])
     with left:
         clicked = show_map(
             rendered,
-            key=f"{Keys.W_PLACES_MAP}_{ws.version}",
+            key=f"{Keys.W_PLACES_MAP}_{ws.data_version}",
             height=420,
             returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
         )
@@ -659,7 +657,7 @@ def places_panel(ws: Workspace) -> None:
 
 def coverage_panel(ws: Workspace) -> None:
     """Which priority zones have candidate places, of which kinds; those without, named."""
-    table = cached_coverage(ws.key, ws.version)
+    table = cached_coverage(data_key(ws))
     if table.empty:
         return
     missing = coverage_notes(table, limit=len(table))
