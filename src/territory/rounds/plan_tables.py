@@ -14,7 +14,7 @@ import pandas as pd
 
 from territory.store import Workspace
 
-__all__ = ["PLANS", "VISITS", "latest_version", "of_week", "plan_history"]
+__all__ = ["PLANS", "VISITS", "latest_version", "of_week", "plan_history", "week_teams"]
 
 PLANS = "plans"
 VISITS = "plan_visits"
@@ -44,3 +44,18 @@ def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["version", "created", "author", "change", "objective"])
     history = ws.read_table(PLANS, where=of_week(week)).sort_values("version")
     return history[["version", "created", "author", "change", "objective"]].reset_index(drop=True)
+
+
+def week_teams(ws: Workspace, week: str, *, through: int) -> list[str]:
+    """The teams of ``week``'s versions up to ``through``, sorted: who gets a calendar.
+
+    The teams of :func:`territory.rounds.outputs.ics_calendars` of version ``through``
+    (its teams, and those whose visits an earlier version had: their cancellations),
+    without writing the calendars.
+    """
+    if not ws.has(VISITS):
+        return []
+    rows = ws.read_table(
+        VISITS, columns=["team"], where=f"{of_week(week)} AND version <= {through}"
+    )
+    return sorted(set(rows["team"].dropna().astype(str)))

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,17 +49,31 @@ from territory.analysis.priority import (
 )
 from territory.analysis.slots import WhenResult, when
 from territory.analysis.zones import ZoneKind
+from territory.batches import Batch
 from territory.cachekeys import DataKey
 from territory.cards import qpv_contacts
 from territory.export import ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
 from territory.programme.compare import Comparison
-from territory.rounds.outputs import ics_calendars, route_layer, write_csv
+from territory.rounds.feedback import feedback_history, recorded_feedback
+from territory.rounds.outputs import (
+    EDITOR_COLUMNS,
+    editor_table,
+    ics_calendars,
+    route_layer,
+    visit_choices,
+    week_grid,
+    write_csv,
+)
+from territory.rounds.plan_tables import week_teams
+from territory.rounds.sectors import sector_choices
 from territory.rounds.week import (
+    TEAMS,
     WeekPlan,
     candidate_places,
     load_plan,
+    plan_history,
     plan_versions,
 )
 from territory.rounds.week import coverage as place_coverage_of
@@ -89,18 +104,24 @@ __all__ = [
     "cached_places",
     "cached_places_map",
     "cached_plan",
-    "cached_plan_files",
+    "cached_plan_history",
+    "cached_plan_view",
     "cached_programme_names",
     "cached_qpv_contacts",
     "cached_route_map",
     "cached_saved_weights",
     "cached_score_map",
+    "cached_sector_choices",
     "cached_stop_hours",
     "cached_summary",
+    "cached_teams",
     "cached_territory_names",
+    "cached_visit_feedback",
+    "cached_week_teams",
     "cached_when",
     "contact_layers",
     "hotspots_unavailable",
+    "plan_files",
     "settings",
 ]
 
@@ -397,40 +418,108 @@ def cached_plan(key: DataKey, week: str, version: int) -> WeekPlan | None:
     return load_plan(Workspace.open(key.workspace), week, version=version)
 
 
-@st.cache_data(max_entries=32)
-def cached_plan_files(key: DataKey, week: str, version: int) -> tuple[bytes, dict[str, bytes]]:
-    """The downloads of a version: its CSV, and each team's calendar (.ics).
+_FILES: dict[tuple[DataKey, str, int], tuple[bytes, dict[str, bytes]]] = {}
+_FILES_LOCK = threading.Lock()
 
-    The calendars cancel the visits of the week's earlier versions
-    (:func:`territory.rounds.outputs.ics_calendars`): all read again and written once per
-    version, not at each rerun (a week edited all day has hundreds of versions).
+
+def plan_files(key: DataKey, plan: WeekPlan) -> tuple[bytes, dict[str, bytes]]:
+    """The downloads of a saved version: its CSV, and each team's calendar (.ics).
+
+    Called by the download buttons when clicked, outside the script run (Streamlit's
+    deferred downloads), so kept here rather than in ``st.cache_data``: once per version
+    of a week (never rewritten), the last few. The calendars cancel the visits of the
+    week's earlier versions (:func:`territory.rounds.outputs.ics_calendars`), all read
+    again: a week edited all day has hundreds.
     """
+    name = (key, plan.week, plan.version)
+    with _FILES_LOCK:
+        if name in _FILES:
+            return _FILES[name]
     ws = Workspace.open(key.workspace)
-    plan = cached_plan(key, week, version)
-    if plan is None:
-        return b"", {}
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
         csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-    earlier = plan_versions(ws, week, before=version)
+    earlier = plan_versions(ws, plan.week, before=plan.version)
     calendars = ics_calendars(plan, earlier=earlier)
-    return csv, {team: content for team, content in calendars.items() if team}
+    files = csv, {team: content for team, content in calendars.items() if team}
+    with _FILES_LOCK:
+        _FILES[name] = files
+        while len(_FILES) > 16:
+            del _FILES[next(iter(_FILES))]
+    return files
+
+
+@st.cache_data(max_entries=32)
+def cached_week_teams(key: DataKey, week: str, version: int) -> list[str]:
+    """Who gets a calendar of a version (:func:`territory.rounds.plan_tables.week_teams`)."""
+    return week_teams(Workspace.open(key.workspace), week, through=version)
+
+
+@st.cache_data(max_entries=32)
+def cached_plan_view(
+    key: DataKey, week: str, version: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[Any, str]]:
+    """What the page shows of a version: the week's grid, the editor's table, the visits' labels.
+
+    (:func:`~territory.rounds.outputs.week_grid`, :func:`~territory.rounds.outputs.editor_table`,
+    :func:`~territory.rounds.outputs.visit_choices`.) Empty for a version that is gone.
+    """
+    plan = cached_plan(key, week, version)
+    if plan is None:
+        return pd.DataFrame(), pd.DataFrame(columns=list(EDITOR_COLUMNS)), {}
+    return week_grid(plan), editor_table(plan), visit_choices(plan)
+
+
+@st.cache_data(max_entries=64)
+def cached_plan_history(key: DataKey, week: str, last: int) -> pd.DataFrame:
+    """The versions of ``week`` up to ``last`` (:func:`territory.rounds.week.plan_history`).
+
+    Keyed on the latest version, read fresh by the caller: a new version is a new key.
+    """
+    history = plan_history(Workspace.open(key.workspace), week)
+    return history[history["version"] <= last].reset_index(drop=True)
+
+
+@st.cache_data(max_entries=8)
+def cached_teams(key: DataKey) -> pd.DataFrame | None:
+    """The stored teams table (None: no team stored yet)."""
+    ws = Workspace.open(key.workspace)
+    return ws.read_table(TEAMS) if ws.has(TEAMS) else None
+
+
+@st.cache_data(max_entries=8)
+def cached_sector_choices(key: DataKey) -> list[str]:
+    """What a team's sector can be (:func:`territory.rounds.sectors.sector_choices`)."""
+    return sector_choices(Workspace.open(key.workspace))
+
+
+@st.cache_data(max_entries=256)
+def cached_visit_feedback(
+    key: DataKey, week: str, label: str, _visit: pd.Series
+) -> tuple[dict[str, int] | None, list[Batch]]:
+    """What is recorded for a visit and its every recording (:mod:`territory.rounds.feedback`).
+
+    Keyed on the visit's label (:func:`~territory.rounds.feedback.visit_label`, what the
+    batch log names it by): a recording is a write to the contacts and the batch log,
+    which bumps the data version.
+    """
+    ws = Workspace.open(key.workspace)
+    return recorded_feedback(ws, week, _visit), feedback_history(ws, week, _visit)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Préparation de la carte…")
 def cached_route_map(
-    key: DataKey, k: int, base_url: str, week: str, version: int, day: date | None
+    key: DataKey, k: int, base_url: str, routes: str, _plan: WeekPlan, day: date | None
 ) -> tuple[RenderedMap, str] | None:
-    """The rounds of version ``version`` of the week with the QPV, rendered, and their legend.
+    """The rounds of ``_plan`` with the QPV, rendered, and their legend.
 
-    One day, or the whole week; None when there is no visit to draw.
+    Keyed on ``routes``, :func:`~territory.rounds.outputs.routes_digest` of the plan: a
+    version that only locked or unlocked visits (the most common edit) draws the same
+    map, drawn once. One day, or the whole week; None when there is no visit to draw.
     """
-    plan = cached_plan(key, week, version)
-    if plan is None:
+    routes_drawn = route_layer(_plan, Workspace.open(key.workspace), day=day)
+    if routes_drawn.empty:
         return None
-    routes = route_layer(plan, Workspace.open(key.workspace), day=day)
-    if routes.empty:
-        return None
-    layers = MapLayers(routes=routes, qpv=cached_layers(key, k).qpv)
+    layers = MapLayers(routes=routes_drawn, qpv=cached_layers(key, k).qpv)
     fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
     return render_map(fmap), legend_html(layers, k=k)
 
