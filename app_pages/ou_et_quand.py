@@ -14,6 +14,7 @@ from territory.ui.common import (
 )
 from territory.ui.loaders import (
     cached_indicators,
+    cached_ranking_files,
     cached_saved_weights,
     cached_score_map,
     cached_when,
@@ -44,7 +45,7 @@ for note in ranking.notes:
 
 st.subheader("Zones classées")
 ranking_table(ranking)
-ranking_downloads(ranking)
+ranking_downloads(cached_ranking_files(*key, kind, tuple(chosen.values())))
 
 names = dict(zip(ranking.table["code"], ranking.table["nom"], strict=True))
 zone_key = f"{Keys.W_PRIORITY_ZONE}_{kind}"

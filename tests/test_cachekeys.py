@@ -125,3 +125,16 @@ def test_two_readers_of_one_workspace_share_a_key_only_with_one_scope(tmp_path: 
     assert data_key(ws, also_sambre) == key  # same rows: one cached result
     assert data_key(ws, avesnois) != key
     assert data_key(ws, None) != key
+
+
+def test_the_key_is_read_once_per_workspace_object_and_after_its_own_writes(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace.create(tmp_path / "w.gpkg", name="w")
+    first = data_key(ws, None)
+    other = Workspace.open(tmp_path / "w.gpkg")  # another session's object
+    other.set_property("note", "x")
+    assert data_key(ws, None) == first  # this run's snapshot: the next run sees it
+    assert data_key(Workspace.open(tmp_path / "w.gpkg"), None).data > first.data
+    ws.set_property("note", "y")  # a write of this run: seen at once
+    assert data_key(ws, None).data == ws.data_version > first.data

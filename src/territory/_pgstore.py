@@ -287,6 +287,7 @@ class ServerMethods:
     url: str
     schema: str
     path: Path
+    writes_here: int
     if TYPE_CHECKING:
 
         def __init__(self, url: str, schema: str) -> None: ...
@@ -763,8 +764,8 @@ class ServerMethods:
             self._bump(con)
             _stamp(con, name)
 
-    @staticmethod
-    def _bump(con: Any, *, plans_only: bool = False) -> None:
+    def _bump(self, con: Any, *, plans_only: bool = False) -> None:
+        self.writes_here += 1
         keep_data_version(con, plans_only=plans_only, bumped=False)
         con.execute(f"UPDATE {_PROPS} SET value = (value::bigint + 1)::text WHERE key = 'version'")
         keep_data_version(con, plans_only=plans_only, bumped=True)

@@ -27,6 +27,8 @@ edit's base version, which the store makes in the transaction that writes
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import NamedTuple
 
 from territory.access.permissions import Access
@@ -71,6 +73,23 @@ def scope_of(access: Access | None, workspace: str) -> tuple[str, ...]:
     return EVERYTHING if names is None else names
 
 
+_SEEN: weakref.WeakKeyDictionary[Workspace, tuple[int, int]] = weakref.WeakKeyDictionary()
+_SEEN_LOCK = threading.Lock()  # every session's thread asks
+
+
 def data_key(ws: Workspace, access: Access | None) -> DataKey:
-    """The key of what is read from ``ws`` by this reader, at its current data version."""
-    return DataKey(ws.key, ws.data_version, scope_of(access, ws.path.stem))
+    """The key of what is read from ``ws`` by this reader, at its data version.
+
+    The data version is read from the store once per workspace object, and again after
+    each write made through that object (:attr:`~territory.store.Workspace.writes_here`):
+    a page run opens the workspace once and asks for this key a dozen times, each time
+    a query; a write made by this run (a feedback recorded, teams saved) is seen by the
+    rest of the run, another session's at this session's next run.
+    """
+    with _SEEN_LOCK:
+        seen = _SEEN.get(ws)
+    if seen is None or seen[0] != ws.writes_here:
+        seen = ws.writes_here, ws.data_version
+        with _SEEN_LOCK:
+            _SEEN[ws] = seen
+    return DataKey(ws.key, seen[1], scope_of(access, ws.path.stem))

@@ -69,6 +69,9 @@ DATABASE_URL_SETTING = "TERRITORY_DATABASE_URL"
 class Workspace:
     """A territory's workspace file. Use :meth:`create` or :meth:`open`."""
 
+    writes_here: int = 0
+    """How many writes were made through this object (others' writes are not counted)."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
@@ -701,8 +704,8 @@ class Workspace:
             self._bump(con)
             _stamp(con, name)
 
-    @staticmethod
-    def _bump(con: sqlite3.Connection, *, plans_only: bool = False) -> None:
+    def _bump(self, con: sqlite3.Connection, *, plans_only: bool = False) -> None:
+        self.writes_here += 1
         keep_data_version(con, plans_only=plans_only, bumped=False)
         con.execute(f"UPDATE {_PROPS} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
         keep_data_version(con, plans_only=plans_only, bumped=True)

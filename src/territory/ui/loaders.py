@@ -52,7 +52,7 @@ from territory.analysis.zones import ZoneKind
 from territory.batches import Batch
 from territory.cachekeys import DataKey
 from territory.cards import qpv_contacts
-from territory.export import ranking_layer
+from territory.export import ranking_csv, ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
 from territory.programme.compare import Comparison
@@ -108,6 +108,7 @@ __all__ = [
     "cached_plan_view",
     "cached_programme_names",
     "cached_qpv_contacts",
+    "cached_ranking_files",
     "cached_route_map",
     "cached_saved_weights",
     "cached_score_map",
@@ -354,6 +355,16 @@ def cached_when(
         territory=territory,
         open_type=open_type,
     )
+
+
+@st.cache_data(max_entries=16)
+def cached_ranking_files(
+    key: DataKey, k: int, territory: str | None, kind: ZoneKind, weights: tuple[float, ...]
+) -> tuple[bytes, bytes]:
+    """The ranking's downloads, CSV and GeoJSON, made once per ranking (not at each rerun)."""
+    ranking = rank_zones(cached_indicators(key, k, territory, kind), Weights(*weights))
+    layer = ranking_layer(ranking)
+    return ranking_csv(ranking), layer.to_json(drop_id=True).encode("utf-8")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")

@@ -17,7 +17,6 @@ from territory.analysis.indicators import indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
 from territory.analysis.zones import ZONE_KIND_LABELS, ZoneKind
-from territory.export import ranking_csv, ranking_layer
 from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import settings
@@ -100,20 +99,22 @@ def ranking_table(ranking: Ranking) -> None:
     )
 
 
-def ranking_downloads(ranking: Ranking) -> None:
-    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`)."""
-    layer = ranking_layer(ranking)
+def ranking_downloads(files: tuple[bytes, bytes]) -> None:
+    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`).
+
+    ``files`` are made once per ranking (:func:`~territory.ui.loaders.cached_ranking_files`).
+    """
     left, right = st.columns(2)
     left.download_button(
         "Classement (CSV)",
-        ranking_csv(ranking),
+        files[0],
         file_name="priorites.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     right.download_button(
         "Classement (GeoJSON)",
-        layer.to_json(drop_id=True).encode("utf-8"),
+        files[1],
         file_name="priorites.geojson",
         mime="application/geo+json",
         icon=":material/map:",
