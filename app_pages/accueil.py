@@ -4,7 +4,7 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.ui.accueil import demo_target, key_figures, workspace_picker
-from territory.ui.common import demo_banner, open_workspace, territory_selector
+from territory.ui.common import data_key, demo_banner, open_workspace, territory_selector
 from territory.ui.loaders import cached_info, cached_summary, settings
 from territory.ui.login import shows
 from territory.views import layers_table
@@ -18,7 +18,7 @@ picked = workspace_picker()
 try:
     ws = open_workspace(picked)
     territory = territory_selector(ws)
-    figures = cached_summary(ws.key, ws.version, settings().k, territory)
+    figures = cached_summary(data_key(ws), settings().k, territory)
 except TerritoryError as exc:
     st.error(f"Impossible d'ouvrir l'espace de travail : {exc}")
     st.markdown("Pour créer le territoire fictif de démonstration :")

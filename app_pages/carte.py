@@ -5,7 +5,13 @@ import streamlit as st
 from territory.map import RETURNED_OBJECTS
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.carte import access_choice, basemap_toggle, hotspots_toggle, zone_panel
-from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
+from territory.ui.common import (
+    base_url_path,
+    current_territory,
+    data_key,
+    demo_banner,
+    workspace_or_stop,
+)
 from territory.ui.loaders import cached_legend, cached_map, hotspots_unavailable, settings
 from territory.ui.mapview import show_map
 
@@ -14,7 +20,7 @@ demo_banner(ws)
 st.title("Carte du territoire")
 k = settings().k
 territory = current_territory(ws)
-key = (ws.key, ws.version, k)
+key = (data_key(ws), k)
 st.caption(f"Territoire : **{territory or WHOLE_WORKSPACE}**")
 basemap = basemap_toggle()
 hotspots = hotspots_toggle()
@@ -42,8 +48,7 @@ def map_and_panel() -> None:
     with panel:
         zone_panel(
             returned,
-            path=key[0],
-            version=key[1],
+            key=key[0],
             k=k,
             territory=territory,
             map_token=repr((*key, basemap, territory, hotspots, access)),

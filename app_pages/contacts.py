@@ -8,7 +8,13 @@ import streamlit as st
 
 from territory.map import RETURNED_OBJECTS
 from territory.ui.carte import hotspots_toggle
-from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
+from territory.ui.common import (
+    base_url_path,
+    current_territory,
+    data_key,
+    demo_banner,
+    workspace_or_stop,
+)
 from territory.ui.contacts import contacts_upload, density_filter
 from territory.ui.loaders import (
     cached_breakdown_choices,
@@ -35,9 +41,9 @@ if may("import", workspace=ws.path.stem):
     contacts_upload(ws, settings=settings())
 
 st.subheader("Densité protégée")
-breakdown = density_filter(cached_breakdown_choices(ws.key, ws.version))
+key = (data_key(ws), k)
+breakdown = density_filter(cached_breakdown_choices(key[0]))
 territory = current_territory(ws)
-key = (ws.key, ws.version, k)
 hotspots = hotspots_toggle()  # on the filtered density too: that quarter's or category's
 
 

@@ -5,9 +5,16 @@ import streamlit as st
 from territory.analysis.priority import Weights, rank_zones
 from territory.map import RETURNED_OBJECTS
 from territory.map.build import zone_from_click
-from territory.ui.common import base_url_path, current_territory, demo_banner, workspace_or_stop
+from territory.ui.common import (
+    base_url_path,
+    current_territory,
+    data_key,
+    demo_banner,
+    workspace_or_stop,
+)
 from territory.ui.loaders import (
     cached_indicators,
+    cached_ranking_files,
     cached_saved_weights,
     cached_score_map,
     cached_when,
@@ -28,9 +35,9 @@ ws = workspace_or_stop()
 demo_banner(ws)
 st.title("Où et quand aller ?")
 territory = current_territory(ws)
-key = (ws.key, ws.version, settings().k, territory)
+key = (data_key(ws), settings().k, territory)
 kind = zone_kind_choice()
-chosen = weights_sidebar(ws, territory, cached_saved_weights(ws.key, ws.version, territory))
+chosen = weights_sidebar(ws, territory, cached_saved_weights(key[0], territory))
 
 ranking = rank_zones(cached_indicators(*key, kind), Weights(**chosen))
 for note in ranking.notes:
@@ -38,7 +45,7 @@ for note in ranking.notes:
 
 st.subheader("Zones classées")
 ranking_table(ranking)
-ranking_downloads(ranking, workspace=ws.path.stem)
+ranking_downloads(cached_ranking_files(*key, kind, tuple(chosen.values())), workspace=ws.path.stem)
 
 names = dict(zip(ranking.table["code"], ranking.table["nom"], strict=True))
 zone_key = f"{Keys.W_PRIORITY_ZONE}_{kind}"

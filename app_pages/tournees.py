@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import streamlit as st
 
 from territory import TerritoryError
-from territory.rounds.outputs import day_label, week_grid
+from territory.rounds.outputs import day_label
 from territory.rounds.week import plan_week, save_plan
-from territory.ui.common import demo_banner, show_flash, workspace_or_stop
-from territory.ui.loaders import settings
+from territory.ui.common import data_key, demo_banner, show_flash, workspace_or_stop
+from territory.ui.loaders import cached_plan_view, settings
 from territory.ui.login import audited, may
 from territory.ui.state import Keys
 from territory.ui.tournees import (
@@ -93,7 +93,8 @@ if saved is None:
 st.subheader(f"Version {saved.version} — {len(saved.visits)} visite(s)")
 for note in saved.notes:
     st.warning(note, icon=":material/info:")
-st.dataframe(week_grid(saved), width="stretch")
+grid, table, _ = cached_plan_view(data_key(ws), week, saved.version)
+st.dataframe(grid, width="stretch")
 days = sorted({t.date() for t in saved.visits["start"]})
 day = st.selectbox(
     "Carte des tournées",
@@ -107,7 +108,7 @@ st.markdown(
     "**Visites** — cochez pour verrouiller, changez l'heure de début pour déplacer (la visite "
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
-edited = visits_editor(saved)
+edited = visits_editor(saved, table)
 if planning:
     save_panel(ws, saved, edited, base_key)
 plan_downloads(saved, ws)

@@ -44,6 +44,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "territory._pgimport",
         "territory.batches",
         "territory.territories",
+        "territory.cachekeys",
     ),
     ("territory.privacy",),
     ("territory.io",),

@@ -49,6 +49,41 @@ reaches it — a purged pseudonym stayed there, found by ``tests/privacy/test_no
 _META = "territory_layers"
 _PROPS = "territory_workspace"
 _STAMP = "written:"  # property key prefix: the version at which a table was last written
+DATA_VERSION = "data_version"
+"""The property holding the workspace version of the last write outside :data:`PLAN_TABLES`."""
+PLAN_TABLES = frozenset({"plans", "plan_visits"})
+"""The tables of the rounds' saved weeks (``territory.rounds.week.PLANS`` and ``VISITS``).
+
+Every edit of a week appends a version to them, several times a minute when a team edits
+its plans. Such a write bumps ``version`` but not ``data_version``, so that what depends
+on every other table (maps, protected figures, indicators, candidate places) stays cached;
+what a week shows is keyed on the week's own version numbers, which are never rewritten
+in place. Any other write, a plan table's included when it is not an append of new
+versions (an undo, a purge, a column added), bumps both (:func:`keep_data_version`).
+"""
+
+
+def keep_data_version(con: Any, *, plans_only: bool, bumped: bool) -> None:
+    """Keep :data:`DATA_VERSION` beside ``version``: both engines' write step, portable SQL.
+
+    Called before the bump of ``version`` (``bumped`` false) and after it (true). A write
+    of :data:`PLAN_TABLES` only leaves ``data_version`` where it was (a workspace written
+    before the property existed gets the version before the bump); any other write sets
+    it to the new version. A writer that forgets to say "plans only" so only costs a
+    cache miss, never a stale figure.
+    """
+    if plans_only and not bumped:
+        con.execute(
+            f"INSERT INTO {_PROPS} (key, value) SELECT ?, value FROM {_PROPS} "
+            "WHERE key = 'version' ON CONFLICT (key) DO NOTHING",
+            (DATA_VERSION,),
+        )
+    elif not plans_only and bumped:
+        con.execute(
+            f"INSERT INTO {_PROPS} (key, value) SELECT ?, value FROM {_PROPS} "
+            "WHERE key = 'version' ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (DATA_VERSION,),
+        )
 
 
 @dataclass(frozen=True)

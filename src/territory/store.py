@@ -43,7 +43,9 @@ from territory._layout import (
     _META_COLUMNS,
     _PROPS,
     _STAMP,
+    DATA_VERSION,
     GROUP_COUNTS,
+    PLAN_TABLES,
     SCHEMA_VERSION,
     LayerInfo,
     _add_counts,
@@ -56,6 +58,7 @@ from territory._layout import (
     _kind,
     _meta_row,
     _now,
+    keep_data_version,
     migrate_with,
 )
 from territory.crs import STORAGE_CRS
@@ -67,6 +70,9 @@ SESSION_TOKEN_SETTING = "TERRITORY_SESSION_TOKEN"
 
 class Workspace:
     """A territory's workspace file. Use :meth:`create` or :meth:`open`."""
+
+    writes_here: int = 0
+    """How many writes were made through this object (others' writes are not counted)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -194,6 +200,16 @@ class Workspace:
     def version(self) -> int:
         """Counter bumped by every write: the key of every cache over this workspace."""
         return int(self.get_property("version") or 0)
+
+    @property
+    def data_version(self) -> int:
+        """:attr:`version` at the last write outside the saved weeks (:data:`PLAN_TABLES`).
+
+        The key of the caches of everything but the weeks' plans: a plan saved leaves it
+        unchanged. Read fresh, like :attr:`version` (never cached).
+        """
+        value = self.get_property(DATA_VERSION)
+        return int(value) if value is not None else self.version
 
     def get_property(self, key: str) -> str | None:
         """A workspace-level property (``name``, ``created``, ``version``…)."""
@@ -369,7 +385,7 @@ class Workspace:
                 count = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
                 _record_in(con, (count, 0, None, source, vintage, licence, None, _now(), name))
                 _stamp(con, name)
-            self._bump(con)
+            self._bump(con, plans_only=set(tables) <= PLAN_TABLES)
 
     def read_layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         """A stored spatial layer, in EPSG:4326, read in one transaction.
@@ -698,9 +714,11 @@ class Workspace:
             self._bump(con)
             _stamp(con, name)
 
-    @staticmethod
-    def _bump(con: sqlite3.Connection) -> None:
+    def _bump(self, con: sqlite3.Connection, *, plans_only: bool = False) -> None:
+        self.writes_here += 1
+        keep_data_version(con, plans_only=plans_only, bumped=False)
         con.execute(f"UPDATE {_PROPS} SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+        keep_data_version(con, plans_only=plans_only, bumped=True)
 
 
 class TableAppender:

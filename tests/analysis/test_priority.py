@@ -344,3 +344,18 @@ def test_a_territory_without_zones_of_a_kind_gives_an_empty_ranking(
     )
     assert ranking.table.empty and ranking.records() == []
     assert any("aucune zone" in n for n in ranking.notes)
+
+
+def test_stop_hours_of_chosen_stops_on_either_engine(demo_workspace: Path) -> None:
+    """``stop_ids`` filters in SQL (``json_each`` on the file, its PostgreSQL form on the server).
+
+    Run with ``TERRITORY_TEST_BACKEND=postgres`` too: the « Où et quand » page's slots
+    failed there (no ``json_each`` in PostgreSQL) before the store translated it.
+    """
+    ws = Workspace.open(demo_workspace)
+    every = load_stop_hours(ws, weekday=1)
+    assert every is not None and not every.empty
+    chosen = sorted(set(every["stop_id"]))[:2]
+    some = load_stop_hours(ws, weekday=1, stop_ids=chosen)
+    assert some is not None and set(some["stop_id"]) == set(chosen)
+    assert len(some) == int(every["stop_id"].isin(chosen).sum())

@@ -113,11 +113,12 @@ def test_rendering_leaves_the_cached_map_unchanged(
 
     Sessions one after the other and two at once.
     """
+    from territory.cachekeys import data_key
     from territory.ui.loaders import cached_map, settings
 
     name = next(iter(territories))
     ws = Workspace.open(demo_workspace)
-    arguments = (str(ws.path), ws.version, settings().k, False, "", name)
+    arguments = (data_key(ws, None), settings().k, False, "", name)
     before = pickle.dumps(cached_map(*arguments))
     first = map_page(demo_workspace, name)
     with one_server(), ThreadPoolExecutor(2) as pool:  # two sessions on one map at once
@@ -134,6 +135,7 @@ def _both_ways(path: str, territory: str | None) -> None:
     import streamlit as st
     from streamlit_folium import st_folium
 
+    from territory.cachekeys import data_key
     from territory.map import RETURNED_OBJECTS
     from territory.map.build import territory_map
     from territory.store import Workspace
@@ -141,7 +143,7 @@ def _both_ways(path: str, territory: str | None) -> None:
     from territory.ui.mapview import render_map, show_map
 
     ws = Workspace.open(path)
-    built = territory_map(cached_layers(str(ws.path), ws.version, 11, territory))
+    built = territory_map(cached_layers(data_key(ws, None), 11, territory))
     copy = pickle.loads(pickle.dumps(built))  # the same map, names included
     if st.session_state.get("way") == "st_folium":
         st_folium(

@@ -31,12 +31,17 @@ from territory.store import Workspace
 from territory.vocab import WEEKDAYS_FR, team_colour
 
 __all__ = [
+    "EDITOR_COLUMNS",
     "PLAN_CSV_HEADERS",
+    "ROUTE_COLUMNS",
     "date_of",
     "day_label",
+    "editor_table",
     "ics_calendars",
     "route_layer",
+    "routes_digest",
     "team_colours",
+    "visit_choices",
     "visit_uids",
     "week_grid",
     "write_csv",
@@ -67,6 +72,38 @@ def week_grid(plan: WeekPlan) -> pd.DataFrame:
     )
     order = visits.assign(jour=days).groupby("jour")["start"].min().sort_values().index
     return grid.reindex(order)
+
+
+EDITOR_COLUMNS = (
+    *("team", "jour", "debut", "fin", "place_name", "kind", "zone_name", "code_zone"),
+    *("pourquoi", "locked"),
+)
+"""The columns of the visits as the « Tournées » page's editor shows them."""
+
+
+def editor_table(plan: WeekPlan) -> pd.DataFrame:
+    """The plan's visits as the editor shows them: day, start and end as text, zone by name.
+
+    A zone reads by its name (the QPV's, else the commune's), its code in a column beside;
+    the index is the visits' (an edited row is found again by it).
+    """
+    zones = [zone_of(row) for row in plan.visits.itertuples(index=False)]
+    view = plan.visits.assign(
+        jour=plan.visits["start"].map(day_label),
+        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
+        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
+        zone_name=[name for name, _ in zones],
+        code_zone=[code for _, code in zones],
+    )
+    return view[list(EDITOR_COLUMNS)]
+
+
+def visit_choices(plan: WeekPlan) -> dict[Any, str]:
+    """Each visit by its index: ``"team — lundi 30/11 14:30 — place (zone)"``."""
+    return {
+        index: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name} ({zone_of(v)[0]})"
+        for index, v in zip(plan.visits.index, plan.visits.itertuples(index=False), strict=True)
+    }
 
 
 def visit_uids(plan: WeekPlan) -> pd.Series:
@@ -290,6 +327,21 @@ def route_layer(plan: WeekPlan, ws: Workspace, *, day: date | None = None) -> gp
             )
     columns = ["team", "ordre", "label", "colour", "geometry"]
     return gpd.GeoDataFrame(features, columns=columns, geometry="geometry", crs=4326)
+
+
+ROUTE_COLUMNS = ("team", "start", "end", "lon", "lat", "place_name")
+"""What :func:`route_layer` draws of a plan's visits (a lock changes none of them)."""
+
+
+def routes_digest(plan: WeekPlan) -> str:
+    """A digest of what :func:`route_layer` reads of ``plan``: equal digests, equal routes.
+
+    With the workspace's teams and road network (its data version), the key of a drawn
+    week: a version that only locked or unlocked visits draws the same map.
+    """
+    visits = plan.visits.reindex(columns=list(ROUTE_COLUMNS))
+    text = visits.sort_values(["team", "start"]).to_csv(index=False)
+    return hashlib.sha256(f"{plan.week}\n{text}".encode()).hexdigest()
 
 
 def team_colours(plan: WeekPlan, ws: Workspace) -> dict[str, str]:

@@ -66,6 +66,7 @@ from territory.rounds.places import (
     place_coverage,
     sources_note,
 )
+from territory.rounds.plan_tables import PLANS, VISITS, latest_version, of_week, plan_history
 from territory.rounds.recurrence import kept_visits, monthly_turn, previous_plan
 from territory.rounds.sectors import territory_places, territory_zones
 from territory.rounds.solver import STABILITY
@@ -112,6 +113,7 @@ __all__ = [
     "candidate_places",
     "check_visit_times",
     "coverage",
+    "latest_version",
     "load_plan",
     "load_teams",
     "move_visit",
@@ -134,8 +136,6 @@ __all__ = [
 
 PLACES = "places"
 _REMOVED = "places_removed"  # workspace property: generated places removed by hand
-PLANS = "plans"
-VISITS = "plan_visits"
 TIMEZONE = ZoneInfo("Europe/Paris")
 OUTSIDE_SECTOR_SHARE = 0.5
 """Share of its value a visit outside the team's sector keeps when such visits are allowed."""
@@ -952,14 +952,14 @@ def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPl
     """The last (or a given) saved version of ``week``; None when never planned."""
     if not ws.has(PLANS):
         return None
-    history = ws.read_table(PLANS)
-    history = history[history["week"] == week]
+    history = ws.read_table(PLANS, where=of_week(week))
     if version is not None:
         history = history[history["version"] == version]
     if history.empty:
         return None
     meta = history.sort_values("version").iloc[-1]
-    found = _week_plan(meta, ws.read_table(VISITS))
+    where = f"{of_week(week)} AND version = {int(meta['version'])}"
+    found = _week_plan(meta, ws.read_table(VISITS, where=where))
     return dataclasses.replace(found, visits=with_zone_names(ws, found.visits))
 
 
@@ -971,14 +971,12 @@ def plan_versions(ws: Workspace, week: str, *, before: int | None = None) -> lis
     """
     if not ws.has(PLANS):
         return []
-    history = ws.read_table(PLANS)
-    history = history[history["week"] == week].sort_values("version")
+    history = ws.read_table(PLANS, where=of_week(week)).sort_values("version")
     if before is not None:
         history = history[history["version"] < before]
     if history.empty:
         return []
-    visits = ws.read_table(VISITS)
-    visits = visits[visits["week"] == week]
+    visits = ws.read_table(VISITS, where=of_week(week))
     plans = [_week_plan(meta, visits) for _, meta in history.iterrows()]
     return [dataclasses.replace(p, visits=with_zone_names(ws, p.visits)) for p in plans]
 
@@ -1003,15 +1001,6 @@ def _week_plan(meta: pd.Series, visits: pd.DataFrame) -> WeekPlan:
         float(meta["objective"]),
         datetime.fromisoformat(created) if isinstance(created, str) and created else None,
     )
-
-
-def plan_history(ws: Workspace, week: str) -> pd.DataFrame:
-    """Versions of ``week``: ``version``, ``created``, ``author``, ``change``, ``objective``."""
-    if not ws.has(PLANS):
-        return pd.DataFrame(columns=["version", "created", "author", "change", "objective"])
-    history = ws.read_table(PLANS)
-    history = history[history["week"] == week].sort_values("version")
-    return history[["version", "created", "author", "change", "objective"]].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- private

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from territory.cachekeys import DataKey
 from territory.cards import card
 from territory.map.build import zone_from_click
 from territory.store import Workspace
@@ -84,8 +85,7 @@ def access_choice(ws: Workspace) -> str | None:
 def zone_panel(
     returned: Mapping[str, Any] | None,
     *,
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None,
     map_token: str = "",
@@ -109,17 +109,15 @@ def zone_panel(
         return
     layer, code = selected
     today = datetime.now(PARIS).date()
-    layers = cached_layers(path, version, k, territory)
+    layers = cached_layers(key, k, territory)
     shown = card(
         layers,
         layer,
         code,
         k=k,
         today=today,
-        contacts=cached_qpv_contacts(path, version, k, territory) if layer == "qpv" else ({}, ""),
-        stop_hours=cached_stop_hours(path, version, today.weekday())
-        if layer in ("qpv", "stops")
-        else None,
+        contacts=cached_qpv_contacts(key, k, territory) if layer == "qpv" else ({}, ""),
+        stop_hours=cached_stop_hours(key, today.weekday()) if layer in ("qpv", "stops") else None,
         stop_reach_m=settings().stop_buffer_m,
     )
     st.subheader(shown.title)

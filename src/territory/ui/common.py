@@ -15,16 +15,19 @@ import streamlit as st
 from territory import TerritoryError
 from territory._errors import WorkspaceError
 from territory._fr import french_csv
+from territory.cachekeys import DataKey
+from territory.cachekeys import data_key as key_of
 from territory.store import Workspace, server_name, session_address, workspace_in
 from territory.territories import WHOLE_WORKSPACE
 from territory.ui.loaders import cached_territory_names, settings
-from territory.ui.login import downloaded, may_open, session_token
+from territory.ui.login import ACCESS, downloaded, may_open, session_token
 from territory.ui.state import Keys
 
 __all__ = [
     "HOME",
     "base_url_path",
     "current_territory",
+    "data_key",
     "demo_banner",
     "flash",
     "open_workspace",
@@ -85,6 +88,15 @@ def workspace_or_stop() -> Workspace:
     return ws
 
 
+def data_key(ws: Workspace) -> DataKey:
+    """The key of the shared caches for this session's reads of ``ws`` (:mod:`territory.cachekeys`).
+
+    Its data version is read now, and the scope from the user's grants as read again at
+    this rerun (:func:`territory.ui.login.gate`): the laptop app's reader sees everything.
+    """
+    return key_of(ws, st.session_state.get(ACCESS))
+
+
 def demo_banner(ws: Workspace) -> None:
     """A visible banner on every page that shows the fictional demo territory."""
     if "fictif" in ws.name.lower():
@@ -102,14 +114,14 @@ def current_territory(ws: Workspace) -> str | None:
     was deleted) falls back to the whole workspace.
     """
     name = st.session_state.get(Keys.TERRITORY)
-    if name is not None and name not in cached_territory_names(ws.key, ws.version):
+    if name is not None and name not in cached_territory_names(data_key(ws)):
         st.session_state[Keys.TERRITORY] = name = None
     return name
 
 
 def territory_selector(ws: Workspace) -> str | None:
     """The "Territoire" selectbox (only when territories are defined); returns the choice."""
-    names = cached_territory_names(ws.key, ws.version)
+    names = cached_territory_names(data_key(ws))
     current = current_territory(ws)
     if not names:
         return None

@@ -25,7 +25,7 @@ from territory.fetch import fetch_territory
 from territory.ingest import purge_old_contacts, undo_batch
 from territory.store import Workspace
 from territory.territories import choices, define_territory, delete_territory, territories_table
-from territory.ui.common import flash
+from territory.ui.common import data_key, flash
 from territory.ui.loaders import cached_territory_names
 from territory.ui.login import audited, downloaded
 from territory.ui.state import Keys
@@ -318,7 +318,7 @@ def territories_section(ws: Workspace) -> None:
             else:
                 flash(f"Territoire « {defined.name} » enregistré.", reset=DEFINE_EMPTY)
 
-    if names := cached_territory_names(ws.key, ws.version):
+    if names := cached_territory_names(data_key(ws)):
         with st.form(Keys.W_DELETE_FORM):
             doomed = st.selectbox("Territoire à supprimer", names, key=Keys.W_DELETE_NAME)
             if st.form_submit_button("Supprimer", icon=":material/delete:"):
@@ -333,7 +333,7 @@ def territories_section(ws: Workspace) -> None:
 def share_section(ws: Workspace, *, settings: Settings) -> None:
     """What may be shared, and the download of the shareable file (built on click)."""
     st.info(SHARING_RULE, icon=":material/lock:")
-    names = cached_territory_names(ws.key, ws.version)
+    names = cached_territory_names(data_key(ws))
     chosen: list[str] = []
     if names:
         chosen = st.multiselect(

@@ -1,8 +1,12 @@
 """Every cached loader of the app: the only ``st.cache_data`` / ``st.cache_resource`` uses.
 
-Loaders are keyed on hashable inputs: the workspace file, its version (bumped by every
-write, territory definitions and plans included), ``k``, the programme territory
-(``None`` for the whole workspace) and the page's options.
+Loaders are keyed on hashable inputs: a :class:`~territory.cachekeys.DataKey` (the
+workspace, its data version — bumped by every write but a week's plan saved — and the
+reader's territorial scope: :mod:`territory.cachekeys` says why each), ``k``, the
+programme territory (``None`` for the whole workspace) and the page's options. A week's
+plan is keyed on its week and version number as well (:func:`cached_plan`). What depends on
+the plans of every week (the information page's tables, the steering committee's
+comparison) stays keyed on the workspace's own :attr:`~territory.store.Workspace.version`.
 
 Caches are shared by every session of the server, each in its own thread, so nothing a
 cache holds may be changed by its users:
@@ -24,7 +28,10 @@ and cache the result.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
+import threading
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -42,15 +49,32 @@ from territory.analysis.priority import (
 )
 from territory.analysis.slots import WhenResult, when
 from territory.analysis.zones import ZoneKind
+from territory.batches import Batch
+from territory.cachekeys import DataKey
 from territory.cards import qpv_contacts
-from territory.export import ranking_layer
+from territory.export import ranking_csv, ranking_layer
 from territory.map import MapLayers, legend_html
 from territory.map.build import territory_map
 from territory.programme.compare import Comparison
-from territory.rounds.outputs import route_layer
+from territory.rounds.feedback import feedback_history, recorded_feedback
+from territory.rounds.outputs import (
+    EDITOR_COLUMNS,
+    editor_table,
+    ics_calendars,
+    route_layer,
+    visit_choices,
+    week_grid,
+    write_csv,
+)
+from territory.rounds.plan_tables import week_teams
+from territory.rounds.sectors import sector_choices
 from territory.rounds.week import (
+    TEAMS,
+    WeekPlan,
     candidate_places,
     load_plan,
+    plan_history,
+    plan_versions,
 )
 from territory.rounds.week import coverage as place_coverage_of
 from territory.store import Workspace
@@ -79,17 +103,26 @@ __all__ = [
     "cached_periods",
     "cached_places",
     "cached_places_map",
+    "cached_plan",
+    "cached_plan_history",
+    "cached_plan_view",
     "cached_programme_names",
     "cached_qpv_contacts",
+    "cached_ranking_files",
     "cached_route_map",
     "cached_saved_weights",
     "cached_score_map",
+    "cached_sector_choices",
     "cached_stop_hours",
     "cached_summary",
+    "cached_teams",
     "cached_territory_names",
+    "cached_visit_feedback",
+    "cached_week_teams",
     "cached_when",
     "contact_layers",
     "hotspots_unavailable",
+    "plan_files",
     "settings",
 ]
 
@@ -102,23 +135,21 @@ def settings() -> Settings:
 
 # ------------------------------------------------------------------ figures and lists
 @st.cache_data(max_entries=16, show_spinner="Chargement des couches…")
-def cached_summary(
-    path: str, version: int, k: int, territory: str | None = None
-) -> dict[str, object]:
+def cached_summary(key: DataKey, k: int, territory: str | None = None) -> dict[str, object]:
     """Home-page figures, keyed on the workspace file, its version, k and the territory."""
-    return summary(Workspace.open(path), settings=settings(), territory=territory)
+    return summary(Workspace.open(key.workspace), settings=settings(), territory=territory)
 
 
 @st.cache_data(max_entries=16)
-def cached_territory_names(path: str, version: int) -> list[str]:
+def cached_territory_names(key: DataKey) -> list[str]:
     """Names of the programme territories defined in the workspace."""
-    return [t.name for t in list_territories(Workspace.open(path))]
+    return [t.name for t in list_territories(Workspace.open(key.workspace))]
 
 
 @st.cache_data(max_entries=16)
-def cached_breakdown_choices(path: str, version: int) -> dict[str, list[str]]:
+def cached_breakdown_choices(key: DataKey) -> dict[str, list[str]]:
     """The density filters' values (:func:`territory.views.breakdown_choices`)."""
-    return breakdown_choices(Workspace.open(path), settings=settings())
+    return breakdown_choices(Workspace.open(key.workspace), settings=settings())
 
 
 @st.cache_data(max_entries=16)
@@ -129,11 +160,11 @@ def cached_info(path: str, version: int, k: int) -> dict[str, object]:
 
 @st.cache_data(max_entries=8, show_spinner="Calcul des contacts publiés…")
 def cached_qpv_contacts(
-    path: str, version: int, k: int, territory: str | None = None
+    key: DataKey, k: int, territory: str | None = None
 ) -> tuple[dict[str, str], str]:
     """Protected contacts of every QPV of the map (:func:`territory.cards.qpv_contacts`)."""
-    ws = Workspace.open(path)
-    qpv = cached_layers(path, version, k, territory).qpv
+    ws = Workspace.open(key.workspace)
+    qpv = cached_layers(key, k, territory).qpv
     if qpv is None:
         return {}, ""
     scope = None if is_whole(territory) else resolve(ws, territory)
@@ -141,16 +172,15 @@ def cached_qpv_contacts(
 
 
 @st.cache_data(max_entries=8)
-def cached_stop_hours(path: str, version: int, weekday: int) -> pd.DataFrame | None:
+def cached_stop_hours(key: DataKey, weekday: int) -> pd.DataFrame | None:
     """GTFS departures by stop and hour of one weekday (None: hours not stored)."""
-    return load_stop_hours(Workspace.open(path), weekday=weekday)
+    return load_stop_hours(Workspace.open(key.workspace), weekday=weekday)
 
 
 # ------------------------------------------------------------------ Carte, Contacts
 @st.cache_data(max_entries=8, show_spinner="Chargement des couches…")
 def cached_layers(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
@@ -160,26 +190,24 @@ def cached_layers(
     Also keyed on the density's filter (:data:`territory.views.BREAKDOWNS`, None: unfiltered).
     """
     return map_layers(
-        Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
+        Workspace.open(key.workspace), settings=settings(), territory=territory, breakdown=breakdown
     )
 
 
 def contact_layers(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
 ) -> MapLayers:
     """Communes, QPV and the (filtered) protected density: the Contacts page's map."""
-    layers = cached_layers(path, version, k, territory, breakdown)
+    layers = cached_layers(key, k, territory, breakdown)
     return dataclasses.replace(layers, partners=None, stops=None, service_gaps=None)
 
 
 @st.cache_data(max_entries=8, show_spinner="Recherche des points chauds…")
 def cached_hotspots(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None,
     breakdown: tuple[str, str] | None = None,
@@ -192,7 +220,10 @@ def cached_hotspots(
     """
     try:
         result = hot_spots_layer(
-            Workspace.open(path), settings=settings(), territory=territory, breakdown=breakdown
+            Workspace.open(key.workspace),
+            settings=settings(),
+            territory=territory,
+            breakdown=breakdown,
         )
     except ValidationError:
         return None
@@ -200,10 +231,10 @@ def cached_hotspots(
 
 
 def hotspots_unavailable(
-    path: str, version: int, k: int, territory: str | None, breakdown: tuple[str, str] | None
+    key: DataKey, k: int, territory: str | None, breakdown: tuple[str, str] | None
 ) -> str | None:
     """One French line when the « Points chauds » cannot be drawn for this view, else None."""
-    if cached_hotspots(path, version, k, territory, breakdown) is not None:
+    if cached_hotspots(key, k, territory, breakdown) is not None:
         return None
     return (
         "Points chauds indisponibles pour cette vue : trop peu de zones publiées pour les "
@@ -212,11 +243,9 @@ def hotspots_unavailable(
 
 
 @st.cache_data(max_entries=8, show_spinner="Calcul de l'accessibilité…")
-def cached_access(
-    path: str, version: int, mode: str, territory: str | None
-) -> gpd.GeoDataFrame | None:
+def cached_access(key: DataKey, mode: str, territory: str | None) -> gpd.GeoDataFrame | None:
     """Accessibility to the partners by commune (E2SFCA, 30 min); None without partners."""
-    ws = Workspace.open(path)
+    ws = Workspace.open(key.workspace)
     if not ws.has("partners"):
         return None
     frame, _ = accessibility_layer(ws, settings=settings(), mode=mode, territory=territory)
@@ -224,8 +253,7 @@ def cached_access(
 
 
 def _layers(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None,
     breakdown: tuple[str, str] | None,
@@ -234,23 +262,22 @@ def _layers(
     access: str | None = None,
 ) -> MapLayers:
     if contacts_only:
-        layers = contact_layers(path, version, k, territory, breakdown)
+        layers = contact_layers(key, k, territory, breakdown)
     else:
-        layers = cached_layers(path, version, k, territory, breakdown)
+        layers = cached_layers(key, k, territory, breakdown)
     if hotspots:  # of the filtered density too: the values the map shows
-        spots = cached_hotspots(path, version, k, territory, breakdown)
+        spots = cached_hotspots(key, k, territory, breakdown)
         layers = dataclasses.replace(layers, hotspots=spots)
     if contacts_only:
         return layers
     if access is not None:
-        layers = dataclasses.replace(layers, access=cached_access(path, version, access, territory))
+        layers = dataclasses.replace(layers, access=cached_access(key, access, territory))
     return layers
 
 
 @st.cache_resource(max_entries=16)
 def cached_legend(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None = None,
     breakdown: tuple[str, str] | None = None,
@@ -262,14 +289,13 @@ def cached_legend(
 
     Made once, not unpickled from the layers' cache on each run.
     """
-    layers = _layers(path, version, k, territory, breakdown, contacts_only, hotspots, access)
+    layers = _layers(key, k, territory, breakdown, contacts_only, hotspots, access)
     return legend_html(layers, k=k, stop_buffer_m=settings().stop_buffer_m)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
 def cached_map(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     basemap: bool,
     base_url: str,
@@ -286,7 +312,7 @@ def cached_map(
     ``access`` (a mode) the accessibility choropleth (:func:`cached_access`).
     """
     fmap = territory_map(
-        _layers(path, version, k, territory, breakdown, contacts_only, hotspots, access),
+        _layers(key, k, territory, breakdown, contacts_only, hotspots, access),
         asset_base=f"{base_url}/app/static",
         basemap="osm" if basemap else None,
         k=k,
@@ -297,24 +323,23 @@ def cached_map(
 
 # ------------------------------------------------------------------ Où et quand
 @st.cache_data(max_entries=8)
-def cached_saved_weights(path: str, version: int, territory: str | None) -> Weights:
+def cached_saved_weights(key: DataKey, territory: str | None) -> Weights:
     """The weights saved for the territory (defaults when none)."""
-    return load_weights(Workspace.open(path), territory=territory)
+    return load_weights(Workspace.open(key.workspace), territory=territory)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Calcul des indicateurs…")
 def cached_indicators(
-    path: str, version: int, k: int, territory: str | None, kind: ZoneKind
+    key: DataKey, k: int, territory: str | None, kind: ZoneKind
 ) -> ZoneIndicators:
     """Zone indicators (the slow part); re-ranking on new weights reuses them. Read only."""
-    ws = Workspace.open(path)
+    ws = Workspace.open(key.workspace)
     return zone_indicators(ws, settings=settings(), kind=kind, territory=territory)
 
 
 @st.cache_resource(max_entries=32, show_spinner="Recherche des créneaux…")
 def cached_when(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None,
     kind: ZoneKind,
@@ -323,7 +348,7 @@ def cached_when(
 ) -> WhenResult:
     """Recommended slots of one zone (:func:`territory.analysis.slots.when`). Read only."""
     return when(
-        Workspace.open(path),
+        Workspace.open(key.workspace),
         zone,
         settings=settings(),
         kind=kind,
@@ -332,10 +357,19 @@ def cached_when(
     )
 
 
+@st.cache_data(max_entries=16)
+def cached_ranking_files(
+    key: DataKey, k: int, territory: str | None, kind: ZoneKind, weights: tuple[float, ...]
+) -> tuple[bytes, bytes]:
+    """The ranking's downloads, CSV and GeoJSON, made once per ranking (not at each rerun)."""
+    ranking = rank_zones(cached_indicators(key, k, territory, kind), Weights(*weights))
+    layer = ranking_layer(ranking)
+    return ranking_csv(ranking), layer.to_json(drop_id=True).encode("utf-8")
+
+
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
 def cached_score_map(
-    path: str,
-    version: int,
+    key: DataKey,
     k: int,
     territory: str | None,
     kind: ZoneKind,
@@ -347,8 +381,8 @@ def cached_score_map(
     Drawn with the same component as the Carte page; returned with the legend of the layers
     drawn.
     """
-    ranking = rank_zones(cached_indicators(path, version, k, territory, kind), Weights(*weights))
-    base = cached_layers(path, version, k, territory)
+    ranking = rank_zones(cached_indicators(key, k, territory, kind), Weights(*weights))
+    base = cached_layers(key, k, territory)
     layers = MapLayers(scores=ranking_layer(ranking), qpv=base.qpv, partners=base.partners)
     fmap = territory_map(
         layers, asset_base=f"{base_url}/app/static", k=k, stop_buffer_m=settings().stop_buffer_m
@@ -358,48 +392,145 @@ def cached_score_map(
 
 # ------------------------------------------------------------------ Tournées
 @st.cache_data(max_entries=8)
-def cached_places(path: str, version: int) -> gpd.GeoDataFrame:
+def cached_places(key: DataKey) -> gpd.GeoDataFrame:
     """The candidate places: stored, else suggested (``rounds.week.candidate_places``)."""
-    return candidate_places(Workspace.open(path))
+    return candidate_places(Workspace.open(key.workspace))
 
 
 @st.cache_data(max_entries=8)
-def cached_coverage(path: str, version: int) -> pd.DataFrame:
+def cached_coverage(key: DataKey) -> pd.DataFrame:
     """Candidate places of each priority zone (``rounds.week.coverage``)."""
-    return place_coverage_of(Workspace.open(path))
+    return place_coverage_of(Workspace.open(key.workspace))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Préparation de la carte…")
-def cached_places_map(path: str, version: int, k: int, base_url: str) -> tuple[RenderedMap, str]:
+def cached_places_map(key: DataKey, k: int, base_url: str) -> tuple[RenderedMap, str]:
     """The communes and the candidate places, rendered, and their legend.
 
     No place is drawn when there is nothing to suggest from.
     """
     try:
-        places = cached_places(path, version)
+        places = cached_places(key)
     except TerritoryError:
         places = None
-    layers = MapLayers(communes=cached_layers(path, version, k).communes, places=places)
+    layers = MapLayers(communes=cached_layers(key, k).communes, places=places)
     fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
     return render_map(fmap), legend_html(layers, k=k)
 
 
+@st.cache_data(max_entries=64)
+def cached_plan(key: DataKey, week: str, version: int) -> WeekPlan | None:
+    """Version ``version`` of ``week`` (:func:`territory.rounds.week.load_plan`).
+
+    A saved version is never rewritten: keyed on its number, it is read once per data
+    version. Which version is the latest is read fresh at each rerun
+    (:func:`territory.rounds.week.latest_version`), never from here.
+    """
+    return load_plan(Workspace.open(key.workspace), week, version=version)
+
+
+_FILES: dict[tuple[DataKey, str, int], tuple[bytes, dict[str, bytes]]] = {}
+_FILES_LOCK = threading.Lock()
+
+
+def plan_files(key: DataKey, plan: WeekPlan) -> tuple[bytes, dict[str, bytes]]:
+    """The downloads of a saved version: its CSV, and each team's calendar (.ics).
+
+    Called by the download buttons when clicked, outside the script run (Streamlit's
+    deferred downloads), so kept here rather than in ``st.cache_data``: once per version
+    of a week (never rewritten), the last few. The calendars cancel the visits of the
+    week's earlier versions (:func:`territory.rounds.outputs.ics_calendars`), all read
+    again: a week edited all day has hundreds.
+    """
+    name = (key, plan.week, plan.version)
+    with _FILES_LOCK:
+        if name in _FILES:
+            return _FILES[name]
+    ws = Workspace.open(key.workspace)
+    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
+        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
+    earlier = plan_versions(ws, plan.week, before=plan.version)
+    calendars = ics_calendars(plan, earlier=earlier)
+    files = csv, {team: content for team, content in calendars.items() if team}
+    with _FILES_LOCK:
+        _FILES[name] = files
+        while len(_FILES) > 16:
+            del _FILES[next(iter(_FILES))]
+    return files
+
+
+@st.cache_data(max_entries=32)
+def cached_week_teams(key: DataKey, week: str, version: int) -> list[str]:
+    """Who gets a calendar of a version (:func:`territory.rounds.plan_tables.week_teams`)."""
+    return week_teams(Workspace.open(key.workspace), week, through=version)
+
+
+@st.cache_data(max_entries=32)
+def cached_plan_view(
+    key: DataKey, week: str, version: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[Any, str]]:
+    """What the page shows of a version: the week's grid, the editor's table, the visits' labels.
+
+    (:func:`~territory.rounds.outputs.week_grid`, :func:`~territory.rounds.outputs.editor_table`,
+    :func:`~territory.rounds.outputs.visit_choices`.) Empty for a version that is gone.
+    """
+    plan = cached_plan(key, week, version)
+    if plan is None:
+        return pd.DataFrame(), pd.DataFrame(columns=list(EDITOR_COLUMNS)), {}
+    return week_grid(plan), editor_table(plan), visit_choices(plan)
+
+
+@st.cache_data(max_entries=64)
+def cached_plan_history(key: DataKey, week: str, last: int) -> pd.DataFrame:
+    """The versions of ``week`` up to ``last`` (:func:`territory.rounds.week.plan_history`).
+
+    Keyed on the latest version, read fresh by the caller: a new version is a new key.
+    """
+    history = plan_history(Workspace.open(key.workspace), week)
+    return history[history["version"] <= last].reset_index(drop=True)
+
+
+@st.cache_data(max_entries=8)
+def cached_teams(key: DataKey) -> pd.DataFrame | None:
+    """The stored teams table (None: no team stored yet)."""
+    ws = Workspace.open(key.workspace)
+    return ws.read_table(TEAMS) if ws.has(TEAMS) else None
+
+
+@st.cache_data(max_entries=8)
+def cached_sector_choices(key: DataKey) -> list[str]:
+    """What a team's sector can be (:func:`territory.rounds.sectors.sector_choices`)."""
+    return sector_choices(Workspace.open(key.workspace))
+
+
+@st.cache_data(max_entries=256)
+def cached_visit_feedback(
+    key: DataKey, week: str, label: str, _visit: pd.Series
+) -> tuple[dict[str, int] | None, list[Batch]]:
+    """What is recorded for a visit and its every recording (:mod:`territory.rounds.feedback`).
+
+    Keyed on the visit's label (:func:`~territory.rounds.feedback.visit_label`, what the
+    batch log names it by): a recording is a write to the contacts and the batch log,
+    which bumps the data version.
+    """
+    ws = Workspace.open(key.workspace)
+    return recorded_feedback(ws, week, _visit), feedback_history(ws, week, _visit)
+
+
 @st.cache_resource(max_entries=16, show_spinner="Préparation de la carte…")
 def cached_route_map(
-    path: str, version: int, k: int, base_url: str, week: str, day: date | None
+    key: DataKey, k: int, base_url: str, routes: str, _plan: WeekPlan, day: date | None
 ) -> tuple[RenderedMap, str] | None:
-    """The rounds of the week's last plan with the QPV, rendered, and their legend.
+    """The rounds of ``_plan`` with the QPV, rendered, and their legend.
 
-    One day, or the whole week; None when there is no visit to draw.
+    Keyed on ``routes``, :func:`~territory.rounds.outputs.routes_digest` of the plan: a
+    version that only locked or unlocked visits (the most common edit) draws the same
+    map, drawn once. One day, or the whole week; None when there is no visit to draw.
     """
-    ws = Workspace.open(path)
-    plan = load_plan(ws, week)
-    if plan is None:
+    routes_drawn = route_layer(_plan, Workspace.open(key.workspace), day=day)
+    if routes_drawn.empty:
         return None
-    routes = route_layer(plan, ws, day=day)
-    if routes.empty:
-        return None
-    layers = MapLayers(routes=routes, qpv=cached_layers(path, version, k).qpv)
+    layers = MapLayers(routes=routes_drawn, qpv=cached_layers(key, k).qpv)
     fmap = territory_map(layers, asset_base=f"{base_url}/app/static", k=k)
     return render_map(fmap), legend_html(layers, k=k)
 

@@ -17,7 +17,6 @@ from territory.analysis.indicators import indicator_registry
 from territory.analysis.priority import GROUP_LABELS, GROUPS, Ranking, Weights, save_weights
 from territory.analysis.slots import Profile, WhenResult
 from territory.analysis.zones import ZONE_KIND_LABELS, ZoneKind
-from territory.export import ranking_csv, ranking_layer
 from territory.store import Workspace
 from territory.ui.common import table_download
 from territory.ui.loaders import settings
@@ -101,24 +100,22 @@ def ranking_table(ranking: Ranking) -> None:
     )
 
 
-def ranking_downloads(ranking: Ranking, *, workspace: str) -> None:
-    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`)."""
-    layer = ranking_layer(ranking)
+def ranking_downloads(files: tuple[bytes, bytes], *, workspace: str) -> None:
+    """Download buttons for the ranking: CSV and GeoJSON (:func:`export.ranking_layer`).
+
+    ``files`` are made once per ranking (:func:`~territory.ui.loaders.cached_ranking_files`).
+    """
     left, right = st.columns(2)
     left.download_button(
         "Classement (CSV)",
-        downloaded(lambda: ranking_csv(ranking), workspace=workspace, target="priorites.csv"),
+        downloaded(files[0], workspace=workspace, target="priorites.csv"),
         file_name="priorites.csv",
         mime="text/csv",
         icon=":material/download:",
     )
     right.download_button(
         "Classement (GeoJSON)",
-        downloaded(
-            lambda: layer.to_json(drop_id=True).encode("utf-8"),
-            workspace=workspace,
-            target="priorites.geojson",
-        ),
+        downloaded(files[1], workspace=workspace, target="priorites.geojson"),
         file_name="priorites.geojson",
         mime="application/geo+json",
         icon=":material/map:",

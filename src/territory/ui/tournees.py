@@ -6,9 +6,7 @@ Each calls the tested core in :mod:`territory.rounds.week`.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from datetime import date
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -18,11 +16,10 @@ from territory import EditConflictError, TerritoryError
 from territory.batches import batches_table
 from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
-from territory.rounds.feedback import feedback_history, record_feedback, recorded_feedback
+from territory.rounds.feedback import record_feedback, visit_label
 from territory.rounds.naming import commune_names
-from territory.rounds.outputs import day_label, ics_calendars, write_csv, zone_of
+from territory.rounds.outputs import EDITOR_COLUMNS, routes_digest
 from territory.rounds.places import coverage_notes, sources_note
-from territory.rounds.sectors import sector_choices
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.teams import (
     GRID_SLOTS,
@@ -35,14 +32,12 @@ from territory.rounds.teams import (
 )
 from territory.rounds.week import (
     TEAM_COLUMNS,
-    TEAMS,
     WeekPlan,
     add_places,
+    latest_version,
     load_plan,
     move_visit,
     new_place,
-    plan_history,
-    plan_versions,
     remove_places,
     replay_edit,
     restore_version,
@@ -51,13 +46,22 @@ from territory.rounds.week import (
     visit_changes,
 )
 from territory.store import Workspace
-from territory.territories import WHOLE_WORKSPACE, list_territories
-from territory.ui.common import base_url_path, flash, table_download
+from territory.territories import WHOLE_WORKSPACE
+from territory.ui.common import base_url_path, data_key, flash, table_download
 from territory.ui.loaders import (
     cached_coverage,
     cached_places,
     cached_places_map,
+    cached_plan,
+    cached_plan_history,
+    cached_plan_view,
     cached_route_map,
+    cached_sector_choices,
+    cached_teams,
+    cached_territory_names,
+    cached_visit_feedback,
+    cached_week_teams,
+    plan_files,
     settings,
 )
 from territory.ui.login import audited, downloaded
@@ -98,11 +102,12 @@ def teams_editor(ws: Workspace) -> None:
     The ``secteur`` column lists the programme territories and the EPCI of the workspace
     (:func:`~territory.rounds.sectors.sector_choices`); empty: no sector.
     """
-    table = ws.read_table(TEAMS) if ws.has(TEAMS) else pd.DataFrame(columns=TEAM_COLUMNS)
+    stored = cached_teams(data_key(ws))
+    table = pd.DataFrame(columns=TEAM_COLUMNS) if stored is None else stored
     table = table.reindex(columns=TEAM_COLUMNS)  # a table stored before sectors: none
     table["secteur"] = table["secteur"].astype(object).fillna("").astype(str)
     written = [s for s in table["secteur"] if s]
-    options = ["", *dict.fromkeys([*sector_choices(ws), *written])]
+    options = ["", *dict.fromkeys([*cached_sector_choices(data_key(ws)), *written])]
     _base_on_map(ws, [str(name) for name in table["nom"].dropna()])
     _week_grid(table)
     placed = st.session_state.get(Keys.TEAM_BASES) or {}
@@ -219,10 +224,10 @@ def _base_on_map(ws: Workspace, names: list[str]) -> None:
     ):
         return
     team = st.selectbox("Équipe", names, key=Keys.W_TEAM_BASE_TEAM)
-    rendered, _ = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
+    rendered, _ = cached_places_map(data_key(ws), settings().k, base_url_path())
     clicked = show_map(
         rendered,
-        key=f"{Keys.W_TEAM_BASE_MAP}_{ws.version}",
+        key=f"{Keys.W_TEAM_BASE_MAP}_{ws.data_version}",
         height=360,
         returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
     )
@@ -248,7 +253,7 @@ def _base_on_map(ws: Workspace, names: list[str]) -> None:
 def plan_options(ws: Workspace) -> tuple[str | None, bool]:
     """The programme territory to plan (None: the whole workspace) and the sector rule."""
     left, right = st.columns([2, 1])
-    names = [WHOLE_WORKSPACE, *(t.name for t in list_territories(ws))]
+    names = [WHOLE_WORKSPACE, *cached_territory_names(data_key(ws))]
     territory = left.selectbox("Territoire à planifier", names, key=Keys.W_PLAN_TERRITORY)
     outside = right.checkbox(
         "Autoriser les visites hors secteur",
@@ -266,25 +271,28 @@ def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
     user reloads: an edit is saved on the version it was made on, or refused
     (:func:`~territory.rounds.week.save_edited`), never over someone else's.
     """
-    latest = load_plan(ws, week)
-    if latest is None:
+    last = latest_version(ws, week)  # read now, at every rerun: never from a cache
+    if last is None:
         return None
+    key = data_key(ws)
     base = st.session_state.get(base_key)
-    shown = latest if base in (None, latest.version) else load_plan(ws, week, version=base)
-    if shown is None or shown.version != base:
-        shown = latest
+    shown = cached_plan(key, week, last if base is None else base)
+    if shown is None:  # a version this session saw and that is gone: the latest
+        shown = cached_plan(key, week, last)
+    if shown is None:  # the week's versions were removed meanwhile (an undo, a purge)
+        return None
     st.session_state[base_key] = shown.version
-    if shown.version != latest.version and not st.session_state.get(_pending_key(week)):
-        meta = plan_history(ws, week).set_index("version").loc[latest.version]
+    if shown.version != last and not st.session_state.get(_pending_key(week)):
+        meta = cached_plan_history(key, week, last).set_index("version").loc[last]
         left, right = st.columns([3, 1])
         left.warning(
             f"La semaine a été modifiée depuis que vous l'avez ouverte : version "
-            f"{latest.version} par {meta['author']} (« {meta['change']} »). Vous voyez la "
+            f"{last} par {meta['author']} (« {meta['change']} »). Vous voyez la "
             f"version {shown.version} ; rechargez avant de la modifier.",
             icon=":material/sync_problem:",
         )
         if right.button("Recharger la semaine", icon=":material/refresh:", key=Keys.W_PLAN_RELOAD):
-            st.session_state[base_key] = latest.version
+            st.session_state[base_key] = last
             st.rerun()
     return shown
 
@@ -396,7 +404,7 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
 
 def history_panel(ws: Workspace, week: str, base_key: str) -> None:
     """The versions of the week, and restoring an earlier one as a new version."""
-    history = plan_history(ws, week)
+    history = cached_plan_history(data_key(ws), week, latest_version(ws, week) or 0)
     st.dataframe(history, hide_index=True, width="stretch")
     table_download(
         "Historique des versions (CSV)",
@@ -436,21 +444,20 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
     """Download the plan: CSV, the field sheets (PDF, A4; HTML), the calendar (.ics) of a team.
 
     The calendars cancel the visits that older versions of the week had and this one has
-    not (:func:`~territory.rounds.outputs.ics_calendars`). The sheets are made only when
-    their button is clicked (the PDF takes seconds, :mod:`territory.rounds.sheets`).
+    not (:func:`~territory.rounds.outputs.ics_calendars`). Every file is made only when its
+    button is clicked (the PDF takes seconds, :mod:`territory.rounds.sheets`; the calendars
+    read every earlier version of the week), once per version
+    (:func:`~territory.ui.loaders.plan_files`), never at a rerun.
     """
-    with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
-        csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-    earlier = plan_versions(ws, plan.week, before=plan.version)
-    calendars = {
-        team: content
-        for team, content in ics_calendars(plan, earlier=earlier).items()
-        if team  # "" is the empty calendar of a plan without visits
-    }
+    key = data_key(ws)
     left, middle, right = st.columns(3)
     left.download_button(
         "Plan (CSV)",
-        downloaded(csv, workspace=ws.path.stem, target=f"tournees-{plan.week}.csv"),
+        downloaded(
+            lambda: plan_files(key, plan)[0],
+            workspace=ws.path.stem,
+            target=f"tournees-{plan.week}.csv",
+        ),
         file_name=f"tournees-{plan.week}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -478,12 +485,12 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         mime="text/html",
         icon=":material/code:",
     )
-    if calendars:
-        team = middle.selectbox("Équipe", list(calendars), key=Keys.W_PLAN_TEAM)
+    if teams := cached_week_teams(key, plan.week, plan.version):
+        team = middle.selectbox("Équipe", teams, key=Keys.W_PLAN_TEAM)
         right.download_button(
             "Calendrier (.ics)",
             downloaded(
-                calendars[team],
+                lambda: plan_files(key, plan)[1][team],
                 workspace=ws.path.stem,
                 target=f"tournees-{plan.week}-{team}.ics",
             ),
@@ -505,10 +512,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     refused by :func:`~territory.rounds.feedback.record_feedback`.
     """
     visits = plan.visits
-    labels = {
-        i: f"{v.team} — {day_label(v.start)} {v.start:%H:%M} — {v.place_name} ({zone_of(v)[0]})"
-        for i, v in visits.iterrows()
-    }
+    labels = cached_plan_view(data_key(ws), plan.week, plan.version)[2]
     chosen = st.selectbox(
         "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
     )
@@ -551,7 +555,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
 
 def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
     """What is recorded for the visit, and every earlier recording (corrections kept)."""
-    recorded = recorded_feedback(ws, week, visit)
+    recorded, history = cached_visit_feedback(data_key(ws), week, visit_label(week, visit), visit)
     if recorded is None:
         st.caption("Aucun retour enregistré pour cette visite.")
     else:
@@ -560,7 +564,6 @@ def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
             f"Déjà enregistré pour cette visite : {known}. Un nouveau retour le corrige : "
             "il remplace celui-ci, qui reste dans l'historique (annulable, page Données)."
         )
-    history = feedback_history(ws, week, visit)
     if len(history) > 1:
         table = batches_table(reversed(history))[["Lot", "Auteur", "Date", "Comptes", "État"]]
         st.dataframe(table, hide_index=True, width="stretch")
@@ -568,7 +571,8 @@ def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
 
 def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     """The rounds of the plan (one day, or the whole week) on the map component."""
-    drawn = cached_route_map(ws.key, ws.version, settings().k, base_url_path(), plan.week, day)
+    routes = routes_digest(plan)
+    drawn = cached_route_map(data_key(ws), settings().k, base_url_path(), routes, plan, day)
     if drawn is None:
         st.info("Aucune visite ce jour-là.")
         return
@@ -577,7 +581,7 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
     with left:
         show_map(
             rendered,
-            key=f"routes_{plan.week}_{plan.version}_{day}",
+            key=f"routes_{routes[:16]}_{day}",  # one map per drawing, not per version
             height=460,
             returned_objects=RETURNED_OBJECTS,
         )
@@ -585,23 +589,15 @@ def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
         st.html(legend)
 
 
-def visits_editor(plan: WeekPlan) -> pd.DataFrame:
+def visits_editor(plan: WeekPlan, view: pd.DataFrame) -> pd.DataFrame:
     """The plan's visits in an editable table: lock, new start time, delete a row.
 
-    A zone reads by its name (the QPV's, else the commune's), its code in a column beside.
+    ``view`` is :func:`~territory.rounds.outputs.editor_table` of the plan (cached with it:
+    :func:`~territory.ui.loaders.cached_plan_view`).
     """
-    zones = [zone_of(row) for row in plan.visits.itertuples(index=False)]
-    view = plan.visits.assign(
-        jour=plan.visits["start"].map(day_label),
-        debut=plan.visits["start"].map(lambda t: f"{t:%H:%M}"),
-        fin=plan.visits["end"].map(lambda t: f"{t:%H:%M}"),
-        zone_name=[name for name, _ in zones],
-        code_zone=[code for _, code in zones],
-    )
-    columns = ["team", "jour", "debut", "fin", "place_name", "kind", "zone_name", "code_zone"]
-    columns += ["pourquoi", "locked"]
+    columns = list(EDITOR_COLUMNS)
     return st.data_editor(
-        view[columns],
+        view,
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -636,7 +632,7 @@ def apply_edits(plan: WeekPlan, edited: pd.DataFrame) -> pd.DataFrame:
 def places_panel(ws: Workspace) -> None:
     """The candidate places on a map: click to place a new one, or remove some."""
     try:
-        places = cached_places(ws.key, ws.version)
+        places = cached_places(data_key(ws))
     except TerritoryError as exc:  # no place stored, nothing to suggest from
         st.info(str(exc))
         places = None
@@ -646,12 +642,12 @@ def places_panel(ws: Workspace) -> None:
     )
     if places is not None:
         coverage_panel(ws)
-    rendered, legend = cached_places_map(ws.key, ws.version, settings().k, base_url_path())
+    rendered, legend = cached_places_map(data_key(ws), settings().k, base_url_path())
     left, right = st.columns([3, 1])
     with left:
         clicked = show_map(
             rendered,
-            key=f"{Keys.W_PLACES_MAP}_{ws.version}",
+            key=f"{Keys.W_PLACES_MAP}_{ws.data_version}",
             height=420,
             returned_objects=["last_clicked"],  # reruns on clicks only, not on pan
         )
@@ -670,7 +666,7 @@ def places_panel(ws: Workspace) -> None:
 
 def coverage_panel(ws: Workspace) -> None:
     """Which priority zones have candidate places, of which kinds; those without, named."""
-    table = cached_coverage(ws.key, ws.version)
+    table = cached_coverage(data_key(ws))
     if table.empty:
         return
     missing = coverage_notes(table, limit=len(table))
