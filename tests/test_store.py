@@ -434,7 +434,7 @@ def test_layers_read_while_another_thread_writes_the_file(ws: Workspace) -> None
     assert ws.layers()["log"].count == 1 + 50 * writes[0]
 
 
-def test_the_file_is_read_while_gdal_writes_it(ws: Workspace) -> None:
+def test_the_file_is_read_while_gdal_writes_it(ws: Workspace, backend: str) -> None:
     """GDAL writes a table while other threads read through ``sqlite3``: no read fails.
 
     Without the guard of :class:`territory._gpkg.Sides`, a ``sqlite3`` connection opened
@@ -477,6 +477,7 @@ def test_the_file_is_read_while_gdal_writes_it(ws: Workspace) -> None:
         thread.join()
     assert not errors, f"{len(errors)} of {reads[0] + len(errors)} reads failed: {errors[:3]}"
     assert reads[0] > 20 and writes[0] > 3, (reads, writes)
-    with sqlite3.connect(ws.path) as con:
-        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if backend == "file":  # on the server, ws.path is the schema's name, not a file
+        with sqlite3.connect(ws.path) as con:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert len(ws.read_table("other")) == len(table)
