@@ -19,18 +19,23 @@ from territory.privacy.raw import purge
 from territory.store import Workspace
 
 
+def _purged_by_may(ws: Workspace) -> tuple[set[bytes], set[bytes]]:
+    """Fingerprints and pseudonyms (300 of each) of the people met only before May 2026."""
+    gone = ws.query(
+        "SELECT fingerprint, personne FROM contacts WHERE date < ? "
+        "AND personne NOT IN (SELECT personne FROM contacts WHERE date >= ?)",
+        ("2026-05-01", "2026-05-01"),
+    )
+    prints = {str(f).encode() for f in gone["fingerprint"].head(300)}
+    people = {str(p).encode() for p in gone["personne"].dropna().head(300) if p}
+    return prints, people
+
+
 def test_purged_contacts_leave_no_trace_in_the_file(demo_workspace: Path, tmp_path: Path) -> None:
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(demo_workspace, path)
     ws = Workspace.open(path)
-    cutoff = "2026-05-01"
-    gone = ws.query(
-        "SELECT fingerprint, personne FROM contacts WHERE date < ? "
-        "AND personne NOT IN (SELECT personne FROM contacts WHERE date >= ?)",
-        (cutoff, cutoff),
-    )
-    prints = {str(f).encode() for f in gone["fingerprint"].head(300)}
-    people = {str(p).encode() for p in gone["personne"].dropna().head(300) if p}
+    prints, people = _purged_by_may(ws)
     assert prints and people
     before = path.read_bytes()
     assert all(f in before for f in prints)  # the scan finds what is there
@@ -128,14 +133,7 @@ def test_purged_contacts_leave_no_trace_in_the_server_s_table_files(
     with _pg.connect(pg_database, autocommit=True) as con:
         con.execute("ANALYZE")  # as the server's autovacuum does after a load
     ws = Workspace.open(f"{pg_database}#demo")
-    cutoff = "2026-05-01"
-    gone = ws.query(
-        "SELECT fingerprint, personne FROM contacts WHERE date < ? "
-        "AND personne NOT IN (SELECT personne FROM contacts WHERE date >= ?)",
-        (cutoff, cutoff),
-    )
-    prints = {str(f).encode() for f in gone["fingerprint"].head(300)}
-    people = {str(p).encode() for p in gone["personne"].dropna().head(300) if p}
+    prints, people = _purged_by_may(ws)
     folder = _database_files(pg_database)
     if folder is None:
         pytest.skip("les fichiers du serveur PostgreSQL ne sont pas lisibles ici (pas root)")
