@@ -187,7 +187,9 @@ def test_contacts_in_the_future_or_beyond_retention_are_refused(
     assert sorted(ws.read_table("contacts")["date"]) == ["2024-03-15", "2026-03-15"]
 
 
-def test_free_text_is_never_stored_nor_echoed(tmp_path: Path, communes: gpd.GeoDataFrame) -> None:
+def test_free_text_is_never_stored_nor_echoed(
+    tmp_path: Path, communes: gpd.GeoDataFrame, backend: str
+) -> None:
     settings = Settings(secret_path=tmp_path / "secret" / "key")
     ws = contact_workspace(tmp_path, communes)
     row = "03/02/2026 14:35;2,7512;46,4512;{};18-21;F;{};P{};"
@@ -211,7 +213,8 @@ def test_free_text_is_never_stored_nor_echoed(tmp_path: Path, communes: gpd.GeoD
     text = " ".join([*report.fixes, *report.notes])
     assert "Durand" not in text and "06 12" not in text and "tante" not in text
     assert "1 partenaire(s) d'orientation hors des types de partenaires" in text
-    assert b"Durand" not in ws.path.read_bytes() and b"tante" not in ws.path.read_bytes()
+    if backend == "file":  # on the server, ws.path names the schema, not a file
+        assert b"Durand" not in ws.path.read_bytes() and b"tante" not in ws.path.read_bytes()
 
 
 def test_dates_said_about_the_contacts_are_months_of_k_people(
@@ -360,7 +363,7 @@ def test_ragged_lines_are_in_the_refused_rows_repeated_ones_are_kept(
 
 
 def test_rows_to_geocode_are_kept_beside_the_file(
-    tmp_path: Path, communes: gpd.GeoDataFrame
+    tmp_path: Path, communes: gpd.GeoDataFrame, backend: str
 ) -> None:
     settings = Settings(secret_path=tmp_path / "secret" / "key")
     ws = contact_workspace(tmp_path, communes)
@@ -372,7 +375,8 @@ def test_rows_to_geocode_are_kept_beside_the_file(
     kept = read_side_file(tmp_path / "adresses.a_geocoder.csv")
     assert [";".join(r) for r in kept.to_numpy().tolist()] == [line]
     assert not (tmp_path / "adresses.refus.csv").exists()
-    assert b"rue de la Paix" not in ws.path.read_bytes()
+    if backend == "file":  # on the server, ws.path names the schema, not a file
+        assert b"rue de la Paix" not in ws.path.read_bytes()
 
 
 # ------------------------------------------------------------------ fast paths, same answers
