@@ -8,6 +8,7 @@ the name and the SIRET the page shows can only come from the userinfo step (a si
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ def _authorize(page: Any, subject: str) -> None:
 
 
 def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -133,7 +135,15 @@ def test_login_shows_the_userinfo_identity_then_logout_closes_the_app(login_app:
         other.get_by_text("SIRET 130 025 265 00013").wait_for(timeout=90_000)
         other.close()
         # logout: through the provider's end-session page, back to the login page
-        page.get_by_role("button", name="Se déconnecter").click()
+        # a click that lands while the page reruns can be lost: click again, at most twice,
+        # while the app's page is still shown (the logout itself is what is checked below)
+        for _ in range(3):
+            page.get_by_role("button", name="Se déconnecter").click()
+            try:
+                page.wait_for_url(re.compile("/end_session"), timeout=20_000)
+                break
+            except PlaywrightTimeout:
+                continue
         page.get_by_role("button", name="End session").wait_for(timeout=60_000)
         logout = parse_qs(urlsplit(page.url).query)
         assert len(logout["state"][0]) >= 32  # ProConnect requires a logout state
