@@ -27,8 +27,9 @@ from territory.access import accounts, audit
 from territory.access.identity import Identity
 from territory.access.permissions import PAGES, Access
 from territory.settings import Settings
-from territory.ui.oidc import IDENTITY, current_identity, organisation_label
+from territory.ui.oidc import current_identity, organisation_label
 from territory.ui.oidc import login_gate as oidc_login_gate
+from territory.ui.oidc import logout as oidc_logout
 
 __all__ = [
     "ACCESS",
@@ -252,7 +253,8 @@ def _oidc_account(identity: Identity) -> None:
         session_from_identity(identity)
     except TerritoryError as exc:
         st.error(str(exc))
-        st.button("Se déconnecter", on_click=st.logout)
+        if st.button("Se déconnecter"):
+            oidc_logout()
         return
     st.rerun()
 
@@ -274,6 +276,5 @@ def _logout_button(settings: Settings, access: Access) -> None:
             st.session_state.pop(TOKEN, None)
             st.session_state.pop(ACCESS, None)
             if settings.auth == "oidc":
-                st.session_state.pop(IDENTITY, None)
-                st.logout()
+                oidc_logout()  # never st.rerun() after st.logout(): its redirect would be lost
             st.rerun()

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import streamlit as st
@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 IDENTITY = "login_identity"
+# set when this session asked to log out, until the browser has left for /auth/logout
+LOGGING_OUT = "login_logging_out"
 """Session-state key of the logged-in :class:`Identity` (absent: nobody, or no login)."""
 
 OUTCOME_PARAM = "connexion"
@@ -201,6 +203,9 @@ def login_gate(*, sidebar: bool = True) -> Identity | None:
     outcome = st.query_params.get(OUTCOME_PARAM)
     if not st.user.to_dict().get("is_logged_in"):
         st.session_state.pop(IDENTITY, None)
+        if st.session_state.get(LOGGING_OUT):
+            st.write("Déconnexion en cours…")
+            logout()  # the redirect again: the run that sent it may have been cut short
         _login_page(config, outcome)
         st.stop()
     identity = _identity(config)
@@ -254,14 +259,14 @@ def _identity(config: OidcConfig) -> Identity:
         if st.button("Se reconnecter", type="primary"):
             st.login()
         if st.button("Se déconnecter"):
-            st.logout()
+            logout()
         st.stop()
     except ProviderUnreachableError as exc:
         st.error(f"Connexion impossible : {exc}.")
         if st.button("Réessayer"):
             st.rerun()
         if st.button("Se déconnecter"):
-            st.logout()
+            logout()
         st.stop()
     with _lock:
         _identities[key] = identity
@@ -279,8 +284,23 @@ def _sidebar(identity: Identity) -> None:
             details.append(organisation_label(identity.organisation))
         st.caption(" · ".join(details))
         if st.button("Se déconnecter", icon=":material/logout:"):
-            st.session_state.pop(IDENTITY, None)
-            st.logout()
+            logout()
+
+
+def logout() -> NoReturn:
+    """Log out through the provider's end-session page, and end this run.
+
+    ``st.logout`` forgets the user and asks the browser to go to ``/auth/logout`` (which
+    deletes the identity cookie, then leaves for the provider) with a message that
+    Streamlit drops if another run starts before it reached the browser: a
+    ``st.rerun()``, a click, a map component reporting its bounds. This run therefore
+    ends here, and the session remembers the request, so that :func:`login_gate` sends
+    the redirect again on any later run until the browser has left.
+    """
+    st.session_state.pop(IDENTITY, None)
+    st.session_state[LOGGING_OUT] = True
+    st.logout()
+    st.stop()
 
 
 Scope = MutableMapping[str, Any]
