@@ -55,7 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         debug = settings.debug
-        return int(args.func(args, settings))
+        code = int(args.func(args, settings))
+        if code == EXIT_OK:
+            from territory.cli_access import record_command
+
+            record_command(args, settings)  # a server's workspace: its audit line
+        return code
     except TerritoryError as exc:
         print(f"territory : erreur : {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--json", action="store_true", help="rapport en JSON")
     _author_arg(imp)
-    imp.set_defaults(func=_import)
+    imp.set_defaults(func=_import, audit="import")
 
     export = sub.add_parser(
         "export",
@@ -204,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"{PACKAGE} : date écrite dans le paquet (défaut : aujourd'hui) ; même date, "
         "mêmes données et paramètres : mêmes octets",
     )
-    export.set_defaults(func=_export)
+    export.set_defaults(func=_export, audit="export")
 
     share = sub.add_parser(
         "export-partage",
@@ -226,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NOM",
         help="territoire(s) du programme à exporter (défaut : tout l'espace de travail)",
     )
-    share.set_defaults(func=_export_shareable)
+    share.set_defaults(func=_export_shareable, audit="export")
 
     fetch = sub.add_parser("fetch", help="télécharger les données officielles d'un territoire réel")
     fetch.add_argument(
@@ -315,7 +320,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--out", type=Path, required=True, metavar="FICHIER", help="copil.pdf ou copil.xlsx"
     )
-    report.set_defaults(func=_report)
+    report.set_defaults(func=_report, audit="export")
 
     purge = sub.add_parser(
         "purge", help="supprimer les contacts plus anciens que la durée de conservation"
@@ -333,7 +338,7 @@ def _parser() -> argparse.ArgumentParser:
         help="date de référence (défaut : aujourd'hui)",
     )
     _author_arg(purge)
-    purge.set_defaults(func=_purge)
+    purge.set_defaults(func=_purge, audit="purge")
 
     lots = sub.add_parser(
         "batches", help="lots d'import (imports, retours, purges) : les lister, en annuler un"
@@ -350,7 +355,7 @@ def _parser() -> argparse.ArgumentParser:
     lot_undo.add_argument("batch", type=int, metavar="ID", help="numéro du lot (batches list)")
     _optional_workspace_arg(lot_undo)
     _author_arg(lot_undo)
-    lot_undo.set_defaults(func=_batches_undo)
+    lot_undo.set_defaults(func=_batches_undo, audit="undo")
 
     prio = sub.add_parser("priorities", help="classer les zones par priorité, avec les raisons")
     _workspace_arg(prio)
@@ -369,7 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     prio.add_argument(
         "--out", type=Path, metavar="FICHIER", help="écrire le classement (.geojson, .gpkg, .csv)"
     )
-    prio.set_defaults(func=_priorities)
+    prio.set_defaults(func=_priorities, audit="export", audit_out=True)
 
     from territory.cli_analysis import add_commands as _analysis_commands
     from territory.cli_db import add_commands as _db_commands
@@ -451,7 +456,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--version", type=int, metavar="N", help="restore : la version à restaurer")
     _author_arg(plan)
     plan.add_argument("--json", action="store_true", help="sortie JSON")
-    plan.set_defaults(func=_plan)
+    plan.set_defaults(
+        func=_plan, audit={None: "plan_change", "restore": "plan_change", "export": "export"}
+    )
 
     run = sub.add_parser(
         "run",
@@ -475,7 +482,7 @@ def _parser() -> argparse.ArgumentParser:
         "ligne, le dit : le calendrier livré reste utilisé.",
     )
     calendar.add_argument("--json", action="store_true", help="sortie JSON")
-    calendar.set_defaults(func=_calendar)
+    calendar.set_defaults(func=_calendar, audit="export")
 
     bench = sub.add_parser(
         "bench",

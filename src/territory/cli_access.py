@@ -26,6 +26,9 @@ login role's), ``users add EMAIL --role ROLE [--workspace W] [--territory T]
 --workspace W`` (the communes of a workspace's territories, the row-level security's
 scope), ``users login EMAIL --password-stdin``; ``territory audit [--since AAAA-MM-JJ]
 [--until AAAA-MM-JJ] [--who EMAIL] [--action A] [--workspace W] [--csv FICHIER]``.
+
+The workspace commands that change or hand out a server's data (imports, undos, purges,
+plans, exports) write their audit line too, as the pages do: :func:`record_command`.
 """
 
 from __future__ import annotations
@@ -39,12 +42,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from territory._errors import TerritoryError, ValidationError
+from territory._errors import TerritoryError, ValidationError, plain_reason
 from territory.access.identity import Role
 from territory.access.schema import AUDIT_ACTIONS
 from territory.settings import Settings
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "record_command"]
 
 EXIT_OK = 0
 ROLES = tuple(role.value for role in Role)
@@ -448,3 +451,63 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("Aucune ligne.")
     return EXIT_OK
+
+
+def record_command(args: argparse.Namespace, settings: Settings) -> None:
+    """The audit line of a command that changed or exported a workspace of the server.
+
+    A command's parser declares its action (``set_defaults(audit="import")``, or one per
+    sub-action; with ``audit_out=True``, only when ``--out`` wrote a file). The line is
+    written once the command succeeded, as the pages write theirs: in the user's session
+    (``TERRITORY_SESSION_TOKEN``, the log names the account) or as the operator (the
+    owner's URL: « operateur »). A workspace file writes nothing (a laptop has no log),
+    nor a server without the accounts' schema; a line that cannot be written is an error.
+    """
+    action = getattr(args, "audit", None)
+    if isinstance(action, dict):  # by the command's own action (``plan export``)
+        action = action.get(getattr(args, "action", None))
+    if not action or (getattr(args, "audit_out", False) and not getattr(args, "out", None)):
+        return
+    from territory.store import server_target
+
+    workspace = getattr(args, "workspace", None) or settings.workspace
+    server = server_target(workspace) if workspace else None
+    if server is None:
+        return
+    url, schema, token = server
+    import psycopg
+
+    from territory import _pg
+    from territory.access import accounts, audit
+
+    files = [Path(f).name for f in getattr(args, "files", None) or []]
+    out = getattr(args, "out", None)
+    target = ", ".join(files) or (Path(out).name if out else None)
+    if getattr(args, "batch", None) is not None:
+        target = f"lot {args.batch}"
+    command = " ".join(str(v) for v in (args.command, getattr(args, "action", None)) if v)
+    try:
+        with _pg.connect(url) as con:
+            if token:
+                accounts.apply_session(con, token)
+            elif not _has_audit_log(con):
+                return  # a server without accounts: no log to write
+            audit.record(
+                con,
+                "" if token else "operateur",
+                action,
+                workspace=schema,
+                target=target,
+                details={"commande": f"territory {command}"},
+            )
+    except (TerritoryError, psycopg.Error) as exc:
+        raise ValidationError(
+            f"fait, mais le journal d'audit n'a pas été écrit : {plain_reason(exc)}"
+        ) from exc
+
+
+def _has_audit_log(con: Any) -> bool:
+    from territory.access.schema import SCHEMA
+
+    row = con.execute(f"SELECT to_regclass('{SCHEMA}.audit') IS NOT NULL").fetchone()
+    return bool(row and row[0])

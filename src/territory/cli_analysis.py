@@ -51,7 +51,7 @@ def add_commands(sub: Any) -> None:
     hot.add_argument(
         "--out", type=Path, metavar="FICHIER", help="écrire les zones (.gpkg, .geojson, .csv)"
     )
-    hot.set_defaults(func=_hotspots)
+    hot.set_defaults(func=_hotspots, audit="export", audit_out=True)
 
     acc = sub.add_parser(
         "access", help="accessibilité aux partenaires par commune ou QPV (2SFCA / E2SFCA)"
@@ -74,7 +74,7 @@ def add_commands(sub: Any) -> None:
     acc.add_argument(
         "--out", type=Path, metavar="FICHIER", help="écrire les zones (.gpkg, .geojson, .csv)"
     )
-    acc.set_defaults(func=_access)
+    acc.set_defaults(func=_access, audit="export", audit_out=True)
 
 
 def _hotspots(args: argparse.Namespace, settings: Settings) -> int:
