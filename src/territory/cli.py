@@ -482,7 +482,7 @@ def _parser() -> argparse.ArgumentParser:
         "ligne, le dit : le calendrier livré reste utilisé.",
     )
     calendar.add_argument("--json", action="store_true", help="sortie JSON")
-    calendar.set_defaults(func=_calendar, audit="export")
+    calendar.set_defaults(func=_calendar)
 
     bench = sub.add_parser(
         "bench",
