@@ -269,6 +269,16 @@ def test_the_data_package_describes_every_layer(package: tuple[Path, PackageRepo
     (methods,) = [r for r in resources if r["path"] == METHODS_FILE]
     assert methods["mediatype"] == "text/markdown"
     assert descriptor["version"] == f"sha256:{report.parameters_hash}"
+    # a real client: Frictionless reads the descriptor as the specification says it
+    # (every licence with a name or a path, the resources, their schemas)
+    from frictionless import Package
+
+    checked = Package.validate_descriptor(str(out.parent / PACKAGE_DESCRIPTOR))
+    assert checked.valid, [error.message for error in checked.errors]
+    assert {lic["name"] for r in layers.values() for lic in r["licenses"]} <= {
+        "etalab-2.0",
+        "notspecified",
+    }
 
 
 # ----------------------------------------------------------------------- reproducibility

@@ -210,6 +210,21 @@ EXTRA_LAYERS: tuple[PackageLayer, ...] = (
 PACKAGE_LICENCE = "Licence Ouverte 2.0 (Etalab)"
 """Licence of the values territory derives (layers from public sources keep theirs)."""
 
+_LICENCE_IDS = {
+    # the licences of the official sources (io/sources.py): an identifier and the text
+    PACKAGE_LICENCE: ("etalab-2.0", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"),
+    "Licence Ouverte 1.0 (Etalab)": (
+        "etalab-1.0",
+        "https://www.etalab.gouv.fr/wp-content/uploads/2014/05/Licence_Ouverte.pdf",
+    ),
+    "ODbL 1.0": ("ODbL-1.0", "https://opendatacommons.org/licenses/odbl/1-0/"),
+    "Licence Mobilités": (
+        "other-open",
+        "https://wiki.lafabriquedesmobilites.fr/wiki/Licence_Mobilit%C3%A9s",
+    ),
+    "CC BY": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/"),
+}
+
 
 @dataclass(frozen=True)
 class PackageReport:
@@ -755,7 +770,7 @@ def _datapackage(
                 "title": str(row.get("titre") or name),
                 "description": description,
                 "sources": [{"title": str(row.get("source") or "territory")}],
-                "licenses": [{"title": str(row.get("licence") or PACKAGE_LICENCE)}],
+                "licenses": [_licence(str(row.get("licence") or PACKAGE_LICENCE))],
                 **({"crs": crs} if isinstance(frame, gpd.GeoDataFrame) else {}),
                 "schema": {"fields": _fields(frame)},
             }
@@ -778,16 +793,22 @@ def _datapackage(
         "description": SHAREABLE_SENTENCE,
         "created": f"{day.isoformat()}T00:00:00Z",
         "version": f"sha256:{digest}",
-        "licenses": [
-            {
-                "title": PACKAGE_LICENCE,
-                "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
-            }
-        ],
+        "licenses": [_licence(PACKAGE_LICENCE)],
         "sources": [{"title": f"territory {__version__}"}],
         "keywords": ["territory", "aller-vers", crs],
         "resources": resources,
     }
+
+
+def _licence(title: str) -> dict[str, str]:
+    """A Data Package licence: its identifier and text when known, else « notspecified ».
+
+    The specification wants a ``name`` or a ``path`` on every licence; a source that
+    states none (or the demo's invented data) keeps its French title beside the
+    Open Definition's ``notspecified``.
+    """
+    name, path = _LICENCE_IDS.get(title, ("notspecified", ""))
+    return {"name": name, **({"path": path} if path else {}), "title": title}
 
 
 def _zip(path: Path, gpkg: Path, side: Mapping[str, str], day: date) -> None:
