@@ -56,9 +56,9 @@ __all__ = [
 ]
 
 IDENTITY = "login_identity"
-# set when this session asked to log out, until the browser has left for /auth/logout
-LOGGING_OUT = "login_logging_out"
 """Session-state key of the logged-in :class:`Identity` (absent: nobody, or no login)."""
+LOGGING_OUT = "login_logging_out"
+"""Session-state key set by :func:`logout`, until the browser has left for ``/auth/logout``."""
 
 OUTCOME_PARAM = "connexion"
 OUTCOMES = {
