@@ -14,7 +14,13 @@ same run (wall and CPU time of this process):
   in it (:meth:`territory.roads.RoadNetwork.reach_chunks`), the two steps taken chunk by
   chunk as the searches find the pairs (``accessibility._steps_along``: no copy of the
   millions of pairs);
-* ``road_e2sfca_chunks_s``: the tree before (99b42ad), whose chunks were read through a
+* ``road_e2sfca_before_s`` (and ``_cpu_s``): the tree before this pass (c141f71), whose
+  searches numbered the nodes as the network does (:func:`region_as_in_c141f71`: OSM ids
+  in a real extract, rows of the grid here) instead of along a Hilbert curve, timed right
+  after ours; ``road_same_minutes``: every chunk's pairs and minutes of both,
+  ``np.array_equal`` (the same order too), and ``road_same_result_before``: the same
+  accessibility frame;
+* ``road_e2sfca_chunks_s``: the tree 99b42ad, whose chunks were read through a
   two-dimensional non-zero and gathers per target
   (:func:`reach_by_chunk_as_in_99b42ad`), then the two steps on the pairs, in the same
   run, and whether it gives the same accessibility, bit for bit
@@ -33,6 +39,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
@@ -41,13 +48,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from bench.roads import synthetic_network, synthetic_points
+from territory import roads
 from territory._fr import format_number
 from territory.analysis.accessibility import accessibility
 from territory.crs import METRIC_CRS
-from territory.roads import _CHUNK, MAX_SNAP_M, RoadNetwork
+from territory.roads import _CHUNK, _REGION_SHARE, MAX_SNAP_M, RoadNetwork
 from territory.travel import TravelModel
 
 ZONES = 35_000
@@ -142,6 +151,72 @@ def reach_by_chunk_as_in_99b42ad(
     return i, j, m, near_o, near_t
 
 
+def region_as_in_c141f71(graph: Any) -> Callable[..., tuple[csr_matrix, Any]]:
+    """``roads._region`` as in tree c141f71 on ``graph``: its nodes in their own numbering.
+
+    The reversed graph is made once here (the tree before kept it in its graph); the
+    whole graph's numbering is the identity (the tree before skipped two gathers of the
+    zones there: nothing at these sizes).
+    """
+    reverse = graph.matrix.T.tocsr()
+    reverse.indices = reverse.indices.astype(np.int32, copy=False)
+    reverse.indptr = reverse.indptr.astype(np.int32, copy=False)
+    xy = graph.xy
+
+    def region(_: Any, sources: Any, radius: float) -> tuple[csr_matrix, Any]:
+        low = xy[sources].min(axis=0) - radius
+        high = xy[sources].max(axis=0) + radius
+        inside = (xy[:, 0] >= low[0]) & (xy[:, 0] <= high[0])
+        inside &= (xy[:, 1] >= low[1]) & (xy[:, 1] <= high[1])
+        nodes = np.flatnonzero(inside)
+        if not np.isfinite(radius) or len(nodes) > _REGION_SHARE * len(xy):
+            return reverse, np.arange(len(xy))
+        local = np.full(len(xy), -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        first = reverse.indptr[nodes].astype(np.int64)
+        count = reverse.indptr[nodes + 1] - first
+        edges = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+        column = local[reverse.indices[edges]]
+        keep = column >= 0
+        kept = np.zeros(len(edges) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept[1:])
+        indptr = kept[np.concatenate([[0], np.cumsum(count)])].astype(np.int32)
+        matrix = csr_matrix(
+            (reverse.data[edges[keep]], column[keep].astype(np.int32), indptr),
+            shape=(len(nodes), len(nodes)),
+        )
+        return matrix, local
+
+    return region
+
+
+def same_chunks(
+    network: RoadNetwork, zone_xy: Any, partner_xy: Any, *, speed_kmh: float, limit: float
+) -> bool:
+    """Whether ours and the tree before (c141f71) give every chunk's pairs and minutes.
+
+    Both streams of :meth:`RoadNetwork.reach_chunks` read in step: the same origins,
+    targets, counts and minutes, ``np.array_equal`` with their dtypes.
+    """
+    graph = network._graph(MODE, speed_kmh)
+    _, _, _, ours = network.reach_chunks(
+        zone_xy, partner_xy, MODE, speed_kmh=speed_kmh, limit=limit
+    )
+    with mock.patch.object(roads, "_region", region_as_in_c141f71(graph)):
+        _, _, _, chunks = network.reach_chunks(
+            zone_xy, partner_xy, MODE, speed_kmh=speed_kmh, limit=limit
+        )
+        before = list(chunks)  # searched while the tree before's regions are in place
+    count = 0
+    for a, b in zip(ours, before, strict=True):
+        count += 1
+        for name in ("origins", "targets", "counts", "stops", "minutes"):
+            x, y = getattr(a, name), getattr(b, name)
+            if x.dtype != y.dtype or not np.array_equal(x, y):
+                return False
+    return count == len(before) > 0
+
+
 def _frames(
     network_edges: gpd.GeoDataFrame, zones: int, partners: int
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Series]:
@@ -198,13 +273,22 @@ def access_roads_benchmark(
 
     wall, cpu, found = _timed(ours)
     result |= {"road_e2sfca_s": wall, "road_e2sfca_cpu_s": cpu}
+    graph = network._graph(MODE, speed)
+    with mock.patch.object(roads, "_region", region_as_in_c141f71(graph)):
+        wall, cpu, before = _timed(ours)
+    result |= {"road_e2sfca_before_s": wall, "road_e2sfca_before_cpu_s": cpu}
+    result["road_same_result_before"] = bool(found.frame.equals(before.frame))
+    limit = CATCHMENT_MIN - base.access_minutes[MODE]
+    zone_xy = shapely.get_coordinates(zone_frame.geometry.to_numpy())
+    partner_xy = shapely.get_coordinates(partner_frame.geometry.to_numpy())
+    result["road_same_minutes"] = same_chunks(
+        network, zone_xy, partner_xy, speed_kmh=speed, limit=limit
+    )
     result["road_pairs"] = int(found.frame["partenaires_accessibles"].sum())
     result["road_met"] = wall <= BUDGET_S
-    graph = network._graph(MODE, speed)
     reverse = graph.matrix.T.tocsr()
-    _, node_t = network._snap(graph, shapely.get_coordinates(partner_frame.geometry.to_numpy()))
+    _, node_t = network._snap(graph, partner_xy)
     sources = np.unique(node_t)
-    limit = CATCHMENT_MIN - base.access_minutes[MODE]
 
     def searches() -> None:
         for chunk in range(0, len(sources), _CHUNK):
@@ -253,6 +337,12 @@ def table(result: dict[str, Any]) -> str:
             f"(CPU {result['road_dijkstra_cpu_s']:.2f} s, {result['road_searches']} recherches)"
         ),
     ]
+    lines.append(
+        f"  arbre d'avant (c141f71) : {result['road_e2sfca_before_s']:.2f} s "
+        f"(CPU {result['road_e2sfca_before_cpu_s']:.2f} s) ; mêmes minutes : "
+        f"{'oui' if result['road_same_minutes'] else 'NON'}, mêmes résultats : "
+        f"{'oui' if result['road_same_result_before'] else 'NON'}"
+    )
     lines.append(
         f"  arbre précédent (99b42ad) : {result['road_e2sfca_chunks_s']:.2f} s "
         f"(CPU {result['road_e2sfca_chunks_cpu_s']:.2f} s) ; mêmes résultats : "
