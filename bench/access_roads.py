@@ -163,7 +163,7 @@ def region_as_in_c141f71(graph: Any) -> Callable[..., tuple[csr_matrix, Any]]:
     reverse.indptr = reverse.indptr.astype(np.int32, copy=False)
     xy = graph.xy
 
-    def region(_: Any, sources: Any, radius: float) -> tuple[csr_matrix, Any]:
+    def region(_: Any, sources: Any, radius: float, **__: Any) -> tuple[csr_matrix, Any]:
         low = xy[sources].min(axis=0) - radius
         high = xy[sources].max(axis=0) + radius
         inside = (xy[:, 0] >= low[0]) & (xy[:, 0] <= high[0])
