@@ -31,15 +31,16 @@ same run (wall and CPU time of this process):
   zone, one target at a time: :func:`reach_one_target_at_a_time`), and whether both give
   the same pairs and the same accessibility, bit for bit.
 
-Run it with ``python -m bench.access_roads [ZONES PARTNERS]``.
+Run it with ``python -m bench.access_roads [ZONES PARTNERS [LANES [osm]]]``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
@@ -51,7 +52,7 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from bench.roads import synthetic_network, synthetic_points
+from bench.roads import synthetic_network, synthetic_points, with_culs_de_sac
 from territory import roads
 from territory._fr import format_number
 from territory.analysis.accessibility import accessibility
@@ -190,6 +191,16 @@ def region_as_in_c141f71(graph: Any) -> Callable[..., tuple[csr_matrix, Any]]:
     return region
 
 
+@contextlib.contextmanager
+def tree_before(graph: Any) -> Iterator[None]:
+    """The searches as in tree c141f71: its regions (:func:`region_as_in_c141f71`), every node."""
+    with (
+        mock.patch.object(roads, "_region", region_as_in_c141f71(graph)),
+        mock.patch.object(graph, "dead_ends", None),
+    ):
+        yield
+
+
 def same_chunks(
     network: RoadNetwork, zone_xy: Any, partner_xy: Any, *, speed_kmh: float, limit: float
 ) -> bool:
@@ -202,7 +213,7 @@ def same_chunks(
     _, _, _, ours = network.reach_chunks(
         zone_xy, partner_xy, MODE, speed_kmh=speed_kmh, limit=limit
     )
-    with mock.patch.object(roads, "_region", region_as_in_c141f71(graph)):
+    with tree_before(graph):
         _, _, _, chunks = network.reach_chunks(
             zone_xy, partner_xy, MODE, speed_kmh=speed_kmh, limit=limit
         )
@@ -244,17 +255,41 @@ def _timed(run: Any) -> tuple[float, float, Any]:
 
 
 def access_roads_benchmark(
-    *, zones: int = ZONES, partners: int = PARTNERS, naive: bool = True
+    *,
+    zones: int = ZONES,
+    partners: int = PARTNERS,
+    naive: bool = True,
+    lanes: int = 0,
+    osm_ids: bool = False,
 ) -> dict[str, Any]:
-    """The figures of this module's docstring."""
+    """The figures of this module's docstring.
+
+    ``lanes`` adds that many culs-de-sac to the grid (:func:`bench.roads.with_culs_de_sac`)
+    and ``osm_ids`` numbers its nodes at random, as OSM ids are numbered with no regard
+    to place: a variant nearer a real extract, measured by hand (the budget's figures are
+    those of the plain grid).
+    """
     edges = synthetic_network()
+    if lanes:
+        edges, _ = with_culs_de_sac(edges, lanes, seed=5)
+    if osm_ids:
+        ids = np.unique(edges[["u", "v"]].to_numpy())
+        shuffled = np.random.default_rng(6).permutation(len(ids))
+        for end in ("u", "v"):
+            edges[end] = shuffled[np.searchsorted(ids, edges[end].to_numpy())]
     network = RoadNetwork.from_edges(edges)
     base = TravelModel()
     model = base.with_network(network)
     speed = model.speed(MODE)
     network.times(np.zeros((1, 2)), MODE, speed_kmh=speed)  # the car graph, built once
     zone_frame, partner_frame, population = _frames(edges, zones, partners)
+    graph = network._graph(MODE, speed)
     result: dict[str, Any] = {
+        "road_lanes": lanes,
+        "road_osm_ids": osm_ids,
+        "road_dead_end_nodes": 0
+        if graph.dead_ends is None
+        else int((graph.dead_ends.root >= 0).sum()),
         "road_zones": zones,
         "road_partners": partners,
         "road_nodes": len(network.xy),
@@ -273,8 +308,7 @@ def access_roads_benchmark(
 
     wall, cpu, found = _timed(ours)
     result |= {"road_e2sfca_s": wall, "road_e2sfca_cpu_s": cpu}
-    graph = network._graph(MODE, speed)
-    with mock.patch.object(roads, "_region", region_as_in_c141f71(graph)):
+    with tree_before(graph):
         wall, cpu, before = _timed(ours)
     result |= {"road_e2sfca_before_s": wall, "road_e2sfca_before_cpu_s": cpu}
     result["road_same_result_before"] = bool(found.frame.equals(before.frame))
@@ -326,7 +360,15 @@ def table(result: dict[str, Any]) -> str:
     lines = [
         (
             f"E2SFCA sur le réseau routier ({zones} zones × {partners} partenaires, "
-            f"{format_number(result['road_nodes'])} nœuds)"
+            f"{format_number(result['road_nodes'])} nœuds"
+            + (
+                f", {format_number(result['road_lanes'])} impasses "
+                f"({format_number(result['road_dead_end_nodes'])} nœuds)"
+                if result.get("road_lanes")
+                else ""
+            )
+            + (", identifiants dans le désordre d'OSM" if result.get("road_osm_ids") else "")
+            + ")"
         ),
         (
             f"  nous : {result['road_e2sfca_s']:.2f} s (CPU {result['road_e2sfca_cpu_s']:.2f} s, "
@@ -360,6 +402,9 @@ def table(result: dict[str, Any]) -> str:
 if __name__ == "__main__":
     zones = int(sys.argv[1]) if len(sys.argv) > 1 else ZONES
     partners = int(sys.argv[2]) if len(sys.argv) > 2 else PARTNERS
-    figures = access_roads_benchmark(zones=zones, partners=partners)
+    lanes = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    figures = access_roads_benchmark(
+        zones=zones, partners=partners, lanes=lanes, osm_ids="osm" in sys.argv[4:]
+    )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
     print(table(figures))
