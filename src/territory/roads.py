@@ -382,7 +382,10 @@ class RoadNetwork:
         edge, as the crow flies) and reads only the origins in that part; every node
         reached within ``limit`` lies in it, so the minutes are those of a search over the
         whole graph, bit for bit. The chunks' pairs are then put back in the order of the
-        target nodes.
+        target nodes. The searches leave out the trees hanging off the graph
+        (:class:`_DeadEnds`: an origin on one reads its root's minutes plus the edges down
+        to it, in Dijkstra's order) and run on nodes numbered along a Hilbert curve
+        (:func:`_hilbert_order`); neither changes a minute.
         """
         near_o, near_t, rank, chunks = self.reach_chunks(
             origins, targets, mode, speed_kmh=speed_kmh, limit=limit
@@ -472,10 +475,7 @@ class RoadNetwork:
             whole = _part(graph, np.flatnonzero(keep))
             tails = dead.tails(zone_nodes, kept)
         for block in _spatial_chunks(graph.xy[sources], _CHUNK):
-            if keep is None:
-                matrix, local = _region(graph, sources[block], radius)
-            else:
-                matrix, local = _region(graph, sources[block], radius, keep=keep, whole=whole)
+            matrix, local = _region(graph, sources[block], radius, keep=keep, whole=whole)
             found = dijkstra(matrix, indices=local[sources[block]], limit=limit)
             inside = local[zone_nodes]
             if tails is not None:  # zones on dead ends: their minutes from the tree's root
