@@ -20,6 +20,7 @@ Run it with ``python -m bench.roads``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -75,6 +76,58 @@ def synthetic_network(side_km: float = SIDE_KM, step_m: float = STEP_M) -> gpd.G
         }
     )
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=METRIC_CRS)
+
+
+def with_culs_de_sac(
+    edges: gpd.GeoDataFrame, count: int, *, seed: int = 0
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """``edges`` with ``count`` culs-de-sac, and the coordinates of their nodes.
+
+    Each hangs off a random node of the grid: a lane of one to four two-way edges inside
+    the block, one in three forked at its second node; every tenth is one way only (out of
+    the strongly connected graph: the searches never see it).
+    """
+    rng = np.random.default_rng(seed)
+    first = shapely.get_coordinates(shapely.get_point(edges.geometry.to_numpy(), 0))
+    where = dict(zip(edges["u"].tolist(), map(tuple, first.tolist()), strict=True))
+    grid = np.array(sorted(where))
+    rows: list[dict[str, Any]] = []
+    points: list[tuple[float, float]] = []
+    next_id = int(edges[["u", "v"]].to_numpy().max()) + 1
+    for k in range(count):
+        start = int(rng.choice(grid))
+        at = np.array(where[start])
+        direction = rng.choice([-1.0, 1.0], size=2) * rng.uniform(25.0, 45.0, size=2)
+        lane = [(start, at)]
+        for _ in range(int(rng.integers(1, 5))):
+            at = at + direction * rng.uniform(0.6, 1.0)  # edges of unequal lengths
+            lane.append((next_id, at))
+            next_id += 1
+        if k % 3 == 0 and len(lane) > 2:  # a fork at the lane's second node
+            lane_fork = [lane[1], (next_id, lane[1][1] + direction * [1.0, -1.0])]
+            next_id += 1
+        else:
+            lane_fork = []
+        for (a, xa), (b, xb) in [*itertools.pairwise(lane), *itertools.pairwise(lane_fork)]:
+            rows.append(
+                {
+                    "u": a,
+                    "v": b,
+                    "longueur_m": float(np.hypot(*(xb - xa))) * 1.07,
+                    "highway": "residential",
+                    "nom": "",
+                    "marche": True,
+                    "velo": True,
+                    "voiture": True,
+                    "sens_unique": k % 10 == 9,
+                    "vitesse_kmh": 30.0,
+                    "geometry": shapely.LineString([xa, xb]),
+                }
+            )
+            points.append(tuple(xb))
+    lanes = gpd.GeoDataFrame(rows, geometry="geometry", crs=edges.crs)
+    both = gpd.GeoDataFrame(pd.concat([edges, lanes], ignore_index=True), crs=edges.crs)
+    return both, np.array(points)
 
 
 def synthetic_points(network: gpd.GeoDataFrame, n: int, *, seed: int = 0) -> np.ndarray:

@@ -147,8 +147,11 @@ class _Graph:
     snap_nodes: npt.NDArray[np.int64]  # the network node of each local node
     tree: cKDTree  # over the local nodes
     xy: npt.NDArray[np.float64]  # the local nodes' coordinates (metres)
-    reverse: csr_matrix  # ``matrix`` transposed: the searches from the targets
+    reverse: csr_matrix  # ``matrix`` transposed (the searches from the targets), in curve order
     speed_bound: float  # metres per minute: no edge is faster, as the crow flies
+    order: npt.NDArray[np.int64]  # the local node at each place along a Hilbert curve
+    curve_xy: npt.NDArray[np.float64]  # ``xy[order]``
+    dead_ends: _DeadEnds | None  # the trees hanging off the graph (None: there are none)
 
 
 @dataclass
@@ -257,7 +260,11 @@ class RoadNetwork:
             zip(zip(origin.tolist(), target.tolist(), strict=True), edge.tolist(), strict=True)
         )
         xy = self.xy[nodes] if len(nodes) else np.zeros((0, 2))
-        reverse = matrix.T.tocsr()
+        # The searches run on the reversed graph with its nodes renumbered along a Hilbert
+        # curve: nodes close on the ground are close in memory (OSM ids are not), which
+        # spares cache misses; Dijkstra's minutes do not depend on the numbering.
+        order = _hilbert_order(xy)
+        reverse = matrix.T.tocsr()[order][:, order].tocsr()
         reverse.indices = reverse.indices.astype(np.int32, copy=False)
         reverse.indptr = reverse.indptr.astype(np.int32, copy=False)
         crow = np.hypot(*(xy[origin] - xy[target]).T) if len(origin) else np.zeros(0)
@@ -265,7 +272,16 @@ class RoadNetwork:
             bound = float(np.max(crow / weight)) if len(origin) else 0.0
         speed_bound = bound if np.isfinite(bound) else np.inf
         return _Graph(
-            matrix, edge_of, nodes.astype(np.int64), cKDTree(xy), xy, reverse, speed_bound
+            matrix,
+            edge_of,
+            nodes.astype(np.int64),
+            cKDTree(xy),
+            xy,
+            reverse,
+            speed_bound,
+            order,
+            xy[order],
+            _DeadEnds.of(matrix),
         )
 
     def _snap(
@@ -366,7 +382,10 @@ class RoadNetwork:
         edge, as the crow flies) and reads only the origins in that part; every node
         reached within ``limit`` lies in it, so the minutes are those of a search over the
         whole graph, bit for bit. The chunks' pairs are then put back in the order of the
-        target nodes.
+        target nodes. The searches leave out the trees hanging off the graph
+        (:class:`_DeadEnds`: an origin on one reads its root's minutes plus the edges down
+        to it, in Dijkstra's order) and run on nodes numbered along a Hilbert curve
+        (:func:`_hilbert_order`); neither changes a minute.
         """
         near_o, near_t, rank, chunks = self.reach_chunks(
             origins, targets, mode, speed_kmh=speed_kmh, limit=limit
@@ -448,27 +467,28 @@ class RoadNetwork:
         first_t = np.searchsorted(row_of_t, np.arange(len(sources) + 1))
         zone_nodes = node_o[kept_o]
         radius = limit * graph.speed_bound * (1 + 1e-6) + 1.0  # metres (margin: rounding)
+        keep, whole, tails = None, None, None
+        dead = graph.dead_ends
+        if dead is not None:  # search the graph without its dead ends (but the sources')
+            kept = dead.kept(sources)
+            keep = kept[graph.order]
+            whole = _part(graph, np.flatnonzero(keep))
+            tails = dead.tails(zone_nodes, kept)
         for block in _spatial_chunks(graph.xy[sources], _CHUNK):
-            matrix, local = _region(graph, sources[block], radius)
-            if local is None:  # the whole graph
-                at_sources, at_zones, zone_from, zone_at = (
-                    sources[block],
-                    zone_nodes,
-                    from_o,
-                    kept_o,
-                )
-            else:
-                at_sources = local[sources[block]]
-                inside = local[zone_nodes]
-                chosen = np.flatnonzero(inside >= 0)  # in the origins' order
-                at_zones, zone_from, zone_at = inside[chosen], from_o[chosen], kept_o[chosen]
+            matrix, local = _region(graph, sources[block], radius, keep=keep, whole=whole)
+            found = dijkstra(matrix, indices=local[sources[block]], limit=limit)
+            inside = local[zone_nodes]
+            if tails is not None:  # zones on dead ends: their minutes from the tree's root
+                found = tails.extend(found, local, inside)
+            chosen = np.flatnonzero(inside >= 0)  # in the origins' order
+            at_zones, zone_from, zone_at = inside[chosen], from_o[chosen], kept_o[chosen]
             sizes = first_t[block + 1] - first_t[block]
             count = int(sizes.sum())
             mine = kept_t[
                 np.repeat(first_t[block] - np.cumsum(sizes) + sizes, sizes) + np.arange(count)
             ]
             i, _, m, per_target = _read_chunk(
-                dijkstra(matrix, indices=at_sources, limit=limit),
+                found,
                 at_zones,
                 zone_from,
                 mine,
@@ -569,32 +589,90 @@ def _spatial_chunks(xy: npt.NDArray[np.float64], size: int) -> list[npt.NDArray[
     return chunks
 
 
+def _hilbert_order(xy: npt.NDArray[np.float64], bits: int = 16) -> npt.NDArray[np.int64]:
+    """The positions of ``xy`` in the order of a Hilbert curve over their bounding box.
+
+    The box is cut into ``2**bits`` × ``2**bits`` cells, each point takes its cell's place
+    along the curve (ties in their order). Consecutive places are neighbouring cells, so a
+    search's wave over nearby nodes reads nearby memory.
+
+    Examples
+    --------
+    >>> xy = np.array([[1, 0], [0, 0], [1, 1], [0, 1]], dtype=float)
+    >>> _hilbert_order(xy, bits=1).tolist()  # (0, 0), (0, 1), (1, 1), (1, 0)
+    [1, 3, 2, 0]
+    """
+    if not len(xy):
+        return np.zeros(0, dtype=np.int64)
+    side = 1 << bits
+    span = np.ptp(xy, axis=0)
+    span[span == 0] = 1.0
+    cell = np.minimum((xy - xy.min(axis=0)) / span * side, side - 1).astype(np.int64)
+    x, y = cell[:, 0].copy(), cell[:, 1].copy()
+    key = np.zeros(len(xy), dtype=np.int64)
+    step = side // 2
+    while step:
+        rx = (x & step) > 0
+        ry = (y & step) > 0
+        key += step * step * ((3 * rx) ^ ry)
+        flip = ~ry & rx  # the quadrant's rotation (Hilbert's xy → d)
+        x[flip], y[flip] = side - 1 - x[flip], side - 1 - y[flip]
+        swap = ~ry
+        x[swap], y[swap] = y[swap], x[swap].copy()
+        step //= 2
+    return np.argsort(key, kind="stable").astype(np.int64)
+
+
 def _region(
-    graph: _Graph, sources: npt.NDArray[np.int64], radius: float
-) -> tuple[csr_matrix, npt.NDArray[np.int64] | None]:
+    graph: _Graph,
+    sources: npt.NDArray[np.int64],
+    radius: float,
+    *,
+    keep: npt.NDArray[np.bool_] | None = None,
+    whole: tuple[csr_matrix, npt.NDArray[np.int64]] | None = None,
+) -> tuple[csr_matrix, npt.NDArray[np.int64]]:
     """The reversed graph around ``sources``: the nodes a search of ``radius`` metres may reach.
 
     The nodes in the box of the sources widened by ``radius`` (a node out of it is farther
     than ``radius`` from every source as the crow flies, so slower than the search's limit
-    at the graph's fastest edge), and the edges between them, in the same order. Returns
-    the part's matrix and each node's number in it (-1 outside), or the whole reversed
-    graph and None when the part would hold most of it.
+    at the graph's fastest edge), among ``keep`` (places along the curve; all by default),
+    and the edges between them, numbered in the order of the Hilbert curve
+    (:attr:`_Graph.order`). Returns the part's matrix and each local node's number in it
+    (-1 outside); ``whole`` (or the whole reversed graph) when the part would hold most
+    of it.
     """
-    xy = graph.xy
-    low = xy[sources].min(axis=0) - radius
-    high = xy[sources].max(axis=0) + radius
+    low = graph.xy[sources].min(axis=0) - radius
+    high = graph.xy[sources].max(axis=0) + radius
+    xy = graph.curve_xy
     inside = (xy[:, 0] >= low[0]) & (xy[:, 0] <= high[0])
     inside &= (xy[:, 1] >= low[1]) & (xy[:, 1] <= high[1])
-    nodes = np.flatnonzero(inside)
+    if keep is not None:
+        inside &= keep
+    nodes = np.flatnonzero(inside)  # places along the curve
     if not np.isfinite(radius) or len(nodes) > _REGION_SHARE * len(xy):
-        return graph.reverse, None
-    local = np.full(len(xy), -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
+        if whole is not None:
+            return whole
+        local = np.full(len(xy), -1, dtype=np.int64)
+        local[graph.order] = np.arange(len(xy))
+        return graph.reverse, local
+    return _part(graph, nodes)
+
+
+def _part(graph: _Graph, nodes: npt.NDArray[np.int64]) -> tuple[csr_matrix, npt.NDArray[np.int64]]:
+    """The reversed graph between ``nodes`` (places along the curve, ascending), in their order.
+
+    Returns its matrix and each local node's number in it (-1 outside).
+    """
+    size = len(graph.curve_xy)
+    place = np.full(size, -1, dtype=np.int64)
+    place[nodes] = np.arange(len(nodes))
+    local = np.full(size, -1, dtype=np.int64)
+    local[graph.order[nodes]] = np.arange(len(nodes))
     reverse = graph.reverse
     first = reverse.indptr[nodes].astype(np.int64)
     count = reverse.indptr[nodes + 1] - first
     edges = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
-    column = local[reverse.indices[edges]]
+    column = place[reverse.indices[edges]]
     keep = column >= 0
     kept = np.zeros(len(edges) + 1, dtype=np.int64)
     np.cumsum(keep, out=kept[1:])
@@ -604,6 +682,129 @@ def _region(
         shape=(len(nodes), len(nodes)),
     )
     return matrix, local
+
+
+@dataclass(frozen=True)
+class _DeadEnds:
+    """The trees hanging off a graph by one node (culs-de-sac, farm lanes), found once.
+
+    A node whose only neighbour is one other node is a dead end; so is, once it is taken
+    off, the next one, and so on up to the node where the tree hangs (its *root*). In a
+    strongly connected graph each such edge goes both ways. No shortest path between two
+    nodes outside a tree enters it (it would come back through its root, and a float sum
+    only grows), and the one path from the root to a node of the tree is its shortest:
+    Dijkstra's minutes at a tree's node are the root's plus the edges down to it, added
+    in that order, and the minutes outside the trees those of the whole graph (the one
+    fixed point of ``d(v) = min fl(d(u) + w)``). So the searches run on the graph without
+    its trees, and a zone on a tree reads its root's minutes plus its path's edges.
+
+    Attributes
+    ----------
+    root
+        The root of each local node's tree (-1: not on a tree).
+    parent
+        Each tree node's neighbour towards the root (-1 elsewhere).
+    depth
+        The number of edges from the root (0 off the trees).
+    step
+        The minutes of the edge from the parent down to the node, in the direction of the
+        searches on the reversed graph (the node's edge to its parent in ``matrix``).
+    """
+
+    root: npt.NDArray[np.int64]
+    parent: npt.NDArray[np.int64]
+    depth: npt.NDArray[np.int64]
+    step: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, matrix: csr_matrix) -> _DeadEnds | None:
+        """The trees of ``matrix`` (minutes from row to column), or None without any."""
+        size = matrix.shape[0]
+        edges = matrix.tocoo()
+        ends = np.concatenate([edges.row, edges.col]), np.concatenate([edges.col, edges.row])
+        other = ends[0] != ends[1]  # a loop is no neighbour
+        pattern = csr_matrix(
+            (np.ones(int(other.sum())), (ends[0][other], ends[1][other])), shape=(size, size)
+        )
+        pattern.sum_duplicates()  # each neighbour once, whichever way its edges go
+        degree = np.diff(pattern.indptr).astype(np.int64)
+        alive = np.ones(size, dtype=bool)
+        parent = np.full(size, -1, dtype=np.int64)
+        rounds: list[npt.NDArray[np.int64]] = []
+        while True:
+            leaves = np.flatnonzero(alive & (degree == 1))
+            if not len(leaves) or int(alive.sum()) - len(leaves) < 1:
+                break  # no more, or the whole graph is a tree: its last node stays
+            first = pattern.indptr[leaves]
+            count = pattern.indptr[leaves + 1] - first
+            at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+            neighbour = pattern.indices[at].astype(np.int64)
+            live = alive[neighbour]
+            parent[leaves] = neighbour[live]  # each leaf has one live neighbour
+            alive[leaves] = False
+            degree -= np.bincount(neighbour[live], minlength=size)
+            rounds.append(leaves)
+        if not rounds:
+            return None
+        root = np.full(size, -1, dtype=np.int64)
+        depth = np.zeros(size, dtype=np.int64)
+        for leaves in reversed(rounds):  # from the roots outwards
+            up = parent[leaves]
+            root[leaves] = np.where(alive[up], up, root[up])
+            depth[leaves] = depth[up] + 1
+        step = np.zeros(size)
+        on_tree = np.flatnonzero(root >= 0)
+        step[on_tree] = np.asarray(matrix[on_tree, parent[on_tree]]).ravel()
+        return cls(root, parent, depth, step)
+
+    def kept(self, sources: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """The local nodes to search from ``sources``: off the trees, or on a source's root."""
+        roots = np.unique(self.root[sources][self.root[sources] >= 0])
+        return (self.root < 0) | np.isin(self.root, roots)
+
+    def tails(self, zone_nodes: npt.NDArray[np.int64], kept: npt.NDArray[np.bool_]) -> _Tails:
+        """The zones on trees left out of the searches, and their paths from the root."""
+        at = np.flatnonzero(~kept[zone_nodes])
+        nodes = zone_nodes[at]
+        longest = int(self.depth[nodes].max()) if len(nodes) else 0
+        steps = np.zeros((len(nodes), longest))  # from the root down, then zeros
+        node = nodes.copy()
+        for k in range(longest):  # up from each zone's node, one edge at a time
+            below = self.depth[nodes] - 1 - k
+            going = below >= 0
+            steps[going, below[going]] = self.step[node[going]]
+            node[going] = self.parent[node[going]]
+        return _Tails(at, self.root[nodes], steps)
+
+
+@dataclass(frozen=True)
+class _Tails:
+    """Zones on dead ends (:class:`_DeadEnds`): positions, roots, edges from the root down."""
+
+    at: npt.NDArray[np.int64]  # positions among the zones' nodes
+    root: npt.NDArray[np.int64]  # each one's root (a local node)
+    steps: npt.NDArray[np.float64]  # minutes of each edge from the root down, zero-padded
+
+    def extend(
+        self,
+        found: npt.NDArray[np.float64],
+        local: npt.NDArray[np.int64],
+        inside: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.float64]:
+        """``found`` with a column per zone whose root is searched; ``inside`` points at them.
+
+        Each column is the root's minutes plus the path's edges added one by one, as
+        Dijkstra adds them (adding the padding's 0.0 changes no float).
+        """
+        anchor = local[self.root]
+        near = np.flatnonzero(anchor >= 0)
+        if not len(near):
+            return found
+        minutes = found[:, anchor[near]]
+        for k in range(self.steps.shape[1]):
+            minutes += self.steps[near, k]
+        inside[self.at[near]] = found.shape[1] + np.arange(len(near))
+        return np.hstack([found, minutes])
 
 
 def _read_chunk(

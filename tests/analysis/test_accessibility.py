@@ -261,8 +261,8 @@ def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
     sizes: list[tuple[int, int]] = []
     real_region = roads._region
 
-    def region(graph: Any, sources: Any, radius: float) -> Any:
-        matrix, local = real_region(graph, sources, radius)
+    def region(graph: Any, sources: Any, radius: float, **options: Any) -> Any:
+        matrix, local = real_region(graph, sources, radius, **options)
         sizes.append((matrix.shape[0], graph.matrix.shape[0]))
         return matrix, local
 
@@ -344,6 +344,63 @@ def test_steps_along_the_network_chunk_by_chunk_equal_those_on_the_pairs() -> No
         with mock.patch.object(module, "_steps_along", return_value=None):
             general = accessibility(zones, partners, demand=demand, **options)
         assert general.frame.equals(chunked.frame), mode
+
+
+def test_searches_without_the_dead_ends_give_the_whole_graph_minutes() -> None:
+    """The searches leave the culs-de-sac out, and every pair keeps its minutes, bit for bit.
+
+    The 24 × 24 km grid (one-way streets, paths closed to cars that leave chains of
+    two-edge nodes in the car graph, a faster road every 5 km) with 400 culs-de-sac, some
+    forked, some one way; zones on and around the lanes' nodes, partners on the grid and
+    a few on lanes (their lanes are searched): the pairs, their order and their minutes
+    are those of one search per partner over the whole graph, for driving and walking,
+    and the dead ends were left out of the searches.
+    """
+    from bench.access_roads import reach_one_target_at_a_time
+    from bench.roads import synthetic_network, synthetic_points, with_culs_de_sac
+    from territory import roads
+
+    rng = np.random.default_rng(12)
+    edges, lane_xy = with_culs_de_sac(synthetic_network(side_km=24.0, step_m=250.0), 400, seed=12)
+    network = roads.RoadNetwork.from_edges(edges)
+    west, south, east, north = edges.total_bounds
+    zone_xy = np.vstack(
+        [
+            lane_xy + rng.normal(0, 3, size=lane_xy.shape),
+            rng.uniform([west, south], [east, north], size=(1_500, 2)),
+        ]
+    )
+    partner_xy = np.vstack([synthetic_points(edges, 150, seed=4), lane_xy[:400:40]])
+    left_out: list[int] = []
+    real_region = roads._region
+
+    def region(graph: Any, sources: Any, radius: float, **options: Any) -> Any:
+        matrix, local = real_region(graph, sources, radius, **options)
+        out = graph.order[~options["keep"]]  # the dead ends not searched
+        assert (local[out] < 0).all() and (local[sources] >= 0).all()
+        left_out.append(len(out))
+        return matrix, local
+
+    for mode, speed, limit in (("voiture", 40.0, 7.0), ("marche", 4.5, 20.0)):
+        graph = network._graph(mode, speed)
+        dead = graph.dead_ends
+        assert dead is not None and (dead.root >= 0).sum() > 600, mode
+        assert (dead.depth >= 3).any(), mode  # lanes of several edges
+        left_out.clear()
+        with mock.patch.object(roads, "_region", region):
+            ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+        before = reach_one_target_at_a_time(
+            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
+        )
+        assert len(ours[0]) > 2_000, mode
+        for a, b in zip(ours, before, strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+        _, node = network._snap(graph, zone_xy[ours[0]])
+        on_lanes = dead.root[node] >= 0
+        assert on_lanes.sum() > 200, mode  # pairs read from the lanes' roots
+        # Every chunk left the dead ends out, but the lanes of the partners on lanes.
+        assert left_out and min(left_out) > 500, mode
+        assert min(left_out) < (dead.root >= 0).sum(), mode
 
 
 def partner_xy_alone(rng: np.random.Generator, edges: gpd.GeoDataFrame) -> np.ndarray:
