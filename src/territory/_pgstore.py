@@ -62,6 +62,7 @@ from territory._layout import (
     GROUP_COUNTS,
     PERSON_COLUMNS,
     PLAN_TABLES,
+    TERRITORY_TABLES,
     LayerInfo,
     _columns,
     _counts_table,
@@ -427,7 +428,14 @@ class ServerMethods:
                 _pgrls.check_version(con, self.label)
             return
         with self.session(what="migration") as con:
-            migrate_with(con, self.label)
+
+            def columns(name: str) -> set[str]:
+                return {c for c, _, _ in _column_info(con, self.schema, name)}
+
+            if migrate_with(con, self.label, columns):  # a column may change a table's scope
+                for name in TERRITORY_TABLES:
+                    if _exists(con, self.schema, name):
+                        _pgrls.protect_created(con, name)
 
     def writable_communes(self) -> frozenset[str] | None:
         if self.token is None:

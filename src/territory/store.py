@@ -162,7 +162,12 @@ class Workspace:
         if row is not None and int(row[0]) == SCHEMA_VERSION:
             return
         with _transaction(self.path, what="migration") as con:
-            migrate_with(con, self.label)
+
+            def columns(name: str) -> set[str]:
+                rows = con.execute("SELECT name FROM pragma_table_info(?)", (name,)).fetchall()
+                return {str(r[0]) for r in rows}
+
+            migrate_with(con, self.label, columns)
 
     @property
     def key(self) -> str:
