@@ -512,3 +512,32 @@ def test_a_chef_s_contact_import_keeps_their_communes_and_reports_the_others(
         session_address(programmes.server.app, "demo", programmes.tokens["comite"])
     )
     assert comite.writable_communes() == frozenset()  # reads everything, writes nothing
+
+
+def test_db_init_migrates_a_workspace_of_schema_2_and_scopes_its_rounds_by_territory(
+    programmes: Programmes,
+) -> None:
+    """An upgrade: « territory db init » adds the territory and puts the policies back."""
+    from territory.rounds.week import load_plan, save_plan
+
+    owner = Workspace.open(f"{programmes.server.owner}#autre")
+    plan, places = a_plan(owner, "Équipe A")
+    save_plan(owner, "2026-W12", plan, places, change="avant la mise à jour")
+    with _pg.connect(programmes.server.owner, autocommit=True) as con, con.transaction():
+        for table in ("teams", "plans", "plan_visits"):  # as schema 2 left them
+            con.execute(f"ALTER TABLE autre.{table} DROP COLUMN territory CASCADE")
+        con.execute("DELETE FROM autre.territory_migrations WHERE version = 3")
+        con.execute("UPDATE autre.territory_workspace SET value = '2' WHERE key = 'schema_version'")
+    protect_server(programmes.server.owner)  # territory db init
+    found = tables(programmes, "autre")
+    assert all("territory" in found[t] for t in ("teams", "plans", "plan_visits"))
+    with _pg.connect(programmes.server.owner) as con:
+        policies = dict(
+            con.execute(
+                "SELECT tablename, qual FROM pg_policies WHERE schemaname = 'autre' "
+                "AND policyname = 'territory_read' AND tablename IN ('plans', 'plan_visits')"
+            ).fetchall()
+        )
+    assert len(policies) == 2 and all("territories_in" in q for q in policies.values())
+    geo = Workspace.open(session_address(programmes.server.app, "autre", programmes.tokens["geo"]))
+    assert load_plan(geo, "2026-W12") is not None  # a workspace-wide géographe: the week of ''
