@@ -642,6 +642,16 @@ class Workspace:
                 con.execute(f'DROP TABLE IF EXISTS "{copy}"')
                 con.execute(f'DROP TABLE IF EXISTS "{copy}{_gpkg.INDEX_COPY}"')
 
+    @property
+    def compacts_later(self) -> bool:
+        """Whether :meth:`compact` leaves the space to the operator's scheduled maintenance.
+
+        False on the file, and on the server with the operator's connection: it is
+        reclaimed at once. True in a user's session on the server, where ``VACUUM FULL``
+        (the table owner's) is the nightly ``vacuumdb --full`` of ``deploy/systemd``.
+        """
+        return False
+
     def compact(self) -> None:
         """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.
 
