@@ -514,6 +514,31 @@ def test_a_chef_s_contact_import_keeps_their_communes_and_reports_the_others(
     assert comite.writable_communes() == frozenset()  # reads everything, writes nothing
 
 
+def test_a_chef_s_plan_export_on_the_command_line_is_her_territory_s_week(
+    programmes: Programmes,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from territory.cli import main
+    from territory.rounds.teams import TEAMS
+
+    names = Workspace.open(f"{programmes.server.owner}#demo").read_table(TEAMS)
+    team = dict(zip(names["territory"], names["nom"], strict=False))
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", programmes.server.owner)
+    monkeypatch.setenv("TERRITORY_APP_DATABASE_URL", programmes.server.app)
+    monkeypatch.setenv("TERRITORY_SESSION_TOKEN", programmes.tokens["ardoise"])
+    out = tmp_path / "plan.csv"
+    export = ["plan", "export", "--workspace", "demo", "--week", SEEDED]
+    assert main([*export, "--out", str(out)]) == 0  # no --territory: her one territory
+    text = out.read_text(encoding="utf-8-sig")
+    assert team[ARDOISE] in text and team[CHENAIE] not in text and team[""] not in text
+    capsys.readouterr()
+    assert main([*export, "--out", str(out), "--territory", CHENAIE]) == 2
+    err = capsys.readouterr().err
+    assert f"aucun plan enregistré pour {SEEDED}" in err and "Traceback" not in err
+
+
 def test_db_init_migrates_a_workspace_of_schema_2_and_scopes_its_rounds_by_territory(
     programmes: Programmes,
 ) -> None:

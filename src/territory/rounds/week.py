@@ -619,7 +619,10 @@ def plan_week(
             f"Stabilité : {kept} visite(s) sur {len(plan.visits)}{share} gardent le lieu, le "
             f"jour et l'heure (± 30 min) {' ; '.join(origin)}."
         )
-    return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
+    planned = dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats)
+    return dataclasses.replace(
+        planned, territory=None if is_whole(territory) else territory
+    ), places
 
 
 def _calendar_notes(ws: Workspace, monday: date) -> list[str]:
@@ -653,14 +656,16 @@ def save_plan(
 ) -> WeekPlan:
     """Store ``plan`` as the next version of ``week`` on ``territory`` (who, when, what changed).
 
-    ``territory``: the programme territory planned (None: the whole workspace), whose
-    versions of the week these are. Refused (French :class:`~territory.ValidationError`,
-    nothing written) when the plan has no visit while the last version had some, unless
-    ``allow_empty``; and, when ``base_version`` is given, when the week was saved again
-    since that version. On the server, a session may save the plans of its territories
-    only (« ligne hors de vos territoires »).
+    ``territory``: the programme territory planned, whose versions of the week these are
+    (None: the plan's own, :attr:`~territory.rounds.model.Plan.territory`, which
+    :func:`plan_week` sets; None there too: the whole workspace). Refused (French
+    :class:`~territory.ValidationError`, nothing written) when the plan has no visit while
+    the last version had some, unless ``allow_empty``; and, when ``base_version`` is
+    given, when the week was saved again since that version. On the server, a session may
+    save the plans of its territories only (« ligne hors de vos territoires »).
     """
     monday = week_monday(week)
+    territory = plan.territory if territory is None else territory
     previous = load_plan(ws, week, territory=territory)
     if previous is not None:
         if base_version is not None and previous.version != base_version:
