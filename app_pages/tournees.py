@@ -38,15 +38,16 @@ monday = st.date_input(
 year, number, _ = monday.isocalendar()
 week = f"{year}-W{number:02d}"
 st.caption(f"Semaine ISO {week}. Chaque optimisation ou modification est une nouvelle version.")
+territory, outside = plan_options(ws)  # a week has its versions per territory
 base_key = f"{Keys.PLAN_BASE}_{week}"  # the version this session works on
+base_key += f"_{territory}" if territory else ""
 
 if may("plan", workspace=ws.path.stem):
     with st.expander("Équipes", icon=":material/groups:"):
-        teams_editor(ws)
+        teams_editor(ws, territory)
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
-territory, outside = plan_options(ws)
 planning = may("plan", workspace=ws.path.stem)
 if planning and st.button(
     "Optimiser la semaine", icon=":material/route:", type="primary", key=Keys.W_PLAN_RUN
@@ -73,6 +74,7 @@ if planning and st.button(
                 change="optimisation (page Tournées)",
                 author=APP_AUTHOR,
                 base_version=st.session_state.get(base_key),
+                territory=territory,
             )
             st.session_state[base_key] = done.version
             audited(
@@ -86,14 +88,14 @@ if planning and st.button(
             status.update(label="Optimisation impossible", state="error")
             st.error(str(exc))
 
-saved = base_plan(ws, week, base_key)
+saved = base_plan(ws, week, base_key, territory)
 if saved is None:
     st.info("Aucun plan pour cette semaine : lancez l'optimisation.")
     st.stop()
 st.subheader(f"Version {saved.version} — {len(saved.visits)} visite(s)")
 for note in saved.notes:
     st.warning(note, icon=":material/info:")
-grid, table, _ = cached_plan_view(data_key(ws), week, saved.version)
+grid, table, _ = cached_plan_view(data_key(ws), week, saved.version, territory)
 st.dataframe(grid, width="stretch")
 days = sorted({t.date() for t in saved.visits["start"]})
 day = st.selectbox(
@@ -118,4 +120,4 @@ if may("feedback", workspace=ws.path.stem):
     ):
         feedback_form(ws, saved)
 with st.expander("Historique des versions", icon=":material/history:"):
-    history_panel(ws, week, base_key)
+    history_panel(ws, week, base_key, territory)

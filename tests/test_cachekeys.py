@@ -23,13 +23,16 @@ def _version_rows(n: int) -> dict[str, pd.DataFrame]:
         {
             "week": ["2026-W49"],
             "version": [n],
+            "territory": [""],  # the whole workspace's week
             "created": [""],
             "author": ["lea"],
             "change": [f"v{n}"],
             "objective": [1.0],
         }
     )
-    visits = pd.DataFrame({"week": ["2026-W49"] * 2, "version": [n, n], "team": ["A", "B"]})
+    visits = pd.DataFrame(
+        {"week": ["2026-W49"] * 2, "version": [n, n], "territory": "", "team": ["A", "B"]}
+    )
     return {"plans": plans, "plan_visits": visits}
 
 
@@ -93,6 +96,8 @@ def test_a_week_is_quoted_in_its_filter(tmp_path: Path) -> None:
     ws.append_rows(_version_rows(1), source="planificateur", vintage="2026-W49")
     assert plan_tables.latest_version(ws, "x' OR '1'='1") is None
     assert plan_tables.plan_history(ws, "x' OR '1'='1").empty
+    assert plan_tables.latest_version(ws, "2026-W49", "x' OR '1'='1") is None  # a territory
+    assert plan_tables.latest_version(ws, "2026-W49", "Nord") is None  # another's week
     assert list(plan_tables.plan_history(ws, "2026-W49")["version"]) == [1]
 
 

@@ -504,7 +504,11 @@ def test_plan_for_a_territory_with_team_sectors_from_the_teams_file(
     assert "note : Plan du territoire « Communes rurales »" in out
     assert "Sans secteur, 1 équipe(s)" in out and "Équipe centre" in out
     ws = Workspace.open(path)
-    visits = load_plan(ws, "2026-W49").visits
+    assert load_plan(ws, "2026-W49") is None  # the territory's week: its own versions
+    visits = load_plan(ws, "2026-W49", territory="Communes rurales").visits
+    teams = ws.read_table("teams").set_index("nom")["territory"]
+    assert teams["Équipe rurale"] == "Communes rurales"  # its sector names the territory
+    assert teams["Équipe quartiers"] == ""  # an EPCI: the territory it was stored with
     rural = resolve(ws, "Communes rurales")
     assert len(visits) and set(visits["zone"]) <= rural
     # the EPCI's team never leaves its sector

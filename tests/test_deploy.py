@@ -363,6 +363,8 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     assert [u.name for u in units] == [
         "territory-backup.service",
         "territory-backup.timer",
+        "territory-compact.service",
+        "territory-compact.timer",
         "territory.service",
     ]
     # the paths of a real installation, made here: the units are checked, not this machine

@@ -213,18 +213,69 @@ def test_a_workspace_of_an_older_schema_is_migrated_when_opened(
         else f"{request.getfixturevalue('pg_database')}#essai"
     )
     ws = Workspace.create(target, name="Essai")
-    assert ws.get_property("schema_version") == str(SCHEMA_VERSION) == "2"
+    assert ws.get_property("schema_version") == str(SCHEMA_VERSION) == "3"
     with ws.transaction(what="retour au schéma 1") as con:  # as version 1 made it
         con.execute("DROP TABLE territory_migrations")
         con.execute("UPDATE territory_workspace SET value = '1' WHERE key = 'schema_version'")
     assert "territory_migrations" not in ws.table_names()
     opened = Workspace.open(target)
-    assert opened.get_property("schema_version") == "2"
-    log = opened.query("SELECT version, description FROM territory_migrations")
-    assert log.values.tolist() == [[2, "journal des migrations (territory_migrations)"]]
+    assert opened.get_property("schema_version") == "3"
+    log = opened.query("SELECT version, description FROM territory_migrations ORDER BY version")
+    assert log.values.tolist() == [
+        [2, "journal des migrations (territory_migrations)"],
+        [3, "territoire des équipes et des plans (teams, plans, plan_visits)"],
+    ]
     opened.set_property("schema_version", "99")
     with pytest.raises(WorkspaceError, match="version plus récente"):
         Workspace.open(target)
+
+
+@pytest.mark.parametrize("backend", ["file", "server"])
+def test_step_3_gives_teams_and_plans_the_territory_of_their_teams(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Rows stored before step 3: a team's sector, a week's teams' one territory, else ''."""
+    target = (
+        str(tmp_path / "w.gpkg")
+        if backend == "file"
+        else f"{request.getfixturevalue('pg_database')}#essai"
+    )
+    ws = Workspace.create(target, name="Essai")
+    text = {"source": "test", "vintage": ""}
+    ws.write_table(
+        "territories",
+        pd.DataFrame({"name": ["Nord", "Sud"], "kind": ["communes"] * 2, "codes": ["1", "2"]}),
+        **text,
+    )
+    ws.write_table(
+        "teams",
+        pd.DataFrame({"nom": ["N", "S", "X"], "secteur": ["Nord", "Sud", "59350"]}),
+        **text,
+    )
+    weeks = ["2026-W01", "2026-W01", "2026-W02", "2026-W02", "2026-W03", "2026-W04"]
+    versions = [1, 2, 1, 1, 1, 1]
+    ws.write_table(
+        "plan_visits",
+        pd.DataFrame({"week": weeks, "version": versions, "team": ["N", "N", "N", "S", "X", "?"]}),
+        **text,
+    )
+    ws.write_table(
+        "plans",
+        pd.DataFrame({"week": [*weeks[:3], *weeks[4:], "2026-W05"], "version": [1, 2, 1, 1, 1, 1]}),
+        **text,
+    )
+    with ws.transaction(what="retour au schéma 2") as con:  # as version 2 left them
+        con.execute("DELETE FROM territory_migrations WHERE version = 3")
+        con.execute("UPDATE territory_workspace SET value = '2' WHERE key = 'schema_version'")
+    opened = Workspace.open(target)
+    teams = opened.read_table("teams").sort_values("nom")
+    assert teams["territory"].tolist() == ["Nord", "Sud", ""]  # « 59350 »: no territory
+    plans = opened.read_table("plans").sort_values("week")
+    # W01: Nord's team only; W02: two territories; W03, W04: none; W05: no visit
+    assert plans["territory"].tolist() == ["Nord", "Nord", "", "", "", ""]
+    visits = opened.read_table("plan_visits").sort_values(["week", "version", "team"])
+    assert visits["territory"].tolist() == ["Nord", "Nord", "", "", "", ""]
+    assert set(opened.columns("plans")) >= {"week", "version", "territory"}
 
 
 @pytest.mark.parametrize("line_break", [False, True])

@@ -11,6 +11,7 @@ keeps the same count tables with PL/pgSQL statement triggers of its own.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +21,57 @@ import pandas as pd
 
 from territory._errors import WorkspaceError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The workspace layout this code writes: the last step of :data:`MIGRATIONS`."""
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+Columns = Callable[[str], set[str]]
+"""A workspace table's columns (empty: no such table), as each engine reads them."""
+Step = str | Callable[[Any, Columns], None]
+"""One statement of a schema step: portable SQL, or a function of the connection and of
+the tables' columns (a step on tables the workspace may not have yet)."""
+WHOLE = ""
+"""The ``territory`` of a plan or a team of the whole workspace (no programme territory)."""
+
+
+def _territory_columns(con: Any, columns: Columns) -> None:
+    """Step 3: the ``territory`` of the teams, of the weeks' plans and of their visits.
+
+    The server's policies scope a table with a ``territory`` column by territory
+    (:func:`territory.access.rls.scope_of`): a chef d'équipe reads and writes the plans and
+    teams of their territories only. The territory a week was planned on was never
+    stored, so existing rows get, in portable SQL:
+
+    * a team: its ``secteur`` when it names a programme territory, else :data:`WHOLE`;
+    * a week (every version and visit of it): the territory of the teams of all its
+      visits when they share one, else :data:`WHOLE` (teams of several territories or of
+      none, a week without visits). A :data:`WHOLE` row is read on the server by the
+      workspace-wide sessions only (they may plan it again on a territory).
+    """
+    teams = columns("teams")
+    if teams and "territory" not in teams:
+        con.execute('ALTER TABLE "teams" ADD COLUMN "territory" TEXT')
+        named = "secteur" in teams and "name" in columns("territories")
+        fill = "(SELECT name FROM territories WHERE name = teams.secteur)" if named else "NULL"
+        con.execute(f"UPDATE teams SET territory = coalesce({fill}, '')")
+    plans, visits = columns("plans"), columns("plan_visits")
+    for name, have in (("plans", plans), ("plan_visits", visits)):
+        if have and "territory" not in have:
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "territory" TEXT')
+    if not (plans and visits) or "territory" in plans:
+        return
+    by_team = "(SELECT min(t.territory) FROM teams t WHERE t.nom = plan_visits.team)"
+    con.execute(f"UPDATE plan_visits SET territory = {by_team if teams else 'NULL'}")
+    con.execute(
+        "UPDATE plans SET territory = coalesce((SELECT min(v.territory) FROM plan_visits v "
+        "WHERE v.week = plans.week GROUP BY v.week "
+        "HAVING count(DISTINCT coalesce(v.territory, '')) = 1), '')"
+    )
+    con.execute(
+        "UPDATE plan_visits SET territory = coalesce((SELECT p.territory FROM plans p "
+        "WHERE p.week = plan_visits.week AND p.version = plan_visits.version), '')"
+    )
+
+
+MIGRATIONS: tuple[tuple[int, str, tuple[Step, ...]], ...] = (
     (
         2,
         "journal des migrations (territory_migrations)",
@@ -33,6 +82,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             ),
         ),
     ),
+    (3, "territoire des équipes et des plans (teams, plans, plan_visits)", (_territory_columns,)),
 )
 """Numbered schema steps after version 1 (the first layout), in portable SQL.
 
@@ -41,6 +91,8 @@ workspace has not had (its ``schema_version`` property), on the file and on the 
 alike, and log each in ``territory_migrations``. A new step is appended here with the
 next number, and ``SCHEMA_VERSION`` follows it.
 """
+TERRITORY_TABLES = ("teams", "plans", "plan_visits")
+"""The tables step 3 gives a ``territory`` column (their policies change with it)."""
 PERSON_COLUMNS = frozenset({"personne", "fingerprint", "cle"})
 """Columns of person-level keys (pseudonym, fingerprint, record key: ``privacy.raw``,
 ``privacy.parcours``). The server's planner never samples them (statistics target 0):
@@ -275,8 +327,11 @@ def _meta_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def migrate_with(con: Any, label: str) -> None:
-    """Apply the pending :data:`MIGRATIONS` on ``con`` (either engine, in its transaction)."""
+def migrate_with(con: Any, label: str, columns: Columns) -> bool:
+    """Apply the pending :data:`MIGRATIONS` on ``con`` (either engine, in its transaction).
+
+    ``columns``: a table's columns as the engine reads them. Whether a step was applied.
+    """
     row = con.execute(f"SELECT value FROM {_PROPS} WHERE key = 'schema_version'").fetchone()
     current = int(row[0]) if row is not None else 1
     if current > SCHEMA_VERSION:
@@ -284,16 +339,22 @@ def migrate_with(con: Any, label: str) -> None:
             f"{label} a été écrit par une version plus récente de territory "
             f"(schéma {current}, celle-ci lit jusqu'au {SCHEMA_VERSION}) : mettez-la à jour"
         )
+    applied = False
     for version, description, statements in MIGRATIONS:
         if version <= current:
             continue
+        applied = True
         for statement in statements:
-            con.execute(statement)
+            if isinstance(statement, str):
+                con.execute(statement)
+            else:
+                statement(con, columns)
         con.execute(
             "INSERT INTO territory_migrations (version, description, applied) VALUES (?, ?, ?)",
             (version, description, _now()),
         )
         con.execute(f"UPDATE {_PROPS} SET value = ? WHERE key = 'schema_version'", (str(version),))
+    return applied
 
 
 def _now() -> str:

@@ -105,11 +105,15 @@ def init_server(url: str) -> str:
 def protect_server(url: str) -> dict[str, dict[str, str]]:
     """Row-level security on every workspace of the server (schema → table → scope).
 
-    Idempotent; nothing on a server without the access schema (``territory users init``).
+    Each workspace's pending schema steps are applied first (the operator's connection:
+    a user's session applies none, :func:`territory._pgrls.check_version`), so that
+    ``territory db init`` after an upgrade is all the operator runs. Idempotent; no
+    policy on a server without the access schema (``territory users init``).
     """
     found = {}
     for schema, _ in _pgstore.workspace_schemas(url):
         ws = ServerWorkspace(url, schema)
+        ws.migrate()
         with ws.session(what=BATCHES) as con:
             ensure_log(con)  # the batch log a user's import writes to
         found[schema] = ws.protect()

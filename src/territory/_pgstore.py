@@ -62,6 +62,7 @@ from territory._layout import (
     GROUP_COUNTS,
     PERSON_COLUMNS,
     PLAN_TABLES,
+    TERRITORY_TABLES,
     LayerInfo,
     _columns,
     _counts_table,
@@ -427,7 +428,14 @@ class ServerMethods:
                 _pgrls.check_version(con, self.label)
             return
         with self.session(what="migration") as con:
-            migrate_with(con, self.label)
+
+            def columns(name: str) -> set[str]:
+                return {c for c, _, _ in _column_info(con, self.schema, name)}
+
+            if migrate_with(con, self.label, columns):  # a column may change a table's scope
+                for name in TERRITORY_TABLES:
+                    if _exists(con, self.schema, name):
+                        _pgrls.protect_created(con, name)
 
     def writable_communes(self) -> frozenset[str] | None:
         if self.token is None:
@@ -764,14 +772,24 @@ class ServerMethods:
             for copy in copies:
                 con.execute(f'DROP TABLE IF EXISTS "{copy}"')
 
+    @property
+    def compacts_later(self) -> bool:
+        return self.token is not None
+
     def compact(self) -> None:
         """``VACUUM FULL`` of the schema's tables: deleted rows leave the table files.
 
         The server's write-ahead log keeps them until its segments are recycled (a
-        checkpoint); backups (``pg_dump``) made before keep them too.
+        checkpoint); backups (``pg_dump``) made before keep them too. In a user's session
+        (:attr:`compacts_later`) nothing is done: ``VACUUM FULL`` is the tables' owner's,
+        and the rows deleted there (a purge by an admin on the « Données » page) are
+        already unreadable; their space is reclaimed by the operator's nightly
+        ``vacuumdb --full`` (``deploy/systemd/territory-compact.timer``).
         """
         import psycopg
 
+        if self.compacts_later:
+            return
         raw = _POOL.get(self.url)
         try:
             with self.session(what="compactage", write=False) as con:

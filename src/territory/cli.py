@@ -436,7 +436,9 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--territory",
         metavar="NOM",
-        help="territoire du programme à planifier (défaut : tout l'espace de travail)",
+        help="territoire du programme à planifier, dont la semaine a ses propres versions "
+        "(défaut : tout l'espace de travail ; sur le serveur, le territoire de votre session "
+        "quand elle n'en voit qu'un)",
     )
     plan.add_argument(
         "--hors-secteur",
@@ -1026,10 +1028,13 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.sheet is not None and args.teams is None:
         raise ValidationError("--feuille ne concerne que le classeur des équipes (--teams)")
     ws = Workspace.open(args.workspace)
+    territory = plans.session_territory(ws, args.territory)
     if args.action == "restore":
         if args.version is None:
             raise ValidationError("plan restore : --version N (la version à restaurer) est requis")
-        restored = plans.restore_version(ws, args.week, args.version, author=args.auteur)
+        restored = plans.restore_version(
+            ws, args.week, args.version, author=args.auteur, territory=territory
+        )
         print(
             f"Semaine {restored.week} : version {args.version} restaurée comme version "
             f"{restored.version} ({len(restored.visits)} visite(s))"
@@ -1040,12 +1045,12 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             raise ValidationError(
                 "plan export : --out FICHIER (.ics, .csv, .pdf ou .html) est requis"
             )
-        saved = plans.load_plan(ws, args.week)
+        saved = plans.load_plan(ws, args.week, territory=territory)
         if saved is None:
             raise ValidationError(f"aucun plan enregistré pour {args.week} : lancez « plan »")
         suffix = args.out.suffix.lower()
         if suffix == ".ics":
-            earlier = plans.plan_versions(ws, args.week, before=saved.version)
+            earlier = plans.plan_versions(ws, args.week, before=saved.version, territory=territory)
             written = outputs.write_ics(saved, args.out, earlier=earlier)
         elif suffix == ".csv":
             written = [outputs.write_csv(saved, args.out)]
@@ -1068,19 +1073,25 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
             settings=settings,
             online=args.geocode_online,
         )
-        plans.save_teams(ws, table)
+        plans.save_teams(ws, table, territory=territory)
         for note in read.notes:
             print(f"équipes : {note}", file=sys.stderr)
     plan, places = plans.plan_week(
         ws,
         args.week,
         settings=settings,
-        territory=args.territory,
+        territory=territory,
         outside_sector=args.outside_sector,
         time_limit=args.time_limit,
     )
     saved = plans.save_plan(
-        ws, args.week, plan, places, change="optimisation (CLI)", author=args.auteur
+        ws,
+        args.week,
+        plan,
+        places,
+        change="optimisation (CLI)",
+        author=args.auteur,
+        territory=territory,
     )
     if args.json:
         print(json.dumps(saved.to_dict(), ensure_ascii=False, indent=2))

@@ -162,7 +162,12 @@ class Workspace:
         if row is not None and int(row[0]) == SCHEMA_VERSION:
             return
         with _transaction(self.path, what="migration") as con:
-            migrate_with(con, self.label)
+
+            def columns(name: str) -> set[str]:
+                rows = con.execute("SELECT name FROM pragma_table_info(?)", (name,)).fetchall()
+                return {str(r[0]) for r in rows}
+
+            migrate_with(con, self.label, columns)
 
     @property
     def key(self) -> str:
@@ -636,6 +641,16 @@ class Workspace:
             for copy in copies:
                 con.execute(f'DROP TABLE IF EXISTS "{copy}"')
                 con.execute(f'DROP TABLE IF EXISTS "{copy}{_gpkg.INDEX_COPY}"')
+
+    @property
+    def compacts_later(self) -> bool:
+        """Whether :meth:`compact` leaves the space to the operator's scheduled maintenance.
+
+        False on the file, and on the server with the operator's connection: it is
+        reclaimed at once. True in a user's session on the server, where ``VACUUM FULL``
+        (the table owner's) is the nightly ``vacuumdb --full`` of ``deploy/systemd``.
+        """
+        return False
 
     def compact(self) -> None:
         """Rebuild the file without its free pages (``VACUUM``): nothing deleted stays in it.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import psycopg
 import pytest
 from access_server import Server, init_server
@@ -43,6 +44,10 @@ USERS: dict[str, tuple[Role, str, str | None]] = {
 }
 
 
+SEEDED = "2026-W09"
+"""The week planned on each territory and on the whole workspace by the fixture."""
+
+
 @dataclass(frozen=True)
 class Programmes:
     """The server, each user's session token, the communes of each territory."""
@@ -69,7 +74,32 @@ def programmes(pg_module_database: str, demo_workspace: Path) -> Iterator[Progra
             acc.grant(owner, email, role, by=OPERATOR, workspace=ws, territory=territory)
     with _pg.connect(server.login, autocommit=True) as login:
         tokens = {u: acc.login_local(login, f"{u}@prog.fr", PASSWORD).token for u in USERS}
+    seed_teams_and_plans(Workspace.open(f"{server.owner}#demo"))
     yield Programmes(server, tokens, communes)
+
+
+def a_plan(ws: Workspace, team: str, start: int = 600) -> tuple[Any, Any]:
+    """A one-visit plan of ``team`` on the first candidate place, and the places."""
+    from territory.rounds.model import Plan, Visit
+    from territory.rounds.week import candidate_places
+
+    places = candidate_places(ws)
+    visit = Visit(team, str(places["id"].iloc[0]), 1, start, start + 60, value=1.0)
+    return Plan((visit,), (), 1.0, (), {}), places
+
+
+def seed_teams_and_plans(owner: Workspace) -> None:
+    """As the operator: a team per territory (its sector), one without; a week on each."""
+    from territory.rounds.teams import TEAMS, save_teams
+    from territory.rounds.week import save_plan
+
+    teams = owner.read_table(TEAMS)
+    teams["secteur"] = [ARDOISE, CHENAIE, ""][: len(teams)]
+    save_teams(owner, teams)
+    names = owner.read_table(TEAMS).set_index("territory")["nom"]
+    for territory in (ARDOISE, CHENAIE, None):
+        plan, places = a_plan(owner, str(names[territory or ""]))
+        save_plan(owner, SEEDED, plan, places, change="semaine (opérateur)", territory=territory)
 
 
 @contextlib.contextmanager
@@ -141,6 +171,7 @@ def test_every_table_of_both_programmes_is_protected(programmes: Programmes) -> 
     assert scopes["contacts"] == scopes["territory_counts_contacts"] == "commune"
     assert scopes["parcours"] == "personne" and scopes["territory_batches"] == "auteur"
     assert scopes["territories"] == scopes["programmes"] == "territoire"
+    assert scopes["plans"] == scopes["plan_visits"] == scopes["teams"] == "territoire"
     assert scopes["communes"] == scopes["stops"] == "espace"
     assert scopes["territory_layers"] == "métadonnées"
     assert scopes["territory_before_2_communes"] == "opérateur"
@@ -168,7 +199,9 @@ def test_each_user_reads_exactly_their_rows_of_every_table(
     assert seen == wanted
     _role, ws, territory = USERS[user]
     if territory is not None:  # the test would prove nothing on an empty territory
-        assert 0 < wanted["contacts"] < expected_rows(programmes, "comite", "contacts", [])
+        for table in ("contacts", "plans", "plan_visits", "teams"):
+            whole = expected_rows(programmes, "comite", table, found[table])
+            assert 0 < wanted[table] < whole, table
     if ws == "autre":
         assert not any(seen.values())
 
@@ -315,31 +348,121 @@ def test_plan_edits_of_a_chef_go_through_the_policies_and_keep_their_version_che
     programmes: Programmes,
 ) -> None:
     from territory._errors import EditConflictError
-    from territory.rounds.model import Plan, Visit
-    from territory.rounds.week import candidate_places, load_plan, save_plan
+    from territory.rounds.week import load_plan, save_plan
 
     owner = Workspace.open(f"{programmes.server.owner}#demo")
-    places = candidate_places(owner)
-    place = str(places["id"].iloc[0])
-
-    def plan(start: int) -> Plan:
-        visit = Visit("Équipe A", place, 1, start, start + 60, value=1.0)
-        return Plan((visit,), (), 1.0, (), {})
-
     week = "2026-W10"
-    save_plan(owner, week, plan(600), places, change="première version (opérateur)")
+    plan, places = a_plan(owner, "Équipe A")
+    save_plan(owner, week, plan, places, change="première version (opérateur)", territory=ARDOISE)
     users = {
         u: Workspace.open(session_address(programmes.server.app, "demo", programmes.tokens[u]))
         for u in ("ardoise", "chenaie", "comite")
     }
-    saved = save_plan(users["ardoise"], week, plan(660), places, change="déplacée", base_version=1)
-    assert saved.version == 2 and load_plan(users["comite"], week).version == 2
-    with pytest.raises(EditConflictError):  # the other chef edited version 1 too: refused
-        save_plan(users["chenaie"], week, plan(720), places, change="aussi", base_version=1)
+    moved, _ = a_plan(owner, "Équipe A", 660)
+    saved = save_plan(
+        users["ardoise"], week, moved, places, change="déplacée", base_version=1, territory=ARDOISE
+    )
+    assert saved.version == 2 and load_plan(users["comite"], week, territory=ARDOISE).version == 2
+    with pytest.raises(EditConflictError):  # a second editor of version 1: refused
+        save_plan(
+            users["ardoise"], week, plan, places, change="aussi", base_version=1, territory=ARDOISE
+        )
+    later, _ = a_plan(owner, "Équipe A", 720)
     with pytest.raises(WorkspaceError, match="ligne hors de vos territoires"):
-        save_plan(users["comite"], week, plan(720), places, change="comité", base_version=2)
-    assert load_plan(owner, week).version == 2
-    assert load_plan(owner, week).visits["start"].iloc[0].hour == 11
+        save_plan(
+            users["comite"], week, later, places, change="comité", base_version=2, territory=ARDOISE
+        )
+    assert load_plan(owner, week, territory=ARDOISE).version == 2
+    assert load_plan(owner, week, territory=ARDOISE).visits["start"].iloc[0].hour == 11
+
+
+def test_a_chef_reads_and_writes_the_plans_and_teams_of_their_territory_only(
+    programmes: Programmes,
+) -> None:
+    """Plans, their visits and teams by territory (#24): read and written, store and SQL."""
+    from territory.rounds.teams import TEAMS, load_teams, save_teams
+    from territory.rounds.week import load_plan, restore_version, save_plan, session_territory
+
+    owner = Workspace.open(f"{programmes.server.owner}#demo")
+    users = {
+        u: Workspace.open(session_address(programmes.server.app, "demo", programmes.tokens[u]))
+        for u in USERS
+        if u != "geo"  # another programme's: refused on this one
+    }
+    ardoise = users["ardoise"]
+    assert load_plan(ardoise, SEEDED, territory=ARDOISE) is not None
+    for other in (CHENAIE, None):  # Chênaie's week, the whole workspace's: not even seen
+        assert load_plan(ardoise, SEEDED, territory=other) is None
+        assert load_plan(users["comite"], SEEDED, territory=other) is not None
+    assert load_plan(users["comite_ardoise"], SEEDED, territory=CHENAIE) is None
+    for table in ("plans", "plan_visits", "teams"):  # another programme's géographe
+        with app_session(programmes, programmes.tokens["geo"]) as con:
+            assert con.execute(f"SELECT count(*) FROM demo.{table}").fetchone() == (0,)
+    stored = owner.read_table(TEAMS)
+    assert {t.name for t in load_teams(ardoise)} == set(
+        stored.loc[stored["territory"] == ARDOISE, "nom"]
+    )
+    # plain SQL as the app role: zero rows of another territory, none written there
+    for table in ("plans", "plan_visits", "teams"):
+        with app_session(programmes, programmes.tokens["ardoise"]) as con:
+            assert con.execute(
+                f"SELECT count(*) FROM demo.{table} WHERE territory <> %s", (ARDOISE,)
+            ).fetchone() == (0,)
+            assert con.execute(f"SELECT count(*) FROM demo.{table}").fetchone()[0] > 0
+            assert con.execute(f"UPDATE demo.{table} SET territory = territory").rowcount > 0
+        with app_session(programmes, programmes.tokens["ardoise"]) as con:
+            assert con.execute(
+                f"UPDATE demo.{table} SET territory = territory WHERE territory = %s", (CHENAIE,)
+            ).rowcount == 0  # fmt: skip
+            assert con.execute(
+                f"DELETE FROM demo.{table} WHERE territory <> %s", (ARDOISE,)
+            ).rowcount == 0  # fmt: skip
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"),
+            app_session(programmes, programmes.tokens["ardoise"]) as con,
+        ):
+            con.execute(f"UPDATE demo.{table} SET territory = %s", (CHENAIE,))
+        with (
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"),
+            app_session(programmes, programmes.tokens["ardoise"]) as con,
+        ):
+            con.execute(
+                f"INSERT INTO demo.{table} (territory) SELECT %s FROM demo.{table} LIMIT 1",
+                (CHENAIE,),
+            )
+    # the store: a week of Chênaie or of the whole workspace is refused, in French
+    plan, places = a_plan(owner, "Équipe A")
+    for territory in (CHENAIE, None):
+        with pytest.raises(WorkspaceError, match="ligne hors de vos territoires"):
+            save_plan(ardoise, "2026-W11", plan, places, change="essai", territory=territory)
+    # each chef plans the same week on their own territory, no conflict between them
+    for user, territory in (("ardoise", ARDOISE), ("chenaie", CHENAIE)):
+        done = save_plan(users[user], "2026-W11", plan, places, change="sa semaine",
+                         territory=territory)  # fmt: skip
+        assert (done.version, done.territory) == (1, territory)
+    assert session_territory(ardoise, None) == ARDOISE  # the CLI's default for her
+    assert session_territory(users["comite"], None) is None
+    with pytest.raises(ValidationError, match=f"aucun plan enregistré pour {SEEDED}"):
+        restore_version(ardoise, SEEDED, 1, territory=CHENAIE)  # not hers: unseen
+    # teams: a chef saves her territory's teams only; the others stay
+    before = owner.read_table(TEAMS).sort_values("nom").reset_index(drop=True)
+    mine = ardoise.read_table(TEAMS)
+    assert set(mine["territory"]) == {ARDOISE}
+    added = pd.concat([mine, mine.assign(nom="Équipe nouvelle", secteur="")], ignore_index=True)
+    save_teams(ardoise, added.drop(columns=["territory"]), territory=ARDOISE)
+    after = owner.read_table(TEAMS)
+    assert set(after["nom"]) == {*before["nom"], "Équipe nouvelle"}
+    assert after.set_index("nom").loc["Équipe nouvelle", "territory"] == ARDOISE
+    others = after[after["territory"] != ARDOISE].sort_values("nom").reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, before[before["territory"] != ARDOISE].reset_index(
+        drop=True))  # fmt: skip
+    theirs = pd.concat([mine, mine.assign(nom="Équipe volée", secteur="")], ignore_index=True)
+    with pytest.raises(WorkspaceError, match="ligne hors de vos territoires"):
+        save_teams(ardoise, theirs.drop(columns=["territory"]), territory=CHENAIE)
+    with pytest.raises(ValidationError, match=f"secteur « {CHENAIE} » inconnu"):  # unseen
+        save_teams(ardoise, theirs.assign(secteur=CHENAIE).drop(columns=["territory"]))
+    assert set(owner.read_table(TEAMS)["nom"]) == set(after["nom"])  # nothing written
+    save_teams(ardoise, mine.drop(columns=["territory"]), territory=ARDOISE)  # as it was
 
 
 def test_a_chef_s_batches_are_theirs_whatever_author_the_app_passes(
@@ -389,3 +512,57 @@ def test_a_chef_s_contact_import_keeps_their_communes_and_reports_the_others(
         session_address(programmes.server.app, "demo", programmes.tokens["comite"])
     )
     assert comite.writable_communes() == frozenset()  # reads everything, writes nothing
+
+
+def test_a_chef_s_plan_export_on_the_command_line_is_her_territory_s_week(
+    programmes: Programmes,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    from territory.cli import main
+    from territory.rounds.teams import TEAMS
+
+    names = Workspace.open(f"{programmes.server.owner}#demo").read_table(TEAMS)
+    team = dict(zip(names["territory"], names["nom"], strict=False))
+    monkeypatch.setenv("TERRITORY_DATABASE_URL", programmes.server.owner)
+    monkeypatch.setenv("TERRITORY_APP_DATABASE_URL", programmes.server.app)
+    monkeypatch.setenv("TERRITORY_SESSION_TOKEN", programmes.tokens["ardoise"])
+    out = tmp_path / "plan.csv"
+    export = ["plan", "export", "--workspace", "demo", "--week", SEEDED]
+    assert main([*export, "--out", str(out)]) == 0  # no --territory: her one territory
+    text = out.read_text(encoding="utf-8-sig")
+    assert team[ARDOISE] in text and team[CHENAIE] not in text and team[""] not in text
+    capsys.readouterr()
+    assert main([*export, "--out", str(out), "--territory", CHENAIE]) == 2
+    err = capsys.readouterr().err
+    assert f"aucun plan enregistré pour {SEEDED}" in err and "Traceback" not in err
+
+
+def test_db_init_migrates_a_workspace_of_schema_2_and_scopes_its_rounds_by_territory(
+    programmes: Programmes,
+) -> None:
+    """An upgrade: « territory db init » adds the territory and puts the policies back."""
+    from territory.rounds.week import load_plan, save_plan
+
+    owner = Workspace.open(f"{programmes.server.owner}#autre")
+    plan, places = a_plan(owner, "Équipe A")
+    save_plan(owner, "2026-W12", plan, places, change="avant la mise à jour")
+    with _pg.connect(programmes.server.owner, autocommit=True) as con, con.transaction():
+        for table in ("teams", "plans", "plan_visits"):  # as schema 2 left them
+            con.execute(f"ALTER TABLE autre.{table} DROP COLUMN territory CASCADE")
+        con.execute("DELETE FROM autre.territory_migrations WHERE version = 3")
+        con.execute("UPDATE autre.territory_workspace SET value = '2' WHERE key = 'schema_version'")
+    protect_server(programmes.server.owner)  # territory db init
+    found = tables(programmes, "autre")
+    assert all("territory" in found[t] for t in ("teams", "plans", "plan_visits"))
+    with _pg.connect(programmes.server.owner) as con:
+        policies = dict(
+            con.execute(
+                "SELECT tablename, qual FROM pg_policies WHERE schemaname = 'autre' "
+                "AND policyname = 'territory_read' AND tablename IN ('plans', 'plan_visits')"
+            ).fetchall()
+        )
+    assert len(policies) == 2 and all("territories_in" in q for q in policies.values())
+    geo = Workspace.open(session_address(programmes.server.app, "autre", programmes.tokens["geo"]))
+    assert load_plan(geo, "2026-W12") is not None  # a workspace-wide géographe: the week of ''

@@ -182,10 +182,13 @@ def test_rounds_planned_done_and_field_hours_per_territory(ws: Workspace) -> Non
     from territory.rounds.feedback import record_feedback
     from territory.rounds.week import PLANS, TIMEZONE, VISITS
 
-    def visit(team: str, lon: float, day: int, version: int, week: str) -> dict[str, object]:
+    def visit(
+        team: str, lon: float, day: int, version: int, week: str, territory: str = ""
+    ) -> dict[str, object]:
         start = datetime(2026, 3, day, 14, 0, tzinfo=TIMEZONE)
         return {
-            "week": week, "version": version, "team": team, "place": f"p{lon}",
+            "week": week, "version": version, "territory": territory, "team": team,
+            "place": f"p{lon}",
             "place_name": f"Lieu {lon}", "lon": lon, "lat": 50.62,
             "start": start.isoformat(), "end": start.replace(hour=16).isoformat(),
             "locked": False,
@@ -197,10 +200,14 @@ def test_rounds_planned_done_and_field_hours_per_territory(ws: Workspace) -> Non
             visit("E1", 3.02, 3, 2, "2026-W10"),  # Pôle A
             visit("E1", 3.03, 4, 2, "2026-W10"),  # Pôle A
             visit("E2", 3.11, 5, 2, "2026-W10"),  # Pôle C
+            # the same week planned on a territory: its own versions, its last one counted
+            visit("E3", 3.11, 6, 1, "2026-W10", "Sud"),  # Pôle C
         ]
     )
     ws.write_table(VISITS, visits, source="planificateur", vintage="2026-W10")
-    plans = pd.DataFrame({"week": ["2026-W10", "2026-W10"], "version": [1, 2]})
+    plans = pd.DataFrame(
+        {"week": ["2026-W10"] * 3, "version": [1, 2, 1], "territory": ["", "", "Sud"]}
+    )
     ws.write_table(PLANS, plans, source="planificateur", vintage="2026-W10")
     done = visits.iloc[1].copy()
     done["start"] = datetime.fromisoformat(str(done["start"]))
@@ -209,4 +216,4 @@ def test_rounds_planned_done_and_field_hours_per_territory(ws: Workspace) -> Non
     record_feedback(ws, "2026-W10", done, {"premier contact": 2}, settings=settings, now=after)
     rounds = compare(ws, "Dest", settings=Settings()).rounds.set_index("Territoire")
     assert rounds.loc["Pôle A"].tolist() == [2, 1, 2.0]
-    assert rounds.loc["Pôle C"].tolist() == [1, 0, 0.0]
+    assert rounds.loc["Pôle C"].tolist() == [2, 0, 0.0]

@@ -147,7 +147,14 @@ def run(
     weekly = edited.index[~edited["zone"].isin(monthly_zones(ws))]
     index = weekly[0] if len(weekly) else edited.index[0]
     edited.loc[index, "locked"] = True
-    base = save_edited(ws, NEXT_WEEK, edited, change="verrou", base_version=second.version)
+    base = save_edited(
+        ws,
+        NEXT_WEEK,
+        edited,
+        change="verrou",
+        base_version=second.version,
+        territory=second.territory,  # the programme's week, as plan_week planned it
+    )
     relocked = _plan(ws, NEXT_WEEK, programme, settings)
     qpv = ws.read_table("qpv", columns=["code", "communes"])
     codes = resolve(ws, programme.name)

@@ -9,6 +9,7 @@ so the database gives the home page's protected figures of their territory only.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,92 @@ def test_each_user_s_home_page_gives_their_territory_s_protected_figures(
     whole = summary(owner, settings=Settings())["contacts"]
     assert shown["comite@prog.fr"] == str(whole)
     assert len(set(shown.values())) == 3  # three scopes, three figures
+
+
+def test_a_chef_s_tournees_page_and_downloads_show_their_territory_s_week_only(
+    accounts_server: Server,
+) -> None:
+    """Issue #24: the week of each territory is its own; a chef sees and exports hers."""
+    from territory.cachekeys import data_key
+    from territory.rounds.model import Plan, Visit
+    from territory.rounds.teams import TEAMS, save_teams
+    from territory.rounds.week import candidate_places, load_plan, save_plan
+    from territory.store import session_address
+
+    owner = Workspace.open(f"{accounts_server.owner}#demo")
+    teams = owner.read_table(TEAMS)
+    teams["secteur"] = [ARDOISE, CHENAIE, ""][: len(teams)]
+    save_teams(owner, teams)  # as the operator: a team per territory, one of the whole
+    names = owner.read_table(TEAMS).set_index("territory")["nom"]
+    places = candidate_places(owner)
+    week, monday = "2026-W49", "2026-11-30"
+    for territory in (ARDOISE, CHENAIE, None):
+        visit = Visit(str(names[territory or ""]), str(places["id"].iloc[0]), 1, 600, 660, 1.0)
+        plan = Plan((visit,), (), 1.0, (), {})
+        save_plan(owner, week, plan, places, change="semaine", territory=territory)
+    at = home_as("ardoise@prog.fr")
+    at.switch_page("app_pages/tournees.py")
+    at.run()
+    at.date_input(key=Keys.W_PLAN_WEEK).set_value(date.fromisoformat(monday)).run()
+    assert not at.exception, at.exception
+    choice = at.selectbox(key=Keys.W_PLAN_TERRITORY)
+    assert choice.options == [ARDOISE] and choice.value == ARDOISE  # never the whole
+    assert any(h.value == "Version 1 — 1 visite(s)" for h in at.subheader)
+    assert at.selectbox(key=Keys.W_PLAN_TEAM).options == [names[ARDOISE]]  # her calendars
+    # the downloads of her session: her territory's visits only
+    with _pg.connect(accounts_server.login, autocommit=True) as login:
+        token = acc.login_local(login, "ardoise@prog.fr", PASSWORD).token
+    mine = Workspace.open(session_address(accounts_server.app, "demo", token))
+    saved = load_plan(mine, week, territory=ARDOISE)
+    assert saved is not None and load_plan(mine, week) is None
+    csv, calendars = loaders.plan_files(data_key(mine, None), saved)
+    assert names[ARDOISE] in csv.decode() and names[CHENAIE] not in csv.decode()
+    assert set(calendars) == {names[ARDOISE]}
+
+
+def test_an_admin_s_purge_from_the_donnees_page_finishes_in_their_session(
+    accounts_server: Server,
+) -> None:
+    """The rows go at once; the space is the operator's nightly ``vacuumdb --full``."""
+    import shutil
+    import subprocess
+
+    from territory.privacy.raw import retention_cutoff
+
+    with _pg.connect(accounts_server.owner, autocommit=True) as con:
+        acc.add_account(con, "admin@prog.fr", by="operateur@serveur.fr", password=PASSWORD)
+        acc.grant(con, "admin@prog.fr", Role.ADMIN, by="operateur@serveur.fr")  # every one
+
+    def filenode() -> int:  # a VACUUM FULL rewrites the table into a new file
+        with _pg.connect(accounts_server.owner) as con:
+            return int(con.execute("SELECT pg_relation_filenode('demo.contacts')").fetchone()[0])
+
+    owner = Workspace.open(f"{accounts_server.owner}#demo")
+    cutoff = retention_cutoff(date.today(), 12).isoformat()
+    kept = int(owner.query("SELECT count(*) AS n FROM contacts WHERE date >= ?", (cutoff,))["n"][0])
+    assert 0 < kept < owner.layers()["contacts"].count
+    before = filenode()
+    at = home_as("admin@prog.fr")
+    at.switch_page("app_pages/donnees.py")
+    at.run()
+    at.number_input(key=Keys.W_PURGE_MONTHS).set_value(12)
+    at.checkbox(key=Keys.W_PURGE_CONFIRM).check()
+    next(b for b in at.button if b.label == "Purger").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error]
+    done = [s.value for s in at.success if s.value.startswith("Purge faite")]
+    assert done and "maintenance planifiée de l'opérateur" in done[0], done
+    assert owner.query("SELECT count(*) AS n FROM contacts")["n"][0] == kept
+    assert filenode() == before  # no VACUUM FULL in the admin's session (not the owner)
+    vacuumdb = shutil.which("vacuumdb")
+    if vacuumdb is None:
+        pytest.skip("vacuumdb absent : compactage de l'opérateur non essayé")
+    # what deploy/systemd/territory-compact.service runs each night (there as postgres)
+    subprocess.run(
+        [vacuumdb, "--full", "--table=demo.contacts", f"--dbname={accounts_server.owner}"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert filenode() != before

@@ -381,9 +381,11 @@ def test_a_week_planned_for_one_territory(demo_workspace: Path, tmp_path: Path) 
     at.button(key=Keys.W_PLAN_RUN).click().run()
     assert not at.exception, at.exception
     ws = Workspace.open(path)
-    saved = load_plan(ws, "2026-W49")
-    assert saved is not None and len(saved.visits) >= 1
+    saved = load_plan(ws, "2026-W49", territory="Communes rurales")
+    assert saved is not None and len(saved.visits) >= 1 and saved.territory == "Communes rurales"
     assert set(saved.visits["zone"]) <= resolve(ws, "Communes rurales")
+    assert load_plan(ws, "2026-W49") is None  # the whole workspace's week: its own versions
+    assert any(h.value.startswith("Version 1 — ") for h in at.subheader)  # this plan shown
     assert any("Plan du territoire « Communes rurales »" in w.value for w in at.warning)
 
 

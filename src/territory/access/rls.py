@@ -13,7 +13,10 @@ table (:mod:`territory._pgstore`) and whenever the operator runs it again (idemp
   pseudonym is met in a contact the session reads, written when met in a commune it may
   write (the contacts' own policies filter the sub-query);
 * ``territoire``: a table naming a territory (``territories.name``, ``programmes`` and
-  ``programme_targets.territory``): the session's territories only;
+  ``programme_targets.territory``; ``teams``, ``plans`` and ``plan_visits.territory``,
+  the territory planned: a chef d'équipe of one territory neither reads nor edits the
+  rounds and teams of another): the session's territories only; a row of the whole
+  workspace (territory ``''``) is read and written by workspace-wide sessions only;
 * ``auteur``: ``territory_batches`` (the import log: its counts are raw counts of a
   territory's import): a workspace-wide grant, or the batch's own author; any writer of
   the workspace appends, and a trigger writes the session's e-mail as the author of
@@ -22,7 +25,7 @@ table (:mod:`territory._pgstore`) and whenever the operator runs it again (idemp
   tables (:data:`PERSON_LEVEL`: their raw number of rows in every territory), read and
   written by workspace-wide sessions only;
 * ``espace``: shared reference data (communes, QPV, partners, stops, GTFS, population,
-  places, teams, plans, the bookkeeping tables): read by every session with a grant on the
+  places, the bookkeeping tables): read by every session with a grant on the
   workspace, written by its ``chef_equipe`` and ``admin`` sessions. A forged or expired
   session has no grant, so it reads nothing at all;
 * ``opérateur``: ``territory_before_*`` (a layer's copy kept for an undo, done by the

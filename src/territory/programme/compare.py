@@ -606,7 +606,8 @@ def _rounds(
 ) -> pd.DataFrame:
     """Visits planned and done (feedback recorded) and field hours per territory.
 
-    Counts of planned visits, not of people: the last saved version of each week, the
+    Counts of planned visits, not of people: the last saved version of each week (of each
+    territory planned: :mod:`territory.rounds.plan_tables`), the
     visits starting in the period, placed in the commune under their place.
     """
     empty = frame(
@@ -615,10 +616,10 @@ def _rounds(
     )  # fmt: skip
     if not (ws.has(PLANS) and ws.has(VISITS) and ws.has("communes")):
         return empty
-    plans = ws.read_table(PLANS, columns=["week", "version"])
-    latest = plans.groupby("week")["version"].max()
-    visits = ws.read_table(VISITS)
-    visits = visits[visits["version"] == visits["week"].map(latest)].reset_index(drop=True)
+    plans = ws.read_table(PLANS, columns=["week", "territory", "version"])
+    key = ["week", "territory", "version"]  # a week has its versions per territory
+    latest = plans.groupby(key[:2], as_index=False)["version"].max()
+    visits = ws.read_table(VISITS).merge(latest, on=key).reset_index(drop=True)
     if visits.empty:
         return empty
     visits["start"] = visits["start"].map(datetime.fromisoformat)

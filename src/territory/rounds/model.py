@@ -231,6 +231,9 @@ class Plan:
     stats
         Solver figures: ``status``, ``time_s``, ``candidates`` (solver nodes), ``rounds``
         (vehicles), ``visits``, ``covered_zones``, ``missed_zones``…
+    territory
+        The programme territory planned (None: the whole workspace): the week's versions
+        it is saved among (:func:`territory.rounds.week.save_plan`).
     """
 
     visits: tuple[Visit, ...]
@@ -238,6 +241,7 @@ class Plan:
     objective: float
     notes: tuple[str, ...]
     stats: Mapping[str, float | int | str]
+    territory: str | None = None
 
     def work_hours(self, team: str) -> float:
         """Hours of field work (travel and visits) planned for ``team``."""

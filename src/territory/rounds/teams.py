@@ -5,6 +5,10 @@ latitude), weekly availability (OSM ``opening_hours``, or French as teams write 
 « du lundi au vendredi de 9h à 17h », :func:`territory.hours.read_hours`), optional caps
 (rounds, hours a week) and a ``secteur`` (:mod:`territory.rounds.sectors`). Public holidays
 close a team unless its availability says ``PH``.
+
+The ``teams`` table also holds each team's ``territory`` (:func:`team_territories`): on
+the server, a chef d'équipe reads and saves the teams of their territories only
+(:mod:`territory.access.rls` scopes a table with a ``territory`` column by it).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "place_bases",
     "read_teams",
     "save_teams",
+    "team_territories",
     "teams_from_table",
     "with_bases",
     "with_hours",
@@ -376,12 +381,17 @@ def save_teams(
     *,
     settings: Settings | None = None,
     online: bool = False,
+    territory: str | None = None,
 ) -> None:
     """Store the teams (replacing the previous ones); every unreadable sector is refused.
 
     A team without coordinates but with an ``adresse_base`` gets its base placed by
     :func:`place_bases` (imported BAN, then the online BAN if ``online``); the address
-    itself is not stored.
+    itself is not stored. Each team gets its territory (:func:`team_territories`;
+    ``territory``: the one being planned, for a team without one). In a user's session
+    on the server the teams replaced are those the user may write (their territories'),
+    under the policies: a team of another territory is refused (« ligne hors de vos
+    territoires »), nothing written.
     """
     if "adresse_base" in teams.columns:
         teams = place_bases(teams, ws=ws, settings=settings, online=online)
@@ -389,7 +399,40 @@ def save_teams(
     problems = check_sectors(ws, checked["secteur"])
     if problems:
         raise ValidationError(problems)
-    ws.write_table(TEAMS, checked, source="équipes", vintage="", licence="")
+    stored = ws.read_table(TEAMS) if ws.has(TEAMS) else None
+    checked = checked.assign(territory=team_territories(ws, checked, stored, territory))
+    if getattr(ws, "token", None) is None or stored is None:
+        ws.write_table(TEAMS, checked, source="équipes", vintage="", licence="")
+        return
+    # a user's session replaces no table (DDL is the operator's): its rows, one transaction
+    with ws.appending(TEAMS, schema=checked.iloc[:0], source="équipes") as table:
+        table.delete("1 = 1")  # the rows the policies let this session write
+        table.append(checked)
+
+
+def team_territories(
+    ws: Workspace, teams: pd.DataFrame, stored: pd.DataFrame | None, territory: str | None
+) -> list[str]:
+    """The territory of each team of ``teams``: what the server's policies scope it by.
+
+    Its ``secteur`` when it names a programme territory; else the one it was stored with
+    (``stored``: the teams table as read); else ``territory`` (the territory planned;
+    None, and for a team stored before territories: :data:`~territory._layout.WHOLE`,
+    the whole workspace, read on the server by workspace-wide sessions only).
+    """
+    from territory.rounds.plan_tables import plan_territory
+    from territory.territories import list_territories
+
+    named = {t.name for t in list_territories(ws)}
+    before: dict[str, str] = {}
+    if stored is not None and "territory" in stored:
+        names = stored["nom"].astype(str).str.strip()
+        before = dict(zip(names, stored["territory"].fillna("").astype(str), strict=True))
+    default = plan_territory(territory)
+    return [
+        str(sector) if sector in named else before.get(str(name), default)
+        for name, sector in zip(teams["nom"], teams["secteur"], strict=True)
+    ]
 
 
 def load_teams(ws: Workspace, *, week: date | None = None) -> list[Team]:

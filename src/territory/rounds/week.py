@@ -37,7 +37,6 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,7 +56,7 @@ from territory.io.report import ImportReport
 from territory.roads import NETWORK_MODES, model_note, travel_model_for
 from territory.rounds.geo import plan_rounds, suggest_places
 from territory.rounds.model import Plan, Team, Visit, hhmm
-from territory.rounds.naming import commune_names, named_codes, with_place_zones, with_zone_names
+from territory.rounds.naming import commune_names, named_codes, with_place_zones
 from territory.rounds.places import (
     COLUMNS,
     coverage_notes,
@@ -66,7 +65,17 @@ from territory.rounds.places import (
     place_coverage,
     sources_note,
 )
-from territory.rounds.plan_tables import PLANS, VISITS, latest_version, of_week, plan_history
+from territory.rounds.plan_tables import (
+    PLANS,
+    VISITS,
+    WeekPlan,
+    latest_version,
+    load_plan,
+    plan_history,
+    plan_territory,
+    plan_versions,
+    session_territory,
+)
 from territory.rounds.recurrence import kept_visits, monthly_turn, previous_plan
 from territory.rounds.sectors import territory_places, territory_zones
 from territory.rounds.solver import STABILITY
@@ -129,6 +138,7 @@ __all__ = [
     "save_edited",
     "save_plan",
     "save_teams",
+    "session_territory",
     "teams_from_table",
     "visit_changes",
     "week_monday",
@@ -139,52 +149,6 @@ _REMOVED = "places_removed"  # workspace property: generated places removed by h
 TIMEZONE = ZoneInfo("Europe/Paris")
 OUTSIDE_SECTOR_SHARE = 0.5
 """Share of its value a visit outside the team's sector keeps when such visits are allowed."""
-
-
-@dataclass(frozen=True)
-class WeekPlan:
-    """A plan of one ISO week, as stored: its visits with place names and dates.
-
-    ``created`` is when the version was saved (local time; None for a plan built in
-    memory and never saved): the calendars stamp their events with it.
-    """
-
-    week: str
-    version: int
-    visits: pd.DataFrame
-    notes: tuple[str, ...]
-    objective: float
-    created: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON: ``{"week", "version", "objective", "visits": [...], "notes"}``.
-
-        Datetimes are ISO (local time, with offset).
-        """
-        visits = [
-            {
-                "team": row.team,
-                "place": row.place,
-                "place_name": row.place_name,
-                "kind": row.kind,
-                "zone": row.zone,
-                "zone_name": str(getattr(row, "zone_name", "") or ""),
-                "code_zone": str(getattr(row, "code_zone", "") or ""),
-                "start": row.start.isoformat(),
-                "end": row.end.isoformat(),
-                "locked": bool(row.locked),
-                "value": round(float(row.value), 3),
-                "pourquoi": str(getattr(row, "pourquoi", "") or ""),
-            }
-            for row in self.visits.itertuples(index=False)
-        ]
-        return {
-            "week": self.week,
-            "version": self.version,
-            "objective": round(self.objective, 3),
-            "visits": visits,
-            "notes": list(self.notes),
-        }
 
 
 def week_monday(week: str) -> date:
@@ -565,7 +529,7 @@ def plan_week(
     notes: list[str] = [sources_note(places)]
     places = with_place_zones(ws, territory_places(ws, places, territory, teams, notes))
     locked: list[Visit] = []
-    last = load_plan(ws, week)
+    last = load_plan(ws, week, territory=territory)
     if keep_locked and last is not None:
         rows = last.visits[last.visits["locked"]]
         locked = [
@@ -573,11 +537,11 @@ def plan_week(
             for r in rows.itertuples(index=False)
         ]
     notes.extend(_calendar_notes(ws, monday))
-    previous, since = previous_plan(week, _last_visits(ws))
+    previous, since = previous_plan(week, _last_visits(ws, territory))
     scope = None if is_whole(territory) else resolve(ws, territory)
     due = coverage_zones(ws, monday, communes=scope) if required_zones is None else required_zones
     monthly = monthly_zones(ws) if scope is None else monthly_zones(ws) & scope
-    turn = monthly_turn(week, monthly, due, _last_visits(ws))
+    turn = monthly_turn(week, monthly, due, _last_visits(ws, territory))
     notes += turn.notes(lambda codes: named_codes(codes, commune_names(ws)))
     previous, caps, seen = [*previous, *turn.reference], turn.caps, turn.seen
     if required_zones is not None:
@@ -655,7 +619,10 @@ def plan_week(
             f"Stabilité : {kept} visite(s) sur {len(plan.visits)}{share} gardent le lieu, le "
             f"jour et l'heure (± 30 min) {' ; '.join(origin)}."
         )
-    return dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats), places
+    planned = dataclasses.replace(plan, notes=(*notes, *plan.notes), stats=stats)
+    return dataclasses.replace(
+        planned, territory=None if is_whole(territory) else territory
+    ), places
 
 
 def _calendar_notes(ws: Workspace, monday: date) -> list[str]:
@@ -685,18 +652,24 @@ def save_plan(
     author: str | None = None,
     base_version: int | None = None,
     allow_empty: bool = False,
+    territory: str | None = None,
 ) -> WeekPlan:
-    """Store ``plan`` as the next version of ``week`` (who, when, what changed).
+    """Store ``plan`` as the next version of ``week`` on ``territory`` (who, when, what changed).
 
-    Refused (French :class:`~territory.ValidationError`, nothing written) when the plan
-    has no visit while the last version had some, unless ``allow_empty``; and, when
-    ``base_version`` is given, when the week was saved again since that version.
+    ``territory``: the programme territory planned, whose versions of the week these are
+    (None: the plan's own, :attr:`~territory.rounds.model.Plan.territory`, which
+    :func:`plan_week` sets; None there too: the whole workspace). Refused (French
+    :class:`~territory.ValidationError`, nothing written) when the plan has no visit while
+    the last version had some, unless ``allow_empty``; and, when ``base_version`` is
+    given, when the week was saved again since that version. On the server, a session may
+    save the plans of its territories only (« ligne hors de vos territoires »).
     """
     monday = week_monday(week)
-    previous = load_plan(ws, week)
+    territory = plan.territory if territory is None else territory
+    previous = load_plan(ws, week, territory=territory)
     if previous is not None:
         if base_version is not None and previous.version != base_version:
-            base = load_plan(ws, week, version=base_version)
+            base = load_plan(ws, week, version=base_version, territory=territory)
             if base is not None and base.version == base_version:
                 raise EditConflictError(_conflict_message(ws, week, base, previous))
         _refuse_empty(previous, len(plan.visits), allow_empty)
@@ -705,6 +678,7 @@ def save_plan(
         ws,
         week,
         _visit_table(plan.visits, places, monday),
+        territory=plan_territory(territory),
         version=version,
         change=change,
         author=author,
@@ -739,6 +713,7 @@ def save_edited(
     base_version: int,
     author: str | None = None,
     allow_empty: bool = False,
+    territory: str | None = None,
 ) -> WeekPlan:
     """Store an edited plan (visits locked, moved or deleted) as the next version.
 
@@ -754,10 +729,14 @@ def save_edited(
     * when a moved (or added) visit falls outside its team's availability or its place's
       presence hours (:func:`check_visit_times`): a move is refused, never kept "forced".
     """
-    latest = load_plan(ws, week)
+    latest = load_plan(ws, week, territory=territory)
     if latest is None:
         raise ValidationError(f"aucun plan enregistré pour {week} : optimisez d'abord")
-    base = latest if latest.version == base_version else load_plan(ws, week, version=base_version)
+    base = (
+        latest
+        if latest.version == base_version
+        else load_plan(ws, week, version=base_version, territory=territory)
+    )
     if base is None or base.version != base_version:
         raise ValidationError(f"version {base_version} inconnue pour {week}")
     if latest.version != base_version:
@@ -774,6 +753,7 @@ def save_edited(
         ws,
         week,
         visits,
+        territory=latest.territory,
         version=latest.version + 1,
         change=change,
         author=author,
@@ -839,6 +819,7 @@ def restore_version(
     *,
     author: str | None = None,
     base_version: int | None = None,
+    territory: str | None = None,
 ) -> WeekPlan:
     """Save a new version of ``week`` equal to its earlier ``version`` (history kept).
 
@@ -847,14 +828,14 @@ def restore_version(
     (:class:`~territory.EditConflictError`), when ``base_version`` is given, when the week
     was saved again since that version (the caller decided on what it showed).
     """
-    latest = load_plan(ws, week)
+    latest = load_plan(ws, week, territory=territory)
     if latest is None:
         raise ValidationError(f"aucun plan enregistré pour {week}")
     if base_version is not None and latest.version != base_version:
-        base = load_plan(ws, week, version=base_version)
+        base = load_plan(ws, week, version=base_version, territory=territory)
         if base is not None and base.version == base_version:
             raise EditConflictError(_conflict_message(ws, week, base, latest))
-    old = load_plan(ws, week, version=version)
+    old = load_plan(ws, week, version=version, territory=territory)
     if old is None or old.version != version:
         raise ValidationError(
             f"version {version} inconnue pour {week} (versions 1 à {latest.version})"
@@ -870,6 +851,7 @@ def restore_version(
         ws,
         week,
         old.visits,
+        territory=latest.territory,
         version=latest.version + 1,
         change=f"restauration de la version {version}",
         author=author,
@@ -948,74 +930,20 @@ def check_visit_times(ws: Workspace, week: str, visits: pd.DataFrame) -> list[st
     return problems
 
 
-def load_plan(ws: Workspace, week: str, *, version: int | None = None) -> WeekPlan | None:
-    """The last (or a given) saved version of ``week``; None when never planned."""
-    if not ws.has(PLANS):
-        return None
-    history = ws.read_table(PLANS, where=of_week(week))
-    if version is not None:
-        history = history[history["version"] == version]
-    if history.empty:
-        return None
-    meta = history.sort_values("version").iloc[-1]
-    where = f"{of_week(week)} AND version = {int(meta['version'])}"
-    found = _week_plan(meta, ws.read_table(VISITS, where=where))
-    return dataclasses.replace(found, visits=with_zone_names(ws, found.visits))
-
-
-def plan_versions(ws: Workspace, week: str, *, before: int | None = None) -> list[WeekPlan]:
-    """Every saved version of ``week``, oldest first (only those before ``before`` if given).
-
-    The calendars read them to cancel the visits that a newer version removed
-    (:func:`territory.rounds.outputs.write_ics`).
-    """
-    if not ws.has(PLANS):
-        return []
-    history = ws.read_table(PLANS, where=of_week(week)).sort_values("version")
-    if before is not None:
-        history = history[history["version"] < before]
-    if history.empty:
-        return []
-    visits = ws.read_table(VISITS, where=of_week(week))
-    plans = [_week_plan(meta, visits) for _, meta in history.iterrows()]
-    return [dataclasses.replace(p, visits=with_zone_names(ws, p.visits)) for p in plans]
-
-
-def _week_plan(meta: pd.Series, visits: pd.DataFrame) -> WeekPlan:
-    """One stored version: its ``plans`` row and the ``plan_visits`` rows (any week)."""
-    week = str(meta["week"])
-    visits = visits[(visits["week"] == week) & (visits["version"] == meta["version"])]
-    visits = visits.drop(columns=["week", "version"]).reset_index(drop=True)
-    for column in ("start", "end"):
-        visits[column] = visits[column].map(datetime.fromisoformat)
-    visits["locked"] = visits["locked"].astype(bool)
-    if "pourquoi" not in visits:  # saved before the reasons were stored
-        visits["pourquoi"] = ""
-    visits["pourquoi"] = visits["pourquoi"].fillna("").astype(str)
-    created = meta.get("created")
-    return WeekPlan(
-        week,
-        int(meta["version"]),
-        visits,
-        tuple(json.loads(meta["notes"])),
-        float(meta["objective"]),
-        datetime.fromisoformat(created) if isinstance(created, str) and created else None,
-    )
-
-
 # --------------------------------------------------------------------------- private
 def _store_version(
     ws: Workspace,
     week: str,
     visits: pd.DataFrame,
     *,
+    territory: str,
     version: int,
     change: str,
     author: str | None,
     objective: float,
     notes: tuple[str, ...],
 ) -> WeekPlan:
-    """Append one version (its visits and its ``plans`` row, together) and return it.
+    """Append one version of ``week`` on ``territory`` (its visits and ``plans`` row) and return it.
 
     The last version is read again in the transaction that writes (the store's
     :meth:`~territory.store.Workspace.append_rows`): a version saved by someone else
@@ -1025,9 +953,9 @@ def _store_version(
 
     def still_last(con: sqlite3.Connection) -> None:
         row = con.execute(
-            f"SELECT version, author, change FROM {PLANS} WHERE week = ? "
+            f"SELECT version, author, change FROM {PLANS} WHERE week = ? AND territory = ? "
             "ORDER BY version DESC LIMIT 1",
-            (week,),
+            (week, territory),
         ).fetchone()
         if (0 if row is None else int(row[0])) != version - 1:
             raise EditConflictError(
@@ -1043,6 +971,7 @@ def _store_version(
     stored = visits.assign(
         week=week,
         version=version,
+        territory=territory,
         start=visits["start"].map(datetime.isoformat).astype(str),  # str even when empty
         end=visits["end"].map(datetime.isoformat).astype(str),
         locked=visits["locked"].astype(bool),
@@ -1052,6 +981,7 @@ def _store_version(
         {
             "week": [week],
             "version": [version],
+            "territory": [territory],
             "created": [created.isoformat()],
             "author": [author or _user()],
             "change": [change],
@@ -1065,12 +995,12 @@ def _store_version(
         vintage=week,
         check=still_last,
     )
-    return WeekPlan(week, version, visits, tuple(notes), float(objective), created)
+    return WeekPlan(week, version, visits, tuple(notes), float(objective), created, territory)
 
 
 def _conflict_message(ws: Workspace, week: str, base: WeekPlan, latest: WeekPlan) -> str:
     """« la semaine a été modifiée entre-temps (version M par X à HH:MM) : … »."""
-    history = plan_history(ws, week)
+    history = plan_history(ws, week, latest.territory)
     meta = history[history["version"] == latest.version].iloc[-1]
     created = str(meta["created"] or "")
     when = f" à {datetime.fromisoformat(created):%H:%M}" if created else ""
@@ -1168,11 +1098,13 @@ def _visit_table(visits: Sequence[Visit], places: gpd.GeoDataFrame, monday: date
     return pd.DataFrame(rows, columns=columns)
 
 
-def _last_visits(ws: Workspace) -> Callable[[str], tuple[int, pd.DataFrame] | None]:
-    """The last version of a week and its visits (None: never planned), for recurrence."""
+def _last_visits(
+    ws: Workspace, territory: str | None
+) -> Callable[[str], tuple[int, pd.DataFrame] | None]:
+    """The last version of a week on ``territory`` and its visits (None: never planned)."""
 
     def load(week: str) -> tuple[int, pd.DataFrame] | None:
-        found = load_plan(ws, week)
+        found = load_plan(ws, week, territory=territory)
         return None if found is None else (found.version, found.visits)
 
     return load

@@ -281,8 +281,15 @@ def purge_section(ws: Workspace, *, settings: Settings, today: date) -> None:
         return
     day = f"{cutoff:%d/%m/%Y}"
     audited("purge", workspace=ws.path.stem, target=f"avant le {day}", details={"contacts": label})
+    later = (
+        " Ils ne sont plus lisibles ; la place qu'ils occupaient sur le serveur est récupérée "
+        "par la maintenance planifiée de l'opérateur (compactage chaque nuit)."
+        if ws.compacts_later
+        else ""
+    )
     flash(
-        f"Purge faite : {label} contact(s) antérieur(s) au {day} supprimé(s) (valeur protégée).",
+        f"Purge faite : {label} contact(s) antérieur(s) au {day} supprimé(s) (valeur protégée)."
+        + later,
         reset={Keys.W_PURGE_CONFIRM: False},
     )
 

@@ -419,17 +419,19 @@ def cached_places_map(key: DataKey, k: int, base_url: str) -> tuple[RenderedMap,
 
 
 @st.cache_data(max_entries=64)
-def cached_plan(key: DataKey, week: str, version: int) -> WeekPlan | None:
-    """Version ``version`` of ``week`` (:func:`territory.rounds.week.load_plan`).
+def cached_plan(
+    key: DataKey, week: str, version: int, territory: str | None = None
+) -> WeekPlan | None:
+    """Version ``version`` of ``week`` on ``territory`` (:func:`territory.rounds.week.load_plan`).
 
     A saved version is never rewritten: keyed on its number, it is read once per data
     version. Which version is the latest is read fresh at each rerun
     (:func:`territory.rounds.week.latest_version`), never from here.
     """
-    return load_plan(Workspace.open(key.workspace), week, version=version)
+    return load_plan(Workspace.open(key.workspace), week, version=version, territory=territory)
 
 
-_FILES: dict[tuple[DataKey, str, int], tuple[bytes, dict[str, bytes]]] = {}
+_FILES: dict[tuple[DataKey, str, str, int], tuple[bytes, dict[str, bytes]]] = {}
 _FILES_LOCK = threading.Lock()
 
 
@@ -442,14 +444,14 @@ def plan_files(key: DataKey, plan: WeekPlan) -> tuple[bytes, dict[str, bytes]]:
     week's earlier versions (:func:`territory.rounds.outputs.ics_calendars`), all read
     again: a week edited all day has hundreds.
     """
-    name = (key, plan.week, plan.version)
+    name = (key, plan.week, plan.territory, plan.version)
     with _FILES_LOCK:
         if name in _FILES:
             return _FILES[name]
     ws = Workspace.open(key.workspace)
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as folder:
         csv = write_csv(plan, Path(folder) / "plan.csv").read_bytes()
-    earlier = plan_versions(ws, plan.week, before=plan.version)
+    earlier = plan_versions(ws, plan.week, before=plan.version, territory=plan.territory)
     calendars = ics_calendars(plan, earlier=earlier)
     files = csv, {team: content for team, content in calendars.items() if team}
     with _FILES_LOCK:
@@ -460,33 +462,37 @@ def plan_files(key: DataKey, plan: WeekPlan) -> tuple[bytes, dict[str, bytes]]:
 
 
 @st.cache_data(max_entries=32)
-def cached_week_teams(key: DataKey, week: str, version: int) -> list[str]:
+def cached_week_teams(
+    key: DataKey, week: str, version: int, territory: str | None = None
+) -> list[str]:
     """Who gets a calendar of a version (:func:`territory.rounds.plan_tables.week_teams`)."""
-    return week_teams(Workspace.open(key.workspace), week, through=version)
+    return week_teams(Workspace.open(key.workspace), week, through=version, territory=territory)
 
 
 @st.cache_data(max_entries=32)
 def cached_plan_view(
-    key: DataKey, week: str, version: int
+    key: DataKey, week: str, version: int, territory: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[Any, str]]:
     """What the page shows of a version: the week's grid, the editor's table, the visits' labels.
 
     (:func:`~territory.rounds.outputs.week_grid`, :func:`~territory.rounds.outputs.editor_table`,
     :func:`~territory.rounds.outputs.visit_choices`.) Empty for a version that is gone.
     """
-    plan = cached_plan(key, week, version)
+    plan = cached_plan(key, week, version, territory)
     if plan is None:
         return pd.DataFrame(), pd.DataFrame(columns=list(EDITOR_COLUMNS)), {}
     return week_grid(plan), editor_table(plan), visit_choices(plan)
 
 
 @st.cache_data(max_entries=64)
-def cached_plan_history(key: DataKey, week: str, last: int) -> pd.DataFrame:
+def cached_plan_history(
+    key: DataKey, week: str, last: int, territory: str | None = None
+) -> pd.DataFrame:
     """The versions of ``week`` up to ``last`` (:func:`territory.rounds.week.plan_history`).
 
     Keyed on the latest version, read fresh by the caller: a new version is a new key.
     """
-    history = plan_history(Workspace.open(key.workspace), week)
+    history = plan_history(Workspace.open(key.workspace), week, territory)
     return history[history["version"] <= last].reset_index(drop=True)
 
 

@@ -190,6 +190,14 @@ def may_open(workspace: str) -> bool:
     return access is not None and access.may_open(workspace)
 
 
+def scoped_territories(workspace: str) -> tuple[str, ...] | None:
+    """The territories of ``workspace`` the user is scoped to (None: all; always on a laptop)."""
+    access: Access | None = st.session_state.get(ACCESS)
+    if not _settings().auth or access is None:
+        return None
+    return access.territories(workspace)
+
+
 def shows(page: str) -> bool:
     """Whether the navigation lists ``page`` (its title) for this user: links check it."""
     access = st.session_state.get(ACCESS)

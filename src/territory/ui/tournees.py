@@ -64,7 +64,7 @@ from territory.ui.loaders import (
     plan_files,
     settings,
 )
-from territory.ui.login import audited, downloaded
+from territory.ui.login import audited, downloaded, scoped_territories
 from territory.ui.mapview import show_map
 from territory.ui.state import Keys
 from territory.ui.uploads import APP_AUTHOR
@@ -96,8 +96,11 @@ HISTORY_HEADERS = {
 """French headers of the version history's CSV."""
 
 
-def teams_editor(ws: Workspace) -> None:
+def teams_editor(ws: Workspace, territory: str | None = None) -> None:
     """The stored teams in an editable table, saved on request (every problem listed).
+
+    A new team without a territory as sector is saved on ``territory`` (the territory
+    planned, :func:`~territory.rounds.teams.team_territories`).
 
     The ``secteur`` column lists the programme territories and the EPCI of the workspace
     (:func:`~territory.rounds.sectors.sector_choices`); empty: no sector.
@@ -178,7 +181,7 @@ def teams_editor(ws: Workspace) -> None:
     )
     if st.button("Enregistrer les équipes", icon=":material/save:", key=Keys.W_TEAMS_SAVE):
         try:
-            save_teams(ws, edited, settings=settings(), online=online)
+            save_teams(ws, edited, settings=settings(), online=online, territory=territory)
         except TerritoryError as exc:
             st.error(f"Équipes non enregistrées : {exc}")
         else:
@@ -251,9 +254,18 @@ def _base_on_map(ws: Workspace, names: list[str]) -> None:
 
 
 def plan_options(ws: Workspace) -> tuple[str | None, bool]:
-    """The programme territory to plan (None: the whole workspace) and the sector rule."""
+    """The programme territory to plan (None: the whole workspace) and the sector rule.
+
+    A week has its versions per territory (:mod:`territory.rounds.plan_tables`): the
+    choice is also which plan the page shows. A user scoped to some territories
+    (:func:`~territory.ui.login.scoped_territories`: a chef d'équipe of one territory on
+    the server) chooses among theirs only, never the whole workspace.
+    """
     left, right = st.columns([2, 1])
     names = [WHOLE_WORKSPACE, *cached_territory_names(data_key(ws))]
+    scoped = scoped_territories(ws.path.stem)
+    if scoped is not None:
+        names = [n for n in names if n in scoped] or [WHOLE_WORKSPACE]
     territory = left.selectbox("Territoire à planifier", names, key=Keys.W_PLAN_TERRITORY)
     outside = right.checkbox(
         "Autoriser les visites hors secteur",
@@ -263,27 +275,29 @@ def plan_options(ws: Workspace) -> tuple[str | None, bool]:
     return (None if territory == WHOLE_WORKSPACE else territory), outside
 
 
-def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
-    """The version this session works on (kept in ``st.session_state[base_key]``).
+def base_plan(
+    ws: Workspace, week: str, base_key: str, territory: str | None = None
+) -> WeekPlan | None:
+    """The version of ``week`` on ``territory`` this session works on (``base_key``).
 
     The first view of a week takes its last version. When another session saved the
     week since, the page says so and keeps showing this session's version until the
     user reloads: an edit is saved on the version it was made on, or refused
     (:func:`~territory.rounds.week.save_edited`), never over someone else's.
     """
-    last = latest_version(ws, week)  # read now, at every rerun: never from a cache
+    last = latest_version(ws, week, territory)  # read now, at every rerun: never cached
     if last is None:
         return None
     key = data_key(ws)
     base = st.session_state.get(base_key)
-    shown = cached_plan(key, week, last if base is None else base)
+    shown = cached_plan(key, week, last if base is None else base, territory)
     if shown is None:  # a version this session saw and that is gone: the latest
-        shown = cached_plan(key, week, last)
+        shown = cached_plan(key, week, last, territory)
     if shown is None:  # the week's versions were removed meanwhile (an undo, a purge)
         return None
     st.session_state[base_key] = shown.version
-    if shown.version != last and not st.session_state.get(_pending_key(week)):
-        meta = cached_plan_history(key, week, last).set_index("version").loc[last]
+    if shown.version != last and not st.session_state.get(_pending_key(week, shown.territory)):
+        meta = cached_plan_history(key, week, last, territory).set_index("version").loc[last]
         left, right = st.columns([3, 1])
         left.warning(
             f"La semaine a été modifiée depuis que vous l'avez ouverte : version "
@@ -297,8 +311,8 @@ def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
     return shown
 
 
-def _pending_key(week: str) -> str:
-    return f"{Keys.PLAN_PENDING}_{week}"
+def _pending_key(week: str, territory: str) -> str:
+    return f"{Keys.PLAN_PENDING}_{week}_{territory}" if territory else f"{Keys.PLAN_PENDING}_{week}"
 
 
 def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: str) -> None:
@@ -315,7 +329,7 @@ def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: st
         key=Keys.W_PLAN_EMPTY,
         help="Sans cette case, une version sans aucune visite n'est pas enregistrée.",
     )
-    pending_key = _pending_key(plan.week)
+    pending_key = _pending_key(plan.week, plan.territory)
     if left.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
         try:
             visits = apply_edits(plan, edited)
@@ -327,6 +341,7 @@ def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: st
                 base_version=plan.version,
                 author=APP_AUTHOR,
                 allow_empty=empty,
+                territory=plan.territory,
             )
         except EditConflictError as exc:
             st.session_state[pending_key] = (plan.version, visits, str(exc), empty)
@@ -343,12 +358,12 @@ def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: st
             )
             flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
     if st.session_state.get(pending_key):
-        _pending_edit(ws, plan.week, base_key)
+        _pending_edit(ws, plan.week, base_key, plan.territory)
 
 
-def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
+def _pending_edit(ws: Workspace, week: str, base_key: str, territory: str) -> None:
     """The refused edit: why, and carry it over to the newest version or drop it."""
-    pending_key = _pending_key(week)
+    pending_key = _pending_key(week, territory)
     base_version, visits, message, empty = st.session_state[pending_key]
     st.error(f"Modifications non enregistrées : {message}", icon=":material/sync_problem:")
     st.caption(
@@ -362,7 +377,8 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
         type="primary",
         key=Keys.W_PLAN_REPLAY,
     ):
-        base, latest = load_plan(ws, week, version=base_version), load_plan(ws, week)
+        base = load_plan(ws, week, version=base_version, territory=territory)
+        latest = load_plan(ws, week, territory=territory)
         if base is None or latest is None:
             st.error("Modifications non reprises : la semaine n'a plus cette version.")
             return
@@ -380,6 +396,7 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
                 base_version=latest.version,
                 author=APP_AUTHOR,
                 allow_empty=empty,
+                territory=territory,
             )
         except EditConflictError as exc:  # saved again meanwhile: kept, with the news
             st.session_state[pending_key] = (base_version, visits, str(exc), empty)
@@ -396,15 +413,16 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
                 reset={Keys.W_PLAN_EMPTY: False},
             )
     if right.button("Abandonner mes modifications", icon=":material/undo:", key=Keys.W_PLAN_DROP):
-        latest = load_plan(ws, week)
+        latest = load_plan(ws, week, territory=territory)
         st.session_state[pending_key] = None
         st.session_state[base_key] = None if latest is None else latest.version
         st.rerun()
 
 
-def history_panel(ws: Workspace, week: str, base_key: str) -> None:
-    """The versions of the week, and restoring an earlier one as a new version."""
-    history = cached_plan_history(data_key(ws), week, latest_version(ws, week) or 0)
+def history_panel(ws: Workspace, week: str, base_key: str, territory: str | None = None) -> None:
+    """The versions of the week on ``territory``, and restoring one as a new version."""
+    last = latest_version(ws, week, territory) or 0
+    history = cached_plan_history(data_key(ws), week, last, territory)
     st.dataframe(history, hide_index=True, width="stretch")
     table_download(
         "Historique des versions (CSV)",
@@ -432,6 +450,7 @@ def history_panel(ws: Workspace, week: str, base_key: str) -> None:
                 int(chosen),
                 author=APP_AUTHOR,
                 base_version=st.session_state.get(base_key),
+                territory=territory,
             )
         except TerritoryError as exc:
             st.error(f"Version non restaurée : {exc}")
@@ -485,7 +504,7 @@ def plan_downloads(plan: WeekPlan, ws: Workspace) -> None:
         mime="text/html",
         icon=":material/code:",
     )
-    if teams := cached_week_teams(key, plan.week, plan.version):
+    if teams := cached_week_teams(key, plan.week, plan.version, plan.territory):
         team = middle.selectbox("Équipe", teams, key=Keys.W_PLAN_TEAM)
         right.download_button(
             "Calendrier (.ics)",
@@ -512,7 +531,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     refused by :func:`~territory.rounds.feedback.record_feedback`.
     """
     visits = plan.visits
-    labels = cached_plan_view(data_key(ws), plan.week, plan.version)[2]
+    labels = cached_plan_view(data_key(ws), plan.week, plan.version, plan.territory)[2]
     chosen = st.selectbox(
         "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
     )
