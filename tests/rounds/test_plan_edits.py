@@ -347,3 +347,59 @@ def test_two_feedbacks_of_one_visit_at_the_same_moment_one_stands(
     assert "vient d'être enregistré" in str(next(r for r in results if r not in stood))
     assert recorded_feedback(ws, WEEK, visit) == {"hors radars": stood[0]}
     assert ws.layers()["contacts"].count == before + stood[0]
+
+
+def test_a_recording_seen_running_then_settled_by_another_session_is_not_replaced(
+    planned, settings: Settings, monkeypatch
+) -> None:
+    """The second session looks while the first is still running, then settles after it.
+
+    The first recording's contacts are already stored when the second looks, so its
+    batch is among those the second would replace; it settles first: the second is
+    refused and leaves nothing, the first stands (CI found the second replacing it).
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.rounds import feedback
+
+    ws, first = planned
+    visit = first.visits.iloc[1]
+    appended = feedback.append_contacts
+    first_appended, second_appended = threading.Event(), threading.Event()
+    first_done = threading.Event()
+
+    def in_turn(*args, **kwargs):
+        done = appended(*args, **kwargs)
+        if not first_appended.is_set():
+            first_appended.set()
+            assert second_appended.wait(60)  # the second looks and appends meanwhile
+        else:
+            second_appended.set()
+            assert first_done.wait(60)  # the first settles before the second
+        return done
+
+    monkeypatch.setattr(feedback, "append_contacts", in_turn)
+    before = ws.layers()["contacts"].count
+
+    def record(n: int) -> object:
+        try:
+            return record_feedback(
+                Workspace.open(ws.path), WEEK, visit, {"hors radars": n},
+                settings=settings, now=AFTER_THE_WEEK,
+            )  # fmt: skip
+        except ValidationError as exc:
+            return exc
+        finally:
+            if n == 3:
+                first_done.set()
+
+    with ThreadPoolExecutor(2) as pool:
+        one = pool.submit(record, 3)
+        assert first_appended.wait(60)
+        two = pool.submit(record, 5)
+        results = [one.result(), two.result()]
+    assert results[0] == 3, results
+    assert "vient d'être enregistré" in str(results[1])
+    assert recorded_feedback(ws, WEEK, visit) == {"hors radars": 3}
+    assert ws.layers()["contacts"].count == before + 3

@@ -118,11 +118,15 @@ def record_feedback(
         for fingerprint in feedback_fingerprints(secret, key, status, int(n))
     ]
     what = _label(week, visit)
+    listed = batches.list_batches(ws)
     earlier |= {  # a visit recorded with no contact has no row to be found by
         b.id
-        for b in batches.list_batches(ws)
+        for b in listed
         if b.kind == batches.FEEDBACK and b.state == "active" and b.file == what
     }
+    # a recording still running when we looked: interrupted (replaced with the rest) or
+    # another session's, about to settle — then it must not be replaced unseen
+    unsettled = {b.id for b in listed if b.id in earlier and b.state == "running"}
     batch = batches.begin(ws, batches.FEEDBACK, file=what, author=author)
     recorded = {s: int(n) for s, n in counts.items() if int(n)}
 
@@ -134,7 +138,7 @@ def record_feedback(
             "AND state = 'active' AND id != ?",
             (batches.FEEDBACK, what, batch.id),
         ).fetchall()
-        meanwhile = [row for row in meanwhile if int(row[0]) not in earlier]
+        meanwhile = [r for r in meanwhile if int(r[0]) not in earlier or int(r[0]) in unsettled]
         if meanwhile:
             raise ValidationError(
                 f"un autre retour pour cette visite vient d'être enregistré (lot "
