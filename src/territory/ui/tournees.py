@@ -35,7 +35,6 @@ from territory.rounds.week import (
     WeekPlan,
     add_places,
     latest_version,
-    load_plan,
     move_visit,
     new_place,
     remove_places,
@@ -263,15 +262,17 @@ def plan_options(ws: Workspace) -> tuple[str | None, bool]:
     return (None if territory == WHOLE_WORKSPACE else territory), outside
 
 
-def base_plan(ws: Workspace, week: str, base_key: str) -> WeekPlan | None:
+def base_plan(ws: Workspace, week: str, base_key: str, last: int | None) -> WeekPlan | None:
     """The version this session works on (kept in ``st.session_state[base_key]``).
+
+    ``last`` is the week's latest version, read by the page at this rerun
+    (:func:`~territory.rounds.week.latest_version`: never from a cache), once for the page.
 
     The first view of a week takes its last version. When another session saved the
     week since, the page says so and keeps showing this session's version until the
     user reloads: an edit is saved on the version it was made on, or refused
     (:func:`~territory.rounds.week.save_edited`), never over someone else's.
     """
-    last = latest_version(ws, week)  # read now, at every rerun: never from a cache
     if last is None:
         return None
     key = data_key(ws)
@@ -362,7 +363,10 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
         type="primary",
         key=Keys.W_PLAN_REPLAY,
     ):
-        base, latest = load_plan(ws, week, version=base_version), load_plan(ws, week)
+        # versions are never rewritten: both from the cache, the latest's number read now
+        key, last = data_key(ws), latest_version(ws, week)
+        base = cached_plan(key, week, base_version)
+        latest = None if last is None else cached_plan(key, week, last)
         if base is None or latest is None:
             st.error("Modifications non reprises : la semaine n'a plus cette version.")
             return
@@ -396,15 +400,17 @@ def _pending_edit(ws: Workspace, week: str, base_key: str) -> None:
                 reset={Keys.W_PLAN_EMPTY: False},
             )
     if right.button("Abandonner mes modifications", icon=":material/undo:", key=Keys.W_PLAN_DROP):
-        latest = load_plan(ws, week)
         st.session_state[pending_key] = None
-        st.session_state[base_key] = None if latest is None else latest.version
+        st.session_state[base_key] = latest_version(ws, week)
         st.rerun()
 
 
-def history_panel(ws: Workspace, week: str, base_key: str) -> None:
-    """The versions of the week, and restoring an earlier one as a new version."""
-    history = cached_plan_history(data_key(ws), week, latest_version(ws, week) or 0)
+def history_panel(ws: Workspace, week: str, base_key: str, last: int | None) -> None:
+    """The versions of the week, and restoring an earlier one as a new version.
+
+    ``last``: the week's latest version, read by the page at this rerun.
+    """
+    history = cached_plan_history(data_key(ws), week, last or 0)
     st.dataframe(history, hide_index=True, width="stretch")
     table_download(
         "Historique des versions (CSV)",
