@@ -6,7 +6,7 @@ import streamlit as st
 
 from territory import TerritoryError
 from territory.rounds.outputs import day_label
-from territory.rounds.week import plan_week, save_plan
+from territory.rounds.week import latest_version, plan_week, save_plan
 from territory.ui.common import data_key, demo_banner, show_flash, workspace_or_stop
 from territory.ui.loaders import cached_plan_view, settings
 from territory.ui.login import audited, may
@@ -88,7 +88,8 @@ if planning and st.button(
             status.update(label="Optimisation impossible", state="error")
             st.error(str(exc))
 
-saved = base_plan(ws, week, base_key, territory)
+last = latest_version(ws, week, territory)  # read now, once per rerun: never from a cache
+saved = base_plan(ws, week, base_key, last, territory)
 if saved is None:
     st.info("Aucun plan pour cette semaine : lancez l'optimisation.")
     st.stop()
@@ -120,4 +121,4 @@ if may("feedback", workspace=ws.path.stem):
     ):
         feedback_form(ws, saved)
 with st.expander("Historique des versions", icon=":material/history:"):
-    history_panel(ws, week, base_key, territory)
+    history_panel(ws, week, base_key, last, territory)

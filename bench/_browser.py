@@ -43,11 +43,13 @@ def streamlit_server(
     env: Mapping[str, str] | None = None,
     timeout_s: float = 60,
     port: int | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
     """``streamlit run script`` on ``port`` (default: a free one); yields its URL, stops it.
 
     A test that must know the URL beforehand (an OpenID Connect redirect URI registered at
-    the provider) passes the port.
+    the provider) passes the port; a caller that measures the server's CPU time passes
+    ``started``, to which the server's process is appended.
     """
     if port is None:
         with socket.socket() as s:
@@ -72,6 +74,8 @@ def streamlit_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if started is not None:
+        started.append(proc)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

@@ -25,24 +25,36 @@ the lock the session gave it, and no two confirmations may name the same version
 
 ``python -m bench.load WORKSPACE --sessions 20 --minutes 10`` (on a copy of the workspace,
 where ``territory plan`` first plans the week the « Tournées » page opens on).
+
+``--processes 2`` serves the app as the deployment does (deploy/): two Streamlit processes
+behind nginx with the deployment's own site file (:mod:`bench._nginx`: TLS, the sticky
+``territory_node`` cookie). Each simulated user then first loads the page over https, as a
+browser does, and opens its websocket with the cookies it got; the access log shows which
+process each session went to and that none moved (a session that did is an error).
+``--processes 1`` (the default) talks to the one server directly. Reported beside the
+rerun times: the CPU time of the Streamlit processes during the load (``/proc``), per
+rerun, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.cookies
 import json
 import os
 import random
 import re
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -51,6 +63,7 @@ from typing import Any
 from websockets.exceptions import WebSocketException
 
 from bench._browser import ROOT, streamlit_server
+from bench._nginx import behind_nginx, sticky_sessions
 
 _SAVED = re.compile(r"Version (\d+) enregistrée")
 _ALREADY = re.compile(r"déjà dans la version (\d+)")
@@ -112,12 +125,20 @@ class Session:
     async def __aenter__(self) -> Session:
         import websockets
 
+        # a browser loads the page first, then opens the websocket with the cookies it
+        # got (behind nginx: the sticky territory_node cookie); the test certificate of
+        # bench._nginx is self-signed
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        cookies = await asyncio.to_thread(_page_cookies, self.url, context)
         self._ws = await websockets.connect(
             self.url.replace("http", "ws", 1) + "/_stcore/stream",
             subprotocols=["streamlit"],  # type: ignore[list-item]
             origin=self.url,  # type: ignore[arg-type]
             max_size=None,
             open_timeout=30,
+            additional_headers={"Cookie": cookies} if cookies else None,
+            ssl=context if self.url.startswith("https") else None,
         )
         await self.rerun()
         return self
@@ -199,6 +220,15 @@ class Session:
                 if msg.script_finished == msg.FINISHED_WITH_COMPILE_ERROR:
                     exceptions.append("erreur de compilation de la page")
                 return Run(time.perf_counter() - start, widgets, texts, exceptions)
+
+
+def _page_cookies(url: str, context: ssl.SSLContext) -> str:
+    """The ``Cookie`` header a browser sends after loading the app's page at ``url``."""
+    with urllib.request.urlopen(url + "/", timeout=30, context=context) as answer:
+        jar = http.cookies.SimpleCookie()
+        for header in answer.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
 async def _user(
@@ -316,14 +346,39 @@ def next_week() -> str:
 
 
 @contextmanager
-def _served(workspace: Path, secret: Path) -> Iterator[str]:
+def _served(
+    workspace: Path, secret: Path, processes: int, started: list[subprocess.Popen[bytes]]
+) -> Iterator[str]:
+    """The app on ``workspace``: one server, or ``processes`` of them behind nginx."""
     env = {
         "TERRITORY_WORKSPACES_DIR": str(workspace.parent),
         "TERRITORY_WORKSPACE": str(workspace),
         "TERRITORY_SECRET_PATH": str(secret),
     }
-    with streamlit_server(ROOT / "app.py", env=env, timeout_s=120) as url:
-        yield url
+    with ExitStack() as stack:
+        urls = [
+            stack.enter_context(
+                streamlit_server(ROOT / "app.py", env=env, timeout_s=120, started=started)
+            )
+            for _ in range(processes)
+        ]
+        if processes == 1:
+            yield urls[0]
+        else:
+            ports = [int(url.rsplit(":", 1)[1]) for url in urls]
+            yield stack.enter_context(behind_nginx(ports, workspace.parent / "nginx"))
+
+
+def _cpu_seconds(procs: list[subprocess.Popen[bytes]]) -> float:
+    """User and system CPU time of ``procs`` so far (``/proc``; 0 where it is not)."""
+    total = 0
+    for proc in procs:
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def load_benchmark(
@@ -335,12 +390,14 @@ def load_benchmark(
     solo_s: float = 30.0,
     think: tuple[float, float] = (1.0, 5.0),
     seed: int = 0,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Run the load on a copy of ``workspace``; the figures and the lost edits.
 
     First one session alone for ``solo_s`` seconds (the reference), then ``sessions`` at
     once for ``minutes``. Between two actions a session waits ``think`` seconds (drawn
-    uniformly, as Locust's ``between``): the time a user reads the page.
+    uniformly, as Locust's ``between``): the time a user reads the page. ``processes``
+    above 1: that many servers behind nginx, as deployed (see the module's docstring).
     """
     global _WORKSPACE
     folder = Path(tempfile.mkdtemp(prefix="territory-load-"))
@@ -365,7 +422,8 @@ def load_benchmark(
             env={**os.environ, "TERRITORY_SECRET_PATH": str(secret)},
         )
         solo, tally = Tally(), Tally()
-        with _served(copy, secret) as url:
+        servers: list[subprocess.Popen[bytes]] = []
+        with _served(copy, secret, processes, servers) as url:
             # the reference: one session alone on the server, the same loop
             asyncio.run(_user(url, sessions, time.monotonic() + solo_s, solo, seed, think))
             deadline = time.monotonic() + minutes * 60
@@ -375,9 +433,13 @@ def load_benchmark(
                     *(_user(url, n, deadline, tally, seed, think) for n in range(sessions))
                 )
 
-            started = time.monotonic()
+            started, cpu_before = time.monotonic(), _cpu_seconds(servers)
+            load_before = os.getloadavg()[0]
             asyncio.run(everyone())
             elapsed = time.monotonic() - started
+            cpu = _cpu_seconds(servers) - cpu_before
+        per_process, strays = sticky_sessions(copy.parent / "nginx") if processes > 1 else ({}, [])
+        tally.errors += [f"session sur deux processus : {stray}" for stray in strays]
         lost = lost_edits(copy, week, solo.claims + tally.claims)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -396,6 +458,11 @@ def load_benchmark(
         },
         "lost_edits": len(lost),
         "lost_samples": lost[:5],
+        "processes": processes,
+        "websockets_per_process": per_process,
+        "server_cpu_s": round(cpu, 1),
+        "server_cpu_per_rerun_s": round(cpu / max(len(tally.reruns), 1), 3),
+        "load_average_before": load_before,
         "load_average": os.getloadavg()[0],
     }
 
@@ -423,6 +490,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 5.0), metavar=("MIN", "MAX"))
+    parser.add_argument(
+        "--processes", type=int, default=1, help="Streamlit processes (above 1: behind nginx)"
+    )
     args = parser.parse_args(argv)
     figures = load_benchmark(
         args.workspace,
@@ -430,6 +500,7 @@ def main(argv: list[str] | None = None) -> None:
         sessions=args.sessions,
         minutes=args.minutes,
         think=tuple(args.think),
+        processes=args.processes,
     )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
 

@@ -11,7 +11,7 @@
 # exist (postgres/setup.sh makes them); TERRITORY_DB_OWNER sets the database's owner.
 # The dump's .sha256 is checked when present. The dump is restored into a temporary
 # database in one transaction; only when that worked is it renamed: a failed restore leaves
-# the server as it was. Stop the app (systemctl stop territory) before --replace.
+# the server as it was. Stop the app (systemctl stop 'territory@*') before --replace.
 # Exit codes: 0 done; 2 one French line on stderr.
 set -euo pipefail
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -351,6 +352,9 @@ def test_nginx_accepts_the_site_configuration(tmp_path: Path) -> None:
         "proxy_set_header Upgrade $http_upgrade",
         "proxy_read_timeout 86400s",
         "return 301 https://",
+        "hash $territory_node consistent;",  # two app processes, a browser kept on one
+        "server 127.0.0.1:8501;\n    server 127.0.0.1:8502;",
+        "add_header Set-Cookie $territory_node_cookie always;",
     ):
         assert needed in site
 
@@ -365,7 +369,7 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         "territory-backup.timer",
         "territory-compact.service",
         "territory-compact.timer",
-        "territory.service",
+        "territory@.service",
     ]
     # the paths of a real installation, made here: the units are checked, not this machine
     for unit in units:
@@ -426,7 +430,8 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
     """Chromium loads the app over https through nginx and the site file.
 
     The real thing: nginx with deploy/nginx/territory.conf (ports and certificate swapped)
-    in front of ``streamlit run serve.py``.
+    in front of two ``streamlit run serve.py``, as deployed; the browser gets the sticky
+    ``territory_node`` cookie once, and its websocket carries it.
     """
     from playwright.sync_api import sync_playwright
     from proconnect_mock import free_port
@@ -438,7 +443,7 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
     )
     if nginx is None or chromium_path() is None or not shutil.which("openssl"):
         pytest.skip("nginx, Chromium ou openssl absent : mandataire non essayé")
-    http, https, app = free_port(), free_port(), free_port()
+    http, https, app, second = free_port(), free_port(), free_port(), free_port()
     cert, key = _certificate(tmp_path)
     site = (DEPLOY / "nginx" / "territory.conf").read_text(encoding="utf-8")
     swaps = {
@@ -447,6 +452,7 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
         "    listen 443 ssl http2;\n": f"    listen 127.0.0.1:{https} ssl http2;\n",
         "    listen [::]:443 ssl http2;\n": "",
         "server 127.0.0.1:8501;": f"server 127.0.0.1:{app};",
+        "server 127.0.0.1:8502;": f"server 127.0.0.1:{second};",
         "/etc/letsencrypt/live/territory.example.fr/fullchain.pem": str(cert),
         "/etc/letsencrypt/live/territory.example.fr/privkey.pem": str(key),
         "/var/log/nginx/": f"{tmp_path}/",
@@ -465,7 +471,10 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
         "TERRITORY_WORKSPACE": str(demo_workspace),
         "TERRITORY_SECRET_PATH": str(settings.secret_path),
     }
-    with streamlit_server(ROOT / "serve.py", env=env, port=app):
+    with (
+        streamlit_server(ROOT / "serve.py", env=env, port=app),
+        streamlit_server(ROOT / "serve.py", env=env, port=second),
+    ):
         proxy = subprocess.Popen(
             [nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
@@ -479,6 +488,10 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
             secure = _get_no_redirect(f"https://127.0.0.1:{https}/_stcore/health", insecure=True)
             assert secure.status == 200
             assert secure.headers["Strict-Transport-Security"].startswith("max-age=63072000")
+            sticky = [c for c in secure.headers.get_all("Set-Cookie") if "territory_node" in c]
+            assert len(sticky) == 1 and re.fullmatch(
+                r"territory_node=[0-9a-f]{32}; Path=/; HttpOnly; Secure; SameSite=Lax", sticky[0]
+            ), sticky
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
                 context = browser.new_context(ignore_https_errors=True)
@@ -488,8 +501,10 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
                 page.goto(f"https://127.0.0.1:{https}/", wait_until="domcontentloaded")
                 # the page's content comes through Streamlit's websocket, through nginx
                 page.get_by_text("Planifier l'aller-vers").wait_for(timeout=90_000)
+                cookies = [c for c in context.cookies() if c["name"] == "territory_node"]
                 browser.close()
             assert any(u.startswith(f"wss://127.0.0.1:{https}/_stcore/stream") for u in sockets)
+            assert len(cookies) == 1 and cookies[0]["httpOnly"] and cookies[0]["secure"]
         finally:
             proxy.terminate()
             proxy.wait(timeout=20)

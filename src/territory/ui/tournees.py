@@ -35,7 +35,6 @@ from territory.rounds.week import (
     WeekPlan,
     add_places,
     latest_version,
-    load_plan,
     move_visit,
     new_place,
     remove_places,
@@ -276,16 +275,18 @@ def plan_options(ws: Workspace) -> tuple[str | None, bool]:
 
 
 def base_plan(
-    ws: Workspace, week: str, base_key: str, territory: str | None = None
+    ws: Workspace, week: str, base_key: str, last: int | None, territory: str | None = None
 ) -> WeekPlan | None:
     """The version of ``week`` on ``territory`` this session works on (``base_key``).
+
+    ``last`` is the week's latest version, read by the page at this rerun
+    (:func:`~territory.rounds.week.latest_version`: never from a cache), once for the page.
 
     The first view of a week takes its last version. When another session saved the
     week since, the page says so and keeps showing this session's version until the
     user reloads: an edit is saved on the version it was made on, or refused
     (:func:`~territory.rounds.week.save_edited`), never over someone else's.
     """
-    last = latest_version(ws, week, territory)  # read now, at every rerun: never cached
     if last is None:
         return None
     key = data_key(ws)
@@ -377,8 +378,10 @@ def _pending_edit(ws: Workspace, week: str, base_key: str, territory: str) -> No
         type="primary",
         key=Keys.W_PLAN_REPLAY,
     ):
-        base = load_plan(ws, week, version=base_version, territory=territory)
-        latest = load_plan(ws, week, territory=territory)
+        # versions are never rewritten: both from the cache, the latest's number read now
+        key, last = data_key(ws), latest_version(ws, week, territory)
+        base = cached_plan(key, week, base_version, territory)
+        latest = None if last is None else cached_plan(key, week, last, territory)
         if base is None or latest is None:
             st.error("Modifications non reprises : la semaine n'a plus cette version.")
             return
@@ -413,16 +416,19 @@ def _pending_edit(ws: Workspace, week: str, base_key: str, territory: str) -> No
                 reset={Keys.W_PLAN_EMPTY: False},
             )
     if right.button("Abandonner mes modifications", icon=":material/undo:", key=Keys.W_PLAN_DROP):
-        latest = load_plan(ws, week, territory=territory)
         st.session_state[pending_key] = None
-        st.session_state[base_key] = None if latest is None else latest.version
+        st.session_state[base_key] = latest_version(ws, week, territory)
         st.rerun()
 
 
-def history_panel(ws: Workspace, week: str, base_key: str, territory: str | None = None) -> None:
-    """The versions of the week on ``territory``, and restoring one as a new version."""
-    last = latest_version(ws, week, territory) or 0
-    history = cached_plan_history(data_key(ws), week, last, territory)
+def history_panel(
+    ws: Workspace, week: str, base_key: str, last: int | None, territory: str | None = None
+) -> None:
+    """The versions of the week on ``territory``, and restoring one as a new version.
+
+    ``last``: the week's latest version, read by the page at this rerun.
+    """
+    history = cached_plan_history(data_key(ws), week, last or 0, territory)
     st.dataframe(history, hide_index=True, width="stretch")
     table_download(
         "Historique des versions (CSV)",
