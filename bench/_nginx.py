@@ -66,6 +66,17 @@ def site_file(ports: Sequence[int], *, https: int, http: int, folder: Path) -> s
     return site
 
 
+def self_signed(cert: Path, key: Path) -> None:
+    """A throw-away self-signed certificate for 127.0.0.1 (``openssl req -x509``)."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+
+
 @contextmanager
 def behind_nginx(ports: Sequence[int], folder: Path) -> Iterator[str]:
     """Run the deployment's nginx site file in front of ``ports``; yield its https URL."""
@@ -73,27 +84,7 @@ def behind_nginx(ports: Sequence[int], folder: Path) -> Iterator[str]:
     if nginx is None:
         raise RuntimeError("nginx absent (apt-get install nginx) : pas de répartition")
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(folder / "key.pem"),
-            "-out",
-            str(folder / "cert.pem"),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )
+    self_signed(folder / "cert.pem", folder / "key.pem")
     https, http = free_port(), free_port()
     (folder / "territory.conf").write_text(
         site_file(ports, https=https, http=http, folder=folder), encoding="utf-8"

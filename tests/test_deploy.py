@@ -514,29 +514,10 @@ def test_the_app_works_through_nginx_with_tls_and_its_websocket(
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     """A throw-away self-signed certificate for 127.0.0.1."""
+    from bench._nginx import self_signed
+
     cert, key = folder / "fullchain.pem", folder / "privkey.pem"
-    made = subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
+    self_signed(cert, key)
     return cert, key
 
 
