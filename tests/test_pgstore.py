@@ -203,15 +203,18 @@ def test_the_database_url_setting_names_workspaces_on_the_server(
         Workspace.create("val_de_marne", name="x")
 
 
+def _essai(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The address of a new workspace « essai » on ``backend``."""
+    if backend == "file":
+        return str(tmp_path / "w.gpkg")
+    return f"{request.getfixturevalue('pg_database')}#essai"
+
+
 @pytest.mark.parametrize("backend", ["file", "server"])
 def test_a_workspace_of_an_older_schema_is_migrated_when_opened(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    target = (
-        str(tmp_path / "w.gpkg")
-        if backend == "file"
-        else f"{request.getfixturevalue('pg_database')}#essai"
-    )
+    target = _essai(backend, tmp_path, request)
     ws = Workspace.create(target, name="Essai")
     assert ws.get_property("schema_version") == str(SCHEMA_VERSION) == "3"
     with ws.transaction(what="retour au schéma 1") as con:  # as version 1 made it
@@ -235,11 +238,7 @@ def test_step_3_gives_teams_and_plans_the_territory_of_their_teams(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Rows stored before step 3: a team's sector, a week's teams' one territory, else ''."""
-    target = (
-        str(tmp_path / "w.gpkg")
-        if backend == "file"
-        else f"{request.getfixturevalue('pg_database')}#essai"
-    )
+    target = _essai(backend, tmp_path, request)
     ws = Workspace.create(target, name="Essai")
     text = {"source": "test", "vintage": ""}
     ws.write_table(

@@ -239,6 +239,33 @@ def test_network_catchments_read_by_chunk_equal_one_target_at_a_time() -> None:
         assert np.array_equal(a, b[keep])
 
 
+def _reach_as_one_target_at_a_time(
+    network: Any,
+    zone_xy: Any,
+    partner_xy: Any,
+    mode: str,
+    speed: float,
+    limit: float,
+    region: Any,
+) -> tuple[np.ndarray, ...]:
+    """``network.reach`` with ``region`` as its search region; checked, then returned.
+
+    Bit for bit against one search per target over the whole graph.
+    """
+    from bench.access_roads import reach_one_target_at_a_time
+    from territory import roads
+
+    with mock.patch.object(roads, "_region", region):
+        ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
+    before = reach_one_target_at_a_time(
+        network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
+    )
+    assert len(ours[0]) > 2_000, mode
+    for a, b in zip(ours, before, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b), mode
+    return ours
+
+
 def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
     """Searches cut to the region they can reach give the pairs of whole-graph searches.
 
@@ -248,7 +275,6 @@ def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
     much smaller than the graph), and the pairs, their order and their minutes are those
     of one search per partner over the whole graph, bit for bit, for driving and walking.
     """
-    from bench.access_roads import reach_one_target_at_a_time
     from bench.roads import synthetic_network, synthetic_points
     from territory import roads
 
@@ -268,14 +294,7 @@ def test_network_catchments_searched_by_region_equal_the_whole_graph() -> None:
 
     for mode, speed, limit in (("voiture", 40.0, 7.0), ("marche", 4.5, 20.0)):
         sizes.clear()
-        with mock.patch.object(roads, "_region", region):
-            ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
-        before = reach_one_target_at_a_time(
-            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
-        )
-        assert len(ours[0]) > 2_000, mode
-        for a, b in zip(ours, before, strict=True):
-            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+        _reach_as_one_target_at_a_time(network, zone_xy, partner_xy, mode, speed, limit, region)
         assert min(part / whole for part, whole in sizes) < 0.5, mode
 
 
@@ -356,7 +375,6 @@ def test_searches_without_the_dead_ends_give_the_whole_graph_minutes() -> None:
     are those of one search per partner over the whole graph, for driving and walking,
     and the dead ends were left out of the searches.
     """
-    from bench.access_roads import reach_one_target_at_a_time
     from bench.roads import synthetic_network, synthetic_points, with_culs_de_sac
     from territory import roads
 
@@ -387,14 +405,8 @@ def test_searches_without_the_dead_ends_give_the_whole_graph_minutes() -> None:
         assert dead is not None and (dead.root >= 0).sum() > 600, mode
         assert (dead.depth >= 3).any(), mode  # lanes of several edges
         left_out.clear()
-        with mock.patch.object(roads, "_region", region):
-            ours = network.reach(zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit)
-        before = reach_one_target_at_a_time(
-            network, zone_xy, partner_xy, mode, speed_kmh=speed, limit=limit
-        )
-        assert len(ours[0]) > 2_000, mode
-        for a, b in zip(ours, before, strict=True):
-            assert a.dtype == b.dtype and np.array_equal(a, b), mode
+        ours = _reach_as_one_target_at_a_time(network, zone_xy, partner_xy, mode, speed,
+                                              limit, region)  # fmt: skip
         _, node = network._snap(graph, zone_xy[ours[0]])
         on_lanes = dead.root[node] >= 0
         assert on_lanes.sum() > 200, mode  # pairs read from the lanes' roots
