@@ -42,9 +42,15 @@ territory, outside = plan_options(ws)  # a week has its versions per territory
 base_key = f"{Keys.PLAN_BASE}_{week}"  # the version this session works on
 base_key += f"_{territory}" if territory else ""
 
+# The three panels below run only when open (a lazy expander): twenty sessions rerun this
+# page every few seconds, and a closed panel would still build its tables and widgets.
 if may("plan", workspace=ws.path.stem):
-    with st.expander("Équipes", icon=":material/groups:"):
-        teams_editor(ws, territory)
+    teams = st.expander(
+        "Équipes", icon=":material/groups:", key=Keys.W_TEAMS_OPEN, on_change="rerun"
+    )
+    if teams.open:
+        with teams:
+            teams_editor(ws, territory)
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
@@ -96,8 +102,8 @@ if saved is None:
 st.subheader(f"Version {saved.version} — {len(saved.visits)} visite(s)")
 for note in saved.notes:
     st.warning(note, icon=":material/info:")
-grid, table, _ = cached_plan_view(data_key(ws), week, saved.version, territory)
-st.dataframe(grid, width="stretch")
+view = cached_plan_view(data_key(ws), week, saved.version, territory)
+st.dataframe(view.grid, width="stretch")
 days = sorted({t.date() for t in saved.visits["start"]})
 day = st.selectbox(
     "Carte des tournées",
@@ -105,20 +111,32 @@ day = st.selectbox(
     key=Keys.W_PLAN_DAY,
     format_func=lambda d: "toute la semaine" if d is None else day_label(d),
 )
-route_map(ws, saved, day)
+route_map(ws, saved, view.routes, day)
 
 st.markdown(
     "**Visites** — cochez pour verrouiller, changez l'heure de début pour déplacer (la visite "
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
-edited = visits_editor(saved, table)
+edited = visits_editor(saved, view.table)
 if planning:
     save_panel(ws, saved, edited, base_key)
 plan_downloads(saved, ws)
 if may("feedback", workspace=ws.path.stem):
-    with st.expander(
-        "Retour de visite (contacts par statut, sans nom)", icon=":material/task_alt:"
-    ):
-        feedback_form(ws, saved)
-with st.expander("Historique des versions", icon=":material/history:"):
-    history_panel(ws, week, base_key, last, territory)
+    feedback = st.expander(
+        "Retour de visite (contacts par statut, sans nom)",
+        icon=":material/task_alt:",
+        key=Keys.W_FEEDBACK_OPEN,
+        on_change="rerun",
+    )
+    if feedback.open:
+        with feedback:
+            feedback_form(ws, saved)
+history = st.expander(
+    "Historique des versions",
+    icon=":material/history:",
+    key=Keys.W_PLAN_HISTORY_OPEN,
+    on_change="rerun",
+)
+if history.open:
+    with history:
+        history_panel(ws, week, base_key, last, territory)

@@ -21,7 +21,9 @@ territory._errors.ValidationError: auth=local demande le serveur : TERRITORY_APP
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,22 +206,35 @@ class Settings:
             raise ValidationError(problems)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from ``TERRITORY_<FIELD>`` variables (e.g. ``TERRITORY_K=15``)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``TERRITORY_<FIELD>`` variables (e.g. ``TERRITORY_K=15``).
+
+        Built once per distinct set of those variables (the object is frozen): the app
+        asks at every rerun, a dozen times, under twenty sessions.
+        """
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            raw = env.get(f"TERRITORY_{f.name.upper()}")
-            if raw is None:
-                continue
-            kind = type(getattr(cls(), f.name))
-            try:
-                if kind is bool:
-                    values[f.name] = _flag(raw)
-                else:
-                    values[f.name] = Path(raw) if kind is type(Path()) else kind(raw)
-            except ValueError as exc:
-                raise ValidationError(
-                    f"TERRITORY_{f.name.upper()}={raw!r} n'est pas un(e) {kind.__name__} valide"
-                ) from exc
-        return cls(**values)  # type: ignore[arg-type]
+        ours = tuple(sorted((k, v) for k, v in env.items() if k.startswith("TERRITORY_")))
+        return _settings_of(ours)
+
+
+@functools.lru_cache(maxsize=32)
+def _settings_of(variables: tuple[tuple[str, str], ...]) -> Settings:
+    """:meth:`Settings.from_env` of the ``TERRITORY_*`` ``variables`` (a failure is not kept)."""
+    env = dict(variables)
+    defaults = Settings()
+    values: dict[str, object] = {}
+    for f in dataclasses.fields(Settings):
+        raw = env.get(f"TERRITORY_{f.name.upper()}")
+        if raw is None:
+            continue
+        kind = type(getattr(defaults, f.name))
+        try:
+            if kind is bool:
+                values[f.name] = _flag(raw)
+            else:
+                values[f.name] = Path(raw) if kind is type(Path()) else kind(raw)
+        except ValueError as exc:
+            raise ValidationError(
+                f"TERRITORY_{f.name.upper()}={raw!r} n'est pas un(e) {kind.__name__} valide"
+            ) from exc
+    return Settings(**values)  # type: ignore[arg-type]

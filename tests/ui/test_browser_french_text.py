@@ -60,6 +60,8 @@ def test_every_page_reads_in_french(app_url: str) -> None:
             page.wait_for_timeout(2_000)  # the last elements of the run
             for summary in page.locator("details summary").all():  # expanders opened
                 summary.click()
+            page.wait_for_timeout(500)  # a lazy panel's content comes with a rerun: its end
+            page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
             page.wait_for_timeout(500)
             text = _page_text(page)
             lengths[name] = len(text)

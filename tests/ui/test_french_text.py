@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from territory.ui.state import Keys
+from territory.ui.state import LAZY_PANELS, Keys
 from territory.vocab import PARTNER_TYPES
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -129,6 +129,8 @@ def _column_labels(element: Any) -> dict[str, str | None]:
 def walk(workspace: Path) -> Iterator[tuple[str, str, str]]:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[Keys.WORKSPACE] = str(workspace)
+    for panel in LAZY_PANELS:  # every panel open: its text read too
+        at.session_state[panel] = True
     at.run()
     for page in PAGES:
         if page != "accueil":

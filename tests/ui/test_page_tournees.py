@@ -22,7 +22,7 @@ from territory.rounds.week import (
     save_teams,
 )
 from territory.store import Workspace
-from territory.ui.state import Keys
+from territory.ui.state import LAZY_PANELS, Keys
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 MONDAY = date(2026, 11, 30)  # ISO week 2026-W49
@@ -56,13 +56,18 @@ def test_optimise_shows_the_grid_and_saves_a_version(page) -> None:
     grid = next(d.value for d in at.dataframe if "Équipe centre" in d.value.columns)
     assert set(grid.columns) == set(saved.visits["team"]) and "lundi 30/11" in grid.index
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == [
-        "Plan (CSV)",
-        "Feuilles de route (PDF, A4)",
-        "Feuilles de route (HTML)",
-        "Calendrier (.ics)",
-        "Historique des versions (CSV)",  # in its expander
-    ]
+    files = ["Plan (CSV)", "Feuilles de route (PDF, A4)", "Feuilles de route (HTML)"]
+    assert labels == [*files, "Calendrier (.ics)"]
+    # The teams, feedback and history panels are closed: they ran nothing.
+    assert not [e for e in at.dataframe if "Disponibilités (en clair)" in e.value]
+    assert not [s for s in at.selectbox if s.key == Keys.W_FEEDBACK_VISIT]
+    assert {e.label for e in at.expander} >= {"Équipes", "Historique des versions"}
+    for panel in LAZY_PANELS:
+        at.session_state[panel] = True  # as a click on the panel's title
+    at.run()
+    assert not at.exception, at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == [*files, "Calendrier (.ics)", "Historique des versions (CSV)"]
     # Zones by name, their code beside; places by name, never by id.
     visits = next(d.value for d in at.dataframe if "place_name" in d.value.columns)
     assert visits["zone_name"].tolist() == saved.visits["zone_name"].tolist()

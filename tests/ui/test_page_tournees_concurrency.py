@@ -33,6 +33,7 @@ def _session(path: Path) -> AppTest:
     at.run()
     at.switch_page("app_pages/tournees.py")
     at.run()
+    at.session_state[Keys.W_PLAN_HISTORY_OPEN] = True  # the versions' panel open
     at.date_input(key=Keys.W_PLAN_WEEK).set_value(MONDAY).run()
     assert not at.exception, at.exception
     return at

@@ -32,7 +32,7 @@ import tempfile
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import pandas as pd
@@ -62,11 +62,12 @@ from territory.rounds.outputs import (
     editor_table,
     ics_calendars,
     route_layer,
+    routes_digest,
     visit_choices,
     week_grid,
     write_csv,
 )
-from territory.rounds.plan_tables import week_teams
+from territory.rounds.plan_tables import plan_territory, week_teams
 from territory.rounds.sectors import sector_choices
 from territory.rounds.week import (
     TEAMS,
@@ -418,7 +419,6 @@ def cached_places_map(key: DataKey, k: int, base_url: str) -> tuple[RenderedMap,
     return render_map(fmap), legend_html(layers, k=k)
 
 
-@st.cache_data(max_entries=64)
 def cached_plan(
     key: DataKey, week: str, version: int, territory: str | None = None
 ) -> WeekPlan | None:
@@ -426,8 +426,14 @@ def cached_plan(
 
     A saved version is never rewritten: keyed on its number, it is read once per data
     version. Which version is the latest is read fresh at each rerun
-    (:func:`territory.rounds.week.latest_version`), never from here.
+    (:func:`territory.rounds.week.latest_version`), never from here. ``territory`` None
+    and ``""`` (the whole workspace) are one key, as for every per-week cache here.
     """
+    return _plan(key, week, version, plan_territory(territory))
+
+
+@st.cache_data(max_entries=64)
+def _plan(key: DataKey, week: str, version: int, territory: str) -> WeekPlan | None:
     return load_plan(Workspace.open(key.workspace), week, version=version, territory=territory)
 
 
@@ -461,30 +467,48 @@ def plan_files(key: DataKey, plan: WeekPlan) -> tuple[bytes, dict[str, bytes]]:
     return files
 
 
-@st.cache_data(max_entries=32)
 def cached_week_teams(
     key: DataKey, week: str, version: int, territory: str | None = None
 ) -> list[str]:
     """Who gets a calendar of a version (:func:`territory.rounds.plan_tables.week_teams`)."""
-    return week_teams(Workspace.open(key.workspace), week, through=version, territory=territory)
+    return _week_teams(key, week, version, plan_territory(territory))
 
 
 @st.cache_data(max_entries=32)
+def _week_teams(key: DataKey, week: str, version: int, territory: str) -> list[str]:
+    return week_teams(Workspace.open(key.workspace), week, through=version, territory=territory)
+
+
+class PlanView(NamedTuple):
+    """What the « Tournées » page shows of one saved version, computed once per version."""
+
+    grid: pd.DataFrame
+    table: pd.DataFrame
+    labels: dict[Any, str]
+    routes: str
+
+
 def cached_plan_view(
     key: DataKey, week: str, version: int, territory: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[Any, str]]:
+) -> PlanView:
     """What the page shows of a version: the week's grid, the editor's table, the visits' labels.
 
     (:func:`~territory.rounds.outputs.week_grid`, :func:`~territory.rounds.outputs.editor_table`,
-    :func:`~territory.rounds.outputs.visit_choices`.) Empty for a version that is gone.
+    :func:`~territory.rounds.outputs.visit_choices`, and the digest of its routes,
+    :func:`~territory.rounds.outputs.routes_digest`: the key of its drawn map.) Empty for
+    a version that is gone.
     """
+    return _plan_view(key, week, version, plan_territory(territory))
+
+
+@st.cache_data(max_entries=32)
+def _plan_view(key: DataKey, week: str, version: int, territory: str) -> PlanView:
     plan = cached_plan(key, week, version, territory)
     if plan is None:
-        return pd.DataFrame(), pd.DataFrame(columns=list(EDITOR_COLUMNS)), {}
-    return week_grid(plan), editor_table(plan), visit_choices(plan)
+        return PlanView(pd.DataFrame(), pd.DataFrame(columns=list(EDITOR_COLUMNS)), {}, "")
+    return PlanView(week_grid(plan), editor_table(plan), visit_choices(plan), routes_digest(plan))
 
 
-@st.cache_data(max_entries=64)
 def cached_plan_history(
     key: DataKey, week: str, last: int, territory: str | None = None
 ) -> pd.DataFrame:
@@ -492,6 +516,11 @@ def cached_plan_history(
 
     Keyed on the latest version, read fresh by the caller: a new version is a new key.
     """
+    return _plan_history(key, week, last, plan_territory(territory))
+
+
+@st.cache_data(max_entries=64)
+def _plan_history(key: DataKey, week: str, last: int, territory: str) -> pd.DataFrame:
     history = plan_history(Workspace.open(key.workspace), week, territory)
     return history[history["version"] <= last].reset_index(drop=True)
 

@@ -97,6 +97,9 @@ class Keys:
     W_PLAN_HISTORY_CSV = "widget_plan_history_csv"
     W_PLAN_TERRITORY = "widget_plan_territory"
     W_PLAN_OUTSIDE = "widget_plan_outside_sector"
+    W_PLAN_HISTORY_OPEN = "widget_plan_history_open"  # the panels run only when open
+    W_TEAMS_OPEN = "widget_teams_open"
+    W_FEEDBACK_OPEN = "widget_feedback_open"
     W_TEAMS_EDIT = "widget_teams_edit"
     W_TEAMS_SAVE = "widget_teams_save"
     W_TEAMS_ONLINE = "widget_teams_online_geocoding"
@@ -131,6 +134,10 @@ class Keys:
     W_COMPARE_PDF = "widget_compare_pdf"
     W_COMPARE_XLSX = "widget_compare_xlsx"
     W_COMPARE_CSV = "widget_compare_csv"
+
+
+LAZY_PANELS = (Keys.W_TEAMS_OPEN, Keys.W_FEEDBACK_OPEN, Keys.W_PLAN_HISTORY_OPEN)
+"""The panels (lazy expanders) whose content runs only while open: a test opens them."""
 
 
 def init_session_state() -> None:

@@ -18,7 +18,7 @@ from territory.hours import format_hours_fr, read_hours
 from territory.map import RETURNED_OBJECTS
 from territory.rounds.feedback import record_feedback, visit_label
 from territory.rounds.naming import commune_names
-from territory.rounds.outputs import EDITOR_COLUMNS, routes_digest
+from territory.rounds.outputs import EDITOR_COLUMNS
 from territory.rounds.places import coverage_notes, sources_note
 from territory.rounds.sheets import sheet_html, sheet_pdf
 from territory.rounds.teams import (
@@ -537,7 +537,7 @@ def feedback_form(ws: Workspace, plan: WeekPlan) -> None:
     refused by :func:`~territory.rounds.feedback.record_feedback`.
     """
     visits = plan.visits
-    labels = cached_plan_view(data_key(ws), plan.week, plan.version, plan.territory)[2]
+    labels = cached_plan_view(data_key(ws), plan.week, plan.version, plan.territory).labels
     chosen = st.selectbox(
         "Visite", list(labels), format_func=lambda i: labels[i], key=Keys.W_FEEDBACK_VISIT
     )
@@ -594,9 +594,12 @@ def _recorded(ws: Workspace, week: str, visit: pd.Series) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def route_map(ws: Workspace, plan: WeekPlan, day: date | None) -> None:
-    """The rounds of the plan (one day, or the whole week) on the map component."""
-    routes = routes_digest(plan)
+def route_map(ws: Workspace, plan: WeekPlan, routes: str, day: date | None) -> None:
+    """The rounds of the plan (one day, or the whole week) on the map component.
+
+    ``routes``: the plan's :func:`~territory.rounds.outputs.routes_digest`, computed once
+    per version (:func:`~territory.ui.loaders.cached_plan_view`).
+    """
     drawn = cached_route_map(data_key(ws), settings().k, base_url_path(), routes, plan, day)
     if drawn is None:
         st.info("Aucune visite ce jour-là.")
