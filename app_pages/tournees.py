@@ -117,9 +117,9 @@ st.markdown(
     "**Visites** — cochez pour verrouiller, changez l'heure de début pour déplacer (la visite "
     "est alors verrouillée), supprimez une ligne pour retirer la visite."
 )
-edited = visits_editor(saved, view.table)
+visits_editor(saved, view.table)  # its edits are read by the save button's callback
 if planning:
-    save_panel(ws, saved, edited, base_key)
+    save_panel(ws, saved, view.table, base_key)
 plan_downloads(saved, ws)
 if may("feedback", workspace=ws.path.stem):
     feedback = st.expander(

@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import map_text
 from streamlit.testing.v1 import AppTest
@@ -473,3 +474,34 @@ def test_the_weekly_grid_shows_a_team_availability_and_applies_it(page) -> None:
     assert second not in at.session_state[Keys.TEAM_HOURS]
     at.session_state[Keys.TEAM_HOURS] = {}
     at.toggle(key=Keys.W_TEAM_GRID_SHOW).set_value(False).run()
+
+
+def _editor_app() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    view = pd.DataFrame(
+        {"debut": ["09:00", "10:30", "14:00", "16:00"], "locked": [False, True, False, False]},
+        index=[3, 5, 8, 9],  # a plan's visits keep their labels after a deletion
+    )
+    st.session_state["returned"] = st.data_editor(view, num_rows="dynamic", key="editor")
+    st.session_state["view"] = view
+
+
+def test_the_save_callback_reads_the_editor_as_streamlit_applies_it() -> None:
+    """:func:`editor_result` (the save's callback) gives the frame ``st.data_editor`` returns."""
+    from territory.ui.tournees import editor_result
+
+    at = AppTest.from_function(_editor_app)
+    edits = {
+        "edited_rows": {0: {"locked": True}, 2: {"debut": "15:15", "locked": True}},
+        "added_rows": [],
+        "deleted_rows": [1],
+    }
+    at.session_state["editor"] = edits
+    at.run()
+    assert not at.exception, at.exception
+    returned, view = at.session_state["returned"], at.session_state["view"]
+    assert returned.index.tolist() == [3, 8, 9]  # the deleted row gone, labels kept
+    pd.testing.assert_frame_equal(editor_result(view, edits), returned)
+    pd.testing.assert_frame_equal(editor_result(view, None), view)

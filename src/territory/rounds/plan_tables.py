@@ -92,8 +92,12 @@ def week_teams(
     """
     if not ws.has(VISITS):
         return []
+    # one row per team and version (a week may have hundreds of versions of tens of visits)
     rows = ws.read_table(
-        VISITS, columns=["team"], where=f"{of_week(week, territory)} AND version <= {through}"
+        VISITS,
+        columns=["team"],
+        where=f"fid IN (SELECT min(fid) FROM {VISITS} WHERE {of_week(week, territory)} "
+        f"AND version <= {int(through)} GROUP BY team)",
     )
     return sorted(set(rows["team"].dropna().astype(str)))
 
@@ -156,13 +160,14 @@ def load_plan(
     """
     if not ws.has(PLANS):
         return None
-    history = ws.read_table(PLANS, where=of_week(week, territory))
-    if version is not None:
-        history = history[history["version"] == version]
+    week_of = of_week(week, territory)  # one version's rows only: a week may have hundreds
+    last = f"(SELECT max(version) FROM {PLANS} WHERE {week_of})"
+    which = last if version is None else str(int(version))
+    history = ws.read_table(PLANS, where=f"{week_of} AND version = {which}")
     if history.empty:
         return None
     meta = history.sort_values("version").iloc[-1]
-    where = f"{of_week(week, territory)} AND version = {int(meta['version'])}"
+    where = f"{week_of} AND version = {int(meta['version'])}"
     found = _week_plan(meta, ws.read_table(VISITS, where=where))
     return dataclasses.replace(found, visits=with_zone_names(ws, found.visits))
 

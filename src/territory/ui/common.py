@@ -152,15 +152,17 @@ def base_url_path() -> str:
     return f"/{prefix}" if prefix else ""
 
 
-def flash(message: str, *, reset: Mapping[str, object] | None = None) -> None:
+def flash(message: str, *, reset: Mapping[str, object] | None = None, rerun: bool = True) -> None:
     """Rerun the page now and show ``message`` once at :func:`show_flash`.
 
     ``reset`` gives widget keys and the value they start from on that rerun (a form that
     succeeded starts empty again; one that failed keeps what the user typed). Values are
     set, not deleted: a deleted key would leave the browser showing the old text.
+    ``rerun`` false: from a widget's callback, which runs before the page's run anyway.
     """
     st.session_state[Keys.FLASH] = (message, dict(reset or {}))
-    st.rerun()
+    if rerun:
+        st.rerun()
 
 
 def show_flash() -> None:

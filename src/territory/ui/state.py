@@ -32,6 +32,7 @@ class Keys:
     PLAN_BASE = "plan_base"  # + "_<week>": the version this session's edits are made on
     IMPORT_WAITING = "import_waiting_sheet"  # a workbook whose sheet the user must pick
     PLAN_PENDING = "plan_pending"  # + "_<week>": an edit refused by a conflict, kept
+    PLAN_REFUSED = "plan_refused"  # why a save made in a callback was refused
     W_WORKSPACE = "widget_workspace_path"
     W_WORKSPACE_CHOICE = "widget_workspace_choice"
     W_FETCH_FORM = "widget_fetch_form"

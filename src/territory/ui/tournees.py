@@ -6,7 +6,9 @@ Each calls the tested core in :mod:`territory.rounds.week`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -316,8 +318,12 @@ def _pending_key(week: str, territory: str) -> str:
     return f"{Keys.PLAN_PENDING}_{week}_{territory}" if territory else f"{Keys.PLAN_PENDING}_{week}"
 
 
-def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: str) -> None:
+def save_panel(ws: Workspace, plan: WeekPlan, view: pd.DataFrame, base_key: str) -> None:
     """Save the edited visits on the version they were made on; keep them when refused.
+
+    ``view``: the editor's table of ``plan`` (:func:`visits_editor`). The saves run in the
+    buttons' callbacks, before the page's next run: one run shows the saved version (a
+    rerun after the save would draw the page twice; twenty sessions edit at once).
 
     A save refused because the week was saved meanwhile
     (:class:`~territory.EditConflictError`) keeps the edit in the session, with the French
@@ -325,100 +331,156 @@ def save_panel(ws: Workspace, plan: WeekPlan, edited: pd.DataFrame, base_key: st
     (:func:`~territory.rounds.week.replay_edit`, then saved with every check) or drops it.
     """
     left, right = st.columns([1, 2])
-    empty = right.checkbox(
+    right.checkbox(
         "Confirmer : vider la semaine (aucune visite)",
         key=Keys.W_PLAN_EMPTY,
         help="Sans cette case, une version sans aucune visite n'est pas enregistrée.",
     )
-    pending_key = _pending_key(plan.week, plan.territory)
-    if left.button("Enregistrer les modifications", icon=":material/save:", key=Keys.W_PLAN_SAVE):
-        try:
-            visits = apply_edits(plan, edited)
-            done = save_edited(
-                ws,
-                plan.week,
-                visits,
-                change="modifications (page)",
-                base_version=plan.version,
-                author=APP_AUTHOR,
-                allow_empty=empty,
-                territory=plan.territory,
-            )
-        except EditConflictError as exc:
-            st.session_state[pending_key] = (plan.version, visits, str(exc), empty)
-        except TerritoryError as exc:
-            st.error(f"Modifications non enregistrées : {exc}")
-        else:
-            st.session_state[base_key] = done.version
-            st.session_state[pending_key] = None
-            audited(
-                "plan_change",
-                workspace=ws.path.stem,
-                target=plan.week,
-                details={"version": done.version, "change": "modifications"},
-            )
-            flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False})
-    if st.session_state.get(pending_key):
+    left.button(
+        "Enregistrer les modifications",
+        icon=":material/save:",
+        key=Keys.W_PLAN_SAVE,
+        on_click=_save_edits,
+        args=(ws, plan, view, base_key),
+    )
+    if refused := st.session_state.pop(Keys.PLAN_REFUSED, None):
+        st.error(refused)
+    if st.session_state.get(_pending_key(plan.week, plan.territory)):
         _pending_edit(ws, plan.week, base_key, plan.territory)
+
+
+def editor_result(view: pd.DataFrame, edits: Mapping[str, Any] | None) -> pd.DataFrame:
+    """``view`` after the data editor's ``edits`` (its session state: rows by position).
+
+    Edited cells set, deleted rows dropped; added rows are not visits (ignored, as
+    :func:`apply_edits` does): the frame ``st.data_editor`` returned at the last run.
+    """
+    out = view.copy()
+    edits = edits or {}
+    for position, changes in (edits.get("edited_rows") or {}).items():
+        for column, value in changes.items():
+            out.iloc[int(position), out.columns.get_loc(column)] = value
+    deleted = [out.index[int(p)] for p in edits.get("deleted_rows") or []]
+    return out.drop(index=deleted)
+
+
+def _save_edits(ws: Workspace, plan: WeekPlan, view: pd.DataFrame, base_key: str) -> None:
+    """The save button's callback: the editor's edits saved as the next version, or kept."""
+    pending_key = _pending_key(plan.week, plan.territory)
+    empty = bool(st.session_state.get(Keys.W_PLAN_EMPTY))
+    edits = st.session_state.get(f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}")
+    visits = apply_edits(plan, editor_result(view, edits))
+    try:
+        done = save_edited(
+            ws,
+            plan.week,
+            visits,
+            change="modifications (page)",
+            base_version=plan.version,
+            author=APP_AUTHOR,
+            allow_empty=empty,
+            territory=plan.territory,
+        )
+    except EditConflictError as exc:
+        st.session_state[pending_key] = (plan.version, visits, str(exc), empty)
+    except TerritoryError as exc:
+        st.session_state[Keys.PLAN_REFUSED] = f"Modifications non enregistrées : {exc}"
+    else:
+        st.session_state[base_key] = done.version
+        st.session_state[pending_key] = None
+        audited(
+            "plan_change",
+            workspace=ws.path.stem,
+            target=plan.week,
+            details={"version": done.version, "change": "modifications"},
+        )
+        flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False}, rerun=False)
 
 
 def _pending_edit(ws: Workspace, week: str, base_key: str, territory: str) -> None:
     """The refused edit: why, and carry it over to the newest version or drop it."""
-    pending_key = _pending_key(week, territory)
-    base_version, visits, message, empty = st.session_state[pending_key]
+    message = st.session_state[_pending_key(week, territory)][2]
     st.error(f"Modifications non enregistrées : {message}", icon=":material/sync_problem:")
     st.caption(
         "Vos modifications sont gardées. Reprenez-les sur la dernière version (une visite "
         "modifiée des deux côtés garde la version de l'autre), ou abandonnez-les."
     )
     left, right = st.columns(2)
-    if left.button(
+    left.button(
         "Reprendre mes modifications sur la dernière version",
         icon=":material/merge:",
         type="primary",
         key=Keys.W_PLAN_REPLAY,
-    ):
-        # versions are never rewritten: both from the cache, the latest's number read now
-        key, last = data_key(ws), latest_version(ws, week, territory)
-        base = cached_plan(key, week, base_version, territory)
-        latest = None if last is None else cached_plan(key, week, last, territory)
-        if base is None or latest is None:
-            st.error("Modifications non reprises : la semaine n'a plus cette version.")
-            return
-        carried, skipped = replay_edit(base.visits, visits, latest.visits)
-        if not visit_changes(latest.visits, carried):  # the other editor did the same
-            st.session_state[pending_key] = None
-            st.session_state[base_key] = latest.version
-            flash(f"Vos modifications sont déjà dans la version {latest.version}.")
-        try:
-            done = save_edited(
-                ws,
-                week,
-                carried,
-                change="modifications reprises (page)",
-                base_version=latest.version,
-                author=APP_AUTHOR,
-                allow_empty=empty,
-                territory=territory,
-            )
-        except EditConflictError as exc:  # saved again meanwhile: kept, with the news
-            st.session_state[pending_key] = (base_version, visits, str(exc), empty)
-            st.rerun()
-        except TerritoryError as exc:
-            st.error(f"Modifications non reprises : {exc}")
-        else:
-            st.session_state[base_key] = done.version
-            st.session_state[pending_key] = None
-            lost = f" Non reprises : {' ; '.join(skipped)}." if skipped else ""
-            flash(
-                f"Version {done.version} enregistrée : vos modifications reprises sur la "
-                f"version {latest.version}.{lost}",
-                reset={Keys.W_PLAN_EMPTY: False},
-            )
-    if right.button("Abandonner mes modifications", icon=":material/undo:", key=Keys.W_PLAN_DROP):
+        on_click=_replay_edits,
+        args=(ws, week, base_key, territory),
+    )
+    right.button(
+        "Abandonner mes modifications",
+        icon=":material/undo:",
+        key=Keys.W_PLAN_DROP,
+        on_click=_drop_edits,
+        args=(ws, week, base_key, territory),
+    )
+
+
+def _replay_edits(ws: Workspace, week: str, base_key: str, territory: str) -> None:
+    """The replay button's callback: the kept edit carried over to the newest version."""
+    pending_key = _pending_key(week, territory)
+    if not st.session_state.get(pending_key):  # dropped meanwhile (a second click)
+        return
+    base_version, visits, _, empty = st.session_state[pending_key]
+    # versions are never rewritten: both from the cache, the latest's number read now
+    key, last = data_key(ws), latest_version(ws, week, territory)
+    base = cached_plan(key, week, base_version, territory)
+    latest = None if last is None else cached_plan(key, week, last, territory)
+    if base is None or latest is None:
+        st.session_state[Keys.PLAN_REFUSED] = (
+            "Modifications non reprises : la semaine n'a plus cette version."
+        )
+        return
+    carried, skipped = replay_edit(base.visits, visits, latest.visits)
+    if not visit_changes(latest.visits, carried):  # the other editor did the same
         st.session_state[pending_key] = None
-        st.session_state[base_key] = latest_version(ws, week, territory)
-        st.rerun()
+        st.session_state[base_key] = latest.version
+        flash(f"Vos modifications sont déjà dans la version {latest.version}.", rerun=False)
+        return
+    try:
+        done = save_edited(
+            ws,
+            week,
+            carried,
+            change="modifications reprises (page)",
+            base_version=latest.version,
+            author=APP_AUTHOR,
+            allow_empty=empty,
+            territory=territory,
+        )
+    except EditConflictError as exc:  # saved again meanwhile: kept, with the news
+        st.session_state[pending_key] = (base_version, visits, str(exc), empty)
+    except TerritoryError as exc:
+        st.session_state[Keys.PLAN_REFUSED] = f"Modifications non reprises : {exc}"
+    else:
+        st.session_state[base_key] = done.version
+        st.session_state[pending_key] = None
+        audited(
+            "plan_change",
+            workspace=ws.path.stem,
+            target=week,
+            details={"version": done.version, "change": "modifications reprises"},
+        )
+        lost = f" Non reprises : {' ; '.join(skipped)}." if skipped else ""
+        flash(
+            f"Version {done.version} enregistrée : vos modifications reprises sur la "
+            f"version {latest.version}.{lost}",
+            reset={Keys.W_PLAN_EMPTY: False},
+            rerun=False,
+        )
+
+
+def _drop_edits(ws: Workspace, week: str, base_key: str, territory: str) -> None:
+    """The drop button's callback: the kept edit forgotten, the newest version shown."""
+    st.session_state[_pending_key(week, territory)] = None
+    st.session_state[base_key] = latest_version(ws, week, territory)
 
 
 def history_panel(
