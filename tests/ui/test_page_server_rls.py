@@ -9,9 +9,10 @@ so the database gives the home page's protected figures of their territory only.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from access_server import Server, init_server
 from streamlit.testing.v1 import AppTest
@@ -131,6 +132,49 @@ def test_a_chef_s_tournees_page_and_downloads_show_their_territory_s_week_only(
     csv, calendars = loaders.plan_files(data_key(mine, None), saved)
     assert names[ARDOISE] in csv.decode() and names[CHENAIE] not in csv.decode()
     assert set(calendars) == {names[ARDOISE]}
+
+    # her edits, saved by the button's callback in her session, then carried over after
+    # the operator saved the week meanwhile: each a version of hers, each in the audit log
+    from territory.access import audit
+    from territory.rounds.week import save_edited
+
+    def edit(version: int) -> None:  # the visit's lock toggled
+        locked = bool(
+            load_plan(owner, week, version=version, territory=ARDOISE).visits["locked"][0]
+        )
+        at.session_state[f"{Keys.W_PLAN_EDIT}_{week}_{version}"] = {
+            "edited_rows": {0: {"locked": not locked}},
+            "added_rows": [],
+            "deleted_rows": [],
+        }
+        at.run()
+        at.button(key=Keys.W_PLAN_SAVE).click().run()
+        assert not at.exception, at.exception
+
+    edit(1)
+    assert "Version 2 enregistrée." in [s.value for s in at.success], [e.value for e in at.error]
+    latest = load_plan(owner, week, territory=ARDOISE)
+    assert latest is not None and latest.version == 2
+    other = latest.visits.assign(  # the operator adds the same visit the next day
+        start=latest.visits["start"] + timedelta(days=1),
+        end=latest.visits["end"] + timedelta(days=1),
+    )
+    both = pd.concat([latest.visits, other], ignore_index=True)
+    save_edited(owner, week, both, change="ajout", base_version=2, territory=ARDOISE)
+    edit(2)  # made on version 2, the week is at 3: kept, carried over on request
+    assert any("Modifications non enregistrées" in e.value for e in at.error)
+    at.button(key=Keys.W_PLAN_REPLAY).click().run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Version 4 enregistrée : vos modif") for s in at.success), [
+        e.value for e in [*at.error, *at.success]
+    ]
+    assert load_plan(owner, week, territory=ARDOISE).version == 4
+    with _pg.connect(accounts_server.owner) as con:
+        lines = audit.entries(con, who="ardoise@prog.fr", action="plan_change")
+    assert [(e.target, e.details["version"], e.details["change"]) for e in lines] == [
+        (week, 4, "modifications reprises"),
+        (week, 2, "modifications"),
+    ]
 
 
 def test_an_admin_s_purge_from_the_donnees_page_finishes_in_their_session(
