@@ -34,6 +34,11 @@ process each session went to and that none moved (a session that did is an error
 ``--processes 1`` (the default) talks to the one server directly. Reported beside the
 rerun times: the CPU time of the Streamlit processes during the load (``/proc``), per
 rerun, and the load average before and after.
+
+``--database-url URL`` (a role that may create schemas) runs the same load on the
+server's engine: the copy is moved onto PostgreSQL in a schema of its own (``db import``'s
+code), the app opens it by name (``TERRITORY_DATABASE_URL``), the week is planned, edited
+and checked there; the schema is dropped at the end.
 """
 
 from __future__ import annotations
@@ -290,7 +295,7 @@ async def _edit(s: Session, rng: random.Random) -> None:
             await s.rerun(trigger="widget_plan_drop")
 
 
-_WORKSPACE: Path | None = None
+_WORKSPACE: str | None = None  # the copy's path, or its address on the server
 
 
 def _visit(week: str, version: int, rng: random.Random) -> tuple[int, tuple[str, str, str], bool]:
@@ -307,7 +312,7 @@ def _visit(week: str, version: int, rng: random.Random) -> tuple[int, tuple[str,
     return row, key, bool(v["locked"])
 
 
-def lost_edits(workspace: Path, week: str, claims: list[Claim]) -> list[str]:
+def lost_edits(workspace: str | Path, week: str, claims: list[Claim]) -> list[str]:
     """Confirmed saves that the store does not hold as confirmed."""
     from territory.rounds.week import load_plan
     from territory.store import Workspace
@@ -347,13 +352,21 @@ def next_week() -> str:
 
 @contextmanager
 def _served(
-    workspace: Path, secret: Path, processes: int, started: list[subprocess.Popen[bytes]]
+    workspace: Path,
+    secret: Path,
+    processes: int,
+    started: list[subprocess.Popen[bytes]],
+    database_url: str | None = None,
 ) -> Iterator[str]:
-    """The app on ``workspace``: one server, or ``processes`` of them behind nginx."""
+    """The app on ``workspace``: one server, or ``processes`` of them behind nginx.
+
+    ``database_url``: the workspace of that name on the server (no accounts).
+    """
     env = {
         "TERRITORY_WORKSPACES_DIR": str(workspace.parent),
         "TERRITORY_WORKSPACE": str(workspace),
         "TERRITORY_SECRET_PATH": str(secret),
+        **({"TERRITORY_DATABASE_URL": database_url} if database_url else {}),
     }
     with ExitStack() as stack:
         urls = [
@@ -391,6 +404,7 @@ def load_benchmark(
     think: tuple[float, float] = (1.0, 5.0),
     seed: int = 0,
     processes: int = 1,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Run the load on a copy of ``workspace``; the figures and the lost edits.
 
@@ -398,13 +412,20 @@ def load_benchmark(
     once for ``minutes``. Between two actions a session waits ``think`` seconds (drawn
     uniformly, as Locust's ``between``): the time a user reads the page. ``processes``
     above 1: that many servers behind nginx, as deployed (see the module's docstring).
+    ``database_url``: the same on PostgreSQL (see the module's docstring).
     """
     global _WORKSPACE
     folder = Path(tempfile.mkdtemp(prefix="territory-load-"))
+    schema = f"load_{os.getpid()}"
     try:
-        copy = folder / workspace.name
+        copy = folder / f"{schema}.gpkg"
         shutil.copyfile(workspace, copy)
-        _WORKSPACE = copy
+        _WORKSPACE = str(copy)
+        if database_url:
+            from territory._pgimport import import_file
+
+            import_file(copy, database_url, name=schema)
+            _WORKSPACE = f"{database_url}#{schema}"
         week = next_week()
         subprocess.run(
             [
@@ -413,7 +434,7 @@ def load_benchmark(
                 "territory.cli",
                 "plan",
                 "--workspace",
-                str(copy),
+                _WORKSPACE,
                 "--week",
                 week,
             ],
@@ -423,7 +444,7 @@ def load_benchmark(
         )
         solo, tally = Tally(), Tally()
         servers: list[subprocess.Popen[bytes]] = []
-        with _served(copy, secret, processes, servers) as url:
+        with _served(copy, secret, processes, servers, database_url) as url:
             # the reference: one session alone on the server, the same loop
             asyncio.run(_user(url, sessions, time.monotonic() + solo_s, solo, seed, think))
             deadline = time.monotonic() + minutes * 60
@@ -440,9 +461,14 @@ def load_benchmark(
             cpu = _cpu_seconds(servers) - cpu_before
         per_process, strays = sticky_sessions(copy.parent / "nginx") if processes > 1 else ({}, [])
         tally.errors += [f"session sur deux processus : {stray}" for stray in strays]
-        lost = lost_edits(copy, week, solo.claims + tally.claims)
+        lost = lost_edits(_WORKSPACE, week, solo.claims + tally.claims)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if database_url:
+            from territory import _pg
+
+            with _pg.connect(database_url, autocommit=True) as con:
+                con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     return {
         "sessions": sessions,
         "minutes": round(elapsed / 60, 2),
@@ -459,6 +485,7 @@ def load_benchmark(
         "lost_edits": len(lost),
         "lost_samples": lost[:5],
         "processes": processes,
+        "engine": "PostgreSQL" if database_url else "GeoPackage",
         "websockets_per_process": per_process,
         "server_cpu_s": round(cpu, 1),
         "server_cpu_per_rerun_s": round(cpu / max(len(tally.reruns), 1), 3),
@@ -493,6 +520,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="Streamlit processes (above 1: behind nginx)"
     )
+    parser.add_argument(
+        "--database-url", help="the same load on PostgreSQL (a role that may create schemas)"
+    )
     args = parser.parse_args(argv)
     figures = load_benchmark(
         args.workspace,
@@ -501,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         minutes=args.minutes,
         think=tuple(args.think),
         processes=args.processes,
+        database_url=args.database_url,
     )
     print(json.dumps(figures, indent=2, ensure_ascii=False))
 

@@ -51,6 +51,28 @@ def test_sessions_browse_filter_and_save_edits_without_loss(
     assert 0 < figures["rerun_p50_s"] <= figures["rerun_p95_s"] <= figures["rerun_max_s"]
 
 
+def test_the_same_load_on_postgresql(demo_workspace: Path, settings, pg_database: str) -> None:
+    """The workspace moved onto the server: planned, edited and checked there, then dropped."""
+    figures = load.load_benchmark(
+        demo_workspace,
+        secret=settings.secret_path,
+        sessions=2,
+        minutes=0.4,
+        solo_s=10,
+        think=(0.1, 0.5),
+        database_url=pg_database,
+    )
+    assert figures["engine"] == "PostgreSQL"
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert figures["saves_confirmed"] >= 2
+    assert figures["lost_edits"] == 0, figures["lost_samples"]
+    from territory import _pg
+
+    with _pg.connect(pg_database) as con:  # nothing left behind
+        left = con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'load_%'")
+        assert not left.fetchall()
+
+
 def test_a_confirmed_save_missing_from_the_store_is_a_lost_edit(
     demo_workspace: Path, settings, tmp_path: Path
 ) -> None:
