@@ -9,9 +9,10 @@ from territory.rounds.outputs import day_label
 from territory.rounds.week import latest_version, plan_week, save_plan
 from territory.ui.common import data_key, demo_banner, show_flash, workspace_or_stop
 from territory.ui.loaders import cached_plan_view, settings
-from territory.ui.login import audited, may
+from territory.ui.login import may
 from territory.ui.state import Keys
 from territory.ui.tournees import (
+    audit_plan_change,
     base_plan,
     feedback_form,
     history_panel,
@@ -83,12 +84,7 @@ if planning and st.button(
                 territory=territory,
             )
             st.session_state[base_key] = done.version
-            audited(
-                "plan_change",
-                workspace=ws.path.stem,
-                target=week,
-                details={"version": done.version, "change": "optimisation"},
-            )
+            audit_plan_change(ws, done, "optimisation")
             status.update(label="Plan enregistré", state="complete")
         except TerritoryError as exc:
             status.update(label="Optimisation impossible", state="error")

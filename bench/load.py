@@ -35,10 +35,10 @@ process each session went to and that none moved (a session that did is an error
 rerun times: the CPU time of the Streamlit processes during the load (``/proc``), per
 rerun, and the load average before and after.
 
-``--database-url URL`` (a role that may create schemas) runs the same load on the
-server's engine: the copy is moved onto PostgreSQL in a schema of its own (``db import``'s
-code), the app opens it by name (``TERRITORY_DATABASE_URL``), the week is planned, edited
-and checked there; the schema is dropped at the end.
+``--database-url URL`` (a database with PostGIS, a role that may create schemas) runs the
+same load on the server's engine: the copy is moved onto PostgreSQL in a schema of its own
+(``db import``'s code), the app opens it by name (``TERRITORY_DATABASE_URL``), the week is
+planned, edited and checked there; the schema is dropped at the end.
 """
 
 from __future__ import annotations

@@ -1029,6 +1029,7 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
         raise ValidationError("--feuille ne concerne que le classeur des équipes (--teams)")
     ws = Workspace.open(args.workspace)
     territory = plans.session_territory(ws, args.territory)
+    args.territory = territory  # the audit line names the territory planned
     if args.action == "restore":
         if args.version is None:
             raise ValidationError("plan restore : --version N (la version à restaurer) est requis")

@@ -498,12 +498,19 @@ def record_command(args: argparse.Namespace, settings: Settings) -> None:
                 action,
                 workspace=schema,
                 target=target,
-                details={"commande": f"territory {command}"},
+                details={"commande": f"territory {command}", **_planned(args)},
             )
     except (TerritoryError, psycopg.Error) as exc:
         raise ValidationError(
             f"fait, mais le journal d'audit n'a pas été écrit : {plain_reason(exc)}"
         ) from exc
+
+
+def _planned(args: argparse.Namespace) -> dict[str, str]:
+    """The week and the territory a ``plan`` command worked on (none for another command)."""
+    if args.command != "plan":
+        return {}
+    return {"semaine": str(args.week), "territoire": args.territory or "tout l'espace"}
 
 
 def _has_audit_log(con: Any) -> bool:

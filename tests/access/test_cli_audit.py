@@ -103,6 +103,26 @@ def test_a_chef_s_import_export_and_undo_from_the_command_line_are_logged(
     assert line.details == {"commande": "territory batches undo"}
 
 
+def test_a_chef_s_week_planned_from_the_command_line_names_her_territory(
+    programmes: Programmes,  # noqa: F811
+    territory: Run,
+) -> None:
+    """Her session sees one territory: the week is planned there, and the line says so."""
+    before = log(programmes)
+    code, err = territory(
+        "plan", "--workspace", "demo", "--week", "2026-W49", "--time-limit", "1",
+        user="ardoise",
+    )  # fmt: skip
+    assert code == 0, err
+    (line,) = new_lines(before, programmes)
+    assert (line.who, line.action) == ("ardoise@prog.fr", "plan_change")
+    assert line.details == {
+        "commande": "territory plan",
+        "semaine": "2026-W49",
+        "territoire": ARDOISE,
+    }
+
+
 def test_a_failed_command_writes_no_line(
     programmes: Programmes,  # noqa: F811
     territory: Run,

@@ -175,6 +175,7 @@ def test_a_chef_s_tournees_page_and_downloads_show_their_territory_s_week_only(
         (week, 4, "modifications reprises"),
         (week, 2, "modifications"),
     ]
+    assert {e.details["territoire"] for e in lines} == {ARDOISE}
 
 
 def test_an_admin_s_purge_from_the_donnees_page_finishes_in_their_session(

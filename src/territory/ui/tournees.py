@@ -73,6 +73,7 @@ from territory.vocab import KINDS, MODES, STATUSES, WEEKDAYS_FR
 
 __all__ = [
     "apply_edits",
+    "audit_plan_change",
     "base_plan",
     "coverage_panel",
     "feedback_form",
@@ -349,6 +350,20 @@ def save_panel(ws: Workspace, plan: WeekPlan, view: pd.DataFrame, base_key: str)
         _pending_edit(ws, plan.week, base_key, plan.territory)
 
 
+def audit_plan_change(ws: Workspace, saved: WeekPlan, change: str) -> None:
+    """The audit line of a version saved from the page: the week, version, territory, change."""
+    audited(
+        "plan_change",
+        workspace=ws.path.stem,
+        target=saved.week,
+        details={
+            "version": saved.version,
+            "change": change,
+            "territoire": saved.territory or "tout l'espace",
+        },
+    )
+
+
 def editor_result(view: pd.DataFrame, edits: Mapping[str, Any] | None) -> pd.DataFrame:
     """``view`` after the data editor's ``edits`` (its session state: rows by position).
 
@@ -388,12 +403,7 @@ def _save_edits(ws: Workspace, plan: WeekPlan, view: pd.DataFrame, base_key: str
     else:
         st.session_state[base_key] = done.version
         st.session_state[pending_key] = None
-        audited(
-            "plan_change",
-            workspace=ws.path.stem,
-            target=plan.week,
-            details={"version": done.version, "change": "modifications"},
-        )
+        audit_plan_change(ws, done, "modifications")
         flash(f"Version {done.version} enregistrée.", reset={Keys.W_PLAN_EMPTY: False}, rerun=False)
 
 
@@ -462,12 +472,7 @@ def _replay_edits(ws: Workspace, week: str, base_key: str, territory: str) -> No
     else:
         st.session_state[base_key] = done.version
         st.session_state[pending_key] = None
-        audited(
-            "plan_change",
-            workspace=ws.path.stem,
-            target=week,
-            details={"version": done.version, "change": "modifications reprises"},
-        )
+        audit_plan_change(ws, done, "modifications reprises")
         lost = f" Non reprises : {' ; '.join(skipped)}." if skipped else ""
         flash(
             f"Version {done.version} enregistrée : vos modifications reprises sur la "
@@ -524,6 +529,7 @@ def history_panel(
             st.error(f"Version non restaurée : {exc}")
         else:
             st.session_state[base_key] = done.version
+            audit_plan_change(ws, done, f"restauration de la version {chosen}")
             flash(f"Version {chosen} restaurée comme version {done.version}.")
 
 
