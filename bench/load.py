@@ -367,6 +367,10 @@ def _served(
         "TERRITORY_WORKSPACE": str(workspace),
         "TERRITORY_SECRET_PATH": str(secret),
         **({"TERRITORY_DATABASE_URL": database_url} if database_url else {}),
+        # as deploy/systemd/territory@.service runs it: no watcher of the sources. Left
+        # on, with two servers, the watchers' inotify queues overflowed and re-walked the
+        # checkout: 57 % of a server's samples (py-spy), three times the CPU per rerun.
+        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
     }
     with ExitStack() as stack:
         urls = [
