@@ -7,7 +7,13 @@ import streamlit as st
 from territory import TerritoryError
 from territory.rounds.outputs import day_label
 from territory.rounds.week import latest_version, plan_week, save_plan
-from territory.ui.common import data_key, demo_banner, show_flash, workspace_or_stop
+from territory.ui.common import (
+    data_key,
+    demo_banner,
+    lazy_panel,
+    show_flash,
+    workspace_or_stop,
+)
 from territory.ui.loaders import cached_plan_view, settings
 from territory.ui.login import may
 from territory.ui.state import Keys
@@ -45,13 +51,11 @@ base_key += f"_{territory}" if territory else ""
 
 # The three panels below run only when open (a lazy expander): twenty sessions rerun this
 # page every few seconds, and a closed panel would still build its tables and widgets.
-if may("plan", workspace=ws.path.stem):
-    teams = st.expander(
-        "Équipes", icon=":material/groups:", key=Keys.W_TEAMS_OPEN, on_change="rerun"
-    )
-    if teams.open:
-        with teams:
-            teams_editor(ws, territory)
+if may("plan", workspace=ws.path.stem) and (
+    teams := lazy_panel("Équipes", icon=":material/groups:", key=Keys.W_TEAMS_OPEN)
+):
+    with teams:
+        teams_editor(ws, territory)
 if st.toggle("Lieux d'aller-vers : voir, ajouter sur la carte, retirer", key=Keys.W_PLACES_SHOW):
     places_panel(ws)
 
@@ -117,22 +121,17 @@ visits_editor(saved, view.table)  # its edits are read by the save button's call
 if planning:
     save_panel(ws, saved, view.table, base_key)
 plan_downloads(saved, ws)
-if may("feedback", workspace=ws.path.stem):
-    feedback = st.expander(
+if may("feedback", workspace=ws.path.stem) and (
+    feedback := lazy_panel(
         "Retour de visite (contacts par statut, sans nom)",
         icon=":material/task_alt:",
         key=Keys.W_FEEDBACK_OPEN,
-        on_change="rerun",
     )
-    if feedback.open:
-        with feedback:
-            feedback_form(ws, saved)
-history = st.expander(
-    "Historique des versions",
-    icon=":material/history:",
-    key=Keys.W_PLAN_HISTORY_OPEN,
-    on_change="rerun",
-)
-if history.open:
+):
+    with feedback:
+        feedback_form(ws, saved)
+if history := lazy_panel(
+    "Historique des versions", icon=":material/history:", key=Keys.W_PLAN_HISTORY_OPEN
+):
     with history:
         history_panel(ws, week, base_key, last, territory)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +31,7 @@ __all__ = [
     "data_key",
     "demo_banner",
     "flash",
+    "lazy_panel",
     "open_workspace",
     "show_flash",
     "table_download",
@@ -163,6 +165,17 @@ def flash(message: str, *, reset: Mapping[str, object] | None = None, rerun: boo
     st.session_state[Keys.FLASH] = (message, dict(reset or {}))
     if rerun:
         st.rerun()
+
+
+def lazy_panel(label: str, *, icon: str, key: str) -> Any:
+    """An expander whose content runs only while it is open: the expander, or None closed.
+
+    Streamlit runs a plain expander's content at every rerun, open or not; this one reruns
+    the page when opened or closed (``on_change="rerun"``), and the caller fills it only
+    when open (``ui.state.LAZY_PANELS`` lists the keys).
+    """
+    panel = st.expander(label, icon=icon, key=key, on_change="rerun")
+    return panel if panel.open else None
 
 
 def show_flash() -> None:
