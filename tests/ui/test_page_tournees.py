@@ -177,8 +177,15 @@ def test_moving_a_visit_locks_it_at_its_new_time(page) -> None:
     assert (moved["end"] - moved["start"]).iloc[0] == old["end"] - old["start"]
 
 
-@pytest.mark.parametrize("new_start", ["06:00", "23:30"])
-def test_a_move_outside_the_team_hours_is_refused_with_its_reason(page, new_start) -> None:
+@pytest.mark.parametrize(
+    ("new_start", "why"),
+    [
+        ("06:00", "hors des disponibilités de l'équipe"),
+        ("23:30", "hors des disponibilités de l'équipe"),
+        ("25:99", "heure invalide"),  # typed by hand: refused in French, never a traceback
+    ],
+)
+def test_a_move_outside_the_team_hours_is_refused_with_its_reason(page, new_start, why) -> None:
     at, path = page
     ws = Workspace.open(path)
     before = load_plan(ws, "2026-W49")
@@ -192,7 +199,7 @@ def test_a_move_outside_the_team_hours_is_refused_with_its_reason(page, new_star
     assert not at.exception, at.exception
     message = at.error[0].value
     assert message.startswith("Modifications non enregistrées")
-    assert "hors des disponibilités de l'équipe" in message and new_start in message
+    assert why in message and new_start in message
     assert load_plan(ws, "2026-W49").version == before.version
     at.session_state[f"{Keys.W_PLAN_EDIT}_2026-W49_{before.version}"] = {
         "edited_rows": {},

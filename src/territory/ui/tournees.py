@@ -384,8 +384,8 @@ def _save_edits(ws: Workspace, plan: WeekPlan, view: pd.DataFrame, base_key: str
     pending_key = _pending_key(plan.week, plan.territory)
     empty = bool(st.session_state.get(Keys.W_PLAN_EMPTY))
     edits = st.session_state.get(f"{Keys.W_PLAN_EDIT}_{plan.week}_{plan.version}")
-    visits = apply_edits(plan, editor_result(view, edits))
     try:
+        visits = apply_edits(plan, editor_result(view, edits))  # a bad hour is refused here
         done = save_edited(
             ws,
             plan.week,
