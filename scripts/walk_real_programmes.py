@@ -80,7 +80,7 @@ def walk(p) -> dict:
     _, t2 = cli("plan", *w, "--week", NEXT_WEEK, "--territory", p.name,
                 "--time-limit", LIMIT, log=log)
     ws = Workspace.open(ws_path)
-    first, second = load_plan(ws, WEEK), load_plan(ws, NEXT_WEEK)
+    first, second = load_plan(ws, WEEK, territory=p.name), load_plan(ws, NEXT_WEEK, territory=p.name)
     teams = ws.read_table("teams")
     sectors = {r.nom: resolve_sector(ws, r.secteur) for r in teams.itertuples()}
     out = 0
@@ -110,10 +110,11 @@ def walk(p) -> dict:
     idx = wk[0] if len(wk) else before.index[0]
     edited = before.copy()
     edited.loc[idx, "locked"] = True
-    save_edited(ws, NEXT_WEEK, edited, change="verrou", base_version=second.version)
+    save_edited(ws, NEXT_WEEK, edited, change="verrou", base_version=second.version,
+                territory=p.name)
     _, t3 = cli("plan", *w, "--week", NEXT_WEEK, "--territory", p.name,
                 "--time-limit", LIMIT, log=log)
-    third = load_plan(Workspace.open(ws_path), NEXT_WEEK)
+    third = load_plan(Workspace.open(ws_path), NEXT_WEEK, territory=p.name)
     a = {key(v) + (v.team,) for v in visits_from_table(before)}
     b = {key(v) + (v.team,) for v in visits_from_table(third.visits)}
     # when
